@@ -1,0 +1,88 @@
+/**
+ * Audit entries follow Vault's shape so existing tooling can read them. Anything secret (tokens, secret values,
+ * response data) is replaced by `hmac-sha256:<hex>` with the store's audit HMAC key before it leaves the service.
+ */
+export interface AuditAuth {
+  accessor?: string;
+  display_name?: string;
+  policies?: string[];
+  token_type?: string;
+  auth_method?: string;
+  /** e.g. service_account_namespace, service_account_name for Kubernetes logins. */
+  metadata?: Record<string, string>;
+}
+
+export interface AuditRequest {
+  id: string;
+  operation: string; // create | read | update | patch | delete | list
+  path: string;
+  mount_type?: string;
+  remote_address?: string;
+  /** Request body; values are HMAC'd before writing. */
+  data?: Record<string, unknown>;
+  client_token?: string; // HMAC'd
+}
+
+export interface AuditResponse {
+  status: number;
+  data?: Record<string, unknown>; // HMAC'd
+  auth?: { client_token?: string; accessor?: string; policies?: string[] };
+}
+
+export interface AuditEvent {
+  type: 'request' | 'response';
+  time: string; // RFC 3339 with ms
+  auth?: AuditAuth;
+  request: AuditRequest;
+  response?: AuditResponse;
+  error?: string;
+}
+
+/** As written: the event plus its place in the hash chain. */
+export interface AuditRecord extends AuditEvent {
+  seq: number;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditSinkInfo {
+  path: string; // the sys/audit path, e.g. 'file/'
+  type: 'file' | 'database';
+  description: string;
+  options: Record<string, string>;
+}
+
+export interface AuditQuery {
+  path?: string; // exact or prefix with trailing '*'
+  accessor?: string;
+  displayName?: string;
+  operation?: string;
+  since?: number; // epoch ms
+  until?: number;
+  limit?: number;
+}
+
+export interface AuditService {
+  /**
+   * Writes an event to every enabled sink with group commit. Resolves once durable everywhere; rejects when any
+   * sink fails, so the caller fails the request (fail closed).
+   */
+  log(event: AuditEvent): Promise<void>;
+  /** Vault's sys/audit-hash: the HMAC the log would show for `input`. */
+  hash(input: string): string;
+  enable(info: AuditSinkInfo): Promise<void>;
+  disable(path: string): Promise<void>;
+  list(): Promise<AuditSinkInfo[]>;
+  query(query: AuditQuery): Promise<AuditRecord[]>;
+  /** Flushes queued entries and closes sinks (SIGTERM). */
+  close(): Promise<void>;
+  queueDepth(): number;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  entries: number;
+  /** 1-based line of the first bad entry. */
+  badLine?: number;
+  reason?: string;
+}

@@ -1,0 +1,133 @@
+/**
+ * Tokens and auth methods. A token is shown once, at creation; storage keeps only an HMAC of it (key from
+ * barrier.deriveKey('token-hash')) and an accessor, so a database dump yields no usable token.
+ */
+export type AuthMethod = 'token' | 'kubernetes' | 'approle';
+
+export interface TokenInfo {
+  accessor: string;
+  policies: string[];
+  /** e.g. 'token', 'kubernetes-prod-payments-api', 'approle-ci' */
+  displayName: string;
+  authMethod: AuthMethod;
+  /** Auth-method metadata: kubernetes → service_account_name, service_account_namespace, service_account_uid, role;
+   *  approle → role_name. Values are not secret. */
+  meta: Record<string, string>;
+  parentAccessor: string | null;
+  orphan: boolean;
+  renewable: boolean;
+  /** Seconds; 0 = no expiry (root). */
+  ttl: number;
+  explicitMaxTtl: number;
+  period: number;
+  /** Remaining uses; 0 = unlimited. */
+  numUses: number;
+  creationTime: number;
+  /** Epoch ms; 0 = never. */
+  expireTime: number;
+  issueTime: number;
+  path: string;
+  entityId: string;
+}
+
+export interface CreateTokenInput {
+  policies?: string[];
+  meta?: Record<string, string>;
+  noParent?: boolean;
+  noDefaultPolicy?: boolean;
+  renewable?: boolean;
+  /** Seconds (the HTTP layer parses Vault durations like '1h'). */
+  ttl?: number;
+  explicitMaxTtl?: number;
+  period?: number;
+  numUses?: number;
+  displayName?: string;
+}
+
+/**
+ * Errors: 'unauthenticated' for a missing, unknown, expired or used-up token (never saying which);
+ * 'forbidden' when a non-root parent asks for policies it does not hold; 'invalid' for bad input.
+ */
+export interface TokenService {
+  /** Mints the root token (sys/init, --dev); `fixed` lets --dev-root-token choose it. */
+  createRoot(fixed?: string): Promise<{ token: string; info: TokenInfo }>;
+  create(parent: TokenInfo, input: CreateTokenInput, options?: { orphan?: boolean }): Promise<{ token: string; info: TokenInfo }>;
+  /** Used by auth methods after a successful login. */
+  issue(input: CreateTokenInput & { authMethod: AuthMethod; path: string }): Promise<{ token: string; info: TokenInfo }>;
+  /** Hot path: resolves a presented token (constant-time compare), counts one use, expires and revokes as needed. */
+  authenticate(token: string): Promise<TokenInfo>;
+  lookup(token: string): Promise<TokenInfo>;
+  lookupAccessor(accessor: string): Promise<TokenInfo>;
+  renew(token: string, incrementSeconds?: number): Promise<TokenInfo>;
+  renewAccessor(accessor: string, incrementSeconds?: number): Promise<TokenInfo>;
+  /** Revokes the token and, recursively, every child token. */
+  revoke(token: string): Promise<void>;
+  revokeAccessor(accessor: string): Promise<void>;
+  /** Revokes only this token; its children become orphans. */
+  revokeOrphan(token: string): Promise<void>;
+  /** Deletes expired tokens (background). */
+  tidy(): Promise<number>;
+}
+
+export interface KubernetesAuthConfig {
+  kubernetesHost: string;
+  kubernetesCaCert?: string;
+  /** PEM public keys for verifying service-account JWTs locally. */
+  pemKeys?: string[];
+  /** JWKS document (or URL) for local verification. */
+  jwks?: string;
+  jwksUrl?: string;
+  /** When set, tokens are checked with the TokenReview API using this reviewer JWT. */
+  tokenReviewerJwt?: string;
+  useTokenReview?: boolean;
+  issuer?: string;
+  disableIssValidation?: boolean;
+}
+
+export interface KubernetesRole {
+  name: string;
+  boundServiceAccountNames: string[];
+  boundServiceAccountNamespaces: string[];
+  audience?: string;
+  tokenPolicies: string[];
+  tokenTtl: number;
+  tokenMaxTtl: number;
+  tokenPeriod: number;
+}
+
+export interface KubernetesAuthService {
+  writeConfig(config: KubernetesAuthConfig): Promise<void>;
+  readConfig(): Promise<KubernetesAuthConfig>;
+  writeRole(role: KubernetesRole): Promise<void>;
+  readRole(name: string): Promise<KubernetesRole>;
+  listRoles(): Promise<string[]>;
+  deleteRole(name: string): Promise<void>;
+  /** 'forbidden' with a safe reason (expired, audience, namespace not bound, ...) — never echoing the JWT. */
+  login(role: string, jwt: string): Promise<{ token: string; info: TokenInfo }>;
+}
+
+export interface AppRole {
+  name: string;
+  roleId: string;
+  bindSecretId: boolean;
+  secretIdTtl: number;
+  secretIdNumUses: number;
+  tokenPolicies: string[];
+  tokenTtl: number;
+  tokenMaxTtl: number;
+  tokenNumUses: number;
+  tokenPeriod: number;
+  /** CIDR list; empty = anywhere. */
+  secretIdBoundCidrs: string[];
+}
+
+export interface AppRoleService {
+  writeRole(input: Partial<AppRole> & { name: string }): Promise<void>;
+  readRole(name: string): Promise<AppRole>;
+  listRoles(): Promise<string[]>;
+  deleteRole(name: string): Promise<void>;
+  readRoleId(name: string): Promise<string>;
+  generateSecretId(name: string, meta?: Record<string, string>): Promise<{ secretId: string; accessor: string; ttl: number }>;
+  destroySecretId(name: string, secretId: string): Promise<void>;
+  login(roleId: string, secretId: string, remoteAddress?: string): Promise<{ token: string; info: TokenInfo }>;
+}

@@ -1,0 +1,25 @@
+import { Command, CommanderError } from 'commander';
+
+/**
+ * The one `strongroom` binary. Each command group lives in its own file and registers itself here; a group's
+ * file owns its flags, help text and examples.
+ */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('strongroom')
+    .description('Secrets management for Kubernetes: store, operator, KMS plugin, CSI provider and CLI.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  const registrations: Array<(program: Command) => void> = [];
+  for (const register of registrations) register(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; usage errors exit 2 (commander already printed the message).
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    throw err;
+  }
+}

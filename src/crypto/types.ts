@@ -1,0 +1,84 @@
+/**
+ * The barrier: everything that lands in storage encrypted goes through it. Implementations hold the keyring of
+ * data keys (by term) in memory only while unsealed.
+ *
+ * Sealed value layout (versioned so the format can evolve):
+ *   [0]      format version (1)
+ *   [1..4]   key term, uint32 big-endian
+ *   [5..16]  96-bit random nonce
+ *   [17..]   AES-256-GCM ciphertext followed by its 16-byte tag
+ * The associated data is `context` (see encodeContext) — never stored, always recomputed from the record's place.
+ */
+export interface Barrier {
+  /** True while no keyring is loaded; encrypt/decrypt then throw StrongroomError('sealed'). */
+  isSealed(): boolean;
+  /** Seals with the newest term. */
+  encrypt(plaintext: Uint8Array, context: Uint8Array): Buffer;
+  /** Opens a value sealed under any known term; throws StrongroomError('internal') when authentication fails. */
+  decrypt(sealed: Uint8Array, context: Uint8Array): Buffer;
+  /** The term a sealed value was written under (for rewrap scans), without decrypting it. */
+  termOf(sealed: Uint8Array): number;
+  currentTerm(): number;
+  /**
+   * A 256-bit key for one purpose (e.g. 'audit-hmac', 'token-hash'), derived with HKDF from a keyring secret that
+   * stays the same across rotations, so HMACs and token hashes remain comparable forever.
+   */
+  deriveKey(purpose: string): Buffer;
+}
+
+/** Something that re-encrypts its own records onto the newest term (kv, transit, ...). */
+export interface Rewrapper {
+  readonly name: string;
+  /** Moves up to `batchSize` records written under an older term; returns how many it moved (0 when done). */
+  rewrapBatch(batchSize: number): Promise<number>;
+  /** Records still under an older term (for progress bars). */
+  countStale(): Promise<number>;
+}
+
+export type SealType = 'shamir' | 'keyfile';
+
+export interface SealStatus {
+  type: SealType;
+  initialized: boolean;
+  sealed: boolean;
+  /** Shamir threshold and share count (1/1 for a key file). */
+  t: number;
+  n: number;
+  /** Shares submitted towards the current unseal attempt. */
+  progress: number;
+  /** Random id of the current unseal attempt (Vault's `nonce`), '' when none. */
+  nonce: string;
+  /** Newest keyring term, 0 while sealed or uninitialized. */
+  term: number;
+}
+
+export interface InitResult {
+  /** Shamir shares, base64 (shamir only). Shown once; never stored. */
+  shares: string[];
+  /** The initial root token is minted by the caller (auth); the seal only reports success. */
+}
+
+/**
+ * Lifecycle of the root key and keyring. One per server process; the barrier it exposes is shared by all domains.
+ * Several processes may share one PostgreSQL database: a process that meets a term it does not know reloads the
+ * keyring from storage before failing.
+ */
+export interface SealService {
+  readonly barrier: Barrier;
+  status(): Promise<SealStatus>;
+  /** Shamir: generate root key, split the unseal key into `shares` with `threshold`; leaves the store unsealed. */
+  initShamir(options: { shares: number; threshold: number }): Promise<InitResult>;
+  /** Key file: creates the file (mode 0600) if missing, seals the root key with it; leaves the store unsealed. */
+  initKeyFile(path: string): Promise<void>;
+  /** Submit one share; unseals when the threshold is reached. A wrong share set throws 'invalid' and resets progress. */
+  submitShare(share: string): Promise<SealStatus>;
+  resetUnseal(): void;
+  unsealWithKeyFile(path: string): Promise<void>;
+  /** Zeroes key material in memory. */
+  seal(): Promise<void>;
+  /** Adds a keyring term; new writes use it. */
+  rotate(): Promise<{ term: number }>;
+  registerRewrapper(rewrapper: Rewrapper): void;
+  /** Rewraps all registered domains onto the newest term, reporting progress. */
+  rewrap(onProgress?: (done: number, total: number) => void): Promise<{ rewrapped: number }>;
+}

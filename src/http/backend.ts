@@ -1,0 +1,60 @@
+import type { TokenInfo } from '../auth/types.js';
+import type { Mount } from '../mounts/types.js';
+
+/**
+ * Vault-style logical backends: an engine declares its paths as data, and one router finds the mount, checks the
+ * ACL for the operation, then dispatches. Handlers stay thin: they translate to a domain service call and back.
+ *
+ * Operation mapping (as Vault): GET → read (or list with ?list=true), LIST → list, DELETE → delete,
+ * PATCH → patch, POST/PUT → create when the path's existenceCheck says the target does not exist, else update
+ * (paths without an existenceCheck are always 'update').
+ */
+export type Operation = 'create' | 'read' | 'update' | 'patch' | 'delete' | 'list';
+
+export interface RequestContext {
+  operation: Operation;
+  /** Full logical path after /v1/, e.g. 'secret/data/app/db'. */
+  path: string;
+  /** For mounted backends: the path inside the mount ('data/app/db'); otherwise equals `path`. */
+  rest: string;
+  /** Named groups captured by the matched pattern. */
+  params: Record<string, string>;
+  /** JSON body for writes; query parameters for reads and lists. */
+  data: Record<string, unknown>;
+  query: Record<string, string>;
+  /** The authenticated caller; null only on unauthenticated paths. */
+  token: TokenInfo | null;
+  mount: Mount | null;
+  remoteAddress: string;
+  requestId: string;
+}
+
+export interface HandlerResult {
+  data?: Record<string, unknown> | null;
+  /** Vault's `auth` block, for logins and token creation. */
+  auth?: Record<string, unknown> | null;
+  warnings?: string[];
+  /** Defaults: 200 with a body when data/auth is set, else 204. */
+  status?: number;
+  /** Extra info for the audit entry (e.g. the Kubernetes identity of a login). */
+  auditAuth?: Record<string, unknown>;
+}
+
+export type Handler = (ctx: RequestContext) => Promise<HandlerResult | void>;
+
+export interface BackendPath {
+  /** Regular expression source, anchored by the router, matched against `rest`; use named groups. */
+  pattern: string;
+  operations: Partial<Record<Operation, Handler>>;
+  /** Decides create vs update for POST/PUT. */
+  existenceCheck?: (ctx: RequestContext) => Promise<boolean>;
+  /** Login endpoints and the like: no token required, no ACL check. */
+  unauthenticated?: boolean;
+  /** Requires the 'sudo' capability in addition to the operation's. */
+  sudo?: boolean;
+  /** Request/response fields whose values the audit log must HMAC even outside `data` (defaults cover tokens). */
+}
+
+export interface Backend {
+  paths: BackendPath[];
+}

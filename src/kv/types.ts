@@ -1,0 +1,104 @@
+import type { Mount } from '../mounts/types.js';
+
+/**
+ * Vault KV version 2 semantics, plus rollback and diff. All times are epoch milliseconds here; the HTTP layer
+ * renders RFC 3339 strings as Vault does (deletion_time '' when not deleted).
+ * `path` is relative to the mount ('app/db'), already validated by validateSecretPath.
+ */
+export type SecretData = Record<string, unknown>;
+
+export interface VersionInfo {
+  version: number;
+  createdTime: number;
+  /** 0 when not deleted. A version past its mount/secret `delete_version_after` reports its computed deletion time. */
+  deletionTime: number;
+  destroyed: boolean;
+  customMetadata: Record<string, string> | null;
+}
+
+export interface SecretMetadata {
+  casRequired: boolean;
+  createdTime: number;
+  currentVersion: number;
+  customMetadata: Record<string, string> | null;
+  /** Milliseconds; 0 = never. */
+  deleteVersionAfter: number;
+  /** 0 = use the mount's setting. */
+  maxVersions: number;
+  oldestVersion: number;
+  updatedTime: number;
+  versions: Record<number, Omit<VersionInfo, 'version' | 'customMetadata'>>;
+}
+
+export interface KvMountConfig {
+  /** 0 = Vault's default of 10. */
+  maxVersions: number;
+  casRequired: boolean;
+  deleteVersionAfter: number;
+}
+
+export interface ReadResult {
+  data: SecretData;
+  metadata: VersionInfo;
+}
+
+export interface DiffResult {
+  from: number;
+  to: number;
+  added: string[];
+  removed: string[];
+  changed: string[];
+  /** Only with showValues: key → { from?, to? } for every added/removed/changed key. */
+  values?: Record<string, { from?: unknown; to?: unknown }>;
+}
+
+/**
+ * Errors (StrongroomError kinds):
+ * - 'invalid': bad path or data, data too large, cas missing when required, cas mismatch (details.currentVersion)
+ *   — Vault answers a CAS mismatch with 400, so it is 'invalid' with details.reason = 'cas_mismatch';
+ * - 'not_found': no such secret or version; for a deleted or destroyed version details.metadata holds its VersionInfo
+ *   (Vault answers 404 with the metadata in that case).
+ */
+export interface KvService {
+  readConfig(mount: Mount): Promise<KvMountConfig>;
+  writeConfig(mount: Mount, config: Partial<KvMountConfig>): Promise<void>;
+
+  write(mount: Mount, path: string, data: SecretData, options?: { cas?: number }): Promise<VersionInfo>;
+  /** JSON merge patch (RFC 7386) of the latest version into a new version; 404 when there is no live latest. */
+  patch(mount: Mount, path: string, data: SecretData, options?: { cas?: number }): Promise<VersionInfo>;
+  /** Latest when version is undefined or 0. */
+  read(mount: Mount, path: string, version?: number): Promise<ReadResult>;
+
+  deleteLatest(mount: Mount, path: string): Promise<void>;
+  deleteVersions(mount: Mount, path: string, versions: number[]): Promise<void>;
+  undeleteVersions(mount: Mount, path: string, versions: number[]): Promise<void>;
+  /** Irreversible: the ciphertext is erased. */
+  destroyVersions(mount: Mount, path: string, versions: number[]): Promise<void>;
+
+  readMetadata(mount: Mount, path: string): Promise<SecretMetadata>;
+  /** Creates the metadata entry when absent (as Vault does). */
+  writeMetadata(
+    mount: Mount,
+    path: string,
+    input: Partial<Pick<SecretMetadata, 'maxVersions' | 'casRequired' | 'deleteVersionAfter' | 'customMetadata'>>,
+  ): Promise<void>;
+  /** Every version and the metadata, gone. */
+  deleteMetadata(mount: Mount, path: string): Promise<void>;
+
+  /** Keys directly under `prefix` ('' or ending in '/'); folders end in '/'. Sorted. 404 when empty. */
+  list(mount: Mount, prefix: string): Promise<string[]>;
+  /** The key structure of a version with every leaf replaced by null, down to `depth` (0 = unlimited). */
+  subkeys(mount: Mount, path: string, options?: { version?: number; depth?: number }): Promise<{ subkeys: Record<string, unknown>; metadata: VersionInfo }>;
+
+  /** Writes a new version whose data is a copy of `version` (which must be live). Honors cas. */
+  rollback(mount: Mount, path: string, version: number, options?: { cas?: number }): Promise<VersionInfo>;
+  diff(mount: Mount, path: string, from: number, to: number, options?: { showValues?: boolean }): Promise<DiffResult>;
+
+  /** Removes every record of a mount (called when the mount is disabled). */
+  purgeMount(mount: Mount): Promise<void>;
+}
+
+export interface KvLimits {
+  /** Serialized JSON size limit for one version's data; default 1 MiB. */
+  maxDataBytes: number;
+}

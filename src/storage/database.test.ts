@@ -1,0 +1,51 @@
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { describeEachEngine } from '../../test/support/engines.js';
+import { openStorage } from './database.js';
+import { runMigrations } from './migrations.js';
+
+describeEachEngine('storage', (ctx) => {
+  it('applies migrations once and is idempotent on reopen', async () => {
+    await runMigrations(ctx.storage().db);
+    const second = await openStorage(ctx.config());
+    try {
+      const rows = await second.db.selectFrom('schema_migrations').select('name').execute();
+      const names = rows.map((r: { name: string }) => r.name);
+      expect(new Set(names).size).toBe(names.length);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('rolls back a failed transaction completely', async () => {
+    const db = ctx.storage().db;
+    await sql`create table if not exists tx_probe (k varchar(20) primary key)`.execute(db);
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await trx.insertInto('tx_probe').values({ k: 'a' }).execute();
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const rows = await db.selectFrom('tx_probe').selectAll().execute();
+    expect(rows).toEqual([]);
+  });
+});
+
+describe('sqlite settings', () => {
+  it('uses WAL, full sync and foreign keys', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const storage = await openStorage({ engine: 'sqlite', file: join(mkdtempSync(join(tmpdir(), 'sr-')), 'x.db') });
+    try {
+      const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(storage.db);
+      const sync = await sql<{ synchronous: number }>`pragma synchronous`.execute(storage.db);
+      const fk = await sql<{ foreign_keys: number }>`pragma foreign_keys`.execute(storage.db);
+      expect(mode.rows[0]?.journal_mode).toBe('wal');
+      expect(sync.rows[0]?.synchronous).toBe(2);
+      expect(fk.rows[0]?.foreign_keys).toBe(1);
+    } finally {
+      await storage.close();
+    }
+  });
+});

@@ -1,0 +1,89 @@
+import Sqlite from 'better-sqlite3';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection } from 'kysely';
+import pg from 'pg';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { runMigrations } from './migrations.js';
+
+export type StorageConfig =
+  | { engine: 'sqlite'; file: string }
+  | { engine: 'postgres'; url: string; poolSize?: number };
+
+export type Engine = StorageConfig['engine'];
+
+/**
+ * The one storage handle every repository receives. `db` is deliberately untyped at this level: each
+ * repository narrows it to the tables it owns with `db.withTables<TheirTables>()`, so domains stay independent.
+ */
+export interface Storage {
+  readonly engine: Engine;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly db: Kysely<any>;
+  close(): Promise<void>;
+}
+
+/**
+ * SQLite's default `BEGIN` is deferred: two writers can both start reading and then deadlock on the upgrade to a
+ * write lock (SQLITE_BUSY is not retried by busy_timeout in that case). `BEGIN IMMEDIATE` takes the write lock up
+ * front, so concurrent writers — threads or processes — queue on busy_timeout instead of failing.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+type SqliteConfig = ConstructorParameters<typeof SqliteDialect>[0];
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #driverConfig: SqliteConfig;
+  constructor(config: SqliteConfig) {
+    super(config);
+    this.#driverConfig = config;
+  }
+  override createDriver() {
+    return new ImmediateSqliteDriver(this.#driverConfig);
+  }
+}
+
+function openSqlite(file: string): Kysely<unknown> {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const database = new Sqlite(file);
+  // WAL for concurrent readers; synchronous=FULL so an acknowledged commit survives power loss, not just a crash.
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 10000');
+  return new Kysely({ dialect: new ImmediateSqliteDialect({ database }) });
+}
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+function openPostgres(url: string, poolSize: number): Kysely<unknown> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    // bigint columns hold epoch milliseconds and counters, all far below 2^53: read them as numbers.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID || oid === NUMERIC_OID
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  return new Kysely({ dialect: new PostgresDialect({ pool }) });
+}
+
+/** Opens the database and brings its schema up to date. */
+export async function openStorage(config: StorageConfig): Promise<Storage> {
+  const db =
+    config.engine === 'sqlite' ? openSqlite(config.file) : openPostgres(config.url, config.poolSize ?? 10);
+  try {
+    await runMigrations(db);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return { engine: config.engine, db, close: () => db.destroy() };
+}
