@@ -1,0 +1,107 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createListAwareServer } from './list-method.js';
+
+async function app(tlsOptions?: { cert: Buffer; key: Buffer }): Promise<FastifyInstance> {
+  const fastify = Fastify({ serverFactory: (handler) => createListAwareServer({ tls: tlsOptions }, handler) });
+  fastify.all('/v1/*', async (req) => ({ method: req.method, url: req.url, body: req.body ?? null }));
+  await fastify.listen({ host: '127.0.0.1', port: 0 });
+  return fastify;
+}
+
+/** Sends raw bytes on one connection and collects `count` responses' JSON bodies. */
+function exchange(connect: () => net.Socket, raw: string, count: number): Promise<Array<{ status: number; body: unknown }>> {
+  return new Promise((resolve, reject) => {
+    const socket = connect();
+    let data = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      data += chunk;
+      const responses = parseResponses(data);
+      if (responses.length >= count) {
+        socket.destroy();
+        resolve(responses);
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(parseResponses(data)));
+    socket.write(raw);
+  });
+}
+
+function parseResponses(data: string): Array<{ status: number; body: unknown }> {
+  const out: Array<{ status: number; body: unknown }> = [];
+  let rest = data;
+  for (;;) {
+    const headEnd = rest.indexOf('\r\n\r\n');
+    if (headEnd < 0) return out;
+    const head = rest.slice(0, headEnd);
+    const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+    const body = rest.slice(headEnd + 4, headEnd + 4 + length);
+    if (body.length < length) return out;
+    out.push({ status: Number(head.split(' ')[1]), body: body ? JSON.parse(body) : null });
+    rest = rest.slice(headEnd + 4 + length);
+  }
+}
+
+describe('LIST method support', () => {
+  let server: FastifyInstance | undefined;
+  afterEach(async () => server?.close());
+
+  it('serves LIST and ordinary methods pipelined on one keep-alive connection', async () => {
+    server = await app();
+    const { port } = server.server.address() as net.AddressInfo;
+    const body = '{"note":"LIST /v1/evil HTTP/1.1"}';
+    const raw =
+      'LIST /v1/secret/metadata HTTP/1.1\r\nHost: x\r\n\r\n' +
+      `POST /v1/secret/data/a HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
+      'LIST /v1/secret/metadata/app/ HTTP/1.1\r\nHost: x\r\n\r\n';
+    const responses = await exchange(() => net.connect(port, '127.0.0.1'), raw, 3);
+    const seen = responses.map((r) => r.body as { method: string; url: string; body: unknown });
+    expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'GET /v1/secret/metadata?list=true',
+      'POST /v1/secret/data/a',
+      'GET /v1/secret/metadata/app/?list=true',
+    ]);
+    expect(seen[1]!.body).toEqual({ note: 'LIST /v1/evil HTTP/1.1' });
+  });
+
+  it('does not turn a LOCK the client really sent into a list', async () => {
+    server = await app();
+    const { port } = server.server.address() as net.AddressInfo;
+    const responses = await exchange(() => net.connect(port, '127.0.0.1'), 'LOCK /v1/x HTTP/1.1\r\nHost: x\r\n\r\n', 1);
+    const body = responses[0]!.body as { method?: string; url?: string };
+    expect(body.url ?? '').not.toContain('list=true');
+    expect(body.method === 'LOCK' || responses[0]!.status >= 400).toBe(true);
+  });
+
+  it('leaves a smuggling attempt to the HTTP parser, which rejects it', async () => {
+    server = await app();
+    const { port } = server.server.address() as net.AddressInfo;
+    const raw =
+      'POST /v1/a HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nLIST /v1/b HTTP/1.1\r\nHost: x\r\n\r\n';
+    const responses = await exchange(() => net.connect(port, '127.0.0.1'), raw, 1);
+    expect(responses[0]!.status).toBe(400);
+    expect(responses).toHaveLength(1);
+  });
+
+  it('works over TLS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sr-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost',
+      '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    server = await app({ cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) });
+    const { port } = server.server.address() as net.AddressInfo;
+    const responses = await exchange(
+      () => tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false }),
+      'LIST /v1/secret/metadata HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/y HTTP/1.1\r\nHost: x\r\n\r\n',
+      2,
+    );
+    expect(responses.map((r) => (r.body as { url: string }).url)).toEqual(['/v1/secret/metadata?list=true', '/v1/y']);
+  });
+});
