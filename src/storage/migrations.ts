@@ -4,6 +4,7 @@ import { migrations as kvMigrations } from '../kv/migrations.js';
 import { migrations as authMigrations } from '../auth/migrations.js';
 import { migrations as policyMigrations } from '../policy/migrations.js';
 import { migrations as auditMigrations } from '../audit/migrations.js';
+import { migrations as transitMigrations } from '../transit/migrations.js';
 
 /**
  * Each domain owns its tables and exports its migrations; names carry a domain prefix and a number
@@ -15,6 +16,7 @@ const allMigrations: Record<string, Migration> = {
   ...authMigrations,
   ...policyMigrations,
   ...auditMigrations,
+  ...transitMigrations,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => allMigrations };

@@ -1,0 +1,38 @@
+import type { Kysely, Migration } from 'kysely';
+import { binaryType } from '../storage/columns.js';
+
+/** Tables owned by the transit domain (migration numbers 0500–0599). */
+export const migrations: Record<string, Migration> = {
+  '0500_transit_keys': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('transit_keys')
+        .addColumn('mount_uuid', 'varchar(64)', (c) => c.notNull())
+        .addColumn('name', 'varchar(128)', (c) => c.notNull())
+        .addColumn('type', 'varchar(32)', (c) => c.notNull())
+        .addColumn('latest_version', 'integer', (c) => c.notNull())
+        .addColumn('min_decryption_version', 'integer', (c) => c.notNull())
+        .addColumn('min_encryption_version', 'integer', (c) => c.notNull())
+        .addColumn('deletion_allowed', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('transit_keys_pk', ['mount_uuid', 'name'])
+        .execute();
+      await db.schema
+        .createTable('transit_key_versions')
+        .addColumn('mount_uuid', 'varchar(64)', (c) => c.notNull())
+        .addColumn('name', 'varchar(128)', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        // The 256-bit key sealed by the barrier; `term` mirrors the barrier term it was sealed under so a rewrap
+        // scan finds stale rows with an index instead of decrypting everything.
+        .addColumn('sealed_key', binaryType(db), (c) => c.notNull())
+        .addColumn('term', 'integer', (c) => c.notNull())
+        .addColumn('encryptions', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('transit_key_versions_pk', ['mount_uuid', 'name', 'version'])
+        .execute();
+      await db.schema.createIndex('transit_key_versions_term').on('transit_key_versions').column('term').execute();
+    },
+  },
+};
