@@ -7,7 +7,8 @@
  *   [1..4]   key term, uint32 big-endian
  *   [5..16]  96-bit random nonce
  *   [17..]   AES-256-GCM ciphertext followed by its 16-byte tag
- * The associated data is `context` (see encodeContext) — never stored, always recomputed from the record's place.
+ * The associated data is the 5-byte header followed by `context` (see encodeContext); the context is never stored,
+ * always recomputed from the record's place, so a value copied elsewhere (or relabelled with another term) fails.
  */
 export interface Barrier {
   /** True while no keyring is loaded; encrypt/decrypt then throw StrongroomError('sealed'). */
