@@ -16,11 +16,14 @@ export interface TokenInfo {
   parentAccessor: string | null;
   orphan: boolean;
   renewable: boolean;
-  /** Seconds; 0 = no expiry (root). */
+  /** Seconds left until expiry at the time this was read; 0 = no expiry (root). */
   ttl: number;
+  /** Seconds the token was granted when created (Vault's creation_ttl); 0 = no expiry. */
+  creationTtl: number;
   explicitMaxTtl: number;
   period: number;
-  /** Remaining uses; 0 = unlimited. */
+  /** Remaining uses; 0 = unlimited. -1 in what `authenticate` returns for the request that used the last use
+   *  (the token is already revoked; the request itself may proceed, as in Vault). */
   numUses: number;
   creationTime: number;
   /** Epoch ms; 0 = never. */

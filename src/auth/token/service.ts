@@ -1,0 +1,380 @@
+import type { Barrier } from '../../crypto/types.js';
+import { constantTimeEqual, hmacSha256Hex } from '../../crypto/hmac.js';
+import type { Storage } from '../../storage/database.js';
+import { StrongroomError, forbidden, invalid, sealedError } from '../../shared/errors.js';
+import type { AuthMethod, CreateTokenInput, TokenInfo, TokenService } from '../types.js';
+import { createTokenCache } from './cache.js';
+import {
+  MAX_TOKEN_LENGTH,
+  generateAccessor,
+  generateToken,
+  nonNegativeInteger,
+  sanitizePolicies,
+  tokenDisplayName,
+  validateFixedToken,
+  validateMeta,
+} from './format.js';
+import { computeLifetime, renewedExpireTime } from './lifetime.js';
+import { createTokenRepository, type RevokedToken, type TokenRow } from './repository.js';
+
+export interface TokenServiceDeps {
+  storage: Pick<Storage, 'db'>;
+  barrier: Pick<Barrier, 'isSealed' | 'deriveKey'>;
+  /** Epoch ms; injectable so tests can travel in time. */
+  clock?: () => number;
+  /** Seconds a token lives when it asks for no TTL (Vault: 768h). */
+  defaultTtl: number;
+  /** Seconds no non-periodic token may outlive (Vault: 768h). */
+  maxTtl: number;
+  /** Authenticate cache; 0 disables it. */
+  cacheTtlMs?: number;
+  cacheMaxEntries?: number;
+}
+
+/** The one answer for every unacceptable token: callers (and logs) never learn whether it was unknown, expired or used up. */
+const denied = () => new StrongroomError('unauthenticated', 'permission denied');
+const invalidAccessor = () => invalid('invalid accessor');
+
+const TIDY_BATCH = 500;
+
+export function createTokenService(deps: TokenServiceDeps): TokenService {
+  const repo = createTokenRepository(deps.storage);
+  const clock = deps.clock ?? Date.now;
+  const cache = createTokenCache({ ttlMs: deps.cacheTtlMs ?? 1000, maxEntries: deps.cacheMaxEntries ?? 10_000 });
+  const defaultTtl = nonNegativeInteger('defaultTtl', deps.defaultTtl);
+  const maxTtl = nonNegativeInteger('maxTtl', deps.maxTtl);
+
+  function hashToken(token: string): string {
+    // Sealed means no key, and no key means no token can be checked: fail closed with 503, not "invalid token".
+    if (deps.barrier.isSealed()) throw sealedError();
+    return hmacSha256Hex(deps.barrier.deriveKey('token-hash'), token);
+  }
+
+  function toInfo(row: TokenRow, now: number): TokenInfo {
+    return {
+      accessor: row.accessor,
+      policies: JSON.parse(row.policies) as string[],
+      displayName: row.display_name,
+      authMethod: row.auth_method as AuthMethod,
+      meta: JSON.parse(row.meta) as Record<string, string>,
+      parentAccessor: row.parent_accessor,
+      orphan: row.orphan === 1,
+      renewable: row.renewable === 1,
+      ttl: remainingSeconds(row.expire_time, now),
+      creationTtl: row.creation_ttl,
+      explicitMaxTtl: row.explicit_max_ttl,
+      period: row.period,
+      numUses: row.num_uses,
+      creationTime: row.creation_time,
+      expireTime: row.expire_time,
+      issueTime: row.issue_time,
+      path: row.path,
+      entityId: row.entity_id,
+    };
+  }
+
+  function evict(revoked: RevokedToken[]): void {
+    for (const r of revoked) cache.delete(r.hash);
+  }
+
+  async function revokeTree(accessor: string): Promise<number> {
+    const revoked = await repo.deleteTree(accessor);
+    evict(revoked);
+    return revoked.length;
+  }
+
+  /**
+   * Finds a live token by its presented value: unknown, expired, or under an expired or vanished ancestor all
+   * end in the same 'unauthenticated'. Expired tokens are revoked on the spot (with their descendants).
+   */
+  async function resolve(token: string, now: number): Promise<TokenRow> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw denied();
+    const hash = hashToken(token);
+    const row = await repo.findByHash(hash);
+    // The lookup already matched on the hash; the constant-time re-check keeps a future change to the query
+    // (a prefix index, a case-insensitive collation) from silently turning into a weaker comparison.
+    if (!row || !constantTimeEqual(row.hash, hash)) throw denied();
+    if (isExpired(row.expire_time, now)) {
+      await revokeTree(row.accessor);
+      throw denied();
+    }
+    if (row.parent_accessor !== null) await checkAncestors(row, now);
+    return row;
+  }
+
+  /** A child is only as alive as its ancestors: any expired or missing link revokes the subtree below it. */
+  async function checkAncestors(row: TokenRow, now: number): Promise<void> {
+    const chain = await repo.ancestors(row.parent_accessor as string);
+    const byAccessor = new Map(chain.map((link) => [link.accessor, link]));
+    let child = row.accessor;
+    let next: string | null = row.parent_accessor;
+    while (next !== null) {
+      const link = byAccessor.get(next);
+      if (!link) {
+        // The parent was revoked while this child was being created: the child must not outlive it.
+        await revokeTree(child);
+        throw denied();
+      }
+      if (isExpired(link.expire_time, now)) {
+        await revokeTree(link.accessor);
+        throw denied();
+      }
+      byAccessor.delete(next); // guards against a cycle, which the schema should never hold
+      child = link.accessor;
+      next = link.parent_accessor;
+    }
+  }
+
+  async function insertToken(
+    token: string,
+    fields: {
+      policies: string[];
+      meta: Record<string, string>;
+      displayName: string;
+      authMethod: AuthMethod;
+      path: string;
+      parent: TokenRow | null;
+      renewable: boolean;
+      ttl: number;
+      explicitMaxTtl: number;
+      period: number;
+      numUses: number;
+    },
+  ): Promise<{ token: string; info: TokenInfo }> {
+    const now = clock();
+    const lifetime = computeLifetime({
+      now,
+      ttl: fields.ttl,
+      explicitMaxTtl: fields.explicitMaxTtl,
+      period: fields.period,
+      isRootPolicy: fields.policies.includes('root'),
+      defaultTtl,
+      systemMaxTtl: maxTtl,
+      parentMaxExpireTime: fields.parent?.max_expire_time ?? 0,
+    });
+    const row: TokenRow = {
+      hash: hashToken(token),
+      accessor: generateAccessor(),
+      parent_accessor: fields.parent?.accessor ?? null,
+      policies: JSON.stringify(fields.policies),
+      meta: JSON.stringify(fields.meta),
+      display_name: fields.displayName,
+      auth_method: fields.authMethod,
+      path: fields.path,
+      entity_id: '',
+      orphan: fields.parent ? 0 : 1,
+      // A token that never expires has nothing to renew.
+      renewable: fields.renewable && lifetime.expireTime > 0 ? 1 : 0,
+      creation_ttl: lifetime.creationTtl,
+      explicit_max_ttl: fields.explicitMaxTtl,
+      period: fields.period,
+      num_uses: fields.numUses,
+      creation_time: now,
+      issue_time: now,
+      expire_time: lifetime.expireTime,
+      max_expire_time: lifetime.maxExpireTime,
+    };
+    await repo.insert(row);
+    return { token, info: toInfo(row, now) };
+  }
+
+  function lifetimeFields(input: CreateTokenInput) {
+    return {
+      ttl: nonNegativeInteger('ttl', input.ttl),
+      explicitMaxTtl: nonNegativeInteger('explicit_max_ttl', input.explicitMaxTtl),
+      period: nonNegativeInteger('period', input.period),
+      numUses: nonNegativeInteger('num_uses', input.numUses),
+    };
+  }
+
+  async function renewRow(row: TokenRow, increment: number | undefined): Promise<TokenInfo> {
+    const seconds = nonNegativeInteger('increment', increment);
+    if (row.renewable !== 1) throw invalid('this token is not renewable');
+    const now = clock();
+    if (row.max_expire_time > 0 && row.max_expire_time <= now) {
+      await revokeTree(row.accessor);
+      throw denied();
+    }
+    const expireTime = renewedExpireTime(
+      now,
+      { period: row.period, creationTtl: row.creation_ttl, maxExpireTime: row.max_expire_time },
+      seconds,
+    );
+    const updated = await repo.setExpiry(row.hash, expireTime);
+    if (!updated) throw denied();
+    const info = toInfo(updated, now);
+    if (updated.num_uses === 0) cache.set(updated.hash, info, now);
+    return info;
+  }
+
+  async function rowForAccessor(accessor: string): Promise<TokenRow> {
+    if (typeof accessor !== 'string' || accessor.length === 0 || accessor.length > 64) throw invalidAccessor();
+    const row = await repo.findByAccessor(accessor);
+    if (!row) throw invalidAccessor();
+    const now = clock();
+    if (isExpired(row.expire_time, now)) {
+      await revokeTree(row.accessor);
+      throw invalidAccessor();
+    }
+    return row;
+  }
+
+  return {
+    async createRoot(fixed) {
+      if (fixed !== undefined) {
+        validateFixedToken(fixed);
+        // --dev restarts against the same database: the chosen root token already exists; hand it back.
+        const existing = await repo.findByHash(hashToken(fixed));
+        if (existing) {
+          if (!(JSON.parse(existing.policies) as string[]).includes('root')) {
+            throw invalid('the chosen root token is already in use by a non-root token');
+          }
+          return { token: fixed, info: toInfo(existing, clock()) };
+        }
+      }
+      return insertToken(fixed ?? generateToken(), {
+        policies: ['root'],
+        meta: {},
+        displayName: 'root',
+        authMethod: 'token',
+        path: 'auth/token/root',
+        parent: null,
+        renewable: false,
+        ttl: 0,
+        explicitMaxTtl: 0,
+        period: 0,
+        numUses: 0,
+      });
+    },
+
+    async create(parentInfo, input, options) {
+      const parentIsRoot = parentInfo.policies.includes('root');
+      const orphan = options?.orphan === true || input.noParent === true;
+      // no_parent from the plain create endpoint needs root; the transport sets options.orphan only after checking
+      // sudo on auth/token/create-orphan (Vault's rule).
+      if (input.noParent === true && options?.orphan !== true && !parentIsRoot) {
+        throw forbidden('only a root token can create orphan tokens here; use auth/token/create-orphan');
+      }
+      const requested = input.policies && input.policies.length > 0 ? input.policies : parentInfo.policies;
+      const policies = sanitizePolicies(requested, input.noDefaultPolicy !== true);
+      if (!parentIsRoot) {
+        // 'default' is every token's baseline, so a child may carry it even when its parent opted out.
+        const held = new Set(parentInfo.policies);
+        const extra = policies.filter((p) => p !== 'default' && !held.has(p));
+        if (extra.length > 0) {
+          throw forbidden(`a child token may only have a subset of its parent's policies (not held: ${extra.join(', ')})`);
+        }
+      }
+      // The parent must still exist: a child written under a just-revoked parent would escape the cascade.
+      const parentRow = await repo.findByAccessor(parentInfo.accessor);
+      if (!parentRow || isExpired(parentRow.expire_time, clock())) throw denied();
+      return insertToken(generateToken(), {
+        policies,
+        meta: validateMeta(input.meta),
+        displayName: tokenDisplayName(input.displayName),
+        authMethod: 'token',
+        path: orphan ? 'auth/token/create-orphan' : 'auth/token/create',
+        parent: orphan ? null : parentRow,
+        renewable: input.renewable ?? true,
+        ...lifetimeFields(input),
+      });
+    },
+
+    async issue(input) {
+      const policies = sanitizePolicies(input.policies ?? [], input.noDefaultPolicy !== true);
+      if (policies.includes('root')) throw invalid('an auth method cannot issue root tokens');
+      return insertToken(generateToken(), {
+        policies,
+        meta: validateMeta(input.meta),
+        displayName: input.displayName ?? input.authMethod,
+        authMethod: input.authMethod,
+        path: input.path,
+        parent: null,
+        renewable: input.renewable ?? true,
+        ...lifetimeFields(input),
+      });
+    },
+
+    async authenticate(token) {
+      const now = clock();
+      if (typeof token === 'string' && token.length > 0 && token.length <= MAX_TOKEN_LENGTH) {
+        const cached = cache.get(hashToken(token), now);
+        if (cached && !isExpired(cached.expireTime, now)) {
+          return { ...cached, ttl: remainingSeconds(cached.expireTime, now) };
+        }
+      }
+      const row = await resolve(token, now);
+      if (row.num_uses === 0) {
+        const info = toInfo(row, now);
+        cache.set(row.hash, info, now);
+        return info;
+      }
+      const left = await repo.consumeUse(row.hash);
+      if (left === undefined) throw denied();
+      const info = toInfo(row, now);
+      if (left === 0) {
+        // This request is the token's last use: it is allowed, and the token is gone before it completes.
+        await revokeTree(row.accessor);
+        return { ...info, numUses: -1 };
+      }
+      return { ...info, numUses: left };
+    },
+
+    async lookup(token) {
+      const now = clock();
+      return toInfo(await resolve(token, now), now);
+    },
+
+    async lookupAccessor(accessor) {
+      return toInfo(await rowForAccessor(accessor), clock());
+    },
+
+    async renew(token, incrementSeconds) {
+      return renewRow(await resolve(token, clock()), incrementSeconds);
+    },
+
+    async renewAccessor(accessor, incrementSeconds) {
+      return renewRow(await rowForAccessor(accessor), incrementSeconds);
+    },
+
+    async revoke(token) {
+      if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw denied();
+      const row = await repo.findByHash(hashToken(token));
+      // Revoking what is already gone succeeds: revocation is idempotent.
+      if (row) await revokeTree(row.accessor);
+    },
+
+    async revokeAccessor(accessor) {
+      if (typeof accessor !== 'string' || accessor.length === 0 || accessor.length > 64) throw invalidAccessor();
+      const row = await repo.findByAccessor(accessor);
+      if (!row) throw invalidAccessor();
+      await revokeTree(row.accessor);
+    },
+
+    async revokeOrphan(token) {
+      if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw denied();
+      const row = await repo.findByHash(hashToken(token));
+      if (!row) return;
+      evict(await repo.deleteOrphaningChildren(row.accessor));
+      cache.deleteWhere((info) => info.parentAccessor === row.accessor);
+    },
+
+    async tidy() {
+      let removed = 0;
+      for (;;) {
+        const expired = await repo.expiredAccessors(clock(), TIDY_BATCH);
+        const dangling = await repo.danglingAccessors(TIDY_BATCH);
+        if (expired.length === 0 && dangling.length === 0) return removed;
+        for (const accessor of [...expired, ...dangling]) removed += await revokeTree(accessor);
+      }
+    },
+  };
+}
+
+function isExpired(expireTime: number, now: number): boolean {
+  return expireTime > 0 && expireTime <= now;
+}
+
+function remainingSeconds(expireTime: number, now: number): number {
+  return expireTime === 0 ? 0 : Math.max(0, Math.ceil((expireTime - now) / 1000));
+}
