@@ -1,4 +1,31 @@
-import type { Migration } from 'kysely';
+import type { Kysely, Migration } from 'kysely';
+import { DEFAULT_POLICY, DEFAULT_POLICY_TEXT } from './builtin.js';
 
 /** Tables owned by the policy domain. */
-export const migrations: Record<string, Migration> = {};
+export const migrations: Record<string, Migration> = {
+  '0300_policy_init': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      // The text is stored as written (reads return it, like Vault); it is parsed again when an ACL is compiled.
+      await db.schema
+        .createTable('policy_documents')
+        .addColumn('name', 'varchar(128)', (c) => c.primaryKey())
+        .addColumn('raw', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // One row: bumped by every policy write, so other replicas notice that their compiled ACLs are stale.
+      await db.schema
+        .createTable('policy_state')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('generation', 'bigint', (c) => c.notNull())
+        .execute();
+      const now = Date.now();
+      await db.insertInto('policy_state').values({ id: 1, generation: 0 }).execute();
+      await db
+        .insertInto('policy_documents')
+        .values({ name: DEFAULT_POLICY, raw: DEFAULT_POLICY_TEXT, created_at: now, updated_at: now })
+        .execute();
+    },
+  },
+};

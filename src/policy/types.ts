@@ -7,9 +7,17 @@
  */
 export type Capability = 'create' | 'read' | 'update' | 'patch' | 'delete' | 'list' | 'sudo' | 'deny';
 
+/** A value of a policy's extra attributes (allowed_parameters, min_wrapping_ttl, ...), as written. */
+export type HclValue = string | number | boolean | HclValue[] | { [key: string]: HclValue };
+
 export interface PathRule {
   pattern: string;
   capabilities: Capability[];
+  /**
+   * Vault's other path attributes (allowed_parameters, denied_parameters, required_parameters, min_wrapping_ttl,
+   * max_wrapping_ttl, mfa_methods, control_group, comment), kept so documents round-trip. Not enforced by the ACL.
+   */
+  extras?: Record<string, HclValue>;
 }
 
 export interface PolicyDocument {
@@ -21,15 +29,23 @@ export interface PolicyDocument {
 
 /** A compiled set of policies, built once per distinct policy set and cached. */
 export interface Acl {
-  /** Capabilities that apply to `path` (empty when nothing matches; ['root'] semantics for the root policy). */
+  /**
+   * Capabilities that apply to `path`: empty when nothing matches, {'deny'} when the applicable rule denies, every
+   * capability except 'deny' for the root policy (transports answer ['root'] when `isRoot`). A fresh set per call.
+   */
   capabilities(path: string): Set<Capability>;
+  /**
+   * Whether `capability` is granted on `path`. For 'list', like Vault, a rule written without the trailing slash
+   * also applies to the listing path with one ('secret/metadata/app' grants listing 'secret/metadata/app/').
+   */
   allows(path: string, capability: Exclude<Capability, 'deny'>): boolean;
   readonly isRoot: boolean;
 }
 
 /**
  * Errors: 'invalid' for a document that does not parse (message names line and column) or an unknown capability;
- * 'invalid' when writing or deleting 'root' or deleting 'default'; 'not_found' for a missing policy.
+ * 'invalid' when writing or deleting 'root' or deleting 'default'; 'not_found' when reading a missing policy.
+ * Deleting a missing policy succeeds, as in Vault. Names are lowercased; `list()` includes 'default' and 'root'.
  */
 export interface PolicyService {
   write(name: string, text: string): Promise<PolicyDocument>;

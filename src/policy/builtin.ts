@@ -1,0 +1,86 @@
+/** Grants everything; attached to root tokens. It has no text and can be neither written nor deleted. */
+export const ROOT_POLICY = 'root';
+
+/** Attached to every token unless asked otherwise; it can be edited but never deleted. */
+export const DEFAULT_POLICY = 'default';
+
+/**
+ * The content `default` has from the first start: what every token needs to manage itself, the same grants
+ * Vault's default policy makes (identity-templated paths are left out until identities exist).
+ */
+export const DEFAULT_POLICY_TEXT = `# Let a token look up its own properties.
+path "auth/token/lookup-self" {
+  capabilities = ["read"]
+}
+
+# Let a token renew itself.
+path "auth/token/renew-self" {
+  capabilities = ["update"]
+}
+
+# Let a token revoke itself.
+path "auth/token/revoke-self" {
+  capabilities = ["update"]
+}
+
+# Let a token ask which capabilities it has on a path.
+path "sys/capabilities-self" {
+  capabilities = ["update"]
+}
+
+# Let a token read the combined ACL of its policies (used by user interfaces to decide what to show).
+path "sys/internal/ui/resultant-acl" {
+  capabilities = ["read"]
+}
+
+# Let a token renew a lease by id (old path for old clients, new path for newer ones).
+path "sys/renew" {
+  capabilities = ["update"]
+}
+
+path "sys/leases/renew" {
+  capabilities = ["update"]
+}
+
+# Let a token look up a lease whose id it already knows; this reveals nothing sensitive.
+path "sys/leases/lookup" {
+  capabilities = ["update"]
+}
+
+# Let a token manage its own cubbyhole.
+path "cubbyhole/*" {
+  capabilities = ["create", "read", "update", "delete", "list"]
+}
+
+# Let a token wrap values in a response-wrapping token, inspect one, and unwrap one.
+path "sys/wrapping/wrap" {
+  capabilities = ["update"]
+}
+
+path "sys/wrapping/lookup" {
+  capabilities = ["update"]
+}
+
+path "sys/wrapping/unwrap" {
+  capabilities = ["update"]
+}
+
+# General purpose tools.
+path "sys/tools/hash" {
+  capabilities = ["update"]
+}
+
+path "sys/tools/hash/*" {
+  capabilities = ["update"]
+}
+
+# Let a token check the status of a control group request it holds the accessor of.
+path "sys/control-group/request" {
+  capabilities = ["update"]
+}
+
+# Let a token use the authorization endpoint of OIDC providers.
+path "identity/oidc/provider/+/authorize" {
+  capabilities = ["read", "update"]
+}
+`;

@@ -1,0 +1,151 @@
+import { StrongroomError } from '../shared/errors.js';
+import { hclError, parseHcl, type HclEntry, type HclNode, type HclPos } from './hcl.js';
+import type { Capability, HclValue, PathRule } from './types.js';
+
+/** Limits that keep one policy from costing every request: documents are small, rules are countable. */
+export const MAX_POLICY_BYTES = 64 * 1024;
+export const MAX_PATH_RULES = 1000;
+
+export const CAPABILITIES: readonly Capability[] = ['create', 'read', 'update', 'patch', 'delete', 'list', 'sudo', 'deny'];
+const CAPABILITY_SET: ReadonlySet<string> = new Set(CAPABILITIES);
+
+/** Vault's pre-0.9 `policy = "..."` shorthand, still accepted by Vault and so by us. */
+const SHORTHAND: Readonly<Record<string, readonly Capability[]>> = {
+  deny: ['deny'],
+  read: ['read', 'list'],
+  write: ['create', 'read', 'update', 'delete', 'list'],
+  sudo: ['create', 'read', 'update', 'delete', 'list', 'sudo'],
+};
+
+/** Path attributes Vault accepts besides capabilities/policy; kept as written so documents round-trip. */
+export const EXTRA_KEYS: readonly string[] = [
+  'comment',
+  'allowed_parameters',
+  'denied_parameters',
+  'required_parameters',
+  'min_wrapping_ttl',
+  'max_wrapping_ttl',
+  'mfa_methods',
+  'control_group',
+];
+const EXTRA_KEY_SET: ReadonlySet<string> = new Set(EXTRA_KEYS);
+
+function quote(value: string): string {
+  return JSON.stringify(value);
+}
+
+/**
+ * Parses a policy written in HCL or JSON into its path rules. Throws StrongroomError('invalid') with a line and
+ * column for syntax errors, and for unknown keys, unknown capabilities and oversized documents.
+ */
+export function parsePolicy(text: string): PathRule[] {
+  if (Buffer.byteLength(text, 'utf8') > MAX_POLICY_BYTES) {
+    throw new StrongroomError('invalid', `policy is larger than ${MAX_POLICY_BYTES / 1024} KiB`);
+  }
+  const root = parseHcl(text);
+  if (root.type !== 'object') throw hclError(root.pos, 'expected an object');
+  const rules: PathRule[] = [];
+  const add = (pattern: string, pos: HclPos, body: HclNode) => {
+    if (rules.length >= MAX_PATH_RULES) throw hclError(pos, `too many path rules (at most ${MAX_PATH_RULES})`);
+    rules.push(parsePathRule(pattern, pos, body));
+  };
+  for (const entry of root.entries) {
+    const [key, ...labels] = entry.keys as [string, ...string[]];
+    if (key === 'name') {
+      // Vault tolerates a top-level name; the stored name is the one in the API path.
+      if (labels.length || entry.value.type !== 'string') throw hclError(entry.pos, 'name must be a string');
+      continue;
+    }
+    if (key !== 'path') throw hclError(entry.pos, `unknown key ${quote(key)} (expected path)`);
+    if (labels.length === 1) {
+      add(labels[0]!, entry.pos, entry.value);
+    } else if (labels.length > 1) {
+      throw hclError(entry.pos, 'a path block takes exactly one pattern');
+    } else {
+      // JSON form: "path": { "<pattern>": {...}, ... } or "path": [ { "<pattern>": {...} }, ... ]
+      const groups = entry.value.type === 'list' ? entry.value.items : [entry.value];
+      for (const group of groups) {
+        if (group.type !== 'object') throw hclError(group.pos, 'path must map patterns to rule objects');
+        for (const inner of group.entries) {
+          if (inner.keys.length !== 1) throw hclError(inner.pos, 'a path block takes exactly one pattern');
+          add(inner.keys[0]!, inner.pos, inner.value);
+        }
+      }
+    }
+  }
+  return rules;
+}
+
+function parsePathRule(pattern: string, pos: HclPos, body: HclNode): PathRule {
+  if (body.type !== 'object') throw hclError(body.pos, `path ${quote(pattern)}: expected a block { ... }`);
+  if (pattern.includes('+*')) {
+    throw hclError(pos, `path ${quote(pattern)}: invalid use of wildcards ('+*' is forbidden)`);
+  }
+  const capabilities: Capability[] = [];
+  const extras: Record<string, HclValue> = {};
+  let hasExtras = false;
+  const seen = new Set<string>();
+  const addCapability = (capability: Capability) => {
+    if (!capabilities.includes(capability)) capabilities.push(capability);
+  };
+  for (const entry of body.entries) {
+    const [key, ...labels] = entry.keys as [string, ...string[]];
+    if (seen.has(key)) throw hclError(entry.pos, `path ${quote(pattern)}: ${key} is set more than once`);
+    seen.add(key);
+    if (key === 'capabilities') {
+      if (labels.length || entry.value.type !== 'list') {
+        throw hclError(entry.value.pos, `path ${quote(pattern)}: capabilities must be a list of strings`);
+      }
+      for (const item of entry.value.items) {
+        if (item.type !== 'string') throw hclError(item.pos, `path ${quote(pattern)}: capabilities must be strings`);
+        if (!CAPABILITY_SET.has(item.value)) {
+          throw hclError(item.pos, `path ${quote(pattern)}: unknown capability ${quote(item.value)} (expected one of ${CAPABILITIES.join(', ')})`);
+        }
+        addCapability(item.value as Capability);
+      }
+    } else if (key === 'policy') {
+      const shorthand = entry.value.type === 'string' && !labels.length ? SHORTHAND[entry.value.value] : undefined;
+      if (!shorthand) throw hclError(entry.value.pos, `path ${quote(pattern)}: policy must be one of deny, read, write, sudo`);
+      shorthand.forEach(addCapability);
+    } else if (EXTRA_KEY_SET.has(key)) {
+      extras[key] = toValue(nestLabels(labels, entry));
+      hasExtras = true;
+    } else {
+      throw hclError(entry.pos, `path ${quote(pattern)}: unknown key ${quote(key)}`);
+    }
+  }
+  // 'deny' is absolute: a rule that denies grants nothing else, so store it that way.
+  const rule: PathRule = { pattern, capabilities: capabilities.includes('deny') ? ['deny'] : capabilities };
+  if (hasExtras) rule.extras = extras;
+  return rule;
+}
+
+/** `control_group "x" { ... }` is the same as `control_group = { "x" = { ... } }`. */
+function nestLabels(labels: string[], entry: HclEntry): HclNode {
+  let value = entry.value;
+  for (let i = labels.length - 1; i >= 0; i--) {
+    value = { type: 'object', entries: [{ keys: [labels[i]!], pos: entry.pos, value }], pos: entry.pos };
+  }
+  return value;
+}
+
+function toValue(node: HclNode): HclValue {
+  switch (node.type) {
+    case 'string':
+    case 'number':
+    case 'bool':
+      return node.value;
+    case 'list':
+      return node.items.map(toValue);
+    case 'object': {
+      const out: Record<string, HclValue> = {};
+      for (const entry of node.entries) {
+        const [key, ...labels] = entry.keys as [string, ...string[]];
+        if (Object.prototype.hasOwnProperty.call(out, key)) throw hclError(entry.pos, `${quote(key)} is set more than once`);
+        // defineProperty, not assignment: a key named "__proto__" must stay a plain key.
+        Object.defineProperty(out, key, { value: toValue(nestLabels(labels, entry)), enumerable: true, writable: true, configurable: true });
+      }
+      return out;
+    }
+  }
+}
