@@ -77,6 +77,12 @@ export interface AuditService {
   /** Flushes queued entries and closes sinks (SIGTERM). */
   close(): Promise<void>;
   queueDepth(): number;
+  /** This process's chain id in the database device (random per process unless configured). */
+  readonly nodeId: string;
+  /** Log rotation (SIGHUP): every file device reopens its path; a new file continues the chain (see file-sink.ts). */
+  reopen(): Promise<void>;
+  /** Verifies the database device's chain for one node, or all nodes when omitted. */
+  verifyDatabaseChain(nodeId?: string): Promise<VerifyResult>;
 }
 
 export interface VerifyResult {
@@ -85,4 +91,11 @@ export interface VerifyResult {
   /** 1-based line of the first bad entry. */
   badLine?: number;
   reason?: string;
+  /** Database verification: the node whose chain was checked (or failed). */
+  nodeId?: string;
+  /** On success, where the verified chain starts and ends — for stitching rotated files or comparing devices. */
+  firstSeq?: number;
+  firstPrevHash?: string;
+  lastSeq?: number;
+  lastHash?: string;
 }

@@ -1,0 +1,56 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, chainBatch, GENESIS_HASH, genesisHead, parseRecordLine, recordHash } from './chain.js';
+import { sampleEvent } from './testing.js';
+
+describe('canonical JSON', () => {
+  it('orders keys at every depth and round-trips through JSON.parse', () => {
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: 'x' } })).toBe('{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}');
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const line = canonicalJson(value);
+        expect(canonicalJson(JSON.parse(line))).toBe(line);
+        expect(JSON.parse(line)).toEqual(JSON.parse(JSON.stringify(value)));
+      }),
+    );
+  });
+
+  it('does not depend on the order keys were inserted in', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (object) => {
+        const reversed = Object.fromEntries(Object.entries(object).reverse());
+        expect(canonicalJson(reversed)).toBe(canonicalJson(object));
+      }),
+    );
+  });
+});
+
+describe('hash chain', () => {
+  it('links each record to the previous one from the genesis hash, seq counting from 1', () => {
+    const { records, head } = chainBatch(genesisHead(), [sampleEvent(1), sampleEvent(2), sampleEvent(3)]);
+    expect(records.map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect(records[0]!.prev_hash).toBe(GENESIS_HASH);
+    expect(records[1]!.prev_hash).toBe(records[0]!.hash);
+    expect(records[2]!.prev_hash).toBe(records[1]!.hash);
+    expect(head).toEqual({ seq: 3, hash: records[2]!.hash });
+    for (const record of records) expect(recordHash(record)).toBe(record.hash);
+  });
+
+  it('an event cannot bring its own seq or hashes', () => {
+    const forged = { ...sampleEvent(1), seq: 99, prev_hash: 'f'.repeat(64), hash: 'e'.repeat(64) };
+    const { records } = chainBatch(genesisHead(), [forged]);
+    expect(records[0]).toMatchObject({ seq: 1, prev_hash: GENESIS_HASH });
+    expect(records[0]!.hash).toBe(recordHash(records[0]!));
+  });
+
+  it('parseRecordLine accepts a written line and names what is wrong with a bad one', () => {
+    const { records } = chainBatch(genesisHead(), [sampleEvent(1)]);
+    const line = canonicalJson(records[0]);
+    expect(parseRecordLine(line)).toEqual({ ok: true, record: records[0] });
+    expect(parseRecordLine('{"seq":')).toMatchObject({ ok: false, reason: expect.stringMatching(/^unparseable/) });
+    expect(parseRecordLine('{"seq":1}')).toMatchObject({ ok: false, reason: expect.stringMatching(/^unparseable/) });
+    expect(parseRecordLine(line.replace('secret/data/app/1', 'secret/data/app/2'))).toMatchObject({ ok: false, reason: expect.stringMatching(/^changed entry/) });
+    // Same JSON meaning, different bytes: still reported, since the writer only ever writes the canonical form.
+    expect(parseRecordLine(line.replace('"read"', '"\\u0072ead"').replace('"update"', '"\\u0075pdate"'))).toMatchObject({ ok: false, reason: expect.stringMatching(/^changed entry/) });
+  });
+});

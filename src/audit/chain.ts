@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import type { AuditEvent, AuditRecord } from './types.js';
+
+/**
+ * The hash chain. Every record carries `seq` (1, 2, 3, ... per sink), `prev_hash` (the `hash` of the record before
+ * it; 64 zeros for the first record of a chain) and `hash` = SHA-256 over the canonical serialization of the record
+ * without its `hash` field. Because `hash` covers `prev_hash` and `seq`, changing, removing or reordering any entry
+ * breaks either that entry's own hash or the link from the entry after it.
+ *
+ * A record is written as exactly one line: its canonical serialization (sorted keys, no whitespace). The verifier
+ * insists a line is in canonical form, so even a byte change that keeps the JSON meaning (an escape rewritten) is
+ * reported.
+ */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Where a chain stands: the last record written (seq 0 and the genesis hash before the first). */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+export const genesisHead = (): ChainHead => ({ seq: 0, hash: GENESIS_HASH });
+
+/**
+ * JSON with object keys in a stable (code unit) order at every depth. Follows JSON.stringify's rules otherwise:
+ * undefined and functions vanish from objects and become null in arrays, non-finite numbers become null.
+ */
+export function canonicalJson(value: unknown): string {
+  const out = canonicalFragment(value);
+  return out === undefined ? 'null' : out;
+}
+
+function canonicalFragment(value: unknown): string | undefined {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : 'null';
+    case 'bigint':
+      return JSON.stringify(value.toString());
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined;
+  }
+  const withJson = value as { toJSON?: () => unknown };
+  if (typeof withJson.toJSON === 'function') return canonicalFragment(withJson.toJSON());
+  if (Array.isArray(value)) {
+    return `[${value.map((item) => canonicalFragment(item) ?? 'null').join(',')}]`;
+  }
+  const entries: string[] = [];
+  for (const key of Object.keys(value as object).sort()) {
+    const fragment = canonicalFragment((value as Record<string, unknown>)[key]);
+    if (fragment !== undefined) entries.push(`${JSON.stringify(key)}:${fragment}`);
+  }
+  return `{${entries.join(',')}}`;
+}
+
+/** SHA-256 (hex) of a record's canonical form without its own `hash` field. */
+export function recordHash(record: Omit<AuditRecord, 'hash'> & { hash?: string }): string {
+  const { hash: _ignored, ...rest } = record;
+  return createHash('sha256').update(canonicalJson(rest), 'utf8').digest('hex');
+}
+
+/** Places an (already redacted) event after `head`. Pure: the caller advances its head only once the write lands. */
+export function chainRecord(head: ChainHead, event: AuditEvent): AuditRecord {
+  // Spread first so an event can never smuggle in its own seq/prev_hash/hash.
+  const unhashed = { ...event, seq: head.seq + 1, prev_hash: head.hash };
+  return { ...unhashed, hash: recordHash(unhashed) };
+}
+
+/** Chains a batch; returns the records and the head after the last one. */
+export function chainBatch(head: ChainHead, events: readonly AuditEvent[]): { records: AuditRecord[]; head: ChainHead } {
+  const records: AuditRecord[] = [];
+  let current = head;
+  for (const event of events) {
+    const record = chainRecord(current, event);
+    records.push(record);
+    current = { seq: record.seq, hash: record.hash };
+  }
+  return { records, head: current };
+}
+
+export type ParsedLine = { ok: true; record: AuditRecord } | { ok: false; reason: string };
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** Parses one line and checks the record is intact on its own (its links are the verifier's business). */
+export function parseRecordLine(line: string): ParsedLine {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return { ok: false, reason: 'unparseable: not valid JSON' };
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return { ok: false, reason: 'unparseable: not an audit record' };
+  }
+  const record = parsed as Partial<AuditRecord>;
+  if (
+    typeof record.seq !== 'number' ||
+    !Number.isSafeInteger(record.seq) ||
+    record.seq < 1 ||
+    typeof record.prev_hash !== 'string' ||
+    !HEX64.test(record.prev_hash) ||
+    typeof record.hash !== 'string' ||
+    !HEX64.test(record.hash)
+  ) {
+    return { ok: false, reason: 'unparseable: not an audit record (seq, prev_hash or hash missing or malformed)' };
+  }
+  if (recordHash(record as AuditRecord) !== record.hash) {
+    return { ok: false, reason: 'changed entry: content does not match its hash' };
+  }
+  if (canonicalJson(record) !== line) {
+    return { ok: false, reason: 'changed entry: line is not in the canonical form it was written in' };
+  }
+  return { ok: true, record: record as AuditRecord };
+}

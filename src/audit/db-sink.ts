@@ -1,0 +1,80 @@
+import { StrongroomError } from '../shared/errors.js';
+import { canonicalJson, chainBatch, genesisHead, parseRecordLine, type ChainHead } from './chain.js';
+import { createGroupCommitter, createSerializer } from './group-commit.js';
+import { rowOf, type AuditRepository } from './repository.js';
+import { sinkFailure, type AuditSink } from './sink.js';
+import type { AuditEvent } from './types.js';
+
+/**
+ * The database audit device: the same chained records in `audit_log`, one chain per process (`nodeId`), each
+ * group-commit batch inserted in one transaction. After a failed batch the chain head is re-read from the database
+ * before the next one, because a commit whose acknowledgement was lost may still have landed.
+ */
+export interface DatabaseSinkOptions {
+  repository: AuditRepository;
+  nodeId: string;
+  clock?: () => number;
+  description?: string;
+}
+
+export interface DatabaseSink extends AuditSink {
+  head(): ChainHead;
+}
+
+export async function openDatabaseSink(options: DatabaseSinkOptions): Promise<DatabaseSink> {
+  const { repository, nodeId } = options;
+  const clock = options.clock ?? Date.now;
+  const description = options.description ?? 'database device';
+  const exclusive = createSerializer();
+  let head = genesisHead();
+  let resync = true;
+  let closed = false;
+
+  async function loadHead(): Promise<void> {
+    const last = await repository.lastRow(nodeId);
+    if (!last) {
+      head = genesisHead();
+    } else {
+      const parsed = parseRecordLine(last.record);
+      if (!parsed.ok || parsed.record.seq !== Number(last.seq)) {
+        throw new StrongroomError(
+          'unavailable',
+          `audit ${description}: the last entry of chain ${nodeId} (seq ${last.seq}) does not verify; refusing to extend it`,
+        );
+      }
+      head = { seq: parsed.record.seq, hash: parsed.record.hash };
+    }
+    resync = false;
+  }
+
+  const committer = createGroupCommitter<AuditEvent>((events) =>
+    exclusive(async () => {
+      if (closed) throw new StrongroomError('unavailable', `audit ${description} is closed`);
+      try {
+        if (resync) await loadHead();
+        const { records, head: next } = chainBatch(head, events);
+        const now = clock();
+        await repository.insertRows(records.map((r) => rowOf(nodeId, r, canonicalJson(r), now)));
+        head = next;
+      } catch (err) {
+        resync = true;
+        throw sinkFailure(description, err);
+      }
+    }),
+  );
+
+  await loadHead();
+
+  return {
+    append: (event) =>
+      closed ? Promise.reject(new StrongroomError('unavailable', `audit ${description} is closed`)) : committer.submit(event),
+    depth: () => committer.depth(),
+    head: () => ({ ...head }),
+    // Nothing to rotate; re-reading the head keeps the semantics "pick up what is there now".
+    reopen: () => exclusive(async () => void (resync = true)),
+    close: async () => {
+      await committer.drain();
+      await exclusive(async () => void (closed = true));
+    },
+  };
+}

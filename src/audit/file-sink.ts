@@ -1,0 +1,190 @@
+import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { StrongroomError } from '../shared/errors.js';
+import { canonicalJson, chainBatch, genesisHead, parseRecordLine, type ChainHead } from './chain.js';
+import { createGroupCommitter, createSerializer } from './group-commit.js';
+import { sinkFailure, type AuditSink } from './sink.js';
+import type { AuditEvent } from './types.js';
+
+/**
+ * The file audit device: one canonical JSON record per line, appended with group commit (one write and one
+ * fdatasync per batch) to a file only its owner can read (mode 0600 unless configured otherwise).
+ *
+ * Chain continuity:
+ * - On open, an existing file's last line is parsed and checked; the chain continues from it. A last line that is
+ *   incomplete or does not verify means the file was damaged or tampered with, and the sink refuses to open (fail
+ *   closed) rather than extend a chain it cannot vouch for.
+ * - `reopen()` serves log rotation (logrotate moves the file, then SIGHUP). If the path is now empty or missing, the
+ *   new file continues the in-memory chain: its first record has `seq` = last seq + 1 and `prev_hash` = the last
+ *   hash of the rotated file, so the files stitch into one chain (`verifyAuditFile(next, { expectPrevHash })`). If
+ *   the path still holds records (copytruncate did not run, or no rotation happened), the chain resumes from them.
+ * - A failed write truncates the file back to its last good size and closes it; the next batch reopens the file and
+ *   re-reads its tail, so a transient error (disk full) heals by itself and a partial line left behind keeps the
+ *   sink refusing until a person looks.
+ *
+ * One process must own a file: two writers appending to one path would interleave two chains.
+ */
+export interface FileSinkOptions {
+  filePath: string;
+  /** Permission bits, default 0o600. Applied on every open, so a file loosened by hand is tightened again. */
+  mode?: number;
+  /** For error messages, e.g. 'device "file/"'. */
+  description?: string;
+}
+
+export interface FileSink extends AuditSink {
+  /** The last record written or resumed (seq 0 and the genesis hash for a fresh file). */
+  head(): ChainHead;
+}
+
+const TAIL_CHUNK = 64 * 1024;
+/** A single record is never near this; a longer "last line" means the file is not ours. */
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+export async function openFileSink(options: FileSinkOptions): Promise<FileSink> {
+  const { filePath } = options;
+  const mode = options.mode ?? 0o600;
+  const description = options.description ?? `file ${filePath}`;
+  const exclusive = createSerializer();
+  let handle: FileHandle | null = null;
+  let size = 0;
+  let head = genesisHead();
+  let closed = false;
+
+  async function openFile(): Promise<void> {
+    const existed = await stat(filePath).then(
+      () => true,
+      () => false,
+    );
+    if (!existed) await mkdir(dirname(filePath), { recursive: true, mode: 0o700 });
+    // a+: append-only writes (O_APPEND) plus reads for the tail check.
+    const opened = await open(filePath, 'a+', mode);
+    try {
+      const info = await opened.stat();
+      if (!info.isFile()) throw new StrongroomError('invalid', `audit file path ${filePath} is not a regular file`);
+      if ((info.mode & 0o777) !== mode) await opened.chmod(mode);
+      if (info.size > 0) head = await readTailHead(opened, info.size, filePath);
+      if (!existed) await syncDirectory(dirname(filePath));
+      handle = opened;
+      size = info.size;
+    } catch (err) {
+      await opened.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async function writeBatch(events: AuditEvent[]): Promise<void> {
+    await exclusive(async () => {
+      if (closed) throw new StrongroomError('unavailable', `audit ${description} is closed`);
+      try {
+        if (!handle) await openFile();
+      } catch (err) {
+        throw sinkFailure(description, err);
+      }
+      const file = handle!;
+      const { records, head: next } = chainBatch(head, events);
+      const bytes = Buffer.from(records.map((r) => canonicalJson(r) + '\n').join(''), 'utf8');
+      try {
+        await writeAll(file, bytes);
+        await file.datasync();
+      } catch (err) {
+        await abandon(file);
+        throw sinkFailure(description, err);
+      }
+      size += bytes.length;
+      head = next;
+    });
+  }
+
+  /** After a failed write: cut any partial batch off and drop the handle so the next batch starts clean. */
+  async function abandon(file: FileHandle): Promise<void> {
+    await file.truncate(size).catch(() => undefined);
+    await file.close().catch(() => undefined);
+    handle = null;
+  }
+
+  const committer = createGroupCommitter(writeBatch);
+
+  try {
+    await openFile();
+  } catch (err) {
+    throw err instanceof StrongroomError ? err : sinkFailure(description, err);
+  }
+
+  return {
+    append: (event) => (closed ? Promise.reject(new StrongroomError('unavailable', `audit ${description} is closed`)) : committer.submit(event)),
+    depth: () => committer.depth(),
+    head: () => ({ ...head }),
+    reopen: () =>
+      exclusive(async () => {
+        if (closed) return;
+        const previous = handle;
+        handle = null;
+        await previous?.close();
+        // Errors surface to the caller, and the sink retries on its next batch (failing those entries if it still can't).
+        await openFile();
+      }),
+    close: async () => {
+      await committer.drain();
+      await exclusive(async () => {
+        closed = true;
+        const previous = handle;
+        handle = null;
+        await previous?.close();
+      });
+    },
+  };
+}
+
+async function writeAll(file: FileHandle, bytes: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const { bytesWritten } = await file.write(bytes, offset, bytes.length - offset);
+    if (bytesWritten <= 0) throw new Error('write made no progress');
+    offset += bytesWritten;
+  }
+}
+
+/** A new file's directory entry must be durable too, or a crash could lose the whole file. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads and verifies the last line; returns where the chain stands. Throws when it cannot vouch for the tail. */
+async function readTailHead(file: FileHandle, fileSize: number, filePath: string): Promise<ChainHead> {
+  const refuse = (why: string) =>
+    new StrongroomError(
+      'unavailable',
+      `audit file ${filePath}: ${why}; refusing to append to it. Check it with \`strongroom audit verify ${filePath}\` and move it aside to start a new file`,
+    );
+  const last = Buffer.alloc(1);
+  await file.read(last, 0, 1, fileSize - 1);
+  if (last[0] !== 0x0a) throw refuse('the last line is incomplete (no trailing newline)');
+  const end = fileSize - 1; // the final newline
+  let start = 0;
+  let chunks: Buffer[] = [];
+  let position = end;
+  while (position > 0) {
+    const length = Math.min(TAIL_CHUNK, position);
+    position -= length;
+    const chunk = Buffer.alloc(length);
+    await file.read(chunk, 0, length, position);
+    const newline = chunk.lastIndexOf(0x0a);
+    if (newline >= 0) {
+      start = position + newline + 1;
+      chunks = [chunk.subarray(newline + 1), ...chunks];
+      break;
+    }
+    chunks = [chunk, ...chunks];
+    if (end - position > MAX_LINE_BYTES) throw refuse('the last line is implausibly long');
+  }
+  const line = Buffer.concat(chunks, end - start).toString('utf8');
+  const parsed = parseRecordLine(line);
+  if (!parsed.ok) throw refuse(`the last line is not a valid audit record (${parsed.reason})`);
+  return { seq: parsed.record.seq, hash: parsed.record.hash };
+}

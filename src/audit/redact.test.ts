@@ -1,0 +1,123 @@
+import fc from 'fast-check';
+import { createHmac, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson } from './chain.js';
+import { createRedactor, HMAC_PREFIX } from './redact.js';
+import { sampleEvent } from './testing.js';
+import type { AuditEvent } from './types.js';
+
+const key = randomBytes(32);
+const redactor = createRedactor(key);
+const expectedHash = (input: string) => HMAC_PREFIX + createHmac('sha256', key).update(input).digest('hex');
+const HASHED = /^hmac-sha256:[0-9a-f]{64}$/;
+
+describe('redaction', () => {
+  it('hash() is Vault-format HMAC-SHA256 under the audit key (sys/audit-hash)', () => {
+    expect(redactor.hash('my-secret-vault')).toBe(expectedHash('my-secret-vault'));
+    expect(redactor.hash('x')).toMatch(HASHED);
+    expect(createRedactor(randomBytes(32)).hash('x')).not.toBe(redactor.hash('x'));
+  });
+
+  it('refuses a key too short to be a key', () => {
+    expect(() => createRedactor(Buffer.alloc(4))).toThrow(/at least 16 bytes/);
+  });
+
+  it('HMACs tokens, accessors and data but keeps the forensic fields clear', () => {
+    const event = sampleEvent(7, {
+      auth: {
+        accessor: 'acc-caller',
+        display_name: 'kubernetes-prod-api',
+        policies: ['default', 'payments'],
+        auth_method: 'kubernetes',
+        metadata: { service_account_namespace: 'prod', service_account_name: 'api' },
+      },
+      response: {
+        status: 200,
+        data: { data: { password: 'hunter2', pin: 1234, enabled: true, tags: ['a', null], nested: { deep: 'x' } } },
+        auth: { client_token: 'hvs.issued', accessor: 'acc-issued', policies: ['payments'] },
+      },
+      error: 'permission denied',
+    });
+    const out = redactor.redact(event);
+    expect(out.request.client_token).toBe(expectedHash('hvs.client-token-7'));
+    expect(out.auth?.accessor).toBe(expectedHash('acc-caller'));
+    expect(out.response?.auth).toEqual({ client_token: expectedHash('hvs.issued'), accessor: expectedHash('acc-issued'), policies: ['payments'] });
+    expect(out.response?.data).toEqual({
+      data: {
+        password: expectedHash('hunter2'),
+        pin: expectedHash('1234'),
+        enabled: expectedHash('true'),
+        tags: [expectedHash('a'), null],
+        nested: { deep: expectedHash('x') },
+      },
+    });
+    expect(out.request).toMatchObject({ id: 'req-7', operation: 'update', path: 'secret/data/app/7', mount_type: 'kv', remote_address: '10.0.0.1' });
+    expect(out.auth).toMatchObject({
+      display_name: 'kubernetes-prod-api',
+      policies: ['default', 'payments'],
+      auth_method: 'kubernetes',
+      metadata: { service_account_namespace: 'prod', service_account_name: 'api' },
+    });
+    expect(out).toMatchObject({ type: 'response', time: event.time, error: 'permission denied' });
+    expect(out.response?.status).toBe(200);
+  });
+
+  it('fails closed on fields it does not know: they are HMAC\'d, not copied', () => {
+    const event = {
+      ...sampleEvent(1),
+      headers: { authorization: 'Bearer secret-header' },
+      request: { ...sampleEvent(1).request, wrap_token: 'wrapped-secret' },
+    } as unknown as AuditEvent;
+    const line = canonicalJson(redactor.redact(event));
+    expect(line).not.toContain('secret-header');
+    expect(line).not.toContain('wrapped-secret');
+    expect(line).toContain(expectedHash('wrapped-secret'));
+  });
+
+  it('keeps a "__proto__" key in data as data (no prototype tricks)', () => {
+    const data = JSON.parse('{"__proto__": {"token": "s3cr3t-proto"}}') as Record<string, unknown>;
+    const out = redactor.redact(sampleEvent(3, { request: { ...sampleEvent(3).request, data } }));
+    const line = canonicalJson(out);
+    expect(line).toContain(`"__proto__":{"token":"${expectedHash('s3cr3t-proto')}"}`);
+    expect(line).not.toContain('s3cr3t-proto');
+  });
+
+  it('does not modify the caller\'s event', () => {
+    const event = sampleEvent(2);
+    const before = structuredClone(event);
+    redactor.redact(event);
+    expect(event).toEqual(before);
+  });
+
+  it('property: no leaf of random nested request/response data appears in clear, and each becomes its HMAC', () => {
+    // Leaves carry a marker the rest of a record never contains, so any clear occurrence is a leak.
+    const secret = fc.string({ minLength: 1, maxLength: 20 }).map((s) => `s3cr3t${s}`);
+    const leaf = fc.oneof(secret, fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null));
+    const { tree } = fc.letrec((tie) => ({
+      tree: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('tree'), { maxLength: 4 }), fc.dictionary(fc.string({ maxLength: 6 }), tie('tree'), { maxKeys: 4 })),
+    }));
+    const data = fc.dictionary(fc.string({ maxLength: 6 }), tree, { maxKeys: 5 });
+    fc.assert(
+      fc.property(data, data, secret, (requestData, responseData, token) => {
+        const event = sampleEvent(0, {
+          request: { ...sampleEvent(0).request, data: requestData, client_token: token },
+          response: { status: 200, data: responseData, auth: { client_token: token, accessor: token } },
+        });
+        const out = redactor.redact(event);
+        const line = canonicalJson(out);
+        expect(line).not.toContain('s3cr3t');
+        // Every leaf maps to the HMAC of its string form; structure and keys are kept.
+        expect(out.request.data).toEqual(expectedShape(requestData));
+        expect(out.response?.data).toEqual(expectedShape(responseData));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+function expectedShape(value: unknown): unknown {
+  if (value === null) return null;
+  if (Array.isArray(value)) return value.map(expectedShape);
+  if (typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expectedShape(v)]));
+  return expectedHash(String(value));
+}

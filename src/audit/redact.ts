@@ -1,0 +1,140 @@
+import { createHmac } from 'node:crypto';
+import { invalid } from '../shared/errors.js';
+import type { AuditEvent } from './types.js';
+
+/**
+ * Redaction happens once, before any sink sees an event. Secret values and tokens become `hmac-sha256:<hex>`
+ * (Vault's format) under the store's audit key, so an auditor holding a candidate value can ask sys/audit-hash
+ * "was this it?" without the log ever holding the value.
+ *
+ * The rule is an allow-list: only fields known to be non-secret (path, operation, policies, display name, Kubernetes
+ * identity metadata, remote address, status, error) stay clear. Everything else — including any field a transport
+ * adds later that this file does not know — is HMAC'd, so a new field fails closed instead of leaking. Numbers and
+ * booleans inside data are HMAC'd as their string form (a numeric PIN is as secret as a string one); object keys
+ * stay clear, as in Vault, so the shape of a secret remains visible.
+ */
+export const HMAC_PREFIX = 'hmac-sha256:';
+
+export interface Redactor {
+  /** sys/audit-hash: exactly what the log shows for `input`. */
+  hash(input: string): string;
+  redact(event: AuditEvent): AuditEvent;
+}
+
+const MIN_KEY_BYTES = 16;
+
+export function createRedactor(hmacKey: Uint8Array): Redactor {
+  if (hmacKey.length < MIN_KEY_BYTES) throw invalid(`audit HMAC key must be at least ${MIN_KEY_BYTES} bytes`);
+  // A private copy: the caller may zero its buffer (seal) without silently changing what we compute.
+  const key = Buffer.from(hmacKey);
+  const hash = (input: string) => HMAC_PREFIX + createHmac('sha256', key).update(input, 'utf8').digest('hex');
+  const hashValue = (value: unknown): unknown => redactValue(value, hash);
+  return { hash, redact: (event) => redactEvent(event, hashValue) };
+}
+
+type Hash = (input: string) => string;
+type HashValue = (value: unknown) => unknown;
+
+/** HMACs every leaf of a JSON-like value; keys and structure stay. `undefined` leaves vanish as in JSON. */
+function redactValue(value: unknown, hash: Hash): unknown {
+  if (value === null) return null;
+  switch (typeof value) {
+    case 'string':
+      return hash(value);
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return hash(String(value));
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined;
+  }
+  if (Array.isArray(value)) return value.map((item) => redactValue(item, hash) ?? null);
+  // Binary values travel base64-encoded in the API; hash that form so sys/audit-hash can match it (as Vault).
+  if (value instanceof Uint8Array) return hash(Buffer.from(value).toString('base64'));
+  if (value instanceof Date) return hash(value.toISOString());
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    const redacted = redactValue(item, hash);
+    if (redacted !== undefined) setOwn(out, key, redacted);
+  }
+  return out;
+}
+
+/**
+ * Copies `source` field by field: `clear` fields verbatim, `special` fields through their own handler, anything
+ * else HMAC'd. Missing (undefined) fields stay missing.
+ */
+function allowList(
+  source: object,
+  clear: ReadonlySet<string>,
+  hashValue: HashValue,
+  special: Record<string, (value: unknown) => unknown> = {},
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(source)) {
+    if (value === undefined) continue;
+    const handler = special[key];
+    const result = handler ? handler(value) : clear.has(key) ? clearValue(value, hashValue) : hashValue(value);
+    if (result !== undefined) setOwn(out, key, result);
+  }
+  return out;
+}
+
+/** A "clear" field still must be plain data: strings, numbers, booleans, arrays of them, flat string maps. */
+function clearValue(value: unknown, hashValue: HashValue): unknown {
+  if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) return value;
+  if (Array.isArray(value)) return value.map((item) => clearValue(item, hashValue));
+  if (typeof value === 'object' && !(value instanceof Uint8Array)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      if (item === undefined) continue;
+      setOwn(out, key, typeof item === 'string' ? item : hashValue(item));
+    }
+    return out;
+  }
+  return hashValue(value);
+}
+
+/** Plain assignment of a key named "__proto__" would set the prototype and drop the entry; define it instead. */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+const TOP_CLEAR = new Set(['type', 'time', 'error']);
+const AUTH_CLEAR = new Set([
+  'display_name',
+  'policies',
+  'token_policies',
+  'identity_policies',
+  'token_type',
+  'auth_method',
+  'metadata',
+  'entity_id',
+  'token_ttl',
+  'token_issue_time',
+  'remaining_uses',
+  'num_uses',
+  'renewable',
+  'orphan',
+]);
+const REQUEST_CLEAR = new Set(['id', 'operation', 'path', 'mount_type', 'mount_point', 'remote_address', 'remote_port', 'namespace']);
+const RESPONSE_CLEAR = new Set(['status']);
+const RESPONSE_AUTH_CLEAR = new Set(['policies', 'token_policies', 'token_type', 'display_name', 'metadata', 'lease_duration', 'renewable', 'orphan', 'entity_id']);
+
+function redactEvent(event: AuditEvent, hashValue: HashValue): AuditEvent {
+  const asObject = (value: unknown) => (value !== null && typeof value === 'object' && !Array.isArray(value) ? value : null);
+  const nested = (clear: ReadonlySet<string>, special?: Record<string, (value: unknown) => unknown>) => (value: unknown) => {
+    const object = asObject(value);
+    return object ? allowList(object, clear, hashValue, special) : hashValue(value);
+  };
+  return allowList(event, TOP_CLEAR, hashValue, {
+    auth: nested(AUTH_CLEAR, { accessor: hashValue, client_token: hashValue }),
+    request: nested(REQUEST_CLEAR, { data: hashValue, client_token: hashValue, client_token_accessor: hashValue }),
+    response: nested(RESPONSE_CLEAR, {
+      data: hashValue,
+      auth: nested(RESPONSE_AUTH_CLEAR, { client_token: hashValue, accessor: hashValue }),
+    }),
+  }) as unknown as AuditEvent;
+}

@@ -1,0 +1,168 @@
+import type { Kysely } from 'kysely';
+import type { Storage } from '../storage/database.js';
+import type { AuditRecord, AuditSinkInfo } from './types.js';
+
+type AuditLogTable = {
+  node_id: string;
+  seq: number;
+  time: number;
+  type: string;
+  path: string;
+  operation: string;
+  accessor_hmac: string | null;
+  display_name: string | null;
+  remote_address: string | null;
+  status: number | null;
+  /** The record's canonical JSON line, exactly as the chain hashed it. */
+  record: string;
+  prev_hash: string;
+  hash: string;
+};
+
+type AuditSinksTable = {
+  path: string;
+  type: string;
+  description: string;
+  options: string;
+  created_at: number;
+};
+
+export type AuditTables = {
+  audit_log: AuditLogTable;
+  audit_sinks: AuditSinksTable;
+};
+
+export type AuditLogRow = AuditLogTable;
+
+export interface AuditRowFilter {
+  path?: string;
+  accessorHmac?: string;
+  displayName?: string;
+  operation?: string;
+  since?: number;
+  until?: number;
+  limit: number;
+}
+
+/** Rows inserted per statement: well under both engines' bound-parameter limits (13 columns each). */
+const INSERT_CHUNK = 500;
+
+/**
+ * The columns a forensic query filters on, copied out of the record. The accessor is the caller's
+ * (`auth.accessor`), or for a login's response the issued token's, already HMAC'd by redaction.
+ */
+export function rowOf(nodeId: string, record: AuditRecord, line: string, fallbackTime: number): AuditLogRow {
+  const parsedTime = Date.parse(record.time);
+  return {
+    node_id: nodeId,
+    seq: record.seq,
+    time: Number.isFinite(parsedTime) ? parsedTime : fallbackTime,
+    type: String(record.type),
+    path: String(record.request?.path ?? ''),
+    operation: String(record.request?.operation ?? ''),
+    accessor_hmac: stringOrNull(record.auth?.accessor ?? record.response?.auth?.accessor),
+    display_name: stringOrNull(record.auth?.display_name),
+    remote_address: stringOrNull(record.request?.remote_address),
+    status: typeof record.response?.status === 'number' ? record.response.status : null,
+    record: line,
+    prev_hash: record.prev_hash,
+    hash: record.hash,
+  };
+}
+
+const stringOrNull = (value: unknown) => (typeof value === 'string' ? value : null);
+
+/**
+ * The smallest string greater than every string starting with `prefix`, in code point order (which is byte order
+ * for UTF-8, as both engines compare `path`). Null when no such bound exists.
+ */
+export function prefixUpperBound(prefix: string): string | null {
+  const codePoints = Array.from(prefix, (ch) => ch.codePointAt(0)!);
+  while (codePoints.length > 0) {
+    let last = codePoints.pop()! + 1;
+    if (last >= 0xd800 && last <= 0xdfff) last = 0xe000; // surrogates never occur as code points
+    if (last <= 0x10ffff) return String.fromCodePoint(...codePoints, last);
+  }
+  return null;
+}
+
+export function createAuditRepository(storage: Storage) {
+  const db: Kysely<AuditTables> = storage.db.withTables<AuditTables>();
+
+  return {
+    /** One transaction for the whole batch: it lands entirely or not at all. */
+    async insertRows(rows: AuditLogRow[]): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+          await trx.insertInto('audit_log').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+        }
+      });
+    },
+
+    async lastRow(nodeId: string): Promise<AuditLogRow | undefined> {
+      return db.selectFrom('audit_log').selectAll().where('node_id', '=', nodeId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    },
+
+    /** A node's chain in order, one page at a time (keyset pagination, so huge logs stream in constant memory). */
+    async chainPage(nodeId: string, afterSeq: number, limit: number): Promise<AuditLogRow[]> {
+      return db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('node_id', '=', nodeId)
+        .where('seq', '>', afterSeq)
+        .orderBy('seq', 'asc')
+        .limit(limit)
+        .execute();
+    },
+
+    async nodeIds(): Promise<string[]> {
+      const rows = await db.selectFrom('audit_log').select('node_id').distinct().orderBy('node_id').execute();
+      return rows.map((r) => r.node_id);
+    },
+
+    async query(filter: AuditRowFilter): Promise<AuditLogRow[]> {
+      let q = db.selectFrom('audit_log').selectAll();
+      if (filter.path !== undefined) {
+        if (filter.path.endsWith('*')) {
+          const prefix = filter.path.slice(0, -1);
+          if (prefix !== '') {
+            q = q.where('path', '>=', prefix);
+            const upper = prefixUpperBound(prefix);
+            if (upper !== null) q = q.where('path', '<', upper);
+          }
+        } else {
+          q = q.where('path', '=', filter.path);
+        }
+      }
+      if (filter.accessorHmac !== undefined) q = q.where('accessor_hmac', '=', filter.accessorHmac);
+      if (filter.displayName !== undefined) q = q.where('display_name', '=', filter.displayName);
+      if (filter.operation !== undefined) q = q.where('operation', '=', filter.operation);
+      if (filter.since !== undefined) q = q.where('time', '>=', filter.since);
+      if (filter.until !== undefined) q = q.where('time', '<=', filter.until);
+      return q.orderBy('time', 'desc').orderBy('seq', 'desc').orderBy('node_id').limit(filter.limit).execute();
+    },
+
+    async listSinks(): Promise<AuditSinkInfo[]> {
+      const rows = await db.selectFrom('audit_sinks').selectAll().orderBy('path').execute();
+      return rows.map((row) => ({
+        path: row.path,
+        type: row.type as AuditSinkInfo['type'],
+        description: row.description,
+        options: JSON.parse(row.options) as Record<string, string>,
+      }));
+    },
+
+    async insertSink(info: AuditSinkInfo, now: number): Promise<void> {
+      await db
+        .insertInto('audit_sinks')
+        .values({ path: info.path, type: info.type, description: info.description, options: JSON.stringify(info.options), created_at: now })
+        .execute();
+    },
+
+    async deleteSink(path: string): Promise<void> {
+      await db.deleteFrom('audit_sinks').where('path', '=', path).execute();
+    },
+  };
+}
+
+export type AuditRepository = ReturnType<typeof createAuditRepository>;

@@ -1,0 +1,21 @@
+import { StrongroomError } from '../shared/errors.js';
+import type { AuditEvent } from './types.js';
+
+/** An audit device. It receives events already redacted, chains them itself and writes them with group commit. */
+export interface AuditSink {
+  /** Resolves once the event is durable in this sink; rejects (StrongroomError 'unavailable') otherwise. */
+  append(event: AuditEvent): Promise<void>;
+  /** Entries accepted but not yet durable. */
+  depth(): number;
+  /** Log rotation (SIGHUP): release the current file or handle and open afresh. */
+  reopen(): Promise<void>;
+  /** Writes what is queued, then releases resources. */
+  close(): Promise<void>;
+}
+
+/** The one error shape sinks reject with: names the device, never the entry (entries are redacted anyway). */
+export function sinkFailure(description: string, cause: unknown): StrongroomError {
+  if (cause instanceof StrongroomError) return cause;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new StrongroomError('unavailable', `audit ${description} could not write: ${reason}`, undefined, { cause });
+}

@@ -1,0 +1,192 @@
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import type { Storage } from '../storage/database.js';
+import { GENESIS_HASH, parseRecordLine, type ChainHead, type ParsedLine } from './chain.js';
+import { createAuditRepository, rowOf, type AuditLogRow, type AuditRepository } from './repository.js';
+import type { VerifyResult } from './types.js';
+
+/**
+ * Verification walks a chain once, in order, in constant memory. The first problem wins and is reported with its
+ * 1-based line (for the database: position in that node's chain) and one of these reasons:
+ *   unparseable   — not JSON, or not an audit record
+ *   changed entry — content differs from its hash, or the link to the previous entry is broken
+ *   missing entry — a gap in seq (reported at the line after the gap), or a chain that starts late
+ *   out of order  — seq goes backwards, or an entry appears before the one it should follow
+ * A log cut short at its end cannot be told apart from a shorter log on its own; compare `lastSeq`/`lastHash`
+ * with another copy (the database device, a rotated successor's first `prev_hash`) to detect that.
+ */
+export interface VerifyOptions {
+  /** The first entry must follow this hash (the previous file's `lastHash` when stitching rotated files). */
+  expectPrevHash?: string;
+  /** The first entry must be the start of a chain (seq 1 after the genesis hash). */
+  requireGenesis?: boolean;
+}
+
+/** Incremental link checker shared by the file and database verifiers. */
+class ChainWalker {
+  private previous: ChainHead | null = null;
+  private first: { seq: number; prevHash: string } | null = null;
+  /** A seq jump seen at `line`: one more entry tells a removal (gap) from a swap (the skipped entry comes next). */
+  private pendingJump: { line: number; expected: number; found: number } | null = null;
+  private failure: { line: number; reason: string } | null = null;
+  private entries = 0;
+
+  constructor(private readonly options: VerifyOptions) {}
+
+  /** Returns false once the verdict is known. */
+  accept(line: number, parsed: ParsedLine): boolean {
+    if (this.pendingJump) {
+      const { line: at, expected, found } = this.pendingJump;
+      if (parsed.ok && parsed.record.seq === expected) {
+        return this.fail(at, `out of order: entry seq ${found} appears before seq ${expected}`);
+      }
+      return this.fail(at, `missing entry: expected seq ${expected}, found seq ${found}`);
+    }
+    if (!parsed.ok) return this.fail(line, parsed.reason);
+    const record = parsed.record;
+    const previous = this.previous;
+    if (previous === null) {
+      const { expectPrevHash, requireGenesis } = this.options;
+      if (record.prev_hash === GENESIS_HASH && record.seq !== 1) {
+        return this.fail(line, `missing entry: chain starts at seq ${record.seq} instead of 1`);
+      }
+      if (expectPrevHash !== undefined && record.prev_hash !== expectPrevHash) {
+        return this.fail(line, 'missing entry: the first entry does not follow the expected previous hash');
+      }
+      if (requireGenesis && record.prev_hash !== GENESIS_HASH) {
+        return this.fail(line, `missing entry: the chain does not start at its beginning (first seq ${record.seq})`);
+      }
+      this.first = { seq: record.seq, prevHash: record.prev_hash };
+    } else {
+      const expected = previous.seq + 1;
+      if (record.seq > expected) {
+        this.pendingJump = { line, expected, found: record.seq };
+        return true;
+      }
+      if (record.seq < expected) {
+        return this.fail(line, `out of order: seq ${record.seq} follows seq ${previous.seq}`);
+      }
+      if (record.prev_hash !== previous.hash) {
+        return this.fail(line, `changed entry: prev_hash does not match the hash of the entry before it (line ${line - 1})`);
+      }
+    }
+    this.previous = { seq: record.seq, hash: record.hash };
+    this.entries += 1;
+    return true;
+  }
+
+  /** A damage report that is not about chain links (e.g. a database column disagreeing with its record). */
+  reject(line: number, reason: string): false {
+    return this.fail(line, reason);
+  }
+
+  finish(extra: Partial<VerifyResult> = {}): VerifyResult {
+    if (!this.failure && this.pendingJump) {
+      const { line, expected, found } = this.pendingJump;
+      this.fail(line, `missing entry: expected seq ${expected}, found seq ${found}`);
+    }
+    const base: VerifyResult = { ok: this.failure === null, entries: this.entries, ...extra };
+    if (this.failure) return { ...base, badLine: this.failure.line, reason: this.failure.reason };
+    if (this.first && this.previous) {
+      return { ...base, firstSeq: this.first.seq, firstPrevHash: this.first.prevHash, lastSeq: this.previous.seq, lastHash: this.previous.hash };
+    }
+    return base;
+  }
+
+  private fail(line: number, reason: string): false {
+    this.failure ??= { line, reason };
+    return false;
+  }
+}
+
+/** Streams an audit file (any size) and checks every line and every link. */
+export async function verifyAuditFile(path: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const info = await stat(path);
+  const walker = new ChainWalker(options);
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1024 * 1024 });
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  let lineNo = 0;
+  try {
+    for await (const line of lines) {
+      lineNo += 1;
+      if (!walker.accept(lineNo, parseRecordLine(line))) break;
+    }
+  } finally {
+    lines.close();
+    stream.destroy();
+  }
+  if (info.size > 0 && lineNo > 0) {
+    const tail = await lastByte(path, info.size);
+    // The sink writes whole lines; a missing final newline means a torn write or a hand edit.
+    if (tail !== 0x0a) walker.reject(lineNo, 'unparseable: the last line is incomplete (no trailing newline)');
+  }
+  return walker.finish();
+}
+
+async function lastByte(path: string, size: number): Promise<number | undefined> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(1);
+    await handle.read(buffer, 0, 1, size - 1);
+    return buffer[0];
+  } finally {
+    await handle.close();
+  }
+}
+
+const PAGE = 1000;
+
+/**
+ * Verifies the database device's chains: one node's, or every node's when `nodeId` is omitted (the first failure
+ * wins). Besides the links it checks that the indexed columns still agree with the hashed record, since forensic
+ * queries filter on those columns. Database chains are never rotated, so each must start at its genesis.
+ */
+export async function verifyDatabaseChain(storage: Storage | AuditRepository, nodeId?: string): Promise<VerifyResult> {
+  const repository = 'db' in storage ? createAuditRepository(storage) : storage;
+  const nodes = nodeId !== undefined ? [nodeId] : await repository.nodeIds();
+  let entries = 0;
+  for (const node of nodes) {
+    const result = await verifyNode(repository, node);
+    entries += result.entries;
+    if (!result.ok) return { ...result, entries };
+    if (nodeId !== undefined) return result;
+  }
+  return { ok: true, entries };
+}
+
+async function verifyNode(repository: AuditRepository, nodeId: string): Promise<VerifyResult> {
+  const walker = new ChainWalker({ requireGenesis: true });
+  let position = 0;
+  let afterSeq = 0;
+  for (;;) {
+    const rows = await repository.chainPage(nodeId, afterSeq, PAGE);
+    for (const row of rows) {
+      position += 1;
+      const parsed = parseRecordLine(row.record);
+      const mismatch = parsed.ok ? columnMismatch(row, parsed.record.seq === Number(row.seq) ? rowOf(nodeId, parsed.record, row.record, Number(row.time)) : null) : null;
+      if (mismatch) {
+        walker.reject(position, `changed entry: column ${mismatch} differs from the hashed record`);
+        return walker.finish({ nodeId });
+      }
+      if (!walker.accept(position, parsed)) return walker.finish({ nodeId });
+    }
+    if (rows.length < PAGE) break;
+    afterSeq = Number(rows[rows.length - 1]!.seq);
+  }
+  return walker.finish({ nodeId });
+}
+
+const CHECKED_COLUMNS = ['seq', 'time', 'type', 'path', 'operation', 'accessor_hmac', 'display_name', 'remote_address', 'status', 'prev_hash', 'hash'] as const;
+
+/** Name of the first indexed column that disagrees with the record, or null. `expected` null means seq differs. */
+function columnMismatch(row: AuditLogRow, expected: AuditLogRow | null): string | null {
+  if (!expected) return 'seq';
+  for (const column of CHECKED_COLUMNS) {
+    const actual = row[column];
+    const wanted = expected[column];
+    const same = typeof wanted === 'number' ? Number(actual) === wanted : (actual ?? null) === (wanted ?? null);
+    if (!same) return column;
+  }
+  return null;
+}
