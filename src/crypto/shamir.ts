@@ -24,8 +24,14 @@ export function validateShamirOptions(shares: number, threshold: number): void {
 
 export async function splitKey(key: Buffer, shares: number, threshold: number): Promise<Buffer[]> {
   if (shares === 1) return [Buffer.from(key)];
-  const parts = await split(key, shares, threshold);
-  return parts.map((part) => Buffer.from(part.buffer, part.byteOffset, part.byteLength));
+  // The library insists on plain Uint8Arrays (constructor check), so hand it a copy and wipe that afterwards.
+  const secret = new Uint8Array(key);
+  try {
+    const parts = await split(secret, shares, threshold);
+    return parts.map((part) => Buffer.from(part.buffer, part.byteOffset, part.byteLength));
+  } finally {
+    secret.fill(0);
+  }
 }
 
 export function shareLength(shares: number): number {
@@ -61,9 +67,14 @@ export function shareIndex(share: Buffer, shares: number): number {
 
 export async function combineShares(parts: Buffer[], shares: number): Promise<Buffer> {
   if (shares === 1) return Buffer.from(parts[0]!);
-  const combined = await combine(parts);
-  const key = Buffer.alloc(KEY_BYTES);
-  Buffer.from(combined.buffer, combined.byteOffset, combined.byteLength).copy(key);
-  combined.fill(0);
-  return key;
+  const copies = parts.map((part) => new Uint8Array(part));
+  try {
+    const combined = await combine(copies);
+    const key = Buffer.alloc(KEY_BYTES);
+    Buffer.from(combined.buffer, combined.byteOffset, combined.byteLength).copy(key);
+    combined.fill(0);
+    return key;
+  } finally {
+    for (const copy of copies) copy.fill(0);
+  }
 }
