@@ -10,7 +10,10 @@ export type SecretData = Record<string, unknown>;
 export interface VersionInfo {
   version: number;
   createdTime: number;
-  /** 0 when not deleted. A version past its mount/secret `delete_version_after` reports its computed deletion time. */
+  /**
+   * 0 when not deleted. As in Vault, a version written under a mount/secret `delete_version_after` carries its
+   * scheduled deletion time from the start (possibly in the future); it reads as deleted once that time passes.
+   */
   deletionTime: number;
   destroyed: boolean;
   customMetadata: Record<string, string> | null;
@@ -81,6 +84,17 @@ export interface KvService {
     mount: Mount,
     path: string,
     input: Partial<Pick<SecretMetadata, 'maxVersions' | 'casRequired' | 'deleteVersionAfter' | 'customMetadata'>>,
+  ): Promise<void>;
+  /**
+   * Vault's PATCH on metadata: a JSON merge patch. Absent fields keep their value; custom_metadata merges key by
+   * key and a null value removes that key. 404 when the secret has no metadata.
+   */
+  patchMetadata(
+    mount: Mount,
+    path: string,
+    input: Partial<Pick<SecretMetadata, 'maxVersions' | 'casRequired' | 'deleteVersionAfter'>> & {
+      customMetadata?: Record<string, string | null> | null;
+    },
   ): Promise<void>;
   /** Every version and the metadata, gone. */
   deleteMetadata(mount: Mount, path: string): Promise<void>;

@@ -1,0 +1,479 @@
+import type { Barrier } from '../crypto/types.js';
+import { encodeContext } from '../crypto/context.js';
+import type { Mount, MountService } from '../mounts/types.js';
+import { invalid, notFound } from '../shared/errors.js';
+import type { Storage } from '../storage/database.js';
+import { isJsonObject, jsonEqual, mergePatch, setOwn, subkeysOf } from './json.js';
+import { validateListPrefix, validateSecretPath } from './paths.js';
+import { createKvRepository, type KvConfigTable, type KvQueries, type SecretRow } from './repository.js';
+import type { DiffResult, KvLimits, KvMountConfig, KvService, SecretData, SecretMetadata, VersionInfo } from './types.js';
+import {
+  DEFAULT_MAX_DATA_BYTES,
+  checkBoolean,
+  checkCustomMetadata,
+  checkNonNegativeInteger,
+  checkVersionList,
+  checkVersionNumber,
+  parseData,
+  serializeData,
+} from './validation.js';
+
+/** Vault keeps 10 versions when neither the mount nor the secret says otherwise. */
+export const DEFAULT_MAX_VERSIONS = 10;
+/** Rows per list query; a folder skips the rest of its subtree with one range jump. */
+const LIST_BATCH = 256;
+/** Above every character a path may contain (all ASCII below 0x7f): "prefix + this" bounds a prefix range. */
+const AFTER_ALL_PATH_CHARS = '\u007f';
+
+export interface KvServiceDeps {
+  storage: Storage;
+  barrier: Barrier;
+  limits?: Partial<KvLimits>;
+  /** Clock (epoch ms); tests move it to exercise delete_version_after. */
+  now?: () => number;
+}
+
+/** The associated data a version's ciphertext is bound to: moving it to another mount, path or version breaks it. */
+export function kvContext(mountUuid: string, path: string, version: number): Buffer {
+  return encodeContext('kv', mountUuid, path, version);
+}
+
+interface VersionRowLike {
+  version: number;
+  created_time: number;
+  deletion_time: number;
+  destroyed: number;
+}
+
+function parseCustomMetadata(raw: string | null): Record<string, string> | null {
+  return raw === null ? null : (JSON.parse(raw) as Record<string, string>);
+}
+
+function toVersionInfo(row: VersionRowLike, customMetadata: Record<string, string> | null): VersionInfo {
+  return {
+    version: row.version,
+    createdTime: row.created_time,
+    deletionTime: row.deletion_time,
+    destroyed: row.destroyed === 1,
+    customMetadata,
+  };
+}
+
+function isDeleted(row: { deletion_time: number }, now: number): boolean {
+  return row.deletion_time !== 0 && row.deletion_time <= now;
+}
+
+/** Vault: the smaller non-zero of the mount's and the secret's delete_version_after. */
+function effectiveDeleteAfter(mount: number, secret: number): number {
+  if (mount === 0) return secret;
+  if (secret === 0) return mount;
+  return Math.min(mount, secret);
+}
+
+function requireKvMount(mount: Mount): void {
+  if (mount.type !== 'kv') throw invalid(`mount ${mount.path} is not a kv mount`, { reason: 'wrong_mount_type' });
+}
+
+function casOption(options: { cas?: number } | undefined): number | undefined {
+  const cas = options?.cas;
+  return cas === undefined ? undefined : checkVersionNumber(cas, 'cas', true);
+}
+
+/** Vault's check-and-set rules; a mismatch names the current version so the caller can re-read and retry. */
+function checkCas(config: KvConfigTable, secret: SecretRow, cas: number | undefined): void {
+  if (cas !== undefined) {
+    if (cas !== secret.current_version) {
+      throw invalid('check-and-set parameter did not match the current version', {
+        reason: 'cas_mismatch',
+        currentVersion: secret.current_version,
+      });
+    }
+  } else if (config.cas_required === 1 || secret.cas_required === 1) {
+    throw invalid('check-and-set parameter required for this call', { reason: 'cas_required' });
+  }
+}
+
+function defaultConfig(mountUuid: string): KvConfigTable {
+  return { mount_uuid: mountUuid, max_versions: 0, cas_required: 0, delete_version_after: 0 };
+}
+
+export function createKvService(deps: KvServiceDeps): KvService {
+  const repo = createKvRepository(deps.storage);
+  const barrier = deps.barrier;
+  const maxDataBytes = deps.limits?.maxDataBytes ?? DEFAULT_MAX_DATA_BYTES;
+  const clock = deps.now ?? Date.now;
+
+  async function loadConfig(q: KvQueries, mount: Mount): Promise<KvConfigTable> {
+    return (await q.readConfig(mount.uuid)) ?? defaultConfig(mount.uuid);
+  }
+
+  async function lockOrCreate(q: KvQueries, mount: Mount, path: string): Promise<SecretRow> {
+    const existing = await q.lockSecret(mount.uuid, path);
+    if (existing) return existing;
+    await q.ensureSecret(mount.uuid, path, clock());
+    const created = await q.lockSecret(mount.uuid, path);
+    if (!created) throw new Error('kv: secret row vanished right after it was created');
+    return created;
+  }
+
+  function open(ciphertext: Buffer | null, mount: Mount, path: string, version: number): SecretData {
+    if (ciphertext === null) throw notFound(`version ${version} of this secret has been destroyed`);
+    const plaintext = barrier.decrypt(ciphertext, kvContext(mount.uuid, path, version));
+    try {
+      return parseData(plaintext);
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  /** Seals `plaintext` as the next version, prunes past max_versions, and moves current_version forward. */
+  async function appendVersion(
+    q: KvQueries,
+    mount: Mount,
+    path: string,
+    secret: SecretRow,
+    config: KvConfigTable,
+    plaintext: Buffer,
+  ): Promise<VersionInfo> {
+    const version = secret.current_version + 1;
+    const now = clock();
+    const deleteAfter = effectiveDeleteAfter(config.delete_version_after, secret.delete_version_after);
+    const deletionTime = deleteAfter > 0 ? now + deleteAfter : 0;
+    const ciphertext = barrier.encrypt(plaintext, kvContext(mount.uuid, path, version));
+    plaintext.fill(0);
+    await q.insertVersion({
+      secret_id: secret.id,
+      version,
+      created_time: now,
+      deletion_time: deletionTime,
+      destroyed: 0,
+      ciphertext,
+      term: barrier.termOf(ciphertext),
+    });
+    // Vault's sliding window: the secret's own max_versions wins over the mount's, which defaults to 10.
+    const maxVersions = secret.max_versions || config.max_versions || DEFAULT_MAX_VERSIONS;
+    let oldest = secret.oldest_version;
+    if (version - oldest >= maxVersions) {
+      const cut = version - maxVersions;
+      await q.deleteVersionsUpTo(secret.id, cut);
+      oldest = cut + 1;
+    }
+    await q.updateSecret(secret.id, { current_version: version, oldest_version: oldest, updated_time: now });
+    return {
+      version,
+      createdTime: now,
+      deletionTime,
+      destroyed: false,
+      customMetadata: parseCustomMetadata(secret.custom_metadata),
+    };
+  }
+
+  /** The latest live version's data, or the Vault-shaped 404 (with metadata when the version is deleted/destroyed). */
+  async function liveVersion(q: KvQueries, mount: Mount, path: string, secret: SecretRow, version: number) {
+    const row = await q.getVersion(secret.id, version);
+    if (!row) throw notFound(`version ${version} of this secret does not exist`);
+    const metadata = toVersionInfo(row, parseCustomMetadata(secret.custom_metadata));
+    if (row.destroyed === 1) throw notFound(`version ${version} of this secret has been destroyed`, { metadata });
+    if (isDeleted(row, clock())) throw notFound(`version ${version} of this secret is deleted`, { metadata });
+    return { row, metadata };
+  }
+
+  const service: KvService = {
+    async readConfig(mount) {
+      requireKvMount(mount);
+      const row = await loadConfig(repo, mount);
+      return {
+        maxVersions: row.max_versions,
+        casRequired: row.cas_required === 1,
+        deleteVersionAfter: row.delete_version_after,
+      };
+    },
+
+    async writeConfig(mount, config) {
+      requireKvMount(mount);
+      const maxVersions = config.maxVersions === undefined ? undefined : checkNonNegativeInteger(config.maxVersions, 'max_versions');
+      const casRequired = config.casRequired === undefined ? undefined : checkBoolean(config.casRequired, 'cas_required');
+      const deleteAfter =
+        config.deleteVersionAfter === undefined ? undefined : checkNonNegativeInteger(config.deleteVersionAfter, 'delete_version_after');
+      await repo.transaction(async (q) => {
+        const current = await loadConfig(q, mount);
+        await q.upsertConfig({
+          mount_uuid: mount.uuid,
+          max_versions: maxVersions ?? current.max_versions,
+          cas_required: casRequired === undefined ? current.cas_required : casRequired ? 1 : 0,
+          delete_version_after: deleteAfter ?? current.delete_version_after,
+        });
+      });
+    },
+
+    async write(mount, path, data, options) {
+      requireKvMount(mount);
+      validateSecretPath(path);
+      const cas = casOption(options);
+      const plaintext = serializeData(data, maxDataBytes);
+      return repo.transaction(async (q) => {
+        const config = await loadConfig(q, mount);
+        const secret = await lockOrCreate(q, mount, path);
+        checkCas(config, secret, cas);
+        return appendVersion(q, mount, path, secret, config, plaintext);
+      });
+    },
+
+    async patch(mount, path, data, options) {
+      requireKvMount(mount);
+      validateSecretPath(path);
+      const cas = casOption(options);
+      if (!isJsonObject(data)) throw invalid('patch data must be a JSON object', { reason: 'data_not_object' });
+      return repo.transaction(async (q) => {
+        const secret = await q.lockSecret(mount.uuid, path);
+        if (!secret || secret.current_version === 0) throw notFound('no secret at this path');
+        const config = await loadConfig(q, mount);
+        checkCas(config, secret, cas);
+        const { row } = await liveVersion(q, mount, path, secret, secret.current_version);
+        const merged = mergePatch(open(row.ciphertext, mount, path, row.version), data);
+        return appendVersion(q, mount, path, secret, config, serializeData(merged, maxDataBytes));
+      });
+    },
+
+    async read(mount, path, version) {
+      requireKvMount(mount);
+      validateSecretPath(path);
+      const wanted = version === undefined ? 0 : checkVersionNumber(version, 'version', true);
+      const row = await repo.readVersion(mount.uuid, path, wanted);
+      if (!row) throw notFound('no secret at this path');
+      if (row.version === null || row.created_time === null || row.deletion_time === null || row.destroyed === null) {
+        throw notFound(wanted === 0 ? 'this secret has no versions' : `version ${wanted} of this secret does not exist`);
+      }
+      const metadata = toVersionInfo(
+        { version: row.version, created_time: row.created_time, deletion_time: row.deletion_time, destroyed: row.destroyed },
+        parseCustomMetadata(row.custom_metadata),
+      );
+      if (metadata.destroyed) throw notFound(`version ${row.version} of this secret has been destroyed`, { metadata });
+      if (isDeleted(row as { deletion_time: number }, clock())) {
+        throw notFound(`version ${row.version} of this secret is deleted`, { metadata });
+      }
+      return { data: open(row.ciphertext, mount, path, row.version), metadata };
+    },
+
+    async deleteLatest(mount, path) {
+      requireKvMount(mount);
+      validateSecretPath(path);
+      await repo.transaction(async (q) => {
+        const secret = await q.lockSecret(mount.uuid, path);
+        // Nothing to delete is not an error (Vault answers 204).
+        if (!secret || secret.current_version === 0) return;
+        await q.softDelete(secret.id, [secret.current_version], clock());
+      });
+    },
+
+    async deleteVersions(mount, path, versions) {
+      requireKvMount(mount);
+      validateSecretPath(path);
+      const list = checkVersionList(versions);
+      await repo.transaction(async (q) => {
+        const secret = await q.lockSecret(mount.uuid, path);
+        if (secret) await q.softDelete(secret.id, list, clock());
+      });
+    },
+
+    async undeleteVersions(mount, path, versions) {
+      requireKvMount(mount);
+      validateSecretPath(path);
+      const list = checkVersionList(versions);
+      await repo.transaction(async (q) => {
+        const secret = await q.lockSecret(mount.uuid, path);
+        if (secret) await q.undelete(secret.id, list);
+      });
+    },
+
+    async destroyVersions(mount, path, versions) {
+      requireKvMount(mount);
+      validateSecretPath(path);
+      const list = checkVersionList(versions);
+      await repo.transaction(async (q) => {
+        const secret = await q.lockSecret(mount.uuid, path);
+        if (secret) await q.destroy(secret.id, list);
+      });
+    },
+
+    async readMetadata(mount, path) {
+      requireKvMount(mount);
+      validateSecretPath(path);
+      const secret = await repo.findSecret(mount.uuid, path);
+      if (!secret) throw notFound('no secret at this path');
+      const rows = await repo.listVersionMeta(secret.id);
+      const versions: SecretMetadata['versions'] = {};
+      for (const row of rows) {
+        versions[row.version] = {
+          createdTime: row.created_time,
+          deletionTime: row.deletion_time,
+          destroyed: row.destroyed === 1,
+        };
+      }
+      return {
+        casRequired: secret.cas_required === 1,
+        createdTime: secret.created_time,
+        currentVersion: secret.current_version,
+        customMetadata: parseCustomMetadata(secret.custom_metadata),
+        deleteVersionAfter: secret.delete_version_after,
+        maxVersions: secret.max_versions,
+        oldestVersion: secret.oldest_version,
+        updatedTime: secret.updated_time,
+        versions,
+      };
+    },
+
+    async writeMetadata(mount, path, input) {
+      requireKvMount(mount);
+      validateSecretPath(path);
+      const fields = metadataFields(input);
+      let customMetadata: string | null | undefined;
+      if (input.customMetadata !== undefined) {
+        customMetadata = input.customMetadata === null ? null : JSON.stringify(checkCustomMetadata(input.customMetadata));
+      }
+      await repo.transaction(async (q) => {
+        const secret = await lockOrCreate(q, mount, path);
+        const update = customMetadata === undefined ? fields : { ...fields, custom_metadata: customMetadata };
+        if (Object.keys(update).length > 0) await q.updateSecret(secret.id, update);
+      });
+    },
+
+    async patchMetadata(mount, path, input) {
+      requireKvMount(mount);
+      validateSecretPath(path);
+      const fields = metadataFields(input);
+      const patch = input.customMetadata;
+      if (patch !== undefined && patch !== null) checkCustomMetadata(patch, true);
+      await repo.transaction(async (q) => {
+        const secret = await q.lockSecret(mount.uuid, path);
+        if (!secret) throw notFound('no secret at this path');
+        const update: Parameters<KvQueries['updateSecret']>[1] = { ...fields };
+        if (patch !== undefined) {
+          const merged = patch === null ? null : (mergePatch(parseCustomMetadata(secret.custom_metadata) ?? {}, patch) as Record<string, string>);
+          // The merged map must itself obey the limits (a patch can push it past 64 keys).
+          if (merged !== null) checkCustomMetadata(merged);
+          update.custom_metadata = merged === null ? null : JSON.stringify(merged);
+        }
+        if (Object.keys(update).length > 0) await q.updateSecret(secret.id, update);
+      });
+    },
+
+    async deleteMetadata(mount, path) {
+      requireKvMount(mount);
+      validateSecretPath(path);
+      await repo.transaction(async (q) => {
+        const secret = await q.lockSecret(mount.uuid, path);
+        if (secret) await q.deleteSecret(secret.id);
+      });
+    },
+
+    async list(mount, prefix) {
+      requireKvMount(mount);
+      const folder = validateListPrefix(prefix);
+      const upper = folder + AFTER_ALL_PATH_CHARS;
+      const keys = new Set<string>();
+      let cursor = folder;
+      // Walks the (mount_uuid, path) index in order. A direct child is collected; on reaching a subfolder the scan
+      // jumps past its whole subtree, so the cost follows the number of direct children, not of descendants.
+      for (;;) {
+        const batch = await repo.pathsBetween(mount.uuid, cursor, upper, LIST_BATCH);
+        let jumped = false;
+        for (const path of batch) {
+          const rest = path.slice(folder.length);
+          const slash = rest.indexOf('/');
+          if (slash === -1) {
+            keys.add(rest);
+            cursor = path;
+          } else {
+            const child = rest.slice(0, slash + 1);
+            keys.add(child);
+            cursor = folder + child + AFTER_ALL_PATH_CHARS;
+            jumped = true;
+            break;
+          }
+        }
+        if (!jumped && batch.length < LIST_BATCH) break;
+      }
+      if (keys.size === 0) throw notFound('no secrets under this path');
+      return [...keys].sort();
+    },
+
+    async subkeys(mount, path, options) {
+      const depth = options?.depth === undefined ? 0 : checkNonNegativeInteger(options.depth, 'depth');
+      const { data, metadata } = await service.read(mount, path, options?.version);
+      return { subkeys: subkeysOf(data, depth), metadata };
+    },
+
+    async rollback(mount, path, version, options) {
+      requireKvMount(mount);
+      validateSecretPath(path);
+      checkVersionNumber(version, 'version');
+      const cas = casOption(options);
+      return repo.transaction(async (q) => {
+        const secret = await q.lockSecret(mount.uuid, path);
+        if (!secret || secret.current_version === 0) throw notFound('no secret at this path');
+        const config = await loadConfig(q, mount);
+        checkCas(config, secret, cas);
+        const row = await q.getVersion(secret.id, version);
+        if (!row) throw notFound(`version ${version} of this secret does not exist`);
+        if (row.destroyed === 1 || isDeleted(row, clock())) {
+          throw invalid(`cannot roll back to version ${version}: it is ${row.destroyed === 1 ? 'destroyed' : 'deleted'}`, {
+            reason: 'version_not_live',
+          });
+        }
+        const data = open(row.ciphertext, mount, path, version);
+        return appendVersion(q, mount, path, secret, config, serializeData(data, Number.MAX_SAFE_INTEGER));
+      });
+    },
+
+    async diff(mount, path, from, to, options) {
+      checkVersionNumber(from, 'from', true);
+      checkVersionNumber(to, 'to', true);
+      const [a, b] = await Promise.all([service.read(mount, path, from), service.read(mount, path, to)]);
+      return diffData(a.metadata.version, a.data, b.metadata.version, b.data, options?.showValues === true);
+    },
+
+    async purgeMount(mount) {
+      await repo.transaction((q) => q.purgeMount(mount.uuid));
+    },
+  };
+  return service;
+}
+
+function metadataFields(input: { maxVersions?: number; casRequired?: boolean; deleteVersionAfter?: number }) {
+  const fields: { max_versions?: number; cas_required?: number; delete_version_after?: number } = {};
+  if (input.maxVersions !== undefined) fields.max_versions = checkNonNegativeInteger(input.maxVersions, 'max_versions');
+  if (input.casRequired !== undefined) fields.cas_required = checkBoolean(input.casRequired, 'cas_required') ? 1 : 0;
+  if (input.deleteVersionAfter !== undefined) {
+    fields.delete_version_after = checkNonNegativeInteger(input.deleteVersionAfter, 'delete_version_after');
+  }
+  return fields;
+}
+
+/** Top-level keys compared by deep equality; values only when asked for. */
+export function diffData(from: number, a: SecretData, to: number, b: SecretData, showValues: boolean): DiffResult {
+  const added: string[] = [];
+  const removed: string[] = [];
+  const changed: string[] = [];
+  for (const key of Object.keys(b)) {
+    if (!Object.hasOwn(a, key)) added.push(key);
+    else if (!jsonEqual(a[key], b[key])) changed.push(key);
+  }
+  for (const key of Object.keys(a)) if (!Object.hasOwn(b, key)) removed.push(key);
+  const result: DiffResult = { from, to, added: added.sort(), removed: removed.sort(), changed: changed.sort() };
+  if (showValues) {
+    const values: NonNullable<DiffResult['values']> = {};
+    for (const key of added) setOwn(values, key, { to: b[key] });
+    for (const key of removed) setOwn(values, key, { from: a[key] });
+    for (const key of changed) setOwn(values, key, { from: a[key], to: b[key] });
+    result.values = values;
+  }
+  return result;
+}
+
+/** Wires KV into mount lifecycle: disabling a kv mount erases every record it held. */
+export function registerKvPurge(mounts: Pick<MountService, 'onDisable'>, kv: Pick<KvService, 'purgeMount'>): void {
+  mounts.onDisable('kv', (mount) => kv.purgeMount(mount));
+}
+
+export type { KvMountConfig };

@@ -1,0 +1,27 @@
+import { sql, type Kysely, type Migration } from 'kysely';
+import { isPostgres } from '../storage/columns.js';
+
+/** Tables owned by the mounts domain (Vault's sys/mounts). */
+export const migrations: Record<string, Migration> = {
+  '0050_mounts_init': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      // "C" collation on PostgreSQL so path ordering is byte order, as on SQLite.
+      const pathType = isPostgres(db) ? sql`varchar(256) collate "C"` : sql`varchar(256)`;
+      await db.schema
+        .createTable('mounts')
+        .addColumn('uuid', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('path', pathType, (c) => c.notNull().unique())
+        .addColumn('type', 'varchar(32)', (c) => c.notNull())
+        .addColumn('accessor', 'varchar(64)', (c) => c.notNull().unique())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('options', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('mounts').execute();
+    },
+  },
+};

@@ -1,0 +1,77 @@
+import { sql, type Kysely } from 'kysely';
+import { isPostgres } from '../storage/columns.js';
+import type { Storage } from '../storage/database.js';
+import type { Mount, MountType } from './types.js';
+
+type MountsTable = {
+  uuid: string;
+  path: string;
+  type: string;
+  accessor: string;
+  description: string;
+  /** JSON object of string → string. */
+  options: string;
+  created_at: number;
+};
+
+export type MountsTables = {
+  mounts: MountsTable;
+};
+
+type MountsDb = Kysely<MountsTables>;
+
+function toMount(row: MountsTable): Mount {
+  return {
+    path: row.path,
+    type: row.type as MountType,
+    uuid: row.uuid,
+    accessor: row.accessor,
+    description: row.description,
+    options: JSON.parse(row.options) as Record<string, string>,
+    createdAt: Number(row.created_at),
+  };
+}
+
+export function createMountsRepository(storage: Storage) {
+  const db: MountsDb = storage.db.withTables<MountsTables>();
+
+  return {
+    async listAll(): Promise<Mount[]> {
+      const rows = await db.selectFrom('mounts').selectAll().orderBy('path').execute();
+      return rows.map(toMount);
+    },
+
+    /**
+     * Runs `body` with the mount table locked against concurrent enable/disable from other replicas, so the
+     * overlap check and the insert are one atomic decision. SQLite's BEGIN IMMEDIATE already serializes writers;
+     * on PostgreSQL an EXCLUSIVE table lock still lets readers (resolve) through.
+     */
+    async exclusively<T>(body: (repo: { listAll(): Promise<Mount[]>; insert(m: Mount): Promise<void>; remove(path: string): Promise<void> }) => Promise<T>): Promise<T> {
+      return db.transaction().execute(async (trx) => {
+        if (isPostgres(trx)) await sql`lock table mounts in exclusive mode`.execute(trx);
+        return body({
+          listAll: async () => (await trx.selectFrom('mounts').selectAll().orderBy('path').execute()).map(toMount),
+          insert: async (m) => {
+            await trx
+              .insertInto('mounts')
+              .values({
+                uuid: m.uuid,
+                path: m.path,
+                type: m.type,
+                accessor: m.accessor,
+                description: m.description,
+                options: JSON.stringify(m.options),
+                created_at: m.createdAt,
+              })
+              .execute();
+          },
+          remove: async (path) => {
+            await trx.deleteFrom('mounts').where('path', '=', path).execute();
+          },
+        });
+      });
+    },
+  };
+}
+
+export type MountsRepository = ReturnType<typeof createMountsRepository>;
