@@ -42,11 +42,11 @@ interface ActiveSink {
  * than run unaudited.
  */
 export async function createAuditService(deps: AuditServiceDeps): Promise<AuditService> {
+  const nodeId = deps.nodeId ?? randomUUID();
+  if (nodeId === '' || nodeId.length > 64) throw invalid('audit node id must be 1 to 64 characters');
   const redactor = createRedactor(deps.hmacKey);
   const repository = createAuditRepository(deps.storage);
   const clock = deps.clock ?? Date.now;
-  const nodeId = deps.nodeId ?? randomUUID();
-  if (nodeId === '' || nodeId.length > 64) throw invalid('audit node id must be 1 to 64 characters');
   const active = new Map<string, ActiveSink>();
   const configChange = createSerializer();
   let closed = false;

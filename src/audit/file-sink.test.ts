@@ -1,0 +1,158 @@
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { GENESIS_HASH } from './chain.js';
+import { openFileSink } from './file-sink.js';
+import { sampleEvent } from './testing.js';
+import type { AuditRecord } from './types.js';
+import { verifyAuditFile } from './verify.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'strongroom-audit-file-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const freshPath = () => join(dir, `sub-${++n}`, 'audit.log');
+const readRecords = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as AuditRecord);
+
+describe('file audit device', () => {
+  it('creates the file (and its directory) readable by its owner only', async () => {
+    const file = freshPath();
+    const sink = await openFileSink({ filePath: file });
+    await sink.append(sampleEvent(1));
+    await sink.close();
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readRecords(file)).toHaveLength(1);
+  });
+
+  it('tightens the mode of an existing file it is given', async () => {
+    const file = freshPath();
+    mkdirSync(join(file, '..'), { recursive: true });
+    writeFileSync(file, '', { mode: 0o644 });
+    const sink = await openFileSink({ filePath: file });
+    await sink.close();
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('group commit: 1,000 concurrent appends all resolve into one valid, strictly sequential chain', async () => {
+    const file = freshPath();
+    const sink = await openFileSink({ filePath: file });
+    const pending = Array.from({ length: 1000 }, (_, i) => sink.append(sampleEvent(i)));
+    // They were queued, not written one by one: the queue reports them until they are durable.
+    expect(sink.depth()).toBe(1000);
+    await Promise.all(pending);
+    expect(sink.depth()).toBe(0);
+    await sink.close();
+    const records = readRecords(file);
+    expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    expect(new Set(records.map((r) => r.request.id)).size).toBe(1000);
+    expect(await verifyAuditFile(file, { requireGenesis: true })).toMatchObject({ ok: true, entries: 1000 });
+  });
+
+  it('resumes the chain from the last line after a restart', async () => {
+    const file = freshPath();
+    const first = await openFileSink({ filePath: file });
+    await Promise.all([1, 2, 3].map((i) => first.append(sampleEvent(i))));
+    const head = first.head();
+    await first.close();
+
+    const second = await openFileSink({ filePath: file });
+    expect(second.head()).toEqual(head);
+    await second.append(sampleEvent(4));
+    await second.close();
+    const records = readRecords(file);
+    expect(records[3]).toMatchObject({ seq: 4, prev_hash: head.hash });
+    expect(await verifyAuditFile(file, { requireGenesis: true })).toMatchObject({ ok: true, entries: 4 });
+  });
+
+  it('refuses to start on a file whose last line is damaged (fail closed, clear error)', async () => {
+    const torn = freshPath();
+    const sink = await openFileSink({ filePath: torn });
+    await sink.append(sampleEvent(1));
+    await sink.append(sampleEvent(2));
+    await sink.close();
+    truncateSync(torn, statSync(torn).size - 10);
+    await expect(openFileSink({ filePath: torn })).rejects.toThrow(/last line is incomplete.*refusing to append/);
+
+    const edited = freshPath();
+    const other = await openFileSink({ filePath: edited });
+    await other.append(sampleEvent(1));
+    await other.close();
+    writeFileSync(edited, readFileSync(edited, 'utf8').replace('secret/data/app/1', 'secret/data/app/9'));
+    await expect(openFileSink({ filePath: edited })).rejects.toThrow(/not a valid audit record \(changed entry/);
+
+    const garbage = freshPath();
+    mkdirSync(join(garbage, '..'), { recursive: true });
+    writeFileSync(garbage, 'hello\n');
+    await expect(openFileSink({ filePath: garbage })).rejects.toMatchObject({ kind: 'unavailable' });
+  });
+
+  it('rotation: after reopen a new file continues the chain, so the two files stitch', async () => {
+    const file = freshPath();
+    const sink = await openFileSink({ filePath: file });
+    await Promise.all([1, 2, 3].map((i) => sink.append(sampleEvent(i))));
+    renameSync(file, `${file}.1`);
+    // Until reopen the device keeps writing to the rotated file (it holds the descriptor), as logrotate expects.
+    await sink.append(sampleEvent(4));
+    await sink.reopen();
+    await sink.append(sampleEvent(5));
+    await sink.close();
+
+    const older = await verifyAuditFile(`${file}.1`, { requireGenesis: true });
+    expect(older).toMatchObject({ ok: true, entries: 4, lastSeq: 4 });
+    const newer = await verifyAuditFile(file, { expectPrevHash: older.lastHash! });
+    expect(newer).toMatchObject({ ok: true, entries: 1, firstSeq: 5 });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('fails closed when it cannot write, and heals once the path is writable again', async () => {
+    const file = freshPath();
+    const sink = await openFileSink({ filePath: file });
+    await sink.append(sampleEvent(1));
+    renameSync(file, `${file}.1`);
+    mkdirSync(file); // the path is now a directory: nothing can be appended there
+    await expect(sink.reopen()).rejects.toThrow();
+    await expect(sink.append(sampleEvent(2))).rejects.toMatchObject({ kind: 'unavailable' });
+    const outcomes = await Promise.allSettled([sink.append(sampleEvent(3)), sink.append(sampleEvent(4))]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+
+    rmSync(file, { recursive: true });
+    await sink.append(sampleEvent(5));
+    await sink.close();
+    const older = await verifyAuditFile(`${file}.1`);
+    const records = readRecords(file);
+    // Rejected entries never took a place in the chain: the next one continues straight from the last durable one.
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ seq: 2, prev_hash: older.lastHash });
+  });
+
+  it('rejects appends after close', async () => {
+    const sink = await openFileSink({ filePath: freshPath() });
+    await sink.close();
+    await expect(sink.append(sampleEvent(1))).rejects.toMatchObject({ kind: 'unavailable' });
+  });
+
+  it('close() writes what was queued before returning', async () => {
+    const file = freshPath();
+    const sink = await openFileSink({ filePath: file });
+    const pending = Array.from({ length: 50 }, (_, i) => sink.append(sampleEvent(i)));
+    await sink.close();
+    await Promise.all(pending);
+    expect(readRecords(file)).toHaveLength(50);
+    expect(readRecords(file)[0]!.prev_hash).toBe(GENESIS_HASH);
+  });
+
+  it('reopen without a rotation keeps extending the same chain in the same file', async () => {
+    const file = freshPath();
+    const sink = await openFileSink({ filePath: file });
+    await sink.append(sampleEvent(1));
+    await sink.reopen();
+    await sink.append(sampleEvent(2));
+    await sink.close();
+    expect(readRecords(file).map((r) => r.seq)).toEqual([1, 2]);
+    expect(await verifyAuditFile(file, { requireGenesis: true })).toMatchObject({ ok: true, entries: 2 });
+  });
+});

@@ -1,0 +1,251 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeEachEngine } from '../../test/support/engines.js';
+import { openStorage } from '../storage/database.js';
+import { createAuditService } from './service.js';
+import { sampleEvent } from './testing.js';
+import type { AuditService } from './types.js';
+import { verifyAuditFile, verifyDatabaseChain } from './verify.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'strongroom-audit-service-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let fileNo = 0;
+const auditFile = () => join(dir, `audit-${++fileNo}.log`);
+const hmacKey = randomBytes(32);
+
+describeEachEngine('audit service', (ctx) => {
+  const opened: AuditService[] = [];
+  const open = async (nodeId?: string) => {
+    const service = await createAuditService({ hmacKey, storage: ctx.storage(), ...(nodeId ? { nodeId } : {}) });
+    opened.push(service);
+    return service;
+  };
+  const clearDevices = async () => {
+    await ctx.storage().db.deleteFrom('audit_sinks').execute();
+    await ctx.storage().db.deleteFrom('audit_log').execute();
+  };
+  beforeEach(clearDevices);
+  afterEach(async () => {
+    await Promise.allSettled(opened.splice(0).map((s) => s.close()));
+  });
+
+  it('writes nothing and succeeds while no device is enabled (as Vault)', async () => {
+    const audit = await open();
+    await audit.log(sampleEvent(1));
+    expect(await audit.list()).toEqual([]);
+    expect(await audit.query({})).toEqual([]);
+  });
+
+  it('a random secret value and token never appear in clear in any device output', async () => {
+    const audit = await open();
+    const file = auditFile();
+    await audit.enable({ path: 'file', type: 'file', description: '', options: { file_path: file } });
+    await audit.enable({ path: 'db/', type: 'database', description: 'forensics', options: {} });
+    const secret = `pw-${randomBytes(16).toString('hex')}`;
+    const token = `hvs.${randomBytes(24).toString('base64url')}`;
+    const accessor = `acc-${randomBytes(12).toString('hex')}`;
+    await audit.log(
+      sampleEvent(1, {
+        auth: { accessor, display_name: 'token', policies: ['root'] },
+        request: { id: 'r1', operation: 'update', path: 'secret/data/db', client_token: token, data: { data: { password: secret } } },
+        response: { status: 200, data: { data: { password: secret } }, auth: { client_token: token, accessor } },
+      }),
+    );
+    const fileText = readFileSync(file, 'utf8');
+    const rows = await ctx.storage().db.selectFrom('audit_log').selectAll().execute();
+    const dbText = JSON.stringify(rows);
+    for (const output of [fileText, dbText]) {
+      expect(output).not.toContain(secret);
+      expect(output).not.toContain(token);
+      expect(output).not.toContain(accessor);
+      expect(output).toContain(audit.hash(secret));
+      expect(output).toContain('secret/data/db');
+    }
+  });
+
+  it('fans out to every device in parallel; 1,000 concurrent logs give valid, strictly sequential chains', async () => {
+    const audit = await open('node-fanout');
+    const file = auditFile();
+    await audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: file } });
+    await audit.enable({ path: 'database/', type: 'database', description: '', options: {} });
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => audit.log(sampleEvent(i))));
+    expect(audit.queueDepth()).toBe(0);
+    expect(await verifyAuditFile(file, { requireGenesis: true })).toMatchObject({ ok: true, entries: 1000, lastSeq: 1000 });
+    expect(await audit.verifyDatabaseChain('node-fanout')).toMatchObject({ ok: true, entries: 1000 });
+    const seqs = (await ctx.storage().db.selectFrom('audit_log').select('seq').where('node_id', '=', 'node-fanout').orderBy('seq').execute()).map((r: { seq: number }) => Number(r.seq));
+    expect(seqs).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+  });
+
+  it('persists devices: they come back after a restart and the chains resume', async () => {
+    const file = auditFile();
+    const first = await open('node-restart');
+    await first.enable({ path: 'file/', type: 'file', description: 'main log', options: { file_path: file, mode: '0640' } });
+    await first.enable({ path: 'database/', type: 'database', description: '', options: {} });
+    await first.log(sampleEvent(1));
+    await first.log(sampleEvent(2));
+    await first.close();
+
+    const second = await open('node-restart');
+    expect(await second.list()).toEqual([
+      { path: 'database/', type: 'database', description: '', options: {} },
+      { path: 'file/', type: 'file', description: 'main log', options: { file_path: file, mode: '0640' } },
+    ]);
+    await second.log(sampleEvent(3));
+    expect(await verifyAuditFile(file, { requireGenesis: true })).toMatchObject({ ok: true, entries: 3 });
+    expect(await second.verifyDatabaseChain('node-restart')).toMatchObject({ ok: true, entries: 3, lastSeq: 3 });
+  });
+
+  it('refuses to start when a persisted file device cannot vouch for its log', async () => {
+    const file = auditFile();
+    const first = await open();
+    await first.enable({ path: 'file/', type: 'file', description: '', options: { file_path: file } });
+    await first.log(sampleEvent(1));
+    await first.close();
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(file, readFileSync(file, 'utf8').slice(0, -5));
+    await expect(open()).rejects.toThrow(/audit device "file\/" could not be opened: .*incomplete/);
+  });
+
+  it('fails closed: log() rejects when any device fails', async () => {
+    const other = await openStorage(ctx.config());
+    const audit = await createAuditService({ hmacKey, storage: other });
+    opened.push(audit);
+    const file = auditFile();
+    await audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: file } });
+    await audit.enable({ path: 'database/', type: 'database', description: '', options: {} });
+    await audit.log(sampleEvent(1));
+    await other.close(); // the database device can no longer write
+    const error = await audit.log(sampleEvent(2)).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(error).toMatchObject({ kind: 'unavailable', details: { failedDevices: ['database/'] } });
+    expect(String((error as Error).message)).toMatch(/device "database\/"/);
+  });
+
+  it('validates devices like sys/audit does', async () => {
+    const audit = await open();
+    const file = auditFile();
+    await expect(audit.enable({ path: 'x/', type: 'syslog' as 'file', description: '', options: {} })).rejects.toMatchObject({ kind: 'invalid' });
+    await expect(audit.enable({ path: 'file/', type: 'file', description: '', options: {} })).rejects.toThrow(/file_path/);
+    await expect(audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: 'relative.log' } })).rejects.toThrow(/absolute/);
+    await expect(audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: file, log_raw: 'true' } })).rejects.toThrow(/log_raw/);
+    await audit.enable({ path: 'file', type: 'file', description: '', options: { file_path: file } });
+    await expect(audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: auditFile() } })).rejects.toThrow(/already in use/);
+    await expect(audit.enable({ path: 'other/', type: 'file', description: '', options: { file_path: file } })).rejects.toThrow(/already writes to/);
+    await audit.enable({ path: 'db/', type: 'database', description: '', options: {} });
+    await expect(audit.enable({ path: 'db2/', type: 'database', description: '', options: {} })).rejects.toThrow(/already enabled/);
+    expect((await audit.list()).map((d) => d.path)).toEqual(['db/', 'file/']);
+  });
+
+  it('disable stops writing to a device and forgets it across restarts', async () => {
+    const file = auditFile();
+    const audit = await open();
+    await audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: file } });
+    await audit.log(sampleEvent(1));
+    await audit.disable('file');
+    await audit.log(sampleEvent(2));
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(1);
+    await audit.disable('never-enabled/');
+    const restarted = await open();
+    expect(await restarted.list()).toEqual([]);
+  });
+
+  describe('query', () => {
+    let audit: AuditService;
+    const base = Date.UTC(2025, 0, 1);
+    beforeEach(async () => {
+      audit = await open('node-query');
+      await audit.enable({ path: 'database/', type: 'database', description: '', options: {} });
+      const events = [
+        sampleEvent(0, { time: new Date(base).toISOString(), auth: { accessor: 'acc-alice', display_name: 'alice' }, request: { id: '0', operation: 'read', path: 'secret/data/app/db' } }),
+        sampleEvent(1, { time: new Date(base + 1000).toISOString(), auth: { accessor: 'acc-bob', display_name: 'bob' }, request: { id: '1', operation: 'update', path: 'secret/data/app/api' } }),
+        sampleEvent(2, { time: new Date(base + 2000).toISOString(), auth: { accessor: 'acc-alice', display_name: 'alice' }, request: { id: '2', operation: 'delete', path: 'secret/data/apple' } }),
+        sampleEvent(3, { time: new Date(base + 3000).toISOString(), auth: { accessor: 'acc-bob', display_name: 'bob' }, request: { id: '3', operation: 'read', path: 'Secret/data/app/db' } }),
+        sampleEvent(4, { time: new Date(base + 4000).toISOString(), auth: undefined, request: { id: '4', operation: 'update', path: 'auth/kubernetes/login' }, response: { status: 200, auth: { client_token: 't', accessor: 'acc-new' } } }),
+      ];
+      for (const event of events) await audit.log(event);
+    });
+    const ids = async (q: Parameters<AuditService['query']>[0]) => (await audit.query(q)).map((r) => r.request.id);
+
+    it('returns newest first, with a limit', async () => {
+      expect(await ids({})).toEqual(['4', '3', '2', '1', '0']);
+      expect(await ids({ limit: 2 })).toEqual(['4', '3']);
+      await expect(audit.query({ limit: 0 })).rejects.toMatchObject({ kind: 'invalid' });
+    });
+
+    it('filters by exact path and by case-sensitive prefix', async () => {
+      expect(await ids({ path: 'secret/data/app/db' })).toEqual(['0']);
+      expect(await ids({ path: 'secret/data/app/*' })).toEqual(['1', '0']);
+      expect(await ids({ path: 'secret/data/app*' })).toEqual(['2', '1', '0']);
+      expect(await ids({ path: '*' })).toHaveLength(5);
+      expect(await ids({ path: 'secret/data/app' })).toEqual([]);
+    });
+
+    it('filters by accessor (given in clear or as its HMAC), display name and operation', async () => {
+      expect(await ids({ accessor: 'acc-alice' })).toEqual(['2', '0']);
+      expect(await ids({ accessor: audit.hash('acc-bob') })).toEqual(['3', '1']);
+      expect(await ids({ accessor: 'acc-new' })).toEqual(['4']);
+      expect(await ids({ displayName: 'bob' })).toEqual(['3', '1']);
+      expect(await ids({ operation: 'read' })).toEqual(['3', '0']);
+      expect(await ids({ operation: 'read', displayName: 'alice' })).toEqual(['0']);
+    });
+
+    it('filters by time range (inclusive)', async () => {
+      expect(await ids({ since: base + 1000, until: base + 3000 })).toEqual(['3', '2', '1']);
+      expect(await ids({ since: base + 3500 })).toEqual(['4']);
+    });
+
+    it('returns the redacted records with their chain fields', async () => {
+      const [record] = await audit.query({ limit: 1 });
+      expect(record).toMatchObject({ seq: 5, response: { auth: { client_token: audit.hash('t') } } });
+      expect(record!.hash).toMatch(/^[0-9a-f]{64}$/);
+    });
+  });
+
+  describe('database chain verification', () => {
+    const table = () => ctx.storage().db;
+    const seed = async (nodeId: string, count: number) => {
+      const audit = await open(nodeId);
+      await audit.enable({ path: `db-${nodeId}/`, type: 'database', description: '', options: {} });
+      for (let i = 0; i < count; i++) await audit.log(sampleEvent(i));
+      await audit.close();
+    };
+
+    it('keeps one chain per process: two nodes sharing a database both verify', async () => {
+      await seed('node-a', 4);
+      await ctx.storage().db.deleteFrom('audit_sinks').execute();
+      await seed('node-b', 3);
+      expect(await verifyDatabaseChain(ctx.storage())).toEqual({ ok: true, entries: 7 });
+      expect(await verifyDatabaseChain(ctx.storage(), 'node-b')).toMatchObject({ ok: true, entries: 3, lastSeq: 3 });
+    });
+
+    it('detects a changed record, a deleted row and an edited index column', async () => {
+      await seed('node-t', 6);
+      const row = await table().selectFrom('audit_log').select('record').where('node_id', '=', 'node-t').where('seq', '=', 3).executeTakeFirstOrThrow();
+      await table().updateTable('audit_log').set({ record: String(row.record).replace('secret/data/app/2', 'secret/data/app/x') }).where('node_id', '=', 'node-t').where('seq', '=', 3).execute();
+      expect(await verifyDatabaseChain(ctx.storage(), 'node-t')).toMatchObject({ ok: false, badLine: 3, nodeId: 'node-t', reason: expect.stringMatching(/^changed entry/) });
+      await table().updateTable('audit_log').set({ record: row.record }).where('node_id', '=', 'node-t').where('seq', '=', 3).execute();
+      expect(await verifyDatabaseChain(ctx.storage(), 'node-t')).toMatchObject({ ok: true });
+
+      await table().updateTable('audit_log').set({ path: 'hidden' }).where('node_id', '=', 'node-t').where('seq', '=', 2).execute();
+      expect(await verifyDatabaseChain(ctx.storage(), 'node-t')).toMatchObject({ ok: false, badLine: 2, reason: expect.stringMatching(/column path/) });
+      await table().updateTable('audit_log').set({ path: 'secret/data/app/1' }).where('node_id', '=', 'node-t').where('seq', '=', 2).execute();
+
+      await table().deleteFrom('audit_log').where('node_id', '=', 'node-t').where('seq', '=', 4).execute();
+      expect(await verifyDatabaseChain(ctx.storage(), 'node-t')).toMatchObject({ ok: false, badLine: 4, reason: expect.stringMatching(/^missing entry/) });
+
+      await table().deleteFrom('audit_log').where('node_id', '=', 'node-t').where('seq', '=', 1).execute();
+      expect(await verifyDatabaseChain(ctx.storage(), 'node-t')).toMatchObject({ ok: false, badLine: 1, reason: expect.stringMatching(/^missing entry/) });
+    });
+  });
+});
+
+describe('audit service without storage tables touched', () => {
+  it('rejects a malformed node id', async () => {
+    await expect(createAuditService({ hmacKey, storage: { engine: 'sqlite', db: null as never, close: async () => undefined }, nodeId: 'x'.repeat(65) })).rejects.toMatchObject({ kind: 'invalid' });
+  });
+});
