@@ -80,8 +80,10 @@ export interface KubernetesAuthConfig {
   /** JWKS document (or URL) for local verification. */
   jwks?: string;
   jwksUrl?: string;
-  /** When set, tokens are checked with the TokenReview API using this reviewer JWT. */
+  /** When set, tokens are checked with the TokenReview API using this reviewer JWT. Write-only: never read back. */
   tokenReviewerJwt?: string;
+  /** Read-only: whether a reviewer JWT is stored (readConfig reports this instead of the JWT, as Vault does). */
+  tokenReviewerJwtSet?: boolean;
   useTokenReview?: boolean;
   issuer?: string;
   disableIssValidation?: boolean;

@@ -1,0 +1,261 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type JWTPayload } from 'jose';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { describeEachEngine } from '../../../test/support/engines.js';
+import type { Barrier } from '../../crypto/types.js';
+import { unsealedSealService } from '../../crypto/testing.js';
+import { StrongroomError } from '../../shared/errors.js';
+import { createTokenService } from '../token/service.js';
+import type { KubernetesAuthService, TokenService } from '../types.js';
+import { createKubernetesAuthService } from './service.js';
+
+const ISSUER = 'https://kubernetes.default.svc.cluster.local';
+const HOUR = 3600;
+
+async function errorOf(promise: Promise<unknown>): Promise<StrongroomError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof StrongroomError) return err;
+    throw err;
+  }
+  throw new Error('expected the call to fail');
+}
+
+interface SaToken {
+  namespace?: string;
+  name?: string;
+  uid?: string;
+  audience?: string | string[];
+  issuer?: string;
+  expiresInSeconds?: number;
+  legacy?: boolean;
+  key?: CryptoKey;
+}
+
+describeEachEngine('kubernetes auth', (ctx) => {
+  let barrier: Barrier;
+  let signingKey: CryptoKey;
+  let otherKey: CryptoKey;
+  let publicPem: string;
+  let jwks: string;
+  let now: number;
+  let tokens: TokenService;
+  let k8s: KubernetesAuthService;
+  let reviewServer: Server;
+  let reviewUrl: string;
+  const reviews: Array<{ authorization: string | undefined; token: string; audiences: string[] | undefined }> = [];
+  const REVIEWER_JWT = 'reviewer.jwt.value-that-must-stay-secret';
+
+  /** Signs a service-account token the way the API server would. */
+  async function saToken(options: SaToken = {}): Promise<string> {
+    const namespace = options.namespace ?? 'payments';
+    const name = options.name ?? 'api';
+    const uid = options.uid ?? '6a1e2c4f-0000-4000-8000-000000000001';
+    const claims: JWTPayload = options.legacy
+      ? {
+          'kubernetes.io/serviceaccount/namespace': namespace,
+          'kubernetes.io/serviceaccount/service-account.name': name,
+          'kubernetes.io/serviceaccount/service-account.uid': uid,
+        }
+      : { 'kubernetes.io': { namespace, serviceaccount: { name, uid }, pod: { name: 'api-7d9', uid: 'p-1' } } };
+    const jwt = new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: 'test' })
+      .setSubject(`system:serviceaccount:${namespace}:${name}`)
+      .setIssuer(options.issuer ?? (options.legacy ? 'kubernetes/serviceaccount' : ISSUER))
+      .setIssuedAt(Math.floor(now / 1000));
+    if (!options.legacy || options.expiresInSeconds !== undefined) {
+      jwt.setExpirationTime(Math.floor(now / 1000) + (options.expiresInSeconds ?? 3600));
+    }
+    if (options.audience !== undefined) jwt.setAudience(options.audience);
+    return jwt.sign(options.key ?? signingKey);
+  }
+
+  beforeAll(async () => {
+    barrier = (await unsealedSealService(ctx.storage())).barrier;
+    const pair = await generateKeyPair('RS256');
+    signingKey = pair.privateKey;
+    publicPem = await exportSPKI(pair.publicKey);
+    jwks = JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'test', alg: 'RS256', use: 'sig' }] });
+    otherKey = (await generateKeyPair('RS256')).privateKey;
+
+    // A tiny TokenReview endpoint: authenticates tokens that start with "good.", as system:serviceaccount:<ns>:<sa>
+    // taken from the token text ("good.<ns>.<sa>").
+    reviewServer = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        if (req.method !== 'POST' || req.url !== '/apis/authentication.k8s.io/v1/tokenreviews') {
+          res.writeHead(404).end();
+          return;
+        }
+        const review = JSON.parse(body) as { spec: { token: string; audiences?: string[] } };
+        reviews.push({ authorization: req.headers.authorization, token: review.spec.token, audiences: review.spec.audiences });
+        if (req.headers.authorization !== `Bearer ${REVIEWER_JWT}`) {
+          res.writeHead(403, { 'content-type': 'application/json' }).end('{"kind":"Status","code":403}');
+          return;
+        }
+        const [kind, ns, sa] = review.spec.token.split('.');
+        const status =
+          kind === 'good'
+            ? { authenticated: true, user: { username: `system:serviceaccount:${ns}:${sa}`, uid: 'uid-42' }, audiences: review.spec.audiences ?? [] }
+            : { authenticated: false, error: 'token has been invalidated' };
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', status }));
+      });
+    });
+    await new Promise<void>((resolve) => reviewServer.listen(0, '127.0.0.1', resolve));
+    reviewUrl = `http://127.0.0.1:${(reviewServer.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => reviewServer.close(() => resolve()));
+  });
+
+  beforeEach(async () => {
+    now = Date.UTC(2025, 0, 1);
+    tokens = createTokenService({ storage: ctx.storage(), barrier, clock: () => now, defaultTtl: 768 * HOUR, maxTtl: 768 * HOUR });
+    k8s = createKubernetesAuthService({ storage: ctx.storage(), tokens, barrier, clock: () => now });
+    await k8s.writeConfig({ kubernetesHost: 'https://kubernetes.default.svc', pemKeys: [publicPem], issuer: ISSUER });
+    await k8s.writeRole({
+      name: 'payments',
+      boundServiceAccountNames: ['api'],
+      boundServiceAccountNamespaces: ['payments'],
+      audience: 'strongroom',
+      tokenPolicies: ['payments-read'],
+      tokenTtl: HOUR,
+      tokenMaxTtl: 4 * HOUR,
+      tokenPeriod: 0,
+    });
+  });
+
+  it('logs a bound service account in with a token carrying its identity', async () => {
+    const { token, info } = await k8s.login('payments', await saToken({ audience: 'strongroom' }));
+    expect(info.policies).toEqual(['default', 'payments-read']);
+    expect(info.authMethod).toBe('kubernetes');
+    expect(info.displayName).toBe('kubernetes-payments-api');
+    expect(info.meta).toEqual({
+      role: 'payments',
+      service_account_name: 'api',
+      service_account_namespace: 'payments',
+      service_account_uid: '6a1e2c4f-0000-4000-8000-000000000001',
+    });
+    expect(info.ttl).toBe(HOUR);
+    expect((await tokens.authenticate(token)).accessor).toBe(info.accessor);
+  });
+
+  it.each([
+    ['expired', { audience: 'strongroom', expiresInSeconds: -60 }, 'expired'],
+    ['wrong audience', { audience: 'someone-else' }, 'audience'],
+    ['no audience', {}, 'audience'],
+    ['wrong namespace', { audience: 'strongroom', namespace: 'billing' }, 'namespace "billing"'],
+    ['wrong service account', { audience: 'strongroom', name: 'worker' }, 'service account "worker"'],
+    ['wrong issuer', { audience: 'strongroom', issuer: 'https://evil.example' }, 'issuer'],
+  ] as const)('refuses a token with %s', async (_case, options, reason) => {
+    const jwt = await saToken(options);
+    const err = await errorOf(k8s.login('payments', jwt));
+    expect(err.kind).toBe('forbidden');
+    expect(err.message).toContain(reason);
+    expect(err.message).not.toContain(jwt);
+  });
+
+  it('refuses a token signed by another key', async () => {
+    const jwt = await saToken({ audience: 'strongroom', key: otherKey });
+    const err = await errorOf(k8s.login('payments', jwt));
+    expect(err.kind).toBe('forbidden');
+    expect(err.message).toContain('signature');
+  });
+
+  it('refuses a tampered payload and garbage', async () => {
+    const jwt = await saToken({ audience: 'strongroom', namespace: 'billing' });
+    const [header, , signature] = jwt.split('.');
+    const good = (await saToken({ audience: 'strongroom' })).split('.')[1];
+    expect((await errorOf(k8s.login('payments', `${header}.${good}.${signature}`))).kind).toBe('forbidden');
+    expect((await errorOf(k8s.login('payments', 'not-a-jwt'))).kind).toBe('forbidden');
+  });
+
+  it('refuses an unknown role without revealing anything else', async () => {
+    const err = await errorOf(k8s.login('nope', await saToken({ audience: 'strongroom' })));
+    expect(err.kind).toBe('forbidden');
+  });
+
+  it('accepts legacy secret-based tokens with the default issuer', async () => {
+    await k8s.writeConfig({ kubernetesHost: 'https://kubernetes.default.svc', pemKeys: [publicPem] });
+    await k8s.writeRole({ ...(await k8s.readRole('payments')), name: 'legacy', audience: undefined });
+    const { info } = await k8s.login('legacy', await saToken({ legacy: true }));
+    expect(info.meta.service_account_namespace).toBe('payments');
+    expect(info.meta.service_account_uid).toBe('6a1e2c4f-0000-4000-8000-000000000001');
+  });
+
+  it('matches bound names and namespaces with * and globs', async () => {
+    await k8s.writeRole({ ...(await k8s.readRole('payments')), name: 'globbed', boundServiceAccountNames: ['web-*'], boundServiceAccountNamespaces: ['*'] });
+    const { info } = await k8s.login('globbed', await saToken({ audience: 'strongroom', namespace: 'anything', name: 'web-frontend' }));
+    expect(info.displayName).toBe('kubernetes-anything-web-frontend');
+    expect((await errorOf(k8s.login('globbed', await saToken({ audience: 'strongroom', name: 'api-web' })))).kind).toBe('forbidden');
+  });
+
+  it('verifies against a JWKS document and tries every configured PEM key', async () => {
+    await k8s.writeConfig({ kubernetesHost: 'https://kubernetes.default.svc', jwks, issuer: ISSUER });
+    expect((await k8s.login('payments', await saToken({ audience: 'strongroom' }))).info.meta.role).toBe('payments');
+    const unrelated = await exportSPKI((await generateKeyPair('ES256')).publicKey);
+    await k8s.writeConfig({ kubernetesHost: 'https://kubernetes.default.svc', pemKeys: [unrelated, publicPem], issuer: ISSUER });
+    expect((await k8s.login('payments', await saToken({ audience: 'strongroom' }))).info.meta.role).toBe('payments');
+  });
+
+  it('keeps roles and validates them', async () => {
+    expect(await k8s.listRoles()).toContain('payments');
+    expect((await k8s.readRole('payments')).boundServiceAccountNames).toEqual(['api']);
+    const bad = { ...(await k8s.readRole('payments')), name: 'bad' };
+    expect((await errorOf(k8s.writeRole({ ...bad, boundServiceAccountNames: [] }))).kind).toBe('invalid');
+    expect((await errorOf(k8s.writeRole({ ...bad, boundServiceAccountNamespaces: ['*', 'x'] }))).kind).toBe('invalid');
+    expect((await errorOf(k8s.writeRole({ ...bad, tokenPolicies: ['root'] }))).kind).toBe('invalid');
+    await k8s.writeRole({ ...bad, name: 'temporary' });
+    await k8s.deleteRole('temporary');
+    expect((await errorOf(k8s.readRole('temporary'))).kind).toBe('not_found');
+  });
+
+  it('seals the reviewer JWT at rest and never reads it back', async () => {
+    await k8s.writeConfig({ kubernetesHost: reviewUrl, tokenReviewerJwt: REVIEWER_JWT });
+    const config = await k8s.readConfig();
+    expect(config.tokenReviewerJwtSet).toBe(true);
+    expect(JSON.stringify(config)).not.toContain(REVIEWER_JWT);
+    const rows = await ctx.storage().db.selectFrom('auth_kubernetes_config').selectAll().execute();
+    const dump = rows.map((r: { config: string; reviewer_jwt: Uint8Array }) => r.config + Buffer.from(r.reviewer_jwt).toString('latin1')).join('');
+    expect(dump).not.toContain(REVIEWER_JWT);
+  });
+
+  it('rejects invalid configuration', async () => {
+    expect((await errorOf(k8s.writeConfig({ kubernetesHost: 'ftp://x' }))).kind).toBe('invalid');
+    expect((await errorOf(k8s.writeConfig({ kubernetesHost: 'https://k', pemKeys: ['nope'] }))).kind).toBe('invalid');
+    expect((await errorOf(k8s.writeConfig({ kubernetesHost: 'https://k', kubernetesCaCert: 'nope' }))).kind).toBe('invalid');
+  });
+
+  it('asks the TokenReview API, with the reviewer JWT as bearer, when configured to', async () => {
+    await k8s.writeConfig({ kubernetesHost: reviewUrl, tokenReviewerJwt: REVIEWER_JWT });
+    reviews.length = 0;
+    const { info } = await k8s.login('payments', 'good.payments.api');
+    expect(info.meta).toMatchObject({ service_account_namespace: 'payments', service_account_name: 'api', service_account_uid: 'uid-42' });
+    expect(reviews).toEqual([{ authorization: `Bearer ${REVIEWER_JWT}`, token: 'good.payments.api', audiences: ['strongroom'] }]);
+  });
+
+  it('refuses what the TokenReview API does not authenticate, or binds elsewhere', async () => {
+    await k8s.writeConfig({ kubernetesHost: reviewUrl, tokenReviewerJwt: REVIEWER_JWT, useTokenReview: true });
+    const refused = await errorOf(k8s.login('payments', 'bad.payments.api'));
+    expect(refused.kind).toBe('forbidden');
+    expect(refused.message).not.toContain('bad.payments.api');
+    expect((await errorOf(k8s.login('payments', 'good.billing.api'))).message).toContain('namespace "billing"');
+  });
+
+  it('reports a reviewer without permission as forbidden, with a hint', async () => {
+    await k8s.writeConfig({ kubernetesHost: reviewUrl, tokenReviewerJwt: 'wrong-reviewer', useTokenReview: true });
+    const err = await errorOf(k8s.login('payments', 'good.payments.api'));
+    expect(err.kind).toBe('forbidden');
+    expect(err.message).toContain('auth-delegator');
+  });
+
+  it('reports an unreachable API server as unavailable', async () => {
+    await k8s.writeConfig({ kubernetesHost: 'http://127.0.0.1:1', tokenReviewerJwt: REVIEWER_JWT });
+    expect((await errorOf(k8s.login('payments', 'good.payments.api'))).kind).toBe('unavailable');
+  });
+});

@@ -1,0 +1,280 @@
+import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
+import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { encodeContext } from '../../crypto/context.js';
+import type { Barrier } from '../../crypto/types.js';
+import type { Storage } from '../../storage/database.js';
+import { StrongroomError, forbidden, invalid, notFound } from '../../shared/errors.js';
+import { matchesAny } from '../glob.js';
+import { nonNegativeInteger, sanitizePolicies } from '../token/format.js';
+import type { KubernetesAuthConfig, KubernetesAuthService, KubernetesRole, TokenService } from '../types.js';
+import { serviceAccountFromClaims, type ServiceAccountIdentity } from './claims.js';
+import { createKubernetesRepository } from './repository.js';
+import { reviewToken, type FetchLike } from './token-review.js';
+
+export interface KubernetesAuthDeps {
+  storage: Pick<Storage, 'db'>;
+  tokens: Pick<TokenService, 'issue'>;
+  /** Seals the reviewer JWT at rest. */
+  barrier: Pick<Barrier, 'encrypt' | 'decrypt'>;
+  /** Override for the TokenReview call (tests, proxies). Without it, node:https is used, honouring kubernetesCaCert. */
+  fetch?: FetchLike;
+  /** Epoch ms, for exp/nbf checks. */
+  clock?: () => number;
+}
+
+/** Kubernetes' own default issuer for legacy service-account tokens (Vault's default too). */
+const LEGACY_ISSUER = 'kubernetes/serviceaccount';
+/** Clock skew allowed between the API server that signed the token and this store. */
+const CLOCK_TOLERANCE_SECONDS = 5;
+const MAX_JWT_LENGTH = 16 * 1024;
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+const ROLE_NAME = /^[\w.-]{1,255}$/;
+const REVIEWER_JWT_CONTEXT = encodeContext('auth', 'kubernetes', 'config', 'token_reviewer_jwt');
+
+type StoredConfig = Omit<KubernetesAuthConfig, 'tokenReviewerJwt' | 'tokenReviewerJwtSet'>;
+
+export function createKubernetesAuthService(deps: KubernetesAuthDeps): KubernetesAuthService {
+  const repo = createKubernetesRepository(deps.storage);
+  const clock = deps.clock ?? Date.now;
+  // Remote JWKS sets cache keys and refetch on unknown `kid`; one per URL for the life of the process.
+  const remoteSets = new Map<string, JWTVerifyGetKey>();
+
+  async function loadConfig(): Promise<{ config: StoredConfig; reviewerJwt: string | undefined }> {
+    const stored = await repo.readConfig();
+    if (!stored) throw notFound('kubernetes auth is not configured (write auth/kubernetes/config first)');
+    const reviewerJwt = stored.reviewerJwt
+      ? deps.barrier.decrypt(stored.reviewerJwt, REVIEWER_JWT_CONTEXT).toString('utf8')
+      : undefined;
+    return { config: JSON.parse(stored.config) as StoredConfig, reviewerJwt };
+  }
+
+  async function loadRole(name: string): Promise<KubernetesRole> {
+    if (typeof name !== 'string' || !ROLE_NAME.test(name)) throw invalid('invalid role name');
+    const definition = await repo.readRole(name);
+    if (!definition) throw notFound(`role "${name}" does not exist`);
+    return JSON.parse(definition) as KubernetesRole;
+  }
+
+  async function verifyLocally(jwt: string, config: StoredConfig, role: KubernetesRole): Promise<ServiceAccountIdentity> {
+    const options = {
+      algorithms: ASYMMETRIC_ALGORITHMS,
+      currentDate: new Date(clock()),
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      ...(config.disableIssValidation ? {} : { issuer: config.issuer || LEGACY_ISSUER }),
+      ...(role.audience ? { audience: role.audience } : {}),
+    };
+    let payload: JWTPayload | undefined;
+    let lastError: unknown;
+    for (const key of verificationKeys(config)) {
+      try {
+        // Two calls because jose's overloads (key vs key-resolver) do not accept the union.
+        const verified = typeof key === 'function' ? await jwtVerify(jwt, key, options) : await jwtVerify(jwt, key, options);
+        payload = verified.payload;
+        break;
+      } catch (err) {
+        // Claims are checked only after a signature verified: such a failure is final, whichever key is next.
+        if (err instanceof joseErrors.JWTClaimValidationFailed || err instanceof joseErrors.JWTExpired) throw loginRefused(err);
+        lastError = err;
+      }
+    }
+    if (!payload) throw loginRefused(lastError);
+    const identity = serviceAccountFromClaims(payload);
+    if (!identity) throw forbidden('the token does not identify a Kubernetes service account');
+    return identity;
+  }
+
+  function verificationKeys(config: StoredConfig): Array<KeyObject | JWTVerifyGetKey> {
+    const keys: Array<KeyObject | JWTVerifyGetKey> = (config.pemKeys ?? []).map((pem) => createPublicKey(pem));
+    if (config.jwks) keys.push(createLocalJWKSet(JSON.parse(config.jwks) as Parameters<typeof createLocalJWKSet>[0]));
+    if (config.jwksUrl) {
+      let set = remoteSets.get(config.jwksUrl);
+      if (!set) {
+        set = createRemoteJWKSet(new URL(config.jwksUrl));
+        remoteSets.set(config.jwksUrl, set);
+      }
+      keys.push(set);
+    }
+    return keys;
+  }
+
+  return {
+    async writeConfig(input) {
+      const config = validateConfig(input);
+      const reviewer = input.tokenReviewerJwt?.trim();
+      await repo.writeConfig(
+        {
+          config: JSON.stringify(config),
+          reviewerJwt: reviewer ? deps.barrier.encrypt(Buffer.from(reviewer, 'utf8'), REVIEWER_JWT_CONTEXT) : null,
+        },
+        clock(),
+      );
+    },
+
+    async readConfig() {
+      const { config, reviewerJwt } = await loadConfig();
+      // Like Vault, never hand the reviewer JWT back: only whether one is set.
+      return { ...config, tokenReviewerJwtSet: reviewerJwt !== undefined };
+    },
+
+    async writeRole(input) {
+      const role = validateRole(input);
+      await repo.writeRole(role.name, JSON.stringify(role), clock());
+    },
+
+    readRole: loadRole,
+
+    listRoles: () => repo.listRoles(),
+
+    async deleteRole(name) {
+      if (typeof name !== 'string' || !ROLE_NAME.test(name)) throw invalid('invalid role name');
+      if (!(await repo.deleteRole(name))) throw notFound(`role "${name}" does not exist`);
+    },
+
+    async login(roleName, jwt) {
+      if (typeof roleName !== 'string' || !ROLE_NAME.test(roleName)) throw invalid('invalid role name');
+      if (typeof jwt !== 'string' || jwt.length === 0 || jwt.length > MAX_JWT_LENGTH || jwt.split('.').length !== 3) {
+        throw forbidden('the login JWT is missing or malformed');
+      }
+      const definition = await repo.readRole(roleName);
+      // Vault answers an unknown role like a bad credential, so role names cannot be probed for free.
+      if (!definition) throw forbidden(`invalid role name "${roleName}"`);
+      const role = JSON.parse(definition) as KubernetesRole;
+      const { config, reviewerJwt } = await loadConfig();
+
+      const hasLocalKeys = (config.pemKeys?.length ?? 0) > 0 || !!config.jwks || !!config.jwksUrl;
+      const identity =
+        config.useTokenReview || reviewerJwt || !hasLocalKeys
+          ? await reviewToken({
+              host: config.kubernetesHost,
+              ...(config.kubernetesCaCert ? { caCert: config.kubernetesCaCert } : {}),
+              bearer: reviewerJwt ?? jwt,
+              jwt,
+              ...(role.audience ? { audience: role.audience } : {}),
+              ...(deps.fetch ? { fetch: deps.fetch } : {}),
+            })
+          : await verifyLocally(jwt, config, role);
+
+      if (!matchesAny(role.boundServiceAccountNamespaces, identity.namespace)) {
+        throw forbidden(`namespace "${identity.namespace}" is not authorized for role "${role.name}"`);
+      }
+      if (!matchesAny(role.boundServiceAccountNames, identity.name)) {
+        throw forbidden(`service account "${identity.name}" is not authorized for role "${role.name}"`);
+      }
+      return deps.tokens.issue({
+        authMethod: 'kubernetes',
+        path: 'auth/kubernetes/login',
+        policies: role.tokenPolicies,
+        ttl: role.tokenTtl,
+        explicitMaxTtl: role.tokenMaxTtl,
+        period: role.tokenPeriod,
+        displayName: `kubernetes-${identity.namespace}-${identity.name}`,
+        meta: {
+          role: role.name,
+          service_account_name: identity.name,
+          service_account_namespace: identity.namespace,
+          service_account_uid: identity.uid,
+        },
+      });
+    },
+  };
+}
+
+/** Turns a jose failure into a reason safe to show: which check failed, never the token or its claims. */
+function loginRefused(err: unknown): StrongroomError {
+  if (err instanceof joseErrors.JWTExpired) return forbidden('the service account token has expired');
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    switch (err.claim) {
+      case 'aud':
+        return forbidden('the service account token was not issued for this audience');
+      case 'iss':
+        return forbidden('the service account token has an unexpected issuer');
+      case 'nbf':
+        return forbidden('the service account token is not valid yet');
+      default:
+        return forbidden(`the service account token failed the "${err.claim}" check`);
+    }
+  }
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return forbidden('the service account token uses an algorithm that is not allowed');
+  if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) return forbidden('the service account token is malformed');
+  if (err instanceof joseErrors.JWKSTimeout) return new StrongroomError('unavailable', 'timed out fetching the JWKS to verify the token');
+  return forbidden('the service account token signature could not be verified');
+}
+
+function validateConfig(input: KubernetesAuthConfig): StoredConfig {
+  if (!input || typeof input !== 'object') throw invalid('kubernetes config must be an object');
+  const host = input.kubernetesHost;
+  if (typeof host !== 'string' || !isHttpUrl(host)) throw invalid('kubernetes_host must be an http(s) URL');
+  if (input.kubernetesCaCert) {
+    try {
+      new X509Certificate(input.kubernetesCaCert);
+    } catch {
+      throw invalid('kubernetes_ca_cert is not a PEM certificate');
+    }
+  }
+  const pemKeys = (input.pemKeys ?? []).map((pem, i) => {
+    try {
+      // Accepts SPKI public keys and certificates alike; a private key would also parse, so refuse those.
+      if (/PRIVATE KEY/.test(pem)) throw new Error('private');
+      createPublicKey(pem);
+      return pem;
+    } catch {
+      throw invalid(`pem_keys[${i}] is not a PEM public key or certificate`);
+    }
+  });
+  if (input.jwks) {
+    try {
+      createLocalJWKSet(JSON.parse(input.jwks) as Parameters<typeof createLocalJWKSet>[0]);
+    } catch {
+      throw invalid('jwks is not a JSON Web Key Set');
+    }
+  }
+  if (input.jwksUrl && !isHttpUrl(input.jwksUrl)) throw invalid('jwks_url must be an http(s) URL');
+  return {
+    kubernetesHost: host.replace(/\/+$/, ''),
+    ...(input.kubernetesCaCert ? { kubernetesCaCert: input.kubernetesCaCert } : {}),
+    ...(pemKeys.length ? { pemKeys } : {}),
+    ...(input.jwks ? { jwks: input.jwks } : {}),
+    ...(input.jwksUrl ? { jwksUrl: input.jwksUrl } : {}),
+    useTokenReview: input.useTokenReview === true,
+    ...(input.issuer ? { issuer: input.issuer } : {}),
+    disableIssValidation: input.disableIssValidation === true,
+  };
+}
+
+function validateRole(input: KubernetesRole): KubernetesRole {
+  if (!input || typeof input !== 'object') throw invalid('role must be an object');
+  if (typeof input.name !== 'string' || !ROLE_NAME.test(input.name)) {
+    throw invalid('role name must be 1–255 letters, digits, ".", "_" or "-"');
+  }
+  const names = boundList('bound_service_account_names', input.boundServiceAccountNames);
+  const namespaces = boundList('bound_service_account_namespaces', input.boundServiceAccountNamespaces);
+  const tokenPolicies = sanitizePolicies(input.tokenPolicies ?? [], false);
+  if (tokenPolicies.includes('root')) throw invalid('a role cannot grant the root policy');
+  return {
+    name: input.name,
+    boundServiceAccountNames: names,
+    boundServiceAccountNamespaces: namespaces,
+    ...(input.audience ? { audience: String(input.audience) } : {}),
+    tokenPolicies,
+    tokenTtl: nonNegativeInteger('token_ttl', input.tokenTtl),
+    tokenMaxTtl: nonNegativeInteger('token_max_ttl', input.tokenMaxTtl),
+    tokenPeriod: nonNegativeInteger('token_period', input.tokenPeriod),
+  };
+}
+
+function boundList(field: string, values: readonly string[] | undefined): string[] {
+  const list = (values ?? []).map((v) => (typeof v === 'string' ? v.trim() : '')).filter((v) => v !== '');
+  if (list.length === 0) throw invalid(`${field} must list at least one value ("*" for any)`);
+  // Vault's rule: "*" already means everything, so mixing it with names is a mistake worth reporting.
+  if (list.length > 1 && list.includes('*')) throw invalid(`${field}: "*" cannot be combined with other values`);
+  return [...new Set(list)];
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'https:' || url.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
