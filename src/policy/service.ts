@@ -54,13 +54,19 @@ export function createPolicyService(deps: PolicyServiceDeps): CachedPolicyServic
     cache.clear();
   }
 
-  async function refresh(): Promise<void> {
+  async function check(): Promise<void> {
     const generation = await repository.generation();
     if (generation !== knownGeneration) invalidate(generation);
   }
 
+  /** An explicit refresh waits for a background check in flight, so its own answer is never older than that one. */
+  async function refresh(): Promise<void> {
+    if (checking) await checking;
+    await check();
+  }
+
   function refreshInBackground(): void {
-    checking = refresh()
+    checking = check()
       // A failed check keeps the cache; the next request after the interval tries again.
       .catch(() => undefined)
       .finally(() => {
