@@ -220,8 +220,8 @@ describeEachEngine('kubernetes auth', (ctx) => {
     const config = await k8s.readConfig();
     expect(config.tokenReviewerJwtSet).toBe(true);
     expect(JSON.stringify(config)).not.toContain(REVIEWER_JWT);
-    const rows = await ctx.storage().db.selectFrom('auth_kubernetes_config').selectAll().execute();
-    const dump = rows.map((r: { config: string; reviewer_jwt: Uint8Array }) => r.config + Buffer.from(r.reviewer_jwt).toString('latin1')).join('');
+    const rows = (await ctx.storage().db.selectFrom('auth_kubernetes_config').selectAll().execute()) as Array<{ config: string; reviewer_jwt: Uint8Array }>;
+    const dump = rows.map((r) => r.config + Buffer.from(r.reviewer_jwt).toString('latin1')).join('');
     expect(dump).not.toContain(REVIEWER_JWT);
   });
 
