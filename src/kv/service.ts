@@ -1,5 +1,6 @@
 import type { Barrier } from '../crypto/types.js';
 import { encodeContext } from '../crypto/context.js';
+import { isUnknownTermError } from '../crypto/service.js';
 import type { Mount, MountService } from '../mounts/types.js';
 import { invalid, notFound } from '../shared/errors.js';
 import type { Storage } from '../storage/database.js';
@@ -31,6 +32,11 @@ export interface KvServiceDeps {
   limits?: Partial<KvLimits>;
   /** Clock (epoch ms); tests move it to exercise delete_version_after. */
   now?: () => number;
+  /**
+   * Reloads the keyring (ManagedSealService.refresh). When another replica rotated and wrote under a term this
+   * process has not loaded yet, a read refreshes once and retries instead of failing.
+   */
+  refreshKeyring?: () => Promise<void>;
 }
 
 /** The associated data a version's ciphertext is bound to: moving it to another mount, path or version breaks it. */
@@ -116,9 +122,17 @@ export function createKvService(deps: KvServiceDeps): KvService {
     return created;
   }
 
-  function open(ciphertext: Buffer | null, mount: Mount, path: string, version: number): SecretData {
+  async function open(ciphertext: Buffer | null, mount: Mount, path: string, version: number): Promise<SecretData> {
     if (ciphertext === null) throw notFound(`version ${version} of this secret has been destroyed`);
-    const plaintext = barrier.decrypt(ciphertext, kvContext(mount.uuid, path, version));
+    const context = kvContext(mount.uuid, path, version);
+    let plaintext: Buffer;
+    try {
+      plaintext = barrier.decrypt(ciphertext, context);
+    } catch (err) {
+      if (!deps.refreshKeyring || !isUnknownTermError(err)) throw err;
+      await deps.refreshKeyring();
+      plaintext = barrier.decrypt(ciphertext, context);
+    }
     try {
       return parseData(plaintext);
     } finally {
@@ -230,7 +244,7 @@ export function createKvService(deps: KvServiceDeps): KvService {
         const config = await loadConfig(q, mount);
         checkCas(config, secret, cas);
         const { row } = await liveVersion(q, mount, path, secret, secret.current_version);
-        const merged = mergePatch(open(row.ciphertext, mount, path, row.version), data);
+        const merged = mergePatch(await open(row.ciphertext, mount, path, row.version), data);
         return appendVersion(q, mount, path, secret, config, serializeData(merged, maxDataBytes));
       });
     },
@@ -252,7 +266,7 @@ export function createKvService(deps: KvServiceDeps): KvService {
       if (isDeleted(row as { deletion_time: number }, clock())) {
         throw notFound(`version ${row.version} of this secret is deleted`, { metadata });
       }
-      return { data: open(row.ciphertext, mount, path, row.version), metadata };
+      return { data: await open(row.ciphertext, mount, path, row.version), metadata };
     },
 
     async deleteLatest(mount, path) {
@@ -421,7 +435,7 @@ export function createKvService(deps: KvServiceDeps): KvService {
             reason: 'version_not_live',
           });
         }
-        const data = open(row.ciphertext, mount, path, version);
+        const data = await open(row.ciphertext, mount, path, version);
         return appendVersion(q, mount, path, secret, config, serializeData(data, Number.MAX_SAFE_INTEGER));
       });
     },
