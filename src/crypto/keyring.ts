@@ -72,9 +72,9 @@ export class Keyring {
 
   /** A copy of this keyring with one more term; this keyring is left untouched. */
   withNewTerm(): Keyring {
+    if (this.#newest >= 0xffffffff) throw new StrongroomError('internal', 'keyring term space exhausted');
     const next = new Keyring(copyKey(this.#derivationSecret));
     for (const [term, key] of this.#keys) next.#add(term, copyKey(key));
-    if (this.#newest >= 0xffffffff) throw new StrongroomError('internal', 'keyring term space exhausted');
     next.#add(this.#newest + 1, freshKey());
     return next;
   }

@@ -274,8 +274,10 @@ class StrongroomSealService implements ManagedSealService {
     }
   }
 
-  async #loadFromStorage(unsealKey: Buffer): Promise<Loaded> {
+  /** Reads and opens the stored barrier; `session` guards against a seal() that wiped the key during the read. */
+  async #loadFromStorage(unsealKey: Buffer, session: number): Promise<Loaded> {
     const stored = await this.#repo.readBarrier();
+    if (session !== this.#session) throw sealedError();
     if (!stored) throw new StrongroomError('invalid', 'Strongroom is not initialized');
     return this.#open(unsealKey, stored);
   }
@@ -307,7 +309,7 @@ class StrongroomSealService implements ManagedSealService {
   async #unsealWith(unsealKey: Buffer): Promise<void> {
     const session = ++this.#session;
     try {
-      const loaded = await this.#loadFromStorage(unsealKey);
+      const loaded = await this.#loadFromStorage(unsealKey, session);
       const budget = await this.#openBudget(loaded.ring.newestTerm).catch((err: unknown) => {
         loaded.ring.wipe();
         throw err;
@@ -318,9 +320,10 @@ class StrongroomSealService implements ManagedSealService {
       }
       this.#keyring?.wipe();
       this.#keyring = undefined;
-      this.#install(loaded, budget, session);
+      // The key must be in place before install: install may start an automatic rotation that needs it.
       this.#unsealKey?.fill(0);
       this.#unsealKey = unsealKey;
+      this.#install(loaded, budget, session);
     } catch (err) {
       unsealKey.fill(0);
       throw err;
@@ -339,8 +342,8 @@ class StrongroomSealService implements ManagedSealService {
     if (!unsealKey || !this.#keyring) return;
     const session = this.#session;
     const generation = await this.#repo.readGeneration();
-    if (generation === undefined || generation === this.#generation) return;
-    const loaded = await this.#loadFromStorage(unsealKey);
+    if (session !== this.#session || generation === undefined || generation === this.#generation) return;
+    const loaded = await this.#loadFromStorage(unsealKey, session);
     let budget = this.#budget;
     if (loaded.ring.newestTerm !== budget.term) {
       budget = await this.#openBudget(loaded.ring.newestTerm).catch((err: unknown) => {
@@ -404,8 +407,8 @@ class StrongroomSealService implements ManagedSealService {
       if (!created) throw new StrongroomError('invalid', 'Strongroom is already initialized');
       this.#config = undefined;
       this.#shares = [];
-      this.#install({ ring, generation: 1 }, { term: ring.newestTerm, remaining: reservation, reservedTotal: reservation }, session);
       this.#unsealKey = unsealKey;
+      this.#install({ ring, generation: 1 }, { term: ring.newestTerm, remaining: reservation, reservedTotal: reservation }, session);
     } catch (err) {
       ring.wipe();
       unsealKey.fill(0);
@@ -550,6 +553,7 @@ class StrongroomSealService implements ManagedSealService {
     let generation = 0;
     try {
       const outcome = await this.#repo.replaceBarrier((current) => {
+        if (session !== this.#session) throw sealedError(); // seal() wiped the unseal key while we waited
         const { ring } = this.#open(unsealKey, current);
         if (onlyFromTerm !== undefined && ring.newestTerm !== onlyFromTerm) {
           ring.wipe();
