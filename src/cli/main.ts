@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerServer } from './server.js';
 
 /**
  * The one `strongroom` binary. Each command group lives in its own file and registers itself here; a group's
@@ -10,7 +11,7 @@ export async function main(argv: string[]): Promise<void> {
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();
-  const registrations: Array<(program: Command) => void> = [];
+  const registrations: Array<(program: Command) => void> = [registerServer];
   for (const register of registrations) register(program);
   try {
     await program.parseAsync(argv);

@@ -38,6 +38,13 @@ export interface HandlerResult {
   status?: number;
   /** Extra info for the audit entry (e.g. the Kubernetes identity of a login). */
   auditAuth?: Record<string, unknown>;
+  /**
+   * A body sent verbatim instead of Vault's envelope: Vault's raw sys endpoints (sys/health, sys/init,
+   * sys/seal-status, sys/unseal) and the Prometheus exposition (a string, with `contentType`).
+   */
+  raw?: unknown;
+  contentType?: string;
+  headers?: Record<string, string>;
 }
 
 export type Handler = (ctx: RequestContext) => Promise<HandlerResult | void>;
@@ -50,11 +57,25 @@ export interface BackendPath {
   existenceCheck?: (ctx: RequestContext) => Promise<boolean>;
   /** Login endpoints and the like: no token required, no ACL check. */
   unauthenticated?: boolean;
+  /** Requires a valid token but no capability (e.g. sys/internal/ui/mounts, which clients probe before a read). */
+  skipAcl?: boolean;
   /** Requires the 'sudo' capability in addition to the operation's. */
   sudo?: boolean;
-  /** Request/response fields whose values the audit log must HMAC even outside `data` (defaults cover tokens). */
+  /** Served while sealed or uninitialized (sys/health, sys/seal-status, sys/init, sys/unseal). */
+  allowSealed?: boolean;
+  /** Login endpoints: subject to the per-address rate limit. */
+  rateLimited?: boolean;
+  /**
+   * Route template for metrics and logs (e.g. 'kv.data'); the operation is appended ('kv.data.read'). Never a raw
+   * path, so metric labels stay bounded and free of secret names.
+   */
+  name?: string;
+  /** Not audited (health probes and metrics scrapes would drown the log, and carry nothing sensitive). */
+  skipAudit?: boolean;
 }
 
 export interface Backend {
   paths: BackendPath[];
+  /** Shown as `mount_type` in responses ('kv', 'system', 'token', ...). */
+  mountType?: string;
 }

@@ -1,0 +1,45 @@
+import type { Command } from 'commander';
+import { ConfigError, loadConfig, type FlagValues } from '../server/config.js';
+import { runServer } from '../server/run.js';
+
+/** `strongroom server`: the store, speaking Vault's HTTP API. */
+export function registerServer(program: Command): void {
+  program
+    .command('server')
+    .description('Run the Strongroom store: encrypted, versioned, audited secrets behind a Vault-compatible HTTP API.')
+    .option('--config <file>', 'YAML config file (settings as snake_case keys; env STRONGROOM_<KEY> and flags override it)')
+    .option('--dev', 'development mode: initialize/unseal with a key file in the data dir, mount secret/ and transit/')
+    .option('--dev-root-token <token>', 'dev mode: use this fixed root token')
+    .option('--listen <host:port>', 'address to listen on; port 0 picks a free port (default 127.0.0.1:8200)')
+    .option('--data-dir <dir>', 'data directory (SQLite database, dev key file)')
+    .option('--database-url <url>', 'PostgreSQL URL (postgres://...); several servers may share one database')
+    .option('--tls-cert-file <file>', 'TLS certificate (PEM)')
+    .option('--tls-key-file <file>', 'TLS private key (PEM)')
+    .option('--audit-file <path>', 'enable a file audit device at file/ writing to this path')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
+    .option('--max-request-bytes <bytes>', 'largest request body accepted (default 32MiB)')
+    .option('--kv-max-data-bytes <bytes>', 'largest KV secret version, serialized JSON (default 1MiB)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  strongroom server --dev                                   # local dev store in ./.strongroom
+  strongroom server --dev --dev-root-token=root --listen=127.0.0.1:8200
+  strongroom server --data-dir=/var/lib/strongroom --audit-file=/var/log/strongroom/audit.log
+  strongroom server --database-url=postgres://strongroom@db/strongroom --tls-cert-file=tls.crt --tls-key-file=tls.key`,
+    )
+    .action(async (options: FlagValues) => {
+      let config;
+      try {
+        config = loadConfig({ flags: options, env: process.env });
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          for (const problem of err.problems) process.stderr.write(`strongroom server: ${problem}\n`);
+          process.exitCode = 2;
+          return;
+        }
+        throw err;
+      }
+      await runServer(config);
+    });
+}

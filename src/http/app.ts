@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerFactory } from 'fastify';
+import type { LoggerOptions } from 'pino';
+import { createAppRoleBackend } from './backends/approle.js';
+import { createKubernetesBackend } from './backends/kubernetes.js';
+import { createKvBackend } from './backends/kv.js';
+import { createTokenBackend } from './backends/token.js';
+import type { HttpDeps } from './deps.js';
+import { compileRoutes, createPipeline, type ApiReply } from './pipeline.js';
+import { createSysBackend } from './sys/index.js';
+
+export interface AppOptions {
+  /** pino options, or false for no logging (unit tests). */
+  logger: LoggerOptions | false;
+  /** Largest accepted request body; Vault's default is 32 MiB. */
+  bodyLimit: number;
+  /** Builds the underlying server (LIST-method support, TLS). */
+  serverFactory?: FastifyServerFactory;
+  /** Slow-client protection, milliseconds. */
+  requestTimeout?: number;
+  keepAliveTimeout?: number;
+}
+
+// Never log headers (X-Vault-Token, Authorization), bodies or query strings: only what identifies the request.
+const serializers = {
+  req(req: { method: string; url: string; ip?: string; socket?: { remoteAddress?: string } }) {
+    const q = req.url.indexOf('?');
+    return { method: req.method, path: q === -1 ? req.url : req.url.slice(0, q), remoteAddress: req.ip ?? req.socket?.remoteAddress };
+  },
+  res(res: { statusCode: number }) {
+    return { statusCode: res.statusCode };
+  },
+};
+
+/** The Vault-compatible HTTP API: one catch-all `/v1/*` route feeding the backend router. */
+export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger === false ? false : { ...options.logger, serializers },
+    // Our own completion line (debug) replaces Fastify's per-request info lines.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    genReqId: () => randomUUID(),
+    bodyLimit: options.bodyLimit,
+    requestTimeout: options.requestTimeout ?? 60_000,
+    keepAliveTimeout: options.keepAliveTimeout ?? 65_000,
+    connectionTimeout: 0,
+    return503OnClosing: true,
+    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
+  }) as unknown as FastifyInstance;
+  const server = app.server as Server;
+  // Headers must arrive within 20 s (slowloris), bodies within requestTimeout.
+  server.headersTimeout = Math.min(20_000, options.requestTimeout ?? 60_000);
+
+  // JSON only, whatever the Content-Type says (Vault's own clients are not consistent about sending one); an empty
+  // body is "no data".
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(Object.assign(new Error('the request body is not valid JSON'), { statusCode: 400 }), undefined);
+    }
+  });
+
+  const routes = compileRoutes({
+    sys: createSysBackend(deps),
+    auth: [
+      ['auth/token/', createTokenBackend(deps)],
+      ['auth/kubernetes/', createKubernetesBackend(deps)],
+      ['auth/approle/', createAppRoleBackend(deps)],
+    ],
+    engines: { kv: createKvBackend(deps), ...deps.engineBackends },
+  });
+  const pipeline = createPipeline(deps, routes);
+  const debugEnabled = options.logger !== false && ['debug', 'trace'].includes(String(options.logger.level));
+
+  app.route({
+    method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    url: '/v1/*',
+    handler: async (request, reply) => {
+      const started = process.hrtime.bigint();
+      const params = request.params as Record<string, string>;
+      const result: ApiReply = await pipeline.handle({
+        method: request.method,
+        path: params['*'] ?? '',
+        query: flattenQuery(request.query),
+        body: request.body,
+        token: tokenFrom(request.headers),
+        remoteAddress: request.ip,
+        requestId: request.id,
+      });
+      if (result.internalError !== undefined) {
+        request.log.error({ err: result.internalError, route: result.route }, 'request failed');
+      }
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      deps.metrics.observeRequest(result.route, result.status, seconds);
+      if (debugEnabled) {
+        request.log.debug({ route: result.route, status: result.status, ms: Math.round(seconds * 1e4) / 10 }, 'request completed');
+      }
+      reply.code(result.status);
+      if (result.headers) reply.headers(result.headers);
+      if (result.body === undefined) return reply.send();
+      if (typeof result.body === 'string') return reply.type(result.contentType ?? 'text/plain; charset=utf-8').send(result.body);
+      return reply.type('application/json').send(result.body);
+    },
+  });
+
+  app.setNotFoundHandler((_request, reply) => {
+    void reply.code(404).send({ errors: [] });
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) {
+      request.log.error({ err: error }, 'unexpected error');
+      return reply.code(500).send({ errors: [`internal error; request id ${request.id}`] });
+    }
+    const message =
+      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? 'request body too large'
+        : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? 'unsupported content type; send JSON'
+          : error.message;
+    return reply.code(status).send({ errors: [message] });
+  });
+
+  return app;
+}
+
+/** The client token: Vault's header, or a bearer token (Vault accepts both). */
+export function tokenFrom(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const vaultHeader = headers['x-vault-token'];
+  if (typeof vaultHeader === 'string' && vaultHeader !== '') return vaultHeader;
+  const authorization = headers.authorization;
+  if (typeof authorization === 'string' && authorization.length > 7 && authorization.slice(0, 7).toLowerCase() === 'bearer ') {
+    return authorization.slice(7).trim();
+  }
+  return undefined;
+}
+
+function flattenQuery(query: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!query || typeof query !== 'object') return out;
+  for (const [key, value] of Object.entries(query as Record<string, unknown>)) {
+    if (typeof value === 'string') out[key] = value;
+    else if (Array.isArray(value) && typeof value[0] === 'string') out[key] = value[0];
+  }
+  return out;
+}

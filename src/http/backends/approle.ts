@@ -1,0 +1,138 @@
+import type { AppRole, AppRoleService } from '../../auth/types.js';
+import { StrongroomError } from '../../shared/errors.js';
+import type { Backend } from '../backend.js';
+import { firstOf, optBool, optDuration, optNonNegativeInt, optStringList, optStringMap, reqString } from '../fields.js';
+import { authBlock, loginAuditAuth } from './token-views.js';
+
+const ROLE_NAME = '(?<name>[A-Za-z0-9_.@-]{1,128})';
+
+/** Optional capability of the AppRole service: listing a role's secret-id accessors. */
+interface SecretIdLister {
+  listSecretIdAccessors(role: string): Promise<string[]>;
+}
+
+/**
+ * Vault's AppRole auth method at auth/approle/.
+ * https://developer.hashicorp.com/vault/api-docs/auth/approle
+ */
+export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend {
+  const { approle } = deps;
+  return {
+    mountType: 'approle',
+    paths: [
+      {
+        name: 'approle.login',
+        pattern: 'login',
+        unauthenticated: true,
+        rateLimited: true,
+        operations: {
+          update: async (ctx) => {
+            const secretId = typeof ctx.data.secret_id === 'string' ? ctx.data.secret_id : '';
+            const { token, info } = await approle.login(reqString(ctx.data, 'role_id'), secretId, ctx.remoteAddress);
+            return { auth: authBlock(token, info), auditAuth: loginAuditAuth(info) };
+          },
+        },
+      },
+      {
+        name: 'approle.roles',
+        pattern: 'role/?',
+        operations: { list: async () => ({ data: { keys: await approle.listRoles() } }) },
+      },
+      {
+        name: 'approle.role-id',
+        pattern: `role/${ROLE_NAME}/role-id`,
+        operations: { read: async (ctx) => ({ data: { role_id: await approle.readRoleId(ctx.params.name!) } }) },
+      },
+      {
+        name: 'approle.secret-id.destroy',
+        pattern: `role/${ROLE_NAME}/secret-id/destroy`,
+        operations: {
+          update: async (ctx) => void (await approle.destroySecretId(ctx.params.name!, reqString(ctx.data, 'secret_id'))),
+          delete: async (ctx) => void (await approle.destroySecretId(ctx.params.name!, reqString(ctx.data, 'secret_id'))),
+        },
+      },
+      {
+        name: 'approle.secret-id',
+        pattern: `role/${ROLE_NAME}/secret-id/?`,
+        operations: {
+          update: async (ctx) => {
+            const meta = parseMetadata(ctx.data.metadata);
+            const generated = await approle.generateSecretId(ctx.params.name!, meta);
+            const role = await approle.readRole(ctx.params.name!);
+            return {
+              data: {
+                secret_id: generated.secretId,
+                secret_id_accessor: generated.accessor,
+                secret_id_ttl: generated.ttl,
+                secret_id_num_uses: role.secretIdNumUses,
+              },
+            };
+          },
+          list: async (ctx) => {
+            const lister = approle as Partial<SecretIdLister>;
+            if (typeof lister.listSecretIdAccessors !== 'function') {
+              throw new StrongroomError('method_not_allowed', 'listing secret-id accessors is not supported by this store');
+            }
+            return { data: { keys: await lister.listSecretIdAccessors(ctx.params.name!) } };
+          },
+        },
+      },
+      {
+        name: 'approle.role',
+        pattern: `role/${ROLE_NAME}`,
+        operations: {
+          read: async (ctx) => ({ data: roleView(await approle.readRole(ctx.params.name!)) }),
+          update: async (ctx) => void (await approle.writeRole(roleInput(ctx.params.name!, ctx.data))),
+          delete: async (ctx) => void (await approle.deleteRole(ctx.params.name!)),
+        },
+      },
+    ],
+  };
+}
+
+/** Vault sends secret-id metadata as a JSON-encoded string; accept an object too. */
+function parseMetadata(value: unknown): Record<string, string> | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'string') {
+    try {
+      return optStringMap({ metadata: JSON.parse(value) }, 'metadata');
+    } catch (err) {
+      if (err instanceof StrongroomError) throw err;
+      throw new StrongroomError('invalid', 'field "metadata" must be a JSON object of strings');
+    }
+  }
+  return optStringMap({ metadata: value }, 'metadata');
+}
+
+function roleInput(name: string, data: Record<string, unknown>): Partial<AppRole> & { name: string } {
+  const input: Partial<AppRole> & { name: string } = { name };
+  const set = <K extends keyof AppRole>(key: K, value: AppRole[K] | undefined) => {
+    if (value !== undefined) input[key] = value;
+  };
+  set('bindSecretId', optBool(data, 'bind_secret_id'));
+  set('secretIdTtl', optDuration(data, 'secret_id_ttl'));
+  set('secretIdNumUses', optNonNegativeInt(data, 'secret_id_num_uses'));
+  set('tokenPolicies', firstOf(data, ['token_policies', 'policies'], optStringList));
+  set('tokenTtl', firstOf(data, ['token_ttl', 'ttl'], optDuration));
+  set('tokenMaxTtl', firstOf(data, ['token_max_ttl', 'max_ttl'], optDuration));
+  set('tokenNumUses', optNonNegativeInt(data, 'token_num_uses'));
+  set('tokenPeriod', firstOf(data, ['token_period', 'period'], optDuration));
+  set('secretIdBoundCidrs', optStringList(data, 'secret_id_bound_cidrs'));
+  return input;
+}
+
+function roleView(role: AppRole): Record<string, unknown> {
+  return {
+    bind_secret_id: role.bindSecretId,
+    secret_id_ttl: role.secretIdTtl,
+    secret_id_num_uses: role.secretIdNumUses,
+    secret_id_bound_cidrs: role.secretIdBoundCidrs,
+    token_policies: role.tokenPolicies,
+    policies: role.tokenPolicies,
+    token_ttl: role.tokenTtl,
+    token_max_ttl: role.tokenMaxTtl,
+    token_num_uses: role.tokenNumUses,
+    token_period: role.tokenPeriod,
+    token_type: 'default',
+  };
+}

@@ -1,0 +1,154 @@
+import type { CreateTokenInput, TokenInfo, TokenService } from '../../auth/types.js';
+import { StrongroomError, invalid } from '../../shared/errors.js';
+import type { Backend, HandlerResult, RequestContext } from '../backend.js';
+import { optBool, optDuration, optNonNegativeInt, optString, optStringList, optStringMap, reqString } from '../fields.js';
+import { authBlock, lookupData } from './token-views.js';
+
+/** Optional capability of the token service: listing accessors (Vault's LIST auth/token/accessors). */
+interface AccessorLister {
+  listAccessors(): Promise<string[]>;
+}
+
+/**
+ * Vault's token auth method at auth/token/.
+ * https://developer.hashicorp.com/vault/api-docs/auth/token
+ */
+export function createTokenBackend(deps: { tokens: TokenService }): Backend {
+  const { tokens } = deps;
+  const caller = (ctx: RequestContext): TokenInfo => {
+    if (!ctx.token) throw new StrongroomError('forbidden', 'permission denied');
+    return ctx.token;
+  };
+
+  async function create(ctx: RequestContext, orphan: boolean): Promise<HandlerResult> {
+    const input = createInput(ctx.data);
+    const { token, info } = await tokens.create(caller(ctx), input, orphan || input.noParent ? { orphan: true } : undefined);
+    return { auth: authBlock(token, info) };
+  }
+
+  const increment = (ctx: RequestContext) => optDuration(ctx.data, 'increment');
+
+  return {
+    mountType: 'token',
+    paths: [
+      { name: 'token.create-orphan', pattern: 'create-orphan', sudo: true, operations: { update: (ctx) => create(ctx, true) } },
+      { name: 'token.create', pattern: 'create', operations: { update: (ctx) => create(ctx, false) } },
+      {
+        name: 'token.lookup-self',
+        pattern: 'lookup-self',
+        operations: {
+          read: async (ctx) => ({ data: lookupData('', caller(ctx)) }),
+          update: async (ctx) => ({ data: lookupData('', caller(ctx)) }),
+        },
+      },
+      {
+        name: 'token.lookup-accessor',
+        pattern: 'lookup-accessor',
+        operations: {
+          update: async (ctx) => ({ data: lookupData('', await tokens.lookupAccessor(reqString(ctx.data, 'accessor'))) }),
+        },
+      },
+      {
+        name: 'token.lookup',
+        pattern: 'lookup',
+        operations: {
+          update: async (ctx) => {
+            const token = reqString(ctx.data, 'token');
+            return { data: lookupData(token, await tokens.lookup(token)) };
+          },
+        },
+      },
+      {
+        name: 'token.renew-self',
+        pattern: 'renew-self',
+        operations: {
+          update: async (ctx) => {
+            // The caller's own token is not in ctx (only its info); renew by accessor and answer with an empty
+            // client_token, as Vault does not echo the token either when renewing by accessor.
+            const info = await tokens.renewAccessor(caller(ctx).accessor, increment(ctx));
+            return { auth: authBlock('', info) };
+          },
+        },
+      },
+      {
+        name: 'token.renew-accessor',
+        pattern: 'renew-accessor',
+        operations: {
+          update: async (ctx) => ({ auth: authBlock('', await tokens.renewAccessor(reqString(ctx.data, 'accessor'), increment(ctx))) }),
+        },
+      },
+      {
+        name: 'token.renew',
+        pattern: 'renew',
+        operations: {
+          update: async (ctx) => {
+            const token = reqString(ctx.data, 'token');
+            return { auth: authBlock(token, await tokens.renew(token, increment(ctx))) };
+          },
+        },
+      },
+      {
+        name: 'token.revoke-self',
+        pattern: 'revoke-self',
+        operations: { update: async (ctx) => void (await tokens.revokeAccessor(caller(ctx).accessor)) },
+      },
+      {
+        name: 'token.revoke-accessor',
+        pattern: 'revoke-accessor',
+        operations: { update: async (ctx) => void (await tokens.revokeAccessor(reqString(ctx.data, 'accessor'))) },
+      },
+      {
+        name: 'token.revoke-orphan',
+        pattern: 'revoke-orphan',
+        sudo: true,
+        operations: { update: async (ctx) => void (await tokens.revokeOrphan(reqString(ctx.data, 'token'))) },
+      },
+      {
+        name: 'token.revoke',
+        pattern: 'revoke',
+        operations: { update: async (ctx) => void (await tokens.revoke(reqString(ctx.data, 'token'))) },
+      },
+      {
+        name: 'token.accessors',
+        pattern: 'accessors/?',
+        sudo: true,
+        operations: {
+          list: async () => {
+            const lister = tokens as Partial<AccessorLister>;
+            if (typeof lister.listAccessors !== 'function') {
+              throw new StrongroomError('method_not_allowed', 'listing token accessors is not supported by this store');
+            }
+            return { data: { keys: await lister.listAccessors() } };
+          },
+        },
+      },
+    ],
+  };
+}
+
+function createInput(data: Record<string, unknown>): CreateTokenInput {
+  const input: CreateTokenInput = {};
+  const policies = optStringList(data, 'policies');
+  if (policies) input.policies = policies;
+  const meta = optStringMap(data, 'meta');
+  if (meta) input.meta = meta;
+  const noParent = optBool(data, 'no_parent');
+  if (noParent !== undefined) input.noParent = noParent;
+  const noDefault = optBool(data, 'no_default_policy');
+  if (noDefault !== undefined) input.noDefaultPolicy = noDefault;
+  const renewable = optBool(data, 'renewable');
+  if (renewable !== undefined) input.renewable = renewable;
+  const ttl = optDuration(data, 'ttl');
+  if (ttl !== undefined) input.ttl = ttl;
+  const explicitMaxTtl = optDuration(data, 'explicit_max_ttl');
+  if (explicitMaxTtl !== undefined) input.explicitMaxTtl = explicitMaxTtl;
+  const period = optDuration(data, 'period');
+  if (period !== undefined) input.period = period;
+  const numUses = optNonNegativeInt(data, 'num_uses');
+  if (numUses !== undefined) input.numUses = numUses;
+  const displayName = optString(data, 'display_name');
+  if (displayName !== undefined) input.displayName = displayName;
+  const type = optString(data, 'type');
+  if (type !== undefined && type !== 'service') throw invalid('only service tokens are supported (type "service")');
+  return input;
+}

@@ -1,0 +1,321 @@
+import type { AuditRequest } from '../audit/types.js';
+import type { TokenInfo } from '../auth/types.js';
+import type { Mount } from '../mounts/types.js';
+import { StrongroomError, isStrongroomError } from '../shared/errors.js';
+import { requestEvent, responseEvent } from './audit-events.js';
+import type { Backend, Handler, HandlerResult, Operation, RequestContext } from './backend.js';
+import type { HttpDeps } from './deps.js';
+import { statusForKind } from './errors.js';
+import { createRateLimiter, type RateLimiter } from './rate-limit.js';
+import { compileBackend, isTruthyQuery, matchPath, operationForMethod, type CompiledBackend } from './router.js';
+
+/** One API request, already parsed by the transport. `path` is the logical path after '/v1/'. */
+export interface ApiRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body: unknown;
+  token: string | undefined;
+  remoteAddress: string;
+  requestId: string;
+}
+
+export interface ApiReply {
+  status: number;
+  /** An object (JSON), a string (with contentType) or undefined (no body, 204). */
+  body: unknown;
+  contentType?: string;
+  headers?: Record<string, string>;
+  /** Route template for metrics ('kv.data.read'); 'unmatched' when no backend path matched. */
+  route: string;
+  /** For the server log only: an unexpected error (never sent to the client). */
+  internalError?: unknown;
+}
+
+export interface RouteTable {
+  sys: CompiledBackend;
+  /** 'auth/token/' → backend; checked in order, before mounts. */
+  auth: ReadonlyArray<readonly [prefix: string, backend: CompiledBackend]>;
+  /** Mounted engines by mount type. */
+  engines: Partial<Record<string, CompiledBackend>>;
+}
+
+interface Resolved {
+  backend: CompiledBackend;
+  rest: string;
+  mount: Mount | null;
+}
+
+const PERMISSION_DENIED = 'permission denied';
+
+/**
+ * The request pipeline: find the backend path, map the method to an operation, authenticate, check the ACL, audit
+ * the request, dispatch, audit the response, render Vault's envelope. Audit is fail closed: when an audit write
+ * fails, the caller gets a 500 and never the response.
+ */
+export function createPipeline(deps: HttpDeps, routes: RouteTable) {
+  const limiter: RateLimiter = createRateLimiter(deps.loginRateLimit ?? { perSecond: 5, burst: 20 });
+
+  async function resolve(path: string): Promise<Resolved | null> {
+    if (path === 'sys' || path.startsWith('sys/')) return { backend: routes.sys, rest: path.slice(4), mount: null };
+    for (const [prefix, backend] of routes.auth) {
+      if (path.startsWith(prefix)) return { backend, rest: path.slice(prefix.length), mount: null };
+      if (path === prefix.slice(0, -1)) return { backend, rest: '', mount: null };
+    }
+    // Mount lookups read the mount table; a sealed store serves nothing mounted.
+    if (deps.seal.barrier.isSealed()) throw new StrongroomError('sealed', 'Strongroom is sealed');
+    const found = await deps.mounts.resolve(path);
+    if (!found) return null;
+    const backend = routes.engines[found.mount.type];
+    if (!backend) return null;
+    return { backend, rest: found.rest, mount: found.mount };
+  }
+
+  function reply(status: number, body: unknown, route: string, extra?: Partial<ApiReply>): ApiReply {
+    return { status, body, route, ...extra };
+  }
+
+  function errorReply(err: unknown, route: string, requestId: string): ApiReply {
+    if (err instanceof AuditFailure) {
+      return reply(500, { errors: [`${err.message}; request id ${requestId}`] }, route, { internalError: err.cause });
+    }
+    if (isStrongroomError(err) && err.kind !== 'internal') {
+      const status = statusForKind(err.kind);
+      const headers: Record<string, string> = {};
+      if (err.kind === 'rate_limited' && typeof err.details?.retryAfter === 'number') {
+        headers['retry-after'] = String(err.details.retryAfter);
+      }
+      return reply(status, { errors: [err.message] }, route, { headers });
+    }
+    return reply(500, { errors: [`internal error; request id ${requestId}`] }, route, { internalError: err });
+  }
+
+  async function handle(req: ApiRequest): Promise<ApiReply> {
+    let route = 'unmatched';
+    let audited: { request: AuditRequest; token: TokenInfo | null } | null = null;
+    try {
+      const listQuery = isTruthyQuery(req.query.list);
+      const methodOp = operationForMethod(req.method, listQuery);
+      if (!methodOp) throw new StrongroomError('method_not_allowed', `method ${req.method} is not supported`);
+
+      const resolved = await resolve(req.path);
+      if (!resolved) throw notFoundRoute(req.path);
+      const match = matchPath(resolved.backend, resolved.rest);
+      if (!match) throw notFoundRoute(req.path);
+      const def = match.path.def;
+
+      if (!def.allowSealed && deps.seal.barrier.isSealed()) {
+        throw new StrongroomError('sealed', 'Strongroom is sealed');
+      }
+      if (def.rateLimited) {
+        const wait = limiter.take(req.remoteAddress);
+        if (wait > 0) {
+          route = `${match.path.name}.${methodOp}`;
+          throw new StrongroomError('rate_limited', 'too many login attempts; retry later', { retryAfter: wait });
+        }
+      }
+
+      const data = requestData(req, methodOp);
+      const ctx: RequestContext = {
+        operation: methodOp === 'write' ? 'update' : methodOp,
+        path: req.path,
+        rest: resolved.rest,
+        params: match.params,
+        data,
+        query: req.query,
+        token: null,
+        mount: resolved.mount,
+        remoteAddress: req.remoteAddress,
+        requestId: req.requestId,
+      };
+      const audit = def.skipAudit ? null : deps.audit();
+      const auditRequest: AuditRequest = {
+        id: req.requestId,
+        operation: ctx.operation,
+        path: req.path,
+        mount_type: resolved.backend.mountType,
+        remote_address: req.remoteAddress,
+      };
+      if (Object.keys(data).length > 0) auditRequest.data = data;
+      if (req.token) auditRequest.client_token = req.token;
+
+      if (!def.unauthenticated) {
+        try {
+          if (!req.token) throw new StrongroomError('unauthenticated', PERMISSION_DENIED);
+          ctx.token = await deps.tokens.authenticate(req.token);
+        } catch (err) {
+          if (isStrongroomError(err, 'unauthenticated') || isStrongroomError(err, 'forbidden')) {
+            // Same answer for missing, unknown, expired and used-up tokens: nothing to learn by probing.
+            await audit?.log(requestEvent({ request: auditRequest, token: null, error: PERMISSION_DENIED }));
+            throw new StrongroomError('forbidden', PERMISSION_DENIED);
+          }
+          throw err;
+        }
+      }
+
+      if (methodOp === 'write') {
+        ctx.operation = def.existenceCheck && !(await def.existenceCheck(ctx)) ? 'create' : 'update';
+        auditRequest.operation = ctx.operation;
+      }
+      route = `${match.path.name}.${ctx.operation}`;
+      const handler = handlerFor(def.operations, ctx.operation);
+      if (!handler) throw new StrongroomError('method_not_allowed', `unsupported operation ${ctx.operation} on this path`);
+
+      if (!def.unauthenticated && !def.skipAcl && ctx.token) {
+        const acl = await deps.policy.acl(ctx.token.policies);
+        if (!acl.isRoot) {
+          const aclPath = ctx.operation === 'list' && !req.path.endsWith('/') ? `${req.path}/` : req.path;
+          const allowed = acl.allows(aclPath, ctx.operation) && (!def.sudo || acl.allows(aclPath, 'sudo'));
+          if (!allowed) {
+            await audit?.log(requestEvent({ request: auditRequest, token: ctx.token, error: PERMISSION_DENIED }));
+            throw new StrongroomError('forbidden', PERMISSION_DENIED);
+          }
+        }
+      }
+
+      let result: HandlerResult | void;
+      if (audit) {
+        audited = { request: auditRequest, token: ctx.token };
+        const logged = audit.log(requestEvent({ request: auditRequest, token: ctx.token }));
+        if (ctx.operation === 'read' || ctx.operation === 'list') {
+          // Reads change nothing, so the request entry can commit while the read runs; the response still waits for
+          // both, so nothing is served unless its request entry is durable.
+          const [, r] = await Promise.all([logged.catch(auditFailed), handler(ctx).catch(keepError)]);
+          result = unwrap(r);
+        } else {
+          await logged.catch(auditFailed);
+          result = await handler(ctx);
+        }
+      } else {
+        result = await handler(ctx);
+      }
+
+      const rendered = render(result ?? {}, resolved.backend, req.requestId, route);
+      if (audit) {
+        await audit
+          .log(
+            responseEvent({
+              request: auditRequest,
+              token: ctx.token,
+              status: rendered.status,
+              data: result?.data ?? null,
+              auth: result?.auth ?? null,
+              ...(result?.auditAuth ? { auditAuth: result.auditAuth } : {}),
+            }),
+          )
+          .catch(auditFailed);
+      }
+      return rendered;
+    } catch (err) {
+      const rendered = errorReply(err, route, req.requestId);
+      if (audited && !(err instanceof AuditFailure)) {
+        try {
+          await deps.audit()?.log(
+            responseEvent({
+              request: audited.request,
+              token: audited.token,
+              status: rendered.status,
+              error: rendered.status === 500 ? 'internal error' : firstError(rendered.body),
+            }),
+          );
+        } catch (auditErr) {
+          return errorReply(new AuditFailure(auditErr), route, req.requestId);
+        }
+      }
+      return rendered;
+    }
+  }
+
+  function render(result: HandlerResult, backend: CompiledBackend, requestId: string, route: string): ApiReply {
+    const headers = result.headers;
+    if (result.raw !== undefined) {
+      return reply(result.status ?? 200, result.raw, route, {
+        ...(result.contentType ? { contentType: result.contentType } : {}),
+        ...(headers ? { headers } : {}),
+      });
+    }
+    const hasBody = (result.data !== undefined && result.data !== null) || (result.auth !== undefined && result.auth !== null);
+    if (!hasBody && !result.warnings?.length) return reply(result.status ?? 204, undefined, route, headers ? { headers } : {});
+    const envelope: Record<string, unknown> = {
+      request_id: requestId,
+      lease_id: '',
+      renewable: false,
+      lease_duration: 0,
+      data: result.data ?? null,
+      wrap_info: null,
+      warnings: result.warnings?.length ? result.warnings : null,
+      auth: result.auth ?? null,
+      mount_type: backend.mountType,
+    };
+    // Vault's sys endpoints also repeat their data at the top level (older clients read it there).
+    const body =
+      backend === routes.sys && result.data ? { ...result.data, ...envelope } : envelope;
+    return reply(result.status ?? 200, body, route, headers ? { headers } : {});
+  }
+
+  return { handle };
+}
+
+export function compileRoutes(backends: {
+  sys: Backend;
+  auth: ReadonlyArray<readonly [string, Backend]>;
+  engines: Partial<Record<string, Backend>>;
+}): RouteTable {
+  const engines: Partial<Record<string, CompiledBackend>> = {};
+  for (const [type, backend] of Object.entries(backends.engines)) {
+    if (backend) engines[type] = compileBackend(backend, type);
+  }
+  return {
+    sys: compileBackend({ ...backends.sys, mountType: backends.sys.mountType ?? 'system' }, 'sys'),
+    auth: backends.auth.map(([prefix, backend]) => [prefix, compileBackend(backend, prefix.split('/')[1] ?? prefix)] as const),
+    engines,
+  };
+}
+
+class AuditFailure extends StrongroomError {
+  constructor(cause: unknown) {
+    super('internal', 'audit log unavailable; request not served', undefined, { cause });
+  }
+}
+
+function auditFailed(err: unknown): never {
+  throw new AuditFailure(err);
+}
+
+interface Failed {
+  failed: unknown;
+}
+function keepError(err: unknown): Failed {
+  return { failed: err };
+}
+function unwrap(r: HandlerResult | void | Failed): HandlerResult | void {
+  if (r && typeof r === 'object' && 'failed' in r) throw (r as Failed).failed;
+  return r as HandlerResult | void;
+}
+
+function handlerFor(operations: Partial<Record<Operation, Handler>>, op: Operation): Handler | undefined {
+  const direct = operations[op];
+  if (direct) return direct;
+  // A path that only declares one of create/update serves both (Vault treats them as one write).
+  if (op === 'create') return operations.update;
+  if (op === 'update') return operations.create;
+  return undefined;
+}
+
+function requestData(req: ApiRequest, op: Operation | 'write'): Record<string, unknown> {
+  if (op === 'read' || op === 'list') return { ...req.query };
+  if (req.body === undefined || req.body === null || req.body === '') return op === 'delete' ? { ...req.query } : {};
+  if (typeof req.body !== 'object' || Array.isArray(req.body)) {
+    throw new StrongroomError('invalid', 'the request body must be a JSON object');
+  }
+  return req.body as Record<string, unknown>;
+}
+
+function notFoundRoute(path: string): StrongroomError {
+  return new StrongroomError('not_found', `no handler for route "${path}"; route entry not found`);
+}
+
+function firstError(body: unknown): string | undefined {
+  const errors = (body as { errors?: unknown } | undefined)?.errors;
+  return Array.isArray(errors) && typeof errors[0] === 'string' ? errors[0] : undefined;
+}

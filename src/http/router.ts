@@ -1,0 +1,70 @@
+import type { Backend, BackendPath, Operation } from './backend.js';
+
+/**
+ * Vault-style routing as data: a backend's path patterns are compiled once, at startup, into anchored regular
+ * expressions; a request only runs `exec` against them (no per-request compilation).
+ */
+export interface CompiledPath {
+  readonly regex: RegExp;
+  readonly def: BackendPath;
+  /** Route template for metrics, without the operation ('kv.data'). */
+  readonly name: string;
+}
+
+export interface CompiledBackend {
+  readonly mountType: string;
+  readonly paths: readonly CompiledPath[];
+}
+
+export function compileBackend(backend: Backend, fallbackName: string): CompiledBackend {
+  const mountType = backend.mountType ?? fallbackName;
+  return {
+    mountType,
+    paths: backend.paths.map((def, index) => ({
+      regex: new RegExp(`^(?:${def.pattern})$`),
+      def,
+      name: def.name ?? `${fallbackName}.${index}`,
+    })),
+  };
+}
+
+export interface PathMatch {
+  path: CompiledPath;
+  params: Record<string, string>;
+}
+
+/** First matching path wins, so backends list specific patterns before general ones. */
+export function matchPath(backend: CompiledBackend, rest: string): PathMatch | null {
+  for (const path of backend.paths) {
+    const m = path.regex.exec(rest);
+    if (m) return { path, params: m.groups ? { ...m.groups } : {} };
+  }
+  return null;
+}
+
+/**
+ * HTTP method → Vault operation. POST and PUT are 'create' or 'update' depending on the path's existence check,
+ * decided later ('write' here).
+ */
+export function operationForMethod(method: string, listQuery: boolean): Operation | 'write' | null {
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      return listQuery ? 'list' : 'read';
+    case 'LIST':
+      return 'list';
+    case 'POST':
+    case 'PUT':
+      return 'write';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return 'delete';
+    default:
+      return null;
+  }
+}
+
+export function isTruthyQuery(value: string | undefined): boolean {
+  return value === 'true' || value === '1' || value === 'True' || value === 'TRUE';
+}

@@ -1,0 +1,15 @@
+import type { Backend } from '../backend.js';
+import type { HttpDeps } from '../deps.js';
+import { auditPaths } from './audit.js';
+import { metricsPaths } from './metrics.js';
+import { mountPaths } from './mounts.js';
+import { policyPaths } from './policy.js';
+import { sealPaths } from './seal.js';
+
+/** The system backend (sys/): one file per route group, composed here. */
+export function createSysBackend(deps: HttpDeps): Backend {
+  return {
+    mountType: 'system',
+    paths: [...sealPaths(deps), ...mountPaths(deps), ...policyPaths(deps), ...auditPaths(deps), ...metricsPaths(deps)],
+  };
+}

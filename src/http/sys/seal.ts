@@ -1,0 +1,192 @@
+import type { SealStatus } from '../../crypto/types.js';
+import { StrongroomError, invalid } from '../../shared/errors.js';
+import type { BackendPath } from '../backend.js';
+import type { HttpDeps } from '../deps.js';
+import { optBool, optInt, optString } from '../fields.js';
+
+export const VERSION = '0.1.0';
+
+/**
+ * Vault's seal lifecycle endpoints: sys/health, sys/seal-status, sys/init, sys/unseal (served while sealed, no
+ * token), sys/seal (sudo). They answer with Vault's raw bodies, not the envelope.
+ * https://developer.hashicorp.com/vault/api-docs/system/health (and init, unseal, seal-status, seal)
+ */
+export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' | 'metrics'>): BackendPath[] {
+  const { seal, tokens, lifecycle, metrics } = deps;
+  return [
+    {
+      name: 'sys.health',
+      pattern: 'health',
+      unauthenticated: true,
+      allowSealed: true,
+      skipAudit: true,
+      operations: {
+        read: async (ctx) => {
+          const status = await seal.status();
+          const code = healthCode(status, ctx.query);
+          return {
+            status: code,
+            raw: {
+              initialized: status.initialized,
+              sealed: status.sealed,
+              standby: false,
+              performance_standby: false,
+              replication_performance_mode: 'disabled',
+              replication_dr_mode: 'disabled',
+              server_time_utc: Math.floor(Date.now() / 1000),
+              version: VERSION,
+              cluster_name: 'strongroom',
+              cluster_id: '',
+            },
+          };
+        },
+      },
+    },
+    {
+      name: 'sys.seal-status',
+      pattern: 'seal-status',
+      unauthenticated: true,
+      allowSealed: true,
+      skipAudit: true,
+      operations: { read: async () => ({ raw: sealStatusBody(await seal.status()) }) },
+    },
+    {
+      name: 'sys.init',
+      pattern: 'init',
+      unauthenticated: true,
+      allowSealed: true,
+      operations: {
+        read: async () => ({ raw: { initialized: (await seal.status()).initialized } }),
+        update: async (ctx) => {
+          const shares = optInt(ctx.data, 'secret_shares');
+          const threshold = optInt(ctx.data, 'secret_threshold');
+          if (shares === undefined || threshold === undefined) {
+            throw invalid('fields "secret_shares" and "secret_threshold" are required');
+          }
+          if ((await seal.status()).initialized) throw invalid('Strongroom is already initialized');
+          const result = await seal.initShamir({ shares, threshold });
+          await lifecycle.afterUnseal();
+          metrics.setSealed(false);
+          const root = await tokens.createRoot();
+          return {
+            raw: {
+              keys: result.shares.map((s) => Buffer.from(s, 'base64').toString('hex')),
+              keys_base64: result.shares,
+              root_token: root.token,
+            },
+            // The audit log must not carry the shares or the root token in clear: hand them to the HMAC redactor.
+            data: { keys_base64: result.shares, root_token: root.token },
+          };
+        },
+      },
+    },
+    {
+      name: 'sys.unseal',
+      pattern: 'unseal',
+      unauthenticated: true,
+      allowSealed: true,
+      rateLimited: true,
+      operations: {
+        update: async (ctx) => {
+          if (optBool(ctx.data, 'reset')) {
+            seal.resetUnseal();
+            return { raw: sealStatusBody(await seal.status()) };
+          }
+          const key = optString(ctx.data, 'key');
+          if (!key) throw invalid('field "key" is required (or "reset": true)');
+          const before = await seal.status();
+          if (!before.initialized) throw invalid('Strongroom is not initialized');
+          if (!before.sealed) return { raw: sealStatusBody(before) };
+          const after = await seal.submitShare(normalizeShare(key));
+          if (!after.sealed) {
+            await lifecycle.afterUnseal();
+            metrics.setSealed(false);
+          }
+          return { raw: sealStatusBody(after) };
+        },
+      },
+    },
+    {
+      name: 'sys.seal',
+      pattern: 'seal',
+      sudo: true,
+      operations: {
+        update: async () => {
+          await lifecycle.beforeSeal();
+          await seal.seal();
+          metrics.setSealed(true);
+        },
+      },
+    },
+    {
+      name: 'sys.rotate',
+      pattern: 'rotate',
+      sudo: true,
+      operations: {
+        update: async () => {
+          await seal.rotate();
+        },
+      },
+    },
+    {
+      name: 'sys.key-status',
+      pattern: 'key-status',
+      operations: {
+        read: async () => {
+          const status = await seal.status();
+          return { data: { term: status.term, encryptions: null } };
+        },
+      },
+    },
+    {
+      name: 'sys.rewrap',
+      pattern: 'rewrap',
+      sudo: true,
+      operations: {
+        update: async () => {
+          const { rewrapped } = await seal.rewrap();
+          return { data: { rewrapped, term: seal.barrier.currentTerm() } };
+        },
+      },
+    },
+  ];
+}
+
+export function sealStatusBody(status: SealStatus): Record<string, unknown> {
+  return {
+    type: status.type === 'keyfile' ? 'keyfile' : 'shamir',
+    initialized: status.initialized,
+    sealed: status.sealed,
+    t: status.t,
+    n: status.n,
+    progress: status.progress,
+    nonce: status.nonce,
+    version: VERSION,
+    build_date: '',
+    migration: false,
+    recovery_seal: false,
+    storage_type: 'sql',
+  };
+}
+
+/** Vault's health status codes, each overridable by a query parameter (e.g. ?sealedcode=200 for probes). */
+function healthCode(status: SealStatus, query: Record<string, string>): number {
+  const code = (name: string, fallback: number): number => {
+    const raw = query[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 100 || n > 599) throw invalid(`query parameter "${name}" must be an HTTP status code`);
+    return n;
+  };
+  if (!status.initialized) return code('uninitcode', 501);
+  if (status.sealed) return code('sealedcode', 503);
+  return code('activecode', 200);
+}
+
+/** Vault accepts unseal keys hex- or base64-encoded; the seal service takes base64. */
+function normalizeShare(key: string): string {
+  const trimmed = key.trim();
+  if (/^[0-9a-fA-F]+$/.test(trimmed) && trimmed.length % 2 === 0) return Buffer.from(trimmed, 'hex').toString('base64');
+  if (!/^[A-Za-z0-9+/=_-]+$/.test(trimmed)) throw new StrongroomError('invalid', 'the unseal key is not hex or base64');
+  return trimmed;
+}

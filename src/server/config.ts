@@ -1,0 +1,173 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * `strongroom server` configuration: an optional YAML file, overridden by STRONGROOM_* environment variables,
+ * overridden by flags. Every source uses the same keys (snake_case in YAML, STRONGROOM_<UPPER_SNAKE> in the
+ * environment, --kebab-case on the command line), validated once by one schema.
+ */
+const MiB = 1024 * 1024;
+
+const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:8200');
+
+const rawSchema = z
+  .object({
+    dev: z.boolean().default(false),
+    dev_root_token: z.string().min(1).optional(),
+    listen: listenSchema.default('127.0.0.1:8200'),
+    data_dir: z.string().min(1).optional(),
+    database_url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .optional(),
+    tls_cert_file: z.string().min(1).optional(),
+    tls_key_file: z.string().min(1).optional(),
+    audit_file: z.string().min(1).optional(),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    max_request_bytes: z.number().int().min(1024).max(1024 * MiB).default(32 * MiB),
+    kv_max_data_bytes: z.number().int().min(1).max(512 * MiB).default(MiB),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (Boolean(c.tls_cert_file) !== Boolean(c.tls_key_file)) {
+      ctx.addIssue({ code: 'custom', path: ['tls_cert_file'], message: 'tls_cert_file and tls_key_file go together' });
+    }
+    if (!c.dev && !c.data_dir && !c.database_url) {
+      ctx.addIssue({ code: 'custom', path: ['data_dir'], message: 'set data_dir (SQLite) or database_url (PostgreSQL), or use --dev' });
+    }
+    if (c.dev_root_token && !c.dev) {
+      ctx.addIssue({ code: 'custom', path: ['dev_root_token'], message: 'only valid with --dev' });
+    }
+    const port = Number(c.listen.slice(c.listen.lastIndexOf(':') + 1));
+    if (port > 65535) ctx.addIssue({ code: 'custom', path: ['listen'], message: 'port must be 0–65535' });
+  });
+
+export type RawConfig = z.input<typeof rawSchema>;
+
+export interface ServerConfig {
+  dev: boolean;
+  devRootToken?: string;
+  host: string;
+  port: number;
+  /** Where SQLite lives (and, in dev mode, the unseal key file). */
+  dataDir: string;
+  databaseUrl?: string;
+  tls?: { certFile: string; keyFile: string };
+  auditFile?: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  maxRequestBytes: number;
+  kvMaxDataBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+const KEYS = Object.keys(rawSchema.shape) as Array<keyof RawConfig>;
+const NUMERIC = new Set<string>(['max_request_bytes', 'kv_max_data_bytes']);
+const BOOLEAN = new Set<string>(['dev']);
+
+/** Flag values as commander gives them (camelCase keys, strings or booleans). */
+export type FlagValues = Record<string, string | boolean | undefined>;
+
+export function loadConfig(input: { flags: FlagValues; env: NodeJS.ProcessEnv; cwd?: string }): ServerConfig {
+  const problems: string[] = [];
+  const merged: Record<string, unknown> = {};
+  const configFile = typeof input.flags.config === 'string' ? input.flags.config : input.env.STRONGROOM_CONFIG;
+  if (configFile) Object.assign(merged, readYaml(configFile, problems));
+  for (const key of KEYS) {
+    const envValue = input.env[`STRONGROOM_${key.toUpperCase()}`];
+    if (envValue !== undefined && envValue !== '') merged[key] = coerce(key, envValue, `STRONGROOM_${key.toUpperCase()}`, problems);
+  }
+  for (const key of KEYS) {
+    const flag = input.flags[camel(key)];
+    if (flag !== undefined) merged[key] = coerce(key, flag, `--${key.replaceAll('_', '-')}`, problems);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const parsed = rawSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = issue.path.join('.');
+        if (issue.code === 'unrecognized_keys') return `config: unknown setting(s) ${issue.keys.join(', ')}`;
+        return `config: ${key || '(root)'}: ${issue.message}`;
+      }),
+    );
+  }
+  const c = parsed.data;
+  const cwd = input.cwd ?? process.cwd();
+  const colon = c.listen.lastIndexOf(':');
+  const config: ServerConfig = {
+    dev: c.dev,
+    host: c.listen.slice(0, colon).replace(/^\[|\]$/g, ''),
+    port: Number(c.listen.slice(colon + 1)),
+    dataDir: resolve(cwd, c.data_dir ?? join('.strongroom')),
+    logLevel: c.log_level,
+    maxRequestBytes: c.max_request_bytes,
+    kvMaxDataBytes: c.kv_max_data_bytes,
+  };
+  if (c.dev_root_token) config.devRootToken = c.dev_root_token;
+  if (c.database_url) config.databaseUrl = c.database_url;
+  if (c.tls_cert_file && c.tls_key_file) {
+    config.tls = { certFile: resolve(cwd, c.tls_cert_file), keyFile: resolve(cwd, c.tls_key_file) };
+  }
+  if (c.audit_file) config.auditFile = resolve(cwd, c.audit_file);
+  return config;
+}
+
+function readYaml(file: string, problems: string[]): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    problems.push(`config: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    return {};
+  }
+  try {
+    const doc: unknown = parseYaml(text);
+    if (doc === null || doc === undefined) return {};
+    if (typeof doc !== 'object' || Array.isArray(doc)) {
+      problems.push(`config: ${file} must contain a mapping of settings`);
+      return {};
+    }
+    return doc as Record<string, unknown>;
+  } catch (err) {
+    problems.push(`config: ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    return {};
+  }
+}
+
+function coerce(key: string, value: string | boolean, source: string, problems: string[]): unknown {
+  if (BOOLEAN.has(key)) {
+    if (typeof value === 'boolean') return value;
+    if (['true', '1', 'yes'].includes(value.toLowerCase())) return true;
+    if (['false', '0', 'no'].includes(value.toLowerCase())) return false;
+    problems.push(`config: ${source}: must be true or false`);
+    return undefined;
+  }
+  if (NUMERIC.has(key)) {
+    const n = typeof value === 'string' ? parseSize(value) : NaN;
+    if (!Number.isFinite(n)) problems.push(`config: ${source}: must be a number of bytes (e.g. 1048576 or 1MiB)`);
+    return n;
+  }
+  return value;
+}
+
+/** Bytes, with an optional KiB/MiB/GiB (or K/M/G) suffix. */
+export function parseSize(text: string): number {
+  const m = /^\s*(\d+)\s*(k|kb|kib|m|mb|mib|g|gb|gib)?\s*$/i.exec(text);
+  if (!m) return NaN;
+  const unit = (m[2] ?? '').toLowerCase()[0];
+  const scale = unit === 'k' ? 1024 : unit === 'm' ? MiB : unit === 'g' ? 1024 * MiB : 1;
+  return Number(m[1]) * scale;
+}
+
+function camel(key: string): string {
+  return key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../http/app.js';
+import { createListAwareServer } from '../http/list-method.js';
+import { createMetrics } from '../http/metrics.js';
+import type { ServerConfig } from './config.js';
+import { bootstrapDev, unsealAtStart } from './dev.js';
+import { openStore, type Store } from './store.js';
+
+/** How long in-flight requests may take to finish after SIGTERM before the process exits anyway. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
+export interface RunningServer {
+  url: string;
+  rootToken: string | null;
+  app: FastifyInstance;
+  store: Store;
+  stop(): Promise<void>;
+}
+
+/** Opens the store, brings it up (dev: initialize/unseal), serves the API. */
+export async function startServer(config: ServerConfig, out: { log: (line: string) => void; warn: (line: string) => void }): Promise<RunningServer> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const metrics = createMetrics();
+  const store = await openStore(config, { metrics, warn: out.warn });
+  let rootToken: string | null = null;
+  try {
+    if (config.dev) rootToken = await bootstrapDev(store, config, out.warn);
+    else await unsealAtStart(store, config, out.warn);
+    metrics.setSealed(store.seal.barrier.isSealed());
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+
+  const tls = config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : undefined;
+  const app = await buildApp(store.httpDeps, {
+    logger: { level: config.logLevel },
+    bodyLimit: config.maxRequestBytes,
+    serverFactory: (handler) => createListAwareServer({ ...(tls ? { tls } : {}) }, handler),
+  });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+  const address = app.server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `${tls ? 'https' : 'http'}://${host}:${address.port}`;
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url,
+    rootToken,
+    app,
+    store,
+    stop() {
+      stopping ??= (async () => {
+        // Stop accepting, let in-flight requests finish (bounded), then flush the audit log and close storage.
+        const drained = app.close();
+        const timer = new Promise<void>((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS).unref());
+        await Promise.race([drained, timer]);
+        await store.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** `strongroom server`: runs until SIGTERM/SIGINT, then shuts down cleanly and exits 0. */
+export async function runServer(config: ServerConfig): Promise<void> {
+  const out = { log: (line: string) => process.stdout.write(`${line}\n`), warn: (line: string) => process.stderr.write(`${line}\n`) };
+  const server = await startServer(config, out);
+  if (config.dev) {
+    out.log(`Strongroom dev server listening on ${server.url}`);
+    out.log(`Root token: ${server.rootToken ?? '(unchanged)'}`);
+    out.log(`Data directory: ${config.dataDir}`);
+    out.log('');
+    out.log(`    export STRONGROOM_ADDR=${server.url}`);
+    out.log(`    export VAULT_ADDR=${server.url}`);
+  } else {
+    out.log(`Strongroom server listening on ${server.url}`);
+    const status = await server.store.seal.status();
+    if (!status.initialized) out.log('Not initialized: run `strongroom operator init` (or PUT /v1/sys/init).');
+    else if (status.sealed) out.log('Sealed: submit unseal keys to /v1/sys/unseal.');
+  }
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      out.warn(`received ${signal}; shutting down`);
+      resolve();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  await server.stop();
+  process.exitCode = 0;
+}
+
