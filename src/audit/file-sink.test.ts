@@ -1,5 +1,6 @@
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GENESIS_HASH } from './chain.js';
@@ -154,5 +155,28 @@ describe('file audit device', () => {
     await sink.close();
     expect(readRecords(file).map((r) => r.seq)).toEqual([1, 2]);
     expect(await verifyAuditFile(file, { requireGenesis: true })).toMatchObject({ ok: true, entries: 2 });
+  });
+
+  it('one writer per file: a second device on the same path is refused while the first is open', async () => {
+    const file = freshPath();
+    const first = await openFileSink({ filePath: file });
+    await expect(openFileSink({ filePath: file })).rejects.toThrow(/already being written by \d+@/);
+    await first.close();
+    const second = await openFileSink({ filePath: file });
+    await second.append(sampleEvent(1));
+    await second.close();
+    expect(existsSync(`${file}.lock`)).toBe(false);
+  });
+
+  it('takes over a lock left by a process that no longer exists, but not one held on another host', async () => {
+    const file = freshPath();
+    mkdirSync(join(file, '..'), { recursive: true });
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+    writeFileSync(`${file}.lock`, `${gone}@${hostname()}`);
+    const sink = await openFileSink({ filePath: file });
+    await sink.close();
+
+    writeFileSync(`${file}.lock`, `${gone}@some-other-host`);
+    await expect(openFileSink({ filePath: file })).rejects.toThrow(/some-other-host/);
   });
 });

@@ -2,6 +2,7 @@ import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StrongroomError } from '../shared/errors.js';
 import { canonicalJson, chainBatch, genesisHead, parseRecordLine, type ChainHead } from './chain.js';
+import { acquireFileLock } from './file-lock.js';
 import { createGroupCommitter, createSerializer } from './group-commit.js';
 import { sinkFailure, type AuditSink } from './sink.js';
 import type { AuditEvent } from './types.js';
@@ -22,7 +23,8 @@ import type { AuditEvent } from './types.js';
  *   re-reads its tail, so a transient error (disk full) heals by itself and a partial line left behind keeps the
  *   sink refusing until a person looks.
  *
- * One process must own a file: two writers appending to one path would interleave two chains.
+ * One process owns a file for as long as the device is open (`<file>.lock`, see file-lock.ts): two writers
+ * appending to one path would interleave two chains.
  */
 export interface FileSinkOptions {
   filePath: string;
@@ -105,9 +107,17 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
 
   const committer = createGroupCommitter(writeBatch);
 
+  let releaseLock: () => Promise<void>;
+  try {
+    await mkdir(dirname(filePath), { recursive: true, mode: 0o700 });
+    releaseLock = await acquireFileLock(filePath);
+  } catch (err) {
+    throw err instanceof StrongroomError ? err : sinkFailure(description, err);
+  }
   try {
     await openFile();
   } catch (err) {
+    await releaseLock();
     throw err instanceof StrongroomError ? err : sinkFailure(description, err);
   }
 
@@ -130,7 +140,11 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
         closed = true;
         const previous = handle;
         handle = null;
-        await previous?.close();
+        try {
+          await previous?.close();
+        } finally {
+          await releaseLock();
+        }
       });
     },
   };
