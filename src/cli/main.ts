@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerServer } from './server.js';
+import { registerKmsPlugin } from './kms-plugin.js';
+import { registerCsiProvider } from './csi-provider.js';
 
 /**
  * The one `strongroom` binary. Each command group lives in its own file and registers itself here; a group's
@@ -11,7 +13,7 @@ export async function main(argv: string[]): Promise<void> {
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();
-  const registrations: Array<(program: Command) => void> = [registerServer];
+  const registrations: Array<(program: Command) => void> = [registerServer, registerKmsPlugin, registerCsiProvider];
   for (const register of registrations) register(program);
   try {
     await program.parseAsync(argv);

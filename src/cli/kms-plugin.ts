@@ -1,0 +1,105 @@
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CircuitBreaker } from '../kms-plugin/breaker.js';
+import { onTermination } from '../kms-plugin/grpc-unix.js';
+import { createVaultHttpClient } from '../kms-plugin/http-client.js';
+import { createHttpKek, type Kek } from '../kms-plugin/kek.js';
+import { openLocalKek } from '../kms-plugin/local-kek.js';
+import { createKmsPlugin } from '../kms-plugin/plugin.js';
+import { serveKmsPlugin } from '../kms-plugin/server.js';
+
+interface KmsPluginFlags {
+  socket: string;
+  key: string;
+  address?: string;
+  dataDir?: string;
+  keyFile?: string;
+  tokenFile?: string;
+  mount: string;
+  timeout: string;
+}
+
+/** The plugin's token: re-read from the file on every call so a rotated (e.g. projected) token is picked up. */
+function tokenSource(flags: KmsPluginFlags): () => Promise<string> {
+  if (flags.tokenFile) {
+    const file = resolve(flags.tokenFile);
+    return async () => {
+      const token = (await readFile(file, 'utf8')).trim();
+      if (!token) throw new Error(`token file ${file} is empty`);
+      return token;
+    };
+  }
+  const token = process.env.STRONGROOM_TOKEN?.trim();
+  if (!token) throw new Error('no token: set STRONGROOM_TOKEN or pass --token-file');
+  return async () => token;
+}
+
+async function run(flags: KmsPluginFlags): Promise<void> {
+  const socketPath = resolve(flags.socket);
+  const timeoutMs = Number(flags.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 50 || timeoutMs > 2500) throw new Error('--timeout must be 50..2500 ms (kube-apiserver gives a KMS call 3 s)');
+  const address = flags.address ?? process.env.STRONGROOM_ADDR;
+  let kek: Kek;
+  if (flags.dataDir) {
+    if (flags.address) throw new Error('use either --address or --data-dir, not both');
+    const dataDir = resolve(flags.dataDir);
+    kek = await openLocalKek({
+      dataDir,
+      keyFile: resolve(flags.keyFile ?? join(dataDir, 'unseal.key')),
+      mountPath: flags.mount,
+      keyName: flags.key,
+      socketPath,
+      warn: (message) => console.error(`warning: ${message}`),
+    });
+  } else {
+    if (!address) throw new Error('set --address (or STRONGROOM_ADDR) to reach a Strongroom server, or --data-dir for in-process mode');
+    const client = createVaultHttpClient({ address, timeoutMs, userAgent: 'strongroom-kms-plugin' });
+    kek = createHttpKek({ client, mountPath: flags.mount, keyName: flags.key, token: tokenSource(flags) });
+  }
+  const plugin = createKmsPlugin({ kek, breaker: new CircuitBreaker({ threshold: 3, cooldownMs: 2000 }) });
+  let server;
+  try {
+    server = await serveKmsPlugin(plugin, socketPath);
+  } catch (err) {
+    await kek.close();
+    throw err;
+  }
+  console.error(`strongroom kms-plugin: serving KMS v2 on unix://${socketPath} with transit key "${flags.key}"`);
+  // Creates the key now when possible; if the store is down the plugin still starts and reports it in Status.
+  void plugin.status().then((s) => console.error(`strongroom kms-plugin: initial status ${s.healthz === 'ok' ? `ok (${s.key_id})` : s.healthz}`));
+  onTermination(async () => {
+    await server.stop();
+    await kek.close();
+  });
+}
+
+export function registerKmsPlugin(program: Command): void {
+  program
+    .command('kms-plugin')
+    .description('Serve the Kubernetes KMS v2 plugin API on a unix socket, with a Strongroom transit key as the KEK')
+    .requiredOption('--socket <path>', 'unix socket to serve on (created with mode 0600)')
+    .requiredOption('--key <name>', 'transit key used as the key-encryption key (created on first start if allowed)')
+    .option('--address <url>', 'Strongroom server address (default: $STRONGROOM_ADDR)')
+    .option('--data-dir <dir>', 'in-process mode: open the embedded store in this directory instead of calling a server')
+    .option('--key-file <path>', 'in-process mode: unseal key file (default: <data-dir>/unseal.key)')
+    .option('--token-file <path>', 'file holding the plugin token (default: $STRONGROOM_TOKEN)')
+    .option('--mount <path>', 'transit mount path', 'transit')
+    .option('--timeout <ms>', 'per-request timeout towards the server', '1000')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  STRONGROOM_ADDR=https://strongroom.example:8200 STRONGROOM_TOKEN=... \\
+    strongroom kms-plugin --socket /var/run/kmsplugin/strongroom.sock --key kube-secrets
+  strongroom kms-plugin --socket /var/run/kmsplugin/strongroom.sock --key kube-secrets --data-dir /var/lib/strongroom`,
+    )
+    .action(async (flags: KmsPluginFlags) => {
+      try {
+        await run(flags);
+      } catch (err) {
+        console.error(`strongroom kms-plugin: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(1);
+      }
+    });
+}
