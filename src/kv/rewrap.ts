@@ -1,4 +1,5 @@
 import type { Barrier, Rewrapper, SealService } from '../crypto/types.js';
+import { StrongroomError } from '../shared/errors.js';
 import type { Storage } from '../storage/database.js';
 import { createKvRepository } from './repository.js';
 import { kvContext } from './service.js';
@@ -19,7 +20,19 @@ export function createKvRewrapper(deps: { storage: Storage; barrier: Barrier }):
     for (const row of rows) {
       if (row.ciphertext === null || row.term === null) continue;
       const context = kvContext(row.mount_uuid, row.path, row.version);
-      const plaintext = barrier.decrypt(row.ciphertext, context);
+      let plaintext: Buffer;
+      try {
+        plaintext = barrier.decrypt(row.ciphertext, context);
+      } catch (err) {
+        // Fail loudly and name the record (never its value): a row that does not authenticate is an integrity
+        // incident for an operator to look at, not something to skip silently or to re-encrypt.
+        throw new StrongroomError(
+          'internal',
+          `kv rewrap stopped: version ${row.version} of ${row.path} (mount ${row.mount_uuid}) does not decrypt`,
+          { mountUuid: row.mount_uuid, path: row.path, version: row.version },
+          { cause: err },
+        );
+      }
       try {
         updates.push({ secretId: row.secret_id, version: row.version, oldTerm: row.term, ciphertext: barrier.encrypt(plaintext, context) });
       } finally {
