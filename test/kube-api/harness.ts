@@ -1,0 +1,55 @@
+/** Shared setup for the double's tests: a server, a kubeconfig file for it, and real client-node API objects. */
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { createKubeApiServer, writeKubeconfig, type KubeApiServer, type KubeApiServerOptions } from '../support/kube-api/index.js';
+
+export interface Harness {
+  api: KubeApiServer;
+  kubeconfigPath: string;
+  kc: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  custom: CustomObjectsApi;
+}
+
+export async function startHarness(options: KubeApiServerOptions = {}, token?: string): Promise<Harness> {
+  const api = await createKubeApiServer(options);
+  const kubeconfigPath = await writeKubeconfig(api.url, token ? { token } : {});
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  return {
+    api,
+    kubeconfigPath,
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    custom: kc.makeApiClient(CustomObjectsApi),
+  };
+}
+
+/** Polls until `check` returns a value (not undefined/false) or the deadline passes. */
+export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The HTTP status of a failed client-node call, and its parsed Status body. */
+export async function failure(promise: Promise<unknown>): Promise<{ code: number; status: Record<string, any> }> {
+  try {
+    await promise;
+  } catch (err) {
+    const e = err as { code?: number; body?: unknown };
+    const body = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
+    return { code: e.code ?? 0, status: body as Record<string, any> };
+  }
+  throw new Error('expected the call to fail');
+}
