@@ -132,7 +132,26 @@ export interface AppRoleService {
   listRoles(): Promise<string[]>;
   deleteRole(name: string): Promise<void>;
   readRoleId(name: string): Promise<string>;
-  generateSecretId(name: string, meta?: Record<string, string>): Promise<{ secretId: string; accessor: string; ttl: number }>;
+  /** `options` narrows the role's defaults for this one secret-id (Vault's cidr_list, ttl, num_uses): never wider. */
+  generateSecretId(
+    name: string,
+    meta?: Record<string, string>,
+    options?: SecretIdOptions,
+  ): Promise<{ secretId: string; accessor: string; ttl: number }>;
+  /** Idempotent: destroying an unknown or already-used secret-id succeeds. */
   destroySecretId(name: string, secretId: string): Promise<void>;
+  destroySecretIdAccessor(name: string, accessor: string): Promise<void>;
+  /** 'forbidden' with one message for unknown role-id, wrong/expired/used-up secret-id or a disallowed source address. */
   login(roleId: string, secretId: string, remoteAddress?: string): Promise<{ token: string; info: TokenInfo }>;
+  /** Deletes expired secret-ids (background); returns how many. */
+  tidySecretIds(): Promise<number>;
+}
+
+export interface SecretIdOptions {
+  /** CIDR blocks this secret-id may log in from; each must lie inside the role's secretIdBoundCidrs (if any). */
+  cidrList?: string[];
+  /** Seconds; at most the role's secretIdTtl when that is set. */
+  ttl?: number;
+  /** At most the role's secretIdNumUses when that is set. */
+  numUses?: number;
 }

@@ -1,0 +1,180 @@
+import { beforeAll, beforeEach, expect, it } from 'vitest';
+import { describeEachEngine } from '../../../test/support/engines.js';
+import type { Barrier } from '../../crypto/types.js';
+import { unsealedSealService } from '../../crypto/testing.js';
+import { StrongroomError } from '../../shared/errors.js';
+import { createTokenService } from '../token/service.js';
+import type { AppRoleService, TokenService } from '../types.js';
+import { createAppRoleService } from './service.js';
+
+const HOUR = 3600;
+
+async function errorOf(promise: Promise<unknown>): Promise<StrongroomError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof StrongroomError) return err;
+    throw err;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describeEachEngine('approle auth', (ctx) => {
+  let barrier: Barrier;
+  let now: number;
+  let tokens: TokenService;
+  let approle: AppRoleService;
+  let counter = 0;
+  let role: string;
+
+  beforeAll(async () => {
+    barrier = (await unsealedSealService(ctx.storage())).barrier;
+  });
+
+  beforeEach(async () => {
+    now = Date.UTC(2025, 0, 1);
+    tokens = createTokenService({ storage: ctx.storage(), barrier, clock: () => now, defaultTtl: 768 * HOUR, maxTtl: 768 * HOUR });
+    approle = createAppRoleService({ storage: ctx.storage(), tokens, barrier, clock: () => now });
+    role = `ci-${++counter}`;
+    await approle.writeRole({ name: role, tokenPolicies: ['deploy'], tokenTtl: 20 * 60, tokenMaxTtl: HOUR });
+  });
+
+  it('logs in with role_id and secret_id and issues a token for the role', async () => {
+    const roleId = await approle.readRoleId(role);
+    expect(roleId).toMatch(/^[0-9a-f-]{36}$/);
+    const { secretId, accessor } = await approle.generateSecretId(role, { host: 'runner-1' });
+    expect(accessor).not.toBe(secretId);
+    const { token, info } = await approle.login(roleId, secretId, '10.0.0.5');
+    expect(info.policies).toEqual(['default', 'deploy']);
+    expect(info.meta).toEqual({ role_name: role });
+    expect(info.authMethod).toBe('approle');
+    expect(info.displayName).toBe(`approle-${role}`);
+    expect(info.ttl).toBe(20 * 60);
+    expect((await tokens.authenticate(token)).accessor).toBe(info.accessor);
+  });
+
+  it('refuses a wrong secret_id, a wrong role_id, and a secret_id of another role, all alike', async () => {
+    const roleId = await approle.readRoleId(role);
+    const { secretId } = await approle.generateSecretId(role);
+    const other = `${role}-other`;
+    await approle.writeRole({ name: other, tokenPolicies: ['x'] });
+    const foreign = await approle.generateSecretId(other);
+    const attempts = [
+      approle.login(roleId, 'not-the-secret'),
+      approle.login('not-a-role-id', secretId),
+      approle.login(roleId, foreign.secretId),
+      approle.login(roleId, ''),
+    ];
+    for (const attempt of attempts) {
+      const err = await errorOf(attempt);
+      expect(err.kind).toBe('forbidden');
+      expect(err.message).toBe('invalid role ID or secret ID');
+    }
+  });
+
+  it('never stores the secret_id itself', async () => {
+    const { secretId } = await approle.generateSecretId(role);
+    const rows = await ctx.storage().db.selectFrom('auth_approle_secret_ids').selectAll().execute();
+    expect(rows.length).toBeGreaterThan(0);
+    expect(JSON.stringify(rows)).not.toContain(secretId);
+  });
+
+  it('expires secret_ids after their TTL', async () => {
+    await approle.writeRole({ name: role, secretIdTtl: 60 });
+    const roleId = await approle.readRoleId(role);
+    const first = await approle.generateSecretId(role);
+    expect(first.ttl).toBe(60);
+    advance(59);
+    await approle.login(roleId, first.secretId);
+    const second = await approle.generateSecretId(role);
+    advance(60);
+    expect((await errorOf(approle.login(roleId, second.secretId))).kind).toBe('forbidden');
+    expect((await errorOf(approle.generateSecretId(role, {}, { ttl: 600 }))).kind).toBe('invalid');
+  });
+
+  it('counts secret_id uses and refuses the one after the last', async () => {
+    await approle.writeRole({ name: role, secretIdNumUses: 2 });
+    const roleId = await approle.readRoleId(role);
+    const { secretId } = await approle.generateSecretId(role);
+    await approle.login(roleId, secretId);
+    await approle.login(roleId, secretId);
+    expect((await errorOf(approle.login(roleId, secretId))).kind).toBe('forbidden');
+  });
+
+  it('spends uses atomically when logins race', async () => {
+    const roleId = await approle.readRoleId(role);
+    const { secretId } = await approle.generateSecretId(role, {}, { numUses: 3 });
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => approle.login(roleId, secretId)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+  });
+
+  it('binds secret_ids to CIDR blocks without burning uses on refused addresses', async () => {
+    await approle.writeRole({ name: role, secretIdBoundCidrs: ['10.0.0.0/8', '2001:db8::/32'] });
+    const roleId = await approle.readRoleId(role);
+    const { secretId } = await approle.generateSecretId(role, {}, { numUses: 1, cidrList: ['10.1.0.0/16'] });
+    expect((await errorOf(approle.login(roleId, secretId, '10.2.0.1'))).kind).toBe('forbidden');
+    expect((await errorOf(approle.login(roleId, secretId))).kind).toBe('forbidden');
+    expect((await approle.login(roleId, secretId, '::ffff:10.1.2.3')).info.meta.role_name).toBe(role);
+
+    const v6 = await approle.generateSecretId(role);
+    expect((await errorOf(approle.login(roleId, v6.secretId, '192.168.0.1'))).kind).toBe('forbidden');
+    await approle.login(roleId, v6.secretId, '2001:db8::42');
+    expect((await errorOf(approle.generateSecretId(role, {}, { cidrList: ['192.168.0.0/24'] }))).kind).toBe('invalid');
+  });
+
+  it('logs in without a secret_id only when bind_secret_id is off and the address is bound', async () => {
+    expect((await errorOf(approle.writeRole({ name: role, bindSecretId: false }))).kind).toBe('invalid');
+    await approle.writeRole({ name: role, bindSecretId: false, secretIdBoundCidrs: ['127.0.0.1/32'] });
+    const roleId = await approle.readRoleId(role);
+    expect((await approle.login(roleId, '', '127.0.0.1')).info.meta.role_name).toBe(role);
+    expect((await errorOf(approle.login(roleId, '', '127.0.0.2'))).kind).toBe('forbidden');
+    expect((await errorOf(approle.generateSecretId(role))).kind).toBe('invalid');
+  });
+
+  it('destroys secret_ids by value and by accessor', async () => {
+    const roleId = await approle.readRoleId(role);
+    const a = await approle.generateSecretId(role);
+    const b = await approle.generateSecretId(role);
+    await approle.destroySecretId(role, a.secretId);
+    await approle.destroySecretIdAccessor(role, b.accessor);
+    expect((await errorOf(approle.login(roleId, a.secretId))).kind).toBe('forbidden');
+    expect((await errorOf(approle.login(roleId, b.secretId))).kind).toBe('forbidden');
+    await approle.destroySecretId(role, a.secretId); // idempotent
+  });
+
+  it('issues use-limited tokens when the role asks for them', async () => {
+    await approle.writeRole({ name: role, tokenNumUses: 1 });
+    const { secretId } = await approle.generateSecretId(role);
+    const { token } = await approle.login(await approle.readRoleId(role), secretId);
+    await tokens.authenticate(token);
+    expect((await errorOf(tokens.authenticate(token))).kind).toBe('unauthenticated');
+  });
+
+  it('keeps, updates, lists and deletes roles with their secret_ids', async () => {
+    const before = await approle.readRole(role);
+    await approle.writeRole({ name: role, tokenTtl: 60 });
+    const after = await approle.readRole(role);
+    expect(after).toEqual({ ...before, tokenTtl: 60 });
+    expect(await approle.listRoles()).toContain(role);
+    await approle.writeRole({ name: role, roleId: 'custom-role-id' });
+    expect(await approle.readRoleId(role)).toBe('custom-role-id');
+    const other = `${role}-b`;
+    expect((await errorOf(approle.writeRole({ name: other, roleId: 'custom-role-id' }))).kind).toBe('invalid');
+    const { secretId } = await approle.generateSecretId(role);
+    await approle.deleteRole(role);
+    expect((await errorOf(approle.readRole(role))).kind).toBe('not_found');
+    expect((await errorOf(approle.login('custom-role-id', secretId))).kind).toBe('forbidden');
+    const left = await ctx.storage().db.selectFrom('auth_approle_secret_ids').select('hash').where('role_name', '=', role).execute();
+    expect(left).toEqual([]);
+  });
+
+  it('tidies expired secret_ids', async () => {
+    await approle.generateSecretId(role, {}, { ttl: 10 });
+    advance(11);
+    expect(await approle.tidySecretIds()).toBeGreaterThanOrEqual(1);
+  });
+
+  function advance(seconds: number) {
+    now += seconds * 1000;
+  }
+});
