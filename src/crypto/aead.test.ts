@@ -70,6 +70,13 @@ describe('AES-256-GCM sealed values', () => {
     expect(authFailure(() => openValue(freshKey(), a, context))).toBe(true);
   });
 
+  it('never repeats a nonce, including across nonce-pool refills', () => {
+    const seen = new Set<string>();
+    const context = encodeContext('n');
+    for (let i = 0; i < 10_000; i++) seen.add(sealValue(key, 1, Buffer.alloc(0), context).subarray(5, 17).toString('hex'));
+    expect(seen.size).toBe(10_000);
+  });
+
   it('rejects truncated or malformed input with the same error, never a crash', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (junk) => {

@@ -27,6 +27,25 @@ function header(term: number): Buffer {
   return bytes;
 }
 
+/*
+ * Nonces come from a pool filled by one randomBytes call per 4096 nonces: a randomBytes call costs about as much as
+ * the AES-GCM work itself, and nonces are public values, so buffering them exposes nothing. Each pool byte is
+ * handed out exactly once.
+ */
+const NONCE_POOL_SIZE = NONCE_BYTES * 4096;
+let noncePool = Buffer.alloc(0);
+let noncePoolOffset = 0;
+
+function nextNonce(): Buffer {
+  if (noncePoolOffset + NONCE_BYTES > noncePool.length) {
+    noncePool = randomBytes(NONCE_POOL_SIZE);
+    noncePoolOffset = 0;
+  }
+  const nonce = noncePool.subarray(noncePoolOffset, noncePoolOffset + NONCE_BYTES);
+  noncePoolOffset += NONCE_BYTES;
+  return nonce;
+}
+
 function checkKey(key: Uint8Array): void {
   // A wrong-size key is a programming error, never user input: say so plainly.
   if (key.length !== KEY_BYTES) throw new StrongroomError('internal', 'encryption key has the wrong length');
@@ -39,7 +58,7 @@ export function sealValue(key: Uint8Array, term: number, plaintext: Uint8Array, 
     throw new StrongroomError('internal', 'key term out of range');
   }
   const head = header(term);
-  const nonce = randomBytes(NONCE_BYTES);
+  const nonce = nextNonce();
   const cipher = createCipheriv(ALGORITHM, key, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.concat([head, context]));
   const body = cipher.update(plaintext);
