@@ -8,6 +8,7 @@ import { createHttpKek, type Kek } from '../kms-plugin/kek.js';
 import { openLocalKek } from '../kms-plugin/local-kek.js';
 import { createKmsPlugin } from '../kms-plugin/plugin.js';
 import { serveKmsPlugin } from '../kms-plugin/server.js';
+import { DEV_KEY_FILE } from '../server/dev.js';
 
 interface KmsPluginFlags {
   socket: string;
@@ -46,7 +47,7 @@ async function run(flags: KmsPluginFlags): Promise<void> {
     const dataDir = resolve(flags.dataDir);
     kek = await openLocalKek({
       dataDir,
-      keyFile: resolve(flags.keyFile ?? join(dataDir, 'unseal.key')),
+      keyFile: resolve(flags.keyFile ?? join(dataDir, DEV_KEY_FILE)),
       mountPath: flags.mount,
       keyName: flags.key,
       socketPath,
@@ -82,7 +83,7 @@ export function registerKmsPlugin(program: Command): void {
     .requiredOption('--key <name>', 'transit key used as the key-encryption key (created on first start if allowed)')
     .option('--address <url>', 'Strongroom server address (default: $STRONGROOM_ADDR)')
     .option('--data-dir <dir>', 'in-process mode: open the embedded store in this directory instead of calling a server')
-    .option('--key-file <path>', 'in-process mode: unseal key file (default: <data-dir>/unseal.key)')
+    .option('--key-file <path>', `in-process mode: unseal key file (default: <data-dir>/${DEV_KEY_FILE})`)
     .option('--token-file <path>', 'file holding the plugin token (default: $STRONGROOM_TOKEN)')
     .option('--mount <path>', 'transit mount path', 'transit')
     .option('--timeout <ms>', 'per-request timeout towards the server', '1000')
