@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, chainBatch, GENESIS_HASH, genesisHead, parseRecordLine, recordHash } from './chain.js';
+import { canonicalJson, chainBatch, chainRecord, GENESIS_HASH, genesisHead, parseRecordLine, recordHash } from './chain.js';
 import { sampleEvent } from './testing.js';
 
 describe('canonical JSON', () => {
@@ -34,6 +34,18 @@ describe('hash chain', () => {
     expect(records[2]!.prev_hash).toBe(records[1]!.hash);
     expect(head).toEqual({ seq: 3, hash: records[2]!.hash });
     for (const record of records) expect(recordHash(record)).toBe(record.hash);
+  });
+
+  it('property: the written line is the canonical form of the record, and its hash covers everything else', () => {
+    const extraKey = fc.oneof(fc.constantFrom('a', 'h', 'ha', 'has', 'hasha', 'hash_', 'i', 'z', 'seq0'), fc.string({ maxLength: 5 }));
+    fc.assert(
+      fc.property(fc.dictionary(extraKey, fc.jsonValue()), fc.nat(), (extra, n) => {
+        const { record, line } = chainRecord({ seq: n, hash: 'c'.repeat(64) }, { ...extra, ...sampleEvent(n) });
+        expect(line).toBe(canonicalJson(record));
+        expect(recordHash(record)).toBe(record.hash);
+        expect(parseRecordLine(line)).toEqual({ ok: true, record: JSON.parse(line) });
+      }),
+    );
   });
 
   it('an event cannot bring its own seq or hashes', () => {

@@ -26,16 +26,26 @@ export const genesisHead = (): ChainHead => ({ seq: 0, hash: GENESIS_HASH });
  * undefined and functions vanish from objects and become null in arrays, non-finite numbers become null.
  */
 export function canonicalJson(value: unknown): string {
-  const out = canonicalFragment(value);
-  return out === undefined ? 'null' : out;
+  return canonicalFragment(value) ?? 'null';
+}
+
+/** One object's members as sorted `"key":value` fragments (the chain splices its hash in without re-serializing). */
+function canonicalMembers(object: object): Array<[string, string]> {
+  const members: Array<[string, string]> = [];
+  for (const key of Object.keys(object).sort()) {
+    const fragment = canonicalFragment((object as Record<string, unknown>)[key]);
+    if (fragment !== undefined) members.push([key, `${JSON.stringify(key)}:${fragment}`]);
+  }
+  return members;
 }
 
 function canonicalFragment(value: unknown): string | undefined {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'string':
-    case 'boolean':
       return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
     case 'number':
       return Number.isFinite(value) ? JSON.stringify(value) : 'null';
     case 'bigint':
@@ -48,14 +58,16 @@ function canonicalFragment(value: unknown): string | undefined {
   const withJson = value as { toJSON?: () => unknown };
   if (typeof withJson.toJSON === 'function') return canonicalFragment(withJson.toJSON());
   if (Array.isArray(value)) {
-    return `[${value.map((item) => canonicalFragment(item) ?? 'null').join(',')}]`;
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + (canonicalFragment(value[i]) ?? 'null');
+    return `${out}]`;
   }
-  const entries: string[] = [];
+  let out = '{';
   for (const key of Object.keys(value as object).sort()) {
     const fragment = canonicalFragment((value as Record<string, unknown>)[key]);
-    if (fragment !== undefined) entries.push(`${JSON.stringify(key)}:${fragment}`);
+    if (fragment !== undefined) out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${fragment}`;
   }
-  return `{${entries.join(',')}}`;
+  return `${out}}`;
 }
 
 /** SHA-256 (hex) of a record's canonical form without its own `hash` field. */
@@ -64,23 +76,42 @@ export function recordHash(record: Omit<AuditRecord, 'hash'> & { hash?: string }
   return createHash('sha256').update(canonicalJson(rest), 'utf8').digest('hex');
 }
 
-/** Places an (already redacted) event after `head`. Pure: the caller advances its head only once the write lands. */
-export function chainRecord(head: ChainHead, event: AuditEvent): AuditRecord {
-  // Spread first so an event can never smuggle in its own seq/prev_hash/hash.
-  const unhashed = { ...event, seq: head.seq + 1, prev_hash: head.hash };
-  return { ...unhashed, hash: recordHash(unhashed) };
+/** A record and the exact line it is written as (its canonical form). */
+export interface ChainedRecord {
+  record: AuditRecord;
+  line: string;
 }
 
-/** Chains a batch; returns the records and the head after the last one. */
-export function chainBatch(head: ChainHead, events: readonly AuditEvent[]): { records: AuditRecord[]; head: ChainHead } {
+/**
+ * Places an (already redacted) event after `head`. Pure: the caller advances its head only once the write lands.
+ * The record is serialized once: its hash covers the members without `hash`, and the line is the same members with
+ * the `hash` member spliced in at its sorted place.
+ */
+export function chainRecord(head: ChainHead, event: AuditEvent): ChainedRecord {
+  // Spread first so an event can never smuggle in its own seq/prev_hash/hash.
+  const unhashed: Omit<AuditRecord, 'hash'> & { hash?: string } = { ...event, seq: head.seq + 1, prev_hash: head.hash };
+  delete unhashed.hash;
+  const members = canonicalMembers(unhashed);
+  const hash = createHash('sha256')
+    .update(`{${members.map((m) => m[1]).join(',')}}`, 'utf8')
+    .digest('hex');
+  const at = members.findIndex(([key]) => key > 'hash');
+  members.splice(at < 0 ? members.length : at, 0, ['hash', `"hash":"${hash}"`]);
+  return { record: { ...unhashed, hash }, line: `{${members.map((m) => m[1]).join(',')}}` };
+}
+
+/** Chains a batch; returns the records, their lines and the head after the last one. */
+export function chainBatch(head: ChainHead, events: readonly AuditEvent[]): { records: AuditRecord[]; lines: string[]; head: ChainHead } {
   const records: AuditRecord[] = [];
+  const lines: string[] = [];
   let current = head;
   for (const event of events) {
-    const record = chainRecord(current, event);
+    const { record, line } = chainRecord(current, event);
     records.push(record);
+    lines.push(line);
     current = { seq: record.seq, hash: record.hash };
   }
-  return { records, head: current };
+  return { records, lines, head: current };
 }
 
 export type ParsedLine = { ok: true; record: AuditRecord } | { ok: false; reason: string };

@@ -1,5 +1,5 @@
 import { StrongroomError } from '../shared/errors.js';
-import { canonicalJson, chainBatch, genesisHead, parseRecordLine, type ChainHead } from './chain.js';
+import { chainBatch, genesisHead, parseRecordLine, type ChainHead } from './chain.js';
 import { createGroupCommitter, createSerializer } from './group-commit.js';
 import { rowOf, type AuditRepository } from './repository.js';
 import { sinkFailure, type AuditSink } from './sink.js';
@@ -52,9 +52,9 @@ export async function openDatabaseSink(options: DatabaseSinkOptions): Promise<Da
       if (closed) throw new StrongroomError('unavailable', `audit ${description} is closed`);
       try {
         if (resync) await loadHead();
-        const { records, head: next } = chainBatch(head, events);
+        const { records, lines, head: next } = chainBatch(head, events);
         const now = clock();
-        await repository.insertRows(records.map((r) => rowOf(nodeId, r, canonicalJson(r), now)));
+        await repository.insertRows(records.map((r, i) => rowOf(nodeId, r, lines[i]!, now)));
         head = next;
       } catch (err) {
         resync = true;

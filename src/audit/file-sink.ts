@@ -1,7 +1,7 @@
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StrongroomError } from '../shared/errors.js';
-import { canonicalJson, chainBatch, genesisHead, parseRecordLine, type ChainHead } from './chain.js';
+import { chainBatch, genesisHead, parseRecordLine, type ChainHead } from './chain.js';
 import { acquireFileLock } from './file-lock.js';
 import { createGroupCommitter, createSerializer } from './group-commit.js';
 import { sinkFailure, type AuditSink } from './sink.js';
@@ -84,8 +84,8 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
         throw sinkFailure(description, err);
       }
       const file = handle!;
-      const { records, head: next } = chainBatch(head, events);
-      const bytes = Buffer.from(records.map((r) => canonicalJson(r) + '\n').join(''), 'utf8');
+      const { lines, head: next } = chainBatch(head, events);
+      const bytes = Buffer.from(lines.join('\n') + '\n', 'utf8');
       try {
         await writeAll(file, bytes);
         await file.datasync();

@@ -71,7 +71,10 @@ describeEachEngine('audit service', (ctx) => {
     const file = auditFile();
     await audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: file } });
     await audit.enable({ path: 'database/', type: 'database', description: '', options: {} });
-    await Promise.all(Array.from({ length: 1000 }, (_, i) => audit.log(sampleEvent(i))));
+    const pending = Array.from({ length: 1000 }, (_, i) => audit.log(sampleEvent(i)));
+    // Queued on both devices at once, not written one by one.
+    expect(audit.queueDepth()).toBe(2000);
+    await Promise.all(pending);
     expect(audit.queueDepth()).toBe(0);
     expect(await verifyAuditFile(file, { requireGenesis: true })).toMatchObject({ ok: true, entries: 1000, lastSeq: 1000 });
     expect(await audit.verifyDatabaseChain('node-fanout')).toMatchObject({ ok: true, entries: 1000 });
@@ -124,6 +127,22 @@ describeEachEngine('audit service', (ctx) => {
     );
     expect(error).toMatchObject({ kind: 'unavailable', details: { failedDevices: ['database/'] } });
     expect(String((error as Error).message)).toMatch(/device "database\/"/);
+  });
+
+  it('fails closed when a file device cannot write after rotation, and recovers once it can', async () => {
+    const { mkdirSync, renameSync } = await import('node:fs');
+    const audit = await open();
+    const file = auditFile();
+    await audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: file } });
+    await audit.log(sampleEvent(1));
+    renameSync(file, `${file}.1`);
+    mkdirSync(file);
+    await expect(audit.reopen()).rejects.toThrow();
+    await expect(audit.log(sampleEvent(2))).rejects.toMatchObject({ kind: 'unavailable', details: { failedDevices: ['file/'] } });
+    rmSync(file, { recursive: true });
+    await audit.log(sampleEvent(3));
+    const older = await verifyAuditFile(`${file}.1`);
+    expect(await verifyAuditFile(file, { expectPrevHash: older.lastHash! })).toMatchObject({ ok: true, entries: 1, firstSeq: 2 });
   });
 
   it('validates devices like sys/audit does', async () => {
