@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import type { AuditService } from '../audit/types.js';
 import { createAuditService } from '../audit/service.js';
 import type { AppRoleService, KubernetesAuthService, TokenService } from '../auth/types.js';
+import { createAppRoleService } from '../auth/approle/service.js';
+import { createKubernetesAuthService } from '../auth/kubernetes/service.js';
 import { createTokenService } from '../auth/token/service.js';
 import { createSealService, type ManagedSealService } from '../crypto/service.js';
 import type { Backend } from '../http/backend.js';
@@ -19,7 +21,6 @@ import { StrongroomError } from '../shared/errors.js';
 import { openStorage, type Storage, type StorageConfig } from '../storage/database.js';
 import { createTransitRepository } from '../transit/repository.js';
 import { createTransitService } from '../transit/service.js';
-import { loadAuthMethods } from './auth-methods.js';
 import type { ServerConfig } from './config.js';
 
 /** Vault's default and maximum token lifetime: 768h (32 days). */
@@ -63,7 +64,8 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
   seal.registerRewrapper(transit.rewrapper);
   const tokens = createTokenService({ storage, barrier, defaultTtl: TOKEN_TTL_SECONDS, maxTtl: TOKEN_TTL_SECONDS });
   const policy = createPolicyService({ storage });
-  const { kubernetes, approle } = await loadAuthMethods({ storage, barrier, tokens });
+  const kubernetes = createKubernetesAuthService({ storage, tokens, barrier });
+  const approle = createAppRoleService({ storage, tokens, barrier });
 
   let audit: AuditService | null = null;
   let auditOpening: Promise<AuditService> | null = null;
