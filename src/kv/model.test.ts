@@ -109,7 +109,7 @@ describeEachEngine('kv version model', (ctx) => {
                     ? kv.undeleteVersions(mount, 'm', [c.version])
                     : c.op === 'destroy'
                       ? kv.destroyVersions(mount, 'm', [c.version])
-                      : kv.writeMetadata(mount, 'm', { maxVersions: c.n }),
+                      : kv.writeMetadata(mount, 'm', { maxVersions: (c as { n: number }).n }),
           );
           expect(actual).toBe(expected);
 
