@@ -1,6 +1,7 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { migrations as cryptoMigrations } from '../crypto/migrations.js';
 import { migrations as kvMigrations } from '../kv/migrations.js';
+import { migrations as mountsMigrations } from '../mounts/migrations.js';
 import { migrations as authMigrations } from '../auth/migrations.js';
 import { migrations as policyMigrations } from '../policy/migrations.js';
 import { migrations as auditMigrations } from '../audit/migrations.js';
@@ -12,6 +13,7 @@ import { migrations as transitMigrations } from '../transit/migrations.js';
  */
 const allMigrations: Record<string, Migration> = {
   ...cryptoMigrations,
+  ...mountsMigrations,
   ...kvMigrations,
   ...authMigrations,
   ...policyMigrations,
