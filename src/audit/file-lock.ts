@@ -1,33 +1,40 @@
+import { readFileSync } from 'node:fs';
 import { open, readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { StrongroomError } from '../shared/errors.js';
 
 /**
  * One writer per audit file: two processes appending to one path would interleave two chains and break both.
- * The lock is a sibling file created with O_EXCL holding "pid@host". A lock left by a crashed process on this host
- * (its pid no longer exists) is taken over; a live holder, or one on another host, makes opening fail with a clear
- * error instead of silently forking the chain.
+ * The lock is a sibling file created with O_EXCL holding "pid@host#starttime". A lock left by a process that is
+ * gone is taken over: on this host, when that pid does not exist or is a different process (its start time
+ * differs — pids are reused, notably when a container restarts in the same pod with the same hostname). A live
+ * holder, or one on another host, makes opening fail with a clear error instead of silently forking the chain.
  */
+const heldHere = new Set<string>();
+
 export async function acquireFileLock(filePath: string): Promise<() => Promise<void>> {
   const lockPath = `${filePath}.lock`;
-  const owner = `${process.pid}@${hostname()}`;
+  const owner = lockOwner(process.pid);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
+      if (heldHere.has(lockPath)) throw Object.assign(new Error('held by this process'), { code: 'EEXIST' });
       const handle = await open(lockPath, 'wx', 0o600);
       try {
         await handle.writeFile(owner);
       } finally {
         await handle.close();
       }
+      heldHere.add(lockPath);
       return async () => {
+        heldHere.delete(lockPath);
         // Only remove the lock if it is still ours (a person may have cleared it by hand).
         const current = await readFile(lockPath, 'utf8').catch(() => '');
         if (current === owner) await unlink(lockPath).catch(() => undefined);
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const holder = (await readFile(lockPath, 'utf8').catch(() => '')).trim();
-      if (attempt === 0 && isStale(holder)) {
+      const holder = heldHere.has(lockPath) ? owner : (await readFile(lockPath, 'utf8').catch(() => '')).trim();
+      if (attempt === 0 && !heldHere.has(lockPath) && isStale(holder)) {
         await unlink(lockPath).catch(() => undefined);
         continue;
       }
@@ -41,16 +48,36 @@ export async function acquireFileLock(filePath: string): Promise<() => Promise<v
   throw new StrongroomError('unavailable', `audit file ${filePath}: could not take the lock ${lockPath}`);
 }
 
+function lockOwner(pid: number): string {
+  const start = startTimeOf(pid);
+  return `${pid}@${hostname()}${start === null ? '' : `#${start}`}`;
+}
+
+/** Linux: the process start time (clock ticks since boot), field 22 of /proc/<pid>/stat; null elsewhere. */
+function startTimeOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses: count fields after its closing one.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 function isStale(holder: string): boolean {
-  const match = /^(\d+)@(.+)$/.exec(holder);
+  const match = /^(\d+)@([^#]+)(?:#(\d+))?$/.exec(holder);
   if (!match) return false;
   const pid = Number(match[1]);
   if (match[2] !== hostname()) return false; // cannot tell whether a process on another host lives
-  if (pid === process.pid) return false; // this process holds it (a second device on the same path)
+  // Our own pid, but this process does not hold the lock: a previous incarnation (container restart) left it.
+  if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
-    return false;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
+  const recorded = match[3];
+  const current = startTimeOf(pid);
+  return recorded !== undefined && current !== null && current !== recorded;
 }

@@ -176,6 +176,18 @@ describe('file audit device', () => {
     const sink = await openFileSink({ filePath: file });
     await sink.close();
 
+    // A restarted container: same hostname, the pid now belongs to someone else (here: this process, which holds
+    // no lock) or to an unrelated live process started at another time.
+    writeFileSync(`${file}.lock`, `${process.pid}@${hostname()}#1`);
+    await (await openFileSink({ filePath: file })).close();
+    writeFileSync(`${file}.lock`, `${process.ppid}@${hostname()}#1`);
+    await (await openFileSink({ filePath: file })).close();
+
+    const parentStat = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
+    const parentStart = parentStat.slice(parentStat.lastIndexOf(')') + 2).split(' ')[19];
+    writeFileSync(`${file}.lock`, `${process.ppid}@${hostname()}#${parentStart}`);
+    await expect(openFileSink({ filePath: file })).rejects.toThrow(/already being written/);
+
     writeFileSync(`${file}.lock`, `${gone}@some-other-host`);
     await expect(openFileSink({ filePath: file })).rejects.toThrow(/some-other-host/);
   });
