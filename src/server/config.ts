@@ -79,7 +79,12 @@ export function loadConfig(input: { flags: FlagValues; env: NodeJS.ProcessEnv; c
   const problems: string[] = [];
   const merged: Record<string, unknown> = {};
   const configFile = typeof input.flags.config === 'string' ? input.flags.config : input.env.STRONGROOM_CONFIG;
-  if (configFile) Object.assign(merged, readYaml(configFile, problems));
+  if (configFile) {
+    for (const [key, value] of Object.entries(readYaml(configFile, problems))) {
+      // YAML gives numbers and booleans already typed; sizes like "4MiB" arrive as strings.
+      merged[key] = typeof value === 'string' ? coerce(key, value, `${configFile}: ${key}`, problems) : value;
+    }
+  }
   for (const key of KEYS) {
     const envValue = input.env[`STRONGROOM_${key.toUpperCase()}`];
     if (envValue !== undefined && envValue !== '') merged[key] = coerce(key, envValue, `STRONGROOM_${key.toUpperCase()}`, problems);

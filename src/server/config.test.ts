@@ -1,0 +1,76 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseSize } from './config.js';
+
+const problemsOf = (fn: () => unknown): string[] => {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('server config', () => {
+  it('has Vault-like defaults in dev mode', () => {
+    const config = loadConfig({ flags: { dev: true }, env: {}, cwd: '/srv' });
+    expect(config).toMatchObject({ dev: true, host: '127.0.0.1', port: 8200, dataDir: '/srv/.strongroom', maxRequestBytes: 32 * 1024 * 1024, kvMaxDataBytes: 1024 * 1024, logLevel: 'info' });
+  });
+
+  it('layers file < environment < flags', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strongroom-config-'));
+    const file = join(dir, 'server.yaml');
+    writeFileSync(file, 'listen: 0.0.0.0:9000\ndata_dir: /var/lib/a\nlog_level: warn\nmax_request_bytes: 4MiB\n');
+    const config = loadConfig({
+      flags: { config: file, logLevel: 'debug' },
+      env: { STRONGROOM_DATA_DIR: '/var/lib/b', STRONGROOM_LOG_LEVEL: 'error' },
+    });
+    expect(config).toMatchObject({ host: '0.0.0.0', port: 9000, dataDir: '/var/lib/b', logLevel: 'debug', maxRequestBytes: 4 * 1024 * 1024 });
+  });
+
+  it('accepts port 0 and IPv6 listen addresses', () => {
+    expect(loadConfig({ flags: { dev: true, listen: '127.0.0.1:0' }, env: {} }).port).toBe(0);
+    expect(loadConfig({ flags: { dev: true, listen: '[::1]:8200' }, env: {} }).host).toBe('::1');
+  });
+
+  it('reports every problem on its own line', () => {
+    const problems = problemsOf(() =>
+      loadConfig({ flags: { listen: 'nope', logLevel: 'loud', tlsCertFile: 'c.pem', databaseUrl: 'mysql://x' }, env: {} }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^config: listen: must be HOST:PORT/),
+        expect.stringMatching(/^config: log_level:/),
+        expect.stringMatching(/^config: database_url: must be a postgres:\/\/ URL/),
+      ]),
+    );
+    expect(problems.every((p) => !p.includes('\n'))).toBe(true);
+  });
+
+  it('requires a place for data outside dev mode, and TLS files in pairs', () => {
+    expect(problemsOf(() => loadConfig({ flags: {}, env: {} }))).toEqual([expect.stringMatching(/data_dir/)]);
+    expect(problemsOf(() => loadConfig({ flags: { dev: true, tlsKeyFile: 'k.pem' }, env: {} }))[0]).toMatch(/go together/);
+    expect(problemsOf(() => loadConfig({ flags: { devRootToken: 'x', dataDir: '/d' }, env: {} }))[0]).toMatch(/only valid with --dev/);
+  });
+
+  it('rejects unknown keys and unreadable or malformed files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'strongroom-config-'));
+    const unknown = join(dir, 'a.yaml');
+    writeFileSync(unknown, 'dev: true\nlisten_port: 1\n');
+    expect(problemsOf(() => loadConfig({ flags: { config: unknown }, env: {} }))[0]).toMatch(/unknown setting\(s\) listen_port/);
+    const broken = join(dir, 'b.yaml');
+    writeFileSync(broken, 'dev: [\n');
+    expect(problemsOf(() => loadConfig({ flags: { config: broken }, env: {} }))[0]).toMatch(/not valid YAML/);
+    expect(problemsOf(() => loadConfig({ flags: { config: join(dir, 'missing.yaml') }, env: {} }))[0]).toMatch(/cannot read/);
+  });
+
+  it('parses byte sizes', () => {
+    expect(parseSize('1048576')).toBe(1048576);
+    expect(parseSize('32MiB')).toBe(32 * 1024 * 1024);
+    expect(parseSize('64k')).toBe(65536);
+    expect(parseSize('lots')).toBeNaN();
+  });
+});
