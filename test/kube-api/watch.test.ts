@@ -1,6 +1,6 @@
 import { PatchStrategy, Watch, makeInformer, setHeaderOptions, type V1ConfigMap } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startHarness, type Harness } from './harness.js';
+import { eventually, startHarness, type Harness, type Loose } from './harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -12,10 +12,10 @@ afterAll(() => h.api.close());
 interface Seen {
   type: string;
   name?: string;
-  object: Record<string, any>;
+  object: Record<string, Loose>;
 }
 
-async function watch(path: string, params: Record<string, unknown>): Promise<{ events: Seen[]; done: Promise<unknown>; stop: () => void }> {
+async function watch(path: string, params: Record<string, string | number | boolean | undefined>): Promise<{ events: Seen[]; done: Promise<unknown>; stop: () => void }> {
   const events: Seen[] = [];
   let finish: (err: unknown) => void = () => {};
   const done = new Promise((resolve) => (finish = resolve));

@@ -37,6 +37,8 @@ export interface KubeApiServerOptions {
   nodes?: string[];
   /** Service-account token issuer (`iss`), also the default audience. */
   issuer?: string;
+  /** Delay before a deleted namespace's content is removed (the namespace controller runs in the background). Default 100 ms. */
+  namespaceCleanupDelayMs?: number;
   /** Namespaces that exist from the start. Default: default, kube-system, kube-public, kube-node-lease. */
   namespaces?: string[];
 }
@@ -70,7 +72,7 @@ export interface KubeApiServer {
 export async function createKubeApiServer(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
   const registry = new Registry();
   for (const t of builtinTypes()) registry.add(t);
-  const store = new ObjectStore(registry, options.historyLimit ?? 1000);
+  const store = new ObjectStore(registry, options.historyLimit ?? 1000, options.namespaceCleanupDelayMs ?? 100);
   const tokens = await TokenAuthority.create(store, registry, options.issuer ?? 'https://kubernetes.default.svc.cluster.local');
   const workloads = new WorkloadSimulator(store, registry, {
     tickMs: options.tickMs ?? 50,

@@ -85,6 +85,8 @@ export class ObjectStore {
   constructor(
     private readonly registry: Registry,
     private readonly historyLimit = 1000,
+    /** The namespace controller works in the background, as in a cluster: `kubectl delete -f` of a namespace and its content must not race. */
+    private readonly namespaceCleanupDelayMs = 100,
   ) {}
 
   get resourceVersion(): number {
@@ -363,15 +365,25 @@ export class ObjectStore {
       meta(marked).deletionGracePeriodSeconds = 0;
       marked.status = { ...(marked.status as object), phase: 'Terminating' };
       current = this.commit(type, marked, 'MODIFIED', ns);
-      // The namespace controller: delete everything in it; objects with finalizers linger until they are released.
-      for (const t of this.namespacedTypes()) {
-        for (const o of this.list(t, name)) {
-          if (this.bucket(t).has(keyOf(name, meta(o).name!))) this.delete(t, name, meta(o).name!);
+      setTimeout(() => {
+        try {
+          this.emptyNamespace(name);
+        } catch (err) {
+          console.error(`kube-api double: cleaning up namespace ${name} failed`, err);
         }
+      }, this.namespaceCleanupDelayMs).unref();
+    }
+    return { object: current, deleted: false };
+  }
+
+  /** The namespace controller: delete everything in it; objects with finalizers linger until they are released. */
+  private emptyNamespace(name: string): void {
+    for (const t of this.namespacedTypes()) {
+      for (const o of this.list(t, name)) {
+        if (this.bucket(t).has(keyOf(name, meta(o).name!))) this.delete(t, name, meta(o).name!);
       }
     }
-    const gone = this.finishNamespaceIfEmpty(name);
-    return gone ? { object: gone, deleted: true } : { object: current, deleted: false };
+    this.finishNamespaceIfEmpty(name);
   }
 
   private namespacedTypes(): ResourceType[] {

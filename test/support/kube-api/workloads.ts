@@ -293,6 +293,15 @@ export class WorkloadSimulator {
       newRs = this.store.update(rsType, newRs, { system: true });
     }
     const newRsUid = meta(newRs).uid;
+    // The Deployment carries the revision of its current ReplicaSet, as `kubectl rollout history` expects.
+    const revision = meta(newRs).annotations?.['deployment.kubernetes.io/revision'];
+    if (revision && m.annotations?.['deployment.kubernetes.io/revision'] !== revision) {
+      const fresh = this.store.get(this.type('apps', 'deployments'), m.namespace, m.name);
+      if (fresh) {
+        meta(fresh).annotations = { ...meta(fresh).annotations, 'deployment.kubernetes.io/revision': revision };
+        this.store.update(this.type('apps', 'deployments'), fresh, { system: true });
+      }
+    }
     const outcome = this.outcomeFor(deployment, hash, template);
     const podsOf = (rs: Obj) => this.store.list(podType, m.namespace).filter((p) => ownedBy(p, meta(rs).uid));
 
