@@ -60,13 +60,13 @@ describeEachEngine('approle auth', (ctx) => {
     await approle.writeRole({ name: other, tokenPolicies: ['x'] });
     const foreign = await approle.generateSecretId(other);
     const attempts = [
-      approle.login(roleId, 'not-the-secret'),
-      approle.login('not-a-role-id', secretId),
-      approle.login(roleId, foreign.secretId),
-      approle.login(roleId, ''),
+      () => approle.login(roleId, 'not-the-secret'),
+      () => approle.login('not-a-role-id', secretId),
+      () => approle.login(roleId, foreign.secretId),
+      () => approle.login(roleId, ''),
     ];
     for (const attempt of attempts) {
-      const err = await errorOf(attempt);
+      const err = await errorOf(attempt());
       expect(err.kind).toBe('forbidden');
       expect(err.message).toBe('invalid role ID or secret ID');
     }
