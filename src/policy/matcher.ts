@@ -2,7 +2,7 @@
  * Path patterns and Vault's "most specific rule wins" selection, compiled once into lookup structures so that
  * finding the rule for a request path costs a hash lookup or a few, never a regular expression.
  *
- * Pattern forms (after a leading '/' is dropped, as Vault does):
+ * Pattern forms (callers drop one leading '/' first with `normalizePattern`, as Vault does):
  *   exact    "secret/data/app"       matches only that path
  *   prefix   "secret/data/app/*"     a trailing '*' matches any rest, including '/' and nothing at all
  *   segment  "secret/+/config"       a segment that is exactly '+' matches any one segment (no '/')
@@ -12,7 +12,7 @@
 export type PatternKind = 'exact' | 'prefix' | 'segment';
 
 export interface PatternInfo {
-  /** The pattern as matched (leading '/' removed). */
+  /** The pattern as matched. */
   pattern: string;
   kind: PatternKind;
   /** Ends in the glob '*'. */
@@ -27,12 +27,13 @@ export interface PatternInfo {
   wildcards: number;
 }
 
+/** Vault drops exactly one leading '/' from a policy path (request paths start after the API's '/'). */
 export function normalizePattern(pattern: string): string {
   return pattern.startsWith('/') ? pattern.slice(1) : pattern;
 }
 
-export function analyzePattern(raw: string): PatternInfo {
-  const pattern = normalizePattern(raw);
+/** Analyzes an already normalized pattern. */
+export function analyzePattern(pattern: string): PatternInfo {
   const isGlob = pattern.endsWith('*');
   const base = isGlob ? pattern.slice(0, -1) : pattern;
   const segments = base.split('/');
@@ -100,30 +101,41 @@ interface Entry<T> {
 }
 
 /**
- * Finds the single most specific pattern matching a path. Exact patterns live in a map; prefix globs in a map per
- * prefix with their distinct lengths, longest first (the longest matching prefix is the only prefix candidate);
- * segment patterns in priority order, so the first one that matches is the best of them.
+ * Finds the single most specific pattern matching a path. Exact patterns live in a map. Prefix globs live in a map
+ * per prefix, probed from the longest distinct prefix length down (the longest matching prefix is the only prefix
+ * candidate). Segment patterns are grouped by their literal text before the first '+', probed the same way: since
+ * the position of the first wildcard is the first priority key, a group with a longer literal prefix always beats a
+ * shorter one, and inside a group patterns are kept in priority order, so the first match found is the best one.
  */
 export class PatternMatcher<T> {
   private readonly exact = new Map<string, T>();
   private readonly prefixes = new Map<string, Entry<T>>();
   private readonly prefixLengths: number[];
-  private readonly segmentPatterns: Entry<T>[];
+  private readonly segmentGroups = new Map<string, Entry<T>[]>();
+  private readonly segmentLengths: number[];
 
   /** `entries` must have distinct patterns (merge duplicates before). */
   constructor(entries: Iterable<readonly [string, T]>) {
-    const segment: Entry<T>[] = [];
-    const lengths = new Set<number>();
+    const prefixLengths = new Set<number>();
+    const segmentLengths = new Set<number>();
     for (const [pattern, value] of entries) {
       const info = analyzePattern(pattern);
-      if (info.kind === 'exact') this.exact.set(info.pattern, value);
-      else if (info.kind === 'prefix') {
+      if (info.kind === 'exact') {
+        this.exact.set(info.pattern, value);
+      } else if (info.kind === 'prefix') {
         this.prefixes.set(info.base, { info, value });
-        lengths.add(info.base.length);
-      } else segment.push({ info, value });
+        prefixLengths.add(info.base.length);
+      } else {
+        const literal = info.base.slice(0, info.firstWildcard);
+        const group = this.segmentGroups.get(literal) ?? [];
+        group.push({ info, value });
+        this.segmentGroups.set(literal, group);
+        segmentLengths.add(literal.length);
+      }
     }
-    this.prefixLengths = [...lengths].sort((a, b) => b - a);
-    this.segmentPatterns = segment.sort((a, b) => comparePriority(b.info, a.info));
+    for (const group of this.segmentGroups.values()) group.sort((a, b) => comparePriority(b.info, a.info));
+    this.prefixLengths = [...prefixLengths].sort((a, b) => b - a);
+    this.segmentLengths = [...segmentLengths].sort((a, b) => b - a);
   }
 
   /** The value of the most specific pattern matching `path`, or undefined. */
@@ -138,23 +150,32 @@ export class PatternMatcher<T> {
 
   /** The best prefix or segment pattern matching `path` (exact patterns not considered). */
   matchNonExact(path: string): T | undefined {
-    let best: Entry<T> | undefined;
-    for (const length of this.prefixLengths) {
-      if (length > path.length) continue;
-      const entry = this.prefixes.get(length === path.length ? path : path.slice(0, length));
-      if (entry) {
-        best = entry;
-        break;
-      }
-    }
-    if (this.segmentPatterns.length > 0) {
-      const parts = path.split('/');
-      for (const entry of this.segmentPatterns) {
-        if (!segmentsMatch(entry.info, parts)) continue;
-        if (!best || comparePriority(entry.info, best.info) > 0) best = entry;
-        break;
-      }
-    }
-    return best?.value;
+    const prefix = longestPrefix(this.prefixes, this.prefixLengths, path, (entry) => entry);
+    let parts: string[] | undefined;
+    const segment = longestPrefix(this.segmentGroups, this.segmentLengths, path, (group) => {
+      parts ??= path.split('/');
+      for (const entry of group) if (segmentsMatch(entry.info, parts)) return entry;
+      return undefined;
+    });
+    if (!segment) return prefix?.value;
+    if (!prefix) return segment.value;
+    return comparePriority(segment.info, prefix.info) > 0 ? segment.value : prefix.value;
   }
+}
+
+/** Probes `map` with the prefixes of `path` of the given lengths (longest first); the first accepted entry wins. */
+function longestPrefix<V, R>(
+  map: Map<string, V>,
+  lengths: readonly number[],
+  path: string,
+  accept: (value: V) => R | undefined,
+): R | undefined {
+  for (const length of lengths) {
+    if (length > path.length) continue;
+    const value = map.get(length === path.length ? path : path.slice(0, length));
+    if (value === undefined) continue;
+    const accepted = accept(value);
+    if (accepted !== undefined) return accepted;
+  }
+  return undefined;
 }
