@@ -46,6 +46,37 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/**
+ * Kysely prepares every statement afresh; better-sqlite3's prepare is most of a hot read's SQL time. Keep the
+ * prepared statements of recent SQL texts (bounded, least recently used evicted). A statement that is still
+ * iterating (a streamed query) is never handed out twice: a fresh one is prepared instead.
+ */
+const STATEMENT_CACHE_SIZE = 500;
+
+function withStatementCache(database: Sqlite.Database) {
+  const cache = new Map<string, Sqlite.Statement>();
+  return {
+    prepare(sqlText: string): Sqlite.Statement {
+      const cached = cache.get(sqlText);
+      if (cached && !cached.busy) {
+        cache.delete(sqlText);
+        cache.set(sqlText, cached);
+        return cached;
+      }
+      const statement = database.prepare(sqlText);
+      if (!cached) {
+        cache.set(sqlText, statement);
+        if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+      }
+      return statement;
+    },
+    close(): void {
+      cache.clear();
+      database.close();
+    },
+  };
+}
+
 function openSqlite(file: string): Kysely<unknown> {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const database = new Sqlite(file);
@@ -54,7 +85,7 @@ function openSqlite(file: string): Kysely<unknown> {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 10000');
-  return new Kysely({ dialect: new ImmediateSqliteDialect({ database }) });
+  return new Kysely({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) });
 }
 
 const INT8_OID = 20;
