@@ -183,7 +183,6 @@ export function applyStrategicMergePatch(target: Json | undefined, patch: Json):
   const result: JsonObject = isObject(target) ? clone(target) : {};
   const retainKeys = Array.isArray(patch.$retainKeys) ? (patch.$retainKeys as string[]) : null;
   for (const [key, value] of Object.entries(patch)) {
-    if (key.startsWith('$setElementOrder/') || key === '$retainKeys' || key === '$patch') continue;
     if (key.startsWith('$deleteFromPrimitiveList/')) {
       const field = key.slice('$deleteFromPrimitiveList/'.length);
       const current = result[field];
@@ -192,6 +191,8 @@ export function applyStrategicMergePatch(target: Json | undefined, patch: Json):
       }
       continue;
     }
+    // Other directives ($setElementOrder/…, $retainKeys, $patch) only steer the merge; no field name starts with '$'.
+    if (key.startsWith('$')) continue;
     if (value === null) {
       delete result[key];
     } else if (Array.isArray(value) && MERGE_KEYS[key] && Array.isArray(result[key])) {
