@@ -52,7 +52,7 @@ export class RequestFramer {
     let from = 0; // start of the not-yet-emitted run of `chunk`
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i]!;
-      const state = this.state;
+      const state: State = this.state;
       switch (state.kind) {
         case 'start': {
           if (this.held.length === 0 && (byte === CR || byte === LF)) break; // empty lines before a request
@@ -116,8 +116,6 @@ export class RequestFramer {
           }
           break;
         }
-        case 'passthrough':
-          break;
       }
       if (this.state.kind === 'passthrough') {
         // Release anything held and the rest of the chunk as it is.
