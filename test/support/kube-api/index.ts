@@ -1,6 +1,6 @@
 /**
  * An in-process Kubernetes API server double, served over real HTTP so that @kubernetes/client-node, kubectl and
- * the operator talk to it exactly as they would to a cluster. See README-like notes in each module; the entry is
+ * the operator talk to it exactly as they would to a cluster. Each module explains the behaviour it copies; the entry is
  * `createKubeApiServer()`.
  */
 import { createServer, type Server } from 'node:http';
