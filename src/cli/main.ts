@@ -2,6 +2,14 @@ import { Command, CommanderError } from 'commander';
 import { registerServer } from './server.js';
 import { registerKmsPlugin } from './kms-plugin.js';
 import { registerCsiProvider } from './csi-provider.js';
+import { registerAudit } from './audit.js';
+import { registerLogin, registerToken } from './auth.js';
+import { registerCompletion } from './completion.js';
+import { describeError } from './errors.js';
+import { registerKv } from './kv.js';
+import { registerPolicy } from './policy.js';
+import { registerOperatorLifecycle, registerStatus } from './sys.js';
+import { registerTransfer } from './transfer.js';
 
 /**
  * The one `strongroom` binary. Each command group lives in its own file and registers itself here; a group's
@@ -13,7 +21,20 @@ export async function main(argv: string[]): Promise<void> {
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();
-  const registrations: Array<(program: Command) => void> = [registerServer, registerKmsPlugin, registerCsiProvider];
+  const registrations: Array<(program: Command) => void> = [
+    registerServer,
+    registerKmsPlugin,
+    registerCsiProvider,
+    registerStatus,
+    registerOperatorLifecycle,
+    registerLogin,
+    registerKv,
+    registerPolicy,
+    registerToken,
+    registerAudit,
+    registerTransfer,
+    registerCompletion,
+  ];
   for (const register of registrations) register(program);
   try {
     await program.parseAsync(argv);
@@ -23,6 +44,9 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    throw err;
+    // Anything a command did not handle itself: still one line on stderr, exit 1 (2 for usage errors).
+    const { line, exitCode } = describeError(err);
+    process.stderr.write(`${line}\n`);
+    process.exitCode = exitCode;
   }
 }

@@ -1,0 +1,61 @@
+import { CommanderError } from 'commander';
+
+/**
+ * Exit codes, as scripts rely on them: 0 success, 1 server or system error, 2 usage error (bad flags, arguments or
+ * input files the user can fix before retrying).
+ */
+export const EXIT_OK = 0;
+export const EXIT_ERROR = 1;
+export const EXIT_USAGE = 2;
+
+/** A mistake on the command line or in an input file: exit 2. Messages never quote a value the user passed. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** A failure that is not the caller's syntax (I/O, an unexpected server answer): exit 1. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/** The one-line form every error takes on stderr: `Error: <what> — try <what next>`. */
+export function errorLine(message: string, hint?: string): string {
+  const what = message.replace(/\s*\n\s*/g, '; ').trim();
+  return hint ? `Error: ${what} — try ${hint}` : `Error: ${what}`;
+}
+
+export interface DescribedError {
+  line: string;
+  exitCode: number;
+}
+
+/** Maps anything thrown by a command to its stderr line and exit code. Never includes a request body or token. */
+export function describeError(err: unknown): DescribedError {
+  if (err instanceof UsageError) return { line: errorLine(err.message, err.hint), exitCode: EXIT_USAGE };
+  if (err instanceof CliError) return { line: errorLine(err.message, err.hint), exitCode: EXIT_ERROR };
+  if (err instanceof CommanderError) return { line: errorLine(err.message.replace(/^error:\s*/i, '')), exitCode: EXIT_USAGE };
+  const hinted = err as { message?: unknown; hint?: unknown; exitCode?: unknown };
+  const message = typeof hinted?.message === 'string' ? hinted.message : String(err);
+  const hint = typeof hinted?.hint === 'string' ? hinted.hint : undefined;
+  const exitCode = typeof hinted?.exitCode === 'number' ? hinted.exitCode : EXIT_ERROR;
+  return { line: errorLine(message, hint), exitCode };
+}
+
+/** Prints the error line and sets the exit code; used by every command action. */
+export function reportError(err: unknown): void {
+  const { line, exitCode } = describeError(err);
+  process.stderr.write(`${line}\n`);
+  process.exitCode = exitCode;
+}

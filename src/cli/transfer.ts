@@ -1,0 +1,197 @@
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import YAML from 'yaml';
+import { ApiError, type Client } from './client.js';
+import { act, leaf, oneLineErrors, type Context } from './command.js';
+import { CliError, UsageError } from './errors.js';
+import { baseName, formatOf, parseDocuments, parseDotenv, toDotenv, type ImportedSecret } from './formats.js';
+import { readFileArg } from './input.js';
+import { resolveKvPath, type KvLocation } from './kv-paths.js';
+import { colors, emit, gridTable } from './output.js';
+
+/*
+ * `strongroom import` and `strongroom export`.
+ *
+ * import -o json: {dry_run, secrets: [{path, status: new|changed|unchanged, added: [], changed: [], removed: [],
+ *                 unchanged: [], version?}]} — key names only, never values.
+ * export --format json|yaml: {"<path>": {key: value}}; --format env: KEY=value lines, one `# <path>` block per secret.
+ */
+export function registerTransfer(program: Command): void {
+  const imp = leaf(program, 'import', 'Import secrets from .env, JSON, YAML or Kubernetes Secret manifests', [
+    'strongroom import --prefix=secret/app/ --dry-run app.env',
+    'strongroom import --prefix=secret/prod/ secrets.yaml        # multi-document YAML, kind: Secret manifests',
+    'strongroom export secret/app/ --format=json > backup.json && strongroom import backup.json',
+  ])
+    .argument('<file>', 'file to import (- reads stdin; then --format is required)')
+    .option('--prefix <path>', 'prepended to every secret name (e.g. secret/app/)')
+    .option('--name <name>', 'secret name for single-secret files (default: the file name without extension)')
+    .option('--format <format>', 'env, json or yaml (default: from the file extension)')
+    .option('--dry-run', 'show what would change (new / changed keys / unchanged), write nothing');
+  imp.action(act(async (ctx, [file]) => importAction(ctx, file as string)));
+  oneLineErrors(imp);
+
+  const exp = leaf(program, 'export', 'Export secrets (a secret or a whole folder, recursively) as env, JSON or YAML', [
+    'strongroom export secret/app/db --format=env > db.env',
+    'strongroom export secret/app/ --format=yaml > app.yaml',
+  ], { output: false })
+    .argument('<paths...>', 'secret paths or folders (ending in /)')
+    .option('--format <format>', 'env, json or yaml', 'json');
+  exp.action(act(async (ctx, [paths]) => exportAction(ctx, paths as string[])));
+  oneLineErrors(exp);
+}
+
+interface Plan {
+  path: string;
+  status: 'new' | 'changed' | 'unchanged';
+  added: string[];
+  changed: string[];
+  removed: string[];
+  unchanged: string[];
+  version?: number;
+}
+
+async function importAction(ctx: Context, file: string): Promise<void> {
+  if (file === '-' && !ctx.opts.format) throw new UsageError('importing from stdin needs --format', '--format=env, json or yaml');
+  const format = formatOf(file, ctx.opts.format as string | undefined);
+  const text = await readFileArg(file, 'the import file');
+  let secrets: ImportedSecret[];
+  if (format === 'env') {
+    const name = (ctx.opts.name as string | undefined) ?? baseName(file);
+    if (!name) throw new UsageError(`cannot name the secret from the file name ${file}`, '--name=NAME');
+    secrets = [{ path: name, data: parseDotenv(text, file), source: file }];
+  } else {
+    secrets = parseDocuments(text, format, file);
+    if (ctx.opts.name !== undefined) {
+      if (secrets.length !== 1) throw new UsageError('--name applies only to a file with one secret', 'names inside the file');
+      secrets[0]!.path = String(ctx.opts.name);
+    }
+  }
+  if (secrets.length === 0) throw new UsageError(`${file} holds no secrets`);
+  const prefix = String(ctx.opts.prefix ?? '');
+  const seen = new Set<string>();
+  for (const s of secrets) {
+    s.path = joinPath(prefix, s.path);
+    if (seen.has(s.path)) throw new UsageError(`${s.source}: ${s.path} appears twice in the import`, 'one document per secret');
+    seen.add(s.path);
+  }
+
+  const client = ctx.client();
+  const locations = new Map<string, KvLocation>();
+  for (const s of secrets) locations.set(s.path, await locate(client, s.path));
+
+  const dryRun = ctx.opts.dryRun === true;
+  const bar = process.stderr.isTTY && !dryRun && secrets.length > 1 ? new SingleBar({ format: 'Importing {bar} {value}/{total} secrets', stream: process.stderr, clearOnComplete: true }) : null;
+  bar?.start(secrets.length, 0);
+  const plans: Plan[] = [];
+  try {
+    for (const s of secrets) {
+      const loc = locations.get(s.path)!;
+      const plan = planFor(s.path, await currentData(client, loc), s.data);
+      if (!dryRun && plan.status !== 'unchanged') {
+        const res = await client.write(loc.api('data'), { data: s.data });
+        plan.version = res?.data?.version;
+      }
+      plans.push(plan);
+      bar?.increment();
+    }
+  } finally {
+    bar?.stop();
+  }
+  emit(ctx.format, { dry_run: dryRun, secrets: plans }, () => {
+    const counts = (st: Plan['status']) => plans.filter((p) => p.status === st).length;
+    const table = gridTable(
+      ['Path', 'Status', 'Keys added', 'Keys changed', 'Keys removed', 'Unchanged'],
+      plans.map((p) => [p.path, statusCell(p.status), list(p.added), list(p.changed), list(p.removed), p.unchanged.length]),
+    );
+    const verb = dryRun ? 'would write' : 'wrote';
+    return `${table}\n${dryRun ? colors.yellow('Dry run: nothing written. ') : `${colors.green('Success!')} `}${verb} ${counts('new')} new and ${counts('changed')} changed secrets; ${counts('unchanged')} unchanged.`;
+  });
+}
+
+function statusCell(status: Plan['status']): string {
+  return status === 'new' ? colors.green('new') : status === 'changed' ? colors.yellow('changed') : colors.dim('unchanged');
+}
+
+function list(keys: string[]): string {
+  return keys.length ? keys.join(', ') : '-';
+}
+
+function joinPath(prefix: string, path: string): string {
+  if (!prefix) return path.replace(/^\/+/, '');
+  return `${prefix.replace(/\/*$/, '/')}${path.replace(/^\/+/, '')}`.replace(/^\/+/, '');
+}
+
+/** Mounts are resolved once per folder: an import of many secrets under one folder asks the server once. */
+const mountCache = new Map<string, Promise<KvLocation>>();
+async function locate(client: Client, path: string): Promise<KvLocation> {
+  const folder = path.slice(0, path.lastIndexOf('/') + 1);
+  let base = mountCache.get(folder);
+  if (!base) {
+    base = resolveKvPath(client, path);
+    mountCache.set(folder, base);
+  }
+  const { mount } = await base;
+  if (!path.startsWith(mount)) return resolveKvPath(client, path);
+  const rel = path.slice(mount.length);
+  if (rel === '' || rel.endsWith('/')) throw new UsageError(`"${path}" names a folder, not a secret`, '--prefix ending in / and a secret name');
+  return { mount, rel, display: path, api: (kind) => `${mount}${kind}/${rel}` };
+}
+
+async function currentData(client: Client, loc: KvLocation): Promise<Record<string, unknown> | null> {
+  try {
+    return ((await client.read(loc.api('data')))?.data?.data ?? null) as Record<string, unknown> | null;
+  } catch (err) {
+    // Never written, or its latest version deleted: either way the import writes a fresh version.
+    if (err instanceof ApiError && err.status === 404) return null;
+    throw err;
+  }
+}
+
+/** Compares key by key; values are compared, never shown. */
+export function planFor(path: string, current: Record<string, unknown> | null, next: Record<string, unknown>): Plan {
+  if (current === null) return { path, status: 'new', added: Object.keys(next).sort(), changed: [], removed: [], unchanged: [] };
+  const added: string[] = [];
+  const changed: string[] = [];
+  const unchanged: string[] = [];
+  for (const [k, v] of Object.entries(next)) {
+    if (!(k in current)) added.push(k);
+    else if (JSON.stringify(current[k]) !== JSON.stringify(v)) changed.push(k);
+    else unchanged.push(k);
+  }
+  const removed = Object.keys(current).filter((k) => !(k in next));
+  const status = added.length + changed.length + removed.length === 0 ? 'unchanged' : 'changed';
+  return { path, status, added: added.sort(), changed: changed.sort(), removed: removed.sort(), unchanged: unchanged.sort() };
+}
+
+async function exportAction(ctx: Context, paths: string[]): Promise<void> {
+  const format = String(ctx.opts.format);
+  if (format !== 'env' && format !== 'json' && format !== 'yaml') throw new UsageError(`unknown format "${format}"`, '--format=env, json or yaml');
+  const client = ctx.client();
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const path of paths) {
+    const loc = await resolveKvPath(client, path);
+    for (const secret of await expand(client, loc)) {
+      const data = await currentData(client, secret);
+      if (data !== null) out[secret.display] = data;
+    }
+  }
+  if (Object.keys(out).length === 0) throw new CliError(`no secrets found under ${paths.join(', ')}`, `'strongroom kv list ${paths[0]}'`);
+  if (format === 'json') process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  else if (format === 'yaml') process.stdout.write(YAML.stringify(out, { lineWidth: 0 }));
+  else process.stdout.write(Object.entries(out).map(([p, data]) => toDotenv(data, p)).join('\n'));
+}
+
+/** A secret path is itself; a folder (ending in / or the mount) is every secret below it, depth first. */
+async function expand(client: Client, loc: KvLocation): Promise<KvLocation[]> {
+  if (loc.rel !== '' && !loc.rel.endsWith('/')) return [loc];
+  const out: KvLocation[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    for (const key of (await client.list(`${loc.mount}metadata/${rel}`)).sort()) {
+      const child = `${rel}${key}`;
+      if (key.endsWith('/')) await walk(child);
+      else out.push({ mount: loc.mount, rel: child, display: `${loc.mount}${child}`, api: (kind) => `${loc.mount}${kind}/${child}` });
+    }
+  };
+  await walk(loc.rel);
+  return out;
+}
