@@ -70,6 +70,8 @@ export interface TokenService {
   revokeOrphan(token: string): Promise<void>;
   /** Deletes expired tokens (background). */
   tidy(): Promise<number>;
+  /** Accessors of every live token, sorted (Vault's LIST auth/token/accessors; the caller needs sudo). */
+  listAccessors(): Promise<string[]>;
 }
 
 export interface KubernetesAuthConfig {
@@ -145,6 +147,29 @@ export interface AppRoleService {
   login(roleId: string, secretId: string, remoteAddress?: string): Promise<{ token: string; info: TokenInfo }>;
   /** Deletes expired secret-ids (background); returns how many. */
   tidySecretIds(): Promise<number>;
+  /** Accessors of the role's live secret-ids, sorted (Vault's LIST auth/approle/role/<name>/secret-id). */
+  listSecretIdAccessors(name: string): Promise<string[]>;
+  /** Properties of one secret-id, found by its value; undefined when unknown, used up or expired (as Vault: 204). */
+  lookupSecretId(name: string, secretId: string): Promise<SecretIdInfo | undefined>;
+  /** Properties of one secret-id, found by its accessor; 'invalid' when no such accessor exists for the role (as Vault). */
+  lookupSecretIdAccessor(name: string, accessor: string): Promise<SecretIdInfo>;
+}
+
+/** What Vault's secret-id lookup shows: never the secret-id itself. */
+export interface SecretIdInfo {
+  accessor: string;
+  /** Epoch ms. */
+  creationTime: number;
+  /** Epoch ms; 0 = never. */
+  expirationTime: number;
+  /** Epoch ms. Strongroom does not record later changes to a secret-id, so this is its creation time. */
+  lastUpdatedTime: number;
+  meta: Record<string, string>;
+  cidrList: string[];
+  /** Uses left; 0 = unlimited. */
+  numUses: number;
+  /** Seconds granted at creation; 0 = no expiry. */
+  ttl: number;
 }
 
 export interface SecretIdOptions {

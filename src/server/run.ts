@@ -18,6 +18,8 @@ export interface RunningServer {
   rootToken: string | null;
   app: FastifyInstance;
   store: Store;
+  /** Log rotation: every audit file device reopens its path (a moved-away file is followed by a new one). */
+  reopenAuditLog(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export async function startServer(config: ServerConfig, out: { log: (line: strin
     await store.close().catch(() => undefined);
     throw err;
   }
+  store.startMaintenance(app.log);
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${tls ? 'https' : 'http'}://${host}:${address.port}`;
@@ -59,6 +62,21 @@ export async function startServer(config: ServerConfig, out: { log: (line: strin
     rootToken,
     app,
     store,
+    async reopenAuditLog() {
+      const audit = store.audit();
+      // Sealed since start: no audit device is open yet; the first unseal opens the files at their current paths.
+      if (!audit) {
+        app.log.info('SIGHUP: no audit device is open (store not unsealed yet); nothing to reopen');
+        return;
+      }
+      try {
+        await audit.reopen();
+        app.log.info({ devices: (await audit.list()).filter((d) => d.type === 'file').map((d) => d.path) }, 'SIGHUP: audit log reopened');
+      } catch (err) {
+        // The device retries on its next batch and fails those requests if it still cannot write (fail closed).
+        app.log.error({ error: err instanceof Error ? err.message : String(err) }, 'SIGHUP: reopening the audit log failed');
+      }
+    },
     stop() {
       stopping ??= (async () => {
         // Stop accepting, let in-flight requests finish (bounded), then flush the audit log and close storage.
@@ -90,6 +108,9 @@ export async function runServer(config: ServerConfig): Promise<void> {
     else if (status.sealed) out.log('Sealed: submit unseal keys to /v1/sys/unseal.');
   }
 
+  // SIGHUP is log rotation (logrotate's postrotate), as for most daemons — never a reason to exit.
+  const onHangup = () => void server.reopenAuditLog();
+  process.on('SIGHUP', onHangup);
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       out.warn(`received ${signal}; shutting down`);
@@ -98,6 +119,7 @@ export async function runServer(config: ServerConfig): Promise<void> {
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   });
+  process.off('SIGHUP', onHangup);
   await server.stop();
   process.exitCode = 0;
 }

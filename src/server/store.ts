@@ -15,8 +15,7 @@ import { createKvService, registerKvPurge } from '../kv/service.js';
 import type { KvService } from '../kv/types.js';
 import { createMountService } from '../mounts/service.js';
 import type { MountService, MountType } from '../mounts/types.js';
-import { createPolicyService } from '../policy/service.js';
-import type { PolicyService } from '../policy/types.js';
+import { createPolicyService, type CachedPolicyService } from '../policy/service.js';
 import { StrongroomError } from '../shared/errors.js';
 import { openStorage, type Storage, type StorageConfig } from '../storage/database.js';
 import { createTransitRepository } from '../transit/repository.js';
@@ -36,13 +35,77 @@ export interface Store {
   mounts: MountService;
   kv: KvService;
   tokens: TokenService;
-  policy: PolicyService;
+  policy: CachedPolicyService;
   kubernetes: KubernetesAuthService;
   approle: AppRoleService;
   audit(): AuditService | null;
   lifecycle: Lifecycle;
   httpDeps: HttpDeps;
+  /**
+   * Starts the background jobs (token and secret-id tidy, policy refresh). Timers are unref'd and stopped by
+   * `close()`; they do nothing while the store is sealed. Call once, after the store is up.
+   */
+  startMaintenance(log: MaintenanceLog): void;
   close(): Promise<void>;
+}
+
+/** Where background jobs report. Messages carry no secret: job names, counts and error kinds only. */
+export interface MaintenanceLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Tidy cadence: expired tokens and secret-ids are already refused on use; tidy only reclaims their rows. */
+export const TIDY_INTERVAL_MS = 60_000;
+/**
+ * How often an idle replica checks for policy changes made by another replica. Requests also trigger the check
+ * (every 2 s at most), so this only bounds how stale the first request after a quiet spell can be.
+ */
+export const POLICY_REFRESH_INTERVAL_MS = 5_000;
+
+interface Job {
+  name: string;
+  intervalMs: number;
+  run(): Promise<number | void>;
+}
+
+/**
+ * Runs each job on its own interval, never two runs of one job at once, and skips work while sealed (the domain
+ * services would refuse, and a sealed store should be quiet). `stop()` clears the timers and waits for runs in
+ * flight, so storage is never closed under a running job.
+ */
+function startJobs(jobs: Job[], isSealed: () => boolean, log: MaintenanceLog): () => Promise<void> {
+  const running = new Map<string, Promise<void>>();
+  let stopped = false;
+  const timers = jobs.map((job) =>
+    setInterval(() => {
+      if (stopped || running.has(job.name) || isSealed()) return;
+      const run = job
+        .run()
+        .then((count) => {
+          if (typeof count === 'number' && count > 0) log.info({ job: job.name, removed: count }, `${job.name}: removed ${count} expired entries`);
+        })
+        .catch((err: unknown) => log.error({ job: job.name, error: safeErrorText(err) }, `background job ${job.name} failed; will retry`))
+        .finally(() => running.delete(job.name));
+      running.set(job.name, run);
+    }, job.intervalMs).unref(),
+  );
+  return async () => {
+    stopped = true;
+    for (const timer of timers) clearInterval(timer);
+    await Promise.allSettled([...running.values()]);
+  };
+}
+
+/**
+ * An error for the log: its kind and message, never a stack with arguments or a driver's `detail` (PostgreSQL puts
+ * row values there). Our own errors never carry secrets in their messages; a driver's message names constraints
+ * and columns, not values.
+ */
+function safeErrorText(err: unknown): string {
+  if (err instanceof StrongroomError) return `${err.kind}: ${err.message}`;
+  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 300);
+  return 'unknown error';
 }
 
 export function storageConfigOf(config: ServerConfig): StorageConfig {
@@ -64,6 +127,7 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
   seal.registerRewrapper(transit.rewrapper);
   const tokens = createTokenService({ storage, barrier, defaultTtl: TOKEN_TTL_SECONDS, maxTtl: TOKEN_TTL_SECONDS });
   const policy = createPolicyService({ storage });
+  let stopMaintenance: (() => Promise<void>) | null = null;
   const kubernetes = createKubernetesAuthService({ storage, tokens, barrier });
   const approle = createAppRoleService({ storage, tokens, barrier });
 
@@ -126,8 +190,21 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
     audit: () => audit,
     lifecycle,
     httpDeps,
+    startMaintenance(log) {
+      if (stopMaintenance) return;
+      stopMaintenance = startJobs(
+        [
+          { name: 'token-tidy', intervalMs: TIDY_INTERVAL_MS, run: () => tokens.tidy() },
+          { name: 'approle-secret-id-tidy', intervalMs: TIDY_INTERVAL_MS, run: () => approle.tidySecretIds() },
+          { name: 'policy-refresh', intervalMs: POLICY_REFRESH_INTERVAL_MS, run: () => policy.refresh() },
+        ],
+        () => barrier.isSealed(),
+        log,
+      );
+    },
     async close() {
       const errors: unknown[] = [];
+      if (stopMaintenance) await stopMaintenance();
       if (audit) await audit.close().catch((err: unknown) => errors.push(err));
       await seal.close().catch((err: unknown) => errors.push(err));
       await storage.close().catch((err: unknown) => errors.push(err));

@@ -50,6 +50,9 @@ export interface AppRoleRepository {
   deleteSecretId(roleName: string, hash: string): Promise<boolean>;
   deleteSecretIdByAccessor(roleName: string, accessor: string): Promise<boolean>;
   deleteExpiredSecretIds(now: number): Promise<number>;
+  /** Accessors of the role's secret-ids not expired at `now`, sorted. */
+  liveSecretIdAccessors(roleName: string, now: number): Promise<string[]>;
+  findSecretIdByAccessor(roleName: string, accessor: string): Promise<SecretIdRow | undefined>;
 }
 
 export function createAppRoleRepository(storage: Pick<Storage, 'db'>): AppRoleRepository {
@@ -134,5 +137,22 @@ export function createAppRoleRepository(storage: Pick<Storage, 'db'>): AppRoleRe
         .executeTakeFirst();
       return Number(result.numDeletedRows);
     },
+    async liveSecretIdAccessors(roleName, now) {
+      const rows = await db
+        .selectFrom('auth_approle_secret_ids')
+        .select('accessor')
+        .where('role_name', '=', roleName)
+        .where((eb) => eb.or([eb('expire_time', '=', 0), eb('expire_time', '>', now)]))
+        .orderBy('accessor')
+        .execute();
+      return rows.map((r) => r.accessor);
+    },
+    findSecretIdByAccessor: (roleName, accessor) =>
+      db
+        .selectFrom('auth_approle_secret_ids')
+        .selectAll()
+        .where('accessor', '=', accessor)
+        .where('role_name', '=', roleName)
+        .executeTakeFirst(),
   };
 }

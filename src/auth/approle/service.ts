@@ -4,7 +4,7 @@ import { constantTimeEqual, hmacSha256Hex } from '../../crypto/hmac.js';
 import type { Storage } from '../../storage/database.js';
 import { forbidden, invalid, notFound, sealedError } from '../../shared/errors.js';
 import { nonNegativeInteger, sanitizePolicies, validateMeta } from '../token/format.js';
-import type { AppRole, AppRoleService, TokenService } from '../types.js';
+import type { AppRole, AppRoleService, SecretIdInfo, TokenService } from '../types.js';
 import { anyCidrContains, cidrWithin, formatCidr, parseCidr } from './cidr.js';
 import { createAppRoleRepository, type SecretIdRow, type StoredRole } from './repository.js';
 
@@ -171,6 +171,49 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
     },
 
     tidySecretIds: () => repo.deleteExpiredSecretIds(clock()),
+
+    async listSecretIdAccessors(name) {
+      // An unknown role is a 404 rather than an empty list, so a typo in the role name is not mistaken for "none".
+      const role = await loadRole(name);
+      return repo.liveSecretIdAccessors(role.name, clock());
+    },
+
+    async lookupSecretId(name, secretId) {
+      const role = await loadRole(name);
+      if (typeof secretId !== 'string' || secretId.length === 0 || secretId.length > MAX_CREDENTIAL_LENGTH) {
+        throw invalid('secret_id is missing or malformed');
+      }
+      const hash = hashSecretId(secretId);
+      const row = await repo.findSecretId(role.name, hash);
+      if (!row || !constantTimeEqual(row.hash, hash) || isExpiredRow(row, clock())) return undefined;
+      return secretIdInfo(row);
+    },
+
+    async lookupSecretIdAccessor(name, accessor) {
+      const role = await loadRole(name);
+      if (typeof accessor !== 'string' || accessor.length === 0 || accessor.length > 64) throw invalid('invalid secret ID accessor');
+      const row = await repo.findSecretIdByAccessor(role.name, accessor);
+      if (!row || isExpiredRow(row, clock())) throw invalid(`no secret ID with accessor "${accessor}" for role "${role.name}"`);
+      return secretIdInfo(row);
+    },
+  };
+}
+
+function isExpiredRow(row: SecretIdRow, now: number): boolean {
+  return row.expire_time > 0 && row.expire_time <= now;
+}
+
+/** The non-secret properties of a stored secret-id (the hash never leaves the service). */
+function secretIdInfo(row: SecretIdRow): SecretIdInfo {
+  return {
+    accessor: row.accessor,
+    creationTime: Number(row.creation_time),
+    expirationTime: Number(row.expire_time),
+    lastUpdatedTime: Number(row.creation_time),
+    meta: JSON.parse(row.meta) as Record<string, string>,
+    cidrList: JSON.parse(row.cidr_list) as string[],
+    numUses: Number(row.num_uses),
+    ttl: row.expire_time > 0 ? Math.round((Number(row.expire_time) - Number(row.creation_time)) / 1000) : 0,
   };
 }
 

@@ -56,6 +56,8 @@ export interface TokenRepository {
   expiredAccessors(now: number, limit: number): Promise<string[]>;
   /** Children whose parent no longer exists (a child created while its parent was being revoked). */
   danglingAccessors(limit: number): Promise<string[]>;
+  /** Accessors of tokens not expired at `now`, sorted. */
+  liveAccessors(now: number): Promise<string[]>;
 }
 
 export function createTokenRepository(storage: Pick<Storage, 'db'>): TokenRepository {
@@ -161,6 +163,16 @@ export function createTokenRepository(storage: Pick<Storage, 'db'>): TokenReposi
         .where('child.parent_accessor', 'is not', null)
         .where('parent.accessor', 'is', null)
         .limit(limit)
+        .execute();
+      return rows.map((r) => r.accessor);
+    },
+
+    async liveAccessors(now) {
+      const rows = await db
+        .selectFrom('auth_tokens')
+        .select('accessor')
+        .where((eb) => eb.or([eb('expire_time', '=', 0), eb('expire_time', '>', now)]))
+        .orderBy('accessor')
         .execute();
       return rows.map((r) => r.accessor);
     },

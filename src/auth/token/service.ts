@@ -368,6 +368,9 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
         for (const accessor of [...expired, ...dangling]) removed += await revokeTree(accessor);
       }
     },
+
+    // Accessors are not secret (they cannot authenticate), which is why Vault lets a sudo caller list them all.
+    listAccessors: () => repo.liveAccessors(clock()),
   };
 }
 

@@ -1,15 +1,11 @@
-import type { AppRole, AppRoleService } from '../../auth/types.js';
+import type { AppRole, AppRoleService, SecretIdInfo, SecretIdOptions } from '../../auth/types.js';
 import { StrongroomError } from '../../shared/errors.js';
 import type { Backend } from '../backend.js';
 import { firstOf, optBool, optDuration, optNonNegativeInt, optStringList, optStringMap, reqString } from '../fields.js';
+import { rfc3339 } from '../time.js';
 import { authBlock, loginAuditAuth } from './token-views.js';
 
 const ROLE_NAME = '(?<name>[A-Za-z0-9_.@-]{1,128})';
-
-/** Optional capability of the AppRole service: listing a role's secret-id accessors. */
-interface SecretIdLister {
-  listSecretIdAccessors(role: string): Promise<string[]>;
-}
 
 /**
  * Vault's AppRole auth method at auth/approle/.
@@ -44,6 +40,44 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         operations: { read: async (ctx) => ({ data: { role_id: await approle.readRoleId(ctx.params.name!) } }) },
       },
       {
+        name: 'approle.secret-id.lookup',
+        pattern: `role/${ROLE_NAME}/secret-id/lookup`,
+        operations: {
+          // Vault answers an unknown (or used-up, or expired) secret-id with 204 and no body, not an error.
+          update: async (ctx) => {
+            const info = await approle.lookupSecretId(ctx.params.name!, reqString(ctx.data, 'secret_id'));
+            return info ? { data: secretIdView(info) } : undefined;
+          },
+        },
+      },
+      {
+        name: 'approle.secret-id-accessor.lookup',
+        pattern: `role/${ROLE_NAME}/secret-id-accessor/lookup`,
+        operations: {
+          update: async (ctx) => ({
+            data: secretIdView(await approle.lookupSecretIdAccessor(ctx.params.name!, reqString(ctx.data, 'secret_id_accessor'))),
+          }),
+        },
+      },
+      {
+        name: 'approle.secret-id-accessor.destroy',
+        pattern: `role/${ROLE_NAME}/secret-id-accessor/destroy`,
+        operations: {
+          update: async (ctx) => void (await approle.destroySecretIdAccessor(ctx.params.name!, reqString(ctx.data, 'secret_id_accessor'))),
+          delete: async (ctx) => void (await approle.destroySecretIdAccessor(ctx.params.name!, reqString(ctx.data, 'secret_id_accessor'))),
+        },
+      },
+      {
+        name: 'approle.tidy',
+        pattern: 'tidy/secret-id',
+        operations: {
+          update: async () => {
+            const removed = await approle.tidySecretIds();
+            return { data: null, warnings: [`Tidy removed ${removed} expired secret ID(s).`] };
+          },
+        },
+      },
+      {
         name: 'approle.secret-id.destroy',
         pattern: `role/${ROLE_NAME}/secret-id/destroy`,
         operations: {
@@ -57,24 +91,19 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         operations: {
           update: async (ctx) => {
             const meta = parseMetadata(ctx.data.metadata);
-            const generated = await approle.generateSecretId(ctx.params.name!, meta);
-            const role = await approle.readRole(ctx.params.name!);
+            const options = secretIdOptions(ctx.data);
+            const generated = await approle.generateSecretId(ctx.params.name!, meta, options);
+            const numUses = options.numUses ?? (await approle.readRole(ctx.params.name!)).secretIdNumUses;
             return {
               data: {
                 secret_id: generated.secretId,
                 secret_id_accessor: generated.accessor,
                 secret_id_ttl: generated.ttl,
-                secret_id_num_uses: role.secretIdNumUses,
+                secret_id_num_uses: numUses,
               },
             };
           },
-          list: async (ctx) => {
-            const lister = approle as Partial<SecretIdLister>;
-            if (typeof lister.listSecretIdAccessors !== 'function') {
-              throw new StrongroomError('method_not_allowed', 'listing secret-id accessors is not supported by this store');
-            }
-            return { data: { keys: await lister.listSecretIdAccessors(ctx.params.name!) } };
-          },
+          list: async (ctx) => ({ data: { keys: await approle.listSecretIdAccessors(ctx.params.name!) } }),
         },
       },
       {
@@ -88,6 +117,18 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
       },
     ],
   };
+}
+
+/** Vault's per-secret-id narrowing: cidr_list, ttl, num_uses (the service refuses anything wider than the role). */
+function secretIdOptions(data: Record<string, unknown>): SecretIdOptions {
+  const options: SecretIdOptions = {};
+  const cidrList = optStringList(data, 'cidr_list');
+  if (cidrList) options.cidrList = cidrList;
+  const ttl = optDuration(data, 'ttl');
+  if (ttl !== undefined) options.ttl = ttl;
+  const numUses = optNonNegativeInt(data, 'num_uses');
+  if (numUses !== undefined) options.numUses = numUses;
+  return options;
 }
 
 /** Vault sends secret-id metadata as a JSON-encoded string; accept an object too. */
@@ -119,6 +160,21 @@ function roleInput(name: string, data: Record<string, unknown>): Partial<AppRole
   set('tokenPeriod', firstOf(data, ['token_period', 'period'], optDuration));
   set('secretIdBoundCidrs', optStringList(data, 'secret_id_bound_cidrs'));
   return input;
+}
+
+/** Vault's secret-id lookup view. Vault shows a never-expiring secret-id as the zero time "0001-01-01T00:00:00Z". */
+function secretIdView(info: SecretIdInfo): Record<string, unknown> {
+  return {
+    cidr_list: info.cidrList,
+    creation_time: rfc3339(info.creationTime),
+    expiration_time: info.expirationTime > 0 ? rfc3339(info.expirationTime) : '0001-01-01T00:00:00Z',
+    last_updated_time: rfc3339(info.lastUpdatedTime),
+    metadata: info.meta,
+    secret_id_accessor: info.accessor,
+    secret_id_num_uses: info.numUses,
+    secret_id_ttl: info.ttl,
+    token_bound_cidrs: [],
+  };
 }
 
 function roleView(role: AppRole): Record<string, unknown> {

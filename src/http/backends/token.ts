@@ -4,11 +4,6 @@ import type { Backend, HandlerResult, RequestContext } from '../backend.js';
 import { optBool, optDuration, optNonNegativeInt, optString, optStringList, optStringMap, reqString } from '../fields.js';
 import { authBlock, lookupData } from './token-views.js';
 
-/** Optional capability of the token service: listing accessors (Vault's LIST auth/token/accessors). */
-interface AccessorLister {
-  listAccessors(): Promise<string[]>;
-}
-
 /**
  * Vault's token auth method at auth/token/.
  * https://developer.hashicorp.com/vault/api-docs/auth/token
@@ -113,13 +108,7 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
         pattern: 'accessors/?',
         sudo: true,
         operations: {
-          list: async () => {
-            const lister = tokens as Partial<AccessorLister>;
-            if (typeof lister.listAccessors !== 'function') {
-              throw new StrongroomError('method_not_allowed', 'listing token accessors is not supported by this store');
-            }
-            return { data: { keys: await lister.listAccessors() } };
-          },
+          list: async () => ({ data: { keys: await tokens.listAccessors() } }),
         },
       },
     ],
