@@ -1,0 +1,41 @@
+/**
+ * The rollout engine's contract with the operator: the hook it calls after writing a new version into a Secret,
+ * the gate it asks before syncing, and the one provider capability rollback needs.
+ */
+import type { Json } from './cluster.js';
+
+/** What the operator passes to `onSecretChanged` after it wrote a new remote version into the target Secret. */
+export interface SecretChangedEvent {
+  /** The ExternalSecret as read (metadata.namespace/name are what matter). */
+  externalSecret: Json;
+  /** The Secret as written. */
+  secret: Json;
+  previousVersion?: string;
+  newVersion: string;
+}
+
+/** Why the engine reads a version from the store; a provider carries it into its request so the store's audit shows it. */
+export interface VersionReadContext {
+  purpose: 'rollback' | 'retry' | 'undo';
+  /** `namespace/name` of the ExternalSecret. */
+  externalSecret: string;
+  /** The version being moved away from. */
+  fromVersion?: string;
+  /** A short, non-secret reason (e.g. "wave canary failed: ProgressDeadlineExceeded"). */
+  reason: string;
+}
+
+/**
+ * Reads, from the store, the Secret data an ExternalSecret produces at one remote version (base64 values, as a
+ * Secret holds them). Old versions are never kept in the cluster: rollback, retry and undo always come back here.
+ */
+export interface VersionSource {
+  dataAt(externalSecret: Json, version: string, context: VersionReadContext): Promise<Record<string, string>>;
+}
+
+/** Control annotations people (and `strongroom rollout …`) put on an ExternalSecret. */
+export const PAUSE_ANNOTATION = 'strongroom.io/rollout-paused';
+export const ABORT_ANNOTATION = 'strongroom.io/rollout-abort';
+export const RETRY_ANNOTATION = 'strongroom.io/rollout-retry';
+/** Value `<version>/<request id>`: roll out that older version on purpose. */
+export const UNDO_ANNOTATION = 'strongroom.io/rollout-undo';
