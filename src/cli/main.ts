@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerServer } from './server.js';
 import { registerKmsPlugin } from './kms-plugin.js';
 import { registerCsiProvider } from './csi-provider.js';
+import { registerOperator } from './operator.js';
 import { registerAudit } from './audit.js';
 import { registerLogin, registerToken } from './auth.js';
 import { registerCompletion } from './completion.js';
@@ -25,6 +26,7 @@ export async function main(argv: string[]): Promise<void> {
     registerServer,
     registerKmsPlugin,
     registerCsiProvider,
+    registerOperator,
     registerStatus,
     registerOperatorLifecycle,
     registerLogin,

@@ -77,6 +77,9 @@ export function readRollout(es: Json): RolloutStatus | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
+/** Where the operator records the remote version it wrote into a Secret. */
+export const SOURCE_VERSION_ANNOTATION = 'strongroom.io/source-version';
+
 const secretNameOf = (es: Json): string => es?.spec?.target?.name ?? es.metadata.name;
 const ref = (es: Json) => `${es.metadata.namespace}/${es.metadata.name}`;
 
@@ -387,6 +390,20 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     return { wait: conflicted ? 50 : pollMs };
   }
 
+  /**
+   * The operator recorded a remote version in status.sync that this record has not rolled out (its hook call was
+   * lost in a crash, or its status write replaced ours): start that rollout now. Blocked versions and versions
+   * written by a retry/undo in progress are left alone.
+   */
+  function syncedDrift(es: Json, r: RolloutStatus): Step | undefined {
+    const synced: string | undefined = es.status?.sync?.remoteVersion;
+    if (!synced || synced === r.targetVersion || synced === r.blockedVersion) return undefined;
+    if (isActive(r) && r.trigger !== 'Sync') return undefined;
+    if ((r.phase === 'RolledBack' || r.phase === 'Aborted') && synced === r.previousVersion) return undefined;
+    const previous = isActive(r) ? r.previousVersion : currentVersion(es, r);
+    return { save: begin(es, r, { trigger: 'Sync', targetVersion: synced, ...(previous !== undefined && previous !== synced ? { previousVersion: previous } : {}) }) };
+  }
+
   // ------------------------------------------------------------------------------------------------ driving
 
   async function step(es: Json): Promise<Step> {
@@ -394,6 +411,8 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     const control = controls(es, r);
     if (control) return control;
     if (!r) return { wait: undefined };
+    const drift = syncedDrift(es, r);
+    if (drift) return drift;
     switch (r.phase) {
       case 'Preparing':
         return prepare(es, r);
@@ -421,6 +440,11 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   return {
     async onSecretChanged(event) {
       const { namespace, name } = event.externalSecret.metadata;
+      // The operator's hook may carry data hashes; the remote version it wrote is on the Secret itself.
+      const written: string | undefined = event.secret?.metadata?.annotations?.[SOURCE_VERSION_ANNOTATION];
+      const priorSync: string | undefined = event.externalSecret.status?.sync?.remoteVersion;
+      if (written !== undefined) event = { ...event, newVersion: written, ...(priorSync !== undefined ? { previousVersion: priorSync } : {}) };
+      if (written !== undefined && priorSync === undefined) delete event.previousVersion;
       for (let attempt = 0; attempt < 10; attempt++) {
         const es = await cluster.readExternalSecret(namespace, name);
         if (!es) return;

@@ -1,0 +1,308 @@
+/**
+ * The operator: informers feed keys into one work queue; workers run the reconcilers. With leader election on,
+ * informers and workers only run while this replica holds the Lease.
+ */
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject, type V1Namespace, type V1Secret } from '@kubernetes/client-node';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { GROUP, VERSION } from '../api/common.js';
+import type { ClusterExternalSecret } from '../api/cluster-external-secret.js';
+import type { ExternalSecret } from '../api/external-secret.js';
+import type { SecretStore } from '../api/secret-store.js';
+import type { OnSecretChanged } from '../types.js';
+import { ReadCache } from './cache.js';
+import { CES_LABEL, createClusterExternalSecretReconciler } from './cluster-external-secret.js';
+import { createEventRecorder } from './events.js';
+import { MANAGED_LABEL, OWNER_ANNOTATION, RetryLater, createExternalSecretReconciler } from './external-secret.js';
+import { resilientInformer, type ResilientInformer } from './informer.js';
+import { LeaderElector } from './leader.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { WorkQueue } from './queue.js';
+import { createSecretStoreReconciler } from './secret-store.js';
+import { ClientPool } from './stores.js';
+
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  /** Watch only this namespace (no cluster-scoped kinds then). */
+  namespace?: string;
+  /** Where the operator runs: events for cluster-scoped objects, cluster store validation. */
+  operatorNamespace: string;
+  concurrency?: number;
+  readCacheTtlMs?: number;
+  leaderElection?: { namespace: string; name: string; leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number; identity?: string };
+  onSecretChanged?: OnSecretChanged;
+  log?: (message: string) => void;
+  metrics?: Metrics;
+}
+
+type Kind = 'ExternalSecret' | 'SecretStore' | 'ClusterSecretStore' | 'ClusterExternalSecret';
+const PLURAL: Record<Kind, string> = {
+  ExternalSecret: 'externalsecrets',
+  SecretStore: 'secretstores',
+  ClusterSecretStore: 'clustersecretstores',
+  ClusterExternalSecret: 'clusterexternalsecrets',
+};
+
+export interface Operator {
+  metrics: Metrics;
+  /** True once informers have listed (or while standing by for leadership). */
+  ready(): boolean;
+  isLeader(): boolean;
+  /** Resolves when the operator stops (shutdown or lost leadership). */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export async function startOperator(options: OperatorOptions): Promise<Operator> {
+  const log = options.log ?? ((m: string) => console.error(`strongroom operator: ${m}`));
+  const kc = options.kubeConfig;
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const metrics = options.metrics ?? createMetrics();
+  const scoped = options.namespace;
+  const events = createEventRecorder(core, 'strongroom-operator', options.operatorNamespace, log);
+  const cache = new ReadCache(options.readCacheTtlMs ?? 5_000);
+  const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+  const readSecretKey = (namespace: string) => async (ref: { name: string; key: string; namespace?: string }) => {
+    const ns = ref.namespace ?? namespace;
+    let secret: V1Secret;
+    try {
+      secret = await core.readNamespacedSecret({ name: ref.name, namespace: ns });
+    } catch (err) {
+      const { StoreUnavailableError } = await import('../types.js');
+      throw new StoreUnavailableError(`cannot read Secret ${ns}/${ref.name}: ${(err as { code?: number }).code === 404 ? 'not found' : ((err as { code?: number }).code ?? 'error')}`);
+    }
+    const raw = secret.data?.[ref.key];
+    if (raw === undefined) {
+      const { StoreUnavailableError } = await import('../types.js');
+      throw new StoreUnavailableError(`Secret ${ns}/${ref.name} has no key "${ref.key}"`);
+    }
+    return Buffer.from(raw, 'base64').toString('utf8');
+  };
+  const clients = new ClientPool({ kubeConfig: kc, readSecretKey, onCall: (provider, operation) => metrics.providerCalls.inc({ provider, operation }) });
+
+  async function writeStatus(kind: Kind, obj: { metadata: { name: string; namespace?: string } }, status: unknown): Promise<void> {
+    const { name, namespace } = obj.metadata;
+    const body = { status };
+    try {
+      if (namespace) await custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: PLURAL[kind], name, body }, mergePatch);
+      else await custom.patchClusterCustomObjectStatus({ group: GROUP, version: VERSION, plural: PLURAL[kind], name, body }, mergePatch);
+    } catch (err) {
+      if ((err as { code?: number }).code !== 404) throw err;
+    }
+  }
+
+  // --- informers (created on start; with leader election, after acquiring the lease) ---
+  const queue = new WorkQueue(handle, { concurrency: options.concurrency ?? 16, baseDelayMs: 500, maxDelayMs: 300_000 }, (key, err) => {
+    if (!(err instanceof RetryLater)) log(`reconcile ${key} failed: ${(err as { code?: number }).code ?? (err as Error).message}`);
+  });
+  const gauge = setInterval(() => metrics.queueDepth.set(queue.depth), 1000);
+  gauge.unref();
+
+  const path = (plural: string, group = true) =>
+    group ? (scoped ? `/apis/${GROUP}/${VERSION}/namespaces/${scoped}/${plural}` : `/apis/${GROUP}/${VERSION}/${plural}`) : scoped ? `/api/v1/namespaces/${scoped}/${plural}` : `/api/v1/${plural}`;
+  const listCustom = (plural: string) => async () =>
+    (scoped
+      ? await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: scoped, plural })
+      : await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as { items: KubernetesObject[]; metadata?: { resourceVersion?: string } };
+  const key = (kind: Kind, o: KubernetesObject) => `${kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+  const generationChanged = (o: KubernetesObject, old?: KubernetesObject) =>
+    !old || o.metadata?.generation !== old.metadata?.generation || JSON.stringify(o.metadata?.labels) !== JSON.stringify(old.metadata?.labels) || JSON.stringify(o.metadata?.annotations) !== JSON.stringify(old.metadata?.annotations);
+
+  const informers: ResilientInformer<KubernetesObject>[] = [];
+  const inf = <T extends KubernetesObject>(p: string, list: () => Promise<{ items: T[] }>, h: Parameters<typeof resilientInformer<T>>[3], selector?: string) => {
+    const i = resilientInformer<T>(kc, p, list as never, h, log, selector);
+    informers.push(i as unknown as ResilientInformer<KubernetesObject>);
+    return i;
+  };
+
+  const esInformer = inf<KubernetesObject>(path('externalsecrets'), listCustom('externalsecrets'), {
+    add: (o) => queue.add(key('ExternalSecret', o)),
+    update: (o, old) => generationChanged(o, old) && queue.add(key('ExternalSecret', o)),
+  });
+  const enqueueUsers = (kind: 'SecretStore' | 'ClusterSecretStore', store: KubernetesObject) => {
+    for (const es of esInformer.list(kind === 'SecretStore' ? store.metadata?.namespace : undefined) as unknown as ExternalSecret[]) {
+      const ref = es.spec?.secretStoreRef;
+      if (ref?.name === store.metadata?.name && (ref?.kind ?? 'SecretStore') === kind) queue.add(key('ExternalSecret', es as KubernetesObject));
+    }
+  };
+  const storeHandlers = (kind: 'SecretStore' | 'ClusterSecretStore') => ({
+    add: (o: KubernetesObject) => queue.add(key(kind, o)),
+    update: (o: KubernetesObject, old?: KubernetesObject) => {
+      if (!generationChanged(o, old)) return;
+      queue.add(key(kind, o));
+      enqueueUsers(kind, o);
+    },
+  });
+  const ssInformer = inf<KubernetesObject>(path('secretstores'), listCustom('secretstores'), storeHandlers('SecretStore'));
+  const cssInformer = scoped ? undefined : inf<KubernetesObject>(path('clustersecretstores'), listCustom('clustersecretstores'), storeHandlers('ClusterSecretStore'));
+  const cesInformer = scoped
+    ? undefined
+    : inf<KubernetesObject>(path('clusterexternalsecrets'), listCustom('clusterexternalsecrets'), {
+        add: (o) => queue.add(key('ClusterExternalSecret', o)),
+        update: (o, old) => generationChanged(o, old) && queue.add(key('ClusterExternalSecret', o)),
+      });
+  const enqueueAllCes = () => cesInformer?.list().forEach((c) => queue.add(key('ClusterExternalSecret', c)));
+  const nsInformer = scoped
+    ? undefined
+    : inf<V1Namespace>('/api/v1/namespaces', () => core.listNamespace(), {
+        add: enqueueAllCes,
+        update: (o, old) => {
+          if (JSON.stringify(o.metadata?.labels) !== JSON.stringify(old?.metadata?.labels) || o.status?.phase !== old?.status?.phase) enqueueAllCes();
+        },
+        delete: enqueueAllCes,
+      });
+  // Managed Secrets: a target deleted or edited by hand is put back.
+  const secretInformer = inf<V1Secret>(
+    path('secrets', false),
+    () => (scoped ? core.listNamespacedSecret({ namespace: scoped, labelSelector: `${MANAGED_LABEL}=true` }) : core.listSecretForAllNamespaces({ labelSelector: `${MANAGED_LABEL}=true` })),
+    {
+      update: (s, old) => {
+        if (JSON.stringify(s.data) !== JSON.stringify(old?.data)) enqueueOwner(s);
+      },
+      delete: (s) => enqueueOwner(s),
+    },
+    `${MANAGED_LABEL}=true`,
+  );
+  function enqueueOwner(s: V1Secret) {
+    const owner = s.metadata?.annotations?.[OWNER_ANNOTATION];
+    if (owner) queue.add(`ExternalSecret/${s.metadata!.namespace}/${owner}`);
+  }
+  const esByCes = (name: string) => ([...esInformer.list()] as unknown as ExternalSecret[]).filter((es) => es.metadata.labels?.[CES_LABEL] === name);
+
+  const reconcileEs = createExternalSecretReconciler({
+    core,
+    async getStore(kind, namespace, name) {
+      if (kind === 'SecretStore') return ssInformer.get(name, namespace) as unknown as SecretStore | undefined;
+      if (cssInformer) return cssInformer.get(name) as unknown as SecretStore | undefined;
+      try {
+        return (await custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'clustersecretstores', name })) as SecretStore;
+      } catch {
+        return undefined;
+      }
+    },
+    async getNamespace(name) {
+      if (nsInformer) return nsInformer.get(name);
+      try {
+        return await core.readNamespace({ name });
+      } catch {
+        return undefined;
+      }
+    },
+    getCachedSecret: (namespace, name) => secretInformer.get(name, namespace),
+    writeStatus: (es, status) => writeStatus('ExternalSecret', es, status),
+    clients,
+    cache,
+    events,
+    onSecretChanged: options.onSecretChanged ?? (() => {}),
+    countWrite: (operation) => metrics.secretWrites.inc({ operation }),
+    log,
+  });
+  const reconcileStore = createSecretStoreReconciler({
+    clients,
+    events,
+    operatorNamespace: options.operatorNamespace,
+    writeStatus: (store, status) => writeStatus(store.kind, store, status),
+  });
+  const reconcileCes = createClusterExternalSecretReconciler({
+    custom,
+    namespaces: () => [...(nsInformer?.list() ?? [])],
+    externalSecretsOf: esByCes,
+    writeStatus: (ces, status) => writeStatus('ClusterExternalSecret', ces, status),
+    events,
+  });
+
+  async function handle(k: string): Promise<{ requeueAfterMs?: number } | void> {
+    const [kind, namespace, name] = k.split('/') as [Kind, string, string];
+    const started = process.hrtime.bigint();
+    let result: 'ok' | 'error' = 'ok';
+    try {
+      switch (kind) {
+        case 'ExternalSecret': {
+          const es = esInformer.get(name, namespace) as unknown as ExternalSecret | undefined;
+          return es ? await reconcileEs({ ...es, kind: 'ExternalSecret' }) : undefined;
+        }
+        case 'SecretStore': {
+          const s = ssInformer.get(name, namespace) as unknown as SecretStore | undefined;
+          return s ? await reconcileStore({ ...s, kind: 'SecretStore' }) : undefined;
+        }
+        case 'ClusterSecretStore': {
+          const s = cssInformer?.get(name) as unknown as SecretStore | undefined;
+          return s ? await reconcileStore({ ...s, kind: 'ClusterSecretStore' }) : undefined;
+        }
+        case 'ClusterExternalSecret': {
+          const c = cesInformer?.get(name) as unknown as ClusterExternalSecret | undefined;
+          return c ? await reconcileCes({ ...c, kind: 'ClusterExternalSecret' }) : undefined;
+        }
+      }
+    } catch (err) {
+      result = 'error';
+      const reason = err instanceof RetryLater ? 'retry' : ((err as { code?: number }).code === 409 ? 'conflict' : 'error');
+      metrics.errors.inc({ kind, reason });
+      throw err;
+    } finally {
+      metrics.syncs.inc({ kind, result });
+      metrics.latency.observe({ kind }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  // --- lifecycle ---
+  let started = false;
+  let informersReady = false;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  let shuttingDown: Promise<void> | undefined;
+
+  async function runControllers() {
+    started = true;
+    // Stores and namespaces first so the first ExternalSecret reconciles find them in the caches.
+    const first = informers.filter((i) => i !== (esInformer as unknown) && i !== (cesInformer as unknown));
+    await Promise.all(first.map((i) => i.start()));
+    await Promise.all([esInformer.start(), cesInformer?.start()]);
+    informersReady = true;
+    log(`controllers running (${scoped ? `namespace ${scoped}` : 'all namespaces'})`);
+  }
+
+  const identity = options.leaderElection?.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
+  const elector = options.leaderElection ? new LeaderElector(kc, { ...options.leaderElection, identity, log }) : undefined;
+  const operator: Operator = {
+    metrics,
+    ready: () => (elector && !elector.isLeader ? true : informersReady),
+    isLeader: () => (elector ? elector.isLeader : true),
+    done,
+    shutdown() {
+      shuttingDown ??= (async () => {
+        log('shutting down');
+        clearInterval(gauge);
+        await Promise.allSettled(informers.map((i) => i.stop()));
+        await queue.shutdown();
+        await clients.close();
+        if (elector) await elector.release();
+        metrics.leader.set(0);
+        resolveDone();
+      })();
+      return shuttingDown;
+    },
+  };
+
+  if (elector) {
+    log(`waiting for the leader lease ${options.leaderElection!.namespace}/${options.leaderElection!.name} as ${identity}`);
+    void elector
+      .acquire(() => {
+        // Another replica may already act: stop at once (client-go exits the process here too).
+        metrics.leader.set(0);
+        void operator.shutdown();
+      })
+      .then(async () => {
+        metrics.leader.set(1);
+        await runControllers();
+      })
+      .catch(() => {});
+  } else {
+    metrics.leader.set(1);
+    await runControllers();
+  }
+  void started;
+  return operator;
+}

@@ -1,0 +1,185 @@
+/**
+ * Vault-compatible stores (Strongroom itself, or HashiCorp Vault/OpenBao): KV v2 or v1, authenticated by a token
+ * from a Secret, a Kubernetes service-account login (token from the TokenRequest API) or AppRole.
+ */
+import { CoreV1Api } from '@kubernetes/client-node';
+import { StrongroomError, forbidden } from '../../shared/errors.js';
+import type { VaultProviderSpec } from '../api/secret-store.js';
+import { RemoteNotFoundError, StoreUnavailableError, type FindSpec, type Provider, type ProviderContext, type RemoteRef, type SecretsClient } from '../types.js';
+import { createJsonClient, type HttpResult, type JsonClient } from './http.js';
+import { encodeValue, pickProperty } from './values.js';
+
+
+interface Login {
+  token: string;
+  /** ms epoch after which we log in again (half the lease, like Vault Agent). */
+  renewAt: number;
+}
+
+export const vaultProvider: Provider = async (ctx) => {
+  const spec = ctx.store.spec.provider.vault!;
+  const ca = spec.caBundle ? Buffer.from(spec.caBundle, 'base64').toString('utf8') : undefined;
+  const http = createJsonClient({ baseUrl: spec.server, ca, headers: spec.namespace ? { 'x-vault-namespace': spec.namespace } : {} });
+  return new VaultClient(spec, http, ctx);
+};
+
+function errorsOf(res: HttpResult): string {
+  const errs = res.body?.errors;
+  return Array.isArray(errs) && errs.length > 0 ? errs.map(String).join('; ').slice(0, 300) : `HTTP ${res.status}`;
+}
+
+class VaultClient implements SecretsClient {
+  private login: Login | undefined;
+  private loggingIn: Promise<Login> | undefined;
+
+  constructor(
+    private readonly spec: VaultProviderSpec,
+    private readonly http: JsonClient,
+    private readonly ctx: ProviderContext,
+  ) {}
+
+  private count(operation: string): void {
+    this.ctx.onCall?.('vault', operation);
+  }
+
+  private async token(): Promise<string> {
+    if (this.login && Date.now() < this.login.renewAt) return this.login.token;
+    this.loggingIn ??= this.authenticate().finally(() => (this.loggingIn = undefined));
+    this.login = await this.loggingIn;
+    return this.login.token;
+  }
+
+  private async authenticate(): Promise<Login> {
+    const auth = this.spec.auth;
+    if (auth.tokenSecretRef) {
+      const token = (await this.ctx.readSecretKey(auth.tokenSecretRef)).trim();
+      // Re-read the Secret now and then so a rotated token is picked up.
+      return { token, renewAt: Date.now() + 60_000 };
+    }
+    let path: string;
+    let body: Record<string, string>;
+    if (auth.kubernetes) {
+      const sa = auth.kubernetes.serviceAccountRef;
+      const namespace = this.ctx.store.kind === 'ClusterSecretStore' ? (sa.namespace ?? this.ctx.namespace) : this.ctx.namespace;
+      const core = this.ctx.kubeConfig.makeApiClient(CoreV1Api);
+      let jwt: string;
+      try {
+        const tr = await core.createNamespacedServiceAccountToken({
+          name: sa.name,
+          namespace,
+          body: { spec: { audiences: sa.audiences ?? [], expirationSeconds: 600 } },
+        });
+        jwt = tr.status?.token ?? '';
+      } catch (err) {
+        throw new StoreUnavailableError(`requesting a token for service account ${namespace}/${sa.name} failed: ${(err as { code?: number }).code ?? (err as Error).message}`);
+      }
+      path = `/v1/auth/${auth.kubernetes.mountPath}/login`;
+      body = { role: auth.kubernetes.role, jwt };
+    } else {
+      const ar = auth.appRole!;
+      const roleId = ar.roleId ?? (await this.ctx.readSecretKey(ar.roleRef!)).trim();
+      const secretId = (await this.ctx.readSecretKey(ar.secretRef)).trim();
+      path = `/v1/auth/${ar.path}/login`;
+      body = { role_id: roleId, secret_id: secretId };
+    }
+    this.count('login');
+    const res = await this.http.call('POST', path, { body });
+    const authBlock = res.body?.auth as { client_token?: string; lease_duration?: number } | undefined;
+    if (res.status !== 200 || !authBlock?.client_token) {
+      throw new StoreUnavailableError(`login at ${path} failed: ${errorsOf(res)}`);
+    }
+    const ttlMs = (authBlock.lease_duration ?? 0) > 0 ? authBlock.lease_duration! * 1000 : 3_600_000;
+    return { token: authBlock.client_token, renewAt: Date.now() + ttlMs / 2 };
+  }
+
+  /** Calls with our token; on 403 after a login-based auth, logs in once more (the token may have been revoked). */
+  private async call(method: string, path: string, query?: Record<string, string>): Promise<HttpResult> {
+    let res = await this.http.call(method, path, { token: await this.token(), ...(query ? { query } : {}) });
+    if (res.status === 403) {
+      this.login = undefined;
+      res = await this.http.call(method, path, { token: await this.token(), ...(query ? { query } : {}) });
+    }
+    if (res.status === 503) throw new StoreUnavailableError(`the store is unavailable (sealed or down): ${errorsOf(res)}`);
+    if (res.status >= 500) throw new StoreUnavailableError(`the store answered ${res.status}: ${errorsOf(res)}`);
+    if (res.status === 403) throw forbidden(`permission denied on ${path}`);
+    return res;
+  }
+
+  private mount(): string {
+    return this.spec.path.replace(/^\/+|\/+$/g, '');
+  }
+
+  private async read(ref: RemoteRef): Promise<{ data: Record<string, unknown>; version?: string }> {
+    const key = ref.key.replace(/^\/+/, '');
+    this.count('read');
+    if (this.spec.version === 'v1') {
+      const res = await this.call('GET', `/v1/${this.mount()}/${key}`);
+      if (res.status === 404) throw new RemoteNotFoundError(`secret "${key}" not found in ${this.mount()}`);
+      if (res.status !== 200) throw new StrongroomError('internal', `reading "${key}" failed: ${errorsOf(res)}`);
+      return { data: (res.body?.data ?? {}) as Record<string, unknown> };
+    }
+    const res = await this.call('GET', `/v1/${this.mount()}/data/${key}`, ref.version ? { version: ref.version } : undefined);
+    const data = res.body?.data as { data?: Record<string, unknown> | null; metadata?: { version?: number } } | undefined;
+    // KV v2 answers 404 with metadata for a deleted version: still "not found" for us.
+    if (res.status === 404 || !data?.data) throw new RemoteNotFoundError(`secret "${key}"${ref.version ? ` version ${ref.version}` : ''} not found in ${this.mount()}`);
+    if (res.status !== 200) throw new StrongroomError('internal', `reading "${key}" failed: ${errorsOf(res)}`);
+    return { data: data.data, ...(data.metadata?.version !== undefined ? { version: String(data.metadata.version) } : {}) };
+  }
+
+  async getSecret(ref: RemoteRef) {
+    const { data, version } = await this.read(ref);
+    const value = ref.property ? pickProperty(data, ref.property, ref.key) : Buffer.from(JSON.stringify(data));
+    return { value, ...(version ? { version } : {}) };
+  }
+
+  async getSecretMap(ref: RemoteRef) {
+    const { data, version } = await this.read(ref);
+    const source = ref.property ? JSON.parse(pickProperty(data, ref.property, ref.key).toString('utf8')) : data;
+    if (source === null || typeof source !== 'object' || Array.isArray(source)) throw new StrongroomError('invalid', `"${ref.key}" property "${ref.property}" is not a map`);
+    const out: Record<string, Buffer> = {};
+    for (const [k, v] of Object.entries(source as Record<string, unknown>)) out[k] = encodeValue(v);
+    return { data: out, ...(version ? { version } : {}) };
+  }
+
+  private async list(prefix: string): Promise<string[]> {
+    this.count('list');
+    const path = this.spec.version === 'v1' ? `/v1/${this.mount()}/${prefix}` : `/v1/${this.mount()}/metadata/${prefix}`;
+    const res = await this.call('LIST', path);
+    if (res.status === 404) return [];
+    if (res.status !== 200) throw new StrongroomError('internal', `listing "${prefix}" failed: ${errorsOf(res)}`);
+    return ((res.body?.data as { keys?: string[] } | undefined)?.keys ?? []).map(String);
+  }
+
+  async findSecrets(find: FindSpec) {
+    const root = (find.path ?? '').replace(/^\/+/, '');
+    const base = root === '' || root.endsWith('/') ? root : `${root}/`;
+    const nameRe = find.name ? new RegExp(find.name.regexp) : undefined;
+    const found: string[] = [];
+    const queue = [base];
+    // Breadth-first over folders, bounded so a huge tree cannot stall a reconcile forever.
+    while (queue.length > 0 && found.length < 10_000) {
+      const dir = queue.shift()!;
+      for (const entry of await this.list(dir)) {
+        if (entry.endsWith('/')) queue.push(dir + entry);
+        else found.push((dir + entry).slice(base.length));
+      }
+    }
+    const out: Record<string, Buffer> = {};
+    for (const rel of found) {
+      if (nameRe && !nameRe.test(rel)) continue;
+      out[rel.replaceAll('/', '_')] = (await this.getSecret({ key: base + rel })).value;
+    }
+    return out;
+  }
+
+  async validate() {
+    this.count('validate');
+    const res = await this.http.call('GET', '/v1/auth/token/lookup-self', { token: await this.token() });
+    if (res.status === 503 || res.status >= 500) throw new StoreUnavailableError(`the store is unavailable: ${errorsOf(res)}`);
+    if (res.status !== 200) throw new StoreUnavailableError(`the store rejected our credentials: ${errorsOf(res)}`);
+  }
+
+  async close() {
+    this.login = undefined;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Contract of the operator domain: the provider interface every store backend implements, and the hook the
+ * rollout engine (issue 7) plugs into.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { StrongroomError } from '../shared/errors.js';
+import type { ExternalSecret, FindSpec, RemoteRef } from './api/external-secret.js';
+import type { SecretStore } from './api/secret-store.js';
+
+export type { RemoteRef, FindSpec, ExternalSecret, SecretStore };
+
+/** One remote value. `version` is the provider's own (KV version, AWS VersionId, resourceVersion). */
+export interface RemoteValue {
+  value: Buffer;
+  version?: string;
+}
+export interface RemoteMap {
+  data: Record<string, Buffer>;
+  version?: string;
+}
+
+/** A connected, authenticated client for one store (ESO's SecretsClient). */
+export interface SecretsClient {
+  /** One value: the whole secret (JSON-encoded when structured) or one `property` of it. */
+  getSecret(ref: RemoteRef): Promise<RemoteValue>;
+  /** A structured secret as a map of keys. */
+  getSecretMap(ref: RemoteRef): Promise<RemoteMap>;
+  /** Many secrets by path prefix and/or name regex; keys are paths relative to `find.path`. */
+  findSecrets(find: FindSpec): Promise<Record<string, Buffer>>;
+  /** Reachable and authenticated? Throws a ProviderError otherwise. */
+  validate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Reads a key of a Kubernetes Secret the store spec points at (auth material). */
+export type SecretKeyReader = (ref: { name: string; key: string; namespace?: string }) => Promise<string>;
+
+export interface ProviderContext {
+  store: SecretStore;
+  /** Namespace of the consumer; where unqualified secret refs are read from. */
+  namespace: string;
+  readSecretKey: SecretKeyReader;
+  kubeConfig: KubeConfig;
+  /** Counts a remote call (metrics; also what the dedup benchmark measures). */
+  onCall?: (provider: string, operation: string) => void;
+}
+
+export type Provider = (ctx: ProviderContext) => Promise<SecretsClient>;
+
+/** The remote secret does not exist: the reconciler applies `deletionPolicy`. */
+export class RemoteNotFoundError extends StrongroomError {
+  constructor(message: string) {
+    super('not_found', message);
+    this.name = 'RemoteNotFoundError';
+  }
+}
+
+/** The store could not be reached or refused our credentials: never touch the target Secret. */
+export class StoreUnavailableError extends StrongroomError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unavailable', message, undefined, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export interface SecretChange {
+  externalSecret: ExternalSecret;
+  secret: { metadata?: { name?: string; namespace?: string; resourceVersion?: string }; data?: Record<string, string> };
+  /** The data hash before (undefined when the Secret was created) and after the change. */
+  previousVersion: string | undefined;
+  newVersion: string;
+}
+
+/** Called after a target Secret's data changed. The rollout engine implements it; the default does nothing. */
+export type OnSecretChanged = (change: SecretChange) => Promise<void> | void;
