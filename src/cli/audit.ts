@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import YAML from 'yaml';
-import { verifyAuditFile } from '../audit/verify.js';
 import type { Client } from './client.js';
 import { act, group, leaf, oneLineErrors, type Context } from './command.js';
 import { CliError, UsageError } from './errors.js';
@@ -25,6 +24,8 @@ export function registerAudit(program: Command): void {
     .argument('<path>', 'audit log file')
     .action(
       act(async (ctx, [path]) => {
+        // Loaded on demand: only this command needs the audit domain's code.
+        const { verifyAuditFile } = await import('../audit/verify.js');
         let result;
         try {
           result = await verifyAuditFile(path as string);

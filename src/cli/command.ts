@@ -97,3 +97,11 @@ export function group(program: Command, name: string, description: string): Comm
   if (existing) return existing;
   return program.command(name).description(description);
 }
+
+/**
+ * The program's `--version` flag would otherwise be recognised anywhere on the line and swallow the `--version N`
+ * of `kv get` and `kv rollback` (Vault's flag name). Program options are read before the subcommand only.
+ */
+export function registerCliConventions(program: Command): void {
+  program.enablePositionalOptions();
+}

@@ -7,6 +7,7 @@ import { registerAudit } from './audit.js';
 import { registerLogin, registerToken } from './auth.js';
 import { registerCompletion } from './completion.js';
 import { describeError } from './errors.js';
+import { registerCliConventions } from './command.js';
 import { registerKv } from './kv.js';
 import { registerPolicy } from './policy.js';
 import { registerOperatorLifecycle, registerStatus } from './sys.js';
@@ -23,6 +24,7 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError()
     .exitOverride();
   const registrations: Array<(program: Command) => void> = [
+    registerCliConventions,
     registerServer,
     registerKmsPlugin,
     registerCsiProvider,
