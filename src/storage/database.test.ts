@@ -49,3 +49,23 @@ describe('sqlite settings', () => {
     }
   });
 });
+
+describeEachEngine('storage resilience', (ctx) => {
+  it.skipIf(ctx.engine !== 'postgres')('survives the server closing idle connections and reconnects', async () => {
+    const storage = await openStorage(ctx.config());
+    try {
+      await sql`select 1`.execute(storage.db);
+      const url = (ctx.config() as { url: string }).url;
+      const database = new URL(url).pathname.slice(1);
+      // Terminate this database's other backends: the pool's idle client dies under it, as in a server restart.
+      await sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${database} and pid <> pg_backend_pid()`.execute(
+        ctx.storage().db,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const rows = await sql<{ one: number }>`select 1 as one`.execute(storage.db);
+      expect(rows.rows[0]?.one).toBe(1);
+    } finally {
+      await storage.close();
+    }
+  });
+});

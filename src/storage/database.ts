@@ -103,6 +103,10 @@ function openPostgres(url: string, poolSize: number): Kysely<unknown> {
           : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
+  // An idle pooled connection can be closed by the server (restart, failover, an administrator). pg then emits
+  // 'error' on the pool; unhandled, that event would crash the process. The pool has already discarded the broken
+  // client and the next query opens a fresh one; queries in flight fail on their own and surface to callers.
+  pool.on('error', () => undefined);
   return new Kysely({ dialect: new PostgresDialect({ pool }) });
 }
 
