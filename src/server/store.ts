@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import type { AuditService } from '../audit/types.js';
+import type { AuditService, AuditSinkInfo } from '../audit/types.js';
+import { createAuditRepository } from '../audit/repository.js';
 import { createAuditService } from '../audit/service.js';
 import type { AppRoleService, KubernetesAuthService, TokenService } from '../auth/types.js';
 import { createAppRoleService } from '../auth/approle/service.js';
@@ -62,6 +63,12 @@ export const TIDY_INTERVAL_MS = 60_000;
  * (every 2 s at most), so this only bounds how stale the first request after a quiet spell can be.
  */
 export const POLICY_REFRESH_INTERVAL_MS = 5_000;
+/**
+ * How often a replica compares its open audit devices with the ones recorded in the database. A device enabled
+ * through another replica is written here from the next check on; requests in between are audited by the devices
+ * this replica already had (see the report on the remaining window).
+ */
+export const AUDIT_DEVICE_SYNC_INTERVAL_MS = 2_000;
 
 interface Job {
   name: string;
@@ -97,6 +104,14 @@ function startJobs(jobs: Job[], isSealed: () => boolean, log: MaintenanceLog): (
   };
 }
 
+function sameDevices(recorded: AuditSinkInfo[], open: AuditSinkInfo[]): boolean {
+  const key = (d: AuditSinkInfo) =>
+    `${d.path}\u0000${d.type}\u0000${JSON.stringify(Object.entries(d.options).sort(([x], [y]) => x.localeCompare(y)))}`;
+  const a = recorded.map(key).sort();
+  const b = open.map(key).sort();
+  return a.length === b.length && a.every((k, i) => k === b[i]);
+}
+
 /**
  * An error for the log: its kind and message, never a stack with arguments or a driver's `detail` (PostgreSQL puts
  * row values there). Our own errors never carry secrets in their messages; a driver's message names constraints
@@ -119,7 +134,14 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
   const seal = createSealService({ storage, warn: options.warn });
   const barrier = seal.barrier;
   const mounts = createMountService({ storage });
-  const kv = createKvService({ storage, barrier, limits: { maxDataBytes: config.kvMaxDataBytes } });
+  // With replicas, another process may rotate and write under a term this one has not loaded yet: a read then
+  // reloads the keyring once instead of failing with 500 until the next periodic refresh.
+  const kv = createKvService({
+    storage,
+    barrier,
+    limits: { maxDataBytes: config.kvMaxDataBytes },
+    refreshKeyring: () => seal.refresh(),
+  });
   registerKvPurge(mounts, kv);
   registerKvRewrapper(seal, storage);
   const transit = createTransitService({ repository: createTransitRepository(storage), barrier });
@@ -133,14 +155,44 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
 
   let audit: AuditService | null = null;
   let auditOpening: Promise<AuditService> | null = null;
+  /** The database chain this process writes; kept when the service is reopened so the chain continues. */
+  let auditNodeId: string | undefined;
+  const auditDevices = createAuditRepository(storage);
+
+  /**
+   * Audit devices are store-wide, like Vault's: one enabled or disabled through another replica must be written here
+   * too. When the recorded set differs from the open one, the service is closed (draining what is queued and
+   * releasing file locks) and reopened from the database with the same node id, so its chain continues. Meanwhile
+   * requests get 503 (fail closed: never served unaudited).
+   */
+  async function syncAuditDevices(): Promise<void> {
+    if (auditOpening) return;
+    const current = audit;
+    // Never opened yet: that is afterUnseal's job. Opened before but a reopen failed: keep trying (503 meanwhile).
+    if (!current && auditNodeId === undefined) return;
+    if (current && sameDevices(await auditDevices.listSinks(), await current.list())) return;
+    audit = null;
+    auditOpening = (async () => {
+      // A device that fails to close has still stopped taking entries; reopening is what matters now.
+      if (current) await current.close().catch(() => undefined);
+      return createAuditService({ hmacKey: barrier.deriveKey('audit-hmac'), storage, ...(auditNodeId ? { nodeId: auditNodeId } : {}) });
+    })();
+    try {
+      audit = await auditOpening;
+    } finally {
+      auditOpening = null;
+    }
+  }
+
   const lifecycle: Lifecycle = {
     async afterUnseal() {
       // The audit HMAC key is derived from the keyring, so the audit service exists only once unsealed. The key is
       // stable across seal/unseal and rotations: one service for the life of the process.
       if (!audit) {
-        auditOpening ??= createAuditService({ hmacKey: barrier.deriveKey('audit-hmac'), storage });
+        auditOpening ??= createAuditService({ hmacKey: barrier.deriveKey('audit-hmac'), storage, ...(auditNodeId ? { nodeId: auditNodeId } : {}) });
         try {
           audit = await auditOpening;
+          auditNodeId = audit.nodeId;
         } finally {
           auditOpening = null;
         }
@@ -197,6 +249,7 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
           { name: 'token-tidy', intervalMs: TIDY_INTERVAL_MS, run: () => tokens.tidy() },
           { name: 'approle-secret-id-tidy', intervalMs: TIDY_INTERVAL_MS, run: () => approle.tidySecretIds() },
           { name: 'policy-refresh', intervalMs: POLICY_REFRESH_INTERVAL_MS, run: () => policy.refresh() },
+          { name: 'audit-device-sync', intervalMs: AUDIT_DEVICE_SYNC_INTERVAL_MS, run: () => syncAuditDevices() },
         ],
         () => barrier.isSealed(),
         log,
