@@ -39,6 +39,8 @@ export interface ExternalSecretDeps {
   events: EventRecorder;
   onSecretChanged: OnSecretChanged;
   countWrite: (operation: string) => void;
+  /** The store failed for us: have its own status re-checked now rather than at its next validation. */
+  storeTrouble: (kind: 'SecretStore' | 'ClusterSecretStore', namespace: string, name: string) => void;
   log: (message: string) => void;
 }
 
@@ -109,6 +111,7 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
       if (err instanceof RemoteNotFoundError) notFound = err;
       else if (err instanceof StoreUnavailableError || err instanceof StoreNotUsableError) {
         deps.clients.drop(store, namespace);
+        deps.storeTrouble(ref.kind, namespace, ref.name);
         return fail(es, 'StoreNotReady', `store ${ref.name} is not ready: ${err.message}`, true);
       } else if (isStrongroomError(err)) {
         return fail(es, 'SecretSyncedError', `could not read from store ${ref.name}: ${err.message}`, true);

@@ -197,6 +197,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     events,
     onSecretChanged: options.onSecretChanged ?? (() => {}),
     countWrite: (operation) => metrics.secretWrites.inc({ operation }),
+    storeTrouble: (kind, namespace, name) => queue.add(kind === 'SecretStore' ? `SecretStore/${namespace}/${name}` : `ClusterSecretStore//${name}`),
     log,
   });
   const reconcileStore = createSecretStoreReconciler({

@@ -144,7 +144,8 @@ class VaultClient implements SecretsClient {
   private async list(prefix: string): Promise<string[]> {
     this.count('list');
     const path = this.spec.version === 'v1' ? `/v1/${this.mount()}/${prefix}` : `/v1/${this.mount()}/metadata/${prefix}`;
-    const res = await this.call('LIST', path);
+    // GET ?list=true rather than the LIST verb: Node's HTTP parser (and some proxies) reject unknown methods.
+    const res = await this.call('GET', path, { list: 'true' });
     if (res.status === 404) return [];
     if (res.status !== 200) throw new StrongroomError('internal', `listing "${prefix}" failed: ${errorsOf(res)}`);
     return ((res.body?.data as { keys?: string[] } | undefined)?.keys ?? []).map(String);

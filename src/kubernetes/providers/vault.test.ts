@@ -1,0 +1,149 @@
+/**
+ * The vault provider against a small Vault-shaped HTTP fake: KV v1 (which Strongroom does not serve, HashiCorp Vault
+ * does), AppRole and Kubernetes logins (the service-account token comes from the Kubernetes API double's
+ * TokenRequest), re-login after a revoked token, and error mapping. KV v2 with token auth against the real server is
+ * covered by test/integration/operator.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKubeApiServer, writeKubeconfig, type KubeApiServer } from '../../../test/support/kube-api/index.js';
+import type { SecretStore, VaultProviderSpec } from '../api/secret-store.js';
+import { RemoteNotFoundError, StoreUnavailableError } from '../types.js';
+import { vaultProvider } from './vault.js';
+
+interface Request {
+  method: string;
+  path: string;
+  token: string | undefined;
+  body: Record<string, string>;
+}
+
+let fake: Server;
+let url: string;
+const requests: Request[] = [];
+let validTokens = new Set<string>(['root-token']);
+let sealed = false;
+let kube: KubeApiServer;
+let kc: KubeConfig;
+
+const kv1: Record<string, Record<string, unknown>> = { 'app/db': { password: 'pw1', user: 'u' }, 'app/nested/x': { v: 1 } };
+
+async function bodyOf(req: IncomingMessage): Promise<Record<string, string>> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : {};
+}
+
+beforeAll(async () => {
+  kube = await createKubeApiServer();
+  kube.create('serviceaccounts', { metadata: { name: 'reader', namespace: 'default' } });
+  kc = new KubeConfig();
+  kc.loadFromFile(await writeKubeconfig(kube.url));
+  fake = createServer(async (req, res) => {
+    const path = new URL(req.url!, 'http://x').pathname;
+    const token = req.headers['x-vault-token'] as string | undefined;
+    const body = await bodyOf(req);
+    requests.push({ method: req.method!, path, token, body });
+    const send = (status: number, json: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
+    if (sealed) return send(503, { errors: ['Vault is sealed'] });
+    if (path === '/v1/auth/approle/login') {
+      if (body.role_id === 'role-1' && body.secret_id === 'sid-1') {
+        validTokens.add('approle-token');
+        return send(200, { auth: { client_token: 'approle-token', lease_duration: 3600 } });
+      }
+      return send(400, { errors: ['invalid role or secret ID'] });
+    }
+    if (path === '/v1/auth/kubernetes/login') {
+      const claims = JSON.parse(Buffer.from(body.jwt!.split('.')[1]!, 'base64url').toString());
+      if (body.role === 'reader' && claims.sub === 'system:serviceaccount:default:reader' && claims.aud.includes('vault')) {
+        validTokens.add('k8s-token');
+        return send(200, { auth: { client_token: 'k8s-token', lease_duration: 600 } });
+      }
+      return send(403, { errors: ['permission denied'] });
+    }
+    if (!token || !validTokens.has(token)) return send(403, { errors: ['permission denied'] });
+    if (path === '/v1/auth/token/lookup-self') return send(200, { data: { id: 'x' } });
+    const m = /^\/v1\/kv\/(.*)$/.exec(path);
+    if (m && new URL(req.url!, 'http://x').searchParams.get('list') === 'true') {
+      const prefix = m[1]!;
+      const keys = new Set<string>();
+      for (const k of Object.keys(kv1)) if (k.startsWith(prefix)) keys.add(k.slice(prefix.length).replace(/\/.*$/, '/'));
+      return keys.size ? send(200, { data: { keys: [...keys] } }) : send(404, { errors: [] });
+    }
+    if (m && kv1[m[1]!]) return send(200, { data: kv1[m[1]!] });
+    return send(404, { errors: [] });
+  });
+  await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  fake.closeAllConnections();
+  await new Promise((r) => fake.close(r));
+  await kube.close();
+});
+
+function storeWith(auth: VaultProviderSpec['auth']): SecretStore {
+  return { kind: 'SecretStore', metadata: { name: 'v', namespace: 'default' }, spec: { refreshInterval: '5m', provider: { vault: { server: url, path: 'kv', version: 'v1', auth } } } };
+}
+const secrets: Record<string, string> = { token: 'root-token', 'role-id': 'role-1', 'secret-id': 'sid-1' };
+const readSecretKey = async (ref: { key: string }) => secrets[ref.key]!;
+
+describe('vault provider', () => {
+  it('reads KV v1 values, maps and properties with a token from a Secret', async () => {
+    const client = await vaultProvider({ store: storeWith({ tokenSecretRef: { name: 's', key: 'token' } }), namespace: 'default', readSecretKey, kubeConfig: kc });
+    expect((await client.getSecret({ key: 'app/db', property: 'password' })).value.toString()).toBe('pw1');
+    expect(JSON.parse((await client.getSecret({ key: 'app/db' })).value.toString())).toEqual({ password: 'pw1', user: 'u' });
+    const map = await client.getSecretMap({ key: 'app/db' });
+    expect(Object.keys(map.data).sort()).toEqual(['password', 'user']);
+    await expect(client.getSecret({ key: 'app/none' })).rejects.toBeInstanceOf(RemoteNotFoundError);
+    const found = await client.findSecrets({ path: 'app' });
+    expect(Object.keys(found).sort()).toEqual(['db', 'nested_x']);
+    await client.validate();
+    expect(requests.at(-1)).toMatchObject({ path: '/v1/auth/token/lookup-self', token: 'root-token' });
+  });
+
+  it('logs in with AppRole and logs in again when the token is revoked', async () => {
+    const client = await vaultProvider({
+      store: storeWith({ appRole: { path: 'approle', roleRef: { name: 's', key: 'role-id' }, secretRef: { name: 's', key: 'secret-id' } } }),
+      namespace: 'default',
+      readSecretKey,
+      kubeConfig: kc,
+    });
+    const before = requests.length;
+    await client.getSecret({ key: 'app/db', property: 'user' });
+    expect(requests.slice(before).map((r) => r.path)).toEqual(['/v1/auth/approle/login', '/v1/kv/app/db']);
+    validTokens.delete('approle-token');
+    expect((await client.getSecret({ key: 'app/db', property: 'user' })).value.toString()).toBe('u');
+    expect(requests.filter((r) => r.path === '/v1/auth/approle/login')).toHaveLength(2);
+  });
+
+  it('logs in with a service-account token from the TokenRequest API', async () => {
+    const client = await vaultProvider({
+      store: storeWith({ kubernetes: { mountPath: 'kubernetes', role: 'reader', serviceAccountRef: { name: 'reader', audiences: ['vault'] } } }),
+      namespace: 'default',
+      readSecretKey,
+      kubeConfig: kc,
+    });
+    expect((await client.getSecret({ key: 'app/db', property: 'password' })).value.toString()).toBe('pw1');
+    expect(requests.at(-1)!.token).toBe('k8s-token');
+  });
+
+  it('reports a sealed or unreachable store as StoreUnavailable and bad credentials at validate()', async () => {
+    const client = await vaultProvider({ store: storeWith({ tokenSecretRef: { name: 's', key: 'token' } }), namespace: 'default', readSecretKey, kubeConfig: kc });
+    sealed = true;
+    await expect(client.getSecret({ key: 'app/db' })).rejects.toBeInstanceOf(StoreUnavailableError);
+    sealed = false;
+    const bad = await vaultProvider({ store: storeWith({ tokenSecretRef: { name: 's', key: 'token' } }), namespace: 'default', readSecretKey: async () => 'wrong', kubeConfig: kc });
+    await expect(bad.validate()).rejects.toThrow(/rejected our credentials/);
+    const down = await vaultProvider({
+      store: { ...storeWith({ tokenSecretRef: { name: 's', key: 'token' } }), spec: { refreshInterval: '5m', provider: { vault: { server: 'http://127.0.0.1:1', path: 'kv', version: 'v1', auth: { tokenSecretRef: { name: 's', key: 'token' } } } } } },
+      namespace: 'default',
+      readSecretKey,
+      kubeConfig: kc,
+    });
+    await expect(down.getSecret({ key: 'x' })).rejects.toBeInstanceOf(StoreUnavailableError);
+    validTokens = new Set(['root-token']);
+  });
+});
