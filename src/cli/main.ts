@@ -12,6 +12,8 @@ import { registerKv } from './kv.js';
 import { registerPolicy } from './policy.js';
 import { registerOperatorLifecycle, registerStatus } from './sys.js';
 import { registerTransfer } from './transfer.js';
+import { registerRollout } from './rollout.js';
+import { registerConsumers } from './consumers.js';
 
 /**
  * The one `strongroom` binary. Each command group lives in its own file and registers itself here; a group's
@@ -37,6 +39,8 @@ export async function main(argv: string[]): Promise<void> {
     registerToken,
     registerAudit,
     registerTransfer,
+    registerRollout,
+    registerConsumers,
     registerCompletion,
   ];
   for (const register of registrations) register(program);

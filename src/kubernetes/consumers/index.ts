@@ -30,6 +30,7 @@ export function consumersIn(kind: ConsumerKind, object: KubeObject): Map<string,
       uses,
       effect,
       reason,
+      templateAnnotations: template.annotations,
       restartable: effect === 'restart' && RESTARTABLE_KINDS.includes(kind),
     });
   }

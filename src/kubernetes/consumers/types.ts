@@ -39,6 +39,8 @@ export interface Consumer {
   effect: ChangeEffect;
   /** A sentence for people: why this effect. */
   reason: string;
+  /** The pod template's annotations (where rollouts record the hash and version each workload runs). */
+  templateAnnotations: Record<string, string>;
   /** True when a rollout may restart it (a restartable kind whose effect is `restart`). */
   restartable: boolean;
 }

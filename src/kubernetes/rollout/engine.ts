@@ -327,7 +327,8 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     delete done.waveStartedAt;
     delete done.nextWaveAt;
     if (phase === 'Succeeded') {
-      delete done.blockedVersion;
+      // An undo keeps the newer version held back; any other success supersedes an old block.
+      if (r.trigger !== 'Undo') delete done.blockedVersion;
       done.reason = 'Succeeded';
       done.message = `version ${r.targetVersion} is running on every workload that needed a restart`;
     }
