@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createAuditService } from '../audit/service.js';
-import type { AuditEvent, AuditService } from '../audit/types.js';
+import { openDatabaseSink } from '../audit/db-sink.js';
+import { openFileSink } from '../audit/file-sink.js';
+import { createRedactor } from '../audit/redact.js';
+import { createAuditRepository } from '../audit/repository.js';
+import type { AuditSink } from '../audit/sink.js';
+import type { AuditEvent } from '../audit/types.js';
 import { createSealService } from '../crypto/service.js';
 import { createMountService } from '../mounts/service.js';
 import type { Mount } from '../mounts/types.js';
 import { StrongroomError } from '../shared/errors.js';
-import { openStorage } from '../storage/database.js';
+import { openStorage, type Storage } from '../storage/database.js';
 import { createTransitRepository } from '../transit/repository.js';
 import { createTransitService } from '../transit/service.js';
 import type { TransitService } from '../transit/types.js';
@@ -15,8 +20,14 @@ import type { Kek } from './kek.js';
 /**
  * In-process mode: the plugin opens the embedded SQLite store itself and unseals it with the key file, for a
  * single-node control plane where running a separate server would only add a hop. There is no HTTP layer to audit
- * for us, so every wrap and unwrap writes its own request and response entries through AuditService — fail
- * closed: no audit entry, no operation. Entries carry the plugin's identity and never the data.
+ * for us, so every wrap and unwrap writes its own request and response entries — fail closed: no audit entry, no
+ * operation. Entries carry the plugin's identity and never the data.
+ *
+ * Where the entries go: the plugin never opens the store's configured audit devices. Those belong to the server,
+ * which may be running on the same data directory right now and holds the lock on its audit file; two writers on
+ * one file would fork its chain. Instead the plugin always writes its own chain into the store's audit table
+ * (node id `kms-plugin-<host>-<pid>`, so `strongroom audit query`/`verify` see it beside the server's), and, when
+ * `auditFile` is set, to that file as well — its own file, locked like any audit file.
  */
 export interface LocalKekOptions {
   dataDir: string;
@@ -25,16 +36,59 @@ export interface LocalKekOptions {
   keyName: string;
   /** Recorded as the remote address of audit entries (the socket kube-apiserver talks to). */
   socketPath: string;
+  /** Optional file for the plugin's own audit chain, in addition to the store's audit table. Never the server's file. */
+  auditFile?: string;
   warn: (message: string) => void;
+}
+
+/** Audit node ids are at most 64 characters; a long pod name is cut so the pid always survives. */
+export function kmsPluginNodeId(host = hostname(), pid = process.pid): string {
+  const suffix = `-${pid}`;
+  const prefix = 'kms-plugin-';
+  return `${prefix}${host.slice(0, 64 - prefix.length - suffix.length)}${suffix}`;
+}
+
+interface PluginAuditLog {
+  log(event: AuditEvent): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Redacts once, appends to every sink, resolves only when all of them made the entry durable. */
+async function openPluginAuditLog(storage: Storage, hmacKey: Uint8Array, auditFile: string | undefined): Promise<PluginAuditLog> {
+  const redactor = createRedactor(hmacKey);
+  const sinks: AuditSink[] = [
+    await openDatabaseSink({ repository: createAuditRepository(storage), nodeId: kmsPluginNodeId(), description: 'kms-plugin database chain' }),
+  ];
+  if (auditFile) {
+    try {
+      sinks.push(await openFileSink({ filePath: auditFile, description: `kms-plugin file ${auditFile}` }));
+    } catch (err) {
+      await Promise.allSettled(sinks.map((sink) => sink.close()));
+      throw err;
+    }
+  }
+  return {
+    async log(event) {
+      const redacted = redactor.redact(event);
+      const results = await Promise.allSettled(sinks.map((sink) => sink.append(redacted)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+    async close() {
+      const results = await Promise.allSettled(sinks.map((sink) => sink.close()));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+  };
 }
 
 export async function openLocalKek(options: LocalKekOptions): Promise<Kek> {
   const storage = await openStorage({ engine: 'sqlite', file: join(options.dataDir, 'strongroom.db') });
   const seal = createSealService({ storage, warn: options.warn });
-  let audit: AuditService | null = null;
+  let audit: PluginAuditLog | null = null;
   try {
     await seal.unsealWithKeyFile(options.keyFile);
-    audit = await createAuditService({ hmacKey: seal.barrier.deriveKey('audit-hmac'), storage, nodeId: 'kms-plugin' });
+    audit = await openPluginAuditLog(storage, seal.barrier.deriveKey('audit-hmac'), options.auditFile);
   } catch (err) {
     await seal.close().catch(() => undefined);
     await storage.close();

@@ -1,0 +1,121 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createAuditService } from '../audit/service.js';
+import type { AuditService } from '../audit/types.js';
+import { verifyAuditFile, verifyDatabaseChain } from '../audit/verify.js';
+import { createSealService, type ManagedSealService } from '../crypto/service.js';
+import { openStorage, type Storage } from '../storage/database.js';
+import { kmsPluginNodeId, openLocalKek, type LocalKekOptions } from './local-kek.js';
+
+interface Line {
+  type: string;
+  request: { path: string };
+  auth?: { display_name?: string };
+}
+const readLines = (file: string): Line[] =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Line);
+
+/**
+ * The "server" here is the store opened as `strongroom server` would: unsealed, with a file audit device enabled and
+ * open (holding its lock) for the whole test — the plugin must work beside it without touching that file.
+ */
+describe('in-process KEK (openLocalKek) beside a running server on the same data directory', () => {
+  let dir: string;
+  let storage: Storage;
+  let seal: ManagedSealService;
+  let serverAudit: AuditService;
+  let serverAuditFile: string;
+  let options: LocalKekOptions;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'strongroom-local-kek-'));
+    storage = await openStorage({ engine: 'sqlite', file: join(dir, 'strongroom.db') });
+    seal = createSealService({ storage, warn: () => undefined });
+    await seal.initKeyFile(join(dir, 'unseal.key'));
+    serverAuditFile = join(dir, 'server-audit.log');
+    serverAudit = await createAuditService({ hmacKey: seal.barrier.deriveKey('audit-hmac'), storage });
+    await serverAudit.enable({ path: 'file/', type: 'file', description: 'server', options: { file_path: serverAuditFile } });
+    options = { dataDir: dir, keyFile: join(dir, 'unseal.key'), mountPath: 'transit', keyName: 'kube', socketPath: join(dir, 'kms.sock'), warn: () => undefined };
+  });
+
+  afterEach(async () => {
+    await serverAudit.close();
+    await seal.close();
+    await storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('audits every call into its own database chain and its own file, never the server\'s file', async () => {
+    const pluginFile = join(dir, 'kms-audit.log');
+    const kek = await openLocalKek({ ...options, auditFile: pluginFile });
+    await kek.ensureKey();
+    const plaintext = Buffer.from('a-data-encryption-key-from-kube-apiserver');
+    const wrapped = await kek.encrypt(plaintext, Buffer.from('aad'));
+    expect(Buffer.from(await kek.decrypt(wrapped.ciphertext, Buffer.from('aad')))).toEqual(plaintext);
+    await expect(kek.decrypt(wrapped.ciphertext, Buffer.from('other-aad'))).rejects.toThrow();
+    await kek.close();
+
+    const fileResult = await verifyAuditFile(pluginFile, { requireGenesis: true });
+    expect(fileResult.ok).toBe(true);
+    const entries = readLines(pluginFile);
+    expect(entries.every((e) => e.auth?.display_name === 'kms-plugin')).toBe(true);
+    expect(entries.map((e) => `${e.type} ${e.request.path}`)).toEqual(
+      expect.arrayContaining(['request transit/keys/kube', 'request transit/encrypt/kube', 'response transit/encrypt/kube', 'response transit/decrypt/kube']),
+    );
+    const text = readFileSync(pluginFile, 'utf8');
+    expect(text).not.toContain(plaintext.toString('base64'));
+    expect(text).not.toContain(plaintext.toString('utf8'));
+
+    // The same entries, chained under this process's node id, in the store's audit table.
+    const chain = await verifyDatabaseChain(storage, kmsPluginNodeId());
+    expect(chain).toMatchObject({ ok: true, entries: entries.length, nodeId: kmsPluginNodeId() });
+    const queried = await serverAudit.query({ path: 'transit/encrypt/kube' });
+    expect(queried.map((r) => r.type).sort()).toEqual(['request', 'response']);
+
+    // The server's file device is untouched and its chain intact.
+    expect(readLines(serverAuditFile).some((e) => e.auth?.display_name === 'kms-plugin')).toBe(false);
+    await serverAudit.log({ type: 'request', time: new Date().toISOString(), request: { id: 'x', operation: 'read', path: 'sys/health' } });
+    expect((await verifyAuditFile(serverAuditFile)).ok).toBe(true);
+  });
+
+  it('without an audit file, writes the database chain only (database-only audit)', async () => {
+    const kek = await openLocalKek(options);
+    await kek.ensureKey();
+    await kek.encrypt(Buffer.from('dek'), Buffer.from('aad'));
+    await kek.close();
+    const chain = await verifyDatabaseChain(storage, kmsPluginNodeId());
+    expect(chain.ok).toBe(true);
+    expect(chain.entries).toBeGreaterThanOrEqual(4);
+  });
+
+  it('refuses to start on the server\'s own audit file instead of forking its chain', async () => {
+    await expect(openLocalKek({ ...options, auditFile: serverAuditFile })).rejects.toThrow(/already being written/);
+    // Nothing was written anywhere by the refused start.
+    expect((await verifyDatabaseChain(storage, kmsPluginNodeId())).entries).toBe(0);
+  });
+
+  it('refuses to start when its audit file cannot be opened (fail closed)', async () => {
+    await expect(openLocalKek({ ...options, auditFile: dir })).rejects.toThrow();
+  });
+});
+
+describe('kmsPluginNodeId', () => {
+  it('names the host and process, unique per process', () => {
+    expect(kmsPluginNodeId()).toBe(kmsPluginNodeId(hostname(), process.pid));
+    expect(kmsPluginNodeId('node-a', 7)).toBe('kms-plugin-node-a-7');
+    expect(kmsPluginNodeId('node-a', 1)).not.toBe(kmsPluginNodeId('node-a', 2));
+    expect(kmsPluginNodeId('node-a', 1)).not.toBe(kmsPluginNodeId('node-b', 1));
+  });
+
+  it('fits the 64-character limit of audit node ids and keeps the pid when the host name is long', () => {
+    const id = kmsPluginNodeId('p'.repeat(200), 4_194_304);
+    expect(id).toHaveLength(64);
+    expect(id.startsWith('kms-plugin-ppp')).toBe(true);
+    expect(id.endsWith('-4194304')).toBe(true);
+  });
+});
