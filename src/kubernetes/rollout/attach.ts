@@ -1,0 +1,49 @@
+/**
+ * Everything the operator needs to run rollouts, in one call: consumer informers, the engine and its controller.
+ * The operator passes the result's `onSecretChanged` as its hook and calls `stop()` on shutdown.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { startConsumerInformers, type ConsumerInformers } from '../consumers/informers.js';
+import { createKubeRolloutCluster } from './cluster.js';
+import { startRolloutController } from './controller.js';
+import { createRolloutEngine } from './engine.js';
+import type { SecretChangedEvent, VersionSource } from './types.js';
+
+export interface Rollouts {
+  onSecretChanged(event: SecretChangedEvent): Promise<void>;
+  consumers: ConsumerInformers['index'];
+  /** Resolves once consumers and ExternalSecrets are listed (rollouts in flight have been enqueued). */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startRollouts(options: { kubeConfig: KubeConfig; versionSource: VersionSource; pollMs?: number; log?: (message: string) => void }): Rollouts {
+  const log = options.log ?? ((m: string) => console.error(`strongroom operator: ${m}`));
+  const informers = startConsumerInformers(options.kubeConfig, { onError: (kind, err) => log(`${kind} informer: ${(err as Error)?.message ?? err}`) });
+  const engine = createRolloutEngine({
+    cluster: createKubeRolloutCluster(options.kubeConfig),
+    consumers: informers.index,
+    source: options.versionSource,
+    ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+    log,
+  });
+  // Rollouts start only once the consumer index is complete, or a rollout could miss a workload.
+  let controller: ReturnType<typeof startRolloutController> | undefined;
+  const ready = informers.ready.then(async () => {
+    controller = startRolloutController(options.kubeConfig, engine, { log });
+    await controller.ready;
+  });
+  return {
+    consumers: informers.index,
+    ready,
+    async onSecretChanged(event) {
+      await ready;
+      await controller!.onSecretChanged(event);
+    },
+    async stop() {
+      await ready.catch(() => undefined);
+      await controller?.stop();
+      await informers.stop();
+    },
+  };
+}
