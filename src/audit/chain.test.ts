@@ -15,6 +15,33 @@ describe('canonical JSON', () => {
     );
   });
 
+  it('takes the JSON.stringify shortcut only when it gives the same bytes as the general serialization', () => {
+    // A reference built independently of the implementation: sorted keys, JSON.stringify for every leaf.
+    const reference = (value: unknown): string | undefined => {
+      if (value === null || typeof value !== 'object') return JSON.stringify(value);
+      if (Array.isArray(value)) return `[${value.map((item) => reference(item) ?? 'null').join(',')}]`;
+      const members = Object.keys(value)
+        .sort()
+        .flatMap((key) => {
+          const fragment = reference((value as Record<string, unknown>)[key]);
+          return fragment === undefined ? [] : [`${JSON.stringify(key)}:${fragment}`];
+        });
+      return `{${members.join(',')}}`;
+    };
+    // Integer-like keys ("10", "9") enumerate in numeric order, not code unit order: the shortcut must not apply.
+    expect(canonicalJson({ '9': 'a', '10': 'b', x: { '2': 1, '10': [{ b: 1, a: 2 }] } })).toBe(reference({ '9': 'a', '10': 'b', x: { '2': 1, '10': [{ b: 1, a: 2 }] } }));
+    expect(canonicalJson({ a: [undefined, () => 1], b: undefined, c: Number.NaN })).toBe('{"a":[null,null],"c":null}');
+    expect(canonicalJson({ a: new Date(0), b: 1n })).toBe('{"a":"1970-01-01T00:00:00.000Z","b":"1"}');
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.boolean(), (value, sortFirst) => {
+        // Half the inputs are pre-sorted so the shortcut is exercised, half are not so the general path is.
+        const input = sortFirst ? JSON.parse(reference(value) ?? 'null') : value;
+        expect(canonicalJson(input)).toBe(reference(input) ?? 'null');
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('does not depend on the order keys were inserted in', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (object) => {

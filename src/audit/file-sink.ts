@@ -123,6 +123,8 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
 
   return {
     append: (event) => (closed ? Promise.reject(new StrongroomError('unavailable', `audit ${description} is closed`)) : committer.submit(event)),
+    appendAll: (events) =>
+      closed ? Promise.reject(new StrongroomError('unavailable', `audit ${description} is closed`)) : committer.submitAll(events),
     depth: () => committer.depth(),
     head: () => ({ ...head }),
     reopen: () =>

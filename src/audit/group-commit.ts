@@ -7,6 +7,8 @@
  */
 export interface GroupCommitter<T> {
   submit(item: T): Promise<void>;
+  /** Submits items that must share one batch (and so one outcome), in order: e.g. a read's request and response. */
+  submitAll(items: readonly T[]): Promise<void>;
   /** Entries accepted but not yet durable (queued plus the batch being written). */
   depth(): number;
   /** Resolves once everything submitted so far has settled. */
@@ -14,23 +16,27 @@ export interface GroupCommitter<T> {
 }
 
 interface Waiter<T> {
-  item: T;
+  items: readonly T[];
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
 export function createGroupCommitter<T>(writeBatch: (items: T[]) => Promise<void>): GroupCommitter<T> {
   let queue: Waiter<T>[] = [];
+  let queued = 0;
   let writing = 0;
   let running: Promise<void> | null = null;
 
   async function run(): Promise<void> {
     while (queue.length > 0) {
       const batch = queue;
+      const items: T[] = [];
+      for (const waiter of batch) for (const item of waiter.items) items.push(item);
       queue = [];
-      writing = batch.length;
+      queued = 0;
+      writing = items.length;
       try {
-        await writeBatch(batch.map((w) => w.item));
+        await writeBatch(items);
         for (const waiter of batch) waiter.resolve();
       } catch (err) {
         for (const waiter of batch) waiter.reject(err);
@@ -41,14 +47,18 @@ export function createGroupCommitter<T>(writeBatch: (items: T[]) => Promise<void
     running = null;
   }
 
+  function enqueue(items: readonly T[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      queue.push({ items, resolve, reject });
+      queued += items.length;
+      running ??= run();
+    });
+  }
+
   return {
-    submit(item) {
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ item, resolve, reject });
-        running ??= run();
-      });
-    },
-    depth: () => queue.length + writing,
+    submit: (item) => enqueue([item]),
+    submitAll: (items) => (items.length === 0 ? Promise.resolve() : enqueue(items)),
+    depth: () => queued + writing,
     drain: async () => {
       while (running) await running;
     },

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
 import { invalid } from '../shared/errors.js';
 import type { AuditEvent } from './types.js';
 
@@ -12,6 +12,9 @@ import type { AuditEvent } from './types.js';
  * adds later that this file does not know — is HMAC'd, so a new field fails closed instead of leaking. Numbers and
  * booleans inside data are HMAC'd as their string form (a numeric PIN is as secret as a string one); object keys
  * stay clear, as in Vault, so the shape of a secret remains visible.
+ *
+ * Output objects are built with their keys in sorted (code unit) order, so the hash chain can serialize them
+ * canonically with one JSON.stringify (see canonicalJson in chain.ts).
  */
 export const HMAC_PREFIX = 'hmac-sha256:';
 
@@ -25,11 +28,12 @@ const MIN_KEY_BYTES = 16;
 
 export function createRedactor(hmacKey: Uint8Array): Redactor {
   if (hmacKey.length < MIN_KEY_BYTES) throw invalid(`audit HMAC key must be at least ${MIN_KEY_BYTES} bytes`);
-  // A private copy: the caller may zero its buffer (seal) without silently changing what we compute.
-  const key = Buffer.from(hmacKey);
+  // A private copy (createSecretKey copies the bytes): the caller may zero its buffer (seal) without silently changing
+  // what we compute. One KeyObject for the life of the service: a Buffer key would build one per HMAC.
+  const key = createSecretKey(Buffer.from(hmacKey));
   const hash = (input: string) => HMAC_PREFIX + createHmac('sha256', key).update(input, 'utf8').digest('hex');
   const hashValue = (value: unknown): unknown => redactValue(value, hash);
-  return { hash, redact: (event) => redactEvent(event, hashValue) };
+  return { hash, redact: createEventRedactor(hashValue) };
 }
 
 type Hash = (input: string) => string;
@@ -55,8 +59,8 @@ function redactValue(value: unknown, hash: Hash): unknown {
   if (value instanceof Uint8Array) return hash(Buffer.from(value).toString('base64'));
   if (value instanceof Date) return hash(value.toISOString());
   const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-    const redacted = redactValue(item, hash);
+  for (const key of Object.keys(value).sort()) {
+    const redacted = redactValue((value as Record<string, unknown>)[key], hash);
     if (redacted !== undefined) setOwn(out, key, redacted);
   }
   return out;
@@ -73,9 +77,11 @@ function allowList(
   special: Record<string, (value: unknown) => unknown> = {},
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(source)) {
+  for (const key of Object.keys(source).sort()) {
+    const value = (source as Record<string, unknown>)[key];
     if (value === undefined) continue;
-    const handler = special[key];
+    // Own properties only: an inherited name ('constructor', 'toString') must never be taken for a handler.
+    const handler = Object.hasOwn(special, key) ? special[key] : undefined;
     const result = handler ? handler(value) : clear.has(key) ? clearValue(value, hashValue) : hashValue(value);
     if (result !== undefined) setOwn(out, key, result);
   }
@@ -84,11 +90,13 @@ function allowList(
 
 /** A "clear" field still must be plain data: strings, numbers, booleans, arrays of them, flat string maps. */
 function clearValue(value: unknown, hashValue: HashValue): unknown {
-  if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) return value;
+  const type = typeof value;
+  if (value === null || type === 'string' || type === 'number' || type === 'boolean') return value;
   if (Array.isArray(value)) return value.map((item) => clearValue(item, hashValue));
   if (typeof value === 'object' && !(value instanceof Uint8Array)) {
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
+    for (const key of Object.keys(value).sort()) {
+      const item = (value as Record<string, unknown>)[key];
       if (item === undefined) continue;
       setOwn(out, key, typeof item === 'string' ? item : hashValue(item));
     }
@@ -99,7 +107,8 @@ function clearValue(value: unknown, hashValue: HashValue): unknown {
 
 /** Plain assignment of a key named "__proto__" would set the prototype and drop the entry; define it instead. */
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 const TOP_CLEAR = new Set(['type', 'time', 'error']);
@@ -123,18 +132,20 @@ const REQUEST_CLEAR = new Set(['id', 'operation', 'path', 'mount_type', 'mount_p
 const RESPONSE_CLEAR = new Set(['status']);
 const RESPONSE_AUTH_CLEAR = new Set(['policies', 'token_policies', 'token_type', 'display_name', 'metadata', 'lease_duration', 'renewable', 'orphan', 'entity_id']);
 
-function redactEvent(event: AuditEvent, hashValue: HashValue): AuditEvent {
+/** The event's allow-list, built once per redactor (not per event) since it only closes over the HMAC. */
+function createEventRedactor(hashValue: HashValue): (event: AuditEvent) => AuditEvent {
   const asObject = (value: unknown) => (value !== null && typeof value === 'object' && !Array.isArray(value) ? value : null);
   const nested = (clear: ReadonlySet<string>, special?: Record<string, (value: unknown) => unknown>) => (value: unknown) => {
     const object = asObject(value);
     return object ? allowList(object, clear, hashValue, special) : hashValue(value);
   };
-  return allowList(event, TOP_CLEAR, hashValue, {
+  const top = {
     auth: nested(AUTH_CLEAR, { accessor: hashValue, client_token: hashValue }),
     request: nested(REQUEST_CLEAR, { data: hashValue, client_token: hashValue, client_token_accessor: hashValue }),
     response: nested(RESPONSE_CLEAR, {
       data: hashValue,
       auth: nested(RESPONSE_AUTH_CLEAR, { client_token: hashValue, accessor: hashValue }),
     }),
-  }) as unknown as AuditEvent;
+  };
+  return (event) => allowList(event, TOP_CLEAR, hashValue, top) as unknown as AuditEvent;
 }

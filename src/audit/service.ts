@@ -65,22 +65,35 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
 
   const closedError = () => new StrongroomError('unavailable', 'the audit log is closed');
 
+  /** Redacts once, hands the entries to every device in parallel, resolves when all made them durable. */
+  async function write(events: readonly AuditEvent[]): Promise<void> {
+    if (closed) throw closedError();
+    if (active.size === 0 || events.length === 0) return;
+    const redacted = events.map((event) => redactor.redact(event));
+    if (active.size === 1) {
+      // The common case (one device): no fan-out bookkeeping.
+      const only = active.values().next().value!;
+      try {
+        await (redacted.length === 1 ? only.sink.append(redacted[0]!) : only.sink.appendAll(redacted));
+      } catch (err) {
+        throw deviceFailure([{ path: only.info.path, err }]);
+      }
+      return;
+    }
+    const sinks = [...active.values()];
+    const results = await Promise.allSettled(
+      sinks.map((a) => (redacted.length === 1 ? a.sink.append(redacted[0]!) : a.sink.appendAll(redacted))),
+    );
+    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ path: sinks[i]!.info.path, err: r.reason as unknown }] : []));
+    if (failed.length > 0) throw deviceFailure(failed);
+  }
+
   return {
     nodeId,
 
-    async log(event: AuditEvent): Promise<void> {
-      if (closed) throw closedError();
-      const sinks = [...active.values()];
-      if (sinks.length === 0) return;
-      const redacted = redactor.redact(event);
-      const results = await Promise.allSettled(sinks.map((a) => a.sink.append(redacted)));
-      const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ path: sinks[i]!.info.path, err: r.reason as unknown }] : []));
-      if (failed.length > 0) {
-        const first = failed[0]!;
-        const reason = first.err instanceof Error ? first.err.message : String(first.err);
-        throw new StrongroomError('unavailable', reason, { failedDevices: failed.map((f) => f.path) }, { cause: first.err });
-      }
-    },
+    log: (event: AuditEvent) => write([event]),
+
+    logAll: (events: readonly AuditEvent[]) => write(events),
 
     hash: (input: string) => redactor.hash(input),
 
@@ -164,6 +177,12 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
         if (failed) throw failed.reason;
       }),
   };
+}
+
+function deviceFailure(failed: ReadonlyArray<{ path: string; err: unknown }>): StrongroomError {
+  const first = failed[0]!;
+  const reason = first.err instanceof Error ? first.err.message : String(first.err);
+  return new StrongroomError('unavailable', reason, { failedDevices: failed.map((f) => f.path) }, { cause: first.err });
 }
 
 function openDevice(info: AuditSinkInfo, ctx: { repository: AuditRepository; nodeId: string; clock: () => number }): Promise<AuditSink> {

@@ -5,6 +5,8 @@ import type { AuditEvent } from './types.js';
 export interface AuditSink {
   /** Resolves once the event is durable in this sink; rejects (StrongroomError 'unavailable') otherwise. */
   append(event: AuditEvent): Promise<void>;
+  /** Appends events as consecutive entries of one batch; resolves once all are durable, rejects if any is not. */
+  appendAll(events: readonly AuditEvent[]): Promise<void>;
   /** Entries accepted but not yet durable. */
   depth(): number;
   /** Log rotation (SIGHUP): release the current file or handle and open afresh. */

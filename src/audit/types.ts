@@ -68,6 +68,11 @@ export interface AuditService {
    * sink fails, so the caller fails the request (fail closed).
    */
   log(event: AuditEvent): Promise<void>;
+  /**
+   * Writes events as consecutive entries in one group-commit batch per sink (one fsync for all of them), e.g. the
+   * request and response entries of a read. Same guarantees as `log`: resolves once all are durable everywhere.
+   */
+  logAll(events: readonly AuditEvent[]): Promise<void>;
   /** Vault's sys/audit-hash: the HMAC the log would show for `input`. */
   hash(input: string): string;
   enable(info: AuditSinkInfo): Promise<void>;

@@ -1,7 +1,10 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 
-/** HMAC-SHA256 as lowercase hex (Vault's audit `hmac-sha256:` values carry exactly this). */
-export function hmacSha256Hex(key: Uint8Array, data: string | Uint8Array): string {
+/**
+ * HMAC-SHA256 as lowercase hex (Vault's audit `hmac-sha256:` values carry exactly this). On hot paths pass a
+ * KeyObject made once: a Buffer key makes Node build a new KeyObject on every call.
+ */
+export function hmacSha256Hex(key: Uint8Array | KeyObject, data: string | Uint8Array): string {
   return createHmac('sha256', key).update(data).digest('hex');
 }
 

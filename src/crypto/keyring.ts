@@ -1,4 +1,4 @@
-import { hkdfSync, randomBytes } from 'node:crypto';
+import { createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import { StrongroomError } from '../shared/errors.js';
 import { KEY_BYTES } from './aead.js';
 
@@ -35,6 +35,16 @@ function corrupt(): StrongroomError {
 export class Keyring {
   readonly #keys = new Map<number, Buffer>();
   readonly #derivationSecret: Buffer;
+  /**
+   * Derived keys, computed once per keyring (HKDF on every request was a measurable share of request time). They
+   * live in this keyring's own buffers, so `wipe()` (seal, or replacement by a newer keyring) zeroes them too.
+   */
+  readonly #derived = new Map<string, Buffer>();
+  /**
+   * The same keys as KeyObjects for HMAC: `createHmac` with a Buffer key builds a KeyObject on every call. Node keeps
+   * a KeyObject's bytes in native memory it clears when the object is collected; `wipe()` drops our references.
+   */
+  readonly #macKeys = new Map<string, KeyObject>();
   #newest = 0;
 
   private constructor(derivationSecret: Buffer) {
@@ -92,10 +102,33 @@ export class Keyring {
     return this.#keys.get(term);
   }
 
+  /** The derived key for `purpose`; a copy the caller owns (and may wipe). */
   derive(purpose: string): Buffer {
+    return copyKey(this.#derivedKey(purpose));
+  }
+
+  /** The derived key for `purpose` as a KeyObject, for HMAC on hot paths; created once per keyring. */
+  macKey(purpose: string): KeyObject {
+    let key = this.#macKeys.get(purpose);
+    if (!key) {
+      key = createSecretKey(this.#derivedKey(purpose));
+      this.#macKeys.set(purpose, key);
+    }
+    return key;
+  }
+
+  #derivedKey(purpose: string): Buffer {
+    const cached = this.#derived.get(purpose);
+    if (cached) return cached;
     if (purpose.length === 0) throw new StrongroomError('internal', 'a derived key needs a purpose');
+    if (this.#derivationSecret.every((byte) => byte === 0)) throw new StrongroomError('sealed', 'Strongroom is sealed');
     const info = Buffer.from(`strongroom:${purpose}`, 'utf8');
-    return Buffer.from(hkdfSync('sha256', this.#derivationSecret, HKDF_SALT, info, KEY_BYTES));
+    const key = Buffer.alloc(KEY_BYTES);
+    const raw = Buffer.from(hkdfSync('sha256', this.#derivationSecret, HKDF_SALT, info, KEY_BYTES));
+    raw.copy(key);
+    raw.fill(0);
+    this.#derived.set(purpose, key);
+    return key;
   }
 
   /** The plaintext serialization; the caller seals it and must wipe it afterwards. */
@@ -115,12 +148,14 @@ export class Keyring {
 
   /** Every buffer holding key material (for wiping, and for the zeroing test). */
   buffers(): Buffer[] {
-    return [this.#derivationSecret, ...this.#keys.values()];
+    return [this.#derivationSecret, ...this.#keys.values(), ...this.#derived.values()];
   }
 
   wipe(): void {
     for (const buffer of this.buffers()) buffer.fill(0);
     this.#keys.clear();
+    this.#derived.clear();
+    this.#macKeys.clear();
     this.#newest = 0;
   }
 }

@@ -165,6 +165,7 @@ class StrongroomSealService implements ManagedSealService {
       termOf: (sealed) => termOfSealed(sealed),
       currentTerm: () => this.#requireKeyring().newestTerm,
       deriveKey: (purpose) => this.#requireKeyring().derive(purpose),
+      hmacKey: (purpose) => this.#requireKeyring().macKey(purpose),
     };
   }
 

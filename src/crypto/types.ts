@@ -1,3 +1,5 @@
+import type { KeyObject } from 'node:crypto';
+
 /**
  * The barrier: everything that lands in storage encrypted goes through it. Implementations hold the keyring of
  * data keys (by term) in memory only while unsealed.
@@ -25,6 +27,11 @@ export interface Barrier {
    * stays the same across rotations, so HMACs and token hashes remain comparable forever.
    */
   deriveKey(purpose: string): Buffer;
+  /**
+   * The same derived key as a KeyObject for HMAC on hot paths (token hashes on every request): created once per
+   * unseal and dropped on seal, where `deriveKey` hands out a fresh copy each call.
+   */
+  hmacKey(purpose: string): KeyObject;
 }
 
 /** Something that re-encrypts its own records onto the newest term (kv, transit, ...). */

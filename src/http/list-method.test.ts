@@ -91,6 +91,36 @@ describe('LIST method support', () => {
     expect(responses).toHaveLength(1);
   });
 
+  it('serves a LIST whose bytes arrive one small packet at a time', async () => {
+    server = await app();
+    const { port } = server.server.address() as net.AddressInfo;
+    const raw = 'GET /v1/first HTTP/1.1\r\nHost: x\r\n\r\nLIST /v1/secret/metadata HTTP/1.1\r\nHost: x\r\n\r\n';
+    const responses = await new Promise<Array<{ status: number; body: unknown }>>((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.setNoDelay(true);
+      let data = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        data += chunk;
+        if (parseResponses(data).length >= 2) {
+          socket.destroy();
+          resolve(parseResponses(data));
+        }
+      });
+      socket.on('error', reject);
+      // Three bytes per write, each on its own turn of the event loop, so the method straddles several reads.
+      let at = 0;
+      const next = () => {
+        if (at >= raw.length) return;
+        socket.write(raw.slice(at, at + 3));
+        at += 3;
+        setTimeout(next, 1);
+      };
+      socket.once('connect', next);
+    });
+    expect(responses.map((r) => (r.body as { url: string }).url)).toEqual(['/v1/first', '/v1/secret/metadata?list=true']);
+  });
+
   it('works over TLS', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sr-tls-'));
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost',

@@ -1,8 +1,6 @@
-import { Duplex } from 'node:stream';
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
-import type tls from 'node:tls';
 import { RequestFramer } from './request-framer.js';
 
 /**
@@ -18,111 +16,44 @@ type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 const rewrittenFlags = new WeakMap<object, boolean[]>();
 
-/** A socket whose inbound bytes go through a RequestFramer; everything else is the underlying socket's. */
-class FramedSocket extends Duplex {
-  constructor(
-    private readonly socket: net.Socket,
-    framer: RequestFramer,
-  ) {
-    super({ allowHalfOpen: true });
-    socket.on('data', (chunk: Buffer) => {
-      const out = framer.push(chunk);
-      if (out.length > 0 && !this.push(out)) socket.pause();
-    });
-    socket.on('end', () => {
-      const rest = framer.flush();
-      if (rest.length > 0) this.push(rest);
-      this.push(null);
-    });
-    socket.on('error', (err) => this.destroy(err));
-    socket.on('close', () => this.destroy());
-    socket.on('timeout', () => this.emit('timeout'));
-  }
+type Push = (chunk: unknown, encoding?: BufferEncoding) => boolean;
 
-  override _read(): void {
-    this.socket.resume();
-  }
-
-  override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.socket.write(chunk, encoding, callback);
-  }
-
-  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, callback: (error?: Error | null) => void): void {
-    this.socket.cork();
-    for (let i = 0; i < chunks.length - 1; i++) this.socket.write(chunks[i]!.chunk, chunks[i]!.encoding);
-    const last = chunks[chunks.length - 1]!;
-    this.socket.write(last.chunk, last.encoding, callback);
-    this.socket.uncork();
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    this.socket.end(callback);
-  }
-
-  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    this.socket.destroy(err ?? undefined);
-    callback(err);
-  }
-
-  // The parts of net.Socket / tls.TLSSocket that Node's HTTP server and Fastify read.
-  get remoteAddress() {
-    return this.socket.remoteAddress;
-  }
-  get remotePort() {
-    return this.socket.remotePort;
-  }
-  get remoteFamily() {
-    return this.socket.remoteFamily;
-  }
-  get localAddress() {
-    return this.socket.localAddress;
-  }
-  get localPort() {
-    return this.socket.localPort;
-  }
-  get encrypted() {
-    return (this.socket as tls.TLSSocket).encrypted === true ? true : undefined;
-  }
-  get authorized() {
-    return (this.socket as tls.TLSSocket).authorized;
-  }
-  getPeerCertificate(detailed?: boolean) {
-    return (this.socket as tls.TLSSocket).getPeerCertificate?.(detailed as true);
-  }
-  address() {
-    return this.socket.address();
-  }
-  setTimeout(ms: number, callback?: () => void): this {
-    this.socket.setTimeout(ms);
-    if (callback) this.once('timeout', callback);
-    return this;
-  }
-  setNoDelay(noDelay?: boolean): this {
-    this.socket.setNoDelay(noDelay);
-    return this;
-  }
-  setKeepAlive(enable?: boolean, delay?: number): this {
-    this.socket.setKeepAlive(enable, delay);
-    return this;
-  }
-  ref(): this {
-    this.socket.ref();
-    return this;
-  }
-  unref(): this {
-    this.socket.unref();
-    return this;
-  }
-  destroySoon(): void {
-    this.end();
-  }
-}
-
-function frame(socket: net.Socket): FramedSocket {
+/**
+ * Puts a RequestFramer in front of Node's HTTP parser on one connection. Every byte the socket receives reaches the
+ * parser through the socket's readable side (`push`, called by Node's stream layer for each read and at EOF), so
+ * replacing `push` on this one socket sends all of them through the framer, in order; writes, timeouts and the
+ * socket's identity stay Node's own (a wrapper stream around each socket cost a third of a small request's time).
+ *
+ * Node's HTTP server would otherwise "consume" the socket natively, feeding its parser without JS seeing the bytes;
+ * marking the handle as already consumed keeps it on the JS path. Should a future Node ignore that mark, bytes would
+ * bypass the framer entirely: a LIST then meets Node's parser as it is and gets a 400 (fail closed), and the test
+ * suite catches it.
+ */
+function frame(socket: net.Socket): void {
   const flags: boolean[] = [];
-  const framed = new FramedSocket(socket, new RequestFramer((rewritten) => flags.push(rewritten)));
-  rewrittenFlags.set(framed, flags);
-  return framed;
+  const framer = new RequestFramer((rewritten) => flags.push(rewritten));
+  const push = (socket.push as Push).bind(socket);
+  (socket as unknown as { push: Push }).push = (chunk, encoding) => {
+    if (chunk === null) {
+      const rest = framer.flush();
+      if (rest.length > 0) push(rest);
+      return push(null);
+    }
+    const out = framer.push(chunk as Buffer);
+    // Bytes the framer holds back (a possible `LIST ` split across reads) come out with the next chunk.
+    return out.length > 0 ? push(out, encoding) : true;
+  };
+  const handle = (socket as unknown as { _handle?: { _consumed?: boolean } | null })._handle;
+  if (handle) handle._consumed = true;
+  // TLS: application data that arrived with the handshake may already be buffered; it must go through the framer too.
+  if (socket.readableLength > 0) {
+    const pending = socket.read() as Buffer | null;
+    if (pending && pending.length > 0) {
+      const out = framer.push(pending);
+      if (out.length > 0) socket.unshift(out);
+    }
+  }
+  rewrittenFlags.set(socket, flags);
 }
 
 /** Route each new connection of `server` (emitted as `event`) through a framer before Node's HTTP layer sees it. */
@@ -130,8 +61,8 @@ function interpose(server: net.Server, event: 'connection' | 'secureConnection')
   const listeners = server.listeners(event) as Array<(socket: net.Socket) => void>;
   server.removeAllListeners(event);
   server.on(event, (socket: net.Socket) => {
-    const framed = frame(socket);
-    for (const listener of listeners) listener.call(server, framed as unknown as net.Socket);
+    frame(socket);
+    for (const listener of listeners) listener.call(server, socket);
   });
 }
 

@@ -1,4 +1,4 @@
-import type { AuditRequest } from '../audit/types.js';
+import type { AuditEvent, AuditRequest } from '../audit/types.js';
 import type { TokenInfo } from '../auth/types.js';
 import type { Mount } from '../mounts/types.js';
 import { StrongroomError, isStrongroomError } from '../shared/errors.js';
@@ -92,7 +92,9 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
 
   async function handle(req: ApiRequest): Promise<ApiReply> {
     let route = 'unmatched';
-    let audited: { request: AuditRequest; token: TokenInfo | null } | null = null;
+    // Set once the request is past authentication and the ACL: from then on every outcome gets a response entry.
+    // `pendingRequest` holds a read's request entry until it is written together with its response entry.
+    let audited: { request: AuditRequest; token: TokenInfo | null; pendingRequest: AuditEvent | null } | null = null;
     try {
       const listQuery = isTruthyQuery(req.query.list);
       const methodOp = operationForMethod(req.method, listQuery);
@@ -173,51 +175,46 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         }
       }
 
-      let result: HandlerResult | void;
+      // Reads and lists change nothing, so their request entry need not be durable before the handler runs: it is
+      // written together with the response entry, in one batch (one fsync), after the handler. The response is
+      // still released only once both entries are durable, so nothing is served unaudited. A mutation's request
+      // entry is durable before the mutation starts.
+      const deferRequestEntry = ctx.operation === 'read' || ctx.operation === 'list';
       if (audit) {
-        audited = { request: auditRequest, token: ctx.token };
-        const logged = audit.log(requestEvent({ request: auditRequest, token: ctx.token }));
-        if (ctx.operation === 'read' || ctx.operation === 'list') {
-          // Reads change nothing, so the request entry can commit while the read runs; the response still waits for
-          // both, so nothing is served unless its request entry is durable.
-          const [, r] = await Promise.all([logged.catch(auditFailed), handler(ctx).catch(keepError)]);
-          result = unwrap(r);
-        } else {
-          await logged.catch(auditFailed);
-          result = await handler(ctx);
-        }
-      } else {
-        result = await handler(ctx);
+        const requestEntry = requestEvent({ request: auditRequest, token: ctx.token });
+        audited = { request: auditRequest, token: ctx.token, pendingRequest: deferRequestEntry ? requestEntry : null };
+        if (!deferRequestEntry) await audit.log(requestEntry).catch(auditFailed);
       }
+      const result: HandlerResult | void = await handler(ctx);
 
       const rendered = render(result ?? {}, resolved.backend, req.requestId, route);
-      if (audit) {
-        await audit
-          .log(
-            responseEvent({
-              request: auditRequest,
-              token: ctx.token,
-              status: rendered.status,
-              data: result?.data ?? null,
-              auth: result?.auth ?? null,
-              ...(result?.auditAuth ? { auditAuth: result.auditAuth } : {}),
-            }),
-          )
-          .catch(auditFailed);
+      if (audit && audited) {
+        const responseEntry = responseEvent({
+          request: auditRequest,
+          token: ctx.token,
+          status: rendered.status,
+          data: result?.data ?? null,
+          auth: result?.auth ?? null,
+          ...(result?.auditAuth ? { auditAuth: result.auditAuth } : {}),
+        });
+        const pending = audited.pendingRequest;
+        audited.pendingRequest = null;
+        await (pending ? audit.logAll([pending, responseEntry]) : audit.log(responseEntry)).catch(auditFailed);
       }
       return rendered;
     } catch (err) {
       const rendered = errorReply(err, route, req.requestId);
       if (audited && !(err instanceof AuditFailure)) {
+        const responseEntry = responseEvent({
+          request: audited.request,
+          token: audited.token,
+          status: rendered.status,
+          error: rendered.status === 500 ? 'internal error' : firstError(rendered.body),
+        });
         try {
-          await deps.audit()?.log(
-            responseEvent({
-              request: audited.request,
-              token: audited.token,
-              status: rendered.status,
-              error: rendered.status === 500 ? 'internal error' : firstError(rendered.body),
-            }),
-          );
+          const audit = deps.audit();
+          const pending = audited.pendingRequest;
+          await (pending ? audit?.logAll([pending, responseEntry]) : audit?.log(responseEntry));
         } catch (auditErr) {
           return errorReply(new AuditFailure(auditErr), route, req.requestId);
         }
@@ -280,17 +277,6 @@ class AuditFailure extends StrongroomError {
 
 function auditFailed(err: unknown): never {
   throw new AuditFailure(err);
-}
-
-interface Failed {
-  failed: unknown;
-}
-function keepError(err: unknown): Failed {
-  return { failed: err };
-}
-function unwrap(r: HandlerResult | void | Failed): HandlerResult | void {
-  if (r && typeof r === 'object' && 'failed' in r) throw (r as Failed).failed;
-  return r as HandlerResult | void;
 }
 
 function handlerFor(operations: Partial<Record<Operation, Handler>>, op: Operation): Handler | undefined {

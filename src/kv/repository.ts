@@ -290,8 +290,17 @@ export function createKvRepository(storage: Storage) {
   const db = storage.db.withTables<KvTables>();
   const postgres = isPostgres(db);
   const root = kvQueries(db, postgres);
+  const readNow = storage.readNow;
   return {
     ...root,
+    /** The hot read, straight on the SQLite connection when it is free (see Storage.readNow). */
+    async readVersion(mountUuid: string, path: string, version: number): Promise<ReadRow | undefined> {
+      if (readNow) {
+        const rows = version > 0 ? readNow(SQLITE_READ.specific, [version, mountUuid, path]) : readNow(SQLITE_READ.latest, [mountUuid, path]);
+        if (rows) return rows[0] as ReadRow | undefined;
+      }
+      return root.readVersion(mountUuid, path, version);
+    },
     /** One transaction per operation: nothing half-written. */
     transaction<T>(body: (q: KvQueries) => Promise<T>): Promise<T> {
       return db.transaction().execute((trx) => body(kvQueries(trx, postgres)));

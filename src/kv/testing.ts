@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes } from 'node:crypto';
 import type { Barrier } from '../crypto/types.js';
 import { StrongroomError } from '../shared/errors.js';
 
@@ -53,6 +53,9 @@ export function createTestBarrier(seed = 'strongroom-kv-test'): TestBarrier {
     },
     deriveKey(purpose) {
       return Buffer.from(hkdfSync('sha256', seed, 'derive', purpose, 32));
+    },
+    hmacKey(purpose) {
+      return createSecretKey(Buffer.from(hkdfSync('sha256', seed, 'derive', purpose, 32)));
     },
   };
 }

@@ -69,3 +69,33 @@ describeEachEngine('storage resilience', (ctx) => {
     }
   });
 });
+
+describe('sqlite direct reads (readNow)', () => {
+  it('reads committed rows, and never runs while a transaction is open on the connection', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const storage = await openStorage({ engine: 'sqlite', file: join(mkdtempSync(join(tmpdir(), 'sr-')), 'x.db') });
+    try {
+      const readNow = storage.readNow!;
+      await sql`create table probe (k varchar(20) primary key, v integer not null)`.execute(storage.db);
+      await storage.db.insertInto('probe').values({ k: 'a', v: 1 }).execute();
+      expect(readNow('select k, v from probe where k = ?', ['a'])).toEqual([{ k: 'a', v: 1 }]);
+
+      let seenInside: unknown[] | null | undefined;
+      await expect(
+        storage.db.transaction().execute(async (trx) => {
+          await trx.updateTable('probe').set({ v: 2 }).where('k', '=', 'a').execute();
+          // The uncommitted 2 must not be visible: the direct path declines instead.
+          seenInside = readNow('select v from probe where k = ?', ['a']);
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
+      expect(seenInside).toBeNull();
+      expect(readNow('select v from probe where k = ?', ['a'])).toEqual([{ v: 1 }]);
+      expect(() => readNow("update probe set v = 3 where k = 'a'", [])).toThrow('read-only');
+    } finally {
+      await storage.close();
+    }
+  });
+});

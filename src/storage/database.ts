@@ -19,6 +19,12 @@ export interface Storage {
   readonly engine: Engine;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly db: Kysely<any>;
+  /**
+   * SQLite only, for hot reads: runs a read-only statement synchronously on the connection (a cached prepared
+   * statement, no query builder, no promise chain). Returns null while a transaction is open on the connection, so
+   * a caller never sees uncommitted writes: it then goes through `db`, which waits for the transaction to end.
+   */
+  readonly readNow?: (sqlText: string, parameters: readonly unknown[]) => unknown[] | null;
   close(): Promise<void>;
 }
 
@@ -77,7 +83,7 @@ function withStatementCache(database: Sqlite.Database) {
   };
 }
 
-function openSqlite(file: string): Kysely<unknown> {
+function openSqlite(file: string): { db: Kysely<unknown>; readNow: NonNullable<Storage['readNow']> } {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const database = new Sqlite(file);
   // WAL for concurrent readers; synchronous=FULL so an acknowledged commit survives power loss, not just a crash.
@@ -85,7 +91,17 @@ function openSqlite(file: string): Kysely<unknown> {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 10000');
-  return new Kysely({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) });
+  const statements = withStatementCache(database);
+  const db = new Kysely<unknown>({ dialect: new ImmediateSqliteDialect({ database: statements }) });
+  const readNow = (sqlText: string, parameters: readonly unknown[]): unknown[] | null => {
+    // Kysely's SQLite transactions span awaits on this one connection; reading in between would see their
+    // uncommitted rows. Outside a transaction every statement runs to completion synchronously, so this is safe.
+    if (database.inTransaction) return null;
+    const statement = statements.prepare(sqlText);
+    if (!statement.reader) throw new Error('readNow is for read-only statements');
+    return statement.all(parameters as unknown[]);
+  };
+  return { db, readNow };
 }
 
 const INT8_OID = 20;
@@ -112,13 +128,13 @@ function openPostgres(url: string, poolSize: number): Kysely<unknown> {
 
 /** Opens the database and brings its schema up to date. */
 export async function openStorage(config: StorageConfig): Promise<Storage> {
-  const db =
-    config.engine === 'sqlite' ? openSqlite(config.file) : openPostgres(config.url, config.poolSize ?? 10);
+  const sqlite = config.engine === 'sqlite' ? openSqlite(config.file) : null;
+  const db = config.engine === 'sqlite' ? sqlite!.db : openPostgres(config.url, config.poolSize ?? 10);
   try {
     await runMigrations(db);
   } catch (err) {
     await db.destroy();
     throw err;
   }
-  return { engine: config.engine, db, close: () => db.destroy() };
+  return { engine: config.engine, db, ...(sqlite ? { readNow: sqlite.readNow } : {}), close: () => db.destroy() };
 }

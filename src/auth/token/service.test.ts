@@ -274,7 +274,7 @@ describeEachEngine('token service', (ctx) => {
   it('answers sealed, not "invalid token", while the barrier is sealed', async () => {
     const sealed = createTokenService({
       storage: ctx.storage(),
-      barrier: { isSealed: () => true, deriveKey: () => { throw new Error('sealed'); } },
+      barrier: { isSealed: () => true, hmacKey: () => { throw new Error('sealed'); } },
       defaultTtl: HOUR,
       maxTtl: HOUR,
     });

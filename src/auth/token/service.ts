@@ -19,7 +19,7 @@ import { createTokenRepository, type RevokedToken, type TokenRow } from './repos
 
 export interface TokenServiceDeps {
   storage: Pick<Storage, 'db'>;
-  barrier: Pick<Barrier, 'isSealed' | 'deriveKey'>;
+  barrier: Pick<Barrier, 'isSealed' | 'hmacKey'>;
   /** Epoch ms; injectable so tests can travel in time. */
   clock?: () => number;
   /** Seconds a token lives when it asks for no TTL (Vault: 768h). */
@@ -47,7 +47,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
   function hashToken(token: string): string {
     // Sealed means no key, and no key means no token can be checked: fail closed with 503, not "invalid token".
     if (deps.barrier.isSealed()) throw sealedError();
-    return hmacSha256Hex(deps.barrier.deriveKey('token-hash'), token);
+    return hmacSha256Hex(deps.barrier.hmacKey('token-hash'), token);
   }
 
   function toInfo(row: TokenRow, now: number): TokenInfo {
