@@ -11,6 +11,8 @@ import { bound, cli, json, type CliResult } from './run.js';
 
 let server: StartedServer;
 let run: ReturnType<typeof bound>;
+/** Each step spawns a Node process; a loaded machine needs time, not a retry. */
+const SLOW = 240_000;
 const dir = mkdtempSync(join(tmpdir(), 'strongroom-cli-auth-'));
 
 beforeAll(async () => {
@@ -53,7 +55,7 @@ describe('strongroom policy', () => {
     const bad = await cli(['policy', 'fmt', broken]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^Error: .*broken\.hcl/);
-  });
+  }, SLOW);
 });
 
 describe('strongroom token', () => {
@@ -89,7 +91,7 @@ describe('strongroom token', () => {
     expect(after.code).toBe(1);
     ok(await run(['token', 'revoke', '-'], { input: raw }));
     expect((await api(server.url, 'GET', 'auth/token/lookup-self', { token: raw })).status).toBe(403);
-  });
+  }, SLOW);
 
   it('enforces the use limit it was asked for', async () => {
     const token = ok(await run(['token', 'create', '--policy', 'reader', '--use-limit', '2', '--field', 'token'])).stdout;
@@ -97,7 +99,7 @@ describe('strongroom token', () => {
     // Each kv get spends one use on the mount lookup and one on the read.
     expect((await as(['kv', 'get', '--field', 'password', 'secret/app/db'])).code).toBe(0);
     expect((await as(['kv', 'get', 'secret/app/db'])).code).toBe(1);
-  });
+  }, SLOW);
 });
 
 describe('strongroom login', () => {
@@ -126,7 +128,7 @@ describe('strongroom login', () => {
     expect(readFileSync(file, 'utf8').trim()).toBe(server.rootToken);
     expect((await cli(['logout'], { env })).code).toBe(0);
     expect((await cli(['kv', 'get', 'secret/app/db'], { env })).code).toBe(1);
-  });
+  }, SLOW);
 
   it('logs in with AppRole (both --method and Vault -method= forms), secret_id from a file or stdin', async () => {
     const root = { token: server.rootToken };
@@ -158,7 +160,7 @@ describe('strongroom login', () => {
     const missing = await cli(['login', '-method=kubernetes', 'role=app'], { env });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/jwt=/);
-  });
+  }, SLOW);
 
   it('logs in with a Kubernetes service-account JWT read from a file (jwt=@path)', async () => {
     const root = { token: server.rootToken };
@@ -187,5 +189,5 @@ describe('strongroom login', () => {
     expect(login.stdout).toContain('reader');
     expect(login.stdout).not.toContain(jwt);
     expect((await cli(['kv', 'get', '--field', 'password', 'secret/app/db'], { env })).stdout).toBe('pw-1');
-  });
+  }, SLOW);
 });

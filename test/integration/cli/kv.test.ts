@@ -8,6 +8,8 @@ import { bound, json, type CliResult } from './run.js';
 
 let server: StartedServer;
 let run: ReturnType<typeof bound>;
+/** Each step spawns a Node process; a loaded machine needs time, not a retry. */
+const SLOW = 240_000;
 const dir = mkdtempSync(join(tmpdir(), 'strongroom-cli-kv-'));
 
 beforeAll(async () => {
@@ -42,19 +44,19 @@ describe('strongroom kv', () => {
     expect(table).toContain('== Data ==');
     const field = ok(await run(['kv', 'get', '--field', 'password', 'secret/app/db'])).stdout;
     expect(field).toBe('from-stdin');
-  });
+  }, SLOW);
 
   it('refuses two stdin values before reading anything (exit 2)', async () => {
     const r = await run(['kv', 'put', 'secret/app/two', 'a=-', 'b=-'], { input: 'x' });
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^Error: only one value can come from stdin/);
-  });
+  }, SLOW);
 
   it('reads a JSON object from stdin with a lone -', async () => {
     ok(await run(['kv', 'put', 'secret/app/json', '-'], { input: '{"n": 1, "s": "x"}' }));
     expect(json(await run(['kv', 'get', '-o', 'json', 'secret/app/json']))).toMatchObject({ data: { n: 1, s: 'x' } });
-  });
+  }, SLOW);
 
   it('patches, lists, shows history with the current version marked, rolls back and diffs', async () => {
     ok(await run(['kv', 'put', 'secret/hist/svc', 'a=1', 'b=2']));
@@ -86,7 +88,7 @@ describe('strongroom kv', () => {
     expect(diffTable).not.toContain('4');
     const withValues = YAML.parse(ok(await run(['kv', 'diff', '--show-values', '-o', 'yaml', 'secret/hist/svc', '1', '2'])).stdout);
     expect(withValues.values).toEqual({ b: { from: '2', to: '3' }, c: { to: '4' } });
-  });
+  }, SLOW);
 
   it('deletes, undeletes and destroys versions, and explains a deleted read', async () => {
     ok(await run(['kv', 'put', 'secret/life/x', 'k=v1']));
@@ -102,7 +104,7 @@ describe('strongroom kv', () => {
     expect(history.versions.find((v) => v.version === 1)?.destroyed).toBe(true);
     ok(await run(['kv', 'delete', '--versions', '2', 'secret/life/x']));
     expect((await run(['kv', 'get', 'secret/life/x'])).code).toBe(1);
-  });
+  }, SLOW);
 
   it('reads and writes metadata, and deletes a secret entirely', async () => {
     ok(await run(['kv', 'put', 'secret/meta/x', 'k=v']));
@@ -114,7 +116,7 @@ describe('strongroom kv', () => {
     const gone = await run(['kv', 'get', 'secret/meta/x']);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/^Error: no secret at secret\/meta\/x/);
-  });
+  }, SLOW);
 
   it('exits 2 on usage errors and 1 on server errors, one line each', async () => {
     const cases: Array<[string[], number, RegExp]> = [
@@ -137,12 +139,12 @@ describe('strongroom kv', () => {
     const denied = await run(['kv', 'get', 'secret/app/db'], { env: { STRONGROOM_TOKEN: 'srs.not-a-real-token' } });
     expect(denied.code).toBe(1);
     expect(denied.stderr).toMatch(/permission denied.* — try 'strongroom login'/);
-  });
+  }, SLOW);
 
   it('honours --cas', async () => {
     ok(await run(['kv', 'put', '--cas', '0', 'secret/cas/x', 'k=1']));
     const conflict = await run(['kv', 'put', '--cas', '0', 'secret/cas/x', 'k=2']);
     expect(conflict.code).toBe(1);
     expect(conflict.stderr).toMatch(/^Error: .*check-and-set/);
-  });
+  }, SLOW);
 });
