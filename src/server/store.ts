@@ -65,15 +65,16 @@ export const TIDY_INTERVAL_MS = 60_000;
 export const POLICY_REFRESH_INTERVAL_MS = 5_000;
 /**
  * How often a replica compares its open audit devices with the ones recorded in the database. A device enabled
- * through another replica is written here from the next check on; requests in between are audited by the devices
- * this replica already had (see the report on the remaining window).
+ * through another replica is written here from the next check on; requests in between are audited only by the
+ * devices this replica already had.
  */
 export const AUDIT_DEVICE_SYNC_INTERVAL_MS = 2_000;
 
-interface Job {
+export interface PeriodicJob {
   name: string;
   intervalMs: number;
-  run(): Promise<number | void>;
+  /** Resolves with a line worth logging (e.g. what tidy removed), or nothing. */
+  run(): Promise<string | void>;
 }
 
 /**
@@ -81,16 +82,16 @@ interface Job {
  * services would refuse, and a sealed store should be quiet). `stop()` clears the timers and waits for runs in
  * flight, so storage is never closed under a running job.
  */
-function startJobs(jobs: Job[], isSealed: () => boolean, log: MaintenanceLog): () => Promise<void> {
+export function startPeriodicJobs(jobs: PeriodicJob[], isSealed: () => boolean, log: MaintenanceLog): () => Promise<void> {
   const running = new Map<string, Promise<void>>();
   let stopped = false;
   const timers = jobs.map((job) =>
     setInterval(() => {
       if (stopped || running.has(job.name) || isSealed()) return;
-      const run = job
-        .run()
-        .then((count) => {
-          if (typeof count === 'number' && count > 0) log.info({ job: job.name, removed: count }, `${job.name}: removed ${count} expired entries`);
+      const run = Promise.resolve()
+        .then(() => job.run())
+        .then((message) => {
+          if (message) log.info({ job: job.name }, message);
         })
         .catch((err: unknown) => log.error({ job: job.name, error: safeErrorText(err) }, `background job ${job.name} failed; will retry`))
         .finally(() => running.delete(job.name));
@@ -102,6 +103,10 @@ function startJobs(jobs: Job[], isSealed: () => boolean, log: MaintenanceLog): (
     for (const timer of timers) clearInterval(timer);
     await Promise.allSettled([...running.values()]);
   };
+}
+
+function removed(count: number, what: string): string | undefined {
+  return count > 0 ? `tidy removed ${count} ${what}` : undefined;
 }
 
 function sameDevices(recorded: AuditSinkInfo[], open: AuditSinkInfo[]): boolean {
@@ -165,12 +170,12 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
    * releasing file locks) and reopened from the database with the same node id, so its chain continues. Meanwhile
    * requests get 503 (fail closed: never served unaudited).
    */
-  async function syncAuditDevices(): Promise<void> {
-    if (auditOpening) return;
+  async function syncAuditDevices(): Promise<boolean> {
+    if (auditOpening) return false;
     const current = audit;
     // Never opened yet: that is afterUnseal's job. Opened before but a reopen failed: keep trying (503 meanwhile).
-    if (!current && auditNodeId === undefined) return;
-    if (current && sameDevices(await auditDevices.listSinks(), await current.list())) return;
+    if (!current && auditNodeId === undefined) return false;
+    if (current && sameDevices(await auditDevices.listSinks(), await current.list())) return false;
     audit = null;
     auditOpening = (async () => {
       // A device that fails to close has still stopped taking entries; reopening is what matters now.
@@ -182,6 +187,7 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
     } finally {
       auditOpening = null;
     }
+    return true;
   }
 
   const lifecycle: Lifecycle = {
@@ -244,12 +250,20 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
     httpDeps,
     startMaintenance(log) {
       if (stopMaintenance) return;
-      stopMaintenance = startJobs(
+      stopMaintenance = startPeriodicJobs(
         [
-          { name: 'token-tidy', intervalMs: TIDY_INTERVAL_MS, run: () => tokens.tidy() },
-          { name: 'approle-secret-id-tidy', intervalMs: TIDY_INTERVAL_MS, run: () => approle.tidySecretIds() },
+          { name: 'token-tidy', intervalMs: TIDY_INTERVAL_MS, run: async () => removed(await tokens.tidy(), 'expired token(s)') },
+          {
+            name: 'approle-secret-id-tidy',
+            intervalMs: TIDY_INTERVAL_MS,
+            run: async () => removed(await approle.tidySecretIds(), 'expired AppRole secret ID(s)'),
+          },
           { name: 'policy-refresh', intervalMs: POLICY_REFRESH_INTERVAL_MS, run: () => policy.refresh() },
-          { name: 'audit-device-sync', intervalMs: AUDIT_DEVICE_SYNC_INTERVAL_MS, run: () => syncAuditDevices() },
+          {
+            name: 'audit-device-sync',
+            intervalMs: AUDIT_DEVICE_SYNC_INTERVAL_MS,
+            run: async () => ((await syncAuditDevices()) ? 'audit devices changed through another replica; reopened them' : undefined),
+          },
         ],
         () => barrier.isSealed(),
         log,
