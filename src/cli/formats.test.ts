@@ -1,0 +1,63 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { UsageError } from './errors.js';
+import { parseDocuments, parseDotenv, toDotenv } from './formats.js';
+
+describe('dotenv', () => {
+  it('parses export, comments, quotes, escapes and multi-line values', () => {
+    const text = [
+      '# a comment',
+      'export A=plain value # trailing comment',
+      "B='literal $HOME \\n'",
+      'C="line1\\nline2 \\"q\\""',
+      'D="spans',
+      'two lines"',
+      'E=',
+      '',
+    ].join('\n');
+    expect(parseDotenv(text)).toEqual({ A: 'plain value', B: 'literal $HOME \\n', C: 'line1\nline2 "q"', D: 'spans\ntwo lines', E: '' });
+  });
+
+  it('names the line of an error, never the value', () => {
+    const err = (() => {
+      try {
+        parseDotenv('OK=1\nnot a pair with s3cr3t\n', 'app.env');
+      } catch (e) {
+        return e as UsageError;
+      }
+      throw new Error('expected an error');
+    })();
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err.message).toBe('app.env line 2 is not KEY=VALUE');
+    expect(() => parseDotenv('K="never closed\n')).toThrow(/never closed/);
+  });
+
+  it('round-trips any keys and values through toDotenv', () => {
+    const key = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,12}$/);
+    fc.assert(
+      fc.property(fc.dictionary(key, fc.string({ unit: 'binary' })), (data) => {
+        expect(parseDotenv(toDotenv(data))).toEqual(data);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('JSON and YAML documents', () => {
+  it('decodes Kubernetes Secrets (data base64, stringData wins) across multi-document YAML and Lists', () => {
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const yaml = `apiVersion: v1\nkind: Secret\nmetadata: {name: db}\ndata: {user: ${b64('admin')}, pw: ${b64('x')}}\nstringData: {pw: y}\n---\nkind: List\napiVersion: v1\nitems:\n  - {apiVersion: v1, kind: Secret, metadata: {name: a}, stringData: {k: v}}\n`;
+    expect(parseDocuments(yaml, 'yaml', 's.yaml').map((s) => [s.path, s.data])).toEqual([
+      ['db', { user: 'admin', pw: 'y' }],
+      ['a', { k: 'v' }],
+    ]);
+    expect(() => parseDocuments('kind: ConfigMap\napiVersion: v1\nmetadata: {name: c}\n', 'yaml', 'c.yaml')).toThrow(/not a Secret/);
+    expect(() => parseDocuments('kind: Secret\napiVersion: v1\nmetadata: {name: c}\ndata: {k: "%%%"}\n', 'yaml', 'c.yaml')).toThrow(/not base64/);
+  });
+
+  it('reads path maps and flat single secrets named after the file', () => {
+    expect(parseDocuments('{"a/b": {"k": "v"}, "c": {"n": 1}}', 'json', 'x.json').map((s) => s.path)).toEqual(['a/b', 'c']);
+    expect(parseDocuments('host: h\nport: 1\n', 'yaml', 'dir/db.yml')).toEqual([{ path: 'db', data: { host: 'h', port: 1 }, source: 'dir/db.yml' }]);
+    expect(() => parseDocuments('{', 'json', 'bad.json')).toThrow(/not valid JSON/);
+  });
+});
