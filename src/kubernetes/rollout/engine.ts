@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseDuration } from '../api/common.js';
 import type { Consumer } from '../consumers/types.js';
+import { dataHash as operatorDataHash } from '../controller/secret-data.js';
 import {
   describePolicyError,
   effectivePolicy,
@@ -77,8 +78,9 @@ export function readRollout(es: Json): RolloutStatus | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
-/** Where the operator records the remote version it wrote into a Secret. */
+/** Where the operator records the remote version it wrote into a Secret, and the hash of that data. */
 export const SOURCE_VERSION_ANNOTATION = 'strongroom.io/source-version';
+const OPERATOR_HASH_ANNOTATION = 'strongroom.io/data-hash';
 
 const secretNameOf = (es: Json): string => es?.spec?.target?.name ?? es.metadata.name;
 const ref = (es: Json) => `${es.metadata.namespace}/${es.metadata.name}`;
@@ -166,7 +168,12 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     const data = await source.dataAt(es, version, { purpose, externalSecret: ref(es), ...(purpose === 'rollback' ? { fromVersion: r.targetVersion } : r.previousVersion ? { fromVersion: r.previousVersion } : {}), reason });
     const patch: Record<string, string | null> = { ...data };
     for (const key of Object.keys(secret.data ?? {})) if (!(key in data)) patch[key] = null;
-    await cluster.patchSecret(es.metadata.namespace, r.secretName, { metadata: { resourceVersion: secret.metadata.resourceVersion }, data: patch });
+    // Keep the operator's bookkeeping on the Secret true to its data: which remote version it holds, and its hash.
+    const ann = secret.metadata.annotations ?? {};
+    const annotations: Record<string, string> = {};
+    if (SOURCE_VERSION_ANNOTATION in ann) annotations[SOURCE_VERSION_ANNOTATION] = version;
+    if (OPERATOR_HASH_ANNOTATION in ann) annotations[OPERATOR_HASH_ANNOTATION] = operatorDataHash(data, es.metadata.uid ?? es.metadata.name);
+    await cluster.patchSecret(es.metadata.namespace, r.secretName, { metadata: { resourceVersion: secret.metadata.resourceVersion, ...(Object.keys(annotations).length ? { annotations } : {}) }, data: patch });
   }
 
   async function prepare(es: Json, r: RolloutStatus): Promise<Step> {
