@@ -104,6 +104,16 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
         operations: { update: async (ctx) => void (await tokens.revoke(reqString(ctx.data, 'token'))) },
       },
       {
+        name: 'token.tidy',
+        pattern: 'tidy',
+        operations: {
+          update: async () => {
+            const removed = await tokens.tidy();
+            return { data: null, warnings: [`Tidy removed ${removed} token(s) that had expired or lost their parent.`] };
+          },
+        },
+      },
+      {
         name: 'token.accessors',
         pattern: 'accessors/?',
         sudo: true,

@@ -116,6 +116,14 @@ describe('accessor listing and secret-id management (real server process)', () =
     expect(info.body.data.cidr_list).toEqual(['10.0.0.0/8']);
   });
 
+  it('tidies tokens on request (auth/token/tidy)', async () => {
+    const res = await api(server.url, 'POST', 'auth/token/tidy', { token: server.rootToken });
+    expect(res.status).toBe(200);
+    expect(res.body.warnings[0]).toMatch(/^Tidy removed \d+ token\(s\) that had expired or lost their parent\.$/);
+    const limited = await createToken({ policies: ['default'] });
+    expect((await api(server.url, 'POST', 'auth/token/tidy', { token: limited.client_token })).status).toBe(403);
+  });
+
   it('tidies expired secret-ids on request', async () => {
     const res = await api(server.url, 'POST', 'auth/approle/tidy/secret-id', { token: server.rootToken });
     expect(res.status).toBe(200);
