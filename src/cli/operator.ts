@@ -119,7 +119,7 @@ export function registerOperator(program: Command): void {
     .option('--renew-deadline <d>', 'how long the leader keeps trying to renew before giving up', '10s')
     .option('--retry-period <d>', 'how often candidates try to acquire and the leader renews', '2s')
     .option('--concurrency <n>', 'reconciles in parallel', '16')
-    .option('--read-cache-ttl <d>', 'how long a provider read is shared between ExternalSecrets', '5s')
+    .option('--read-cache-ttl <d>', 'how long a provider read is shared between ExternalSecrets (never more than a quarter of their refreshInterval)', '30s')
     .addHelpText(
       'after',
       `

@@ -62,9 +62,15 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
     return {};
   }
 
-  async function readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+  /**
+   * The target Secret. Managed Secrets come from the informer cache; a Secret absent from it is either new or not
+   * ours yet. With `assumeAbsent` (Owner/Orphan) we skip the GET and let create's 409 tell us otherwise: one API
+   * call less per ExternalSecret on the first sync of thousands.
+   */
+  async function readSecret(namespace: string, name: string, assumeAbsent = false): Promise<V1Secret | undefined> {
     const cached = deps.getCachedSecret(namespace, name);
     if (cached) return cached;
+    if (assumeAbsent) return undefined;
     try {
       return await deps.core.readNamespacedSecret({ name, namespace });
     } catch (err) {
@@ -120,7 +126,8 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
       }
     }
 
-    const existing = spec.target.creationPolicy === 'None' ? undefined : await readSecret(namespace, targetName);
+    const policy = spec.target.creationPolicy;
+    const existing = policy === 'None' ? undefined : await readSecret(namespace, targetName, !notFound && (policy === 'Owner' || policy === 'Orphan'));
     if (notFound) return applyDeletionPolicy(es, spec, existing, targetName, notFound);
 
     let desired;
@@ -204,7 +211,14 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
         ...(spec.target.immutable ? { immutable: true } : {}),
       };
       deps.countWrite('create');
-      return { secret: await deps.core.createNamespacedSecret({ namespace, body }), changed: true };
+      try {
+        return { secret: await deps.core.createNamespacedSecret({ namespace, body }), changed: true };
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409) throw err;
+        // It exists after all (not one of ours, or not in the cache yet): decide with the real object.
+        const current = await deps.core.readNamespacedSecret({ name, namespace });
+        return writeTarget(es, spec, current, name, desired, labels, annotations);
+      }
     }
     const meta = existing.metadata ?? {};
     const controller = meta.ownerReferences?.find((o) => o.controller);

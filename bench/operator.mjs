@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+// Operator benchmark: N ExternalSecrets (default 1,000 and 10,000) reading 10 remote keys from a real dev server,
+// against the Kubernetes API double, with a real `strongroom operator` process. Measures time until every target
+// Secret exists, provider calls for the initial sync and for one refresh (read dedup + cache at work), and the
+// operator's peak RSS. Needs the compiled dist/ (npm run build).
+// Usage: node bench/operator.mjs [--counts 1000,10000] [--refresh 60]
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'strongroom');
+if (!existsSync(join(ROOT, 'dist/test/support/kube-api/index.js'))) {
+  console.error('bench/operator.mjs: run `npm run build` first (needs dist/)');
+  process.exit(1);
+}
+const { createKubeApiServer, writeKubeconfig } = await import(join(ROOT, 'dist/test/support/kube-api/index.js'));
+const { allCrds } = await import(join(ROOT, 'dist/src/kubernetes/api/crds.js'));
+
+const argValue = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const COUNTS = argValue('counts', '1000,10000').split(',').map(Number);
+const REFRESH_S = Number(argValue('refresh', '60'));
+const KEYS = 10;
+
+async function metric(url, name, labels = {}) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)(?:\{(.*)\})? ([0-9.e+-]+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const ls = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => ls[k] === v)) total += Number(m[3]);
+  }
+  return total;
+}
+
+function peakRssMiB(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+async function runOnce(count, server) {
+  const api = await createKubeApiServer({ historyLimit: 50_000 });
+  for (const crd of allCrds()) api.create('customresourcedefinitions.apiextensions.k8s.io', crd);
+  const kubeconfig = await writeKubeconfig(api.url);
+  const ns = 'bench';
+  api.create('namespaces', { metadata: { name: ns } });
+  api.create('secrets', { metadata: { name: 'token', namespace: ns }, stringData: { token: server.rootToken } });
+  api.create('secretstores.strongroom.io', {
+    apiVersion: 'strongroom.io/v1',
+    kind: 'SecretStore',
+    metadata: { name: 'strongroom', namespace: ns },
+    spec: { provider: { vault: { server: server.url, auth: { tokenSecretRef: { name: 'token', key: 'token' } } } } },
+  });
+  for (let i = 0; i < count; i++) {
+    api.create('externalsecrets.strongroom.io', {
+      apiVersion: 'strongroom.io/v1',
+      kind: 'ExternalSecret',
+      metadata: { name: `es-${i}`, namespace: ns },
+      spec: { secretStoreRef: { name: 'strongroom' }, refreshInterval: `${REFRESH_S}s`, data: [{ secretKey: 'value', remoteRef: { key: `bench/key-${i % KEYS}`, property: 'v' } }] },
+    });
+  }
+
+  const started = performance.now();
+  const proc = spawn(process.execPath, [BIN, 'operator', '--kubeconfig', kubeconfig, '--metrics-addr', '127.0.0.1:0', '--concurrency', '32'], {
+    cwd: ROOT,
+    env: { ...process.env, POD_NAMESPACE: 'default' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stderr.setEncoding('utf8').on('data', (c) => (out += c));
+  const metricsUrl = await new Promise((resolve, reject) => {
+    const t = setInterval(() => {
+      const m = /on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearInterval(t);
+        resolve(m[1]);
+      }
+    }, 20);
+    proc.once('exit', (code) => reject(new Error(`operator exited ${code}\n${out}`)));
+  });
+  const managed = () => api.list('secrets', ns).filter((s) => s.metadata.labels?.['strongroom.io/managed'] === 'true').length;
+  while (managed() < count) await new Promise((r) => setTimeout(r, 50));
+  const syncedMs = performance.now() - started;
+  const initialCalls = await metric(metricsUrl, 'strongroom_operator_provider_calls_total', { operation: 'read' });
+
+  // One full refresh cycle: every ExternalSecret comes back after REFRESH_S.
+  await new Promise((r) => setTimeout(r, REFRESH_S * 1000 + 2000));
+  const afterRefresh = await metric(metricsUrl, 'strongroom_operator_provider_calls_total', { operation: 'read' });
+  const syncs = await metric(metricsUrl, 'strongroom_operator_syncs_total', { kind: 'ExternalSecret', result: 'ok' });
+  const rss = peakRssMiB(proc.pid);
+  proc.kill('SIGTERM');
+  await new Promise((r) => proc.once('exit', r));
+  await api.close();
+  return { count, syncedMs, initialCalls, refreshCalls: afterRefresh - initialCalls, syncs, rss };
+}
+
+// A dev server process (the compiled test helper resolves paths relative to src/, so spawn it here).
+async function startServer() {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { randomBytes } = await import('node:crypto');
+  const dataDir = mkdtempSync(join(tmpdir(), 'strongroom-bench-'));
+  const rootToken = `srs.bench-${randomBytes(8).toString('hex')}`;
+  const proc = spawn(process.execPath, [BIN, 'server', '--dev', `--dev-root-token=${rootToken}`, '--listen=127.0.0.1:0', `--data-dir=${dataDir}`, '--log-level=warn'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout.setEncoding('utf8').on('data', (c) => (out += c));
+  const url = await new Promise((resolve, reject) => {
+    const t = setInterval(() => {
+      const m = /server listening on (\S+)/.exec(out);
+      if (m) {
+        clearInterval(t);
+        resolve(m[1]);
+      }
+    }, 20);
+    proc.once('exit', (code) => reject(new Error(`server exited ${code}\n${out}`)));
+  });
+  return {
+    url,
+    rootToken,
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const server = await startServer();
+try {
+  for (let k = 0; k < KEYS; k++) {
+    const res = await fetch(`${server.url}/v1/secret/data/bench/key-${k}`, {
+      method: 'POST',
+      headers: { 'x-vault-token': server.rootToken, 'content-type': 'application/json' },
+      body: JSON.stringify({ data: { v: `value-${k}` } }),
+    });
+    if (!res.ok) throw new Error(`seeding key ${k}: ${res.status}`);
+  }
+  const rows = [];
+  for (const count of COUNTS) {
+    console.error(`running ${count} ExternalSecrets ...`);
+    rows.push(await runOnce(count, server));
+  }
+  console.log(`\nstrongroom operator: ${KEYS} remote keys, refreshInterval ${REFRESH_S}s, concurrency 32, API double + real dev server\n`);
+  console.log('| ExternalSecrets | time to all synced | provider reads (initial) | provider reads (one refresh) | reconciles | peak RSS |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    console.log(`| ${r.count} | ${(r.syncedMs / 1000).toFixed(2)} s | ${r.initialCalls} | ${r.refreshCalls} | ${r.syncs} | ${r.rss.toFixed(0)} MiB |`);
+  }
+} finally {
+  await server.stop();
+}
