@@ -1,38 +1,5 @@
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
-import { createCsiProvider } from '../csi-provider/provider.js';
-import { serveCsiProvider } from '../csi-provider/server.js';
-import { onTermination } from '../kms-plugin/grpc-unix.js';
-import { createVaultHttpClient, type VaultHttpClient } from '../kms-plugin/http-client.js';
-
-interface CsiFlags {
-  socket: string;
-  address?: string;
-  timeout: string;
-}
-
-async function run(flags: CsiFlags): Promise<void> {
-  const socketPath = resolve(flags.socket);
-  const timeoutMs = Number(flags.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 30_000) throw new Error('--timeout must be 100..30000 ms');
-  const defaultAddress = flags.address ?? process.env.STRONGROOM_ADDR;
-  const clients = new Map<string, VaultHttpClient>();
-  const provider = createCsiProvider({
-    clientFor(address) {
-      const chosen = address ?? defaultAddress;
-      if (!chosen) throw new Error('no Strongroom address: pass --address, set STRONGROOM_ADDR, or set vaultAddress in the SecretProviderClass');
-      let client = clients.get(chosen);
-      if (!client) {
-        client = createVaultHttpClient({ address: chosen, timeoutMs, userAgent: 'strongroom-csi-provider' });
-        clients.set(chosen, client);
-      }
-      return client;
-    },
-  });
-  const server = await serveCsiProvider(provider, socketPath);
-  console.error(`strongroom csi-provider: serving on unix://${socketPath}`);
-  onTermination(() => server.stop());
-}
+import type { CsiFlags } from './csi-provider-run.js';
 
 export function registerCsiProvider(program: Command): void {
   program
@@ -49,7 +16,8 @@ Example:
     )
     .action(async (flags: CsiFlags) => {
       try {
-        await run(flags);
+        const { runCsiProvider } = await import('./csi-provider-run.js'); // loaded on use: keeps other commands fast
+        await runCsiProvider(flags);
       } catch (err) {
         console.error(`strongroom csi-provider: ${err instanceof Error ? err.message : String(err)}`);
         process.exit(1);

@@ -44,6 +44,11 @@ export async function main(argv: string[]): Promise<void> {
     registerCompletion,
   ];
   for (const register of registrations) register(program);
+  // `strongroom ... | head` closes the pipe early: that is the reader's choice, not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { ConfigError, loadConfig, type FlagValues } from '../server/config.js';
-import { runServer } from '../server/run.js';
+import type { FlagValues } from '../server/config.js';
 
 /** `strongroom server`: the store, speaking Vault's HTTP API. */
 export function registerServer(program: Command): void {
@@ -29,6 +28,9 @@ Examples:
   strongroom server --database-url=postgres://strongroom@db/strongroom --tls-cert-file=tls.crt --tls-key-file=tls.key`,
     )
     .action(async (options: FlagValues) => {
+      // Loaded on use: the server's stack (Fastify, SQL drivers, ...) must not slow every other CLI command down.
+      const { ConfigError, loadConfig } = await import('../server/config.js');
+      const { runServer } = await import('../server/run.js');
       let config;
       try {
         config = loadConfig({ flags: options, env: process.env });

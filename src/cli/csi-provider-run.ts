@@ -1,0 +1,35 @@
+import { resolve } from 'node:path';
+import { createCsiProvider } from '../csi-provider/provider.js';
+import { serveCsiProvider } from '../csi-provider/server.js';
+import { onTermination } from '../kms-plugin/grpc-unix.js';
+import { createVaultHttpClient, type VaultHttpClient } from '../kms-plugin/http-client.js';
+
+export interface CsiFlags {
+  socket: string;
+  address?: string;
+  timeout: string;
+}
+
+export async function runCsiProvider(flags: CsiFlags): Promise<void> {
+  const socketPath = resolve(flags.socket);
+  const timeoutMs = Number(flags.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 30_000) throw new Error('--timeout must be 100..30000 ms');
+  const defaultAddress = flags.address ?? process.env.STRONGROOM_ADDR;
+  const clients = new Map<string, VaultHttpClient>();
+  const provider = createCsiProvider({
+    clientFor(address) {
+      const chosen = address ?? defaultAddress;
+      if (!chosen) throw new Error('no Strongroom address: pass --address, set STRONGROOM_ADDR, or set vaultAddress in the SecretProviderClass');
+      let client = clients.get(chosen);
+      if (!client) {
+        client = createVaultHttpClient({ address: chosen, timeoutMs, userAgent: 'strongroom-csi-provider' });
+        clients.set(chosen, client);
+      }
+      return client;
+    },
+  });
+  const server = await serveCsiProvider(provider, socketPath);
+  console.error(`strongroom csi-provider: serving on unix://${socketPath}`);
+  onTermination(() => server.stop());
+}
+
