@@ -13,6 +13,7 @@ export const VERSION = '0.1.0';
  */
 export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' | 'metrics'>): BackendPath[] {
   const { seal, tokens, lifecycle, metrics } = deps;
+  const rewrap: RewrapProgress = { current: null, done: 0, total: 0, error: null };
   return [
     {
       name: 'sys.health',
@@ -144,12 +145,58 @@ export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' |
       sudo: true,
       operations: {
         update: async () => {
-          const { rewrapped } = await seal.rewrap();
+          // One rewrap at a time per server; a second request joins the running one instead of racing it.
+          const run = rewrap.current ?? startRewrap();
+          const { rewrapped } = await run;
           return { data: { rewrapped, term: seal.barrier.currentTerm() } };
         },
       },
     },
+    {
+      // Ours: progress of the rewrap this server is running (or ran last), for progress bars.
+      name: 'sys.rewrap.status',
+      pattern: 'rewrap/status',
+      sudo: true,
+      operations: {
+        read: async () => ({
+          data: {
+            running: rewrap.current !== null,
+            done: rewrap.done,
+            total: rewrap.total,
+            term: seal.barrier.isSealed() ? 0 : seal.barrier.currentTerm(),
+            error: rewrap.error,
+          },
+        }),
+      },
+    },
   ];
+
+  function startRewrap(): Promise<{ rewrapped: number }> {
+    rewrap.done = 0;
+    rewrap.total = 0;
+    rewrap.error = null;
+    const run = seal
+      .rewrap((done, total) => {
+        rewrap.done = done;
+        rewrap.total = total;
+      })
+      .catch((err: unknown) => {
+        rewrap.error = err instanceof StrongroomError ? err.message : 'rewrap failed; see the server log';
+        throw err;
+      })
+      .finally(() => {
+        rewrap.current = null;
+      });
+    rewrap.current = run;
+    return run;
+  }
+}
+
+interface RewrapProgress {
+  current: Promise<{ rewrapped: number }> | null;
+  done: number;
+  total: number;
+  error: string | null;
 }
 
 export function sealStatusBody(status: SealStatus): Record<string, unknown> {

@@ -70,6 +70,10 @@ describe('sys endpoints, audit and operations (dev server with an audit file)', 
     const rewrap = await api(server.url, 'POST', 'sys/rewrap', { token: server.rootToken });
     expect(rewrap.status).toBe(200);
     expect(rewrap.body.data.rewrapped).toBeGreaterThanOrEqual(1);
+    const progress = await api(server.url, 'GET', 'sys/rewrap/status', { token: server.rootToken });
+    expect(progress.body.data).toMatchObject({ running: false, term: after, error: null });
+    expect(progress.body.data.done).toBe(progress.body.data.total);
+    expect(progress.body.data.done).toBeGreaterThanOrEqual(1);
     expect((await root.read('secret/data/rotated')).data.data.v).toBe('before');
   });
 
