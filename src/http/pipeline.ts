@@ -167,7 +167,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         const acl = await deps.policy.acl(ctx.token.policies);
         if (!acl.isRoot) {
           const aclPath = ctx.operation === 'list' && !req.path.endsWith('/') ? `${req.path}/` : req.path;
-          const allowed = acl.allows(aclPath, ctx.operation) && (!def.sudo || acl.allows(aclPath, 'sudo'));
+          const allowed = acl.allows(aclPath, ctx.operation) && (!def.sudo || acl.allows(aclPath, 'sudo', { listing: ctx.operation === 'list' }));
           if (!allowed) {
             await audit?.log(requestEvent({ request: auditRequest, token: ctx.token, error: PERMISSION_DENIED }));
             throw new StrongroomError('forbidden', PERMISSION_DENIED);

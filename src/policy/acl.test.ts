@@ -239,6 +239,20 @@ describe('Acl semantics', () => {
     expect(acl.allows('other/x/', 'list')).toBe(false);
   });
 
+  it('judges sudo on a listing by the same rule that grants the list', () => {
+    const acl = compileAcl([
+      parsePolicy(`
+        path "auth/token/accessors" { capabilities = ["list", "sudo"] }
+        path "sys/leases/lookup" { capabilities = ["list"] }
+      `),
+    ]);
+    expect(acl.allows('auth/token/accessors/', 'list')).toBe(true);
+    expect(acl.allows('auth/token/accessors/', 'sudo', { listing: true })).toBe(true);
+    // Outside a listing the slash form is a different path, which no rule grants.
+    expect(acl.allows('auth/token/accessors/', 'sudo')).toBe(false);
+    expect(acl.allows('sys/leases/lookup/', 'sudo', { listing: true })).toBe(false);
+  });
+
   it('ignores leading slashes on request paths and one leading slash on patterns', () => {
     const acl = compileAcl([parsePolicy('path "secret/a" { capabilities = ["read"] }\npath "/kv/*" { capabilities = ["list"] }')]);
     expect(acl.allows('//secret/a', 'read')).toBe(true);

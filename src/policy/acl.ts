@@ -49,9 +49,11 @@ class CompiledAcl implements Acl {
     return toSet(this.matcher.match(normalizePath(path)) ?? 0);
   }
 
-  allows(path: string, capability: Exclude<Capability, 'deny'>): boolean {
+  allows(path: string, capability: Exclude<Capability, 'deny'>, options?: { listing?: boolean }): boolean {
     const normalized = normalizePath(path);
-    const mask = capability === 'list' ? this.listMask(normalized) : this.matcher.match(normalized);
+    // A listing request is judged by one rule for every capability it needs (list, and sudo on sudo paths).
+    const listing = capability === 'list' || options?.listing === true;
+    const mask = listing ? this.listMask(normalized) : this.matcher.match(normalized);
     return mask !== undefined && (mask & BIT[capability]) !== 0;
   }
 

@@ -38,7 +38,11 @@ export interface Acl {
    * Whether `capability` is granted on `path`. For 'list', like Vault, a rule written without the trailing slash
    * also applies to the listing path with one ('secret/metadata/app' grants listing 'secret/metadata/app/').
    */
-  allows(path: string, capability: Exclude<Capability, 'deny'>): boolean;
+  /**
+   * `listing`: the request is a LIST, so the rule that applies is found with the list lookup (a rule for the
+   * directory without its trailing slash applies too) — for every capability the request needs, e.g. sudo.
+   */
+  allows(path: string, capability: Exclude<Capability, 'deny'>, options?: { listing?: boolean }): boolean;
   readonly isRoot: boolean;
 }
 
