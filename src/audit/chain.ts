@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { AuditEvent, AuditRecord } from './types.js';
 
 /**
@@ -66,18 +66,6 @@ function isLeafOrCanonical(value: unknown): boolean {
   }
 }
 
-/** One object's members as sorted `"key":value` fragments (the chain splices its hash in without re-serializing). */
-function canonicalMembers(object: object): Array<[string, string]> {
-  const members: Array<[string, string]> = [];
-  for (const key of Object.keys(object).sort()) {
-    const member = (object as Record<string, unknown>)[key];
-    const fragment =
-      member !== null && typeof member === 'object' && isCanonicalAsIs(member) ? JSON.stringify(member) : canonicalFragment(member);
-    if (fragment !== undefined) members.push([key, `${JSON.stringify(key)}:${fragment}`]);
-  }
-  return members;
-}
-
 function canonicalFragment(value: unknown): string | undefined {
   if (value === null) return 'null';
   switch (typeof value) {
@@ -127,16 +115,9 @@ export interface ChainedRecord {
  * the `hash` member spliced in at its sorted place.
  */
 export function chainRecord(head: ChainHead, event: AuditEvent): ChainedRecord {
+  const placed = placeEvent(head, event);
   // Spread first so an event can never smuggle in its own seq/prev_hash/hash.
-  const unhashed: Omit<AuditRecord, 'hash'> & { hash?: string } = { ...event, seq: head.seq + 1, prev_hash: head.hash };
-  delete unhashed.hash;
-  const members = canonicalMembers(unhashed);
-  const hash = createHash('sha256')
-    .update(`{${members.map((m) => m[1]).join(',')}}`, 'utf8')
-    .digest('hex');
-  const at = members.findIndex(([key]) => key > 'hash');
-  members.splice(at < 0 ? members.length : at, 0, ['hash', `"hash":"${hash}"`]);
-  return { record: { ...unhashed, hash }, line: `{${members.map((m) => m[1]).join(',')}}` };
+  return { record: { ...event, seq: placed.seq, prev_hash: head.hash, hash: placed.hash }, line: placed.line };
 }
 
 /** Chains a batch; returns the records, their lines and the head after the last one. */
@@ -151,6 +132,47 @@ export function chainBatch(head: ChainHead, events: readonly AuditEvent[]): { re
     current = { seq: record.seq, hash: record.hash };
   }
   return { records, lines, head: current };
+}
+
+/** Chains a batch when only the lines are needed (the file device): no record objects are built. */
+export function chainLines(head: ChainHead, events: readonly AuditEvent[]): { lines: string[]; head: ChainHead } {
+  const lines: string[] = [];
+  let current = head;
+  for (const event of events) {
+    const placed = placeEvent(current, event);
+    lines.push(placed.line);
+    current = { seq: placed.seq, hash: placed.hash };
+  }
+  return { lines, head: current };
+}
+
+/** The canonical line of `event` as the record after `head`, and that record's hash. */
+function placeEvent(head: ChainHead, event: AuditEvent): { line: string; hash: string; seq: number } {
+  const seq = head.seq + 1;
+  const source = event as unknown as Record<string, unknown>;
+  const names = ['prev_hash', 'seq'];
+  for (const key of Object.keys(source)) if (key !== 'seq' && key !== 'prev_hash' && key !== 'hash') names.push(key);
+  names.sort();
+  // Members sorting before "hash" and after it, so the line is the hashed text with one member added in its place.
+  let before = '';
+  let after = '';
+  for (const key of names) {
+    const value = key === 'seq' ? seq : key === 'prev_hash' ? head.hash : source[key];
+    const fragment =
+      value !== null && typeof value === 'object' && isCanonicalAsIs(value) ? JSON.stringify(value) : canonicalFragment(value);
+    if (fragment === undefined) continue;
+    const member = `${JSON.stringify(key)}:${fragment}`;
+    if (key < 'hash') before = before === '' ? member : `${before},${member}`;
+    else after = after === '' ? member : `${after},${member}`;
+  }
+  const hash = sha256Hex(`{${before}${before !== '' && after !== '' ? ',' : ''}${after}}`);
+  const line = `{${before}${before !== '' ? ',' : ''}"hash":"${hash}"${after !== '' ? ',' : ''}${after}}`;
+  return { line, hash, seq };
+}
+
+/** One-shot SHA-256 (crypto.hash skips the Hash object; Node 20.12+). */
+function sha256Hex(text: string): string {
+  return oneShotHash('sha256', text, 'hex');
 }
 
 export type ParsedLine = { ok: true; record: AuditRecord } | { ok: false; reason: string };

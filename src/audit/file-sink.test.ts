@@ -130,6 +130,70 @@ describe('file audit device', () => {
     expect(records[0]).toMatchObject({ seq: 2, prev_hash: older.lastHash });
   });
 
+  it('a failed sync fails its batch and every later unconfirmed batch, and the chain resumes from the last durable entry', async () => {
+    const file = freshPath();
+    // Sync 1 succeeds; sync 2 is held, then fails; sync 3 (of a batch written while 2 was pending) succeeds.
+    let calls = 0;
+    let failSecond!: () => void;
+    const secondHeld = new Promise<void>((_resolve, reject) => (failSecond = () => reject(new Error('EIO: simulated'))));
+    const sink = await openFileSink({
+      filePath: file,
+      sync: async (handle) => {
+        calls += 1;
+        if (calls === 2) return secondHeld;
+        return handle.datasync();
+      },
+    });
+    await sink.append(sampleEvent(1));
+    const second = sink.append(sampleEvent(2));
+    // Let batch 2 be written and its sync start, then queue batch 3 behind it (written while 2 still syncs).
+    while (calls < 2) await new Promise((resolve) => setTimeout(resolve, 1));
+    const third = sink.append(sampleEvent(3));
+    while (calls < 3) await new Promise((resolve) => setTimeout(resolve, 1));
+    failSecond();
+    const outcomes = await Promise.allSettled([second, third]);
+    // Batch 3's own sync succeeded, but it links to entry 2, which is not durable: both fail (fail closed).
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ kind: 'unavailable' });
+
+    await sink.append(sampleEvent(4));
+    await sink.close();
+    const records = readRecords(file);
+    expect(records.map((r) => r.request.id)).toEqual(['req-1', 'req-4']);
+    expect(records.map((r) => r.seq)).toEqual([1, 2]);
+    expect(await verifyAuditFile(file, { requireGenesis: true })).toMatchObject({ ok: true, entries: 2 });
+  });
+
+  it('keeps writing while an earlier batch syncs, and acknowledges batches only in order', async () => {
+    const file = freshPath();
+    let calls = 0;
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const sink = await openFileSink({
+      filePath: file,
+      sync: async (handle) => {
+        const call = ++calls;
+        await handle.datasync();
+        if (call === 1) await firstHeld;
+      },
+    });
+    const order: number[] = [];
+    const first = sink.append(sampleEvent(1)).then(() => order.push(1));
+    while (calls < 1) await new Promise((resolve) => setTimeout(resolve, 1));
+    const second = sink.append(sampleEvent(2)).then(() => order.push(2));
+    // The second batch is written and synced while the first sync is still held...
+    while (calls < 2) await new Promise((resolve) => setTimeout(resolve, 1));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(readRecords(file)).toHaveLength(2);
+    // ...but is not acknowledged before the first.
+    expect(order).toEqual([]);
+    releaseFirst();
+    await Promise.all([first, second]);
+    expect(order).toEqual([1, 2]);
+    await sink.close();
+    expect(await verifyAuditFile(file, { requireGenesis: true })).toMatchObject({ ok: true, entries: 2 });
+  });
+
   it('rejects appends after close', async () => {
     const sink = await openFileSink({ filePath: freshPath() });
     await sink.close();

@@ -1,15 +1,17 @@
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StrongroomError } from '../shared/errors.js';
-import { chainBatch, genesisHead, parseRecordLine, type ChainHead } from './chain.js';
+import { chainLines, genesisHead, parseRecordLine, type ChainHead } from './chain.js';
 import { acquireFileLock } from './file-lock.js';
-import { createGroupCommitter, createSerializer } from './group-commit.js';
+import { createGroupCommitter, createSerializer, type Written } from './group-commit.js';
 import { sinkFailure, type AuditSink } from './sink.js';
 import type { AuditEvent } from './types.js';
 
 /**
  * The file audit device: one canonical JSON record per line, appended with group commit (one write and one
- * fdatasync per batch) to a file only its owner can read (mode 0600 unless configured otherwise).
+ * fdatasync per batch, the next batch written while the previous one syncs) to a file only its owner can read
+ * (mode 0600 unless configured otherwise). An entry is acknowledged only once it and every entry before it are
+ * durable.
  *
  * Chain continuity:
  * - On open, an existing file's last line is parsed and checked; the chain continues from it. A last line that is
@@ -19,8 +21,8 @@ import type { AuditEvent } from './types.js';
  *   new file continues the in-memory chain: its first record has `seq` = last seq + 1 and `prev_hash` = the last
  *   hash of the rotated file, so the files stitch into one chain (`verifyAuditFile(next, { expectPrevHash })`). If
  *   the path still holds records (copytruncate did not run, or no rotation happened), the chain resumes from them.
- * - A failed write truncates the file back to its last good size and closes it; the next batch reopens the file and
- *   re-reads its tail, so a transient error (disk full) heals by itself and a partial line left behind keeps the
+ * - A failed write or sync truncates the file back to the last size known durable (failing every batch not yet
+ *   confirmed) and closes it; the next batch reopens the file and re-reads its tail, so a transient error (disk full) heals by itself and a partial line left behind keeps the
  *   sink refusing until a person looks.
  *
  * One process owns a file for as long as the device is open (`<file>.lock`, see file-lock.ts): two writers
@@ -32,6 +34,8 @@ export interface FileSinkOptions {
   mode?: number;
   /** For error messages, e.g. 'device "file/"'. */
   description?: string;
+  /** Tests only: replaces fdatasync, to inject sync failures. */
+  sync?: (file: FileHandle) => Promise<void>;
 }
 
 export interface FileSink extends AuditSink {
@@ -40,6 +44,12 @@ export interface FileSink extends AuditSink {
 }
 
 const TAIL_CHUNK = 64 * 1024;
+/**
+ * Batches whose fdatasync may run at once. Two lets the next batch sync while the previous one still waits on the
+ * disk (a slow or shared disk otherwise caps throughput at one batch per sync latency); each takes a libuv pool
+ * thread, and the default pool has four.
+ */
+const MAX_SYNCS_IN_FLIGHT = 2;
 /** A single record is never near this; a longer "last line" means the file is not ours. */
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
@@ -69,14 +79,27 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
       if (!existed) await syncDirectory(dirname(filePath));
       handle = opened;
       size = info.size;
+      // What is in the file when we open it is where a later failure cuts back to.
+      durable = { size, head };
     } catch (err) {
       await opened.close().catch(() => undefined);
       throw err;
     }
   }
 
-  async function writeBatch(events: AuditEvent[]): Promise<void> {
-    await exclusive(async () => {
+  /**
+   * Pipelined group commit. Writes are serialized (`exclusive`) so batches land in chain order; each batch's
+   * fdatasync then runs while the next batch is written, and a batch counts as durable only once its own sync
+   * succeeded AND every batch written before it is durable (`chain`). The first failure anywhere starts a new
+   * epoch: the file is cut back to the last position known durable, and every batch of the old epoch that was not
+   * yet confirmed fails with it, so no entry is acknowledged unless it and everything it links to are on disk.
+   */
+  let epoch = 0;
+  let chain: Promise<void> = Promise.resolve();
+  let durable = { size: 0, head: genesisHead() };
+
+  async function writeBatch(events: AuditEvent[]): Promise<Written> {
+    return exclusive(async () => {
       if (closed) throw new StrongroomError('unavailable', `audit ${description} is closed`);
       try {
         if (!handle) await openFile();
@@ -84,28 +107,55 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
         throw sinkFailure(description, err);
       }
       const file = handle!;
-      const { lines, head: next } = chainBatch(head, events);
+      const { lines, head: next } = chainLines(head, events);
       const bytes = Buffer.from(lines.join('\n') + '\n', 'utf8');
       try {
         await writeAll(file, bytes);
-        await file.datasync();
       } catch (err) {
-        await abandon(file);
+        await resetToDurable(epoch); // already inside `exclusive`
         throw sinkFailure(description, err);
       }
       size += bytes.length;
       head = next;
+      const written = { size, head: next };
+      const batchEpoch = epoch;
+      const previous = chain;
+      const synced = (options.sync ? options.sync(file) : file.datasync()).then(
+        () => null,
+        (err: unknown) => ({ err }),
+      );
+      const done = (async () => {
+        const failure = await synced;
+        await previous;
+        if (failure) throw failure.err;
+        if (batchEpoch !== epoch) throw new Error('the audit file was cut back after an earlier write failed');
+        durable = written;
+      })();
+      chain = done;
+      done.catch(() => exclusive(() => resetToDurable(batchEpoch)));
+      return { durable: done.catch((err: unknown) => Promise.reject(sinkFailure(description, err))) };
     });
   }
 
-  /** After a failed write: cut any partial batch off and drop the handle so the next batch starts clean. */
-  async function abandon(file: FileHandle): Promise<void> {
-    await file.truncate(size).catch(() => undefined);
-    await file.close().catch(() => undefined);
+  /**
+   * After a failure: cut unconfirmed batches off and drop the handle so the next batch starts clean. Must run inside
+   * `exclusive` so no write interleaves; only the first failure of an epoch acts.
+   */
+  async function resetToDurable(failedEpoch: number): Promise<void> {
+    if (failedEpoch !== epoch) return;
+    epoch += 1;
+    chain = Promise.resolve();
+    const file = handle;
     handle = null;
+    size = durable.size;
+    head = durable.head;
+    if (file) {
+      await file.truncate(durable.size).catch(() => undefined);
+      await file.close().catch(() => undefined);
+    }
   }
 
-  const committer = createGroupCommitter(writeBatch);
+  const committer = createGroupCommitter(writeBatch, { maxInFlight: MAX_SYNCS_IN_FLIGHT });
 
   let releaseLock: () => Promise<void>;
   try {
@@ -130,6 +180,8 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
     reopen: () =>
       exclusive(async () => {
         if (closed) return;
+        // Let batches already written settle against this file before switching (their bookkeeping names it).
+        await chain.catch(() => undefined);
         const previous = handle;
         handle = null;
         await previous?.close();

@@ -3,17 +3,29 @@
  * one go (one write + one fsync, or one transaction), then settles every waiter together. Under load each fsync
  * carries many entries, so durability does not cap throughput; with one caller it costs one fsync, as before.
  *
- * The whole batch shares one outcome: if the write fails, every waiter in it is rejected (fail closed).
+ * A writer may pipeline: it resolves once the batch is *written* and hands back `durable`, which settles once the
+ * batch is durable. The committer then writes the next batch while the previous one syncs (at most
+ * `maxInFlight` batches syncing at once), and settles each batch's waiters from its own `durable`. Ordering and
+ * failure propagation between pipelined batches are the writer's business (see file-sink.ts).
+ *
+ * The whole batch shares one outcome: if the write or its sync fails, every waiter in it is rejected (fail closed).
  */
 export interface GroupCommitter<T> {
   submit(item: T): Promise<void>;
   /** Submits items that must share one batch (and so one outcome), in order: e.g. a read's request and response. */
   submitAll(items: readonly T[]): Promise<void>;
-  /** Entries accepted but not yet durable (queued plus the batch being written). */
+  /** Entries accepted but not yet durable (queued, being written, or syncing). */
   depth(): number;
   /** Resolves once everything submitted so far has settled. */
   drain(): Promise<void>;
 }
+
+/** What a pipelining writer returns once a batch is written: `durable` settles when it is durable (or failed). */
+export interface Written {
+  durable: Promise<void>;
+}
+
+export type BatchWriter<T> = (items: T[]) => Promise<void | Written>;
 
 interface Waiter<T> {
   items: readonly T[];
@@ -21,28 +33,56 @@ interface Waiter<T> {
   reject: (err: unknown) => void;
 }
 
-export function createGroupCommitter<T>(writeBatch: (items: T[]) => Promise<void>): GroupCommitter<T> {
+export function createGroupCommitter<T>(writeBatch: BatchWriter<T>, options: { maxInFlight?: number } = {}): GroupCommitter<T> {
+  const maxInFlight = Math.max(1, options.maxInFlight ?? 1);
   let queue: Waiter<T>[] = [];
   let queued = 0;
   let writing = 0;
+  let syncing = 0;
   let running: Promise<void> | null = null;
+  const inFlight = new Set<Promise<void>>();
+
+  const settle = (batch: Waiter<T>[], err?: unknown) => {
+    for (const waiter of batch) {
+      if (err === undefined) waiter.resolve();
+      else waiter.reject(err);
+    }
+  };
 
   async function run(): Promise<void> {
     while (queue.length > 0) {
+      // While the pipeline is full, arrivals keep queueing: the next batch just gets bigger.
+      while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
       const batch = queue;
       const items: T[] = [];
       for (const waiter of batch) for (const item of waiter.items) items.push(item);
       queue = [];
       queued = 0;
       writing = items.length;
+      let written: void | Written;
       try {
-        await writeBatch(items);
-        for (const waiter of batch) waiter.resolve();
+        written = await writeBatch(items);
       } catch (err) {
-        for (const waiter of batch) waiter.reject(err);
+        settle(batch, err ?? new Error('audit write failed'));
+        continue;
       } finally {
         writing = 0;
       }
+      if (!written) {
+        settle(batch);
+        continue;
+      }
+      syncing += items.length;
+      const settled: Promise<void> = written.durable
+        .then(
+          () => settle(batch),
+          (err: unknown) => settle(batch, err ?? new Error('audit sync failed')),
+        )
+        .finally(() => {
+          syncing -= items.length;
+          inFlight.delete(settled);
+        });
+      inFlight.add(settled);
     }
     running = null;
   }
@@ -58,9 +98,12 @@ export function createGroupCommitter<T>(writeBatch: (items: T[]) => Promise<void
   return {
     submit: (item) => enqueue([item]),
     submitAll: (items) => (items.length === 0 ? Promise.resolve() : enqueue(items)),
-    depth: () => queued + writing,
+    depth: () => queued + writing + syncing,
     drain: async () => {
-      while (running) await running;
+      while (running || inFlight.size > 0) {
+        if (running) await running;
+        else await Promise.all(inFlight);
+      }
     },
   };
 }

@@ -18,6 +18,22 @@ describe('redaction', () => {
     expect(createRedactor(randomBytes(32)).hash('x')).not.toBe(redactor.hash('x'));
   });
 
+  it('redactAll gives exactly what redacting each event alone gives, and the same accessor the same HMAC every time', () => {
+    const events = [sampleEvent(1), sampleEvent(1, { type: 'request', response: undefined }), sampleEvent(2)];
+    const together = redactor.redactAll(events);
+    expect(together).toEqual(events.map((event) => createRedactor(key).redact(event)));
+    expect(together[0]!.auth!.accessor).toBe(expectedHash('accessor-1'));
+    expect(redactor.redact(sampleEvent(4)).auth!.accessor).toBe(expectedHash('accessor-1'));
+    expect(JSON.stringify(together)).not.toContain('hvs.client-token-1');
+  });
+
+  it('an event field named like an Object.prototype member is HMAC\'d, never taken for a handler', () => {
+    const event = { ...sampleEvent(1), constructor: 'secret-in-constructor', toString: 'secret-in-tostring' } as unknown as AuditEvent;
+    const redacted = redactor.redact(event) as unknown as Record<string, unknown>;
+    expect(redacted.constructor).toBe(expectedHash('secret-in-constructor'));
+    expect(redacted.toString).toBe(expectedHash('secret-in-tostring'));
+  });
+
   it('refuses a key too short to be a key', () => {
     expect(() => createRedactor(Buffer.alloc(4))).toThrow(/at least 16 bytes/);
   });

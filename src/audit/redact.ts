@@ -22,9 +22,16 @@ export interface Redactor {
   /** sys/audit-hash: exactly what the log shows for `input`. */
   hash(input: string): string;
   redact(event: AuditEvent): AuditEvent;
+  /** Redacts events that belong together (a request and its response): a value in several of them is HMAC'd once. */
+  redactAll(events: readonly AuditEvent[]): AuditEvent[];
 }
 
 const MIN_KEY_BYTES = 16;
+/**
+ * Accessors repeat on every request of a client. They are token handles, not credentials (stored in clear in the
+ * database too), so their HMACs may be remembered; tokens and secret values never are.
+ */
+const ACCESSOR_CACHE_SIZE = 10_000;
 
 export function createRedactor(hmacKey: Uint8Array): Redactor {
   if (hmacKey.length < MIN_KEY_BYTES) throw invalid(`audit HMAC key must be at least ${MIN_KEY_BYTES} bytes`);
@@ -32,8 +39,42 @@ export function createRedactor(hmacKey: Uint8Array): Redactor {
   // what we compute. One KeyObject for the life of the service: a Buffer key would build one per HMAC.
   const key = createSecretKey(Buffer.from(hmacKey));
   const hash = (input: string) => HMAC_PREFIX + createHmac('sha256', key).update(input, 'utf8').digest('hex');
-  const hashValue = (value: unknown): unknown => redactValue(value, hash);
-  return { hash, redact: createEventRedactor(hashValue) };
+  // Set only for the duration of one synchronous redactAll call, so nothing outlives it.
+  let memo: Map<string, string> | null = null;
+  const memoHash = (input: string): string => {
+    if (!memo) return hash(input);
+    let out = memo.get(input);
+    if (out === undefined) {
+      out = hash(input);
+      memo.set(input, out);
+    }
+    return out;
+  };
+  const hashValue = (value: unknown): unknown => redactValue(value, memoHash);
+  const accessors = new Map<string, string>();
+  const hashAccessor = (value: unknown): unknown => {
+    if (typeof value !== 'string') return hashValue(value);
+    let out = accessors.get(value);
+    if (out === undefined) {
+      out = hash(value);
+      if (accessors.size >= ACCESSOR_CACHE_SIZE) accessors.delete(accessors.keys().next().value!);
+      accessors.set(value, out);
+    }
+    return out;
+  };
+  const redact = createEventRedactor(hashValue, hashAccessor);
+  return {
+    hash,
+    redact,
+    redactAll(events) {
+      memo = new Map();
+      try {
+        return events.map(redact);
+      } finally {
+        memo = null;
+      }
+    },
+  };
 }
 
 type Hash = (input: string) => string;
@@ -133,18 +174,18 @@ const RESPONSE_CLEAR = new Set(['status']);
 const RESPONSE_AUTH_CLEAR = new Set(['policies', 'token_policies', 'token_type', 'display_name', 'metadata', 'lease_duration', 'renewable', 'orphan', 'entity_id']);
 
 /** The event's allow-list, built once per redactor (not per event) since it only closes over the HMAC. */
-function createEventRedactor(hashValue: HashValue): (event: AuditEvent) => AuditEvent {
+function createEventRedactor(hashValue: HashValue, hashAccessor: HashValue): (event: AuditEvent) => AuditEvent {
   const asObject = (value: unknown) => (value !== null && typeof value === 'object' && !Array.isArray(value) ? value : null);
   const nested = (clear: ReadonlySet<string>, special?: Record<string, (value: unknown) => unknown>) => (value: unknown) => {
     const object = asObject(value);
     return object ? allowList(object, clear, hashValue, special) : hashValue(value);
   };
   const top = {
-    auth: nested(AUTH_CLEAR, { accessor: hashValue, client_token: hashValue }),
+    auth: nested(AUTH_CLEAR, { accessor: hashAccessor, client_token: hashValue }),
     request: nested(REQUEST_CLEAR, { data: hashValue, client_token: hashValue, client_token_accessor: hashValue }),
     response: nested(RESPONSE_CLEAR, {
       data: hashValue,
-      auth: nested(RESPONSE_AUTH_CLEAR, { client_token: hashValue, accessor: hashValue }),
+      auth: nested(RESPONSE_AUTH_CLEAR, { client_token: hashValue, accessor: hashAccessor }),
     }),
   };
   return (event) => allowList(event, TOP_CLEAR, hashValue, top) as unknown as AuditEvent;

@@ -69,7 +69,7 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
   async function write(events: readonly AuditEvent[]): Promise<void> {
     if (closed) throw closedError();
     if (active.size === 0 || events.length === 0) return;
-    const redacted = events.map((event) => redactor.redact(event));
+    const redacted = events.length === 1 ? [redactor.redact(events[0]!)] : redactor.redactAll(events);
     if (active.size === 1) {
       // The common case (one device): no fan-out bookkeeping.
       const only = active.values().next().value!;
