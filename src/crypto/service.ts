@@ -52,18 +52,21 @@ export function isUnknownTermError(err: unknown): err is StrongroomError {
   return err instanceof StrongroomError && err.details?.reason === 'unknown_term';
 }
 
-/** Decrypts, and on an unknown term refreshes the keyring from storage once and tries again. */
+/**
+ * Decrypts, and on an unknown term refreshes the keyring from storage once and tries again: another process that
+ * shares the database may have rotated. Without `refresh` it is a plain decrypt.
+ */
 export async function decryptWithRefresh(
-  service: Pick<ManagedSealService, 'barrier' | 'refresh'>,
+  source: { barrier: Pick<Barrier, 'decrypt'>; refresh?: () => Promise<void> },
   sealed: Uint8Array,
   context: Uint8Array,
 ): Promise<Buffer> {
   try {
-    return service.barrier.decrypt(sealed, context);
+    return source.barrier.decrypt(sealed, context);
   } catch (err) {
-    if (!isUnknownTermError(err)) throw err;
-    await service.refresh();
-    return service.barrier.decrypt(sealed, context);
+    if (!source.refresh || !isUnknownTermError(err)) throw err;
+    await source.refresh();
+    return source.barrier.decrypt(sealed, context);
   }
 }
 

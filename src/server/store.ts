@@ -149,13 +149,17 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
   });
   registerKvPurge(mounts, kv);
   registerKvRewrapper(seal, storage);
-  const transit = createTransitService({ repository: createTransitRepository(storage), barrier });
+  const transit = createTransitService({
+    repository: createTransitRepository(storage),
+    barrier,
+    refreshKeyring: () => seal.refresh(),
+  });
   mounts.onDisable('transit', (mount) => transit.purgeMount(mount));
   seal.registerRewrapper(transit.rewrapper);
   const tokens = createTokenService({ storage, barrier, defaultTtl: TOKEN_TTL_SECONDS, maxTtl: TOKEN_TTL_SECONDS });
   const policy = createPolicyService({ storage });
   let stopMaintenance: (() => Promise<void>) | null = null;
-  const kubernetes = createKubernetesAuthService({ storage, tokens, barrier });
+  const kubernetes = createKubernetesAuthService({ storage, tokens, barrier, refreshKeyring: () => seal.refresh() });
   const approle = createAppRoleService({ storage, tokens, barrier });
 
   let audit: AuditService | null = null;

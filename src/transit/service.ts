@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { encodeContext } from '../crypto/context.js';
+import { decryptWithRefresh } from '../crypto/service.js';
 import type { Barrier, Rewrapper } from '../crypto/types.js';
 import type { Mount } from '../mounts/types.js';
 import { invalid, notFound, sealedError } from '../shared/errors.js';
@@ -21,6 +22,8 @@ export interface TransitServiceDeps {
   barrier: Pick<Barrier, 'isSealed' | 'encrypt' | 'decrypt' | 'termOf' | 'currentTerm'>;
   now?: () => number;
   rotationAdviceAt?: number;
+  /** Reloads the keyring when a value names a term this process has not loaded (another replica rotated). */
+  refreshKeyring?: () => Promise<void>;
 }
 
 /** Where a version's key material is bound: moving the sealed bytes to another key, version or mount fails. */
@@ -41,6 +44,7 @@ interface CachedVersion {
 
 export function createTransitService(deps: TransitServiceDeps): TransitService {
   const { repository, barrier } = deps;
+  const sealSource = { barrier, refresh: deps.refreshKeyring };
   const now = deps.now ?? Date.now;
   const adviseAt = deps.rotationAdviceAt ?? DEFAULT_ROTATION_ADVICE_AT;
   // Key material is immutable per (key incarnation, version), so it is cached while unsealed. The key's created_at
@@ -75,7 +79,7 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
     const stored = await repository.findVersion(row.mount_uuid, row.name, version);
     if (!stored) throw invalid(`key version ${version} of "${row.name}" does not exist`);
     assertUnsealed();
-    const key = barrier.decrypt(stored.sealed_key, keyContext(row.mount_uuid, row.name, version));
+    const key = await decryptWithRefresh(sealSource, stored.sealed_key, keyContext(row.mount_uuid, row.name, version));
     const entry = { key, encryptions: Number(stored.encryptions) };
     material.set(id, entry);
     return entry;
@@ -174,7 +178,7 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
       let moved = 0;
       for (const row of rows) {
         const context = keyContext(row.mount_uuid, row.name, row.version);
-        const key = barrier.decrypt(row.sealed_key, context);
+        const key = await decryptWithRefresh(sealSource, row.sealed_key, context);
         try {
           const sealed = barrier.encrypt(key, context);
           if (await repository.replaceSealed(row, sealed, barrier.termOf(sealed))) moved += 1;

@@ -1,6 +1,7 @@
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { encodeContext } from '../../crypto/context.js';
+import { decryptWithRefresh } from '../../crypto/service.js';
 import type { Barrier } from '../../crypto/types.js';
 import type { Storage } from '../../storage/database.js';
 import { StrongroomError, forbidden, invalid, notFound } from '../../shared/errors.js';
@@ -20,6 +21,8 @@ export interface KubernetesAuthDeps {
   fetch?: FetchLike;
   /** Epoch ms, for exp/nbf checks. */
   clock?: () => number;
+  /** Reloads the keyring when a value names a term this process has not loaded (another replica rotated). */
+  refreshKeyring?: () => Promise<void>;
 }
 
 /** Kubernetes' own default issuer for legacy service-account tokens (Vault's default too). */
@@ -43,7 +46,7 @@ export function createKubernetesAuthService(deps: KubernetesAuthDeps): Kubernete
     const stored = await repo.readConfig();
     if (!stored) throw notFound('kubernetes auth is not configured (write auth/kubernetes/config first)');
     const reviewerJwt = stored.reviewerJwt
-      ? deps.barrier.decrypt(stored.reviewerJwt, REVIEWER_JWT_CONTEXT).toString('utf8')
+      ? (await decryptWithRefresh({ barrier: deps.barrier, refresh: deps.refreshKeyring }, stored.reviewerJwt, REVIEWER_JWT_CONTEXT)).toString('utf8')
       : undefined;
     return { config: JSON.parse(stored.config) as StoredConfig, reviewerJwt };
   }
