@@ -15,6 +15,7 @@ export interface KmsPluginFlags {
   address?: string;
   dataDir?: string;
   keyFile?: string;
+  auditFile?: string;
   tokenFile?: string;
   mount: string;
   timeout: string;
@@ -46,6 +47,7 @@ export async function runKmsPlugin(flags: KmsPluginFlags): Promise<void> {
     const dataDir = resolve(flags.dataDir);
     kek = await openLocalKek({
       dataDir,
+      ...(flags.auditFile ? { auditFile: resolve(flags.auditFile) } : {}),
       keyFile: resolve(flags.keyFile ?? join(dataDir, DEV_KEY_FILE)),
       mountPath: flags.mount,
       keyName: flags.key,

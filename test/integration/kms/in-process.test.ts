@@ -27,7 +27,11 @@ describe('strongroom kms-plugin --data-dir (store opened in-process)', () => {
     // the same data directory beside it and must neither collide with the server's audit file nor fork its chain.
     server = await startServer({ dataDir: join(dir, 'data'), rootToken, args: [`--audit-file=${join(dir, 'audit.log')}`] });
     socket = join(dir, 'kms.sock');
-    plugin = await spawnPlugin(['kms-plugin', '--socket', socket, '--key', 'local', '--data-dir', join(dir, 'data')], {}, socket);
+    plugin = await spawnPlugin(
+      ['kms-plugin', '--socket', socket, '--key', 'local', '--data-dir', join(dir, 'data'), '--audit-file', join(dir, 'plugin-audit.log')],
+      {},
+      socket,
+    );
     client = grpcClient('kms/v2/api.proto', 'v2.KeyManagementService', socket);
   });
 
@@ -64,5 +68,14 @@ describe('strongroom kms-plugin --data-dir (store opened in-process)', () => {
     expect(serverLines.some((e) => e.auth?.display_name === 'kms-plugin')).toBe(false);
     expect((await verifyAuditFile(auditFile)).ok).toBe(true);
     expect(readFileSync(auditFile, 'utf8')).not.toContain(Buffer.from('seed-bytes').toString('base64'));
+
+    // --audit-file: the plugin's own file holds the same calls, in an intact chain, without the data.
+    const pluginFile = join(dir, 'plugin-audit.log');
+    const pluginLines = readFileSync(pluginFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Entry);
+    expect(pluginLines.map((e) => `${e.type} ${e.request.path}`)).toEqual(
+      expect.arrayContaining(['request transit/encrypt/local', 'response transit/decrypt/local']),
+    );
+    expect((await verifyAuditFile(pluginFile)).ok).toBe(true);
+    expect(readFileSync(pluginFile, 'utf8')).not.toContain(Buffer.from('seed-bytes').toString('base64'));
   });
 });
