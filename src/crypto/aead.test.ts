@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { OVERHEAD_BYTES, openValue, sealValue, termOfSealed } from './aead.js';
 import { encodeContext } from './context.js';
@@ -18,6 +19,19 @@ function authFailure(run: () => unknown): boolean {
 }
 
 describe('AES-256-GCM sealed values', () => {
+  it('opens values sealed with the associated data in one piece (as earlier versions did): the AAD layout is unchanged', () => {
+    const refKey = randomBytes(32);
+    const context = Buffer.from('kv\u0000mount\u0000path\u00001');
+    const head = Buffer.from([1, 0, 0, 0, 7]);
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', refKey, nonce, { authTagLength: 16 });
+    cipher.setAAD(Buffer.concat([head, context]));
+    const body = Buffer.concat([cipher.update(Buffer.from('reference plaintext')), cipher.final()]);
+    const sealed = Buffer.concat([head, nonce, body, cipher.getAuthTag()]);
+    expect(openValue(refKey, sealed, context).toString()).toBe('reference plaintext');
+    expect(() => openValue(refKey, sealed, Buffer.from('elsewhere'))).toThrow();
+  });
+
   it('round-trips any plaintext in any context and names its term', () => {
     fc.assert(
       fc.property(bytes, contextParts, fc.integer({ min: 0, max: 0xffffffff }), (plain, parts, term) => {

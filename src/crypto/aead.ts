@@ -60,7 +60,9 @@ export function sealValue(key: Uint8Array, term: number, plaintext: Uint8Array, 
   const head = header(term);
   const nonce = nextNonce();
   const cipher = createCipheriv(ALGORITHM, key, nonce, { authTagLength: TAG_BYTES });
-  cipher.setAAD(Buffer.concat([head, context]));
+  // GCM takes its associated data in pieces (all before any plaintext): no concatenated copy needed.
+  cipher.setAAD(head);
+  cipher.setAAD(context);
   const body = cipher.update(plaintext);
   const last = cipher.final();
   return Buffer.concat([head, nonce, body, last, cipher.getAuthTag()]);
@@ -82,7 +84,8 @@ export function openValue(key: Uint8Array, sealed: Uint8Array, context: Uint8Arr
   const body = bytes.subarray(HEADER_BYTES + NONCE_BYTES, bytes.length - TAG_BYTES);
   const tag = bytes.subarray(bytes.length - TAG_BYTES);
   const decipher = createDecipheriv(ALGORITHM, key, nonce, { authTagLength: TAG_BYTES });
-  decipher.setAAD(Buffer.concat([head, context]));
+  decipher.setAAD(head);
+  decipher.setAAD(context);
   decipher.setAuthTag(tag);
   const plain = decipher.update(body);
   try {

@@ -99,7 +99,7 @@ function openSqlite(file: string): { db: Kysely<unknown>; readNow: NonNullable<S
     if (database.inTransaction) return null;
     const statement = statements.prepare(sqlText);
     if (!statement.reader) throw new Error('readNow is for read-only statements');
-    return statement.all(parameters as unknown[]);
+    return statement.all(...(parameters as unknown[]));
   };
   return { db, readNow };
 }
