@@ -1,5 +1,6 @@
 /** ExternalSecret: which remote values become which keys of which Kubernetes Secret. */
 import { z } from 'zod';
+import { rolloutPolicySchema, rolloutStatusSchema } from '../rollout/api.js';
 import { condition, duration, objectName, type ObjectMeta } from './common.js';
 
 export const remoteRef = z.object({
@@ -56,9 +57,14 @@ export const externalSecretSpec = z.object({
   target: target.default({ creationPolicy: 'Owner', deletionPolicy: 'Retain' }),
   data: z.array(dataItem).optional(),
   dataFrom: z.array(dataFromItem).optional(),
+  /** How a change reaches the workloads that use the Secret; absent: the store's default, else Restart. */
+  rollout: rolloutPolicySchema.optional(),
 });
 
-/** Sync progress lives under `status.sync`; the rollout engine adds `status.rollout` beside it. */
+/**
+ * Sync progress lives under `status.sync` (written by the operator's reconciler); rollout progress under
+ * `status.rollout` (written only by the rollout engine, so a restarted operator resumes from it).
+ */
 export const syncStatus = z.object({
   /** Remote version(s) last written: one version, or `key@version` pairs. */
   remoteVersion: z.string().optional(),
@@ -72,7 +78,7 @@ export const externalSecretStatus = z.object({
   refreshTime: z.string().optional(),
   binding: z.object({ name: z.string().optional() }).optional(),
   sync: syncStatus.optional(),
-  rollout: z.object({}).meta({ 'x-kubernetes-preserve-unknown-fields': true }).optional(),
+  rollout: rolloutStatusSchema.optional(),
 });
 
 export type RemoteRef = z.infer<typeof remoteRef>;

@@ -1,5 +1,6 @@
 /** SecretStore (namespaced) and ClusterSecretStore: where secrets come from and how to authenticate there. */
 import { z } from 'zod';
+import { rolloutPolicySchema } from '../rollout/api.js';
 import { condition, duration, labelSelector, namespaceName, objectName, secretKeySelector, type ObjectMeta } from './common.js';
 
 export const vaultProvider = z.object({
@@ -73,6 +74,8 @@ export const secretStoreSpec = z.object({
   /** How often the store's connection is re-validated. */
   refreshInterval: duration.default('5m'),
   conditions: z.array(storeCondition).optional(),
+  /** Default rollout policy for ExternalSecrets using this store (an ExternalSecret's own policy wins as a whole). */
+  rollout: rolloutPolicySchema.optional(),
 });
 
 export const secretStoreStatus = z.object({
