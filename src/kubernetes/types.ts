@@ -30,6 +30,22 @@ export interface SecretsClient {
   /** Reachable and authenticated? Throws a ProviderError otherwise. */
   validate(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * The same client (same connection and login) whose reads tell the store why they happen, so the store's audit
+   * entry for the read names it. Providers whose store has no such channel leave it out.
+   */
+  withReadContext?(context: ReadContext): SecretsClient;
+}
+
+/** Why a read happens when it is not an ordinary sync (a rollout reading an older version). Never secret. */
+export interface ReadContext {
+  purpose: 'rollback' | 'retry' | 'undo';
+  /** `namespace/name` of the ExternalSecret. */
+  externalSecret: string;
+  /** The version being moved away from. */
+  fromVersion?: string;
+  /** A short reason in a person's words. */
+  reason: string;
 }
 
 /** Reads a key of a Kubernetes Secret the store spec points at (auth material). */
@@ -66,7 +82,10 @@ export class StoreUnavailableError extends StrongroomError {
 export interface SecretChange {
   externalSecret: ExternalSecret;
   secret: { metadata?: { name?: string; namespace?: string; resourceVersion?: string }; data?: Record<string, string> };
-  /** The data hash before (undefined when the Secret was created) and after the change. */
+  /**
+   * The remote version the Secret held before (undefined when the Secret was created) and the one it holds now, as
+   * status.sync.remoteVersion records them ("3", or "key@3,other@7"); a data hash where the store has no versions.
+   */
   previousVersion: string | undefined;
   newVersion: string;
 }

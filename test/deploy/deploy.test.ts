@@ -101,6 +101,16 @@ describe.skipIf(!kubectl)('deploy/ kustomize bases', () => {
         if (rule.resources.includes('leases') && !rule.verbs.every((v: string) => v === 'create')) expect(rule.resourceNames).toEqual(['strongroom-operator']);
       }
     }
+    // Exactly what secret rollouts need: restart (patch) the three workload kinds, read CronJobs and Pods.
+    const operatorRole = rules.find((r) => r.kind === 'ClusterRole' && r.metadata.name === 'strongroom-operator');
+    const verbsOn = (group: string, resource: string) =>
+      operatorRole.rules.filter((r: Loose) => r.apiGroups.includes(group) && r.resources.includes(resource)).flatMap((r: Loose) => r.verbs).sort();
+    for (const kind of ['deployments', 'statefulsets', 'daemonsets']) expect(verbsOn('apps', kind), kind).toEqual(['get', 'list', 'patch', 'watch']);
+    expect(verbsOn('batch', 'cronjobs')).toEqual(['list', 'watch']);
+    expect(verbsOn('', 'pods')).toEqual(['list', 'watch']);
+    expect(verbsOn('', 'secrets')).toContain('patch');
+    expect(verbsOn('strongroom.io', 'externalsecrets/status')).toEqual(expect.arrayContaining(['patch', 'update']));
+    expect(verbsOn('', 'events')).toEqual(['create', 'patch']);
     const postgres = rendered.get('deploy/server/postgres')!;
     const env = postgres.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0].env;
     expect(env).toContainEqual({ name: 'STRONGROOM_DATABASE_URL', valueFrom: { secretKeyRef: { name: 'strongroom-database', key: 'url' } } });

@@ -16,18 +16,33 @@ export interface ConsumerInformers {
 
 type Lister = () => Promise<KubernetesListObject<KubernetesObject>>;
 
-export function startConsumerInformers(kc: KubeConfig, options: { restartDelayMs?: number; onError?: (kind: ConsumerKind, err: unknown) => void } = {}): ConsumerInformers {
+export function startConsumerInformers(
+  kc: KubeConfig,
+  options: { restartDelayMs?: number; onError?: (kind: ConsumerKind, err: unknown) => void; /** Only this namespace (an operator scoped with --namespace). */ namespace?: string } = {},
+): ConsumerInformers {
   const index = new ConsumerIndex();
   const apps = kc.makeApiClient(AppsV1Api);
   const batch = kc.makeApiClient(BatchV1Api);
   const core = kc.makeApiClient(CoreV1Api);
-  const sources: [ConsumerKind, string, Lister][] = [
-    ['Deployment', '/apis/apps/v1/deployments', () => apps.listDeploymentForAllNamespaces()],
-    ['StatefulSet', '/apis/apps/v1/statefulsets', () => apps.listStatefulSetForAllNamespaces()],
-    ['DaemonSet', '/apis/apps/v1/daemonsets', () => apps.listDaemonSetForAllNamespaces()],
-    ['CronJob', '/apis/batch/v1/cronjobs', () => batch.listCronJobForAllNamespaces()],
-    ['Pod', '/api/v1/pods', () => core.listPodForAllNamespaces()],
-  ] as [ConsumerKind, string, Lister][];
+  const namespace = options.namespace;
+  const at = (group: string, plural: string) => `${group}${namespace ? `/namespaces/${namespace}` : ''}/${plural}`;
+  const sources: [ConsumerKind, string, Lister][] = (
+    namespace
+      ? [
+          ['Deployment', at('/apis/apps/v1', 'deployments'), () => apps.listNamespacedDeployment({ namespace })],
+          ['StatefulSet', at('/apis/apps/v1', 'statefulsets'), () => apps.listNamespacedStatefulSet({ namespace })],
+          ['DaemonSet', at('/apis/apps/v1', 'daemonsets'), () => apps.listNamespacedDaemonSet({ namespace })],
+          ['CronJob', at('/apis/batch/v1', 'cronjobs'), () => batch.listNamespacedCronJob({ namespace })],
+          ['Pod', at('/api/v1', 'pods'), () => core.listNamespacedPod({ namespace })],
+        ]
+      : [
+          ['Deployment', '/apis/apps/v1/deployments', () => apps.listDeploymentForAllNamespaces()],
+          ['StatefulSet', '/apis/apps/v1/statefulsets', () => apps.listStatefulSetForAllNamespaces()],
+          ['DaemonSet', '/apis/apps/v1/daemonsets', () => apps.listDaemonSetForAllNamespaces()],
+          ['CronJob', '/apis/batch/v1/cronjobs', () => batch.listCronJobForAllNamespaces()],
+          ['Pod', '/api/v1/pods', () => core.listPodForAllNamespaces()],
+        ]
+  ) as [ConsumerKind, string, Lister][];
   let stopped = false;
   const timers = new Set<NodeJS.Timeout>();
   const informers = sources.map(([kind, path, list]) => {

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { isStrongroomError } from '../../shared/errors.js';
 import { API_VERSION, parseDuration } from '../api/common.js';
 import { parseExternalSecretSpec, type ExternalSecret, type ExternalSecretSpec, type ExternalSecretStatus } from '../api/external-secret.js';
+import { readRollout, shouldSyncVersion } from '../rollout/engine.js';
 import type { SecretStore } from '../api/secret-store.js';
 import { TemplateError } from '../template/template.js';
 import { RemoteNotFoundError, StoreUnavailableError, type OnSecretChanged } from '../types.js';
@@ -28,12 +29,27 @@ export const A_HASH = 'strongroom.io/data-hash';
 /** Keys this ExternalSecret wrote into a Secret it merges into (so deletionPolicy Merge can take them out again). */
 export const A_MERGED_KEYS = 'strongroom.io/merged-keys';
 
+/**
+ * The part of `status` the reconciler owns, sent as a JSON merge patch. `status.rollout` is never in it: rollout
+ * progress is written only by the rollout engine, and a patch from our (possibly older) cached copy must not undo it.
+ * `null` removes a field.
+ */
+export interface ExternalSecretStatusPatch {
+  conditions: NonNullable<ExternalSecretStatus['conditions']>;
+  observedGeneration: number;
+  refreshTime?: string;
+  binding?: { name: string };
+  sync?: { remoteVersion: string | null; targetResourceVersion: string | null; dataHash: string };
+}
+
 export interface ExternalSecretDeps {
   core: CoreV1Api;
   getStore: (kind: 'SecretStore' | 'ClusterSecretStore', namespace: string, name: string) => Promise<SecretStore | undefined>;
   getNamespace: (name: string) => Promise<V1Namespace | undefined>;
   getCachedSecret: (namespace: string, name: string) => V1Secret | undefined;
-  writeStatus: (es: ExternalSecret, status: ExternalSecretStatus) => Promise<void>;
+  writeStatus: (es: ExternalSecret, status: ExternalSecretStatusPatch) => Promise<void>;
+  /** A fresh read (not the informer's copy), asked only before overwriting a Secret that has a rollout record. */
+  readExternalSecret?: (namespace: string, name: string) => Promise<ExternalSecret | undefined>;
   clients: ClientPool;
   cache: ReadCache;
   events: EventRecorder;
@@ -51,8 +67,7 @@ export class RetryLater extends Error {}
 
 export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
   async function fail(es: ExternalSecret, reason: string, message: string, retry: boolean): Promise<Outcome> {
-    const status: ExternalSecretStatus = {
-      ...es.status,
+    const status: ExternalSecretStatusPatch = {
       conditions: setCondition(es.status?.conditions, { type: 'Ready', status: 'False', reason, message }),
       observedGeneration: es.metadata.generation ?? 0,
     };
@@ -149,8 +164,16 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
     };
     const labels = { ...desired.labels, [MANAGED_LABEL]: 'true' };
 
-    let written: V1Secret | undefined = existing;
+    // The version this data is, for the rollout engine (a data hash where the store has no versions).
+    const version = remoteVersion ?? hash;
     const previousHash = existing?.metadata?.annotations?.[A_HASH];
+    if (existing && previousHash !== hash && spec.target.creationPolicy !== 'None') {
+      const held = await heldByRollout(es, version);
+      if (held) return hold(es, spec, targetName, held);
+    }
+
+    let written: V1Secret | undefined = existing;
+    let changed = false;
     if (spec.target.creationPolicy !== 'None') {
       const result = await writeTarget(es, spec, existing, targetName, desired, labels, annotations);
       if (result === 'missing-merge-target') {
@@ -160,28 +183,51 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
         return fail(es, 'SecretSyncedError', `Secret ${targetName} exists and is not owned by this ExternalSecret; use creationPolicy Merge or Orphan`, true);
       }
       written = result.secret;
-      if (result.changed) {
-        await deps.events.normal(es, existing ? 'Updated' : 'Created', `Secret ${targetName} ${existing ? 'updated' : 'created'} from ${ref.kind} ${ref.name}${remoteVersion ? ` (version ${remoteVersion})` : ''}`);
-        if (previousHash !== hash) {
-          await deps.onSecretChanged({ externalSecret: es, secret: written, previousVersion: previousHash, newVersion: hash });
-        }
-      }
+      changed = result.changed;
     }
 
+    // Status first, then the hook: the rollout engine reads status.sync as the record of what the Secret holds, and
+    // recovers a rollout from it should the hook call be lost.
     await deps.writeStatus(es, {
-      ...es.status,
       conditions: setCondition(es.status?.conditions, { type: 'Ready', status: 'True', reason: 'SecretSynced', message: 'Secret was synced' }),
       observedGeneration: es.metadata.generation ?? 0,
       refreshTime: new Date().toISOString(),
       binding: { name: targetName },
-      sync: {
-        ...(remoteVersion ? { remoteVersion } : {}),
-        ...(written?.metadata?.resourceVersion ? { targetResourceVersion: written.metadata.resourceVersion } : {}),
-        dataHash: hash,
-      },
+      sync: { remoteVersion: remoteVersion ?? null, targetResourceVersion: written?.metadata?.resourceVersion ?? null, dataHash: hash },
     });
+    if (changed) {
+      await deps.events.normal(es, existing ? 'Updated' : 'Created', `Secret ${targetName} ${existing ? 'updated' : 'created'} from ${ref.kind} ${ref.name}${remoteVersion ? ` (version ${remoteVersion})` : ''}`);
+      if (previousHash !== hash && written) {
+        const previousVersion = existing ? (existing.metadata?.annotations?.[A_VERSION] ?? es.status?.sync?.remoteVersion ?? previousHash) : undefined;
+        await deps.onSecretChanged({ externalSecret: es, secret: written, previousVersion, newVersion: version });
+      }
+    }
     return refreshMs > 0 ? { requeueAfterMs: refreshMs } : {};
   };
+
+  /**
+   * Asks the rollout record whether `version` may be written over the Secret: not a version that was rolled back,
+   * not while the engine itself restores or re-rolls the Secret. The informer's copy may lag the engine's status
+   * writes, so an ExternalSecret with a rollout record is read fresh (only when the data would change).
+   */
+  async function heldByRollout(es: ExternalSecret, version: string): Promise<string | undefined> {
+    if (!es.status?.rollout) return undefined;
+    const fresh = (await deps.readExternalSecret?.(es.metadata.namespace!, es.metadata.name)) ?? es;
+    if (shouldSyncVersion(fresh, version)) return undefined;
+    const r = readRollout(fresh);
+    if (r?.blockedVersion === version) return `version ${version} was rolled back (${r.phase}); it is held until the store has a newer version or the rollout is retried`;
+    return `the rollout is ${r?.phase ?? 'in progress'} (${r?.trigger ?? 'unknown'}); the Secret is left to it`;
+  }
+
+  async function hold(es: ExternalSecret, spec: ExternalSecretSpec, targetName: string, why: string): Promise<Outcome> {
+    await deps.writeStatus(es, {
+      conditions: setCondition(es.status?.conditions, { type: 'Ready', status: 'True', reason: 'VersionHeld', message: `Secret ${targetName} not updated: ${why}` }),
+      observedGeneration: es.metadata.generation ?? 0,
+      refreshTime: new Date().toISOString(),
+    });
+    const refreshMs = parseDuration(spec.refreshInterval);
+    return refreshMs > 0 ? { requeueAfterMs: refreshMs } : {};
+  }
 
   async function writeTarget(
     es: ExternalSecret,
@@ -286,7 +332,6 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
     const refreshMs = parseDuration(spec.refreshInterval);
     const message = `${err.message}; deletionPolicy ${policy}${policy === 'Retain' ? ' keeps the Secret as it is' : ''}`;
     await deps.writeStatus(es, {
-      ...es.status,
       conditions: setCondition(es.status?.conditions, { type: 'Ready', status: 'False', reason: 'SecretSyncedError', message }),
       observedGeneration: es.metadata.generation ?? 0,
       refreshTime: new Date().toISOString(),

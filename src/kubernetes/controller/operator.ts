@@ -9,6 +9,8 @@ import { GROUP, VERSION } from '../api/common.js';
 import type { ClusterExternalSecret } from '../api/cluster-external-secret.js';
 import type { ExternalSecret } from '../api/external-secret.js';
 import type { SecretStore } from '../api/secret-store.js';
+import { startRollouts, type Rollouts } from '../rollout/attach.js';
+import { createProviderVersionSource } from '../rollout/provider-source.js';
 import type { OnSecretChanged } from '../types.js';
 import { ReadCache } from './cache.js';
 import { CES_LABEL, createClusterExternalSecretReconciler } from './cluster-external-secret.js';
@@ -30,6 +32,12 @@ export interface OperatorOptions {
   concurrency?: number;
   readCacheTtlMs?: number;
   leaderElection?: { namespace: string; name: string; leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number; identity?: string };
+  /**
+   * Secret rollouts to the workloads that use a synced Secret (on by default; `false` only syncs Secrets).
+   * `pollMs`: how often a wave's health is checked.
+   */
+  rollouts?: false | { pollMs?: number };
+  /** Called after a target Secret's data changed, besides the rollout engine. */
   onSecretChanged?: OnSecretChanged;
   log?: (message: string) => void;
   metrics?: Metrics;
@@ -171,17 +179,20 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   }
   const esByCes = (name: string) => ([...esInformer.list()] as unknown as ExternalSecret[]).filter((es) => es.metadata.labels?.[CES_LABEL] === name);
 
+  async function getStore(kind: 'SecretStore' | 'ClusterSecretStore', namespace: string, name: string): Promise<SecretStore | undefined> {
+    if (kind === 'SecretStore') return ssInformer.get(name, namespace) as unknown as SecretStore | undefined;
+    if (cssInformer) return cssInformer.get(name) as unknown as SecretStore | undefined;
+    try {
+      return (await custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'clustersecretstores', name })) as SecretStore;
+    } catch {
+      return undefined;
+    }
+  }
+  // Rollouts run only where reconciles run: created with the controllers (after winning the lease).
+  let rollouts: Rollouts | undefined;
   const reconcileEs = createExternalSecretReconciler({
     core,
-    async getStore(kind, namespace, name) {
-      if (kind === 'SecretStore') return ssInformer.get(name, namespace) as unknown as SecretStore | undefined;
-      if (cssInformer) return cssInformer.get(name) as unknown as SecretStore | undefined;
-      try {
-        return (await custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'clustersecretstores', name })) as SecretStore;
-      } catch {
-        return undefined;
-      }
-    },
+    getStore,
     async getNamespace(name) {
       if (nsInformer) return nsInformer.get(name);
       try {
@@ -192,10 +203,21 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     },
     getCachedSecret: (namespace, name) => secretInformer.get(name, namespace),
     writeStatus: (es, status) => writeStatus('ExternalSecret', es, status),
+    async readExternalSecret(namespace, name) {
+      try {
+        return (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'externalsecrets', namespace, name })) as ExternalSecret;
+      } catch (err) {
+        if ((err as { code?: number }).code === 404) return undefined;
+        throw err;
+      }
+    },
     clients,
     cache,
     events,
-    onSecretChanged: options.onSecretChanged ?? (() => {}),
+    async onSecretChanged(change) {
+      await rollouts?.onSecretChanged(change);
+      await options.onSecretChanged?.(change);
+    },
     countWrite: (operation) => metrics.secretWrites.inc({ operation }),
     storeTrouble: (kind, namespace, name) => queue.add(kind === 'SecretStore' ? `SecretStore/${namespace}/${name}` : `ClusterSecretStore//${name}`),
     log,
@@ -257,10 +279,27 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
 
   async function runControllers() {
     started = true;
+    if (options.rollouts !== false) {
+      rollouts = startRollouts({
+        kubeConfig: kc,
+        versionSource: createProviderVersionSource({
+          // Same stores and pooled clients as the reconciler; the kind is set as the reconciler sets it.
+          getStore: async (kind, namespace, name) => {
+            const store = await getStore(kind, namespace, name);
+            return store ? { ...store, kind } : undefined;
+          },
+          clients,
+        }),
+        ...(scoped ? { namespace: scoped } : {}),
+        ...(options.rollouts?.pollMs ? { pollMs: options.rollouts.pollMs } : {}),
+        log,
+      });
+    }
     // Stores and namespaces first so the first ExternalSecret reconciles find them in the caches.
     const first = informers.filter((i) => i !== (esInformer as unknown) && i !== (cesInformer as unknown));
     await Promise.all(first.map((i) => i.start()));
-    await Promise.all([esInformer.start(), cesInformer?.start()]);
+    // Ready only once rollouts know every consumer too: a Secret synced earlier would roll out to too few workloads.
+    await Promise.all([esInformer.start(), cesInformer?.start(), rollouts?.ready]);
     informersReady = true;
     log(`controllers running (${scoped ? `namespace ${scoped}` : 'all namespaces'})`);
   }
@@ -278,6 +317,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
         clearInterval(gauge);
         await Promise.allSettled(informers.map((i) => i.stop()));
         await queue.shutdown();
+        await rollouts?.stop();
         await clients.close();
         if (elector) await elector.release();
         metrics.leader.set(0);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKubeApiServer, writeKubeconfig, type KubeApiServer } from '../../../test/support/kube-api/index.js';
 import type { SecretStore, VaultProviderSpec } from '../api/secret-store.js';
 import { RemoteNotFoundError, StoreUnavailableError } from '../types.js';
-import { vaultProvider } from './vault.js';
+import { readContextQuery, vaultProvider } from './vault.js';
 
 interface Request {
   method: string;
@@ -145,5 +145,19 @@ describe('vault provider', () => {
     });
     await expect(down.getSecret({ key: 'x' })).rejects.toBeInstanceOf(StoreUnavailableError);
     validTokens = new Set(['root-token']);
+  });
+});
+
+describe('read context', () => {
+  it('travels as the query parameters the store records in its audit entry, with a bounded reason', () => {
+    expect(readContextQuery({ purpose: 'rollback', externalSecret: 'shop/db', fromVersion: '7', reason: 'wave canary failed' })).toEqual({
+      strongroom_rollout: 'rollback',
+      strongroom_externalsecret: 'shop/db',
+      strongroom_from_version: '7',
+      strongroom_reason: 'wave canary failed',
+    });
+    const undo = readContextQuery({ purpose: 'undo', externalSecret: 'shop/db', reason: 'x'.repeat(1000) });
+    expect(undo).not.toHaveProperty('strongroom_from_version');
+    expect(undo.strongroom_reason).toHaveLength(200);
   });
 });

@@ -5,7 +5,7 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { StrongroomError, forbidden } from '../../shared/errors.js';
 import type { VaultProviderSpec } from '../api/secret-store.js';
-import { RemoteNotFoundError, StoreUnavailableError, type FindSpec, type Provider, type ProviderContext, type RemoteRef, type SecretsClient } from '../types.js';
+import { RemoteNotFoundError, StoreUnavailableError, type FindSpec, type Provider, type ProviderContext, type ReadContext, type RemoteRef, type SecretsClient } from '../types.js';
 import { createJsonClient, type HttpResult, type JsonClient } from './http.js';
 import { encodeValue, pickProperty } from './values.js';
 
@@ -22,6 +22,21 @@ export const vaultProvider: Provider = async (ctx) => {
   const http = createJsonClient({ baseUrl: spec.server, ca, headers: spec.namespace ? { 'x-vault-namespace': spec.namespace } : {} });
   return new VaultClient(spec, http, ctx);
 };
+
+/**
+ * A read context as query parameters. The store ignores parameters it does not know and records every request
+ * parameter in its audit entry (values HMAC'd), so the entry for a rollback read says what it was for.
+ */
+export function readContextQuery(context: ReadContext): Record<string, string> {
+  return {
+    strongroom_rollout: context.purpose,
+    strongroom_externalsecret: context.externalSecret,
+    ...(context.fromVersion ? { strongroom_from_version: context.fromVersion } : {}),
+    strongroom_reason: context.reason.slice(0, 200),
+  };
+}
+
+type Query = Record<string, string>;
 
 function errorsOf(res: HttpResult): string {
   const errs = res.body?.errors;
@@ -109,16 +124,17 @@ class VaultClient implements SecretsClient {
     return this.spec.path.replace(/^\/+|\/+$/g, '');
   }
 
-  private async read(ref: RemoteRef): Promise<{ data: Record<string, unknown>; version?: string }> {
+  private async read(ref: RemoteRef, context: Query = {}): Promise<{ data: Record<string, unknown>; version?: string }> {
     const key = ref.key.replace(/^\/+/, '');
     this.count('read');
     if (this.spec.version === 'v1') {
-      const res = await this.call('GET', `/v1/${this.mount()}/${key}`);
+      const res = await this.call('GET', `/v1/${this.mount()}/${key}`, Object.keys(context).length ? context : undefined);
       if (res.status === 404) throw new RemoteNotFoundError(`secret "${key}" not found in ${this.mount()}`);
       if (res.status !== 200) throw new StrongroomError('internal', `reading "${key}" failed: ${errorsOf(res)}`);
       return { data: (res.body?.data ?? {}) as Record<string, unknown> };
     }
-    const res = await this.call('GET', `/v1/${this.mount()}/data/${key}`, ref.version ? { version: ref.version } : undefined);
+    const query: Query = { ...context, ...(ref.version ? { version: ref.version } : {}) };
+    const res = await this.call('GET', `/v1/${this.mount()}/data/${key}`, Object.keys(query).length ? query : undefined);
     const data = res.body?.data as { data?: Record<string, unknown> | null; metadata?: { version?: number } } | undefined;
     // KV v2 answers 404 with metadata for a deleted version: still "not found" for us.
     if (res.status === 404 || !data?.data) throw new RemoteNotFoundError(`secret "${key}"${ref.version ? ` version ${ref.version}` : ''} not found in ${this.mount()}`);
@@ -126,14 +142,14 @@ class VaultClient implements SecretsClient {
     return { data: data.data, ...(data.metadata?.version !== undefined ? { version: String(data.metadata.version) } : {}) };
   }
 
-  async getSecret(ref: RemoteRef) {
-    const { data, version } = await this.read(ref);
+  async getSecret(ref: RemoteRef, context?: Query) {
+    const { data, version } = await this.read(ref, context);
     const value = ref.property ? pickProperty(data, ref.property, ref.key) : Buffer.from(JSON.stringify(data));
     return { value, ...(version ? { version } : {}) };
   }
 
-  async getSecretMap(ref: RemoteRef) {
-    const { data, version } = await this.read(ref);
+  async getSecretMap(ref: RemoteRef, context?: Query) {
+    const { data, version } = await this.read(ref, context);
     const source = ref.property ? JSON.parse(pickProperty(data, ref.property, ref.key).toString('utf8')) : data;
     if (source === null || typeof source !== 'object' || Array.isArray(source)) throw new StrongroomError('invalid', `"${ref.key}" property "${ref.property}" is not a map`);
     const out: Record<string, Buffer> = {};
@@ -182,5 +198,17 @@ class VaultClient implements SecretsClient {
 
   async close() {
     this.login = undefined;
+  }
+
+  withReadContext(context: ReadContext): SecretsClient {
+    const query = readContextQuery(context);
+    return {
+      getSecret: (ref) => this.getSecret(ref, query),
+      getSecretMap: (ref) => this.getSecretMap(ref, query),
+      findSecrets: (find) => this.findSecrets(find),
+      validate: () => this.validate(),
+      // The view shares this client's login; closing it must not log the shared client out.
+      close: async () => undefined,
+    };
   }
 }

@@ -17,9 +17,20 @@ export interface Rollouts {
   stop(): Promise<void>;
 }
 
-export function startRollouts(options: { kubeConfig: KubeConfig; versionSource: VersionSource; pollMs?: number; log?: (message: string) => void }): Rollouts {
+export interface RolloutOptions {
+  kubeConfig: KubeConfig;
+  versionSource: VersionSource;
+  /** How often health is polled while a wave is in flight. */
+  pollMs?: number;
+  /** Watch workloads and ExternalSecrets in this namespace only (an operator run with --namespace). */
+  namespace?: string;
+  log?: (message: string) => void;
+}
+
+export function startRollouts(options: RolloutOptions): Rollouts {
   const log = options.log ?? ((m: string) => console.error(`strongroom operator: ${m}`));
-  const informers = startConsumerInformers(options.kubeConfig, { onError: (kind, err) => log(`${kind} informer: ${(err as Error)?.message ?? err}`) });
+  const scope = options.namespace ? { namespace: options.namespace } : {};
+  const informers = startConsumerInformers(options.kubeConfig, { ...scope, onError: (kind, err) => log(`${kind} informer: ${(err as Error)?.message ?? err}`) });
   const engine = createRolloutEngine({
     cluster: createKubeRolloutCluster(options.kubeConfig),
     consumers: informers.index,
@@ -30,7 +41,7 @@ export function startRollouts(options: { kubeConfig: KubeConfig; versionSource: 
   // Rollouts start only once the consumer index is complete, or a rollout could miss a workload.
   let controller: ReturnType<typeof startRolloutController> | undefined;
   const ready = informers.ready.then(async () => {
-    controller = startRolloutController(options.kubeConfig, engine, { log });
+    controller = startRolloutController(options.kubeConfig, engine, { ...scope, log });
     await controller.ready;
   });
   return {

@@ -17,7 +17,7 @@ export interface RolloutController {
   stop(): Promise<void>;
 }
 
-export function startRolloutController(kc: KubeConfig, engine: RolloutEngine, options: { log?: (message: string) => void; errorBackoffMs?: number } = {}): RolloutController {
+export function startRolloutController(kc: KubeConfig, engine: RolloutEngine, options: { log?: (message: string) => void; errorBackoffMs?: number; namespace?: string } = {}): RolloutController {
   const log = options.log ?? ((m: string) => console.error(m));
   const running = new Set<string>();
   const dirty = new Set<string>();
@@ -54,8 +54,13 @@ export function startRolloutController(kc: KubeConfig, engine: RolloutEngine, op
   };
 
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const path = `/apis/${GROUP}/${VERSION}/externalsecrets`;
-  const informer = makeInformer(kc, path, () => custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'externalsecrets' }) as never);
+  const scoped = options.namespace;
+  const path = `/apis/${GROUP}/${VERSION}${scoped ? `/namespaces/${scoped}` : ''}/externalsecrets`;
+  const list = () =>
+    (scoped
+      ? custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: scoped, plural: 'externalsecrets' })
+      : custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'externalsecrets' })) as never;
+  const informer = makeInformer(kc, path, list);
   const onObject = (obj: KubernetesObject) => {
     if (obj.metadata?.namespace && obj.metadata.name) enqueue(obj.metadata.namespace, obj.metadata.name);
   };

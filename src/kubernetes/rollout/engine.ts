@@ -69,6 +69,8 @@ export function shouldSyncVersion(es: Json, remoteVersion: string): boolean {
   const parsed = rolloutStatusSchema.safeParse(es?.status?.rollout);
   if (!parsed.success) return true;
   if (parsed.data.blockedVersion === remoteVersion) return false;
+  // While rolling back, the engine restores the previous version's data: the newest must not be written over it.
+  if (parsed.data.phase === 'RollingBack') return false;
   // During a retry or undo the engine itself writes the Secret; the operator must not race it back to latest.
   return !(isActive(parsed.data) && parsed.data.trigger !== 'Sync');
 }

@@ -48,12 +48,14 @@ export function pinVersions(spec: ExternalSecretSpec, version: string): External
 
 export function createProviderVersionSource(deps: ProviderVersionSourceDeps): VersionSource {
   return {
-    async dataAt(es: Json, version: string) {
+    async dataAt(es: Json, version: string, context) {
       const spec = pinVersions(parseExternalSecretSpec(es.spec), version);
       const ref = spec.secretStoreRef;
       const store = await deps.getStore(ref.kind, es.metadata.namespace, ref.name);
       if (!store) throw new Error(`${ref.kind} ${ref.name} not found`);
-      const client = await deps.clients.get(store, es.metadata.namespace);
+      const pooled = await deps.clients.get(store, es.metadata.namespace);
+      // The store's audit entry for this read says why it happened (rollback of which ExternalSecret, from what).
+      const client = pooled.withReadContext?.(context) ?? pooled;
       // No read cache here: a rollback must come from the store, now.
       const fetched = await fetchData(spec, client, (_op, _ref, load) => load());
       return buildDesired(spec, fetched.data).data;

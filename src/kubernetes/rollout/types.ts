@@ -2,6 +2,7 @@
  * The rollout engine's contract with the operator: the hook it calls after writing a new version into a Secret,
  * the gate it asks before syncing, and the one provider capability rollback needs.
  */
+import type { ReadContext } from '../types.js';
 import type { Json } from './cluster.js';
 
 /** What the operator passes to `onSecretChanged` after it wrote a new remote version into the target Secret. */
@@ -15,15 +16,7 @@ export interface SecretChangedEvent {
 }
 
 /** Why the engine reads a version from the store; a provider carries it into its request so the store's audit shows it. */
-export interface VersionReadContext {
-  purpose: 'rollback' | 'retry' | 'undo';
-  /** `namespace/name` of the ExternalSecret. */
-  externalSecret: string;
-  /** The version being moved away from. */
-  fromVersion?: string;
-  /** A short, non-secret reason (e.g. "wave canary failed: ProgressDeadlineExceeded"). */
-  reason: string;
-}
+export type VersionReadContext = ReadContext;
 
 /**
  * Reads, from the store, the Secret data an ExternalSecret produces at one remote version (base64 values, as a

@@ -1,3 +1,7 @@
+/**
+ * `strongroom consumers` and `strongroom rollout …` against the API double, steering the rollouts a real
+ * `strongroom operator` process runs.
+ */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +35,7 @@ const phase = (namespace: string, name: string, want: string) => () => (rolloutO
 
 describe('strongroom consumers', () => {
   it('lists every way a Secret is used, what a change means, and the version each runs', async () => {
-    bed.api.create('namespaces', { metadata: { name: 'uses' } });
+    bed.namespace('uses');
     const c = (extra: Loose) => ({ containers: [{ name: 'app', image: 'a:1', ...extra.container }], ...extra.pod });
     bed.api.create('deployments', deployment('uses', 'env', envUse('shop')));
     bed.api.create('statefulsets', deployment('uses', 'init', { initContainers: [{ name: 'setup', image: 'i:1', envFrom: [{ secretRef: { name: 'shop' } }] }], containers: [{ name: 'app', image: 'a:1' }] }, { kind: 'StatefulSet' }));
@@ -81,7 +85,7 @@ describe('strongroom consumers', () => {
 describe('strongroom rollout', () => {
   it('pause, resume, abort, retry and undo steer the controller', async () => {
     const ns = 'steer';
-    bed.api.create('namespaces', { metadata: { name: ns } });
+    bed.namespace(ns);
     bed.api.create('deployments', deployment(ns, 'canary', envUse('cfg'), { labels: { tier: 'canary' } }));
     bed.api.create('deployments', deployment(ns, 'main', envUse('cfg')));
     const policy = { strategy: 'Progressive', waves: [{ name: 'canary', selector: { matchLabels: { tier: 'canary' } } }], healthTimeout: '20s', pauseBetweenWaves: '0' };

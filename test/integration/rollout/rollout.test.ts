@@ -1,3 +1,7 @@
+/**
+ * Secret rollouts end to end, with the `strongroom operator` process doing the syncing and the rolling out: the store
+ * changes, the operator writes the Secret, and the API double's simulated workload controllers restart (or fail).
+ */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashAnnotation, LOCK_ANNOTATION, versionAnnotation } from '../../../src/kubernetes/rollout/hash.js';
@@ -10,7 +14,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => bed?.close());
 
-const ns = (name: string) => bed.api.create('namespaces', { metadata: { name } });
+const ns = (name: string) => bed.namespace(name);
 const workload = (namespace: string, name: string, kind = 'deployments') => bed.api.get(kind, namespace, name) as Loose;
 const settled = (namespace: string, name: string) => async () => {
   const d = workload(namespace, name);
@@ -105,8 +109,13 @@ describe('secret rollouts', () => {
     expect(shouldSyncVersion(readEs(bed, 'fail', 'pay'), '2')).toBe(false);
     expect(shouldSyncVersion(readEs(bed, 'fail', 'pay'), '3')).toBe(true);
 
-    const events = bed.api.list('events', 'fail').map((e: Loose) => `${e.type}/${e.reason}`);
-    expect(events).toContain('Warning/RolledBack');
+    // The operator records the event right after the status it describes.
+    await eventually(() => bed.api.list('events', 'fail').some((e: Loose) => `${e.type}/${e.reason}` === 'Warning/RolledBack'), 'RolledBack event');
+    // The operator, asked to sync again, keeps the rolled-back version out and says why.
+    await bed.sync('fail', 'pay');
+    const held = await eventually(() => readEs(bed, 'fail', 'pay').status?.conditions?.find((c: Loose) => c.type === 'Ready' && c.reason === 'VersionHeld' && c.message.includes('version 2 was rolled back')), 'VersionHeld condition');
+    expect(held.status).toBe('True');
+    expect(secretPassword('fail', 'pay')).toBe('good');
     const audit = readFileSync(bed.auditPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const rollbackRead = audit.find((e) => e.type === 'response' && e.request.path === 'secret/data/fail-pay' && e.request.data?.strongroom_rollout);
     expect(rollbackRead).toBeDefined();
@@ -123,7 +132,7 @@ describe('secret rollouts', () => {
     await bed.put('resume-cfg', { password: 'x' });
     await bed.sync('resume', 'cfg');
     const between = await eventually(() => (rolloutOf(bed, 'resume', 'cfg')?.currentWave === 1 ? rolloutOf(bed, 'resume', 'cfg') : undefined), 'first wave done');
-    await bed.operator.stop();
+    expect(await bed.operator.stop()).toBe(0);
     expect(between.nextWaveAt).toBeDefined();
     expect(workload('resume', 'second').metadata.generation).toBe(1);
     bed.operator = await bed.startOperator();
