@@ -1,13 +1,6 @@
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { Command } from 'commander';
-import { GROUP, VERSION } from '../kubernetes/api/common.js';
-import { discoverConsumers } from '../kubernetes/consumers/discover.js';
-import type { Consumer, SecretUse } from '../kubernetes/consumers/types.js';
-import { SOURCE_VERSION_ANNOTATION } from '../kubernetes/rollout/engine.js';
-import { versionAnnotation } from '../kubernetes/rollout/hash.js';
 import { act, leaf, oneLineErrors } from './command.js';
-import { emit, gridTable } from './output.js';
-import { addKubeFlags, kubeError, loadKubeConfig, parseObjectRef } from './rollout.js';
+import { addKubeFlags } from './kube-flags.js';
 
 /*
  * `strongroom consumers <namespace>/<secret>`: which workloads use a Secret, how, what a change means for each,
@@ -16,73 +9,9 @@ import { addKubeFlags, kubeError, loadKubeConfig, parseObjectRef } from './rollo
  * Script output shape: {namespace, secret, version, consumers: [{kind, name, uses: [...], effect, reason, restartable, version}]}
  */
 
-function describeUse(u: SecretUse): string {
-  const where = u.container ? ` in ${u.initContainer ? 'init container ' : ''}${u.container}` : '';
-  switch (u.via) {
-    case 'env':
-      return `env ${u.envVar}=${u.key}${where}`;
-    case 'envFrom':
-      return `envFrom${where}`;
-    case 'volume':
-    case 'projectedVolume':
-      return `${u.via === 'volume' ? 'volume' : 'projected volume'} ${u.volume}${u.subPath ? ' (subPath)' : ''}${where}`;
-    default:
-      return 'imagePullSecret';
-  }
-}
-
-/**
- * The version a consumer runs: what our pod-template annotation says for restarted workloads; the Secret's current
- * version where the kubelet refreshes files in place; unknown for a workload never restarted by a rollout.
- */
-function versionRun(c: Consumer, annotations: Record<string, string>, secretName: string, current: string | undefined): string | undefined {
-  if (c.effect === 'refresh') return current;
-  if (c.effect === 'none') return c.uses.every((u) => u.via === 'imagePullSecret') ? undefined : current;
-  return annotations[versionAnnotation(secretName)];
-}
-
 export function registerConsumers(program: Command): void {
   const cmd = addKubeFlags(
     leaf(program, 'consumers <namespace/secret>', 'List the workloads that use a Secret, how, whether a change restarts them, and which version each runs', ['strongroom consumers production/db-credentials', 'strongroom consumers production/db-credentials -o json'], { connect: false }),
-  ).action(
-    act(async (ctx, [arg]) => {
-      const ref = parseObjectRef(String(arg), 'secret');
-      const kc = loadKubeConfig(ctx.opts);
-      let consumers: Consumer[];
-      let secret;
-      try {
-        consumers = await discoverConsumers(kc, ref.namespace, ref.name);
-        secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret(ref).catch((err: { code?: number }) => {
-          if (err.code === 404) return undefined;
-          throw err;
-        });
-      } catch (err) {
-        throw kubeError(err, `namespace ${ref.namespace}`);
-      }
-      let current = secret?.metadata?.annotations?.[SOURCE_VERSION_ANNOTATION];
-      const owner = secret?.metadata?.ownerReferences?.find((o) => o.kind === 'ExternalSecret');
-      if (current === undefined && owner) {
-        const es = (await kc
-          .makeApiClient(CustomObjectsApi)
-          .getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'externalsecrets', namespace: ref.namespace, name: owner.name })
-          .catch(() => undefined)) as { status?: { sync?: { remoteVersion?: string } } } | undefined;
-        current = es?.status?.sync?.remoteVersion;
-      }
-      const rows = consumers.map((c) => ({
-        kind: c.kind,
-        name: c.name,
-        uses: c.uses.map(describeUse),
-        effect: c.effect,
-        reason: c.reason,
-        restartable: c.restartable,
-        version: versionRun(c, c.templateAnnotations, ref.name, current) ?? null,
-      }));
-      emit(ctx.format, { namespace: ref.namespace, secret: ref.name, version: current ?? null, exists: secret !== undefined, consumers: rows }, () =>
-        rows.length
-          ? gridTable(['Kind', 'Name', 'Uses', 'On change', 'Version'], rows.map((r) => [r.kind, r.name, r.uses.join('\n'), `${r.effect}: ${r.reason}`, r.version ?? 'unknown']))
-          : `No workload in namespace ${ref.namespace} uses Secret ${ref.name}.`,
-      );
-    }),
-  );
+  ).action(act(async (ctx, [arg]) => (await import('./consumers-run.js')).listConsumers(ctx, arg))); // the Kubernetes client loads only here
   oneLineErrors(cmd);
 }
