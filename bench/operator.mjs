@@ -3,7 +3,8 @@
 // against the Kubernetes API double, with a real `strongroom operator` process. Measures time until every target
 // Secret exists, provider calls for the initial sync and for one refresh (read dedup + cache at work), and the
 // operator's peak RSS. Needs the compiled dist/ (npm run build).
-// Usage: node bench/operator.mjs [--counts 1000,10000] [--refresh 60]
+// Usage: node bench/operator.mjs [--counts 1000,10000] [--refresh 60] [--rollouts]
+// Profiling: OPERATOR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node bench/operator.mjs ...
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +27,19 @@ const argValue = (name, fallback) => {
 const COUNTS = argValue('counts', '1000,10000').split(',').map(Number);
 const REFRESH_S = Number(argValue('refresh', '60'));
 const KEYS = 10;
+// Rollouts are off by default here: this measures syncing; --rollouts adds the rollout engine's per-Secret record.
+const ROLLOUTS = process.argv.includes('--rollouts');
+const NODE_ARGS = (process.env.OPERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
 
 async function metric(url, name, labels = {}) {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -71,7 +85,7 @@ async function runOnce(count, server) {
   }
 
   const started = performance.now();
-  const proc = spawn(process.execPath, [BIN, 'operator', '--kubeconfig', kubeconfig, '--metrics-addr', '127.0.0.1:0', '--concurrency', '32'], {
+  const proc = spawn(process.execPath, [...NODE_ARGS, BIN, 'operator', '--kubeconfig', kubeconfig, '--metrics-addr', '127.0.0.1:0', '--concurrency', '32', ...(ROLLOUTS ? [] : ['--no-rollouts'])], {
     cwd: ROOT,
     env: { ...process.env, POD_NAMESPACE: 'default' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -91,6 +105,7 @@ async function runOnce(count, server) {
   const managed = () => api.list('secrets', ns).filter((s) => s.metadata.labels?.['strongroom.io/managed'] === 'true').length;
   while (managed() < count) await new Promise((r) => setTimeout(r, 50));
   const syncedMs = performance.now() - started;
+  const syncCpu = cpuSeconds(proc.pid);
   const initialCalls = await metric(metricsUrl, 'strongroom_operator_provider_calls_total', { operation: 'read' });
 
   // One full refresh cycle: every ExternalSecret comes back after REFRESH_S.
@@ -101,7 +116,7 @@ async function runOnce(count, server) {
   proc.kill('SIGTERM');
   await new Promise((r) => proc.once('exit', r));
   await api.close();
-  return { count, syncedMs, initialCalls, refreshCalls: afterRefresh - initialCalls, syncs, rss };
+  return { count, syncedMs, syncCpu, initialCalls, refreshCalls: afterRefresh - initialCalls, syncs, rss };
 }
 
 // A dev server process (the compiled test helper resolves paths relative to src/, so spawn it here).
@@ -153,11 +168,12 @@ try {
     console.error(`running ${count} ExternalSecrets ...`);
     rows.push(await runOnce(count, server));
   }
-  console.log(`\nstrongroom operator: ${KEYS} remote keys, refreshInterval ${REFRESH_S}s, concurrency 32, API double + real dev server\n`);
-  console.log('| ExternalSecrets | time to all synced | provider reads (initial) | provider reads (one refresh) | reconciles | peak RSS |');
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log(`\nstrongroom operator: ${KEYS} remote keys, refreshInterval ${REFRESH_S}s, concurrency 32, rollouts ${ROLLOUTS ? 'on' : 'off'}, API double + real dev server\n`);
+  console.log('| ExternalSecrets | time to all synced | syncs/s | operator CPU while syncing | provider reads (initial) | provider reads (one refresh) | reconciles | peak RSS |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
-    console.log(`| ${r.count} | ${(r.syncedMs / 1000).toFixed(2)} s | ${r.initialCalls} | ${r.refreshCalls} | ${r.syncs} | ${r.rss.toFixed(0)} MiB |`);
+    const seconds = r.syncedMs / 1000;
+    console.log(`| ${r.count} | ${seconds.toFixed(2)} s | ${(r.count / seconds).toFixed(0)} | ${((r.syncCpu / seconds) * 100).toFixed(0)}% | ${r.initialCalls} | ${r.refreshCalls} | ${r.syncs} | ${r.rss.toFixed(0)} MiB |`);
   }
 } finally {
   await server.stop();

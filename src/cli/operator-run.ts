@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseDuration } from '../kubernetes/api/common.js';
+import { reuseConnections } from '../kubernetes/connection-reuse.js';
 import { startOperator } from '../kubernetes/controller/operator.js';
 
 export interface OperatorFlags {
@@ -49,6 +50,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   const kc = new KubeConfig();
   if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
   else kc.loadFromCluster();
+  reuseConnections(kc);
   const operatorNamespace = ownNamespace();
   const log = (m: string) => console.error(`strongroom operator: ${m}`);
   const operator = await startOperator({
