@@ -63,7 +63,8 @@ export function createClusterExternalSecretReconciler(deps: ClusterExternalSecre
             namespace,
             plural: 'externalsecrets',
             name: esName,
-            body: { ...existing, metadata: { ...existing.metadata, labels: metadata.labels, annotations: metadata.annotations }, spec: spec.externalSecretSpec },
+            // Rollout control annotations (`strongroom rollout pause|abort|…`) are people's requests, not ours to drop.
+            body: { ...existing, metadata: { ...existing.metadata, labels: metadata.labels, annotations: { ...rolloutControls(existing.metadata.annotations), ...metadata.annotations } }, spec: spec.externalSecretSpec },
           });
         }
         provisioned.push(namespace);
@@ -95,4 +96,8 @@ export function createClusterExternalSecretReconciler(deps: ClusterExternalSecre
     if (!ok) await deps.events.warning({ kind: 'ClusterExternalSecret', metadata: ces.metadata }, 'PartiallyProvisioned', failed.map((f) => `${f.namespace}: ${f.reason}`).join('; ').slice(0, 900));
     return { requeueAfterMs: parseDuration(spec.refreshTime) || 60_000 };
   };
+}
+
+function rolloutControls(annotations: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(annotations ?? {}).filter(([k]) => k.startsWith('strongroom.io/rollout-')));
 }
