@@ -14,8 +14,8 @@ export async function bootstrapDev(store: Store, config: ServerConfig, warn: (li
   const status = await store.seal.status();
   let firstStart = false;
   if (!status.initialized) {
-    warn('WARNING: dev mode. The unseal key is stored in a file next to the data, which defeats encryption at rest.');
-    warn(`WARNING: never use --dev for real secrets (key file: ${keyFile}).`);
+    // The seal service adds the key-file warning itself (with the file's path); say once what dev mode means.
+    warn('WARNING: dev mode: never use --dev for real secrets.');
     await store.seal.initKeyFile(keyFile);
     firstStart = true;
   } else if (status.sealed) {

@@ -32,6 +32,26 @@ describeEachEngine('storage', (ctx) => {
 });
 
 describe('sqlite settings', () => {
+  it('creates the database and its WAL readable by the owner only, and tightens a looser existing file', async () => {
+    const { mkdtempSync, statSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'sr-mode-'));
+    const fresh = await openStorage({ engine: 'sqlite', file: join(dir, 'fresh.db') });
+    await sql`create table t (x integer)`.execute(fresh.db);
+    await sql`insert into t values (1)`.execute(fresh.db);
+    try {
+      expect(statSync(join(dir, 'fresh.db')).mode & 0o777).toBe(0o600);
+      expect(statSync(join(dir, 'fresh.db-wal')).mode & 0o777).toBe(0o600);
+    } finally {
+      await fresh.close();
+    }
+    writeFileSync(join(dir, 'loose.db'), '', { mode: 0o644 });
+    const loose = await openStorage({ engine: 'sqlite', file: join(dir, 'loose.db') });
+    await loose.close();
+    expect(statSync(join(dir, 'loose.db')).mode & 0o777).toBe(0o600);
+  });
+
   it('uses WAL, full sync and foreign keys', async () => {
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');

@@ -1,7 +1,7 @@
 import Sqlite from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection } from 'kysely';
 import pg from 'pg';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { runMigrations } from './migrations.js';
 
@@ -84,7 +84,13 @@ function withStatementCache(database: Sqlite.Database) {
 }
 
 function openSqlite(file: string): { db: Kysely<unknown>; readNow: NonNullable<Storage['readNow']> } {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  if (file !== ':memory:') {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // Values are encrypted, but paths and metadata are not: only the owner may read the database. SQLite gives its
+    // -wal and -shm files the main file's mode, so creating (or tightening) the main file is enough.
+    closeSync(openSync(file, 'a', 0o600));
+    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  }
   const database = new Sqlite(file);
   // WAL for concurrent readers; synchronous=FULL so an acknowledged commit survives power loss, not just a crash.
   database.pragma('journal_mode = WAL');
