@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKubeApiServer, writeKubeconfig, type KubeApiServer } from '../../../test/support/kube-api/index.js';
+import { StrongroomError } from '../../shared/errors.js';
 import type { SecretStore, VaultProviderSpec } from '../api/secret-store.js';
 import { RemoteNotFoundError, StoreUnavailableError } from '../types.js';
 import { readContextQuery, vaultProvider } from './vault.js';
@@ -102,6 +103,18 @@ describe('vault provider', () => {
     expect(Object.keys(found).sort()).toEqual(['db', 'nested_x']);
     await client.validate();
     expect(requests.at(-1)).toMatchObject({ path: '/v1/auth/token/lookup-self', token: 'root-token' });
+  });
+
+  it('reports a property that is not a JSON map without quoting the secret value', async () => {
+    const client = await vaultProvider({ store: storeWith({ tokenSecretRef: { name: 's', key: 'token' } }), namespace: 'default', readSecretKey, kubeConfig: kc });
+    // 'pw1' is not JSON: JSON.parse's own message would quote it ("pw1" is not valid JSON) into the operator log.
+    const err = await client.getSecretMap({ key: 'app/db', property: 'password' }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err).toBeInstanceOf(StrongroomError);
+    expect(err!.message).toBe('"app/db" property "password" is not a map');
+    expect(err!.message).not.toContain('pw1');
   });
 
   it('logs in with AppRole and logs in again when the token is revoked', async () => {

@@ -150,7 +150,7 @@ class VaultClient implements SecretsClient {
 
   async getSecretMap(ref: RemoteRef, context?: Query) {
     const { data, version } = await this.read(ref, context);
-    const source = ref.property ? JSON.parse(pickProperty(data, ref.property, ref.key).toString('utf8')) : data;
+    const source = ref.property ? parseMapProperty(pickProperty(data, ref.property, ref.key)) : data;
     if (source === null || typeof source !== 'object' || Array.isArray(source)) throw new StrongroomError('invalid', `"${ref.key}" property "${ref.property}" is not a map`);
     const out: Record<string, Buffer> = {};
     for (const [k, v] of Object.entries(source as Record<string, unknown>)) out[k] = encodeValue(v);
@@ -210,5 +210,17 @@ class VaultClient implements SecretsClient {
       // The view shares this client's login; closing it must not log the shared client out.
       close: async () => undefined,
     };
+  }
+}
+
+/**
+ * A property holding a JSON map. Never lets JSON.parse's SyntaxError escape: V8 quotes the start of the input in its
+ * message ("hunter2"... is not valid JSON), and that message would reach the operator log.
+ */
+function parseMapProperty(value: Buffer): unknown {
+  try {
+    return JSON.parse(value.toString('utf8'));
+  } catch {
+    return undefined;
   }
 }
