@@ -60,4 +60,18 @@ describe('JSON and YAML documents', () => {
     expect(parseDocuments('host: h\nport: 1\n', 'yaml', 'dir/db.yml')).toEqual([{ path: 'db', data: { host: 'h', port: 1 }, source: 'dir/db.yml' }]);
     expect(() => parseDocuments('{', 'json', 'bad.json')).toThrow(/not valid JSON/);
   });
+
+  it('never quotes the file content in a JSON syntax error (it is the secret being imported)', () => {
+    for (const text of ['hunter2-s3cret', '{"pw": hunter2-s3cret}', '{"pw": "hunter2-s3cret"\n  "x": 1}']) {
+      let message = '';
+      try {
+        parseDocuments(text, 'json', 'secrets.json');
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/^secrets\.json is not valid JSON/);
+      expect(message).not.toContain('hunter2');
+    }
+    expect(() => parseDocuments('{"pw": "v"\n  "x": 1}', 'json', 'a.json')).toThrow('a.json is not valid JSON (line 2, column 3)');
+  });
 });

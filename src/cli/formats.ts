@@ -116,13 +116,25 @@ type Doc = any;
  *   - a map of path → {key: value} (what `strongroom export` writes), or
  *   - a flat map {key: scalar} — one secret named after the file.
  */
+/**
+ * Where JSON.parse gave up, as " (line L, column C)", or nothing. Never its message: V8 quotes the input there
+ * (`Unexpected token 'h', "hunter2"... is not valid JSON`), and the input is the secret being imported.
+ */
+function jsonErrorPlace(text: string, err: unknown): string {
+  const m = / at position (\d+)/.exec(err instanceof Error ? err.message : '');
+  if (!m) return '';
+  const before = text.slice(0, Number(m[1]));
+  const line = before.split('\n').length;
+  return ` (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
+}
+
 export function parseDocuments(text: string, format: 'json' | 'yaml', file: string): ImportedSecret[] {
   let docs: Doc[];
   if (format === 'json') {
     try {
       docs = [JSON.parse(text)];
     } catch (err) {
-      throw new UsageError(`${file} is not valid JSON (${(err as Error).message.replace(/ in JSON.*$/, '')})`, 'checking the file with a JSON linter');
+      throw new UsageError(`${file} is not valid JSON${jsonErrorPlace(text, err)}`, 'checking the file with a JSON linter');
     }
   } else {
     const parsed = YAML.parseAllDocuments(text);
