@@ -30,21 +30,7 @@ export async function startHarness(options: KubeApiServerOptions = {}, token?: s
   };
 }
 
-/** Polls until `check` returns a value (not undefined/false) or the deadline passes. */
-export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { eventually } from '../support/eventually.js';
 
 /** The HTTP status of a failed client-node call, and its parsed Status body. */
 export async function failure(promise: Promise<unknown>): Promise<{ code: number; status: Record<string, Loose> }> {

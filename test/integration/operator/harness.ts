@@ -142,20 +142,7 @@ export function ready(obj: Obj | undefined): { status?: string; reason?: string;
   return ((obj?.status as Loose)?.conditions ?? []).find((c: Loose) => c.type === 'Ready');
 }
 
-export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { eventually } from '../../support/eventually.js';
 
 export async function metric(op: OperatorProcess, name: string, labels: Record<string, string> = {}): Promise<number> {
   const text = await (await fetch(`${op.metricsUrl}/metrics`)).text();

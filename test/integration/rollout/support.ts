@@ -135,21 +135,7 @@ export async function startBed(options: { progressDeadlineMs?: number } = {}): P
   return bed;
 }
 
-/** Polls until `check` returns a value (not undefined/false) or the deadline passes. */
-export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { eventually } from '../../support/eventually.js';
 
 export function deployment(namespace: string, name: string, podSpec: Loose, options: { labels?: Record<string, string>; replicas?: number; kind?: 'Deployment' | 'StatefulSet' | 'DaemonSet' } = {}): Loose {
   const labels = { app: name, ...(options.labels ?? {}) };
