@@ -55,4 +55,19 @@ describe('kubernetes provider', () => {
     });
     expect((await client.getSecret({ key: 'db', property: 'user' })).value.toString()).toBe('prod-app');
   });
+
+  it('rejects a broken kubeconfig without quoting its credentials (the message becomes status and events)', async () => {
+    const broken = 'apiVersion: v1\nusers:\n- name: u\n  user:\n    token: s3cret-bearer-token\n   bad: [x\n';
+    const err = await kubernetesProvider({
+      store: store({ remoteNamespace: 'prod', authRef: { name: 'remote', key: 'kubeconfig' } }),
+      namespace: 'default',
+      readSecretKey: async () => broken,
+      kubeConfig: kc,
+    }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(/^the kubeconfig in Secret remote key kubeconfig is not valid/);
+    expect(err?.message).not.toContain('s3cret-bearer-token');
+  });
 });

@@ -12,7 +12,10 @@ export const kubernetesProvider: Provider = async (ctx) => {
     try {
       kc.loadFromString(await ctx.readSecretKey(spec.authRef));
     } catch (err) {
-      throw new StrongroomError('invalid', `the kubeconfig in Secret ${spec.authRef.name} key ${spec.authRef.key} is not valid: ${(err as Error).message}`);
+      // Only the first line: the YAML parser follows it with an excerpt of the document, which holds credentials,
+      // and this message becomes the ExternalSecret's status and event.
+      const reason = (err instanceof Error ? err.message : '').split('\n', 1)[0]!.trim();
+      throw new StrongroomError('invalid', `the kubeconfig in Secret ${spec.authRef.name} key ${spec.authRef.key} is not valid${reason ? `: ${reason}` : ''}`);
     }
   }
   const core = kc.makeApiClient(CoreV1Api);
