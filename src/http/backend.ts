@@ -59,6 +59,12 @@ export interface BackendPath {
   unauthenticated?: boolean;
   /** Requires a valid token but no capability (e.g. sys/internal/ui/mounts, which clients probe before a read). */
   skipAcl?: boolean;
+  /**
+   * The path the ACL is checked against, when the handler acts on a canonical form of the request path (policy names
+   * are stored lower-case). Without it the check would judge `sys/policies/acl/ADMIN` while the handler writes
+   * `admin`, slipping past a deny on the real name.
+   */
+  aclPath?: (ctx: RequestContext) => string;
   /** Requires the 'sudo' capability in addition to the operation's. */
   sudo?: boolean;
   /** Served while sealed or uninitialized (sys/health, sys/seal-status, sys/init, sys/unseal). */

@@ -166,7 +166,8 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       if (!def.unauthenticated && !def.skipAcl && ctx.token) {
         const acl = await deps.policy.acl(ctx.token.policies);
         if (!acl.isRoot) {
-          const aclPath = ctx.operation === 'list' && !req.path.endsWith('/') ? `${req.path}/` : req.path;
+          const target = def.aclPath ? def.aclPath(ctx) : req.path;
+          const aclPath = ctx.operation === 'list' && !target.endsWith('/') ? `${target}/` : target;
           const allowed = acl.allows(aclPath, ctx.operation) && (!def.sudo || acl.allows(aclPath, 'sudo', { listing: ctx.operation === 'list' }));
           if (!allowed) {
             await audit?.log(requestEvent({ request: auditRequest, token: ctx.token, error: PERMISSION_DENIED }));

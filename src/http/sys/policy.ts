@@ -5,6 +5,8 @@ import type { BackendPath, RequestContext } from '../backend.js';
 import { optString, optStringList, reqString } from '../fields.js';
 
 const NAME = '(?<name>[^/]+)';
+/** Policy names are case-insensitive (stored lower-case): judge the request by the name it acts on. */
+const canonicalPolicyPath = (ctx: RequestContext) => ctx.path.toLowerCase();
 
 /**
  * Vault's policy endpoints: the legacy sys/policy (GET list → {policies, keys}; rules as `rules`) and
@@ -34,6 +36,7 @@ export function policyPaths(deps: { policy: PolicyService; tokens: TokenService 
     {
       name: 'sys.policy',
       pattern: `policy/${NAME}`,
+      aclPath: canonicalPolicyPath,
       operations: {
         read: async (ctx) => {
           const doc = await policy.read(nameOf(ctx));
@@ -54,6 +57,7 @@ export function policyPaths(deps: { policy: PolicyService; tokens: TokenService 
     {
       name: 'sys.policies.acl',
       pattern: `policies/acl/${NAME}`,
+      aclPath: canonicalPolicyPath,
       operations: {
         read: async (ctx) => {
           const doc = await policy.read(nameOf(ctx));

@@ -51,6 +51,29 @@ describe('tokens, policies and auth methods (real server process)', () => {
     expect((await api(server.url, 'GET', 'sys/policies/acl/ops', { token: server.rootToken })).status).toBe(404);
   });
 
+  it('judges a policy write by the lower-case name it acts on, so a deny cannot be dodged with capitals', async () => {
+    const delegate = `
+path "sys/policies/acl/*" { capabilities = ["create", "read", "update", "delete", "list"] }
+path "sys/policy/*" { capabilities = ["create", "read", "update", "delete", "list"] }
+path "sys/policies/acl/default" { capabilities = ["deny"] }
+path "sys/policy/default" { capabilities = ["deny"] }
+`;
+    await root.addPolicy({ name: 'policy-delegate', rules: delegate });
+    const created = await asRoot(root.tokenCreate({ policies: ['policy-delegate'], ttl: '1h' }));
+    const token = created.auth.client_token as string;
+    const grantAll = { policy: 'path "*" { capabilities = ["sudo", "create", "read", "update", "delete", "list"] }' };
+    const before = await api(server.url, 'GET', 'sys/policies/acl/default', { token: server.rootToken });
+    for (const path of ['sys/policies/acl/default', 'sys/policies/acl/DEFAULT', 'sys/policy/Default']) {
+      expect((await api(server.url, 'PUT', path, { token, body: grantAll })).status).toBe(403);
+    }
+    expect((await api(server.url, 'DELETE', 'sys/policies/acl/DEFAULT', { token })).status).toBe(403);
+    const after = await api(server.url, 'GET', 'sys/policies/acl/default', { token: server.rootToken });
+    expect(after.body.data.policy).toBe(before.body.data.policy);
+    // What the delegate may manage, it still manages whatever case it writes.
+    expect((await api(server.url, 'PUT', 'sys/policies/acl/Team-A', { token, body: { policy: 'path "x" { capabilities = ["read"] }' } })).status).toBe(204);
+    expect((await api(server.url, 'GET', 'sys/policies/acl/team-a', { token })).body.data.name).toBe('team-a');
+  });
+
   it('a limited token reads what its policy grants and gets 403 for everything else', async () => {
     const created = await asRoot(root.tokenCreate({ policies: ['app-read'], ttl: '1h' }));
     expect(created.auth).toMatchObject({ policies: ['app-read', 'default'], token_type: 'service', renewable: true, orphan: false });
