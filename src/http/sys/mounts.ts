@@ -1,11 +1,27 @@
 import type { KvMountConfig } from '../../kv/types.js';
 import type { Mount, MountType } from '../../mounts/types.js';
 import { invalid, notFound } from '../../shared/errors.js';
-import type { BackendPath } from '../backend.js';
+import { normalizeMountPath } from '../../mounts/paths.js';
+import type { BackendPath, RequestContext } from '../backend.js';
 import type { HttpDeps } from '../deps.js';
 import { optBool, optDuration, optNonNegativeInt, optObject, optString, reqString } from '../fields.js';
 
 const MOUNT_PATH = '(?<path>.+?)/?';
+
+/**
+ * The ACL judges the mount the handler acts on, in the form policies name it ('sys/mounts/secret'): otherwise
+ * 'sys/mounts/secret/', 'sys/mounts//secret' or 'sys/mounts/secret//tune' reach the same mount while slipping past
+ * a rule written for 'sys/mounts/secret'. A path that does not normalize is judged as sent (the handler rejects it).
+ */
+function canonicalMountAclPath(suffix: string) {
+  return (ctx: RequestContext): string => {
+    try {
+      return `sys/mounts/${normalizeMountPath(ctx.params.path!).slice(0, -1)}${suffix}`;
+    } catch {
+      return ctx.path;
+    }
+  };
+}
 
 /**
  * Vault's sys/mounts, sys/mounts/<path>/tune and sys/internal/ui/mounts/<path> (how clients such as the vault CLI
@@ -26,6 +42,7 @@ export function mountPaths(deps: Pick<HttpDeps, 'mounts' | 'kv' | 'engineBackend
     {
       name: 'sys.mounts.tune',
       pattern: 'mounts/(?<path>.+)/tune',
+      aclPath: canonicalMountAclPath('/tune'),
       operations: {
         read: async (ctx) => {
           const mount = await find(ctx.params.path!);
@@ -63,6 +80,7 @@ export function mountPaths(deps: Pick<HttpDeps, 'mounts' | 'kv' | 'engineBackend
     {
       name: 'sys.mounts',
       pattern: `mounts/${MOUNT_PATH}`,
+      aclPath: canonicalMountAclPath(''),
       operations: {
         read: async (ctx) => ({ data: mountView(await find(ctx.params.path!)) }),
         update: async (ctx) => {

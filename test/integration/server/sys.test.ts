@@ -51,6 +51,30 @@ describe('sys endpoints, audit and operations (dev server with an audit file)', 
     expect((await api(server.url, 'GET', 'team/data/a', { token: server.rootToken })).status).toBe(404);
   });
 
+  it('checks mount changes against the mount they act on, whatever slashes the path carries', async () => {
+    await root.mount({ mount_point: 'guarded', type: 'kv-v2' });
+    await root.write('guarded/data/keep', { data: { v: '1' } });
+    const rules = `
+path "sys/mounts/*" { capabilities = ["create", "read", "update", "delete"] }
+path "sys/mounts/guarded" { capabilities = ["deny"] }
+path "sys/mounts/guarded/tune" { capabilities = ["deny"] }
+`;
+    expect((await api(server.url, 'PUT', 'sys/policies/acl/mount-ops', { token: server.rootToken, body: { policy: rules } })).status).toBe(204);
+    const created = await api(server.url, 'POST', 'auth/token/create', { token: server.rootToken, body: { policies: ['mount-ops'] } });
+    const token = created.body.auth.client_token as string;
+    for (const path of ['sys/mounts/guarded', 'sys/mounts/guarded/', 'sys/mounts//guarded']) {
+      expect((await api(server.url, 'DELETE', path, { token })).status).toBe(403);
+    }
+    for (const path of ['sys/mounts/guarded/tune', 'sys/mounts/guarded//tune']) {
+      expect((await api(server.url, 'POST', path, { token, body: { max_versions: 1 } })).status).toBe(403);
+    }
+    expect((await root.read('guarded/data/keep')).data.data).toEqual({ v: '1' });
+    expect((await root.read('guarded/config')).data.max_versions).not.toBe(1);
+    // Mounts the rules allow are still managed, with or without the trailing slash.
+    expect((await api(server.url, 'POST', 'sys/mounts/scratch/', { token, body: { type: 'kv-v2' } })).status).toBe(204);
+    expect((await api(server.url, 'DELETE', 'sys/mounts/scratch/', { token })).status).toBe(204);
+  });
+
   it('reports health and seal status like Vault', async () => {
     const health = await api(server.url, 'GET', 'sys/health');
     expect(health.status).toBe(200);
