@@ -1,8 +1,21 @@
 import type { AuditQuery, AuditService, AuditSinkInfo } from '../../audit/types.js';
 import { StrongroomError, invalid } from '../../shared/errors.js';
-import type { BackendPath } from '../backend.js';
+import { normalizeDevicePath } from '../../audit/service.js';
+import type { BackendPath, RequestContext } from '../backend.js';
 import type { HttpDeps } from '../deps.js';
 import { optNonNegativeInt, optObject, optString, reqString } from '../fields.js';
+
+/**
+ * The ACL judges the device the handler acts on ('sys/audit/main'), so 'sys/audit/main/' or 'sys/audit//main' cannot
+ * disable a device past a rule written for 'sys/audit/main'. A path that does not normalize is judged as sent.
+ */
+function canonicalDeviceAclPath(ctx: RequestContext): string {
+  try {
+    return `sys/audit/${normalizeDevicePath(ctx.params.path!).slice(0, -1)}`;
+  } catch {
+    return ctx.path;
+  }
+}
 
 /**
  * Vault's sys/audit (list, enable, disable devices) and sys/audit-hash, plus our forensic sys/audit/query:
@@ -39,6 +52,7 @@ export function auditPaths(deps: Pick<HttpDeps, 'audit'>): BackendPath[] {
     {
       name: 'sys.audit',
       pattern: 'audit/(?<path>.+?)/?',
+      aclPath: canonicalDeviceAclPath,
       sudo: true,
       operations: {
         update: async (ctx) => {

@@ -156,6 +156,20 @@ path "sys/mounts/guarded/tune" { capabilities = ["deny"] }
     expect((await api(server.url, 'DELETE', 'sys/audit/db', { token: server.rootToken })).status).toBe(204);
   });
 
+  it('checks audit device changes against the device they act on, whatever slashes the path carries', async () => {
+    const rules = `
+path "sys/audit/*" { capabilities = ["create", "update", "delete", "sudo"] }
+path "sys/audit/file" { capabilities = ["deny"] }
+`;
+    expect((await api(server.url, 'PUT', 'sys/policies/acl/audit-ops', { token: server.rootToken, body: { policy: rules } })).status).toBe(204);
+    const created = await api(server.url, 'POST', 'auth/token/create', { token: server.rootToken, body: { policies: ['audit-ops'] } });
+    const token = created.body.auth.client_token as string;
+    for (const path of ['sys/audit/file', 'sys/audit/file/', 'sys/audit//file']) {
+      expect((await api(server.url, 'DELETE', path, { token })).status).toBe(403);
+    }
+    expect((await root.audits()).data['file/']).toMatchObject({ type: 'file' });
+  });
+
   it('never writes a secret value or a token to its logs', async () => {
     const created = await api(server.url, 'POST', 'auth/token/create', { token: server.rootToken, body: { policies: ['default'] } });
     const token = created.body.auth.client_token as string;
