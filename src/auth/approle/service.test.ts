@@ -122,6 +122,16 @@ describeEachEngine('approle auth', (ctx) => {
     expect((await errorOf(approle.generateSecretId(role, {}, { cidrList: ['192.168.0.0/24'] }))).kind).toBe('invalid');
   });
 
+  it("keeps applying the role's CIDR blocks to secret_ids issued before the role was narrowed", async () => {
+    await approle.writeRole({ name: role, secretIdBoundCidrs: ['10.0.0.0/8'] });
+    const roleId = await approle.readRoleId(role);
+    const { secretId } = await approle.generateSecretId(role, {}, { cidrList: ['10.1.0.0/16'] });
+    await approle.writeRole({ name: role, secretIdBoundCidrs: ['10.9.0.0/16'] });
+    expect((await errorOf(approle.login(roleId, secretId, '10.1.2.3'))).kind).toBe('forbidden');
+    await approle.writeRole({ name: role, secretIdBoundCidrs: ['10.1.2.0/24'] });
+    expect((await approle.login(roleId, secretId, '10.1.2.3')).info.meta.role_name).toBe(role);
+  });
+
   it('logs in without a secret_id only when bind_secret_id is off and the address is bound', async () => {
     expect((await errorOf(approle.writeRole({ name: role, bindSecretId: false }))).kind).toBe('invalid');
     await approle.writeRole({ name: role, bindSecretId: false, secretIdBoundCidrs: ['127.0.0.1/32'] });

@@ -65,10 +65,12 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
       await repo.deleteSecretId(role.name, hash);
       throw refused();
     }
-    // Address first: a login from the wrong place must not burn one of the secret-id's uses.
+    // Address first: a login from the wrong place must not burn one of the secret-id's uses. The role's blocks and
+    // the secret-id's own both apply (as Vault): a role narrowed after the secret-id was issued still binds it.
     const cidrs = JSON.parse(row.cidr_list) as string[];
-    const binding = cidrs.length > 0 ? cidrs : role.secretIdBoundCidrs;
-    if (binding.length > 0 && !anyCidrContains(binding, remoteAddress)) throw refused();
+    for (const binding of [role.secretIdBoundCidrs, cidrs]) {
+      if (binding.length > 0 && !anyCidrContains(binding, remoteAddress)) throw refused();
+    }
     if (row.num_uses > 0 && (await repo.consumeSecretIdUse(hash)) === undefined) throw refused();
   }
 
