@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'ui/dist/**', '.strongroom/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.scratch/**', 'ui/dist/**', '.strongroom/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

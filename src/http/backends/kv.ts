@@ -85,7 +85,7 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
       },
       {
         name: 'kv.metadata',
-        pattern: 'metadata/?(?<path>.*)',
+        pattern: 'metadata(?:/(?<path>.*))?',
         operations: {
           read: async (ctx) => ({ data: metadataView(await kv.readMetadata(mountOf(ctx), requirePath(ctx))) }),
           list: async (ctx) => {

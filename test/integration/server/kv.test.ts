@@ -39,6 +39,10 @@ describe('KV v2 over HTTP (real server process, node-vault)', () => {
     const root = await api(server.url, 'GET', 'secret/metadata/?list=true', { token: server.rootToken });
     expect(root.body.data.keys).toEqual(expect.arrayContaining(['app/', 'other']));
     expect(await statusOf(vault.list('secret/metadata/nothing-here'))).toBe(404);
+    // The mount root lists without the trailing slash too; a path that only starts with "metadata" is no route.
+    const bare = await api(server.url, 'GET', 'secret/metadata?list=true', { token: server.rootToken });
+    expect(bare.body.data.keys).toEqual(expect.arrayContaining(['app/', 'other']));
+    expect((await api(server.url, 'GET', 'secret/metadatafoo?list=true', { token: server.rootToken })).status).toBe(404);
   });
 
   it('enforces check-and-set', async () => {
