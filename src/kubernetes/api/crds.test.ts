@@ -56,6 +56,11 @@ describe('spec validation', () => {
     expect(() => parseSecretStoreSpec({ provider: { vault: { server: 'ftp://v', auth: { tokenSecretRef: { name: 't', key: 'k' } } } } })).toThrow(z.ZodError);
     expect(() => parseExternalSecretSpec({ secretStoreRef: { name: 's' } })).toThrow(/at least one of data/);
     expect(() => parseExternalSecretSpec({ secretStoreRef: { name: 's' }, dataFrom: [{ find: { name: { regexp: '(' } } }] })).toThrow(/invalid regular expression/);
+    // A pattern that backtracks exponentially would stall the operator for every namespace: refused up front.
+    expect(() => parseExternalSecretSpec({ secretStoreRef: { name: 's' }, dataFrom: [{ find: { name: { regexp: '^(a+)+$' } } }] })).toThrow(/repeated group/);
+    expect(() =>
+      parseExternalSecretSpec({ secretStoreRef: { name: 's' }, dataFrom: [{ extract: { key: 'k' }, rewrite: [{ regexp: { source: '(x*)*', target: '' } }] }] }),
+    ).toThrow(/repeated group/);
     expect(() => parseExternalSecretSpec({ secretStoreRef: { name: 's' }, dataFrom: [{ extract: { key: 'a' }, find: { path: 'x' } }] })).toThrow(/exactly one of extract or find/);
     expect(() => parseExternalSecretSpec({ secretStoreRef: { name: 's' }, data: [{ secretKey: 'a', remoteRef: { key: 'k' } }], target: { creationPolicy: 'None', deletionPolicy: 'Delete' } })).toThrow(/deletionPolicy Delete/);
     expect(() => parseExternalSecretSpec({ secretStoreRef: { name: 's' }, refreshInterval: 'soon', data: [{ secretKey: 'a', remoteRef: { key: 'k' } }] })).toThrow(z.ZodError);

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { rolloutPolicySchema, rolloutStatusSchema } from '../rollout/api.js';
 import { condition, duration, objectName, type ObjectMeta } from './common.js';
+import { compileUserRegex } from './user-regex.js';
 
 export const remoteRef = z.object({
   key: z.string().min(1),
@@ -112,11 +113,10 @@ export function parseExternalSecretSpec(spec: unknown): ExternalSecretSpec {
     if (item.find && !item.find.path && !item.find.name) throw issue(['dataFrom', i, 'find'], 'find needs a path or a name.regexp', spec);
     for (const re of [item.find?.name?.regexp, ...(item.rewrite ?? []).map((r) => r.regexp.source)]) {
       if (re === undefined) continue;
-      if (re.length > 512) throw issue(['dataFrom', i], 'regular expression longer than 512 characters', spec);
       try {
-        new RegExp(re);
-      } catch {
-        throw issue(['dataFrom', i], `invalid regular expression "${re}"`, spec);
+        compileUserRegex(re);
+      } catch (err) {
+        throw issue(['dataFrom', i], `${(err as Error).message}: "${re}"`, spec);
       }
     }
   });

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { ExternalSecretSpec } from '../api/external-secret.js';
 import { TemplateError, render } from '../template/template.js';
 import type { SecretsClient } from '../types.js';
+import { compileUserRegex } from '../api/user-regex.js';
 
 export interface Fetched {
   data: Record<string, Buffer>;
@@ -41,7 +42,7 @@ export async function fetchData(spec: ExternalSecretSpec, client: SecretsClient,
 
 export function rewriteKey(key: string, rewrites: { regexp: { source: string; target: string } }[]): string {
   let out = key;
-  for (const r of rewrites) out = out.replace(new RegExp(r.regexp.source, 'g'), r.regexp.target);
+  for (const r of rewrites) out = out.replace(compileUserRegex(r.regexp.source, 'g'), r.regexp.target);
   return out;
 }
 

@@ -6,6 +6,7 @@ import { GetSecretValueCommand, ListSecretsCommand, SecretsManagerClient, type S
 import { StrongroomError, forbidden } from '../../shared/errors.js';
 import { RemoteNotFoundError, StoreUnavailableError, type FindSpec, type Provider, type ProviderContext, type RemoteRef, type SecretsClient } from '../types.js';
 import { encodeValue, pickProperty } from './values.js';
+import { compileUserRegex } from '../api/user-regex.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -83,7 +84,7 @@ export function createAwsProvider(override: AwsConfigOverride = {}): Provider {
         return { data, ...(raw.version ? { version: raw.version } : {}) };
       },
       async findSecrets(find: FindSpec) {
-        const re = find.name ? new RegExp(find.name.regexp) : undefined;
+        const re = find.name ? compileUserRegex(find.name.regexp) : undefined;
         const names: string[] = [];
         let token: string | undefined;
         do {

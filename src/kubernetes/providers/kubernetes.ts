@@ -3,6 +3,7 @@ import { CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { StrongroomError, forbidden } from '../../shared/errors.js';
 import { RemoteNotFoundError, StoreUnavailableError, type FindSpec, type Provider, type RemoteRef, type SecretsClient } from '../types.js';
 import { pickProperty } from './values.js';
+import { compileUserRegex } from '../api/user-regex.js';
 
 export const kubernetesProvider: Provider = async (ctx) => {
   const spec = ctx.store.spec.provider.kubernetes!;
@@ -64,7 +65,7 @@ export const kubernetesProvider: Provider = async (ctx) => {
       } catch (err) {
         return translate(err, 'Secrets');
       }
-      const re = find.name ? new RegExp(find.name.regexp) : undefined;
+      const re = find.name ? compileUserRegex(find.name.regexp) : undefined;
       const out: Record<string, Buffer> = {};
       for (const s of items) {
         const name = s.metadata?.name ?? '';

@@ -8,6 +8,7 @@ import type { VaultProviderSpec } from '../api/secret-store.js';
 import { RemoteNotFoundError, StoreUnavailableError, type FindSpec, type Provider, type ProviderContext, type ReadContext, type RemoteRef, type SecretsClient } from '../types.js';
 import { createJsonClient, type HttpResult, type JsonClient } from './http.js';
 import { encodeValue, pickProperty } from './values.js';
+import { compileUserRegex } from '../api/user-regex.js';
 
 
 interface Login {
@@ -170,7 +171,7 @@ class VaultClient implements SecretsClient {
   async findSecrets(find: FindSpec) {
     const root = (find.path ?? '').replace(/^\/+/, '');
     const base = root === '' || root.endsWith('/') ? root : `${root}/`;
-    const nameRe = find.name ? new RegExp(find.name.regexp) : undefined;
+    const nameRe = find.name ? compileUserRegex(find.name.regexp) : undefined;
     const found: string[] = [];
     const queue = [base];
     // Breadth-first over folders, bounded so a huge tree cannot stall a reconcile forever.
