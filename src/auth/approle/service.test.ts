@@ -2,22 +2,12 @@ import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeEachEngine } from '../../../test/support/engines.js';
 import type { Barrier } from '../../crypto/types.js';
 import { unsealedSealService } from '../../crypto/testing.js';
-import { StrongroomError } from '../../shared/errors.js';
 import { createTokenService } from '../token/service.js';
 import type { AppRoleService, TokenService } from '../types.js';
 import { createAppRoleService } from './service.js';
+import { errorOf } from '../../../test/support/errors.js';
 
 const HOUR = 3600;
-
-async function errorOf(promise: Promise<unknown>): Promise<StrongroomError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof StrongroomError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describeEachEngine('approle auth', (ctx) => {
   let barrier: Barrier;
