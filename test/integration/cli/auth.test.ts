@@ -7,7 +7,7 @@ import { SignJWT, importPKCS8 } from 'jose';
 import YAML from 'yaml';
 import { startServer, type StartedServer } from '../../support/server-process.js';
 import { api } from '../server/client.js';
-import { bound, cli, json, type CliResult } from './run.js';
+import { bound, cli, json, ok } from './run.js';
 
 let server: StartedServer;
 let run: ReturnType<typeof bound>;
@@ -23,12 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
-
-const ok = (r: CliResult) => {
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-  return r;
-};
 
 describe('strongroom policy', () => {
   it('writes from a file and from stdin, reads, lists, formats and deletes', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { startServer, type StartedServer } from '../../support/server-process.js';
-import { bound, json, type CliResult } from './run.js';
+import { bound, json, ok } from './run.js';
 
 let server: StartedServer;
 let run: ReturnType<typeof bound>;
@@ -19,12 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
-
-const ok = (r: CliResult) => {
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-  return r;
-};
 
 describe('strongroom kv', () => {
   it('puts from literals, @file and stdin, and gets in table, json and yaml', async () => {

@@ -5,17 +5,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { startServer, type StartedServer } from '../../support/server-process.js';
-import { bound, cli, json, type CliResult } from './run.js';
+import { bound, cli, json, ok } from './run.js';
 
 /** Each step spawns a Node process; a loaded machine needs time, not a retry. */
 const SLOW = 240_000;
 const dir = mkdtempSync(join(tmpdir(), 'strongroom-cli-ops-'));
-const ok = (r: CliResult) => {
-  expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
-  return r;
-};
-
 describe('strongroom status and operator (production-mode server)', () => {
   let server: StartedServer;
   beforeAll(async () => {

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,4 +56,11 @@ export function bound(url: string, token: string, extraEnv: Record<string, strin
 export function json<T = unknown>(result: CliResult): T {
   if (result.code !== 0) throw new Error(`command failed (${result.code}): ${result.stderr}`);
   return JSON.parse(result.stdout) as T;
+}
+
+/** A command that succeeded: exit 0 and nothing on stderr. Returns the result for further checks. */
+export function ok(r: CliResult): CliResult {
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return r;
 }

@@ -1,18 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type StartedServer } from '../../support/server-process.js';
-import { api, statusOf, vaultClient } from './client.js';
+import { api, statusOf, vaultClient, asRoot as asRootOf } from './client.js';
 
 /** Token accessors and AppRole secret-id management, as Vault's API exposes them (node-vault's own calls). */
 describe('accessor listing and secret-id management (real server process)', () => {
   let server: StartedServer;
   let root: ReturnType<typeof vaultClient>;
-  const asRoot = async <T>(call: Promise<T>): Promise<T> => {
-    try {
-      return await call;
-    } finally {
-      root.token = server.rootToken;
-    }
-  };
+  const asRoot = <T>(call: Promise<T>): Promise<T> => asRootOf(root, server.rootToken, call);
   const createToken = async (body: Record<string, unknown>) => {
     const res = await api(server.url, 'POST', 'auth/token/create', { token: server.rootToken, body });
     expect(res.status).toBe(200);

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT, importPKCS8 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type StartedServer } from '../../support/server-process.js';
-import { api, statusOf, vaultClient } from './client.js';
+import { api, statusOf, vaultClient, asRoot as asRootOf } from './client.js';
 
 const APP_POLICY = `
 path "secret/data/app/*" { capabilities = ["read", "list"] }
@@ -14,14 +14,7 @@ path "auth/token/create" { capabilities = ["update"] }
 describe('tokens, policies and auth methods (real server process)', () => {
   let server: StartedServer;
   let root: ReturnType<typeof vaultClient>;
-  /** node-vault adopts the token a create call returns as its own; keep `root` acting as root. */
-  const asRoot = async <T>(call: Promise<T>): Promise<T> => {
-    try {
-      return await call;
-    } finally {
-      root.token = server.rootToken;
-    }
-  };
+  const asRoot = <T>(call: Promise<T>): Promise<T> => asRootOf(root, server.rootToken, call);
 
   beforeAll(async () => {
     server = await startServer();

@@ -46,3 +46,15 @@ export async function statusOf(promise: Promise<unknown>): Promise<number> {
     return (err as { response?: { statusCode?: number } }).response?.statusCode ?? -1;
   }
 }
+
+/**
+ * node-vault adopts the token a create or login call returns as its own; run such a call and put the root token back,
+ * so `root` keeps acting as root.
+ */
+export async function asRoot<T>(root: { token: string }, rootToken: string, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } finally {
+    root.token = rootToken;
+  }
+}
