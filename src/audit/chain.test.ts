@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, chainBatch, chainRecord, GENESIS_HASH, genesisHead, parseRecordLine, recordHash } from './chain.js';
+import { canonicalJson, chainBatch, chainLines, chainRecord, GENESIS_HASH, genesisHead, parseRecordLine, recordHash } from './chain.js';
 import { sampleEvent } from './testing.js';
 
 describe('canonical JSON', () => {
@@ -91,5 +91,23 @@ describe('hash chain', () => {
     expect(parseRecordLine(line.replace('secret/data/app/1', 'secret/data/app/2'))).toMatchObject({ ok: false, reason: expect.stringMatching(/^changed entry/) });
     // Same JSON meaning, different bytes: still reported, since the writer only ever writes the canonical form.
     expect(parseRecordLine(line.replace('"read"', '"\\u0072ead"').replace('"update"', '"\\u0075pdate"'))).toMatchObject({ ok: false, reason: expect.stringMatching(/^changed entry/) });
+  });
+
+  it('chainLines writes the same lines whether entries share blocks or hold copies of them', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 50 }), (pairs, start) => {
+        const shared = [];
+        for (let i = 0; i < pairs; i++) {
+          const { request, auth } = sampleEvent(start + i);
+          shared.push(sampleEvent(start + i, { type: 'request', request, auth, response: undefined }), sampleEvent(start + i, { request, auth }));
+        }
+        const copies = shared.map((event) => structuredClone(event));
+        const head = { seq: start, hash: 'a'.repeat(64) };
+        const a = chainLines(head, shared);
+        expect(a).toEqual(chainLines(head, copies));
+        expect(a.lines).toEqual(chainBatch(head, copies).lines);
+      }),
+      { numRuns: 50 },
+    );
   });
 });

@@ -138,8 +138,10 @@ export function chainBatch(head: ChainHead, events: readonly AuditEvent[]): { re
 export function chainLines(head: ChainHead, events: readonly AuditEvent[]): { lines: string[]; head: ChainHead } {
   const lines: string[] = [];
   let current = head;
+  // A read's request and response entries share their request and auth blocks (see redactAll): serialize them once.
+  const fragments = events.length > 1 ? new Map<object, string | undefined>() : undefined;
   for (const event of events) {
-    const placed = placeEvent(current, event);
+    const placed = placeEvent(current, event, fragments);
     lines.push(placed.line);
     current = { seq: placed.seq, hash: placed.hash };
   }
@@ -147,7 +149,11 @@ export function chainLines(head: ChainHead, events: readonly AuditEvent[]): { li
 }
 
 /** The canonical line of `event` as the record after `head`, and that record's hash. */
-function placeEvent(head: ChainHead, event: AuditEvent): { line: string; hash: string; seq: number } {
+function placeEvent(
+  head: ChainHead,
+  event: AuditEvent,
+  fragments?: Map<object, string | undefined>,
+): { line: string; hash: string; seq: number } {
   const seq = head.seq + 1;
   const source = event as unknown as Record<string, unknown>;
   const names = ['prev_hash', 'seq'];
@@ -158,16 +164,36 @@ function placeEvent(head: ChainHead, event: AuditEvent): { line: string; hash: s
   let after = '';
   for (const key of names) {
     const value = key === 'seq' ? seq : key === 'prev_hash' ? head.hash : source[key];
-    const fragment =
-      value !== null && typeof value === 'object' && isCanonicalAsIs(value) ? JSON.stringify(value) : canonicalFragment(value);
+    const fragment = memberFragment(value, fragments);
     if (fragment === undefined) continue;
-    const member = `${JSON.stringify(key)}:${fragment}`;
+    const member = `${quotedKey(key)}:${fragment}`;
     if (key < 'hash') before = before === '' ? member : `${before},${member}`;
     else after = after === '' ? member : `${after},${member}`;
   }
   const hash = sha256Hex(`{${before}${before !== '' && after !== '' ? ',' : ''}${after}}`);
   const line = `{${before}${before !== '' ? ',' : ''}"hash":"${hash}"${after !== '' ? ',' : ''}${after}}`;
   return { line, hash, seq };
+}
+
+/** A member value's canonical text; objects seen earlier in the same batch reuse their text. */
+function memberFragment(value: unknown, fragments: Map<object, string | undefined> | undefined): string | undefined {
+  if (value === null || typeof value !== 'object') return canonicalFragment(value);
+  if (fragments?.has(value)) return fragments.get(value);
+  const fragment = isCanonicalAsIs(value) ? JSON.stringify(value) : canonicalFragment(value);
+  fragments?.set(value, fragment);
+  return fragment;
+}
+
+/** Top-level member names repeat on every entry; their JSON form is computed once. */
+const quotedKeys = new Map<string, string>();
+const MAX_QUOTED_KEYS = 64;
+function quotedKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(key, quoted);
+  }
+  return quoted;
 }
 
 /** One-shot SHA-256 (crypto.hash skips the Hash object; Node 20.12+). */

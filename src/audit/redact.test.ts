@@ -129,6 +129,52 @@ describe('redaction', () => {
       { numRuns: 200 },
     );
   });
+
+  it('keeps clear exactly the scalars a backend declares non-secret, HMACs the rest, and never writes the declaration', () => {
+    const event = sampleEvent(3, {
+      response: {
+        status: 200,
+        data: {
+          data: { password: 'hunter2', version: 'v-secret' },
+          metadata: { created_time: '2026-01-01T00:00:00Z', version: 3, destroyed: false, custom_metadata: { owner: 'team-a' } },
+          'metadata.version': 'dotted-key-secret',
+        },
+        clear_data: ['metadata.created_time', 'metadata.version', 'metadata.destroyed', 'metadata.custom_metadata', 'data'],
+      },
+    });
+    const out = redactor.redact(event);
+    const data = out.response!.data as Record<string, Record<string, unknown>>;
+    expect(data.metadata).toEqual({
+      created_time: '2026-01-01T00:00:00Z',
+      version: 3,
+      destroyed: false,
+      // Declared, but an object: only scalars are ever spared.
+      custom_metadata: { owner: expectedHash('team-a') },
+    });
+    // "data" is declared too, but holds an object: its values are still HMAC'd.
+    expect(data.data).toEqual({ password: expectedHash('hunter2'), version: expectedHash('v-secret') });
+    // A key containing a dot is not the path "metadata.version".
+    expect(data['metadata.version']).toBe(expectedHash('dotted-key-secret'));
+    expect(out.response).not.toHaveProperty('clear_data');
+    expect(canonicalJson(out)).not.toContain('clear_data');
+  });
+
+  it('ignores a clear_data declaration that is not a list of paths (fails closed)', () => {
+    const event = sampleEvent(5, {
+      response: { status: 200, data: { version: 5 }, clear_data: 'version' as unknown as string[] },
+    });
+    expect(redactor.redact(event).response!.data).toEqual({ version: expectedHash('5') });
+  });
+
+  it('redacts a block shared by a request and its response once, to the same output as redacting them apart', () => {
+    const request = sampleEvent(8).request;
+    const auth = sampleEvent(8).auth;
+    const pair = [sampleEvent(8, { type: 'request', request, auth, response: undefined }), sampleEvent(8, { request, auth })];
+    const together = redactor.redactAll(pair);
+    expect(together[0]!.request).toBe(together[1]!.request);
+    expect(together[0]!.auth).toBe(together[1]!.auth);
+    expect(together).toEqual(pair.map((event) => createRedactor(key).redact(event)));
+  });
 });
 
 function expectedShape(value: unknown): unknown {

@@ -13,8 +13,13 @@ import type { AuditEvent } from './types.js';
  * booleans inside data are HMAC'd as their string form (a numeric PIN is as secret as a string one); object keys
  * stay clear, as in Vault, so the shape of a secret remains visible.
  *
+ * A backend may name scalars of its response data that are not secret (`response.clear_data`, e.g. a KV version's
+ * number and timestamps, which forensic queries need in clear); only those exact paths are spared.
+ *
  * Output objects are built with their keys in sorted (code unit) order, so the hash chain can serialize them
- * canonically with one JSON.stringify (see canonicalJson in chain.ts).
+ * canonically with one JSON.stringify (see canonicalJson in chain.ts). Within one redactAll call (a request and its
+ * response) an object shared by both events — the request block, the caller's auth block — is redacted once and the
+ * same output object is used in both, which also lets the chain serialize it once.
  */
 export const HMAC_PREFIX = 'hmac-sha256:';
 
@@ -41,6 +46,15 @@ export function createRedactor(hmacKey: Uint8Array): Redactor {
   const hash = (input: string) => HMAC_PREFIX + createHmac('sha256', key).update(input, 'utf8').digest('hex');
   // Set only for the duration of one synchronous redactAll call, so nothing outlives it.
   let memo: Map<string, string> | null = null;
+  let shared: Map<object, unknown> | null = null;
+  /** Redacts an object shared between the events of one redactAll call once (identity, not content). */
+  const once = (redactBlock: (value: unknown) => unknown) => (value: unknown) => {
+    if (!shared || value === null || typeof value !== 'object') return redactBlock(value);
+    if (shared.has(value)) return shared.get(value);
+    const out = redactBlock(value);
+    shared.set(value, out);
+    return out;
+  };
   const memoHash = (input: string): string => {
     if (!memo) return hash(input);
     let out = memo.get(input);
@@ -62,16 +76,18 @@ export function createRedactor(hmacKey: Uint8Array): Redactor {
     }
     return out;
   };
-  const redact = createEventRedactor(hashValue, hashAccessor);
+  const redact = createEventRedactor(hashValue, hashAccessor, once, memoHash);
   return {
     hash,
     redact,
     redactAll(events) {
       memo = new Map();
+      shared = new Map();
       try {
         return events.map(redact);
       } finally {
         memo = null;
+        shared = null;
       }
     },
   };
@@ -105,6 +121,42 @@ function redactValue(value: unknown, hash: Hash): unknown {
     if (redacted !== undefined) setOwn(out, key, redacted);
   }
   return out;
+}
+
+/**
+ * redactValue, except that scalars at the dotted paths in `clear` (relative to `value`) stay as they are. Keys that
+ * contain a "." cannot be named by a path, so they are always HMAC'd like anything undeclared.
+ */
+function redactWithClearPaths(value: unknown, hash: Hash, clear: ReadonlySet<string>, prefix: string): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array || value instanceof Date) {
+    return redactValue(value, hash);
+  }
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
+    const item = (value as Record<string, unknown>)[key];
+    let redacted: unknown;
+    if (key.includes('.')) {
+      redacted = redactValue(item, hash);
+    } else {
+      const path = prefix === '' ? key : `${prefix}.${key}`;
+      redacted = clear.has(path) && isClearScalar(item) ? item : redactWithClearPaths(item, hash, clear, path);
+    }
+    if (redacted !== undefined) setOwn(out, key, redacted);
+  }
+  return out;
+}
+
+function isClearScalar(value: unknown): boolean {
+  return value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+}
+
+/** The declared clear paths of a response, or null when it declares none (or declares them in a form we refuse). */
+function clearPathsOf(response: object): ReadonlySet<string> | null {
+  const declared = (response as { clear_data?: unknown }).clear_data;
+  if (!Array.isArray(declared) || declared.length === 0) return null;
+  const paths = new Set<string>();
+  for (const path of declared) if (typeof path === 'string' && path !== '') paths.add(path);
+  return paths.size > 0 ? paths : null;
 }
 
 /**
@@ -174,19 +226,33 @@ const RESPONSE_CLEAR = new Set(['status']);
 const RESPONSE_AUTH_CLEAR = new Set(['policies', 'token_policies', 'token_type', 'display_name', 'metadata', 'lease_duration', 'renewable', 'orphan', 'entity_id']);
 
 /** The event's allow-list, built once per redactor (not per event) since it only closes over the HMAC. */
-function createEventRedactor(hashValue: HashValue, hashAccessor: HashValue): (event: AuditEvent) => AuditEvent {
+function createEventRedactor(
+  hashValue: HashValue,
+  hashAccessor: HashValue,
+  once: (redactBlock: HashValue) => HashValue,
+  hash: Hash,
+): (event: AuditEvent) => AuditEvent {
   const asObject = (value: unknown) => (value !== null && typeof value === 'object' && !Array.isArray(value) ? value : null);
   const nested = (clear: ReadonlySet<string>, special?: Record<string, (value: unknown) => unknown>) => (value: unknown) => {
     const object = asObject(value);
     return object ? allowList(object, clear, hashValue, special) : hashValue(value);
   };
+  const responseAuth = nested(RESPONSE_AUTH_CLEAR, { client_token: hashValue, accessor: hashAccessor });
+  const response = (value: unknown) => {
+    const object = asObject(value);
+    if (!object) return hashValue(value);
+    const clear = clearPathsOf(object);
+    return allowList(object, RESPONSE_CLEAR, hashValue, {
+      data: clear ? (data) => redactWithClearPaths(data, hash, clear, '') : hashValue,
+      auth: responseAuth,
+      // Consumed above; never written.
+      clear_data: () => undefined,
+    });
+  };
   const top = {
-    auth: nested(AUTH_CLEAR, { accessor: hashAccessor, client_token: hashValue }),
-    request: nested(REQUEST_CLEAR, { data: hashValue, client_token: hashValue, client_token_accessor: hashValue }),
-    response: nested(RESPONSE_CLEAR, {
-      data: hashValue,
-      auth: nested(RESPONSE_AUTH_CLEAR, { client_token: hashValue, accessor: hashAccessor }),
-    }),
+    auth: once(nested(AUTH_CLEAR, { accessor: hashAccessor, client_token: hashValue })),
+    request: once(nested(REQUEST_CLEAR, { data: hashValue, client_token: hashValue, client_token_accessor: hashValue })),
+    response,
   };
   return (event) => allowList(event, TOP_CLEAR, hashValue, top) as unknown as AuditEvent;
 }

@@ -25,7 +25,13 @@ export interface AuditRequest {
 
 export interface AuditResponse {
   status: number;
-  data?: Record<string, unknown>; // HMAC'd
+  data?: Record<string, unknown>; // HMAC'd, except the scalars named by clear_data
+  /**
+   * Dotted paths into `data` whose values are known not to be secret (a KV version's number and timestamps), declared
+   * by the backend that produced the data. Only scalar values (string, number, boolean, null) at exactly these paths
+   * stay clear; anything else there is HMAC'd as usual. The redactor consumes this field: it is never written.
+   */
+  clear_data?: readonly string[];
   auth?: { client_token?: string; accessor?: string; policies?: string[] };
 }
 

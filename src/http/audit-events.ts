@@ -33,10 +33,12 @@ export function auditAuthOf(token: TokenInfo | null, extra?: Record<string, unkn
 export function requestEvent(input: {
   request: AuditRequest;
   token: TokenInfo | null;
+  /** The caller's auth block when already built (shared with the response entry, so it is redacted once). */
+  callerAuth?: AuditAuth | undefined;
   error?: string;
 }): AuditEvent {
   const event: AuditEvent = { type: 'request', time: new Date().toISOString(), request: input.request };
-  const auth = auditAuthOf(input.token);
+  const auth = 'callerAuth' in input ? input.callerAuth : auditAuthOf(input.token);
   if (auth) event.auth = auth;
   if (input.error) event.error = input.error;
   return event;
@@ -49,6 +51,10 @@ export function responseEvent(input: {
   data?: Record<string, unknown> | null;
   auth?: Record<string, unknown> | null;
   auditAuth?: Record<string, unknown>;
+  /** See requestEvent; ignored when auditAuth adds a login's identity. */
+  callerAuth?: AuditAuth | undefined;
+  /** Non-secret scalars of `data` (HandlerResult.auditClearData). */
+  clearData?: readonly string[];
   error?: string;
 }): AuditEvent {
   const event: AuditEvent = {
@@ -57,9 +63,12 @@ export function responseEvent(input: {
     request: input.request,
     response: { status: input.status },
   };
-  const auth = auditAuthOf(input.token, input.auditAuth);
+  const auth = 'callerAuth' in input && !input.auditAuth ? input.callerAuth : auditAuthOf(input.token, input.auditAuth);
   if (auth) event.auth = auth;
-  if (input.data) event.response!.data = input.data;
+  if (input.data) {
+    event.response!.data = input.data;
+    if (input.clearData && input.clearData.length > 0) event.response!.clear_data = input.clearData;
+  }
   if (input.auth) {
     const issued = input.auth;
     event.response!.auth = {

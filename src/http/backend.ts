@@ -39,6 +39,12 @@ export interface HandlerResult {
   /** Extra info for the audit entry (e.g. the Kubernetes identity of a login). */
   auditAuth?: Record<string, unknown>;
   /**
+   * Dotted paths into `data` holding scalars that are not secret (a KV version's number and timestamps): the audit
+   * entry keeps them in clear so forensic questions ("which version did they read?") have answers. Everything else
+   * in `data` is HMAC'd.
+   */
+  auditClearData?: readonly string[];
+  /**
    * A body sent verbatim instead of Vault's envelope: Vault's raw sys endpoints (sys/health, sys/init,
    * sys/seal-status, sys/unseal) and the Prometheus exposition (a string, with `contentType`).
    */

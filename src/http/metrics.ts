@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerRequestMetrics } from './request-metrics.js';
 
 /**
  * Prometheus metrics for one server. Labels are route templates ('kv.data.read') and status codes only — never a
@@ -15,19 +16,7 @@ export interface Metrics {
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'strongroom_process_' });
-  const requests = new Counter({
-    name: 'strongroom_http_requests_total',
-    help: 'HTTP API requests by route template and status code.',
-    labelNames: ['route', 'status'] as const,
-    registers: [registry],
-  });
-  const latency = new Histogram({
-    name: 'strongroom_http_request_duration_seconds',
-    help: 'HTTP API request latency by route template.',
-    labelNames: ['route'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  });
+  const requests = registerRequestMetrics(registry, [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
   const sealed = new Gauge({
     name: 'strongroom_seal_sealed',
     help: '1 while this server is sealed (or not initialized), 0 while unsealed.',
@@ -46,8 +35,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   return {
     registry,
     observeRequest(route, status, seconds) {
-      requests.inc({ route, status: String(status) });
-      latency.observe({ route }, seconds);
+      requests.observe(route, status, seconds);
     },
     setSealed(value) {
       sealed.set(value ? 1 : 0);

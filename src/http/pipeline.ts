@@ -1,8 +1,8 @@
-import type { AuditEvent, AuditRequest } from '../audit/types.js';
+import type { AuditAuth, AuditEvent, AuditRequest } from '../audit/types.js';
 import type { TokenInfo } from '../auth/types.js';
 import type { Mount } from '../mounts/types.js';
 import { StrongroomError, isStrongroomError } from '../shared/errors.js';
-import { requestEvent, responseEvent } from './audit-events.js';
+import { auditAuthOf, requestEvent, responseEvent } from './audit-events.js';
 import type { Backend, Handler, HandlerResult, Operation, RequestContext } from './backend.js';
 import type { HttpDeps } from './deps.js';
 import { statusForKind } from './errors.js';
@@ -94,7 +94,12 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
     let route = 'unmatched';
     // Set once the request is past authentication and the ACL: from then on every outcome gets a response entry.
     // `pendingRequest` holds a read's request entry until it is written together with its response entry.
-    let audited: { request: AuditRequest; token: TokenInfo | null; pendingRequest: AuditEvent | null } | null = null;
+    let audited: {
+      request: AuditRequest;
+      token: TokenInfo | null;
+      callerAuth: AuditAuth | undefined;
+      pendingRequest: AuditEvent | null;
+    } | null = null;
     try {
       const listQuery = isTruthyQuery(req.query.list);
       const methodOp = operationForMethod(req.method, listQuery);
@@ -182,8 +187,9 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       // entry is durable before the mutation starts.
       const deferRequestEntry = ctx.operation === 'read' || ctx.operation === 'list';
       if (audit) {
-        const requestEntry = requestEvent({ request: auditRequest, token: ctx.token });
-        audited = { request: auditRequest, token: ctx.token, pendingRequest: deferRequestEntry ? requestEntry : null };
+        const callerAuth = auditAuthOf(ctx.token);
+        const requestEntry = requestEvent({ request: auditRequest, token: ctx.token, callerAuth });
+        audited = { request: auditRequest, token: ctx.token, callerAuth, pendingRequest: deferRequestEntry ? requestEntry : null };
         if (!deferRequestEntry) await audit.log(requestEntry).catch(auditFailed);
       }
       const result: HandlerResult | void = await handler(ctx);
@@ -196,7 +202,8 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
           status: rendered.status,
           data: result?.data ?? null,
           auth: result?.auth ?? null,
-          ...(result?.auditAuth ? { auditAuth: result.auditAuth } : {}),
+          ...(result?.auditAuth ? { auditAuth: result.auditAuth } : { callerAuth: audited.callerAuth }),
+          ...(result?.auditClearData ? { clearData: result.auditClearData } : {}),
         });
         const pending = audited.pendingRequest;
         audited.pendingRequest = null;
@@ -209,6 +216,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         const responseEntry = responseEvent({
           request: audited.request,
           token: audited.token,
+          callerAuth: audited.callerAuth,
           status: rendered.status,
           error: rendered.status === 500 ? 'internal error' : firstError(rendered.body),
         });

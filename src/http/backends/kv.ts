@@ -65,7 +65,7 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
             const version = optNonNegativeInt(ctx.query, 'version');
             try {
               const result = await kv.read(mountOf(ctx), path(ctx), version);
-              return { data: { data: result.data, metadata: versionView(result.metadata) } };
+              return { data: { data: result.data, metadata: versionView(result.metadata) }, auditClearData: NESTED_VERSION_CLEAR };
             } catch (err) {
               return deletedVersion(err);
             }
@@ -76,7 +76,7 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
             const data = requireData(ctx.data);
             const cas = casOption(ctx.data);
             const info = await kv.patch(mountOf(ctx), path(ctx), data, cas === undefined ? undefined : { cas });
-            return { data: versionView(info) };
+            return { data: versionView(info), auditClearData: VERSION_CLEAR };
           },
           delete: async (ctx) => {
             await kv.deleteLatest(mountOf(ctx), path(ctx));
@@ -140,7 +140,7 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
                 ...(version !== undefined ? { version } : {}),
                 ...(depth !== undefined ? { depth } : {}),
               });
-              return { data: { subkeys: result.subkeys, metadata: versionView(result.metadata) } };
+              return { data: { subkeys: result.subkeys, metadata: versionView(result.metadata) }, auditClearData: NESTED_VERSION_CLEAR };
             } catch (err) {
               return deletedVersion(err, 'subkeys');
             }
@@ -156,7 +156,7 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
             if (version === undefined || version < 1) throw invalid('field "version" must be a positive integer');
             const cas = optNonNegativeInt(ctx.data, 'cas');
             const info = await kv.rollback(mountOf(ctx), path(ctx), version, cas === undefined ? undefined : { cas });
-            return { data: versionView(info) };
+            return { data: versionView(info), auditClearData: VERSION_CLEAR };
           },
         },
       },
@@ -190,7 +190,7 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
     const data = requireData(ctx.data);
     const cas = casOption(ctx.data);
     const info = await kv.write(mountOf(ctx), path(ctx), data, cas === undefined ? undefined : { cas });
-    return { data: versionView(info) };
+    return { data: versionView(info), auditClearData: VERSION_CLEAR };
   }
 
   async function writeMetadata(ctx: RequestContext): Promise<void> {
@@ -242,10 +242,22 @@ function casOption(body: Record<string, unknown>): number | undefined {
  */
 function deletedVersion(err: unknown, field: 'data' | 'subkeys' = 'data'): HandlerResult {
   if (isStrongroomError(err, 'not_found') && err.details?.metadata) {
-    return { status: 404, data: { [field]: null, metadata: versionView(err.details.metadata as VersionInfo) } };
+    return {
+      status: 404,
+      data: { [field]: null, metadata: versionView(err.details.metadata as VersionInfo) },
+      auditClearData: NESTED_VERSION_CLEAR,
+    };
   }
   throw err;
 }
+
+/**
+ * A version's number, timestamps and destroyed flag are not secret, and an audit trail that shows them answers "which
+ * version did they read / write?". custom_metadata is user-supplied and stays HMAC'd.
+ */
+const VERSION_FIELDS = ['created_time', 'deletion_time', 'destroyed', 'version'] as const;
+const VERSION_CLEAR: readonly string[] = VERSION_FIELDS;
+const NESTED_VERSION_CLEAR: readonly string[] = VERSION_FIELDS.map((field) => `metadata.${field}`);
 
 export function versionView(info: VersionInfo): Record<string, unknown> {
   return {
