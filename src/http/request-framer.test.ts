@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ReferenceRequestFramer } from '../../test/support/reference-request-framer.js';
 import { RequestFramer } from './request-framer.js';
 
 interface Req {
@@ -93,5 +94,61 @@ describe('RequestFramer', () => {
   it('releases a held partial method when the connection ends', () => {
     const { output } = run(Buffer.from('GET / HTTP/1.1\r\n\r\nLIS'), []);
     expect(output.toString()).toBe('GET / HTTP/1.1\r\n\r\nLIS');
+  });
+
+  it('matches the byte-at-a-time reference framer exactly on any bytes, however they are split', () => {
+    // Fragments that steer the framer into every state, mixed with arbitrary bytes.
+    const fragment = fc.oneof(
+      fc.constantFrom(
+        'LIST ', 'LIS', 'LOCK ', 'GET /v1/a HTTP/1.1\r\n', 'POST /x HTTP/1.1\r\n', 'CONNECT a:1 HTTP/1.1\r\n', 'CONNECTX\r\n',
+        'Host: x\r\n', 'content-length: 3\r\n', 'Content-Length: 12\r\n', 'Content-Length: x\r\n',
+        'Transfer-Encoding: chunked\r\n', 'transfer-encoding: gzip, chunked\r\n', 'Upgrade: h2c\r\n', ' folded\r\n',
+        'NoColon\r\n', ':empty-name\r\n', '\r\n', '\n', '\r', '3\r\nabc\r\n', '0\r\n\r\n', 'a;ext=1\r\n', 'X',
+      ),
+      fc.string({ maxLength: 12 }),
+      fc.uint8Array({ maxLength: 12 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
+    );
+    // Whole requests with framing headers in any spelling, so the header logic decides what follows.
+    const header = fc.constantFrom(
+      'Content-Length: 5', 'content-length: 5', 'CONTENT-LENGTH:5', 'Content-Length: 0', 'Transfer-Encoding: chunked',
+      'transfer-encoding: chunked', 'TRANSFER-ENCODING: gzip, chunked', 'Transfer-Encoding: gzip', 'upgrade: websocket',
+      'Upgrade: h2c', 'Accept: */*', 'X-Vault-Token: t',
+    );
+    const request = fc
+      .record({
+        method: fc.constantFrom('GET', 'LIST', 'POST', 'CONNECT'),
+        headers: fc.array(header, { maxLength: 3 }),
+        body: fc.constantFrom('', 'LIST ', '5\r\nLIST \r\n0\r\n\r\n', 'abcde'),
+      })
+      .map((r) => `${r.method} /v1/x HTTP/1.1\r\n${r.headers.map((h) => `${h}\r\n`).join('')}\r\n${r.body}`);
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fragment, request, request), { maxLength: 20 }), fc.array(fc.nat(), { maxLength: 10 }), (fragments, cuts) => {
+        const input = Buffer.from(fragments.join(''), 'latin1');
+        const ours = run(input, cuts);
+        const referenceFlags: boolean[] = [];
+        const reference = new ReferenceRequestFramer((rewritten) => referenceFlags.push(rewritten));
+        const points = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b);
+        const parts: Buffer[] = [];
+        let from = 0;
+        for (const p of [...points, input.length]) {
+          parts.push(reference.push(input.subarray(from, p)));
+          from = p;
+        }
+        parts.push(reference.flush());
+        expect(ours.output.equals(Buffer.concat(parts))).toBe(true);
+        expect(ours.flags).toEqual(referenceFlags);
+        expect(ours.framer.passthrough).toBe(reference.passthrough);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('gives up on a line longer than 16 KiB, split or not, exactly like the reference', () => {
+    const long = Buffer.from(`GET /v1/a HTTP/1.1\r\nX-Long: ${'a'.repeat(17 * 1024)}\r\n\r\nLIST /v1/b HTTP/1.1\r\n\r\n`);
+    for (const cuts of [[], [100, 9000, 16000]]) {
+      const { output, framer } = run(long, cuts);
+      expect(output.equals(long)).toBe(true);
+      expect(framer.passthrough).toBe(true);
+    }
   });
 });
