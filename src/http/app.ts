@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import Fastify, { LogController, type FastifyInstance, type FastifyServerFactory } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
+import type { Bindings, ChildLoggerOptions } from 'fastify/types/logger.js';
 import type { LoggerOptions } from 'pino';
 import { createAppRoleBackend } from './backends/approle.js';
 import { createKubernetesBackend } from './backends/kubernetes.js';
@@ -40,6 +41,9 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
     // Our own completion line (debug) replaces Fastify's per-request info lines.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: () => randomUUID(),
+    // Fastify binds a child logger (request id) to every request; pino's child() serializes its bindings, a real
+    // cost per request. Nearly every request logs nothing, so the child is built on first use.
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: options.bodyLimit,
     requestTimeout: options.requestTimeout ?? 60_000,
     keepAliveTimeout: options.keepAliveTimeout ?? 65_000,
@@ -127,6 +131,32 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
   });
 
   return app;
+}
+
+type LogMethod = (...args: unknown[]) => void;
+
+/** A logger that becomes `parent.child(bindings)` the first time anything is logged through it. */
+function lazyChildLogger(parent: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
+  let real: FastifyBaseLogger | null = null;
+  const resolve = () => (real ??= parent.child(bindings, options));
+  const method = (name: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'): LogMethod =>
+    (...args: unknown[]) => (resolve()[name] as LogMethod)(...args);
+  return {
+    get level() {
+      return (real ?? parent).level;
+    },
+    set level(value: string) {
+      resolve().level = value;
+    },
+    fatal: method('fatal'),
+    error: method('error'),
+    warn: method('warn'),
+    info: method('info'),
+    debug: method('debug'),
+    trace: method('trace'),
+    silent: method('silent'),
+    child: (childBindings: Bindings, childOptions?: ChildLoggerOptions) => resolve().child(childBindings, childOptions),
+  } as FastifyBaseLogger;
 }
 
 /** The client token: Vault's header, or a bearer token (Vault accepts both). */

@@ -1,6 +1,7 @@
 import { CompiledQuery, type Generated, type Kysely, type Transaction } from 'kysely';
 import { isPostgres } from '../storage/columns.js';
 import type { Storage } from '../storage/database.js';
+import { createStampedCache, MISS } from '../storage/stamped-cache.js';
 
 export type KvConfigTable = {
   mount_uuid: string;
@@ -281,6 +282,9 @@ export function kvQueries(db: KvDb, postgres: boolean) {
   };
 }
 
+/** Secret rows remembered per repository while the database is unchanged. */
+const READ_CACHE_ENTRIES = 10_000;
+
 const PG_READ = readStatements(true);
 const SQLITE_READ = readStatements(false);
 
@@ -291,13 +295,28 @@ export function createKvRepository(storage: Storage) {
   const postgres = isPostgres(db);
   const root = kvQueries(db, postgres);
   const readNow = storage.readNow;
+  const changeStamp = storage.changeStamp;
+  const recent = createStampedCache<ReadRow | undefined>(READ_CACHE_ENTRIES);
   return {
     ...root,
-    /** The hot read, straight on the SQLite connection when it is free (see Storage.readNow). */
+    /**
+     * The hot read, straight on the SQLite connection when it is free (see Storage.readNow), and answered from
+     * memory while the database is unchanged (see StampedCache: the row holds ciphertext, never plaintext).
+     */
     async readVersion(mountUuid: string, path: string, version: number): Promise<ReadRow | undefined> {
       if (readNow) {
+        const stamp = changeStamp?.() ?? null;
+        const key = `${mountUuid}\u0000${version}\u0000${path}`;
+        if (stamp !== null) {
+          const hit = recent.get(stamp, key);
+          if (hit !== MISS) return hit;
+        }
         const rows = version > 0 ? readNow(SQLITE_READ.specific, [version, mountUuid, path]) : readNow(SQLITE_READ.latest, [mountUuid, path]);
-        if (rows) return rows[0] as ReadRow | undefined;
+        if (rows) {
+          const row = rows[0] as ReadRow | undefined;
+          if (stamp !== null) recent.set(stamp, key, row);
+          return row;
+        }
       }
       return root.readVersion(mountUuid, path, version);
     },

@@ -25,6 +25,13 @@ export interface Storage {
    * a caller never sees uncommitted writes: it then goes through `db`, which waits for the transaction to end.
    */
   readonly readNow?: (sqlText: string, parameters: readonly unknown[]) => unknown[] | null;
+  /**
+   * SQLite only: a value that differs whenever the database may have changed since it was last taken — a write
+   * statement run on this connection, or a commit by any other connection or process (SQLite's data_version). Two
+   * equal stamps mean nothing was written in between, so a read taken under the first is still exact under the
+   * second. Null while a transaction is open on the connection (its uncommitted rows must never be remembered).
+   */
+  readonly changeStamp?: () => string | null;
   close(): Promise<void>;
 }
 
@@ -59,17 +66,20 @@ class ImmediateSqliteDialect extends SqliteDialect {
  */
 const STATEMENT_CACHE_SIZE = 500;
 
-function withStatementCache(database: Sqlite.Database) {
+function withStatementCache(database: Sqlite.Database, onWriteStatement: () => void) {
   const cache = new Map<string, Sqlite.Statement>();
   return {
+    /** Kysely prepares right before it runs, so a non-reader prepared here is a write about to run. */
     prepare(sqlText: string): Sqlite.Statement {
       const cached = cache.get(sqlText);
       if (cached && !cached.busy) {
+        if (!cached.reader) onWriteStatement();
         cache.delete(sqlText);
         cache.set(sqlText, cached);
         return cached;
       }
       const statement = database.prepare(sqlText);
+      if (!statement.reader) onWriteStatement();
       if (!cached) {
         cache.set(sqlText, statement);
         if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
@@ -83,7 +93,11 @@ function withStatementCache(database: Sqlite.Database) {
   };
 }
 
-function openSqlite(file: string): { db: Kysely<unknown>; readNow: NonNullable<Storage['readNow']> } {
+function openSqlite(file: string): {
+  db: Kysely<unknown>;
+  readNow: NonNullable<Storage['readNow']>;
+  changeStamp: NonNullable<Storage['changeStamp']>;
+} {
   if (file !== ':memory:') {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     // Values are encrypted, but paths and metadata are not: only the owner may read the database. SQLite gives its
@@ -97,7 +111,12 @@ function openSqlite(file: string): { db: Kysely<unknown>; readNow: NonNullable<S
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 10000');
-  const statements = withStatementCache(database);
+  let localWrites = 0;
+  const statements = withStatementCache(database, () => {
+    localWrites += 1;
+  });
+  const dataVersion = database.prepare('PRAGMA data_version').pluck();
+  const changeStamp = (): string | null => (database.inTransaction ? null : `${dataVersion.get() as number}.${localWrites}`);
   const db = new Kysely<unknown>({ dialect: new ImmediateSqliteDialect({ database: statements }) });
   const readNow = (sqlText: string, parameters: readonly unknown[]): unknown[] | null => {
     // Kysely's SQLite transactions span awaits on this one connection; reading in between would see their
@@ -107,7 +126,7 @@ function openSqlite(file: string): { db: Kysely<unknown>; readNow: NonNullable<S
     if (!statement.reader) throw new Error('readNow is for read-only statements');
     return statement.all(...(parameters as unknown[]));
   };
-  return { db, readNow };
+  return { db, readNow, changeStamp };
 }
 
 const INT8_OID = 20;
@@ -142,5 +161,10 @@ export async function openStorage(config: StorageConfig): Promise<Storage> {
     await db.destroy();
     throw err;
   }
-  return { engine: config.engine, db, ...(sqlite ? { readNow: sqlite.readNow } : {}), close: () => db.destroy() };
+  return {
+    engine: config.engine,
+    db,
+    ...(sqlite ? { readNow: sqlite.readNow, changeStamp: sqlite.changeStamp } : {}),
+    close: () => db.destroy(),
+  };
 }

@@ -1,0 +1,65 @@
+import Sqlite from 'better-sqlite3';
+import { sql } from 'kysely';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openStorage } from './database.js';
+import { createStampedCache, MISS } from './stamped-cache.js';
+
+describe('stamped cache', () => {
+  it('answers under the stamp it was filled with and forgets everything under a new one', () => {
+    const cache = createStampedCache<number | undefined>(10);
+    cache.set('1.0', 'a', 1);
+    cache.set('1.0', 'none', undefined);
+    expect(cache.get('1.0', 'a')).toBe(1);
+    // A remembered "no row" is a hit, not a miss.
+    expect(cache.get('1.0', 'none')).toBeUndefined();
+    expect(cache.get('1.0', 'b')).toBe(MISS);
+    expect(cache.get('1.1', 'a')).toBe(MISS);
+    expect(cache.size).toBe(0);
+  });
+
+  it('keeps at most maxEntries, dropping the oldest', () => {
+    const cache = createStampedCache<number>(3);
+    for (let i = 0; i < 5; i++) cache.set('s', `k${i}`, i);
+    expect(cache.size).toBe(3);
+    expect(cache.get('s', 'k0')).toBe(MISS);
+    expect(cache.get('s', 'k4')).toBe(4);
+  });
+});
+
+describe('sqlite change stamp', () => {
+  it('changes on a local write and on another connection\'s commit, never on a read, and is null inside a transaction', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sr-stamp-')), 'db');
+    const storage = await openStorage({ engine: 'sqlite', file });
+    const other = new Sqlite(file);
+    try {
+      const stamp = () => storage.changeStamp!();
+      await sql`create table probe (k integer)`.execute(storage.db);
+      const s0 = stamp();
+      await sql`select count(*) from probe`.execute(storage.db);
+      storage.readNow!('select count(*) as n from probe', []);
+      expect(stamp()).toBe(s0);
+
+      await sql`insert into probe values (1)`.execute(storage.db);
+      const s1 = stamp();
+      expect(s1).not.toBe(s0);
+
+      other.prepare('insert into probe values (2)').run();
+      const s2 = stamp();
+      expect(s2).not.toBe(s1);
+      expect(stamp()).toBe(s2);
+
+      await storage.db.transaction().execute(async (trx) => {
+        expect(stamp()).toBeNull();
+        await sql`insert into probe values (3)`.execute(trx);
+        expect(stamp()).toBeNull();
+      });
+      expect(stamp()).not.toBe(s2);
+    } finally {
+      other.close();
+      await storage.close();
+    }
+  });
+});
