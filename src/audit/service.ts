@@ -158,6 +158,8 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
 
     queueDepth: () => [...active.values()].reduce((sum, a) => sum + a.sink.depth(), 0),
 
+    healthy: () => !closed,
+
     reopen: async () => {
       const results = await Promise.allSettled([...active.values()].map((a) => a.sink.reopen()));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { AuditService, AuditSinkInfo } from '../audit/types.js';
 import { createAuditRepository } from '../audit/repository.js';
 import { createAuditService } from '../audit/service.js';
+import { createThreadedAuditService } from '../audit/threaded.js';
 import type { AppRoleService, KubernetesAuthService, TokenService } from '../auth/types.js';
 import { createAppRoleService } from '../auth/approle/service.js';
 import { createKubernetesAuthService } from '../auth/kubernetes/service.js';
@@ -167,6 +168,26 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
   /** The database chain this process writes; kept when the service is reopened so the chain continues. */
   let auditNodeId: string | undefined;
   const auditDevices = createAuditRepository(storage);
+  const storageConfig = storageConfigOf(config);
+
+  /**
+   * The audit service runs on its own thread with its own database handle (see audit/threaded.ts); a database
+   * another thread cannot open (in-memory SQLite) keeps it on this one.
+   */
+  function openAudit(): Promise<AuditService> {
+    const hmacKey = barrier.deriveKey('audit-hmac');
+    const nodeId = auditNodeId ? { nodeId: auditNodeId } : {};
+    const inMemory = storageConfig.engine === 'sqlite' && storageConfig.file === ':memory:';
+    const opening = inMemory
+      ? createAuditService({ hmacKey, storage, ...nodeId })
+      : createThreadedAuditService({
+          hmacKey,
+          // Group commit makes one database write per batch: the audit thread needs few connections.
+          storage: storageConfig.engine === 'postgres' ? { ...storageConfig, poolSize: 2 } : storageConfig,
+          ...nodeId,
+        });
+    return opening.finally(() => hmacKey.fill(0));
+  }
 
   /**
    * Audit devices are store-wide, like Vault's: one enabled or disabled through another replica must be written here
@@ -179,12 +200,13 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
     const current = audit;
     // Never opened yet: that is afterUnseal's job. Opened before but a reopen failed: keep trying (503 meanwhile).
     if (!current && auditNodeId === undefined) return false;
-    if (current && sameDevices(await auditDevices.listSinks(), await current.list())) return false;
+    // A service that can no longer write (its audit thread died) is reopened like a changed device set.
+    if (current && current.healthy() && sameDevices(await auditDevices.listSinks(), await current.list())) return false;
     audit = null;
     auditOpening = (async () => {
       // A device that fails to close has still stopped taking entries; reopening is what matters now.
       if (current) await current.close().catch(() => undefined);
-      return createAuditService({ hmacKey: barrier.deriveKey('audit-hmac'), storage, ...(auditNodeId ? { nodeId: auditNodeId } : {}) });
+      return openAudit();
     })();
     try {
       audit = await auditOpening;
@@ -199,7 +221,7 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
       // The audit HMAC key is derived from the keyring, so the audit service exists only once unsealed. The key is
       // stable across seal/unseal and rotations: one service for the life of the process.
       if (!audit) {
-        auditOpening ??= createAuditService({ hmacKey: barrier.deriveKey('audit-hmac'), storage, ...(auditNodeId ? { nodeId: auditNodeId } : {}) });
+        auditOpening ??= openAudit();
         try {
           audit = await auditOpening;
           auditNodeId = audit.nodeId;

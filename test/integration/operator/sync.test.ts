@@ -52,7 +52,8 @@ describe('operator: sync', () => {
     expect(status.sync).toMatchObject({ remoteVersion: '1', dataHash: meta.annotations['strongroom.io/data-hash'] });
     expect(status.sync.targetResourceVersion).toBeDefined();
     expect(Date.parse(status.refreshTime)).not.toBeNaN();
-    expect(eventsFor(env.api, NS, 'db').some((e) => e.reason === 'Created')).toBe(true);
+    // The event follows the status write (status first, by design), so it may land a moment later.
+    await eventually(() => eventsFor(env.api, NS, 'db').some((e) => e.reason === 'Created'), 'Created event');
   });
 
   it('carries a change in the store to the Secret within the refresh interval', async () => {
@@ -60,7 +61,7 @@ describe('operator: sync', () => {
     const secret = await eventually(() => decode(env.api.get('secrets', NS, 'db')).password === 'rotated-pw-2' && env.api.get('secrets', NS, 'db'), 'rotated value', 5_000);
     expect((secret.metadata as Loose).annotations['strongroom.io/source-version']).toBe('2');
     await eventually(() => (env.api.get('externalsecrets.strongroom.io', NS, 'db')!.status as Loose)?.sync?.remoteVersion === '2', 'status shows version 2');
-    expect(eventsFor(env.api, NS, 'db').some((e) => e.reason === 'Updated')).toBe(true);
+    await eventually(() => eventsFor(env.api, NS, 'db').some((e) => e.reason === 'Updated'), 'Updated event');
   });
 
   it('puts back a managed Secret that someone deleted', async () => {

@@ -1,0 +1,100 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { openStorage } from '../storage/database.js';
+import { createAuditService } from './service.js';
+import type { AuditService } from './types.js';
+import { toWire, type AuditWorkerData, type FromWorker, type ToWorker } from './worker-protocol.js';
+
+/**
+ * The audit thread: runs the ordinary audit service (redaction, hash chains, group commit, every device) on its own
+ * storage handle, so HMACs, serialization and hashing no longer share a core with request handling. The request
+ * thread waits for `settled` before it answers a request: fail closed exactly as before.
+ */
+const port = parentPort;
+if (!port) throw new Error('audit-worker.ts runs only as a worker thread');
+const data = workerData as AuditWorkerData;
+const post = (message: FromWorker) => port.postMessage(message);
+
+let service: AuditService;
+let storageClose: () => Promise<void> = async () => undefined;
+try {
+  const storage = await openStorage(data.storage);
+  storageClose = () => storage.close();
+  service = await createAuditService({ hmacKey: data.hmacKey, storage, ...(data.nodeId ? { nodeId: data.nodeId } : {}) });
+} catch (err) {
+  await storageClose().catch(() => undefined);
+  post({ kind: 'open-failed', error: toWire(err) });
+  process.exit(0);
+} finally {
+  // The key lives on in the redactor's KeyObject; this copy is not needed.
+  data.hmacKey.fill(0);
+}
+
+// Outcomes are sent back in batches, once per turn of this thread's event loop.
+let ok: number[] = [];
+let failed: Array<{ id: number; error: ReturnType<typeof toWire> }> = [];
+let flushScheduled = false;
+const flush = () => {
+  flushScheduled = false;
+  const message: FromWorker = { kind: 'settled', ok, failed };
+  ok = [];
+  failed = [];
+  post(message);
+};
+const settle = (id: number, err?: unknown) => {
+  if (err === undefined) ok.push(id);
+  else failed.push({ id, error: toWire(err) });
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flush);
+  }
+};
+
+port.on('message', (message: ToWorker) => {
+  if (message.kind === 'log') {
+    for (const { id, events } of message.entries) {
+      service.logAll(events).then(
+        () => settle(id),
+        (err: unknown) => settle(id, err),
+      );
+    }
+    return;
+  }
+  const { id, method, args } = message;
+  void (async () => {
+    try {
+      let value: unknown;
+      switch (method) {
+        case 'enable':
+          value = await service.enable(args[0] as Parameters<AuditService['enable']>[0]);
+          break;
+        case 'disable':
+          value = await service.disable(args[0] as string);
+          break;
+        case 'list':
+          value = await service.list();
+          break;
+        case 'query':
+          value = await service.query(args[0] as Parameters<AuditService['query']>[0]);
+          break;
+        case 'reopen':
+          value = await service.reopen();
+          break;
+        case 'verifyDatabaseChain':
+          value = await service.verifyDatabaseChain(args[0] as string | undefined);
+          break;
+        case 'close':
+          await service.close();
+          await storageClose();
+          value = undefined;
+          break;
+      }
+      if (flushScheduled) flush(); // outcomes of entries drained by close reach the request thread first
+      post({ kind: 'result', id, ok: true, value });
+      if (method === 'close') port.close();
+    } catch (err) {
+      post({ kind: 'result', id, ok: false, error: toWire(err) });
+    }
+  })();
+});
+
+post({ kind: 'ready', nodeId: service.nodeId });

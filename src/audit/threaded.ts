@@ -1,0 +1,211 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { StrongroomError } from '../shared/errors.js';
+import type { StorageConfig } from '../storage/database.js';
+import { createRedactor } from './redact.js';
+import type { AuditEvent, AuditService } from './types.js';
+import { fromWire, type AuditCallMethod, type AuditWorkerData, type FromWorker, type ToWorker } from './worker-protocol.js';
+
+/**
+ * The audit service with its work on a thread of its own (audit-worker.ts). Redacting, serializing and hashing two
+ * entries cost more than serving the read they describe; on their own thread that work runs beside request
+ * handling instead of in front of it. Nothing about the guarantees changes:
+ *
+ * - `log`/`logAll` resolve only when the audit thread reports the entries durable on every device, and reject when
+ *   it reports a failure, so the caller still fails the request (fail closed);
+ * - if the audit thread dies, everything waiting is rejected and every later entry too, until the store reopens
+ *   the service (healthy() turns false; the store's device check does that within seconds);
+ * - entries of one logAll stay consecutive and in order: they travel, and are committed, together.
+ *
+ * Entries submitted during one turn of the event loop travel in one message. `hash` (sys/audit-hash) is answered
+ * here with the same key; configuration calls and queries are forwarded one at a time.
+ */
+export interface ThreadedAuditOptions {
+  hmacKey: Uint8Array;
+  /** The audit thread opens its own handle on the same database (SQLite file or PostgreSQL). */
+  storage: StorageConfig;
+  nodeId?: string;
+}
+
+interface Waiting {
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+  entries: number;
+}
+
+export async function createThreadedAuditService(options: ThreadedAuditOptions): Promise<AuditService> {
+  if (options.storage.engine === 'sqlite' && options.storage.file === ':memory:') {
+    throw new StrongroomError('internal', 'a threaded audit service needs a database another thread can open');
+  }
+  const redactor = createRedactor(options.hmacKey);
+  const data: AuditWorkerData = {
+    hmacKey: Uint8Array.from(options.hmacKey),
+    storage: options.storage,
+    ...(options.nodeId ? { nodeId: options.nodeId } : {}),
+  };
+
+  const waiting = new Map<number, Waiting>();
+  let nextId = 1;
+  let queued = 0;
+  let outbox: Array<{ id: number; events: readonly AuditEvent[] }> = [];
+  let flushScheduled = false;
+  let broken: StrongroomError | null = null;
+  let closing = false;
+
+  const settle = (id: number, err?: StrongroomError) => {
+    const entry = waiting.get(id);
+    if (!entry) return;
+    waiting.delete(id);
+    queued -= entry.entries;
+    if (err) entry.reject(err);
+    else entry.resolve(undefined);
+  };
+
+  const failEverything = (err: StrongroomError) => {
+    broken ??= err;
+    outbox = [];
+    for (const id of [...waiting.keys()]) settle(id, err);
+  };
+
+  const worker = new Worker(workerFile(), { workerData: data, transferList: [data.hmacKey.buffer as ArrayBuffer] });
+  worker.on('message', (message: FromWorker) => {
+    if (message.kind === 'settled') {
+      for (const id of message.ok) settle(id);
+      for (const { id, error } of message.failed) settle(id, fromWire(error));
+    } else if (message.kind === 'result') {
+      if (message.ok) {
+        const entry = waiting.get(message.id);
+        waiting.delete(message.id);
+        entry?.resolve(message.value);
+      } else {
+        settle(message.id, fromWire(message.error));
+      }
+    }
+  });
+  worker.on('error', () => failEverything(new StrongroomError('unavailable', 'the audit thread failed')));
+  worker.on('exit', () => failEverything(new StrongroomError('unavailable', closing ? 'the audit log is closed' : 'the audit thread stopped')));
+
+  const nodeId = await new Promise<string>((resolve, reject) => {
+    const onMessage = (message: FromWorker) => {
+      if (message.kind === 'ready') {
+        cleanup();
+        resolve(message.nodeId);
+      } else if (message.kind === 'open-failed') {
+        cleanup();
+        reject(fromWire(message.error));
+      }
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(new StrongroomError('unavailable', `the audit thread failed to start: ${err.message}`));
+    };
+    const onExit = () => {
+      cleanup();
+      reject(new StrongroomError('unavailable', 'the audit thread exited while starting'));
+    };
+    const cleanup = () => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+  });
+
+  const flush = () => {
+    flushScheduled = false;
+    if (outbox.length === 0) return;
+    const entries = outbox;
+    outbox = [];
+    try {
+      worker.postMessage({ kind: 'log', entries } satisfies ToWorker);
+    } catch (err) {
+      // An entry that cannot be cloned (a value no JSON body or handler result should hold) fails its batch closed.
+      const failure = new StrongroomError('unavailable', `audit entry could not be handed to the audit thread: ${(err as Error).message}`);
+      for (const { id } of entries) settle(id, failure);
+    }
+  };
+
+  const logAll = (events: readonly AuditEvent[]): Promise<void> => {
+    if (broken) return Promise.reject(broken);
+    if (closing) return Promise.reject(new StrongroomError('unavailable', 'the audit log is closed'));
+    if (events.length === 0) return Promise.resolve();
+    const id = nextId++;
+    return new Promise<void>((resolve, reject) => {
+      waiting.set(id, { resolve: resolve as (value: unknown) => void, reject, entries: events.length });
+      queued += events.length;
+      outbox.push({ id, events });
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
+    });
+  };
+
+  const call = <T>(method: AuditCallMethod, ...args: unknown[]): Promise<T> => {
+    if (broken) return Promise.reject(broken);
+    flush(); // entries submitted before this call reach the audit thread before it
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      waiting.set(id, { resolve: resolve as (value: unknown) => void, reject, entries: 0 });
+      worker.postMessage({ kind: 'call', id, method, args } satisfies ToWorker);
+    });
+  };
+
+  const service: AuditService = {
+    nodeId,
+    log: (event) => logAll([event]),
+    logAll,
+    hash: (input) => redactor.hash(input),
+    enable: (info) => call('enable', info),
+    disable: (path) => call('disable', path),
+    list: () => call('list'),
+    query: (query) => call('query', query),
+    reopen: () => call('reopen'),
+    verifyDatabaseChain: (node) => call('verifyDatabaseChain', node),
+    queueDepth: () => queued,
+    healthy: () => broken === null && !closing,
+    async close() {
+      if (closing) return;
+      if (broken) {
+        closing = true;
+        await worker.terminate();
+        return;
+      }
+      const closed = call<void>('close');
+      closing = true;
+      await closed;
+      await new Promise<void>((resolve) => {
+        worker.once('exit', () => resolve());
+        void worker.terminate();
+      });
+    },
+  };
+  workers.set(service, worker);
+  return service;
+}
+
+const workers = new WeakMap<AuditService, Worker>();
+
+/** TESTS ONLY: stops a threaded service's audit thread abruptly, as a crash would. */
+export async function killAuditThreadForTesting(service: AuditService): Promise<void> {
+  const worker = workers.get(service);
+  if (!worker) throw new Error('not a threaded audit service');
+  await worker.terminate();
+}
+
+/**
+ * The compiled worker next to this module. Under the test runner this module is TypeScript and the worker must
+ * still be JavaScript: the build in dist/ (which the test setup makes) provides it.
+ */
+function workerFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  const beside = join(dirname(here), 'audit-worker.js');
+  if (existsSync(beside)) return beside;
+  const built = join(dirname(here), '..', '..', 'dist', 'src', 'audit', 'audit-worker.js');
+  if (existsSync(built)) return built;
+  throw new StrongroomError('internal', 'the audit worker script is missing; run `npm run build`');
+}
