@@ -46,7 +46,7 @@ const run = (duration) =>
   });
 
 // The warm-up lets V8 optimise the hot path and fills caches; only the second run is reported.
-if (Number(values.warmup) > 0) await run(Number(values.warmup));
+const warm = Number(values.warmup) > 0 ? await run(Number(values.warmup)) : null;
 const result = await run(Number(values.duration));
 
 process.stdout.write(
@@ -55,6 +55,7 @@ process.stdout.write(
     p50: result.latency.p50,
     p99: result.latency.p99,
     requests: result.requests.total,
+    warmupRequests: warm ? warm.requests.total : 0,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
     bytes: result.throughput.total,

@@ -7,7 +7,8 @@
 // 3. Seeds a secret and starts a bare Fastify server (separate process) returning a body of the same size as the KV
 //    read response.
 // 4. Loads the bare route, KV v2 reads and KV v2 writes with autocannon from a second process (bench/load.mjs),
-//    with the same connections, warm-up and duration each; prints req/s, p50, p99 and the ratios to the bare route.
+//    with the same connections, warm-up and duration each; prints req/s, p50, p99, the server's CPU per request (all
+//    threads, from /proc) and the ratios to the bare route.
 // 5. Verifies the audit file's hash chain, then runs bench/kms.mjs and bench/operator.mjs when they exist.
 //
 // Exits non-zero only when something fails (a server does not start, requests error, the audit chain breaks), never
@@ -16,7 +17,7 @@
 // Usage: npm run bench [-- --connections 32 --duration 10 --warmup 3 --only-http]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,8 +90,8 @@ try {
   const common = ['--connections', String(connections), '--duration', String(duration), '--warmup', String(warmup)];
   const auth = ['--header', `x-vault-token: ${token}`];
   const results = {};
-  results.bare = await load('bare Fastify route (GET)', ['--url', bareUrl, ...common]);
-  results.read = await load('KV v2 read (GET secret/data/bench)', ['--url', `${url}/v1/secret/data/bench`, ...auth, ...common]);
+  results.bare = await load('bare Fastify route (GET)', ['--url', bareUrl, ...common], bare.proc.pid);
+  results.read = await load('KV v2 read (GET secret/data/bench)', ['--url', `${url}/v1/secret/data/bench`, ...auth, ...common], server.proc.pid);
   results.write = await load('KV v2 write (POST secret/data/bench-write)', [
     '--url',
     `${url}/v1/secret/data/bench-write`,
@@ -100,7 +101,7 @@ try {
     writeBodyFile,
     ...auth,
     ...common,
-  ]);
+  ], server.proc.pid);
 
   printTable(results);
 
@@ -219,9 +220,26 @@ function apiClient(base) {
   };
 }
 
-/** One autocannon run in a separate process; resolves with its JSON result. */
-function load(label, args) {
+/**
+ * CPU seconds (user + system, all threads) a process has used so far, from /proc; null where there is no /proc.
+ * Linux reports them in clock ticks of 1/100 s.
+ */
+function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One autocannon run in a separate process; resolves with its JSON result, plus the CPU the server under test
+ * spent per request (warm-up included), a figure the shared machine's noise moves far less than req/s.
+ */
+function load(label, args, serverPid) {
   process.stdout.write(`  loading ${label} ...`);
+  const cpuBefore = cpuSeconds(serverPid);
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [join(BENCH, 'load.mjs'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -229,6 +247,9 @@ function load(label, args) {
     proc.once('exit', (code) => {
       if (code !== 0) return reject(new Error(`load generator for ${label} exited with ${code}`));
       const result = { label, ...JSON.parse(out.trim().split('\n').pop()) };
+      const cpuAfter = cpuSeconds(serverPid);
+      const served = result.requests + (result.warmupRequests ?? 0);
+      result.cpuUs = cpuBefore !== null && cpuAfter !== null && served > 0 ? ((cpuAfter - cpuBefore) / served) * 1e6 : null;
       process.stdout.write(` ${Math.round(result.rps)} req/s\n`);
       resolve(result);
     });
@@ -247,10 +268,15 @@ function printTable(results) {
   const width = Math.max(...rows.map((r) => r.label.length));
   const line = (cells) => `| ${cells[0].padEnd(width)} | ${cells.slice(1).map((c) => c.padStart(9)).join(' | ')} |`;
   console.log('');
-  console.log(line(['target', 'req/s', 'p50 ms', 'p99 ms', 'requests']));
-  console.log(`| ${'-'.repeat(width)} | ${Array(4).fill('-'.repeat(9)).join(' | ')} |`);
-  for (const r of rows) console.log(line([r.label, String(Math.round(r.rps)), String(r.p50), String(r.p99), String(r.requests)]));
+  const cpu = (r) => (r.cpuUs === null ? 'n/a' : String(Math.round(r.cpuUs)));
+  console.log(line(['target', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'CPU µs']));
+  console.log(`| ${'-'.repeat(width)} | ${Array(5).fill('-'.repeat(9)).join(' | ')} |`);
+  for (const r of rows) console.log(line([r.label, String(Math.round(r.rps)), String(r.p50), String(r.p99), String(r.requests), cpu(r)]));
   const ratio = (r) => (r.rps / results.bare.rps).toFixed(3);
   console.log(`\nKV read  / bare route: ${ratio(results.read)}`);
   console.log(`KV write / bare route: ${ratio(results.write)}`);
+  if (results.read.cpuUs !== null && results.bare.cpuUs !== null) {
+    // The server's CPU per request (every thread: request handling and the audit thread) against the bare route's.
+    console.log(`CPU per KV read / per bare request: ${(results.read.cpuUs / results.bare.cpuUs).toFixed(2)}x`);
+  }
 }
