@@ -134,29 +134,59 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
 }
 
 type LogMethod = (...args: unknown[]) => void;
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-/** A logger that becomes `parent.child(bindings)` the first time anything is logged through it. */
+/**
+ * A logger that becomes `parent.child(bindings)` the first time anything is logged through it. A class, so making
+ * one per request allocates one small object and no closures.
+ */
+class LazyChildLogger {
+  #real: FastifyBaseLogger | null = null;
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Bindings,
+    private readonly options: ChildLoggerOptions,
+  ) {}
+  #resolve(): FastifyBaseLogger {
+    return (this.#real ??= this.parent.child(this.bindings, this.options));
+  }
+  #log(level: Level, args: unknown[]): void {
+    (this.#resolve()[level] as LogMethod)(...args);
+  }
+  get level(): string {
+    return (this.#real ?? this.parent).level;
+  }
+  set level(value: string) {
+    this.#resolve().level = value;
+  }
+  fatal(...args: unknown[]) {
+    this.#log('fatal', args);
+  }
+  error(...args: unknown[]) {
+    this.#log('error', args);
+  }
+  warn(...args: unknown[]) {
+    this.#log('warn', args);
+  }
+  info(...args: unknown[]) {
+    this.#log('info', args);
+  }
+  debug(...args: unknown[]) {
+    this.#log('debug', args);
+  }
+  trace(...args: unknown[]) {
+    this.#log('trace', args);
+  }
+  silent(...args: unknown[]) {
+    this.#log('silent', args);
+  }
+  child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
+    return this.#resolve().child(bindings, options);
+  }
+}
+
 function lazyChildLogger(parent: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
-  let real: FastifyBaseLogger | null = null;
-  const resolve = () => (real ??= parent.child(bindings, options));
-  const method = (name: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'): LogMethod =>
-    (...args: unknown[]) => (resolve()[name] as LogMethod)(...args);
-  return {
-    get level() {
-      return (real ?? parent).level;
-    },
-    set level(value: string) {
-      resolve().level = value;
-    },
-    fatal: method('fatal'),
-    error: method('error'),
-    warn: method('warn'),
-    info: method('info'),
-    debug: method('debug'),
-    trace: method('trace'),
-    silent: method('silent'),
-    child: (childBindings: Bindings, childOptions?: ChildLoggerOptions) => resolve().child(childBindings, childOptions),
-  } as FastifyBaseLogger;
+  return new LazyChildLogger(parent, bindings, options) as unknown as FastifyBaseLogger;
 }
 
 /** The client token: Vault's header, or a bearer token (Vault accepts both). */
