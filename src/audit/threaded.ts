@@ -178,10 +178,8 @@ export async function createThreadedAuditService(options: ThreadedAuditOptions):
       const closed = call<void>('close');
       closing = true;
       await closed;
-      await new Promise<void>((resolve) => {
-        worker.once('exit', () => resolve());
-        void worker.terminate();
-      });
+      // The thread ends by itself once its port closes; terminate() also covers "already gone" (it then resolves at once).
+      await worker.terminate();
     },
   };
   workers.set(service, worker);

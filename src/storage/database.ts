@@ -66,20 +66,30 @@ class ImmediateSqliteDialect extends SqliteDialect {
  */
 const STATEMENT_CACHE_SIZE = 500;
 
+const PLAIN_SELECT = /^\s*select\b/i;
+
+function mayWrite(statement: Sqlite.Statement, sqlText: string): boolean {
+  return !statement.reader || !PLAIN_SELECT.test(sqlText);
+}
+
 function withStatementCache(database: Sqlite.Database, onWriteStatement: () => void) {
   const cache = new Map<string, Sqlite.Statement>();
   return {
-    /** Kysely prepares right before it runs, so a non-reader prepared here is a write about to run. */
+    /**
+     * Kysely prepares right before it runs, so a write prepared here is a write about to run. "Write" is anything but
+     * a plain SELECT: better-sqlite3 calls `UPDATE ... RETURNING` a reader, and a write missed here would let a
+     * stale row be served (see changeStamp), while a read counted as a write only costs a cache refill.
+     */
     prepare(sqlText: string): Sqlite.Statement {
       const cached = cache.get(sqlText);
       if (cached && !cached.busy) {
-        if (!cached.reader) onWriteStatement();
+        if (mayWrite(cached, sqlText)) onWriteStatement();
         cache.delete(sqlText);
         cache.set(sqlText, cached);
         return cached;
       }
       const statement = database.prepare(sqlText);
-      if (!statement.reader) onWriteStatement();
+      if (mayWrite(statement, sqlText)) onWriteStatement();
       if (!cached) {
         cache.set(sqlText, statement);
         if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);

@@ -46,9 +46,14 @@ describe('sqlite change stamp', () => {
       const s1 = stamp();
       expect(s1).not.toBe(s0);
 
+      // better-sqlite3 calls a statement with RETURNING a "reader"; it is still a write.
+      await sql`update probe set k = 10 where k = 1 returning k`.execute(storage.db);
+      const s1b = stamp();
+      expect(s1b).not.toBe(s1);
+
       other.prepare('insert into probe values (2)').run();
       const s2 = stamp();
-      expect(s2).not.toBe(s1);
+      expect(s2).not.toBe(s1b);
       expect(stamp()).toBe(s2);
 
       await storage.db.transaction().execute(async (trx) => {
