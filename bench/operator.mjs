@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { cpuSeconds } from './proc.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'strongroom');
@@ -30,16 +31,6 @@ const KEYS = 10;
 // Rollouts are off by default here: this measures syncing; --rollouts adds the rollout engine's per-Secret record.
 const ROLLOUTS = process.argv.includes('--rollouts');
 const NODE_ARGS = (process.env.OPERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
 
 async function metric(url, name, labels = {}) {
   const text = await (await fetch(`${url}/metrics`)).text();

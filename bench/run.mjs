@@ -17,11 +17,12 @@
 // Usage: npm run bench [-- --connections 32 --duration 10 --warmup 3 --only-http]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cpuSeconds } from './proc.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'strongroom');
@@ -221,19 +222,6 @@ function apiClient(base) {
 }
 
 /**
- * CPU seconds (user + system, all threads) a process has used so far, from /proc; null where there is no /proc.
- * Linux reports them in clock ticks of 1/100 s.
- */
-function cpuSeconds(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
-/**
  * One autocannon run in a separate process; resolves with its JSON result, plus the CPU the server under test
  * spent per request (warm-up included), a figure the shared machine's noise moves far less than req/s.
  */
@@ -249,7 +237,7 @@ function load(label, args, serverPid) {
       const result = { label, ...JSON.parse(out.trim().split('\n').pop()) };
       const cpuAfter = cpuSeconds(serverPid);
       const served = result.requests + (result.warmupRequests ?? 0);
-      result.cpuUs = cpuBefore !== null && cpuAfter !== null && served > 0 ? ((cpuAfter - cpuBefore) / served) * 1e6 : null;
+      result.cpuUs = Number.isFinite(cpuAfter - cpuBefore) && served > 0 ? ((cpuAfter - cpuBefore) / served) * 1e6 : null;
       process.stdout.write(` ${Math.round(result.rps)} req/s\n`);
       resolve(result);
     });

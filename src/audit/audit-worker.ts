@@ -17,7 +17,8 @@ const post = (message: FromWorker) => port.postMessage(message);
 let service: AuditService;
 let storageClose: () => Promise<void> = async () => undefined;
 try {
-  const storage = await openStorage(data.storage);
+  // The request thread opened (and migrated) this database before it started the audit service.
+  const storage = await openStorage(data.storage, { migrate: false });
   storageClose = () => storage.close();
   service = await createAuditService({ hmacKey: data.hmacKey, storage, ...(data.nodeId ? { nodeId: data.nodeId } : {}) });
 } catch (err) {

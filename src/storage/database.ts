@@ -161,12 +161,15 @@ function openPostgres(url: string, poolSize: number): Kysely<unknown> {
   return new Kysely({ dialect: new PostgresDialect({ pool }) });
 }
 
-/** Opens the database and brings its schema up to date. */
-export async function openStorage(config: StorageConfig): Promise<Storage> {
+/**
+ * Opens the database and brings its schema up to date. `migrate: false` is for a second handle on a database this
+ * process has already migrated (the audit thread's).
+ */
+export async function openStorage(config: StorageConfig, options: { migrate?: boolean } = {}): Promise<Storage> {
   const sqlite = config.engine === 'sqlite' ? openSqlite(config.file) : null;
   const db = config.engine === 'sqlite' ? sqlite!.db : openPostgres(config.url, config.poolSize ?? 10);
   try {
-    await runMigrations(db);
+    if (options.migrate !== false) await runMigrations(db);
   } catch (err) {
     await db.destroy();
     throw err;
