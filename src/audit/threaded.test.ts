@@ -86,6 +86,18 @@ describeEachEngine('threaded audit service', (ctx) => {
     expect(audit.healthy()).toBe(false);
   });
 
+  it('fails only the request whose entry cannot cross to the audit thread', async () => {
+    const audit = await open();
+    const file = auditFile();
+    await audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: file } });
+    const uncloneable = sampleEvent(2, { response: { status: 200, data: { callback: () => 'no' } } });
+    const results = await Promise.allSettled([audit.log(sampleEvent(1)), audit.log(uncloneable), audit.log(sampleEvent(3))]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ kind: 'unavailable' });
+    expect(await verifyAuditFile(file, { requireGenesis: true })).toMatchObject({ ok: true, entries: 2 });
+    expect(audit.healthy()).toBe(true);
+  });
+
   it('close() writes everything already submitted, then refuses more', async () => {
     const audit = await open();
     const file = auditFile();

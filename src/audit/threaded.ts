@@ -122,10 +122,16 @@ export async function createThreadedAuditService(options: ThreadedAuditOptions):
     outbox = [];
     try {
       worker.postMessage({ kind: 'log', entries } satisfies ToWorker);
-    } catch (err) {
-      // An entry that cannot be cloned (a value no JSON body or handler result should hold) fails its batch closed.
-      const failure = new StrongroomError('unavailable', `audit entry could not be handed to the audit thread: ${(err as Error).message}`);
-      for (const { id } of entries) settle(id, failure);
+    } catch {
+      // Some entry cannot be cloned (a value no JSON body or handler result should hold). Send them one by one, so
+      // only that request fails (closed) and the others sharing this turn are written as usual.
+      for (const entry of entries) {
+        try {
+          worker.postMessage({ kind: 'log', entries: [entry] } satisfies ToWorker);
+        } catch (err) {
+          settle(entry.id, new StrongroomError('unavailable', `audit entry could not be handed to the audit thread: ${(err as Error).message}`));
+        }
+      }
     }
   };
 
