@@ -128,8 +128,9 @@ export async function createThreadedAuditService(options: ThreadedAuditOptions):
       for (const entry of entries) {
         try {
           worker.postMessage({ kind: 'log', entries: [entry] } satisfies ToWorker);
-        } catch (err) {
-          settle(entry.id, new StrongroomError('unavailable', `audit entry could not be handed to the audit thread: ${(err as Error).message}`));
+        } catch {
+          // Not the clone error's text: V8 quotes the offending value in it.
+          settle(entry.id, new StrongroomError('unavailable', 'audit entry holds a value that cannot be written to the audit log'));
         }
       }
     }
