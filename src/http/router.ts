@@ -33,11 +33,17 @@ export interface PathMatch {
   params: Record<string, string>;
 }
 
-/** First matching path wins, so backends list specific patterns before general ones. */
+const NO_PARAMS: Record<string, string> = Object.freeze(Object.create(null) as Record<string, string>);
+
+/**
+ * First matching path wins, so backends list specific patterns before general ones. The params are the match's own
+ * `groups` object, not a copy: it is fresh per match and has no prototype (so a segment named like an Object
+ * method can never resolve to one), and copying a prototype-less object is V8's slow path, paid on every request.
+ */
 export function matchPath(backend: CompiledBackend, rest: string): PathMatch | null {
   for (const path of backend.paths) {
     const m = path.regex.exec(rest);
-    if (m) return { path, params: m.groups ? { ...m.groups } : {} };
+    if (m) return { path, params: (m.groups as Record<string, string> | undefined) ?? NO_PARAMS };
   }
   return null;
 }
