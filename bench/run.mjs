@@ -8,7 +8,9 @@
 //    read response.
 // 4. Loads the bare route, KV v2 reads and KV v2 writes with autocannon from a second process (bench/load.mjs),
 //    with the same connections, warm-up and duration each; prints req/s, p50, p99, the server's CPU per request (all
-//    threads, from /proc) and the ratios to the bare route.
+//    threads, from /proc) and the ratios to the bare route. Two more targets say where the distance to the bare
+//    route goes: Strongroom's floor (GET sys/health: HTTP layer and router, no token, no store, no audit) and the
+//    same KV read on a second server with no audit device.
 // 5. Verifies the audit file's hash chain, then runs bench/kms.mjs and bench/operator.mjs when they exist.
 //
 // Exits non-zero only when something fails (a server does not start, requests error, the audit chain breaks), never
@@ -41,37 +43,19 @@ checkBuild();
 
 const dir = mkdtempSync(join(tmpdir(), 'strongroom-bench-'));
 const auditFile = join(dir, 'audit.log');
-const rootToken = `srs.bench-${randomBytes(12).toString('hex')}`;
 const children = [];
 let failed = false;
 
 try {
-  const server = await startProcess(
-    'strongroom server',
-    [BIN, 'server', '--dev', `--dev-root-token=${rootToken}`, '--listen=127.0.0.1:0', `--data-dir=${join(dir, 'data')}`, `--audit-file=${auditFile}`],
-    /server listening on (\S+)/,
-  );
-  const url = server.match[1];
-  const api = apiClient(url);
-
-  // A realistic caller: a non-root token whose policy grants exactly the bench paths.
-  await api('PUT', '/v1/sys/policies/acl/bench', rootToken, {
-    policy: 'path "secret/data/bench" { capabilities = ["read"] }\npath "secret/data/bench-write" { capabilities = ["create", "update", "read"] }\n',
-  });
-  const created = await api('POST', '/v1/auth/token/create', rootToken, { policies: ['bench'], display_name: 'bench' });
-  const token = created.json.auth.client_token;
-
   const secret = {
     username: 'app-service',
     password: randomBytes(24).toString('base64'),
     url: 'postgres://db.internal:5432/app',
     api_key: randomBytes(32).toString('hex'),
   };
-  await api('POST', '/v1/secret/data/bench', rootToken, { data: secret });
-  await api('POST', '/v1/secret/data/bench-write', token, { data: secret });
-  const read = await api('GET', '/v1/secret/data/bench', token);
+  const { server, url, token, readText } = await startStrongroom('strongroom server', join(dir, 'data'), auditFile, secret);
   const readBodyFile = join(dir, 'read-body.json');
-  writeFileSync(readBodyFile, read.text);
+  writeFileSync(readBodyFile, readText);
   const writeBodyFile = join(dir, 'write-body.json');
   writeFileSync(writeBodyFile, JSON.stringify({ data: secret }));
 
@@ -85,13 +69,26 @@ try {
   console.log(
     `\nHTTP: ${connections} connections, ${warmup} s warm-up + ${duration} s per target, load from a separate process (autocannon).` +
       `\nStrongroom: SQLite, file audit device (fdatasync group commit), non-root token with an ACL policy, log level info.` +
-      `\nKV read response ${Buffer.byteLength(read.text)} bytes; bare route response ${Buffer.byteLength(bareProbe)} bytes.\n`,
+      `\nKV read response ${Buffer.byteLength(readText)} bytes; bare route response ${Buffer.byteLength(bareProbe)} bytes.\n`,
   );
 
   const common = ['--connections', String(connections), '--duration', String(duration), '--warmup', String(warmup)];
   const auth = ['--header', `x-vault-token: ${token}`];
   const results = {};
   results.bare = await load('bare Fastify route (GET)', ['--url', bareUrl, ...common], bare.proc.pid);
+  // Where the distance to the bare route goes, measured in the same run: Strongroom's HTTP layer and router with
+  // nothing behind them (sys/health: no token, no store read, no audit), then the same KV read on a server with no
+  // audit device. These two are context for the ratio, never part of it.
+  results.floor = await load('Strongroom floor (GET sys/health)', ['--url', `${url}/v1/sys/health`, ...common], server.proc.pid);
+  {
+    const unaudited = await startStrongroom('strongroom server (no audit device)', join(dir, 'data-unaudited'), null, secret);
+    results.readUnaudited = await load(
+      'KV v2 read, no audit device',
+      ['--url', `${unaudited.url}/v1/secret/data/bench`, '--header', `x-vault-token: ${unaudited.token}`, ...common],
+      unaudited.server.proc.pid,
+    );
+    await stopProcess(unaudited.server);
+  }
   results.read = await load('KV v2 read (GET secret/data/bench)', ['--url', `${url}/v1/secret/data/bench`, ...auth, ...common], server.proc.pid);
   results.write = await load('KV v2 write (POST secret/data/bench-write)', [
     '--url',
@@ -175,6 +172,31 @@ function newestMtime(dir) {
   return newest;
 }
 
+/**
+ * Starts `strongroom server --dev` (with a file audit device when `auditPath` is given), signs in the way a real
+ * caller would (a non-root token whose policy grants exactly the bench paths, so the ACL is evaluated on every
+ * request), and seeds the secret the read targets load.
+ */
+async function startStrongroom(name, dataDir, auditPath, secret) {
+  const rootToken = `srs.bench-${randomBytes(12).toString('hex')}`;
+  const server = await startProcess(
+    name,
+    [BIN, 'server', '--dev', `--dev-root-token=${rootToken}`, '--listen=127.0.0.1:0', `--data-dir=${dataDir}`, ...(auditPath ? [`--audit-file=${auditPath}`] : [])],
+    /server listening on (\S+)/,
+  );
+  const url = server.match[1];
+  const api = apiClient(url);
+  await api('PUT', '/v1/sys/policies/acl/bench', rootToken, {
+    policy: 'path "secret/data/bench" { capabilities = ["read"] }\npath "secret/data/bench-write" { capabilities = ["create", "update", "read"] }\n',
+  });
+  const created = await api('POST', '/v1/auth/token/create', rootToken, { policies: ['bench'], display_name: 'bench' });
+  const token = created.json.auth.client_token;
+  await api('POST', '/v1/secret/data/bench', rootToken, { data: secret });
+  await api('POST', '/v1/secret/data/bench-write', token, { data: secret });
+  const read = await api('GET', '/v1/secret/data/bench', token);
+  return { server, url, token, readText: read.text };
+}
+
 /** Spawns `node <args>` and waits for a line matching `ready` on stdout or stderr. */
 function startProcess(name, args, ready) {
   const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -252,7 +274,7 @@ function runInherited(script) {
 }
 
 function printTable(results) {
-  const rows = [results.bare, results.read, results.write];
+  const rows = [results.bare, results.floor, results.readUnaudited, results.read, results.write];
   const width = Math.max(...rows.map((r) => r.label.length));
   const line = (cells) => `| ${cells[0].padEnd(width)} | ${cells.slice(1).map((c) => c.padStart(9)).join(' | ')} |`;
   console.log('');
@@ -263,6 +285,7 @@ function printTable(results) {
   const ratio = (r) => (r.rps / results.bare.rps).toFixed(3);
   console.log(`\nKV read  / bare route: ${ratio(results.read)}`);
   console.log(`KV write / bare route: ${ratio(results.write)}`);
+  console.log(`(context: Strongroom floor / bare ${ratio(results.floor)}; KV read with no audit device / bare ${ratio(results.readUnaudited)})`);
   if (results.read.cpuUs !== null && results.bare.cpuUs !== null) {
     // The server's CPU per request (every thread: request handling and the audit thread) against the bare route's.
     console.log(`CPU per KV read / per bare request: ${(results.read.cpuUs / results.bare.cpuUs).toFixed(2)}x`);

@@ -90,12 +90,14 @@ port.on('message', (message: ToWorker) => {
           break;
       }
       if (flushScheduled) flush(); // outcomes of entries drained by close reach the request thread first
-      post({ kind: 'result', id, ok: true, value });
+      // The device count is read in the same synchronous step as the post: messages arrive in order, so the last one
+      // the request thread has seen always carries the current figure (see threaded.ts, which relies on it).
+      post({ kind: 'result', id, ok: true, value, ...(method === 'close' ? {} : { devices: service.deviceCount() }) });
       if (method === 'close') port.close();
     } catch (err) {
-      post({ kind: 'result', id, ok: false, error: toWire(err) });
+      post({ kind: 'result', id, ok: false, error: toWire(err), ...(method === 'close' ? {} : { devices: service.deviceCount() }) });
     }
   })();
 });
 
-post({ kind: 'ready', nodeId: service.nodeId });
+post({ kind: 'ready', nodeId: service.nodeId, devices: service.deviceCount() });

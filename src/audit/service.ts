@@ -158,6 +158,8 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
 
     queueDepth: () => [...active.values()].reduce((sum, a) => sum + a.sink.depth(), 0),
 
+    deviceCount: () => active.size,
+
     healthy: () => !closed,
 
     reopen: async () => {

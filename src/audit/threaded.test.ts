@@ -73,6 +73,39 @@ describeEachEngine('threaded audit service', (ctx) => {
     expect(await audit.list()).toEqual([]);
   });
 
+  it('sends nothing to the thread while no device is open, and writes again from the moment one is', async () => {
+    const audit = await open();
+    expect(audit.deviceCount()).toBe(0);
+    const unwritten = audit.log(sampleEvent(1));
+    expect(audit.queueDepth()).toBe(0); // answered here: there is nowhere to write it
+    await unwritten;
+    const file = auditFile();
+    await audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: file } });
+    expect(audit.deviceCount()).toBe(1);
+    const written = audit.log(sampleEvent(2));
+    expect(audit.queueDepth()).toBe(1);
+    await written;
+    await audit.disable('file/');
+    expect(audit.deviceCount()).toBe(0);
+    await audit.log(sampleEvent(3));
+    expect(await verifyAuditFile(file, { requireGenesis: true })).toMatchObject({ ok: true, entries: 1 });
+    expect(readFileSync(file, 'utf8')).toContain('"id":"req-2"');
+  });
+
+  it('sends entries while a device change is in flight, and knows the devices a reopened service finds', async () => {
+    const first = await open('node-devices');
+    const file = auditFile();
+    const enabling = first.enable({ path: 'file/', type: 'file', description: '', options: { file_path: file } });
+    const during = first.log(sampleEvent(1));
+    expect(first.queueDepth()).toBe(1);
+    await Promise.all([enabling, during]);
+    await first.close();
+    const reopened = await open('node-devices');
+    expect(reopened.deviceCount()).toBe(1);
+    await reopened.log(sampleEvent(2));
+    expect(readFileSync(file, 'utf8')).toContain('"id":"req-2"');
+  });
+
   it('fails closed when the audit thread dies: waiting and later entries are refused, and healthy() says so', async () => {
     const audit = await open();
     await audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: auditFile() } });

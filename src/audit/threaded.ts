@@ -21,6 +21,10 @@ import { fromWire, type AuditCallMethod, type AuditWorkerData, type FromWorker, 
  *
  * Entries submitted during one turn of the event loop travel in one message. `hash` (sys/audit-hash) is answered
  * here with the same key; configuration calls and queries are forwarded one at a time.
+ *
+ * With no device open the thread would write entries nowhere (as in Vault), so they are not sent at all: no round
+ * trip, no latency. Every call's result carries the thread's device count, read as the result is posted; while an
+ * enable, disable or reopen is in flight, entries always travel, so none can skip a device that is being opened.
  */
 export interface ThreadedAuditOptions {
   hmacKey: Uint8Array;
@@ -33,7 +37,11 @@ interface Waiting {
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
   entries: number;
+  /** A call that may change the set of open devices. */
+  deviceChange?: boolean;
 }
+
+const DEVICE_CHANGES: ReadonlySet<AuditCallMethod> = new Set(['enable', 'disable', 'reopen']);
 
 export async function createThreadedAuditService(options: ThreadedAuditOptions): Promise<AuditService> {
   if (options.storage.engine === 'sqlite' && options.storage.file === ':memory:') {
@@ -53,6 +61,9 @@ export async function createThreadedAuditService(options: ThreadedAuditOptions):
   let flushScheduled = false;
   let broken: StrongroomError | null = null;
   let closing = false;
+  /** Devices open on the audit thread, as its latest message said; and device changes not yet answered. */
+  let devices = 0;
+  let changesInFlight = 0;
 
   const settle = (id: number, err?: StrongroomError) => {
     const entry = waiting.get(id);
@@ -75,8 +86,10 @@ export async function createThreadedAuditService(options: ThreadedAuditOptions):
       for (const id of message.ok) settle(id);
       for (const { id, error } of message.failed) settle(id, fromWire(error));
     } else if (message.kind === 'result') {
+      const entry = waiting.get(message.id);
+      if (message.devices !== undefined) devices = message.devices;
+      if (entry?.deviceChange) changesInFlight -= 1;
       if (message.ok) {
-        const entry = waiting.get(message.id);
         waiting.delete(message.id);
         entry?.resolve(message.value);
       } else {
@@ -91,6 +104,7 @@ export async function createThreadedAuditService(options: ThreadedAuditOptions):
     const onMessage = (message: FromWorker) => {
       if (message.kind === 'ready') {
         cleanup();
+        devices = message.devices;
         resolve(message.nodeId);
       } else if (message.kind === 'open-failed') {
         cleanup();
@@ -140,6 +154,7 @@ export async function createThreadedAuditService(options: ThreadedAuditOptions):
     if (broken) return Promise.reject(broken);
     if (closing) return Promise.reject(new StrongroomError('unavailable', 'the audit log is closed'));
     if (events.length === 0) return Promise.resolve();
+    if (devices === 0 && changesInFlight === 0) return Promise.resolve();
     const id = nextId++;
     return new Promise<void>((resolve, reject) => {
       waiting.set(id, { resolve: resolve as (value: unknown) => void, reject, entries: events.length });
@@ -156,8 +171,10 @@ export async function createThreadedAuditService(options: ThreadedAuditOptions):
     if (broken) return Promise.reject(broken);
     flush(); // entries submitted before this call reach the audit thread before it
     const id = nextId++;
+    const deviceChange = DEVICE_CHANGES.has(method);
     return new Promise<T>((resolve, reject) => {
-      waiting.set(id, { resolve: resolve as (value: unknown) => void, reject, entries: 0 });
+      waiting.set(id, { resolve: resolve as (value: unknown) => void, reject, entries: 0, deviceChange });
+      if (deviceChange) changesInFlight += 1;
       worker.postMessage({ kind: 'call', id, method, args } satisfies ToWorker);
     });
   };
@@ -174,6 +191,7 @@ export async function createThreadedAuditService(options: ThreadedAuditOptions):
     reopen: () => call('reopen'),
     verifyDatabaseChain: (node) => call('verifyDatabaseChain', node),
     queueDepth: () => queued,
+    deviceCount: () => devices,
     healthy: () => broken === null && !closing,
     async close() {
       if (closing) return;

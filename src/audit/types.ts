@@ -88,6 +88,8 @@ export interface AuditService {
   /** Flushes queued entries and closes sinks (SIGTERM). */
   close(): Promise<void>;
   queueDepth(): number;
+  /** How many devices are open. With none, entries are accepted and written nowhere (as in Vault). */
+  deviceCount(): number;
   /** False once the service can no longer write (closed, or its audit thread died): the store then reopens it. */
   healthy(): boolean;
   /** This process's chain id in the database device (random per process unless configured). */

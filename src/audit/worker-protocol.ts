@@ -21,12 +21,14 @@ export type ToWorker =
   | { kind: 'call'; id: number; method: AuditCallMethod; args: unknown[] };
 
 export type FromWorker =
-  | { kind: 'ready'; nodeId: string }
+  /** `devices`: how many audit devices the thread has open (see `devices` on results). */
+  | { kind: 'ready'; nodeId: string; devices: number }
   | { kind: 'open-failed'; error: WireError }
   /** Entries now durable on every device (`ok`) or refused (`failed`): settled in batches, not one message each. */
   | { kind: 'settled'; ok: number[]; failed: Array<{ id: number; error: WireError }> }
-  | { kind: 'result'; id: number; ok: true; value: unknown }
-  | { kind: 'result'; id: number; ok: false; error: WireError };
+  /** `devices`: how many audit devices are open once the call is done (absent when the service is closed). */
+  | { kind: 'result'; id: number; ok: true; value: unknown; devices?: number }
+  | { kind: 'result'; id: number; ok: false; error: WireError; devices?: number };
 
 export interface WireError {
   kind: ErrorKind;
