@@ -136,7 +136,8 @@ export function storageConfigOf(config: ServerConfig): StorageConfig {
 }
 
 export async function openStore(config: ServerConfig, options: { metrics: Metrics; warn: (message: string) => void }): Promise<Store> {
-  const storage = await openStorage(storageConfigOf(config));
+  // The server is the only process on its SQLite file (the audit thread's handle writes only audit tables).
+  const storage = await openStorage(storageConfigOf(config), { soleOwner: true });
   const seal = createSealService({ storage, warn: options.warn });
   const barrier = seal.barrier;
   const mounts = createMountService({ storage });

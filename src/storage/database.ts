@@ -3,6 +3,7 @@ import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, ty
 import pg from 'pg';
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { StrongroomError } from '../shared/errors.js';
 import { runMigrations } from './migrations.js';
 
 export type StorageConfig =
@@ -30,6 +31,9 @@ export interface Storage {
    * statement run on this connection, or a commit by any other connection or process (SQLite's data_version). Two
    * equal stamps mean nothing was written in between, so a read taken under the first is still exact under the
    * second. Null while a transaction is open on the connection (its uncommitted rows must never be remembered).
+   *
+   * A handle opened as the sole owner (see OpenStorageOptions) counts only its own writes: no other process can hold
+   * the file meanwhile, and other handles of this process must not write what is read through this one.
    */
   readonly changeStamp?: () => string | null;
   close(): Promise<void>;
@@ -103,10 +107,14 @@ function withStatementCache(database: Sqlite.Database, onWriteStatement: () => v
   };
 }
 
-function openSqlite(file: string): {
+function openSqlite(
+  file: string,
+  soleOwner: boolean,
+): {
   db: Kysely<unknown>;
   readNow: NonNullable<Storage['readNow']>;
   changeStamp: NonNullable<Storage['changeStamp']>;
+  releaseOwnership: () => void;
 } {
   if (file !== ':memory:') {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -115,18 +123,26 @@ function openSqlite(file: string): {
     closeSync(openSync(file, 'a', 0o600));
     if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
   }
-  const database = new Sqlite(file);
-  // WAL for concurrent readers; synchronous=FULL so an acknowledged commit survives power loss, not just a crash.
-  database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = FULL');
-  database.pragma('foreign_keys = ON');
-  database.pragma('busy_timeout = 10000');
+  const ownership = soleOwner && file !== ':memory:' ? takeOwnership(file) : null;
+  let database: Sqlite.Database;
+  try {
+    database = connect(file);
+  } catch (err) {
+    ownership?.close();
+    throw err;
+  }
   let localWrites = 0;
+  let ownWritesStamp = '0';
   const statements = withStatementCache(database, () => {
     localWrites += 1;
+    ownWritesStamp = String(localWrites);
   });
   const dataVersion = database.prepare('PRAGMA data_version').pluck();
-  const changeStamp = (): string | null => (database.inTransaction ? null : `${dataVersion.get() as number}.${localWrites}`);
+  // As sole owner no query is needed: asking SQLite for data_version opens a read transaction (with file locking
+  // system calls), the largest single cost of a cached read.
+  const changeStamp = soleOwner
+    ? (): string | null => (database.inTransaction ? null : ownWritesStamp)
+    : (): string | null => (database.inTransaction ? null : `${dataVersion.get() as number}.${localWrites}`);
   const db = new Kysely<unknown>({ dialect: new ImmediateSqliteDialect({ database: statements }) });
   const readNow = (sqlText: string, parameters: readonly unknown[]): unknown[] | null => {
     // Kysely's SQLite transactions span awaits on this one connection; reading in between would see their
@@ -136,7 +152,50 @@ function openSqlite(file: string): {
     if (!statement.reader) throw new Error('readNow is for read-only statements');
     return statement.all(...(parameters as unknown[]));
   };
-  return { db, readNow, changeStamp };
+  return { db, readNow, changeStamp, releaseOwnership: () => ownership?.close() };
+}
+
+function connect(file: string): Sqlite.Database {
+  const database = new Sqlite(file);
+  try {
+    // WAL for concurrent readers; synchronous=FULL so an acknowledged commit survives power loss, not just a crash.
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = FULL');
+    database.pragma('foreign_keys = ON');
+    database.pragma('busy_timeout = 10000');
+    return database;
+  } catch (err) {
+    database.close();
+    throw err;
+  }
+}
+
+/**
+ * One sole owner per SQLite file, across processes: an exclusive lock on a sibling `<file>.owner` database, held
+ * by an open connection for as long as the store is open. The operating system drops it when the process ends,
+ * however it ends, so a crash never leaves a stale lock behind; a second owner — another server, or this process
+ * opening the file twice — is refused at once.
+ */
+function takeOwnership(file: string): Sqlite.Database {
+  const lockFile = `${file}.owner`;
+  closeSync(openSync(lockFile, 'a', 0o600));
+  const lock = new Sqlite(lockFile, { timeout: 0 });
+  try {
+    lock.pragma('journal_mode = MEMORY'); // nothing is ever written: no journal file beside it
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec('BEGIN EXCLUSIVE');
+    return lock;
+  } catch (err) {
+    lock.close();
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new StrongroomError(
+        'unavailable',
+        `the SQLite database ${file} is in use by another Strongroom server; run one server per SQLite data directory ` +
+          '(several servers share a PostgreSQL database instead)',
+      );
+    }
+    throw err;
+  }
 }
 
 const INT8_OID = 20;
@@ -161,23 +220,39 @@ function openPostgres(url: string, poolSize: number): Kysely<unknown> {
   return new Kysely({ dialect: new PostgresDialect({ pool }) });
 }
 
-/**
- * Opens the database and brings its schema up to date. `migrate: false` is for a second handle on a database this
- * process has already migrated (the audit thread's).
- */
-export async function openStorage(config: StorageConfig, options: { migrate?: boolean } = {}): Promise<Storage> {
-  const sqlite = config.engine === 'sqlite' ? openSqlite(config.file) : null;
+export interface OpenStorageOptions {
+  /** False for a second handle on a database this process has already migrated (the audit thread's). */
+  migrate?: boolean;
+  /**
+   * SQLite: this handle is the only one that writes the data read through it — the server's main handle. It takes
+   * the file's ownership lock (a second server on the same file is refused with a clear error), and its change
+   * stamp counts its own writes instead of asking SQLite. Other handles this process opens on the file (the audit
+   * thread's) must keep to their own tables. Ignored for PostgreSQL, which many servers share.
+   */
+  soleOwner?: boolean;
+}
+
+/** Opens the database and brings its schema up to date. */
+export async function openStorage(config: StorageConfig, options: OpenStorageOptions = {}): Promise<Storage> {
+  const sqlite = config.engine === 'sqlite' ? openSqlite(config.file, options.soleOwner === true) : null;
   const db = config.engine === 'sqlite' ? sqlite!.db : openPostgres(config.url, config.poolSize ?? 10);
+  const close = async () => {
+    try {
+      await db.destroy();
+    } finally {
+      sqlite?.releaseOwnership();
+    }
+  };
   try {
     if (options.migrate !== false) await runMigrations(db);
   } catch (err) {
-    await db.destroy();
+    await close();
     throw err;
   }
   return {
     engine: config.engine,
     db,
     ...(sqlite ? { readNow: sqlite.readNow, changeStamp: sqlite.changeStamp } : {}),
-    close: () => db.destroy(),
+    close,
   };
 }

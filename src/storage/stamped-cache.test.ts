@@ -68,3 +68,51 @@ describe('sqlite change stamp', () => {
     }
   });
 });
+
+describe('sqlite change stamp of the sole owner', () => {
+  it('counts only its own writes (no query to SQLite) and is null inside a transaction', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sr-stamp-owner-')), 'db');
+    const storage = await openStorage({ engine: 'sqlite', file }, { soleOwner: true });
+    try {
+      const stamp = () => storage.changeStamp!();
+      await sql`create table probe (k integer)`.execute(storage.db);
+      const s0 = stamp();
+      await sql`select count(*) from probe`.execute(storage.db);
+      storage.readNow!('select count(*) as n from probe', []);
+      expect(stamp()).toBe(s0);
+      await sql`insert into probe values (1)`.execute(storage.db);
+      const s1 = stamp();
+      expect(s1).not.toBe(s0);
+      await sql`update probe set k = 10 where k = 1 returning k`.execute(storage.db);
+      expect(stamp()).not.toBe(s1);
+      await storage.db.transaction().execute(async (trx) => {
+        expect(stamp()).toBeNull();
+        await sql`insert into probe values (3)`.execute(trx);
+      });
+      expect(stamp()).not.toBeNull();
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('is the only owner of its file: a second is refused, with the reason, until the first closes', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sr-owner-')), 'db');
+    const first = await openStorage({ engine: 'sqlite', file }, { soleOwner: true });
+    let firstClosed = false;
+    try {
+      await expect(openStorage({ engine: 'sqlite', file }, { soleOwner: true })).rejects.toMatchObject({
+        kind: 'unavailable',
+        message: expect.stringMatching(/in use by another Strongroom server/),
+      });
+      // Handles that do not claim ownership (the audit thread's) still open the file.
+      const reader = await openStorage({ engine: 'sqlite', file }, { migrate: false });
+      await reader.close();
+      await first.close();
+      firstClosed = true;
+      const second = await openStorage({ engine: 'sqlite', file }, { soleOwner: true });
+      await second.close();
+    } finally {
+      if (!firstClosed) await first.close();
+    }
+  });
+});
