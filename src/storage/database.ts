@@ -137,12 +137,13 @@ function openSqlite(
     localWrites += 1;
     ownWritesStamp = String(localWrites);
   });
-  const dataVersion = database.prepare('PRAGMA data_version').pluck();
   // As sole owner no query is needed: asking SQLite for data_version opens a read transaction (with file locking
   // system calls), the largest single cost of a cached read.
-  const changeStamp = soleOwner
-    ? (): string | null => (database.inTransaction ? null : ownWritesStamp)
-    : (): string | null => (database.inTransaction ? null : `${dataVersion.get() as number}.${localWrites}`);
+  const changeStamp = soleOwner ? (): string | null => (database.inTransaction ? null : ownWritesStamp) : dataVersionStamp();
+  function dataVersionStamp(): () => string | null {
+    const dataVersion = database.prepare('PRAGMA data_version').pluck();
+    return () => (database.inTransaction ? null : `${dataVersion.get() as number}.${localWrites}`);
+  }
   const db = new Kysely<unknown>({ dialect: new ImmediateSqliteDialect({ database: statements }) });
   const readNow = (sqlText: string, parameters: readonly unknown[]): unknown[] | null => {
     // Kysely's SQLite transactions span awaits on this one connection; reading in between would see their
