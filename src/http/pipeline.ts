@@ -90,6 +90,15 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
     return reply(500, { errors: [`internal error; request id ${requestId}`] }, route, { internalError: err });
   }
 
+  function auditIfAvailable(): ReturnType<HttpDeps['audit']> {
+    try {
+      return deps.audit();
+    } catch (err) {
+      if (isStrongroomError(err, 'unavailable')) return null;
+      throw err;
+    }
+  }
+
   async function handle(req: ApiRequest): Promise<ApiReply> {
     let route = 'unmatched';
     // Set once the request is past authentication and the ACL: from then on every outcome gets a response entry.
@@ -135,7 +144,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         remoteAddress: req.remoteAddress,
         requestId: req.requestId,
       };
-      const audit = def.skipAudit ? null : deps.audit();
+      const audit = def.skipAudit ? null : def.auditIfAvailable ? auditIfAvailable() : deps.audit();
       const auditRequest: AuditRequest = {
         id: req.requestId,
         operation: ctx.operation,
