@@ -32,6 +32,9 @@ export interface AuditServiceDeps {
   clock?: () => number;
 }
 
+/** Where the server lists its --audit-file device: reserved for this process's own device, never store-wide. */
+export const LOCAL_FILE_DEVICE_PATH = 'audit-file/';
+
 const DEFAULT_QUERY_LIMIT = 100;
 const MAX_QUERY_LIMIT = 10_000;
 
@@ -311,6 +314,9 @@ function validateSinkInfo(info: AuditSinkInfo, files: DeviceContext['files']): A
     throw invalid(`unsupported audit device type "${String(type)}" (supported: file, database)`);
   }
   const path = normalizeDevicePath(info.path || type);
+  if (path === LOCAL_FILE_DEVICE_PATH && !info.local) {
+    throw invalid(`"${LOCAL_FILE_DEVICE_PATH}" is reserved for a server process's own --audit-file device`);
+  }
   const options: Record<string, string> = {};
   for (const [key, value] of Object.entries(info.options ?? {})) {
     if (typeof value !== 'string') throw invalid(`option "${key}" must be a string`);

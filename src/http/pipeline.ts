@@ -77,7 +77,10 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
 
   function errorReply(err: unknown, route: string, requestId: string): ApiReply {
     if (err instanceof AuditFailure) {
-      return reply(500, { errors: [`${err.message}; request id ${requestId}`] }, route, { internalError: err.cause });
+      // A device that cannot write for now (disk full, file refused, thread restarting) is a dependency that cannot
+      // serve: 503, so clients and load balancers retry. Anything else stays an internal error.
+      const status = isStrongroomError(err.cause, 'unavailable') ? 503 : 500;
+      return reply(status, { errors: [`${err.message}; request id ${requestId}`] }, route, { internalError: err.cause });
     }
     if (isStrongroomError(err) && err.kind !== 'internal') {
       const status = statusForKind(err.kind);

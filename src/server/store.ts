@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { AuditService, AuditSinkInfo } from '../audit/types.js';
 import { createAuditRepository } from '../audit/repository.js';
-import { createAuditService } from '../audit/service.js';
+import { createAuditService, LOCAL_FILE_DEVICE_PATH } from '../audit/service.js';
 import { createThreadedAuditService } from '../audit/threaded.js';
 import type { AppRoleService, KubernetesAuthService, TokenService } from '../auth/types.js';
 import { createAppRoleService } from '../auth/approle/service.js';
@@ -73,8 +73,7 @@ export const AUDIT_DEVICE_SYNC_INTERVAL_MS = 2_000;
 /** Backoff between attempts to open the audit log after a failure: 0.5 s, doubling, at most 15 s. */
 const AUDIT_RETRY_FIRST_MS = 500;
 const AUDIT_RETRY_MAX_MS = 15_000;
-/** Where --audit-file is listed (sys/audit): a device of this process, apart from the store-wide ones. */
-export const LOCAL_AUDIT_FILE_DEVICE = 'audit-file/';
+
 
 export interface PeriodicJob {
   name: string;
@@ -183,7 +182,7 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
   const storageConfig = storageConfigOf(config);
   /** --audit-file: a device of this process only (each process its own file and chain), never recorded. */
   const localDevices: AuditSinkInfo[] = config.auditFile
-    ? [{ path: LOCAL_AUDIT_FILE_DEVICE, type: 'file', description: "this process's --audit-file", options: { file_path: config.auditFile }, local: true }]
+    ? [{ path: LOCAL_FILE_DEVICE_PATH, type: 'file', description: "this process's --audit-file", options: { file_path: config.auditFile }, local: true }]
     : [];
 
   /**
