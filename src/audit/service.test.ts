@@ -148,6 +148,17 @@ describeEachEngine('audit service', (ctx) => {
     expect(JSON.parse(reported[0]!.record as string)).toMatchObject({ request: { path: 'sys/audit/file/' }, error: expect.stringMatching(/integrity/) });
   });
 
+  it('the database device refuses to extend its chain when rows it wrote were deleted while it was open', async () => {
+    const { openDatabaseSink } = await import('./db-sink.js');
+    const { createAuditRepository } = await import('./repository.js');
+    const sink = await openDatabaseSink({ repository: createAuditRepository(ctx.storage()), nodeId: 'cut-while-open' });
+    for (let i = 0; i < 3; i++) await sink.append(sampleEvent(i));
+    await ctx.storage().db.deleteFrom('audit_log').where('node_id', '=', 'cut-while-open').where('seq', '=', 3).execute();
+    await sink.reopen();
+    await expect(sink.append(sampleEvent(4))).rejects.toThrow(/ends at seq 2, but seq 3 was written/);
+    await sink.close();
+  });
+
   it('fails closed: log() rejects when any device fails', async () => {
     const other = await openStorage(ctx.config());
     const audit = await createAuditService({ hmacKey, storage: other });
