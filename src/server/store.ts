@@ -176,6 +176,7 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
   let auditProblem: string | null = null;
   let auditRetry: NodeJS.Timeout | null = null;
   let auditRetries = 0;
+  let auditDown = false;
   let closing = false;
   let queueDepthRegistered = false;
   const auditDevices = createAuditRepository(storage);
@@ -220,11 +221,13 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
         const service = await openAudit();
         audit = service;
         auditNodeId = service.nodeId;
-        if (auditProblem !== null) options.warn('audit log opened; serving requests again');
+        if (auditDown) options.warn('audit log opened; serving requests again');
+        auditDown = false;
         auditProblem = null;
         auditRetries = 0;
         return service;
       } catch (err) {
+        auditDown = true;
         auditProblem = err instanceof StrongroomError ? err.message : safeErrorText(err);
         const details = err instanceof StrongroomError ? err.details : undefined;
         if (details?.integrity !== undefined) options.metrics.countAuditIntegrityFailure(String(details.device ?? 'unknown'));

@@ -78,6 +78,8 @@ describe('audit chain anchors (real server, SQLite)', () => {
       renameSync(auditFile, join(dataDir, 'audit', 'server.log.damaged'));
       await eventually(async () => (await api(second.url, 'GET', 'sys/health')).status === 200, 'recovery', 30_000);
       expect((await api(second.url, 'GET', 'secret/data/anchored/0', { token: second.rootToken })).status).toBe(200);
+      const metrics = await fetch(`${second.url}/v1/sys/metrics?format=prometheus`, { headers: { 'x-vault-token': second.rootToken } });
+      expect(await metrics.text()).toMatch(/strongroom_audit_integrity_failures_total\{device="audit-file\/"\} [1-9]/);
       const continued = await verifyAuditFile(auditFile, { expectPrevHash: JSON.parse(intact.at(-1)!).hash });
       expect(continued).toMatchObject({ ok: true });
       expect(continued.firstSeq).toBe(JSON.parse(intact.at(-1)!).seq + 1);
