@@ -172,7 +172,8 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
         await entry?.sink.close();
       }),
 
-    list: async () => [...active.values()].map((a) => copyInfo(a.info)).sort((a, b) => a.path.localeCompare(b.path)),
+    // After any enable or disable in flight: a caller comparing with the recorded devices never sees one half-done.
+    list: () => configChange(async () => [...active.values()].map((a) => copyInfo(a.info)).sort((a, b) => a.path.localeCompare(b.path))),
 
     async query(query: AuditQuery): Promise<AuditRecord[]> {
       const limit = query.limit ?? DEFAULT_QUERY_LIMIT;

@@ -270,9 +270,13 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
       return false;
     }
     // A service that can no longer write (its audit thread died) is reopened like a changed device set.
+    // Read the open set before and after the recorded one: a change made through this very process in between
+    // (enable or disable, which record and open in one step) is not a change made elsewhere; the next check decides.
+    const storeWide = async () => (await current.list()).filter((device) => !device.local);
+    const before = await storeWide();
     const recorded = await auditDevices.listSinks();
-    const open = (await current.list()).filter((device) => !device.local);
-    if (current.healthy() && sameDevices(recorded, open)) return false;
+    const after = await storeWide();
+    if (current.healthy() && (sameDevices(recorded, after) || !sameDevices(before, after))) return false;
     audit = null;
     auditProblem = 'the audit devices are being reopened';
     // A device that fails to close has still stopped taking entries; reopening is what matters now.
