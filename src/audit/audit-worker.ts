@@ -20,7 +20,13 @@ try {
   // The request thread opened (and migrated) this database before it started the audit service.
   const storage = await openStorage(data.storage, { migrate: false });
   storageClose = () => storage.close();
-  service = await createAuditService({ hmacKey: data.hmacKey, storage, ...(data.nodeId ? { nodeId: data.nodeId } : {}) });
+  service = await createAuditService({
+    hmacKey: data.hmacKey,
+    storage,
+    ...(data.nodeId ? { nodeId: data.nodeId } : {}),
+    ...(data.files ? { files: data.files } : {}),
+    ...(data.localDevices ? { localDevices: data.localDevices } : {}),
+  });
 } catch (err) {
   await storageClose().catch(() => undefined);
   post({ kind: 'open-failed', error: toWire(err) });

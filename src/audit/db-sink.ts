@@ -32,6 +32,16 @@ export async function openDatabaseSink(options: DatabaseSinkOptions): Promise<Da
 
   async function loadHead(): Promise<void> {
     const last = await repository.lastRow(nodeId);
+    // Re-read after a failure: rows this sink wrote must still be there (a commit whose acknowledgement was lost may
+    // add rows, never remove them). Fewer means the chain was cut while open: refuse, as the file device does.
+    const known = head.seq;
+    if (known > 0 && Number(last?.seq ?? 0) < known) {
+      throw new StrongroomError(
+        'unavailable',
+        `audit ${description}: chain ${nodeId} ends at seq ${Number(last?.seq ?? 0)}, but seq ${known} was written; refusing to extend a cut chain`,
+        { integrity: 'anchor' },
+      );
+    }
     if (!last) {
       head = genesisHead();
     } else {

@@ -42,6 +42,7 @@ export async function acquireFileLock(filePath: string): Promise<() => Promise<v
         'unavailable',
         `audit file ${filePath} is already being written by ${holder || 'another process'} (lock ${lockPath}); ` +
           'give each process its own file, or remove the lock if that process is gone',
+        { lockedBy: holder || 'another process' },
       );
     }
   }

@@ -1,11 +1,13 @@
-import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StrongroomError } from '../shared/errors.js';
-import { chainLines, genesisHead, parseRecordLine, type ChainHead } from './chain.js';
+import { chainLines, GENESIS_HASH, genesisHead, parseRecordLine, type ChainHead } from './chain.js';
+import type { FileAnchor } from './repository.js';
 import { acquireFileLock } from './file-lock.js';
 import { createGroupCommitter, createSerializer, type Written } from './group-commit.js';
 import { sinkFailure, type AuditSink } from './sink.js';
-import type { AuditEvent } from './types.js';
+import type { AuditEvent, AuditRecord } from './types.js';
 
 /**
  * The file audit device: one canonical JSON record per line, appended with group commit (one write and one
@@ -14,33 +16,63 @@ import type { AuditEvent } from './types.js';
  * durable.
  *
  * Chain continuity:
- * - On open, an existing file's last line is parsed and checked; the chain continues from it. A last line that is
- *   incomplete or does not verify means the file was damaged or tampered with, and the sink refuses to open (fail
- *   closed) rather than extend a chain it cannot vouch for.
+ * - On open, an existing file's first and last lines are parsed and checked; the chain continues from the last. A
+ *   line that is incomplete or does not verify means the file was damaged or tampered with, and the sink refuses to
+ *   open (fail closed) rather than extend a chain it cannot vouch for.
+ * - The chain is anchored outside the file (`anchor`, the database): where the file starts and the last entry known
+ *   durable, followed at most once a second and at close. A file that ends before its anchor (lines cut off the
+ *   tail) or starts elsewhere (lines cut off the head) is refused with an error whose details carry
+ *   `integrity: 'anchor'`, so the service can report it loudly. The anchor never runs ahead of the file: it only
+ *   follows entries already durable.
  * - `reopen()` serves log rotation (logrotate moves the file, then SIGHUP). If the path is now empty or missing, the
- *   new file continues the in-memory chain: its first record has `seq` = last seq + 1 and `prev_hash` = the last
- *   hash of the rotated file, so the files stitch into one chain (`verifyAuditFile(next, { expectPrevHash })`). If
- *   the path still holds records (copytruncate did not run, or no rotation happened), the chain resumes from them.
+ *   new file continues the chain: its first record has `seq` = last seq + 1 and `prev_hash` = the last hash of the
+ *   rotated file, so the files stitch into one chain (`verifyAuditFile(next, { expectPrevHash })`). The same holds
+ *   after a restart, from the anchor. If the path still holds records, they must be exactly the ones written
+ *   (same start, same last entry).
  * - A failed write or sync truncates the file back to the last size known durable (failing every batch not yet
- *   confirmed) and closes it; the next batch reopens the file and re-reads its tail, so a transient error (disk full) heals by itself and a partial line left behind keeps the
- *   sink refusing until a person looks.
+ *   confirmed) and closes it; the next batch reopens the file and re-checks it, so a transient error (disk full)
+ *   heals by itself and a partial line left behind keeps the sink refusing until a person looks.
+ * - The sink never follows a symbolic link at the file path and never changes the mode of a file it did not create.
  *
  * One process owns a file for as long as the device is open (`<file>.lock`, see file-lock.ts): two writers
  * appending to one path would interleave two chains.
  */
 export interface FileSinkOptions {
   filePath: string;
-  /** Permission bits, default 0o600. Applied on every open, so a file loosened by hand is tightened again. */
+  /**
+   * Permission bits for a file the sink creates (default 0o600; 0 keeps the default, as Vault's "0000" means "do
+   * not modify the mode"). A file that already exists keeps its mode: the sink never changes the permissions of a
+   * file it did not create.
+   */
   mode?: number;
   /** For error messages, e.g. 'device "file/"'. */
   description?: string;
+  /**
+   * Where the chain is anchored outside the file (the database). Without it, only the file itself is checked.
+   * With it, a file that ends before the anchor, or starts elsewhere than the anchor says, is refused.
+   */
+  anchor?: AnchorStore;
+  /** How often the anchor follows the durable head (default 1 s). */
+  anchorIntervalMs?: number;
   /** Tests only: replaces fdatasync, to inject sync failures. */
   sync?: (file: FileHandle) => Promise<void>;
+}
+
+/** The anchor of one file: kept in the database by the audit service (repository.ts). */
+export interface AnchorStore {
+  load(): Promise<FileAnchor | undefined>;
+  save(anchor: FileAnchor): Promise<void>;
 }
 
 export interface FileSink extends AuditSink {
   /** The last record written or resumed (seq 0 and the genesis hash for a fresh file). */
   head(): ChainHead;
+}
+
+/** Where a file's chain must start and end, from the anchor (on first open) or from memory (on reopen). */
+interface Expected {
+  first: { seq: number; prevHash: string };
+  last: ChainHead;
 }
 
 const TAIL_CHUNK = 64 * 1024;
@@ -55,30 +87,67 @@ const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
 export async function openFileSink(options: FileSinkOptions): Promise<FileSink> {
   const { filePath } = options;
-  const mode = options.mode ?? 0o600;
+  const createMode = options.mode || 0o600;
   const description = options.description ?? `file ${filePath}`;
   const exclusive = createSerializer();
   let handle: FileHandle | null = null;
   let size = 0;
   let head = genesisHead();
   let closed = false;
+  /** Where the current file's chain starts: its first entry's seq and prev_hash (written or to be written). */
+  let fileStart = { seq: 1, prevHash: GENESIS_HASH };
+  /** What the file must hold when it is opened again (null before the first open without an anchor). */
+  let expected: Expected | null = null;
+
+  const anchors = options.anchor ? createAnchorKeeper(options.anchor, options.anchorIntervalMs ?? 1000) : null;
 
   async function openFile(): Promise<void> {
-    const existed = await stat(filePath).then(
-      () => true,
-      () => false,
-    );
-    if (!existed) await mkdir(dirname(filePath), { recursive: true, mode: 0o700 });
-    // a+: append-only writes (O_APPEND) plus reads for the tail check.
-    const opened = await open(filePath, 'a+', mode);
+    const dir = dirname(filePath);
+    const existing = await lstat(filePath).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw err;
+    });
+    if (existing && existing.isSymbolicLink()) throw refuse(filePath, 'it is a symbolic link');
+    if (existing && !existing.isFile()) throw refuse(filePath, 'it is not a regular file');
+    let opened: FileHandle;
+    let created = false;
+    if (existing) {
+      // O_APPEND for the writes, reads for the checks; never O_CREAT, and never through a symbolic link.
+      opened = await open(filePath, constants.O_RDWR | constants.O_APPEND | constants.O_NOFOLLOW);
+    } else {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      opened = await open(filePath, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, createMode);
+      created = true;
+    }
     try {
       const info = await opened.stat();
-      if (!info.isFile()) throw new StrongroomError('invalid', `audit file path ${filePath} is not a regular file`);
-      if ((info.mode & 0o777) !== mode) await opened.chmod(mode);
-      if (info.size > 0) head = await readTailHead(opened, info.size, filePath);
-      if (!existed) await syncDirectory(dirname(filePath));
+      if (!info.isFile()) throw refuse(filePath, 'it is not a regular file');
+      // Only a file this sink has just created gets its mode set (the umask may have narrowed it).
+      if (created && (info.mode & 0o777) !== createMode) await opened.chmod(createMode);
+      let start = fileStart;
+      let tail = head;
+      if (info.size > 0) {
+        tail = await readTailHead(opened, info.size, filePath);
+        const first = await readFirstRecord(opened, info.size, filePath);
+        start = { seq: first.seq, prevHash: first.prev_hash };
+        if (expected) checkAgainst(expected, start, tail, filePath);
+      } else {
+        // An empty or new file (a first start, or a rotation: logrotate moved or emptied the file) continues the
+        // chain from where it is known to stand, so the files stitch together.
+        const from = expected?.last ?? genesisHead();
+        tail = from;
+        start = { seq: from.seq + 1, prevHash: from.hash };
+      }
+      // The anchor learns where this file starts before anything is written to it.
+      if (anchors && (!expected || start.seq !== expected.first.seq || start.prevHash !== expected.first.prevHash || info.size === 0)) {
+        await anchors.saveNow({ firstSeq: start.seq, firstPrevHash: start.prevHash, lastSeq: tail.seq, lastHash: tail.hash });
+      }
+      if (created) await syncDirectory(dir);
       handle = opened;
       size = info.size;
+      head = tail;
+      fileStart = start;
+      expected = { first: start, last: tail };
       // What is in the file when we open it is where a later failure cuts back to.
       durable = { size, head };
     } catch (err) {
@@ -130,6 +199,8 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
         if (failure) throw failure.err;
         if (batchEpoch !== epoch) throw new Error('the audit file was cut back after an earlier write failed');
         durable = written;
+        expected = { first: fileStart, last: written.head };
+        anchors?.follow({ firstSeq: fileStart.seq, firstPrevHash: fileStart.prevHash, lastSeq: written.head.seq, lastHash: written.head.hash });
       })();
       chain = done;
       done.catch(() => exclusive(() => resetToDurable(batchEpoch)));
@@ -165,8 +236,11 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
     throw err instanceof StrongroomError ? err : sinkFailure(description, err);
   }
   try {
+    const anchor = await options.anchor?.load();
+    if (anchor) expected = { first: { seq: anchor.firstSeq, prevHash: anchor.firstPrevHash }, last: { seq: anchor.lastSeq, hash: anchor.lastHash } };
     await openFile();
   } catch (err) {
+    anchors?.stop();
     await releaseLock();
     throw err instanceof StrongroomError ? err : sinkFailure(description, err);
   }
@@ -196,7 +270,10 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
         handle = null;
         try {
           await previous?.close();
+          // At shutdown the anchor catches up with the last durable entry.
+          await anchors?.flush().catch(() => undefined);
         } finally {
+          anchors?.stop();
           await releaseLock();
         }
       });
@@ -223,16 +300,104 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
+function refuse(filePath: string, why: string, details?: Record<string, unknown>): StrongroomError {
+  return new StrongroomError(
+    'unavailable',
+    `audit file ${filePath}: ${why}; refusing to append to it. Check it with \`strongroom audit verify --from-database ${filePath}\` and move it aside to start a new file`,
+    details,
+  );
+}
+
+/**
+ * A file must start where its anchor (or, on reopen, this sink) says, and must not end before the last entry known
+ * durable: lines cut off either end while the server was down or before a SIGHUP are refused, loudly.
+ */
+function checkAgainst(expected: Expected, start: { seq: number; prevHash: string }, tail: ChainHead, filePath: string): void {
+  const integrity = (reason: string) => refuse(filePath, reason, { integrity: 'anchor' });
+  if (tail.seq < expected.last.seq) {
+    throw integrity(
+      `the file ends before its anchor: its last entry is seq ${tail.seq}, the anchor records seq ${expected.last.seq} (${expected.last.seq - tail.seq} entries missing at the end)`,
+    );
+  }
+  if (tail.seq === expected.last.seq && tail.hash !== expected.last.hash) {
+    throw integrity(`its last entry (seq ${tail.seq}) is not the entry its anchor records`);
+  }
+  if (start.seq !== expected.first.seq || start.prevHash !== expected.first.prevHash) {
+    throw integrity(
+      start.seq > expected.first.seq
+        ? `the file starts at seq ${start.seq}, its anchor says seq ${expected.first.seq} (${start.seq - expected.first.seq} entries missing at the head)`
+        : `the file does not start where its anchor says (seq ${expected.first.seq})`,
+    );
+  }
+}
+
+/**
+ * Keeps a file's anchor in the database: `saveNow` at once (a new file's start), `follow` at most once per interval
+ * (the durable head: one small write per second, never one per entry), `flush` at shutdown. Writes never overlap.
+ */
+function createAnchorKeeper(store: AnchorStore, intervalMs: number) {
+  const serial = createSerializer();
+  let pending: FileAnchor | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  const write = (anchor: FileAnchor) => serial(() => store.save(anchor));
+  const flush = async () => {
+    const anchor = pending;
+    pending = null;
+    if (anchor) {
+      try {
+        await write(anchor);
+      } catch (err) {
+        // A failed anchor write is retried with the next one: it lags, it is never ahead of the file.
+        pending ??= anchor;
+        throw err;
+      }
+    }
+  };
+  return {
+    saveNow: (anchor: FileAnchor) => {
+      pending = null;
+      return write(anchor);
+    },
+    follow(anchor: FileAnchor) {
+      pending = anchor;
+      timer ??= setTimeout(() => {
+        timer = null;
+        flush().catch(() => undefined);
+      }, intervalMs).unref();
+    },
+    flush,
+    stop() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+    },
+  };
+}
+
+/** Reads and parses the first line (it must be a whole, intact record). */
+async function readFirstRecord(file: FileHandle, fileSize: number, filePath: string): Promise<AuditRecord> {
+  let text = '';
+  for (let position = 0; position < fileSize; position += TAIL_CHUNK) {
+    const chunk = Buffer.alloc(Math.min(TAIL_CHUNK, fileSize - position));
+    await file.read(chunk, 0, chunk.length, position);
+    const newline = chunk.indexOf(0x0a);
+    if (newline >= 0) {
+      text += chunk.subarray(0, newline).toString('utf8');
+      const parsed = parseRecordLine(text);
+      if (!parsed.ok) throw refuse(filePath, `the first line is not a valid audit record (${parsed.reason})`);
+      return parsed.record;
+    }
+    text += chunk.toString('utf8');
+    if (text.length > MAX_LINE_BYTES) throw refuse(filePath, 'the first line is implausibly long');
+  }
+  throw refuse(filePath, 'the first line is incomplete');
+}
+
 /** Reads and verifies the last line; returns where the chain stands. Throws when it cannot vouch for the tail. */
 async function readTailHead(file: FileHandle, fileSize: number, filePath: string): Promise<ChainHead> {
-  const refuse = (why: string) =>
-    new StrongroomError(
-      'unavailable',
-      `audit file ${filePath}: ${why}; refusing to append to it. Check it with \`strongroom audit verify ${filePath}\` and move it aside to start a new file`,
-    );
+  const refuseTail = (why: string) => refuse(filePath, why);
   const last = Buffer.alloc(1);
   await file.read(last, 0, 1, fileSize - 1);
-  if (last[0] !== 0x0a) throw refuse('the last line is incomplete (no trailing newline)');
+  if (last[0] !== 0x0a) throw refuseTail('the last line is incomplete (no trailing newline)');
   const end = fileSize - 1; // the final newline
   let start = 0;
   let chunks: Buffer[] = [];
@@ -249,10 +414,10 @@ async function readTailHead(file: FileHandle, fileSize: number, filePath: string
       break;
     }
     chunks = [chunk, ...chunks];
-    if (end - position > MAX_LINE_BYTES) throw refuse('the last line is implausibly long');
+    if (end - position > MAX_LINE_BYTES) throw refuseTail('the last line is implausibly long');
   }
   const line = Buffer.concat(chunks, end - start).toString('utf8');
   const parsed = parseRecordLine(line);
-  if (!parsed.ok) throw refuse(`the last line is not a valid audit record (${parsed.reason})`);
+  if (!parsed.ok) throw refuseTail(`the last line is not a valid audit record (${parsed.reason})`);
   return { seq: parsed.record.seq, hash: parsed.record.hash };
 }

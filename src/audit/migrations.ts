@@ -11,6 +11,10 @@ import { isPostgres } from '../storage/columns.js';
  * prefix query is a plain index range scan with exact, case-sensitive semantics.
  *
  * `audit_sinks` persists enabled devices (sys/audit) so they come back after a restart.
+ *
+ * `audit_anchors` (0401) anchors each audit file's chain outside the file: per node and file, where the file starts
+ * (its first entry's seq and prev_hash) and the last entry known durable (seq and hash), so a file cut at either end
+ * is detected on open and by `audit verify --from-database`.
  */
 export const migrations: Record<string, Migration> = {
   '0400_audit_init': {
@@ -53,6 +57,29 @@ export const migrations: Record<string, Migration> = {
     async down(db: Kysely<any>) {
       await db.schema.dropTable('audit_sinks').execute();
       await db.schema.dropTable('audit_log').execute();
+    },
+  },
+  '0401_audit_anchors': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('audit_anchors')
+        .addColumn('node_name', 'varchar(64)', (c) => c.notNull())
+        .addColumn('file_path', 'varchar(4096)', (c) => c.notNull())
+        .addColumn('first_seq', 'bigint', (c) => c.notNull())
+        .addColumn('first_prev_hash', 'char(64)', (c) => c.notNull())
+        .addColumn('last_seq', 'bigint', (c) => c.notNull())
+        .addColumn('last_hash', 'char(64)', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('audit_anchors_pk', ['node_name', 'file_path'])
+        .execute();
+      // --audit-file used to be recorded as a store-wide device at file/, which every process sharing the database
+      // then tried to open. It now belongs to the process given the flag and is never recorded.
+      await db.deleteFrom('audit_sinks').where('description', '=', 'enabled by --audit-file').execute();
+    },
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('audit_anchors').execute();
     },
   },
 };

@@ -27,10 +27,35 @@ type AuditSinksTable = {
   created_at: number;
 };
 
+type AuditAnchorsTable = {
+  node_name: string;
+  file_path: string;
+  first_seq: number;
+  first_prev_hash: string;
+  last_seq: number;
+  last_hash: string;
+  updated_at: number;
+};
+
 export type AuditTables = {
   audit_log: AuditLogTable;
   audit_sinks: AuditSinksTable;
+  audit_anchors: AuditAnchorsTable;
 };
+
+/** Where an audit file's chain starts and the last entry known durable in it (see file-sink.ts). */
+export interface FileAnchor {
+  firstSeq: number;
+  firstPrevHash: string;
+  lastSeq: number;
+  lastHash: string;
+}
+
+export interface StoredAnchor extends FileAnchor {
+  nodeName: string;
+  filePath: string;
+  updatedAt: number;
+}
 
 export type AuditLogRow = AuditLogTable;
 
@@ -162,7 +187,44 @@ export function createAuditRepository(storage: Storage) {
     async deleteSink(path: string): Promise<void> {
       await db.deleteFrom('audit_sinks').where('path', '=', path).execute();
     },
+
+    async loadAnchor(nodeName: string, filePath: string): Promise<FileAnchor | undefined> {
+      const row = await db
+        .selectFrom('audit_anchors')
+        .selectAll()
+        .where('node_name', '=', nodeName)
+        .where('file_path', '=', filePath)
+        .executeTakeFirst();
+      return row ? anchorOf(row) : undefined;
+    },
+
+    /** Anchors of one file path (every node's, or one node's). */
+    async anchorsFor(filePath: string, nodeName?: string): Promise<StoredAnchor[]> {
+      let q = db.selectFrom('audit_anchors').selectAll().where('file_path', '=', filePath);
+      if (nodeName !== undefined) q = q.where('node_name', '=', nodeName);
+      const rows = await q.orderBy('node_name').execute();
+      return rows.map((row) => ({ ...anchorOf(row), nodeName: row.node_name, filePath: row.file_path, updatedAt: Number(row.updated_at) }));
+    },
+
+    async saveAnchor(nodeName: string, filePath: string, anchor: FileAnchor, now: number): Promise<void> {
+      const values = {
+        first_seq: anchor.firstSeq,
+        first_prev_hash: anchor.firstPrevHash,
+        last_seq: anchor.lastSeq,
+        last_hash: anchor.lastHash,
+        updated_at: now,
+      };
+      await db
+        .insertInto('audit_anchors')
+        .values({ node_name: nodeName, file_path: filePath, ...values })
+        .onConflict((oc) => oc.columns(['node_name', 'file_path']).doUpdateSet(values))
+        .execute();
+    },
   };
+}
+
+function anchorOf(row: AuditAnchorsTable): FileAnchor {
+  return { firstSeq: Number(row.first_seq), firstPrevHash: row.first_prev_hash, lastSeq: Number(row.last_seq), lastHash: row.last_hash };
 }
 
 export type AuditRepository = ReturnType<typeof createAuditRepository>;

@@ -25,6 +25,7 @@ describeEachEngine('audit service', (ctx) => {
   };
   const clearDevices = async () => {
     await ctx.storage().db.deleteFrom('audit_sinks').execute();
+    await ctx.storage().db.deleteFrom('audit_anchors').execute();
     await ctx.storage().db.deleteFrom('audit_log').execute();
   };
   beforeEach(clearDevices);
@@ -110,6 +111,52 @@ describeEachEngine('audit service', (ctx) => {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(file, readFileSync(file, 'utf8').slice(0, -5));
     await expect(open()).rejects.toThrow(/audit device "file\/" could not be opened: .*incomplete/);
+  });
+
+  it("a process's own --audit-file device: listed as local, never recorded, never disabled, its path reserved", async () => {
+    const file = auditFile();
+    const local = { path: 'audit-file/', type: 'file' as const, description: 'mine', options: { file_path: file }, local: true };
+    const audit = await createAuditService({ hmacKey, storage: ctx.storage(), localDevices: [local] });
+    opened.push(audit);
+    expect(await audit.list()).toEqual([local]);
+    expect(await ctx.storage().db.selectFrom('audit_sinks').selectAll().execute()).toEqual([]);
+    await expect(audit.disable('audit-file')).rejects.toThrow(/belongs to this server process/);
+    await expect(audit.enable({ path: 'other/', type: 'file', description: '', options: { file_path: file } })).rejects.toThrow(/already writes/);
+    await audit.log(sampleEvent(1));
+    expect(await verifyAuditFile(file)).toMatchObject({ ok: true, entries: 1 });
+    // Another process (no --audit-file) cannot take the reserved path for a store-wide device.
+    const other = await open();
+    await expect(other.enable({ path: 'audit-file', type: 'database', description: '', options: {} })).rejects.toThrow(/reserved/);
+  });
+
+  it('a file cut while down is refused, and the refusal is written to the devices that did open', async () => {
+    const file = auditFile();
+    const first = await open();
+    await first.enable({ path: 'file/', type: 'file', description: '', options: { file_path: file } });
+    await first.enable({ path: 'db/', type: 'database', description: '', options: {} });
+    for (let i = 0; i < 4; i++) await first.log(sampleEvent(i));
+    await first.close();
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(file, readFileSync(file, 'utf8').split('\n').slice(0, 2).join('\n') + '\n');
+    await expect(createAuditService({ hmacKey, storage: ctx.storage(), nodeId: 'after-cut' })).rejects.toMatchObject({
+      kind: 'unavailable',
+      message: expect.stringMatching(/audit device "file\/" could not be opened: .*ends before its anchor/),
+      details: { integrity: 'anchor', device: 'file/' },
+    });
+    const reported = await ctx.storage().db.selectFrom('audit_log').selectAll().where('node_id', '=', 'after-cut').execute();
+    expect(reported).toHaveLength(1);
+    expect(JSON.parse(reported[0]!.record as string)).toMatchObject({ request: { path: 'sys/audit/file/' }, error: expect.stringMatching(/integrity/) });
+  });
+
+  it('the database device refuses to extend its chain when rows it wrote were deleted while it was open', async () => {
+    const { openDatabaseSink } = await import('./db-sink.js');
+    const { createAuditRepository } = await import('./repository.js');
+    const sink = await openDatabaseSink({ repository: createAuditRepository(ctx.storage()), nodeId: 'cut-while-open' });
+    for (let i = 0; i < 3; i++) await sink.append(sampleEvent(i));
+    await ctx.storage().db.deleteFrom('audit_log').where('node_id', '=', 'cut-while-open').where('seq', '=', 3).execute();
+    await sink.reopen();
+    await expect(sink.append(sampleEvent(4))).rejects.toThrow(/ends at seq 2, but seq 3 was written/);
+    await sink.close();
   });
 
   it('fails closed: log() rejects when any device fails', async () => {

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { isAbsolute } from 'node:path';
 import { invalid, StrongroomError } from '../shared/errors.js';
 import type { Storage } from '../storage/database.js';
 import { openDatabaseSink } from './db-sink.js';
+import { confirmInsideAllowedDirs, NODE_PLACEHOLDER, parseFileDeviceOptions } from './file-options.js';
 import { openFileSink } from './file-sink.js';
 import { createSerializer } from './group-commit.js';
 import { createRedactor, HMAC_PREFIX } from './redact.js';
 import { createAuditRepository, type AuditRepository } from './repository.js';
 import type { AuditSink } from './sink.js';
+import { elidingListResponses, openDiscardSink, openStdoutSink } from './stream-sink.js';
 import type { AuditEvent, AuditQuery, AuditRecord, AuditService, AuditSinkInfo } from './types.js';
 import { verifyDatabaseChain } from './verify.js';
 
@@ -17,15 +18,25 @@ export interface AuditServiceDeps {
   storage: Storage;
   /** This process's chain id in the database device; random per process by default. */
   nodeId?: string;
+  /**
+   * File devices: this process's node name (`{node}` in file paths, the key of its file anchors; default "local")
+   * and the directories a device enabled through sys/audit may write in (null: anywhere — embedding and tests only;
+   * the server always passes its configuration).
+   */
+  files?: { nodeName: string; allowedDirs: readonly string[] | null };
+  /**
+   * Devices that belong to this process (the server's --audit-file): opened with the service, listed with
+   * `local: true`, never recorded in the database and never disabled through the API.
+   */
+  localDevices?: readonly AuditSinkInfo[];
   clock?: () => number;
 }
 
+/** Where the server lists its --audit-file device: reserved for this process's own device, never store-wide. */
+export const LOCAL_FILE_DEVICE_PATH = 'audit-file/';
+
 const DEFAULT_QUERY_LIMIT = 100;
 const MAX_QUERY_LIMIT = 10_000;
-const SINK_OPTIONS: Record<AuditSinkInfo['type'], ReadonlySet<string>> = {
-  file: new Set(['file_path', 'mode']),
-  database: new Set(),
-};
 
 interface ActiveSink {
   info: AuditSinkInfo;
@@ -51,16 +62,33 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
   const configChange = createSerializer();
   let closed = false;
 
-  const openSink = (info: AuditSinkInfo) => openDevice(info, { repository, nodeId, clock });
+  const files = { nodeName: deps.files?.nodeName ?? 'local', allowedDirs: deps.files?.allowedDirs ?? null };
+  const deviceContext: DeviceContext = { repository, nodeId, clock, files };
+  const openSink = (info: AuditSinkInfo) => openDevice(info, deviceContext);
 
-  for (const info of await repository.listSinks()) {
+  // This process's own devices first, then the store-wide ones recorded in the database. A device that cannot be
+  // opened makes the factory throw (the caller retries); one refused for a cut chain is also reported, loudly, to
+  // every device that did open.
+  const local = (deps.localDevices ?? []).map((info) => ({ ...validateSinkInfo(info, files), local: true }));
+  const failures: Array<{ info: AuditSinkInfo; err: unknown }> = [];
+  for (const info of [...local, ...(await repository.listSinks())]) {
+    if (active.has(info.path)) {
+      failures.push({ info, err: invalid(`audit device path "${info.path}" is taken by this process's --audit-file device`) });
+      continue;
+    }
     try {
       active.set(info.path, { info, sink: await openSink(info) });
     } catch (err) {
-      await Promise.allSettled([...active.values()].map((a) => a.sink.close()));
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new StrongroomError('unavailable', `audit device "${info.path}" could not be opened: ${reason}`, undefined, { cause: err });
+      failures.push({ info, err });
     }
+  }
+  if (failures.length > 0) {
+    await reportIntegrityFailures(failures, [...active.values()], clock);
+    await Promise.allSettled([...active.values()].map((a) => a.sink.close()));
+    const { info, err } = failures[0]!;
+    const reason = err instanceof Error ? err.message : String(err);
+    const details = err instanceof StrongroomError && err.details ? { ...err.details, device: info.path } : { device: info.path };
+    throw new StrongroomError('unavailable', `audit device "${info.path}" could not be opened: ${reason}`, details, { cause: err });
   }
 
   const closedError = () => new StrongroomError('unavailable', 'the audit log is closed');
@@ -100,16 +128,21 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
     enable: (requested: AuditSinkInfo) =>
       configChange(async () => {
         if (closed) throw closedError();
-        const info = validateSinkInfo(requested);
+        // Every option is checked, and the path confined, before anything on disk is touched.
+        const { local: _ignored, ...asked } = requested;
+        const info = validateSinkInfo(asked, files);
         if (active.has(info.path)) throw invalid(`path "${info.path}" is already in use by an audit device`);
+        const target = info.type === 'file' ? fileTargetOf(info, files) : null;
         for (const other of active.values()) {
           if (info.type === 'database' && other.info.type === 'database') {
             throw invalid(`a database audit device is already enabled at "${other.info.path}"`);
           }
-          if (info.type === 'file' && other.info.type === 'file' && other.info.options.file_path === info.options.file_path) {
-            throw invalid(`audit device "${other.info.path}" already writes to ${info.options.file_path}`);
+          const otherTarget = other.info.type === 'file' ? fileTargetOf(other.info, files) : null;
+          if (target?.kind === 'file' && otherTarget?.kind === 'file' && otherTarget.path === target.path) {
+            throw invalid(`audit device "${other.info.path}" already writes to ${target.path}`);
           }
         }
+        if (target?.kind === 'file' && files.allowedDirs !== null) await confirmInsideAllowedDirs(target.path, files.allowedDirs);
         let sink: AuditSink;
         try {
           sink = await openSink(info);
@@ -130,13 +163,17 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
       configChange(async () => {
         const path = normalizeDevicePath(rawPath);
         const entry = active.get(path);
+        if (entry?.info.local) {
+          throw invalid(`audit device "${path}" belongs to this server process (--audit-file); restart it without the flag to remove it`);
+        }
         // Stop routing new entries first; entries already queued still get written (close drains).
         active.delete(path);
         await repository.deleteSink(path);
         await entry?.sink.close();
       }),
 
-    list: async () => [...active.values()].map((a) => copyInfo(a.info)).sort((a, b) => a.path.localeCompare(b.path)),
+    // After any enable or disable in flight: a caller comparing with the recorded devices never sees one half-done.
+    list: () => configChange(async () => [...active.values()].map((a) => copyInfo(a.info)).sort((a, b) => a.path.localeCompare(b.path))),
 
     async query(query: AuditQuery): Promise<AuditRecord[]> {
       const limit = query.limit ?? DEFAULT_QUERY_LIMIT;
@@ -189,17 +226,78 @@ function deviceFailure(failed: ReadonlyArray<{ path: string; err: unknown }>): S
   return new StrongroomError('unavailable', reason, { failedDevices: failed.map((f) => f.path) }, { cause: first.err });
 }
 
-function openDevice(info: AuditSinkInfo, ctx: { repository: AuditRepository; nodeId: string; clock: () => number }): Promise<AuditSink> {
+interface DeviceContext {
+  repository: AuditRepository;
+  nodeId: string;
+  clock: () => number;
+  files: { nodeName: string; allowedDirs: readonly string[] | null };
+}
+
+async function openDevice(info: AuditSinkInfo, ctx: DeviceContext): Promise<AuditSink> {
   const description = `device "${info.path}"`;
   if (info.type === 'database') {
     return openDatabaseSink({ repository: ctx.repository, nodeId: ctx.nodeId, clock: ctx.clock, description });
   }
-  const mode = info.options.mode;
-  return openFileSink({
-    filePath: info.options.file_path!,
-    ...(mode !== undefined ? { mode: parseInt(mode, 8) } : {}),
-    description,
-  });
+  // Checked again on every open: a recorded device must also fit this process's configuration.
+  const spec = parseFileDeviceOptions(info.options, { nodeName: ctx.files.nodeName, allowedDirs: info.local ? null : ctx.files.allowedDirs });
+  let sink: AuditSink;
+  if (spec.target.kind === 'stdout') sink = openStdoutSink(description);
+  else if (spec.target.kind === 'discard') sink = openDiscardSink();
+  else {
+    const filePath = spec.target.path;
+    if (!info.local && ctx.files.allowedDirs !== null) await confirmInsideAllowedDirs(filePath, ctx.files.allowedDirs);
+    const { repository, files, clock } = ctx;
+    try {
+      sink = await openFileSink({
+        filePath,
+        mode: spec.mode,
+        description,
+        anchor: {
+          load: () => repository.loadAnchor(files.nodeName, filePath),
+          save: (anchor) => repository.saveAnchor(files.nodeName, filePath, anchor, clock()),
+        },
+      });
+    } catch (err) {
+      throw withSharingHint(err, info);
+    }
+  }
+  return spec.elideListResponses ? elidingListResponses(sink) : sink;
+}
+
+/**
+ * A store-wide file device whose path two processes share (same host, or a shared volume): say how to give each
+ * process its own file.
+ */
+function withSharingHint(err: unknown, info: AuditSinkInfo): unknown {
+  if (!(err instanceof StrongroomError) || !err.details?.lockedBy || info.local || info.options.file_path?.includes(NODE_PLACEHOLDER)) return err;
+  return new StrongroomError(
+    'unavailable',
+    `${err.message}. Several server processes share this device: enable it with ${NODE_PLACEHOLDER} in file_path ` +
+      `(e.g. file_path=/var/log/strongroom/audit-${NODE_PLACEHOLDER}.log) so that each process writes its own file, named after its --node-name`,
+    err.details,
+    { cause: err },
+  );
+}
+
+function fileTargetOf(info: AuditSinkInfo, files: DeviceContext['files']) {
+  return parseFileDeviceOptions(info.options, { nodeName: files.nodeName, allowedDirs: null }).target;
+}
+
+/**
+ * A device refused because its file was cut (see file-sink.ts) is an event worth an audit entry of its own, on every
+ * device that could be opened: best effort, since the service is about to fail closed anyway.
+ */
+async function reportIntegrityFailures(failures: ReadonlyArray<{ info: AuditSinkInfo; err: unknown }>, opened: ActiveSink[], clock: () => number) {
+  const events: AuditEvent[] = failures
+    .filter(({ err }) => err instanceof StrongroomError && err.details?.integrity !== undefined)
+    .map(({ info, err }) => ({
+      type: 'request',
+      time: new Date(clock()).toISOString(),
+      request: { id: randomUUID(), operation: 'update', path: `sys/audit/${info.path}` },
+      error: `audit chain integrity: ${(err as Error).message}`,
+    }));
+  if (events.length === 0) return;
+  await Promise.allSettled(opened.map((a) => a.sink.appendAll(events)));
 }
 
 /** Vault writes device paths with a trailing slash ('file' and 'file/' name the same device). */
@@ -211,30 +309,27 @@ export function normalizeDevicePath(path: string): string {
   return `${trimmed}/`;
 }
 
-function validateSinkInfo(info: AuditSinkInfo): AuditSinkInfo {
+function validateSinkInfo(info: AuditSinkInfo, files: DeviceContext['files']): AuditSinkInfo {
   const type = info.type;
   if (type !== 'file' && type !== 'database') {
     throw invalid(`unsupported audit device type "${String(type)}" (supported: file, database)`);
   }
   const path = normalizeDevicePath(info.path || type);
+  if (path === LOCAL_FILE_DEVICE_PATH && !info.local) {
+    throw invalid(`"${LOCAL_FILE_DEVICE_PATH}" is reserved for a server process's own --audit-file device`);
+  }
   const options: Record<string, string> = {};
   for (const [key, value] of Object.entries(info.options ?? {})) {
-    if (!SINK_OPTIONS[type].has(key)) {
-      // log_raw / hmac_accessor=false would put secrets in the log: never supported, and never silently ignored.
-      throw invalid(`unsupported option "${key}" for a ${type} audit device`);
-    }
     if (typeof value !== 'string') throw invalid(`option "${key}" must be a string`);
     options[key] = value;
   }
-  if (type === 'file') {
-    const filePath = options.file_path;
-    if (!filePath) throw invalid('a file audit device needs the option file_path');
-    if (!isAbsolute(filePath)) throw invalid('file_path must be an absolute path');
-    if (options.mode !== undefined && !/^0?[0-7]{3}$/.test(options.mode)) {
-      throw invalid('mode must be octal permission bits, e.g. "0600"');
-    }
+  if (type === 'database') {
+    const extra = Object.keys(options)[0];
+    if (extra !== undefined) throw invalid(`unsupported option "${extra}" for a database audit device`);
+  } else {
+    parseFileDeviceOptions(options, { nodeName: files.nodeName, allowedDirs: info.local ? null : files.allowedDirs });
   }
-  return { path, type, description: info.description ?? '', options };
+  return { path, type, description: info.description ?? '', options, ...(info.local ? { local: true } : {}) };
 }
 
 function copyInfo(info: AuditSinkInfo): AuditSinkInfo {

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { StrongroomError } from '../shared/errors.js';
 import type { StorageConfig } from '../storage/database.js';
 import { createRedactor } from './redact.js';
+import type { AuditServiceDeps } from './service.js';
 import type { AuditEvent, AuditService } from './types.js';
 import { fromWire, type AuditCallMethod, type AuditWorkerData, type FromWorker, type ToWorker } from './worker-protocol.js';
 
@@ -31,6 +32,8 @@ export interface ThreadedAuditOptions {
   /** The audit thread opens its own handle on the same database (SQLite file or PostgreSQL). */
   storage: StorageConfig;
   nodeId?: string;
+  files?: AuditServiceDeps['files'];
+  localDevices?: AuditServiceDeps['localDevices'];
 }
 
 interface Waiting {
@@ -52,6 +55,8 @@ export async function createThreadedAuditService(options: ThreadedAuditOptions):
     hmacKey: Uint8Array.from(options.hmacKey),
     storage: options.storage,
     ...(options.nodeId ? { nodeId: options.nodeId } : {}),
+    ...(options.files ? { files: options.files } : {}),
+    ...(options.localDevices ? { localDevices: options.localDevices } : {}),
   };
 
   const waiting = new Map<number, Waiting>();

@@ -56,6 +56,8 @@ export interface AuditSinkInfo {
   type: 'file' | 'database';
   description: string;
   options: Record<string, string>;
+  /** A device of this process only (the server's --audit-file): not recorded in the database, not disabled by API. */
+  local?: boolean;
 }
 
 export interface AuditQuery {

@@ -111,3 +111,45 @@ describe('verifyAuditFile', () => {
     expect(result).toMatchObject({ ok: true, entries: 20_000, lastSeq: 20_000 });
   });
 });
+
+describe('verify against anchors (expectHead / expectTail)', () => {
+  const anchoredDir = mkdtempSync(join(tmpdir(), 'strongroom-verify-anchors-'));
+  afterAll(() => rmSync(anchoredDir, { recursive: true, force: true }));
+  const chainOf = (count: number) => {
+    const { lines, records } = chainBatch(genesisHead(), Array.from({ length: count }, (_, i) => sampleEvent(i)));
+    return { lines, records };
+  };
+  const fileOf = (name: string, lines: string[]) => {
+    const file = join(anchoredDir, name);
+    writeFileSync(file, lines.map((l) => `${l}\n`).join(''));
+    return file;
+  };
+
+  it('passes a file that matches its anchors, and one that has grown past the anchor', async () => {
+    const { lines, records } = chainOf(6);
+    const head = { seq: 1, prevHash: records[0]!.prev_hash };
+    expect(await verifyAuditFile(fileOf('ok.log', lines), { expectHead: head, expectTail: { seq: 6, hash: records[5]!.hash } })).toMatchObject({ ok: true });
+    expect(await verifyAuditFile(fileOf('grown.log', lines), { expectHead: head, expectTail: { seq: 4, hash: records[3]!.hash } })).toMatchObject({ ok: true });
+  });
+
+  it('reports entries missing at the head and at the tail', async () => {
+    const { lines, records } = chainOf(6);
+    const anchors = { expectHead: { seq: 1, prevHash: records[0]!.prev_hash }, expectTail: { seq: 6, hash: records[5]!.hash } };
+    const headless = await verifyAuditFile(fileOf('headless.log', lines.slice(2)), anchors);
+    expect(headless).toMatchObject({ ok: false, badLine: 1 });
+    expect(headless.reason).toMatch(/missing head entries: the file starts at seq 3, its anchor says seq 1 \(2 entries missing at the head\)/);
+    const tailless = await verifyAuditFile(fileOf('tailless.log', lines.slice(0, 4)), anchors);
+    expect(tailless).toMatchObject({ ok: false, badLine: 5 });
+    expect(tailless.reason).toMatch(/missing tail entries: the file ends at seq 4, its anchor records seq 6 \(2 entries missing at the end\)/);
+    const empty = await verifyAuditFile(fileOf('empty.log', []), anchors);
+    expect(empty.reason).toMatch(/missing tail entries/);
+    const replaced = await verifyAuditFile(fileOf('other.log', chainOf(7).lines), { expectTail: { seq: 6, hash: 'a'.repeat(64) } });
+    expect(replaced.reason).toMatch(/not the entry its anchor records/);
+  });
+
+  it('an anchor of a new, still empty file (rotated) expects nothing yet', async () => {
+    const { records } = chainOf(3);
+    const anchors = { expectHead: { seq: 4, prevHash: records[2]!.hash }, expectTail: { seq: 3, hash: records[2]!.hash } };
+    expect(await verifyAuditFile(fileOf('fresh.log', []), anchors)).toMatchObject({ ok: true, entries: 0 });
+  });
+});

@@ -13,14 +13,21 @@ import type { VerifyResult } from './types.js';
  *   changed entry — content differs from its hash, or the link to the previous entry is broken
  *   missing entry — a gap in seq (reported at the line after the gap), or a chain that starts late
  *   out of order  — seq goes backwards, or an entry appears before the one it should follow
- * A log cut short at its end cannot be told apart from a shorter log on its own; compare `lastSeq`/`lastHash`
- * with another copy (the database device, a rotated successor's first `prev_hash`) to detect that.
+ * A log cut short at either end cannot be told apart from a shorter log on its own; the file device's anchors (in
+ * the database, see file-sink.ts) say where the file starts and the last entry known durable: pass them as
+ * `expectHead`/`expectTail` and a cut is reported as
+ *   missing head entries — the file starts later than its anchor says
+ *   missing tail entries — the file ends before the last entry its anchor records
  */
 export interface VerifyOptions {
   /** The first entry must follow this hash (the previous file's `lastHash` when stitching rotated files). */
   expectPrevHash?: string;
   /** The first entry must be the start of a chain (seq 1 after the genesis hash). */
   requireGenesis?: boolean;
+  /** The file must start with this entry (its seq and prev_hash): the anchor's start of the file. */
+  expectHead?: { seq: number; prevHash: string };
+  /** The file must hold this entry (seq and hash), at or before its end: the anchor's last durable entry. */
+  expectTail?: { seq: number; hash: string };
 }
 
 /** Incremental link checker shared by the file and database verifiers. */
@@ -57,6 +64,15 @@ class ChainWalker {
       if (requireGenesis && record.prev_hash !== GENESIS_HASH) {
         return this.fail(line, `missing entry: the chain does not start at its beginning (first seq ${record.seq})`);
       }
+      const head = this.options.expectHead;
+      if (head && (record.seq !== head.seq || record.prev_hash !== head.prevHash)) {
+        return this.fail(
+          line,
+          record.seq > head.seq
+            ? `missing head entries: the file starts at seq ${record.seq}, its anchor says seq ${head.seq} (${record.seq - head.seq} entries missing at the head)`
+            : `missing head entries: the file does not start where its anchor says (seq ${head.seq}); it starts at seq ${record.seq}`,
+        );
+      }
       this.first = { seq: record.seq, prevHash: record.prev_hash };
     } else {
       const expected = previous.seq + 1;
@@ -70,6 +86,10 @@ class ChainWalker {
       if (record.prev_hash !== previous.hash) {
         return this.fail(line, `changed entry: prev_hash does not match the hash of the entry before it (line ${line - 1})`);
       }
+    }
+    const tail = this.options.expectTail;
+    if (tail && record.seq === tail.seq && record.hash !== tail.hash) {
+      return this.fail(line, `changed entry: seq ${record.seq} is not the entry its anchor records`);
     }
     this.previous = { seq: record.seq, hash: record.hash };
     this.entries += 1;
@@ -85,6 +105,18 @@ class ChainWalker {
     if (!this.failure && this.pendingJump) {
       const { line, expected, found } = this.pendingJump;
       this.fail(line, `missing entry: expected seq ${expected}, found seq ${found}`);
+    }
+    const { expectHead: head, expectTail: tail } = this.options;
+    // An anchor whose last entry comes before the file's start describes a file with nothing written yet.
+    const expectsEntries = tail !== undefined && (head === undefined || tail.seq >= head.seq);
+    if (!this.failure && expectsEntries) {
+      const lastSeq = this.previous?.seq ?? (head ? head.seq - 1 : 0);
+      if (lastSeq < tail.seq) {
+        this.fail(
+          this.entries + 1,
+          `missing tail entries: the file ends at seq ${lastSeq}, its anchor records seq ${tail.seq} (${tail.seq - lastSeq} entries missing at the end)`,
+        );
+      }
     }
     const base: VerifyResult = { ok: this.failure === null, entries: this.entries, ...extra };
     if (this.failure) return { ...base, badLine: this.failure.line, reason: this.failure.reason };

@@ -1,6 +1,6 @@
 import { StrongroomError, type ErrorKind } from '../shared/errors.js';
 import type { StorageConfig } from '../storage/database.js';
-import type { AuditEvent } from './types.js';
+import type { AuditEvent, AuditSinkInfo } from './types.js';
 
 /**
  * Messages between the request thread and the audit thread (see threaded.ts). Everything crosses by structured
@@ -10,6 +10,8 @@ export interface AuditWorkerData {
   hmacKey: Uint8Array;
   storage: StorageConfig;
   nodeId?: string;
+  files?: { nodeName: string; allowedDirs: readonly string[] | null };
+  localDevices?: readonly AuditSinkInfo[];
 }
 
 /** Methods answered by the audit thread one call at a time (configuration and queries, not the hot path). */

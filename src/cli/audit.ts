@@ -20,15 +20,28 @@ export function registerAudit(program: Command): void {
 
   leaf(audit, 'verify', "Check an audit file's hash chain: detects changed, removed or reordered entries (local, no server)", [
     'strongroom audit verify /var/log/strongroom/audit.log',
+    'strongroom audit verify --from-database --data-dir=/var/lib/strongroom /var/lib/strongroom/audit/server.log',
+    'strongroom audit verify --expect-tail=1234:9f2c…e1 /var/log/strongroom/audit.log',
   ], { connect: false })
     .argument('<path>', 'audit log file')
+    .option('--from-database', "check the file against its anchors in the server's database: reports entries missing at the head or the tail")
+    .option('--data-dir <dir>', 'with --from-database: the server data directory (SQLite; env STRONGROOM_DATA_DIR)')
+    .option('--database-url <url>', 'with --from-database: the server PostgreSQL URL (env STRONGROOM_DATABASE_URL)')
+    .option('--node-name <name>', "with --from-database: the server process's node name (default: the only anchor of this file, else the host name)")
+    .option('--expect-head <seq:prev_hash>', 'the file must start with this entry (seq and prev_hash)')
+    .option('--expect-tail <seq:hash>', 'the file must hold this entry (seq and hash) at or before its end')
     .action(
       act(async (ctx, [path]) => {
         // Loaded on demand: only this command needs the audit domain's code.
         const { verifyAuditFile } = await import('../audit/verify.js');
+        const expectations = {
+          ...(ctx.opts.expectHead ? { expectHead: parseAnchorFlag(String(ctx.opts.expectHead), '--expect-head', 'prevHash') } : {}),
+          ...(ctx.opts.expectTail ? { expectTail: parseAnchorFlag(String(ctx.opts.expectTail), '--expect-tail', 'hash') } : {}),
+          ...(ctx.opts.fromDatabase ? await anchorsFromDatabase(String(path), ctx.opts) : {}),
+        };
         let result;
         try {
-          result = await verifyAuditFile(path as string);
+          result = await verifyAuditFile(path as string, expectations);
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') throw new UsageError(`cannot read ${path} (${code})`, 'the path of a file audit device');
@@ -42,10 +55,13 @@ export function registerAudit(program: Command): void {
           ...(result.firstSeq !== undefined ? { first_seq: result.firstSeq } : {}),
           ...(result.lastSeq !== undefined ? { last_seq: result.lastSeq } : {}),
           ...(result.lastHash !== undefined ? { last_hash: result.lastHash } : {}),
+          ...(expectations.expectHead ? { expected_head: { seq: expectations.expectHead.seq, prev_hash: expectations.expectHead.prevHash } } : {}),
+          ...(expectations.expectTail ? { expected_tail: { seq: expectations.expectTail.seq, hash: expectations.expectTail.hash } } : {}),
         };
+        const anchored = expectations.expectHead || expectations.expectTail ? ', matches its anchors' : '';
         emit(ctx.format, view, () =>
           result.ok
-            ? `${colors.green('OK')} ${path}: ${result.entries} entries, hash chain intact`
+            ? `${colors.green('OK')} ${path}: ${result.entries} entries, hash chain intact${anchored}`
             : `${colors.red('FAILED')} ${path}: line ${result.badLine}: ${result.reason}`,
         );
         if (!result.ok) process.exitCode = 1;
@@ -226,4 +242,46 @@ async function tailAction(ctx: Context): Promise<void> {
 
 function keyOf(r: AuditRecord): string {
   return String(r.hash ?? `${r.seq}:${r.time}`);
+}
+
+/** `SEQ:HEX64`, as the server's refusal message and `audit verify -o json` print them. */
+function parseAnchorFlag<K extends 'prevHash' | 'hash'>(value: string, flag: string, key: K): { seq: number } & Record<K, string> {
+  const m = /^(\d{1,15}):([0-9a-f]{64})$/.exec(value.trim());
+  if (!m) throw new UsageError(`${flag} "${value}" is not SEQ:HASH`, `${flag}=1234:<64 hex digits>`);
+  return { seq: Number(m[1]), [key]: m[2]! } as { seq: number } & Record<K, string>;
+}
+
+/**
+ * The anchors of a file, read straight from the server's database (read-only, no migration): the server need not
+ * be up, and a server that refuses to serve because the file is cut still lets you see why.
+ */
+async function anchorsFromDatabase(
+  file: string,
+  opts: Record<string, unknown>,
+): Promise<{ expectHead: { seq: number; prevHash: string }; expectTail: { seq: number; hash: string } }> {
+  const { resolve, join } = await import('node:path');
+  const { openStorage } = await import('../storage/database.js');
+  const { createAuditRepository } = await import('../audit/repository.js');
+  const url = (opts.databaseUrl as string | undefined) ?? process.env.STRONGROOM_DATABASE_URL;
+  const dataDir = (opts.dataDir as string | undefined) ?? process.env.STRONGROOM_DATA_DIR;
+  if (!url && !dataDir) throw new UsageError('--from-database needs the server database', '--data-dir=<server data dir> or --database-url=postgres://…');
+  const storage = await openStorage(url ? { engine: 'postgres', url, poolSize: 1 } : { engine: 'sqlite', file: join(resolve(dataDir!), 'strongroom.db') }, {
+    migrate: false,
+  });
+  try {
+    const anchors = await createAuditRepository(storage).anchorsFor(resolve(file), opts.nodeName as string | undefined);
+    let anchor = anchors[0];
+    if (anchors.length > 1) {
+      const { defaultNodeName } = await import('../server/config.js');
+      anchor = anchors.find((a) => a.nodeName === defaultNodeName());
+      if (!anchor) throw new UsageError(`${file} has anchors from several nodes (${anchors.map((a) => a.nodeName).join(', ')})`, '--node-name=<the node that writes it>');
+    }
+    if (!anchor) throw new CliError(`no anchor recorded for ${resolve(file)}${opts.nodeName ? ` on node ${String(opts.nodeName)}` : ''}`);
+    return {
+      expectHead: { seq: anchor.firstSeq, prevHash: anchor.firstPrevHash },
+      expectTail: { seq: anchor.lastSeq, hash: anchor.lastHash },
+    };
+  } finally {
+    await storage.close();
+  }
 }

@@ -84,6 +84,11 @@ export interface BackendPath {
   name?: string;
   /** Not audited (health probes and metrics scrapes would drown the log, and carry nothing sensitive). */
   skipAudit?: boolean;
+  /**
+   * Audited when the audit log works, served anyway when it is unavailable (seal lifecycle only: sealing and
+   * unsealing must stay possible while the audit log is down; Vault does not audit these paths at all).
+   */
+  auditIfAvailable?: boolean;
 }
 
 export interface Backend {

@@ -22,6 +22,11 @@ export interface HttpDeps {
   policy: PolicyService;
   /** The audit service; null while sealed (nothing but the unauthenticated seal endpoints is served then). */
   audit(): AuditService | null;
+  /**
+   * False while unsealed without a working audit log (it failed to open and is being retried): the process cannot
+   * serve, and sys/health says so. Optional for embedders; absent means "available".
+   */
+  auditAvailable?(): boolean;
   lifecycle: Lifecycle;
   /** Backends for mount types other than kv (transit, when present). */
   engineBackends: Partial<Record<MountType, Backend>>;

@@ -1,4 +1,4 @@
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { registerRequestMetrics } from './request-metrics.js';
 
 /**
@@ -11,6 +11,8 @@ export interface Metrics {
   setSealed(sealed: boolean): void;
   /** Sampled at scrape time. */
   setAuditQueueDepth(sample: () => number): void;
+  /** An audit file was found cut (it ends before, or starts after, its anchor); the label is the device path. */
+  countAuditIntegrityFailure(device: string): void;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -31,6 +33,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       this.set(queueSample());
     },
   });
+  const integrityFailures = new Counter({
+    name: 'strongroom_audit_integrity_failures_total',
+    help: 'Audit files refused because their hash chain was cut (ends before, or starts after, its anchor in the database).',
+    labelNames: ['device'],
+    registers: [registry],
+  });
   sealed.set(1);
   return {
     registry,
@@ -42,6 +50,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     },
     setAuditQueueDepth(sample) {
       queueSample = sample;
+    },
+    countAuditIntegrityFailure(device) {
+      integrityFailures.inc({ device });
     },
   };
 }

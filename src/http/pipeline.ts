@@ -77,7 +77,10 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
 
   function errorReply(err: unknown, route: string, requestId: string): ApiReply {
     if (err instanceof AuditFailure) {
-      return reply(500, { errors: [`${err.message}; request id ${requestId}`] }, route, { internalError: err.cause });
+      // A device that cannot write for now (disk full, file refused, thread restarting) is a dependency that cannot
+      // serve: 503, so clients and load balancers retry. Anything else stays an internal error.
+      const status = isStrongroomError(err.cause, 'unavailable') ? 503 : 500;
+      return reply(status, { errors: [`${err.message}; request id ${requestId}`] }, route, { internalError: err.cause });
     }
     if (isStrongroomError(err) && err.kind !== 'internal') {
       const status = statusForKind(err.kind);
@@ -88,6 +91,15 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       return reply(status, { errors: [err.message] }, route, { headers });
     }
     return reply(500, { errors: [`internal error; request id ${requestId}`] }, route, { internalError: err });
+  }
+
+  function auditIfAvailable(): ReturnType<HttpDeps['audit']> {
+    try {
+      return deps.audit();
+    } catch (err) {
+      if (isStrongroomError(err, 'unavailable')) return null;
+      throw err;
+    }
   }
 
   async function handle(req: ApiRequest): Promise<ApiReply> {
@@ -135,7 +147,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         remoteAddress: req.remoteAddress,
         requestId: req.requestId,
       };
-      const audit = def.skipAudit ? null : deps.audit();
+      const audit = def.skipAudit ? null : def.auditIfAvailable ? auditIfAvailable() : deps.audit();
       const auditRequest: AuditRequest = {
         id: req.requestId,
         operation: ctx.operation,

@@ -56,12 +56,22 @@ interface PluginAuditLog {
 /** Redacts once, appends to every sink, resolves only when all of them made the entry durable. */
 async function openPluginAuditLog(storage: Storage, hmacKey: Uint8Array, auditFile: string | undefined): Promise<PluginAuditLog> {
   const redactor = createRedactor(hmacKey);
-  const sinks: AuditSink[] = [
-    await openDatabaseSink({ repository: createAuditRepository(storage), nodeId: kmsPluginNodeId(), description: 'kms-plugin database chain' }),
-  ];
+  const repository = createAuditRepository(storage);
+  const sinks: AuditSink[] = [await openDatabaseSink({ repository, nodeId: kmsPluginNodeId(), description: 'kms-plugin database chain' })];
   if (auditFile) {
+    // Anchored in the store like the server's files, so a cut file is refused here too (per host, not per pid).
+    const anchorNode = `kms-plugin-${hostname()}`.slice(0, 64);
     try {
-      sinks.push(await openFileSink({ filePath: auditFile, description: `kms-plugin file ${auditFile}` }));
+      sinks.push(
+        await openFileSink({
+          filePath: auditFile,
+          description: `kms-plugin file ${auditFile}`,
+          anchor: {
+            load: () => repository.loadAnchor(anchorNode, auditFile),
+            save: (anchor) => repository.saveAnchor(anchorNode, auditFile, anchor, Date.now()),
+          },
+        }),
+      );
     } catch (err) {
       await Promise.allSettled(sinks.map((sink) => sink.close()));
       throw err;

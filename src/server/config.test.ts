@@ -73,4 +73,16 @@ describe('server config', () => {
     expect(parseSize('64k')).toBe(65536);
     expect(parseSize('lots')).toBeNaN();
   });
+
+  it('audit file directories default to <data-dir>/audit; a list or a comma-separated value is accepted; node names are checked', () => {
+    expect(loadConfig({ flags: { dev: true }, env: {}, cwd: '/srv' }).auditFileDirs).toEqual(['/srv/.strongroom/audit']);
+    expect(loadConfig({ flags: { dev: true, auditFileDirs: '/var/log/a, logs/b' }, env: {}, cwd: '/srv' }).auditFileDirs).toEqual(['/var/log/a', '/srv/logs/b']);
+    expect(loadConfig({ flags: { dev: true }, env: { STRONGROOM_AUDIT_FILE_DIRS: '' }, cwd: '/srv' }).auditFileDirs).toEqual(['/srv/.strongroom/audit']);
+    const dir = mkdtempSync(join(tmpdir(), 'strongroom-config-'));
+    const file = join(dir, 'server.yaml');
+    writeFileSync(file, 'dev: true\naudit_file_dirs: [/var/log/strongroom, /srv/audit]\nnode_name: pod-0\n');
+    expect(loadConfig({ flags: { config: file }, env: {} })).toMatchObject({ auditFileDirs: ['/var/log/strongroom', '/srv/audit'], nodeName: 'pod-0' });
+    expect(loadConfig({ flags: { dev: true }, env: {} }).nodeName).toMatch(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/);
+    expect(problemsOf(() => loadConfig({ flags: { dev: true, nodeName: '../etc' }, env: {} }))[0]).toMatch(/node_name/);
+  });
 });

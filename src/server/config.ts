@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -25,6 +26,13 @@ const rawSchema = z
     tls_cert_file: z.string().min(1).optional(),
     tls_key_file: z.string().min(1).optional(),
     audit_file: z.string().min(1).optional(),
+    // Directories a file audit device enabled through sys/audit may write in (a list, or comma-separated in env/flags).
+    audit_file_dirs: z.union([z.array(z.string().min(1)), z.string()]).optional(),
+    // This process's name among the servers sharing a database: `{node}` in audit file paths, audit anchors.
+    node_name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit')
+      .optional(),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     max_request_bytes: z.number().int().min(1024).max(1024 * MiB).default(32 * MiB),
     kv_max_data_bytes: z.number().int().min(1).max(512 * MiB).default(MiB),
@@ -56,6 +64,13 @@ export interface ServerConfig {
   databaseUrl?: string;
   tls?: { certFile: string; keyFile: string };
   auditFile?: string;
+  /**
+   * Absolute directories where file audit devices enabled through sys/audit may write (default <data-dir>/audit).
+   * `--audit-file` is configuration itself and is not confined.
+   */
+  auditFileDirs: string[];
+  /** This process's node name (default: the host name): `{node}` in audit file paths; the key of its audit anchors. */
+  nodeName: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxRequestBytes: number;
   kvMaxDataBytes: number;
@@ -113,6 +128,8 @@ export function loadConfig(input: { flags: FlagValues; env: NodeJS.ProcessEnv; c
     host: c.listen.slice(0, colon).replace(/^\[|\]$/g, ''),
     port: Number(c.listen.slice(colon + 1)),
     dataDir: resolve(cwd, c.data_dir ?? join('.strongroom')),
+    auditFileDirs: [],
+    nodeName: c.node_name ?? defaultNodeName(),
     logLevel: c.log_level,
     maxRequestBytes: c.max_request_bytes,
     kvMaxDataBytes: c.kv_max_data_bytes,
@@ -123,7 +140,15 @@ export function loadConfig(input: { flags: FlagValues; env: NodeJS.ProcessEnv; c
     config.tls = { certFile: resolve(cwd, c.tls_cert_file), keyFile: resolve(cwd, c.tls_key_file) };
   }
   if (c.audit_file) config.auditFile = resolve(cwd, c.audit_file);
+  const dirs = typeof c.audit_file_dirs === 'string' ? c.audit_file_dirs.split(',') : (c.audit_file_dirs ?? [join(config.dataDir, 'audit')]);
+  config.auditFileDirs = dirs.map((d) => d.trim()).filter((d) => d !== '').map((d) => resolve(cwd, d));
   return config;
+}
+
+/** The host name (a pod's name in Kubernetes), cut to what a node name may hold. */
+export function defaultNodeName(): string {
+  const name = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
+  return name === '' ? 'node' : name;
 }
 
 function readYaml(file: string, problems: string[]): Record<string, unknown> {

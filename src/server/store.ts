@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { AuditService, AuditSinkInfo } from '../audit/types.js';
 import { createAuditRepository } from '../audit/repository.js';
-import { createAuditService } from '../audit/service.js';
+import { createAuditService, LOCAL_FILE_DEVICE_PATH } from '../audit/service.js';
 import { createThreadedAuditService } from '../audit/threaded.js';
 import type { AppRoleService, KubernetesAuthService, TokenService } from '../auth/types.js';
 import { createAppRoleService } from '../auth/approle/service.js';
@@ -70,6 +70,10 @@ export const POLICY_REFRESH_INTERVAL_MS = 5_000;
  * devices this replica already had.
  */
 export const AUDIT_DEVICE_SYNC_INTERVAL_MS = 2_000;
+/** Backoff between attempts to open the audit log after a failure: 0.5 s, doubling, at most 15 s. */
+const AUDIT_RETRY_FIRST_MS = 500;
+const AUDIT_RETRY_MAX_MS = 15_000;
+
 
 export interface PeriodicJob {
   name: string;
@@ -165,11 +169,22 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
   const approle = createAppRoleService({ storage, tokens, barrier });
 
   let audit: AuditService | null = null;
-  let auditOpening: Promise<AuditService> | null = null;
+  let auditOpening: Promise<AuditService | null> | null = null;
   /** The database chain this process writes; kept when the service is reopened so the chain continues. */
   let auditNodeId: string | undefined;
+  /** Why the audit log is not open (the last failure), or null. Paths and reasons only, never an entry. */
+  let auditProblem: string | null = null;
+  let auditRetry: NodeJS.Timeout | null = null;
+  let auditRetries = 0;
+  let auditDown = false;
+  let closing = false;
+  let queueDepthRegistered = false;
   const auditDevices = createAuditRepository(storage);
   const storageConfig = storageConfigOf(config);
+  /** --audit-file: a device of this process only (each process its own file and chain), never recorded. */
+  const localDevices: AuditSinkInfo[] = config.auditFile
+    ? [{ path: LOCAL_FILE_DEVICE_PATH, type: 'file', description: "this process's --audit-file", options: { file_path: config.auditFile }, local: true }]
+    : [];
 
   /**
    * The audit service runs on its own thread with its own database handle (see audit/threaded.ts); a database
@@ -177,65 +192,109 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
    */
   function openAudit(): Promise<AuditService> {
     const hmacKey = barrier.deriveKey('audit-hmac');
-    const nodeId = auditNodeId ? { nodeId: auditNodeId } : {};
+    const common = {
+      hmacKey,
+      ...(auditNodeId ? { nodeId: auditNodeId } : {}),
+      files: { nodeName: config.nodeName, allowedDirs: config.auditFileDirs },
+      localDevices,
+    };
     const inMemory = storageConfig.engine === 'sqlite' && storageConfig.file === ':memory:';
     const opening = inMemory
-      ? createAuditService({ hmacKey, storage, ...nodeId })
+      ? createAuditService({ ...common, storage })
       : createThreadedAuditService({
-          hmacKey,
+          ...common,
           // Group commit makes one database write per batch: the audit thread needs few connections.
           storage: storageConfig.engine === 'postgres' ? { ...storageConfig, poolSize: 2 } : storageConfig,
-          ...nodeId,
         });
     return opening.finally(() => hmacKey.fill(0));
   }
 
   /**
-   * Audit devices are store-wide, like Vault's: one enabled or disabled through another replica must be written here
-   * too. When the recorded set differs from the open one, the service is closed (draining what is queued and
-   * releasing file locks) and reopened from the database with the same node id, so its chain continues. Meanwhile
-   * requests get 503 (fail closed: never served unaudited).
+   * One attempt to bring the audit service up. Never throws: a failure is logged (with a metric when a file's chain
+   * was found cut), requests are refused with 503 naming the reason, sys/health reports the process unavailable, and
+   * the next attempt is scheduled with backoff. Retries pause while sealed; the next unseal starts them again.
+   */
+  function bringUpAudit(): Promise<AuditService | null> {
+    if (audit) return Promise.resolve(audit);
+    auditOpening ??= (async () => {
+      try {
+        const service = await openAudit();
+        audit = service;
+        auditNodeId = service.nodeId;
+        if (auditDown) options.warn('audit log opened; serving requests again');
+        auditDown = false;
+        auditProblem = null;
+        auditRetries = 0;
+        return service;
+      } catch (err) {
+        auditDown = true;
+        auditProblem = err instanceof StrongroomError ? err.message : safeErrorText(err);
+        const details = err instanceof StrongroomError ? err.details : undefined;
+        if (details?.integrity !== undefined) options.metrics.countAuditIntegrityFailure(String(details.device ?? 'unknown'));
+        const delay = scheduleAuditRetry();
+        options.warn(
+          `audit log could not be opened: ${auditProblem}; requests are refused (503) until it opens` +
+            (delay === null ? '' : `; next retry in ${delay} ms`),
+        );
+        return null;
+      } finally {
+        auditOpening = null;
+      }
+    })();
+    return auditOpening;
+  }
+
+  function scheduleAuditRetry(): number | null {
+    if (closing || auditRetry) return null;
+    const delay = Math.min(AUDIT_RETRY_MAX_MS, AUDIT_RETRY_FIRST_MS * 2 ** Math.min(auditRetries, 10));
+    auditRetries += 1;
+    auditRetry = setTimeout(() => {
+      auditRetry = null;
+      if (!closing && !barrier.isSealed()) void bringUpAudit();
+    }, delay).unref();
+    return delay;
+  }
+
+  /**
+   * Audit devices enabled through sys/audit are store-wide, like Vault's: one enabled or disabled through another
+   * replica must be written here too. When the recorded set differs from the open one, the service is closed
+   * (draining what is queued and releasing file locks) and reopened from the database with the same node id, so its
+   * chain continues. Meanwhile requests get 503 (fail closed: never served unaudited).
    */
   async function syncAuditDevices(): Promise<boolean> {
     if (auditOpening) return false;
     const current = audit;
-    // Never opened yet: that is afterUnseal's job. Opened before but a reopen failed: keep trying (503 meanwhile).
-    if (!current && auditNodeId === undefined) return false;
-    // A service that can no longer write (its audit thread died) is reopened like a changed device set.
-    if (current && current.healthy() && sameDevices(await auditDevices.listSinks(), await current.list())) return false;
-    audit = null;
-    auditOpening = (async () => {
-      // A device that fails to close has still stopped taking entries; reopening is what matters now.
-      if (current) await current.close().catch(() => undefined);
-      return openAudit();
-    })();
-    try {
-      audit = await auditOpening;
-    } finally {
-      auditOpening = null;
+    // Not open: bringUpAudit's retries own that (this only restarts them if none is pending).
+    if (!current) {
+      if (auditProblem !== null && !auditRetry) void bringUpAudit();
+      return false;
     }
+    // A service that can no longer write (its audit thread died) is reopened like a changed device set.
+    // Read the open set before and after the recorded one: a change made through this very process in between
+    // (enable or disable, which record and open in one step) is not a change made elsewhere; the next check decides.
+    const storeWide = async () => (await current.list()).filter((device) => !device.local);
+    const before = await storeWide();
+    const recorded = await auditDevices.listSinks();
+    const after = await storeWide();
+    if (current.healthy() && (sameDevices(recorded, after) || !sameDevices(before, after))) return false;
+    audit = null;
+    auditProblem = 'the audit devices are being reopened';
+    // A device that fails to close has still stopped taking entries; reopening is what matters now.
+    await current.close().catch(() => undefined);
+    await bringUpAudit();
     return true;
   }
 
   const lifecycle: Lifecycle = {
     async afterUnseal() {
       // The audit HMAC key is derived from the keyring, so the audit service exists only once unsealed. The key is
-      // stable across seal/unseal and rotations: one service for the life of the process.
-      if (!audit) {
-        auditOpening ??= openAudit();
-        try {
-          audit = await auditOpening;
-          auditNodeId = audit.nodeId;
-        } finally {
-          auditOpening = null;
-        }
+      // stable across seal/unseal and rotations: one service for the life of the process. A failure to open it
+      // does not fail the unseal: the store stays unsealed, answers 503 and keeps retrying.
+      auditRetries = 0;
+      await bringUpAudit();
+      if (!queueDepthRegistered) {
+        queueDepthRegistered = true;
         options.metrics.setAuditQueueDepth(() => audit?.queueDepth() ?? 0);
-      }
-      if (config.auditFile) {
-        const existing = (await audit.list()).find((sink) => sink.path === 'file/');
-        if (!existing) {
-          await audit.enable({ path: 'file/', type: 'file', description: 'enabled by --audit-file', options: { file_path: config.auditFile } });
-        }
       }
     },
     async beforeSeal() {
@@ -255,9 +314,12 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
     audit: () => {
       if (barrier.isSealed()) return null;
       // Unsealed but the audit service is not up (yet, or it failed to open): serve nothing rather than unaudited.
-      if (!audit) throw new StrongroomError('unavailable', 'the audit log is not available yet; retry shortly');
+      if (!audit) {
+        throw new StrongroomError('unavailable', auditProblem ? `the audit log is not available: ${auditProblem}` : 'the audit log is not available yet; retry shortly');
+      }
       return audit;
     },
+    auditAvailable: () => barrier.isSealed() || (audit !== null && audit.healthy()),
     lifecycle,
     engineBackends,
     metrics: options.metrics,
@@ -298,7 +360,10 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
     },
     async close() {
       const errors: unknown[] = [];
+      closing = true;
+      if (auditRetry) clearTimeout(auditRetry);
       if (stopMaintenance) await stopMaintenance();
+      if (auditOpening) await auditOpening;
       if (audit) await audit.close().catch((err: unknown) => errors.push(err));
       await seal.close().catch((err: unknown) => errors.push(err));
       await storage.close().catch((err: unknown) => errors.push(err));

@@ -79,7 +79,8 @@ export function auditPaths(deps: Pick<HttpDeps, 'audit'>): BackendPath[] {
 }
 
 function sinkView(sink: AuditSinkInfo): Record<string, unknown> {
-  return { type: sink.type, description: sink.description, options: sink.options, path: sink.path, local: false };
+  // `local`: a device of this server process only (its --audit-file), as Vault marks devices not replicated.
+  return { type: sink.type, description: sink.description, options: sink.options, path: sink.path, local: sink.local ?? false };
 }
 
 function queryOf(data: Record<string, unknown>): AuditQuery {

@@ -11,7 +11,7 @@ export const VERSION = '0.1.0';
  * token), sys/seal (sudo). They answer with Vault's raw bodies, not the envelope.
  * https://developer.hashicorp.com/vault/api-docs/system/health (and init, unseal, seal-status, seal)
  */
-export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' | 'metrics'>): BackendPath[] {
+export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' | 'metrics' | 'auditAvailable'>): BackendPath[] {
   const { seal, tokens, lifecycle, metrics } = deps;
   const rewrap: RewrapProgress = { current: null, done: 0, total: 0, error: null };
   return [
@@ -24,7 +24,9 @@ export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' |
       operations: {
         read: async (ctx) => {
           const status = await seal.status();
-          const code = healthCode(status, ctx.query);
+          // Unsealed without a working audit log, every request is refused: not a process to send traffic to.
+          const auditDown = !status.sealed && deps.auditAvailable?.() === false;
+          const code = auditDown ? 503 : healthCode(status, ctx.query);
           return {
             status: code,
             raw: {
@@ -56,6 +58,7 @@ export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' |
       pattern: 'init',
       unauthenticated: true,
       allowSealed: true,
+      auditIfAvailable: true,
       operations: {
         read: async () => ({ raw: { initialized: (await seal.status()).initialized } }),
         update: async (ctx) => {
@@ -87,6 +90,7 @@ export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' |
       unauthenticated: true,
       allowSealed: true,
       rateLimited: true,
+      auditIfAvailable: true,
       operations: {
         update: async (ctx) => {
           if (optBool(ctx.data, 'reset')) {
@@ -111,6 +115,7 @@ export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' |
       name: 'sys.seal',
       pattern: 'seal',
       sudo: true,
+      auditIfAvailable: true,
       operations: {
         update: async () => {
           await lifecycle.beforeSeal();

@@ -65,7 +65,7 @@ describe('client commands against a dev server', () => {
 
   it('verifies the audit file, detects tampering, and queries and tails the database device', async () => {
     ok(await run(['audit', 'enable', 'database']));
-    expect(Object.keys(json<Record<string, unknown>>(await run(['audit', 'list', '-o', 'json'])))).toEqual(expect.arrayContaining(['file/', 'database/']));
+    expect(Object.keys(json<Record<string, unknown>>(await run(['audit', 'list', '-o', 'json'])))).toEqual(expect.arrayContaining(['audit-file/', 'database/']));
     ok(await run(['kv', 'put', 'secret/audited/db', 'password=audited-value']));
     ok(await run(['kv', 'get', 'secret/audited/db']));
 

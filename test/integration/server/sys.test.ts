@@ -120,7 +120,8 @@ path "sys/mounts/guarded/tune" { capabilities = ["deny"] }
     await root.write('secret/data/audited', { data: { password: MARKER } });
     expect((await root.read('secret/data/audited')).data.data.password).toBe(MARKER);
     const devices = await root.audits();
-    expect(devices.data['file/']).toMatchObject({ type: 'file', options: { file_path: auditFile } });
+    // --audit-file is this process's own device (issue 14, item 10): listed apart from the store-wide ones.
+    expect(devices.data['audit-file/']).toMatchObject({ type: 'file', local: true, options: { file_path: auditFile } });
 
     const lines = readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const reads = lines.filter((l) => l.request?.path === 'secret/data/audited' && l.request.operation === 'read');
@@ -159,15 +160,15 @@ path "sys/mounts/guarded/tune" { capabilities = ["deny"] }
   it('checks audit device changes against the device they act on, whatever slashes the path carries', async () => {
     const rules = `
 path "sys/audit/*" { capabilities = ["create", "update", "delete", "sudo"] }
-path "sys/audit/file" { capabilities = ["deny"] }
+path "sys/audit/audit-file" { capabilities = ["deny"] }
 `;
     expect((await api(server.url, 'PUT', 'sys/policies/acl/audit-ops', { token: server.rootToken, body: { policy: rules } })).status).toBe(204);
     const created = await api(server.url, 'POST', 'auth/token/create', { token: server.rootToken, body: { policies: ['audit-ops'] } });
     const token = created.body.auth.client_token as string;
-    for (const path of ['sys/audit/file', 'sys/audit/file/', 'sys/audit//file']) {
+    for (const path of ['sys/audit/audit-file', 'sys/audit/audit-file/', 'sys/audit//audit-file']) {
       expect((await api(server.url, 'DELETE', path, { token })).status).toBe(403);
     }
-    expect((await root.audits()).data['file/']).toMatchObject({ type: 'file' });
+    expect((await root.audits()).data['audit-file/']).toMatchObject({ type: 'file' });
   });
 
   it('never writes a secret value or a token to its logs', async () => {
