@@ -1,5 +1,6 @@
 import type { TokenInfo } from '../auth/types.js';
 import type { Mount } from '../mounts/types.js';
+import type { Capability } from '../policy/types.js';
 
 /**
  * Vault-style logical backends: an engine declares its paths as data, and one router finds the mount, checks the
@@ -27,6 +28,13 @@ export interface RequestContext {
   mount: Mount | null;
   remoteAddress: string;
   requestId: string;
+  /**
+   * Whether the caller holds `capability` on `path` (default: the path the pipeline checked this request against),
+   * answered by the same ACL the pipeline enforces: the root policy holds everything, a request without a token
+   * nothing. For rules that depend on more than the operation's own capability, such as Vault's "root or sudo"
+   * token options, so handlers never evaluate policies themselves.
+   */
+  can(capability: Exclude<Capability, 'deny'>, path?: string): Promise<boolean>;
 }
 
 export interface HandlerResult {

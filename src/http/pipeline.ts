@@ -1,6 +1,7 @@
 import type { AuditAuth, AuditEvent, AuditRequest } from '../audit/types.js';
 import type { TokenInfo } from '../auth/types.js';
 import type { Mount } from '../mounts/types.js';
+import type { Acl } from '../policy/types.js';
 import { StrongroomError, isStrongroomError } from '../shared/errors.js';
 import { auditAuthOf, requestEvent, responseEvent } from './audit-events.js';
 import type { Backend, Handler, HandlerResult, Operation, RequestContext } from './backend.js';
@@ -123,6 +124,10 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       }
 
       const data = requestData(req, methodOp);
+      // The caller's ACL, fetched once per request and shared by the pipeline's check and handlers' `can`.
+      let aclOfCaller: Promise<Acl> | undefined;
+      const callerAcl = (token: TokenInfo): Promise<Acl> => (aclOfCaller ??= deps.policy.acl(token.policies));
+      let checkedPath = req.path;
       const ctx: RequestContext = {
         operation: methodOp === 'write' ? 'update' : methodOp,
         path: req.path,
@@ -134,6 +139,11 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         mount: resolved.mount,
         remoteAddress: req.remoteAddress,
         requestId: req.requestId,
+        can: async (capability, path) => {
+          if (!ctx.token) return false;
+          const acl = await callerAcl(ctx.token);
+          return acl.isRoot || acl.allows(path ?? checkedPath, capability);
+        },
       };
       const audit = def.skipAudit ? null : deps.audit();
       const auditRequest: AuditRequest = {
@@ -169,9 +179,10 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       if (!handler) throw new StrongroomError('method_not_allowed', `unsupported operation ${ctx.operation} on this path`);
 
       if (!def.unauthenticated && !def.skipAcl && ctx.token) {
-        const acl = await deps.policy.acl(ctx.token.policies);
+        const acl = await callerAcl(ctx.token);
+        const target = def.aclPath ? def.aclPath(ctx) : req.path;
+        checkedPath = target;
         if (!acl.isRoot) {
-          const target = def.aclPath ? def.aclPath(ctx) : req.path;
           const aclPath = ctx.operation === 'list' && !target.endsWith('/') ? `${target}/` : target;
           const allowed = acl.allows(aclPath, ctx.operation) && (!def.sudo || acl.allows(aclPath, 'sudo', { listing: ctx.operation === 'list' }));
           if (!allowed) {

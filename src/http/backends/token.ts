@@ -17,7 +17,10 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
 
   async function create(ctx: RequestContext, orphan: boolean): Promise<HandlerResult> {
     const input = createInput(ctx.data);
-    const { token, info } = await tokens.create(caller(ctx), input, orphan || input.noParent ? { orphan: true } : undefined);
+    // Vault's isSudo: root or sudo on the path of this request. The service decides what it allows; the transport
+    // only reports the capability (no_parent is never turned into an orphan grant here).
+    const sudo = await ctx.can('sudo');
+    const { token, info } = await tokens.create(caller(ctx), input, { orphan, sudo });
     return { auth: authBlock(token, info) };
   }
 
