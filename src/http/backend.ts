@@ -61,6 +61,13 @@ export interface HandlerResult {
   headers?: Record<string, string>;
 }
 
+/** One secret-data path an operation touches and the capabilities it needs there (all of them). */
+export interface DataAccess {
+  /** Full logical path, e.g. 'secret/data/app/db'. */
+  path: string;
+  capabilities: ReadonlyArray<Exclude<Capability, 'deny'>>;
+}
+
 export type Handler = (ctx: RequestContext) => Promise<HandlerResult | void>;
 
 export interface BackendPath {
@@ -79,6 +86,13 @@ export interface BackendPath {
    * `admin`, slipping past a deny on the real name.
    */
   aclPath?: (ctx: RequestContext) => string;
+  /**
+   * The secret data an operation reads or writes at paths other than its own (a diff reads two versions, a rollback
+   * copies an old version into a new one). The pipeline checks every declared path and capability against the same
+   * ACL as the request path, and refuses when any is missing — so a deny on `data/<path>` wins whatever endpoint
+   * carries the data. Return [] when the operation touches none. Runs after authentication and the existence check.
+   */
+  dataAccess?: (ctx: RequestContext) => readonly DataAccess[];
   /** Requires the 'sudo' capability in addition to the operation's. */
   sudo?: boolean;
   /** Served while sealed or uninitialized (sys/health, sys/seal-status, sys/init, sys/unseal). */

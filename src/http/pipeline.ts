@@ -184,7 +184,10 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         checkedPath = target;
         if (!acl.isRoot) {
           const aclPath = ctx.operation === 'list' && !target.endsWith('/') ? `${target}/` : target;
-          const allowed = acl.allows(aclPath, ctx.operation) && (!def.sudo || acl.allows(aclPath, 'sudo', { listing: ctx.operation === 'list' }));
+          const allowed =
+            acl.allows(aclPath, ctx.operation) &&
+            (!def.sudo || acl.allows(aclPath, 'sudo', { listing: ctx.operation === 'list' })) &&
+            (def.dataAccess?.(ctx) ?? []).every((access) => access.capabilities.every((c) => acl.allows(access.path, c)));
           if (!allowed) {
             await audit?.log(requestEvent({ request: auditRequest, token: ctx.token, error: PERMISSION_DENIED }));
             throw new StrongroomError('forbidden', PERMISSION_DENIED);
