@@ -185,7 +185,9 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         if (!acl.isRoot) {
           const aclPath = ctx.operation === 'list' && !target.endsWith('/') ? `${target}/` : target;
           const allowed =
-            acl.allows(aclPath, ctx.operation) &&
+            // The request's data goes along: the rule's parameter constraints judge it (Vault's allowed_parameters,
+            // denied_parameters, required_parameters).
+            acl.allows(aclPath, ctx.operation, { data: ctx.data }) &&
             (!def.sudo || acl.allows(aclPath, 'sudo', { listing: ctx.operation === 'list' })) &&
             (def.dataAccess?.(ctx) ?? []).every((access) => access.capabilities.every((c) => acl.allows(access.path, c)));
           if (!allowed) {

@@ -1,4 +1,5 @@
 import { PatternMatcher, normalizePattern } from './matcher.js';
+import { constraintsOf, mergeConstraints, parametersAllow, type ParameterConstraints } from './parameters.js';
 import type { Acl, Capability, PathRule } from './types.js';
 
 /** Capabilities as bits, so merging is an OR and a check is an AND on the hot path. */
@@ -27,6 +28,15 @@ function merge(a: number, b: number): number {
   return (a | b) & BIT.deny ? BIT.deny : a | b;
 }
 
+/** What one (merged) pattern grants: a capability mask, and the parameter constraints that go with it. */
+interface Rule {
+  mask: number;
+  params?: ParameterConstraints;
+}
+
+/** Operations whose request data Vault checks against parameter constraints (vault/acl.go AllowOperation). */
+const PARAMETER_CHECKED = BIT.read | BIT.create | BIT.update | BIT.patch;
+
 function toSet(mask: number): Set<Capability> {
   const set = new Set<Capability>();
   for (const capability of ORDER) if (mask & BIT[capability]) set.add(capability);
@@ -43,25 +53,32 @@ function normalizePath(path: string): string {
 class CompiledAcl implements Acl {
   readonly isRoot = false;
 
-  constructor(private readonly matcher: PatternMatcher<number>) {}
+  constructor(private readonly matcher: PatternMatcher<Rule>) {}
 
   capabilities(path: string): Set<Capability> {
-    return toSet(this.matcher.match(normalizePath(path)) ?? 0);
+    return toSet(this.matcher.match(normalizePath(path))?.mask ?? 0);
   }
 
-  allows(path: string, capability: Exclude<Capability, 'deny'>, options?: { listing?: boolean }): boolean {
+  allows(
+    path: string,
+    capability: Exclude<Capability, 'deny'>,
+    options?: { listing?: boolean; data?: Readonly<Record<string, unknown>> },
+  ): boolean {
     const normalized = normalizePath(path);
     // A listing request is judged by one rule for every capability it needs (list, and sudo on sudo paths).
     const listing = capability === 'list' || options?.listing === true;
-    const mask = listing ? this.listMask(normalized) : this.matcher.match(normalized);
-    return mask !== undefined && (mask & BIT[capability]) !== 0;
+    const rule = listing ? this.listRule(normalized) : this.matcher.match(normalized);
+    if (rule === undefined || (rule.mask & BIT[capability]) === 0) return false;
+    // The request's data must also satisfy the rule's parameter constraints (deny masks carry none: checked above).
+    if (options?.data !== undefined && BIT[capability] & PARAMETER_CHECKED) return parametersAllow(rule.params, options.data);
+    return true;
   }
 
   /**
    * Listing requests end in '/'; like Vault, a rule for the directory written without the slash also applies,
    * checked in Vault's order: exact, exact without the slash, wildcards without the slash, wildcards with it.
    */
-  private listMask(path: string): number | undefined {
+  private listRule(path: string): Rule | undefined {
     const exact = this.matcher.matchExact(path);
     if (exact !== undefined) return exact;
     if (!path.endsWith('/')) return this.matcher.matchNonExact(path);
@@ -83,13 +100,22 @@ export function rootAcl(): Acl {
 
 /** Compiles the rules of one or more policies into a single ACL (an empty list denies everything). */
 export function compileAcl(policies: ReadonlyArray<readonly PathRule[]>): Acl {
-  const merged = new Map<string, number>();
+  const merged = new Map<string, Rule>();
   for (const rules of policies) {
     for (const rule of rules) {
       const pattern = normalizePattern(rule.pattern);
-      const mask = toMask(rule.capabilities);
+      const compiled: Rule = { mask: toMask(rule.capabilities) };
+      const params = constraintsOf(rule.pattern, rule.extras);
+      if (params) compiled.params = params;
       const existing = merged.get(pattern);
-      merged.set(pattern, existing === undefined ? mask : merge(existing, mask));
+      if (existing === undefined) {
+        merged.set(pattern, compiled);
+      } else {
+        const combined: Rule = { mask: merge(existing.mask, compiled.mask) };
+        const mergedParams = mergeConstraints(existing.params, compiled.params);
+        if (mergedParams) combined.params = mergedParams;
+        merged.set(pattern, combined);
+      }
     }
   }
   return new CompiledAcl(new PatternMatcher(merged));

@@ -15,7 +15,8 @@ export interface PathRule {
   capabilities: Capability[];
   /**
    * Vault's other path attributes (allowed_parameters, denied_parameters, required_parameters, min_wrapping_ttl,
-   * max_wrapping_ttl, mfa_methods, control_group, comment), kept so documents round-trip. Not enforced by the ACL.
+   * max_wrapping_ttl, mfa_methods, control_group, comment), kept as written so documents round-trip. The parameter
+   * constraints are enforced by the ACL (see parameters.ts); the others are not.
    */
   extras?: Record<string, HclValue>;
 }
@@ -42,7 +43,16 @@ export interface Acl {
    * `listing`: the request is a LIST, so the rule that applies is found with the list lookup (a rule for the
    * directory without its trailing slash applies too) — for every capability the request needs, e.g. sudo.
    */
-  allows(path: string, capability: Exclude<Capability, 'deny'>, options?: { listing?: boolean }): boolean;
+  /**
+   * `data`: the request's data (JSON body for writes, query parameters for reads). When given and the capability is
+   * read, create, update or patch, the applicable rule's parameter constraints (allowed_parameters,
+   * denied_parameters, required_parameters) must also be satisfied, with Vault's semantics.
+   */
+  allows(
+    path: string,
+    capability: Exclude<Capability, 'deny'>,
+    options?: { listing?: boolean; data?: Readonly<Record<string, unknown>> },
+  ): boolean;
   readonly isRoot: boolean;
 }
 
