@@ -1,6 +1,7 @@
 import { PatternMatcher, normalizePattern } from './matcher.js';
 import { constraintsOf, mergeConstraints, parametersAllow, type ParameterConstraints } from './parameters.js';
-import type { Acl, Capability, PathRule } from './types.js';
+import { parseDuration } from '../shared/duration.js';
+import type { Acl, Capability, HclValue, PathRule } from './types.js';
 
 /** Capabilities as bits, so merging is an OR and a check is an AND on the hot path. */
 const BIT: Readonly<Record<Capability, number>> = {
@@ -32,6 +33,33 @@ function merge(a: number, b: number): number {
 interface Rule {
   mask: number;
   params?: ParameterConstraints;
+  /** The rule grants only under a condition Strongroom cannot meet (see `needsUnsupported`): it grants nothing. */
+  unmet?: true;
+}
+
+/**
+ * Vault grants a rule with min_wrapping_ttl / max_wrapping_ttl only to wrapped responses, one with mfa_methods only
+ * after MFA, one with a control_group only after approval. Strongroom has none of these, so such a rule must not
+ * be read as a plain grant (fail closed). It still matches, so it keeps shadowing less specific rules, as in Vault.
+ */
+function needsUnsupported(extras: Record<string, HclValue> | undefined): boolean {
+  if (!extras) return false;
+  const positiveTtl = (value: HclValue | undefined): boolean => {
+    if (value === undefined) return false;
+    if (typeof value !== 'string' && typeof value !== 'number') return true;
+    try {
+      return parseDuration(value) > 0;
+    } catch {
+      return true; // unreadable: assume a requirement rather than ignore one
+    }
+  };
+  const mfa = extras.mfa_methods;
+  return (
+    positiveTtl(extras.min_wrapping_ttl) ||
+    positiveTtl(extras.max_wrapping_ttl) ||
+    (mfa !== undefined && !(Array.isArray(mfa) && mfa.length === 0)) ||
+    extras.control_group !== undefined
+  );
 }
 
 /** Operations whose request data Vault checks against parameter constraints (vault/acl.go AllowOperation). */
@@ -68,7 +96,7 @@ class CompiledAcl implements Acl {
     // A listing request is judged by one rule for every capability it needs (list, and sudo on sudo paths).
     const listing = capability === 'list' || options?.listing === true;
     const rule = listing ? this.listRule(normalized) : this.matcher.match(normalized);
-    if (rule === undefined || (rule.mask & BIT[capability]) === 0) return false;
+    if (rule === undefined || rule.unmet || (rule.mask & BIT[capability]) === 0) return false;
     // The request's data must also satisfy the rule's parameter constraints (deny masks carry none: checked above).
     if (options?.data !== undefined && BIT[capability] & PARAMETER_CHECKED) return parametersAllow(rule.params, options.data);
     return true;
@@ -107,6 +135,7 @@ export function compileAcl(policies: ReadonlyArray<readonly PathRule[]>): Acl {
       const compiled: Rule = { mask: toMask(rule.capabilities) };
       const params = constraintsOf(rule.pattern, rule.extras);
       if (params) compiled.params = params;
+      if (needsUnsupported(rule.extras)) compiled.unmet = true;
       const existing = merged.get(pattern);
       if (existing === undefined) {
         merged.set(pattern, compiled);
@@ -114,6 +143,8 @@ export function compileAcl(policies: ReadonlyArray<readonly PathRule[]>): Acl {
         const combined: Rule = { mask: merge(existing.mask, compiled.mask) };
         const mergedParams = mergeConstraints(existing.params, compiled.params);
         if (mergedParams) combined.params = mergedParams;
+        // Vault merges wrapping TTLs and MFA requirements of identical patterns: a requirement in either remains.
+        if (existing.unmet || compiled.unmet) combined.unmet = true;
         merged.set(pattern, combined);
       }
     }

@@ -168,3 +168,31 @@ describe('parameter constraints through the ACL', () => {
     expect(parsePolicy('path "x" { capabilities = ["update"] denied_parameters = { "a" = "single" } }')[0]!.extras).toEqual({ denied_parameters: { a: 'single' } });
   });
 });
+
+describe('rule requirements Strongroom cannot meet (wrapping TTLs, MFA, control groups)', () => {
+  // Vault grants such a rule only to wrapped responses, or after MFA or an approval; Strongroom offers none of
+  // them, so the rule must grant nothing rather than be read as a plain grant.
+  const rules = [
+    'path "secret/data/wrapped" { capabilities = ["read"] max_wrapping_ttl = "1h" }',
+    'path "secret/data/min-wrapped" { capabilities = ["read"] min_wrapping_ttl = 60 }',
+    'path "secret/data/mfa" { capabilities = ["read", "list"] mfa_methods = ["totp"] }',
+    'path "secret/data/approved" { capabilities = ["read", "update"] control_group = { factor "ops" { identity { group_names = ["ops"] approvals = 1 } } } }',
+    'path "secret/data/zero" { capabilities = ["read"] max_wrapping_ttl = "0s" min_wrapping_ttl = 0 mfa_methods = [] }',
+    'path "secret/data/*" { capabilities = ["read", "update"] }',
+  ];
+  const acl = compileAcl(rules.map((rule) => parsePolicy(rule)));
+
+  it('refuses every operation on a rule that needs wrapping, MFA or an approval, and does not fall back to a wider rule', () => {
+    for (const path of ['secret/data/wrapped', 'secret/data/min-wrapped', 'secret/data/mfa', 'secret/data/approved']) {
+      expect(acl.allows(path, 'read')).toBe(false);
+      expect(acl.allows(path, 'read', { data: {} })).toBe(false);
+      expect(acl.allows(path, 'update', { data: {} })).toBe(false);
+    }
+    expect(acl.allows('secret/data/mfa/', 'list')).toBe(false);
+  });
+
+  it('treats zero TTLs and an empty MFA list as no requirement, and leaves other paths alone', () => {
+    expect(acl.allows('secret/data/zero', 'read')).toBe(true);
+    expect(acl.allows('secret/data/other', 'read')).toBe(true);
+  });
+});

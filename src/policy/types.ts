@@ -16,7 +16,8 @@ export interface PathRule {
   /**
    * Vault's other path attributes (allowed_parameters, denied_parameters, required_parameters, min_wrapping_ttl,
    * max_wrapping_ttl, mfa_methods, control_group, comment), kept as written so documents round-trip. The parameter
-   * constraints are enforced by the ACL (see parameters.ts); the others are not.
+   * constraints are enforced by the ACL (see parameters.ts); a rule that needs a wrapped response, MFA or a control
+   * group approval (which Strongroom does not offer) grants nothing; comment is only kept.
    */
   extras?: Record<string, HclValue>;
 }

@@ -100,6 +100,17 @@ describe('policy parameter constraints are enforced (real server process)', () =
     expect((await call('POST', 'auth/token/create', merged, { ttl: '1h', num_uses: 3 })).status).toBe(403);
   });
 
+  it('a rule that Vault grants only with MFA or to wrapped responses grants nothing here', async () => {
+    await root('POST', 'secret/data/guarded/key', { data: { v: 'guarded' } });
+    const token = await tokenFor({
+      guarded: 'path "secret/data/guarded/*" { capabilities = ["read"] mfa_methods = ["totp"] }\npath "secret/data/wrapped/*" { capabilities = ["read"] max_wrapping_ttl = "5m" }',
+    });
+    const read = await call('GET', 'secret/data/guarded/key', token);
+    expect(read.status).toBe(403);
+    expect(read.text).not.toContain('guarded"');
+    expect((await call('GET', 'secret/data/wrapped/key', token)).status).toBe(403);
+  });
+
   it('refuses a policy whose constraints are malformed, with a clear 400', async () => {
     const bad = await root('PUT', 'sys/policies/acl/broken', { policy: 'path "x" { capabilities = ["update"] allowed_parameters = ["ttl"] }' });
     expect(bad.status).toBe(400);
