@@ -150,6 +150,10 @@ function createInput(data: Record<string, unknown>): CreateTokenInput {
   if (numUses !== undefined) input.numUses = numUses;
   const displayName = optString(data, 'display_name');
   if (displayName !== undefined) input.displayName = displayName;
+  // Vault lets root or sudo callers choose the token's value; Strongroom always generates it. Refuse rather than
+  // silently hand back a different token than the one asked for.
+  const id = optString(data, 'id');
+  if (id !== undefined && id !== '') throw invalid('choosing the token value ("id") is not supported; omit it to get a generated token');
   const type = optString(data, 'type');
   if (type !== undefined && type !== 'service') throw invalid('only service tokens are supported (type "service")');
   return input;

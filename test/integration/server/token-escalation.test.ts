@@ -104,6 +104,12 @@ describe('token creation cannot escalate lifetime or escape revocation (real ser
     expect(await alive(periodic.body.auth.client_token as string)).toBe(false);
   });
 
+  it('refuses a chosen token value instead of silently generating another one', async () => {
+    const attempt = await root('POST', 'auth/token/create', { id: 'srs.my-chosen-token', policies: ['default'] });
+    expect(attempt.status).toBe(400);
+    expect(attempt.text).not.toContain('srs.my-chosen-token');
+  });
+
   it('an expiring root token cannot mint a root token that never expires', async () => {
     const expiringRoot = await tokenWith(['root'], { ttl: '1h' });
     const attempt = await call('POST', 'auth/token/create', expiringRoot, { policies: ['root'], no_parent: true });
