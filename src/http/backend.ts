@@ -35,6 +35,8 @@ export interface RequestContext {
    * token options, so handlers never evaluate policies themselves.
    */
   can(capability: Exclude<Capability, 'deny'>, path?: string): Promise<boolean>;
+  /** Whether the caller's ACL grants anything under `prefix` (Vault's mount-access check); false without a token. */
+  canReachUnder(prefix: string): Promise<boolean>;
 }
 
 export interface HandlerResult {

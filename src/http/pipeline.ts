@@ -144,6 +144,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
           const acl = await callerAcl(ctx.token);
           return acl.isRoot || acl.allows(path ?? checkedPath, capability);
         },
+        canReachUnder: async (prefix) => (ctx.token ? (await callerAcl(ctx.token)).grantsUnder(prefix) : false),
       };
       const audit = def.skipAudit ? null : deps.audit();
       const auditRequest: AuditRequest = {

@@ -1,4 +1,4 @@
-import { PatternMatcher, normalizePattern } from './matcher.js';
+import { PatternMatcher, analyzePattern, normalizePattern, type PatternInfo } from './matcher.js';
 import { constraintsOf, mergeConstraints, parametersAllow, type ParameterConstraints } from './parameters.js';
 import { parseDuration } from '../shared/duration.js';
 import type { Acl, Capability, HclValue, PathRule } from './types.js';
@@ -16,6 +16,7 @@ const BIT: Readonly<Record<Capability, number>> = {
 };
 const ORDER = Object.keys(BIT) as Capability[];
 const GRANTS = ORDER.filter((c) => c !== 'deny');
+const GRANT_MASK = GRANTS.reduce((mask, c) => mask | BIT[c], 0);
 
 function toMask(capabilities: readonly Capability[]): number {
   let mask = 0;
@@ -81,7 +82,23 @@ function normalizePath(path: string): string {
 class CompiledAcl implements Acl {
   readonly isRoot = false;
 
-  constructor(private readonly matcher: PatternMatcher<Rule>) {}
+  private readonly matcher: PatternMatcher<Rule>;
+
+  constructor(private readonly rules: ReadonlyMap<string, Rule>) {
+    this.matcher = new PatternMatcher(rules);
+  }
+
+  grantsUnder(prefix: string): boolean {
+    const normalized = normalizePath(prefix);
+    const grants = (rule: Rule | undefined) => rule !== undefined && !rule.unmet && (rule.mask & BIT.deny) === 0 && (rule.mask & GRANT_MASK) !== 0;
+    if (grants(this.matcher.match(normalized))) return true;
+    // Like Vault's mount-access check: any granting rule that can match a path under the prefix. A deny elsewhere
+    // does not cancel it (it only decides its own paths), and the walk over every rule is fine: rare endpoint.
+    for (const [pattern, rule] of this.rules) {
+      if (grants(rule) && reachesUnder(analyzePattern(pattern), normalized)) return true;
+    }
+    return false;
+  }
 
   capabilities(path: string): Set<Capability> {
     return toSet(this.matcher.match(normalizePath(path))?.mask ?? 0);
@@ -115,8 +132,31 @@ class CompiledAcl implements Acl {
   }
 }
 
+/** Whether a pattern can match some path that starts with `prefix` (a mount path ending in '/'). */
+function reachesUnder(info: PatternInfo, prefix: string): boolean {
+  switch (info.kind) {
+    case 'exact':
+      return info.pattern.startsWith(prefix);
+    case 'prefix':
+      return info.base.startsWith(prefix) || prefix.startsWith(info.base);
+    case 'segment': {
+      const parts = prefix.replace(/\/$/, '').split('/');
+      const last = info.segments.length - 1;
+      for (let i = 0; i < parts.length; i++) {
+        if (i > last) return false;
+        const segment = info.segments[i]!;
+        if (segment === '+') continue;
+        if (info.isGlob && i === last) return parts[i]!.startsWith(segment);
+        if (segment !== parts[i]) return false;
+      }
+      return true;
+    }
+  }
+}
+
 const ROOT: Acl = Object.freeze({
   isRoot: true,
+  grantsUnder: () => true,
   capabilities: () => new Set<Capability>(GRANTS),
   allows: () => true,
 });
@@ -149,5 +189,5 @@ export function compileAcl(policies: ReadonlyArray<readonly PathRule[]>): Acl {
       }
     }
   }
-  return new CompiledAcl(new PatternMatcher(merged));
+  return new CompiledAcl(merged);
 }

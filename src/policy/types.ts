@@ -54,6 +54,11 @@ export interface Acl {
     capability: Exclude<Capability, 'deny'>,
     options?: { listing?: boolean; data?: Readonly<Record<string, unknown>> },
   ): boolean;
+  /**
+   * Whether some rule grants a capability (other than deny) on a path under `prefix` — Vault's mount-access check,
+   * for endpoints that describe a mount to callers who can use something in it.
+   */
+  grantsUnder(prefix: string): boolean;
   readonly isRoot: boolean;
 }
 

@@ -83,6 +83,24 @@ describe('secret data is authorized at its data/ path whatever endpoint carries 
     expect((await call('GET', 'secret/data/app/key', writer)).body.data.data).toEqual({ password: 'app/key-v1' });
   });
 
+  it('sys/internal/ui/mounts describes a mount only to a caller with some access under it, as in Vault', async () => {
+    expect((await root('POST', 'sys/mounts/hidden', { type: 'kv-v2', description: 'payroll for the board' })).status).toBe(204);
+    const appOnly = await tokenFor('app-only', 'path "secret/data/app/*" { capabilities = ["read"] }');
+    const probe = await call('GET', 'sys/internal/ui/mounts/secret/data/app/key', appOnly);
+    expect(probe.status).toBe(200);
+    expect(probe.body.data).toMatchObject({ type: 'kv', path: 'secret/' });
+    const hidden = await call('GET', 'sys/internal/ui/mounts/hidden/data/x', appOnly);
+    expect(hidden.status).toBe(403);
+    expect(hidden.text).not.toContain('payroll');
+    const deniedOnly = await tokenFor('deny-only', 'path "hidden/*" { capabilities = ["deny"] }');
+    expect((await call('GET', 'sys/internal/ui/mounts/hidden', deniedOnly)).status).toBe(403);
+    // An unknown path answers like a hidden mount, except to a caller who may list the mounts anyway.
+    expect((await call('GET', 'sys/internal/ui/mounts/nowhere/x', appOnly)).status).toBe(403);
+    expect((await root('GET', 'sys/internal/ui/mounts/nowhere/x')).status).toBe(404);
+    const segment = await tokenFor('segment', 'path "+/data/app/*" { capabilities = ["read"] }');
+    expect((await call('GET', 'sys/internal/ui/mounts/hidden/data/app/x', segment)).status).toBe(200);
+  });
+
   it('endpoints that only carry structure stay authorized at their own path, as in Vault', async () => {
     // Vault's subkeys/ and metadata/ are separate ACL paths that never return values.
     const subkeys = await call('GET', 'secret/subkeys/admin/key?version=2', reader);
