@@ -261,6 +261,15 @@ describeEachEngine('token service', (ctx) => {
     expect((await tokens.authenticate(child.token)).ttl).toBe(69);
   });
 
+  it('does not let a child of an expired parent be renewed or looked up by accessor as if alive', async () => {
+    const parent = await tokens.create(root.info, { policies: ['app'], ttl: 30 });
+    const child = await tokens.create(parent.info, { ttl: 1000 });
+    advance(31);
+    expect((await errorOf(tokens.renewAccessor(child.info.accessor, 1000))).message).toBe('invalid accessor');
+    expect((await errorOf(tokens.lookupAccessor(child.info.accessor))).message).toBe('invalid accessor');
+    expect((await errorOf(tokens.authenticate(child.token))).kind).toBe('unauthenticated');
+  });
+
   it('tidies expired tokens and their descendants', async () => {
     const a = await tokens.create(root.info, { policies: ['app'], ttl: 5 });
     await tokens.create(a.info, { ttl: 1 });

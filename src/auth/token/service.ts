@@ -1,7 +1,7 @@
 import type { Barrier } from '../../crypto/types.js';
 import { constantTimeEqual, hmacSha256Hex } from '../../crypto/hmac.js';
 import type { Storage } from '../../storage/database.js';
-import { StrongroomError, forbidden, invalid, sealedError } from '../../shared/errors.js';
+import { StrongroomError, forbidden, invalid, isStrongroomError, sealedError } from '../../shared/errors.js';
 import type { AuthMethod, CreateTokenInput, TokenInfo, TokenService } from '../types.js';
 import { createTokenCache } from './cache.js';
 import {
@@ -218,6 +218,15 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     if (isExpired(row.expire_time, now)) {
       await revokeTree(row.accessor);
       throw invalidAccessor();
+    }
+    // A child of an expired or vanished ancestor is gone too: renewing or showing it by accessor must not say otherwise.
+    if (row.parent_accessor !== null) {
+      try {
+        await checkAncestors(row, now);
+      } catch (err) {
+        if (isStrongroomError(err, 'unauthenticated')) throw invalidAccessor();
+        throw err;
+      }
     }
     return row;
   }
