@@ -1,5 +1,5 @@
 import type { AppRole, AppRoleService, SecretIdInfo, SecretIdOptions } from '../../auth/types.js';
-import { StrongroomError } from '../../shared/errors.js';
+import { StrongroomError, invalid } from '../../shared/errors.js';
 import type { Backend } from '../backend.js';
 import { refuseUnenforcedTokenFields, roleTokenMaxTtl } from './role-token-fields.js';
 import { firstOf, optBool, optDuration, optNonNegativeInt, optStringList, optStringMap, reqString } from '../fields.js';
@@ -122,6 +122,10 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
 
 /** Vault's per-secret-id narrowing: cidr_list, ttl, num_uses (the service refuses anything wider than the role). */
 function secretIdOptions(data: Record<string, unknown>): SecretIdOptions {
+  // Vault's secret-id token_bound_cidrs would bind the login token to addresses; not enforced here, so refused.
+  if ((optStringList(data, 'token_bound_cidrs')?.length ?? 0) > 0) {
+    throw invalid('token_bound_cidrs is not supported on this secret-id: the restriction would not be enforced');
+  }
   const options: SecretIdOptions = {};
   const cidrList = optStringList(data, 'cidr_list');
   if (cidrList) options.cidrList = cidrList;

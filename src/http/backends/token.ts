@@ -140,7 +140,8 @@ function createInput(data: Record<string, unknown>): CreateTokenInput {
   if (noDefault !== undefined) input.noDefaultPolicy = noDefault;
   const renewable = optBool(data, 'renewable');
   if (renewable !== undefined) input.renewable = renewable;
-  const ttl = optDuration(data, 'ttl');
+  // 'lease' is Vault's older name for ttl, still accepted by Vault: ignoring it would hand out the default TTL.
+  const ttl = optDuration(data, 'ttl') ?? optDuration(data, 'lease');
   if (ttl !== undefined) input.ttl = ttl;
   const explicitMaxTtl = optDuration(data, 'explicit_max_ttl');
   if (explicitMaxTtl !== undefined) input.explicitMaxTtl = explicitMaxTtl;

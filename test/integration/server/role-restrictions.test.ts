@@ -30,6 +30,13 @@ describe('auth-method roles never accept a token restriction they would not enfo
       expect((await root('POST', path, { ...base, token_bound_cidrs: [], token_no_default_policy: false })).status).toBe(204);
     }
     expect((await root('POST', 'auth/kubernetes/role/app', { ...k8sRole, token_num_uses: 5 })).status).toBe(400);
+    expect((await root('POST', 'auth/approle/role/ci/secret-id', { token_bound_cidrs: ['10.0.0.0/8'] })).status).toBe(400);
+  });
+
+  it('honours "lease", Vault\'s older name for a token\'s ttl', async () => {
+    const created = await root('POST', 'auth/token/create', { policies: ['default'], lease: '15m' });
+    expect(created.status).toBe(200);
+    expect(created.body.auth.lease_duration).toBe(900);
   });
 
   it('honours token_explicit_max_ttl as a hard limit on issued tokens', async () => {
