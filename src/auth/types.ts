@@ -54,7 +54,14 @@ export interface CreateTokenInput {
 export interface TokenService {
   /** Mints the root token (sys/init, --dev); `fixed` lets --dev-root-token choose it. */
   createRoot(fixed?: string): Promise<{ token: string; info: TokenInfo }>;
-  create(parent: TokenInfo, input: CreateTokenInput, options?: { orphan?: boolean }): Promise<{ token: string; info: TokenInfo }>;
+  /**
+   * Vault's token-store rules: a parent with a use limit cannot create tokens; `noParent` and a `period` need root or
+   * sudo (`options.sudo`: the caller holds sudo on the create path, as the transport's ACL says); a non-root parent
+   * can only hand out a subset of its policies; a child lives no longer than its parent's hard limit and dies with it
+   * unless orphaned (`options.orphan`: create-orphan, which the transport lets through only with sudo, or a sudo
+   * `noParent`); an expiring root token cannot mint one that never expires.
+   */
+  create(parent: TokenInfo, input: CreateTokenInput, options?: { orphan?: boolean; sudo?: boolean }): Promise<{ token: string; info: TokenInfo }>;
   /** Used by auth methods after a successful login. */
   issue(input: CreateTokenInput & { authMethod: AuthMethod; path: string }): Promise<{ token: string; info: TokenInfo }>;
   /** Hot path: resolves a presented token (constant-time compare), counts one use, expires and revokes as needed. */

@@ -1,5 +1,6 @@
 import type { TokenInfo } from '../auth/types.js';
 import type { Mount } from '../mounts/types.js';
+import type { Capability } from '../policy/types.js';
 
 /**
  * Vault-style logical backends: an engine declares its paths as data, and one router finds the mount, checks the
@@ -27,6 +28,15 @@ export interface RequestContext {
   mount: Mount | null;
   remoteAddress: string;
   requestId: string;
+  /**
+   * Whether the caller holds `capability` on `path` (default: the path the pipeline checked this request against),
+   * answered by the same ACL the pipeline enforces: the root policy holds everything, a request without a token
+   * nothing. For rules that depend on more than the operation's own capability, such as Vault's "root or sudo"
+   * token options, so handlers never evaluate policies themselves.
+   */
+  can(capability: Exclude<Capability, 'deny'>, path?: string): Promise<boolean>;
+  /** Whether the caller's ACL grants anything under `prefix` (Vault's mount-access check); false without a token. */
+  canReachUnder(prefix: string): Promise<boolean>;
 }
 
 export interface HandlerResult {
@@ -53,6 +63,13 @@ export interface HandlerResult {
   headers?: Record<string, string>;
 }
 
+/** One secret-data path an operation touches and the capabilities it needs there (all of them). */
+export interface DataAccess {
+  /** Full logical path, e.g. 'secret/data/app/db'. */
+  path: string;
+  capabilities: ReadonlyArray<Exclude<Capability, 'deny'>>;
+}
+
 export type Handler = (ctx: RequestContext) => Promise<HandlerResult | void>;
 
 export interface BackendPath {
@@ -71,6 +88,13 @@ export interface BackendPath {
    * `admin`, slipping past a deny on the real name.
    */
   aclPath?: (ctx: RequestContext) => string;
+  /**
+   * The secret data an operation reads or writes at paths other than its own (a diff reads two versions, a rollback
+   * copies an old version into a new one). The pipeline checks every declared path and capability against the same
+   * ACL as the request path, and refuses when any is missing — so a deny on `data/<path>` wins whatever endpoint
+   * carries the data. Return [] when the operation touches none. Runs after authentication and the existence check.
+   */
+  dataAccess?: (ctx: RequestContext) => readonly DataAccess[];
   /** Requires the 'sudo' capability in addition to the operation's. */
   sudo?: boolean;
   /** Served while sealed or uninitialized (sys/health, sys/seal-status, sys/init, sys/unseal). */

@@ -1,6 +1,7 @@
 import type { AuditAuth, AuditEvent, AuditRequest } from '../audit/types.js';
 import type { TokenInfo } from '../auth/types.js';
 import type { Mount } from '../mounts/types.js';
+import type { Acl } from '../policy/types.js';
 import { StrongroomError, isStrongroomError } from '../shared/errors.js';
 import { auditAuthOf, requestEvent, responseEvent } from './audit-events.js';
 import type { Backend, Handler, HandlerResult, Operation, RequestContext } from './backend.js';
@@ -135,6 +136,10 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       }
 
       const data = requestData(req, methodOp);
+      // The caller's ACL, fetched once per request and shared by the pipeline's check and handlers' `can`.
+      let aclOfCaller: Promise<Acl> | undefined;
+      const callerAcl = (token: TokenInfo): Promise<Acl> => (aclOfCaller ??= deps.policy.acl(token.policies));
+      let checkedPath = req.path;
       const ctx: RequestContext = {
         operation: methodOp === 'write' ? 'update' : methodOp,
         path: req.path,
@@ -146,6 +151,12 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         mount: resolved.mount,
         remoteAddress: req.remoteAddress,
         requestId: req.requestId,
+        can: async (capability, path) => {
+          if (!ctx.token) return false;
+          const acl = await callerAcl(ctx.token);
+          return acl.isRoot || acl.allows(path ?? checkedPath, capability);
+        },
+        canReachUnder: async (prefix) => (ctx.token ? (await callerAcl(ctx.token)).grantsUnder(prefix) : false),
       };
       const audit = def.skipAudit ? null : def.auditIfAvailable ? auditIfAvailable() : deps.audit();
       const auditRequest: AuditRequest = {
@@ -181,11 +192,17 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       if (!handler) throw new StrongroomError('method_not_allowed', `unsupported operation ${ctx.operation} on this path`);
 
       if (!def.unauthenticated && !def.skipAcl && ctx.token) {
-        const acl = await deps.policy.acl(ctx.token.policies);
+        const acl = await callerAcl(ctx.token);
+        const target = def.aclPath ? def.aclPath(ctx) : req.path;
+        checkedPath = target;
         if (!acl.isRoot) {
-          const target = def.aclPath ? def.aclPath(ctx) : req.path;
           const aclPath = ctx.operation === 'list' && !target.endsWith('/') ? `${target}/` : target;
-          const allowed = acl.allows(aclPath, ctx.operation) && (!def.sudo || acl.allows(aclPath, 'sudo', { listing: ctx.operation === 'list' }));
+          const allowed =
+            // The request's data goes along: the rule's parameter constraints judge it (Vault's allowed_parameters,
+            // denied_parameters, required_parameters).
+            acl.allows(aclPath, ctx.operation, { data: ctx.data }) &&
+            (!def.sudo || acl.allows(aclPath, 'sudo', { listing: ctx.operation === 'list' })) &&
+            (def.dataAccess?.(ctx) ?? []).every((access) => access.capabilities.every((c) => acl.allows(access.path, c)));
           if (!allowed) {
             await audit?.log(requestEvent({ request: auditRequest, token: ctx.token, error: PERMISSION_DENIED }));
             throw new StrongroomError('forbidden', PERMISSION_DENIED);

@@ -51,3 +51,14 @@ describe('matchPath', () => {
     );
   });
 });
+
+describe('compileBackend', () => {
+  it('refuses a path that declares the secret data it touches but skips the ACL (the declaration would check nothing)', () => {
+    const dataAccess = () => [{ path: 'secret/data/x', capabilities: ['read' as const] }];
+    for (const flags of [{ skipAcl: true }, { unauthenticated: true }]) {
+      const unsafe: Backend = { paths: [{ name: 'kv.leak', pattern: 'leak', operations: {}, dataAccess, ...flags }] };
+      expect(() => compileBackend(unsafe, 'kv')).toThrow(/dataAccess/);
+    }
+    expect(() => compileBackend({ paths: [{ pattern: 'ok', operations: {}, dataAccess }] }, 'kv')).not.toThrow();
+  });
+});

@@ -18,6 +18,12 @@ export interface CompiledBackend {
 
 export function compileBackend(backend: Backend, fallbackName: string): CompiledBackend {
   const mountType = backend.mountType ?? fallbackName;
+  for (const def of backend.paths) {
+    // A path that declares the secret data it touches must be ACL-checked, or the declaration would check nothing.
+    if (def.dataAccess && (def.unauthenticated || def.skipAcl)) {
+      throw new Error(`backend path ${def.name ?? def.pattern} declares dataAccess but skips the ACL`);
+    }
+  }
   return {
     mountType,
     paths: backend.paths.map((def, index) => ({

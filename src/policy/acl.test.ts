@@ -272,3 +272,27 @@ describe('Acl semantics', () => {
     expect(acl.capabilities('x')).toEqual(new Set(GRANTS));
   });
 });
+
+describe('grantsUnder (Vault mount-access check)', () => {
+  const acl = (text: string) => compileAcl([parsePolicy(text)]);
+
+  it('is true when some granting rule can match a path under the prefix', () => {
+    expect(acl('path "secret/data/app/*" { capabilities = ["read"] }').grantsUnder('secret/')).toBe(true);
+    expect(acl('path "secret/data/app" { capabilities = ["read"] }').grantsUnder('secret/')).toBe(true);
+    expect(acl('path "sec*" { capabilities = ["list"] }').grantsUnder('secret/')).toBe(true);
+    expect(acl('path "+/data/*" { capabilities = ["read"] }').grantsUnder('secret/')).toBe(true);
+    expect(acl('path "team/+/x" { capabilities = ["read"] }').grantsUnder('team/nested/')).toBe(true);
+    expect(acl('path "*" { capabilities = ["read"] }').grantsUnder('anything/')).toBe(true);
+  });
+
+  it('is false for rules elsewhere, deny-only rules and rules Strongroom cannot grant', () => {
+    expect(acl('path "other/*" { capabilities = ["read"] }').grantsUnder('secret/')).toBe(false);
+    expect(acl('path "secretive/*" { capabilities = ["read"] }').grantsUnder('secret/')).toBe(false);
+    expect(acl('path "secret/*" { capabilities = ["deny"] }').grantsUnder('secret/')).toBe(false);
+    expect(acl('path "team/+/x" { capabilities = ["read"] }').grantsUnder('team/')).toBe(true);
+    expect(acl('path "other/+/x" { capabilities = ["read"] }').grantsUnder('team/')).toBe(false);
+    expect(acl('path "secret/*" { capabilities = ["read"] mfa_methods = ["totp"] }').grantsUnder('secret/')).toBe(false);
+    expect(compileAcl([]).grantsUnder('secret/')).toBe(false);
+    expect(rootAcl().grantsUnder('secret/')).toBe(true);
+  });
+});

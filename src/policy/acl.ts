@@ -1,5 +1,7 @@
-import { PatternMatcher, normalizePattern } from './matcher.js';
-import type { Acl, Capability, PathRule } from './types.js';
+import { PatternMatcher, analyzePattern, normalizePattern, type PatternInfo } from './matcher.js';
+import { constraintsOf, mergeConstraints, parametersAllow, type ParameterConstraints } from './parameters.js';
+import { parseDuration } from '../shared/duration.js';
+import type { Acl, Capability, HclValue, PathRule } from './types.js';
 
 /** Capabilities as bits, so merging is an OR and a check is an AND on the hot path. */
 const BIT: Readonly<Record<Capability, number>> = {
@@ -14,6 +16,7 @@ const BIT: Readonly<Record<Capability, number>> = {
 };
 const ORDER = Object.keys(BIT) as Capability[];
 const GRANTS = ORDER.filter((c) => c !== 'deny');
+const GRANT_MASK = GRANTS.reduce((mask, c) => mask | BIT[c], 0);
 
 function toMask(capabilities: readonly Capability[]): number {
   let mask = 0;
@@ -26,6 +29,42 @@ function toMask(capabilities: readonly Capability[]): number {
 function merge(a: number, b: number): number {
   return (a | b) & BIT.deny ? BIT.deny : a | b;
 }
+
+/** What one (merged) pattern grants: a capability mask, and the parameter constraints that go with it. */
+interface Rule {
+  mask: number;
+  params?: ParameterConstraints;
+  /** The rule grants only under a condition Strongroom cannot meet (see `needsUnsupported`): it grants nothing. */
+  unmet?: true;
+}
+
+/**
+ * Vault grants a rule with min_wrapping_ttl / max_wrapping_ttl only to wrapped responses, one with mfa_methods only
+ * after MFA, one with a control_group only after approval. Strongroom has none of these, so such a rule must not
+ * be read as a plain grant (fail closed). It still matches, so it keeps shadowing less specific rules, as in Vault.
+ */
+function needsUnsupported(extras: Record<string, HclValue> | undefined): boolean {
+  if (!extras) return false;
+  const positiveTtl = (value: HclValue | undefined): boolean => {
+    if (value === undefined) return false;
+    if (typeof value !== 'string' && typeof value !== 'number') return true;
+    try {
+      return parseDuration(value) > 0;
+    } catch {
+      return true; // unreadable: assume a requirement rather than ignore one
+    }
+  };
+  const mfa = extras.mfa_methods;
+  return (
+    positiveTtl(extras.min_wrapping_ttl) ||
+    positiveTtl(extras.max_wrapping_ttl) ||
+    (mfa !== undefined && !(Array.isArray(mfa) && mfa.length === 0)) ||
+    extras.control_group !== undefined
+  );
+}
+
+/** Operations whose request data Vault checks against parameter constraints (vault/acl.go AllowOperation). */
+const PARAMETER_CHECKED = BIT.read | BIT.create | BIT.update | BIT.patch;
 
 function toSet(mask: number): Set<Capability> {
   const set = new Set<Capability>();
@@ -43,25 +82,48 @@ function normalizePath(path: string): string {
 class CompiledAcl implements Acl {
   readonly isRoot = false;
 
-  constructor(private readonly matcher: PatternMatcher<number>) {}
+  private readonly matcher: PatternMatcher<Rule>;
 
-  capabilities(path: string): Set<Capability> {
-    return toSet(this.matcher.match(normalizePath(path)) ?? 0);
+  constructor(private readonly rules: ReadonlyMap<string, Rule>) {
+    this.matcher = new PatternMatcher(rules);
   }
 
-  allows(path: string, capability: Exclude<Capability, 'deny'>, options?: { listing?: boolean }): boolean {
+  grantsUnder(prefix: string): boolean {
+    const normalized = normalizePath(prefix);
+    const grants = (rule: Rule | undefined) => rule !== undefined && !rule.unmet && (rule.mask & BIT.deny) === 0 && (rule.mask & GRANT_MASK) !== 0;
+    if (grants(this.matcher.match(normalized))) return true;
+    // Like Vault's mount-access check: any granting rule that can match a path under the prefix. A deny elsewhere
+    // does not cancel it (it only decides its own paths), and the walk over every rule is fine: rare endpoint.
+    for (const [pattern, rule] of this.rules) {
+      if (grants(rule) && reachesUnder(analyzePattern(pattern), normalized)) return true;
+    }
+    return false;
+  }
+
+  capabilities(path: string): Set<Capability> {
+    return toSet(this.matcher.match(normalizePath(path))?.mask ?? 0);
+  }
+
+  allows(
+    path: string,
+    capability: Exclude<Capability, 'deny'>,
+    options?: { listing?: boolean; data?: Readonly<Record<string, unknown>> },
+  ): boolean {
     const normalized = normalizePath(path);
     // A listing request is judged by one rule for every capability it needs (list, and sudo on sudo paths).
     const listing = capability === 'list' || options?.listing === true;
-    const mask = listing ? this.listMask(normalized) : this.matcher.match(normalized);
-    return mask !== undefined && (mask & BIT[capability]) !== 0;
+    const rule = listing ? this.listRule(normalized) : this.matcher.match(normalized);
+    if (rule === undefined || rule.unmet || (rule.mask & BIT[capability]) === 0) return false;
+    // The request's data must also satisfy the rule's parameter constraints (deny masks carry none: checked above).
+    if (options?.data !== undefined && BIT[capability] & PARAMETER_CHECKED) return parametersAllow(rule.params, options.data);
+    return true;
   }
 
   /**
    * Listing requests end in '/'; like Vault, a rule for the directory written without the slash also applies,
    * checked in Vault's order: exact, exact without the slash, wildcards without the slash, wildcards with it.
    */
-  private listMask(path: string): number | undefined {
+  private listRule(path: string): Rule | undefined {
     const exact = this.matcher.matchExact(path);
     if (exact !== undefined) return exact;
     if (!path.endsWith('/')) return this.matcher.matchNonExact(path);
@@ -70,8 +132,31 @@ class CompiledAcl implements Acl {
   }
 }
 
+/** Whether a pattern can match some path that starts with `prefix` (a mount path ending in '/'). */
+function reachesUnder(info: PatternInfo, prefix: string): boolean {
+  switch (info.kind) {
+    case 'exact':
+      return info.pattern.startsWith(prefix);
+    case 'prefix':
+      return info.base.startsWith(prefix) || prefix.startsWith(info.base);
+    case 'segment': {
+      const parts = prefix.replace(/\/$/, '').split('/');
+      const last = info.segments.length - 1;
+      for (let i = 0; i < parts.length; i++) {
+        if (i > last) return false;
+        const segment = info.segments[i]!;
+        if (segment === '+') continue;
+        if (info.isGlob && i === last) return parts[i]!.startsWith(segment);
+        if (segment !== parts[i]) return false;
+      }
+      return true;
+    }
+  }
+}
+
 const ROOT: Acl = Object.freeze({
   isRoot: true,
+  grantsUnder: () => true,
   capabilities: () => new Set<Capability>(GRANTS),
   allows: () => true,
 });
@@ -83,14 +168,26 @@ export function rootAcl(): Acl {
 
 /** Compiles the rules of one or more policies into a single ACL (an empty list denies everything). */
 export function compileAcl(policies: ReadonlyArray<readonly PathRule[]>): Acl {
-  const merged = new Map<string, number>();
+  const merged = new Map<string, Rule>();
   for (const rules of policies) {
     for (const rule of rules) {
       const pattern = normalizePattern(rule.pattern);
-      const mask = toMask(rule.capabilities);
+      const compiled: Rule = { mask: toMask(rule.capabilities) };
+      const params = constraintsOf(rule.pattern, rule.extras);
+      if (params) compiled.params = params;
+      if (needsUnsupported(rule.extras)) compiled.unmet = true;
       const existing = merged.get(pattern);
-      merged.set(pattern, existing === undefined ? mask : merge(existing, mask));
+      if (existing === undefined) {
+        merged.set(pattern, compiled);
+      } else {
+        const combined: Rule = { mask: merge(existing.mask, compiled.mask) };
+        const mergedParams = mergeConstraints(existing.params, compiled.params);
+        if (mergedParams) combined.params = mergedParams;
+        // Vault merges wrapping TTLs and MFA requirements of identical patterns: a requirement in either remains.
+        if (existing.unmet || compiled.unmet) combined.unmet = true;
+        merged.set(pattern, combined);
+      }
     }
   }
-  return new CompiledAcl(new PatternMatcher(merged));
+  return new CompiledAcl(merged);
 }

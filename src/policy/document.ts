@@ -1,5 +1,6 @@
 import { StrongroomError } from '../shared/errors.js';
 import { hclError, parseHcl, type HclEntry, type HclNode, type HclPos } from './hcl.js';
+import { constraintsOf } from './parameters.js';
 import type { Capability, HclValue, PathRule } from './types.js';
 
 /** Limits that keep one policy from costing every request: documents are small, rules are countable. */
@@ -116,7 +117,11 @@ function parsePathRule(pattern: string, pos: HclPos, body: HclNode): PathRule {
   }
   // 'deny' is absolute: a rule that denies grants nothing else, so store it that way.
   const rule: PathRule = { pattern, capabilities: capabilities.includes('deny') ? ['deny'] : capabilities };
-  if (hasExtras) rule.extras = extras;
+  if (hasExtras) {
+    // Parameter constraints are enforced, so a malformed one is refused now rather than misread later.
+    constraintsOf(pattern, extras);
+    rule.extras = extras;
+  }
   return rule;
 }
 

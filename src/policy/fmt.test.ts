@@ -28,11 +28,25 @@ const pattern = fc
   .string({ unit: 'binary', maxLength: 30 })
   .filter((p) => !p.includes('+*'));
 
+/** Parameter constraints are enforced, so only their well-formed shapes parse: key → list of values, list of names. */
+const valueLists = fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), fc.array(hclValue, { maxLength: 3 }), { maxKeys: 3, noNullPrototype: true });
+function wellFormedConstraints(extras: Record<string, HclValue>): fc.Arbitrary<Record<string, HclValue>> {
+  return fc
+    .record({ allowed: valueLists, denied: valueLists, required: fc.array(fc.string({ unit: 'binary', maxLength: 8 }), { maxLength: 3 }) })
+    .map(({ allowed, denied, required }) => {
+      const out = { ...extras };
+      if ('allowed_parameters' in out) out.allowed_parameters = allowed;
+      if ('denied_parameters' in out) out.denied_parameters = denied;
+      if ('required_parameters' in out) out.required_parameters = required;
+      return out;
+    });
+}
+
 const rule: fc.Arbitrary<PathRule> = fc
   .record({
     pattern,
     capabilities,
-    extras: fc.dictionary(fc.constantFrom(...EXTRA_KEYS), hclValue, { maxKeys: 3, noNullPrototype: true }),
+    extras: fc.dictionary(fc.constantFrom(...EXTRA_KEYS), hclValue, { maxKeys: 3, noNullPrototype: true }).chain(wellFormedConstraints),
   })
   .map(({ pattern, capabilities, extras }) =>
     Object.keys(extras).length ? { pattern, capabilities, extras } : { pattern, capabilities },

@@ -15,7 +15,9 @@ export interface PathRule {
   capabilities: Capability[];
   /**
    * Vault's other path attributes (allowed_parameters, denied_parameters, required_parameters, min_wrapping_ttl,
-   * max_wrapping_ttl, mfa_methods, control_group, comment), kept so documents round-trip. Not enforced by the ACL.
+   * max_wrapping_ttl, mfa_methods, control_group, comment), kept as written so documents round-trip. The parameter
+   * constraints are enforced by the ACL (see parameters.ts); a rule that needs a wrapped response, MFA or a control
+   * group approval (which Strongroom does not offer) grants nothing; comment is only kept.
    */
   extras?: Record<string, HclValue>;
 }
@@ -42,7 +44,21 @@ export interface Acl {
    * `listing`: the request is a LIST, so the rule that applies is found with the list lookup (a rule for the
    * directory without its trailing slash applies too) — for every capability the request needs, e.g. sudo.
    */
-  allows(path: string, capability: Exclude<Capability, 'deny'>, options?: { listing?: boolean }): boolean;
+  /**
+   * `data`: the request's data (JSON body for writes, query parameters for reads). When given and the capability is
+   * read, create, update or patch, the applicable rule's parameter constraints (allowed_parameters,
+   * denied_parameters, required_parameters) must also be satisfied, with Vault's semantics.
+   */
+  allows(
+    path: string,
+    capability: Exclude<Capability, 'deny'>,
+    options?: { listing?: boolean; data?: Readonly<Record<string, unknown>> },
+  ): boolean;
+  /**
+   * Whether some rule grants a capability (other than deny) on a path under `prefix` — Vault's mount-access check,
+   * for endpoints that describe a mount to callers who can use something in it.
+   */
+  grantsUnder(prefix: string): boolean;
   readonly isRoot: boolean;
 }
 

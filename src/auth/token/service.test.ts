@@ -102,12 +102,43 @@ describeEachEngine('token service', (ctx) => {
     expect((await errorOf(tokens.create(parent.info, { policies: ['root'] }))).kind).toBe('forbidden');
   });
 
-  it('refuses no_parent from a non-root token unless the caller was cleared for create-orphan', async () => {
+  it('lets only root or sudo callers create orphans (no_parent) and periodic tokens', async () => {
     const parent = await tokens.create(root.info, { policies: ['app'] });
-    expect((await errorOf(tokens.create(parent.info, { noParent: true }))).kind).toBe('forbidden');
-    const orphan = await tokens.create(parent.info, { noParent: true }, { orphan: true });
+    const noParent = await errorOf(tokens.create(parent.info, { noParent: true }));
+    expect(noParent).toMatchObject({ kind: 'forbidden', message: 'root or sudo privileges required to create orphan token' });
+    // Being on create-orphan is not enough by itself: the service still wants sudo for no_parent.
+    expect((await errorOf(tokens.create(parent.info, { noParent: true }, { orphan: true }))).kind).toBe('forbidden');
+    const periodic = await errorOf(tokens.create(parent.info, { period: 3600 }));
+    expect(periodic).toMatchObject({ kind: 'forbidden', message: 'root or sudo privileges required to create periodic token' });
+
+    const orphan = await tokens.create(parent.info, { noParent: true }, { sudo: true });
     expect(orphan.info.orphan).toBe(true);
     expect(orphan.info.parentAccessor).toBeNull();
+    const viaCreateOrphan = await tokens.create(parent.info, {}, { orphan: true, sudo: true });
+    expect(viaCreateOrphan.info.orphan).toBe(true);
+    expect((await tokens.create(parent.info, { period: 3600 }, { sudo: true })).info.period).toBe(3600);
+    expect((await tokens.create(root.info, { noParent: true, period: 60 })).info.orphan).toBe(true);
+  });
+
+  it('refuses any child of a use-limited token, which would otherwise escape the limit', async () => {
+    const limited = await tokens.create(root.info, { policies: ['app'], numUses: 5 });
+    const info = await tokens.authenticate(limited.token);
+    expect(info.numUses).toBe(4);
+    for (const options of [undefined, { sudo: true }, { orphan: true, sudo: true }]) {
+      const err = await errorOf(tokens.create(info, {}, options));
+      expect(err).toMatchObject({ kind: 'forbidden', message: 'restricted use token cannot generate child tokens' });
+    }
+    // Even a stale snapshot that shows no limit does not help: the stored row decides.
+    expect((await errorOf(tokens.create({ ...info, numUses: 0 }, {}))).kind).toBe('forbidden');
+  });
+
+  it('refuses a never-expiring root token from an expiring root parent', async () => {
+    const expiring = await tokens.create(root.info, { policies: ['root'], ttl: 3600 });
+    const err = await errorOf(tokens.create(expiring.info, { policies: ['root'], noParent: true }));
+    expect(err).toMatchObject({ kind: 'forbidden', message: 'expiring root tokens cannot create non-expiring root tokens' });
+    expect((await tokens.create(expiring.info, { policies: ['root'], noParent: true, ttl: 60 })).info.ttl).toBe(60);
+    // A child (not orphan) of the expiring root inherits its hard limit, so it expires too.
+    expect((await tokens.create(expiring.info, { policies: ['root'] })).info.expireTime).toBeGreaterThan(0);
   });
 
   it('revokes a token together with all its descendants', async () => {
@@ -228,6 +259,15 @@ describeEachEngine('token service', (ctx) => {
     // The nephew's own TTL is fine, but its parent has expired: it goes with it.
     expect((await errorOf(tokens.authenticate(nephew.token))).kind).toBe('unauthenticated');
     expect((await tokens.authenticate(child.token)).ttl).toBe(69);
+  });
+
+  it('does not let a child of an expired parent be renewed or looked up by accessor as if alive', async () => {
+    const parent = await tokens.create(root.info, { policies: ['app'], ttl: 30 });
+    const child = await tokens.create(parent.info, { ttl: 1000 });
+    advance(31);
+    expect((await errorOf(tokens.renewAccessor(child.info.accessor, 1000))).message).toBe('invalid accessor');
+    expect((await errorOf(tokens.lookupAccessor(child.info.accessor))).message).toBe('invalid accessor');
+    expect((await errorOf(tokens.authenticate(child.token))).kind).toBe('unauthenticated');
   });
 
   it('tidies expired tokens and their descendants', async () => {

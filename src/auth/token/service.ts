@@ -1,7 +1,7 @@
 import type { Barrier } from '../../crypto/types.js';
 import { constantTimeEqual, hmacSha256Hex } from '../../crypto/hmac.js';
 import type { Storage } from '../../storage/database.js';
-import { StrongroomError, forbidden, invalid, sealedError } from '../../shared/errors.js';
+import { StrongroomError, forbidden, invalid, isStrongroomError, sealedError } from '../../shared/errors.js';
 import type { AuthMethod, CreateTokenInput, TokenInfo, TokenService } from '../types.js';
 import { createTokenCache } from './cache.js';
 import {
@@ -14,7 +14,7 @@ import {
   validateFixedToken,
   validateMeta,
 } from './format.js';
-import { computeLifetime, renewedExpireTime } from './lifetime.js';
+import { computeLifetime, renewedExpireTime, type Lifetime } from './lifetime.js';
 import { createTokenRepository, type RevokedToken, type TokenRow } from './repository.js';
 
 export interface TokenServiceDeps {
@@ -139,6 +139,8 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       explicitMaxTtl: number;
       period: number;
       numUses: number;
+      /** Refuses a lifetime the creator may not hand out (throws); runs before anything is written. */
+      check?: (lifetime: Lifetime) => void;
     },
   ): Promise<{ token: string; info: TokenInfo }> {
     const now = clock();
@@ -152,6 +154,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       systemMaxTtl: maxTtl,
       parentMaxExpireTime: fields.parent?.max_expire_time ?? 0,
     });
+    fields.check?.(lifetime);
     const row: TokenRow = {
       hash: hashToken(token),
       accessor: generateAccessor(),
@@ -216,6 +219,15 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       await revokeTree(row.accessor);
       throw invalidAccessor();
     }
+    // A child of an expired or vanished ancestor is gone too: renewing or showing it by accessor must not say otherwise.
+    if (row.parent_accessor !== null) {
+      try {
+        await checkAncestors(row, now);
+      } catch (err) {
+        if (isStrongroomError(err, 'unauthenticated')) throw invalidAccessor();
+        throw err;
+      }
+    }
     return row;
   }
 
@@ -249,12 +261,13 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
 
     async create(parentInfo, input, options) {
       const parentIsRoot = parentInfo.policies.includes('root');
+      const sudo = parentIsRoot || options?.sudo === true;
+      // A use-limited token could otherwise mint an unlimited one and escape its count (-1: this is its last use).
+      if (parentInfo.numUses !== 0) throw forbidden('restricted use token cannot generate child tokens');
+      if (input.noParent === true && !sudo) throw forbidden('root or sudo privileges required to create orphan token');
+      // A periodic token has no system maximum: renewed in time it lives forever, so only sudo may hand one out.
+      if ((input.period ?? 0) > 0 && !sudo) throw forbidden('root or sudo privileges required to create periodic token');
       const orphan = options?.orphan === true || input.noParent === true;
-      // no_parent from the plain create endpoint needs root; the transport sets options.orphan only after checking
-      // sudo on auth/token/create-orphan (Vault's rule).
-      if (input.noParent === true && options?.orphan !== true && !parentIsRoot) {
-        throw forbidden('only a root token can create orphan tokens here; use auth/token/create-orphan');
-      }
       const requested = input.policies && input.policies.length > 0 ? input.policies : parentInfo.policies;
       const policies = sanitizePolicies(requested, input.noDefaultPolicy !== true);
       if (!parentIsRoot) {
@@ -268,6 +281,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       // The parent must still exist: a child written under a just-revoked parent would escape the cascade.
       const parentRow = await repo.findByAccessor(parentInfo.accessor);
       if (!parentRow || isExpired(parentRow.expire_time, clock())) throw denied();
+      if (parentRow.num_uses !== 0) throw forbidden('restricted use token cannot generate child tokens');
       return insertToken(generateToken(), {
         policies,
         meta: validateMeta(input.meta),
@@ -277,6 +291,11 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
         parent: orphan ? null : parentRow,
         renewable: input.renewable ?? true,
         ...lifetimeFields(input),
+        check: (lifetime) => {
+          if (lifetime.expireTime === 0 && parentRow.expire_time !== 0) {
+            throw forbidden('expiring root tokens cannot create non-expiring root tokens');
+          }
+        },
       });
     },
 

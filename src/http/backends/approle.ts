@@ -1,6 +1,7 @@
 import type { AppRole, AppRoleService, SecretIdInfo, SecretIdOptions } from '../../auth/types.js';
-import { StrongroomError } from '../../shared/errors.js';
+import { StrongroomError, invalid } from '../../shared/errors.js';
 import type { Backend } from '../backend.js';
+import { refuseUnenforcedTokenFields, roleTokenMaxTtl } from './role-token-fields.js';
 import { firstOf, optBool, optDuration, optNonNegativeInt, optStringList, optStringMap, reqString } from '../fields.js';
 import { rfc3339 } from '../time.js';
 import { authBlock, loginAuditAuth } from './token-views.js';
@@ -121,6 +122,10 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
 
 /** Vault's per-secret-id narrowing: cidr_list, ttl, num_uses (the service refuses anything wider than the role). */
 function secretIdOptions(data: Record<string, unknown>): SecretIdOptions {
+  // Vault's secret-id token_bound_cidrs would bind the login token to addresses; not enforced here, so refused.
+  if ((optStringList(data, 'token_bound_cidrs')?.length ?? 0) > 0) {
+    throw invalid('token_bound_cidrs is not supported on this secret-id: the restriction would not be enforced');
+  }
   const options: SecretIdOptions = {};
   const cidrList = optStringList(data, 'cidr_list');
   if (cidrList) options.cidrList = cidrList;
@@ -146,6 +151,7 @@ function parseMetadata(value: unknown): Record<string, string> | undefined {
 }
 
 function roleInput(name: string, data: Record<string, unknown>): Partial<AppRole> & { name: string } {
+  refuseUnenforcedTokenFields(data);
   const input: Partial<AppRole> & { name: string } = { name };
   const set = <K extends keyof AppRole>(key: K, value: AppRole[K] | undefined) => {
     if (value !== undefined) input[key] = value;
@@ -155,7 +161,7 @@ function roleInput(name: string, data: Record<string, unknown>): Partial<AppRole
   set('secretIdNumUses', optNonNegativeInt(data, 'secret_id_num_uses'));
   set('tokenPolicies', firstOf(data, ['token_policies', 'policies'], optStringList));
   set('tokenTtl', firstOf(data, ['token_ttl', 'ttl'], optDuration));
-  set('tokenMaxTtl', firstOf(data, ['token_max_ttl', 'max_ttl'], optDuration));
+  set('tokenMaxTtl', roleTokenMaxTtl(data));
   set('tokenNumUses', optNonNegativeInt(data, 'token_num_uses'));
   set('tokenPeriod', firstOf(data, ['token_period', 'period'], optDuration));
   set('secretIdBoundCidrs', optStringList(data, 'secret_id_bound_cidrs'));

@@ -3,6 +3,7 @@ import { formatDuration } from '../../shared/duration.js';
 import { invalid } from '../../shared/errors.js';
 import type { Backend } from '../backend.js';
 import { firstOf, optBool, optDuration, optString, optStringList, reqString } from '../fields.js';
+import { refuseUnenforcedTokenFields, roleTokenMaxTtl } from './role-token-fields.js';
 import { authBlock, loginAuditAuth } from './token-views.js';
 
 const ROLE_NAME = '(?<name>[A-Za-z0-9_.@-]{1,128})';
@@ -96,6 +97,7 @@ function configView(config: KubernetesAuthConfig): Record<string, unknown> {
 }
 
 function roleInput(name: string, data: Record<string, unknown>): KubernetesRole {
+  refuseUnenforcedTokenFields(data, { tokenNumUses: true });
   const names = optStringList(data, 'bound_service_account_names');
   const namespaces = optStringList(data, 'bound_service_account_namespaces');
   if (!names?.length) throw invalid('missing required field "bound_service_account_names"');
@@ -106,7 +108,7 @@ function roleInput(name: string, data: Record<string, unknown>): KubernetesRole 
     boundServiceAccountNamespaces: namespaces,
     tokenPolicies: firstOf(data, ['token_policies', 'policies'], optStringList) ?? [],
     tokenTtl: firstOf(data, ['token_ttl', 'ttl'], optDuration) ?? 0,
-    tokenMaxTtl: firstOf(data, ['token_max_ttl', 'max_ttl'], optDuration) ?? 0,
+    tokenMaxTtl: roleTokenMaxTtl(data) ?? 0,
     tokenPeriod: firstOf(data, ['token_period', 'period'], optDuration) ?? 0,
   };
   const audience = optString(data, 'audience');

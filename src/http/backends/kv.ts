@@ -2,7 +2,7 @@ import type { KvService, SecretMetadata, VersionInfo } from '../../kv/types.js';
 import type { Mount } from '../../mounts/types.js';
 import { formatDuration } from '../../shared/duration.js';
 import { StrongroomError, invalid, isStrongroomError } from '../../shared/errors.js';
-import type { Backend, HandlerResult, RequestContext } from '../backend.js';
+import type { Backend, DataAccess, HandlerResult, RequestContext } from '../backend.js';
 import {
   optBool,
   optDuration,
@@ -25,6 +25,15 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
     return ctx.mount;
   };
   const path = (ctx: RequestContext): string => ctx.params.path ?? '';
+  /**
+   * Where the secret's values live, for endpoints that carry them under another name: the ACL must judge the
+   * data/ path too, so a deny there wins (ARCHITECTURE: "Authorization that reads or writes secret data is always
+   * checked against the data/ path it touches, whatever endpoint carries it").
+   */
+  const dataPath = (ctx: RequestContext): string => `${mountOf(ctx).path}data/${path(ctx)}`;
+  const touches = (...capabilities: DataAccess['capabilities']) => (ctx: RequestContext): readonly DataAccess[] => [
+    { path: dataPath(ctx), capabilities },
+  ];
 
   return {
     mountType: 'kv',
@@ -150,6 +159,10 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
       {
         name: 'kv.rollback',
         pattern: 'rollback/(?<path>.+)',
+        // Writes an old version's value as the new current one: an update of data/, and a read of the old value
+        // (Vault's own `kv rollback` reads the version and writes it back, so it needs both; a caller must not be
+        // able to resurrect a value it was never allowed to read).
+        dataAccess: touches('read', 'update'),
         operations: {
           update: async (ctx) => {
             const version = optInt(ctx.data, 'version');
@@ -163,6 +176,9 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
       {
         name: 'kv.diff',
         pattern: 'diff/(?<path>.+)',
+        // Reads two versions' values. Even without show_values the answer is derived from them (which keys changed),
+        // so the rule does not depend on a query flag a parser could read differently from the handler.
+        dataAccess: touches('read'),
         operations: {
           read: async (ctx) => {
             const from = optInt(ctx.query, 'from');

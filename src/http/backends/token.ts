@@ -17,7 +17,10 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
 
   async function create(ctx: RequestContext, orphan: boolean): Promise<HandlerResult> {
     const input = createInput(ctx.data);
-    const { token, info } = await tokens.create(caller(ctx), input, orphan || input.noParent ? { orphan: true } : undefined);
+    // Vault's isSudo: root or sudo on the path of this request. The service decides what it allows; the transport
+    // only reports the capability (no_parent is never turned into an orphan grant here).
+    const sudo = await ctx.can('sudo');
+    const { token, info } = await tokens.create(caller(ctx), input, { orphan, sudo });
     return { auth: authBlock(token, info) };
   }
 
@@ -137,7 +140,8 @@ function createInput(data: Record<string, unknown>): CreateTokenInput {
   if (noDefault !== undefined) input.noDefaultPolicy = noDefault;
   const renewable = optBool(data, 'renewable');
   if (renewable !== undefined) input.renewable = renewable;
-  const ttl = optDuration(data, 'ttl');
+  // 'lease' is Vault's older name for ttl, still accepted by Vault: ignoring it would hand out the default TTL.
+  const ttl = optDuration(data, 'ttl') ?? optDuration(data, 'lease');
   if (ttl !== undefined) input.ttl = ttl;
   const explicitMaxTtl = optDuration(data, 'explicit_max_ttl');
   if (explicitMaxTtl !== undefined) input.explicitMaxTtl = explicitMaxTtl;
@@ -147,6 +151,10 @@ function createInput(data: Record<string, unknown>): CreateTokenInput {
   if (numUses !== undefined) input.numUses = numUses;
   const displayName = optString(data, 'display_name');
   if (displayName !== undefined) input.displayName = displayName;
+  // Vault lets root or sudo callers choose the token's value; Strongroom always generates it. Refuse rather than
+  // silently hand back a different token than the one asked for.
+  const id = optString(data, 'id');
+  if (id !== undefined && id !== '') throw invalid('choosing the token value ("id") is not supported; omit it to get a generated token');
   const type = optString(data, 'type');
   if (type !== undefined && type !== 'service') throw invalid('only service tokens are supported (type "service")');
   return input;

@@ -1,6 +1,6 @@
 import type { KvMountConfig } from '../../kv/types.js';
 import type { Mount, MountType } from '../../mounts/types.js';
-import { invalid, notFound } from '../../shared/errors.js';
+import { StrongroomError, invalid, notFound } from '../../shared/errors.js';
 import { normalizeMountPath } from '../../mounts/paths.js';
 import type { BackendPath, RequestContext } from '../backend.js';
 import type { HttpDeps } from '../deps.js';
@@ -101,7 +101,14 @@ export function mountPaths(deps: Pick<HttpDeps, 'mounts' | 'kv' | 'engineBackend
       operations: {
         read: async (ctx) => {
           const found = await mounts.resolve(ctx.params.path!.endsWith('/') ? ctx.params.path! : `${ctx.params.path}/`);
-          if (!found) throw notFound(`no mount for "${ctx.params.path}"`);
+          // Vault describes a mount only to a caller who can use something in it, and answers an unknown path the
+          // same way (403), so this endpoint cannot be used to list the mounts one may not see. A caller who may
+          // read sys/mounts learns nothing new from a 404, which lets the CLI say "nothing is mounted there".
+          if (!found) {
+            if (await ctx.can('read', 'sys/mounts')) throw notFound(`no mount for "${ctx.params.path}"`);
+            throw new StrongroomError('forbidden', 'permission denied');
+          }
+          if (!(await ctx.canReachUnder(found.mount.path))) throw new StrongroomError('forbidden', 'permission denied');
           return { data: { ...mountView(found.mount), path: found.mount.path } };
         },
       },

@@ -137,6 +137,27 @@ describe('strongroom csi-provider (Secrets Store CSI provider against a real ser
     expect((err as grpc.ServiceError).details).toMatch(/login/);
   });
 
+  it('cannot reach values past a deny on data/ through another endpoint (diff), and still mounts them elsewhere', async () => {
+    // Issue 14: with read on secret/* and a deny on secret/data/admin/*, a diff with values used to mount admin values.
+    await root('PUT', 'sys/policies/acl/browser', { policy: 'path "secret/*" { capabilities = ["read", "list"] }\npath "secret/data/admin/*" { capabilities = ["deny"] }' });
+    const role = await root('POST', 'auth/kubernetes/role/browser', { bound_service_account_names: ['browser'], bound_service_account_namespaces: ['shop'], token_policies: ['browser'], audience: AUDIENCE, token_ttl: '5m' });
+    expect(role.status).toBeLessThan(300);
+    for (const path of ['admin/root', 'web/feed']) {
+      await root('POST', `secret/data/${path}`, { data: { key: `${path}-one` } });
+      await root('POST', `secret/data/${path}`, { data: { key: `${path}-two` } });
+    }
+    const diffObject = (path: string) => `- objectName: changes.json\n  secretPath: secret/diff/${path}\n  secretKey: values\n  secretArgs: {from: 1, to: 2, show_values: true}\n`;
+
+    const err = await mount(await attributes('shop', 'browser', 'browser', diffObject('admin/root'))).catch((e: grpc.ServiceError) => e);
+    expect(err).toMatchObject({ code: grpcStatus.PERMISSION_DENIED });
+    expect((err as grpc.ServiceError).details).not.toMatch(/admin\/root-/);
+    const direct = await mount(await attributes('shop', 'browser', 'browser', '- {objectName: k, secretPath: secret/data/admin/root, secretKey: key}')).catch((e: grpc.ServiceError) => e);
+    expect(direct).toMatchObject({ code: grpcStatus.PERMISSION_DENIED });
+
+    const allowed = await mount(await attributes('shop', 'browser', 'browser', diffObject('web/feed')));
+    expect(JSON.parse(allowed.files[0]!.contents.toString())).toEqual({ key: { from: 'web/feed-one', to: 'web/feed-two' } });
+  });
+
   it('reports a missing secret or key as NOT_FOUND and bad parameters as INVALID_ARGUMENT', async () => {
     await expect(mount(await attributes('shop', 'web', 'web', '- {objectName: a, secretPath: secret/data/web/nope, secretKey: x}'))).rejects.toMatchObject({ code: grpcStatus.NOT_FOUND });
     await expect(mount(await attributes('shop', 'web', 'web', '- {objectName: a, secretPath: secret/data/web/db, secretKey: nope}'))).rejects.toMatchObject({ code: grpcStatus.NOT_FOUND });

@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type StartedServer } from '../../support/server-process.js';
+import { api } from './client.js';
+
+/**
+ * Class search for issue 14 item 4 (restrictions accepted and silently not enforced): Vault role fields that narrow
+ * the tokens a login issues must either be enforced or refused — never stored and ignored.
+ */
+describe('auth-method roles never accept a token restriction they would not enforce (real server process)', () => {
+  let server: StartedServer;
+  const root = (method: string, path: string, body?: unknown) => api(server.url, method, path, { token: server.rootToken, ...(body !== undefined ? { body } : {}) });
+  const k8sRole = { bound_service_account_names: ['app'], bound_service_account_namespaces: ['shop'], token_policies: ['default'] };
+
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('refuses token_bound_cidrs, token_no_default_policy and (kubernetes) token_num_uses with a clear 400', async () => {
+    for (const [path, base] of [['auth/approle/role/ci', {}], ['auth/kubernetes/role/app', k8sRole]] as const) {
+      for (const extra of [{ token_bound_cidrs: ['10.0.0.0/8'] }, { token_no_default_policy: true }]) {
+        const res = await root('POST', path, { ...base, ...extra });
+        expect(res.status).toBe(400);
+        expect(res.body.errors[0]).toMatch(/not supported/);
+        expect(res.body.errors[0]).toContain(Object.keys(extra)[0]!);
+      }
+      // Harmless values of the same fields are fine.
+      expect((await root('POST', path, { ...base, token_bound_cidrs: [], token_no_default_policy: false })).status).toBe(204);
+    }
+    expect((await root('POST', 'auth/kubernetes/role/app', { ...k8sRole, token_num_uses: 5 })).status).toBe(400);
+    expect((await root('POST', 'auth/approle/role/ci/secret-id', { token_bound_cidrs: ['10.0.0.0/8'] })).status).toBe(400);
+  });
+
+  it('honours "lease", Vault\'s older name for a token\'s ttl', async () => {
+    const created = await root('POST', 'auth/token/create', { policies: ['default'], lease: '15m' });
+    expect(created.status).toBe(200);
+    expect(created.body.auth.lease_duration).toBe(900);
+  });
+
+  it('honours token_explicit_max_ttl as a hard limit on issued tokens', async () => {
+    expect((await root('POST', 'auth/approle/role/capped', { token_policies: ['default'], token_ttl: '10h', token_explicit_max_ttl: '1h' })).status).toBe(204);
+    const roleId = (await root('GET', 'auth/approle/role/capped/role-id')).body.data.role_id as string;
+    const secretId = (await root('POST', 'auth/approle/role/capped/secret-id')).body.data.secret_id as string;
+    const login = await api(server.url, 'POST', 'auth/approle/login', { body: { role_id: roleId, secret_id: secretId } });
+    expect(login.status).toBe(200);
+    expect(login.body.auth.lease_duration).toBeLessThanOrEqual(3600);
+    const role = await root('GET', 'auth/approle/role/capped');
+    expect(role.body.data.token_max_ttl).toBe(3600);
+  });
+});
