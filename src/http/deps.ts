@@ -4,6 +4,7 @@ import type { SealService } from '../crypto/types.js';
 import type { KvService } from '../kv/types.js';
 import type { MountService, MountType } from '../mounts/types.js';
 import type { PolicyService } from '../policy/types.js';
+import type { HealthCheck } from '../shared/health.js';
 import type { Backend } from './backend.js';
 import type { Metrics } from './metrics.js';
 
@@ -26,6 +27,8 @@ export interface HttpDeps {
   /** Backends for mount types other than kv (transit, when present). */
   engineBackends: Partial<Record<MountType, Backend>>;
   metrics: Metrics;
+  /** What `sys/health` asks besides the seal (storage, ...): any failing check makes the process not ready. */
+  healthChecks?: readonly HealthCheck[];
   /** Login rate limit: tokens per second and burst per remote address (0 disables). */
   loginRateLimit?: { perSecond: number; burst: number };
 }

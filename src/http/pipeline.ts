@@ -2,6 +2,7 @@ import type { AuditAuth, AuditEvent, AuditRequest } from '../audit/types.js';
 import type { TokenInfo } from '../auth/types.js';
 import type { Mount } from '../mounts/types.js';
 import { StrongroomError, isStrongroomError } from '../shared/errors.js';
+import { isStorageUnavailable } from '../storage/failures.js';
 import { auditAuthOf, requestEvent, responseEvent } from './audit-events.js';
 import type { Backend, Handler, HandlerResult, Operation, RequestContext } from './backend.js';
 import type { HttpDeps } from './deps.js';
@@ -77,6 +78,8 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
 
   function errorReply(err: unknown, route: string, requestId: string): ApiReply {
     if (err instanceof AuditFailure) {
+      // The audit log could not be written because storage is out: that is the outage callers need to hear about.
+      if (isStorageUnavailable(err.cause)) return reply(503, { errors: [err.cause.message] }, route);
       return reply(500, { errors: [`${err.message}; request id ${requestId}`] }, route, { internalError: err.cause });
     }
     if (isStrongroomError(err) && err.kind !== 'internal') {

@@ -261,6 +261,7 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
     lifecycle,
     engineBackends,
     metrics: options.metrics,
+    healthChecks: [{ name: 'storage', check: () => storage.health.check() }],
   };
 
   return {
@@ -277,6 +278,7 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
     httpDeps,
     startMaintenance(log) {
       if (stopMaintenance) return;
+      storage.health.setLog(log);
       stopMaintenance = startPeriodicJobs(
         [
           { name: 'token-tidy', intervalMs: TIDY_INTERVAL_MS, run: async () => removed(await tokens.tidy(), 'expired token(s)') },
