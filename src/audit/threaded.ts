@@ -31,6 +31,11 @@ export interface ThreadedAuditOptions {
   /** The audit thread opens its own handle on the same database (SQLite file or PostgreSQL). */
   storage: StorageConfig;
   nodeId?: string;
+  /**
+   * Told of every entry the audit thread could not write because storage is out (its handle is not the request
+   * thread's, so the request thread's storage health would otherwise never hear of it).
+   */
+  onStorageFailure?: (err: StrongroomError) => void;
 }
 
 interface Waiting {
@@ -84,7 +89,11 @@ export async function createThreadedAuditService(options: ThreadedAuditOptions):
   worker.on('message', (message: FromWorker) => {
     if (message.kind === 'settled') {
       for (const id of message.ok) settle(id);
-      for (const { id, error } of message.failed) settle(id, fromWire(error));
+      for (const { id, error } of message.failed) {
+        const err = fromWire(error);
+        if (typeof err.details?.storage === 'string') options.onStorageFailure?.(err);
+        settle(id, err);
+      }
     } else if (message.kind === 'result') {
       const entry = waiting.get(message.id);
       if (message.devices !== undefined) devices = message.devices;

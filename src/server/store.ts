@@ -20,6 +20,7 @@ import type { MountService, MountType } from '../mounts/types.js';
 import { createPolicyService, type CachedPolicyService } from '../policy/service.js';
 import { StrongroomError } from '../shared/errors.js';
 import { openStorage, type Storage, type StorageConfig } from '../storage/database.js';
+import { storageFailureFromWire } from '../storage/failures.js';
 import { createTransitRepository } from '../transit/repository.js';
 import { createTransitService } from '../transit/service.js';
 import type { ServerConfig } from './config.js';
@@ -186,6 +187,11 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
           // Group commit makes one database write per batch: the audit thread needs few connections.
           storage: storageConfig.engine === 'postgres' ? { ...storageConfig, poolSize: 2 } : storageConfig,
           ...nodeId,
+          // An audit write refused for lack of space (or a lost database) is this store's storage outage too.
+          onStorageFailure: (err) => {
+            const failure = storageFailureFromWire(err, 'the audit thread');
+            if (failure) storage.health.reportFailure(failure);
+          },
         });
     return opening.finally(() => hmacKey.fill(0));
   }

@@ -27,12 +27,23 @@ export class StorageUnavailableError extends StrongroomError {
   readonly driverCode: string;
   readonly driverMessage: string;
   constructor(reason: StorageFailureReason, driverCode: string, driverMessage: string) {
-    super('unavailable', MESSAGES[reason], { storage: reason });
+    super('unavailable', MESSAGES[reason], { storage: reason, code: driverCode });
     this.name = 'StorageUnavailableError';
     this.reason = reason;
     this.driverCode = driverCode;
     this.driverMessage = driverMessage.slice(0, 300);
   }
+}
+
+/**
+ * The same failure, rebuilt from its wire form (kind, message, details) after it crossed from another thread's
+ * handle; the driver's message did not travel, the code did.
+ */
+export function storageFailureFromWire(err: StrongroomError, where: string): StorageUnavailableError | null {
+  const reason = err.details?.storage;
+  if (reason !== 'unreachable' && reason !== 'full' && reason !== 'busy' && reason !== 'io') return null;
+  const code = typeof err.details?.code === 'string' ? err.details.code : 'none';
+  return new StorageUnavailableError(reason, code, `reported by ${where}`);
 }
 
 /** Whether an error (possibly rebuilt from the audit thread's wire form) is a storage outage. */

@@ -17,6 +17,8 @@ export interface StorageHealth {
   check(): Promise<HealthCheckResult>;
   /** Where outages and recoveries are logged (the server's logger, once it exists). */
   setLog(log: StorageLog): void;
+  /** A failure met by another handle on the same database (the audit thread's): a failed write, reported here too. */
+  reportFailure(err: StorageUnavailableError): void;
 }
 
 export interface StorageMonitor extends StorageHealth {
@@ -127,6 +129,7 @@ export function createStorageMonitor(options: StorageMonitorOptions): StorageMon
     failed,
     succeeded,
     rollbackFailed,
+    reportFailure: (err) => failed(err, true),
     check,
     setLog(next) {
       log = next;

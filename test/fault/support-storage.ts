@@ -1,4 +1,9 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
 /**
@@ -173,3 +178,78 @@ export async function saboteur(adminUrl: string, databaseUrl: string): Promise<S
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export interface TmpfsServer {
+  url: string;
+  rootToken: string;
+  pid: number;
+  /** A path inside the server's private tmpfs, reachable from outside through /proc/<pid>/root. */
+  insideTmpfs(name: string): string;
+  alive(): boolean;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A dev server whose data directory is a small tmpfs of its own (a private mount namespace: `unshare -m`, root
+ * only), so running out of space is real: SQLite's own writes fail with SQLITE_FULL. The test fills or frees the
+ * tmpfs through /proc/<pid>/root/<dir>. Returns null where mount namespaces are not available.
+ */
+export async function startServerOnTmpfs(sizeBytes: number): Promise<TmpfsServer | null> {
+  if (process.getuid?.() !== 0 || spawnSync('unshare', ['-m', 'true']).status !== 0) return null;
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'strongroom-tmpfs-'));
+  const rootToken = `srs.test-${randomBytes(12).toString('hex')}`;
+  const proc = spawn(
+    'unshare',
+    [
+      '-m',
+      'sh',
+      '-c',
+      'mount -t tmpfs -o size="$1" tmpfs "$2" && exec "$3" "$4" server --listen=127.0.0.1:0 --data-dir="$2" --log-level=info --dev --dev-root-token="$5"',
+      'sh',
+      String(sizeBytes),
+      dir,
+      process.execPath,
+      join(root, 'bin', 'strongroom'),
+      rootToken,
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server on tmpfs did not start:\n${out}`)), 30_000);
+    const check = () => {
+      const m = /Strongroom dev server listening on (\S+)/.exec(out);
+      if (m && /^Root token: /m.test(out)) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    proc.stdout!.on('data', check);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`server on tmpfs exited before listening:\n${out}`));
+    });
+  });
+  return {
+    url,
+    rootToken,
+    pid: proc.pid!,
+    insideTmpfs: (name) => `/proc/${proc.pid}/root${dir}/${name}`,
+    alive: () => proc.exitCode === null && proc.signalCode === null,
+    output: () => out,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        const killer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(killer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
