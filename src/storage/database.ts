@@ -286,7 +286,7 @@ export async function openStorage(config: StorageConfig, options: OpenStorageOpt
   try {
     if (options.migrate !== false) await runMigrations(db);
   } catch (err) {
-    await close();
+    await close().catch(() => undefined); // the failure to report is the one above
     // At start-up the operator needs the driver's own words (refused, authentication failed, no such database).
     if (err instanceof StorageUnavailableError) {
       throw new StrongroomError('unavailable', `${err.message} (${err.driverCode}: ${err.driverMessage})`);

@@ -54,8 +54,14 @@ export function createStorageMonitor(options: StorageMonitorOptions): StorageMon
 
   /** The latest failure of a write that SQLite or PostgreSQL refused for space or I/O; cleared by a successful write. */
   let writeFailure: { err: StorageUnavailableError; at: number } | null = null;
-  /** Failures since the store last worked, for the log: the first one of a kind is logged at once, then at most every logEveryMs. */
-  let outage: { since: number; count: number; lastLoggedAt: number; lastLoggedCode: string; suppressed: number } | null = null;
+  /** Failures since storage last worked, for the "answers again" line. */
+  let outage: { since: number; count: number; logged: boolean } | null = null;
+  /**
+   * Log throttle, kept across outages (a flapping database must not flood the log): a failure is logged at once when
+   * its code differs from the last one logged, otherwise at most every logEveryMs, with the number left unlogged.
+   */
+  let lastLogged = { at: -Infinity, code: '' };
+  let notLogged = 0;
 
   let cached: { result: HealthCheckResult; at: number } | null = null;
   let pinging: Promise<HealthCheckResult> | null = null;
@@ -64,27 +70,27 @@ export function createStorageMonitor(options: StorageMonitorOptions): StorageMon
     const at = now();
     if (writing && (err.reason === 'full' || err.reason === 'io')) writeFailure = { err, at };
     if (cached?.result.healthy) cached = null; // the next probe looks again instead of repeating "healthy"
-    outage ??= { since: at, count: 0, lastLoggedAt: -Infinity, lastLoggedCode: '', suppressed: 0 };
+    outage ??= { since: at, count: 0, logged: false };
     outage.count += 1;
-    if (err.driverCode !== outage.lastLoggedCode || at - outage.lastLoggedAt >= logEveryMs) {
+    if (err.driverCode !== lastLogged.code || at - lastLogged.at >= logEveryMs) {
       log?.error(
-        { reason: err.reason, code: err.driverCode, error: err.driverMessage, ...(outage.suppressed ? { similarFailuresNotLogged: outage.suppressed } : {}) },
+        { reason: err.reason, code: err.driverCode, error: err.driverMessage, ...(notLogged ? { failuresNotLoggedSinceLastLine: notLogged } : {}) },
         `storage failure (${err.reason}): ${err.driverCode}: ${err.driverMessage}; requests that need storage get 503`,
       );
-      outage.lastLoggedAt = at;
-      outage.lastLoggedCode = err.driverCode;
-      outage.suppressed = 0;
+      lastLogged = { at, code: err.driverCode };
+      notLogged = 0;
+      outage.logged = true;
     } else {
-      outage.suppressed += 1;
+      notLogged += 1;
     }
   }
 
   function succeeded(writing: boolean): void {
     if (writing) writeFailure = null;
-    if (outage) {
+    if (outage?.logged) {
       log?.info({ failures: outage.count, seconds: Math.round((now() - outage.since) / 100) / 10 }, 'storage answers again');
-      outage = null;
     }
+    outage = null;
   }
 
   async function ping(): Promise<HealthCheckResult> {
