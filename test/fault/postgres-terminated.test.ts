@@ -2,7 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { createTestDatabase, postgresAdminUrl, postgresSkipReason } from '../support/postgres.js';
 import { startServer, type StartedServer } from '../support/server-process.js';
-import { saboteur, sleep, startLoad, unreadableWrites, type LoadFigures, type Saboteur } from './support-storage.js';
+import {
+  saboteur,
+  sleep,
+  startLoad,
+  privatePostgresAvailable,
+  startPrivatePostgres,
+  unreadableWrites,
+  type LoadFigures,
+  type PrivatePostgres,
+  type Saboteur,
+} from './support-storage.js';
 
 /**
  * Fault: the server's PostgreSQL sessions are cut (pg_terminate_backend, what a PostgreSQL restart or failover does
@@ -16,6 +26,7 @@ const FULL = process.env.STRONGROOM_FAULT_FULL === '1';
 const TERMINATE_ROUNDS = FULL ? 30 : 4;
 const OUTAGE_MS = FULL ? 5_000 : 2_000;
 const WORKERS = 8;
+const STOP_ROUNDS = FULL ? 6 : 2;
 
 function summary(figures: LoadFigures): string {
   return JSON.stringify({
@@ -124,6 +135,50 @@ describe.skipIf(postgresSkipReason !== undefined)('fault: PostgreSQL connections
     expect(figures.transportErrors, summary(figures)).toBe(0);
     expect(figures.violations).toEqual([]);
     expect(figures.byStatus[503] ?? 0, summary(figures)).toBeGreaterThan(0);
+    const statuses = Object.keys(figures.byStatus).map(Number);
+    expect(statuses.filter((s) => s !== 200 && s !== 204 && s !== 503), summary(figures)).toEqual([]);
+    expect(await unreadableWrites(server.url, server.rootToken, figures.acknowledged)).toEqual([]);
+  });
+});
+
+/**
+ * The same fault the hard way: the database server itself stops (`pg_ctl stop -m fast`, then `-m immediate`) and
+ * starts again. Runs on a private PostgreSQL instance of its own (the machine's shared one is never stopped); skips
+ * where Debian's PostgreSQL binaries or root are missing.
+ */
+describe.skipIf(!privatePostgresAvailable())('fault: PostgreSQL stopped (fast and immediate) under load, on a private instance', () => {
+  let pgServer: PrivatePostgres;
+  let server: StartedServer;
+  beforeAll(async () => {
+    pgServer = startPrivatePostgres();
+    server = await startServer({ args: [`--database-url=${pgServer.url}`] });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    pgServer?.destroy();
+  });
+
+  it(`stays up through ${STOP_ROUNDS} stops of the database server, answers only 200 or 503, and serves again each time it is back`, async () => {
+    const load = startLoad(server.url, server.rootToken, { workers: WORKERS, prefix: 'stopped' });
+    await eventually(() => load.figures.acknowledged.size >= 20, 'the load to get going');
+    const recoveries: number[] = [];
+    for (let round = 0; round < STOP_ROUNDS; round++) {
+      pgServer.stop(round % 2 === 0 ? 'fast' : 'immediate');
+      await eventually(async () => (await fetch(`${server.url}/v1/sys/health`)).status === 503, 'sys/health to report the stopped database');
+      await sleep(1_000);
+      expect(server.proc.exitCode, server.stderr().slice(-3000)).toBeNull();
+      pgServer.start();
+      const back = Date.now();
+      const acknowledgedBefore = load.figures.acknowledged.size;
+      await eventually(() => load.figures.acknowledged.size > acknowledgedBefore, 'writes to succeed again');
+      recoveries.push(Date.now() - back);
+    }
+    const figures = await load.stop();
+    expect(server.proc.exitCode).toBeNull();
+    console.log(`[fault postgres-stopped] rounds=${STOP_ROUNDS} recoveredMs=${JSON.stringify(recoveries)} ${summary(figures)}`);
+
+    expect(figures.transportErrors, summary(figures)).toBe(0);
+    expect(figures.violations).toEqual([]);
     const statuses = Object.keys(figures.byStatus).map(Number);
     expect(statuses.filter((s) => s !== 200 && s !== 204 && s !== 503), summary(figures)).toEqual([]);
     expect(await unreadableWrites(server.url, server.rootToken, figures.acknowledged)).toEqual([]);

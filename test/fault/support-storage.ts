@@ -253,3 +253,63 @@ export async function startServerOnTmpfs(sizeBytes: number): Promise<TmpfsServer
     },
   };
 }
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+
+export interface PrivatePostgres {
+  url: string;
+  /** pg_ctl stop with the given shutdown mode (fast: sessions are terminated; immediate: the server just dies). */
+  stop(mode: 'fast' | 'immediate'): void;
+  start(): void;
+  destroy(): void;
+}
+
+/**
+ * A throw-away PostgreSQL server of our own (initdb + pg_ctl from Debian's packages, in a temp dir, on a free port,
+ * run as the postgres user), so a test may stop and start it: the machine's shared PostgreSQL is never touched.
+ * Needs root and the binaries (see privatePostgresAvailable).
+ */
+export function privatePostgresAvailable(): boolean {
+  return process.getuid?.() === 0 && spawnSync(`${PG_BIN}/pg_ctl`, ['--version']).status === 0;
+}
+
+export function startPrivatePostgres(): PrivatePostgres {
+  const dir = mkdtempSync(join(tmpdir(), 'strongroom-pg-'));
+  const asPostgres = (args: string[]) => {
+    const result = spawnSync('runuser', ['-u', 'postgres', '--', ...args], { encoding: 'utf8', timeout: 60_000 });
+    if (result.status !== 0) throw new Error(`${args.join(' ')} failed: ${result.stderr || result.stdout}`);
+  };
+  spawnSync('chown', ['postgres', dir]);
+  asPostgres([`${PG_BIN}/initdb`, '-D', `${dir}/data`, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  let port = 0;
+  const start = () =>
+    asPostgres([
+      `${PG_BIN}/pg_ctl`,
+      '-D',
+      `${dir}/data`,
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      '-l',
+      `${dir}/log`,
+      '-w',
+      'start',
+    ]);
+  for (let attempt = 0; ; attempt++) {
+    port = 40_000 + Math.floor(Math.random() * 20_000);
+    try {
+      start();
+      break;
+    } catch (err) {
+      if (attempt >= 4) throw err;
+    }
+  }
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    stop: (mode) => asPostgres([`${PG_BIN}/pg_ctl`, '-D', `${dir}/data`, '-m', mode, '-w', 'stop']),
+    start,
+    destroy() {
+      spawnSync('runuser', ['-u', 'postgres', '--', `${PG_BIN}/pg_ctl`, '-D', `${dir}/data`, '-m', 'immediate', '-w', 'stop'], { timeout: 30_000 });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
