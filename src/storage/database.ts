@@ -288,9 +288,8 @@ export async function openStorage(config: StorageConfig, options: OpenStorageOpt
   } catch (err) {
     await close().catch(() => undefined); // the failure to report is the one above
     // At start-up the operator needs the driver's own words (refused, authentication failed, no such database).
-    if (err instanceof StorageUnavailableError) {
-      throw new StrongroomError('unavailable', `${err.message} (${err.driverCode}: ${err.driverMessage})`);
-    }
+    const failure = [err, (err as { cause?: unknown })?.cause].find((e) => e instanceof StorageUnavailableError);
+    if (failure) throw new StrongroomError('unavailable', `${failure.message} (${failure.driverCode}: ${failure.driverMessage})`);
     throw err;
   }
   return {
