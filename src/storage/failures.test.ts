@@ -124,4 +124,34 @@ describe('a failed transaction reports its own error, never the failed ROLLBACK 
       await db.drop();
     }
   });
+
+  it.skipIf(postgresSkipReason !== undefined)('PostgreSQL: a request that cannot get a pooled connection in time fails with "storage unavailable", not a hang', async () => {
+    const db = await createTestDatabase();
+    const storage = await openStorage({ engine: 'postgres', url: db.url, poolSize: 1 });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    try {
+      // The only connection is held by a transaction that waits; the next query queues for it.
+      const holder = storage.db.transaction().execute(async (trx) => {
+        await sql`select 1`.execute(trx);
+        await held;
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const started = Date.now();
+      const failed = await sql`select 1`.execute(storage.db).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(failed).toBeInstanceOf(StorageUnavailableError);
+      expect((failed as StorageUnavailableError).message).toMatch(/^storage unavailable/);
+      expect(Date.now() - started).toBeLessThan(15_000);
+      release();
+      await holder;
+      await sql`select 1`.execute(storage.db);
+    } finally {
+      release();
+      await storage.close();
+      await db.drop();
+    }
+  });
 });
