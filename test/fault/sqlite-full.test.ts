@@ -1,6 +1,9 @@
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
+import { startServer } from '../support/server-process.js';
 import { startServerOnTmpfs, unreadableWrites, type TmpfsServer } from './support-storage.js';
 
 /**
@@ -113,5 +116,54 @@ describe.skipIf(!available)('fault: the SQLite file system fills up under a runn
     await eventually(async () => (await fetch(`${s.url}/v1/sys/health`)).status === 200, 'sys/health to recover');
     expect(await unreadableWrites(s.url, s.rootToken, acknowledged)).toEqual([]);
     expect(s.alive()).toBe(true);
+  });
+});
+
+/**
+ * The same through a file-size limit (RLIMIT_FSIZE, set on the running server with prlimit): SQLite's write fails
+ * with EFBIG (Node ignores SIGXFSZ), which SQLite reports as an I/O error. Before, the log and the caller saw only
+ * "cannot rollback - no transaction is active".
+ */
+const prlimitWorks = spawnSync('prlimit', ['--version']).status === 0;
+
+describe.skipIf(!prlimitWorks)('fault: the SQLite files hit the process file-size limit (prlimit --fsize)', () => {
+  it('answers 503 with the I/O error logged, not "cannot rollback", and recovers when the limit is lifted', async () => {
+    const server = await startServer();
+    try {
+      const limit = (bytes: string) => {
+        // The soft limit only ("N:"): lifting it again needs no privilege.
+        const result = spawnSync('prlimit', [`--pid=${server.proc.pid}`, `--fsize=${bytes}:`], { encoding: 'utf8' });
+        if (result.status !== 0) throw new Error(`prlimit failed: ${result.stderr}`);
+      };
+      const asServer = { url: server.url, rootToken: server.rootToken } as TmpfsServer;
+      expect((await put(asServer, 'before', 'v')).status).toBe(200);
+      const sizes = ['strongroom.db', 'strongroom.db-wal'].map((f) => {
+        try {
+          return statSync(join(server.dataDir, f)).size;
+        } catch {
+          return 0;
+        }
+      });
+      // No file of the store may grow past what the largest already is.
+      limit(String(Math.max(...sizes)));
+      let refused: Awaited<ReturnType<typeof put>> | null = null;
+      for (let i = 0; i < 300 && !refused; i++) {
+        const res = await put(asServer, `limited/${i}`, `${VALUE}-${i}`);
+        if (res.status !== 200) refused = res;
+      }
+      expect(refused, 'no write was refused under the file-size limit').not.toBeNull();
+      expect(refused!.status).toBe(503);
+      expect(refused!.body?.errors?.[0]).toMatch(/^storage (unavailable|full)/);
+      expect(server.proc.exitCode).toBeNull();
+      await eventually(() => /SQLITE_(IOERR|FULL)/.test(server.stdout() + server.stderr()), "SQLite's own error in the server log", 5_000);
+      expect(server.stdout() + server.stderr()).not.toMatch(/cannot rollback/);
+
+      limit('unlimited');
+      await eventually(async () => (await put(asServer, 'after', 'back')).status === 200, 'a write to succeed once the limit is lifted');
+      const read = await fetch(`${server.url}/v1/secret/data/after`, { headers: { 'x-vault-token': server.rootToken } });
+      expect(read.status).toBe(200);
+    } finally {
+      await server.stop();
+    }
   });
 });
