@@ -312,6 +312,6 @@ describeEachEngine('audit service', (ctx) => {
 
 describe('audit service without storage tables touched', () => {
   it('rejects a malformed node id', async () => {
-    await expect(createAuditService({ hmacKey, storage: { engine: 'sqlite', db: null as never, close: async () => undefined }, nodeId: 'x'.repeat(65) })).rejects.toMatchObject({ kind: 'invalid' });
+    await expect(createAuditService({ hmacKey, storage: { engine: 'sqlite', db: null as never, health: null as never, close: async () => undefined }, nodeId: 'x'.repeat(65) })).rejects.toMatchObject({ kind: 'invalid' });
   });
 });

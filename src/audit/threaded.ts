@@ -34,6 +34,11 @@ export interface ThreadedAuditOptions {
   nodeId?: string;
   files?: AuditServiceDeps['files'];
   localDevices?: AuditServiceDeps['localDevices'];
+  /**
+   * Told of every entry the audit thread could not write because storage is out (its handle is not the request
+   * thread's, so the request thread's storage health would otherwise never hear of it).
+   */
+  onStorageFailure?: (err: StrongroomError) => void;
 }
 
 interface Waiting {
@@ -89,7 +94,11 @@ export async function createThreadedAuditService(options: ThreadedAuditOptions):
   worker.on('message', (message: FromWorker) => {
     if (message.kind === 'settled') {
       for (const id of message.ok) settle(id);
-      for (const { id, error } of message.failed) settle(id, fromWire(error));
+      for (const { id, error } of message.failed) {
+        const err = fromWire(error);
+        if (typeof err.details?.storage === 'string') options.onStorageFailure?.(err);
+        settle(id, err);
+      }
     } else if (message.kind === 'result') {
       const entry = waiting.get(message.id);
       if (message.devices !== undefined) devices = message.devices;

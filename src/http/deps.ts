@@ -4,6 +4,7 @@ import type { SealService } from '../crypto/types.js';
 import type { KvService } from '../kv/types.js';
 import type { MountService, MountType } from '../mounts/types.js';
 import type { PolicyService } from '../policy/types.js';
+import type { HealthCheck } from '../shared/health.js';
 import type { Backend } from './backend.js';
 import type { Metrics } from './metrics.js';
 
@@ -22,15 +23,12 @@ export interface HttpDeps {
   policy: PolicyService;
   /** The audit service; null while sealed (nothing but the unauthenticated seal endpoints is served then). */
   audit(): AuditService | null;
-  /**
-   * False while unsealed without a working audit log (it failed to open and is being retried): the process cannot
-   * serve, and sys/health says so. Optional for embedders; absent means "available".
-   */
-  auditAvailable?(): boolean;
   lifecycle: Lifecycle;
   /** Backends for mount types other than kv (transit, when present). */
   engineBackends: Partial<Record<MountType, Backend>>;
   metrics: Metrics;
+  /** What `sys/health` asks besides the seal (storage, ...): any failing check makes the process not ready. */
+  healthChecks?: readonly HealthCheck[];
   /** Login rate limit: tokens per second and burst per remote address (0 disables). */
   loginRateLimit?: { perSecond: number; burst: number };
 }

@@ -3,6 +3,7 @@ import type { TokenInfo } from '../auth/types.js';
 import type { Mount } from '../mounts/types.js';
 import type { Acl } from '../policy/types.js';
 import { StrongroomError, isStrongroomError } from '../shared/errors.js';
+import { isStorageUnavailable } from '../storage/failures.js';
 import { auditAuthOf, requestEvent, responseEvent } from './audit-events.js';
 import type { Backend, Handler, HandlerResult, Operation, RequestContext } from './backend.js';
 import type { HttpDeps } from './deps.js';
@@ -78,6 +79,8 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
 
   function errorReply(err: unknown, route: string, requestId: string): ApiReply {
     if (err instanceof AuditFailure) {
+      // The audit log could not be written because storage is out: that is the outage callers need to hear about.
+      if (isStorageUnavailable(err.cause)) return reply(503, { errors: [err.cause.message] }, route);
       // A device that cannot write for now (disk full, file refused, thread restarting) is a dependency that cannot
       // serve: 503, so clients and load balancers retry. Anything else stays an internal error.
       const status = isStrongroomError(err.cause, 'unavailable') ? 503 : 500;

@@ -101,7 +101,7 @@ export async function openLocalKek(options: LocalKekOptions): Promise<Kek> {
     audit = await openPluginAuditLog(storage, seal.barrier.deriveKey('audit-hmac'), options.auditFile);
   } catch (err) {
     await seal.close().catch(() => undefined);
-    await storage.close();
+    await storage.close().catch(() => undefined); // never hide the error that got us here
     throw err;
   }
   const auditLog = audit;

@@ -19,7 +19,9 @@ import { createMountService } from '../mounts/service.js';
 import type { MountService, MountType } from '../mounts/types.js';
 import { createPolicyService, type CachedPolicyService } from '../policy/service.js';
 import { StrongroomError } from '../shared/errors.js';
+import type { HealthCheckResult } from '../shared/health.js';
 import { openStorage, type Storage, type StorageConfig } from '../storage/database.js';
+import { storageFailureFromWire } from '../storage/failures.js';
 import { createTransitRepository } from '../transit/repository.js';
 import { createTransitService } from '../transit/service.js';
 import type { ServerConfig } from './config.js';
@@ -205,6 +207,11 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
           ...common,
           // Group commit makes one database write per batch: the audit thread needs few connections.
           storage: storageConfig.engine === 'postgres' ? { ...storageConfig, poolSize: 2 } : storageConfig,
+          // An audit write refused for lack of space (or a lost database) is this store's storage outage too.
+          onStorageFailure: (err) => {
+            const failure = storageFailureFromWire(err, 'the audit thread');
+            if (failure) storage.health.reportFailure(failure);
+          },
         });
     return opening.finally(() => hmacKey.fill(0));
   }
@@ -302,6 +309,11 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
     },
   };
 
+  function auditHealth(): HealthCheckResult {
+    if (barrier.isSealed() || (audit !== null && audit.healthy())) return { healthy: true };
+    return { healthy: false, message: auditProblem ? `the audit log is not available: ${auditProblem}` : 'the audit log is not available' };
+  }
+
   const engineBackends: Partial<Record<MountType, Backend>> = { transit: createTransitBackend({ transit }) };
   const httpDeps: HttpDeps = {
     seal,
@@ -319,10 +331,14 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
       }
       return audit;
     },
-    auditAvailable: () => barrier.isSealed() || (audit !== null && audit.healthy()),
     lifecycle,
     engineBackends,
     metrics: options.metrics,
+    healthChecks: [
+      { name: 'storage', check: () => storage.health.check() },
+      // Unsealed without a working audit log, every request is refused: not a process to send traffic to.
+      { name: 'audit', check: async () => auditHealth() },
+    ],
   };
 
   return {
@@ -339,6 +355,7 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
     httpDeps,
     startMaintenance(log) {
       if (stopMaintenance) return;
+      storage.health.setLog(log);
       stopMaintenance = startPeriodicJobs(
         [
           { name: 'token-tidy', intervalMs: TIDY_INTERVAL_MS, run: async () => removed(await tokens.tidy(), 'expired token(s)') },

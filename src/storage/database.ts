@@ -4,6 +4,9 @@ import pg from 'pg';
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StrongroomError } from '../shared/errors.js';
+import { StorageUnavailableError, storageFailureOf } from './failures.js';
+import { guardedDialect } from './guarded-driver.js';
+import { createStorageMonitor, type StorageHealth, type StorageMonitor } from './health.js';
 import { runMigrations } from './migrations.js';
 
 export type StorageConfig =
@@ -36,6 +39,8 @@ export interface Storage {
    * the file meanwhile, and other handles of this process must not write what is read through this one.
    */
   readonly changeStamp?: () => string | null;
+  /** Outages seen by statements, and a cached ping for `sys/health` (see storage/health.ts). */
+  readonly health: StorageHealth;
   close(): Promise<void>;
 }
 
@@ -110,6 +115,7 @@ function withStatementCache(database: Sqlite.Database, onWriteStatement: () => v
 function openSqlite(
   file: string,
   soleOwner: boolean,
+  monitor: StorageMonitor,
 ): {
   db: Kysely<unknown>;
   readNow: NonNullable<Storage['readNow']>;
@@ -144,14 +150,26 @@ function openSqlite(
     const dataVersion = database.prepare('PRAGMA data_version').pluck();
     return () => (database.inTransaction ? null : `${dataVersion.get() as number}.${localWrites}`);
   }
-  const db = new Kysely<unknown>({ dialect: new ImmediateSqliteDialect({ database: statements }) });
+  const db = new Kysely<unknown>({
+    dialect: guardedDialect(new ImmediateSqliteDialect({ database: statements }), {
+      monitor,
+      inTransaction: () => database.inTransaction,
+    }),
+  });
   const readNow = (sqlText: string, parameters: readonly unknown[]): unknown[] | null => {
     // Kysely's SQLite transactions span awaits on this one connection; reading in between would see their
     // uncommitted rows. Outside a transaction every statement runs to completion synchronously, so this is safe.
     if (database.inTransaction) return null;
     const statement = statements.prepare(sqlText);
     if (!statement.reader) throw new Error('readNow is for read-only statements');
-    return statement.all(...(parameters as unknown[]));
+    try {
+      return statement.all(...(parameters as unknown[]));
+    } catch (err) {
+      const failure = storageFailureOf(err);
+      if (!failure) throw err;
+      monitor.failed(failure, false);
+      throw failure;
+    }
   };
   return { db, readNow, changeStamp, releaseOwnership: () => ownership?.close() };
 }
@@ -202,10 +220,16 @@ function takeOwnership(file: string): Sqlite.Database {
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 
-function openPostgres(url: string, poolSize: number): Kysely<unknown> {
+/** How long a request waits for a pooled connection (pool exhausted, or the server unreachable) before a 503. */
+const POSTGRES_CONNECT_TIMEOUT_MS = 5_000;
+
+function openPostgres(url: string, poolSize: number, monitor: StorageMonitor): Kysely<unknown> {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
+    connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
+    // TCP keepalive: a session whose server vanished without a FIN is noticed instead of waited on forever.
+    keepAlive: true,
     // bigint columns hold epoch milliseconds and counters, all far below 2^53: read them as numbers.
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -214,11 +238,19 @@ function openPostgres(url: string, poolSize: number): Kysely<unknown> {
           : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
-  // An idle pooled connection can be closed by the server (restart, failover, an administrator). pg then emits
-  // 'error' on the pool; unhandled, that event would crash the process. The pool has already discarded the broken
-  // client and the next query opens a fresh one; queries in flight fail on their own and surface to callers.
-  pool.on('error', () => undefined);
-  return new Kysely({ dialect: new PostgresDialect({ pool }) });
+  // A session can end under us at any moment: PostgreSQL restarting or failing over, pg_terminate_backend, a network
+  // cut. pg then emits 'error' on the Client, and an 'error' event nobody listens to ends the process. The pool
+  // listens only while a client is idle (and re-emits on the pool: handled below); a client checked out — between
+  // two statements of a transaction, or while its request awaits something else — had no listener at all. So every
+  // client gets its own listener for its whole life. The statement in flight (or the next one) fails by itself and
+  // reaches its caller as a 503; the pool discards the broken client on release and opens a fresh one on demand.
+  const onClientError = (err: Error) => {
+    const failure = storageFailureOf(err) ?? new StorageUnavailableError('unreachable', 'none', err.message);
+    monitor.failed(failure, false);
+  };
+  pool.on('connect', (client) => client.on('error', onClientError));
+  pool.on('error', () => undefined); // idle client lost: already reported by its own listener, and discarded
+  return new Kysely({ dialect: guardedDialect(new PostgresDialect({ pool }), { monitor }) });
 }
 
 export interface OpenStorageOptions {
@@ -235,11 +267,18 @@ export interface OpenStorageOptions {
 
 /** Opens the database and brings its schema up to date. */
 export async function openStorage(config: StorageConfig, options: OpenStorageOptions = {}): Promise<Storage> {
-  const sqlite = config.engine === 'sqlite' ? openSqlite(config.file, options.soleOwner === true) : null;
-  const db = config.engine === 'sqlite' ? sqlite!.db : openPostgres(config.url, config.poolSize ?? 10);
+  let db: Kysely<unknown> | null = null;
+  const monitor = createStorageMonitor({
+    ping: async () => {
+      await db!.executeQuery(CompiledQuery.raw('select 1'));
+    },
+  });
+  const sqlite = config.engine === 'sqlite' ? openSqlite(config.file, options.soleOwner === true, monitor) : null;
+  db = config.engine === 'sqlite' ? sqlite!.db : openPostgres(config.url, config.poolSize ?? 10, monitor);
+  const opened = db;
   const close = async () => {
     try {
-      await db.destroy();
+      await opened.destroy();
     } finally {
       sqlite?.releaseOwnership();
     }
@@ -247,13 +286,17 @@ export async function openStorage(config: StorageConfig, options: OpenStorageOpt
   try {
     if (options.migrate !== false) await runMigrations(db);
   } catch (err) {
-    await close();
+    await close().catch(() => undefined); // the failure to report is the one above
+    // At start-up the operator needs the driver's own words (refused, authentication failed, no such database).
+    const failure = [err, (err as { cause?: unknown })?.cause].find((e) => e instanceof StorageUnavailableError);
+    if (failure) throw new StrongroomError('unavailable', `${failure.message} (${failure.driverCode}: ${failure.driverMessage})`);
     throw err;
   }
   return {
     engine: config.engine,
     db,
     ...(sqlite ? { readNow: sqlite.readNow, changeStamp: sqlite.changeStamp } : {}),
+    health: monitor,
     close,
   };
 }

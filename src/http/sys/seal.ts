@@ -1,5 +1,6 @@
 import type { SealStatus } from '../../crypto/types.js';
 import { StrongroomError, invalid } from '../../shared/errors.js';
+import { runHealthChecks } from '../../shared/health.js';
 import type { BackendPath } from '../backend.js';
 import type { HttpDeps } from '../deps.js';
 import { optBool, optInt, optString } from '../fields.js';
@@ -11,8 +12,9 @@ export const VERSION = '0.1.0';
  * token), sys/seal (sudo). They answer with Vault's raw bodies, not the envelope.
  * https://developer.hashicorp.com/vault/api-docs/system/health (and init, unseal, seal-status, seal)
  */
-export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' | 'metrics' | 'auditAvailable'>): BackendPath[] {
+export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' | 'metrics' | 'healthChecks'>): BackendPath[] {
   const { seal, tokens, lifecycle, metrics } = deps;
+  const healthChecks = deps.healthChecks ?? [];
   const rewrap: RewrapProgress = { current: null, done: 0, total: 0, error: null };
   return [
     {
@@ -23,10 +25,8 @@ export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' |
       skipAudit: true,
       operations: {
         read: async (ctx) => {
-          const status = await seal.status();
-          // Unsealed without a working audit log, every request is refused: not a process to send traffic to.
-          const auditDown = !status.sealed && deps.auditAvailable?.() === false;
-          const code = auditDown ? 503 : healthCode(status, ctx.query);
+          const [status, report] = await Promise.all([seal.status(), runHealthChecks(healthChecks)]);
+          const code = healthCode(status, report.healthy, ctx.query);
           return {
             status: code,
             raw: {
@@ -40,6 +40,8 @@ export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' |
               version: VERSION,
               cluster_name: 'strongroom',
               cluster_id: '',
+              // Ours, not Vault's: what else was checked (storage, ...), each with why it fails.
+              checks: report.checks,
             },
           };
         },
@@ -221,8 +223,13 @@ export function sealStatusBody(status: SealStatus): Record<string, unknown> {
   };
 }
 
-/** Vault's health status codes, each overridable by a query parameter (e.g. ?sealedcode=200 for probes). */
-function healthCode(status: SealStatus, query: Record<string, string>): number {
+/**
+ * Vault's health status codes, each overridable by a query parameter (e.g. ?sealedcode=200 for probes), plus ours:
+ * initialized and unsealed but a health check fails (storage unreachable or full, ...) → `unhealthycode`, 503 by
+ * default, so the default answer is a readiness signal. A liveness probe passes `unhealthycode=200`: restarting the
+ * process does not bring a database back.
+ */
+function healthCode(status: SealStatus, healthy: boolean, query: Record<string, string>): number {
   const code = (name: string, fallback: number): number => {
     const raw = query[name];
     if (raw === undefined || raw === '') return fallback;
@@ -232,6 +239,7 @@ function healthCode(status: SealStatus, query: Record<string, string>): number {
   };
   if (!status.initialized) return code('uninitcode', 501);
   if (status.sealed) return code('sealedcode', 503);
+  if (!healthy) return code('unhealthycode', 503);
   return code('activecode', 200);
 }
 

@@ -79,6 +79,7 @@ path "sys/mounts/guarded/tune" { capabilities = ["deny"] }
     const health = await api(server.url, 'GET', 'sys/health');
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ initialized: true, sealed: false, standby: false });
+    expect(health.body.checks).toContainEqual({ name: 'storage', healthy: true });
     const status = await root.status();
     expect(status).toMatchObject({ initialized: true, sealed: false, progress: 0 });
     const keyStatus = await api(server.url, 'GET', 'sys/key-status', { token: server.rootToken });
