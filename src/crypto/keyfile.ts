@@ -56,6 +56,22 @@ function decodeKey(content: Buffer, path: string): Buffer {
 }
 
 /**
+ * A key given over the API (sys/unseal `key`): the key file's base64 line, or the same 32 bytes in hex (Vault takes
+ * unseal keys in either). Undefined when it is neither; the caller wipes the key.
+ */
+export function decodeKeyFileContents(text: string): Buffer | undefined {
+  const trimmed = text.trim();
+  let decoded: Buffer;
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) decoded = Buffer.from(trimmed, 'hex');
+  else if (/^[A-Za-z0-9+/]{43}=$/.test(trimmed)) decoded = Buffer.from(trimmed, 'base64');
+  else return undefined;
+  const key = Buffer.alloc(KEY_BYTES);
+  decoded.copy(key);
+  decoded.fill(0);
+  return key;
+}
+
+/**
  * Creates a new key file with mode 0600, failing if anything already exists at `path` (never overwrites).
  * Returns the key; the caller wipes it.
  */
