@@ -14,9 +14,13 @@ import type { AuditEvent } from './types.js';
  * durable.
  *
  * Chain continuity:
- * - On open, an existing file's last line is parsed and checked; the chain continues from it. A last line that is
- *   incomplete or does not verify means the file was damaged or tampered with, and the sink refuses to open (fail
- *   closed) rather than extend a chain it cannot vouch for.
+ * - On open, an existing file's last line is parsed and checked; the chain continues from it. A last whole line that
+ *   does not verify means the file was damaged or tampered with, and the sink refuses to open (fail closed) rather
+ *   than extend a chain it cannot vouch for.
+ * - A file that ends part-way through a line holds the remains of a batch whose write was cut short: a crash or
+ *   SIGKILL stops write() between pages. A batch is acknowledged only once written in full and synced, so nothing in
+ *   that fragment was acknowledged. It is moved to `<file>.torn-<ms>` beside the log (never destroyed), the log is
+ *   cut back to its last whole line, a warning says so, and the chain continues from that line.
  * - `reopen()` serves log rotation (logrotate moves the file, then SIGHUP). If the path is now empty or missing, the
  *   new file continues the in-memory chain: its first record has `seq` = last seq + 1 and `prev_hash` = the last
  *   hash of the rotated file, so the files stitch into one chain (`verifyAuditFile(next, { expectPrevHash })`). If
@@ -36,6 +40,8 @@ export interface FileSinkOptions {
   description?: string;
   /** Tests only: replaces fdatasync, to inject sync failures. */
   sync?: (file: FileHandle) => Promise<void>;
+  /** Where a repaired torn tail is reported (default: a WARNING line on stderr). Never given record contents. */
+  warn?: (message: string) => void;
 }
 
 export interface FileSink extends AuditSink {
@@ -57,6 +63,7 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
   const { filePath } = options;
   const mode = options.mode ?? 0o600;
   const description = options.description ?? `file ${filePath}`;
+  const warn = options.warn ?? ((message: string) => process.stderr.write(`WARNING: ${message}\n`));
   const exclusive = createSerializer();
   let handle: FileHandle | null = null;
   let size = 0;
@@ -75,10 +82,11 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
       const info = await opened.stat();
       if (!info.isFile()) throw new StrongroomError('invalid', `audit file path ${filePath} is not a regular file`);
       if ((info.mode & 0o777) !== mode) await opened.chmod(mode);
-      if (info.size > 0) head = await readTailHead(opened, info.size, filePath);
+      const whole = info.size > 0 ? await setAsideTornTail(opened, info.size, filePath, mode, warn) : 0;
+      if (whole > 0) head = await readTailHead(opened, whole, filePath);
       if (!existed) await syncDirectory(dirname(filePath));
       handle = opened;
-      size = info.size;
+      size = whole;
       // What is in the file when we open it is where a later failure cuts back to.
       durable = { size, head };
     } catch (err) {
@@ -223,19 +231,15 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-/** Reads and verifies the last line; returns where the chain stands. Throws when it cannot vouch for the tail. */
-async function readTailHead(file: FileHandle, fileSize: number, filePath: string): Promise<ChainHead> {
-  const refuse = (why: string) =>
-    new StrongroomError(
-      'unavailable',
-      `audit file ${filePath}: ${why}; refusing to append to it. Check it with \`strongroom audit verify ${filePath}\` and move it aside to start a new file`,
-    );
-  const last = Buffer.alloc(1);
-  await file.read(last, 0, 1, fileSize - 1);
-  if (last[0] !== 0x0a) throw refuse('the last line is incomplete (no trailing newline)');
-  const end = fileSize - 1; // the final newline
-  let start = 0;
-  let chunks: Buffer[] = [];
+function refusal(filePath: string, why: string): StrongroomError {
+  return new StrongroomError(
+    'unavailable',
+    `audit file ${filePath}: ${why}; refusing to append to it. Check it with \`strongroom audit verify ${filePath}\` and move it aside to start a new file`,
+  );
+}
+
+/** Offset just past the last newline before `end` (0 when there is none); refuses a "line" longer than any record. */
+async function endOfLastWholeLine(file: FileHandle, end: number, filePath: string): Promise<number> {
   let position = end;
   while (position > 0) {
     const length = Math.min(TAIL_CHUNK, position);
@@ -243,16 +247,49 @@ async function readTailHead(file: FileHandle, fileSize: number, filePath: string
     const chunk = Buffer.alloc(length);
     await file.read(chunk, 0, length, position);
     const newline = chunk.lastIndexOf(0x0a);
-    if (newline >= 0) {
-      start = position + newline + 1;
-      chunks = [chunk.subarray(newline + 1), ...chunks];
-      break;
-    }
-    chunks = [chunk, ...chunks];
-    if (end - position > MAX_LINE_BYTES) throw refuse('the last line is implausibly long');
+    if (newline >= 0) return position + newline + 1;
+    if (end - position > MAX_LINE_BYTES) throw refusal(filePath, 'the last line is implausibly long');
   }
-  const line = Buffer.concat(chunks, end - start).toString('utf8');
-  const parsed = parseRecordLine(line);
-  if (!parsed.ok) throw refuse(`the last line is not a valid audit record (${parsed.reason})`);
+  return 0;
+}
+
+/**
+ * A file ending part-way through a line (a write cut short by a crash; see the header): copies the fragment to a new
+ * file beside the log, durably, then cuts the log back to its last whole line. Returns the log's size afterwards.
+ */
+async function setAsideTornTail(file: FileHandle, fileSize: number, filePath: string, mode: number, warn: (message: string) => void): Promise<number> {
+  const last = Buffer.alloc(1);
+  await file.read(last, 0, 1, fileSize - 1);
+  if (last[0] === 0x0a) return fileSize;
+  const whole = await endOfLastWholeLine(file, fileSize, filePath);
+  const fragment = Buffer.alloc(fileSize - whole);
+  await file.read(fragment, 0, fragment.length, whole);
+  const asidePath = `${filePath}.torn-${Date.now()}`;
+  // wx: never overwrite an earlier fragment.
+  const aside = await open(asidePath, 'wx', mode);
+  try {
+    await aside.writeFile(fragment);
+    await aside.sync();
+  } finally {
+    await aside.close();
+  }
+  await syncDirectory(dirname(filePath));
+  await file.truncate(whole);
+  await file.sync();
+  warn(
+    `audit file ${filePath} ended with an incomplete last line (${fragment.length} bytes: the remains of a write cut short ` +
+      `by a crash, never acknowledged); set aside in ${asidePath}, the log continues from its last whole line`,
+  );
+  return whole;
+}
+
+/** Reads and verifies the last line; returns where the chain stands. Throws when it cannot vouch for the tail. */
+async function readTailHead(file: FileHandle, fileSize: number, filePath: string): Promise<ChainHead> {
+  const end = fileSize - 1; // the final newline (setAsideTornTail made sure there is one)
+  const start = await endOfLastWholeLine(file, end, filePath);
+  const line = Buffer.alloc(end - start);
+  await file.read(line, 0, line.length, start);
+  const parsed = parseRecordLine(line.toString('utf8'));
+  if (!parsed.ok) throw refusal(filePath, `the last line is not a valid audit record (${parsed.reason})`);
   return { seq: parsed.record.seq, hash: parsed.record.hash };
 }
