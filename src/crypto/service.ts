@@ -657,7 +657,7 @@ class StrongroomSealService implements ManagedSealService {
 
 /** How a key-file store comes back after a seal through the API; part of every refusal of an unseal key. */
 export const KEY_FILE_UNSEAL_HELP =
-  'this store is sealed with a key file; unseal it with that file\'s contents ' +
+  'this store is sealed with a key file: unseal it with that file\'s contents ' +
   "('strongroom operator unseal --key-file=<data dir>/dev-unseal.key', or PUT sys/unseal {\"key\": \"<the file's base64 line>\"}), " +
   'or restart the server, which unseals itself from the key file in its data directory';
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type StartedServer } from '../../support/server-process.js';
@@ -94,5 +94,26 @@ describe('a production store sealed with a key file (no --dev)', () => {
     await dev.stop({ keepDataDir: true });
     server = await startServer({ dev: false, dataDir: dev.dataDir });
     expect((await api(server.url, 'GET', 'sys/seal-status')).body).toMatchObject({ type: 'keyfile', initialized: true, sealed: false });
+  }, SLOW);
+
+  it('starts sealed when the key file is kept elsewhere, says how to unseal, and unseals with its contents', async () => {
+    const dev = await startServer();
+    await vaultClient(dev.url, dev.rootToken).write('secret/data/elsewhere', { data: { v: 'kept off the data volume' } });
+    await dev.stop({ keepDataDir: true });
+    // As the key-file warning advises: the key file leaves the data directory.
+    const keyFile = join(dev.dataDir, 'dev-unseal.key');
+    const line = readFileSync(keyFile, 'utf8');
+    rmSync(keyFile);
+
+    await server?.stop();
+    server = await startServer({ dev: false, dataDir: dev.dataDir });
+    expect((await api(server.url, 'GET', 'sys/seal-status')).body).toMatchObject({ type: 'keyfile', initialized: true, sealed: true });
+    expect(server.stdout()).toMatch(/Sealed: this store is sealed with a key file: .*operator unseal --key-file/);
+    expect((await api(server.url, 'GET', 'secret/data/elsewhere', { token: dev.rootToken })).status).toBe(503);
+
+    expect((await api(server.url, 'PUT', 'sys/unseal', { body: { key: line } })).body).toMatchObject({ sealed: false });
+    const read = await api(server.url, 'GET', 'secret/data/elsewhere', { token: dev.rootToken });
+    expect(read.body.data.data.v).toBe('kept off the data volume');
+    expect(server.stdout() + server.stderr()).not.toContain(line.trim());
   }, SLOW);
 });
