@@ -107,6 +107,19 @@ describe('file audit device', () => {
   });
 
   it('refuses to start on a file whose last whole line is damaged (fail closed, clear error)', async () => {
+    // Damaged and torn: refused before anything is changed (no fragment set aside, the file as it was).
+    const both = freshPath();
+    const first = await openFileSink({ filePath: both });
+    await first.append(sampleEvent(1));
+    await first.append(sampleEvent(2));
+    await first.close();
+    // The first line is changed and the second torn: the last whole line (the first) no longer verifies.
+    const damaged = readFileSync(both, 'utf8').replace('secret/data/app/1', 'secret/data/app/9').slice(0, -10);
+    writeFileSync(both, damaged);
+    await expect(openFileSink({ filePath: both, warn: () => undefined })).rejects.toThrow(/not a valid audit record \(changed entry/);
+    expect(readdirSync(dirname(both)).filter((name) => name.includes('.torn-'))).toEqual([]);
+    expect(readFileSync(both, 'utf8')).toBe(damaged);
+
     const edited = freshPath();
     const other = await openFileSink({ filePath: edited });
     await other.append(sampleEvent(1));

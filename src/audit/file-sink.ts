@@ -82,8 +82,10 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
       const info = await opened.stat();
       if (!info.isFile()) throw new StrongroomError('invalid', `audit file path ${filePath} is not a regular file`);
       if ((info.mode & 0o777) !== mode) await opened.chmod(mode);
-      const whole = info.size > 0 ? await setAsideTornTail(opened, info.size, filePath, mode, warn) : 0;
+      // The last whole line is checked before anything is changed: a damaged one refuses the file untouched.
+      const whole = info.size > 0 ? await endOfWholeLines(opened, info.size, filePath) : 0;
       if (whole > 0) head = await readTailHead(opened, whole, filePath);
+      if (whole < info.size) await setAsideTornTail(opened, whole, info.size, filePath, mode, warn);
       if (!existed) await syncDirectory(dirname(filePath));
       handle = opened;
       size = whole;
@@ -253,15 +255,25 @@ async function endOfLastWholeLine(file: FileHandle, end: number, filePath: strin
   return 0;
 }
 
-/**
- * A file ending part-way through a line (a write cut short by a crash; see the header): copies the fragment to a new
- * file beside the log, durably, then cuts the log back to its last whole line. Returns the log's size afterwards.
- */
-async function setAsideTornTail(file: FileHandle, fileSize: number, filePath: string, mode: number, warn: (message: string) => void): Promise<number> {
+/** Where the file's whole lines end: its size when it ends with a newline, else the end of its last whole line. */
+async function endOfWholeLines(file: FileHandle, fileSize: number, filePath: string): Promise<number> {
   const last = Buffer.alloc(1);
   await file.read(last, 0, 1, fileSize - 1);
-  if (last[0] === 0x0a) return fileSize;
-  const whole = await endOfLastWholeLine(file, fileSize, filePath);
+  return last[0] === 0x0a ? fileSize : endOfLastWholeLine(file, fileSize, filePath);
+}
+
+/**
+ * A file ending part-way through a line (a write cut short by a crash; see the header): copies the fragment after
+ * `whole` to a new file beside the log, durably, then cuts the log back to `whole`.
+ */
+async function setAsideTornTail(
+  file: FileHandle,
+  whole: number,
+  fileSize: number,
+  filePath: string,
+  mode: number,
+  warn: (message: string) => void,
+): Promise<void> {
   const fragment = Buffer.alloc(fileSize - whole);
   await file.read(fragment, 0, fragment.length, whole);
   const asidePath = `${filePath}.torn-${Date.now()}`;
@@ -280,7 +292,6 @@ async function setAsideTornTail(file: FileHandle, fileSize: number, filePath: st
     `audit file ${filePath} ended with an incomplete last line (${fragment.length} bytes: the remains of a write cut short ` +
       `by a crash, never acknowledged); set aside in ${asidePath}, the log continues from its last whole line`,
   );
-  return whole;
 }
 
 /** Reads and verifies the last line; returns where the chain stands. Throws when it cannot vouch for the tail. */
