@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { open, readFile, unlink } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { StrongroomError } from '../shared/errors.js';
+import { createFileWithContent } from '../shared/files.js';
 
 /**
  * One writer per audit file: two processes appending to one path would interleave two chains and break both.
- * The lock is a sibling file created with O_EXCL holding "pid@host#starttime". A lock left by a process that is
- * gone is taken over: on this host, when that pid does not exist or is a different process (its start time
+ * The lock is a sibling file that appears with its content "pid@host#starttime" at once (createFileWithContent).
+ * A lock left by a process that is gone is taken over: on this host, when that pid does not exist or is a different process (its start time
  * differs — pids are reused, notably when a container restarts in the same pod with the same hostname). A live
  * holder, or one on another host, makes opening fail with a clear error instead of silently forking the chain.
  */
@@ -18,12 +19,9 @@ export async function acquireFileLock(filePath: string): Promise<() => Promise<v
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       if (heldHere.has(lockPath)) throw Object.assign(new Error('held by this process'), { code: 'EEXIST' });
-      const handle = await open(lockPath, 'wx', 0o600);
-      try {
-        await handle.writeFile(owner);
-      } finally {
-        await handle.close();
-      }
+      // Never an empty lock: one left by a kill or a full disk between create and write could not be told from a
+      // live holder, and would keep the device closed until a person removed it.
+      await createFileWithContent(lockPath, Buffer.from(owner), 0o600);
       heldHere.add(lockPath);
       return async () => {
         heldHere.delete(lockPath);

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StrongroomError } from '../shared/errors.js';
+import { syncDirectory } from '../shared/files.js';
 import { chainLines, GENESIS_HASH, genesisHead, parseRecordLine, type ChainHead } from './chain.js';
 import type { FileAnchor } from './repository.js';
 import { acquireFileLock } from './file-lock.js';
@@ -16,9 +17,14 @@ import type { AuditEvent, AuditRecord } from './types.js';
  * durable.
  *
  * Chain continuity:
- * - On open, an existing file's first and last lines are parsed and checked; the chain continues from the last. A
- *   line that is incomplete or does not verify means the file was damaged or tampered with, and the sink refuses to
- *   open (fail closed) rather than extend a chain it cannot vouch for.
+ * - On open, an existing file's first and last whole lines are parsed and checked; the chain continues from the last.
+ *   A line that does not verify means the file was damaged or tampered with, and the sink refuses to open (fail
+ *   closed) rather than extend a chain it cannot vouch for.
+ * - A file that ends part-way through a line holds the remains of a batch whose write was cut short: a crash or
+ *   SIGKILL stops write() between pages. A batch is acknowledged only once written in full and synced, so nothing in
+ *   that fragment was acknowledged. Once the whole lines have passed every check, it is moved to `<file>.torn-<ms>`
+ *   beside the log (never destroyed), the log is cut back to its last whole line, a warning says so, and the chain
+ *   continues from that line.
  * - The chain is anchored outside the file (`anchor`, the database): where the file starts and the last entry known
  *   durable, followed at most once a second and at close. A file that ends before its anchor (lines cut off the
  *   tail) or starts elsewhere (lines cut off the head) is refused with an error whose details carry
@@ -56,6 +62,8 @@ export interface FileSinkOptions {
   anchorIntervalMs?: number;
   /** Tests only: replaces fdatasync, to inject sync failures. */
   sync?: (file: FileHandle) => Promise<void>;
+  /** Where a repaired torn tail is reported (default: a WARNING line on stderr). Never given record contents. */
+  warn?: (message: string) => void;
 }
 
 /** The anchor of one file: kept in the database by the audit service (repository.ts). */
@@ -89,6 +97,7 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
   const { filePath } = options;
   const createMode = options.mode || 0o600;
   const description = options.description ?? `file ${filePath}`;
+  const warn = options.warn ?? ((message: string) => process.stderr.write(`WARNING: ${message}\n`));
   const exclusive = createSerializer();
   let handle: FileHandle | null = null;
   let size = 0;
@@ -126,9 +135,11 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
       if (created && (info.mode & 0o777) !== createMode) await opened.chmod(createMode);
       let start = fileStart;
       let tail = head;
-      if (info.size > 0) {
-        tail = await readTailHead(opened, info.size, filePath);
-        const first = await readFirstRecord(opened, info.size, filePath);
+      // Where the whole lines end; anything after is a torn write, set aside below once the whole lines pass.
+      const whole = info.size > 0 ? await endOfWholeLines(opened, info.size, filePath) : 0;
+      if (whole > 0) {
+        tail = await readTailHead(opened, whole, filePath);
+        const first = await readFirstRecord(opened, whole, filePath);
         start = { seq: first.seq, prevHash: first.prev_hash };
         if (expected) checkAgainst(expected, start, tail, filePath);
       } else {
@@ -139,12 +150,13 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
         start = { seq: from.seq + 1, prevHash: from.hash };
       }
       // The anchor learns where this file starts before anything is written to it.
-      if (anchors && (!expected || start.seq !== expected.first.seq || start.prevHash !== expected.first.prevHash || info.size === 0)) {
+      if (anchors && (!expected || start.seq !== expected.first.seq || start.prevHash !== expected.first.prevHash || whole === 0)) {
         await anchors.saveNow({ firstSeq: start.seq, firstPrevHash: start.prevHash, lastSeq: tail.seq, lastHash: tail.hash });
       }
+      if (whole < info.size) await setAsideTornTail(opened, whole, info.size, filePath, createMode, warn);
       if (created) await syncDirectory(dir);
       handle = opened;
-      size = info.size;
+      size = whole;
       head = tail;
       fileStart = start;
       expected = { first: start, last: tail };
@@ -290,16 +302,6 @@ async function writeAll(file: FileHandle, bytes: Buffer): Promise<void> {
   }
 }
 
-/** A new file's directory entry must be durable too, or a crash could lose the whole file. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 function refuse(filePath: string, why: string, details?: Record<string, unknown>): StrongroomError {
   return new StrongroomError(
     'unavailable',
@@ -392,15 +394,8 @@ async function readFirstRecord(file: FileHandle, fileSize: number, filePath: str
   throw refuse(filePath, 'the first line is incomplete');
 }
 
-/** Reads and verifies the last line; returns where the chain stands. Throws when it cannot vouch for the tail. */
-async function readTailHead(file: FileHandle, fileSize: number, filePath: string): Promise<ChainHead> {
-  const refuseTail = (why: string) => refuse(filePath, why);
-  const last = Buffer.alloc(1);
-  await file.read(last, 0, 1, fileSize - 1);
-  if (last[0] !== 0x0a) throw refuseTail('the last line is incomplete (no trailing newline)');
-  const end = fileSize - 1; // the final newline
-  let start = 0;
-  let chunks: Buffer[] = [];
+/** Offset just past the last newline before `end` (0 when there is none); refuses a "line" longer than any record. */
+async function endOfLastWholeLine(file: FileHandle, end: number, filePath: string): Promise<number> {
   let position = end;
   while (position > 0) {
     const length = Math.min(TAIL_CHUNK, position);
@@ -408,16 +403,58 @@ async function readTailHead(file: FileHandle, fileSize: number, filePath: string
     const chunk = Buffer.alloc(length);
     await file.read(chunk, 0, length, position);
     const newline = chunk.lastIndexOf(0x0a);
-    if (newline >= 0) {
-      start = position + newline + 1;
-      chunks = [chunk.subarray(newline + 1), ...chunks];
-      break;
-    }
-    chunks = [chunk, ...chunks];
-    if (end - position > MAX_LINE_BYTES) throw refuseTail('the last line is implausibly long');
+    if (newline >= 0) return position + newline + 1;
+    if (end - position > MAX_LINE_BYTES) throw refuse(filePath, 'the last line is implausibly long');
   }
-  const line = Buffer.concat(chunks, end - start).toString('utf8');
-  const parsed = parseRecordLine(line);
-  if (!parsed.ok) throw refuseTail(`the last line is not a valid audit record (${parsed.reason})`);
+  return 0;
+}
+
+/** Where the file's whole lines end: its size when it ends with a newline, else the end of its last whole line. */
+async function endOfWholeLines(file: FileHandle, fileSize: number, filePath: string): Promise<number> {
+  const last = Buffer.alloc(1);
+  await file.read(last, 0, 1, fileSize - 1);
+  return last[0] === 0x0a ? fileSize : endOfLastWholeLine(file, fileSize, filePath);
+}
+
+/**
+ * A file ending part-way through a line (a write cut short by a crash; see the header): copies the fragment after
+ * `whole` to a new file beside the log, durably, then cuts the log back to `whole`.
+ */
+async function setAsideTornTail(
+  file: FileHandle,
+  whole: number,
+  fileSize: number,
+  filePath: string,
+  mode: number,
+  warn: (message: string) => void,
+): Promise<void> {
+  const fragment = Buffer.alloc(fileSize - whole);
+  await file.read(fragment, 0, fragment.length, whole);
+  const asidePath = `${filePath}.torn-${Date.now()}`;
+  // wx: never overwrite an earlier fragment.
+  const aside = await open(asidePath, 'wx', mode);
+  try {
+    await aside.writeFile(fragment);
+    await aside.sync();
+  } finally {
+    await aside.close();
+  }
+  await syncDirectory(dirname(filePath));
+  await file.truncate(whole);
+  await file.sync();
+  warn(
+    `audit file ${filePath} ended with an incomplete last line (${fragment.length} bytes: the remains of a write cut short ` +
+      `by a crash, never acknowledged); set aside in ${asidePath}, the log continues from its last whole line`,
+  );
+}
+
+/** Reads and verifies the last line; returns where the chain stands. Throws when it cannot vouch for the tail. */
+async function readTailHead(file: FileHandle, fileSize: number, filePath: string): Promise<ChainHead> {
+  const end = fileSize - 1; // the final newline (the caller passes the end of the whole lines)
+  const start = await endOfLastWholeLine(file, end, filePath);
+  const line = Buffer.alloc(end - start);
+  await file.read(line, 0, line.length, start);
+  const parsed = parseRecordLine(line.toString('utf8'));
+  if (!parsed.ok) throw refuse(filePath, `the last line is not a valid audit record (${parsed.reason})`);
   return { seq: parsed.record.seq, hash: parsed.record.hash };
 }

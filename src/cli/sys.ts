@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { ApiError, type Client } from './client.js';
@@ -58,27 +59,34 @@ export function registerOperatorLifecycle(program: Command): void {
             '',
             `Initial Root Token: ${res.root_token}`,
             '',
-            `Strongroom initialized with ${shares} key shares and a key threshold of ${threshold}. Give each share to a`,
-            `different person; ${threshold} of them are needed to unseal after every restart. Revoke the root token`,
-            'once you have created the tokens and policies you need.',
+            `Strongroom initialized with ${shares} key shares and a key threshold of ${threshold}. The store is still`,
+            `sealed: run 'strongroom operator unseal' with ${threshold} different keys to unseal it, now and after every`,
+            'restart. Give each share to a different person. Revoke the root token once you have created the tokens and',
+            'policies you need.',
           ].join('\n');
         });
       }),
     );
 
-  leaf(operator, 'unseal', 'Submit one unseal key share (prompted without echo, or from stdin with -)', [
+  leaf(operator, 'unseal', 'Submit one unseal key share, or a key-file store\'s key (prompted without echo, or from stdin with -)', [
     'strongroom operator unseal              # prompts for the key',
     'strongroom operator unseal - < share.txt',
     'strongroom operator unseal --reset      # discard shares submitted so far',
+    'strongroom operator unseal --key-file=.strongroom/dev-unseal.key   # a key-file (dev) store sealed through the API',
   ])
     .argument('[key]', 'the share (hex or base64); - reads it from stdin; omit to be prompted')
     .option('--reset', 'discard the key shares submitted so far')
+    .option('--key-file <path>', "a key-file store: send this file's key (the store's own dev-unseal.key)")
     .action(
       act(async (ctx, [keyArg]) => {
         let body: Record<string, unknown>;
         if (ctx.opts.reset) body = { reset: true };
         else {
-          const key = await unsealKey(keyArg as string | undefined);
+          if (ctx.opts.keyFile !== undefined && keyArg !== undefined) {
+            throw new UsageError('give either a key or --key-file, not both', `'strongroom operator unseal --key-file=${String(ctx.opts.keyFile)}'`);
+          }
+          const key =
+            ctx.opts.keyFile !== undefined ? readKeyFileArg(String(ctx.opts.keyFile)) : await unsealKey(keyArg as string | undefined, () => sealType(ctx));
           if (!key) throw new UsageError('no unseal key given', "'strongroom operator unseal -' with the key on stdin");
           body = { key };
         }
@@ -109,10 +117,27 @@ export function registerOperatorLifecycle(program: Command): void {
   oneLineErrors(operator);
 }
 
-async function unsealKey(arg: string | undefined): Promise<string> {
+async function unsealKey(arg: string | undefined, type: () => Promise<string | undefined>): Promise<string> {
   if (arg === '-') return chompOne(await readStdinOnce('the unseal key')).trim();
   if (arg !== undefined) return arg.trim();
-  return promptHidden('Unseal key (will be hidden): ');
+  // A key-file store takes the file's one line, not a share: say so in the prompt.
+  const prompt = (await type()) === 'keyfile' ? "Key file contents (the base64 line of the store's key file; will be hidden): " : 'Unseal key (will be hidden): ';
+  return promptHidden(prompt);
+}
+
+async function sealType(ctx: Context): Promise<string | undefined> {
+  const status = (await ctx.client().request('GET', 'sys/seal-status', { token: '' })).body ?? {};
+  return typeof status.type === 'string' ? status.type : undefined;
+}
+
+/** The key file as the server wrote it (one base64 line); the server checks it, the CLI only reads it. */
+function readKeyFileArg(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new UsageError(`cannot read key file ${path} (${code})`, 'the dev-unseal.key in the server\'s data directory');
+  }
 }
 
 function sealTable(status: Record<string, unknown>, address: string): string {

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { constants, mkdirSync } from 'node:fs';
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { readFile, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StrongroomError } from '../shared/errors.js';
+import { createFileWithContent } from '../shared/files.js';
 import { KEY_BYTES } from './aead.js';
 
 /**
@@ -56,6 +57,22 @@ function decodeKey(content: Buffer, path: string): Buffer {
 }
 
 /**
+ * A key given over the API (sys/unseal `key`): the key file's base64 line, or the same 32 bytes in hex (Vault takes
+ * unseal keys in either). Undefined when it is neither; the caller wipes the key.
+ */
+export function decodeKeyFileContents(text: string): Buffer | undefined {
+  const trimmed = text.trim();
+  let decoded: Buffer;
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) decoded = Buffer.from(trimmed, 'hex');
+  else if (/^[A-Za-z0-9+/]{43}=$/.test(trimmed)) decoded = Buffer.from(trimmed, 'base64');
+  else return undefined;
+  const key = Buffer.alloc(KEY_BYTES);
+  decoded.copy(key);
+  decoded.fill(0);
+  return key;
+}
+
+/**
  * Creates a new key file with mode 0600, failing if anything already exists at `path` (never overwrites).
  * Returns the key; the caller wipes it.
  */
@@ -64,29 +81,18 @@ export async function createKeyFile(path: string): Promise<Buffer> {
   const key = Buffer.alloc(KEY_BYTES);
   randomBytes(KEY_BYTES).copy(key);
   const line = Buffer.from(`${key.toString('base64')}\n`, 'latin1');
-  let handle;
   try {
-    // O_EXCL: two racing inits can never both believe they wrote the file.
-    handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    // The file appears whole or not at all (a kill mid-write never leaves an empty key file that would keep the
+    // next start from initializing), never over an existing one (two racing inits cannot both believe they wrote
+    // it), and its directory entry is synced: the store is initialized only after the key file is durable.
+    await createFileWithContent(path, line, 0o600, { syncDirectory: true });
   } catch (err) {
     key.fill(0);
-    line.fill(0);
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw invalid(`key file ${path} already exists`);
     throw invalid(`key file ${path} cannot be created: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-  try {
-    await handle.chmod(0o600); // the umask may only remove bits, but be explicit about the result
-    await handle.writeFile(line);
-    await handle.sync();
-  } catch (err) {
-    key.fill(0);
-    await handle.close().catch(() => undefined);
-    await unlink(path).catch(() => undefined);
-    throw err;
   } finally {
     line.fill(0);
   }
-  await handle.close();
   return key;
 }
 

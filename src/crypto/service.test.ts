@@ -52,7 +52,7 @@ describeEachEngine('seal service (key file)', (ctx) => {
     chmodSync(wrong, 0o644);
     await expect(service.unsealWithKeyFile(wrong)).rejects.toMatchObject({ kind: 'invalid', message: expect.stringMatching(/group or others/) });
     expect(service.barrier.isSealed()).toBe(true);
-    await expect(service.submitShare('AAAA')).rejects.toMatchObject({ kind: 'invalid' });
+    await expect(service.submitShare('AAAA')).rejects.toMatchObject({ kind: 'invalid', message: expect.stringMatching(/--key-file/) });
   });
 });
 
@@ -69,6 +69,30 @@ describeEachEngine('testing helper', (ctx) => {
       await other.close();
     }
     await first.seal();
+  });
+});
+
+describe('key-file store sealed through the API', () => {
+  it('unseals with the key file contents given as a key, and refuses other keys saying how to unseal', async () => {
+    const storage = await openStorage({ engine: 'sqlite', file: tempPath('k.db') });
+    try {
+      const keyFile = tempPath();
+      const service = createSealService({ storage, warn: () => undefined });
+      await service.initKeyFile(keyFile);
+      const sealed = service.barrier.encrypt(Buffer.from('hunter2'), ctx1);
+      await service.seal();
+      await expect(service.submitShare(Buffer.alloc(32, 3).toString('base64'))).rejects.toMatchObject({
+        kind: 'invalid',
+        message: expect.stringMatching(/does not open this store.*key file.*restart/),
+      });
+      expect(service.barrier.isSealed()).toBe(true);
+      const line = readFileSync(keyFile, 'utf8');
+      expect(await service.submitShare(line)).toMatchObject({ type: 'keyfile', sealed: false, progress: 0 });
+      expect(service.barrier.decrypt(sealed, ctx1).toString()).toBe('hunter2');
+      await service.close();
+    } finally {
+      await storage.close();
+    }
   });
 });
 

@@ -3,7 +3,7 @@ import { StrongroomError, sealedError } from '../shared/errors.js';
 import type { Storage } from '../storage/database.js';
 import { authenticationFailed, openValue, sealValue, termOfSealed } from './aead.js';
 import { encodeContext } from './context.js';
-import { KEY_FILE_WARNING, createKeyFile, keyFileExists, readKeyFile, removeKeyFile } from './keyfile.js';
+import { KEY_FILE_WARNING, createKeyFile, decodeKeyFileContents, keyFileExists, readKeyFile, removeKeyFile } from './keyfile.js';
 import { Keyring, freshKey } from './keyring.js';
 import { createCryptoRepository, type CryptoRepository, type SealConfigRow, type StoredBarrier } from './repository.js';
 import { combineShares, decodeShare, shareIndex, splitKey, validateShamirOptions } from './shamir.js';
@@ -423,7 +423,7 @@ class StrongroomSealService implements ManagedSealService {
     }
   }
 
-  initShamir(options: { shares: number; threshold: number }): Promise<InitResult> {
+  initShamir(options: { shares: number; threshold: number }, whileUnsealed?: () => Promise<void>): Promise<InitResult> {
     return this.#exclusive(async () => {
       validateShamirOptions(options.shares, options.threshold);
       await this.#assertNotInitialized();
@@ -431,6 +431,13 @@ class StrongroomSealService implements ManagedSealService {
       const parts = await splitKey(unsealKey, options.shares, options.threshold);
       try {
         await this.#initialize({ type: 'shamir', shares: options.shares, threshold: options.threshold }, unsealKey);
+        try {
+          // The first records that need the keys (the root token's hash) are written before the keys are dropped.
+          await whileUnsealed?.();
+        } finally {
+          // As Vault: whoever holds the shares proves it by unsealing; init itself leaves the store sealed.
+          this.#sealNow();
+        }
         return { shares: parts.map((part) => part.toString('base64')) };
       } finally {
         for (const part of parts) part.fill(0);
@@ -477,10 +484,11 @@ class StrongroomSealService implements ManagedSealService {
     return this.#exclusive(async () => {
       const config = await this.#readConfig();
       if (!config) throw new StrongroomError('invalid', 'Strongroom is not initialized');
-      if (config.type !== 'shamir') {
-        throw new StrongroomError('invalid', `this store is sealed with a ${config.type}; it does not take unseal keys`);
-      }
       if (this.#keyring) return this.status();
+      if (config.type === 'keyfile') {
+        await this.#unsealWithKeyFileContents(share);
+        return this.status();
+      }
       const part = decodeShare(share, config.shares);
       const index = shareIndex(part, config.shares);
       if (this.#shares.some((held) => shareIndex(held, config.shares) === index)) {
@@ -514,6 +522,22 @@ class StrongroomSealService implements ManagedSealService {
     });
   }
 
+  /**
+   * A key-file store takes the whole key at once: the file's contents (its base64 line). The key is checked by
+   * opening the stored root key with it: AES-GCM's tag comparison is constant-time, and nothing else compares it.
+   */
+  async #unsealWithKeyFileContents(contents: string): Promise<void> {
+    const unsealKey = decodeKeyFileContents(contents);
+    if (!unsealKey) throw new StrongroomError('invalid', `that is not a key file's contents: ${KEY_FILE_UNSEAL_HELP}`);
+    try {
+      await this.#unsealWith(unsealKey);
+    } catch (err) {
+      if (isAuthenticationFailure(err)) throw new StrongroomError('invalid', `this key does not open this store: ${KEY_FILE_UNSEAL_HELP}`);
+      throw err;
+    }
+    this.#warn(KEY_FILE_WARNING);
+  }
+
   resetUnseal(): void {
     for (const held of this.#shares) held.fill(0);
     this.#shares = [];
@@ -521,6 +545,10 @@ class StrongroomSealService implements ManagedSealService {
   }
 
   async seal(): Promise<void> {
+    this.#sealNow();
+  }
+
+  #sealNow(): void {
     this.#session += 1;
     this.#stopTimer();
     this.#keyring?.wipe();
@@ -626,6 +654,12 @@ class StrongroomSealService implements ManagedSealService {
     return { rewrapped: done };
   }
 }
+
+/** How a key-file store comes back after a seal through the API; part of every refusal of an unseal key. */
+export const KEY_FILE_UNSEAL_HELP =
+  'this store is sealed with a key file: unseal it with that file\'s contents ' +
+  "('strongroom operator unseal --key-file=<data dir>/dev-unseal.key', or PUT sys/unseal {\"key\": \"<the file's base64 line>\"}), " +
+  'or restart the server, which unseals itself from the key file in its data directory';
 
 function isAuthenticationFailure(err: unknown): boolean {
   return err instanceof StrongroomError && err.kind === 'internal' && err.message === authenticationFailed().message;

@@ -74,11 +74,21 @@ export interface InitResult {
 export interface SealService {
   readonly barrier: Barrier;
   status(): Promise<SealStatus>;
-  /** Shamir: generate root key, split the unseal key into `shares` with `threshold`; leaves the store unsealed. */
-  initShamir(options: { shares: number; threshold: number }): Promise<InitResult>;
-  /** Key file: creates the file (mode 0600) if missing, seals the root key with it; leaves the store unsealed. */
+  /**
+   * Shamir: generate root key, split the unseal key into `shares` with `threshold`. Leaves the store SEALED, as
+   * Vault does: `whileUnsealed` runs first, with the keys loaded, for the records init must write (the root token).
+   */
+  initShamir(options: { shares: number; threshold: number }, whileUnsealed?: () => Promise<void>): Promise<InitResult>;
+  /**
+   * Key file: creates the file (mode 0600) if missing, seals the root key with it; leaves the store unsealed (the
+   * key is at hand, as with Vault's auto-unseal).
+   */
   initKeyFile(path: string): Promise<void>;
-  /** Submit one share; unseals when the threshold is reached. A wrong share set throws 'invalid' and resets progress. */
+  /**
+   * Shamir: submit one share; unseals when the threshold is reached. A wrong share set throws 'invalid' and resets
+   * progress. Key file: the share is the whole key (the file's base64 line); a wrong one throws 'invalid' saying how
+   * to unseal such a store.
+   */
   submitShare(share: string): Promise<SealStatus>;
   resetUnseal(): void;
   unsealWithKeyFile(path: string): Promise<void>;

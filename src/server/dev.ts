@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { keyFileExists } from '../crypto/keyfile.js';
 import type { ServerConfig } from './config.js';
 import type { Store } from './store.js';
 
@@ -40,7 +41,9 @@ export async function bootstrapDev(store: Store, config: ServerConfig, warn: (li
 
 /**
  * Production start: an uninitialized store waits for sys/init, a Shamir-sealed one for sys/unseal. A store sealed
- * with a key file (embedded use) is unsealed from the data directory's key file when that file is there.
+ * with a key file (embedded use) is unsealed from the data directory's key file when that file is there; when it is
+ * not (kept off the data volume, as the key-file warning advises), the store waits sealed for the key's contents
+ * through sys/unseal, like a Shamir store for its shares.
  */
 export async function unsealAtStart(store: Store, config: ServerConfig, warn: (line: string) => void): Promise<void> {
   const status = await store.seal.status();
@@ -49,8 +52,13 @@ export async function unsealAtStart(store: Store, config: ServerConfig, warn: (l
     return;
   }
   if (status.type === 'keyfile') {
+    const keyFile = join(config.dataDir, DEV_KEY_FILE);
+    if (!(await keyFileExists(keyFile))) {
+      warn(`the store is sealed with a key file and ${keyFile} is not there: waiting sealed for the key through sys/unseal`);
+      return;
+    }
     warn('unsealing with the key file in the data directory');
-    await store.seal.unsealWithKeyFile(join(config.dataDir, DEV_KEY_FILE));
+    await store.seal.unsealWithKeyFile(keyFile);
     await store.lifecycle.afterUnseal();
   }
 }

@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 
 import type { FastifyInstance } from 'fastify';
+import { KEY_FILE_UNSEAL_HELP } from '../crypto/service.js';
 import { buildApp } from '../http/app.js';
 import { createListAwareServer } from '../http/list-method.js';
 import { createMetrics } from '../http/metrics.js';
@@ -105,7 +106,8 @@ export async function runServer(config: ServerConfig): Promise<void> {
     out.log(`Strongroom server listening on ${server.url}`);
     const status = await server.store.seal.status();
     if (!status.initialized) out.log('Not initialized: run `strongroom operator init` (or PUT /v1/sys/init).');
-    else if (status.sealed) out.log('Sealed: submit unseal keys to /v1/sys/unseal.');
+    else if (status.sealed && status.type === 'keyfile') out.log(`Sealed: ${KEY_FILE_UNSEAL_HELP}.`);
+    else if (status.sealed) out.log('Sealed: submit unseal keys to /v1/sys/unseal (`strongroom operator unseal`).');
   }
 
   // SIGHUP is log rotation (logrotate's postrotate), as for most daemons — never a reason to exit.

@@ -70,10 +70,14 @@ export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' |
             throw invalid('fields "secret_shares" and "secret_threshold" are required');
           }
           if ((await seal.status()).initialized) throw invalid('Strongroom is already initialized');
-          const result = await seal.initShamir({ shares, threshold });
-          await lifecycle.afterUnseal();
-          metrics.setSealed(false);
-          const root = await tokens.createRoot();
+          // As Vault: the store stays sealed after init; the root token is minted while init still holds the keys.
+          const minted: { root?: { token: string } } = {};
+          const result = await seal.initShamir({ shares, threshold }, async () => {
+            minted.root = await tokens.createRoot();
+          });
+          metrics.setSealed(true);
+          const root = minted.root;
+          if (!root) throw new StrongroomError('internal', 'init did not mint a root token');
           return {
             raw: {
               keys: result.shares.map((s) => Buffer.from(s, 'base64').toString('hex')),
@@ -220,6 +224,8 @@ export function sealStatusBody(status: SealStatus): Record<string, unknown> {
     migration: false,
     recovery_seal: false,
     storage_type: 'sql',
+    // Vault names its cluster once unsealed; ours is the same name sys/health reports.
+    ...(status.sealed ? {} : { cluster_name: 'strongroom', cluster_id: '' }),
   };
 }
 

@@ -27,8 +27,14 @@ describe('strongroom status and operator (production-mode server)', () => {
     const init = json<{ keys_base64: string[]; root_token: string }>(await cli(['operator', 'init', '--key-shares', '3', '--key-threshold', '2', '-o', 'json'], { env }));
     expect(init.keys_base64).toHaveLength(3);
     const run = bound(server.url, init.root_token);
-    expect(json(await run(['status', '-o', 'json']))).toMatchObject({ initialized: true, sealed: false, n: 3, t: 2 });
+    // As `vault operator init`: the store stays sealed until the threshold of keys is given.
+    const afterInit = await run(['status', '-o', 'json']);
+    expect(afterInit.code).toBe(2);
+    expect(JSON.parse(afterInit.stdout)).toMatchObject({ initialized: true, sealed: true, n: 3, t: 2, progress: 0 });
     expect((await run(['operator', 'init', '--key-shares', '1', '--key-threshold', '2'])).code).toBe(2);
+    expect(json(await run(['operator', 'unseal', '-o', 'json', init.keys_base64[1]!]))).toMatchObject({ sealed: true, progress: 1 });
+    expect(json(await run(['operator', 'unseal', '-o', 'json', init.keys_base64[0]!]))).toMatchObject({ sealed: false });
+    expect(json(await run(['status', '-o', 'json']))).toMatchObject({ initialized: true, sealed: false, n: 3, t: 2 });
 
     ok(await run(['operator', 'seal']));
     const sealed = await run(['status']);

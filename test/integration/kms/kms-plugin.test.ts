@@ -143,7 +143,7 @@ describe('strongroom kms-plugin (KMS v2 over a unix socket, transit KEK on a rea
     expect(sealed.healthz).toMatch(/unhealthy/);
     expect(sealed.version).toBe('v2');
     await expect(encrypt(Buffer.from('x'))).rejects.toMatchObject({ code: grpcStatus.UNAVAILABLE });
-    // A key-file store does not take unseal keys over HTTP: restarting it in dev mode unseals it from its key file.
+    // Restarting a key-file store unseals it from its key file (sys/unseal with the file's contents would too).
     await server.stop({ keepDataDir: true });
     server = await startServer({ dataDir: join(dir, 'data'), args: serverArgs(), rootToken });
     expect((await vault(server.url, '', 'GET', 'sys/seal-status')).body.sealed).toBe(false);

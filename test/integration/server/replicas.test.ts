@@ -47,7 +47,12 @@ describe.skipIf(postgresSkipReason !== undefined)('replicas on PostgreSQL (two s
     rootToken = init.body.root_token as string;
     expect(shares).toHaveLength(3);
 
-    // B learns from the shared database that the store is initialized, and is still sealed: unseal it.
+    // A stays sealed after init, as Vault does; B learns from the shared database that the store is initialized
+    // and is sealed too: each replica is unsealed with the same shares.
+    expect((await api(a.url, 'GET', 'sys/seal-status')).body).toMatchObject({ initialized: true, sealed: true, t: 2, n: 3 });
+    expect((await api(a.url, 'GET', 'sys/mounts', { token: rootToken })).status).toBe(503);
+    await api(a.url, 'PUT', 'sys/unseal', { body: { key: shares[1] } });
+    expect((await api(a.url, 'PUT', 'sys/unseal', { body: { key: shares[2] } })).body).toMatchObject({ sealed: false });
     const statusB = await api(b.url, 'GET', 'sys/seal-status');
     expect(statusB.body).toMatchObject({ initialized: true, sealed: true, t: 2, n: 3 });
     expect((await api(b.url, 'GET', 'sys/mounts', { token: rootToken })).status).toBe(503);

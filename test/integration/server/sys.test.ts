@@ -213,6 +213,16 @@ describe('production mode: init, seal, unseal (real server process)', () => {
     expect(typeof init.root_token).toBe('string');
     expect((await api(server.url, 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } })).status).toBe(400);
 
+    // As Vault: init hands out the keys and the root token and leaves the store sealed until T keys are given.
+    expect(await vault.status()).toMatchObject({ type: 'shamir', initialized: true, sealed: true, t: 2, n: 3, progress: 0, recovery_seal: false });
+    expect((await api(server.url, 'GET', 'sys/health')).status).toBe(503);
+    const beforeUnseal = await api(server.url, 'GET', 'sys/mounts', { token: init.root_token });
+    expect(beforeUnseal.status).toBe(503);
+    expect(beforeUnseal.body.errors[0]).toMatch(/sealed/);
+    expect(await vault.unseal({ key: init.keys[1] })).toMatchObject({ sealed: true, progress: 1 });
+    const unsealed = await vault.unseal({ key: init.keys_base64[0] });
+    expect(unsealed).toMatchObject({ sealed: false, progress: 0, cluster_name: 'strongroom' });
+
     const root = vaultClient(server.url, init.root_token);
     await root.mount({ mount_point: 'secret', type: 'kv', options: { version: '2' } });
     await root.write('secret/data/prod', { data: { v: 'kept' } });
