@@ -7,7 +7,9 @@ import { createAppRoleBackend } from './backends/approle.js';
 import { createKubernetesBackend } from './backends/kubernetes.js';
 import { createKvBackend } from './backends/kv.js';
 import { createTokenBackend } from './backends/token.js';
+import { OverloadedError } from './admission.js';
 import type { HttpDeps } from './deps.js';
+import { DEFAULT_MAX_JSON_DEPTH, parseJsonBody } from './json-body.js';
 import { compileRoutes, createPipeline, type ApiReply } from './pipeline.js';
 import { createSysBackend } from './sys/index.js';
 
@@ -21,6 +23,8 @@ export interface AppOptions {
   /** Slow-client protection, milliseconds. */
   requestTimeout?: number;
   keepAliveTimeout?: number;
+  /** Deepest nesting of objects/arrays accepted in a JSON body (Vault's `max_json_depth`, default 500). */
+  maxJsonDepth?: number;
 }
 
 // Never log headers (X-Vault-Token, Authorization), bodies or query strings: only what identifies the request.
@@ -56,16 +60,17 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
   server.headersTimeout = Math.min(20_000, options.requestTimeout ?? 60_000);
 
   // JSON only, whatever the Content-Type says (Vault's own clients are not consistent about sending one); an empty
-  // body is "no data".
   app.removeAllContentTypeParsers();
+  // body is "no data". Nesting is bounded here, before authentication, audit or any handler sees the request.
+  const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = (body as string).trim();
-    if (text === '') return done(null, undefined);
+    let value: unknown;
     try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(Object.assign(new Error('the request body is not valid JSON'), { statusCode: 400 }), undefined);
+      value = parseJsonBody(body as string, maxJsonDepth);
+    } catch (err) {
+      return done(err as Error, undefined);
     }
+    done(null, value);
   });
 
   const routes = compileRoutes({
@@ -84,6 +89,11 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
     method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     url: '/v1/*',
     handler: async (request, reply) => {
+      // The client went away while its request waited (or its body was read): nobody is left to answer, so do no work.
+      if (request.raw.socket?.destroyed === true) {
+        reply.hijack();
+        return;
+      }
       const started = process.hrtime.bigint();
       const params = request.params as Record<string, string>;
       const result: ApiReply = await pipeline.handle({
@@ -116,6 +126,10 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    if (error instanceof OverloadedError) {
+      // A chunked body outgrew the in-flight byte budget while it was read (see http/admission.ts).
+      return reply.code(503).header('retry-after', String(error.retryAfterSeconds)).send({ errors: [error.message] });
+    }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) {
       request.log.error({ err: error }, 'unexpected error');

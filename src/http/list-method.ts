@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
+import type { Admission, ObserveBody } from './admission.js';
 import { RequestFramer } from './request-framer.js';
 
 /**
@@ -24,6 +25,7 @@ type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
  */
 const unparsedFlags = new WeakMap<object, boolean[]>();
 const listRewritten = Symbol('strongroom.listRewritten');
+const bodyObserver = Symbol('strongroom.bodyObserver');
 
 /**
  * Node's parser constructs one of these per request it parses (`IncomingMessage` server option), before it decides
@@ -32,12 +34,26 @@ const listRewritten = Symbol('strongroom.listRewritten');
  */
 class TaggedIncomingMessage extends http.IncomingMessage {
   readonly [listRewritten]: boolean;
+  /** Told the size of every body chunk as the parser hands it over, before it is buffered (admission control). */
+  [bodyObserver]: ((bytes: number) => void) | undefined = undefined;
   constructor(socket: net.Socket) {
     super(socket);
     // Past a point where the framer stopped interpreting (passthrough) the queue is empty: nothing was rewritten.
     this[listRewritten] = unparsedFlags.get(socket)?.shift() ?? false;
   }
+
+  // Node's parser delivers every body chunk through push().
+  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+    const observe = this[bodyObserver];
+    if (observe !== undefined && chunk !== null && (chunk as Buffer).length > 0) observe((chunk as Buffer).length);
+    return super.push(chunk, encoding);
+  }
 }
+
+/** Sets (or, with undefined, clears) the function told of each body chunk of `req` as it arrives. */
+export const observeBody: ObserveBody = (req, onBytes) => {
+  if (req instanceof TaggedIncomingMessage) req[bodyObserver] = onBytes;
+};
 
 type Push = (chunk: unknown, encoding?: BufferEncoding) => boolean;
 
@@ -114,20 +130,24 @@ export interface ListAwareServerOptions {
   tls?: { cert: Buffer; key: Buffer };
   /** Passed to http.createServer / https.createServer (timeouts, header limits). */
   http?: http.ServerOptions;
+  /** Bounds on request bytes and requests in progress (built with `observeBody` from this module). */
+  admission?: Admission;
 }
 
 /** An http(s) server that understands Vault's LIST method; use it as Fastify's `serverFactory`. */
-export function createListAwareServer(options: ListAwareServerOptions, handler: Handler): http.Server | https.Server {
+export function createListAwareServer(options: ListAwareServerOptions, fastifyHandler: Handler): http.Server | https.Server {
+  // Admission first: a refused request is answered before anything else looks at it.
+  const handler = options.admission ? options.admission.wrap(restoreListMethod(fastifyHandler)) : restoreListMethod(fastifyHandler);
   if (options.tls) {
     const server = https.createServer(
       { ...options.http, IncomingMessage: TaggedIncomingMessage, cert: options.tls.cert, key: options.tls.key },
-      restoreListMethod(handler),
+      handler,
     );
     server.on('checkExpectation', refuseExpectation);
     interpose(server, 'secureConnection');
     return server;
   }
-  const server = http.createServer({ ...options.http, IncomingMessage: TaggedIncomingMessage }, restoreListMethod(handler));
+  const server = http.createServer({ ...options.http, IncomingMessage: TaggedIncomingMessage }, handler);
   server.on('checkExpectation', refuseExpectation);
   interpose(server, 'connection');
   return server;

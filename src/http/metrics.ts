@@ -1,4 +1,5 @@
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AdmissionStats } from './admission.js';
 import { registerRequestMetrics } from './request-metrics.js';
 
 /**
@@ -11,6 +12,8 @@ export interface Metrics {
   setSealed(sealed: boolean): void;
   /** Sampled at scrape time. */
   setAuditQueueDepth(sample: () => number): void;
+  /** Admission control (http/admission.ts), sampled at scrape time. */
+  setAdmissionStats(sample: () => AdmissionStats): void;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -31,6 +34,32 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       this.set(queueSample());
     },
   });
+  let admissionSample: () => AdmissionStats = () => ({ inflightRequests: 0, inflightBytes: 0, refused: 0 });
+  new Gauge({
+    name: 'strongroom_http_inflight_requests',
+    help: 'Requests in progress (admitted, not yet answered).',
+    registers: [registry],
+    collect() {
+      this.set(admissionSample().inflightRequests);
+    },
+  });
+  new Gauge({
+    name: 'strongroom_http_inflight_request_bytes',
+    help: 'Request-body bytes reserved by requests in progress.',
+    registers: [registry],
+    collect() {
+      this.set(admissionSample().inflightBytes);
+    },
+  });
+  new Counter({
+    name: 'strongroom_http_requests_refused_total',
+    help: 'Requests answered 503 (or cut off) because the in-flight byte or request bound was reached.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(admissionSample().refused);
+    },
+  });
   sealed.set(1);
   return {
     registry,
@@ -42,6 +71,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     },
     setAuditQueueDepth(sample) {
       queueSample = sample;
+    },
+    setAdmissionStats(sample) {
+      admissionSample = sample;
     },
   };
 }

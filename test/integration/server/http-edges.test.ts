@@ -1,4 +1,7 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type StartedServer } from '../../support/server-process.js';
 import { api } from './client.js';
@@ -73,9 +76,11 @@ function onOneConnection(url: string, parts: string[], mode: 'pipelined' | 'sequ
 
 describe('HTTP edge cases (real server process)', () => {
   let server: StartedServer;
+  const auditDir = mkdtempSync(join(tmpdir(), 'sr-edges-audit-'));
+  const auditFile = join(auditDir, 'audit.log');
 
   beforeAll(async () => {
-    server = await startServer();
+    server = await startServer({ args: [`--audit-file=${auditFile}`] });
     for (const key of ['one', 'two']) {
       const written = await api(server.url, 'POST', `secret/data/edge/${key}`, { token: server.rootToken, body: { data: { v: key } } });
       expect(written.status).toBe(200);
@@ -83,6 +88,7 @@ describe('HTTP edge cases (real server process)', () => {
   });
   afterAll(async () => {
     await server?.stop();
+    rmSync(auditDir, { recursive: true, force: true });
   });
 
   describe('LIST after a request the HTTP layer refused by itself (Expect other than 100-continue)', () => {
@@ -112,5 +118,39 @@ describe('HTTP edge cases (real server process)', () => {
         expect(responses[1]!.body.data.keys).toEqual(['one', 'two']);
       });
     }
+  });
+
+  describe('deeply nested JSON bodies', () => {
+    /** `depth` nested arrays around a string. */
+    const nested = (depth: number) => `${'['.repeat(depth)}"leaf"${']'.repeat(depth)}`;
+    const auditedPaths = () =>
+      readFileSync(auditFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => (JSON.parse(line) as { request?: { path?: string } }).request?.path);
+
+    it('refuses a 200 000-level body with 400 before authentication, audit or any handler', async () => {
+      const rawBody = `{"data":{"v":${nested(200_000)}}}`;
+      for (const token of [server.rootToken, undefined]) {
+        const res = await api(server.url, 'POST', 'secret/data/edge/deep', { ...(token ? { token } : {}), rawBody, headers: { 'content-type': 'application/json' } });
+        expect(res.status).toBe(400);
+        expect(res.body).toEqual({ errors: [expect.stringMatching(/nested deeper than 500/)] });
+      }
+      expect(auditedPaths()).not.toContain('secret/data/edge/deep');
+      const health = await api(server.url, 'GET', 'sys/health');
+      expect(health.status).toBe(200);
+    });
+
+    it('stores and audits a body nested as deep as allowed (500 levels, counting the outer object)', async () => {
+      // {"data":{"v":[[...]]}}: the outer object, data's object and 498 arrays make 500 levels.
+      const rawBody = `{"data":{"v":${nested(498)}}}`;
+      const written = await api(server.url, 'POST', 'secret/data/edge/deep-ok', { token: server.rootToken, rawBody, headers: { 'content-type': 'application/json' } });
+      expect(written.status).toBe(200);
+      const read = await api(server.url, 'GET', 'secret/data/edge/deep-ok', { token: server.rootToken });
+      expect(JSON.stringify(read.body.data.data.v)).toBe(nested(498));
+      expect(auditedPaths()).toContain('secret/data/edge/deep-ok');
+      const oneMore = await api(server.url, 'POST', 'secret/data/edge/deep-ok', { token: server.rootToken, rawBody: `{"data":{"v":${nested(499)}}}`, headers: { 'content-type': 'application/json' } });
+      expect(oneMore.status).toBe(400);
+    });
   });
 });
