@@ -133,3 +133,71 @@ export function createAdmission(limits: AdmissionLimits, observeBody: ObserveBod
     stats: () => ({ inflightRequests, inflightBytes, refused }),
   };
 }
+
+/**
+ * Runs the work of requests with large bodies one (or a few) at a time, with pauses in between. Storage writes run
+ * synchronously on the event loop (SQLite, with an fsync per commit), so a 1 MiB write holds the loop for tens of
+ * milliseconds. When a group of them became ready together (one audit group commit releases them all) they ran back
+ * to back and held the loop for seconds. And Node accepts at most one new connection per turn of the event loop: with
+ * every turn carrying a large write, a health check's connection waited in the kernel's accept queue behind every
+ * client that reconnected meanwhile.
+ *
+ * Through this gate, at most `concurrency` large requests are past their body at once, and after each one the gate
+ * stays shut for as long as that request took (capped): half of the time at most goes to large requests, and in the
+ * other half the event loop turns quickly, accepting and answering everything else (health checks, small requests,
+ * 503s for what does not fit). Bodies waiting here stay in memory meanwhile, which the in-flight byte bound keeps
+ * bounded. Requests with small or no bodies never wait here.
+ */
+export interface WorkGate {
+  /**
+   * Runs `work` when a slot is free. `onAbandon` registers a callback to call if the client goes away: a request still
+   * waiting then leaves the queue at once (its body is let go) and run resolves null without running `work`.
+   */
+  run<T>(work: () => Promise<T>, onAbandon?: (abandon: () => void) => void): Promise<T | null>;
+  readonly waiting: number;
+}
+
+/** Bodies at least this large go through the work gate. */
+export const LARGE_BODY_BYTES = 64 * 1024;
+
+export function createWorkGate(concurrency: number, maxPauseMs = 100): WorkGate {
+  let active = 0;
+  const queue: Array<() => void> = [];
+  const handOver = (tookMs: number) => {
+    const next = queue.shift();
+    if (next) {
+      // The slot passes straight to the next request, after a pause as long as the last one took.
+      setTimeout(next, Math.min(maxPauseMs, Math.max(1, Math.round(tookMs))));
+    } else {
+      active--;
+    }
+  };
+  return {
+    async run(work, onAbandon) {
+      if (active < concurrency) {
+        active++;
+      } else {
+        const started = await new Promise<boolean>((resolve) => {
+          const start = () => resolve(true);
+          queue.push(start);
+          onAbandon?.(() => {
+            const at = queue.indexOf(start);
+            if (at === -1) return; // already started (or finished): nothing to take back
+            queue.splice(at, 1);
+            resolve(false);
+          });
+        });
+        if (!started) return null;
+      }
+      const startedAt = performance.now();
+      try {
+        return await work();
+      } finally {
+        handOver(performance.now() - startedAt);
+      }
+    },
+    get waiting() {
+      return queue.length;
+    },
+  };
+}

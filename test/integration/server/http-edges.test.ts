@@ -47,8 +47,9 @@ function onOneConnection(url: string, parts: string[], mode: 'pipelined' | 'sequ
     const final = () => parseResponses(data).filter((r) => r.status >= 200);
     const sendMore = () => {
       if (mode === 'pipelined') {
-        socket.write(parts.join(''));
+        if (sent === 0) socket.write(parts.join(''));
         sent = parts.length;
+        return;
       }
       while (sent < parts.length && final().length >= sent) socket.write(parts[sent++]!);
     };
