@@ -70,6 +70,12 @@ export function createAdmission(limits: AdmissionLimits, observeBody: ObserveBod
       connection: 'close',
     });
     res.end(body);
+    // Stop reading the connection now (its body is not wanted); it closes once the answer is written.
+    const socket = res.socket;
+    if (socket) {
+      socket.pause();
+      socket.once('finish', () => socket.destroy());
+    }
   }
 
   function wrap(handler: Handler): Handler {

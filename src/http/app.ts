@@ -65,7 +65,8 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
   // the work gate has come, so large bodies are never parsed many at once in one turn of the event loop.
   const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, new UnparsedBody(body as string)));
+  // Kept as bytes: decoding them to text is a real cost for a large body, and it too belongs behind the work gate.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, new UnparsedBody(body as Buffer)));
 
   const routes = compileRoutes({
     sys: createSysBackend(deps),
@@ -97,7 +98,7 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
         path: params['*'] ?? '',
         query: flattenQuery(request.query),
         // Throws a 400 (BodyError) for invalid or too deeply nested JSON.
-        body: request.body instanceof UnparsedBody ? parseJsonBody(request.body.text, maxJsonDepth) : request.body,
+        body: request.body instanceof UnparsedBody ? parseJsonBody(request.body.bytes.toString('utf8'), maxJsonDepth) : request.body,
         token: tokenFrom(request.headers),
         remoteAddress: request.ip,
         requestId: request.id,
@@ -158,7 +159,7 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
 
 /** A request body as received, parsed by the route handler (see the content-type parser above). */
 class UnparsedBody {
-  constructor(readonly text: string) {}
+  constructor(readonly bytes: Buffer) {}
 }
 
 type LogMethod = (...args: unknown[]) => void;

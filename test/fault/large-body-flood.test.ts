@@ -133,6 +133,7 @@ describe(`large-body flood (${CONNECTIONS} connections, ${FLOOD_MS / 1000} s${FU
       peakRssHwmMiB: Math.round(hwmKiB / 1024),
       health: { count: sorted.length, p50: +percentile(sorted, 50).toFixed(1), p99: +percentile(sorted, 99).toFixed(1), max: +sorted[sorted.length - 1]!.toFixed(1) },
       statuses,
+      healthSeriesMs: health.map((ms) => Math.round(ms)),
     };
     // The figures the issue asks for, in the test output.
     console.log(`large-body flood: ${JSON.stringify(figures)}`);
