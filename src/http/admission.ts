@@ -141,18 +141,18 @@ export function createAdmission(limits: AdmissionLimits, observeBody: ObserveBod
 }
 
 /**
- * Runs the work of requests with large bodies one (or a few) at a time, with pauses in between. Storage writes run
- * synchronously on the event loop (SQLite, with an fsync per commit), so a 1 MiB write holds the loop for tens of
- * milliseconds. When a group of them became ready together (one audit group commit releases them all) they ran back
- * to back and held the loop for seconds. And Node accepts at most one new connection per turn of the event loop: with
- * every turn carrying a large write, a health check's connection waited in the kernel's accept queue behind every
- * client that reconnected meanwhile.
+ * Runs the work of requests with large bodies one (or a few) at a time, and only while no new connection is waiting.
+ * Storage writes run synchronously on the event loop (SQLite, with an fsync per commit), so a 1 MiB write holds the
+ * loop for tens of milliseconds; and Node (libuv) accepts one new connection per turn of the event loop. Under a
+ * flood of large bodies, every turn carried a write, connections piled up in the kernel's accept queue faster than one
+ * per turn drained them, and a health check's connection waited seconds behind them before it was even accepted.
  *
- * Through this gate, at most `concurrency` large requests are past their body at once, and after each one the gate
- * stays shut for as long as that request took (capped): half of the time at most goes to large requests, and in the
- * other half the event loop turns quickly, accepting and answering everything else (health checks, small requests,
- * 503s for what does not fit). Bodies waiting here stay in memory meanwhile, which the in-flight byte bound keeps
- * bounded. Requests with small or no bodies never wait here.
+ * Through this gate, at most `concurrency` large requests are past their body at once (parsing included), and each
+ * one starts only after a turn of the event loop in which no connection was accepted — the accept queue is empty then,
+ * and health checks have been answered or refused requests turned away — or after `maxWaitMs`, so large requests
+ * still progress under a steady stream of new connections. Bodies
+ * waiting here stay in memory meanwhile, which the in-flight byte bound keeps bounded. Requests with small or no bodies
+ * never wait here.
  */
 export interface WorkGate {
   /**
@@ -166,18 +166,29 @@ export interface WorkGate {
 /** Bodies at least this large go through the work gate. */
 export const LARGE_BODY_BYTES = 64 * 1024;
 
-export function createWorkGate(concurrency: number, maxPauseMs = 100): WorkGate {
+export function createWorkGate(concurrency: number, options: { connectionsAccepted: () => number; maxWaitMs?: number }): WorkGate {
+  const maxWaitMs = options.maxWaitMs ?? 100;
   let active = 0;
   const queue: Array<() => void> = [];
-  const handOver = (tookMs: number) => {
-    const next = queue.shift();
-    if (next) {
-      // The slot passes straight to the next request, after a pause as long as the last one took.
-      setTimeout(next, Math.min(maxPauseMs, Math.max(1, Math.round(tookMs))));
-    } else {
-      active--;
-    }
-  };
+
+  /** Resolves after a poll phase that accepted no connection (checked from one check phase to the next), or maxWaitMs. */
+  const quietPoll = () =>
+    new Promise<void>((resolve) => {
+      const since = performance.now();
+      let accepted = options.connectionsAccepted();
+      const check = () => {
+        const now = options.connectionsAccepted();
+        if (now === accepted || performance.now() - since >= maxWaitMs) return resolve();
+        accepted = now;
+        setImmediate(check);
+      };
+      // The first check runs in this turn's check phase; the comparison then covers the next poll phase.
+      setImmediate(() => {
+        accepted = options.connectionsAccepted();
+        setImmediate(check);
+      });
+    });
+
   return {
     async run(work, onAbandon) {
       if (active < concurrency) {
@@ -195,11 +206,14 @@ export function createWorkGate(concurrency: number, maxPauseMs = 100): WorkGate 
         });
         if (!started) return null;
       }
-      const startedAt = performance.now();
       try {
+        await quietPoll();
         return await work();
       } finally {
-        handOver(performance.now() - startedAt);
+        // The slot passes straight to the next waiting request (which waits for its own quiet poll), or frees up.
+        const next = queue.shift();
+        if (next) next();
+        else active--;
       }
     },
     get waiting() {

@@ -78,7 +78,9 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
     engines: { kv: createKvBackend(deps), ...deps.engineBackends },
   });
   const pipeline = createPipeline(deps, routes);
-  const largeBodies = createWorkGate(1);
+  let connectionsAccepted = 0;
+  server.on('connection', () => connectionsAccepted++);
+  const largeBodies = createWorkGate(1, { connectionsAccepted: () => connectionsAccepted });
   const debugEnabled = options.logger !== false && ['debug', 'trace'].includes(String(options.logger.level));
 
   app.route({
