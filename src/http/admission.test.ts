@@ -1,7 +1,7 @@
 import net from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAdmission, OverloadedError, type Admission } from './admission.js';
+import { createAdmission, createWorkGate, OverloadedError, type Admission } from './admission.js';
 import { createListAwareServer, observeBody } from './list-method.js';
 
 const KiB = 1024;
@@ -120,5 +120,68 @@ describe('admission control', () => {
     const body = 'z'.repeat(40 * KiB);
     expect((await track(open(port, post('/v1/next', body.length, body))).head).status).toBe(200);
     expect(handled).toEqual(['/v1/next']);
+  });
+});
+
+describe('work gate for large bodies', () => {
+  it('runs one at a time, and only after a turn of the event loop that accepted no connection (or maxWaitMs)', async () => {
+    let accepted = 0;
+    const gate = createWorkGate(1, { connectionsAccepted: () => accepted, maxWaitMs: 80 });
+    const events: string[] = [];
+    // A connection is accepted in every turn of the event loop for 40 ms: the work waits them out.
+    const acceptEveryTurn = (forMs: number) => {
+      let until = performance.now() + forMs;
+      const tick = () => {
+        accepted++;
+        if (performance.now() < until) setImmediate(tick);
+      };
+      tick();
+      return () => (until = 0);
+    };
+    acceptEveryTurn(40);
+    const started = performance.now();
+    const first = gate.run(async () => {
+      events.push(`first@${Math.round(performance.now() - started)}`);
+      await new Promise((r) => setTimeout(r, 10));
+      events.push('first done');
+      return 1;
+    });
+    const second = gate.run(async () => {
+      events.push('second');
+      return 2;
+    });
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+    expect(events.slice(1)).toEqual(['first done', 'second']);
+    const firstAt = Number(events[0]!.split('@')[1]);
+    expect(firstAt).toBeGreaterThanOrEqual(35);
+
+    // A steady stream of connections delays large work by at most maxWaitMs.
+    const stop = acceptEveryTurn(1000);
+    const t0 = performance.now();
+    await gate.run(async () => undefined);
+    const waited = performance.now() - t0;
+    stop();
+    expect(waited).toBeGreaterThanOrEqual(75);
+    expect(waited).toBeLessThan(80 + 200);
+  });
+
+  it('drops a waiting request whose client went away, without running it', async () => {
+    const gate = createWorkGate(1, { connectionsAccepted: () => 0 });
+    let release!: () => void;
+    const busy = gate.run(() => new Promise<void>((r) => (release = r)));
+    let abandon!: () => void;
+    const ran: string[] = [];
+    const waiting = gate.run(
+      async () => void ran.push('ran'),
+      (cb) => (abandon = cb),
+    );
+    await new Promise((r) => setTimeout(r, 10));
+    expect(gate.waiting).toBe(1);
+    abandon();
+    expect(await waiting).toBeNull();
+    expect(gate.waiting).toBe(0);
+    release();
+    await busy;
+    expect(ran).toEqual([]);
   });
 });
