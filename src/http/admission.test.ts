@@ -7,7 +7,7 @@ import { createListAwareServer, observeBody } from './list-method.js';
 const KiB = 1024;
 
 async function app(limits: { maxInflightBytes: number; maxConcurrentRequests: number }): Promise<{ fastify: FastifyInstance; admission: Admission; port: number; handled: string[] }> {
-  const admission = createAdmission({ ...limits, maxBodyBytes: 64 * KiB }, observeBody);
+  const admission = createAdmission({ ...limits, maxBodyBytes: 64 * KiB, maxRetryAfterSeconds: 1 }, observeBody);
   const handled: string[] = [];
   const fastify = Fastify({ bodyLimit: 64 * KiB, serverFactory: (handler) => createListAwareServer({ admission }, handler) });
   fastify.removeAllContentTypeParsers();

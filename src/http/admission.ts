@@ -20,8 +20,11 @@ export interface AdmissionLimits {
   maxConcurrentRequests: number;
   /** The per-request body limit: a larger declared body is left to the framework's 413 and reserves nothing. */
   maxBodyBytes: number;
-  /** Seconds a refused client is told to wait (Retry-After). */
-  retryAfterSeconds?: number;
+  /**
+   * Seconds a refused client is told to wait (Retry-After): a whole number drawn from 1 to this (default 3). Clients
+   * refused together must not all come back in the same second: the whole herd then queues ahead of everything else.
+   */
+  maxRetryAfterSeconds?: number;
 }
 
 export interface AdmissionStats {
@@ -51,7 +54,8 @@ export class OverloadedError extends Error {
 }
 
 export function createAdmission(limits: AdmissionLimits, observeBody: ObserveBody): Admission {
-  const retryAfter = limits.retryAfterSeconds ?? 1;
+  const maxRetryAfter = Math.max(1, Math.floor(limits.maxRetryAfterSeconds ?? 3));
+  const retryAfter = () => 1 + Math.floor(Math.random() * maxRetryAfter);
   // Requests with a body may fill the concurrency bound only up to this; the rest is kept for bodiless ones.
   const bodyConcurrency = Math.max(1, limits.maxConcurrentRequests - Math.max(1, Math.floor(limits.maxConcurrentRequests / 16)));
   let inflightRequests = 0;
@@ -66,7 +70,7 @@ export function createAdmission(limits: AdmissionLimits, observeBody: ObserveBod
     res.writeHead(503, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
-      'retry-after': String(retryAfter),
+      'retry-after': String(retryAfter()),
       connection: 'close',
     });
     res.end(body);
@@ -128,7 +132,7 @@ export function createAdmission(limits: AdmissionLimits, observeBody: ObserveBod
     res.shouldKeepAlive = false;
     if (!res.headersSent && req.listenerCount('error') > 0) {
       // The body reader (Fastify's) takes this as the end of the body and answers with the error's status.
-      req.emit('error', new OverloadedError(retryAfter));
+      req.emit('error', new OverloadedError(retryAfter()));
     } else {
       req.socket.destroy();
     }

@@ -7,7 +7,7 @@ import { startServer, type StartedServer } from '../support/server-process.js';
 
 /**
  * Fault: a flood of large request bodies. Many clients post ~1 MiB bodies at once while a probe asks `sys/health`
- * every 50 ms. The server runs with an explicit in-flight bound; its resident memory (sampled from /proc, and the
+ * every 20 ms. The server runs with an explicit in-flight bound; its resident memory (sampled from /proc, and the
  * kernel's own high-water mark) must stay under the RSS bound below, health must answer within 100 ms, and the
  * clients beyond the bound must be told 503 + Retry-After rather than buffered.
  *
@@ -24,7 +24,7 @@ const BODY_LIMIT = 2 * MiB;
 /** What the process may reach under the flood: well inside a 1 GiB pod. */
 const RSS_BOUND = 512 * MiB;
 const HEALTH_BOUND_MS = 100;
-const HEALTH_EVERY_MS = 50;
+const HEALTH_EVERY_MS = 20;
 
 const FLOOD_CLIENT = fileURLToPath(new URL('./support-edge-flood-client.mjs', import.meta.url));
 
@@ -144,7 +144,8 @@ describe(`large-body flood (${CONNECTIONS} connections, ${FLOOD_MS / 1000} s${FU
     expect(hwmKiB * 1024).toBeLessThan(RSS_BOUND);
     // The bound was reached (clients were refused, told when to retry) and the server kept serving writes meanwhile.
     expect(statuses['503'] ?? 0).toBeGreaterThan(0);
-    expect(retryAfter).toEqual(['1']);
+    expect(retryAfter.length).toBeGreaterThan(0);
+    for (const seconds of retryAfter) expect(['1', '2', '3']).toContain(seconds);
     expect(statuses['200'] ?? 0).toBeGreaterThan(0);
     // Nothing failed inside: every answer is a success or a refusal (or a refused connection's reset).
     for (const status of Object.keys(statuses)) expect(['200', '503', 'ECONNRESET', 'EPIPE']).toContain(status);
