@@ -20,6 +20,9 @@ export function registerServer(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
     .option('--max-request-bytes <bytes>', 'largest request body accepted (default 32MiB)')
     .option('--kv-max-data-bytes <bytes>', 'largest KV secret version, serialized JSON (default 1MiB)')
+    .option('--max-inflight-request-bytes <bytes>', 'request-body bytes held by all requests in progress; beyond it 503 + Retry-After before reading the body (default 64MiB, at least max-request-bytes)')
+    .option('--max-concurrent-requests <n>', 'requests in progress at once; beyond it 503 + Retry-After (default 1024)')
+    .option('--max-json-depth <n>', 'deepest nesting of objects/arrays accepted in a JSON body, at most 1000 (default 500, as Vault)')
     .addHelpText(
       'after',
       `

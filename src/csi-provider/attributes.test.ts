@@ -44,6 +44,20 @@ describe('csi attributes', () => {
     expect(() => podToken(parseAttributes(attrs({ 'csi.storage.k8s.io/serviceAccount.tokens': '' })))).toThrow(/tokenRequests/);
   });
 
+  it('rejects a secretPath that a URL parser or server would resolve elsewhere (encoded dots, separators)', () => {
+    const dots = ['.', '%2e', '%2E', '%252e', '%%32e'];
+    fc.assert(
+      fc.property(fc.constantFrom(...dots), fc.constantFrom(...dots), fc.constantFrom('', 'secret/data/', 'secret/data/a/'), (a, b, prefix) => {
+        const path = `${prefix}${a}${b}/sys/raw`;
+        expect(() => parseObjects(`- {objectName: a, secretPath: "${path}"}`), path).toThrow(/secretPath must not contain/);
+      }),
+    );
+    for (const path of ['secret/data/a%2fb', 'secret/data/a%5c..%5cb', 'secret/data\\..\\x', 'secret/data/.\t./x', 'secret/data/a#b']) {
+      expect(() => parseObjects(`- {objectName: a, secretPath: '${path}'}`), path).toThrow(/secretPath must not contain/);
+    }
+    expect(parseObjects('- {objectName: a, secretPath: "secret/data/a..b/%41"}')[0]!.secretPath).toBe('secret/data/a..b/%41');
+  });
+
   it('rejects every objectName that would escape the volume', () => {
     for (const name of ['../etc/passwd', '/etc/passwd', 'a/../../b', 'a/./b', 'a//b', '..', '.', 'a\\..\\b', 'x\u0000y', '']) {
       expect(() => validateObjectName(name), JSON.stringify(name)).toThrow();

@@ -1,4 +1,5 @@
 import { parse as parseYaml } from 'yaml';
+import { apiPathProblem } from '../shared/api-path.js';
 import { invalid } from '../shared/errors.js';
 
 /**
@@ -78,7 +79,10 @@ function parseObject(raw: unknown, index: number): ObjectSpec {
   validateObjectName(objectName);
   const secretPath = str(o, 'secretPath')?.replace(/^\/+/, '').replace(/^v1\//, '');
   if (!secretPath) throw invalid(`objects[${index}] (${objectName}): secretPath is required`);
-  if (secretPath.split('/').some((s) => s === '..' || s === '.')) throw invalid(`objects[${index}] (${objectName}): secretPath must not contain "." or ".." segments`);
+  // The path goes into a URL: refuse dot segments in every spelling (%2e%2e, .%2E, double-encoded) and encoded
+  // separators, which a URL parser or a decoding proxy would resolve to another path than the one written here.
+  const pathProblem = apiPathProblem(secretPath);
+  if (pathProblem) throw invalid(`objects[${index}] (${objectName}): secretPath ${pathProblem}`);
   const secretKey = str(o, 'secretKey');
   const encodingRaw = (str(o, 'encoding') ?? 'utf-8').toLowerCase();
   const encoding = (encodingRaw === 'utf8' ? 'utf-8' : encodingRaw) as Encoding;

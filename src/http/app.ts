@@ -7,8 +7,10 @@ import { createAppRoleBackend } from './backends/approle.js';
 import { createKubernetesBackend } from './backends/kubernetes.js';
 import { createKvBackend } from './backends/kv.js';
 import { createTokenBackend } from './backends/token.js';
+import { LARGE_BODY_BYTES, OverloadedError, createWorkGate } from './admission.js';
 import type { HttpDeps } from './deps.js';
-import { compileRoutes, createPipeline, type ApiReply } from './pipeline.js';
+import { DEFAULT_MAX_JSON_DEPTH, parseJsonBody } from './json-body.js';
+import { compileRoutes, createPipeline, type ApiReply, type ApiRequest } from './pipeline.js';
 import { createSysBackend } from './sys/index.js';
 
 export interface AppOptions {
@@ -21,6 +23,8 @@ export interface AppOptions {
   /** Slow-client protection, milliseconds. */
   requestTimeout?: number;
   keepAliveTimeout?: number;
+  /** Deepest nesting of objects/arrays accepted in a JSON body (Vault's `max_json_depth`, default 500). */
+  maxJsonDepth?: number;
 }
 
 // Never log headers (X-Vault-Token, Authorization), bodies or query strings: only what identifies the request.
@@ -56,17 +60,13 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
   server.headersTimeout = Math.min(20_000, options.requestTimeout ?? 60_000);
 
   // JSON only, whatever the Content-Type says (Vault's own clients are not consistent about sending one); an empty
-  // body is "no data".
+  // body is "no data". The parser only collects the text: it is parsed (and its nesting bounded) in the route handler,
+  // before authentication, audit or any backend handler sees the request — for a large body only once its turn at
+  // the work gate has come, so large bodies are never parsed many at once in one turn of the event loop.
+  const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = (body as string).trim();
-    if (text === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(Object.assign(new Error('the request body is not valid JSON'), { statusCode: 400 }), undefined);
-    }
-  });
+  // Kept as bytes: decoding them to text is a real cost for a large body, and it too belongs behind the work gate.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, new UnparsedBody(body as Buffer)));
 
   const routes = compileRoutes({
     sys: createSysBackend(deps),
@@ -78,23 +78,45 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
     engines: { kv: createKvBackend(deps), ...deps.engineBackends },
   });
   const pipeline = createPipeline(deps, routes);
+  let connectionsAccepted = 0;
+  server.on('connection', () => connectionsAccepted++);
+  const largeBodies = createWorkGate(1, { connectionsAccepted: () => connectionsAccepted });
   const debugEnabled = options.logger !== false && ['debug', 'trace'].includes(String(options.logger.level));
 
   app.route({
     method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     url: '/v1/*',
     handler: async (request, reply) => {
+      const clientGone = () => request.raw.socket?.destroyed === true;
+      // The client went away while its request waited (or its body was read): nobody is left to answer, so do no work.
+      if (clientGone()) {
+        reply.hijack();
+        return;
+      }
       const started = process.hrtime.bigint();
       const params = request.params as Record<string, string>;
-      const result: ApiReply = await pipeline.handle({
+      const apiRequest = (): ApiRequest => ({
         method: request.method,
         path: params['*'] ?? '',
         query: flattenQuery(request.query),
-        body: request.body,
+        // Throws a 400 (BodyError) for invalid or too deeply nested JSON.
+        body: request.body instanceof UnparsedBody ? parseJsonBody(request.body.bytes.toString('utf8'), maxJsonDepth) : request.body,
         token: tokenFrom(request.headers),
         remoteAddress: request.ip,
         requestId: request.id,
       });
+      const large = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) >= LARGE_BODY_BYTES;
+      // A large request may wait its turn at the gate; if its client leaves meanwhile, it never starts.
+      const result: ApiReply | null = large
+        ? await largeBodies.run(
+            async () => (clientGone() ? null : pipeline.handle(apiRequest())),
+            (abandon) => reply.raw.once('close', abandon),
+          )
+        : await pipeline.handle(apiRequest());
+      if (result === null) {
+        reply.hijack();
+        return;
+      }
       if (result.internalError !== undefined) {
         request.log.error({ err: result.internalError, route: result.route }, 'request failed');
       }
@@ -116,6 +138,10 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    if (error instanceof OverloadedError) {
+      // A chunked body outgrew the in-flight byte budget while it was read (see http/admission.ts).
+      return reply.code(503).header('retry-after', String(error.retryAfterSeconds)).send({ errors: [error.message] });
+    }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) {
       request.log.error({ err: error }, 'unexpected error');
@@ -131,6 +157,11 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
   });
 
   return app;
+}
+
+/** A request body as received, parsed by the route handler (see the content-type parser above). */
+class UnparsedBody {
+  constructor(readonly bytes: Buffer) {}
 }
 
 type LogMethod = (...args: unknown[]) => void;

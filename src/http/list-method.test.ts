@@ -4,6 +4,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createListAwareServer } from './list-method.js';
@@ -49,6 +50,41 @@ function parseResponses(data: string): Array<{ status: number; body: unknown }> 
     rest = rest.slice(headEnd + 4 + length);
   }
 }
+
+/** Sends each part on one connection, waiting for `expect[i]` responses in total before sending part i+1. */
+function converse(port: number, parts: string[], total: number): Promise<Array<{ status: number; body: unknown }>> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let data = '';
+    let sent = 0;
+    const final = () => parseResponses(data).filter((r) => r.status >= 200);
+    const sendNext = () => {
+      // Sequential: the next request goes out only once every earlier one has its answer.
+      while (sent < parts.length && final().length >= sent) socket.write(parts[sent++]!);
+    };
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`timed out with ${final().length}/${total} responses:\n${data}`));
+    }, 10_000);
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      data += chunk;
+      if (final().length >= total) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(final());
+      } else sendNext();
+    });
+    socket.on('error', reject);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(final());
+    });
+    socket.once('connect', sendNext);
+  });
+}
+
+type Echo = { method: string; url: string };
 
 describe('LIST method support', () => {
   let server: FastifyInstance | undefined;
@@ -119,6 +155,88 @@ describe('LIST method support', () => {
       socket.once('connect', next);
     });
     expect(responses.map((r) => (r.body as { url: string }).url)).toEqual(['/v1/first', '/v1/secret/metadata?list=true']);
+  });
+
+  describe('after a request the server answers by itself (unsupported Expect: 417)', () => {
+    const badExpect = (line: string) => `${line} HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n`;
+    const plain = (line: string) => `${line} HTTP/1.1\r\nHost: x\r\n\r\n`;
+
+    for (const mode of ['pipelined', 'sequential'] as const) {
+      const send = (port: number, parts: string[]) =>
+        mode === 'pipelined' ? exchange(() => net.connect(port, '127.0.0.1'), parts.join(''), parts.length) : converse(port, parts, parts.length);
+
+      it(`never serves the next request on the connection as a LIST (${mode})`, async () => {
+        server = await app();
+        const { port } = server.server.address() as net.AddressInfo;
+        const responses = await send(port, [badExpect('LIST /v1/a'), plain('LOCK /v1/b'), plain('GET /v1/c')]);
+        expect(responses.map((r) => r.status)[0]).toBe(417);
+        const lock = responses[1]!;
+        expect((lock.body as Echo | null)?.url ?? '').not.toContain('list=true');
+        expect((lock.body as Echo | null)?.method === 'LOCK' || lock.status >= 400).toBe(true);
+        expect(responses[2]!.body).toMatchObject({ method: 'GET', url: '/v1/c' });
+      });
+
+      it(`serves a LIST that follows a refused GET as a list (${mode})`, async () => {
+        server = await app();
+        const { port } = server.server.address() as net.AddressInfo;
+        const responses = await send(port, [badExpect('GET /v1/a'), plain('LIST /v1/secret/metadata'), plain('GET /v1/c')]);
+        expect(responses.map((r) => r.status)).toEqual([417, 200, 200]);
+        expect(responses.slice(1).map((r) => r.body)).toEqual([
+          { method: 'GET', url: '/v1/secret/metadata?list=true', body: null },
+          { method: 'GET', url: '/v1/c', body: null },
+        ]);
+      });
+    }
+
+    it('answers the refused expectation in Vault\'s error shape', async () => {
+      server = await app();
+      const { port } = server.server.address() as net.AddressInfo;
+      const [refused] = await exchange(() => net.connect(port, '127.0.0.1'), badExpect('LIST /v1/a'), 1);
+      expect(refused!.status).toBe(417);
+      expect(refused!.body).toEqual({ errors: [expect.stringContaining('Expect')] });
+    });
+  });
+
+  it('tags every request with its own method, whatever was refused before it on the connection (property)', async () => {
+    server = await app();
+    const { port } = server.server.address() as net.AddressInfo;
+    const requestArb = fc.record({
+      method: fc.constantFrom('GET', 'LIST', 'LOCK', 'POST', 'DELETE'),
+      expectHeader: fc.constantFrom(undefined, 'foo', '100-continue', '200-ok'),
+      body: fc.constantFrom('', '{"a":1}', '{"x":"LIST /v1/evil HTTP/1.1"}'),
+      chunked: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(requestArb, { minLength: 1, maxLength: 6 }), fc.boolean(), async (reqs, pipelined) => {
+        const parts = reqs.map((r, i) => {
+          let head = `${r.method} /v1/r${i} HTTP/1.1\r\nHost: x\r\n`;
+          if (r.expectHeader) head += `Expect: ${r.expectHeader}\r\n`;
+          if (r.body === '') return `${head}\r\n`;
+          head += 'Content-Type: application/json\r\n';
+          if (r.chunked) return `${head}Transfer-Encoding: chunked\r\n\r\n${r.body.length.toString(16)}\r\n${r.body}\r\n0\r\n\r\n`;
+          return `${head}Content-Length: ${r.body.length}\r\n\r\n${r.body}`;
+        });
+        const responses = pipelined
+          ? (await exchange(() => net.connect(port, '127.0.0.1'), parts.join(''), parts.length + reqs.filter((r) => r.expectHeader === '100-continue').length)).filter((r) => r.status >= 200)
+          : await converse(port, parts, parts.length);
+        expect(responses).toHaveLength(reqs.length);
+        reqs.forEach((r, i) => {
+          const got = responses[i]!;
+          const echo = got.body as Echo | null;
+          if (r.expectHeader && r.expectHeader !== '100-continue') {
+            expect(got.status).toBe(417);
+          } else if (r.method === 'LIST') {
+            expect(echo).toMatchObject({ method: 'GET', url: `/v1/r${i}?list=true` });
+          } else if (r.method === 'LOCK') {
+            expect(echo?.url ?? '').not.toContain('list=true');
+            expect(echo?.method === 'LOCK' || got.status >= 400).toBe(true);
+          } else {
+            expect(echo).toMatchObject({ method: r.method, url: `/v1/r${i}` });
+          }
+        });
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('works over TLS', async () => {

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AdmissionStats } from './admission.js';
 import { registerRequestMetrics } from './request-metrics.js';
 
 /**
@@ -13,6 +14,8 @@ export interface Metrics {
   setAuditQueueDepth(sample: () => number): void;
   /** An audit file was found cut (it ends before, or starts after, its anchor); the label is the device path. */
   countAuditIntegrityFailure(device: string): void;
+  /** Admission control (http/admission.ts), sampled at scrape time. */
+  setAdmissionStats(sample: () => AdmissionStats): void;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -39,6 +42,32 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     labelNames: ['device'],
     registers: [registry],
   });
+  let admissionSample: () => AdmissionStats = () => ({ inflightRequests: 0, inflightBytes: 0, refused: 0 });
+  new Gauge({
+    name: 'strongroom_http_inflight_requests',
+    help: 'Requests in progress (admitted, not yet answered).',
+    registers: [registry],
+    collect() {
+      this.set(admissionSample().inflightRequests);
+    },
+  });
+  new Gauge({
+    name: 'strongroom_http_inflight_request_bytes',
+    help: 'Request-body bytes reserved by requests in progress.',
+    registers: [registry],
+    collect() {
+      this.set(admissionSample().inflightBytes);
+    },
+  });
+  new Counter({
+    name: 'strongroom_http_requests_refused_total',
+    help: 'Requests answered 503 (or cut off) because the in-flight byte or request bound was reached.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(admissionSample().refused);
+    },
+  });
   sealed.set(1);
   return {
     registry,
@@ -53,6 +82,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     },
     countAuditIntegrityFailure(device) {
       integrityFailures.inc({ device });
+    },
+    setAdmissionStats(sample) {
+      admissionSample = sample;
     },
   };
 }

@@ -1,3 +1,4 @@
+import { assertSafeApiPath } from '../shared/api-path.js';
 import { StrongroomError, type ErrorKind } from '../shared/errors.js';
 
 /**
@@ -37,6 +38,8 @@ export function createVaultHttpClient(options: VaultHttpOptions): VaultHttpClien
   return {
     address: base,
     async request(method, path, request) {
+      // fetch resolves '..' and '%2e%2e' segments and '\\' before the server sees the path: refuse them here.
+      assertSafeApiPath(path, 'request path');
       const url = `${base}/v1/${path.replace(/^\/+/, '')}`;
       const headers: Record<string, string> = { accept: 'application/json', 'user-agent': options.userAgent ?? 'strongroom' };
       if (request?.token) headers['x-vault-token'] = request.token;

@@ -85,4 +85,23 @@ describe('server config', () => {
     expect(loadConfig({ flags: { dev: true }, env: {} }).nodeName).toMatch(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/);
     expect(problemsOf(() => loadConfig({ flags: { dev: true, nodeName: '../etc' }, env: {} }))[0]).toMatch(/node_name/);
   });
+
+  it('bounds in-flight request bytes, concurrent requests and JSON depth, from file, environment or flags', () => {
+    const defaults = loadConfig({ flags: { dev: true }, env: {} });
+    expect(defaults).toMatchObject({ maxInflightRequestBytes: 64 * 1024 * 1024, maxConcurrentRequests: 1024, maxJsonDepth: 500 });
+    // Unset, the in-flight bound grows with the per-request limit so one largest body always fits.
+    expect(loadConfig({ flags: { dev: true, maxRequestBytes: '100MiB' }, env: {} }).maxInflightRequestBytes).toBe(100 * 1024 * 1024);
+    const dir = mkdtempSync(join(tmpdir(), 'strongroom-config-'));
+    const file = join(dir, 'server.yaml');
+    writeFileSync(file, 'dev: true\nmax_inflight_request_bytes: 48MiB\nmax_concurrent_requests: 200\nmax_json_depth: 100\n');
+    expect(loadConfig({ flags: { config: file }, env: { STRONGROOM_MAX_CONCURRENT_REQUESTS: '300' } })).toMatchObject({
+      maxInflightRequestBytes: 48 * 1024 * 1024,
+      maxConcurrentRequests: 300,
+      maxJsonDepth: 100,
+    });
+    expect(loadConfig({ flags: { dev: true, maxJsonDepth: '20' }, env: {} }).maxJsonDepth).toBe(20);
+    expect(problemsOf(() => loadConfig({ flags: { dev: true, maxInflightRequestBytes: '1MiB' }, env: {} }))[0]).toMatch(/max_inflight_request_bytes: must be at least max_request_bytes/);
+    expect(problemsOf(() => loadConfig({ flags: { dev: true, maxJsonDepth: '5000' }, env: {} }))[0]).toMatch(/max_json_depth/);
+    expect(problemsOf(() => loadConfig({ flags: { dev: true, maxConcurrentRequests: '1k' }, env: {} }))[0]).toMatch(/--max-concurrent-requests: must be a whole number/);
+  });
 });

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_MAX_JSON_DEPTH, MAX_CONFIGURABLE_JSON_DEPTH } from '../http/json-body.js';
 
 /**
  * `strongroom server` configuration: an optional YAML file, overridden by STRONGROOM_* environment variables,
@@ -10,6 +11,8 @@ import { z } from 'zod';
  * environment, --kebab-case on the command line), validated once by one schema.
  */
 const MiB = 1024 * 1024;
+/** Sized for a 2-core / 1 GiB pod: in-flight bodies cost several times their size while parsed, sealed and audited. */
+const DEFAULT_MAX_INFLIGHT_REQUEST_BYTES = 64 * MiB;
 
 const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:8200');
 
@@ -36,6 +39,10 @@ const rawSchema = z
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     max_request_bytes: z.number().int().min(1024).max(1024 * MiB).default(32 * MiB),
     kv_max_data_bytes: z.number().int().min(1).max(512 * MiB).default(MiB),
+    // Unset: 64 MiB, or max_request_bytes when that is larger (one largest body must always fit).
+    max_inflight_request_bytes: z.number().int().min(64 * 1024).max(16 * 1024 * MiB).optional(),
+    max_concurrent_requests: z.number().int().min(16).max(1_000_000).default(1024),
+    max_json_depth: z.number().int().min(1).max(MAX_CONFIGURABLE_JSON_DEPTH).default(DEFAULT_MAX_JSON_DEPTH),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -47,6 +54,9 @@ const rawSchema = z
     }
     if (c.dev_root_token && !c.dev) {
       ctx.addIssue({ code: 'custom', path: ['dev_root_token'], message: 'only valid with --dev' });
+    }
+    if (c.max_inflight_request_bytes !== undefined && c.max_inflight_request_bytes < c.max_request_bytes) {
+      ctx.addIssue({ code: 'custom', path: ['max_inflight_request_bytes'], message: 'must be at least max_request_bytes (the largest single body must fit)' });
     }
     const port = Number(c.listen.slice(c.listen.lastIndexOf(':') + 1));
     if (port > 65535) ctx.addIssue({ code: 'custom', path: ['listen'], message: 'port must be 0–65535' });
@@ -74,6 +84,11 @@ export interface ServerConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxRequestBytes: number;
   kvMaxDataBytes: number;
+  /** Admission control (http/admission.ts): body bytes and requests in progress. */
+  maxInflightRequestBytes: number;
+  maxConcurrentRequests: number;
+  /** Deepest JSON nesting accepted in a request body (http/json-body.ts). */
+  maxJsonDepth: number;
 }
 
 export class ConfigError extends Error {
@@ -84,7 +99,8 @@ export class ConfigError extends Error {
 }
 
 const KEYS = Object.keys(rawSchema.shape) as Array<keyof RawConfig>;
-const NUMERIC = new Set<string>(['max_request_bytes', 'kv_max_data_bytes']);
+const NUMERIC = new Set<string>(['max_request_bytes', 'kv_max_data_bytes', 'max_inflight_request_bytes']);
+const COUNT = new Set<string>(['max_concurrent_requests', 'max_json_depth']);
 const BOOLEAN = new Set<string>(['dev']);
 
 /** Flag values as commander gives them (camelCase keys, strings or booleans). */
@@ -133,6 +149,9 @@ export function loadConfig(input: { flags: FlagValues; env: NodeJS.ProcessEnv; c
     logLevel: c.log_level,
     maxRequestBytes: c.max_request_bytes,
     kvMaxDataBytes: c.kv_max_data_bytes,
+    maxInflightRequestBytes: c.max_inflight_request_bytes ?? Math.max(DEFAULT_MAX_INFLIGHT_REQUEST_BYTES, c.max_request_bytes),
+    maxConcurrentRequests: c.max_concurrent_requests,
+    maxJsonDepth: c.max_json_depth,
   };
   if (c.dev_root_token) config.devRootToken = c.dev_root_token;
   if (c.database_url) config.databaseUrl = c.database_url;
@@ -180,6 +199,11 @@ function coerce(key: string, value: string | boolean, source: string, problems: 
     if (['false', '0', 'no'].includes(value.toLowerCase())) return false;
     problems.push(`config: ${source}: must be true or false`);
     return undefined;
+  }
+  if (COUNT.has(key)) {
+    const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+    if (!Number.isFinite(n)) problems.push(`config: ${source}: must be a whole number`);
+    return n;
   }
   if (NUMERIC.has(key)) {
     const n = typeof value === 'string' ? parseSize(value) : NaN;

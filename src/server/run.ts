@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { KEY_FILE_UNSEAL_HELP } from '../crypto/service.js';
 import { buildApp } from '../http/app.js';
-import { createListAwareServer } from '../http/list-method.js';
+import { createAdmission } from '../http/admission.js';
+import { createListAwareServer, observeBody } from '../http/list-method.js';
 import { createMetrics } from '../http/metrics.js';
 import type { ServerConfig } from './config.js';
 import { bootstrapDev, unsealAtStart } from './dev.js';
@@ -39,11 +40,17 @@ export async function startServer(config: ServerConfig, out: { log: (line: strin
     throw err;
   }
 
+  const admission = createAdmission(
+    { maxInflightBytes: config.maxInflightRequestBytes, maxConcurrentRequests: config.maxConcurrentRequests, maxBodyBytes: config.maxRequestBytes },
+    observeBody,
+  );
+  metrics.setAdmissionStats(admission.stats);
   const tls = config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : undefined;
   const app = await buildApp(store.httpDeps, {
     logger: { level: config.logLevel },
     bodyLimit: config.maxRequestBytes,
-    serverFactory: (handler) => createListAwareServer({ ...(tls ? { tls } : {}) }, handler),
+    maxJsonDepth: config.maxJsonDepth,
+    serverFactory: (handler) => createListAwareServer({ ...(tls ? { tls } : {}), admission }, handler),
   });
   try {
     await app.listen({ host: config.host, port: config.port });

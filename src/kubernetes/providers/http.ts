@@ -1,6 +1,8 @@
 /** A minimal JSON-over-HTTP(S) client for Vault-compatible servers: per-store CA bundle, timeouts, no retries. */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { apiPathProblem } from '../../shared/api-path.js';
+import { invalid } from '../../shared/errors.js';
 import { StoreUnavailableError } from '../types.js';
 
 export interface HttpResult {
@@ -17,6 +19,10 @@ export function createJsonClient(options: { baseUrl: string; ca?: string; timeou
   const send = base.protocol === 'https:' ? httpsRequest : httpRequest;
   return {
     call(method, path, { token, body, query } = {}) {
+      // `new URL` resolves '..' and '%2e%2e' segments and '\\' before the server sees the path (a remoteRef key could
+      // climb out of the store's mount): refuse them here.
+      const problem = apiPathProblem(path);
+      if (problem) return Promise.reject(invalid(`request path ${problem}`, { reason: 'unsafe_path' }));
       const url = new URL(path.replace(/^\/+/, '/'), base);
       for (const [k, v] of Object.entries(query ?? {})) url.searchParams.set(k, v);
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));

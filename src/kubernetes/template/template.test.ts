@@ -14,6 +14,13 @@ describe('template language', () => {
     expect(render('{{ .user | sha256sum }}', data)).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('refuses fromJson input nested too deeply, with a message that says so (a remote value is untrusted)', () => {
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    expect(() => render('{{ .v | fromJson | toJson }}', { v: deep })).toThrow(/fromJson: input is nested deeper than 100 levels/);
+    const ok = `${'['.repeat(100)}1${']'.repeat(100)}`;
+    expect(render('{{ .v | fromJson | toJson }}', { v: ok })).toBe(ok);
+  });
+
   it('builds a dockerconfigjson from parts', () => {
     const out = render('{"auths":{"{{ .registry }}":{"auth":"{{ printf }}"}}}'.replace('{{ printf }}', '{{ .creds | b64enc }}'), { registry: 'ghcr.io', creds: 'u:p' });
     expect(JSON.parse(out)).toEqual({ auths: { 'ghcr.io': { auth: 'dTpw' } } });

@@ -8,6 +8,7 @@
  * `__proto__`, `constructor` or anything of the process. Input size, work steps and output size are bounded.
  */
 import { createHash } from 'node:crypto';
+import { jsonNestingExceeds } from '../../shared/json-depth.js';
 
 export class TemplateError extends Error {
   constructor(message: string) {
@@ -18,7 +19,7 @@ export class TemplateError extends Error {
 
 export type Value = string | number | boolean | null | Value[] | { [key: string]: Value };
 
-export const LIMITS = { templateBytes: 64 * 1024, outputBytes: 1024 * 1024, steps: 100_000, pipelineLength: 32 };
+export const LIMITS = { templateBytes: 64 * 1024, outputBytes: 1024 * 1024, steps: 100_000, pipelineLength: 32, jsonDepth: 100 };
 
 type Operand = { kind: 'field'; path: string[] } | { kind: 'string'; value: string } | { kind: 'number'; value: number } | { kind: 'dot' };
 interface Command {
@@ -46,8 +47,11 @@ const FUNCTIONS: Record<string, { arity: number; fn: (...args: Value[]) => Value
   fromJson: {
     arity: 1,
     fn: (v) => {
+      const text = str(v);
+      // toValue (and whatever the template does next) recurses: bound the depth of this untrusted text first.
+      if (jsonNestingExceeds(text, LIMITS.jsonDepth)) throw new TemplateError(`fromJson: input is nested deeper than ${LIMITS.jsonDepth} levels`);
       try {
-        return toValue(JSON.parse(str(v)));
+        return toValue(JSON.parse(text));
       } catch {
         throw new TemplateError('fromJson: input is not valid JSON');
       }
