@@ -152,8 +152,9 @@ describeEachEngine('threaded audit service', (ctx) => {
     await first.enable({ path: 'file/', type: 'file', description: '', options: { file_path: file } });
     await first.log(sampleEvent(1));
     await first.close();
+    // A whole last line that is no audit record: damage, not a torn write (a torn tail is set aside and repaired).
     const { appendFileSync } = await import('node:fs');
-    appendFileSync(file, '{"truncated":');
+    appendFileSync(file, '{"forged":true}\n');
     await expect(open()).rejects.toMatchObject({ message: expect.stringMatching(/could not be opened/) });
   });
 });
