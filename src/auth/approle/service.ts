@@ -5,7 +5,7 @@ import type { Storage } from '../../storage/database.js';
 import { forbidden, invalid, notFound, sealedError } from '../../shared/errors.js';
 import { nonNegativeInteger, sanitizePolicies, validateMeta } from '../token/format.js';
 import type { AppRole, AppRoleService, SecretIdInfo, TokenService } from '../types.js';
-import { anyCidrContains, cidrWithin, formatCidr, parseCidr } from './cidr.js';
+import { anyCidrContains, cidrWithin, formatCidr, parseCidr } from '../cidr.js';
 import { createAppRoleRepository, type SecretIdRow, type StoredRole } from './repository.js';
 
 export interface AppRoleDeps {

@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isStrongroomError } from '../../shared/errors.js';
+import { isStrongroomError } from '../shared/errors.js';
 import { cidrContains, cidrWithin, formatCidr, parseCidr, parseIp } from './cidr.js';
 
 describe('CIDR matching', () => {

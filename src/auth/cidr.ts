@@ -1,4 +1,4 @@
-import { invalid } from '../../shared/errors.js';
+import { invalid } from '../shared/errors.js';
 
 /**
  * IPv4/IPv6 CIDR parsing and matching over raw bytes. Strict on input (no octal-looking "010", no stray
