@@ -75,8 +75,8 @@ describeEachEngine('token roles', (ctx) => {
       period: 90,
       tokenExplicitMaxTtl: 300,
       explicitMaxTtl: 300,
-      tokenBoundCidrs: ['10.1.2.3/32'],
-      boundCidrs: ['10.1.2.3/32'],
+      tokenBoundCidrs: ['10.1.2.3'],
+      boundCidrs: ['10.1.2.3'],
     });
   });
 

@@ -1,5 +1,5 @@
 import { invalid } from '../../shared/errors.js';
-import { formatCidr, parseCidr } from '../cidr.js';
+import { parseCidr } from '../cidr.js';
 import { matchesAny } from '../glob.js';
 import type { TokenRole, TokenRoleInput } from '../types.js';
 import { nonNegativeInteger, sanitizePolicies } from './format.js';
@@ -55,10 +55,12 @@ function cleanList(values: readonly string[] | undefined): string[] {
   return [...new Set(values.map((v) => String(v).trim().toLowerCase()).filter((v) => v !== ''))].sort();
 }
 
+/** Validated, kept as written (trimmed) so the role reads back what was written, as Vault's does. */
 function cidrList(field: string, values: readonly string[]): string[] {
   return values.map((text) => {
     try {
-      return formatCidr(parseCidr(text));
+      parseCidr(text);
+      return String(text).trim();
     } catch {
       throw invalid(`error parsing ${field}: "${String(text).slice(0, 64)}" is not a valid CIDR block or address`);
     }

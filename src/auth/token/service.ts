@@ -2,7 +2,7 @@ import type { Barrier } from '../../crypto/types.js';
 import { constantTimeEqual, hmacSha256Hex } from '../../crypto/hmac.js';
 import type { Storage } from '../../storage/database.js';
 import { StrongroomError, forbidden, invalid, isStrongroomError, sealedError } from '../../shared/errors.js';
-import { anyCidrContains, formatCidr, parseCidr } from '../cidr.js';
+import { anyCidrContains, parseCidr } from '../cidr.js';
 import { matchesAny } from '../glob.js';
 import type { AuthMethod, CreateTokenInput, TokenInfo, TokenService } from '../types.js';
 import { createTokenCache } from './cache.js';
@@ -410,7 +410,8 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     async issue(input) {
       const policies = sanitizePolicies(input.policies ?? [], input.noDefaultPolicy !== true);
       if (policies.includes('root')) throw invalid('an auth method cannot issue root tokens');
-      const boundCidrs = (input.boundCidrs ?? []).map((text) => formatCidr(parseCidr(text)));
+      // Validated here too: a block that cannot be parsed would otherwise refuse the token everywhere, silently.
+      const boundCidrs = (input.boundCidrs ?? []).map((text) => (parseCidr(text), text.trim()));
       return insertToken(generateToken(), {
         policies,
         meta: validateMeta(input.meta),
