@@ -166,6 +166,8 @@ export interface KubernetesRole {
   tokenTtl: number;
   tokenMaxTtl: number;
   tokenPeriod: number;
+  /** CIDR blocks the issued tokens may be used from (Vault's token_bound_cidrs); empty or absent = anywhere. */
+  tokenBoundCidrs?: string[];
 }
 
 export interface KubernetesAuthService {
@@ -192,6 +194,8 @@ export interface AppRole {
   tokenPeriod: number;
   /** CIDR list; empty = anywhere. */
   secretIdBoundCidrs: string[];
+  /** CIDR blocks the issued tokens may be used from (checked on every use of the token); empty = anywhere. */
+  tokenBoundCidrs: string[];
 }
 
 export interface AppRoleService {
