@@ -100,7 +100,7 @@ export interface BackendPath {
    * carries the data. Return [] when the operation touches none. Runs after authentication and the existence check.
    */
   dataAccess?: (ctx: RequestContext) => readonly DataAccess[];
-  /** The handler receives the caller's presented token as `ctx.ownToken` (auth/token/lookup-self only). */
+  /** The handler receives the caller's presented token as `ctx.ownToken` (auth/token/lookup-self and renew-self only). */
   receivesOwnToken?: boolean;
   /** Requires the 'sudo' capability in addition to the operation's. */
   sudo?: boolean;

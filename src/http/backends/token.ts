@@ -98,12 +98,12 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
       {
         name: 'token.renew-self',
         pattern: 'renew-self',
+        // Vault's renew-self answers with the token in auth.client_token (only renew-accessor blanks it).
+        receivesOwnToken: true,
         operations: {
           update: async (ctx) => {
-            // The caller's own token is not in ctx (only its info); renew by accessor and answer with an empty
-            // client_token, as Vault does not echo the token either when renewing by accessor.
             const info = await tokens.renewAccessor(caller(ctx).accessor, increment(ctx));
-            return { auth: authBlock('', info) };
+            return { auth: authBlock(ctx.ownToken ?? '', info) };
           },
         },
       },

@@ -189,9 +189,17 @@ describe('token roles (real server process)', () => {
     expect(self.body.data.creation_ttl).toBe(3600);
     expect((await root('POST', 'auth/token/lookup', { token })).body.data.id).toBe(token);
     expect((await call('POST', 'auth/token/lookup-self', token, {})).body.data.id).toBe(token);
+    const accessor = self.body.data.accessor as string;
+    expect((await root('POST', 'auth/token/lookup-accessor', { accessor })).body.data.id).toBe('');
+    // renew-self, like Vault, answers with the token it renewed; renew-accessor does not know it.
+    const renewed = await call('POST', 'auth/token/renew-self', token, { increment: '30m' });
+    expect(renewed.status).toBe(200);
+    expect(renewed.body.auth.client_token).toBe(token);
+    expect((await root('POST', 'auth/token/renew-accessor', { accessor })).body.auth.client_token).toBe('');
 
     const raw = readFileSync(join(auditDir, 'audit.log'), 'utf8');
     expect(raw).not.toContain(token);
+    expect(raw).not.toContain(token.slice(4));
     const entries = raw.trim().split('\n').map((l) => JSON.parse(l));
     const response = entries.find((e) => e.type === 'response' && e.request?.path === 'auth/token/lookup-self' && e.response?.data?.id);
     expect(response.response.data.id).toMatch(/^hmac-sha256:/);
