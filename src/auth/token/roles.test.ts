@@ -193,6 +193,38 @@ describeEachEngine('token roles', (ctx) => {
     expect((await errorOf(tokens.create(root.info, { entityAlias: 'ci-main' }))).message).toBe("'entity_alias' is only allowed in combination with token role");
   });
 
+  it('renews a role token under the role as it is now: a deleted role stops renewals, a shorter period applies', async () => {
+    await tokens.writeRole({ name: 'live', allowedPolicies: ['app'], tokenPeriod: 2 * HOUR });
+    const made = await tokens.createFromRole(root.info, 'live', {});
+    now += HOUR * 1000;
+    expect((await tokens.renewAccessor(made.info.accessor)).ttl).toBe(2 * HOUR);
+    await tokens.writeRole({ name: 'live', tokenPeriod: HOUR / 2 });
+    expect((await tokens.renew(made.token)).ttl).toBe(HOUR / 2);
+    await tokens.deleteRole('live');
+    const err = await errorOf(tokens.renew(made.token));
+    expect(err).toMatchObject({ kind: 'invalid', message: 'original token role "live" could not be found, not renewing' });
+    // Still usable until it expires: deleting a role revokes nothing (Vault).
+    expect((await tokens.authenticate(made.token)).accessor).toBe(made.info.accessor);
+  });
+
+  it('a role\'s explicit max TTL lowered later caps renewals, and dropping its period brings back the system maximum', async () => {
+    await tokens.writeRole({ name: 'cap', allowedPolicies: ['app'], tokenPeriod: HOUR });
+    const made = await tokens.createFromRole(root.info, 'cap', {});
+    await tokens.writeRole({ name: 'cap', tokenExplicitMaxTtl: 90 * 60 });
+    now += 30 * 60 * 1000;
+    // 30 minutes in, the role now allows 90 minutes from creation: 60 minutes left, not a fresh period beyond it.
+    expect((await tokens.renew(made.token)).ttl).toBe(HOUR);
+    now += 45 * 60 * 1000;
+    expect((await tokens.renew(made.token)).ttl).toBe(15 * 60);
+
+    await tokens.writeRole({ name: 'was-periodic', allowedPolicies: ['app'], tokenPeriod: HOUR });
+    const p = await tokens.createFromRole(root.info, 'was-periodic', {});
+    await tokens.writeRole({ name: 'was-periodic', tokenPeriod: 0 });
+    now += 30 * 60 * 1000;
+    // No period any more: an increment is honoured only up to the system maximum (768h) from the token's creation.
+    expect((await tokens.renew(p.token, 10_000 * HOUR)).ttl).toBe(768 * HOUR - 30 * 60);
+  });
+
   it('a use-limited parent cannot create from a role either', async () => {
     await tokens.writeRole({ name: 'x', allowedPolicies: ['app'] });
     const limited = await tokens.create(root.info, { policies: ['creator'], numUses: 5 });
