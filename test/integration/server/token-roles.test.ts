@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type StartedServer } from '../../support/server-process.js';
-import { api } from './client.js';
+import { api, vaultClient } from './client.js';
 
 /**
  * Issue 15, items 5 and 8: Vault's token store roles through a real server, with requests shaped as the `vault` CLI
@@ -179,6 +179,23 @@ describe('token roles (real server process)', () => {
     const ok = await call('GET', 'auth/token/lookup-self', near.body.auth.client_token);
     expect(ok.status).toBe(200);
     expect(ok.body.data.bound_cidrs).toEqual(['127.0.0.0/8', '::1/128']);
+  });
+
+  it('works through node-vault\'s token role calls', async () => {
+    const vault = vaultClient(server.url, server.rootToken);
+    await vault.addTokenRole({ role_name: 'nv', allowed_policies: 'reader,writer', orphan: true, period: 600, path_suffix: 'nv1' });
+    const role = await vault.getTokenRole({ role_name: 'nv' });
+    expect(role.data).toMatchObject({ allowed_policies: ['reader', 'writer'], orphan: true, period: 600, token_period: 600, path_suffix: 'nv1' });
+    expect((await vault.tokenRoles()).data.keys).toContain('nv');
+    // tokenCreateRole makes the client use the new token; a client of its own keeps the root one untouched.
+    const creator = vaultClient(server.url, server.rootToken);
+    const created = await creator.tokenCreateRole({ role_name: 'nv', policies: ['reader'] });
+    expect(created.auth).toMatchObject({ policies: ['default', 'reader'], orphan: true, lease_duration: 600 });
+    expect(creator.token).toBe(created.auth.client_token);
+    const self = await creator.tokenLookupSelf();
+    expect(self.data).toMatchObject({ id: created.auth.client_token, role: 'nv', path: 'auth/token/create/nv/nv1', period: 600 });
+    await vault.removeTokenRole({ role_name: 'nv' });
+    expect((await vault.tokenRoles()).data.keys).not.toContain('nv');
   });
 
   it('lookup-self and lookup return the token\'s own id; the audit log holds only its HMAC', async () => {
