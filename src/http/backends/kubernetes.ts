@@ -1,5 +1,4 @@
 import type { KubernetesAuthConfig, KubernetesAuthService, KubernetesRole } from '../../auth/types.js';
-import { formatDuration } from '../../shared/duration.js';
 import { invalid } from '../../shared/errors.js';
 import type { Backend } from '../backend.js';
 import { firstOf, optBool, optDuration, optString, optStringList, reqString } from '../fields.js';
@@ -129,6 +128,7 @@ function roleView(role: KubernetesRole): Record<string, unknown> {
     token_period: role.tokenPeriod,
     token_bound_cidrs: role.tokenBoundCidrs ?? [],
     token_type: 'default',
-    ttl: formatDuration(role.tokenTtl),
+    // Vault's legacy `ttl` is whole seconds like token_ttl (not "1h0m0s"), and shown only when set.
+    ...(role.tokenTtl > 0 ? { ttl: role.tokenTtl } : {}),
   };
 }

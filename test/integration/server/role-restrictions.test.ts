@@ -35,6 +35,9 @@ describe('auth-method roles never accept a token restriction they would not enfo
   it('enforces a role\'s token_bound_cidrs on the tokens its logins issue (approle and kubernetes store and show them)', async () => {
     expect((await root('POST', 'auth/kubernetes/role/app', { ...k8sRole, token_bound_cidrs: '10.0.0.0/8' })).status).toBe(204);
     expect((await root('GET', 'auth/kubernetes/role/app')).body.data.token_bound_cidrs).toEqual(['10.0.0.0/8']);
+    // Durations read back as whole seconds, Vault's legacy `ttl` included.
+    expect((await root('POST', 'auth/kubernetes/role/timed', { ...k8sRole, token_ttl: '1h' })).status).toBe(204);
+    expect((await root('GET', 'auth/kubernetes/role/timed')).body.data).toMatchObject({ token_ttl: 3600, ttl: 3600 });
     const bad = await root('POST', 'auth/kubernetes/role/app', { ...k8sRole, token_bound_cidrs: 'not-an-address' });
     expect(bad.status).toBe(400);
 
