@@ -8,8 +8,8 @@ import { lesserLimit, mergeRole, rolePolicies } from './roles.js';
 const base = mergeRole(undefined, { name: 'r' }, 0).role;
 const name = fc.constantFrom('app', 'db', 'default', 'team-a', 'team-admin', 'ops', 'root');
 const glob = fc.constantFrom('team-*', '*-admin', '*', 'd*', 'app');
-const names = fc.uniqueArray(name, { maxLength: 4 });
-const globs = fc.uniqueArray(glob, { maxLength: 2 });
+const names = fc.uniqueArray(name as fc.Arbitrary<string>, { maxLength: 4 });
+const globs = fc.uniqueArray(glob as fc.Arbitrary<string>, { maxLength: 2 });
 
 function attempt(role: TokenRole, requested: string[], noDefaultPolicy: boolean, parentPolicies: string[]): string[] | undefined | 'refused' {
   try {

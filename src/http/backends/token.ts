@@ -47,7 +47,13 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
       {
         name: 'token.roles',
         pattern: 'roles/?',
-        operations: { list: async () => ({ data: { keys: await tokens.listRoles() } }) },
+        operations: {
+          list: async () => {
+            const keys = await tokens.listRoles();
+            // Vault answers an empty LIST with 404 and no errors.
+            return keys.length > 0 ? { data: { keys } } : { status: 404, raw: { errors: [] } };
+          },
+        },
       },
       {
         name: 'token.role',

@@ -37,6 +37,9 @@ describe('token roles (real server process)', () => {
   });
 
   it('writes, reads (durations as whole seconds), lists and deletes a role as the vault CLI does', async () => {
+    const empty = await root('GET', 'auth/token/roles?list=true');
+    expect(empty.status).toBe(404);
+    expect(empty.body).toEqual({ errors: [] });
     const written = await root('PUT', 'auth/token/roles/deploy', {
       allowed_policies: 'deployer,reader',
       token_explicit_max_ttl: '2h',
