@@ -95,4 +95,24 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('auth_approle_roles').execute();
     },
   },
+  '0230_auth_token_roles': {
+    async up(db: AnyDb) {
+      // Vault's token store roles (auth/token/roles/<name>): the definition is JSON, as for the other auth roles.
+      await db.schema
+        .createTable('auth_token_roles')
+        .addColumn('name', 'varchar(255)', (c) => c.primaryKey())
+        .addColumn('definition', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // The role a token was created from (lookup shows it) and the CIDR blocks it may be used from (JSON array;
+      // '[]' = anywhere), checked on every authentication.
+      await db.schema.alterTable('auth_tokens').addColumn('role', 'varchar(255)', (c) => c.notNull().defaultTo('')).execute();
+      await db.schema.alterTable('auth_tokens').addColumn('bound_cidrs', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+    },
+    async down(db: AnyDb) {
+      await db.schema.alterTable('auth_tokens').dropColumn('bound_cidrs').execute();
+      await db.schema.alterTable('auth_tokens').dropColumn('role').execute();
+      await db.schema.dropTable('auth_token_roles').execute();
+    },
+  },
 };

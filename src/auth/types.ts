@@ -31,6 +31,10 @@ export interface TokenInfo {
   issueTime: number;
   path: string;
   entityId: string;
+  /** The token role it was created from (auth/token/create/<role>); '' for none. */
+  role: string;
+  /** CIDR blocks the token may be used from; empty = anywhere. Checked on every authentication. */
+  boundCidrs: string[];
 }
 
 export interface CreateTokenInput {
@@ -45,7 +49,39 @@ export interface CreateTokenInput {
   period?: number;
   numUses?: number;
   displayName?: string;
+  /** Only with a token role, and only into the role's allowed_entity_aliases (Vault); see createFromRole. */
+  entityAlias?: string;
 }
+
+/**
+ * A token store role (Vault's auth/token/roles/<name>). Durations in seconds. `period`, `explicitMaxTtl` and
+ * `boundCidrs` are Vault's deprecated names, kept so a role reads back the names it was written with; the token_*
+ * fields are the ones applied.
+ */
+export interface TokenRole {
+  name: string;
+  allowedPolicies: string[];
+  disallowedPolicies: string[];
+  allowedPoliciesGlob: string[];
+  disallowedPoliciesGlob: string[];
+  allowedEntityAliases: string[];
+  orphan: boolean;
+  renewable: boolean;
+  pathSuffix: string;
+  tokenPeriod: number;
+  period: number;
+  tokenExplicitMaxTtl: number;
+  explicitMaxTtl: number;
+  /** Only service tokens exist in Strongroom: 'default-service' (Vault's default) or 'service'. */
+  tokenType: 'default-service' | 'service';
+  tokenBoundCidrs: string[];
+  boundCidrs: string[];
+  tokenNoDefaultPolicy: boolean;
+  tokenNumUses: number;
+}
+
+/** A role write: fields left out keep their stored value (update) or Vault's default (create). */
+export type TokenRoleInput = Partial<Omit<TokenRole, 'name' | 'tokenType'>> & { name: string; tokenType?: string };
 
 /**
  * Errors: 'unauthenticated' for a missing, unknown, expired or used-up token (never saying which);
@@ -62,10 +98,33 @@ export interface TokenService {
    * `noParent`); an expiring root token cannot mint one that never expires.
    */
   create(parent: TokenInfo, input: CreateTokenInput, options?: { orphan?: boolean; sudo?: boolean }): Promise<{ token: string; info: TokenInfo }>;
-  /** Used by auth methods after a successful login. */
-  issue(input: CreateTokenInput & { authMethod: AuthMethod; path: string }): Promise<{ token: string; info: TokenInfo }>;
-  /** Hot path: resolves a presented token (constant-time compare), counts one use, expires and revokes as needed. */
-  authenticate(token: string): Promise<TokenInfo>;
+  /**
+   * auth/token/create/<role>, Vault's rules: a role with allowed/disallowed policies (or their globs) decides the
+   * token's policies by itself, the parent's do not limit it; the role's orphan needs no sudo (the ACL on
+   * auth/token/create/<role> is the grant), a requested period still does; period, explicit max TTL and num_uses
+   * take the lesser of request and role; the token is bound to the role's CIDR blocks. 'invalid' for an unknown role
+   * or policies the role does not allow. Returns Vault's warnings alongside.
+   */
+  createFromRole(
+    parent: TokenInfo,
+    roleName: string,
+    input: CreateTokenInput,
+    options?: { sudo?: boolean },
+  ): Promise<{ token: string; info: TokenInfo; warnings: string[] }>;
+  /** Creates or updates a role; returns Vault's warnings (deprecated and current names both given, ...). */
+  writeRole(input: TokenRoleInput): Promise<string[]>;
+  /** undefined when there is no such role. */
+  readRole(name: string): Promise<TokenRole | undefined>;
+  listRoles(): Promise<string[]>;
+  /** Idempotent. Tokens already created from the role keep working, as in Vault. */
+  deleteRole(name: string): Promise<void>;
+  /** Used by auth methods after a successful login. `boundCidrs`: the role's token_bound_cidrs. */
+  issue(input: CreateTokenInput & { authMethod: AuthMethod; path: string; boundCidrs?: string[] }): Promise<{ token: string; info: TokenInfo }>;
+  /**
+   * Hot path: resolves a presented token (constant-time compare), refuses it from an address outside its bound CIDR
+   * blocks (before a use is counted), counts one use, expires and revokes as needed.
+   */
+  authenticate(token: string, remoteAddress?: string): Promise<TokenInfo>;
   lookup(token: string): Promise<TokenInfo>;
   lookupAccessor(accessor: string): Promise<TokenInfo>;
   renew(token: string, incrementSeconds?: number): Promise<TokenInfo>;
@@ -107,6 +166,8 @@ export interface KubernetesRole {
   tokenTtl: number;
   tokenMaxTtl: number;
   tokenPeriod: number;
+  /** CIDR blocks the issued tokens may be used from (Vault's token_bound_cidrs); empty or absent = anywhere. */
+  tokenBoundCidrs?: string[];
 }
 
 export interface KubernetesAuthService {
@@ -133,6 +194,8 @@ export interface AppRole {
   tokenPeriod: number;
   /** CIDR list; empty = anywhere. */
   secretIdBoundCidrs: string[];
+  /** CIDR blocks the issued tokens may be used from (checked on every use of the token); empty = anywhere. */
+  tokenBoundCidrs: string[];
 }
 
 export interface AppRoleService {

@@ -35,6 +35,11 @@ export interface RequestContext {
    * token options, so handlers never evaluate policies themselves.
    */
   can(capability: Exclude<Capability, 'deny'>, path?: string): Promise<boolean>;
+  /**
+   * The token the caller presented, only on paths that declare `receivesOwnToken` (lookup-self answers with its own
+   * `id`, as Vault does); undefined everywhere else, so no other handler can log, store or echo it.
+   */
+  ownToken?: string;
   /** Whether the caller's ACL grants anything under `prefix` (Vault's mount-access check); false without a token. */
   canReachUnder(prefix: string): Promise<boolean>;
 }
@@ -95,6 +100,8 @@ export interface BackendPath {
    * carries the data. Return [] when the operation touches none. Runs after authentication and the existence check.
    */
   dataAccess?: (ctx: RequestContext) => readonly DataAccess[];
+  /** The handler receives the caller's presented token as `ctx.ownToken` (auth/token/lookup-self and renew-self only). */
+  receivesOwnToken?: boolean;
   /** Requires the 'sudo' capability in addition to the operation's. */
   sudo?: boolean;
   /** Served while sealed or uninitialized (sys/health, sys/seal-status, sys/init, sys/unseal). */

@@ -175,7 +175,8 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       if (!def.unauthenticated) {
         try {
           if (!req.token) throw new StrongroomError('unauthenticated', PERMISSION_DENIED);
-          ctx.token = await deps.tokens.authenticate(req.token);
+          ctx.token = await deps.tokens.authenticate(req.token, req.remoteAddress);
+          if (def.receivesOwnToken) ctx.ownToken = req.token;
         } catch (err) {
           if (isStrongroomError(err, 'unauthenticated') || isStrongroomError(err, 'forbidden')) {
             // Same answer for missing, unknown, expired and used-up tokens: nothing to learn by probing.

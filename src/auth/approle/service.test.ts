@@ -43,6 +43,17 @@ describeEachEngine('approle auth', (ctx) => {
     expect((await tokens.authenticate(token)).accessor).toBe(info.accessor);
   });
 
+  it('binds the login token to the role\'s token_bound_cidrs: usable only from inside them', async () => {
+    await approle.writeRole({ name: role, tokenBoundCidrs: ['10.0.0.0/8'] });
+    expect((await approle.readRole(role)).tokenBoundCidrs).toEqual(['10.0.0.0/8']);
+    const { secretId } = await approle.generateSecretId(role);
+    const { token, info } = await approle.login(await approle.readRoleId(role), secretId, '127.0.0.1');
+    expect(info.boundCidrs).toEqual(['10.0.0.0/8']);
+    expect((await errorOf(tokens.authenticate(token, '127.0.0.1'))).kind).toBe('unauthenticated');
+    expect((await tokens.authenticate(token, '10.2.3.4')).accessor).toBe(info.accessor);
+    expect((await errorOf(approle.writeRole({ name: role, tokenBoundCidrs: ['nonsense'] }))).kind).toBe('invalid');
+  });
+
   it('refuses a wrong secret_id, a wrong role_id, and a secret_id of another role, all alike', async () => {
     const roleId = await approle.readRoleId(role);
     const { secretId } = await approle.generateSecretId(role);

@@ -5,7 +5,7 @@ import type { Storage } from '../../storage/database.js';
 import { forbidden, invalid, notFound, sealedError } from '../../shared/errors.js';
 import { nonNegativeInteger, sanitizePolicies, validateMeta } from '../token/format.js';
 import type { AppRole, AppRoleService, SecretIdInfo, TokenService } from '../types.js';
-import { anyCidrContains, cidrWithin, formatCidr, parseCidr } from './cidr.js';
+import { anyCidrContains, cidrWithin, formatCidr, parseCidr } from '../cidr.js';
 import { createAppRoleRepository, type SecretIdRow, type StoredRole } from './repository.js';
 
 export interface AppRoleDeps {
@@ -33,6 +33,7 @@ const DEFAULTS: RoleSettings = {
   tokenNumUses: 0,
   tokenPeriod: 0,
   secretIdBoundCidrs: [],
+  tokenBoundCidrs: [],
 };
 
 export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
@@ -167,6 +168,7 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
         explicitMaxTtl: role.tokenMaxTtl,
         numUses: role.tokenNumUses,
         period: role.tokenPeriod,
+        boundCidrs: role.tokenBoundCidrs,
         displayName: `approle-${role.name}`,
         meta: { role_name: role.name },
       });
@@ -242,6 +244,7 @@ function validateRole(role: AppRole): AppRole {
     tokenNumUses: nonNegativeInteger('token_num_uses', role.tokenNumUses),
     tokenPeriod: nonNegativeInteger('token_period', role.tokenPeriod),
     secretIdBoundCidrs,
+    tokenBoundCidrs: canonicalCidrs(role.tokenBoundCidrs ?? []),
   };
 }
 

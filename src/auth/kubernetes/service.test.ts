@@ -135,6 +135,16 @@ describeEachEngine('kubernetes auth', (ctx) => {
     expect((await tokens.authenticate(token)).accessor).toBe(info.accessor);
   });
 
+  it('binds the login token to the role\'s token_bound_cidrs', async () => {
+    const base = await k8s.readRole('payments');
+    await k8s.writeRole({ ...base, tokenBoundCidrs: ['192.168.0.0/16', '10.0.0.7'] });
+    expect((await k8s.readRole('payments')).tokenBoundCidrs).toEqual(['192.168.0.0/16', '10.0.0.7/32']);
+    const { token, info } = await k8s.login('payments', await saToken({ audience: 'strongroom' }));
+    expect((await errorOf(tokens.authenticate(token, '127.0.0.1'))).kind).toBe('unauthenticated');
+    expect((await tokens.authenticate(token, '10.0.0.7')).accessor).toBe(info.accessor);
+    expect((await errorOf(k8s.writeRole({ ...base, tokenBoundCidrs: ['10.0.0.0/40'] }))).kind).toBe('invalid');
+  });
+
   it.each([
     ['expired', { audience: 'strongroom', expiresInSeconds: -60 }, 'expired'],
     ['wrong audience', { audience: 'someone-else' }, 'audience'],

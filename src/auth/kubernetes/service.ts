@@ -5,6 +5,7 @@ import { decryptWithRefresh } from '../../crypto/service.js';
 import type { Barrier } from '../../crypto/types.js';
 import type { Storage } from '../../storage/database.js';
 import { StrongroomError, forbidden, invalid, notFound } from '../../shared/errors.js';
+import { formatCidr, parseCidr } from '../cidr.js';
 import { matchesAny } from '../glob.js';
 import { nonNegativeInteger, sanitizePolicies } from '../token/format.js';
 import type { KubernetesAuthConfig, KubernetesAuthService, KubernetesRole, TokenService } from '../types.js';
@@ -170,6 +171,7 @@ export function createKubernetesAuthService(deps: KubernetesAuthDeps): Kubernete
         ttl: role.tokenTtl,
         explicitMaxTtl: role.tokenMaxTtl,
         period: role.tokenPeriod,
+        boundCidrs: role.tokenBoundCidrs ?? [],
         displayName: `kubernetes-${identity.namespace}-${identity.name}`,
         meta: {
           role: role.name,
@@ -262,7 +264,15 @@ function validateRole(input: KubernetesRole): KubernetesRole {
     tokenTtl: nonNegativeInteger('token_ttl', input.tokenTtl),
     tokenMaxTtl: nonNegativeInteger('token_max_ttl', input.tokenMaxTtl),
     tokenPeriod: nonNegativeInteger('token_period', input.tokenPeriod),
+    tokenBoundCidrs: tokenBoundCidrs(input.tokenBoundCidrs),
   };
+}
+
+/** Validated, each as its canonical block (a bare address becomes a /32 or /128), de-duplicated. */
+function tokenBoundCidrs(values: readonly string[] | undefined): string[] {
+  if (values === undefined) return [];
+  if (!Array.isArray(values)) throw invalid('token_bound_cidrs must be a list');
+  return [...new Set(values.filter((v) => typeof v !== 'string' || v.trim() !== '').map((v) => formatCidr(parseCidr(v))))];
 }
 
 function boundList(field: string, values: readonly string[] | undefined): string[] {

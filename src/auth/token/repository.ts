@@ -23,6 +23,10 @@ export type TokenRow = {
   issue_time: number;
   expire_time: number;
   max_expire_time: number;
+  /** The token role it was created from; '' for none. */
+  role: string;
+  /** JSON array of CIDR blocks the token may be used from; '[]' = anywhere. */
+  bound_cidrs: string;
 };
 
 type TokenTree = { accessor: string };

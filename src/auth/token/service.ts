@@ -2,6 +2,8 @@ import type { Barrier } from '../../crypto/types.js';
 import { constantTimeEqual, hmacSha256Hex } from '../../crypto/hmac.js';
 import type { Storage } from '../../storage/database.js';
 import { StrongroomError, forbidden, invalid, isStrongroomError, sealedError } from '../../shared/errors.js';
+import { anyCidrContains, parseCidr } from '../cidr.js';
+import { matchesAny } from '../glob.js';
 import type { AuthMethod, CreateTokenInput, TokenInfo, TokenService } from '../types.js';
 import { createTokenCache } from './cache.js';
 import {
@@ -16,6 +18,8 @@ import {
 } from './format.js';
 import { computeLifetime, renewedExpireTime, type Lifetime } from './lifetime.js';
 import { createTokenRepository, type RevokedToken, type TokenRow } from './repository.js';
+import { createTokenRoleRepository } from './role-repository.js';
+import { lesserLimit, mergeRole, rolePolicies, validateRoleName } from './roles.js';
 
 export interface TokenServiceDeps {
   storage: Pick<Storage, 'db'>;
@@ -39,6 +43,7 @@ const TIDY_BATCH = 500;
 
 export function createTokenService(deps: TokenServiceDeps): TokenService {
   const repo = createTokenRepository(deps.storage);
+  const roles = createTokenRoleRepository(deps.storage);
   const clock = deps.clock ?? Date.now;
   const cache = createTokenCache({ ttlMs: deps.cacheTtlMs ?? 1000, maxEntries: deps.cacheMaxEntries ?? 10_000 });
   const defaultTtl = nonNegativeInteger('defaultTtl', deps.defaultTtl);
@@ -70,8 +75,47 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       issueTime: row.issue_time,
       path: row.path,
       entityId: row.entity_id,
+      role: row.role,
+      boundCidrs: JSON.parse(row.bound_cidrs) as string[],
     };
   }
+
+  /** A token bound to CIDR blocks is refused from anywhere else, with the same answer as an unknown token. */
+  function checkSource(boundCidrs: readonly string[], remoteAddress: string | undefined): void {
+    if (boundCidrs.length > 0 && !anyCidrContains(boundCidrs, remoteAddress)) throw denied();
+  }
+
+  /**
+   * The parent's rule for tokens not shaped by a role's policy lists: the requested policies (or the parent's own),
+   * and a non-root parent can hand out only what it holds ('default' aside: every token's baseline).
+   */
+  function subsetOfParent(parentInfo: TokenInfo, input: CreateTokenInput): string[] {
+    const requested = input.policies && input.policies.length > 0 ? input.policies : parentInfo.policies;
+    const policies = sanitizePolicies(requested, input.noDefaultPolicy !== true);
+    if (!parentInfo.policies.includes('root')) {
+      const held = new Set(parentInfo.policies);
+      const extra = policies.filter((p) => p !== 'default' && !held.has(p));
+      if (extra.length > 0) {
+        throw forbidden(`a child token may only have a subset of its parent's policies (not held: ${extra.join(', ')})`);
+      }
+    }
+    return policies;
+  }
+
+  /** The parent must still exist: a child written under a just-revoked parent would escape the cascade. */
+  async function liveParentRow(parentInfo: TokenInfo): Promise<TokenRow> {
+    const parentRow = await repo.findByAccessor(parentInfo.accessor);
+    if (!parentRow || isExpired(parentRow.expire_time, clock())) throw denied();
+    if (parentRow.num_uses !== 0) throw forbidden('restricted use token cannot generate child tokens');
+    return parentRow;
+  }
+
+  /** Vault's rule for every token the store creates: an expiring token cannot mint one that never expires. */
+  const noEternalChildOf = (parentRow: TokenRow) => (lifetime: Lifetime) => {
+    if (lifetime.expireTime === 0 && parentRow.expire_time !== 0) {
+      throw forbidden('expiring root tokens cannot create non-expiring root tokens');
+    }
+  };
 
   function evict(revoked: RevokedToken[]): void {
     for (const r of revoked) cache.delete(r.hash);
@@ -139,6 +183,8 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       explicitMaxTtl: number;
       period: number;
       numUses: number;
+      role?: string;
+      boundCidrs?: readonly string[];
       /** Refuses a lifetime the creator may not hand out (throws); runs before anything is written. */
       check?: (lifetime: Lifetime) => void;
     },
@@ -176,6 +222,9 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       issue_time: now,
       expire_time: lifetime.expireTime,
       max_expire_time: lifetime.maxExpireTime,
+      role: fields.role ?? '',
+      // Vault does not bind a token that never expires (a root token) to addresses.
+      bound_cidrs: JSON.stringify(lifetime.expireTime === 0 ? [] : (fields.boundCidrs ?? [])),
     };
     await repo.insert(row);
     return { token, info: toInfo(row, now) };
@@ -190,19 +239,34 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     };
   }
 
+  /**
+   * What a renewal may grant. A token made from a role renews under the role as it is now (Vault's authRenew):
+   * a deleted role stops renewals, and the role's current period applies. Stricter than Vault, a role change never
+   * lifts the token's own hard limit: the role's explicit max TTL (from the token's creation) can only lower it, and a
+   * token whose role dropped its period falls back under the system maximum.
+   */
+  async function renewalTerms(row: TokenRow): Promise<{ period: number; creationTtl: number; maxExpireTime: number }> {
+    const terms = { period: row.period, creationTtl: row.creation_ttl, maxExpireTime: row.max_expire_time };
+    if (row.role === '') return terms;
+    const role = await roles.find(row.role);
+    if (!role) throw invalid(`original token role "${row.role}" could not be found, not renewing`);
+    const limits = [row.max_expire_time];
+    if (role.tokenExplicitMaxTtl > 0) limits.push(row.creation_time + role.tokenExplicitMaxTtl * 1000);
+    if (role.tokenPeriod === 0 && row.period > 0 && maxTtl > 0) limits.push(row.creation_time + maxTtl * 1000);
+    const positive = limits.filter((limit) => limit > 0);
+    return { ...terms, period: role.tokenPeriod, maxExpireTime: positive.length > 0 ? Math.min(...positive) : 0 };
+  }
+
   async function renewRow(row: TokenRow, increment: number | undefined): Promise<TokenInfo> {
     const seconds = nonNegativeInteger('increment', increment);
     if (row.renewable !== 1) throw invalid('this token is not renewable');
     const now = clock();
-    if (row.max_expire_time > 0 && row.max_expire_time <= now) {
+    const terms = await renewalTerms(row);
+    if (terms.maxExpireTime > 0 && terms.maxExpireTime <= now) {
       await revokeTree(row.accessor);
       throw denied();
     }
-    const expireTime = renewedExpireTime(
-      now,
-      { period: row.period, creationTtl: row.creation_ttl, maxExpireTime: row.max_expire_time },
-      seconds,
-    );
+    const expireTime = renewedExpireTime(now, terms, seconds);
     const updated = await repo.setExpiry(row.hash, expireTime);
     if (!updated) throw denied();
     const info = toInfo(updated, now);
@@ -267,21 +331,12 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       if (input.noParent === true && !sudo) throw forbidden('root or sudo privileges required to create orphan token');
       // A periodic token has no system maximum: renewed in time it lives forever, so only sudo may hand one out.
       if ((input.period ?? 0) > 0 && !sudo) throw forbidden('root or sudo privileges required to create periodic token');
-      const orphan = options?.orphan === true || input.noParent === true;
-      const requested = input.policies && input.policies.length > 0 ? input.policies : parentInfo.policies;
-      const policies = sanitizePolicies(requested, input.noDefaultPolicy !== true);
-      if (!parentIsRoot) {
-        // 'default' is every token's baseline, so a child may carry it even when its parent opted out.
-        const held = new Set(parentInfo.policies);
-        const extra = policies.filter((p) => p !== 'default' && !held.has(p));
-        if (extra.length > 0) {
-          throw forbidden(`a child token may only have a subset of its parent's policies (not held: ${extra.join(', ')})`);
-        }
+      if (input.entityAlias !== undefined && input.entityAlias !== '') {
+        throw invalid("'entity_alias' is only allowed in combination with token role");
       }
-      // The parent must still exist: a child written under a just-revoked parent would escape the cascade.
-      const parentRow = await repo.findByAccessor(parentInfo.accessor);
-      if (!parentRow || isExpired(parentRow.expire_time, clock())) throw denied();
-      if (parentRow.num_uses !== 0) throw forbidden('restricted use token cannot generate child tokens');
+      const orphan = options?.orphan === true || input.noParent === true;
+      const policies = subsetOfParent(parentInfo, input);
+      const parentRow = await liveParentRow(parentInfo);
       return insertToken(generateToken(), {
         policies,
         meta: validateMeta(input.meta),
@@ -291,17 +346,87 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
         parent: orphan ? null : parentRow,
         renewable: input.renewable ?? true,
         ...lifetimeFields(input),
-        check: (lifetime) => {
-          if (lifetime.expireTime === 0 && parentRow.expire_time !== 0) {
-            throw forbidden('expiring root tokens cannot create non-expiring root tokens');
-          }
-        },
+        // A child made without a role is bound where its parent is (Vault), or the binding could be shed by
+        // creating a child; an orphan needs sudo, which is trusted to place tokens anywhere.
+        ...(orphan ? {} : { boundCidrs: JSON.parse(parentRow.bound_cidrs) as string[] }),
+        check: noEternalChildOf(parentRow),
       });
     },
+
+    async createFromRole(parentInfo, roleName, input, options) {
+      const role = await roles.find(validateRoleName(roleName));
+      if (!role) throw invalid(`unknown role ${roleName}`);
+      const parentIsRoot = parentInfo.policies.includes('root');
+      const sudo = parentIsRoot || options?.sudo === true;
+      if (parentInfo.numUses !== 0) throw forbidden('restricted use token cannot generate child tokens');
+      // The role's own period is the role writer's decision; a period asked for in the request still needs sudo.
+      if ((input.period ?? 0) > 0 && !sudo) throw forbidden('root or sudo privileges required to create periodic token');
+      if (input.entityAlias !== undefined && input.entityAlias !== '') {
+        const alias = input.entityAlias.toLowerCase();
+        if (!role.allowedEntityAliases.includes(alias) && !matchesAny(role.allowedEntityAliases, alias)) {
+          throw invalid("invalid 'entity_alias' value");
+        }
+        throw invalid('entity aliases are not supported yet: Strongroom has no identity store to attach the token to');
+      }
+      const noDefault = input.noDefaultPolicy === true || role.tokenNoDefaultPolicy;
+      let policies =
+        rolePolicies({ role, requested: input.policies ?? [], noDefaultPolicy: noDefault, parentPolicies: parentInfo.policies }) ??
+        subsetOfParent(parentInfo, { ...input, noDefaultPolicy: noDefault });
+      if (noDefault) policies = policies.filter((p) => p !== 'default');
+      if (policies.includes('root') && !parentIsRoot) {
+        throw invalid('root tokens may not be created without parent token being root');
+      }
+      const parentRow = await liveParentRow(parentInfo);
+      const requested = lifetimeFields(input);
+      const warnings: string[] = [];
+      const period = lesserLimit(requested.period, role.tokenPeriod);
+      if (requested.period > 0 && role.tokenPeriod > 0) {
+        warnings.push(`Period specified both during creation call and in role; using the lesser value of ${period} seconds`);
+      }
+      const explicitMaxTtl = lesserLimit(requested.explicitMaxTtl, role.tokenExplicitMaxTtl);
+      if (requested.explicitMaxTtl > 0 && role.tokenExplicitMaxTtl > 0) {
+        warnings.push(`Explicit max TTL specified both during creation call and in role; using the lesser value of ${explicitMaxTtl} seconds`);
+      }
+      const created = await insertToken(generateToken(), {
+        policies,
+        meta: validateMeta(input.meta),
+        displayName: tokenDisplayName(input.displayName),
+        authMethod: 'token',
+        // The role (and its suffix) in the path lets tokens of one role, or one revision of it, be found by prefix.
+        path: `auth/token/create/${role.name}${role.pathSuffix ? `/${role.pathSuffix}` : ''}`,
+        // The role's orphan needs no sudo: update on auth/token/create/<role> is the grant (Vault).
+        parent: role.orphan ? null : parentRow,
+        renewable: (input.renewable ?? true) && role.renewable,
+        ttl: requested.ttl,
+        explicitMaxTtl,
+        period,
+        numUses: lesserLimit(requested.numUses, role.tokenNumUses),
+        role: role.name,
+        // The role's blocks replace the parent's: a role may legitimately place tokens elsewhere (Vault).
+        boundCidrs: role.tokenBoundCidrs,
+        check: noEternalChildOf(parentRow),
+      });
+      return { ...created, warnings };
+    },
+
+    async writeRole(input) {
+      const existing = await roles.find(validateRoleName(input.name));
+      const { role, warnings } = mergeRole(existing, input, maxTtl);
+      await roles.upsert(role, clock());
+      return warnings;
+    },
+
+    readRole: (name) => roles.find(validateRoleName(name)),
+
+    listRoles: () => roles.list(),
+
+    deleteRole: async (name) => roles.remove(validateRoleName(name)),
 
     async issue(input) {
       const policies = sanitizePolicies(input.policies ?? [], input.noDefaultPolicy !== true);
       if (policies.includes('root')) throw invalid('an auth method cannot issue root tokens');
+      // Validated here too: a block that cannot be parsed would otherwise refuse the token everywhere, silently.
+      const boundCidrs = (input.boundCidrs ?? []).map((text) => (parseCidr(text), text.trim()));
       return insertToken(generateToken(), {
         policies,
         meta: validateMeta(input.meta),
@@ -311,18 +436,22 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
         parent: null,
         renewable: input.renewable ?? true,
         ...lifetimeFields(input),
+        boundCidrs,
       });
     },
 
-    async authenticate(token) {
+    async authenticate(token, remoteAddress) {
       const now = clock();
       if (typeof token === 'string' && token.length > 0 && token.length <= MAX_TOKEN_LENGTH) {
         const cached = cache.get(hashToken(token), now);
         if (cached && !isExpired(cached.expireTime, now)) {
+          checkSource(cached.boundCidrs, remoteAddress);
           return { ...cached, ttl: remainingSeconds(cached.expireTime, now) };
         }
       }
       const row = await resolve(token, now);
+      // Before a use is counted: a request from the wrong place must not spend the token's uses.
+      checkSource(JSON.parse(row.bound_cidrs) as string[], remoteAddress);
       if (row.num_uses === 0) {
         const info = toInfo(row, now);
         cache.set(row.hash, info, now);

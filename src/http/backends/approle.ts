@@ -1,7 +1,7 @@
 import type { AppRole, AppRoleService, SecretIdInfo, SecretIdOptions } from '../../auth/types.js';
 import { StrongroomError, invalid } from '../../shared/errors.js';
 import type { Backend } from '../backend.js';
-import { refuseUnenforcedTokenFields, roleTokenMaxTtl } from './role-token-fields.js';
+import { refuseUnenforcedTokenFields, roleTokenBoundCidrs, roleTokenMaxTtl } from './role-token-fields.js';
 import { firstOf, optBool, optDuration, optNonNegativeInt, optStringList, optStringMap, reqString } from '../fields.js';
 import { rfc3339 } from '../time.js';
 import { authBlock, loginAuditAuth } from './token-views.js';
@@ -165,6 +165,7 @@ function roleInput(name: string, data: Record<string, unknown>): Partial<AppRole
   set('tokenNumUses', optNonNegativeInt(data, 'token_num_uses'));
   set('tokenPeriod', firstOf(data, ['token_period', 'period'], optDuration));
   set('secretIdBoundCidrs', optStringList(data, 'secret_id_bound_cidrs'));
+  set('tokenBoundCidrs', roleTokenBoundCidrs(data));
   return input;
 }
 
@@ -195,6 +196,7 @@ function roleView(role: AppRole): Record<string, unknown> {
     token_max_ttl: role.tokenMaxTtl,
     token_num_uses: role.tokenNumUses,
     token_period: role.tokenPeriod,
+    token_bound_cidrs: role.tokenBoundCidrs,
     token_type: 'default',
   };
 }

@@ -1,9 +1,8 @@
 import type { KubernetesAuthConfig, KubernetesAuthService, KubernetesRole } from '../../auth/types.js';
-import { formatDuration } from '../../shared/duration.js';
 import { invalid } from '../../shared/errors.js';
 import type { Backend } from '../backend.js';
 import { firstOf, optBool, optDuration, optString, optStringList, reqString } from '../fields.js';
-import { refuseUnenforcedTokenFields, roleTokenMaxTtl } from './role-token-fields.js';
+import { refuseUnenforcedTokenFields, roleTokenBoundCidrs, roleTokenMaxTtl } from './role-token-fields.js';
 import { authBlock, loginAuditAuth } from './token-views.js';
 
 const ROLE_NAME = '(?<name>[A-Za-z0-9_.@-]{1,128})';
@@ -110,6 +109,7 @@ function roleInput(name: string, data: Record<string, unknown>): KubernetesRole 
     tokenTtl: firstOf(data, ['token_ttl', 'ttl'], optDuration) ?? 0,
     tokenMaxTtl: roleTokenMaxTtl(data) ?? 0,
     tokenPeriod: firstOf(data, ['token_period', 'period'], optDuration) ?? 0,
+    tokenBoundCidrs: roleTokenBoundCidrs(data) ?? [],
   };
   const audience = optString(data, 'audience');
   if (audience) role.audience = audience;
@@ -126,7 +126,9 @@ function roleView(role: KubernetesRole): Record<string, unknown> {
     token_ttl: role.tokenTtl,
     token_max_ttl: role.tokenMaxTtl,
     token_period: role.tokenPeriod,
+    token_bound_cidrs: role.tokenBoundCidrs ?? [],
     token_type: 'default',
-    ttl: formatDuration(role.tokenTtl),
+    // Vault's legacy `ttl` is whole seconds like token_ttl (not "1h0m0s"), and shown only when set.
+    ...(role.tokenTtl > 0 ? { ttl: role.tokenTtl } : {}),
   };
 }

@@ -4,17 +4,21 @@ import { firstOf, optBool, optDuration, optNonNegativeInt, optStringList } from 
 /**
  * Vault's common token fields on auth-method roles that narrow what a login token may do. A restriction that is
  * stored and silently not applied is worse than none (the operator believes it holds), so the ones Strongroom does
- * not enforce are refused when they would restrict anything.
+ * not enforce are refused when they would restrict anything. token_bound_cidrs is enforced (see
+ * roleTokenBoundCidrs), so it is no longer among them.
  */
 export function refuseUnenforcedTokenFields(data: Record<string, unknown>, extra: { tokenNumUses?: boolean } = {}): void {
   const refused: string[] = [];
-  if ((optStringList(data, 'token_bound_cidrs')?.length ?? 0) > 0) refused.push('token_bound_cidrs');
-  if ((optStringList(data, 'bound_cidrs')?.length ?? 0) > 0) refused.push('bound_cidrs');
   if (optBool(data, 'token_no_default_policy') === true) refused.push('token_no_default_policy');
   if (extra.tokenNumUses && (optNonNegativeInt(data, 'token_num_uses') ?? 0) > 0) refused.push('token_num_uses');
   if (refused.length > 0) {
     throw invalid(`${refused.join(', ')} ${refused.length === 1 ? 'is' : 'are'} not supported on this role: the restriction would not be enforced`);
   }
+}
+
+/** token_bound_cidrs (or Vault's older bound_cidrs): enforced on every use of an issued token. */
+export function roleTokenBoundCidrs(data: Record<string, unknown>): string[] | undefined {
+  return firstOf(data, ['token_bound_cidrs', 'bound_cidrs'], optStringList);
 }
 
 /**

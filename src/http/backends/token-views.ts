@@ -25,7 +25,8 @@ export function lookupData(id: string, info: TokenInfo): Record<string, unknown>
   return {
     accessor: info.accessor,
     creation_time: Math.floor(info.creationTime / 1000),
-    creation_ttl: info.ttl,
+    // What the token was granted at creation, not what is left (that is `ttl`).
+    creation_ttl: info.creationTtl,
     display_name: info.displayName,
     entity_id: info.entityId,
     expire_time: info.expireTime > 0 ? rfc3339(info.expireTime) : null,
@@ -42,6 +43,9 @@ export function lookupData(id: string, info: TokenInfo): Record<string, unknown>
     renewable: info.renewable,
     ttl: info.expireTime > 0 ? secondsUntil(info.expireTime) : 0,
     type: 'service',
+    // Vault shows these only when set.
+    ...(info.role ? { role: info.role } : {}),
+    ...(info.boundCidrs.length > 0 ? { bound_cidrs: info.boundCidrs } : {}),
   };
 }
 

@@ -1,8 +1,10 @@
+import { ROLE_NAME_PATTERN } from '../../auth/token/roles.js';
 import type { CreateTokenInput, TokenInfo, TokenService } from '../../auth/types.js';
 import { StrongroomError, invalid } from '../../shared/errors.js';
 import type { Backend, HandlerResult, RequestContext } from '../backend.js';
 import { optBool, optDuration, optNonNegativeInt, optString, optStringList, optStringMap, reqString } from '../fields.js';
 import { authBlock, lookupData } from './token-views.js';
+import { roleData, roleInput } from './token-roles.js';
 
 /**
  * Vault's token auth method at auth/token/.
@@ -24,19 +26,62 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
     return { auth: authBlock(token, info) };
   }
 
+  async function createFromRole(ctx: RequestContext): Promise<HandlerResult> {
+    const input = createInput(ctx.data);
+    // The pipeline has checked update on auth/token/create/<role> (Vault's grant for a role); sudo there still
+    // decides whether a requested period is allowed.
+    const sudo = await ctx.can('sudo');
+    const { token, info, warnings } = await tokens.createFromRole(caller(ctx), ctx.params.role as string, input, { sudo });
+    return { auth: authBlock(token, info), ...(warnings.length > 0 ? { warnings } : {}) };
+  }
+
   const increment = (ctx: RequestContext) => optDuration(ctx.data, 'increment');
+  const roleName = (ctx: RequestContext) => ctx.params.name as string;
 
   return {
     mountType: 'token',
     paths: [
       { name: 'token.create-orphan', pattern: 'create-orphan', sudo: true, operations: { update: (ctx) => create(ctx, true) } },
       { name: 'token.create', pattern: 'create', operations: { update: (ctx) => create(ctx, false) } },
+      { name: 'token.create-role', pattern: `create/(?<role>${ROLE_NAME_PATTERN})`, operations: { update: createFromRole } },
+      {
+        name: 'token.roles',
+        pattern: 'roles/?',
+        operations: {
+          list: async () => {
+            const keys = await tokens.listRoles();
+            // Vault answers an empty LIST with 404 and no errors.
+            return keys.length > 0 ? { data: { keys } } : { status: 404, raw: { errors: [] } };
+          },
+        },
+      },
+      {
+        name: 'token.role',
+        pattern: `roles/(?<name>${ROLE_NAME_PATTERN})`,
+        existenceCheck: async (ctx) => (await tokens.readRole(roleName(ctx))) !== undefined,
+        operations: {
+          read: async (ctx) => {
+            const role = await tokens.readRole(roleName(ctx));
+            // Vault answers a missing role with 404 and no body.
+            if (!role) return { status: 404, raw: { errors: [] } };
+            return { data: roleData(role) };
+          },
+          update: async (ctx) => {
+            const warnings = await tokens.writeRole(roleInput(roleName(ctx), ctx.data));
+            return warnings.length > 0 ? { data: null, warnings } : undefined;
+          },
+          delete: async (ctx) => void (await tokens.deleteRole(roleName(ctx))),
+        },
+      },
       {
         name: 'token.lookup-self',
         pattern: 'lookup-self',
+        // Vault's lookup-self shows the token's own id: the caller presented it, so nothing is disclosed. The
+        // audit entry HMACs it with the rest of the response data.
+        receivesOwnToken: true,
         operations: {
-          read: async (ctx) => ({ data: lookupData('', caller(ctx)) }),
-          update: async (ctx) => ({ data: lookupData('', caller(ctx)) }),
+          read: async (ctx) => ({ data: lookupData(ctx.ownToken ?? '', caller(ctx)) }),
+          update: async (ctx) => ({ data: lookupData(ctx.ownToken ?? '', caller(ctx)) }),
         },
       },
       {
@@ -59,12 +104,12 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
       {
         name: 'token.renew-self',
         pattern: 'renew-self',
+        // Vault's renew-self answers with the token in auth.client_token (only renew-accessor blanks it).
+        receivesOwnToken: true,
         operations: {
           update: async (ctx) => {
-            // The caller's own token is not in ctx (only its info); renew by accessor and answer with an empty
-            // client_token, as Vault does not echo the token either when renewing by accessor.
             const info = await tokens.renewAccessor(caller(ctx).accessor, increment(ctx));
-            return { auth: authBlock('', info) };
+            return { auth: authBlock(ctx.ownToken ?? '', info) };
           },
         },
       },
@@ -155,6 +200,8 @@ function createInput(data: Record<string, unknown>): CreateTokenInput {
   // silently hand back a different token than the one asked for.
   const id = optString(data, 'id');
   if (id !== undefined && id !== '') throw invalid('choosing the token value ("id") is not supported; omit it to get a generated token');
+  const entityAlias = optString(data, 'entity_alias');
+  if (entityAlias !== undefined) input.entityAlias = entityAlias;
   const type = optString(data, 'type');
   if (type !== undefined && type !== 'service') throw invalid('only service tokens are supported (type "service")');
   return input;

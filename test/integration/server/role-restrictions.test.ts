@@ -18,19 +18,48 @@ describe('auth-method roles never accept a token restriction they would not enfo
     await server?.stop();
   });
 
-  it('refuses token_bound_cidrs, token_no_default_policy and (kubernetes) token_num_uses with a clear 400', async () => {
+  it('refuses token_no_default_policy and (kubernetes) token_num_uses with a clear 400', async () => {
     for (const [path, base] of [['auth/approle/role/ci', {}], ['auth/kubernetes/role/app', k8sRole]] as const) {
-      for (const extra of [{ token_bound_cidrs: ['10.0.0.0/8'] }, { token_no_default_policy: true }]) {
-        const res = await root('POST', path, { ...base, ...extra });
-        expect(res.status).toBe(400);
-        expect(res.body.errors[0]).toMatch(/not supported/);
-        expect(res.body.errors[0]).toContain(Object.keys(extra)[0]!);
-      }
+      const res = await root('POST', path, { ...base, token_no_default_policy: true });
+      expect(res.status).toBe(400);
+      expect(res.body.errors[0]).toMatch(/not supported/);
+      expect(res.body.errors[0]).toContain('token_no_default_policy');
       // Harmless values of the same fields are fine.
       expect((await root('POST', path, { ...base, token_bound_cidrs: [], token_no_default_policy: false })).status).toBe(204);
     }
     expect((await root('POST', 'auth/kubernetes/role/app', { ...k8sRole, token_num_uses: 5 })).status).toBe(400);
+    // A secret-id's own token_bound_cidrs is not enforced: still refused.
     expect((await root('POST', 'auth/approle/role/ci/secret-id', { token_bound_cidrs: ['10.0.0.0/8'] })).status).toBe(400);
+  });
+
+  it('enforces a role\'s token_bound_cidrs on the tokens its logins issue (approle and kubernetes store and show them)', async () => {
+    expect((await root('POST', 'auth/kubernetes/role/app', { ...k8sRole, token_bound_cidrs: '10.0.0.0/8' })).status).toBe(204);
+    expect((await root('GET', 'auth/kubernetes/role/app')).body.data.token_bound_cidrs).toEqual(['10.0.0.0/8']);
+    // Durations read back as whole seconds, Vault's legacy `ttl` included.
+    expect((await root('POST', 'auth/kubernetes/role/timed', { ...k8sRole, token_ttl: '1h' })).status).toBe(204);
+    expect((await root('GET', 'auth/kubernetes/role/timed')).body.data).toMatchObject({ token_ttl: 3600, ttl: 3600 });
+    const bad = await root('POST', 'auth/kubernetes/role/app', { ...k8sRole, token_bound_cidrs: 'not-an-address' });
+    expect(bad.status).toBe(400);
+
+    const login = async (role: string) => {
+      const roleId = (await root('GET', `auth/approle/role/${role}/role-id`)).body.data.role_id as string;
+      const secretId = (await root('POST', `auth/approle/role/${role}/secret-id`)).body.data.secret_id as string;
+      const res = await api(server.url, 'POST', 'auth/approle/login', { body: { role_id: roleId, secret_id: secretId } });
+      expect(res.status).toBe(200);
+      return res.body.auth.client_token as string;
+    };
+    expect((await root('POST', 'auth/approle/role/far', { token_policies: ['default'], token_bound_cidrs: ['10.0.0.0/8'] })).status).toBe(204);
+    expect((await root('GET', 'auth/approle/role/far')).body.data.token_bound_cidrs).toEqual(['10.0.0.0/8']);
+    const far = await login('far');
+    const refused = await api(server.url, 'GET', 'auth/token/lookup-self', { token: far });
+    expect(refused.status).toBe(403);
+    expect(refused.body.errors).toEqual(['permission denied']);
+
+    expect((await root('POST', 'auth/approle/role/near', { token_policies: ['default'], bound_cidrs: '127.0.0.1/32,::1' })).status).toBe(204);
+    const near = await login('near');
+    const ok = await api(server.url, 'GET', 'auth/token/lookup-self', { token: near });
+    expect(ok.status).toBe(200);
+    expect(ok.body.data.bound_cidrs).toEqual(['127.0.0.1/32', '::1/128']);
   });
 
   it('honours "lease", Vault\'s older name for a token\'s ttl', async () => {

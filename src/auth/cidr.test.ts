@@ -1,8 +1,33 @@
 import { BlockList, isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isStrongroomError } from '../../shared/errors.js';
+import { isStrongroomError } from '../shared/errors.js';
 import { cidrContains, cidrWithin, formatCidr, parseCidr, parseIp } from './cidr.js';
+
+describe('CIDR formatting', () => {
+  it.each([
+    ['::1', '::1/128'],
+    ['::', '::/128'],
+    ['2001:db8::/32', '2001:db8::/32'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1/128'],
+    ['1:0:0:2:0:0:0:3', '1:0:0:2::3/128'],
+    ['fe80:0:0:0:0:0:0:0/10', 'fe80::/10'],
+    ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8/128'],
+    ['1:0:3:4:5:6:7:8', '1:0:3:4:5:6:7:8/128'],
+    ['10.0.0.7', '10.0.0.7/32'],
+  ])('formats %s as %s (RFC 5952)', (input, expected) => {
+    expect(formatCidr(parseCidr(input))).toBe(expected);
+  });
+
+  it('property: a formatted block parses back to the same block', () => {
+    fc.assert(
+      fc.property(fc.ipV6(), fc.integer({ min: 0, max: 128 }), (address, prefix) => {
+        const cidr = parseCidr(`${address}/${prefix}`);
+        expect(parseCidr(formatCidr(cidr))).toEqual(cidr);
+      }),
+    );
+  });
+});
 
 describe('CIDR matching', () => {
   it.each([

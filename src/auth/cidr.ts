@@ -1,4 +1,4 @@
-import { invalid } from '../../shared/errors.js';
+import { invalid } from '../shared/errors.js';
 
 /**
  * IPv4/IPv6 CIDR parsing and matching over raw bytes. Strict on input (no octal-looking "010", no stray
@@ -90,9 +90,31 @@ export function parseCidr(text: string): Cidr {
 
 export function formatCidr(cidr: Cidr): string {
   if (cidr.family === 4) return `${[...cidr.network].join('.')}/${cidr.prefix}`;
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((((cidr.network[i] as number) << 8) | (cidr.network[i + 1] as number)).toString(16));
-  return `${groups.join(':')}/${cidr.prefix}`;
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((cidr.network[i] as number) << 8) | (cidr.network[i + 1] as number));
+  return `${formatIpv6Groups(groups)}/${cidr.prefix}`;
+}
+
+/** RFC 5952: the longest run of two or more zero groups (the first, on a tie) becomes '::' ("::1", "2001:db8::"). */
+function formatIpv6Groups(groups: readonly number[]): string {
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < groups.length; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let end = i;
+    while (end < groups.length && groups[end] === 0) end++;
+    if (end - i > bestLength) {
+      bestStart = i;
+      bestLength = end - i;
+    }
+    i = end;
+  }
+  const hex = (list: readonly number[]) => list.map((g) => g.toString(16)).join(':');
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
 }
 
 /** Does `address` (an IP, possibly IPv4-mapped IPv6, possibly with a %zone) fall inside `cidr`? */
