@@ -1,0 +1,107 @@
+import { constants, createPublicKey, privateEncrypt, publicDecrypt, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { invalid } from '../shared/errors.js';
+import { hashInfo, type HashInfo } from './digest.js';
+import { isEcdsa, isRsa } from './key-types.js';
+
+/**
+ * Signatures as Vault's transit makes them: Ed25519 over the input itself; ECDSA over a hash of the input, ASN.1 DER
+ * or JWS (r || s, base64url) marshaled; RSA with PSS (default) or PKCS#1 v1.5 over a hash, or over the caller's own
+ * hash when `prehashed`. node:crypto only: a prehashed RSA signature is the PKCS#1 v1.5 DigestInfo block through the
+ * raw RSA private operation. Node has no raw-digest ECDSA or PSS primitive, so prehashed ECDSA and prehashed PSS
+ * are refused with a clear 400 (a documented difference from Vault).
+ */
+export interface SignOptions {
+  hashAlgorithm?: string;
+  prehashed?: boolean;
+  signatureAlgorithm?: string;
+  /** 'auto' (default), 'hash', or a number of bytes. */
+  saltLength?: string | number;
+  marshalingAlgorithm?: string;
+}
+
+interface Resolved {
+  hash: HashInfo | null;
+  prehashed: boolean;
+  pss: boolean;
+  jws: boolean;
+}
+
+function resolve(type: string, options: SignOptions): Resolved {
+  const prehashed = options.prehashed === true;
+  const marshaling = options.marshalingAlgorithm ?? 'asn1';
+  if (marshaling !== 'asn1' && marshaling !== 'jws') throw invalid(`unsupported marshaling_algorithm "${marshaling}"; use asn1 or jws`);
+  if (marshaling === 'jws' && !isEcdsa(type)) throw invalid('marshaling_algorithm "jws" is only valid for ECDSA keys');
+  const algorithm = options.signatureAlgorithm ?? (isRsa(type) ? 'pss' : undefined);
+  if (algorithm !== undefined && !isRsa(type)) throw invalid('signature_algorithm is only valid for RSA keys');
+  if (algorithm !== undefined && algorithm !== 'pss' && algorithm !== 'pkcs1v15') {
+    throw invalid(`unsupported signature_algorithm "${algorithm}"; use pss or pkcs1v15`);
+  }
+  const pss = algorithm === 'pss';
+  if (type === 'ed25519') {
+    if (prehashed) throw invalid('prehashed is not supported for ed25519 keys');
+    return { hash: null, prehashed, pss: false, jws: false };
+  }
+  if (prehashed && isEcdsa(type)) throw invalid('prehashed input is not supported for ECDSA keys by Strongroom');
+  if (prehashed && pss) throw invalid('prehashed input is supported for RSA with signature_algorithm pkcs1v15 only');
+  if (options.hashAlgorithm === 'none') {
+    if (!(isRsa(type) && !pss && prehashed)) throw invalid('hash_algorithm "none" requires an RSA key, pkcs1v15 and prehashed input');
+    return { hash: null, prehashed, pss, jws: false };
+  }
+  return { hash: hashInfo(options.hashAlgorithm), prehashed, pss, jws: marshaling === 'jws' };
+}
+
+function saltLengthOf(options: SignOptions, forSigning: boolean): number {
+  const value = options.saltLength ?? 'auto';
+  if (value === 'auto') return forSigning ? constants.RSA_PSS_SALTLEN_MAX_SIGN : constants.RSA_PSS_SALTLEN_AUTO;
+  if (value === 'hash') return constants.RSA_PSS_SALTLEN_DIGEST;
+  const n = typeof value === 'number' ? value : /^[0-9]{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 0) throw invalid('salt_length must be "auto", "hash" or a non-negative integer');
+  return n;
+}
+
+function prehashedBlock(resolved: Resolved, input: Buffer): Buffer {
+  if (resolved.hash && input.length !== resolved.hash.bytes) {
+    throw invalid(`prehashed input must be a ${resolved.hash.name} digest of ${resolved.hash.bytes} bytes`);
+  }
+  return resolved.hash ? Buffer.concat([resolved.hash.digestInfo, input]) : input;
+}
+
+export function signWith(type: string, key: KeyObject, input: Buffer, options: SignOptions): Buffer {
+  const resolved = resolve(type, options);
+  if (type === 'ed25519') return sign(null, input, key);
+  if (isEcdsa(type)) return sign(resolved.hash!.node, input, { key, dsaEncoding: resolved.jws ? 'ieee-p1363' : 'der' });
+  if (resolved.prehashed) return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, prehashedBlock(resolved, input));
+  return sign(resolved.hash!.node, input, {
+    key,
+    padding: resolved.pss ? constants.RSA_PKCS1_PSS_PADDING : constants.RSA_PKCS1_PADDING,
+    ...(resolved.pss ? { saltLength: saltLengthOf(options, true) } : {}),
+  });
+}
+
+/** False for a signature that does not verify (including a malformed one); throws only for bad options. */
+export function verifyWith(type: string, key: KeyObject, input: Buffer, signature: Buffer, options: SignOptions): boolean {
+  const resolved = resolve(type, options);
+  const pub = createPublicKey(key);
+  try {
+    if (type === 'ed25519') return verify(null, input, pub, signature);
+    if (isEcdsa(type)) return verify(resolved.hash!.node, input, { key: pub, dsaEncoding: resolved.jws ? 'ieee-p1363' : 'der' }, signature);
+    if (resolved.prehashed) {
+      const expected = prehashedBlock(resolved, input);
+      const recovered = publicDecrypt({ key: pub, padding: constants.RSA_PKCS1_PADDING }, signature);
+      return recovered.length === expected.length && timingSafeEqual(recovered, expected);
+    }
+    return verify(
+      resolved.hash!.node,
+      input,
+      {
+        key: pub,
+        padding: resolved.pss ? constants.RSA_PKCS1_PSS_PADDING : constants.RSA_PKCS1_PADDING,
+        ...(resolved.pss ? { saltLength: saltLengthOf(options, false) } : {}),
+      },
+      signature,
+    );
+  } catch (err) {
+    if (err instanceof Error && 'code' in err && String((err as { code?: unknown }).code).startsWith('ERR_OSSL')) return false;
+    throw err;
+  }
+}
