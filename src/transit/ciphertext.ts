@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, type CipherGCM, type DecipherGCM } from 'node:crypto';
 import { invalid } from '../shared/errors.js';
 import type { AeadCipher } from './key-types.js';
 
@@ -48,7 +48,7 @@ export function sealWith(algorithm: AeadCipher, key: Uint8Array, plaintext: Uint
   nonce ??= randomBytes(NONCE_BYTES);
   if (nonce.length !== NONCE_BYTES) throw invalid(`a nonce must be ${NONCE_BYTES} bytes`);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- node's overloads do not cover a union of AEAD names
-  const cipher = createCipheriv(algorithm as any, key, nonce, { authTagLength: TAG_BYTES }) as import('node:crypto').CipherGCM;
+  const cipher = createCipheriv(algorithm as any, key, nonce, { authTagLength: TAG_BYTES }) as CipherGCM;
   if (associatedData && associatedData.length > 0) cipher.setAAD(associatedData);
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return Buffer.concat([nonce, body, cipher.getAuthTag()]);
@@ -66,7 +66,7 @@ export function openWith(algorithm: AeadCipher, key: Uint8Array, payload: Uint8A
   const tag = bytes.subarray(bytes.length - TAG_BYTES);
   const body = bytes.subarray(NONCE_BYTES, bytes.length - TAG_BYTES);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as in sealWith
-  const decipher = createDecipheriv(algorithm as any, key, nonce, { authTagLength: TAG_BYTES }) as import('node:crypto').DecipherGCM;
+  const decipher = createDecipheriv(algorithm as any, key, nonce, { authTagLength: TAG_BYTES }) as DecipherGCM;
   if (associatedData && associatedData.length > 0) decipher.setAAD(associatedData);
   decipher.setAuthTag(tag);
   try {

@@ -1,5 +1,4 @@
 import fc from 'fast-check';
-import { randomBytes } from 'node:crypto';
 import { beforeEach, expect, it } from 'vitest';
 import { describeEachEngine } from '../../test/support/engines.js';
 import type { Mount } from '../mounts/types.js';

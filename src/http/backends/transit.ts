@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Mount } from '../../mounts/types.js';
-import { StrongroomError, invalid, isStrongroomError, notFound } from '../../shared/errors.js';
+import { StrongroomError, invalid, isStrongroomError } from '../../shared/errors.js';
 import { decodeBase64Field } from '../../transit/ciphertext.js';
 import { HASH_NAMES, digest } from '../../transit/digest.js';
 import type { CreateKeyOptions, EncryptOptions, ExportType, TransitKey, TransitService } from '../../transit/types.js';
