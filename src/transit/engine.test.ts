@@ -168,6 +168,18 @@ describeEachEngine('transit engine: every key type', (ctx) => {
         const pre = sig((await transit.sign(m, type, { input: digest, prehashed: true, signatureAlgorithm: 'pkcs1v15' })).signature);
         expect(cryptoVerify('sha256', input, { key, padding: constants.RSA_PKCS1_PADDING }, pre)).toBe(true);
         expect(await transit.verifySignature(m, type, { input: digest, prehashed: true, signatureAlgorithm: 'pkcs1v15', signature: `vault:v1:${pre.toString('base64')}` })).toBe(true);
+        // Prehashed PSS (Vault's default algorithm): our EMSA-PSS encoding, checked by node's own PSS verification.
+        for (const saltLength of ['auto', 'hash', 20] as const) {
+          const pss = (await transit.sign(m, type, { input: digest, prehashed: true, saltLength })).signature;
+          const saltOption = saltLength === 'auto' ? constants.RSA_PSS_SALTLEN_AUTO : saltLength === 'hash' ? 32 : 20;
+          expect(cryptoVerify('sha256', input, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: saltOption }, sig(pss))).toBe(true);
+          expect(await transit.verifySignature(m, type, { input: digest, prehashed: true, saltLength, signature: pss })).toBe(true);
+          const otherDigest = createHash('sha256').update('another input').digest();
+          expect(await transit.verifySignature(m, type, { input: otherDigest, prehashed: true, saltLength, signature: pss })).toBe(false);
+        }
+        // And the other way: node's PSS signature over the input verifies as a prehashed one here.
+        expect(await transit.verifySignature(m, type, { input: digest, prehashed: true, signature: (await transit.sign(m, type, { input })).signature })).toBe(true);
+        expect(await kindOf(transit.sign(m, type, { input: Buffer.from('short'), prehashed: true }))).toBe('invalid');
       }
       if (type.startsWith('ecdsa')) {
         const jws = (await transit.sign(m, type, { input, marshalingAlgorithm: 'jws' })).signature;

@@ -1,5 +1,6 @@
-import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHmac, randomBytes, type KeyObject } from 'node:crypto';
 import { encodeContext } from '../crypto/context.js';
+import { constantTimeEqual } from '../crypto/hmac.js';
 import { decryptWithRefresh } from '../crypto/service.js';
 import type { Barrier, Rewrapper } from '../crypto/types.js';
 import type { Mount } from '../mounts/types.js';
@@ -429,7 +430,7 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
       checkDecryptionVersion(row, parsed.version, 'HMAC');
       const key = hmacKeyOf(row.type, await materialOf(row, parsed.version));
       const expected = hmacOf(options?.algorithm, key, input);
-      return expected.length === parsed.payload.length && timingSafeEqual(expected, parsed.payload);
+      return constantTimeEqual(expected, parsed.payload);
     },
 
     async sign(mount, name, request) {

@@ -1,14 +1,16 @@
-import { constants, createPublicKey, privateEncrypt, publicDecrypt, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { constants, createPublicKey, privateEncrypt, publicDecrypt, sign, verify, type KeyObject } from 'node:crypto';
+import { constantTimeEqual } from '../crypto/hmac.js';
 import { invalid } from '../shared/errors.js';
 import { hashInfo, type HashInfo } from './digest.js';
 import { isEcdsa, isRsa } from './key-types.js';
+import { signPssPrehashed, verifyPssPrehashed } from './pss.js';
 
 /**
  * Signatures as Vault's transit makes them: Ed25519 over the input itself; ECDSA over a hash of the input, ASN.1 DER
  * or JWS (r || s, base64url) marshaled; RSA with PSS (default) or PKCS#1 v1.5 over a hash, or over the caller's own
- * hash when `prehashed`. node:crypto only: a prehashed RSA signature is the PKCS#1 v1.5 DigestInfo block through the
- * raw RSA private operation. Node has no raw-digest ECDSA or PSS primitive, so prehashed ECDSA and prehashed PSS
- * are refused with a clear 400 (a documented difference from Vault).
+ * hash when `prehashed`. node:crypto only: a prehashed RSA signature is the PKCS#1 v1.5 DigestInfo block, or the
+ * EMSA-PSS encoding (pss.ts), through the raw RSA private operation. Node has no raw-digest ECDSA primitive, so
+ * prehashed ECDSA is refused with a clear 400 (a documented difference from Vault).
  */
 export interface SignOptions {
   hashAlgorithm?: string;
@@ -42,9 +44,8 @@ function resolve(type: string, options: SignOptions): Resolved {
     return { hash: null, prehashed, pss: false, jws: false };
   }
   if (prehashed && isEcdsa(type)) throw invalid('prehashed input is not supported for ECDSA keys by Strongroom');
-  if (prehashed && pss) throw invalid('prehashed input is supported for RSA with signature_algorithm pkcs1v15 only');
   if (options.hashAlgorithm === 'none') {
-    if (!(isRsa(type) && !pss && prehashed)) throw invalid('hash_algorithm "none" requires an RSA key, pkcs1v15 and prehashed input');
+    if (!(isRsa(type) && !pss && prehashed)) throw invalid('hash_algorithm "none" requires an RSA key, signature_algorithm pkcs1v15 and prehashed input');
     return { hash: null, prehashed, pss, jws: false };
   }
   return { hash: hashInfo(options.hashAlgorithm), prehashed, pss, jws: marshaling === 'jws' };
@@ -59,17 +60,23 @@ function saltLengthOf(options: SignOptions, forSigning: boolean): number {
   return n;
 }
 
-function prehashedBlock(resolved: Resolved, input: Buffer): Buffer {
+function checkedDigest(resolved: Resolved, input: Buffer): Buffer {
   if (resolved.hash && input.length !== resolved.hash.bytes) {
     throw invalid(`prehashed input must be a ${resolved.hash.name} digest of ${resolved.hash.bytes} bytes`);
   }
-  return resolved.hash ? Buffer.concat([resolved.hash.digestInfo, input]) : input;
+  return input;
+}
+
+function prehashedBlock(resolved: Resolved, input: Buffer): Buffer {
+  const digest = checkedDigest(resolved, input);
+  return resolved.hash ? Buffer.concat([resolved.hash.digestInfo, digest]) : digest;
 }
 
 export function signWith(type: string, key: KeyObject, input: Buffer, options: SignOptions): Buffer {
   const resolved = resolve(type, options);
   if (type === 'ed25519') return sign(null, input, key);
   if (isEcdsa(type)) return sign(resolved.hash!.node, input, { key, dsaEncoding: resolved.jws ? 'ieee-p1363' : 'der' });
+  if (resolved.prehashed && resolved.pss) return signPssPrehashed(key, resolved.hash!.node, checkedDigest(resolved, input), options.saltLength);
   if (resolved.prehashed) return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, prehashedBlock(resolved, input));
   return sign(resolved.hash!.node, input, {
     key,
@@ -85,10 +92,11 @@ export function verifyWith(type: string, key: KeyObject, input: Buffer, signatur
   try {
     if (type === 'ed25519') return verify(null, input, pub, signature);
     if (isEcdsa(type)) return verify(resolved.hash!.node, input, { key: pub, dsaEncoding: resolved.jws ? 'ieee-p1363' : 'der' }, signature);
+    if (resolved.prehashed && resolved.pss) return verifyPssPrehashed(pub, resolved.hash!.node, checkedDigest(resolved, input), signature, options.saltLength);
     if (resolved.prehashed) {
       const expected = prehashedBlock(resolved, input);
       const recovered = publicDecrypt({ key: pub, padding: constants.RSA_PKCS1_PADDING }, signature);
-      return recovered.length === expected.length && timingSafeEqual(recovered, expected);
+      return constantTimeEqual(recovered, expected);
     }
     return verify(
       resolved.hash!.node,

@@ -332,7 +332,19 @@ async function perItem(ctx: RequestContext, handle: (item: Item) => Promise<Reco
       results.push({ error: err.message, ...reference });
     }
   }
-  return { data: { batch_results: results }, ...(failed ? { status: 400 } : {}) };
+  if (!failed) return { data: { batch_results: results } };
+  // Vault: 400 when an item failed; `partial_failure_response_code` replaces it when some items succeeded.
+  const override = optInt(ctx.data, 'partial_failure_response_code');
+  const someSucceeded = results.some((r) => r.error === undefined);
+  if (override !== undefined && someSucceeded) {
+    if (override >= 200 && override <= 599) return { data: { batch_results: results }, status: override };
+    return {
+      data: { batch_results: results },
+      status: 400,
+      warnings: ['invalid HTTP response code override from partial_failure_response_code, reverting to 400'],
+    };
+  }
+  return { data: { batch_results: results }, status: 400 };
 }
 
 function requireCiphertext(item: Item): string {
@@ -341,7 +353,8 @@ function requireCiphertext(item: Item): string {
   return value;
 }
 
-const NONCE_REFUSED = 'nonce is only used by convergent keys of Vault version 1, which Strongroom does not create; omit it';
+/** Vault's own text (a nonce is used only by convergent keys of Vault's version 1, which Strongroom never creates). */
+const NONCE_REFUSED = 'provided nonce not allowed for this key';
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };

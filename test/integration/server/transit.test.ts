@@ -91,6 +91,18 @@ describe('transit engine (real server process)', () => {
     expect(Buffer.from(plain[0]!.plaintext!, 'base64').toString()).toBe('first');
     expect(plain[1]!.error).toMatch(/invalid ciphertext/);
     expect(Buffer.from(plain[2]!.plaintext!, 'base64').toString()).toBe('third');
+
+    // Vault's partial_failure_response_code replaces the 400 when some items succeeded, and only then.
+    const partial = await root('POST', 'transit/decrypt/batch-key', {
+      partial_failure_response_code: 207,
+      batch_input: [{ ciphertext: results[0]!.ciphertext }, { ciphertext: 'vault:v1:garbage' }],
+    });
+    expect(partial.status).toBe(207);
+    const allBad = await root('POST', 'transit/decrypt/batch-key', { partial_failure_response_code: 207, batch_input: [{ ciphertext: 'nope' }] });
+    expect(allBad.status).toBe(400);
+    const nonce = await root('POST', 'transit/encrypt/batch-key', { plaintext: b64('x'), nonce: b64('123456789012') });
+    expect(nonce.status).toBe(400);
+    expect(nonce.body.errors[0]).toBe('provided nonce not allowed for this key');
   });
 
   it('serves hmac, hash, random, datakey and batch sign with Vault shapes; BYOK import is a clear 400', async () => {
