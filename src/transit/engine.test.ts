@@ -182,6 +182,21 @@ describeEachEngine('transit engine: every key type', (ctx) => {
         expect(await kindOf(transit.sign(m, type, { input: Buffer.from('short'), prehashed: true }))).toBe('invalid');
       }
       if (type.startsWith('ecdsa')) {
+        // Prehashed ECDSA (cosign's way): node verifies it as a signature over the input; ours verifies node's too.
+        for (const [hashName, nodeHash] of [['sha2-256', 'sha256'], ['sha2-512', 'sha512']] as const) {
+          const digest = createHash(nodeHash).update(input).digest();
+          for (const marshalingAlgorithm of ['asn1', 'jws'] as const) {
+            const options = { hashAlgorithm: hashName, prehashed: true, marshalingAlgorithm };
+            const signature = (await transit.sign(m, type, { input: digest, ...options })).signature;
+            const raw = Buffer.from(signature.split(':')[2]!, marshalingAlgorithm === 'jws' ? 'base64url' : 'base64');
+            expect(cryptoVerify(nodeHash, input, { key, dsaEncoding: marshalingAlgorithm === 'jws' ? 'ieee-p1363' : 'der' }, raw)).toBe(true);
+            expect(await transit.verifySignature(m, type, { input: digest, signature, ...options })).toBe(true);
+            const otherDigest = createHash(nodeHash).update('something else').digest();
+            expect(await transit.verifySignature(m, type, { input: otherDigest, signature, ...options })).toBe(false);
+          }
+          const plain = (await transit.sign(m, type, { input, hashAlgorithm: hashName })).signature;
+          expect(await transit.verifySignature(m, type, { input: digest, signature: plain, hashAlgorithm: hashName, prehashed: true })).toBe(true);
+        }
         const jws = (await transit.sign(m, type, { input, marshalingAlgorithm: 'jws' })).signature;
         expect(cryptoVerify('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(jws.split(':')[2]!, 'base64url'))).toBe(true);
       }
@@ -200,7 +215,10 @@ describeEachEngine('transit engine: every key type', (ctx) => {
     expect(await transit.verifySignature(m, 'ec', { input: Buffer.from('x'), signature: v1.signature })).toBe(true);
     await transit.createKey(m, 'aes');
     expect(await kindOf(transit.sign(m, 'aes', { input: Buffer.from('x') }))).toBe('invalid');
+    // A prehashed input must be a digest of the hash algorithm's size.
     expect(await kindOf(transit.sign(m, 'ec', { input: Buffer.from('x'), prehashed: true }))).toBe('invalid');
+    await transit.createKey(m, 'ed', { type: 'ed25519' });
+    expect(await kindOf(transit.sign(m, 'ed', { input: Buffer.alloc(32), prehashed: true }))).toBe('invalid');
   });
 
   it('exports only keys created (or configured) exportable, and only the material types the key has', async () => {

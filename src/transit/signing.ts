@@ -3,14 +3,16 @@ import { constantTimeEqual } from '../crypto/hmac.js';
 import { invalid } from '../shared/errors.js';
 import { hashInfo, type HashInfo } from './digest.js';
 import { isEcdsa, isRsa } from './key-types.js';
+import { signPrehashedEcdsa, verifyPrehashedEcdsa } from './ecdsa-prehashed.js';
 import { signPssPrehashed, verifyPssPrehashed } from './pss.js';
+
+const CURVES: Record<string, string> = { 'ecdsa-p256': 'P-256', 'ecdsa-p384': 'P-384', 'ecdsa-p521': 'P-521' };
 
 /**
  * Signatures as Vault's transit makes them: Ed25519 over the input itself; ECDSA over a hash of the input, ASN.1 DER
  * or JWS (r || s, base64url) marshaled; RSA with PSS (default) or PKCS#1 v1.5 over a hash, or over the caller's own
  * hash when `prehashed`. node:crypto only: a prehashed RSA signature is the PKCS#1 v1.5 DigestInfo block, or the
- * EMSA-PSS encoding (pss.ts), through the raw RSA private operation. Node has no raw-digest ECDSA primitive, so
- * prehashed ECDSA is refused with a clear 400 (a documented difference from Vault).
+ * EMSA-PSS encoding (pss.ts), through the raw RSA private operation; prehashed ECDSA is in ecdsa-prehashed.ts.
  */
 export interface SignOptions {
   hashAlgorithm?: string;
@@ -43,7 +45,6 @@ function resolve(type: string, options: SignOptions): Resolved {
     if (prehashed) throw invalid('prehashed is not supported for ed25519 keys');
     return { hash: null, prehashed, pss: false, jws: false };
   }
-  if (prehashed && isEcdsa(type)) throw invalid('prehashed input is not supported for ECDSA keys by Strongroom');
   if (options.hashAlgorithm === 'none') {
     if (!(isRsa(type) && !pss && prehashed)) throw invalid('hash_algorithm "none" requires an RSA key, signature_algorithm pkcs1v15 and prehashed input');
     return { hash: null, prehashed, pss, jws: false };
@@ -75,6 +76,9 @@ function prehashedBlock(resolved: Resolved, input: Buffer): Buffer {
 export function signWith(type: string, key: KeyObject, input: Buffer, options: SignOptions): Buffer {
   const resolved = resolve(type, options);
   if (type === 'ed25519') return sign(null, input, key);
+  if (isEcdsa(type) && resolved.prehashed) {
+    return signPrehashedEcdsa(CURVES[type]!, key, checkedDigest(resolved, input), resolved.jws ? 'ieee-p1363' : 'der');
+  }
   if (isEcdsa(type)) return sign(resolved.hash!.node, input, { key, dsaEncoding: resolved.jws ? 'ieee-p1363' : 'der' });
   if (resolved.prehashed && resolved.pss) return signPssPrehashed(key, resolved.hash!.node, checkedDigest(resolved, input), options.saltLength);
   if (resolved.prehashed) return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, prehashedBlock(resolved, input));
@@ -91,6 +95,9 @@ export function verifyWith(type: string, key: KeyObject, input: Buffer, signatur
   const pub = createPublicKey(key);
   try {
     if (type === 'ed25519') return verify(null, input, pub, signature);
+    if (isEcdsa(type) && resolved.prehashed) {
+      return verifyPrehashedEcdsa(CURVES[type]!, pub, checkedDigest(resolved, input), signature, resolved.jws ? 'ieee-p1363' : 'der');
+    }
     if (isEcdsa(type)) return verify(resolved.hash!.node, input, { key: pub, dsaEncoding: resolved.jws ? 'ieee-p1363' : 'der' }, signature);
     if (resolved.prehashed && resolved.pss) return verifyPssPrehashed(pub, resolved.hash!.node, checkedDigest(resolved, input), signature, options.saltLength);
     if (resolved.prehashed) {
