@@ -454,7 +454,7 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
     async exportKey(mount, name, type, version) {
       const row = await requireKey(mount, name);
       const info = keyTypeInfo(row.type);
-      if (type !== 'public-key' && row.exportable !== 1) throw invalid(`key "${name}" is not exportable`);
+      if (type !== 'public-key' && row.exportable !== 1) throw invalid('private key material is not exportable');
       const allowed =
         type === 'hmac-key' || (type === 'encryption-key' && info.kind === 'aead') || ((type === 'signing-key' || type === 'public-key') && info.kind === 'signing');
       if (!allowed) throw invalid(`export type ${type} is not valid for key type ${row.type}`);
@@ -480,9 +480,9 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
 
     async backupKey(mount, name) {
       const row = await requireKey(mount, name);
-      if (row.allow_plaintext_backup !== 1 || row.exportable !== 1) {
-        throw invalid(`plaintext backup is not allowed for key "${name}": it needs exportable and allow_plaintext_backup`);
-      }
+      // Vault's texts, which clients match (Vault answers them with 500; a refusal is the caller's to fix, so 400).
+      if (row.exportable !== 1) throw invalid('exporting is disallowed on the policy');
+      if (row.allow_plaintext_backup !== 1) throw invalid('plaintext backup is disallowed on the policy');
       const versions: Array<{ version: number; created_at: number; material: string }> = [];
       for (const info of await repository.versionInfo(mount.uuid, name)) {
         versions.push({ version: info.version, created_at: Number(info.created_at), material: (await materialOf(row, info.version)).toString('base64') });

@@ -174,7 +174,7 @@ export function createTransitBackend(deps: { transit: TransitService }): Backend
                 ...optional('algorithm', algorithmOf(ctx, item) ?? algorithmOf(ctx, ctx.data)),
               });
               return { hmac };
-            }),
+            }, VAULT_200_BATCH),
         },
       },
       {
@@ -190,7 +190,7 @@ export function createTransitBackend(deps: { transit: TransitService }): Backend
                 ...(keyVersion ? { keyVersion } : {}),
               });
               return { signature: result.signature, key_version: result.keyVersion };
-            }),
+            }, VAULT_200_BATCH),
         },
       },
       {
@@ -210,7 +210,7 @@ export function createTransitBackend(deps: { transit: TransitService }): Backend
               if (typeof signature !== 'string') throw invalid('missing required field "signature" or "hmac"');
               const valid = await transit.verifySignature(mountOf(ctx), nameOf(ctx), { input, signature, ...signOptions(ctx, item) });
               return { valid };
-            }),
+            }, VAULT_200_BATCH),
         },
       },
       {
@@ -311,9 +311,13 @@ type Item = Record<string, unknown>;
 
 /**
  * Single requests answer with the item's fields; `batch_input` answers `batch_results` with one entry per item, an
- * item's failure reported in its own `error` (status 400 when any item failed, as Vault does by default).
+ * item's failure reported in its own `error` (the status as Vault sets it: see the end of the function).
  */
-async function perItem(ctx: RequestContext, handle: (item: Item) => Promise<Record<string, unknown>>): Promise<HandlerResult> {
+async function perItem(
+  ctx: RequestContext,
+  handle: (item: Item) => Promise<Record<string, unknown>>,
+  options: { failedItemsAreOk?: boolean } = {},
+): Promise<HandlerResult> {
   const batch = ctx.data.batch_input;
   if (batch === undefined || batch === null) return { data: await handle(ctx.data) };
   if (!Array.isArray(batch) || batch.length === 0) throw invalid('field "batch_input" must be a non-empty list of objects');
@@ -332,7 +336,8 @@ async function perItem(ctx: RequestContext, handle: (item: Item) => Promise<Reco
       results.push({ error: err.message, ...reference });
     }
   }
-  if (!failed) return { data: { batch_results: results } };
+  // Vault's sign, verify and hmac answer 200 with the errors inside; encrypt, decrypt and rewrap answer 400.
+  if (!failed || options.failedItemsAreOk) return { data: { batch_results: results } };
   // Vault: 400 when an item failed; `partial_failure_response_code` replaces it when some items succeeded.
   const override = optInt(ctx.data, 'partial_failure_response_code');
   const someSucceeded = results.some((r) => r.error === undefined);
@@ -352,6 +357,8 @@ function requireCiphertext(item: Item): string {
   if (typeof value !== 'string' || value === '') throw invalid('missing required field "ciphertext"');
   return value;
 }
+
+const VAULT_200_BATCH = { failedItemsAreOk: true };
 
 /** Vault's own text (a nonce is used only by convergent keys of Vault's version 1, which Strongroom never creates). */
 const NONCE_REFUSED = 'provided nonce not allowed for this key';
