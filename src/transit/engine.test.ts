@@ -121,6 +121,10 @@ describeEachEngine('transit engine: every key type', (ctx) => {
     }
     expect(await kindOf(transit.createKey(m, 'small', { type: 'hmac', keySize: 16 }))).toBe('invalid');
     expect(await kindOf(transit.verifyHmac(m, 'mac', Buffer.from('x'), 'vault:v9:AAAA'))).toBe('invalid');
+    await transit.rotateKey(m, 'mac');
+    await transit.configureKey(m, 'mac', { minEncryptionVersion: 2 });
+    expect(await kindOf(transit.hmac(m, 'mac', Buffer.from('x'), { keyVersion: 1 }))).toBe('invalid');
+    expect((await transit.hmac(m, 'mac', Buffer.from('x'))).startsWith('vault:v2:')).toBe(true);
     expect(await kindOf(transit.encrypt(m, 'mac', Buffer.from('x')))).toBe('invalid');
   });
 
@@ -268,14 +272,22 @@ describeEachEngine('transit engine: every key type', (ctx) => {
     const v1 = await transit.encrypt(m, 'k', Buffer.from('x'));
     await transit.rotateKey(m, 'k');
     await transit.rotateKey(m, 'k');
-    expect(await kindOf(transit.trimKey(m, 'k', 2))).toBe('invalid');
-    await transit.configureKey(m, 'k', { minDecryptionVersion: 3, minEncryptionVersion: 3 });
+    // Vault: both minimums must be pinned, and trimming never passes either.
+    expect(await kindOf(transit.trimKey(m, 'k', 1))).toBe('invalid');
+    await transit.configureKey(m, 'k', { minDecryptionVersion: 2, minEncryptionVersion: 3 });
+    expect(await kindOf(transit.trimKey(m, 'k', 3))).toBe('invalid');
+    await transit.configureKey(m, 'k', { minDecryptionVersion: 3 });
+    expect(await kindOf(transit.trimKey(m, 'k', 0))).toBe('invalid');
     const trimmed = await transit.trimKey(m, 'k', 3);
     expect(trimmed.minAvailableVersion).toBe(3);
     expect(Object.keys(trimmed.versions)).toEqual(['3']);
     expect(await kindOf(transit.decrypt(m, 'k', v1.ciphertext))).toBe('invalid');
-    await transit.configureKey(m, 'k', { minDecryptionVersion: 3 });
     expect(await kindOf(transit.trimKey(m, 'k', 2))).toBe('invalid');
+    // Trimmed versions cannot come back into use through config.
+    expect(await kindOf(transit.configureKey(m, 'k', { minDecryptionVersion: 2 }))).toBe('invalid');
+    expect(await kindOf(transit.configureKey(m, 'k', { minEncryptionVersion: 1 }))).toBe('invalid');
+    await transit.rotateKey(m, 'k');
+    expect(Object.keys((await transit.readKey(m, 'k')).versions)).toEqual(['3', '4']);
   });
 
   it('auto-rotates keys whose period has passed since their latest version, and only those', async () => {

@@ -353,6 +353,12 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
       const values: Parameters<TransitRepository['updateConfig']>[2] = {};
       const minDec = checkVersionInput(input.minDecryptionVersion, 'min_decryption_version');
       const minEnc = checkVersionInput(input.minEncryptionVersion, 'min_encryption_version');
+      if (minDec !== undefined && minDec > 0 && minDec < row.min_available_version) {
+        throw invalid(`min_decryption_version cannot be below min_available_version (${row.min_available_version}): those versions were trimmed`);
+      }
+      if (minEnc !== undefined && minEnc > 0 && minEnc < row.min_available_version) {
+        throw invalid(`min_encryption_version cannot be below min_available_version (${row.min_available_version}): those versions were trimmed`);
+      }
       if (minDec !== undefined && minDec > 0) {
         if (minDec > row.latest_version) throw invalid(`min_decryption_version cannot be greater than the latest version (${row.latest_version})`);
         values.min_decryption_version = minDec;
@@ -417,9 +423,8 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
 
     async hmac(mount, name, input, options) {
       const row = await requireKey(mount, name);
-      const version = options?.keyVersion && options.keyVersion > 0 ? options.keyVersion : row.latest_version;
-      if (version > row.latest_version) throw invalid(`key version ${version} of "${row.name}" does not exist`);
-      checkDecryptionVersion(row, version, 'key');
+      // Vault: an HMAC is made like an encryption, so key_version obeys min_encryption_version.
+      const version = encryptionVersion(row, options?.keyVersion);
       const key = hmacKeyOf(row.type, await materialOf(row, version));
       return formatCiphertext(version, hmacOf(options?.algorithm, key, input));
     },
@@ -550,12 +555,13 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
 
     async trimKey(mount, name, minAvailable) {
       const row = await requireKey(mount, name);
-      if (!Number.isInteger(minAvailable) || minAvailable < 1) throw invalid('min_available_version must be a positive integer');
-      if (minAvailable > row.min_decryption_version) throw invalid('cannot trim versions at or above min_decryption_version: min_available_version must not exceed it');
-      if (row.min_encryption_version !== 0 && minAvailable > row.min_encryption_version) {
-        throw invalid('min_available_version must not exceed min_encryption_version');
-      }
-      if (minAvailable < row.min_available_version) throw invalid('min_available_version cannot go backwards');
+      // Vault's rules and texts (path_trim.go): trimming needs both minimums pinned and never passes either.
+      if (!Number.isInteger(minAvailable)) throw invalid('min_available_version must be an integer');
+      if (minAvailable < row.min_available_version) throw invalid('minimum available version cannot be decremented');
+      if (row.min_encryption_version === 0) throw invalid('minimum available version cannot be set when minimum encryption version is not set');
+      if (minAvailable > row.min_encryption_version) throw invalid('minimum available version cannot be greater than minimum encryption version');
+      if (minAvailable > row.min_decryption_version) throw invalid('minimum available version cannot be greater than minimum decryption version');
+      if (minAvailable < 1) throw invalid('minimum available version should be positive');
       await repository.trim(mount.uuid, name, minAvailable, now());
       dropCached(mount.uuid, name);
       return toKey(await requireKey(mount, name));
