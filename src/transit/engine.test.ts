@@ -4,7 +4,8 @@ import { beforeEach, expect, it } from 'vitest';
 import { describeEachEngine } from '../../test/support/engines.js';
 import type { Mount } from '../mounts/types.js';
 import { isStrongroomError } from '../shared/errors.js';
-import { KEY_TYPE_NAMES } from './key-types.js';
+import { encodeBackup, type BackupBody } from './backup.js';
+import { KEY_TYPE_NAMES, generateMaterial } from './key-types.js';
 import { createTransitRepository } from './repository.js';
 import { createTransitService } from './service.js';
 import { mount, testBarrier } from './test-support.js';
@@ -265,6 +266,18 @@ describeEachEngine('transit engine: every key type', (ctx) => {
     const forged = Buffer.from(JSON.stringify({ ...envelope, body: envelope.body.replace('"latest_version":2', '"latest_version":1') })).toString('base64');
     expect(await kindOf(transit.restoreKey(mount(), forged))).toBe('invalid');
     expect(await kindOf(transit.restoreKey(mount(), 'bm90IGEgYmFja3Vw'))).toBe('invalid');
+    // A well-formed backup whose material is not a key of its type is refused, not stored.
+    const body = JSON.parse(envelope.body) as BackupBody;
+    for (const [type, material] of [
+      ['chacha20-poly1305', Buffer.alloc(16).toString('base64')],
+      ['ecdsa-p256', Buffer.from('not a key').toString('base64')],
+      ['ecdsa-p384', generateMaterial('ecdsa-p256').toString('base64')],
+      ['rsa-3072', generateMaterial('ed25519').toString('base64')],
+    ] as const) {
+      const bad = encodeBackup({ ...body, type, versions: body.versions.map((v) => ({ ...v, material })) });
+      expect(await kindOf(transit.restoreKey(mount(), bad))).toBe('invalid');
+    }
+    expect(await kindOf(transit.restoreKey(mount(), encodeBackup({ ...body, latest_version: 'x' as unknown as number })))).toBe('invalid');
   });
 
   it('trims versions below min_available_version only when min versions allow it', async () => {

@@ -103,3 +103,30 @@ export function exportSigningKey(type: string, material: Buffer): string {
   if (isEcdsa(type)) return key.export({ type: 'sec1', format: 'pem' }).toString();
   return key.export({ type: 'pkcs1', format: 'pem' }).toString();
 }
+
+/** Refuses material that is not a key of `type` (a restored backup is only as good as what it carries). */
+export function checkMaterial(type: string, material: Buffer): void {
+  const info = keyTypeInfo(type);
+  if (info.kind === 'aead') {
+    if (material.length !== info.keyBytes) throw invalid(`invalid backup: a ${type} key is ${info.keyBytes} bytes`);
+    return;
+  }
+  if (info.kind === 'hmac') {
+    if (material.length < HMAC_KEY_SIZE.min || material.length > HMAC_KEY_SIZE.max) throw invalid('invalid backup: bad hmac key size');
+    return;
+  }
+  let key: KeyObject;
+  try {
+    key = privateKeyOf(material);
+  } catch {
+    throw invalid(`invalid backup: the material is not a ${type} private key`);
+  }
+  const details = key.asymmetricKeyDetails;
+  const matches =
+    type === 'ed25519'
+      ? key.asymmetricKeyType === 'ed25519'
+      : isEcdsa(type)
+        ? key.asymmetricKeyType === 'ec' && details?.namedCurve === { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' }[info.label!]
+        : key.asymmetricKeyType === 'rsa' && details?.modulusLength === Number(type.slice(4));
+  if (!matches) throw invalid(`invalid backup: the material is not a ${type} private key`);
+}

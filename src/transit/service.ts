@@ -10,6 +10,7 @@ import { NONCE_BYTES, formatCiphertext, openWith, parseCiphertext, parseVersione
 import { hmac as hmacOf } from './digest.js';
 import {
   HMAC_KEY_SIZE,
+  checkMaterial,
   deriveForContext,
   exportSigningKey,
   generateMaterial,
@@ -517,6 +518,8 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
       validateKeyName(name);
       keyTypeInfo(body.type);
       if (body.allow_plaintext_backup !== true) throw invalid('invalid backup: the key does not allow plaintext backup');
+      const counts = [body.latest_version, body.min_decryption_version, body.min_encryption_version, body.min_available_version, body.key_size, body.auto_rotate_period];
+      if (!counts.every((n) => Number.isSafeInteger(n) && n >= 0) || body.latest_version < 1) throw invalid('invalid backup: bad version fields');
       assertUnsealed();
       const at = now();
       const row: KeyRow = {
@@ -542,7 +545,10 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
         if (!Number.isInteger(v.version) || v.version < 1 || v.version > body.latest_version || typeof v.material !== 'string') {
           throw invalid('invalid backup: bad key version entry');
         }
-        const { sealed, term, publicKey } = sealMaterial(mount.uuid, name, v.version, body.type, Buffer.from(v.material, 'base64'));
+        if (!Number.isSafeInteger(v.created_at)) throw invalid('invalid backup: bad key version entry');
+        const material = Buffer.from(v.material, 'base64');
+        checkMaterial(body.type, material);
+        const { sealed, term, publicKey } = sealMaterial(mount.uuid, name, v.version, body.type, material);
         return { mount_uuid: mount.uuid, name, version: v.version, sealed_key: sealed, term, encryptions: 0, created_at: v.created_at, public_key: publicKey };
       });
       if (!versions.some((v) => v.version === body.latest_version)) throw invalid('invalid backup: the latest version is missing');
