@@ -271,8 +271,8 @@ describeEachEngine('transit engine: every key type', (ctx) => {
     for (const [type, material] of [
       ['chacha20-poly1305', Buffer.alloc(16).toString('base64')],
       ['ecdsa-p256', Buffer.from('not a key').toString('base64')],
-      ['ecdsa-p384', generateMaterial('ecdsa-p256').toString('base64')],
-      ['rsa-3072', generateMaterial('ed25519').toString('base64')],
+      ['ecdsa-p384', (await generateMaterial('ecdsa-p256')).toString('base64')],
+      ['rsa-3072', (await generateMaterial('ed25519')).toString('base64')],
     ] as const) {
       const bad = encodeBackup({ ...body, type, versions: body.versions.map((v) => ({ ...v, material })) });
       expect(await kindOf(transit.restoreKey(mount(), bad))).toBe('invalid');

@@ -1,4 +1,5 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPair, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 import { invalid } from '../shared/errors.js';
 
 /**
@@ -50,18 +51,24 @@ export function keyTypeInfo(type: string): KeyTypeInfo {
 export const isRsa = (type: string) => type.startsWith('rsa-');
 export const isEcdsa = (type: string) => type.startsWith('ecdsa-');
 
-/** Fresh material for one version of a key of `type`; `keySize` is the hmac key size in bytes. */
-export function generateMaterial(type: string, keySize?: number): Buffer {
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+/**
+ * Fresh material for one version of a key of `type`; `keySize` is the hmac key size in bytes. Asymmetric keys are
+ * generated on libuv's thread pool: an RSA-4096 key takes a second or more, and generating it on the event loop
+ * would stall every other request of the server meanwhile.
+ */
+export async function generateMaterial(type: string, keySize?: number): Promise<Buffer> {
   const info = keyTypeInfo(type);
   if (info.kind === 'aead') return randomBytes(info.keyBytes!);
   if (info.kind === 'hmac') return randomBytes(keySize ?? HMAC_KEY_SIZE.default);
-  const pkcs8 = { privateKeyEncoding: { type: 'pkcs8', format: 'der' } } as const;
+  const pkcs8 = { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } } as const;
   const pair =
     type === 'ed25519'
-      ? generateKeyPairSync('ed25519', pkcs8)
+      ? await generateKeyPairAsync('ed25519', pkcs8)
       : isEcdsa(type)
-        ? generateKeyPairSync('ec', { namedCurve: info.label!, ...pkcs8 })
-        : generateKeyPairSync('rsa', { modulusLength: Number(type.slice(4)), ...pkcs8 });
+        ? await generateKeyPairAsync('ec', { namedCurve: info.label!, ...pkcs8 })
+        : await generateKeyPairAsync('rsa', { modulusLength: Number(type.slice(4)), ...pkcs8 });
   return pair.privateKey as unknown as Buffer;
 }
 

@@ -114,8 +114,13 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
     }
   }
 
-  function sealNewKey(row: Pick<KeyRow, 'mount_uuid' | 'name' | 'type' | 'key_size'>, version: number) {
-    return sealMaterial(row.mount_uuid, row.name, version, row.type, generateMaterial(row.type, row.key_size || undefined));
+  /**
+   * Generates the material first (asynchronously, off the event loop), then returns the sealing step that runs
+   * inside the version's insert transaction once the version number is known.
+   */
+  async function newVersionSealer(row: Pick<KeyRow, 'mount_uuid' | 'name' | 'type' | 'key_size'>) {
+    const material = await generateMaterial(row.type, row.key_size || undefined);
+    return (version: number) => sealMaterial(row.mount_uuid, row.name, version, row.type, material);
   }
 
   async function toKey(row: KeyRow): Promise<TransitKey> {
@@ -313,7 +318,7 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
         created_at: at,
         updated_at: at,
       };
-      const { sealed, term, publicKey } = sealNewKey(row, 1);
+      const { sealed, term, publicKey } = (await newVersionSealer(row))(1);
       await repository.insertKey(row, {
         mount_uuid: mount.uuid,
         name,
@@ -344,7 +349,7 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
 
     async rotateKey(mount, name) {
       const row = await requireKey(mount, name);
-      const version = await repository.addVersion(mount.uuid, name, (v) => sealNewKey(row, v), now());
+      const version = await repository.addVersion(mount.uuid, name, await newVersionSealer(row), now());
       if (version === null) throw notFound(`transit key "${name}" not found`);
       return toKey(await requireKey(mount, name));
     },
@@ -580,7 +585,7 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
         const row = await repository.findKey(due.mount_uuid, due.name);
         if (!row) continue;
         try {
-          if ((await repository.addVersion(row.mount_uuid, row.name, (v) => sealNewKey(row, v), now())) !== null) rotated += 1;
+          if ((await repository.addVersion(row.mount_uuid, row.name, await newVersionSealer(row), now())) !== null) rotated += 1;
         } catch (err) {
           // Another replica rotated the same key first: its new version satisfies the period.
           if (!(err instanceof Error && err.message === 'concurrent rotation')) throw err;
