@@ -136,6 +136,16 @@ describe('transit engine (real server process)', () => {
     expect(mixed.body.data.batch_results[0].signature).toMatch(/^vault:v1:/);
     expect(mixed.body.data.batch_results[1].error).toMatch(/not valid base64/);
 
+    // Config in Vault's forms: durations as "1h", booleans as strings; read back as seconds.
+    expect((await root('POST', 'transit/keys/dk/config', { auto_rotate_period: '1h', deletion_allowed: 'true' })).status).toBe(200);
+    const dk = await root('GET', 'transit/keys/dk');
+    expect(dk.body.data).toMatchObject({ auto_rotate_period: 3600, deletion_allowed: true, type: 'chacha20-poly1305', supports_encryption: true });
+    expect((await root('POST', 'transit/keys/dk/config', { auto_rotate_period: '5m' })).status).toBe(400);
+    const rsa = await root('POST', 'transit/keys/rsa', { type: 'rsa-2048' });
+    expect(rsa.body.data.keys['1'].public_key).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+    expect((await root('DELETE', 'transit/keys/dk')).status).toBe(204);
+    expect((await root('DELETE', 'transit/keys/rsa')).status).toBe(400);
+
     const importing = await root('POST', 'transit/keys/byok/import', { ciphertext: 'x' });
     expect(importing.status).toBe(400);
     expect(importing.body.errors[0]).toMatch(/not supported/);
