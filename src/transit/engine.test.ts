@@ -70,7 +70,8 @@ describeEachEngine('transit engine: every key type', (ctx) => {
     expect(await kindOf(transit.encrypt(m, 'plain', Buffer.from('x'), { context: Buffer.from('c') }))).toBe('invalid');
     expect(await kindOf(transit.encrypt(m, 'derived', Buffer.from('x')))).toBe('invalid');
     expect(await kindOf(transit.encrypt(m, 'signer', Buffer.from('x')))).toBe('invalid');
-    expect(await kindOf(transit.createKey(m, 'k', { type: 'ed25519', derived: true }))).toBe('invalid');
+    expect(await kindOf(transit.createKey(m, 'k', { type: 'ecdsa-p256', derived: true }))).toBe('invalid');
+    expect(await kindOf(transit.createKey(m, 'k', { type: 'ed25519', derived: true, convergent: true }))).toBe('invalid');
   });
 
   it('convergent encryption gives equal ciphertexts for equal plaintext and context only', async () => {
@@ -206,6 +207,22 @@ describeEachEngine('transit engine: every key type', (ctx) => {
         expect(cryptoVerify('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(jws.split(':')[2]!, 'base64url'))).toBe(true);
       }
     }
+  });
+
+  it('derived ed25519 keys sign with a key pair per context', async () => {
+    await transit.createKey(m, 'tenants', { type: 'ed25519', derived: true, exportable: true });
+    const input = Buffer.from('document');
+    const a = await transit.sign(m, 'tenants', { input, context: Buffer.from('tenant-a') });
+    const again = await transit.sign(m, 'tenants', { input, context: Buffer.from('tenant-a') });
+    // Ed25519 is deterministic: the same context derives the same key, so the same signature.
+    expect(again.signature).toBe(a.signature);
+    expect((await transit.sign(m, 'tenants', { input, context: Buffer.from('tenant-b') })).signature).not.toBe(a.signature);
+    expect(await transit.verifySignature(m, 'tenants', { input, signature: a.signature, context: Buffer.from('tenant-a') })).toBe(true);
+    expect(await transit.verifySignature(m, 'tenants', { input, signature: a.signature, context: Buffer.from('tenant-b') })).toBe(false);
+    expect(await kindOf(transit.sign(m, 'tenants', { input }))).toBe('invalid');
+    expect(await kindOf(transit.exportKey(m, 'tenants', 'signing-key'))).toBe('invalid');
+    await transit.createKey(m, 'plain', { type: 'ed25519' });
+    expect(await kindOf(transit.sign(m, 'plain', { input, context: Buffer.from('x') }))).toBe('invalid');
   });
 
   it('reads asymmetric keys with public keys per version, and refuses signing with symmetric keys', async () => {

@@ -137,3 +137,16 @@ export function checkMaterial(type: string, material: Buffer): void {
         : key.asymmetricKeyType === 'rsa' && details?.modulusLength === Number(type.slice(4));
   if (!matches) throw invalid(`invalid backup: the material is not a ${type} private key`);
 }
+
+/** PKCS#8 header of an Ed25519 private key: the 32-byte seed follows it (RFC 8410). */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/** Derived ed25519 keys (Vault): the per-context private key's seed is HKDF-SHA256 of the version's material. */
+export function derivedEd25519(material: Buffer, context: Buffer): KeyObject {
+  const seed = deriveForContext(material, context, 'encryption', 32);
+  try {
+    return createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  } finally {
+    seed.fill(0);
+  }
+}

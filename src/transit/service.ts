@@ -12,6 +12,7 @@ import {
   HMAC_KEY_SIZE,
   checkMaterial,
   deriveForContext,
+  derivedEd25519,
   exportSigningKey,
   generateMaterial,
   hmacKeyOf,
@@ -243,8 +244,14 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
     }
   }
 
-  async function signingKey(row: KeyRow, version: number): Promise<KeyObject> {
+  /** The version's private key, or for a derived (ed25519) key its per-context derivation. */
+  async function signingKey(row: KeyRow, version: number, context: Uint8Array | undefined): Promise<KeyObject> {
     const entry = await loadVersion(row, version);
+    if (row.derived === 1) {
+      if (!context || context.length === 0) throw invalid(`missing "context": key "${row.name}" is derived and needs a context`);
+      return derivedEd25519(entry.key, Buffer.from(context));
+    }
+    if (context && context.length > 0) throw invalid(`context is only accepted by derived keys; "${row.name}" is not derived`);
     entry.privateKey ??= privateKeyOf(entry.key);
     return entry.privateKey;
   }
@@ -286,7 +293,8 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
       const info = keyTypeInfo(type);
       const derived = options?.derived === true || options?.convergent === true;
       if (options?.convergent === true && options.derived === false) throw invalid('convergent encryption requires derived keys');
-      if (derived && info.kind !== 'aead') throw invalid(`key type ${type} does not support derivation in Strongroom`);
+      if (derived && info.kind !== 'aead' && type !== 'ed25519') throw invalid(`key type ${type} does not support key derivation`);
+      if (options?.convergent === true && info.kind !== 'aead') throw invalid(`key type ${type} does not support convergent encryption`);
       let keySize = 0;
       if (options?.keySize !== undefined && options.keySize !== 0) {
         if (info.kind !== 'hmac') throw invalid('key_size is only valid for hmac keys');
@@ -448,7 +456,7 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
       const row = await requireKey(mount, name);
       requireKind(row, 'signing', 'signing');
       const version = encryptionVersion(row, request.keyVersion);
-      const signature = signWith(row.type, await signingKey(row, version), request.input, request);
+      const signature = signWith(row.type, await signingKey(row, version, request.context), request.input, request);
       const jws = request.marshalingAlgorithm === 'jws';
       const text = `vault:v${version}:${signature.toString(jws ? 'base64url' : 'base64')}`;
       return { signature: text, keyVersion: version };
@@ -459,13 +467,15 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
       requireKind(row, 'signing', 'verification');
       const parsed = parseVersioned(request.signature, 'signature', request.marshalingAlgorithm === 'jws' ? 'base64url' : 'base64');
       checkDecryptionVersion(row, parsed.version, 'signature');
-      return verifyWith(row.type, await signingKey(row, parsed.version), request.input, parsed.payload, request);
+      return verifyWith(row.type, await signingKey(row, parsed.version, request.context), request.input, parsed.payload, request);
     },
 
     async exportKey(mount, name, type, version) {
       const row = await requireKey(mount, name);
       const info = keyTypeInfo(row.type);
       if (type !== 'public-key' && row.exportable !== 1) throw invalid('private key material is not exportable');
+      // A derived key has one key pair per context; the stored material is only their root.
+      if (row.derived === 1 && info.kind === 'signing') throw invalid('derived signing keys cannot be exported: each context has its own key');
       const allowed =
         type === 'hmac-key' || (type === 'encryption-key' && info.kind === 'aead') || ((type === 'signing-key' || type === 'public-key') && info.kind === 'signing');
       if (!allowed) throw invalid(`export type ${type} is not valid for key type ${row.type}`);

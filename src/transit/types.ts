@@ -97,6 +97,8 @@ export interface SignRequest {
   signatureAlgorithm?: string;
   saltLength?: string | number;
   marshalingAlgorithm?: string;
+  /** Derived (ed25519) keys: the derivation context. */
+  context?: Uint8Array;
 }
 
 export type ExportType = 'encryption-key' | 'signing-key' | 'hmac-key' | 'public-key';

@@ -187,6 +187,7 @@ export function createTransitBackend(deps: { transit: TransitService }): Backend
               const result = await transit.sign(mountOf(ctx), nameOf(ctx), {
                 input: inputOf(item),
                 ...signOptions(ctx, item),
+                ...contextOf(item),
                 ...(keyVersion ? { keyVersion } : {}),
               });
               return { signature: result.signature, key_version: result.keyVersion };
@@ -208,7 +209,7 @@ export function createTransitBackend(deps: { transit: TransitService }): Backend
                 return { valid };
               }
               if (typeof signature !== 'string') throw invalid('missing required field "signature" or "hmac"');
-              const valid = await transit.verifySignature(mountOf(ctx), nameOf(ctx), { input, signature, ...signOptions(ctx, item) });
+              const valid = await transit.verifySignature(mountOf(ctx), nameOf(ctx), { input, signature, ...signOptions(ctx, item), ...contextOf(item) });
               return { valid };
             }, VAULT_200_BATCH),
         },
@@ -429,7 +430,12 @@ function keyView(key: TransitKey): Record<string, unknown> {
   for (const [version, createdAt] of Object.entries(key.versions)) {
     // Vault: symmetric versions map to their creation time in Unix seconds, asymmetric ones to their public key.
     keys[version] = signing
-      ? { name: curveName(key.type), public_key: key.publicKeys[Number(version)] ?? '', creation_time: new Date(createdAt).toISOString() }
+      ? {
+          name: curveName(key.type),
+          // A derived key has a key pair per context: its root's public key verifies nothing, so none is shown.
+          public_key: key.derived ? '' : (key.publicKeys[Number(version)] ?? ''),
+          creation_time: new Date(createdAt).toISOString(),
+        }
       : Math.floor(createdAt / 1000);
   }
   const aead = ['aes128-gcm96', 'aes256-gcm96', 'chacha20-poly1305'].includes(key.type);
@@ -453,7 +459,7 @@ function keyView(key: TransitKey): Record<string, unknown> {
     auto_rotate_period: Math.floor(key.autoRotatePeriod / 1000),
     supports_encryption: aead,
     supports_decryption: aead,
-    supports_derivation: aead,
+    supports_derivation: aead || key.type === 'ed25519',
     supports_signing: asymmetric,
   };
 }
