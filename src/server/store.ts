@@ -72,6 +72,8 @@ export const POLICY_REFRESH_INTERVAL_MS = 5_000;
  * devices this replica already had.
  */
 export const AUDIT_DEVICE_SYNC_INTERVAL_MS = 2_000;
+/** How often transit keys with an auto_rotate_period are checked (the shortest period Vault allows is an hour). */
+export const TRANSIT_AUTO_ROTATE_CHECK_MS = 60_000;
 /** Backoff between attempts to open the audit log after a failure: 0.5 s, doubling, at most 15 s. */
 const AUDIT_RETRY_FIRST_MS = 500;
 const AUDIT_RETRY_MAX_MS = 15_000;
@@ -365,6 +367,15 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
             run: async () => removed(await approle.tidySecretIds(), 'expired AppRole secret ID(s)'),
           },
           { name: 'policy-refresh', intervalMs: POLICY_REFRESH_INTERVAL_MS, run: () => policy.refresh() },
+          {
+            // Vault checks auto_rotate_period hourly at most; a minute keeps rotation within a minute of the period.
+            name: 'transit-auto-rotate',
+            intervalMs: TRANSIT_AUTO_ROTATE_CHECK_MS,
+            run: async () => {
+              const rotated = await transit.autoRotate();
+              return rotated > 0 ? `auto-rotated ${rotated} transit key(s)` : undefined;
+            },
+          },
           {
             name: 'audit-device-sync',
             intervalMs: AUDIT_DEVICE_SYNC_INTERVAL_MS,

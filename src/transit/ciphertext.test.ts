@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isStrongroomError } from '../shared/errors.js';
-import { NONCE_BYTES, TAG_BYTES, decodeBase64Field, formatCiphertext, open, parseCiphertext, seal } from './ciphertext.js';
+import { NONCE_BYTES, TAG_BYTES, decodeBase64Field, formatCiphertext, open, parseCiphertext, parseVersioned, seal } from './ciphertext.js';
 
 const key = randomBytes(32);
 
@@ -102,5 +102,37 @@ describe('transit ciphertext', () => {
     expect(decodeBase64Field('', 'plaintext').length).toBe(0);
     expect(() => decodeBase64Field('not base64!', 'plaintext')).toThrow(/plaintext is not valid base64/);
     expect(() => decodeBase64Field(42, 'associated_data')).toThrow(/associated_data must be a base64 string/);
+  });
+});
+
+describe('transit signature and HMAC values', () => {
+  it('parse back exactly what was formatted, in base64 and base64url', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 999_999_999 }), fc.uint8Array({ minLength: 1, maxLength: 200 }), (version, payload) => {
+        const bytes = Buffer.from(payload);
+        const b64 = parseVersioned(`vault:v${version}:${bytes.toString('base64')}`, 'signature');
+        expect(b64.version).toBe(version);
+        expect(b64.payload.equals(bytes)).toBe(true);
+        const url = parseVersioned(`vault:v${version}:${bytes.toString('base64url')}`, 'signature', 'base64url');
+        expect(url.payload.equals(bytes)).toBe(true);
+      }),
+    );
+  });
+
+  it('refuse anything else with an invalid error naming the value', () => {
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        try {
+          const parsed = parseVersioned(text, 'hmac');
+          expect(`vault:v${parsed.version}:${parsed.payload.toString('base64')}`).toBe(text);
+        } catch (err) {
+          expect(isStrongroomError(err, 'invalid')).toBe(true);
+          expect((err as Error).message).toMatch(/invalid hmac/);
+        }
+      }),
+    );
+    for (const bad of ['vault:v1:', 'vault:v0:AA==', 'vault:v1:AA', 'vault:v1:A-==', 42]) {
+      expect(() => parseVersioned(bad, 'signature')).toThrow(/invalid signature/);
+    }
   });
 });

@@ -36,3 +36,31 @@ export const migrations: Record<string, Migration> = {
     },
   },
 };
+
+/**
+ * The full engine's key settings (all default to the aes256-gcm96-only engine's behaviour, so existing keys keep
+ * working) and the public half of asymmetric versions. SQLite takes one ADD COLUMN per statement.
+ */
+const keyColumns: Array<[string, 'integer' | 'bigint']> = [
+  ['derived', 'integer'],
+  ['convergent', 'integer'],
+  ['exportable', 'integer'],
+  ['allow_plaintext_backup', 'integer'],
+  ['min_available_version', 'integer'],
+  ['key_size', 'integer'],
+  // milliseconds; 0 = never
+  ['auto_rotate_period', 'bigint'],
+];
+
+migrations['0501_transit_full_engine'] = {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async up(db: Kysely<any>) {
+    for (const [column, type] of keyColumns) {
+      await db.schema
+        .alterTable('transit_keys')
+        .addColumn(column, type, (c) => c.notNull().defaultTo(0))
+        .execute();
+    }
+    await db.schema.alterTable('transit_key_versions').addColumn('public_key', 'text').execute();
+  },
+};

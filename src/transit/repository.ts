@@ -9,6 +9,13 @@ type TransitKeysTable = {
   min_decryption_version: number;
   min_encryption_version: number;
   deletion_allowed: number;
+  derived: number;
+  convergent: number;
+  exportable: number;
+  allow_plaintext_backup: number;
+  min_available_version: number;
+  key_size: number;
+  auto_rotate_period: number;
   created_at: number;
   updated_at: number;
 };
@@ -21,6 +28,8 @@ type TransitKeyVersionsTable = {
   term: number;
   encryptions: number;
   created_at: number;
+  /** Asymmetric keys only: the public half (PEM, or base64 for ed25519), kept in clear as Vault shows it. */
+  public_key: string | null;
 };
 
 type TransitTables = {
@@ -44,10 +53,10 @@ export function createTransitRepository(storage: Pick<Storage, 'db'>) {
       return rows.map((r) => r.name);
     },
 
-    async versionInfo(mountUuid: string, name: string): Promise<Array<Pick<VersionRow, 'version' | 'created_at' | 'encryptions'>>> {
+    async versionInfo(mountUuid: string, name: string): Promise<Array<Pick<VersionRow, 'version' | 'created_at' | 'encryptions' | 'public_key'>>> {
       return db
         .selectFrom('transit_key_versions')
-        .select(['version', 'created_at', 'encryptions'])
+        .select(['version', 'created_at', 'encryptions', 'public_key'])
         .where('mount_uuid', '=', mountUuid)
         .where('name', '=', name)
         .orderBy('version')
@@ -84,7 +93,12 @@ export function createTransitRepository(storage: Pick<Storage, 'db'>) {
      * Adds version `latest + 1` with material sealed by `sealFor(version)`. The conditional update on
      * latest_version makes concurrent rotations (even on two replicas) each get their own version number.
      */
-    async addVersion(mountUuid: string, name: string, sealFor: (version: number) => { sealed: Buffer; term: number }, now: number): Promise<number | null> {
+    async addVersion(
+      mountUuid: string,
+      name: string,
+      sealFor: (version: number) => { sealed: Buffer; term: number; publicKey: string | null },
+      now: number,
+    ): Promise<number | null> {
       return db.transaction().execute(async (trx) => {
         const key = await trx
           .selectFrom('transit_keys')
@@ -102,10 +116,10 @@ export function createTransitRepository(storage: Pick<Storage, 'db'>) {
           .where('latest_version', '=', key.latest_version)
           .executeTakeFirst();
         if (Number(updated.numUpdatedRows) !== 1) throw new Error('concurrent rotation');
-        const { sealed, term } = sealFor(next);
+        const { sealed, term, publicKey } = sealFor(next);
         await trx
           .insertInto('transit_key_versions')
-          .values({ mount_uuid: mountUuid, name, version: next, sealed_key: sealed, term, encryptions: 0, created_at: now })
+          .values({ mount_uuid: mountUuid, name, version: next, sealed_key: sealed, term, encryptions: 0, created_at: now, public_key: publicKey })
           .execute();
         return next;
       });
@@ -114,7 +128,12 @@ export function createTransitRepository(storage: Pick<Storage, 'db'>) {
     async updateConfig(
       mountUuid: string,
       name: string,
-      values: Partial<Pick<KeyRow, 'min_decryption_version' | 'min_encryption_version' | 'deletion_allowed'>>,
+      values: Partial<
+        Pick<
+          KeyRow,
+          'min_decryption_version' | 'min_encryption_version' | 'deletion_allowed' | 'exportable' | 'allow_plaintext_backup' | 'auto_rotate_period'
+        >
+      >,
       now: number,
     ): Promise<void> {
       await db
@@ -130,6 +149,60 @@ export function createTransitRepository(storage: Pick<Storage, 'db'>) {
         await trx.deleteFrom('transit_key_versions').where('mount_uuid', '=', mountUuid).where('name', '=', name).execute();
         await trx.deleteFrom('transit_keys').where('mount_uuid', '=', mountUuid).where('name', '=', name).execute();
       });
+    },
+
+    /** Deletes versions below `minAvailable` and records the new floor, in one transaction. */
+    async trim(mountUuid: string, name: string, minAvailable: number, now: number): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .deleteFrom('transit_key_versions')
+          .where('mount_uuid', '=', mountUuid)
+          .where('name', '=', name)
+          .where('version', '<', minAvailable)
+          .execute();
+        await trx
+          .updateTable('transit_keys')
+          .set({ min_available_version: minAvailable, updated_at: now })
+          .where('mount_uuid', '=', mountUuid)
+          .where('name', '=', name)
+          .execute();
+      });
+    },
+
+    /**
+     * Writes a restored key with all its versions. With `replace`, an existing key of that name is removed first;
+     * without, returns false when one exists. One transaction: a restore is all or nothing.
+     */
+    async restoreKey(key: KeyRow, versions: VersionRow[], replace: boolean): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const existing = await trx
+          .selectFrom('transit_keys')
+          .select('name')
+          .where('mount_uuid', '=', key.mount_uuid)
+          .where('name', '=', key.name)
+          .executeTakeFirst();
+        if (existing && !replace) return false;
+        await trx.deleteFrom('transit_key_versions').where('mount_uuid', '=', key.mount_uuid).where('name', '=', key.name).execute();
+        await trx.deleteFrom('transit_keys').where('mount_uuid', '=', key.mount_uuid).where('name', '=', key.name).execute();
+        await trx.insertInto('transit_keys').values(key).execute();
+        for (const version of versions) await trx.insertInto('transit_key_versions').values(version).execute();
+        return true;
+      });
+    },
+
+    /** Keys with an auto-rotate period whose latest version is older than it (across mounts). */
+    async dueForRotation(now: number): Promise<Array<Pick<KeyRow, 'mount_uuid' | 'name'>>> {
+      const rows = await db
+        .selectFrom('transit_keys as k')
+        .innerJoin('transit_key_versions as v', (j) =>
+          j.onRef('v.mount_uuid', '=', 'k.mount_uuid').onRef('v.name', '=', 'k.name').onRef('v.version', '=', 'k.latest_version'),
+        )
+        .select(['k.mount_uuid', 'k.name', 'k.auto_rotate_period', 'v.created_at'])
+        .where('k.auto_rotate_period', '>', 0)
+        .execute();
+      return rows
+        .filter((r) => Number(r.created_at) + Number(r.auto_rotate_period) <= now)
+        .map((r) => ({ mount_uuid: r.mount_uuid, name: r.name }));
     },
 
     async deleteMount(mountUuid: string): Promise<void> {

@@ -1,20 +1,37 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, type KeyObject } from 'node:crypto';
 import { encodeContext } from '../crypto/context.js';
+import { constantTimeEqual } from '../crypto/hmac.js';
 import { decryptWithRefresh } from '../crypto/service.js';
 import type { Barrier, Rewrapper } from '../crypto/types.js';
 import type { Mount } from '../mounts/types.js';
 import { invalid, notFound, sealedError } from '../shared/errors.js';
-import { KEY_BYTES, formatCiphertext, open, parseCiphertext, seal } from './ciphertext.js';
+import { createBackupOperations } from './backup-operations.js';
+import { isValidKeyName, validateKeyName } from './names.js';
+import { NONCE_BYTES, formatCiphertext, openWith, parseCiphertext, parseVersioned, sealWith } from './ciphertext.js';
+import { hmac as hmacOf } from './digest.js';
+import {
+  HMAC_KEY_SIZE,
+  deriveForContext,
+  derivedEd25519,
+  exportSigningKey,
+  generateMaterial,
+  hmacKeyOf,
+  keyTypeInfo,
+  privateKeyOf,
+  publicKeyView,
+  type KeyTypeInfo,
+} from './key-types.js';
 import type { KeyRow, TransitRepository } from './repository.js';
-import type { EncryptOptions, EncryptResult, TransitKey, TransitService } from './types.js';
+import { signWith, verifyWith } from './signing.js';
+import type { DecryptOptions, EncryptOptions, EncryptResult, TransitKey, TransitService } from './types.js';
 
 /**
  * GCM with random 96-bit nonces is bounded by NIST SP 800-38D at 2^32 encryptions per key; we advise rotating at
  * 2^30 so there is ample headroom before the bound (the barrier follows the same rule for its terms).
  */
 export const DEFAULT_ROTATION_ADVICE_AT = 2 ** 30;
-const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-const SUPPORTED_TYPES = new Set(['aes256-gcm96']);
+/** Vault caps `random` and datakeys well below this; a bound keeps one request from allocating without limit. */
+const DATAKEY_BITS = new Set([128, 256, 512]);
 const USAGE_FLUSH_MS = 1000;
 
 export interface TransitServiceDeps {
@@ -26,18 +43,16 @@ export interface TransitServiceDeps {
   refreshKeyring?: () => Promise<void>;
 }
 
+export { validateKeyName };
+
 /** Where a version's key material is bound: moving the sealed bytes to another key, version or mount fails. */
 export const keyContext = (mountUuid: string, name: string, version: number) =>
   encodeContext('transit-key', mountUuid, name, version);
 
-export function validateKeyName(name: string): void {
-  if (typeof name !== 'string' || !KEY_NAME.test(name)) {
-    throw invalid('invalid key name: use 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit');
-  }
-}
-
 interface CachedVersion {
   key: Buffer;
+  /** Asymmetric types: the parsed private key, kept so each signature does not re-parse the DER. */
+  privateKey?: KeyObject;
   /** Encryptions counted in storage when loaded plus those made by this process since. */
   encryptions: number;
 }
@@ -85,21 +100,32 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
     return entry;
   }
 
-  function sealNewKey(mountUuid: string, name: string, version: number): { sealed: Buffer; term: number } {
-    const key = randomBytes(KEY_BYTES);
+  function sealMaterial(mountUuid: string, name: string, version: number, type: string, key: Buffer): { sealed: Buffer; term: number; publicKey: string | null } {
     try {
       const sealed = barrier.encrypt(key, keyContext(mountUuid, name, version));
-      return { sealed, term: barrier.termOf(sealed) };
+      const publicKey = keyTypeInfo(type).kind === 'signing' ? publicKeyView(type, key) : null;
+      return { sealed, term: barrier.termOf(sealed), publicKey };
     } finally {
       key.fill(0);
     }
   }
 
+  /**
+   * Generates the material first (asynchronously, off the event loop), then returns the sealing step that runs
+   * inside the version's insert transaction once the version number is known.
+   */
+  async function newVersionSealer(row: Pick<KeyRow, 'mount_uuid' | 'name' | 'type' | 'key_size'>) {
+    const material = await generateMaterial(row.type, row.key_size || undefined);
+    return (version: number) => sealMaterial(row.mount_uuid, row.name, version, row.type, material);
+  }
+
   async function toKey(row: KeyRow): Promise<TransitKey> {
     const versions: Record<number, number> = {};
     const encryptions: Record<number, number> = {};
+    const publicKeys: Record<number, string> = {};
     for (const v of await repository.versionInfo(row.mount_uuid, row.name)) {
       versions[v.version] = Number(v.created_at);
+      if (v.public_key) publicKeys[v.version] = v.public_key;
       const pending = pendingUsage.get(`${row.mount_uuid}\u0000${row.name}\u0000${v.version}`)?.delta ?? 0;
       encryptions[v.version] = Number(v.encryptions) + pending;
     }
@@ -109,9 +135,16 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
       latestVersion: row.latest_version,
       minDecryptionVersion: row.min_decryption_version,
       minEncryptionVersion: row.min_encryption_version,
+      minAvailableVersion: row.min_available_version,
       deletionAllowed: row.deletion_allowed === 1,
-      exportable: false,
+      derived: row.derived === 1,
+      convergent: row.convergent === 1,
+      exportable: row.exportable === 1,
+      allowPlaintextBackup: row.allow_plaintext_backup === 1,
+      autoRotatePeriod: Number(row.auto_rotate_period),
+      keySize: row.key_size,
       versions,
+      publicKeys,
       encryptions,
       createdAt: Number(row.created_at),
       updatedAt: Number(row.updated_at),
@@ -149,22 +182,77 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
     return version;
   }
 
+  function requireKind(row: KeyRow, kind: KeyTypeInfo['kind'], what: string): KeyTypeInfo {
+    const info = keyTypeInfo(row.type);
+    if (info.kind !== kind) throw invalid(`key type ${row.type} does not support ${what}`);
+    return info;
+  }
+
+  /** The AEAD key for one request: the version key, or its per-context derivation for derived keys. */
+  function aeadKeyFor(row: KeyRow, info: KeyTypeInfo, material: Buffer, context: Uint8Array | undefined): Buffer {
+    if (row.derived !== 1) {
+      if (context && context.length > 0) throw invalid(`context is only accepted by derived keys; "${row.name}" is not derived`);
+      return material;
+    }
+    if (!context || context.length === 0) throw invalid(`missing "context": key "${row.name}" is derived and needs a context`);
+    return deriveForContext(material, Buffer.from(context), 'encryption', info.keyBytes!);
+  }
+
   async function encryptWith(row: KeyRow, plaintext: Uint8Array, options: EncryptOptions | undefined): Promise<EncryptResult> {
+    const info = requireKind(row, 'aead', 'encryption');
     const version = encryptionVersion(row, options?.keyVersion);
     const entry = await loadVersion(row, version);
-    const payload = seal(entry.key, plaintext, options?.associatedData);
-    const warning = countEncryption(row, version, entry);
+    const key = aeadKeyFor(row, info, entry.key, options?.context);
+    let nonce: Buffer | undefined;
+    if (row.convergent === 1) {
+      // Convergent: the same plaintext and context give the same ciphertext, so the nonce comes from both through a
+      // key of its own (never the encryption key), as current Vault does.
+      const nonceKey = deriveForContext(entry.key, Buffer.from(options!.context!), 'convergent-nonce', 32);
+      nonce = createHmac('sha256', nonceKey).update(plaintext).digest().subarray(0, NONCE_BYTES);
+      nonceKey.fill(0);
+    }
+    const payload = sealWith(info.cipher!, key, plaintext, options?.associatedData, nonce);
+    if (key !== entry.key) key.fill(0);
+    const warning = row.convergent === 1 ? undefined : countEncryption(row, version, entry);
     return { ciphertext: formatCiphertext(version, payload), keyVersion: version, ...(warning ? { warning } : {}) };
   }
 
-  async function decryptWith(row: KeyRow, ciphertext: string, associatedData: Uint8Array | undefined): Promise<Buffer> {
-    const parsed = parseCiphertext(ciphertext);
-    if (parsed.version < row.min_decryption_version) {
-      throw invalid(`ciphertext version ${parsed.version} is disallowed by policy (too old; minimum decryption version is ${row.min_decryption_version})`);
+  function checkDecryptionVersion(row: KeyRow, version: number, what: string): void {
+    if (version < row.min_decryption_version) {
+      throw invalid(`${what} version ${version} is disallowed by policy (too old; minimum decryption version is ${row.min_decryption_version})`);
     }
-    if (parsed.version > row.latest_version) throw invalid(`ciphertext version ${parsed.version} does not exist for "${row.name}"`);
+    if (version > row.latest_version || version < row.min_available_version) {
+      throw invalid(`${what} version ${version} does not exist for "${row.name}"`);
+    }
+  }
+
+  async function decryptWith(row: KeyRow, ciphertext: string, options: DecryptOptions | undefined): Promise<Buffer> {
+    const info = requireKind(row, 'aead', 'decryption');
+    const parsed = parseCiphertext(ciphertext);
+    checkDecryptionVersion(row, parsed.version, 'ciphertext');
     const entry = await loadVersion(row, parsed.version);
-    return open(entry.key, parsed.payload, associatedData);
+    const key = aeadKeyFor(row, info, entry.key, options?.context);
+    try {
+      return openWith(info.cipher!, key, parsed.payload, options?.associatedData);
+    } finally {
+      if (key !== entry.key) key.fill(0);
+    }
+  }
+
+  /** The version's private key, or for a derived (ed25519) key its per-context derivation. */
+  async function signingKey(row: KeyRow, version: number, context: Uint8Array | undefined): Promise<KeyObject> {
+    const entry = await loadVersion(row, version);
+    if (row.derived === 1) {
+      if (!context || context.length === 0) throw invalid(`missing "context": key "${row.name}" is derived and needs a context`);
+      return derivedEd25519(entry.key, Buffer.from(context));
+    }
+    if (context && context.length > 0) throw invalid(`context is only accepted by derived keys; "${row.name}" is not derived`);
+    entry.privateKey ??= privateKeyOf(entry.key);
+    return entry.privateKey;
+  }
+
+  async function materialOf(row: KeyRow, version: number): Promise<Buffer> {
+    return (await loadVersion(row, version)).key;
   }
 
   const rewrapper: Rewrapper = {
@@ -190,6 +278,17 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
     },
   };
 
+  const backupOps = createBackupOperations({
+    repository,
+    requireKey,
+    materialOf,
+    sealMaterial,
+    dropCached,
+    toKey,
+    assertUnsealed,
+    now,
+  });
+
   return {
     rewrapper,
     flush,
@@ -197,12 +296,24 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
     async createKey(mount, name, options) {
       validateKeyName(name);
       const type = options?.type ?? 'aes256-gcm96';
-      if (!SUPPORTED_TYPES.has(type)) throw invalid(`unsupported key type "${type}"; supported: aes256-gcm96`);
+      const info = keyTypeInfo(type);
+      const derived = options?.derived === true || options?.convergent === true;
+      if (options?.convergent === true && options.derived === false) throw invalid('convergent encryption requires derived keys');
+      if (derived && info.kind !== 'aead' && type !== 'ed25519') throw invalid(`key type ${type} does not support key derivation`);
+      if (options?.convergent === true && info.kind !== 'aead') throw invalid(`key type ${type} does not support convergent encryption`);
+      let keySize = 0;
+      if (options?.keySize !== undefined && options.keySize !== 0) {
+        if (info.kind !== 'hmac') throw invalid('key_size is only valid for hmac keys');
+        if (!Number.isInteger(options.keySize) || options.keySize < HMAC_KEY_SIZE.min || options.keySize > HMAC_KEY_SIZE.max) {
+          throw invalid(`key_size must be between ${HMAC_KEY_SIZE.min} and ${HMAC_KEY_SIZE.max} bytes`);
+        }
+        keySize = options.keySize;
+      } else if (info.kind === 'hmac') keySize = HMAC_KEY_SIZE.default;
+      const autoRotatePeriod = checkAutoRotate(options?.autoRotatePeriod);
       assertUnsealed();
       const existing = await repository.findKey(mount.uuid, name);
       if (existing) return toKey(existing);
       const at = now();
-      const { sealed, term } = sealNewKey(mount.uuid, name, 1);
       const row: KeyRow = {
         mount_uuid: mount.uuid,
         name,
@@ -211,10 +322,27 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
         min_decryption_version: 1,
         min_encryption_version: 0,
         deletion_allowed: 0,
+        derived: derived ? 1 : 0,
+        convergent: options?.convergent === true ? 1 : 0,
+        exportable: options?.exportable === true ? 1 : 0,
+        allow_plaintext_backup: options?.allowPlaintextBackup === true ? 1 : 0,
+        min_available_version: 0,
+        key_size: keySize,
+        auto_rotate_period: autoRotatePeriod ?? 0,
         created_at: at,
         updated_at: at,
       };
-      await repository.insertKey(row, { mount_uuid: mount.uuid, name, version: 1, sealed_key: sealed, term, encryptions: 0, created_at: at });
+      const { sealed, term, publicKey } = (await newVersionSealer(row))(1);
+      await repository.insertKey(row, {
+        mount_uuid: mount.uuid,
+        name,
+        version: 1,
+        sealed_key: sealed,
+        term,
+        encryptions: 0,
+        created_at: at,
+        public_key: publicKey,
+      });
       return toKey((await repository.findKey(mount.uuid, name)) ?? row);
     },
 
@@ -223,7 +351,7 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
     },
 
     async keyExists(mount, name) {
-      if (!KEY_NAME.test(name)) return false;
+      if (!isValidKeyName(name)) return false;
       return (await repository.findKey(mount.uuid, name)) !== undefined;
     },
 
@@ -234,17 +362,23 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
     },
 
     async rotateKey(mount, name) {
-      await requireKey(mount, name);
-      const version = await repository.addVersion(mount.uuid, name, (v) => sealNewKey(mount.uuid, name, v), now());
+      const row = await requireKey(mount, name);
+      const version = await repository.addVersion(mount.uuid, name, await newVersionSealer(row), now());
       if (version === null) throw notFound(`transit key "${name}" not found`);
       return toKey(await requireKey(mount, name));
     },
 
     async configureKey(mount, name, input) {
       const row = await requireKey(mount, name);
-      const values: { min_decryption_version?: number; min_encryption_version?: number; deletion_allowed?: number } = {};
+      const values: Parameters<TransitRepository['updateConfig']>[2] = {};
       const minDec = checkVersionInput(input.minDecryptionVersion, 'min_decryption_version');
       const minEnc = checkVersionInput(input.minEncryptionVersion, 'min_encryption_version');
+      if (minDec !== undefined && minDec > 0 && minDec < row.min_available_version) {
+        throw invalid(`min_decryption_version cannot be below min_available_version (${row.min_available_version}): those versions were trimmed`);
+      }
+      if (minEnc !== undefined && minEnc > 0 && minEnc < row.min_available_version) {
+        throw invalid(`min_encryption_version cannot be below min_available_version (${row.min_available_version}): those versions were trimmed`);
+      }
       if (minDec !== undefined && minDec > 0) {
         if (minDec > row.latest_version) throw invalid(`min_decryption_version cannot be greater than the latest version (${row.latest_version})`);
         values.min_decryption_version = minDec;
@@ -259,6 +393,17 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
         throw invalid('min_encryption_version must be 0 or at least min_decryption_version');
       }
       if (input.deletionAllowed !== undefined) values.deletion_allowed = input.deletionAllowed ? 1 : 0;
+      // Once material may leave, it may have left: Vault refuses to take exportable or plaintext backup back.
+      if (input.exportable !== undefined) {
+        if (!input.exportable && row.exportable === 1) throw invalid('exportable cannot be disabled once enabled');
+        values.exportable = input.exportable ? 1 : 0;
+      }
+      if (input.allowPlaintextBackup !== undefined) {
+        if (!input.allowPlaintextBackup && row.allow_plaintext_backup === 1) throw invalid('allow_plaintext_backup cannot be disabled once enabled');
+        values.allow_plaintext_backup = input.allowPlaintextBackup ? 1 : 0;
+      }
+      const period = checkAutoRotate(input.autoRotatePeriod);
+      if (period !== undefined) values.auto_rotate_period = period;
       if (Object.keys(values).length > 0) await repository.updateConfig(mount.uuid, name, values, now());
       return toKey(await requireKey(mount, name));
     },
@@ -275,17 +420,121 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
     },
 
     async decrypt(mount, name, ciphertext, options) {
-      return decryptWith(await requireKey(mount, name), ciphertext, options?.associatedData);
+      return decryptWith(await requireKey(mount, name), ciphertext, options);
     },
 
     async rewrap(mount, name, ciphertext, options) {
       const row = await requireKey(mount, name);
-      const plaintext = await decryptWith(row, ciphertext, options?.associatedData);
+      const plaintext = await decryptWith(row, ciphertext, options);
       try {
         return await encryptWith(row, plaintext, options);
       } finally {
         plaintext.fill(0);
       }
+    },
+
+    async dataKey(mount, name, bits, options) {
+      if (!DATAKEY_BITS.has(bits)) throw invalid('bits must be 128, 256 or 512');
+      const row = await requireKey(mount, name);
+      const plaintext = randomBytes(bits / 8);
+      const result = await encryptWith(row, plaintext, options);
+      return { ...result, plaintext };
+    },
+
+    async hmac(mount, name, input, options) {
+      const row = await requireKey(mount, name);
+      // Vault: an HMAC is made like an encryption, so key_version obeys min_encryption_version.
+      const version = encryptionVersion(row, options?.keyVersion);
+      const key = hmacKeyOf(row.type, await materialOf(row, version));
+      return formatCiphertext(version, hmacOf(options?.algorithm, key, input));
+    },
+
+    async verifyHmac(mount, name, input, hmac, options) {
+      const row = await requireKey(mount, name);
+      const parsed = parseVersioned(hmac, 'hmac');
+      checkDecryptionVersion(row, parsed.version, 'HMAC');
+      const key = hmacKeyOf(row.type, await materialOf(row, parsed.version));
+      const expected = hmacOf(options?.algorithm, key, input);
+      return constantTimeEqual(expected, parsed.payload);
+    },
+
+    async sign(mount, name, request) {
+      const row = await requireKey(mount, name);
+      requireKind(row, 'signing', 'signing');
+      const version = encryptionVersion(row, request.keyVersion);
+      const signature = signWith(row.type, await signingKey(row, version, request.context), request.input, request);
+      const jws = request.marshalingAlgorithm === 'jws';
+      const text = `vault:v${version}:${signature.toString(jws ? 'base64url' : 'base64')}`;
+      return { signature: text, keyVersion: version };
+    },
+
+    async verifySignature(mount, name, request) {
+      const row = await requireKey(mount, name);
+      requireKind(row, 'signing', 'verification');
+      const parsed = parseVersioned(request.signature, 'signature', request.marshalingAlgorithm === 'jws' ? 'base64url' : 'base64');
+      checkDecryptionVersion(row, parsed.version, 'signature');
+      return verifyWith(row.type, await signingKey(row, parsed.version, request.context), request.input, parsed.payload, request);
+    },
+
+    async exportKey(mount, name, type, version) {
+      const row = await requireKey(mount, name);
+      const info = keyTypeInfo(row.type);
+      if (type !== 'public-key' && row.exportable !== 1) throw invalid('private key material is not exportable');
+      // A derived key has one key pair per context; the stored material is only their root.
+      if (row.derived === 1 && info.kind === 'signing') throw invalid('derived signing keys cannot be exported: each context has its own key');
+      const allowed =
+        type === 'hmac-key' || (type === 'encryption-key' && info.kind === 'aead') || ((type === 'signing-key' || type === 'public-key') && info.kind === 'signing');
+      if (!allowed) throw invalid(`export type ${type} is not valid for key type ${row.type}`);
+      const versions: number[] = [];
+      if (version === undefined) {
+        for (let v = Math.max(1, row.min_available_version); v <= row.latest_version; v++) versions.push(v);
+      } else {
+        if (!Number.isInteger(version) || version < Math.max(1, row.min_available_version) || version > row.latest_version) {
+          throw invalid(`key version ${version} of "${name}" does not exist`);
+        }
+        versions.push(version);
+      }
+      const out: Record<string, string> = {};
+      for (const v of versions) {
+        const material = await materialOf(row, v);
+        if (type === 'hmac-key') out[v] = hmacKeyOf(row.type, material).toString('base64');
+        else if (type === 'encryption-key') out[v] = material.toString('base64');
+        else if (type === 'signing-key') out[v] = exportSigningKey(row.type, material);
+        else out[v] = publicKeyView(row.type, material);
+      }
+      return out;
+    },
+
+    ...backupOps,
+
+    async trimKey(mount, name, minAvailable) {
+      const row = await requireKey(mount, name);
+      // Vault's rules and texts (path_trim.go): trimming needs both minimums pinned and never passes either.
+      if (!Number.isInteger(minAvailable)) throw invalid('min_available_version must be an integer');
+      if (minAvailable < row.min_available_version) throw invalid('minimum available version cannot be decremented');
+      if (row.min_encryption_version === 0) throw invalid('minimum available version cannot be set when minimum encryption version is not set');
+      if (minAvailable > row.min_encryption_version) throw invalid('minimum available version cannot be greater than minimum encryption version');
+      if (minAvailable > row.min_decryption_version) throw invalid('minimum available version cannot be greater than minimum decryption version');
+      if (minAvailable < 1) throw invalid('minimum available version should be positive');
+      await repository.trim(mount.uuid, name, minAvailable, now());
+      dropCached(mount.uuid, name);
+      return toKey(await requireKey(mount, name));
+    },
+
+    async autoRotate() {
+      if (barrier.isSealed()) return 0;
+      let rotated = 0;
+      for (const due of await repository.dueForRotation(now())) {
+        const row = await repository.findKey(due.mount_uuid, due.name);
+        if (!row) continue;
+        try {
+          if ((await repository.addVersion(row.mount_uuid, row.name, await newVersionSealer(row), now())) !== null) rotated += 1;
+        } catch (err) {
+          // Another replica rotated the same key first: its new version satisfies the period.
+          if (!(err instanceof Error && err.message === 'concurrent rotation')) throw err;
+        }
+      }
+      return rotated;
     },
 
     async purgeMount(mount) {
@@ -303,6 +552,14 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
       }
     }
   }
+}
+
+/** Vault: 0 disables; otherwise at least one hour. Milliseconds in, milliseconds out. */
+function checkAutoRotate(value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < 0) throw invalid('auto_rotate_period must be a non-negative duration');
+  if (value !== 0 && value < 3_600_000) throw invalid('auto_rotate_period must be 0 to disable, or at least an hour');
+  return value;
 }
 
 function checkVersionInput(value: number | undefined, field: string): number | undefined {
