@@ -3,26 +3,16 @@ import { createHash, createHmac, createPublicKey, verify as cryptoVerify, consta
 import { beforeEach, expect, it } from 'vitest';
 import { describeEachEngine } from '../../test/support/engines.js';
 import type { Mount } from '../mounts/types.js';
-import { isStrongroomError } from '../shared/errors.js';
 import { encodeBackup, type BackupBody } from './backup.js';
 import { KEY_TYPE_NAMES, generateMaterial } from './key-types.js';
 import { createTransitRepository } from './repository.js';
 import { createTransitService } from './service.js';
 import { mount, testBarrier } from './test-support.js';
 import type { TransitService } from './types.js';
+import { kindOf } from '../../test/support/errors.js';
 
 const AEAD_TYPES = ['aes128-gcm96', 'aes256-gcm96', 'chacha20-poly1305'];
 const SIGNING_TYPES = ['ed25519', 'ecdsa-p256', 'ecdsa-p384', 'ecdsa-p521', 'rsa-2048', 'rsa-3072', 'rsa-4096'];
-
-async function kindOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'ok';
-  } catch (err) {
-    if (isStrongroomError(err)) return err.kind;
-    throw err;
-  }
-}
 
 describeEachEngine('transit engine: every key type', (ctx) => {
   let barrier: ReturnType<typeof testBarrier>;

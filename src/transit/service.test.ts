@@ -2,22 +2,12 @@ import fc from 'fast-check';
 import { beforeEach, expect, it } from 'vitest';
 import { describeEachEngine } from '../../test/support/engines.js';
 import type { Mount } from '../mounts/types.js';
-import { isStrongroomError } from '../shared/errors.js';
 import { parseCiphertext, formatCiphertext } from './ciphertext.js';
 import { createTransitRepository } from './repository.js';
 import { createTransitService } from './service.js';
 import type { TransitService } from './types.js';
 import { mount, testBarrier } from './test-support.js';
-
-async function kindOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'ok';
-  } catch (err) {
-    if (isStrongroomError(err)) return err.kind;
-    throw err;
-  }
-}
+import { kindOf } from '../../test/support/errors.js';
 
 describeEachEngine('transit service', (ctx) => {
   let barrier: ReturnType<typeof testBarrier>;

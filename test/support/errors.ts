@@ -10,3 +10,14 @@ export async function errorOf(promise: Promise<unknown>): Promise<StrongroomErro
   }
   throw new Error('expected the call to fail');
 }
+
+/** 'ok' when the call succeeds, else the kind of the StrongroomError it rejects with (anything else fails the test). */
+export async function kindOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'ok';
+  } catch (err) {
+    if (err instanceof StrongroomError) return err.kind;
+    throw err;
+  }
+}
