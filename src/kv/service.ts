@@ -90,6 +90,17 @@ function requireKvMount(mount: Mount, version: KvVersion | 'any' = 2): void {
 /** The one version a KV v1 value is stored as. */
 const UNVERSIONED = 1;
 
+/**
+ * A secret past version 1 was written through the v2 API: its mount has been upgraded, and this process (a replica
+ * whose mount table is seconds old) still routes it as v1. Overwriting version 1 or deleting the secret would
+ * destroy v2 history, so the v1 call is refused; the caller retries and reaches the v2 API.
+ */
+function refuseVersionedHistory(secret: SecretRow): void {
+  if (secret.current_version > UNVERSIONED) {
+    throw invalid('this mount has been upgraded to KV version 2; retry the request', { reason: 'kv_version' });
+  }
+}
+
 function casOption(options: { cas?: number } | undefined): number | undefined {
   const cas = options?.cas;
   return cas === undefined ? undefined : checkVersionNumber(cas, 'cas', true);
@@ -471,6 +482,7 @@ export function createKvService(deps: KvServiceDeps): KvService {
       const plaintext = serializeData(data, maxDataBytes);
       await repo.transaction(async (q) => {
         const secret = await lockOrCreate(q, mount, path);
+        refuseVersionedHistory(secret);
         const now = clock();
         // Same binding as a v2 version 1 (mount, path, 1): the upgrade to v2 needs no re-encryption.
         const ciphertext = barrier.encrypt(plaintext, kvContext(mount.uuid, path, UNVERSIONED));
@@ -488,7 +500,9 @@ export function createKvService(deps: KvServiceDeps): KvService {
       validateSecretPath(path);
       await repo.transaction(async (q) => {
         const secret = await q.lockSecret(mount.uuid, path);
-        if (secret) await q.deleteSecret(secret.id);
+        if (!secret) return;
+        refuseVersionedHistory(secret);
+        await q.deleteSecret(secret.id);
       });
     },
 

@@ -86,6 +86,11 @@ describeEachEngine('kv version 1', (ctx) => {
       expect((await kv.write(upgraded, 'app/db', { password: 'new' })).version).toBe(2);
       expect((await kv.read(upgraded, 'app/db', 1)).data).toEqual({ password: 'v1-latest' });
       expect(await kv.list(upgraded, 'app/')).toEqual(['db']);
+      // A replica that has not yet seen the upgrade must not overwrite or delete the v2 history.
+      await rejection(kv.writeUnversioned(mount, 'app/db', { password: 'stale' }), 'invalid', 'kv_version');
+      await rejection(kv.deleteUnversioned(mount, 'app/db'), 'invalid', 'kv_version');
+      expect((await kv.read(upgraded, 'app/db')).data).toEqual({ password: 'new' });
+      expect((await kv.read(upgraded, 'app/db', 1)).data).toEqual({ password: 'v1-latest' });
     });
   });
 
