@@ -6,15 +6,23 @@ export interface KvLocation {
   mount: string;
   /** Path inside the mount: 'app/db' (may be '' or end in '/' for listings). */
   rel: string;
-  /** The API path for one of KV v2's sub-trees: api('data') → 'secret/data/app/db'. */
+  /** Which KV API the mount speaks (sys/internal/ui/mounts' options.version; absent = 2, as before KV v1). */
+  version: 1 | 2;
+  /**
+   * The API path for one of KV v2's sub-trees: api('data') → 'secret/data/app/db'. On a version 1 mount, which has
+   * none, it refuses with a usage error naming the version, so v2-only commands fail before any request.
+   */
   api(kind: 'data' | 'metadata' | 'delete' | 'undelete' | 'destroy' | 'rollback' | 'diff' | 'subkeys'): string;
+  /** KV v1's API path: the mount and the path, nothing between ('kv/app/db'). */
+  plain: string;
   /** What the user typed, normalized ('secret/app/db'). */
   display: string;
 }
 
 /**
  * `vault kv` takes paths that start with the mount ('secret/app/db') and inserts data/ or metadata/ itself. The
- * mount is found through sys/internal/ui/mounts/<path>, the endpoint vault's CLI uses; only KV version 2 is served.
+ * mount is found through sys/internal/ui/mounts/<path>, the endpoint vault's CLI uses, which also tells whether the
+ * mount is KV version 1 (paths used as they are) or 2.
  */
 export async function resolveKvPath(client: Client, input: string): Promise<KvLocation> {
   const display = input.replace(/^\/+/, '');
@@ -35,7 +43,44 @@ export async function resolveKvPath(client: Client, input: string): Promise<KvLo
   }
   // 'secret' and 'secret/' both name the mount's root.
   const rel = display.length > mount.length ? display.slice(mount.length) : '';
-  return { mount, rel, display, api: (kind) => `${mount}${kind}/${rel}` };
+  const version = String((info?.options as Record<string, unknown> | null | undefined)?.version ?? '2') === '1' ? 1 : 2;
+  return locationIn({ mount, version }, rel, display);
+}
+
+/** Another path of the same mount (export walks a folder, import writes many secrets): same version, same rules. */
+export function locationIn(base: Pick<KvLocation, 'mount' | 'version'>, rel: string, display = `${base.mount}${rel}`): KvLocation {
+  const { mount, version } = base;
+  const api: KvLocation['api'] = (kind) => {
+    if (version === 1) {
+      throw new UsageError(
+        `"${mount}" is a KV version 1 mount: it keeps no versions or metadata`,
+        `use get/put/list/delete, or upgrade the mount to version 2 (POST sys/mounts/${mount}tune {"options":{"version":"2"}}, as 'vault kv enable-versioning' does)`,
+      );
+    }
+    return `${mount}${kind}/${rel}`;
+  };
+  return { mount, rel, display, version, api, plain: `${mount}${rel}` };
+}
+
+/** Where a secret's current value is read and written: `data/` on v2, the path itself on v1. */
+export function valuePath(loc: KvLocation): string {
+  return loc.version === 1 ? loc.plain : loc.api('data');
+}
+
+/** Where a folder is listed: `metadata/` on v2, the path itself on v1. */
+export function listPath(loc: KvLocation): string {
+  return loc.version === 1 ? loc.plain : loc.api('metadata');
+}
+
+/** The secret's current value from a read of valuePath(loc): v1 answers {data}, v2 {data: {data, metadata}}. */
+export function valueOf(loc: KvLocation, body: { data?: Record<string, unknown> | null } | null | undefined): Record<string, unknown> | null {
+  const data = loc.version === 1 ? body?.data : (body?.data?.data as Record<string, unknown> | null | undefined);
+  return data ?? null;
+}
+
+/** The body that writes `data` as the whole secret: v2 wraps it in {data}, v1 takes it as it is. */
+export function writeBody(loc: KvLocation, data: Record<string, unknown>): Record<string, unknown> {
+  return loc.version === 1 ? data : { data };
 }
 
 export function requireSecretPath(loc: KvLocation): void {

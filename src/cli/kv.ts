@@ -3,7 +3,7 @@ import { ApiError, type Client } from './client.js';
 import { act, group, leaf, oneLineErrors, type Context } from './command.js';
 import { CliError, UsageError } from './errors.js';
 import { parseKeyValues, parsePositiveInt, parseVersions, readStdinOnce } from './input.js';
-import { resolveKvPath, requireSecretPath, type KvLocation } from './kv-paths.js';
+import { listPath, resolveKvPath, requireSecretPath, valueOf, valuePath, writeBody, type KvLocation } from './kv-paths.js';
 import { colors, emit, gridTable, keyValueTable, rawField } from './output.js';
 
 /*
@@ -54,7 +54,7 @@ export function registerKv(program: Command): void {
     .action(
       act(async (ctx, [path]) => {
         const loc = await resolveKvPath(ctx.client(), path as string);
-        const keys = await ctx.client().list(loc.api('metadata'));
+        const keys = await ctx.client().list(listPath(loc));
         if (keys.length === 0 && ctx.format === 'table') {
           throw new CliError(`nothing found under "${loc.display}"`, `'strongroom kv put ${loc.mount}app/example key=value' to write one`);
         }
@@ -72,6 +72,12 @@ export function registerKv(program: Command): void {
       act(async (ctx, [path]) => {
         const loc = await located(ctx.client(), path as string);
         const versions = parseVersions(ctx.opts.versions as string | undefined);
+        if (loc.version === 1) {
+          if (versions.length > 0) throw new UsageError(`"${loc.mount}" is a KV version 1 mount: it has no versions`, `'strongroom kv delete ${loc.display}'`);
+          await ctx.client().delete(loc.plain);
+          emit(ctx.format, { path: loc.display }, () => success(`deleted ${loc.display}`));
+          return;
+        }
         if (versions.length === 0) await ctx.client().delete(loc.api('data'));
         else await ctx.client().write(loc.api('delete'), { versions });
         done(ctx, loc, versions, versions.length ? `deleted versions ${versions.join(', ')} of` : 'deleted the latest version of');
@@ -213,6 +219,15 @@ async function writeVersion(ctx: Context, path: string, pairs: string[], mode: '
     if (pairs.length === 0) throw new UsageError('no data given', `'strongroom kv ${mode} ${loc.display} key=value'`);
     data = await parseKeyValues(pairs);
   }
+  if (loc.version === 1) {
+    // Vault's v1 takes the secret itself as the body and replaces it whole; it has no versions, check-and-set or patch.
+    if (mode === 'patch' || ctx.opts.cas !== undefined) {
+      throw new UsageError(`"${loc.mount}" is a KV version 1 mount: no ${mode === 'patch' ? 'patch' : '--cas'}`, `'strongroom kv put ${loc.display} key=value' replaces the whole secret`);
+    }
+    await ctx.client().write(valuePath(loc), writeBody(loc, data));
+    emit(ctx.format, { path: loc.display }, () => success(`wrote ${loc.display}`));
+    return;
+  }
   const body: Record<string, unknown> = { data };
   if (ctx.opts.cas !== undefined) body.options = { cas: nonNegative(String(ctx.opts.cas), '--cas') };
   const res =
@@ -236,9 +251,12 @@ function versionTable(info: Record<string, unknown> | undefined): string {
 async function get(ctx: Context, path: string): Promise<void> {
   const loc = await located(ctx.client(), path);
   const version = ctx.opts.version === undefined ? undefined : parsePositiveInt(String(ctx.opts.version), '--version');
+  if (loc.version === 1 && version !== undefined) {
+    throw new UsageError(`"${loc.mount}" is a KV version 1 mount: it has no versions`, `'strongroom kv get ${loc.display}'`);
+  }
   let body;
   try {
-    body = await ctx.client().read(loc.api('data'), version === undefined ? undefined : { version });
+    body = await ctx.client().read(valuePath(loc), version === undefined ? undefined : { version });
   } catch (err) {
     const meta = err instanceof ApiError && err.status === 404 ? err.body?.data?.metadata : undefined;
     if (meta) {
@@ -253,12 +271,16 @@ async function get(ctx: Context, path: string): Promise<void> {
     }
     throw err;
   }
-  const data = (body?.data?.data ?? {}) as Record<string, unknown>;
-  const metadata = body?.data?.metadata ?? {};
+  const data = valueOf(loc, body) ?? {};
+  const metadata = loc.version === 1 ? null : (body?.data?.metadata ?? {});
   if (ctx.opts.field !== undefined) {
     const key = String(ctx.opts.field);
     if (!(key in data)) throw new CliError(`${loc.display} has no key "${key}"`, `'strongroom kv get ${loc.display}' to see its keys`);
     rawField(data[key]);
+    return;
+  }
+  if (metadata === null) {
+    emit(ctx.format, { data }, () => [colors.bold('== Data =='), keyValueTable(Object.entries(data))].join('\n'));
     return;
   }
   emit(ctx.format, { data, metadata }, () =>

@@ -6,7 +6,7 @@ import { act, leaf, oneLineErrors, type Context } from './command.js';
 import { CliError, UsageError } from './errors.js';
 import { baseName, formatOf, parseDocuments, parseDotenv, toDotenv, type ImportedSecret } from './formats.js';
 import { readFileArg } from './input.js';
-import { resolveKvPath, type KvLocation } from './kv-paths.js';
+import { listPath, locationIn, resolveKvPath, valueOf, valuePath, writeBody, type KvLocation } from './kv-paths.js';
 import { colors, emit, gridTable } from './output.js';
 
 /*
@@ -88,7 +88,7 @@ async function importAction(ctx: Context, file: string): Promise<void> {
       const loc = locations.get(s.path)!;
       const plan = planFor(s.path, await currentData(client, loc), s.data);
       if (!dryRun && plan.status !== 'unchanged') {
-        const res = await client.write(loc.api('data'), { data: s.data });
+        const res = await client.write(valuePath(loc), writeBody(loc, s.data));
         plan.version = res?.data?.version;
       }
       plans.push(plan);
@@ -130,16 +130,16 @@ async function locate(client: Client, path: string): Promise<KvLocation> {
     base = resolveKvPath(client, path);
     mountCache.set(folder, base);
   }
-  const { mount } = await base;
-  if (!path.startsWith(mount)) return resolveKvPath(client, path);
-  const rel = path.slice(mount.length);
+  const found = await base;
+  if (!path.startsWith(found.mount)) return resolveKvPath(client, path);
+  const rel = path.slice(found.mount.length);
   if (rel === '' || rel.endsWith('/')) throw new UsageError(`"${path}" names a folder, not a secret`, '--prefix ending in / and a secret name');
-  return { mount, rel, display: path, api: (kind) => `${mount}${kind}/${rel}` };
+  return locationIn(found, rel, path);
 }
 
 async function currentData(client: Client, loc: KvLocation): Promise<Record<string, unknown> | null> {
   try {
-    return ((await client.read(loc.api('data')))?.data?.data ?? null) as Record<string, unknown> | null;
+    return valueOf(loc, await client.read(valuePath(loc)));
   } catch (err) {
     // Never written, or its latest version deleted: either way the import writes a fresh version.
     if (err instanceof ApiError && err.status === 404) return null;
@@ -186,10 +186,10 @@ async function expand(client: Client, loc: KvLocation): Promise<KvLocation[]> {
   if (loc.rel !== '' && !loc.rel.endsWith('/')) return [loc];
   const out: KvLocation[] = [];
   const walk = async (rel: string): Promise<void> => {
-    for (const key of (await client.list(`${loc.mount}metadata/${rel}`)).sort()) {
+    for (const key of (await client.list(listPath(locationIn(loc, rel)))).sort()) {
       const child = `${rel}${key}`;
       if (key.endsWith('/')) await walk(child);
-      else out.push({ mount: loc.mount, rel: child, display: `${loc.mount}${child}`, api: (kind) => `${loc.mount}${kind}/${child}` });
+      else out.push(locationIn(loc, child));
     }
   };
   await walk(loc.rel);

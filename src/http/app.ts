@@ -6,6 +6,7 @@ import type { LoggerOptions } from 'pino';
 import { createAppRoleBackend } from './backends/approle.js';
 import { createKubernetesBackend } from './backends/kubernetes.js';
 import { createKvBackend } from './backends/kv.js';
+import { createKvV1Backend } from './backends/kv-v1.js';
 import { createTokenBackend } from './backends/token.js';
 import { LARGE_BODY_BYTES, OverloadedError, createWorkGate } from './admission.js';
 import type { HttpDeps } from './deps.js';
@@ -75,7 +76,7 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
       ['auth/kubernetes/', createKubernetesBackend(deps)],
       ['auth/approle/', createAppRoleBackend(deps)],
     ],
-    engines: { kv: createKvBackend(deps), ...deps.engineBackends },
+    engines: { kv: createKvBackend(deps), 'kv-v1': createKvV1Backend(deps), ...deps.engineBackends },
   });
   const pipeline = createPipeline(deps, routes);
   let connectionsAccepted = 0;

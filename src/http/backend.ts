@@ -49,6 +49,8 @@ export interface HandlerResult {
   /** Vault's `auth` block, for logins and token creation. */
   auth?: Record<string, unknown> | null;
   warnings?: string[];
+  /** The envelope's lease_duration in seconds (KV v1 reports a secret's `ttl` key there); default 0. */
+  leaseDuration?: number;
   /** Defaults: 200 with a body when data/auth is set, else 204. */
   status?: number;
   /** Extra info for the audit entry (e.g. the Kubernetes identity of a login). */

@@ -1,6 +1,7 @@
 import type { AuditAuth, AuditEvent, AuditRequest } from '../audit/types.js';
 import type { TokenInfo } from '../auth/types.js';
 import type { Mount } from '../mounts/types.js';
+import { kvVersionOf } from '../kv/mount-version.js';
 import type { Acl } from '../policy/types.js';
 import { StrongroomError, isStrongroomError } from '../shared/errors.js';
 import { isStorageUnavailable } from '../storage/failures.js';
@@ -50,6 +51,11 @@ interface Resolved {
 
 const PERMISSION_DENIED = 'permission denied';
 
+/** Which compiled backend serves a mount: its type, except that a KV version 1 mount speaks another API ('kv-v1'). */
+function engineKey(mount: Mount): string {
+  return mount.type === 'kv' && kvVersionOf(mount) === 1 ? 'kv-v1' : mount.type;
+}
+
 /**
  * The request pipeline: find the backend path, map the method to an operation, authenticate, check the ACL, audit
  * the request, dispatch, audit the response, render Vault's envelope. Audit is fail closed: when an audit write
@@ -68,7 +74,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
     if (deps.seal.barrier.isSealed()) throw new StrongroomError('sealed', 'Strongroom is sealed');
     const found = await deps.mounts.resolve(path);
     if (!found) return null;
-    const backend = routes.engines[found.mount.type];
+    const backend = routes.engines[engineKey(found.mount)];
     if (!backend) return null;
     return { backend, rest: found.rest, mount: found.mount };
   }
@@ -279,7 +285,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       request_id: requestId,
       lease_id: '',
       renewable: false,
-      lease_duration: 0,
+      lease_duration: result.leaseDuration ?? 0,
       data: result.data ?? null,
       wrap_info: null,
       warnings: result.warnings?.length ? result.warnings : null,

@@ -189,6 +189,17 @@ export function kvQueries(db: KvDb, postgres: boolean) {
       await db.insertInto('kv_versions').values(row).execute();
     },
 
+    /** Rewrites a version row in place (KV v1's single value); false when the row does not exist yet. */
+    async overwriteVersion(secretId: number, version: number, row: Omit<KvVersionsTable, 'secret_id' | 'version'>): Promise<boolean> {
+      const result = await db
+        .updateTable('kv_versions')
+        .set(row)
+        .where('secret_id', '=', secretId)
+        .where('version', '=', version)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
     /** Pruning past max_versions: the rows, and with them their ciphertext, are gone. */
     async deleteVersionsUpTo(secretId: number, version: number): Promise<void> {
       await db.deleteFrom('kv_versions').where('secret_id', '=', secretId).where('version', '<=', version).execute();
@@ -259,14 +270,25 @@ export function kvQueries(db: KvDb, postgres: boolean) {
         .execute();
     },
 
-    /** Replaces a ciphertext only if it is still the one that was read (same term): a racing rewrap or destroy wins. */
-    async replaceCiphertext(secretId: number, version: number, oldTerm: number, ciphertext: Buffer, term: number): Promise<boolean> {
+    /**
+     * Replaces a ciphertext only if it is still the one that was read (same term and bytes): a racing rewrap, destroy
+     * or KV v1 overwrite wins — a v1 value is rewritten in place, possibly under the same old term by a replica that
+     * has not loaded the newest one, and the term alone would let the rewrap put the old value back.
+     */
+    async replaceCiphertext(
+      secretId: number,
+      version: number,
+      old: { term: number; ciphertext: Buffer },
+      ciphertext: Buffer,
+      term: number,
+    ): Promise<boolean> {
       const result = await db
         .updateTable('kv_versions')
         .set({ ciphertext, term })
         .where('secret_id', '=', secretId)
         .where('version', '=', version)
-        .where('term', '=', oldTerm)
+        .where('term', '=', old.term)
+        .where('ciphertext', '=', old.ciphertext)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },

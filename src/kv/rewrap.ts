@@ -16,7 +16,7 @@ export function createKvRewrapper(deps: { storage: Storage; barrier: Barrier }):
   async function oneBatch(batchSize: number): Promise<{ seen: number; moved: number }> {
     const term = barrier.currentTerm();
     const rows = await repo.staleVersions(term, batchSize);
-    const updates: Array<{ secretId: number; version: number; oldTerm: number; ciphertext: Buffer }> = [];
+    const updates: Array<{ secretId: number; version: number; old: { term: number; ciphertext: Buffer }; ciphertext: Buffer }> = [];
     for (const row of rows) {
       if (row.ciphertext === null || row.term === null) continue;
       const context = kvContext(row.mount_uuid, row.path, row.version);
@@ -34,7 +34,12 @@ export function createKvRewrapper(deps: { storage: Storage; barrier: Barrier }):
         );
       }
       try {
-        updates.push({ secretId: row.secret_id, version: row.version, oldTerm: row.term, ciphertext: barrier.encrypt(plaintext, context) });
+        updates.push({
+          secretId: row.secret_id,
+          version: row.version,
+          old: { term: row.term, ciphertext: row.ciphertext },
+          ciphertext: barrier.encrypt(plaintext, context),
+        });
       } finally {
         plaintext.fill(0);
       }
@@ -43,7 +48,7 @@ export function createKvRewrapper(deps: { storage: Storage; barrier: Barrier }):
     if (updates.length > 0) {
       await repo.transaction(async (q) => {
         for (const u of updates) {
-          if (await q.replaceCiphertext(u.secretId, u.version, u.oldTerm, u.ciphertext, barrier.termOf(u.ciphertext))) moved += 1;
+          if (await q.replaceCiphertext(u.secretId, u.version, u.old, u.ciphertext, barrier.termOf(u.ciphertext))) moved += 1;
         }
       });
     }

@@ -4,6 +4,7 @@ import { isUnknownTermError } from '../crypto/service.js';
 import type { Mount, MountService } from '../mounts/types.js';
 import { invalid, notFound } from '../shared/errors.js';
 import type { Storage } from '../storage/database.js';
+import { kvVersionOf, type KvVersion } from './mount-version.js';
 import { isJsonObject, jsonEqual, mergePatch, setOwn, subkeysOf } from './json.js';
 import { validateListPrefix, validateSecretPath } from './paths.js';
 import { createKvRepository, type KvConfigTable, type KvQueries, type SecretRow } from './repository.js';
@@ -76,8 +77,28 @@ function effectiveDeleteAfter(mount: number, secret: number): number {
   return Math.min(mount, secret);
 }
 
-function requireKvMount(mount: Mount): void {
+/** A kv mount speaking `version` of the API ('any' for what both share, such as list). */
+function requireKvMount(mount: Mount, version: KvVersion | 'any' = 2): void {
   if (mount.type !== 'kv') throw invalid(`mount ${mount.path} is not a kv mount`, { reason: 'wrong_mount_type' });
+  if (version !== 'any' && kvVersionOf(mount) !== version) {
+    throw invalid(`mount ${mount.path} is KV version ${kvVersionOf(mount)}; this operation is for version ${version}`, {
+      reason: 'kv_version',
+    });
+  }
+}
+
+/** The one version a KV v1 value is stored as. */
+const UNVERSIONED = 1;
+
+/**
+ * A secret past version 1 was written through the v2 API: its mount has been upgraded, and this process (a replica
+ * whose mount table is seconds old) still routes it as v1. Overwriting version 1 or deleting the secret would
+ * destroy v2 history, so the v1 call is refused; the caller retries and reaches the v2 API.
+ */
+function refuseVersionedHistory(secret: SecretRow): void {
+  if (secret.current_version > UNVERSIONED) {
+    throw invalid('this mount has been upgraded to KV version 2; retry the request', { reason: 'kv_version' });
+  }
 }
 
 function casOption(options: { cas?: number } | undefined): number | undefined {
@@ -382,7 +403,7 @@ export function createKvService(deps: KvServiceDeps): KvService {
     },
 
     async list(mount, prefix) {
-      requireKvMount(mount);
+      requireKvMount(mount, 'any');
       const folder = validateListPrefix(prefix);
       const upper = folder + AFTER_ALL_PATH_CHARS;
       const keys = new Set<string>();
@@ -445,6 +466,44 @@ export function createKvService(deps: KvServiceDeps): KvService {
       checkVersionNumber(to, 'to', true);
       const [a, b] = await Promise.all([service.read(mount, path, from), service.read(mount, path, to)]);
       return diffData(a.metadata.version, a.data, b.metadata.version, b.data, options?.showValues === true);
+    },
+
+    async readUnversioned(mount, path) {
+      requireKvMount(mount, 1);
+      validateSecretPath(path);
+      const row = await repo.readVersion(mount.uuid, path, UNVERSIONED);
+      if (!row || row.version === null) throw notFound('no secret at this path');
+      return open(row.ciphertext, mount, path, UNVERSIONED);
+    },
+
+    async writeUnversioned(mount, path, data) {
+      requireKvMount(mount, 1);
+      validateSecretPath(path);
+      const plaintext = serializeData(data, maxDataBytes);
+      await repo.transaction(async (q) => {
+        const secret = await lockOrCreate(q, mount, path);
+        refuseVersionedHistory(secret);
+        const now = clock();
+        // Same binding as a v2 version 1 (mount, path, 1): the upgrade to v2 needs no re-encryption.
+        const ciphertext = barrier.encrypt(plaintext, kvContext(mount.uuid, path, UNVERSIONED));
+        plaintext.fill(0);
+        const row = { created_time: now, deletion_time: 0, destroyed: 0, ciphertext, term: barrier.termOf(ciphertext) };
+        if (!(await q.overwriteVersion(secret.id, UNVERSIONED, row))) {
+          await q.insertVersion({ secret_id: secret.id, version: UNVERSIONED, ...row });
+        }
+        await q.updateSecret(secret.id, { current_version: UNVERSIONED, oldest_version: UNVERSIONED, updated_time: now });
+      });
+    },
+
+    async deleteUnversioned(mount, path) {
+      requireKvMount(mount, 1);
+      validateSecretPath(path);
+      await repo.transaction(async (q) => {
+        const secret = await q.lockSecret(mount.uuid, path);
+        if (!secret) return;
+        refuseVersionedHistory(secret);
+        await q.deleteSecret(secret.id);
+      });
     },
 
     async purgeMount(mount) {

@@ -108,6 +108,17 @@ export interface KvService {
   rollback(mount: Mount, path: string, version: number, options?: { cas?: number }): Promise<VersionInfo>;
   diff(mount: Mount, path: string, from: number, to: number, options?: { showValues?: boolean }): Promise<DiffResult>;
 
+  /**
+   * KV version 1 (a mount whose options.version is "1"): one value per path, no history. Stored as the secret's
+   * version 1, rewritten in place, so upgrading the mount to v2 turns each value into version 1 of its secret.
+   * Refused ('invalid', reason 'kv_version') on a v2 mount, as the v2 methods are on a v1 mount.
+   */
+  readUnversioned(mount: Mount, path: string): Promise<SecretData>;
+  /** Replaces the whole value (Vault v1 does not merge). */
+  writeUnversioned(mount: Mount, path: string, data: SecretData): Promise<void>;
+  /** Removes the value for good; nothing there is not an error. */
+  deleteUnversioned(mount: Mount, path: string): Promise<void>;
+
   /** Removes every record of a mount (called when the mount is disabled). */
   purgeMount(mount: Mount): Promise<void>;
 }

@@ -46,7 +46,14 @@ export function createMountsRepository(storage: Storage) {
      * overlap check and the insert are one atomic decision. SQLite's BEGIN IMMEDIATE already serializes writers;
      * on PostgreSQL an EXCLUSIVE table lock still lets readers (resolve) through.
      */
-    async exclusively<T>(body: (repo: { listAll(): Promise<Mount[]>; insert(m: Mount): Promise<void>; remove(path: string): Promise<void> }) => Promise<T>): Promise<T> {
+    async exclusively<T>(
+      body: (repo: {
+        listAll(): Promise<Mount[]>;
+        insert(m: Mount): Promise<void>;
+        remove(path: string): Promise<void>;
+        setOptions(path: string, options: Record<string, string>): Promise<void>;
+      }) => Promise<T>,
+    ): Promise<T> {
       return db.transaction().execute(async (trx) => {
         if (isPostgres(trx)) await sql`lock table mounts in exclusive mode`.execute(trx);
         return body({
@@ -67,6 +74,9 @@ export function createMountsRepository(storage: Storage) {
           },
           remove: async (path) => {
             await trx.deleteFrom('mounts').where('path', '=', path).execute();
+          },
+          setOptions: async (path, options) => {
+            await trx.updateTable('mounts').set({ options: JSON.stringify(options) }).where('path', '=', path).execute();
           },
         });
       });

@@ -30,12 +30,29 @@ describeEachEngine('mount service', (ctx) => {
   it('enables a kv mount with a UUID, a kv_ accessor and version 2 options, and lists it', async () => {
     const mounts = createMountService({ storage: ctx.storage() });
     const m = await mounts.enable({ path: 'enable-me', type: 'kv', description: 'app secrets' });
-    expect(m).toMatchObject({ path: 'enable-me/', type: 'kv', description: 'app secrets', options: { version: '2' } });
+    // A kv mount without a version is version 1, as in Vault.
+    expect(m).toMatchObject({ path: 'enable-me/', type: 'kv', description: 'app secrets', options: { version: '1' } });
     expect(m.accessor).toMatch(/^kv_[0-9a-f]{8}$/);
     expect(m.uuid).toMatch(/^[0-9a-f-]{36}$/);
     expect((await mounts.list()).find((x) => x.path === 'enable-me/')).toEqual(m);
-    await rejection(mounts.enable({ path: 'v1', type: 'kv', options: { version: '1' } }), 'invalid', 'kv_version');
+    expect((await mounts.enable({ path: 'v2', type: 'kv', options: { version: '2' } })).options).toEqual({ version: '2' });
+    await rejection(mounts.enable({ path: 'v3', type: 'kv', options: { version: '3' } }), 'invalid', 'kv_version');
     await rejection(mounts.enable({ path: 'weird', type: 'nope' as never }), 'invalid', 'mount_type');
+  });
+
+  it('upgrades a kv mount from version 1 to 2 through its options, and never back', async () => {
+    const mounts = createMountService({ storage: ctx.storage() });
+    const m = await mounts.enable({ path: 'upgrade-me', type: 'kv', options: { version: '1' } });
+    expect((await mounts.resolve('upgrade-me/a'))?.mount.options.version).toBe('1');
+    const tuned = await mounts.tuneOptions('upgrade-me', { version: '2' });
+    expect(tuned).toMatchObject({ mount: { uuid: m.uuid, options: { version: '2' } }, changed: ['version'] });
+    // The routing table sees the new version at once (the uuid, which ciphertexts are bound to, is unchanged).
+    expect((await mounts.resolve('upgrade-me/a'))?.mount).toMatchObject({ uuid: m.uuid, options: { version: '2' } });
+    expect((await mounts.tuneOptions('upgrade-me/', { version: '2' })).changed).toEqual([]);
+    await rejection(mounts.tuneOptions('upgrade-me', { version: '1' }), 'invalid', 'kv_downgrade');
+    await rejection(mounts.tuneOptions('upgrade-me', { version: '7' }), 'invalid', 'kv_version');
+    await rejection(mounts.tuneOptions('not-there', { version: '2' }), 'not_found');
+    expect((await mounts.list()).find((x) => x.path === 'upgrade-me/')?.options).toEqual({ version: '2' });
   });
 
   it('refuses nested or overlapping mounts in either direction', async () => {

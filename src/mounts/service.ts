@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { invalid } from '../shared/errors.js';
+import { invalid, notFound } from '../shared/errors.js';
 import type { Storage } from '../storage/database.js';
 import { mountsOverlap, normalizeMountPath } from './paths.js';
 import { createMountsRepository } from './repository.js';
@@ -7,11 +7,15 @@ import type { Mount, MountService, MountType } from './types.js';
 
 const MOUNT_TYPES: ReadonlySet<MountType> = new Set(['kv', 'transit']);
 
-/** Engine options Strongroom fills in when the caller leaves them out. */
+/**
+ * Engine options Strongroom fills in when the caller leaves them out. A kv mount without a version is version 1, as
+ * in Vault (`kv-v2`, or `options.version: "2"`, asks for version 2; the dev server's `secret/` asks for it).
+ */
 const DEFAULT_OPTIONS: Record<MountType, Record<string, string>> = {
-  kv: { version: '2' },
+  kv: { version: '1' },
   transit: {},
 };
+const KV_VERSIONS: ReadonlySet<string> = new Set(['1', '2']);
 
 export interface MountServiceOptions {
   /**
@@ -73,8 +77,8 @@ export function createMountService(deps: { storage: Storage }, options: MountSer
       if (typeof value !== 'string') throw invalid(`mount option ${key} must be a string`, { reason: 'mount_option_type' });
       merged[key] = value;
     }
-    if (type === 'kv' && merged.version !== '2') {
-      throw invalid('only version 2 of the kv engine is supported (options.version = "2")', { reason: 'kv_version' });
+    if (type === 'kv' && !KV_VERSIONS.has(merged.version!)) {
+      throw invalid('the kv engine has versions "1" and "2" (options.version)', { reason: 'kv_version' });
     }
     return merged;
   }
@@ -125,6 +129,33 @@ export function createMountService(deps: { storage: Storage }, options: MountSer
       } finally {
         invalidate();
       }
+    },
+
+    async tuneOptions(input, options) {
+      const path = normalizeMountPath(input);
+      let result: { mount: Mount; changed: string[] } | undefined;
+      try {
+        await repo.exclusively(async (tx) => {
+          const mount = (await tx.listAll()).find((m) => m.path === path);
+          if (!mount) throw notFound(`no mount at "${path}"`);
+          const merged = { ...mount.options };
+          for (const [key, value] of Object.entries(options)) {
+            if (typeof value !== 'string') throw invalid(`mount option ${key} must be a string`, { reason: 'mount_option_type' });
+            merged[key] = value;
+          }
+          const next = normalizeOptions(mount.type, merged);
+          // Vault upgrades a kv mount from 1 to 2 and never back: v2's history has no v1 form.
+          if (mount.type === 'kv' && mount.options.version === '2' && next.version === '1') {
+            throw invalid('a KV version 2 mount cannot be downgraded to version 1', { reason: 'kv_downgrade' });
+          }
+          const changed = Object.keys(next).filter((key) => next[key] !== mount.options[key]);
+          if (changed.length > 0) await tx.setOptions(path, next);
+          result = { mount: { ...mount, options: next }, changed };
+        });
+      } finally {
+        invalidate();
+      }
+      return result!;
     },
 
     async list() {

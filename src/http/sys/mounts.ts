@@ -49,11 +49,20 @@ export function mountPaths(deps: Pick<HttpDeps, 'mounts' | 'kv' | 'engineBackend
           return { data: { ...(await tuneView(mount)), description: mount.description, options: mount.options } };
         },
         update: async (ctx) => {
-          const mount = await find(ctx.params.path!);
+          let mount = await find(ctx.params.path!);
           if (mount.type !== 'kv') return { warnings: ['nothing to tune on this mount type'] };
           const options = optObject(ctx.data, 'options') ?? {};
-          const version = optString(options, 'version');
-          if (version !== undefined && version !== '2') throw invalid('only KV version 2 is supported');
+          const version = kvVersionOption(options);
+          const warnings: string[] = [];
+          if (version !== undefined) {
+            const before = mount.options.version;
+            ({ mount } = await mounts.tuneOptions(mount.path, { version }));
+            // Vault warns that an upgrade is under way; ours is done when this answer is sent (each value already is
+            // version 1 of its secret, so nothing is rewritten).
+            if (before !== mount.options.version) {
+              warnings.push(`Upgrading mount from version ${before} to version ${version}: existing secrets are now version 1 of each secret.`);
+            }
+          }
           // Vault tunes KV through kv's own config endpoint; accepting the same fields here saves a round trip.
           const config: Partial<KvMountConfig> = {};
           const maxVersions = optNonNegativeInt(ctx.data, 'max_versions') ?? optNonNegativeInt(options, 'max_versions');
@@ -63,6 +72,7 @@ export function mountPaths(deps: Pick<HttpDeps, 'mounts' | 'kv' | 'engineBackend
           const deleteAfter = optDuration(ctx.data, 'delete_version_after') ?? optDuration(options, 'delete_version_after');
           if (deleteAfter !== undefined) config.deleteVersionAfter = deleteAfter * 1000;
           if (Object.keys(config).length > 0) await kv.writeConfig(mount, config);
+          return warnings.length > 0 ? { warnings } : undefined;
         },
       },
     },
@@ -116,17 +126,33 @@ export function mountPaths(deps: Pick<HttpDeps, 'mounts' | 'kv' | 'engineBackend
   ];
 }
 
-/** `{type: "kv", options: {version: "2"}}` and `{type: "kv-v2"}` are the same thing; KV v1 is not offered. */
+/**
+ * As in Vault: `{type: "kv-v2"}` and `{type: "kv", options: {version: "2"}}` are KV version 2; `{type: "kv"}` without
+ * a version is version 1 (the mount service's default), as is `options.version: "1"`.
+ */
 function mountTypeOf(data: Record<string, unknown>): { type: MountType; options: Record<string, string> } {
   const type = reqString(data, 'type');
   const rawOptions = optObject(data, 'options') ?? {};
   const options: Record<string, string> = {};
   for (const [k, v] of Object.entries(rawOptions)) if (typeof v === 'string' || typeof v === 'number') options[k] = String(v);
-  if (type === 'kv-v2' || type === 'kv') {
-    if (options.version !== undefined && options.version !== '2') throw invalid('only KV version 2 is supported');
+  if (type === 'kv-v2') {
+    if (options.version !== undefined && options.version !== '2') throw invalid('type "kv-v2" is KV version 2; drop options.version or set it to "2"');
     return { type: 'kv', options: { ...options, version: '2' } };
   }
+  if (type === 'kv') {
+    const version = kvVersionOption(options);
+    return { type: 'kv', options: version === undefined ? options : { ...options, version } };
+  }
   return { type: type as MountType, options };
+}
+
+/** options.version of a kv mount, as Vault's clients send it ("2" or 2); undefined when absent. */
+function kvVersionOption(options: Record<string, unknown>): '1' | '2' | undefined {
+  const raw = options.version;
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const text = String(raw);
+  if (text === '1' || text === '2') return text;
+  throw invalid(`options.version must be "1" or "2" for the kv engine, got ${JSON.stringify(raw)}`);
 }
 
 function mountView(mount: Mount): Record<string, unknown> {
