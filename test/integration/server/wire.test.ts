@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type StartedServer } from '../../support/server-process.js';
+import { api, type ApiResult } from './client.js';
+
+/** Vault answers every JSON body with exactly `application/json`; some clients refuse anything else as JSON. */
+function expectVaultJson(result: ApiResult): void {
+  expect(result.headers.get('content-type')).toBe('application/json');
+  expect(() => JSON.parse(result.text)).not.toThrow();
+}
+
+describe('wire fidelity (real server)', () => {
+  let server: StartedServer;
+  let sealed: StartedServer;
+  beforeAll(async () => {
+    [server, sealed] = await Promise.all([startServer(), startServer({ dev: false })]);
+  });
+  afterAll(async () => {
+    await Promise.all([server?.stop(), sealed?.stop()]);
+  });
+
+  describe('Content-Type: application/json exactly', () => {
+    it('on a 200 with a body', async () => {
+      const written = await api(server.url, 'POST', 'secret/data/ct', { token: server.rootToken, body: { data: { a: '1' } } });
+      expect(written.status).toBe(200);
+      expectVaultJson(written);
+      const read = await api(server.url, 'GET', 'secret/data/ct', { token: server.rootToken });
+      expect(read.status).toBe(200);
+      expectVaultJson(read);
+    });
+
+    it('on a 400 from the pipeline and from the body parser', async () => {
+      const badField = await api(server.url, 'POST', 'secret/data/ct', { token: server.rootToken, body: { data: 'not an object' } });
+      expect(badField.status).toBe(400);
+      expectVaultJson(badField);
+      const badJson = await api(server.url, 'POST', 'secret/data/ct', {
+        token: server.rootToken,
+        rawBody: '{"data":',
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(badJson.status).toBe(400);
+      expectVaultJson(badJson);
+    });
+
+    it('on a 403', async () => {
+      const denied = await api(server.url, 'GET', 'secret/data/ct', { token: 'srs.not-a-token' });
+      expect(denied.status).toBe(403);
+      expectVaultJson(denied);
+    });
+
+    it('on a 404 from a handler and from outside /v1', async () => {
+      const missing = await api(server.url, 'GET', 'secret/data/never-written', { token: server.rootToken });
+      expect(missing.status).toBe(404);
+      expectVaultJson(missing);
+      const outside = await fetch(`${server.url}/v2/anything`);
+      expect(outside.status).toBe(404);
+      expect(outside.headers.get('content-type')).toBe('application/json');
+    });
+
+    it('on a 503 from a sealed server', async () => {
+      const read = await api(sealed.url, 'GET', 'secret/data/x', { token: 'anything' });
+      expect(read.status).toBe(503);
+      expectVaultJson(read);
+      // Not initialized: 501, as Vault's sys/health answers.
+      const health = await api(sealed.url, 'GET', 'sys/health');
+      expect(health.status).toBe(501);
+      expectVaultJson(health);
+    });
+  });
+});
