@@ -66,4 +66,51 @@ describe('wire fidelity (real server)', () => {
       expectVaultJson(health);
     });
   });
+  describe('an empty LIST is 404 with {"errors":[]}, as Vault answers it', () => {
+    beforeAll(async () => {
+      const mounted = await api(server.url, 'POST', 'sys/mounts/empty-kv', { token: server.rootToken, body: { type: 'kv', options: { version: '2' } } });
+      expect(mounted.status).toBe(204);
+    });
+    const emptyLists = [
+      'empty-kv/metadata/',
+      'secret/metadata/no-such-folder/',
+      'auth/approle/role',
+      'auth/kubernetes/role',
+      'transit/keys',
+      'auth/token/roles',
+    ];
+    for (const path of emptyLists) {
+      it(`LIST ${path}`, async () => {
+        const viaQuery = await api(server.url, 'GET', `${path}?list=true`, { token: server.rootToken });
+        expect(viaQuery.status).toBe(404);
+        expect(viaQuery.body).toEqual({ errors: [] });
+        expectVaultJson(viaQuery);
+        const viaMethod = await api(server.url, 'LIST', path, { token: server.rootToken });
+        expect(viaMethod.status).toBe(404);
+        expect(viaMethod.body).toEqual({ errors: [] });
+      });
+    }
+
+    it('the secret-id accessors of a role that has none', async () => {
+      const created = await api(server.url, 'POST', 'auth/approle/role/no-secrets', { token: server.rootToken, body: { token_policies: ['default'] } });
+      expect(created.status).toBe(204);
+      const listed = await api(server.url, 'GET', 'auth/approle/role/no-secrets/secret-id?list=true', { token: server.rootToken });
+      expect(listed.status).toBe(404);
+      expect(listed.body).toEqual({ errors: [] });
+      const roles = await api(server.url, 'GET', 'auth/approle/role?list=true', { token: server.rootToken });
+      expect(roles.status).toBe(200);
+      expect(roles.body.data.keys).toEqual(['no-secrets']);
+      expect((await api(server.url, 'DELETE', 'auth/approle/role/no-secrets', { token: server.rootToken })).status).toBe(204);
+    });
+
+    it('a LIST with entries is still 200', async () => {
+      await api(server.url, 'POST', 'secret/data/listed/a', { token: server.rootToken, body: { data: { x: '1' } } });
+      const listed = await api(server.url, 'GET', 'secret/metadata/listed?list=true', { token: server.rootToken });
+      expect(listed.status).toBe(200);
+      expect(listed.body.data.keys).toEqual(['a']);
+      const policies = await api(server.url, 'GET', 'sys/policies/acl?list=true', { token: server.rootToken });
+      expect(policies.status).toBe(200);
+      expect(policies.body.data.keys).toContain('default');
+    });
+  });
 });
