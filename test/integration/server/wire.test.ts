@@ -113,4 +113,23 @@ describe('wire fidelity (real server)', () => {
       expect(policies.body.data.keys).toContain('default');
     });
   });
+  describe('sys/audit-hash', () => {
+    it('answers 400 with Vault\'s text for a device that is not enabled, and hashes on one that is', async () => {
+      const unknown = await api(server.url, 'POST', 'sys/audit-hash/not-enabled', { token: server.rootToken, body: { input: 'x' } });
+      expect(unknown.status).toBe(400);
+      expect(unknown.body).toEqual({ errors: ['unknown audit backend "not-enabled/"'] });
+      expectVaultJson(unknown);
+
+      const enabled = await api(server.url, 'POST', 'sys/audit/wire-db', { token: server.rootToken, body: { type: 'database' } });
+      expect(enabled.status).toBe(204);
+      for (const path of ['sys/audit-hash/wire-db', 'sys/audit-hash/wire-db/']) {
+        const hashed = await api(server.url, 'POST', path, { token: server.rootToken, body: { input: 'x' } });
+        expect(hashed.status).toBe(200);
+        expect(hashed.body.data.hash).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+      }
+      expect((await api(server.url, 'DELETE', 'sys/audit/wire-db', { token: server.rootToken })).status).toBe(204);
+      const disabled = await api(server.url, 'POST', 'sys/audit-hash/wire-db', { token: server.rootToken, body: { input: 'x' } });
+      expect(disabled.status).toBe(400);
+    });
+  });
 });
