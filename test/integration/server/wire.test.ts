@@ -132,4 +132,35 @@ describe('wire fidelity (real server)', () => {
       expect(disabled.status).toBe(400);
     });
   });
+  describe("Vault's error texts where clients match them", () => {
+    it('a second sys/init is 400 "Vault is already initialized", also when two race', async () => {
+      const again = await api(server.url, 'POST', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } });
+      expect(again.status).toBe(400);
+      expect(again.body).toEqual({ errors: ['Vault is already initialized'] });
+
+      const fresh = await startServer({ dev: false });
+      try {
+        const both = await Promise.all(
+          [0, 1, 2].map(() => api(fresh.url, 'POST', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } })),
+        );
+        expect(both.map((r) => r.status).sort()).toEqual([200, 400, 400]);
+        for (const lost of both.filter((r) => r.status === 400)) expect(lost.body).toEqual({ errors: ['Vault is already initialized'] });
+      } finally {
+        await fresh.stop();
+      }
+    });
+
+    it('KV v2 check-and-set: mismatch and required, 400 with Vault\'s texts', async () => {
+      const write = (body: unknown) => api(server.url, 'POST', 'secret/data/cas-texts', { token: server.rootToken, body });
+      expect((await write({ data: { v: '1' } })).status).toBe(200);
+      const mismatch = await write({ data: { v: '2' }, options: { cas: 0 } });
+      expect(mismatch.status).toBe(400);
+      expect(mismatch.body.errors).toEqual(['check-and-set parameter did not match the current version']);
+
+      expect((await api(server.url, 'POST', 'secret/metadata/cas-texts', { token: server.rootToken, body: { cas_required: true } })).status).toBe(204);
+      const required = await write({ data: { v: '3' } });
+      expect(required.status).toBe(400);
+      expect(required.body.errors).toEqual(['check-and-set parameter required for this call']);
+    });
+  });
 });
