@@ -163,4 +163,16 @@ describe('wire fidelity (real server)', () => {
       expect(required.body.errors).toEqual(['check-and-set parameter required for this call']);
     });
   });
+  describe("durations read back in Vault's (Go's) form", () => {
+    it('KV v2 delete_version_after in config and metadata', async () => {
+      const t = { token: server.rootToken };
+      expect((await api(server.url, 'POST', 'secret/config', { ...t, body: { delete_version_after: '30m' } })).status).toBe(204);
+      expect((await api(server.url, 'GET', 'secret/config', t)).body.data.delete_version_after).toBe('30m0s');
+      expect((await api(server.url, 'POST', 'secret/config', { ...t, body: { delete_version_after: 0 } })).status).toBe(204);
+
+      await api(server.url, 'POST', 'secret/data/durations', { ...t, body: { data: { a: '1' } } });
+      expect((await api(server.url, 'POST', 'secret/metadata/durations', { ...t, body: { delete_version_after: 5400 } })).status).toBe(204);
+      expect((await api(server.url, 'GET', 'secret/metadata/durations', t)).body.data.delete_version_after).toBe('1h30m0s');
+    });
+  });
 });
