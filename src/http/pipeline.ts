@@ -92,7 +92,10 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       if (err.kind === 'rate_limited' && typeof err.details?.retryAfter === 'number') {
         headers['retry-after'] = String(err.details.retryAfter);
       }
-      return reply(status, { errors: [err.message] }, route, { headers });
+      // A sealed store is "Vault is sealed" on the wire (Vault's consts.ErrSealed), whichever layer noticed: clients
+      // and scripts written for Vault match on those words.
+      const message = err.kind === 'sealed' ? 'Vault is sealed' : err.message;
+      return reply(status, { errors: [message] }, route, { headers });
     }
     return reply(500, { errors: [`internal error; request id ${requestId}`] }, route, { internalError: err });
   }

@@ -60,6 +60,13 @@ describe('wire fidelity (real server)', () => {
       const read = await api(sealed.url, 'GET', 'secret/data/x', { token: 'anything' });
       expect(read.status).toBe(503);
       expectVaultJson(read);
+      // Vault's own words for it (consts.ErrSealed), whichever layer noticed the seal.
+      expect(read.body).toEqual({ errors: ['Vault is sealed'] });
+      for (const path of ['auth/token/lookup-self', 'sys/audit', 'transit/keys/k']) {
+        const sealedReply = await api(sealed.url, 'GET', path, { token: 'anything' });
+        expect(sealedReply.status).toBe(503);
+        expect(sealedReply.body).toEqual({ errors: ['Vault is sealed'] });
+      }
       // Not initialized: 501, as Vault's sys/health answers.
       const health = await api(sealed.url, 'GET', 'sys/health');
       expect(health.status).toBe(501);
