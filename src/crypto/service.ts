@@ -9,6 +9,9 @@ import { createCryptoRepository, type CryptoRepository, type SealConfigRow, type
 import { combineShares, decodeShare, shareIndex, splitKey, validateShamirOptions } from './shamir.js';
 import type { Barrier, InitResult, Rewrapper, SealService, SealStatus } from './types.js';
 
+/** `details.reason` of the error an init of an initialized store fails with (transports may word it their own way). */
+export const ALREADY_INITIALIZED = 'already_initialized';
+
 export interface SealServiceOptions {
   storage: Storage;
   /** Where loud operator warnings go (key-file seal, background failures). Defaults to stderr. */
@@ -388,7 +391,7 @@ class StrongroomSealService implements ManagedSealService {
   }
 
   async #assertNotInitialized(): Promise<void> {
-    if (await this.#readConfig()) throw new StrongroomError('invalid', 'Strongroom is already initialized');
+    if (await this.#readConfig()) throw new StrongroomError('invalid', 'Strongroom is already initialized', { reason: ALREADY_INITIALIZED });
   }
 
   /** Creates root key and keyring, seals them with `unsealKey` and stores them; leaves the service unsealed. */
@@ -408,7 +411,7 @@ class StrongroomSealService implements ManagedSealService {
         newestTerm: ring.newestTerm,
         initialReservation: reservation,
       });
-      if (!created) throw new StrongroomError('invalid', 'Strongroom is already initialized');
+      if (!created) throw new StrongroomError('invalid', 'Strongroom is already initialized', { reason: ALREADY_INITIALIZED });
       this.#config = undefined;
       this.#shares = [];
       this.#unsealKey = unsealKey;

@@ -134,6 +134,14 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
     },
   });
 
+  // Vault serves JSON as exactly `application/json`; Fastify appends `; charset=utf-8` to every JSON type it sends
+  // (route replies, the error and not-found handlers alike), and some Vault clients then refuse to parse the body as
+  // JSON and lose the `errors` list. One hook, after serialization, so no reply path can miss it.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (reply.getHeader('content-type') === FASTIFY_JSON) reply.header('content-type', 'application/json');
+    done(null, payload);
+  });
+
   app.setNotFoundHandler((_request, reply) => {
     void reply.code(404).send({ errors: [] });
   });
@@ -159,6 +167,9 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
 
   return app;
 }
+
+/** The JSON content type Fastify sets (JSON is always UTF-8: RFC 8259 gives it no charset parameter). */
+const FASTIFY_JSON = 'application/json; charset=utf-8';
 
 /** A request body as received, parsed by the route handler (see the content-type parser above). */
 class UnparsedBody {

@@ -98,7 +98,10 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       if (err.kind === 'rate_limited' && typeof err.details?.retryAfter === 'number') {
         headers['retry-after'] = String(err.details.retryAfter);
       }
-      return reply(status, { errors: [err.message] }, route, { headers });
+      // A sealed store is "Vault is sealed" on the wire (Vault's consts.ErrSealed), whichever layer noticed: clients
+      // and scripts written for Vault match on those words.
+      const message = err.kind === 'sealed' ? 'Vault is sealed' : err.message;
+      return reply(status, { errors: [message] }, route, { headers });
     }
     return reply(500, { errors: [`internal error; request id ${requestId}`] }, route, { internalError: err });
   }
@@ -231,7 +234,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         audited = { request: auditRequest, token: ctx.token, callerAuth, pendingRequest: deferRequestEntry ? requestEntry : null };
         if (!deferRequestEntry) await audit.log(requestEntry).catch(auditFailed);
       }
-      const result: HandlerResult | void = await handler(ctx);
+      const result = emptyListIsNotFound(ctx.operation, await handler(ctx));
 
       const rendered = render(result ?? {}, resolved.backend, req.requestId, route);
       if (audit && audited) {
@@ -299,6 +302,20 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
   }
 
   return { handle };
+}
+
+/**
+ * Vault's HTTP layer answers a LIST whose response has no keys (none at all, or an empty list) with 404 and
+ * `{"errors":[]}`, whatever the backend; clients (the CLI's "No value found", hvac's InvalidPath) rely on it. One rule
+ * here, so a handler just returns the keys it found.
+ */
+function emptyListIsNotFound(operation: string, result: HandlerResult | void): HandlerResult | void {
+  if (operation !== 'list' || !result || result.raw !== undefined || (result.status ?? 200) !== 200) return result;
+  const data = result.data ?? {};
+  const keys = data.keys;
+  const hasOtherContent = Object.keys(data).some((k) => k !== 'keys') || (result.warnings?.length ?? 0) > 0;
+  const empty = Array.isArray(keys) ? keys.length === 0 : (keys === undefined || keys === null) && !hasOtherContent;
+  return empty ? { status: 404, raw: { errors: [] } } : result;
 }
 
 export function compileRoutes(backends: {

@@ -429,7 +429,7 @@ export function createKvService(deps: KvServiceDeps): KvService {
         }
         if (!jumped && batch.length < LIST_BATCH) break;
       }
-      if (keys.size === 0) throw notFound('no secrets under this path');
+      // An empty folder is an empty list; the HTTP layer answers it 404 as Vault does (http/pipeline.ts).
       return [...keys].sort();
     },
 

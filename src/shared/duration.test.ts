@@ -69,6 +69,29 @@ describe('parseDuration', () => {
     );
   });
 
+  it("formatDuration prints Go's time.Duration form, as Vault reads durations back", () => {
+    expect(formatDuration(0)).toBe('0s');
+    expect(formatDuration(45)).toBe('45s');
+    expect(formatDuration(60)).toBe('1m0s');
+    expect(formatDuration(90)).toBe('1m30s');
+    expect(formatDuration(1800)).toBe('30m0s');
+    expect(formatDuration(3600)).toBe('1h0m0s');
+    expect(formatDuration(5400)).toBe('1h30m0s');
+    expect(formatDuration(3601)).toBe('1h0m1s');
+    expect(formatDuration(768 * 3600)).toBe('768h0m0s');
+  });
+
+  it('property: formatDuration is h, m and s with every unit below the largest present (Go)', () => {
+    fc.assert(
+      fc.property(fc.nat(100_000_000), (n) => {
+        const text = formatDuration(n);
+        if (n < 60) expect(text).toBe(`${n}s`);
+        else if (n < 3600) expect(text).toMatch(/^[1-9]\d?m\d{1,2}s$/);
+        else expect(text).toMatch(/^[1-9]\d*h\d{1,2}m\d{1,2}s$/);
+      }),
+    );
+  });
+
   it('property: formatDuration round-trips through parseDuration', () => {
     fc.assert(
       fc.property(fc.nat(100_000_000), (n) => {

@@ -47,14 +47,18 @@ export function parseOptionalDuration(input: string | number | null | undefined)
   return parseDuration(input);
 }
 
-/** Seconds → the shortest Go-style string (`5400` → `"1h30m"`, `0` → `"0s"`), as Vault prints durations. */
+/**
+ * Seconds → Go's `time.Duration.String()` form, as Vault reads durations back: every unit below the largest one
+ * present is printed, even when zero (`1800` → `"30m0s"`, `5400` → `"1h30m0s"`, `0` → `"0s"`).
+ */
 export function formatDuration(seconds: number): string {
   if (!Number.isSafeInteger(seconds) || seconds < 0) throw bad(String(seconds));
-  if (seconds === 0) return '0s';
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
   const s = seconds % 60;
-  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}`;
+  if (h > 0) return `${h}h${m}m${s}s`;
+  if (m > 0) return `${m}m${s}s`;
+  return `${s}s`;
 }
 
 function parseGoDuration(text: string): number {

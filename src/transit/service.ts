@@ -356,9 +356,8 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
     },
 
     async listKeys(mount) {
-      const names = await repository.listKeyNames(mount.uuid);
-      if (names.length === 0) throw notFound('no transit keys');
-      return names;
+      // An empty mount is an empty list; the HTTP layer answers it 404 as Vault does (http/pipeline.ts).
+      return repository.listKeyNames(mount.uuid);
     },
 
     async rotateKey(mount, name) {

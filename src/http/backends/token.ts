@@ -48,11 +48,8 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
         name: 'token.roles',
         pattern: 'roles/?',
         operations: {
-          list: async () => {
-            const keys = await tokens.listRoles();
-            // Vault answers an empty LIST with 404 and no errors.
-            return keys.length > 0 ? { data: { keys } } : { status: 404, raw: { errors: [] } };
-          },
+          // An empty list becomes Vault's 404 in the pipeline (emptyListIsNotFound).
+          list: async () => ({ data: { keys: await tokens.listRoles() } }),
         },
       },
       {

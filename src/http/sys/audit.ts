@@ -72,7 +72,15 @@ export function auditPaths(deps: Pick<HttpDeps, 'audit'>): BackendPath[] {
       name: 'sys.audit-hash',
       pattern: 'audit-hash/(?<path>.+)',
       operations: {
-        update: async (ctx) => ({ data: { hash: service().hash(reqString(ctx.data, 'input')) } }),
+        update: async (ctx) => {
+          const input = reqString(ctx.data, 'input');
+          // Every device hashes with the store's one audit key, but Vault answers only for an enabled device (and
+          // hvac matches its text), so a typo in the device name is an error rather than a plausible-looking hash.
+          const path = normalizeDevicePath(ctx.params.path!);
+          const devices = await service().list();
+          if (!devices.some((device) => device.path === path)) throw invalid(`unknown audit backend "${path}"`);
+          return { data: { hash: service().hash(input) } };
+        },
       },
     },
   ];

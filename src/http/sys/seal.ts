@@ -1,5 +1,6 @@
+import { ALREADY_INITIALIZED } from '../../crypto/service.js';
 import type { SealStatus } from '../../crypto/types.js';
-import { StrongroomError, invalid } from '../../shared/errors.js';
+import { StrongroomError, invalid, isStrongroomError } from '../../shared/errors.js';
 import { runHealthChecks } from '../../shared/health.js';
 import type { BackendPath } from '../backend.js';
 import type { HttpDeps } from '../deps.js';
@@ -69,12 +70,17 @@ export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' |
           if (shares === undefined || threshold === undefined) {
             throw invalid('fields "secret_shares" and "secret_threshold" are required');
           }
-          if ((await seal.status()).initialized) throw invalid('Strongroom is already initialized');
+          if ((await seal.status()).initialized) throw alreadyInitialized();
           // As Vault: the store stays sealed after init; the root token is minted while init still holds the keys.
           const minted: { root?: { token: string } } = {};
-          const result = await seal.initShamir({ shares, threshold }, async () => {
-            minted.root = await tokens.createRoot();
-          });
+          const result = await seal
+            .initShamir({ shares, threshold }, async () => {
+              minted.root = await tokens.createRoot();
+            })
+            .catch((err: unknown) => {
+              // Lost a race with a concurrent init (here or on another replica): the same answer as the check above.
+              throw isStrongroomError(err) && err.details?.reason === ALREADY_INITIALIZED ? alreadyInitialized() : err;
+            });
           metrics.setSealed(true);
           const root = minted.root;
           if (!root) throw new StrongroomError('internal', 'init did not mint a root token');
@@ -255,4 +261,9 @@ function normalizeShare(key: string): string {
   if (/^[0-9a-fA-F]+$/.test(trimmed) && trimmed.length % 2 === 0) return Buffer.from(trimmed, 'hex').toString('base64');
   if (!/^[A-Za-z0-9+/=_-]+$/.test(trimmed)) throw new StrongroomError('invalid', 'the unseal key is not hex or base64');
   return trimmed;
+}
+
+/** Vault's own words (and 400): `vault operator init` users and hvac match on them. */
+function alreadyInitialized(): StrongroomError {
+  return invalid('Vault is already initialized');
 }

@@ -131,7 +131,7 @@ path "sys/mounts/guarded/tune" { capabilities = ["deny"] }
     expect(reads[0].auth).toMatchObject({ display_name: 'root', policies: ['root'] });
     expect(reads[0].request.client_token).toMatch(/^hmac-sha256:/);
 
-    const hash = await api(server.url, 'POST', 'sys/audit-hash/file', { token: server.rootToken, body: { input: MARKER } });
+    const hash = await api(server.url, 'POST', 'sys/audit-hash/audit-file', { token: server.rootToken, body: { input: MARKER } });
     expect(hash.body.data.hash).toMatch(/^hmac-sha256:/);
     const response = reads.find((l) => l.type === 'response');
     expect(JSON.stringify(response.response.data)).toContain(hash.body.data.hash);
