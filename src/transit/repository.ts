@@ -40,6 +40,17 @@ type TransitTables = {
 export type KeyRow = TransitKeysTable;
 export type VersionRow = TransitKeyVersionsTable;
 
+/** Whether a key of that mount and name exists, read inside the caller's transaction. */
+async function keyExists(trx: Kysely<TransitTables>, key: Pick<KeyRow, 'mount_uuid' | 'name'>): Promise<boolean> {
+  const row = await trx
+    .selectFrom('transit_keys')
+    .select('name')
+    .where('mount_uuid', '=', key.mount_uuid)
+    .where('name', '=', key.name)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export function createTransitRepository(storage: Pick<Storage, 'db'>) {
   const db: Kysely<TransitTables> = storage.db.withTables<TransitTables>();
 
@@ -76,13 +87,7 @@ export function createTransitRepository(storage: Pick<Storage, 'db'>) {
     /** Inserts key + version 1 atomically; returns false when the key already existed (a concurrent create won). */
     async insertKey(key: KeyRow, first: VersionRow): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
-        const existing = await trx
-          .selectFrom('transit_keys')
-          .select('name')
-          .where('mount_uuid', '=', key.mount_uuid)
-          .where('name', '=', key.name)
-          .executeTakeFirst();
-        if (existing) return false;
+        if (await keyExists(trx, key)) return false;
         await trx.insertInto('transit_keys').values(key).execute();
         await trx.insertInto('transit_key_versions').values(first).execute();
         return true;
@@ -175,13 +180,7 @@ export function createTransitRepository(storage: Pick<Storage, 'db'>) {
      */
     async restoreKey(key: KeyRow, versions: VersionRow[], replace: boolean): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
-        const existing = await trx
-          .selectFrom('transit_keys')
-          .select('name')
-          .where('mount_uuid', '=', key.mount_uuid)
-          .where('name', '=', key.name)
-          .executeTakeFirst();
-        if (existing && !replace) return false;
+        if (!replace && (await keyExists(trx, key))) return false;
         await trx.deleteFrom('transit_key_versions').where('mount_uuid', '=', key.mount_uuid).where('name', '=', key.name).execute();
         await trx.deleteFrom('transit_keys').where('mount_uuid', '=', key.mount_uuid).where('name', '=', key.name).execute();
         await trx.insertInto('transit_keys').values(key).execute();
