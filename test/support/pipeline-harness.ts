@@ -40,6 +40,8 @@ export type TimelineEvent = `audit:${'request' | 'response'}:${string}` | `handl
 export interface RecordingAudit extends AuditService {
   /** Entries as they became durable, in order. */
   readonly entries: AuditEvent[];
+  /** The entry types of each durable write, in order: a logAll batch is one write (['request', 'response']). */
+  readonly writes: Array<Array<AuditEvent['type']>>;
   /** The next write (log or logAll) that contains an entry of `type` rejects with `error` instead (once). */
   failNext(type: 'request' | 'response' | 'any', error?: unknown): void;
   /**
@@ -48,6 +50,9 @@ export interface RecordingAudit extends AuditService {
    */
   hold(): () => void;
   held(): number;
+  /** Whether a failNext is still waiting for a write to fail. */
+  armed(): boolean;
+  /** Forgets recorded entries and writes, and disarms a pending failNext. */
   clear(): void;
 }
 
@@ -57,6 +62,7 @@ export interface RecordingAudit extends AuditService {
  */
 export function createRecordingAudit(timeline: TimelineEvent[]): RecordingAudit {
   const entries: AuditEvent[] = [];
+  const writes: Array<Array<AuditEvent['type']>> = [];
   let failure: { type: 'request' | 'response' | 'any'; error: unknown } | null = null;
   let gate: Promise<void> | null = null;
   let waiting = 0;
@@ -76,6 +82,7 @@ export function createRecordingAudit(timeline: TimelineEvent[]): RecordingAudit 
         waiting -= 1;
       }
     }
+    writes.push(events.map((e) => e.type));
     for (const event of events) {
       // A structured copy: what was written cannot change afterwards (the pipeline reuses its request object).
       entries.push(structuredClone(event));
@@ -85,6 +92,7 @@ export function createRecordingAudit(timeline: TimelineEvent[]): RecordingAudit 
 
   return {
     entries,
+    writes,
     failNext(type, error = new StrongroomError('unavailable', 'audit device refused the write')) {
       failure = { type, error };
     },
@@ -97,8 +105,11 @@ export function createRecordingAudit(timeline: TimelineEvent[]): RecordingAudit 
       };
     },
     held: () => waiting,
+    armed: () => failure !== null,
     clear() {
       entries.length = 0;
+      writes.length = 0;
+      failure = null;
     },
     log: (event) => write([event]),
     logAll: (events) => write(events),
@@ -147,7 +158,7 @@ export interface PipelineHarness {
   request(method: string, path: string, options?: HarnessRequest): Promise<ApiReply>;
   /** Writes `hcl` as a policy named `name` (default: a fresh one) and returns a token holding only it. */
   tokenWithPolicy(hcl: string, options?: { numUses?: number; ttl?: number; name?: string }): Promise<string>;
-  /** Clears the timeline and the recorded entries, and re-arms nothing. */
+  /** Clears the timeline and the recorded entries, and disarms a pending audit failure. */
   reset(): void;
   close(): Promise<void>;
 }
