@@ -310,7 +310,10 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
  * here, so a handler just returns the keys it found.
  */
 function emptyListIsNotFound(operation: string, result: HandlerResult | void): HandlerResult | void {
-  if (operation !== 'list' || !result || result.raw !== undefined || (result.status ?? 200) !== 200) return result;
+  if (operation !== 'list') return result;
+  // A listing handler that answers nothing has no keys either (Vault: a nil list response is 404).
+  if (!result) return { status: 404, raw: { errors: [] } };
+  if (result.raw !== undefined || (result.status ?? 200) !== 200) return result;
   const data = result.data ?? {};
   const keys = data.keys;
   const hasOtherContent = Object.keys(data).some((k) => k !== 'keys') || (result.warnings?.length ?? 0) > 0;
