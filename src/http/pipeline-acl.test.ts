@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BackendPath, HandlerResult, RequestContext } from './backend.js';
 import { createPipelineHarness, probeBackend, type PipelineHarness } from '../../test/support/pipeline-harness.js';
 
@@ -237,6 +237,16 @@ describe('pipeline: ACL', () => {
     });
   });
 
+  describe('refusals when the audit log fails', () => {
+    it('never serves a refused request when its audit entry cannot be written', async () => {
+      const token = await h.tokenWithPolicy(grant('auth/probe/plain', 'read'));
+      h.audit.failNext('request', new Error('device gone'));
+      const reply = await h.request('PUT', 'auth/probe/plain', { token, body: {} });
+      expect(reply.status).toBe(500);
+      expect(served).toEqual([]);
+    });
+  });
+
   describe('parameter constraints', () => {
     const constrained = `path "auth/probe/items/*" {
       capabilities = ["create", "update"]
@@ -325,6 +335,17 @@ describe('pipeline: ACL', () => {
     it('holds everything for root', async () => {
       const reply = await h.request('GET', 'auth/probe/can/x', { token: h.rootToken });
       expect((reply.body as { data: unknown }).data).toEqual({ read: true, update: true, sudo: true, other: true, reach: true, nowhere: true });
+    });
+
+    it("fetches the caller's ACL once per request, shared by the pipeline's check and the handler's", async () => {
+      const token = await h.tokenWithPolicy(grant('auth/probe/can/*', 'read'));
+      const acl = vi.spyOn(h.policy, 'acl');
+      try {
+        expect((await h.request('GET', 'auth/probe/can/x', { token })).status).toBe(200);
+        expect(acl).toHaveBeenCalledTimes(1);
+      } finally {
+        acl.mockRestore();
+      }
     });
 
     it('sees a policy change only on the next request, as the enforced check does', async () => {

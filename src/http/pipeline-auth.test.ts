@@ -159,6 +159,24 @@ describe('pipeline: authentication', () => {
     );
   });
 
+  it('never serves a bad token when its refusal cannot be audited', async () => {
+    h.audit.failNext('request');
+    const reply = await refused('srs.unknown');
+    expect(reply.status).toBe(503);
+    expect(h.audit.entries).toEqual([]);
+  });
+
+  it('refuses a token for a path it holds nothing on only after authenticating it (and spends a use, as Vault)', async () => {
+    const token = await h.tokenWithPolicy('path "elsewhere" { capabilities = ["read"] }', { numUses: 1 });
+    expect(await refused(token)).toMatchObject({ status: 403, body: DENIED });
+    // The denied entry names the caller: it was authenticated.
+    expect(h.audit.entries[0]!.auth?.accessor).toEqual(expect.any(String));
+    // Its one use went on the refused request.
+    h.reset();
+    await refused(token);
+    expect(h.audit.entries[0]!.auth).toBeUndefined();
+  });
+
   it('authenticates before the existence check and the ACL: a bad token never reaches either', async () => {
     const reply = await h.request('POST', 'auth/probe/guarded', { token: 'srs.bogus', body: { x: 1 } });
     expect(reply.status).toBe(403);
