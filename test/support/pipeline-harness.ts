@@ -29,13 +29,19 @@ import { openStorage, type Storage } from '../../src/storage/database.js';
  * KV data are the production code. The audit log is a faithful fake (`RecordingAudit`) the test controls: it
  * records what became durable, in order, on a shared timeline, and can be made to fail or to hold durability back.
  *
+ * Sealing (`seal.seal()`) is one way here: the store lives in memory and is not unsealed again, so a test that needs
+ * a sealed store builds its own harness.
+ *
  * Test backends (`probe`) are served under `auth/<name>/` prefixes, so a test can declare exactly the path
  * properties it exercises (existenceCheck, sudo, aclPath, dataAccess, ...) and mark on the same timeline when its
  * handler runs.
  */
 
-/** One ordered record of what happened during a request: audit durability and handler steps. */
-export type TimelineEvent = `audit:${'request' | 'response'}:${string}` | `handler:${string}` | (string & {});
+/**
+ * One ordered record of what happened during requests: `audit:<types>:durable|failed` from the audit fake (types
+ * joined by '+' for a batch that failed), `handler:<label>:start|end` from probe handlers, and anything a test adds.
+ */
+export type TimelineEvent = string;
 
 export interface RecordingAudit extends AuditService {
   /** Entries as they became durable, in order. */
