@@ -5,7 +5,7 @@ import type { KvService } from '../kv/types.js';
 import type { MountService, MountType } from '../mounts/types.js';
 import type { PolicyService } from '../policy/types.js';
 import type { HealthCheck } from '../shared/health.js';
-import type { Backend } from './backend.js';
+import type { Backend } from '../logical/backend.js';
 import type { Metrics } from './metrics.js';
 
 /**

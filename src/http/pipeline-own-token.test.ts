@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TokenInfo } from '../auth/types.js';
-import type { Backend, RequestContext } from './backend.js';
+import type { Backend, RequestContext } from '../logical/backend.js';
 import type { HttpDeps } from './deps.js';
 import { compileRoutes, createPipeline, type ApiRequest } from './pipeline.js';
 

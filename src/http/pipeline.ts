@@ -6,7 +6,7 @@ import type { Acl } from '../policy/types.js';
 import { StrongroomError, isStrongroomError } from '../shared/errors.js';
 import { isStorageUnavailable } from '../storage/failures.js';
 import { auditAuthOf, requestEvent, responseEvent } from './audit-events.js';
-import type { Backend, Handler, HandlerResult, Operation, RequestContext } from './backend.js';
+import type { Backend, Handler, HandlerResult, Operation, RequestContext } from '../logical/backend.js';
 import type { HttpDeps } from './deps.js';
 import { statusForKind } from './errors.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Backend } from './backend.js';
+import type { Backend } from '../logical/backend.js';
 import { compileBackend, matchPath } from './router.js';
 
 const backend: Backend = {

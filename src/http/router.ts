@@ -1,4 +1,4 @@
-import type { Backend, BackendPath, Operation } from './backend.js';
+import type { Backend, BackendPath, Operation } from '../logical/backend.js';
 
 /**
  * Vault-style routing as data: a backend's path patterns are compiled once, at startup, into anchored regular

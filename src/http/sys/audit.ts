@@ -1,9 +1,9 @@
 import type { AuditQuery, AuditService, AuditSinkInfo } from '../../audit/types.js';
 import { StrongroomError, invalid } from '../../shared/errors.js';
 import { normalizeDevicePath } from '../../audit/service.js';
-import type { BackendPath, RequestContext } from '../backend.js';
+import type { BackendPath, RequestContext } from '../../logical/backend.js';
 import type { HttpDeps } from '../deps.js';
-import { optNonNegativeInt, optObject, optString, reqString } from '../fields.js';
+import { optNonNegativeInt, optObject, optString, reqString } from '../../logical/fields.js';
 
 /**
  * The ACL judges the device the handler acts on ('sys/audit/main'), so 'sys/audit/main/' or 'sys/audit//main' cannot

@@ -1,4 +1,4 @@
-import type { BackendPath } from '../backend.js';
+import type { BackendPath } from '../../logical/backend.js';
 import type { HttpDeps } from '../deps.js';
 
 /** sys/metrics: Prometheus exposition (?format=prometheus) or prom-client's JSON. Token required, like Vault. */

@@ -2,9 +2,9 @@ import type { KvMountConfig } from '../../kv/types.js';
 import type { Mount, MountType } from '../../mounts/types.js';
 import { StrongroomError, invalid, notFound } from '../../shared/errors.js';
 import { normalizeMountPath } from '../../mounts/paths.js';
-import type { BackendPath, RequestContext } from '../backend.js';
+import type { BackendPath, RequestContext } from '../../logical/backend.js';
 import type { HttpDeps } from '../deps.js';
-import { optBool, optDuration, optNonNegativeInt, optObject, optString, reqString } from '../fields.js';
+import { optBool, optDuration, optNonNegativeInt, optObject, optString, reqString } from '../../logical/fields.js';
 
 const MOUNT_PATH = '(?<path>.+?)/?';
 

@@ -1,8 +1,8 @@
 import type { Capability, PolicyService } from '../../policy/types.js';
 import type { TokenService } from '../../auth/types.js';
 import { invalid } from '../../shared/errors.js';
-import type { BackendPath, RequestContext } from '../backend.js';
-import { optString, optStringList, reqString } from '../fields.js';
+import type { BackendPath, RequestContext } from '../../logical/backend.js';
+import { optString, optStringList, reqString } from '../../logical/fields.js';
 
 const NAME = '(?<name>[^/]+)';
 /** Policy names are case-insensitive (stored lower-case): judge the request by the name it acts on. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ALREADY_INITIALIZED } from '../../crypto/service.js';
 import { StrongroomError } from '../../shared/errors.js';
-import type { RequestContext } from '../backend.js';
+import type { RequestContext } from '../../logical/backend.js';
 import type { HttpDeps } from '../deps.js';
 import { sealPaths } from './seal.js';
 

@@ -2,9 +2,9 @@ import { ALREADY_INITIALIZED } from '../../crypto/service.js';
 import type { SealStatus } from '../../crypto/types.js';
 import { StrongroomError, invalid, isStrongroomError } from '../../shared/errors.js';
 import { runHealthChecks } from '../../shared/health.js';
-import type { BackendPath } from '../backend.js';
+import type { BackendPath } from '../../logical/backend.js';
 import type { HttpDeps } from '../deps.js';
-import { optBool, optInt, optString } from '../fields.js';
+import { optBool, optInt, optString } from '../../logical/fields.js';
 
 export const VERSION = '0.1.0';
 

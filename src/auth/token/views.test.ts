@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { TokenInfo } from '../../auth/types.js';
-import { lookupData } from './token-views.js';
+import type { TokenInfo } from '../types.js';
+import { lookupData } from './views.js';
 
 const info: TokenInfo = {
   accessor: 'acc',

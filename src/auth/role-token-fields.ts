@@ -1,5 +1,5 @@
-import { invalid } from '../../shared/errors.js';
-import { firstOf, optBool, optDuration, optNonNegativeInt, optStringList } from '../fields.js';
+import { invalid } from '../shared/errors.js';
+import { firstOf, optBool, optDuration, optNonNegativeInt, optStringList } from '../logical/fields.js';
 
 /**
  * Vault's common token fields on auth-method roles that narrow what a login token may do. A restriction that is

@@ -1,9 +1,9 @@
-import type { KubernetesAuthConfig, KubernetesAuthService, KubernetesRole } from '../../auth/types.js';
+import type { KubernetesAuthConfig, KubernetesAuthService, KubernetesRole } from '../types.js';
 import { invalid } from '../../shared/errors.js';
-import type { Backend } from '../backend.js';
-import { firstOf, optBool, optDuration, optString, optStringList, reqString } from '../fields.js';
-import { refuseUnenforcedTokenFields, roleTokenBoundCidrs, roleTokenMaxTtl } from './role-token-fields.js';
-import { authBlock, loginAuditAuth } from './token-views.js';
+import type { Backend } from '../../logical/backend.js';
+import { firstOf, optBool, optDuration, optString, optStringList, reqString } from '../../logical/fields.js';
+import { refuseUnenforcedTokenFields, roleTokenBoundCidrs, roleTokenMaxTtl } from '../role-token-fields.js';
+import { authBlock, loginAuditAuth } from '../token/views.js';
 
 const ROLE_NAME = '(?<name>[A-Za-z0-9_.@-]{1,128})';
 

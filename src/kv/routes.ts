@@ -1,8 +1,8 @@
-import type { KvService, SecretMetadata, VersionInfo } from '../../kv/types.js';
-import type { Mount } from '../../mounts/types.js';
-import { formatDuration } from '../../shared/duration.js';
-import { StrongroomError, invalid, isStrongroomError } from '../../shared/errors.js';
-import type { Backend, DataAccess, HandlerResult, RequestContext } from '../backend.js';
+import type { KvService, SecretMetadata, VersionInfo } from './types.js';
+import type { Mount } from '../mounts/types.js';
+import { formatDuration } from '../shared/duration.js';
+import { StrongroomError, invalid, isStrongroomError } from '../shared/errors.js';
+import type { Backend, DataAccess, HandlerResult, RequestContext } from '../logical/backend.js';
 import {
   optBool,
   optDuration,
@@ -11,8 +11,8 @@ import {
   optObject,
   optStringMap,
   versionList,
-} from '../fields.js';
-import { rfc3339 } from '../time.js';
+} from '../logical/fields.js';
+import { rfc3339 } from '../logical/time.js';
 
 /**
  * Vault's KV version 2 engine, served for every mount of type 'kv', plus our rollback/ and diff/ paths.

@@ -1,5 +1,5 @@
-import type { TokenRole, TokenRoleInput } from '../../auth/types.js';
-import { optBool, optDuration, optNonNegativeInt, optString, optStringList } from '../fields.js';
+import type { TokenRole, TokenRoleInput } from '../types.js';
+import { optBool, optDuration, optNonNegativeInt, optString, optStringList } from '../../logical/fields.js';
 
 /** A role write as Vault's fields (lists as arrays or comma strings, durations as "1h" or seconds). */
 export function roleInput(name: string, data: Record<string, unknown>): TokenRoleInput {

@@ -1,10 +1,10 @@
-import type { AppRole, AppRoleService, SecretIdInfo, SecretIdOptions } from '../../auth/types.js';
+import type { AppRole, AppRoleService, SecretIdInfo, SecretIdOptions } from '../types.js';
 import { StrongroomError, invalid } from '../../shared/errors.js';
-import type { Backend } from '../backend.js';
-import { refuseUnenforcedTokenFields, roleTokenBoundCidrs, roleTokenMaxTtl } from './role-token-fields.js';
-import { firstOf, optBool, optDuration, optNonNegativeInt, optStringList, optStringMap, reqString } from '../fields.js';
-import { rfc3339 } from '../time.js';
-import { authBlock, loginAuditAuth } from './token-views.js';
+import type { Backend } from '../../logical/backend.js';
+import { refuseUnenforcedTokenFields, roleTokenBoundCidrs, roleTokenMaxTtl } from '../role-token-fields.js';
+import { firstOf, optBool, optDuration, optNonNegativeInt, optStringList, optStringMap, reqString } from '../../logical/fields.js';
+import { rfc3339 } from '../../logical/time.js';
+import { authBlock, loginAuditAuth } from '../token/views.js';
 
 const ROLE_NAME = '(?<name>[A-Za-z0-9_.@-]{1,128})';
 

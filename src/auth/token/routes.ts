@@ -1,10 +1,10 @@
-import { ROLE_NAME_PATTERN } from '../../auth/token/roles.js';
-import type { CreateTokenInput, TokenInfo, TokenService } from '../../auth/types.js';
+import { ROLE_NAME_PATTERN } from './roles.js';
+import type { CreateTokenInput, TokenInfo, TokenService } from '../types.js';
 import { StrongroomError, invalid } from '../../shared/errors.js';
-import type { Backend, HandlerResult, RequestContext } from '../backend.js';
-import { optBool, optDuration, optNonNegativeInt, optString, optStringList, optStringMap, reqString } from '../fields.js';
-import { authBlock, lookupData } from './token-views.js';
-import { roleData, roleInput } from './token-roles.js';
+import type { Backend, HandlerResult, RequestContext } from '../../logical/backend.js';
+import { optBool, optDuration, optNonNegativeInt, optString, optStringList, optStringMap, reqString } from '../../logical/fields.js';
+import { authBlock, lookupData } from './views.js';
+import { roleData, roleInput } from './role-routes.js';
 
 /**
  * Vault's token auth method at auth/token/.

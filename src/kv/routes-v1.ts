@@ -1,8 +1,8 @@
-import type { KvService, SecretData } from '../../kv/types.js';
-import type { Mount } from '../../mounts/types.js';
-import { parseDuration } from '../../shared/duration.js';
-import { StrongroomError, invalid, isStrongroomError } from '../../shared/errors.js';
-import type { Backend, RequestContext } from '../backend.js';
+import type { KvService, SecretData } from './types.js';
+import type { Mount } from '../mounts/types.js';
+import { parseDuration } from '../shared/duration.js';
+import { StrongroomError, invalid, isStrongroomError } from '../shared/errors.js';
+import type { Backend, RequestContext } from '../logical/backend.js';
 
 /**
  * Vault's KV version 1 engine, served for kv mounts whose options.version is "1": the API path is the secret's own

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { Mount } from '../../mounts/types.js';
-import { StrongroomError, invalid, isStrongroomError } from '../../shared/errors.js';
-import { decodeBase64Field } from '../../transit/ciphertext.js';
-import { HASH_NAMES, digest } from '../../transit/digest.js';
-import type { CreateKeyOptions, EncryptOptions, ExportType, TransitKey, TransitService } from '../../transit/types.js';
-import type { Backend, HandlerResult, RequestContext } from '../backend.js';
-import { optBool, optDuration, optInt, optNonNegativeInt, optString } from '../fields.js';
+import type { Mount } from '../mounts/types.js';
+import { StrongroomError, invalid, isStrongroomError } from '../shared/errors.js';
+import { decodeBase64Field } from './ciphertext.js';
+import { HASH_NAMES, digest } from './digest.js';
+import type { CreateKeyOptions, EncryptOptions, ExportType, TransitKey, TransitService } from './types.js';
+import type { Backend, HandlerResult, RequestContext } from '../logical/backend.js';
+import { optBool, optDuration, optInt, optNonNegativeInt, optString } from '../logical/fields.js';
 
 /**
  * Vault's transit engine, served for every mount of type 'transit'.

@@ -1,5 +1,5 @@
-import type { TokenInfo } from '../../auth/types.js';
-import { rfc3339, secondsUntil } from '../time.js';
+import type { TokenInfo } from '../types.js';
+import { rfc3339, secondsUntil } from '../../logical/time.js';
 
 /** Vault's `auth` block for a freshly issued (or renewed) token. `token` is '' when renewing by accessor. */
 export function authBlock(token: string, info: TokenInfo): Record<string, unknown> {
