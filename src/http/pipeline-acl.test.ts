@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { BackendPath, HandlerResult, RequestContext } from './backend.js';
+import type { BackendPath, HandlerResult, RequestContext } from '../logical/backend.js';
 import { createPipelineHarness, probeBackend, type PipelineHarness } from '../../test/support/pipeline-harness.js';
 
 /**

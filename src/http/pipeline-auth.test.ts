@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RequestContext } from './backend.js';
+import type { RequestContext } from '../logical/backend.js';
 import {
   createPipelineHarness,
   errorsOf,

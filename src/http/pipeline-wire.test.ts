@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { StrongroomError, type ErrorKind } from '../shared/errors.js';
-import type { HandlerResult, RequestContext } from './backend.js';
+import type { HandlerResult, RequestContext } from '../logical/backend.js';
 import { createPipelineHarness, errorsOf, probeBackend, type PipelineHarness } from '../../test/support/pipeline-harness.js';
 
 /**
