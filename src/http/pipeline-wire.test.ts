@@ -181,6 +181,12 @@ describe('pipeline: envelope and wire', () => {
       expect((await root('GET', 'auth/probe/any')).status).toBe(200);
     });
 
+    it('answers a read that found nothing 404 {errors: []}, and a write that answers nothing 204', async () => {
+      result = undefined;
+      expect(await root('GET', 'auth/probe/any')).toMatchObject({ status: 404, body: { errors: [] } });
+      expect((await root('PUT', 'auth/probe/any', { body: {} })).status).toBe(204);
+    });
+
     it('applies to the real engines: an empty KV folder and an unknown one', async () => {
       const empty = await root('LIST', 'secret/metadata/nothing-here');
       expect(empty).toMatchObject({ status: 404, body: { errors: [] } });

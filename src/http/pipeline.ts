@@ -234,7 +234,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         audited = { request: auditRequest, token: ctx.token, callerAuth, pendingRequest: deferRequestEntry ? requestEntry : null };
         if (!deferRequestEntry) await audit.log(requestEntry).catch(auditFailed);
       }
-      const result = emptyListIsNotFound(ctx.operation, await handler(ctx));
+      const result = emptyAnswerIsNotFound(ctx.operation, await handler(ctx));
 
       const rendered = render(result ?? {}, resolved.backend, req.requestId, route);
       if (audit && audited) {
@@ -305,11 +305,13 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
 }
 
 /**
- * Vault's HTTP layer answers a LIST whose response has no keys (none at all, or an empty list) with 404 and
+ * Vault's HTTP layer answers a READ with no response, and a LIST whose response has no keys (none at all, or an empty list), with 404 and
  * `{"errors":[]}`, whatever the backend; clients (the CLI's "No value found", hvac's InvalidPath) rely on it. One rule
  * here, so a handler just returns the keys it found.
  */
-function emptyListIsNotFound(operation: string, result: HandlerResult | void): HandlerResult | void {
+function emptyAnswerIsNotFound(operation: string, result: HandlerResult | void): HandlerResult | void {
+  // A read that answers nothing found nothing (Vault's respondLogical: a nil read response is 404).
+  if (operation === 'read' && !result) return { status: 404, raw: { errors: [] } };
   if (operation !== 'list') return result;
   // A listing handler that answers nothing has no keys either (Vault: a nil list response is 404).
   if (!result) return { status: 404, raw: { errors: [] } };
