@@ -1,12 +1,11 @@
 import type { Kysely, Migration } from 'kysely';
-import { binaryType } from '../storage/columns.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDb = Kysely<any>;
 
 /**
- * Tables owned by the auth domain. Tokens and secret-ids are stored only as HMAC-SHA256 (hex) under a key derived
- * from the barrier, so a dump of these tables yields nothing that can log in. Timestamps are epoch ms.
+ * Tables of the token store (core: every auth method issues tokens). Tokens are stored only as HMAC-SHA256 (hex)
+ * under a key derived from the barrier, so a dump yields nothing that can log in. Timestamps are epoch ms.
  */
 export const migrations: Record<string, Migration> = {
   '0200_auth_tokens': {
@@ -40,59 +39,6 @@ export const migrations: Record<string, Migration> = {
     },
     async down(db: AnyDb) {
       await db.schema.dropTable('auth_tokens').execute();
-    },
-  },
-  '0210_auth_kubernetes': {
-    async up(db: AnyDb) {
-      await db.schema
-        .createTable('auth_kubernetes_config')
-        // One configuration per store (one mount); the fixed key keeps writes an upsert.
-        .addColumn('id', 'integer', (c) => c.primaryKey())
-        .addColumn('config', 'text', (c) => c.notNull())
-        // The reviewer JWT is a Kubernetes credential: sealed by the barrier.
-        .addColumn('reviewer_jwt', binaryType(db))
-        .addColumn('updated_at', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable('auth_kubernetes_roles')
-        .addColumn('name', 'varchar(255)', (c) => c.primaryKey())
-        .addColumn('definition', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'bigint', (c) => c.notNull())
-        .execute();
-    },
-    async down(db: AnyDb) {
-      await db.schema.dropTable('auth_kubernetes_roles').execute();
-      await db.schema.dropTable('auth_kubernetes_config').execute();
-    },
-  },
-  '0220_auth_approle': {
-    async up(db: AnyDb) {
-      await db.schema
-        .createTable('auth_approle_roles')
-        .addColumn('name', 'varchar(255)', (c) => c.primaryKey())
-        .addColumn('role_id', 'varchar(255)', (c) => c.notNull().unique())
-        .addColumn('definition', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable('auth_approle_secret_ids')
-        .addColumn('hash', 'varchar(64)', (c) => c.primaryKey())
-        .addColumn('accessor', 'varchar(64)', (c) => c.notNull().unique())
-        .addColumn('role_name', 'varchar(255)', (c) =>
-          c.notNull().references('auth_approle_roles.name').onDelete('cascade'),
-        )
-        .addColumn('meta', 'text', (c) => c.notNull())
-        .addColumn('cidr_list', 'text', (c) => c.notNull())
-        .addColumn('num_uses', 'bigint', (c) => c.notNull())
-        .addColumn('creation_time', 'bigint', (c) => c.notNull())
-        .addColumn('expire_time', 'bigint', (c) => c.notNull())
-        .execute();
-      await db.schema.createIndex('auth_approle_secret_ids_role').on('auth_approle_secret_ids').column('role_name').execute();
-      await db.schema.createIndex('auth_approle_secret_ids_expire').on('auth_approle_secret_ids').column('expire_time').execute();
-    },
-    async down(db: AnyDb) {
-      await db.schema.dropTable('auth_approle_secret_ids').execute();
-      await db.schema.dropTable('auth_approle_roles').execute();
     },
   },
   '0230_auth_token_roles': {
