@@ -1,27 +1,25 @@
 import type { AuditEvent, AuditService } from '../../src/audit/types.js';
-import { createAppRoleService } from '../../src/auth/approle/service.js';
-import { createKubernetesAuthService } from '../../src/auth/kubernetes/service.js';
+import { approleAuth } from '../../src/auth/approle/module.js';
 import { createTokenService } from '../../src/auth/token/service.js';
 import type { AppRoleService, TokenService } from '../../src/auth/types.js';
 import type { ManagedSealService } from '../../src/crypto/service.js';
 import { unsealedManagedSealService } from '../../src/crypto/testing.js';
 import type { Backend, BackendPath, Handler, RequestContext } from '../../src/logical/backend.js';
-import { createAppRoleBackend } from '../../src/auth/approle/routes.js';
-import { createKubernetesBackend } from '../../src/auth/kubernetes/routes.js';
-import { createKvV1Backend } from '../../src/kv/routes-v1.js';
-import { createKvBackend } from '../../src/kv/routes.js';
-import { createTokenBackend } from '../../src/auth/token/routes.js';
 import type { HttpDeps } from '../../src/http/deps.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import { compileRoutes, createPipeline, type ApiReply, type ApiRequest } from '../../src/http/pipeline.js';
 import { createSysBackend } from '../../src/http/sys/index.js';
-import { createKvService } from '../../src/kv/service.js';
+import { kvEngine } from '../../src/kv/module.js';
+import type { ModuleRouting } from '../../src/logical/module.js';
 import type { KvService } from '../../src/kv/types.js';
-import { createMountService } from '../../src/mounts/service.js';
+import { AUTH_MOUNTS, createMountService } from '../../src/mounts/service.js';
 import type { MountService } from '../../src/mounts/types.js';
 import { createPolicyService, type CachedPolicyService } from '../../src/policy/service.js';
 import { StrongroomError } from '../../src/shared/errors.js';
-import { openStorage, type Storage } from '../../src/storage/database.js';
+import type { Storage } from '../../src/storage/database.js';
+import { startModules } from '../../src/server/module-host.js';
+import { REGISTRY, authCatalog, secretsCatalog } from '../../src/server/modules.js';
+import { openStorage } from '../../src/server/open-storage.js';
 
 /**
  * In-process request pipeline for fast tests: the real pipeline and the real backends (sys, token, approle,
@@ -200,10 +198,29 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     cacheTtlMs: 0,
   });
   const policy = createPolicyService({ storage });
-  const mounts = createMountService({ storage });
-  const kv = createKvService({ storage, barrier });
-  const approle = createAppRoleService({ storage, tokens, barrier });
-  const kubernetes = createKubernetesAuthService({ storage, tokens, barrier });
+  const mounts = createMountService({ storage, catalog: secretsCatalog(REGISTRY.secrets) });
+  const authMounts = createMountService({ storage, catalog: authCatalog(REGISTRY.auth), table: AUTH_MOUNTS });
+  // The registry's modules over these services, as the store builds them.
+  const modules = startModules(
+    REGISTRY,
+    { storage, barrier, tokens, refreshKeyring: async () => undefined, settings: {} },
+    { secrets: mounts, auth: authMounts },
+  );
+  const kv = modules.serviceOf(kvEngine);
+  // The test's own backends answer at their auth prefixes, as mounts of a type only this harness knows.
+  const extra = (options.extraBackends ?? []).map(([prefix, backend]) => ({ path: prefix.slice('auth/'.length), backend }));
+  const extraMount = (path: string) => ({ path, type: `probe:${path}`, uuid: `probe-${path}`, accessor: `auth_probe_${path}`, description: '', options: {}, createdAt: 0 });
+  const routing: ModuleRouting = {
+    routesFor(mount, table) {
+      const own = table === 'auth' ? extra.find((e) => `probe:${e.path}` === mount.type) : undefined;
+      return own ? { key: mount.type, build: () => own.backend } : modules.routesFor(mount, table);
+    },
+  };
+  const authResolver: MountService = Object.create(authMounts) as MountService;
+  authResolver.resolve = async (path: string) => {
+    const own = extra.find((e) => path.startsWith(e.path) || path === e.path.slice(0, -1));
+    return own ? { mount: extraMount(own.path), rest: path.slice(own.path.length) } : authMounts.resolve(path);
+  };
   const timeline: TimelineEvent[] = [];
   const audit = createRecordingAudit(timeline);
 
@@ -211,10 +228,9 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
   const deps: HttpDeps = {
     seal,
     mounts,
+    authMounts: authResolver,
     kv,
     tokens,
-    kubernetes,
-    approle,
     policy,
     // As the store's accessor: none while sealed; 'unavailable' while unsealed without a working audit log.
     audit: () => {
@@ -223,24 +239,20 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
       return audit;
     },
     lifecycle: { afterUnseal: async () => undefined, beforeSeal: async () => undefined },
-    engineBackends: {},
+    modules: routing,
     metrics: createMetrics({ defaultMetrics: false }),
     ...(options.loginRateLimit ? { loginRateLimit: options.loginRateLimit } : {}),
   };
   // The same route table app.ts builds (transit left out: no test here needs it), plus the test's own backends.
-  const routes = compileRoutes({
-    sys: createSysBackend(deps),
-    auth: [
-      ...(options.extraBackends ?? []),
-      ['auth/token/', createTokenBackend(deps)],
-      ['auth/kubernetes/', createKubernetesBackend(deps)],
-      ['auth/approle/', createAppRoleBackend(deps)],
-    ],
-    engines: { kv: createKvBackend(deps), 'kv-v1': createKvV1Backend(deps) },
-  });
+  // The same route table app.ts builds, plus the test's own backends.
+  const routes = compileRoutes({ sys: createSysBackend(deps), modules: routing });
   const pipeline = createPipeline(deps, routes);
   const root = await tokens.createRoot();
   if (options.kvMount !== false) await mounts.enable({ path: 'secret/', type: 'kv', options: { version: '2' } });
+  // Vault enables no auth method but token; the tests here log in through AppRole and Kubernetes at their usual paths.
+  const approleMount = await authMounts.enable({ path: 'approle/', type: 'approle' });
+  const approle = modules.serviceOf(approleAuth).forMount(approleMount);
+  await authMounts.enable({ path: 'kubernetes/', type: 'kubernetes' });
 
   let requestSeq = 0;
   let policySeq = 0;
