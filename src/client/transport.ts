@@ -60,7 +60,7 @@ export interface Transport {
   /** The address as given, without trailing slashes. */
   readonly address: string;
   request(method: Method, path: string, options?: RequestOptions): Promise<Response>;
-  /** Closes idle keep-alive connections. */
+  /** Closes idle keep-alive connections; requests in flight finish, and later ones open new connections. */
   close(): void;
 }
 
@@ -196,7 +196,9 @@ export function createTransport(options: TransportOptions): Transport {
       return { status: answer.status, headers: answer.headers, body };
     },
     close() {
-      agent.destroy();
+      // Only idle sockets: a request still in flight (another reconcile using a replaced client) must finish. Its
+      // socket goes back to the pool afterwards and is closed by the idle timeout.
+      for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
     },
   };
 }
