@@ -154,6 +154,15 @@ describe('typed errors', () => {
     expect(err.message).not.toMatch(/SECRET-TOKEN|cGxhaW50|query-secret/);
   });
 
+  it('refuses a token Node cannot put in a header without echoing it, and leaves no timer behind', async () => {
+    const err = await transport({ timeoutMs: 50 }).request('GET', 'sys/health', { token: 'hvs.SECRET\r\nx-evil: 1' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).not.toContain('SECRET');
+    // The request's timer would fire here if it had been left running (and throw outside any promise).
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(seen).toEqual([]);
+  });
+
   it('a refused connection is a one-line ConnectionError naming the address and the code', async () => {
     const err = await createTransport({ address: 'http://127.0.0.1:1' })
       .request('GET', 'sys/health', { token: 'hvs.SECRET-TOKEN' })

@@ -101,7 +101,6 @@ export function createTransport(options: TransportOptions): Transport {
       let settled = false;
       let connectTimer: NodeJS.Timeout | undefined;
       let answered = false;
-      // eslint-disable-next-line prefer-const
       let req: ClientRequest;
       const finish = () => {
         settled = true;
@@ -118,33 +117,42 @@ export function createTransport(options: TransportOptions): Transport {
       const overall = setTimeout(() => fail(new TimeoutError(address, 'response', limit)), limit);
       const onAbort = () => fail(abortReason(signal!));
       signal?.addEventListener('abort', onAbort, { once: true });
-      req = send(
-        {
-          protocol: base.protocol,
-          hostname: base.hostname.replace(/^\[|\]$/g, ''),
-          port: base.port || (isHttps ? 443 : 80),
-          method,
-          path: requestPath,
-          headers,
-          agent,
-        },
-        (res) => {
-          answered = true;
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > maxBytes) fail(new ConnectionError(address, undefined, 'answer too large', `the answer from ${address} is larger than ${maxBytes} bytes`));
-            else chunks.push(chunk);
-          });
-          res.on('end', () => {
-            if (settled) return;
-            finish();
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
-          });
-          res.on('error', (err) => fail(connectionError(err, address)));
-        },
-      );
+      const startRequest = () =>
+        send(
+          {
+            protocol: base.protocol,
+            hostname: base.hostname.replace(/^\[|\]$/g, ''),
+            port: base.port || (isHttps ? 443 : 80),
+            method,
+            path: requestPath,
+            headers,
+            agent,
+          },
+          (res) => {
+            answered = true;
+            const chunks: Buffer[] = [];
+            let size = 0;
+            res.on('data', (chunk: Buffer) => {
+              size += chunk.length;
+              if (size > maxBytes) fail(new ConnectionError(address, undefined, 'answer too large', `the answer from ${address} is larger than ${maxBytes} bytes`));
+              else chunks.push(chunk);
+            });
+            res.on('end', () => {
+              if (settled) return;
+              finish();
+              resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
+            });
+            res.on('error', (err) => fail(connectionError(err, address)));
+          },
+        );
+      try {
+        req = startRequest();
+      } catch (err) {
+        // A header Node refuses (a token with a line break): its message names the header, never the value.
+        finish();
+        reject(err);
+        return;
+      }
       req.on('socket', (socket) => {
         if (!socket.connecting) return;
         connectTimer = setTimeout(() => fail(new TimeoutError(address, 'connect', Math.min(connectTimeoutMs, limit))), Math.min(connectTimeoutMs, limit));
