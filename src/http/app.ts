@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Bindings, ChildLoggerOptions } from 'fastify/types/logger.js';
 import type { LoggerOptions } from 'pino';
 import { createAppRoleBackend } from '../auth/approle/routes.js';
+import { CUBBYHOLE_PREFIX, createCubbyholeBackend } from '../cubbyhole/routes.js';
 import { createKubernetesBackend } from '../auth/kubernetes/routes.js';
 import { createKvBackend } from '../kv/routes.js';
 import { createKvV1Backend } from '../kv/routes-v1.js';
@@ -75,6 +76,8 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
       ['auth/token/', createTokenBackend(deps)],
       ['auth/kubernetes/', createKubernetesBackend(deps)],
       ['auth/approle/', createAppRoleBackend(deps)],
+      // Vault's cubbyhole is mounted at a fixed path in every store, like the token method: a fixed prefix.
+      [CUBBYHOLE_PREFIX, createCubbyholeBackend(deps)],
     ],
     engines: { kv: createKvBackend(deps), 'kv-v1': createKvV1Backend(deps), ...deps.engineBackends },
   });
@@ -103,6 +106,7 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
         // Throws a 400 (BodyError) for invalid or too deeply nested JSON.
         body: request.body instanceof UnparsedBody ? parseJsonBody(request.body.bytes.toString('utf8'), maxJsonDepth) : request.body,
         token: tokenFrom(request.headers),
+        ...wrapHeadersFrom(request.headers),
         remoteAddress: request.ip,
         requestId: request.id,
       });
@@ -241,6 +245,16 @@ export function tokenFrom(headers: Record<string, string | string[] | undefined>
     return authorization.slice(7).trim();
   }
   return undefined;
+}
+
+/** Vault's response-wrapping headers, passed on as received (the pipeline validates them). */
+export function wrapHeadersFrom(headers: Record<string, string | string[] | undefined>): { wrapTtl?: string; wrapFormat?: string } {
+  const ttl = headers['x-vault-wrap-ttl'];
+  const format = headers['x-vault-wrap-format'];
+  return {
+    ...(typeof ttl === 'string' ? { wrapTtl: ttl } : {}),
+    ...(typeof format === 'string' ? { wrapFormat: format } : {}),
+  };
 }
 
 function flattenQuery(query: unknown): Record<string, string> {

@@ -1,12 +1,14 @@
 import type { AuditService } from '../audit/types.js';
 import type { AppRoleService, KubernetesAuthService, TokenService } from '../auth/types.js';
 import type { SealService } from '../crypto/types.js';
+import type { CubbyholeService } from '../cubbyhole/types.js';
 import type { KvService } from '../kv/types.js';
 import type { MountService, MountType } from '../mounts/types.js';
 import type { PolicyService } from '../policy/types.js';
 import type { HealthCheck } from '../shared/health.js';
 import type { Backend } from '../logical/backend.js';
 import type { Metrics } from './metrics.js';
+import type { WrappingService } from '../wrapping/types.js';
 
 /**
  * Everything the HTTP layer needs, assembled by the server bootstrap. The HTTP layer translates; the domain
@@ -21,6 +23,10 @@ export interface HttpDeps {
   kubernetes: KubernetesAuthService;
   approle: AppRoleService;
   policy: PolicyService;
+  /** Every token's private cubbyhole (mounted at cubbyhole/). */
+  cubbyhole: CubbyholeService;
+  /** Response wrapping (X-Vault-Wrap-TTL, sys/wrapping/*). */
+  wrapping: WrappingService;
   /** The audit service; null while sealed (nothing but the unauthenticated seal endpoints is served then). */
   audit(): AuditService | null;
   lifecycle: Lifecycle;

@@ -10,6 +10,7 @@ import type { Backend, Handler, HandlerResult, Operation, RequestContext } from 
 import type { HttpDeps } from './deps.js';
 import { statusForKind } from './errors.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit.js';
+import { parseWrapRequest, wrapInfoView, wrapResponse } from './wrapping.js';
 import { compileBackend, isTruthyQuery, matchPath, operationForMethod, type CompiledBackend } from './router.js';
 
 /** One API request, already parsed by the transport. `path` is the logical path after '/v1/'. */
@@ -21,6 +22,9 @@ export interface ApiRequest {
   token: string | undefined;
   remoteAddress: string;
   requestId: string;
+  /** Vault's response-wrapping headers, as received (X-Vault-Wrap-TTL, X-Vault-Wrap-Format). */
+  wrapTtl?: string;
+  wrapFormat?: string;
 }
 
 export interface ApiReply {
@@ -126,6 +130,8 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       pendingRequest: AuditEvent | null;
     } | null = null;
     try {
+      // Vault refuses malformed wrapping headers before anything else happens.
+      const wrap = parseWrapRequest(req.wrapTtl, req.wrapFormat);
       const listQuery = isTruthyQuery(req.query.list);
       const methodOp = operationForMethod(req.method, listQuery);
       if (!methodOp) throw new StrongroomError('method_not_allowed', `method ${req.method} is not supported`);
@@ -169,6 +175,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
           return acl.isRoot || acl.allows(path ?? checkedPath, capability);
         },
         canReachUnder: async (prefix) => (ctx.token ? (await callerAcl(ctx.token)).grantsUnder(prefix) : false),
+        ...(wrap ? { wrap } : {}),
       };
       const audit = def.skipAudit ? null : def.auditIfAvailable ? auditIfAvailable() : deps.audit();
       const auditRequest: AuditRequest = {
@@ -194,6 +201,8 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
           }
           throw err;
         }
+      } else if (def.receivesOwnToken && req.token) {
+        ctx.ownToken = req.token;
       }
 
       if (methodOp === 'write') {
@@ -234,7 +243,16 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         audited = { request: auditRequest, token: ctx.token, callerAuth, pendingRequest: deferRequestEntry ? requestEntry : null };
         if (!deferRequestEntry) await audit.log(requestEntry).catch(auditFailed);
       }
-      const result = emptyListIsNotFound(ctx.operation, await handler(ctx));
+      const result = await wrapResponse(
+        {
+          wrap,
+          wrapping: deps.wrapping,
+          path: req.path,
+          skipAudit: def.skipAudit === true,
+          renderBody: (unwrapped) => render(unwrapped, resolved.backend, req.requestId, route).body,
+        },
+        emptyListIsNotFound(ctx.operation, await handler(ctx)),
+      );
 
       const rendered = render(result ?? {}, resolved.backend, req.requestId, route);
       if (audit && audited) {
@@ -244,6 +262,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
           status: rendered.status,
           data: result?.data ?? null,
           auth: result?.auth ?? null,
+          ...(result?.wrapInfo ? { wrapInfo: result.wrapInfo } : {}),
           ...(result?.auditAuth ? { auditAuth: result.auditAuth } : { callerAuth: audited.callerAuth }),
           ...(result?.auditClearData ? { clearData: result.auditClearData } : {}),
         });
@@ -282,7 +301,8 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         ...(headers ? { headers } : {}),
       });
     }
-    const hasBody = (result.data !== undefined && result.data !== null) || (result.auth !== undefined && result.auth !== null);
+    const hasBody =
+      (result.data !== undefined && result.data !== null) || (result.auth !== undefined && result.auth !== null) || !!result.wrapInfo;
     if (!hasBody && !result.warnings?.length) return reply(result.status ?? 204, undefined, route, headers ? { headers } : {});
     const envelope: Record<string, unknown> = {
       request_id: requestId,
@@ -290,7 +310,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       renewable: false,
       lease_duration: result.leaseDuration ?? 0,
       data: result.data ?? null,
-      wrap_info: null,
+      wrap_info: result.wrapInfo ? wrapInfoView(result.wrapInfo) : null,
       warnings: result.warnings?.length ? result.warnings : null,
       auth: result.auth ?? null,
       mount_type: backend.mountType,

@@ -8,6 +8,7 @@ import { createAppRoleService } from '../auth/approle/service.js';
 import { createKubernetesAuthService } from '../auth/kubernetes/service.js';
 import { createTokenService } from '../auth/token/service.js';
 import { createSealService, type ManagedSealService } from '../crypto/service.js';
+import { createCubbyholeService } from '../cubbyhole/service.js';
 import type { Backend } from '../logical/backend.js';
 import { createTransitBackend } from '../transit/routes.js';
 import type { HttpDeps, Lifecycle } from '../http/deps.js';
@@ -24,6 +25,7 @@ import { openStorage, type Storage, type StorageConfig } from '../storage/databa
 import { storageFailureFromWire } from '../storage/failures.js';
 import { createTransitRepository } from '../transit/repository.js';
 import { createTransitService } from '../transit/service.js';
+import { createWrappingService } from '../wrapping/service.js';
 import type { ServerConfig } from './config.js';
 
 /** Vault's default and maximum token lifetime: 768h (32 days). */
@@ -74,6 +76,8 @@ export const POLICY_REFRESH_INTERVAL_MS = 5_000;
 export const AUDIT_DEVICE_SYNC_INTERVAL_MS = 2_000;
 /** How often transit keys with an auto_rotate_period are checked (the shortest period Vault allows is an hour). */
 export const TRANSIT_AUTO_ROTATE_CHECK_MS = 60_000;
+/** Cubbyhole tidy spares entries younger than this (clock skew between replicas). */
+const CUBBYHOLE_TIDY_GRACE_MS = 5 * 60_000;
 /** Backoff between attempts to open the audit log after a failure: 0.5 s, doubling, at most 15 s. */
 const AUDIT_RETRY_FIRST_MS = 500;
 const AUDIT_RETRY_MAX_MS = 15_000;
@@ -166,7 +170,17 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
   });
   mounts.onDisable('transit', (mount) => transit.purgeMount(mount));
   seal.registerRewrapper(transit.rewrapper);
-  const tokens = createTokenService({ storage, barrier, defaultTtl: TOKEN_TTL_SECONDS, maxTtl: TOKEN_TTL_SECONDS });
+  // A token's cubbyhole dies with it: every revocation (explicit, cascade, expiry, tidy) purges the revoked owners.
+  const cubbyhole = createCubbyholeService({ storage, barrier, refreshKeyring: () => seal.refresh() });
+  seal.registerRewrapper(cubbyhole.rewrapper);
+  const tokens = createTokenService({
+    storage,
+    barrier,
+    defaultTtl: TOKEN_TTL_SECONDS,
+    maxTtl: TOKEN_TTL_SECONDS,
+    onRevoked: async (accessors) => void (await cubbyhole.purge(accessors)),
+  });
+  const wrapping = createWrappingService({ tokens, cubbyhole });
   const policy = createPolicyService({ storage });
   let stopMaintenance: (() => Promise<void>) | null = null;
   const kubernetes = createKubernetesAuthService({ storage, tokens, barrier, refreshKeyring: () => seal.refresh() });
@@ -325,6 +339,8 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
     kubernetes,
     approle,
     policy,
+    cubbyhole,
+    wrapping,
     audit: () => {
       if (barrier.isSealed()) return null;
       // Unsealed but the audit service is not up (yet, or it failed to open): serve nothing rather than unaudited.
@@ -361,6 +377,18 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
       stopMaintenance = startPeriodicJobs(
         [
           { name: 'token-tidy', intervalMs: TIDY_INTERVAL_MS, run: async () => removed(await tokens.tidy(), 'expired token(s)') },
+          {
+            // The backstop for a revocation whose cubbyhole purge failed: owners no live token has.
+            name: 'cubbyhole-tidy',
+            intervalMs: TIDY_INTERVAL_MS,
+            run: async () => {
+              // Entries written in the last few minutes are left alone, so a replica whose clock runs behind
+              // never has a new token's cubbyhole taken for a dead one's.
+              const before = Date.now() - CUBBYHOLE_TIDY_GRACE_MS;
+              const live = new Set(await tokens.listAccessors());
+              return removed(await cubbyhole.purgeAllExcept(live, before), 'cubbyhole entries of revoked tokens');
+            },
+          },
           {
             name: 'approle-secret-id-tidy',
             intervalMs: TIDY_INTERVAL_MS,

@@ -6,6 +6,7 @@ import { migrations as authMigrations } from '../auth/migrations.js';
 import { migrations as policyMigrations } from '../policy/migrations.js';
 import { migrations as auditMigrations } from '../audit/migrations.js';
 import { migrations as transitMigrations } from '../transit/migrations.js';
+import { migrations as cubbyholeMigrations } from '../cubbyhole/migrations.js';
 
 /**
  * Each domain owns its tables and exports its migrations; names carry a domain prefix and a number
@@ -19,6 +20,7 @@ const allMigrations: Record<string, Migration> = {
   ...policyMigrations,
   ...auditMigrations,
   ...transitMigrations,
+  ...cubbyholeMigrations,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => allMigrations };
