@@ -81,7 +81,7 @@ export function mountPaths(deps: Pick<HttpDeps, 'mounts' | 'kv' | 'engineBackend
       pattern: 'mounts/?',
       operations: {
         read: async () => {
-          const out: Record<string, unknown> = { 'sys/': systemMountView() };
+          const out: Record<string, unknown> = { 'sys/': systemMountView(), 'cubbyhole/': cubbyholeMountView() };
           for (const mount of await mounts.list()) out[mount.path] = mountView(mount);
           return { data: out };
         },
@@ -168,6 +168,18 @@ function mountView(mount: Mount): Record<string, unknown> {
     external_entropy_access: false,
     plugin_version: '',
     running_plugin_version: '',
+  };
+}
+
+/** Vault lists the per-token cubbyhole among the mounts; it is always there and cannot be tuned, moved or disabled. */
+function cubbyholeMountView(): Record<string, unknown> {
+  return {
+    ...systemMountView(),
+    type: 'cubbyhole',
+    description: 'per-token private secret storage',
+    accessor: 'cubbyhole',
+    local: true,
+    seal_wrap: false,
   };
 }
 
