@@ -218,13 +218,15 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         const target = def.aclPath ? def.aclPath(ctx) : req.path;
         checkedPath = target;
         if (!acl.isRoot) {
+          const wrapTtl = wrap ? { wrapTtl: wrap.ttl } : {};
           const aclPath = ctx.operation === 'list' && !target.endsWith('/') ? `${target}/` : target;
           const allowed =
             // The request's data goes along: the rule's parameter constraints judge it (Vault's allowed_parameters,
             // denied_parameters, required_parameters).
-            acl.allows(aclPath, ctx.operation, { data: ctx.data }) &&
-            (!def.sudo || acl.allows(aclPath, 'sudo', { listing: ctx.operation === 'list' })) &&
-            (def.dataAccess?.(ctx) ?? []).every((access) => access.capabilities.every((c) => acl.allows(access.path, c)));
+            // A rule's min/max_wrapping_ttl judges the wrapping asked for.
+            acl.allows(aclPath, ctx.operation, { data: ctx.data, ...wrapTtl }) &&
+            (!def.sudo || acl.allows(aclPath, 'sudo', { listing: ctx.operation === 'list', ...wrapTtl })) &&
+            (def.dataAccess?.(ctx) ?? []).every((access) => access.capabilities.every((c) => acl.allows(access.path, c, wrapTtl)));
           if (!allowed) {
             await audit?.log(requestEvent({ request: auditRequest, token: ctx.token, error: PERMISSION_DENIED }));
             throw new StrongroomError('forbidden', PERMISSION_DENIED);

@@ -116,6 +116,19 @@ describe('response wrapping and cubbyhole (real server)', () => {
     expect((await call('GET', 'auth/token/lookup-self', { token: unwrapped.body.auth.client_token })).status).toBe(200);
   });
 
+  it('honours min_wrapping_ttl and max_wrapping_ttl in policies: such a path is readable only wrapped within them', async () => {
+    const policy = 'path "secret/data/app/*" { capabilities = ["read"] min_wrapping_ttl = "1m" max_wrapping_ttl = "10m" }';
+    expect((await call('PUT', 'sys/policies/acl/wrapped-reads', { body: { policy } })).status).toBe(204);
+    const reader = await childToken(['default', 'wrapped-reads']);
+    expect((await call('GET', 'secret/data/app/db', { token: reader })).status).toBe(403);
+    expect((await call('GET', 'secret/data/app/db', { token: reader, wrapTtl: '30s' })).status).toBe(403);
+    expect((await call('GET', 'secret/data/app/db', { token: reader, wrapTtl: '11m' })).status).toBe(403);
+    const wrapped = await call('GET', 'secret/data/app/db', { token: reader, wrapTtl: '5m' });
+    expect(wrapped.status).toBe(200);
+    expect(wrapped.text).not.toContain(PLAINTEXT);
+    expect((await call('POST', 'sys/wrapping/unwrap', { token: wrapped.body.wrap_info.token })).body.data.data.password).toBe(PLAINTEXT);
+  });
+
   it('refuses malformed wrapping headers with 400 and wraps nothing', async () => {
     for (const ttl of ['soon', '-1', '5x']) {
       const res = await call('GET', 'secret/data/app/db', { wrapTtl: ttl });
