@@ -106,6 +106,17 @@ describeEachEngine('cubbyhole service', (ctx) => {
     expect(await cubbyhole.read(other, 'k')).toEqual({ v: other });
   });
 
+  it('revoking only a parent (revoke-orphan) deletes its cubbyhole and keeps its children\'s', async () => {
+    const root = await tokens.createRoot();
+    const parent = await tokens.create(root.info, { policies: ['default'] });
+    const child = await tokens.create(parent.info, { policies: ['default'] });
+    await cubbyhole.write(parent.info.accessor, 'k', { v: 'parent' });
+    await cubbyhole.write(child.info.accessor, 'k', { v: 'child' });
+    await tokens.revokeOrphan(parent.token);
+    expect(await cubbyhole.read(parent.info.accessor, 'k')).toBeUndefined();
+    expect(await cubbyhole.read(child.info.accessor, 'k')).toEqual({ v: 'child' });
+  });
+
   it('deletes the cubbyhole of a token that expired, when it is met or tidied', async () => {
     const used = await tokens.issue({ authMethod: 'token', path: 'auth/token/create', ttl: 60 });
     const tidied = await tokens.issue({ authMethod: 'token', path: 'auth/token/create', ttl: 60 });
