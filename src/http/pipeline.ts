@@ -10,7 +10,7 @@ import type { Backend, Handler, HandlerResult, Operation, RequestContext } from 
 import type { HttpDeps } from './deps.js';
 import { statusForKind } from './errors.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit.js';
-import { parseWrapRequest, wrapInfoView, wrapResponse } from './wrapping.js';
+import { admitWrap, parseWrapRequest, wrapInfoView, wrapResponse } from './wrapping.js';
 import { compileBackend, isTruthyQuery, matchPath, operationForMethod, type CompiledBackend } from './router.js';
 
 /** One API request, already parsed by the transport. `path` is the logical path after '/v1/'. */
@@ -131,7 +131,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
     } | null = null;
     try {
       // Vault refuses malformed wrapping headers before anything else happens.
-      const wrap = parseWrapRequest(req.wrapTtl, req.wrapFormat);
+      const wrapHeader = parseWrapRequest(req.wrapTtl, req.wrapFormat);
       const listQuery = isTruthyQuery(req.query.list);
       const methodOp = operationForMethod(req.method, listQuery);
       if (!methodOp) throw new StrongroomError('method_not_allowed', `method ${req.method} is not supported`);
@@ -141,6 +141,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       const match = matchPath(resolved.backend, resolved.rest);
       if (!match) throw notFoundRoute(req.path);
       const def = match.path.def;
+      const wrap = admitWrap(wrapHeader, def);
 
       if (!def.allowSealed && deps.seal.barrier.isSealed()) {
         throw new StrongroomError('sealed', 'Strongroom is sealed');

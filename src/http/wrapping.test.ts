@@ -71,7 +71,8 @@ describe('pipeline: response wrapping', () => {
         { pattern: 'login', operations: { update: answer({ auth: { client_token: SECRET, accessor: 'issued-acc', policies: ['a'] } }) } },
         { pattern: 'nothing', operations: { update: answer(undefined) } },
         { pattern: 'verbatim', operations: { read: answer({ raw: { keys: [SECRET] } }) } },
-        { pattern: 'health', skipAudit: true, operations: { read: answer({ raw: { initialized: true } }) } },
+        { pattern: 'health', skipAudit: true, allowSealed: true, operations: { read: answer({ raw: { initialized: true } }) } },
+        { pattern: 'init', allowSealed: true, unauthenticated: true, operations: { update: answer({ raw: { keys: [SECRET], root_token: SECRET } }) } },
         { pattern: 'missing', operations: { read: answer({ status: 404, raw: { errors: [] } }) } },
       ],
     };
@@ -157,6 +158,15 @@ describe('pipeline: response wrapping', () => {
     const refused = await pipeline.handle(request('GET', 'verbatim', '60'));
     expect(refused.status).toBe(400);
     expect(JSON.stringify(refused.body)).not.toContain(SECRET);
+    expect(wrapped).toEqual([]);
+  });
+
+  it('refuses a wrap request on a seal-lifecycle path before its handler runs (sys/init must not lose its keys)', async () => {
+    const { pipeline, request, handled, wrapped } = setup();
+    const refused = await pipeline.handle(request('POST', 'init', '60'));
+    expect(refused.status).toBe(400);
+    expect(refused.body).toEqual({ errors: ['this response cannot be wrapped'] });
+    expect(handled).toEqual([]);
     expect(wrapped).toEqual([]);
   });
 

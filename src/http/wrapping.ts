@@ -1,4 +1,4 @@
-import type { HandlerResult, WrapInfo, WrapRequest } from '../logical/backend.js';
+import type { BackendPath, HandlerResult, WrapInfo, WrapRequest } from '../logical/backend.js';
 import { rfc3339 } from '../logical/time.js';
 import { parseDuration } from '../shared/duration.js';
 import { invalid, isStrongroomError } from '../shared/errors.js';
@@ -11,8 +11,11 @@ import type { WrappingService } from '../wrapping/types.js';
  *     the caller gets `wrap_info` and `data: null`;
  *   - what Vault does not wrap passes as it is: an empty answer (204), an error, the health/seal-status/metrics bodies
  *     Vault serves outside its request handling (paths that skip the audit log; nothing secret);
- *   - anything else that cannot be wrapped — any other body sent verbatim (sys/init's keys and root token) — is
- *     refused with an error, and a failure to store the wrapped response is an error: never the plaintext.
+ *   - the other seal-lifecycle paths (sys/init, whose answer holds the keys and the root token, sys/unseal) answer
+ *     verbatim and are served while sealed, when no wrapping token can be made: a wrap request there is refused
+ *     before anything is done (Vault ignores the header there and answers in plaintext);
+ *   - any other verbatim body is refused with an error, and a failure to store the wrapped response is an error:
+ *     never the plaintext.
  */
 
 /** Validates Vault's wrapping headers; undefined when no wrapping is asked for (no header, or a TTL of 0). */
@@ -29,6 +32,16 @@ export function parseWrapRequest(ttlHeader: string | undefined, formatHeader: st
   if (format === 'jwt') throw invalid('the jwt wrapping format is not supported; omit X-Vault-Wrap-Format');
   if (format !== '' && format !== 'json') throw invalid('invalid X-Vault-Wrap-Format; the supported format is json');
   return ttl > 0 ? { ttl } : undefined;
+}
+
+/**
+ * The wrapping a matched path will honour, decided before its handler runs: none for the paths Vault answers outside
+ * its request handling, a 400 for the seal-lifecycle paths that answer verbatim.
+ */
+export function admitWrap(wrap: WrapRequest | undefined, def: Pick<BackendPath, 'skipAudit' | 'allowSealed'>): WrapRequest | undefined {
+  if (!wrap || def.skipAudit) return undefined;
+  if (def.allowSealed) throw invalid('this response cannot be wrapped');
+  return wrap;
 }
 
 export interface WrapStep {

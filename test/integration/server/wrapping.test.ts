@@ -141,6 +141,13 @@ describe('response wrapping and cubbyhole (real server)', () => {
     });
     expect(jwt.status).toBe(400);
     expect(jwt.text).not.toContain(PLAINTEXT);
+    // What Vault answers outside its request handling is answered unwrapped; the keys of sys/init never are.
+    const status = await call('GET', 'sys/seal-status', { token: null, wrapTtl: '60' });
+    expect(status.status).toBe(200);
+    expect(status.body.sealed).toBe(false);
+    const init = await call('POST', 'sys/init', { token: null, body: { secret_shares: 1, secret_threshold: 1 }, wrapTtl: '60' });
+    expect(init.status).toBe(400);
+    expect(init.body).toEqual({ errors: ['this response cannot be wrapped'] });
   });
 
   it('gives every token its own cubbyhole, gone when the token is revoked', async () => {
