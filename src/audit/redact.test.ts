@@ -34,6 +34,29 @@ describe('redaction', () => {
     expect(redacted.toString).toBe(expectedHash('secret-in-tostring'));
   });
 
+  it('a wrapped response\'s wrap_info: token and accessors HMAC\'d, when and where it was made in clear', () => {
+    const event = sampleEvent(1);
+    event.response = {
+      status: 200,
+      wrap_info: {
+        token: 'srs.wrapping-token',
+        accessor: 'wrap-accessor',
+        ttl: 300,
+        creation_time: '2026-01-01T00:00:00.000Z',
+        creation_path: 'secret/data/app',
+        wrapped_accessor: 'inner-accessor',
+      },
+    };
+    expect(redactor.redact(event).response!.wrap_info).toEqual({
+      token: expectedHash('srs.wrapping-token'),
+      accessor: expectedHash('wrap-accessor'),
+      ttl: 300,
+      creation_time: '2026-01-01T00:00:00.000Z',
+      creation_path: 'secret/data/app',
+      wrapped_accessor: expectedHash('inner-accessor'),
+    });
+  });
+
   it('refuses a key too short to be a key', () => {
     expect(() => createRedactor(Buffer.alloc(4))).toThrow(/at least 16 bytes/);
   });

@@ -223,6 +223,7 @@ const AUTH_CLEAR = new Set([
 ]);
 const REQUEST_CLEAR = new Set(['id', 'operation', 'path', 'mount_type', 'mount_point', 'remote_address', 'remote_port', 'namespace']);
 const RESPONSE_CLEAR = new Set(['status']);
+const WRAP_INFO_CLEAR = new Set(['ttl', 'creation_time', 'creation_path']);
 const RESPONSE_AUTH_CLEAR = new Set(['policies', 'token_policies', 'token_type', 'display_name', 'metadata', 'lease_duration', 'renewable', 'orphan', 'entity_id']);
 
 /** The event's allow-list, built once per redactor (not per event) since it only closes over the HMAC. */
@@ -245,6 +246,8 @@ function createEventRedactor(
     return allowList(object, RESPONSE_CLEAR, hashValue, {
       data: clear ? (data) => redactWithClearPaths(data, hash, clear, '') : hashValue,
       auth: responseAuth,
+      // As Vault: the wrapping token and the accessors are HMAC'd, the rest says when and where it was made.
+      wrap_info: nested(WRAP_INFO_CLEAR, { token: hashValue, accessor: hashAccessor, wrapped_accessor: hashAccessor }),
       // Consumed above; never written.
       clear_data: () => undefined,
     });

@@ -33,6 +33,15 @@ export interface AuditResponse {
    */
   clear_data?: readonly string[];
   auth?: { client_token?: string; accessor?: string; policies?: string[] };
+  /** A wrapped response's wrapping token: token and accessors HMAC'd, ttl, creation_time and creation_path clear. */
+  wrap_info?: {
+    token: string;
+    accessor: string;
+    ttl: number;
+    creation_time: string;
+    creation_path: string;
+    wrapped_accessor?: string;
+  };
 }
 
 export interface AuditEvent {

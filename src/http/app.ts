@@ -91,6 +91,7 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
         // Throws a 400 (BodyError) for invalid or too deeply nested JSON.
         body: request.body instanceof UnparsedBody ? parseJsonBody(request.body.bytes.toString('utf8'), maxJsonDepth) : request.body,
         token: tokenFrom(request.headers),
+        ...wrapHeadersFrom(request.headers),
         remoteAddress: request.ip,
         requestId: request.id,
       });
@@ -229,6 +230,16 @@ export function tokenFrom(headers: Record<string, string | string[] | undefined>
     return authorization.slice(7).trim();
   }
   return undefined;
+}
+
+/** Vault's response-wrapping headers, passed on as received (the pipeline validates them). */
+export function wrapHeadersFrom(headers: Record<string, string | string[] | undefined>): { wrapTtl?: string; wrapFormat?: string } {
+  const ttl = headers['x-vault-wrap-ttl'];
+  const format = headers['x-vault-wrap-format'];
+  return {
+    ...(typeof ttl === 'string' ? { wrapTtl: ttl } : {}),
+    ...(typeof format === 'string' ? { wrapFormat: format } : {}),
+  };
 }
 
 function flattenQuery(query: unknown): Record<string, string> {

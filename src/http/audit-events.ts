@@ -1,5 +1,7 @@
 import type { AuditAuth, AuditEvent, AuditRequest } from '../audit/types.js';
 import type { TokenInfo } from '../auth/types.js';
+import type { WrapInfo } from '../logical/backend.js';
+import { rfc3339 } from '../logical/time.js';
 
 /**
  * Builds Vault-shaped audit events. Secret material (the client token, request and response data, issued tokens)
@@ -50,6 +52,8 @@ export function responseEvent(input: {
   status: number;
   data?: Record<string, unknown> | null;
   auth?: Record<string, unknown> | null;
+  /** A wrapped response: the entry records the wrapping token (HMAC'd by the audit service), never the wrapped data. */
+  wrapInfo?: WrapInfo;
   auditAuth?: Record<string, unknown>;
   /** See requestEvent; ignored when auditAuth adds a login's identity. */
   callerAuth?: AuditAuth | undefined;
@@ -75,6 +79,17 @@ export function responseEvent(input: {
       ...(typeof issued.client_token === 'string' ? { client_token: issued.client_token } : {}),
       ...(typeof issued.accessor === 'string' ? { accessor: issued.accessor } : {}),
       ...(Array.isArray(issued.policies) ? { policies: issued.policies.map(String) } : {}),
+    };
+  }
+  if (input.wrapInfo) {
+    const info = input.wrapInfo;
+    event.response!.wrap_info = {
+      token: info.token,
+      accessor: info.accessor,
+      ttl: info.ttl,
+      creation_time: rfc3339(info.creationTime),
+      creation_path: info.creationPath,
+      ...(info.wrappedAccessor ? { wrapped_accessor: info.wrappedAccessor } : {}),
     };
   }
   if (input.error) event.error = input.error;

@@ -7,6 +7,7 @@ import type { PolicyService } from '../policy/types.js';
 import type { HealthCheck } from '../shared/health.js';
 import type { ModuleRouting } from '../logical/module.js';
 import type { Metrics } from './metrics.js';
+import type { WrappingService } from '../wrapping/types.js';
 
 /**
  * Everything the HTTP layer needs, assembled by the server bootstrap. The HTTP layer translates; the domain
@@ -22,6 +23,8 @@ export interface HttpDeps {
   kv: KvService;
   tokens: TokenService;
   policy: PolicyService;
+  /** Response wrapping (X-Vault-Wrap-TTL, sys/wrapping/*). */
+  wrapping: WrappingService;
   /** The audit service; null while sealed (nothing but the unauthenticated seal endpoints is served then). */
   audit(): AuditService | null;
   lifecycle: Lifecycle;

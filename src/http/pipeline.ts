@@ -10,6 +10,7 @@ import type { ModuleRouting } from '../logical/module.js';
 import type { HttpDeps } from './deps.js';
 import { statusForKind } from './errors.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit.js';
+import { admitWrap, parseWrapRequest, wrapInfoView, wrapResponse } from './wrapping.js';
 import { compileBackend, isTruthyQuery, matchPath, operationForMethod, type CompiledBackend } from './router.js';
 
 /** One API request, already parsed by the transport. `path` is the logical path after '/v1/'. */
@@ -21,6 +22,9 @@ export interface ApiRequest {
   token: string | undefined;
   remoteAddress: string;
   requestId: string;
+  /** Vault's response-wrapping headers, as received (X-Vault-Wrap-TTL, X-Vault-Wrap-Format). */
+  wrapTtl?: string;
+  wrapFormat?: string;
 }
 
 export interface ApiReply {
@@ -120,6 +124,8 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       pendingRequest: AuditEvent | null;
     } | null = null;
     try {
+      // Vault refuses malformed wrapping headers before anything else happens.
+      const wrapHeader = parseWrapRequest(req.wrapTtl, req.wrapFormat);
       const listQuery = isTruthyQuery(req.query.list);
       const methodOp = operationForMethod(req.method, listQuery);
       if (!methodOp) throw new StrongroomError('method_not_allowed', `method ${req.method} is not supported`);
@@ -129,6 +135,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       const match = matchPath(resolved.backend, resolved.rest);
       if (!match) throw notFoundRoute(req.path);
       const def = match.path.def;
+      const wrap = admitWrap(wrapHeader, def);
 
       if (!def.allowSealed && deps.seal.barrier.isSealed()) {
         throw new StrongroomError('sealed', 'Strongroom is sealed');
@@ -163,6 +170,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
           return acl.isRoot || acl.allows(path ?? checkedPath, capability);
         },
         canReachUnder: async (prefix) => (ctx.token ? (await callerAcl(ctx.token)).grantsUnder(prefix) : false),
+        ...(wrap ? { wrap } : {}),
       };
       const audit = def.skipAudit ? null : def.auditIfAvailable ? auditIfAvailable() : deps.audit();
       const auditRequest: AuditRequest = {
@@ -188,6 +196,8 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
           }
           throw err;
         }
+      } else if (def.receivesOwnToken && req.token) {
+        ctx.ownToken = req.token;
       }
 
       if (methodOp === 'write') {
@@ -203,13 +213,15 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         const target = def.aclPath ? def.aclPath(ctx) : req.path;
         checkedPath = target;
         if (!acl.isRoot) {
+          const wrapTtl = wrap ? { wrapTtl: wrap.ttl } : {};
           const aclPath = ctx.operation === 'list' && !target.endsWith('/') ? `${target}/` : target;
           const allowed =
             // The request's data goes along: the rule's parameter constraints judge it (Vault's allowed_parameters,
             // denied_parameters, required_parameters).
-            acl.allows(aclPath, ctx.operation, { data: ctx.data }) &&
-            (!def.sudo || acl.allows(aclPath, 'sudo', { listing: ctx.operation === 'list' })) &&
-            (def.dataAccess?.(ctx) ?? []).every((access) => access.capabilities.every((c) => acl.allows(access.path, c)));
+            // A rule's min/max_wrapping_ttl judges the wrapping asked for.
+            acl.allows(aclPath, ctx.operation, { data: ctx.data, ...wrapTtl }) &&
+            (!def.sudo || acl.allows(aclPath, 'sudo', { listing: ctx.operation === 'list', ...wrapTtl })) &&
+            (def.dataAccess?.(ctx) ?? []).every((access) => access.capabilities.every((c) => acl.allows(access.path, c, wrapTtl)));
           if (!allowed) {
             await audit?.log(requestEvent({ request: auditRequest, token: ctx.token, error: PERMISSION_DENIED }));
             throw new StrongroomError('forbidden', PERMISSION_DENIED);
@@ -228,7 +240,16 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         audited = { request: auditRequest, token: ctx.token, callerAuth, pendingRequest: deferRequestEntry ? requestEntry : null };
         if (!deferRequestEntry) await audit.log(requestEntry).catch(auditFailed);
       }
-      const result = emptyAnswerIsNotFound(ctx.operation, await handler(ctx));
+      const result = await wrapResponse(
+        {
+          wrap,
+          wrapping: deps.wrapping,
+          path: req.path,
+          skipAudit: def.skipAudit === true,
+          renderBody: (unwrapped) => render(unwrapped, resolved.backend, req.requestId, route).body,
+        },
+        emptyAnswerIsNotFound(ctx.operation, await handler(ctx)),
+      );
 
       const rendered = render(result ?? {}, resolved.backend, req.requestId, route);
       if (audit && audited) {
@@ -238,6 +259,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
           status: rendered.status,
           data: result?.data ?? null,
           auth: result?.auth ?? null,
+          ...(result?.wrapInfo ? { wrapInfo: result.wrapInfo } : {}),
           ...(result?.auditAuth ? { auditAuth: result.auditAuth } : { callerAuth: audited.callerAuth }),
           ...(result?.auditClearData ? { clearData: result.auditClearData } : {}),
         });
@@ -276,7 +298,8 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         ...(headers ? { headers } : {}),
       });
     }
-    const hasBody = (result.data !== undefined && result.data !== null) || (result.auth !== undefined && result.auth !== null);
+    const hasBody =
+      (result.data !== undefined && result.data !== null) || (result.auth !== undefined && result.auth !== null) || !!result.wrapInfo;
     if (!hasBody && !result.warnings?.length) return reply(result.status ?? 204, undefined, route, headers ? { headers } : {});
     const envelope: Record<string, unknown> = {
       request_id: requestId,
@@ -284,7 +307,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       renewable: false,
       lease_duration: result.leaseDuration ?? 0,
       data: result.data ?? null,
-      wrap_info: null,
+      wrap_info: result.wrapInfo ? wrapInfoView(result.wrapInfo) : null,
       warnings: result.warnings?.length ? result.warnings : null,
       auth: result.auth ?? null,
       mount_type: backend.mountType,

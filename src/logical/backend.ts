@@ -42,6 +42,30 @@ export interface RequestContext {
   ownToken?: string;
   /** Whether the caller's ACL grants anything under `prefix` (Vault's mount-access check); false without a token. */
   canReachUnder(prefix: string): Promise<boolean>;
+  /**
+   * The response wrapping the caller asked for (X-Vault-Wrap-TTL), already validated; undefined when none. The
+   * pipeline wraps the handler's response itself; only sys/wrapping/wrap, which exists to be wrapped, looks at it.
+   */
+  wrap?: WrapRequest;
+}
+
+/** A validated response-wrapping request. */
+export interface WrapRequest {
+  /** Seconds, > 0. */
+  ttl: number;
+}
+
+/** Vault's `wrap_info`: the single-use token that holds a wrapped response, shown in place of the response. */
+export interface WrapInfo {
+  token: string;
+  accessor: string;
+  /** Seconds. */
+  ttl: number;
+  /** Epoch ms. */
+  creationTime: number;
+  creationPath: string;
+  /** The accessor of a token the wrapped response carries (logins, token creation). */
+  wrappedAccessor?: string;
 }
 
 export interface HandlerResult {
@@ -68,6 +92,11 @@ export interface HandlerResult {
   raw?: unknown;
   contentType?: string;
   headers?: Record<string, string>;
+  /**
+   * A wrapped response: rendered as the envelope's `wrap_info` with `data` null, audited with the token HMAC'd. Set by
+   * the pipeline's wrapping step (http/wrapping.ts) and by sys/wrapping/rewrap; never together with `data` or `raw`.
+   */
+  wrapInfo?: WrapInfo;
 }
 
 /** One secret-data path an operation touches and the capabilities it needs there (all of them). */
@@ -102,7 +131,10 @@ export interface BackendPath {
    * carries the data. Return [] when the operation touches none. Runs after authentication and the existence check.
    */
   dataAccess?: (ctx: RequestContext) => readonly DataAccess[];
-  /** The handler receives the caller's presented token as `ctx.ownToken` (auth/token/lookup-self and renew-self only). */
+  /**
+   * The handler receives the caller's presented token as `ctx.ownToken` (auth/token/lookup-self and renew-self; and
+   * on the unauthenticated sys/wrapping/unwrap and lookup, where the presented token may be the wrapping token).
+   */
   receivesOwnToken?: boolean;
   /** Requires the 'sudo' capability in addition to the operation's. */
   sudo?: boolean;

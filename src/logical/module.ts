@@ -74,6 +74,16 @@ interface ModuleBase<S> {
   purge?(service: S, mount: Mount): Promise<void>;
   /** Moves this module's barrier-sealed records onto the newest keyring term after a rotation. */
   rewrapper?(service: S, core: ModuleCore): Rewrapper | undefined;
+  /**
+   * Tokens were revoked (explicitly, with their parent, on expiry or by tidy): a module that keeps data per token
+   * (cubbyhole) deletes it here. Called with the revoked tokens' accessors, after the revocation is stored.
+   */
+  tokensRevoked?(service: S, accessors: readonly string[]): Promise<void>;
+  /**
+   * Set for a module that exists exactly once at this path and can be neither enabled, disabled nor moved (the token
+   * store at 'token/', cubbyhole at 'cubbyhole/'). Its mount row is recorded at start-up when missing.
+   */
+  readonly fixedPath?: string;
 }
 
 /** A secrets engine, mounted through sys/mounts at any path outside the reserved ones. */
@@ -96,11 +106,6 @@ export interface SecretsEngineModule<S = unknown> extends ModuleBase<S> {
 /** An auth method, mounted through sys/auth under `auth/` (several times, at any path, unless it is `fixedPath`). */
 export interface AuthMethodModule<S = unknown> extends ModuleBase<S> {
   readonly kind: 'auth';
-  /**
-   * Set for a method that exists exactly once at this path and can be neither enabled, disabled nor moved (the token
-   * store at 'token/'). Its mount row is created by the mount table's own migration.
-   */
-  readonly fixedPath?: string;
 }
 
 export type Module = SecretsEngineModule<any> | AuthMethodModule<any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -179,6 +179,26 @@ export function createMountService(deps: MountServiceDeps, options: MountService
       return repo.listAll();
     },
 
+    async ensureFixed(input) {
+      // A fixed module's path is reserved against enable, so nothing else can hold it; only its own row may be missing.
+      try {
+        await repo.exclusively(async (tx) => {
+          if ((await tx.listAll()).some((m) => m.path === input.path)) return;
+          await tx.insert({
+            path: input.path,
+            type: input.type,
+            uuid: randomUUID(),
+            accessor: `${spec.accessorPrefix}${input.type}_${randomBytes(4).toString('hex')}`,
+            description: input.description,
+            options: {},
+            createdAt: now(),
+          });
+        });
+      } finally {
+        invalidate();
+      }
+    },
+
     async resolve(requestPath) {
       const current = snapshot && now() - snapshot.loadedAt < refreshAfterMs ? snapshot : await reload();
       for (const mount of current.byLength) {

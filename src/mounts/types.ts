@@ -48,6 +48,11 @@ export interface MountService {
    */
   tuneOptions(path: string, options: Record<string, string>, description?: string): Promise<{ mount: Mount; changed: string[] }>;
   list(): Promise<Mount[]>;
+  /**
+   * Records the mount of a module that exists once at a fixed, reserved path (cubbyhole/) when it is not recorded
+   * yet; idempotent, and safe when several processes start at once. Its type is one the catalog calls fixed.
+   */
+  ensureFixed(input: { path: string; type: MountType; description: string }): Promise<void>;
   /** Longest mount whose path prefixes `requestPath` (e.g. 'secret/data/app' → 'secret/'); null when none. Cached. */
   resolve(requestPath: string): Promise<{ mount: Mount; rest: string } | null>;
   onDisable(type: MountType, purge: (mount: Mount) => Promise<void>): void;

@@ -36,31 +36,53 @@ interface Rule {
   params?: ParameterConstraints;
   /** The rule grants only under a condition Strongroom cannot meet (see `needsUnsupported`): it grants nothing. */
   unmet?: true;
+  /** Vault's min_wrapping_ttl / max_wrapping_ttl, seconds: the rule grants only to responses wrapped within them. */
+  minWrap?: number;
+  maxWrap?: number;
 }
 
 /**
- * Vault grants a rule with min_wrapping_ttl / max_wrapping_ttl only to wrapped responses, one with mfa_methods only
- * after MFA, one with a control_group only after approval. Strongroom has none of these, so such a rule must not
- * be read as a plain grant (fail closed). It still matches, so it keeps shadowing less specific rules, as in Vault.
+ * Vault grants a rule with mfa_methods only after MFA, one with a control_group only after approval. Strongroom has
+ * neither, so such a rule must not be read as a plain grant (fail closed). It still matches, so it keeps shadowing
+ * less specific rules, as in Vault. A wrapping TTL that cannot be read is treated the same way.
  */
 function needsUnsupported(extras: Record<string, HclValue> | undefined): boolean {
   if (!extras) return false;
-  const positiveTtl = (value: HclValue | undefined): boolean => {
-    if (value === undefined) return false;
-    if (typeof value !== 'string' && typeof value !== 'number') return true;
-    try {
-      return parseDuration(value) > 0;
-    } catch {
-      return true; // unreadable: assume a requirement rather than ignore one
-    }
-  };
   const mfa = extras.mfa_methods;
   return (
-    positiveTtl(extras.min_wrapping_ttl) ||
-    positiveTtl(extras.max_wrapping_ttl) ||
+    wrapTtlOf(extras.min_wrapping_ttl) === null ||
+    wrapTtlOf(extras.max_wrapping_ttl) === null ||
     (mfa !== undefined && !(Array.isArray(mfa) && mfa.length === 0)) ||
     extras.control_group !== undefined
   );
+}
+
+/** A rule's wrapping TTL in seconds: 0 when absent (or 0, which Vault reads as none), null when unreadable. */
+function wrapTtlOf(value: HclValue | undefined): number | null {
+  if (value === undefined) return 0;
+  if (typeof value !== 'string' && typeof value !== 'number') return null;
+  try {
+    return parseDuration(value);
+  } catch {
+    return null;
+  }
+}
+
+/** Vault merges the wrapping TTLs of identical patterns to the most permissive: the lowest minimum, the highest maximum. */
+function mergeWrap(target: Rule, a: Rule, b: Rule): void {
+  const mins = [a.minWrap, b.minWrap].filter((v): v is number => v !== undefined);
+  const maxes = [a.maxWrap, b.maxWrap].filter((v): v is number => v !== undefined);
+  if (mins.length > 0) target.minWrap = Math.min(...mins);
+  if (maxes.length > 0) target.maxWrap = Math.max(...maxes);
+}
+
+/** Vault's check: a rule with a wrapping TTL grants only to a wrapped response whose TTL lies within it. */
+function wrapAllows(rule: Rule, wrapTtl: number | undefined): boolean {
+  if (rule.minWrap === undefined && rule.maxWrap === undefined) return true;
+  if (wrapTtl === undefined || wrapTtl <= 0) return false;
+  if (rule.minWrap !== undefined && wrapTtl < rule.minWrap) return false;
+  if (rule.maxWrap !== undefined && wrapTtl > rule.maxWrap) return false;
+  return true;
 }
 
 /** Operations whose request data Vault checks against parameter constraints (vault/acl.go AllowOperation). */
@@ -107,13 +129,14 @@ class CompiledAcl implements Acl {
   allows(
     path: string,
     capability: Exclude<Capability, 'deny'>,
-    options?: { listing?: boolean; data?: Readonly<Record<string, unknown>> },
+    options?: { listing?: boolean; data?: Readonly<Record<string, unknown>>; wrapTtl?: number },
   ): boolean {
     const normalized = normalizePath(path);
     // A listing request is judged by one rule for every capability it needs (list, and sudo on sudo paths).
     const listing = capability === 'list' || options?.listing === true;
     const rule = listing ? this.listRule(normalized) : this.matcher.match(normalized);
     if (rule === undefined || rule.unmet || (rule.mask & BIT[capability]) === 0) return false;
+    if (!wrapAllows(rule, options?.wrapTtl)) return false;
     // The request's data must also satisfy the rule's parameter constraints (deny masks carry none: checked above).
     if (options?.data !== undefined && BIT[capability] & PARAMETER_CHECKED) return parametersAllow(rule.params, options.data);
     return true;
@@ -176,6 +199,10 @@ export function compileAcl(policies: ReadonlyArray<readonly PathRule[]>): Acl {
       const params = constraintsOf(rule.pattern, rule.extras);
       if (params) compiled.params = params;
       if (needsUnsupported(rule.extras)) compiled.unmet = true;
+      const minWrap = wrapTtlOf(rule.extras?.min_wrapping_ttl);
+      const maxWrap = wrapTtlOf(rule.extras?.max_wrapping_ttl);
+      if (minWrap) compiled.minWrap = minWrap;
+      if (maxWrap) compiled.maxWrap = maxWrap;
       const existing = merged.get(pattern);
       if (existing === undefined) {
         merged.set(pattern, compiled);
@@ -185,6 +212,7 @@ export function compileAcl(policies: ReadonlyArray<readonly PathRule[]>): Acl {
         if (mergedParams) combined.params = mergedParams;
         // Vault merges wrapping TTLs and MFA requirements of identical patterns: a requirement in either remains.
         if (existing.unmet || compiled.unmet) combined.unmet = true;
+        mergeWrap(combined, existing, compiled);
         merged.set(pattern, combined);
       }
     }

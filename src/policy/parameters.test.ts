@@ -169,9 +169,10 @@ describe('parameter constraints through the ACL', () => {
   });
 });
 
-describe('rule requirements Strongroom cannot meet (wrapping TTLs, MFA, control groups)', () => {
-  // Vault grants such a rule only to wrapped responses, or after MFA or an approval; Strongroom offers none of
-  // them, so the rule must grant nothing rather than be read as a plain grant.
+describe('rule requirements: wrapping TTLs, and what Strongroom cannot meet (MFA, control groups)', () => {
+  // Vault grants a wrapping-TTL rule only to wrapped responses within the TTLs, an MFA or control-group rule only
+  // after MFA or an approval, which Strongroom does not offer: those must grant nothing rather than be read as a
+  // plain grant.
   const rules = [
     'path "secret/data/wrapped" { capabilities = ["read"] max_wrapping_ttl = "1h" }',
     'path "secret/data/min-wrapped" { capabilities = ["read"] min_wrapping_ttl = 60 }',
@@ -189,6 +190,30 @@ describe('rule requirements Strongroom cannot meet (wrapping TTLs, MFA, control 
       expect(acl.allows(path, 'update', { data: {} })).toBe(false);
     }
     expect(acl.allows('secret/data/mfa/', 'list')).toBe(false);
+  });
+
+  it('grants a wrapping-TTL rule only to a request wrapped within its TTLs', () => {
+    expect(acl.allows('secret/data/wrapped', 'read', { wrapTtl: 60 })).toBe(true);
+    expect(acl.allows('secret/data/wrapped', 'read', { wrapTtl: 3600 })).toBe(true);
+    expect(acl.allows('secret/data/wrapped', 'read', { wrapTtl: 3601 })).toBe(false);
+    expect(acl.allows('secret/data/wrapped', 'read', { wrapTtl: 0 })).toBe(false);
+    expect(acl.allows('secret/data/wrapped', 'update', { wrapTtl: 60 })).toBe(false);
+    expect(acl.allows('secret/data/min-wrapped', 'read', { wrapTtl: 59 })).toBe(false);
+    expect(acl.allows('secret/data/min-wrapped', 'read', { wrapTtl: 60, data: {} })).toBe(true);
+    expect(acl.allows('secret/data/mfa', 'read', { wrapTtl: 60 })).toBe(false);
+  });
+
+  it('merges the wrapping TTLs of one pattern in several policies to the most permissive, as Vault', () => {
+    const merged = compileAcl([
+      parsePolicy('path "k" { capabilities = ["read"] min_wrapping_ttl = "2m" max_wrapping_ttl = "10m" }'),
+      parsePolicy('path "k" { capabilities = ["read"] min_wrapping_ttl = 60 max_wrapping_ttl = "1h" }'),
+    ]);
+    expect(merged.allows('k', 'read', { wrapTtl: 60 })).toBe(true);
+    expect(merged.allows('k', 'read', { wrapTtl: 3600 })).toBe(true);
+    expect(merged.allows('k', 'read', { wrapTtl: 59 })).toBe(false);
+    expect(merged.allows('k', 'read')).toBe(false);
+    const unreadable = compileAcl([parsePolicy('path "k" { capabilities = ["read"] max_wrapping_ttl = "soon" }')]);
+    expect(unreadable.allows('k', 'read', { wrapTtl: 60 })).toBe(false);
   });
 
   it('treats zero TTLs and an empty MFA list as no requirement, and leaves other paths alone', () => {

@@ -49,10 +49,14 @@ export interface Acl {
    * read, create, update or patch, the applicable rule's parameter constraints (allowed_parameters,
    * denied_parameters, required_parameters) must also be satisfied, with Vault's semantics.
    */
+  /**
+   * `wrapTtl`: the response-wrapping TTL the request asked for (seconds; absent = not wrapped). A rule with Vault's
+   * min_wrapping_ttl / max_wrapping_ttl grants only to requests wrapped within them.
+   */
   allows(
     path: string,
     capability: Exclude<Capability, 'deny'>,
-    options?: { listing?: boolean; data?: Readonly<Record<string, unknown>> },
+    options?: { listing?: boolean; data?: Readonly<Record<string, unknown>>; wrapTtl?: number },
   ): boolean;
   /**
    * Whether some rule grants a capability (other than deny) on a path under `prefix` — Vault's mount-access check,

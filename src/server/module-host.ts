@@ -9,6 +9,10 @@ export interface ModuleHost extends ModuleRouting {
   serviceOf<S>(module: SecretsEngineModule<S> | AuthMethodModule<S>): S;
   jobs(): ModuleJob[];
   rewrappers(): Rewrapper[];
+  /** Tells every module that keeps data per token that these tokens are gone (see `tokensRevoked`). */
+  tokensRevoked(accessors: readonly string[]): Promise<void>;
+  /** Records the mount of every module with a fixed path that is not recorded yet (start-up). */
+  ensureFixedMounts(): Promise<void>;
 }
 
 /**
@@ -19,7 +23,7 @@ export interface ModuleHost extends ModuleRouting {
 export function startModules(
   registry: Registry,
   core: ModuleCore,
-  tables: { secrets: Pick<MountService, 'onDisable'>; auth: Pick<MountService, 'onDisable'> },
+  tables: { secrets: Pick<MountService, 'onDisable' | 'ensureFixed'>; auth: Pick<MountService, 'onDisable' | 'ensureFixed'> },
 ): ModuleHost {
   const services = new Map<Module, unknown>();
   for (const module of modulesOf(registry)) services.set(module, module.createService(core));
@@ -44,6 +48,16 @@ export function startModules(
 
   return {
     serviceOf,
+    async tokensRevoked(accessors) {
+      for (const module of modulesOf(registry)) await module.tokensRevoked?.(serviceOf(module), accessors);
+    },
+    async ensureFixedMounts() {
+      for (const module of modulesOf(registry)) {
+        if (module.fixedPath === undefined) continue;
+        const table = module.kind === 'secrets' ? tables.secrets : tables.auth;
+        await table.ensureFixed({ path: module.fixedPath, type: module.type, description: module.description ?? '' });
+      }
+    },
     jobs: () => modulesOf(registry).flatMap((module) => module.jobs?.(serviceOf(module)) ?? []),
     rewrappers: () =>
       modulesOf(registry).flatMap((module) => {

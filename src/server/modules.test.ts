@@ -46,7 +46,7 @@ describe('the registry drives migrations, routes and jobs', () => {
       await sql`insert into echo_things (id) values (1)`.execute(storage.db);
       const core = { storage, barrier: {} as Barrier, tokens: {} as TokenService, refreshKeyring: async () => undefined, settings: {} } as ModuleCore;
       const onDisable: string[] = [];
-      const host = startModules(registry, core, { secrets: { onDisable: (t) => void onDisable.push(t) }, auth: { onDisable: () => undefined } });
+      const host = startModules(registry, core, { secrets: { onDisable: (t) => void onDisable.push(t), ensureFixed: async () => undefined }, auth: { onDisable: () => undefined, ensureFixed: async () => undefined } });
       expect(host.jobs().map((j) => j.name)).toContain('echo-job');
       const mount = { path: 'shout/', type: 'echo', uuid: 'u-1', accessor: 'echo_1', description: '', options: {}, createdAt: 0 } as Mount;
       const table = compileRoutes({ sys: { paths: [] }, modules: host });

@@ -4,6 +4,7 @@ import { kubernetesAuth } from '../auth/kubernetes/module.js';
 import { tokenAuth } from '../auth/token/module.js';
 import { migrations as tokenMigrations } from '../auth/token/migrations.js';
 import { migrations as cryptoMigrations } from '../crypto/migrations.js';
+import { cubbyholeEngine } from '../cubbyhole/module.js';
 import { kvEngine } from '../kv/module.js';
 import type { AuthMethodModule, Module, SecretsEngineModule } from '../logical/module.js';
 import { migrations as mountsMigrations } from '../mounts/migrations.js';
@@ -30,6 +31,7 @@ export const REGISTRY: Registry = {
   secrets: [
     kvEngine,
     transitEngine,
+    cubbyholeEngine,
   ],
   auth: [
     tokenAuth,
@@ -78,7 +80,7 @@ export function secretsCatalog(engines: readonly SecretsEngineModule[] = REGISTR
       const merged = { ...engine.defaultOptions, ...options };
       return engine.validateOptions ? engine.validateOptions(merged, previous) : merged;
     },
-    isFixed: () => false,
+    isFixed: (type) => byType.get(type)?.fixedPath !== undefined,
   };
 }
 

@@ -6,6 +6,7 @@ import { createThreadedAuditService } from '../audit/threaded.js';
 import type { TokenService } from '../auth/types.js';
 import { createTokenService } from '../auth/token/service.js';
 import { createSealService, type ManagedSealService } from '../crypto/service.js';
+import { cubbyholeEngine } from '../cubbyhole/module.js';
 import type { HttpDeps, Lifecycle } from '../http/deps.js';
 import type { Metrics } from '../http/metrics.js';
 import { kvEngine } from '../kv/module.js';
@@ -17,6 +18,7 @@ import { StrongroomError } from '../shared/errors.js';
 import type { HealthCheckResult } from '../shared/health.js';
 import type { Storage, StorageConfig } from '../storage/database.js';
 import { storageFailureFromWire } from '../storage/failures.js';
+import { createWrappingService } from '../wrapping/service.js';
 import type { ServerConfig } from './config.js';
 import { startModules, type ModuleHost } from './module-host.js';
 import { REGISTRY, authCatalog, secretsCatalog } from './modules.js';
@@ -146,18 +148,33 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
   const barrier = seal.barrier;
   const mounts = createMountService({ storage, catalog: secretsCatalog(REGISTRY.secrets) });
   const authMounts = createMountService({ storage, catalog: authCatalog(REGISTRY.auth), table: AUTH_MOUNTS });
-  const tokens = createTokenService({ storage, barrier, defaultTtl: TOKEN_TTL_SECONDS, maxTtl: TOKEN_TTL_SECONDS });
+  // Modules that keep data per token (cubbyhole) hear of every revocation: explicit, cascade, expiry and tidy.
+  // The hook is bound late: the modules are built from the core, the token service among it.
+  let modules: ModuleHost | null = null;
+  const tokens = createTokenService({
+    storage,
+    barrier,
+    defaultTtl: TOKEN_TTL_SECONDS,
+    maxTtl: TOKEN_TTL_SECONDS,
+    onRevoked: async (accessors) => void (await modules?.tokensRevoked(accessors)),
+  });
   const policy = createPolicyService({ storage });
   let stopMaintenance: (() => Promise<void>) | null = null;
   // Every secrets engine and auth method: services, purge-on-disable, rewrappers and jobs come from the registry.
-  const modules = startModules(
+  const host = startModules(
     REGISTRY,
     { storage, barrier, tokens, refreshKeyring: () => seal.refresh(), settings: { kvMaxDataBytes: config.kvMaxDataBytes } },
     { secrets: mounts, auth: authMounts },
   );
-  for (const rewrapper of modules.rewrappers()) seal.registerRewrapper(rewrapper);
+  modules = host;
+  // Modules that exist once at a fixed path (cubbyhole/) get their mount row on first start.
+  await host.ensureFixedMounts();
+  for (const rewrapper of host.rewrappers()) seal.registerRewrapper(rewrapper);
   // sys/mounts tunes KV's config (max_versions, cas_required...), so the transport keeps a handle on KV's service.
-  const kv = modules.serviceOf(kvEngine);
+  const kv = host.serviceOf(kvEngine);
+  // Response wrapping (sys/wrapping, X-Vault-Wrap-TTL) keeps wrapped responses in the wrapping token's cubbyhole.
+  const cubbyhole = host.serviceOf(cubbyholeEngine);
+  const wrapping = createWrappingService({ tokens, cubbyhole });
 
   let audit: AuditService | null = null;
   let auditOpening: Promise<AuditService | null> | null = null;
@@ -310,6 +327,7 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
     kv,
     tokens,
     policy,
+    wrapping,
     audit: () => {
       if (barrier.isSealed()) return null;
       // Unsealed but the audit service is not up (yet, or it failed to open): serve nothing rather than unaudited.
@@ -319,7 +337,7 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
       return audit;
     },
     lifecycle,
-    modules,
+    modules: host,
     metrics: options.metrics,
     healthChecks: [
       { name: 'storage', check: () => storage.health.check() },
@@ -336,7 +354,7 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
     authMounts,
     tokens,
     policy,
-    modules,
+    modules: host,
     audit: () => audit,
     lifecycle,
     httpDeps,
@@ -347,7 +365,7 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
         [
           { name: 'token-tidy', intervalMs: TIDY_INTERVAL_MS, run: async () => removed(await tokens.tidy(), 'expired token(s)') },
           { name: 'policy-refresh', intervalMs: POLICY_REFRESH_INTERVAL_MS, run: () => policy.refresh() },
-          ...modules.jobs(),
+          ...host.jobs(),
           {
             name: 'audit-device-sync',
             intervalMs: AUDIT_DEVICE_SYNC_INTERVAL_MS,

@@ -9,7 +9,9 @@ import type { HttpDeps } from '../../src/http/deps.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import { compileRoutes, createPipeline, type ApiReply, type ApiRequest } from '../../src/http/pipeline.js';
 import { createSysBackend } from '../../src/http/sys/index.js';
+import { cubbyholeEngine } from '../../src/cubbyhole/module.js';
 import { kvEngine } from '../../src/kv/module.js';
+import { createWrappingService } from '../../src/wrapping/service.js';
 import type { ModuleRouting } from '../../src/logical/module.js';
 import type { KvService } from '../../src/kv/types.js';
 import { AUTH_MOUNTS, createMountService } from '../../src/mounts/service.js';
@@ -138,8 +140,8 @@ export interface HarnessRequest {
   query?: Record<string, string>;
   remoteAddress?: string;
   requestId?: string;
-  // Response wrapping (issue 15 item 6) adds its request input here (the X-Vault-Wrap-TTL the transport parsed),
-  // passed through to ApiRequest by `request()` below.
+  /** The X-Vault-Wrap-TTL header as the transport read it. */
+  wrapTtl?: string;
 }
 
 export interface PipelineHarness {
@@ -173,7 +175,6 @@ export interface PipelineHarnessOptions {
   loginRateLimit?: { perSecond: number; burst: number };
   /** Mount KV v2 at 'secret/' (default true). */
   kvMount?: boolean;
-  // Response wrapping (issue 15 item 6): its options (the cubbyhole mount, the wrapping service) go here.
 }
 
 const HOUR = 3600;
@@ -189,6 +190,8 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     },
   };
   // The token cache is off so an expiry or a revocation is seen by the very next request.
+  // As the store does: revocations reach the modules that keep data per token (cubbyhole), bound once they exist.
+  let revoked: ((accessors: readonly string[]) => Promise<void>) | null = null;
   const tokens = createTokenService({
     storage,
     barrier,
@@ -196,6 +199,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     defaultTtl: 768 * HOUR,
     maxTtl: 768 * HOUR,
     cacheTtlMs: 0,
+    onRevoked: async (accessors) => void (await revoked?.(accessors)),
   });
   const policy = createPolicyService({ storage });
   const mounts = createMountService({ storage, catalog: secretsCatalog(REGISTRY.secrets) });
@@ -206,7 +210,10 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     { storage, barrier, tokens, refreshKeyring: async () => undefined, settings: {} },
     { secrets: mounts, auth: authMounts },
   );
+  revoked = (accessors) => modules.tokensRevoked(accessors);
+  await modules.ensureFixedMounts();
   const kv = modules.serviceOf(kvEngine);
+  const wrapping = createWrappingService({ tokens, cubbyhole: modules.serviceOf(cubbyholeEngine) });
   // The test's own backends answer at their auth prefixes, as mounts of a type only this harness knows.
   const extra = (options.extraBackends ?? []).map(([prefix, backend]) => ({ path: prefix.slice('auth/'.length), backend }));
   const extraMount = (path: string) => ({ path, type: `probe:${path}`, uuid: `probe-${path}`, accessor: `auth_probe_${path}`, description: '', options: {}, createdAt: 0 });
@@ -229,6 +236,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     seal,
     mounts,
     authMounts: authResolver,
+    wrapping,
     kv,
     tokens,
     policy,
@@ -279,6 +287,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
         token: req.token,
         remoteAddress: req.remoteAddress ?? '10.0.0.1',
         requestId: req.requestId ?? `req-${++requestSeq}`,
+        ...(req.wrapTtl !== undefined ? { wrapTtl: req.wrapTtl } : {}),
       };
       return pipeline.handle(apiRequest);
     },

@@ -33,6 +33,12 @@ export interface TokenServiceDeps {
   /** Authenticate cache; 0 disables it. */
   cacheTtlMs?: number;
   cacheMaxEntries?: number;
+  /**
+   * Told the accessors of every token revoked (explicitly, by a cascade, on expiry or by tidy), after their rows are
+   * gone: what lives and dies with a token (its cubbyhole) is deleted here. A failure propagates to the caller; the
+   * tokens stay revoked, and the owner's tidy backstop removes what was left.
+   */
+  onRevoked?: (accessors: string[]) => Promise<void>;
 }
 
 /** The one answer for every unacceptable token: callers (and logs) never learn whether it was unknown, expired or used up. */
@@ -117,13 +123,14 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     }
   };
 
-  function evict(revoked: RevokedToken[]): void {
+  async function evict(revoked: RevokedToken[]): Promise<void> {
     for (const r of revoked) cache.delete(r.hash);
+    if (deps.onRevoked && revoked.length > 0) await deps.onRevoked(revoked.map((r) => r.accessor));
   }
 
   async function revokeTree(accessor: string): Promise<number> {
     const revoked = await repo.deleteTree(accessor);
-    evict(revoked);
+    await evict(revoked);
     return revoked.length;
   }
 
@@ -503,8 +510,10 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw denied();
       const row = await repo.findByHash(hashToken(token));
       if (!row) return;
-      evict(await repo.deleteOrphaningChildren(row.accessor));
+      const revoked = repo.deleteOrphaningChildren(row.accessor);
+      const evicted = evict(await revoked);
       cache.deleteWhere((info) => info.parentAccessor === row.accessor);
+      await evicted;
     },
 
     async tidy() {

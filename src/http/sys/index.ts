@@ -6,12 +6,13 @@ import { metricsPaths } from './metrics.js';
 import { mountPaths } from './mounts.js';
 import { policyPaths } from './policy.js';
 import { sealPaths } from './seal.js';
+import { wrappingPaths } from './wrapping.js';
 
 /** The system backend (sys/): one file per route group, composed here. */
 export function createSysBackend(deps: HttpDeps): Backend {
   return {
     mountType: 'system',
     // authPaths before mountPaths: sys/mounts/auth/<path>/tune is an auth mount's tune, not a secrets mount's.
-    paths: [...sealPaths(deps), ...authPaths(deps), ...mountPaths(deps), ...policyPaths(deps), ...auditPaths(deps), ...metricsPaths(deps)],
+    paths: [...sealPaths(deps), ...authPaths(deps), ...mountPaths(deps), ...policyPaths(deps), ...auditPaths(deps), ...metricsPaths(deps), ...wrappingPaths(deps)],
   };
 }

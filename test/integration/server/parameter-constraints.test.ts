@@ -100,7 +100,7 @@ describe('policy parameter constraints are enforced (real server process)', () =
     expect((await call('POST', 'auth/token/create', merged, { ttl: '1h', num_uses: 3 })).status).toBe(403);
   });
 
-  it('a rule that Vault grants only with MFA or to wrapped responses grants nothing here', async () => {
+  it('a rule that Vault grants only with MFA grants nothing here, and one for wrapped responses nothing unwrapped', async () => {
     await root('POST', 'secret/data/guarded/key', { data: { v: 'guarded' } });
     const token = await tokenFor({
       guarded: 'path "secret/data/guarded/*" { capabilities = ["read"] mfa_methods = ["totp"] }\npath "secret/data/wrapped/*" { capabilities = ["read"] max_wrapping_ttl = "5m" }',
