@@ -43,7 +43,8 @@ export interface AppRoleRepository {
   listRoles(): Promise<string[]>;
   /** Deletes the role and its secret-ids together. */
   deleteRole(name: string): Promise<boolean>;
-  insertSecretId(row: SecretIdRow): Promise<void>;
+  /** false when a secret-id with the same hash already exists (nothing is written). */
+  insertSecretId(row: SecretIdRow): Promise<boolean>;
   findSecretId(roleName: string, hash: string): Promise<SecretIdRow | undefined>;
   /** Atomically takes one use; returns uses left, or undefined when it is gone or used up. Deletes it at zero. */
   consumeSecretIdUse(hash: string): Promise<number | undefined>;
@@ -91,7 +92,12 @@ export function createAppRoleRepository(storage: Pick<Storage, 'db'>): AppRoleRe
         return Number(result.numDeletedRows) > 0;
       }),
     async insertSecretId(row) {
-      await db.insertInto('auth_approle_secret_ids').values(row).execute();
+      const result = await db
+        .insertInto('auth_approle_secret_ids')
+        .values(row)
+        .onConflict((oc) => oc.column('hash').doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
     },
     findSecretId: (roleName, hash) =>
       db

@@ -1,8 +1,8 @@
-import type { AppRole, AppRoleService, SecretIdInfo, SecretIdOptions } from '../types.js';
+import type { AppRole, AppRoleService, GeneratedSecretId, SecretIdInfo, SecretIdOptions } from '../types.js';
 import { StrongroomError, invalid } from '../../shared/errors.js';
 import type { Backend } from '../../logical/backend.js';
-import { refuseUnenforcedTokenFields, roleTokenBoundCidrs, roleTokenMaxTtl } from '../role-token-fields.js';
-import { firstOf, optBool, optDuration, optNonNegativeInt, optStringList, optStringMap, reqString } from '../../logical/fields.js';
+import { refuseUnenforcedTokenFields, roleTokenBoundCidrs } from '../role-token-fields.js';
+import { firstOf, optBool, optDuration, optNonNegativeInt, optString, optStringList, optStringMap, reqString } from '../../logical/fields.js';
 import { rfc3339 } from '../../logical/time.js';
 import { authBlock, loginAuditAuth } from '../token/views.js';
 
@@ -38,7 +38,25 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
       {
         name: 'approle.role-id',
         pattern: `role/${ROLE_NAME}/role-id`,
-        operations: { read: async (ctx) => ({ data: { role_id: await approle.readRoleId(ctx.params.name!) } }) },
+        operations: {
+          read: async (ctx) => ({ data: { role_id: await approle.readRoleId(ctx.params.name!) } }),
+          update: async (ctx) => void (await approle.updateRoleId(ctx.params.name!, optString(ctx.data, 'role_id') ?? '')),
+        },
+      },
+      {
+        name: 'approle.custom-secret-id',
+        pattern: `role/${ROLE_NAME}/custom-secret-id`,
+        operations: {
+          update: async (ctx) => {
+            const generated = await approle.createCustomSecretId(
+              ctx.params.name!,
+              optString(ctx.data, 'secret_id') ?? '',
+              parseMetadata(ctx.data.metadata),
+              secretIdOptions(ctx.data),
+            );
+            return { data: secretIdCreated(generated) };
+          },
+        },
       },
       {
         name: 'approle.secret-id.lookup',
@@ -91,18 +109,8 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         pattern: `role/${ROLE_NAME}/secret-id/?`,
         operations: {
           update: async (ctx) => {
-            const meta = parseMetadata(ctx.data.metadata);
-            const options = secretIdOptions(ctx.data);
-            const generated = await approle.generateSecretId(ctx.params.name!, meta, options);
-            const numUses = options.numUses ?? (await approle.readRole(ctx.params.name!)).secretIdNumUses;
-            return {
-              data: {
-                secret_id: generated.secretId,
-                secret_id_accessor: generated.accessor,
-                secret_id_ttl: generated.ttl,
-                secret_id_num_uses: numUses,
-              },
-            };
+            const generated = await approle.generateSecretId(ctx.params.name!, parseMetadata(ctx.data.metadata), secretIdOptions(ctx.data));
+            return { data: secretIdCreated(generated) };
           },
           list: async (ctx) => ({ data: { keys: await approle.listSecretIdAccessors(ctx.params.name!) } }),
         },
@@ -117,6 +125,16 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         },
       },
     ],
+  };
+}
+
+/** Vault's answer to secret-id and custom-secret-id: the value (shown once), its accessor and its limits. */
+function secretIdCreated(generated: GeneratedSecretId): Record<string, unknown> {
+  return {
+    secret_id: generated.secretId,
+    secret_id_accessor: generated.accessor,
+    secret_id_ttl: generated.ttl,
+    secret_id_num_uses: generated.numUses,
   };
 }
 
@@ -144,7 +162,7 @@ function parseMetadata(value: unknown): Record<string, string> | undefined {
       return optStringMap({ metadata: JSON.parse(value) }, 'metadata');
     } catch (err) {
       if (err instanceof StrongroomError) throw err;
-      throw new StrongroomError('invalid', 'field "metadata" must be a JSON object of strings');
+      throw invalid('failed to parse metadata: field "metadata" must be a JSON object of strings');
     }
   }
   return optStringMap({ metadata: value }, 'metadata');
@@ -161,7 +179,9 @@ function roleInput(name: string, data: Record<string, unknown>): Partial<AppRole
   set('secretIdNumUses', optNonNegativeInt(data, 'secret_id_num_uses'));
   set('tokenPolicies', firstOf(data, ['token_policies', 'policies'], optStringList));
   set('tokenTtl', firstOf(data, ['token_ttl', 'ttl'], optDuration));
-  set('tokenMaxTtl', roleTokenMaxTtl(data));
+  set('roleId', optString(data, 'role_id'));
+  set('tokenMaxTtl', firstOf(data, ['token_max_ttl', 'max_ttl'], optDuration));
+  set('tokenExplicitMaxTtl', optDuration(data, 'token_explicit_max_ttl'));
   set('tokenNumUses', optNonNegativeInt(data, 'token_num_uses'));
   set('tokenPeriod', firstOf(data, ['token_period', 'period'], optDuration));
   set('secretIdBoundCidrs', optStringList(data, 'secret_id_bound_cidrs'));
@@ -184,9 +204,11 @@ function secretIdView(info: SecretIdInfo): Record<string, unknown> {
   };
 }
 
+/** Vault's role read: durations as whole seconds, every token_* field, the legacy `period` only when set. */
 function roleView(role: AppRole): Record<string, unknown> {
   return {
     bind_secret_id: role.bindSecretId,
+    local_secret_ids: false,
     secret_id_ttl: role.secretIdTtl,
     secret_id_num_uses: role.secretIdNumUses,
     secret_id_bound_cidrs: role.secretIdBoundCidrs,
@@ -194,9 +216,12 @@ function roleView(role: AppRole): Record<string, unknown> {
     policies: role.tokenPolicies,
     token_ttl: role.tokenTtl,
     token_max_ttl: role.tokenMaxTtl,
+    token_explicit_max_ttl: role.tokenExplicitMaxTtl,
     token_num_uses: role.tokenNumUses,
     token_period: role.tokenPeriod,
+    token_no_default_policy: false,
     token_bound_cidrs: role.tokenBoundCidrs,
     token_type: 'default',
+    ...(role.tokenPeriod > 0 ? { period: role.tokenPeriod } : {}),
   };
 }

@@ -4,7 +4,7 @@ import { constantTimeEqual, hmacSha256Hex } from '../../crypto/hmac.js';
 import type { Storage } from '../../storage/database.js';
 import { forbidden, invalid, notFound, sealedError } from '../../shared/errors.js';
 import { nonNegativeInteger, sanitizePolicies, validateMeta } from '../token/format.js';
-import type { AppRole, AppRoleService, SecretIdInfo, TokenService } from '../types.js';
+import type { AppRole, AppRoleService, GeneratedSecretId, SecretIdInfo, SecretIdOptions, TokenService } from '../types.js';
 import { anyCidrContains, cidrWithin, formatCidr, parseCidr } from '../cidr.js';
 import { createAppRoleRepository, type SecretIdRow, type StoredRole } from './repository.js';
 
@@ -20,6 +20,10 @@ const ROLE_NAME = /^[\w.-]{1,255}$/;
 const MAX_CREDENTIAL_LENGTH = 512;
 /** One answer for every bad credential: which half was wrong is exactly what an attacker wants to know. */
 const refused = () => forbidden('invalid role ID or secret ID');
+/** Vault's words for a role_id that another role holds (clients match it). */
+const roleIdInUse = () => invalid('role_id already in use');
+/** Vault's words for an accessor the role does not have; Terraform's provider matches this text. */
+const noSuchAccessor = (accessor: string) => notFound(`failed to find accessor entry for secret_id_accessor: ${JSON.stringify(accessor)}`);
 
 type RoleSettings = Omit<AppRole, 'name' | 'roleId'>;
 
@@ -30,6 +34,7 @@ const DEFAULTS: RoleSettings = {
   tokenPolicies: [],
   tokenTtl: 0,
   tokenMaxTtl: 0,
+  tokenExplicitMaxTtl: 0,
   tokenNumUses: 0,
   tokenPeriod: 0,
   secretIdBoundCidrs: [],
@@ -52,12 +57,57 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
   async function loadRole(name: string): Promise<AppRole> {
     checkName(name);
     const stored = await repo.readRole(name);
-    if (!stored) throw notFound(`role "${name}" does not exist`);
+    if (!stored) throw notFound(`role ${JSON.stringify(name)} does not exist`);
     return toRole(stored);
   }
 
-  /** Looks up, checks and spends one use of a secret-id; any failure is the same refusal. */
-  async function redeemSecretId(role: AppRole, secretId: string, remoteAddress: string | undefined): Promise<void> {
+  /**
+   * Vault's common path for generated and custom secret-ids: the role must use secret-ids, and ttl, num_uses and
+   * cidr_list may narrow the role's defaults but never widen them.
+   */
+  async function registerSecretId(
+    name: string,
+    secretId: string,
+    meta: Record<string, string> | undefined,
+    options: SecretIdOptions,
+  ): Promise<GeneratedSecretId> {
+    const role = await loadRole(name);
+    if (!role.bindSecretId) throw invalid('bind_secret_id is not set on the role');
+    const ttl = options.ttl === undefined ? role.secretIdTtl : nonNegativeInteger('ttl', options.ttl);
+    if (role.secretIdTtl > 0 && (ttl === 0 || ttl > role.secretIdTtl)) throw invalid("ttl cannot be longer than the role's secret_id_ttl");
+    const numUses = options.numUses === undefined ? role.secretIdNumUses : nonNegativeInteger('num_uses', options.numUses);
+    if (role.secretIdNumUses > 0 && (numUses === 0 || numUses > role.secretIdNumUses)) {
+      throw invalid("num_uses cannot be higher than the role's secret_id_num_uses");
+    }
+    const cidrs = canonicalCidrs(options.cidrList ?? []);
+    if (role.secretIdBoundCidrs.length > 0) {
+      const outer = role.secretIdBoundCidrs.map(parseCidr);
+      for (const text of cidrs) {
+        if (!outer.some((o) => cidrWithin(parseCidr(text), o))) {
+          throw invalid(`cidr_list entry ${text} is outside the role's secret_id_bound_cidrs`);
+        }
+      }
+    }
+    const accessor = randomUUID();
+    const now = clock();
+    const row: SecretIdRow = {
+      hash: hashSecretId(secretId),
+      accessor,
+      role_name: role.name,
+      meta: JSON.stringify(validateMeta(meta)),
+      cidr_list: JSON.stringify(cidrs),
+      num_uses: numUses,
+      creation_time: now,
+      expire_time: ttl > 0 ? now + ttl * 1000 : 0,
+    };
+    // Secret-ids are stored by one store-wide HMAC, so a custom value equal to any live secret-id (this role's or
+    // another's) is refused, in Vault's words; a generated UUID never collides in practice.
+    if (!(await repo.insertSecretId(row))) throw invalid('SecretID is already registered');
+    return { secretId, accessor, ttl, numUses };
+  }
+
+  /** Looks up, checks and spends one use of a secret-id; any failure is the same refusal. Returns its metadata. */
+  async function redeemSecretId(role: AppRole, secretId: string, remoteAddress: string | undefined): Promise<Record<string, string>> {
     if (typeof secretId !== 'string' || secretId.length === 0 || secretId.length > MAX_CREDENTIAL_LENGTH) throw refused();
     const hash = hashSecretId(secretId);
     const row = await repo.findSecretId(role.name, hash);
@@ -73,6 +123,7 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
       if (binding.length > 0 && !anyCidrContains(binding, remoteAddress)) throw refused();
     }
     if (row.num_uses > 0 && (await repo.consumeSecretIdUse(hash)) === undefined) throw refused();
+    return JSON.parse(row.meta) as Record<string, string>;
   }
 
   return {
@@ -83,7 +134,17 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
       const role = validateRole({ ...current, ...withoutUndefined(input) });
       const { name, roleId, ...settings } = role;
       const written = await repo.writeRole({ name, roleId, definition: JSON.stringify(settings) }, clock());
-      if (!written) throw invalid('that role_id is already used by another role');
+      if (!written) throw roleIdInUse();
+    },
+
+    async updateRoleId(name, roleId) {
+      const role = await loadRole(name);
+      if (typeof roleId !== 'string' || roleId.trim() === '') throw invalid('missing role_id');
+      const { name: roleName, roleId: newRoleId, ...settings } = validateRole({ ...role, roleId });
+      // The old role_id stops logging in at once: the row holds one role_id, so replacing it drops the old mapping.
+      if (!(await repo.writeRole({ name: roleName, roleId: newRoleId, definition: JSON.stringify(settings) }, clock()))) {
+        throw roleIdInUse();
+      }
     },
 
     readRole: loadRole,
@@ -99,55 +160,27 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
       return (await loadRole(name)).roleId;
     },
 
-    async generateSecretId(name, meta, options = {}) {
-      const role = await loadRole(name);
-      if (!role.bindSecretId) throw invalid(`role "${name}" does not use secret IDs (bind_secret_id is false)`);
-      const ttl = options.ttl === undefined ? role.secretIdTtl : nonNegativeInteger('ttl', options.ttl);
-      if (role.secretIdTtl > 0 && (ttl === 0 || ttl > role.secretIdTtl)) {
-        throw invalid(`ttl cannot exceed the role's secret_id_ttl (${role.secretIdTtl}s)`);
-      }
-      const numUses = options.numUses === undefined ? role.secretIdNumUses : nonNegativeInteger('num_uses', options.numUses);
-      if (role.secretIdNumUses > 0 && (numUses === 0 || numUses > role.secretIdNumUses)) {
-        throw invalid(`num_uses cannot exceed the role's secret_id_num_uses (${role.secretIdNumUses})`);
-      }
-      const cidrs = canonicalCidrs(options.cidrList ?? []);
-      if (role.secretIdBoundCidrs.length > 0) {
-        const outer = role.secretIdBoundCidrs.map(parseCidr);
-        for (const text of cidrs) {
-          if (!outer.some((o) => cidrWithin(parseCidr(text), o))) {
-            throw invalid(`cidr_list entry ${text} is outside the role's secret_id_bound_cidrs`);
-          }
-        }
-      }
-      const secretId = randomUUID();
-      const accessor = randomUUID();
-      const now = clock();
-      const row: SecretIdRow = {
-        hash: hashSecretId(secretId),
-        accessor,
-        role_name: role.name,
-        meta: JSON.stringify(validateMeta(meta)),
-        cidr_list: JSON.stringify(cidrs),
-        num_uses: numUses,
-        creation_time: now,
-        expire_time: ttl > 0 ? now + ttl * 1000 : 0,
-      };
-      await repo.insertSecretId(row);
-      return { secretId, accessor, ttl };
+    generateSecretId: (name, meta, options = {}) => registerSecretId(name, randomUUID(), meta, options),
+
+    async createCustomSecretId(name, secretId, meta, options = {}) {
+      // Vault asks only for a non-empty value; the upper bound is what login accepts, so the secret-id stays usable.
+      if (typeof secretId !== 'string' || secretId === '') throw invalid('missing secret_id');
+      if (secretId.length > MAX_CREDENTIAL_LENGTH) throw invalid(`secret_id must be at most ${MAX_CREDENTIAL_LENGTH} characters`);
+      return registerSecretId(name, secretId, meta, options);
     },
 
     async destroySecretId(name, secretId) {
       checkName(name);
-      if (typeof secretId !== 'string' || secretId.length === 0 || secretId.length > MAX_CREDENTIAL_LENGTH) {
-        throw invalid('secret_id is missing or malformed');
-      }
+      if (typeof secretId !== 'string' || secretId.length === 0) throw invalid('missing secret_id');
+      if (secretId.length > MAX_CREDENTIAL_LENGTH) throw invalid('secret_id is malformed');
       await repo.deleteSecretId(name, hashSecretId(secretId));
     },
 
     async destroySecretIdAccessor(name, accessor) {
-      checkName(name);
-      if (typeof accessor !== 'string' || accessor.length === 0 || accessor.length > 64) throw invalid('invalid secret ID accessor');
-      await repo.deleteSecretIdByAccessor(name, accessor);
+      const role = await loadRole(name);
+      checkAccessor(accessor);
+      // Vault fails on an unknown accessor (with a 500); the same words with a 404 tell the caller what happened.
+      if (!(await repo.deleteSecretIdByAccessor(role.name, accessor))) throw noSuchAccessor(accessor);
     },
 
     async login(roleId, secretId, remoteAddress) {
@@ -155,8 +188,9 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
       const stored = await repo.readRoleByRoleId(roleId);
       if (!stored || !constantTimeEqual(stored.roleId, roleId)) throw refused();
       const role = toRole(stored);
+      let secretIdMeta: Record<string, string> = {};
       if (role.bindSecretId) {
-        await redeemSecretId(role, secretId, remoteAddress);
+        secretIdMeta = await redeemSecretId(role, secretId, remoteAddress);
       } else if (!anyCidrContains(role.secretIdBoundCidrs, remoteAddress)) {
         throw refused();
       }
@@ -165,12 +199,13 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
         path: 'auth/approle/login',
         policies: role.tokenPolicies,
         ttl: role.tokenTtl,
-        explicitMaxTtl: role.tokenMaxTtl,
+        explicitMaxTtl: hardLimit(role),
         numUses: role.tokenNumUses,
         period: role.tokenPeriod,
         boundCidrs: role.tokenBoundCidrs,
         displayName: `approle-${role.name}`,
-        meta: { role_name: role.name },
+        // As Vault: the secret-id's metadata, plus role_name (which the metadata cannot override).
+        meta: { ...secretIdMeta, role_name: role.name },
       });
     },
 
@@ -184,9 +219,8 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
 
     async lookupSecretId(name, secretId) {
       const role = await loadRole(name);
-      if (typeof secretId !== 'string' || secretId.length === 0 || secretId.length > MAX_CREDENTIAL_LENGTH) {
-        throw invalid('secret_id is missing or malformed');
-      }
+      if (typeof secretId !== 'string' || secretId.length === 0) throw invalid('missing secret_id');
+      if (secretId.length > MAX_CREDENTIAL_LENGTH) throw invalid('secret_id is malformed');
       const hash = hashSecretId(secretId);
       const row = await repo.findSecretId(role.name, hash);
       if (!row || !constantTimeEqual(row.hash, hash) || isExpiredRow(row, clock())) return undefined;
@@ -195,12 +229,24 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
 
     async lookupSecretIdAccessor(name, accessor) {
       const role = await loadRole(name);
-      if (typeof accessor !== 'string' || accessor.length === 0 || accessor.length > 64) throw invalid('invalid secret ID accessor');
+      checkAccessor(accessor);
       const row = await repo.findSecretIdByAccessor(role.name, accessor);
-      if (!row || isExpiredRow(row, clock())) throw invalid(`no secret ID with accessor "${accessor}" for role "${role.name}"`);
+      if (!row || isExpiredRow(row, clock())) throw noSuchAccessor(accessor);
       return secretIdInfo(row);
     },
   };
+}
+
+/** The hard limit of a login token: the smaller of token_max_ttl and token_explicit_max_ttl that is set (0 = none). */
+function hardLimit(role: AppRole): number {
+  const limits = [role.tokenMaxTtl, role.tokenExplicitMaxTtl].filter((v) => v > 0);
+  return limits.length > 0 ? Math.min(...limits) : 0;
+}
+
+function checkAccessor(accessor: unknown): asserts accessor is string {
+  if (typeof accessor !== 'string' || accessor === '') throw invalid('missing secret_id_accessor');
+  // Accessors are UUIDs; anything this long is not one (and is not echoed back at length).
+  if (accessor.length > 64) throw invalid('invalid secret_id_accessor');
 }
 
 function isExpiredRow(row: SecretIdRow, now: number): boolean {
@@ -232,6 +278,9 @@ function validateRole(role: AppRole): AppRole {
   if (!bindSecretId && secretIdBoundCidrs.length === 0) {
     throw invalid('a role without bind_secret_id must set secret_id_bound_cidrs');
   }
+  const tokenTtl = nonNegativeInteger('token_ttl', role.tokenTtl);
+  const tokenMaxTtl = nonNegativeInteger('token_max_ttl', role.tokenMaxTtl);
+  if (tokenMaxTtl > 0 && tokenTtl > tokenMaxTtl) throw invalid("'token_ttl' cannot be greater than 'token_max_ttl'");
   return {
     name: role.name,
     roleId,
@@ -239,8 +288,9 @@ function validateRole(role: AppRole): AppRole {
     secretIdTtl: nonNegativeInteger('secret_id_ttl', role.secretIdTtl),
     secretIdNumUses: nonNegativeInteger('secret_id_num_uses', role.secretIdNumUses),
     tokenPolicies,
-    tokenTtl: nonNegativeInteger('token_ttl', role.tokenTtl),
-    tokenMaxTtl: nonNegativeInteger('token_max_ttl', role.tokenMaxTtl),
+    tokenTtl,
+    tokenMaxTtl,
+    tokenExplicitMaxTtl: nonNegativeInteger('token_explicit_max_ttl', role.tokenExplicitMaxTtl),
     tokenNumUses: nonNegativeInteger('token_num_uses', role.tokenNumUses),
     tokenPeriod: nonNegativeInteger('token_period', role.tokenPeriod),
     secretIdBoundCidrs,
