@@ -155,6 +155,9 @@ export interface KubernetesAuthConfig {
   useTokenReview?: boolean;
   issuer?: string;
   disableIssValidation?: boolean;
+  /** Vault's disable_local_ca_jwt, read back as written. Strongroom never falls back to the pod's own CA and JWT,
+   *  so it behaves as if this were always true. */
+  disableLocalCaJwt?: boolean;
 }
 
 export interface KubernetesRole {
@@ -162,6 +165,8 @@ export interface KubernetesRole {
   boundServiceAccountNames: string[];
   boundServiceAccountNamespaces: string[];
   audience?: string;
+  /** Vault's alias_name_source: 'serviceaccount_uid' (default) or 'serviceaccount_name'. Stored and read back. */
+  aliasNameSource?: string;
   tokenPolicies: string[];
   tokenTtl: number;
   tokenMaxTtl: number;
@@ -176,6 +181,7 @@ export interface KubernetesAuthService {
   writeRole(role: KubernetesRole): Promise<void>;
   readRole(name: string): Promise<KubernetesRole>;
   listRoles(): Promise<string[]>;
+  /** Idempotent: deleting a role that does not exist succeeds (Vault answers 204). */
   deleteRole(name: string): Promise<void>;
   /** 'forbidden' with a safe reason (expired, audience, namespace not bound, ...) — never echoing the JWT. */
   login(role: string, jwt: string): Promise<{ token: string; info: TokenInfo }>;

@@ -55,7 +55,8 @@ export function createKubernetesBackend(deps: { kubernetes: KubernetesAuthServic
 }
 
 function configInput(data: Record<string, unknown>): KubernetesAuthConfig {
-  const config: KubernetesAuthConfig = { kubernetesHost: reqString(data, 'kubernetes_host') };
+  // Presence and form are the service's to judge (Vault's "no host provided").
+  const config: KubernetesAuthConfig = { kubernetesHost: optString(data, 'kubernetes_host') ?? '' };
   const ca = optString(data, 'kubernetes_ca_cert');
   if (ca) config.kubernetesCaCert = ca;
   const pemKeys = data.pem_keys;
@@ -77,10 +78,12 @@ function configInput(data: Record<string, unknown>): KubernetesAuthConfig {
   if (issuer) config.issuer = issuer;
   const disableIss = optBool(data, 'disable_iss_validation');
   if (disableIss !== undefined) config.disableIssValidation = disableIss;
+  const disableLocal = optBool(data, 'disable_local_ca_jwt');
+  if (disableLocal !== undefined) config.disableLocalCaJwt = disableLocal;
   return config;
 }
 
-/** The reviewer JWT is a credential: Vault never returns it, and neither do we. */
+/** The reviewer JWT is a credential: Vault never returns it, only whether one is set, and neither do we. */
 function configView(config: KubernetesAuthConfig): Record<string, unknown> {
   return {
     kubernetes_host: config.kubernetesHost,
@@ -88,7 +91,8 @@ function configView(config: KubernetesAuthConfig): Record<string, unknown> {
     pem_keys: config.pemKeys ?? [],
     jwks: config.jwks ?? '',
     jwks_url: config.jwksUrl ?? '',
-    token_reviewer_jwt_set: Boolean(config.tokenReviewerJwt),
+    token_reviewer_jwt_set: config.tokenReviewerJwtSet === true,
+    disable_local_ca_jwt: config.disableLocalCaJwt ?? false,
     use_token_review: config.useTokenReview ?? false,
     issuer: config.issuer ?? '',
     disable_iss_validation: config.disableIssValidation ?? false,
@@ -97,14 +101,14 @@ function configView(config: KubernetesAuthConfig): Record<string, unknown> {
 
 function roleInput(name: string, data: Record<string, unknown>): KubernetesRole {
   refuseUnenforcedTokenFields(data, { tokenNumUses: true });
-  const names = optStringList(data, 'bound_service_account_names');
-  const namespaces = optStringList(data, 'bound_service_account_namespaces');
-  if (!names?.length) throw invalid('missing required field "bound_service_account_names"');
-  if (!namespaces?.length) throw invalid('missing required field "bound_service_account_namespaces"');
+  // A namespace selector widens who may log in; without the Namespace lookups it needs, it is refused, not ignored.
+  if (optString(data, 'bound_service_account_namespace_selector')) {
+    throw invalid('bound_service_account_namespace_selector is not supported: list the namespaces in bound_service_account_namespaces');
+  }
   const role: KubernetesRole = {
     name,
-    boundServiceAccountNames: names,
-    boundServiceAccountNamespaces: namespaces,
+    boundServiceAccountNames: optStringList(data, 'bound_service_account_names') ?? [],
+    boundServiceAccountNamespaces: optStringList(data, 'bound_service_account_namespaces') ?? [],
     tokenPolicies: firstOf(data, ['token_policies', 'policies'], optStringList) ?? [],
     tokenTtl: firstOf(data, ['token_ttl', 'ttl'], optDuration) ?? 0,
     tokenMaxTtl: roleTokenMaxTtl(data) ?? 0,
@@ -113,6 +117,8 @@ function roleInput(name: string, data: Record<string, unknown>): KubernetesRole 
   };
   const audience = optString(data, 'audience');
   if (audience) role.audience = audience;
+  const aliasNameSource = optString(data, 'alias_name_source');
+  if (aliasNameSource) role.aliasNameSource = aliasNameSource;
   return role;
 }
 
@@ -121,6 +127,7 @@ function roleView(role: KubernetesRole): Record<string, unknown> {
     bound_service_account_names: role.boundServiceAccountNames,
     bound_service_account_namespaces: role.boundServiceAccountNamespaces,
     audience: role.audience ?? '',
+    alias_name_source: role.aliasNameSource ?? 'serviceaccount_uid',
     token_policies: role.tokenPolicies,
     policies: role.tokenPolicies,
     token_ttl: role.tokenTtl,
