@@ -25,9 +25,10 @@ import { storageFailureFromWire } from '../storage/failures.js';
 import { createTransitRepository } from '../transit/repository.js';
 import { createTransitService } from '../transit/service.js';
 import type { ServerConfig } from './config.js';
+import { SYSTEM_LEASE_TTL_SECONDS } from '../shared/duration.js';
 
 /** Vault's default and maximum token lifetime: 768h (32 days). */
-const TOKEN_TTL_SECONDS = 768 * 3600;
+const TOKEN_TTL_SECONDS = SYSTEM_LEASE_TTL_SECONDS;
 
 /**
  * One open store: storage, the seal, every domain service, wired together. The HTTP layer receives `httpDeps`;

@@ -38,12 +38,12 @@ export function lookupData(id: string, info: TokenInfo): Record<string, unknown>
     num_uses: info.numUses,
     orphan: info.orphan,
     path: info.path,
-    period: info.period || null,
     policies: info.policies,
     renewable: info.renewable,
     ttl: info.expireTime > 0 ? secondsUntil(info.expireTime) : 0,
     type: 'service',
-    // Vault shows these only when set.
+    // Vault shows these only when set (its token store adds `period` only for a periodic token, not as null).
+    ...(info.period > 0 ? { period: info.period } : {}),
     ...(info.role ? { role: info.role } : {}),
     ...(info.boundCidrs.length > 0 ? { bound_cidrs: info.boundCidrs } : {}),
   };
