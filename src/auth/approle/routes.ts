@@ -64,7 +64,7 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         operations: {
           // Vault answers an unknown (or used-up, or expired) secret-id with 204 and no body, not an error.
           update: async (ctx) => {
-            const info = await approle.lookupSecretId(ctx.params.name!, reqString(ctx.data, 'secret_id'));
+            const info = await approle.lookupSecretId(ctx.params.name!, optString(ctx.data, 'secret_id') ?? '');
             return info ? { data: secretIdView(info) } : undefined;
           },
         },
@@ -74,7 +74,7 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         pattern: `role/${ROLE_NAME}/secret-id-accessor/lookup`,
         operations: {
           update: async (ctx) => ({
-            data: secretIdView(await approle.lookupSecretIdAccessor(ctx.params.name!, reqString(ctx.data, 'secret_id_accessor'))),
+            data: secretIdView(await approle.lookupSecretIdAccessor(ctx.params.name!, optString(ctx.data, 'secret_id_accessor') ?? '')),
           }),
         },
       },
@@ -82,8 +82,8 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         name: 'approle.secret-id-accessor.destroy',
         pattern: `role/${ROLE_NAME}/secret-id-accessor/destroy`,
         operations: {
-          update: async (ctx) => void (await approle.destroySecretIdAccessor(ctx.params.name!, reqString(ctx.data, 'secret_id_accessor'))),
-          delete: async (ctx) => void (await approle.destroySecretIdAccessor(ctx.params.name!, reqString(ctx.data, 'secret_id_accessor'))),
+          update: async (ctx) => void (await approle.destroySecretIdAccessor(ctx.params.name!, optString(ctx.data, 'secret_id_accessor') ?? '')),
+          delete: async (ctx) => void (await approle.destroySecretIdAccessor(ctx.params.name!, optString(ctx.data, 'secret_id_accessor') ?? '')),
         },
       },
       {
@@ -100,8 +100,8 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         name: 'approle.secret-id.destroy',
         pattern: `role/${ROLE_NAME}/secret-id/destroy`,
         operations: {
-          update: async (ctx) => void (await approle.destroySecretId(ctx.params.name!, reqString(ctx.data, 'secret_id'))),
-          delete: async (ctx) => void (await approle.destroySecretId(ctx.params.name!, reqString(ctx.data, 'secret_id'))),
+          update: async (ctx) => void (await approle.destroySecretId(ctx.params.name!, optString(ctx.data, 'secret_id') ?? '')),
+          delete: async (ctx) => void (await approle.destroySecretId(ctx.params.name!, optString(ctx.data, 'secret_id') ?? '')),
         },
       },
       {

@@ -55,10 +55,10 @@ describe('token lookup data (Vault wire form)', () => {
     expect(root).not.toHaveProperty('period');
     expect(root).toMatchObject({ explicit_max_ttl: 0, expire_time: null, ttl: 0, creation_ttl: 0, meta: null, id: 's.root' });
     expect(lookupData('', { ...info, period: 3600 }).period).toBe(3600);
-    // Exactly Vault's keys, no more and no fewer, for a token without role or CIDR binding.
+    // Exactly the keys Vault's token store gives a token without role, CIDR binding or entity.
     expect(Object.keys(root).sort()).toEqual([
       'accessor', 'creation_time', 'creation_ttl', 'display_name', 'entity_id', 'expire_time', 'explicit_max_ttl', 'id',
-      'identity_policies', 'issue_time', 'meta', 'num_uses', 'orphan', 'path', 'policies', 'renewable', 'ttl', 'type',
+      'issue_time', 'meta', 'num_uses', 'orphan', 'path', 'policies', 'renewable', 'ttl', 'type',
     ]);
   });
 });

@@ -32,7 +32,7 @@ export function lookupData(id: string, info: TokenInfo): Record<string, unknown>
     expire_time: info.expireTime > 0 ? rfc3339(info.expireTime) : null,
     explicit_max_ttl: info.explicitMaxTtl,
     id,
-    identity_policies: null,
+    // No identity_policies: Vault adds it only for a token whose entity has identity policies (there are no entities).
     issue_time: rfc3339(info.issueTime),
     meta: Object.keys(info.meta).length > 0 ? info.meta : null,
     num_uses: info.numUses,

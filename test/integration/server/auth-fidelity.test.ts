@@ -95,6 +95,8 @@ describe('auth method wire fidelity (real server process)', () => {
       const missing = 'failed to find accessor entry for secret_id_accessor: "0000-none"';
       expectVaultError(await root('POST', 'auth/approle/role/acc/secret-id-accessor/lookup', { secret_id_accessor: '0000-none' }), 404, missing);
       expectVaultError(await root('POST', 'auth/approle/role/acc/secret-id-accessor/destroy', { secret_id_accessor: '0000-none' }), 404, missing);
+      expectVaultError(await root('POST', 'auth/approle/role/acc/secret-id-accessor/lookup', {}), 400, 'missing secret_id_accessor');
+      expectVaultError(await root('POST', 'auth/approle/role/acc/secret-id/destroy', {}), 400, 'missing secret_id');
       expect((await root('POST', 'auth/approle/role/acc/secret-id-accessor/destroy', { secret_id_accessor: secret.secret_id_accessor })).status).toBe(204);
       expect((await root('LIST', 'auth/approle/role/acc/secret-id')).status).toBe(404);
     });
@@ -198,6 +200,7 @@ describe('auth method wire fidelity (real server process)', () => {
     const self = await vaultClient(server.url, server.rootToken).tokenLookupSelf();
     expect(self.data).not.toHaveProperty('period');
     expect(self.data).toMatchObject({ explicit_max_ttl: 0, expire_time: null, ttl: 0 });
+    expect(self.data).not.toHaveProperty('identity_policies');
   });
 });
 
