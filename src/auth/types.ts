@@ -263,6 +263,8 @@ export interface SecretIdInfo {
   lastUpdatedTime: number;
   meta: Record<string, string>;
   cidrList: string[];
+  /** Where tokens issued with it may be used; empty = the role's token_bound_cidrs. */
+  tokenBoundCidrs: string[];
   /** Uses left; 0 = unlimited. */
   numUses: number;
   /** Seconds granted at creation; 0 = no expiry. */
@@ -272,6 +274,9 @@ export interface SecretIdInfo {
 export interface SecretIdOptions {
   /** CIDR blocks this secret-id may log in from; each must lie inside the role's secretIdBoundCidrs (if any). */
   cidrList?: string[];
+  /** CIDR blocks the tokens it logs in to may be used from, instead of the role's tokenBoundCidrs; each must lie
+   *  inside one of the role's (if any). */
+  tokenBoundCidrs?: string[];
   /** Seconds; at most the role's secretIdTtl when that is set. */
   ttl?: number;
   /** At most the role's secretIdNumUses when that is set. */

@@ -17,6 +17,8 @@ export type SecretIdRow = {
   meta: string;
   /** JSON array of CIDR strings; empty = the role's binding applies */
   cidr_list: string;
+  /** JSON array: where tokens issued with this secret-id may be used; empty = the role's token_bound_cidrs */
+  token_bound_cidrs: string;
   /** Uses left; 0 = unlimited */
   num_uses: number;
   creation_time: number;

@@ -138,15 +138,13 @@ function secretIdCreated(generated: GeneratedSecretId): Record<string, unknown> 
   };
 }
 
-/** Vault's per-secret-id narrowing: cidr_list, ttl, num_uses (the service refuses anything wider than the role). */
+/** Vault's per-secret-id narrowing: cidr_list, token_bound_cidrs, ttl, num_uses (never wider than the role). */
 function secretIdOptions(data: Record<string, unknown>): SecretIdOptions {
-  // Vault's secret-id token_bound_cidrs would bind the login token to addresses; not enforced here, so refused.
-  if ((optStringList(data, 'token_bound_cidrs')?.length ?? 0) > 0) {
-    throw invalid('token_bound_cidrs is not supported on this secret-id: the restriction would not be enforced');
-  }
   const options: SecretIdOptions = {};
   const cidrList = optStringList(data, 'cidr_list');
   if (cidrList) options.cidrList = cidrList;
+  const tokenBoundCidrs = optStringList(data, 'token_bound_cidrs');
+  if (tokenBoundCidrs) options.tokenBoundCidrs = tokenBoundCidrs;
   const ttl = optDuration(data, 'ttl');
   if (ttl !== undefined) options.ttl = ttl;
   const numUses = optNonNegativeInt(data, 'num_uses');
@@ -200,7 +198,7 @@ function secretIdView(info: SecretIdInfo): Record<string, unknown> {
     secret_id_accessor: info.accessor,
     secret_id_num_uses: info.numUses,
     secret_id_ttl: info.ttl,
-    token_bound_cidrs: [],
+    token_bound_cidrs: info.tokenBoundCidrs,
   };
 }
 

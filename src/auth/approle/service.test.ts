@@ -245,8 +245,9 @@ describeEachEngine('approle auth', (ctx) => {
 
   it('answers unknown accessors in Vault\'s words, on lookup and on destroy', async () => {
     const text = 'failed to find accessor entry for secret_id_accessor: "no-such-accessor"';
-    for (const call of [approle.lookupSecretIdAccessor(role, 'no-such-accessor'), approle.destroySecretIdAccessor(role, 'no-such-accessor')]) {
-      const err = await errorOf(call);
+    // Each call starts only when awaited, so no rejection waits unobserved.
+    for (const call of [() => approle.lookupSecretIdAccessor(role, 'no-such-accessor'), () => approle.destroySecretIdAccessor(role, 'no-such-accessor')]) {
+      const err = await errorOf(call());
       expect([err.kind, err.message]).toEqual(['not_found', text]);
     }
     const other = `${role}-other`;
@@ -266,6 +267,30 @@ describeEachEngine('approle auth', (ctx) => {
     expect(info.explicitMaxTtl).toBe(600);
     const err = await errorOf(approle.writeRole({ name: role, tokenTtl: 2 * HOUR }));
     expect(err.message).toBe("'token_ttl' cannot be greater than 'token_max_ttl'");
+  });
+
+  it("binds the login token to a secret-id's own token_bound_cidrs, which must lie inside the role's", async () => {
+    await approle.writeRole({ name: role, tokenBoundCidrs: ['10.0.0.0/8'] });
+    const roleId = await approle.readRoleId(role);
+    const narrow = await approle.generateSecretId(role, {}, { tokenBoundCidrs: ['10.1.0.0/16'] });
+    expect((await approle.lookupSecretIdAccessor(role, narrow.accessor)).tokenBoundCidrs).toEqual(['10.1.0.0/16']);
+    const { token, info } = await approle.login(roleId, narrow.secretId);
+    expect(info.boundCidrs).toEqual(['10.1.0.0/16']);
+    expect((await errorOf(tokens.authenticate(token, '10.2.0.1'))).kind).toBe('unauthenticated');
+    expect((await tokens.authenticate(token, '10.1.2.3')).accessor).toBe(info.accessor);
+    // Without its own list, the role's applies.
+    const plain = await approle.generateSecretId(role);
+    expect((await approle.login(roleId, plain.secretId)).info.boundCidrs).toEqual(['10.0.0.0/8']);
+    const wide = await errorOf(approle.generateSecretId(role, {}, { tokenBoundCidrs: ['192.168.0.0/24'] }));
+    expect([wide.kind, wide.message]).toEqual(['invalid', "token_bound_cidrs entry 192.168.0.0/24 is outside the role's token_bound_cidrs"]);
+    expect((await errorOf(approle.createCustomSecretId(role, 'custom-wide', {}, { tokenBoundCidrs: ['0.0.0.0/0'] }))).kind).toBe('invalid');
+    // A role with no binding of its own takes any list.
+    const free = `${role}-free`;
+    await approle.writeRole({ name: free });
+    const bound = await approle.createCustomSecretId(free, `custom-${free}`, {}, { tokenBoundCidrs: ['127.0.0.1'] });
+    const login = await approle.login(await approle.readRoleId(free), `custom-${free}`);
+    expect(login.info.boundCidrs).toEqual(['127.0.0.1/32']);
+    expect((await approle.lookupSecretIdAccessor(free, bound.accessor)).tokenBoundCidrs).toEqual(['127.0.0.1/32']);
   });
 
   it('words the secret-id limits as Vault does', async () => {

@@ -79,15 +79,8 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
     if (role.secretIdNumUses > 0 && (numUses === 0 || numUses > role.secretIdNumUses)) {
       throw invalid("num_uses cannot be higher than the role's secret_id_num_uses");
     }
-    const cidrs = canonicalCidrs(options.cidrList ?? []);
-    if (role.secretIdBoundCidrs.length > 0) {
-      const outer = role.secretIdBoundCidrs.map(parseCidr);
-      for (const text of cidrs) {
-        if (!outer.some((o) => cidrWithin(parseCidr(text), o))) {
-          throw invalid(`cidr_list entry ${text} is outside the role's secret_id_bound_cidrs`);
-        }
-      }
-    }
+    const cidrs = narrowedCidrs('cidr_list', options.cidrList, role.secretIdBoundCidrs, 'secret_id_bound_cidrs');
+    const tokenCidrs = narrowedCidrs('token_bound_cidrs', options.tokenBoundCidrs, role.tokenBoundCidrs, 'token_bound_cidrs');
     const accessor = randomUUID();
     const now = clock();
     const row: SecretIdRow = {
@@ -96,6 +89,7 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
       role_name: role.name,
       meta: JSON.stringify(validateMeta(meta)),
       cidr_list: JSON.stringify(cidrs),
+      token_bound_cidrs: JSON.stringify(tokenCidrs),
       num_uses: numUses,
       creation_time: now,
       expire_time: ttl > 0 ? now + ttl * 1000 : 0,
@@ -106,8 +100,8 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
     return { secretId, accessor, ttl, numUses };
   }
 
-  /** Looks up, checks and spends one use of a secret-id; any failure is the same refusal. Returns its metadata. */
-  async function redeemSecretId(role: AppRole, secretId: string, remoteAddress: string | undefined): Promise<Record<string, string>> {
+  /** Looks up, checks and spends one use of a secret-id; any failure is the same refusal. */
+  async function redeemSecretId(role: AppRole, secretId: string, remoteAddress: string | undefined): Promise<SecretIdRow> {
     if (typeof secretId !== 'string' || secretId.length === 0 || secretId.length > MAX_CREDENTIAL_LENGTH) throw refused();
     const hash = hashSecretId(secretId);
     const row = await repo.findSecretId(role.name, hash);
@@ -123,7 +117,7 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
       if (binding.length > 0 && !anyCidrContains(binding, remoteAddress)) throw refused();
     }
     if (row.num_uses > 0 && (await repo.consumeSecretIdUse(hash)) === undefined) throw refused();
-    return JSON.parse(row.meta) as Record<string, string>;
+    return row;
   }
 
   return {
@@ -189,8 +183,13 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
       if (!stored || !constantTimeEqual(stored.roleId, roleId)) throw refused();
       const role = toRole(stored);
       let secretIdMeta: Record<string, string> = {};
+      let tokenBoundCidrs = role.tokenBoundCidrs;
       if (role.bindSecretId) {
-        secretIdMeta = await redeemSecretId(role, secretId, remoteAddress);
+        const row = await redeemSecretId(role, secretId, remoteAddress);
+        secretIdMeta = JSON.parse(row.meta) as Record<string, string>;
+        // As Vault: a secret-id's own token_bound_cidrs (already inside the role's) replace the role's.
+        const own = JSON.parse(row.token_bound_cidrs) as string[];
+        if (own.length > 0) tokenBoundCidrs = own;
       } else if (!anyCidrContains(role.secretIdBoundCidrs, remoteAddress)) {
         throw refused();
       }
@@ -202,7 +201,7 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
         explicitMaxTtl: hardLimit(role),
         numUses: role.tokenNumUses,
         period: role.tokenPeriod,
-        boundCidrs: role.tokenBoundCidrs,
+        boundCidrs: tokenBoundCidrs,
         displayName: `approle-${role.name}`,
         // As Vault: the secret-id's metadata, plus role_name (which the metadata cannot override).
         meta: { ...secretIdMeta, role_name: role.name },
@@ -262,6 +261,7 @@ function secretIdInfo(row: SecretIdRow): SecretIdInfo {
     lastUpdatedTime: Number(row.creation_time),
     meta: JSON.parse(row.meta) as Record<string, string>,
     cidrList: JSON.parse(row.cidr_list) as string[],
+    tokenBoundCidrs: JSON.parse(row.token_bound_cidrs) as string[],
     numUses: Number(row.num_uses),
     ttl: row.expire_time > 0 ? Math.round((Number(row.expire_time) - Number(row.creation_time)) / 1000) : 0,
   };
@@ -296,6 +296,18 @@ function validateRole(role: AppRole): AppRole {
     secretIdBoundCidrs,
     tokenBoundCidrs: canonicalCidrs(role.tokenBoundCidrs ?? []),
   };
+}
+
+/** A secret-id's own CIDR list, each block inside one of the role's when the role has any (Vault's subset rule). */
+function narrowedCidrs(field: string, list: readonly string[] | undefined, roleList: readonly string[], roleField: string): string[] {
+  const cidrs = canonicalCidrs(list ?? []);
+  if (roleList.length > 0) {
+    const outer = roleList.map(parseCidr);
+    for (const text of cidrs) {
+      if (!outer.some((o) => cidrWithin(parseCidr(text), o))) throw invalid(`${field} entry ${text} is outside the role's ${roleField}`);
+    }
+  }
+  return cidrs;
 }
 
 function canonicalCidrs(list: readonly string[]): string[] {
