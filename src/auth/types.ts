@@ -169,7 +169,10 @@ export interface KubernetesRole {
   aliasNameSource?: string;
   tokenPolicies: string[];
   tokenTtl: number;
+  /** Hard limit of issued tokens, seconds (0 = none). */
   tokenMaxTtl: number;
+  /** Vault's token_explicit_max_ttl, kept apart so it reads back as written; the smaller of the two applies. */
+  tokenExplicitMaxTtl?: number;
   tokenPeriod: number;
   /** CIDR blocks the issued tokens may be used from (Vault's token_bound_cidrs); empty or absent = anywhere. */
   tokenBoundCidrs?: string[];
@@ -178,7 +181,8 @@ export interface KubernetesRole {
 export interface KubernetesAuthService {
   writeConfig(config: KubernetesAuthConfig): Promise<void>;
   readConfig(): Promise<KubernetesAuthConfig>;
-  writeRole(role: KubernetesRole): Promise<void>;
+  /** Creates or updates a role; on update, fields left undefined keep their stored values (Vault's semantics). */
+  writeRole(role: Partial<KubernetesRole> & { name: string }): Promise<void>;
   readRole(name: string): Promise<KubernetesRole>;
   listRoles(): Promise<string[]>;
   /** Idempotent: deleting a role that does not exist succeeds (Vault answers 204). */

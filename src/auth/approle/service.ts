@@ -6,6 +6,7 @@ import { forbidden, invalid, notFound, sealedError } from '../../shared/errors.j
 import { nonNegativeInteger, sanitizePolicies, validateMeta } from '../token/format.js';
 import type { AppRole, AppRoleService, GeneratedSecretId, SecretIdInfo, SecretIdOptions, TokenService } from '../types.js';
 import { anyCidrContains, cidrWithin, formatCidr, parseCidr } from '../cidr.js';
+import { roleHardLimit } from '../role-token-fields.js';
 import { createAppRoleRepository, type SecretIdRow, type StoredRole } from './repository.js';
 
 export interface AppRoleDeps {
@@ -198,7 +199,7 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
         path: 'auth/approle/login',
         policies: role.tokenPolicies,
         ttl: role.tokenTtl,
-        explicitMaxTtl: hardLimit(role),
+        explicitMaxTtl: roleHardLimit(role.tokenMaxTtl, role.tokenExplicitMaxTtl),
         numUses: role.tokenNumUses,
         period: role.tokenPeriod,
         boundCidrs: tokenBoundCidrs,
@@ -234,12 +235,6 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
       return secretIdInfo(row);
     },
   };
-}
-
-/** The hard limit of a login token: the smaller of token_max_ttl and token_explicit_max_ttl that is set (0 = none). */
-function hardLimit(role: AppRole): number {
-  const limits = [role.tokenMaxTtl, role.tokenExplicitMaxTtl].filter((v) => v > 0);
-  return limits.length > 0 ? Math.min(...limits) : 0;
 }
 
 function checkAccessor(accessor: unknown): asserts accessor is string {

@@ -2,7 +2,7 @@ import type { KubernetesAuthConfig, KubernetesAuthService, KubernetesRole } from
 import { invalid } from '../../shared/errors.js';
 import type { Backend } from '../../logical/backend.js';
 import { firstOf, optBool, optDuration, optString, optStringList, reqString } from '../../logical/fields.js';
-import { refuseUnenforcedTokenFields, roleTokenBoundCidrs, roleTokenMaxTtl } from '../role-token-fields.js';
+import { refuseUnenforcedTokenFields, roleTokenBoundCidrs } from '../role-token-fields.js';
 import { authBlock, loginAuditAuth } from '../token/views.js';
 
 const ROLE_NAME = '(?<name>[A-Za-z0-9_.@-]{1,128})';
@@ -99,27 +99,27 @@ function configView(config: KubernetesAuthConfig): Record<string, unknown> {
   };
 }
 
-function roleInput(name: string, data: Record<string, unknown>): KubernetesRole {
+/** Only the fields the request gives: the service keeps the others as stored (an update, as in Vault). */
+function roleInput(name: string, data: Record<string, unknown>): Partial<KubernetesRole> & { name: string } {
   refuseUnenforcedTokenFields(data, { tokenNumUses: true });
   // A namespace selector widens who may log in; without the Namespace lookups it needs, it is refused, not ignored.
   if (optString(data, 'bound_service_account_namespace_selector')) {
     throw invalid('bound_service_account_namespace_selector is not supported: list the namespaces in bound_service_account_namespaces');
   }
-  const role: KubernetesRole = {
+  return {
     name,
-    boundServiceAccountNames: optStringList(data, 'bound_service_account_names') ?? [],
-    boundServiceAccountNamespaces: optStringList(data, 'bound_service_account_namespaces') ?? [],
-    tokenPolicies: firstOf(data, ['token_policies', 'policies'], optStringList) ?? [],
-    tokenTtl: firstOf(data, ['token_ttl', 'ttl'], optDuration) ?? 0,
-    tokenMaxTtl: roleTokenMaxTtl(data) ?? 0,
-    tokenPeriod: firstOf(data, ['token_period', 'period'], optDuration) ?? 0,
-    tokenBoundCidrs: roleTokenBoundCidrs(data) ?? [],
+    boundServiceAccountNames: optStringList(data, 'bound_service_account_names'),
+    boundServiceAccountNamespaces: optStringList(data, 'bound_service_account_namespaces'),
+    tokenPolicies: firstOf(data, ['token_policies', 'policies'], optStringList),
+    tokenTtl: firstOf(data, ['token_ttl', 'ttl'], optDuration),
+    tokenMaxTtl: firstOf(data, ['token_max_ttl', 'max_ttl'], optDuration),
+    tokenExplicitMaxTtl: optDuration(data, 'token_explicit_max_ttl'),
+    tokenPeriod: firstOf(data, ['token_period', 'period'], optDuration),
+    tokenBoundCidrs: roleTokenBoundCidrs(data),
+    // '' clears the audience, as in Vault.
+    audience: optString(data, 'audience'),
+    aliasNameSource: optString(data, 'alias_name_source') || undefined,
   };
-  const audience = optString(data, 'audience');
-  if (audience) role.audience = audience;
-  const aliasNameSource = optString(data, 'alias_name_source');
-  if (aliasNameSource) role.aliasNameSource = aliasNameSource;
-  return role;
 }
 
 function roleView(role: KubernetesRole): Record<string, unknown> {
@@ -134,6 +134,9 @@ function roleView(role: KubernetesRole): Record<string, unknown> {
     token_max_ttl: role.tokenMaxTtl,
     token_period: role.tokenPeriod,
     token_bound_cidrs: role.tokenBoundCidrs ?? [],
+    token_explicit_max_ttl: role.tokenExplicitMaxTtl ?? 0,
+    token_no_default_policy: false,
+    token_num_uses: 0,
     token_type: 'default',
     // Vault's legacy `ttl` is whole seconds like token_ttl (not "1h0m0s"), and shown only when set.
     ...(role.tokenTtl > 0 ? { ttl: role.tokenTtl } : {}),

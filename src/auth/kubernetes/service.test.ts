@@ -136,6 +136,8 @@ describeEachEngine('kubernetes auth', (ctx) => {
     tokens = createTokenService({ storage: ctx.storage(), barrier, clock: () => now, defaultTtl: 768 * HOUR, maxTtl: 768 * HOUR });
     k8s = createKubernetesAuthService({ storage: ctx.storage(), tokens, barrier, clock: () => now });
     await k8s.writeConfig({ kubernetesHost: 'https://kubernetes.default.svc', pemKeys: [publicPem], issuer: ISSUER });
+    // A write updates only the fields it gives: start each test from a fresh role.
+    await k8s.deleteRole('payments');
     await k8s.writeRole({
       name: 'payments',
       boundServiceAccountNames: ['api'],
@@ -244,6 +246,32 @@ describeEachEngine('kubernetes auth', (ctx) => {
     // As Vault: deleting a role that is not there succeeds.
     await k8s.deleteRole('temporary');
     await k8s.deleteRole('never-existed');
+  });
+
+  it('updates only the fields a write gives, as Vault does', async () => {
+    await k8s.deleteRole('partial');
+    await k8s.writeRole({ name: 'partial', boundServiceAccountNames: ['api'], boundServiceAccountNamespaces: ['prod'], audience: 'vault', tokenPolicies: ['a'] });
+    await k8s.writeRole({ name: 'partial', tokenTtl: 60 });
+    expect(await k8s.readRole('partial')).toMatchObject({
+      boundServiceAccountNames: ['api'],
+      boundServiceAccountNamespaces: ['prod'],
+      audience: 'vault',
+      tokenPolicies: ['a'],
+      tokenTtl: 60,
+      aliasNameSource: 'serviceaccount_uid',
+    });
+    await k8s.writeRole({ name: 'partial', audience: '' });
+    expect((await k8s.readRole('partial')).audience).toBeUndefined();
+    // A new role still needs its bindings.
+    expect((await errorOf(k8s.writeRole({ name: 'fresh-role', tokenTtl: 60 }))).message).toBe('"bound_service_account_names" can not be empty');
+  });
+
+  it('keeps token_explicit_max_ttl apart for read-back and applies the smaller hard limit', async () => {
+    await k8s.writeRole({ name: 'payments', tokenExplicitMaxTtl: 600 });
+    expect(await k8s.readRole('payments')).toMatchObject({ tokenMaxTtl: 4 * HOUR, tokenExplicitMaxTtl: 600 });
+    const { info } = await k8s.login('payments', await saToken({ audience: 'strongroom' }));
+    expect(info.explicitMaxTtl).toBe(600);
+    expect(info.ttl).toBe(600);
   });
 
   it('validates roles in Vault\'s words and keeps alias_name_source and audience', async () => {

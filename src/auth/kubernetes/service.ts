@@ -6,6 +6,7 @@ import type { Barrier } from '../../crypto/types.js';
 import type { Storage } from '../../storage/database.js';
 import { StrongroomError, forbidden, invalid, notFound } from '../../shared/errors.js';
 import { formatCidr, parseCidr } from '../cidr.js';
+import { roleHardLimit } from '../role-token-fields.js';
 import { matchesAny } from '../glob.js';
 import { nonNegativeInteger, sanitizePolicies } from '../token/format.js';
 import type { KubernetesAuthConfig, KubernetesAuthService, KubernetesRole, TokenService } from '../types.js';
@@ -33,6 +34,15 @@ const CLOCK_TOLERANCE_SECONDS = 5;
 const MAX_JWT_LENGTH = 16 * 1024;
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 const ROLE_NAME = /^[\w.-]{1,255}$/;
+const ROLE_DEFAULTS: Omit<KubernetesRole, 'name'> = {
+  boundServiceAccountNames: [],
+  boundServiceAccountNamespaces: [],
+  tokenPolicies: [],
+  tokenTtl: 0,
+  tokenMaxTtl: 0,
+  tokenPeriod: 0,
+  tokenBoundCidrs: [],
+};
 /** Vault's alias_name_source values. Strongroom has no identity entities yet, so it is kept and read back only. */
 const ALIAS_NAME_SOURCES: readonly string[] = ['serviceaccount_uid', 'serviceaccount_name'];
 const REVIEWER_JWT_CONTEXT = encodeContext('auth', 'kubernetes', 'config', 'token_reviewer_jwt');
@@ -123,7 +133,14 @@ export function createKubernetesAuthService(deps: KubernetesAuthDeps): Kubernete
     },
 
     async writeRole(input) {
-      const role = validateRole(input);
+      if (!input || typeof input !== 'object' || typeof input.name !== 'string' || !ROLE_NAME.test(input.name)) {
+        throw invalid('role name must be 1–255 letters, digits, ".", "_" or "-"');
+      }
+      // As Vault: an update changes only the fields it gives; the rest keep their stored values (or the defaults).
+      const stored = await repo.readRole(input.name);
+      const current: KubernetesRole = stored ? (JSON.parse(stored) as KubernetesRole) : { name: input.name, ...ROLE_DEFAULTS };
+      const given = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Partial<KubernetesRole>;
+      const role = validateRole({ ...current, ...given });
       await repo.writeRole(role.name, JSON.stringify(role), clock());
     },
 
@@ -172,7 +189,7 @@ export function createKubernetesAuthService(deps: KubernetesAuthDeps): Kubernete
         path: 'auth/kubernetes/login',
         policies: role.tokenPolicies,
         ttl: role.tokenTtl,
-        explicitMaxTtl: role.tokenMaxTtl,
+        explicitMaxTtl: roleHardLimit(role.tokenMaxTtl, role.tokenExplicitMaxTtl),
         period: role.tokenPeriod,
         boundCidrs: role.tokenBoundCidrs ?? [],
         displayName: `kubernetes-${identity.namespace}-${identity.name}`,
@@ -311,6 +328,7 @@ function validateRole(input: KubernetesRole): KubernetesRole {
     tokenPolicies,
     tokenTtl,
     tokenMaxTtl,
+    tokenExplicitMaxTtl: nonNegativeInteger('token_explicit_max_ttl', input.tokenExplicitMaxTtl),
     tokenPeriod: nonNegativeInteger('token_period', input.tokenPeriod),
     tokenBoundCidrs: tokenBoundCidrs(input.tokenBoundCidrs),
   };

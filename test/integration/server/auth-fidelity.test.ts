@@ -193,6 +193,17 @@ describe('auth method wire fidelity (real server process)', () => {
         audience: 'vault',
         alias_name_source: 'serviceaccount_name',
       });
+      // An update changes only what it names (Vault's semantics), and every token_* field reads back.
+      expect((await root('POST', 'auth/kubernetes/role/r', { token_ttl: '10m', token_explicit_max_ttl: '1h' })).status).toBe(204);
+      expect((await root('GET', 'auth/kubernetes/role/r')).body.data).toMatchObject({
+        bound_service_account_names: ['api'],
+        audience: 'vault',
+        token_ttl: 600,
+        token_max_ttl: 0,
+        token_explicit_max_ttl: 3600,
+        token_num_uses: 0,
+        token_no_default_policy: false,
+      });
     });
   });
 
