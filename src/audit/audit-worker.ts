@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { openStorage } from '../storage/database.js';
+import { openDatabase } from '../storage/database.js';
 import { createAuditService } from './service.js';
 import type { AuditService } from './types.js';
 import { toWire, type AuditWorkerData, type FromWorker, type ToWorker } from './worker-protocol.js';
@@ -18,7 +18,7 @@ let service: AuditService;
 let storageClose: () => Promise<void> = async () => undefined;
 try {
   // The request thread opened (and migrated) this database before it started the audit service.
-  const storage = await openStorage(data.storage, { migrate: false });
+  const storage = await openDatabase(data.storage, { migrate: false });
   storageClose = () => storage.close();
   service = await createAuditService({
     hmacKey: data.hmacKey,

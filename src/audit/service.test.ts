@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeEachEngine } from '../../test/support/engines.js';
-import { openStorage } from '../storage/database.js';
+import { openStorage } from '../server/open-storage.js';
 import { createAuditService } from './service.js';
 import { sampleEvent } from './testing.js';
 import type { AuditService } from './types.js';

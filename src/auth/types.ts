@@ -136,8 +136,20 @@ export interface TokenService {
   revokeOrphan(token: string): Promise<void>;
   /** Deletes expired tokens (background). */
   tidy(): Promise<number>;
+  /**
+   * Revokes every token created through paths under `prefix` ('auth/ci-approle/'), with their children, as Vault
+   * does when an auth method is disabled. Returns how many tokens were revoked.
+   */
+  revokeByPathPrefix(prefix: string): Promise<number>;
   /** Accessors of every live token, sorted (Vault's LIST auth/token/accessors; the caller needs sudo). */
   listAccessors(): Promise<string[]>;
+}
+
+/** The part of an auth mount a method's service needs. */
+export interface AuthMountRef {
+  uuid: string;
+  /** Relative to auth/, ending in '/': 'approle/', 'ci-approle/'. */
+  path: string;
 }
 
 export interface KubernetesAuthConfig {

@@ -260,7 +260,7 @@ async function anchorsFromDatabase(
   opts: Record<string, unknown>,
 ): Promise<{ expectHead: { seq: number; prevHash: string }; expectTail: { seq: number; hash: string } }> {
   const { resolve, join } = await import('node:path');
-  const { openStorage } = await import('../storage/database.js');
+  const { openStorage } = await import('../server/open-storage.js');
   const { createAuditRepository } = await import('../audit/repository.js');
   const url = (opts.databaseUrl as string | undefined) ?? process.env.STRONGROOM_DATABASE_URL;
   const dataDir = (opts.dataDir as string | undefined) ?? process.env.STRONGROOM_DATA_DIR;

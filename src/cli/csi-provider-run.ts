@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { createCsiProvider } from '../csi-provider/provider.js';
 import { serveCsiProvider } from '../csi-provider/server.js';
 import { onTermination } from '../kms-plugin/grpc-unix.js';
-import { createVaultHttpClient, type VaultHttpClient } from '../kms-plugin/http-client.js';
+import { createClient, type Client } from '../client/index.js';
 
 export interface CsiFlags {
   socket: string;
@@ -15,14 +15,14 @@ export async function runCsiProvider(flags: CsiFlags): Promise<void> {
   const timeoutMs = Number(flags.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 30_000) throw new Error('--timeout must be 100..30000 ms');
   const defaultAddress = flags.address ?? process.env.STRONGROOM_ADDR;
-  const clients = new Map<string, VaultHttpClient>();
+  const clients = new Map<string, Client>();
   const provider = createCsiProvider({
     clientFor(address) {
       const chosen = address ?? defaultAddress;
       if (!chosen) throw new Error('no Strongroom address: pass --address, set STRONGROOM_ADDR, or set vaultAddress in the SecretProviderClass');
       let client = clients.get(chosen);
       if (!client) {
-        client = createVaultHttpClient({ address: chosen, timeoutMs, userAgent: 'strongroom-csi-provider' });
+        client = createClient({ address: chosen, timeoutMs, userAgent: 'strongroom-csi-provider' });
         clients.set(chosen, client);
       }
       return client;

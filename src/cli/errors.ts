@@ -1,4 +1,5 @@
 import { CommanderError } from 'commander';
+import { ApiError } from '../client/errors.js';
 
 /**
  * Exit codes, as scripts rely on them: 0 success, 1 server or system error, 2 usage error (bad flags, arguments or
@@ -45,12 +46,25 @@ export interface DescribedError {
 export function describeError(err: unknown): DescribedError {
   if (err instanceof UsageError) return { line: errorLine(err.message, err.hint), exitCode: EXIT_USAGE };
   if (err instanceof CliError) return { line: errorLine(err.message, err.hint), exitCode: EXIT_ERROR };
+  if (err instanceof ApiError) return { line: errorLine(err.message, hintFor(err.status, err.path)), exitCode: EXIT_ERROR };
   if (err instanceof CommanderError) return { line: errorLine(err.message.replace(/^error:\s*/i, '')), exitCode: EXIT_USAGE };
   const hinted = err as { message?: unknown; hint?: unknown; exitCode?: unknown };
   const message = typeof hinted?.message === 'string' ? hinted.message : String(err);
   const hint = typeof hinted?.hint === 'string' ? hinted.hint : undefined;
   const exitCode = typeof hinted?.exitCode === 'number' ? hinted.exitCode : EXIT_ERROR;
   return { line: errorLine(message, hint), exitCode };
+}
+
+/** What to do next for a server error, so every error line can end in "— try …". */
+export function hintFor(status: number, path: string): string | undefined {
+  if (status === 403 && /^auth\/[^/]+\/login$/.test(path)) return 'checking the role and credentials you passed to login';
+  if (status === 403) return "'strongroom login', or check that your token's policies grant this path";
+  if (status === 404) return path.includes('/metadata/') || path.includes('/data/') ? "'strongroom kv list' to see which secrets exist" : 'checking the path';
+  if (status === 503) return "'strongroom status'; a sealed store needs 'strongroom operator unseal'";
+  if (status === 429) return 'again in a few seconds';
+  if (status === 412 || status === 409) return 'reading the current state first (check-and-set mismatch or conflict)';
+  if (status >= 500) return 'again; if it persists, look at the server log for the request id';
+  return undefined;
 }
 
 /** Prints the error line and sets the exit code; used by every command action. */

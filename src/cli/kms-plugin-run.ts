@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CircuitBreaker } from '../kms-plugin/breaker.js';
 import { onTermination } from '../kms-plugin/grpc-unix.js';
-import { createVaultHttpClient } from '../kms-plugin/http-client.js';
+import { createClient } from '../client/index.js';
 import { createHttpKek, type Kek } from '../kms-plugin/kek.js';
 import { openLocalKek } from '../kms-plugin/local-kek.js';
 import { createKmsPlugin } from '../kms-plugin/plugin.js';
@@ -56,7 +56,8 @@ export async function runKmsPlugin(flags: KmsPluginFlags): Promise<void> {
     });
   } else {
     if (!address) throw new Error('set --address (or STRONGROOM_ADDR) to reach a Strongroom server, or --data-dir for in-process mode');
-    const client = createVaultHttpClient({ address, timeoutMs, userAgent: 'strongroom-kms-plugin' });
+    // No retries here: the circuit breaker decides, and kube-apiserver retries a failed call itself.
+    const client = createClient({ address, timeoutMs, userAgent: 'strongroom-kms-plugin' });
     kek = createHttpKek({ client, mountPath: flags.mount, keyName: flags.key, token: tokenSource(flags) });
   }
   const plugin = createKmsPlugin({ kek, breaker: new CircuitBreaker({ threshold: 3, cooldownMs: 2000 }) });

@@ -1,5 +1,6 @@
 import { ApiError, type Client } from './client.js';
-import { CliError, UsageError } from './errors.js';
+import { describeMount, kvListPath, kvPath, kvValueOf, kvValuePath, kvWriteBody, relativeTo, type MountInfo } from '../client/kv.js';
+import { UsageError } from './errors.js';
 
 export interface KvLocation {
   /** 'secret/' */
@@ -21,30 +22,25 @@ export interface KvLocation {
 
 /**
  * `vault kv` takes paths that start with the mount ('secret/app/db') and inserts data/ or metadata/ itself. The
- * mount is found through sys/internal/ui/mounts/<path>, the endpoint vault's CLI uses, which also tells whether the
- * mount is KV version 1 (paths used as they are) or 2.
+ * mount and its KV version come from src/client's describeMount (sys/internal/ui/mounts/<path>, the endpoint vault's
+ * CLI uses); this file only words the CLI's usage errors around it.
  */
 export async function resolveKvPath(client: Client, input: string): Promise<KvLocation> {
   const display = input.replace(/^\/+/, '');
   if (display === '') throw new UsageError('a path is required, starting with the mount', "'secret/app/db'");
-  let info;
+  let info: MountInfo;
   try {
-    info = (await client.read(`sys/internal/ui/mounts/${display}`))?.data;
+    info = await describeMount(client, display);
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) {
       throw new UsageError(`no secrets engine is mounted at any prefix of "${display}"`, "a path under a KV mount such as 'secret/'");
     }
     throw err;
   }
-  const mount = String(info?.path ?? '');
-  if (!mount) throw new CliError(`the server did not say which mount serves "${display}"`);
-  if (info?.type !== 'kv') {
-    throw new UsageError(`"${mount}" is a ${String(info?.type)} mount, not a key/value mount`, "a path under a KV mount such as 'secret/'");
+  if (info.type !== 'kv' || info.version === undefined) {
+    throw new UsageError(`"${info.path}" is a ${info.type || 'undefined'} mount, not a key/value mount`, "a path under a KV mount such as 'secret/'");
   }
-  // 'secret' and 'secret/' both name the mount's root.
-  const rel = display.length > mount.length ? display.slice(mount.length) : '';
-  const version = String((info?.options as Record<string, unknown> | null | undefined)?.version ?? '2') === '1' ? 1 : 2;
-  return locationIn({ mount, version }, rel, display);
+  return locationIn({ mount: info.path, version: info.version }, relativeTo(info.path, display), display);
 }
 
 /** Another path of the same mount (export walks a folder, import writes many secrets): same version, same rules. */
@@ -57,30 +53,29 @@ export function locationIn(base: Pick<KvLocation, 'mount' | 'version'>, rel: str
         `use get/put/list/delete, or upgrade the mount to version 2 (POST sys/mounts/${mount}tune {"options":{"version":"2"}}, as 'vault kv enable-versioning' does)`,
       );
     }
-    return `${mount}${kind}/${rel}`;
+    return kvPath({ mount, version }, kind, rel);
   };
   return { mount, rel, display, version, api, plain: `${mount}${rel}` };
 }
 
 /** Where a secret's current value is read and written: `data/` on v2, the path itself on v1. */
 export function valuePath(loc: KvLocation): string {
-  return loc.version === 1 ? loc.plain : loc.api('data');
+  return kvValuePath({ mount: loc.mount, version: loc.version }, loc.rel);
 }
 
 /** Where a folder is listed: `metadata/` on v2, the path itself on v1. */
 export function listPath(loc: KvLocation): string {
-  return loc.version === 1 ? loc.plain : loc.api('metadata');
+  return kvListPath({ mount: loc.mount, version: loc.version }, loc.rel);
 }
 
 /** The secret's current value from a read of valuePath(loc): v1 answers {data}, v2 {data: {data, metadata}}. */
 export function valueOf(loc: KvLocation, body: { data?: Record<string, unknown> | null } | null | undefined): Record<string, unknown> | null {
-  const data = loc.version === 1 ? body?.data : (body?.data?.data as Record<string, unknown> | null | undefined);
-  return data ?? null;
+  return kvValueOf(loc.version, body);
 }
 
 /** The body that writes `data` as the whole secret: v2 wraps it in {data}, v1 takes it as it is. */
 export function writeBody(loc: KvLocation, data: Record<string, unknown>): Record<string, unknown> {
-  return loc.version === 1 ? data : { data };
+  return kvWriteBody(loc.version, data);
 }
 
 export function requireSecretPath(loc: KvLocation): void {

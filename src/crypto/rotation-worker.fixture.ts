@@ -2,7 +2,8 @@
  * Test fixture, run as a separate process by multiprocess.test.ts: unseals a store with a key file, rotates
  * `count` times, and prints the terms it got as JSON. Arguments: <storage config JSON> <key file> <count>.
  */
-import { openStorage, type StorageConfig } from '../storage/database.js';
+import { type StorageConfig } from '../storage/database.js';
+import { openStorage } from '../server/open-storage.js';
 import { createSealService } from './service.js';
 
 const [configJson, keyFile, countText] = process.argv.slice(2);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeEachEngine } from '../../test/support/engines.js';
-import { openStorage } from '../storage/database.js';
+import { openStorage } from '../server/open-storage.js';
 import { encodeContext } from './context.js';
 import { createSealService, keyBuffersForTestingOnly } from './service.js';
 import { unsealedSealService } from './testing.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { VaultHttpClient } from '../kms-plugin/http-client.js';
+import type { Client } from '../client/index.js';
 import { StrongroomError, invalid, isStrongroomError, notFound } from '../shared/errors.js';
 import { parseAttributes, parseFileMode, podToken, type ObjectSpec } from './attributes.js';
 
@@ -32,7 +32,7 @@ export interface MountOutput {
 
 export interface CsiProviderDeps {
   /** Client for a given address (the default one, or a SecretProviderClass's vaultAddress). */
-  clientFor(address: string | undefined): VaultHttpClient;
+  clientFor(address: string | undefined): Client;
 }
 
 interface ReadResult {
@@ -54,7 +54,8 @@ export function createCsiProvider(deps: CsiProviderDeps) {
         .catch((err: unknown) => {
           throw withContext(err, `login as ${params.pod.namespace}/${params.pod.serviceAccountName} with role "${params.roleName}" failed`);
         });
-      const token = typeof login.auth?.client_token === 'string' ? login.auth.client_token : '';
+      const clientToken: unknown = login.body?.auth?.client_token;
+      const token = typeof clientToken === 'string' ? clientToken : '';
       if (!token) throw new StrongroomError('internal', 'login returned no token');
 
       const reads = new Map<string, Promise<ReadResult>>();
@@ -90,19 +91,19 @@ export function createCsiProvider(deps: CsiProviderDeps) {
   };
 }
 
-async function read(client: VaultHttpClient, token: string, spec: ObjectSpec, args: Record<string, unknown>): Promise<ReadResult> {
-  let path = spec.secretPath;
+async function read(client: Client, token: string, spec: ObjectSpec, args: Record<string, unknown>): Promise<ReadResult> {
+  // A secretPath may carry its own query ('secret/data/app?version=2'); secretArgs add to it (GET) or form the body.
+  const q = spec.secretPath.indexOf('?');
+  const path = q === -1 ? spec.secretPath : spec.secretPath.slice(0, q);
+  const query: Record<string, string> = q === -1 ? {} : Object.fromEntries(new URLSearchParams(spec.secretPath.slice(q + 1)));
   let body: Record<string, unknown> | undefined;
   if (spec.method === 'GET') {
-    const query = new URLSearchParams();
-    for (const [k, v] of Object.entries(args)) query.set(k, typeof v === 'string' ? v : JSON.stringify(v));
-    const qs = query.toString();
-    if (qs) path += `?${qs}`;
+    for (const [k, v] of Object.entries(args)) query[k] = typeof v === 'string' ? v : JSON.stringify(v);
   } else {
     body = args;
   }
-  const response = await client.request<Record<string, unknown>>(spec.method, path, { token, ...(body ? { body } : {}) });
-  const data = response.data;
+  const response = await client.request(spec.method, path, { token, query, ...(body ? { body } : {}) });
+  const data = response.body?.data as Record<string, unknown> | null | undefined;
   if (!data) throw notFound('no data at this path');
   // KV v2 answers { data: {...}, metadata: { version } }: mount the inner data and report its version.
   const metadata = data.metadata as Record<string, unknown> | undefined;

@@ -3,11 +3,6 @@ import type { IncomingMessage, Server } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import type { Bindings, ChildLoggerOptions } from 'fastify/types/logger.js';
 import type { LoggerOptions } from 'pino';
-import { createAppRoleBackend } from '../auth/approle/routes.js';
-import { createKubernetesBackend } from '../auth/kubernetes/routes.js';
-import { createKvBackend } from '../kv/routes.js';
-import { createKvV1Backend } from '../kv/routes-v1.js';
-import { createTokenBackend } from '../auth/token/routes.js';
 import { LARGE_BODY_BYTES, OverloadedError, createWorkGate } from './admission.js';
 import type { HttpDeps } from './deps.js';
 import { DEFAULT_MAX_JSON_DEPTH, parseJsonBody } from './json-body.js';
@@ -79,15 +74,8 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
   // Kept as bytes: decoding them to text is a real cost for a large body, and it too belongs behind the work gate.
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, new UnparsedBody(body as Buffer)));
 
-  const routes = compileRoutes({
-    sys: createSysBackend(deps),
-    auth: [
-      ['auth/token/', createTokenBackend(deps)],
-      ['auth/kubernetes/', createKubernetesBackend(deps)],
-      ['auth/approle/', createAppRoleBackend(deps)],
-    ],
-    engines: { kv: createKvBackend(deps), 'kv-v1': createKvV1Backend(deps), ...deps.engineBackends },
-  });
+  // Mounted engines and auth methods are served by the module registry's backends (src/server/modules.ts).
+  const routes = compileRoutes({ sys: createSysBackend(deps), modules: deps.modules });
   const pipeline = createPipeline(deps, routes);
   let connectionsAccepted = 0;
   server.on('connection', () => connectionsAccepted++);

@@ -1,11 +1,11 @@
 import type { AuditService } from '../audit/types.js';
-import type { AppRoleService, KubernetesAuthService, TokenService } from '../auth/types.js';
+import type { TokenService } from '../auth/types.js';
 import type { SealService } from '../crypto/types.js';
 import type { KvService } from '../kv/types.js';
-import type { MountService, MountType } from '../mounts/types.js';
+import type { MountService } from '../mounts/types.js';
 import type { PolicyService } from '../policy/types.js';
 import type { HealthCheck } from '../shared/health.js';
-import type { Backend } from '../logical/backend.js';
+import type { ModuleRouting } from '../logical/module.js';
 import type { Metrics } from './metrics.js';
 
 /**
@@ -15,17 +15,18 @@ import type { Metrics } from './metrics.js';
  */
 export interface HttpDeps {
   seal: SealService;
+  /** Secrets-engine mounts (sys/mounts). */
   mounts: MountService;
+  /** Auth method mounts (sys/auth), paths relative to auth/. */
+  authMounts: MountService;
   kv: KvService;
   tokens: TokenService;
-  kubernetes: KubernetesAuthService;
-  approle: AppRoleService;
   policy: PolicyService;
   /** The audit service; null while sealed (nothing but the unauthenticated seal endpoints is served then). */
   audit(): AuditService | null;
   lifecycle: Lifecycle;
-  /** Backends for mount types other than kv (transit, when present). */
-  engineBackends: Partial<Record<MountType, Backend>>;
+  /** Which backend serves a mount: the module registry, running. */
+  modules: ModuleRouting;
   metrics: Metrics;
   /** What `sys/health` asks besides the seal (storage, ...): any failing check makes the process not ready. */
   healthChecks?: readonly HealthCheck[];

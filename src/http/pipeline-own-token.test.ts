@@ -32,8 +32,13 @@ describe('pipeline: the caller\'s own token and address', () => {
     },
     policy: { acl: async () => ({ isRoot: true }) },
     audit: () => null,
+    // One auth mount at auth/test/, served by `backend`.
+    authMounts: {
+      resolve: async (path: string) => (path.startsWith('test/') ? { mount: { path: 'test/', type: 'test', uuid: 'u1' }, rest: path.slice(5) } : null),
+    },
   } as unknown as HttpDeps;
-  const pipeline = createPipeline(deps, compileRoutes({ sys: { paths: [] }, auth: [['auth/test/', backend]], engines: {} }));
+  const modules = { routesFor: () => ({ key: 'test', build: () => backend }) };
+  const pipeline = createPipeline(deps, compileRoutes({ sys: { paths: [] }, modules }));
   const request = (path: string): ApiRequest => ({
     method: 'GET',
     path,

@@ -1,12 +1,12 @@
 import type { AuditAuth, AuditEvent, AuditRequest } from '../audit/types.js';
 import type { TokenInfo } from '../auth/types.js';
 import type { Mount } from '../mounts/types.js';
-import { kvVersionOf } from '../kv/mount-version.js';
 import type { Acl } from '../policy/types.js';
 import { StrongroomError, isStrongroomError } from '../shared/errors.js';
 import { isStorageUnavailable } from '../storage/failures.js';
 import { auditAuthOf, requestEvent, responseEvent } from './audit-events.js';
 import type { Backend, Handler, HandlerResult, Operation, RequestContext } from '../logical/backend.js';
+import type { ModuleRouting } from '../logical/module.js';
 import type { HttpDeps } from './deps.js';
 import { statusForKind } from './errors.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit.js';
@@ -37,10 +37,11 @@ export interface ApiReply {
 
 export interface RouteTable {
   sys: CompiledBackend;
-  /** 'auth/token/' → backend; checked in order, before mounts. */
-  auth: ReadonlyArray<readonly [prefix: string, backend: CompiledBackend]>;
-  /** Mounted engines by mount type. */
-  engines: Partial<Record<string, CompiledBackend>>;
+  /**
+   * The compiled backend serving a secrets-engine mount or an auth mount (which one the module registry decides);
+   * null when no registered module has the mount's type.
+   */
+  backendFor(mount: Mount, table: 'secrets' | 'auth'): CompiledBackend | null;
 }
 
 interface Resolved {
@@ -50,11 +51,6 @@ interface Resolved {
 }
 
 const PERMISSION_DENIED = 'permission denied';
-
-/** Which compiled backend serves a mount: its type, except that a KV version 1 mount speaks another API ('kv-v1'). */
-function engineKey(mount: Mount): string {
-  return mount.type === 'kv' && kvVersionOf(mount) === 1 ? 'kv-v1' : mount.type;
-}
 
 /**
  * The request pipeline: find the backend path, map the method to an operation, authenticate, check the ACL, audit
@@ -66,15 +62,13 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
 
   async function resolve(path: string): Promise<Resolved | null> {
     if (path === 'sys' || path.startsWith('sys/')) return { backend: routes.sys, rest: path.slice(4), mount: null };
-    for (const [prefix, backend] of routes.auth) {
-      if (path.startsWith(prefix)) return { backend, rest: path.slice(prefix.length), mount: null };
-      if (path === prefix.slice(0, -1)) return { backend, rest: '', mount: null };
-    }
-    // Mount lookups read the mount table; a sealed store serves nothing mounted.
+    // Mount lookups read the mount tables; a sealed store serves nothing mounted.
     if (deps.seal.barrier.isSealed()) throw new StrongroomError('sealed', 'Strongroom is sealed');
-    const found = await deps.mounts.resolve(path);
+    // auth/<path>/... through the auth mount table (longest prefix), as Vault's router does.
+    const table = path.startsWith('auth/') ? 'auth' : 'secrets';
+    const found = table === 'auth' ? await deps.authMounts.resolve(path.slice(5)) : await deps.mounts.resolve(path);
     if (!found) return null;
-    const backend = routes.engines[engineKey(found.mount)];
+    const backend = routes.backendFor(found.mount, table);
     if (!backend) return null;
     return { backend, rest: found.rest, mount: found.mount };
   }
@@ -234,7 +228,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         audited = { request: auditRequest, token: ctx.token, callerAuth, pendingRequest: deferRequestEntry ? requestEntry : null };
         if (!deferRequestEntry) await audit.log(requestEntry).catch(auditFailed);
       }
-      const result = emptyListIsNotFound(ctx.operation, await handler(ctx));
+      const result = emptyAnswerIsNotFound(ctx.operation, await handler(ctx));
 
       const rendered = render(result ?? {}, resolved.backend, req.requestId, route);
       if (audit && audited) {
@@ -305,12 +299,17 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
 }
 
 /**
- * Vault's HTTP layer answers a LIST whose response has no keys (none at all, or an empty list) with 404 and
+ * Vault's HTTP layer answers a READ with no response, and a LIST whose response has no keys (none at all, or an empty list), with 404 and
  * `{"errors":[]}`, whatever the backend; clients (the CLI's "No value found", hvac's InvalidPath) rely on it. One rule
  * here, so a handler just returns the keys it found.
  */
-function emptyListIsNotFound(operation: string, result: HandlerResult | void): HandlerResult | void {
-  if (operation !== 'list' || !result || result.raw !== undefined || (result.status ?? 200) !== 200) return result;
+function emptyAnswerIsNotFound(operation: string, result: HandlerResult | void): HandlerResult | void {
+  // A read that answers nothing found nothing (Vault's respondLogical: a nil read response is 404).
+  if (operation === 'read' && !result) return { status: 404, raw: { errors: [] } };
+  if (operation !== 'list') return result;
+  // A listing handler that answers nothing has no keys either (Vault: a nil list response is 404).
+  if (!result) return { status: 404, raw: { errors: [] } };
+  if (result.raw !== undefined || (result.status ?? 200) !== 200) return result;
   const data = result.data ?? {};
   const keys = data.keys;
   const hasOtherContent = Object.keys(data).some((k) => k !== 'keys') || (result.warnings?.length ?? 0) > 0;
@@ -318,19 +317,26 @@ function emptyListIsNotFound(operation: string, result: HandlerResult | void): H
   return empty ? { status: 404, raw: { errors: [] } } : result;
 }
 
-export function compileRoutes(backends: {
-  sys: Backend;
-  auth: ReadonlyArray<readonly [string, Backend]>;
-  engines: Partial<Record<string, Backend>>;
-}): RouteTable {
-  const engines: Partial<Record<string, CompiledBackend>> = {};
-  for (const [type, backend] of Object.entries(backends.engines)) {
-    if (backend) engines[type] = compileBackend(backend, type);
-  }
+/**
+ * The sys backend, compiled once, and the modules' backends, compiled when a mount is first served and kept per
+ * route-set key (see ModuleRouting): mounts sharing a key share one compiled backend, a key that changes (a KV mount
+ * upgraded to version 2) gets a fresh one. Entries of mounts disabled since stay until restart: one small object per
+ * mount ever served, never per request.
+ */
+export function compileRoutes(backends: { sys: Backend; modules: ModuleRouting }): RouteTable {
+  const compiled = new Map<string, CompiledBackend>();
   return {
     sys: compileBackend({ ...backends.sys, mountType: backends.sys.mountType ?? 'system' }, 'sys'),
-    auth: backends.auth.map(([prefix, backend]) => [prefix, compileBackend(backend, prefix.split('/')[1] ?? prefix)] as const),
-    engines,
+    backendFor(mount, table) {
+      const routes = backends.modules.routesFor(mount, table);
+      if (!routes) return null;
+      let backend = compiled.get(routes.key);
+      if (!backend) {
+        backend = compileBackend(routes.build(), mount.type);
+        compiled.set(routes.key, backend);
+      }
+      return backend;
+    },
   };
 }
 

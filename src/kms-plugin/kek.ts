@@ -1,5 +1,5 @@
-import type { VaultHttpClient } from './http-client.js';
-import { isStrongroomError } from '../shared/errors.js';
+import type { Client } from '../client/index.js';
+import { invalid, isStrongroomError } from '../shared/errors.js';
 
 /**
  * The key-encryption key: a Strongroom transit key. The plugin holds no long-lived key material itself; every wrap
@@ -15,31 +15,34 @@ export interface Kek {
 }
 
 /** The KEK reached over Strongroom's HTTP API with the plugin's own token. */
-export function createHttpKek(options: { client: VaultHttpClient; mountPath: string; keyName: string; token: () => Promise<string> }): Kek {
+export function createHttpKek(options: { client: Client; mountPath: string; keyName: string; token: () => Promise<string> }): Kek {
   const { client, keyName } = options;
   const mount = options.mountPath.replace(/^\/+|\/+$/g, '');
-  const key = encodeURIComponent(keyName);
+  // The client percent-encodes each path segment; a name is one segment, never a path.
+  if (keyName === '' || keyName.includes('/')) throw invalid('the transit key name must be one path segment');
+  const key = keyName;
   return {
     keyName,
     async encrypt(plaintext, associatedData) {
-      const response = await client.request<{ ciphertext?: string; key_version?: number }>('POST', `${mount}/encrypt/${key}`, {
+      const response = await client.request('POST', `${mount}/encrypt/${key}`, {
         token: await options.token(),
         body: { plaintext: plaintext.toString('base64'), associated_data: associatedData.toString('base64') },
       });
-      const ciphertext = response.data?.ciphertext;
-      const version = Number(response.data?.key_version);
+      const ciphertext: unknown = response.body?.data?.ciphertext;
+      const version = Number(response.body?.data?.key_version);
       if (typeof ciphertext !== 'string' || !Number.isInteger(version) || version < 1) {
         throw new Error('strongroom: unexpected transit encrypt response');
       }
       return { ciphertext, version };
     },
     async decrypt(ciphertext, associatedData) {
-      const response = await client.request<{ plaintext?: string }>('POST', `${mount}/decrypt/${key}`, {
+      const response = await client.request('POST', `${mount}/decrypt/${key}`, {
         token: await options.token(),
         body: { ciphertext, associated_data: associatedData.toString('base64') },
       });
-      if (typeof response.data?.plaintext !== 'string') throw new Error('strongroom: unexpected transit decrypt response');
-      return Buffer.from(response.data.plaintext, 'base64');
+      const plaintext: unknown = response.body?.data?.plaintext;
+      if (typeof plaintext !== 'string') throw new Error('strongroom: unexpected transit decrypt response');
+      return Buffer.from(plaintext, 'base64');
     },
     async ensureKey() {
       const token = await options.token();
@@ -57,6 +60,8 @@ export function createHttpKek(options: { client: VaultHttpClient; mountPath: str
         if (!isStrongroomError(err, 'forbidden')) throw err;
       }
     },
-    async close() {},
+    async close() {
+      client.close();
+    },
   };
 }

@@ -6,7 +6,8 @@ import { createAuditService } from '../audit/service.js';
 import type { AuditService } from '../audit/types.js';
 import { verifyAuditFile, verifyDatabaseChain } from '../audit/verify.js';
 import { createSealService, type ManagedSealService } from '../crypto/service.js';
-import { openStorage, type Storage } from '../storage/database.js';
+import { type Storage } from '../storage/database.js';
+import { openStorage } from '../server/open-storage.js';
 import { kmsPluginNodeId, openLocalKek, type LocalKekOptions } from './local-kek.js';
 
 interface Line {

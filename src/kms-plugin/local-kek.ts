@@ -9,9 +9,11 @@ import type { AuditSink } from '../audit/sink.js';
 import type { AuditEvent } from '../audit/types.js';
 import { createSealService } from '../crypto/service.js';
 import { createMountService } from '../mounts/service.js';
+import { secretsCatalog } from '../server/modules.js';
 import type { Mount } from '../mounts/types.js';
 import { StrongroomError } from '../shared/errors.js';
-import { openStorage, type Storage } from '../storage/database.js';
+import { type Storage } from '../storage/database.js';
+import { openStorage } from '../server/open-storage.js';
 import { createTransitRepository } from '../transit/repository.js';
 import { createTransitService } from '../transit/service.js';
 import type { TransitService } from '../transit/types.js';
@@ -105,7 +107,7 @@ export async function openLocalKek(options: LocalKekOptions): Promise<Kek> {
     throw err;
   }
   const auditLog = audit;
-  const mounts = createMountService({ storage });
+  const mounts = createMountService({ storage, catalog: secretsCatalog() });
   const transit = createTransitService({ repository: createTransitRepository(storage), barrier: seal.barrier });
   const mountPrefix = `${options.mountPath.replace(/^\/+|\/+$/g, '')}/`;
   const identity = { display_name: 'kms-plugin', auth_method: 'kms-plugin-local', policies: ['kms-plugin'], metadata: { pid: String(process.pid) } };

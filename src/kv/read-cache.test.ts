@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openStorage } from '../storage/database.js';
+import { openStorage } from '../server/open-storage.js';
 import { createKvService } from './service.js';
 import { kvMount } from './test-helpers.js';
 import { createTestBarrier } from './testing.js';

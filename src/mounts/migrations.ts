@@ -1,3 +1,4 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Migration } from 'kysely';
 import { isPostgres } from '../storage/columns.js';
 
@@ -22,6 +23,40 @@ export const migrations: Record<string, Migration> = {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async down(db: Kysely<any>) {
       await db.schema.dropTable('mounts').execute();
+    },
+  },
+  '0060_mounts_auth_table': {
+    // Vault's auth table (sys/auth): auth method mounts, paths relative to auth/. The token store is mounted at
+    // token/ from the start and for good, as in Vault; other methods are enabled by the operator.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      const pathType = isPostgres(db) ? sql`varchar(256) collate "C"` : sql`varchar(256)`;
+      await db.schema
+        .createTable('auth_mounts')
+        .addColumn('uuid', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('path', pathType, (c) => c.notNull().unique())
+        .addColumn('type', 'varchar(32)', (c) => c.notNull())
+        .addColumn('accessor', 'varchar(64)', (c) => c.notNull().unique())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('options', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db
+        .insertInto('auth_mounts')
+        .values({
+          uuid: randomUUID(),
+          path: 'token/',
+          type: 'token',
+          accessor: `auth_token_${randomBytes(4).toString('hex')}`,
+          description: 'token based credentials',
+          options: '{}',
+          created_at: Date.now(),
+        })
+        .execute();
+    },
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('auth_mounts').execute();
     },
   },
 };

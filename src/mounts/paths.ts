@@ -8,9 +8,10 @@ const SEGMENT = /^[A-Za-z0-9_.@:+=,~-]+$/;
 
 /**
  * Canonical form of a mount path: no leading '/', exactly one trailing '/'. 'secret', '/secret' and 'secret/'
- * all name the mount 'secret/'. Throws 'invalid' naming the rule that was broken.
+ * all name the mount 'secret/'. Throws 'invalid' naming the rule that was broken. `reserved`: the secrets table's
+ * reserved prefixes by default; auth mounts (relative to auth/) have none.
  */
-export function normalizeMountPath(input: string): string {
+export function normalizeMountPath(input: string, reserved: readonly string[] = RESERVED_MOUNT_PREFIXES): string {
   if (typeof input !== 'string') throw invalid('mount path must be a string', { reason: 'mount_path_type' });
   const trimmed = input.replace(/^\/+/, '').replace(/\/+$/, '');
   if (trimmed === '') throw invalid('mount path must not be empty', { reason: 'mount_path_empty' });
@@ -27,8 +28,8 @@ export function normalizeMountPath(input: string): string {
     }
   }
   const path = `${trimmed}/`;
-  const reserved = RESERVED_MOUNT_PREFIXES.find((prefix) => path.startsWith(prefix));
-  if (reserved) throw invalid(`cannot mount under reserved path ${reserved}`, { reason: 'mount_path_reserved' });
+  const taken = reserved.find((prefix) => path.startsWith(prefix));
+  if (taken) throw invalid(`cannot mount under reserved path ${taken}`, { reason: 'mount_path_reserved' });
   return path;
 }
 

@@ -18,6 +18,9 @@ export type MountsTables = {
   mounts: MountsTable;
 };
 
+/** Secrets engines (`mounts`) and auth methods (`auth_mounts`): the same columns. */
+export type MountTableName = 'mounts' | 'auth_mounts';
+
 type MountsDb = Kysely<MountsTables>;
 
 function toMount(row: MountsTable): Mount {
@@ -32,12 +35,14 @@ function toMount(row: MountsTable): Mount {
   };
 }
 
-export function createMountsRepository(storage: Storage) {
+export function createMountsRepository(storage: Storage, tableName: MountTableName = 'mounts') {
   const db: MountsDb = storage.db.withTables<MountsTables>();
+  // Both tables have one shape; typed as the first so the queries below serve either.
+  const table = tableName as 'mounts';
 
   return {
     async listAll(): Promise<Mount[]> {
-      const rows = await db.selectFrom('mounts').selectAll().orderBy('path').execute();
+      const rows = await db.selectFrom(table).selectAll().orderBy('path').execute();
       return rows.map(toMount);
     },
 
@@ -52,15 +57,16 @@ export function createMountsRepository(storage: Storage) {
         insert(m: Mount): Promise<void>;
         remove(path: string): Promise<void>;
         setOptions(path: string, options: Record<string, string>): Promise<void>;
+        setDescription(path: string, description: string): Promise<void>;
       }) => Promise<T>,
     ): Promise<T> {
       return db.transaction().execute(async (trx) => {
-        if (isPostgres(trx)) await sql`lock table mounts in exclusive mode`.execute(trx);
+        if (isPostgres(trx)) await sql`lock table ${sql.table(tableName)} in exclusive mode`.execute(trx);
         return body({
-          listAll: async () => (await trx.selectFrom('mounts').selectAll().orderBy('path').execute()).map(toMount),
+          listAll: async () => (await trx.selectFrom(table).selectAll().orderBy('path').execute()).map(toMount),
           insert: async (m) => {
             await trx
-              .insertInto('mounts')
+              .insertInto(table)
               .values({
                 uuid: m.uuid,
                 path: m.path,
@@ -73,10 +79,13 @@ export function createMountsRepository(storage: Storage) {
               .execute();
           },
           remove: async (path) => {
-            await trx.deleteFrom('mounts').where('path', '=', path).execute();
+            await trx.deleteFrom(table).where('path', '=', path).execute();
           },
           setOptions: async (path, options) => {
-            await trx.updateTable('mounts').set({ options: JSON.stringify(options) }).where('path', '=', path).execute();
+            await trx.updateTable(table).set({ options: JSON.stringify(options) }).where('path', '=', path).execute();
+          },
+          setDescription: async (path, description) => {
+            await trx.updateTable(table).set({ description }).where('path', '=', path).execute();
           },
         });
       });

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { describeEachEngine } from '../../test/support/engines.js';
 import { rejection } from '../kv/test-helpers.js';
 import { normalizeMountPath } from './paths.js';
+import { secretsCatalog } from '../server/modules.js';
 import { createMountService } from './service.js';
 
 describe('normalizeMountPath', () => {
@@ -28,7 +29,7 @@ describe('normalizeMountPath', () => {
 
 describeEachEngine('mount service', (ctx) => {
   it('enables a kv mount with a UUID, a kv_ accessor and version 2 options, and lists it', async () => {
-    const mounts = createMountService({ storage: ctx.storage() });
+    const mounts = createMountService({ storage: ctx.storage(), catalog: secretsCatalog() });
     const m = await mounts.enable({ path: 'enable-me', type: 'kv', description: 'app secrets' });
     // A kv mount without a version is version 1, as in Vault.
     expect(m).toMatchObject({ path: 'enable-me/', type: 'kv', description: 'app secrets', options: { version: '1' } });
@@ -41,7 +42,7 @@ describeEachEngine('mount service', (ctx) => {
   });
 
   it('upgrades a kv mount from version 1 to 2 through its options, and never back', async () => {
-    const mounts = createMountService({ storage: ctx.storage() });
+    const mounts = createMountService({ storage: ctx.storage(), catalog: secretsCatalog() });
     const m = await mounts.enable({ path: 'upgrade-me', type: 'kv', options: { version: '1' } });
     expect((await mounts.resolve('upgrade-me/a'))?.mount.options.version).toBe('1');
     const tuned = await mounts.tuneOptions('upgrade-me', { version: '2' });
@@ -56,7 +57,7 @@ describeEachEngine('mount service', (ctx) => {
   });
 
   it('refuses nested or overlapping mounts in either direction', async () => {
-    const mounts = createMountService({ storage: ctx.storage() });
+    const mounts = createMountService({ storage: ctx.storage(), catalog: secretsCatalog() });
     await mounts.enable({ path: 'outer/inner', type: 'kv' });
     const same = await rejection(mounts.enable({ path: 'outer/inner/', type: 'kv' }), 'invalid', 'mount_path_in_use');
     expect(same.details?.existing).toBe('outer/inner/');
@@ -66,7 +67,7 @@ describeEachEngine('mount service', (ctx) => {
   });
 
   it('resolves the longest matching mount and the rest of the path', async () => {
-    const mounts = createMountService({ storage: ctx.storage() });
+    const mounts = createMountService({ storage: ctx.storage(), catalog: secretsCatalog() });
     await mounts.enable({ path: 'res', type: 'kv' });
     await mounts.enable({ path: 'resx/deep', type: 'transit' });
     expect(await mounts.resolve('res/data/app/db')).toMatchObject({ mount: { path: 'res/' }, rest: 'data/app/db' });
@@ -77,7 +78,7 @@ describeEachEngine('mount service', (ctx) => {
   });
 
   it('disable runs the purge hooks of that engine, forgets the mount, and is idempotent', async () => {
-    const mounts = createMountService({ storage: ctx.storage() });
+    const mounts = createMountService({ storage: ctx.storage(), catalog: secretsCatalog() });
     const kvPurge = vi.fn(async () => undefined);
     const transitPurge = vi.fn(async () => undefined);
     mounts.onDisable('kv', kvPurge);
@@ -93,7 +94,7 @@ describeEachEngine('mount service', (ctx) => {
   });
 
   it('keeps a mount whose purge failed, so disable can be retried', async () => {
-    const mounts = createMountService({ storage: ctx.storage() });
+    const mounts = createMountService({ storage: ctx.storage(), catalog: secretsCatalog() });
     mounts.onDisable('kv', async () => {
       throw new Error('database went away');
     });
@@ -104,8 +105,8 @@ describeEachEngine('mount service', (ctx) => {
 
   it('sees changes made by another replica once its cache is older than the refresh interval', async () => {
     let now = 1_000_000;
-    const here = createMountService({ storage: ctx.storage() }, { refreshAfterMs: 5_000, now: () => now });
-    const elsewhere = createMountService({ storage: ctx.storage() });
+    const here = createMountService({ storage: ctx.storage(), catalog: secretsCatalog() }, { refreshAfterMs: 5_000, now: () => now });
+    const elsewhere = createMountService({ storage: ctx.storage(), catalog: secretsCatalog() });
     expect(await here.resolve('replica/data/x')).toBeNull();
     await elsewhere.enable({ path: 'replica', type: 'kv' });
     now += 4_999;

@@ -1,21 +1,27 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { invalid, notFound } from '../shared/errors.js';
 import type { Storage } from '../storage/database.js';
-import { mountsOverlap, normalizeMountPath } from './paths.js';
-import { createMountsRepository } from './repository.js';
-import type { Mount, MountService, MountType } from './types.js';
-
-const MOUNT_TYPES: ReadonlySet<MountType> = new Set(['kv', 'transit']);
+import { RESERVED_MOUNT_PREFIXES, mountsOverlap, normalizeMountPath } from './paths.js';
+import { createMountsRepository, type MountTableName } from './repository.js';
+import type { Mount, MountService, MountType, MountTypeCatalog } from './types.js';
 
 /**
- * Engine options Strongroom fills in when the caller leaves them out. A kv mount without a version is version 1, as
- * in Vault (`kv-v2`, or `options.version: "2"`, asks for version 2; the dev server's `secret/` asks for it).
+ * The two mount tables Vault has: secrets engines (sys/mounts, table `mounts`) and auth methods (sys/auth, table
+ * `auth_mounts`, paths relative to `auth/`). One service, two instances: same path rules, overlap check, caching and
+ * purge hooks; they differ in reserved prefixes, accessor form and wording.
  */
-const DEFAULT_OPTIONS: Record<MountType, Record<string, string>> = {
-  kv: { version: '1' },
-  transit: {},
-};
-const KV_VERSIONS: ReadonlySet<string> = new Set(['1', '2']);
+export interface MountTableSpec {
+  table: MountTableName;
+  /** Path prefixes no mount may take. */
+  reserved: readonly string[];
+  /** Accessor prefix before the type ('' → 'kv_1a2b3c4d'; 'auth_' → 'auth_approle_1a2b3c4d'). */
+  accessorPrefix: string;
+  /** For errors: 'secret engine', 'auth method'. */
+  noun: string;
+}
+
+export const SECRET_MOUNTS: MountTableSpec = { table: 'mounts', reserved: RESERVED_MOUNT_PREFIXES, accessorPrefix: '', noun: 'secret engine' };
+export const AUTH_MOUNTS: MountTableSpec = { table: 'auth_mounts', reserved: [], accessorPrefix: 'auth_', noun: 'auth method' };
 
 export interface MountServiceOptions {
   /**
@@ -32,8 +38,19 @@ interface Snapshot {
   loadedAt: number;
 }
 
-export function createMountService(deps: { storage: Storage }, options: MountServiceOptions = {}): MountService {
-  const repo = createMountsRepository(deps.storage);
+export interface MountServiceDeps {
+  storage: Storage;
+  /** Which types may be mounted and how their options are checked (the module registry). */
+  catalog: MountTypeCatalog;
+  /** Default: the secrets-engine table. */
+  table?: MountTableSpec;
+}
+
+export function createMountService(deps: MountServiceDeps, options: MountServiceOptions = {}): MountService {
+  const spec = deps.table ?? SECRET_MOUNTS;
+  const { catalog } = deps;
+  const repo = createMountsRepository(deps.storage, spec.table);
+  const normalizePath = (input: string) => normalizeMountPath(input, spec.reserved);
   const refreshAfterMs = options.refreshAfterMs ?? 5_000;
   const now = options.now ?? Date.now;
   const purgeHooks = new Map<MountType, Array<(mount: Mount) => Promise<void>>>();
@@ -71,33 +88,33 @@ export function createMountService(deps: { storage: Storage }, options: MountSer
     snapshot = null;
   }
 
-  function normalizeOptions(type: MountType, input: Record<string, string> | undefined): Record<string, string> {
-    const merged: Record<string, string> = { ...DEFAULT_OPTIONS[type] };
+  function checkStrings(input: Record<string, string> | undefined): Record<string, string> {
+    const out: Record<string, string> = {};
     for (const [key, value] of Object.entries(input ?? {})) {
       if (typeof value !== 'string') throw invalid(`mount option ${key} must be a string`, { reason: 'mount_option_type' });
-      merged[key] = value;
+      out[key] = value;
     }
-    if (type === 'kv' && !KV_VERSIONS.has(merged.version!)) {
-      throw invalid('the kv engine has versions "1" and "2" (options.version)', { reason: 'kv_version' });
-    }
-    return merged;
+    return out;
   }
 
   return {
     async enable(input) {
-      const path = normalizeMountPath(input.path);
-      if (!MOUNT_TYPES.has(input.type)) {
-        throw invalid(`unknown secret engine type: ${String(input.type)}`, { reason: 'mount_type' });
+      const path = normalizePath(input.path);
+      const known = typeof input.type === 'string' ? catalog.lookup(input.type) : undefined;
+      if (!known) throw invalid(`unknown ${spec.noun} type: ${String(input.type)}`, { reason: 'mount_type' });
+      if (catalog.isFixed(known.type)) {
+        throw invalid(`the ${known.type} ${spec.noun} exists once, at a fixed path, and cannot be enabled`, { reason: 'mount_type_fixed' });
       }
+      const type = known.type;
       const description = input.description ?? '';
       if (typeof description !== 'string') throw invalid('description must be a string', { reason: 'mount_description' });
       const mount: Mount = {
         path,
-        type: input.type,
+        type,
         uuid: randomUUID(),
-        accessor: `${input.type}_${randomBytes(4).toString('hex')}`,
+        accessor: `${spec.accessorPrefix}${type}_${randomBytes(4).toString('hex')}`,
         description,
-        options: normalizeOptions(input.type, input.options),
+        options: catalog.normalizeOptions(type, { ...known.preset, ...checkStrings(input.options) }),
         createdAt: now(),
       };
       try {
@@ -116,11 +133,14 @@ export function createMountService(deps: { storage: Storage }, options: MountSer
     },
 
     async disable(input) {
-      const path = normalizeMountPath(input);
+      const path = normalizePath(input);
       const mounts = await repo.listAll();
       const mount = mounts.find((m) => m.path === path);
       // Disabling what is not there is a no-op, as in Vault: the caller's intent (no such mount) already holds.
       if (!mount) return;
+      if (catalog.isFixed(mount.type)) {
+        throw invalid(`the ${mount.type} ${spec.noun} at ${mount.path} cannot be disabled`, { reason: 'mount_fixed' });
+      }
       // Purge first, then forget the mount: if a purge fails the mount is still listed and disable can be retried,
       // instead of leaving records behind that no mount owns.
       for (const purge of purgeHooks.get(mount.type) ?? []) await purge(mount);
@@ -131,26 +151,23 @@ export function createMountService(deps: { storage: Storage }, options: MountSer
       }
     },
 
-    async tuneOptions(input, options) {
-      const path = normalizeMountPath(input);
+    async tuneOptions(input, options, description) {
+      const path = normalizePath(input);
       let result: { mount: Mount; changed: string[] } | undefined;
       try {
         await repo.exclusively(async (tx) => {
           const mount = (await tx.listAll()).find((m) => m.path === path);
           if (!mount) throw notFound(`no mount at "${path}"`);
-          const merged = { ...mount.options };
-          for (const [key, value] of Object.entries(options)) {
-            if (typeof value !== 'string') throw invalid(`mount option ${key} must be a string`, { reason: 'mount_option_type' });
-            merged[key] = value;
-          }
-          const next = normalizeOptions(mount.type, merged);
-          // Vault upgrades a kv mount from 1 to 2 and never back: v2's history has no v1 form.
-          if (mount.type === 'kv' && mount.options.version === '2' && next.version === '1') {
-            throw invalid('a KV version 2 mount cannot be downgraded to version 1', { reason: 'kv_downgrade' });
-          }
+          const next = catalog.normalizeOptions(mount.type, { ...mount.options, ...checkStrings(options) }, mount.options);
           const changed = Object.keys(next).filter((key) => next[key] !== mount.options[key]);
           if (changed.length > 0) await tx.setOptions(path, next);
-          result = { mount: { ...mount, options: next }, changed };
+          let tuned: Mount = { ...mount, options: next };
+          if (description !== undefined && description !== mount.description) {
+            await tx.setDescription(path, description);
+            tuned = { ...tuned, description };
+            changed.push('description');
+          }
+          result = { mount: tuned, changed };
         });
       } finally {
         invalidate();

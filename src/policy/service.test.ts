@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { describeEachEngine } from '../../test/support/engines.js';
 import { isStrongroomError, type ErrorKind } from '../shared/errors.js';
-import { openStorage, type Storage } from '../storage/database.js';
+import { type Storage } from '../storage/database.js';
+import { openStorage } from '../server/open-storage.js';
 import { DEFAULT_POLICY_TEXT } from './builtin.js';
 import { createPolicyService, type CachedPolicyService } from './service.js';
 

@@ -3,29 +3,25 @@ import type { AuditService, AuditSinkInfo } from '../audit/types.js';
 import { createAuditRepository } from '../audit/repository.js';
 import { createAuditService, LOCAL_FILE_DEVICE_PATH } from '../audit/service.js';
 import { createThreadedAuditService } from '../audit/threaded.js';
-import type { AppRoleService, KubernetesAuthService, TokenService } from '../auth/types.js';
-import { createAppRoleService } from '../auth/approle/service.js';
-import { createKubernetesAuthService } from '../auth/kubernetes/service.js';
+import type { TokenService } from '../auth/types.js';
 import { createTokenService } from '../auth/token/service.js';
 import { createSealService, type ManagedSealService } from '../crypto/service.js';
-import type { Backend } from '../logical/backend.js';
-import { createTransitBackend } from '../transit/routes.js';
 import type { HttpDeps, Lifecycle } from '../http/deps.js';
 import type { Metrics } from '../http/metrics.js';
-import { registerKvRewrapper } from '../kv/rewrap.js';
-import { createKvService, registerKvPurge } from '../kv/service.js';
+import { kvEngine } from '../kv/module.js';
 import type { KvService } from '../kv/types.js';
-import { createMountService } from '../mounts/service.js';
-import type { MountService, MountType } from '../mounts/types.js';
+import { AUTH_MOUNTS, createMountService } from '../mounts/service.js';
+import type { MountService } from '../mounts/types.js';
 import { createPolicyService, type CachedPolicyService } from '../policy/service.js';
 import { StrongroomError } from '../shared/errors.js';
 import type { HealthCheckResult } from '../shared/health.js';
-import { openStorage, type Storage, type StorageConfig } from '../storage/database.js';
+import type { Storage, StorageConfig } from '../storage/database.js';
 import { storageFailureFromWire } from '../storage/failures.js';
-import { createTransitRepository } from '../transit/repository.js';
-import { createTransitService } from '../transit/service.js';
 import type { ServerConfig } from './config.js';
 import { SYSTEM_LEASE_TTL_SECONDS } from '../shared/duration.js';
+import { startModules, type ModuleHost } from './module-host.js';
+import { REGISTRY, authCatalog, secretsCatalog } from './modules.js';
+import { openStorage } from './open-storage.js';
 
 /** Vault's default and maximum token lifetime: 768h (32 days). */
 const TOKEN_TTL_SECONDS = SYSTEM_LEASE_TTL_SECONDS;
@@ -38,11 +34,13 @@ export interface Store {
   storage: Storage;
   seal: ManagedSealService;
   mounts: MountService;
+  /** Auth method mounts (sys/auth). */
+  authMounts: MountService;
   kv: KvService;
   tokens: TokenService;
   policy: CachedPolicyService;
-  kubernetes: KubernetesAuthService;
-  approle: AppRoleService;
+  /** The registry's modules, running (their services: `modules.serviceOf(approleAuth)`). */
+  modules: ModuleHost;
   audit(): AuditService | null;
   lifecycle: Lifecycle;
   httpDeps: HttpDeps;
@@ -73,8 +71,6 @@ export const POLICY_REFRESH_INTERVAL_MS = 5_000;
  * devices this replica already had.
  */
 export const AUDIT_DEVICE_SYNC_INTERVAL_MS = 2_000;
-/** How often transit keys with an auto_rotate_period are checked (the shortest period Vault allows is an hour). */
-export const TRANSIT_AUTO_ROTATE_CHECK_MS = 60_000;
 /** Backoff between attempts to open the audit log after a failure: 0.5 s, doubling, at most 15 s. */
 const AUDIT_RETRY_FIRST_MS = 500;
 const AUDIT_RETRY_MAX_MS = 15_000;
@@ -149,29 +145,20 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
   const storage = await openStorage(storageConfigOf(config), { soleOwner: true });
   const seal = createSealService({ storage, warn: options.warn });
   const barrier = seal.barrier;
-  const mounts = createMountService({ storage });
-  // With replicas, another process may rotate and write under a term this one has not loaded yet: a read then
-  // reloads the keyring once instead of failing with 500 until the next periodic refresh.
-  const kv = createKvService({
-    storage,
-    barrier,
-    limits: { maxDataBytes: config.kvMaxDataBytes },
-    refreshKeyring: () => seal.refresh(),
-  });
-  registerKvPurge(mounts, kv);
-  registerKvRewrapper(seal, storage);
-  const transit = createTransitService({
-    repository: createTransitRepository(storage),
-    barrier,
-    refreshKeyring: () => seal.refresh(),
-  });
-  mounts.onDisable('transit', (mount) => transit.purgeMount(mount));
-  seal.registerRewrapper(transit.rewrapper);
+  const mounts = createMountService({ storage, catalog: secretsCatalog(REGISTRY.secrets) });
+  const authMounts = createMountService({ storage, catalog: authCatalog(REGISTRY.auth), table: AUTH_MOUNTS });
   const tokens = createTokenService({ storage, barrier, defaultTtl: TOKEN_TTL_SECONDS, maxTtl: TOKEN_TTL_SECONDS });
   const policy = createPolicyService({ storage });
   let stopMaintenance: (() => Promise<void>) | null = null;
-  const kubernetes = createKubernetesAuthService({ storage, tokens, barrier, refreshKeyring: () => seal.refresh() });
-  const approle = createAppRoleService({ storage, tokens, barrier });
+  // Every secrets engine and auth method: services, purge-on-disable, rewrappers and jobs come from the registry.
+  const modules = startModules(
+    REGISTRY,
+    { storage, barrier, tokens, refreshKeyring: () => seal.refresh(), settings: { kvMaxDataBytes: config.kvMaxDataBytes } },
+    { secrets: mounts, auth: authMounts },
+  );
+  for (const rewrapper of modules.rewrappers()) seal.registerRewrapper(rewrapper);
+  // sys/mounts tunes KV's config (max_versions, cas_required...), so the transport keeps a handle on KV's service.
+  const kv = modules.serviceOf(kvEngine);
 
   let audit: AuditService | null = null;
   let auditOpening: Promise<AuditService | null> | null = null;
@@ -317,14 +304,12 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
     return { healthy: false, message: auditProblem ? `the audit log is not available: ${auditProblem}` : 'the audit log is not available' };
   }
 
-  const engineBackends: Partial<Record<MountType, Backend>> = { transit: createTransitBackend({ transit }) };
   const httpDeps: HttpDeps = {
     seal,
     mounts,
+    authMounts,
     kv,
     tokens,
-    kubernetes,
-    approle,
     policy,
     audit: () => {
       if (barrier.isSealed()) return null;
@@ -335,7 +320,7 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
       return audit;
     },
     lifecycle,
-    engineBackends,
+    modules,
     metrics: options.metrics,
     healthChecks: [
       { name: 'storage', check: () => storage.health.check() },
@@ -349,10 +334,10 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
     seal,
     mounts,
     kv,
+    authMounts,
     tokens,
     policy,
-    kubernetes,
-    approle,
+    modules,
     audit: () => audit,
     lifecycle,
     httpDeps,
@@ -362,21 +347,8 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
       stopMaintenance = startPeriodicJobs(
         [
           { name: 'token-tidy', intervalMs: TIDY_INTERVAL_MS, run: async () => removed(await tokens.tidy(), 'expired token(s)') },
-          {
-            name: 'approle-secret-id-tidy',
-            intervalMs: TIDY_INTERVAL_MS,
-            run: async () => removed(await approle.tidySecretIds(), 'expired AppRole secret ID(s)'),
-          },
           { name: 'policy-refresh', intervalMs: POLICY_REFRESH_INTERVAL_MS, run: () => policy.refresh() },
-          {
-            // Vault checks auto_rotate_period hourly at most; a minute keeps rotation within a minute of the period.
-            name: 'transit-auto-rotate',
-            intervalMs: TRANSIT_AUTO_ROTATE_CHECK_MS,
-            run: async () => {
-              const rotated = await transit.autoRotate();
-              return rotated > 0 ? `auto-rotated ${rotated} transit key(s)` : undefined;
-            },
-          },
+          ...modules.jobs(),
           {
             name: 'audit-device-sync',
             intervalMs: AUDIT_DEVICE_SYNC_INTERVAL_MS,

@@ -1,12 +1,13 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { describeEachEngine } from '../../test/support/engines.js';
-import { openStorage } from './database.js';
+import { migrationsOf } from '../server/modules.js';
+import { openStorage } from '../server/open-storage.js';
 import { runMigrations } from './migrations.js';
 
 describeEachEngine('storage', (ctx) => {
   it('applies migrations once and is idempotent on reopen', async () => {
-    await runMigrations(ctx.storage().db);
+    await runMigrations(ctx.storage().db, migrationsOf());
     const second = await openStorage(ctx.config());
     try {
       const rows = await second.db.selectFrom('schema_migrations').select('name').execute();

@@ -7,7 +7,7 @@ import { StrongroomError } from '../shared/errors.js';
 import { StorageUnavailableError, storageFailureOf } from './failures.js';
 import { guardedDialect } from './guarded-driver.js';
 import { createStorageMonitor, type StorageHealth, type StorageMonitor } from './health.js';
-import { runMigrations } from './migrations.js';
+import { runMigrations, type MigrationList } from './migrations.js';
 
 export type StorageConfig =
   | { engine: 'sqlite'; file: string }
@@ -257,6 +257,12 @@ export interface OpenStorageOptions {
   /** False for a second handle on a database this process has already migrated (the audit thread's). */
   migrate?: boolean;
   /**
+   * The schema to bring the database to: the core's and every registered module's migrations (storage knows no
+   * domain; the server's `openStorage` in server/open-storage.ts passes the registry's list). Required unless
+   * `migrate` is false.
+   */
+  migrations?: MigrationList;
+  /**
    * SQLite: this handle is the only one that writes the data read through it — the server's main handle. It takes
    * the file's ownership lock (a second server on the same file is refused with a clear error), and its change
    * stamp counts its own writes instead of asking SQLite. Other handles this process opens on the file (the audit
@@ -265,8 +271,8 @@ export interface OpenStorageOptions {
   soleOwner?: boolean;
 }
 
-/** Opens the database and brings its schema up to date. */
-export async function openStorage(config: StorageConfig, options: OpenStorageOptions = {}): Promise<Storage> {
+/** Opens the database and brings its schema up to `options.migrations`. */
+export async function openDatabase(config: StorageConfig, options: OpenStorageOptions = {}): Promise<Storage> {
   let db: Kysely<unknown> | null = null;
   const monitor = createStorageMonitor({
     ping: async () => {
@@ -284,7 +290,10 @@ export async function openStorage(config: StorageConfig, options: OpenStorageOpt
     }
   };
   try {
-    if (options.migrate !== false) await runMigrations(db);
+    if (options.migrate !== false) {
+      if (!options.migrations) throw new Error('openDatabase: no migration list given (use server/open-storage.ts)');
+      await runMigrations(db, options.migrations);
+    }
   } catch (err) {
     await close().catch(() => undefined); // the failure to report is the one above
     // At start-up the operator needs the driver's own words (refused, authentication failed, no such database).

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { postgresAdminUrl, postgresSkipReason, createTestDatabase } from '../../test/support/postgres.js';
 import { StrongroomError } from '../shared/errors.js';
-import { openStorage } from './database.js';
+import { openStorage } from '../server/open-storage.js';
 import { StorageUnavailableError, isStorageUnavailable, storageFailureOf, storageFailureFromWire } from './failures.js';
 
 const driverError = (code: string, message = 'x') => Object.assign(new Error(message), { code });

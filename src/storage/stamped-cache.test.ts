@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openStorage } from './database.js';
+import { openStorage } from '../server/open-storage.js';
 import { createStampedCache, MISS } from './stamped-cache.js';
 
 describe('stamped cache', () => {

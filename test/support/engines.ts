@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
-import { openStorage, type Engine, type Storage, type StorageConfig } from '../../src/storage/database.js';
+import { type Engine, type Storage, type StorageConfig } from '../../src/storage/database.js';
+import { openStorage } from '../../src/server/open-storage.js';
 import { createTestDatabase, postgresSkipReason } from './postgres.js';
 
 export interface EngineContext {

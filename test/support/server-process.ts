@@ -121,3 +121,18 @@ export async function startServer(options: StartServerOptions = {}): Promise<Sta
     },
   };
 }
+
+/**
+ * Enables auth methods at their default paths (approle/, kubernetes/), as `vault auth enable <type>` does: a fresh
+ * store has only token/, as in Vault.
+ */
+export async function enableAuthMethods(server: Pick<StartedServer, 'url' | 'rootToken'>, ...types: string[]): Promise<void> {
+  for (const type of types) {
+    const res = await fetch(`${server.url}/v1/sys/auth/${type}`, {
+      method: 'POST',
+      headers: { 'x-vault-token': server.rootToken, 'content-type': 'application/json' },
+      body: JSON.stringify({ type }),
+    });
+    if (res.status !== 204) throw new Error(`enabling ${type} failed: ${res.status} ${await res.text()}`);
+  }
+}

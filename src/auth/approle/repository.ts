@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Storage } from '../../storage/database.js';
 
 type RoleRow = {
+  mount_uuid: string;
   name: string;
   role_id: string;
   /** JSON of the remaining AppRole fields */
@@ -12,6 +13,8 @@ type RoleRow = {
 export type SecretIdRow = {
   hash: string;
   accessor: string;
+  /** The auth mount the secret-id belongs to (with its role). */
+  mount_uuid: string;
   role_name: string;
   /** JSON object */
   meta: string;
@@ -45,8 +48,8 @@ export interface AppRoleRepository {
   listRoles(): Promise<string[]>;
   /** Deletes the role and its secret-ids together. */
   deleteRole(name: string): Promise<boolean>;
-  /** false when a secret-id with the same hash already exists (nothing is written). */
-  insertSecretId(row: SecretIdRow): Promise<boolean>;
+  /** false when a secret-id with the same hash already exists, in any role or mount (nothing is written). */
+  insertSecretId(row: Omit<SecretIdRow, 'mount_uuid'>): Promise<boolean>;
   findSecretId(roleName: string, hash: string): Promise<SecretIdRow | undefined>;
   /** Atomically takes one use; returns uses left, or undefined when it is gone or used up. Deletes it at zero. */
   consumeSecretIdUse(hash: string): Promise<number | undefined>;
@@ -58,45 +61,55 @@ export interface AppRoleRepository {
   findSecretIdByAccessor(roleName: string, accessor: string): Promise<SecretIdRow | undefined>;
 }
 
-export function createAppRoleRepository(storage: Pick<Storage, 'db'>): AppRoleRepository {
+/**
+ * One mount's roles and secret-ids: every query is scoped to `mountUuid` (the auth mount's uuid), so two AppRole
+ * mounts never see each other's roles, and a role_id of one mount does not log in at another.
+ */
+export function createAppRoleRepository(storage: Pick<Storage, 'db'>, mountUuid: string): AppRoleRepository {
   const db: Kysely<AppRoleTables> = storage.db.withTables<AppRoleTables>();
+  const m = mountUuid;
   const toRole = (row: RoleRow | undefined): StoredRole | undefined =>
     row ? { name: row.name, roleId: row.role_id, definition: row.definition } : undefined;
 
   return {
     async readRole(name) {
-      return toRole(await db.selectFrom('auth_approle_roles').selectAll().where('name', '=', name).executeTakeFirst());
+      return toRole(await db.selectFrom('auth_approle_roles').selectAll().where('mount_uuid', '=', m).where('name', '=', name).executeTakeFirst());
     },
     async readRoleByRoleId(roleId) {
-      return toRole(await db.selectFrom('auth_approle_roles').selectAll().where('role_id', '=', roleId).executeTakeFirst());
+      return toRole(await db.selectFrom('auth_approle_roles').selectAll().where('mount_uuid', '=', m).where('role_id', '=', roleId).executeTakeFirst());
     },
     async writeRole(role, now) {
       return db.transaction().execute(async (trx) => {
-        const owner = await trx.selectFrom('auth_approle_roles').select('name').where('role_id', '=', role.roleId).executeTakeFirst();
+        const owner = await trx
+          .selectFrom('auth_approle_roles')
+          .select('name')
+          .where('mount_uuid', '=', m)
+          .where('role_id', '=', role.roleId)
+          .executeTakeFirst();
         if (owner && owner.name !== role.name) return false;
         const values = { role_id: role.roleId, definition: role.definition, updated_at: now };
         await trx
           .insertInto('auth_approle_roles')
-          .values({ name: role.name, ...values })
-          .onConflict((oc) => oc.column('name').doUpdateSet(values))
+          .values({ mount_uuid: m, name: role.name, ...values })
+          .onConflict((oc) => oc.columns(['mount_uuid', 'name']).doUpdateSet(values))
           .execute();
         return true;
       });
     },
     async listRoles() {
-      const rows = await db.selectFrom('auth_approle_roles').select('name').orderBy('name').execute();
+      const rows = await db.selectFrom('auth_approle_roles').select('name').where('mount_uuid', '=', m).orderBy('name').execute();
       return rows.map((r) => r.name);
     },
     deleteRole: (name) =>
       db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('auth_approle_secret_ids').where('role_name', '=', name).execute();
-        const result = await trx.deleteFrom('auth_approle_roles').where('name', '=', name).executeTakeFirst();
+        await trx.deleteFrom('auth_approle_secret_ids').where('mount_uuid', '=', m).where('role_name', '=', name).execute();
+        const result = await trx.deleteFrom('auth_approle_roles').where('mount_uuid', '=', m).where('name', '=', name).executeTakeFirst();
         return Number(result.numDeletedRows) > 0;
       }),
     async insertSecretId(row) {
       const result = await db
         .insertInto('auth_approle_secret_ids')
-        .values(row)
+        .values({ ...row, mount_uuid: m })
         .onConflict((oc) => oc.column('hash').doNothing())
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
@@ -106,6 +119,7 @@ export function createAppRoleRepository(storage: Pick<Storage, 'db'>): AppRoleRe
         .selectFrom('auth_approle_secret_ids')
         .selectAll()
         .where('hash', '=', hash)
+        .where('mount_uuid', '=', m)
         .where('role_name', '=', roleName)
         .executeTakeFirst(),
     consumeSecretIdUse: (hash) =>
@@ -113,6 +127,7 @@ export function createAppRoleRepository(storage: Pick<Storage, 'db'>): AppRoleRe
         const row = await trx
           .updateTable('auth_approle_secret_ids')
           .set((eb) => ({ num_uses: eb('num_uses', '-', 1) }))
+          .where('mount_uuid', '=', m)
           .where('hash', '=', hash)
           .where('num_uses', '>', 0)
           .returning('num_uses')
@@ -125,6 +140,7 @@ export function createAppRoleRepository(storage: Pick<Storage, 'db'>): AppRoleRe
       const result = await db
         .deleteFrom('auth_approle_secret_ids')
         .where('hash', '=', hash)
+        .where('mount_uuid', '=', m)
         .where('role_name', '=', roleName)
         .executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
@@ -133,6 +149,7 @@ export function createAppRoleRepository(storage: Pick<Storage, 'db'>): AppRoleRe
       const result = await db
         .deleteFrom('auth_approle_secret_ids')
         .where('accessor', '=', accessor)
+        .where('mount_uuid', '=', m)
         .where('role_name', '=', roleName)
         .executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
@@ -140,6 +157,7 @@ export function createAppRoleRepository(storage: Pick<Storage, 'db'>): AppRoleRe
     async deleteExpiredSecretIds(now) {
       const result = await db
         .deleteFrom('auth_approle_secret_ids')
+        .where('mount_uuid', '=', m)
         .where('expire_time', '>', 0)
         .where('expire_time', '<=', now)
         .executeTakeFirst();
@@ -149,6 +167,7 @@ export function createAppRoleRepository(storage: Pick<Storage, 'db'>): AppRoleRe
       const rows = await db
         .selectFrom('auth_approle_secret_ids')
         .select('accessor')
+        .where('mount_uuid', '=', m)
         .where('role_name', '=', roleName)
         .where((eb) => eb.or([eb('expire_time', '=', 0), eb('expire_time', '>', now)]))
         .orderBy('accessor')
@@ -160,7 +179,29 @@ export function createAppRoleRepository(storage: Pick<Storage, 'db'>): AppRoleRe
         .selectFrom('auth_approle_secret_ids')
         .selectAll()
         .where('accessor', '=', accessor)
+        .where('mount_uuid', '=', m)
         .where('role_name', '=', roleName)
         .executeTakeFirst(),
+  };
+}
+
+/** Across all AppRole mounts: the background tidy, and the purge of a disabled mount. */
+export function createAppRoleTables(storage: Pick<Storage, 'db'>) {
+  const db: Kysely<AppRoleTables> = storage.db.withTables<AppRoleTables>();
+  return {
+    async deleteExpiredSecretIds(now: number): Promise<number> {
+      const result = await db
+        .deleteFrom('auth_approle_secret_ids')
+        .where('expire_time', '>', 0)
+        .where('expire_time', '<=', now)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+    async purgeMount(mountUuid: string): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('auth_approle_secret_ids').where('mount_uuid', '=', mountUuid).execute();
+        await trx.deleteFrom('auth_approle_roles').where('mount_uuid', '=', mountUuid).execute();
+      });
+    },
   };
 }

@@ -4,7 +4,7 @@ import { constantTimeEqual, hmacSha256Hex } from '../../crypto/hmac.js';
 import type { Storage } from '../../storage/database.js';
 import { forbidden, invalid, notFound, sealedError } from '../../shared/errors.js';
 import { nonNegativeInteger, sanitizePolicies, validateMeta } from '../token/format.js';
-import type { AppRole, AppRoleService, GeneratedSecretId, SecretIdInfo, SecretIdOptions, TokenService } from '../types.js';
+import type { AppRole, AppRoleService, AuthMountRef, GeneratedSecretId, SecretIdInfo, SecretIdOptions, TokenService } from '../types.js';
 import { anyCidrContains, cidrWithin, formatCidr, parseCidr } from '../cidr.js';
 import { roleHardLimit } from '../role-token-fields.js';
 import { createAppRoleRepository, type SecretIdRow, type StoredRole } from './repository.js';
@@ -15,7 +15,15 @@ export interface AppRoleDeps {
   barrier: Pick<Barrier, 'isSealed' | 'deriveKey'>;
   /** Epoch ms. */
   clock?: () => number;
+  /**
+   * The auth mount served (its uuid scopes every role and secret-id; its path names the login on tokens). The server
+   * passes the real mount; the default is a stand-in at approle/ for unit tests.
+   */
+  mount?: AuthMountRef;
 }
+
+
+const TEST_MOUNT: AuthMountRef = { uuid: 'approle', path: 'approle/' };
 
 const ROLE_NAME = /^[\w.-]{1,255}$/;
 const MAX_CREDENTIAL_LENGTH = 512;
@@ -43,7 +51,8 @@ const DEFAULTS: RoleSettings = {
 };
 
 export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
-  const repo = createAppRoleRepository(deps.storage);
+  const mount = deps.mount ?? TEST_MOUNT;
+  const repo = createAppRoleRepository(deps.storage, mount.uuid);
   const clock = deps.clock ?? Date.now;
 
   function hashSecretId(secretId: string): string {
@@ -84,7 +93,7 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
     const tokenCidrs = narrowedCidrs('token_bound_cidrs', options.tokenBoundCidrs, role.tokenBoundCidrs, 'token_bound_cidrs');
     const accessor = randomUUID();
     const now = clock();
-    const row: SecretIdRow = {
+    const row: Omit<SecretIdRow, 'mount_uuid'> = {
       hash: hashSecretId(secretId),
       accessor,
       role_name: role.name,
@@ -196,7 +205,7 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
       }
       return deps.tokens.issue({
         authMethod: 'approle',
-        path: 'auth/approle/login',
+        path: `auth/${mount.path}login`,
         policies: role.tokenPolicies,
         ttl: role.tokenTtl,
         explicitMaxTtl: roleHardLimit(role.tokenMaxTtl, role.tokenExplicitMaxTtl),

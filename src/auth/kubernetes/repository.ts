@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Storage } from '../../storage/database.js';
 
 type ConfigRow = {
-  id: number;
+  /** The auth mount this configuration belongs to. */
+  mount_uuid: string;
   /** JSON of the non-secret settings */
   config: string;
   /** barrier-sealed reviewer JWT, or null */
@@ -11,6 +12,7 @@ type ConfigRow = {
 };
 
 type RoleRow = {
+  mount_uuid: string;
   name: string;
   /** JSON of the role */
   definition: string;
@@ -21,8 +23,6 @@ type KubernetesTables = {
   auth_kubernetes_config: ConfigRow;
   auth_kubernetes_roles: RoleRow;
 };
-
-const CONFIG_ID = 1;
 
 export interface StoredKubernetesConfig {
   config: string;
@@ -38,39 +38,50 @@ export interface KubernetesRepository {
   deleteRole(name: string): Promise<boolean>;
 }
 
-export function createKubernetesRepository(storage: Pick<Storage, 'db'>): KubernetesRepository {
+/** One mount's configuration and roles: every query is scoped to `mountUuid` (the auth mount's uuid). */
+export function createKubernetesRepository(storage: Pick<Storage, 'db'>, mountUuid: string): KubernetesRepository {
   const db: Kysely<KubernetesTables> = storage.db.withTables<KubernetesTables>();
+  const m = mountUuid;
   return {
     async readConfig() {
-      const row = await db.selectFrom('auth_kubernetes_config').selectAll().where('id', '=', CONFIG_ID).executeTakeFirst();
+      const row = await db.selectFrom('auth_kubernetes_config').selectAll().where('mount_uuid', '=', m).executeTakeFirst();
       return row ? { config: row.config, reviewerJwt: row.reviewer_jwt ? Buffer.from(row.reviewer_jwt) : null } : undefined;
     },
     async writeConfig({ config, reviewerJwt }, now) {
       const values = { config, reviewer_jwt: reviewerJwt ? Buffer.from(reviewerJwt) : null, updated_at: now };
       await db
         .insertInto('auth_kubernetes_config')
-        .values({ id: CONFIG_ID, ...values })
-        .onConflict((oc) => oc.column('id').doUpdateSet(values))
+        .values({ mount_uuid: m, ...values })
+        .onConflict((oc) => oc.column('mount_uuid').doUpdateSet(values))
         .execute();
     },
     async readRole(name) {
-      const row = await db.selectFrom('auth_kubernetes_roles').select('definition').where('name', '=', name).executeTakeFirst();
+      const row = await db.selectFrom('auth_kubernetes_roles').select('definition').where('mount_uuid', '=', m).where('name', '=', name).executeTakeFirst();
       return row?.definition;
     },
     async writeRole(name, definition, now) {
       await db
         .insertInto('auth_kubernetes_roles')
-        .values({ name, definition, updated_at: now })
-        .onConflict((oc) => oc.column('name').doUpdateSet({ definition, updated_at: now }))
+        .values({ mount_uuid: m, name, definition, updated_at: now })
+        .onConflict((oc) => oc.columns(['mount_uuid', 'name']).doUpdateSet({ definition, updated_at: now }))
         .execute();
     },
     async listRoles() {
-      const rows = await db.selectFrom('auth_kubernetes_roles').select('name').orderBy('name').execute();
+      const rows = await db.selectFrom('auth_kubernetes_roles').select('name').where('mount_uuid', '=', m).orderBy('name').execute();
       return rows.map((r) => r.name);
     },
     async deleteRole(name) {
-      const result = await db.deleteFrom('auth_kubernetes_roles').where('name', '=', name).executeTakeFirst();
+      const result = await db.deleteFrom('auth_kubernetes_roles').where('mount_uuid', '=', m).where('name', '=', name).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
   };
+}
+
+/** Deletes a disabled mount's configuration and roles. */
+export async function purgeKubernetesMount(storage: Pick<Storage, 'db'>, mountUuid: string): Promise<void> {
+  const db: Kysely<KubernetesTables> = storage.db.withTables<KubernetesTables>();
+  await db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('auth_kubernetes_roles').where('mount_uuid', '=', mountUuid).execute();
+    await trx.deleteFrom('auth_kubernetes_config').where('mount_uuid', '=', mountUuid).execute();
+  });
 }

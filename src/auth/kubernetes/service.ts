@@ -9,7 +9,7 @@ import { formatCidr, parseCidr } from '../cidr.js';
 import { roleHardLimit } from '../role-token-fields.js';
 import { matchesAny } from '../glob.js';
 import { nonNegativeInteger, sanitizePolicies } from '../token/format.js';
-import type { KubernetesAuthConfig, KubernetesAuthService, KubernetesRole, TokenService } from '../types.js';
+import type { AuthMountRef, KubernetesAuthConfig, KubernetesAuthService, KubernetesRole, TokenService } from '../types.js';
 import { serviceAccountFromClaims, type ServiceAccountIdentity } from './claims.js';
 import { createKubernetesRepository } from './repository.js';
 import { reviewToken, type FetchLike } from './token-review.js';
@@ -25,7 +25,14 @@ export interface KubernetesAuthDeps {
   clock?: () => number;
   /** Reloads the keyring when a value names a term this process has not loaded (another replica rotated). */
   refreshKeyring?: () => Promise<void>;
+  /**
+   * The auth mount served (its uuid scopes the configuration and roles; its path names the login on tokens). The
+   * server passes the real mount; the default is a stand-in at kubernetes/ for unit tests.
+   */
+  mount?: AuthMountRef;
 }
+
+const TEST_MOUNT: AuthMountRef = { uuid: 'kubernetes', path: 'kubernetes/' };
 
 /** Kubernetes' own default issuer for legacy service-account tokens (Vault's default too). */
 const LEGACY_ISSUER = 'kubernetes/serviceaccount';
@@ -50,14 +57,15 @@ const REVIEWER_JWT_CONTEXT = encodeContext('auth', 'kubernetes', 'config', 'toke
 type StoredConfig = Omit<KubernetesAuthConfig, 'tokenReviewerJwt' | 'tokenReviewerJwtSet'>;
 
 export function createKubernetesAuthService(deps: KubernetesAuthDeps): KubernetesAuthService {
-  const repo = createKubernetesRepository(deps.storage);
+  const mount = deps.mount ?? TEST_MOUNT;
+  const repo = createKubernetesRepository(deps.storage, mount.uuid);
   const clock = deps.clock ?? Date.now;
   // Remote JWKS sets cache keys and refetch on unknown `kid`; one per URL for the life of the process.
   const remoteSets = new Map<string, JWTVerifyGetKey>();
 
   async function loadConfig(): Promise<{ config: StoredConfig; reviewerJwt: string | undefined }> {
     const stored = await repo.readConfig();
-    if (!stored) throw notFound('kubernetes auth is not configured (write auth/kubernetes/config first)');
+    if (!stored) throw notFound(`kubernetes auth is not configured (write auth/${mount.path}config first)`);
     const reviewerJwt = stored.reviewerJwt
       ? (await decryptWithRefresh({ barrier: deps.barrier, refresh: deps.refreshKeyring }, stored.reviewerJwt, REVIEWER_JWT_CONTEXT)).toString('utf8')
       : undefined;
@@ -186,7 +194,7 @@ export function createKubernetesAuthService(deps: KubernetesAuthDeps): Kubernete
       }
       return deps.tokens.issue({
         authMethod: 'kubernetes',
-        path: 'auth/kubernetes/login',
+        path: `auth/${mount.path}login`,
         policies: role.tokenPolicies,
         ttl: role.tokenTtl,
         explicitMaxTtl: roleHardLimit(role.tokenMaxTtl, role.tokenExplicitMaxTtl),

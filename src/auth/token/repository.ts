@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Storage } from '../../storage/database.js';
 
 export type TokenRow = {
@@ -62,6 +62,8 @@ export interface TokenRepository {
   danglingAccessors(limit: number): Promise<string[]>;
   /** Accessors of tokens not expired at `now`, sorted. */
   liveAccessors(now: number): Promise<string[]>;
+  /** Accessors of tokens created through a path starting with `prefix` (at most `limit`). */
+  accessorsUnderPath(prefix: string, limit: number): Promise<string[]>;
 }
 
 export function createTokenRepository(storage: Pick<Storage, 'db'>): TokenRepository {
@@ -177,6 +179,17 @@ export function createTokenRepository(storage: Pick<Storage, 'db'>): TokenReposi
         .select('accessor')
         .where((eb) => eb.or([eb('expire_time', '=', 0), eb('expire_time', '>', now)]))
         .orderBy('accessor')
+        .execute();
+      return rows.map((r) => r.accessor);
+    },
+
+    async accessorsUnderPath(prefix, limit) {
+      // substr rather than LIKE: mount paths may hold '_' and '%', LIKE's wildcards.
+      const rows = await db
+        .selectFrom('auth_tokens')
+        .select('accessor')
+        .where(sql<string>`substr(path, 1, ${sql.lit(prefix.length)})`, '=', prefix)
+        .limit(limit)
         .execute();
       return rows.map((r) => r.accessor);
     },

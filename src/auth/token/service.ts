@@ -517,6 +517,15 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       }
     },
 
+    async revokeByPathPrefix(prefix) {
+      let revoked = 0;
+      for (;;) {
+        const accessors = await repo.accessorsUnderPath(prefix, TIDY_BATCH);
+        if (accessors.length === 0) return revoked;
+        for (const accessor of accessors) revoked += await revokeTree(accessor);
+      }
+    },
+
     // Accessors are not secret (they cannot authenticate), which is why Vault lets a sudo caller list them all.
     listAccessors: () => repo.liveAccessors(clock()),
   };

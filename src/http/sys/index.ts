@@ -1,6 +1,7 @@
 import type { Backend } from '../../logical/backend.js';
 import type { HttpDeps } from '../deps.js';
 import { auditPaths } from './audit.js';
+import { authPaths } from './auth.js';
 import { metricsPaths } from './metrics.js';
 import { mountPaths } from './mounts.js';
 import { policyPaths } from './policy.js';
@@ -10,6 +11,7 @@ import { sealPaths } from './seal.js';
 export function createSysBackend(deps: HttpDeps): Backend {
   return {
     mountType: 'system',
-    paths: [...sealPaths(deps), ...mountPaths(deps), ...policyPaths(deps), ...auditPaths(deps), ...metricsPaths(deps)],
+    // authPaths before mountPaths: sys/mounts/auth/<path>/tune is an auth mount's tune, not a secrets mount's.
+    paths: [...sealPaths(deps), ...authPaths(deps), ...mountPaths(deps), ...policyPaths(deps), ...auditPaths(deps), ...metricsPaths(deps)],
   };
 }

@@ -3,10 +3,10 @@
  * from a Secret, a Kubernetes service-account login (token from the TokenRequest API) or AppRole.
  */
 import { CoreV1Api } from '@kubernetes/client-node';
+import { ApiError, ConnectionError, NotFoundError, createClient, kvListPath, kvMount, kvValueOf, kvValuePath, kvVersionOf, type Client, type KvMount, type Method, type Response } from '../../client/index.js';
 import { StrongroomError, forbidden } from '../../shared/errors.js';
 import type { VaultProviderSpec } from '../api/secret-store.js';
 import { RemoteNotFoundError, StoreUnavailableError, type FindSpec, type Provider, type ProviderContext, type ReadContext, type RemoteRef, type SecretsClient } from '../types.js';
-import { createJsonClient, type HttpResult, type JsonClient } from './http.js';
 import { encodeValue, pickProperty } from './values.js';
 import { compileUserRegex } from '../api/user-regex.js';
 
@@ -20,7 +20,13 @@ interface Login {
 export const vaultProvider: Provider = async (ctx) => {
   const spec = ctx.store.spec.provider.vault!;
   const ca = spec.caBundle ? Buffer.from(spec.caBundle, 'base64').toString('utf8') : undefined;
-  const http = createJsonClient({ baseUrl: spec.server, ca, headers: spec.namespace ? { 'x-vault-namespace': spec.namespace } : {} });
+  const http = createClient({
+    address: spec.server,
+    ...(ca ? { ca } : {}),
+    timeoutMs: 10_000,
+    userAgent: 'strongroom-operator',
+    ...(spec.namespace ? { namespace: spec.namespace } : {}),
+  });
   return new VaultClient(spec, http, ctx);
 };
 
@@ -39,9 +45,13 @@ export function readContextQuery(context: ReadContext): Record<string, string> {
 
 type Query = Record<string, string>;
 
-function errorsOf(res: HttpResult): string {
-  const errs = res.body?.errors;
-  return Array.isArray(errs) && errs.length > 0 ? errs.map(String).join('; ').slice(0, 300) : `HTTP ${res.status}`;
+function errorsOf(err: ApiError): string {
+  return err.errors.length > 0 ? err.errors.join('; ').slice(0, 300) : `HTTP ${err.status}`;
+}
+
+/** No answer at all: the store is unavailable, and the target Secret must not be touched. */
+function unreachable(err: unknown): unknown {
+  return err instanceof ConnectionError ? new StoreUnavailableError(err.message, { cause: err }) : err;
 }
 
 class VaultClient implements SecretsClient {
@@ -50,7 +60,7 @@ class VaultClient implements SecretsClient {
 
   constructor(
     private readonly spec: VaultProviderSpec,
-    private readonly http: JsonClient,
+    private readonly http: Client,
     private readonly ctx: ProviderContext,
   ) {}
 
@@ -89,36 +99,51 @@ class VaultClient implements SecretsClient {
       } catch (err) {
         throw new StoreUnavailableError(`requesting a token for service account ${namespace}/${sa.name} failed: ${(err as { code?: number }).code ?? (err as Error).message}`);
       }
-      path = `/v1/auth/${auth.kubernetes.mountPath}/login`;
+      path = `auth/${auth.kubernetes.mountPath}/login`;
       body = { role: auth.kubernetes.role, jwt };
     } else {
       const ar = auth.appRole!;
       const roleId = ar.roleId ?? (await this.ctx.readSecretKey(ar.roleRef!)).trim();
       const secretId = (await this.ctx.readSecretKey(ar.secretRef)).trim();
-      path = `/v1/auth/${ar.path}/login`;
+      path = `auth/${ar.path}/login`;
       body = { role_id: roleId, secret_id: secretId };
     }
     this.count('login');
-    const res = await this.http.call('POST', path, { body });
-    const authBlock = res.body?.auth as { client_token?: string; lease_duration?: number } | undefined;
-    if (res.status !== 200 || !authBlock?.client_token) {
-      throw new StoreUnavailableError(`login at ${path} failed: ${errorsOf(res)}`);
+    let res: Response;
+    try {
+      res = await this.http.request('POST', path, { body, token: '' });
+    } catch (err) {
+      if (err instanceof ApiError) throw new StoreUnavailableError(`login at /v1/${path} failed: ${errorsOf(err)}`);
+      throw unreachable(err);
     }
+    const authBlock = res.body?.auth as { client_token?: string; lease_duration?: number } | undefined;
+    if (res.status !== 200 || !authBlock?.client_token) throw new StoreUnavailableError(`login at /v1/${path} failed: HTTP ${res.status}`);
     const ttlMs = (authBlock.lease_duration ?? 0) > 0 ? authBlock.lease_duration! * 1000 : 3_600_000;
     return { token: authBlock.client_token, renewAt: Date.now() + ttlMs / 2 };
   }
 
   /** Calls with our token; on 403 after a login-based auth, logs in once more (the token may have been revoked). */
-  private async call(method: string, path: string, query?: Record<string, string>): Promise<HttpResult> {
-    let res = await this.http.call(method, path, { token: await this.token(), ...(query ? { query } : {}) });
-    if (res.status === 403) {
-      this.login = undefined;
-      res = await this.http.call(method, path, { token: await this.token(), ...(query ? { query } : {}) });
+  private async call(method: Method, path: string, query?: Record<string, string>): Promise<Response> {
+    const send = async () => this.http.request(method, path, { token: await this.token(), ...(query ? { query } : {}) });
+    try {
+      try {
+        return await send();
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.status !== 403) throw err;
+        this.login = undefined;
+        return await send();
+      }
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw unreachable(err);
+      if (err.status === 503) throw new StoreUnavailableError(`the store is unavailable (sealed or down): ${errorsOf(err)}`);
+      if (err.status >= 500) throw new StoreUnavailableError(`the store answered ${err.status}: ${errorsOf(err)}`);
+      if (err.status === 403) throw forbidden(`permission denied on /v1/${path}`);
+      throw err;
     }
-    if (res.status === 503) throw new StoreUnavailableError(`the store is unavailable (sealed or down): ${errorsOf(res)}`);
-    if (res.status >= 500) throw new StoreUnavailableError(`the store answered ${res.status}: ${errorsOf(res)}`);
-    if (res.status === 403) throw forbidden(`permission denied on ${path}`);
-    return res;
+  }
+
+  private kv(): KvMount {
+    return kvMount(this.spec.path, this.spec.version === 'v1' ? 1 : 2);
   }
 
   private mount(): string {
@@ -127,20 +152,25 @@ class VaultClient implements SecretsClient {
 
   private async read(ref: RemoteRef, context: Query = {}): Promise<{ data: Record<string, unknown>; version?: string }> {
     const key = ref.key.replace(/^\/+/, '');
+    const m = this.kv();
     this.count('read');
-    if (this.spec.version === 'v1') {
-      const res = await this.call('GET', `/v1/${this.mount()}/${key}`, Object.keys(context).length ? context : undefined);
-      if (res.status === 404) throw new RemoteNotFoundError(`secret "${key}" not found in ${this.mount()}`);
-      if (res.status !== 200) throw new StrongroomError('internal', `reading "${key}" failed: ${errorsOf(res)}`);
-      return { data: (res.body?.data ?? {}) as Record<string, unknown> };
+    const query: Query = { ...context, ...(m.version === 2 && ref.version ? { version: ref.version } : {}) };
+    const missing = () => new RemoteNotFoundError(`secret "${key}"${m.version === 2 && ref.version ? ` version ${ref.version}` : ''} not found in ${this.mount()}`);
+    let res: Response;
+    try {
+      res = await this.call('GET', kvValuePath(m, key), Object.keys(query).length ? query : undefined);
+    } catch (err) {
+      // KV v2 answers 404 with metadata for a deleted version: still "not found" for us.
+      if (err instanceof NotFoundError) throw missing();
+      if (err instanceof ApiError) throw new StrongroomError('internal', `reading "${key}" failed: ${errorsOf(err)}`);
+      throw err;
     }
-    const query: Query = { ...context, ...(ref.version ? { version: ref.version } : {}) };
-    const res = await this.call('GET', `/v1/${this.mount()}/data/${key}`, Object.keys(query).length ? query : undefined);
-    const data = res.body?.data as { data?: Record<string, unknown> | null; metadata?: { version?: number } } | undefined;
-    // KV v2 answers 404 with metadata for a deleted version: still "not found" for us.
-    if (res.status === 404 || !data?.data) throw new RemoteNotFoundError(`secret "${key}"${ref.version ? ` version ${ref.version}` : ''} not found in ${this.mount()}`);
-    if (res.status !== 200) throw new StrongroomError('internal', `reading "${key}" failed: ${errorsOf(res)}`);
-    return { data: data.data, ...(data.metadata?.version !== undefined ? { version: String(data.metadata.version) } : {}) };
+    const data = kvValueOf(m.version, res.body);
+    if (m.version === 2 && !data) throw missing();
+    if (res.status !== 200) throw new StrongroomError('internal', `reading "${key}" failed: HTTP ${res.status}`);
+    if (m.version === 1 || !data) return { data: data ?? {} };
+    const version = kvVersionOf(res.body);
+    return { data, ...(version !== undefined ? { version: String(version) } : {}) };
   }
 
   async getSecret(ref: RemoteRef, context?: Query) {
@@ -160,11 +190,16 @@ class VaultClient implements SecretsClient {
 
   private async list(prefix: string): Promise<string[]> {
     this.count('list');
-    const path = this.spec.version === 'v1' ? `/v1/${this.mount()}/${prefix}` : `/v1/${this.mount()}/metadata/${prefix}`;
-    // GET ?list=true rather than the LIST verb: Node's HTTP parser (and some proxies) reject unknown methods.
-    const res = await this.call('GET', path, { list: 'true' });
-    if (res.status === 404) return [];
-    if (res.status !== 200) throw new StrongroomError('internal', `listing "${prefix}" failed: ${errorsOf(res)}`);
+    // GET ?list=true rather than the LIST verb: some proxies reject unknown methods.
+    let res: Response;
+    try {
+      res = await this.call('GET', kvListPath(this.kv(), prefix), { list: 'true' });
+    } catch (err) {
+      if (err instanceof NotFoundError) return [];
+      if (err instanceof ApiError) throw new StrongroomError('internal', `listing "${prefix}" failed: ${errorsOf(err)}`);
+      throw err;
+    }
+    if (res.status !== 200) throw new StrongroomError('internal', `listing "${prefix}" failed: HTTP ${res.status}`);
     return ((res.body?.data as { keys?: string[] } | undefined)?.keys ?? []).map(String);
   }
 
@@ -192,13 +227,18 @@ class VaultClient implements SecretsClient {
 
   async validate() {
     this.count('validate');
-    const res = await this.http.call('GET', '/v1/auth/token/lookup-self', { token: await this.token() });
-    if (res.status === 503 || res.status >= 500) throw new StoreUnavailableError(`the store is unavailable: ${errorsOf(res)}`);
-    if (res.status !== 200) throw new StoreUnavailableError(`the store rejected our credentials: ${errorsOf(res)}`);
+    try {
+      await this.http.request('GET', 'auth/token/lookup-self', { token: await this.token() });
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw unreachable(err);
+      if (err.status >= 500) throw new StoreUnavailableError(`the store is unavailable: ${errorsOf(err)}`);
+      throw new StoreUnavailableError(`the store rejected our credentials: ${errorsOf(err)}`);
+    }
   }
 
   async close() {
     this.login = undefined;
+    this.http.close();
   }
 
   withReadContext(context: ReadContext): SecretsClient {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT, importPKCS8 } from 'jose';
 import YAML from 'yaml';
-import { startServer, type StartedServer } from '../../support/server-process.js';
+import { enableAuthMethods, startServer, type StartedServer } from '../../support/server-process.js';
 import { api } from '../server/client.js';
 import { bound, cli, json, ok } from './run.js';
 
@@ -17,6 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'strongroom-cli-auth-'));
 
 beforeAll(async () => {
   server = await startServer();
+  await enableAuthMethods(server, 'approle', 'kubernetes');
   run = bound(server.url, server.rootToken);
   expect((await run(['kv', 'put', 'secret/app/db', 'password=pw-1'])).code).toBe(0);
 });

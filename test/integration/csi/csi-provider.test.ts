@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type StartedServer } from '../../support/server-process.js';
+import { enableAuthMethods, startServer, type StartedServer } from '../../support/server-process.js';
 import { call, grpcClient, spawnPlugin, vault, type PluginProcess } from '../kms/support.js';
 
 interface MountResponse {
@@ -75,6 +75,7 @@ describe('strongroom csi-provider (Secrets Store CSI provider against a real ser
     dir = mkdtempSync(join(tmpdir(), 'strongroom-csi-'));
     auditFile = join(dir, 'audit.log');
     server = await startServer({ dataDir: join(dir, 'data'), args: [`--audit-file=${auditFile}`] });
+    await enableAuthMethods(server, 'kubernetes');
     const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
     privateKeyPem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const publicPem = pair.publicKey.export({ type: 'spki', format: 'pem' }).toString();

@@ -7,7 +7,8 @@ import { createKvService } from '../../../src/kv/service.js';
 import { kvMount } from '../../../src/kv/test-helpers.js';
 import type { KvService } from '../../../src/kv/types.js';
 import { isStrongroomError } from '../../../src/shared/errors.js';
-import { openStorage, type Storage } from '../../../src/storage/database.js';
+import { type Storage } from '../../../src/storage/database.js';
+import { openStorage } from '../../../src/server/open-storage.js';
 import { describeEachEngine } from '../../support/engines.js';
 import { startChild, type Child } from './children.js';
 

@@ -1,7 +1,8 @@
 import { createSealService } from '../../../src/crypto/service.js';
 import { createKvService } from '../../../src/kv/service.js';
 import type { Mount } from '../../../src/mounts/types.js';
-import { openStorage, type StorageConfig } from '../../../src/storage/database.js';
+import { type StorageConfig } from '../../../src/storage/database.js';
+import { openStorage } from '../../../src/server/open-storage.js';
 
 /**
  * What a child process ("another replica") needs: its own storage handle and its own seal service, unsealed with

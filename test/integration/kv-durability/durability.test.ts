@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createSealService } from '../../../src/crypto/service.js';
 import { createKvService } from '../../../src/kv/service.js';
 import { kvMount } from '../../../src/kv/test-helpers.js';
-import { openStorage, type StorageConfig } from '../../../src/storage/database.js';
+import { type StorageConfig } from '../../../src/storage/database.js';
+import { openStorage } from '../../../src/server/open-storage.js';
 import { startChild } from './children.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'strongroom-kv-durability-'));

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type StartedServer } from '../../support/server-process.js';
+import { enableAuthMethods, startServer, type StartedServer } from '../../support/server-process.js';
 import { api, statusOf, vaultClient, asRoot as asRootOf } from './client.js';
 
 /** Token accessors and AppRole secret-id management, as Vault's API exposes them (node-vault's own calls). */
@@ -15,6 +15,7 @@ describe('accessor listing and secret-id management (real server process)', () =
 
   beforeAll(async () => {
     server = await startServer();
+    await enableAuthMethods(server, 'approle');
     root = vaultClient(server.url, server.rootToken);
     // LIST requests are checked against the path with a trailing slash, as in Vault.
     await root.addPolicy({ name: 'accessor-admin', rules: 'path "auth/token/accessors/" { capabilities = ["list", "sudo"] }' });

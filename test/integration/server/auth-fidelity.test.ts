@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type StartedServer } from '../../support/server-process.js';
+import { enableAuthMethods, startServer, type StartedServer } from '../../support/server-process.js';
 import { api, vaultClient, type ApiResult } from './client.js';
 
 /** Vault answers every JSON body with exactly `application/json`. */
@@ -18,6 +18,7 @@ describe('auth method wire fidelity (real server process)', () => {
 
   beforeAll(async () => {
     server = await startServer();
+    await enableAuthMethods(server, 'approle', 'kubernetes');
   });
   afterAll(async () => {
     await server?.stop();

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT, importPKCS8 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type StartedServer } from '../../support/server-process.js';
+import { enableAuthMethods, startServer, type StartedServer } from '../../support/server-process.js';
 import { api, statusOf, vaultClient, asRoot as asRootOf } from './client.js';
 
 const APP_POLICY = `
@@ -18,6 +18,7 @@ describe('tokens, policies and auth methods (real server process)', () => {
 
   beforeAll(async () => {
     server = await startServer();
+    await enableAuthMethods(server, 'approle', 'kubernetes');
     root = vaultClient(server.url, server.rootToken);
     await root.write('secret/data/app/db', { data: { password: 'db-pass' } });
     await root.write('secret/data/admin/key', { data: { key: 'admin-only' } });

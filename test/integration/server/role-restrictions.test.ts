@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type StartedServer } from '../../support/server-process.js';
+import { enableAuthMethods, startServer, type StartedServer } from '../../support/server-process.js';
 import { api } from './client.js';
 
 /**
@@ -13,6 +13,7 @@ describe('auth-method roles never accept a token restriction they would not enfo
 
   beforeAll(async () => {
     server = await startServer();
+    await enableAuthMethods(server, 'approle', 'kubernetes');
   });
   afterAll(async () => {
     await server?.stop();

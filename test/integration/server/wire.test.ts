@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type StartedServer } from '../../support/server-process.js';
+import { enableAuthMethods, startServer, type StartedServer } from '../../support/server-process.js';
 import { api, type ApiResult } from './client.js';
 
 /** Vault answers every JSON body with exactly `application/json`; some clients refuse anything else as JSON. */
@@ -13,6 +13,7 @@ describe('wire fidelity (real server)', () => {
   let sealed: StartedServer;
   beforeAll(async () => {
     [server, sealed] = await Promise.all([startServer(), startServer({ dev: false })]);
+    await enableAuthMethods(server, 'approle', 'kubernetes');
   });
   afterAll(async () => {
     await Promise.all([server?.stop(), sealed?.stop()]);

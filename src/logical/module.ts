@@ -1,0 +1,123 @@
+import type { Migration } from 'kysely';
+import type { TokenService } from '../auth/types.js';
+import type { Barrier, Rewrapper } from '../crypto/types.js';
+import type { Mount } from '../mounts/types.js';
+import type { Storage } from '../storage/database.js';
+import type { Backend } from './backend.js';
+
+/**
+ * Engines and auth methods as modules, like Vault's builtin plugins: each secrets engine and each auth method is one
+ * folder exporting one descriptor, and one registry (src/server/modules.ts) lists the descriptors. The server loops
+ * over the registry to build the migration list, the services, the background jobs, the purge-on-disable hooks, the
+ * rewrappers, and the set of types `sys/mounts` and `sys/auth` accept; the HTTP pipeline asks the registry which
+ * backend serves a mount. Adding an engine is one new folder (service, routes, migrations, `module.ts`) plus one
+ * line in the registry; nothing else needs to know its name.
+ *
+ * Lifecycle of one module, in order:
+ *   1. `migrations` run with every other module's at start-up (storage is given the merged list).
+ *   2. `createService(core)` once per process, with the core services only (storage, barrier, tokens...).
+ *   3. `rewrapper(service, core)` is registered with the seal; `jobs(service)` start with the server's maintenance.
+ *   4. `routes(service, mount)` when the router first serves a mount of this type; the compiled result is cached per
+ *      `routesKey(mount)` (see below), so it is rebuilt only when that key changes (a KV v1 mount upgraded to v2).
+ *   5. `purge(service, mount)` when a mount of this type is disabled, before the mount row is removed: delete every
+ *      record of the mount. A purge that throws keeps the mount, so disabling can be retried.
+ */
+
+/** What a module may use: the core services. Modules never reach for each other's services. */
+export interface ModuleCore {
+  storage: Storage;
+  barrier: Barrier;
+  /** Issues login tokens (auth methods); core, like Vault's token store. */
+  tokens: TokenService;
+  /** Reloads the keyring when a value names a term this process has not loaded yet (another replica rotated). */
+  refreshKeyring: () => Promise<void>;
+  /** Server settings a module may read (size limits and the like). */
+  settings: { kvMaxDataBytes?: number };
+}
+
+/** A periodic background job, run on its own interval, never twice at once, and not while sealed. */
+export interface ModuleJob {
+  /** Unique among all jobs (metrics and logs name it): prefix it with the module's type. */
+  name: string;
+  intervalMs: number;
+  /** Resolves with a line worth logging (what a tidy removed), or nothing. */
+  run(): Promise<string | void>;
+}
+
+/** The hooks both kinds of module have. `S` is the module's service, whatever createService returns. */
+interface ModuleBase<S> {
+  /** The type users name at enable (`kv`, `transit`, `approle`); also the accessor prefix and the audit `mount_type`. */
+  readonly type: string;
+  /** Shown as the mount's description in listings when the user gives none (Vault leaves it empty for most). */
+  readonly description?: string;
+  /**
+   * The tables this module owns, named `NNNN_<domain>_<what>` in the number range of its domain (auth methods
+   * 0200–0299, engines their own hundred). They run in name order with every other module's and the core's.
+   */
+  readonly migrations: Readonly<Record<string, Migration>>;
+  /** Builds the module's service once per process. */
+  createService(core: ModuleCore): S;
+  /**
+   * The paths one mount serves. `mount` is the mount being served (its uuid, path, options): an auth method scopes
+   * its service to it here (`service.forMount(mount)`), so handlers stay unaware of mounts; an engine whose handlers
+   * already read `ctx.mount` can ignore it.
+   */
+  routes(service: S, mount: Mount): Backend;
+  /**
+   * Mounts with the same key share one compiled backend; a changed key recompiles. Default: the mount's uuid (one
+   * backend per mount, which a mount-scoped service needs). KV answers 'kv-v1' or 'kv-v2' from the mount's version.
+   */
+  routesKey?(mount: Mount): string;
+  /** Background work (tidy, auto-rotation). */
+  jobs?(service: S): ModuleJob[];
+  /** Deletes every record of a mount being disabled (see the lifecycle above). */
+  purge?(service: S, mount: Mount): Promise<void>;
+  /** Moves this module's barrier-sealed records onto the newest keyring term after a rotation. */
+  rewrapper?(service: S, core: ModuleCore): Rewrapper | undefined;
+}
+
+/** A secrets engine, mounted through sys/mounts at any path outside the reserved ones. */
+export interface SecretsEngineModule<S = unknown> extends ModuleBase<S> {
+  readonly kind: 'secrets';
+  /** Options a new mount gets for those the caller leaves out (KV: version "1", as Vault). */
+  readonly defaultOptions: Readonly<Record<string, string>>;
+  /**
+   * Other type names accepted at enable, each meaning this type with some options preset (Vault's `kv-v2` is `kv`
+   * with version "2"). A preset option the caller contradicts is refused by `validateOptions`.
+   */
+  readonly aliases?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * Checks and normalizes a mount's options (defaults already merged in): at enable `previous` is undefined, at tune
+   * it is the mount's current options. Throws `invalid` (a 400) naming the rule. Default: any string options.
+   */
+  validateOptions?(options: Record<string, string>, previous?: Readonly<Record<string, string>>): Record<string, string>;
+}
+
+/** An auth method, mounted through sys/auth under `auth/` (several times, at any path, unless it is `fixedPath`). */
+export interface AuthMethodModule<S = unknown> extends ModuleBase<S> {
+  readonly kind: 'auth';
+  /**
+   * Set for a method that exists exactly once at this path and can be neither enabled, disabled nor moved (the token
+   * store at 'token/'). Its mount row is created by the mount table's own migration.
+   */
+  readonly fixedPath?: string;
+}
+
+export type Module = SecretsEngineModule<any> | AuthMethodModule<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Identity helpers: they only give the descriptor literal its type (and `S` its inference). */
+export function defineSecretsEngine<S>(module: Omit<SecretsEngineModule<S>, 'kind'>): SecretsEngineModule<S> {
+  return { kind: 'secrets', ...module };
+}
+
+export function defineAuthMethod<S>(module: Omit<AuthMethodModule<S>, 'kind'>): AuthMethodModule<S> {
+  return { kind: 'auth', ...module };
+}
+
+/**
+ * What the HTTP layer asks of the running modules: which backend serves a mount. `key` names the route set (mounts
+ * with the same key share one compiled backend); `build` makes it. Null when no registered module has the type.
+ */
+export interface ModuleRouting {
+  routesFor(mount: Mount, table: 'secrets' | 'auth'): { key: string; build(): Backend } | null;
+}

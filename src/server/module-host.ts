@@ -1,0 +1,63 @@
+import type { Rewrapper } from '../crypto/types.js';
+import type { AuthMethodModule, Module, ModuleCore, ModuleJob, ModuleRouting, SecretsEngineModule } from '../logical/module.js';
+import type { Mount, MountService } from '../mounts/types.js';
+import { modulesOf, type Registry } from './modules.js';
+
+/** The registry's modules, running: one service each, their jobs and rewrappers, purge hooks on both mount tables. */
+export interface ModuleHost extends ModuleRouting {
+  /** The service a module built (typed by its descriptor). */
+  serviceOf<S>(module: SecretsEngineModule<S> | AuthMethodModule<S>): S;
+  jobs(): ModuleJob[];
+  rewrappers(): Rewrapper[];
+}
+
+/**
+ * Builds every module's service from the core and wires it into the mount tables: disabling a secrets mount runs
+ * its engine's purge; disabling an auth mount first revokes every token created through it (and their children,
+ * as Vault does), then runs the method's purge.
+ */
+export function startModules(
+  registry: Registry,
+  core: ModuleCore,
+  tables: { secrets: Pick<MountService, 'onDisable'>; auth: Pick<MountService, 'onDisable'> },
+): ModuleHost {
+  const services = new Map<Module, unknown>();
+  for (const module of modulesOf(registry)) services.set(module, module.createService(core));
+  const serviceOf = <S>(module: Module): S => {
+    if (!services.has(module)) throw new Error(`module ${module.type} is not registered`);
+    return services.get(module) as S;
+  };
+
+  for (const engine of registry.secrets) {
+    const purge = engine.purge;
+    if (purge) tables.secrets.onDisable(engine.type, (mount) => purge(serviceOf(engine), mount));
+  }
+  for (const method of registry.auth) {
+    tables.auth.onDisable(method.type, async (mount) => {
+      await core.tokens.revokeByPathPrefix(`auth/${mount.path}`);
+      await method.purge?.(serviceOf(method), mount);
+    });
+  }
+
+  const secretsByType = new Map(registry.secrets.map((m) => [m.type, m]));
+  const authByType = new Map(registry.auth.map((m) => [m.type, m]));
+
+  return {
+    serviceOf,
+    jobs: () => modulesOf(registry).flatMap((module) => module.jobs?.(serviceOf(module)) ?? []),
+    rewrappers: () =>
+      modulesOf(registry).flatMap((module) => {
+        const rewrapper = module.rewrapper?.(serviceOf(module), core);
+        return rewrapper ? [rewrapper] : [];
+      }),
+    routesFor(mount: Mount, table: 'secrets' | 'auth') {
+      const module: Module | undefined = table === 'secrets' ? secretsByType.get(mount.type) : authByType.get(mount.type);
+      if (!module) return null;
+      const service = serviceOf(module);
+      return {
+        key: `${table}:${module.type}:${module.routesKey ? module.routesKey(mount) : mount.uuid}`,
+        build: () => module.routes(service, mount),
+      };
+    },
+  };
+}
