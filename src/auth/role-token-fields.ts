@@ -1,5 +1,5 @@
 import { invalid } from '../shared/errors.js';
-import { firstOf, optBool, optDuration, optNonNegativeInt, optStringList } from '../logical/fields.js';
+import { firstOf, optBool, optNonNegativeInt, optStringList } from '../logical/fields.js';
 
 /**
  * Vault's common token fields on auth-method roles that narrow what a login token may do. A restriction that is
@@ -22,13 +22,11 @@ export function roleTokenBoundCidrs(data: Record<string, unknown>): string[] | u
 }
 
 /**
- * The hard limit of the tokens a role issues, in seconds (0 = none). Strongroom applies a role's token_max_ttl as a
- * hard limit already, so token_explicit_max_ttl joins it and the smaller one wins.
+ * The hard limit of the tokens a role issues, in seconds (0 = none): Strongroom applies token_max_ttl as a hard
+ * limit too, so with token_explicit_max_ttl the smaller one that is set wins. Both are stored apart, so a role reads
+ * back the fields it was written with, as in Vault.
  */
-export function roleTokenMaxTtl(data: Record<string, unknown>): number | undefined {
-  const max = firstOf(data, ['token_max_ttl', 'max_ttl'], optDuration);
-  const explicit = optDuration(data, 'token_explicit_max_ttl');
-  const limits = [max, explicit].filter((v): v is number => v !== undefined && v > 0);
-  if (limits.length > 0) return Math.min(...limits);
-  return max ?? explicit;
+export function roleHardLimit(tokenMaxTtl: number, tokenExplicitMaxTtl: number | undefined): number {
+  const limits = [tokenMaxTtl, tokenExplicitMaxTtl ?? 0].filter((v) => v > 0);
+  return limits.length > 0 ? Math.min(...limits) : 0;
 }

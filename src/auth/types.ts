@@ -11,7 +11,7 @@ export interface TokenInfo {
   displayName: string;
   authMethod: AuthMethod;
   /** Auth-method metadata: kubernetes → service_account_name, service_account_namespace, service_account_uid, role;
-   *  approle → role_name. Values are not secret. */
+   *  approle → role_name plus the secret-id's metadata. Values are not secret. */
   meta: Record<string, string>;
   parentAccessor: string | null;
   orphan: boolean;
@@ -167,6 +167,9 @@ export interface KubernetesAuthConfig {
   useTokenReview?: boolean;
   issuer?: string;
   disableIssValidation?: boolean;
+  /** Vault's disable_local_ca_jwt, read back as written. Strongroom never falls back to the pod's own CA and JWT,
+   *  so it behaves as if this were always true. */
+  disableLocalCaJwt?: boolean;
 }
 
 export interface KubernetesRole {
@@ -174,9 +177,14 @@ export interface KubernetesRole {
   boundServiceAccountNames: string[];
   boundServiceAccountNamespaces: string[];
   audience?: string;
+  /** Vault's alias_name_source: 'serviceaccount_uid' (default) or 'serviceaccount_name'. Stored and read back. */
+  aliasNameSource?: string;
   tokenPolicies: string[];
   tokenTtl: number;
+  /** Hard limit of issued tokens, seconds (0 = none). */
   tokenMaxTtl: number;
+  /** Vault's token_explicit_max_ttl, kept apart so it reads back as written; the smaller of the two applies. */
+  tokenExplicitMaxTtl?: number;
   tokenPeriod: number;
   /** CIDR blocks the issued tokens may be used from (Vault's token_bound_cidrs); empty or absent = anywhere. */
   tokenBoundCidrs?: string[];
@@ -185,9 +193,11 @@ export interface KubernetesRole {
 export interface KubernetesAuthService {
   writeConfig(config: KubernetesAuthConfig): Promise<void>;
   readConfig(): Promise<KubernetesAuthConfig>;
-  writeRole(role: KubernetesRole): Promise<void>;
+  /** Creates or updates a role; on update, fields left undefined keep their stored values (Vault's semantics). */
+  writeRole(role: Partial<KubernetesRole> & { name: string }): Promise<void>;
   readRole(name: string): Promise<KubernetesRole>;
   listRoles(): Promise<string[]>;
+  /** Idempotent: deleting a role that does not exist succeeds (Vault answers 204). */
   deleteRole(name: string): Promise<void>;
   /** 'forbidden' with a safe reason (expired, audience, namespace not bound, ...) — never echoing the JWT. */
   login(role: string, jwt: string): Promise<{ token: string; info: TokenInfo }>;
@@ -201,7 +211,10 @@ export interface AppRole {
   secretIdNumUses: number;
   tokenPolicies: string[];
   tokenTtl: number;
+  /** Hard limit of issued tokens, seconds (0 = none). */
   tokenMaxTtl: number;
+  /** Vault's token_explicit_max_ttl, kept apart so it reads back as written; the smaller of the two applies. */
+  tokenExplicitMaxTtl: number;
   tokenNumUses: number;
   tokenPeriod: number;
   /** CIDR list; empty = anywhere. */
@@ -216,14 +229,23 @@ export interface AppRoleService {
   listRoles(): Promise<string[]>;
   deleteRole(name: string): Promise<void>;
   readRoleId(name: string): Promise<string>;
+  /** Vault's POST role/<name>/role-id: a custom role_id, unique across roles ('invalid' "role_id already in use"). */
+  updateRoleId(name: string, roleId: string): Promise<void>;
   /** `options` narrows the role's defaults for this one secret-id (Vault's cidr_list, ttl, num_uses): never wider. */
-  generateSecretId(
+  generateSecretId(name: string, meta?: Record<string, string>, options?: SecretIdOptions): Promise<GeneratedSecretId>;
+  /**
+   * Vault's role/<name>/custom-secret-id ("push" model): the caller chooses the value; the same options and limits as
+   * generateSecretId. 'invalid' "SecretID is already registered" when that value is already a live secret-id.
+   */
+  createCustomSecretId(
     name: string,
+    secretId: string,
     meta?: Record<string, string>,
     options?: SecretIdOptions,
-  ): Promise<{ secretId: string; accessor: string; ttl: number }>;
+  ): Promise<GeneratedSecretId>;
   /** Idempotent: destroying an unknown or already-used secret-id succeeds. */
   destroySecretId(name: string, secretId: string): Promise<void>;
+  /** 'not_found' (Vault's "failed to find accessor entry ..." words) when the role has no such accessor. */
   destroySecretIdAccessor(name: string, accessor: string): Promise<void>;
   /** 'forbidden' with one message for unknown role-id, wrong/expired/used-up secret-id or a disallowed source address. */
   login(roleId: string, secretId: string, remoteAddress?: string): Promise<{ token: string; info: TokenInfo }>;
@@ -233,8 +255,17 @@ export interface AppRoleService {
   listSecretIdAccessors(name: string): Promise<string[]>;
   /** Properties of one secret-id, found by its value; undefined when unknown, used up or expired (as Vault: 204). */
   lookupSecretId(name: string, secretId: string): Promise<SecretIdInfo | undefined>;
-  /** Properties of one secret-id, found by its accessor; 'invalid' when no such accessor exists for the role (as Vault). */
+  /** Properties of one secret-id, found by its accessor; 'not_found' when the role has no such accessor (as Vault). */
   lookupSecretIdAccessor(name: string, accessor: string): Promise<SecretIdInfo>;
+}
+
+export interface GeneratedSecretId {
+  secretId: string;
+  accessor: string;
+  /** Seconds; 0 = never expires. */
+  ttl: number;
+  /** 0 = unlimited. */
+  numUses: number;
 }
 
 /** What Vault's secret-id lookup shows: never the secret-id itself. */
@@ -248,6 +279,8 @@ export interface SecretIdInfo {
   lastUpdatedTime: number;
   meta: Record<string, string>;
   cidrList: string[];
+  /** Where tokens issued with it may be used; empty = the role's token_bound_cidrs. */
+  tokenBoundCidrs: string[];
   /** Uses left; 0 = unlimited. */
   numUses: number;
   /** Seconds granted at creation; 0 = no expiry. */
@@ -257,6 +290,9 @@ export interface SecretIdInfo {
 export interface SecretIdOptions {
   /** CIDR blocks this secret-id may log in from; each must lie inside the role's secretIdBoundCidrs (if any). */
   cidrList?: string[];
+  /** CIDR blocks the tokens it logs in to may be used from, instead of the role's tokenBoundCidrs; each must lie
+   *  inside one of the role's (if any). */
+  tokenBoundCidrs?: string[];
   /** Seconds; at most the role's secretIdTtl when that is set. */
   ttl?: number;
   /** At most the role's secretIdNumUses when that is set. */

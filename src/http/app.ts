@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import type { Bindings, ChildLoggerOptions } from 'fastify/types/logger.js';
 import type { LoggerOptions } from 'pino';
@@ -36,11 +36,17 @@ const serializers = {
 
 /** The Vault-compatible HTTP API: one catch-all `/v1/*` route feeding the backend router. */
 export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<FastifyInstance> {
+  let closing = false;
   const app = Fastify({
     logger: options.logger === false ? false : { ...options.logger, serializers },
     // Our own completion line (debug) replaces Fastify's per-request info lines.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
-    genReqId: () => randomUUID(),
+    // Also marks a request that arrives while the server is closing (see SHUTTING_DOWN below): this runs once per
+    // request as it arrives, before its body is read, so the mark costs no hook.
+    genReqId: (req: IncomingMessage) => {
+      if (closing) (req as ArrivedWhileClosing)[ARRIVED_WHILE_CLOSING] = true;
+      return randomUUID();
+    },
     // Fastify binds a child logger (request id) to every request; pino's child() serializes its bindings, a real
     // cost per request. Nearly every request logs nothing, so the child is built on first use.
     childLoggerFactory: lazyChildLogger,
@@ -48,10 +54,14 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
     requestTimeout: options.requestTimeout ?? 60_000,
     keepAliveTimeout: options.keepAliveTimeout ?? 65_000,
     connectionTimeout: 0,
-    return503OnClosing: true,
+    // Fastify's own drain answer is `{"error":"Service Unavailable",...}`, not Vault's shape: ours is below.
+    return503OnClosing: false,
     ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
   }) as unknown as FastifyInstance;
   const server = app.server as Server;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   // Headers must arrive within 20 s (slowloris), bodies within requestTimeout.
   server.headersTimeout = Math.min(20_000, options.requestTimeout ?? 60_000);
 
@@ -76,6 +86,8 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
     method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     url: '/v1/*',
     handler: async (request, reply) => {
+      // Arrived while draining for shutdown: no new work. Vault's shape; Fastify has already set Connection: close.
+      if ((request.raw as ArrivedWhileClosing)[ARRIVED_WHILE_CLOSING]) return reply.code(503).type('application/json').send(SHUTTING_DOWN);
       const clientGone = () => request.raw.socket?.destroyed === true;
       // The client went away while its request waited (or its body was read): nobody is left to answer, so do no work.
       if (clientGone()) {
@@ -156,6 +168,11 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
 
   return app;
 }
+
+const ARRIVED_WHILE_CLOSING = Symbol('strongroom.arrivedWhileClosing');
+type ArrivedWhileClosing = IncomingMessage & { [ARRIVED_WHILE_CLOSING]?: true };
+/** The answer to a request that arrives once shutdown has begun (a load balancer retries it on another replica). */
+const SHUTTING_DOWN = { errors: ['Strongroom is shutting down'] };
 
 /** The JSON content type Fastify sets (JSON is always UTF-8: RFC 8259 gives it no charset parameter). */
 const FASTIFY_JSON = 'application/json; charset=utf-8';

@@ -20,12 +20,13 @@ import type { Storage, StorageConfig } from '../storage/database.js';
 import { storageFailureFromWire } from '../storage/failures.js';
 import { createWrappingService } from '../wrapping/service.js';
 import type { ServerConfig } from './config.js';
+import { SYSTEM_LEASE_TTL_SECONDS } from '../shared/duration.js';
 import { startModules, type ModuleHost } from './module-host.js';
 import { REGISTRY, authCatalog, secretsCatalog } from './modules.js';
 import { openStorage } from './open-storage.js';
 
 /** Vault's default and maximum token lifetime: 768h (32 days). */
-const TOKEN_TTL_SECONDS = 768 * 3600;
+const TOKEN_TTL_SECONDS = SYSTEM_LEASE_TTL_SECONDS;
 
 /**
  * One open store: storage, the seal, every domain service, wired together. The HTTP layer receives `httpDeps`;

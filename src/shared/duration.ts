@@ -10,6 +10,13 @@ import { invalid } from './errors.js';
  * "never expires", which is the opposite of what the caller meant.
  */
 
+/**
+ * Vault's system default and maximum lease TTL: 768h (32 days). Strongroom has no per-mount lease TTLs, so every
+ * mount's effective TTLs are these (tune reads report them, as Vault does for a mount without its own), and the
+ * token store uses them for tokens.
+ */
+export const SYSTEM_LEASE_TTL_SECONDS = 768 * 3600;
+
 const NANOS_PER_UNIT: Readonly<Record<string, number>> = {
   ns: 1,
   us: 1e3,

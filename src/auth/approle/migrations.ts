@@ -90,4 +90,16 @@ export const migrations: Record<string, Migration> = {
       throw new Error('0240_auth_approle_mounts cannot be undone: roles of several mounts would collide');
     },
   },
+  '0250_auth_approle_secret_id_token_cidrs': {
+    async up(db: AnyDb) {
+      // Vault's per-secret-id token_bound_cidrs (JSON array; '[]' = the role's own binding applies to the token).
+      await db.schema
+        .alterTable('auth_approle_secret_ids')
+        .addColumn('token_bound_cidrs', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute();
+    },
+    async down(db: AnyDb) {
+      await db.schema.alterTable('auth_approle_secret_ids').dropColumn('token_bound_cidrs').execute();
+    },
+  },
 };

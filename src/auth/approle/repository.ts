@@ -20,6 +20,8 @@ export type SecretIdRow = {
   meta: string;
   /** JSON array of CIDR strings; empty = the role's binding applies */
   cidr_list: string;
+  /** JSON array: where tokens issued with this secret-id may be used; empty = the role's token_bound_cidrs */
+  token_bound_cidrs: string;
   /** Uses left; 0 = unlimited */
   num_uses: number;
   creation_time: number;
@@ -46,7 +48,8 @@ export interface AppRoleRepository {
   listRoles(): Promise<string[]>;
   /** Deletes the role and its secret-ids together. */
   deleteRole(name: string): Promise<boolean>;
-  insertSecretId(row: Omit<SecretIdRow, 'mount_uuid'>): Promise<void>;
+  /** false when a secret-id with the same hash already exists, in any role or mount (nothing is written). */
+  insertSecretId(row: Omit<SecretIdRow, 'mount_uuid'>): Promise<boolean>;
   findSecretId(roleName: string, hash: string): Promise<SecretIdRow | undefined>;
   /** Atomically takes one use; returns uses left, or undefined when it is gone or used up. Deletes it at zero. */
   consumeSecretIdUse(hash: string): Promise<number | undefined>;
@@ -104,7 +107,12 @@ export function createAppRoleRepository(storage: Pick<Storage, 'db'>, mountUuid:
         return Number(result.numDeletedRows) > 0;
       }),
     async insertSecretId(row) {
-      await db.insertInto('auth_approle_secret_ids').values({ ...row, mount_uuid: m }).execute();
+      const result = await db
+        .insertInto('auth_approle_secret_ids')
+        .values({ ...row, mount_uuid: m })
+        .onConflict((oc) => oc.column('hash').doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
     },
     findSecretId: (roleName, hash) =>
       db

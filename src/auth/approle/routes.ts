@@ -1,8 +1,8 @@
-import type { AppRole, AppRoleService, SecretIdInfo, SecretIdOptions } from '../types.js';
+import type { AppRole, AppRoleService, GeneratedSecretId, SecretIdInfo, SecretIdOptions } from '../types.js';
 import { StrongroomError, invalid } from '../../shared/errors.js';
 import type { Backend } from '../../logical/backend.js';
-import { refuseUnenforcedTokenFields, roleTokenBoundCidrs, roleTokenMaxTtl } from '../role-token-fields.js';
-import { firstOf, optBool, optDuration, optNonNegativeInt, optStringList, optStringMap, reqString } from '../../logical/fields.js';
+import { refuseUnenforcedTokenFields, roleTokenBoundCidrs } from '../role-token-fields.js';
+import { firstOf, optBool, optDuration, optNonNegativeInt, optString, optStringList, optStringMap, reqString } from '../../logical/fields.js';
 import { rfc3339 } from '../../logical/time.js';
 import { authBlock, loginAuditAuth } from '../token/views.js';
 
@@ -38,7 +38,25 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
       {
         name: 'approle.role-id',
         pattern: `role/${ROLE_NAME}/role-id`,
-        operations: { read: async (ctx) => ({ data: { role_id: await approle.readRoleId(ctx.params.name!) } }) },
+        operations: {
+          read: async (ctx) => ({ data: { role_id: await approle.readRoleId(ctx.params.name!) } }),
+          update: async (ctx) => void (await approle.updateRoleId(ctx.params.name!, optString(ctx.data, 'role_id') ?? '')),
+        },
+      },
+      {
+        name: 'approle.custom-secret-id',
+        pattern: `role/${ROLE_NAME}/custom-secret-id`,
+        operations: {
+          update: async (ctx) => {
+            const generated = await approle.createCustomSecretId(
+              ctx.params.name!,
+              optString(ctx.data, 'secret_id') ?? '',
+              parseMetadata(ctx.data.metadata),
+              secretIdOptions(ctx.data),
+            );
+            return { data: secretIdCreated(generated) };
+          },
+        },
       },
       {
         name: 'approle.secret-id.lookup',
@@ -46,7 +64,7 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         operations: {
           // Vault answers an unknown (or used-up, or expired) secret-id with 204 and no body, not an error.
           update: async (ctx) => {
-            const info = await approle.lookupSecretId(ctx.params.name!, reqString(ctx.data, 'secret_id'));
+            const info = await approle.lookupSecretId(ctx.params.name!, optString(ctx.data, 'secret_id') ?? '');
             return info ? { data: secretIdView(info) } : undefined;
           },
         },
@@ -56,7 +74,7 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         pattern: `role/${ROLE_NAME}/secret-id-accessor/lookup`,
         operations: {
           update: async (ctx) => ({
-            data: secretIdView(await approle.lookupSecretIdAccessor(ctx.params.name!, reqString(ctx.data, 'secret_id_accessor'))),
+            data: secretIdView(await approle.lookupSecretIdAccessor(ctx.params.name!, optString(ctx.data, 'secret_id_accessor') ?? '')),
           }),
         },
       },
@@ -64,8 +82,8 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         name: 'approle.secret-id-accessor.destroy',
         pattern: `role/${ROLE_NAME}/secret-id-accessor/destroy`,
         operations: {
-          update: async (ctx) => void (await approle.destroySecretIdAccessor(ctx.params.name!, reqString(ctx.data, 'secret_id_accessor'))),
-          delete: async (ctx) => void (await approle.destroySecretIdAccessor(ctx.params.name!, reqString(ctx.data, 'secret_id_accessor'))),
+          update: async (ctx) => void (await approle.destroySecretIdAccessor(ctx.params.name!, optString(ctx.data, 'secret_id_accessor') ?? '')),
+          delete: async (ctx) => void (await approle.destroySecretIdAccessor(ctx.params.name!, optString(ctx.data, 'secret_id_accessor') ?? '')),
         },
       },
       {
@@ -82,8 +100,8 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         name: 'approle.secret-id.destroy',
         pattern: `role/${ROLE_NAME}/secret-id/destroy`,
         operations: {
-          update: async (ctx) => void (await approle.destroySecretId(ctx.params.name!, reqString(ctx.data, 'secret_id'))),
-          delete: async (ctx) => void (await approle.destroySecretId(ctx.params.name!, reqString(ctx.data, 'secret_id'))),
+          update: async (ctx) => void (await approle.destroySecretId(ctx.params.name!, optString(ctx.data, 'secret_id') ?? '')),
+          delete: async (ctx) => void (await approle.destroySecretId(ctx.params.name!, optString(ctx.data, 'secret_id') ?? '')),
         },
       },
       {
@@ -91,18 +109,8 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         pattern: `role/${ROLE_NAME}/secret-id/?`,
         operations: {
           update: async (ctx) => {
-            const meta = parseMetadata(ctx.data.metadata);
-            const options = secretIdOptions(ctx.data);
-            const generated = await approle.generateSecretId(ctx.params.name!, meta, options);
-            const numUses = options.numUses ?? (await approle.readRole(ctx.params.name!)).secretIdNumUses;
-            return {
-              data: {
-                secret_id: generated.secretId,
-                secret_id_accessor: generated.accessor,
-                secret_id_ttl: generated.ttl,
-                secret_id_num_uses: numUses,
-              },
-            };
+            const generated = await approle.generateSecretId(ctx.params.name!, parseMetadata(ctx.data.metadata), secretIdOptions(ctx.data));
+            return { data: secretIdCreated(generated) };
           },
           list: async (ctx) => ({ data: { keys: await approle.listSecretIdAccessors(ctx.params.name!) } }),
         },
@@ -120,15 +128,23 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
   };
 }
 
-/** Vault's per-secret-id narrowing: cidr_list, ttl, num_uses (the service refuses anything wider than the role). */
+/** Vault's answer to secret-id and custom-secret-id: the value (shown once), its accessor and its limits. */
+function secretIdCreated(generated: GeneratedSecretId): Record<string, unknown> {
+  return {
+    secret_id: generated.secretId,
+    secret_id_accessor: generated.accessor,
+    secret_id_ttl: generated.ttl,
+    secret_id_num_uses: generated.numUses,
+  };
+}
+
+/** Vault's per-secret-id narrowing: cidr_list, token_bound_cidrs, ttl, num_uses (never wider than the role). */
 function secretIdOptions(data: Record<string, unknown>): SecretIdOptions {
-  // Vault's secret-id token_bound_cidrs would bind the login token to addresses; not enforced here, so refused.
-  if ((optStringList(data, 'token_bound_cidrs')?.length ?? 0) > 0) {
-    throw invalid('token_bound_cidrs is not supported on this secret-id: the restriction would not be enforced');
-  }
   const options: SecretIdOptions = {};
   const cidrList = optStringList(data, 'cidr_list');
   if (cidrList) options.cidrList = cidrList;
+  const tokenBoundCidrs = optStringList(data, 'token_bound_cidrs');
+  if (tokenBoundCidrs) options.tokenBoundCidrs = tokenBoundCidrs;
   const ttl = optDuration(data, 'ttl');
   if (ttl !== undefined) options.ttl = ttl;
   const numUses = optNonNegativeInt(data, 'num_uses');
@@ -144,7 +160,7 @@ function parseMetadata(value: unknown): Record<string, string> | undefined {
       return optStringMap({ metadata: JSON.parse(value) }, 'metadata');
     } catch (err) {
       if (err instanceof StrongroomError) throw err;
-      throw new StrongroomError('invalid', 'field "metadata" must be a JSON object of strings');
+      throw invalid('failed to parse metadata: field "metadata" must be a JSON object of strings');
     }
   }
   return optStringMap({ metadata: value }, 'metadata');
@@ -161,7 +177,9 @@ function roleInput(name: string, data: Record<string, unknown>): Partial<AppRole
   set('secretIdNumUses', optNonNegativeInt(data, 'secret_id_num_uses'));
   set('tokenPolicies', firstOf(data, ['token_policies', 'policies'], optStringList));
   set('tokenTtl', firstOf(data, ['token_ttl', 'ttl'], optDuration));
-  set('tokenMaxTtl', roleTokenMaxTtl(data));
+  set('roleId', optString(data, 'role_id'));
+  set('tokenMaxTtl', firstOf(data, ['token_max_ttl', 'max_ttl'], optDuration));
+  set('tokenExplicitMaxTtl', optDuration(data, 'token_explicit_max_ttl'));
   set('tokenNumUses', optNonNegativeInt(data, 'token_num_uses'));
   set('tokenPeriod', firstOf(data, ['token_period', 'period'], optDuration));
   set('secretIdBoundCidrs', optStringList(data, 'secret_id_bound_cidrs'));
@@ -180,13 +198,15 @@ function secretIdView(info: SecretIdInfo): Record<string, unknown> {
     secret_id_accessor: info.accessor,
     secret_id_num_uses: info.numUses,
     secret_id_ttl: info.ttl,
-    token_bound_cidrs: [],
+    token_bound_cidrs: info.tokenBoundCidrs,
   };
 }
 
+/** Vault's role read: durations as whole seconds, every token_* field, the legacy `period` only when set. */
 function roleView(role: AppRole): Record<string, unknown> {
   return {
     bind_secret_id: role.bindSecretId,
+    local_secret_ids: false,
     secret_id_ttl: role.secretIdTtl,
     secret_id_num_uses: role.secretIdNumUses,
     secret_id_bound_cidrs: role.secretIdBoundCidrs,
@@ -194,9 +214,12 @@ function roleView(role: AppRole): Record<string, unknown> {
     policies: role.tokenPolicies,
     token_ttl: role.tokenTtl,
     token_max_ttl: role.tokenMaxTtl,
+    token_explicit_max_ttl: role.tokenExplicitMaxTtl,
     token_num_uses: role.tokenNumUses,
     token_period: role.tokenPeriod,
+    token_no_default_policy: false,
     token_bound_cidrs: role.tokenBoundCidrs,
     token_type: 'default',
+    ...(role.tokenPeriod > 0 ? { period: role.tokenPeriod } : {}),
   };
 }

@@ -36,7 +36,8 @@ describeEachEngine('approle auth', (ctx) => {
     expect(accessor).not.toBe(secretId);
     const { token, info } = await approle.login(roleId, secretId, '10.0.0.5');
     expect(info.policies).toEqual(['default', 'deploy']);
-    expect(info.meta).toEqual({ role_name: role });
+    // As Vault: the secret-id's metadata is carried onto the token, with role_name beside it.
+    expect(info.meta).toEqual({ host: 'runner-1', role_name: role });
     expect(info.authMethod).toBe('approle');
     expect(info.displayName).toBe(`approle-${role}`);
     expect(info.ttl).toBe(20 * 60);
@@ -177,6 +178,125 @@ describeEachEngine('approle auth', (ctx) => {
     expect((await errorOf(approle.login('custom-role-id', secretId))).kind).toBe('forbidden');
     const left = await ctx.storage().db.selectFrom('auth_approle_secret_ids').select('hash').where('role_name', '=', role).execute();
     expect(left).toEqual([]);
+  });
+
+  it('carries secret-id metadata onto the token, role_name always the role\'s own', async () => {
+    const roleId = await approle.readRoleId(role);
+    const plain = await approle.generateSecretId(role);
+    expect((await approle.login(roleId, plain.secretId)).info.meta).toEqual({ role_name: role });
+    const spoof = await approle.generateSecretId(role, { role_name: 'admin', team: 'payments' });
+    const { token, info } = await approle.login(roleId, spoof.secretId);
+    expect(info.meta).toEqual({ role_name: role, team: 'payments' });
+    expect((await tokens.lookup(token)).meta).toEqual({ role_name: role, team: 'payments' });
+  });
+
+  it('updates a role_id through updateRoleId: the old one stops working, and it stays unique across roles', async () => {
+    const old = await approle.readRoleId(role);
+    const { secretId } = await approle.generateSecretId(role, {}, { numUses: 5 });
+    await approle.updateRoleId(role, `pinned-${role}`);
+    expect(await approle.readRoleId(role)).toBe(`pinned-${role}`);
+    expect((await errorOf(approle.login(old, secretId))).kind).toBe('forbidden');
+    expect((await approle.login(`pinned-${role}`, secretId)).info.meta.role_name).toBe(role);
+    // The role's other settings are untouched.
+    expect((await approle.readRole(role)).tokenPolicies).toEqual(['deploy']);
+
+    const other = `${role}-other`;
+    await approle.writeRole({ name: other });
+    const taken = await errorOf(approle.updateRoleId(other, `pinned-${role}`));
+    expect([taken.kind, taken.message]).toEqual(['invalid', 'role_id already in use']);
+    expect((await errorOf(approle.updateRoleId(other, ''))).message).toBe('missing role_id');
+    expect((await errorOf(approle.updateRoleId(other, 'has space'))).kind).toBe('invalid');
+    expect((await errorOf(approle.updateRoleId('no-such-role', 'x'))).kind).toBe('not_found');
+    // Setting a role's own role_id again is no conflict.
+    await approle.updateRoleId(role, `pinned-${role}`);
+  });
+
+  it('registers custom secret-ids with the same limits, refusing one already registered', async () => {
+    await approle.writeRole({ name: role, secretIdNumUses: 3, secretIdTtl: 600 });
+    const roleId = await approle.readRoleId(role);
+    const custom = await approle.createCustomSecretId(role, `pushed-${role}`, { source: 'ci' }, { numUses: 2 });
+    expect(custom).toMatchObject({ secretId: `pushed-${role}`, ttl: 600, numUses: 2 });
+    expect(custom.accessor).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await approle.listSecretIdAccessors(role)).toEqual([custom.accessor]);
+    expect((await approle.lookupSecretIdAccessor(role, custom.accessor)).meta).toEqual({ source: 'ci' });
+
+    const again = await errorOf(approle.createCustomSecretId(role, `pushed-${role}`));
+    expect([again.kind, again.message]).toEqual(['invalid', 'SecretID is already registered']);
+    const other = `${role}-other`;
+    await approle.writeRole({ name: other });
+    expect((await errorOf(approle.createCustomSecretId(other, `pushed-${role}`))).message).toBe('SecretID is already registered');
+
+    expect((await errorOf(approle.createCustomSecretId(role, ''))).message).toBe('missing secret_id');
+    expect((await errorOf(approle.createCustomSecretId(role, 'x'.repeat(513)))).kind).toBe('invalid');
+    expect((await errorOf(approle.createCustomSecretId(role, 'wide', {}, { numUses: 10 }))).message).toBe(
+      "num_uses cannot be higher than the role's secret_id_num_uses",
+    );
+    expect((await errorOf(approle.createCustomSecretId(role, 'long', {}, { ttl: 0 }))).message).toBe(
+      "ttl cannot be longer than the role's secret_id_ttl",
+    );
+
+    const { info } = await approle.login(roleId, `pushed-${role}`);
+    expect(info.meta).toEqual({ source: 'ci', role_name: role });
+    await approle.login(roleId, `pushed-${role}`);
+    expect((await errorOf(approle.login(roleId, `pushed-${role}`))).kind).toBe('forbidden');
+    // Used up, the value is free to be registered again.
+    await approle.createCustomSecretId(role, `pushed-${role}`);
+  });
+
+  it('answers unknown accessors in Vault\'s words, on lookup and on destroy', async () => {
+    const text = 'failed to find accessor entry for secret_id_accessor: "no-such-accessor"';
+    // Each call starts only when awaited, so no rejection waits unobserved.
+    for (const call of [() => approle.lookupSecretIdAccessor(role, 'no-such-accessor'), () => approle.destroySecretIdAccessor(role, 'no-such-accessor')]) {
+      const err = await errorOf(call());
+      expect([err.kind, err.message]).toEqual(['not_found', text]);
+    }
+    const other = `${role}-other`;
+    await approle.writeRole({ name: other });
+    const { accessor } = await approle.generateSecretId(other);
+    // Another role's accessor is not this role's.
+    expect((await errorOf(approle.destroySecretIdAccessor(role, accessor))).kind).toBe('not_found');
+    expect((await approle.lookupSecretIdAccessor(other, accessor)).accessor).toBe(accessor);
+    expect((await errorOf(approle.lookupSecretIdAccessor(role, ''))).message).toBe('missing secret_id_accessor');
+  });
+
+  it('keeps token_explicit_max_ttl apart for read-back and applies the smaller hard limit', async () => {
+    await approle.writeRole({ name: role, tokenTtl: 60, tokenMaxTtl: HOUR, tokenExplicitMaxTtl: 600 });
+    expect(await approle.readRole(role)).toMatchObject({ tokenMaxTtl: HOUR, tokenExplicitMaxTtl: 600 });
+    const { secretId } = await approle.generateSecretId(role);
+    const { info } = await approle.login(await approle.readRoleId(role), secretId);
+    expect(info.explicitMaxTtl).toBe(600);
+    const err = await errorOf(approle.writeRole({ name: role, tokenTtl: 2 * HOUR }));
+    expect(err.message).toBe("'token_ttl' cannot be greater than 'token_max_ttl'");
+  });
+
+  it("binds the login token to a secret-id's own token_bound_cidrs, which must lie inside the role's", async () => {
+    await approle.writeRole({ name: role, tokenBoundCidrs: ['10.0.0.0/8'] });
+    const roleId = await approle.readRoleId(role);
+    const narrow = await approle.generateSecretId(role, {}, { tokenBoundCidrs: ['10.1.0.0/16'] });
+    expect((await approle.lookupSecretIdAccessor(role, narrow.accessor)).tokenBoundCidrs).toEqual(['10.1.0.0/16']);
+    const { token, info } = await approle.login(roleId, narrow.secretId);
+    expect(info.boundCidrs).toEqual(['10.1.0.0/16']);
+    expect((await errorOf(tokens.authenticate(token, '10.2.0.1'))).kind).toBe('unauthenticated');
+    expect((await tokens.authenticate(token, '10.1.2.3')).accessor).toBe(info.accessor);
+    // Without its own list, the role's applies.
+    const plain = await approle.generateSecretId(role);
+    expect((await approle.login(roleId, plain.secretId)).info.boundCidrs).toEqual(['10.0.0.0/8']);
+    const wide = await errorOf(approle.generateSecretId(role, {}, { tokenBoundCidrs: ['192.168.0.0/24'] }));
+    expect([wide.kind, wide.message]).toEqual(['invalid', "token_bound_cidrs entry 192.168.0.0/24 is outside the role's token_bound_cidrs"]);
+    expect((await errorOf(approle.createCustomSecretId(role, 'custom-wide', {}, { tokenBoundCidrs: ['0.0.0.0/0'] }))).kind).toBe('invalid');
+    // A role with no binding of its own takes any list.
+    const free = `${role}-free`;
+    await approle.writeRole({ name: free });
+    const bound = await approle.createCustomSecretId(free, `custom-${free}`, {}, { tokenBoundCidrs: ['127.0.0.1'] });
+    const login = await approle.login(await approle.readRoleId(free), `custom-${free}`);
+    expect(login.info.boundCidrs).toEqual(['127.0.0.1/32']);
+    expect((await approle.lookupSecretIdAccessor(free, bound.accessor)).tokenBoundCidrs).toEqual(['127.0.0.1/32']);
+  });
+
+  it('words the secret-id limits as Vault does', async () => {
+    await approle.writeRole({ name: role, bindSecretId: false, secretIdBoundCidrs: ['127.0.0.1/32'] });
+    expect((await errorOf(approle.generateSecretId(role))).message).toBe('bind_secret_id is not set on the role');
+    expect((await errorOf(approle.generateSecretId('missing-role'))).message).toBe('role "missing-role" does not exist');
   });
 
   it('tidies expired secret_ids', async () => {

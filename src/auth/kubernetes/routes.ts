@@ -2,7 +2,7 @@ import type { KubernetesAuthConfig, KubernetesAuthService, KubernetesRole } from
 import { invalid } from '../../shared/errors.js';
 import type { Backend } from '../../logical/backend.js';
 import { firstOf, optBool, optDuration, optString, optStringList, reqString } from '../../logical/fields.js';
-import { refuseUnenforcedTokenFields, roleTokenBoundCidrs, roleTokenMaxTtl } from '../role-token-fields.js';
+import { refuseUnenforcedTokenFields, roleTokenBoundCidrs } from '../role-token-fields.js';
 import { authBlock, loginAuditAuth } from '../token/views.js';
 
 const ROLE_NAME = '(?<name>[A-Za-z0-9_.@-]{1,128})';
@@ -55,7 +55,8 @@ export function createKubernetesBackend(deps: { kubernetes: KubernetesAuthServic
 }
 
 function configInput(data: Record<string, unknown>): KubernetesAuthConfig {
-  const config: KubernetesAuthConfig = { kubernetesHost: reqString(data, 'kubernetes_host') };
+  // Presence and form are the service's to judge (Vault's "no host provided").
+  const config: KubernetesAuthConfig = { kubernetesHost: optString(data, 'kubernetes_host') ?? '' };
   const ca = optString(data, 'kubernetes_ca_cert');
   if (ca) config.kubernetesCaCert = ca;
   const pemKeys = data.pem_keys;
@@ -77,10 +78,12 @@ function configInput(data: Record<string, unknown>): KubernetesAuthConfig {
   if (issuer) config.issuer = issuer;
   const disableIss = optBool(data, 'disable_iss_validation');
   if (disableIss !== undefined) config.disableIssValidation = disableIss;
+  const disableLocal = optBool(data, 'disable_local_ca_jwt');
+  if (disableLocal !== undefined) config.disableLocalCaJwt = disableLocal;
   return config;
 }
 
-/** The reviewer JWT is a credential: Vault never returns it, and neither do we. */
+/** The reviewer JWT is a credential: Vault never returns it, only whether one is set, and neither do we. */
 function configView(config: KubernetesAuthConfig): Record<string, unknown> {
   return {
     kubernetes_host: config.kubernetesHost,
@@ -88,32 +91,35 @@ function configView(config: KubernetesAuthConfig): Record<string, unknown> {
     pem_keys: config.pemKeys ?? [],
     jwks: config.jwks ?? '',
     jwks_url: config.jwksUrl ?? '',
-    token_reviewer_jwt_set: Boolean(config.tokenReviewerJwt),
+    token_reviewer_jwt_set: config.tokenReviewerJwtSet === true,
+    disable_local_ca_jwt: config.disableLocalCaJwt ?? false,
     use_token_review: config.useTokenReview ?? false,
     issuer: config.issuer ?? '',
     disable_iss_validation: config.disableIssValidation ?? false,
   };
 }
 
-function roleInput(name: string, data: Record<string, unknown>): KubernetesRole {
+/** Only the fields the request gives: the service keeps the others as stored (an update, as in Vault). */
+function roleInput(name: string, data: Record<string, unknown>): Partial<KubernetesRole> & { name: string } {
   refuseUnenforcedTokenFields(data, { tokenNumUses: true });
-  const names = optStringList(data, 'bound_service_account_names');
-  const namespaces = optStringList(data, 'bound_service_account_namespaces');
-  if (!names?.length) throw invalid('missing required field "bound_service_account_names"');
-  if (!namespaces?.length) throw invalid('missing required field "bound_service_account_namespaces"');
-  const role: KubernetesRole = {
+  // A namespace selector widens who may log in; without the Namespace lookups it needs, it is refused, not ignored.
+  if (optString(data, 'bound_service_account_namespace_selector')) {
+    throw invalid('bound_service_account_namespace_selector is not supported: list the namespaces in bound_service_account_namespaces');
+  }
+  return {
     name,
-    boundServiceAccountNames: names,
-    boundServiceAccountNamespaces: namespaces,
-    tokenPolicies: firstOf(data, ['token_policies', 'policies'], optStringList) ?? [],
-    tokenTtl: firstOf(data, ['token_ttl', 'ttl'], optDuration) ?? 0,
-    tokenMaxTtl: roleTokenMaxTtl(data) ?? 0,
-    tokenPeriod: firstOf(data, ['token_period', 'period'], optDuration) ?? 0,
-    tokenBoundCidrs: roleTokenBoundCidrs(data) ?? [],
+    boundServiceAccountNames: optStringList(data, 'bound_service_account_names'),
+    boundServiceAccountNamespaces: optStringList(data, 'bound_service_account_namespaces'),
+    tokenPolicies: firstOf(data, ['token_policies', 'policies'], optStringList),
+    tokenTtl: firstOf(data, ['token_ttl', 'ttl'], optDuration),
+    tokenMaxTtl: firstOf(data, ['token_max_ttl', 'max_ttl'], optDuration),
+    tokenExplicitMaxTtl: optDuration(data, 'token_explicit_max_ttl'),
+    tokenPeriod: firstOf(data, ['token_period', 'period'], optDuration),
+    tokenBoundCidrs: roleTokenBoundCidrs(data),
+    // '' clears the audience, as in Vault.
+    audience: optString(data, 'audience'),
+    aliasNameSource: optString(data, 'alias_name_source') || undefined,
   };
-  const audience = optString(data, 'audience');
-  if (audience) role.audience = audience;
-  return role;
 }
 
 function roleView(role: KubernetesRole): Record<string, unknown> {
@@ -121,12 +127,16 @@ function roleView(role: KubernetesRole): Record<string, unknown> {
     bound_service_account_names: role.boundServiceAccountNames,
     bound_service_account_namespaces: role.boundServiceAccountNamespaces,
     audience: role.audience ?? '',
+    alias_name_source: role.aliasNameSource ?? 'serviceaccount_uid',
     token_policies: role.tokenPolicies,
     policies: role.tokenPolicies,
     token_ttl: role.tokenTtl,
     token_max_ttl: role.tokenMaxTtl,
     token_period: role.tokenPeriod,
     token_bound_cidrs: role.tokenBoundCidrs ?? [],
+    token_explicit_max_ttl: role.tokenExplicitMaxTtl ?? 0,
+    token_no_default_policy: false,
+    token_num_uses: 0,
     token_type: 'default',
     // Vault's legacy `ttl` is whole seconds like token_ttl (not "1h0m0s"), and shown only when set.
     ...(role.tokenTtl > 0 ? { ttl: role.tokenTtl } : {}),

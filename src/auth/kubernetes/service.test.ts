@@ -1,4 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
@@ -24,6 +28,29 @@ interface SaToken {
   key?: CryptoKey;
 }
 
+function unsignedJwt(claims: Record<string, unknown>): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}.${Buffer.from('signature').toString('base64url')}`;
+}
+
+function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function selfSignedCertificate(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'strongroom-ca-'));
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=kubernetes',
+  ], { stdio: 'ignore' });
+  return readFileSync(join(dir, 'cert.pem'), 'utf8');
+}
+
 describeEachEngine('kubernetes auth', (ctx) => {
   let barrier: Barrier;
   let signingKey: CryptoKey;
@@ -36,7 +63,8 @@ describeEachEngine('kubernetes auth', (ctx) => {
   let reviewServer: Server;
   let reviewUrl: string;
   const reviews: Array<{ authorization: string | undefined; token: string; audiences: string[] | undefined }> = [];
-  const REVIEWER_JWT = 'reviewer.jwt.value-that-must-stay-secret';
+  // JWT-shaped (Vault checks the reviewer JWT's form when it is configured), unsigned: only its form matters here.
+  const REVIEWER_JWT = unsignedJwt({ sub: 'system:serviceaccount:kube-system:reviewer', secret: 'must-stay-secret' });
 
   /** Signs a service-account token the way the API server would. */
   async function saToken(options: SaToken = {}): Promise<string> {
@@ -108,6 +136,8 @@ describeEachEngine('kubernetes auth', (ctx) => {
     tokens = createTokenService({ storage: ctx.storage(), barrier, clock: () => now, defaultTtl: 768 * HOUR, maxTtl: 768 * HOUR });
     k8s = createKubernetesAuthService({ storage: ctx.storage(), tokens, barrier, clock: () => now });
     await k8s.writeConfig({ kubernetesHost: 'https://kubernetes.default.svc', pemKeys: [publicPem], issuer: ISSUER });
+    // A write updates only the fields it gives: start each test from a fresh role.
+    await k8s.deleteRole('payments');
     await k8s.writeRole({
       name: 'payments',
       boundServiceAccountNames: ['api'],
@@ -213,6 +243,52 @@ describeEachEngine('kubernetes auth', (ctx) => {
     await k8s.writeRole({ ...bad, name: 'temporary' });
     await k8s.deleteRole('temporary');
     expect((await errorOf(k8s.readRole('temporary'))).kind).toBe('not_found');
+    // As Vault: deleting a role that is not there succeeds.
+    await k8s.deleteRole('temporary');
+    await k8s.deleteRole('never-existed');
+  });
+
+  it('updates only the fields a write gives, as Vault does', async () => {
+    await k8s.deleteRole('partial');
+    await k8s.writeRole({ name: 'partial', boundServiceAccountNames: ['api'], boundServiceAccountNamespaces: ['prod'], audience: 'vault', tokenPolicies: ['a'] });
+    await k8s.writeRole({ name: 'partial', tokenTtl: 60 });
+    expect(await k8s.readRole('partial')).toMatchObject({
+      boundServiceAccountNames: ['api'],
+      boundServiceAccountNamespaces: ['prod'],
+      audience: 'vault',
+      tokenPolicies: ['a'],
+      tokenTtl: 60,
+      aliasNameSource: 'serviceaccount_uid',
+    });
+    await k8s.writeRole({ name: 'partial', audience: '' });
+    expect((await k8s.readRole('partial')).audience).toBeUndefined();
+    // A new role still needs its bindings.
+    expect((await errorOf(k8s.writeRole({ name: 'fresh-role', tokenTtl: 60 }))).message).toBe('"bound_service_account_names" can not be empty');
+  });
+
+  it('keeps token_explicit_max_ttl apart for read-back and applies the smaller hard limit', async () => {
+    await k8s.writeRole({ name: 'payments', tokenExplicitMaxTtl: 600 });
+    expect(await k8s.readRole('payments')).toMatchObject({ tokenMaxTtl: 4 * HOUR, tokenExplicitMaxTtl: 600 });
+    const { info } = await k8s.login('payments', await saToken({ audience: 'strongroom' }));
+    expect(info.explicitMaxTtl).toBe(600);
+    expect(info.ttl).toBe(600);
+  });
+
+  it('validates roles in Vault\'s words and keeps alias_name_source and audience', async () => {
+    const base = { ...(await k8s.readRole('payments')), name: 'checked' };
+    const message = async (role: Parameters<KubernetesAuthService['writeRole']>[0]) => (await errorOf(k8s.writeRole(role))).message;
+    expect(await message({ ...base, boundServiceAccountNames: [' '] })).toBe('"bound_service_account_names" can not be empty');
+    expect(await message({ ...base, boundServiceAccountNames: ['*', 'api'] })).toBe('can not mix "*" with values');
+    expect(await message({ ...base, boundServiceAccountNamespaces: [] })).toBe(
+      '"bound_service_account_namespaces" can not be empty if "bound_service_account_namespace_selector" is not set',
+    );
+    expect(await message({ ...base, aliasNameSource: 'pod_name' })).toMatch(/^invalid alias_name_source "pod_name"/);
+    expect(await message({ ...base, tokenTtl: 2 * HOUR, tokenMaxTtl: HOUR })).toBe('token ttl should not be greater than token max ttl');
+
+    await k8s.writeRole(base);
+    expect((await k8s.readRole('checked')).aliasNameSource).toBe('serviceaccount_uid');
+    await k8s.writeRole({ ...base, aliasNameSource: 'serviceaccount_name', audience: ' vault ' });
+    expect(await k8s.readRole('checked')).toMatchObject({ aliasNameSource: 'serviceaccount_name', audience: 'vault' });
   });
 
   it('seals the reviewer JWT at rest and never reads it back', async () => {
@@ -225,10 +301,29 @@ describeEachEngine('kubernetes auth', (ctx) => {
     expect(dump).not.toContain(REVIEWER_JWT);
   });
 
-  it('rejects invalid configuration', async () => {
-    expect((await errorOf(k8s.writeConfig({ kubernetesHost: 'ftp://x' }))).kind).toBe('invalid');
-    expect((await errorOf(k8s.writeConfig({ kubernetesHost: 'https://k', pemKeys: ['nope'] }))).kind).toBe('invalid');
-    expect((await errorOf(k8s.writeConfig({ kubernetesHost: 'https://k', kubernetesCaCert: 'nope' }))).kind).toBe('invalid');
+  it('rejects invalid configuration, in Vault\'s words where Vault has them', async () => {
+    const message = async (config: Parameters<KubernetesAuthService['writeConfig']>[0]) => (await errorOf(k8s.writeConfig(config))).message;
+    expect(await message({ kubernetesHost: '' })).toBe('no host provided');
+    expect(await message({ kubernetesHost: 'ftp://x' })).toBe('kubernetes_host must be an http(s) URL');
+    expect(await message({ kubernetesHost: 'kubernetes.default.svc:443' })).toBe('kubernetes_host must be an http(s) URL');
+    expect(await message({ kubernetesHost: 'https://k', pemKeys: ['nope'] })).toBe('pem_keys[0] is not a PEM public key or certificate');
+    expect(await message({ kubernetesHost: 'https://k', kubernetesCaCert: 'nope' })).toBe('The provided CA PEM data contains no valid certificates');
+    const broken = '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n';
+    expect(await message({ kubernetesHost: 'https://k', kubernetesCaCert: broken })).toBe('The provided CA PEM data contains no valid certificates');
+    for (const reviewer of ['not-a-jwt', 'a.b.c', `${REVIEWER_JWT}.extra`]) {
+      const text = await message({ kubernetesHost: 'https://k', tokenReviewerJwt: reviewer });
+      expect(text).toBe('token_reviewer_jwt is not a valid JWT');
+    }
+    // Nothing was stored by the refused writes.
+    expect((await k8s.readConfig()).kubernetesHost).not.toBe('https://k');
+  });
+
+  it.skipIf(!hasOpenssl())('accepts a CA bundle of real certificates and reads disable_local_ca_jwt back', async () => {
+    const ca = selfSignedCertificate();
+    await k8s.writeConfig({ kubernetesHost: reviewUrl, kubernetesCaCert: `${ca}${ca}`, disableLocalCaJwt: true, tokenReviewerJwt: REVIEWER_JWT });
+    expect(await k8s.readConfig()).toMatchObject({ kubernetesCaCert: `${ca}${ca}`, disableLocalCaJwt: true, tokenReviewerJwtSet: true });
+    await k8s.writeConfig({ kubernetesHost: reviewUrl });
+    expect(await k8s.readConfig()).toMatchObject({ disableLocalCaJwt: false, tokenReviewerJwtSet: false });
   });
 
   it('asks the TokenReview API, with the reviewer JWT as bearer, when configured to', async () => {
@@ -248,7 +343,7 @@ describeEachEngine('kubernetes auth', (ctx) => {
   });
 
   it('reports a reviewer without permission as forbidden, with a hint', async () => {
-    await k8s.writeConfig({ kubernetesHost: reviewUrl, tokenReviewerJwt: 'wrong-reviewer', useTokenReview: true });
+    await k8s.writeConfig({ kubernetesHost: reviewUrl, tokenReviewerJwt: unsignedJwt({ sub: 'wrong-reviewer' }), useTokenReview: true });
     const err = await errorOf(k8s.login('payments', 'good.payments.api'));
     expect(err.kind).toBe('forbidden');
     expect(err.message).toContain('auth-delegator');

@@ -6,6 +6,7 @@ import type { Barrier } from '../../crypto/types.js';
 import type { Storage } from '../../storage/database.js';
 import { StrongroomError, forbidden, invalid, notFound } from '../../shared/errors.js';
 import { formatCidr, parseCidr } from '../cidr.js';
+import { roleHardLimit } from '../role-token-fields.js';
 import { matchesAny } from '../glob.js';
 import { nonNegativeInteger, sanitizePolicies } from '../token/format.js';
 import type { AuthMountRef, KubernetesAuthConfig, KubernetesAuthService, KubernetesRole, TokenService } from '../types.js';
@@ -40,6 +41,17 @@ const CLOCK_TOLERANCE_SECONDS = 5;
 const MAX_JWT_LENGTH = 16 * 1024;
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 const ROLE_NAME = /^[\w.-]{1,255}$/;
+const ROLE_DEFAULTS: Omit<KubernetesRole, 'name'> = {
+  boundServiceAccountNames: [],
+  boundServiceAccountNamespaces: [],
+  tokenPolicies: [],
+  tokenTtl: 0,
+  tokenMaxTtl: 0,
+  tokenPeriod: 0,
+  tokenBoundCidrs: [],
+};
+/** Vault's alias_name_source values. Strongroom has no identity entities yet, so it is kept and read back only. */
+const ALIAS_NAME_SOURCES: readonly string[] = ['serviceaccount_uid', 'serviceaccount_name'];
 const REVIEWER_JWT_CONTEXT = encodeContext('auth', 'kubernetes', 'config', 'token_reviewer_jwt');
 
 type StoredConfig = Omit<KubernetesAuthConfig, 'tokenReviewerJwt' | 'tokenReviewerJwtSet'>;
@@ -129,7 +141,14 @@ export function createKubernetesAuthService(deps: KubernetesAuthDeps): Kubernete
     },
 
     async writeRole(input) {
-      const role = validateRole(input);
+      if (!input || typeof input !== 'object' || typeof input.name !== 'string' || !ROLE_NAME.test(input.name)) {
+        throw invalid('role name must be 1–255 letters, digits, ".", "_" or "-"');
+      }
+      // As Vault: an update changes only the fields it gives; the rest keep their stored values (or the defaults).
+      const stored = await repo.readRole(input.name);
+      const current: KubernetesRole = stored ? (JSON.parse(stored) as KubernetesRole) : { name: input.name, ...ROLE_DEFAULTS };
+      const given = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Partial<KubernetesRole>;
+      const role = validateRole({ ...current, ...given });
       await repo.writeRole(role.name, JSON.stringify(role), clock());
     },
 
@@ -139,7 +158,8 @@ export function createKubernetesAuthService(deps: KubernetesAuthDeps): Kubernete
 
     async deleteRole(name) {
       if (typeof name !== 'string' || !ROLE_NAME.test(name)) throw invalid('invalid role name');
-      if (!(await repo.deleteRole(name))) throw notFound(`role "${name}" does not exist`);
+      // As Vault: deleting a role that is not there succeeds (the state the caller asked for holds).
+      await repo.deleteRole(name);
     },
 
     async login(roleName, jwt) {
@@ -177,7 +197,7 @@ export function createKubernetesAuthService(deps: KubernetesAuthDeps): Kubernete
         path: `auth/${mount.path}login`,
         policies: role.tokenPolicies,
         ttl: role.tokenTtl,
-        explicitMaxTtl: role.tokenMaxTtl,
+        explicitMaxTtl: roleHardLimit(role.tokenMaxTtl, role.tokenExplicitMaxTtl),
         period: role.tokenPeriod,
         boundCidrs: role.tokenBoundCidrs ?? [],
         displayName: `kubernetes-${identity.namespace}-${identity.name}`,
@@ -216,13 +236,12 @@ function loginRefused(err: unknown): StrongroomError {
 function validateConfig(input: KubernetesAuthConfig): StoredConfig {
   if (!input || typeof input !== 'object') throw invalid('kubernetes config must be an object');
   const host = input.kubernetesHost;
-  if (typeof host !== 'string' || !isHttpUrl(host)) throw invalid('kubernetes_host must be an http(s) URL');
-  if (input.kubernetesCaCert) {
-    try {
-      new X509Certificate(input.kubernetesCaCert);
-    } catch {
-      throw invalid('kubernetes_ca_cert is not a PEM certificate');
-    }
+  // Vault's words when it is missing. Vault also takes a bare host or host:port; Strongroom asks for the URL, so
+  // the scheme (and with it whether TLS is used) is never guessed.
+  if (typeof host !== 'string' || host.trim() === '') throw invalid('no host provided');
+  if (!isHttpUrl(host)) throw invalid('kubernetes_host must be an http(s) URL');
+  if (input.kubernetesCaCert && !containsCertificate(input.kubernetesCaCert)) {
+    throw invalid('The provided CA PEM data contains no valid certificates');
   }
   const pemKeys = (input.pemKeys ?? []).map((pem, i) => {
     try {
@@ -242,6 +261,9 @@ function validateConfig(input: KubernetesAuthConfig): StoredConfig {
     }
   }
   if (input.jwksUrl && !isHttpUrl(input.jwksUrl)) throw invalid('jwks_url must be an http(s) URL');
+  // Vault checks the reviewer JWT's form (not its signature: the key may be unknown here). Never echoed.
+  const reviewer = input.tokenReviewerJwt?.trim();
+  if (reviewer && !looksLikeJwt(reviewer)) throw invalid('token_reviewer_jwt is not a valid JWT');
   return {
     kubernetesHost: host.replace(/\/+$/, ''),
     ...(input.kubernetesCaCert ? { kubernetesCaCert: input.kubernetesCaCert } : {}),
@@ -251,7 +273,34 @@ function validateConfig(input: KubernetesAuthConfig): StoredConfig {
     useTokenReview: input.useTokenReview === true,
     ...(input.issuer ? { issuer: input.issuer } : {}),
     disableIssValidation: input.disableIssValidation === true,
+    disableLocalCaJwt: input.disableLocalCaJwt === true,
   };
+}
+
+/** Every PEM block parses as an X.509 certificate, and there is at least one (Vault's hasCerts, made strict). */
+function containsCertificate(bundle: string): boolean {
+  const blocks = bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) return false;
+  try {
+    for (const block of blocks) new X509Certificate(block);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Three base64url segments whose first two are JSON objects: a JWT by form, whatever its signature. */
+function looksLikeJwt(text: string): boolean {
+  const parts = text.split('.');
+  if (parts.length !== 3 || !parts.every((p) => /^[A-Za-z0-9_-]+$/.test(p))) return false;
+  try {
+    return parts.slice(0, 2).every((p) => {
+      const decoded: unknown = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+      return typeof decoded === 'object' && decoded !== null && !Array.isArray(decoded);
+    });
+  } catch {
+    return false;
+  }
 }
 
 function validateRole(input: KubernetesRole): KubernetesRole {
@@ -259,18 +308,35 @@ function validateRole(input: KubernetesRole): KubernetesRole {
   if (typeof input.name !== 'string' || !ROLE_NAME.test(input.name)) {
     throw invalid('role name must be 1–255 letters, digits, ".", "_" or "-"');
   }
-  const names = boundList('bound_service_account_names', input.boundServiceAccountNames);
-  const namespaces = boundList('bound_service_account_namespaces', input.boundServiceAccountNamespaces);
+  // Vault's checks and words, in Vault's order.
+  const names = boundList(input.boundServiceAccountNames);
+  if (names.length === 0) throw invalid('"bound_service_account_names" can not be empty');
+  if (names.length > 1 && names.includes('*')) throw invalid('can not mix "*" with values');
+  const namespaces = boundList(input.boundServiceAccountNamespaces);
+  if (namespaces.length === 0) {
+    throw invalid('"bound_service_account_namespaces" can not be empty if "bound_service_account_namespace_selector" is not set');
+  }
+  if (namespaces.length > 1 && namespaces.includes('*')) throw invalid('can not mix "*" with values');
+  if (input.audience !== undefined && typeof input.audience !== 'string') throw invalid('audience must be a string');
+  const aliasNameSource = input.aliasNameSource ?? 'serviceaccount_uid';
+  if (!ALIAS_NAME_SOURCES.includes(aliasNameSource)) {
+    throw invalid(`invalid alias_name_source ${JSON.stringify(String(aliasNameSource).slice(0, 64))}; valid values are ${ALIAS_NAME_SOURCES.join(', ')}`);
+  }
   const tokenPolicies = sanitizePolicies(input.tokenPolicies ?? [], false);
   if (tokenPolicies.includes('root')) throw invalid('a role cannot grant the root policy');
+  const tokenTtl = nonNegativeInteger('token_ttl', input.tokenTtl);
+  const tokenMaxTtl = nonNegativeInteger('token_max_ttl', input.tokenMaxTtl);
+  if (tokenMaxTtl > 0 && tokenTtl > tokenMaxTtl) throw invalid('token ttl should not be greater than token max ttl');
   return {
     name: input.name,
     boundServiceAccountNames: names,
     boundServiceAccountNamespaces: namespaces,
-    ...(input.audience ? { audience: String(input.audience) } : {}),
+    ...(input.audience?.trim() ? { audience: input.audience.trim() } : {}),
+    aliasNameSource,
     tokenPolicies,
-    tokenTtl: nonNegativeInteger('token_ttl', input.tokenTtl),
-    tokenMaxTtl: nonNegativeInteger('token_max_ttl', input.tokenMaxTtl),
+    tokenTtl,
+    tokenMaxTtl,
+    tokenExplicitMaxTtl: nonNegativeInteger('token_explicit_max_ttl', input.tokenExplicitMaxTtl),
     tokenPeriod: nonNegativeInteger('token_period', input.tokenPeriod),
     tokenBoundCidrs: tokenBoundCidrs(input.tokenBoundCidrs),
   };
@@ -283,12 +349,10 @@ function tokenBoundCidrs(values: readonly string[] | undefined): string[] {
   return [...new Set(values.filter((v) => typeof v !== 'string' || v.trim() !== '').map((v) => formatCidr(parseCidr(v))))];
 }
 
-function boundList(field: string, values: readonly string[] | undefined): string[] {
-  const list = (values ?? []).map((v) => (typeof v === 'string' ? v.trim() : '')).filter((v) => v !== '');
-  if (list.length === 0) throw invalid(`${field} must list at least one value ("*" for any)`);
-  // Vault's rule: "*" already means everything, so mixing it with names is a mistake worth reporting.
-  if (list.length > 1 && list.includes('*')) throw invalid(`${field}: "*" cannot be combined with other values`);
-  return [...new Set(list)];
+/** Trimmed, without blanks, de-duplicated. ("*" already means everything: mixing it with names is refused above.) */
+function boundList(values: readonly string[] | undefined): string[] {
+  if (values !== undefined && !Array.isArray(values)) throw invalid('bound service account lists must be lists');
+  return [...new Set((values ?? []).map((v) => (typeof v === 'string' ? v.trim() : '')).filter((v) => v !== ''))];
 }
 
 function isHttpUrl(text: string): boolean {

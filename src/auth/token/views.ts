@@ -32,18 +32,18 @@ export function lookupData(id: string, info: TokenInfo): Record<string, unknown>
     expire_time: info.expireTime > 0 ? rfc3339(info.expireTime) : null,
     explicit_max_ttl: info.explicitMaxTtl,
     id,
-    identity_policies: null,
+    // No identity_policies: Vault adds it only for a token whose entity has identity policies (there are no entities).
     issue_time: rfc3339(info.issueTime),
     meta: Object.keys(info.meta).length > 0 ? info.meta : null,
     num_uses: info.numUses,
     orphan: info.orphan,
     path: info.path,
-    period: info.period || null,
     policies: info.policies,
     renewable: info.renewable,
     ttl: info.expireTime > 0 ? secondsUntil(info.expireTime) : 0,
     type: 'service',
-    // Vault shows these only when set.
+    // Vault shows these only when set (its token store adds `period` only for a periodic token, not as null).
+    ...(info.period > 0 ? { period: info.period } : {}),
     ...(info.role ? { role: info.role } : {}),
     ...(info.boundCidrs.length > 0 ? { bound_cidrs: info.boundCidrs } : {}),
   };

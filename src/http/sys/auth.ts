@@ -4,6 +4,7 @@ import { invalid } from '../../shared/errors.js';
 import type { BackendPath, RequestContext } from '../../logical/backend.js';
 import { optDuration, optObject, optString, optStringMap, reqString } from '../../logical/fields.js';
 import type { HttpDeps } from '../deps.js';
+import { SYSTEM_LEASE_TTL_SECONDS } from '../../shared/duration.js';
 
 /**
  * Vault's sys/auth: list, enable, read, disable and tune auth method mounts (paths relative to auth/).
@@ -123,10 +124,11 @@ function authView(mount: Mount): Record<string, unknown> {
   };
 }
 
+/** Effective TTLs, as Vault reports them for a mount without its own: the system's 768h (the list shows 0). */
 function tuneView(mount: Mount): Record<string, unknown> {
   return {
-    default_lease_ttl: 0,
-    max_lease_ttl: 0,
+    default_lease_ttl: SYSTEM_LEASE_TTL_SECONDS,
+    max_lease_ttl: SYSTEM_LEASE_TTL_SECONDS,
     force_no_cache: false,
     token_type: 'default-service',
     description: mount.description,

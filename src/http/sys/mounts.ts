@@ -5,6 +5,7 @@ import { normalizeMountPath } from '../../mounts/paths.js';
 import type { BackendPath, RequestContext } from '../../logical/backend.js';
 import type { HttpDeps } from '../deps.js';
 import { optBool, optDuration, optNonNegativeInt, optObject, optString, reqString } from '../../logical/fields.js';
+import { SYSTEM_LEASE_TTL_SECONDS } from '../../shared/duration.js';
 
 const MOUNT_PATH = '(?<path>.+?)/?';
 
@@ -45,7 +46,7 @@ export function mountPaths(deps: Pick<HttpDeps, 'mounts' | 'kv'>): BackendPath[]
       operations: {
         read: async (ctx) => {
           const mount = await find(ctx.params.path!);
-          return { data: { ...(await tuneView(mount)), description: mount.description, options: mount.options } };
+          return { data: { ...tuneView(), description: mount.description, options: mountOptions(mount) } };
         },
         update: async (ctx) => {
           let mount = await find(ctx.params.path!);
@@ -161,7 +162,7 @@ function mountView(mount: Mount): Record<string, unknown> {
     accessor: mount.accessor,
     uuid: mount.uuid,
     config: { default_lease_ttl: 0, max_lease_ttl: 0, force_no_cache: false },
-    options: mount.type === 'kv' ? { version: '2', ...mount.options } : mount.options,
+    options: mountOptions(mount),
     local: false,
     seal_wrap: false,
     external_entropy_access: false,
@@ -186,6 +187,15 @@ function systemMountView(): Record<string, unknown> {
   };
 }
 
-async function tuneView(_mount: Mount): Promise<Record<string, unknown>> {
-  return { default_lease_ttl: 0, max_lease_ttl: 0, force_no_cache: false };
+/**
+ * A tune read reports the mount's effective TTLs: as Vault does for a mount without its own (every mount here), the
+ * system's, 2764800 s. (sys/mounts lists each mount's own setting, 0, as Vault does.)
+ */
+function tuneView(): Record<string, unknown> {
+  return { default_lease_ttl: SYSTEM_LEASE_TTL_SECONDS, max_lease_ttl: SYSTEM_LEASE_TTL_SECONDS, force_no_cache: false };
+}
+
+/** A kv mount shows its version as Vault does, "2" unless it says otherwise. */
+function mountOptions(mount: Mount): Record<string, unknown> | null {
+  return mount.type === 'kv' ? { version: '2', ...mount.options } : mount.options;
 }

@@ -79,14 +79,15 @@ describe('accessor listing and secret-id management (real server process)', () =
     expect(byAccessor.status).toBe(200);
     expect(byAccessor.body.data).toMatchObject({ secret_id_accessor: first.secret_id_accessor, secret_id_num_uses: 4 });
 
-    // Unknown secret-id: Vault answers 204 with no body; an unknown accessor is an error.
+    // Unknown secret-id: Vault answers 204 with no body; an unknown accessor is a 404 in Vault's words.
     const unknown = await api(server.url, 'POST', 'auth/approle/role/deploy/secret-id/lookup', { token: server.rootToken, body: { secret_id: 'not-a-real-secret-id' } });
     expect(unknown.status).toBe(204);
     const unknownAccessor = await api(server.url, 'POST', 'auth/approle/role/deploy/secret-id-accessor/lookup', {
       token: server.rootToken,
       body: { secret_id_accessor: 'no-such-accessor' },
     });
-    expect(unknownAccessor.status).toBe(400);
+    expect(unknownAccessor.status).toBe(404);
+    expect(unknownAccessor.body.errors).toEqual(['failed to find accessor entry for secret_id_accessor: "no-such-accessor"']);
 
     await root.approleSecretAccessorDestroy({ role_name: 'deploy', secret_id_accessor: first.secret_id_accessor });
     expect((await root.approleSecretAccessors({ role_name: 'deploy' })).data.keys).toEqual([second.secret_id_accessor]);

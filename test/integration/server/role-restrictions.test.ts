@@ -29,8 +29,16 @@ describe('auth-method roles never accept a token restriction they would not enfo
       expect((await root('POST', path, { ...base, token_bound_cidrs: [], token_no_default_policy: false })).status).toBe(204);
     }
     expect((await root('POST', 'auth/kubernetes/role/app', { ...k8sRole, token_num_uses: 5 })).status).toBe(400);
-    // A secret-id's own token_bound_cidrs is not enforced: still refused.
-    expect((await root('POST', 'auth/approle/role/ci/secret-id', { token_bound_cidrs: ['10.0.0.0/8'] })).status).toBe(400);
+    // A secret-id's own token_bound_cidrs is enforced (Vault's subset rule against the role's), so it is accepted.
+    const bound = await root('POST', 'auth/approle/role/ci/secret-id', { token_bound_cidrs: ['10.0.0.0/8'] });
+    expect(bound.status).toBe(200);
+    const roleId = (await root('GET', 'auth/approle/role/ci/role-id')).body.data.role_id as string;
+    const login = await api(server.url, 'POST', 'auth/approle/login', { body: { role_id: roleId, secret_id: bound.body.data.secret_id } });
+    expect(login.status).toBe(200);
+    // The test client is 127.0.0.1, outside the secret-id's block: the token is refused there.
+    expect((await api(server.url, 'GET', 'auth/token/lookup-self', { token: login.body.auth.client_token })).status).toBe(403);
+    const lookup = await root('POST', 'auth/approle/role/ci/secret-id/lookup', { secret_id: bound.body.data.secret_id });
+    expect(lookup.body.data.token_bound_cidrs).toEqual(['10.0.0.0/8']);
   });
 
   it('enforces a role\'s token_bound_cidrs on the tokens its logins issue (approle and kubernetes store and show them)', async () => {
@@ -76,7 +84,8 @@ describe('auth-method roles never accept a token restriction they would not enfo
     const login = await api(server.url, 'POST', 'auth/approle/login', { body: { role_id: roleId, secret_id: secretId } });
     expect(login.status).toBe(200);
     expect(login.body.auth.lease_duration).toBeLessThanOrEqual(3600);
+    // Read back as written, as Vault does: the explicit limit under its own name, token_max_ttl unset.
     const role = await root('GET', 'auth/approle/role/capped');
-    expect(role.body.data.token_max_ttl).toBe(3600);
+    expect(role.body.data).toMatchObject({ token_explicit_max_ttl: 3600, token_max_ttl: 0 });
   });
 });

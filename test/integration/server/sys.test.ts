@@ -45,7 +45,16 @@ describe('sys endpoints, audit and operations (dev server with an audit file)', 
     const tune = await api(server.url, 'POST', 'sys/mounts/team/tune', { token: server.rootToken, body: { max_versions: 2 } });
     expect(tune.status).toBe(204);
     expect((await root.read('team/config')).data.max_versions).toBe(2);
-    expect((await api(server.url, 'GET', 'sys/mounts/team/tune', { token: server.rootToken })).body.data).toMatchObject({ default_lease_ttl: 0 });
+    // A tune read shows the effective TTLs, the system's 768h, as Vault does for a mount without its own; the list
+    // shows the mount's own setting (none: 0).
+    expect((await api(server.url, 'GET', 'sys/mounts/team/tune', { token: server.rootToken })).body.data).toMatchObject({
+      default_lease_ttl: 2764800,
+      max_lease_ttl: 2764800,
+      force_no_cache: false,
+      description: 'team secrets',
+      options: { version: '2' },
+    });
+    expect((await root.mounts()).data['team/'].config).toMatchObject({ default_lease_ttl: 0, max_lease_ttl: 0 });
 
     await root.write('team/data/a', { data: { v: '1' } });
     await root.unmount({ mount_point: 'team' });
