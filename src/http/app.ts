@@ -11,8 +11,9 @@ import { createTokenBackend } from '../auth/token/routes.js';
 import { LARGE_BODY_BYTES, OverloadedError, createWorkGate } from './admission.js';
 import type { HttpDeps } from './deps.js';
 import { DEFAULT_MAX_JSON_DEPTH, parseJsonBody } from './json-body.js';
-import { compileRoutes, createPipeline, type ApiReply, type ApiRequest } from './pipeline.js';
-import { createSysBackend } from './sys/index.js';
+import { compileRoutes, createPipeline, type ApiReply, type ApiRequest, type RouteTable } from './pipeline.js';
+import { createSysBackend, withOpenApiSpec } from './sys/index.js';
+import { openApiSpecPaths } from './sys/openapi.js';
 
 export interface AppOptions {
   /** pino options, or false for no logging (unit tests). */
@@ -69,15 +70,7 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
   // Kept as bytes: decoding them to text is a real cost for a large body, and it too belongs behind the work gate.
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, new UnparsedBody(body as Buffer)));
 
-  const routes = compileRoutes({
-    sys: createSysBackend(deps),
-    auth: [
-      ['auth/token/', createTokenBackend(deps)],
-      ['auth/kubernetes/', createKubernetesBackend(deps)],
-      ['auth/approle/', createAppRoleBackend(deps)],
-    ],
-    engines: { kv: createKvBackend(deps), 'kv-v1': createKvV1Backend(deps), ...deps.engineBackends },
-  });
+  const routes = buildRoutes(deps);
   const pipeline = createPipeline(deps, routes);
   let connectionsAccepted = 0;
   server.on('connection', () => connectionsAccepted++);
@@ -166,6 +159,21 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
   });
 
   return app;
+}
+
+/** The compiled route table the API serves: sys, the auth methods, and a backend per engine type. */
+export function buildRoutes(deps: HttpDeps): RouteTable {
+  // sys/internal/specs/openapi documents the table it belongs to, so it reads the table once it exists.
+  const routes: RouteTable = compileRoutes({
+    sys: withOpenApiSpec(createSysBackend(deps), openApiSpecPaths(deps, () => routes)),
+    auth: [
+      ['auth/token/', createTokenBackend(deps)],
+      ['auth/kubernetes/', createKubernetesBackend(deps)],
+      ['auth/approle/', createAppRoleBackend(deps)],
+    ],
+    engines: { kv: createKvBackend(deps), 'kv-v1': createKvV1Backend(deps), ...deps.engineBackends },
+  });
+  return routes;
 }
 
 /** The JSON content type Fastify sets (JSON is always UTF-8: RFC 8259 gives it no charset parameter). */

@@ -258,7 +258,7 @@ export function createTransitBackend(deps: { transit: TransitService }): Backend
       },
       {
         name: 'transit.export.invalid',
-        pattern: 'export/(?<type>[^/]+)/(?<name>[^/]+)(?:/[^/]*)?',
+        pattern: 'export/(?<type>[^/]+)/(?<name>[^/]+)(?:/(?<version>[^/]*))?',
         operations: {
           read: (ctx) => Promise.reject(invalid(`invalid export type "${ctx.params.type}"; use encryption-key, signing-key, hmac-key or public-key`)),
         },

@@ -1,4 +1,4 @@
-import type { Backend } from '../../logical/backend.js';
+import type { Backend, BackendPath } from '../../logical/backend.js';
 import type { HttpDeps } from '../deps.js';
 import { auditPaths } from './audit.js';
 import { metricsPaths } from './metrics.js';
@@ -12,4 +12,9 @@ export function createSysBackend(deps: HttpDeps): Backend {
     mountType: 'system',
     paths: [...sealPaths(deps), ...mountPaths(deps), ...policyPaths(deps), ...auditPaths(deps), ...metricsPaths(deps)],
   };
+}
+
+/** The sys backend with sys/internal/specs/openapi, which needs the compiled route table (see app.ts). */
+export function withOpenApiSpec(sys: Backend, specPaths: BackendPath[]): Backend {
+  return { ...sys, paths: [...sys.paths, ...specPaths] };
 }
