@@ -32,18 +32,23 @@ function lenient<T>(
   description: string,
   problem: string,
   parse: (value: unknown) => Parsed<T>,
-): z.ZodType<T | undefined, unknown> {
-  return z
-    .unknown()
-    .transform((value, ctx) => {
+): z.ZodOptional<z.ZodType<T | undefined, unknown>> {
+  return optional(
+    z.unknown().transform((value, ctx) => {
       const out = parse(value);
       if (out === BAD) {
         ctx.addIssue({ code: 'custom', message: problem });
         return z.NEVER;
       }
       return out;
-    })
-    .meta({ ...openapi, description });
+    }),
+    { ...openapi, description },
+  );
+}
+
+/** An absent key is simply not given (zod would otherwise insist on a value); the meta documents the field. */
+function optional<T>(schema: z.ZodType<T | undefined, unknown>, meta: Record<string, unknown>): z.ZodOptional<z.ZodType<T | undefined, unknown>> {
+  return schema.meta(meta).optional().meta(meta);
 }
 
 const absent = (value: unknown): boolean => value === undefined || value === null;
@@ -117,17 +122,17 @@ export const f = {
   /** A safe integer, as a number or a numeric string; `min: 0` refuses negatives, `min: 1` asks for a positive one. */
   int(description: string, options: { min?: 0 | 1 } = {}) {
     const problem = 'field "{field}" must be an integer';
-    return z
-      .unknown()
-      .transform((value, ctx) => {
+    return optional(
+      z.unknown().transform((value, ctx) => {
         const n = parseInteger(value);
         if (n === BAD) ctx.addIssue({ code: 'custom', message: problem });
         else if (n !== undefined && options.min === 0 && n < 0) ctx.addIssue({ code: 'custom', message: 'field "{field}" must not be negative' });
         else if (n !== undefined && options.min === 1 && n < 1) ctx.addIssue({ code: 'custom', message: 'field "{field}" must be a positive integer' });
         else return n;
         return z.NEVER;
-      })
-      .meta({ type: 'integer', ...(options.min !== undefined ? { minimum: options.min } : {}), description });
+      }),
+      { type: 'integer', ...(options.min !== undefined ? { minimum: options.min } : {}), description },
+    );
   },
 
   /** Seconds, from "1h30m", "90s", "7d" or a bare number of seconds (number or string). Documented as Vault does. */
@@ -169,7 +174,7 @@ export const f = {
   },
 
   /** Anything JSON (a value the handler interprets itself, such as a batch item list or a free-form secret). */
-  any: (description: string) => z.unknown().meta({ description }),
+  any: (description: string) => z.unknown().meta({ description }).optional().meta({ description }),
 };
 
 const compiled = new WeakMap<FieldSet, z.ZodType<Record<string, unknown>>>();
