@@ -90,12 +90,12 @@ export interface BackendPath {
   pattern: string;
   operations: Partial<Record<Operation, Handler>>;
   /**
-   * The body fields of create/update/patch (and delete, whose parameters may come in the body or the query). Validated
+   * The body fields of create/update/patch. Validated
    * after authentication and the ACL, as Vault's framework does in the handler: a caller without access learns
    * nothing about a path's fields. Undeclared keys are ignored, as Vault ignores unrecognized parameters.
    */
   fields?: FieldSet;
-  /** The query parameters of read and list (and delete). */
+  /** The parameters of read, list and delete (the query; a delete's may come as a body too, as Vault reads them). */
   queryFields?: FieldSet;
   /** One line for `?help=1` and the OpenAPI summary. */
   synopsis?: string;
@@ -152,18 +152,16 @@ export interface Backend {
 export type TypedHandler<I> = (ctx: RequestContext & { input: I }) => Promise<HandlerResult | void>;
 
 type BodyOps = 'create' | 'update' | 'patch';
-type QueryOps = 'read' | 'list';
+type QueryOps = 'read' | 'list' | 'delete';
 
 export interface PathDeclaration<B extends FieldSet, Q extends FieldSet> extends Omit<BackendPath, 'operations' | 'fields' | 'queryFields'> {
   fields?: B;
   queryFields?: Q;
-  operations: { [K in BodyOps]?: TypedHandler<FieldsInput<B>> } & { [K in QueryOps]?: TypedHandler<FieldsInput<Q>> } & {
-    delete?: TypedHandler<FieldsInput<B> & FieldsInput<Q>>;
-  };
+  operations: { [K in BodyOps]?: TypedHandler<FieldsInput<B>> } & { [K in QueryOps]?: TypedHandler<FieldsInput<Q>> };
 }
 
 /**
- * Declares a path with typed fields: `fields` types the handlers of writes, `queryFields` those of reads and lists,
+ * Declares a path with typed fields: `fields` types the handlers of writes, `queryFields` those of reads, lists and deletes,
  * so a handler reads `ctx.input.ttl` as `number | undefined` without parsing or casting.
  */
 export function definePath<B extends FieldSet = Record<never, never>, Q extends FieldSet = Record<never, never>>(
@@ -174,20 +172,16 @@ export function definePath<B extends FieldSet = Record<never, never>, Q extends 
   return declaration as unknown as BackendPath;
 }
 
-const deleteFields = new WeakMap<BackendPath, FieldSet>();
-
-/** The fields an operation is validated against (delete takes both sets: Vault clients send its options either way). */
+/**
+ * The fields an operation is validated against: the query's for read, list and delete (a delete never takes the
+ * write's body fields, some of which are required), the body's for writes.
+ */
 export function fieldsFor(path: BackendPath, operation: Operation): FieldSet | undefined {
   switch (operation) {
     case 'read':
     case 'list':
+    case 'delete':
       return path.queryFields;
-    case 'delete': {
-      if (!path.fields || !path.queryFields) return path.fields ?? path.queryFields;
-      let merged = deleteFields.get(path);
-      if (!merged) deleteFields.set(path, (merged = { ...path.queryFields, ...path.fields }));
-      return merged;
-    }
     default:
       return path.fields;
   }
