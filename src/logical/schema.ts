@@ -173,6 +173,9 @@ export const f = {
     });
   },
 
+  /** Base64 bytes, decoded by the handler (whose decoder names the field in its own errors). */
+  base64: (description: string) => z.unknown().meta({ type: 'string', format: 'byte', description }).optional().meta({ type: 'string', format: 'byte', description }),
+
   /** Anything JSON (a value the handler interprets itself, such as a batch item list or a free-form secret). */
   any: (description: string) => z.unknown().meta({ description }).optional().meta({ description }),
 };

@@ -131,7 +131,8 @@ function openApi30Problems(doc: any): string[] {
   if (typeof doc.info?.title !== 'string' || typeof doc.info?.version !== 'string') problems.push('info needs title and version');
   if (typeof doc.paths !== 'object' || doc.paths === null) return [...problems, 'paths missing'];
   const ajv = new Ajv({ strict: true, strictTypes: false, allErrors: true });
-  ajv.addFormat('duration', true);
+  // OpenAPI 3.0's own formats (byte: base64) and Vault's duration.
+  for (const format of ['duration', 'byte', 'int32', 'int64', 'float', 'double', 'binary', 'password']) ajv.addFormat(format, true);
   const operationIds = new Set<string>();
   const checkSchema = (where: string, schema: unknown) => {
     problems.push(...schemaKeywordProblems(where, schema));
