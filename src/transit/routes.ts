@@ -3,7 +3,8 @@ import type { Mount } from '../mounts/types.js';
 import { StrongroomError, invalid, isStrongroomError } from '../shared/errors.js';
 import { decodeBase64Field } from './ciphertext.js';
 import { HASH_NAMES, digest } from './digest.js';
-import type { CreateKeyOptions, EncryptOptions, ExportType, TransitKey, TransitService } from './types.js';
+import type { CreateKeyOptions, EncryptOptions, ExportType, TransitService } from './types.js';
+import { keyView } from './views.js';
 import { definePath, type Backend, type HandlerResult, type RequestContext } from '../logical/backend.js';
 import { parseFields, type FieldSet, type FieldsInput } from '../logical/schema.js';
 import {
@@ -471,48 +472,4 @@ function aadOf(item: { associated_data?: unknown }): { associatedData?: Buffer }
 function encryptOptions(item: { key_version?: number | undefined; context?: unknown; associated_data?: unknown }): EncryptOptions {
   const keyVersion = item.key_version;
   return { ...aadOf(item), ...contextOf(item), ...(keyVersion ? { keyVersion } : {}) };
-}
-
-function keyView(key: TransitKey): Record<string, unknown> {
-  const keys: Record<string, unknown> = {};
-  const signing = Object.keys(key.publicKeys).length > 0;
-  for (const [version, createdAt] of Object.entries(key.versions)) {
-    // Vault: symmetric versions map to their creation time in Unix seconds, asymmetric ones to their public key.
-    keys[version] = signing
-      ? {
-          name: curveName(key.type),
-          // A derived key has a key pair per context: its root's public key verifies nothing, so none is shown.
-          public_key: key.derived ? '' : (key.publicKeys[Number(version)] ?? ''),
-          creation_time: new Date(createdAt).toISOString(),
-        }
-      : Math.floor(createdAt / 1000);
-  }
-  const aead = ['aes128-gcm96', 'aes256-gcm96', 'chacha20-poly1305'].includes(key.type);
-  const asymmetric = !aead && key.type !== 'hmac';
-  return {
-    name: key.name,
-    type: key.type,
-    keys,
-    latest_version: key.latestVersion,
-    min_available_version: key.minAvailableVersion,
-    min_decryption_version: key.minDecryptionVersion,
-    min_encryption_version: key.minEncryptionVersion,
-    deletion_allowed: key.deletionAllowed,
-    exportable: key.exportable,
-    allow_plaintext_backup: key.allowPlaintextBackup,
-    derived: key.derived,
-    convergent_encryption: key.convergent,
-    ...(key.derived ? { kdf: 'hkdf_sha256', convergent_encryption_version: key.convergent ? 3 : -1 } : {}),
-    ...(key.type === 'hmac' ? { key_size: key.keySize } : {}),
-    imported_key: false,
-    auto_rotate_period: Math.floor(key.autoRotatePeriod / 1000),
-    supports_encryption: aead,
-    supports_decryption: aead,
-    supports_derivation: aead || key.type === 'ed25519',
-    supports_signing: asymmetric,
-  };
-}
-
-function curveName(type: string): string {
-  return ({ 'ecdsa-p256': 'P-256', 'ecdsa-p384': 'P-384', 'ecdsa-p521': 'P-521' } as Record<string, string>)[type] ?? type;
 }
