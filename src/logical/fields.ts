@@ -1,9 +1,10 @@
-import { parseOptionalDuration } from '../shared/duration.js';
 import { invalid } from '../shared/errors.js';
+import { parseBool, parseInteger, parseSeconds, parseStringList } from './schema.js';
 
 /**
- * Request field readers with Vault's leniency (numbers as strings, comma-separated lists) and clear 400s. Every
- * message names the field, never echoes its value (it might be a secret).
+ * Hand readers of request fields, for the paths not yet declared with `fields` (see schema.ts, which these share
+ * their coercions with): Vault's leniency (numbers as strings, comma-separated lists) and clear 400s. Every message
+ * names the field, never echoes its value (it might be a secret).
  */
 export function optString(data: Record<string, unknown>, field: string): string | undefined {
   const value = data[field];
@@ -20,35 +21,23 @@ export function reqString(data: Record<string, unknown>, field: string): string 
 }
 
 export function optBool(data: Record<string, unknown>, field: string): boolean | undefined {
-  const value = data[field];
-  if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value === 'boolean') return value;
-  if (value === 'true' || value === '1' || value === 1) return true;
-  if (value === 'false' || value === '0' || value === 0) return false;
-  throw invalid(`field "${field}" must be a boolean`);
-}
-
-export function optInt(data: Record<string, unknown>, field: string): number | undefined {
-  const value = data[field];
-  if (value === undefined || value === null || value === '') return undefined;
-  const n = typeof value === 'string' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw invalid(`field "${field}" must be an integer`);
-  return n;
+  const value = parseBool(data[field]);
+  if (typeof value === 'symbol') throw invalid(`field "${field}" must be a boolean`);
+  return value;
 }
 
 export function optNonNegativeInt(data: Record<string, unknown>, field: string): number | undefined {
-  const n = optInt(data, field);
+  const n = parseInteger(data[field]);
+  if (typeof n === 'symbol') throw invalid(`field "${field}" must be an integer`);
   if (n !== undefined && n < 0) throw invalid(`field "${field}" must not be negative`);
   return n;
 }
 
 /** Vault accepts lists as JSON arrays or comma-separated strings. */
 export function optStringList(data: Record<string, unknown>, field: string): string[] | undefined {
-  const value = data[field];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value === 'string') return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.map((s) => s.trim()).filter((s) => s !== '');
-  throw invalid(`field "${field}" must be a list of strings`);
+  const value = parseStringList(data[field]);
+  if (typeof value === 'symbol') throw invalid(`field "${field}" must be a list of strings`);
+  return value;
 }
 
 export function optStringMap(data: Record<string, unknown>, field: string): Record<string, string> | undefined {
@@ -63,24 +52,11 @@ export function optStringMap(data: Record<string, unknown>, field: string): Reco
   return out;
 }
 
-export function optObject(data: Record<string, unknown>, field: string): Record<string, unknown> | undefined {
-  const value = data[field];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'object' || Array.isArray(value)) throw invalid(`field "${field}" must be a JSON object`);
-  return value as Record<string, unknown>;
-}
-
 /** A Vault duration ('1h', '30m', 3600) in seconds. */
 export function optDuration(data: Record<string, unknown>, field: string): number | undefined {
-  const value = data[field];
-  if (value !== undefined && value !== null && typeof value !== 'string' && typeof value !== 'number') {
-    throw invalid(`field "${field}" must be a duration such as "1h" or a number of seconds`);
-  }
-  try {
-    return parseOptionalDuration(value as string | number | null | undefined);
-  } catch {
-    throw invalid(`field "${field}" must be a duration such as "1h" or a number of seconds`);
-  }
+  const value = parseSeconds(data[field]);
+  if (typeof value === 'symbol') throw invalid(`field "${field}" must be a duration such as "1h" or a number of seconds`);
+  return value;
 }
 
 /** The first of several accepted field names that is present (Vault's legacy aliases: policies/token_policies). */
@@ -90,16 +66,4 @@ export function firstOf<T>(data: Record<string, unknown>, fields: string[], read
     if (value !== undefined) return value;
   }
   return undefined;
-}
-
-/** Version lists for delete/undelete/destroy: `[1, 2]` or `"1,2"`. */
-export function versionList(data: Record<string, unknown>): number[] {
-  const raw = data.versions;
-  const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : typeof raw === 'number' ? [raw] : null;
-  if (!items || items.length === 0) throw invalid('no versions provided');
-  return items.map((v) => {
-    const n = typeof v === 'string' ? Number(v.trim()) : v;
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw invalid('versions must be positive integers');
-    return n;
-  });
 }
