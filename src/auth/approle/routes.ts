@@ -1,8 +1,9 @@
 import type { AppRole, AppRoleService, SecretIdInfo, SecretIdOptions } from '../types.js';
-import { StrongroomError, invalid } from '../../shared/errors.js';
-import type { Backend } from '../../logical/backend.js';
-import { refuseUnenforcedTokenFields, roleTokenBoundCidrs, roleTokenMaxTtl } from '../role-token-fields.js';
-import { firstOf, optBool, optDuration, optNonNegativeInt, optStringList, optStringMap, reqString } from '../../logical/fields.js';
+import { invalid } from '../../shared/errors.js';
+import { z } from 'zod';
+import { definePath, type Backend } from '../../logical/backend.js';
+import { f, type FieldsInput } from '../../logical/schema.js';
+import { ROLE_TOKEN_FIELDS, refuseUnenforcedTokenFields, roleTokenBoundCidrs, roleTokenMaxTtl } from '../role-token-fields.js';
 import { rfc3339 } from '../../logical/time.js';
 import { authBlock, loginAuditAuth } from '../token/views.js';
 
@@ -17,19 +18,20 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
   return {
     mountType: 'approle',
     paths: [
-      {
+      definePath({
         name: 'approle.login',
         pattern: 'login',
         unauthenticated: true,
         rateLimited: true,
+        synopsis: 'Logs in with a role ID and a secret ID.',
+        fields: { role_id: f.requiredString("The role's role ID."), secret_id: f.string('A secret ID of the role (when the role binds one).') },
         operations: {
           update: async (ctx) => {
-            const secretId = typeof ctx.data.secret_id === 'string' ? ctx.data.secret_id : '';
-            const { token, info } = await approle.login(reqString(ctx.data, 'role_id'), secretId, ctx.remoteAddress);
+            const { token, info } = await approle.login(ctx.input.role_id, ctx.input.secret_id ?? '', ctx.remoteAddress);
             return { auth: authBlock(token, info), auditAuth: loginAuditAuth(info) };
           },
         },
-      },
+      }),
       {
         name: 'approle.roles',
         pattern: 'role/?',
@@ -40,34 +42,41 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         pattern: `role/${ROLE_NAME}/role-id`,
         operations: { read: async (ctx) => ({ data: { role_id: await approle.readRoleId(ctx.params.name!) } }) },
       },
-      {
+      definePath({
         name: 'approle.secret-id.lookup',
         pattern: `role/${ROLE_NAME}/secret-id/lookup`,
+        synopsis: 'Looks up a secret ID.',
+        fields: SECRET_ID_FIELDS,
         operations: {
           // Vault answers an unknown (or used-up, or expired) secret-id with 204 and no body, not an error.
           update: async (ctx) => {
-            const info = await approle.lookupSecretId(ctx.params.name!, reqString(ctx.data, 'secret_id'));
+            const info = await approle.lookupSecretId(ctx.params.name!, ctx.input.secret_id);
             return info ? { data: secretIdView(info) } : undefined;
           },
         },
-      },
-      {
+      }),
+      definePath({
         name: 'approle.secret-id-accessor.lookup',
         pattern: `role/${ROLE_NAME}/secret-id-accessor/lookup`,
+        synopsis: 'Looks up a secret ID by its accessor.',
+        fields: ACCESSOR_FIELDS,
         operations: {
           update: async (ctx) => ({
-            data: secretIdView(await approle.lookupSecretIdAccessor(ctx.params.name!, reqString(ctx.data, 'secret_id_accessor'))),
+            data: secretIdView(await approle.lookupSecretIdAccessor(ctx.params.name!, ctx.input.secret_id_accessor)),
           }),
         },
-      },
-      {
+      }),
+      definePath({
         name: 'approle.secret-id-accessor.destroy',
         pattern: `role/${ROLE_NAME}/secret-id-accessor/destroy`,
+        synopsis: 'Destroys a secret ID by its accessor.',
+        fields: ACCESSOR_FIELDS,
+        queryFields: ACCESSOR_FIELDS,
         operations: {
-          update: async (ctx) => void (await approle.destroySecretIdAccessor(ctx.params.name!, reqString(ctx.data, 'secret_id_accessor'))),
-          delete: async (ctx) => void (await approle.destroySecretIdAccessor(ctx.params.name!, reqString(ctx.data, 'secret_id_accessor'))),
+          update: async (ctx) => void (await approle.destroySecretIdAccessor(ctx.params.name!, ctx.input.secret_id_accessor)),
+          delete: async (ctx) => void (await approle.destroySecretIdAccessor(ctx.params.name!, ctx.input.secret_id_accessor)),
         },
-      },
+      }),
       {
         name: 'approle.tidy',
         pattern: 'tidy/secret-id',
@@ -78,21 +87,26 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
           },
         },
       },
-      {
+      definePath({
         name: 'approle.secret-id.destroy',
         pattern: `role/${ROLE_NAME}/secret-id/destroy`,
+        synopsis: 'Destroys a secret ID.',
+        fields: SECRET_ID_FIELDS,
+        queryFields: SECRET_ID_FIELDS,
         operations: {
-          update: async (ctx) => void (await approle.destroySecretId(ctx.params.name!, reqString(ctx.data, 'secret_id'))),
-          delete: async (ctx) => void (await approle.destroySecretId(ctx.params.name!, reqString(ctx.data, 'secret_id'))),
+          update: async (ctx) => void (await approle.destroySecretId(ctx.params.name!, ctx.input.secret_id)),
+          delete: async (ctx) => void (await approle.destroySecretId(ctx.params.name!, ctx.input.secret_id)),
         },
-      },
-      {
+      }),
+      definePath({
         name: 'approle.secret-id',
         pattern: `role/${ROLE_NAME}/secret-id/?`,
+        synopsis: 'Generates a secret ID for the role; lists the accessors of its secret IDs.',
+        fields: GENERATE_FIELDS,
         operations: {
           update: async (ctx) => {
-            const meta = parseMetadata(ctx.data.metadata);
-            const options = secretIdOptions(ctx.data);
+            const meta = ctx.input.metadata;
+            const options = secretIdOptions(ctx.input);
             const generated = await approle.generateSecretId(ctx.params.name!, meta, options);
             const numUses = options.numUses ?? (await approle.readRole(ctx.params.name!)).secretIdNumUses;
             return {
@@ -106,65 +120,91 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
           },
           list: async (ctx) => ({ data: { keys: await approle.listSecretIdAccessors(ctx.params.name!) } }),
         },
-      },
-      {
+      }),
+      definePath({
         name: 'approle.role',
         pattern: `role/${ROLE_NAME}`,
+        synopsis: 'A role: how its secret IDs work and the tokens a login gets.',
+        fields: ROLE_FIELDS,
         operations: {
           read: async (ctx) => ({ data: roleView(await approle.readRole(ctx.params.name!)) }),
-          update: async (ctx) => void (await approle.writeRole(roleInput(ctx.params.name!, ctx.data))),
+          update: async (ctx) => void (await approle.writeRole(roleInput(ctx.params.name!, ctx.input))),
           delete: async (ctx) => void (await approle.deleteRole(ctx.params.name!)),
         },
-      },
+      }),
     ],
   };
 }
 
+const SECRET_ID_FIELDS = { secret_id: f.requiredString('The secret ID.') };
+const ACCESSOR_FIELDS = { secret_id_accessor: f.requiredString("The secret ID's accessor.") };
+
+/** Vault sends secret-id metadata as a JSON-encoded string; an object is accepted too. */
+const METADATA = z
+  .unknown()
+  .transform((value, ctx) => {
+    if (value === undefined || value === null || value === '') return undefined;
+    let parsed: unknown = value;
+    if (typeof value === 'string') {
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        parsed = null;
+      }
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((v) => typeof v === 'string')) {
+      ctx.addIssue({ code: 'custom', message: 'field "{field}" must be a JSON object of strings' });
+      return z.NEVER;
+    }
+    return parsed as Record<string, string>;
+  })
+  .meta({ type: 'string', description: 'Metadata of the secret ID: a JSON object of strings, JSON-encoded as a string.' })
+  .optional();
+
+const GENERATE_FIELDS = {
+  metadata: METADATA,
+  cidr_list: f.stringList('Addresses the secret ID may be used from (within the role\'s).'),
+  ttl: f.duration("The secret ID's TTL (at most the role's)."),
+  num_uses: f.int('How many logins the secret ID allows (at most the role\'s).', { min: 0 }),
+  token_bound_cidrs: f.stringList('Refused: the restriction would not be enforced.'),
+};
+
+const ROLE_FIELDS = {
+  ...ROLE_TOKEN_FIELDS,
+  bind_secret_id: f.bool('Whether a login needs a secret ID.'),
+  secret_id_ttl: f.duration('TTL of the secret IDs the role generates.'),
+  secret_id_num_uses: f.int('How many logins each secret ID allows (0: unlimited).', { min: 0 }),
+  secret_id_bound_cidrs: f.stringList('Addresses secret IDs may be used from.'),
+};
+
 /** Vault's per-secret-id narrowing: cidr_list, ttl, num_uses (the service refuses anything wider than the role). */
-function secretIdOptions(data: Record<string, unknown>): SecretIdOptions {
+function secretIdOptions(data: FieldsInput<typeof GENERATE_FIELDS>): SecretIdOptions {
   // Vault's secret-id token_bound_cidrs would bind the login token to addresses; not enforced here, so refused.
-  if ((optStringList(data, 'token_bound_cidrs')?.length ?? 0) > 0) {
+  if ((data.token_bound_cidrs?.length ?? 0) > 0) {
     throw invalid('token_bound_cidrs is not supported on this secret-id: the restriction would not be enforced');
   }
   const options: SecretIdOptions = {};
-  const cidrList = optStringList(data, 'cidr_list');
-  if (cidrList) options.cidrList = cidrList;
-  const ttl = optDuration(data, 'ttl');
-  if (ttl !== undefined) options.ttl = ttl;
-  const numUses = optNonNegativeInt(data, 'num_uses');
-  if (numUses !== undefined) options.numUses = numUses;
+  if (data.cidr_list) options.cidrList = data.cidr_list;
+  if (data.ttl !== undefined) options.ttl = data.ttl;
+  if (data.num_uses !== undefined) options.numUses = data.num_uses;
   return options;
 }
 
-/** Vault sends secret-id metadata as a JSON-encoded string; accept an object too. */
-function parseMetadata(value: unknown): Record<string, string> | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value === 'string') {
-    try {
-      return optStringMap({ metadata: JSON.parse(value) }, 'metadata');
-    } catch (err) {
-      if (err instanceof StrongroomError) throw err;
-      throw new StrongroomError('invalid', 'field "metadata" must be a JSON object of strings');
-    }
-  }
-  return optStringMap({ metadata: value }, 'metadata');
-}
-
-function roleInput(name: string, data: Record<string, unknown>): Partial<AppRole> & { name: string } {
+function roleInput(name: string, data: FieldsInput<typeof ROLE_FIELDS>): Partial<AppRole> & { name: string } {
   refuseUnenforcedTokenFields(data);
   const input: Partial<AppRole> & { name: string } = { name };
   const set = <K extends keyof AppRole>(key: K, value: AppRole[K] | undefined) => {
     if (value !== undefined) input[key] = value;
   };
-  set('bindSecretId', optBool(data, 'bind_secret_id'));
-  set('secretIdTtl', optDuration(data, 'secret_id_ttl'));
-  set('secretIdNumUses', optNonNegativeInt(data, 'secret_id_num_uses'));
-  set('tokenPolicies', firstOf(data, ['token_policies', 'policies'], optStringList));
-  set('tokenTtl', firstOf(data, ['token_ttl', 'ttl'], optDuration));
+  set('bindSecretId', data.bind_secret_id);
+  set('secretIdTtl', data.secret_id_ttl);
+  set('secretIdNumUses', data.secret_id_num_uses);
+  set('tokenPolicies', data.token_policies ?? data.policies);
+  set('tokenTtl', data.token_ttl ?? data.ttl);
   set('tokenMaxTtl', roleTokenMaxTtl(data));
-  set('tokenNumUses', optNonNegativeInt(data, 'token_num_uses'));
-  set('tokenPeriod', firstOf(data, ['token_period', 'period'], optDuration));
-  set('secretIdBoundCidrs', optStringList(data, 'secret_id_bound_cidrs'));
+  set('tokenNumUses', data.token_num_uses);
+  set('tokenPeriod', data.token_period ?? data.period);
+  set('secretIdBoundCidrs', data.secret_id_bound_cidrs);
   set('tokenBoundCidrs', roleTokenBoundCidrs(data));
   return input;
 }
