@@ -53,6 +53,7 @@ export function createTransitBackend(deps: { transit: TransitService }): Backend
       {
         name: 'transit.keys.list',
         pattern: 'keys/?',
+        synopsis: 'Lists the named keys.',
         operations: {
           list: async (ctx) => ({ data: { keys: await transit.listKeys(mountOf(ctx)) } }),
         },
@@ -79,6 +80,7 @@ export function createTransitBackend(deps: { transit: TransitService }): Backend
       {
         name: 'transit.keys.rotate',
         pattern: 'keys/(?<name>[^/]+)/rotate',
+        synopsis: 'Adds a new version of a key.',
         operations: {
           update: async (ctx) => ({ data: keyView(await transit.rotateKey(mountOf(ctx), nameOf(ctx))) }),
         },
@@ -176,6 +178,7 @@ export function createTransitBackend(deps: { transit: TransitService }): Backend
         name: 'transit.keys.import',
         // BYOK import is not implemented: say so instead of a generic "unsupported path".
         pattern: '(?:keys/(?<name>[^/]+)/import(?:_version)?|wrapping_key)',
+        synopsis: 'Not supported: importing keys (BYOK).',
         operations: {
           read: () => Promise.reject(invalid('importing keys (BYOK) is not supported by Strongroom')),
           update: () => Promise.reject(invalid('importing keys (BYOK) is not supported by Strongroom')),
@@ -289,6 +292,7 @@ export function createTransitBackend(deps: { transit: TransitService }): Backend
       {
         name: 'transit.export',
         pattern: 'export/(?<type>encryption-key|signing-key|hmac-key|public-key)/(?<name>[^/]+)(?:/(?<version>latest|[0-9]+))?',
+        synopsis: "Exports a key's versions (exportable keys only).",
         operations: {
           read: async (ctx) => {
             const mount = mountOf(ctx);
@@ -305,6 +309,7 @@ export function createTransitBackend(deps: { transit: TransitService }): Backend
       {
         name: 'transit.export.invalid',
         pattern: 'export/(?<type>[^/]+)/(?<name>[^/]+)(?:/(?<version>[^/]*))?',
+        synopsis: 'An unknown export type (400).',
         operations: {
           read: (ctx) => Promise.reject(invalid(`invalid export type "${ctx.params.type}"; use encryption-key, signing-key, hmac-key or public-key`)),
         },
@@ -312,6 +317,7 @@ export function createTransitBackend(deps: { transit: TransitService }): Backend
       {
         name: 'transit.backup',
         pattern: 'backup/(?<name>[^/]+)',
+        synopsis: 'A backup of a key (allow_plaintext_backup keys only).',
         operations: {
           read: async (ctx) => ({ data: { backup: await transit.backupKey(mountOf(ctx), nameOf(ctx)) } }),
         },
@@ -334,6 +340,7 @@ export function createTransitBackend(deps: { transit: TransitService }): Backend
       {
         name: 'transit.cache-config',
         pattern: 'cache-config',
+        synopsis: 'The key cache size (always 0: no cache).',
         operations: {
           read: async () => ({ data: { size: 0 } }),
         },

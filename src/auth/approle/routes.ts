@@ -35,11 +35,13 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
       {
         name: 'approle.roles',
         pattern: 'role/?',
+        synopsis: 'Lists the roles.',
         operations: { list: async () => ({ data: { keys: await approle.listRoles() } }) },
       },
       {
         name: 'approle.role-id',
         pattern: `role/${ROLE_NAME}/role-id`,
+        synopsis: "The role's role ID.",
         operations: { read: async (ctx) => ({ data: { role_id: await approle.readRoleId(ctx.params.name!) } }) },
       },
       definePath({
@@ -80,6 +82,7 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
       {
         name: 'approle.tidy',
         pattern: 'tidy/secret-id',
+        synopsis: 'Removes expired secret IDs.',
         operations: {
           update: async () => {
             const removed = await approle.tidySecretIds();

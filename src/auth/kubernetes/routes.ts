@@ -43,6 +43,7 @@ export function createKubernetesBackend(deps: { kubernetes: KubernetesAuthServic
       {
         name: 'kubernetes.roles',
         pattern: 'role/?',
+        synopsis: 'Lists the roles.',
         operations: { list: async () => ({ data: { keys: await kubernetes.listRoles() } }) },
       },
       definePath({

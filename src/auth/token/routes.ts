@@ -60,6 +60,7 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
       {
         name: 'token.roles',
         pattern: 'roles/?',
+        synopsis: 'Lists the token roles.',
         operations: {
           // An empty list becomes Vault's 404 in the pipeline (emptyListIsNotFound).
           list: async () => ({ data: { keys: await tokens.listRoles() } }),
@@ -88,6 +89,7 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
       {
         name: 'token.lookup-self',
         pattern: 'lookup-self',
+        synopsis: "Looks up the caller's token.",
         // Vault's lookup-self shows the token's own id: the caller presented it, so nothing is disclosed. The
         // audit entry HMACs it with the rest of the response data.
         receivesOwnToken: true,
@@ -149,6 +151,7 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
       {
         name: 'token.revoke-self',
         pattern: 'revoke-self',
+        synopsis: "Revokes the caller's token and its children.",
         operations: { update: async (ctx) => void (await tokens.revokeAccessor(caller(ctx).accessor)) },
       },
       definePath({
@@ -176,6 +179,7 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
       {
         name: 'token.tidy',
         pattern: 'tidy',
+        synopsis: 'Removes expired tokens and those whose parent is gone.',
         operations: {
           update: async () => {
             const removed = await tokens.tidy();
@@ -186,6 +190,7 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
       {
         name: 'token.accessors',
         pattern: 'accessors/?',
+        synopsis: 'Lists token accessors (sudo).',
         sudo: true,
         operations: {
           list: async () => ({ data: { keys: await tokens.listAccessors() } }),
