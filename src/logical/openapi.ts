@@ -33,9 +33,9 @@ export const API_VERSION = '1.0.0';
 
 export function openApiDocument(backends: readonly DocumentedBackend[], version = API_VERSION): OpenApiDocument {
   const paths: Record<string, Record<string, unknown>> = {};
-  const operationIds = new Set<string>();
+  const state = newState();
   for (const backend of backends) {
-    for (const def of backend.paths) addPath(paths, operationIds, backend, def);
+    for (const def of backend.paths) addPath(paths, state, backend, def);
   }
   return {
     openapi: '3.0.2',
@@ -52,7 +52,7 @@ export function openApiDocument(backends: readonly DocumentedBackend[], version 
 /** The OpenAPI paths object of one backend path (for `?help=1`). */
 export function openApiPaths(backend: DocumentedBackend, def: BackendPath): Record<string, Record<string, unknown>> {
   const paths: Record<string, Record<string, unknown>> = {};
-  addPath(paths, new Set(), backend, def);
+  addPath(paths, newState(), backend, def);
   return paths;
 }
 
@@ -71,12 +71,20 @@ export function helpText(def: BackendPath): string {
   return lines.join('\n');
 }
 
-function addPath(
-  paths: Record<string, Record<string, unknown>>,
-  operationIds: Set<string>,
-  backend: DocumentedBackend,
-  def: BackendPath,
-): void {
+interface BuildState {
+  operationIds: Set<string>;
+  /** Route by shape (parameter names blanked): OpenAPI forbids two templates that differ only in parameter names. */
+  byShape: Map<string, string>;
+}
+
+const newState = (): BuildState => ({ operationIds: new Set(), byShape: new Map() });
+
+/** A template with its parameter names blanked ('/transit/random/{}'): equal shapes are one OpenAPI path. */
+export function templateShape(route: string): string {
+  return route.replace(/\{[^}]+\}/g, '{}');
+}
+
+function addPath(paths: Record<string, Record<string, unknown>>, state: BuildState, backend: DocumentedBackend, def: BackendPath): void {
   const templates = routeTemplates(def.pattern);
   const enums = groupEnums(def.pattern);
   const extensions = {
@@ -88,12 +96,15 @@ function addPath(
     for (const [op, handler] of Object.entries(def.operations) as Array<[Operation, unknown]>) {
       if (!handler) continue;
       const isList = op === 'list';
-      const route = `/${backend.prefix}${template}${isList && !template.endsWith('/') && template !== '' ? '/' : ''}`;
+      const templated = `/${backend.prefix}${template}${isList && !template.endsWith('/') && template !== '' ? '/' : ''}`;
+      // A template of the same shape as one already documented (random/{bytes} and random/{source}) joins it.
+      const route = state.byShape.get(templateShape(templated)) ?? templated;
+      state.byShape.set(templateShape(route), route);
       const method = isList ? 'get' : METHOD_FOR[op];
       const item = (paths[route] ??= { ...extensions, parameters: pathParameters(route, def, enums) });
       // create and update share POST (Vault tells them apart by the existence check, not the method).
       if (item[method]) continue;
-      item[method] = operation(op, method, route, def, backend.tag, operationIds);
+      item[method] = operation(op, method, route, def, backend.tag, state.operationIds);
     }
   }
 }
