@@ -6,8 +6,9 @@ import type { LoggerOptions } from 'pino';
 import { LARGE_BODY_BYTES, OverloadedError, createWorkGate } from './admission.js';
 import type { HttpDeps } from './deps.js';
 import { DEFAULT_MAX_JSON_DEPTH, parseJsonBody } from './json-body.js';
-import { compileRoutes, createPipeline, type ApiReply, type ApiRequest } from './pipeline.js';
-import { createSysBackend } from './sys/index.js';
+import { compileRoutes, createPipeline, type ApiReply, type ApiRequest, type RouteTable } from './pipeline.js';
+import { createSysBackend, withOpenApiSpec } from './sys/index.js';
+import { openApiSpecPaths } from './sys/openapi.js';
 
 export interface AppOptions {
   /** pino options, or false for no logging (unit tests). */
@@ -75,7 +76,7 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, new UnparsedBody(body as Buffer)));
 
   // Mounted engines and auth methods are served by the module registry's backends (src/server/modules.ts).
-  const routes = compileRoutes({ sys: createSysBackend(deps), modules: deps.modules });
+  const routes = buildRoutes(deps);
   const pipeline = createPipeline(deps, routes);
   let connectionsAccepted = 0;
   server.on('connection', () => connectionsAccepted++);
@@ -173,6 +174,16 @@ const ARRIVED_WHILE_CLOSING = Symbol('strongroom.arrivedWhileClosing');
 type ArrivedWhileClosing = IncomingMessage & { [ARRIVED_WHILE_CLOSING]?: true };
 /** The answer to a request that arrives once shutdown has begun (a load balancer retries it on another replica). */
 const SHUTTING_DOWN = { errors: ['Strongroom is shutting down'] };
+
+/** The compiled route table the API serves: sys, and each mounted engine's and auth method's backend from the registry. */
+export function buildRoutes(deps: HttpDeps): RouteTable {
+  // sys/internal/specs/openapi documents the table it belongs to, so it reads the table once it exists.
+  const routes: RouteTable = compileRoutes({
+    sys: withOpenApiSpec(createSysBackend(deps), openApiSpecPaths(deps, () => routes)),
+    modules: deps.modules,
+  });
+  return routes;
+}
 
 /** The JSON content type Fastify sets (JSON is always UTF-8: RFC 8259 gives it no charset parameter). */
 const FASTIFY_JSON = 'application/json; charset=utf-8';

@@ -5,8 +5,9 @@ import type { Acl } from '../policy/types.js';
 import { StrongroomError, isStrongroomError } from '../shared/errors.js';
 import { isStorageUnavailable } from '../storage/failures.js';
 import { auditAuthOf, requestEvent, responseEvent } from './audit-events.js';
-import type { Backend, Handler, HandlerResult, Operation, RequestContext } from '../logical/backend.js';
+import { inputFor, type Backend, type Handler, type HandlerResult, type Operation, type RequestContext } from '../logical/backend.js';
 import type { ModuleRouting } from '../logical/module.js';
+import { pathHelp } from './help.js';
 import type { HttpDeps } from './deps.js';
 import { statusForKind } from './errors.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit.js';
@@ -128,6 +129,9 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       const wrapHeader = parseWrapRequest(req.wrapTtl, req.wrapFormat);
       const listQuery = isTruthyQuery(req.query.list);
       const methodOp = operationForMethod(req.method, listQuery);
+      // Vault's help operation: GET with help=1. Authenticated as the path is, but no capability needed: Vault's ACL
+      // always allows help (acl.go: "Help is always allowed"), and it discloses declarations, never data.
+      const help = methodOp === 'read' && isTruthyQuery(req.query.help);
       if (!methodOp) throw new StrongroomError('method_not_allowed', `method ${req.method} is not supported`);
 
       const resolved = await resolve(req.path);
@@ -159,6 +163,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         rest: resolved.rest,
         params: match.params,
         data,
+        input: data,
         query: req.query,
         token: null,
         mount: resolved.mount,
@@ -205,10 +210,10 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         auditRequest.operation = ctx.operation;
       }
       route = `${match.path.name}.${ctx.operation}`;
-      const handler = handlerFor(def.operations, ctx.operation);
+      const handler = help ? pathHelp(def, resolved.backend, req.path, resolved.rest) : handlerFor(def.operations, ctx.operation);
       if (!handler) throw new StrongroomError('method_not_allowed', `unsupported operation ${ctx.operation} on this path`);
 
-      if (!def.unauthenticated && !def.skipAcl && ctx.token) {
+      if (!def.unauthenticated && !def.skipAcl && !help && ctx.token) {
         const acl = await callerAcl(ctx.token);
         const target = def.aclPath ? def.aclPath(ctx) : req.path;
         checkedPath = target;
@@ -240,6 +245,9 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         audited = { request: auditRequest, token: ctx.token, callerAuth, pendingRequest: deferRequestEntry ? requestEntry : null };
         if (!deferRequestEntry) await audit.log(requestEntry).catch(auditFailed);
       }
+      // Fields are validated here, after the ACL and the request's audit entry, as Vault's framework validates them in
+      // the handler: a caller without access learns nothing about a path's fields, and a refused input is audited.
+      if (!help) ctx.input = inputFor(def, ctx.operation, data);
       const result = await wrapResponse(
         {
           wrap,

@@ -27,6 +27,7 @@ export function createKvV1Backend(deps: { kv: KvService }): Backend {
       {
         name: 'kv1.secret',
         pattern: '(?<path>.*)',
+        synopsis: 'A secret of a KV version 1 mount: its keys and values as the body.',
         // POST to a new path needs 'create', to an existing one 'update' (Vault's v1 honours the distinction too).
         existenceCheck: async (ctx) => {
           try {

@@ -1,17 +1,10 @@
 import type { KvService, SecretMetadata, VersionInfo } from './types.js';
 import type { Mount } from '../mounts/types.js';
+import { z } from 'zod';
 import { formatDuration } from '../shared/duration.js';
 import { StrongroomError, invalid, isStrongroomError } from '../shared/errors.js';
-import type { Backend, DataAccess, HandlerResult, RequestContext } from '../logical/backend.js';
-import {
-  optBool,
-  optDuration,
-  optInt,
-  optNonNegativeInt,
-  optObject,
-  optStringMap,
-  versionList,
-} from '../logical/fields.js';
+import { definePath, type Backend, type DataAccess, type HandlerResult, type RequestContext } from '../logical/backend.js';
+import { f, type FieldsInput } from '../logical/schema.js';
 import { rfc3339 } from '../logical/time.js';
 
 /**
@@ -38,9 +31,11 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
   return {
     mountType: 'kv',
     paths: [
-      {
+      definePath({
         name: 'kv.config',
         pattern: 'config',
+        synopsis: "The mount's KV settings: version limit, check-and-set, automatic deletion.",
+        fields: CONFIG_FIELDS,
         operations: {
           read: async (ctx) => {
             const config = await kv.readConfig(mountOf(ctx));
@@ -53,9 +48,7 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
             };
           },
           update: async (ctx) => {
-            const maxVersions = optNonNegativeInt(ctx.data, 'max_versions');
-            const casRequired = optBool(ctx.data, 'cas_required');
-            const deleteAfter = optDuration(ctx.data, 'delete_version_after');
+            const { max_versions: maxVersions, cas_required: casRequired, delete_version_after: deleteAfter } = ctx.input;
             await kv.writeConfig(mountOf(ctx), {
               ...(maxVersions !== undefined ? { maxVersions } : {}),
               ...(casRequired !== undefined ? { casRequired } : {}),
@@ -63,17 +56,19 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
             });
           },
         },
-      },
-      {
+      }),
+      definePath({
         name: 'kv.data',
         pattern: 'data/(?<path>.+)',
+        synopsis: "A secret's versions: read one, write a new one, patch, delete the latest.",
+        fields: DATA_FIELDS,
+        queryFields: { version: f.int('The version to read (default: the current one).', { min: 0 }) },
         // POST to a new secret needs 'create', to an existing one 'update' (Vault's ACL semantics for KV v2).
         existenceCheck: async (ctx) => exists(kv, mountOf(ctx), path(ctx)),
         operations: {
           read: async (ctx) => {
-            const version = optNonNegativeInt(ctx.query, 'version');
             try {
-              const result = await kv.read(mountOf(ctx), path(ctx), version);
+              const result = await kv.read(mountOf(ctx), path(ctx), ctx.input.version);
               return { data: { data: result.data, metadata: versionView(result.metadata) }, auditClearData: NESTED_VERSION_CLEAR };
             } catch (err) {
               return deletedVersion(err);
@@ -82,19 +77,20 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
           create: (ctx) => writeData(ctx),
           update: (ctx) => writeData(ctx),
           patch: async (ctx) => {
-            const data = requireData(ctx.data);
-            const cas = casOption(ctx.data);
-            const info = await kv.patch(mountOf(ctx), path(ctx), data, cas === undefined ? undefined : { cas });
+            const cas = ctx.input.options?.cas;
+            const info = await kv.patch(mountOf(ctx), path(ctx), requireData(ctx.input), cas === undefined ? undefined : { cas });
             return { data: versionView(info), auditClearData: VERSION_CLEAR };
           },
           delete: async (ctx) => {
             await kv.deleteLatest(mountOf(ctx), path(ctx));
           },
         },
-      },
-      {
+      }),
+      definePath({
         name: 'kv.metadata',
         pattern: 'metadata(?:/(?<path>.*))?',
+        synopsis: "A secret's metadata and settings; lists the keys under a folder.",
+        fields: METADATA_FIELDS,
         operations: {
           read: async (ctx) => ({ data: metadataView(await kv.readMetadata(mountOf(ctx), requirePath(ctx))) }),
           list: async (ctx) => {
@@ -109,41 +105,51 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
             await kv.deleteMetadata(mountOf(ctx), requirePath(ctx));
           },
         },
-      },
-      {
+      }),
+      definePath({
         name: 'kv.delete',
         pattern: 'delete/(?<path>.+)',
+        synopsis: 'Soft-deletes versions (undelete restores them).',
+        fields: VERSIONS_FIELDS,
         operations: {
           update: async (ctx) => {
-            await kv.deleteVersions(mountOf(ctx), path(ctx), versionList(ctx.data));
+            await kv.deleteVersions(mountOf(ctx), path(ctx), ctx.input.versions);
           },
         },
-      },
-      {
+      }),
+      definePath({
         name: 'kv.undelete',
         pattern: 'undelete/(?<path>.+)',
+        synopsis: 'Restores soft-deleted versions.',
+        fields: VERSIONS_FIELDS,
         operations: {
           update: async (ctx) => {
-            await kv.undeleteVersions(mountOf(ctx), path(ctx), versionList(ctx.data));
+            await kv.undeleteVersions(mountOf(ctx), path(ctx), ctx.input.versions);
           },
         },
-      },
-      {
+      }),
+      definePath({
         name: 'kv.destroy',
         pattern: 'destroy/(?<path>.+)',
+        synopsis: 'Destroys the data of versions for good.',
+        fields: VERSIONS_FIELDS,
         operations: {
           update: async (ctx) => {
-            await kv.destroyVersions(mountOf(ctx), path(ctx), versionList(ctx.data));
+            await kv.destroyVersions(mountOf(ctx), path(ctx), ctx.input.versions);
           },
         },
-      },
-      {
+      }),
+      definePath({
         name: 'kv.subkeys',
         pattern: 'subkeys/(?<path>.+)',
+        synopsis: 'The keys of a secret version, without its values.',
+        queryFields: {
+          version: f.int('The version (default: the current one).', { min: 0 }),
+          depth: f.int('How deep to descend (0: no limit).', { min: 0 }),
+        },
         operations: {
           read: async (ctx) => {
-            const version = optNonNegativeInt(ctx.query, 'version');
-            const depth = optNonNegativeInt(ctx.query, 'depth');
+            const { version, depth } = ctx.input;
             try {
               const result = await kv.subkeys(mountOf(ctx), path(ctx), {
                 ...(version !== undefined ? { version } : {}),
@@ -155,36 +161,45 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
             }
           },
         },
-      },
-      {
+      }),
+      definePath({
         name: 'kv.rollback',
         pattern: 'rollback/(?<path>.+)',
+        synopsis: "Writes an old version's value as a new version.",
+        fields: {
+          version: f.int('The version to roll back to.', { min: 1 }),
+          cas: f.int('Check-and-set: the current version the caller expects.', { min: 0 }),
+        },
         // Writes an old version's value as the new current one: an update of data/, and a read of the old value
         // (Vault's own `kv rollback` reads the version and writes it back, so it needs both; a caller must not be
         // able to resurrect a value it was never allowed to read).
         dataAccess: touches('read', 'update'),
         operations: {
           update: async (ctx) => {
-            const version = optInt(ctx.data, 'version');
-            if (version === undefined || version < 1) throw invalid('field "version" must be a positive integer');
-            const cas = optNonNegativeInt(ctx.data, 'cas');
+            const { version, cas } = ctx.input;
+            if (version === undefined) throw invalid('field "version" must be a positive integer');
             const info = await kv.rollback(mountOf(ctx), path(ctx), version, cas === undefined ? undefined : { cas });
             return { data: versionView(info), auditClearData: VERSION_CLEAR };
           },
         },
-      },
-      {
+      }),
+      definePath({
         name: 'kv.diff',
         pattern: 'diff/(?<path>.+)',
+        synopsis: 'Which keys changed between two versions (values only with show_values).',
+        queryFields: {
+          from: f.int('The older version.'),
+          to: f.int('The newer version.'),
+          show_values: f.bool('Include the values themselves.'),
+        },
         // Reads two versions' values. Even without show_values the answer is derived from them (which keys changed),
         // so the rule does not depend on a query flag a parser could read differently from the handler.
         dataAccess: touches('read'),
         operations: {
           read: async (ctx) => {
-            const from = optInt(ctx.query, 'from');
-            const to = optInt(ctx.query, 'to');
+            const { from, to } = ctx.input;
             if (from === undefined || to === undefined) throw invalid('query parameters "from" and "to" are required');
-            const showValues = optBool(ctx.query, 'show_values') ?? false;
+            const showValues = ctx.input.show_values ?? false;
             const diff = await kv.diff(mountOf(ctx), path(ctx), from, to, { showValues });
             return {
               data: {
@@ -198,22 +213,18 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
             };
           },
         },
-      },
+      }),
     ],
   };
 
-  async function writeData(ctx: RequestContext): Promise<HandlerResult> {
-    const data = requireData(ctx.data);
-    const cas = casOption(ctx.data);
-    const info = await kv.write(mountOf(ctx), path(ctx), data, cas === undefined ? undefined : { cas });
+  async function writeData(ctx: RequestContext & { input: FieldsInput<typeof DATA_FIELDS> }): Promise<HandlerResult> {
+    const cas = ctx.input.options?.cas;
+    const info = await kv.write(mountOf(ctx), path(ctx), requireData(ctx.input), cas === undefined ? undefined : { cas });
     return { data: versionView(info), auditClearData: VERSION_CLEAR };
   }
 
-  async function writeMetadata(ctx: RequestContext): Promise<void> {
-    const maxVersions = optNonNegativeInt(ctx.data, 'max_versions');
-    const casRequired = optBool(ctx.data, 'cas_required');
-    const deleteAfter = optDuration(ctx.data, 'delete_version_after');
-    const customMetadata = optStringMap(ctx.data, 'custom_metadata');
+  async function writeMetadata(ctx: RequestContext & { input: FieldsInput<typeof METADATA_FIELDS> }): Promise<void> {
+    const { max_versions: maxVersions, cas_required: casRequired, delete_version_after: deleteAfter, custom_metadata: customMetadata } = ctx.input;
     await kv.writeMetadata(mountOf(ctx), requirePath(ctx), {
       ...(maxVersions !== undefined ? { maxVersions } : {}),
       ...(casRequired !== undefined ? { casRequired } : {}),
@@ -241,15 +252,45 @@ async function exists(kv: KvService, mount: Mount, path: string): Promise<boolea
   }
 }
 
-function requireData(body: Record<string, unknown>): Record<string, unknown> {
-  const data = optObject(body, 'data');
-  if (data === undefined) throw invalid('no data provided: send {"data": {...}}');
-  return data;
-}
+const CONFIG_FIELDS = {
+  max_versions: f.int('How many versions of each secret to keep (0: the default, 10).', { min: 0 }),
+  cas_required: f.bool('Whether every write must carry the check-and-set option.'),
+  delete_version_after: f.duration('How long a version lives before it is deleted (0: forever).'),
+};
 
-function casOption(body: Record<string, unknown>): number | undefined {
-  const options = optObject(body, 'options');
-  return options ? optNonNegativeInt(options, 'cas') : undefined;
+const METADATA_FIELDS = {
+  ...CONFIG_FIELDS,
+  custom_metadata: f.stringMap('User-defined keys and values describing the secret (not secret themselves).'),
+};
+
+const DATA_FIELDS = {
+  data: f.object('The secret: any JSON object of keys and values.'),
+  options: f.struct('Write options.', { cas: f.int('Check-and-set: write only if the current version is this one (0: only if none).', { min: 0 }) }),
+};
+
+/** Version lists for delete/undelete/destroy: `[1, 2]`, `"1,2"` or a single number. */
+const VERSIONS_FIELDS = {
+  versions: z
+    .unknown()
+    .transform((raw, ctx) => {
+      const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : typeof raw === 'number' ? [raw] : null;
+      if (!items || items.length === 0) {
+        ctx.addIssue({ code: 'custom', message: 'no versions provided' });
+        return z.NEVER;
+      }
+      const versions: unknown[] = items.map((v) => (typeof v === 'string' ? Number(v.trim()) : v));
+      if (!versions.every((n): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 1)) {
+        ctx.addIssue({ code: 'custom', message: 'versions must be positive integers' });
+        return z.NEVER;
+      }
+      return versions;
+    })
+    .meta({ type: 'array', items: { type: 'integer', minimum: 1 }, description: 'The versions, as a list or a comma-separated string.' }),
+};
+
+function requireData(input: FieldsInput<typeof DATA_FIELDS>): Record<string, unknown> {
+  if (input.data === undefined) throw invalid('no data provided: send {"data": {...}}');
+  return input.data;
 }
 
 /**

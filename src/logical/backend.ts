@@ -1,6 +1,7 @@
 import type { TokenInfo } from '../auth/types.js';
 import type { Mount } from '../mounts/types.js';
 import type { Capability } from '../policy/types.js';
+import { parseFields, type FieldSet, type FieldsInput } from './schema.js';
 
 /**
  * Vault-style logical backends: an engine declares its paths as data, and one router finds the mount, checks the
@@ -20,8 +21,13 @@ export interface RequestContext {
   rest: string;
   /** Named groups captured by the matched pattern. */
   params: Record<string, string>;
-  /** JSON body for writes; query parameters for reads and lists. */
+  /** JSON body for writes; query parameters for reads and lists. Raw: handlers of declared paths read `input`. */
   data: Record<string, unknown>;
+  /**
+   * The operation's declared fields, validated and coerced by the pipeline after the ACL check (see BackendPath.fields);
+   * equal to `data` on a path that declares none. Typed per path through `definePath`.
+   */
+  input: Record<string, unknown>;
   query: Record<string, string>;
   /** The authenticated caller; null only on unauthenticated paths. */
   token: TokenInfo | null;
@@ -112,6 +118,18 @@ export interface BackendPath {
   /** Regular expression source, anchored by the router, matched against `rest`; use named groups. */
   pattern: string;
   operations: Partial<Record<Operation, Handler>>;
+  /**
+   * The body fields of create/update/patch. Validated
+   * after authentication and the ACL, as Vault's framework does in the handler: a caller without access learns
+   * nothing about a path's fields. Undeclared keys are ignored, as Vault ignores unrecognized parameters.
+   */
+  fields?: FieldSet;
+  /** The parameters of read, list and delete (the query; a delete's may come as a body too, as Vault reads them). */
+  queryFields?: FieldSet;
+  /** One line for `?help=1` and the OpenAPI summary. */
+  synopsis?: string;
+  /** Longer help text. */
+  description?: string;
   /** Decides create vs update for POST/PUT. */
   existenceCheck?: (ctx: RequestContext) => Promise<boolean>;
   /** Login endpoints and the like: no token required, no ACL check. */
@@ -160,4 +178,49 @@ export interface Backend {
   paths: BackendPath[];
   /** Shown as `mount_type` in responses ('kv', 'system', 'token', ...). */
   mountType?: string;
+}
+
+/** A handler whose input is typed by its path's declarations. */
+export type TypedHandler<I> = (ctx: RequestContext & { input: I }) => Promise<HandlerResult | void>;
+
+type BodyOps = 'create' | 'update' | 'patch';
+type QueryOps = 'read' | 'list' | 'delete';
+
+export interface PathDeclaration<B extends FieldSet, Q extends FieldSet> extends Omit<BackendPath, 'operations' | 'fields' | 'queryFields'> {
+  fields?: B;
+  queryFields?: Q;
+  operations: { [K in BodyOps]?: TypedHandler<FieldsInput<B>> } & { [K in QueryOps]?: TypedHandler<FieldsInput<Q>> };
+}
+
+/**
+ * Declares a path with typed fields: `fields` types the handlers of writes, `queryFields` those of reads, lists and deletes,
+ * so a handler reads `ctx.input.ttl` as `number | undefined` without parsing or casting.
+ */
+export function definePath<B extends FieldSet = Record<never, never>, Q extends FieldSet = Record<never, never>>(
+  declaration: PathDeclaration<B, Q>,
+): BackendPath {
+  // The pipeline fills `input` from the same declarations before calling the handler, which is what makes the
+  // narrower handler types sound.
+  return declaration as unknown as BackendPath;
+}
+
+/**
+ * The fields an operation is validated against: the query's for read, list and delete (a delete never takes the
+ * write's body fields, some of which are required), the body's for writes.
+ */
+export function fieldsFor(path: BackendPath, operation: Operation): FieldSet | undefined {
+  switch (operation) {
+    case 'read':
+    case 'list':
+    case 'delete':
+      return path.queryFields;
+    default:
+      return path.fields;
+  }
+}
+
+/** The handler's `input`: the request data validated against the operation's declared fields (the data itself when none). */
+export function inputFor(path: BackendPath, operation: Operation, data: Record<string, unknown>): Record<string, unknown> {
+  const fields = fieldsFor(path, operation);
+  return fields ? parseFields(fields, data) : data;
 }

@@ -1,10 +1,10 @@
 import { ROLE_NAME_PATTERN } from './roles.js';
 import type { CreateTokenInput, TokenInfo, TokenService } from '../types.js';
 import { StrongroomError, invalid } from '../../shared/errors.js';
-import type { Backend, HandlerResult, RequestContext } from '../../logical/backend.js';
-import { optBool, optDuration, optNonNegativeInt, optString, optStringList, optStringMap, reqString } from '../../logical/fields.js';
+import { definePath, type Backend, type HandlerResult, type RequestContext } from '../../logical/backend.js';
+import { f, type FieldsInput } from '../../logical/schema.js';
 import { authBlock, lookupData } from './views.js';
-import { roleData, roleInput } from './role-routes.js';
+import { ROLE_FIELDS, roleData, roleInput } from './role-routes.js';
 
 /**
  * Vault's token auth method at auth/token/.
@@ -17,8 +17,9 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
     return ctx.token;
   };
 
-  async function create(ctx: RequestContext, orphan: boolean): Promise<HandlerResult> {
-    const input = createInput(ctx.data);
+  type CreateContext = RequestContext & { input: FieldsInput<typeof CREATE_FIELDS> };
+  async function create(ctx: CreateContext, orphan: boolean): Promise<HandlerResult> {
+    const input = createInput(ctx.input);
     // Vault's isSudo: root or sudo on the path of this request. The service decides what it allows; the transport
     // only reports the capability (no_parent is never turned into an orphan grant here).
     const sudo = await ctx.can('sudo');
@@ -26,8 +27,8 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
     return { auth: authBlock(token, info) };
   }
 
-  async function createFromRole(ctx: RequestContext): Promise<HandlerResult> {
-    const input = createInput(ctx.data);
+  async function createFromRole(ctx: CreateContext): Promise<HandlerResult> {
+    const input = createInput(ctx.input);
     // The pipeline has checked update on auth/token/create/<role> (Vault's grant for a role); sudo there still
     // decides whether a requested period is allowed.
     const sudo = await ctx.can('sudo');
@@ -35,26 +36,41 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
     return { auth: authBlock(token, info), ...(warnings.length > 0 ? { warnings } : {}) };
   }
 
-  const increment = (ctx: RequestContext) => optDuration(ctx.data, 'increment');
   const roleName = (ctx: RequestContext) => ctx.params.name as string;
 
   return {
     mountType: 'token',
     paths: [
-      { name: 'token.create-orphan', pattern: 'create-orphan', sudo: true, operations: { update: (ctx) => create(ctx, true) } },
-      { name: 'token.create', pattern: 'create', operations: { update: (ctx) => create(ctx, false) } },
-      { name: 'token.create-role', pattern: `create/(?<role>${ROLE_NAME_PATTERN})`, operations: { update: createFromRole } },
+      definePath({
+        name: 'token.create-orphan',
+        pattern: 'create-orphan',
+        sudo: true,
+        synopsis: 'Creates a token without a parent.',
+        fields: CREATE_FIELDS,
+        operations: { update: (ctx) => create(ctx, true) },
+      }),
+      definePath({ name: 'token.create', pattern: 'create', synopsis: 'Creates a token.', fields: CREATE_FIELDS, operations: { update: (ctx) => create(ctx, false) } }),
+      definePath({
+        name: 'token.create-role',
+        pattern: `create/(?<role>${ROLE_NAME_PATTERN})`,
+        synopsis: 'Creates a token under a token role.',
+        fields: CREATE_FIELDS,
+        operations: { update: createFromRole },
+      }),
       {
         name: 'token.roles',
         pattern: 'roles/?',
+        synopsis: 'Lists the token roles.',
         operations: {
           // An empty list becomes Vault's 404 in the pipeline (emptyListIsNotFound).
           list: async () => ({ data: { keys: await tokens.listRoles() } }),
         },
       },
-      {
+      definePath({
         name: 'token.role',
         pattern: `roles/(?<name>${ROLE_NAME_PATTERN})`,
+        synopsis: 'A token role: what the tokens created under it may be.',
+        fields: ROLE_FIELDS,
         existenceCheck: async (ctx) => (await tokens.readRole(roleName(ctx))) !== undefined,
         operations: {
           read: async (ctx) => {
@@ -64,15 +80,16 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
             return { data: roleData(role) };
           },
           update: async (ctx) => {
-            const warnings = await tokens.writeRole(roleInput(roleName(ctx), ctx.data));
+            const warnings = await tokens.writeRole(roleInput(roleName(ctx), ctx.input));
             return warnings.length > 0 ? { data: null, warnings } : undefined;
           },
           delete: async (ctx) => void (await tokens.deleteRole(roleName(ctx))),
         },
-      },
+      }),
       {
         name: 'token.lookup-self',
         pattern: 'lookup-self',
+        synopsis: "Looks up the caller's token.",
         // Vault's lookup-self shows the token's own id: the caller presented it, so nothing is disclosed. The
         // audit entry HMACs it with the rest of the response data.
         receivesOwnToken: true,
@@ -81,76 +98,88 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
           update: async (ctx) => ({ data: lookupData(ctx.ownToken ?? '', caller(ctx)) }),
         },
       },
-      {
+      definePath({
         name: 'token.lookup-accessor',
         pattern: 'lookup-accessor',
+        synopsis: 'Looks up a token by its accessor.',
+        fields: ACCESSOR_FIELDS,
         operations: {
-          update: async (ctx) => ({ data: lookupData('', await tokens.lookupAccessor(reqString(ctx.data, 'accessor'))) }),
+          update: async (ctx) => ({ data: lookupData('', await tokens.lookupAccessor(ctx.input.accessor)) }),
         },
-      },
-      {
+      }),
+      definePath({
         name: 'token.lookup',
         pattern: 'lookup',
+        synopsis: 'Looks up a token.',
+        fields: TOKEN_FIELDS,
         operations: {
-          update: async (ctx) => {
-            const token = reqString(ctx.data, 'token');
-            return { data: lookupData(token, await tokens.lookup(token)) };
-          },
+          update: async (ctx) => ({ data: lookupData(ctx.input.token, await tokens.lookup(ctx.input.token)) }),
         },
-      },
-      {
+      }),
+      definePath({
         name: 'token.renew-self',
         pattern: 'renew-self',
         // Vault's renew-self answers with the token in auth.client_token (only renew-accessor blanks it).
         receivesOwnToken: true,
+        synopsis: "Renews the caller's token.",
+        fields: { increment: INCREMENT },
         operations: {
           update: async (ctx) => {
-            const info = await tokens.renewAccessor(caller(ctx).accessor, increment(ctx));
+            const info = await tokens.renewAccessor(caller(ctx).accessor, ctx.input.increment);
             return { auth: authBlock(ctx.ownToken ?? '', info) };
           },
         },
-      },
-      {
+      }),
+      definePath({
         name: 'token.renew-accessor',
         pattern: 'renew-accessor',
+        synopsis: 'Renews a token by its accessor.',
+        fields: { ...ACCESSOR_FIELDS, increment: INCREMENT },
         operations: {
-          update: async (ctx) => ({ auth: authBlock('', await tokens.renewAccessor(reqString(ctx.data, 'accessor'), increment(ctx))) }),
+          update: async (ctx) => ({ auth: authBlock('', await tokens.renewAccessor(ctx.input.accessor, ctx.input.increment)) }),
         },
-      },
-      {
+      }),
+      definePath({
         name: 'token.renew',
         pattern: 'renew',
+        synopsis: 'Renews a token.',
+        fields: { ...TOKEN_FIELDS, increment: INCREMENT },
         operations: {
-          update: async (ctx) => {
-            const token = reqString(ctx.data, 'token');
-            return { auth: authBlock(token, await tokens.renew(token, increment(ctx))) };
-          },
+          update: async (ctx) => ({ auth: authBlock(ctx.input.token, await tokens.renew(ctx.input.token, ctx.input.increment)) }),
         },
-      },
+      }),
       {
         name: 'token.revoke-self',
         pattern: 'revoke-self',
+        synopsis: "Revokes the caller's token and its children.",
         operations: { update: async (ctx) => void (await tokens.revokeAccessor(caller(ctx).accessor)) },
       },
-      {
+      definePath({
         name: 'token.revoke-accessor',
         pattern: 'revoke-accessor',
-        operations: { update: async (ctx) => void (await tokens.revokeAccessor(reqString(ctx.data, 'accessor'))) },
-      },
-      {
+        synopsis: 'Revokes a token and its children by its accessor.',
+        fields: ACCESSOR_FIELDS,
+        operations: { update: async (ctx) => void (await tokens.revokeAccessor(ctx.input.accessor)) },
+      }),
+      definePath({
         name: 'token.revoke-orphan',
         pattern: 'revoke-orphan',
         sudo: true,
-        operations: { update: async (ctx) => void (await tokens.revokeOrphan(reqString(ctx.data, 'token'))) },
-      },
-      {
+        synopsis: 'Revokes a token, leaving its children orphans.',
+        fields: TOKEN_FIELDS,
+        operations: { update: async (ctx) => void (await tokens.revokeOrphan(ctx.input.token)) },
+      }),
+      definePath({
         name: 'token.revoke',
         pattern: 'revoke',
-        operations: { update: async (ctx) => void (await tokens.revoke(reqString(ctx.data, 'token'))) },
-      },
+        synopsis: 'Revokes a token and its children.',
+        fields: TOKEN_FIELDS,
+        operations: { update: async (ctx) => void (await tokens.revoke(ctx.input.token)) },
+      }),
       {
         name: 'token.tidy',
         pattern: 'tidy',
+        synopsis: 'Removes expired tokens and those whose parent is gone.',
         operations: {
           update: async () => {
             const removed = await tokens.tidy();
@@ -161,6 +190,7 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
       {
         name: 'token.accessors',
         pattern: 'accessors/?',
+        synopsis: 'Lists token accessors (sudo).',
         sudo: true,
         operations: {
           list: async () => ({ data: { keys: await tokens.listAccessors() } }),
@@ -170,36 +200,45 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
   };
 }
 
-function createInput(data: Record<string, unknown>): CreateTokenInput {
+const TOKEN_FIELDS = { token: f.requiredString('The token.') };
+const ACCESSOR_FIELDS = { accessor: f.requiredString("The token's accessor.") };
+const INCREMENT = f.duration('The new TTL asked for, from now (default: the token\'s own TTL).');
+
+const CREATE_FIELDS = {
+  policies: f.stringList('Policies of the token (default: those of the caller).'),
+  meta: f.stringMap('Metadata carried by the token and shown in the audit log.'),
+  no_parent: f.bool('Creates an orphan token (root or sudo only).'),
+  no_default_policy: f.bool('Leaves the default policy out.'),
+  renewable: f.bool('Whether the token can be renewed.'),
+  ttl: f.duration('Time to live of the token.'),
+  lease: f.duration('Older name of ttl.'),
+  explicit_max_ttl: f.duration('A hard limit no renewal can pass.'),
+  period: f.duration('Makes a periodic token, renewable for this period each time.'),
+  num_uses: f.int('How many uses the token has (0: unlimited).', { min: 0 }),
+  display_name: f.string('A display name for the token.'),
+  id: f.string('Not supported: the token value is always generated.'),
+  entity_alias: f.string('The entity alias the token is created for (with a role).'),
+  type: f.string('The token type (only "service").'),
+};
+
+function createInput(data: FieldsInput<typeof CREATE_FIELDS>): CreateTokenInput {
   const input: CreateTokenInput = {};
-  const policies = optStringList(data, 'policies');
-  if (policies) input.policies = policies;
-  const meta = optStringMap(data, 'meta');
-  if (meta) input.meta = meta;
-  const noParent = optBool(data, 'no_parent');
-  if (noParent !== undefined) input.noParent = noParent;
-  const noDefault = optBool(data, 'no_default_policy');
-  if (noDefault !== undefined) input.noDefaultPolicy = noDefault;
-  const renewable = optBool(data, 'renewable');
-  if (renewable !== undefined) input.renewable = renewable;
+  if (data.policies) input.policies = data.policies;
+  if (data.meta) input.meta = data.meta;
+  if (data.no_parent !== undefined) input.noParent = data.no_parent;
+  if (data.no_default_policy !== undefined) input.noDefaultPolicy = data.no_default_policy;
+  if (data.renewable !== undefined) input.renewable = data.renewable;
   // 'lease' is Vault's older name for ttl, still accepted by Vault: ignoring it would hand out the default TTL.
-  const ttl = optDuration(data, 'ttl') ?? optDuration(data, 'lease');
+  const ttl = data.ttl ?? data.lease;
   if (ttl !== undefined) input.ttl = ttl;
-  const explicitMaxTtl = optDuration(data, 'explicit_max_ttl');
-  if (explicitMaxTtl !== undefined) input.explicitMaxTtl = explicitMaxTtl;
-  const period = optDuration(data, 'period');
-  if (period !== undefined) input.period = period;
-  const numUses = optNonNegativeInt(data, 'num_uses');
-  if (numUses !== undefined) input.numUses = numUses;
-  const displayName = optString(data, 'display_name');
-  if (displayName !== undefined) input.displayName = displayName;
+  if (data.explicit_max_ttl !== undefined) input.explicitMaxTtl = data.explicit_max_ttl;
+  if (data.period !== undefined) input.period = data.period;
+  if (data.num_uses !== undefined) input.numUses = data.num_uses;
+  if (data.display_name !== undefined) input.displayName = data.display_name;
   // Vault lets root or sudo callers choose the token's value; Strongroom always generates it. Refuse rather than
   // silently hand back a different token than the one asked for.
-  const id = optString(data, 'id');
-  if (id !== undefined && id !== '') throw invalid('choosing the token value ("id") is not supported; omit it to get a generated token');
-  const entityAlias = optString(data, 'entity_alias');
-  if (entityAlias !== undefined) input.entityAlias = entityAlias;
-  const type = optString(data, 'type');
-  if (type !== undefined && type !== 'service') throw invalid('only service tokens are supported (type "service")');
+  if (data.id !== undefined && data.id !== '') throw invalid('choosing the token value ("id") is not supported; omit it to get a generated token');
+  if (data.entity_alias !== undefined) input.entityAlias = data.entity_alias;
+  if (data.type !== undefined && data.type !== 'service') throw invalid('only service tokens are supported (type "service")');
   return input;
 }

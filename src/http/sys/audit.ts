@@ -1,9 +1,9 @@
 import type { AuditQuery, AuditService, AuditSinkInfo } from '../../audit/types.js';
 import { StrongroomError, invalid } from '../../shared/errors.js';
 import { normalizeDevicePath } from '../../audit/service.js';
-import type { BackendPath, RequestContext } from '../../logical/backend.js';
+import { definePath, type BackendPath, type RequestContext } from '../../logical/backend.js';
+import { f, type FieldsInput } from '../../logical/schema.js';
 import type { HttpDeps } from '../deps.js';
-import { optNonNegativeInt, optObject, optString, reqString } from '../../logical/fields.js';
 
 /**
  * The ACL judges the device the handler acts on ('sys/audit/main'), so 'sys/audit/main/' or 'sys/audit//main' cannot
@@ -28,19 +28,23 @@ export function auditPaths(deps: Pick<HttpDeps, 'audit'>): BackendPath[] {
     return audit;
   };
   return [
-    {
+    definePath({
       name: 'sys.audit.query',
       pattern: 'audit/query',
       sudo: true,
+      synopsis: 'Searches the database audit log: who did what on which path, when, from where.',
+      fields: QUERY_FIELDS,
+      queryFields: QUERY_FIELDS,
       operations: {
-        read: async (ctx) => ({ data: { entries: await service().query(queryOf(ctx.query)) } }),
-        update: async (ctx) => ({ data: { entries: await service().query(queryOf(ctx.data)) } }),
+        read: async (ctx) => ({ data: { entries: await service().query(queryOf(ctx.input)) } }),
+        update: async (ctx) => ({ data: { entries: await service().query(queryOf(ctx.input)) } }),
       },
-    },
+    }),
     {
       name: 'sys.audit.list',
       pattern: 'audit/?',
       sudo: true,
+      synopsis: 'Lists the enabled audit devices.',
       operations: {
         read: async () => {
           const out: Record<string, unknown> = {};
@@ -49,31 +53,40 @@ export function auditPaths(deps: Pick<HttpDeps, 'audit'>): BackendPath[] {
         },
       },
     },
-    {
+    definePath({
       name: 'sys.audit',
       pattern: 'audit/(?<path>.+?)/?',
       aclPath: canonicalDeviceAclPath,
       sudo: true,
+      synopsis: 'Enables or disables an audit device.',
+      fields: {
+        type: f.requiredString('The device type: file or database.'),
+        description: f.string('A human-friendly description of the device.'),
+        options: f.object('Device options (file: file_path, mode, format, ...).'),
+        local: f.bool("Vault's replication flag; accepted and not applied."),
+      },
       operations: {
         update: async (ctx) => {
           const path = `${ctx.params.path}/`;
           if (path === 'query/') throw invalid('"query/" is reserved for sys/audit/query');
-          const type = reqString(ctx.data, 'type');
+          const type = ctx.input.type;
           if (type !== 'file' && type !== 'database') throw invalid('audit device type must be "file" or "database"');
           const options: Record<string, string> = {};
-          for (const [k, v] of Object.entries(optObject(ctx.data, 'options') ?? {})) options[k] = String(v);
+          for (const [k, v] of Object.entries(ctx.input.options ?? {})) options[k] = String(v);
           if (type === 'file' && !options.file_path) throw invalid('a file audit device needs options.file_path');
-          await service().enable({ path, type, description: optString(ctx.data, 'description') ?? '', options });
+          await service().enable({ path, type, description: ctx.input.description ?? '', options });
         },
         delete: async (ctx) => void (await service().disable(`${ctx.params.path}/`)),
       },
-    },
-    {
+    }),
+    definePath({
       name: 'sys.audit-hash',
       pattern: 'audit-hash/(?<path>.+)',
+      synopsis: "Hashes a value with an audit device's key, to compare it with the audit log.",
+      fields: { input: f.requiredString('The value to hash.') },
       operations: {
         update: async (ctx) => {
-          const input = reqString(ctx.data, 'input');
+          const input = ctx.input.input;
           // Every device hashes with the store's one audit key, but Vault answers only for an enabled device (and
           // hvac matches its text), so a typo in the device name is an error rather than a plausible-looking hash.
           const path = normalizeDevicePath(ctx.params.path!);
@@ -82,7 +95,7 @@ export function auditPaths(deps: Pick<HttpDeps, 'audit'>): BackendPath[] {
           return { data: { hash: service().hash(input) } };
         },
       },
-    },
+    }),
   ];
 }
 
@@ -91,27 +104,32 @@ function sinkView(sink: AuditSinkInfo): Record<string, unknown> {
   return { type: sink.type, description: sink.description, options: sink.options, path: sink.path, local: sink.local ?? false };
 }
 
-function queryOf(data: Record<string, unknown>): AuditQuery {
+const QUERY_FIELDS = {
+  path: f.string('Entries for this request path.'),
+  accessor: f.string("Entries of this token accessor's requests."),
+  display_name: f.string('Entries of tokens with this display name.'),
+  operation: f.string('Entries of this operation (read, update, ...).'),
+  since: f.string('Entries from this time on (RFC 3339 or epoch milliseconds).'),
+  until: f.string('Entries up to this time (RFC 3339 or epoch milliseconds).'),
+  limit: f.int('The most entries to return (default 100, at most 10000).', { min: 0 }),
+};
+
+function queryOf(data: FieldsInput<typeof QUERY_FIELDS>): AuditQuery {
   const query: AuditQuery = {};
-  const path = optString(data, 'path');
-  if (path) query.path = path;
-  const accessor = optString(data, 'accessor');
-  if (accessor) query.accessor = accessor;
-  const displayName = optString(data, 'display_name');
-  if (displayName) query.displayName = displayName;
-  const operation = optString(data, 'operation');
-  if (operation) query.operation = operation;
-  const since = timeOf(data, 'since');
+  if (data.path) query.path = data.path;
+  if (data.accessor) query.accessor = data.accessor;
+  if (data.display_name) query.displayName = data.display_name;
+  if (data.operation) query.operation = data.operation;
+  const since = timeOf(data.since, 'since');
   if (since !== undefined) query.since = since;
-  const until = timeOf(data, 'until');
+  const until = timeOf(data.until, 'until');
   if (until !== undefined) query.until = until;
-  query.limit = Math.min(optNonNegativeInt(data, 'limit') ?? 100, 10_000);
+  query.limit = Math.min(data.limit ?? 100, 10_000);
   return query;
 }
 
 /** RFC 3339 or epoch milliseconds. */
-function timeOf(data: Record<string, unknown>, field: string): number | undefined {
-  const raw = optString(data, field);
+function timeOf(raw: string | undefined, field: string): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   const ms = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
   if (!Number.isFinite(ms)) throw invalid(`field "${field}" must be an RFC 3339 time or epoch milliseconds`);

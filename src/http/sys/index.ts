@@ -1,4 +1,4 @@
-import type { Backend } from '../../logical/backend.js';
+import type { Backend, BackendPath } from '../../logical/backend.js';
 import type { HttpDeps } from '../deps.js';
 import { auditPaths } from './audit.js';
 import { authPaths } from './auth.js';
@@ -15,4 +15,9 @@ export function createSysBackend(deps: HttpDeps): Backend {
     // authPaths before mountPaths: sys/mounts/auth/<path>/tune is an auth mount's tune, not a secrets mount's.
     paths: [...sealPaths(deps), ...authPaths(deps), ...mountPaths(deps), ...policyPaths(deps), ...auditPaths(deps), ...metricsPaths(deps), ...wrappingPaths(deps)],
   };
+}
+
+/** The sys backend with sys/internal/specs/openapi, which needs the compiled route table (see app.ts). */
+export function withOpenApiSpec(sys: Backend, specPaths: BackendPath[]): Backend {
+  return { ...sys, paths: [...sys.paths, ...specPaths] };
 }

@@ -2,9 +2,9 @@ import type { KvMountConfig } from '../../kv/types.js';
 import type { Mount, MountType } from '../../mounts/types.js';
 import { StrongroomError, invalid, notFound } from '../../shared/errors.js';
 import { normalizeMountPath } from '../../mounts/paths.js';
-import type { BackendPath, RequestContext } from '../../logical/backend.js';
+import { definePath, type BackendPath, type RequestContext } from '../../logical/backend.js';
+import { f, parseFields, type FieldsInput } from '../../logical/schema.js';
 import type { HttpDeps } from '../deps.js';
-import { optBool, optDuration, optNonNegativeInt, optObject, optString, reqString } from '../../logical/fields.js';
 import { SYSTEM_LEASE_TTL_SECONDS } from '../../shared/duration.js';
 
 const MOUNT_PATH = '(?<path>.+?)/?';
@@ -39,10 +39,12 @@ export function mountPaths(deps: Pick<HttpDeps, 'mounts' | 'kv'>): BackendPath[]
   }
 
   return [
-    {
+    definePath({
       name: 'sys.mounts.tune',
       pattern: 'mounts/(?<path>.+)/tune',
       aclPath: canonicalMountAclPath('/tune'),
+      synopsis: "A mount's tunable settings; upgrades a KV version 1 mount to version 2.",
+      fields: TUNE_FIELDS,
       operations: {
         read: async (ctx) => {
           const mount = await find(ctx.params.path!);
@@ -51,7 +53,7 @@ export function mountPaths(deps: Pick<HttpDeps, 'mounts' | 'kv'>): BackendPath[]
         update: async (ctx) => {
           let mount = await find(ctx.params.path!);
           if (mount.type !== 'kv') return { warnings: ['nothing to tune on this mount type'] };
-          const options = optObject(ctx.data, 'options') ?? {};
+          const options = ctx.input.options ?? {};
           const version = kvVersionOption(options);
           const warnings: string[] = [];
           if (version !== undefined) {
@@ -65,20 +67,22 @@ export function mountPaths(deps: Pick<HttpDeps, 'mounts' | 'kv'>): BackendPath[]
           }
           // Vault tunes KV through kv's own config endpoint; accepting the same fields here saves a round trip.
           const config: Partial<KvMountConfig> = {};
-          const maxVersions = optNonNegativeInt(ctx.data, 'max_versions') ?? optNonNegativeInt(options, 'max_versions');
+          const inOptions = parseFields(KV_TUNE_FIELDS, options);
+          const maxVersions = ctx.input.max_versions ?? inOptions.max_versions;
           if (maxVersions !== undefined) config.maxVersions = maxVersions;
-          const casRequired = optBool(ctx.data, 'cas_required') ?? optBool(options, 'cas_required');
+          const casRequired = ctx.input.cas_required ?? inOptions.cas_required;
           if (casRequired !== undefined) config.casRequired = casRequired;
-          const deleteAfter = optDuration(ctx.data, 'delete_version_after') ?? optDuration(options, 'delete_version_after');
+          const deleteAfter = ctx.input.delete_version_after ?? inOptions.delete_version_after;
           if (deleteAfter !== undefined) config.deleteVersionAfter = deleteAfter * 1000;
           if (Object.keys(config).length > 0) await kv.writeConfig(mount, config);
           return warnings.length > 0 ? { warnings } : undefined;
         },
       },
-    },
+    }),
     {
       name: 'sys.mounts.list',
       pattern: 'mounts/?',
+      synopsis: 'Lists the mounted secrets engines.',
       operations: {
         read: async () => {
           const out: Record<string, unknown> = { 'sys/': systemMountView() };
@@ -87,26 +91,29 @@ export function mountPaths(deps: Pick<HttpDeps, 'mounts' | 'kv'>): BackendPath[]
         },
       },
     },
-    {
+    definePath({
       name: 'sys.mounts',
       pattern: `mounts/${MOUNT_PATH}`,
       aclPath: canonicalMountAclPath(''),
+      synopsis: 'Mounts, reads or unmounts a secrets engine.',
+      fields: MOUNT_FIELDS,
       operations: {
         read: async (ctx) => ({ data: mountView(await find(ctx.params.path!)) }),
         update: async (ctx) => {
-          const { type, options } = mountTypeOf(ctx.data);
+          const { type, options } = mountTypeOf(ctx.input);
           // Which types exist, and their option rules, is the module registry's answer (the mount service asks it).
-          const description = optString(ctx.data, 'description');
+          const description = ctx.input.description;
           await mounts.enable({ path: ctx.params.path!, type, options, ...(description !== undefined ? { description } : {}) });
         },
         delete: async (ctx) => {
           await mounts.disable(ctx.params.path!);
         },
       },
-    },
+    }),
     {
       name: 'sys.internal.ui.mounts',
       pattern: 'internal/ui/mounts/(?<path>.+)',
+      synopsis: 'Describes the mount serving a path (clients ask which KV version it is).',
       skipAcl: true,
       operations: {
         read: async (ctx) => {
@@ -126,13 +133,31 @@ export function mountPaths(deps: Pick<HttpDeps, 'mounts' | 'kv'>): BackendPath[]
   ];
 }
 
+const MOUNT_FIELDS = {
+  type: f.requiredString('The engine type: kv (version 1), kv-v2, transit.'),
+  description: f.string('A human-friendly description of the mount.'),
+  options: f.object('Engine options; for kv, version ("1" or "2").'),
+  config: f.object("Vault's mount configuration (lease TTLs and the like); accepted and not applied."),
+};
+
+const KV_TUNE_FIELDS = {
+  max_versions: f.int('KV: how many versions of each secret to keep.', { min: 0 }),
+  cas_required: f.bool('KV: whether every write must carry check-and-set.'),
+  delete_version_after: f.duration('KV: how long a version lives before it is deleted.'),
+};
+
+const TUNE_FIELDS = {
+  ...KV_TUNE_FIELDS,
+  options: f.object('Engine options; for kv, version "2" upgrades a version 1 mount.'),
+};
+
 /**
  * As in Vault: `{type: "kv-v2"}` and `{type: "kv", options: {version: "2"}}` are KV version 2; `{type: "kv"}` without
  * a version is version 1 (the mount service's default), as is `options.version: "1"`.
  */
-function mountTypeOf(data: Record<string, unknown>): { type: MountType; options: Record<string, string> } {
-  const type = reqString(data, 'type');
-  const rawOptions = optObject(data, 'options') ?? {};
+function mountTypeOf(data: FieldsInput<typeof MOUNT_FIELDS>): { type: MountType; options: Record<string, string> } {
+  const type = data.type;
+  const rawOptions = data.options ?? {};
   const options: Record<string, string> = {};
   for (const [k, v] of Object.entries(rawOptions)) if (typeof v === 'string' || typeof v === 'number') options[k] = String(v);
   if (type === 'kv-v2') {

@@ -1,8 +1,8 @@
 import type { Capability, PolicyService } from '../../policy/types.js';
 import type { TokenService } from '../../auth/types.js';
 import { invalid } from '../../shared/errors.js';
-import type { BackendPath, RequestContext } from '../../logical/backend.js';
-import { optString, optStringList, reqString } from '../../logical/fields.js';
+import { definePath, type BackendPath, type RequestContext } from '../../logical/backend.js';
+import { f, type FieldsInput } from '../../logical/schema.js';
 
 const NAME = '(?<name>[^/]+)';
 /** Policy names are case-insensitive (stored lower-case): judge the request by the name it acts on. */
@@ -14,8 +14,8 @@ const canonicalPolicyPath = (ctx: RequestContext) => ctx.path.toLowerCase();
  */
 export function policyPaths(deps: { policy: PolicyService; tokens: TokenService }): BackendPath[] {
   const { policy } = deps;
-  const text = (ctx: RequestContext) => {
-    const body = optString(ctx.data, 'policy') ?? optString(ctx.data, 'rules');
+  const text = (input: FieldsInput<typeof POLICY_FIELDS>) => {
+    const body = input.policy ?? input.rules;
     if (body === undefined || body.trim() === '') throw invalid('missing required field "policy"');
     return body;
   };
@@ -25,6 +25,7 @@ export function policyPaths(deps: { policy: PolicyService; tokens: TokenService 
     {
       name: 'sys.policy.list',
       pattern: 'policy/?',
+      synopsis: 'Lists the ACL policies (legacy path).',
       operations: {
         read: async () => {
           const names = await policy.list();
@@ -33,62 +34,81 @@ export function policyPaths(deps: { policy: PolicyService; tokens: TokenService 
         list: async () => ({ data: { keys: await policy.list() } }),
       },
     },
-    {
+    definePath({
       name: 'sys.policy',
       pattern: `policy/${NAME}`,
       aclPath: canonicalPolicyPath,
+      synopsis: 'Reads, writes or deletes an ACL policy (legacy path; the rules as `rules`).',
+      fields: POLICY_FIELDS,
       operations: {
         read: async (ctx) => {
           const doc = await policy.read(nameOf(ctx));
           return { data: { name: doc.name, rules: doc.raw } };
         },
-        update: async (ctx) => void (await policy.write(nameOf(ctx), text(ctx))),
+        update: async (ctx) => void (await policy.write(nameOf(ctx), text(ctx.input))),
         delete: async (ctx) => void (await policy.delete(nameOf(ctx))),
       },
-    },
+    }),
     {
       name: 'sys.policies.acl.list',
       pattern: 'policies/acl/?',
+      synopsis: 'Lists the ACL policies.',
       operations: {
         list: async () => ({ data: { keys: await policy.list() } }),
         read: async () => ({ data: { keys: await policy.list() } }),
       },
     },
-    {
+    definePath({
       name: 'sys.policies.acl',
       pattern: `policies/acl/${NAME}`,
       aclPath: canonicalPolicyPath,
+      synopsis: 'Reads, writes or deletes an ACL policy.',
+      fields: POLICY_FIELDS,
       operations: {
         read: async (ctx) => {
           const doc = await policy.read(nameOf(ctx));
           return { data: { name: doc.name, policy: doc.raw } };
         },
-        update: async (ctx) => void (await policy.write(nameOf(ctx), text(ctx))),
+        update: async (ctx) => void (await policy.write(nameOf(ctx), text(ctx.input))),
         delete: async (ctx) => void (await policy.delete(nameOf(ctx))),
       },
-    },
-    {
+    }),
+    definePath({
       name: 'sys.capabilities-self',
       pattern: 'capabilities-self',
+      synopsis: "The caller's capabilities on paths.",
+      fields: PATHS_FIELDS,
       operations: {
-        update: async (ctx) => capabilitiesFor(policy, ctx.token?.policies ?? [], pathsOf(ctx.data)),
+        update: async (ctx) => capabilitiesFor(policy, ctx.token?.policies ?? [], pathsOf(ctx.input)),
       },
-    },
-    {
+    }),
+    definePath({
       name: 'sys.capabilities',
       pattern: 'capabilities',
+      synopsis: "A token's capabilities on paths.",
+      fields: { ...PATHS_FIELDS, token: f.requiredString('The token whose capabilities to report.') },
       operations: {
         update: async (ctx) => {
-          const info = await deps.tokens.lookup(reqString(ctx.data, 'token'));
-          return capabilitiesFor(policy, info.policies, pathsOf(ctx.data));
+          const info = await deps.tokens.lookup(ctx.input.token);
+          return capabilitiesFor(policy, info.policies, pathsOf(ctx.input));
         },
       },
-    },
+    }),
   ];
 }
 
-function pathsOf(data: Record<string, unknown>): string[] {
-  const paths = optStringList(data, 'paths') ?? optStringList(data, 'path');
+const POLICY_FIELDS = {
+  policy: f.string('The policy document (HCL or JSON).'),
+  rules: f.string('Older name of policy.'),
+};
+
+const PATHS_FIELDS = {
+  paths: f.stringList('The paths to report on.'),
+  path: f.stringList('Older name of paths.'),
+};
+
+function pathsOf(data: FieldsInput<typeof PATHS_FIELDS>): string[] {
+  const paths = data.paths ?? data.path;
   if (!paths?.length) throw invalid('missing required field "paths"');
   return paths;
 }

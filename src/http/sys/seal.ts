@@ -2,9 +2,9 @@ import { ALREADY_INITIALIZED } from '../../crypto/service.js';
 import type { SealStatus } from '../../crypto/types.js';
 import { StrongroomError, invalid, isStrongroomError } from '../../shared/errors.js';
 import { runHealthChecks } from '../../shared/health.js';
-import type { BackendPath } from '../../logical/backend.js';
+import { definePath, type BackendPath } from '../../logical/backend.js';
+import { f } from '../../logical/schema.js';
 import type { HttpDeps } from '../deps.js';
-import { optBool, optInt, optString } from '../../logical/fields.js';
 
 export const VERSION = '0.1.0';
 
@@ -24,6 +24,11 @@ export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' |
       unauthenticated: true,
       allowSealed: true,
       skipAudit: true,
+      synopsis: 'Whether the store is initialized, unsealed and healthy, as an HTTP status code.',
+      // Documented only: the codes are read by healthCode, whose message names them as HTTP status codes.
+      queryFields: Object.fromEntries(
+        ['activecode', 'sealedcode', 'uninitcode', 'unhealthycode', 'standbycode', 'standbyok'].map((name) => [name, f.string(`The status code to answer with instead of the default (${name}).`)]),
+      ),
       operations: {
         read: async (ctx) => {
           const [status, report] = await Promise.all([seal.status(), runHealthChecks(healthChecks)]);
@@ -51,22 +56,27 @@ export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' |
     {
       name: 'sys.seal-status',
       pattern: 'seal-status',
+      synopsis: 'Seal status: sealed or not, threshold and progress of an unseal.',
       unauthenticated: true,
       allowSealed: true,
       skipAudit: true,
       operations: { read: async () => ({ raw: sealStatusBody(await seal.status()) }) },
     },
-    {
+    definePath({
       name: 'sys.init',
       pattern: 'init',
       unauthenticated: true,
       allowSealed: true,
       auditIfAvailable: true,
+      synopsis: 'Initializes the store: Shamir shares of the root key, and the root token.',
+      fields: {
+        secret_shares: f.int('How many key shares to split the root key into.'),
+        secret_threshold: f.int('How many shares it takes to unseal.'),
+      },
       operations: {
         read: async () => ({ raw: { initialized: (await seal.status()).initialized } }),
         update: async (ctx) => {
-          const shares = optInt(ctx.data, 'secret_shares');
-          const threshold = optInt(ctx.data, 'secret_threshold');
+          const { secret_shares: shares, secret_threshold: threshold } = ctx.input;
           if (shares === undefined || threshold === undefined) {
             throw invalid('fields "secret_shares" and "secret_threshold" are required');
           }
@@ -95,21 +105,26 @@ export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' |
           };
         },
       },
-    },
-    {
+    }),
+    definePath({
       name: 'sys.unseal',
       pattern: 'unseal',
       unauthenticated: true,
       allowSealed: true,
       rateLimited: true,
       auditIfAvailable: true,
+      synopsis: 'Submits one unseal key share (hex or base64).',
+      fields: {
+        key: f.string('One unseal key share, hex or base64.'),
+        reset: f.bool('Discards the shares submitted so far.'),
+      },
       operations: {
         update: async (ctx) => {
-          if (optBool(ctx.data, 'reset')) {
+          if (ctx.input.reset) {
             seal.resetUnseal();
             return { raw: sealStatusBody(await seal.status()) };
           }
-          const key = optString(ctx.data, 'key');
+          const key = ctx.input.key;
           if (!key) throw invalid('field "key" is required (or "reset": true)');
           const before = await seal.status();
           if (!before.initialized) throw invalid('Strongroom is not initialized');
@@ -122,10 +137,11 @@ export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' |
           return { raw: sealStatusBody(after) };
         },
       },
-    },
+    }),
     {
       name: 'sys.seal',
       pattern: 'seal',
+      synopsis: 'Seals the store: nothing but the seal lifecycle is served until it is unsealed.',
       sudo: true,
       auditIfAvailable: true,
       operations: {
@@ -139,6 +155,7 @@ export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' |
     {
       name: 'sys.rotate',
       pattern: 'rotate',
+      synopsis: 'Adds a new keyring term: new writes use it, older terms still decrypt.',
       sudo: true,
       operations: {
         update: async () => {
@@ -149,6 +166,7 @@ export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' |
     {
       name: 'sys.key-status',
       pattern: 'key-status',
+      synopsis: 'The current keyring term.',
       operations: {
         read: async () => {
           const status = await seal.status();
@@ -159,6 +177,7 @@ export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' |
     {
       name: 'sys.rewrap',
       pattern: 'rewrap',
+      synopsis: 'Re-encrypts every record with the newest keyring term.',
       sudo: true,
       operations: {
         update: async () => {
@@ -173,6 +192,7 @@ export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' |
       // Ours: progress of the rewrap this server is running (or ran last), for progress bars.
       name: 'sys.rewrap.status',
       pattern: 'rewrap/status',
+      synopsis: 'Progress of the rewrap this server runs.',
       sudo: true,
       operations: {
         read: async () => ({
