@@ -64,3 +64,15 @@ migrations['0501_transit_full_engine'] = {
     await db.schema.alterTable('transit_key_versions').addColumn('public_key', 'text').execute();
   },
 };
+
+migrations['0502_transit_mount_config'] = {
+  // Vault's transit config/keys, per mount: whether encrypting with a missing key creates it (disable_upsert).
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('transit_mount_config')
+      .addColumn('mount_uuid', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('disable_upsert', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+  },
+};

@@ -35,6 +35,7 @@ type TransitKeyVersionsTable = {
 type TransitTables = {
   transit_keys: TransitKeysTable;
   transit_key_versions: TransitKeyVersionsTable;
+  transit_mount_config: { mount_uuid: string; disable_upsert: number };
 };
 
 export type KeyRow = TransitKeysTable;
@@ -208,7 +209,22 @@ export function createTransitRepository(storage: Pick<Storage, 'db'>) {
       await db.transaction().execute(async (trx) => {
         await trx.deleteFrom('transit_key_versions').where('mount_uuid', '=', mountUuid).execute();
         await trx.deleteFrom('transit_keys').where('mount_uuid', '=', mountUuid).execute();
+        await trx.deleteFrom('transit_mount_config').where('mount_uuid', '=', mountUuid).execute();
       });
+    },
+
+    async readMountConfig(mountUuid: string): Promise<{ disableUpsert: boolean }> {
+      const row = await db.selectFrom('transit_mount_config').select('disable_upsert').where('mount_uuid', '=', mountUuid).executeTakeFirst();
+      return { disableUpsert: Number(row?.disable_upsert ?? 0) === 1 };
+    },
+
+    async writeMountConfig(mountUuid: string, config: { disableUpsert: boolean }): Promise<void> {
+      const value = config.disableUpsert ? 1 : 0;
+      await db
+        .insertInto('transit_mount_config')
+        .values({ mount_uuid: mountUuid, disable_upsert: value })
+        .onConflict((oc) => oc.column('mount_uuid').doUpdateSet({ disable_upsert: value }))
+        .execute();
     },
 
     async addEncryptions(mountUuid: string, name: string, version: number, delta: number): Promise<void> {

@@ -6,7 +6,7 @@ import { HASH_NAMES, digest } from './digest.js';
 import type { CreateKeyOptions, EncryptOptions, ExportType, TransitService } from './types.js';
 import { keyView } from './views.js';
 import { definePath, type Backend, type HandlerResult, type RequestContext } from '../logical/backend.js';
-import { parseFields, type FieldSet, type FieldsInput } from '../logical/schema.js';
+import { f, parseFields, type FieldSet, type FieldsInput } from '../logical/schema.js';
 import {
   DATAKEY_FIELDS,
   DECRYPT_FIELDS,
@@ -63,8 +63,14 @@ export function createTransitBackend(deps: { transit: TransitService }): Backend
         pattern: 'keys/(?<name>[^/]+)',
         synopsis: 'Creates, reads or deletes a named key.',
         fields: KEY_CREATE_FIELDS,
+        queryFields: { context: f.base64('A derived signing key: show its public keys for this derivation context (base64).') },
         operations: {
-          read: async (ctx) => ({ data: keyView(await transit.readKey(mountOf(ctx), nameOf(ctx))) }),
+          read: async (ctx) => {
+            const key = await transit.readKey(mountOf(ctx), nameOf(ctx));
+            const context = ctx.input.context === undefined || ctx.input.context === '' ? undefined : decodeBase64Field(ctx.input.context, 'context');
+            // Vault: a derived key read with a context shows that context's public keys.
+            return { data: keyView(key, context && key.derived ? await transit.derivedPublicKeys(mountOf(ctx), nameOf(ctx), context) : undefined) };
+          },
           update: async (ctx) => {
             if (ctx.input.managed_key_name !== undefined || ctx.input.managed_key_id !== undefined) {
               throw invalid('managed keys are not supported by Strongroom');
@@ -121,6 +127,8 @@ export function createTransitBackend(deps: { transit: TransitService }): Backend
         existenceCheck: async (ctx) => transit.keyExists(mountOf(ctx), nameOf(ctx)),
         operations: {
           create: async (ctx) => {
+            // Vault's config/keys disable_upsert: encrypting with a missing key is then refused, never a new key.
+            if ((await transit.readKeysConfig(mountOf(ctx))).disableUpsert) throw invalid('encryption key not found');
             // Vault's upsert: the key takes `type` and `convergent_encryption`, and is derived when a context is given.
             const { type, convergent_encryption: convergent } = ctx.input;
             const batch = Array.isArray(ctx.data.batch_input) ? (ctx.data.batch_input as Array<Record<string, unknown> | null>) : [ctx.data];
@@ -334,6 +342,20 @@ export function createTransitBackend(deps: { transit: TransitService }): Backend
               ...(ctx.params.name ? { name: ctx.params.name } : {}),
               ...(force !== undefined ? { force } : {}),
             });
+          },
+        },
+      }),
+      definePath({
+        name: 'transit.config.keys',
+        pattern: 'config/keys',
+        synopsis: "The mount's key settings: whether encrypting with a missing key creates it.",
+        fields: { disable_upsert: f.bool('Refuse to create a key on encrypt when it does not exist (default false).') },
+        operations: {
+          read: async (ctx) => ({ data: { disable_upsert: (await transit.readKeysConfig(mountOf(ctx))).disableUpsert } }),
+          update: async (ctx) => {
+            const current = await transit.readKeysConfig(mountOf(ctx));
+            await transit.writeKeysConfig(mountOf(ctx), { disableUpsert: ctx.input.disable_upsert ?? current.disableUpsert });
+            return { data: { disable_upsert: ctx.input.disable_upsert ?? current.disableUpsert } };
           },
         },
       }),

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, type KeyObject } from 'node:crypto';
+import { createHmac, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { encodeContext } from '../crypto/context.js';
 import { constantTimeEqual } from '../crypto/hmac.js';
 import { decryptWithRefresh } from '../crypto/service.js';
@@ -349,6 +349,22 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
     async readKey(mount, name) {
       return toKey(await requireKey(mount, name));
     },
+
+    async derivedPublicKeys(mount, name, context) {
+      const row = await requireKey(mount, name);
+      if (row.derived !== 1 || row.type !== 'ed25519') throw invalid(`key "${name}" is not a derived signing key; its public keys need no context`);
+      if (context.length === 0) throw invalid('missing "context"');
+      const keys: Record<number, string> = {};
+      for (let version = Math.max(1, row.min_available_version); version <= row.latest_version; version++) {
+        const signing = await signingKey(row, version, context);
+        keys[version] = Buffer.from(createPublicKey(signing).export({ format: 'jwk' }).x!, 'base64url').toString('base64');
+      }
+      return keys;
+    },
+
+    readKeysConfig: (mount) => repository.readMountConfig(mount.uuid),
+
+    writeKeysConfig: (mount, config) => repository.writeMountConfig(mount.uuid, config),
 
     async keyExists(mount, name) {
       if (!isValidKeyName(name)) return false;

@@ -112,6 +112,14 @@ export interface TransitService {
   /** Creates the key with version 1; creating an existing key is a no-op returning it (as Vault). */
   createKey(mount: Mount, name: string, options?: CreateKeyOptions): Promise<TransitKey>;
   readKey(mount: Mount, name: string): Promise<TransitKey>;
+  /**
+   * A derived ed25519 key's public key per version for one derivation context (Vault's key read with `context`);
+   * 'invalid' for a key that is not a derived signing key.
+   */
+  derivedPublicKeys(mount: Mount, name: string, context: Uint8Array): Promise<Record<number, string>>;
+  /** The mount's config/keys: whether encrypting with a missing key creates it (Vault's `disable_upsert`). */
+  readKeysConfig(mount: Mount): Promise<{ disableUpsert: boolean }>;
+  writeKeysConfig(mount: Mount, config: { disableUpsert: boolean }): Promise<void>;
   keyExists(mount: Mount, name: string): Promise<boolean>;
   /** Sorted key names; 404 when there are none (Vault's LIST semantics). */
   listKeys(mount: Mount): Promise<string[]>;

@@ -1,7 +1,8 @@
 import type { TransitKey } from './types.js';
 
 /** A key as Vault's keys/<name> read shows it. */
-export function keyView(key: TransitKey): Record<string, unknown> {
+/** `contextKeys`: a derived key's public keys for one context (a key read with `context`), shown per version. */
+export function keyView(key: TransitKey, contextKeys?: Readonly<Record<number, string>>): Record<string, unknown> {
   const keys: Record<string, unknown> = {};
   const signing = Object.keys(key.publicKeys).length > 0;
   for (const [version, createdAt] of Object.entries(key.versions)) {
@@ -10,7 +11,7 @@ export function keyView(key: TransitKey): Record<string, unknown> {
       ? {
           name: curveName(key.type),
           // A derived key has a key pair per context: its root's public key verifies nothing, so none is shown.
-          public_key: key.derived ? '' : (key.publicKeys[Number(version)] ?? ''),
+          public_key: key.derived ? (contextKeys?.[Number(version)] ?? '') : (key.publicKeys[Number(version)] ?? ''),
           creation_time: new Date(createdAt).toISOString(),
         }
       : Math.floor(createdAt / 1000);

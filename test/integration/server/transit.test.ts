@@ -150,4 +150,40 @@ describe('transit engine (real server process)', () => {
     expect(importing.status).toBe(400);
     expect(importing.body.errors[0]).toMatch(/not supported/);
   });
+
+  it('config/keys disable_upsert: encrypting with a missing key creates it until upsert is disabled', async () => {
+    await root('POST', 'sys/mounts/transit-noupsert', { type: 'transit' });
+    expect((await root('GET', 'transit-noupsert/config/keys')).body.data).toEqual({ disable_upsert: false });
+    expect((await root('POST', 'transit-noupsert/encrypt/made-on-demand', { plaintext: b64('x') })).status).toBe(200);
+    expect((await root('GET', 'transit-noupsert/keys/made-on-demand')).status).toBe(200);
+
+    const set = await root('POST', 'transit-noupsert/config/keys', { disable_upsert: 'true' });
+    expect(set.body.data).toEqual({ disable_upsert: true });
+    const refused = await root('POST', 'transit-noupsert/encrypt/never-made', { plaintext: b64('x') });
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors).toEqual(['encryption key not found']);
+    expect((await root('GET', 'transit-noupsert/keys/never-made')).status).toBe(404);
+    // An existing key still encrypts; the setting belongs to this mount only.
+    expect((await root('POST', 'transit-noupsert/encrypt/made-on-demand', { plaintext: b64('x') })).status).toBe(200);
+    expect((await root('GET', 'transit/config/keys')).body.data).toEqual({ disable_upsert: false });
+  });
+
+  it('a derived ed25519 key read with a context shows that context\'s public key, which verifies its signatures', async () => {
+    await root('POST', 'transit/keys/per-tenant', { type: 'ed25519', derived: true });
+    const context = b64('tenant-42');
+    const signed = await root('POST', 'transit/sign/per-tenant', { input: b64('invoice 7'), context });
+    expect(signed.status).toBe(200);
+    expect((await root('GET', 'transit/keys/per-tenant')).body.data.keys['1'].public_key).toBe('');
+    const read = await root('GET', `transit/keys/per-tenant?context=${encodeURIComponent(context)}`);
+    const publicKey = read.body.data.keys['1'].public_key as string;
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey, 'base64').toString('base64url') }, format: 'jwk' });
+    const signature = Buffer.from((signed.body.data.signature as string).split(':')[2]!, 'base64');
+    expect(cryptoVerify(null, Buffer.from('invoice 7'), key, signature)).toBe(true);
+    // Another context's key does not verify it.
+    const other = await root('GET', `transit/keys/per-tenant?context=${encodeURIComponent(b64('tenant-43'))}`);
+    expect(other.body.data.keys['1'].public_key).not.toBe(publicKey);
+    // A key that is not derived takes no context.
+    await root('POST', 'transit/keys/plain-signer', { type: 'ed25519' });
+    expect((await root('GET', `transit/keys/plain-signer?context=${encodeURIComponent(context)}`)).status).toBe(200);
+  });
 });
