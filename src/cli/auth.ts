@@ -22,6 +22,7 @@ export function registerLogin(program: Command): void {
     'strongroom login                                    # prompts for a token without echo',
     'strongroom login - < token.txt',
     'strongroom login --method=approle role_id=$ROLE_ID secret_id=@secret-id.txt',
+    'strongroom login --method=approle --path=ci-approle role_id=$ROLE_ID secret_id=@secret-id.txt   # mounted at auth/ci-approle/',
     'strongroom login -method=kubernetes role=app jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token',
   ])
     .argument('[args...]', 'a token (token method; - reads stdin), or key=value login parameters')

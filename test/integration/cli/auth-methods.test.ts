@@ -105,6 +105,8 @@ describe('strongroom auth', () => {
     const elsewhere = await cli(['login', '--method=approle', `role_id=${roleId}`, `secret_id=${await secretId()}`], { env });
     expect(elsewhere.code).toBe(1);
     expect(elsewhere.stderr).toMatch(/^Error: .*auth\/approle\/login/);
+    // And at a mount where nothing is enabled, the hint says where to look.
+    failed(await cli(['login', '-method=kubernetes', '-path=cluster-z', 'role=app', 'jwt=x'], { env }), 1, /— try 'strongroom auth list' to see where auth methods are mounted/);
   }, SLOW);
 });
 
