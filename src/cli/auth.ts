@@ -3,14 +3,16 @@ import { ApiError } from './client.js';
 import { act, group, leaf, oneLineErrors, type Context } from './command.js';
 import { forgetToken, saveToken } from './connection.js';
 import { CliError, UsageError } from './errors.js';
-import { chompOne, extractVaultFlags, parseKeyValues, parsePositiveInt, promptHidden, readStdinOnce } from './input.js';
+import { chompOne, extractVaultFlags, parseKeyValues, parsePositiveInt, parseWrapTtl, promptHidden, readStdinOnce } from './input.js';
 import { colors, emit, keyValueTable, rawField } from './output.js';
+import { emitWrapInfo } from './wrapping.js';
 
 /*
  * `strongroom login` and `strongroom token …`.
  *
  * Script output shapes:
  *   login                {accessor, policies, lease_duration, renewable, token_file} (+ client_token with --no-store)
+ *   token create --wrap-ttl  Vault's wrap_info {token, accessor, ttl, creation_time, creation_path, wrapped_accessor}
  *   token create, renew  Vault's auth block {client_token, accessor, policies, lease_duration, renewable, num_uses, orphan, ...}
  *   token lookup         Vault's lookup data {accessor, policies, ttl, expire_time, num_uses, display_name, ...}
  *   token revoke         {revoked: true}
@@ -20,6 +22,7 @@ export function registerLogin(program: Command): void {
     'strongroom login                                    # prompts for a token without echo',
     'strongroom login - < token.txt',
     'strongroom login --method=approle role_id=$ROLE_ID secret_id=@secret-id.txt',
+    'strongroom login --method=approle --path=ci-approle role_id=$ROLE_ID secret_id=@secret-id.txt   # mounted at auth/ci-approle/',
     'strongroom login -method=kubernetes role=app jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token',
   ])
     .argument('[args...]', 'a token (token method; - reads stdin), or key=value login parameters')
@@ -98,6 +101,7 @@ export function registerToken(program: Command): void {
     'strongroom token create --policy=app-read --ttl=1h --use-limit=10',
     'strongroom token create --policy=ci --orphan --period=24h -o json',
     'strongroom token create --policy=app-read --field=token',
+    'strongroom token create --policy=app-read --wrap-ttl=10m --field=token   # hand it over wrapped (strongroom unwrap)',
   ])
     .option('--policy <name>', 'policy to attach (repeat for several)', collect, [])
     .option('--ttl <duration>', 'time to live (e.g. 30m, 1h)')
@@ -108,8 +112,10 @@ export function registerToken(program: Command): void {
     .option('--no-default-policy', 'do not attach the default policy')
     .option('--display-name <name>', 'name shown in the audit log')
     .option('--field <name>', 'print only this field raw (token, accessor)')
+    .option('--wrap-ttl <duration>', 'wrap the new token: print a single-use wrapping token instead (see strongroom unwrap)')
     .action(
       act(async (ctx) => {
+        const wrapTtl = ctx.opts.wrapTtl === undefined ? undefined : parseWrapTtl(String(ctx.opts.wrapTtl));
         const body: Record<string, unknown> = {};
         const policies = ctx.opts.policy as string[];
         if (policies.length) body.policies = policies.flatMap((p) => p.split(',')).filter(Boolean);
@@ -120,6 +126,7 @@ export function registerToken(program: Command): void {
         if (ctx.opts.defaultPolicy === false) body.no_default_policy = true;
         if (ctx.opts.displayName) body.display_name = String(ctx.opts.displayName);
         const path = ctx.opts.orphan ? 'auth/token/create-orphan' : 'auth/token/create';
+        if (wrapTtl !== undefined) return emitWrapInfo(ctx, await ctx.client().write(path, body, { wrapTtl }));
         const auth = (await ctx.client().write(path, body))?.auth ?? {};
         if (ctx.opts.field !== undefined) return printField(auth, String(ctx.opts.field));
         emit(ctx.format, auth, () => authTable(auth));

@@ -1,4 +1,4 @@
-import { ApiError, ConnectionError, TimeoutError, TlsError, createClient as createApiClient, type Method, type Response } from '../client/index.js';
+import { ApiError, ConnectionError, TimeoutError, TlsError, createClient as createApiClient, type Method, type Response, type WrapTtl } from '../client/index.js';
 import { isStrongroomError } from '../shared/errors.js';
 import { CliError, UsageError } from './errors.js';
 import type { Connection } from './connection.js';
@@ -16,6 +16,8 @@ export interface RequestOptions {
   /** Override the connection's token ('' sends none). */
   token?: string;
   contentType?: string;
+  /** Ask for a wrapped answer (X-Vault-Wrap-TTL); check the flag first with parseWrapTtl for a usage error. */
+  wrapTtl?: WrapTtl;
 }
 
 export type ApiResponse = Pick<Response, 'status' | 'body'>;
@@ -25,11 +27,14 @@ export interface Client {
   readonly hasToken: boolean;
   request(method: Method, path: string, options?: RequestOptions): Promise<ApiResponse>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  read(path: string, query?: RequestOptions['query']): Promise<any>;
+  read(path: string, query?: RequestOptions['query'], options?: Pick<RequestOptions, 'wrapTtl'>): Promise<any>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  write(path: string, body?: unknown): Promise<any>;
+  write(path: string, body?: unknown, options?: Pick<RequestOptions, 'wrapTtl'>): Promise<any>;
   list(path: string): Promise<string[]>;
   delete(path: string): Promise<void>;
+  /** sys/wrapping/unwrap (src/client's placement of the token); the wrapped answer's body. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  unwrap(wrappingToken?: string): Promise<any>;
 }
 
 const TIMEOUT_MS = 60_000;
@@ -49,10 +54,11 @@ export function createClient(conn: Connection): Client {
     address: conn.address,
     hasToken: conn.token !== '',
     request: (method, path, options = {}) => cli(async () => (await api.request(method, path, options)) as ApiResponse),
-    read: (path, query) => cli(() => api.read(path, query)),
-    write: (path, body) => cli(() => api.write(path, body)),
+    read: (path, query, options) => cli(() => api.read(path, query, options)),
+    write: (path, body, options) => cli(() => api.write(path, body, options)),
     list: (path) => cli(() => api.list(path)),
     delete: (path) => cli(() => api.delete(path)),
+    unwrap: (wrappingToken) => cli(() => api.unwrap(wrappingToken)),
   };
 }
 
@@ -68,5 +74,6 @@ function cliError(err: unknown, address: string): unknown {
   }
   // A path with '.'/'..' segments or encoded separators is refused before sending: the user's to fix.
   if (isStrongroomError(err, 'invalid') && err.details?.reason === 'unsafe_path') return new UsageError(`the path ${err.message.replace(/^request path /, '')}`, 'a path without dot segments or encoded separators');
+  if (isStrongroomError(err, 'invalid') && err.details?.reason === 'wrap_ttl') return new UsageError(err.message, '--wrap-ttl=5m (or a number of seconds)');
   return err;
 }

@@ -23,13 +23,24 @@ export function registerCompletion(program: Command): void {
   oneLineErrors(cmd);
 }
 
+/**
+ * Words a command's positional argument takes (`auth enable` → approle, kubernetes), completed besides its flags.
+ * Kept apart from commander's `choices`, which would also refuse other values: the server decides what is valid.
+ */
+const argumentWords = new WeakMap<Command, string[]>();
+
+export function completeWith(cmd: Command, words: string[]): Command {
+  argumentWords.set(cmd, words);
+  return cmd;
+}
+
 /** Command path ('' for the root, 'kv metadata' for nested) → words completed after it. */
 export function commandTree(program: Command): Map<string, string[]> {
   const tree = new Map<string, string[]>();
   const visit = (c: Command, path: string) => {
     const subs = c.commands.map((s) => s.name());
     const flags = c.options.flatMap((o) => [o.long, o.short]).filter((f): f is string => typeof f === 'string');
-    tree.set(path, [...subs, ...flags, '--help']);
+    tree.set(path, [...subs, ...(argumentWords.get(c) ?? []), ...flags, '--help']);
     for (const s of c.commands) visit(s, path ? `${path} ${s.name()}` : s.name());
   };
   visit(program, '');

@@ -58,7 +58,10 @@ export function describeError(err: unknown): DescribedError {
 /** What to do next for a server error, so every error line can end in "— try …". */
 export function hintFor(status: number, path: string): string | undefined {
   if (status === 403 && /^auth\/[^/]+\/login$/.test(path)) return 'checking the role and credentials you passed to login';
+  if (status === 400 && /^sys\/(auth|mounts\/auth)(\/|$)/.test(path)) return "'strongroom auth list' to see the enabled auth methods and their paths";
   if (status === 403) return "'strongroom login', or check that your token's policies grant this path";
+  // Auth methods are mounts now: a login at a path where none is enabled is the common first mistake.
+  if (status === 404 && /^auth\/.+\/login$/.test(path)) return "'strongroom auth list' to see where auth methods are mounted (--path=MOUNT), or 'strongroom auth enable TYPE'";
   if (status === 404) return path.includes('/metadata/') || path.includes('/data/') ? "'strongroom kv list' to see which secrets exist" : 'checking the path';
   if (status === 503) return "'strongroom status'; a sealed store needs 'strongroom operator unseal'";
   if (status === 429) return 'again in a few seconds';

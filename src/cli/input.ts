@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
+import { wrapTtlHeader } from '../client/wrapping.js';
 
 /** Reads all of stdin (for `-` arguments). Refuses a terminal with nothing piped only when asked to. */
 export async function readStdin(): Promise<string> {
@@ -78,6 +79,18 @@ export async function readFileArg(path: string, what: string): Promise<string> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new UsageError(`cannot read ${what} ${path} (${code})`, 'checking the path and its permissions');
+  }
+}
+
+/**
+ * `--wrap-ttl`: checked here, before any request, so a typo is a usage error (exit 2) rather than a wasted round
+ * trip, and never a TTL of 0 that would answer in plaintext. The header value src/client will send.
+ */
+export function parseWrapTtl(value: string, flag = '--wrap-ttl'): string {
+  try {
+    return wrapTtlHeader(value);
+  } catch {
+    throw new UsageError(`${flag} must be a positive duration such as 5m, 1h or 300 (seconds)`, `${flag}=5m`);
   }
 }
 

@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { ApiError, type Client } from './client.js';
 import { act, group, leaf, oneLineErrors, type Context } from './command.js';
 import { CliError, UsageError } from './errors.js';
-import { parseKeyValues, parsePositiveInt, parseVersions, readStdinOnce } from './input.js';
+import { parseKeyValues, parsePositiveInt, parseVersions, parseWrapTtl, readStdinOnce } from './input.js';
 import { listPath, resolveKvPath, requireSecretPath, valueOf, valuePath, writeBody, type KvLocation } from './kv-paths.js';
 import { colors, emit, gridTable, keyValueTable, rawField } from './output.js';
+import { emitWrapInfo } from './wrapping.js';
 
 /*
  * `strongroom kv …`: Vault's `vault kv` over KV version 2, plus history, rollback and diff.
@@ -12,6 +13,7 @@ import { colors, emit, gridTable, keyValueTable, rawField } from './output.js';
  * Script output shapes (-o json; -o yaml is the same structure):
  *   put, patch, rollback   {created_time, custom_metadata, deletion_time, destroyed, version}
  *   get                    {data: {...}, metadata: {created_time, custom_metadata, deletion_time, destroyed, version}}
+ *   get --wrap-ttl         Vault's wrap_info {token, accessor, ttl, creation_time, creation_path} (src/cli/wrapping.ts)
  *   list                   ["key", "folder/"]
  *   delete/undelete/destroy {path, versions}   (versions [] = the latest, for delete)
  *   history                {path, current_version, versions: [{version, created_time, deletion_time, destroyed, current}]}
@@ -43,10 +45,12 @@ export function registerKv(program: Command): void {
     'strongroom kv get secret/app/db',
     'strongroom kv get --field=password secret/app/db > password.txt',
     'strongroom kv get --version=2 -o json secret/app/db',
+    'strongroom kv get --wrap-ttl=15m --field=token secret/app/db   # a single-use wrapping token instead of the data',
   ])
     .argument('<path>', 'secret path')
     .option('--version <n>', 'version to read (default: the latest)')
-    .option('--field <key>', "print only this key's value, raw (for scripts)")
+    .option('--field <key>', "print only this key's value, raw (for scripts); with --wrap-ttl, a wrap_info field (token)")
+    .option('--wrap-ttl <duration>', "wrap the answer: print a single-use wrapping token (see 'strongroom unwrap') instead of the data")
     .action(act(async (ctx, [path]) => get(ctx, path as string)));
 
   leaf(kv, 'list', 'List the secrets and folders under a path', ['strongroom kv list secret/', 'strongroom kv list -o json secret/app/'])
@@ -249,6 +253,7 @@ function versionTable(info: Record<string, unknown> | undefined): string {
 }
 
 async function get(ctx: Context, path: string): Promise<void> {
+  const wrapTtl = ctx.opts.wrapTtl === undefined ? undefined : parseWrapTtl(String(ctx.opts.wrapTtl));
   const loc = await located(ctx.client(), path);
   const version = ctx.opts.version === undefined ? undefined : parsePositiveInt(String(ctx.opts.version), '--version');
   if (loc.version === 1 && version !== undefined) {
@@ -256,7 +261,7 @@ async function get(ctx: Context, path: string): Promise<void> {
   }
   let body;
   try {
-    body = await ctx.client().read(valuePath(loc), version === undefined ? undefined : { version });
+    body = await ctx.client().read(valuePath(loc), version === undefined ? undefined : { version }, wrapTtl === undefined ? undefined : { wrapTtl });
   } catch (err) {
     const meta = err instanceof ApiError && err.status === 404 ? err.body?.data?.metadata : undefined;
     if (meta) {
@@ -271,6 +276,7 @@ async function get(ctx: Context, path: string): Promise<void> {
     }
     throw err;
   }
+  if (wrapTtl !== undefined) return emitWrapInfo(ctx, body);
   const data = valueOf(loc, body) ?? {};
   const metadata = loc.version === 1 ? null : (body?.data?.metadata ?? {});
   if (ctx.opts.field !== undefined) {

@@ -5,6 +5,7 @@ import { registerCsiProvider } from './csi-provider.js';
 import { registerOperator } from './operator.js';
 import { registerAudit } from './audit.js';
 import { registerLogin, registerToken } from './auth.js';
+import { registerAuthMethods } from './auth-methods.js';
 import { registerCompletion } from './completion.js';
 import { describeError } from './errors.js';
 import { registerCliConventions } from './command.js';
@@ -13,6 +14,7 @@ import { registerPolicy } from './policy.js';
 import { registerOperatorLifecycle, registerStatus } from './sys.js';
 import { registerTransfer } from './transfer.js';
 import { registerRollout } from './rollout.js';
+import { registerUnwrap } from './wrapping.js';
 import { registerConsumers } from './consumers.js';
 
 /**
@@ -34,9 +36,11 @@ export async function main(argv: string[]): Promise<void> {
     registerStatus,
     registerOperatorLifecycle,
     registerLogin,
+    registerAuthMethods,
     registerKv,
     registerPolicy,
     registerToken,
+    registerUnwrap,
     registerAudit,
     registerTransfer,
     registerRollout,

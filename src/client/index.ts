@@ -1,5 +1,6 @@
 import { ApiError } from './errors.js';
 import { createTransport, type Method, type RequestOptions, type Response, type TransportOptions } from './transport.js';
+import { WRAP_TTL_HEADER, wrapTtlHeader, type WrapTtl } from './wrapping.js';
 
 /**
  * The one client for Strongroom's (Vault's) HTTP API, used by the CLI, the KMS plugin, the CSI provider and the
@@ -19,6 +20,11 @@ export interface ClientOptions extends TransportOptions {
 export interface ClientRequestOptions extends RequestOptions {
   /** This request's token instead of the client's ('' sends none). */
   token?: string;
+  /**
+   * Ask the server to wrap the answer (X-Vault-Wrap-TTL): the body then holds `wrap_info` (see wrapInfoOf) instead
+   * of the data. Checked before sending; a malformed or zero TTL throws StrongroomError('invalid').
+   */
+  wrapTtl?: WrapTtl;
 }
 
 export interface Client {
@@ -33,6 +39,14 @@ export interface Client {
   /** The keys of a folder (GET ?list=true). Vault answers an empty folder with a bare 404: that lists as []. */
   list(path: string, options?: ClientRequestOptions): Promise<string[]>;
   delete(path: string, options?: ClientRequestOptions): Promise<void>;
+  /**
+   * sys/wrapping/unwrap, as Vault's own client does it: without an argument the client's token is the wrapping
+   * token; with one, it is sent as the request token when the client has none (or the same), and otherwise in the
+   * body, with the client's token as the caller (which needs `update` on sys/wrapping/unwrap). The wrapped answer's
+   * body, exactly as the original request would have returned it.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  unwrap(wrappingToken?: string, options?: ClientRequestOptions): Promise<any>;
   /** Closes idle connections; the client still works afterwards (it opens new ones). */
   close(): void;
 }
@@ -44,8 +58,11 @@ export function createClient(options: ClientOptions): Client {
     if (typeof options.token === 'function') return options.token();
     return options.token ?? '';
   };
-  const request: Client['request'] = async (method, path, requestOptions = {}) =>
-    transport.request(method, path, { ...requestOptions, token: await tokenOf(requestOptions.token) });
+  const request: Client['request'] = async (method, path, requestOptions = {}) => {
+    const { wrapTtl, ...rest } = requestOptions;
+    const headers = wrapTtl === undefined ? rest.headers : { ...rest.headers, [WRAP_TTL_HEADER]: wrapTtlHeader(wrapTtl) };
+    return transport.request(method, path, { ...rest, ...(headers ? { headers } : {}), token: await tokenOf(rest.token) });
+  };
   return {
     address: transport.address,
     request,
@@ -61,6 +78,13 @@ export function createClient(options: ClientOptions): Client {
       }
     },
     delete: async (path, more) => void (await request('DELETE', path, more)),
+    async unwrap(wrappingToken, more) {
+      const own = await tokenOf(more?.token);
+      const given = wrappingToken?.trim();
+      const inBody = given !== undefined && given !== '' && own !== '' && given !== own;
+      const token = given === undefined || given === '' ? own : inBody ? own : given;
+      return (await request('POST', 'sys/wrapping/unwrap', { ...more, token, body: inBody ? { token: given } : {} })).body;
+    },
     close: () => transport.close(),
   };
 }
@@ -68,3 +92,4 @@ export function createClient(options: ClientOptions): Client {
 export { ApiError, ConnectionError, NotFoundError, TimeoutError, TlsError, isNotFound } from './errors.js';
 export type { Method, RequestOptions, Response } from './transport.js';
 export * from './kv.js';
+export { WRAP_TTL_HEADER, wrapInfoOf, wrapTtlHeader, type WrapInfo, type WrapTtl } from './wrapping.js';

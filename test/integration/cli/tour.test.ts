@@ -98,6 +98,10 @@ describe('README tour', () => {
     expect(outputOf('strongroom policy read')).toContain('secret/data/app/*');
     expect(outputOf('STRONGROOM_TOKEN=$APP_TOKEN strongroom kv get')).toBe('app');
     expect(outputOf('STRONGROOM_TOKEN=$APP_TOKEN strongroom kv put')).toMatch(/^Error: permission denied[\s\S]*denied, as it should be$/);
+    expect(outputOf('STRONGROOM_TOKEN=$WRAPPED strongroom unwrap --field=password')).toBe('correct-horse-battery');
+    expect(outputOf('STRONGROOM_TOKEN=$WRAPPED strongroom unwrap ||')).toMatch(/^Error: the wrapping token is not valid[\s\S]*already unwrapped, as it should be$/);
+    expect(outputOf('strongroom auth enable approle')).toBe('Success! Enabled approle auth method at: approle/');
+    expect(outputOf('strongroom auth list')).toMatch(/ci-approle\/\s+│ approle\s+│ auth_approle_\S+\s+│ CI pipelines/);
     const audit = outputOf('strongroom audit query');
     expect(audit).toContain('secret/data/app/db');
     expect(audit).toMatch(/│ read\s+│/);
