@@ -1,8 +1,9 @@
 import type { Mount } from '../../mounts/types.js';
 import { normalizeMountPath } from '../../mounts/paths.js';
 import { invalid } from '../../shared/errors.js';
-import type { BackendPath, RequestContext } from '../../logical/backend.js';
-import { optDuration, optObject, optString, optStringMap, reqString } from '../../logical/fields.js';
+import { z } from 'zod';
+import { definePath, type BackendPath, type RequestContext } from '../../logical/backend.js';
+import { f, parseFields, parseSeconds } from '../../logical/schema.js';
 import type { HttpDeps } from '../deps.js';
 import { SYSTEM_LEASE_TTL_SECONDS } from '../../shared/duration.js';
 
@@ -24,27 +25,31 @@ export function authPaths(deps: Pick<HttpDeps, 'authMounts'>): BackendPath[] {
     return mount;
   }
 
-  const tune = {
-    read: async (ctx: RequestContext) => ({ data: tuneView(await find(ctx.params.path!)) }),
-    update: async (ctx: RequestContext) => {
-      const mount = await find(ctx.params.path!);
-      // Lease TTLs per auth mount would cap the tokens its logins issue; Strongroom does not apply them, so setting
-      // one is refused rather than silently ignored (0 and -1, Vault's "system default", are accepted).
-      for (const field of ['default_lease_ttl', 'max_lease_ttl'] as const) {
-        const raw = ctx.data[field];
-        if (raw === -1 || raw === '-1') continue;
-        if ((optDuration(ctx.data, field) ?? 0) > 0) throw invalid(`${field} is not supported on auth mounts: it would not be enforced`);
-      }
-      const options = optStringMap(ctx.data, 'options') ?? {};
-      const description = optString(ctx.data, 'description');
-      await authMounts.tuneOptions(mount.path, options, description);
-    },
-  };
+  /** sys/auth/<path>/tune and sys/mounts/auth/<path>/tune: one path, two places. */
+  const tunePath = (declaration: Pick<BackendPath, 'name' | 'pattern' | 'sudo' | 'aclPath'>): BackendPath =>
+    definePath({
+      ...declaration,
+      synopsis: "An auth method's tunable settings.",
+      fields: TUNE_FIELDS,
+      operations: {
+        read: async (ctx) => ({ data: tuneView(await find(ctx.params.path!)) }),
+        update: async (ctx) => {
+          const mount = await find(ctx.params.path!);
+          // Lease TTLs per auth mount would cap the tokens its logins issue; Strongroom does not apply them, so setting
+          // one is refused rather than silently ignored (0 and -1, Vault's "system default", are accepted).
+          for (const field of ['default_lease_ttl', 'max_lease_ttl'] as const) {
+            if ((ctx.input[field] ?? 0) > 0) throw invalid(`${field} is not supported on auth mounts: it would not be enforced`);
+          }
+          await authMounts.tuneOptions(mount.path, ctx.input.options ?? {}, ctx.input.description);
+        },
+      },
+    });
 
   return [
     {
       name: 'sys.auth.list',
       pattern: 'auth/?',
+      synopsis: 'Lists the enabled auth methods.',
       operations: {
         read: async () => {
           const out: Record<string, unknown> = {};
@@ -53,44 +58,80 @@ export function authPaths(deps: Pick<HttpDeps, 'authMounts'>): BackendPath[] {
         },
       },
     },
-    {
+    tunePath({
       name: 'sys.auth.tune',
       pattern: 'auth/(?<path>.+)/tune',
       sudo: true,
       aclPath: canonicalAclPath('sys/auth/', '/tune'),
-      operations: tune,
-    },
-    {
-      // The same tuning, where the vault CLI sends it (`vault auth tune` writes sys/mounts/auth/<path>/tune).
+    }),
+    // The same tuning, where the vault CLI sends it (`vault auth tune` writes sys/mounts/auth/<path>/tune).
+    tunePath({
       name: 'sys.mounts.auth.tune',
       pattern: 'mounts/auth/(?<path>.+)/tune',
       aclPath: canonicalAclPath('sys/mounts/auth/', '/tune'),
-      operations: tune,
-    },
-    {
+    }),
+    definePath({
       name: 'sys.auth',
       pattern: 'auth/(?<path>.+?)/?',
       sudo: true,
       aclPath: canonicalAclPath('sys/auth/', ''),
+      synopsis: 'Enables, reads or disables an auth method.',
+      fields: ENABLE_FIELDS,
       operations: {
         read: async (ctx) => ({ data: authView(await find(ctx.params.path!)) }),
         update: async (ctx) => {
-          const type = reqString(ctx.data, 'type');
-          const description = optString(ctx.data, 'description');
-          const config = optObject(ctx.data, 'config') ?? {};
+          const { type, description } = ctx.input;
+          // The config's own fields are read the way Vault names them in its errors: by their name inside config.
+          const config = parseFields(CONFIG_LEASE_FIELDS, ctx.input.config ?? {});
           for (const field of ['default_lease_ttl', 'max_lease_ttl'] as const) {
-            if ((optDuration(config, field) ?? 0) > 0) throw invalid(`config.${field} is not supported on auth mounts: it would not be enforced`);
+            if ((config[field] ?? 0) > 0) throw invalid(`config.${field} is not supported on auth mounts: it would not be enforced`);
           }
-          const options = optStringMap(ctx.data, 'options') ?? {};
+          const options = ctx.input.options ?? {};
           await authMounts.enable({ path: ctx.params.path!, type, options, ...(description !== undefined ? { description } : {}) });
         },
         delete: async (ctx) => {
           await authMounts.disable(ctx.params.path!);
         },
       },
-    },
+    }),
   ];
 }
+
+/** A lease TTL as a duration; -1 (Vault's "system default", as the vault CLI sends it) reads as not given. */
+function leaseTtl(description: string) {
+  const meta = { type: 'string', format: 'duration', description };
+  return z
+    .unknown()
+    .transform((value, ctx) => {
+      if (value === -1 || value === '-1') return undefined;
+      const seconds = parseSeconds(value);
+      if (seconds === undefined || typeof seconds === 'number') return seconds;
+      ctx.addIssue({ code: 'custom', message: 'field "{field}" must be a duration such as "1h" or a number of seconds' });
+      return z.NEVER;
+    })
+    .meta(meta)
+    .optional()
+    .meta(meta);
+}
+
+const TUNE_FIELDS = {
+  default_lease_ttl: leaseTtl('Refused when set: lease TTLs of auth mounts are not applied (0 and -1 are accepted).'),
+  max_lease_ttl: leaseTtl('Refused when set: lease TTLs of auth mounts are not applied (0 and -1 are accepted).'),
+  options: f.stringMap('Options of the auth method.'),
+  description: f.string('A human-friendly description of the mount.'),
+};
+
+const ENABLE_FIELDS = {
+  type: f.requiredString('The auth method: approle or kubernetes.'),
+  description: f.string('A human-friendly description of the mount.'),
+  config: f.object("Vault's mount configuration; lease TTLs are refused when set (they would not be applied)."),
+  options: f.stringMap('Options of the auth method.'),
+};
+
+const CONFIG_LEASE_FIELDS = {
+  default_lease_ttl: f.duration('Default lease TTL.'),
+  max_lease_ttl: f.duration('Maximum lease TTL.'),
+};
 
 /**
  * The ACL judges the mount in the form policies name it ('sys/auth/approle'), whatever slashes the request carried.

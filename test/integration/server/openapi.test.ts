@@ -93,6 +93,30 @@ describe('OpenAPI document and help (real server)', () => {
     expect(doc.paths['/secret/metadata/{path}/'].get.parameters).toContainEqual(expect.objectContaining({ name: 'list', in: 'query', required: true }));
     expect(doc.paths['/auth/token/create'].post.requestBody.content['application/json'].schema.properties.ttl).toMatchObject({ type: 'string', format: 'duration' });
     expect(doc.paths['/sys/internal/specs/openapi'].get).toBeDefined();
+    // The auth methods' declared fields, per mount: approle's role (its own and the shared role token fields, with
+    // Vault's legacy aliases), kubernetes' config and role, and sys/auth.
+    const body = (path: string) => doc.paths[path]?.post?.requestBody?.content['application/json'].schema;
+    const approleRole = body('/auth/openapi-approle/role/{name}');
+    expect(approleRole.properties.token_policies).toMatchObject({ type: 'array', items: { type: 'string' } });
+    expect(approleRole.properties.policies).toMatchObject({ type: 'array' });
+    expect(approleRole.properties.token_ttl).toMatchObject({ type: 'string', format: 'duration' });
+    expect(approleRole.properties.bind_secret_id).toMatchObject({ type: 'boolean' });
+    expect(approleRole.properties.secret_id_num_uses).toMatchObject({ type: 'integer', minimum: 0 });
+    expect(body('/auth/openapi-approle/login')).toMatchObject({ required: ['role_id'], properties: { secret_id: { type: 'string' } } });
+    expect(body('/auth/openapi-approle/role/{name}/secret-id').properties).toHaveProperty('metadata');
+    expect(doc.paths['/auth/openapi-approle/role/{name}/secret-id/destroy'].delete.parameters).toContainEqual(
+      expect.objectContaining({ name: 'secret_id', in: 'query' }),
+    );
+    const kubernetesConfig = body('/auth/openapi-kubernetes/config');
+    expect(kubernetesConfig.properties.kubernetes_host).toMatchObject({ type: 'string' });
+    expect(kubernetesConfig.properties.pem_keys).toMatchObject({ type: 'array', items: { type: 'string' } });
+    expect(kubernetesConfig.properties.disable_iss_validation).toMatchObject({ type: 'boolean' });
+    const kubernetesRole = body('/auth/openapi-kubernetes/role/{name}');
+    expect(kubernetesRole.properties.bound_service_account_names).toMatchObject({ type: 'array' });
+    expect(kubernetesRole.properties.token_policies).toMatchObject({ type: 'array' });
+    expect(body('/auth/openapi-kubernetes/login').required).toEqual(['role', 'jwt']);
+    expect(body('/sys/auth/{path}')).toMatchObject({ required: ['type'], properties: { options: { type: 'object' } } });
+    expect(body('/sys/mounts/auth/{path}/tune').properties.default_lease_ttl).toMatchObject({ type: 'string', format: 'duration' });
   });
 
   it('shows a caller only the backends it can reach', async () => {
