@@ -57,6 +57,15 @@ describe('verifyAuditFile', () => {
     );
   });
 
+  it('a line break turned into a carriage return fails: lines end in \\n and nothing else', async () => {
+    const { lines } = logLines(6);
+    const text = lines.join('\n') + '\n';
+    const at = text.indexOf('\n', text.indexOf('\n') + 1); // the end of line 2
+    const result = await verifyAuditFile(writeLog([text.slice(0, at) + '\r' + text.slice(at + 1, -1)]));
+    expect(result).toMatchObject({ ok: false, badLine: 2 });
+    expect(result.reason).toMatch(/^unparseable/);
+  });
+
   it('a removed line fails at the line after the gap, as a missing entry', async () => {
     const { lines } = logLines(10);
     const result = await verifyAuditFile(writeLog([...lines.slice(0, 4), ...lines.slice(5)]));

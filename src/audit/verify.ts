@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import type { Storage } from '../storage/database.js';
 import { GENESIS_HASH, parseRecordLine, type ChainHead, type ParsedLine } from './chain.js';
 import { createAuditRepository, rowOf, type AuditLogRow, type AuditRepository } from './repository.js';
@@ -137,15 +136,13 @@ export async function verifyAuditFile(path: string, options: VerifyOptions = {})
   const info = await stat(path);
   const walker = new ChainWalker(options);
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1024 * 1024 });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let lineNo = 0;
   try {
-    for await (const line of lines) {
+    for await (const line of newlineSeparated(stream)) {
       lineNo += 1;
       if (!walker.accept(lineNo, parseRecordLine(line))) break;
     }
   } finally {
-    lines.close();
     stream.destroy();
   }
   if (info.size > 0 && lineNo > 0) {
@@ -154,6 +151,20 @@ export async function verifyAuditFile(path: string, options: VerifyOptions = {})
     if (tail !== 0x0a) walker.reject(lineNo, 'unparseable: the last line is incomplete (no trailing newline)');
   }
   return walker.finish();
+}
+
+/**
+ * The file's lines, split at '\n' only: the sink writes nothing else, so a '\r' (which readline would also take for
+ * a line break) stays inside its line and makes it unparseable, as any other changed byte does.
+ */
+async function* newlineSeparated(chunks: AsyncIterable<string | Buffer>): AsyncGenerator<string> {
+  let pending = '';
+  for await (const chunk of chunks) {
+    const parts = (pending + String(chunk)).split('\n');
+    pending = parts.pop()!;
+    yield* parts;
+  }
+  if (pending !== '') yield pending;
 }
 
 async function lastByte(path: string, size: number): Promise<number | undefined> {
