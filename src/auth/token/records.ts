@@ -1,4 +1,6 @@
+import type { Barrier } from '../../crypto/types.js';
 import { constantTimeEqual, hmacSha256Hex } from '../../crypto/hmac.js';
+import type { Storage } from '../../storage/database.js';
 import { StrongroomError, invalid, isStrongroomError, sealedError } from '../../shared/errors.js';
 import { anyCidrContains } from '../cidr.js';
 import type { AuthMethod, TokenInfo } from '../types.js';
@@ -6,7 +8,6 @@ import { createTokenCache } from './cache.js';
 import { MAX_TOKEN_LENGTH, nonNegativeInteger } from './format.js';
 import { createTokenRepository, type RevokedToken, type TokenRow } from './repository.js';
 import { createTokenRoleRepository } from './role-repository.js';
-import type { TokenServiceDeps } from './service.js';
 
 /**
  * What every part of the token store shares: the rows (hashed tokens, never the tokens), their view as TokenInfo, the
@@ -17,6 +18,26 @@ import type { TokenServiceDeps } from './service.js';
 /** The one answer for every unacceptable token: callers (and logs) never learn whether it was unknown, expired or used up. */
 export const denied = () => new StrongroomError('unauthenticated', 'permission denied');
 export const invalidAccessor = () => invalid('invalid accessor');
+
+export interface TokenServiceDeps {
+  storage: Pick<Storage, 'db'>;
+  barrier: Pick<Barrier, 'isSealed' | 'hmacKey'>;
+  /** Epoch ms; injectable so tests can travel in time. */
+  clock?: () => number;
+  /** Seconds a token lives when it asks for no TTL (Vault: 768h). */
+  defaultTtl: number;
+  /** Seconds no non-periodic token may outlive (Vault: 768h). */
+  maxTtl: number;
+  /** Authenticate cache; 0 disables it. */
+  cacheTtlMs?: number;
+  cacheMaxEntries?: number;
+  /**
+   * Told the accessors of every token revoked (explicitly, by a cascade, on expiry or by tidy), after their rows are
+   * gone: what lives and dies with a token (its cubbyhole) is deleted here. A failure propagates to the caller; the
+   * tokens stay revoked, and the owner's tidy backstop removes what was left.
+   */
+  onRevoked?: (accessors: string[]) => Promise<void>;
+}
 
 export type TokenRecords = ReturnType<typeof createTokenRecords>;
 

@@ -1,32 +1,13 @@
-import type { Barrier } from '../../crypto/types.js';
-import type { Storage } from '../../storage/database.js';
 import type { TokenService } from '../types.js';
 import { createTokenCreation } from './creation.js';
 import { MAX_TOKEN_LENGTH } from './format.js';
-import { createTokenRecords, denied, isExpired, remainingSeconds } from './records.js';
+import { createTokenRecords, denied, isExpired, remainingSeconds, type TokenServiceDeps } from './records.js';
 import { createTokenRenewal } from './renewal.js';
 import { createTokenRevocation } from './revocation.js';
 import { mergeRole, validateRoleName } from './roles.js';
 
-export interface TokenServiceDeps {
-  storage: Pick<Storage, 'db'>;
-  barrier: Pick<Barrier, 'isSealed' | 'hmacKey'>;
-  /** Epoch ms; injectable so tests can travel in time. */
-  clock?: () => number;
-  /** Seconds a token lives when it asks for no TTL (Vault: 768h). */
-  defaultTtl: number;
-  /** Seconds no non-periodic token may outlive (Vault: 768h). */
-  maxTtl: number;
-  /** Authenticate cache; 0 disables it. */
-  cacheTtlMs?: number;
-  cacheMaxEntries?: number;
-  /**
-   * Told the accessors of every token revoked (explicitly, by a cascade, on expiry or by tidy), after their rows are
-   * gone: what lives and dies with a token (its cubbyhole) is deleted here. A failure propagates to the caller; the
-   * tokens stay revoked, and the owner's tidy backstop removes what was left.
-   */
-  onRevoked?: (accessors: string[]) => Promise<void>;
-}
+// The dependencies are declared with the records every part is built on.
+export type { TokenServiceDeps } from './records.js';
 
 /**
  * The token store: creation (creation.ts), renewal (renewal.ts) and revocation and tidy (revocation.ts) over the shared
