@@ -1,18 +1,20 @@
 import type { AuditAuth, AuditEvent, AuditRequest } from '../audit/types.js';
 import type { TokenInfo } from '../auth/types.js';
-import type { Mount } from '../mounts/types.js';
 import type { Acl } from '../policy/types.js';
 import { StrongroomError, isStrongroomError } from '../shared/errors.js';
-import { isStorageUnavailable } from '../storage/failures.js';
 import { auditAuthOf, requestEvent, responseEvent } from './audit-events.js';
-import { inputFor, type Backend, type Handler, type HandlerResult, type Operation, type RequestContext } from '../logical/backend.js';
-import type { ModuleRouting } from '../logical/module.js';
+import { inputFor, type Handler, type Operation, type RequestContext } from '../logical/backend.js';
 import { pathHelp } from './help.js';
 import type { HttpDeps } from './deps.js';
-import { statusForKind } from './errors.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit.js';
-import { admitWrap, parseWrapRequest, wrapInfoView, wrapResponse } from './wrapping.js';
-import { compileBackend, isTruthyQuery, matchPath, operationForMethod, type CompiledBackend } from './router.js';
+import { AuditFailure, createRenderer, emptyAnswerIsNotFound, errorReply, type ApiReply } from './reply.js';
+import { createResolver, type RouteTable } from './route-table.js';
+import { admitWrap, parseWrapRequest, wrapResponse } from './wrapping.js';
+import { isTruthyQuery, matchPath, operationForMethod } from './router.js';
+
+// The transport and the tests build their route table and read replies through this module.
+export type { ApiReply } from './reply.js';
+export { compileRoutes, type RouteTable } from './route-table.js';
 
 /** One API request, already parsed by the transport. `path` is the logical path after '/v1/'. */
 export interface ApiRequest {
@@ -28,33 +30,6 @@ export interface ApiRequest {
   wrapFormat?: string;
 }
 
-export interface ApiReply {
-  status: number;
-  /** An object (JSON), a string (with contentType) or undefined (no body, 204). */
-  body: unknown;
-  contentType?: string;
-  headers?: Record<string, string>;
-  /** Route template for metrics ('kv.data.read'); 'unmatched' when no backend path matched. */
-  route: string;
-  /** For the server log only: an unexpected error (never sent to the client). */
-  internalError?: unknown;
-}
-
-export interface RouteTable {
-  sys: CompiledBackend;
-  /**
-   * The compiled backend serving a secrets-engine mount or an auth mount (which one the module registry decides);
-   * null when no registered module has the mount's type.
-   */
-  backendFor(mount: Mount, table: 'secrets' | 'auth'): CompiledBackend | null;
-}
-
-interface Resolved {
-  backend: CompiledBackend;
-  rest: string;
-  mount: Mount | null;
-}
-
 const PERMISSION_DENIED = 'permission denied';
 
 /**
@@ -64,46 +39,8 @@ const PERMISSION_DENIED = 'permission denied';
  */
 export function createPipeline(deps: HttpDeps, routes: RouteTable) {
   const limiter: RateLimiter = createRateLimiter(deps.loginRateLimit ?? { perSecond: 5, burst: 20 });
-
-  async function resolve(path: string): Promise<Resolved | null> {
-    if (path === 'sys' || path.startsWith('sys/')) return { backend: routes.sys, rest: path.slice(4), mount: null };
-    // Mount lookups read the mount tables; a sealed store serves nothing mounted.
-    if (deps.seal.barrier.isSealed()) throw new StrongroomError('sealed', 'Strongroom is sealed');
-    // auth/<path>/... through the auth mount table (longest prefix), as Vault's router does.
-    const table = path.startsWith('auth/') ? 'auth' : 'secrets';
-    const found = table === 'auth' ? await deps.authMounts.resolve(path.slice(5)) : await deps.mounts.resolve(path);
-    if (!found) return null;
-    const backend = routes.backendFor(found.mount, table);
-    if (!backend) return null;
-    return { backend, rest: found.rest, mount: found.mount };
-  }
-
-  function reply(status: number, body: unknown, route: string, extra?: Partial<ApiReply>): ApiReply {
-    return { status, body, route, ...extra };
-  }
-
-  function errorReply(err: unknown, route: string, requestId: string): ApiReply {
-    if (err instanceof AuditFailure) {
-      // The audit log could not be written because storage is out: that is the outage callers need to hear about.
-      if (isStorageUnavailable(err.cause)) return reply(503, { errors: [err.cause.message] }, route);
-      // A device that cannot write for now (disk full, file refused, thread restarting) is a dependency that cannot
-      // serve: 503, so clients and load balancers retry. Anything else stays an internal error.
-      const status = isStrongroomError(err.cause, 'unavailable') ? 503 : 500;
-      return reply(status, { errors: [`${err.message}; request id ${requestId}`] }, route, { internalError: err.cause });
-    }
-    if (isStrongroomError(err) && err.kind !== 'internal') {
-      const status = statusForKind(err.kind);
-      const headers: Record<string, string> = {};
-      if (err.kind === 'rate_limited' && typeof err.details?.retryAfter === 'number') {
-        headers['retry-after'] = String(err.details.retryAfter);
-      }
-      // A sealed store is "Vault is sealed" on the wire (Vault's consts.ErrSealed), whichever layer noticed: clients
-      // and scripts written for Vault match on those words.
-      const message = err.kind === 'sealed' ? 'Vault is sealed' : err.message;
-      return reply(status, { errors: [message] }, route, { headers });
-    }
-    return reply(500, { errors: [`internal error; request id ${requestId}`] }, route, { internalError: err });
-  }
+  const resolve = createResolver(deps, routes);
+  const render = createRenderer(routes.sys);
 
   function auditIfAvailable(): ReturnType<HttpDeps['audit']> {
     try {
@@ -298,83 +235,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
     }
   }
 
-  function render(result: HandlerResult, backend: CompiledBackend, requestId: string, route: string): ApiReply {
-    const headers = result.headers;
-    if (result.raw !== undefined) {
-      return reply(result.status ?? 200, result.raw, route, {
-        ...(result.contentType ? { contentType: result.contentType } : {}),
-        ...(headers ? { headers } : {}),
-      });
-    }
-    const hasBody =
-      (result.data !== undefined && result.data !== null) || (result.auth !== undefined && result.auth !== null) || !!result.wrapInfo;
-    if (!hasBody && !result.warnings?.length) return reply(result.status ?? 204, undefined, route, headers ? { headers } : {});
-    const envelope: Record<string, unknown> = {
-      request_id: requestId,
-      lease_id: '',
-      renewable: false,
-      lease_duration: result.leaseDuration ?? 0,
-      data: result.data ?? null,
-      wrap_info: result.wrapInfo ? wrapInfoView(result.wrapInfo) : null,
-      warnings: result.warnings?.length ? result.warnings : null,
-      auth: result.auth ?? null,
-      mount_type: backend.mountType,
-    };
-    // Vault's sys endpoints also repeat their data at the top level (older clients read it there).
-    const body =
-      backend === routes.sys && result.data ? { ...result.data, ...envelope } : envelope;
-    return reply(result.status ?? 200, body, route, headers ? { headers } : {});
-  }
-
   return { handle };
-}
-
-/**
- * Vault's HTTP layer answers a READ with no response, and a LIST whose response has no keys (none at all, or an empty list), with 404 and
- * `{"errors":[]}`, whatever the backend; clients (the CLI's "No value found", hvac's InvalidPath) rely on it. One rule
- * here, so a handler just returns the keys it found.
- */
-function emptyAnswerIsNotFound(operation: string, result: HandlerResult | void): HandlerResult | void {
-  // A read that answers nothing found nothing (Vault's respondLogical: a nil read response is 404).
-  if (operation === 'read' && !result) return { status: 404, raw: { errors: [] } };
-  if (operation !== 'list') return result;
-  // A listing handler that answers nothing has no keys either (Vault: a nil list response is 404).
-  if (!result) return { status: 404, raw: { errors: [] } };
-  if (result.raw !== undefined || (result.status ?? 200) !== 200) return result;
-  const data = result.data ?? {};
-  const keys = data.keys;
-  const hasOtherContent = Object.keys(data).some((k) => k !== 'keys') || (result.warnings?.length ?? 0) > 0;
-  const empty = Array.isArray(keys) ? keys.length === 0 : (keys === undefined || keys === null) && !hasOtherContent;
-  return empty ? { status: 404, raw: { errors: [] } } : result;
-}
-
-/**
- * The sys backend, compiled once, and the modules' backends, compiled when a mount is first served and kept per
- * route-set key (see ModuleRouting): mounts sharing a key share one compiled backend, a key that changes (a KV mount
- * upgraded to version 2) gets a fresh one. Entries of mounts disabled since stay until restart: one small object per
- * mount ever served, never per request.
- */
-export function compileRoutes(backends: { sys: Backend; modules: ModuleRouting }): RouteTable {
-  const compiled = new Map<string, CompiledBackend>();
-  return {
-    sys: compileBackend({ ...backends.sys, mountType: backends.sys.mountType ?? 'system' }, 'sys'),
-    backendFor(mount, table) {
-      const routes = backends.modules.routesFor(mount, table);
-      if (!routes) return null;
-      let backend = compiled.get(routes.key);
-      if (!backend) {
-        backend = compileBackend(routes.build(), mount.type);
-        compiled.set(routes.key, backend);
-      }
-      return backend;
-    },
-  };
-}
-
-class AuditFailure extends StrongroomError {
-  constructor(cause: unknown) {
-    super('internal', 'audit log unavailable; request not served', undefined, { cause });
-  }
 }
 
 function auditFailed(err: unknown): never {
