@@ -13,11 +13,12 @@ import { parseExternalSecretSpec, type ExternalSecret, type ExternalSecretSpec, 
 import { readRollout, shouldSyncVersion } from '../rollout/engine.js';
 import type { SecretStore } from '../api/secret-store.js';
 import { TemplateError } from '../template/template.js';
+import { secretDataHash } from '../secret-hash.js';
 import { RemoteNotFoundError, StoreUnavailableError, type OnSecretChanged } from '../types.js';
 import type { ReadCache } from './cache.js';
 import { setCondition } from './conditions.js';
 import type { EventRecorder } from './events.js';
-import { buildDesired, dataHash, fetchData, summarizeVersions } from './secret-data.js';
+import { buildDesired, fetchData, summarizeVersions } from './secret-data.js';
 import { StoreNotUsableError, namespaceAllowed, storeKey, type ClientPool } from './stores.js';
 
 export const MANAGED_LABEL = 'strongroom.io/managed';
@@ -152,7 +153,7 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
       if (err instanceof TemplateError) return fail(es, 'InvalidSpec', err.message, false);
       throw err;
     }
-    const hash = dataHash(desired.data, es.metadata.uid ?? es.metadata.name);
+    const hash = secretDataHash(desired.data, es.metadata.uid ?? es.metadata.name);
     const remoteVersion = summarizeVersions(fetched!.versions);
     const annotations = {
       ...desired.annotations,

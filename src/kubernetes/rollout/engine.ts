@@ -9,7 +9,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseDuration } from '../api/common.js';
 import type { Consumer } from '../consumers/types.js';
-import { dataHash as operatorDataHash } from '../controller/secret-data.js';
 import {
   describePolicyError,
   effectivePolicy,
@@ -18,9 +17,10 @@ import {
   type RolloutPhase,
   type RolloutStatus,
   type RolloutWorkloadStatus,
-} from './api.js';
+} from '../api/rollout.js';
 import { isConflict, type Json, type RolloutCluster } from './cluster.js';
-import { dataHash, hashAnnotation, LOCK_ANNOTATION, versionAnnotation } from './hash.js';
+import { secretDataHash } from '../secret-hash.js';
+import { hashAnnotation, LOCK_ANNOTATION, versionAnnotation } from './hash.js';
 import { workloadHealth } from './health.js';
 import { blockingHolder, readLock, type WorkloadLock } from './lock.js';
 import { planRollout } from './plan.js';
@@ -174,7 +174,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     const ann = secret.metadata.annotations ?? {};
     const annotations: Record<string, string> = {};
     if (SOURCE_VERSION_ANNOTATION in ann) annotations[SOURCE_VERSION_ANNOTATION] = version;
-    if (OPERATOR_HASH_ANNOTATION in ann) annotations[OPERATOR_HASH_ANNOTATION] = operatorDataHash(data, es.metadata.uid ?? es.metadata.name);
+    if (OPERATOR_HASH_ANNOTATION in ann) annotations[OPERATOR_HASH_ANNOTATION] = secretDataHash(data, es.metadata.uid ?? es.metadata.name);
     await cluster.patchSecret(es.metadata.namespace, r.secretName, { metadata: { resourceVersion: secret.metadata.resourceVersion, ...(Object.keys(annotations).length ? { annotations } : {}) }, data: patch });
   }
 
@@ -196,7 +196,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     const base: RolloutStatus = {
       ...r,
       writeData: false,
-      targetHash: dataHash(secret.metadata.uid, secret.data),
+      targetHash: secretDataHash(secret.data, secret.metadata.uid),
       strategy: policy.strategy,
       autoRollback: policy.autoRollback,
       pauseBetweenWavesMs: policy.pauseBetweenWaves === '0' ? 0 : parseDuration(policy.pauseBetweenWaves),
