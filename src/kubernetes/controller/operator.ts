@@ -1,6 +1,8 @@
 /**
- * The operator: informers feed keys into one work queue; workers run the reconcilers. With leader election on,
- * informers and workers only run while this replica holds the Lease.
+ * The operator's start-up: informers feed keys into one work queue; workers run the reconcilers. Which events
+ * enqueue which keys is declared in `watches.ts`; this file builds informers from that table, wires the reconcilers
+ * to their dependencies and runs them. With leader election on, informers and workers only run while this replica
+ * holds the Lease.
  */
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject, type V1Namespace, type V1Secret } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
