@@ -5,7 +5,7 @@ import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../kubernetes/api/common.js';
 import { discoverConsumers } from '../kubernetes/consumers/discover.js';
 import type { Consumer, SecretUse } from '../kubernetes/consumers/types.js';
-import { SOURCE_VERSION_ANNOTATION } from '../kubernetes/rollout/engine.js';
+import { SOURCE_VERSION_ANNOTATION } from '../kubernetes/rollout/record.js';
 import { versionAnnotation } from '../kubernetes/rollout/hash.js';
 import type { Context } from './command.js';
 import { kubeError, loadKubeConfig } from './kube-client.js';

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../kubernetes/api/common.js';
-import { readRollout } from '../kubernetes/rollout/engine.js';
+import { readRollout } from '../kubernetes/rollout/record.js';
 import { ABORT_ANNOTATION, PAUSE_ANNOTATION, RETRY_ANNOTATION, UNDO_ANNOTATION } from '../kubernetes/rollout/types.js';
 import type { Context } from './command.js';
 import { CliError, UsageError } from './errors.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { parseExternalSecretSpec } from '../../src/kubernetes/api/external-secret.js';
 import { parseSecretStoreSpec } from '../../src/kubernetes/api/secret-store.js';
-import { parseRolloutPolicy } from '../../src/kubernetes/rollout/api.js';
+import { parseRolloutPolicy } from '../../src/kubernetes/api/rollout.js';
 
 /**
  * The README's Kubernetes examples are what people copy first: every YAML document in it must pass the same

@@ -1,6 +1,6 @@
 /** ExternalSecret: which remote values become which keys of which Kubernetes Secret. */
 import { z } from 'zod';
-import { rolloutPolicySchema, rolloutStatusSchema } from '../rollout/api.js';
+import { rolloutPolicySchema, rolloutStatusSchema } from './rollout.js';
 import { condition, duration, objectName, type ObjectMeta } from './common.js';
 import { compileUserRegex } from './user-regex.js';
 

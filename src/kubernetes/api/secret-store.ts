@@ -1,6 +1,6 @@
 /** SecretStore (namespaced) and ClusterSecretStore: where secrets come from and how to authenticate there. */
 import { z } from 'zod';
-import { rolloutPolicySchema } from '../rollout/api.js';
+import { rolloutPolicySchema } from './rollout.js';
 import { condition, duration, labelSelector, namespaceName, objectName, secretKeySelector, type ObjectMeta } from './common.js';
 
 export const vaultProvider = z.object({

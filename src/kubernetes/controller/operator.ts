@@ -1,6 +1,8 @@
 /**
- * The operator: informers feed keys into one work queue; workers run the reconcilers. With leader election on,
- * informers and workers only run while this replica holds the Lease.
+ * The operator's start-up: informers feed keys into one work queue; workers run the reconcilers. Which events
+ * enqueue which keys is declared in `watches.ts`; this file builds informers from that table, wires the reconcilers
+ * to their dependencies and runs them. With leader election on, informers and workers only run while this replica
+ * holds the Lease.
  */
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject, type V1Namespace, type V1Secret } from '@kubernetes/client-node';
 import { hostname } from 'node:os';
@@ -15,13 +17,14 @@ import type { OnSecretChanged } from '../types.js';
 import { ReadCache } from './cache.js';
 import { CES_LABEL, createClusterExternalSecretReconciler } from './cluster-external-secret.js';
 import { createEventRecorder } from './events.js';
-import { MANAGED_LABEL, OWNER_ANNOTATION, RetryLater, createExternalSecretReconciler } from './external-secret.js';
+import { RetryLater, createExternalSecretReconciler } from './external-secret.js';
 import { resilientInformer, type ResilientInformer } from './informer.js';
 import { LeaderElector } from './leader.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
 import { createSecretStoreReconciler } from './secret-store.js';
 import { ClientPool } from './stores.js';
+import { handlersFor, watchesFor, type Kind, type Resource, type WatchLookups } from './watches.js';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -43,7 +46,6 @@ export interface OperatorOptions {
   metrics?: Metrics;
 }
 
-type Kind = 'ExternalSecret' | 'SecretStore' | 'ClusterSecretStore' | 'ClusterExternalSecret';
 const PLURAL: Record<Kind, string> = {
   ExternalSecret: 'externalsecrets',
   SecretStore: 'secretstores',
@@ -108,75 +110,36 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   const gauge = setInterval(() => metrics.queueDepth.set(queue.depth), 1000);
   gauge.unref();
 
-  const path = (plural: string, group = true) =>
-    group ? (scoped ? `/apis/${GROUP}/${VERSION}/namespaces/${scoped}/${plural}` : `/apis/${GROUP}/${VERSION}/${plural}`) : scoped ? `/api/v1/namespaces/${scoped}/${plural}` : `/api/v1/${plural}`;
-  const listCustom = (plural: string) => async () =>
-    (scoped
-      ? await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: scoped, plural })
-      : await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as { items: KubernetesObject[]; metadata?: { resourceVersion?: string } };
-  const key = (kind: Kind, o: KubernetesObject) => `${kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
-  const generationChanged = (o: KubernetesObject, old?: KubernetesObject) =>
-    !old || o.metadata?.generation !== old.metadata?.generation || JSON.stringify(o.metadata?.labels) !== JSON.stringify(old.metadata?.labels) || JSON.stringify(o.metadata?.annotations) !== JSON.stringify(old.metadata?.annotations);
-
-  const informers: ResilientInformer<KubernetesObject>[] = [];
-  const inf = <T extends KubernetesObject>(p: string, list: () => Promise<{ items: T[] }>, h: Parameters<typeof resilientInformer<T>>[3], selector?: string) => {
-    const i = resilientInformer<T>(kc, p, list as never, h, log, selector);
-    informers.push(i as unknown as ResilientInformer<KubernetesObject>);
-    return i;
+  // --- watches: which events enqueue which keys is declared in watches.ts; here they only become informers ---
+  const path = (resource: Resource) => {
+    if (resource === 'namespaces') return '/api/v1/namespaces';
+    const base = resource === 'secrets' ? '/api/v1' : `/apis/${GROUP}/${VERSION}`;
+    return scoped ? `${base}/namespaces/${scoped}/${resource}` : `${base}/${resource}`;
   };
-
-  const esInformer = inf<KubernetesObject>(path('externalsecrets'), listCustom('externalsecrets'), {
-    add: (o) => queue.add(key('ExternalSecret', o)),
-    update: (o, old) => generationChanged(o, old) && queue.add(key('ExternalSecret', o)),
-  });
-  const enqueueUsers = (kind: 'SecretStore' | 'ClusterSecretStore', store: KubernetesObject) => {
-    for (const es of esInformer.list(kind === 'SecretStore' ? store.metadata?.namespace : undefined) as unknown as ExternalSecret[]) {
-      const ref = es.spec?.secretStoreRef;
-      if (ref?.name === store.metadata?.name && (ref?.kind ?? 'SecretStore') === kind) queue.add(key('ExternalSecret', es as KubernetesObject));
-    }
+  const list = (resource: Resource, labelSelector?: string) => async () => {
+    if (resource === 'namespaces') return core.listNamespace();
+    if (resource === 'secrets') return scoped ? core.listNamespacedSecret({ namespace: scoped, labelSelector }) : core.listSecretForAllNamespaces({ labelSelector });
+    return (scoped
+      ? await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: scoped, plural: resource })
+      : await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: resource })) as { items: KubernetesObject[]; metadata?: { resourceVersion?: string } };
   };
-  const storeHandlers = (kind: 'SecretStore' | 'ClusterSecretStore') => ({
-    add: (o: KubernetesObject) => queue.add(key(kind, o)),
-    update: (o: KubernetesObject, old?: KubernetesObject) => {
-      if (!generationChanged(o, old)) return;
-      queue.add(key(kind, o));
-      enqueueUsers(kind, o);
-    },
-  });
-  const ssInformer = inf<KubernetesObject>(path('secretstores'), listCustom('secretstores'), storeHandlers('SecretStore'));
-  const cssInformer = scoped ? undefined : inf<KubernetesObject>(path('clustersecretstores'), listCustom('clustersecretstores'), storeHandlers('ClusterSecretStore'));
-  const cesInformer = scoped
-    ? undefined
-    : inf<KubernetesObject>(path('clusterexternalsecrets'), listCustom('clusterexternalsecrets'), {
-        add: (o) => queue.add(key('ClusterExternalSecret', o)),
-        update: (o, old) => generationChanged(o, old) && queue.add(key('ClusterExternalSecret', o)),
-      });
-  const enqueueAllCes = () => cesInformer?.list().forEach((c) => queue.add(key('ClusterExternalSecret', c)));
-  const nsInformer = scoped
-    ? undefined
-    : inf<V1Namespace>('/api/v1/namespaces', () => core.listNamespace(), {
-        add: enqueueAllCes,
-        update: (o, old) => {
-          if (JSON.stringify(o.metadata?.labels) !== JSON.stringify(old?.metadata?.labels) || o.status?.phase !== old?.status?.phase) enqueueAllCes();
-        },
-        delete: enqueueAllCes,
-      });
-  // Managed Secrets: a target deleted or edited by hand is put back.
-  const secretInformer = inf<V1Secret>(
-    path('secrets', false),
-    () => (scoped ? core.listNamespacedSecret({ namespace: scoped, labelSelector: `${MANAGED_LABEL}=true` }) : core.listSecretForAllNamespaces({ labelSelector: `${MANAGED_LABEL}=true` })),
-    {
-      update: (s, old) => {
-        if (JSON.stringify(s.data) !== JSON.stringify(old?.data)) enqueueOwner(s);
-      },
-      delete: (s) => enqueueOwner(s),
-    },
-    `${MANAGED_LABEL}=true`,
-  );
-  function enqueueOwner(s: V1Secret) {
-    const owner = s.metadata?.annotations?.[OWNER_ANNOTATION];
-    if (owner) queue.add(`ExternalSecret/${s.metadata!.namespace}/${owner}`);
+  const watches = watchesFor(scoped);
+  const byResource = new Map<Resource, ResilientInformer<KubernetesObject>>();
+  const lookups: WatchLookups = {
+    externalSecrets: (namespace) => (byResource.get('externalsecrets')?.list(namespace) ?? []) as unknown as ExternalSecret[],
+    clusterExternalSecrets: () => byResource.get('clusterexternalsecrets')?.list() ?? [],
+  };
+  for (const w of watches) {
+    const handlers = handlersFor(w, lookups, (k) => queue.add(k));
+    byResource.set(w.resource, resilientInformer<KubernetesObject>(kc, path(w.resource), list(w.resource, w.labelSelector) as never, handlers, log, w.labelSelector));
   }
+  const informers = [...byResource.values()];
+  const esInformer = byResource.get('externalsecrets')!;
+  const ssInformer = byResource.get('secretstores')!;
+  const cssInformer = byResource.get('clustersecretstores');
+  const cesInformer = byResource.get('clusterexternalsecrets');
+  const nsInformer = byResource.get('namespaces') as unknown as ResilientInformer<V1Namespace> | undefined;
+  const secretInformer = byResource.get('secrets') as unknown as ResilientInformer<V1Secret>;
   const esByCes = (name: string) => ([...esInformer.list()] as unknown as ExternalSecret[]).filter((es) => es.metadata.labels?.[CES_LABEL] === name);
 
   async function getStore(kind: 'SecretStore' | 'ClusterSecretStore', namespace: string, name: string): Promise<SecretStore | undefined> {
@@ -295,11 +258,11 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
         log,
       });
     }
-    // Stores and namespaces first so the first ExternalSecret reconciles find them in the caches.
-    const first = informers.filter((i) => i !== (esInformer as unknown) && i !== (cesInformer as unknown));
-    await Promise.all(first.map((i) => i.start()));
+    // Stores, namespaces and Secrets first so the first ExternalSecret reconciles find them in the caches.
+    const start = (primary: boolean) => watches.filter((w) => !!w.primary === primary).map((w) => byResource.get(w.resource)!.start());
+    await Promise.all(start(false));
     // Ready only once rollouts know every consumer too: a Secret synced earlier would roll out to too few workloads.
-    await Promise.all([esInformer.start(), cesInformer?.start(), rollouts?.ready]);
+    await Promise.all([...start(true), rollouts?.ready]);
     informersReady = true;
     log(`controllers running (${scoped ? `namespace ${scoped}` : 'all namespaces'})`);
   }

@@ -1,5 +1,4 @@
-/** Building the target Secret's content: fetch, rewrite, template, hash. */
-import { createHash } from 'node:crypto';
+/** Building the target Secret's content: fetch, rewrite, template (its hash is `../secret-hash.ts`). */
 import type { ExternalSecretSpec } from '../api/external-secret.js';
 import { TemplateError, render } from '../template/template.js';
 import type { SecretsClient } from '../types.js';
@@ -78,13 +77,6 @@ export function buildDesired(spec: ExternalSecretSpec, fetched: Record<string, B
     labels: mapStrings(template.metadata?.labels, 'metadata.labels'),
     annotations: mapStrings(template.metadata?.annotations, 'metadata.annotations'),
   };
-}
-
-/** Hash of the Secret data, salted per ExternalSecret so equal values in two Secrets do not look equal. */
-export function dataHash(data: Record<string, string>, salt: string): string {
-  const h = createHash('sha256').update(salt).update('\0');
-  for (const key of Object.keys(data).sort()) h.update(key).update('\0').update(data[key]!).update('\0');
-  return h.digest('hex').slice(0, 32);
 }
 
 export function summarizeVersions(versions: Record<string, string>): string | undefined {

@@ -5,7 +5,7 @@
  */
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../api/common.js';
-import type { RolloutKind } from './api.js';
+import type { RolloutKind } from '../api/rollout.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- Kubernetes objects travel as JSON; callers read known fields. */
 export type Json = any;

@@ -6,25 +6,18 @@
  * Preparing → Progressing (wave by wave; Paused while a person holds it) → Succeeded
  *                 └─ a wave fails or a person aborts → RollingBack → RolledBack | Aborted   (or Failed without rollback)
  */
-import { randomUUID } from 'node:crypto';
 import { parseDuration } from '../api/common.js';
 import type { Consumer } from '../consumers/types.js';
-import { dataHash as operatorDataHash } from '../controller/secret-data.js';
-import {
-  describePolicyError,
-  effectivePolicy,
-  isActive,
-  rolloutStatusSchema,
-  type RolloutPhase,
-  type RolloutStatus,
-  type RolloutWorkloadStatus,
-} from './api.js';
+import { describePolicyError, effectivePolicy, isActive, type RolloutStatus, type RolloutWorkloadStatus } from '../api/rollout.js';
+import { secretDataHash } from '../secret-hash.js';
 import { isConflict, type Json, type RolloutCluster } from './cluster.js';
-import { dataHash, hashAnnotation, LOCK_ANNOTATION, versionAnnotation } from './hash.js';
+import { controls, syncedDrift, type StepClock } from './controls.js';
+import { hashAnnotation, LOCK_ANNOTATION, versionAnnotation } from './hash.js';
 import { workloadHealth } from './health.js';
 import { blockingHolder, readLock, type WorkloadLock } from './lock.js';
 import { planRollout } from './plan.js';
-import { ABORT_ANNOTATION, PAUSE_ANNOTATION, RETRY_ANNOTATION, UNDO_ANNOTATION, type SecretChangedEvent, type VersionSource } from './types.js';
+import { beginRollout, currentVersion, OPERATOR_HASH_ANNOTATION, readRollout, ref, SOURCE_VERSION_ANNOTATION, type Event, type Step } from './record.js';
+import { PAUSE_ANNOTATION, type SecretChangedEvent, type VersionSource } from './types.js';
 
 export interface RolloutEngineDeps {
   cluster: RolloutCluster;
@@ -46,47 +39,6 @@ export interface RolloutEngine {
   reconcile(namespace: string, name: string): Promise<ReconcileResult>;
 }
 
-interface Event {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
-type Step = { save: RolloutStatus; events?: Event[] } | { wait: number | undefined };
-
-const TERMINAL_FAILED: readonly RolloutPhase[] = ['RolledBack', 'Aborted', 'Failed'];
-
-/** The version an ExternalSecret's Secret holds right now, as far as the rollout record knows. */
-export function currentVersion(es: Json, rollout: RolloutStatus | undefined): string | undefined {
-  if (rollout) {
-    if (rollout.phase === 'RolledBack' || rollout.phase === 'Aborted') return rollout.previousVersion;
-    if (!isActive(rollout)) return rollout.targetVersion;
-  }
-  return es?.status?.sync?.remoteVersion;
-}
-
-/** The gate the operator asks before writing `remoteVersion` into the Secret. */
-export function shouldSyncVersion(es: Json, remoteVersion: string): boolean {
-  const parsed = rolloutStatusSchema.safeParse(es?.status?.rollout);
-  if (!parsed.success) return true;
-  if (parsed.data.blockedVersion === remoteVersion) return false;
-  // While rolling back, the engine restores the previous version's data: the newest must not be written over it.
-  if (parsed.data.phase === 'RollingBack') return false;
-  // During a retry or undo the engine itself writes the Secret; the operator must not race it back to latest.
-  return !(isActive(parsed.data) && parsed.data.trigger !== 'Sync');
-}
-
-export function readRollout(es: Json): RolloutStatus | undefined {
-  const parsed = rolloutStatusSchema.safeParse(es?.status?.rollout);
-  return parsed.success ? parsed.data : undefined;
-}
-
-/** Where the operator records the remote version it wrote into a Secret, and the hash of that data. */
-export const SOURCE_VERSION_ANNOTATION = 'strongroom.io/source-version';
-const OPERATOR_HASH_ANNOTATION = 'strongroom.io/data-hash';
-
-const secretNameOf = (es: Json): string => es?.spec?.target?.name ?? es.metadata.name;
-const ref = (es: Json) => `${es.metadata.namespace}/${es.metadata.name}`;
-
 export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   const { cluster, source } = deps;
   const now = deps.now ?? Date.now;
@@ -94,72 +46,12 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   const iso = () => new Date(now()).toISOString();
   const log = deps.log ?? (() => undefined);
 
-  function begin(es: Json, prev: RolloutStatus | undefined, init: Pick<RolloutStatus, 'trigger' | 'targetVersion'> & Partial<RolloutStatus>): RolloutStatus {
-    const next: RolloutStatus = {
-      id: randomUUID(),
-      phase: 'Preparing',
-      secretName: secretNameOf(es),
-      startedAt: iso(),
-      ...(prev?.observed ? { observed: prev.observed } : {}),
-      ...init,
-    };
-    if (next.previousVersion === undefined) delete next.previousVersion;
-    if (next.blockedVersion === undefined) delete next.blockedVersion;
-    return next;
-  }
+  const begin: StepClock['begin'] = (es, prev, init) => beginRollout(es, prev, init, iso());
+  const clock: StepClock = { begin, iso };
 
   async function save(es: Json, rollout: RolloutStatus): Promise<void> {
     es.status = { ...(es.status ?? {}), rollout };
     await cluster.replaceExternalSecretStatus(es);
-  }
-
-  // ------------------------------------------------------------------------------------------------ controls
-
-  function controls(es: Json, r: RolloutStatus | undefined): Step | undefined {
-    const ann: Record<string, string> = es.metadata.annotations ?? {};
-    const observed = r?.observed ?? {};
-    const undo = ann[UNDO_ANNOTATION];
-    if (undo && undo !== observed.undo) {
-      const seen = { ...observed, undo };
-      const version = undo.split('/')[0] ?? '';
-      if (isActive(r) || !/^[A-Za-z0-9@._:-]+$/.test(version)) {
-        const why = isActive(r) ? 'a rollout is in progress; abort it first' : `"${version}" is not a version`;
-        return { save: { ...(r ?? begin(es, r, { trigger: 'Undo', targetVersion: version, phase: 'Failed' })), observed: seen }, events: [{ type: 'Warning', reason: 'UndoRejected', message: `undo to version ${version} not started: ${why}` }] };
-      }
-      const latest = es.status?.sync?.remoteVersion ?? r?.targetVersion;
-      const from = currentVersion(es, r);
-      return {
-        save: begin(es, { ...(r as RolloutStatus), observed: seen }, {
-          trigger: 'Undo',
-          targetVersion: version,
-          ...(from !== undefined ? { previousVersion: from } : {}),
-          writeData: true,
-          // Hold the newest version back: the operator's next refresh must not undo the undo.
-          ...(latest !== undefined && latest !== version ? { blockedVersion: latest } : {}),
-        }),
-        events: [{ type: 'Normal', reason: 'UndoStarted', message: `rolling out older version ${version} on request` }],
-      };
-    }
-    const retry = ann[RETRY_ANNOTATION];
-    if (retry && retry !== observed.retry && r) {
-      const seen = { ...observed, retry };
-      if (!TERMINAL_FAILED.includes(r.phase)) return { save: { ...r, observed: seen } };
-      const from = currentVersion(es, r);
-      return {
-        save: begin(es, { ...r, observed: seen }, { trigger: 'Retry', targetVersion: r.targetVersion, ...(from !== undefined ? { previousVersion: from } : {}), writeData: true }),
-        events: [{ type: 'Normal', reason: 'RetryStarted', message: `retrying the rollout of version ${r.targetVersion}` }],
-      };
-    }
-    const abort = ann[ABORT_ANNOTATION];
-    if (abort && abort !== observed.abort && r) {
-      const seen = { ...observed, abort };
-      if (!isActive(r) || r.phase === 'RollingBack') return { save: { ...r, observed: seen } };
-      return {
-        save: { ...r, observed: seen, phase: 'RollingBack', reason: 'Aborted', message: 'aborted by a person', waveStartedAt: iso() },
-        events: [{ type: 'Warning', reason: 'RolloutAborted', message: `rollout of version ${r.targetVersion} aborted; rolling back` }],
-      };
-    }
-    return undefined;
   }
 
   // ----------------------------------------------------------------------------------------------- preparing
@@ -174,7 +66,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     const ann = secret.metadata.annotations ?? {};
     const annotations: Record<string, string> = {};
     if (SOURCE_VERSION_ANNOTATION in ann) annotations[SOURCE_VERSION_ANNOTATION] = version;
-    if (OPERATOR_HASH_ANNOTATION in ann) annotations[OPERATOR_HASH_ANNOTATION] = operatorDataHash(data, es.metadata.uid ?? es.metadata.name);
+    if (OPERATOR_HASH_ANNOTATION in ann) annotations[OPERATOR_HASH_ANNOTATION] = secretDataHash(data, es.metadata.uid ?? es.metadata.name);
     await cluster.patchSecret(es.metadata.namespace, r.secretName, { metadata: { resourceVersion: secret.metadata.resourceVersion, ...(Object.keys(annotations).length ? { annotations } : {}) }, data: patch });
   }
 
@@ -196,7 +88,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     const base: RolloutStatus = {
       ...r,
       writeData: false,
-      targetHash: dataHash(secret.metadata.uid, secret.data),
+      targetHash: secretDataHash(secret.data, secret.metadata.uid),
       strategy: policy.strategy,
       autoRollback: policy.autoRollback,
       pauseBetweenWavesMs: policy.pauseBetweenWaves === '0' ? 0 : parseDuration(policy.pauseBetweenWaves),
@@ -400,28 +292,14 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     return { wait: conflicted ? 50 : pollMs };
   }
 
-  /**
-   * The operator recorded a remote version in status.sync that this record has not rolled out (its hook call was
-   * lost in a crash, or its status write replaced ours): start that rollout now. Blocked versions and versions
-   * written by a retry/undo in progress are left alone.
-   */
-  function syncedDrift(es: Json, r: RolloutStatus): Step | undefined {
-    const synced: string | undefined = es.status?.sync?.remoteVersion;
-    if (!synced || synced === r.targetVersion || synced === r.blockedVersion) return undefined;
-    if (isActive(r) && r.trigger !== 'Sync') return undefined;
-    if ((r.phase === 'RolledBack' || r.phase === 'Aborted') && synced === r.previousVersion) return undefined;
-    const previous = isActive(r) ? r.previousVersion : currentVersion(es, r);
-    return { save: begin(es, r, { trigger: 'Sync', targetVersion: synced, ...(previous !== undefined && previous !== synced ? { previousVersion: previous } : {}) }) };
-  }
-
   // ------------------------------------------------------------------------------------------------ driving
 
   async function step(es: Json): Promise<Step> {
     const r = readRollout(es);
-    const control = controls(es, r);
+    const control = controls(es, r, clock);
     if (control) return control;
     if (!r) return { wait: undefined };
-    const drift = syncedDrift(es, r);
+    const drift = syncedDrift(es, r, clock);
     if (drift) return drift;
     switch (r.phase) {
       case 'Preparing':

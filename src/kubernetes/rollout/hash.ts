@@ -1,9 +1,9 @@
 /**
- * The pod-template annotations a restart writes. The hash is an HMAC of the Secret's data keyed with the Secret's
- * uid: it changes exactly when the data does, and someone who can read Deployments but not Secrets cannot test
- * guesses of a weak value against it offline (a plain sha256, as Helm's checksum/secret pattern uses, would allow that).
+ * The pod-template annotations a restart writes. The hash is `secretDataHash` salted with the Secret's uid: it
+ * changes exactly when the data does, and someone who can read Deployments but not Secrets cannot test guesses of a
+ * weak value against it offline (an unsalted sha256, as Helm's checksum/secret pattern uses, would allow that).
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 export const ANNOTATION_PREFIX = 'strongroom.io/';
 /** Workload-level lock (metadata annotation): which rollout may change this workload right now. */
@@ -19,10 +19,3 @@ function suffixFor(secretName: string, label: string): string {
 
 export const hashAnnotation = (secretName: string) => ANNOTATION_PREFIX + suffixFor(secretName, 'secret-hash');
 export const versionAnnotation = (secretName: string) => ANNOTATION_PREFIX + suffixFor(secretName, 'secret-version');
-
-/** Data as a Secret holds it (base64 values); key order does not matter. */
-export function dataHash(secretUid: string, data: Record<string, string> | undefined): string {
-  const mac = createHmac('sha256', `strongroom-rollout:${secretUid}`);
-  for (const key of Object.keys(data ?? {}).sort()) mac.update(`${key.length}:${key}=${data![key]!.length}:${data![key]}\n`);
-  return mac.digest('hex').slice(0, 32);
-}

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dataHash, hashAnnotation, versionAnnotation } from './hash.js';
+import { hashAnnotation, versionAnnotation } from './hash.js';
 import { workloadHealth } from './health.js';
 import { parseRecordedVersion, pinVersions } from './provider-source.js';
 
@@ -28,21 +28,7 @@ describe('workload health', () => {
   });
 });
 
-describe('data hash and annotations', () => {
-  const data = fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.base64String({ maxLength: 24 }));
-  it('ignores key order, depends on every key and value, and on the Secret uid', () => {
-    fc.assert(
-      fc.property(data, fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), (d, k, v) => {
-        const reversed = Object.fromEntries(Object.entries(d).reverse());
-        expect(dataHash('uid-1', reversed)).toBe(dataHash('uid-1', d));
-        if (d[k] !== v) expect(dataHash('uid-1', { ...d, [k]: v })).not.toBe(dataHash('uid-1', d));
-        expect(dataHash('uid-2', d)).not.toBe(dataHash('uid-1', d));
-      }),
-    );
-  });
-  it('does not let values run into keys', () => {
-    expect(dataHash('u', { a: 'bc' })).not.toBe(dataHash('u', { ab: 'c' }));
-  });
+describe('annotations', () => {
   it('annotation names stay within the 63-character limit and differ per Secret', () => {
     fc.assert(
       fc.property(fc.stringMatching(/^[a-z0-9]([-a-z0-9.]{0,200}[a-z0-9])?$/), (name) => {

@@ -3,7 +3,7 @@
  * does: the controller has observed our generation, every desired replica is updated and available, and (for a
  * Deployment) the Progressing condition has not reported ProgressDeadlineExceeded.
  */
-import type { RolloutKind } from './api.js';
+import type { RolloutKind } from '../api/rollout.js';
 
 export type Health = { state: 'healthy' } | { state: 'progressing'; message: string } | { state: 'failed'; message: string };
 

@@ -4,7 +4,7 @@
  * what the template held before are one atomic step. A crashed operator leaves no ambiguity: a lock is only
  * honoured while the ExternalSecret that holds it still exists, has the same uid and has an active rollout.
  */
-import { isActive, rolloutStatusSchema } from './api.js';
+import { isActive, rolloutStatusSchema } from '../api/rollout.js';
 import type { Json, RolloutCluster } from './cluster.js';
 import { LOCK_ANNOTATION } from './hash.js';
 

@@ -5,7 +5,7 @@
 import type { LabelSelector } from '../api/common.js';
 import { parseDuration } from '../api/common.js';
 import type { Consumer } from '../consumers/types.js';
-import type { RolloutKind, RolloutPolicy, RolloutWorkloadStatus } from './api.js';
+import type { RolloutKind, RolloutPolicy, RolloutWorkloadStatus } from '../api/rollout.js';
 
 export interface Plan {
   waves: { name: string; healthTimeoutMs: number }[];

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Consumer } from '../consumers/types.js';
-import { DEFAULT_POLICY, describePolicyError, effectivePolicy, parseRolloutPolicy } from './api.js';
+import { DEFAULT_POLICY, describePolicyError, effectivePolicy, parseRolloutPolicy } from '../api/rollout.js';
 import { matchesSelector, planRollout } from './plan.js';
 
 const consumer = (name: string, labels: Record<string, string> = {}, over: Partial<Consumer> = {}): Consumer => ({

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashAnnotation, LOCK_ANNOTATION, versionAnnotation } from '../../../src/kubernetes/rollout/hash.js';
-import { shouldSyncVersion } from '../../../src/kubernetes/rollout/engine.js';
+import { shouldSyncVersion } from '../../../src/kubernetes/rollout/record.js';
 import { deployment, envUse, eventually, externalSecret, readEs, rolloutOf, startBed, volumeUse, type Bed, type Loose } from './support.js';
 
 let bed: Bed;

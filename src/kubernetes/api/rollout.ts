@@ -4,7 +4,7 @@
  * unions), because the operator's CRDs are generated from these definitions.
  */
 import { z } from 'zod';
-import { duration, labelSelector, objectName, parseDuration } from '../api/common.js';
+import { duration, labelSelector, objectName, parseDuration } from './common.js';
 
 export const ROLLOUT_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as const;
 
