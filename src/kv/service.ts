@@ -1,6 +1,5 @@
 import type { Barrier } from '../crypto/types.js';
 import { encodeContext } from '../crypto/context.js';
-import { isUnknownTermError } from '../crypto/service.js';
 import type { Mount, MountService } from '../mounts/types.js';
 import { invalid, notFound } from '../shared/errors.js';
 import type { Storage } from '../storage/database.js';
@@ -33,11 +32,6 @@ export interface KvServiceDeps {
   limits?: Partial<KvLimits>;
   /** Clock (epoch ms); tests move it to exercise delete_version_after. */
   now?: () => number;
-  /**
-   * Reloads the keyring (ManagedSealService.refresh). When another replica rotated and wrote under a term this
-   * process has not loaded yet, a read refreshes once and retries instead of failing.
-   */
-  refreshKeyring?: () => Promise<void>;
 }
 
 /** The associated data a version's ciphertext is bound to: moving it to another mount, path or version breaks it. */
@@ -146,14 +140,8 @@ export function createKvService(deps: KvServiceDeps): KvService {
   async function open(ciphertext: Buffer | null, mount: Mount, path: string, version: number): Promise<SecretData> {
     if (ciphertext === null) throw notFound(`version ${version} of this secret has been destroyed`);
     const context = kvContext(mount.uuid, path, version);
-    let plaintext: Buffer;
-    try {
-      plaintext = barrier.decrypt(ciphertext, context);
-    } catch (err) {
-      if (!deps.refreshKeyring || !isUnknownTermError(err)) throw err;
-      await deps.refreshKeyring();
-      plaintext = barrier.decrypt(ciphertext, context);
-    }
+    // With replicas, another process may have rotated and written under a term this one has not loaded yet.
+    const plaintext = await barrier.decryptWithRefresh(ciphertext, context);
     try {
       return parseData(plaintext);
     } finally {

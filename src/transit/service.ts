@@ -1,7 +1,6 @@
 import { createHmac, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { encodeContext } from '../crypto/context.js';
 import { constantTimeEqual } from '../crypto/hmac.js';
-import { decryptWithRefresh } from '../crypto/service.js';
 import type { Barrier, Rewrapper } from '../crypto/types.js';
 import type { Mount } from '../mounts/types.js';
 import { invalid, notFound, sealedError } from '../shared/errors.js';
@@ -36,11 +35,9 @@ const USAGE_FLUSH_MS = 1000;
 
 export interface TransitServiceDeps {
   repository: TransitRepository;
-  barrier: Pick<Barrier, 'isSealed' | 'encrypt' | 'decrypt' | 'termOf' | 'currentTerm'>;
+  barrier: Pick<Barrier, 'isSealed' | 'encrypt' | 'decryptWithRefresh' | 'termOf' | 'currentTerm'>;
   now?: () => number;
   rotationAdviceAt?: number;
-  /** Reloads the keyring when a value names a term this process has not loaded (another replica rotated). */
-  refreshKeyring?: () => Promise<void>;
 }
 
 export { validateKeyName };
@@ -59,7 +56,6 @@ interface CachedVersion {
 
 export function createTransitService(deps: TransitServiceDeps): TransitService {
   const { repository, barrier } = deps;
-  const sealSource = { barrier, refresh: deps.refreshKeyring };
   const now = deps.now ?? Date.now;
   const adviseAt = deps.rotationAdviceAt ?? DEFAULT_ROTATION_ADVICE_AT;
   // Key material is immutable per (key incarnation, version), so it is cached while unsealed. The key's created_at
@@ -94,7 +90,7 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
     const stored = await repository.findVersion(row.mount_uuid, row.name, version);
     if (!stored) throw invalid(`key version ${version} of "${row.name}" does not exist`);
     assertUnsealed();
-    const key = await decryptWithRefresh(sealSource, stored.sealed_key, keyContext(row.mount_uuid, row.name, version));
+    const key = await barrier.decryptWithRefresh(stored.sealed_key, keyContext(row.mount_uuid, row.name, version));
     const entry = { key, encryptions: Number(stored.encryptions) };
     material.set(id, entry);
     return entry;
@@ -266,7 +262,7 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
       let moved = 0;
       for (const row of rows) {
         const context = keyContext(row.mount_uuid, row.name, row.version);
-        const key = await decryptWithRefresh(sealSource, row.sealed_key, context);
+        const key = await barrier.decryptWithRefresh(row.sealed_key, context);
         try {
           const sealed = barrier.encrypt(key, context);
           if (await repository.replaceSealed(row, sealed, barrier.termOf(sealed))) moved += 1;
