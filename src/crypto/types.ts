@@ -19,6 +19,11 @@ export interface Barrier {
   encrypt(plaintext: Uint8Array, context: Uint8Array): Buffer;
   /** Opens a value sealed under any known term; throws StrongroomError('internal') when authentication fails. */
   decrypt(sealed: Uint8Array, context: Uint8Array): Buffer;
+  /**
+   * Like decrypt, but a value under a term this process has not loaded (another process sharing the database
+   * rotated) makes it refresh the keyring from storage once and try again. What domains reading stored records use.
+   */
+  decryptWithRefresh(sealed: Uint8Array, context: Uint8Array): Promise<Buffer>;
   /** The term a sealed value was written under (for rewrap scans), without decrypting it. */
   termOf(sealed: Uint8Array): number;
   currentTerm(): number;

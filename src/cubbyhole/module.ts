@@ -30,7 +30,7 @@ export const cubbyholeEngine = defineSecretsEngine<CubbyholeEngine>({
   validateOptions: () => ({}),
   migrations,
   createService: (core) => {
-    const store = createCubbyholeService({ storage: core.storage, barrier: core.barrier, refreshKeyring: core.refreshKeyring });
+    const store = createCubbyholeService({ storage: core.storage, barrier: core.barrier });
     return {
       ...store,
       async tidy() {

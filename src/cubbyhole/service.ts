@@ -1,6 +1,5 @@
 import type { Barrier, Rewrapper } from '../crypto/types.js';
 import { encodeContext } from '../crypto/context.js';
-import { isUnknownTermError } from '../crypto/service.js';
 import { validateListPrefix, validateSecretPath } from '../kv/paths.js';
 import type { Storage } from '../storage/database.js';
 import { invalid } from '../shared/errors.js';
@@ -9,12 +8,10 @@ import { DEFAULT_MAX_ENTRY_BYTES, type CubbyholeService } from './types.js';
 
 export interface CubbyholeServiceDeps {
   storage: Pick<Storage, 'db'>;
-  barrier: Pick<Barrier, 'encrypt' | 'decrypt' | 'currentTerm'>;
+  barrier: Pick<Barrier, 'encrypt' | 'decryptWithRefresh' | 'currentTerm'>;
   /** Epoch ms; injectable for tests. */
   now?: () => number;
   maxEntryBytes?: number;
-  /** Reloads the keyring when another replica rotated (same as kv). */
-  refreshKeyring?: () => Promise<void>;
 }
 
 /** The associated data an entry is bound to: its owner and path. */
@@ -32,15 +29,8 @@ export function createCubbyholeService(deps: CubbyholeServiceDeps): CubbyholeSer
     if (typeof owner !== 'string' || owner === '') throw new Error('cubbyhole owner is required');
   }
 
-  async function decrypt(row: CubbyholeRow): Promise<Buffer> {
-    const context = cubbyholeContext(row.owner, row.path);
-    try {
-      return deps.barrier.decrypt(row.ciphertext, context);
-    } catch (err) {
-      if (!deps.refreshKeyring || !isUnknownTermError(err)) throw err;
-      await deps.refreshKeyring();
-      return deps.barrier.decrypt(row.ciphertext, context);
-    }
+  function decrypt(row: CubbyholeRow): Promise<Buffer> {
+    return deps.barrier.decryptWithRefresh(row.ciphertext, cubbyholeContext(row.owner, row.path));
   }
 
   async function open(row: CubbyholeRow): Promise<Record<string, unknown>> {

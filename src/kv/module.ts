@@ -34,9 +34,6 @@ export const kvEngine = defineSecretsEngine({
       storage: core.storage,
       barrier: core.barrier,
       ...(core.settings.kvMaxDataBytes !== undefined ? { limits: { maxDataBytes: core.settings.kvMaxDataBytes } } : {}),
-      // With replicas, another process may rotate and write under a term this one has not loaded yet: a read then
-      // reloads the keyring once instead of failing with 500 until the next periodic refresh.
-      refreshKeyring: core.refreshKeyring,
     }),
   // Handlers read ctx.mount: every v1 mount shares one compiled backend, every v2 mount the other.
   routesKey: (mount) => (kvVersionOf(mount) === 1 ? 'kv-v1' : 'kv-v2'),

@@ -2,7 +2,7 @@ import type { Barrier, Rewrapper, SealService } from '../crypto/types.js';
 import { StrongroomError } from '../shared/errors.js';
 import type { Storage } from '../storage/database.js';
 import { createKvRepository } from './repository.js';
-import { kvContext } from './service.js';
+import { kvContext } from './secret-rules.js';
 
 /**
  * Moves KV ciphertexts onto the barrier's newest term. Stale rows are found through the indexed `term` column —

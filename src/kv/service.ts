@@ -1,14 +1,26 @@
 import type { Barrier } from '../crypto/types.js';
-import { encodeContext } from '../crypto/context.js';
-import { isUnknownTermError } from '../crypto/service.js';
 import type { Mount, MountService } from '../mounts/types.js';
 import { invalid, notFound } from '../shared/errors.js';
 import type { Storage } from '../storage/database.js';
-import { kvVersionOf, type KvVersion } from './mount-version.js';
-import { isJsonObject, jsonEqual, mergePatch, setOwn, subkeysOf } from './json.js';
+import { isJsonObject, mergePatch, subkeysOf } from './json.js';
 import { validateListPrefix, validateSecretPath } from './paths.js';
-import { createKvRepository, type KvConfigTable, type KvQueries, type SecretRow } from './repository.js';
-import type { DiffResult, KvLimits, KvMountConfig, KvService, SecretData, SecretMetadata, VersionInfo } from './types.js';
+import {
+  UNVERSIONED,
+  casOption,
+  checkCas,
+  defaultConfig,
+  diffData,
+  isDeleted,
+  kvContext,
+  metadataFields,
+  parseCustomMetadata,
+  refuseVersionedHistory,
+  requireKvMount,
+  toVersionInfo,
+} from './secret-rules.js';
+import { createVersionStore } from './versions.js';
+import { createKvRepository, type KvConfigTable, type KvQueries } from './repository.js';
+import type { KvLimits, KvMountConfig, KvService, SecretMetadata } from './types.js';
 import {
   DEFAULT_MAX_DATA_BYTES,
   checkBoolean,
@@ -16,12 +28,9 @@ import {
   checkNonNegativeInteger,
   checkVersionList,
   checkVersionNumber,
-  parseData,
   serializeData,
 } from './validation.js';
 
-/** Vault keeps 10 versions when neither the mount nor the secret says otherwise. */
-export const DEFAULT_MAX_VERSIONS = 10;
 /** Rows per list query; a folder skips the rest of its subtree with one range jump. */
 const LIST_BATCH = 256;
 /** Above every character a path may contain (all ASCII below 0x7f): "prefix + this" bounds a prefix range. */
@@ -33,95 +42,6 @@ export interface KvServiceDeps {
   limits?: Partial<KvLimits>;
   /** Clock (epoch ms); tests move it to exercise delete_version_after. */
   now?: () => number;
-  /**
-   * Reloads the keyring (ManagedSealService.refresh). When another replica rotated and wrote under a term this
-   * process has not loaded yet, a read refreshes once and retries instead of failing.
-   */
-  refreshKeyring?: () => Promise<void>;
-}
-
-/** The associated data a version's ciphertext is bound to: moving it to another mount, path or version breaks it. */
-export function kvContext(mountUuid: string, path: string, version: number): Buffer {
-  return encodeContext('kv', mountUuid, path, version);
-}
-
-interface VersionRowLike {
-  version: number;
-  created_time: number;
-  deletion_time: number;
-  destroyed: number;
-}
-
-function parseCustomMetadata(raw: string | null): Record<string, string> | null {
-  return raw === null ? null : (JSON.parse(raw) as Record<string, string>);
-}
-
-function toVersionInfo(row: VersionRowLike, customMetadata: Record<string, string> | null): VersionInfo {
-  return {
-    version: row.version,
-    createdTime: row.created_time,
-    deletionTime: row.deletion_time,
-    destroyed: row.destroyed === 1,
-    customMetadata,
-  };
-}
-
-function isDeleted(row: { deletion_time: number }, now: number): boolean {
-  return row.deletion_time !== 0 && row.deletion_time <= now;
-}
-
-/** Vault: the smaller non-zero of the mount's and the secret's delete_version_after. */
-function effectiveDeleteAfter(mount: number, secret: number): number {
-  if (mount === 0) return secret;
-  if (secret === 0) return mount;
-  return Math.min(mount, secret);
-}
-
-/** A kv mount speaking `version` of the API ('any' for what both share, such as list). */
-function requireKvMount(mount: Mount, version: KvVersion | 'any' = 2): void {
-  if (mount.type !== 'kv') throw invalid(`mount ${mount.path} is not a kv mount`, { reason: 'wrong_mount_type' });
-  if (version !== 'any' && kvVersionOf(mount) !== version) {
-    throw invalid(`mount ${mount.path} is KV version ${kvVersionOf(mount)}; this operation is for version ${version}`, {
-      reason: 'kv_version',
-    });
-  }
-}
-
-/** The one version a KV v1 value is stored as. */
-const UNVERSIONED = 1;
-
-/**
- * A secret past version 1 was written through the v2 API: its mount has been upgraded, and this process (a replica
- * whose mount table is seconds old) still routes it as v1. Overwriting version 1 or deleting the secret would
- * destroy v2 history, so the v1 call is refused; the caller retries and reaches the v2 API.
- */
-function refuseVersionedHistory(secret: SecretRow): void {
-  if (secret.current_version > UNVERSIONED) {
-    throw invalid('this mount has been upgraded to KV version 2; retry the request', { reason: 'kv_version' });
-  }
-}
-
-function casOption(options: { cas?: number } | undefined): number | undefined {
-  const cas = options?.cas;
-  return cas === undefined ? undefined : checkVersionNumber(cas, 'cas', true);
-}
-
-/** Vault's check-and-set rules; a mismatch names the current version so the caller can re-read and retry. */
-function checkCas(config: KvConfigTable, secret: SecretRow, cas: number | undefined): void {
-  if (cas !== undefined) {
-    if (cas !== secret.current_version) {
-      throw invalid('check-and-set parameter did not match the current version', {
-        reason: 'cas_mismatch',
-        currentVersion: secret.current_version,
-      });
-    }
-  } else if (config.cas_required === 1 || secret.cas_required === 1) {
-    throw invalid('check-and-set parameter required for this call', { reason: 'cas_required' });
-  }
-}
-
-function defaultConfig(mountUuid: string): KvConfigTable {
-  return { mount_uuid: mountUuid, max_versions: 0, cas_required: 0, delete_version_after: 0 };
 }
 
 export function createKvService(deps: KvServiceDeps): KvService {
@@ -129,88 +49,10 @@ export function createKvService(deps: KvServiceDeps): KvService {
   const barrier = deps.barrier;
   const maxDataBytes = deps.limits?.maxDataBytes ?? DEFAULT_MAX_DATA_BYTES;
   const clock = deps.now ?? Date.now;
+  const { lockOrCreate, open, appendVersion, liveVersion } = createVersionStore({ barrier, clock });
 
   async function loadConfig(q: KvQueries, mount: Mount): Promise<KvConfigTable> {
     return (await q.readConfig(mount.uuid)) ?? defaultConfig(mount.uuid);
-  }
-
-  async function lockOrCreate(q: KvQueries, mount: Mount, path: string): Promise<SecretRow> {
-    const existing = await q.lockSecret(mount.uuid, path);
-    if (existing) return existing;
-    await q.ensureSecret(mount.uuid, path, clock());
-    const created = await q.lockSecret(mount.uuid, path);
-    if (!created) throw new Error('kv: secret row vanished right after it was created');
-    return created;
-  }
-
-  async function open(ciphertext: Buffer | null, mount: Mount, path: string, version: number): Promise<SecretData> {
-    if (ciphertext === null) throw notFound(`version ${version} of this secret has been destroyed`);
-    const context = kvContext(mount.uuid, path, version);
-    let plaintext: Buffer;
-    try {
-      plaintext = barrier.decrypt(ciphertext, context);
-    } catch (err) {
-      if (!deps.refreshKeyring || !isUnknownTermError(err)) throw err;
-      await deps.refreshKeyring();
-      plaintext = barrier.decrypt(ciphertext, context);
-    }
-    try {
-      return parseData(plaintext);
-    } finally {
-      plaintext.fill(0);
-    }
-  }
-
-  /** Seals `plaintext` as the next version, prunes past max_versions, and moves current_version forward. */
-  async function appendVersion(
-    q: KvQueries,
-    mount: Mount,
-    path: string,
-    secret: SecretRow,
-    config: KvConfigTable,
-    plaintext: Buffer,
-  ): Promise<VersionInfo> {
-    const version = secret.current_version + 1;
-    const now = clock();
-    const deleteAfter = effectiveDeleteAfter(config.delete_version_after, secret.delete_version_after);
-    const deletionTime = deleteAfter > 0 ? now + deleteAfter : 0;
-    const ciphertext = barrier.encrypt(plaintext, kvContext(mount.uuid, path, version));
-    plaintext.fill(0);
-    await q.insertVersion({
-      secret_id: secret.id,
-      version,
-      created_time: now,
-      deletion_time: deletionTime,
-      destroyed: 0,
-      ciphertext,
-      term: barrier.termOf(ciphertext),
-    });
-    // Vault's sliding window: the secret's own max_versions wins over the mount's, which defaults to 10.
-    const maxVersions = secret.max_versions || config.max_versions || DEFAULT_MAX_VERSIONS;
-    let oldest = secret.oldest_version;
-    if (version - oldest >= maxVersions) {
-      const cut = version - maxVersions;
-      await q.deleteVersionsUpTo(secret.id, cut);
-      oldest = cut + 1;
-    }
-    await q.updateSecret(secret.id, { current_version: version, oldest_version: oldest, updated_time: now });
-    return {
-      version,
-      createdTime: now,
-      deletionTime,
-      destroyed: false,
-      customMetadata: parseCustomMetadata(secret.custom_metadata),
-    };
-  }
-
-  /** The latest live version's data, or the Vault-shaped 404 (with metadata when the version is deleted/destroyed). */
-  async function liveVersion(q: KvQueries, mount: Mount, path: string, secret: SecretRow, version: number) {
-    const row = await q.getVersion(secret.id, version);
-    if (!row) throw notFound(`version ${version} of this secret does not exist`);
-    const metadata = toVersionInfo(row, parseCustomMetadata(secret.custom_metadata));
-    if (row.destroyed === 1) throw notFound(`version ${version} of this secret has been destroyed`, { metadata });
-    if (isDeleted(row, clock())) throw notFound(`version ${version} of this secret is deleted`, { metadata });
-    return { row, metadata };
   }
 
   const service: KvService = {
@@ -511,37 +353,6 @@ export function createKvService(deps: KvServiceDeps): KvService {
     },
   };
   return service;
-}
-
-function metadataFields(input: { maxVersions?: number; casRequired?: boolean; deleteVersionAfter?: number }) {
-  const fields: { max_versions?: number; cas_required?: number; delete_version_after?: number } = {};
-  if (input.maxVersions !== undefined) fields.max_versions = checkNonNegativeInteger(input.maxVersions, 'max_versions');
-  if (input.casRequired !== undefined) fields.cas_required = checkBoolean(input.casRequired, 'cas_required') ? 1 : 0;
-  if (input.deleteVersionAfter !== undefined) {
-    fields.delete_version_after = checkNonNegativeInteger(input.deleteVersionAfter, 'delete_version_after');
-  }
-  return fields;
-}
-
-/** Top-level keys compared by deep equality; values only when asked for. */
-export function diffData(from: number, a: SecretData, to: number, b: SecretData, showValues: boolean): DiffResult {
-  const added: string[] = [];
-  const removed: string[] = [];
-  const changed: string[] = [];
-  for (const key of Object.keys(b)) {
-    if (!Object.hasOwn(a, key)) added.push(key);
-    else if (!jsonEqual(a[key], b[key])) changed.push(key);
-  }
-  for (const key of Object.keys(a)) if (!Object.hasOwn(b, key)) removed.push(key);
-  const result: DiffResult = { from, to, added: added.sort(), removed: removed.sort(), changed: changed.sort() };
-  if (showValues) {
-    const values: NonNullable<DiffResult['values']> = {};
-    for (const key of added) setOwn(values, key, { to: b[key] });
-    for (const key of removed) setOwn(values, key, { from: a[key] });
-    for (const key of changed) setOwn(values, key, { from: a[key], to: b[key] });
-    result.values = values;
-  }
-  return result;
 }
 
 /** Wires KV into mount lifecycle: disabling a kv mount erases every record it held. */

@@ -17,7 +17,7 @@ export function createTestBarrier(seed = 'strongroom-kv-test'): TestBarrier {
   const keys = new Map<number, Buffer>([[1, keyFor(1)]]);
   const fail = () => new StrongroomError('internal', 'stored value failed authentication (wrong place or tampered)');
 
-  return {
+  const barrier: TestBarrier = {
     isSealed: () => false,
     currentTerm: () => term,
     rotate() {
@@ -48,6 +48,8 @@ export function createTestBarrier(seed = 'strongroom-kv-test'): TestBarrier {
         throw fail();
       }
     },
+    // One process, every term known: nothing to refresh.
+    decryptWithRefresh: async (sealed, context) => barrier.decrypt(sealed, context),
     termOf(sealed) {
       return Buffer.from(sealed).readUInt32BE(1);
     },
@@ -58,4 +60,5 @@ export function createTestBarrier(seed = 'strongroom-kv-test'): TestBarrier {
       return createSecretKey(Buffer.from(hkdfSync('sha256', seed, 'derive', purpose, 32)));
     },
   };
+  return barrier;
 }

@@ -29,8 +29,6 @@ export interface ModuleCore {
   barrier: Barrier;
   /** Issues login tokens (auth methods); core, like Vault's token store. */
   tokens: TokenService;
-  /** Reloads the keyring when a value names a term this process has not loaded yet (another replica rotated). */
-  refreshKeyring: () => Promise<void>;
   /** Server settings a module may read (size limits and the like). */
   settings: { kvMaxDataBytes?: number };
 }

@@ -44,7 +44,7 @@ describe('the registry drives migrations, routes and jobs', () => {
     const storage = await openDatabase({ engine: 'sqlite', file }, { migrations: migrationsOf(registry) });
     try {
       await sql`insert into echo_things (id) values (1)`.execute(storage.db);
-      const core = { storage, barrier: {} as Barrier, tokens: {} as TokenService, refreshKeyring: async () => undefined, settings: {} } as ModuleCore;
+      const core = { storage, barrier: {} as Barrier, tokens: {} as TokenService, settings: {} } as ModuleCore;
       const onDisable: string[] = [];
       const host = startModules(registry, core, { secrets: { onDisable: (t) => void onDisable.push(t), ensureFixed: async () => undefined }, auth: { onDisable: () => undefined, ensureFixed: async () => undefined } });
       expect(host.jobs().map((j) => j.name)).toContain('echo-job');

@@ -164,7 +164,7 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
   // Every secrets engine and auth method: services, purge-on-disable, rewrappers and jobs come from the registry.
   const host = startModules(
     REGISTRY,
-    { storage, barrier, tokens, refreshKeyring: () => seal.refresh(), settings: { kvMaxDataBytes: config.kvMaxDataBytes } },
+    { storage, barrier, tokens, settings: { kvMaxDataBytes: config.kvMaxDataBytes } },
     { secrets: mounts, auth: authMounts },
   );
   modules = host;

@@ -13,7 +13,7 @@ export const transitEngine = defineSecretsEngine({
   defaultOptions: {},
   migrations,
   createService: (core) =>
-    createTransitService({ repository: createTransitRepository(core.storage), barrier: core.barrier, refreshKeyring: core.refreshKeyring }),
+    createTransitService({ repository: createTransitRepository(core.storage), barrier: core.barrier }),
   routesKey: () => 'transit',
   routes: (transit) => createTransitBackend({ transit }),
   jobs: (transit) => [

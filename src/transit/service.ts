@@ -1,20 +1,17 @@
 import { createHmac, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
-import { encodeContext } from '../crypto/context.js';
 import { constantTimeEqual } from '../crypto/hmac.js';
-import { decryptWithRefresh } from '../crypto/service.js';
-import type { Barrier, Rewrapper } from '../crypto/types.js';
-import type { Mount } from '../mounts/types.js';
-import { invalid, notFound, sealedError } from '../shared/errors.js';
+import type { Barrier } from '../crypto/types.js';
+import { invalid, notFound } from '../shared/errors.js';
 import { createBackupOperations } from './backup-operations.js';
+import { configChanges, newKeySettings } from './key-config.js';
+import { createKeyMaterial } from './key-material.js';
 import { isValidKeyName, validateKeyName } from './names.js';
 import { NONCE_BYTES, formatCiphertext, openWith, parseCiphertext, parseVersioned, sealWith } from './ciphertext.js';
 import { hmac as hmacOf } from './digest.js';
 import {
-  HMAC_KEY_SIZE,
   deriveForContext,
   derivedEd25519,
   exportSigningKey,
-  generateMaterial,
   hmacKeyOf,
   keyTypeInfo,
   privateKeyOf,
@@ -23,7 +20,7 @@ import {
 } from './key-types.js';
 import type { KeyRow, TransitRepository } from './repository.js';
 import { signWith, verifyWith } from './signing.js';
-import type { DecryptOptions, EncryptOptions, EncryptResult, TransitKey, TransitService } from './types.js';
+import type { DecryptOptions, EncryptOptions, EncryptResult, TransitService } from './types.js';
 
 /**
  * GCM with random 96-bit nonces is bounded by NIST SP 800-38D at 2^32 encryptions per key; we advise rotating at
@@ -32,145 +29,21 @@ import type { DecryptOptions, EncryptOptions, EncryptResult, TransitKey, Transit
 export const DEFAULT_ROTATION_ADVICE_AT = 2 ** 30;
 /** Vault caps `random` and datakeys well below this; a bound keeps one request from allocating without limit. */
 const DATAKEY_BITS = new Set([128, 256, 512]);
-const USAGE_FLUSH_MS = 1000;
 
 export interface TransitServiceDeps {
   repository: TransitRepository;
-  barrier: Pick<Barrier, 'isSealed' | 'encrypt' | 'decrypt' | 'termOf' | 'currentTerm'>;
+  barrier: Pick<Barrier, 'isSealed' | 'encrypt' | 'decryptWithRefresh' | 'termOf' | 'currentTerm'>;
   now?: () => number;
   rotationAdviceAt?: number;
-  /** Reloads the keyring when a value names a term this process has not loaded (another replica rotated). */
-  refreshKeyring?: () => Promise<void>;
 }
 
 export { validateKeyName };
 
-/** Where a version's key material is bound: moving the sealed bytes to another key, version or mount fails. */
-export const keyContext = (mountUuid: string, name: string, version: number) =>
-  encodeContext('transit-key', mountUuid, name, version);
-
-interface CachedVersion {
-  key: Buffer;
-  /** Asymmetric types: the parsed private key, kept so each signature does not re-parse the DER. */
-  privateKey?: KeyObject;
-  /** Encryptions counted in storage when loaded plus those made by this process since. */
-  encryptions: number;
-}
-
 export function createTransitService(deps: TransitServiceDeps): TransitService {
   const { repository, barrier } = deps;
-  const sealSource = { barrier, refresh: deps.refreshKeyring };
   const now = deps.now ?? Date.now;
-  const adviseAt = deps.rotationAdviceAt ?? DEFAULT_ROTATION_ADVICE_AT;
-  // Key material is immutable per (key incarnation, version), so it is cached while unsealed. The key's created_at
-  // is part of the cache key: a key deleted and re-created under the same name (maybe on another replica) never
-  // reuses the old material.
-  const material = new Map<string, CachedVersion>();
-  const pendingUsage = new Map<string, { mountUuid: string; name: string; version: number; delta: number }>();
-  let flushTimer: NodeJS.Timeout | undefined;
-
-  const cacheKey = (row: KeyRow, version: number) => `${row.mount_uuid}\u0000${row.name}\u0000${row.created_at}\u0000${version}`;
-
-  function assertUnsealed(): void {
-    if (barrier.isSealed()) {
-      for (const entry of material.values()) entry.key.fill(0);
-      material.clear();
-      throw sealedError();
-    }
-  }
-
-  async function requireKey(mount: Mount, name: string): Promise<KeyRow> {
-    validateKeyName(name);
-    assertUnsealed();
-    const row = await repository.findKey(mount.uuid, name);
-    if (!row) throw notFound(`transit key "${name}" not found`);
-    return row;
-  }
-
-  async function loadVersion(row: KeyRow, version: number): Promise<CachedVersion> {
-    const id = cacheKey(row, version);
-    const cached = material.get(id);
-    if (cached) return cached;
-    const stored = await repository.findVersion(row.mount_uuid, row.name, version);
-    if (!stored) throw invalid(`key version ${version} of "${row.name}" does not exist`);
-    assertUnsealed();
-    const key = await decryptWithRefresh(sealSource, stored.sealed_key, keyContext(row.mount_uuid, row.name, version));
-    const entry = { key, encryptions: Number(stored.encryptions) };
-    material.set(id, entry);
-    return entry;
-  }
-
-  function sealMaterial(mountUuid: string, name: string, version: number, type: string, key: Buffer): { sealed: Buffer; term: number; publicKey: string | null } {
-    try {
-      const sealed = barrier.encrypt(key, keyContext(mountUuid, name, version));
-      const publicKey = keyTypeInfo(type).kind === 'signing' ? publicKeyView(type, key) : null;
-      return { sealed, term: barrier.termOf(sealed), publicKey };
-    } finally {
-      key.fill(0);
-    }
-  }
-
-  /**
-   * Generates the material first (asynchronously, off the event loop), then returns the sealing step that runs
-   * inside the version's insert transaction once the version number is known.
-   */
-  async function newVersionSealer(row: Pick<KeyRow, 'mount_uuid' | 'name' | 'type' | 'key_size'>) {
-    const material = await generateMaterial(row.type, row.key_size || undefined);
-    return (version: number) => sealMaterial(row.mount_uuid, row.name, version, row.type, material);
-  }
-
-  async function toKey(row: KeyRow): Promise<TransitKey> {
-    const versions: Record<number, number> = {};
-    const encryptions: Record<number, number> = {};
-    const publicKeys: Record<number, string> = {};
-    for (const v of await repository.versionInfo(row.mount_uuid, row.name)) {
-      versions[v.version] = Number(v.created_at);
-      if (v.public_key) publicKeys[v.version] = v.public_key;
-      const pending = pendingUsage.get(`${row.mount_uuid}\u0000${row.name}\u0000${v.version}`)?.delta ?? 0;
-      encryptions[v.version] = Number(v.encryptions) + pending;
-    }
-    return {
-      name: row.name,
-      type: row.type as TransitKey['type'],
-      latestVersion: row.latest_version,
-      minDecryptionVersion: row.min_decryption_version,
-      minEncryptionVersion: row.min_encryption_version,
-      minAvailableVersion: row.min_available_version,
-      deletionAllowed: row.deletion_allowed === 1,
-      derived: row.derived === 1,
-      convergent: row.convergent === 1,
-      exportable: row.exportable === 1,
-      allowPlaintextBackup: row.allow_plaintext_backup === 1,
-      autoRotatePeriod: Number(row.auto_rotate_period),
-      keySize: row.key_size,
-      versions,
-      publicKeys,
-      encryptions,
-      createdAt: Number(row.created_at),
-      updatedAt: Number(row.updated_at),
-    };
-  }
-
-  function countEncryption(row: KeyRow, version: number, entry: CachedVersion): string | undefined {
-    entry.encryptions += 1;
-    const id = `${row.mount_uuid}\u0000${row.name}\u0000${version}`;
-    const pending = pendingUsage.get(id);
-    if (pending) pending.delta += 1;
-    else pendingUsage.set(id, { mountUuid: row.mount_uuid, name: row.name, version, delta: 1 });
-    // Counters are written in batches: one UPDATE per second per version instead of one per encryption.
-    flushTimer ??= setTimeout(() => void flush().catch(() => undefined), USAGE_FLUSH_MS).unref();
-    if (entry.encryptions >= adviseAt) {
-      return `key version ${version} of "${row.name}" has been used for ${entry.encryptions} encryptions; rotate the key (transit/keys/${row.name}/rotate)`;
-    }
-    return undefined;
-  }
-
-  async function flush(): Promise<void> {
-    flushTimer = undefined;
-    const batch = [...pendingUsage.values()];
-    pendingUsage.clear();
-    for (const item of batch) await repository.addEncryptions(item.mountUuid, item.name, item.version, item.delta);
-  }
+  const keys = createKeyMaterial({ repository, barrier, adviseAt: deps.rotationAdviceAt ?? DEFAULT_ROTATION_ADVICE_AT });
+  const { assertUnsealed, requireKey, loadVersion, materialOf, sealMaterial, newVersionSealer, toKey, countEncryption, dropCached } = keys;
 
   function encryptionVersion(row: KeyRow, requested: number | undefined): number {
     const version = requested && requested > 0 ? requested : row.latest_version;
@@ -251,33 +124,6 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
     return entry.privateKey;
   }
 
-  async function materialOf(row: KeyRow, version: number): Promise<Buffer> {
-    return (await loadVersion(row, version)).key;
-  }
-
-  const rewrapper: Rewrapper = {
-    name: 'transit',
-    async countStale() {
-      return repository.countStale(barrier.currentTerm());
-    },
-    async rewrapBatch(batchSize: number) {
-      if (barrier.isSealed()) throw sealedError();
-      const rows = await repository.staleVersions(barrier.currentTerm(), batchSize);
-      let moved = 0;
-      for (const row of rows) {
-        const context = keyContext(row.mount_uuid, row.name, row.version);
-        const key = await decryptWithRefresh(sealSource, row.sealed_key, context);
-        try {
-          const sealed = barrier.encrypt(key, context);
-          if (await repository.replaceSealed(row, sealed, barrier.termOf(sealed))) moved += 1;
-        } finally {
-          key.fill(0);
-        }
-      }
-      return moved;
-    },
-  };
-
   const backupOps = createBackupOperations({
     repository,
     requireKey,
@@ -290,48 +136,17 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
   });
 
   return {
-    rewrapper,
-    flush,
+    rewrapper: keys.rewrapper,
+    flush: keys.flush,
 
     async createKey(mount, name, options) {
       validateKeyName(name);
-      const type = options?.type ?? 'aes256-gcm96';
-      const info = keyTypeInfo(type);
-      const derived = options?.derived === true || options?.convergent === true;
-      if (options?.convergent === true && options.derived === false) throw invalid('convergent encryption requires derived keys');
-      if (derived && info.kind !== 'aead' && type !== 'ed25519') throw invalid(`key type ${type} does not support key derivation`);
-      if (options?.convergent === true && info.kind !== 'aead') throw invalid(`key type ${type} does not support convergent encryption`);
-      let keySize = 0;
-      if (options?.keySize !== undefined && options.keySize !== 0) {
-        if (info.kind !== 'hmac') throw invalid('key_size is only valid for hmac keys');
-        if (!Number.isInteger(options.keySize) || options.keySize < HMAC_KEY_SIZE.min || options.keySize > HMAC_KEY_SIZE.max) {
-          throw invalid(`key_size must be between ${HMAC_KEY_SIZE.min} and ${HMAC_KEY_SIZE.max} bytes`);
-        }
-        keySize = options.keySize;
-      } else if (info.kind === 'hmac') keySize = HMAC_KEY_SIZE.default;
-      const autoRotatePeriod = checkAutoRotate(options?.autoRotatePeriod);
+      const settings = newKeySettings(options);
       assertUnsealed();
       const existing = await repository.findKey(mount.uuid, name);
       if (existing) return toKey(existing);
       const at = now();
-      const row: KeyRow = {
-        mount_uuid: mount.uuid,
-        name,
-        type,
-        latest_version: 1,
-        min_decryption_version: 1,
-        min_encryption_version: 0,
-        deletion_allowed: 0,
-        derived: derived ? 1 : 0,
-        convergent: options?.convergent === true ? 1 : 0,
-        exportable: options?.exportable === true ? 1 : 0,
-        allow_plaintext_backup: options?.allowPlaintextBackup === true ? 1 : 0,
-        min_available_version: 0,
-        key_size: keySize,
-        auto_rotate_period: autoRotatePeriod ?? 0,
-        created_at: at,
-        updated_at: at,
-      };
+      const row: KeyRow = { mount_uuid: mount.uuid, name, ...settings, created_at: at, updated_at: at };
       const { sealed, term, publicKey } = (await newVersionSealer(row))(1);
       await repository.insertKey(row, {
         mount_uuid: mount.uuid,
@@ -385,40 +200,7 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
 
     async configureKey(mount, name, input) {
       const row = await requireKey(mount, name);
-      const values: Parameters<TransitRepository['updateConfig']>[2] = {};
-      const minDec = checkVersionInput(input.minDecryptionVersion, 'min_decryption_version');
-      const minEnc = checkVersionInput(input.minEncryptionVersion, 'min_encryption_version');
-      if (minDec !== undefined && minDec > 0 && minDec < row.min_available_version) {
-        throw invalid(`min_decryption_version cannot be below min_available_version (${row.min_available_version}): those versions were trimmed`);
-      }
-      if (minEnc !== undefined && minEnc > 0 && minEnc < row.min_available_version) {
-        throw invalid(`min_encryption_version cannot be below min_available_version (${row.min_available_version}): those versions were trimmed`);
-      }
-      if (minDec !== undefined && minDec > 0) {
-        if (minDec > row.latest_version) throw invalid(`min_decryption_version cannot be greater than the latest version (${row.latest_version})`);
-        values.min_decryption_version = minDec;
-      }
-      if (minEnc !== undefined) {
-        if (minEnc > row.latest_version) throw invalid(`min_encryption_version cannot be greater than the latest version (${row.latest_version})`);
-        values.min_encryption_version = minEnc;
-      }
-      const effectiveDec = values.min_decryption_version ?? row.min_decryption_version;
-      const effectiveEnc = values.min_encryption_version ?? row.min_encryption_version;
-      if (effectiveEnc !== 0 && effectiveEnc < effectiveDec) {
-        throw invalid('min_encryption_version must be 0 or at least min_decryption_version');
-      }
-      if (input.deletionAllowed !== undefined) values.deletion_allowed = input.deletionAllowed ? 1 : 0;
-      // Once material may leave, it may have left: Vault refuses to take exportable or plaintext backup back.
-      if (input.exportable !== undefined) {
-        if (!input.exportable && row.exportable === 1) throw invalid('exportable cannot be disabled once enabled');
-        values.exportable = input.exportable ? 1 : 0;
-      }
-      if (input.allowPlaintextBackup !== undefined) {
-        if (!input.allowPlaintextBackup && row.allow_plaintext_backup === 1) throw invalid('allow_plaintext_backup cannot be disabled once enabled');
-        values.allow_plaintext_backup = input.allowPlaintextBackup ? 1 : 0;
-      }
-      const period = checkAutoRotate(input.autoRotatePeriod);
-      if (period !== undefined) values.auto_rotate_period = period;
+      const values = configChanges(row, input);
       if (Object.keys(values).length > 0) await repository.updateConfig(mount.uuid, name, values, now());
       return toKey(await requireKey(mount, name));
     },
@@ -558,27 +340,4 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
     },
   };
 
-  function dropCached(mountUuid: string, name?: string): void {
-    const prefix = name === undefined ? `${mountUuid}\u0000` : `${mountUuid}\u0000${name}\u0000`;
-    for (const [id, entry] of material) {
-      if (id.startsWith(prefix)) {
-        entry.key.fill(0);
-        material.delete(id);
-      }
-    }
-  }
-}
-
-/** Vault: 0 disables; otherwise at least one hour. Milliseconds in, milliseconds out. */
-function checkAutoRotate(value: number | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isInteger(value) || value < 0) throw invalid('auto_rotate_period must be a non-negative duration');
-  if (value !== 0 && value < 3_600_000) throw invalid('auto_rotate_period must be 0 to disable, or at least an hour');
-  return value;
-}
-
-function checkVersionInput(value: number | undefined, field: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isInteger(value) || value < 0) throw invalid(`${field} must be a non-negative integer`);
-  return value;
 }

@@ -14,7 +14,7 @@ export function testBarrier() {
   const guard = () => {
     if (sealed) throw new StrongroomError('sealed', 'Strongroom is sealed');
   };
-  const barrier: Pick<Barrier, 'isSealed' | 'encrypt' | 'decrypt' | 'termOf' | 'currentTerm'> & {
+  const barrier: Pick<Barrier, 'isSealed' | 'encrypt' | 'decrypt' | 'decryptWithRefresh' | 'termOf' | 'currentTerm'> & {
     seal(): void;
     unseal(): void;
     rotate(): void;
@@ -44,6 +44,8 @@ export function testBarrier() {
         throw new StrongroomError('internal', 'barrier authentication failed');
       }
     },
+    // One process, every term known: nothing to refresh.
+    decryptWithRefresh: async (value, context) => barrier.decrypt(value, context),
     seal: () => void (sealed = true),
     unseal: () => void (sealed = false),
     rotate() {

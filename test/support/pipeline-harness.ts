@@ -207,7 +207,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
   // The registry's modules over these services, as the store builds them.
   const modules = startModules(
     REGISTRY,
-    { storage, barrier, tokens, refreshKeyring: async () => undefined, settings: {} },
+    { storage, barrier, tokens, settings: {} },
     { secrets: mounts, auth: authMounts },
   );
   revoked = (accessors) => modules.tokensRevoked(accessors);

@@ -17,7 +17,6 @@ export function createKubernetesMethod(deps: {
   storage: Storage;
   tokens: TokenService;
   barrier: Barrier;
-  refreshKeyring?: () => Promise<void>;
   fetch?: KubernetesAuthDeps['fetch'];
 }): KubernetesMethod {
   return {

@@ -1,7 +1,6 @@
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { encodeContext } from '../../crypto/context.js';
-import { decryptWithRefresh } from '../../crypto/service.js';
 import type { Barrier } from '../../crypto/types.js';
 import type { Storage } from '../../storage/database.js';
 import { StrongroomError, forbidden, invalid, notFound } from '../../shared/errors.js';
@@ -18,13 +17,11 @@ export interface KubernetesAuthDeps {
   storage: Pick<Storage, 'db'>;
   tokens: Pick<TokenService, 'issue'>;
   /** Seals the reviewer JWT at rest. */
-  barrier: Pick<Barrier, 'encrypt' | 'decrypt'>;
+  barrier: Pick<Barrier, 'encrypt' | 'decryptWithRefresh'>;
   /** Override for the TokenReview call (tests, proxies). Without it, node:https is used, honouring kubernetesCaCert. */
   fetch?: FetchLike;
   /** Epoch ms, for exp/nbf checks. */
   clock?: () => number;
-  /** Reloads the keyring when a value names a term this process has not loaded (another replica rotated). */
-  refreshKeyring?: () => Promise<void>;
   /**
    * The auth mount served (its uuid scopes the configuration and roles; its path names the login on tokens). The
    * server passes the real mount; the default is a stand-in at kubernetes/ for unit tests.
@@ -67,7 +64,7 @@ export function createKubernetesAuthService(deps: KubernetesAuthDeps): Kubernete
     const stored = await repo.readConfig();
     if (!stored) throw notFound(`kubernetes auth is not configured (write auth/${mount.path}config first)`);
     const reviewerJwt = stored.reviewerJwt
-      ? (await decryptWithRefresh({ barrier: deps.barrier, refresh: deps.refreshKeyring }, stored.reviewerJwt, REVIEWER_JWT_CONTEXT)).toString('utf8')
+      ? (await deps.barrier.decryptWithRefresh(stored.reviewerJwt, REVIEWER_JWT_CONTEXT)).toString('utf8')
       : undefined;
     return { config: JSON.parse(stored.config) as StoredConfig, reviewerJwt };
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALREADY_INITIALIZED } from '../../crypto/service.js';
+import { ALREADY_INITIALIZED } from '../../crypto/lifecycle.js';
 import { StrongroomError } from '../../shared/errors.js';
 import type { RequestContext } from '../../logical/backend.js';
 import type { HttpDeps } from '../deps.js';

@@ -1,4 +1,4 @@
-import { ALREADY_INITIALIZED } from '../../crypto/service.js';
+import { ALREADY_INITIALIZED } from '../../crypto/lifecycle.js';
 import type { SealStatus } from '../../crypto/types.js';
 import { StrongroomError, invalid, isStrongroomError } from '../../shared/errors.js';
 import { runHealthChecks } from '../../shared/health.js';

@@ -14,6 +14,6 @@ export async function openChild() {
   const storage = await openStorage(JSON.parse(configJson) as StorageConfig);
   const seal = createSealService({ storage, warn: () => undefined, refreshIntervalMs: 0 });
   await seal.unsealWithKeyFile(keyFile);
-  const kv = createKvService({ storage, barrier: seal.barrier, refreshKeyring: () => seal.refresh() });
+  const kv = createKvService({ storage, barrier: seal.barrier });
   return { storage, seal, kv, mount: JSON.parse(mountJson) as Mount };
 }
