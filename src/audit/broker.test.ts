@@ -1,33 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { TokenInfo } from '../auth/types.js';
 import { StrongroomError } from '../shared/errors.js';
-import { auditAuthOf, deviceLog, fanOut, logRequest, logResponse, type AuditLog } from './broker.js';
+import { auditAuthOf, deviceLog, fanOut, logRequest, logResponse, type AuditCaller, type AuditLog } from './broker.js';
 import { createRedactor, HMAC_PREFIX } from './redact.js';
 import type { AuditSink } from './sink.js';
 import type { AuditEvent, AuditRequest } from './types.js';
 
-const token: TokenInfo = {
+const token: AuditCaller = {
   accessor: 'accessor-1',
   policies: ['default', 'app'],
   displayName: 'token-app',
   authMethod: 'token',
   meta: { team: 'payments' },
-  parentAccessor: null,
-  orphan: false,
-  renewable: true,
-  ttl: 60,
-  creationTtl: 60,
-  explicitMaxTtl: 0,
-  period: 0,
-  numUses: 0,
-  creationTime: 0,
-  expireTime: 0,
-  issueTime: 0,
-  path: 'auth/token/create',
-  entityId: '',
-  role: '',
-  boundCidrs: [],
 };
 
 const request = (): AuditRequest => ({
@@ -141,7 +125,7 @@ describe('audit broker: building entries', () => {
       status: 200,
       auth: { client_token: 'hvs.issued', accessor: 'acc-2', policies: ['p'], lease_duration: 60 },
       auditAuth: { display_name: 'kubernetes-ns-sa', service_account_name: 'sa', policies: ['p'] },
-      wrapInfo: { token: 'hvs.wrap', accessor: 'acc-w', ttl: 60, creationTime: Date.UTC(2025, 0, 1), creationPath: 'auth/k8s/login' },
+      wrapInfo: { token: 'hvs.wrap', accessor: 'acc-w', ttl: 60, creation_time: '2025-01-01T00:00:00Z', creation_path: 'auth/k8s/login' },
     });
     const event = calls[1]!.events[0]!;
     expect(event.auth).toEqual({ display_name: 'kubernetes-ns-sa', policies: ['p'], metadata: { service_account_name: 'sa' } });

@@ -1,10 +1,7 @@
-import type { TokenInfo } from '../auth/types.js';
-import type { WrapInfo } from '../logical/backend.js';
-import { rfc3339 } from '../logical/time.js';
 import { StrongroomError } from '../shared/errors.js';
 import type { Redactor } from './redact.js';
 import type { AuditSink } from './sink.js';
-import type { AuditAuth, AuditEvent, AuditRequest, AuditService } from './types.js';
+import type { AuditAuth, AuditEvent, AuditRequest, AuditResponse, AuditService } from './types.js';
 
 /**
  * The audit broker (Vault's audit/broker.go): where a request is audited. Every caller that audits — the HTTP
@@ -29,10 +26,19 @@ import type { AuditAuth, AuditEvent, AuditRequest, AuditService } from './types.
 /** Where entries go: the audit service (AuditService) or a plain device set (deviceLog). */
 export type AuditLog = Pick<AuditService, 'log' | 'logAll'>;
 
+/** What an entry records of the caller's token: these fields of auth's TokenInfo (audit imports no other domain). */
+export interface AuditCaller {
+  accessor: string;
+  displayName: string;
+  policies: string[];
+  authMethod: string;
+  meta: Record<string, string>;
+}
+
 export interface RequestEntryInput {
   request: AuditRequest;
   /** The caller's token; null for an unauthenticated (or refused) caller. */
-  token?: TokenInfo | null;
+  token?: AuditCaller | null;
   /** The caller's identity when it is not a token (the KMS plugin's own); replaces the block built from `token`. */
   callerAuth?: AuditAuth;
   error?: string;
@@ -43,7 +49,7 @@ export interface RequestEntryInput {
 /** A request entry logged (or held): what its response entry shares with it. */
 export interface AuditedRequest {
   readonly request: AuditRequest;
-  readonly token: TokenInfo | null;
+  readonly token: AuditCaller | null;
   /** Built once and shared with the response entry, so it is redacted once for both. */
   readonly callerAuth: AuditAuth | undefined;
   /** The request entry while it waits to be written with its response entry. */
@@ -56,8 +62,11 @@ export interface ResponseEntryInput {
   data?: Record<string, unknown> | null;
   /** A login's issued token (client token, accessor, policies). */
   auth?: Record<string, unknown> | null;
-  /** A wrapped response: the entry records the wrapping token (HMAC'd), never the wrapped data. */
-  wrapInfo?: WrapInfo;
+  /**
+   * A wrapped response, rendered as in the response envelope (http/wrapping.ts wrapInfoView): the entry records the
+   * wrapping token (HMAC'd), never the wrapped data.
+   */
+  wrapInfo?: AuditResponse['wrap_info'];
   /** A login's new identity (e.g. the Kubernetes service account): the response's auth block is built with it. */
   auditAuth?: Record<string, unknown>;
   /** Non-secret scalars of `data` (HandlerResult.auditClearData). */
@@ -100,24 +109,14 @@ export async function logResponse(log: AuditLog, input: ResponseEntryInput): Pro
       ...(Array.isArray(issued.policies) ? { policies: issued.policies.map(String) } : {}),
     };
   }
-  if (input.wrapInfo) {
-    const info = input.wrapInfo;
-    event.response!.wrap_info = {
-      token: info.token,
-      accessor: info.accessor,
-      ttl: info.ttl,
-      creation_time: rfc3339(info.creationTime),
-      creation_path: info.creationPath,
-      ...(info.wrappedAccessor ? { wrapped_accessor: info.wrappedAccessor } : {}),
-    };
-  }
+  if (input.wrapInfo) event.response!.wrap_info = input.wrapInfo;
   if (input.error) event.error = input.error;
   const held = entry.held;
   entry.held = null;
   await (held ? log.logAll([held, event]) : log.log(event));
 }
 
-export function auditAuthOf(token: TokenInfo | null, extra?: Record<string, unknown>): AuditAuth | undefined {
+export function auditAuthOf(token: AuditCaller | null, extra?: Record<string, unknown>): AuditAuth | undefined {
   if (!token && !extra) return undefined;
   const auth: AuditAuth = {};
   if (token) {

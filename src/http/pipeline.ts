@@ -190,7 +190,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
           status: rendered.status,
           data: result?.data ?? null,
           auth: result?.auth ?? null,
-          ...(result?.wrapInfo ? { wrapInfo: result.wrapInfo } : {}),
+          ...(result?.wrapInfo ? { wrapInfo: wrapInfoView(result.wrapInfo) } : {}),
           ...(result?.auditAuth ? { auditAuth: result.auditAuth } : {}),
           ...(result?.auditClearData ? { clearData: result.auditClearData } : {}),
         }).catch(auditFailed);
