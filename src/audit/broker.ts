@@ -9,9 +9,9 @@ import type { AuditAuth, AuditEvent, AuditRequest, AuditResponse, AuditService }
  * Vault-shaped entries; the entries then reach the devices through `fanOut`, which redacts them once and hands them
  * to every device, failing closed.
  *
- *   logRequest ─┐                                       ┌─ device (file, database, stdout)
- *               ├─ AuditLog (the audit service, maybe ──┼─ ...        redact once, all devices,
- *   logResponse ┘  on its own thread; or a device set)  └─ ...        reject if any fails: fanOut
+ *   logRequest ─┐    AuditLog: the audit service         ┌─ device (file, database, stdout)
+ *               ├──  (service.ts, on the audit thread   ─┼─ ...        fanOut: redact once, every device,
+ *   logResponse ┘    when threaded), or deviceLog         └─ ...        reject if any fails
  *
  * Fail closed: both functions reject when any device could not make an entry durable, and the caller must not
  * serve the response (the pipeline answers 500/503, the plugin fails the wrap or unwrap).
