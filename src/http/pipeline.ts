@@ -9,7 +9,7 @@ import type { HttpDeps } from './deps.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit.js';
 import { AuditFailure, createRenderer, emptyAnswerIsNotFound, errorReply, type ApiReply } from './reply.js';
 import { createResolver, type RouteTable } from './route-table.js';
-import { admitWrap, parseWrapRequest, wrapResponse } from './wrapping.js';
+import { admitWrap, parseWrapRequest, wrapInfoView, wrapResponse } from './wrapping.js';
 import { isTruthyQuery, matchPath, operationForMethod } from './router.js';
 
 // The transport and the tests build their route table and read replies through this module.
