@@ -1,24 +1,16 @@
-import { chmodSync, existsSync, mkdirSync, symlinkSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, symlinkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GENESIS_HASH } from './chain.js';
 import { openFileSink } from './file-sink.js';
-import type { FileAnchor } from './repository.js';
+import { auditFileFixture } from './file-testing.js';
 import { sampleEvent } from './testing.js';
-import type { AuditRecord } from './types.js';
 import { verifyAuditFile } from './verify.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'strongroom-audit-file-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-const freshPath = () => join(dir, `sub-${++n}`, 'audit.log');
-const readRecords = (file: string) =>
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as AuditRecord);
+const { freshPath, readRecords, cleanup } = auditFileFixture('strongroom-audit-file-');
+afterAll(cleanup);
 
 describe('file audit device', () => {
   it('creates the file (and its directory) readable by its owner only', async () => {
@@ -56,7 +48,7 @@ describe('file audit device', () => {
   it('refuses a symbolic link at the file path, and leaves its target alone', async () => {
     const file = freshPath();
     mkdirSync(join(file, '..'), { recursive: true });
-    const target = join(dir, `target-${n}`);
+    const target = join(dirname(file), 'target');
     writeFileSync(target, 'not an audit log\n', { mode: 0o600 });
     symlinkSync(target, file);
     await expect(openFileSink({ filePath: file, mode: 0o644 })).rejects.toThrow(/symbolic link/);
@@ -77,86 +69,6 @@ describe('file audit device', () => {
     expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
     expect(new Set(records.map((r) => r.request.id)).size).toBe(1000);
     expect(await verifyAuditFile(file, { requireGenesis: true })).toMatchObject({ ok: true, entries: 1000 });
-  });
-
-  it('resumes the chain from the last line after a restart', async () => {
-    const file = freshPath();
-    const first = await openFileSink({ filePath: file });
-    await Promise.all([1, 2, 3].map((i) => first.append(sampleEvent(i))));
-    const head = first.head();
-    await first.close();
-
-    const second = await openFileSink({ filePath: file });
-    expect(second.head()).toEqual(head);
-    await second.append(sampleEvent(4));
-    await second.close();
-    const records = readRecords(file);
-    expect(records[3]).toMatchObject({ seq: 4, prev_hash: head.hash });
-    expect(await verifyAuditFile(file, { requireGenesis: true })).toMatchObject({ ok: true, entries: 4 });
-  });
-
-  it('sets aside a torn last line (a write cut short by a crash) and continues the chain from the last whole line', async () => {
-    const torn = freshPath();
-    const sink = await openFileSink({ filePath: torn });
-    await sink.append(sampleEvent(1));
-    await sink.append(sampleEvent(2));
-    const headAfterOne = readRecords(torn)[0]!;
-    await sink.close();
-    const whole = readFileSync(torn);
-    const cut = whole.indexOf(0x0a) + 1; // end of the first line
-    truncateSync(torn, statSync(torn).size - 10);
-    const fragment = readFileSync(torn).subarray(cut);
-
-    const warnings: string[] = [];
-    const reopened = await openFileSink({ filePath: torn, warn: (m) => warnings.push(m) });
-    expect(reopened.head()).toEqual({ seq: 1, hash: headAfterOne.hash });
-    await reopened.append(sampleEvent(3));
-    await reopened.close();
-    expect(warnings.join('\n')).toMatch(/incomplete last line \(\d+ bytes.*set aside in .*audit\.log\.torn-\d+/);
-    expect(warnings.join('\n')).not.toContain('secret/data/app');
-    const asides = readdirSync(dirname(torn)).filter((name) => name.startsWith('audit.log.torn-'));
-    expect(asides).toHaveLength(1);
-    const asidePath = join(dirname(torn), asides[0]!);
-    expect(readFileSync(asidePath).equals(fragment)).toBe(true);
-    expect(statSync(asidePath).mode & 0o777).toBe(0o600);
-    expect(readRecords(torn).map((r) => r.seq)).toEqual([1, 2]);
-    expect(await verifyAuditFile(torn, { requireGenesis: true })).toMatchObject({ ok: true, entries: 2 });
-
-    // A file holding nothing but a fragment starts over at the chain's beginning, again keeping the fragment.
-    const onlyFragment = freshPath();
-    mkdirSync(dirname(onlyFragment), { recursive: true });
-    writeFileSync(onlyFragment, '{"auth":{"acc', { mode: 0o600 });
-    const fresh = await openFileSink({ filePath: onlyFragment, warn: () => undefined });
-    expect(fresh.head()).toEqual({ seq: 0, hash: GENESIS_HASH });
-    await fresh.close();
-    expect(readdirSync(dirname(onlyFragment)).filter((name) => name.startsWith('audit.log.torn-'))).toHaveLength(1);
-  });
-
-  it('refuses to start on a file whose last whole line is damaged (fail closed, clear error)', async () => {
-    // Damaged and torn: refused before anything is changed (no fragment set aside, the file as it was).
-    const both = freshPath();
-    const first = await openFileSink({ filePath: both });
-    await first.append(sampleEvent(1));
-    await first.append(sampleEvent(2));
-    await first.close();
-    // The first line is changed and the second torn: the last whole line (the first) no longer verifies.
-    const damaged = readFileSync(both, 'utf8').replace('secret/data/app/1', 'secret/data/app/9').slice(0, -10);
-    writeFileSync(both, damaged);
-    await expect(openFileSink({ filePath: both, warn: () => undefined })).rejects.toThrow(/not a valid audit record \(changed entry/);
-    expect(readdirSync(dirname(both)).filter((name) => name.includes('.torn-'))).toEqual([]);
-    expect(readFileSync(both, 'utf8')).toBe(damaged);
-
-    const edited = freshPath();
-    const other = await openFileSink({ filePath: edited });
-    await other.append(sampleEvent(1));
-    await other.close();
-    writeFileSync(edited, readFileSync(edited, 'utf8').replace('secret/data/app/1', 'secret/data/app/9'));
-    await expect(openFileSink({ filePath: edited })).rejects.toThrow(/not a valid audit record \(changed entry/);
-
-    const garbage = freshPath();
-    mkdirSync(join(garbage, '..'), { recursive: true });
-    writeFileSync(garbage, 'hello\n');
-    await expect(openFileSink({ filePath: garbage })).rejects.toMatchObject({ kind: 'unavailable' });
   });
 
   it('rotation: after reopen a new file continues the chain, so the two files stitch', async () => {
@@ -322,88 +234,5 @@ describe('file audit device', () => {
 
     writeFileSync(`${file}.lock`, `${gone}@some-other-host`);
     await expect(openFileSink({ filePath: file })).rejects.toThrow(/some-other-host/);
-  });
-});
-
-describe('file audit device anchors (the chain anchored outside the file)', () => {
-  const memoryAnchor = () => {
-    let stored: FileAnchor | undefined;
-    const saves: FileAnchor[] = [];
-    return {
-      saves,
-      current: () => stored,
-      store: {
-        load: async () => stored,
-        save: async (anchor: FileAnchor) => {
-          stored = { ...anchor };
-          saves.push(stored);
-        },
-      },
-    };
-  };
-  const writeSome = async (file: string, anchor: ReturnType<typeof memoryAnchor>, count: number) => {
-    const sink = await openFileSink({ filePath: file, anchor: anchor.store, anchorIntervalMs: 10 });
-    await Promise.all(Array.from({ length: count }, (_, i) => sink.append(sampleEvent(i))));
-    await sink.close();
-  };
-  const keepLines = (file: string, from: number, to?: number) => {
-    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
-    writeFileSync(file, lines.slice(from, to).map((l) => `${l}\n`).join(''));
-  };
-
-  it('records where the file starts and, by close, its last durable entry; one write per interval, not per entry', async () => {
-    const file = freshPath();
-    const anchor = memoryAnchor();
-    const sink = await openFileSink({ filePath: file, anchor: anchor.store, anchorIntervalMs: 60_000 });
-    await Promise.all(Array.from({ length: 200 }, (_, i) => sink.append(sampleEvent(i))));
-    expect(anchor.saves).toHaveLength(1); // the new file's start, before anything was written
-    await sink.close();
-    expect(anchor.saves).toHaveLength(2); // and once at close
-    const records = readRecords(file);
-    expect(anchor.current()).toEqual({ firstSeq: 1, firstPrevHash: GENESIS_HASH, lastSeq: 200, lastHash: records[199]!.hash });
-  });
-
-  it('refuses a file that ends before its anchor (tail cut while down), with integrity details', async () => {
-    const file = freshPath();
-    const anchor = memoryAnchor();
-    await writeSome(file, anchor, 6);
-    keepLines(file, 0, -2);
-    await expect(openFileSink({ filePath: file, anchor: anchor.store })).rejects.toMatchObject({
-      kind: 'unavailable',
-      message: expect.stringMatching(/ends before its anchor.*seq 4.*seq 6 \(2 entries missing at the end\)/),
-      details: { integrity: 'anchor' },
-    });
-    expect(readRecords(file)).toHaveLength(4); // nothing appended
-  });
-
-  it('refuses a file whose first lines were removed', async () => {
-    const file = freshPath();
-    const anchor = memoryAnchor();
-    await writeSome(file, anchor, 5);
-    keepLines(file, 2);
-    await expect(openFileSink({ filePath: file, anchor: anchor.store })).rejects.toThrow(/starts at seq 3, its anchor says seq 1/);
-  });
-
-  it('a missing file continues the chain from the anchor (rotated while down), and the anchor follows it', async () => {
-    const file = freshPath();
-    const anchor = memoryAnchor();
-    await writeSome(file, anchor, 3);
-    const last = anchor.current()!;
-    renameSync(file, `${file}.1`);
-    await writeSome(file, anchor, 2);
-    expect(readRecords(file)[0]).toMatchObject({ seq: 4, prev_hash: last.lastHash });
-    expect(anchor.current()).toMatchObject({ firstSeq: 4, firstPrevHash: last.lastHash, lastSeq: 5 });
-    expect(await verifyAuditFile(file, { expectPrevHash: last.lastHash })).toMatchObject({ ok: true, entries: 2 });
-  });
-
-  it('on SIGHUP, refuses a file cut while open, instead of resuming from the cut tail', async () => {
-    const file = freshPath();
-    const sink = await openFileSink({ filePath: file });
-    await Promise.all([1, 2, 3, 4].map((i) => sink.append(sampleEvent(i))));
-    keepLines(file, 0, 2);
-    await expect(sink.reopen()).rejects.toThrow(/ends before its anchor/);
-    await expect(sink.append(sampleEvent(5))).rejects.toMatchObject({ kind: 'unavailable' });
-    expect(readRecords(file)).toHaveLength(2);
-    await sink.close();
   });
 });

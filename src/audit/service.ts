@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { invalid, StrongroomError } from '../shared/errors.js';
 import type { Storage } from '../storage/database.js';
+import { fanOut } from './broker.js';
 import { openDatabaseSink } from './db-sink.js';
 import { confirmInsideAllowedDirs, NODE_PLACEHOLDER, parseFileDeviceOptions } from './file-options.js';
 import { openFileSink } from './file-sink.js';
@@ -44,9 +45,10 @@ interface ActiveSink {
 }
 
 /**
- * The audit service (Vault's audit devices). `log()` redacts an event once, hands it to every enabled device in
- * parallel, and resolves only when all of them made it durable; if any fails it rejects, and the caller must not
- * serve the response (fail closed). With no device enabled nothing is written, as in Vault.
+ * The audit service (Vault's audit devices). `log()` passes an event to the broker's fan-out (broker.ts), which
+ * redacts it once, hands it to every enabled device in parallel, and resolves only when all of them made it durable;
+ * if any fails it rejects, and the caller must not serve the response (fail closed). With no device enabled nothing
+ * is written, as in Vault. Entries are built by the broker's logRequest/logResponse.
  *
  * Enabled devices are persisted and reopened by the factory, which is why it is async: a device that cannot be
  * reopened (say, a file whose last line is damaged) makes the factory throw, so the server refuses to start rather
@@ -93,27 +95,10 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
 
   const closedError = () => new StrongroomError('unavailable', 'the audit log is closed');
 
-  /** Redacts once, hands the entries to every device in parallel, resolves when all made them durable. */
+  /** The broker's fan-out over the open devices (broker.ts): redact once, every device, fail closed. */
   async function write(events: readonly AuditEvent[]): Promise<void> {
     if (closed) throw closedError();
-    if (active.size === 0 || events.length === 0) return;
-    const redacted = events.length === 1 ? [redactor.redact(events[0]!)] : redactor.redactAll(events);
-    if (active.size === 1) {
-      // The common case (one device): no fan-out bookkeeping.
-      const only = active.values().next().value!;
-      try {
-        await (redacted.length === 1 ? only.sink.append(redacted[0]!) : only.sink.appendAll(redacted));
-      } catch (err) {
-        throw deviceFailure([{ path: only.info.path, err }]);
-      }
-      return;
-    }
-    const sinks = [...active.values()];
-    const results = await Promise.allSettled(
-      sinks.map((a) => (redacted.length === 1 ? a.sink.append(redacted[0]!) : a.sink.appendAll(redacted))),
-    );
-    const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ path: sinks[i]!.info.path, err: r.reason as unknown }] : []));
-    if (failed.length > 0) throw deviceFailure(failed);
+    return fanOut(redactor, active, events);
   }
 
   return {
@@ -218,12 +203,6 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
         if (failed) throw failed.reason;
       }),
   };
-}
-
-function deviceFailure(failed: ReadonlyArray<{ path: string; err: unknown }>): StrongroomError {
-  const first = failed[0]!;
-  const reason = first.err instanceof Error ? first.err.message : String(first.err);
-  return new StrongroomError('unavailable', reason, { failedDevices: failed.map((f) => f.path) }, { cause: first.err });
 }
 
 interface DeviceContext {

@@ -1,15 +1,15 @@
-import type { AuditAuth, AuditEvent, AuditRequest } from '../audit/types.js';
+import { logRequest, logResponse, type AuditedRequest } from '../audit/broker.js';
+import type { AuditRequest } from '../audit/types.js';
 import type { TokenInfo } from '../auth/types.js';
 import type { Acl } from '../policy/types.js';
 import { StrongroomError, isStrongroomError } from '../shared/errors.js';
-import { auditAuthOf, requestEvent, responseEvent } from './audit-events.js';
 import { inputFor, type Handler, type Operation, type RequestContext } from '../logical/backend.js';
 import { pathHelp } from './help.js';
 import type { HttpDeps } from './deps.js';
 import { createRateLimiter, type RateLimiter } from './rate-limit.js';
 import { AuditFailure, createRenderer, emptyAnswerIsNotFound, errorReply, type ApiReply } from './reply.js';
 import { createResolver, type RouteTable } from './route-table.js';
-import { admitWrap, parseWrapRequest, wrapResponse } from './wrapping.js';
+import { admitWrap, parseWrapRequest, wrapInfoView, wrapResponse } from './wrapping.js';
 import { isTruthyQuery, matchPath, operationForMethod } from './router.js';
 
 // The transport and the tests build their route table and read replies through this module.
@@ -54,13 +54,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
   async function handle(req: ApiRequest): Promise<ApiReply> {
     let route = 'unmatched';
     // Set once the request is past authentication and the ACL: from then on every outcome gets a response entry.
-    // `pendingRequest` holds a read's request entry until it is written together with its response entry.
-    let audited: {
-      request: AuditRequest;
-      token: TokenInfo | null;
-      callerAuth: AuditAuth | undefined;
-      pendingRequest: AuditEvent | null;
-    } | null = null;
+    let audited: AuditedRequest | null = null;
     try {
       // Vault refuses malformed wrapping headers before anything else happens.
       const wrapHeader = parseWrapRequest(req.wrapTtl, req.wrapFormat);
@@ -133,7 +127,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         } catch (err) {
           if (isStrongroomError(err, 'unauthenticated') || isStrongroomError(err, 'forbidden')) {
             // Same answer for missing, unknown, expired and used-up tokens: nothing to learn by probing.
-            await audit?.log(requestEvent({ request: auditRequest, token: null, error: PERMISSION_DENIED }));
+            if (audit) await logRequest(audit, { request: auditRequest, token: null, error: PERMISSION_DENIED });
             throw new StrongroomError('forbidden', PERMISSION_DENIED);
           }
           throw err;
@@ -165,23 +159,16 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
             (!def.sudo || acl.allows(aclPath, 'sudo', { listing: ctx.operation === 'list', ...wrapTtl })) &&
             (def.dataAccess?.(ctx) ?? []).every((access) => access.capabilities.every((c) => acl.allows(access.path, c, wrapTtl)));
           if (!allowed) {
-            await audit?.log(requestEvent({ request: auditRequest, token: ctx.token, error: PERMISSION_DENIED }));
+            if (audit) await logRequest(audit, { request: auditRequest, token: ctx.token, error: PERMISSION_DENIED });
             throw new StrongroomError('forbidden', PERMISSION_DENIED);
           }
         }
       }
 
-      // Reads and lists change nothing, so their request entry need not be durable before the handler runs: it is
-      // written together with the response entry, in one batch (one fsync), after the handler. The response is
-      // still released only once both entries are durable, so nothing is served unaudited. A mutation's request
-      // entry is durable before the mutation starts.
-      const deferRequestEntry = ctx.operation === 'read' || ctx.operation === 'list';
-      if (audit) {
-        const callerAuth = auditAuthOf(ctx.token);
-        const requestEntry = requestEvent({ request: auditRequest, token: ctx.token, callerAuth });
-        audited = { request: auditRequest, token: ctx.token, callerAuth, pendingRequest: deferRequestEntry ? requestEntry : null };
-        if (!deferRequestEntry) await audit.log(requestEntry).catch(auditFailed);
-      }
+      // Reads and lists change nothing: their request entry is held and written with the response entry, in one
+      // batch (see audit/broker.ts). A mutation's request entry is durable before the mutation starts.
+      const holdUntilResponse = ctx.operation === 'read' || ctx.operation === 'list';
+      if (audit) audited = await logRequest(audit, { request: auditRequest, token: ctx.token, holdUntilResponse }).catch(auditFailed);
       // Fields are validated here, after the ACL and the request's audit entry, as Vault's framework validates them in
       // the handler: a caller without access learns nothing about a path's fields, and a refused input is audited.
       if (!help) ctx.input = inputFor(def, ctx.operation, data);
@@ -198,35 +185,24 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
 
       const rendered = render(result ?? {}, resolved.backend, req.requestId, route);
       if (audit && audited) {
-        const responseEntry = responseEvent({
-          request: auditRequest,
-          token: ctx.token,
+        await logResponse(audit, {
+          requestEntry: audited,
           status: rendered.status,
           data: result?.data ?? null,
           auth: result?.auth ?? null,
-          ...(result?.wrapInfo ? { wrapInfo: result.wrapInfo } : {}),
-          ...(result?.auditAuth ? { auditAuth: result.auditAuth } : { callerAuth: audited.callerAuth }),
+          ...(result?.wrapInfo ? { wrapInfo: wrapInfoView(result.wrapInfo) } : {}),
+          ...(result?.auditAuth ? { auditAuth: result.auditAuth } : {}),
           ...(result?.auditClearData ? { clearData: result.auditClearData } : {}),
-        });
-        const pending = audited.pendingRequest;
-        audited.pendingRequest = null;
-        await (pending ? audit.logAll([pending, responseEntry]) : audit.log(responseEntry)).catch(auditFailed);
+        }).catch(auditFailed);
       }
       return rendered;
     } catch (err) {
       const rendered = errorReply(err, route, req.requestId);
       if (audited && !(err instanceof AuditFailure)) {
-        const responseEntry = responseEvent({
-          request: audited.request,
-          token: audited.token,
-          callerAuth: audited.callerAuth,
-          status: rendered.status,
-          error: rendered.status === 500 ? 'internal error' : firstError(rendered.body),
-        });
+        const error = rendered.status === 500 ? 'internal error' : firstError(rendered.body);
         try {
           const audit = deps.audit();
-          const pending = audited.pendingRequest;
-          await (pending ? audit?.logAll([pending, responseEntry]) : audit?.log(responseEntry));
+          if (audit) await logResponse(audit, { requestEntry: audited, status: rendered.status, ...(error ? { error } : {}) });
         } catch (auditErr) {
           return errorReply(new AuditFailure(auditErr), route, req.requestId);
         }

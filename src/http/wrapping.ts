@@ -1,3 +1,4 @@
+import type { AuditResponse } from '../audit/types.js';
 import type { BackendPath, HandlerResult, WrapInfo, WrapRequest } from '../logical/backend.js';
 import { rfc3339 } from '../logical/time.js';
 import { parseDuration } from '../shared/duration.js';
@@ -86,7 +87,7 @@ export async function wrapResponse(step: WrapStep, result: HandlerResult | void)
 }
 
 /** `wrap_info` as Vault renders it. */
-export function wrapInfoView(info: WrapInfo): Record<string, unknown> {
+export function wrapInfoView(info: WrapInfo): NonNullable<AuditResponse['wrap_info']> {
   return {
     token: info.token,
     accessor: info.accessor,

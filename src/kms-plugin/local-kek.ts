@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { deviceLog, logRequest, logResponse, type AuditLog } from '../audit/broker.js';
 import { openDatabaseSink } from '../audit/db-sink.js';
 import { openFileSink } from '../audit/file-sink.js';
 import { createRedactor } from '../audit/redact.js';
 import { createAuditRepository } from '../audit/repository.js';
 import type { AuditSink } from '../audit/sink.js';
-import type { AuditEvent } from '../audit/types.js';
+import type { AuditAuth } from '../audit/types.js';
 import { createSealService } from '../crypto/service.js';
 import { createMountService } from '../mounts/service.js';
 import { secretsCatalog } from '../server/modules.js';
@@ -22,8 +23,8 @@ import type { Kek } from './kek.js';
 /**
  * In-process mode: the plugin opens the embedded SQLite store itself and unseals it with the key file, for a
  * single-node control plane where running a separate server would only add a hop. There is no HTTP layer to audit
- * for us, so every wrap and unwrap writes its own request and response entries — fail closed: no audit entry, no
- * operation. Entries carry the plugin's identity and never the data.
+ * for us, so every wrap and unwrap goes through the audit broker (audit/broker.ts) itself: request and response
+ * entries, fail closed — no audit entry, no operation. Entries carry the plugin's identity and never the data.
  *
  * Where the entries go: the plugin never opens the store's configured audit devices. Those belong to the server,
  * which may be running on the same data directory right now and holds the lock on its audit file; two writers on
@@ -50,44 +51,42 @@ export function kmsPluginNodeId(host = hostname(), pid = process.pid): string {
   return `${prefix}${host.slice(0, 64 - prefix.length - suffix.length)}${suffix}`;
 }
 
-interface PluginAuditLog {
-  log(event: AuditEvent): Promise<void>;
+interface PluginAuditLog extends AuditLog {
   close(): Promise<void>;
 }
 
-/** Redacts once, appends to every sink, resolves only when all of them made the entry durable. */
+/** The plugin's own devices, behind the broker's fan-out (redact once, every device, fail closed). */
 async function openPluginAuditLog(storage: Storage, hmacKey: Uint8Array, auditFile: string | undefined): Promise<PluginAuditLog> {
   const redactor = createRedactor(hmacKey);
   const repository = createAuditRepository(storage);
-  const sinks: AuditSink[] = [await openDatabaseSink({ repository, nodeId: kmsPluginNodeId(), description: 'kms-plugin database chain' })];
+  const devices = new Map<string, { sink: AuditSink }>();
+  const databaseDescription = 'kms-plugin database chain';
+  devices.set(databaseDescription, { sink: await openDatabaseSink({ repository, nodeId: kmsPluginNodeId(), description: databaseDescription }) });
+  const sinks = () => [...devices.values()].map((device) => device.sink);
   if (auditFile) {
     // Anchored in the store like the server's files, so a cut file is refused here too (per host, not per pid).
     const anchorNode = `kms-plugin-${hostname()}`.slice(0, 64);
     try {
-      sinks.push(
-        await openFileSink({
+      const description = `kms-plugin file ${auditFile}`;
+      devices.set(description, {
+        sink: await openFileSink({
           filePath: auditFile,
-          description: `kms-plugin file ${auditFile}`,
+          description,
           anchor: {
             load: () => repository.loadAnchor(anchorNode, auditFile),
             save: (anchor) => repository.saveAnchor(anchorNode, auditFile, anchor, Date.now()),
           },
         }),
-      );
+      });
     } catch (err) {
-      await Promise.allSettled(sinks.map((sink) => sink.close()));
+      await Promise.allSettled(sinks().map((sink) => sink.close()));
       throw err;
     }
   }
   return {
-    async log(event) {
-      const redacted = redactor.redact(event);
-      const results = await Promise.allSettled(sinks.map((sink) => sink.append(redacted)));
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    },
+    ...deviceLog(redactor, devices),
     async close() {
-      const results = await Promise.allSettled(sinks.map((sink) => sink.close()));
+      const results = await Promise.allSettled(sinks().map((sink) => sink.close()));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     },
@@ -110,7 +109,7 @@ export async function openLocalKek(options: LocalKekOptions): Promise<Kek> {
   const mounts = createMountService({ storage, catalog: secretsCatalog() });
   const transit = createTransitService({ repository: createTransitRepository(storage), barrier: seal.barrier });
   const mountPrefix = `${options.mountPath.replace(/^\/+|\/+$/g, '')}/`;
-  const identity = { display_name: 'kms-plugin', auth_method: 'kms-plugin-local', policies: ['kms-plugin'], metadata: { pid: String(process.pid) } };
+  const identity: AuditAuth = { display_name: 'kms-plugin', auth_method: 'kms-plugin-local', policies: ['kms-plugin'], metadata: { pid: String(process.pid) } };
 
   async function transitMount(): Promise<Mount> {
     const found = await mounts.resolve(mountPrefix);
@@ -123,8 +122,7 @@ export async function openLocalKek(options: LocalKekOptions): Promise<Kek> {
 
   async function audited<T>(operation: string, path: string, call: (mount: Mount) => Promise<T>): Promise<T> {
     const request = { id: randomUUID(), operation, path: `${mountPrefix}${path}`, mount_type: 'transit', remote_address: `unix:${options.socketPath}` };
-    const base: AuditEvent = { type: 'request', time: new Date().toISOString(), auth: identity, request };
-    await auditLog.log(base);
+    const requestEntry = await logRequest(auditLog, { request, callerAuth: identity });
     let status = 200;
     let error: string | undefined;
     try {
@@ -134,7 +132,7 @@ export async function openLocalKek(options: LocalKekOptions): Promise<Kek> {
       error = err instanceof Error ? err.message : String(err);
       throw err;
     } finally {
-      await auditLog.log({ ...base, type: 'response', time: new Date().toISOString(), response: { status }, ...(error ? { error } : {}) });
+      await logResponse(auditLog, { requestEntry, status, ...(error ? { error } : {}) });
     }
   }
 
