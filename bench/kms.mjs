@@ -23,7 +23,11 @@ const CONCURRENCY = arg('concurrency', 32);
 const PAYLOAD = randomBytes(1024);
 
 function start(args, env, ready) {
-  const proc = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timeout starting ${args[0]}:\n${out}`)), 20_000);
@@ -72,24 +76,42 @@ let server;
 let plugin;
 try {
   server = await start(
-    ['server', '--dev', `--dev-root-token=${token}`, '--listen=127.0.0.1:0', `--data-dir=${join(dir, 'data')}`, '--log-level=warn'],
+    [
+      'server',
+      '--dev',
+      `--dev-root-token=${token}`,
+      '--listen=127.0.0.1:0',
+      `--data-dir=${join(dir, 'data')}`,
+      '--log-level=warn',
+    ],
     {},
     (out) => /server listening on (\S+)/.exec(out),
   );
   const url = server.match[1];
-  plugin = await start(['kms-plugin', '--socket', socket, '--key', 'bench', '--address', url], { STRONGROOM_TOKEN: token }, (out) =>
-    existsSync(socket) && /initial status ok/.test(out) ? true : null,
+  plugin = await start(
+    ['kms-plugin', '--socket', socket, '--key', 'bench', '--address', url],
+    { STRONGROOM_TOKEN: token },
+    (out) => (existsSync(socket) && /initial status ok/.test(out) ? true : null),
   );
 
   const definition = protoLoader.loadSync(join(ROOT, 'proto/kms/v2/api.proto'), { keepCase: true, defaults: true });
   const { v2 } = grpc.loadPackageDefinition(definition);
   const client = new v2.KeyManagementService(`unix:${socket}`, grpc.credentials.createInsecure());
   const unary = (method, request) =>
-    new Promise((resolve, reject) => client[method](request, { deadline: Date.now() + 5000 }, (err, res) => (err ? reject(err) : resolve(res))));
+    new Promise((resolve, reject) =>
+      client[method](request, { deadline: Date.now() + 5000 }, (err, res) => (err ? reject(err) : resolve(res))),
+    );
 
   const sample = await unary('Encrypt', { plaintext: PAYLOAD, uid: 'bench' });
   const kmsEncrypt = await measure(() => unary('Encrypt', { plaintext: PAYLOAD, uid: 'bench' }));
-  const kmsDecrypt = await measure(() => unary('Decrypt', { ciphertext: sample.ciphertext, key_id: sample.key_id, annotations: sample.annotations, uid: 'bench' }));
+  const kmsDecrypt = await measure(() =>
+    unary('Decrypt', {
+      ciphertext: sample.ciphertext,
+      key_id: sample.key_id,
+      annotations: sample.annotations,
+      uid: 'bench',
+    }),
+  );
   client.close();
 
   const key = randomBytes(32);
@@ -108,15 +130,22 @@ try {
     Buffer.concat([d.update(sealed.body), d.final()]);
   });
 
-  const row = (name, r) => `| ${name.padEnd(36)} | ${r.p50.toFixed(3).padStart(9)} | ${r.p99.toFixed(3).padStart(9)} | ${Math.round(r.rps).toString().padStart(9)} |`;
-  console.log(`\nKMS v2 plugin, 1 KiB payloads, ${REQUESTS} requests (latency sequential; throughput with ${CONCURRENCY} concurrent callers)\n`);
-  console.log(`| ${'operation'.padEnd(36)} | ${'p50 ms'.padStart(9)} | ${'p99 ms'.padStart(9)} | ${'ops/s'.padStart(9)} |`);
+  const row = (name, r) =>
+    `| ${name.padEnd(36)} | ${r.p50.toFixed(3).padStart(9)} | ${r.p99.toFixed(3).padStart(9)} | ${Math.round(r.rps).toString().padStart(9)} |`;
+  console.log(
+    `\nKMS v2 plugin, 1 KiB payloads, ${REQUESTS} requests (latency sequential; throughput with ${CONCURRENCY} concurrent callers)\n`,
+  );
+  console.log(
+    `| ${'operation'.padEnd(36)} | ${'p50 ms'.padStart(9)} | ${'p99 ms'.padStart(9)} | ${'ops/s'.padStart(9)} |`,
+  );
   console.log(`| ${'-'.repeat(36)} | ${'-'.repeat(9)} | ${'-'.repeat(9)} | ${'-'.repeat(9)} |`);
   console.log(row('KMS Encrypt (socket → HTTP transit)', kmsEncrypt));
   console.log(row('KMS Decrypt (socket → HTTP transit)', kmsDecrypt));
   console.log(row('raw AES-256-GCM encrypt (ceiling)', rawEncrypt));
   console.log(row('raw AES-256-GCM decrypt (ceiling)', rawDecrypt));
-  console.log('\nEvery KMS call is one audited transit request on the server; kube-apiserver only makes one per new DEK seed.');
+  console.log(
+    '\nEvery KMS call is one audited transit request on the server; kube-apiserver only makes one per new DEK seed.',
+  );
 } finally {
   plugin?.proc.kill('SIGTERM');
   server?.proc.kill('SIGTERM');

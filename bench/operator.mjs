@@ -71,16 +71,35 @@ async function runOnce(count, server) {
       apiVersion: 'strongroom.io/v1',
       kind: 'ExternalSecret',
       metadata: { name: `es-${i}`, namespace: ns },
-      spec: { secretStoreRef: { name: 'strongroom' }, refreshInterval: `${REFRESH_S}s`, data: [{ secretKey: 'value', remoteRef: { key: `bench/key-${i % KEYS}`, property: 'v' } }] },
+      spec: {
+        secretStoreRef: { name: 'strongroom' },
+        refreshInterval: `${REFRESH_S}s`,
+        data: [{ secretKey: 'value', remoteRef: { key: `bench/key-${i % KEYS}`, property: 'v' } }],
+      },
     });
   }
 
   const started = performance.now();
-  const proc = spawn(process.execPath, [...NODE_ARGS, BIN, 'operator', '--kubeconfig', kubeconfig, '--metrics-addr', '127.0.0.1:0', '--concurrency', '32', ...(ROLLOUTS ? [] : ['--no-rollouts'])], {
-    cwd: ROOT,
-    env: { ...process.env, POD_NAMESPACE: 'default' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      ...NODE_ARGS,
+      BIN,
+      'operator',
+      '--kubeconfig',
+      kubeconfig,
+      '--metrics-addr',
+      '127.0.0.1:0',
+      '--concurrency',
+      '32',
+      ...(ROLLOUTS ? [] : ['--no-rollouts']),
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, POD_NAMESPACE: 'default' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   proc.stderr.setEncoding('utf8').on('data', (c) => (out += c));
   const metricsUrl = await new Promise((resolve, reject) => {
@@ -93,7 +112,8 @@ async function runOnce(count, server) {
     }, 20);
     proc.once('exit', (code) => reject(new Error(`operator exited ${code}\n${out}`)));
   });
-  const managed = () => api.list('secrets', ns).filter((s) => s.metadata.labels?.['strongroom.io/managed'] === 'true').length;
+  const managed = () =>
+    api.list('secrets', ns).filter((s) => s.metadata.labels?.['strongroom.io/managed'] === 'true').length;
   while (managed() < count) await new Promise((r) => setTimeout(r, 50));
   const syncedMs = performance.now() - started;
   const syncCpu = cpuSeconds(proc.pid);
@@ -117,10 +137,22 @@ async function startServer() {
   const { randomBytes } = await import('node:crypto');
   const dataDir = mkdtempSync(join(tmpdir(), 'strongroom-bench-'));
   const rootToken = `srs.bench-${randomBytes(8).toString('hex')}`;
-  const proc = spawn(process.execPath, [BIN, 'server', '--dev', `--dev-root-token=${rootToken}`, '--listen=127.0.0.1:0', `--data-dir=${dataDir}`, '--log-level=warn'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      BIN,
+      'server',
+      '--dev',
+      `--dev-root-token=${rootToken}`,
+      '--listen=127.0.0.1:0',
+      `--data-dir=${dataDir}`,
+      '--log-level=warn',
+    ],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   proc.stdout.setEncoding('utf8').on('data', (c) => (out += c));
   const url = await new Promise((resolve, reject) => {
@@ -159,12 +191,18 @@ try {
     console.error(`running ${count} ExternalSecrets ...`);
     rows.push(await runOnce(count, server));
   }
-  console.log(`\nstrongroom operator: ${KEYS} remote keys, refreshInterval ${REFRESH_S}s, concurrency 32, rollouts ${ROLLOUTS ? 'on' : 'off'}, API double + real dev server\n`);
-  console.log('| ExternalSecrets | time to all synced | syncs/s | operator CPU while syncing | provider reads (initial) | provider reads (one refresh) | reconciles | peak RSS |');
+  console.log(
+    `\nstrongroom operator: ${KEYS} remote keys, refreshInterval ${REFRESH_S}s, concurrency 32, rollouts ${ROLLOUTS ? 'on' : 'off'}, API double + real dev server\n`,
+  );
+  console.log(
+    '| ExternalSecrets | time to all synced | syncs/s | operator CPU while syncing | provider reads (initial) | provider reads (one refresh) | reconciles | peak RSS |',
+  );
   console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     const seconds = r.syncedMs / 1000;
-    console.log(`| ${r.count} | ${seconds.toFixed(2)} s | ${(r.count / seconds).toFixed(0)} | ${((r.syncCpu / seconds) * 100).toFixed(0)}% | ${r.initialCalls} | ${r.refreshCalls} | ${r.syncs} | ${r.rss.toFixed(0)} MiB |`);
+    console.log(
+      `| ${r.count} | ${seconds.toFixed(2)} s | ${(r.count / seconds).toFixed(0)} | ${((r.syncCpu / seconds) * 100).toFixed(0)}% | ${r.initialCalls} | ${r.refreshCalls} | ${r.syncs} | ${r.rss.toFixed(0)} MiB |`,
+    );
   }
 } finally {
   await server.stop();

@@ -66,17 +66,33 @@ try {
     if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
     return text ? JSON.parse(text) : null;
   };
-  await api('PUT', 'sys/policies/acl/profile', rootToken, { policy: `path "${options.path}" { capabilities = ["read"] }\n` });
+  await api('PUT', 'sys/policies/acl/profile', rootToken, {
+    policy: `path "${options.path}" { capabilities = ["read"] }\n`,
+  });
   const token = (await api('POST', 'auth/token/create', rootToken, { policies: ['profile'] })).auth.client_token;
   if (options.path.startsWith('secret/data/')) {
-    const secret = { username: 'app', password: randomBytes(24).toString('base64'), api_key: randomBytes(32).toString('hex') };
+    const secret = {
+      username: 'app',
+      password: randomBytes(24).toString('base64'),
+      api_key: randomBytes(32).toString('hex'),
+    };
     await api('POST', options.path, rootToken, { data: secret });
   }
 
   const cpuBefore = cpuSeconds(server.pid);
   const load = spawn(
     process.execPath,
-    [join(ROOT, 'bench', 'load.mjs'), '--url', `${url}/v1/${options.path}`, '--header', `x-vault-token: ${token}`, '--duration', options.duration, '--connections', options.connections],
+    [
+      join(ROOT, 'bench', 'load.mjs'),
+      '--url',
+      `${url}/v1/${options.path}`,
+      '--header',
+      `x-vault-token: ${token}`,
+      '--duration',
+      options.duration,
+      '--connections',
+      options.connections,
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
@@ -85,8 +101,12 @@ try {
   if (code !== 0) throw new Error(`the load generator exited with ${code}`);
   const result = JSON.parse(out.trim().split('\n').pop());
   const served = result.requests + result.warmupRequests;
-  console.log(`${options.path}${options['no-audit'] ? ' (no audit device)' : ''}: ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms`);
-  console.log(`server CPU per request (all threads, warm-up included): ${Math.round(((cpuSeconds(server.pid) - cpuBefore) / served) * 1e6)} µs\n`);
+  console.log(
+    `${options.path}${options['no-audit'] ? ' (no audit device)' : ''}: ${Math.round(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms`,
+  );
+  console.log(
+    `server CPU per request (all threads, warm-up included): ${Math.round(((cpuSeconds(server.pid) - cpuBefore) / served) * 1e6)} µs\n`,
+  );
 
   // The profiles are written when the process exits.
   server.kill('SIGTERM');
@@ -129,7 +149,8 @@ function summarize(thread, profile, top) {
   });
   const print = (title, map) => {
     console.log(`--- ${thread}: ${title}`);
-    for (const [key, t] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${((100 * t) / total).toFixed(1).padStart(5)}%  ${key}`);
+    for (const [key, t] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top))
+      console.log(`${((100 * t) / total).toFixed(1).padStart(5)}%  ${key}`);
     console.log('');
   };
   console.log(`=== ${thread}: ${(total / 1e6).toFixed(1)} s profiled`);

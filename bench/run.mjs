@@ -53,13 +53,22 @@ try {
     url: 'postgres://db.internal:5432/app',
     api_key: randomBytes(32).toString('hex'),
   };
-  const { server, url, token, readText } = await startStrongroom('strongroom server', join(dir, 'data'), auditFile, secret);
+  const { server, url, token, readText } = await startStrongroom(
+    'strongroom server',
+    join(dir, 'data'),
+    auditFile,
+    secret,
+  );
   const readBodyFile = join(dir, 'read-body.json');
   writeFileSync(readBodyFile, readText);
   const writeBodyFile = join(dir, 'write-body.json');
   writeFileSync(writeBodyFile, JSON.stringify({ data: secret }));
 
-  const bare = await startProcess('bare Fastify server', [join(BENCH, 'server.mjs'), '--body-file', readBodyFile], /bare server listening on (\S+)/);
+  const bare = await startProcess(
+    'bare Fastify server',
+    [join(BENCH, 'server.mjs'), '--body-file', readBodyFile],
+    /bare server listening on (\S+)/,
+  );
   const bareUrl = `${bare.match[1]}/bare`;
   const bareProbe = await fetch(bareUrl).then((r) => r.text());
 
@@ -79,9 +88,18 @@ try {
   // Where the distance to the bare route goes, measured in the same run: Strongroom's HTTP layer and router with
   // nothing behind them (sys/health: no token, no store read, no audit), then the same KV read on a server with no
   // audit device. These two are context for the ratio, never part of it.
-  results.floor = await load('Strongroom floor (GET sys/health)', ['--url', `${url}/v1/sys/health`, ...common], server.proc.pid);
+  results.floor = await load(
+    'Strongroom floor (GET sys/health)',
+    ['--url', `${url}/v1/sys/health`, ...common],
+    server.proc.pid,
+  );
   {
-    const unaudited = await startStrongroom('strongroom server (no audit device)', join(dir, 'data-unaudited'), null, secret);
+    const unaudited = await startStrongroom(
+      'strongroom server (no audit device)',
+      join(dir, 'data-unaudited'),
+      null,
+      secret,
+    );
     results.readUnaudited = await load(
       'KV v2 read, no audit device',
       ['--url', `${unaudited.url}/v1/secret/data/bench`, '--header', `x-vault-token: ${unaudited.token}`, ...common],
@@ -89,24 +107,34 @@ try {
     );
     await stopProcess(unaudited.server);
   }
-  results.read = await load('KV v2 read (GET secret/data/bench)', ['--url', `${url}/v1/secret/data/bench`, ...auth, ...common], server.proc.pid);
-  results.write = await load('KV v2 write (POST secret/data/bench-write)', [
-    '--url',
-    `${url}/v1/secret/data/bench-write`,
-    '--method',
-    'POST',
-    '--body-file',
-    writeBodyFile,
-    ...auth,
-    ...common,
-  ], server.proc.pid);
+  results.read = await load(
+    'KV v2 read (GET secret/data/bench)',
+    ['--url', `${url}/v1/secret/data/bench`, ...auth, ...common],
+    server.proc.pid,
+  );
+  results.write = await load(
+    'KV v2 write (POST secret/data/bench-write)',
+    [
+      '--url',
+      `${url}/v1/secret/data/bench-write`,
+      '--method',
+      'POST',
+      '--body-file',
+      writeBodyFile,
+      ...auth,
+      ...common,
+    ],
+    server.proc.pid,
+  );
 
   printTable(results);
 
   for (const [name, r] of Object.entries(results)) {
     if (r.errors > 0 || r.non2xx > 0 || r.requests === 0) {
       failed = true;
-      console.error(`bench: ${name}: ${r.errors} connection errors/timeouts, ${r.non2xx} non-2xx responses of ${r.requests}`);
+      console.error(
+        `bench: ${name}: ${r.errors} connection errors/timeouts, ${r.non2xx} non-2xx responses of ${r.requests}`,
+      );
     }
   }
 
@@ -119,7 +147,9 @@ try {
     failed = true;
     console.error(`bench: the audit file does not verify: line ${verified.badLine}: ${verified.reason}`);
   } else {
-    console.log(`\nAudit file: ${verified.entries} entries, hash chain verified (≥ ${expectedAtLeast} expected: request + response per measured request).`);
+    console.log(
+      `\nAudit file: ${verified.entries} entries, hash chain verified (≥ ${expectedAtLeast} expected: request + response per measured request).`,
+    );
     if (verified.entries < expectedAtLeast) {
       failed = true;
       console.error('bench: fewer audit entries than audited requests');
@@ -159,7 +189,8 @@ function checkBuild() {
   }
   const builtAt = statSync(main).mtimeMs;
   const newest = newestMtime(join(ROOT, 'src'));
-  if (newest > builtAt + 1000) console.warn('bench: warning: src/ has changes newer than dist/; run `npm run build` to measure them');
+  if (newest > builtAt + 1000)
+    console.warn('bench: warning: src/ has changes newer than dist/; run `npm run build` to measure them');
 }
 
 function newestMtime(dir) {
@@ -167,7 +198,8 @@ function newestMtime(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestMtime(path));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts'))
+      newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
 }
@@ -181,13 +213,22 @@ async function startStrongroom(name, dataDir, auditPath, secret) {
   const rootToken = `srs.bench-${randomBytes(12).toString('hex')}`;
   const server = await startProcess(
     name,
-    [BIN, 'server', '--dev', `--dev-root-token=${rootToken}`, '--listen=127.0.0.1:0', `--data-dir=${dataDir}`, ...(auditPath ? [`--audit-file=${auditPath}`] : [])],
+    [
+      BIN,
+      'server',
+      '--dev',
+      `--dev-root-token=${rootToken}`,
+      '--listen=127.0.0.1:0',
+      `--data-dir=${dataDir}`,
+      ...(auditPath ? [`--audit-file=${auditPath}`] : []),
+    ],
     /server listening on (\S+)/,
   );
   const url = server.match[1];
   const api = apiClient(url);
   await api('PUT', '/v1/sys/policies/acl/bench', rootToken, {
-    policy: 'path "secret/data/bench" { capabilities = ["read"] }\npath "secret/data/bench-write" { capabilities = ["create", "update", "read"] }\n',
+    policy:
+      'path "secret/data/bench" { capabilities = ["read"] }\npath "secret/data/bench-write" { capabilities = ["create", "update", "read"] }\n',
   });
   const created = await api('POST', '/v1/auth/token/create', rootToken, { policies: ['bench'], display_name: 'bench' });
   const token = created.json.auth.client_token;
@@ -200,7 +241,12 @@ async function startStrongroom(name, dataDir, auditPath, secret) {
 /** Spawns `node <args>` and waits for a line matching `ready` on stdout or stderr. */
 function startProcess(name, args, ready) {
   const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const child = { name, proc, match: null, exited: new Promise((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal))) };
+  const child = {
+    name,
+    proc,
+    match: null,
+    exited: new Promise((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal))),
+  };
   children.push(child);
   let output = '';
   return new Promise((resolve, reject) => {
@@ -251,7 +297,10 @@ function load(label, args, serverPid) {
   process.stdout.write(`  loading ${label} ...`);
   const cpuBefore = cpuSeconds(serverPid);
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [join(BENCH, 'load.mjs'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, [join(BENCH, 'load.mjs'), ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     proc.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk));
     proc.once('exit', (code) => {
@@ -259,7 +308,8 @@ function load(label, args, serverPid) {
       const result = { label, ...JSON.parse(out.trim().split('\n').pop()) };
       const cpuAfter = cpuSeconds(serverPid);
       const served = result.requests + (result.warmupRequests ?? 0);
-      result.cpuUs = Number.isFinite(cpuAfter - cpuBefore) && served > 0 ? ((cpuAfter - cpuBefore) / served) * 1e6 : null;
+      result.cpuUs =
+        Number.isFinite(cpuAfter - cpuBefore) && served > 0 ? ((cpuAfter - cpuBefore) / served) * 1e6 : null;
       process.stdout.write(` ${Math.round(result.rps)} req/s\n`);
       resolve(result);
     });
@@ -276,16 +326,23 @@ function runInherited(script) {
 function printTable(results) {
   const rows = [results.bare, results.floor, results.readUnaudited, results.read, results.write];
   const width = Math.max(...rows.map((r) => r.label.length));
-  const line = (cells) => `| ${cells[0].padEnd(width)} | ${cells.slice(1).map((c) => c.padStart(9)).join(' | ')} |`;
+  const line = (cells) =>
+    `| ${cells[0].padEnd(width)} | ${cells
+      .slice(1)
+      .map((c) => c.padStart(9))
+      .join(' | ')} |`;
   console.log('');
   const cpu = (r) => (r.cpuUs === null ? 'n/a' : String(Math.round(r.cpuUs)));
   console.log(line(['target', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'CPU µs']));
   console.log(`| ${'-'.repeat(width)} | ${Array(5).fill('-'.repeat(9)).join(' | ')} |`);
-  for (const r of rows) console.log(line([r.label, String(Math.round(r.rps)), String(r.p50), String(r.p99), String(r.requests), cpu(r)]));
+  for (const r of rows)
+    console.log(line([r.label, String(Math.round(r.rps)), String(r.p50), String(r.p99), String(r.requests), cpu(r)]));
   const ratio = (r) => (r.rps / results.bare.rps).toFixed(3);
   console.log(`\nKV read  / bare route: ${ratio(results.read)}`);
   console.log(`KV write / bare route: ${ratio(results.write)}`);
-  console.log(`(context: Strongroom floor / bare ${ratio(results.floor)}; KV read with no audit device / bare ${ratio(results.readUnaudited)})`);
+  console.log(
+    `(context: Strongroom floor / bare ${ratio(results.floor)}; KV read with no audit device / bare ${ratio(results.readUnaudited)})`,
+  );
   if (results.read.cpuUs !== null && results.bare.cpuUs !== null) {
     // The server's CPU per request (every thread: request handling and the audit thread) against the bare route's.
     console.log(`CPU per KV read / per bare request: ${(results.read.cpuUs / results.bare.cpuUs).toFixed(2)}x`);

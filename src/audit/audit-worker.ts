@@ -101,7 +101,13 @@ port.on('message', (message: ToWorker) => {
       post({ kind: 'result', id, ok: true, value, ...(method === 'close' ? {} : { devices: service.deviceCount() }) });
       if (method === 'close') port.close();
     } catch (err) {
-      post({ kind: 'result', id, ok: false, error: toWire(err), ...(method === 'close' ? {} : { devices: service.deviceCount() }) });
+      post({
+        kind: 'result',
+        id,
+        ok: false,
+        error: toWire(err),
+        ...(method === 'close' ? {} : { devices: service.deviceCount() }),
+      });
     }
   })();
 });

@@ -60,7 +60,7 @@ function memorySink(fail?: Error) {
 }
 
 describe('audit broker: building entries', () => {
-  it('writes a mutation\'s request entry before resolving, with the caller\'s auth block', async () => {
+  it("writes a mutation's request entry before resolving, with the caller's auth block", async () => {
     const { log, calls } = recordingLog();
     const entry = await logRequest(log, { request: { ...request(), operation: 'update' }, token });
     expect(calls).toHaveLength(1);
@@ -78,7 +78,7 @@ describe('audit broker: building entries', () => {
     expect(entry.held).toBeNull();
   });
 
-  it('holds a read\'s request entry and writes it with the response entry in one batch, request first', async () => {
+  it("holds a read's request entry and writes it with the response entry in one batch, request first", async () => {
     const { log, calls } = recordingLog();
     const entry = await logRequest(log, { request: request(), token, holdUntilResponse: true });
     expect(calls).toHaveLength(0);
@@ -108,7 +108,7 @@ describe('audit broker: building entries', () => {
     expect(calls[0]!.events[0]!.error).toBe('permission denied');
   });
 
-  it('takes a caller identity that is not a token (the KMS plugin\'s) for both entries', async () => {
+  it("takes a caller identity that is not a token (the KMS plugin's) for both entries", async () => {
     const { log, calls } = recordingLog();
     const identity = { display_name: 'kms-plugin', auth_method: 'kms-plugin-local', policies: ['kms-plugin'] };
     const entry = await logRequest(log, { request: request(), callerAuth: identity });
@@ -117,7 +117,7 @@ describe('audit broker: building entries', () => {
     expect(calls[1]!.events[0]).toMatchObject({ auth: identity, response: { status: 500 }, error: 'boom' });
   });
 
-  it('builds a login\'s response auth block with its new identity, keeping issued tokens and wrap info for redaction', async () => {
+  it("builds a login's response auth block with its new identity, keeping issued tokens and wrap info for redaction", async () => {
     const { log, calls } = recordingLog();
     const entry = await logRequest(log, { request: request(), token: null });
     await logResponse(log, {
@@ -125,12 +125,27 @@ describe('audit broker: building entries', () => {
       status: 200,
       auth: { client_token: 'hvs.issued', accessor: 'acc-2', policies: ['p'], lease_duration: 60 },
       auditAuth: { display_name: 'kubernetes-ns-sa', service_account_name: 'sa', policies: ['p'] },
-      wrapInfo: { token: 'hvs.wrap', accessor: 'acc-w', ttl: 60, creation_time: '2025-01-01T00:00:00Z', creation_path: 'auth/k8s/login' },
+      wrapInfo: {
+        token: 'hvs.wrap',
+        accessor: 'acc-w',
+        ttl: 60,
+        creation_time: '2025-01-01T00:00:00Z',
+        creation_path: 'auth/k8s/login',
+      },
     });
     const event = calls[1]!.events[0]!;
-    expect(event.auth).toEqual({ display_name: 'kubernetes-ns-sa', policies: ['p'], metadata: { service_account_name: 'sa' } });
+    expect(event.auth).toEqual({
+      display_name: 'kubernetes-ns-sa',
+      policies: ['p'],
+      metadata: { service_account_name: 'sa' },
+    });
     expect(event.response!.auth).toEqual({ client_token: 'hvs.issued', accessor: 'acc-2', policies: ['p'] });
-    expect(event.response!.wrap_info).toMatchObject({ token: 'hvs.wrap', accessor: 'acc-w', ttl: 60, creation_path: 'auth/k8s/login' });
+    expect(event.response!.wrap_info).toMatchObject({
+      token: 'hvs.wrap',
+      accessor: 'acc-w',
+      ttl: 60,
+      creation_path: 'auth/k8s/login',
+    });
   });
 
   it('names clear scalars only when there is data', async () => {
@@ -161,7 +176,13 @@ describe('audit broker: fan-out to devices', () => {
   it('redacts before any device sees an entry, once for all devices', async () => {
     const a = memorySink();
     const b = memorySink();
-    const log = deviceLog(redactor, new Map([['a/', { sink: a.sink }], ['b/', { sink: b.sink }]]));
+    const log = deviceLog(
+      redactor,
+      new Map([
+        ['a/', { sink: a.sink }],
+        ['b/', { sink: b.sink }],
+      ]),
+    );
     const entry = await logRequest(log, { request: request(), token, holdUntilResponse: true });
     await logResponse(log, { requestEntry: entry, status: 200, data: { password: 'hunter2' } });
     expect(a.appended).toHaveLength(1);
@@ -178,14 +199,21 @@ describe('audit broker: fan-out to devices', () => {
   });
 
   it('writes nothing, and succeeds, with no device (as Vault)', async () => {
-    await expect(fanOut(redactor, new Map(), [{ type: 'request', time: '', request: request() }])).resolves.toBeUndefined();
+    await expect(
+      fanOut(redactor, new Map(), [{ type: 'request', time: '', request: request() }]),
+    ).resolves.toBeUndefined();
   });
 
   it('fails closed when one device of several fails, naming it, while the others still write', async () => {
     const good = memorySink();
     const bad = memorySink(new Error('disk full'));
-    const devices = new Map([['good/', { sink: good.sink }], ['bad/', { sink: bad.sink }]]);
-    const err = await fanOut(redactor, devices, [{ type: 'request', time: '', request: request() }]).catch((e: unknown) => e);
+    const devices = new Map([
+      ['good/', { sink: good.sink }],
+      ['bad/', { sink: bad.sink }],
+    ]);
+    const err = await fanOut(redactor, devices, [{ type: 'request', time: '', request: request() }]).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(StrongroomError);
     expect(err).toMatchObject({ kind: 'unavailable', message: 'disk full', details: { failedDevices: ['bad/'] } });
     expect(good.appended).toHaveLength(1);
@@ -193,9 +221,9 @@ describe('audit broker: fan-out to devices', () => {
 
   it('fails closed with a single device too', async () => {
     const bad = memorySink(new Error('refused'));
-    const err = await fanOut(redactor, new Map([['only/', { sink: bad.sink }]]), [{ type: 'request', time: '', request: request() }]).catch(
-      (e: unknown) => e,
-    );
+    const err = await fanOut(redactor, new Map([['only/', { sink: bad.sink }]]), [
+      { type: 'request', time: '', request: request() },
+    ]).catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'unavailable', message: 'refused', details: { failedDevices: ['only/'] } });
   });
 });

@@ -81,7 +81,12 @@ export async function logRequest(log: AuditLog, input: RequestEntryInput): Promi
   const event: AuditEvent = { type: 'request', time: new Date().toISOString(), request: input.request };
   if (callerAuth) event.auth = callerAuth;
   if (input.error) event.error = input.error;
-  const entry: AuditedRequest = { request: input.request, token, callerAuth, held: input.holdUntilResponse ? event : null };
+  const entry: AuditedRequest = {
+    request: input.request,
+    token,
+    callerAuth,
+    held: input.holdUntilResponse ? event : null,
+  };
   if (!input.holdUntilResponse) await log.log(event);
   return entry;
 }
@@ -165,7 +170,9 @@ export async function fanOut(redactor: Redactor, devices: AuditDevices, events: 
   const results = await Promise.allSettled(
     entries.map(([, d]) => (redacted.length === 1 ? d.sink.append(redacted[0]!) : d.sink.appendAll(redacted))),
   );
-  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ path: entries[i]![0], err: r.reason as unknown }] : []));
+  const failed = results.flatMap((r, i) =>
+    r.status === 'rejected' ? [{ path: entries[i]![0], err: r.reason as unknown }] : [],
+  );
   if (failed.length > 0) throw deviceFailure(failed);
 }
 

@@ -1,11 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, chainBatch, chainLines, chainRecord, GENESIS_HASH, genesisHead, parseRecordLine, recordHash } from './chain.js';
+import {
+  canonicalJson,
+  chainBatch,
+  chainLines,
+  chainRecord,
+  GENESIS_HASH,
+  genesisHead,
+  parseRecordLine,
+  recordHash,
+} from './chain.js';
 import { sampleEvent } from './testing.js';
 
 describe('canonical JSON', () => {
   it('orders keys at every depth and round-trips through JSON.parse', () => {
-    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: 'x' } })).toBe('{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: 'x' } })).toBe(
+      '{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}',
+    );
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
         const line = canonicalJson(value);
@@ -29,7 +40,9 @@ describe('canonical JSON', () => {
       return `{${members.join(',')}}`;
     };
     // Integer-like keys ("10", "9") enumerate in numeric order, not code unit order: the shortcut must not apply.
-    expect(canonicalJson({ '9': 'a', '10': 'b', x: { '2': 1, '10': [{ b: 1, a: 2 }] } })).toBe(reference({ '9': 'a', '10': 'b', x: { '2': 1, '10': [{ b: 1, a: 2 }] } }));
+    expect(canonicalJson({ '9': 'a', '10': 'b', x: { '2': 1, '10': [{ b: 1, a: 2 }] } })).toBe(
+      reference({ '9': 'a', '10': 'b', x: { '2': 1, '10': [{ b: 1, a: 2 }] } }),
+    );
     expect(canonicalJson({ a: [undefined, () => 1], b: undefined, c: Number.NaN })).toBe('{"a":[null,null],"c":null}');
     expect(canonicalJson({ a: new Date(0), b: 1n })).toBe('{"a":"1970-01-01T00:00:00.000Z","b":"1"}');
     fc.assert(
@@ -64,7 +77,10 @@ describe('hash chain', () => {
   });
 
   it('property: the written line is the canonical form of the record, and its hash covers everything else', () => {
-    const extraKey = fc.oneof(fc.constantFrom('a', 'h', 'ha', 'has', 'hasha', 'hash_', 'i', 'z', 'seq0'), fc.string({ maxLength: 5 }));
+    const extraKey = fc.oneof(
+      fc.constantFrom('a', 'h', 'ha', 'has', 'hasha', 'hash_', 'i', 'z', 'seq0'),
+      fc.string({ maxLength: 5 }),
+    );
     fc.assert(
       fc.property(fc.dictionary(extraKey, fc.jsonValue()), fc.nat(), (extra, n) => {
         const { record, line } = chainRecord({ seq: n, hash: 'c'.repeat(64) }, { ...extra, ...sampleEvent(n) });
@@ -88,9 +104,14 @@ describe('hash chain', () => {
     expect(parseRecordLine(line)).toEqual({ ok: true, record: records[0] });
     expect(parseRecordLine('{"seq":')).toMatchObject({ ok: false, reason: expect.stringMatching(/^unparseable/) });
     expect(parseRecordLine('{"seq":1}')).toMatchObject({ ok: false, reason: expect.stringMatching(/^unparseable/) });
-    expect(parseRecordLine(line.replace('secret/data/app/1', 'secret/data/app/2'))).toMatchObject({ ok: false, reason: expect.stringMatching(/^changed entry/) });
+    expect(parseRecordLine(line.replace('secret/data/app/1', 'secret/data/app/2'))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^changed entry/),
+    });
     // Same JSON meaning, different bytes: still reported, since the writer only ever writes the canonical form.
-    expect(parseRecordLine(line.replace('"read"', '"\\u0072ead"').replace('"update"', '"\\u0075pdate"'))).toMatchObject({ ok: false, reason: expect.stringMatching(/^changed entry/) });
+    expect(parseRecordLine(line.replace('"read"', '"\\u0072ead"').replace('"update"', '"\\u0075pdate"'))).toMatchObject(
+      { ok: false, reason: expect.stringMatching(/^changed entry/) },
+    );
   });
 
   it('chainLines writes the same lines whether entries share blocks or hold copies of them', () => {
@@ -99,7 +120,10 @@ describe('hash chain', () => {
         const shared = [];
         for (let i = 0; i < pairs; i++) {
           const { request, auth } = sampleEvent(start + i);
-          shared.push(sampleEvent(start + i, { type: 'request', request, auth, response: undefined }), sampleEvent(start + i, { request, auth }));
+          shared.push(
+            sampleEvent(start + i, { type: 'request', request, auth, response: undefined }),
+            sampleEvent(start + i, { request, auth }),
+          );
         }
         const copies = shared.map((event) => structuredClone(event));
         const head = { seq: start, hash: 'a'.repeat(64) };

@@ -121,7 +121,10 @@ export function chainRecord(head: ChainHead, event: AuditEvent): ChainedRecord {
 }
 
 /** Chains a batch; returns the records, their lines and the head after the last one. */
-export function chainBatch(head: ChainHead, events: readonly AuditEvent[]): { records: AuditRecord[]; lines: string[]; head: ChainHead } {
+export function chainBatch(
+  head: ChainHead,
+  events: readonly AuditEvent[],
+): { records: AuditRecord[]; lines: string[]; head: ChainHead } {
   const records: AuditRecord[] = [];
   const lines: string[] = [];
   let current = head;

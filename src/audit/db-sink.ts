@@ -77,9 +77,13 @@ export async function openDatabaseSink(options: DatabaseSinkOptions): Promise<Da
 
   return {
     append: (event) =>
-      closed ? Promise.reject(new StrongroomError('unavailable', `audit ${description} is closed`)) : committer.submit(event),
+      closed
+        ? Promise.reject(new StrongroomError('unavailable', `audit ${description} is closed`))
+        : committer.submit(event),
     appendAll: (events) =>
-      closed ? Promise.reject(new StrongroomError('unavailable', `audit ${description} is closed`)) : committer.submitAll(events),
+      closed
+        ? Promise.reject(new StrongroomError('unavailable', `audit ${description} is closed`))
+        : committer.submitAll(events),
     depth: () => committer.depth(),
     head: () => ({ ...head }),
     // Nothing to rotate; re-reading the head keeps the semantics "pick up what is there now".

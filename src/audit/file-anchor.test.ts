@@ -33,7 +33,13 @@ describe('file audit device anchors (the chain anchored outside the file)', () =
   };
   const keepLines = (file: string, from: number, to?: number) => {
     const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
-    writeFileSync(file, lines.slice(from, to).map((l) => `${l}\n`).join(''));
+    writeFileSync(
+      file,
+      lines
+        .slice(from, to)
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
   };
 
   it('records where the file starts and, by close, its last durable entry; one write per interval, not per entry', async () => {
@@ -45,7 +51,12 @@ describe('file audit device anchors (the chain anchored outside the file)', () =
     await sink.close();
     expect(anchor.saves).toHaveLength(2); // and once at close
     const records = readRecords(file);
-    expect(anchor.current()).toEqual({ firstSeq: 1, firstPrevHash: GENESIS_HASH, lastSeq: 200, lastHash: records[199]!.hash });
+    expect(anchor.current()).toEqual({
+      firstSeq: 1,
+      firstPrevHash: GENESIS_HASH,
+      lastSeq: 200,
+      lastHash: records[199]!.hash,
+    });
   });
 
   it('refuses a file that ends before its anchor (tail cut while down), with integrity details', async () => {
@@ -66,7 +77,9 @@ describe('file audit device anchors (the chain anchored outside the file)', () =
     const anchor = memoryAnchor();
     await writeSome(file, anchor, 5);
     keepLines(file, 2);
-    await expect(openFileSink({ filePath: file, anchor: anchor.store })).rejects.toThrow(/starts at seq 3, its anchor says seq 1/);
+    await expect(openFileSink({ filePath: file, anchor: anchor.store })).rejects.toThrow(
+      /starts at seq 3, its anchor says seq 1/,
+    );
   });
 
   it('a missing file continues the chain from the anchor (rotated while down), and the anchor follows it', async () => {

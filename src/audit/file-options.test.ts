@@ -14,7 +14,15 @@ const parse = (options: Record<string, string>) => parseFileDeviceOptions(option
 describe('file audit device options', () => {
   it("accepts Vault's options with the values that keep entries verifiable and redacted", () => {
     expect(
-      parse({ file_path: join(allowed, 'a.log'), mode: '0640', format: 'json', prefix: '', log_raw: 'false', hmac_accessor: 'true', elide_list_responses: 'T' }),
+      parse({
+        file_path: join(allowed, 'a.log'),
+        mode: '0640',
+        format: 'json',
+        prefix: '',
+        log_raw: 'false',
+        hmac_accessor: 'true',
+        elide_list_responses: 'T',
+      }),
     ).toEqual({ target: { kind: 'file', path: join(allowed, 'a.log') }, mode: 0o640, elideListResponses: true });
     expect(parse({ file_path: 'stdout' }).target).toEqual({ kind: 'stdout' });
     expect(parse({ file_path: 'discard' }).target).toEqual({ kind: 'discard' });
@@ -39,7 +47,10 @@ describe('file audit device options', () => {
   });
 
   it('replaces {node} with the node name', () => {
-    expect(parse({ file_path: join(allowed, 'audit-{node}.log') }).target).toEqual({ kind: 'file', path: join(allowed, 'audit-node-a.log') });
+    expect(parse({ file_path: join(allowed, 'audit-{node}.log') }).target).toEqual({
+      kind: 'file',
+      path: join(allowed, 'audit-node-a.log'),
+    });
   });
 
   it('property: a path is accepted only when it normalizes to a place strictly inside an allowed directory', () => {
@@ -72,7 +83,11 @@ describe('file audit device options', () => {
   });
 
   it('with no audit directory configured, file devices through sys/audit are refused; configuration is not confined', () => {
-    expect(() => parseFileDeviceOptions({ file_path: join(allowed, 'a.log') }, { nodeName: 'n', allowedDirs: [] })).toThrow(/disabled/);
-    expect(parseFileDeviceOptions({ file_path: '/var/log/x.log' }, { nodeName: 'n', allowedDirs: null }).target).toEqual({ kind: 'file', path: '/var/log/x.log' });
+    expect(() =>
+      parseFileDeviceOptions({ file_path: join(allowed, 'a.log') }, { nodeName: 'n', allowedDirs: [] }),
+    ).toThrow(/disabled/);
+    expect(
+      parseFileDeviceOptions({ file_path: '/var/log/x.log' }, { nodeName: 'n', allowedDirs: null }).target,
+    ).toEqual({ kind: 'file', path: '/var/log/x.log' });
   });
 });

@@ -50,7 +50,8 @@ export interface FileOptionContext {
 export function parseFileDeviceOptions(options: Record<string, string>, context: FileOptionContext): FileDeviceSpec {
   for (const key of Object.keys(options)) {
     if (NOT_OFFERED[key]) throw invalid(`option "${key}": ${NOT_OFFERED[key]}`);
-    if (!KNOWN.has(key)) throw invalid(`unsupported option "${key}" for a file audit device (supported: ${[...KNOWN].join(', ')})`);
+    if (!KNOWN.has(key))
+      throw invalid(`unsupported option "${key}" for a file audit device (supported: ${[...KNOWN].join(', ')})`);
   }
   const mode = parseMode(options.mode);
   if (options.format !== undefined && options.format !== 'json') {
@@ -59,8 +60,10 @@ export function parseFileDeviceOptions(options: Record<string, string>, context:
   if (options.prefix !== undefined && options.prefix !== '') {
     throw invalid('option "prefix" is not supported: a prefixed line would no longer be a verifiable audit record');
   }
-  if (parseBool(options, 'log_raw', false)) throw invalid('option "log_raw": true is refused: audit entries never hold secrets in clear');
-  if (!parseBool(options, 'hmac_accessor', true)) throw invalid('option "hmac_accessor": false is refused: token accessors are always HMAC\'d');
+  if (parseBool(options, 'log_raw', false))
+    throw invalid('option "log_raw": true is refused: audit entries never hold secrets in clear');
+  if (!parseBool(options, 'hmac_accessor', true))
+    throw invalid('option "hmac_accessor": false is refused: token accessors are always HMAC\'d');
   const elideListResponses = parseBool(options, 'elide_list_responses', false);
 
   const raw = options.file_path;
@@ -125,7 +128,8 @@ function parseMode(raw: string | undefined): number {
   if (!/^0?[0-7]{3}$/.test(raw)) throw invalid('option "mode" must be octal permission bits, e.g. "0600"');
   const mode = parseInt(raw, 8);
   if (mode & 0o111) throw invalid(`option "mode": ${raw} has executable bits; an audit file never needs them`);
-  if (mode !== 0 && (mode & 0o600) !== 0o600) throw invalid(`option "mode": ${raw} must let the owner read and write the file`);
+  if (mode !== 0 && (mode & 0o600) !== 0o600)
+    throw invalid(`option "mode": ${raw} must let the owner read and write the file`);
   return mode;
 }
 

@@ -74,7 +74,9 @@ describe('file audit device: what it finds in a file it opens (file-recovery.ts)
     // The first line is changed and the second torn: the last whole line (the first) no longer verifies.
     const damaged = readFileSync(both, 'utf8').replace('secret/data/app/1', 'secret/data/app/9').slice(0, -10);
     writeFileSync(both, damaged);
-    await expect(openFileSink({ filePath: both, warn: () => undefined })).rejects.toThrow(/not a valid audit record \(changed entry/);
+    await expect(openFileSink({ filePath: both, warn: () => undefined })).rejects.toThrow(
+      /not a valid audit record \(changed entry/,
+    );
     expect(readdirSync(dirname(both)).filter((name) => name.includes('.torn-'))).toEqual([]);
     expect(readFileSync(both, 'utf8')).toBe(damaged);
 
@@ -90,5 +92,4 @@ describe('file audit device: what it finds in a file it opens (file-recovery.ts)
     writeFileSync(garbage, 'hello\n');
     await expect(openFileSink({ filePath: garbage })).rejects.toMatchObject({ kind: 'unavailable' });
   });
-
 });

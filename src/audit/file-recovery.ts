@@ -34,7 +34,12 @@ export function refuse(filePath: string, why: string, details?: Record<string, u
  * A file must start where its anchor (or, on reopen, this sink) says, and must not end before the last entry known
  * durable: lines cut off either end while the server was down or before a SIGHUP are refused, loudly.
  */
-export function checkAgainst(expected: Expected, start: { seq: number; prevHash: string }, tail: ChainHead, filePath: string): void {
+export function checkAgainst(
+  expected: Expected,
+  start: { seq: number; prevHash: string },
+  tail: ChainHead,
+  filePath: string,
+): void {
   const integrity = (reason: string) => refuse(filePath, reason, { integrity: 'anchor' });
   if (tail.seq < expected.last.seq) {
     throw integrity(

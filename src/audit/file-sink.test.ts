@@ -1,4 +1,14 @@
-import { chmodSync, existsSync, mkdirSync, symlinkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  symlinkSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -115,7 +125,9 @@ describe('file audit device', () => {
     // Sync 1 succeeds; sync 2 is held, then fails; sync 3 (of a batch written while 2 was pending) succeeds.
     let calls = 0;
     let failSecond!: () => void;
-    const secondHeld = new Promise<void>((_resolve, reject) => (failSecond = () => reject(new Error('EIO: simulated'))));
+    const secondHeld = new Promise<void>(
+      (_resolve, reject) => (failSecond = () => reject(new Error('EIO: simulated'))),
+    );
     const sink = await openFileSink({
       filePath: file,
       sync: async (handle) => {

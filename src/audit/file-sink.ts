@@ -6,7 +6,15 @@ import { syncDirectory } from '../shared/files.js';
 import { chainLines, GENESIS_HASH, genesisHead, type ChainHead } from './chain.js';
 import { createAnchorKeeper, type AnchorStore } from './file-anchor.js';
 import { acquireFileLock } from './file-lock.js';
-import { checkAgainst, endOfWholeLines, readFirstRecord, readTailHead, refuse, setAsideTornTail, type Expected } from './file-recovery.js';
+import {
+  checkAgainst,
+  endOfWholeLines,
+  readFirstRecord,
+  readTailHead,
+  refuse,
+  setAsideTornTail,
+  type Expected,
+} from './file-recovery.js';
 import { createGroupCommitter, createSerializer, type Written } from './group-commit.js';
 import { sinkFailure, type AuditSink } from './sink.js';
 import type { AuditEvent } from './types.js';
@@ -111,7 +119,11 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
       opened = await open(filePath, constants.O_RDWR | constants.O_APPEND | constants.O_NOFOLLOW);
     } else {
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      opened = await open(filePath, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, createMode);
+      opened = await open(
+        filePath,
+        constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        createMode,
+      );
       created = true;
     }
     try {
@@ -136,8 +148,16 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
         start = { seq: from.seq + 1, prevHash: from.hash };
       }
       // The anchor learns where this file starts before anything is written to it.
-      if (anchors && (!expected || start.seq !== expected.first.seq || start.prevHash !== expected.first.prevHash || whole === 0)) {
-        await anchors.saveNow({ firstSeq: start.seq, firstPrevHash: start.prevHash, lastSeq: tail.seq, lastHash: tail.hash });
+      if (
+        anchors &&
+        (!expected || start.seq !== expected.first.seq || start.prevHash !== expected.first.prevHash || whole === 0)
+      ) {
+        await anchors.saveNow({
+          firstSeq: start.seq,
+          firstPrevHash: start.prevHash,
+          lastSeq: tail.seq,
+          lastHash: tail.hash,
+        });
       }
       if (whole < info.size) await setAsideTornTail(opened, whole, info.size, filePath, createMode, warn);
       if (created) await syncDirectory(dir);
@@ -198,7 +218,12 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
         if (batchEpoch !== epoch) throw new Error('the audit file was cut back after an earlier write failed');
         durable = written;
         expected = { first: fileStart, last: written.head };
-        anchors?.follow({ firstSeq: fileStart.seq, firstPrevHash: fileStart.prevHash, lastSeq: written.head.seq, lastHash: written.head.hash });
+        anchors?.follow({
+          firstSeq: fileStart.seq,
+          firstPrevHash: fileStart.prevHash,
+          lastSeq: written.head.seq,
+          lastHash: written.head.hash,
+        });
       })();
       chain = done;
       done.catch(() => exclusive(() => resetToDurable(batchEpoch)));
@@ -235,7 +260,11 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
   }
   try {
     const anchor = await options.anchor?.load();
-    if (anchor) expected = { first: { seq: anchor.firstSeq, prevHash: anchor.firstPrevHash }, last: { seq: anchor.lastSeq, hash: anchor.lastHash } };
+    if (anchor)
+      expected = {
+        first: { seq: anchor.firstSeq, prevHash: anchor.firstPrevHash },
+        last: { seq: anchor.lastSeq, hash: anchor.lastHash },
+      };
     await openFile();
   } catch (err) {
     anchors?.stop();
@@ -244,9 +273,14 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
   }
 
   return {
-    append: (event) => (closed ? Promise.reject(new StrongroomError('unavailable', `audit ${description} is closed`)) : committer.submit(event)),
+    append: (event) =>
+      closed
+        ? Promise.reject(new StrongroomError('unavailable', `audit ${description} is closed`))
+        : committer.submit(event),
     appendAll: (events) =>
-      closed ? Promise.reject(new StrongroomError('unavailable', `audit ${description} is closed`)) : committer.submitAll(events),
+      closed
+        ? Promise.reject(new StrongroomError('unavailable', `audit ${description} is closed`))
+        : committer.submitAll(events),
     depth: () => committer.depth(),
     head: () => ({ ...head }),
     reopen: () =>

@@ -33,7 +33,10 @@ interface Waiter<T> {
   reject: (err: unknown) => void;
 }
 
-export function createGroupCommitter<T>(writeBatch: BatchWriter<T>, options: { maxInFlight?: number } = {}): GroupCommitter<T> {
+export function createGroupCommitter<T>(
+  writeBatch: BatchWriter<T>,
+  options: { maxInFlight?: number } = {},
+): GroupCommitter<T> {
   const maxInFlight = Math.max(1, options.maxInFlight ?? 1);
   let queue: Waiter<T>[] = [];
   let queued = 0;

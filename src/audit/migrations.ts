@@ -39,8 +39,16 @@ export const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('audit_log_time_idx').on('audit_log').columns(['time']).execute();
       await db.schema.createIndex('audit_log_path_idx').on('audit_log').columns(['path', 'time']).execute();
-      await db.schema.createIndex('audit_log_accessor_idx').on('audit_log').columns(['accessor_hmac', 'time']).execute();
-      await db.schema.createIndex('audit_log_display_name_idx').on('audit_log').columns(['display_name', 'time']).execute();
+      await db.schema
+        .createIndex('audit_log_accessor_idx')
+        .on('audit_log')
+        .columns(['accessor_hmac', 'time'])
+        .execute();
+      await db.schema
+        .createIndex('audit_log_display_name_idx')
+        .on('audit_log')
+        .columns(['display_name', 'time'])
+        .execute();
       await db.schema.createIndex('audit_log_operation_idx').on('audit_log').columns(['operation', 'time']).execute();
 
       await db.schema

@@ -27,14 +27,18 @@ describe('redaction', () => {
     expect(JSON.stringify(together)).not.toContain('hvs.client-token-1');
   });
 
-  it('an event field named like an Object.prototype member is HMAC\'d, never taken for a handler', () => {
-    const event = { ...sampleEvent(1), constructor: 'secret-in-constructor', toString: 'secret-in-tostring' } as unknown as AuditEvent;
+  it("an event field named like an Object.prototype member is HMAC'd, never taken for a handler", () => {
+    const event = {
+      ...sampleEvent(1),
+      constructor: 'secret-in-constructor',
+      toString: 'secret-in-tostring',
+    } as unknown as AuditEvent;
     const redacted = redactor.redact(event) as unknown as Record<string, unknown>;
     expect(redacted.constructor).toBe(expectedHash('secret-in-constructor'));
     expect(redacted.toString).toBe(expectedHash('secret-in-tostring'));
   });
 
-  it('a wrapped response\'s wrap_info: token and accessors HMAC\'d, when and where it was made in clear', () => {
+  it("a wrapped response's wrap_info: token and accessors HMAC'd, when and where it was made in clear", () => {
     const event = sampleEvent(1);
     event.response = {
       status: 200,
@@ -80,7 +84,11 @@ describe('redaction', () => {
     const out = redactor.redact(event);
     expect(out.request.client_token).toBe(expectedHash('hvs.client-token-7'));
     expect(out.auth?.accessor).toBe(expectedHash('acc-caller'));
-    expect(out.response?.auth).toEqual({ client_token: expectedHash('hvs.issued'), accessor: expectedHash('acc-issued'), policies: ['payments'] });
+    expect(out.response?.auth).toEqual({
+      client_token: expectedHash('hvs.issued'),
+      accessor: expectedHash('acc-issued'),
+      policies: ['payments'],
+    });
     expect(out.response?.data).toEqual({
       data: {
         password: expectedHash('hunter2'),
@@ -90,7 +98,13 @@ describe('redaction', () => {
         nested: { deep: expectedHash('x') },
       },
     });
-    expect(out.request).toMatchObject({ id: 'req-7', operation: 'update', path: 'secret/data/app/7', mount_type: 'kv', remote_address: '10.0.0.1' });
+    expect(out.request).toMatchObject({
+      id: 'req-7',
+      operation: 'update',
+      path: 'secret/data/app/7',
+      mount_type: 'kv',
+      remote_address: '10.0.0.1',
+    });
     expect(out.auth).toMatchObject({
       display_name: 'kubernetes-prod-api',
       policies: ['default', 'payments'],
@@ -101,7 +115,7 @@ describe('redaction', () => {
     expect(out.response?.status).toBe(200);
   });
 
-  it('fails closed on fields it does not know: they are HMAC\'d, not copied', () => {
+  it("fails closed on fields it does not know: they are HMAC'd, not copied", () => {
     const event = {
       ...sampleEvent(1),
       headers: { authorization: 'Bearer secret-header' },
@@ -121,7 +135,7 @@ describe('redaction', () => {
     expect(line).not.toContain('s3cr3t-proto');
   });
 
-  it('does not modify the caller\'s event', () => {
+  it("does not modify the caller's event", () => {
     const event = sampleEvent(2);
     const before = structuredClone(event);
     redactor.redact(event);
@@ -131,9 +145,20 @@ describe('redaction', () => {
   it('property: no leaf of random nested request/response data appears in clear, and each becomes its HMAC', () => {
     // Leaves carry a marker the rest of a record never contains, so any clear occurrence is a leak.
     const secret = fc.string({ minLength: 1, maxLength: 20 }).map((s) => `s3cr3t${s}`);
-    const leaf = fc.oneof(secret, fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null));
+    const leaf = fc.oneof(
+      secret,
+      fc.integer(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.boolean(),
+      fc.constant(null),
+    );
     const { tree } = fc.letrec((tie) => ({
-      tree: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('tree'), { maxLength: 4 }), fc.dictionary(fc.string({ maxLength: 6 }), tie('tree'), { maxKeys: 4 })),
+      tree: fc.oneof(
+        { depthSize: 'small' },
+        leaf,
+        fc.array(tie('tree'), { maxLength: 4 }),
+        fc.dictionary(fc.string({ maxLength: 6 }), tie('tree'), { maxKeys: 4 }),
+      ),
     }));
     const data = fc.dictionary(fc.string({ maxLength: 6 }), tree, { maxKeys: 5 });
     fc.assert(
@@ -159,10 +184,21 @@ describe('redaction', () => {
         status: 200,
         data: {
           data: { password: 'hunter2', version: 'v-secret' },
-          metadata: { created_time: '2026-01-01T00:00:00Z', version: 3, destroyed: false, custom_metadata: { owner: 'team-a' } },
+          metadata: {
+            created_time: '2026-01-01T00:00:00Z',
+            version: 3,
+            destroyed: false,
+            custom_metadata: { owner: 'team-a' },
+          },
           'metadata.version': 'dotted-key-secret',
         },
-        clear_data: ['metadata.created_time', 'metadata.version', 'metadata.destroyed', 'metadata.custom_metadata', 'data'],
+        clear_data: [
+          'metadata.created_time',
+          'metadata.version',
+          'metadata.destroyed',
+          'metadata.custom_metadata',
+          'data',
+        ],
       },
     });
     const out = redactor.redact(event);
@@ -192,7 +228,10 @@ describe('redaction', () => {
   it('redacts a block shared by a request and its response once, to the same output as redacting them apart', () => {
     const request = sampleEvent(8).request;
     const auth = sampleEvent(8).auth;
-    const pair = [sampleEvent(8, { type: 'request', request, auth, response: undefined }), sampleEvent(8, { request, auth })];
+    const pair = [
+      sampleEvent(8, { type: 'request', request, auth, response: undefined }),
+      sampleEvent(8, { request, auth }),
+    ];
     const together = redactor.redactAll(pair);
     expect(together[0]!.request).toBe(together[1]!.request);
     expect(together[0]!.auth).toBe(together[1]!.auth);
@@ -203,6 +242,7 @@ describe('redaction', () => {
 function expectedShape(value: unknown): unknown {
   if (value === null) return null;
   if (Array.isArray(value)) return value.map(expectedShape);
-  if (typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expectedShape(v)]));
+  if (typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expectedShape(v)]));
   return expectedHash(String(value));
 }

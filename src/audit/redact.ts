@@ -128,7 +128,13 @@ function redactValue(value: unknown, hash: Hash): unknown {
  * contain a "." cannot be named by a path, so they are always HMAC'd like anything undeclared.
  */
 function redactWithClearPaths(value: unknown, hash: Hash, clear: ReadonlySet<string>, prefix: string): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array || value instanceof Date) {
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    Array.isArray(value) ||
+    value instanceof Uint8Array ||
+    value instanceof Date
+  ) {
     return redactValue(value, hash);
   }
   const out: Record<string, unknown> = {};
@@ -147,7 +153,12 @@ function redactWithClearPaths(value: unknown, hash: Hash, clear: ReadonlySet<str
 }
 
 function isClearScalar(value: unknown): boolean {
-  return value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+  return (
+    value === null ||
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number' && Number.isFinite(value))
+  );
 }
 
 /** The declared clear paths of a response, or null when it declares none (or declares them in a form we refuse). */
@@ -200,7 +211,8 @@ function clearValue(value: unknown, hashValue: HashValue): unknown {
 
 /** Plain assignment of a key named "__proto__" would set the prototype and drop the entry; define it instead. */
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   else target[key] = value;
 }
 
@@ -221,10 +233,29 @@ const AUTH_CLEAR = new Set([
   'renewable',
   'orphan',
 ]);
-const REQUEST_CLEAR = new Set(['id', 'operation', 'path', 'mount_type', 'mount_point', 'remote_address', 'remote_port', 'namespace']);
+const REQUEST_CLEAR = new Set([
+  'id',
+  'operation',
+  'path',
+  'mount_type',
+  'mount_point',
+  'remote_address',
+  'remote_port',
+  'namespace',
+]);
 const RESPONSE_CLEAR = new Set(['status']);
 const WRAP_INFO_CLEAR = new Set(['ttl', 'creation_time', 'creation_path']);
-const RESPONSE_AUTH_CLEAR = new Set(['policies', 'token_policies', 'token_type', 'display_name', 'metadata', 'lease_duration', 'renewable', 'orphan', 'entity_id']);
+const RESPONSE_AUTH_CLEAR = new Set([
+  'policies',
+  'token_policies',
+  'token_type',
+  'display_name',
+  'metadata',
+  'lease_duration',
+  'renewable',
+  'orphan',
+  'entity_id',
+]);
 
 /** The event's allow-list, built once per redactor (not per event) since it only closes over the HMAC. */
 function createEventRedactor(
@@ -233,11 +264,13 @@ function createEventRedactor(
   once: (redactBlock: HashValue) => HashValue,
   hash: Hash,
 ): (event: AuditEvent) => AuditEvent {
-  const asObject = (value: unknown) => (value !== null && typeof value === 'object' && !Array.isArray(value) ? value : null);
-  const nested = (clear: ReadonlySet<string>, special?: Record<string, (value: unknown) => unknown>) => (value: unknown) => {
-    const object = asObject(value);
-    return object ? allowList(object, clear, hashValue, special) : hashValue(value);
-  };
+  const asObject = (value: unknown) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value) ? value : null;
+  const nested =
+    (clear: ReadonlySet<string>, special?: Record<string, (value: unknown) => unknown>) => (value: unknown) => {
+      const object = asObject(value);
+      return object ? allowList(object, clear, hashValue, special) : hashValue(value);
+    };
   const responseAuth = nested(RESPONSE_AUTH_CLEAR, { client_token: hashValue, accessor: hashAccessor });
   const response = (value: unknown) => {
     const object = asObject(value);
@@ -254,7 +287,9 @@ function createEventRedactor(
   };
   const top = {
     auth: once(nested(AUTH_CLEAR, { accessor: hashAccessor, client_token: hashValue })),
-    request: once(nested(REQUEST_CLEAR, { data: hashValue, client_token: hashValue, client_token_accessor: hashValue })),
+    request: once(
+      nested(REQUEST_CLEAR, { data: hashValue, client_token: hashValue, client_token_accessor: hashValue }),
+    ),
     response,
   };
   return (event) => allowList(event, TOP_CLEAR, hashValue, top) as unknown as AuditEvent;

@@ -119,13 +119,22 @@ export function createAuditRepository(storage: Storage) {
     async insertRows(rows: AuditLogRow[]): Promise<void> {
       await db.transaction().execute(async (trx) => {
         for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-          await trx.insertInto('audit_log').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+          await trx
+            .insertInto('audit_log')
+            .values(rows.slice(i, i + INSERT_CHUNK))
+            .execute();
         }
       });
     },
 
     async lastRow(nodeId: string): Promise<AuditLogRow | undefined> {
-      return db.selectFrom('audit_log').selectAll().where('node_id', '=', nodeId).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      return db
+        .selectFrom('audit_log')
+        .selectAll()
+        .where('node_id', '=', nodeId)
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
     },
 
     /** A node's chain in order, one page at a time (keyset pagination, so huge logs stream in constant memory). */
@@ -180,7 +189,13 @@ export function createAuditRepository(storage: Storage) {
     async insertSink(info: AuditSinkInfo, now: number): Promise<void> {
       await db
         .insertInto('audit_sinks')
-        .values({ path: info.path, type: info.type, description: info.description, options: JSON.stringify(info.options), created_at: now })
+        .values({
+          path: info.path,
+          type: info.type,
+          description: info.description,
+          options: JSON.stringify(info.options),
+          created_at: now,
+        })
         .execute();
     },
 
@@ -203,7 +218,12 @@ export function createAuditRepository(storage: Storage) {
       let q = db.selectFrom('audit_anchors').selectAll().where('file_path', '=', filePath);
       if (nodeName !== undefined) q = q.where('node_name', '=', nodeName);
       const rows = await q.orderBy('node_name').execute();
-      return rows.map((row) => ({ ...anchorOf(row), nodeName: row.node_name, filePath: row.file_path, updatedAt: Number(row.updated_at) }));
+      return rows.map((row) => ({
+        ...anchorOf(row),
+        nodeName: row.node_name,
+        filePath: row.file_path,
+        updatedAt: Number(row.updated_at),
+      }));
     },
 
     async saveAnchor(nodeName: string, filePath: string, anchor: FileAnchor, now: number): Promise<void> {
@@ -224,7 +244,12 @@ export function createAuditRepository(storage: Storage) {
 }
 
 function anchorOf(row: AuditAnchorsTable): FileAnchor {
-  return { firstSeq: Number(row.first_seq), firstPrevHash: row.first_prev_hash, lastSeq: Number(row.last_seq), lastHash: row.last_hash };
+  return {
+    firstSeq: Number(row.first_seq),
+    firstPrevHash: row.first_prev_hash,
+    lastSeq: Number(row.last_seq),
+    lastHash: row.last_hash,
+  };
 }
 
 export type AuditRepository = ReturnType<typeof createAuditRepository>;

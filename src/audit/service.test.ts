@@ -51,7 +51,13 @@ describeEachEngine('audit service', (ctx) => {
     await audit.log(
       sampleEvent(1, {
         auth: { accessor, display_name: 'token', policies: ['root'] },
-        request: { id: 'r1', operation: 'update', path: 'secret/data/db', client_token: token, data: { data: { password: secret } } },
+        request: {
+          id: 'r1',
+          operation: 'update',
+          path: 'secret/data/db',
+          client_token: token,
+          data: { data: { password: secret } },
+        },
         response: { status: 200, data: { data: { password: secret } }, auth: { client_token: token, accessor } },
       }),
     );
@@ -77,16 +83,33 @@ describeEachEngine('audit service', (ctx) => {
     expect(audit.queueDepth()).toBe(2000);
     await Promise.all(pending);
     expect(audit.queueDepth()).toBe(0);
-    expect(await verifyAuditFile(file, { requireGenesis: true })).toMatchObject({ ok: true, entries: 1000, lastSeq: 1000 });
+    expect(await verifyAuditFile(file, { requireGenesis: true })).toMatchObject({
+      ok: true,
+      entries: 1000,
+      lastSeq: 1000,
+    });
     expect(await audit.verifyDatabaseChain('node-fanout')).toMatchObject({ ok: true, entries: 1000 });
-    const seqs = (await ctx.storage().db.selectFrom('audit_log').select('seq').where('node_id', '=', 'node-fanout').orderBy('seq').execute()).map((r: { seq: number }) => Number(r.seq));
+    const seqs = (
+      await ctx
+        .storage()
+        .db.selectFrom('audit_log')
+        .select('seq')
+        .where('node_id', '=', 'node-fanout')
+        .orderBy('seq')
+        .execute()
+    ).map((r: { seq: number }) => Number(r.seq));
     expect(seqs).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
   });
 
   it('persists devices: they come back after a restart and the chains resume', async () => {
     const file = auditFile();
     const first = await open('node-restart');
-    await first.enable({ path: 'file/', type: 'file', description: 'main log', options: { file_path: file, mode: '0640' } });
+    await first.enable({
+      path: 'file/',
+      type: 'file',
+      description: 'main log',
+      options: { file_path: file, mode: '0640' },
+    });
     await first.enable({ path: 'database/', type: 'database', description: '', options: {} });
     await first.log(sampleEvent(1));
     await first.log(sampleEvent(2));
@@ -116,18 +139,28 @@ describeEachEngine('audit service', (ctx) => {
 
   it("a process's own --audit-file device: listed as local, never recorded, never disabled, its path reserved", async () => {
     const file = auditFile();
-    const local = { path: 'audit-file/', type: 'file' as const, description: 'mine', options: { file_path: file }, local: true };
+    const local = {
+      path: 'audit-file/',
+      type: 'file' as const,
+      description: 'mine',
+      options: { file_path: file },
+      local: true,
+    };
     const audit = await createAuditService({ hmacKey, storage: ctx.storage(), localDevices: [local] });
     opened.push(audit);
     expect(await audit.list()).toEqual([local]);
     expect(await ctx.storage().db.selectFrom('audit_sinks').selectAll().execute()).toEqual([]);
     await expect(audit.disable('audit-file')).rejects.toThrow(/belongs to this server process/);
-    await expect(audit.enable({ path: 'other/', type: 'file', description: '', options: { file_path: file } })).rejects.toThrow(/already writes/);
+    await expect(
+      audit.enable({ path: 'other/', type: 'file', description: '', options: { file_path: file } }),
+    ).rejects.toThrow(/already writes/);
     await audit.log(sampleEvent(1));
     expect(await verifyAuditFile(file)).toMatchObject({ ok: true, entries: 1 });
     // Another process (no --audit-file) cannot take the reserved path for a store-wide device.
     const other = await open();
-    await expect(other.enable({ path: 'audit-file', type: 'database', description: '', options: {} })).rejects.toThrow(/reserved/);
+    await expect(other.enable({ path: 'audit-file', type: 'database', description: '', options: {} })).rejects.toThrow(
+      /reserved/,
+    );
   });
 
   it('a file cut while down is refused, and the refusal is written to the devices that did open', async () => {
@@ -144,9 +177,17 @@ describeEachEngine('audit service', (ctx) => {
       message: expect.stringMatching(/audit device "file\/" could not be opened: .*ends before its anchor/),
       details: { integrity: 'anchor', device: 'file/' },
     });
-    const reported = await ctx.storage().db.selectFrom('audit_log').selectAll().where('node_id', '=', 'after-cut').execute();
+    const reported = await ctx
+      .storage()
+      .db.selectFrom('audit_log')
+      .selectAll()
+      .where('node_id', '=', 'after-cut')
+      .execute();
     expect(reported).toHaveLength(1);
-    expect(JSON.parse(reported[0]!.record as string)).toMatchObject({ request: { path: 'sys/audit/file/' }, error: expect.stringMatching(/integrity/) });
+    expect(JSON.parse(reported[0]!.record as string)).toMatchObject({
+      request: { path: 'sys/audit/file/' },
+      error: expect.stringMatching(/integrity/),
+    });
   });
 
   it('the database device refuses to extend its chain when rows it wrote were deleted while it was open', async () => {
@@ -154,7 +195,12 @@ describeEachEngine('audit service', (ctx) => {
     const { createAuditRepository } = await import('./repository.js');
     const sink = await openDatabaseSink({ repository: createAuditRepository(ctx.storage()), nodeId: 'cut-while-open' });
     for (let i = 0; i < 3; i++) await sink.append(sampleEvent(i));
-    await ctx.storage().db.deleteFrom('audit_log').where('node_id', '=', 'cut-while-open').where('seq', '=', 3).execute();
+    await ctx
+      .storage()
+      .db.deleteFrom('audit_log')
+      .where('node_id', '=', 'cut-while-open')
+      .where('seq', '=', 3)
+      .execute();
     await sink.reopen();
     await expect(sink.append(sampleEvent(4))).rejects.toThrow(/ends at seq 2, but seq 3 was written/);
     await sink.close();
@@ -186,25 +232,46 @@ describeEachEngine('audit service', (ctx) => {
     renameSync(file, `${file}.1`);
     mkdirSync(file);
     await expect(audit.reopen()).rejects.toThrow();
-    await expect(audit.log(sampleEvent(2))).rejects.toMatchObject({ kind: 'unavailable', details: { failedDevices: ['file/'] } });
+    await expect(audit.log(sampleEvent(2))).rejects.toMatchObject({
+      kind: 'unavailable',
+      details: { failedDevices: ['file/'] },
+    });
     rmSync(file, { recursive: true });
     await audit.log(sampleEvent(3));
     const older = await verifyAuditFile(`${file}.1`);
-    expect(await verifyAuditFile(file, { expectPrevHash: older.lastHash! })).toMatchObject({ ok: true, entries: 1, firstSeq: 2 });
+    expect(await verifyAuditFile(file, { expectPrevHash: older.lastHash! })).toMatchObject({
+      ok: true,
+      entries: 1,
+      firstSeq: 2,
+    });
   });
 
   it('validates devices like sys/audit does', async () => {
     const audit = await open();
     const file = auditFile();
-    await expect(audit.enable({ path: 'x/', type: 'syslog' as 'file', description: '', options: {} })).rejects.toMatchObject({ kind: 'invalid' });
-    await expect(audit.enable({ path: 'file/', type: 'file', description: '', options: {} })).rejects.toThrow(/file_path/);
-    await expect(audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: 'relative.log' } })).rejects.toThrow(/absolute/);
-    await expect(audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: file, log_raw: 'true' } })).rejects.toThrow(/log_raw/);
+    await expect(
+      audit.enable({ path: 'x/', type: 'syslog' as 'file', description: '', options: {} }),
+    ).rejects.toMatchObject({ kind: 'invalid' });
+    await expect(audit.enable({ path: 'file/', type: 'file', description: '', options: {} })).rejects.toThrow(
+      /file_path/,
+    );
+    await expect(
+      audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: 'relative.log' } }),
+    ).rejects.toThrow(/absolute/);
+    await expect(
+      audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: file, log_raw: 'true' } }),
+    ).rejects.toThrow(/log_raw/);
     await audit.enable({ path: 'file', type: 'file', description: '', options: { file_path: file } });
-    await expect(audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: auditFile() } })).rejects.toThrow(/already in use/);
-    await expect(audit.enable({ path: 'other/', type: 'file', description: '', options: { file_path: file } })).rejects.toThrow(/already writes to/);
+    await expect(
+      audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: auditFile() } }),
+    ).rejects.toThrow(/already in use/);
+    await expect(
+      audit.enable({ path: 'other/', type: 'file', description: '', options: { file_path: file } }),
+    ).rejects.toThrow(/already writes to/);
     await audit.enable({ path: 'db/', type: 'database', description: '', options: {} });
-    await expect(audit.enable({ path: 'db2/', type: 'database', description: '', options: {} })).rejects.toThrow(/already enabled/);
+    await expect(audit.enable({ path: 'db2/', type: 'database', description: '', options: {} })).rejects.toThrow(
+      /already enabled/,
+    );
     expect((await audit.list()).map((d) => d.path)).toEqual(['db/', 'file/']);
   });
 
@@ -228,11 +295,32 @@ describeEachEngine('audit service', (ctx) => {
       audit = await open('node-query');
       await audit.enable({ path: 'database/', type: 'database', description: '', options: {} });
       const events = [
-        sampleEvent(0, { time: new Date(base).toISOString(), auth: { accessor: 'acc-alice', display_name: 'alice' }, request: { id: '0', operation: 'read', path: 'secret/data/app/db' } }),
-        sampleEvent(1, { time: new Date(base + 1000).toISOString(), auth: { accessor: 'acc-bob', display_name: 'bob' }, request: { id: '1', operation: 'update', path: 'secret/data/app/api' } }),
-        sampleEvent(2, { time: new Date(base + 2000).toISOString(), auth: { accessor: 'acc-alice', display_name: 'alice' }, request: { id: '2', operation: 'delete', path: 'secret/data/apple' } }),
-        sampleEvent(3, { time: new Date(base + 3000).toISOString(), auth: { accessor: 'acc-bob', display_name: 'bob' }, request: { id: '3', operation: 'read', path: 'Secret/data/app/db' } }),
-        sampleEvent(4, { time: new Date(base + 4000).toISOString(), auth: undefined, request: { id: '4', operation: 'update', path: 'auth/kubernetes/login' }, response: { status: 200, auth: { client_token: 't', accessor: 'acc-new' } } }),
+        sampleEvent(0, {
+          time: new Date(base).toISOString(),
+          auth: { accessor: 'acc-alice', display_name: 'alice' },
+          request: { id: '0', operation: 'read', path: 'secret/data/app/db' },
+        }),
+        sampleEvent(1, {
+          time: new Date(base + 1000).toISOString(),
+          auth: { accessor: 'acc-bob', display_name: 'bob' },
+          request: { id: '1', operation: 'update', path: 'secret/data/app/api' },
+        }),
+        sampleEvent(2, {
+          time: new Date(base + 2000).toISOString(),
+          auth: { accessor: 'acc-alice', display_name: 'alice' },
+          request: { id: '2', operation: 'delete', path: 'secret/data/apple' },
+        }),
+        sampleEvent(3, {
+          time: new Date(base + 3000).toISOString(),
+          auth: { accessor: 'acc-bob', display_name: 'bob' },
+          request: { id: '3', operation: 'read', path: 'Secret/data/app/db' },
+        }),
+        sampleEvent(4, {
+          time: new Date(base + 4000).toISOString(),
+          auth: undefined,
+          request: { id: '4', operation: 'update', path: 'auth/kubernetes/login' },
+          response: { status: 200, auth: { client_token: 't', accessor: 'acc-new' } },
+        }),
       ];
       for (const event of events) await audit.log(event);
     });
@@ -292,27 +380,75 @@ describeEachEngine('audit service', (ctx) => {
 
     it('detects a changed record, a deleted row and an edited index column', async () => {
       await seed('node-t', 6);
-      const row = await table().selectFrom('audit_log').select('record').where('node_id', '=', 'node-t').where('seq', '=', 3).executeTakeFirstOrThrow();
-      await table().updateTable('audit_log').set({ record: String(row.record).replace('secret/data/app/2', 'secret/data/app/x') }).where('node_id', '=', 'node-t').where('seq', '=', 3).execute();
-      expect(await verifyDatabaseChain(ctx.storage(), 'node-t')).toMatchObject({ ok: false, badLine: 3, nodeId: 'node-t', reason: expect.stringMatching(/^changed entry/) });
-      await table().updateTable('audit_log').set({ record: row.record }).where('node_id', '=', 'node-t').where('seq', '=', 3).execute();
+      const row = await table()
+        .selectFrom('audit_log')
+        .select('record')
+        .where('node_id', '=', 'node-t')
+        .where('seq', '=', 3)
+        .executeTakeFirstOrThrow();
+      await table()
+        .updateTable('audit_log')
+        .set({ record: String(row.record).replace('secret/data/app/2', 'secret/data/app/x') })
+        .where('node_id', '=', 'node-t')
+        .where('seq', '=', 3)
+        .execute();
+      expect(await verifyDatabaseChain(ctx.storage(), 'node-t')).toMatchObject({
+        ok: false,
+        badLine: 3,
+        nodeId: 'node-t',
+        reason: expect.stringMatching(/^changed entry/),
+      });
+      await table()
+        .updateTable('audit_log')
+        .set({ record: row.record })
+        .where('node_id', '=', 'node-t')
+        .where('seq', '=', 3)
+        .execute();
       expect(await verifyDatabaseChain(ctx.storage(), 'node-t')).toMatchObject({ ok: true });
 
-      await table().updateTable('audit_log').set({ path: 'hidden' }).where('node_id', '=', 'node-t').where('seq', '=', 2).execute();
-      expect(await verifyDatabaseChain(ctx.storage(), 'node-t')).toMatchObject({ ok: false, badLine: 2, reason: expect.stringMatching(/column path/) });
-      await table().updateTable('audit_log').set({ path: 'secret/data/app/1' }).where('node_id', '=', 'node-t').where('seq', '=', 2).execute();
+      await table()
+        .updateTable('audit_log')
+        .set({ path: 'hidden' })
+        .where('node_id', '=', 'node-t')
+        .where('seq', '=', 2)
+        .execute();
+      expect(await verifyDatabaseChain(ctx.storage(), 'node-t')).toMatchObject({
+        ok: false,
+        badLine: 2,
+        reason: expect.stringMatching(/column path/),
+      });
+      await table()
+        .updateTable('audit_log')
+        .set({ path: 'secret/data/app/1' })
+        .where('node_id', '=', 'node-t')
+        .where('seq', '=', 2)
+        .execute();
 
       await table().deleteFrom('audit_log').where('node_id', '=', 'node-t').where('seq', '=', 4).execute();
-      expect(await verifyDatabaseChain(ctx.storage(), 'node-t')).toMatchObject({ ok: false, badLine: 4, reason: expect.stringMatching(/^missing entry/) });
+      expect(await verifyDatabaseChain(ctx.storage(), 'node-t')).toMatchObject({
+        ok: false,
+        badLine: 4,
+        reason: expect.stringMatching(/^missing entry/),
+      });
 
       await table().deleteFrom('audit_log').where('node_id', '=', 'node-t').where('seq', '=', 1).execute();
-      expect(await verifyDatabaseChain(ctx.storage(), 'node-t')).toMatchObject({ ok: false, badLine: 1, reason: expect.stringMatching(/^missing entry/) });
+      expect(await verifyDatabaseChain(ctx.storage(), 'node-t')).toMatchObject({
+        ok: false,
+        badLine: 1,
+        reason: expect.stringMatching(/^missing entry/),
+      });
     });
   });
 });
 
 describe('audit service without storage tables touched', () => {
   it('rejects a malformed node id', async () => {
-    await expect(createAuditService({ hmacKey, storage: { engine: 'sqlite', db: null as never, health: null as never, close: async () => undefined }, nodeId: 'x'.repeat(65) })).rejects.toMatchObject({ kind: 'invalid' });
+    await expect(
+      createAuditService({
+        hmacKey,
+        storage: { engine: 'sqlite', db: null as never, health: null as never, close: async () => undefined },
+        nodeId: 'x'.repeat(65),
+      }),
+    ).rejects.toMatchObject({ kind: 'invalid' });
   });
 });

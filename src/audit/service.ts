@@ -75,7 +75,10 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
   const failures: Array<{ info: AuditSinkInfo; err: unknown }> = [];
   for (const info of [...local, ...(await repository.listSinks())]) {
     if (active.has(info.path)) {
-      failures.push({ info, err: invalid(`audit device path "${info.path}" is taken by this process's --audit-file device`) });
+      failures.push({
+        info,
+        err: invalid(`audit device path "${info.path}" is taken by this process's --audit-file device`),
+      });
       continue;
     }
     try {
@@ -89,8 +92,11 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
     await Promise.allSettled([...active.values()].map((a) => a.sink.close()));
     const { info, err } = failures[0]!;
     const reason = err instanceof Error ? err.message : String(err);
-    const details = err instanceof StrongroomError && err.details ? { ...err.details, device: info.path } : { device: info.path };
-    throw new StrongroomError('unavailable', `audit device "${info.path}" could not be opened: ${reason}`, details, { cause: err });
+    const details =
+      err instanceof StrongroomError && err.details ? { ...err.details, device: info.path } : { device: info.path };
+    throw new StrongroomError('unavailable', `audit device "${info.path}" could not be opened: ${reason}`, details, {
+      cause: err,
+    });
   }
 
   const closedError = () => new StrongroomError('unavailable', 'the audit log is closed');
@@ -127,19 +133,27 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
             throw invalid(`audit device "${other.info.path}" already writes to ${target.path}`);
           }
         }
-        if (target?.kind === 'file' && files.allowedDirs !== null) await confirmInsideAllowedDirs(target.path, files.allowedDirs);
+        if (target?.kind === 'file' && files.allowedDirs !== null)
+          await confirmInsideAllowedDirs(target.path, files.allowedDirs);
         let sink: AuditSink;
         try {
           sink = await openSink(info);
         } catch (err) {
           const reason = err instanceof Error ? err.message : String(err);
-          throw new StrongroomError('invalid', `cannot enable audit device "${info.path}": ${reason}`, undefined, { cause: err });
+          throw new StrongroomError('invalid', `cannot enable audit device "${info.path}": ${reason}`, undefined, {
+            cause: err,
+          });
         }
         try {
           await repository.insertSink(info, clock());
         } catch (err) {
           await sink.close().catch(() => undefined);
-          throw new StrongroomError('invalid', `cannot enable audit device "${info.path}": path already in use or not saved`, undefined, { cause: err });
+          throw new StrongroomError(
+            'invalid',
+            `cannot enable audit device "${info.path}": path already in use or not saved`,
+            undefined,
+            { cause: err },
+          );
         }
         active.set(info.path, { info, sink });
       }),
@@ -149,7 +163,9 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
         const path = normalizeDevicePath(rawPath);
         const entry = active.get(path);
         if (entry?.info.local) {
-          throw invalid(`audit device "${path}" belongs to this server process (--audit-file); restart it without the flag to remove it`);
+          throw invalid(
+            `audit device "${path}" belongs to this server process (--audit-file); restart it without the flag to remove it`,
+          );
         }
         // Stop routing new entries first; entries already queued still get written (close drains).
         active.delete(path);
@@ -158,7 +174,10 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
       }),
 
     // After any enable or disable in flight: a caller comparing with the recorded devices never sees one half-done.
-    list: () => configChange(async () => [...active.values()].map((a) => copyInfo(a.info)).sort((a, b) => a.path.localeCompare(b.path))),
+    list: () =>
+      configChange(async () =>
+        [...active.values()].map((a) => copyInfo(a.info)).sort((a, b) => a.path.localeCompare(b.path)),
+      ),
 
     async query(query: AuditQuery): Promise<AuditRecord[]> {
       const limit = query.limit ?? DEFAULT_QUERY_LIMIT;
@@ -168,7 +187,9 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
       const accessor = query.accessor;
       const rows = await repository.query({
         ...(query.path !== undefined ? { path: query.path } : {}),
-        ...(accessor !== undefined ? { accessorHmac: accessor.startsWith(HMAC_PREFIX) ? accessor : redactor.hash(accessor) } : {}),
+        ...(accessor !== undefined
+          ? { accessorHmac: accessor.startsWith(HMAC_PREFIX) ? accessor : redactor.hash(accessor) }
+          : {}),
         ...(query.displayName !== undefined ? { displayName: query.displayName } : {}),
         ...(query.operation !== undefined ? { operation: query.operation } : {}),
         ...(query.since !== undefined ? { since: query.since } : {}),
@@ -218,7 +239,10 @@ async function openDevice(info: AuditSinkInfo, ctx: DeviceContext): Promise<Audi
     return openDatabaseSink({ repository: ctx.repository, nodeId: ctx.nodeId, clock: ctx.clock, description });
   }
   // Checked again on every open: a recorded device must also fit this process's configuration.
-  const spec = parseFileDeviceOptions(info.options, { nodeName: ctx.files.nodeName, allowedDirs: info.local ? null : ctx.files.allowedDirs });
+  const spec = parseFileDeviceOptions(info.options, {
+    nodeName: ctx.files.nodeName,
+    allowedDirs: info.local ? null : ctx.files.allowedDirs,
+  });
   let sink: AuditSink;
   if (spec.target.kind === 'stdout') sink = openStdoutSink(description);
   else if (spec.target.kind === 'discard') sink = openDiscardSink();
@@ -248,7 +272,13 @@ async function openDevice(info: AuditSinkInfo, ctx: DeviceContext): Promise<Audi
  * process its own file.
  */
 function withSharingHint(err: unknown, info: AuditSinkInfo): unknown {
-  if (!(err instanceof StrongroomError) || !err.details?.lockedBy || info.local || info.options.file_path?.includes(NODE_PLACEHOLDER)) return err;
+  if (
+    !(err instanceof StrongroomError) ||
+    !err.details?.lockedBy ||
+    info.local ||
+    info.options.file_path?.includes(NODE_PLACEHOLDER)
+  )
+    return err;
   return new StrongroomError(
     'unavailable',
     `${err.message}. Several server processes share this device: enable it with ${NODE_PLACEHOLDER} in file_path ` +
@@ -266,7 +296,11 @@ function fileTargetOf(info: AuditSinkInfo, files: DeviceContext['files']) {
  * A device refused because its file was cut (see file-sink.ts) is an event worth an audit entry of its own, on every
  * device that could be opened: best effort, since the service is about to fail closed anyway.
  */
-async function reportIntegrityFailures(failures: ReadonlyArray<{ info: AuditSinkInfo; err: unknown }>, opened: ActiveSink[], clock: () => number) {
+async function reportIntegrityFailures(
+  failures: ReadonlyArray<{ info: AuditSinkInfo; err: unknown }>,
+  opened: ActiveSink[],
+  clock: () => number,
+) {
   const events: AuditEvent[] = failures
     .filter(({ err }) => err instanceof StrongroomError && err.details?.integrity !== undefined)
     .map(({ info, err }) => ({

@@ -24,7 +24,11 @@ describe("Vault's elide_list_responses", () => {
       request: { id: 'r', operation: 'list', path: 'secret/metadata/' },
       response: { status: 200, data: { keys: ['hmac-sha256:a', 'hmac-sha256:b', 'hmac-sha256:c'] } },
     });
-    const read = sampleEvent(2, { type: 'response', request: { id: 'q', operation: 'read', path: 'x' }, response: { status: 200, data: { keys: ['k'] } } });
+    const read = sampleEvent(2, {
+      type: 'response',
+      request: { id: 'q', operation: 'read', path: 'x' },
+      response: { status: 200, data: { keys: ['k'] } },
+    });
     await elidingListResponses(sink).appendAll([list, read]);
     expect(seen[0]!.response!.data).toEqual({ keys: 3 });
     expect(seen[1]).toBe(read);

@@ -21,7 +21,9 @@ export function openStdoutSink(description: string): AuditSink {
       let offset = 0;
       while (offset < bytes.length) {
         offset += await new Promise<number>((resolve, reject) =>
-          write(1, bytes, offset, bytes.length - offset, null, (err, written) => (err ? reject(err) : resolve(written))),
+          write(1, bytes, offset, bytes.length - offset, null, (err, written) =>
+            err ? reject(err) : resolve(written),
+          ),
         );
       }
     } catch (err) {

@@ -52,7 +52,10 @@ describeEachEngine('threaded audit service', (ctx) => {
     expect(await verifyAuditFile(file, { requireGenesis: true })).toMatchObject({ ok: true, entries: 600 });
     expect(await audit.verifyDatabaseChain('node-threaded')).toMatchObject({ ok: true, entries: 600 });
     // A request and its response stay next to each other.
-    const lines = text.trim().split('\n').map((line) => JSON.parse(line) as { type: string; request: { id: string } });
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; request: { id: string } });
     for (let i = 0; i < lines.length; i += 2) {
       expect([lines[i]!.type, lines[i + 1]!.type]).toEqual(['request', 'response']);
       expect(lines[i]!.request.id).toBe(lines[i + 1]!.request.id);
@@ -63,7 +66,9 @@ describeEachEngine('threaded audit service', (ctx) => {
   it('answers sys/audit-hash with the same key, and carries error kinds across the thread', async () => {
     const audit = await open();
     expect(audit.hash('candidate')).toBe(createRedactor(hmacKey).hash('candidate'));
-    await expect(audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: 'relative.log' } })).rejects.toMatchObject({
+    await expect(
+      audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: 'relative.log' } }),
+    ).rejects.toMatchObject({
       kind: 'invalid',
       message: expect.stringMatching(/absolute/),
     });
@@ -124,7 +129,11 @@ describeEachEngine('threaded audit service', (ctx) => {
     const file = auditFile();
     await audit.enable({ path: 'file/', type: 'file', description: '', options: { file_path: file } });
     const uncloneable = sampleEvent(2, { response: { status: 200, data: { callback: () => 'marker-7f3a' } } });
-    const results = await Promise.allSettled([audit.log(sampleEvent(1)), audit.log(uncloneable), audit.log(sampleEvent(3))]);
+    const results = await Promise.allSettled([
+      audit.log(sampleEvent(1)),
+      audit.log(uncloneable),
+      audit.log(sampleEvent(3)),
+    ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     const reason = (results[1] as PromiseRejectedResult).reason as Error;
     expect(reason).toMatchObject({ kind: 'unavailable' });

@@ -7,7 +7,13 @@ import type { StorageConfig } from '../storage/database.js';
 import { createRedactor } from './redact.js';
 import type { AuditServiceDeps } from './service.js';
 import type { AuditEvent, AuditService } from './types.js';
-import { fromWire, type AuditCallMethod, type AuditWorkerData, type FromWorker, type ToWorker } from './worker-protocol.js';
+import {
+  fromWire,
+  type AuditCallMethod,
+  type AuditWorkerData,
+  type FromWorker,
+  type ToWorker,
+} from './worker-protocol.js';
 
 /**
  * The audit service with its work on a thread of its own (audit-worker.ts). Redacting, serializing and hashing two
@@ -112,7 +118,11 @@ export async function createThreadedAuditService(options: ThreadedAuditOptions):
     }
   });
   worker.on('error', () => failEverything(new StrongroomError('unavailable', 'the audit thread failed')));
-  worker.on('exit', () => failEverything(new StrongroomError('unavailable', closing ? 'the audit log is closed' : 'the audit thread stopped')));
+  worker.on('exit', () =>
+    failEverything(
+      new StrongroomError('unavailable', closing ? 'the audit log is closed' : 'the audit thread stopped'),
+    ),
+  );
 
   const nodeId = await new Promise<string>((resolve, reject) => {
     const onMessage = (message: FromWorker) => {
@@ -158,7 +168,10 @@ export async function createThreadedAuditService(options: ThreadedAuditOptions):
           worker.postMessage({ kind: 'log', entries: [entry] } satisfies ToWorker);
         } catch {
           // Not the clone error's text: V8 quotes the offending value in it.
-          settle(entry.id, new StrongroomError('unavailable', 'audit entry holds a value that cannot be written to the audit log'));
+          settle(
+            entry.id,
+            new StrongroomError('unavailable', 'audit entry holds a value that cannot be written to the audit log'),
+          );
         }
       }
     }

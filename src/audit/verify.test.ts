@@ -86,7 +86,9 @@ describe('verifyAuditFile', () => {
     const { lines } = logLines(6);
     const kept = lines.slice(0, 3);
     // The forger rebuilds entries 4.. after dropping one: seq and hashes now look fine, but its link does not.
-    const forged = chainBatch({ seq: 3, hash: 'a'.repeat(64) }, [sampleEvent(40), sampleEvent(41)]).records.map((r) => canonicalJson(r));
+    const forged = chainBatch({ seq: 3, hash: 'a'.repeat(64) }, [sampleEvent(40), sampleEvent(41)]).records.map((r) =>
+      canonicalJson(r),
+    );
     const result = await verifyAuditFile(writeLog([...kept, ...forged]));
     expect(result).toMatchObject({ ok: false, badLine: 4 });
     expect(result.reason).toMatch(/^changed entry: prev_hash/);
@@ -94,8 +96,16 @@ describe('verifyAuditFile', () => {
 
   it('reports an unparseable line and an incomplete last line', async () => {
     const { lines } = logLines(3);
-    expect(await verifyAuditFile(writeLog([lines[0]!, 'not json', lines[2]!]))).toMatchObject({ ok: false, badLine: 2, reason: expect.stringMatching(/^unparseable/) });
-    expect(await verifyAuditFile(writeLog(lines, false))).toMatchObject({ ok: false, badLine: 3, reason: expect.stringMatching(/incomplete/) });
+    expect(await verifyAuditFile(writeLog([lines[0]!, 'not json', lines[2]!]))).toMatchObject({
+      ok: false,
+      badLine: 2,
+      reason: expect.stringMatching(/^unparseable/),
+    });
+    expect(await verifyAuditFile(writeLog(lines, false))).toMatchObject({
+      ok: false,
+      badLine: 3,
+      reason: expect.stringMatching(/incomplete/),
+    });
   });
 
   it('a chain that begins at genesis with the first entries cut off fails', async () => {
@@ -125,7 +135,10 @@ describe('verify against anchors (expectHead / expectTail)', () => {
   const anchoredDir = mkdtempSync(join(tmpdir(), 'strongroom-verify-anchors-'));
   afterAll(() => rmSync(anchoredDir, { recursive: true, force: true }));
   const chainOf = (count: number) => {
-    const { lines, records } = chainBatch(genesisHead(), Array.from({ length: count }, (_, i) => sampleEvent(i)));
+    const { lines, records } = chainBatch(
+      genesisHead(),
+      Array.from({ length: count }, (_, i) => sampleEvent(i)),
+    );
     return { lines, records };
   };
   const fileOf = (name: string, lines: string[]) => {
@@ -137,28 +150,50 @@ describe('verify against anchors (expectHead / expectTail)', () => {
   it('passes a file that matches its anchors, and one that has grown past the anchor', async () => {
     const { lines, records } = chainOf(6);
     const head = { seq: 1, prevHash: records[0]!.prev_hash };
-    expect(await verifyAuditFile(fileOf('ok.log', lines), { expectHead: head, expectTail: { seq: 6, hash: records[5]!.hash } })).toMatchObject({ ok: true });
-    expect(await verifyAuditFile(fileOf('grown.log', lines), { expectHead: head, expectTail: { seq: 4, hash: records[3]!.hash } })).toMatchObject({ ok: true });
+    expect(
+      await verifyAuditFile(fileOf('ok.log', lines), {
+        expectHead: head,
+        expectTail: { seq: 6, hash: records[5]!.hash },
+      }),
+    ).toMatchObject({ ok: true });
+    expect(
+      await verifyAuditFile(fileOf('grown.log', lines), {
+        expectHead: head,
+        expectTail: { seq: 4, hash: records[3]!.hash },
+      }),
+    ).toMatchObject({ ok: true });
   });
 
   it('reports entries missing at the head and at the tail', async () => {
     const { lines, records } = chainOf(6);
-    const anchors = { expectHead: { seq: 1, prevHash: records[0]!.prev_hash }, expectTail: { seq: 6, hash: records[5]!.hash } };
+    const anchors = {
+      expectHead: { seq: 1, prevHash: records[0]!.prev_hash },
+      expectTail: { seq: 6, hash: records[5]!.hash },
+    };
     const headless = await verifyAuditFile(fileOf('headless.log', lines.slice(2)), anchors);
     expect(headless).toMatchObject({ ok: false, badLine: 1 });
-    expect(headless.reason).toMatch(/missing head entries: the file starts at seq 3, its anchor says seq 1 \(2 entries missing at the head\)/);
+    expect(headless.reason).toMatch(
+      /missing head entries: the file starts at seq 3, its anchor says seq 1 \(2 entries missing at the head\)/,
+    );
     const tailless = await verifyAuditFile(fileOf('tailless.log', lines.slice(0, 4)), anchors);
     expect(tailless).toMatchObject({ ok: false, badLine: 5 });
-    expect(tailless.reason).toMatch(/missing tail entries: the file ends at seq 4, its anchor records seq 6 \(2 entries missing at the end\)/);
+    expect(tailless.reason).toMatch(
+      /missing tail entries: the file ends at seq 4, its anchor records seq 6 \(2 entries missing at the end\)/,
+    );
     const empty = await verifyAuditFile(fileOf('empty.log', []), anchors);
     expect(empty.reason).toMatch(/missing tail entries/);
-    const replaced = await verifyAuditFile(fileOf('other.log', chainOf(7).lines), { expectTail: { seq: 6, hash: 'a'.repeat(64) } });
+    const replaced = await verifyAuditFile(fileOf('other.log', chainOf(7).lines), {
+      expectTail: { seq: 6, hash: 'a'.repeat(64) },
+    });
     expect(replaced.reason).toMatch(/not the entry its anchor records/);
   });
 
   it('an anchor of a new, still empty file (rotated) expects nothing yet', async () => {
     const { records } = chainOf(3);
-    const anchors = { expectHead: { seq: 4, prevHash: records[2]!.hash }, expectTail: { seq: 3, hash: records[2]!.hash } };
+    const anchors = {
+      expectHead: { seq: 4, prevHash: records[2]!.hash },
+      expectTail: { seq: 3, hash: records[2]!.hash },
+    };
     expect(await verifyAuditFile(fileOf('fresh.log', []), anchors)).toMatchObject({ ok: true, entries: 0 });
   });
 });

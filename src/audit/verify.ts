@@ -83,7 +83,10 @@ class ChainWalker {
         return this.fail(line, `out of order: seq ${record.seq} follows seq ${previous.seq}`);
       }
       if (record.prev_hash !== previous.hash) {
-        return this.fail(line, `changed entry: prev_hash does not match the hash of the entry before it (line ${line - 1})`);
+        return this.fail(
+          line,
+          `changed entry: prev_hash does not match the hash of the entry before it (line ${line - 1})`,
+        );
       }
     }
     const tail = this.options.expectTail;
@@ -120,7 +123,13 @@ class ChainWalker {
     const base: VerifyResult = { ok: this.failure === null, entries: this.entries, ...extra };
     if (this.failure) return { ...base, badLine: this.failure.line, reason: this.failure.reason };
     if (this.first && this.previous) {
-      return { ...base, firstSeq: this.first.seq, firstPrevHash: this.first.prevHash, lastSeq: this.previous.seq, lastHash: this.previous.hash };
+      return {
+        ...base,
+        firstSeq: this.first.seq,
+        firstPrevHash: this.first.prevHash,
+        lastSeq: this.previous.seq,
+        lastHash: this.previous.hash,
+      };
     }
     return base;
   }
@@ -207,7 +216,12 @@ async function verifyNode(repository: AuditRepository, nodeId: string): Promise<
     for (const row of rows) {
       position += 1;
       const parsed = parseRecordLine(row.record);
-      const mismatch = parsed.ok ? columnMismatch(row, parsed.record.seq === Number(row.seq) ? rowOf(nodeId, parsed.record, row.record, Number(row.time)) : null) : null;
+      const mismatch = parsed.ok
+        ? columnMismatch(
+            row,
+            parsed.record.seq === Number(row.seq) ? rowOf(nodeId, parsed.record, row.record, Number(row.time)) : null,
+          )
+        : null;
       if (mismatch) {
         walker.reject(position, `changed entry: column ${mismatch} differs from the hashed record`);
         return walker.finish({ nodeId });
@@ -220,7 +234,19 @@ async function verifyNode(repository: AuditRepository, nodeId: string): Promise<
   return walker.finish({ nodeId });
 }
 
-const CHECKED_COLUMNS = ['seq', 'time', 'type', 'path', 'operation', 'accessor_hmac', 'display_name', 'remote_address', 'status', 'prev_hash', 'hash'] as const;
+const CHECKED_COLUMNS = [
+  'seq',
+  'time',
+  'type',
+  'path',
+  'operation',
+  'accessor_hmac',
+  'display_name',
+  'remote_address',
+  'status',
+  'prev_hash',
+  'hash',
+] as const;
 
 /** Name of the first indexed column that disagrees with the record, or null. `expected` null means seq differs. */
 function columnMismatch(row: AuditLogRow, expected: AuditLogRow | null): string | null {

@@ -99,7 +99,7 @@ export function formatCidr(cidr: Cidr): string {
 function formatIpv6Groups(groups: readonly number[]): string {
   let bestStart = -1;
   let bestLength = 1;
-  for (let i = 0; i < groups.length; ) {
+  for (let i = 0; i < groups.length;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -129,7 +129,11 @@ export function cidrContains(cidr: Cidr, address: string): boolean {
 
 /** Is every address of `inner` inside `outer`? */
 export function cidrWithin(inner: Cidr, outer: Cidr): boolean {
-  return inner.family === outer.family && inner.prefix >= outer.prefix && maskBytes(inner.network, outer.prefix).every((b, i) => b === outer.network[i]);
+  return (
+    inner.family === outer.family &&
+    inner.prefix >= outer.prefix &&
+    maskBytes(inner.network, outer.prefix).every((b, i) => b === outer.network[i])
+  );
 }
 
 export function anyCidrContains(cidrs: readonly string[], address: string | undefined): boolean {

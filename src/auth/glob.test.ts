@@ -32,19 +32,30 @@ describe('globMatch', () => {
 
   it('property: replacing any substrings of a subject with * still matches it', () => {
     fc.assert(
-      fc.property(fc.array(fc.string().filter((s) => !s.includes('*')), { minLength: 1, maxLength: 5 }), fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }), (chunks, starred) => {
-        const subject = chunks.join('');
-        const pattern = chunks.map((chunk, i) => (starred[i] ? '*' : chunk)).join('');
-        expect(globMatch(pattern, subject)).toBe(true);
-      }),
+      fc.property(
+        fc.array(
+          fc.string().filter((s) => !s.includes('*')),
+          { minLength: 1, maxLength: 5 },
+        ),
+        fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
+        (chunks, starred) => {
+          const subject = chunks.join('');
+          const pattern = chunks.map((chunk, i) => (starred[i] ? '*' : chunk)).join('');
+          expect(globMatch(pattern, subject)).toBe(true);
+        },
+      ),
     );
   });
 
   it('property: prefix* matches exactly the strings with that prefix', () => {
     fc.assert(
-      fc.property(fc.string().filter((s) => !s.includes('*')), fc.string(), (prefix, subject) => {
-        expect(globMatch(`${prefix}*`, subject)).toBe(subject.startsWith(prefix));
-      }),
+      fc.property(
+        fc.string().filter((s) => !s.includes('*')),
+        fc.string(),
+        (prefix, subject) => {
+          expect(globMatch(`${prefix}*`, subject)).toBe(subject.startsWith(prefix));
+        },
+      ),
     );
   });
 

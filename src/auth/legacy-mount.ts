@@ -18,7 +18,10 @@ export async function recordLegacyAuthMount(
 ): Promise<string | null> {
   let rows = 0;
   for (const table of tables) {
-    const found = await db.selectFrom(table).select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst();
+    const found = await db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .executeTakeFirst();
     rows += Number(found?.n ?? 0);
   }
   if (rows === 0) return null;

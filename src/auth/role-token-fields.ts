@@ -13,7 +13,9 @@ export const ROLE_TOKEN_FIELDS = {
   ttl: f.duration('Older name of token_ttl.'),
   token_max_ttl: f.duration('Maximum lifetime of the tokens the role issues (applied as a hard limit).'),
   max_ttl: f.duration('Older name of token_max_ttl.'),
-  token_explicit_max_ttl: f.duration('Hard limit of the tokens the role issues (with token_max_ttl, the smaller wins).'),
+  token_explicit_max_ttl: f.duration(
+    'Hard limit of the tokens the role issues (with token_max_ttl, the smaller wins).',
+  ),
   token_period: f.duration('Makes the tokens periodic with this period.'),
   period: f.duration('Older name of token_period.'),
   token_num_uses: f.int('How many uses the tokens have (0: unlimited).', { min: 0 }),
@@ -57,7 +59,9 @@ export function refuseUnenforcedTokenFields(input: RoleTokenInput, extra: { toke
   if (input.token_no_default_policy === true) refused.push('token_no_default_policy');
   if (extra.tokenNumUses && (input.token_num_uses ?? 0) > 0) refused.push('token_num_uses');
   if (refused.length > 0) {
-    throw invalid(`${refused.join(', ')} ${refused.length === 1 ? 'is' : 'are'} not supported on this role: the restriction would not be enforced`);
+    throw invalid(
+      `${refused.join(', ')} ${refused.length === 1 ? 'is' : 'are'} not supported on this role: the restriction would not be enforced`,
+    );
   }
 }
 

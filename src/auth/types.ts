@@ -97,7 +97,11 @@ export interface TokenService {
    * unless orphaned (`options.orphan`: create-orphan, which the transport lets through only with sudo, or a sudo
    * `noParent`); an expiring root token cannot mint one that never expires.
    */
-  create(parent: TokenInfo, input: CreateTokenInput, options?: { orphan?: boolean; sudo?: boolean }): Promise<{ token: string; info: TokenInfo }>;
+  create(
+    parent: TokenInfo,
+    input: CreateTokenInput,
+    options?: { orphan?: boolean; sudo?: boolean },
+  ): Promise<{ token: string; info: TokenInfo }>;
   /**
    * auth/token/create/<role>, Vault's rules: a role with allowed/disallowed policies (or their globs) decides the
    * token's policies by itself, the parent's do not limit it; the role's orphan needs no sudo (the ACL on
@@ -119,7 +123,9 @@ export interface TokenService {
   /** Idempotent. Tokens already created from the role keep working, as in Vault. */
   deleteRole(name: string): Promise<void>;
   /** Used by auth methods after a successful login. `boundCidrs`: the role's token_bound_cidrs. */
-  issue(input: CreateTokenInput & { authMethod: AuthMethod; path: string; boundCidrs?: string[] }): Promise<{ token: string; info: TokenInfo }>;
+  issue(
+    input: CreateTokenInput & { authMethod: AuthMethod; path: string; boundCidrs?: string[] },
+  ): Promise<{ token: string; info: TokenInfo }>;
   /**
    * Hot path: resolves a presented token (constant-time compare), refuses it from an address outside its bound CIDR
    * blocks (before a use is counted), counts one use, expires and revokes as needed.

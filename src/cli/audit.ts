@@ -18,16 +18,28 @@ import { colors, emit, gridTable, write, type OutputFormat } from './output.js';
 export function registerAudit(program: Command): void {
   const audit = group(program, 'audit', 'Verify, query and tail the audit log; enable and disable audit devices');
 
-  leaf(audit, 'verify', "Check an audit file's hash chain: detects changed, removed or reordered entries (local, no server)", [
-    'strongroom audit verify /var/log/strongroom/audit.log',
-    'strongroom audit verify --from-database --data-dir=/var/lib/strongroom /var/lib/strongroom/audit/server.log',
-    'strongroom audit verify --expect-tail=1234:9f2c…e1 /var/log/strongroom/audit.log',
-  ], { connect: false })
+  leaf(
+    audit,
+    'verify',
+    "Check an audit file's hash chain: detects changed, removed or reordered entries (local, no server)",
+    [
+      'strongroom audit verify /var/log/strongroom/audit.log',
+      'strongroom audit verify --from-database --data-dir=/var/lib/strongroom /var/lib/strongroom/audit/server.log',
+      'strongroom audit verify --expect-tail=1234:9f2c…e1 /var/log/strongroom/audit.log',
+    ],
+    { connect: false },
+  )
     .argument('<path>', 'audit log file')
-    .option('--from-database', "check the file against its anchors in the server's database: reports entries missing at the head or the tail")
+    .option(
+      '--from-database',
+      "check the file against its anchors in the server's database: reports entries missing at the head or the tail",
+    )
     .option('--data-dir <dir>', 'with --from-database: the server data directory (SQLite; env STRONGROOM_DATA_DIR)')
     .option('--database-url <url>', 'with --from-database: the server PostgreSQL URL (env STRONGROOM_DATABASE_URL)')
-    .option('--node-name <name>', "with --from-database: the server process's node name (default: the only anchor of this file, else the host name)")
+    .option(
+      '--node-name <name>',
+      "with --from-database: the server process's node name (default: the only anchor of this file, else the host name)",
+    )
     .option('--expect-head <seq:prev_hash>', 'the file must start with this entry (seq and prev_hash)')
     .option('--expect-tail <seq:hash>', 'the file must hold this entry (seq and hash) at or before its end')
     .action(
@@ -35,8 +47,12 @@ export function registerAudit(program: Command): void {
         // Loaded on demand: only this command needs the audit domain's code.
         const { verifyAuditFile } = await import('../audit/verify.js');
         const expectations = {
-          ...(ctx.opts.expectHead ? { expectHead: parseAnchorFlag(String(ctx.opts.expectHead), '--expect-head', 'prevHash') } : {}),
-          ...(ctx.opts.expectTail ? { expectTail: parseAnchorFlag(String(ctx.opts.expectTail), '--expect-tail', 'hash') } : {}),
+          ...(ctx.opts.expectHead
+            ? { expectHead: parseAnchorFlag(String(ctx.opts.expectHead), '--expect-head', 'prevHash') }
+            : {}),
+          ...(ctx.opts.expectTail
+            ? { expectTail: parseAnchorFlag(String(ctx.opts.expectTail), '--expect-tail', 'hash') }
+            : {}),
           ...(ctx.opts.fromDatabase ? await anchorsFromDatabase(String(path), ctx.opts) : {}),
         };
         let result;
@@ -44,7 +60,8 @@ export function registerAudit(program: Command): void {
           result = await verifyAuditFile(path as string, expectations);
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') throw new UsageError(`cannot read ${path} (${code})`, 'the path of a file audit device');
+          if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR')
+            throw new UsageError(`cannot read ${path} (${code})`, 'the path of a file audit device');
           throw err;
         }
         const view = {
@@ -55,8 +72,12 @@ export function registerAudit(program: Command): void {
           ...(result.firstSeq !== undefined ? { first_seq: result.firstSeq } : {}),
           ...(result.lastSeq !== undefined ? { last_seq: result.lastSeq } : {}),
           ...(result.lastHash !== undefined ? { last_hash: result.lastHash } : {}),
-          ...(expectations.expectHead ? { expected_head: { seq: expectations.expectHead.seq, prev_hash: expectations.expectHead.prevHash } } : {}),
-          ...(expectations.expectTail ? { expected_tail: { seq: expectations.expectTail.seq, hash: expectations.expectTail.hash } } : {}),
+          ...(expectations.expectHead
+            ? { expected_head: { seq: expectations.expectHead.seq, prev_hash: expectations.expectHead.prevHash } }
+            : {}),
+          ...(expectations.expectTail
+            ? { expected_tail: { seq: expectations.expectTail.seq, hash: expectations.expectTail.hash } }
+            : {}),
         };
         const anchored = expectations.expectHead || expectations.expectTail ? ', matches its anchors' : '';
         emit(ctx.format, view, () =>
@@ -79,7 +100,10 @@ export function registerAudit(program: Command): void {
     }),
   );
 
-  const tail = leaf(audit, 'tail', 'Show the latest audit entries; -f keeps printing new ones', ['strongroom audit tail', 'strongroom audit tail -f --path=secret/*']);
+  const tail = leaf(audit, 'tail', 'Show the latest audit entries; -f keeps printing new ones', [
+    'strongroom audit tail',
+    'strongroom audit tail -f --path=secret/*',
+  ]);
   queryFlags(tail)
     .option('-n, --lines <n>', 'how many recent entries to show first', '20')
     .option('-f, --follow', 'keep printing new entries until interrupted')
@@ -90,7 +114,15 @@ export function registerAudit(program: Command): void {
     act(async (ctx) => {
       const data = (await ctx.client().read('sys/audit'))?.data ?? {};
       emit(ctx.format, data, () =>
-        gridTable(['Path', 'Type', 'Description', 'Options'], Object.entries(data as Record<string, Record<string, unknown>>).map(([p, d]) => [p, d.type, d.description, d.options])),
+        gridTable(
+          ['Path', 'Type', 'Description', 'Options'],
+          Object.entries(data as Record<string, Record<string, unknown>>).map(([p, d]) => [
+            p,
+            d.type,
+            d.description,
+            d.options,
+          ]),
+        ),
       );
     }),
   );
@@ -105,13 +137,18 @@ export function registerAudit(program: Command): void {
     .option('--description <text>', 'human-friendly description')
     .action(
       act(async (ctx, [type, options]) => {
-        if (type !== 'database' && type !== 'file') throw new UsageError(`unknown audit device type "${type}"`, 'database or file');
+        if (type !== 'database' && type !== 'file')
+          throw new UsageError(`unknown audit device type "${type}"`, 'database or file');
         const opts = await parseKeyValues(options as string[], { noun: 'option' });
         const path = String(ctx.opts.path ?? type).replace(/^\/+|\/+$/g, '');
         await ctx.client().request('PUT', `sys/audit/${path}`, {
           body: { type, options: opts, ...(ctx.opts.description ? { description: String(ctx.opts.description) } : {}) },
         });
-        emit(ctx.format, { path: `${path}/`, type }, () => `${colors.green('Success!')} enabled the ${type} audit device at: ${path}/`);
+        emit(
+          ctx.format,
+          { path: `${path}/`, type },
+          () => `${colors.green('Success!')} enabled the ${type} audit device at: ${path}/`,
+        );
       }),
     );
 
@@ -121,7 +158,11 @@ export function registerAudit(program: Command): void {
       act(async (ctx, [path]) => {
         const clean = String(path).replace(/^\/+|\/+$/g, '');
         await ctx.client().delete(`sys/audit/${clean}`);
-        emit(ctx.format, { path: `${clean}/` }, () => `${colors.green('Success!')} disabled the audit device at: ${clean}/`);
+        emit(
+          ctx.format,
+          { path: `${clean}/` },
+          () => `${colors.green('Success!')} disabled the audit device at: ${clean}/`,
+        );
       }),
     );
 
@@ -153,7 +194,10 @@ export function parseWhen(value: string, flag: string, now = Date.now()): number
     const ms = Date.parse(value);
     if (Number.isFinite(ms)) return ms;
   }
-  throw new UsageError(`${flag} "${value}" is neither a duration ago nor an RFC 3339 time`, `${flag}=7d or ${flag}=2025-01-31T12:00:00Z`);
+  throw new UsageError(
+    `${flag} "${value}" is neither a duration ago nor an RFC 3339 time`,
+    `${flag}=7d or ${flag}=2025-01-31T12:00:00Z`,
+  );
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -183,13 +227,23 @@ async function runQuery(client: Client, opts: Record<string, unknown>, sinceOver
 function recordsTable(records: AuditRecord[]): string {
   return gridTable(
     ['Time', 'Type', 'Identity', 'Operation', 'Path', 'Remote', 'Outcome'],
-    records.map((r) => [r.time, r.type, identityOf(r), r.request?.operation, r.request?.path, r.request?.remote_address, outcomeOf(r)]),
+    records.map((r) => [
+      r.time,
+      r.type,
+      identityOf(r),
+      r.request?.operation,
+      r.request?.path,
+      r.request?.remote_address,
+      outcomeOf(r),
+    ]),
   );
 }
 
 function identityOf(r: AuditRecord): string {
   const auth = r.auth ?? {};
-  const sa = auth.metadata?.service_account_name ? ` (sa ${auth.metadata.service_account_namespace}/${auth.metadata.service_account_name})` : '';
+  const sa = auth.metadata?.service_account_name
+    ? ` (sa ${auth.metadata.service_account_namespace}/${auth.metadata.service_account_name})`
+    : '';
   return `${auth.display_name ?? '-'}${sa}`;
 }
 
@@ -205,7 +259,15 @@ function outcomeOf(r: AuditRecord): string {
 function line(r: AuditRecord, format: OutputFormat): string {
   if (format === 'json') return JSON.stringify(r);
   if (format === 'yaml') return YAML.stringify([r], { lineWidth: 0 }).trimEnd();
-  return [r.time, r.type, identityOf(r), r.request?.operation, r.request?.path, r.request?.remote_address, outcomeOf(r)].join('  ');
+  return [
+    r.time,
+    r.type,
+    identityOf(r),
+    r.request?.operation,
+    r.request?.path,
+    r.request?.remote_address,
+    outcomeOf(r),
+  ].join('  ');
 }
 
 async function tailAction(ctx: Context): Promise<void> {
@@ -245,7 +307,11 @@ function keyOf(r: AuditRecord): string {
 }
 
 /** `SEQ:HEX64`, as the server's refusal message and `audit verify -o json` print them. */
-function parseAnchorFlag<K extends 'prevHash' | 'hash'>(value: string, flag: string, key: K): { seq: number } & Record<K, string> {
+function parseAnchorFlag<K extends 'prevHash' | 'hash'>(
+  value: string,
+  flag: string,
+  key: K,
+): { seq: number } & Record<K, string> {
   const m = /^(\d{1,15}):([0-9a-f]{64})$/.exec(value.trim());
   if (!m) throw new UsageError(`${flag} "${value}" is not SEQ:HASH`, `${flag}=1234:<64 hex digits>`);
   return { seq: Number(m[1]), [key]: m[2]! } as { seq: number } & Record<K, string>;
@@ -264,19 +330,35 @@ async function anchorsFromDatabase(
   const { createAuditRepository } = await import('../audit/repository.js');
   const url = (opts.databaseUrl as string | undefined) ?? process.env.STRONGROOM_DATABASE_URL;
   const dataDir = (opts.dataDir as string | undefined) ?? process.env.STRONGROOM_DATA_DIR;
-  if (!url && !dataDir) throw new UsageError('--from-database needs the server database', '--data-dir=<server data dir> or --database-url=postgres://…');
-  const storage = await openStorage(url ? { engine: 'postgres', url, poolSize: 1 } : { engine: 'sqlite', file: join(resolve(dataDir!), 'strongroom.db') }, {
-    migrate: false,
-  });
+  if (!url && !dataDir)
+    throw new UsageError(
+      '--from-database needs the server database',
+      '--data-dir=<server data dir> or --database-url=postgres://…',
+    );
+  const storage = await openStorage(
+    url
+      ? { engine: 'postgres', url, poolSize: 1 }
+      : { engine: 'sqlite', file: join(resolve(dataDir!), 'strongroom.db') },
+    {
+      migrate: false,
+    },
+  );
   try {
     const anchors = await createAuditRepository(storage).anchorsFor(resolve(file), opts.nodeName as string | undefined);
     let anchor = anchors[0];
     if (anchors.length > 1) {
       const { defaultNodeName } = await import('../server/config.js');
       anchor = anchors.find((a) => a.nodeName === defaultNodeName());
-      if (!anchor) throw new UsageError(`${file} has anchors from several nodes (${anchors.map((a) => a.nodeName).join(', ')})`, '--node-name=<the node that writes it>');
+      if (!anchor)
+        throw new UsageError(
+          `${file} has anchors from several nodes (${anchors.map((a) => a.nodeName).join(', ')})`,
+          '--node-name=<the node that writes it>',
+        );
     }
-    if (!anchor) throw new CliError(`no anchor recorded for ${resolve(file)}${opts.nodeName ? ` on node ${String(opts.nodeName)}` : ''}`);
+    if (!anchor)
+      throw new CliError(
+        `no anchor recorded for ${resolve(file)}${opts.nodeName ? ` on node ${String(opts.nodeName)}` : ''}`,
+      );
     return {
       expectHead: { seq: anchor.firstSeq, prevHash: anchor.firstPrevHash },
       expectTail: { seq: anchor.lastSeq, hash: anchor.lastHash },

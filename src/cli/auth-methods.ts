@@ -26,7 +26,7 @@ export function registerAuthMethods(program: Command): void {
   const enable = leaf(auth, 'enable', 'Enable an auth method at auth/<path>/ (default: its type)', [
     'strongroom auth enable approle',
     'strongroom auth enable --path=ci-approle --description="CI pipelines" approle',
-    'strongroom auth enable -path=cluster-b kubernetes        # Vault\'s flag form works too',
+    "strongroom auth enable -path=cluster-b kubernetes        # Vault's flag form works too",
   ])
     .argument('<type>', `auth method type (${KNOWN_TYPES.join(', ')})`)
     .option('--path <path>', 'where to mount it, below auth/ (default: the type)')
@@ -41,24 +41,38 @@ export function registerAuthMethods(program: Command): void {
         const body: Record<string, unknown> = { type };
         if (flags.description !== undefined) body.description = flags.description;
         await ctx.client().write(`sys/auth/${path}`, body);
-        emit(ctx.format, { path: `${path}/`, type }, () => `${colors.green('Success!')} Enabled ${type} auth method at: ${path}/`);
+        emit(
+          ctx.format,
+          { path: `${path}/`, type },
+          () => `${colors.green('Success!')} Enabled ${type} auth method at: ${path}/`,
+        );
       }),
     );
   completeWith(enable, KNOWN_TYPES);
 
-  leaf(auth, 'disable', 'Disable the auth method at a path: its roles and configuration are deleted and its tokens revoked', [
-    'strongroom auth disable ci-approle',
-  ])
+  leaf(
+    auth,
+    'disable',
+    'Disable the auth method at a path: its roles and configuration are deleted and its tokens revoked',
+    ['strongroom auth disable ci-approle'],
+  )
     .argument('<path>', 'the mount, below auth/ (ci-approle)')
     .action(
       act(async (ctx, [raw]) => {
         const path = mountPath(String(raw), 'PATH');
         await ctx.client().delete(`sys/auth/${path}`);
-        emit(ctx.format, { path: `${path}/` }, () => `${colors.green('Success!')} Disabled the auth method (if it existed) at: ${path}/`);
+        emit(
+          ctx.format,
+          { path: `${path}/` },
+          () => `${colors.green('Success!')} Disabled the auth method (if it existed) at: ${path}/`,
+        );
       }),
     );
 
-  leaf(auth, 'list', 'List the enabled auth methods: path, type, accessor, description', ['strongroom auth list', 'strongroom auth list -o json']).action(
+  leaf(auth, 'list', 'List the enabled auth methods: path, type, accessor, description', [
+    'strongroom auth list',
+    'strongroom auth list -o json',
+  ]).action(
     act(async (ctx) => {
       const mounts = ((await ctx.client().read('sys/auth'))?.data ?? {}) as Record<string, Record<string, unknown>>;
       const rows = Object.entries(mounts).sort(([a], [b]) => a.localeCompare(b));
@@ -82,10 +96,15 @@ export function registerAuthMethods(program: Command): void {
       act(async (ctx) => {
         const { flags, positional } = vaultFlags(ctx, ['description'], 'PATH');
         const path = mountPath(positional, 'PATH');
-        if (flags.description === undefined) throw new UsageError('nothing to change', `'strongroom auth tune --description=TEXT ${path}'`);
+        if (flags.description === undefined)
+          throw new UsageError('nothing to change', `'strongroom auth tune --description=TEXT ${path}'`);
         // Where `vault auth tune` writes: sys/mounts/auth/<path>/tune (no sudo needed, unlike sys/auth/<path>/tune).
         await ctx.client().write(`sys/mounts/auth/${path}/tune`, { description: flags.description });
-        emit(ctx.format, { path: `${path}/`, description: flags.description }, () => `${colors.green('Success!')} Tuned the auth method at: ${path}/`);
+        emit(
+          ctx.format,
+          { path: `${path}/`, description: flags.description },
+          () => `${colors.green('Success!')} Tuned the auth method at: ${path}/`,
+        );
       }),
     );
 
@@ -97,12 +116,20 @@ export function registerAuthMethods(program: Command): void {
  * command.args, so the one positional argument is taken from there too. Anything else that looks like a flag is a
  * usage error naming the flag, never its value.
  */
-function vaultFlags(ctx: Context, names: string[], argument: string): { flags: Record<string, string | undefined>; positional: string } {
+function vaultFlags(
+  ctx: Context,
+  names: string[],
+  argument: string,
+): { flags: Record<string, string | undefined>; positional: string } {
   const { flags, rest } = extractVaultFlags(ctx.command.args, names);
   const help = `'strongroom auth ${ctx.command.name()} --help'`;
   const unknown = rest.find((a) => a.startsWith('-'));
   if (unknown) throw new UsageError(`unknown option ${unknown.split('=')[0]}`, help);
-  if (rest.length !== 1) throw new UsageError(rest.length === 0 ? `missing ${argument}` : `expected one ${argument}, got ${rest.length} arguments`, help);
+  if (rest.length !== 1)
+    throw new UsageError(
+      rest.length === 0 ? `missing ${argument}` : `expected one ${argument}, got ${rest.length} arguments`,
+      help,
+    );
   const out: Record<string, string | undefined> = {};
   for (const name of names) {
     const value = flags[name] ?? ctx.opts[name];

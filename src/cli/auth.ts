@@ -3,7 +3,15 @@ import { ApiError } from './client.js';
 import { act, group, leaf, oneLineErrors, type Context } from './command.js';
 import { forgetToken, saveToken } from './connection.js';
 import { CliError, UsageError } from './errors.js';
-import { chompOne, extractVaultFlags, parseKeyValues, parsePositiveInt, parseWrapTtl, promptHidden, readStdinOnce } from './input.js';
+import {
+  chompOne,
+  extractVaultFlags,
+  parseKeyValues,
+  parsePositiveInt,
+  parseWrapTtl,
+  promptHidden,
+  readStdinOnce,
+} from './input.js';
 import { colors, emit, keyValueTable, rawField } from './output.js';
 import { emitWrapInfo } from './wrapping.js';
 
@@ -18,13 +26,18 @@ import { emitWrapInfo } from './wrapping.js';
  *   token revoke         {revoked: true}
  */
 export function registerLogin(program: Command): void {
-  const login = leaf(program, 'login', 'Authenticate and save the token for later commands (~/.strongroom/token, mode 0600)', [
-    'strongroom login                                    # prompts for a token without echo',
-    'strongroom login - < token.txt',
-    'strongroom login --method=approle role_id=$ROLE_ID secret_id=@secret-id.txt',
-    'strongroom login --method=approle --path=ci-approle role_id=$ROLE_ID secret_id=@secret-id.txt   # mounted at auth/ci-approle/',
-    'strongroom login -method=kubernetes role=app jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token',
-  ])
+  const login = leaf(
+    program,
+    'login',
+    'Authenticate and save the token for later commands (~/.strongroom/token, mode 0600)',
+    [
+      'strongroom login                                    # prompts for a token without echo',
+      'strongroom login - < token.txt',
+      'strongroom login --method=approle role_id=$ROLE_ID secret_id=@secret-id.txt',
+      'strongroom login --method=approle --path=ci-approle role_id=$ROLE_ID secret_id=@secret-id.txt   # mounted at auth/ci-approle/',
+      'strongroom login -method=kubernetes role=app jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token',
+    ],
+  )
     .argument('[args...]', 'a token (token method; - reads stdin), or key=value login parameters')
     .option('--method <name>', 'auth method: token (default), approle or kubernetes')
     .option('--path <mount>', 'where the auth method is mounted (default: its name)')
@@ -33,7 +46,10 @@ export function registerLogin(program: Command): void {
     .action(act(async (ctx, [args]) => loginAction(ctx, args as string[])));
   oneLineErrors(login);
 
-  const logout = leaf(program, 'logout', 'Forget the token saved by login', ['strongroom logout'], { connect: false, output: false }).action(
+  const logout = leaf(program, 'logout', 'Forget the token saved by login', ['strongroom logout'], {
+    connect: false,
+    output: false,
+  }).action(
     act(async () => {
       const removed = forgetToken();
       process.stdout.write(removed ? 'Removed the saved token.\n' : 'No saved token.\n');
@@ -45,7 +61,8 @@ export function registerLogin(program: Command): void {
 async function loginAction(ctx: Context, rawArgs: string[]): Promise<void> {
   const { flags, rest } = extractVaultFlags(rawArgs, ['method', 'path', 'no-store']);
   for (const arg of rest) {
-    if (/^-[a-z-]+/.test(arg) && arg !== '-') throw new UsageError(`unknown option ${arg.split('=')[0]}`, "'strongroom login --help'");
+    if (/^-[a-z-]+/.test(arg) && arg !== '-')
+      throw new UsageError(`unknown option ${arg.split('=')[0]}`, "'strongroom login --help'");
   }
   const method = String(flags.method ?? ctx.opts.method ?? 'token');
   const store = flags['no-store'] === undefined && ctx.opts.store !== false;
@@ -55,20 +72,35 @@ async function loginAction(ctx: Context, rawArgs: string[]): Promise<void> {
   if (method === 'token') {
     if (rest.length > 1) throw new UsageError('login takes one token', "'strongroom login -' to read it from stdin");
     const arg = rest[0];
-    token = arg === '-' ? chompOne(await readStdinOnce('the token')).trim() : arg !== undefined ? arg : await promptHidden('Token (will be hidden): ');
+    token =
+      arg === '-'
+        ? chompOne(await readStdinOnce('the token')).trim()
+        : arg !== undefined
+          ? arg
+          : await promptHidden('Token (will be hidden): ');
     if (!token) throw new UsageError('no token given', "'strongroom login -' with the token on stdin");
     try {
       const data = (await client.request('GET', 'auth/token/lookup-self', { token })).body?.data ?? {};
       auth = { accessor: data.accessor, policies: data.policies, lease_duration: data.ttl, renewable: data.renewable };
     } catch (err) {
-      if (err instanceof ApiError && err.status === 403) throw new CliError('the server rejected this token (invalid, expired or revoked)', 'a current token, or another --method');
+      if (err instanceof ApiError && err.status === 403)
+        throw new CliError(
+          'the server rejected this token (invalid, expired or revoked)',
+          'a current token, or another --method',
+        );
       throw err;
     }
   } else if (method === 'approle' || method === 'kubernetes') {
     const params = await parseKeyValues(rest, { noun: 'login parameter' });
     const required = method === 'approle' ? ['role_id'] : ['role', 'jwt'];
     for (const key of required) {
-      if (!params[key]) throw new UsageError(`${method} login needs ${key}=…`, method === 'approle' ? 'role_id=ROLE_ID secret_id=@FILE' : 'role=NAME jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token');
+      if (!params[key])
+        throw new UsageError(
+          `${method} login needs ${key}=…`,
+          method === 'approle'
+            ? 'role_id=ROLE_ID secret_id=@FILE'
+            : 'role=NAME jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token',
+        );
     }
     const mount = String(flags.path ?? ctx.opts.path ?? method).replace(/^\/+|\/+$/g, '');
     const res = await client.request('POST', `auth/${mount}/login`, { body: params, token: '' });
@@ -112,7 +144,10 @@ export function registerToken(program: Command): void {
     .option('--no-default-policy', 'do not attach the default policy')
     .option('--display-name <name>', 'name shown in the audit log')
     .option('--field <name>', 'print only this field raw (token, accessor)')
-    .option('--wrap-ttl <duration>', 'wrap the new token: print a single-use wrapping token instead (see strongroom unwrap)')
+    .option(
+      '--wrap-ttl <duration>',
+      'wrap the new token: print a single-use wrapping token instead (see strongroom unwrap)',
+    )
     .action(
       act(async (ctx) => {
         const wrapTtl = ctx.opts.wrapTtl === undefined ? undefined : parseWrapTtl(String(ctx.opts.wrapTtl));
@@ -171,7 +206,8 @@ export function registerToken(program: Command): void {
         const increment = ctx.opts.increment ? { increment: String(ctx.opts.increment) } : {};
         let auth;
         if (value === undefined) auth = (await ctx.client().write('auth/token/renew-self', increment))?.auth;
-        else if (byAccessor) auth = (await ctx.client().write('auth/token/renew-accessor', { accessor: value, ...increment }))?.auth;
+        else if (byAccessor)
+          auth = (await ctx.client().write('auth/token/renew-accessor', { accessor: value, ...increment }))?.auth;
         else auth = (await ctx.client().write('auth/token/renew', { token: value, ...increment }))?.auth;
         const view = { ...(auth ?? {}) };
         delete view.client_token;
@@ -195,7 +231,8 @@ export function registerToken(program: Command): void {
           await ctx.client().write('auth/token/revoke-self');
         } else {
           const { byAccessor, value } = await target(ctx, arg as string | undefined);
-          if (value === undefined) throw new UsageError('which token?', 'a TOKEN argument, - for stdin, --accessor ACCESSOR or --self');
+          if (value === undefined)
+            throw new UsageError('which token?', 'a TOKEN argument, - for stdin, --accessor ACCESSOR or --self');
           if (byAccessor) await ctx.client().write('auth/token/revoke-accessor', { accessor: value });
           else await ctx.client().write('auth/token/revoke', { token: value });
         }
@@ -207,13 +244,20 @@ export function registerToken(program: Command): void {
 }
 
 /** The token or accessor a command acts on; Vault's `-accessor` single-dash flag is accepted too. */
-async function target(ctx: Context, _arg: string | undefined): Promise<{ byAccessor: boolean; value: string | undefined }> {
+async function target(
+  ctx: Context,
+  _arg: string | undefined,
+): Promise<{ byAccessor: boolean; value: string | undefined }> {
   const { flags, rest } = extractVaultFlags(ctx.command.args, ['accessor', 'increment', 'self']);
   if (typeof flags.increment === 'string') ctx.opts.increment = flags.increment;
   if (flags.self) ctx.opts.self = true;
   const positional = rest.filter((a) => a === '-' || !a.startsWith('-'));
   const unknown = rest.find((a) => a !== '-' && a.startsWith('-'));
-  if (unknown) throw new UsageError(`unknown option ${unknown.split('=')[0]}`, `'${ctx.command.parent?.name()} ${ctx.command.name()} --help'`);
+  if (unknown)
+    throw new UsageError(
+      `unknown option ${unknown.split('=')[0]}`,
+      `'${ctx.command.parent?.name()} ${ctx.command.name()} --help'`,
+    );
   const byAccessor = ctx.opts.accessor === true || flags.accessor !== undefined;
   const raw = positional[0] ?? (typeof flags.accessor === 'string' ? flags.accessor : undefined);
   if (positional.length > 1) throw new UsageError('too many arguments', 'one TOKEN (or - for stdin)');
@@ -226,7 +270,14 @@ function authTable(auth: Record<string, unknown>): string {
   if (auth.client_token) rows.push(['token', auth.client_token]);
   rows.push(
     ['token_accessor', auth.accessor],
-    ['token_duration', typeof auth.lease_duration === 'number' ? (auth.lease_duration === 0 ? '∞' : `${auth.lease_duration}s`) : auth.lease_duration],
+    [
+      'token_duration',
+      typeof auth.lease_duration === 'number'
+        ? auth.lease_duration === 0
+          ? '∞'
+          : `${auth.lease_duration}s`
+        : auth.lease_duration,
+    ],
     ['token_renewable', auth.renewable],
     ['token_policies', auth.token_policies ?? auth.policies],
     ['token_num_uses', auth.num_uses],
@@ -236,7 +287,11 @@ function authTable(auth: Record<string, unknown>): string {
 }
 
 function printField(auth: Record<string, unknown>, field: string): void {
-  const aliases: Record<string, string> = { token: 'client_token', token_accessor: 'accessor', token_policies: 'policies' };
+  const aliases: Record<string, string> = {
+    token: 'client_token',
+    token_accessor: 'accessor',
+    token_policies: 'policies',
+  };
   const key = aliases[field] ?? field;
   if (!(key in auth)) throw new UsageError(`no field "${field}" in the answer`, '--field=token or --field=accessor');
   rawField(auth[key]);

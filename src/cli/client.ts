@@ -1,4 +1,13 @@
-import { ApiError, ConnectionError, TimeoutError, TlsError, createClient as createApiClient, type Method, type Response, type WrapTtl } from '../client/index.js';
+import {
+  ApiError,
+  ConnectionError,
+  TimeoutError,
+  TlsError,
+  createClient as createApiClient,
+  type Method,
+  type Response,
+  type WrapTtl,
+} from '../client/index.js';
 import { isStrongroomError } from '../shared/errors.js';
 import { CliError, UsageError } from './errors.js';
 import type { Connection } from './connection.js';
@@ -49,7 +58,8 @@ export function createClient(conn: Connection): Client {
     connectTimeoutMs: TIMEOUT_MS,
     userAgent: 'strongroom-cli',
   });
-  const cli = <T>(call: () => Promise<T>): Promise<T> => call().catch((err: unknown) => Promise.reject(cliError(err, conn.address)));
+  const cli = <T>(call: () => Promise<T>): Promise<T> =>
+    call().catch((err: unknown) => Promise.reject(cliError(err, conn.address)));
   return {
     address: conn.address,
     hasToken: conn.token !== '',
@@ -63,17 +73,33 @@ export function createClient(conn: Connection): Client {
 }
 
 function cliError(err: unknown, address: string): unknown {
-  if (err instanceof TlsError) return new CliError(`TLS verification of ${address} failed (${err.code || err.reason})`, '--ca-cert=FILE with the CA that signed the server certificate');
-  if (err instanceof TimeoutError) return new CliError(`request to ${address} failed: no answer within ${err.timeoutMs / 1000} s`, 'checking the address and the network');
+  if (err instanceof TlsError)
+    return new CliError(
+      `TLS verification of ${address} failed (${err.code || err.reason})`,
+      '--ca-cert=FILE with the CA that signed the server certificate',
+    );
+  if (err instanceof TimeoutError)
+    return new CliError(
+      `request to ${address} failed: no answer within ${err.timeoutMs / 1000} s`,
+      'checking the address and the network',
+    );
   if (err instanceof ConnectionError) {
     const code = err.code ?? '';
     if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ECONNRESET') {
-      return new CliError(`cannot reach a Strongroom server at ${address} (${code})`, "'strongroom server --dev' to start one, or set STRONGROOM_ADDR / --address");
+      return new CliError(
+        `cannot reach a Strongroom server at ${address} (${code})`,
+        "'strongroom server --dev' to start one, or set STRONGROOM_ADDR / --address",
+      );
     }
     return new CliError(`request to ${address} failed: ${err.reason}`, 'checking the address and the network');
   }
   // A path with '.'/'..' segments or encoded separators is refused before sending: the user's to fix.
-  if (isStrongroomError(err, 'invalid') && err.details?.reason === 'unsafe_path') return new UsageError(`the path ${err.message.replace(/^request path /, '')}`, 'a path without dot segments or encoded separators');
-  if (isStrongroomError(err, 'invalid') && err.details?.reason === 'wrap_ttl') return new UsageError(err.message, '--wrap-ttl=5m (or a number of seconds)');
+  if (isStrongroomError(err, 'invalid') && err.details?.reason === 'unsafe_path')
+    return new UsageError(
+      `the path ${err.message.replace(/^request path /, '')}`,
+      'a path without dot segments or encoded separators',
+    );
+  if (isStrongroomError(err, 'invalid') && err.details?.reason === 'wrap_ttl')
+    return new UsageError(err.message, '--wrap-ttl=5m (or a number of seconds)');
   return err;
 }

@@ -25,13 +25,24 @@ export interface LeafOptions {
  * Declares a client command with the flags every command shares, its description and examples (shown after
  * `--help`, so every command documents itself).
  */
-export function leaf(parent: Command, nameAndArgs: string, description: string, examples: string[], options: LeafOptions = {}): Command {
+export function leaf(
+  parent: Command,
+  nameAndArgs: string,
+  description: string,
+  examples: string[],
+  options: LeafOptions = {},
+): Command {
   const cmd = parent.command(nameAndArgs).description(description);
   if (options.connect !== false) addConnectionFlags(cmd);
   if (options.output !== false) {
-    cmd.addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'));
+    cmd.addOption(
+      new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'),
+    );
   }
-  cmd.addHelpText('after', `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`);
+  cmd.addHelpText(
+    'after',
+    `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`,
+  );
   return cmd;
 }
 
@@ -75,7 +86,11 @@ export function oneLineErrors(cmd: Command): Command {
     c.showHelpAfterError(false);
     c.configureOutput({
       outputError: (text, writeErr) => {
-        const message = text.trim().replace(/^error:\s*/i, '').split('\n')[0] ?? text;
+        const message =
+          text
+            .trim()
+            .replace(/^error:\s*/i, '')
+            .split('\n')[0] ?? text;
         writeErr(`${errorLine(message, `'${commandPath(c)} --help'`)}\n`);
       },
     });

@@ -43,9 +43,15 @@ function firstSet(env: Env, ...names: string[]): { name: string; value: string }
  * `strongroom login`.
  */
 export function resolveConnection(flags: ConnectionFlags, env: Env = process.env): Connection {
-  const address = (flags.address ?? firstSet(env, 'STRONGROOM_ADDR', 'VAULT_ADDR')?.value ?? DEFAULT_ADDRESS).replace(/\/+$/, '');
+  const address = (flags.address ?? firstSet(env, 'STRONGROOM_ADDR', 'VAULT_ADDR')?.value ?? DEFAULT_ADDRESS).replace(
+    /\/+$/,
+    '',
+  );
   if (!/^https?:\/\/[^/]+/.test(address)) {
-    throw new UsageError(`the address "${address}" is not an http:// or https:// URL`, '--address=https://strongroom.example:8200');
+    throw new UsageError(
+      `the address "${address}" is not an http:// or https:// URL`,
+      '--address=https://strongroom.example:8200',
+    );
   }
   let token = '';
   let tokenSource = 'none';
@@ -69,7 +75,10 @@ export function resolveConnection(flags: ConnectionFlags, env: Env = process.env
     try {
       ca = readFileSync(caPath);
     } catch {
-      throw new UsageError(`cannot read the CA certificate file ${caPath}`, 'a PEM file path in --ca-cert or STRONGROOM_CACERT');
+      throw new UsageError(
+        `cannot read the CA certificate file ${caPath}`,
+        'a PEM file path in --ca-cert or STRONGROOM_CACERT',
+      );
     }
   }
   const skipEnv = firstSet(env, 'STRONGROOM_SKIP_VERIFY', 'VAULT_SKIP_VERIFY')?.value;

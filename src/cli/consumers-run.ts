@@ -31,7 +31,12 @@ function describeUse(u: SecretUse): string {
  * The version a consumer runs: what our pod-template annotation says for restarted workloads; the Secret's current
  * version where the kubelet refreshes files in place; unknown for a workload never restarted by a rollout.
  */
-function versionRun(c: Consumer, annotations: Record<string, string>, secretName: string, current: string | undefined): string | undefined {
+function versionRun(
+  c: Consumer,
+  annotations: Record<string, string>,
+  secretName: string,
+  current: string | undefined,
+): string | undefined {
   if (c.effect === 'refresh') return current;
   if (c.effect === 'none') return c.uses.every((u) => u.via === 'imagePullSecret') ? undefined : current;
   return annotations[versionAnnotation(secretName)];
@@ -44,10 +49,13 @@ export async function listConsumers(ctx: Context, arg: unknown): Promise<void> {
   let secret;
   try {
     consumers = await discoverConsumers(kc, ref.namespace, ref.name);
-    secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret(ref).catch((err: { code?: number }) => {
-      if (err.code === 404) return undefined;
-      throw err;
-    });
+    secret = await kc
+      .makeApiClient(CoreV1Api)
+      .readNamespacedSecret(ref)
+      .catch((err: { code?: number }) => {
+        if (err.code === 404) return undefined;
+        throw err;
+      });
   } catch (err) {
     throw kubeError(err, `namespace ${ref.namespace}`);
   }
@@ -56,7 +64,13 @@ export async function listConsumers(ctx: Context, arg: unknown): Promise<void> {
   if (current === undefined && owner) {
     const es = (await kc
       .makeApiClient(CustomObjectsApi)
-      .getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'externalsecrets', namespace: ref.namespace, name: owner.name })
+      .getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: 'externalsecrets',
+        namespace: ref.namespace,
+        name: owner.name,
+      })
       .catch(() => undefined)) as { status?: { sync?: { remoteVersion?: string } } } | undefined;
     current = es?.status?.sync?.remoteVersion;
   }
@@ -69,9 +83,21 @@ export async function listConsumers(ctx: Context, arg: unknown): Promise<void> {
     restartable: c.restartable,
     version: versionRun(c, c.templateAnnotations, ref.name, current) ?? null,
   }));
-  emit(ctx.format, { namespace: ref.namespace, secret: ref.name, version: current ?? null, exists: secret !== undefined, consumers: rows }, () =>
-    rows.length
-      ? gridTable(['Kind', 'Name', 'Uses', 'On change', 'Version'], rows.map((r) => [r.kind, r.name, r.uses.join('\n'), `${r.effect}: ${r.reason}`, r.version ?? 'unknown']))
-      : `No workload in namespace ${ref.namespace} uses Secret ${ref.name}.`,
+  emit(
+    ctx.format,
+    {
+      namespace: ref.namespace,
+      secret: ref.name,
+      version: current ?? null,
+      exists: secret !== undefined,
+      consumers: rows,
+    },
+    () =>
+      rows.length
+        ? gridTable(
+            ['Kind', 'Name', 'Uses', 'On change', 'Version'],
+            rows.map((r) => [r.kind, r.name, r.uses.join('\n'), `${r.effect}: ${r.reason}`, r.version ?? 'unknown']),
+          )
+        : `No workload in namespace ${ref.namespace} uses Secret ${ref.name}.`,
   );
 }

@@ -11,7 +11,13 @@ import { addKubeFlags } from './kube-flags.js';
 
 export function registerConsumers(program: Command): void {
   const cmd = addKubeFlags(
-    leaf(program, 'consumers <namespace/secret>', 'List the workloads that use a Secret, how, whether a change restarts them, and which version each runs', ['strongroom consumers production/db-credentials', 'strongroom consumers production/db-credentials -o json'], { connect: false }),
+    leaf(
+      program,
+      'consumers <namespace/secret>',
+      'List the workloads that use a Secret, how, whether a change restarts them, and which version each runs',
+      ['strongroom consumers production/db-credentials', 'strongroom consumers production/db-credentials -o json'],
+      { connect: false },
+    ),
   ).action(act(async (ctx, [arg]) => (await import('./consumers-run.js')).listConsumers(ctx, arg))); // the Kubernetes client loads only here
   oneLineErrors(cmd);
 }

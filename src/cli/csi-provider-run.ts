@@ -13,13 +13,17 @@ export interface CsiFlags {
 export async function runCsiProvider(flags: CsiFlags): Promise<void> {
   const socketPath = resolve(flags.socket);
   const timeoutMs = Number(flags.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 30_000) throw new Error('--timeout must be 100..30000 ms');
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 30_000)
+    throw new Error('--timeout must be 100..30000 ms');
   const defaultAddress = flags.address ?? process.env.STRONGROOM_ADDR;
   const clients = new Map<string, Client>();
   const provider = createCsiProvider({
     clientFor(address) {
       const chosen = address ?? defaultAddress;
-      if (!chosen) throw new Error('no Strongroom address: pass --address, set STRONGROOM_ADDR, or set vaultAddress in the SecretProviderClass');
+      if (!chosen)
+        throw new Error(
+          'no Strongroom address: pass --address, set STRONGROOM_ADDR, or set vaultAddress in the SecretProviderClass',
+        );
       let client = clients.get(chosen);
       if (!client) {
         client = createClient({ address: chosen, timeoutMs, userAgent: 'strongroom-csi-provider' });
@@ -32,4 +36,3 @@ export async function runCsiProvider(flags: CsiFlags): Promise<void> {
   console.error(`strongroom csi-provider: serving on unix://${socketPath}`);
   onTermination(() => server.stop());
 }
-

@@ -6,7 +6,10 @@ export function registerCsiProvider(program: Command): void {
     .command('csi-provider')
     .description('Serve the Secrets Store CSI Driver provider API: mount Strongroom secrets into pods as files')
     .requiredOption('--socket <path>', 'unix socket, normally /var/run/secrets-store-csi-providers/strongroom.sock')
-    .option('--address <url>', 'default Strongroom address (default: $STRONGROOM_ADDR; a SecretProviderClass may set vaultAddress)')
+    .option(
+      '--address <url>',
+      'default Strongroom address (default: $STRONGROOM_ADDR; a SecretProviderClass may set vaultAddress)',
+    )
     .option('--timeout <ms>', 'per-request timeout towards the server', '5000')
     .addHelpText(
       'after',

@@ -46,8 +46,10 @@ export interface DescribedError {
 export function describeError(err: unknown): DescribedError {
   if (err instanceof UsageError) return { line: errorLine(err.message, err.hint), exitCode: EXIT_USAGE };
   if (err instanceof CliError) return { line: errorLine(err.message, err.hint), exitCode: EXIT_ERROR };
-  if (err instanceof ApiError) return { line: errorLine(err.message, hintFor(err.status, err.path)), exitCode: EXIT_ERROR };
-  if (err instanceof CommanderError) return { line: errorLine(err.message.replace(/^error:\s*/i, '')), exitCode: EXIT_USAGE };
+  if (err instanceof ApiError)
+    return { line: errorLine(err.message, hintFor(err.status, err.path)), exitCode: EXIT_ERROR };
+  if (err instanceof CommanderError)
+    return { line: errorLine(err.message.replace(/^error:\s*/i, '')), exitCode: EXIT_USAGE };
   const hinted = err as { message?: unknown; hint?: unknown; exitCode?: unknown };
   const message = typeof hinted?.message === 'string' ? hinted.message : String(err);
   const hint = typeof hinted?.hint === 'string' ? hinted.hint : undefined;
@@ -57,12 +59,18 @@ export function describeError(err: unknown): DescribedError {
 
 /** What to do next for a server error, so every error line can end in "— try …". */
 export function hintFor(status: number, path: string): string | undefined {
-  if (status === 403 && /^auth\/[^/]+\/login$/.test(path)) return 'checking the role and credentials you passed to login';
-  if (status === 400 && /^sys\/(auth|mounts\/auth)(\/|$)/.test(path)) return "'strongroom auth list' to see the enabled auth methods and their paths";
+  if (status === 403 && /^auth\/[^/]+\/login$/.test(path))
+    return 'checking the role and credentials you passed to login';
+  if (status === 400 && /^sys\/(auth|mounts\/auth)(\/|$)/.test(path))
+    return "'strongroom auth list' to see the enabled auth methods and their paths";
   if (status === 403) return "'strongroom login', or check that your token's policies grant this path";
   // Auth methods are mounts now: a login at a path where none is enabled is the common first mistake.
-  if (status === 404 && /^auth\/.+\/login$/.test(path)) return "'strongroom auth list' to see where auth methods are mounted (--path=MOUNT), or 'strongroom auth enable TYPE'";
-  if (status === 404) return path.includes('/metadata/') || path.includes('/data/') ? "'strongroom kv list' to see which secrets exist" : 'checking the path';
+  if (status === 404 && /^auth\/.+\/login$/.test(path))
+    return "'strongroom auth list' to see where auth methods are mounted (--path=MOUNT), or 'strongroom auth enable TYPE'";
+  if (status === 404)
+    return path.includes('/metadata/') || path.includes('/data/')
+      ? "'strongroom kv list' to see which secrets exist"
+      : 'checking the path';
   if (status === 503) return "'strongroom status'; a sealed store needs 'strongroom operator unseal'";
   if (status === 429) return 'again in a few seconds';
   if (status === 412 || status === 409) return 'reading the current state first (check-and-set mismatch or conflict)';

@@ -15,7 +15,13 @@ describe('dotenv', () => {
       'E=',
       '',
     ].join('\n');
-    expect(parseDotenv(text)).toEqual({ A: 'plain value', B: 'literal $HOME \\n', C: 'line1\nline2 "q"', D: 'spans\ntwo lines', E: '' });
+    expect(parseDotenv(text)).toEqual({
+      A: 'plain value',
+      B: 'literal $HOME \\n',
+      C: 'line1\nline2 "q"',
+      D: 'spans\ntwo lines',
+      E: '',
+    });
   });
 
   it('names the line of an error, never the value', () => {
@@ -51,13 +57,22 @@ describe('JSON and YAML documents', () => {
       ['db', { user: 'admin', pw: 'y' }],
       ['a', { k: 'v' }],
     ]);
-    expect(() => parseDocuments('kind: ConfigMap\napiVersion: v1\nmetadata: {name: c}\n', 'yaml', 'c.yaml')).toThrow(/not a Secret/);
-    expect(() => parseDocuments('kind: Secret\napiVersion: v1\nmetadata: {name: c}\ndata: {k: "%%%"}\n', 'yaml', 'c.yaml')).toThrow(/not base64/);
+    expect(() => parseDocuments('kind: ConfigMap\napiVersion: v1\nmetadata: {name: c}\n', 'yaml', 'c.yaml')).toThrow(
+      /not a Secret/,
+    );
+    expect(() =>
+      parseDocuments('kind: Secret\napiVersion: v1\nmetadata: {name: c}\ndata: {k: "%%%"}\n', 'yaml', 'c.yaml'),
+    ).toThrow(/not base64/);
   });
 
   it('reads path maps and flat single secrets named after the file', () => {
-    expect(parseDocuments('{"a/b": {"k": "v"}, "c": {"n": 1}}', 'json', 'x.json').map((s) => s.path)).toEqual(['a/b', 'c']);
-    expect(parseDocuments('host: h\nport: 1\n', 'yaml', 'dir/db.yml')).toEqual([{ path: 'db', data: { host: 'h', port: 1 }, source: 'dir/db.yml' }]);
+    expect(parseDocuments('{"a/b": {"k": "v"}, "c": {"n": 1}}', 'json', 'x.json').map((s) => s.path)).toEqual([
+      'a/b',
+      'c',
+    ]);
+    expect(parseDocuments('host: h\nport: 1\n', 'yaml', 'dir/db.yml')).toEqual([
+      { path: 'db', data: { host: 'h', port: 1 }, source: 'dir/db.yml' },
+    ]);
     expect(() => parseDocuments('{', 'json', 'bad.json')).toThrow(/not valid JSON/);
   });
 
@@ -72,6 +87,8 @@ describe('JSON and YAML documents', () => {
       expect(message).toMatch(/^secrets\.json is not valid JSON/);
       expect(message).not.toContain('hunter2');
     }
-    expect(() => parseDocuments('{"pw": "v"\n  "x": 1}', 'json', 'a.json')).toThrow('a.json is not valid JSON (line 2, column 3)');
+    expect(() => parseDocuments('{"pw": "v"\n  "x": 1}', 'json', 'a.json')).toThrow(
+      'a.json is not valid JSON (line 2, column 3)',
+    );
   });
 });

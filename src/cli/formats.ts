@@ -46,7 +46,8 @@ export function parseDotenv(text: string, source = '.env'): Record<string, strin
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     const m = /^\s*(?:export\s+)?([^=\s]+)\s*=\s?(.*)$/s.exec(line);
-    if (!m || !ENV_KEY.test(m[1]!)) throw new UsageError(`${source} line ${lineNo} is not KEY=VALUE`, 'one KEY=value per line; # starts a comment');
+    if (!m || !ENV_KEY.test(m[1]!))
+      throw new UsageError(`${source} line ${lineNo} is not KEY=VALUE`, 'one KEY=value per line; # starts a comment');
     const key = m[1]!;
     let rest = m[2]!.replace(/^\s+/, '');
     let value: string;
@@ -59,12 +60,20 @@ export function parseDotenv(text: string, source = '.env'): Record<string, strin
         body += `\n${lines[i]}`;
         end = closingQuote(body);
       }
-      if (end < 0) throw new UsageError(`${source} line ${lineNo}: the double-quoted value of ${key} is never closed`, 'closing the quote');
+      if (end < 0)
+        throw new UsageError(
+          `${source} line ${lineNo}: the double-quoted value of ${key} is never closed`,
+          'closing the quote',
+        );
       assertOnlyComment(body.slice(end + 1), source, lineNo, key);
       value = unescapeDouble(body.slice(0, end));
     } else if (rest.startsWith("'")) {
       const end = rest.indexOf("'", 1);
-      if (end < 0) throw new UsageError(`${source} line ${lineNo}: the single-quoted value of ${key} is never closed`, 'closing the quote');
+      if (end < 0)
+        throw new UsageError(
+          `${source} line ${lineNo}: the single-quoted value of ${key} is never closed`,
+          'closing the quote',
+        );
       assertOnlyComment(rest.slice(end + 1), source, lineNo, key);
       value = rest.slice(1, end);
     } else {
@@ -87,21 +96,39 @@ function closingQuote(body: string): number {
 
 function assertOnlyComment(after: string, source: string, lineNo: number, key: string): void {
   const t = after.trim();
-  if (t !== '' && !t.startsWith('#')) throw new UsageError(`${source} line ${lineNo}: unexpected text after the quoted value of ${key}`, 'quoting the whole value');
+  if (t !== '' && !t.startsWith('#'))
+    throw new UsageError(
+      `${source} line ${lineNo}: unexpected text after the quoted value of ${key}`,
+      'quoting the whole value',
+    );
 }
 
 function unescapeDouble(s: string): string {
-  return s.replace(/\\(.)/gs, (_, c: string) => ({ n: '\n', r: '\r', t: '\t', '"': '"', '\\': '\\', $: '$' })[c] ?? `\\${c}`);
+  return s.replace(
+    /\\(.)/gs,
+    (_, c: string) => ({ n: '\n', r: '\r', t: '\t', '"': '"', '\\': '\\', $: '$' })[c] ?? `\\${c}`,
+  );
 }
 
 /** Serializes data as dotenv, quoting only when needed, so `parseDotenv(toDotenv(x))` gives back x. */
 export function toDotenv(data: Record<string, unknown>, header?: string): string {
   const lines: string[] = header ? [`# ${header}`] : [];
   for (const [key, raw] of Object.entries(data)) {
-    if (!ENV_KEY.test(key)) throw new UsageError(`key "${key}" cannot be written as an environment variable name`, '--format=json or yaml');
+    if (!ENV_KEY.test(key))
+      throw new UsageError(`key "${key}" cannot be written as an environment variable name`, '--format=json or yaml');
     const value = typeof raw === 'string' ? raw : JSON.stringify(raw);
     const plain = /^[A-Za-z0-9_./:@+,-]*$/.test(value);
-    lines.push(`${key}=${plain ? value : `"${value.replace(/[\\"$]/g, (c) => `\\${c}`).replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')}"`}`);
+    lines.push(
+      `${key}=${
+        plain
+          ? value
+          : `"${value
+              .replace(/[\\"$]/g, (c) => `\\${c}`)
+              .replace(/\n/g, '\\n')
+              .replace(/\r/g, '\\r')
+              .replace(/\t/g, '\\t')}"`
+      }`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -134,7 +161,10 @@ export function parseDocuments(text: string, format: 'json' | 'yaml', file: stri
     try {
       docs = [JSON.parse(text)];
     } catch (err) {
-      throw new UsageError(`${file} is not valid JSON${jsonErrorPlace(text, err)}`, 'checking the file with a JSON linter');
+      throw new UsageError(
+        `${file} is not valid JSON${jsonErrorPlace(text, err)}`,
+        'checking the file with a JSON linter',
+      );
     }
   } else {
     const parsed = YAML.parseAllDocuments(text);
@@ -142,48 +172,70 @@ export function parseDocuments(text: string, format: 'json' | 'yaml', file: stri
     for (const [i, doc] of parsed.entries()) {
       if (doc.errors.length > 0) {
         const pos = doc.errors[0]!.linePos?.[0];
-        throw new UsageError(`${file} document ${i + 1} is not valid YAML${pos ? ` (line ${pos.line})` : ''}`, 'checking the indentation and quoting');
+        throw new UsageError(
+          `${file} document ${i + 1} is not valid YAML${pos ? ` (line ${pos.line})` : ''}`,
+          'checking the indentation and quoting',
+        );
       }
       const value = doc.toJS();
       if (value !== null && value !== undefined) docs.push(value);
     }
   }
   const out: ImportedSecret[] = [];
-  docs.forEach((doc, index) => out.push(...fromDocument(doc, `${file}${docs.length > 1 ? ` document ${index + 1}` : ''}`, file)));
+  docs.forEach((doc, index) =>
+    out.push(...fromDocument(doc, `${file}${docs.length > 1 ? ` document ${index + 1}` : ''}`, file)),
+  );
   return out;
 }
 
 function fromDocument(doc: Doc, source: string, file: string): ImportedSecret[] {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new UsageError(`${source} is not a map`, 'a Kubernetes Secret, a map of path → {key: value}, or a map of key: value');
+    throw new UsageError(
+      `${source} is not a map`,
+      'a Kubernetes Secret, a map of path → {key: value}, or a map of key: value',
+    );
   }
   if (doc.kind === 'List' && Array.isArray(doc.items)) {
     return doc.items.flatMap((item: Doc, i: number) => fromDocument(item, `${source} item ${i + 1}`, file));
   }
   if (typeof doc.kind === 'string' || typeof doc.apiVersion === 'string') {
-    if (doc.kind !== 'Secret') throw new UsageError(`${source} is a ${String(doc.kind)}, not a Secret`, 'only kind: Secret manifests can be imported');
+    if (doc.kind !== 'Secret')
+      throw new UsageError(
+        `${source} is a ${String(doc.kind)}, not a Secret`,
+        'only kind: Secret manifests can be imported',
+      );
     return [fromSecretManifest(doc, source)];
   }
   const values = Object.values(doc);
   if (values.length > 0 && values.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v))) {
-    return Object.entries(doc as Record<string, Record<string, unknown>>).map(([path, data]) => ({ path, data, source }));
+    return Object.entries(doc as Record<string, Record<string, unknown>>).map(([path, data]) => ({
+      path,
+      data,
+      source,
+    }));
   }
   const name = baseName(file);
-  if (!name) throw new UsageError(`${source} holds a single secret but its file name gives no secret name`, '--name=NAME');
+  if (!name)
+    throw new UsageError(`${source} holds a single secret but its file name gives no secret name`, '--name=NAME');
   return [{ path: name, data: doc as Record<string, unknown>, source }];
 }
 
 function fromSecretManifest(doc: Doc, source: string): ImportedSecret {
   const name = doc.metadata?.name;
-  if (typeof name !== 'string' || name === '') throw new UsageError(`${source}: the Secret has no metadata.name`, 'adding metadata.name');
+  if (typeof name !== 'string' || name === '')
+    throw new UsageError(`${source}: the Secret has no metadata.name`, 'adding metadata.name');
   const data: Record<string, unknown> = {};
   for (const [key, value] of Object.entries((doc.data ?? {}) as Record<string, unknown>)) {
     if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value.replace(/\s+/g, ''))) {
-      throw new UsageError(`${source}: data.${key} of Secret ${name} is not base64`, 'stringData for plain text values');
+      throw new UsageError(
+        `${source}: data.${key} of Secret ${name} is not base64`,
+        'stringData for plain text values',
+      );
     }
     data[key] = Buffer.from(value.replace(/\s+/g, ''), 'base64').toString('utf8');
   }
   // As the API server does: stringData is merged over data, winning on conflicts.
-  for (const [key, value] of Object.entries((doc.stringData ?? {}) as Record<string, unknown>)) data[key] = value === null ? '' : String(value);
+  for (const [key, value] of Object.entries((doc.stringData ?? {}) as Record<string, unknown>))
+    data[key] = value === null ? '' : String(value);
   return { path: name, data, source: `${source} (Secret ${name})` };
 }

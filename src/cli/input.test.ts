@@ -9,20 +9,29 @@ describe('key=value arguments', () => {
   it('reads literals and @file values (one trailing newline dropped)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'strongroom-input-'));
     writeFileSync(join(dir, 'pem'), '-----BEGIN-----\nabc\n-----END-----\n');
-    expect(await parseKeyValues(['a=1', 'b=x=y', `c=@${join(dir, 'pem')}`, 'd='])).toEqual({ a: '1', b: 'x=y', c: '-----BEGIN-----\nabc\n-----END-----', d: '' });
+    expect(await parseKeyValues(['a=1', 'b=x=y', `c=@${join(dir, 'pem')}`, 'd='])).toEqual({
+      a: '1',
+      b: 'x=y',
+      c: '-----BEGIN-----\nabc\n-----END-----',
+      d: '',
+    });
   });
 
   it('rejects malformed pairs, duplicate keys and two stdin values without quoting values', async () => {
     await expect(parseKeyValues(['=hidden-value'])).rejects.toThrow('argument 1 is not KEY=VALUE');
     await expect(parseKeyValues(['k=hidden-value', 'k=other'])).rejects.toThrow('field "k" is given twice');
     await expect(parseKeyValues(['a=-', 'b=-'])).rejects.toThrow(/only one value can come from stdin/);
-    await expect(parseKeyValues(['a=@/does/not/exist'])).rejects.toThrow(/cannot read file \/does\/not\/exist \(ENOENT\)/);
+    await expect(parseKeyValues(['a=@/does/not/exist'])).rejects.toThrow(
+      /cannot read file \/does\/not\/exist \(ENOENT\)/,
+    );
   });
 });
 
 describe('flags', () => {
   it('accepts Vault single-dash long flags', () => {
-    expect(extractVaultFlags(['-method=approle', 'role_id=x', '--path=ar', '-accessor'], ['method', 'path', 'accessor'])).toEqual({
+    expect(
+      extractVaultFlags(['-method=approle', 'role_id=x', '--path=ar', '-accessor'], ['method', 'path', 'accessor']),
+    ).toEqual({
       flags: { method: 'approle', path: 'ar', accessor: true },
       rest: ['role_id=x'],
     });

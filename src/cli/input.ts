@@ -5,7 +5,8 @@ import { wrapTtlHeader } from '../client/wrapping.js';
 /** Reads all of stdin (for `-` arguments). Refuses a terminal with nothing piped only when asked to. */
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  for await (const chunk of process.stdin)
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -15,7 +16,11 @@ export async function readStdin(): Promise<string> {
  */
 let stdinUsed = false;
 export async function readStdinOnce(what: string): Promise<string> {
-  if (stdinUsed) throw new UsageError(`stdin can be read only once, but ${what} also asks for it`, 'reading one value from a file with k=@FILE');
+  if (stdinUsed)
+    throw new UsageError(
+      `stdin can be read only once, but ${what} also asks for it`,
+      'reading one value from a file with k=@FILE',
+    );
   stdinUsed = true;
   return readStdin();
 }
@@ -40,13 +45,19 @@ export async function parseKeyValues(args: string[], options: KeyValueOptions = 
   args.forEach((arg, index) => {
     const eq = arg.indexOf('=');
     if (eq <= 0) {
-      throw new UsageError(`argument ${index + 1} is not KEY=VALUE`, `${noun} forms: key=value, key=@file, key=- (stdin)`);
+      throw new UsageError(
+        `argument ${index + 1} is not KEY=VALUE`,
+        `${noun} forms: key=value, key=@file, key=- (stdin)`,
+      );
     }
     pairs.push({ key: arg.slice(0, eq), raw: arg.slice(eq + 1) });
   });
   const dashes = pairs.filter((p) => p.raw === '-');
   if (dashes.length > 1) {
-    throw new UsageError(`only one value can come from stdin, but ${dashes.map((d) => `"${d.key}"`).join(' and ')} both use "-"`, 'KEY=@FILE for the others');
+    throw new UsageError(
+      `only one value can come from stdin, but ${dashes.map((d) => `"${d.key}"`).join(' and ')} both use "-"`,
+      'KEY=@FILE for the others',
+    );
   }
   const seen = new Set<string>();
   const out: Record<string, string> = {};
@@ -116,7 +127,10 @@ export function parseVersions(values: string[] | string | undefined, flag = '--v
  * Vault's single-dash long flags (`-method=approle`, `-accessor`) arrive as unknown arguments: pull the named ones
  * out so both `--method` and `-method=` work.
  */
-export function extractVaultFlags(args: string[], names: string[]): { flags: Record<string, string | true>; rest: string[] } {
+export function extractVaultFlags(
+  args: string[],
+  names: string[],
+): { flags: Record<string, string | true>; rest: string[] } {
   const flags: Record<string, string | true> = {};
   const rest: string[] = [];
   for (const arg of args) {

@@ -39,7 +39,8 @@ function tokenSource(flags: KmsPluginFlags): () => Promise<string> {
 export async function runKmsPlugin(flags: KmsPluginFlags): Promise<void> {
   const socketPath = resolve(flags.socket);
   const timeoutMs = Number(flags.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 50 || timeoutMs > 2500) throw new Error('--timeout must be 50..2500 ms (kube-apiserver gives a KMS call 3 s)');
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 50 || timeoutMs > 2500)
+    throw new Error('--timeout must be 50..2500 ms (kube-apiserver gives a KMS call 3 s)');
   const address = flags.address ?? process.env.STRONGROOM_ADDR;
   let kek: Kek;
   if (flags.dataDir) {
@@ -55,7 +56,10 @@ export async function runKmsPlugin(flags: KmsPluginFlags): Promise<void> {
       warn: (message) => console.error(`warning: ${message}`),
     });
   } else {
-    if (!address) throw new Error('set --address (or STRONGROOM_ADDR) to reach a Strongroom server, or --data-dir for in-process mode');
+    if (!address)
+      throw new Error(
+        'set --address (or STRONGROOM_ADDR) to reach a Strongroom server, or --data-dir for in-process mode',
+      );
     // No retries here: the circuit breaker decides, and kube-apiserver retries a failed call itself.
     const client = createClient({ address, timeoutMs, userAgent: 'strongroom-kms-plugin' });
     kek = createHttpKek({ client, mountPath: flags.mount, keyName: flags.key, token: tokenSource(flags) });
@@ -70,10 +74,13 @@ export async function runKmsPlugin(flags: KmsPluginFlags): Promise<void> {
   }
   console.error(`strongroom kms-plugin: serving KMS v2 on unix://${socketPath} with transit key "${flags.key}"`);
   // Creates the key now when possible; if the store is down the plugin still starts and reports it in Status.
-  void plugin.status().then((s) => console.error(`strongroom kms-plugin: initial status ${s.healthz === 'ok' ? `ok (${s.key_id})` : s.healthz}`));
+  void plugin
+    .status()
+    .then((s) =>
+      console.error(`strongroom kms-plugin: initial status ${s.healthz === 'ok' ? `ok (${s.key_id})` : s.healthz}`),
+    );
   onTermination(async () => {
     await server.stop();
     await kek.close();
   });
 }
-

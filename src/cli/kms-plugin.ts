@@ -9,9 +9,15 @@ export function registerKmsPlugin(program: Command): void {
     .requiredOption('--socket <path>', 'unix socket to serve on (created with mode 0600)')
     .requiredOption('--key <name>', 'transit key used as the key-encryption key (created on first start if allowed)')
     .option('--address <url>', 'Strongroom server address (default: $STRONGROOM_ADDR)')
-    .option('--data-dir <dir>', 'in-process mode: open the embedded store in this directory instead of calling a server')
+    .option(
+      '--data-dir <dir>',
+      'in-process mode: open the embedded store in this directory instead of calling a server',
+    )
     .option('--key-file <path>', `in-process mode: unseal key file (default: <data-dir>/${DEV_KEY_FILE})`)
-    .option('--audit-file <path>', "in-process mode: also write the plugin's audit chain to this file (never the server's)")
+    .option(
+      '--audit-file <path>',
+      "in-process mode: also write the plugin's audit chain to this file (never the server's)",
+    )
     .option('--token-file <path>', 'file holding the plugin token (default: $STRONGROOM_TOKEN)')
     .option('--mount <path>', 'transit mount path', 'transit')
     .option('--timeout <ms>', 'per-request timeout towards the server', '1000')

@@ -11,7 +11,8 @@ export function loadKubeConfig(opts: { kubeconfig?: string; context?: string }):
     throw new UsageError(`cannot read the kubeconfig: ${(err as Error).message}`, '--kubeconfig <file>');
   }
   if (opts.context) kc.setCurrentContext(opts.context);
-  if (!kc.getCurrentCluster()) throw new UsageError('the kubeconfig names no current cluster', '--kubeconfig <file> or --context <name>');
+  if (!kc.getCurrentCluster())
+    throw new UsageError('the kubeconfig names no current cluster', '--kubeconfig <file> or --context <name>');
   return kc;
 }
 
@@ -19,7 +20,11 @@ export function loadKubeConfig(opts: { kubeconfig?: string; context?: string }):
 export function kubeError(err: unknown, what: string): Error {
   const code = (err as { code?: number }).code;
   if (code === 404) return new CliError(`${what} not found`, "'kubectl get externalsecrets -A' to list them");
-  if (code === 403 || code === 401) return new CliError(`the Kubernetes API refused access to ${what} (HTTP ${code})`, 'a kubeconfig with access to externalsecrets.strongroom.io');
+  if (code === 403 || code === 401)
+    return new CliError(
+      `the Kubernetes API refused access to ${what} (HTTP ${code})`,
+      'a kubeconfig with access to externalsecrets.strongroom.io',
+    );
   if (typeof code === 'number') return new CliError(`the Kubernetes API answered HTTP ${code} for ${what}`);
   return new CliError(`cannot reach the Kubernetes API: ${(err as Error).message}`, '--kubeconfig <file>');
 }

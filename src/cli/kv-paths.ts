@@ -1,5 +1,14 @@
 import { ApiError, type Client } from './client.js';
-import { describeMount, kvListPath, kvPath, kvValueOf, kvValuePath, kvWriteBody, relativeTo, type MountInfo } from '../client/kv.js';
+import {
+  describeMount,
+  kvListPath,
+  kvPath,
+  kvValueOf,
+  kvValuePath,
+  kvWriteBody,
+  relativeTo,
+  type MountInfo,
+} from '../client/kv.js';
 import { UsageError } from './errors.js';
 
 export interface KvLocation {
@@ -33,18 +42,28 @@ export async function resolveKvPath(client: Client, input: string): Promise<KvLo
     info = await describeMount(client, display);
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) {
-      throw new UsageError(`no secrets engine is mounted at any prefix of "${display}"`, "a path under a KV mount such as 'secret/'");
+      throw new UsageError(
+        `no secrets engine is mounted at any prefix of "${display}"`,
+        "a path under a KV mount such as 'secret/'",
+      );
     }
     throw err;
   }
   if (info.type !== 'kv' || info.version === undefined) {
-    throw new UsageError(`"${info.path}" is a ${info.type || 'undefined'} mount, not a key/value mount`, "a path under a KV mount such as 'secret/'");
+    throw new UsageError(
+      `"${info.path}" is a ${info.type || 'undefined'} mount, not a key/value mount`,
+      "a path under a KV mount such as 'secret/'",
+    );
   }
   return locationIn({ mount: info.path, version: info.version }, relativeTo(info.path, display), display);
 }
 
 /** Another path of the same mount (export walks a folder, import writes many secrets): same version, same rules. */
-export function locationIn(base: Pick<KvLocation, 'mount' | 'version'>, rel: string, display = `${base.mount}${rel}`): KvLocation {
+export function locationIn(
+  base: Pick<KvLocation, 'mount' | 'version'>,
+  rel: string,
+  display = `${base.mount}${rel}`,
+): KvLocation {
   const { mount, version } = base;
   const api: KvLocation['api'] = (kind) => {
     if (version === 1) {
@@ -69,7 +88,10 @@ export function listPath(loc: KvLocation): string {
 }
 
 /** The secret's current value from a read of valuePath(loc): v1 answers {data}, v2 {data: {data, metadata}}. */
-export function valueOf(loc: KvLocation, body: { data?: Record<string, unknown> | null } | null | undefined): Record<string, unknown> | null {
+export function valueOf(
+  loc: KvLocation,
+  body: { data?: Record<string, unknown> | null } | null | undefined,
+): Record<string, unknown> | null {
   return kvValueOf(loc.version, body);
 }
 

@@ -3,7 +3,15 @@ import { ApiError, type Client } from './client.js';
 import { act, group, leaf, oneLineErrors, type Context } from './command.js';
 import { CliError, UsageError } from './errors.js';
 import { parseKeyValues, parsePositiveInt, parseVersions, parseWrapTtl, readStdinOnce } from './input.js';
-import { listPath, resolveKvPath, requireSecretPath, valueOf, valuePath, writeBody, type KvLocation } from './kv-paths.js';
+import {
+  listPath,
+  resolveKvPath,
+  requireSecretPath,
+  valueOf,
+  valuePath,
+  writeBody,
+  type KvLocation,
+} from './kv-paths.js';
 import { colors, emit, gridTable, keyValueTable, rawField } from './output.js';
 import { emitWrapInfo } from './wrapping.js';
 
@@ -21,11 +29,15 @@ import { emitWrapInfo } from './wrapping.js';
  *   metadata get           Vault's metadata object (current_version, max_versions, versions{}, custom_metadata, ...)
  */
 export function registerKv(program: Command): void {
-  const kv = group(program, 'kv', 'Read and write versioned secrets (KV version 2): put, get, history, rollback, diff …');
+  const kv = group(
+    program,
+    'kv',
+    'Read and write versioned secrets (KV version 2): put, get, history, rollback, diff …',
+  );
 
   leaf(kv, 'put', 'Write a new version of a secret (replaces all its keys)', [
     'strongroom kv put secret/app/db username=app password=@password.txt',
-    "printf '%s' \"$PASSWORD\" | strongroom kv put secret/app/db username=app password=-",
+    'printf \'%s\' "$PASSWORD" | strongroom kv put secret/app/db username=app password=-',
     'strongroom kv put --cas=0 secret/app/new api_key=@key.txt     # only if it does not exist yet',
   ])
     .argument('<path>', 'secret path, starting with the mount (secret/app/db)')
@@ -49,20 +61,37 @@ export function registerKv(program: Command): void {
   ])
     .argument('<path>', 'secret path')
     .option('--version <n>', 'version to read (default: the latest)')
-    .option('--field <key>', "print only this key's value, raw (for scripts); with --wrap-ttl, a wrap_info field (token)")
-    .option('--wrap-ttl <duration>', "wrap the answer: print a single-use wrapping token (see 'strongroom unwrap') instead of the data")
+    .option(
+      '--field <key>',
+      "print only this key's value, raw (for scripts); with --wrap-ttl, a wrap_info field (token)",
+    )
+    .option(
+      '--wrap-ttl <duration>',
+      "wrap the answer: print a single-use wrapping token (see 'strongroom unwrap') instead of the data",
+    )
     .action(act(async (ctx, [path]) => get(ctx, path as string)));
 
-  leaf(kv, 'list', 'List the secrets and folders under a path', ['strongroom kv list secret/', 'strongroom kv list -o json secret/app/'])
+  leaf(kv, 'list', 'List the secrets and folders under a path', [
+    'strongroom kv list secret/',
+    'strongroom kv list -o json secret/app/',
+  ])
     .argument('<path>', 'folder path, starting with the mount')
     .action(
       act(async (ctx, [path]) => {
         const loc = await resolveKvPath(ctx.client(), path as string);
         const keys = await ctx.client().list(listPath(loc));
         if (keys.length === 0 && ctx.format === 'table') {
-          throw new CliError(`nothing found under "${loc.display}"`, `'strongroom kv put ${loc.mount}app/example key=value' to write one`);
+          throw new CliError(
+            `nothing found under "${loc.display}"`,
+            `'strongroom kv put ${loc.mount}app/example key=value' to write one`,
+          );
         }
-        emit(ctx.format, keys, () => gridTable(['Keys'], keys.map((k) => [k])));
+        emit(ctx.format, keys, () =>
+          gridTable(
+            ['Keys'],
+            keys.map((k) => [k]),
+          ),
+        );
       }),
     );
 
@@ -77,14 +106,23 @@ export function registerKv(program: Command): void {
         const loc = await located(ctx.client(), path as string);
         const versions = parseVersions(ctx.opts.versions as string | undefined);
         if (loc.version === 1) {
-          if (versions.length > 0) throw new UsageError(`"${loc.mount}" is a KV version 1 mount: it has no versions`, `'strongroom kv delete ${loc.display}'`);
+          if (versions.length > 0)
+            throw new UsageError(
+              `"${loc.mount}" is a KV version 1 mount: it has no versions`,
+              `'strongroom kv delete ${loc.display}'`,
+            );
           await ctx.client().delete(loc.plain);
           emit(ctx.format, { path: loc.display }, () => success(`deleted ${loc.display}`));
           return;
         }
         if (versions.length === 0) await ctx.client().delete(loc.api('data'));
         else await ctx.client().write(loc.api('delete'), { versions });
-        done(ctx, loc, versions, versions.length ? `deleted versions ${versions.join(', ')} of` : 'deleted the latest version of');
+        done(
+          ctx,
+          loc,
+          versions,
+          versions.length ? `deleted versions ${versions.join(', ')} of` : 'deleted the latest version of',
+        );
       }),
     );
 
@@ -99,7 +137,8 @@ export function registerKv(program: Command): void {
         act(async (ctx, [path]) => {
           const loc = await located(ctx.client(), path as string);
           const versions = parseVersions(ctx.opts.versions as string);
-          if (versions.length === 0) throw new UsageError('--versions needs at least one version number', '--versions=1,2');
+          if (versions.length === 0)
+            throw new UsageError('--versions needs at least one version number', '--versions=1,2');
           await ctx.client().write(loc.api(name), { versions });
           done(ctx, loc, versions, `${verb} versions ${versions.join(', ')} of`);
         }),
@@ -122,7 +161,12 @@ export function registerKv(program: Command): void {
         const loc = await located(ctx.client(), path as string);
         const version = parsePositiveInt(String(ctx.opts.version), '--version');
         const body = await ctx.client().write(loc.api('rollback'), { version });
-        emit(ctx.format, body?.data ?? {}, () => `${success(`rolled ${loc.display} back to version ${version}: now version ${body?.data?.version}`)}\n${versionTable(body?.data)}`);
+        emit(
+          ctx.format,
+          body?.data ?? {},
+          () =>
+            `${success(`rolled ${loc.display} back to version ${version}: now version ${body?.data?.version}`)}\n${versionTable(body?.data)}`,
+        );
       }),
     );
 
@@ -158,13 +202,17 @@ export function registerKv(program: Command): void {
       act(async (ctx, [path]) => {
         const loc = await located(ctx.client(), path as string);
         const body: Record<string, unknown> = {};
-        if (ctx.opts.maxVersions !== undefined) body.max_versions = nonNegative(String(ctx.opts.maxVersions), '--max-versions');
+        if (ctx.opts.maxVersions !== undefined)
+          body.max_versions = nonNegative(String(ctx.opts.maxVersions), '--max-versions');
         if (ctx.opts.casRequired) body.cas_required = true;
         if (ctx.opts.deleteVersionAfter !== undefined) body.delete_version_after = String(ctx.opts.deleteVersionAfter);
         const custom = ctx.opts.customMetadata as string[];
         if (custom.length > 0) body.custom_metadata = await parseKeyValues(custom, { noun: 'custom metadata' });
         if (Object.keys(body).length === 0) {
-          throw new UsageError('nothing to change', '--max-versions, --cas-required, --delete-version-after or --custom-metadata');
+          throw new UsageError(
+            'nothing to change',
+            '--max-versions, --cas-required, --delete-version-after or --custom-metadata',
+          );
         }
         await ctx.client().write(loc.api('metadata'), body);
         done(ctx, loc, [], 'updated the metadata of');
@@ -216,9 +264,13 @@ async function writeVersion(ctx: Context, path: string, pairs: string[], mode: '
     try {
       data = JSON.parse(text) as Record<string, unknown>;
     } catch {
-      throw new UsageError('stdin is not valid JSON', "a JSON object, e.g. echo '{\"k\":\"v\"}' | strongroom kv put PATH -");
+      throw new UsageError(
+        'stdin is not valid JSON',
+        'a JSON object, e.g. echo \'{"k":"v"}\' | strongroom kv put PATH -',
+      );
     }
-    if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new UsageError('stdin must hold a JSON object');
+    if (data === null || typeof data !== 'object' || Array.isArray(data))
+      throw new UsageError('stdin must hold a JSON object');
   } else {
     if (pairs.length === 0) throw new UsageError('no data given', `'strongroom kv ${mode} ${loc.display} key=value'`);
     data = await parseKeyValues(pairs);
@@ -226,7 +278,10 @@ async function writeVersion(ctx: Context, path: string, pairs: string[], mode: '
   if (loc.version === 1) {
     // Vault's v1 takes the secret itself as the body and replaces it whole; it has no versions, check-and-set or patch.
     if (mode === 'patch' || ctx.opts.cas !== undefined) {
-      throw new UsageError(`"${loc.mount}" is a KV version 1 mount: no ${mode === 'patch' ? 'patch' : '--cas'}`, `'strongroom kv put ${loc.display} key=value' replaces the whole secret`);
+      throw new UsageError(
+        `"${loc.mount}" is a KV version 1 mount: no ${mode === 'patch' ? 'patch' : '--cas'}`,
+        `'strongroom kv put ${loc.display} key=value' replaces the whole secret`,
+      );
     }
     await ctx.client().write(valuePath(loc), writeBody(loc, data));
     emit(ctx.format, { path: loc.display }, () => success(`wrote ${loc.display}`));
@@ -237,7 +292,8 @@ async function writeVersion(ctx: Context, path: string, pairs: string[], mode: '
   const res =
     mode === 'put'
       ? await ctx.client().write(loc.api('data'), body)
-      : (await ctx.client().request('PATCH', loc.api('data'), { body, contentType: 'application/merge-patch+json' })).body;
+      : (await ctx.client().request('PATCH', loc.api('data'), { body, contentType: 'application/merge-patch+json' }))
+          .body;
   const info = res?.data ?? {};
   emit(ctx.format, info, () => `${success(`wrote version ${info.version} of ${loc.display}`)}\n${versionTable(info)}`);
 }
@@ -257,22 +313,36 @@ async function get(ctx: Context, path: string): Promise<void> {
   const loc = await located(ctx.client(), path);
   const version = ctx.opts.version === undefined ? undefined : parsePositiveInt(String(ctx.opts.version), '--version');
   if (loc.version === 1 && version !== undefined) {
-    throw new UsageError(`"${loc.mount}" is a KV version 1 mount: it has no versions`, `'strongroom kv get ${loc.display}'`);
+    throw new UsageError(
+      `"${loc.mount}" is a KV version 1 mount: it has no versions`,
+      `'strongroom kv get ${loc.display}'`,
+    );
   }
   let body;
   try {
-    body = await ctx.client().read(valuePath(loc), version === undefined ? undefined : { version }, wrapTtl === undefined ? undefined : { wrapTtl });
+    body = await ctx
+      .client()
+      .read(
+        valuePath(loc),
+        version === undefined ? undefined : { version },
+        wrapTtl === undefined ? undefined : { wrapTtl },
+      );
   } catch (err) {
     const meta = err instanceof ApiError && err.status === 404 ? err.body?.data?.metadata : undefined;
     if (meta) {
       const state = meta.destroyed ? 'destroyed' : `deleted at ${meta.deletion_time}`;
       throw new CliError(
         `version ${meta.version} of ${loc.display} was ${state}`,
-        meta.destroyed ? `'strongroom kv history ${loc.display}' for versions that still hold data` : `'strongroom kv undelete --versions=${meta.version} ${loc.display}'`,
+        meta.destroyed
+          ? `'strongroom kv history ${loc.display}' for versions that still hold data`
+          : `'strongroom kv undelete --versions=${meta.version} ${loc.display}'`,
       );
     }
     if (err instanceof ApiError && err.status === 404) {
-      throw new CliError(`no secret at ${loc.display}${version ? ` (version ${version})` : ''}`, `'strongroom kv list ${loc.mount}' to see which secrets exist`);
+      throw new CliError(
+        `no secret at ${loc.display}${version ? ` (version ${version})` : ''}`,
+        `'strongroom kv list ${loc.mount}' to see which secrets exist`,
+      );
     }
     throw err;
   }
@@ -281,7 +351,8 @@ async function get(ctx: Context, path: string): Promise<void> {
   const metadata = loc.version === 1 ? null : (body?.data?.metadata ?? {});
   if (ctx.opts.field !== undefined) {
     const key = String(ctx.opts.field);
-    if (!(key in data)) throw new CliError(`${loc.display} has no key "${key}"`, `'strongroom kv get ${loc.display}' to see its keys`);
+    if (!(key in data))
+      throw new CliError(`${loc.display} has no key "${key}"`, `'strongroom kv get ${loc.display}' to see its keys`);
     rawField(data[key]);
     return;
   }
@@ -331,24 +402,29 @@ async function diff(ctx: Context, path: string, fromArg: string, toArg: string):
   const from = parsePositiveInt(fromArg, 'FROM');
   const to = parsePositiveInt(toArg, 'TO');
   const showValues = ctx.opts.showValues === true;
-  const data = (await ctx.client().read(loc.api('diff'), { from, to, ...(showValues ? { show_values: true } : {}) }))?.data ?? {};
+  const data =
+    (await ctx.client().read(loc.api('diff'), { from, to, ...(showValues ? { show_values: true } : {}) }))?.data ?? {};
   emit(ctx.format, data, () => {
     const added = (data.added ?? []) as string[];
     const removed = (data.removed ?? []) as string[];
     const changed = (data.changed ?? []) as string[];
-    if (added.length + removed.length + changed.length === 0) return `versions ${from} and ${to} of ${loc.display} hold the same data`;
+    if (added.length + removed.length + changed.length === 0)
+      return `versions ${from} and ${to} of ${loc.display} hold the same data`;
     const values = (data.values ?? {}) as Record<string, { from?: unknown; to?: unknown }>;
     const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
     const lines = [`${loc.display}: version ${from} → ${to}`];
     for (const k of added) lines.push(colors.green(`+ ${k}${showValues ? ` = ${show(values[k]?.to)}` : ''}`));
     for (const k of removed) lines.push(colors.red(`- ${k}${showValues ? ` = ${show(values[k]?.from)}` : ''}`));
-    for (const k of changed) lines.push(colors.yellow(`~ ${k}${showValues ? `: ${show(values[k]?.from)} → ${show(values[k]?.to)}` : ''}`));
+    for (const k of changed)
+      lines.push(colors.yellow(`~ ${k}${showValues ? `: ${show(values[k]?.from)} → ${show(values[k]?.to)}` : ''}`));
     return lines.join('\n');
   });
 }
 
 function metadataTable(meta: Record<string, unknown>): string {
-  const versions = Object.entries((meta.versions ?? {}) as Record<string, Record<string, unknown>>).sort((a, b) => Number(b[0]) - Number(a[0]));
+  const versions = Object.entries((meta.versions ?? {}) as Record<string, Record<string, unknown>>).sort(
+    (a, b) => Number(b[0]) - Number(a[0]),
+  );
   return [
     keyValueTable([
       ['current_version', meta.current_version],
@@ -366,4 +442,3 @@ function metadataTable(meta: Record<string, unknown>): string {
     ),
   ].join('\n');
 }
-

@@ -44,7 +44,8 @@ function parseAddr(addr: string): { host: string; port: number } {
 }
 
 export async function runOperator(flags: OperatorFlags): Promise<void> {
-  if (!Number.isInteger(Number(flags.concurrency)) || Number(flags.concurrency) < 1) throw new Error('--concurrency must be a positive integer');
+  if (!Number.isInteger(Number(flags.concurrency)) || Number(flags.concurrency) < 1)
+    throw new Error('--concurrency must be a positive integer');
   const rolloutPollMs = parseDuration(flags.rolloutPollInterval);
   if (rolloutPollMs < 10) throw new Error('--rollout-poll-interval must be at least 10ms');
   const kc = new KubeConfig();
@@ -98,7 +99,9 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     server.listen(port, host, () => resolve());
   });
   const bound = server.address() as AddressInfo;
-  log(`metrics, /healthz and /readyz on http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`);
+  log(
+    `metrics, /healthz and /readyz on http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`,
+  );
 
   let exiting = false;
   const stop = async (code: number) => {

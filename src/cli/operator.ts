@@ -9,7 +9,9 @@ import type { OperatorFlags } from './operator-run.js';
 export function registerOperator(program: Command): void {
   const operator = program.commands.find((c) => c.name() === 'operator') ?? program.command('operator');
   operator
-    .description('Run the Kubernetes operator (sync secrets from stores into Kubernetes Secrets and roll them out); with a subcommand, manage the store')
+    .description(
+      'Run the Kubernetes operator (sync secrets from stores into Kubernetes Secrets and roll them out); with a subcommand, manage the store',
+    )
     .option('--kubeconfig <file>', 'kubeconfig to use (default: in-cluster service account)')
     .option('--namespace <ns>', 'watch only this namespace (cluster-scoped kinds are then not served)')
     .option('--metrics-addr <host:port>', 'address for /metrics, /healthz and /readyz', ':8080')
@@ -20,7 +22,11 @@ export function registerOperator(program: Command): void {
     .option('--renew-deadline <d>', 'how long the leader keeps trying to renew before giving up', '10s')
     .option('--retry-period <d>', 'how often candidates try to acquire and the leader renews', '2s')
     .option('--concurrency <n>', 'reconciles in parallel', '16')
-    .option('--read-cache-ttl <d>', 'how long a provider read is shared between ExternalSecrets (never more than a quarter of their refreshInterval)', '30s')
+    .option(
+      '--read-cache-ttl <d>',
+      'how long a provider read is shared between ExternalSecrets (never more than a quarter of their refreshInterval)',
+      '30s',
+    )
     .option('--no-rollouts', 'only sync Secrets; do not restart the workloads that use them')
     .option('--rollout-poll-interval <d>', 'how often a rollout checks the health of the workloads it restarted', '1s')
     .addHelpText(

@@ -27,7 +27,11 @@ export function registerPolicy(program: Command): void {
     .action(
       act(async (ctx, [name, file]) => {
         const text = await readFileArg(file as string, 'the policy file');
-        if (text.trim() === '') throw new UsageError('the policy is empty', 'a file with at least one path "…" { capabilities = [...] } block');
+        if (text.trim() === '')
+          throw new UsageError(
+            'the policy is empty',
+            'a file with at least one path "…" { capabilities = [...] } block',
+          );
         await ctx.client().request('PUT', `sys/policies/acl/${encodeName(name as string)}`, { body: { policy: text } });
         emit(ctx.format, { name }, () => `${colors.green('Success!')} uploaded policy: ${name}`);
       }),
@@ -45,11 +49,18 @@ export function registerPolicy(program: Command): void {
   leaf(policy, 'list', 'List policy names', ['strongroom policy list']).action(
     act(async (ctx) => {
       const keys = await ctx.client().list('sys/policies/acl');
-      emit(ctx.format, keys, () => gridTable(['Policies'], keys.map((k) => [k])));
+      emit(ctx.format, keys, () =>
+        gridTable(
+          ['Policies'],
+          keys.map((k) => [k]),
+        ),
+      );
     }),
   );
 
-  leaf(policy, 'delete', 'Delete a policy (tokens that carry it lose its grants at once)', ['strongroom policy delete app-read'])
+  leaf(policy, 'delete', 'Delete a policy (tokens that carry it lose its grants at once)', [
+    'strongroom policy delete app-read',
+  ])
     .argument('<name>', 'policy name')
     .action(
       act(async (ctx, [name]) => {
@@ -58,10 +69,16 @@ export function registerPolicy(program: Command): void {
       }),
     );
 
-  leaf(policy, 'fmt', 'Format a policy file in place (canonical HCL); checks syntax locally, no server needed', ['strongroom policy fmt app-read.hcl'], {
-    connect: false,
-    output: false,
-  })
+  leaf(
+    policy,
+    'fmt',
+    'Format a policy file in place (canonical HCL); checks syntax locally, no server needed',
+    ['strongroom policy fmt app-read.hcl'],
+    {
+      connect: false,
+      output: false,
+    },
+  )
     .argument('<file>', 'policy file')
     .option('--check', 'do not write; exit 1 when the file is not formatted')
     .action(
@@ -94,6 +111,7 @@ export function registerPolicy(program: Command): void {
 }
 
 function encodeName(name: string): string {
-  if (!/^[A-Za-z0-9_.@-]+$/.test(name)) throw new UsageError(`"${name}" is not a valid policy name`, 'letters, digits, _ . @ -');
+  if (!/^[A-Za-z0-9_.@-]+$/.test(name))
+    throw new UsageError(`"${name}" is not a valid policy name`, 'letters, digits, _ . @ -');
   return name;
 }

@@ -28,9 +28,15 @@ async function readExternalSecret(kc: KubeConfig, ref: { namespace: string; name
   }
 }
 
-async function annotate(kc: KubeConfig, ref: { namespace: string; name: string }, annotations: Record<string, string | null>): Promise<void> {
+async function annotate(
+  kc: KubeConfig,
+  ref: { namespace: string; name: string },
+  annotations: Record<string, string | null>,
+): Promise<void> {
   try {
-    await kc.makeApiClient(CustomObjectsApi).patchNamespacedCustomObject({ ...ES, ...ref, body: { metadata: { annotations } } }, merge);
+    await kc
+      .makeApiClient(CustomObjectsApi)
+      .patchNamespacedCustomObject({ ...ES, ...ref, body: { metadata: { annotations } } }, merge);
   } catch (err) {
     throw kubeError(err, `ExternalSecret ${ref.namespace}/${ref.name}`);
   }
@@ -46,14 +52,28 @@ function statusTable(ref: string, r: NonNullable<ReturnType<typeof readRollout>>
     ['Target version', r.targetVersion],
     ['Previous version', r.previousVersion],
     ['Strategy', r.strategy],
-    ['Wave', wave ? `${(r.currentWave ?? 0) + 1}/${waves.length} (${wave.name})` : waves.length ? `${waves.length}/${waves.length}` : undefined],
+    [
+      'Wave',
+      wave
+        ? `${(r.currentWave ?? 0) + 1}/${waves.length} (${wave.name})`
+        : waves.length
+          ? `${waves.length}/${waves.length}`
+          : undefined,
+    ],
     ['Reason', r.reason],
     ['Message', r.message],
     ['Blocked version', r.blockedVersion],
     ['Started', r.startedAt],
     ['Finished', r.finishedAt],
   ];
-  const workloads = (r.workloads ?? []).map((w) => [w.kind, w.name, waves[w.wave]?.name ?? w.wave, w.state, w.version, w.message]);
+  const workloads = (r.workloads ?? []).map((w) => [
+    w.kind,
+    w.name,
+    waves[w.wave]?.name ?? w.wave,
+    w.state,
+    w.version,
+    w.message,
+  ]);
   return `${keyValueTable(rows)}\n${workloads.length ? gridTable(['Kind', 'Name', 'Wave', 'State', 'Version', 'Message'], workloads) : 'No workload needed a restart.'}`;
 }
 
@@ -62,14 +82,21 @@ export async function rolloutStatus(ctx: Context, arg: unknown): Promise<void> {
   const es = await readExternalSecret(loadKubeConfig(ctx.opts), ref);
   const r = readRollout(es);
   const paused = es.metadata?.annotations?.[PAUSE_ANNOTATION] === 'true';
-  emit(ctx.format, r ?? {}, () => (r ? statusTable(`${ref.namespace}/${ref.name}`, r, paused) : `No rollout recorded for ExternalSecret ${ref.namespace}/${ref.name} yet.`));
+  emit(ctx.format, r ?? {}, () =>
+    r
+      ? statusTable(`${ref.namespace}/${ref.name}`, r, paused)
+      : `No rollout recorded for ExternalSecret ${ref.namespace}/${ref.name} yet.`,
+  );
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const phaseOf = (es: any) => readRollout(es)?.phase;
 
 /** The annotation each control sets, and the check against the current rollout that makes the request sensible. */
-function controlRequest(name: RolloutControl, opts: Record<string, unknown>): { annotation: string; value: string | null; check?: (es: unknown) => void } {
+function controlRequest(
+  name: RolloutControl,
+  opts: Record<string, unknown>,
+): { annotation: string; value: string | null; check?: (es: unknown) => void } {
   switch (name) {
     case 'pause':
       return { annotation: PAUSE_ANNOTATION, value: 'true' };
@@ -81,7 +108,8 @@ function controlRequest(name: RolloutControl, opts: Record<string, unknown>): { 
         value: requestId(),
         check: (es) => {
           const phase = phaseOf(es);
-          if (!phase || !['Preparing', 'Progressing', 'Paused'].includes(phase)) throw new CliError(`there is no rollout in progress to abort (phase ${phase ?? 'none'})`);
+          if (!phase || !['Preparing', 'Progressing', 'Paused'].includes(phase))
+            throw new CliError(`there is no rollout in progress to abort (phase ${phase ?? 'none'})`);
         },
       };
     case 'retry':
@@ -90,7 +118,10 @@ function controlRequest(name: RolloutControl, opts: Record<string, unknown>): { 
         value: requestId(),
         check: (es) => {
           const phase = phaseOf(es);
-          if (!phase || !['RolledBack', 'Aborted', 'Failed'].includes(phase)) throw new CliError(`only a rolled back, aborted or failed rollout can be retried (phase ${phase ?? 'none'})`);
+          if (!phase || !['RolledBack', 'Aborted', 'Failed'].includes(phase))
+            throw new CliError(
+              `only a rolled back, aborted or failed rollout can be retried (phase ${phase ?? 'none'})`,
+            );
         },
       };
     case 'undo': {
@@ -101,7 +132,8 @@ function controlRequest(name: RolloutControl, opts: Record<string, unknown>): { 
         value: `${version}/${requestId()}`,
         check: (es) => {
           const phase = phaseOf(es);
-          if (phase && ['Preparing', 'Progressing', 'Paused', 'RollingBack'].includes(phase)) throw new CliError(`a rollout is in progress (phase ${phase})`, "'strongroom rollout abort' first");
+          if (phase && ['Preparing', 'Progressing', 'Paused', 'RollingBack'].includes(phase))
+            throw new CliError(`a rollout is in progress (phase ${phase})`, "'strongroom rollout abort' first");
         },
       };
     }
@@ -115,5 +147,10 @@ export async function rolloutControl(name: RolloutControl, ctx: Context, arg: un
   const es = await readExternalSecret(kc, ref);
   check?.(es);
   await annotate(kc, ref, { [annotation]: value });
-  emit(ctx.format, { namespace: ref.namespace, name: ref.name, requested: name, annotation, value }, () => `${name} requested for the rollout of ExternalSecret ${ref.namespace}/${ref.name}; follow it with 'strongroom rollout status ${ref.namespace}/${ref.name}'`);
+  emit(
+    ctx.format,
+    { namespace: ref.namespace, name: ref.name, requested: name, annotation, value },
+    () =>
+      `${name} requested for the rollout of ExternalSecret ${ref.namespace}/${ref.name}; follow it with 'strongroom rollout status ${ref.namespace}/${ref.name}'`,
+  );
 }

@@ -28,13 +28,30 @@ export function registerRollout(program: Command): void {
   const rollout = group(program, 'rollout', 'Watch and steer secret rollouts to the workloads that use a Secret');
 
   addKubeFlags(
-    leaf(rollout, `status ${TARGET}`, 'Show the rollout of an ExternalSecret: phase, versions, waves and each workload', ['strongroom rollout status production/db-credentials', 'strongroom rollout status production/db-credentials -o json'], { connect: false }),
+    leaf(
+      rollout,
+      `status ${TARGET}`,
+      'Show the rollout of an ExternalSecret: phase, versions, waves and each workload',
+      [
+        'strongroom rollout status production/db-credentials',
+        'strongroom rollout status production/db-credentials -o json',
+      ],
+      { connect: false },
+    ),
   ).action(act(async (ctx, [arg]) => (await import('./rollout-run.js')).rolloutStatus(ctx, arg)));
 
   for (const [name, description] of CONTROLS) {
-    let cmd = leaf(rollout, `${name} ${TARGET}`, description, [`strongroom rollout ${name}${name === 'undo' ? ' --to-version 3' : ''} production/db-credentials`], { connect: false });
+    let cmd = leaf(
+      rollout,
+      `${name} ${TARGET}`,
+      description,
+      [`strongroom rollout ${name}${name === 'undo' ? ' --to-version 3' : ''} production/db-credentials`],
+      { connect: false },
+    );
     if (name === 'undo') cmd = cmd.requiredOption('--to-version <version>', 'the store version to roll out');
-    addKubeFlags(cmd).action(act(async (ctx, [arg]) => (await import('./rollout-run.js')).rolloutControl(name, ctx, arg)));
+    addKubeFlags(cmd).action(
+      act(async (ctx, [arg]) => (await import('./rollout-run.js')).rolloutControl(name, ctx, arg)),
+    );
   }
   oneLineErrors(rollout);
 }

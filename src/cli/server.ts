@@ -6,7 +6,10 @@ export function registerServer(program: Command): void {
   program
     .command('server')
     .description('Run the Strongroom store: encrypted, versioned, audited secrets behind a Vault-compatible HTTP API.')
-    .option('--config <file>', 'YAML config file (settings as snake_case keys; env STRONGROOM_<KEY> and flags override it)')
+    .option(
+      '--config <file>',
+      'YAML config file (settings as snake_case keys; env STRONGROOM_<KEY> and flags override it)',
+    )
     .option('--dev', 'development mode: initialize/unseal with a key file in the data dir, mount secret/ and transit/')
     .option('--dev-root-token <token>', 'dev mode: use this fixed root token')
     .option('--listen <host:port>', 'address to listen on; port 0 picks a free port (default 127.0.0.1:8200)')
@@ -15,14 +18,26 @@ export function registerServer(program: Command): void {
     .option('--tls-cert-file <file>', 'TLS certificate (PEM)')
     .option('--tls-key-file <file>', 'TLS private key (PEM)')
     .option('--audit-file <path>', "this process's own file audit device (listed as audit-file/, local to the process)")
-    .option('--audit-file-dirs <dirs>', 'comma-separated directories where sys/audit file devices may write (default <data-dir>/audit)')
-    .option('--node-name <name>', 'this process among servers sharing a database: {node} in audit file paths (default: host name)')
+    .option(
+      '--audit-file-dirs <dirs>',
+      'comma-separated directories where sys/audit file devices may write (default <data-dir>/audit)',
+    )
+    .option(
+      '--node-name <name>',
+      'this process among servers sharing a database: {node} in audit file paths (default: host name)',
+    )
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
     .option('--max-request-bytes <bytes>', 'largest request body accepted (default 32MiB)')
     .option('--kv-max-data-bytes <bytes>', 'largest KV secret version, serialized JSON (default 1MiB)')
-    .option('--max-inflight-request-bytes <bytes>', 'request-body bytes held by all requests in progress; beyond it 503 + Retry-After before reading the body (default 64MiB, at least max-request-bytes)')
+    .option(
+      '--max-inflight-request-bytes <bytes>',
+      'request-body bytes held by all requests in progress; beyond it 503 + Retry-After before reading the body (default 64MiB, at least max-request-bytes)',
+    )
     .option('--max-concurrent-requests <n>', 'requests in progress at once; beyond it 503 + Retry-After (default 1024)')
-    .option('--max-json-depth <n>', 'deepest nesting of objects/arrays accepted in a JSON body, at most 1000 (default 500, as Vault)')
+    .option(
+      '--max-json-depth <n>',
+      'deepest nesting of objects/arrays accepted in a JSON body, at most 1000 (default 500, as Vault)',
+    )
     .addHelpText(
       'after',
       `

@@ -50,8 +50,17 @@ export function registerOperatorLifecycle(program: Command): void {
       act(async (ctx) => {
         const shares = parsePositiveInt(String(ctx.opts.keyShares), '--key-shares');
         const threshold = parsePositiveInt(String(ctx.opts.keyThreshold), '--key-threshold');
-        if (threshold > shares) throw new UsageError(`--key-threshold (${threshold}) cannot exceed --key-shares (${shares})`, `--key-threshold=${shares}`);
-        const res = (await ctx.client().request('POST', 'sys/init', { body: { secret_shares: shares, secret_threshold: threshold }, token: '' })).body ?? {};
+        if (threshold > shares)
+          throw new UsageError(
+            `--key-threshold (${threshold}) cannot exceed --key-shares (${shares})`,
+            `--key-threshold=${shares}`,
+          );
+        const res =
+          (
+            await ctx
+              .client()
+              .request('POST', 'sys/init', { body: { secret_shares: shares, secret_threshold: threshold }, token: '' })
+          ).body ?? {};
         emit(ctx.format, res, () => {
           const keys = (res.keys_base64 ?? []) as string[];
           return [
@@ -68,12 +77,17 @@ export function registerOperatorLifecycle(program: Command): void {
       }),
     );
 
-  leaf(operator, 'unseal', 'Submit one unseal key share, or a key-file store\'s key (prompted without echo, or from stdin with -)', [
-    'strongroom operator unseal              # prompts for the key',
-    'strongroom operator unseal - < share.txt',
-    'strongroom operator unseal --reset      # discard shares submitted so far',
-    'strongroom operator unseal --key-file=.strongroom/dev-unseal.key   # a key-file (dev) store sealed through the API',
-  ])
+  leaf(
+    operator,
+    'unseal',
+    "Submit one unseal key share, or a key-file store's key (prompted without echo, or from stdin with -)",
+    [
+      'strongroom operator unseal              # prompts for the key',
+      'strongroom operator unseal - < share.txt',
+      'strongroom operator unseal --reset      # discard shares submitted so far',
+      'strongroom operator unseal --key-file=.strongroom/dev-unseal.key   # a key-file (dev) store sealed through the API',
+    ],
+  )
     .argument('[key]', 'the share (hex or base64); - reads it from stdin; omit to be prompted')
     .option('--reset', 'discard the key shares submitted so far')
     .option('--key-file <path>', "a key-file store: send this file's key (the store's own dev-unseal.key)")
@@ -83,10 +97,15 @@ export function registerOperatorLifecycle(program: Command): void {
         if (ctx.opts.reset) body = { reset: true };
         else {
           if (ctx.opts.keyFile !== undefined && keyArg !== undefined) {
-            throw new UsageError('give either a key or --key-file, not both', `'strongroom operator unseal --key-file=${String(ctx.opts.keyFile)}'`);
+            throw new UsageError(
+              'give either a key or --key-file, not both',
+              `'strongroom operator unseal --key-file=${String(ctx.opts.keyFile)}'`,
+            );
           }
           const key =
-            ctx.opts.keyFile !== undefined ? readKeyFileArg(String(ctx.opts.keyFile)) : await unsealKey(keyArg as string | undefined, () => sealType(ctx));
+            ctx.opts.keyFile !== undefined
+              ? readKeyFileArg(String(ctx.opts.keyFile))
+              : await unsealKey(keyArg as string | undefined, () => sealType(ctx));
           if (!key) throw new UsageError('no unseal key given', "'strongroom operator unseal -' with the key on stdin");
           body = { key };
         }
@@ -95,24 +114,37 @@ export function registerOperatorLifecycle(program: Command): void {
       }),
     );
 
-  leaf(operator, 'seal', 'Seal the store: it forgets its keys and answers 503 until unsealed (needs sudo)', ['strongroom operator seal']).action(
+  leaf(operator, 'seal', 'Seal the store: it forgets its keys and answers 503 until unsealed (needs sudo)', [
+    'strongroom operator seal',
+  ]).action(
     act(async (ctx) => {
       await ctx.client().request('PUT', 'sys/seal');
-      emit(ctx.format, { sealed: true }, () => `${colors.green('Success!')} the store at ${ctx.client().address} is sealed`);
+      emit(
+        ctx.format,
+        { sealed: true },
+        () => `${colors.green('Success!')} the store at ${ctx.client().address} is sealed`,
+      );
     }),
   );
 
-  leaf(operator, 'rotate', 'Add a new encryption key term: new writes use it, older terms still decrypt', ['strongroom operator rotate']).action(
+  leaf(operator, 'rotate', 'Add a new encryption key term: new writes use it, older terms still decrypt', [
+    'strongroom operator rotate',
+  ]).action(
     act(async (ctx) => {
       await ctx.client().request('PUT', 'sys/rotate');
       const term = (await ctx.client().read('sys/key-status'))?.data?.term;
-      emit(ctx.format, { term }, () => `${colors.green('Success!')} rotated the encryption key; new writes use term ${term}. Run 'strongroom operator rewrap' to move old records forward.`);
+      emit(
+        ctx.format,
+        { term },
+        () =>
+          `${colors.green('Success!')} rotated the encryption key; new writes use term ${term}. Run 'strongroom operator rewrap' to move old records forward.`,
+      );
     }),
   );
 
-  leaf(operator, 'rewrap', 'Re-encrypt every record under the newest key term (after rotate)', ['strongroom operator rewrap']).action(
-    act(async (ctx) => rewrap(ctx)),
-  );
+  leaf(operator, 'rewrap', 'Re-encrypt every record under the newest key term (after rotate)', [
+    'strongroom operator rewrap',
+  ]).action(act(async (ctx) => rewrap(ctx)));
 
   oneLineErrors(operator);
 }
@@ -121,7 +153,10 @@ async function unsealKey(arg: string | undefined, type: () => Promise<string | u
   if (arg === '-') return chompOne(await readStdinOnce('the unseal key')).trim();
   if (arg !== undefined) return arg.trim();
   // A key-file store takes the file's one line, not a share: say so in the prompt.
-  const prompt = (await type()) === 'keyfile' ? "Key file contents (the base64 line of the store's key file; will be hidden): " : 'Unseal key (will be hidden): ';
+  const prompt =
+    (await type()) === 'keyfile'
+      ? "Key file contents (the base64 line of the store's key file; will be hidden): "
+      : 'Unseal key (will be hidden): ';
   return promptHidden(prompt);
 }
 
@@ -136,7 +171,7 @@ function readKeyFileArg(path: string): string {
     return readFileSync(path, 'utf8').trim();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new UsageError(`cannot read key file ${path} (${code})`, 'the dev-unseal.key in the server\'s data directory');
+    throw new UsageError(`cannot read key file ${path} (${code})`, "the dev-unseal.key in the server's data directory");
   }
 }
 
@@ -163,7 +198,12 @@ async function rewrap(ctx: Context): Promise<void> {
   const client = ctx.client();
   const interactive = process.stderr.isTTY === true && ctx.format === 'table';
   const bar = interactive
-    ? new SingleBar({ format: 'Rewrapping {bar} {value}/{total} records | {duration}s', stream: process.stderr, hideCursor: true, clearOnComplete: true })
+    ? new SingleBar({
+        format: 'Rewrapping {bar} {value}/{total} records | {duration}s',
+        stream: process.stderr,
+        hideCursor: true,
+        clearOnComplete: true,
+      })
     : null;
   let finished = false;
   const poll = bar ? pollProgress(client, bar, () => finished) : Promise.resolve();
@@ -172,7 +212,11 @@ async function rewrap(ctx: Context): Promise<void> {
     finished = true;
     await poll;
     bar?.stop();
-    emit(ctx.format, { rewrapped: res.rewrapped, term: res.term }, () => `${colors.green('Success!')} rewrapped ${res.rewrapped} records to key term ${res.term}`);
+    emit(
+      ctx.format,
+      { rewrapped: res.rewrapped, term: res.term },
+      () => `${colors.green('Success!')} rewrapped ${res.rewrapped} records to key term ${res.term}`,
+    );
   } catch (err) {
     finished = true;
     bar?.stop();

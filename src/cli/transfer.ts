@@ -30,10 +30,13 @@ export function registerTransfer(program: Command): void {
   imp.action(act(async (ctx, [file]) => importAction(ctx, file as string)));
   oneLineErrors(imp);
 
-  const exp = leaf(program, 'export', 'Export secrets (a secret or a whole folder, recursively) as env, JSON or YAML', [
-    'strongroom export secret/app/db --format=env > db.env',
-    'strongroom export secret/app/ --format=yaml > app.yaml',
-  ], { output: false })
+  const exp = leaf(
+    program,
+    'export',
+    'Export secrets (a secret or a whole folder, recursively) as env, JSON or YAML',
+    ['strongroom export secret/app/db --format=env > db.env', 'strongroom export secret/app/ --format=yaml > app.yaml'],
+    { output: false },
+  )
     .argument('<paths...>', 'secret paths or folders (ending in /)')
     .option('--format <format>', 'env, json or yaml', 'json');
   exp.action(act(async (ctx, [paths]) => exportAction(ctx, paths as string[])));
@@ -51,7 +54,8 @@ interface Plan {
 }
 
 async function importAction(ctx: Context, file: string): Promise<void> {
-  if (file === '-' && !ctx.opts.format) throw new UsageError('importing from stdin needs --format', '--format=env, json or yaml');
+  if (file === '-' && !ctx.opts.format)
+    throw new UsageError('importing from stdin needs --format', '--format=env, json or yaml');
   const format = formatOf(file, ctx.opts.format as string | undefined);
   const text = await readFileArg(file, 'the import file');
   let secrets: ImportedSecret[];
@@ -62,7 +66,8 @@ async function importAction(ctx: Context, file: string): Promise<void> {
   } else {
     secrets = parseDocuments(text, format, file);
     if (ctx.opts.name !== undefined) {
-      if (secrets.length !== 1) throw new UsageError('--name applies only to a file with one secret', 'names inside the file');
+      if (secrets.length !== 1)
+        throw new UsageError('--name applies only to a file with one secret', 'names inside the file');
       secrets[0]!.path = String(ctx.opts.name);
     }
   }
@@ -71,7 +76,8 @@ async function importAction(ctx: Context, file: string): Promise<void> {
   const seen = new Set<string>();
   for (const s of secrets) {
     s.path = joinPath(prefix, s.path);
-    if (seen.has(s.path)) throw new UsageError(`${s.source}: ${s.path} appears twice in the import`, 'one document per secret');
+    if (seen.has(s.path))
+      throw new UsageError(`${s.source}: ${s.path} appears twice in the import`, 'one document per secret');
     seen.add(s.path);
   }
 
@@ -80,7 +86,14 @@ async function importAction(ctx: Context, file: string): Promise<void> {
   for (const s of secrets) locations.set(s.path, await locate(client, s.path));
 
   const dryRun = ctx.opts.dryRun === true;
-  const bar = process.stderr.isTTY && !dryRun && secrets.length > 1 ? new SingleBar({ format: 'Importing {bar} {value}/{total} secrets', stream: process.stderr, clearOnComplete: true }) : null;
+  const bar =
+    process.stderr.isTTY && !dryRun && secrets.length > 1
+      ? new SingleBar({
+          format: 'Importing {bar} {value}/{total} secrets',
+          stream: process.stderr,
+          clearOnComplete: true,
+        })
+      : null;
   bar?.start(secrets.length, 0);
   const plans: Plan[] = [];
   try {
@@ -101,7 +114,14 @@ async function importAction(ctx: Context, file: string): Promise<void> {
     const counts = (st: Plan['status']) => plans.filter((p) => p.status === st).length;
     const table = gridTable(
       ['Path', 'Status', 'Keys added', 'Keys changed', 'Keys removed', 'Unchanged'],
-      plans.map((p) => [p.path, statusCell(p.status), list(p.added), list(p.changed), list(p.removed), p.unchanged.length]),
+      plans.map((p) => [
+        p.path,
+        statusCell(p.status),
+        list(p.added),
+        list(p.changed),
+        list(p.removed),
+        p.unchanged.length,
+      ]),
     );
     const verb = dryRun ? 'would write' : 'wrote';
     return `${table}\n${dryRun ? colors.yellow('Dry run: nothing written. ') : `${colors.green('Success!')} `}${verb} ${counts('new')} new and ${counts('changed')} changed secrets; ${counts('unchanged')} unchanged.`;
@@ -109,7 +129,11 @@ async function importAction(ctx: Context, file: string): Promise<void> {
 }
 
 function statusCell(status: Plan['status']): string {
-  return status === 'new' ? colors.green('new') : status === 'changed' ? colors.yellow('changed') : colors.dim('unchanged');
+  return status === 'new'
+    ? colors.green('new')
+    : status === 'changed'
+      ? colors.yellow('changed')
+      : colors.dim('unchanged');
 }
 
 function list(keys: string[]): string {
@@ -133,7 +157,8 @@ async function locate(client: Client, path: string): Promise<KvLocation> {
   const found = await base;
   if (!path.startsWith(found.mount)) return resolveKvPath(client, path);
   const rel = path.slice(found.mount.length);
-  if (rel === '' || rel.endsWith('/')) throw new UsageError(`"${path}" names a folder, not a secret`, '--prefix ending in / and a secret name');
+  if (rel === '' || rel.endsWith('/'))
+    throw new UsageError(`"${path}" names a folder, not a secret`, '--prefix ending in / and a secret name');
   return locationIn(found, rel, path);
 }
 
@@ -149,7 +174,8 @@ async function currentData(client: Client, loc: KvLocation): Promise<Record<stri
 
 /** Compares key by key; values are compared, never shown. */
 export function planFor(path: string, current: Record<string, unknown> | null, next: Record<string, unknown>): Plan {
-  if (current === null) return { path, status: 'new', added: Object.keys(next).sort(), changed: [], removed: [], unchanged: [] };
+  if (current === null)
+    return { path, status: 'new', added: Object.keys(next).sort(), changed: [], removed: [], unchanged: [] };
   const added: string[] = [];
   const changed: string[] = [];
   const unchanged: string[] = [];
@@ -160,12 +186,20 @@ export function planFor(path: string, current: Record<string, unknown> | null, n
   }
   const removed = Object.keys(current).filter((k) => !(k in next));
   const status = added.length + changed.length + removed.length === 0 ? 'unchanged' : 'changed';
-  return { path, status, added: added.sort(), changed: changed.sort(), removed: removed.sort(), unchanged: unchanged.sort() };
+  return {
+    path,
+    status,
+    added: added.sort(),
+    changed: changed.sort(),
+    removed: removed.sort(),
+    unchanged: unchanged.sort(),
+  };
 }
 
 async function exportAction(ctx: Context, paths: string[]): Promise<void> {
   const format = String(ctx.opts.format);
-  if (format !== 'env' && format !== 'json' && format !== 'yaml') throw new UsageError(`unknown format "${format}"`, '--format=env, json or yaml');
+  if (format !== 'env' && format !== 'json' && format !== 'yaml')
+    throw new UsageError(`unknown format "${format}"`, '--format=env, json or yaml');
   const client = ctx.client();
   const out: Record<string, Record<string, unknown>> = {};
   for (const path of paths) {
@@ -175,10 +209,16 @@ async function exportAction(ctx: Context, paths: string[]): Promise<void> {
       if (data !== null) out[secret.display] = data;
     }
   }
-  if (Object.keys(out).length === 0) throw new CliError(`no secrets found under ${paths.join(', ')}`, `'strongroom kv list ${paths[0]}'`);
+  if (Object.keys(out).length === 0)
+    throw new CliError(`no secrets found under ${paths.join(', ')}`, `'strongroom kv list ${paths[0]}'`);
   if (format === 'json') process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   else if (format === 'yaml') process.stdout.write(YAML.stringify(out, { lineWidth: 0 }));
-  else process.stdout.write(Object.entries(out).map(([p, data]) => toDotenv(data, p)).join('\n'));
+  else
+    process.stdout.write(
+      Object.entries(out)
+        .map(([p, data]) => toDotenv(data, p))
+        .join('\n'),
+    );
 }
 
 /** A secret path is itself; a folder (ending in / or the mount) is every secret below it, depth first. */

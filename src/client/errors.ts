@@ -18,7 +18,11 @@ export class ApiError extends StrongroomError {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     readonly body: any,
   ) {
-    super(kindForStatus(status, errors), `${errors.length > 0 ? errors.join('; ') : `HTTP ${status}`} (${status} on ${method} /v1/${path})`, { status });
+    super(
+      kindForStatus(status, errors),
+      `${errors.length > 0 ? errors.join('; ') : `HTTP ${status}`} (${status} on ${method} /v1/${path})`,
+      { status },
+    );
     this.name = 'ApiError';
   }
 }
@@ -68,7 +72,9 @@ export class TimeoutError extends ConnectionError {
       address,
       undefined,
       phase === 'connect' ? `no connection within ${timeoutMs} ms` : `no answer within ${timeoutMs} ms`,
-      phase === 'connect' ? `cannot reach ${address}: no connection within ${timeoutMs} ms` : `no answer from ${address} within ${timeoutMs} ms`,
+      phase === 'connect'
+        ? `cannot reach ${address}: no connection within ${timeoutMs} ms`
+        : `no answer from ${address} within ${timeoutMs} ms`,
     );
     this.name = 'TimeoutError';
   }
@@ -81,7 +87,9 @@ export function isNotFound(err: unknown): err is NotFoundError {
 export function apiErrorFor(status: number, body: unknown, method: string, path: string): ApiError {
   const raw = (body as { errors?: unknown } | null | undefined)?.errors;
   const errors = Array.isArray(raw) ? raw.filter((e): e is string => typeof e === 'string') : [];
-  return status === 404 ? new NotFoundError(errors, method, path, body) : new ApiError(status, errors, method, path, body);
+  return status === 404
+    ? new NotFoundError(errors, method, path, body)
+    : new ApiError(status, errors, method, path, body);
 }
 
 /** Whose problem it is, in the shared vocabulary (the same mapping the KMS plugin and CSI provider always used). */

@@ -13,7 +13,12 @@ beforeAll(async () => {
   server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    seen.push({ method: req.method!, url: req.url!, token: req.headers['x-vault-token'] as string | undefined, body: Buffer.concat(chunks).toString() });
+    seen.push({
+      method: req.method!,
+      url: req.url!,
+      token: req.headers['x-vault-token'] as string | undefined,
+      body: Buffer.concat(chunks).toString(),
+    });
     answer(res, req.url!);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -66,9 +71,13 @@ describe('createClient', () => {
     const client = createClient({ address });
     answer = (res) => res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[]}');
     expect(await client.list('secret/metadata/empty/')).toEqual([]);
-    answer = (res) => res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":["no handler for route \\"nomount/\\""]}');
+    answer = (res) =>
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"errors":["no handler for route \\"nomount/\\""]}');
     await expect(client.list('nomount/')).rejects.toBeInstanceOf(NotFoundError);
-    answer = (res) => res.writeHead(403, { 'content-type': 'application/json' }).end('{"errors":["permission denied"]}');
+    answer = (res) =>
+      res.writeHead(403, { 'content-type': 'application/json' }).end('{"errors":["permission denied"]}');
     await expect(client.list('secret/metadata/')).rejects.toMatchObject({ status: 403, errors: ['permission denied'] });
     await expect(client.list('secret/metadata/')).rejects.toBeInstanceOf(ApiError);
   });

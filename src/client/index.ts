@@ -1,5 +1,11 @@
 import { ApiError } from './errors.js';
-import { createTransport, type Method, type RequestOptions, type Response, type TransportOptions } from './transport.js';
+import {
+  createTransport,
+  type Method,
+  type RequestOptions,
+  type Response,
+  type TransportOptions,
+} from './transport.js';
 import { WRAP_TTL_HEADER, wrapTtlHeader, type WrapTtl } from './wrapping.js';
 
 /**
@@ -60,8 +66,13 @@ export function createClient(options: ClientOptions): Client {
   };
   const request: Client['request'] = async (method, path, requestOptions = {}) => {
     const { wrapTtl, ...rest } = requestOptions;
-    const headers = wrapTtl === undefined ? rest.headers : { ...rest.headers, [WRAP_TTL_HEADER]: wrapTtlHeader(wrapTtl) };
-    return transport.request(method, path, { ...rest, ...(headers ? { headers } : {}), token: await tokenOf(rest.token) });
+    const headers =
+      wrapTtl === undefined ? rest.headers : { ...rest.headers, [WRAP_TTL_HEADER]: wrapTtlHeader(wrapTtl) };
+    return transport.request(method, path, {
+      ...rest,
+      ...(headers ? { headers } : {}),
+      token: await tokenOf(rest.token),
+    });
   };
   return {
     address: transport.address,
@@ -70,7 +81,8 @@ export function createClient(options: ClientOptions): Client {
     write: async (path, body, more) => (await request('POST', path, { ...more, body: body ?? {} })).body,
     async list(path, more) {
       try {
-        const keys = (await request('GET', path, { ...more, query: { ...more?.query, list: 'true' } })).body?.data?.keys;
+        const keys = (await request('GET', path, { ...more, query: { ...more?.query, list: 'true' } })).body?.data
+          ?.keys;
         return Array.isArray(keys) ? keys.map(String) : [];
       } catch (err) {
         if (err instanceof ApiError && err.status === 404 && err.errors.length === 0) return [];
@@ -83,7 +95,8 @@ export function createClient(options: ClientOptions): Client {
       const given = wrappingToken?.trim();
       const inBody = given !== undefined && given !== '' && own !== '' && given !== own;
       const token = given === undefined || given === '' ? own : inBody ? own : given;
-      return (await request('POST', 'sys/wrapping/unwrap', { ...more, token, body: inBody ? { token: given } : {} })).body;
+      return (await request('POST', 'sys/wrapping/unwrap', { ...more, token, body: inBody ? { token: given } : {} }))
+        .body;
     },
     close: () => transport.close(),
   };

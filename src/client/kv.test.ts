@@ -8,14 +8,33 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError } from './errors.js';
 import { createClient, type Client } from './index.js';
-import { KvVersionError, describeMount, kvListPath, kvMount, kvPath, kvValueOf, kvValuePath, kvVersionOf, kvWriteBody, normalizeMount, relativeTo, type KvTree } from './kv.js';
+import {
+  KvVersionError,
+  describeMount,
+  kvListPath,
+  kvMount,
+  kvPath,
+  kvValueOf,
+  kvValuePath,
+  kvVersionOf,
+  kvWriteBody,
+  normalizeMount,
+  relativeTo,
+  type KvTree,
+} from './kv.js';
 import { encodePath } from './transport.js';
 
 const TREES: KvTree[] = ['data', 'metadata', 'delete', 'undelete', 'destroy', 'rollback', 'diff', 'subkeys'];
 /** A path segment: anything but '/', including the characters a URL gives meaning to. */
-const segment = fc.string({ unit: fc.constantFrom('a', 'Z', '0', '-', '_', '.', ' ', '?', '#', '%', '&', '=', '+', 'é', '密', ':', '@'), minLength: 1, maxLength: 8 });
+const segment = fc.string({
+  unit: fc.constantFrom('a', 'Z', '0', '-', '_', '.', ' ', '?', '#', '%', '&', '=', '+', 'é', '密', ':', '@'),
+  minLength: 1,
+  maxLength: 8,
+});
 const relPath = fc.array(segment, { minLength: 0, maxLength: 4 }).map((parts) => parts.join('/'));
-const mountName = fc.array(fc.stringMatching(/^[a-z][a-z0-9-]{0,7}$/), { minLength: 1, maxLength: 2 }).map((parts) => parts.join('/'));
+const mountName = fc
+  .array(fc.stringMatching(/^[a-z][a-z0-9-]{0,7}$/), { minLength: 1, maxLength: 2 })
+  .map((parts) => parts.join('/'));
 const slashes = fc.stringMatching(/^\/{0,3}$/);
 
 describe('KV paths', () => {
@@ -49,7 +68,9 @@ describe('KV paths', () => {
   it('a v1 mount has no trees: asking for one is a KvVersionError naming the mount', () => {
     for (const tree of TREES) {
       expect(() => kvPath(kvMount('kv', 1), tree, 'app')).toThrow(KvVersionError);
-      expect(() => kvPath(kvMount('kv', 1), tree, 'app')).toThrow('"kv/" is a KV version 1 mount: it keeps no versions or metadata');
+      expect(() => kvPath(kvMount('kv', 1), tree, 'app')).toThrow(
+        '"kv/" is a KV version 1 mount: it keeps no versions or metadata',
+      );
     }
   });
 
@@ -99,7 +120,17 @@ describe('describeMount (sys/internal/ui/mounts)', () => {
       const path = decodeURIComponent(url.pathname.replace(/^\/v1\/sys\/internal\/ui\/mounts\//, ''));
       const mount = Object.keys(mounts).find((m) => `${path}/`.startsWith(m));
       res.writeHead(mount ? 200 : 404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(mount ? { data: { path: mount, ...mounts[mount] } } : { errors: ['preflight capability check returned 403, please ensure client\'s policies grant access to the path "x/"'] }));
+      res.end(
+        JSON.stringify(
+          mount
+            ? { data: { path: mount, ...mounts[mount] } }
+            : {
+                errors: [
+                  'preflight capability check returned 403, please ensure client\'s policies grant access to the path "x/"',
+                ],
+              },
+        ),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     client = createClient({ address: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, token: 't' });
@@ -114,7 +145,11 @@ describe('describeMount (sys/internal/ui/mounts)', () => {
     expect(await describeMount(client, '/secret/app/db')).toMatchObject({ path: 'secret/', type: 'kv', version: 2 });
     expect(await describeMount(client, 'kv/app')).toMatchObject({ path: 'kv/', type: 'kv', version: 1 });
     expect(await describeMount(client, 'old')).toMatchObject({ path: 'old/', type: 'kv', version: 2 });
-    expect(await describeMount(client, 'transit/keys/k')).toMatchObject({ path: 'transit/', type: 'transit', version: undefined });
+    expect(await describeMount(client, 'transit/keys/k')).toMatchObject({
+      path: 'transit/',
+      type: 'transit',
+      version: undefined,
+    });
     expect(asked[0]).toBe('/v1/sys/internal/ui/mounts/secret/app/db');
   });
 

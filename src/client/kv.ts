@@ -51,13 +51,18 @@ export function kvListPath(m: KvMount, rel: string): string {
 }
 
 /** The secret's value from a read of kvValuePath: v1 answers {data}, v2 {data: {data, metadata}}; null when none. */
-export function kvValueOf(version: KvVersion, body: { data?: Record<string, unknown> | null } | null | undefined): Record<string, unknown> | null {
+export function kvValueOf(
+  version: KvVersion,
+  body: { data?: Record<string, unknown> | null } | null | undefined,
+): Record<string, unknown> | null {
   const data = version === 1 ? body?.data : (body?.data?.data as Record<string, unknown> | null | undefined);
   return data ?? null;
 }
 
 /** The v2 version number of a read, when the answer carries one. */
-export function kvVersionOf(body: { data?: { metadata?: { version?: unknown } | null } | null } | null | undefined): number | undefined {
+export function kvVersionOf(
+  body: { data?: { metadata?: { version?: unknown } | null } | null } | null | undefined,
+): number | undefined {
   const version = body?.data?.metadata?.version;
   return typeof version === 'number' ? version : undefined;
 }
@@ -86,7 +91,8 @@ interface Reader {
  */
 export async function describeMount(client: Reader, path: string): Promise<MountInfo> {
   const clean = stripLeading(path);
-  const info = (await client.request('GET', `sys/internal/ui/mounts/${clean}`)).body?.data as Record<string, unknown> | null | undefined;
+  const info = (await client.request('GET', `sys/internal/ui/mounts/${clean}`)).body?.data as
+    Record<string, unknown> | null | undefined;
   const mountPath = typeof info?.path === 'string' ? info.path : '';
   if (!mountPath) throw new StrongroomError('internal', `the server did not say which mount serves "${clean}"`);
   const type = String(info?.type ?? '');

@@ -28,10 +28,40 @@ function openssl(dir: string, ...args: string[]): void {
 /** A CA, and a certificate for 127.0.0.1 signed by it. */
 function makePki(dir: string, name: string): void {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(dir, 'req', '-x509', ...ec, '-keyout', `${name}-ca.key`, '-out', `${name}-ca.crt`, '-days', '1', '-subj', `/CN=${name} test CA`);
+  openssl(
+    dir,
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    `${name}-ca.key`,
+    '-out',
+    `${name}-ca.crt`,
+    '-days',
+    '1',
+    '-subj',
+    `/CN=${name} test CA`,
+  );
   openssl(dir, 'req', ...ec, '-keyout', `${name}-server.key`, '-out', `${name}-server.csr`, '-subj', '/CN=127.0.0.1');
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl(dir, 'x509', '-req', '-in', `${name}-server.csr`, '-CA', `${name}-ca.crt`, '-CAkey', `${name}-ca.key`, '-CAcreateserial', '-out', `${name}-server.crt`, '-days', '1', '-extfile', 'san.ext');
+  openssl(
+    dir,
+    'x509',
+    '-req',
+    '-in',
+    `${name}-server.csr`,
+    '-CA',
+    `${name}-ca.crt`,
+    '-CAkey',
+    `${name}-ca.key`,
+    '-CAcreateserial',
+    '-out',
+    `${name}-server.crt`,
+    '-days',
+    '1',
+    '-extfile',
+    'san.ext',
+  );
 }
 
 describe.skipIf(!hasOpenssl())('TLS', () => {
@@ -47,9 +77,14 @@ describe.skipIf(!hasOpenssl())('TLS', () => {
     makePki(dir, 'other');
     ca = readFileSync(join(dir, 'good-ca.crt'));
     otherCa = readFileSync(join(dir, 'other-ca.crt'));
-    server = createServer({ key: readFileSync(join(dir, 'good-server.key')), cert: readFileSync(join(dir, 'good-server.crt')) }, (req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { path: req.url, token: req.headers['x-vault-token'] ?? null } }));
-    });
+    server = createServer(
+      { key: readFileSync(join(dir, 'good-server.key')), cert: readFileSync(join(dir, 'good-server.crt')) },
+      (req, res) => {
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ data: { path: req.url, token: req.headers['x-vault-token'] ?? null } }));
+      },
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     address = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -79,7 +114,9 @@ describe.skipIf(!hasOpenssl())('TLS', () => {
 
   it('accepts an unverified certificate only when skip-verify is asked for explicitly', async () => {
     await expect(createClient({ address, tlsSkipVerify: false }).read('sys/health')).rejects.toBeInstanceOf(TlsError);
-    expect(await createClient({ address, tlsSkipVerify: true }).read('sys/health')).toMatchObject({ data: { path: '/v1/sys/health' } });
+    expect(await createClient({ address, tlsSkipVerify: true }).read('sys/health')).toMatchObject({
+      data: { path: '/v1/sys/health' },
+    });
   });
 
   it('checks the name: a certificate for 127.0.0.1 does not serve another name', async () => {

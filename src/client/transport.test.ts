@@ -21,7 +21,8 @@ interface Seen {
 let server: Server;
 let address: string;
 const seen: Seen[] = [];
-let handler: (req: IncomingMessage, res: ServerResponse, body: string) => void = (_req, res) => json(res, 200, { data: {} });
+let handler: (req: IncomingMessage, res: ServerResponse, body: string) => void = (_req, res) =>
+  json(res, 200, { data: {} });
 const transports: Transport[] = [];
 
 function transport(options: Partial<Parameters<typeof createTransport>[0]> = {}): Transport {
@@ -61,9 +62,17 @@ describe('requests', () => {
   it('sends JSON to /v1/<path> with each segment encoded, the query, and the token only in X-Vault-Token', async () => {
     handler = (_req, res) => json(res, 200, { data: { ok: true } });
     const t = transport({ namespace: 'team-a', userAgent: 'strongroom-test' });
-    const res = await t.request('POST', '/secret/data/a b/c?d#e', { token: 's.tok', body: { data: { password: 'hunter2' } }, query: { version: 2, skip: undefined } });
+    const res = await t.request('POST', '/secret/data/a b/c?d#e', {
+      token: 's.tok',
+      body: { data: { password: 'hunter2' } },
+      query: { version: 2, skip: undefined },
+    });
     expect(res).toMatchObject({ status: 200, body: { data: { ok: true } } });
-    expect(seen[0]).toMatchObject({ method: 'POST', url: '/v1/secret/data/a%20b/c%3Fd%23e?version=2', body: '{"data":{"password":"hunter2"}}' });
+    expect(seen[0]).toMatchObject({
+      method: 'POST',
+      url: '/v1/secret/data/a%20b/c%3Fd%23e?version=2',
+      body: '{"data":{"password":"hunter2"}}',
+    });
     expect(seen[0]!.headers).toMatchObject({
       'x-vault-token': 's.tok',
       'x-vault-namespace': 'team-a',
@@ -94,8 +103,18 @@ describe('requests', () => {
 
   it('refuses a path that a URL parser or a decoding proxy would resolve to another one, before sending anything', async () => {
     const t = transport();
-    for (const path of ['secret/data/%2e%2e/%2e%2e/sys/raw', 'secret/data/../../sys/raw', 'secret/data/.%2E/x', 'secret/data/..\\x', 'secret/data/a%2Fb', 'secret/data/.\t./x']) {
-      await expect(t.request('GET', path), path).rejects.toMatchObject({ kind: 'invalid', details: { reason: 'unsafe_path' } });
+    for (const path of [
+      'secret/data/%2e%2e/%2e%2e/sys/raw',
+      'secret/data/../../sys/raw',
+      'secret/data/.%2E/x',
+      'secret/data/..\\x',
+      'secret/data/a%2Fb',
+      'secret/data/.\t./x',
+    ]) {
+      await expect(t.request('GET', path), path).rejects.toMatchObject({
+        kind: 'invalid',
+        details: { reason: 'unsafe_path' },
+      });
     }
     expect(seen).toEqual([]);
   });
@@ -117,10 +136,19 @@ describe('requests', () => {
 describe('typed errors', () => {
   it('a 404 is a NotFoundError carrying Vault errors[], method and path, and the body for callers', async () => {
     handler = (_req, res) => json(res, 404, { errors: [], data: { metadata: { version: 3, deletion_time: 'x' } } });
-    const err = await transport().request('GET', 'secret/data/gone', { query: { version: 3 } }).catch((e: unknown) => e);
+    const err = await transport()
+      .request('GET', 'secret/data/gone', { query: { version: 3 } })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotFoundError);
     expect(err).toBeInstanceOf(ApiError);
-    expect(err).toMatchObject({ status: 404, errors: [], method: 'GET', path: 'secret/data/gone', kind: 'not_found', body: { data: { metadata: { version: 3 } } } });
+    expect(err).toMatchObject({
+      status: 404,
+      errors: [],
+      method: 'GET',
+      path: 'secret/data/gone',
+      kind: 'not_found',
+      body: { data: { metadata: { version: 3 } } },
+    });
     expect((err as Error).message).toBe('HTTP 404 (404 on GET /v1/secret/data/gone)');
   });
 
@@ -137,7 +165,9 @@ describe('typed errors', () => {
     ];
     for (const [status, errors, kind] of cases) {
       handler = (_req, res) => json(res, status, { errors });
-      const err = await transport().request('PUT', 'x/y').catch((e: unknown) => e);
+      const err = await transport()
+        .request('PUT', 'x/y')
+        .catch((e: unknown) => e);
       expect(err, String(status)).toBeInstanceOf(ApiError);
       expect(err, String(status)).not.toBeInstanceOf(NotFoundError);
       expect(isStrongroomError(err, kind as never), `${status} ${kind}`).toBe(true);
@@ -148,14 +178,20 @@ describe('typed errors', () => {
   it('never puts the token, the request body or the query into an error message', async () => {
     handler = (_req, res) => json(res, 400, { errors: ['bad request'] });
     const err = (await transport()
-      .request('POST', 'transit/encrypt/k', { token: 'hvs.SECRET-TOKEN', body: { plaintext: 'cGxhaW50ZXh0LXZhbHVl' }, query: { wrap: 'query-secret' } })
+      .request('POST', 'transit/encrypt/k', {
+        token: 'hvs.SECRET-TOKEN',
+        body: { plaintext: 'cGxhaW50ZXh0LXZhbHVl' },
+        query: { wrap: 'query-secret' },
+      })
       .catch((e: unknown) => e)) as ApiError;
     expect(err.message).toBe('bad request (400 on POST /v1/transit/encrypt/k)');
     expect(err.message).not.toMatch(/SECRET-TOKEN|cGxhaW50|query-secret/);
   });
 
   it('refuses a token Node cannot put in a header without echoing it, and leaves no timer behind', async () => {
-    const err = await transport({ timeoutMs: 50 }).request('GET', 'sys/health', { token: 'hvs.SECRET\r\nx-evil: 1' }).catch((e: unknown) => e);
+    const err = await transport({ timeoutMs: 50 })
+      .request('GET', 'sys/health', { token: 'hvs.SECRET\r\nx-evil: 1' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).not.toContain('SECRET');
     // The request's timer would fire here if it had been left running (and throw outside any promise).
@@ -183,7 +219,9 @@ describe('timeouts and cancellation', () => {
   it('gives up on an answer that does not come within the timeout, and frees the connection', async () => {
     handler = () => undefined; // never answers
     const started = Date.now();
-    const err = await transport({ timeoutMs: 300 }).request('GET', 'slow').catch((e: unknown) => e);
+    const err = await transport({ timeoutMs: 300 })
+      .request('GET', 'slow')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TimeoutError);
     expect(err).toMatchObject({ phase: 'response', timeoutMs: 300, kind: 'unavailable' });
     expect((err as Error).message).toBe(`no answer from ${address} within 300 ms`);
@@ -194,7 +232,10 @@ describe('timeouts and cancellation', () => {
 
   it('a per-request timeout overrides the client default', async () => {
     handler = () => undefined;
-    await expect(transport({ timeoutMs: 60_000 }).request('GET', 'slow', { timeoutMs: 200 })).rejects.toMatchObject({ phase: 'response', timeoutMs: 200 });
+    await expect(transport({ timeoutMs: 60_000 }).request('GET', 'slow', { timeoutMs: 200 })).rejects.toMatchObject({
+      phase: 'response',
+      timeoutMs: 200,
+    });
   });
 
   it('gives up on a connection that is not up within the connect timeout (a TLS handshake that never ends)', async () => {
@@ -203,7 +244,11 @@ describe('timeouts and cancellation', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
       const port = (silent.address() as AddressInfo).port;
-      const err = await createTransport({ address: `https://127.0.0.1:${port}`, connectTimeoutMs: 250, timeoutMs: 5000 })
+      const err = await createTransport({
+        address: `https://127.0.0.1:${port}`,
+        connectTimeoutMs: 250,
+        timeoutMs: 5000,
+      })
         .request('GET', 'sys/health')
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TimeoutError);
@@ -221,7 +266,9 @@ describe('timeouts and cancellation', () => {
     await expect.poll(() => seen.length).toBe(1);
     controller.abort(new Error('shutting down'));
     await expect(pending).rejects.toThrow('shutting down');
-    await expect(transport().request('GET', 'x', { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(transport().request('GET', 'x', { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
   });
 });
 
@@ -234,7 +281,9 @@ describe("Vault's LIST verb", () => {
       socket.once('data', (chunk: Buffer) => {
         requestLine = chunk.toString('latin1').split('\r\n')[0]!;
         const body = '{"data":{"keys":["a","b/"]}}';
-        socket.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+        socket.end(
+          `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+        );
       });
     });
     await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
@@ -242,7 +291,10 @@ describe("Vault's LIST verb", () => {
   afterAll(() => closeTcp(raw));
 
   it('is sent as the method itself', async () => {
-    const res = await createTransport({ address: `http://127.0.0.1:${(raw.address() as AddressInfo).port}` }).request('LIST', 'secret/metadata/app/');
+    const res = await createTransport({ address: `http://127.0.0.1:${(raw.address() as AddressInfo).port}` }).request(
+      'LIST',
+      'secret/metadata/app/',
+    );
     expect(requestLine).toBe('LIST /v1/secret/metadata/app/ HTTP/1.1');
     expect(res.body.data.keys).toEqual(['a', 'b/']);
   });

@@ -93,7 +93,14 @@ export function createTransport(options: TransportOptions): Transport {
     : new HttpAgent(agentOptions);
   const send = isHttps ? httpsRequest : httpRequest;
 
-  function once(method: Method, requestPath: string, headers: Record<string, string>, payload: Buffer | undefined, request: RequestOptions, retry: boolean): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
+  function once(
+    method: Method,
+    requestPath: string,
+    headers: Record<string, string>,
+    payload: Buffer | undefined,
+    request: RequestOptions,
+    retry: boolean,
+  ): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
     const limit = request.timeoutMs ?? timeoutMs;
     const signal = request.signal;
     return new Promise((resolve, reject) => {
@@ -134,13 +141,25 @@ export function createTransport(options: TransportOptions): Transport {
             let size = 0;
             res.on('data', (chunk: Buffer) => {
               size += chunk.length;
-              if (size > maxBytes) fail(new ConnectionError(address, undefined, 'answer too large', `the answer from ${address} is larger than ${maxBytes} bytes`));
+              if (size > maxBytes)
+                fail(
+                  new ConnectionError(
+                    address,
+                    undefined,
+                    'answer too large',
+                    `the answer from ${address} is larger than ${maxBytes} bytes`,
+                  ),
+                );
               else chunks.push(chunk);
             });
             res.on('end', () => {
               if (settled) return;
               finish();
-              resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
+              resolve({
+                status: res.statusCode ?? 0,
+                headers: res.headers,
+                text: Buffer.concat(chunks).toString('utf8'),
+              });
             });
             res.on('error', (err) => fail(connectionError(err, address)));
           },
@@ -155,7 +174,10 @@ export function createTransport(options: TransportOptions): Transport {
       }
       req.on('socket', (socket) => {
         if (!socket.connecting) return;
-        connectTimer = setTimeout(() => fail(new TimeoutError(address, 'connect', Math.min(connectTimeoutMs, limit))), Math.min(connectTimeoutMs, limit));
+        connectTimer = setTimeout(
+          () => fail(new TimeoutError(address, 'connect', Math.min(connectTimeoutMs, limit))),
+          Math.min(connectTimeoutMs, limit),
+        );
         socket.once(isHttps ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
@@ -181,7 +203,11 @@ export function createTransport(options: TransportOptions): Transport {
       const search = new URLSearchParams();
       for (const [k, v] of Object.entries(request.query ?? {})) if (v !== undefined) search.set(k, String(v));
       const qs = search.toString();
-      const headers: Record<string, string> = { accept: 'application/json', 'user-agent': options.userAgent ?? 'strongroom', ...request.headers };
+      const headers: Record<string, string> = {
+        accept: 'application/json',
+        'user-agent': options.userAgent ?? 'strongroom',
+        ...request.headers,
+      };
       if (request.token) headers['x-vault-token'] = request.token;
       if (options.namespace) headers['x-vault-namespace'] = options.namespace;
       let payload: Buffer | undefined;
@@ -226,19 +252,31 @@ function parseAddress(address: string): URL {
   } catch {
     throw new StrongroomError('invalid', `invalid server address "${address}": expected http(s)://host:port`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new StrongroomError('invalid', 'invalid server address: use http:// or https://');
-  if (url.username || url.password) throw new StrongroomError('invalid', 'invalid server address: credentials in the URL are not supported');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new StrongroomError('invalid', 'invalid server address: use http:// or https://');
+  if (url.username || url.password)
+    throw new StrongroomError('invalid', 'invalid server address: credentials in the URL are not supported');
   return url;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
 
 function connectionError(err: NodeJS.ErrnoException, address: string): ConnectionError {
   if (err instanceof ConnectionError) return err;
   const code = err.code || undefined;
   // A reset during the handshake mentions TLS in its message, but it is the network's doing, not a certificate's.
-  if (code && NETWORK_CODES.has(code)) return new ConnectionError(address, code, err.message, undefined, { cause: err });
-  if (/certificate|self.signed|CERT|SSL|TLS/i.test(`${code ?? ''} ${err.message}`)) return new TlsError(address, code, err.message, { cause: err });
+  if (code && NETWORK_CODES.has(code))
+    return new ConnectionError(address, code, err.message, undefined, { cause: err });
+  if (/certificate|self.signed|CERT|SSL|TLS/i.test(`${code ?? ''} ${err.message}`))
+    return new TlsError(address, code, err.message, { cause: err });
   return new ConnectionError(address, code, err.message, undefined, { cause: err });
 }
 

@@ -15,9 +15,11 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     seen.push({ url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() });
-    res.writeHead(200, { 'content-type': 'application/json' }).end(
-      '{"data":null,"wrap_info":{"token":"hvs.w","accessor":"acc","ttl":300,"creation_time":"2026-12-07T10:00:00Z","creation_path":"secret/data/x"}}',
-    );
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(
+        '{"data":null,"wrap_info":{"token":"hvs.w","accessor":"acc","ttl":300,"creation_time":"2026-12-07T10:00:00Z","creation_path":"secret/data/x"}}',
+      );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   address = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -37,7 +39,13 @@ describe('wrapTtl', () => {
     await client.read('secret/data/x');
     await client.write('auth/token/create', {}, { wrapTtl: 90 });
     expect(seen.map((s) => s.headers['x-vault-wrap-ttl'])).toEqual(['300s', undefined, '90s']);
-    expect(wrapInfoOf(body)).toEqual({ token: 'hvs.w', accessor: 'acc', ttl: 300, creation_time: '2026-12-07T10:00:00Z', creation_path: 'secret/data/x' });
+    expect(wrapInfoOf(body)).toEqual({
+      token: 'hvs.w',
+      accessor: 'acc',
+      ttl: 300,
+      creation_time: '2026-12-07T10:00:00Z',
+      creation_path: 'secret/data/x',
+    });
     client.close();
   });
 

@@ -33,9 +33,14 @@ export function wrapTtlHeader(ttl: WrapTtl): string {
   try {
     seconds = parseDuration(ttl);
   } catch {
-    throw new StrongroomError('invalid', 'invalid wrapping TTL: expected a positive number of seconds or a duration such as 5m', { reason: 'wrap_ttl' });
+    throw new StrongroomError(
+      'invalid',
+      'invalid wrapping TTL: expected a positive number of seconds or a duration such as 5m',
+      { reason: 'wrap_ttl' },
+    );
   }
-  if (seconds <= 0) throw new StrongroomError('invalid', 'invalid wrapping TTL: it must be at least 1s', { reason: 'wrap_ttl' });
+  if (seconds <= 0)
+    throw new StrongroomError('invalid', 'invalid wrapping TTL: it must be at least 1s', { reason: 'wrap_ttl' });
   return `${seconds}s`;
 }
 
@@ -51,6 +56,8 @@ export function wrapInfoOf(body: unknown): WrapInfo | undefined {
     ttl: Number(w.ttl ?? 0),
     creation_time: String(w.creation_time ?? ''),
     creation_path: String(w.creation_path ?? ''),
-    ...(typeof w.wrapped_accessor === 'string' && w.wrapped_accessor !== '' ? { wrapped_accessor: w.wrapped_accessor } : {}),
+    ...(typeof w.wrapped_accessor === 'string' && w.wrapped_accessor !== ''
+      ? { wrapped_accessor: w.wrapped_accessor }
+      : {}),
   };
 }

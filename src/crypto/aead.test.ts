@@ -87,7 +87,8 @@ describe('AES-256-GCM sealed values', () => {
   it('never repeats a nonce, including across nonce-pool refills', () => {
     const seen = new Set<string>();
     const context = encodeContext('n');
-    for (let i = 0; i < 10_000; i++) seen.add(sealValue(key, 1, Buffer.alloc(0), context).subarray(5, 17).toString('hex'));
+    for (let i = 0; i < 10_000; i++)
+      seen.add(sealValue(key, 1, Buffer.alloc(0), context).subarray(5, 17).toString('hex'));
     expect(seen.size).toBe(10_000);
   });
 

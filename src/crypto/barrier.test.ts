@@ -50,7 +50,6 @@ describeEachEngine('nonce budget', (ctx) => {
     written.forEach((v, i) => expect(service.barrier.decrypt(v, place(i)).toString()).toBe(`n${i}`));
     await service.close();
   });
-
 });
 
 describeEachEngine('nonce budget, fail closed', (ctx) => {
@@ -66,7 +65,9 @@ describeEachEngine('nonce budget, fail closed', (ctx) => {
     tight.barrier.encrypt(Buffer.from('1'), place(1));
     tight.barrier.encrypt(Buffer.from('2'), place(2));
     // Two reserved, both used, the next reservation has not been written yet: refuse rather than under-count.
-    expect(() => tight.barrier.encrypt(Buffer.from('3'), place(3))).toThrowError(expect.objectContaining({ kind: 'unavailable' }));
+    expect(() => tight.barrier.encrypt(Buffer.from('3'), place(3))).toThrowError(
+      expect.objectContaining({ kind: 'unavailable' }),
+    );
     await tight.whenIdle();
     const third = tight.barrier.encrypt(Buffer.from('3'), place(3));
     expect(tight.barrier.termOf(third)).toBe(1);

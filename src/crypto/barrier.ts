@@ -78,7 +78,10 @@ export class KeyringBarrier {
     this.#autoRotate = options.autoRotate;
     const limit = options.rotateAfterEncryptions ?? DEFAULT_ROTATE_AFTER_ENCRYPTIONS;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_ROTATE_AFTER_ENCRYPTIONS) {
-      throw new StrongroomError('invalid', `rotateAfterEncryptions must be a whole number from 1 to ${MAX_ROTATE_AFTER_ENCRYPTIONS}`);
+      throw new StrongroomError(
+        'invalid',
+        `rotateAfterEncryptions must be a whole number from 1 to ${MAX_ROTATE_AFTER_ENCRYPTIONS}`,
+      );
     }
     this.#limit = limit;
     const block = options.usageBlockSize ?? Math.min(MAX_USAGE_BLOCK, Math.max(1, Math.floor(limit / 8)));
@@ -112,7 +115,10 @@ export class KeyringBarrier {
     if (budget.remaining <= 0) {
       // Fail closed: an encryption not yet counted in storage could be lost in a crash and under-count nonces.
       this.#scheduleBudget();
-      throw new StrongroomError('unavailable', 'encryption key usage could not be recorded in storage yet; retry shortly');
+      throw new StrongroomError(
+        'unavailable',
+        'encryption key usage could not be recorded in storage yet; retry shortly',
+      );
     }
     budget.remaining -= 1;
     if (budget.remaining <= this.#block) this.#scheduleBudget();

@@ -15,13 +15,19 @@ describeEachEngine('init races', (ctx) => {
     const b = createSealService({ storage: ctx.storage(), ...quiet });
     const pathA = join(dir(), 'a.key');
     const pathB = join(dir(), 'b.key');
-    const results = await Promise.allSettled([a.initKeyFile(pathA), b.initKeyFile(pathB), a.initShamir({ shares: 3, threshold: 2 })]);
+    const results = await Promise.allSettled([
+      a.initKeyFile(pathA),
+      b.initKeyFile(pathB),
+      a.initShamir({ shares: 3, threshold: 2 }),
+    ]);
     const won = results.filter((r) => r.status === 'fulfilled');
     expect(won).toHaveLength(1);
     for (const r of results) {
-      if (r.status === 'rejected') expect(r.reason).toMatchObject({ kind: 'invalid', message: 'Strongroom is already initialized' });
+      if (r.status === 'rejected')
+        expect(r.reason).toMatchObject({ kind: 'invalid', message: 'Strongroom is already initialized' });
     }
-    const winnerPath = results[0]!.status === 'fulfilled' ? pathA : results[1]!.status === 'fulfilled' ? pathB : undefined;
+    const winnerPath =
+      results[0]!.status === 'fulfilled' ? pathA : results[1]!.status === 'fulfilled' ? pathB : undefined;
     for (const path of [pathA, pathB]) expect(existsSync(path)).toBe(path === winnerPath);
     await a.close();
     await b.close();
@@ -33,13 +39,19 @@ describeEachEngine('key file init', (ctx) => {
     const service = createSealService({ storage: ctx.storage(), ...quiet });
     const junk = join(dir(), 'junk.key');
     writeFileSync(junk, 'not a key\n', { mode: 0o600 });
-    await expect(service.initKeyFile(junk)).rejects.toMatchObject({ kind: 'invalid', message: expect.stringMatching(/does not hold a 256-bit key/) });
+    await expect(service.initKeyFile(junk)).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringMatching(/does not hold a 256-bit key/),
+    });
     expect(readFileSync(junk, 'utf8')).toBe('not a key\n');
 
     const open = join(dir(), 'open.key');
     writeFileSync(open, Buffer.alloc(32, 1).toString('base64'));
     chmodSync(open, 0o640);
-    await expect(service.initKeyFile(open)).rejects.toMatchObject({ kind: 'invalid', message: expect.stringMatching(/mode 640/) });
+    await expect(service.initKeyFile(open)).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringMatching(/mode 640/),
+    });
     expect((await service.status()).initialized).toBe(false);
   });
 

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { StrongroomError } from '../shared/errors.js';
 import { authenticationFailed } from './aead.js';
 import type { KeyringBarrier } from './barrier.js';
-import { KEY_FILE_WARNING, createKeyFile, decodeKeyFileContents, keyFileExists, readKeyFile, removeKeyFile } from './keyfile.js';
+import {
+  KEY_FILE_WARNING,
+  createKeyFile,
+  decodeKeyFileContents,
+  keyFileExists,
+  readKeyFile,
+  removeKeyFile,
+} from './keyfile.js';
 import { Keyring, freshKey } from './keyring.js';
 import type { CryptoRepository, SealConfigRow } from './repository.js';
 import { sealKeyring } from './root-key.js';
@@ -14,15 +21,18 @@ export const ALREADY_INITIALIZED = 'already_initialized';
 
 /** How a key-file store comes back after a seal through the API; part of every refusal of an unseal key. */
 export const KEY_FILE_UNSEAL_HELP =
-  'this store is sealed with a key file: unseal it with that file\'s contents ' +
-  "('strongroom operator unseal --key-file=<data dir>/dev-unseal.key', or PUT sys/unseal {\"key\": \"<the file's base64 line>\"}), " +
+  "this store is sealed with a key file: unseal it with that file's contents " +
+  '(\'strongroom operator unseal --key-file=<data dir>/dev-unseal.key\', or PUT sys/unseal {"key": "<the file\'s base64 line>"}), ' +
   'or restart the server, which unseals itself from the key file in its data directory';
 
 function isAuthenticationFailure(err: unknown): boolean {
   return err instanceof StrongroomError && err.kind === 'internal' && err.message === authenticationFailed().message;
 }
 
-type Lifecycle = Pick<SealService, 'status' | 'initShamir' | 'initKeyFile' | 'unsealWithKeyFile' | 'submitShare' | 'resetUnseal' | 'seal'>;
+type Lifecycle = Pick<
+  SealService,
+  'status' | 'initShamir' | 'initKeyFile' | 'unsealWithKeyFile' | 'submitShare' | 'resetUnseal' | 'seal'
+>;
 
 /**
  * The seal lifecycle: init (Shamir or key file), unseal (share by share, or with the key file) and seal. It finds the
@@ -72,7 +82,8 @@ export class SealLifecycle implements Lifecycle {
   }
 
   async #assertNotInitialized(): Promise<void> {
-    if (await this.#readConfig()) throw new StrongroomError('invalid', 'Strongroom is already initialized', { reason: ALREADY_INITIALIZED });
+    if (await this.#readConfig())
+      throw new StrongroomError('invalid', 'Strongroom is already initialized', { reason: ALREADY_INITIALIZED });
   }
 
   /** Creates root key and keyring, seals them with `unsealKey` and stores them; leaves the service unsealed. */
@@ -87,7 +98,8 @@ export class SealLifecycle implements Lifecycle {
         newestTerm: ring.newestTerm,
         initialReservation: reservation,
       });
-      if (!created) throw new StrongroomError('invalid', 'Strongroom is already initialized', { reason: ALREADY_INITIALIZED });
+      if (!created)
+        throw new StrongroomError('invalid', 'Strongroom is already initialized', { reason: ALREADY_INITIALIZED });
       this.#config = undefined;
       this.#shares = [];
       const budget = { term: ring.newestTerm, remaining: reservation, reservedTotal: reservation };
@@ -142,14 +154,18 @@ export class SealLifecycle implements Lifecycle {
       const config = await this.#readConfig();
       if (!config) throw new StrongroomError('invalid', 'Strongroom is not initialized');
       if (config.type !== 'keyfile') {
-        throw new StrongroomError('invalid', `this store is sealed with ${config.type}; it cannot be unsealed with a key file`);
+        throw new StrongroomError(
+          'invalid',
+          `this store is sealed with ${config.type}; it cannot be unsealed with a key file`,
+        );
       }
       if (!this.#keys.barrier.isSealed()) return;
       const unsealKey = await readKeyFile(path);
       try {
         await this.#keys.unsealWith(unsealKey);
       } catch (err) {
-        if (isAuthenticationFailure(err)) throw new StrongroomError('invalid', `key file ${path} does not open this store`);
+        if (isAuthenticationFailure(err))
+          throw new StrongroomError('invalid', `key file ${path} does not open this store`);
         throw err;
       }
       this.#warn(`${KEY_FILE_WARNING} (key file: ${path})`);
@@ -208,7 +224,8 @@ export class SealLifecycle implements Lifecycle {
     try {
       await this.#keys.unsealWith(unsealKey);
     } catch (err) {
-      if (isAuthenticationFailure(err)) throw new StrongroomError('invalid', `this key does not open this store: ${KEY_FILE_UNSEAL_HELP}`);
+      if (isAuthenticationFailure(err))
+        throw new StrongroomError('invalid', `this key does not open this store: ${KEY_FILE_UNSEAL_HELP}`);
       throw err;
     }
     this.#warn(KEY_FILE_WARNING);

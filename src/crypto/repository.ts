@@ -137,7 +137,11 @@ export function createCryptoRepository(storage: Storage) {
      * returns the replacement (or undefined to leave it). Serializes rotations across processes.
      */
     async replaceBarrier<T>(
-      change: (current: StoredBarrier) => { encryptedRootKey: Buffer; sealedKeyring: Buffer; newestTerm: number; initialReservation: number; result: T } | { unchanged: T },
+      change: (
+        current: StoredBarrier,
+      ) =>
+        | { encryptedRootKey: Buffer; sealedKeyring: Buffer; newestTerm: number; initialReservation: number; result: T }
+        | { unchanged: T },
     ): Promise<T | undefined> {
       return db.transaction().execute(async (trx) => {
         const current = await readBarrier(trx, true);
@@ -164,7 +168,9 @@ export function createCryptoRepository(storage: Storage) {
           .insertInto('crypto_key_usage')
           .values({ term: next.newestTerm, reserved: next.initialReservation })
           .onConflict((oc) =>
-            oc.column('term').doUpdateSet((eb) => ({ reserved: eb('crypto_key_usage.reserved', '+', eb.ref('excluded.reserved')) })),
+            oc
+              .column('term')
+              .doUpdateSet((eb) => ({ reserved: eb('crypto_key_usage.reserved', '+', eb.ref('excluded.reserved')) })),
           )
           .execute();
         return next.result;
@@ -177,7 +183,9 @@ export function createCryptoRepository(storage: Storage) {
         .insertInto('crypto_key_usage')
         .values({ term, reserved: count })
         .onConflict((oc) =>
-          oc.column('term').doUpdateSet((eb) => ({ reserved: eb('crypto_key_usage.reserved', '+', eb.ref('excluded.reserved')) })),
+          oc
+            .column('term')
+            .doUpdateSet((eb) => ({ reserved: eb('crypto_key_usage.reserved', '+', eb.ref('excluded.reserved')) })),
         )
         .returning('reserved')
         .executeTakeFirstOrThrow();
@@ -185,7 +193,11 @@ export function createCryptoRepository(storage: Storage) {
     },
 
     async reservedFor(term: number): Promise<number> {
-      const row = await db.selectFrom('crypto_key_usage').select('reserved').where('term', '=', term).executeTakeFirst();
+      const row = await db
+        .selectFrom('crypto_key_usage')
+        .select('reserved')
+        .where('term', '=', term)
+        .executeTakeFirst();
       return row ? Number(row.reserved) : 0;
     },
   };

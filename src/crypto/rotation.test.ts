@@ -94,23 +94,26 @@ describeEachEngine('rotation and multi-process refresh', (ctx) => {
 
   // better-sqlite3 waits for a lock synchronously, so two SQLite handles in ONE thread would block each other for
   // busy_timeout; separate server processes (the real deployment) queue on BEGIN IMMEDIATE instead.
-  it.skipIf(ctx.engine === 'sqlite')('concurrent rotations in two processes serialize into distinct terms', async () => {
-    const other = await openStorage(ctx.config());
-    const b = createSealService({ storage: other, warn: () => undefined, refreshIntervalMs: 0 });
-    try {
-      await b.unsealWithKeyFile(path);
-      const before = a.barrier.currentTerm();
-      const [ra, rb] = await Promise.all([a.rotate(), b.rotate()]);
-      expect(new Set([ra.term, rb.term])).toEqual(new Set([before + 1, before + 2]));
-      await a.refresh();
-      await b.refresh();
-      expect(a.barrier.currentTerm()).toBe(before + 2);
-      expect(b.barrier.currentTerm()).toBe(before + 2);
-    } finally {
-      await b.close();
-      await other.close();
-    }
-  });
+  it.skipIf(ctx.engine === 'sqlite')(
+    'concurrent rotations in two processes serialize into distinct terms',
+    async () => {
+      const other = await openStorage(ctx.config());
+      const b = createSealService({ storage: other, warn: () => undefined, refreshIntervalMs: 0 });
+      try {
+        await b.unsealWithKeyFile(path);
+        const before = a.barrier.currentTerm();
+        const [ra, rb] = await Promise.all([a.rotate(), b.rotate()]);
+        expect(new Set([ra.term, rb.term])).toEqual(new Set([before + 1, before + 2]));
+        await a.refresh();
+        await b.refresh();
+        expect(a.barrier.currentTerm()).toBe(before + 2);
+        expect(b.barrier.currentTerm()).toBe(before + 2);
+      } finally {
+        await b.close();
+        await other.close();
+      }
+    },
+  );
 
   it('rewrap drives every registered rewrapper to zero and reports progress against the stale total', async () => {
     // A fake domain: records sealed under various terms, rewrapped onto the newest term by decrypt+encrypt.

@@ -57,7 +57,13 @@ export function createRotation(deps: { repo: CryptoRepository; keys: KeyringBarr
     }
     const rotated = next as unknown as Keyring;
     const term = rotated.newestTerm;
-    if (!keys.install({ ring: rotated, generation }, { term, remaining: reservation, reservedTotal: reservation }, session)) {
+    if (
+      !keys.install(
+        { ring: rotated, generation },
+        { term, remaining: reservation, reservedTotal: reservation },
+        session,
+      )
+    ) {
       if (!keys.isSession(session)) throw sealedError();
     }
     return term;

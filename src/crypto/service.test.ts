@@ -24,7 +24,14 @@ describeEachEngine('seal service (key file)', (ctx) => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(warnings.join('\n')).toMatch(/key file/);
     expect(await service.status()).toEqual({
-      type: 'keyfile', initialized: true, sealed: false, t: 1, n: 1, progress: 0, nonce: '', term: 1,
+      type: 'keyfile',
+      initialized: true,
+      sealed: false,
+      t: 1,
+      n: 1,
+      progress: 0,
+      nonce: '',
+      term: 1,
     });
 
     const sealed = service.barrier.encrypt(Buffer.from('hunter2'), ctx1);
@@ -33,12 +40,17 @@ describeEachEngine('seal service (key file)', (ctx) => {
     await service.seal();
     expect(service.barrier.isSealed()).toBe(true);
     expect(() => service.barrier.decrypt(sealed, ctx1)).toThrowError(expect.objectContaining({ kind: 'sealed' }));
-    expect(() => service.barrier.encrypt(Buffer.from('x'), ctx1)).toThrowError(expect.objectContaining({ kind: 'sealed' }));
+    expect(() => service.barrier.encrypt(Buffer.from('x'), ctx1)).toThrowError(
+      expect.objectContaining({ kind: 'sealed' }),
+    );
 
     const second = createSealService({ storage: ctx.storage(), warn: () => undefined });
     await second.unsealWithKeyFile(path);
     expect(second.barrier.decrypt(sealed, ctx1).toString()).toBe('hunter2');
-    await expect(second.initKeyFile(tempPath())).rejects.toMatchObject({ kind: 'invalid', message: expect.stringMatching(/already initialized/) });
+    await expect(second.initKeyFile(tempPath())).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringMatching(/already initialized/),
+    });
     await expect(second.initShamir({ shares: 3, threshold: 2 })).rejects.toMatchObject({ kind: 'invalid' });
     await second.close();
     await service.close();
@@ -48,11 +60,20 @@ describeEachEngine('seal service (key file)', (ctx) => {
     const service = createSealService({ storage: ctx.storage(), warn: () => undefined });
     const wrong = tempPath();
     writeFileSync(wrong, Buffer.alloc(32, 7), { mode: 0o600 });
-    await expect(service.unsealWithKeyFile(wrong)).rejects.toMatchObject({ kind: 'invalid', message: expect.stringMatching(/does not open/) });
+    await expect(service.unsealWithKeyFile(wrong)).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringMatching(/does not open/),
+    });
     chmodSync(wrong, 0o644);
-    await expect(service.unsealWithKeyFile(wrong)).rejects.toMatchObject({ kind: 'invalid', message: expect.stringMatching(/group or others/) });
+    await expect(service.unsealWithKeyFile(wrong)).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringMatching(/group or others/),
+    });
     expect(service.barrier.isSealed()).toBe(true);
-    await expect(service.submitShare('AAAA')).rejects.toMatchObject({ kind: 'invalid', message: expect.stringMatching(/--key-file/) });
+    await expect(service.submitShare('AAAA')).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringMatching(/--key-file/),
+    });
   });
 });
 

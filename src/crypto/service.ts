@@ -6,7 +6,10 @@ import { createCryptoRepository } from './repository.js';
 import { createRotation } from './rotation.js';
 import type { SealService } from './types.js';
 
-export interface SealServiceOptions extends Pick<KeyringBarrierOptions, 'rotateAfterEncryptions' | 'refreshIntervalMs' | 'usageBlockSize'> {
+export interface SealServiceOptions extends Pick<
+  KeyringBarrierOptions,
+  'rotateAfterEncryptions' | 'refreshIntervalMs' | 'usageBlockSize'
+> {
   storage: Storage;
   /** Where loud operator warnings go (key-file seal, background failures). Defaults to stderr. */
   warn?: (message: string) => void;

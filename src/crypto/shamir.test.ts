@@ -13,9 +13,10 @@ describe('Shamir splitting of the unseal key', () => {
   it('any T of N shares reconstruct the key; T-1 do not', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.integer({ min: 2, max: 8 }).chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 2, max: n }))).chain(([n, t]) =>
-          fc.tuple(fc.constant(n), fc.constant(t), subsetOf(n, t)),
-        ),
+        fc
+          .integer({ min: 2, max: 8 })
+          .chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 2, max: n })))
+          .chain(([n, t]) => fc.tuple(fc.constant(n), fc.constant(t), subsetOf(n, t))),
         async ([n, t, subset]) => {
           const key = freshKey();
           const shares = await splitKey(key, n, t);
@@ -35,13 +36,26 @@ describe('Shamir splitting of the unseal key', () => {
     expect(() => validateShamirOptions(1, 1)).not.toThrow();
     expect(() => validateShamirOptions(255, 255)).not.toThrow();
     expect(() => validateShamirOptions(5, 3)).not.toThrow();
-    for (const [n, t] of [[0, 0], [256, 2], [3, 4], [3, 0], [3, 1], [2.5, 2]] as const) {
+    for (const [n, t] of [
+      [0, 0],
+      [256, 2],
+      [3, 4],
+      [3, 0],
+      [3, 1],
+      [2.5, 2],
+    ] as const) {
       expect(() => validateShamirOptions(n, t)).toThrowError(expect.objectContaining({ kind: 'invalid' }));
     }
   });
 
   it('rejects shares that are not base64 of the right length', () => {
-    for (const bad of ['', 'not base64!', Buffer.alloc(32, 1).toString('base64'), Buffer.alloc(34, 1).toString('base64'), 'QUJD']) {
+    for (const bad of [
+      '',
+      'not base64!',
+      Buffer.alloc(32, 1).toString('base64'),
+      Buffer.alloc(34, 1).toString('base64'),
+      'QUJD',
+    ]) {
       expect(() => decodeShare(bad, 5)).toThrowError(expect.objectContaining({ kind: 'invalid' }));
     }
     const good = Buffer.alloc(33, 9);
@@ -64,9 +78,20 @@ describeEachEngine('Shamir unseal', (ctx) => {
     }));
     expect(shares).toHaveLength(5);
     expect(new Set(shares).size).toBe(5);
-    expect(await service.status()).toMatchObject({ type: 'shamir', initialized: true, sealed: true, t: 3, n: 5, progress: 0, term: 0 });
+    expect(await service.status()).toMatchObject({
+      type: 'shamir',
+      initialized: true,
+      sealed: true,
+      t: 3,
+      n: 5,
+      progress: 0,
+      term: 0,
+    });
     expect(() => service.barrier.decrypt(marker!, where)).toThrowError(expect.objectContaining({ kind: 'sealed' }));
-    await expect(service.initShamir({ shares: 5, threshold: 3 })).rejects.toMatchObject({ kind: 'invalid', message: expect.stringMatching(/already initialized/) });
+    await expect(service.initShamir({ shares: 5, threshold: 3 })).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringMatching(/already initialized/),
+    });
 
     await fc.assert(
       fc.asyncProperty(subsetOf(5, 3), async (subset) => {
@@ -93,7 +118,10 @@ describeEachEngine('Shamir unseal', (ctx) => {
     const wrong = Buffer.concat([freshKey(), Buffer.from([200])]).toString('base64');
 
     await service.submitShare(shares[0]!);
-    await expect(service.submitShare(shares[0]!)).rejects.toMatchObject({ kind: 'invalid', message: expect.stringMatching(/already submitted/) });
+    await expect(service.submitShare(shares[0]!)).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringMatching(/already submitted/),
+    });
     await expect(service.submitShare('%%%')).rejects.toMatchObject({ kind: 'invalid' });
     expect((await service.status()).progress).toBe(1);
     await service.submitShare(shares[1]!);

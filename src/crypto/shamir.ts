@@ -12,13 +12,17 @@ export function validateShamirOptions(shares: number, threshold: number): void {
   if (!Number.isInteger(shares) || !Number.isInteger(threshold)) {
     throw new StrongroomError('invalid', 'secret_shares and secret_threshold must be whole numbers');
   }
-  if (shares < 1 || shares > MAX_SHARES) throw new StrongroomError('invalid', `secret_shares must be between 1 and ${MAX_SHARES}`);
+  if (shares < 1 || shares > MAX_SHARES)
+    throw new StrongroomError('invalid', `secret_shares must be between 1 and ${MAX_SHARES}`);
   if (threshold < 1 || threshold > shares) {
     throw new StrongroomError('invalid', 'secret_threshold must be at least 1 and at most secret_shares');
   }
   if (threshold === 1 && shares > 1) {
     // Every share alone would be the whole key: N copies of one secret, which is not what anyone asking for N shares means.
-    throw new StrongroomError('invalid', 'secret_threshold must be greater than one when secret_shares is greater than one');
+    throw new StrongroomError(
+      'invalid',
+      'secret_threshold must be greater than one when secret_shares is greater than one',
+    );
   }
 }
 
@@ -47,7 +51,8 @@ export function decodeShare(share: string, shares: number): Buffer {
   if (/^[0-9a-fA-F]+$/.test(text) && text.length === expected * 2) bytes = Buffer.from(text, 'hex');
   else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) {
     const decoded = Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-    if (decoded.toString('base64').replace(/=+$/, '') === text.replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, '')) bytes = decoded;
+    if (decoded.toString('base64').replace(/=+$/, '') === text.replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, ''))
+      bytes = decoded;
   }
   if (!bytes || bytes.length !== expected) {
     bytes?.fill(0);

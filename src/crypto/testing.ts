@@ -18,7 +18,10 @@ async function databaseIdentity(storage: Storage): Promise<string> {
     const result = await sql<{ name: string; file: string }>`pragma database_list`.execute(storage.db);
     return `sqlite:${result.rows.find((row) => row.name === 'main')?.file ?? ''}`;
   }
-  const result = await sql<{ db: string; port: number | null }>`select current_database() as db, inet_server_port() as port`.execute(storage.db);
+  const result = await sql<{
+    db: string;
+    port: number | null;
+  }>`select current_database() as db, inet_server_port() as port`.execute(storage.db);
   return `postgres:${result.rows[0]?.port ?? ''}:${result.rows[0]?.db ?? ''}`;
 }
 

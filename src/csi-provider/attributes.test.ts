@@ -10,15 +10,31 @@ const attrs = (extra: Record<string, string> = {}) =>
     'csi.storage.k8s.io/pod.name': 'web-0',
     'csi.storage.k8s.io/pod.namespace': 'shop',
     'csi.storage.k8s.io/serviceAccount.name': 'web',
-    'csi.storage.k8s.io/serviceAccount.tokens': JSON.stringify({ strongroom: { token: 'jwt-a', expirationTimestamp: '2030-01-01T00:00:00Z' } }),
+    'csi.storage.k8s.io/serviceAccount.tokens': JSON.stringify({
+      strongroom: { token: 'jwt-a', expirationTimestamp: '2030-01-01T00:00:00Z' },
+    }),
     ...extra,
   });
 
 describe('csi attributes', () => {
   it('parses Vault CSI provider parameters and pod identity', () => {
     const p = parseAttributes(attrs({ vaultKubernetesMountPath: 'auth/k8s-prod/', audience: 'strongroom' }));
-    expect(p).toMatchObject({ roleName: 'app', vaultKubernetesMountPath: 'k8s-prod', audience: 'strongroom', pod: { name: 'web-0', namespace: 'shop', serviceAccountName: 'web' } });
-    expect(p.objects).toEqual([{ objectName: 'db-password', secretPath: 'secret/data/db', secretKey: 'password', secretArgs: {}, encoding: 'utf-8', method: 'GET' }]);
+    expect(p).toMatchObject({
+      roleName: 'app',
+      vaultKubernetesMountPath: 'k8s-prod',
+      audience: 'strongroom',
+      pod: { name: 'web-0', namespace: 'shop', serviceAccountName: 'web' },
+    });
+    expect(p.objects).toEqual([
+      {
+        objectName: 'db-password',
+        secretPath: 'secret/data/db',
+        secretKey: 'password',
+        secretArgs: {},
+        encoding: 'utf-8',
+        method: 'GET',
+      },
+    ]);
     expect(podToken(p)).toBe('jwt-a');
     expect(parseAttributes(attrs()).vaultKubernetesMountPath).toBe('kubernetes');
   });
@@ -27,7 +43,16 @@ describe('csi attributes', () => {
     const [o] = parseObjects(
       '- objectName: certs/tls.key\n  secretPath: /v1/secret/data/tls\n  secretKey: key\n  filePermission: "0600"\n  encoding: base64\n  method: POST\n  secretArgs: {a: 1}\n  version: 3\n',
     );
-    expect(o).toEqual({ objectName: 'certs/tls.key', secretPath: 'secret/data/tls', secretKey: 'key', filePermission: 0o600, encoding: 'base64', method: 'POST', secretArgs: { a: 1 }, version: 3 });
+    expect(o).toEqual({
+      objectName: 'certs/tls.key',
+      secretPath: 'secret/data/tls',
+      secretKey: 'key',
+      filePermission: 0o600,
+      encoding: 'base64',
+      method: 'POST',
+      secretArgs: { a: 1 },
+      version: 3,
+    });
   });
 
   it('rejects bad parameters with messages that name the problem', () => {
@@ -36,30 +61,64 @@ describe('csi attributes', () => {
     expect(() => parseObjects('objectName: a')).toThrow(/non-empty YAML list/);
     expect(() => parseObjects('- objectName: a')).toThrow(/secretPath is required/);
     expect(() => parseObjects('- {objectName: a, secretPath: s, encoding: rot13}')).toThrow(/encoding/);
-    expect(() => parseObjects('- {objectName: a, secretPath: s}\n- {objectName: a, secretPath: t}')).toThrow(/appears twice/);
-    expect(() => parseObjects('- {objectName: a, secretPath: s}\n- {objectName: a/b, secretPath: t}')).toThrow(/both a file and a directory/);
+    expect(() => parseObjects('- {objectName: a, secretPath: s}\n- {objectName: a, secretPath: t}')).toThrow(
+      /appears twice/,
+    );
+    expect(() => parseObjects('- {objectName: a, secretPath: s}\n- {objectName: a/b, secretPath: t}')).toThrow(
+      /both a file and a directory/,
+    );
     expect(() => parseObjects('- {objectName: a, secretPath: s, version: 0}')).toThrow(/positive integer/);
     expect(() => parseFileMode('0999', 'filePermission')).toThrow(/octal/);
     expect(() => podToken(parseAttributes(attrs({ audience: 'other' })))).toThrow(/tokenRequests/);
-    expect(() => podToken(parseAttributes(attrs({ 'csi.storage.k8s.io/serviceAccount.tokens': '' })))).toThrow(/tokenRequests/);
+    expect(() => podToken(parseAttributes(attrs({ 'csi.storage.k8s.io/serviceAccount.tokens': '' })))).toThrow(
+      /tokenRequests/,
+    );
   });
 
   it('rejects a secretPath that a URL parser or server would resolve elsewhere (encoded dots, separators)', () => {
     const dots = ['.', '%2e', '%2E', '%252e', '%%32e'];
     fc.assert(
-      fc.property(fc.constantFrom(...dots), fc.constantFrom(...dots), fc.constantFrom('', 'secret/data/', 'secret/data/a/'), (a, b, prefix) => {
-        const path = `${prefix}${a}${b}/sys/raw`;
-        expect(() => parseObjects(`- {objectName: a, secretPath: "${path}"}`), path).toThrow(/secretPath must not contain/);
-      }),
+      fc.property(
+        fc.constantFrom(...dots),
+        fc.constantFrom(...dots),
+        fc.constantFrom('', 'secret/data/', 'secret/data/a/'),
+        (a, b, prefix) => {
+          const path = `${prefix}${a}${b}/sys/raw`;
+          expect(() => parseObjects(`- {objectName: a, secretPath: "${path}"}`), path).toThrow(
+            /secretPath must not contain/,
+          );
+        },
+      ),
     );
-    for (const path of ['secret/data/a%2fb', 'secret/data/a%5c..%5cb', 'secret/data\\..\\x', 'secret/data/.\t./x', 'secret/data/a#b']) {
-      expect(() => parseObjects(`- {objectName: a, secretPath: '${path}'}`), path).toThrow(/secretPath must not contain/);
+    for (const path of [
+      'secret/data/a%2fb',
+      'secret/data/a%5c..%5cb',
+      'secret/data\\..\\x',
+      'secret/data/.\t./x',
+      'secret/data/a#b',
+    ]) {
+      expect(() => parseObjects(`- {objectName: a, secretPath: '${path}'}`), path).toThrow(
+        /secretPath must not contain/,
+      );
     }
-    expect(parseObjects('- {objectName: a, secretPath: "secret/data/a..b/%41"}')[0]!.secretPath).toBe('secret/data/a..b/%41');
+    expect(parseObjects('- {objectName: a, secretPath: "secret/data/a..b/%41"}')[0]!.secretPath).toBe(
+      'secret/data/a..b/%41',
+    );
   });
 
   it('rejects every objectName that would escape the volume', () => {
-    for (const name of ['../etc/passwd', '/etc/passwd', 'a/../../b', 'a/./b', 'a//b', '..', '.', 'a\\..\\b', 'x\u0000y', '']) {
+    for (const name of [
+      '../etc/passwd',
+      '/etc/passwd',
+      'a/../../b',
+      'a/./b',
+      'a//b',
+      '..',
+      '.',
+      'a\\..\\b',
+      'x\u0000y',
+      '',
+    ]) {
       expect(() => validateObjectName(name), JSON.stringify(name)).toThrow();
     }
     fc.assert(

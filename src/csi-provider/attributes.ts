@@ -50,10 +50,13 @@ function str(params: Record<string, unknown>, key: string): string | undefined {
  * no empty segments, no backslashes or NUL, bounded length.
  */
 export function validateObjectName(name: string): void {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 253) throw invalid('objectName must be 1-253 characters');
-  if (name.startsWith('/') || name.includes('\\') || name.includes('\u0000')) throw invalid(`objectName "${printable(name)}" must be a relative path inside the volume`);
+  if (typeof name !== 'string' || name.length === 0 || name.length > 253)
+    throw invalid('objectName must be 1-253 characters');
+  if (name.startsWith('/') || name.includes('\\') || name.includes('\u0000'))
+    throw invalid(`objectName "${printable(name)}" must be a relative path inside the volume`);
   for (const segment of name.split('/')) {
-    if (segment === '' || segment === '.' || segment === '..') throw invalid(`objectName "${printable(name)}" must not contain empty, "." or ".." path segments`);
+    if (segment === '' || segment === '.' || segment === '..')
+      throw invalid(`objectName "${printable(name)}" must not contain empty, "." or ".." path segments`);
   }
 }
 
@@ -86,22 +89,28 @@ function parseObject(raw: unknown, index: number): ObjectSpec {
   const secretKey = str(o, 'secretKey');
   const encodingRaw = (str(o, 'encoding') ?? 'utf-8').toLowerCase();
   const encoding = (encodingRaw === 'utf8' ? 'utf-8' : encodingRaw) as Encoding;
-  if (!ENCODINGS.has(encoding)) throw invalid(`objects[${index}] (${objectName}): encoding must be base64, hex or utf-8`);
+  if (!ENCODINGS.has(encoding))
+    throw invalid(`objects[${index}] (${objectName}): encoding must be base64, hex or utf-8`);
   const method = (str(o, 'method') ?? 'GET').toUpperCase();
-  if (method !== 'GET' && method !== 'POST') throw invalid(`objects[${index}] (${objectName}): method must be GET or POST`);
+  if (method !== 'GET' && method !== 'POST')
+    throw invalid(`objects[${index}] (${objectName}): method must be GET or POST`);
   const args = o.secretArgs ?? {};
-  if (typeof args !== 'object' || args === null || Array.isArray(args)) throw invalid(`objects[${index}] (${objectName}): secretArgs must be a mapping`);
+  if (typeof args !== 'object' || args === null || Array.isArray(args))
+    throw invalid(`objects[${index}] (${objectName}): secretArgs must be a mapping`);
   let version: number | undefined;
   if (o.version !== undefined && o.version !== null && o.version !== '') {
     version = Number(o.version);
-    if (!Number.isInteger(version) || version < 1) throw invalid(`objects[${index}] (${objectName}): version must be a positive integer`);
+    if (!Number.isInteger(version) || version < 1)
+      throw invalid(`objects[${index}] (${objectName}): version must be a positive integer`);
   }
   return {
     objectName,
     secretPath,
     ...(secretKey !== undefined ? { secretKey } : {}),
     secretArgs: args as Record<string, unknown>,
-    ...(o.filePermission !== undefined ? { filePermission: parseFileMode(o.filePermission, `objects[${index}].filePermission`) } : {}),
+    ...(o.filePermission !== undefined
+      ? { filePermission: parseFileMode(o.filePermission, `objects[${index}].filePermission`) }
+      : {}),
     encoding,
     method,
     ...(version !== undefined ? { version } : {}),
@@ -113,7 +122,9 @@ export function parseObjects(text: string): ObjectSpec[] {
   try {
     parsed = parseYaml(text);
   } catch (err) {
-    throw invalid(`parameter "objects" is not valid YAML: ${err instanceof Error ? err.message.split('\n')[0] : 'parse error'}`);
+    throw invalid(
+      `parameter "objects" is not valid YAML: ${err instanceof Error ? err.message.split('\n')[0] : 'parse error'}`,
+    );
   }
   if (!Array.isArray(parsed) || parsed.length === 0) throw invalid('parameter "objects" must be a non-empty YAML list');
   const objects = parsed.map(parseObject);
@@ -124,7 +135,8 @@ export function parseObjects(text: string): ObjectSpec[] {
   }
   // A file and a directory of the same name cannot both exist in the volume.
   for (const name of seen) {
-    if ([...seen].some((other) => other.startsWith(`${name}/`))) throw invalid(`objectName "${name}" is both a file and a directory`);
+    if ([...seen].some((other) => other.startsWith(`${name}/`)))
+      throw invalid(`objectName "${name}" is both a file and a directory`);
   }
   return objects;
 }
@@ -142,8 +154,11 @@ export function parseAttributes(json: string): MountParameters {
   const objectsText = str(params, 'objects');
   if (!objectsText) throw invalid('parameter "objects" is required');
   const vaultAddress = str(params, 'vaultAddress');
-  const mountPath = (str(params, 'vaultKubernetesMountPath') ?? 'kubernetes').replace(/^\/+|\/+$/g, '').replace(/^auth\//, '');
-  if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(mountPath)) throw invalid('parameter "vaultKubernetesMountPath" is not a valid mount path');
+  const mountPath = (str(params, 'vaultKubernetesMountPath') ?? 'kubernetes')
+    .replace(/^\/+|\/+$/g, '')
+    .replace(/^auth\//, '');
+  if (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(mountPath))
+    throw invalid('parameter "vaultKubernetesMountPath" is not a valid mount path');
   const audience = str(params, 'audience');
   const pod = {
     name: str(params, 'csi.storage.k8s.io/pod.name') ?? '',

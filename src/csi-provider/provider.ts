@@ -52,7 +52,10 @@ export function createCsiProvider(deps: CsiProviderDeps) {
       const login = await client
         .request('POST', `auth/${params.vaultKubernetesMountPath}/login`, { body: { role: params.roleName, jwt } })
         .catch((err: unknown) => {
-          throw withContext(err, `login as ${params.pod.namespace}/${params.pod.serviceAccountName} with role "${params.roleName}" failed`);
+          throw withContext(
+            err,
+            `login as ${params.pod.namespace}/${params.pod.serviceAccountName} with role "${params.roleName}" failed`,
+          );
         });
       const clientToken: unknown = login.body?.auth?.client_token;
       const token = typeof clientToken === 'string' ? clientToken : '';
@@ -78,8 +81,14 @@ export function createCsiProvider(deps: CsiProviderDeps) {
               throw withContext(err, `object "${spec.objectName}" (${spec.secretPath})`);
             });
             const contents = render(spec, result.data);
-            const version = result.kvVersion !== undefined ? String(result.kvVersion) : `sha256:${createHash('sha256').update(contents).digest('hex').slice(0, 32)}`;
-            return { file: { path: spec.objectName, mode: spec.filePermission ?? defaultMode, contents }, version: { id: spec.objectName, version } };
+            const version =
+              result.kvVersion !== undefined
+                ? String(result.kvVersion)
+                : `sha256:${createHash('sha256').update(contents).digest('hex').slice(0, 32)}`;
+            return {
+              file: { path: spec.objectName, mode: spec.filePermission ?? defaultMode, contents },
+              version: { id: spec.objectName, version },
+            };
           }),
         );
         return { files: results.map((r) => r.file), objectVersion: results.map((r) => r.version) };
@@ -91,11 +100,17 @@ export function createCsiProvider(deps: CsiProviderDeps) {
   };
 }
 
-async function read(client: Client, token: string, spec: ObjectSpec, args: Record<string, unknown>): Promise<ReadResult> {
+async function read(
+  client: Client,
+  token: string,
+  spec: ObjectSpec,
+  args: Record<string, unknown>,
+): Promise<ReadResult> {
   // A secretPath may carry its own query ('secret/data/app?version=2'); secretArgs add to it (GET) or form the body.
   const q = spec.secretPath.indexOf('?');
   const path = q === -1 ? spec.secretPath : spec.secretPath.slice(0, q);
-  const query: Record<string, string> = q === -1 ? {} : Object.fromEntries(new URLSearchParams(spec.secretPath.slice(q + 1)));
+  const query: Record<string, string> =
+    q === -1 ? {} : Object.fromEntries(new URLSearchParams(spec.secretPath.slice(q + 1)));
   let body: Record<string, unknown> | undefined;
   if (spec.method === 'GET') {
     for (const [k, v] of Object.entries(args)) query[k] = typeof v === 'string' ? v : JSON.stringify(v);
@@ -128,7 +143,8 @@ function render(spec: ObjectSpec, data: Record<string, unknown>): Buffer {
     }
     return Buffer.from(compact, 'base64');
   }
-  if (!/^([0-9a-fA-F]{2})*$/.test(value)) throw invalid(`object "${spec.objectName}": the value of "${spec.secretKey}" is not valid hex`);
+  if (!/^([0-9a-fA-F]{2})*$/.test(value))
+    throw invalid(`object "${spec.objectName}": the value of "${spec.secretKey}" is not valid hex`);
   return Buffer.from(value, 'hex');
 }
 
@@ -146,6 +162,7 @@ function parseDefaultPermission(text: string): number {
 }
 
 function withContext(err: unknown, context: string): unknown {
-  if (isStrongroomError(err)) return new StrongroomError(err.kind, `${context}: ${err.message}`, err.details ? { ...err.details } : undefined);
+  if (isStrongroomError(err))
+    return new StrongroomError(err.kind, `${context}: ${err.message}`, err.details ? { ...err.details } : undefined);
   return err;
 }

@@ -17,8 +17,13 @@ interface MountRequest {
 type Callback = (error: grpc.ServiceError | null, value?: unknown) => void;
 
 /** gRPC transport for the CSI provider; errors become gRPC statuses the driver shows in the pod's events. */
-export async function serveCsiProvider(provider: ReturnType<typeof createCsiProvider>, socketPath: string): Promise<{ stop(): Promise<void> }> {
-  const pkg = loadPackage('csi/v1alpha1/service.proto') as unknown as { v1alpha1: { CSIDriverProvider: grpc.ServiceClientConstructor } };
+export async function serveCsiProvider(
+  provider: ReturnType<typeof createCsiProvider>,
+  socketPath: string,
+): Promise<{ stop(): Promise<void> }> {
+  const pkg = loadPackage('csi/v1alpha1/service.proto') as unknown as {
+    v1alpha1: { CSIDriverProvider: grpc.ServiceClientConstructor };
+  };
   const server = new grpc.Server();
   server.addService(pkg.v1alpha1.CSIDriverProvider.service, {
     Version: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: Callback) =>

@@ -37,14 +37,17 @@ export function createCubbyholeRepository(storage: Pick<Storage, 'db'>): Cubbyho
   const table = 'cubbyhole_entries' as const;
 
   return {
-    get: (owner, path) => db.selectFrom(table).selectAll().where('owner', '=', owner).where('path', '=', path).executeTakeFirst(),
+    get: (owner, path) =>
+      db.selectFrom(table).selectAll().where('owner', '=', owner).where('path', '=', path).executeTakeFirst(),
 
     async put(row) {
       await db
         .insertInto(table)
         .values(row)
         .onConflict((oc) =>
-          oc.columns(['owner', 'path']).doUpdateSet({ ciphertext: row.ciphertext, term: row.term, updated_time: row.updated_time }),
+          oc
+            .columns(['owner', 'path'])
+            .doUpdateSet({ ciphertext: row.ciphertext, term: row.term, updated_time: row.updated_time }),
         )
         .execute();
     },
@@ -82,7 +85,11 @@ export function createCubbyholeRepository(storage: Pick<Storage, 'db'>): Cubbyho
     staleRows: (term, limit) => db.selectFrom(table).selectAll().where('term', '<', term).limit(limit).execute(),
 
     async countStale(term) {
-      const row = await db.selectFrom(table).select((eb) => eb.fn.countAll<number | string>().as('n')).where('term', '<', term).executeTakeFirst();
+      const row = await db
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('term', '<', term)
+        .executeTakeFirst();
       return Number(row?.n ?? 0);
     },
 

@@ -9,7 +9,9 @@ import { createCubbyholeService } from './service.js';
 import type { CubbyholeService } from './types.js';
 
 describeEachEngine('cubbyhole service', (ctx) => {
-  let cubbyhole: CubbyholeService & { rewrapper: { rewrapBatch(n: number): Promise<number>; countStale(): Promise<number> } };
+  let cubbyhole: CubbyholeService & {
+    rewrapper: { rewrapBatch(n: number): Promise<number>; countStale(): Promise<number> };
+  };
   let tokens: TokenService;
   let barrier: ReturnType<typeof createTestBarrier>;
   let clock: number;
@@ -29,9 +31,10 @@ describeEachEngine('cubbyhole service', (ctx) => {
     });
   });
 
-  const newOwner = async () => (await tokens.issue({ authMethod: 'token', path: 'auth/token/create', policies: ['default'] })).info.accessor;
+  const newOwner = async () =>
+    (await tokens.issue({ authMethod: 'token', path: 'auth/token/create', policies: ['default'] })).info.accessor;
 
-  it('reads, replaces, lists and deletes a token\'s entries', async () => {
+  it("reads, replaces, lists and deletes a token's entries", async () => {
     const owner = await newOwner();
     await cubbyhole.write(owner, 'app/db', { password: 'one' });
     await cubbyhole.write(owner, 'app/api/key', { key: 'k' });
@@ -76,12 +79,20 @@ describeEachEngine('cubbyhole service', (ctx) => {
     const alice = await newOwner();
     const bob = await newOwner();
     await cubbyhole.write(alice, 'k', { password: 'plain-text-marker-4711' });
-    const rows = await sql<{ owner: string; path: string; ciphertext: Uint8Array }>`select owner, path, ciphertext from cubbyhole_entries`.execute(ctx.storage().db);
+    const rows = await sql<{
+      owner: string;
+      path: string;
+      ciphertext: Uint8Array;
+    }>`select owner, path, ciphertext from cubbyhole_entries`.execute(ctx.storage().db);
     const mine = rows.rows.find((r) => r.owner === alice)!;
     expect(Buffer.from(mine.ciphertext).toString('latin1')).not.toContain('plain-text-marker-4711');
     // The same ciphertext moved to another token, or another path, does not open.
-    await sql`insert into cubbyhole_entries (owner, path, ciphertext, term, updated_time) values (${bob}, ${'k'}, ${mine.ciphertext}, 1, 0)`.execute(ctx.storage().db);
-    await sql`insert into cubbyhole_entries (owner, path, ciphertext, term, updated_time) values (${alice}, ${'moved'}, ${mine.ciphertext}, 1, 0)`.execute(ctx.storage().db);
+    await sql`insert into cubbyhole_entries (owner, path, ciphertext, term, updated_time) values (${bob}, ${'k'}, ${mine.ciphertext}, 1, 0)`.execute(
+      ctx.storage().db,
+    );
+    await sql`insert into cubbyhole_entries (owner, path, ciphertext, term, updated_time) values (${alice}, ${'moved'}, ${mine.ciphertext}, 1, 0)`.execute(
+      ctx.storage().db,
+    );
     await rejection(cubbyhole.read(bob, 'k'), 'internal');
     await rejection(cubbyhole.read(alice, 'moved'), 'internal');
   });
@@ -94,19 +105,20 @@ describeEachEngine('cubbyhole service', (ctx) => {
     expect(await cubbyhole.read(owner, 'response')).toBeUndefined();
   });
 
-  it('deletes a token\'s cubbyhole when the token is revoked, by cascade too, and leaves others alone', async () => {
+  it("deletes a token's cubbyhole when the token is revoked, by cascade too, and leaves others alone", async () => {
     const root = await tokens.createRoot();
     const parent = await tokens.create(root.info, { policies: ['default'] });
     const child = await tokens.create(parent.info, { policies: ['default'] });
     const other = await newOwner();
-    for (const owner of [parent.info.accessor, child.info.accessor, other]) await cubbyhole.write(owner, 'k', { v: owner });
+    for (const owner of [parent.info.accessor, child.info.accessor, other])
+      await cubbyhole.write(owner, 'k', { v: owner });
     await tokens.revoke(parent.token);
     expect(await cubbyhole.read(parent.info.accessor, 'k')).toBeUndefined();
     expect(await cubbyhole.read(child.info.accessor, 'k')).toBeUndefined();
     expect(await cubbyhole.read(other, 'k')).toEqual({ v: other });
   });
 
-  it('revoking only a parent (revoke-orphan) deletes its cubbyhole and keeps its children\'s', async () => {
+  it("revoking only a parent (revoke-orphan) deletes its cubbyhole and keeps its children's", async () => {
     const root = await tokens.createRoot();
     const parent = await tokens.create(root.info, { policies: ['default'] });
     const child = await tokens.create(parent.info, { policies: ['default'] });

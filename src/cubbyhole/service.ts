@@ -65,7 +65,8 @@ export function createCubbyholeService(deps: CubbyholeServiceDeps): CubbyholeSer
         const plaintext = await decrypt(row);
         try {
           const ciphertext = deps.barrier.encrypt(plaintext, cubbyholeContext(row.owner, row.path));
-          if (await repo.replaceCiphertext({ ...row, ciphertext, term: deps.barrier.currentTerm() }, row.ciphertext)) moved++;
+          if (await repo.replaceCiphertext({ ...row, ciphertext, term: deps.barrier.currentTerm() }, row.ciphertext))
+            moved++;
         } finally {
           plaintext.fill(0);
         }

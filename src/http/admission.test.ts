@@ -6,14 +6,24 @@ import { createListAwareServer, observeBody } from './list-method.js';
 
 const KiB = 1024;
 
-async function app(limits: { maxInflightBytes: number; maxConcurrentRequests: number }): Promise<{ fastify: FastifyInstance; admission: Admission; port: number; handled: string[] }> {
+async function app(limits: {
+  maxInflightBytes: number;
+  maxConcurrentRequests: number;
+}): Promise<{ fastify: FastifyInstance; admission: Admission; port: number; handled: string[] }> {
   const admission = createAdmission({ ...limits, maxBodyBytes: 64 * KiB, maxRetryAfterSeconds: 1 }, observeBody);
   const handled: string[] = [];
-  const fastify = Fastify({ bodyLimit: 64 * KiB, serverFactory: (handler) => createListAwareServer({ admission }, handler) });
+  const fastify = Fastify({
+    bodyLimit: 64 * KiB,
+    serverFactory: (handler) => createListAwareServer({ admission }, handler),
+  });
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   fastify.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
-    if (error instanceof OverloadedError) return reply.code(503).header('retry-after', String(error.retryAfterSeconds)).send({ errors: [error.message] });
+    if (error instanceof OverloadedError)
+      return reply
+        .code(503)
+        .header('retry-after', String(error.retryAfterSeconds))
+        .send({ errors: [error.message] });
     return reply.code(error.statusCode ?? 500).send({ errors: [error.message] });
   });
   fastify.all('/v1/*', async (req) => {
@@ -42,7 +52,8 @@ function open(port: number, raw: string): Opened {
       if (end < 0) return;
       const [statusLine, ...lines] = data.slice(0, end).split('\r\n');
       const headers: Record<string, string> = {};
-      for (const line of lines) headers[line.slice(0, line.indexOf(':')).toLowerCase()] = line.slice(line.indexOf(':') + 1).trim();
+      for (const line of lines)
+        headers[line.slice(0, line.indexOf(':')).toLowerCase()] = line.slice(line.indexOf(':') + 1).trim();
       resolve({ status: Number(statusLine!.split(' ')[1]), headers });
     });
     socket.on('error', reject);
@@ -52,7 +63,8 @@ function open(port: number, raw: string): Opened {
   return { socket, head };
 }
 
-const post = (path: string, length: number, sent = '') => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\n\r\n${sent}`;
+const post = (path: string, length: number, sent = '') =>
+  `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\n\r\n${sent}`;
 const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
 
 async function until(condition: () => boolean): Promise<void> {

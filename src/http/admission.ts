@@ -57,7 +57,10 @@ export function createAdmission(limits: AdmissionLimits, observeBody: ObserveBod
   const maxRetryAfter = Math.max(1, Math.floor(limits.maxRetryAfterSeconds ?? 3));
   const retryAfter = () => 1 + Math.floor(Math.random() * maxRetryAfter);
   // Requests with a body may fill the concurrency bound only up to this; the rest is kept for bodiless ones.
-  const bodyConcurrency = Math.max(1, limits.maxConcurrentRequests - Math.max(1, Math.floor(limits.maxConcurrentRequests / 16)));
+  const bodyConcurrency = Math.max(
+    1,
+    limits.maxConcurrentRequests - Math.max(1, Math.floor(limits.maxConcurrentRequests / 16)),
+  );
   let inflightRequests = 0;
   let inflightBytes = 0;
   let refused = 0;
@@ -170,7 +173,10 @@ export interface WorkGate {
 /** Bodies at least this large go through the work gate. */
 export const LARGE_BODY_BYTES = 64 * 1024;
 
-export function createWorkGate(concurrency: number, options: { connectionsAccepted: () => number; maxWaitMs?: number }): WorkGate {
+export function createWorkGate(
+  concurrency: number,
+  options: { connectionsAccepted: () => number; maxWaitMs?: number },
+): WorkGate {
   const maxWaitMs = options.maxWaitMs ?? 100;
   let active = 0;
   const queue: Array<() => void> = [];

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerFactory,
+} from 'fastify';
 import type { Bindings, ChildLoggerOptions } from 'fastify/types/logger.js';
 import type { LoggerOptions } from 'pino';
 import { LARGE_BODY_BYTES, OverloadedError, createWorkGate } from './admission.js';
@@ -28,7 +33,11 @@ export interface AppOptions {
 const serializers = {
   req(req: { method: string; url: string; ip?: string; socket?: { remoteAddress?: string } }) {
     const q = req.url.indexOf('?');
-    return { method: req.method, path: q === -1 ? req.url : req.url.slice(0, q), remoteAddress: req.ip ?? req.socket?.remoteAddress };
+    return {
+      method: req.method,
+      path: q === -1 ? req.url : req.url.slice(0, q),
+      remoteAddress: req.ip ?? req.socket?.remoteAddress,
+    };
   },
   res(res: { statusCode: number }) {
     return { statusCode: res.statusCode };
@@ -73,7 +82,9 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
   const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
   app.removeAllContentTypeParsers();
   // Kept as bytes: decoding them to text is a real cost for a large body, and it too belongs behind the work gate.
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, new UnparsedBody(body as Buffer)));
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) =>
+    done(null, new UnparsedBody(body as Buffer)),
+  );
 
   // Mounted engines and auth methods are served by the module registry's backends (src/server/modules.ts).
   const routes = buildRoutes(deps);
@@ -88,7 +99,8 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
     url: '/v1/*',
     handler: async (request, reply) => {
       // Arrived while draining for shutdown: no new work. Vault's shape; Fastify has already set Connection: close.
-      if ((request.raw as ArrivedWhileClosing)[ARRIVED_WHILE_CLOSING]) return reply.code(503).type('application/json').send(SHUTTING_DOWN);
+      if ((request.raw as ArrivedWhileClosing)[ARRIVED_WHILE_CLOSING])
+        return reply.code(503).type('application/json').send(SHUTTING_DOWN);
       const clientGone = () => request.raw.socket?.destroyed === true;
       // The client went away while its request waited (or its body was read): nobody is left to answer, so do no work.
       if (clientGone()) {
@@ -102,13 +114,18 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
         path: params['*'] ?? '',
         query: flattenQuery(request.query),
         // Throws a 400 (BodyError) for invalid or too deeply nested JSON.
-        body: request.body instanceof UnparsedBody ? parseJsonBody(request.body.bytes.toString('utf8'), maxJsonDepth) : request.body,
+        body:
+          request.body instanceof UnparsedBody
+            ? parseJsonBody(request.body.bytes.toString('utf8'), maxJsonDepth)
+            : request.body,
         token: tokenFrom(request.headers),
         ...wrapHeadersFrom(request.headers),
         remoteAddress: request.ip,
         requestId: request.id,
       });
-      const large = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) >= LARGE_BODY_BYTES;
+      const large =
+        request.headers['transfer-encoding'] !== undefined ||
+        Number(request.headers['content-length'] ?? 0) >= LARGE_BODY_BYTES;
       // A large request may wait its turn at the gate; if its client leaves meanwhile, it never starts.
       const result: ApiReply | null = large
         ? await largeBodies.run(
@@ -126,12 +143,16 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       deps.metrics.observeRequest(result.route, result.status, seconds);
       if (debugEnabled) {
-        request.log.debug({ route: result.route, status: result.status, ms: Math.round(seconds * 1e4) / 10 }, 'request completed');
+        request.log.debug(
+          { route: result.route, status: result.status, ms: Math.round(seconds * 1e4) / 10 },
+          'request completed',
+        );
       }
       reply.code(result.status);
       if (result.headers) reply.headers(result.headers);
       if (result.body === undefined) return reply.send();
-      if (typeof result.body === 'string') return reply.type(result.contentType ?? 'text/plain; charset=utf-8').send(result.body);
+      if (typeof result.body === 'string')
+        return reply.type(result.contentType ?? 'text/plain; charset=utf-8').send(result.body);
       return reply.type('application/json').send(result.body);
     },
   });
@@ -151,7 +172,10 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (error instanceof OverloadedError) {
       // A chunked body outgrew the in-flight byte budget while it was read (see http/admission.ts).
-      return reply.code(503).header('retry-after', String(error.retryAfterSeconds)).send({ errors: [error.message] });
+      return reply
+        .code(503)
+        .header('retry-after', String(error.retryAfterSeconds))
+        .send({ errors: [error.message] });
     }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) {
@@ -179,7 +203,10 @@ const SHUTTING_DOWN = { errors: ['Strongroom is shutting down'] };
 export function buildRoutes(deps: HttpDeps): RouteTable {
   // sys/internal/specs/openapi documents the table it belongs to, so it reads the table once it exists.
   const routes: RouteTable = compileRoutes({
-    sys: withOpenApiSpec(createSysBackend(deps), openApiSpecPaths(deps, () => routes)),
+    sys: withOpenApiSpec(
+      createSysBackend(deps),
+      openApiSpecPaths(deps, () => routes),
+    ),
     modules: deps.modules,
   });
   return routes;
@@ -245,7 +272,11 @@ class LazyChildLogger {
   }
 }
 
-function lazyChildLogger(parent: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
+function lazyChildLogger(
+  parent: FastifyBaseLogger,
+  bindings: Bindings,
+  options: ChildLoggerOptions,
+): FastifyBaseLogger {
   return new LazyChildLogger(parent, bindings, options) as unknown as FastifyBaseLogger;
 }
 
@@ -254,14 +285,21 @@ export function tokenFrom(headers: Record<string, string | string[] | undefined>
   const vaultHeader = headers['x-vault-token'];
   if (typeof vaultHeader === 'string' && vaultHeader !== '') return vaultHeader;
   const authorization = headers.authorization;
-  if (typeof authorization === 'string' && authorization.length > 7 && authorization.slice(0, 7).toLowerCase() === 'bearer ') {
+  if (
+    typeof authorization === 'string' &&
+    authorization.length > 7 &&
+    authorization.slice(0, 7).toLowerCase() === 'bearer '
+  ) {
     return authorization.slice(7).trim();
   }
   return undefined;
 }
 
 /** Vault's response-wrapping headers, passed on as received (the pipeline validates them). */
-export function wrapHeadersFrom(headers: Record<string, string | string[] | undefined>): { wrapTtl?: string; wrapFormat?: string } {
+export function wrapHeadersFrom(headers: Record<string, string | string[] | undefined>): {
+  wrapTtl?: string;
+  wrapFormat?: string;
+} {
   const ttl = headers['x-vault-wrap-ttl'];
   const format = headers['x-vault-wrap-format'];
   return {

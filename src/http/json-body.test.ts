@@ -31,17 +31,25 @@ describe('JSON body nesting bound', () => {
 
   it('refuses a body nested deeper than the bound with a 400 and a clear message, without parsing it', () => {
     const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
-    expect(() => parseJsonBody(deep, 500)).toThrow(expect.objectContaining({ statusCode: 400, message: 'the request body is nested deeper than 500 levels' }));
+    expect(() => parseJsonBody(deep, 500)).toThrow(
+      expect.objectContaining({ statusCode: 400, message: 'the request body is nested deeper than 500 levels' }),
+    );
     expect(parseJsonBody(JSON.stringify(nested(500)), 500)).toEqual(nested(500));
     expect(parseJsonBody('  ', 500)).toBeUndefined();
-    expect(() => parseJsonBody('{"a":', 500)).toThrow(expect.objectContaining({ statusCode: 400, message: 'the request body is not valid JSON' }));
+    expect(() => parseJsonBody('{"a":', 500)).toThrow(
+      expect.objectContaining({ statusCode: 400, message: 'the request body is not valid JSON' }),
+    );
   });
 
   it('keeps every value the bound admits within what the recursive walkers after it can handle', () => {
     // The deepest body a configuration may allow, inside an audit event's own levels (request, data, ...).
     const value = nested(MAX_CONFIGURABLE_JSON_DEPTH + 10);
     const redactor = createRedactor(new Uint8Array(32).fill(7));
-    const event = { type: 'request' as const, time: '2026-01-01T00:00:00.000Z', request: { id: 'r', operation: 'update', path: 'p', data: { value } } };
+    const event = {
+      type: 'request' as const,
+      time: '2026-01-01T00:00:00.000Z',
+      request: { id: 'r', operation: 'update', path: 'p', data: { value } },
+    };
     const redacted = redactor.redact(event as never);
     expect(canonicalJson(redacted)).toContain('hmac-sha256:');
     expect(canonicalJson({ b: 1, a: value })).toBe(canonicalJson({ a: value, b: 1 }));

@@ -24,7 +24,8 @@ export class BodyError extends Error {
 export function parseJsonBody(body: string, maxDepth: number): unknown {
   const text = body.trim();
   if (text === '') return undefined;
-  if (jsonNestingExceeds(text, maxDepth)) throw new BodyError(`the request body is nested deeper than ${maxDepth} levels`);
+  if (jsonNestingExceeds(text, maxDepth))
+    throw new BodyError(`the request body is nested deeper than ${maxDepth} levels`);
   try {
     return JSON.parse(text) as unknown;
   } catch {

@@ -17,7 +17,11 @@ async function app(tlsOptions?: { cert: Buffer; key: Buffer }): Promise<FastifyI
 }
 
 /** Sends raw bytes on one connection and collects `count` responses' JSON bodies. */
-function exchange(connect: () => net.Socket, raw: string, count: number): Promise<Array<{ status: number; body: unknown }>> {
+function exchange(
+  connect: () => net.Socket,
+  raw: string,
+  count: number,
+): Promise<Array<{ status: number; body: unknown }>> {
   return new Promise((resolve, reject) => {
     const socket = connect();
     let data = '';
@@ -154,7 +158,10 @@ describe('LIST method support', () => {
       };
       socket.once('connect', next);
     });
-    expect(responses.map((r) => (r.body as { url: string }).url)).toEqual(['/v1/first', '/v1/secret/metadata?list=true']);
+    expect(responses.map((r) => (r.body as { url: string }).url)).toEqual([
+      '/v1/first',
+      '/v1/secret/metadata?list=true',
+    ]);
   });
 
   describe('after a request the server answers by itself (unsupported Expect: 417)', () => {
@@ -163,7 +170,9 @@ describe('LIST method support', () => {
 
     for (const mode of ['pipelined', 'sequential'] as const) {
       const send = (port: number, parts: string[]) =>
-        mode === 'pipelined' ? exchange(() => net.connect(port, '127.0.0.1'), parts.join(''), parts.length) : converse(port, parts, parts.length);
+        mode === 'pipelined'
+          ? exchange(() => net.connect(port, '127.0.0.1'), parts.join(''), parts.length)
+          : converse(port, parts, parts.length);
 
       it(`never serves the next request on the connection as a LIST (${mode})`, async () => {
         server = await app();
@@ -179,7 +188,11 @@ describe('LIST method support', () => {
       it(`serves a LIST that follows a refused GET as a list (${mode})`, async () => {
         server = await app();
         const { port } = server.server.address() as net.AddressInfo;
-        const responses = await send(port, [badExpect('GET /v1/a'), plain('LIST /v1/secret/metadata'), plain('GET /v1/c')]);
+        const responses = await send(port, [
+          badExpect('GET /v1/a'),
+          plain('LIST /v1/secret/metadata'),
+          plain('GET /v1/c'),
+        ]);
         expect(responses.map((r) => r.status)).toEqual([417, 200, 200]);
         expect(responses.slice(1).map((r) => r.body)).toEqual([
           { method: 'GET', url: '/v1/secret/metadata?list=true', body: null },
@@ -188,7 +201,7 @@ describe('LIST method support', () => {
       });
     }
 
-    it('answers the refused expectation in Vault\'s error shape', async () => {
+    it("answers the refused expectation in Vault's error shape", async () => {
       server = await app();
       const { port } = server.server.address() as net.AddressInfo;
       const [refused] = await exchange(() => net.connect(port, '127.0.0.1'), badExpect('LIST /v1/a'), 1);
@@ -213,11 +226,18 @@ describe('LIST method support', () => {
           if (r.expectHeader) head += `Expect: ${r.expectHeader}\r\n`;
           if (r.body === '') return `${head}\r\n`;
           head += 'Content-Type: application/json\r\n';
-          if (r.chunked) return `${head}Transfer-Encoding: chunked\r\n\r\n${r.body.length.toString(16)}\r\n${r.body}\r\n0\r\n\r\n`;
+          if (r.chunked)
+            return `${head}Transfer-Encoding: chunked\r\n\r\n${r.body.length.toString(16)}\r\n${r.body}\r\n0\r\n\r\n`;
           return `${head}Content-Length: ${r.body.length}\r\n\r\n${r.body}`;
         });
         const responses = pipelined
-          ? (await exchange(() => net.connect(port, '127.0.0.1'), parts.join(''), parts.length + reqs.filter((r) => r.expectHeader === '100-continue').length)).filter((r) => r.status >= 200)
+          ? (
+              await exchange(
+                () => net.connect(port, '127.0.0.1'),
+                parts.join(''),
+                parts.length + reqs.filter((r) => r.expectHeader === '100-continue').length,
+              )
+            ).filter((r) => r.status >= 200)
           : await converse(port, parts, parts.length);
         expect(responses).toHaveLength(reqs.length);
         reqs.forEach((r, i) => {
@@ -241,8 +261,27 @@ describe('LIST method support', () => {
 
   it('works over TLS', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sr-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost',
-      '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-subj',
+        '/CN=localhost',
+        '-days',
+        '1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     server = await app({ cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) });
     const { port } = server.server.address() as net.AddressInfo;
     const responses = await exchange(

@@ -135,9 +135,14 @@ export interface ListAwareServerOptions {
 }
 
 /** An http(s) server that understands Vault's LIST method; use it as Fastify's `serverFactory`. */
-export function createListAwareServer(options: ListAwareServerOptions, fastifyHandler: Handler): http.Server | https.Server {
+export function createListAwareServer(
+  options: ListAwareServerOptions,
+  fastifyHandler: Handler,
+): http.Server | https.Server {
   // Admission first: a refused request is answered before anything else looks at it.
-  const handler = options.admission ? options.admission.wrap(restoreListMethod(fastifyHandler)) : restoreListMethod(fastifyHandler);
+  const handler = options.admission
+    ? options.admission.wrap(restoreListMethod(fastifyHandler))
+    : restoreListMethod(fastifyHandler);
   if (options.tls) {
     const server = https.createServer(
       { ...options.http, IncomingMessage: TaggedIncomingMessage, cert: options.tls.cert, key: options.tls.key },

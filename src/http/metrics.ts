@@ -21,7 +21,10 @@ export interface Metrics {
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'strongroom_process_' });
-  const requests = registerRequestMetrics(registry, [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
+  const requests = registerRequestMetrics(
+    registry,
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  );
   const sealed = new Gauge({
     name: 'strongroom_seal_sealed',
     help: '1 while this server is sealed (or not initialized), 0 while unsealed.',

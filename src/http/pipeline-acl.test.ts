@@ -23,10 +23,25 @@ describe('pipeline: ACL', () => {
   const all = { read: serve, create: serve, update: serve, patch: serve, delete: serve };
   const paths: BackendPath[] = [
     { name: 'probe.items', pattern: 'items/?', operations: { list: async () => ({ data: { keys: [...existing] } }) } },
-    { name: 'probe.item', pattern: 'items/(?<name>[^/]+)', existenceCheck: async (ctx) => existing.has(ctx.params.name!), operations: all },
+    {
+      name: 'probe.item',
+      pattern: 'items/(?<name>[^/]+)',
+      existenceCheck: async (ctx) => existing.has(ctx.params.name!),
+      operations: all,
+    },
     { name: 'probe.plain', pattern: 'plain', operations: { update: serve } },
-    { name: 'probe.admin', pattern: 'admin/?', sudo: true, operations: { read: serve, update: serve, list: async () => ({ data: { keys: ['x'] } }) } },
-    { name: 'probe.canon', pattern: 'canon/(?<name>[^/]+)', aclPath: (ctx) => ctx.path.toLowerCase(), operations: { read: serve, update: serve } },
+    {
+      name: 'probe.admin',
+      pattern: 'admin/?',
+      sudo: true,
+      operations: { read: serve, update: serve, list: async () => ({ data: { keys: ['x'] } }) },
+    },
+    {
+      name: 'probe.canon',
+      pattern: 'canon/(?<name>[^/]+)',
+      aclPath: (ctx) => ctx.path.toLowerCase(),
+      operations: { read: serve, update: serve },
+    },
     {
       name: 'probe.copy',
       pattern: 'copy',
@@ -69,7 +84,8 @@ describe('pipeline: ACL', () => {
 
   const grant = (path: string, ...caps: string[]) => `path "${path}" { capabilities = ${JSON.stringify(caps)} }\n`;
   const status = async (method: string, path: string, token: string, body?: unknown, query?: Record<string, string>) =>
-    (await h.request(method, path, { token, ...(body !== undefined ? { body } : {}), ...(query ? { query } : {}) })).status;
+    (await h.request(method, path, { token, ...(body !== undefined ? { body } : {}), ...(query ? { query } : {}) }))
+      .status;
 
   describe('capabilities per operation', () => {
     it('allows a read with read, and refuses it without, auditing the refusal with the caller', async () => {
@@ -81,14 +97,20 @@ describe('pipeline: ACL', () => {
       expect(refused).toMatchObject({ status: 403, body: { errors: ['permission denied'] } });
       expect(served).toHaveLength(1);
       expect(h.audit.entries).toHaveLength(1);
-      expect(h.audit.entries[0]).toMatchObject({ type: 'request', error: 'permission denied', request: { operation: 'read' } });
+      expect(h.audit.entries[0]).toMatchObject({
+        type: 'request',
+        error: 'permission denied',
+        request: { operation: 'read' },
+      });
       // The refusal names who asked: the token's accessor and policies are in the entry.
       expect(h.audit.entries[0]!.auth?.accessor).toEqual(expect.any(String));
       expect(h.audit.entries[0]!.auth?.policies).toEqual([expect.stringMatching(/^p\d+$/)]);
     });
 
     it('lets a deny on the exact path win over a glob grant', async () => {
-      const token = await h.tokenWithPolicy(grant('auth/probe/items/*', 'read', 'update') + grant('auth/probe/items/secret', 'deny'));
+      const token = await h.tokenWithPolicy(
+        grant('auth/probe/items/*', 'read', 'update') + grant('auth/probe/items/secret', 'deny'),
+      );
       expect(await status('GET', 'auth/probe/items/public', token)).toBe(200);
       expect(await status('GET', 'auth/probe/items/secret', token)).toBe(403);
       expect(await status('PUT', 'auth/probe/items/secret', token, {})).toBe(403);
@@ -149,10 +171,14 @@ describe('pipeline: ACL', () => {
         fc.asyncProperty(fc.subarray([...caps]), fc.boolean(), async (granted, exists) => {
           existing.clear();
           if (exists) existing.add('t');
-          const token = await h.tokenWithPolicy(grant('auth/probe/items/*', ...granted) + grant('auth/probe/items/', ...granted));
+          const token = await h.tokenWithPolicy(
+            grant('auth/probe/items/*', ...granted) + grant('auth/probe/items/', ...granted),
+          );
           const has = (c: string) => granted.includes(c as (typeof caps)[number]);
           expect(await status('GET', 'auth/probe/items/t', token)).toBe(has('read') ? 200 : 403);
-          expect(await status('POST', 'auth/probe/items/t', token, {})).toBe(has(exists ? 'update' : 'create') ? 200 : 403);
+          expect(await status('POST', 'auth/probe/items/t', token, {})).toBe(
+            has(exists ? 'update' : 'create') ? 200 : 403,
+          );
           expect(await status('PATCH', 'auth/probe/items/t', token, {})).toBe(has('patch') ? 200 : 403);
           expect(await status('DELETE', 'auth/probe/items/t', token)).toBe(has('delete') ? 200 : 403);
           // An empty listing is 404 (Vault's rule), so one key is listed.
@@ -167,7 +193,9 @@ describe('pipeline: ACL', () => {
   describe('aclPath', () => {
     it('judges a policy write by the lower-cased name it acts on: a deny on the real name wins', async () => {
       await h.policy.write('admin', grant('secret/*', 'read'));
-      const token = await h.tokenWithPolicy(grant('sys/policies/acl/*', 'create', 'update', 'read') + grant('sys/policies/acl/admin', 'deny'));
+      const token = await h.tokenWithPolicy(
+        grant('sys/policies/acl/*', 'create', 'update', 'read') + grant('sys/policies/acl/admin', 'deny'),
+      );
       for (const name of ['ADMIN', 'Admin', 'admin']) {
         expect(await status('PUT', `sys/policies/acl/${name}`, token, { policy: grant('*', 'sudo') }), name).toBe(403);
         expect(await status('PUT', `sys/policy/${name}`, token, { policy: grant('*', 'sudo') }), name).toBe(403);
@@ -192,16 +220,28 @@ describe('pipeline: ACL', () => {
       expect(await status('PUT', 'auth/probe/canon/ME', token, {})).toBe(403);
       const reply = await h.request('GET', 'auth/probe/can/Me', { token });
       expect(reply.status).toBe(200);
-      expect((reply.body as { data: Record<string, boolean> }).data).toMatchObject({ read: true, update: false, sudo: false });
+      expect((reply.body as { data: Record<string, boolean> }).data).toMatchObject({
+        read: true,
+        update: false,
+        sudo: false,
+      });
     });
   });
 
   describe('dataAccess', () => {
     it('checks every declared path and capability: one missing refuses the request', async () => {
       existing.add('dst');
-      const full = await h.tokenWithPolicy(grant('auth/probe/copy', 'update') + grant('auth/probe/items/src', 'read') + grant('auth/probe/items/dst', 'create', 'update'));
-      const noRead = await h.tokenWithPolicy(grant('auth/probe/copy', 'update') + grant('auth/probe/items/dst', 'create', 'update'));
-      const noCreate = await h.tokenWithPolicy(grant('auth/probe/copy', 'update') + grant('auth/probe/items/*', 'read', 'update'));
+      const full = await h.tokenWithPolicy(
+        grant('auth/probe/copy', 'update') +
+          grant('auth/probe/items/src', 'read') +
+          grant('auth/probe/items/dst', 'create', 'update'),
+      );
+      const noRead = await h.tokenWithPolicy(
+        grant('auth/probe/copy', 'update') + grant('auth/probe/items/dst', 'create', 'update'),
+      );
+      const noCreate = await h.tokenWithPolicy(
+        grant('auth/probe/copy', 'update') + grant('auth/probe/items/*', 'read', 'update'),
+      );
       const onlyData = await h.tokenWithPolicy(grant('auth/probe/items/*', 'read', 'create', 'update'));
       const body = { from: 'src', to: 'dst' };
       expect(await status('POST', 'auth/probe/copy', full, body)).toBe(200);
@@ -216,8 +256,12 @@ describe('pipeline: ACL', () => {
       const mount = (await h.mounts.resolve('secret/data/app'))!.mount;
       await h.kv.write(mount, 'app', { password: 'v1-secret' });
       await h.kv.write(mount, 'app', { password: 'v2-secret' });
-      const writeOnly = await h.tokenWithPolicy(grant('secret/rollback/*', 'update') + grant('secret/data/app', 'create', 'update'));
-      const both = await h.tokenWithPolicy(grant('secret/rollback/*', 'update') + grant('secret/data/app', 'read', 'create', 'update'));
+      const writeOnly = await h.tokenWithPolicy(
+        grant('secret/rollback/*', 'update') + grant('secret/data/app', 'create', 'update'),
+      );
+      const both = await h.tokenWithPolicy(
+        grant('secret/rollback/*', 'update') + grant('secret/data/app', 'read', 'create', 'update'),
+      );
       expect(await status('POST', 'secret/rollback/app', writeOnly, { version: 1 })).toBe(403);
       expect((await h.kv.read(mount, 'app')).data).toEqual({ password: 'v2-secret' });
       expect(await status('POST', 'secret/rollback/app', both, { version: 1 })).toBe(200);
@@ -228,7 +272,9 @@ describe('pipeline: ACL', () => {
       const mount = (await h.mounts.resolve('secret/data/db'))!.mount;
       await h.kv.write(mount, 'db', { a: '1' });
       await h.kv.write(mount, 'db', { a: '2' });
-      const token = await h.tokenWithPolicy(grant('secret/diff/*', 'read') + grant('secret/data/*', 'read') + grant('secret/data/db', 'deny'));
+      const token = await h.tokenWithPolicy(
+        grant('secret/diff/*', 'read') + grant('secret/data/*', 'read') + grant('secret/data/db', 'deny'),
+      );
       const query = { from: '1', to: '2', show_values: 'true' };
       const refused = await h.request('GET', 'secret/diff/db', { token, query });
       expect(refused.status).toBe(403);
@@ -294,7 +340,9 @@ describe('pipeline: ACL', () => {
 
     it("needs sudo on Vault's sudo paths (sys/audit, auth/token/create-orphan)", async () => {
       const plain = await h.tokenWithPolicy(grant('sys/audit', 'read') + grant('auth/token/create-orphan', 'update'));
-      const sudo = await h.tokenWithPolicy(grant('sys/audit', 'read', 'sudo') + grant('auth/token/create-orphan', 'update', 'sudo'));
+      const sudo = await h.tokenWithPolicy(
+        grant('sys/audit', 'read', 'sudo') + grant('auth/token/create-orphan', 'update', 'sudo'),
+      );
       expect(await status('GET', 'sys/audit', plain)).toBe(403);
       expect(await status('GET', 'sys/audit', sudo)).toBe(200);
       expect(await status('POST', 'auth/token/create-orphan', plain, { policies: [] })).toBe(403);
@@ -326,15 +374,31 @@ describe('pipeline: ACL', () => {
   describe('ctx.can', () => {
     it('answers from the same ACL the pipeline enforced, deny included', async () => {
       const token = await h.tokenWithPolicy(
-        grant('auth/probe/can/*', 'read', 'sudo') + grant('auth/probe/items/*', 'read') + grant('auth/probe/items/other', 'deny'),
+        grant('auth/probe/can/*', 'read', 'sudo') +
+          grant('auth/probe/items/*', 'read') +
+          grant('auth/probe/items/other', 'deny'),
       );
       const reply = await h.request('GET', 'auth/probe/can/x', { token });
-      expect((reply.body as { data: unknown }).data).toEqual({ read: true, update: false, sudo: true, other: false, reach: true, nowhere: false });
+      expect((reply.body as { data: unknown }).data).toEqual({
+        read: true,
+        update: false,
+        sudo: true,
+        other: false,
+        reach: true,
+        nowhere: false,
+      });
     });
 
     it('holds everything for root', async () => {
       const reply = await h.request('GET', 'auth/probe/can/x', { token: h.rootToken });
-      expect((reply.body as { data: unknown }).data).toEqual({ read: true, update: true, sudo: true, other: true, reach: true, nowhere: true });
+      expect((reply.body as { data: unknown }).data).toEqual({
+        read: true,
+        update: true,
+        sudo: true,
+        other: true,
+        reach: true,
+        nowhere: true,
+      });
     });
 
     it("fetches the caller's ACL once per request, shared by the pipeline's check and the handler's", async () => {

@@ -52,8 +52,17 @@ describe('pipeline: audit', () => {
                 delete: (ctx) => probeHandler(timeline(), 'delete')(ctx),
               },
             },
-            { name: 'probe.new', pattern: 'new', existenceCheck: async () => false, operations: { create: (ctx) => probeHandler(timeline(), 'create', secret)(ctx) } },
-            { name: 'probe.things', pattern: 'things/?', operations: { list: (ctx) => probeHandler(timeline(), 'list', { data: { keys: [SECRET] } })(ctx) } },
+            {
+              name: 'probe.new',
+              pattern: 'new',
+              existenceCheck: async () => false,
+              operations: { create: (ctx) => probeHandler(timeline(), 'create', secret)(ctx) },
+            },
+            {
+              name: 'probe.things',
+              pattern: 'things/?',
+              operations: { list: (ctx) => probeHandler(timeline(), 'list', { data: { keys: [SECRET] } })(ctx) },
+            },
             {
               name: 'probe.fails',
               pattern: 'fails/(?<how>[a-z]+)',
@@ -77,7 +86,10 @@ describe('pipeline: audit', () => {
               operations: {
                 update: async () => {
                   h.timeline.push('handler:login:start');
-                  return { auth: { client_token: SECRET, accessor: 'acc-1', policies: ['default'] }, auditAuth: { display_name: 'probe-user' } };
+                  return {
+                    auth: { client_token: SECRET, accessor: 'acc-1', policies: ['default'] },
+                    auditAuth: { display_name: 'probe-user' },
+                  };
                 },
               },
             },
@@ -86,7 +98,12 @@ describe('pipeline: audit', () => {
               pattern: 'versioned',
               operations: { read: async () => ({ data: { value: SECRET, version: 3 }, auditClearData: ['version'] }) },
             },
-            { name: 'probe.quiet', pattern: 'quiet', skipAudit: true, operations: { read: (ctx) => probeHandler(timeline(), 'quiet', secret)(ctx) } },
+            {
+              name: 'probe.quiet',
+              pattern: 'quiet',
+              skipAudit: true,
+              operations: { read: (ctx) => probeHandler(timeline(), 'quiet', secret)(ctx) },
+            },
             {
               name: 'probe.lifecycle',
               pattern: 'lifecycle',
@@ -126,7 +143,12 @@ describe('pipeline: audit', () => {
       it(`makes a ${op}'s request entry durable before its handler starts`, async () => {
         const reply = await as(method, 'auth/probe/thing', method === 'DELETE' ? undefined : { a: 1 });
         expect(reply.status).toBeLessThan(300);
-        expect(h.timeline).toEqual(['audit:request:durable', `handler:${op}:start`, `handler:${op}:end`, 'audit:response:durable']);
+        expect(h.timeline).toEqual([
+          'audit:request:durable',
+          `handler:${op}:start`,
+          `handler:${op}:end`,
+          'audit:response:durable',
+        ]);
         expect(h.audit.writes).toEqual([['request'], ['response']]);
         expect(h.audit.entries.map((e) => e.request.operation)).toEqual([op, op]);
       });
@@ -134,7 +156,12 @@ describe('pipeline: audit', () => {
 
     it("makes a create's request entry durable before its handler starts", async () => {
       await as('POST', 'auth/probe/new', { a: 1 });
-      expect(h.timeline).toEqual(['audit:request:durable', 'handler:create:start', 'handler:create:end', 'audit:response:durable']);
+      expect(h.timeline).toEqual([
+        'audit:request:durable',
+        'handler:create:start',
+        'handler:create:end',
+        'audit:response:durable',
+      ]);
     });
 
     it('does not start a mutation while its request entry is still on its way to disk', async () => {
@@ -153,7 +180,12 @@ describe('pipeline: audit', () => {
     it('writes a read’s request and response entries together, after the handler and before the reply', async () => {
       const reply = await as('GET', 'auth/probe/thing');
       expect(reply.status).toBe(200);
-      expect(h.timeline).toEqual(['handler:read:start', 'handler:read:end', 'audit:request:durable', 'audit:response:durable']);
+      expect(h.timeline).toEqual([
+        'handler:read:start',
+        'handler:read:end',
+        'audit:request:durable',
+        'audit:response:durable',
+      ]);
       expect(h.audit.writes).toEqual([['request', 'response']]);
       expect(h.audit.entries[1]!.response).toMatchObject({ status: 200, data: { secret: SECRET } });
     });
@@ -172,7 +204,12 @@ describe('pipeline: audit', () => {
     it('treats a list like a read', async () => {
       const reply = await as('LIST', 'auth/probe/things');
       expect(reply.status).toBe(200);
-      expect(h.timeline).toEqual(['handler:list:start', 'handler:list:end', 'audit:request:durable', 'audit:response:durable']);
+      expect(h.timeline).toEqual([
+        'handler:list:start',
+        'handler:list:end',
+        'audit:request:durable',
+        'audit:response:durable',
+      ]);
       expect(h.audit.writes).toEqual([['request', 'response']]);
     });
 
@@ -202,9 +239,19 @@ describe('pipeline: audit', () => {
     it('records the request in the response entry, and what the handler marks clear', async () => {
       await as('GET', 'auth/probe/versioned');
       const [request, response] = h.audit.entries;
-      expect(request!.request).toMatchObject({ id: 'rid-1', operation: 'read', path: 'auth/probe/versioned', mount_type: 'probe', remote_address: '10.0.0.1' });
+      expect(request!.request).toMatchObject({
+        id: 'rid-1',
+        operation: 'read',
+        path: 'auth/probe/versioned',
+        mount_type: 'probe',
+        remote_address: '10.0.0.1',
+      });
       expect(response!.request).toEqual(request!.request);
-      expect(response!.response).toMatchObject({ status: 200, data: { value: SECRET, version: 3 }, clear_data: ['version'] });
+      expect(response!.response).toMatchObject({
+        status: 200,
+        data: { value: SECRET, version: 3 },
+        clear_data: ['version'],
+      });
       expect(response!.auth?.policies).toEqual(['root']);
     });
 
@@ -267,7 +314,12 @@ describe('pipeline: audit', () => {
       h.audit.failNext('response');
       const reply = await as('PATCH', 'auth/probe/thing', { a: 1 });
       expect(reply.status).toBe(503);
-      expect(h.timeline).toEqual(['audit:request:durable', 'handler:patch:start', 'handler:patch:end', 'audit:response:failed']);
+      expect(h.timeline).toEqual([
+        'audit:request:durable',
+        'handler:patch:start',
+        'handler:patch:end',
+        'audit:response:failed',
+      ]);
       releasesNothing(reply);
     });
 
@@ -306,7 +358,10 @@ describe('pipeline: audit', () => {
         ['GET', 'sys/mounts'],
       ] as const) {
         const reply = await as(method, path, method === 'PUT' ? {} : undefined);
-        expect(reply, path).toMatchObject({ status: 503, body: { errors: ['the audit log is not available yet; retry shortly'] } });
+        expect(reply, path).toMatchObject({
+          status: 503,
+          body: { errors: ['the audit log is not available yet; retry shortly'] },
+        });
       }
       expect(h.timeline).toEqual([]);
     });
@@ -321,12 +376,22 @@ describe('pipeline: audit', () => {
       expect((await as('GET', 'auth/probe/quiet')).status).toBe(200);
       expect((await h.request('GET', 'sys/health')).status).toBe(200);
       expect(h.audit.entries).toEqual([]);
-      expect(h.timeline).toEqual(['handler:quiet:start', 'handler:quiet:end', 'handler:quiet:start', 'handler:quiet:end']);
+      expect(h.timeline).toEqual([
+        'handler:quiet:start',
+        'handler:quiet:end',
+        'handler:quiet:start',
+        'handler:quiet:end',
+      ]);
     });
 
     it('audits an auditIfAvailable path as any other while the audit log is open, failing closed', async () => {
       expect((await as('PUT', 'auth/probe/lifecycle', {})).status).toBe(200);
-      expect(h.timeline).toEqual(['audit:request:durable', 'handler:lifecycle:start', 'handler:lifecycle:end', 'audit:response:durable']);
+      expect(h.timeline).toEqual([
+        'audit:request:durable',
+        'handler:lifecycle:start',
+        'handler:lifecycle:end',
+        'audit:response:durable',
+      ]);
       h.reset();
       h.audit.failNext('request');
       expect((await as('PUT', 'auth/probe/lifecycle', {})).status).toBe(503);
@@ -337,7 +402,12 @@ describe('pipeline: audit', () => {
       h.auditUnavailable = true;
       expect((await as('PUT', 'auth/probe/lifecycle', {})).status).toBe(200);
       expect((await as('GET', 'auth/probe/lifecycle')).status).toBe(200);
-      expect(h.timeline).toEqual(['handler:lifecycle:start', 'handler:lifecycle:end', 'handler:lifecycle:start', 'handler:lifecycle:end']);
+      expect(h.timeline).toEqual([
+        'handler:lifecycle:start',
+        'handler:lifecycle:end',
+        'handler:lifecycle:start',
+        'handler:lifecycle:end',
+      ]);
       expect(h.audit.entries).toEqual([]);
     });
 

@@ -28,7 +28,15 @@ describe('pipeline: authentication', () => {
         [
           'auth/probe/',
           probeBackend([
-            { name: 'probe.open', pattern: 'open', unauthenticated: true, operations: { read: async (ctx) => ({ data: { served: seen.push(ctx) } }), update: async (ctx) => void seen.push(ctx) } },
+            {
+              name: 'probe.open',
+              pattern: 'open',
+              unauthenticated: true,
+              operations: {
+                read: async (ctx) => ({ data: { served: seen.push(ctx) } }),
+                update: async (ctx) => void seen.push(ctx),
+              },
+            },
             {
               name: 'probe.login',
               pattern: 'login',
@@ -60,7 +68,10 @@ describe('pipeline: authentication', () => {
 
   /** The reply and the one audit entry a refused token leaves behind; the handler must not have run. */
   async function refused(token: string | undefined, method = 'GET') {
-    const reply = await h.request(method, 'auth/probe/guarded', { token, ...(method === 'GET' ? {} : { body: { a: 1 } }) });
+    const reply = await h.request(method, 'auth/probe/guarded', {
+      token,
+      ...(method === 'GET' ? {} : { body: { a: 1 } }),
+    });
     expect(seen).toEqual([]);
     return reply;
   }
@@ -71,7 +82,11 @@ describe('pipeline: authentication', () => {
     expect(reply.body).toEqual(DENIED);
     expect(h.audit.entries).toHaveLength(1);
     const [entry] = h.audit.entries;
-    expect(entry).toMatchObject({ type: 'request', error: 'permission denied', request: { path: 'auth/probe/guarded', operation: 'read' } });
+    expect(entry).toMatchObject({
+      type: 'request',
+      error: 'permission denied',
+      request: { path: 'auth/probe/guarded', operation: 'read' },
+    });
     expect(entry!.auth).toBeUndefined();
     expect(entry!.request.client_token).toBeUndefined();
   });
@@ -81,7 +96,11 @@ describe('pipeline: authentication', () => {
     expect(reply.status).toBe(403);
     expect(reply.body).toEqual(DENIED);
     expect(h.audit.entries).toHaveLength(1);
-    expect(h.audit.entries[0]).toMatchObject({ type: 'request', error: 'permission denied', request: { client_token: 'srs.not-a-real-token' } });
+    expect(h.audit.entries[0]).toMatchObject({
+      type: 'request',
+      error: 'permission denied',
+      request: { client_token: 'srs.not-a-real-token' },
+    });
     expect(h.audit.entries[0]!.auth).toBeUndefined();
   });
 
@@ -130,8 +149,14 @@ describe('pipeline: authentication', () => {
     const usedUp = await h.tokenWithPolicy('path "auth/probe/*" { capabilities = ["read"] }', { numUses: 1 });
     await h.request('GET', 'auth/probe/guarded', { token: usedUp });
     h.clock.advance(11);
-    const replies = await Promise.all([undefined, 'srs.unknown', expired, usedUp].map((t) => h.request('GET', 'auth/probe/guarded', { token: t, requestId: 'same' })));
-    const wire = replies.map((r) => JSON.stringify({ status: r.status, body: r.body, headers: r.headers ?? {}, contentType: r.contentType }));
+    const replies = await Promise.all(
+      [undefined, 'srs.unknown', expired, usedUp].map((t) =>
+        h.request('GET', 'auth/probe/guarded', { token: t, requestId: 'same' }),
+      ),
+    );
+    const wire = replies.map((r) =>
+      JSON.stringify({ status: r.status, body: r.body, headers: r.headers ?? {}, contentType: r.contentType }),
+    );
     expect(new Set(wire).size).toBe(1);
   });
 

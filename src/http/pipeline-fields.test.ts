@@ -55,16 +55,30 @@ describe('pipeline: declared fields and help', () => {
     },
     policy: {
       acl: async (policies: string[]) =>
-        compileAcl(policies.includes('writer') ? [[{ pattern: 'auth/test/thing/*', capabilities: ['create', 'read', 'update'] }]] : []),
+        compileAcl(
+          policies.includes('writer')
+            ? [[{ pattern: 'auth/test/thing/*', capabilities: ['create', 'read', 'update'] }]]
+            : [],
+        ),
     },
     audit: () => audit,
     // One auth mount at auth/test/, served by `backend`.
     authMounts: {
-      resolve: async (path: string) => (path.startsWith('test/') ? { mount: { path: 'test/', type: 'test', uuid: 'u1' }, rest: path.slice(5) } : null),
+      resolve: async (path: string) =>
+        path.startsWith('test/') ? { mount: { path: 'test/', type: 'test', uuid: 'u1' }, rest: path.slice(5) } : null,
     },
   } as unknown as HttpDeps;
-  const pipeline = createPipeline(deps, compileRoutes({ sys: { paths: [] }, modules: { routesFor: () => ({ key: 'test', build: () => backend }) } }));
-  const request = (method: string, path: string, token: string | undefined, body?: unknown, query: Record<string, string> = {}): ApiRequest => ({
+  const pipeline = createPipeline(
+    deps,
+    compileRoutes({ sys: { paths: [] }, modules: { routesFor: () => ({ key: 'test', build: () => backend }) } }),
+  );
+  const request = (
+    method: string,
+    path: string,
+    token: string | undefined,
+    body?: unknown,
+    query: Record<string, string> = {},
+  ): ApiRequest => ({
     method,
     path,
     query,
@@ -74,9 +88,16 @@ describe('pipeline: declared fields and help', () => {
     requestId: 'r',
   });
 
-  it('hands the handler coerced input, with Vault\'s lenient forms', async () => {
+  it("hands the handler coerced input, with Vault's lenient forms", async () => {
     received.length = 0;
-    const reply = await pipeline.handle(request('POST', 'auth/test/thing/a', 'srs.writer', { ttl: '1h30m', tags: 'a, b,,c', enabled: '1', other: 'ignored' }));
+    const reply = await pipeline.handle(
+      request('POST', 'auth/test/thing/a', 'srs.writer', {
+        ttl: '1h30m',
+        tags: 'a, b,,c',
+        enabled: '1',
+        other: 'ignored',
+      }),
+    );
     expect(reply.status).toBe(204);
     expect(received).toEqual([{ ttl: 5400, tags: ['a', 'b', 'c'], enabled: true }]);
     const read = await pipeline.handle(request('GET', 'auth/test/thing/a', 'srs.writer', undefined, { version: '3' }));
@@ -85,7 +106,9 @@ describe('pipeline: declared fields and help', () => {
 
   it('answers a bad field with a 400 naming it, after the request entry is audited', async () => {
     audited.length = 0;
-    const reply = await pipeline.handle(request('POST', 'auth/test/thing/a', 'srs.writer', { ttl: 'secret-ish-value' }));
+    const reply = await pipeline.handle(
+      request('POST', 'auth/test/thing/a', 'srs.writer', { ttl: 'secret-ish-value' }),
+    );
     expect(reply.status).toBe(400);
     expect(reply.body).toEqual({ errors: ['field "ttl" must be a duration such as "1h" or a number of seconds'] });
     expect(JSON.stringify(reply.body)).not.toContain('secret-ish-value');
@@ -108,6 +131,8 @@ describe('pipeline: declared fields and help', () => {
     expect(body.help).toContain('A thing.');
     expect(body.help).toContain('ttl');
     expect(Object.keys(body.openapi.paths)).toEqual(['/auth/test/thing/{name}']);
-    expect((await pipeline.handle(request('GET', 'auth/test/thing/a', undefined, undefined, { help: '1' }))).status).toBe(403);
+    expect(
+      (await pipeline.handle(request('GET', 'auth/test/thing/a', undefined, undefined, { help: '1' }))).status,
+    ).toBe(403);
   });
 });

@@ -8,7 +8,7 @@ import { compileRoutes, createPipeline, type ApiRequest } from './pipeline.js';
  * The presented token reaches a handler only on a path that declares `receivesOwnToken` (lookup-self, renew-self),
  * and the pipeline hands the caller's address to authentication (bound CIDRs are judged there).
  */
-describe('pipeline: the caller\'s own token and address', () => {
+describe("pipeline: the caller's own token and address", () => {
   const info = { accessor: 'acc', policies: ['root'], numUses: 0 } as unknown as TokenInfo;
   const seen: Array<{ path: string; ownToken: string | undefined }> = [];
   const authenticated: Array<{ token: string; address: string | undefined }> = [];
@@ -34,7 +34,8 @@ describe('pipeline: the caller\'s own token and address', () => {
     audit: () => null,
     // One auth mount at auth/test/, served by `backend`.
     authMounts: {
-      resolve: async (path: string) => (path.startsWith('test/') ? { mount: { path: 'test/', type: 'test', uuid: 'u1' }, rest: path.slice(5) } : null),
+      resolve: async (path: string) =>
+        path.startsWith('test/') ? { mount: { path: 'test/', type: 'test', uuid: 'u1' }, rest: path.slice(5) } : null,
     },
   } as unknown as HttpDeps;
   const modules = { routesFor: () => ({ key: 'test', build: () => backend }) };

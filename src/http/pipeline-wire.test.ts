@@ -2,7 +2,12 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { StrongroomError, type ErrorKind } from '../shared/errors.js';
 import type { HandlerResult, RequestContext } from '../logical/backend.js';
-import { createPipelineHarness, errorsOf, probeBackend, type PipelineHarness } from '../../test/support/pipeline-harness.js';
+import {
+  createPipelineHarness,
+  errorsOf,
+  probeBackend,
+  type PipelineHarness,
+} from '../../test/support/pipeline-harness.js';
 
 /**
  * What the pipeline puts on the wire (before the transport serializes it): Vault's envelope, the empty-LIST rule,
@@ -25,7 +30,11 @@ describe('pipeline: envelope and wire', () => {
         [
           'auth/probe/',
           probeBackend([
-            { name: 'probe.any', pattern: 'any', operations: { read: handler, update: handler, delete: handler, list: handler, patch: handler } },
+            {
+              name: 'probe.any',
+              pattern: 'any',
+              operations: { read: handler, update: handler, delete: handler, list: handler, patch: handler },
+            },
             { name: 'probe.readonly', pattern: 'readonly', operations: { read: handler } },
           ]),
         ],
@@ -144,7 +153,10 @@ describe('pipeline: envelope and wire', () => {
     it('refuses a body that is not a JSON object with 400, before the handler', async () => {
       for (const body of [[1, 2], 'text', 42, true]) {
         const reply = await root('PUT', 'auth/probe/any', { body });
-        expect(reply, JSON.stringify(body)).toMatchObject({ status: 400, body: { errors: ['the request body must be a JSON object'] } });
+        expect(reply, JSON.stringify(body)).toMatchObject({
+          status: 400,
+          body: { errors: ['the request body must be a JSON object'] },
+        });
       }
       expect(seen).toEqual([]);
     });
@@ -158,7 +170,13 @@ describe('pipeline: envelope and wire', () => {
 
   describe('empty LIST', () => {
     it("answers a listing with no keys 404 {errors: []}, as Vault's HTTP layer does", async () => {
-      for (const empty of [{ data: { keys: [] } }, { data: {} }, { data: null }, undefined, { data: { keys: null } }] as Array<HandlerResult | undefined>) {
+      for (const empty of [
+        { data: { keys: [] } },
+        { data: {} },
+        { data: null },
+        undefined,
+        { data: { keys: null } },
+      ] as Array<HandlerResult | undefined>) {
         result = empty;
         const reply = await root('LIST', 'auth/probe/any');
         expect(reply, JSON.stringify(empty)).toMatchObject({ status: 404, body: { errors: [] } });
@@ -206,7 +224,10 @@ describe('pipeline: envelope and wire', () => {
     it('answers an unknown route 404 with Vault’s words, whether unmounted, sys or auth', async () => {
       for (const path of ['nomount/x', 'sys/nonsense', 'auth/probe/nope', 'secret/unknown-endpoint/x']) {
         const reply = await root('GET', path);
-        expect(reply, path).toMatchObject({ status: 404, body: { errors: [`no handler for route "${path}"; route entry not found`] } });
+        expect(reply, path).toMatchObject({
+          status: 404,
+          body: { errors: [`no handler for route "${path}"; route entry not found`] },
+        });
       }
     });
 
@@ -244,13 +265,22 @@ describe('pipeline: envelope and wire', () => {
         internal: 500,
       };
       await fc.assert(
-        fc.asyncProperty(fc.constantFrom(...(Object.keys(expected) as ErrorKind[])), fc.string({ minLength: 1, maxLength: 30 }), async (kind, message) => {
-          thrown = new StrongroomError(kind, message);
-          const reply = await root('GET', 'auth/probe/any');
-          expect(reply.status).toBe(expected[kind]);
-          const wire = kind === 'internal' ? 'internal error; request id rid-w' : kind === 'sealed' ? 'Vault is sealed' : message;
-          expect(errorsOf(reply)).toEqual([wire]);
-        }),
+        fc.asyncProperty(
+          fc.constantFrom(...(Object.keys(expected) as ErrorKind[])),
+          fc.string({ minLength: 1, maxLength: 30 }),
+          async (kind, message) => {
+            thrown = new StrongroomError(kind, message);
+            const reply = await root('GET', 'auth/probe/any');
+            expect(reply.status).toBe(expected[kind]);
+            const wire =
+              kind === 'internal'
+                ? 'internal error; request id rid-w'
+                : kind === 'sealed'
+                  ? 'Vault is sealed'
+                  : message;
+            expect(errorsOf(reply)).toEqual([wire]);
+          },
+        ),
         { numRuns: 60 },
       );
     });

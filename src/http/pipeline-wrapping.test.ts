@@ -18,14 +18,20 @@ describe('pipeline: response wrapping', () => {
   });
   beforeEach(() => h.reset());
 
-  const readWrapped = (wrapTtl: string, token = h.rootToken) => h.request('GET', 'secret/data/wrapped/db', { token, wrapTtl });
+  const readWrapped = (wrapTtl: string, token = h.rootToken) =>
+    h.request('GET', 'secret/data/wrapped/db', { token, wrapTtl });
 
   it('X-Vault-Wrap-TTL returns wrap_info (token, ttl, creation_path, accessor) and data null instead of the data', async () => {
     const reply = await readWrapped('2m');
     expect(reply.status).toBe(200);
     const body = reply.body as { data: unknown; wrap_info: Record<string, unknown> };
     expect(body.data).toBeNull();
-    expect(body.wrap_info).toMatchObject({ ttl: 120, creation_path: 'secret/data/wrapped/db', token: expect.any(String), accessor: expect.any(String) });
+    expect(body.wrap_info).toMatchObject({
+      ttl: 120,
+      creation_path: 'secret/data/wrapped/db',
+      token: expect.any(String),
+      accessor: expect.any(String),
+    });
     expect(JSON.stringify(reply.body)).not.toContain(SECRET);
   });
 
@@ -46,7 +52,9 @@ describe('pipeline: response wrapping', () => {
       expect(JSON.stringify(reply.body)).not.toContain(SECRET);
     }
     // A policy that allows the read only when wrapped within 5 minutes refuses a longer wrap and an unwrapped read.
-    const token = await h.tokenWithPolicy('path "secret/data/wrapped/*" { capabilities = ["read"] max_wrapping_ttl = "5m" min_wrapping_ttl = "1s" }');
+    const token = await h.tokenWithPolicy(
+      'path "secret/data/wrapped/*" { capabilities = ["read"] max_wrapping_ttl = "5m" min_wrapping_ttl = "1s" }',
+    );
     expect((await readWrapped('10m', token)).status).toBe(403);
     expect((await h.request('GET', 'secret/data/wrapped/db', { token })).status).toBe(403);
     const allowed = await readWrapped('2m', token);
@@ -63,7 +71,7 @@ describe('pipeline: response wrapping', () => {
     expect(text).not.toContain('wrap_info');
   });
 
-  it('sys/wrapping/unwrap releases the data once; a second unwrap is 400 with Vault\'s words', async () => {
+  it("sys/wrapping/unwrap releases the data once; a second unwrap is 400 with Vault's words", async () => {
     const wrapToken = ((await readWrapped('2m')).body as { wrap_info: { token: string } }).wrap_info.token;
     const first = await h.request('POST', 'sys/wrapping/unwrap', { token: wrapToken, body: {} });
     expect(first.status).toBe(200);

@@ -141,8 +141,11 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         auditRequest.operation = ctx.operation;
       }
       route = `${match.path.name}.${ctx.operation}`;
-      const handler = help ? pathHelp(def, resolved.backend, req.path, resolved.rest) : handlerFor(def.operations, ctx.operation);
-      if (!handler) throw new StrongroomError('method_not_allowed', `unsupported operation ${ctx.operation} on this path`);
+      const handler = help
+        ? pathHelp(def, resolved.backend, req.path, resolved.rest)
+        : handlerFor(def.operations, ctx.operation);
+      if (!handler)
+        throw new StrongroomError('method_not_allowed', `unsupported operation ${ctx.operation} on this path`);
 
       if (!def.unauthenticated && !def.skipAcl && !help && ctx.token) {
         const acl = await callerAcl(ctx.token);
@@ -157,7 +160,9 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
             // A rule's min/max_wrapping_ttl judges the wrapping asked for.
             acl.allows(aclPath, ctx.operation, { data: ctx.data, ...wrapTtl }) &&
             (!def.sudo || acl.allows(aclPath, 'sudo', { listing: ctx.operation === 'list', ...wrapTtl })) &&
-            (def.dataAccess?.(ctx) ?? []).every((access) => access.capabilities.every((c) => acl.allows(access.path, c, wrapTtl)));
+            (def.dataAccess?.(ctx) ?? []).every((access) =>
+              access.capabilities.every((c) => acl.allows(access.path, c, wrapTtl)),
+            );
           if (!allowed) {
             if (audit) await logRequest(audit, { request: auditRequest, token: ctx.token, error: PERMISSION_DENIED });
             throw new StrongroomError('forbidden', PERMISSION_DENIED);
@@ -168,7 +173,10 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       // Reads and lists change nothing: their request entry is held and written with the response entry, in one
       // batch (see audit/broker.ts). A mutation's request entry is durable before the mutation starts.
       const holdUntilResponse = ctx.operation === 'read' || ctx.operation === 'list';
-      if (audit) audited = await logRequest(audit, { request: auditRequest, token: ctx.token, holdUntilResponse }).catch(auditFailed);
+      if (audit)
+        audited = await logRequest(audit, { request: auditRequest, token: ctx.token, holdUntilResponse }).catch(
+          auditFailed,
+        );
       // Fields are validated here, after the ACL and the request's audit entry, as Vault's framework validates them in
       // the handler: a caller without access learns nothing about a path's fields, and a refused input is audited.
       if (!help) ctx.input = inputFor(def, ctx.operation, data);
@@ -202,7 +210,8 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         const error = rendered.status === 500 ? 'internal error' : firstError(rendered.body);
         try {
           const audit = deps.audit();
-          if (audit) await logResponse(audit, { requestEntry: audited, status: rendered.status, ...(error ? { error } : {}) });
+          if (audit)
+            await logResponse(audit, { requestEntry: audited, status: rendered.status, ...(error ? { error } : {}) });
         } catch (auditErr) {
           return errorReply(new AuditFailure(auditErr), route, req.requestId);
         }

@@ -69,8 +69,11 @@ export function createRenderer(sys: CompiledBackend) {
       });
     }
     const hasBody =
-      (result.data !== undefined && result.data !== null) || (result.auth !== undefined && result.auth !== null) || !!result.wrapInfo;
-    if (!hasBody && !result.warnings?.length) return reply(result.status ?? 204, undefined, route, headers ? { headers } : {});
+      (result.data !== undefined && result.data !== null) ||
+      (result.auth !== undefined && result.auth !== null) ||
+      !!result.wrapInfo;
+    if (!hasBody && !result.warnings?.length)
+      return reply(result.status ?? 204, undefined, route, headers ? { headers } : {});
     const envelope: Record<string, unknown> = {
       request_id: requestId,
       lease_id: '',
@@ -83,8 +86,7 @@ export function createRenderer(sys: CompiledBackend) {
       mount_type: backend.mountType,
     };
     // Vault's sys endpoints also repeat their data at the top level (older clients read it there).
-    const body =
-      backend === sys && result.data ? { ...result.data, ...envelope } : envelope;
+    const body = backend === sys && result.data ? { ...result.data, ...envelope } : envelope;
     return reply(result.status ?? 200, body, route, headers ? { headers } : {});
   };
 }

@@ -65,14 +65,20 @@ function run(
 describe('RequestFramer', () => {
   it('rewrites exactly the leading LIST of each pipelined request, however the bytes are split', () => {
     fc.assert(
-      fc.property(fc.array(reqArb, { minLength: 1, maxLength: 6 }), fc.array(fc.nat(), { maxLength: 12 }), (reqs, cuts) => {
-        const input = Buffer.from(reqs.map(render).join(''));
-        const expected = Buffer.from(reqs.map((r) => render(r.method === 'LIST' ? { ...r, method: 'LOCK' } : r)).join(''));
-        const { output, flags } = run(input, cuts);
-        expect(output.length).toBe(input.length); // framing can never change
-        expect(output.equals(expected)).toBe(true);
-        expect(flags).toEqual(reqs.map((r) => r.method === 'LIST'));
-      }),
+      fc.property(
+        fc.array(reqArb, { minLength: 1, maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        (reqs, cuts) => {
+          const input = Buffer.from(reqs.map(render).join(''));
+          const expected = Buffer.from(
+            reqs.map((r) => render(r.method === 'LIST' ? { ...r, method: 'LOCK' } : r)).join(''),
+          );
+          const { output, flags } = run(input, cuts);
+          expect(output.length).toBe(input.length); // framing can never change
+          expect(output.equals(expected)).toBe(true);
+          expect(flags).toEqual(reqs.map((r) => r.method === 'LIST'));
+        },
+      ),
       { numRuns: 400 },
     );
   });
@@ -111,19 +117,48 @@ describe('RequestFramer', () => {
     // Fragments that steer the framer into every state, mixed with arbitrary bytes.
     const fragment = fc.oneof(
       fc.constantFrom(
-        'LIST ', 'LIS', 'LOCK ', 'GET /v1/a HTTP/1.1\r\n', 'POST /x HTTP/1.1\r\n', 'CONNECT a:1 HTTP/1.1\r\n', 'CONNECTX\r\n',
-        'Host: x\r\n', 'content-length: 3\r\n', 'Content-Length: 12\r\n', 'Content-Length: x\r\n',
-        'Transfer-Encoding: chunked\r\n', 'transfer-encoding: gzip, chunked\r\n', 'Upgrade: h2c\r\n', ' folded\r\n',
-        'NoColon\r\n', ':empty-name\r\n', '\r\n', '\n', '\r', '3\r\nabc\r\n', '0\r\n\r\n', 'a;ext=1\r\n', 'X',
+        'LIST ',
+        'LIS',
+        'LOCK ',
+        'GET /v1/a HTTP/1.1\r\n',
+        'POST /x HTTP/1.1\r\n',
+        'CONNECT a:1 HTTP/1.1\r\n',
+        'CONNECTX\r\n',
+        'Host: x\r\n',
+        'content-length: 3\r\n',
+        'Content-Length: 12\r\n',
+        'Content-Length: x\r\n',
+        'Transfer-Encoding: chunked\r\n',
+        'transfer-encoding: gzip, chunked\r\n',
+        'Upgrade: h2c\r\n',
+        ' folded\r\n',
+        'NoColon\r\n',
+        ':empty-name\r\n',
+        '\r\n',
+        '\n',
+        '\r',
+        '3\r\nabc\r\n',
+        '0\r\n\r\n',
+        'a;ext=1\r\n',
+        'X',
       ),
       fc.string({ maxLength: 12 }),
       fc.uint8Array({ maxLength: 12 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
     );
     // Whole requests with framing headers in any spelling, so the header logic decides what follows.
     const header = fc.constantFrom(
-      'Content-Length: 5', 'content-length: 5', 'CONTENT-LENGTH:5', 'Content-Length: 0', 'Transfer-Encoding: chunked',
-      'transfer-encoding: chunked', 'TRANSFER-ENCODING: gzip, chunked', 'Transfer-Encoding: gzip', 'upgrade: websocket',
-      'Upgrade: h2c', 'Accept: */*', 'X-Vault-Token: t',
+      'Content-Length: 5',
+      'content-length: 5',
+      'CONTENT-LENGTH:5',
+      'Content-Length: 0',
+      'Transfer-Encoding: chunked',
+      'transfer-encoding: chunked',
+      'TRANSFER-ENCODING: gzip, chunked',
+      'Transfer-Encoding: gzip',
+      'upgrade: websocket',
+      'Upgrade: h2c',
+      'Accept: */*',
+      'X-Vault-Token: t',
     );
     const request = fc
       .record({
@@ -133,20 +168,26 @@ describe('RequestFramer', () => {
       })
       .map((r) => `${r.method} /v1/x HTTP/1.1\r\n${r.headers.map((h) => `${h}\r\n`).join('')}\r\n${r.body}`);
     fc.assert(
-      fc.property(fc.array(fc.oneof(fragment, request, request), { maxLength: 20 }), fc.array(fc.nat(), { maxLength: 10 }), (fragments, cuts) => {
-        const input = Buffer.from(fragments.join(''), 'latin1');
-        const ours = run(input, cuts);
-        const reference = run(input, cuts, (onStart) => new ReferenceRequestFramer(onStart));
-        expect(ours.output.equals(reference.output)).toBe(true);
-        expect(ours.flags).toEqual(reference.flags);
-        expect(ours.framer.passthrough).toBe(reference.framer.passthrough);
-      }),
+      fc.property(
+        fc.array(fc.oneof(fragment, request, request), { maxLength: 20 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (fragments, cuts) => {
+          const input = Buffer.from(fragments.join(''), 'latin1');
+          const ours = run(input, cuts);
+          const reference = run(input, cuts, (onStart) => new ReferenceRequestFramer(onStart));
+          expect(ours.output.equals(reference.output)).toBe(true);
+          expect(ours.flags).toEqual(reference.flags);
+          expect(ours.framer.passthrough).toBe(reference.framer.passthrough);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   it('gives up on a line longer than 16 KiB, split or not, exactly like the reference', () => {
-    const long = Buffer.from(`GET /v1/a HTTP/1.1\r\nX-Long: ${'a'.repeat(17 * 1024)}\r\n\r\nLIST /v1/b HTTP/1.1\r\n\r\n`);
+    const long = Buffer.from(
+      `GET /v1/a HTTP/1.1\r\nX-Long: ${'a'.repeat(17 * 1024)}\r\n\r\nLIST /v1/b HTTP/1.1\r\n\r\n`,
+    );
     for (const cuts of [[], [100, 9000, 16000]]) {
       const { output, framer } = run(long, cuts);
       expect(output.equals(long)).toBe(true);

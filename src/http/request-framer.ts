@@ -136,7 +136,8 @@ export class RequestFramer {
           const take = Math.min(state.remaining, chunk.length - i);
           state.remaining -= take;
           i += take;
-          if (state.remaining === 0) this.state = state.kind === 'body' ? this.nextRequest() : { kind: 'chunk-crlf', seen: 0 };
+          if (state.remaining === 0)
+            this.state = state.kind === 'body' ? this.nextRequest() : { kind: 'chunk-crlf', seen: 0 };
           break;
         }
         case 'chunk-crlf': {
@@ -244,7 +245,10 @@ export class RequestFramer {
     } else if (name === 'transfer-encoding') {
       if (this.sawTransferEncoding) return this.failOpen();
       this.sawTransferEncoding = true;
-      const codings = value.toLowerCase().split(',').map((c) => c.trim());
+      const codings = value
+        .toLowerCase()
+        .split(',')
+        .map((c) => c.trim());
       if (codings[codings.length - 1] !== 'chunked') return this.failOpen();
       this.chunked = true;
     } else if (name === 'upgrade') {
@@ -257,7 +261,8 @@ export class RequestFramer {
     if (this.chunked && this.contentLength !== null) return this.failOpen();
     if (this.giveUpAfterRequest) return this.failOpen();
     if (this.chunked) this.state = CHUNK_SIZE;
-    else if (this.contentLength !== null && this.contentLength > 0) this.state = { kind: 'body', remaining: this.contentLength };
+    else if (this.contentLength !== null && this.contentLength > 0)
+      this.state = { kind: 'body', remaining: this.contentLength };
     else this.state = this.nextRequest();
   }
 }

@@ -8,8 +8,19 @@ const BOUNDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 /** What prom-client's own classes print for the same observations: the format our scrapers and dashboards know. */
 async function referenceText(observations: ReadonlyArray<readonly [string, number, number]>): Promise<string> {
   const registry = new Registry();
-  const requests = new Counter({ name: 'strongroom_http_requests_total', help: 'HTTP API requests by route template and status code.', labelNames: ['route', 'status'], registers: [registry] });
-  const latency = new Histogram({ name: 'strongroom_http_request_duration_seconds', help: 'HTTP API request latency by route template.', labelNames: ['route'], buckets: BOUNDS, registers: [registry] });
+  const requests = new Counter({
+    name: 'strongroom_http_requests_total',
+    help: 'HTTP API requests by route template and status code.',
+    labelNames: ['route', 'status'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'strongroom_http_request_duration_seconds',
+    help: 'HTTP API request latency by route template.',
+    labelNames: ['route'],
+    buckets: BOUNDS,
+    registers: [registry],
+  });
   for (const [route, status, seconds] of observations) {
     requests.inc({ route, status: String(status) });
     latency.observe({ route }, seconds);

@@ -55,13 +55,19 @@ export function registerRequestMetrics(registry: Registry, bounds: readonly numb
     },
   });
 
-  const counter = custom('strongroom_http_requests_total', 'HTTP API requests by route template and status code.', 'counter', () => {
-    const values: MetricValue[] = [];
-    for (const [route, s] of stats) {
-      for (const [status, count] of s.byStatus) values.push({ labels: { route, status: String(status) }, value: count });
-    }
-    return values;
-  });
+  const counter = custom(
+    'strongroom_http_requests_total',
+    'HTTP API requests by route template and status code.',
+    'counter',
+    () => {
+      const values: MetricValue[] = [];
+      for (const [route, s] of stats) {
+        for (const [status, count] of s.byStatus)
+          values.push({ labels: { route, status: String(status) }, value: count });
+      }
+      return values;
+    },
+  );
 
   const histogramName = 'strongroom_http_request_duration_seconds';
   const histogram = custom(histogramName, 'HTTP API request latency by route template.', 'histogram', () => {
@@ -70,7 +76,11 @@ export function registerRequestMetrics(registry: Registry, bounds: readonly numb
       let cumulative = 0;
       for (let i = 0; i <= bounds.length; i++) {
         cumulative += s.buckets[i]!;
-        values.push({ labels: { le: i < bounds.length ? bounds[i]! : '+Inf', route }, value: cumulative, metricName: `${histogramName}_bucket` });
+        values.push({
+          labels: { le: i < bounds.length ? bounds[i]! : '+Inf', route },
+          value: cumulative,
+          metricName: `${histogramName}_bucket`,
+        });
       }
       values.push({ labels: { route }, value: s.sum, metricName: `${histogramName}_sum` });
       values.push({ labels: { route }, value: s.count, metricName: `${histogramName}_count` });

@@ -41,13 +41,17 @@ describe('matchPath', () => {
   it('captures any secret path after data/ exactly, and separate matches never share params', () => {
     const segment = fc.stringMatching(/^[A-Za-z0-9._-]{1,12}$/);
     fc.assert(
-      fc.property(fc.array(segment, { minLength: 1, maxLength: 6 }), fc.array(segment, { minLength: 1, maxLength: 6 }), (a, b) => {
-        const first = matchPath(compiled, `data/${a.join('/')}`)!;
-        const second = matchPath(compiled, `data/${b.join('/')}`)!;
-        expect(first.params.path).toBe(a.join('/'));
-        expect(second.params.path).toBe(b.join('/'));
-        expect(first.params).not.toBe(second.params);
-      }),
+      fc.property(
+        fc.array(segment, { minLength: 1, maxLength: 6 }),
+        fc.array(segment, { minLength: 1, maxLength: 6 }),
+        (a, b) => {
+          const first = matchPath(compiled, `data/${a.join('/')}`)!;
+          const second = matchPath(compiled, `data/${b.join('/')}`)!;
+          expect(first.params.path).toBe(a.join('/'));
+          expect(second.params.path).toBe(b.join('/'));
+          expect(first.params).not.toBe(second.params);
+        },
+      ),
     );
   });
 });

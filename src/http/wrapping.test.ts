@@ -33,7 +33,9 @@ describe('parseWrapRequest (X-Vault-Wrap-TTL, X-Vault-Wrap-Format)', () => {
   it('refuses anything else with a 400 that does not repeat the header', () => {
     fc.assert(
       fc.property(
-        fc.string().filter((s) => s.trim() !== '' && !/^\s*(\d+|\d+d|(\d*(\.\d*)?(ns|us|µs|μs|ms|s|m|h))+)\s*$/.test(s)),
+        fc
+          .string()
+          .filter((s) => s.trim() !== '' && !/^\s*(\d+|\d+d|(\d*(\.\d*)?(ns|us|µs|μs|ms|s|m|h))+)\s*$/.test(s)),
         (text) => {
           let error: unknown;
           try {
@@ -46,7 +48,8 @@ describe('parseWrapRequest (X-Vault-Wrap-TTL, X-Vault-Wrap-Format)', () => {
         },
       ),
     );
-    for (const bad of ['-5', 'soon', '1y', '5 m']) expect(() => parseWrapRequest(bad, undefined)).toThrow(/X-Vault-Wrap-TTL/);
+    for (const bad of ['-5', 'soon', '1y', '5 m'])
+      expect(() => parseWrapRequest(bad, undefined)).toThrow(/X-Vault-Wrap-TTL/);
     expect(() => parseWrapRequest('60', 'jwt')).toThrow(/jwt/);
     expect(() => parseWrapRequest('60', 'xml')).toThrow(/X-Vault-Wrap-Format/);
   });
@@ -54,7 +57,14 @@ describe('parseWrapRequest (X-Vault-Wrap-TTL, X-Vault-Wrap-Format)', () => {
 
 /** The pipeline's wrapping step, in process: real routing, ACL and audit ordering; wrapping and audit recorded. */
 describe('pipeline: response wrapping', () => {
-  const info = { accessor: 'caller-acc', policies: ['root'], numUses: 0, meta: {}, displayName: 'root', authMethod: 'token' } as unknown as TokenInfo;
+  const info = {
+    accessor: 'caller-acc',
+    policies: ['root'],
+    numUses: 0,
+    meta: {},
+    displayName: 'root',
+    authMethod: 'token',
+  } as unknown as TokenInfo;
 
   function setup(options: { wrap?: WrappingService['wrap'] } = {}) {
     const handled: string[] = [];
@@ -68,11 +78,24 @@ describe('pipeline: response wrapping', () => {
       mountType: 'test',
       paths: [
         { pattern: 'secret', operations: { read: answer({ data: { password: SECRET } }) } },
-        { pattern: 'login', operations: { update: answer({ auth: { client_token: SECRET, accessor: 'issued-acc', policies: ['a'] } }) } },
+        {
+          pattern: 'login',
+          operations: { update: answer({ auth: { client_token: SECRET, accessor: 'issued-acc', policies: ['a'] } }) },
+        },
         { pattern: 'nothing', operations: { update: answer(undefined) } },
         { pattern: 'verbatim', operations: { read: answer({ raw: { keys: [SECRET] } }) } },
-        { pattern: 'health', skipAudit: true, allowSealed: true, operations: { read: answer({ raw: { initialized: true } }) } },
-        { pattern: 'init', allowSealed: true, unauthenticated: true, operations: { update: answer({ raw: { keys: [SECRET], root_token: SECRET } }) } },
+        {
+          pattern: 'health',
+          skipAudit: true,
+          allowSealed: true,
+          operations: { read: answer({ raw: { initialized: true } }) },
+        },
+        {
+          pattern: 'init',
+          allowSealed: true,
+          unauthenticated: true,
+          operations: { update: answer({ raw: { keys: [SECRET], root_token: SECRET } }) },
+        },
         { pattern: 'missing', operations: { read: answer({ status: 404, raw: { errors: [] } }) } },
       ],
     };
@@ -84,18 +107,29 @@ describe('pipeline: response wrapping', () => {
       audit: () => ({ log: record, logAll: async (all: AuditEvent[]) => void (await Promise.all(all.map(record))) }),
       // One auth mount at auth/test/, served by `backend`.
       authMounts: {
-        resolve: async (path: string) => (path.startsWith('test/') ? { mount: { path: 'test/', type: 'test', uuid: 'u1' }, rest: path.slice(5) } : null),
+        resolve: async (path: string) =>
+          path.startsWith('test/') ? { mount: { path: 'test/', type: 'test', uuid: 'u1' }, rest: path.slice(5) } : null,
       },
       wrapping: {
         wrap:
           options.wrap ??
           (async (input: Parameters<WrappingService['wrap']>[0]): Promise<WrapInfo> => {
             wrapped.push(input);
-            return { token: 'srs.wrapping-token', accessor: 'wrap-acc', ttl: input.ttl, creationTime: 1_700_000_000_000, creationPath: input.creationPath, ...(input.wrappedAccessor ? { wrappedAccessor: input.wrappedAccessor } : {}) };
+            return {
+              token: 'srs.wrapping-token',
+              accessor: 'wrap-acc',
+              ttl: input.ttl,
+              creationTime: 1_700_000_000_000,
+              creationPath: input.creationPath,
+              ...(input.wrappedAccessor ? { wrappedAccessor: input.wrappedAccessor } : {}),
+            };
           }),
       },
     } as unknown as HttpDeps;
-    const pipeline = createPipeline(deps, compileRoutes({ sys: { paths: [] }, modules: { routesFor: () => ({ key: 'test', build: () => backend }) } }));
+    const pipeline = createPipeline(
+      deps,
+      compileRoutes({ sys: { paths: [] }, modules: { routesFor: () => ({ key: 'test', build: () => backend }) } }),
+    );
     const request = (method: string, path: string, wrapTtl?: string): ApiRequest => ({
       method,
       path: `auth/test/${path}`,
@@ -124,16 +158,27 @@ describe('pipeline: response wrapping', () => {
     });
     expect(JSON.stringify(body)).not.toContain(SECRET);
     expect(wrapped).toHaveLength(1);
-    expect(wrapped[0]!.response).toMatchObject({ request_id: 'req-1', data: { password: SECRET }, wrap_info: null, mount_type: 'test' });
+    expect(wrapped[0]!.response).toMatchObject({
+      request_id: 'req-1',
+      data: { password: SECRET },
+      wrap_info: null,
+      mount_type: 'test',
+    });
     const response = events.find((e) => e.type === 'response')!;
-    expect(response.response?.wrap_info).toMatchObject({ token: 'srs.wrapping-token', creation_path: 'auth/test/secret', ttl: 120 });
+    expect(response.response?.wrap_info).toMatchObject({
+      token: 'srs.wrapping-token',
+      creation_path: 'auth/test/secret',
+      ttl: 120,
+    });
     expect(JSON.stringify(events)).not.toContain(SECRET);
   });
 
   it('names the accessor of a wrapped token', async () => {
     const { pipeline, request, events } = setup();
     const reply = await pipeline.handle(request('POST', 'login', '60'));
-    expect((reply.body as { wrap_info: Record<string, unknown>; auth: unknown }).wrap_info.wrapped_accessor).toBe('issued-acc');
+    expect((reply.body as { wrap_info: Record<string, unknown>; auth: unknown }).wrap_info.wrapped_accessor).toBe(
+      'issued-acc',
+    );
     expect((reply.body as { auth: unknown }).auth).toBeNull();
     expect(JSON.stringify(events)).not.toContain(SECRET);
   });
@@ -146,7 +191,9 @@ describe('pipeline: response wrapping', () => {
   });
 
   it('fails with an error, and never the plaintext, when the response cannot be stored', async () => {
-    const { pipeline, request, events } = setup({ wrap: async () => Promise.reject(new Error(`database gone while storing ${SECRET}`)) });
+    const { pipeline, request, events } = setup({
+      wrap: async () => Promise.reject(new Error(`database gone while storing ${SECRET}`)),
+    });
     const reply = await pipeline.handle(request('GET', 'secret', '2m'));
     expect(reply.status).toBe(500);
     expect(JSON.stringify(reply.body)).not.toContain(SECRET);

@@ -20,7 +20,10 @@ import type { WrappingService } from '../wrapping/types.js';
  */
 
 /** Validates Vault's wrapping headers; undefined when no wrapping is asked for (no header, or a TTL of 0). */
-export function parseWrapRequest(ttlHeader: string | undefined, formatHeader: string | undefined): WrapRequest | undefined {
+export function parseWrapRequest(
+  ttlHeader: string | undefined,
+  formatHeader: string | undefined,
+): WrapRequest | undefined {
   if (ttlHeader === undefined || ttlHeader.trim() === '') return undefined;
   let ttl: number;
   try {
@@ -39,7 +42,10 @@ export function parseWrapRequest(ttlHeader: string | undefined, formatHeader: st
  * The wrapping a matched path will honour, decided before its handler runs: none for the paths Vault answers outside
  * its request handling, a 400 for the seal-lifecycle paths that answer verbatim.
  */
-export function admitWrap(wrap: WrapRequest | undefined, def: Pick<BackendPath, 'skipAudit' | 'allowSealed'>): WrapRequest | undefined {
+export function admitWrap(
+  wrap: WrapRequest | undefined,
+  def: Pick<BackendPath, 'skipAudit' | 'allowSealed'>,
+): WrapRequest | undefined {
   if (!wrap || def.skipAudit) return undefined;
   if (def.allowSealed) throw invalid('this response cannot be wrapped');
   return wrap;
@@ -69,7 +75,8 @@ export async function wrapResponse(step: WrapStep, result: HandlerResult | void)
   const hasBody = result.raw !== undefined || !!result.data || !!result.auth || (result.warnings?.length ?? 0) > 0;
   if (!hasBody) return result;
   const body = step.renderBody(result);
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid('this response cannot be wrapped');
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw invalid('this response cannot be wrapped');
   const accessor = result.auth?.accessor;
   try {
     const wrapInfo = await step.wrapping.wrap({

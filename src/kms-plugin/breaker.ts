@@ -42,7 +42,8 @@ export class CircuitBreaker {
    */
   async run<T>(call: () => Promise<T>, isAvailabilityFailure: (err: unknown) => boolean): Promise<T> {
     const state = this.state;
-    if (state === 'open' || (state === 'half-open' && this.#trialInFlight)) throw new CircuitOpenError(this.#lastFailure);
+    if (state === 'open' || (state === 'half-open' && this.#trialInFlight))
+      throw new CircuitOpenError(this.#lastFailure);
     const trial = state === 'half-open';
     if (trial) this.#trialInFlight = true;
     try {

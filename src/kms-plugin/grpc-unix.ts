@@ -23,7 +23,13 @@ export function protoFile(relative: string): string {
 }
 
 export function loadPackage(relative: string): grpc.GrpcObject {
-  const definition = protoLoader.loadSync(protoFile(relative), { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true });
+  const definition = protoLoader.loadSync(protoFile(relative), {
+    keepCase: true,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
   return grpc.loadPackageDefinition(definition);
 }
 
@@ -61,7 +67,9 @@ export async function listenUnix(server: grpc.Server, path: string): Promise<voi
   const previous = process.umask(0o177);
   try {
     await new Promise<void>((resolve, reject) => {
-      server.bindAsync(`unix:${path}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve()));
+      server.bindAsync(`unix:${path}`, grpc.ServerCredentials.createInsecure(), (err) =>
+        err ? reject(err) : resolve(),
+      );
     });
   } finally {
     process.umask(previous);

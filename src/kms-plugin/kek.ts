@@ -15,7 +15,12 @@ export interface Kek {
 }
 
 /** The KEK reached over Strongroom's HTTP API with the plugin's own token. */
-export function createHttpKek(options: { client: Client; mountPath: string; keyName: string; token: () => Promise<string> }): Kek {
+export function createHttpKek(options: {
+  client: Client;
+  mountPath: string;
+  keyName: string;
+  token: () => Promise<string>;
+}): Kek {
   const { client, keyName } = options;
   const mount = options.mountPath.replace(/^\/+|\/+$/g, '');
   // The client percent-encodes each path segment; a name is one segment, never a path.

@@ -40,8 +40,20 @@ describe('in-process KEK (openLocalKek) beside a running server on the same data
     await seal.initKeyFile(join(dir, 'unseal.key'));
     serverAuditFile = join(dir, 'server-audit.log');
     serverAudit = await createAuditService({ hmacKey: seal.barrier.deriveKey('audit-hmac'), storage });
-    await serverAudit.enable({ path: 'file/', type: 'file', description: 'server', options: { file_path: serverAuditFile } });
-    options = { dataDir: dir, keyFile: join(dir, 'unseal.key'), mountPath: 'transit', keyName: 'kube', socketPath: join(dir, 'kms.sock'), warn: () => undefined };
+    await serverAudit.enable({
+      path: 'file/',
+      type: 'file',
+      description: 'server',
+      options: { file_path: serverAuditFile },
+    });
+    options = {
+      dataDir: dir,
+      keyFile: join(dir, 'unseal.key'),
+      mountPath: 'transit',
+      keyName: 'kube',
+      socketPath: join(dir, 'kms.sock'),
+      warn: () => undefined,
+    };
   });
 
   afterEach(async () => {
@@ -51,7 +63,7 @@ describe('in-process KEK (openLocalKek) beside a running server on the same data
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('audits every call into its own database chain and its own file, never the server\'s file', async () => {
+  it("audits every call into its own database chain and its own file, never the server's file", async () => {
     const pluginFile = join(dir, 'kms-audit.log');
     const kek = await openLocalKek({ ...options, auditFile: pluginFile });
     await kek.ensureKey();
@@ -66,7 +78,12 @@ describe('in-process KEK (openLocalKek) beside a running server on the same data
     const entries = readLines(pluginFile);
     expect(entries.every((e) => e.auth?.display_name === 'kms-plugin')).toBe(true);
     expect(entries.map((e) => `${e.type} ${e.request.path}`)).toEqual(
-      expect.arrayContaining(['request transit/keys/kube', 'request transit/encrypt/kube', 'response transit/encrypt/kube', 'response transit/decrypt/kube']),
+      expect.arrayContaining([
+        'request transit/keys/kube',
+        'request transit/encrypt/kube',
+        'response transit/encrypt/kube',
+        'response transit/decrypt/kube',
+      ]),
     );
     const text = readFileSync(pluginFile, 'utf8');
     expect(text).not.toContain(plaintext.toString('base64'));
@@ -80,7 +97,11 @@ describe('in-process KEK (openLocalKek) beside a running server on the same data
 
     // The server's file device is untouched and its chain intact.
     expect(readLines(serverAuditFile).some((e) => e.auth?.display_name === 'kms-plugin')).toBe(false);
-    await serverAudit.log({ type: 'request', time: new Date().toISOString(), request: { id: 'x', operation: 'read', path: 'sys/health' } });
+    await serverAudit.log({
+      type: 'request',
+      time: new Date().toISOString(),
+      request: { id: 'x', operation: 'read', path: 'sys/health' },
+    });
     expect((await verifyAuditFile(serverAuditFile)).ok).toBe(true);
   });
 
@@ -94,7 +115,7 @@ describe('in-process KEK (openLocalKek) beside a running server on the same data
     expect(chain.entries).toBeGreaterThanOrEqual(4);
   });
 
-  it('refuses to start on the server\'s own audit file instead of forking its chain', async () => {
+  it("refuses to start on the server's own audit file instead of forking its chain", async () => {
     await expect(openLocalKek({ ...options, auditFile: serverAuditFile })).rejects.toThrow(/already being written/);
     // Nothing was written anywhere by the refused start.
     expect((await verifyDatabaseChain(storage, kmsPluginNodeId())).entries).toBe(0);

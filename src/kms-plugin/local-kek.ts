@@ -56,12 +56,18 @@ interface PluginAuditLog extends AuditLog {
 }
 
 /** The plugin's own devices, behind the broker's fan-out (redact once, every device, fail closed). */
-async function openPluginAuditLog(storage: Storage, hmacKey: Uint8Array, auditFile: string | undefined): Promise<PluginAuditLog> {
+async function openPluginAuditLog(
+  storage: Storage,
+  hmacKey: Uint8Array,
+  auditFile: string | undefined,
+): Promise<PluginAuditLog> {
   const redactor = createRedactor(hmacKey);
   const repository = createAuditRepository(storage);
   const devices = new Map<string, { sink: AuditSink }>();
   const databaseDescription = 'kms-plugin database chain';
-  devices.set(databaseDescription, { sink: await openDatabaseSink({ repository, nodeId: kmsPluginNodeId(), description: databaseDescription }) });
+  devices.set(databaseDescription, {
+    sink: await openDatabaseSink({ repository, nodeId: kmsPluginNodeId(), description: databaseDescription }),
+  });
   const sinks = () => [...devices.values()].map((device) => device.sink);
   if (auditFile) {
     // Anchored in the store like the server's files, so a cut file is refused here too (per host, not per pid).
@@ -109,19 +115,31 @@ export async function openLocalKek(options: LocalKekOptions): Promise<Kek> {
   const mounts = createMountService({ storage, catalog: secretsCatalog() });
   const transit = createTransitService({ repository: createTransitRepository(storage), barrier: seal.barrier });
   const mountPrefix = `${options.mountPath.replace(/^\/+|\/+$/g, '')}/`;
-  const identity: AuditAuth = { display_name: 'kms-plugin', auth_method: 'kms-plugin-local', policies: ['kms-plugin'], metadata: { pid: String(process.pid) } };
+  const identity: AuditAuth = {
+    display_name: 'kms-plugin',
+    auth_method: 'kms-plugin-local',
+    policies: ['kms-plugin'],
+    metadata: { pid: String(process.pid) },
+  };
 
   async function transitMount(): Promise<Mount> {
     const found = await mounts.resolve(mountPrefix);
     if (found && found.mount.path === mountPrefix) {
-      if (found.mount.type !== 'transit') throw new StrongroomError('invalid', `${mountPrefix} is mounted, but not as a transit engine`);
+      if (found.mount.type !== 'transit')
+        throw new StrongroomError('invalid', `${mountPrefix} is mounted, but not as a transit engine`);
       return found.mount;
     }
     return mounts.enable({ path: mountPrefix, type: 'transit', description: 'created by strongroom kms-plugin' });
   }
 
   async function audited<T>(operation: string, path: string, call: (mount: Mount) => Promise<T>): Promise<T> {
-    const request = { id: randomUUID(), operation, path: `${mountPrefix}${path}`, mount_type: 'transit', remote_address: `unix:${options.socketPath}` };
+    const request = {
+      id: randomUUID(),
+      operation,
+      path: `${mountPrefix}${path}`,
+      mount_type: 'transit',
+      remote_address: `unix:${options.socketPath}`,
+    };
     const requestEntry = await logRequest(auditLog, { request, callerAuth: identity });
     let status = 200;
     let error: string | undefined;
@@ -140,11 +158,15 @@ export async function openLocalKek(options: LocalKekOptions): Promise<Kek> {
   return {
     keyName: options.keyName,
     async encrypt(plaintext, associatedData) {
-      const result = await audited('update', `encrypt/${options.keyName}`, (mount) => service.encrypt(mount, options.keyName, plaintext, { associatedData }));
+      const result = await audited('update', `encrypt/${options.keyName}`, (mount) =>
+        service.encrypt(mount, options.keyName, plaintext, { associatedData }),
+      );
       return { ciphertext: result.ciphertext, version: result.keyVersion };
     },
     async decrypt(ciphertext, associatedData) {
-      return audited('update', `decrypt/${options.keyName}`, (mount) => service.decrypt(mount, options.keyName, ciphertext, { associatedData }));
+      return audited('update', `decrypt/${options.keyName}`, (mount) =>
+        service.decrypt(mount, options.keyName, ciphertext, { associatedData }),
+      );
     },
     async ensureKey() {
       if (await service.keyExists(await transitMount(), options.keyName)) return;

@@ -17,7 +17,10 @@ function fakeKek() {
     async encrypt(plaintext, aad) {
       calls += 1;
       if (down) throw new StrongroomError('unavailable', 'cannot reach Strongroom');
-      return { ciphertext: formatCiphertext(versions.length, seal(versions.at(-1)!, plaintext, aad)), version: versions.length };
+      return {
+        ciphertext: formatCiphertext(versions.length, seal(versions.at(-1)!, plaintext, aad)),
+        version: versions.length,
+      };
     },
     async decrypt(ciphertext, aad) {
       calls += 1;
@@ -43,7 +46,11 @@ describe('kms plugin core', () => {
         const out = await plugin.encrypt(Buffer.from(bytes));
         expect(out.key_id).toBe('kms:v1');
         expect(out.ciphertext.length).toBeLessThanOrEqual(1024);
-        const back = await plugin.decrypt({ ciphertext: out.ciphertext, key_id: out.key_id, annotations: out.annotations });
+        const back = await plugin.decrypt({
+          ciphertext: out.ciphertext,
+          key_id: out.key_id,
+          annotations: out.annotations,
+        });
         expect(back.equals(Buffer.from(bytes))).toBe(true);
       }),
       { numRuns: 50 },
@@ -63,13 +70,20 @@ describe('kms plugin core', () => {
     await expect(plugin.decrypt({ ...out, ciphertext: flipped })).rejects.toMatchObject({ kind: 'invalid' });
     await expect(plugin.decrypt({ ...out, key_id: 'kms:v2' })).rejects.toMatchObject({ kind: 'invalid' });
     await expect(plugin.decrypt({ ...out, annotations: {} })).rejects.toMatchObject({ kind: 'invalid' });
-    await expect(plugin.decrypt({ ...out, annotations: { [FORMAT_ANNOTATION]: Buffer.from('transit-aead-v9') } })).rejects.toMatchObject({ kind: 'invalid' });
+    await expect(
+      plugin.decrypt({ ...out, annotations: { [FORMAT_ANNOTATION]: Buffer.from('transit-aead-v9') } }),
+    ).rejects.toMatchObject({ kind: 'invalid' });
   });
 
   it('is healthy only after a real round trip, and reports outages in healthz', async () => {
     const kek = fakeKek();
     let clock = 0;
-    const plugin = createKmsPlugin({ kek, now: () => clock, healthCacheMs: 1000, breaker: new CircuitBreaker({ threshold: 3, cooldownMs: 2000, now: () => clock }) });
+    const plugin = createKmsPlugin({
+      kek,
+      now: () => clock,
+      healthCacheMs: 1000,
+      breaker: new CircuitBreaker({ threshold: 3, cooldownMs: 2000, now: () => clock }),
+    });
     expect(await plugin.status()).toEqual({ version: 'v2', healthz: 'ok', key_id: 'kms:v1' });
     expect(kek.calls()).toBe(2);
     await plugin.status();
@@ -87,9 +101,13 @@ describe('kms plugin core', () => {
   it('opens the circuit after repeated outages and fails fast until the cool-down passes', async () => {
     const kek = fakeKek();
     let clock = 0;
-    const plugin = createKmsPlugin({ kek, breaker: new CircuitBreaker({ threshold: 3, cooldownMs: 2000, now: () => clock }) });
+    const plugin = createKmsPlugin({
+      kek,
+      breaker: new CircuitBreaker({ threshold: 3, cooldownMs: 2000, now: () => clock }),
+    });
     kek.setDown(true);
-    for (let i = 0; i < 3; i++) await expect(plugin.encrypt(Buffer.from('x'))).rejects.toMatchObject({ kind: 'unavailable' });
+    for (let i = 0; i < 3; i++)
+      await expect(plugin.encrypt(Buffer.from('x'))).rejects.toMatchObject({ kind: 'unavailable' });
     const callsWhenOpened = kek.calls();
     await expect(plugin.encrypt(Buffer.from('x'))).rejects.toThrow(/circuit open/);
     expect(kek.calls()).toBe(callsWhenOpened);

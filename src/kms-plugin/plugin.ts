@@ -57,7 +57,8 @@ export const associatedData = (format: string) => encodeContext('kms.strongroom.
 
 export function keyIdFor(keyName: string, version: number): string {
   const id = `${keyName}:v${version}`;
-  if (Buffer.byteLength(id) > KEY_ID_MAX_BYTES) throw invalid('key id would exceed 1 KiB; use a shorter transit key name');
+  if (Buffer.byteLength(id) > KEY_ID_MAX_BYTES)
+    throw invalid('key id would exceed 1 KiB; use a shorter transit key name');
   return id;
 }
 
@@ -109,7 +110,8 @@ export function createKmsPlugin(options: KmsPluginOptions): KmsPlugin {
 
   return {
     async status() {
-      if (lastGood && now() - lastGood.at < healthCacheMs) return { version: API_VERSION, healthz: 'ok', key_id: lastGood.keyId };
+      if (lastGood && now() - lastGood.at < healthCacheMs)
+        return { version: API_VERSION, healthz: 'ok', key_id: lastGood.keyId };
       probing ??= probe().finally(() => {
         probing = null;
       });
@@ -122,7 +124,11 @@ export function createKmsPlugin(options: KmsPluginOptions): KmsPlugin {
         throw err;
       });
       lastKeyId = keyIdFor(kek.keyName, wrapped.version);
-      return { ciphertext: Buffer.from(wrapped.ciphertext, 'utf8'), key_id: lastKeyId, annotations: { [FORMAT_ANNOTATION]: Buffer.from(FORMAT_V1) } };
+      return {
+        ciphertext: Buffer.from(wrapped.ciphertext, 'utf8'),
+        key_id: lastKeyId,
+        annotations: { [FORMAT_ANNOTATION]: Buffer.from(FORMAT_V1) },
+      };
     },
 
     async decrypt(request) {
@@ -135,7 +141,8 @@ export function createKmsPlugin(options: KmsPluginOptions): KmsPlugin {
       if (!match) throw invalid('ciphertext is not a Strongroom transit ciphertext');
       const expected = `${kek.keyName}:v${match[1]}`;
       // The key id is stored in etcd beside the ciphertext; a mismatch means one of them was altered or mixed up.
-      if (request.key_id !== expected) throw invalid('key_id does not match the ciphertext (tampered or from another key)');
+      if (request.key_id !== expected)
+        throw invalid('key_id does not match the ciphertext (tampered or from another key)');
       return guarded(() => kek.decrypt(text, associatedData(formatName))).catch((err) => {
         if (isAvailabilityFailure(err)) lastGood = null;
         throw err;

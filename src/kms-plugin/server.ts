@@ -44,20 +44,30 @@ export interface RunningServer {
 }
 
 export async function serveKmsPlugin(plugin: KmsPlugin, socketPath: string): Promise<RunningServer> {
-  const pkg = loadPackage('kms/v2/api.proto') as unknown as { v2: { KeyManagementService: grpc.ServiceClientConstructor } };
+  const pkg = loadPackage('kms/v2/api.proto') as unknown as {
+    v2: { KeyManagementService: grpc.ServiceClientConstructor };
+  };
   const server = new grpc.Server();
   server.addService(pkg.v2.KeyManagementService.service, {
-    Status: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: Callback<unknown>) => reply(plugin.status(), callback),
+    Status: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: Callback<unknown>) =>
+      reply(plugin.status(), callback),
     Encrypt: (call: grpc.ServerUnaryCall<{ plaintext: Buffer; uid: string }, unknown>, callback: Callback<unknown>) =>
       reply(plugin.encrypt(call.request.plaintext), callback),
     Decrypt: (
-      call: grpc.ServerUnaryCall<{ ciphertext: Buffer; uid: string; key_id: string; annotations: Record<string, Buffer> }, unknown>,
+      call: grpc.ServerUnaryCall<
+        { ciphertext: Buffer; uid: string; key_id: string; annotations: Record<string, Buffer> },
+        unknown
+      >,
       callback: Callback<unknown>,
     ) =>
       reply(
-        plugin.decrypt({ ciphertext: call.request.ciphertext, key_id: call.request.key_id, annotations: call.request.annotations ?? {} }).then(
-          (plaintext) => ({ plaintext }),
-        ),
+        plugin
+          .decrypt({
+            ciphertext: call.request.ciphertext,
+            key_id: call.request.key_id,
+            annotations: call.request.annotations ?? {},
+          })
+          .then((plaintext) => ({ plaintext })),
         callback,
       ),
   });

@@ -9,7 +9,11 @@ let connections = 0;
 let url: string;
 
 beforeAll(async () => {
-  server = createServer((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Namespace', apiVersion: 'v1', metadata: { name: 'default' } })));
+  server = createServer((req, res) =>
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ kind: 'Namespace', apiVersion: 'v1', metadata: { name: 'default' } })),
+  );
   server.on('connection', () => connections++);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -30,7 +34,8 @@ function kubeConfig(): KubeConfig {
 async function connectionsFor(kc: KubeConfig, calls: number): Promise<number> {
   const before = connections;
   const core = kc.makeApiClient(CoreV1Api);
-  for (let i = 0; i < calls; i++) expect((await core.readNamespace({ name: 'default' })).metadata?.name).toBe('default');
+  for (let i = 0; i < calls; i++)
+    expect((await core.readNamespace({ name: 'default' })).metadata?.name).toBe('default');
   return connections - before;
 }
 

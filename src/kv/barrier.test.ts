@@ -28,7 +28,8 @@ describeEachEngine('kv on the real barrier', (ctx) => {
     const mount = kvMount();
     await kv.write(mount, 'bound', { v: 'one' });
     await kv.write(mount, 'bound', { v: 'two' });
-    const id = (await sql<{ id: number }>`select id from kv_secrets where mount_uuid = ${mount.uuid}`.execute(db())).rows[0]!.id;
+    const id = (await sql<{ id: number }>`select id from kv_secrets where mount_uuid = ${mount.uuid}`.execute(db()))
+      .rows[0]!.id;
     await sql`update kv_versions set ciphertext = (select ciphertext from kv_versions where secret_id = ${id} and version = 1)
       where secret_id = ${id} and version = 2`.execute(db());
     await rejection(kv.read(mount, 'bound', 2), 'internal');
@@ -43,7 +44,9 @@ describeEachEngine('kv on the real barrier', (ctx) => {
     await kv.write(mount, 'stays', { v: 'y' });
     await sql`update kv_secrets set path = 'to' where mount_uuid = ${mount.uuid} and path = 'from'`.execute(db());
     await rejection(kv.read(mount, 'to'), 'internal');
-    await sql`update kv_secrets set mount_uuid = ${other.uuid} where mount_uuid = ${mount.uuid} and path = 'stays'`.execute(db());
+    await sql`update kv_secrets set mount_uuid = ${other.uuid} where mount_uuid = ${mount.uuid} and path = 'stays'`.execute(
+      db(),
+    );
     await rejection(kv.read(other, 'stays'), 'internal');
     await kv.purgeMount(mount);
     await kv.purgeMount(other);
@@ -77,12 +80,20 @@ describeEachEngine('kv on the real barrier', (ctx) => {
     expect(await rewrapper.countStale()).toBeGreaterThan(0);
     await seal.rewrap();
     expect(await rewrapper.countStale()).toBe(0);
-    const terms = await sql<{ term: number | null }>`select v.term from kv_versions v join kv_secrets s on s.id = v.secret_id
+    const terms = await sql<{
+      term: number | null;
+    }>`select v.term from kv_versions v join kv_secrets s on s.id = v.secret_id
       where s.mount_uuid = ${mount.uuid}`.execute(db());
     const live = terms.rows.filter((r) => r.term !== null).map((r) => Number(r.term));
     expect(live.length).toBe(5); // 6 versions, one destroyed
     expect(new Set(live)).toEqual(new Set([term]));
-    for (const [path, version, i] of [['rot/1', 1, 1], ['rot/1', 2, 3], ['rot/1', 3, 5], ['rot/1', 4, 6], ['rot/0', 2, 4]] as const) {
+    for (const [path, version, i] of [
+      ['rot/1', 1, 1],
+      ['rot/1', 2, 3],
+      ['rot/1', 3, 5],
+      ['rot/1', 4, 6],
+      ['rot/0', 2, 4],
+    ] as const) {
       expect((await kv.read(mount, path, version)).data).toEqual({ i });
     }
   });

@@ -13,7 +13,11 @@ describe('mergePatch (RFC 7386)', () => {
     [{ a: 'c' }, { a: ['b'] }, { a: ['b'] }],
     [{ a: { b: 'c' } }, { a: { b: 'd', c: null } }, { a: { b: 'd' } }],
     [{ a: [{ b: 'c' }] }, { a: [1] }, { a: [1] }],
-    [['a', 'b'], ['c', 'd'], ['c', 'd']],
+    [
+      ['a', 'b'],
+      ['c', 'd'],
+      ['c', 'd'],
+    ],
     [{ a: 'b' }, ['c'], ['c']],
     [{ a: 'foo' }, null, null],
     [{ a: 'foo' }, 'bar', 'bar'],
@@ -46,9 +50,11 @@ describe('mergePatch (RFC 7386)', () => {
 
 describe('jsonEqual', () => {
   it('agrees with equality of a canonical form', () => {
-    fc.assert(fc.property(fc.jsonValue(), (v) => {
-      expect(jsonEqual(v, JSON.parse(JSON.stringify(v)))).toBe(true);
-    }));
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        expect(jsonEqual(v, JSON.parse(JSON.stringify(v)))).toBe(true);
+      }),
+    );
     expect(jsonEqual({ a: 1, b: [1, { c: 2 }] }, { b: [1, { c: 2 }], a: 1 })).toBe(true);
     expect(jsonEqual({ a: 1 }, { a: 1, b: 2 })).toBe(false);
     expect(jsonEqual([1, 2], [2, 1])).toBe(false);

@@ -72,9 +72,19 @@ class Model {
 const version = fc.integer({ min: 1, max: 14 });
 const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ op: fc.constant('write' as const), value: fc.nat(1000) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('write' as const), value: fc.nat(1000), cas: fc.integer({ min: 0, max: 14 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('write' as const),
+      value: fc.nat(1000),
+      cas: fc.integer({ min: 0, max: 14 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ op: 'deleteLatest' as const }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constantFrom('delete' as const, 'undelete' as const, 'destroy' as const), version }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constantFrom('delete' as const, 'undelete' as const, 'destroy' as const), version }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('maxVersions' as const), n: fc.integer({ min: 0, max: 4 }) }) },
 );
 

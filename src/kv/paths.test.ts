@@ -22,9 +22,11 @@ function ruleOf(fn: () => unknown): string | undefined {
 
 describe('validateSecretPath', () => {
   it('accepts every path built from allowed segments', () => {
-    fc.assert(fc.property(validPath, (path) => {
-      expect(validateSecretPath(path)).toBe(path);
-    }));
+    fc.assert(
+      fc.property(validPath, (path) => {
+        expect(validateSecretPath(path)).toBe(path);
+      }),
+    );
   });
 
   it('rejects a leading slash, a trailing slash and empty segments, naming the rule', () => {
@@ -57,7 +59,9 @@ describe('validateSecretPath', () => {
         const rule = ruleOf(() => validateSecretPath(path.slice(0, i) + ch + path.slice(i)));
         // eslint-disable-next-line no-control-regex
         const isControl = /[\u0000-\u001f\u007f-\u009f]/.test(ch);
-        expect(rule).toBe(Buffer.byteLength(path + ch) > MAX_SECRET_PATH_BYTES ? 'too_long' : isControl ? 'control_char' : 'bad_char');
+        expect(rule).toBe(
+          Buffer.byteLength(path + ch) > MAX_SECRET_PATH_BYTES ? 'too_long' : isControl ? 'control_char' : 'bad_char',
+        );
       }),
     );
   });

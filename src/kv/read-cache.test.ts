@@ -24,7 +24,10 @@ describe('kv reads on SQLite', () => {
         // Warm A's memory, then change the secret through the other handle, then through A itself.
         expect((await kvA.read(mount, 'app/db')).metadata.version).toBe(2 * round - 3);
         const viaB = await kvB.write(mount, 'app/db', { password: `b-${round}` });
-        expect(await kvA.read(mount, 'app/db')).toMatchObject({ data: { password: `b-${round}` }, metadata: { version: viaB.version } });
+        expect(await kvA.read(mount, 'app/db')).toMatchObject({
+          data: { password: `b-${round}` },
+          metadata: { version: viaB.version },
+        });
         await kvA.write(mount, 'app/db', { password: `a-${round}` });
         expect((await kvA.read(mount, 'app/db')).data).toEqual({ password: `a-${round}` });
       }
@@ -34,7 +37,10 @@ describe('kv reads on SQLite', () => {
       await kvB.deleteMetadata(mount, 'app/db');
       await expect(kvA.read(mount, 'app/db')).rejects.toMatchObject({ kind: 'not_found' });
       await kvB.write(mount, 'app/db', { password: 'recreated' });
-      expect(await kvA.read(mount, 'app/db')).toMatchObject({ data: { password: 'recreated' }, metadata: { version: 1 } });
+      expect(await kvA.read(mount, 'app/db')).toMatchObject({
+        data: { password: 'recreated' },
+        metadata: { version: 1 },
+      });
     } finally {
       await a.close();
       await b.close();

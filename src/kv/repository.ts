@@ -145,10 +145,7 @@ export function kvQueries(db: KvDb, postgres: boolean) {
         .execute();
     },
 
-    async updateSecret(
-      id: number,
-      fields: Partial<Omit<KvSecretsTable, 'id' | 'mount_uuid' | 'path'>>,
-    ): Promise<void> {
+    async updateSecret(id: number, fields: Partial<Omit<KvSecretsTable, 'id' | 'mount_uuid' | 'path'>>): Promise<void> {
       await db.updateTable('kv_secrets').set(fields).where('id', '=', id).execute();
     },
 
@@ -190,7 +187,11 @@ export function kvQueries(db: KvDb, postgres: boolean) {
     },
 
     /** Rewrites a version row in place (KV v1's single value); false when the row does not exist yet. */
-    async overwriteVersion(secretId: number, version: number, row: Omit<KvVersionsTable, 'secret_id' | 'version'>): Promise<boolean> {
+    async overwriteVersion(
+      secretId: number,
+      version: number,
+      row: Omit<KvVersionsTable, 'secret_id' | 'version'>,
+    ): Promise<boolean> {
       const result = await db
         .updateTable('kv_versions')
         .set(row)
@@ -333,7 +334,10 @@ export function createKvRepository(storage: Storage) {
           const hit = recent.get(stamp, key);
           if (hit !== MISS) return hit;
         }
-        const rows = version > 0 ? readNow(SQLITE_READ.specific, [version, mountUuid, path]) : readNow(SQLITE_READ.latest, [mountUuid, path]);
+        const rows =
+          version > 0
+            ? readNow(SQLITE_READ.specific, [version, mountUuid, path])
+            : readNow(SQLITE_READ.latest, [mountUuid, path]);
         if (rows) {
           const row = rows[0] as ReadRow | undefined;
           if (stamp !== null) recent.set(stamp, key, row);

@@ -16,7 +16,12 @@ export function createKvRewrapper(deps: { storage: Storage; barrier: Barrier }):
   async function oneBatch(batchSize: number): Promise<{ seen: number; moved: number }> {
     const term = barrier.currentTerm();
     const rows = await repo.staleVersions(term, batchSize);
-    const updates: Array<{ secretId: number; version: number; old: { term: number; ciphertext: Buffer }; ciphertext: Buffer }> = [];
+    const updates: Array<{
+      secretId: number;
+      version: number;
+      old: { term: number; ciphertext: Buffer };
+      ciphertext: Buffer;
+    }> = [];
     for (const row of rows) {
       if (row.ciphertext === null || row.term === null) continue;
       const context = kvContext(row.mount_uuid, row.path, row.version);
@@ -48,7 +53,8 @@ export function createKvRewrapper(deps: { storage: Storage; barrier: Barrier }):
     if (updates.length > 0) {
       await repo.transaction(async (q) => {
         for (const u of updates) {
-          if (await q.replaceCiphertext(u.secretId, u.version, u.old, u.ciphertext, barrier.termOf(u.ciphertext))) moved += 1;
+          if (await q.replaceCiphertext(u.secretId, u.version, u.old, u.ciphertext, barrier.termOf(u.ciphertext)))
+            moved += 1;
         }
       });
     }
@@ -72,7 +78,10 @@ export function createKvRewrapper(deps: { storage: Storage; barrier: Barrier }):
 }
 
 /** How the server wires KV into rotation: `registerKvRewrapper(seal, storage)` once at startup. */
-export function registerKvRewrapper(seal: Pick<SealService, 'registerRewrapper' | 'barrier'>, storage: Storage): Rewrapper {
+export function registerKvRewrapper(
+  seal: Pick<SealService, 'registerRewrapper' | 'barrier'>,
+  storage: Storage,
+): Rewrapper {
   const rewrapper = createKvRewrapper({ storage, barrier: seal.barrier });
   seal.registerRewrapper(rewrapper);
   return rewrapper;

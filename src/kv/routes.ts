@@ -3,7 +3,13 @@ import type { Mount } from '../mounts/types.js';
 import { z } from 'zod';
 import { formatDuration } from '../shared/duration.js';
 import { StrongroomError, invalid, isStrongroomError } from '../shared/errors.js';
-import { definePath, type Backend, type DataAccess, type HandlerResult, type RequestContext } from '../logical/backend.js';
+import {
+  definePath,
+  type Backend,
+  type DataAccess,
+  type HandlerResult,
+  type RequestContext,
+} from '../logical/backend.js';
 import { f, type FieldsInput } from '../logical/schema.js';
 import { rfc3339 } from '../logical/time.js';
 
@@ -24,9 +30,9 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
    * checked against the data/ path it touches, whatever endpoint carries it").
    */
   const dataPath = (ctx: RequestContext): string => `${mountOf(ctx).path}data/${path(ctx)}`;
-  const touches = (...capabilities: DataAccess['capabilities']) => (ctx: RequestContext): readonly DataAccess[] => [
-    { path: dataPath(ctx), capabilities },
-  ];
+  const touches =
+    (...capabilities: DataAccess['capabilities']) =>
+    (ctx: RequestContext): readonly DataAccess[] => [{ path: dataPath(ctx), capabilities }];
 
   return {
     mountType: 'kv',
@@ -48,7 +54,11 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
             };
           },
           update: async (ctx) => {
-            const { max_versions: maxVersions, cas_required: casRequired, delete_version_after: deleteAfter } = ctx.input;
+            const {
+              max_versions: maxVersions,
+              cas_required: casRequired,
+              delete_version_after: deleteAfter,
+            } = ctx.input;
             await kv.writeConfig(mountOf(ctx), {
               ...(maxVersions !== undefined ? { maxVersions } : {}),
               ...(casRequired !== undefined ? { casRequired } : {}),
@@ -69,7 +79,10 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
           read: async (ctx) => {
             try {
               const result = await kv.read(mountOf(ctx), path(ctx), ctx.input.version);
-              return { data: { data: result.data, metadata: versionView(result.metadata) }, auditClearData: NESTED_VERSION_CLEAR };
+              return {
+                data: { data: result.data, metadata: versionView(result.metadata) },
+                auditClearData: NESTED_VERSION_CLEAR,
+              };
             } catch (err) {
               return deletedVersion(err);
             }
@@ -78,7 +91,12 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
           update: (ctx) => writeData(ctx),
           patch: async (ctx) => {
             const cas = ctx.input.options?.cas;
-            const info = await kv.patch(mountOf(ctx), path(ctx), requireData(ctx.input), cas === undefined ? undefined : { cas });
+            const info = await kv.patch(
+              mountOf(ctx),
+              path(ctx),
+              requireData(ctx.input),
+              cas === undefined ? undefined : { cas },
+            );
             return { data: versionView(info), auditClearData: VERSION_CLEAR };
           },
           delete: async (ctx) => {
@@ -155,7 +173,10 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
                 ...(version !== undefined ? { version } : {}),
                 ...(depth !== undefined ? { depth } : {}),
               });
-              return { data: { subkeys: result.subkeys, metadata: versionView(result.metadata) }, auditClearData: NESTED_VERSION_CLEAR };
+              return {
+                data: { subkeys: result.subkeys, metadata: versionView(result.metadata) },
+                auditClearData: NESTED_VERSION_CLEAR,
+              };
             } catch (err) {
               return deletedVersion(err, 'subkeys');
             }
@@ -219,12 +240,22 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
 
   async function writeData(ctx: RequestContext & { input: FieldsInput<typeof DATA_FIELDS> }): Promise<HandlerResult> {
     const cas = ctx.input.options?.cas;
-    const info = await kv.write(mountOf(ctx), path(ctx), requireData(ctx.input), cas === undefined ? undefined : { cas });
+    const info = await kv.write(
+      mountOf(ctx),
+      path(ctx),
+      requireData(ctx.input),
+      cas === undefined ? undefined : { cas },
+    );
     return { data: versionView(info), auditClearData: VERSION_CLEAR };
   }
 
   async function writeMetadata(ctx: RequestContext & { input: FieldsInput<typeof METADATA_FIELDS> }): Promise<void> {
-    const { max_versions: maxVersions, cas_required: casRequired, delete_version_after: deleteAfter, custom_metadata: customMetadata } = ctx.input;
+    const {
+      max_versions: maxVersions,
+      cas_required: casRequired,
+      delete_version_after: deleteAfter,
+      custom_metadata: customMetadata,
+    } = ctx.input;
     await kv.writeMetadata(mountOf(ctx), requirePath(ctx), {
       ...(maxVersions !== undefined ? { maxVersions } : {}),
       ...(casRequired !== undefined ? { casRequired } : {}),
@@ -265,7 +296,9 @@ const METADATA_FIELDS = {
 
 const DATA_FIELDS = {
   data: f.object('The secret: any JSON object of keys and values.'),
-  options: f.struct('Write options.', { cas: f.int('Check-and-set: write only if the current version is this one (0: only if none).', { min: 0 }) }),
+  options: f.struct('Write options.', {
+    cas: f.int('Check-and-set: write only if the current version is this one (0: only if none).', { min: 0 }),
+  }),
 };
 
 /** Version lists for delete/undelete/destroy: `[1, 2]`, `"1,2"` or a single number. */
@@ -273,7 +306,8 @@ const VERSIONS_FIELDS = {
   versions: z
     .unknown()
     .transform((raw, ctx) => {
-      const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : typeof raw === 'number' ? [raw] : null;
+      const items =
+        typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : typeof raw === 'number' ? [raw] : null;
       if (!items || items.length === 0) {
         ctx.addIssue({ code: 'custom', message: 'no versions provided' });
         return z.NEVER;
@@ -285,7 +319,11 @@ const VERSIONS_FIELDS = {
       }
       return versions;
     })
-    .meta({ type: 'array', items: { type: 'integer', minimum: 1 }, description: 'The versions, as a list or a comma-separated string.' }),
+    .meta({
+      type: 'array',
+      items: { type: 'integer', minimum: 1 },
+      description: 'The versions, as a list or a comma-separated string.',
+    }),
 };
 
 function requireData(input: FieldsInput<typeof DATA_FIELDS>): Record<string, unknown> {
@@ -329,7 +367,11 @@ export function versionView(info: VersionInfo): Record<string, unknown> {
 export function metadataView(meta: SecretMetadata): Record<string, unknown> {
   const versions: Record<string, unknown> = {};
   for (const [version, v] of Object.entries(meta.versions)) {
-    versions[version] = { created_time: rfc3339(v.createdTime), deletion_time: rfc3339(v.deletionTime), destroyed: v.destroyed };
+    versions[version] = {
+      created_time: rfc3339(v.createdTime),
+      deletion_time: rfc3339(v.deletionTime),
+      destroyed: v.destroyed,
+    };
   }
   return {
     cas_required: meta.casRequired,

@@ -94,7 +94,6 @@ export function defaultConfig(mountUuid: string): KvConfigTable {
   return { mount_uuid: mountUuid, max_versions: 0, cas_required: 0, delete_version_after: 0 };
 }
 
-
 export function metadataFields(input: { maxVersions?: number; casRequired?: boolean; deleteVersionAfter?: number }) {
   const fields: { max_versions?: number; cas_required?: number; delete_version_after?: number } = {};
   if (input.maxVersions !== undefined) fields.max_versions = checkNonNegativeInteger(input.maxVersions, 'max_versions');

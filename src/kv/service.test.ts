@@ -14,7 +14,12 @@ describeEachEngine('kv service', (ctx) => {
   let clock: number;
   beforeEach(() => {
     clock = 1_700_000_000_000;
-    kv = createKvService({ storage: ctx.storage(), barrier: createTestBarrier(), now: () => clock, limits: { maxDataBytes: 4096 } });
+    kv = createKvService({
+      storage: ctx.storage(),
+      barrier: createTestBarrier(),
+      now: () => clock,
+      limits: { maxDataBytes: 4096 },
+    });
     mount = kvMount();
   });
   const tick = (ms = 1) => (clock += ms);
@@ -96,7 +101,9 @@ describeEachEngine('kv service', (ctx) => {
       expect(meta.oldestVersion).toBe(3);
       expect(Object.keys(meta.versions).map(Number)).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
       await rejection(kv.read(mount, 'p', 2), 'not_found');
-      const rows = await sql<{ n: number }>`select count(*) as n from kv_versions v join kv_secrets s on s.id = v.secret_id
+      const rows = await sql<{
+        n: number;
+      }>`select count(*) as n from kv_versions v join kv_secrets s on s.id = v.secret_id
         where s.mount_uuid = ${mount.uuid} and s.path = 'p'`.execute(ctx.storage().db);
       expect(Number(rows.rows[0]!.n)).toBe(10);
     });
@@ -146,7 +153,9 @@ describeEachEngine('kv service', (ctx) => {
       await kv.undeleteVersions(mount, 'd', [2]);
       await rejection(kv.read(mount, 'd', 2), 'not_found');
       const row = await sql<{ ciphertext: unknown; term: unknown }>`select v.ciphertext, v.term from kv_versions v
-        join kv_secrets s on s.id = v.secret_id where s.mount_uuid = ${mount.uuid} and v.version = 2`.execute(ctx.storage().db);
+        join kv_secrets s on s.id = v.secret_id where s.mount_uuid = ${mount.uuid} and v.version = 2`.execute(
+        ctx.storage().db,
+      );
       expect(row.rows[0]).toEqual({ ciphertext: null, term: null });
     });
 
@@ -184,7 +193,14 @@ describeEachEngine('kv service', (ctx) => {
     it('creates metadata without data, and reports it', async () => {
       await kv.writeMetadata(mount, 'meta/only', { maxVersions: 4, customMetadata: { owner: 'team-a' } });
       const meta = await kv.readMetadata(mount, 'meta/only');
-      expect(meta).toMatchObject({ currentVersion: 0, oldestVersion: 0, maxVersions: 4, casRequired: false, customMetadata: { owner: 'team-a' }, versions: {} });
+      expect(meta).toMatchObject({
+        currentVersion: 0,
+        oldestVersion: 0,
+        maxVersions: 4,
+        casRequired: false,
+        customMetadata: { owner: 'team-a' },
+        versions: {},
+      });
       await rejection(kv.read(mount, 'meta/only'), 'not_found');
       await kv.write(mount, 'meta/only', { a: 1 }, { cas: 0 });
       expect((await kv.read(mount, 'meta/only')).metadata.customMetadata).toEqual({ owner: 'team-a' });
@@ -195,19 +211,43 @@ describeEachEngine('kv service', (ctx) => {
       await kv.writeMetadata(mount, 'm', { customMetadata: { c: '3' } });
       expect(await kv.readMetadata(mount, 'm')).toMatchObject({ maxVersions: 5, customMetadata: { c: '3' } });
       await kv.patchMetadata(mount, 'm', { casRequired: true, customMetadata: { c: null, d: '4' } });
-      expect(await kv.readMetadata(mount, 'm')).toMatchObject({ maxVersions: 5, casRequired: true, customMetadata: { d: '4' } });
+      expect(await kv.readMetadata(mount, 'm')).toMatchObject({
+        maxVersions: 5,
+        casRequired: true,
+        customMetadata: { d: '4' },
+      });
       await rejection(kv.patchMetadata(mount, 'absent', { maxVersions: 1 }), 'not_found');
     });
 
     it('enforces Vault custom_metadata limits', async () => {
       const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']));
-      await rejection(kv.writeMetadata(mount, 'c', { customMetadata: many }), 'invalid', 'custom_metadata_too_many_keys');
-      await rejection(kv.writeMetadata(mount, 'c', { customMetadata: { ['k'.repeat(129)]: 'v' } }), 'invalid', 'custom_metadata_key_length');
-      await rejection(kv.writeMetadata(mount, 'c', { customMetadata: { k: 'v'.repeat(513) } }), 'invalid', 'custom_metadata_value_length');
-      await rejection(kv.writeMetadata(mount, 'c', { customMetadata: { k: 1 as never } }), 'invalid', 'custom_metadata_type');
+      await rejection(
+        kv.writeMetadata(mount, 'c', { customMetadata: many }),
+        'invalid',
+        'custom_metadata_too_many_keys',
+      );
+      await rejection(
+        kv.writeMetadata(mount, 'c', { customMetadata: { ['k'.repeat(129)]: 'v' } }),
+        'invalid',
+        'custom_metadata_key_length',
+      );
+      await rejection(
+        kv.writeMetadata(mount, 'c', { customMetadata: { k: 'v'.repeat(513) } }),
+        'invalid',
+        'custom_metadata_value_length',
+      );
+      await rejection(
+        kv.writeMetadata(mount, 'c', { customMetadata: { k: 1 as never } }),
+        'invalid',
+        'custom_metadata_type',
+      );
       const max = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${i}`.padEnd(128, 'x'), 'v'.repeat(512)]));
       await kv.writeMetadata(mount, 'c', { customMetadata: max });
-      await rejection(kv.patchMetadata(mount, 'c', { customMetadata: { extra: 'v' } }), 'invalid', 'custom_metadata_too_many_keys');
+      await rejection(
+        kv.patchMetadata(mount, 'c', { customMetadata: { extra: 'v' } }),
+        'invalid',
+        'custom_metadata_too_many_keys',
+      );
     });
 
     it('deleteMetadata removes every version and the metadata', async () => {
@@ -216,7 +256,9 @@ describeEachEngine('kv service', (ctx) => {
       await kv.deleteMetadata(mount, 'gone');
       await rejection(kv.readMetadata(mount, 'gone'), 'not_found');
       await rejection(kv.read(mount, 'gone', 1), 'not_found');
-      const rows = await sql<{ n: number }>`select count(*) as n from kv_secrets where mount_uuid = ${mount.uuid}`.execute(ctx.storage().db);
+      const rows = await sql<{
+        n: number;
+      }>`select count(*) as n from kv_secrets where mount_uuid = ${mount.uuid}`.execute(ctx.storage().db);
       expect(Number(rows.rows[0]!.n)).toBe(0);
       // A new secret at the same path starts over at version 1.
       expect((await kv.write(mount, 'gone', { a: 3 })).version).toBe(1);
@@ -225,7 +267,8 @@ describeEachEngine('kv service', (ctx) => {
 
   describe('list', () => {
     beforeEach(async () => {
-      for (const p of ['a', 'b/c', 'b/d/e', 'b/d/f', 'b_x', 'c', 'b-1', 'z/deep/er/still']) await kv.write(mount, p, { p });
+      for (const p of ['a', 'b/c', 'b/d/e', 'b/d/f', 'b_x', 'c', 'b-1', 'z/deep/er/still'])
+        await kv.write(mount, p, { p });
     });
 
     it('lists direct children, folders with a trailing slash, sorted', async () => {
@@ -280,7 +323,10 @@ describeEachEngine('kv service', (ctx) => {
       expect((await kv.subkeys(mount, 's')).subkeys).toEqual({ a: null, b: { c: null, d: { e: null } } });
       expect((await kv.subkeys(mount, 's', { depth: 1 })).subkeys).toEqual({ a: null, b: null });
       await kv.write(mount, 's', { only: 1 });
-      expect((await kv.subkeys(mount, 's', { version: 1, depth: 2 })).subkeys).toEqual({ a: null, b: { c: null, d: null } });
+      expect((await kv.subkeys(mount, 's', { version: 1, depth: 2 })).subkeys).toEqual({
+        a: null,
+        b: { c: null, d: null },
+      });
     });
   });
 
@@ -313,7 +359,13 @@ describeEachEngine('kv service', (ctx) => {
 
     it('diffData reports nothing between equal data', () => {
       expect(diffData(1, 2 as never, 2, 2 as never, false).added).toEqual([]);
-      expect(diffData(1, { a: { b: 1, c: 2 } }, 2, { a: { c: 2, b: 1 } }, false)).toEqual({ from: 1, to: 2, added: [], removed: [], changed: [] });
+      expect(diffData(1, { a: { b: 1, c: 2 } }, 2, { a: { c: 2, b: 1 } }, false)).toEqual({
+        from: 1,
+        to: 2,
+        added: [],
+        removed: [],
+        changed: [],
+      });
     });
   });
 
@@ -342,4 +394,3 @@ describeEachEngine('kv service', (ctx) => {
     });
   });
 });
-

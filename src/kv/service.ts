@@ -68,10 +68,14 @@ export function createKvService(deps: KvServiceDeps): KvService {
 
     async writeConfig(mount, config) {
       requireKvMount(mount);
-      const maxVersions = config.maxVersions === undefined ? undefined : checkNonNegativeInteger(config.maxVersions, 'max_versions');
-      const casRequired = config.casRequired === undefined ? undefined : checkBoolean(config.casRequired, 'cas_required');
+      const maxVersions =
+        config.maxVersions === undefined ? undefined : checkNonNegativeInteger(config.maxVersions, 'max_versions');
+      const casRequired =
+        config.casRequired === undefined ? undefined : checkBoolean(config.casRequired, 'cas_required');
       const deleteAfter =
-        config.deleteVersionAfter === undefined ? undefined : checkNonNegativeInteger(config.deleteVersionAfter, 'delete_version_after');
+        config.deleteVersionAfter === undefined
+          ? undefined
+          : checkNonNegativeInteger(config.deleteVersionAfter, 'delete_version_after');
       await repo.transaction(async (q) => {
         const current = await loadConfig(q, mount);
         await q.upsertConfig({
@@ -119,10 +123,17 @@ export function createKvService(deps: KvServiceDeps): KvService {
       const row = await repo.readVersion(mount.uuid, path, wanted);
       if (!row) throw notFound('no secret at this path');
       if (row.version === null || row.created_time === null || row.deletion_time === null || row.destroyed === null) {
-        throw notFound(wanted === 0 ? 'this secret has no versions' : `version ${wanted} of this secret does not exist`);
+        throw notFound(
+          wanted === 0 ? 'this secret has no versions' : `version ${wanted} of this secret does not exist`,
+        );
       }
       const metadata = toVersionInfo(
-        { version: row.version, created_time: row.created_time, deletion_time: row.deletion_time, destroyed: row.destroyed },
+        {
+          version: row.version,
+          created_time: row.created_time,
+          deletion_time: row.deletion_time,
+          destroyed: row.destroyed,
+        },
         parseCustomMetadata(row.custom_metadata),
       );
       if (metadata.destroyed) throw notFound(`version ${row.version} of this secret has been destroyed`, { metadata });
@@ -206,7 +217,8 @@ export function createKvService(deps: KvServiceDeps): KvService {
       const fields = metadataFields(input);
       let customMetadata: string | null | undefined;
       if (input.customMetadata !== undefined) {
-        customMetadata = input.customMetadata === null ? null : JSON.stringify(checkCustomMetadata(input.customMetadata));
+        customMetadata =
+          input.customMetadata === null ? null : JSON.stringify(checkCustomMetadata(input.customMetadata));
       }
       await repo.transaction(async (q) => {
         const secret = await lockOrCreate(q, mount, path);
@@ -226,7 +238,10 @@ export function createKvService(deps: KvServiceDeps): KvService {
         if (!secret) throw notFound('no secret at this path');
         const update: Parameters<KvQueries['updateSecret']>[1] = { ...fields };
         if (patch !== undefined) {
-          const merged = patch === null ? null : (mergePatch(parseCustomMetadata(secret.custom_metadata) ?? {}, patch) as Record<string, string>);
+          const merged =
+            patch === null
+              ? null
+              : (mergePatch(parseCustomMetadata(secret.custom_metadata) ?? {}, patch) as Record<string, string>);
           // The merged map must itself obey the limits (a patch can push it past 64 keys).
           if (merged !== null) checkCustomMetadata(merged);
           update.custom_metadata = merged === null ? null : JSON.stringify(merged);
@@ -294,9 +309,12 @@ export function createKvService(deps: KvServiceDeps): KvService {
         const row = await q.getVersion(secret.id, version);
         if (!row) throw notFound(`version ${version} of this secret does not exist`);
         if (row.destroyed === 1 || isDeleted(row, clock())) {
-          throw invalid(`cannot roll back to version ${version}: it is ${row.destroyed === 1 ? 'destroyed' : 'deleted'}`, {
-            reason: 'version_not_live',
-          });
+          throw invalid(
+            `cannot roll back to version ${version}: it is ${row.destroyed === 1 ? 'destroyed' : 'deleted'}`,
+            {
+              reason: 'version_not_live',
+            },
+          );
         }
         const data = await open(row.ciphertext, mount, path, version);
         return appendVersion(q, mount, path, secret, config, serializeData(data, Number.MAX_SAFE_INTEGER));
@@ -333,7 +351,11 @@ export function createKvService(deps: KvServiceDeps): KvService {
         if (!(await q.overwriteVersion(secret.id, UNVERSIONED, row))) {
           await q.insertVersion({ secret_id: secret.id, version: UNVERSIONED, ...row });
         }
-        await q.updateSecret(secret.id, { current_version: UNVERSIONED, oldest_version: UNVERSIONED, updated_time: now });
+        await q.updateSecret(secret.id, {
+          current_version: UNVERSIONED,
+          oldest_version: UNVERSIONED,
+          updated_time: now,
+        });
       });
     },
 

@@ -6,7 +6,15 @@ import { isStrongroomError, type ErrorKind } from '../shared/errors.js';
 /** A fresh kv mount object: every test gets its own UUID, so tests sharing a database never see each other. */
 export function kvMount(path = 'secret/', version: '1' | '2' = '2'): Mount {
   const uuid = randomUUID();
-  return { path, type: 'kv', uuid, accessor: `kv_${uuid.slice(0, 8)}`, description: '', options: { version }, createdAt: Date.now() };
+  return {
+    path,
+    type: 'kv',
+    uuid,
+    accessor: `kv_${uuid.slice(0, 8)}`,
+    description: '',
+    options: { version },
+    createdAt: Date.now(),
+  };
 }
 
 /** Awaits a rejection and returns the StrongroomError, asserting its kind (and reason when given). */

@@ -102,7 +102,11 @@ export interface KvService {
   /** Keys directly under `prefix` ('' or ending in '/'); folders end in '/'. Sorted. 404 when empty. */
   list(mount: Mount, prefix: string): Promise<string[]>;
   /** The key structure of a version with every leaf replaced by null, down to `depth` (0 = unlimited). */
-  subkeys(mount: Mount, path: string, options?: { version?: number; depth?: number }): Promise<{ subkeys: Record<string, unknown>; metadata: VersionInfo }>;
+  subkeys(
+    mount: Mount,
+    path: string,
+    options?: { version?: number; depth?: number },
+  ): Promise<{ subkeys: Record<string, unknown>; metadata: VersionInfo }>;
 
   /** Writes a new version whose data is a copy of `version` (which must be live). Honors cas. */
   rollback(mount: Mount, path: string, version: number, options?: { cas?: number }): Promise<VersionInfo>;

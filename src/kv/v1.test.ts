@@ -38,7 +38,9 @@ describeEachEngine('kv version 1', (ctx) => {
 
     it('keeps one stored version however often a value is rewritten', async () => {
       for (let i = 0; i < 5; i++) await kv.writeUnversioned(mount, 'many', { i });
-      const rows = await sql<{ version: number }>`select v.version from kv_versions v join kv_secrets s on s.id = v.secret_id
+      const rows = await sql<{
+        version: number;
+      }>`select v.version from kv_versions v join kv_secrets s on s.id = v.secret_id
         where s.mount_uuid = ${mount.uuid}`.execute(db());
       expect(rows.rows.map((r) => Number(r.version))).toEqual([1]);
       expect(await kv.readUnversioned(mount, 'many')).toEqual({ i: 4 });
@@ -81,8 +83,11 @@ describeEachEngine('kv version 1', (ctx) => {
       await kv.writeUnversioned(mount, 'app/db', { password: 'v1-latest' });
       const upgraded: Mount = { ...mount, options: { ...mount.options, version: '2' } };
       const read = await kv.read(upgraded, 'app/db');
-      expect(read).toMatchObject({ data: { password: 'v1-latest' }, metadata: { version: 1, destroyed: false, deletionTime: 0 } });
-      expect((await kv.readMetadata(upgraded, 'app/db'))).toMatchObject({ currentVersion: 1, oldestVersion: 1 });
+      expect(read).toMatchObject({
+        data: { password: 'v1-latest' },
+        metadata: { version: 1, destroyed: false, deletionTime: 0 },
+      });
+      expect(await kv.readMetadata(upgraded, 'app/db')).toMatchObject({ currentVersion: 1, oldestVersion: 1 });
       expect((await kv.write(upgraded, 'app/db', { password: 'new' })).version).toBe(2);
       expect((await kv.read(upgraded, 'app/db', 1)).data).toEqual({ password: 'v1-latest' });
       expect(await kv.list(upgraded, 'app/')).toEqual(['db']);
@@ -103,13 +108,19 @@ describeEachEngine('kv version 1', (ctx) => {
         join kv_secrets s on s.id = v.secret_id where s.mount_uuid = ${mount.uuid}`.execute(db());
       for (const row of rows.rows) expect(Buffer.from(row.ciphertext).includes(Buffer.from(marker))).toBe(false);
       const from = rows.rows.find((r) => r.path === 'from')!;
-      const toId = (await sql<{ id: number }>`select id from kv_secrets where mount_uuid = ${mount.uuid} and path = 'to'`.execute(db())).rows[0]!.id;
+      const toId = (
+        await sql<{ id: number }>`select id from kv_secrets where mount_uuid = ${mount.uuid} and path = 'to'`.execute(
+          db(),
+        )
+      ).rows[0]!.id;
       await sql`update kv_versions set ciphertext = ${from.ciphertext} where secret_id = ${toId}`.execute(db());
       await rejection(kv.readUnversioned(mount, 'to'), 'internal');
       // The same bytes under another mount with the same path fail too.
       const elsewhere = kvMount('kv-other/', '1');
       await kv.writeUnversioned(elsewhere, 'from', { secret: 'x' });
-      const otherId = (await sql<{ id: number }>`select id from kv_secrets where mount_uuid = ${elsewhere.uuid}`.execute(db())).rows[0]!.id;
+      const otherId = (
+        await sql<{ id: number }>`select id from kv_secrets where mount_uuid = ${elsewhere.uuid}`.execute(db())
+      ).rows[0]!.id;
       await sql`update kv_versions set ciphertext = ${from.ciphertext} where secret_id = ${otherId}`.execute(db());
       await rejection(kv.readUnversioned(elsewhere, 'from'), 'internal');
       expect(await kv.readUnversioned(mount, 'from')).toEqual({ secret: marker });
@@ -127,7 +138,13 @@ describeEachEngine('kv version 1', (ctx) => {
       expect(after.term).toBe(before.term);
       // What the rewrap would write back for the value it read: refused, because the row no longer holds those bytes.
       const moved = await repo.transaction((q) =>
-        q.replaceCiphertext(secret.id, 1, { term: before.term!, ciphertext: before.ciphertext! }, before.ciphertext!, before.term!),
+        q.replaceCiphertext(
+          secret.id,
+          1,
+          { term: before.term!, ciphertext: before.ciphertext! },
+          before.ciphertext!,
+          before.term!,
+        ),
       );
       expect(moved).toBe(false);
       expect(await kv.readUnversioned(mount, 'raced')).toEqual({ v: 'after' });

@@ -79,11 +79,15 @@ export function checkCustomMetadata(value: unknown, allowNullValues = false): Re
       });
     }
     if (UNPRINTABLE.test(key)) {
-      throw invalid('custom_metadata keys must not contain unprintable characters', { reason: 'custom_metadata_key_unprintable' });
+      throw invalid('custom_metadata keys must not contain unprintable characters', {
+        reason: 'custom_metadata_key_unprintable',
+      });
     }
     if (v === null && allowNullValues) continue;
     if (typeof v !== 'string') {
-      throw invalid(`custom_metadata value of key ${JSON.stringify(key)} must be a string`, { reason: 'custom_metadata_type' });
+      throw invalid(`custom_metadata value of key ${JSON.stringify(key)} must be a string`, {
+        reason: 'custom_metadata_type',
+      });
     }
     const valueBytes = Buffer.byteLength(v, 'utf8');
     if (valueBytes === 0 || valueBytes > MAX_CUSTOM_METADATA_VALUE_BYTES) {

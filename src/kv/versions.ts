@@ -13,7 +13,10 @@ export const DEFAULT_MAX_VERSIONS = 10;
  * A secret's versions at rest, inside the caller's transaction: sealed by the barrier under their place
  * (kvContext), opened again, pruned past max_versions.
  */
-export function createVersionStore(deps: { barrier: Pick<Barrier, 'encrypt' | 'decryptWithRefresh' | 'termOf'>; clock: () => number }) {
+export function createVersionStore(deps: {
+  barrier: Pick<Barrier, 'encrypt' | 'decryptWithRefresh' | 'termOf'>;
+  clock: () => number;
+}) {
   const { barrier, clock } = deps;
 
   async function lockOrCreate(q: KvQueries, mount: Mount, path: string): Promise<SecretRow> {

@@ -186,7 +186,10 @@ export type TypedHandler<I> = (ctx: RequestContext & { input: I }) => Promise<Ha
 type BodyOps = 'create' | 'update' | 'patch';
 type QueryOps = 'read' | 'list' | 'delete';
 
-export interface PathDeclaration<B extends FieldSet, Q extends FieldSet> extends Omit<BackendPath, 'operations' | 'fields' | 'queryFields'> {
+export interface PathDeclaration<B extends FieldSet, Q extends FieldSet> extends Omit<
+  BackendPath,
+  'operations' | 'fields' | 'queryFields'
+> {
   fields?: B;
   queryFields?: Q;
   operations: { [K in BodyOps]?: TypedHandler<FieldsInput<B>> } & { [K in QueryOps]?: TypedHandler<FieldsInput<Q>> };
@@ -220,7 +223,11 @@ export function fieldsFor(path: BackendPath, operation: Operation): FieldSet | u
 }
 
 /** The handler's `input`: the request data validated against the operation's declared fields (the data itself when none). */
-export function inputFor(path: BackendPath, operation: Operation, data: Record<string, unknown>): Record<string, unknown> {
+export function inputFor(
+  path: BackendPath,
+  operation: Operation,
+  data: Record<string, unknown>,
+): Record<string, unknown> {
   const fields = fieldsFor(path, operation);
   return fields ? parseFields(fields, data) : data;
 }

@@ -98,7 +98,10 @@ export interface SecretsEngineModule<S = unknown> extends ModuleBase<S> {
    * Checks and normalizes a mount's options (defaults already merged in): at enable `previous` is undefined, at tune
    * it is the mount's current options. Throws `invalid` (a 400) naming the rule. Default: any string options.
    */
-  validateOptions?(options: Record<string, string>, previous?: Readonly<Record<string, string>>): Record<string, string>;
+  validateOptions?(
+    options: Record<string, string>,
+    previous?: Readonly<Record<string, string>>,
+  ): Record<string, string>;
 }
 
 /** An auth method, mounted through sys/auth under `auth/` (several times, at any path, unless it is `fixedPath`). */

@@ -28,11 +28,17 @@ describe('route patterns as OpenAPI templates', () => {
   it('every template it produces matches the pattern it came from', () => {
     const segment = fc.constantFrom('keys', 'data', 'x-y', 'a_b');
     fc.assert(
-      fc.property(fc.array(segment, { minLength: 1, maxLength: 3 }), fc.boolean(), fc.boolean(), (segments, optional, slash) => {
-        const pattern = `${segments.join('/')}${optional ? '(?:/(?<name>[^/]+))?' : '/(?<name>[^/]+)'}${slash ? '/?' : ''}`;
-        const regex = new RegExp(`^(?:${pattern})$`);
-        for (const template of routeTemplates(pattern)) expect(regex.test(template.replace(/\{[^}]+\}/g, 'v'))).toBe(true);
-      }),
+      fc.property(
+        fc.array(segment, { minLength: 1, maxLength: 3 }),
+        fc.boolean(),
+        fc.boolean(),
+        (segments, optional, slash) => {
+          const pattern = `${segments.join('/')}${optional ? '(?:/(?<name>[^/]+))?' : '/(?<name>[^/]+)'}${slash ? '/?' : ''}`;
+          const regex = new RegExp(`^(?:${pattern})$`);
+          for (const template of routeTemplates(pattern))
+            expect(regex.test(template.replace(/\{[^}]+\}/g, 'v'))).toBe(true);
+        },
+      ),
     );
   });
 });

@@ -16,7 +16,11 @@ export interface DocumentedBackend {
   tag: string;
 }
 
-export type OpenApiDocument = { openapi: string; info: Record<string, unknown>; paths: Record<string, Record<string, unknown>> } & Record<string, unknown>;
+export type OpenApiDocument = {
+  openapi: string;
+  info: Record<string, unknown>;
+  paths: Record<string, Record<string, unknown>>;
+} & Record<string, unknown>;
 
 type Schema = Record<string, unknown>;
 
@@ -65,7 +69,11 @@ export function helpText(def: BackendPath): string {
     lines.push('', '## PARAMETERS');
     for (const [name, schema] of Object.entries(fields)) {
       const json = fieldSchema(schema);
-      lines.push('', `${name} (${typeof json.type === 'string' ? json.type : 'any'})`, `    ${typeof json.description === 'string' ? json.description : ''}`);
+      lines.push(
+        '',
+        `${name} (${typeof json.type === 'string' ? json.type : 'any'})`,
+        `    ${typeof json.description === 'string' ? json.description : ''}`,
+      );
     }
   }
   return lines.join('\n');
@@ -84,7 +92,12 @@ export function templateShape(route: string): string {
   return route.replace(/\{[^}]+\}/g, '{}');
 }
 
-function addPath(paths: Record<string, Record<string, unknown>>, state: BuildState, backend: DocumentedBackend, def: BackendPath): void {
+function addPath(
+  paths: Record<string, Record<string, unknown>>,
+  state: BuildState,
+  backend: DocumentedBackend,
+  def: BackendPath,
+): void {
   const templates = routeTemplates(def.pattern);
   const enums = groupEnums(def.pattern);
   const extensions = {
@@ -109,7 +122,14 @@ function addPath(paths: Record<string, Record<string, unknown>>, state: BuildSta
   }
 }
 
-function operation(op: Operation, method: string, route: string, def: BackendPath, tag: string, ids: Set<string>): Schema {
+function operation(
+  op: Operation,
+  method: string,
+  route: string,
+  def: BackendPath,
+  tag: string,
+  ids: Set<string>,
+): Schema {
   const summary = def.synopsis ?? `${op} ${def.name ?? route}`;
   const result: Schema = { summary, operationId: uniqueId(`${op}${route}`, ids), tags: [tag] };
   if (def.description) result.description = def.description;
@@ -120,9 +140,22 @@ function operation(op: Operation, method: string, route: string, def: BackendPat
       .filter(([name]) => !pathParams.has(name))
       .map(([name, schema]) => {
         const json = fieldSchema(schema);
-        return { name, in: 'query', ...(json.description ? { description: json.description } : {}), required: isRequiredField(schema), schema: json };
+        return {
+          name,
+          in: 'query',
+          ...(json.description ? { description: json.description } : {}),
+          required: isRequiredField(schema),
+          schema: json,
+        };
       });
-    if (op === 'list') query.push({ name: 'list', in: 'query', description: 'Must be set to `true`', required: true, schema: { type: 'string', enum: ['true'] } });
+    if (op === 'list')
+      query.push({
+        name: 'list',
+        in: 'query',
+        description: 'Must be set to `true`',
+        required: true,
+        schema: { type: 'string', enum: ['true'] },
+      });
     if (query.length > 0) result.parameters = query;
   } else {
     result.requestBody = { content: { 'application/json': { schema: bodySchema(fields, pathParams) } } };
@@ -180,7 +213,10 @@ function paramNames(route: string): string[] {
 }
 
 function uniqueId(raw: string, ids: Set<string>): string {
-  const base = raw.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  const base = raw
+    .replace(/[{}]/g, '')
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
   let id = base;
   for (let n = 2; ids.has(id); n++) id = `${base}-${n}`;
   ids.add(id);
@@ -212,7 +248,8 @@ function groupEnums(pattern: string): Map<string, string[]> {
   const enums = new Map<string, string[]>();
   const visit = (nodes: Node[]) => {
     for (const node of nodes) {
-      if (node.kind === 'param' && /^[A-Za-z0-9_-]+(?:\|[A-Za-z0-9_-]+)*$/.test(node.body)) enums.set(node.name, node.body.split('|'));
+      if (node.kind === 'param' && /^[A-Za-z0-9_-]+(?:\|[A-Za-z0-9_-]+)*$/.test(node.body))
+        enums.set(node.name, node.body.split('|'));
       if (node.kind === 'group') node.alternatives.forEach(visit);
       if (node.kind === 'optional') visit([node.node]);
     }

@@ -27,20 +27,32 @@ function errorOf(data: Record<string, unknown>): string {
   throw new Error('expected a 400');
 }
 
-describe('declared fields with Vault\'s lenient coercions', () => {
+describe("declared fields with Vault's lenient coercions", () => {
   it('reads booleans in every form Vault accepts, and nothing else', () => {
-    for (const [raw, expected] of [[true, true], ['true', true], ['1', true], [1, true], [false, false], ['false', false], ['0', false], [0, false]] as const) {
+    for (const [raw, expected] of [
+      [true, true],
+      ['true', true],
+      ['1', true],
+      [1, true],
+      [false, false],
+      ['false', false],
+      ['0', false],
+      [0, false],
+    ] as const) {
       expect(parse({ flag: raw }).flag).toBe(expected);
     }
     for (const absent of [undefined, null, '']) expect(parse({ flag: absent }).flag).toBeUndefined();
     fc.assert(
-      fc.property(fc.string().filter((s) => !['true', 'false', '1', '0', ''].includes(s)), (s) => {
-        expect(errorOf({ flag: s })).toBe('field "flag" must be a boolean');
-      }),
+      fc.property(
+        fc.string().filter((s) => !['true', 'false', '1', '0', ''].includes(s)),
+        (s) => {
+          expect(errorOf({ flag: s })).toBe('field "flag" must be a boolean');
+        },
+      ),
     );
   });
 
-  it('durations round-trip through Vault\'s read-back form, bare seconds and numeric strings', () => {
+  it("durations round-trip through Vault's read-back form, bare seconds and numeric strings", () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 10 ** 9 }), (seconds) => {
         expect(parse({ ttl: formatDuration(seconds) }).ttl).toBe(seconds);
@@ -79,7 +91,14 @@ describe('declared fields with Vault\'s lenient coercions', () => {
 
   it('names the field and never echoes the value', () => {
     const secret = 's3cr3t-value-never-echoed';
-    for (const data of [{ flag: secret }, { ttl: secret }, { count: secret }, { kind: secret }, { meta: { a: 1, b: secret } }, { name: { secret } }]) {
+    for (const data of [
+      { flag: secret },
+      { ttl: secret },
+      { count: secret },
+      { kind: secret },
+      { meta: { a: 1, b: secret } },
+      { name: { secret } },
+    ]) {
       const message = errorOf(data as Record<string, unknown>);
       expect(message).toContain(`"${Object.keys(data)[0]}"`);
       expect(message).not.toContain(secret);

@@ -47,7 +47,10 @@ function lenient<T>(
 }
 
 /** An absent key is simply not given (zod would otherwise insist on a value); the meta documents the field. */
-function optional<T>(schema: z.ZodType<T | undefined, unknown>, meta: Record<string, unknown>): z.ZodOptional<z.ZodType<T | undefined, unknown>> {
+function optional<T>(
+  schema: z.ZodType<T | undefined, unknown>,
+  meta: Record<string, unknown>,
+): z.ZodOptional<z.ZodType<T | undefined, unknown>> {
   return schema.meta(meta).optional().meta(meta);
 }
 
@@ -80,8 +83,13 @@ export function parseSeconds(value: unknown): Parsed<number> {
 /** Vault's comma-string slices: a JSON array of strings or "a, b,c"; items trimmed, empty items dropped. */
 export function parseStringList(value: unknown): Parsed<string[]> {
   if (absent(value)) return undefined;
-  if (typeof value === 'string') return value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.map((s) => s.trim()).filter((s) => s !== '');
+  if (typeof value === 'string')
+    return value
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string'))
+    return value.map((s) => s.trim()).filter((s) => s !== '');
   return BAD;
 }
 
@@ -98,7 +106,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 export const f = {
   /** A string; numbers and booleans are taken in their text form (Vault's TypeString does the same). */
-  string: (description: string) => lenient({ type: 'string' }, description, 'field "{field}" must be a string', parseString),
+  string: (description: string) =>
+    lenient({ type: 'string' }, description, 'field "{field}" must be a string', parseString),
 
   /** A string that must be given and not be empty. */
   requiredString(description: string): z.ZodType<string, unknown> {
@@ -107,7 +116,8 @@ export const f = {
       .transform((value, ctx) => {
         const out = parseString(value);
         if (out === BAD) ctx.addIssue({ code: 'custom', message: 'field "{field}" must be a string' });
-        else if (out === undefined || out === '') ctx.addIssue({ code: 'custom', message: 'missing required field "{field}"' });
+        else if (out === undefined || out === '')
+          ctx.addIssue({ code: 'custom', message: 'missing required field "{field}"' });
         else return out;
         return z.NEVER;
       })
@@ -117,7 +127,8 @@ export const f = {
   },
 
   /** true/false, "true"/"false", "1"/"0", 1/0. */
-  bool: (description: string) => lenient({ type: 'boolean' }, description, 'field "{field}" must be a boolean', parseBool),
+  bool: (description: string) =>
+    lenient({ type: 'boolean' }, description, 'field "{field}" must be a boolean', parseBool),
 
   /** A safe integer, as a number or a numeric string; `min: 0` refuses negatives, `min: 1` asks for a positive one. */
   int(description: string, options: { min?: 0 | 1 } = {}) {
@@ -126,8 +137,10 @@ export const f = {
       z.unknown().transform((value, ctx) => {
         const n = parseInteger(value);
         if (n === BAD) ctx.addIssue({ code: 'custom', message: problem });
-        else if (n !== undefined && options.min === 0 && n < 0) ctx.addIssue({ code: 'custom', message: 'field "{field}" must not be negative' });
-        else if (n !== undefined && options.min === 1 && n < 1) ctx.addIssue({ code: 'custom', message: 'field "{field}" must be a positive integer' });
+        else if (n !== undefined && options.min === 0 && n < 0)
+          ctx.addIssue({ code: 'custom', message: 'field "{field}" must not be negative' });
+        else if (n !== undefined && options.min === 1 && n < 1)
+          ctx.addIssue({ code: 'custom', message: 'field "{field}" must be a positive integer' });
         else return n;
         return z.NEVER;
       }),
@@ -137,26 +150,46 @@ export const f = {
 
   /** Seconds, from "1h30m", "90s", "7d" or a bare number of seconds (number or string). Documented as Vault does. */
   duration: (description: string) =>
-    lenient({ type: 'string', format: 'duration' }, description, 'field "{field}" must be a duration such as "1h" or a number of seconds', parseSeconds),
+    lenient(
+      { type: 'string', format: 'duration' },
+      description,
+      'field "{field}" must be a duration such as "1h" or a number of seconds',
+      parseSeconds,
+    ),
 
   /** A JSON array of strings or a comma-separated string. */
   stringList: (description: string) =>
-    lenient({ type: 'array', items: { type: 'string' } }, description, 'field "{field}" must be a list of strings', parseStringList),
+    lenient(
+      { type: 'array', items: { type: 'string' } },
+      description,
+      'field "{field}" must be a list of strings',
+      parseStringList,
+    ),
 
   /** An object whose values are strings (Vault's TypeKVPairs: metadata, custom_metadata). */
   stringMap: (description: string) =>
-    lenient({ type: 'object', additionalProperties: { type: 'string' } }, description, 'field "{field}" must be an object of strings', (value) => {
-      if (absent(value)) return undefined;
-      if (!isPlainObject(value) || !Object.values(value).every((v) => typeof v === 'string')) return BAD;
-      return value as Record<string, string>;
-    }),
+    lenient(
+      { type: 'object', additionalProperties: { type: 'string' } },
+      description,
+      'field "{field}" must be an object of strings',
+      (value) => {
+        if (absent(value)) return undefined;
+        if (!isPlainObject(value) || !Object.values(value).every((v) => typeof v === 'string')) return BAD;
+        return value as Record<string, string>;
+      },
+    ),
 
   /** Any JSON object (Vault's TypeMap). */
   object: (description: string) =>
-    lenient({ type: 'object', additionalProperties: true }, description, 'field "{field}" must be a JSON object', (value) => {
-      if (absent(value)) return undefined;
-      return isPlainObject(value) ? value : BAD;
-    }),
+    lenient(
+      { type: 'object', additionalProperties: true },
+      description,
+      'field "{field}" must be a JSON object',
+      (value) => {
+        if (absent(value)) return undefined;
+        return isPlainObject(value) ? value : BAD;
+      },
+    ),
 
   /** A JSON object with declared fields of its own (undeclared keys are ignored, as at the top level). */
   struct<S extends Record<string, z.ZodType>>(description: string, shape: S) {
@@ -167,14 +200,24 @@ export const f = {
 
   /** One of a fixed set of strings. */
   enum<const V extends readonly [string, ...string[]]>(values: V, description: string) {
-    return lenient({ type: 'string', enum: [...values] }, description, `field "{field}" must be one of ${values.join(', ')}`, (value) => {
-      if (blank(value)) return undefined;
-      return typeof value === 'string' && (values as readonly string[]).includes(value) ? (value as V[number]) : BAD;
-    });
+    return lenient(
+      { type: 'string', enum: [...values] },
+      description,
+      `field "{field}" must be one of ${values.join(', ')}`,
+      (value) => {
+        if (blank(value)) return undefined;
+        return typeof value === 'string' && (values as readonly string[]).includes(value) ? (value as V[number]) : BAD;
+      },
+    );
   },
 
   /** Base64 bytes, decoded by the handler (whose decoder names the field in its own errors). */
-  base64: (description: string) => z.unknown().meta({ type: 'string', format: 'byte', description }).optional().meta({ type: 'string', format: 'byte', description }),
+  base64: (description: string) =>
+    z
+      .unknown()
+      .meta({ type: 'string', format: 'byte', description })
+      .optional()
+      .meta({ type: 'string', format: 'byte', description }),
 
   /** Anything JSON (a value the handler interprets itself, such as a batch item list or a free-form secret). */
   any: (description: string) => z.unknown().meta({ description }).optional().meta({ description }),

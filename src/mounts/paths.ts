@@ -19,12 +19,15 @@ export function normalizeMountPath(input: string, reserved: readonly string[] = 
     throw invalid(`mount path must be at most ${MAX_MOUNT_PATH_BYTES} bytes`, { reason: 'mount_path_too_long' });
   }
   for (const segment of trimmed.split('/')) {
-    if (segment === '') throw invalid('mount path must not contain empty segments (//)', { reason: 'mount_path_empty_segment' });
+    if (segment === '')
+      throw invalid('mount path must not contain empty segments (//)', { reason: 'mount_path_empty_segment' });
     if (segment === '.' || segment === '..') {
       throw invalid("mount path must not contain '.' or '..' segments", { reason: 'mount_path_dot_segment' });
     }
     if (!SEGMENT.test(segment)) {
-      throw invalid('mount path may only contain letters, digits, _ . @ : + = , ~ - and /', { reason: 'mount_path_bad_char' });
+      throw invalid('mount path may only contain letters, digits, _ . @ : + = , ~ - and /', {
+        reason: 'mount_path_bad_char',
+      });
     }
   }
   const path = `${trimmed}/`;

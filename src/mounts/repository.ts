@@ -82,7 +82,11 @@ export function createMountsRepository(storage: Storage, tableName: MountTableNa
             await trx.deleteFrom(table).where('path', '=', path).execute();
           },
           setOptions: async (path, options) => {
-            await trx.updateTable(table).set({ options: JSON.stringify(options) }).where('path', '=', path).execute();
+            await trx
+              .updateTable(table)
+              .set({ options: JSON.stringify(options) })
+              .where('path', '=', path)
+              .execute();
           },
           setDescription: async (path, description) => {
             await trx.updateTable(table).set({ description }).where('path', '=', path).execute();

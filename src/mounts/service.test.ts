@@ -20,7 +20,11 @@ describe('normalizeMountPath', () => {
     ['cubbyhole/', 'mount_path_reserved'],
     ['identity/x', 'mount_path_reserved'],
   ])('rejects %j (%s)', async (path, reason) => {
-    await rejection(Promise.resolve().then(() => normalizeMountPath(path)), 'invalid', reason);
+    await rejection(
+      Promise.resolve().then(() => normalizeMountPath(path)),
+      'invalid',
+      reason,
+    );
   });
   it('allows names that merely start like a reserved prefix', () => {
     expect(normalizeMountPath('system')).toBe('system/');
@@ -36,7 +40,9 @@ describeEachEngine('mount service', (ctx) => {
     expect(m.accessor).toMatch(/^kv_[0-9a-f]{8}$/);
     expect(m.uuid).toMatch(/^[0-9a-f-]{36}$/);
     expect((await mounts.list()).find((x) => x.path === 'enable-me/')).toEqual(m);
-    expect((await mounts.enable({ path: 'v2', type: 'kv', options: { version: '2' } })).options).toEqual({ version: '2' });
+    expect((await mounts.enable({ path: 'v2', type: 'kv', options: { version: '2' } })).options).toEqual({
+      version: '2',
+    });
     await rejection(mounts.enable({ path: 'v3', type: 'kv', options: { version: '3' } }), 'invalid', 'kv_version');
     await rejection(mounts.enable({ path: 'weird', type: 'nope' as never }), 'invalid', 'mount_type');
   });
@@ -105,7 +111,10 @@ describeEachEngine('mount service', (ctx) => {
 
   it('sees changes made by another replica once its cache is older than the refresh interval', async () => {
     let now = 1_000_000;
-    const here = createMountService({ storage: ctx.storage(), catalog: secretsCatalog() }, { refreshAfterMs: 5_000, now: () => now });
+    const here = createMountService(
+      { storage: ctx.storage(), catalog: secretsCatalog() },
+      { refreshAfterMs: 5_000, now: () => now },
+    );
     const elsewhere = createMountService({ storage: ctx.storage(), catalog: secretsCatalog() });
     expect(await here.resolve('replica/data/x')).toBeNull();
     await elsewhere.enable({ path: 'replica', type: 'kv' });

@@ -20,8 +20,18 @@ export interface MountTableSpec {
   noun: string;
 }
 
-export const SECRET_MOUNTS: MountTableSpec = { table: 'mounts', reserved: RESERVED_MOUNT_PREFIXES, accessorPrefix: '', noun: 'secret engine' };
-export const AUTH_MOUNTS: MountTableSpec = { table: 'auth_mounts', reserved: [], accessorPrefix: 'auth_', noun: 'auth method' };
+export const SECRET_MOUNTS: MountTableSpec = {
+  table: 'mounts',
+  reserved: RESERVED_MOUNT_PREFIXES,
+  accessorPrefix: '',
+  noun: 'secret engine',
+};
+export const AUTH_MOUNTS: MountTableSpec = {
+  table: 'auth_mounts',
+  reserved: [],
+  accessorPrefix: 'auth_',
+  noun: 'auth method',
+};
 
 export interface MountServiceOptions {
   /**
@@ -91,7 +101,8 @@ export function createMountService(deps: MountServiceDeps, options: MountService
   function checkStrings(input: Record<string, string> | undefined): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [key, value] of Object.entries(input ?? {})) {
-      if (typeof value !== 'string') throw invalid(`mount option ${key} must be a string`, { reason: 'mount_option_type' });
+      if (typeof value !== 'string')
+        throw invalid(`mount option ${key} must be a string`, { reason: 'mount_option_type' });
       out[key] = value;
     }
     return out;
@@ -103,11 +114,14 @@ export function createMountService(deps: MountServiceDeps, options: MountService
       const known = typeof input.type === 'string' ? catalog.lookup(input.type) : undefined;
       if (!known) throw invalid(`unknown ${spec.noun} type: ${String(input.type)}`, { reason: 'mount_type' });
       if (catalog.isFixed(known.type)) {
-        throw invalid(`the ${known.type} ${spec.noun} exists once, at a fixed path, and cannot be enabled`, { reason: 'mount_type_fixed' });
+        throw invalid(`the ${known.type} ${spec.noun} exists once, at a fixed path, and cannot be enabled`, {
+          reason: 'mount_type_fixed',
+        });
       }
       const type = known.type;
       const description = input.description ?? '';
-      if (typeof description !== 'string') throw invalid('description must be a string', { reason: 'mount_description' });
+      if (typeof description !== 'string')
+        throw invalid('description must be a string', { reason: 'mount_description' });
       const mount: Mount = {
         path,
         type,
@@ -122,7 +136,10 @@ export function createMountService(deps: MountServiceDeps, options: MountService
           const existing = await tx.listAll();
           const clash = existing.find((m) => mountsOverlap(m.path, path));
           if (clash) {
-            throw invalid(`path is already in use at ${clash.path}`, { reason: 'mount_path_in_use', existing: clash.path });
+            throw invalid(`path is already in use at ${clash.path}`, {
+              reason: 'mount_path_in_use',
+              existing: clash.path,
+            });
           }
           await tx.insert(mount);
         });
@@ -158,7 +175,11 @@ export function createMountService(deps: MountServiceDeps, options: MountService
         await repo.exclusively(async (tx) => {
           const mount = (await tx.listAll()).find((m) => m.path === path);
           if (!mount) throw notFound(`no mount at "${path}"`);
-          const next = catalog.normalizeOptions(mount.type, { ...mount.options, ...checkStrings(options) }, mount.options);
+          const next = catalog.normalizeOptions(
+            mount.type,
+            { ...mount.options, ...checkStrings(options) },
+            mount.options,
+          );
           const changed = Object.keys(next).filter((key) => next[key] !== mount.options[key]);
           if (changed.length > 0) await tx.setOptions(path, next);
           let tuned: Mount = { ...mount, options: next };
@@ -204,7 +225,8 @@ export function createMountService(deps: MountServiceDeps, options: MountService
       for (const mount of current.byLength) {
         if (requestPath.startsWith(mount.path)) return { mount, rest: requestPath.slice(mount.path.length) };
         // 'secret' (no trailing slash) addresses the mount root.
-        if (requestPath.length === mount.path.length - 1 && mount.path.startsWith(requestPath)) return { mount, rest: '' };
+        if (requestPath.length === mount.path.length - 1 && mount.path.startsWith(requestPath))
+          return { mount, rest: '' };
       }
       return null;
     },

@@ -14,7 +14,11 @@ export interface MountTypeCatalog {
    */
   lookup(name: string): { type: MountType; preset: Readonly<Record<string, string>> } | undefined;
   /** Defaults merged under the caller's options, then the module's validation (`previous` set at tune). */
-  normalizeOptions(type: MountType, options: Record<string, string>, previous?: Readonly<Record<string, string>>): Record<string, string>;
+  normalizeOptions(
+    type: MountType,
+    options: Record<string, string>,
+    previous?: Readonly<Record<string, string>>,
+  ): Record<string, string>;
   /** A type that lives at one fixed path and can be neither enabled nor disabled through the API (token). */
   isFixed(type: MountType): boolean;
 }
@@ -38,7 +42,12 @@ export interface MountService {
    * Throws 'invalid' for a bad or reserved path (sys/, auth/, cubbyhole/, identity/ in the secrets table), an
    * overlapping mount, or a type the catalog does not know (or one that is fixed).
    */
-  enable(input: { path: string; type: MountType; description?: string; options?: Record<string, string> }): Promise<Mount>;
+  enable(input: {
+    path: string;
+    type: MountType;
+    description?: string;
+    options?: Record<string, string>;
+  }): Promise<Mount>;
   /** Removes the mount and every record of its engine (engines register a purge hook). */
   disable(path: string): Promise<void>;
   /**
@@ -46,7 +55,11 @@ export interface MountService {
    * never back) and sets a new description when given. Returns the mount as it now is and the names that changed
    * ('description' among them). 'not_found' for no such mount.
    */
-  tuneOptions(path: string, options: Record<string, string>, description?: string): Promise<{ mount: Mount; changed: string[] }>;
+  tuneOptions(
+    path: string,
+    options: Record<string, string>,
+    description?: string,
+  ): Promise<{ mount: Mount; changed: string[] }>;
   list(): Promise<Mount[]>;
   /**
    * Records the mount of a module that exists once at a fixed, reserved path (cubbyhole/) when it is not recorded

@@ -167,7 +167,10 @@ describe('Acl matrix: a token gets exactly what its policies grant', () => {
   it('agrees with the reference model on random policies and paths', () => {
     const segment = fc.constantFrom('a', 'b', 'ab', '');
     const patternArb = fc
-      .tuple(fc.array(fc.oneof(segment, fc.constant('+')), { minLength: 1, maxLength: 4 }), fc.constantFrom('', '*', 'a*'))
+      .tuple(
+        fc.array(fc.oneof(segment, fc.constant('+')), { minLength: 1, maxLength: 4 }),
+        fc.constantFrom('', '*', 'a*'),
+      )
       .map(([s, tail]) => s.join('/') + tail)
       .filter((p) => !p.includes('+*'));
     const ruleArb = fc.record({
@@ -176,10 +179,14 @@ describe('Acl matrix: a token gets exactly what its policies grant', () => {
     });
     const pathArb = fc.array(segment, { minLength: 1, maxLength: 5 }).map((s) => s.join('/'));
     fc.assert(
-      fc.property(fc.array(fc.array(ruleArb, { maxLength: 5 }), { maxLength: 3 }), fc.array(pathArb, { maxLength: 8 }), (policies, paths) => {
-        const acl = compileAcl(policies);
-        for (const path of paths) expect(acl.capabilities(path)).toEqual(referenceCapabilities(policies, path));
-      }),
+      fc.property(
+        fc.array(fc.array(ruleArb, { maxLength: 5 }), { maxLength: 3 }),
+        fc.array(pathArb, { maxLength: 8 }),
+        (policies, paths) => {
+          const acl = compileAcl(policies);
+          for (const path of paths) expect(acl.capabilities(path)).toEqual(referenceCapabilities(policies, path));
+        },
+      ),
       { numRuns: 4000 },
     );
   });
@@ -190,7 +197,10 @@ describe('Acl semantics', () => {
     const caps = fc.uniqueArray(fc.constantFrom(...GRANTS), { maxLength: GRANTS.length });
     fc.assert(
       fc.property(caps, caps, (a, b) => {
-        const acl = compileAcl([[{ pattern: 'kv/app/*', capabilities: a }], [{ pattern: 'kv/app/*', capabilities: b }]]);
+        const acl = compileAcl([
+          [{ pattern: 'kv/app/*', capabilities: a }],
+          [{ pattern: 'kv/app/*', capabilities: b }],
+        ]);
         expect(acl.capabilities('kv/app/x')).toEqual(new Set([...a, ...b]));
       }),
     );
@@ -210,7 +220,9 @@ describe('Acl semantics', () => {
   });
 
   it('a more specific rule with fewer capabilities shadows a broader grant', () => {
-    const acl = compileAcl([parsePolicy('path "*" { capabilities = ["read", "update"] }\npath "foo" { capabilities = ["read"] }')]);
+    const acl = compileAcl([
+      parsePolicy('path "*" { capabilities = ["read", "update"] }\npath "foo" { capabilities = ["read"] }'),
+    ]);
     expect(acl.allows('foo', 'update')).toBe(false);
     expect(acl.allows('foo', 'read')).toBe(true);
     expect(acl.allows('bar', 'update')).toBe(true);
@@ -254,7 +266,9 @@ describe('Acl semantics', () => {
   });
 
   it('ignores leading slashes on request paths and one leading slash on patterns', () => {
-    const acl = compileAcl([parsePolicy('path "secret/a" { capabilities = ["read"] }\npath "/kv/*" { capabilities = ["list"] }')]);
+    const acl = compileAcl([
+      parsePolicy('path "secret/a" { capabilities = ["read"] }\npath "/kv/*" { capabilities = ["list"] }'),
+    ]);
     expect(acl.allows('//secret/a', 'read')).toBe(true);
     expect(acl.allows('kv/x', 'list')).toBe(true);
   });
@@ -291,7 +305,9 @@ describe('grantsUnder (Vault mount-access check)', () => {
     expect(acl('path "secret/*" { capabilities = ["deny"] }').grantsUnder('secret/')).toBe(false);
     expect(acl('path "team/+/x" { capabilities = ["read"] }').grantsUnder('team/')).toBe(true);
     expect(acl('path "other/+/x" { capabilities = ["read"] }').grantsUnder('team/')).toBe(false);
-    expect(acl('path "secret/*" { capabilities = ["read"] mfa_methods = ["totp"] }').grantsUnder('secret/')).toBe(false);
+    expect(acl('path "secret/*" { capabilities = ["read"] mfa_methods = ["totp"] }').grantsUnder('secret/')).toBe(
+      false,
+    );
     expect(compileAcl([]).grantsUnder('secret/')).toBe(false);
     expect(rootAcl().grantsUnder('secret/')).toBe(true);
   });

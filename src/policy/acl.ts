@@ -112,7 +112,8 @@ class CompiledAcl implements Acl {
 
   grantsUnder(prefix: string): boolean {
     const normalized = normalizePath(prefix);
-    const grants = (rule: Rule | undefined) => rule !== undefined && !rule.unmet && (rule.mask & BIT.deny) === 0 && (rule.mask & GRANT_MASK) !== 0;
+    const grants = (rule: Rule | undefined) =>
+      rule !== undefined && !rule.unmet && (rule.mask & BIT.deny) === 0 && (rule.mask & GRANT_MASK) !== 0;
     if (grants(this.matcher.match(normalized))) return true;
     // Like Vault's mount-access check: any granting rule that can match a path under the prefix. A deny elsewhere
     // does not cancel it (it only decides its own paths), and the walk over every rule is fine: rare endpoint.
@@ -138,7 +139,8 @@ class CompiledAcl implements Acl {
     if (rule === undefined || rule.unmet || (rule.mask & BIT[capability]) === 0) return false;
     if (!wrapAllows(rule, options?.wrapTtl)) return false;
     // The request's data must also satisfy the rule's parameter constraints (deny masks carry none: checked above).
-    if (options?.data !== undefined && BIT[capability] & PARAMETER_CHECKED) return parametersAllow(rule.params, options.data);
+    if (options?.data !== undefined && BIT[capability] & PARAMETER_CHECKED)
+      return parametersAllow(rule.params, options.data);
     return true;
   }
 

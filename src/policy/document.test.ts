@@ -75,7 +75,9 @@ describe('parsePolicy (HCL)', () => {
   });
 
   it('reads heredoc strings, including the indented form', () => {
-    const [rule] = parsePolicy('path "a" {\n  capabilities = []\n  comment = <<-EOT\n    first\n      second\n    EOT\n}\n');
+    const [rule] = parsePolicy(
+      'path "a" {\n  capabilities = []\n  comment = <<-EOT\n    first\n      second\n    EOT\n}\n',
+    );
     expect(rule!.extras).toEqual({ comment: 'first\n  second\n' });
   });
 
@@ -93,7 +95,13 @@ describe('parsePolicy (HCL)', () => {
   it('parses the built-in default policy', () => {
     const rules = parsePolicy(DEFAULT_POLICY_TEXT);
     expect(rules.map((r) => r.pattern)).toContain('auth/token/lookup-self');
-    expect(rules.find((r) => r.pattern === 'cubbyhole/*')!.capabilities).toEqual(['create', 'read', 'update', 'delete', 'list']);
+    expect(rules.find((r) => r.pattern === 'cubbyhole/*')!.capabilities).toEqual([
+      'create',
+      'read',
+      'update',
+      'delete',
+      'list',
+    ]);
   });
 });
 
@@ -125,7 +133,9 @@ describe('parsePolicy errors', () => {
   });
 
   it('names line and column of an unknown capability', () => {
-    expect(parseError('path "a" {\n  capabilities = ["read", "write"]\n}')).toMatch(/^line 2, column 27: .*unknown capability "write"/);
+    expect(parseError('path "a" {\n  capabilities = ["read", "write"]\n}')).toMatch(
+      /^line 2, column 27: .*unknown capability "write"/,
+    );
   });
 
   it.each([
@@ -159,7 +169,9 @@ describe('parsePolicy errors', () => {
   it('refuses more path rules than the limit', () => {
     const text = Array.from({ length: MAX_PATH_RULES + 1 }, (_, i) => `path "p${i}" {}`).join('\n');
     expect(parseError(text)).toMatch(/too many path rules/);
-    expect(parsePolicy(Array.from({ length: MAX_PATH_RULES }, (_, i) => `path "p${i}" {}`).join('\n'))).toHaveLength(MAX_PATH_RULES);
+    expect(parsePolicy(Array.from({ length: MAX_PATH_RULES }, (_, i) => `path "p${i}" {}`).join('\n'))).toHaveLength(
+      MAX_PATH_RULES,
+    );
   });
 
   it('refuses hostile nesting instead of overflowing the stack', () => {
@@ -181,8 +193,30 @@ describe('parsePolicy errors', () => {
 
   it('never crashes on soups of HCL tokens: it parses or reports invalid with a position', () => {
     const token = fc.constantFrom(
-      'path', '"a/*"', '"x"', '{', '}', '[', ']', '=', ':', ',', 'capabilities', '"read"', '"deny"', 'policy',
-      'allowed_parameters', '1', '-2.5e3', 'true', '#c\n', '/*c*/', '\n', '<<EOT\nx\nEOT\n', '"\\u00e9"', '"\\',
+      'path',
+      '"a/*"',
+      '"x"',
+      '{',
+      '}',
+      '[',
+      ']',
+      '=',
+      ':',
+      ',',
+      'capabilities',
+      '"read"',
+      '"deny"',
+      'policy',
+      'allowed_parameters',
+      '1',
+      '-2.5e3',
+      'true',
+      '#c\n',
+      '/*c*/',
+      '\n',
+      '<<EOT\nx\nEOT\n',
+      '"\\u00e9"',
+      '"\\',
     );
     fc.assert(
       fc.property(fc.array(token, { maxLength: 40 }), (tokens) => {

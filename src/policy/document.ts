@@ -7,7 +7,16 @@ import type { Capability, HclValue, PathRule } from './types.js';
 export const MAX_POLICY_BYTES = 64 * 1024;
 export const MAX_PATH_RULES = 1000;
 
-export const CAPABILITIES: readonly Capability[] = ['create', 'read', 'update', 'patch', 'delete', 'list', 'sudo', 'deny'];
+export const CAPABILITIES: readonly Capability[] = [
+  'create',
+  'read',
+  'update',
+  'patch',
+  'delete',
+  'list',
+  'sudo',
+  'deny',
+];
 const CAPABILITY_SET: ReadonlySet<string> = new Set(CAPABILITIES);
 
 /** Vault's pre-0.9 `policy = "..."` shorthand, still accepted by Vault and so by us. */
@@ -100,13 +109,17 @@ function parsePathRule(pattern: string, pos: HclPos, body: HclNode): PathRule {
       for (const item of entry.value.items) {
         if (item.type !== 'string') throw hclError(item.pos, `path ${quote(pattern)}: capabilities must be strings`);
         if (!CAPABILITY_SET.has(item.value)) {
-          throw hclError(item.pos, `path ${quote(pattern)}: unknown capability ${quote(item.value)} (expected one of ${CAPABILITIES.join(', ')})`);
+          throw hclError(
+            item.pos,
+            `path ${quote(pattern)}: unknown capability ${quote(item.value)} (expected one of ${CAPABILITIES.join(', ')})`,
+          );
         }
         addCapability(item.value as Capability);
       }
     } else if (key === 'policy') {
       const shorthand = entry.value.type === 'string' && !labels.length ? SHORTHAND[entry.value.value] : undefined;
-      if (!shorthand) throw hclError(entry.value.pos, `path ${quote(pattern)}: policy must be one of deny, read, write, sudo`);
+      if (!shorthand)
+        throw hclError(entry.value.pos, `path ${quote(pattern)}: policy must be one of deny, read, write, sudo`);
       shorthand.forEach(addCapability);
     } else if (EXTRA_KEY_SET.has(key)) {
       extras[key] = toValue(nestLabels(labels, entry));
@@ -146,9 +159,15 @@ function toValue(node: HclNode): HclValue {
       const out: Record<string, HclValue> = {};
       for (const entry of node.entries) {
         const [key, ...labels] = entry.keys as [string, ...string[]];
-        if (Object.prototype.hasOwnProperty.call(out, key)) throw hclError(entry.pos, `${quote(key)} is set more than once`);
+        if (Object.prototype.hasOwnProperty.call(out, key))
+          throw hclError(entry.pos, `${quote(key)} is set more than once`);
         // defineProperty, not assignment: a key named "__proto__" must stay a plain key.
-        Object.defineProperty(out, key, { value: toValue(nestLabels(labels, entry)), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(out, key, {
+          value: toValue(nestLabels(labels, entry)),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
       return out;
     }

@@ -24,15 +24,20 @@ const capabilities: fc.Arbitrary<Capability[]> = fc
   .uniqueArray(fc.constantFrom(...CAPABILITIES), { maxLength: CAPABILITIES.length })
   .map((caps) => (caps.includes('deny') ? ['deny'] : caps));
 
-const pattern = fc
-  .string({ unit: 'binary', maxLength: 30 })
-  .filter((p) => !p.includes('+*'));
+const pattern = fc.string({ unit: 'binary', maxLength: 30 }).filter((p) => !p.includes('+*'));
 
 /** Parameter constraints are enforced, so only their well-formed shapes parse: key → list of values, list of names. */
-const valueLists = fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), fc.array(hclValue, { maxLength: 3 }), { maxKeys: 3, noNullPrototype: true });
+const valueLists = fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), fc.array(hclValue, { maxLength: 3 }), {
+  maxKeys: 3,
+  noNullPrototype: true,
+});
 function wellFormedConstraints(extras: Record<string, HclValue>): fc.Arbitrary<Record<string, HclValue>> {
   return fc
-    .record({ allowed: valueLists, denied: valueLists, required: fc.array(fc.string({ unit: 'binary', maxLength: 8 }), { maxLength: 3 }) })
+    .record({
+      allowed: valueLists,
+      denied: valueLists,
+      required: fc.array(fc.string({ unit: 'binary', maxLength: 8 }), { maxLength: 3 }),
+    })
     .map(({ allowed, denied, required }) => {
       const out = { ...extras };
       if ('allowed_parameters' in out) out.allowed_parameters = allowed;
@@ -46,7 +51,9 @@ const rule: fc.Arbitrary<PathRule> = fc
   .record({
     pattern,
     capabilities,
-    extras: fc.dictionary(fc.constantFrom(...EXTRA_KEYS), hclValue, { maxKeys: 3, noNullPrototype: true }).chain(wellFormedConstraints),
+    extras: fc
+      .dictionary(fc.constantFrom(...EXTRA_KEYS), hclValue, { maxKeys: 3, noNullPrototype: true })
+      .chain(wellFormedConstraints),
   })
   .map(({ pattern, capabilities, extras }) =>
     Object.keys(extras).length ? { pattern, capabilities, extras } : { pattern, capabilities },

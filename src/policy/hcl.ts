@@ -56,7 +56,9 @@ const HEREDOC_START = /<<(-?)([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n/y;
 
 /** Describes a character for an error message without echoing control characters into logs. */
 function describeChar(ch: string): string {
-  return /^[\x21-\x7e]$/.test(ch) ? `'${ch}'` : `character U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  return /^[\x21-\x7e]$/.test(ch)
+    ? `'${ch}'`
+    : `character U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
 class Lexer {
@@ -206,7 +208,7 @@ class Lexer {
   private readHeredoc(start: HclPos): string {
     HEREDOC_START.lastIndex = this.offset;
     const match = HEREDOC_START.exec(this.text);
-    if (!match) throw hclError(start, "expected a heredoc marker such as <<EOT followed by a newline");
+    if (!match) throw hclError(start, 'expected a heredoc marker such as <<EOT followed by a newline');
     const indented = match[1] === '-';
     const marker = match[2]!;
     this.advance(match[0].length);
@@ -267,7 +269,8 @@ class Parser {
     const pos = this.token.pos;
     if (this.isPunct('{')) {
       const object = this.parseObject(0);
-      if (this.token.kind !== 'eof') throw hclError(this.token.pos, `unexpected ${this.describe(this.token)} after the document`);
+      if (this.token.kind !== 'eof')
+        throw hclError(this.token.pos, `unexpected ${this.describe(this.token)} after the document`);
       return object;
     }
     return { type: 'object', entries: this.parseEntries(0, 'eof'), pos };
@@ -345,7 +348,8 @@ class Parser {
         this.take();
         continue;
       }
-      if (!this.isPunct(']')) throw hclError(this.token.pos, `expected ',' or ']' in list, found ${this.describe(this.token)}`);
+      if (!this.isPunct(']'))
+        throw hclError(this.token.pos, `expected ',' or ']' in list, found ${this.describe(this.token)}`);
     }
     this.take();
     return { type: 'list', items, pos: open.pos };

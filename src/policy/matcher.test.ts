@@ -10,7 +10,11 @@ const path = fc
   .map(([first, rest]) => [first, ...rest].join('/'));
 const patternSegment = fc.constantFrom('a', 'b', 'ab', '+', '+', '', 'a+');
 const pattern = fc
-  .tuple(fc.constantFrom('a', 'b', '+'), fc.array(patternSegment, { maxLength: 4 }), fc.constantFrom('', '*', 'a*', '/*'))
+  .tuple(
+    fc.constantFrom('a', 'b', '+'),
+    fc.array(patternSegment, { maxLength: 4 }),
+    fc.constantFrom('', '*', 'a*', '/*'),
+  )
   .map(([first, segments, tail]) => [first, ...segments].join('/') + tail)
   .filter((p) => !p.includes('+*'));
 
@@ -21,11 +25,15 @@ function matcherOf(...patterns: string[]): PatternMatcher<string> {
 describe('pattern matching', () => {
   it('a prefix* pattern matches exactly the paths starting with the prefix', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 12 }).filter((p) => !p.split('/').includes('+')), fc.string({ maxLength: 16 }), (prefix, rest) => {
-        const m = matcherOf(`${prefix}*`);
-        expect(m.match(rest) !== undefined).toBe(rest.startsWith(prefix));
-        expect(m.match(prefix + rest)).toBe(`${prefix}*`);
-      }),
+      fc.property(
+        fc.string({ maxLength: 12 }).filter((p) => !p.split('/').includes('+')),
+        fc.string({ maxLength: 16 }),
+        (prefix, rest) => {
+          const m = matcherOf(`${prefix}*`);
+          expect(m.match(rest) !== undefined).toBe(rest.startsWith(prefix));
+          expect(m.match(prefix + rest)).toBe(`${prefix}*`);
+        },
+      ),
     );
   });
 
@@ -104,17 +112,21 @@ describe('priority (most specific pattern wins)', () => {
 
   it('the compiled matcher picks the same rule as checking every pattern and taking the most specific', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(pattern, { maxLength: 12 }), fc.array(path, { minLength: 1, maxLength: 10 }), (patterns, paths) => {
-        const m = matcherOf(...patterns);
-        for (const p of paths) {
-          const candidates = patterns.map(analyzePattern).filter((info) => patternMatches(info, p));
-          const best = candidates.reduce<ReturnType<typeof analyzePattern> | undefined>(
-            (acc, info) => (!acc || comparePriority(info, acc) > 0 ? info : acc),
-            undefined,
-          );
-          expect(m.match(p)).toBe(best?.pattern);
-        }
-      }),
+      fc.property(
+        fc.uniqueArray(pattern, { maxLength: 12 }),
+        fc.array(path, { minLength: 1, maxLength: 10 }),
+        (patterns, paths) => {
+          const m = matcherOf(...patterns);
+          for (const p of paths) {
+            const candidates = patterns.map(analyzePattern).filter((info) => patternMatches(info, p));
+            const best = candidates.reduce<ReturnType<typeof analyzePattern> | undefined>(
+              (acc, info) => (!acc || comparePriority(info, acc) > 0 ? info : acc),
+              undefined,
+            );
+            expect(m.match(p)).toBe(best?.pattern);
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });

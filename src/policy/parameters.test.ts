@@ -2,7 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileAcl } from './acl.js';
 import { parsePolicy } from './document.js';
-import { constraintsOf, globMatch, mergeConstraints, parametersAllow, type ParameterConstraints } from './parameters.js';
+import {
+  constraintsOf,
+  globMatch,
+  mergeConstraints,
+  parametersAllow,
+  type ParameterConstraints,
+} from './parameters.js';
 import type { HclValue } from './types.js';
 
 const text = fc.string({ maxLength: 10 });
@@ -15,18 +21,29 @@ function constraints(extras: Record<string, HclValue>): ParameterConstraints | u
 
 describe('globMatch (Vault GlobbedStringsMatch)', () => {
   it('matches a pattern without a star only against itself', () => {
-    fc.assert(fc.property(text.filter((p) => !p.includes('*')), text, (pattern, value) => globMatch(pattern, value) === (pattern === value)));
+    fc.assert(
+      fc.property(
+        text.filter((p) => !p.includes('*')),
+        text,
+        (pattern, value) => globMatch(pattern, value) === (pattern === value),
+      ),
+    );
   });
 
   it('"x*" is a prefix, "*x" a suffix and "*x*" a substring match', () => {
     fc.assert(
-      fc.property(text.filter((s) => s.length > 0 && !s.includes('*')), text, text, (core, before, after) => {
-        expect(globMatch(`${core}*`, `${core}${after}`)).toBe(true);
-        expect(globMatch(`*${core}`, `${before}${core}`)).toBe(true);
-        expect(globMatch(`*${core}*`, `${before}${core}${after}`)).toBe(true);
-        expect(globMatch(`${core}*`, before)).toBe(before.startsWith(core));
-        expect(globMatch(`*${core}`, after)).toBe(after.endsWith(core));
-      }),
+      fc.property(
+        text.filter((s) => s.length > 0 && !s.includes('*')),
+        text,
+        text,
+        (core, before, after) => {
+          expect(globMatch(`${core}*`, `${core}${after}`)).toBe(true);
+          expect(globMatch(`*${core}`, `${before}${core}`)).toBe(true);
+          expect(globMatch(`*${core}*`, `${before}${core}${after}`)).toBe(true);
+          expect(globMatch(`${core}*`, before)).toBe(before.startsWith(core));
+          expect(globMatch(`*${core}`, after)).toBe(after.endsWith(core));
+        },
+      ),
     );
   });
 
@@ -109,14 +126,24 @@ describe('parametersAllow (Vault acl.go AllowOperation)', () => {
     expect(parametersAllow(c, { pair: ['b', 'a'] })).toBe(false);
   });
 
-  it('is monotone: a request allowed by the merge of two rules is allowed by each rule\'s own allowed values or their union', () => {
+  it("is monotone: a request allowed by the merge of two rules is allowed by each rule's own allowed values or their union", () => {
     fc.assert(
-      fc.property(fc.array(word, { minLength: 1, maxLength: 3 }), fc.array(word, { minLength: 1, maxLength: 3 }), word, (a, b, value) => {
-        const merged = mergeConstraints(constraints({ allowed_parameters: { k: a } }), constraints({ allowed_parameters: { k: b } }));
-        const allowed = parametersAllow(merged, { k: value });
-        const either = parametersAllow(constraints({ allowed_parameters: { k: a } }), { k: value }) || parametersAllow(constraints({ allowed_parameters: { k: b } }), { k: value });
-        expect(allowed).toBe(either);
-      }),
+      fc.property(
+        fc.array(word, { minLength: 1, maxLength: 3 }),
+        fc.array(word, { minLength: 1, maxLength: 3 }),
+        word,
+        (a, b, value) => {
+          const merged = mergeConstraints(
+            constraints({ allowed_parameters: { k: a } }),
+            constraints({ allowed_parameters: { k: b } }),
+          );
+          const allowed = parametersAllow(merged, { k: value });
+          const either =
+            parametersAllow(constraints({ allowed_parameters: { k: a } }), { k: value }) ||
+            parametersAllow(constraints({ allowed_parameters: { k: b } }), { k: value });
+          expect(allowed).toBe(either);
+        },
+      ),
     );
   });
 });
@@ -124,15 +151,28 @@ describe('parametersAllow (Vault acl.go AllowOperation)', () => {
 describe('mergeConstraints (Vault NewACL)', () => {
   it('unites values, lets an empty list (any value) win, and unites required parameters', () => {
     const merged = mergeConstraints(
-      constraints({ allowed_parameters: { a: ['1'], b: ['x'] }, denied_parameters: { d: ['bad'] }, required_parameters: ['r1'] }),
-      constraints({ allowed_parameters: { a: ['2'], b: [] }, denied_parameters: { d: [] }, required_parameters: ['r2', 'r1'] }),
+      constraints({
+        allowed_parameters: { a: ['1'], b: ['x'] },
+        denied_parameters: { d: ['bad'] },
+        required_parameters: ['r1'],
+      }),
+      constraints({
+        allowed_parameters: { a: ['2'], b: [] },
+        denied_parameters: { d: [] },
+        required_parameters: ['r2', 'r1'],
+      }),
     );
-    expect(merged?.allowed).toEqual(new Map([['a', ['2', '1']], ['b', []]]));
+    expect(merged?.allowed).toEqual(
+      new Map([
+        ['a', ['2', '1']],
+        ['b', []],
+      ]),
+    );
     expect(merged?.denied).toEqual(new Map([['d', []]]));
     expect(merged?.required).toEqual(['r1', 'r2']);
   });
 
-  it('keeps one rule\'s constraints when the other rule has none (as Vault)', () => {
+  it("keeps one rule's constraints when the other rule has none (as Vault)", () => {
     const only = constraints({ allowed_parameters: { a: ['1'] } });
     expect(mergeConstraints(only, undefined)).toBe(only);
     expect(mergeConstraints(undefined, only)).toBe(only);
@@ -142,7 +182,9 @@ describe('mergeConstraints (Vault NewACL)', () => {
 describe('parameter constraints through the ACL', () => {
   const acl = compileAcl([
     parsePolicy('path "auth/token/create" { capabilities = ["update"] allowed_parameters = { "ttl" = ["1h"] } }'),
-    parsePolicy('path "auth/token/create" { capabilities = ["update", "sudo"] allowed_parameters = { "ttl" = ["2h"] } denied_parameters = { "id" = [] } }'),
+    parsePolicy(
+      'path "auth/token/create" { capabilities = ["update", "sudo"] allowed_parameters = { "ttl" = ["2h"] } denied_parameters = { "id" = [] } }',
+    ),
     parsePolicy('path "secret/data/*" { capabilities = ["read", "list", "delete"] required_parameters = ["version"] }'),
   ]);
 
@@ -163,9 +205,15 @@ describe('parameter constraints through the ACL', () => {
   });
 
   it('refuses malformed constraints when the policy is parsed', () => {
-    expect(() => parsePolicy('path "x" { capabilities = ["update"] allowed_parameters = ["ttl"] }')).toThrow(/allowed_parameters must map/);
-    expect(() => parsePolicy('path "x" { capabilities = ["update"] required_parameters = [1] }')).toThrow(/required_parameters must be a list/);
-    expect(parsePolicy('path "x" { capabilities = ["update"] denied_parameters = { "a" = "single" } }')[0]!.extras).toEqual({ denied_parameters: { a: 'single' } });
+    expect(() => parsePolicy('path "x" { capabilities = ["update"] allowed_parameters = ["ttl"] }')).toThrow(
+      /allowed_parameters must map/,
+    );
+    expect(() => parsePolicy('path "x" { capabilities = ["update"] required_parameters = [1] }')).toThrow(
+      /required_parameters must be a list/,
+    );
+    expect(
+      parsePolicy('path "x" { capabilities = ["update"] denied_parameters = { "a" = "single" } }')[0]!.extras,
+    ).toEqual({ denied_parameters: { a: 'single' } });
   });
 });
 

@@ -39,7 +39,10 @@ const invalid = (message: string) => new StrongroomError('invalid', message);
  * Reads the constraints from a rule's extras, checking their shape (a map of key → list of values, and a list of
  * names). Undefined when the rule has none. Throws 'invalid' naming the pattern for a malformed constraint.
  */
-export function constraintsOf(pattern: string, extras: Record<string, HclValue> | undefined): ParameterConstraints | undefined {
+export function constraintsOf(
+  pattern: string,
+  extras: Record<string, HclValue> | undefined,
+): ParameterConstraints | undefined {
   if (!extras) return undefined;
   const out: ParameterConstraints = {};
   const allowed = valueMap(pattern, 'allowed_parameters', extras.allowed_parameters);
@@ -96,13 +99,19 @@ function mergeValueMaps(a: Map<string, HclValue[]> | undefined, b: Map<string, H
   for (const [key, values] of b) {
     const existing = out.get(key);
     // An empty list means "any value" and overrides any list it meets.
-    out.set(key, values.length === 0 || (existing !== undefined && existing.length === 0) ? [] : [...values, ...(existing ?? [])]);
+    out.set(
+      key,
+      values.length === 0 || (existing !== undefined && existing.length === 0) ? [] : [...values, ...(existing ?? [])],
+    );
   }
   return out;
 }
 
 /** Whether a request carrying `data` satisfies the constraints (see the module comment for the rules). */
-export function parametersAllow(constraints: ParameterConstraints | undefined, data: Readonly<Record<string, unknown>>): boolean {
+export function parametersAllow(
+  constraints: ParameterConstraints | undefined,
+  data: Readonly<Record<string, unknown>>,
+): boolean {
   if (!constraints) return true;
   for (const name of constraints.required ?? []) {
     if (!Object.prototype.hasOwnProperty.call(data, name.toLowerCase())) return false;
@@ -153,7 +162,8 @@ function everyElementListed(value: unknown, list: readonly HclValue[]): boolean 
   if (list.length === 0) return true;
   // Stricter than Vault on purpose: a comma-separated string is judged only by its parts, because the handler may
   // split it ("app-a,admin" matches the glob "app-*" as a whole, but hands out "admin").
-  if (typeof value === 'string' && value.includes(',')) return elementsOf(value)!.every((element) => inList(element, list));
+  if (typeof value === 'string' && value.includes(','))
+    return elementsOf(value)!.every((element) => inList(element, list));
   if (inList(value, list)) return true;
   const elements = elementsOf(value);
   return elements !== undefined && elements.every((element) => inList(element, list));
@@ -202,6 +212,10 @@ function deepEqual(a: unknown, b: unknown): boolean {
   const kb = Object.keys(b);
   return (
     ka.length === kb.length &&
-    ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+    ka.every(
+      (k) =>
+        Object.prototype.hasOwnProperty.call(b, k) &&
+        deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+    )
   );
 }

@@ -31,7 +31,11 @@ export function createPolicyRepository(storage: Pick<Storage, 'db'>): PolicyRepo
 
     async getMany(names) {
       if (names.length === 0) return [];
-      return db.selectFrom('policy_documents').select(['name', 'raw']).where('name', 'in', [...names]).execute();
+      return db
+        .selectFrom('policy_documents')
+        .select(['name', 'raw'])
+        .where('name', 'in', [...names])
+        .execute();
     },
 
     async listNames() {
@@ -71,7 +75,11 @@ export function createPolicyRepository(storage: Pick<Storage, 'db'>): PolicyRepo
     },
 
     async generation() {
-      const row = await db.selectFrom('policy_state').select('generation').where('id', '=', 1).executeTakeFirstOrThrow();
+      const row = await db
+        .selectFrom('policy_state')
+        .select('generation')
+        .where('id', '=', 1)
+        .executeTakeFirstOrThrow();
       return Number(row.generation);
     },
   };

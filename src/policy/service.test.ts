@@ -44,7 +44,11 @@ describeEachEngine('policy service', (ctx) => {
 
   it('writes, reads, lists and deletes a policy, with lowercased names', async () => {
     const written = await service.write('App-Readers', APP);
-    expect(written).toEqual({ name: 'app-readers', rules: [{ pattern: 'secret/data/app/*', capabilities: ['read', 'list'] }], raw: APP });
+    expect(written).toEqual({
+      name: 'app-readers',
+      rules: [{ pattern: 'secret/data/app/*', capabilities: ['read', 'list'] }],
+      raw: APP,
+    });
     expect(await service.read('APP-readers')).toEqual(written);
     expect(await service.list()).toEqual(['app-readers', 'default', 'root']);
 

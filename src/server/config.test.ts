@@ -17,7 +17,15 @@ const problemsOf = (fn: () => unknown): string[] => {
 describe('server config', () => {
   it('has Vault-like defaults in dev mode', () => {
     const config = loadConfig({ flags: { dev: true }, env: {}, cwd: '/srv' });
-    expect(config).toMatchObject({ dev: true, host: '127.0.0.1', port: 8200, dataDir: '/srv/.strongroom', maxRequestBytes: 32 * 1024 * 1024, kvMaxDataBytes: 1024 * 1024, logLevel: 'info' });
+    expect(config).toMatchObject({
+      dev: true,
+      host: '127.0.0.1',
+      port: 8200,
+      dataDir: '/srv/.strongroom',
+      maxRequestBytes: 32 * 1024 * 1024,
+      kvMaxDataBytes: 1024 * 1024,
+      logLevel: 'info',
+    });
   });
 
   it('layers file < environment < flags', () => {
@@ -28,7 +36,13 @@ describe('server config', () => {
       flags: { config: file, logLevel: 'debug' },
       env: { STRONGROOM_DATA_DIR: '/var/lib/b', STRONGROOM_LOG_LEVEL: 'error' },
     });
-    expect(config).toMatchObject({ host: '0.0.0.0', port: 9000, dataDir: '/var/lib/b', logLevel: 'debug', maxRequestBytes: 4 * 1024 * 1024 });
+    expect(config).toMatchObject({
+      host: '0.0.0.0',
+      port: 9000,
+      dataDir: '/var/lib/b',
+      logLevel: 'debug',
+      maxRequestBytes: 4 * 1024 * 1024,
+    });
   });
 
   it('accepts port 0 and IPv6 listen addresses', () => {
@@ -38,7 +52,10 @@ describe('server config', () => {
 
   it('reports every problem on its own line', () => {
     const problems = problemsOf(() =>
-      loadConfig({ flags: { listen: 'nope', logLevel: 'loud', tlsCertFile: 'c.pem', databaseUrl: 'mysql://x' }, env: {} }),
+      loadConfig({
+        flags: { listen: 'nope', logLevel: 'loud', tlsCertFile: 'c.pem', databaseUrl: 'mysql://x' },
+        env: {},
+      }),
     );
     expect(problems).toEqual(
       expect.arrayContaining([
@@ -52,19 +69,27 @@ describe('server config', () => {
 
   it('requires a place for data outside dev mode, and TLS files in pairs', () => {
     expect(problemsOf(() => loadConfig({ flags: {}, env: {} }))).toEqual([expect.stringMatching(/data_dir/)]);
-    expect(problemsOf(() => loadConfig({ flags: { dev: true, tlsKeyFile: 'k.pem' }, env: {} }))[0]).toMatch(/go together/);
-    expect(problemsOf(() => loadConfig({ flags: { devRootToken: 'x', dataDir: '/d' }, env: {} }))[0]).toMatch(/only valid with --dev/);
+    expect(problemsOf(() => loadConfig({ flags: { dev: true, tlsKeyFile: 'k.pem' }, env: {} }))[0]).toMatch(
+      /go together/,
+    );
+    expect(problemsOf(() => loadConfig({ flags: { devRootToken: 'x', dataDir: '/d' }, env: {} }))[0]).toMatch(
+      /only valid with --dev/,
+    );
   });
 
   it('rejects unknown keys and unreadable or malformed files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'strongroom-config-'));
     const unknown = join(dir, 'a.yaml');
     writeFileSync(unknown, 'dev: true\nlisten_port: 1\n');
-    expect(problemsOf(() => loadConfig({ flags: { config: unknown }, env: {} }))[0]).toMatch(/unknown setting\(s\) listen_port/);
+    expect(problemsOf(() => loadConfig({ flags: { config: unknown }, env: {} }))[0]).toMatch(
+      /unknown setting\(s\) listen_port/,
+    );
     const broken = join(dir, 'b.yaml');
     writeFileSync(broken, 'dev: [\n');
     expect(problemsOf(() => loadConfig({ flags: { config: broken }, env: {} }))[0]).toMatch(/not valid YAML/);
-    expect(problemsOf(() => loadConfig({ flags: { config: join(dir, 'missing.yaml') }, env: {} }))[0]).toMatch(/cannot read/);
+    expect(problemsOf(() => loadConfig({ flags: { config: join(dir, 'missing.yaml') }, env: {} }))[0]).toMatch(
+      /cannot read/,
+    );
   });
 
   it('parses byte sizes', () => {
@@ -75,33 +100,57 @@ describe('server config', () => {
   });
 
   it('audit file directories default to <data-dir>/audit; a list or a comma-separated value is accepted; node names are checked', () => {
-    expect(loadConfig({ flags: { dev: true }, env: {}, cwd: '/srv' }).auditFileDirs).toEqual(['/srv/.strongroom/audit']);
-    expect(loadConfig({ flags: { dev: true, auditFileDirs: '/var/log/a, logs/b' }, env: {}, cwd: '/srv' }).auditFileDirs).toEqual(['/var/log/a', '/srv/logs/b']);
-    expect(loadConfig({ flags: { dev: true }, env: { STRONGROOM_AUDIT_FILE_DIRS: '' }, cwd: '/srv' }).auditFileDirs).toEqual(['/srv/.strongroom/audit']);
+    expect(loadConfig({ flags: { dev: true }, env: {}, cwd: '/srv' }).auditFileDirs).toEqual([
+      '/srv/.strongroom/audit',
+    ]);
+    expect(
+      loadConfig({ flags: { dev: true, auditFileDirs: '/var/log/a, logs/b' }, env: {}, cwd: '/srv' }).auditFileDirs,
+    ).toEqual(['/var/log/a', '/srv/logs/b']);
+    expect(
+      loadConfig({ flags: { dev: true }, env: { STRONGROOM_AUDIT_FILE_DIRS: '' }, cwd: '/srv' }).auditFileDirs,
+    ).toEqual(['/srv/.strongroom/audit']);
     const dir = mkdtempSync(join(tmpdir(), 'strongroom-config-'));
     const file = join(dir, 'server.yaml');
     writeFileSync(file, 'dev: true\naudit_file_dirs: [/var/log/strongroom, /srv/audit]\nnode_name: pod-0\n');
-    expect(loadConfig({ flags: { config: file }, env: {} })).toMatchObject({ auditFileDirs: ['/var/log/strongroom', '/srv/audit'], nodeName: 'pod-0' });
+    expect(loadConfig({ flags: { config: file }, env: {} })).toMatchObject({
+      auditFileDirs: ['/var/log/strongroom', '/srv/audit'],
+      nodeName: 'pod-0',
+    });
     expect(loadConfig({ flags: { dev: true }, env: {} }).nodeName).toMatch(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/);
     expect(problemsOf(() => loadConfig({ flags: { dev: true, nodeName: '../etc' }, env: {} }))[0]).toMatch(/node_name/);
   });
 
   it('bounds in-flight request bytes, concurrent requests and JSON depth, from file, environment or flags', () => {
     const defaults = loadConfig({ flags: { dev: true }, env: {} });
-    expect(defaults).toMatchObject({ maxInflightRequestBytes: 64 * 1024 * 1024, maxConcurrentRequests: 1024, maxJsonDepth: 500 });
+    expect(defaults).toMatchObject({
+      maxInflightRequestBytes: 64 * 1024 * 1024,
+      maxConcurrentRequests: 1024,
+      maxJsonDepth: 500,
+    });
     // Unset, the in-flight bound grows with the per-request limit so one largest body always fits.
-    expect(loadConfig({ flags: { dev: true, maxRequestBytes: '100MiB' }, env: {} }).maxInflightRequestBytes).toBe(100 * 1024 * 1024);
+    expect(loadConfig({ flags: { dev: true, maxRequestBytes: '100MiB' }, env: {} }).maxInflightRequestBytes).toBe(
+      100 * 1024 * 1024,
+    );
     const dir = mkdtempSync(join(tmpdir(), 'strongroom-config-'));
     const file = join(dir, 'server.yaml');
-    writeFileSync(file, 'dev: true\nmax_inflight_request_bytes: 48MiB\nmax_concurrent_requests: 200\nmax_json_depth: 100\n');
+    writeFileSync(
+      file,
+      'dev: true\nmax_inflight_request_bytes: 48MiB\nmax_concurrent_requests: 200\nmax_json_depth: 100\n',
+    );
     expect(loadConfig({ flags: { config: file }, env: { STRONGROOM_MAX_CONCURRENT_REQUESTS: '300' } })).toMatchObject({
       maxInflightRequestBytes: 48 * 1024 * 1024,
       maxConcurrentRequests: 300,
       maxJsonDepth: 100,
     });
     expect(loadConfig({ flags: { dev: true, maxJsonDepth: '20' }, env: {} }).maxJsonDepth).toBe(20);
-    expect(problemsOf(() => loadConfig({ flags: { dev: true, maxInflightRequestBytes: '1MiB' }, env: {} }))[0]).toMatch(/max_inflight_request_bytes: must be at least max_request_bytes/);
-    expect(problemsOf(() => loadConfig({ flags: { dev: true, maxJsonDepth: '5000' }, env: {} }))[0]).toMatch(/max_json_depth/);
-    expect(problemsOf(() => loadConfig({ flags: { dev: true, maxConcurrentRequests: '1k' }, env: {} }))[0]).toMatch(/--max-concurrent-requests: must be a whole number/);
+    expect(problemsOf(() => loadConfig({ flags: { dev: true, maxInflightRequestBytes: '1MiB' }, env: {} }))[0]).toMatch(
+      /max_inflight_request_bytes: must be at least max_request_bytes/,
+    );
+    expect(problemsOf(() => loadConfig({ flags: { dev: true, maxJsonDepth: '5000' }, env: {} }))[0]).toMatch(
+      /max_json_depth/,
+    );
+    expect(problemsOf(() => loadConfig({ flags: { dev: true, maxConcurrentRequests: '1k' }, env: {} }))[0]).toMatch(
+      /--max-concurrent-requests: must be a whole number/,
+    );
   });
 });

@@ -14,7 +14,9 @@ const MiB = 1024 * 1024;
 /** Sized for a 2-core / 1 GiB pod: in-flight bodies cost several times their size while parsed, sealed and audited. */
 const DEFAULT_MAX_INFLIGHT_REQUEST_BYTES = 64 * MiB;
 
-const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:8200');
+const listenSchema = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:8200');
 
 const rawSchema = z
   .object({
@@ -34,13 +36,31 @@ const rawSchema = z
     // This process's name among the servers sharing a database: `{node}` in audit file paths, audit anchors.
     node_name: z
       .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit')
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+        'must be 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit',
+      )
       .optional(),
     log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    max_request_bytes: z.number().int().min(1024).max(1024 * MiB).default(32 * MiB),
-    kv_max_data_bytes: z.number().int().min(1).max(512 * MiB).default(MiB),
+    max_request_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * MiB)
+      .default(32 * MiB),
+    kv_max_data_bytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(512 * MiB)
+      .default(MiB),
     // Unset: 64 MiB, or max_request_bytes when that is larger (one largest body must always fit).
-    max_inflight_request_bytes: z.number().int().min(64 * 1024).max(16 * 1024 * MiB).optional(),
+    max_inflight_request_bytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(16 * 1024 * MiB)
+      .optional(),
     max_concurrent_requests: z.number().int().min(16).max(1_000_000).default(1024),
     max_json_depth: z.number().int().min(1).max(MAX_CONFIGURABLE_JSON_DEPTH).default(DEFAULT_MAX_JSON_DEPTH),
   })
@@ -50,13 +70,21 @@ const rawSchema = z
       ctx.addIssue({ code: 'custom', path: ['tls_cert_file'], message: 'tls_cert_file and tls_key_file go together' });
     }
     if (!c.dev && !c.data_dir && !c.database_url) {
-      ctx.addIssue({ code: 'custom', path: ['data_dir'], message: 'set data_dir (SQLite) or database_url (PostgreSQL), or use --dev' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['data_dir'],
+        message: 'set data_dir (SQLite) or database_url (PostgreSQL), or use --dev',
+      });
     }
     if (c.dev_root_token && !c.dev) {
       ctx.addIssue({ code: 'custom', path: ['dev_root_token'], message: 'only valid with --dev' });
     }
     if (c.max_inflight_request_bytes !== undefined && c.max_inflight_request_bytes < c.max_request_bytes) {
-      ctx.addIssue({ code: 'custom', path: ['max_inflight_request_bytes'], message: 'must be at least max_request_bytes (the largest single body must fit)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['max_inflight_request_bytes'],
+        message: 'must be at least max_request_bytes (the largest single body must fit)',
+      });
     }
     const port = Number(c.listen.slice(c.listen.lastIndexOf(':') + 1));
     if (port > 65535) ctx.addIssue({ code: 'custom', path: ['listen'], message: 'port must be 0–65535' });
@@ -118,7 +146,8 @@ export function loadConfig(input: { flags: FlagValues; env: NodeJS.ProcessEnv; c
   }
   for (const key of KEYS) {
     const envValue = input.env[`STRONGROOM_${key.toUpperCase()}`];
-    if (envValue !== undefined && envValue !== '') merged[key] = coerce(key, envValue, `STRONGROOM_${key.toUpperCase()}`, problems);
+    if (envValue !== undefined && envValue !== '')
+      merged[key] = coerce(key, envValue, `STRONGROOM_${key.toUpperCase()}`, problems);
   }
   for (const key of KEYS) {
     const flag = input.flags[camel(key)];
@@ -149,7 +178,8 @@ export function loadConfig(input: { flags: FlagValues; env: NodeJS.ProcessEnv; c
     logLevel: c.log_level,
     maxRequestBytes: c.max_request_bytes,
     kvMaxDataBytes: c.kv_max_data_bytes,
-    maxInflightRequestBytes: c.max_inflight_request_bytes ?? Math.max(DEFAULT_MAX_INFLIGHT_REQUEST_BYTES, c.max_request_bytes),
+    maxInflightRequestBytes:
+      c.max_inflight_request_bytes ?? Math.max(DEFAULT_MAX_INFLIGHT_REQUEST_BYTES, c.max_request_bytes),
     maxConcurrentRequests: c.max_concurrent_requests,
     maxJsonDepth: c.max_json_depth,
   };
@@ -159,14 +189,23 @@ export function loadConfig(input: { flags: FlagValues; env: NodeJS.ProcessEnv; c
     config.tls = { certFile: resolve(cwd, c.tls_cert_file), keyFile: resolve(cwd, c.tls_key_file) };
   }
   if (c.audit_file) config.auditFile = resolve(cwd, c.audit_file);
-  const dirs = typeof c.audit_file_dirs === 'string' ? c.audit_file_dirs.split(',') : (c.audit_file_dirs ?? [join(config.dataDir, 'audit')]);
-  config.auditFileDirs = dirs.map((d) => d.trim()).filter((d) => d !== '').map((d) => resolve(cwd, d));
+  const dirs =
+    typeof c.audit_file_dirs === 'string'
+      ? c.audit_file_dirs.split(',')
+      : (c.audit_file_dirs ?? [join(config.dataDir, 'audit')]);
+  config.auditFileDirs = dirs
+    .map((d) => d.trim())
+    .filter((d) => d !== '')
+    .map((d) => resolve(cwd, d));
   return config;
 }
 
 /** The host name (a pod's name in Kubernetes), cut to what a node name may hold. */
 export function defaultNodeName(): string {
-  const name = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
+  const name = hostname()
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 63);
   return name === '' ? 'node' : name;
 }
 

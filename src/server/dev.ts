@@ -21,7 +21,9 @@ export async function bootstrapDev(store: Store, config: ServerConfig, warn: (li
     firstStart = true;
   } else if (status.sealed) {
     if (status.type !== 'keyfile') {
-      throw new Error('this store is sealed with Shamir unseal keys; start it without --dev and unseal it through sys/unseal');
+      throw new Error(
+        'this store is sealed with Shamir unseal keys; start it without --dev and unseal it through sys/unseal',
+      );
     }
     await store.seal.unsealWithKeyFile(keyFile);
   }
@@ -29,7 +31,12 @@ export async function bootstrapDev(store: Store, config: ServerConfig, warn: (li
   if (firstStart) {
     const existing = new Set((await store.mounts.list()).map((m) => m.path));
     if (!existing.has('secret/')) {
-      await store.mounts.enable({ path: 'secret/', type: 'kv', description: 'key/value secret storage', options: { version: '2' } });
+      await store.mounts.enable({
+        path: 'secret/',
+        type: 'kv',
+        description: 'key/value secret storage',
+        options: { version: '2' },
+      });
     }
     if (!existing.has('transit/')) {
       await store.mounts.enable({ path: 'transit/', type: 'transit', description: 'encryption as a service' });
@@ -54,7 +61,9 @@ export async function unsealAtStart(store: Store, config: ServerConfig, warn: (l
   if (status.type === 'keyfile') {
     const keyFile = join(config.dataDir, DEV_KEY_FILE);
     if (!(await keyFileExists(keyFile))) {
-      warn(`the store is sealed with a key file and ${keyFile} is not there: waiting sealed for the key through sys/unseal`);
+      warn(
+        `the store is sealed with a key file and ${keyFile} is not there: waiting sealed for the key through sys/unseal`,
+      );
       return;
     }
     warn('unsealing with the key file in the data directory');

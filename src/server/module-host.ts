@@ -1,5 +1,12 @@
 import type { Rewrapper } from '../crypto/types.js';
-import type { AuthMethodModule, Module, ModuleCore, ModuleJob, ModuleRouting, SecretsEngineModule } from '../logical/module.js';
+import type {
+  AuthMethodModule,
+  Module,
+  ModuleCore,
+  ModuleJob,
+  ModuleRouting,
+  SecretsEngineModule,
+} from '../logical/module.js';
 import type { Mount, MountService } from '../mounts/types.js';
 import { modulesOf, type Registry } from './modules.js';
 
@@ -23,7 +30,10 @@ export interface ModuleHost extends ModuleRouting {
 export function startModules(
   registry: Registry,
   core: ModuleCore,
-  tables: { secrets: Pick<MountService, 'onDisable' | 'ensureFixed'>; auth: Pick<MountService, 'onDisable' | 'ensureFixed'> },
+  tables: {
+    secrets: Pick<MountService, 'onDisable' | 'ensureFixed'>;
+    auth: Pick<MountService, 'onDisable' | 'ensureFixed'>;
+  },
 ): ModuleHost {
   const services = new Map<Module, unknown>();
   for (const module of modulesOf(registry)) services.set(module, module.createService(core));
@@ -65,7 +75,8 @@ export function startModules(
         return rewrapper ? [rewrapper] : [];
       }),
     routesFor(mount: Mount, table: 'secrets' | 'auth') {
-      const module: Module | undefined = table === 'secrets' ? secretsByType.get(mount.type) : authByType.get(mount.type);
+      const module: Module | undefined =
+        table === 'secrets' ? secretsByType.get(mount.type) : authByType.get(mount.type);
       if (!module) return null;
       const service = serviceOf(module);
       return {

@@ -24,14 +24,25 @@ const echoEngine = defineSecretsEngine({
     '0900_echo_init': {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       async up(db: any) {
-        await db.schema.createTable('echo_things').addColumn('id', 'integer', (c: any) => c.primaryKey()).execute(); // eslint-disable-line @typescript-eslint/no-explicit-any
+        await db.schema
+          .createTable('echo_things')
+          // eslint-disable-next-line @typescript-eslint/no-explicit-any
+          .addColumn('id', 'integer', (c: any) => c.primaryKey())
+          .execute();
       },
     },
   },
   createService: () => ({ said: [] as string[] }),
   routes: (service, mount) => ({
     mountType: 'echo',
-    paths: [{ pattern: 'say/(?<word>\\w+)', operations: { read: async (ctx) => ({ data: { word: ctx.params.word, mount: mount.path, n: service.said.push('x') } }) } }],
+    paths: [
+      {
+        pattern: 'say/(?<word>\\w+)',
+        operations: {
+          read: async (ctx) => ({ data: { word: ctx.params.word, mount: mount.path, n: service.said.push('x') } }),
+        },
+      },
+    ],
   }),
   jobs: () => [{ name: 'echo-job', intervalMs: 1000, run: async () => undefined }],
 });
@@ -46,9 +57,20 @@ describe('the registry drives migrations, routes and jobs', () => {
       await sql`insert into echo_things (id) values (1)`.execute(storage.db);
       const core = { storage, barrier: {} as Barrier, tokens: {} as TokenService, settings: {} } as ModuleCore;
       const onDisable: string[] = [];
-      const host = startModules(registry, core, { secrets: { onDisable: (t) => void onDisable.push(t), ensureFixed: async () => undefined }, auth: { onDisable: () => undefined, ensureFixed: async () => undefined } });
+      const host = startModules(registry, core, {
+        secrets: { onDisable: (t) => void onDisable.push(t), ensureFixed: async () => undefined },
+        auth: { onDisable: () => undefined, ensureFixed: async () => undefined },
+      });
       expect(host.jobs().map((j) => j.name)).toContain('echo-job');
-      const mount = { path: 'shout/', type: 'echo', uuid: 'u-1', accessor: 'echo_1', description: '', options: {}, createdAt: 0 } as Mount;
+      const mount = {
+        path: 'shout/',
+        type: 'echo',
+        uuid: 'u-1',
+        accessor: 'echo_1',
+        description: '',
+        options: {},
+        createdAt: 0,
+      } as Mount;
       const table = compileRoutes({ sys: { paths: [] }, modules: host });
       const backend = table.backendFor(mount, 'secrets');
       expect(backend?.mountType).toBe('echo');
@@ -65,7 +87,11 @@ describe('the registry drives migrations, routes and jobs', () => {
   });
 
   it('refuses a migration name defined twice', () => {
-    const clash = defineSecretsEngine({ ...echoEngine, type: 'echo2', migrations: { '0100_kv_init': echoEngine.migrations['0900_echo_init']! } });
+    const clash = defineSecretsEngine({
+      ...echoEngine,
+      type: 'echo2',
+      migrations: { '0100_kv_init': echoEngine.migrations['0900_echo_init']! },
+    });
     expect(() => migrationsOf({ secrets: [...REGISTRY.secrets, clash], auth: [] })).toThrow(/defined twice/);
   });
 });
@@ -75,12 +101,22 @@ describeEachEngine('migration 0240/0241: an old store keeps its approle and kube
     // A separate schema state: build the pre-0240 schema in this suite's database by running the old list only.
     const fresh = await freshDatabase(ctx);
     try {
-      const old = Object.fromEntries(Object.entries(migrationsOf()).filter(([name]) => !/^(0060|0240|0241)_/.test(name)));
+      const old = Object.fromEntries(
+        Object.entries(migrationsOf()).filter(([name]) => !/^(0060|0240|0241)_/.test(name)),
+      );
       await runMigrations(fresh.db, old);
-      await sql`insert into auth_approle_roles (name, role_id, definition, updated_at) values ('legacy', 'rid-1', '{"tokenPolicies":["default"]}', 1)`.execute(fresh.db);
-      await sql`insert into auth_kubernetes_roles (name, definition, updated_at) values ('web', '{}', 1)`.execute(fresh.db);
+      await sql`insert into auth_approle_roles (name, role_id, definition, updated_at) values ('legacy', 'rid-1', '{"tokenPolicies":["default"]}', 1)`.execute(
+        fresh.db,
+      );
+      await sql`insert into auth_kubernetes_roles (name, definition, updated_at) values ('web', '{}', 1)`.execute(
+        fresh.db,
+      );
       await runMigrations(fresh.db, migrationsOf());
-      const mounts = await sql<{ path: string; type: string; uuid: string }>`select path, type, uuid from auth_mounts order by path`.execute(fresh.db);
+      const mounts = await sql<{
+        path: string;
+        type: string;
+        uuid: string;
+      }>`select path, type, uuid from auth_mounts order by path`.execute(fresh.db);
       expect(mounts.rows.map((m) => [m.path, m.type])).toEqual([
         ['approle/', 'approle'],
         ['kubernetes/', 'kubernetes'],
@@ -104,11 +140,19 @@ describeEachEngine('migration 0240/0241: an old store keeps its approle and kube
 /** A second, empty database next to the suite's (SQLite file or PostgreSQL database), migrated by the test itself. */
 async function freshDatabase(ctx: { engine: string }) {
   if (ctx.engine === 'sqlite') {
-    return openDatabase({ engine: 'sqlite', file: join(mkdtempSync(join(tmpdir(), 'sr-legacy-')), 'old.db') }, { migrate: false });
+    return openDatabase(
+      { engine: 'sqlite', file: join(mkdtempSync(join(tmpdir(), 'sr-legacy-')), 'old.db') },
+      { migrate: false },
+    );
   }
   const { createTestDatabase } = await import('../../test/support/postgres.js');
   const db = await createTestDatabase();
   const storage = await openDatabase({ engine: 'postgres', url: db.url, poolSize: 2 }, { migrate: false });
-  return { ...storage, close: async () => { await storage.close(); await db.drop(); } };
+  return {
+    ...storage,
+    close: async () => {
+      await storage.close();
+      await db.drop();
+    },
+  };
 }
-

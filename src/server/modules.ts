@@ -28,16 +28,8 @@ export interface Registry {
 }
 
 export const REGISTRY: Registry = {
-  secrets: [
-    kvEngine,
-    transitEngine,
-    cubbyholeEngine,
-  ],
-  auth: [
-    tokenAuth,
-    approleAuth,
-    kubernetesAuth,
-  ],
+  secrets: [kvEngine, transitEngine, cubbyholeEngine],
+  auth: [tokenAuth, approleAuth, kubernetesAuth],
 };
 
 /** Tables of the core services (crypto, mount tables, token store, policy, audit), which are not modules. */
@@ -70,7 +62,8 @@ export function secretsCatalog(engines: readonly SecretsEngineModule[] = REGISTR
   const byType = uniqueByType(engines);
   const aliases = new Map<string, { type: string; preset: Readonly<Record<string, string>> }>();
   for (const engine of engines) {
-    for (const [alias, preset] of Object.entries(engine.aliases ?? {})) aliases.set(alias, { type: engine.type, preset });
+    for (const [alias, preset] of Object.entries(engine.aliases ?? {}))
+      aliases.set(alias, { type: engine.type, preset });
   }
   return {
     lookup: (name) => (byType.has(name) ? { type: name, preset: {} } : aliases.get(name)),

@@ -26,7 +26,10 @@ export interface RunningServer {
 }
 
 /** Opens the store, brings it up (dev: initialize/unseal), serves the API. */
-export async function startServer(config: ServerConfig, out: { log: (line: string) => void; warn: (line: string) => void }): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  out: { log: (line: string) => void; warn: (line: string) => void },
+): Promise<RunningServer> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const metrics = createMetrics();
   const store = await openStore(config, { metrics, warn: out.warn });
@@ -41,11 +44,17 @@ export async function startServer(config: ServerConfig, out: { log: (line: strin
   }
 
   const admission = createAdmission(
-    { maxInflightBytes: config.maxInflightRequestBytes, maxConcurrentRequests: config.maxConcurrentRequests, maxBodyBytes: config.maxRequestBytes },
+    {
+      maxInflightBytes: config.maxInflightRequestBytes,
+      maxConcurrentRequests: config.maxConcurrentRequests,
+      maxBodyBytes: config.maxRequestBytes,
+    },
     observeBody,
   );
   metrics.setAdmissionStats(admission.stats);
-  const tls = config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : undefined;
+  const tls = config.tls
+    ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
+    : undefined;
   const app = await buildApp(store.httpDeps, {
     logger: { level: config.logLevel },
     bodyLimit: config.maxRequestBytes,
@@ -79,10 +88,16 @@ export async function startServer(config: ServerConfig, out: { log: (line: strin
       }
       try {
         await audit.reopen();
-        app.log.info({ devices: (await audit.list()).filter((d) => d.type === 'file').map((d) => d.path) }, 'SIGHUP: audit log reopened');
+        app.log.info(
+          { devices: (await audit.list()).filter((d) => d.type === 'file').map((d) => d.path) },
+          'SIGHUP: audit log reopened',
+        );
       } catch (err) {
         // The device retries on its next batch and fails those requests if it still cannot write (fail closed).
-        app.log.error({ error: err instanceof Error ? err.message : String(err) }, 'SIGHUP: reopening the audit log failed');
+        app.log.error(
+          { error: err instanceof Error ? err.message : String(err) },
+          'SIGHUP: reopening the audit log failed',
+        );
       }
     },
     stop() {
@@ -100,7 +115,10 @@ export async function startServer(config: ServerConfig, out: { log: (line: strin
 
 /** `strongroom server`: runs until SIGTERM/SIGINT, then shuts down cleanly and exits 0. */
 export async function runServer(config: ServerConfig): Promise<void> {
-  const out = { log: (line: string) => process.stdout.write(`${line}\n`), warn: (line: string) => process.stderr.write(`${line}\n`) };
+  const out = {
+    log: (line: string) => process.stdout.write(`${line}\n`),
+    warn: (line: string) => process.stderr.write(`${line}\n`),
+  };
   const server = await startServer(config, out);
   if (config.dev) {
     out.log(`Strongroom dev server listening on ${server.url}`);
@@ -132,4 +150,3 @@ export async function runServer(config: ServerConfig): Promise<void> {
   await server.stop();
   process.exitCode = 0;
 }
-

@@ -77,7 +77,6 @@ export const AUDIT_DEVICE_SYNC_INTERVAL_MS = 2_000;
 const AUDIT_RETRY_FIRST_MS = 500;
 const AUDIT_RETRY_MAX_MS = 15_000;
 
-
 export interface PeriodicJob {
   name: string;
   intervalMs: number;
@@ -90,7 +89,11 @@ export interface PeriodicJob {
  * services would refuse, and a sealed store should be quiet). `stop()` clears the timers and waits for runs in
  * flight, so storage is never closed under a running job.
  */
-export function startPeriodicJobs(jobs: PeriodicJob[], isSealed: () => boolean, log: MaintenanceLog): () => Promise<void> {
+export function startPeriodicJobs(
+  jobs: PeriodicJob[],
+  isSealed: () => boolean,
+  log: MaintenanceLog,
+): () => Promise<void> {
   const running = new Map<string, Promise<void>>();
   let stopped = false;
   const timers = jobs.map((job) =>
@@ -101,7 +104,9 @@ export function startPeriodicJobs(jobs: PeriodicJob[], isSealed: () => boolean, 
         .then((message) => {
           if (message) log.info({ job: job.name }, message);
         })
-        .catch((err: unknown) => log.error({ job: job.name, error: safeErrorText(err) }, `background job ${job.name} failed; will retry`))
+        .catch((err: unknown) =>
+          log.error({ job: job.name, error: safeErrorText(err) }, `background job ${job.name} failed; will retry`),
+        )
         .finally(() => running.delete(job.name));
       running.set(job.name, run);
     }, job.intervalMs).unref(),
@@ -142,7 +147,10 @@ export function storageConfigOf(config: ServerConfig): StorageConfig {
     : { engine: 'sqlite', file: join(config.dataDir, 'strongroom.db') };
 }
 
-export async function openStore(config: ServerConfig, options: { metrics: Metrics; warn: (message: string) => void }): Promise<Store> {
+export async function openStore(
+  config: ServerConfig,
+  options: { metrics: Metrics; warn: (message: string) => void },
+): Promise<Store> {
   // The server is the only process on its SQLite file (the audit thread's handle writes only audit tables).
   const storage = await openStorage(storageConfigOf(config), { soleOwner: true });
   const seal = createSealService({ storage, warn: options.warn });
@@ -192,7 +200,15 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
   const storageConfig = storageConfigOf(config);
   /** --audit-file: a device of this process only (each process its own file and chain), never recorded. */
   const localDevices: AuditSinkInfo[] = config.auditFile
-    ? [{ path: LOCAL_FILE_DEVICE_PATH, type: 'file', description: "this process's --audit-file", options: { file_path: config.auditFile }, local: true }]
+    ? [
+        {
+          path: LOCAL_FILE_DEVICE_PATH,
+          type: 'file',
+          description: "this process's --audit-file",
+          options: { file_path: config.auditFile },
+          local: true,
+        },
+      ]
     : [];
 
   /**
@@ -244,7 +260,8 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
         auditDown = true;
         auditProblem = err instanceof StrongroomError ? err.message : safeErrorText(err);
         const details = err instanceof StrongroomError ? err.details : undefined;
-        if (details?.integrity !== undefined) options.metrics.countAuditIntegrityFailure(String(details.device ?? 'unknown'));
+        if (details?.integrity !== undefined)
+          options.metrics.countAuditIntegrityFailure(String(details.device ?? 'unknown'));
         const delay = scheduleAuditRetry();
         options.warn(
           `audit log could not be opened: ${auditProblem}; requests are refused (503) until it opens` +
@@ -318,7 +335,10 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
 
   function auditHealth(): HealthCheckResult {
     if (barrier.isSealed() || (audit !== null && audit.healthy())) return { healthy: true };
-    return { healthy: false, message: auditProblem ? `the audit log is not available: ${auditProblem}` : 'the audit log is not available' };
+    return {
+      healthy: false,
+      message: auditProblem ? `the audit log is not available: ${auditProblem}` : 'the audit log is not available',
+    };
   }
 
   const httpDeps: HttpDeps = {
@@ -333,7 +353,12 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
       if (barrier.isSealed()) return null;
       // Unsealed but the audit service is not up (yet, or it failed to open): serve nothing rather than unaudited.
       if (!audit) {
-        throw new StrongroomError('unavailable', auditProblem ? `the audit log is not available: ${auditProblem}` : 'the audit log is not available yet; retry shortly');
+        throw new StrongroomError(
+          'unavailable',
+          auditProblem
+            ? `the audit log is not available: ${auditProblem}`
+            : 'the audit log is not available yet; retry shortly',
+        );
       }
       return audit;
     },
@@ -364,13 +389,18 @@ export async function openStore(config: ServerConfig, options: { metrics: Metric
       storage.health.setLog(log);
       stopMaintenance = startPeriodicJobs(
         [
-          { name: 'token-tidy', intervalMs: TIDY_INTERVAL_MS, run: async () => removed(await tokens.tidy(), 'expired token(s)') },
+          {
+            name: 'token-tidy',
+            intervalMs: TIDY_INTERVAL_MS,
+            run: async () => removed(await tokens.tidy(), 'expired token(s)'),
+          },
           { name: 'policy-refresh', intervalMs: POLICY_REFRESH_INTERVAL_MS, run: () => policy.refresh() },
           ...host.jobs(),
           {
             name: 'audit-device-sync',
             intervalMs: AUDIT_DEVICE_SYNC_INTERVAL_MS,
-            run: async () => ((await syncAuditDevices()) ? 'audit devices changed through another replica; reopened them' : undefined),
+            run: async () =>
+              (await syncAuditDevices()) ? 'audit devices changed through another replica; reopened them' : undefined,
           },
         ],
         () => barrier.isSealed(),

@@ -4,7 +4,10 @@ import { apiPathProblem, assertSafeApiPath } from './api-path.js';
 
 /** Spellings of '.' a URL parser or a (repeatedly) decoding server or proxy turns into a dot. */
 const dot = fc.constantFrom('.', '%2e', '%2E', '%252e', '%252E', '%25252e', '%%32e', '%%32%65', '%2%65');
-const dotSegment = fc.oneof(dot, fc.tuple(dot, dot).map(([a, b]) => a + b));
+const dotSegment = fc.oneof(
+  dot,
+  fc.tuple(dot, dot).map(([a, b]) => a + b),
+);
 /** Spellings of a separator that are not a plain '/'. */
 const hiddenSeparator = fc.constantFrom('%2f', '%2F', '%252f', '%5c', '%5C', '\\', '%255c');
 const plainSegment = fc.stringMatching(/^[A-Za-z0-9_@:+=,~-]{1,8}$/);
@@ -18,16 +21,28 @@ function segmentsAfterUrlParsing(path: string): string[] | null {
 
 describe('apiPathProblem', () => {
   it('accepts ordinary paths, a trailing slash and a query', () => {
-    for (const path of ['secret/data/app/db', 'secret/metadata/app/', 'transit/keys/k8s-kms', 'secret/data/a?version=2', 'kv/100%', 'a/b.c/..d/d..']) {
+    for (const path of [
+      'secret/data/app/db',
+      'secret/metadata/app/',
+      'transit/keys/k8s-kms',
+      'secret/data/a?version=2',
+      'kv/100%',
+      'a/b.c/..d/d..',
+    ]) {
       expect(apiPathProblem(path)).toBeUndefined();
     }
   });
 
   it('rejects a dot segment in any spelling, anywhere in the path', () => {
     fc.assert(
-      fc.property(fc.array(plainSegment, { maxLength: 4 }), dotSegment, fc.array(plainSegment, { maxLength: 4 }), (before, bad, after) => {
-        expect(apiPathProblem(pathOf([...before, bad, ...after]))).toMatch(/'\.' or '\.\.'/);
-      }),
+      fc.property(
+        fc.array(plainSegment, { maxLength: 4 }),
+        dotSegment,
+        fc.array(plainSegment, { maxLength: 4 }),
+        (before, bad, after) => {
+          expect(apiPathProblem(pathOf([...before, bad, ...after]))).toMatch(/'\.' or '\.\.'/);
+        },
+      ),
     );
   });
 
@@ -37,13 +52,24 @@ describe('apiPathProblem', () => {
         expect(apiPathProblem(`secret/data/${a}${sep}${b}`)).toBeDefined();
       }),
     );
-    for (const path of ['secret/data/.\t./sys', 'secret/data/a\nb', 'secret/data/%0a', 'secret/data/%2500', 'secret/data/a#b']) {
+    for (const path of [
+      'secret/data/.\t./sys',
+      'secret/data/a\nb',
+      'secret/data/%0a',
+      'secret/data/%2500',
+      'secret/data/a#b',
+    ]) {
       expect(apiPathProblem(path)).toBeDefined();
     }
   });
 
   it('whatever it accepts, a URL parser keeps segment for segment under /v1/ (property)', () => {
-    const token = fc.oneof(plainSegment, dot, hiddenSeparator, fc.constantFrom('/', '%', '2', 'e', 'E', '5', 'c', 'f', '\t', '#', '?', '%25'));
+    const token = fc.oneof(
+      plainSegment,
+      dot,
+      hiddenSeparator,
+      fc.constantFrom('/', '%', '2', 'e', 'E', '5', 'c', 'f', '\t', '#', '?', '%25'),
+    );
     fc.assert(
       fc.property(fc.array(token, { minLength: 1, maxLength: 12 }), (tokens) => {
         const path = tokens.join('');
@@ -64,7 +90,9 @@ describe('apiPathProblem', () => {
   });
 
   it('throws an invalid-input error that names the field, not the path', () => {
-    expect(() => assertSafeApiPath('secret/data/%2e%2e/%2e%2e/sys/raw', 'secretPath')).toThrow(/^secretPath must not contain/);
+    expect(() => assertSafeApiPath('secret/data/%2e%2e/%2e%2e/sys/raw', 'secretPath')).toThrow(
+      /^secretPath must not contain/,
+    );
     let thrown: unknown;
     try {
       assertSafeApiPath('secret/%2e%2e/topsecret', 'key');

@@ -22,7 +22,8 @@ export function apiPathProblem(path: string): string | undefined {
     let form = segment;
     for (;;) {
       if (form === '.' || form === '..') return "must not contain '.' or '..' segments, plain or percent-encoded";
-      if (form !== segment && (form.includes('/') || form.includes('\\'))) return 'must not contain percent-encoded separators (%2F, %5C)';
+      if (form !== segment && (form.includes('/') || form.includes('\\')))
+        return 'must not contain percent-encoded separators (%2F, %5C)';
       if (CONTROL.test(form)) return 'must not contain control characters, plain or percent-encoded';
       const decoded = percentDecodeOnce(form);
       if (decoded === form) break;

@@ -19,9 +19,13 @@ afterAll(() => {
 
 async function smallTmpfs(): Promise<string> {
   const mountPoint = mkdtempSync(join(tmpdir(), 'strongroom-lock-tmpfs-'));
-  const holder = spawn('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o size=64k tmpfs ${mountPoint} && echo mounted && exec sleep 600`], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const holder = spawn(
+    'unshare',
+    ['-m', 'sh', '-c', `mount -t tmpfs -o size=64k tmpfs ${mountPoint} && echo mounted && exec sleep 600`],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   holders.push(holder);
   await new Promise<void>((resolve, reject) => {
     holder.stdout!.once('data', () => resolve());
@@ -60,7 +64,10 @@ describe.skipIf(!canMount)('files that must appear whole, on a full disk', () =>
     const dir = await smallTmpfs();
     const path = join(dir, 'dev-unseal.key');
     const filler = fill(dir);
-    await expect(createKeyFile(path)).rejects.toMatchObject({ kind: 'invalid', message: expect.stringMatching(/cannot be created: ENOSPC/) });
+    await expect(createKeyFile(path)).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringMatching(/cannot be created: ENOSPC/),
+    });
     expect(readdirSync(dir)).toEqual(['filler']);
     rmSync(filler);
     const key = await createKeyFile(path);
@@ -80,7 +87,11 @@ describe('createFileWithContent', () => {
       expect(readFileSync(path, 'utf8')).toBe('first');
       expect(readdirSync(dir)).toEqual(['lock']);
       // Racing creators: exactly one wins, and the file holds the winner's whole content.
-      const racers = await Promise.allSettled(['a', 'b', 'c', 'd'].map((who) => createFileWithContent(join(dir, 'raced'), Buffer.from(who.repeat(1000)), 0o600)));
+      const racers = await Promise.allSettled(
+        ['a', 'b', 'c', 'd'].map((who) =>
+          createFileWithContent(join(dir, 'raced'), Buffer.from(who.repeat(1000)), 0o600),
+        ),
+      );
       expect(racers.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       expect(readFileSync(join(dir, 'raced'), 'utf8')).toMatch(/^(a{1000}|b{1000}|c{1000}|d{1000})$/);
       expect(readdirSync(dir).sort()).toEqual(['lock', 'raced']);

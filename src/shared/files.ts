@@ -32,7 +32,12 @@ export async function createFileWithContent(
   if (options.syncDirectory) await syncDirectory(dirname(path));
 }
 
-async function writeNew(path: string, content: Uint8Array, mode: number, options: { removeOnFailure?: boolean } = {}): Promise<void> {
+async function writeNew(
+  path: string,
+  content: Uint8Array,
+  mode: number,
+  options: { removeOnFailure?: boolean } = {},
+): Promise<void> {
   const handle = await open(path, 'wx', mode);
   try {
     await handle.chmod(mode); // the umask may only remove bits; be explicit about the result

@@ -22,7 +22,9 @@ export async function runHealthChecks(checks: readonly HealthCheck[]): Promise<H
     checks.map(async (c) => {
       try {
         const result = await c.check();
-        return result.healthy ? { name: c.name, healthy: true } : { name: c.name, healthy: false, message: result.message };
+        return result.healthy
+          ? { name: c.name, healthy: true }
+          : { name: c.name, healthy: false, message: result.message };
       } catch {
         return { name: c.name, healthy: false, message: `${c.name} health check failed; see the server log` };
       }

@@ -9,9 +9,7 @@ import { guardedDialect } from './guarded-driver.js';
 import { createStorageMonitor, type StorageHealth, type StorageMonitor } from './health.js';
 import { runMigrations, type MigrationList } from './migrations.js';
 
-export type StorageConfig =
-  | { engine: 'sqlite'; file: string }
-  | { engine: 'postgres'; url: string; poolSize?: number };
+export type StorageConfig = { engine: 'sqlite'; file: string } | { engine: 'postgres'; url: string; poolSize?: number };
 
 export type Engine = StorageConfig['engine'];
 
@@ -145,7 +143,9 @@ function openSqlite(
   });
   // As sole owner no query is needed: asking SQLite for data_version opens a read transaction (with file locking
   // system calls), the largest single cost of a cached read.
-  const changeStamp = soleOwner ? (): string | null => (database.inTransaction ? null : ownWritesStamp) : dataVersionStamp();
+  const changeStamp = soleOwner
+    ? (): string | null => (database.inTransaction ? null : ownWritesStamp)
+    : dataVersionStamp();
   function dataVersionStamp(): () => string | null {
     const dataVersion = database.prepare('PRAGMA data_version').pluck();
     return () => (database.inTransaction ? null : `${dataVersion.get() as number}.${localWrites}`);
@@ -298,7 +298,8 @@ export async function openDatabase(config: StorageConfig, options: OpenStorageOp
     await close().catch(() => undefined); // the failure to report is the one above
     // At start-up the operator needs the driver's own words (refused, authentication failed, no such database).
     const failure = [err, (err as { cause?: unknown })?.cause].find((e) => e instanceof StorageUnavailableError);
-    if (failure) throw new StrongroomError('unavailable', `${failure.message} (${failure.driverCode}: ${failure.driverMessage})`);
+    if (failure)
+      throw new StrongroomError('unavailable', `${failure.message} (${failure.driverCode}: ${failure.driverMessage})`);
     throw err;
   }
   return {

@@ -47,7 +47,9 @@ describe('storageFailureOf: which driver errors are outages', () => {
   });
 
   it('counts any failure to obtain a connection as unreachable', () => {
-    expect(storageFailureOf(driverError('28P01', 'password authentication failed for user "x"'), true)?.reason).toBe('unreachable');
+    expect(storageFailureOf(driverError('28P01', 'password authentication failed for user "x"'), true)?.reason).toBe(
+      'unreachable',
+    );
   });
 
   it('keeps a clear message for callers and the driver code for the log, across the audit thread too', () => {
@@ -56,7 +58,10 @@ describe('storageFailureOf: which driver errors are outages', () => {
     expect(failure.driverCode).toBe('SQLITE_FULL');
     const wire = new StrongroomError(failure.kind, failure.message, { ...failure.details });
     expect(isStorageUnavailable(wire)).toBe(true);
-    expect(storageFailureFromWire(wire, 'the audit thread')).toMatchObject({ reason: 'full', driverCode: 'SQLITE_FULL' });
+    expect(storageFailureFromWire(wire, 'the audit thread')).toMatchObject({
+      reason: 'full',
+      driverCode: 'SQLITE_FULL',
+    });
   });
 });
 
@@ -81,11 +86,17 @@ describe('a failed transaction reports its own error, never the failed ROLLBACK 
         );
       expect(failed).toBeInstanceOf(StorageUnavailableError);
       expect(failed).toMatchObject({ reason: 'full', driverCode: 'SQLITE_FULL' });
-      expect(await storage.health.check()).toMatchObject({ healthy: false, message: expect.stringMatching(/^storage full/) });
+      expect(await storage.health.check()).toMatchObject({
+        healthy: false,
+        message: expect.stringMatching(/^storage full/),
+      });
       // The connection is usable afterwards, outside any transaction, and nothing of the failed one remains.
       expect((await sql<{ n: number }>`select count(*) as n from blobs`.execute(storage.db)).rows[0]!.n).toBe(0);
       await sql.raw('pragma max_page_count = 1073741823').execute(storage.db);
-      await storage.db.insertInto('blobs').values({ v: Buffer.from('ok') }).execute();
+      await storage.db
+        .insertInto('blobs')
+        .values({ v: Buffer.from('ok') })
+        .execute();
       expect(await storage.health.check()).toEqual({ healthy: true });
     } finally {
       await storage.close();
@@ -93,65 +104,71 @@ describe('a failed transaction reports its own error, never the failed ROLLBACK 
     }
   });
 
-  it.skipIf(postgresSkipReason !== undefined)('PostgreSQL: a transaction whose session is terminated fails with the termination, and the pool recovers', async () => {
-    const db = await createTestDatabase();
-    const storage = await openStorage({ engine: 'postgres', url: db.url, poolSize: 2 });
-    const admin = new pg.Client({ connectionString: postgresAdminUrl! });
-    await admin.connect();
-    try {
-      await sql`create table if not exists probe (k text)`.execute(storage.db);
-      const failed = await storage.db
-        .transaction()
-        .execute(async (trx) => {
-          const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
-          await trx.insertInto('probe').values({ k: 'a' }).execute();
-          await admin.query('select pg_terminate_backend($1)', [rows[0]!.pid]);
-          // Let the termination arrive while the client is checked out and idle (this used to crash the process).
-          await new Promise((r) => setTimeout(r, 200));
-          await trx.insertInto('probe').values({ k: 'b' }).execute();
-        })
-        .then(
+  it.skipIf(postgresSkipReason !== undefined)(
+    'PostgreSQL: a transaction whose session is terminated fails with the termination, and the pool recovers',
+    async () => {
+      const db = await createTestDatabase();
+      const storage = await openStorage({ engine: 'postgres', url: db.url, poolSize: 2 });
+      const admin = new pg.Client({ connectionString: postgresAdminUrl! });
+      await admin.connect();
+      try {
+        await sql`create table if not exists probe (k text)`.execute(storage.db);
+        const failed = await storage.db
+          .transaction()
+          .execute(async (trx) => {
+            const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
+            await trx.insertInto('probe').values({ k: 'a' }).execute();
+            await admin.query('select pg_terminate_backend($1)', [rows[0]!.pid]);
+            // Let the termination arrive while the client is checked out and idle (this used to crash the process).
+            await new Promise((r) => setTimeout(r, 200));
+            await trx.insertInto('probe').values({ k: 'b' }).execute();
+          })
+          .then(
+            () => null,
+            (err: unknown) => err,
+          );
+        expect(failed).toBeInstanceOf(StorageUnavailableError);
+        expect((failed as StorageUnavailableError).reason).toBe('unreachable');
+        expect(await storage.db.selectFrom('probe').selectAll().execute()).toEqual([]);
+        expect(await storage.health.check()).toEqual({ healthy: true });
+      } finally {
+        await admin.end();
+        await storage.close();
+        await db.drop();
+      }
+    },
+  );
+
+  it.skipIf(postgresSkipReason !== undefined)(
+    'PostgreSQL: a request that cannot get a pooled connection in time fails with "storage unavailable", not a hang',
+    async () => {
+      const db = await createTestDatabase();
+      const storage = await openStorage({ engine: 'postgres', url: db.url, poolSize: 1 });
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      try {
+        // The only connection is held by a transaction that waits; the next query queues for it.
+        const holder = storage.db.transaction().execute(async (trx) => {
+          await sql`select 1`.execute(trx);
+          await held;
+        });
+        await new Promise((r) => setTimeout(r, 100));
+        const started = Date.now();
+        const failed = await sql`select 1`.execute(storage.db).then(
           () => null,
           (err: unknown) => err,
         );
-      expect(failed).toBeInstanceOf(StorageUnavailableError);
-      expect((failed as StorageUnavailableError).reason).toBe('unreachable');
-      expect(await storage.db.selectFrom('probe').selectAll().execute()).toEqual([]);
-      expect(await storage.health.check()).toEqual({ healthy: true });
-    } finally {
-      await admin.end();
-      await storage.close();
-      await db.drop();
-    }
-  });
-
-  it.skipIf(postgresSkipReason !== undefined)('PostgreSQL: a request that cannot get a pooled connection in time fails with "storage unavailable", not a hang', async () => {
-    const db = await createTestDatabase();
-    const storage = await openStorage({ engine: 'postgres', url: db.url, poolSize: 1 });
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    try {
-      // The only connection is held by a transaction that waits; the next query queues for it.
-      const holder = storage.db.transaction().execute(async (trx) => {
-        await sql`select 1`.execute(trx);
-        await held;
-      });
-      await new Promise((r) => setTimeout(r, 100));
-      const started = Date.now();
-      const failed = await sql`select 1`.execute(storage.db).then(
-        () => null,
-        (err: unknown) => err,
-      );
-      expect(failed).toBeInstanceOf(StorageUnavailableError);
-      expect((failed as StorageUnavailableError).message).toMatch(/^storage unavailable/);
-      expect(Date.now() - started).toBeLessThan(15_000);
-      release();
-      await holder;
-      await sql`select 1`.execute(storage.db);
-    } finally {
-      release();
-      await storage.close();
-      await db.drop();
-    }
-  });
+        expect(failed).toBeInstanceOf(StorageUnavailableError);
+        expect((failed as StorageUnavailableError).message).toMatch(/^storage unavailable/);
+        expect(Date.now() - started).toBeLessThan(15_000);
+        release();
+        await holder;
+        await sql`select 1`.execute(storage.db);
+      } finally {
+        release();
+        await storage.close();
+        await db.drop();
+      }
+    },
+  );
 });

@@ -57,7 +57,17 @@ interface DriverError {
 }
 
 // Socket-level failures between us and the database server (pg surfaces Node's errno codes).
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+]);
 
 // pg and Kysely throw plain Errors, without a code, when a session is gone or never came.
 const LOST_SESSION_MESSAGES = [
@@ -77,15 +87,27 @@ function postgresReason(code: string, message: string): StorageFailureReason | n
   if (code.startsWith('53')) return 'unreachable';
   if (code.startsWith('58')) return 'io';
   // 55000 is a broad class; only "database ... is not currently accepting connections" is an outage.
-  if (code === '55000' && /not currently accepting connections|does not allow connections/.test(message)) return 'unreachable';
+  if (code === '55000' && /not currently accepting connections|does not allow connections/.test(message))
+    return 'unreachable';
   return null;
 }
 
 function sqliteReason(code: string): StorageFailureReason | null {
   if (code === 'SQLITE_FULL') return 'full';
-  if (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED' || code.startsWith('SQLITE_LOCKED_')) return 'busy';
+  if (
+    code === 'SQLITE_BUSY' ||
+    code.startsWith('SQLITE_BUSY_') ||
+    code === 'SQLITE_LOCKED' ||
+    code.startsWith('SQLITE_LOCKED_')
+  )
+    return 'busy';
   // IOERR_* includes the file-size limit (RLIMIT_FSIZE) and ENOSPC that SQLite did not classify as FULL.
-  if (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_NOMEM' || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY')) {
+  if (
+    code.startsWith('SQLITE_IOERR') ||
+    code === 'SQLITE_NOMEM' ||
+    code.startsWith('SQLITE_CANTOPEN') ||
+    code.startsWith('SQLITE_READONLY')
+  ) {
     return 'io';
   }
   return null;

@@ -132,12 +132,20 @@ class GuardedDriver implements Driver {
     return this.#step(() => this.inner.savepoint!(innerOf(connection), name, compile), true);
   }
 
-  async rollbackToSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+  async rollbackToSavepoint(
+    connection: DatabaseConnection,
+    name: string,
+    compile: QueryCompiler['compileQuery'],
+  ): Promise<void> {
     if (!this.inner.rollbackToSavepoint) throw new Error('this driver has no savepoints');
     return this.#step(() => this.inner.rollbackToSavepoint!(innerOf(connection), name, compile), true);
   }
 
-  async releaseSavepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
+  async releaseSavepoint(
+    connection: DatabaseConnection,
+    name: string,
+    compile: QueryCompiler['compileQuery'],
+  ): Promise<void> {
     if (!this.inner.releaseSavepoint) throw new Error('this driver has no savepoints');
     return this.#step(() => this.inner.releaseSavepoint!(innerOf(connection), name, compile), true);
   }

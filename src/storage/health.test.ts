@@ -9,7 +9,8 @@ function setup(options: { pingFails?: () => boolean } = {}) {
   const monitor = createStorageMonitor({
     ping: async () => {
       pings += 1;
-      if (options.pingFails?.()) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+      if (options.pingFails?.())
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     },
     cacheMs: 1_000,
     writeFailureWindowMs: 10_000,
@@ -24,7 +25,8 @@ function setup(options: { pingFails?: () => boolean } = {}) {
 }
 
 const full = () => new StorageUnavailableError('full', 'SQLITE_FULL', 'database or disk is full');
-const lost = () => new StorageUnavailableError('unreachable', '57P01', 'terminating connection due to administrator command');
+const lost = () =>
+  new StorageUnavailableError('unreachable', '57P01', 'terminating connection due to administrator command');
 
 describe('storage health monitor', () => {
   it('pings at most once per cache period, however many probes ask at once', async () => {

@@ -74,7 +74,12 @@ export function createStorageMonitor(options: StorageMonitorOptions): StorageMon
     outage.count += 1;
     if (err.driverCode !== lastLogged.code || at - lastLogged.at >= logEveryMs) {
       log?.error(
-        { reason: err.reason, code: err.driverCode, error: err.driverMessage, ...(notLogged ? { failuresNotLoggedSinceLastLine: notLogged } : {}) },
+        {
+          reason: err.reason,
+          code: err.driverCode,
+          error: err.driverMessage,
+          ...(notLogged ? { failuresNotLoggedSinceLastLine: notLogged } : {}),
+        },
         `storage failure (${err.reason}): ${err.driverCode}: ${err.driverMessage}; requests that need storage get 503`,
       );
       lastLogged = { at, code: err.driverCode };
@@ -88,7 +93,10 @@ export function createStorageMonitor(options: StorageMonitorOptions): StorageMon
   function succeeded(writing: boolean): void {
     if (writing) writeFailure = null;
     if (outage?.logged) {
-      log?.info({ failures: outage.count, seconds: Math.round((now() - outage.since) / 100) / 10 }, 'storage answers again');
+      log?.info(
+        { failures: outage.count, seconds: Math.round((now() - outage.since) / 100) / 10 },
+        'storage answers again',
+      );
     }
     outage = null;
   }
@@ -105,7 +113,10 @@ export function createStorageMonitor(options: StorageMonitorOptions): StorageMon
       return { healthy: true };
     } catch (err) {
       const failure = storageFailureOf(err, true);
-      return { healthy: false, message: failure ? failure.message : 'storage unavailable: the database health query failed' };
+      return {
+        healthy: false,
+        message: failure ? failure.message : 'storage unavailable: the database health query failed',
+      };
     } finally {
       clearTimeout(timer);
     }
@@ -113,7 +124,8 @@ export function createStorageMonitor(options: StorageMonitorOptions): StorageMon
 
   async function check(): Promise<HealthCheckResult> {
     const at = now();
-    if (writeFailure && at - writeFailure.at < writeFailureWindowMs) return { healthy: false, message: writeFailure.err.message };
+    if (writeFailure && at - writeFailure.at < writeFailureWindowMs)
+      return { healthy: false, message: writeFailure.err.message };
     if (cached && at - cached.at < cacheMs) return cached.result;
     pinging ??= ping().then((result) => {
       cached = { result, at: now() };
@@ -126,7 +138,10 @@ export function createStorageMonitor(options: StorageMonitorOptions): StorageMon
   function rollbackFailed(err: unknown): void {
     const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
     log?.error(
-      { code: typeof code === 'string' ? code : 'none', error: typeof message === 'string' ? message.slice(0, 300) : 'unknown' },
+      {
+        code: typeof code === 'string' ? code : 'none',
+        error: typeof message === 'string' ? message.slice(0, 300) : 'unknown',
+      },
       "a ROLLBACK after a failed transaction failed too; the transaction's own error was reported to its caller",
     );
   }

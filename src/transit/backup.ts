@@ -34,7 +34,9 @@ export interface BackupBody {
 export function encodeBackup(body: BackupBody): string {
   const text = JSON.stringify(body);
   const sha256 = createHash('sha256').update(text).digest('hex');
-  return Buffer.from(JSON.stringify({ format: BACKUP_FORMAT, version: BACKUP_VERSION, sha256, body: text })).toString('base64');
+  return Buffer.from(JSON.stringify({ format: BACKUP_FORMAT, version: BACKUP_VERSION, sha256, body: text })).toString(
+    'base64',
+  );
 }
 
 export function decodeBackup(encoded: unknown): BackupBody {
@@ -46,14 +48,25 @@ export function decodeBackup(encoded: unknown): BackupBody {
     throw invalid('invalid backup: not a Strongroom transit backup');
   }
   if (envelope?.format !== BACKUP_FORMAT) throw invalid('invalid backup: not a Strongroom transit backup');
-  if (envelope.version !== BACKUP_VERSION) throw invalid(`invalid backup: unsupported backup version ${String(envelope.version)}`);
-  if (typeof envelope.body !== 'string' || typeof envelope.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(envelope.sha256)) {
+  if (envelope.version !== BACKUP_VERSION)
+    throw invalid(`invalid backup: unsupported backup version ${String(envelope.version)}`);
+  if (
+    typeof envelope.body !== 'string' ||
+    typeof envelope.sha256 !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(envelope.sha256)
+  ) {
     throw invalid('invalid backup: malformed envelope');
   }
   const actual = createHash('sha256').update(envelope.body).digest();
-  if (!timingSafeEqual(actual, Buffer.from(envelope.sha256, 'hex'))) throw invalid('invalid backup: integrity check failed');
+  if (!timingSafeEqual(actual, Buffer.from(envelope.sha256, 'hex')))
+    throw invalid('invalid backup: integrity check failed');
   const body = JSON.parse(envelope.body) as BackupBody;
-  if (typeof body.name !== 'string' || typeof body.type !== 'string' || !Array.isArray(body.versions) || body.versions.length === 0) {
+  if (
+    typeof body.name !== 'string' ||
+    typeof body.type !== 'string' ||
+    !Array.isArray(body.versions) ||
+    body.versions.length === 0
+  ) {
     throw invalid('invalid backup: missing key fields');
   }
   return body;

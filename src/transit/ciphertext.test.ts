@@ -2,7 +2,16 @@ import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isStrongroomError } from '../shared/errors.js';
-import { NONCE_BYTES, TAG_BYTES, decodeBase64Field, formatCiphertext, open, parseCiphertext, parseVersioned, seal } from './ciphertext.js';
+import {
+  NONCE_BYTES,
+  TAG_BYTES,
+  decodeBase64Field,
+  formatCiphertext,
+  open,
+  parseCiphertext,
+  parseVersioned,
+  seal,
+} from './ciphertext.js';
 
 const key = randomBytes(32);
 
@@ -19,22 +28,31 @@ describe('transit ciphertext', () => {
 
   it('detects any flipped bit in nonce, body or tag', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 1, maxLength: 512 }), fc.nat(), fc.integer({ min: 0, max: 7 }), (plaintext, at, bit) => {
-        const payload = seal(key, plaintext);
-        const index = at % payload.length;
-        payload[index] = payload[index]! ^ (1 << bit);
-        expect(() => open(key, payload)).toThrow(/could not decrypt/);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 512 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 7 }),
+        (plaintext, at, bit) => {
+          const payload = seal(key, plaintext);
+          const index = at % payload.length;
+          payload[index] = payload[index]! ^ (1 << bit);
+          expect(() => open(key, payload)).toThrow(/could not decrypt/);
+        },
+      ),
     );
   });
 
   it('refuses a different associated data or key', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 256 }), fc.uint8Array({ minLength: 1, maxLength: 64 }), (plaintext, aad) => {
-        const payload = seal(key, plaintext, aad);
-        expect(() => open(key, payload)).toThrow(/could not decrypt/);
-        expect(() => open(randomBytes(32), payload, aad)).toThrow(/could not decrypt/);
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 256 }),
+        fc.uint8Array({ minLength: 1, maxLength: 64 }),
+        (plaintext, aad) => {
+          const payload = seal(key, plaintext, aad);
+          expect(() => open(key, payload)).toThrow(/could not decrypt/);
+          expect(() => open(randomBytes(32), payload, aad)).toThrow(/could not decrypt/);
+        },
+      ),
     );
   });
 
@@ -46,12 +64,16 @@ describe('transit ciphertext', () => {
 
   it('formats and parses versions exactly', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 999_999_999 }), fc.uint8Array({ minLength: 28, maxLength: 200 }), (version, payload) => {
-        const text = formatCiphertext(version, payload);
-        const parsed = parseCiphertext(text);
-        expect(parsed.version).toBe(version);
-        expect(parsed.payload.equals(Buffer.from(payload))).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 999_999_999 }),
+        fc.uint8Array({ minLength: 28, maxLength: 200 }),
+        (version, payload) => {
+          const text = formatCiphertext(version, payload);
+          const parsed = parseCiphertext(text);
+          expect(parsed.version).toBe(version);
+          expect(parsed.payload.equals(Buffer.from(payload))).toBe(true);
+        },
+      ),
     );
   });
 
@@ -108,14 +130,18 @@ describe('transit ciphertext', () => {
 describe('transit signature and HMAC values', () => {
   it('parse back exactly what was formatted, in base64 and base64url', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 999_999_999 }), fc.uint8Array({ minLength: 1, maxLength: 200 }), (version, payload) => {
-        const bytes = Buffer.from(payload);
-        const b64 = parseVersioned(`vault:v${version}:${bytes.toString('base64')}`, 'signature');
-        expect(b64.version).toBe(version);
-        expect(b64.payload.equals(bytes)).toBe(true);
-        const url = parseVersioned(`vault:v${version}:${bytes.toString('base64url')}`, 'signature', 'base64url');
-        expect(url.payload.equals(bytes)).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 999_999_999 }),
+        fc.uint8Array({ minLength: 1, maxLength: 200 }),
+        (version, payload) => {
+          const bytes = Buffer.from(payload);
+          const b64 = parseVersioned(`vault:v${version}:${bytes.toString('base64')}`, 'signature');
+          expect(b64.version).toBe(version);
+          expect(b64.payload.equals(bytes)).toBe(true);
+          const url = parseVersioned(`vault:v${version}:${bytes.toString('base64url')}`, 'signature', 'base64url');
+          expect(url.payload.equals(bytes)).toBe(true);
+        },
+      ),
     );
   });
 

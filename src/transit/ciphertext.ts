@@ -44,7 +44,13 @@ export function seal(key: Uint8Array, plaintext: Uint8Array, associatedData?: Ui
  * The same layout for every AEAD type (AES-GCM with 128- or 256-bit keys, ChaCha20-Poly1305): all take a 96-bit
  * nonce and give a 128-bit tag. `nonce` is given only by convergent encryption, which derives it from the plaintext.
  */
-export function sealWith(algorithm: AeadCipher, key: Uint8Array, plaintext: Uint8Array, associatedData?: Uint8Array, nonce?: Buffer): Buffer {
+export function sealWith(
+  algorithm: AeadCipher,
+  key: Uint8Array,
+  plaintext: Uint8Array,
+  associatedData?: Uint8Array,
+  nonce?: Buffer,
+): Buffer {
   nonce ??= randomBytes(NONCE_BYTES);
   if (nonce.length !== NONCE_BYTES) throw invalid(`a nonce must be ${NONCE_BYTES} bytes`);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- node's overloads do not cover a union of AEAD names
@@ -59,7 +65,12 @@ export function open(key: Uint8Array, payload: Uint8Array, associatedData?: Uint
   return openWith('aes-256-gcm', key, payload, associatedData);
 }
 
-export function openWith(algorithm: AeadCipher, key: Uint8Array, payload: Uint8Array, associatedData?: Uint8Array): Buffer {
+export function openWith(
+  algorithm: AeadCipher,
+  key: Uint8Array,
+  payload: Uint8Array,
+  associatedData?: Uint8Array,
+): Buffer {
   if (payload.length < NONCE_BYTES + TAG_BYTES) throw invalid('invalid ciphertext: too short');
   const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   const nonce = bytes.subarray(0, NONCE_BYTES);
@@ -82,7 +93,11 @@ const VERSIONED = /^vault:v([1-9][0-9]{0,8}):([A-Za-z0-9+/_-]*={0,2})$/;
  * Signatures and HMACs share the ciphertext's `vault:v<N>:` prefix but not its minimum length, and a JWS-marshaled
  * ECDSA signature is base64url. Refused with 'invalid' (naming `what`) when malformed.
  */
-export function parseVersioned(text: unknown, what: string, encoding: 'base64' | 'base64url' = 'base64'): ParsedCiphertext {
+export function parseVersioned(
+  text: unknown,
+  what: string,
+  encoding: 'base64' | 'base64url' = 'base64',
+): ParsedCiphertext {
   const match = typeof text === 'string' ? VERSIONED.exec(text) : null;
   if (!match) throw invalid(`invalid ${what}: expected vault:v<version>:<${encoding}>`);
   const encoded = match[2] ?? '';
@@ -99,6 +114,7 @@ export function parseVersioned(text: unknown, what: string, encoding: 'base64' |
 export function decodeBase64Field(value: unknown, field: string): Buffer {
   if (typeof value !== 'string') throw invalid(`${field} must be a base64 string`);
   const compact = value.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 !== 0) throw invalid(`${field} is not valid base64`);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 !== 0)
+    throw invalid(`${field} is not valid base64`);
   return Buffer.from(compact, 'base64');
 }

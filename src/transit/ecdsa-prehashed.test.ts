@@ -18,21 +18,24 @@ describe('prehashed ECDSA', () => {
     expect(add(c, minusG, c.g)).toBeNull();
   });
 
-  it.each(CURVES)('%s: our signatures verify in node and node signatures verify here, for any message', (name, hash) => {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: name });
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 128 }), fc.boolean(), (message, jws) => {
-        const encoding = jws ? 'ieee-p1363' : 'der';
-        const digest = createHash(hash).update(message).digest();
-        const ours = signPrehashedEcdsa(name, privateKey, digest, encoding);
-        expect(verifyPrehashedEcdsa(name, publicKey, digest, ours, encoding)).toBe(true);
-        const theirs = sign(hash, message, { key: privateKey, dsaEncoding: encoding });
-        expect(verifyPrehashedEcdsa(name, publicKey, digest, theirs, encoding)).toBe(true);
-        const flipped = Buffer.from(ours);
-        flipped[flipped.length - 1] = flipped[flipped.length - 1]! ^ 1;
-        expect(verifyPrehashedEcdsa(name, publicKey, digest, flipped, encoding)).toBe(false);
-      }),
-      { numRuns: 10 },
-    );
-  });
+  it.each(CURVES)(
+    '%s: our signatures verify in node and node signatures verify here, for any message',
+    (name, hash) => {
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: name });
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 128 }), fc.boolean(), (message, jws) => {
+          const encoding = jws ? 'ieee-p1363' : 'der';
+          const digest = createHash(hash).update(message).digest();
+          const ours = signPrehashedEcdsa(name, privateKey, digest, encoding);
+          expect(verifyPrehashedEcdsa(name, publicKey, digest, ours, encoding)).toBe(true);
+          const theirs = sign(hash, message, { key: privateKey, dsaEncoding: encoding });
+          expect(verifyPrehashedEcdsa(name, publicKey, digest, theirs, encoding)).toBe(true);
+          const flipped = Buffer.from(ours);
+          flipped[flipped.length - 1] = flipped[flipped.length - 1]! ^ 1;
+          expect(verifyPrehashedEcdsa(name, publicKey, digest, flipped, encoding)).toBe(false);
+        }),
+        { numRuns: 10 },
+      );
+    },
+  );
 });

@@ -26,7 +26,12 @@ const P256_P = 2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n;
 const P384_P = 2n ** 384n - 2n ** 128n - 2n ** 96n + 2n ** 32n - 1n;
 const P521_P = 2n ** 521n - 1n;
 const ORDERS: Record<string, { openssl: string; p: bigint; n: bigint; bytes: number }> = {
-  'P-256': { openssl: 'prime256v1', p: P256_P, bytes: 32, n: BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551') },
+  'P-256': {
+    openssl: 'prime256v1',
+    p: P256_P,
+    bytes: 32,
+    n: BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551'),
+  },
   'P-384': {
     openssl: 'secp384r1',
     p: P384_P,
@@ -124,7 +129,10 @@ function randomScalar(c: Curve): bigint {
 }
 
 function derInteger(value: bigint): Buffer {
-  let bytes = Buffer.from(value.toString(16).padStart(value.toString(16).length + (value.toString(16).length % 2), '0'), 'hex');
+  let bytes = Buffer.from(
+    value.toString(16).padStart(value.toString(16).length + (value.toString(16).length % 2), '0'),
+    'hex',
+  );
   if (bytes[0]! & 0x80) bytes = Buffer.concat([Buffer.from([0]), bytes]);
   return Buffer.concat([Buffer.from([0x02]), derLength(bytes.length), bytes]);
 }
@@ -133,7 +141,12 @@ function derLength(length: number): Buffer {
   return length < 0x80 ? Buffer.from([length]) : Buffer.from([0x81, length]);
 }
 
-export function signPrehashedEcdsa(curveName: string, privateKey: KeyObject, digest: Buffer, encoding: 'der' | 'ieee-p1363'): Buffer {
+export function signPrehashedEcdsa(
+  curveName: string,
+  privateKey: KeyObject,
+  digest: Buffer,
+  encoding: 'der' | 'ieee-p1363',
+): Buffer {
   const c = curveOf(curveName);
   const d = toBigInt(Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url'));
   const z = digestToInt(c, digest);
@@ -179,7 +192,13 @@ function parseSignature(c: Curve, signature: Buffer, encoding: 'der' | 'ieee-p13
   return at === signature.length ? { r: ints[0]!, s: ints[1]! } : null;
 }
 
-export function verifyPrehashedEcdsa(curveName: string, publicKey: KeyObject, digest: Buffer, signature: Buffer, encoding: 'der' | 'ieee-p1363'): boolean {
+export function verifyPrehashedEcdsa(
+  curveName: string,
+  publicKey: KeyObject,
+  digest: Buffer,
+  signature: Buffer,
+  encoding: 'der' | 'ieee-p1363',
+): boolean {
   const c = curveOf(curveName);
   const parsed = parseSignature(c, signature, encoding);
   if (!parsed) return false;

@@ -41,12 +41,20 @@ describeEachEngine('transit engine: every key type', (ctx) => {
         fc.uint8Array({ minLength: 1, maxLength: 64 }),
         async (type, plaintext, context) => {
           const plain = await transit.encrypt(m, `plain-${type}`, plaintext);
-          expect((await transit.decrypt(m, `plain-${type}`, plain.ciphertext)).equals(Buffer.from(plaintext))).toBe(true);
+          expect((await transit.decrypt(m, `plain-${type}`, plain.ciphertext)).equals(Buffer.from(plaintext))).toBe(
+            true,
+          );
           const derived = await transit.encrypt(m, `derived-${type}`, plaintext, { context });
-          expect((await transit.decrypt(m, `derived-${type}`, derived.ciphertext, { context })).equals(Buffer.from(plaintext))).toBe(true);
+          expect(
+            (await transit.decrypt(m, `derived-${type}`, derived.ciphertext, { context })).equals(
+              Buffer.from(plaintext),
+            ),
+          ).toBe(true);
           // Another context derives another key: the ciphertext does not open.
           const other = Buffer.concat([Buffer.from(context), Buffer.from([1])]);
-          expect(await kindOf(transit.decrypt(m, `derived-${type}`, derived.ciphertext, { context: other }))).toBe('invalid');
+          expect(await kindOf(transit.decrypt(m, `derived-${type}`, derived.ciphertext, { context: other }))).toBe(
+            'invalid',
+          );
         },
       ),
       { numRuns: 40 },
@@ -61,7 +69,9 @@ describeEachEngine('transit engine: every key type', (ctx) => {
     expect(await kindOf(transit.encrypt(m, 'derived', Buffer.from('x')))).toBe('invalid');
     expect(await kindOf(transit.encrypt(m, 'signer', Buffer.from('x')))).toBe('invalid');
     expect(await kindOf(transit.createKey(m, 'k', { type: 'ecdsa-p256', derived: true }))).toBe('invalid');
-    expect(await kindOf(transit.createKey(m, 'k', { type: 'ed25519', derived: true, convergent: true }))).toBe('invalid');
+    expect(await kindOf(transit.createKey(m, 'k', { type: 'ed25519', derived: true, convergent: true }))).toBe(
+      'invalid',
+    );
   });
 
   it('convergent encryption gives equal ciphertexts for equal plaintext and context only', async () => {
@@ -70,7 +80,9 @@ describeEachEngine('transit engine: every key type', (ctx) => {
     const a = await transit.encrypt(m, 'conv', Buffer.from('4111 1111 1111 1111'), { context });
     const b = await transit.encrypt(m, 'conv', Buffer.from('4111 1111 1111 1111'), { context });
     const c = await transit.encrypt(m, 'conv', Buffer.from('4111 1111 1111 1112'), { context });
-    const d = await transit.encrypt(m, 'conv', Buffer.from('4111 1111 1111 1111'), { context: Buffer.from('tenant-2') });
+    const d = await transit.encrypt(m, 'conv', Buffer.from('4111 1111 1111 1111'), {
+      context: Buffer.from('tenant-2'),
+    });
     expect(a.ciphertext).toBe(b.ciphertext);
     expect(c.ciphertext).not.toBe(a.ciphertext);
     expect(d.ciphertext).not.toBe(a.ciphertext);
@@ -125,20 +137,33 @@ describeEachEngine('transit engine: every key type', (ctx) => {
     const variants: Record<string, Array<Record<string, unknown>>> = {
       ed25519: [{}],
       ecdsa: [{}, { marshalingAlgorithm: 'jws' }, { hashAlgorithm: 'sha2-384' }, { hashAlgorithm: 'sha3-256' }],
-      rsa: [{}, { signatureAlgorithm: 'pkcs1v15' }, { signatureAlgorithm: 'pss', saltLength: 'hash', hashAlgorithm: 'sha2-512' }],
+      rsa: [
+        {},
+        { signatureAlgorithm: 'pkcs1v15' },
+        { signatureAlgorithm: 'pss', saltLength: 'hash', hashAlgorithm: 'sha2-512' },
+      ],
     };
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...SIGNING_TYPES), fc.uint8Array({ minLength: 1, maxLength: 256 }), fc.nat(), async (type, data, at) => {
-        const input = Buffer.from(data);
-        for (const options of variants[type.split('-')[0]!]!) {
-          const signed = await transit.sign(m, type, { input, ...options });
-          expect(await transit.verifySignature(m, type, { input, signature: signed.signature, ...options })).toBe(true);
-          const tampered = Buffer.from(input);
-          const index = at % tampered.length;
-          tampered[index] = tampered[index]! ^ 1;
-          expect(await transit.verifySignature(m, type, { input: tampered, signature: signed.signature, ...options })).toBe(false);
-        }
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...SIGNING_TYPES),
+        fc.uint8Array({ minLength: 1, maxLength: 256 }),
+        fc.nat(),
+        async (type, data, at) => {
+          const input = Buffer.from(data);
+          for (const options of variants[type.split('-')[0]!]!) {
+            const signed = await transit.sign(m, type, { input, ...options });
+            expect(await transit.verifySignature(m, type, { input, signature: signed.signature, ...options })).toBe(
+              true,
+            );
+            const tampered = Buffer.from(input);
+            const index = at % tampered.length;
+            tampered[index] = tampered[index]! ^ 1;
+            expect(
+              await transit.verifySignature(m, type, { input: tampered, signature: signed.signature, ...options }),
+            ).toBe(false);
+          }
+        },
+      ),
       { numRuns: 8 },
     );
   });
@@ -148,53 +173,115 @@ describeEachEngine('transit engine: every key type', (ctx) => {
     for (const type of SIGNING_TYPES) {
       await transit.createKey(m, type, { type });
       const publicKey = (await transit.exportKey(m, type, 'public-key'))['1']!;
-      const key = type === 'ed25519'
-        ? createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey, 'base64').toString('base64url') }, format: 'jwk' })
-        : createPublicKey(publicKey);
-      const sig = (s: string) => Buffer.from(s.split(':')[2]!, s.includes('-') || s.includes('_') ? 'base64url' : 'base64');
+      const key =
+        type === 'ed25519'
+          ? createPublicKey({
+              key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey, 'base64').toString('base64url') },
+              format: 'jwk',
+            })
+          : createPublicKey(publicKey);
+      const sig = (s: string) =>
+        Buffer.from(s.split(':')[2]!, s.includes('-') || s.includes('_') ? 'base64url' : 'base64');
       const signature = sig((await transit.sign(m, type, { input })).signature);
       if (type === 'ed25519') expect(cryptoVerify(null, input, key, signature)).toBe(true);
       else if (type.startsWith('ecdsa')) expect(cryptoVerify('sha256', input, key, signature)).toBe(true);
       else {
-        expect(cryptoVerify('sha256', input, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, signature)).toBe(true);
+        expect(
+          cryptoVerify(
+            'sha256',
+            input,
+            { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO },
+            signature,
+          ),
+        ).toBe(true);
         const pkcs1 = sig((await transit.sign(m, type, { input, signatureAlgorithm: 'pkcs1v15' })).signature);
         expect(cryptoVerify('sha256', input, { key, padding: constants.RSA_PKCS1_PADDING }, pkcs1)).toBe(true);
         // Prehashed PKCS#1 v1.5: we sign the caller's digest; node verifies it as a signature over the input.
         const digest = createHash('sha256').update(input).digest();
-        const pre = sig((await transit.sign(m, type, { input: digest, prehashed: true, signatureAlgorithm: 'pkcs1v15' })).signature);
+        const pre = sig(
+          (await transit.sign(m, type, { input: digest, prehashed: true, signatureAlgorithm: 'pkcs1v15' })).signature,
+        );
         expect(cryptoVerify('sha256', input, { key, padding: constants.RSA_PKCS1_PADDING }, pre)).toBe(true);
-        expect(await transit.verifySignature(m, type, { input: digest, prehashed: true, signatureAlgorithm: 'pkcs1v15', signature: `vault:v1:${pre.toString('base64')}` })).toBe(true);
+        expect(
+          await transit.verifySignature(m, type, {
+            input: digest,
+            prehashed: true,
+            signatureAlgorithm: 'pkcs1v15',
+            signature: `vault:v1:${pre.toString('base64')}`,
+          }),
+        ).toBe(true);
         // Prehashed PSS (Vault's default algorithm): our EMSA-PSS encoding, checked by node's own PSS verification.
         for (const saltLength of ['auto', 'hash', 20] as const) {
           const pss = (await transit.sign(m, type, { input: digest, prehashed: true, saltLength })).signature;
           const saltOption = saltLength === 'auto' ? constants.RSA_PSS_SALTLEN_AUTO : saltLength === 'hash' ? 32 : 20;
-          expect(cryptoVerify('sha256', input, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: saltOption }, sig(pss))).toBe(true);
-          expect(await transit.verifySignature(m, type, { input: digest, prehashed: true, saltLength, signature: pss })).toBe(true);
+          expect(
+            cryptoVerify(
+              'sha256',
+              input,
+              { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: saltOption },
+              sig(pss),
+            ),
+          ).toBe(true);
+          expect(
+            await transit.verifySignature(m, type, { input: digest, prehashed: true, saltLength, signature: pss }),
+          ).toBe(true);
           const otherDigest = createHash('sha256').update('another input').digest();
-          expect(await transit.verifySignature(m, type, { input: otherDigest, prehashed: true, saltLength, signature: pss })).toBe(false);
+          expect(
+            await transit.verifySignature(m, type, { input: otherDigest, prehashed: true, saltLength, signature: pss }),
+          ).toBe(false);
         }
         // And the other way: node's PSS signature over the input verifies as a prehashed one here.
-        expect(await transit.verifySignature(m, type, { input: digest, prehashed: true, signature: (await transit.sign(m, type, { input })).signature })).toBe(true);
+        expect(
+          await transit.verifySignature(m, type, {
+            input: digest,
+            prehashed: true,
+            signature: (await transit.sign(m, type, { input })).signature,
+          }),
+        ).toBe(true);
         expect(await kindOf(transit.sign(m, type, { input: Buffer.from('short'), prehashed: true }))).toBe('invalid');
       }
       if (type.startsWith('ecdsa')) {
         // Prehashed ECDSA (cosign's way): node verifies it as a signature over the input; ours verifies node's too.
-        for (const [hashName, nodeHash] of [['sha2-256', 'sha256'], ['sha2-512', 'sha512']] as const) {
+        for (const [hashName, nodeHash] of [
+          ['sha2-256', 'sha256'],
+          ['sha2-512', 'sha512'],
+        ] as const) {
           const digest = createHash(nodeHash).update(input).digest();
           for (const marshalingAlgorithm of ['asn1', 'jws'] as const) {
             const options = { hashAlgorithm: hashName, prehashed: true, marshalingAlgorithm };
             const signature = (await transit.sign(m, type, { input: digest, ...options })).signature;
             const raw = Buffer.from(signature.split(':')[2]!, marshalingAlgorithm === 'jws' ? 'base64url' : 'base64');
-            expect(cryptoVerify(nodeHash, input, { key, dsaEncoding: marshalingAlgorithm === 'jws' ? 'ieee-p1363' : 'der' }, raw)).toBe(true);
+            expect(
+              cryptoVerify(
+                nodeHash,
+                input,
+                { key, dsaEncoding: marshalingAlgorithm === 'jws' ? 'ieee-p1363' : 'der' },
+                raw,
+              ),
+            ).toBe(true);
             expect(await transit.verifySignature(m, type, { input: digest, signature, ...options })).toBe(true);
             const otherDigest = createHash(nodeHash).update('something else').digest();
             expect(await transit.verifySignature(m, type, { input: otherDigest, signature, ...options })).toBe(false);
           }
           const plain = (await transit.sign(m, type, { input, hashAlgorithm: hashName })).signature;
-          expect(await transit.verifySignature(m, type, { input: digest, signature: plain, hashAlgorithm: hashName, prehashed: true })).toBe(true);
+          expect(
+            await transit.verifySignature(m, type, {
+              input: digest,
+              signature: plain,
+              hashAlgorithm: hashName,
+              prehashed: true,
+            }),
+          ).toBe(true);
         }
         const jws = (await transit.sign(m, type, { input, marshalingAlgorithm: 'jws' })).signature;
-        expect(cryptoVerify('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(jws.split(':')[2]!, 'base64url'))).toBe(true);
+        expect(
+          cryptoVerify(
+            'sha256',
+            input,
+            { key, dsaEncoding: 'ieee-p1363' },
+            Buffer.from(jws.split(':')[2]!, 'base64url'),
+          ),
+        ).toBe(true);
       }
     }
   });
@@ -206,9 +293,15 @@ describeEachEngine('transit engine: every key type', (ctx) => {
     const again = await transit.sign(m, 'tenants', { input, context: Buffer.from('tenant-a') });
     // Ed25519 is deterministic: the same context derives the same key, so the same signature.
     expect(again.signature).toBe(a.signature);
-    expect((await transit.sign(m, 'tenants', { input, context: Buffer.from('tenant-b') })).signature).not.toBe(a.signature);
-    expect(await transit.verifySignature(m, 'tenants', { input, signature: a.signature, context: Buffer.from('tenant-a') })).toBe(true);
-    expect(await transit.verifySignature(m, 'tenants', { input, signature: a.signature, context: Buffer.from('tenant-b') })).toBe(false);
+    expect((await transit.sign(m, 'tenants', { input, context: Buffer.from('tenant-b') })).signature).not.toBe(
+      a.signature,
+    );
+    expect(
+      await transit.verifySignature(m, 'tenants', { input, signature: a.signature, context: Buffer.from('tenant-a') }),
+    ).toBe(true);
+    expect(
+      await transit.verifySignature(m, 'tenants', { input, signature: a.signature, context: Buffer.from('tenant-b') }),
+    ).toBe(false);
     expect(await kindOf(transit.sign(m, 'tenants', { input }))).toBe('invalid');
     expect(await kindOf(transit.exportKey(m, 'tenants', 'signing-key'))).toBe('invalid');
     await transit.createKey(m, 'plain', { type: 'ed25519' });
@@ -263,14 +356,21 @@ describeEachEngine('transit engine: every key type', (ctx) => {
     expect(await kindOf(transit.restoreKey(m, backup))).toBe('invalid');
     const other = mount();
     const restored = await transit.restoreKey(other, backup);
-    expect(restored).toMatchObject({ name: 'k', type: 'chacha20-poly1305', latestVersion: 2, allowPlaintextBackup: true });
+    expect(restored).toMatchObject({
+      name: 'k',
+      type: 'chacha20-poly1305',
+      latestVersion: 2,
+      allowPlaintextBackup: true,
+    });
     expect((await transit.decrypt(other, 'k', ct1.ciphertext)).toString()).toBe('one');
     expect((await transit.decrypt(other, 'k', ct2.ciphertext)).toString()).toBe('two');
     await transit.restoreKey(m, backup, { name: 'copy' });
     expect((await transit.decrypt(m, 'copy', ct2.ciphertext)).toString()).toBe('two');
     await transit.restoreKey(m, backup, { force: true });
     const envelope = JSON.parse(Buffer.from(backup, 'base64').toString()) as { body: string };
-    const forged = Buffer.from(JSON.stringify({ ...envelope, body: envelope.body.replace('"latest_version":2', '"latest_version":1') })).toString('base64');
+    const forged = Buffer.from(
+      JSON.stringify({ ...envelope, body: envelope.body.replace('"latest_version":2', '"latest_version":1') }),
+    ).toString('base64');
     expect(await kindOf(transit.restoreKey(mount(), forged))).toBe('invalid');
     expect(await kindOf(transit.restoreKey(mount(), 'bm90IGEgYmFja3Vw'))).toBe('invalid');
     // A well-formed backup whose material is not a key of its type is refused, not stored.
@@ -284,7 +384,9 @@ describeEachEngine('transit engine: every key type', (ctx) => {
       const bad = encodeBackup({ ...body, type, versions: body.versions.map((v) => ({ ...v, material })) });
       expect(await kindOf(transit.restoreKey(mount(), bad))).toBe('invalid');
     }
-    expect(await kindOf(transit.restoreKey(mount(), encodeBackup({ ...body, latest_version: 'x' as unknown as number })))).toBe('invalid');
+    expect(
+      await kindOf(transit.restoreKey(mount(), encodeBackup({ ...body, latest_version: 'x' as unknown as number }))),
+    ).toBe('invalid');
   });
 
   it('trims versions below min_available_version only when min versions allow it', async () => {
@@ -338,6 +440,8 @@ describeEachEngine('transit engine: every key type', (ctx) => {
       expect((await fresh.decrypt(m, type, ct.ciphertext)).toString()).toBe('x');
     }
     const signed = await fresh.sign(m, 'rsa-2048', { input: Buffer.from('x') });
-    expect(await fresh.verifySignature(m, 'rsa-2048', { input: Buffer.from('x'), signature: signed.signature })).toBe(true);
+    expect(await fresh.verifySignature(m, 'rsa-2048', { input: Buffer.from('x'), signature: signed.signature })).toBe(
+      true,
+    );
   });
 });

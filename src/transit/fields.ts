@@ -54,7 +54,9 @@ export const VERIFY_ITEM = {
 
 const BATCH = {
   batch_input: f.any('A list of items, each taking the fields of a single request.'),
-  partial_failure_response_code: f.int('The status to answer when some items failed and others succeeded (default 400).'),
+  partial_failure_response_code: f.int(
+    'The status to answer when some items failed and others succeeded (default 400).',
+  ),
 };
 
 export const ENCRYPT_FIELDS = {

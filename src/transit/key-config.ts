@@ -11,13 +11,20 @@ export function newKeySettings(options: CreateKeyOptions | undefined): KeySettin
   const type = options?.type ?? 'aes256-gcm96';
   const info = keyTypeInfo(type);
   const derived = options?.derived === true || options?.convergent === true;
-  if (options?.convergent === true && options.derived === false) throw invalid('convergent encryption requires derived keys');
-  if (derived && info.kind !== 'aead' && type !== 'ed25519') throw invalid(`key type ${type} does not support key derivation`);
-  if (options?.convergent === true && info.kind !== 'aead') throw invalid(`key type ${type} does not support convergent encryption`);
+  if (options?.convergent === true && options.derived === false)
+    throw invalid('convergent encryption requires derived keys');
+  if (derived && info.kind !== 'aead' && type !== 'ed25519')
+    throw invalid(`key type ${type} does not support key derivation`);
+  if (options?.convergent === true && info.kind !== 'aead')
+    throw invalid(`key type ${type} does not support convergent encryption`);
   let keySize = 0;
   if (options?.keySize !== undefined && options.keySize !== 0) {
     if (info.kind !== 'hmac') throw invalid('key_size is only valid for hmac keys');
-    if (!Number.isInteger(options.keySize) || options.keySize < HMAC_KEY_SIZE.min || options.keySize > HMAC_KEY_SIZE.max) {
+    if (
+      !Number.isInteger(options.keySize) ||
+      options.keySize < HMAC_KEY_SIZE.min ||
+      options.keySize > HMAC_KEY_SIZE.max
+    ) {
       throw invalid(`key_size must be between ${HMAC_KEY_SIZE.min} and ${HMAC_KEY_SIZE.max} bytes`);
     }
     keySize = options.keySize;
@@ -45,17 +52,23 @@ export function configChanges(row: KeyRow, input: KeyConfigInput): Parameters<Tr
   const minDec = checkVersionInput(input.minDecryptionVersion, 'min_decryption_version');
   const minEnc = checkVersionInput(input.minEncryptionVersion, 'min_encryption_version');
   if (minDec !== undefined && minDec > 0 && minDec < row.min_available_version) {
-    throw invalid(`min_decryption_version cannot be below min_available_version (${row.min_available_version}): those versions were trimmed`);
+    throw invalid(
+      `min_decryption_version cannot be below min_available_version (${row.min_available_version}): those versions were trimmed`,
+    );
   }
   if (minEnc !== undefined && minEnc > 0 && minEnc < row.min_available_version) {
-    throw invalid(`min_encryption_version cannot be below min_available_version (${row.min_available_version}): those versions were trimmed`);
+    throw invalid(
+      `min_encryption_version cannot be below min_available_version (${row.min_available_version}): those versions were trimmed`,
+    );
   }
   if (minDec !== undefined && minDec > 0) {
-    if (minDec > row.latest_version) throw invalid(`min_decryption_version cannot be greater than the latest version (${row.latest_version})`);
+    if (minDec > row.latest_version)
+      throw invalid(`min_decryption_version cannot be greater than the latest version (${row.latest_version})`);
     values.min_decryption_version = minDec;
   }
   if (minEnc !== undefined) {
-    if (minEnc > row.latest_version) throw invalid(`min_encryption_version cannot be greater than the latest version (${row.latest_version})`);
+    if (minEnc > row.latest_version)
+      throw invalid(`min_encryption_version cannot be greater than the latest version (${row.latest_version})`);
     values.min_encryption_version = minEnc;
   }
   const effectiveDec = values.min_decryption_version ?? row.min_decryption_version;
@@ -70,7 +83,8 @@ export function configChanges(row: KeyRow, input: KeyConfigInput): Parameters<Tr
     values.exportable = input.exportable ? 1 : 0;
   }
   if (input.allowPlaintextBackup !== undefined) {
-    if (!input.allowPlaintextBackup && row.allow_plaintext_backup === 1) throw invalid('allow_plaintext_backup cannot be disabled once enabled');
+    if (!input.allowPlaintextBackup && row.allow_plaintext_backup === 1)
+      throw invalid('allow_plaintext_backup cannot be disabled once enabled');
     values.allow_plaintext_backup = input.allowPlaintextBackup ? 1 : 0;
   }
   const period = checkAutoRotate(input.autoRotatePeriod);

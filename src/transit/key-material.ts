@@ -40,7 +40,8 @@ export function createKeyMaterial(deps: {
   const pendingUsage = new Map<string, { mountUuid: string; name: string; version: number; delta: number }>();
   let flushTimer: NodeJS.Timeout | undefined;
 
-  const cacheKey = (row: KeyRow, version: number) => `${row.mount_uuid}\u0000${row.name}\u0000${row.created_at}\u0000${version}`;
+  const cacheKey = (row: KeyRow, version: number) =>
+    `${row.mount_uuid}\u0000${row.name}\u0000${row.created_at}\u0000${version}`;
 
   function assertUnsealed(): void {
     if (barrier.isSealed()) {
@@ -71,7 +72,13 @@ export function createKeyMaterial(deps: {
     return entry;
   }
 
-  function sealMaterial(mountUuid: string, name: string, version: number, type: string, key: Buffer): { sealed: Buffer; term: number; publicKey: string | null } {
+  function sealMaterial(
+    mountUuid: string,
+    name: string,
+    version: number,
+    type: string,
+    key: Buffer,
+  ): { sealed: Buffer; term: number; publicKey: string | null } {
     try {
       const sealed = barrier.encrypt(key, keyContext(mountUuid, name, version));
       const publicKey = keyTypeInfo(type).kind === 'signing' ? publicKeyView(type, key) : null;
@@ -180,7 +187,19 @@ export function createKeyMaterial(deps: {
     }
   }
 
-  return { assertUnsealed, requireKey, loadVersion, materialOf, sealMaterial, newVersionSealer, toKey, countEncryption, flush, dropCached, rewrapper };
+  return {
+    assertUnsealed,
+    requireKey,
+    loadVersion,
+    materialOf,
+    sealMaterial,
+    newVersionSealer,
+    toKey,
+    countEncryption,
+    flush,
+    dropCached,
+    rewrapper,
+  };
 }
 
 export type KeyMaterial = ReturnType<typeof createKeyMaterial>;

@@ -44,7 +44,8 @@ const UNSUPPORTED = new Set(['rsa-8192', 'aes128-cmac', 'aes256-cmac', 'managed_
 export function keyTypeInfo(type: string): KeyTypeInfo {
   const info = TYPES[type];
   if (info) return info;
-  if (UNSUPPORTED.has(type)) throw invalid(`key type "${type}" is not supported by Strongroom; supported: ${KEY_TYPE_NAMES.join(', ')}`);
+  if (UNSUPPORTED.has(type))
+    throw invalid(`key type "${type}" is not supported by Strongroom; supported: ${KEY_TYPE_NAMES.join(', ')}`);
   throw invalid(`unknown key type "${type}"; supported: ${KEY_TYPE_NAMES.join(', ')}`);
 }
 
@@ -62,7 +63,10 @@ export async function generateMaterial(type: string, keySize?: number): Promise<
   const info = keyTypeInfo(type);
   if (info.kind === 'aead') return randomBytes(info.keyBytes!);
   if (info.kind === 'hmac') return randomBytes(keySize ?? HMAC_KEY_SIZE.default);
-  const pkcs8 = { publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' } } as const;
+  const pkcs8 = {
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+  } as const;
   const pair =
     type === 'ed25519'
       ? await generateKeyPairAsync('ed25519', pkcs8)
@@ -93,8 +97,16 @@ export function hmacKeyOf(type: string, material: Buffer): Buffer {
  * A derived key's per-context material (Vault: HKDF-SHA256 of the version key with the context as info). `purpose`
  * separates the encryption key from the convergent nonce key so one key never serves two primitives.
  */
-export function deriveForContext(material: Buffer, context: Buffer, purpose: 'encryption' | 'convergent-nonce', length: number): Buffer {
-  const info = Buffer.concat([Buffer.from(purpose === 'encryption' ? '' : 'strongroom convergent nonce\u0000'), context]);
+export function deriveForContext(
+  material: Buffer,
+  context: Buffer,
+  purpose: 'encryption' | 'convergent-nonce',
+  length: number,
+): Buffer {
+  const info = Buffer.concat([
+    Buffer.from(purpose === 'encryption' ? '' : 'strongroom convergent nonce\u0000'),
+    context,
+  ]);
   // An empty info would make every derived key equal the master-derived one: callers require a non-empty context.
   return Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), info, length));
 }
@@ -119,7 +131,8 @@ export function checkMaterial(type: string, material: Buffer): void {
     return;
   }
   if (info.kind === 'hmac') {
-    if (material.length < HMAC_KEY_SIZE.min || material.length > HMAC_KEY_SIZE.max) throw invalid('invalid backup: bad hmac key size');
+    if (material.length < HMAC_KEY_SIZE.min || material.length > HMAC_KEY_SIZE.max)
+      throw invalid('invalid backup: bad hmac key size');
     return;
   }
   let key: KeyObject;
@@ -133,7 +146,8 @@ export function checkMaterial(type: string, material: Buffer): void {
     type === 'ed25519'
       ? key.asymmetricKeyType === 'ed25519'
       : isEcdsa(type)
-        ? key.asymmetricKeyType === 'ec' && details?.namedCurve === { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' }[info.label!]
+        ? key.asymmetricKeyType === 'ec' &&
+          details?.namedCurve === { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' }[info.label!]
         : key.asymmetricKeyType === 'rsa' && details?.modulusLength === Number(type.slice(4));
   if (!matches) throw invalid(`invalid backup: the material is not a ${type} private key`);
 }

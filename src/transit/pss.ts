@@ -31,11 +31,17 @@ function resolveSalt(saltLength: string | number | undefined, emLen: number, hLe
   const max = emLen - hLen - 2;
   const value = saltLength ?? 'auto';
   const n = value === 'auto' ? max : value === 'hash' ? hLen : Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw invalid(`salt_length must be between 0 and ${max} for this key and hash`);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw invalid(`salt_length must be between 0 and ${max} for this key and hash`);
   return n;
 }
 
-export function signPssPrehashed(key: KeyObject, hash: string, digest: Buffer, saltLength: string | number | undefined): Buffer {
+export function signPssPrehashed(
+  key: KeyObject,
+  hash: string,
+  digest: Buffer,
+  saltLength: string | number | undefined,
+): Buffer {
   const modBits = modulusBits(key);
   const k = Math.ceil(modBits / 8);
   const emBits = modBits - 1;
@@ -53,7 +59,13 @@ export function signPssPrehashed(key: KeyObject, hash: string, digest: Buffer, s
 }
 
 /** 'auto' accepts any salt length (Go's PSSSaltLengthAuto when verifying); otherwise the salt must have that length. */
-export function verifyPssPrehashed(key: KeyObject, hash: string, digest: Buffer, signature: Buffer, saltLength: string | number | undefined): boolean {
+export function verifyPssPrehashed(
+  key: KeyObject,
+  hash: string,
+  digest: Buffer,
+  signature: Buffer,
+  saltLength: string | number | undefined,
+): boolean {
   const modBits = modulusBits(key);
   const k = Math.ceil(modBits / 8);
   const emBits = modBits - 1;

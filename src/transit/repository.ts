@@ -57,15 +57,28 @@ export function createTransitRepository(storage: Pick<Storage, 'db'>) {
 
   return {
     async findKey(mountUuid: string, name: string): Promise<KeyRow | undefined> {
-      return db.selectFrom('transit_keys').selectAll().where('mount_uuid', '=', mountUuid).where('name', '=', name).executeTakeFirst();
+      return db
+        .selectFrom('transit_keys')
+        .selectAll()
+        .where('mount_uuid', '=', mountUuid)
+        .where('name', '=', name)
+        .executeTakeFirst();
     },
 
     async listKeyNames(mountUuid: string): Promise<string[]> {
-      const rows = await db.selectFrom('transit_keys').select('name').where('mount_uuid', '=', mountUuid).orderBy('name').execute();
+      const rows = await db
+        .selectFrom('transit_keys')
+        .select('name')
+        .where('mount_uuid', '=', mountUuid)
+        .orderBy('name')
+        .execute();
       return rows.map((r) => r.name);
     },
 
-    async versionInfo(mountUuid: string, name: string): Promise<Array<Pick<VersionRow, 'version' | 'created_at' | 'encryptions' | 'public_key'>>> {
+    async versionInfo(
+      mountUuid: string,
+      name: string,
+    ): Promise<Array<Pick<VersionRow, 'version' | 'created_at' | 'encryptions' | 'public_key'>>> {
       return db
         .selectFrom('transit_key_versions')
         .select(['version', 'created_at', 'encryptions', 'public_key'])
@@ -125,7 +138,16 @@ export function createTransitRepository(storage: Pick<Storage, 'db'>) {
         const { sealed, term, publicKey } = sealFor(next);
         await trx
           .insertInto('transit_key_versions')
-          .values({ mount_uuid: mountUuid, name, version: next, sealed_key: sealed, term, encryptions: 0, created_at: now, public_key: publicKey })
+          .values({
+            mount_uuid: mountUuid,
+            name,
+            version: next,
+            sealed_key: sealed,
+            term,
+            encryptions: 0,
+            created_at: now,
+            public_key: publicKey,
+          })
           .execute();
         return next;
       });
@@ -137,7 +159,12 @@ export function createTransitRepository(storage: Pick<Storage, 'db'>) {
       values: Partial<
         Pick<
           KeyRow,
-          'min_decryption_version' | 'min_encryption_version' | 'deletion_allowed' | 'exportable' | 'allow_plaintext_backup' | 'auto_rotate_period'
+          | 'min_decryption_version'
+          | 'min_encryption_version'
+          | 'deletion_allowed'
+          | 'exportable'
+          | 'allow_plaintext_backup'
+          | 'auto_rotate_period'
         >
       >,
       now: number,
@@ -152,7 +179,11 @@ export function createTransitRepository(storage: Pick<Storage, 'db'>) {
 
     async deleteKey(mountUuid: string, name: string): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('transit_key_versions').where('mount_uuid', '=', mountUuid).where('name', '=', name).execute();
+        await trx
+          .deleteFrom('transit_key_versions')
+          .where('mount_uuid', '=', mountUuid)
+          .where('name', '=', name)
+          .execute();
         await trx.deleteFrom('transit_keys').where('mount_uuid', '=', mountUuid).where('name', '=', name).execute();
       });
     },
@@ -182,8 +213,16 @@ export function createTransitRepository(storage: Pick<Storage, 'db'>) {
     async restoreKey(key: KeyRow, versions: VersionRow[], replace: boolean): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
         if (!replace && (await keyExists(trx, key))) return false;
-        await trx.deleteFrom('transit_key_versions').where('mount_uuid', '=', key.mount_uuid).where('name', '=', key.name).execute();
-        await trx.deleteFrom('transit_keys').where('mount_uuid', '=', key.mount_uuid).where('name', '=', key.name).execute();
+        await trx
+          .deleteFrom('transit_key_versions')
+          .where('mount_uuid', '=', key.mount_uuid)
+          .where('name', '=', key.name)
+          .execute();
+        await trx
+          .deleteFrom('transit_keys')
+          .where('mount_uuid', '=', key.mount_uuid)
+          .where('name', '=', key.name)
+          .execute();
         await trx.insertInto('transit_keys').values(key).execute();
         for (const version of versions) await trx.insertInto('transit_key_versions').values(version).execute();
         return true;
@@ -195,7 +234,10 @@ export function createTransitRepository(storage: Pick<Storage, 'db'>) {
       const rows = await db
         .selectFrom('transit_keys as k')
         .innerJoin('transit_key_versions as v', (j) =>
-          j.onRef('v.mount_uuid', '=', 'k.mount_uuid').onRef('v.name', '=', 'k.name').onRef('v.version', '=', 'k.latest_version'),
+          j
+            .onRef('v.mount_uuid', '=', 'k.mount_uuid')
+            .onRef('v.name', '=', 'k.name')
+            .onRef('v.version', '=', 'k.latest_version'),
         )
         .select(['k.mount_uuid', 'k.name', 'k.auto_rotate_period', 'v.created_at'])
         .where('k.auto_rotate_period', '>', 0)
@@ -214,7 +256,11 @@ export function createTransitRepository(storage: Pick<Storage, 'db'>) {
     },
 
     async readMountConfig(mountUuid: string): Promise<{ disableUpsert: boolean }> {
-      const row = await db.selectFrom('transit_mount_config').select('disable_upsert').where('mount_uuid', '=', mountUuid).executeTakeFirst();
+      const row = await db
+        .selectFrom('transit_mount_config')
+        .select('disable_upsert')
+        .where('mount_uuid', '=', mountUuid)
+        .executeTakeFirst();
       return { disableUpsert: Number(row?.disable_upsert ?? 0) === 1 };
     },
 

@@ -25,7 +25,15 @@ describeEachEngine('transit service', (ctx) => {
 
   it('creates a key with Vault-shaped metadata and never exportable', async () => {
     const key = await transit.createKey(m, 'payments');
-    expect(key).toMatchObject({ name: 'payments', type: 'aes256-gcm96', latestVersion: 1, minDecryptionVersion: 1, minEncryptionVersion: 0, deletionAllowed: false, exportable: false });
+    expect(key).toMatchObject({
+      name: 'payments',
+      type: 'aes256-gcm96',
+      latestVersion: 1,
+      minDecryptionVersion: 1,
+      minEncryptionVersion: 0,
+      deletionAllowed: false,
+      exportable: false,
+    });
     expect(Object.keys(key.versions)).toEqual(['1']);
     // Creating again is a no-op, as in Vault.
     expect((await transit.createKey(m, 'payments')).versions).toEqual(key.versions);
@@ -38,13 +46,17 @@ describeEachEngine('transit service', (ctx) => {
   it('round-trips random plaintexts and associated data', async () => {
     await transit.createKey(m, 'k');
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), fc.option(fc.uint8Array({ minLength: 1, maxLength: 64 }), { nil: undefined }), async (plaintext, aad) => {
-        const { ciphertext, keyVersion } = await transit.encrypt(m, 'k', plaintext, { associatedData: aad });
-        expect(keyVersion).toBe(1);
-        expect(ciphertext.startsWith('vault:v1:')).toBe(true);
-        const back = await transit.decrypt(m, 'k', ciphertext, { associatedData: aad });
-        expect(back.equals(Buffer.from(plaintext))).toBe(true);
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 2048 }),
+        fc.option(fc.uint8Array({ minLength: 1, maxLength: 64 }), { nil: undefined }),
+        async (plaintext, aad) => {
+          const { ciphertext, keyVersion } = await transit.encrypt(m, 'k', plaintext, { associatedData: aad });
+          expect(keyVersion).toBe(1);
+          expect(ciphertext.startsWith('vault:v1:')).toBe(true);
+          const back = await transit.decrypt(m, 'k', ciphertext, { associatedData: aad });
+          expect(back.equals(Buffer.from(plaintext))).toBe(true);
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -52,17 +64,33 @@ describeEachEngine('transit service', (ctx) => {
   it('refuses tampered ciphertexts, wrong associated data, other keys and other mounts', async () => {
     await transit.createKey(m, 'a');
     await transit.createKey(m, 'b');
-    const { ciphertext } = await transit.encrypt(m, 'a', Buffer.from('card number'), { associatedData: Buffer.from('order-1') });
+    const { ciphertext } = await transit.encrypt(m, 'a', Buffer.from('card number'), {
+      associatedData: Buffer.from('order-1'),
+    });
     const parsed = parseCiphertext(ciphertext);
     parsed.payload[20] = parsed.payload[20]! ^ 1;
-    expect(await kindOf(transit.decrypt(m, 'a', formatCiphertext(1, parsed.payload), { associatedData: Buffer.from('order-1') }))).toBe('invalid');
-    expect(await kindOf(transit.decrypt(m, 'a', ciphertext, { associatedData: Buffer.from('order-2') }))).toBe('invalid');
+    expect(
+      await kindOf(
+        transit.decrypt(m, 'a', formatCiphertext(1, parsed.payload), { associatedData: Buffer.from('order-1') }),
+      ),
+    ).toBe('invalid');
+    expect(await kindOf(transit.decrypt(m, 'a', ciphertext, { associatedData: Buffer.from('order-2') }))).toBe(
+      'invalid',
+    );
     expect(await kindOf(transit.decrypt(m, 'a', ciphertext))).toBe('invalid');
-    expect(await kindOf(transit.decrypt(m, 'b', ciphertext, { associatedData: Buffer.from('order-1') }))).toBe('invalid');
+    expect(await kindOf(transit.decrypt(m, 'b', ciphertext, { associatedData: Buffer.from('order-1') }))).toBe(
+      'invalid',
+    );
     const other = mount();
     await transit.createKey(other, 'a');
-    expect(await kindOf(transit.decrypt(other, 'a', ciphertext, { associatedData: Buffer.from('order-1') }))).toBe('invalid');
-    expect(await kindOf(transit.decrypt(m, 'a', 'vault:v9:' + ciphertext.slice(9), { associatedData: Buffer.from('order-1') }))).toBe('invalid');
+    expect(await kindOf(transit.decrypt(other, 'a', ciphertext, { associatedData: Buffer.from('order-1') }))).toBe(
+      'invalid',
+    );
+    expect(
+      await kindOf(
+        transit.decrypt(m, 'a', 'vault:v9:' + ciphertext.slice(9), { associatedData: Buffer.from('order-1') }),
+      ),
+    ).toBe('invalid');
   });
 
   it('rotates: new encryptions use the new version, old ciphertexts still decrypt, rewrap moves them forward', async () => {
@@ -93,7 +121,9 @@ describeEachEngine('transit service', (ctx) => {
     expect(await kindOf(transit.rewrap(m, 'k', v1.ciphertext))).toBe('invalid');
     expect(await kindOf(transit.encrypt(m, 'k', Buffer.from('x'), { keyVersion: 2 }))).toBe('invalid');
     expect(await kindOf(transit.configureKey(m, 'k', { minDecryptionVersion: 9 }))).toBe('invalid');
-    expect(await kindOf(transit.configureKey(m, 'k', { minDecryptionVersion: 3, minEncryptionVersion: 2 }))).toBe('invalid');
+    expect(await kindOf(transit.configureKey(m, 'k', { minDecryptionVersion: 3, minEncryptionVersion: 2 }))).toBe(
+      'invalid',
+    );
     // Lowering it again makes the old ciphertext readable: the material was never destroyed.
     await transit.configureKey(m, 'k', { minDecryptionVersion: 1, minEncryptionVersion: 0 });
     expect((await transit.decrypt(m, 'k', v1.ciphertext)).toString()).toBe('old');
@@ -109,7 +139,7 @@ describeEachEngine('transit service', (ctx) => {
     expect(await transit.keyExists(m, 'k')).toBe(false);
   });
 
-  it('a re-created key does not decrypt the old incarnation\'s ciphertexts', async () => {
+  it("a re-created key does not decrypt the old incarnation's ciphertexts", async () => {
     await transit.createKey(m, 'k');
     const { ciphertext } = await transit.encrypt(m, 'k', Buffer.from('gone'));
     await transit.configureKey(m, 'k', { deletionAllowed: true });
@@ -130,13 +160,24 @@ describeEachEngine('transit service', (ctx) => {
 
   it('stores key material only sealed, bound to its mount, name and version', async () => {
     await transit.createKey(m, 'k');
-    const rows = await ctx.storage().db.selectFrom('transit_key_versions').selectAll().where('mount_uuid', '=', m.uuid).execute();
+    const rows = await ctx
+      .storage()
+      .db.selectFrom('transit_key_versions')
+      .selectAll()
+      .where('mount_uuid', '=', m.uuid)
+      .execute();
     expect(rows).toHaveLength(1);
     const sealedKey = Buffer.from(rows[0]!.sealed_key);
     expect(sealedKey.length).toBe(5 + 12 + 32 + 16);
     // Copy version 1's sealed material onto another key's row: it must not open there.
     await transit.createKey(m, 'other');
-    await ctx.storage().db.updateTable('transit_key_versions').set({ sealed_key: sealedKey }).where('mount_uuid', '=', m.uuid).where('name', '=', 'other').execute();
+    await ctx
+      .storage()
+      .db.updateTable('transit_key_versions')
+      .set({ sealed_key: sealedKey })
+      .where('mount_uuid', '=', m.uuid)
+      .where('name', '=', 'other')
+      .execute();
     const fresh = createTransitService({ repository: createTransitRepository(ctx.storage()), barrier });
     expect(await kindOf(fresh.encrypt(m, 'other', Buffer.from('x')))).toBe('internal');
   });
@@ -157,7 +198,11 @@ describeEachEngine('transit service', (ctx) => {
   });
 
   it('counts encryptions per version and advises rotation past the threshold', async () => {
-    const small = createTransitService({ repository: createTransitRepository(ctx.storage()), barrier, rotationAdviceAt: 3 });
+    const small = createTransitService({
+      repository: createTransitRepository(ctx.storage()),
+      barrier,
+      rotationAdviceAt: 3,
+    });
     await small.createKey(m, 'k');
     const results = [];
     for (let i = 0; i < 4; i++) results.push(await small.encrypt(m, 'k', Buffer.from('x')));

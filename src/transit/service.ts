@@ -42,8 +42,22 @@ export { validateKeyName };
 export function createTransitService(deps: TransitServiceDeps): TransitService {
   const { repository, barrier } = deps;
   const now = deps.now ?? Date.now;
-  const keys = createKeyMaterial({ repository, barrier, adviseAt: deps.rotationAdviceAt ?? DEFAULT_ROTATION_ADVICE_AT });
-  const { assertUnsealed, requireKey, loadVersion, materialOf, sealMaterial, newVersionSealer, toKey, countEncryption, dropCached } = keys;
+  const keys = createKeyMaterial({
+    repository,
+    barrier,
+    adviseAt: deps.rotationAdviceAt ?? DEFAULT_ROTATION_ADVICE_AT,
+  });
+  const {
+    assertUnsealed,
+    requireKey,
+    loadVersion,
+    materialOf,
+    sealMaterial,
+    newVersionSealer,
+    toKey,
+    countEncryption,
+    dropCached,
+  } = keys;
 
   function encryptionVersion(row: KeyRow, requested: number | undefined): number {
     const version = requested && requested > 0 ? requested : row.latest_version;
@@ -64,14 +78,20 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
   /** The AEAD key for one request: the version key, or its per-context derivation for derived keys. */
   function aeadKeyFor(row: KeyRow, info: KeyTypeInfo, material: Buffer, context: Uint8Array | undefined): Buffer {
     if (row.derived !== 1) {
-      if (context && context.length > 0) throw invalid(`context is only accepted by derived keys; "${row.name}" is not derived`);
+      if (context && context.length > 0)
+        throw invalid(`context is only accepted by derived keys; "${row.name}" is not derived`);
       return material;
     }
-    if (!context || context.length === 0) throw invalid(`missing "context": key "${row.name}" is derived and needs a context`);
+    if (!context || context.length === 0)
+      throw invalid(`missing "context": key "${row.name}" is derived and needs a context`);
     return deriveForContext(material, Buffer.from(context), 'encryption', info.keyBytes!);
   }
 
-  async function encryptWith(row: KeyRow, plaintext: Uint8Array, options: EncryptOptions | undefined): Promise<EncryptResult> {
+  async function encryptWith(
+    row: KeyRow,
+    plaintext: Uint8Array,
+    options: EncryptOptions | undefined,
+  ): Promise<EncryptResult> {
     const info = requireKind(row, 'aead', 'encryption');
     const version = encryptionVersion(row, options?.keyVersion);
     const entry = await loadVersion(row, version);
@@ -92,7 +112,9 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
 
   function checkDecryptionVersion(row: KeyRow, version: number, what: string): void {
     if (version < row.min_decryption_version) {
-      throw invalid(`${what} version ${version} is disallowed by policy (too old; minimum decryption version is ${row.min_decryption_version})`);
+      throw invalid(
+        `${what} version ${version} is disallowed by policy (too old; minimum decryption version is ${row.min_decryption_version})`,
+      );
     }
     if (version > row.latest_version || version < row.min_available_version) {
       throw invalid(`${what} version ${version} does not exist for "${row.name}"`);
@@ -116,10 +138,12 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
   async function signingKey(row: KeyRow, version: number, context: Uint8Array | undefined): Promise<KeyObject> {
     const entry = await loadVersion(row, version);
     if (row.derived === 1) {
-      if (!context || context.length === 0) throw invalid(`missing "context": key "${row.name}" is derived and needs a context`);
+      if (!context || context.length === 0)
+        throw invalid(`missing "context": key "${row.name}" is derived and needs a context`);
       return derivedEd25519(entry.key, Buffer.from(context));
     }
-    if (context && context.length > 0) throw invalid(`context is only accepted by derived keys; "${row.name}" is not derived`);
+    if (context && context.length > 0)
+      throw invalid(`context is only accepted by derived keys; "${row.name}" is not derived`);
     entry.privateKey ??= privateKeyOf(entry.key);
     return entry.privateKey;
   }
@@ -167,12 +191,15 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
 
     async derivedPublicKeys(mount, name, context) {
       const row = await requireKey(mount, name);
-      if (row.derived !== 1 || row.type !== 'ed25519') throw invalid(`key "${name}" is not a derived signing key; its public keys need no context`);
+      if (row.derived !== 1 || row.type !== 'ed25519')
+        throw invalid(`key "${name}" is not a derived signing key; its public keys need no context`);
       if (context.length === 0) throw invalid('missing "context"');
       const keys: Record<number, string> = {};
       for (let version = Math.max(1, row.min_available_version); version <= row.latest_version; version++) {
         const signing = await signingKey(row, version, context);
-        keys[version] = Buffer.from(createPublicKey(signing).export({ format: 'jwk' }).x!, 'base64url').toString('base64');
+        keys[version] = Buffer.from(createPublicKey(signing).export({ format: 'jwk' }).x!, 'base64url').toString(
+          'base64',
+        );
       }
       return keys;
     },
@@ -207,7 +234,10 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
 
     async deleteKey(mount, name) {
       const row = await requireKey(mount, name);
-      if (row.deletion_allowed !== 1) throw invalid(`deletion is not allowed for key "${name}"; set deletion_allowed via transit/keys/${name}/config first`);
+      if (row.deletion_allowed !== 1)
+        throw invalid(
+          `deletion is not allowed for key "${name}"; set deletion_allowed via transit/keys/${name}/config first`,
+        );
       await repository.deleteKey(mount.uuid, name);
       dropCached(mount.uuid, name);
     },
@@ -268,9 +298,19 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
     async verifySignature(mount, name, request) {
       const row = await requireKey(mount, name);
       requireKind(row, 'signing', 'verification');
-      const parsed = parseVersioned(request.signature, 'signature', request.marshalingAlgorithm === 'jws' ? 'base64url' : 'base64');
+      const parsed = parseVersioned(
+        request.signature,
+        'signature',
+        request.marshalingAlgorithm === 'jws' ? 'base64url' : 'base64',
+      );
       checkDecryptionVersion(row, parsed.version, 'signature');
-      return verifyWith(row.type, await signingKey(row, parsed.version, request.context), request.input, parsed.payload, request);
+      return verifyWith(
+        row.type,
+        await signingKey(row, parsed.version, request.context),
+        request.input,
+        parsed.payload,
+        request,
+      );
     },
 
     async exportKey(mount, name, type, version) {
@@ -278,15 +318,22 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
       const info = keyTypeInfo(row.type);
       if (type !== 'public-key' && row.exportable !== 1) throw invalid('private key material is not exportable');
       // A derived key has one key pair per context; the stored material is only their root.
-      if (row.derived === 1 && info.kind === 'signing') throw invalid('derived signing keys cannot be exported: each context has its own key');
+      if (row.derived === 1 && info.kind === 'signing')
+        throw invalid('derived signing keys cannot be exported: each context has its own key');
       const allowed =
-        type === 'hmac-key' || (type === 'encryption-key' && info.kind === 'aead') || ((type === 'signing-key' || type === 'public-key') && info.kind === 'signing');
+        type === 'hmac-key' ||
+        (type === 'encryption-key' && info.kind === 'aead') ||
+        ((type === 'signing-key' || type === 'public-key') && info.kind === 'signing');
       if (!allowed) throw invalid(`export type ${type} is not valid for key type ${row.type}`);
       const versions: number[] = [];
       if (version === undefined) {
         for (let v = Math.max(1, row.min_available_version); v <= row.latest_version; v++) versions.push(v);
       } else {
-        if (!Number.isInteger(version) || version < Math.max(1, row.min_available_version) || version > row.latest_version) {
+        if (
+          !Number.isInteger(version) ||
+          version < Math.max(1, row.min_available_version) ||
+          version > row.latest_version
+        ) {
           throw invalid(`key version ${version} of "${name}" does not exist`);
         }
         versions.push(version);
@@ -309,9 +356,12 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
       // Vault's rules and texts (path_trim.go): trimming needs both minimums pinned and never passes either.
       if (!Number.isInteger(minAvailable)) throw invalid('min_available_version must be an integer');
       if (minAvailable < row.min_available_version) throw invalid('minimum available version cannot be decremented');
-      if (row.min_encryption_version === 0) throw invalid('minimum available version cannot be set when minimum encryption version is not set');
-      if (minAvailable > row.min_encryption_version) throw invalid('minimum available version cannot be greater than minimum encryption version');
-      if (minAvailable > row.min_decryption_version) throw invalid('minimum available version cannot be greater than minimum decryption version');
+      if (row.min_encryption_version === 0)
+        throw invalid('minimum available version cannot be set when minimum encryption version is not set');
+      if (minAvailable > row.min_encryption_version)
+        throw invalid('minimum available version cannot be greater than minimum encryption version');
+      if (minAvailable > row.min_decryption_version)
+        throw invalid('minimum available version cannot be greater than minimum decryption version');
       if (minAvailable < 1) throw invalid('minimum available version should be positive');
       await repository.trim(mount.uuid, name, minAvailable, now());
       dropCached(mount.uuid, name);
@@ -325,7 +375,8 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
         const row = await repository.findKey(due.mount_uuid, due.name);
         if (!row) continue;
         try {
-          if ((await repository.addVersion(row.mount_uuid, row.name, await newVersionSealer(row), now())) !== null) rotated += 1;
+          if ((await repository.addVersion(row.mount_uuid, row.name, await newVersionSealer(row), now())) !== null)
+            rotated += 1;
         } catch (err) {
           // Another replica rotated the same key first: its new version satisfies the period.
           if (!(err instanceof Error && err.message === 'concurrent rotation')) throw err;
@@ -339,5 +390,4 @@ export function createTransitService(deps: TransitServiceDeps): TransitService {
       dropCached(mount.uuid);
     },
   };
-
 }

@@ -33,7 +33,8 @@ interface Resolved {
 function resolve(type: string, options: SignOptions): Resolved {
   const prehashed = options.prehashed === true;
   const marshaling = options.marshalingAlgorithm ?? 'asn1';
-  if (marshaling !== 'asn1' && marshaling !== 'jws') throw invalid(`unsupported marshaling_algorithm "${marshaling}"; use asn1 or jws`);
+  if (marshaling !== 'asn1' && marshaling !== 'jws')
+    throw invalid(`unsupported marshaling_algorithm "${marshaling}"; use asn1 or jws`);
   if (marshaling === 'jws' && !isEcdsa(type)) throw invalid('marshaling_algorithm "jws" is only valid for ECDSA keys');
   const algorithm = options.signatureAlgorithm ?? (isRsa(type) ? 'pss' : undefined);
   if (algorithm !== undefined && !isRsa(type)) throw invalid('signature_algorithm is only valid for RSA keys');
@@ -46,7 +47,8 @@ function resolve(type: string, options: SignOptions): Resolved {
     return { hash: null, prehashed, pss: false, jws: false };
   }
   if (options.hashAlgorithm === 'none') {
-    if (!(isRsa(type) && !pss && prehashed)) throw invalid('hash_algorithm "none" requires an RSA key, signature_algorithm pkcs1v15 and prehashed input');
+    if (!(isRsa(type) && !pss && prehashed))
+      throw invalid('hash_algorithm "none" requires an RSA key, signature_algorithm pkcs1v15 and prehashed input');
     return { hash: null, prehashed, pss, jws: false };
   }
   return { hash: hashInfo(options.hashAlgorithm), prehashed, pss, jws: marshaling === 'jws' };
@@ -80,8 +82,10 @@ export function signWith(type: string, key: KeyObject, input: Buffer, options: S
     return signPrehashedEcdsa(CURVES[type]!, key, checkedDigest(resolved, input), resolved.jws ? 'ieee-p1363' : 'der');
   }
   if (isEcdsa(type)) return sign(resolved.hash!.node, input, { key, dsaEncoding: resolved.jws ? 'ieee-p1363' : 'der' });
-  if (resolved.prehashed && resolved.pss) return signPssPrehashed(key, resolved.hash!.node, checkedDigest(resolved, input), options.saltLength);
-  if (resolved.prehashed) return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, prehashedBlock(resolved, input));
+  if (resolved.prehashed && resolved.pss)
+    return signPssPrehashed(key, resolved.hash!.node, checkedDigest(resolved, input), options.saltLength);
+  if (resolved.prehashed)
+    return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, prehashedBlock(resolved, input));
   return sign(resolved.hash!.node, input, {
     key,
     padding: resolved.pss ? constants.RSA_PKCS1_PSS_PADDING : constants.RSA_PKCS1_PADDING,
@@ -90,16 +94,41 @@ export function signWith(type: string, key: KeyObject, input: Buffer, options: S
 }
 
 /** False for a signature that does not verify (including a malformed one); throws only for bad options. */
-export function verifyWith(type: string, key: KeyObject, input: Buffer, signature: Buffer, options: SignOptions): boolean {
+export function verifyWith(
+  type: string,
+  key: KeyObject,
+  input: Buffer,
+  signature: Buffer,
+  options: SignOptions,
+): boolean {
   const resolved = resolve(type, options);
   const pub = createPublicKey(key);
   try {
     if (type === 'ed25519') return verify(null, input, pub, signature);
     if (isEcdsa(type) && resolved.prehashed) {
-      return verifyPrehashedEcdsa(CURVES[type]!, pub, checkedDigest(resolved, input), signature, resolved.jws ? 'ieee-p1363' : 'der');
+      return verifyPrehashedEcdsa(
+        CURVES[type]!,
+        pub,
+        checkedDigest(resolved, input),
+        signature,
+        resolved.jws ? 'ieee-p1363' : 'der',
+      );
     }
-    if (isEcdsa(type)) return verify(resolved.hash!.node, input, { key: pub, dsaEncoding: resolved.jws ? 'ieee-p1363' : 'der' }, signature);
-    if (resolved.prehashed && resolved.pss) return verifyPssPrehashed(pub, resolved.hash!.node, checkedDigest(resolved, input), signature, options.saltLength);
+    if (isEcdsa(type))
+      return verify(
+        resolved.hash!.node,
+        input,
+        { key: pub, dsaEncoding: resolved.jws ? 'ieee-p1363' : 'der' },
+        signature,
+      );
+    if (resolved.prehashed && resolved.pss)
+      return verifyPssPrehashed(
+        pub,
+        resolved.hash!.node,
+        checkedDigest(resolved, input),
+        signature,
+        options.saltLength,
+      );
     if (resolved.prehashed) {
       const expected = prehashedBlock(resolved, input);
       const recovered = publicDecrypt({ key: pub, padding: constants.RSA_PKCS1_PADDING }, signature);
@@ -116,7 +145,8 @@ export function verifyWith(type: string, key: KeyObject, input: Buffer, signatur
       signature,
     );
   } catch (err) {
-    if (err instanceof Error && 'code' in err && String((err as { code?: unknown }).code).startsWith('ERR_OSSL')) return false;
+    if (err instanceof Error && 'code' in err && String((err as { code?: unknown }).code).startsWith('ERR_OSSL'))
+      return false;
     throw err;
   }
 }

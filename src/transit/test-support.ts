@@ -57,6 +57,13 @@ export function testBarrier() {
 }
 
 export function mount(): Mount {
-  return { path: 'transit/', type: 'transit', uuid: randomUUID(), accessor: 'transit_1234', description: '', options: {}, createdAt: 0 };
+  return {
+    path: 'transit/',
+    type: 'transit',
+    uuid: randomUUID(),
+    accessor: 'transit_1234',
+    description: '',
+    options: {},
+    createdAt: 0,
+  };
 }
-

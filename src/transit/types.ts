@@ -133,12 +133,36 @@ export interface TransitService {
   /** Decrypts and re-encrypts under the latest (or given) version without revealing the plaintext to the caller. */
   rewrap(mount: Mount, name: string, ciphertext: string, options?: EncryptOptions): Promise<EncryptResult>;
   /** A fresh random data key of `bits`, encrypted under the key; the plaintext too when asked. */
-  dataKey(mount: Mount, name: string, bits: number, options?: EncryptOptions): Promise<EncryptResult & { plaintext: Buffer }>;
+  dataKey(
+    mount: Mount,
+    name: string,
+    bits: number,
+    options?: EncryptOptions,
+  ): Promise<EncryptResult & { plaintext: Buffer }>;
   /** `vault:v<N>:<base64 HMAC>` of the input with the version's HMAC key. */
-  hmac(mount: Mount, name: string, input: Buffer, options?: { keyVersion?: number; algorithm?: string }): Promise<string>;
-  verifyHmac(mount: Mount, name: string, input: Buffer, hmac: string, options?: { algorithm?: string }): Promise<boolean>;
-  sign(mount: Mount, name: string, request: SignRequest): Promise<{ signature: string; keyVersion: number; publicKey?: string }>;
-  verifySignature(mount: Mount, name: string, request: Omit<SignRequest, 'keyVersion'> & { signature: string }): Promise<boolean>;
+  hmac(
+    mount: Mount,
+    name: string,
+    input: Buffer,
+    options?: { keyVersion?: number; algorithm?: string },
+  ): Promise<string>;
+  verifyHmac(
+    mount: Mount,
+    name: string,
+    input: Buffer,
+    hmac: string,
+    options?: { algorithm?: string },
+  ): Promise<boolean>;
+  sign(
+    mount: Mount,
+    name: string,
+    request: SignRequest,
+  ): Promise<{ signature: string; keyVersion: number; publicKey?: string }>;
+  verifySignature(
+    mount: Mount,
+    name: string,
+    request: Omit<SignRequest, 'keyVersion'> & { signature: string },
+  ): Promise<boolean>;
   /** Key material in Vault's export shape: version → material. Refused unless exportable (public keys excepted). */
   exportKey(mount: Mount, name: string, type: ExportType, version?: number): Promise<Record<string, string>>;
   /** Refused unless allow_plaintext_backup. See backup.ts for the format. */

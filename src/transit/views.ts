@@ -43,5 +43,7 @@ export function keyView(key: TransitKey, contextKeys?: Readonly<Record<number, s
 }
 
 function curveName(type: string): string {
-  return ({ 'ecdsa-p256': 'P-256', 'ecdsa-p384': 'P-384', 'ecdsa-p521': 'P-521' } as Record<string, string>)[type] ?? type;
+  return (
+    ({ 'ecdsa-p256': 'P-256', 'ecdsa-p384': 'P-384', 'ecdsa-p521': 'P-521' } as Record<string, string>)[type] ?? type
+  );
 }

@@ -42,8 +42,18 @@ describeEachEngine('wrapping service', (ctx) => {
     expect(info).toMatchObject({ ttl: 300, creationTime: clock, creationPath: 'secret/data/app' });
     expect(info.accessor).not.toBe('');
     const token = await tokens.lookup(info.token);
-    expect(token).toMatchObject({ policies: ['response-wrapping'], numUses: 1, renewable: false, orphan: true, path: 'secret/data/app' });
-    expect(await wrapping.lookup(info.token)).toEqual({ creationTtl: 300, creationTime: clock, creationPath: 'secret/data/app' });
+    expect(token).toMatchObject({
+      policies: ['response-wrapping'],
+      numUses: 1,
+      renewable: false,
+      orphan: true,
+      path: 'secret/data/app',
+    });
+    expect(await wrapping.lookup(info.token)).toEqual({
+      creationTtl: 300,
+      creationTime: clock,
+      creationPath: 'secret/data/app',
+    });
     expect(await wrapping.unwrap(info.token)).toEqual(response);
     await notValid(wrapping.unwrap(info.token));
     await notValid(wrapping.lookup(info.token));
@@ -58,7 +68,7 @@ describeEachEngine('wrapping service', (ctx) => {
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
   });
 
-  it('refuses tokens that are not wrapping tokens, and expired ones, with Vault\'s words', async () => {
+  it("refuses tokens that are not wrapping tokens, and expired ones, with Vault's words", async () => {
     const plain = await tokens.issue({ authMethod: 'token', path: 'auth/token/create', policies: ['default'] });
     await cubbyhole.write(plain.info.accessor, 'response', { response: { data: { mine: true } } });
     await notValid(wrapping.unwrap(plain.token));
@@ -72,16 +82,26 @@ describeEachEngine('wrapping service', (ctx) => {
   });
 
   it('rewraps into a new token with the same creation TTL and path, and invalidates the old one', async () => {
-    const first = await wrapping.wrap({ response, ttl: 600, creationPath: 'auth/token/create', wrappedAccessor: 'acc-1' });
+    const first = await wrapping.wrap({
+      response,
+      ttl: 600,
+      creationPath: 'auth/token/create',
+      wrappedAccessor: 'acc-1',
+    });
     clock += 1000;
     const second = await wrapping.rewrap(first.token);
     expect(second.token).not.toBe(first.token);
-    expect(second).toMatchObject({ ttl: 600, creationPath: 'auth/token/create', creationTime: clock, wrappedAccessor: 'acc-1' });
+    expect(second).toMatchObject({
+      ttl: 600,
+      creationPath: 'auth/token/create',
+      creationTime: clock,
+      wrappedAccessor: 'acc-1',
+    });
     await notValid(wrapping.unwrap(first.token));
     expect(await wrapping.unwrap(second.token)).toEqual(response);
   });
 
-  it('caps the wrapping TTL at the store\'s maximum token TTL and refuses a zero TTL', async () => {
+  it("caps the wrapping TTL at the store's maximum token TTL and refuses a zero TTL", async () => {
     const info = await wrapping.wrap({ response, ttl: 100_000, creationPath: 'secret/data/app' });
     expect(info.ttl).toBe(7200);
     await rejection(wrapping.wrap({ response, ttl: 0, creationPath: 'secret/data/app' }), 'invalid');

@@ -43,8 +43,14 @@ export function createWrappingService(deps: WrappingServiceDeps): WrappingServic
     await tokens.revoke(token).catch(() => undefined);
   }
 
-  async function wrap(input: { response: Record<string, unknown>; ttl: number; creationPath: string; wrappedAccessor?: string }): Promise<WrapInfo> {
-    if (!Number.isSafeInteger(input.ttl) || input.ttl <= 0) throw invalid('wrapping TTL must be a positive number of seconds');
+  async function wrap(input: {
+    response: Record<string, unknown>;
+    ttl: number;
+    creationPath: string;
+    wrappedAccessor?: string;
+  }): Promise<WrapInfo> {
+    if (!Number.isSafeInteger(input.ttl) || input.ttl <= 0)
+      throw invalid('wrapping TTL must be a positive number of seconds');
     const { token, info } = await tokens.issue({
       authMethod: 'token',
       path: input.creationPath,

@@ -27,7 +27,12 @@ export interface WrappingService {
    * JSON body the caller would have received) in its cubbyhole. Fails as a whole: when the response cannot be
    * stored, the token is revoked and the error propagates.
    */
-  wrap(input: { response: Record<string, unknown>; ttl: number; creationPath: string; wrappedAccessor?: string }): Promise<WrapInfo>;
+  wrap(input: {
+    response: Record<string, unknown>;
+    ttl: number;
+    creationPath: string;
+    wrappedAccessor?: string;
+  }): Promise<WrapInfo>;
   /** Hands back the wrapped response once; the token is then revoked. 'invalid' (INVALID_WRAPPING_TOKEN) otherwise. */
   unwrap(token: string): Promise<Record<string, unknown>>;
   /** The wrapping token's properties; uses nothing up. */

@@ -119,13 +119,16 @@ export function mismatches(value: unknown, doc: Doc, at = '$'): string[] {
     return allowed.includes(actual as Json) ? [] : [`${at}: expected ${doc}, got ${actual}`];
   }
   if (Array.isArray(doc)) {
-    if (!Array.isArray(value)) return [`${at}: expected array, got ${value === undefined ? 'missing' : jsonType(value)}`];
+    if (!Array.isArray(value))
+      return [`${at}: expected array, got ${value === undefined ? 'missing' : jsonType(value)}`];
     return value.flatMap((item, i) => mismatches(item, doc[0] as Doc, `${at}[${i}]`));
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return [`${at}: expected object, got ${value === undefined ? 'missing' : jsonType(value)}`];
   }
-  return Object.entries(doc).flatMap(([field, fieldDoc]) => mismatches((value as Record<string, unknown>)[field], fieldDoc as Doc, `${at}.${field}`));
+  return Object.entries(doc).flatMap(([field, fieldDoc]) =>
+    mismatches((value as Record<string, unknown>)[field], fieldDoc as Doc, `${at}.${field}`),
+  );
 }
 
 export function expectDocumented(value: unknown, doc: Doc): void {

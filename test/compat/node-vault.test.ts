@@ -90,7 +90,10 @@ describe('node-vault commands (real server)', () => {
   it('token roles: add, get, list, create against the role, remove', async () => {
     const vault = client(server.rootToken);
     await vault.addTokenRole({ role_name: 'compat-ci', allowed_policies: 'default', orphan: true, period: 3600 });
-    expect((await vault.getTokenRole({ role_name: 'compat-ci' })).data).toMatchObject({ name: 'compat-ci', orphan: true });
+    expect((await vault.getTokenRole({ role_name: 'compat-ci' })).data).toMatchObject({
+      name: 'compat-ci',
+      orphan: true,
+    });
     expect((await vault.tokenRoles()).data.keys).toContain('compat-ci');
     const fromRole = await vault.tokenCreateRole({ role_name: 'compat-ci' });
     vault.token = server.rootToken;
@@ -102,17 +105,28 @@ describe('node-vault commands (real server)', () => {
   it('audit devices: enable a file device, list it, disable it; a file outside the allowed directories is 400', async () => {
     const vault = client(server.rootToken);
     // File devices may write only under the server's audit directories (by default <data-dir>/audit).
-    await vault.enableAudit({ name: 'compat-file', type: 'file', options: { file_path: join(server.dataDir, 'audit', 'compat.log') } });
+    await vault.enableAudit({
+      name: 'compat-file',
+      type: 'file',
+      options: { file_path: join(server.dataDir, 'audit', 'compat.log') },
+    });
     expect(Object.keys(await vault.audits())).toContain('compat-file/');
     await vault.disableAudit({ name: 'compat-file' });
     expect(Object.keys(await vault.audits())).not.toContain('compat-file/');
-    expect(await statusOf(vault.enableAudit({ name: 'elsewhere', type: 'file', options: { file_path: join(auditDir, 'audit.log') } }))).toBe(400);
+    expect(
+      await statusOf(
+        vault.enableAudit({ name: 'elsewhere', type: 'file', options: { file_path: join(auditDir, 'audit.log') } }),
+      ),
+    ).toBe(400);
   });
 
   it('transit: create, read and list keys, encrypt, decrypt, rewrap, delete only once deletion is allowed', async () => {
     const vault = client(server.rootToken);
     await vault.transitCreateKey({ name: 'compat-key' });
-    expect((await vault.transitReadKey({ name: 'compat-key' })).data).toMatchObject({ name: 'compat-key', type: 'aes256-gcm96' });
+    expect((await vault.transitReadKey({ name: 'compat-key' })).data).toMatchObject({
+      name: 'compat-key',
+      type: 'aes256-gcm96',
+    });
     expect((await vault.transitListKeys()).data.keys).toContain('compat-key');
     const encrypted = await vault.encryptData({ name: 'compat-key', plaintext: b64('hello') });
     const decrypted = await vault.decryptData({ name: 'compat-key', ciphertext: encrypted.data.ciphertext });

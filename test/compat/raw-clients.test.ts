@@ -25,7 +25,13 @@ describe.each(SHAPES)('Vault API as the %s client sends it (real server)', (shap
   let server: StartedServer;
   const call = (req: WireRequest) => send(shape, server.url, req);
   const root = (method: WireRequest['method'], path: string, body?: unknown, headers?: Record<string, string>) =>
-    call({ method, path, token: server.rootToken, ...(body !== undefined ? { body } : {}), ...(headers ? { headers } : {}) });
+    call({
+      method,
+      path,
+      token: server.rootToken,
+      ...(body !== undefined ? { body } : {}),
+      ...(headers ? { headers } : {}),
+    });
   const ok = (reply: WireReply, status = 200) => {
     expect(reply.errors).toEqual([]);
     expect(reply.status).toBe(status);
@@ -77,7 +83,11 @@ describe.each(SHAPES)('Vault API as the %s client sends it (real server)', (shap
     ok(metadata);
     expectEnvelopeWithData(metadata.body, KV2_METADATA);
     expect(metadata.body.data.current_version).toBe(2);
-    expectDocumented(metadata.body.data.versions['1'], { created_time: 'string', deletion_time: 'string', destroyed: 'boolean' });
+    expectDocumented(metadata.body.data.versions['1'], {
+      created_time: 'string',
+      deletion_time: 'string',
+      destroyed: 'boolean',
+    });
 
     const list = await root('LIST', `secret/metadata/${shape}`);
     ok(list);
@@ -109,11 +119,16 @@ describe.each(SHAPES)('Vault API as the %s client sends it (real server)', (shap
     failed(noRoute, 404, 'no handler for route');
   });
 
-  it('errors carry Vault\'s list in exactly application/json, so hvac raises with the message', async () => {
+  it("errors carry Vault's list in exactly application/json, so hvac raises with the message", async () => {
     const denied = await call({ method: 'GET', path: `secret/data/${shape}/db`, token: 'hvs.not-a-real-token' });
     failed(denied, 403, 'permission denied');
     expect(denied.exception).toBe(shape === 'hvac' ? 'Forbidden' : '403');
-    const badJson = await call({ method: 'POST', path: `secret/data/${shape}/x`, token: server.rootToken, body: { data: 'not an object' } });
+    const badJson = await call({
+      method: 'POST',
+      path: `secret/data/${shape}/x`,
+      token: server.rootToken,
+      body: { data: 'not an object' },
+    });
     failed(badJson, 400);
     expect(badJson.errors.length).toBeGreaterThan(0);
     expect(badJson.exception).toBe(shape === 'hvac' ? 'InvalidRequest' : '400');
@@ -146,7 +161,11 @@ describe.each(SHAPES)('Vault API as the %s client sends it (real server)', (shap
   });
 
   it('tokens: create, lookup-self (its own id), lookup, renew-self, roles, create against a role, revoke', async () => {
-    const created = await root('POST', 'auth/token/create', { policies: ['default'], ttl: '1h', meta: { team: shape } });
+    const created = await root('POST', 'auth/token/create', {
+      policies: ['default'],
+      ttl: '1h',
+      meta: { team: shape },
+    });
     ok(created);
     expectDocumented(created.body, ENVELOPE);
     expectDocumented(created.body.auth, TOKEN_AUTH);
@@ -167,7 +186,14 @@ describe.each(SHAPES)('Vault API as the %s client sends it (real server)', (shap
     ok(renewed);
     expect(renewed.body.auth.lease_duration).toBeLessThanOrEqual(1800);
 
-    ok(await root('POST', `auth/token/roles/${shape}-ci`, { allowed_policies: ['default'], orphan: true, token_period: '1h' }), 204);
+    ok(
+      await root('POST', `auth/token/roles/${shape}-ci`, {
+        allowed_policies: ['default'],
+        orphan: true,
+        token_period: '1h',
+      }),
+      204,
+    );
     const role = await root('GET', `auth/token/roles/${shape}-ci`);
     ok(role);
     expect(role.body.data).toMatchObject({ name: `${shape}-ci`, orphan: true, token_period: 3600 });
@@ -185,12 +211,19 @@ describe.each(SHAPES)('Vault API as the %s client sends it (real server)', (shap
     // Since Vault 1.13 creating a key answers with the key as a read would.
     const createdKey = await root('POST', `transit/keys/${shape}-aes`, {});
     ok(createdKey);
-    expectEnvelopeWithData(createdKey.body, { name: 'string', type: 'string', latest_version: 'number', keys: 'object' });
+    expectEnvelopeWithData(createdKey.body, {
+      name: 'string',
+      type: 'string',
+      latest_version: 'number',
+      keys: 'object',
+    });
     expect(createdKey.body.data.type).toBe('aes256-gcm96');
     const encrypted = await root('POST', `transit/encrypt/${shape}-aes`, { plaintext: b64('card 4111') });
     ok(encrypted);
     expectEnvelopeWithData(encrypted.body, { ciphertext: 'string', key_version: 'number' });
-    const decrypted = await root('POST', `transit/decrypt/${shape}-aes`, { ciphertext: encrypted.body.data.ciphertext });
+    const decrypted = await root('POST', `transit/decrypt/${shape}-aes`, {
+      ciphertext: encrypted.body.data.ciphertext,
+    });
     ok(decrypted);
     expect(Buffer.from(decrypted.body.data.plaintext, 'base64').toString()).toBe('card 4111');
 
@@ -198,7 +231,10 @@ describe.each(SHAPES)('Vault API as the %s client sends it (real server)', (shap
     const signed = await root('POST', `transit/sign/${shape}-signer`, { input: b64('release') });
     ok(signed);
     expectEnvelopeWithData(signed.body, { signature: 'string', key_version: 'number' });
-    const verified = await root('POST', `transit/verify/${shape}-signer`, { input: b64('release'), signature: signed.body.data.signature });
+    const verified = await root('POST', `transit/verify/${shape}-signer`, {
+      input: b64('release'),
+      signature: signed.body.data.signature,
+    });
     expect(verified.body.data.valid).toBe(true);
 
     failed(await root('GET', `transit/export/encryption-key/${shape}-aes`), 400, 'exportable');
@@ -216,11 +252,19 @@ describe.each(SHAPES)('Vault API as the %s client sends it (real server)', (shap
     expectDocumented(mounts.body['secret/'], MOUNT_ENTRY);
     failed(await root('POST', 'sys/mounts/secret', { type: 'kv' }), 400, 'path is already in use at secret/');
 
-    ok(await root('PUT', `sys/policies/acl/${shape}-reader`, { policy: `path "secret/data/${shape}/*" { capabilities = ["read"] }` }), 204);
+    ok(
+      await root('PUT', `sys/policies/acl/${shape}-reader`, {
+        policy: `path "secret/data/${shape}/*" { capabilities = ["read"] }`,
+      }),
+      204,
+    );
     const policy = await root('GET', `sys/policies/acl/${shape}-reader`);
     ok(policy);
     expectEnvelopeWithData(policy.body, { name: 'string', policy: 'string' });
-    const caps = await root('POST', 'sys/capabilities', { token: server.rootToken, paths: [`secret/data/${shape}/db`] });
+    const caps = await root('POST', 'sys/capabilities', {
+      token: server.rootToken,
+      paths: [`secret/data/${shape}/db`],
+    });
     ok(caps);
     expect(caps.body.data.capabilities).toEqual(['root']);
     failed(await root('POST', 'sys/audit-hash/not-enabled', { input: 'x' }), 400);

@@ -23,7 +23,9 @@ function cluster(name: string) {
     name,
     pem,
     async jwt(namespace: string, serviceAccount: string): Promise<string> {
-      return new SignJWT({ 'kubernetes.io': { namespace, serviceaccount: { name: serviceAccount, uid: `${name}-uid` } } })
+      return new SignJWT({
+        'kubernetes.io': { namespace, serviceaccount: { name: serviceAccount, uid: `${name}-uid` } },
+      })
         .setProtectedHeader({ alg: 'RS256' })
         .setIssuer('kubernetes/serviceaccount')
         .setSubject(`system:serviceaccount:${namespace}:${serviceAccount}`)
@@ -55,20 +57,40 @@ describe('vault-style flows (real server, node-vault)', () => {
     expect(Object.keys((await root.auths()).data)).toEqual(['token/']);
     await root.enableAuth({ mount_point: 'ci-approle', type: 'approle', description: 'CI pipelines' });
     const auths = await root.auths();
-    expect(auths.data['ci-approle/']).toMatchObject({ type: 'approle', description: 'CI pipelines', accessor: expect.stringMatching(/^auth_approle_/) });
+    expect(auths.data['ci-approle/']).toMatchObject({
+      type: 'approle',
+      description: 'CI pipelines',
+      accessor: expect.stringMatching(/^auth_approle_/),
+    });
     expect(auths.data['token/']).toMatchObject({ type: 'token' });
 
-    await root.addApproleRole({ mount_point: 'ci-approle', role_name: 'deployer', token_policies: 'default', token_ttl: 1200 });
-    const roleId = (await root.getApproleRoleId({ mount_point: 'ci-approle', role_name: 'deployer' })).data.role_id as string;
-    const secretId = (await root.getApproleRoleSecret({ mount_point: 'ci-approle', role_name: 'deployer' })).data.secret_id as string;
+    await root.addApproleRole({
+      mount_point: 'ci-approle',
+      role_name: 'deployer',
+      token_policies: 'default',
+      token_ttl: 1200,
+    });
+    const roleId = (await root.getApproleRoleId({ mount_point: 'ci-approle', role_name: 'deployer' })).data
+      .role_id as string;
+    const secretId = (await root.getApproleRoleSecret({ mount_point: 'ci-approle', role_name: 'deployer' })).data
+      .secret_id as string;
     const login = await client().approleLogin({ mount_point: 'ci-approle', role_id: roleId, secret_id: secretId });
-    expect(login.auth).toMatchObject({ policies: ['default'], lease_duration: 1200, metadata: { role_name: 'deployer' } });
+    expect(login.auth).toMatchObject({
+      policies: ['default'],
+      lease_duration: 1200,
+      metadata: { role_name: 'deployer' },
+    });
     const self = await client(login.auth.client_token).tokenLookupSelf();
     expect(self.data.path).toBe('auth/ci-approle/login');
 
     expect(await statusOf(client().approleLogin({ role_id: roleId, secret_id: secretId }))).toBe(404);
     // Vault refuses a second method at a path in use with its own words.
-    const again = await send('hvac', server.url, { method: 'POST', path: 'sys/auth/ci-approle', token: server.rootToken, body: { type: 'approle' } });
+    const again = await send('hvac', server.url, {
+      method: 'POST',
+      path: 'sys/auth/ci-approle',
+      token: server.rootToken,
+      body: { type: 'approle' },
+    });
     expect(again.status).toBe(400);
     expect(again.errors.join(' ')).toContain('path is already in use at ci-approle/');
     // Disabling the method ends the tokens it issued.
@@ -76,7 +98,7 @@ describe('vault-style flows (real server, node-vault)', () => {
     expect(await statusOf(client(login.auth.client_token).tokenLookupSelf())).toBe(403);
   });
 
-  it('enables kubernetes twice, for two clusters; each mount accepts only its own cluster\'s tokens', async () => {
+  it("enables kubernetes twice, for two clusters; each mount accepts only its own cluster's tokens", async () => {
     const root = client(server.rootToken);
     const east = cluster('east');
     const west = cluster('west');
@@ -85,19 +107,34 @@ describe('vault-style flows (real server, node-vault)', () => {
       ['k8s-west', west],
     ] as const) {
       await root.enableAuth({ mount_point: mount, type: 'kubernetes' });
-      await root.write(`auth/${mount}/config`, { kubernetes_host: `https://${c.name}.example.test:6443`, pem_keys: [c.pem] });
+      await root.write(`auth/${mount}/config`, {
+        kubernetes_host: `https://${c.name}.example.test:6443`,
+        pem_keys: [c.pem],
+      });
       await root.write(`auth/${mount}/role/payments`, {
         bound_service_account_names: ['api'],
         bound_service_account_namespaces: ['payments'],
         token_policies: [`payments-${c.name}`],
       });
     }
-    const eastLogin = await client().kubernetesLogin({ mount_point: 'k8s-east', role: 'payments', jwt: await east.jwt('payments', 'api') });
+    const eastLogin = await client().kubernetesLogin({
+      mount_point: 'k8s-east',
+      role: 'payments',
+      jwt: await east.jwt('payments', 'api'),
+    });
     expect(eastLogin.auth.policies).toContain('payments-east');
-    const westLogin = await client().kubernetesLogin({ mount_point: 'k8s-west', role: 'payments', jwt: await west.jwt('payments', 'api') });
+    const westLogin = await client().kubernetesLogin({
+      mount_point: 'k8s-west',
+      role: 'payments',
+      jwt: await west.jwt('payments', 'api'),
+    });
     expect(westLogin.auth.policies).toContain('payments-west');
     // A token from one cluster is worthless at the other cluster's mount.
-    expect(await statusOf(client().kubernetesLogin({ mount_point: 'k8s-west', role: 'payments', jwt: await east.jwt('payments', 'api') }))).toBe(403);
+    expect(
+      await statusOf(
+        client().kubernetesLogin({ mount_point: 'k8s-west', role: 'payments', jwt: await east.jwt('payments', 'api') }),
+      ),
+    ).toBe(403);
     expect((await root.read('auth/k8s-east/config')).data.kubernetes_host).toBe('https://east.example.test:6443');
     expect((await root.read('auth/k8s-west/config')).data.kubernetes_host).toBe('https://west.example.test:6443');
   });
@@ -107,12 +144,22 @@ describe('vault-style flows (real server, node-vault)', () => {
     await root.write('secret/data/flows/handoff', { data: { password: 'only-once' } });
     const wrapped = await root.read('secret/data/flows/handoff', { headers: { 'X-Vault-Wrap-TTL': '5m' } });
     expect(wrapped.data).toBeNull();
-    expect(wrapped.wrap_info).toMatchObject({ ttl: 300, creation_path: 'secret/data/flows/handoff', token: expect.any(String), accessor: expect.any(String) });
+    expect(wrapped.wrap_info).toMatchObject({
+      ttl: 300,
+      creation_path: 'secret/data/flows/handoff',
+      token: expect.any(String),
+      accessor: expect.any(String),
+    });
     expect(JSON.stringify(wrapped)).not.toContain('only-once');
 
     const unwrapped = await client(wrapped.wrap_info.token).unwrap({});
     expect(unwrapped.data.data).toEqual({ password: 'only-once' });
-    const second = await send('hvac', server.url, { method: 'POST', path: 'sys/wrapping/unwrap', token: wrapped.wrap_info.token, body: {} });
+    const second = await send('hvac', server.url, {
+      method: 'POST',
+      path: 'sys/wrapping/unwrap',
+      token: wrapped.wrap_info.token,
+      body: {},
+    });
     expect(second.status).toBe(400);
     expect(second.errors.join(' ')).toContain('wrapping token is not valid or does not exist');
   });

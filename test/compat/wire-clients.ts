@@ -67,11 +67,21 @@ export async function send(shape: Shape, baseUrl: string, req: WireRequest): Pro
     headers['content-length'] = String(payload.length);
   }
   const url = new URL(`/v1/${path}`, baseUrl);
-  const { status, responseHeaders, text } = await new Promise<{ status: number; responseHeaders: WireReply['headers']; text: string }>((resolve, reject) => {
+  const { status, responseHeaders, text } = await new Promise<{
+    status: number;
+    responseHeaders: WireReply['headers'];
+    text: string;
+  }>((resolve, reject) => {
     const r = request(url, { method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, responseHeaders: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          responseHeaders: res.headers,
+          text: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
       res.on('error', reject);
     });
     r.on('error', reject);
@@ -90,8 +100,16 @@ export async function send(shape: Shape, baseUrl: string, req: WireRequest): Pro
     const errors = (b as { errors?: unknown } | undefined)?.errors;
     return Array.isArray(errors) ? errors.filter((e): e is string => typeof e === 'string') : [];
   };
-  const errors = status < 400 ? [] : shape === 'hvac' ? (contentType === 'application/json' ? errorList(body) : []) : errorList(body);
-  const exception = status < 400 ? null : shape === 'hvac' ? (HVAC_EXCEPTIONS[status] ?? 'UnexpectedError') : String(status);
+  const errors =
+    status < 400
+      ? []
+      : shape === 'hvac'
+        ? contentType === 'application/json'
+          ? errorList(body)
+          : []
+        : errorList(body);
+  const exception =
+    status < 400 ? null : shape === 'hvac' ? (HVAC_EXCEPTIONS[status] ?? 'UnexpectedError') : String(status);
   return { status, contentType, headers: responseHeaders, body, errors, exception };
 }
 

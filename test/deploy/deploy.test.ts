@@ -56,14 +56,21 @@ describe.skipIf(!kubectl)('deploy/ kustomize bases', () => {
         const id = `${base}: ${o.kind}/${o.metadata?.name}`;
         expect(KNOWN.has(`${o.apiVersion}/${o.kind}`), `${id} has a known apiVersion/kind`).toBe(true);
         expect(o.metadata?.name, id).toMatch(/^[a-z0-9:.-]+$/);
-        const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'].includes(o.kind);
+        const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'].includes(
+          o.kind,
+        );
         expect(Boolean(o.metadata.namespace), `${id} namespace`).toBe(!clusterScoped);
         if (o.kind === 'Deployment') {
           const labels = o.spec.template.metadata.labels;
-          for (const [k, v] of Object.entries(o.spec.selector.matchLabels)) expect(labels[k], `${id} selector matches template`).toBe(v);
+          for (const [k, v] of Object.entries(o.spec.selector.matchLabels))
+            expect(labels[k], `${id} selector matches template`).toBe(v);
           for (const c of o.spec.template.spec.containers) {
             expect(c.image, id).toMatch(/^ghcr\.io\/strongroom\/strongroom:/);
-            expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+            expect(c.securityContext).toMatchObject({
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ['ALL'] },
+            });
             expect(c.resources?.requests, `${id} requests`).toBeDefined();
           }
           expect(o.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
@@ -78,12 +85,21 @@ describe.skipIf(!kubectl)('deploy/ kustomize bases', () => {
     const has = (kind: string, name: string) => all.some((o) => o.kind === kind && o.metadata.name === name);
     for (const d of all.filter((o) => o.kind === 'Deployment')) {
       expect(has('ServiceAccount', d.spec.template.spec.serviceAccountName), d.metadata.name).toBe(true);
-      for (const v of d.spec.template.spec.volumes ?? []) if (v.persistentVolumeClaim) expect(has('PersistentVolumeClaim', v.persistentVolumeClaim.claimName)).toBe(true);
+      for (const v of d.spec.template.spec.volumes ?? [])
+        if (v.persistentVolumeClaim) expect(has('PersistentVolumeClaim', v.persistentVolumeClaim.claimName)).toBe(true);
     }
-    for (const b of all.filter((o) => o.kind.endsWith('Binding'))) for (const s of b.subjects) expect(has('ServiceAccount', s.name)).toBe(true);
-    expect(all.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.spec.names.kind).sort()).toEqual(['ClusterExternalSecret', 'ClusterSecretStore', 'ExternalSecret', 'SecretStore']);
+    for (const b of all.filter((o) => o.kind.endsWith('Binding')))
+      for (const s of b.subjects) expect(has('ServiceAccount', s.name)).toBe(true);
+    expect(
+      all
+        .filter((o) => o.kind === 'CustomResourceDefinition')
+        .map((o) => o.spec.names.kind)
+        .sort(),
+    ).toEqual(['ClusterExternalSecret', 'ClusterSecretStore', 'ExternalSecret', 'SecretStore']);
     const operator = all.find((o) => o.kind === 'Deployment' && o.metadata.name === 'strongroom-operator');
-    expect(operator.spec.template.spec.containers[0].args).toEqual(expect.arrayContaining(['operator', '--leader-elect']));
+    expect(operator.spec.template.spec.containers[0].args).toEqual(
+      expect.arrayContaining(['operator', '--leader-elect']),
+    );
   });
 
   it('keeps RBAC least-privilege: no wildcards, Secrets only for the operator, leases only by name', () => {
@@ -98,14 +114,19 @@ describe.skipIf(!kubectl)('deploy/ kustomize bases', () => {
           expect(role.metadata.name).toBe('strongroom-operator');
           expect(rule.verbs).not.toContain('deletecollection');
         }
-        if (rule.resources.includes('leases') && !rule.verbs.every((v: string) => v === 'create')) expect(rule.resourceNames).toEqual(['strongroom-operator']);
+        if (rule.resources.includes('leases') && !rule.verbs.every((v: string) => v === 'create'))
+          expect(rule.resourceNames).toEqual(['strongroom-operator']);
       }
     }
     // Exactly what secret rollouts need: restart (patch) the three workload kinds, read CronJobs and Pods.
     const operatorRole = rules.find((r) => r.kind === 'ClusterRole' && r.metadata.name === 'strongroom-operator');
     const verbsOn = (group: string, resource: string) =>
-      operatorRole.rules.filter((r: Loose) => r.apiGroups.includes(group) && r.resources.includes(resource)).flatMap((r: Loose) => r.verbs).sort();
-    for (const kind of ['deployments', 'statefulsets', 'daemonsets']) expect(verbsOn('apps', kind), kind).toEqual(['get', 'list', 'patch', 'watch']);
+      operatorRole.rules
+        .filter((r: Loose) => r.apiGroups.includes(group) && r.resources.includes(resource))
+        .flatMap((r: Loose) => r.verbs)
+        .sort();
+    for (const kind of ['deployments', 'statefulsets', 'daemonsets'])
+      expect(verbsOn('apps', kind), kind).toEqual(['get', 'list', 'patch', 'watch']);
     expect(verbsOn('batch', 'cronjobs')).toEqual(['list', 'watch']);
     expect(verbsOn('', 'pods')).toEqual(['list', 'watch']);
     expect(verbsOn('', 'secrets')).toContain('patch');
@@ -113,7 +134,10 @@ describe.skipIf(!kubectl)('deploy/ kustomize bases', () => {
     expect(verbsOn('', 'events')).toEqual(['create', 'patch']);
     const postgres = rendered.get('deploy/server/postgres')!;
     const env = postgres.find((o) => o.kind === 'Deployment').spec.template.spec.containers[0].env;
-    expect(env).toContainEqual({ name: 'STRONGROOM_DATABASE_URL', valueFrom: { secretKeyRef: { name: 'strongroom-database', key: 'url' } } });
+    expect(env).toContainEqual({
+      name: 'STRONGROOM_DATABASE_URL',
+      valueFrom: { secretKeyRef: { name: 'strongroom-database', key: 'url' } },
+    });
     expect(postgres.some((o) => o.kind === 'PersistentVolumeClaim')).toBe(false);
   });
 
@@ -125,11 +149,14 @@ describe.skipIf(!kubectl)('deploy/ kustomize bases', () => {
       kubeconfig = await writeKubeconfig(api.url);
     });
     afterAll(() => api?.close());
-    const k = async (...args: string[]) => (await run(kubectl, ['--kubeconfig', kubeconfig, ...args], { timeout: 60_000 })).stdout;
+    const k = async (...args: string[]) =>
+      (await run(kubectl, ['--kubeconfig', kubeconfig, ...args], { timeout: 60_000 })).stdout;
 
     it('creates the objects the double serves, and the CRDs accept valid resources and reject invalid ones', async () => {
       // The double does not serve RBAC or PVCs; those were validated statically above.
-      const servable = rendered.get('deploy')!.filter((o) => !o.apiVersion.startsWith('rbac.') && o.kind !== 'PersistentVolumeClaim');
+      const servable = rendered
+        .get('deploy')!
+        .filter((o) => !o.apiVersion.startsWith('rbac.') && o.kind !== 'PersistentVolumeClaim');
       const file = join(dirname(kubeconfig), 'deploy.yaml');
       await writeFile(file, servable.map((o) => stringify(o)).join('---\n'));
       const out = await k('apply', '--validate=false', '-f', file);
@@ -144,16 +171,28 @@ describe.skipIf(!kubectl)('deploy/ kustomize bases', () => {
           apiVersion: 'strongroom.io/v1',
           kind: 'ExternalSecret',
           metadata: { name: 'db', namespace: 'strongroom-system' },
-          spec: { secretStoreRef: { name: 'strongroom' }, data: [{ secretKey: 'password', remoteRef: { key: 'app/db', property: 'password' } }] },
+          spec: {
+            secretStoreRef: { name: 'strongroom' },
+            data: [{ secretKey: 'password', remoteRef: { key: 'app/db', property: 'password' } }],
+          },
         }),
       );
       await k('apply', '--validate=false', '-f', sample);
       const es = api.get('externalsecrets.strongroom.io', 'strongroom-system', 'db') as Loose;
-      expect(es.spec).toMatchObject({ refreshInterval: '1h', secretStoreRef: { kind: 'SecretStore' }, target: { creationPolicy: 'Owner', deletionPolicy: 'Retain' } });
+      expect(es.spec).toMatchObject({
+        refreshInterval: '1h',
+        secretStoreRef: { kind: 'SecretStore' },
+        target: { creationPolicy: 'Owner', deletionPolicy: 'Retain' },
+      });
 
       await writeFile(
         sample,
-        stringify({ apiVersion: 'strongroom.io/v1', kind: 'ExternalSecret', metadata: { name: 'bad', namespace: 'strongroom-system' }, spec: { secretStoreRef: { name: 's' }, refreshInterval: 'often', target: { creationPolicy: 'Sometimes' } } }),
+        stringify({
+          apiVersion: 'strongroom.io/v1',
+          kind: 'ExternalSecret',
+          metadata: { name: 'bad', namespace: 'strongroom-system' },
+          spec: { secretStoreRef: { name: 's' }, refreshInterval: 'often', target: { creationPolicy: 'Sometimes' } },
+        }),
       );
       const rejected = await k('apply', '--validate=false', '-f', sample).then(
         () => '',

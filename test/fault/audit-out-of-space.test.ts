@@ -104,7 +104,11 @@ for (const engine of ['sqlite', 'postgres'] as const) {
 
           // Space comes back: no restart, no operator action on the server.
           rmSync(filler);
-          await eventually(async () => (await write(`after-${cycle}`)).status === 200, 'the server to serve again', 20_000);
+          await eventually(
+            async () => (await write(`after-${cycle}`)).status === 200,
+            'the server to serve again',
+            20_000,
+          );
           expect((await api(server.url, 'GET', `secret/data/after-${cycle}`, { token })).status).toBe(200);
         }
 

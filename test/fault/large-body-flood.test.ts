@@ -41,7 +41,13 @@ function readStatusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 }
 
 /** One request on a fresh connection; resolves with the status, or the error code when no response came. */
-function send(url: URL, method: string, path: string, token: string | undefined, body?: Buffer): Promise<{ status: number | string; retryAfter?: string }> {
+function send(
+  url: URL,
+  method: string,
+  path: string,
+  token: string | undefined,
+  body?: Buffer,
+): Promise<{ status: number | string; retryAfter?: string }> {
   return new Promise((resolve) => {
     let settled = false;
     const done = (value: { status: number | string; retryAfter?: string }) => {
@@ -65,7 +71,12 @@ function send(url: URL, method: string, path: string, token: string | undefined,
       },
       (res) => {
         res.resume();
-        res.on('end', () => done({ status: res.statusCode ?? 0, ...(res.headers['retry-after'] ? { retryAfter: String(res.headers['retry-after']) } : {}) }));
+        res.on('end', () =>
+          done({
+            status: res.statusCode ?? 0,
+            ...(res.headers['retry-after'] ? { retryAfter: String(res.headers['retry-after']) } : {}),
+          }),
+        );
         res.on('error', () => done({ status: res.statusCode ?? 0 }));
       },
     );
@@ -97,69 +108,95 @@ describe(`large-body flood (${CONNECTIONS} connections, ${FLOOD_MS / 1000} s${FU
     await server?.stop();
   });
 
-  it('keeps RSS under the bound and sys/health under 100 ms (p95, none over 1 s), refusing what does not fit with 503 + Retry-After', async () => {
-    const url = new URL(server.url);
-    const pid = server.proc.pid!;
-    const baselineKiB = readStatusKiB(pid, 'VmRSS');
+  it(
+    'keeps RSS under the bound and sys/health under 100 ms (p95, none over 1 s), refusing what does not fit with 503 + Retry-After',
+    async () => {
+      const url = new URL(server.url);
+      const pid = server.proc.pid!;
+      const baselineKiB = readStatusKiB(pid, 'VmRSS');
 
-    // The flood runs in its own process, at low CPU priority: on a small shared machine the load generator must not take
-    // the CPU the server under test needs (in production the clients are other machines).
-    const flood = spawn('nice', ['-n', '19', process.execPath, FLOOD_CLIENT, server.url, server.rootToken, String(CONNECTIONS), String(FLOOD_MS)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let floodOutput = '';
-    flood.stdout!.setEncoding('utf8').on('data', (chunk: string) => (floodOutput += chunk));
-    const floodDone = new Promise<void>((resolve) => flood.once('exit', () => resolve()));
-    const deadline = Date.now() + FLOOD_MS;
+      // The flood runs in its own process, at low CPU priority: on a small shared machine the load generator must not take
+      // the CPU the server under test needs (in production the clients are other machines).
+      const flood = spawn(
+        'nice',
+        [
+          '-n',
+          '19',
+          process.execPath,
+          FLOOD_CLIENT,
+          server.url,
+          server.rootToken,
+          String(CONNECTIONS),
+          String(FLOOD_MS),
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      let floodOutput = '';
+      flood.stdout!.setEncoding('utf8').on('data', (chunk: string) => (floodOutput += chunk));
+      const floodDone = new Promise<void>((resolve) => flood.once('exit', () => resolve()));
+      const deadline = Date.now() + FLOOD_MS;
 
-    let peakSampledKiB = baselineKiB;
-    const sampler = setInterval(() => {
-      peakSampledKiB = Math.max(peakSampledKiB, readStatusKiB(pid, 'VmRSS'));
-    }, 25);
-    // A probe like a kubelet's: a fresh connection every time.
-    const health: number[] = [];
-    const healthFailures: Array<number | string> = [];
-    await new Promise((r) => setTimeout(r, 500)); // let the flood build up first
-    while (Date.now() < deadline - 250) {
-      const started = performance.now();
-      const { status } = await send(url, 'GET', 'sys/health', undefined);
-      health.push(performance.now() - started);
-      if (status !== 200) healthFailures.push(status);
-      await new Promise((r) => setTimeout(r, HEALTH_EVERY_MS));
-    }
-    await floodDone;
-    clearInterval(sampler);
-    const hwmKiB = readStatusKiB(pid, 'VmHWM');
-    const { statuses, retryAfter } = JSON.parse(floodOutput) as { statuses: Record<string, number>; retryAfter: string[] };
-    const sorted = [...health].sort((a, b) => a - b);
-    const figures = {
-      connections: CONNECTIONS,
-      seconds: FLOOD_MS / 1000,
-      baselineRssMiB: Math.round(baselineKiB / 1024),
-      peakRssSampledMiB: Math.round(peakSampledKiB / 1024),
-      peakRssHwmMiB: Math.round(hwmKiB / 1024),
-      health: { count: sorted.length, p50: +percentile(sorted, 50).toFixed(1), p95: +percentile(sorted, 95).toFixed(1), p99: +percentile(sorted, 99).toFixed(1), max: +sorted[sorted.length - 1]!.toFixed(1) },
-      statuses,
-      healthSeriesMs: health.map((ms) => Math.round(ms)),
-    };
-    // The figures the issue asks for, in the test output.
-    console.log(`large-body flood: ${JSON.stringify(figures)}`);
+      let peakSampledKiB = baselineKiB;
+      const sampler = setInterval(() => {
+        peakSampledKiB = Math.max(peakSampledKiB, readStatusKiB(pid, 'VmRSS'));
+      }, 25);
+      // A probe like a kubelet's: a fresh connection every time.
+      const health: number[] = [];
+      const healthFailures: Array<number | string> = [];
+      await new Promise((r) => setTimeout(r, 500)); // let the flood build up first
+      while (Date.now() < deadline - 250) {
+        const started = performance.now();
+        const { status } = await send(url, 'GET', 'sys/health', undefined);
+        health.push(performance.now() - started);
+        if (status !== 200) healthFailures.push(status);
+        await new Promise((r) => setTimeout(r, HEALTH_EVERY_MS));
+      }
+      await floodDone;
+      clearInterval(sampler);
+      const hwmKiB = readStatusKiB(pid, 'VmHWM');
+      const { statuses, retryAfter } = JSON.parse(floodOutput) as {
+        statuses: Record<string, number>;
+        retryAfter: string[];
+      };
+      const sorted = [...health].sort((a, b) => a - b);
+      const figures = {
+        connections: CONNECTIONS,
+        seconds: FLOOD_MS / 1000,
+        baselineRssMiB: Math.round(baselineKiB / 1024),
+        peakRssSampledMiB: Math.round(peakSampledKiB / 1024),
+        peakRssHwmMiB: Math.round(hwmKiB / 1024),
+        health: {
+          count: sorted.length,
+          p50: +percentile(sorted, 50).toFixed(1),
+          p95: +percentile(sorted, 95).toFixed(1),
+          p99: +percentile(sorted, 99).toFixed(1),
+          max: +sorted[sorted.length - 1]!.toFixed(1),
+        },
+        statuses,
+        healthSeriesMs: health.map((ms) => Math.round(ms)),
+      };
+      // The figures the issue asks for, in the test output.
+      console.log(`large-body flood: ${JSON.stringify(figures)}`);
 
-    expect(healthFailures).toEqual([]);
-    expect(sorted.length).toBeGreaterThan(10);
-    expect(figures.health.p95).toBeLessThan(HEALTH_BOUND_MS);
-    expect(figures.health.max).toBeLessThan(HEALTH_WORST_MS);
-    expect(hwmKiB * 1024).toBeLessThan(RSS_BOUND);
-    // The bound was reached (clients were refused, told when to retry) and the server kept serving writes meanwhile.
-    expect(statuses['503'] ?? 0).toBeGreaterThan(0);
-    expect(retryAfter.length).toBeGreaterThan(0);
-    for (const seconds of retryAfter) expect(['1', '2', '3']).toContain(seconds);
-    expect(statuses['200'] ?? 0).toBeGreaterThan(0);
-    // Nothing failed inside: every answer is a success or a refusal (or a refused connection's reset).
-    for (const status of Object.keys(statuses)) expect(['200', '503', 'ECONNRESET', 'EPIPE']).toContain(status);
+      expect(healthFailures).toEqual([]);
+      expect(sorted.length).toBeGreaterThan(10);
+      expect(figures.health.p95).toBeLessThan(HEALTH_BOUND_MS);
+      expect(figures.health.max).toBeLessThan(HEALTH_WORST_MS);
+      expect(hwmKiB * 1024).toBeLessThan(RSS_BOUND);
+      // The bound was reached (clients were refused, told when to retry) and the server kept serving writes meanwhile.
+      expect(statuses['503'] ?? 0).toBeGreaterThan(0);
+      expect(retryAfter.length).toBeGreaterThan(0);
+      for (const seconds of retryAfter) expect(['1', '2', '3']).toContain(seconds);
+      expect(statuses['200'] ?? 0).toBeGreaterThan(0);
+      // Nothing failed inside: every answer is a success or a refusal (or a refused connection's reset).
+      for (const status of Object.keys(statuses)) expect(['200', '503', 'ECONNRESET', 'EPIPE']).toContain(status);
 
-    // Afterwards, the server is idle again and answers at once.
-    const after = await send(url, 'GET', 'sys/health', undefined);
-    expect(after.status).toBe(200);
-  }, FLOOD_MS + 120_000);
+      // Afterwards, the server is idle again and answers at once.
+      const after = await send(url, 'GET', 'sys/health', undefined);
+      expect(after.status).toBe(200);
+    },
+    FLOOD_MS + 120_000,
+  );
 });

@@ -82,13 +82,18 @@ describe.skipIf(postgresSkipReason !== undefined)('fault: PostgreSQL connections
     const recoveredMs = Date.now() - lastCut;
     const figures = await load.stop();
     expectUp();
-    console.log(`[fault postgres-terminated] rounds=${TERMINATE_ROUNDS} sessionsCut=${sessionsCut} recoveredMs=${recoveredMs} ${summary(figures)}`);
+    console.log(
+      `[fault postgres-terminated] rounds=${TERMINATE_ROUNDS} sessionsCut=${sessionsCut} recoveredMs=${recoveredMs} ${summary(figures)}`,
+    );
 
     expect(sessionsCut).toBeGreaterThan(0);
     expect(figures.transportErrors, summary(figures)).toBe(0);
     expect(figures.violations).toEqual([]);
     const statuses = Object.keys(figures.byStatus).map(Number);
-    expect(statuses.filter((s) => s !== 200 && s !== 204 && s !== 503), summary(figures)).toEqual([]);
+    expect(
+      statuses.filter((s) => s !== 200 && s !== 204 && s !== 503),
+      summary(figures),
+    ).toEqual([]);
     expect(await unreadableWrites(server.url, server.rootToken, figures.acknowledged)).toEqual([]);
   });
 
@@ -109,7 +114,9 @@ describe.skipIf(postgresSkipReason !== undefined)('fault: PostgreSQL connections
     expect(JSON.stringify(health)).toMatch(/storage/);
     // A liveness probe (the process is up, just not ready) can ask for 200 in this state.
     expect((await fetch(`${server.url}/v1/sys/health?unhealthycode=200`)).status).toBe(200);
-    const during = await fetch(`${server.url}/v1/secret/data/during-outage`, { headers: { 'x-vault-token': server.rootToken } });
+    const during = await fetch(`${server.url}/v1/secret/data/during-outage`, {
+      headers: { 'x-vault-token': server.rootToken },
+    });
     expect(during.status).toBe(503);
     expect(((await during.json()) as { errors: string[] }).errors[0]).toMatch(/storage/);
     await sleep(Math.max(0, OUTAGE_MS - (Date.now() - outageStarted)));
@@ -130,13 +137,18 @@ describe.skipIf(postgresSkipReason !== undefined)('fault: PostgreSQL connections
     const writableMs = Date.now() - back;
     const figures = await load.stop();
     expectUp();
-    console.log(`[fault postgres-outage] outageMs=${back - outageStarted} healthyAfterMs=${healthyMs} writableAfterMs=${writableMs} ${summary(figures)}`);
+    console.log(
+      `[fault postgres-outage] outageMs=${back - outageStarted} healthyAfterMs=${healthyMs} writableAfterMs=${writableMs} ${summary(figures)}`,
+    );
 
     expect(figures.transportErrors, summary(figures)).toBe(0);
     expect(figures.violations).toEqual([]);
     expect(figures.byStatus[503] ?? 0, summary(figures)).toBeGreaterThan(0);
     const statuses = Object.keys(figures.byStatus).map(Number);
-    expect(statuses.filter((s) => s !== 200 && s !== 204 && s !== 503), summary(figures)).toEqual([]);
+    expect(
+      statuses.filter((s) => s !== 200 && s !== 204 && s !== 503),
+      summary(figures),
+    ).toEqual([]);
     expect(await unreadableWrites(server.url, server.rootToken, figures.acknowledged)).toEqual([]);
   });
 });
@@ -146,41 +158,52 @@ describe.skipIf(postgresSkipReason !== undefined)('fault: PostgreSQL connections
  * starts again. Runs on a private PostgreSQL instance of its own (the machine's shared one is never stopped); skips
  * where Debian's PostgreSQL binaries or root are missing.
  */
-describe.skipIf(!privatePostgresAvailable())('fault: PostgreSQL stopped (fast and immediate) under load, on a private instance', () => {
-  let pgServer: PrivatePostgres;
-  let server: StartedServer;
-  beforeAll(async () => {
-    pgServer = startPrivatePostgres();
-    server = await startServer({ args: [`--database-url=${pgServer.url}`] });
-  });
-  afterAll(async () => {
-    await server?.stop();
-    pgServer?.destroy();
-  });
+describe.skipIf(!privatePostgresAvailable())(
+  'fault: PostgreSQL stopped (fast and immediate) under load, on a private instance',
+  () => {
+    let pgServer: PrivatePostgres;
+    let server: StartedServer;
+    beforeAll(async () => {
+      pgServer = startPrivatePostgres();
+      server = await startServer({ args: [`--database-url=${pgServer.url}`] });
+    });
+    afterAll(async () => {
+      await server?.stop();
+      pgServer?.destroy();
+    });
 
-  it(`stays up through ${STOP_ROUNDS} stops of the database server, answers only 200 or 503, and serves again each time it is back`, async () => {
-    const load = startLoad(server.url, server.rootToken, { workers: WORKERS, prefix: 'stopped' });
-    await eventually(() => load.figures.acknowledged.size >= 20, 'the load to get going');
-    const recoveries: number[] = [];
-    for (let round = 0; round < STOP_ROUNDS; round++) {
-      pgServer.stop(round % 2 === 0 ? 'fast' : 'immediate');
-      await eventually(async () => (await fetch(`${server.url}/v1/sys/health`)).status === 503, 'sys/health to report the stopped database');
-      await sleep(1_000);
-      expect(server.proc.exitCode, server.stderr().slice(-3000)).toBeNull();
-      pgServer.start();
-      const back = Date.now();
-      const acknowledgedBefore = load.figures.acknowledged.size;
-      await eventually(() => load.figures.acknowledged.size > acknowledgedBefore, 'writes to succeed again');
-      recoveries.push(Date.now() - back);
-    }
-    const figures = await load.stop();
-    expect(server.proc.exitCode).toBeNull();
-    console.log(`[fault postgres-stopped] rounds=${STOP_ROUNDS} recoveredMs=${JSON.stringify(recoveries)} ${summary(figures)}`);
+    it(`stays up through ${STOP_ROUNDS} stops of the database server, answers only 200 or 503, and serves again each time it is back`, async () => {
+      const load = startLoad(server.url, server.rootToken, { workers: WORKERS, prefix: 'stopped' });
+      await eventually(() => load.figures.acknowledged.size >= 20, 'the load to get going');
+      const recoveries: number[] = [];
+      for (let round = 0; round < STOP_ROUNDS; round++) {
+        pgServer.stop(round % 2 === 0 ? 'fast' : 'immediate');
+        await eventually(
+          async () => (await fetch(`${server.url}/v1/sys/health`)).status === 503,
+          'sys/health to report the stopped database',
+        );
+        await sleep(1_000);
+        expect(server.proc.exitCode, server.stderr().slice(-3000)).toBeNull();
+        pgServer.start();
+        const back = Date.now();
+        const acknowledgedBefore = load.figures.acknowledged.size;
+        await eventually(() => load.figures.acknowledged.size > acknowledgedBefore, 'writes to succeed again');
+        recoveries.push(Date.now() - back);
+      }
+      const figures = await load.stop();
+      expect(server.proc.exitCode).toBeNull();
+      console.log(
+        `[fault postgres-stopped] rounds=${STOP_ROUNDS} recoveredMs=${JSON.stringify(recoveries)} ${summary(figures)}`,
+      );
 
-    expect(figures.transportErrors, summary(figures)).toBe(0);
-    expect(figures.violations).toEqual([]);
-    const statuses = Object.keys(figures.byStatus).map(Number);
-    expect(statuses.filter((s) => s !== 200 && s !== 204 && s !== 503), summary(figures)).toEqual([]);
-    expect(await unreadableWrites(server.url, server.rootToken, figures.acknowledged)).toEqual([]);
-  });
-});
+      expect(figures.transportErrors, summary(figures)).toBe(0);
+      expect(figures.violations).toEqual([]);
+      const statuses = Object.keys(figures.byStatus).map(Number);
+      expect(
+        statuses.filter((s) => s !== 200 && s !== 204 && s !== 503),
+        summary(figures),
+      ).toEqual([]);
+      expect(await unreadableWrites(server.url, server.rootToken, figures.acknowledged)).toEqual([]);
+    });
+  },
+);

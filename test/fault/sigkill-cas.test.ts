@@ -83,9 +83,13 @@ function auditedWrites(auditFile: string): Set<string> {
   const found = new Set<string>();
   for (const line of readFileSync(auditFile, 'utf8').split('\n')) {
     if (!line.includes('"type":"response"') || !line.includes('"secret/data/')) continue;
-    const entry = JSON.parse(line) as { request: { path: string }; response?: { status?: number; data?: { version?: unknown } } };
+    const entry = JSON.parse(line) as {
+      request: { path: string };
+      response?: { status?: number; data?: { version?: unknown } };
+    };
     const version = entry.response?.data?.version;
-    if (entry.response?.status === 200 && typeof version === 'number') found.add(`${entry.request.path.slice('secret/data/'.length)}@${version}`);
+    if (entry.response?.status === 200 && typeof version === 'number')
+      found.add(`${entry.request.path.slice('secret/data/'.length)}@${version}`);
   }
   return found;
 }
@@ -117,7 +121,15 @@ for (const { engine, skip } of engines) {
         const args = [`--audit-file=${auditFile}`, ...(db ? [`--database-url=${db.url}`] : [])];
         const rootToken = `srs.fault-${SEED.toString(16)}-${engine}`;
         const figures: Figures = {
-          engine, cycles: 0, acknowledged: 0, lost: 0, casMismatches: 0, tornTailsAfterKill: 0, verifiedEntries: 0, verifyFailures: 0, seconds: 0,
+          engine,
+          cycles: 0,
+          acknowledged: 0,
+          lost: 0,
+          casMismatches: 0,
+          tornTailsAfterKill: 0,
+          verifiedEntries: 0,
+          verifyFailures: 0,
+          seconds: 0,
         };
         const allAcks: Ack[] = [];
         const allAttempted = new Set<string>();
@@ -140,7 +152,16 @@ for (const { engine, skip } of engines) {
               before.set(key, meta.status === 200 ? Number(meta.body.data.current_version) : 0);
             }
 
-            const run = startCasWriters({ url: server.url, token: rootToken, mount: 'secret', keys: KEYS, writers: WRITERS, label: `c${cycle}`, random, bulk: BULK });
+            const run = startCasWriters({
+              url: server.url,
+              token: rootToken,
+              mount: 'secret',
+              keys: KEYS,
+              writers: WRITERS,
+              label: `c${cycle}`,
+              random,
+              bulk: BULK,
+            });
             await waitFor(() => run.acks.length > 0, `the first acknowledged write (${where})`, 20_000);
             await new Promise((r) => setTimeout(r, Math.floor(random() * MAX_KILL_DELAY_MS)));
             const exited = new Promise((resolve) => server!.proc.once('exit', resolve));
@@ -166,12 +187,19 @@ for (const { engine, skip } of engines) {
                 expect(stored.get(ack.version), `${where}: acknowledged ${key} version ${ack.version}`).toBe(ack.value);
               }
               for (const [version, value] of stored) {
-                expect(run.attempted.has(value), `${where}: ${key} version ${version} holds a value no writer sent`).toBe(true);
+                expect(
+                  run.attempted.has(value),
+                  `${where}: ${key} version ${version} holds a value no writer sent`,
+                ).toBe(true);
               }
             }
             // Every acknowledgement was audited before it was released.
             const audited = auditedWrites(auditFile);
-            for (const ack of run.acks) expect(audited.has(`${ack.key}@${ack.version}`), `${where}: audit entry for ${ack.key}@${ack.version}`).toBe(true);
+            for (const ack of run.acks)
+              expect(
+                audited.has(`${ack.key}@${ack.version}`),
+                `${where}: audit entry for ${ack.key}@${ack.version}`,
+              ).toBe(true);
             // One chain from the first entry, across every kill and restart so far.
             const verified = await verifyAuditFile(auditFile, { requireGenesis: true });
             if (!verified.ok) figures.verifyFailures += 1;
@@ -254,7 +282,11 @@ describe('SIGKILL in the middle of an audit write', () => {
         }
         sender.kill('SIGKILL');
         if (!torn) continue;
-        await new Promise((resolve) => (server.proc.exitCode !== null || server.proc.signalCode !== null ? resolve(null) : server.proc.once('exit', resolve)));
+        await new Promise((resolve) =>
+          server.proc.exitCode !== null || server.proc.signalCode !== null
+            ? resolve(null)
+            : server.proc.once('exit', resolve),
+        );
       }
       console.log(`[fault sigkill-audit-write] torn after ${attempts} attempt(s), ${Date.now() - started} ms`);
       expect(torn, 'a kill landed inside an audit write').toBe(true);

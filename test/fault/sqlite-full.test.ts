@@ -103,7 +103,7 @@ describe.skipIf(!available)('fault: the SQLite file system fills up under a runn
     const read = await fetch(`${s.url}/v1/secret/data/before/0`, { headers: { 'x-vault-token': s.rootToken } });
     expect(read.status).toBe(200);
 
-    await eventually(() => /SQLITE_FULL/.test(s.output()), 'SQLite\'s own error in the server log', 5_000);
+    await eventually(() => /SQLITE_FULL/.test(s.output()), "SQLite's own error in the server log", 5_000);
     expect(s.output()).not.toMatch(/cannot rollback/);
 
     rmSync(filler);
@@ -155,12 +155,21 @@ describe.skipIf(!prlimitWorks)('fault: the SQLite files hit the process file-siz
       expect(refused!.status).toBe(503);
       expect(refused!.body?.errors?.[0]).toMatch(/^storage (unavailable|full)/);
       expect(server.proc.exitCode).toBeNull();
-      await eventually(() => /SQLITE_(IOERR|FULL)/.test(server.stdout() + server.stderr()), "SQLite's own error in the server log", 5_000);
+      await eventually(
+        () => /SQLITE_(IOERR|FULL)/.test(server.stdout() + server.stderr()),
+        "SQLite's own error in the server log",
+        5_000,
+      );
       expect(server.stdout() + server.stderr()).not.toMatch(/cannot rollback/);
 
       limit('unlimited');
-      await eventually(async () => (await put(asServer, 'after', 'back')).status === 200, 'a write to succeed once the limit is lifted');
-      const read = await fetch(`${server.url}/v1/secret/data/after`, { headers: { 'x-vault-token': server.rootToken } });
+      await eventually(
+        async () => (await put(asServer, 'after', 'back')).status === 200,
+        'a write to succeed once the limit is lifted',
+      );
+      const read = await fetch(`${server.url}/v1/secret/data/after`, {
+        headers: { 'x-vault-token': server.rootToken },
+      });
       expect(read.status).toBe(200);
     } finally {
       await server.stop();

@@ -17,8 +17,12 @@ export const smallDiskSkipReason: string | undefined = (() => {
   if (process.getuid?.() !== 0) return 'needs root (mount a tmpfs in a private mount namespace)';
   const probe = mkdtempSync(join(tmpdir(), 'strongroom-tmpfs-probe-'));
   try {
-    const result = spawnSync('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o size=64k tmpfs '${probe}'`], { encoding: 'utf8' });
-    return result.status === 0 ? undefined : `cannot mount a tmpfs in a mount namespace: ${result.stderr.trim() || result.error?.message}`;
+    const result = spawnSync('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o size=64k tmpfs '${probe}'`], {
+      encoding: 'utf8',
+    });
+    return result.status === 0
+      ? undefined
+      : `cannot mount a tmpfs in a mount namespace: ${result.stderr.trim() || result.error?.message}`;
   } finally {
     rmSync(probe, { recursive: true, force: true });
   }

@@ -43,7 +43,8 @@ function post(path) {
         if (wait) retryAfter.add(wait);
         res.resume();
         res.on('end', () => {
-          if (res.statusCode === 503 && wait && honorRetryAfter) setTimeout(() => done(res.statusCode), Number(wait) * 1000);
+          if (res.statusCode === 503 && wait && honorRetryAfter)
+            setTimeout(() => done(res.statusCode), Number(wait) * 1000);
           else done(res.statusCode);
         });
         res.on('error', () => done(res.statusCode));

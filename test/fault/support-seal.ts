@@ -60,7 +60,8 @@ export function startCasWriters(options: WriterOptions): WriterRun {
   async function refresh(key: string): Promise<void> {
     const res = await fetch(`${options.url}/v1/${options.mount}/metadata/${key}`, { headers });
     if (res.status === 404) known.set(key, 0);
-    else if (res.ok) known.set(key, Number(((await res.json()) as { data: { current_version: number } }).data.current_version));
+    else if (res.ok)
+      known.set(key, Number(((await res.json()) as { data: { current_version: number } }).data.current_version));
     else await res.arrayBuffer();
   }
 

@@ -33,7 +33,13 @@ export interface Load {
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
-async function call(url: string, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: unknown } | null> {
+async function call(
+  url: string,
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown } | null> {
   try {
     const res = await fetch(`${url}/v1/${path}`, {
       method,
@@ -58,7 +64,11 @@ async function call(url: string, method: string, path: string, token: string, bo
  * `workers` loops, each writing a fresh KV v2 secret (mount `secret/`, under `prefix`), reading it back, and reading an
  * older acknowledged one, until stopped. Bounded by `maxRequests` per worker so a test can never run away.
  */
-export function startLoad(url: string, token: string, options: { workers: number; prefix: string; maxRequestsPerWorker?: number }): Load {
+export function startLoad(
+  url: string,
+  token: string,
+  options: { workers: number; prefix: string; maxRequestsPerWorker?: number },
+): Load {
   const figures: LoadFigures = {
     requests: 0,
     byStatus: {},
@@ -79,7 +89,9 @@ export function startLoad(url: string, token: string, options: { workers: number
     if (answer.status >= 400) {
       const errors = (answer.json as { errors?: unknown })?.errors;
       if (!Array.isArray(errors) || typeof errors[0] !== 'string') {
-        figures.violations.push(`a ${answer.status} answer outside Vault's {"errors": [...]} shape: ${JSON.stringify(answer.json).slice(0, 200)}`);
+        figures.violations.push(
+          `a ${answer.status} answer outside Vault's {"errors": [...]} shape: ${JSON.stringify(answer.json).slice(0, 200)}`,
+        );
       } else {
         const message = `${answer.status} ${errors[0]}`;
         figures.errorMessages.set(message, (figures.errorMessages.get(message) ?? 0) + 1);
@@ -122,14 +134,24 @@ export function startLoad(url: string, token: string, options: { workers: number
   };
 }
 
-function checkRead(path: string, expected: string, answer: { status: number; json: unknown } | null, figures: LoadFigures): void {
+function checkRead(
+  path: string,
+  expected: string,
+  answer: { status: number; json: unknown } | null,
+  figures: LoadFigures,
+): void {
   if (answer?.status !== 200) return; // a failed read is counted by status; only a wrong 200 is a broken promise
   const got = (answer.json as { data?: { data?: { value?: unknown } } })?.data?.data?.value;
-  if (got !== expected) figures.violations.push(`read of acknowledged ${path} returned ${JSON.stringify(got)}, not the value written`);
+  if (got !== expected)
+    figures.violations.push(`read of acknowledged ${path} returned ${JSON.stringify(got)}, not the value written`);
 }
 
 /** Reads every acknowledged write back through the server; returns the paths that are missing or different. */
-export async function unreadableWrites(url: string, token: string, acknowledged: Map<string, string>): Promise<string[]> {
+export async function unreadableWrites(
+  url: string,
+  token: string,
+  acknowledged: Map<string, string>,
+): Promise<string[]> {
   const bad: string[] = [];
   const entries = [...acknowledged];
   const parallel = 8;
@@ -308,7 +330,11 @@ export function startPrivatePostgres(): PrivatePostgres {
     stop: (mode) => asPostgres([`${PG_BIN}/pg_ctl`, '-D', `${dir}/data`, '-m', mode, '-w', 'stop']),
     start,
     destroy() {
-      spawnSync('runuser', ['-u', 'postgres', '--', `${PG_BIN}/pg_ctl`, '-D', `${dir}/data`, '-m', 'immediate', '-w', 'stop'], { timeout: 30_000 });
+      spawnSync(
+        'runuser',
+        ['-u', 'postgres', '--', `${PG_BIN}/pg_ctl`, '-D', `${dir}/data`, '-m', 'immediate', '-w', 'stop'],
+        { timeout: 30_000 },
+      );
       rmSync(dir, { recursive: true, force: true });
     },
   };

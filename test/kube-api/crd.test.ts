@@ -77,7 +77,13 @@ describe('custom resources', () => {
         spec: { size: 3, bogus: true, extra: { anything: { goes: 1 } }, labels: { a: 'b' }, note: null },
       },
     })) as { metadata: { generation: number }; spec: Record<string, unknown> };
-    expect(created.spec).toEqual({ size: 3, color: 'red', extra: { anything: { goes: 1 } }, labels: { a: 'b' }, note: null });
+    expect(created.spec).toEqual({
+      size: 3,
+      color: 'red',
+      extra: { anything: { goes: 1 } },
+      labels: { a: 'b' },
+      note: null,
+    });
     expect(created.metadata.generation).toBe(1);
   });
 
@@ -96,25 +102,49 @@ describe('custom resources', () => {
     expect(err.code).toBe(422);
     expect(err.status.reason).toBe('Invalid');
     const causes = err.status.details.causes as { field: string; reason: string }[];
-    expect(causes.map((c) => c.field).sort()).toEqual(['spec.color', 'spec.labels.a', 'spec.name', 'spec.size', 'spec.tags'].sort());
+    expect(causes.map((c) => c.field).sort()).toEqual(
+      ['spec.color', 'spec.labels.a', 'spec.name', 'spec.size', 'spec.tags'].sort(),
+    );
     expect(causes.find((c) => c.field === 'spec.color')?.reason).toBe('FieldValueNotSupported');
     const missing = await failure(
-      h.custom.createNamespacedCustomObject({ ...target, body: { apiVersion: 'example.strongroom.io/v1', kind: 'Widget', metadata: { name: 'bad2' }, spec: {} } }),
+      h.custom.createNamespacedCustomObject({
+        ...target,
+        body: { apiVersion: 'example.strongroom.io/v1', kind: 'Widget', metadata: { name: 'bad2' }, spec: {} },
+      }),
     );
-    expect(missing.status.details.causes).toEqual([expect.objectContaining({ field: 'spec.size', reason: 'FieldValueRequired' })]);
+    expect(missing.status.details.causes).toEqual([
+      expect.objectContaining({ field: 'spec.size', reason: 'FieldValueRequired' }),
+    ]);
   });
 
   it('isolates the status subresource and bumps generation only for spec changes', async () => {
-    await h.custom.createNamespacedCustomObject({ ...target, body: { apiVersion: 'example.strongroom.io/v1', kind: 'Widget', metadata: { name: 'w2' }, spec: { size: 1 } } });
-    const withStatus = (await h.custom.patchNamespacedCustomObjectStatus({ ...target, name: 'w2', body: { status: { ready: true }, spec: { size: 9 } } }, merge)) as Loose;
+    await h.custom.createNamespacedCustomObject({
+      ...target,
+      body: { apiVersion: 'example.strongroom.io/v1', kind: 'Widget', metadata: { name: 'w2' }, spec: { size: 1 } },
+    });
+    const withStatus = (await h.custom.patchNamespacedCustomObjectStatus(
+      { ...target, name: 'w2', body: { status: { ready: true }, spec: { size: 9 } } },
+      merge,
+    )) as Loose;
     expect(withStatus.status).toEqual({ ready: true });
     expect(withStatus.spec.size).toBe(1);
-    const ignored = (await h.custom.patchNamespacedCustomObject({ ...target, name: 'w2', body: { status: { ready: false }, metadata: { labels: { l: 'v' } } } }, merge)) as Loose;
+    const ignored = (await h.custom.patchNamespacedCustomObject(
+      { ...target, name: 'w2', body: { status: { ready: false }, metadata: { labels: { l: 'v' } } } },
+      merge,
+    )) as Loose;
     expect(ignored.status).toEqual({ ready: true });
     expect(ignored.metadata.generation).toBe(1);
-    const changed = (await h.custom.patchNamespacedCustomObject({ ...target, name: 'w2', body: { spec: { size: 2 } } }, merge)) as Loose;
+    const changed = (await h.custom.patchNamespacedCustomObject(
+      { ...target, name: 'w2', body: { spec: { size: 2 } } },
+      merge,
+    )) as Loose;
     expect(changed.metadata.generation).toBe(2);
-    const smp = await failure(h.custom.patchNamespacedCustomObject({ ...target, name: 'w2', body: { spec: { size: 3 } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch)));
+    const smp = await failure(
+      h.custom.patchNamespacedCustomObject(
+        { ...target, name: 'w2', body: { spec: { size: 3 } } },
+        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+      ),
+    );
     expect(smp.code).toBe(415);
   });
 
@@ -126,15 +156,33 @@ describe('custom resources', () => {
           group: 'example.strongroom.io',
           scope: 'Cluster',
           names: { plural: 'gadgets', kind: 'Gadget' },
-          versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } }],
+          versions: [
+            {
+              name: 'v1',
+              served: true,
+              storage: true,
+              schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } },
+            },
+          ],
         },
       },
     });
-    await h.custom.createClusterCustomObject({ group: 'example.strongroom.io', version: 'v1', plural: 'gadgets', body: { apiVersion: 'example.strongroom.io/v1', kind: 'Gadget', metadata: { name: 'g' }, anything: 1 } });
-    const list = (await h.custom.listClusterCustomObject({ group: 'example.strongroom.io', version: 'v1', plural: 'gadgets' })) as { items: unknown[] };
+    await h.custom.createClusterCustomObject({
+      group: 'example.strongroom.io',
+      version: 'v1',
+      plural: 'gadgets',
+      body: { apiVersion: 'example.strongroom.io/v1', kind: 'Gadget', metadata: { name: 'g' }, anything: 1 },
+    });
+    const list = (await h.custom.listClusterCustomObject({
+      group: 'example.strongroom.io',
+      version: 'v1',
+      plural: 'gadgets',
+    })) as { items: unknown[] };
     expect(list.items).toHaveLength(1);
     await ext.deleteCustomResourceDefinition({ name: 'gadgets.example.strongroom.io' });
-    const gone = await failure(h.custom.listClusterCustomObject({ group: 'example.strongroom.io', version: 'v1', plural: 'gadgets' }));
+    const gone = await failure(
+      h.custom.listClusterCustomObject({ group: 'example.strongroom.io', version: 'v1', plural: 'gadgets' }),
+    );
     expect(gone.code).toBe(404);
   });
 
@@ -143,7 +191,12 @@ describe('custom resources', () => {
       ext.createCustomResourceDefinition({
         body: {
           metadata: { name: 'wrong.example.strongroom.io' },
-          spec: { group: 'example.strongroom.io', scope: 'Namespaced', names: { plural: 'things', kind: 'Thing' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }] },
+          spec: {
+            group: 'example.strongroom.io',
+            scope: 'Namespaced',
+            names: { plural: 'things', kind: 'Thing' },
+            versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }],
+          },
         },
       }),
     );

@@ -1,6 +1,11 @@
 /** Shared setup for the double's tests: a server, a kubeconfig file for it, and real client-node API objects. */
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import { createKubeApiServer, writeKubeconfig, type KubeApiServer, type KubeApiServerOptions } from '../support/kube-api/index.js';
+import {
+  createKubeApiServer,
+  writeKubeconfig,
+  type KubeApiServer,
+  type KubeApiServerOptions,
+} from '../support/kube-api/index.js';
 
 /** Test assertions dig into arbitrary JSON (Status bodies, custom objects); one loose alias keeps that readable. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

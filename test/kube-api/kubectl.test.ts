@@ -10,7 +10,10 @@ const kubectlPath = await run('sh', ['-c', 'command -v kubectl']).then(
   (r) => r.stdout.trim(),
   () => '',
 );
-if (!kubectlPath) console.warn('kubectl is not installed: skipping the kubectl apply/get/delete test against the Kubernetes API double');
+if (!kubectlPath)
+  console.warn(
+    'kubectl is not installed: skipping the kubectl apply/get/delete test against the Kubernetes API double',
+  );
 
 let h: Harness;
 beforeAll(async () => {
@@ -52,7 +55,11 @@ stringData:
 
 describe.skipIf(!kubectlPath)('kubectl against the double', () => {
   const kubectl = async (...args: string[]) =>
-    (await run(kubectlPath, ['--server', h.api.url, '--insecure-skip-tls-verify', '--token', 'x', ...args], { timeout: 60_000 })).stdout;
+    (
+      await run(kubectlPath, ['--server', h.api.url, '--insecure-skip-tls-verify', '--token', 'x', ...args], {
+        timeout: 60_000,
+      })
+    ).stdout;
 
   it('applies, re-applies, gets and deletes', async () => {
     const file = join(dirname(h.kubeconfigPath), 'manifest.yaml');
@@ -64,7 +71,15 @@ describe.skipIf(!kubectlPath)('kubectl against the double', () => {
     const reapplied = await kubectl('apply', '--validate=false', '-f', file);
     expect(reapplied).toMatch(/deployment.apps\/web configured/);
     expect(reapplied).toMatch(/namespace\/kc unchanged/);
-    const image = await kubectl('get', 'deployment', 'web', '-n', 'kc', '-o', 'jsonpath={.metadata.generation} {.spec.template.spec.containers[0].image}');
+    const image = await kubectl(
+      'get',
+      'deployment',
+      'web',
+      '-n',
+      'kc',
+      '-o',
+      'jsonpath={.metadata.generation} {.spec.template.spec.containers[0].image}',
+    );
     expect(image).toBe('2 web:2');
     expect(await kubectl('get', 'secrets', '-n', 'kc')).toMatch(/creds/);
 

@@ -16,7 +16,10 @@ const strategic = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergeP
 
 describe('objects over the Kubernetes API', () => {
   it('creates, reads, updates and deletes with server-owned metadata and a global resourceVersion', async () => {
-    const created = await h.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'crud' }, data: { a: '1' } } });
+    const created = await h.core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'crud' }, data: { a: '1' } },
+    });
     expect(created.metadata?.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(created.metadata?.creationTimestamp).toBeInstanceOf(Date);
     const read = await h.core.readNamespacedConfigMap({ namespace: ns, name: 'crud' });
@@ -30,11 +33,19 @@ describe('objects over the Kubernetes API', () => {
     await h.core.deleteNamespacedConfigMap({ namespace: ns, name: 'crud' });
     const gone = await failure(h.core.readNamespacedConfigMap({ namespace: ns, name: 'crud' }));
     expect(gone.code).toBe(404);
-    expect(gone.status).toMatchObject({ kind: 'Status', reason: 'NotFound', code: 404, details: { name: 'crud', kind: 'configmaps' } });
+    expect(gone.status).toMatchObject({
+      kind: 'Status',
+      reason: 'NotFound',
+      code: 404,
+      details: { name: 'crud', kind: 'configmaps' },
+    });
   });
 
   it('answers 409 Conflict to an update carrying a stale resourceVersion, and AlreadyExists to a duplicate create', async () => {
-    const first = await h.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'occ' }, stringData: { k: 'v1' } } });
+    const first = await h.core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'occ' }, stringData: { k: 'v1' } },
+    });
     const stale = structuredClone(first);
     first.data = { k: Buffer.from('v2').toString('base64') };
     await h.core.replaceNamespacedSecret({ namespace: ns, name: 'occ', body: first });
@@ -51,7 +62,10 @@ describe('objects over the Kubernetes API', () => {
 
   it('rejects invalid objects with 422 and field causes that never echo secret data', async () => {
     const bad = await failure(
-      h.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'Bad_Name' }, data: { token: 'not base64!!' } } as V1Secret }),
+      h.core.createNamespacedSecret({
+        namespace: ns,
+        body: { metadata: { name: 'Bad_Name' }, data: { token: 'not base64!!' } } as V1Secret,
+      }),
     );
     expect(bad.code).toBe(422);
     expect(bad.status.reason).toBe('Invalid');
@@ -61,25 +75,44 @@ describe('objects over the Kubernetes API', () => {
   });
 
   it('refuses data changes to an immutable Secret', async () => {
-    const s = await h.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'frozen' }, immutable: true, stringData: { a: 'b' } } });
+    const s = await h.core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'frozen' }, immutable: true, stringData: { a: 'b' } },
+    });
     s.data = { a: Buffer.from('c').toString('base64') };
     const err = await failure(h.core.replaceNamespacedSecret({ namespace: ns, name: 'frozen', body: s }));
     expect(err.code).toBe(422);
   });
 
   it('applies merge, JSON and strategic merge patches', async () => {
-    await h.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'patched', labels: { a: '1', b: '2' } }, data: { x: '1' } } });
-    const merged = await h.core.patchNamespacedConfigMap({ namespace: ns, name: 'patched', body: { metadata: { labels: { b: null, c: '3' } }, data: { y: '2' } } }, merge);
+    await h.core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'patched', labels: { a: '1', b: '2' } }, data: { x: '1' } },
+    });
+    const merged = await h.core.patchNamespacedConfigMap(
+      { namespace: ns, name: 'patched', body: { metadata: { labels: { b: null, c: '3' } }, data: { y: '2' } } },
+      merge,
+    );
     expect(merged.metadata?.labels).toEqual({ a: '1', c: '3' });
     expect(merged.data).toEqual({ x: '1', y: '2' });
     const patched = await h.core.patchNamespacedConfigMap(
-      { namespace: ns, name: 'patched', body: [{ op: 'replace', path: '/data/x', value: '9' }, { op: 'remove', path: '/metadata/labels/a' }] },
+      {
+        namespace: ns,
+        name: 'patched',
+        body: [
+          { op: 'replace', path: '/data/x', value: '9' },
+          { op: 'remove', path: '/metadata/labels/a' },
+        ],
+      },
       jsonPatch,
     );
     expect(patched.data?.x).toBe('9');
     expect(patched.metadata?.labels).toEqual({ c: '3' });
     const failedTest = await failure(
-      h.core.patchNamespacedConfigMap({ namespace: ns, name: 'patched', body: [{ op: 'test', path: '/data/x', value: 'nope' }] }, jsonPatch),
+      h.core.patchNamespacedConfigMap(
+        { namespace: ns, name: 'patched', body: [{ op: 'test', path: '/data/x', value: 'nope' }] },
+        jsonPatch,
+      ),
     );
     expect(failedTest.code).toBe(422);
 
@@ -89,12 +122,24 @@ describe('objects over the Kubernetes API', () => {
         metadata: { name: 'smp' },
         spec: {
           selector: { matchLabels: { app: 'smp' } },
-          template: { metadata: { labels: { app: 'smp' } }, spec: { containers: [{ name: 'app', image: 'a:1' }, { name: 'side', image: 's:1' }] } },
+          template: {
+            metadata: { labels: { app: 'smp' } },
+            spec: {
+              containers: [
+                { name: 'app', image: 'a:1' },
+                { name: 'side', image: 's:1' },
+              ],
+            },
+          },
         },
       },
     });
     const smp = await h.apps.patchNamespacedDeployment(
-      { namespace: ns, name: 'smp', body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'a:2' }] } } } } },
+      {
+        namespace: ns,
+        name: 'smp',
+        body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'a:2' }] } } } },
+      },
       strategic,
     );
     expect(smp.spec?.template.spec?.containers.map((c) => `${c.name}=${c.image}`)).toEqual(['app=a:2', 'side=s:1']);
@@ -102,10 +147,20 @@ describe('objects over the Kubernetes API', () => {
   });
 
   it('patching with a stale resourceVersion in the patch conflicts; without one it applies', async () => {
-    const cm = await h.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'rvpatch' }, data: { a: '1' } } });
+    const cm = await h.core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'rvpatch' }, data: { a: '1' } },
+    });
     await h.core.patchNamespacedConfigMap({ namespace: ns, name: 'rvpatch', body: { data: { a: '2' } } }, merge);
     const err = await failure(
-      h.core.patchNamespacedConfigMap({ namespace: ns, name: 'rvpatch', body: { metadata: { resourceVersion: cm.metadata!.resourceVersion }, data: { a: '3' } } }, merge),
+      h.core.patchNamespacedConfigMap(
+        {
+          namespace: ns,
+          name: 'rvpatch',
+          body: { metadata: { resourceVersion: cm.metadata!.resourceVersion }, data: { a: '3' } },
+        },
+        merge,
+      ),
     );
     expect(err.code).toBe(409);
   });
@@ -113,48 +168,92 @@ describe('objects over the Kubernetes API', () => {
   it('keeps status and spec apart: main writes ignore status, /status writes ignore everything else, generation tracks spec only', async () => {
     const body = {
       metadata: { name: 'statusy' },
-      spec: { replicas: 0, selector: { matchLabels: { app: 's' } }, template: { metadata: { labels: { app: 's' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 's' } },
+        template: { metadata: { labels: { app: 's' } }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+      },
       status: { replicas: 42 },
     };
     const created = await h.apps.createNamespacedStatefulSet({ namespace: ns, body });
     expect(created.status?.replicas).not.toBe(42);
     expect(created.metadata?.generation).toBe(1);
-    const labelled = await h.apps.patchNamespacedStatefulSet({ namespace: ns, name: 'statusy', body: { metadata: { labels: { x: 'y' } }, status: { replicas: 7 } } }, merge);
+    const labelled = await h.apps.patchNamespacedStatefulSet(
+      { namespace: ns, name: 'statusy', body: { metadata: { labels: { x: 'y' } }, status: { replicas: 7 } } },
+      merge,
+    );
     expect(labelled.metadata?.generation).toBe(1);
     expect(labelled.status?.replicas).not.toBe(7);
     const viaStatus = await h.apps.patchNamespacedStatefulSetStatus(
-      { namespace: ns, name: 'statusy', body: { spec: { replicas: 5 }, metadata: { labels: { x: 'z' } }, status: { replicas: 3, observedGeneration: 1 } } },
+      {
+        namespace: ns,
+        name: 'statusy',
+        body: {
+          spec: { replicas: 5 },
+          metadata: { labels: { x: 'z' } },
+          status: { replicas: 3, observedGeneration: 1 },
+        },
+      },
       merge,
     );
     expect(viaStatus.status?.replicas).toBe(3);
     expect(viaStatus.spec?.replicas).toBe(0);
     expect(viaStatus.metadata?.labels).toEqual({ x: 'y' });
     expect(viaStatus.metadata?.generation).toBe(1);
-    const scaled = await h.apps.patchNamespacedStatefulSet({ namespace: ns, name: 'statusy', body: { spec: { replicas: 0, minReadySeconds: 1 } } }, merge);
+    const scaled = await h.apps.patchNamespacedStatefulSet(
+      { namespace: ns, name: 'statusy', body: { spec: { replicas: 0, minReadySeconds: 1 } } },
+      merge,
+    );
     expect(scaled.metadata?.generation).toBe(2);
   });
 
   it('holds an object with finalizers until they are removed, with deletionTimestamp set', async () => {
-    await h.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'held', finalizers: ['strongroom.io/cleanup'] } } });
+    await h.core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'held', finalizers: ['strongroom.io/cleanup'] } },
+    });
     await h.core.deleteNamespacedConfigMap({ namespace: ns, name: 'held' });
     const terminating = await h.core.readNamespacedConfigMap({ namespace: ns, name: 'held' });
     expect(terminating.metadata?.deletionTimestamp).toBeInstanceOf(Date);
     const addMore = await failure(
-      h.core.patchNamespacedConfigMap({ namespace: ns, name: 'held', body: { metadata: { finalizers: ['strongroom.io/cleanup', 'other/x'] } } }, merge),
+      h.core.patchNamespacedConfigMap(
+        { namespace: ns, name: 'held', body: { metadata: { finalizers: ['strongroom.io/cleanup', 'other/x'] } } },
+        merge,
+      ),
     );
     expect(addMore.code).toBe(422);
-    await h.core.patchNamespacedConfigMap({ namespace: ns, name: 'held', body: { metadata: { finalizers: null } } }, merge);
+    await h.core.patchNamespacedConfigMap(
+      { namespace: ns, name: 'held', body: { metadata: { finalizers: null } } },
+      merge,
+    );
     expect((await failure(h.core.readNamespacedConfigMap({ namespace: ns, name: 'held' }))).code).toBe(404);
   });
 
   it('garbage-collects dependents of a deleted owner, but keeps those with another live owner', async () => {
     const owner = await h.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'owner' } } });
-    const other = await h.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'other-owner' } } });
-    const ref = (o: typeof owner) => ({ apiVersion: 'v1', kind: 'ConfigMap', name: o.metadata!.name!, uid: o.metadata!.uid! });
-    await h.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'dependent', ownerReferences: [ref(owner)] } } });
-    await h.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'shared', ownerReferences: [ref(owner), ref(other)] } } });
+    const other = await h.core.createNamespacedConfigMap({
+      namespace: ns,
+      body: { metadata: { name: 'other-owner' } },
+    });
+    const ref = (o: typeof owner) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      name: o.metadata!.name!,
+      uid: o.metadata!.uid!,
+    });
+    await h.core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'dependent', ownerReferences: [ref(owner)] } },
+    });
+    await h.core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'shared', ownerReferences: [ref(owner), ref(other)] } },
+    });
     await h.core.deleteNamespacedConfigMap({ namespace: ns, name: 'owner' });
-    await eventually(async () => (await failure(h.core.readNamespacedSecret({ namespace: ns, name: 'dependent' }))).code === 404, 'dependent to be collected');
+    await eventually(
+      async () => (await failure(h.core.readNamespacedSecret({ namespace: ns, name: 'dependent' }))).code === 404,
+      'dependent to be collected',
+    );
     const shared = await h.core.readNamespacedSecret({ namespace: ns, name: 'shared' });
     expect(shared.metadata?.ownerReferences?.map((r) => r.name)).toEqual(['other-owner']);
   });
@@ -168,7 +267,9 @@ describe('objects over the Kubernetes API', () => {
     await make('s3', { tier: 'web' });
     await make('s4', { tier: 'cache', env: 'dev' });
     const names = async (labelSelector?: string, fieldSelector?: string) =>
-      (await h.core.listNamespacedSecret({ namespace: 'listing', labelSelector, fieldSelector })).items.map((s) => s.metadata!.name).sort();
+      (await h.core.listNamespacedSecret({ namespace: 'listing', labelSelector, fieldSelector })).items
+        .map((s) => s.metadata!.name)
+        .sort();
     expect(await names('tier=web')).toEqual(['s1', 's3']);
     expect(await names('tier!=web')).toEqual(expect.arrayContaining(['s2', 's4']));
     expect(await names('tier in (db,cache)')).toEqual(['s2', 's4']);
@@ -183,7 +284,12 @@ describe('objects over the Kubernetes API', () => {
     const seen: string[] = [];
     let token: string | undefined;
     do {
-      const page = await h.core.listNamespacedSecret({ namespace: 'listing', limit: 2, _continue: token, labelSelector: 'tier' });
+      const page = await h.core.listNamespacedSecret({
+        namespace: 'listing',
+        limit: 2,
+        _continue: token,
+        labelSelector: 'tier',
+      });
       expect(page.items.length).toBeLessThanOrEqual(2);
       seen.push(...page.items.map((s) => s.metadata!.name!));
       token = page.metadata?._continue;
@@ -195,9 +301,14 @@ describe('objects over the Kubernetes API', () => {
     await h.core.createNamespace({ body: { metadata: { name: 'doomed' } } });
     await h.core.createNamespacedConfigMap({ namespace: 'doomed', body: { metadata: { name: 'c' } } });
     await h.core.deleteNamespace({ name: 'doomed' });
-    await eventually(async () => (await failure(h.core.readNamespace({ name: 'doomed' }))).code === 404, 'namespace to go');
+    await eventually(
+      async () => (await failure(h.core.readNamespace({ name: 'doomed' }))).code === 404,
+      'namespace to go',
+    );
     expect(h.api.list('configmaps', 'doomed')).toEqual([]);
-    const recreate = await failure(h.core.createNamespacedConfigMap({ namespace: 'doomed', body: { metadata: { name: 'c' } } }));
+    const recreate = await failure(
+      h.core.createNamespacedConfigMap({ namespace: 'doomed', body: { metadata: { name: 'c' } } }),
+    );
     expect(recreate.code).toBe(404);
   });
 });

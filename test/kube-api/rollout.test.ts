@@ -19,7 +19,10 @@ function deployment(name: string, replicas: number, image: string): V1Deployment
     spec: {
       replicas,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name }, annotations: { note: 'kept' } }, spec: { containers: [{ name: 'app', image }] } },
+      template: {
+        metadata: { labels: { app: name }, annotations: { note: 'kept' } },
+        spec: { containers: [{ name: 'app', image }] },
+      },
     },
   };
 }
@@ -34,7 +37,10 @@ const complete = (d: V1Deployment) =>
 
 const read = (name: string) => h.apps.readNamespacedDeployment({ namespace: ns, name });
 const setImage = (name: string, image: string) =>
-  h.apps.patchNamespacedDeployment({ namespace: ns, name, body: { spec: { template: { spec: { containers: [{ name: 'app', image }] } } } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+  h.apps.patchNamespacedDeployment(
+    { namespace: ns, name, body: { spec: { template: { spec: { containers: [{ name: 'app', image }] } } } } },
+    setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+  );
 
 describe('simulated workload controllers', () => {
   it('rolls a Deployment out: ReplicaSet, labelled pods with owner references, status and conditions', async () => {
@@ -50,7 +56,11 @@ describe('simulated workload controllers', () => {
     for (const pod of pods) {
       expect(pod.metadata?.labels?.['pod-template-hash']).toBe(hash);
       expect(pod.metadata?.annotations?.note).toBe('kept');
-      expect(pod.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'ReplicaSet', name: `web-${hash}`, controller: true });
+      expect(pod.metadata?.ownerReferences?.[0]).toMatchObject({
+        kind: 'ReplicaSet',
+        name: `web-${hash}`,
+        controller: true,
+      });
       expect(pod.status?.phase).toBe('Running');
     }
 
@@ -59,9 +69,13 @@ describe('simulated workload controllers', () => {
       const d = await read('web');
       return complete(d) && d.metadata?.generation === 2 ? d : undefined;
     }, 'second rollout');
-    const images = (await h.core.listNamespacedPod({ namespace: ns, labelSelector: 'app=web' })).items.map((p) => p.spec?.containers[0]?.image);
+    const images = (await h.core.listNamespacedPod({ namespace: ns, labelSelector: 'app=web' })).items.map(
+      (p) => p.spec?.containers[0]?.image,
+    );
     expect(images).toEqual(['web:2', 'web:2', 'web:2']);
-    const replicaSets = (await h.apps.listNamespacedReplicaSet({ namespace: ns })).items.filter((rs) => rs.metadata?.name?.startsWith('web-'));
+    const replicaSets = (await h.apps.listNamespacedReplicaSet({ namespace: ns })).items.filter((rs) =>
+      rs.metadata?.name?.startsWith('web-'),
+    );
     expect(replicaSets.map((rs) => rs.spec?.replicas).sort()).toEqual([0, 3]);
     expect(second.metadata?.annotations?.['deployment.kubernetes.io/revision']).toBe('2');
   });
@@ -78,7 +92,9 @@ describe('simulated workload controllers', () => {
     expect(condition(stuck, 'Progressing')?.status).toBe('False');
     expect(stuck.status?.updatedReplicas).toBeGreaterThan(0);
     expect(stuck.status?.availableReplicas).toBe(2); // the old pods keep serving
-    const broken = (await h.core.listNamespacedPod({ namespace: ns, labelSelector: 'app=api' })).items.filter((p) => p.spec?.containers[0]?.image === 'api:broken');
+    const broken = (await h.core.listNamespacedPod({ namespace: ns, labelSelector: 'app=api' })).items.filter(
+      (p) => p.spec?.containers[0]?.image === 'api:broken',
+    );
     expect(broken.every((p) => p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'False')).toBe(true);
 
     await setImage('api', 'api:1');
@@ -87,7 +103,9 @@ describe('simulated workload controllers', () => {
       return complete(d) ? d : undefined;
     }, 'rollback');
     expect(condition(back, 'Progressing')?.status).toBe('True');
-    const images = (await h.core.listNamespacedPod({ namespace: ns, labelSelector: 'app=api' })).items.map((p) => p.spec?.containers[0]?.image);
+    const images = (await h.core.listNamespacedPod({ namespace: ns, labelSelector: 'app=api' })).items.map(
+      (p) => p.spec?.containers[0]?.image,
+    );
     expect(images).toEqual(['api:1', 'api:1']);
   });
 
@@ -105,24 +123,44 @@ describe('simulated workload controllers', () => {
 
   it('rolls a StatefulSet from the highest ordinal and reports revisions', async () => {
     const body = deployment('db', 2, 'db:1');
-    await h.apps.createNamespacedStatefulSet({ namespace: ns, body: { metadata: body.metadata, spec: { ...body.spec!, serviceName: 'db' } } });
+    await h.apps.createNamespacedStatefulSet({
+      namespace: ns,
+      body: { metadata: body.metadata, spec: { ...body.spec!, serviceName: 'db' } },
+    });
     const ready = await eventually(async () => {
       const s = await h.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' });
       return s.status?.readyReplicas === 2 && s.status.updatedReplicas === 2 ? s : undefined;
     }, 'statefulset ready');
-    const names = (await h.core.listNamespacedPod({ namespace: ns, labelSelector: 'app=db' })).items.map((p) => p.metadata?.name);
+    const names = (await h.core.listNamespacedPod({ namespace: ns, labelSelector: 'app=db' })).items.map(
+      (p) => p.metadata?.name,
+    );
     expect(names).toEqual(['db-0', 'db-1']);
-    await h.apps.patchNamespacedStatefulSet({ namespace: ns, name: 'db', body: { spec: { template: { metadata: { annotations: { restartedAt: 'now' } } } } } }, merge);
+    await h.apps.patchNamespacedStatefulSet(
+      {
+        namespace: ns,
+        name: 'db',
+        body: { spec: { template: { metadata: { annotations: { restartedAt: 'now' } } } } },
+      },
+      merge,
+    );
     const rolled = await eventually(async () => {
       const s = await h.apps.readNamespacedStatefulSet({ namespace: ns, name: 'db' });
-      return s.status?.observedGeneration === 2 && s.status.updatedReplicas === 2 && s.status.readyReplicas === 2 && s.status.currentRevision === s.status.updateRevision ? s : undefined;
+      return s.status?.observedGeneration === 2 &&
+        s.status.updatedReplicas === 2 &&
+        s.status.readyReplicas === 2 &&
+        s.status.currentRevision === s.status.updateRevision
+        ? s
+        : undefined;
     }, 'statefulset update');
     expect(rolled.status?.updateRevision).not.toBe(ready.status?.updateRevision);
   });
 
   it('updates a DaemonSet on every node', async () => {
     const body = deployment('agent', 1, 'agent:1');
-    await h.apps.createNamespacedDaemonSet({ namespace: ns, body: { metadata: body.metadata, spec: { selector: body.spec!.selector, template: body.spec!.template } } });
+    await h.apps.createNamespacedDaemonSet({
+      namespace: ns,
+      body: { metadata: body.metadata, spec: { selector: body.spec!.selector, template: body.spec!.template } },
+    });
     const ds = await eventually(async () => {
       const d = await h.apps.readNamespacedDaemonSet({ namespace: ns, name: 'agent' });
       return d.status?.numberReady === 1 && d.status.updatedNumberScheduled === 1 ? d : undefined;
@@ -132,8 +170,13 @@ describe('simulated workload controllers', () => {
 
   it('deleting a Deployment removes its ReplicaSets and pods', async () => {
     await h.apps.deleteNamespacedDeployment({ namespace: ns, name: 'web' });
-    await eventually(async () => (await h.core.listNamespacedPod({ namespace: ns, labelSelector: 'app=web' })).items.length === 0, 'pods collected');
-    const rs = (await h.apps.listNamespacedReplicaSet({ namespace: ns })).items.filter((r) => r.metadata?.name?.startsWith('web-'));
+    await eventually(
+      async () => (await h.core.listNamespacedPod({ namespace: ns, labelSelector: 'app=web' })).items.length === 0,
+      'pods collected',
+    );
+    const rs = (await h.apps.listNamespacedReplicaSet({ namespace: ns })).items.filter((r) =>
+      r.metadata?.name?.startsWith('web-'),
+    );
     expect(rs).toEqual([]);
   });
 });

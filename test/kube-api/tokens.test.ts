@@ -16,14 +16,25 @@ afterAll(() => h.api.close());
 
 describe('service-account tokens', () => {
   it('issues a TokenRequest JWT verifiable with the published JWKS, and TokenReview accepts it', async () => {
-    const tr = await h.core.createNamespacedServiceAccountToken({ namespace: 'tok', name: 'app', body: { spec: { audiences: ['strongroom'], expirationSeconds: 600 } } });
+    const tr = await h.core.createNamespacedServiceAccountToken({
+      namespace: 'tok',
+      name: 'app',
+      body: { spec: { audiences: ['strongroom'], expirationSeconds: 600 } },
+    });
     const token = tr.status!.token;
-    const { payload } = await jwtVerify(token, createLocalJWKSet(h.api.serviceAccountIssuer.jwks), { issuer: h.api.serviceAccountIssuer.issuer, audience: 'strongroom' });
+    const { payload } = await jwtVerify(token, createLocalJWKSet(h.api.serviceAccountIssuer.jwks), {
+      issuer: h.api.serviceAccountIssuer.issuer,
+      audience: 'strongroom',
+    });
     expect(payload.sub).toBe('system:serviceaccount:tok:app');
     expect((payload['kubernetes.io'] as { namespace: string }).namespace).toBe('tok');
 
     const review = await authn.createTokenReview({ body: { spec: { token, audiences: ['strongroom'] } } });
-    expect(review.status).toMatchObject({ authenticated: true, user: { username: 'system:serviceaccount:tok:app' }, audiences: ['strongroom'] });
+    expect(review.status).toMatchObject({
+      authenticated: true,
+      user: { username: 'system:serviceaccount:tok:app' },
+      audiences: ['strongroom'],
+    });
     expect(review.status?.user?.groups).toContain('system:serviceaccounts:tok');
 
     const wrongAudience = await authn.createTokenReview({ body: { spec: { token, audiences: ['someone-else'] } } });
@@ -39,9 +50,21 @@ describe('service-account tokens', () => {
     expect((await authn.createTokenReview({ body: { spec: { token } } })).status?.authenticated).toBe(true);
     await h.core.deleteNamespacedServiceAccount({ namespace: 'tok', name: 'temp' });
     expect((await authn.createTokenReview({ body: { spec: { token } } })).status?.authenticated).toBe(false);
-    const short = await failure(h.core.createNamespacedServiceAccountToken({ namespace: 'tok', name: 'app', body: { spec: { audiences: [], expirationSeconds: 60 } } }));
+    const short = await failure(
+      h.core.createNamespacedServiceAccountToken({
+        namespace: 'tok',
+        name: 'app',
+        body: { spec: { audiences: [], expirationSeconds: 60 } },
+      }),
+    );
     expect(short.code).toBe(422);
-    const missing = await failure(h.core.createNamespacedServiceAccountToken({ namespace: 'tok', name: 'nobody', body: { spec: { audiences: [] } } }));
+    const missing = await failure(
+      h.core.createNamespacedServiceAccountToken({
+        namespace: 'tok',
+        name: 'nobody',
+        body: { spec: { audiences: [] } },
+      }),
+    );
     expect(missing.code).toBe(404);
   });
 
@@ -51,7 +74,10 @@ describe('service-account tokens', () => {
   });
 
   it('publishes OIDC discovery for the issuer', async () => {
-    const doc = (await (await fetch(`${h.api.url}/.well-known/openid-configuration`)).json()) as { issuer: string; jwks_uri: string };
+    const doc = (await (await fetch(`${h.api.url}/.well-known/openid-configuration`)).json()) as {
+      issuer: string;
+      jwks_uri: string;
+    };
     expect(doc.issuer).toBe(h.api.serviceAccountIssuer.issuer);
     const jwks = (await (await fetch(doc.jwks_uri)).json()) as { keys: { kid: string }[] };
     expect(jwks.keys[0]?.kid).toBe(h.api.serviceAccountIssuer.jwks.keys[0]?.kid);

@@ -15,7 +15,10 @@ interface Seen {
   object: Record<string, Loose>;
 }
 
-async function watch(path: string, params: Record<string, string | number | boolean | undefined>): Promise<{ events: Seen[]; done: Promise<unknown>; stop: () => void }> {
+async function watch(
+  path: string,
+  params: Record<string, string | number | boolean | undefined>,
+): Promise<{ events: Seen[]; done: Promise<unknown>; stop: () => void }> {
   const events: Seen[] = [];
   let finish: (err: unknown) => void = () => {};
   const done = new Promise((resolve) => (finish = resolve));
@@ -28,12 +31,18 @@ async function watch(path: string, params: Record<string, string | number | bool
   return { events, done, stop: () => controller.abort() };
 }
 
-const cm = (name: string, labels: Record<string, string> = {}) => h.core.createNamespacedConfigMap({ namespace: 'w', body: { metadata: { name, labels } } });
+const cm = (name: string, labels: Record<string, string> = {}) =>
+  h.core.createNamespacedConfigMap({ namespace: 'w', body: { metadata: { name, labels } } });
 
 describe('watch', () => {
   it('streams ADDED/MODIFIED/DELETED, and a selector watcher sees an object leave as DELETED', async () => {
-    const all = await watch('/api/v1/namespaces/w/configmaps', { resourceVersion: String(h.api.store.resourceVersion) });
-    const selected = await watch('/api/v1/namespaces/w/configmaps', { labelSelector: 'team=a', resourceVersion: String(h.api.store.resourceVersion) });
+    const all = await watch('/api/v1/namespaces/w/configmaps', {
+      resourceVersion: String(h.api.store.resourceVersion),
+    });
+    const selected = await watch('/api/v1/namespaces/w/configmaps', {
+      labelSelector: 'team=a',
+      resourceVersion: String(h.api.store.resourceVersion),
+    });
     await cm('watched', { team: 'a' });
     await h.core.patchNamespacedConfigMap(
       { namespace: 'w', name: 'watched', body: { metadata: { labels: { team: 'b' } } } },
@@ -66,11 +75,18 @@ describe('watch', () => {
     const expired = await watch('/api/v1/namespaces/w/configmaps', { resourceVersion: old.metadata!.resourceVersion });
     await expired.done;
     expect(expired.events).toHaveLength(1);
-    expect(expired.events[0]).toMatchObject({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired' } });
+    expect(expired.events[0]).toMatchObject({
+      type: 'ERROR',
+      object: { kind: 'Status', code: 410, reason: 'Expired' },
+    });
   });
 
   it('sends bookmarks when allowed and ends the watch after timeoutSeconds', async () => {
-    const bookmarked = await watch('/api/v1/namespaces/w/secrets', { allowWatchBookmarks: true, timeoutSeconds: 1, resourceVersion: String(h.api.store.resourceVersion) });
+    const bookmarked = await watch('/api/v1/namespaces/w/secrets', {
+      allowWatchBookmarks: true,
+      timeoutSeconds: 1,
+      resourceVersion: String(h.api.store.resourceVersion),
+    });
     await bookmarked.done;
     const bookmarks = bookmarked.events.filter((e) => e.type === 'BOOKMARK');
     expect(bookmarks.length).toBeGreaterThan(0);
@@ -79,7 +95,9 @@ describe('watch', () => {
 
   it('keeps an informer cache correct across a compaction and relist', async () => {
     await h.core.createNamespace({ body: { metadata: { name: 'inf' } } });
-    const informer = makeInformer(h.kc, '/api/v1/namespaces/inf/configmaps', () => h.core.listNamespacedConfigMap({ namespace: 'inf' }));
+    const informer = makeInformer(h.kc, '/api/v1/namespaces/inf/configmaps', () =>
+      h.core.listNamespacedConfigMap({ namespace: 'inf' }),
+    );
     const deleted: string[] = [];
     informer.on('delete', (o: V1ConfigMap) => deleted.push(o.metadata!.name!));
     let connects = 0;

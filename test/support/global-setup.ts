@@ -11,6 +11,8 @@ export default function setup(): void {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
   if (result.status !== 0) {
-    process.stderr.write(`note: build reported type errors (run npm run typecheck):\n${result.stdout.slice(0, 4000)}\n`);
+    process.stderr.write(
+      `note: build reported type errors (run npm run typecheck):\n${result.stdout.slice(0, 4000)}\n`,
+    );
   }
 }

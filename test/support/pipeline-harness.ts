@@ -215,8 +215,19 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
   const kv = modules.serviceOf(kvEngine);
   const wrapping = createWrappingService({ tokens, cubbyhole: modules.serviceOf(cubbyholeEngine) });
   // The test's own backends answer at their auth prefixes, as mounts of a type only this harness knows.
-  const extra = (options.extraBackends ?? []).map(([prefix, backend]) => ({ path: prefix.slice('auth/'.length), backend }));
-  const extraMount = (path: string) => ({ path, type: `probe:${path}`, uuid: `probe-${path}`, accessor: `auth_probe_${path}`, description: '', options: {}, createdAt: 0 });
+  const extra = (options.extraBackends ?? []).map(([prefix, backend]) => ({
+    path: prefix.slice('auth/'.length),
+    backend,
+  }));
+  const extraMount = (path: string) => ({
+    path,
+    type: `probe:${path}`,
+    uuid: `probe-${path}`,
+    accessor: `auth_probe_${path}`,
+    description: '',
+    options: {},
+    createdAt: 0,
+  });
   const routing: ModuleRouting = {
     routesFor(mount, table) {
       const own = table === 'auth' ? extra.find((e) => `probe:${e.path}` === mount.type) : undefined;
@@ -243,7 +254,8 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     // As the store's accessor: none while sealed; 'unavailable' while unsealed without a working audit log.
     audit: () => {
       if (barrier.isSealed()) return null;
-      if (harness.auditUnavailable) throw new StrongroomError('unavailable', 'the audit log is not available yet; retry shortly');
+      if (harness.auditUnavailable)
+        throw new StrongroomError('unavailable', 'the audit log is not available yet; retry shortly');
       return audit;
     },
     lifecycle: { afterUnseal: async () => undefined, beforeSeal: async () => undefined },
@@ -315,7 +327,12 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
 }
 
 /** A handler that marks `handler:<label>:start` (and `:end`) on the timeline and returns `result`. */
-export function probeHandler(timeline: TimelineEvent[], label: string, result: Awaited<ReturnType<Handler>> = undefined, seen?: RequestContext[]): Handler {
+export function probeHandler(
+  timeline: TimelineEvent[],
+  label: string,
+  result: Awaited<ReturnType<Handler>> = undefined,
+  seen?: RequestContext[],
+): Handler {
   return async (ctx) => {
     timeline.push(`handler:${label}:start`);
     seen?.push(ctx);

@@ -25,13 +25,17 @@ async function findAdminUrl(): Promise<string | null> {
   const url = process.env.STRONGROOM_TEST_PG_URL ?? DEFAULT_ADMIN_URL;
   if (await probe(url)) return url;
   if (process.env.CI === 'true') {
-    throw new Error(`CI=true but PostgreSQL is not reachable at ${url.replace(/\/\/[^@]*@/, '//***@')}: PostgreSQL suites must not skip in CI`);
+    throw new Error(
+      `CI=true but PostgreSQL is not reachable at ${url.replace(/\/\/[^@]*@/, '//***@')}: PostgreSQL suites must not skip in CI`,
+    );
   }
   return null;
 }
 
 export const postgresAdminUrl: string | null = await findAdminUrl();
-export const postgresSkipReason = postgresAdminUrl ? undefined : 'PostgreSQL not reachable (set STRONGROOM_TEST_PG_URL)';
+export const postgresSkipReason = postgresAdminUrl
+  ? undefined
+  : 'PostgreSQL not reachable (set STRONGROOM_TEST_PG_URL)';
 
 /** Creates an empty database for one test file; `drop` removes it (terminating stray connections). */
 export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {

@@ -107,7 +107,8 @@ export class ReferenceRequestFramer {
           const take = Math.min(state.remaining, chunk.length - i);
           state.remaining -= take;
           i += take - 1;
-          if (state.remaining === 0) this.state = state.kind === 'body' ? this.nextRequest() : { kind: 'chunk-crlf', seen: 0 };
+          if (state.remaining === 0)
+            this.state = state.kind === 'body' ? this.nextRequest() : { kind: 'chunk-crlf', seen: 0 };
           break;
         }
         case 'chunk-crlf': {
@@ -198,7 +199,10 @@ export class ReferenceRequestFramer {
     } else if (name === 'transfer-encoding') {
       if (this.sawTransferEncoding) return this.failOpen();
       this.sawTransferEncoding = true;
-      const codings = value.toLowerCase().split(',').map((c) => c.trim());
+      const codings = value
+        .toLowerCase()
+        .split(',')
+        .map((c) => c.trim());
       if (codings[codings.length - 1] !== 'chunked') return this.failOpen();
       this.chunked = true;
     } else if (name === 'upgrade') {
@@ -211,7 +215,8 @@ export class ReferenceRequestFramer {
     if (this.chunked && this.contentLength !== null) return this.failOpen();
     if (this.giveUpAfterRequest) return this.failOpen();
     if (this.chunked) this.state = { kind: 'chunk-size' };
-    else if (this.contentLength !== null && this.contentLength > 0) this.state = { kind: 'body', remaining: this.contentLength };
+    else if (this.contentLength !== null && this.contentLength > 0)
+      this.state = { kind: 'body', remaining: this.contentLength };
     else this.state = this.nextRequest();
   }
 }

@@ -70,7 +70,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Sta
   try {
     url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`strongroom server did not start within ${options.timeoutMs ?? 20_000} ms\n${out}\n${err}`)),
+        () =>
+          reject(new Error(`strongroom server did not start within ${options.timeoutMs ?? 20_000} ms\n${out}\n${err}`)),
         options.timeoutMs ?? 20_000,
       );
       const check = () => {
@@ -126,7 +127,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Sta
  * Enables auth methods at their default paths (approle/, kubernetes/), as `vault auth enable <type>` does: a fresh
  * store has only token/, as in Vault.
  */
-export async function enableAuthMethods(server: Pick<StartedServer, 'url' | 'rootToken'>, ...types: string[]): Promise<void> {
+export async function enableAuthMethods(
+  server: Pick<StartedServer, 'url' | 'rootToken'>,
+  ...types: string[]
+): Promise<void> {
   for (const type of types) {
     const res = await fetch(`${server.url}/v1/sys/auth/${type}`, {
       method: 'POST',

@@ -23,15 +23,25 @@ export const migrations: Record<string, Migration> = {
         .createTable('auth_approle_secret_ids')
         .addColumn('hash', 'varchar(64)', (c) => c.primaryKey())
         .addColumn('accessor', 'varchar(64)', (c) => c.notNull().unique())
-        .addColumn('role_name', 'varchar(255)', (c) => c.notNull().references('auth_approle_roles.name').onDelete('cascade'))
+        .addColumn('role_name', 'varchar(255)', (c) =>
+          c.notNull().references('auth_approle_roles.name').onDelete('cascade'),
+        )
         .addColumn('meta', 'text', (c) => c.notNull())
         .addColumn('cidr_list', 'text', (c) => c.notNull())
         .addColumn('num_uses', 'bigint', (c) => c.notNull())
         .addColumn('creation_time', 'bigint', (c) => c.notNull())
         .addColumn('expire_time', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('auth_approle_secret_ids_role').on('auth_approle_secret_ids').column('role_name').execute();
-      await db.schema.createIndex('auth_approle_secret_ids_expire').on('auth_approle_secret_ids').column('expire_time').execute();
+      await db.schema
+        .createIndex('auth_approle_secret_ids_role')
+        .on('auth_approle_secret_ids')
+        .column('role_name')
+        .execute();
+      await db.schema
+        .createIndex('auth_approle_secret_ids_expire')
+        .on('auth_approle_secret_ids')
+        .column('expire_time')
+        .execute();
     },
     async down(db: AnyDb) {
       await db.schema.dropTable('auth_approle_secret_ids').execute();
@@ -43,7 +53,8 @@ export const migrations: Record<string, Migration> = {
     // which SQLite cannot alter in place: the tables are rebuilt and their rows copied, owned by the auth/approle/
     // mount the store always had (recorded in the auth mount table when there is data to keep).
     async up(db: AnyDb) {
-      const legacy = (await recordLegacyAuthMount(db, 'approle', ['auth_approle_roles', 'auth_approle_secret_ids'])) ?? '';
+      const legacy =
+        (await recordLegacyAuthMount(db, 'approle', ['auth_approle_roles', 'auth_approle_secret_ids'])) ?? '';
       await db.schema
         .createTable('auth_approle_roles_m')
         .addColumn('mount_uuid', 'varchar(36)', (c) => c.notNull())
@@ -65,12 +76,18 @@ export const migrations: Record<string, Migration> = {
         .addColumn('num_uses', 'bigint', (c) => c.notNull())
         .addColumn('creation_time', 'bigint', (c) => c.notNull())
         .addColumn('expire_time', 'bigint', (c) => c.notNull())
-        .addForeignKeyConstraint('auth_approle_secret_ids_m_role', ['mount_uuid', 'role_name'], 'auth_approle_roles_m', ['mount_uuid', 'name'], (fk) =>
-          fk.onDelete('cascade'),
+        .addForeignKeyConstraint(
+          'auth_approle_secret_ids_m_role',
+          ['mount_uuid', 'role_name'],
+          'auth_approle_roles_m',
+          ['mount_uuid', 'name'],
+          (fk) => fk.onDelete('cascade'),
         )
         .execute();
       await sql`insert into auth_approle_roles_m (mount_uuid, name, role_id, definition, updated_at)
-        select cast(${legacy} as varchar(36)), name, role_id, definition, updated_at from auth_approle_roles`.execute(db);
+        select cast(${legacy} as varchar(36)), name, role_id, definition, updated_at from auth_approle_roles`.execute(
+        db,
+      );
       await sql`insert into auth_approle_secret_ids_m
         (hash, accessor, mount_uuid, role_name, meta, cidr_list, num_uses, creation_time, expire_time)
         select hash, accessor, cast(${legacy} as varchar(36)), role_name, meta, cidr_list, num_uses, creation_time, expire_time
@@ -84,7 +101,11 @@ export const migrations: Record<string, Migration> = {
         .on('auth_approle_secret_ids')
         .columns(['mount_uuid', 'role_name'])
         .execute();
-      await db.schema.createIndex('auth_approle_secret_ids_expire').on('auth_approle_secret_ids').column('expire_time').execute();
+      await db.schema
+        .createIndex('auth_approle_secret_ids_expire')
+        .on('auth_approle_secret_ids')
+        .column('expire_time')
+        .execute();
     },
     async down() {
       throw new Error('0240_auth_approle_mounts cannot be undone: roles of several mounts would collide');

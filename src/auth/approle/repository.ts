@@ -73,10 +73,24 @@ export function createAppRoleRepository(storage: Pick<Storage, 'db'>, mountUuid:
 
   return {
     async readRole(name) {
-      return toRole(await db.selectFrom('auth_approle_roles').selectAll().where('mount_uuid', '=', m).where('name', '=', name).executeTakeFirst());
+      return toRole(
+        await db
+          .selectFrom('auth_approle_roles')
+          .selectAll()
+          .where('mount_uuid', '=', m)
+          .where('name', '=', name)
+          .executeTakeFirst(),
+      );
     },
     async readRoleByRoleId(roleId) {
-      return toRole(await db.selectFrom('auth_approle_roles').selectAll().where('mount_uuid', '=', m).where('role_id', '=', roleId).executeTakeFirst());
+      return toRole(
+        await db
+          .selectFrom('auth_approle_roles')
+          .selectAll()
+          .where('mount_uuid', '=', m)
+          .where('role_id', '=', roleId)
+          .executeTakeFirst(),
+      );
     },
     async writeRole(role, now) {
       return db.transaction().execute(async (trx) => {
@@ -97,13 +111,26 @@ export function createAppRoleRepository(storage: Pick<Storage, 'db'>, mountUuid:
       });
     },
     async listRoles() {
-      const rows = await db.selectFrom('auth_approle_roles').select('name').where('mount_uuid', '=', m).orderBy('name').execute();
+      const rows = await db
+        .selectFrom('auth_approle_roles')
+        .select('name')
+        .where('mount_uuid', '=', m)
+        .orderBy('name')
+        .execute();
       return rows.map((r) => r.name);
     },
     deleteRole: (name) =>
       db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('auth_approle_secret_ids').where('mount_uuid', '=', m).where('role_name', '=', name).execute();
-        const result = await trx.deleteFrom('auth_approle_roles').where('mount_uuid', '=', m).where('name', '=', name).executeTakeFirst();
+        await trx
+          .deleteFrom('auth_approle_secret_ids')
+          .where('mount_uuid', '=', m)
+          .where('role_name', '=', name)
+          .execute();
+        const result = await trx
+          .deleteFrom('auth_approle_roles')
+          .where('mount_uuid', '=', m)
+          .where('name', '=', name)
+          .executeTakeFirst();
         return Number(result.numDeletedRows) > 0;
       }),
     async insertSecretId(row) {

@@ -26,7 +26,11 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         fields: LOGIN_FIELDS,
         operations: {
           update: async (ctx) => {
-            const { token, info } = await approle.login(ctx.input.role_id, ctx.input.secret_id ?? '', ctx.remoteAddress);
+            const { token, info } = await approle.login(
+              ctx.input.role_id,
+              ctx.input.secret_id ?? '',
+              ctx.remoteAddress,
+            );
             return { auth: authBlock(token, info), auditAuth: loginAuditAuth(info) };
           },
         },
@@ -55,7 +59,12 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         fields: CUSTOM_SECRET_ID_FIELDS,
         operations: {
           update: async (ctx) => {
-            const generated = await approle.createCustomSecretId(ctx.params.name!, ctx.input.secret_id ?? '', ctx.input.metadata, secretIdOptions(ctx.input));
+            const generated = await approle.createCustomSecretId(
+              ctx.params.name!,
+              ctx.input.secret_id ?? '',
+              ctx.input.metadata,
+              secretIdOptions(ctx.input),
+            );
             return { data: secretIdCreated(generated) };
           },
         },
@@ -80,7 +89,9 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         fields: ACCESSOR_FIELDS,
         operations: {
           update: async (ctx) => ({
-            data: secretIdView(await approle.lookupSecretIdAccessor(ctx.params.name!, ctx.input.secret_id_accessor ?? '')),
+            data: secretIdView(
+              await approle.lookupSecretIdAccessor(ctx.params.name!, ctx.input.secret_id_accessor ?? ''),
+            ),
           }),
         },
       }),
@@ -91,8 +102,10 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         fields: ACCESSOR_FIELDS,
         queryFields: ACCESSOR_FIELDS,
         operations: {
-          update: async (ctx) => void (await approle.destroySecretIdAccessor(ctx.params.name!, ctx.input.secret_id_accessor ?? '')),
-          delete: async (ctx) => void (await approle.destroySecretIdAccessor(ctx.params.name!, ctx.input.secret_id_accessor ?? '')),
+          update: async (ctx) =>
+            void (await approle.destroySecretIdAccessor(ctx.params.name!, ctx.input.secret_id_accessor ?? '')),
+          delete: async (ctx) =>
+            void (await approle.destroySecretIdAccessor(ctx.params.name!, ctx.input.secret_id_accessor ?? '')),
         },
       }),
       {
@@ -124,7 +137,11 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         fields: GENERATE_FIELDS,
         operations: {
           update: async (ctx) => {
-            const generated = await approle.generateSecretId(ctx.params.name!, ctx.input.metadata, secretIdOptions(ctx.input));
+            const generated = await approle.generateSecretId(
+              ctx.params.name!,
+              ctx.input.metadata,
+              secretIdOptions(ctx.input),
+            );
             return { data: secretIdCreated(generated) };
           },
           list: async (ctx) => ({ data: { keys: await approle.listSecretIdAccessors(ctx.params.name!) } }),
@@ -178,7 +195,10 @@ const ACCESSOR_FIELDS = { secret_id_accessor: f.string("The secret ID's accessor
  * Secret-id metadata: Vault's clients send it as a JSON-encoded string (an object is accepted too). Error texts name
  * the field and never echo the value.
  */
-const METADATA_META = { type: 'string', description: 'Metadata of the secret ID, carried onto login tokens: a JSON object of strings, JSON-encoded.' };
+const METADATA_META = {
+  type: 'string',
+  description: 'Metadata of the secret ID, carried onto login tokens: a JSON object of strings, JSON-encoded.',
+};
 const METADATA = z
   .unknown()
   .transform((value, ctx) => {
@@ -188,12 +208,20 @@ const METADATA = z
       try {
         parsed = JSON.parse(value);
       } catch {
-        ctx.addIssue({ code: 'custom', message: 'failed to parse metadata: field "{field}" must be a JSON object of strings' });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'failed to parse metadata: field "{field}" must be a JSON object of strings',
+        });
         return z.NEVER;
       }
       if (parsed === null) return undefined;
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((v) => typeof v === 'string')) {
+    if (
+      typeof parsed !== 'object' ||
+      parsed === null ||
+      Array.isArray(parsed) ||
+      !Object.values(parsed).every((v) => typeof v === 'string')
+    ) {
       ctx.addIssue({ code: 'custom', message: 'field "{field}" must be an object of strings' });
       return z.NEVER;
     }

@@ -23,7 +23,13 @@ describeEachEngine('approle auth', (ctx) => {
 
   beforeEach(async () => {
     now = Date.UTC(2025, 0, 1);
-    tokens = createTokenService({ storage: ctx.storage(), barrier, clock: () => now, defaultTtl: 768 * HOUR, maxTtl: 768 * HOUR });
+    tokens = createTokenService({
+      storage: ctx.storage(),
+      barrier,
+      clock: () => now,
+      defaultTtl: 768 * HOUR,
+      maxTtl: 768 * HOUR,
+    });
     approle = createAppRoleService({ storage: ctx.storage(), tokens, barrier, clock: () => now });
     role = `ci-${++counter}`;
     await approle.writeRole({ name: role, tokenPolicies: ['deploy'], tokenTtl: 20 * 60, tokenMaxTtl: HOUR });
@@ -44,7 +50,7 @@ describeEachEngine('approle auth', (ctx) => {
     expect((await tokens.authenticate(token)).accessor).toBe(info.accessor);
   });
 
-  it('binds the login token to the role\'s token_bound_cidrs: usable only from inside them', async () => {
+  it("binds the login token to the role's token_bound_cidrs: usable only from inside them", async () => {
     await approle.writeRole({ name: role, tokenBoundCidrs: ['10.0.0.0/8'] });
     expect((await approle.readRole(role)).tokenBoundCidrs).toEqual(['10.0.0.0/8']);
     const { secretId } = await approle.generateSecretId(role);
@@ -176,11 +182,16 @@ describeEachEngine('approle auth', (ctx) => {
     await approle.deleteRole(role);
     expect((await errorOf(approle.readRole(role))).kind).toBe('not_found');
     expect((await errorOf(approle.login('custom-role-id', secretId))).kind).toBe('forbidden');
-    const left = await ctx.storage().db.selectFrom('auth_approle_secret_ids').select('hash').where('role_name', '=', role).execute();
+    const left = await ctx
+      .storage()
+      .db.selectFrom('auth_approle_secret_ids')
+      .select('hash')
+      .where('role_name', '=', role)
+      .execute();
     expect(left).toEqual([]);
   });
 
-  it('carries secret-id metadata onto the token, role_name always the role\'s own', async () => {
+  it("carries secret-id metadata onto the token, role_name always the role's own", async () => {
     const roleId = await approle.readRoleId(role);
     const plain = await approle.generateSecretId(role);
     expect((await approle.login(roleId, plain.secretId)).info.meta).toEqual({ role_name: role });
@@ -224,7 +235,9 @@ describeEachEngine('approle auth', (ctx) => {
     expect([again.kind, again.message]).toEqual(['invalid', 'SecretID is already registered']);
     const other = `${role}-other`;
     await approle.writeRole({ name: other });
-    expect((await errorOf(approle.createCustomSecretId(other, `pushed-${role}`))).message).toBe('SecretID is already registered');
+    expect((await errorOf(approle.createCustomSecretId(other, `pushed-${role}`))).message).toBe(
+      'SecretID is already registered',
+    );
 
     expect((await errorOf(approle.createCustomSecretId(role, ''))).message).toBe('missing secret_id');
     expect((await errorOf(approle.createCustomSecretId(role, 'x'.repeat(513)))).kind).toBe('invalid');
@@ -243,10 +256,13 @@ describeEachEngine('approle auth', (ctx) => {
     await approle.createCustomSecretId(role, `pushed-${role}`);
   });
 
-  it('answers unknown accessors in Vault\'s words, on lookup and on destroy', async () => {
+  it("answers unknown accessors in Vault's words, on lookup and on destroy", async () => {
     const text = 'failed to find accessor entry for secret_id_accessor: "no-such-accessor"';
     // Each call starts only when awaited, so no rejection waits unobserved.
-    for (const call of [() => approle.lookupSecretIdAccessor(role, 'no-such-accessor'), () => approle.destroySecretIdAccessor(role, 'no-such-accessor')]) {
+    for (const call of [
+      () => approle.lookupSecretIdAccessor(role, 'no-such-accessor'),
+      () => approle.destroySecretIdAccessor(role, 'no-such-accessor'),
+    ]) {
       const err = await errorOf(call());
       expect([err.kind, err.message]).toEqual(['not_found', text]);
     }
@@ -282,8 +298,13 @@ describeEachEngine('approle auth', (ctx) => {
     const plain = await approle.generateSecretId(role);
     expect((await approle.login(roleId, plain.secretId)).info.boundCidrs).toEqual(['10.0.0.0/8']);
     const wide = await errorOf(approle.generateSecretId(role, {}, { tokenBoundCidrs: ['192.168.0.0/24'] }));
-    expect([wide.kind, wide.message]).toEqual(['invalid', "token_bound_cidrs entry 192.168.0.0/24 is outside the role's token_bound_cidrs"]);
-    expect((await errorOf(approle.createCustomSecretId(role, 'custom-wide', {}, { tokenBoundCidrs: ['0.0.0.0/0'] }))).kind).toBe('invalid');
+    expect([wide.kind, wide.message]).toEqual([
+      'invalid',
+      "token_bound_cidrs entry 192.168.0.0/24 is outside the role's token_bound_cidrs",
+    ]);
+    expect(
+      (await errorOf(approle.createCustomSecretId(role, 'custom-wide', {}, { tokenBoundCidrs: ['0.0.0.0/0'] }))).kind,
+    ).toBe('invalid');
     // A role with no binding of its own takes any list.
     const free = `${role}-free`;
     await approle.writeRole({ name: free });
@@ -296,7 +317,9 @@ describeEachEngine('approle auth', (ctx) => {
   it('words the secret-id limits as Vault does', async () => {
     await approle.writeRole({ name: role, bindSecretId: false, secretIdBoundCidrs: ['127.0.0.1/32'] });
     expect((await errorOf(approle.generateSecretId(role))).message).toBe('bind_secret_id is not set on the role');
-    expect((await errorOf(approle.generateSecretId('missing-role'))).message).toBe('role "missing-role" does not exist');
+    expect((await errorOf(approle.generateSecretId('missing-role'))).message).toBe(
+      'role "missing-role" does not exist',
+    );
   });
 
   it('tidies expired secret_ids', async () => {

@@ -4,7 +4,15 @@ import { constantTimeEqual, hmacSha256Hex } from '../../crypto/hmac.js';
 import type { Storage } from '../../storage/database.js';
 import { forbidden, invalid, notFound, sealedError } from '../../shared/errors.js';
 import { nonNegativeInteger, sanitizePolicies, validateMeta } from '../token/format.js';
-import type { AppRole, AppRoleService, AuthMountRef, GeneratedSecretId, SecretIdInfo, SecretIdOptions, TokenService } from '../types.js';
+import type {
+  AppRole,
+  AppRoleService,
+  AuthMountRef,
+  GeneratedSecretId,
+  SecretIdInfo,
+  SecretIdOptions,
+  TokenService,
+} from '../types.js';
 import { anyCidrContains, cidrWithin, formatCidr, parseCidr } from '../cidr.js';
 import { roleHardLimit } from '../role-token-fields.js';
 import { createAppRoleRepository, type SecretIdRow, type StoredRole } from './repository.js';
@@ -22,7 +30,6 @@ export interface AppRoleDeps {
   mount?: AuthMountRef;
 }
 
-
 const TEST_MOUNT: AuthMountRef = { uuid: 'approle', path: 'approle/' };
 
 const ROLE_NAME = /^[\w.-]{1,255}$/;
@@ -32,7 +39,8 @@ const refused = () => forbidden('invalid role ID or secret ID');
 /** Vault's words for a role_id that another role holds (clients match it). */
 const roleIdInUse = () => invalid('role_id already in use');
 /** Vault's words for an accessor the role does not have; Terraform's provider matches this text. */
-const noSuchAccessor = (accessor: string) => notFound(`failed to find accessor entry for secret_id_accessor: ${JSON.stringify(accessor)}`);
+const noSuchAccessor = (accessor: string) =>
+  notFound(`failed to find accessor entry for secret_id_accessor: ${JSON.stringify(accessor)}`);
 
 type RoleSettings = Omit<AppRole, 'name' | 'roleId'>;
 
@@ -61,7 +69,12 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
   }
 
   function toRole(stored: StoredRole): AppRole {
-    return { name: stored.name, roleId: stored.roleId, ...DEFAULTS, ...(JSON.parse(stored.definition) as RoleSettings) };
+    return {
+      name: stored.name,
+      roleId: stored.roleId,
+      ...DEFAULTS,
+      ...(JSON.parse(stored.definition) as RoleSettings),
+    };
   }
 
   async function loadRole(name: string): Promise<AppRole> {
@@ -84,13 +97,20 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
     const role = await loadRole(name);
     if (!role.bindSecretId) throw invalid('bind_secret_id is not set on the role');
     const ttl = options.ttl === undefined ? role.secretIdTtl : nonNegativeInteger('ttl', options.ttl);
-    if (role.secretIdTtl > 0 && (ttl === 0 || ttl > role.secretIdTtl)) throw invalid("ttl cannot be longer than the role's secret_id_ttl");
-    const numUses = options.numUses === undefined ? role.secretIdNumUses : nonNegativeInteger('num_uses', options.numUses);
+    if (role.secretIdTtl > 0 && (ttl === 0 || ttl > role.secretIdTtl))
+      throw invalid("ttl cannot be longer than the role's secret_id_ttl");
+    const numUses =
+      options.numUses === undefined ? role.secretIdNumUses : nonNegativeInteger('num_uses', options.numUses);
     if (role.secretIdNumUses > 0 && (numUses === 0 || numUses > role.secretIdNumUses)) {
       throw invalid("num_uses cannot be higher than the role's secret_id_num_uses");
     }
     const cidrs = narrowedCidrs('cidr_list', options.cidrList, role.secretIdBoundCidrs, 'secret_id_bound_cidrs');
-    const tokenCidrs = narrowedCidrs('token_bound_cidrs', options.tokenBoundCidrs, role.tokenBoundCidrs, 'token_bound_cidrs');
+    const tokenCidrs = narrowedCidrs(
+      'token_bound_cidrs',
+      options.tokenBoundCidrs,
+      role.tokenBoundCidrs,
+      'token_bound_cidrs',
+    );
     const accessor = randomUUID();
     const now = clock();
     const row: Omit<SecretIdRow, 'mount_uuid'> = {
@@ -111,8 +131,13 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
   }
 
   /** Looks up, checks and spends one use of a secret-id; any failure is the same refusal. */
-  async function redeemSecretId(role: AppRole, secretId: string, remoteAddress: string | undefined): Promise<SecretIdRow> {
-    if (typeof secretId !== 'string' || secretId.length === 0 || secretId.length > MAX_CREDENTIAL_LENGTH) throw refused();
+  async function redeemSecretId(
+    role: AppRole,
+    secretId: string,
+    remoteAddress: string | undefined,
+  ): Promise<SecretIdRow> {
+    if (typeof secretId !== 'string' || secretId.length === 0 || secretId.length > MAX_CREDENTIAL_LENGTH)
+      throw refused();
     const hash = hashSecretId(secretId);
     const row = await repo.findSecretId(role.name, hash);
     if (!row || !constantTimeEqual(row.hash, hash)) throw refused();
@@ -146,7 +171,9 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
       if (typeof roleId !== 'string' || roleId.trim() === '') throw invalid('missing role_id');
       const { name: roleName, roleId: newRoleId, ...settings } = validateRole({ ...role, roleId });
       // The old role_id stops logging in at once: the row holds one role_id, so replacing it drops the old mapping.
-      if (!(await repo.writeRole({ name: roleName, roleId: newRoleId, definition: JSON.stringify(settings) }, clock()))) {
+      if (
+        !(await repo.writeRole({ name: roleName, roleId: newRoleId, definition: JSON.stringify(settings) }, clock()))
+      ) {
         throw roleIdInUse();
       }
     },
@@ -169,7 +196,8 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
     async createCustomSecretId(name, secretId, meta, options = {}) {
       // Vault asks only for a non-empty value; the upper bound is what login accepts, so the secret-id stays usable.
       if (typeof secretId !== 'string' || secretId === '') throw invalid('missing secret_id');
-      if (secretId.length > MAX_CREDENTIAL_LENGTH) throw invalid(`secret_id must be at most ${MAX_CREDENTIAL_LENGTH} characters`);
+      if (secretId.length > MAX_CREDENTIAL_LENGTH)
+        throw invalid(`secret_id must be at most ${MAX_CREDENTIAL_LENGTH} characters`);
       return registerSecretId(name, secretId, meta, options);
     },
 
@@ -273,7 +301,8 @@ function secretIdInfo(row: SecretIdRow): SecretIdInfo {
 
 function validateRole(role: AppRole): AppRole {
   const roleId = typeof role.roleId === 'string' ? role.roleId.trim() : '';
-  if (roleId.length === 0 || roleId.length > 255 || /\s/.test(roleId)) throw invalid('role_id must be 1–255 characters without spaces');
+  if (roleId.length === 0 || roleId.length > 255 || /\s/.test(roleId))
+    throw invalid('role_id must be 1–255 characters without spaces');
   const tokenPolicies = sanitizePolicies(role.tokenPolicies ?? [], false);
   if (tokenPolicies.includes('root')) throw invalid('a role cannot grant the root policy');
   const secretIdBoundCidrs = canonicalCidrs(role.secretIdBoundCidrs ?? []);
@@ -303,12 +332,18 @@ function validateRole(role: AppRole): AppRole {
 }
 
 /** A secret-id's own CIDR list, each block inside one of the role's when the role has any (Vault's subset rule). */
-function narrowedCidrs(field: string, list: readonly string[] | undefined, roleList: readonly string[], roleField: string): string[] {
+function narrowedCidrs(
+  field: string,
+  list: readonly string[] | undefined,
+  roleList: readonly string[],
+  roleField: string,
+): string[] {
   const cidrs = canonicalCidrs(list ?? []);
   if (roleList.length > 0) {
     const outer = roleList.map(parseCidr);
     for (const text of cidrs) {
-      if (!outer.some((o) => cidrWithin(parseCidr(text), o))) throw invalid(`${field} entry ${text} is outside the role's ${roleField}`);
+      if (!outer.some((o) => cidrWithin(parseCidr(text), o)))
+        throw invalid(`${field} entry ${text} is outside the role's ${roleField}`);
     }
   }
   return cidrs;
@@ -316,11 +351,14 @@ function narrowedCidrs(field: string, list: readonly string[] | undefined, roleL
 
 function canonicalCidrs(list: readonly string[]): string[] {
   if (!Array.isArray(list)) throw invalid('CIDR lists must be arrays');
-  return [...new Set(list.filter((c) => typeof c !== 'string' || c.trim() !== '').map((c) => formatCidr(parseCidr(c))))];
+  return [
+    ...new Set(list.filter((c) => typeof c !== 'string' || c.trim() !== '').map((c) => formatCidr(parseCidr(c)))),
+  ];
 }
 
 function checkName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !ROLE_NAME.test(name)) throw invalid('role name must be 1–255 letters, digits, ".", "_" or "-"');
+  if (typeof name !== 'string' || !ROLE_NAME.test(name))
+    throw invalid('role name must be 1–255 letters, digits, ".", "_" or "-"');
 }
 
 function withoutUndefined<T extends object>(input: T): Partial<T> {

@@ -14,7 +14,8 @@ export interface ServiceAccountIdentity {
 export function serviceAccountFromClaims(payload: JWTPayload): ServiceAccountIdentity | undefined {
   const projected = fromProjected(payload['kubernetes.io']);
   const legacy = fromLegacy(payload);
-  if (projected && legacy && (projected.namespace !== legacy.namespace || projected.name !== legacy.name)) return undefined;
+  if (projected && legacy && (projected.namespace !== legacy.namespace || projected.name !== legacy.name))
+    return undefined;
   const identity = projected ?? legacy;
   if (!identity) return undefined;
   // `sub` is system:serviceaccount:<ns>:<name> on both kinds; when present it must agree.

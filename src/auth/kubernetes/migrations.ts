@@ -36,7 +36,8 @@ export const migrations: Record<string, Migration> = {
     // Keyed by mount instead of a fixed id (config) or the name alone (roles): rebuilt, rows copied into the
     // auth/kubernetes/ mount the store always had (recorded in the auth mount table when there is data to keep).
     async up(db: AnyDb) {
-      const legacy = (await recordLegacyAuthMount(db, 'kubernetes', ['auth_kubernetes_config', 'auth_kubernetes_roles'])) ?? '';
+      const legacy =
+        (await recordLegacyAuthMount(db, 'kubernetes', ['auth_kubernetes_config', 'auth_kubernetes_roles'])) ?? '';
       await db.schema
         .createTable('auth_kubernetes_config_m')
         .addColumn('mount_uuid', 'varchar(36)', (c) => c.primaryKey())
@@ -53,7 +54,9 @@ export const migrations: Record<string, Migration> = {
         .addPrimaryKeyConstraint('auth_kubernetes_roles_m_pk', ['mount_uuid', 'name'])
         .execute();
       await sql`insert into auth_kubernetes_config_m (mount_uuid, config, reviewer_jwt, updated_at)
-        select cast(${legacy} as varchar(36)), config, reviewer_jwt, updated_at from auth_kubernetes_config`.execute(db);
+        select cast(${legacy} as varchar(36)), config, reviewer_jwt, updated_at from auth_kubernetes_config`.execute(
+        db,
+      );
       await sql`insert into auth_kubernetes_roles_m (mount_uuid, name, definition, updated_at)
         select cast(${legacy} as varchar(36)), name, definition, updated_at from auth_kubernetes_roles`.execute(db);
       await db.schema.dropTable('auth_kubernetes_roles').execute();

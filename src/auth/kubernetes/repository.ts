@@ -44,8 +44,14 @@ export function createKubernetesRepository(storage: Pick<Storage, 'db'>, mountUu
   const m = mountUuid;
   return {
     async readConfig() {
-      const row = await db.selectFrom('auth_kubernetes_config').selectAll().where('mount_uuid', '=', m).executeTakeFirst();
-      return row ? { config: row.config, reviewerJwt: row.reviewer_jwt ? Buffer.from(row.reviewer_jwt) : null } : undefined;
+      const row = await db
+        .selectFrom('auth_kubernetes_config')
+        .selectAll()
+        .where('mount_uuid', '=', m)
+        .executeTakeFirst();
+      return row
+        ? { config: row.config, reviewerJwt: row.reviewer_jwt ? Buffer.from(row.reviewer_jwt) : null }
+        : undefined;
     },
     async writeConfig({ config, reviewerJwt }, now) {
       const values = { config, reviewer_jwt: reviewerJwt ? Buffer.from(reviewerJwt) : null, updated_at: now };
@@ -56,7 +62,12 @@ export function createKubernetesRepository(storage: Pick<Storage, 'db'>, mountUu
         .execute();
     },
     async readRole(name) {
-      const row = await db.selectFrom('auth_kubernetes_roles').select('definition').where('mount_uuid', '=', m).where('name', '=', name).executeTakeFirst();
+      const row = await db
+        .selectFrom('auth_kubernetes_roles')
+        .select('definition')
+        .where('mount_uuid', '=', m)
+        .where('name', '=', name)
+        .executeTakeFirst();
       return row?.definition;
     },
     async writeRole(name, definition, now) {
@@ -67,11 +78,20 @@ export function createKubernetesRepository(storage: Pick<Storage, 'db'>, mountUu
         .execute();
     },
     async listRoles() {
-      const rows = await db.selectFrom('auth_kubernetes_roles').select('name').where('mount_uuid', '=', m).orderBy('name').execute();
+      const rows = await db
+        .selectFrom('auth_kubernetes_roles')
+        .select('name')
+        .where('mount_uuid', '=', m)
+        .orderBy('name')
+        .execute();
       return rows.map((r) => r.name);
     },
     async deleteRole(name) {
-      const result = await db.deleteFrom('auth_kubernetes_roles').where('mount_uuid', '=', m).where('name', '=', name).executeTakeFirst();
+      const result = await db
+        .deleteFrom('auth_kubernetes_roles')
+        .where('mount_uuid', '=', m)
+        .where('name', '=', name)
+        .executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
   };

@@ -66,7 +66,11 @@ export function createKubernetesBackend(deps: { kubernetes: KubernetesAuthServic
 }
 
 /** pem_keys: a list of PEM strings, or one PEM string (a single key). */
-const PEM_KEYS_META = { type: 'array', items: { type: 'string' }, description: 'PEM public keys that verify service account tokens.' };
+const PEM_KEYS_META = {
+  type: 'array',
+  items: { type: 'string' },
+  description: 'PEM public keys that verify service account tokens.',
+};
 const PEM_KEYS = z
   .unknown()
   .transform((value, ctx) => {
@@ -84,7 +88,7 @@ const PEM_KEYS = z
 
 const CONFIG_FIELDS = {
   kubernetes_host: f.string('The Kubernetes API server URL.'),
-  kubernetes_ca_cert: f.string("PEM CA certificate of the API server."),
+  kubernetes_ca_cert: f.string('PEM CA certificate of the API server.'),
   pem_keys: PEM_KEYS,
   jwks: f.string('A JWKS document whose keys verify service account tokens.'),
   jwks_url: f.string('Where to fetch that JWKS document.'),
@@ -130,7 +134,9 @@ const ROLE_FIELDS = {
   ...ROLE_TOKEN_FIELDS,
   bound_service_account_names: f.stringList('Service account names that may log in ("*" for any).'),
   bound_service_account_namespaces: f.stringList('Namespaces whose service accounts may log in ("*" for any).'),
-  bound_service_account_namespace_selector: f.string('Refused: list the namespaces in bound_service_account_namespaces.'),
+  bound_service_account_namespace_selector: f.string(
+    'Refused: list the namespaces in bound_service_account_namespaces.',
+  ),
   audience: f.string('The audience the service account token must carry ("" for none).'),
   alias_name_source: f.string('What names the login alias: serviceaccount_uid or serviceaccount_name.'),
 };
@@ -140,7 +146,9 @@ function roleInput(name: string, data: FieldsInput<typeof ROLE_FIELDS>): Partial
   refuseUnenforcedTokenFields(data, { tokenNumUses: true });
   // A namespace selector widens who may log in; without the Namespace lookups it needs, it is refused, not ignored.
   if (data.bound_service_account_namespace_selector) {
-    throw invalid('bound_service_account_namespace_selector is not supported: list the namespaces in bound_service_account_namespaces');
+    throw invalid(
+      'bound_service_account_namespace_selector is not supported: list the namespaces in bound_service_account_namespaces',
+    );
   }
   return {
     name,

@@ -44,10 +44,27 @@ function hasOpenssl(): boolean {
 
 function selfSignedCertificate(): string {
   const dir = mkdtempSync(join(tmpdir(), 'strongroom-ca-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=kubernetes',
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=kubernetes',
+    ],
+    { stdio: 'ignore' },
+  );
   return readFileSync(join(dir, 'cert.pem'), 'utf8');
 }
 
@@ -109,7 +126,11 @@ describeEachEngine('kubernetes auth', (ctx) => {
           return;
         }
         const review = JSON.parse(body) as { spec: { token: string; audiences?: string[] } };
-        reviews.push({ authorization: req.headers.authorization, token: review.spec.token, audiences: review.spec.audiences });
+        reviews.push({
+          authorization: req.headers.authorization,
+          token: review.spec.token,
+          audiences: review.spec.audiences,
+        });
         if (req.headers.authorization !== `Bearer ${REVIEWER_JWT}`) {
           res.writeHead(403, { 'content-type': 'application/json' }).end('{"kind":"Status","code":403}');
           return;
@@ -117,7 +138,11 @@ describeEachEngine('kubernetes auth', (ctx) => {
         const [kind, ns, sa] = review.spec.token.split('.');
         const status =
           kind === 'good'
-            ? { authenticated: true, user: { username: `system:serviceaccount:${ns}:${sa}`, uid: 'uid-42' }, audiences: review.spec.audiences ?? [] }
+            ? {
+                authenticated: true,
+                user: { username: `system:serviceaccount:${ns}:${sa}`, uid: 'uid-42' },
+                audiences: review.spec.audiences ?? [],
+              }
             : { authenticated: false, error: 'token has been invalidated' };
         res.writeHead(201, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', status }));
@@ -133,7 +158,13 @@ describeEachEngine('kubernetes auth', (ctx) => {
 
   beforeEach(async () => {
     now = Date.UTC(2025, 0, 1);
-    tokens = createTokenService({ storage: ctx.storage(), barrier, clock: () => now, defaultTtl: 768 * HOUR, maxTtl: 768 * HOUR });
+    tokens = createTokenService({
+      storage: ctx.storage(),
+      barrier,
+      clock: () => now,
+      defaultTtl: 768 * HOUR,
+      maxTtl: 768 * HOUR,
+    });
     k8s = createKubernetesAuthService({ storage: ctx.storage(), tokens, barrier, clock: () => now });
     await k8s.writeConfig({ kubernetesHost: 'https://kubernetes.default.svc', pemKeys: [publicPem], issuer: ISSUER });
     // A write updates only the fields it gives: start each test from a fresh role.
@@ -165,7 +196,7 @@ describeEachEngine('kubernetes auth', (ctx) => {
     expect((await tokens.authenticate(token)).accessor).toBe(info.accessor);
   });
 
-  it('binds the login token to the role\'s token_bound_cidrs', async () => {
+  it("binds the login token to the role's token_bound_cidrs", async () => {
     const base = await k8s.readRole('payments');
     await k8s.writeRole({ ...base, tokenBoundCidrs: ['192.168.0.0/16', '10.0.0.7'] });
     expect((await k8s.readRole('payments')).tokenBoundCidrs).toEqual(['192.168.0.0/16', '10.0.0.7/32']);
@@ -219,17 +250,31 @@ describeEachEngine('kubernetes auth', (ctx) => {
   });
 
   it('matches bound names and namespaces with * and globs', async () => {
-    await k8s.writeRole({ ...(await k8s.readRole('payments')), name: 'globbed', boundServiceAccountNames: ['web-*'], boundServiceAccountNamespaces: ['*'] });
-    const { info } = await k8s.login('globbed', await saToken({ audience: 'strongroom', namespace: 'anything', name: 'web-frontend' }));
+    await k8s.writeRole({
+      ...(await k8s.readRole('payments')),
+      name: 'globbed',
+      boundServiceAccountNames: ['web-*'],
+      boundServiceAccountNamespaces: ['*'],
+    });
+    const { info } = await k8s.login(
+      'globbed',
+      await saToken({ audience: 'strongroom', namespace: 'anything', name: 'web-frontend' }),
+    );
     expect(info.displayName).toBe('kubernetes-anything-web-frontend');
-    expect((await errorOf(k8s.login('globbed', await saToken({ audience: 'strongroom', name: 'api-web' })))).kind).toBe('forbidden');
+    expect((await errorOf(k8s.login('globbed', await saToken({ audience: 'strongroom', name: 'api-web' })))).kind).toBe(
+      'forbidden',
+    );
   });
 
   it('verifies against a JWKS document and tries every configured PEM key', async () => {
     await k8s.writeConfig({ kubernetesHost: 'https://kubernetes.default.svc', jwks, issuer: ISSUER });
     expect((await k8s.login('payments', await saToken({ audience: 'strongroom' }))).info.meta.role).toBe('payments');
     const unrelated = await exportSPKI((await generateKeyPair('ES256')).publicKey);
-    await k8s.writeConfig({ kubernetesHost: 'https://kubernetes.default.svc', pemKeys: [unrelated, publicPem], issuer: ISSUER });
+    await k8s.writeConfig({
+      kubernetesHost: 'https://kubernetes.default.svc',
+      pemKeys: [unrelated, publicPem],
+      issuer: ISSUER,
+    });
     expect((await k8s.login('payments', await saToken({ audience: 'strongroom' }))).info.meta.role).toBe('payments');
   });
 
@@ -250,7 +295,13 @@ describeEachEngine('kubernetes auth', (ctx) => {
 
   it('updates only the fields a write gives, as Vault does', async () => {
     await k8s.deleteRole('partial');
-    await k8s.writeRole({ name: 'partial', boundServiceAccountNames: ['api'], boundServiceAccountNamespaces: ['prod'], audience: 'vault', tokenPolicies: ['a'] });
+    await k8s.writeRole({
+      name: 'partial',
+      boundServiceAccountNames: ['api'],
+      boundServiceAccountNamespaces: ['prod'],
+      audience: 'vault',
+      tokenPolicies: ['a'],
+    });
     await k8s.writeRole({ name: 'partial', tokenTtl: 60 });
     expect(await k8s.readRole('partial')).toMatchObject({
       boundServiceAccountNames: ['api'],
@@ -263,7 +314,9 @@ describeEachEngine('kubernetes auth', (ctx) => {
     await k8s.writeRole({ name: 'partial', audience: '' });
     expect((await k8s.readRole('partial')).audience).toBeUndefined();
     // A new role still needs its bindings.
-    expect((await errorOf(k8s.writeRole({ name: 'fresh-role', tokenTtl: 60 }))).message).toBe('"bound_service_account_names" can not be empty');
+    expect((await errorOf(k8s.writeRole({ name: 'fresh-role', tokenTtl: 60 }))).message).toBe(
+      '"bound_service_account_names" can not be empty',
+    );
   });
 
   it('keeps token_explicit_max_ttl apart for read-back and applies the smaller hard limit', async () => {
@@ -274,16 +327,21 @@ describeEachEngine('kubernetes auth', (ctx) => {
     expect(info.ttl).toBe(600);
   });
 
-  it('validates roles in Vault\'s words and keeps alias_name_source and audience', async () => {
+  it("validates roles in Vault's words and keeps alias_name_source and audience", async () => {
     const base = { ...(await k8s.readRole('payments')), name: 'checked' };
-    const message = async (role: Parameters<KubernetesAuthService['writeRole']>[0]) => (await errorOf(k8s.writeRole(role))).message;
-    expect(await message({ ...base, boundServiceAccountNames: [' '] })).toBe('"bound_service_account_names" can not be empty');
+    const message = async (role: Parameters<KubernetesAuthService['writeRole']>[0]) =>
+      (await errorOf(k8s.writeRole(role))).message;
+    expect(await message({ ...base, boundServiceAccountNames: [' '] })).toBe(
+      '"bound_service_account_names" can not be empty',
+    );
     expect(await message({ ...base, boundServiceAccountNames: ['*', 'api'] })).toBe('can not mix "*" with values');
     expect(await message({ ...base, boundServiceAccountNamespaces: [] })).toBe(
       '"bound_service_account_namespaces" can not be empty if "bound_service_account_namespace_selector" is not set',
     );
     expect(await message({ ...base, aliasNameSource: 'pod_name' })).toMatch(/^invalid alias_name_source "pod_name"/);
-    expect(await message({ ...base, tokenTtl: 2 * HOUR, tokenMaxTtl: HOUR })).toBe('token ttl should not be greater than token max ttl');
+    expect(await message({ ...base, tokenTtl: 2 * HOUR, tokenMaxTtl: HOUR })).toBe(
+      'token ttl should not be greater than token max ttl',
+    );
 
     await k8s.writeRole(base);
     expect((await k8s.readRole('checked')).aliasNameSource).toBe('serviceaccount_uid');
@@ -296,20 +354,32 @@ describeEachEngine('kubernetes auth', (ctx) => {
     const config = await k8s.readConfig();
     expect(config.tokenReviewerJwtSet).toBe(true);
     expect(JSON.stringify(config)).not.toContain(REVIEWER_JWT);
-    const rows = (await ctx.storage().db.selectFrom('auth_kubernetes_config').selectAll().execute()) as Array<{ config: string; reviewer_jwt: Uint8Array }>;
+    const rows = (await ctx.storage().db.selectFrom('auth_kubernetes_config').selectAll().execute()) as Array<{
+      config: string;
+      reviewer_jwt: Uint8Array;
+    }>;
     const dump = rows.map((r) => r.config + Buffer.from(r.reviewer_jwt).toString('latin1')).join('');
     expect(dump).not.toContain(REVIEWER_JWT);
   });
 
-  it('rejects invalid configuration, in Vault\'s words where Vault has them', async () => {
-    const message = async (config: Parameters<KubernetesAuthService['writeConfig']>[0]) => (await errorOf(k8s.writeConfig(config))).message;
+  it("rejects invalid configuration, in Vault's words where Vault has them", async () => {
+    const message = async (config: Parameters<KubernetesAuthService['writeConfig']>[0]) =>
+      (await errorOf(k8s.writeConfig(config))).message;
     expect(await message({ kubernetesHost: '' })).toBe('no host provided');
     expect(await message({ kubernetesHost: 'ftp://x' })).toBe('kubernetes_host must be an http(s) URL');
-    expect(await message({ kubernetesHost: 'kubernetes.default.svc:443' })).toBe('kubernetes_host must be an http(s) URL');
-    expect(await message({ kubernetesHost: 'https://k', pemKeys: ['nope'] })).toBe('pem_keys[0] is not a PEM public key or certificate');
-    expect(await message({ kubernetesHost: 'https://k', kubernetesCaCert: 'nope' })).toBe('The provided CA PEM data contains no valid certificates');
+    expect(await message({ kubernetesHost: 'kubernetes.default.svc:443' })).toBe(
+      'kubernetes_host must be an http(s) URL',
+    );
+    expect(await message({ kubernetesHost: 'https://k', pemKeys: ['nope'] })).toBe(
+      'pem_keys[0] is not a PEM public key or certificate',
+    );
+    expect(await message({ kubernetesHost: 'https://k', kubernetesCaCert: 'nope' })).toBe(
+      'The provided CA PEM data contains no valid certificates',
+    );
     const broken = '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n';
-    expect(await message({ kubernetesHost: 'https://k', kubernetesCaCert: broken })).toBe('The provided CA PEM data contains no valid certificates');
+    expect(await message({ kubernetesHost: 'https://k', kubernetesCaCert: broken })).toBe(
+      'The provided CA PEM data contains no valid certificates',
+    );
     for (const reviewer of ['not-a-jwt', 'a.b.c', `${REVIEWER_JWT}.extra`]) {
       const text = await message({ kubernetesHost: 'https://k', tokenReviewerJwt: reviewer });
       expect(text).toBe('token_reviewer_jwt is not a valid JWT');
@@ -320,8 +390,17 @@ describeEachEngine('kubernetes auth', (ctx) => {
 
   it.skipIf(!hasOpenssl())('accepts a CA bundle of real certificates and reads disable_local_ca_jwt back', async () => {
     const ca = selfSignedCertificate();
-    await k8s.writeConfig({ kubernetesHost: reviewUrl, kubernetesCaCert: `${ca}${ca}`, disableLocalCaJwt: true, tokenReviewerJwt: REVIEWER_JWT });
-    expect(await k8s.readConfig()).toMatchObject({ kubernetesCaCert: `${ca}${ca}`, disableLocalCaJwt: true, tokenReviewerJwtSet: true });
+    await k8s.writeConfig({
+      kubernetesHost: reviewUrl,
+      kubernetesCaCert: `${ca}${ca}`,
+      disableLocalCaJwt: true,
+      tokenReviewerJwt: REVIEWER_JWT,
+    });
+    expect(await k8s.readConfig()).toMatchObject({
+      kubernetesCaCert: `${ca}${ca}`,
+      disableLocalCaJwt: true,
+      tokenReviewerJwtSet: true,
+    });
     await k8s.writeConfig({ kubernetesHost: reviewUrl });
     expect(await k8s.readConfig()).toMatchObject({ disableLocalCaJwt: false, tokenReviewerJwtSet: false });
   });
@@ -330,8 +409,14 @@ describeEachEngine('kubernetes auth', (ctx) => {
     await k8s.writeConfig({ kubernetesHost: reviewUrl, tokenReviewerJwt: REVIEWER_JWT });
     reviews.length = 0;
     const { info } = await k8s.login('payments', 'good.payments.api');
-    expect(info.meta).toMatchObject({ service_account_namespace: 'payments', service_account_name: 'api', service_account_uid: 'uid-42' });
-    expect(reviews).toEqual([{ authorization: `Bearer ${REVIEWER_JWT}`, token: 'good.payments.api', audiences: ['strongroom'] }]);
+    expect(info.meta).toMatchObject({
+      service_account_namespace: 'payments',
+      service_account_name: 'api',
+      service_account_uid: 'uid-42',
+    });
+    expect(reviews).toEqual([
+      { authorization: `Bearer ${REVIEWER_JWT}`, token: 'good.payments.api', audiences: ['strongroom'] },
+    ]);
   });
 
   it('refuses what the TokenReview API does not authenticate, or binds elsewhere', async () => {
@@ -343,7 +428,11 @@ describeEachEngine('kubernetes auth', (ctx) => {
   });
 
   it('reports a reviewer without permission as forbidden, with a hint', async () => {
-    await k8s.writeConfig({ kubernetesHost: reviewUrl, tokenReviewerJwt: unsignedJwt({ sub: 'wrong-reviewer' }), useTokenReview: true });
+    await k8s.writeConfig({
+      kubernetesHost: reviewUrl,
+      tokenReviewerJwt: unsignedJwt({ sub: 'wrong-reviewer' }),
+      useTokenReview: true,
+    });
     const err = await errorOf(k8s.login('payments', 'good.payments.api'));
     expect(err.kind).toBe('forbidden');
     expect(err.message).toContain('auth-delegator');

@@ -1,5 +1,12 @@
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
-import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors as joseErrors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import { encodeContext } from '../../crypto/context.js';
 import type { Barrier } from '../../crypto/types.js';
 import type { Storage } from '../../storage/database.js';
@@ -8,7 +15,13 @@ import { formatCidr, parseCidr } from '../cidr.js';
 import { roleHardLimit } from '../role-token-fields.js';
 import { matchesAny } from '../glob.js';
 import { nonNegativeInteger, sanitizePolicies } from '../token/format.js';
-import type { AuthMountRef, KubernetesAuthConfig, KubernetesAuthService, KubernetesRole, TokenService } from '../types.js';
+import type {
+  AuthMountRef,
+  KubernetesAuthConfig,
+  KubernetesAuthService,
+  KubernetesRole,
+  TokenService,
+} from '../types.js';
 import { serviceAccountFromClaims, type ServiceAccountIdentity } from './claims.js';
 import { createKubernetesRepository } from './repository.js';
 import { reviewToken, type FetchLike } from './token-review.js';
@@ -36,7 +49,18 @@ const LEGACY_ISSUER = 'kubernetes/serviceaccount';
 /** Clock skew allowed between the API server that signed the token and this store. */
 const CLOCK_TOLERANCE_SECONDS = 5;
 const MAX_JWT_LENGTH = 16 * 1024;
-const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 const ROLE_NAME = /^[\w.-]{1,255}$/;
 const ROLE_DEFAULTS: Omit<KubernetesRole, 'name'> = {
   boundServiceAccountNames: [],
@@ -76,7 +100,11 @@ export function createKubernetesAuthService(deps: KubernetesAuthDeps): Kubernete
     return JSON.parse(definition) as KubernetesRole;
   }
 
-  async function verifyLocally(jwt: string, config: StoredConfig, role: KubernetesRole): Promise<ServiceAccountIdentity> {
+  async function verifyLocally(
+    jwt: string,
+    config: StoredConfig,
+    role: KubernetesRole,
+  ): Promise<ServiceAccountIdentity> {
     const options = {
       algorithms: ASYMMETRIC_ALGORITHMS,
       currentDate: new Date(clock()),
@@ -89,12 +117,14 @@ export function createKubernetesAuthService(deps: KubernetesAuthDeps): Kubernete
     for (const key of verificationKeys(config)) {
       try {
         // Two calls because jose's overloads (key vs key-resolver) do not accept the union.
-        const verified = typeof key === 'function' ? await jwtVerify(jwt, key, options) : await jwtVerify(jwt, key, options);
+        const verified =
+          typeof key === 'function' ? await jwtVerify(jwt, key, options) : await jwtVerify(jwt, key, options);
         payload = verified.payload;
         break;
       } catch (err) {
         // Claims are checked only after a signature verified: such a failure is final, whichever key is next.
-        if (err instanceof joseErrors.JWTClaimValidationFailed || err instanceof joseErrors.JWTExpired) throw loginRefused(err);
+        if (err instanceof joseErrors.JWTClaimValidationFailed || err instanceof joseErrors.JWTExpired)
+          throw loginRefused(err);
         lastError = err;
       }
     }
@@ -143,8 +173,12 @@ export function createKubernetesAuthService(deps: KubernetesAuthDeps): Kubernete
       }
       // As Vault: an update changes only the fields it gives; the rest keep their stored values (or the defaults).
       const stored = await repo.readRole(input.name);
-      const current: KubernetesRole = stored ? (JSON.parse(stored) as KubernetesRole) : { name: input.name, ...ROLE_DEFAULTS };
-      const given = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Partial<KubernetesRole>;
+      const current: KubernetesRole = stored
+        ? (JSON.parse(stored) as KubernetesRole)
+        : { name: input.name, ...ROLE_DEFAULTS };
+      const given = Object.fromEntries(
+        Object.entries(input).filter(([, v]) => v !== undefined),
+      ) as Partial<KubernetesRole>;
       const role = validateRole({ ...current, ...given });
       await repo.writeRole(role.name, JSON.stringify(role), clock());
     },
@@ -224,9 +258,12 @@ function loginRefused(err: unknown): StrongroomError {
         return forbidden(`the service account token failed the "${err.claim}" check`);
     }
   }
-  if (err instanceof joseErrors.JOSEAlgNotAllowed) return forbidden('the service account token uses an algorithm that is not allowed');
-  if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) return forbidden('the service account token is malformed');
-  if (err instanceof joseErrors.JWKSTimeout) return new StrongroomError('unavailable', 'timed out fetching the JWKS to verify the token');
+  if (err instanceof joseErrors.JOSEAlgNotAllowed)
+    return forbidden('the service account token uses an algorithm that is not allowed');
+  if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid)
+    return forbidden('the service account token is malformed');
+  if (err instanceof joseErrors.JWKSTimeout)
+    return new StrongroomError('unavailable', 'timed out fetching the JWKS to verify the token');
   return forbidden('the service account token signature could not be verified');
 }
 
@@ -311,13 +348,17 @@ function validateRole(input: KubernetesRole): KubernetesRole {
   if (names.length > 1 && names.includes('*')) throw invalid('can not mix "*" with values');
   const namespaces = boundList(input.boundServiceAccountNamespaces);
   if (namespaces.length === 0) {
-    throw invalid('"bound_service_account_namespaces" can not be empty if "bound_service_account_namespace_selector" is not set');
+    throw invalid(
+      '"bound_service_account_namespaces" can not be empty if "bound_service_account_namespace_selector" is not set',
+    );
   }
   if (namespaces.length > 1 && namespaces.includes('*')) throw invalid('can not mix "*" with values');
   if (input.audience !== undefined && typeof input.audience !== 'string') throw invalid('audience must be a string');
   const aliasNameSource = input.aliasNameSource ?? 'serviceaccount_uid';
   if (!ALIAS_NAME_SOURCES.includes(aliasNameSource)) {
-    throw invalid(`invalid alias_name_source ${JSON.stringify(String(aliasNameSource).slice(0, 64))}; valid values are ${ALIAS_NAME_SOURCES.join(', ')}`);
+    throw invalid(
+      `invalid alias_name_source ${JSON.stringify(String(aliasNameSource).slice(0, 64))}; valid values are ${ALIAS_NAME_SOURCES.join(', ')}`,
+    );
   }
   const tokenPolicies = sanitizePolicies(input.tokenPolicies ?? [], false);
   if (tokenPolicies.includes('root')) throw invalid('a role cannot grant the root policy');
@@ -343,7 +384,9 @@ function validateRole(input: KubernetesRole): KubernetesRole {
 function tokenBoundCidrs(values: readonly string[] | undefined): string[] {
   if (values === undefined) return [];
   if (!Array.isArray(values)) throw invalid('token_bound_cidrs must be a list');
-  return [...new Set(values.filter((v) => typeof v !== 'string' || v.trim() !== '').map((v) => formatCidr(parseCidr(v))))];
+  return [
+    ...new Set(values.filter((v) => typeof v !== 'string' || v.trim() !== '').map((v) => formatCidr(parseCidr(v)))),
+  ];
 }
 
 /** Trimmed, without blanks, de-duplicated. ("*" already means everything: mixing it with names is refused above.) */

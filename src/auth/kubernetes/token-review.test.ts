@@ -26,17 +26,39 @@ describe.skipIf(!hasOpenssl())('TokenReview over TLS', () => {
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'strongroom-tls-'));
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
     server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
       req.resume();
       req.on('end', () => {
         res.writeHead(201, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: { authenticated: true, user: { username: 'system:serviceaccount:prod:api', uid: 'u1' } } }));
+        res.end(
+          JSON.stringify({
+            status: { authenticated: true, user: { username: 'system:serviceaccount:prod:api', uid: 'u1' } },
+          }),
+        );
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -49,7 +49,9 @@ export async function reviewToken(options: {
       : await post(url, headers, body, options.caCert);
   } catch (err) {
     // The cause may name the host; it never holds the JWT (that is only in the request body).
-    throw new StrongroomError('unavailable', 'could not reach the Kubernetes API for a TokenReview', undefined, { cause: err });
+    throw new StrongroomError('unavailable', 'could not reach the Kubernetes API for a TokenReview', undefined, {
+      cause: err,
+    });
   }
   if (response.status === 401 || response.status === 403) {
     throw forbidden(
@@ -63,14 +65,17 @@ export async function reviewToken(options: {
 }
 
 function parseReview(text: string, audience: string | undefined): ReviewedIdentity {
-  let review: { status?: { authenticated?: boolean; user?: { username?: string; uid?: string }; audiences?: string[] } };
+  let review: {
+    status?: { authenticated?: boolean; user?: { username?: string; uid?: string }; audiences?: string[] };
+  };
   try {
     review = JSON.parse(text) as typeof review;
   } catch {
     throw new StrongroomError('unavailable', 'the Kubernetes TokenReview answer was not JSON');
   }
   const status = review.status ?? {};
-  if (status.authenticated !== true) throw forbidden('the Kubernetes API did not authenticate this service account token');
+  if (status.authenticated !== true)
+    throw forbidden('the Kubernetes API did not authenticate this service account token');
   const match = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(status.user?.username ?? '');
   if (!match) throw forbidden('the reviewed token does not belong to a service account');
   const audiences = Array.isArray(status.audiences) ? status.audiences.filter((a) => typeof a === 'string') : [];

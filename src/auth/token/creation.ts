@@ -36,7 +36,9 @@ export function createTokenCreation(
       const held = new Set(parentInfo.policies);
       const extra = policies.filter((p) => p !== 'default' && !held.has(p));
       if (extra.length > 0) {
-        throw forbidden(`a child token may only have a subset of its parent's policies (not held: ${extra.join(', ')})`);
+        throw forbidden(
+          `a child token may only have a subset of its parent's policies (not held: ${extra.join(', ')})`,
+        );
       }
     }
     return policies;
@@ -162,7 +164,8 @@ export function createTokenCreation(
       if (parentInfo.numUses !== 0) throw forbidden('restricted use token cannot generate child tokens');
       if (input.noParent === true && !sudo) throw forbidden('root or sudo privileges required to create orphan token');
       // A periodic token has no system maximum: renewed in time it lives forever, so only sudo may hand one out.
-      if ((input.period ?? 0) > 0 && !sudo) throw forbidden('root or sudo privileges required to create periodic token');
+      if ((input.period ?? 0) > 0 && !sudo)
+        throw forbidden('root or sudo privileges required to create periodic token');
       if (input.entityAlias !== undefined && input.entityAlias !== '') {
         throw invalid("'entity_alias' is only allowed in combination with token role");
       }
@@ -192,7 +195,8 @@ export function createTokenCreation(
       const sudo = parentIsRoot || options?.sudo === true;
       if (parentInfo.numUses !== 0) throw forbidden('restricted use token cannot generate child tokens');
       // The role's own period is the role writer's decision; a period asked for in the request still needs sudo.
-      if ((input.period ?? 0) > 0 && !sudo) throw forbidden('root or sudo privileges required to create periodic token');
+      if ((input.period ?? 0) > 0 && !sudo)
+        throw forbidden('root or sudo privileges required to create periodic token');
       if (input.entityAlias !== undefined && input.entityAlias !== '') {
         const alias = input.entityAlias.toLowerCase();
         if (!role.allowedEntityAliases.includes(alias) && !matchesAny(role.allowedEntityAliases, alias)) {
@@ -202,8 +206,12 @@ export function createTokenCreation(
       }
       const noDefault = input.noDefaultPolicy === true || role.tokenNoDefaultPolicy;
       let policies =
-        rolePolicies({ role, requested: input.policies ?? [], noDefaultPolicy: noDefault, parentPolicies: parentInfo.policies }) ??
-        subsetOfParent(parentInfo, { ...input, noDefaultPolicy: noDefault });
+        rolePolicies({
+          role,
+          requested: input.policies ?? [],
+          noDefaultPolicy: noDefault,
+          parentPolicies: parentInfo.policies,
+        }) ?? subsetOfParent(parentInfo, { ...input, noDefaultPolicy: noDefault });
       if (noDefault) policies = policies.filter((p) => p !== 'default');
       if (policies.includes('root') && !parentIsRoot) {
         throw invalid('root tokens may not be created without parent token being root');
@@ -213,11 +221,15 @@ export function createTokenCreation(
       const warnings: string[] = [];
       const period = lesserLimit(requested.period, role.tokenPeriod);
       if (requested.period > 0 && role.tokenPeriod > 0) {
-        warnings.push(`Period specified both during creation call and in role; using the lesser value of ${period} seconds`);
+        warnings.push(
+          `Period specified both during creation call and in role; using the lesser value of ${period} seconds`,
+        );
       }
       const explicitMaxTtl = lesserLimit(requested.explicitMaxTtl, role.tokenExplicitMaxTtl);
       if (requested.explicitMaxTtl > 0 && role.tokenExplicitMaxTtl > 0) {
-        warnings.push(`Explicit max TTL specified both during creation call and in role; using the lesser value of ${explicitMaxTtl} seconds`);
+        warnings.push(
+          `Explicit max TTL specified both during creation call and in role; using the lesser value of ${explicitMaxTtl} seconds`,
+        );
       }
       const created = await insertToken(generateToken(), {
         policies,

@@ -20,7 +20,12 @@ export function generateAccessor(): string {
 
 /** A caller-chosen token (e.g. `--dev-root-token=root`): printable, no whitespace, bounded. */
 export function validateFixedToken(token: string): void {
-  if (typeof token !== 'string' || token.length < 1 || token.length > MAX_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token)) {
+  if (
+    typeof token !== 'string' ||
+    token.length < 1 ||
+    token.length > MAX_TOKEN_LENGTH ||
+    !/^[\x21-\x7e]+$/.test(token)
+  ) {
     throw invalid('a fixed token must be 1–512 printable ASCII characters without spaces');
   }
 }
@@ -44,7 +49,11 @@ export function sanitizePolicies(policies: readonly string[], addDefault: boolea
 /** 'token' or 'token-<name>', as Vault names tokens made through the token store. */
 export function tokenDisplayName(name: string | undefined): string {
   if (name === undefined || name.trim() === '') return 'token';
-  const cleaned = name.trim().toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 128);
+  const cleaned = name
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 128);
   return cleaned.startsWith('token') ? cleaned : `token-${cleaned}`;
 }
 

@@ -3,19 +3,40 @@ import { describe, expect, it } from 'vitest';
 import { computeLifetime, renewedExpireTime } from './lifetime.js';
 
 const NOW = 1_700_000_000_000;
-const base = { now: NOW, ttl: 0, explicitMaxTtl: 0, period: 0, isRootPolicy: false, defaultTtl: 3600, systemMaxTtl: 7200, parentMaxExpireTime: 0 };
+const base = {
+  now: NOW,
+  ttl: 0,
+  explicitMaxTtl: 0,
+  period: 0,
+  isRootPolicy: false,
+  defaultTtl: 3600,
+  systemMaxTtl: 7200,
+  parentMaxExpireTime: 0,
+};
 
 describe('token lifetime', () => {
   it('uses the default TTL when none is asked for, and the system max as hard limit', () => {
-    expect(computeLifetime(base)).toEqual({ creationTtl: 3600, expireTime: NOW + 3_600_000, maxExpireTime: NOW + 7_200_000 });
+    expect(computeLifetime(base)).toEqual({
+      creationTtl: 3600,
+      expireTime: NOW + 3_600_000,
+      maxExpireTime: NOW + 7_200_000,
+    });
   });
 
   it('never expires a root-policy token that asks for no TTL', () => {
-    expect(computeLifetime({ ...base, isRootPolicy: true })).toEqual({ creationTtl: 0, expireTime: 0, maxExpireTime: 0 });
+    expect(computeLifetime({ ...base, isRootPolicy: true })).toEqual({
+      creationTtl: 0,
+      expireTime: 0,
+      maxExpireTime: 0,
+    });
   });
 
   it('gives periodic tokens their period and no system max', () => {
-    expect(computeLifetime({ ...base, period: 60, ttl: 9999 })).toEqual({ creationTtl: 60, expireTime: NOW + 60_000, maxExpireTime: 0 });
+    expect(computeLifetime({ ...base, period: 60, ttl: 9999 })).toEqual({
+      creationTtl: 60,
+      expireTime: NOW + 60_000,
+      maxExpireTime: 0,
+    });
   });
 
   it('caps at the parent hard limit', () => {
@@ -45,10 +66,15 @@ describe('token lifetime', () => {
           if (lifetime.maxExpireTime > 0) {
             expect(lifetime.expireTime).toBeGreaterThan(0);
             expect(lifetime.expireTime).toBeLessThanOrEqual(lifetime.maxExpireTime);
-            const renewed = renewedExpireTime(NOW + later * 1000, { period: input.period, creationTtl: lifetime.creationTtl, maxExpireTime: lifetime.maxExpireTime }, increment);
+            const renewed = renewedExpireTime(
+              NOW + later * 1000,
+              { period: input.period, creationTtl: lifetime.creationTtl, maxExpireTime: lifetime.maxExpireTime },
+              increment,
+            );
             expect(renewed).toBeLessThanOrEqual(lifetime.maxExpireTime);
           }
-          if (input.explicitMaxTtl > 0) expect(lifetime.maxExpireTime).toBeLessThanOrEqual(NOW + input.explicitMaxTtl * 1000);
+          if (input.explicitMaxTtl > 0)
+            expect(lifetime.maxExpireTime).toBeLessThanOrEqual(NOW + input.explicitMaxTtl * 1000);
         },
       ),
     );

@@ -52,8 +52,14 @@ export const migrations: Record<string, Migration> = {
         .execute();
       // The role a token was created from (lookup shows it) and the CIDR blocks it may be used from (JSON array;
       // '[]' = anywhere), checked on every authentication.
-      await db.schema.alterTable('auth_tokens').addColumn('role', 'varchar(255)', (c) => c.notNull().defaultTo('')).execute();
-      await db.schema.alterTable('auth_tokens').addColumn('bound_cidrs', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      await db.schema
+        .alterTable('auth_tokens')
+        .addColumn('role', 'varchar(255)', (c) => c.notNull().defaultTo(''))
+        .execute();
+      await db.schema
+        .alterTable('auth_tokens')
+        .addColumn('bound_cidrs', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute();
     },
     async down(db: AnyDb) {
       await db.schema.alterTable('auth_tokens').dropColumn('bound_cidrs').execute();

@@ -159,7 +159,21 @@ export function createTokenRecords(deps: TokenServiceDeps) {
     return row;
   }
 
-  return { repo, roles, clock, cache, defaultTtl, maxTtl, hashToken, toInfo, checkSource, evict, revokeTree, resolve, rowForAccessor };
+  return {
+    repo,
+    roles,
+    clock,
+    cache,
+    defaultTtl,
+    maxTtl,
+    hashToken,
+    toInfo,
+    checkSource,
+    evict,
+    revokeTree,
+    resolve,
+    rowForAccessor,
+  };
 }
 
 export function isExpired(expireTime: number, now: number): boolean {

@@ -11,7 +11,12 @@ const glob = fc.constantFrom('team-*', '*-admin', '*', 'd*', 'app');
 const names = fc.uniqueArray(name as fc.Arbitrary<string>, { maxLength: 4 });
 const globs = fc.uniqueArray(glob as fc.Arbitrary<string>, { maxLength: 2 });
 
-function attempt(role: TokenRole, requested: string[], noDefaultPolicy: boolean, parentPolicies: string[]): string[] | undefined | 'refused' {
+function attempt(
+  role: TokenRole,
+  requested: string[],
+  noDefaultPolicy: boolean,
+  parentPolicies: string[],
+): string[] | undefined | 'refused' {
   try {
     return rolePolicies({ role, requested, noDefaultPolicy, parentPolicies });
   } catch (err) {
@@ -23,25 +28,45 @@ function attempt(role: TokenRole, requested: string[], noDefaultPolicy: boolean,
 describe('token role policy rules (pure)', () => {
   it('property: a role token never holds a disallowed policy, and holds only allowed ones when the role lists any', () => {
     fc.assert(
-      fc.property(names, names, globs, globs, names, names, fc.boolean(), (allowed, disallowed, allowedGlob, disallowedGlob, requested, parent, noDefault) => {
-        const role = { ...base, allowedPolicies: allowed, disallowedPolicies: disallowed, allowedPoliciesGlob: allowedGlob, disallowedPoliciesGlob: disallowedGlob };
-        const result = attempt(role, requested, noDefault, parent);
-        const declares = allowed.length + disallowed.length + allowedGlob.length + disallowedGlob.length > 0;
-        if (!declares) {
-          expect(result).toBeUndefined();
-          return;
-        }
-        if (result === 'refused' || result === undefined) return;
-        for (const policy of result) {
-          expect(disallowed.includes(policy) || matchesAny(disallowedGlob, policy)).toBe(false);
-          if (allowed.length > 0 || allowedGlob.length > 0) {
-            expect(allowed.includes(policy) || matchesAny(allowedGlob, policy) || policy === 'default').toBe(true);
+      fc.property(
+        names,
+        names,
+        globs,
+        globs,
+        names,
+        names,
+        fc.boolean(),
+        (allowed, disallowed, allowedGlob, disallowedGlob, requested, parent, noDefault) => {
+          const role = {
+            ...base,
+            allowedPolicies: allowed,
+            disallowedPolicies: disallowed,
+            allowedPoliciesGlob: allowedGlob,
+            disallowedPoliciesGlob: disallowedGlob,
+          };
+          const result = attempt(role, requested, noDefault, parent);
+          const declares = allowed.length + disallowed.length + allowedGlob.length + disallowedGlob.length > 0;
+          if (!declares) {
+            expect(result).toBeUndefined();
+            return;
           }
-        }
-        if (noDefault && !requested.includes('default') && !allowed.includes('default') && !parent.includes('default')) {
-          expect(result).not.toContain('default');
-        }
-      }),
+          if (result === 'refused' || result === undefined) return;
+          for (const policy of result) {
+            expect(disallowed.includes(policy) || matchesAny(disallowedGlob, policy)).toBe(false);
+            if (allowed.length > 0 || allowedGlob.length > 0) {
+              expect(allowed.includes(policy) || matchesAny(allowedGlob, policy) || policy === 'default').toBe(true);
+            }
+          }
+          if (
+            noDefault &&
+            !requested.includes('default') &&
+            !allowed.includes('default') &&
+            !parent.includes('default')
+          ) {
+            expect(result).not.toContain('default');
+          }
+        },
+      ),
     );
   });
 

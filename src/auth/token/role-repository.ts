@@ -17,7 +17,11 @@ export function createTokenRoleRepository(storage: Pick<Storage, 'db'>): TokenRo
   const db: Kysely<TokenRoleTables> = storage.db.withTables<TokenRoleTables>();
   return {
     async find(name) {
-      const row = await db.selectFrom('auth_token_roles').select('definition').where('name', '=', name).executeTakeFirst();
+      const row = await db
+        .selectFrom('auth_token_roles')
+        .select('definition')
+        .where('name', '=', name)
+        .executeTakeFirst();
       return row ? (JSON.parse(row.definition) as TokenRole) : undefined;
     },
     async upsert(role, now) {

@@ -20,7 +20,13 @@ describeEachEngine('token roles', (ctx) => {
 
   beforeEach(async () => {
     now = 1_700_000_000_000;
-    tokens = createTokenService({ storage: ctx.storage(), barrier, clock: () => now, defaultTtl: 768 * HOUR, maxTtl: 768 * HOUR });
+    tokens = createTokenService({
+      storage: ctx.storage(),
+      barrier,
+      clock: () => now,
+      defaultTtl: 768 * HOUR,
+      maxTtl: 768 * HOUR,
+    });
     root = await tokens.createRoot();
   });
 
@@ -55,19 +61,28 @@ describeEachEngine('token roles', (ctx) => {
   });
 
   it('refuses batch token types, bad suffixes, bad CIDRs and bad names with clear errors', async () => {
-    expect(await errorOf(tokens.writeRole({ name: 'r', tokenType: 'batch' }))).toMatchObject({ kind: 'invalid', message: expect.stringContaining('only service tokens') });
-    expect((await errorOf(tokens.writeRole({ name: 'r', tokenType: 'weird' }))).message).toContain("invalid 'token_type'");
+    expect(await errorOf(tokens.writeRole({ name: 'r', tokenType: 'batch' }))).toMatchObject({
+      kind: 'invalid',
+      message: expect.stringContaining('only service tokens'),
+    });
+    expect((await errorOf(tokens.writeRole({ name: 'r', tokenType: 'weird' }))).message).toContain(
+      "invalid 'token_type'",
+    );
     for (const suffix of ['../x', 'a/../b', 'a b', 'a//b', '/lead']) {
       expect((await errorOf(tokens.writeRole({ name: 'r', pathSuffix: suffix }))).kind).toBe('invalid');
     }
-    expect((await errorOf(tokens.writeRole({ name: 'r', tokenBoundCidrs: ['10.0.0.0/33'] }))).message).toContain('token_bound_cidrs');
+    expect((await errorOf(tokens.writeRole({ name: 'r', tokenBoundCidrs: ['10.0.0.0/33'] }))).message).toContain(
+      'token_bound_cidrs',
+    );
     expect((await errorOf(tokens.writeRole({ name: 'a/b' }))).kind).toBe('invalid');
     expect(await tokens.listRoles()).not.toContain('r');
   });
 
-  it('prefers token_period over the deprecated period, with Vault\'s warning, and keeps what was written', async () => {
+  it("prefers token_period over the deprecated period, with Vault's warning, and keeps what was written", async () => {
     const warnings = await tokens.writeRole({ name: 'p', tokenPeriod: 60, period: 120 });
-    expect(warnings).toEqual(["Both 'token_period' and deprecated 'period' value supplied, ignoring the deprecated value"]);
+    expect(warnings).toEqual([
+      "Both 'token_period' and deprecated 'period' value supplied, ignoring the deprecated value",
+    ]);
     expect(await tokens.readRole('p')).toMatchObject({ tokenPeriod: 60, period: 0 });
     await tokens.writeRole({ name: 'legacy', period: 90, explicitMaxTtl: 300, boundCidrs: ['10.1.2.3'] });
     expect(await tokens.readRole('legacy')).toMatchObject({
@@ -80,7 +95,7 @@ describeEachEngine('token roles', (ctx) => {
     });
   });
 
-  it('gives a role token the role\'s allowed policies, which the parent need not hold', async () => {
+  it("gives a role token the role's allowed policies, which the parent need not hold", async () => {
     await tokens.writeRole({ name: 'deploy', allowedPolicies: ['deployer', 'reader'] });
     const parent = await parentWith(['creator']);
     const all = await tokens.createFromRole(parent, 'deploy', {});
@@ -99,9 +114,15 @@ describeEachEngine('token roles', (ctx) => {
   it('matches allowed and disallowed globs, and drops default when the role disallows it', async () => {
     await tokens.writeRole({ name: 'g', allowedPoliciesGlob: ['team-*'], disallowedPoliciesGlob: ['*-admin'] });
     const parent = await parentWith(['creator']);
-    expect((await tokens.createFromRole(parent, 'g', { policies: ['team-a', 'team-b'] })).info.policies).toEqual(['default', 'team-a', 'team-b']);
+    expect((await tokens.createFromRole(parent, 'g', { policies: ['team-a', 'team-b'] })).info.policies).toEqual([
+      'default',
+      'team-a',
+      'team-b',
+    ]);
     expect((await errorOf(tokens.createFromRole(parent, 'g', { policies: ['other'] }))).kind).toBe('invalid');
-    expect((await errorOf(tokens.createFromRole(parent, 'g', { policies: ['team-admin'] }))).message).toBe('token policy "team-admin" is disallowed by this role');
+    expect((await errorOf(tokens.createFromRole(parent, 'g', { policies: ['team-admin'] }))).message).toBe(
+      'token policy "team-admin" is disallowed by this role',
+    );
 
     await tokens.writeRole({ name: 'no-default', allowedPolicies: ['app'], disallowedPolicies: ['default'] });
     expect((await tokens.createFromRole(parent, 'no-default', {})).info.policies).toEqual(['app']);
@@ -109,7 +130,7 @@ describeEachEngine('token roles', (ctx) => {
     expect((await tokens.createFromRole(parent, 'quiet', {})).info.policies).toEqual(['app']);
   });
 
-  it('a role that declares no policy lists keeps the parent\'s subset rule', async () => {
+  it("a role that declares no policy lists keeps the parent's subset rule", async () => {
     await tokens.writeRole({ name: 'plain' });
     const parent = await parentWith(['app']);
     expect((await tokens.createFromRole(parent, 'plain', {})).info.policies).toEqual(['app', 'default']);
@@ -119,7 +140,9 @@ describeEachEngine('token roles', (ctx) => {
   it('only a root parent can get a root token from a role that allows it', async () => {
     await tokens.writeRole({ name: 'r', allowedPolicies: ['root'] });
     const parent = await parentWith(['creator']);
-    expect((await errorOf(tokens.createFromRole(parent, 'r', {}))).message).toBe('root tokens may not be created without parent token being root');
+    expect((await errorOf(tokens.createFromRole(parent, 'r', {}))).message).toBe(
+      'root tokens may not be created without parent token being root',
+    );
     expect((await tokens.createFromRole(root.info, 'r', {})).info.policies).toEqual(['root']);
   });
 
@@ -134,7 +157,10 @@ describeEachEngine('token roles', (ctx) => {
 
     const parent2 = await parentWith(['creator']);
     const periodic = await errorOf(tokens.createFromRole(parent2, 'o', { period: 60 }));
-    expect(periodic).toMatchObject({ kind: 'forbidden', message: 'root or sudo privileges required to create periodic token' });
+    expect(periodic).toMatchObject({
+      kind: 'forbidden',
+      message: 'root or sudo privileges required to create periodic token',
+    });
     expect((await tokens.createFromRole(parent2, 'o', { period: 60 }, { sudo: true })).info.period).toBe(60);
   });
 
@@ -146,11 +172,19 @@ describeEachEngine('token roles', (ctx) => {
     expect(periodic.info.ttl).toBe(2 * HOUR);
     const lesser = await tokens.createFromRole(root.info, 'per', { period: HOUR });
     expect(lesser.info.period).toBe(HOUR);
-    expect(lesser.warnings).toEqual(['Period specified both during creation call and in role; using the lesser value of 3600 seconds']);
+    expect(lesser.warnings).toEqual([
+      'Period specified both during creation call and in role; using the lesser value of 3600 seconds',
+    ]);
   });
 
-  it('applies the lesser explicit max TTL and num_uses, and the role\'s renewable', async () => {
-    await tokens.writeRole({ name: 'tight', allowedPolicies: ['app'], tokenExplicitMaxTtl: HOUR, tokenNumUses: 3, renewable: false });
+  it("applies the lesser explicit max TTL and num_uses, and the role's renewable", async () => {
+    await tokens.writeRole({
+      name: 'tight',
+      allowedPolicies: ['app'],
+      tokenExplicitMaxTtl: HOUR,
+      tokenNumUses: 3,
+      renewable: false,
+    });
     const made = await tokens.createFromRole(root.info, 'tight', { ttl: 10 * HOUR, numUses: 5, renewable: true });
     expect(made.info.explicitMaxTtl).toBe(HOUR);
     expect(made.info.ttl).toBe(HOUR);
@@ -164,14 +198,17 @@ describeEachEngine('token roles', (ctx) => {
     expect((await tokens.createFromRole(root.info, 'svc', {})).info.path).toBe('auth/token/create/svc/v2/blue');
   });
 
-  it('binds role tokens to the role\'s CIDR blocks before counting a use, and children inherit the binding', async () => {
+  it("binds role tokens to the role's CIDR blocks before counting a use, and children inherit the binding", async () => {
     await tokens.writeRole({ name: 'net', allowedPolicies: ['app', 'creator'], tokenBoundCidrs: ['10.0.0.0/8'] });
     const bound = await tokens.createFromRole(root.info, 'net', { numUses: 0 });
     expect(bound.info.boundCidrs).toEqual(['10.0.0.0/8']);
     expect((await tokens.authenticate(bound.token, '10.1.2.3')).accessor).toBe(bound.info.accessor);
     // Twice, so the second refusal is answered from the authenticate cache.
     for (let i = 0; i < 2; i++) {
-      expect(await errorOf(tokens.authenticate(bound.token, '127.0.0.1'))).toMatchObject({ kind: 'unauthenticated', message: 'permission denied' });
+      expect(await errorOf(tokens.authenticate(bound.token, '127.0.0.1'))).toMatchObject({
+        kind: 'unauthenticated',
+        message: 'permission denied',
+      });
     }
     expect((await errorOf(tokens.authenticate(bound.token))).kind).toBe('unauthenticated');
     // IPv4 clients on a dual-stack socket arrive as IPv4-mapped IPv6.
@@ -186,11 +223,17 @@ describeEachEngine('token roles', (ctx) => {
     expect((await errorOf(tokens.authenticate(child.token, '127.0.0.1'))).kind).toBe('unauthenticated');
   });
 
-  it('refuses entity aliases outside the role\'s list and says aliases are not supported yet inside it', async () => {
+  it("refuses entity aliases outside the role's list and says aliases are not supported yet inside it", async () => {
     await tokens.writeRole({ name: 'ea', allowedPolicies: ['app'], allowedEntityAliases: ['ci-*'] });
-    expect((await errorOf(tokens.createFromRole(root.info, 'ea', { entityAlias: 'other' }))).message).toBe("invalid 'entity_alias' value");
-    expect((await errorOf(tokens.createFromRole(root.info, 'ea', { entityAlias: 'ci-main' }))).message).toContain('not supported yet');
-    expect((await errorOf(tokens.create(root.info, { entityAlias: 'ci-main' }))).message).toBe("'entity_alias' is only allowed in combination with token role");
+    expect((await errorOf(tokens.createFromRole(root.info, 'ea', { entityAlias: 'other' }))).message).toBe(
+      "invalid 'entity_alias' value",
+    );
+    expect((await errorOf(tokens.createFromRole(root.info, 'ea', { entityAlias: 'ci-main' }))).message).toContain(
+      'not supported yet',
+    );
+    expect((await errorOf(tokens.create(root.info, { entityAlias: 'ci-main' }))).message).toBe(
+      "'entity_alias' is only allowed in combination with token role",
+    );
   });
 
   it('renews a role token under the role as it is now: a deleted role stops renewals, a shorter period applies', async () => {
@@ -202,12 +245,15 @@ describeEachEngine('token roles', (ctx) => {
     expect((await tokens.renew(made.token)).ttl).toBe(HOUR / 2);
     await tokens.deleteRole('live');
     const err = await errorOf(tokens.renew(made.token));
-    expect(err).toMatchObject({ kind: 'invalid', message: 'original token role "live" could not be found, not renewing' });
+    expect(err).toMatchObject({
+      kind: 'invalid',
+      message: 'original token role "live" could not be found, not renewing',
+    });
     // Still usable until it expires: deleting a role revokes nothing (Vault).
     expect((await tokens.authenticate(made.token)).accessor).toBe(made.info.accessor);
   });
 
-  it('a role\'s explicit max TTL lowered later caps renewals, and dropping its period brings back the system maximum', async () => {
+  it("a role's explicit max TTL lowered later caps renewals, and dropping its period brings back the system maximum", async () => {
     await tokens.writeRole({ name: 'cap', allowedPolicies: ['app'], tokenPeriod: HOUR });
     const made = await tokens.createFromRole(root.info, 'cap', {});
     await tokens.writeRole({ name: 'cap', tokenExplicitMaxTtl: 90 * 60 });
@@ -229,6 +275,8 @@ describeEachEngine('token roles', (ctx) => {
     await tokens.writeRole({ name: 'x', allowedPolicies: ['app'] });
     const limited = await tokens.create(root.info, { policies: ['creator'], numUses: 5 });
     const info = await tokens.authenticate(limited.token);
-    expect((await errorOf(tokens.createFromRole(info, 'x', {}))).message).toBe('restricted use token cannot generate child tokens');
+    expect((await errorOf(tokens.createFromRole(info, 'x', {}))).message).toBe(
+      'restricted use token cannot generate child tokens',
+    );
   });
 });

@@ -72,7 +72,11 @@ function cidrList(field: string, values: readonly string[]): string[] {
  * form are both given (token_period and period, ...), the current one wins with a warning, as in Vault; the
  * deprecated field is kept only when it alone was written, so the role reads back what was written.
  */
-export function mergeRole(existing: TokenRole | undefined, input: TokenRoleInput, systemMaxTtl: number): { role: TokenRole; warnings: string[] } {
+export function mergeRole(
+  existing: TokenRole | undefined,
+  input: TokenRoleInput,
+  systemMaxTtl: number,
+): { role: TokenRole; warnings: string[] } {
   const name = validateRoleName(input.name);
   const role: TokenRole = { ...DEFAULTS, ...(existing ?? {}), name };
   const warnings: string[] = [];
@@ -82,7 +86,9 @@ export function mergeRole(existing: TokenRole | undefined, input: TokenRoleInput
   if (input.pathSuffix !== undefined) {
     const suffix = input.pathSuffix;
     if (suffix !== '' && (!PATH_SUFFIX.test(suffix) || suffix.length > MAX_NAME)) {
-      throw invalid('given role path suffix contains invalid characters; must be letters, digits, "_", "-", "." and "/"');
+      throw invalid(
+        'given role path suffix contains invalid characters; must be letters, digits, "_", "-", "." and "/"',
+      );
     }
     if (suffix.split('/').some((segment) => segment === '..' || segment === '.') || suffix.includes('..')) {
       throw invalid('error registering path suffix: path cannot contain parent references');
@@ -99,7 +105,9 @@ export function mergeRole(existing: TokenRole | undefined, input: TokenRoleInput
 
   if (input.tokenType !== undefined) {
     if (input.tokenType === 'batch' || input.tokenType === 'default-batch') {
-      throw invalid(`token_type "${input.tokenType}" is not supported: Strongroom issues only service tokens (use "service" or "default-service")`);
+      throw invalid(
+        `token_type "${input.tokenType}" is not supported: Strongroom issues only service tokens (use "service" or "default-service")`,
+      );
     }
     if (input.tokenType !== 'service' && input.tokenType !== 'default-service') {
       throw invalid(`invalid 'token_type' value "${String(input.tokenType).slice(0, 32)}"`);
@@ -107,9 +115,16 @@ export function mergeRole(existing: TokenRole | undefined, input: TokenRoleInput
     role.tokenType = input.tokenType;
   }
 
-  const current = <T>(currentValue: T | undefined, legacyValue: T | undefined, currentName: string, legacyName: string) => {
+  const current = <T>(
+    currentValue: T | undefined,
+    legacyValue: T | undefined,
+    currentName: string,
+    legacyName: string,
+  ) => {
     if (currentValue !== undefined && legacyValue !== undefined) {
-      warnings.push(`Both '${currentName}' and deprecated '${legacyName}' value supplied, ignoring the deprecated value`);
+      warnings.push(
+        `Both '${currentName}' and deprecated '${legacyName}' value supplied, ignoring the deprecated value`,
+      );
     }
     return { currentValue, legacyValue };
   };
@@ -164,7 +179,10 @@ export interface RolePolicyInput {
 export function rolePolicies(input: RolePolicyInput): string[] | undefined {
   const { role } = input;
   const declares =
-    role.allowedPolicies.length > 0 || role.disallowedPolicies.length > 0 || role.allowedPoliciesGlob.length > 0 || role.disallowedPoliciesGlob.length > 0;
+    role.allowedPolicies.length > 0 ||
+    role.disallowedPolicies.length > 0 ||
+    role.allowedPoliciesGlob.length > 0 ||
+    role.disallowedPoliciesGlob.length > 0;
   if (!declares) return undefined;
 
   const addDefault =

@@ -32,7 +32,9 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
     // The pipeline has checked update on auth/token/create/<role> (Vault's grant for a role); sudo there still
     // decides whether a requested period is allowed.
     const sudo = await ctx.can('sudo');
-    const { token, info, warnings } = await tokens.createFromRole(caller(ctx), ctx.params.role as string, input, { sudo });
+    const { token, info, warnings } = await tokens.createFromRole(caller(ctx), ctx.params.role as string, input, {
+      sudo,
+    });
     return { auth: authBlock(token, info), ...(warnings.length > 0 ? { warnings } : {}) };
   }
 
@@ -49,7 +51,13 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
         fields: CREATE_FIELDS,
         operations: { update: (ctx) => create(ctx, true) },
       }),
-      definePath({ name: 'token.create', pattern: 'create', synopsis: 'Creates a token.', fields: CREATE_FIELDS, operations: { update: (ctx) => create(ctx, false) } }),
+      definePath({
+        name: 'token.create',
+        pattern: 'create',
+        synopsis: 'Creates a token.',
+        fields: CREATE_FIELDS,
+        operations: { update: (ctx) => create(ctx, false) },
+      }),
       definePath({
         name: 'token.create-role',
         pattern: `create/(?<role>${ROLE_NAME_PATTERN})`,
@@ -136,7 +144,9 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
         synopsis: 'Renews a token by its accessor.',
         fields: { ...ACCESSOR_FIELDS, increment: INCREMENT },
         operations: {
-          update: async (ctx) => ({ auth: authBlock('', await tokens.renewAccessor(ctx.input.accessor, ctx.input.increment)) }),
+          update: async (ctx) => ({
+            auth: authBlock('', await tokens.renewAccessor(ctx.input.accessor, ctx.input.increment)),
+          }),
         },
       }),
       definePath({
@@ -145,7 +155,9 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
         synopsis: 'Renews a token.',
         fields: { ...TOKEN_FIELDS, increment: INCREMENT },
         operations: {
-          update: async (ctx) => ({ auth: authBlock(ctx.input.token, await tokens.renew(ctx.input.token, ctx.input.increment)) }),
+          update: async (ctx) => ({
+            auth: authBlock(ctx.input.token, await tokens.renew(ctx.input.token, ctx.input.increment)),
+          }),
         },
       }),
       {
@@ -183,7 +195,10 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
         operations: {
           update: async () => {
             const removed = await tokens.tidy();
-            return { data: null, warnings: [`Tidy removed ${removed} token(s) that had expired or lost their parent.`] };
+            return {
+              data: null,
+              warnings: [`Tidy removed ${removed} token(s) that had expired or lost their parent.`],
+            };
           },
         },
       },
@@ -202,7 +217,7 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
 
 const TOKEN_FIELDS = { token: f.requiredString('The token.') };
 const ACCESSOR_FIELDS = { accessor: f.requiredString("The token's accessor.") };
-const INCREMENT = f.duration('The new TTL asked for, from now (default: the token\'s own TTL).');
+const INCREMENT = f.duration("The new TTL asked for, from now (default: the token's own TTL).");
 
 const CREATE_FIELDS = {
   policies: f.stringList('Policies of the token (default: those of the caller).'),
@@ -237,8 +252,10 @@ function createInput(data: FieldsInput<typeof CREATE_FIELDS>): CreateTokenInput 
   if (data.display_name !== undefined) input.displayName = data.display_name;
   // Vault lets root or sudo callers choose the token's value; Strongroom always generates it. Refuse rather than
   // silently hand back a different token than the one asked for.
-  if (data.id !== undefined && data.id !== '') throw invalid('choosing the token value ("id") is not supported; omit it to get a generated token');
+  if (data.id !== undefined && data.id !== '')
+    throw invalid('choosing the token value ("id") is not supported; omit it to get a generated token');
   if (data.entity_alias !== undefined) input.entityAlias = data.entity_alias;
-  if (data.type !== undefined && data.type !== 'service') throw invalid('only service tokens are supported (type "service")');
+  if (data.type !== undefined && data.type !== 'service')
+    throw invalid('only service tokens are supported (type "service")');
   return input;
 }

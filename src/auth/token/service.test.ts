@@ -73,7 +73,12 @@ describeEachEngine('token service', (ctx) => {
   });
 
   it('creates a child with the requested policies plus default, and looks it up by token and accessor', async () => {
-    const child = await tokens.create(root.info, { policies: ['App', 'db'], ttl: HOUR, meta: { team: 'payments' }, displayName: 'ci' });
+    const child = await tokens.create(root.info, {
+      policies: ['App', 'db'],
+      ttl: HOUR,
+      meta: { team: 'payments' },
+      displayName: 'ci',
+    });
     expect(child.info.policies).toEqual(['app', 'db', 'default']);
     expect(child.info.parentAccessor).toBe(root.info.accessor);
     expect(child.info.orphan).toBe(false);
@@ -105,11 +110,17 @@ describeEachEngine('token service', (ctx) => {
   it('lets only root or sudo callers create orphans (no_parent) and periodic tokens', async () => {
     const parent = await tokens.create(root.info, { policies: ['app'] });
     const noParent = await errorOf(tokens.create(parent.info, { noParent: true }));
-    expect(noParent).toMatchObject({ kind: 'forbidden', message: 'root or sudo privileges required to create orphan token' });
+    expect(noParent).toMatchObject({
+      kind: 'forbidden',
+      message: 'root or sudo privileges required to create orphan token',
+    });
     // Being on create-orphan is not enough by itself: the service still wants sudo for no_parent.
     expect((await errorOf(tokens.create(parent.info, { noParent: true }, { orphan: true }))).kind).toBe('forbidden');
     const periodic = await errorOf(tokens.create(parent.info, { period: 3600 }));
-    expect(periodic).toMatchObject({ kind: 'forbidden', message: 'root or sudo privileges required to create periodic token' });
+    expect(periodic).toMatchObject({
+      kind: 'forbidden',
+      message: 'root or sudo privileges required to create periodic token',
+    });
 
     const orphan = await tokens.create(parent.info, { noParent: true }, { sudo: true });
     expect(orphan.info.orphan).toBe(true);
@@ -135,7 +146,10 @@ describeEachEngine('token service', (ctx) => {
   it('refuses a never-expiring root token from an expiring root parent', async () => {
     const expiring = await tokens.create(root.info, { policies: ['root'], ttl: 3600 });
     const err = await errorOf(tokens.create(expiring.info, { policies: ['root'], noParent: true }));
-    expect(err).toMatchObject({ kind: 'forbidden', message: 'expiring root tokens cannot create non-expiring root tokens' });
+    expect(err).toMatchObject({
+      kind: 'forbidden',
+      message: 'expiring root tokens cannot create non-expiring root tokens',
+    });
     expect((await tokens.create(expiring.info, { policies: ['root'], noParent: true, ttl: 60 })).info.ttl).toBe(60);
     // A child (not orphan) of the expiring root inherits its hard limit, so it expires too.
     expect((await tokens.create(expiring.info, { policies: ['root'] })).info.expireTime).toBeGreaterThan(0);
@@ -149,7 +163,8 @@ describeEachEngine('token service', (ctx) => {
     const sibling = await tokens.create(root.info, { policies: ['app'] });
     await tokens.authenticate(c.token); // warm the cache: local revocation must evict it
     await tokens.revoke(a.token);
-    for (const gone of [a, b, c, d]) expect((await errorOf(tokens.authenticate(gone.token))).kind).toBe('unauthenticated');
+    for (const gone of [a, b, c, d])
+      expect((await errorOf(tokens.authenticate(gone.token))).kind).toBe('unauthenticated');
     expect((await tokens.authenticate(sibling.token)).accessor).toBe(sibling.info.accessor);
     expect((await tokens.authenticate(root.token)).accessor).toBe(root.info.accessor);
   });
@@ -199,7 +214,14 @@ describeEachEngine('token service', (ctx) => {
     expect((await tokens.authenticate(limited.token)).numUses).toBe(1);
     expect((await tokens.authenticate(limited.token)).numUses).toBe(-1);
     expect((await errorOf(tokens.authenticate(limited.token))).kind).toBe('unauthenticated');
-    expect(await ctx.storage().db.selectFrom('auth_tokens').select('hash').where('accessor', '=', limited.info.accessor).execute()).toEqual([]);
+    expect(
+      await ctx
+        .storage()
+        .db.selectFrom('auth_tokens')
+        .select('hash')
+        .where('accessor', '=', limited.info.accessor)
+        .execute(),
+    ).toEqual([]);
   });
 
   it('counts uses atomically under concurrency', async () => {
@@ -276,19 +298,44 @@ describeEachEngine('token service', (ctx) => {
     const keep = await tokens.create(root.info, { policies: ['app'], ttl: 3600 });
     advance(10);
     expect(await tokens.tidy()).toBeGreaterThanOrEqual(2);
-    const left = await ctx.storage().db.selectFrom('auth_tokens').select('accessor').where('accessor', '=', a.info.accessor).execute();
+    const left = await ctx
+      .storage()
+      .db.selectFrom('auth_tokens')
+      .select('accessor')
+      .where('accessor', '=', a.info.accessor)
+      .execute();
     expect(left).toEqual([]);
     expect((await tokens.authenticate(keep.token)).accessor).toBe(keep.info.accessor);
   });
 
   it('issues login tokens as orphans with the method metadata and refuses root policies', async () => {
-    const issued = await tokens.issue({ authMethod: 'approle', path: 'auth/approle/login', policies: ['ci'], meta: { role_name: 'ci' }, displayName: 'approle-ci', ttl: 600 });
-    expect(issued.info).toMatchObject({ authMethod: 'approle', orphan: true, policies: ['ci', 'default'], meta: { role_name: 'ci' } });
-    expect((await errorOf(tokens.issue({ authMethod: 'approle', path: 'auth/approle/login', policies: ['root'] }))).kind).toBe('invalid');
+    const issued = await tokens.issue({
+      authMethod: 'approle',
+      path: 'auth/approle/login',
+      policies: ['ci'],
+      meta: { role_name: 'ci' },
+      displayName: 'approle-ci',
+      ttl: 600,
+    });
+    expect(issued.info).toMatchObject({
+      authMethod: 'approle',
+      orphan: true,
+      policies: ['ci', 'default'],
+      meta: { role_name: 'ci' },
+    });
+    expect(
+      (await errorOf(tokens.issue({ authMethod: 'approle', path: 'auth/approle/login', policies: ['root'] }))).kind,
+    ).toBe('invalid');
   });
 
   it('is revoked everywhere within the cache window when another replica revokes it', async () => {
-    const other = createTokenService({ storage: ctx.storage(), barrier, clock: () => now, defaultTtl: HOUR, maxTtl: HOUR });
+    const other = createTokenService({
+      storage: ctx.storage(),
+      barrier,
+      clock: () => now,
+      defaultTtl: HOUR,
+      maxTtl: HOUR,
+    });
     const t = await tokens.create(root.info, { policies: ['app'] });
     await tokens.authenticate(t.token);
     await other.revoke(t.token);
@@ -305,7 +352,12 @@ describeEachEngine('token service', (ctx) => {
   it('answers sealed, not "invalid token", while the barrier is sealed', async () => {
     const sealed = createTokenService({
       storage: ctx.storage(),
-      barrier: { isSealed: () => true, hmacKey: () => { throw new Error('sealed'); } },
+      barrier: {
+        isSealed: () => true,
+        hmacKey: () => {
+          throw new Error('sealed');
+        },
+      },
       defaultTtl: HOUR,
       maxTtl: HOUR,
     });

@@ -15,7 +15,8 @@ export type { TokenServiceDeps } from './records.js';
  */
 export function createTokenService(deps: TokenServiceDeps): TokenService {
   const records = createTokenRecords(deps);
-  const { repo, roles, clock, cache, maxTtl, hashToken, toInfo, checkSource, revokeTree, resolve, rowForAccessor } = records;
+  const { repo, roles, clock, cache, maxTtl, hashToken, toInfo, checkSource, revokeTree, resolve, rowForAccessor } =
+    records;
 
   return {
     ...createTokenCreation(records),

@@ -42,7 +42,7 @@ describe('token lookup data (Vault wire form)', () => {
     expect(plain).not.toHaveProperty('bound_cidrs');
   });
 
-  it('shows period only for a periodic token, in seconds, and explicit_max_ttl 0 when none (Vault\'s token store)', () => {
+  it("shows period only for a periodic token, in seconds, and explicit_max_ttl 0 when none (Vault's token store)", () => {
     const root = lookupData('s.root', {
       ...info,
       policies: ['root'],
@@ -53,12 +53,34 @@ describe('token lookup data (Vault wire form)', () => {
       boundCidrs: [],
     });
     expect(root).not.toHaveProperty('period');
-    expect(root).toMatchObject({ explicit_max_ttl: 0, expire_time: null, ttl: 0, creation_ttl: 0, meta: null, id: 's.root' });
+    expect(root).toMatchObject({
+      explicit_max_ttl: 0,
+      expire_time: null,
+      ttl: 0,
+      creation_ttl: 0,
+      meta: null,
+      id: 's.root',
+    });
     expect(lookupData('', { ...info, period: 3600 }).period).toBe(3600);
     // Exactly the keys Vault's token store gives a token without role, CIDR binding or entity.
     expect(Object.keys(root).sort()).toEqual([
-      'accessor', 'creation_time', 'creation_ttl', 'display_name', 'entity_id', 'expire_time', 'explicit_max_ttl', 'id',
-      'issue_time', 'meta', 'num_uses', 'orphan', 'path', 'policies', 'renewable', 'ttl', 'type',
+      'accessor',
+      'creation_time',
+      'creation_ttl',
+      'display_name',
+      'entity_id',
+      'expire_time',
+      'explicit_max_ttl',
+      'id',
+      'issue_time',
+      'meta',
+      'num_uses',
+      'orphan',
+      'path',
+      'policies',
+      'renewable',
+      'ttl',
+      'type',
     ]);
   });
 });

@@ -101,7 +101,13 @@ export function auditPaths(deps: Pick<HttpDeps, 'audit'>): BackendPath[] {
 
 function sinkView(sink: AuditSinkInfo): Record<string, unknown> {
   // `local`: a device of this server process only (its --audit-file), as Vault marks devices not replicated.
-  return { type: sink.type, description: sink.description, options: sink.options, path: sink.path, local: sink.local ?? false };
+  return {
+    type: sink.type,
+    description: sink.description,
+    options: sink.options,
+    path: sink.path,
+    local: sink.local ?? false,
+  };
 }
 
 const QUERY_FIELDS = {

@@ -38,7 +38,8 @@ export function authPaths(deps: Pick<HttpDeps, 'authMounts'>): BackendPath[] {
           // Lease TTLs per auth mount would cap the tokens its logins issue; Strongroom does not apply them, so setting
           // one is refused rather than silently ignored (0 and -1, Vault's "system default", are accepted).
           for (const field of ['default_lease_ttl', 'max_lease_ttl'] as const) {
-            if ((ctx.input[field] ?? 0) > 0) throw invalid(`${field} is not supported on auth mounts: it would not be enforced`);
+            if ((ctx.input[field] ?? 0) > 0)
+              throw invalid(`${field} is not supported on auth mounts: it would not be enforced`);
           }
           await authMounts.tuneOptions(mount.path, ctx.input.options ?? {}, ctx.input.description);
         },
@@ -84,10 +85,16 @@ export function authPaths(deps: Pick<HttpDeps, 'authMounts'>): BackendPath[] {
           // The config's own fields are read the way Vault names them in its errors: by their name inside config.
           const config = parseFields(CONFIG_LEASE_FIELDS, ctx.input.config ?? {});
           for (const field of ['default_lease_ttl', 'max_lease_ttl'] as const) {
-            if ((config[field] ?? 0) > 0) throw invalid(`config.${field} is not supported on auth mounts: it would not be enforced`);
+            if ((config[field] ?? 0) > 0)
+              throw invalid(`config.${field} is not supported on auth mounts: it would not be enforced`);
           }
           const options = ctx.input.options ?? {};
-          await authMounts.enable({ path: ctx.params.path!, type, options, ...(description !== undefined ? { description } : {}) });
+          await authMounts.enable({
+            path: ctx.params.path!,
+            type,
+            options,
+            ...(description !== undefined ? { description } : {}),
+          });
         },
         delete: async (ctx) => {
           await authMounts.disable(ctx.params.path!);
@@ -106,7 +113,10 @@ function leaseTtl(description: string) {
       if (value === -1 || value === '-1') return undefined;
       const seconds = parseSeconds(value);
       if (seconds === undefined || typeof seconds === 'number') return seconds;
-      ctx.addIssue({ code: 'custom', message: 'field "{field}" must be a duration such as "1h" or a number of seconds' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'field "{field}" must be a duration such as "1h" or a number of seconds',
+      });
       return z.NEVER;
     })
     .meta(meta)

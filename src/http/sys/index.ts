@@ -13,7 +13,15 @@ export function createSysBackend(deps: HttpDeps): Backend {
   return {
     mountType: 'system',
     // authPaths before mountPaths: sys/mounts/auth/<path>/tune is an auth mount's tune, not a secrets mount's.
-    paths: [...sealPaths(deps), ...authPaths(deps), ...mountPaths(deps), ...policyPaths(deps), ...auditPaths(deps), ...metricsPaths(deps), ...wrappingPaths(deps)],
+    paths: [
+      ...sealPaths(deps),
+      ...authPaths(deps),
+      ...mountPaths(deps),
+      ...policyPaths(deps),
+      ...auditPaths(deps),
+      ...metricsPaths(deps),
+      ...wrappingPaths(deps),
+    ],
   };
 }
 

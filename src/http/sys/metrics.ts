@@ -10,7 +10,9 @@ export function metricsPaths(deps: Pick<HttpDeps, 'metrics' | 'seal'>): BackendP
       pattern: 'metrics',
       skipAudit: true,
       synopsis: "The server's metrics.",
-      queryFields: { format: f.enum(['prometheus', 'json'], 'prometheus for the Prometheus exposition format; JSON otherwise.') },
+      queryFields: {
+        format: f.enum(['prometheus', 'json'], 'prometheus for the Prometheus exposition format; JSON otherwise.'),
+      },
       operations: {
         read: async (ctx) => {
           deps.metrics.setSealed(deps.seal.barrier.isSealed());

@@ -62,7 +62,9 @@ export function mountPaths(deps: Pick<HttpDeps, 'mounts' | 'kv'>): BackendPath[]
             // Vault warns that an upgrade is under way; ours is done when this answer is sent (each value already is
             // version 1 of its secret, so nothing is rewritten).
             if (before !== mount.options.version) {
-              warnings.push(`Upgrading mount from version ${before} to version ${version}: existing secrets are now version 1 of each secret.`);
+              warnings.push(
+                `Upgrading mount from version ${before} to version ${version}: existing secrets are now version 1 of each secret.`,
+              );
             }
           }
           // Vault tunes KV through kv's own config endpoint; accepting the same fields here saves a round trip.
@@ -103,7 +105,12 @@ export function mountPaths(deps: Pick<HttpDeps, 'mounts' | 'kv'>): BackendPath[]
           const { type, options } = mountTypeOf(ctx.input);
           // Which types exist, and their option rules, is the module registry's answer (the mount service asks it).
           const description = ctx.input.description;
-          await mounts.enable({ path: ctx.params.path!, type, options, ...(description !== undefined ? { description } : {}) });
+          await mounts.enable({
+            path: ctx.params.path!,
+            type,
+            options,
+            ...(description !== undefined ? { description } : {}),
+          });
         },
         delete: async (ctx) => {
           await mounts.disable(ctx.params.path!);
@@ -159,9 +166,11 @@ function mountTypeOf(data: FieldsInput<typeof MOUNT_FIELDS>): { type: MountType;
   const type = data.type;
   const rawOptions = data.options ?? {};
   const options: Record<string, string> = {};
-  for (const [k, v] of Object.entries(rawOptions)) if (typeof v === 'string' || typeof v === 'number') options[k] = String(v);
+  for (const [k, v] of Object.entries(rawOptions))
+    if (typeof v === 'string' || typeof v === 'number') options[k] = String(v);
   if (type === 'kv-v2') {
-    if (options.version !== undefined && options.version !== '2') throw invalid('type "kv-v2" is KV version 2; drop options.version or set it to "2"');
+    if (options.version !== undefined && options.version !== '2')
+      throw invalid('type "kv-v2" is KV version 2; drop options.version or set it to "2"');
     return { type: 'kv', options: { ...options, version: '2' } };
   }
   if (type === 'kv') {
@@ -217,7 +226,11 @@ function systemMountView(): Record<string, unknown> {
  * system's, 2764800 s. (sys/mounts lists each mount's own setting, 0, as Vault does.)
  */
 function tuneView(): Record<string, unknown> {
-  return { default_lease_ttl: SYSTEM_LEASE_TTL_SECONDS, max_lease_ttl: SYSTEM_LEASE_TTL_SECONDS, force_no_cache: false };
+  return {
+    default_lease_ttl: SYSTEM_LEASE_TTL_SECONDS,
+    max_lease_ttl: SYSTEM_LEASE_TTL_SECONDS,
+    force_no_cache: false,
+  };
 }
 
 /** A kv mount shows its version as Vault does, "2" unless it says otherwise. */

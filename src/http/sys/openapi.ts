@@ -13,7 +13,10 @@ import { tagFor } from '../help.js';
  * under its prefix (root sees everything). A token is required; no capability on this path is (Vault lets any
  * token ask, and filters the answer).
  */
-export function openApiSpecPaths(deps: Pick<HttpDeps, 'mounts' | 'authMounts'>, routes: () => RouteTable): BackendPath[] {
+export function openApiSpecPaths(
+  deps: Pick<HttpDeps, 'mounts' | 'authMounts'>,
+  routes: () => RouteTable,
+): BackendPath[] {
   return [
     {
       name: 'sys.internal.specs.openapi',
@@ -29,7 +32,10 @@ export function openApiSpecPaths(deps: Pick<HttpDeps, 'mounts' | 'authMounts'>, 
 }
 
 /** Every backend as served now: sys, one entry per auth mount, and one per engine mount (the module registry's). */
-export async function servedBackends(deps: Pick<HttpDeps, 'mounts' | 'authMounts'>, routes: RouteTable): Promise<DocumentedBackend[]> {
+export async function servedBackends(
+  deps: Pick<HttpDeps, 'mounts' | 'authMounts'>,
+  routes: RouteTable,
+): Promise<DocumentedBackend[]> {
   const documented = (prefix: string, backend: CompiledBackend): DocumentedBackend => ({
     prefix,
     paths: backend.paths.map((p) => p.def),
@@ -47,7 +53,11 @@ export async function servedBackends(deps: Pick<HttpDeps, 'mounts' | 'authMounts
   return backends;
 }
 
-async function documentFor(ctx: RequestContext, deps: Pick<HttpDeps, 'mounts' | 'authMounts'>, routes: RouteTable): Promise<OpenApiDocument> {
+async function documentFor(
+  ctx: RequestContext,
+  deps: Pick<HttpDeps, 'mounts' | 'authMounts'>,
+  routes: RouteTable,
+): Promise<OpenApiDocument> {
   const visible: DocumentedBackend[] = [];
   for (const backend of await servedBackends(deps, routes)) {
     if (await ctx.canReachUnder(backend.prefix)) visible.push(backend);

@@ -16,7 +16,8 @@ function initHandler(initShamir: () => Promise<never>) {
     metrics: { setSealed: () => undefined } as unknown as HttpDeps['metrics'],
   } as SealDeps;
   const init = sealPaths(deps).find((p) => p.pattern === 'init')!;
-  return () => init.operations.update!({ input: { secret_shares: 1, secret_threshold: 1 } } as unknown as RequestContext);
+  return () =>
+    init.operations.update!({ input: { secret_shares: 1, secret_threshold: 1 } } as unknown as RequestContext);
 }
 
 describe('sys/init', () => {

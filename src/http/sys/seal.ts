@@ -13,7 +13,9 @@ export const VERSION = '0.1.0';
  * token), sys/seal (sudo). They answer with Vault's raw bodies, not the envelope.
  * https://developer.hashicorp.com/vault/api-docs/system/health (and init, unseal, seal-status, seal)
  */
-export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' | 'metrics' | 'healthChecks'>): BackendPath[] {
+export function sealPaths(
+  deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' | 'metrics' | 'healthChecks'>,
+): BackendPath[] {
   const { seal, tokens, lifecycle, metrics } = deps;
   const healthChecks = deps.healthChecks ?? [];
   const rewrap: RewrapProgress = { current: null, done: 0, total: 0, error: null };
@@ -27,7 +29,10 @@ export function sealPaths(deps: Pick<HttpDeps, 'seal' | 'tokens' | 'lifecycle' |
       synopsis: 'Whether the store is initialized, unsealed and healthy, as an HTTP status code.',
       // Documented only: the codes are read by healthCode, whose message names them as HTTP status codes.
       queryFields: Object.fromEntries(
-        ['activecode', 'sealedcode', 'uninitcode', 'unhealthycode', 'standbycode', 'standbyok'].map((name) => [name, f.string(`The status code to answer with instead of the default (${name}).`)]),
+        ['activecode', 'sealedcode', 'uninitcode', 'unhealthycode', 'standbycode', 'standbyok'].map((name) => [
+          name,
+          f.string(`The status code to answer with instead of the default (${name}).`),
+        ]),
       ),
       operations: {
         read: async (ctx) => {
@@ -266,7 +271,8 @@ function healthCode(status: SealStatus, healthy: boolean, query: Record<string, 
     const raw = query[name];
     if (raw === undefined || raw === '') return fallback;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 100 || n > 599) throw invalid(`query parameter "${name}" must be an HTTP status code`);
+    if (!Number.isInteger(n) || n < 100 || n > 599)
+      throw invalid(`query parameter "${name}" must be an HTTP status code`);
     return n;
   };
   if (!status.initialized) return code('uninitcode', 501);

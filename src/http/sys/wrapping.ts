@@ -96,12 +96,18 @@ export function wrappingPaths(deps: HttpDeps): BackendPath[] {
     if (token === undefined) throw invalid('a wrapping token is required in the token field');
     const info = await wrapping.lookup(token);
     return {
-      data: { creation_ttl: info.creationTtl, creation_time: rfc3339(info.creationTime), creation_path: info.creationPath },
+      data: {
+        creation_ttl: info.creationTtl,
+        creation_time: rfc3339(info.creationTime),
+        creation_path: info.creationPath,
+      },
       auditClearData: ['creation_ttl', 'creation_time', 'creation_path'],
     };
   }
 }
 
 function asObject(value: unknown): Record<string, unknown> | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }

@@ -8,7 +8,10 @@ export const clusterExternalSecretSpec = z.object({
   /** Name of the ExternalSecret created in each namespace; defaults to the ClusterExternalSecret's name. */
   externalSecretName: objectName.optional(),
   externalSecretMetadata: z
-    .object({ labels: z.record(z.string(), z.string()).optional(), annotations: z.record(z.string(), z.string()).optional() })
+    .object({
+      labels: z.record(z.string(), z.string()).optional(),
+      annotations: z.record(z.string(), z.string()).optional(),
+    })
     .optional(),
   namespaceSelectors: z.array(labelSelector).optional(),
   namespaces: z.array(namespaceName).optional(),
@@ -36,7 +39,14 @@ export interface ClusterExternalSecret {
 export function parseClusterExternalSecretSpec(spec: unknown): ClusterExternalSecretSpec {
   const parsed = clusterExternalSecretSpec.parse(spec);
   if (!parsed.namespaceSelectors?.length && !parsed.namespaces?.length) {
-    throw new z.ZodError([{ code: 'custom', path: ['namespaceSelectors'], message: 'namespaceSelectors or namespaces is required', input: spec }]);
+    throw new z.ZodError([
+      {
+        code: 'custom',
+        path: ['namespaceSelectors'],
+        message: 'namespaceSelectors or namespaces is required',
+        input: spec,
+      },
+    ]);
   }
   return parsed;
 }

@@ -9,11 +9,21 @@ export const VERSION = 'v1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
 /** A Kubernetes object name (DNS subdomain). */
-export const objectName = z.string().min(1).max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
-export const namespaceName = z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+export const objectName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+export const namespaceName = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
 
 /** Go-style duration as Kubernetes APIs write it: "1h", "15m", "30s", "1h30m", "500ms"; "0" (or "0s") means never. */
-export const duration = z.string().regex(/^(0|([0-9]+(\.[0-9]+)?(ms|s|m|h))+)$/, 'a duration such as "1h", "15m", "30s" or "0"');
+export const duration = z
+  .string()
+  .regex(/^(0|([0-9]+(\.[0-9]+)?(ms|s|m|h))+)$/, 'a duration such as "1h", "15m", "30s" or "0"');
 
 /** Points at one key of a Secret. `namespace` is only honoured for cluster-scoped stores. */
 export const secretKeySelector = z.object({
@@ -56,7 +66,14 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
   creationTimestamp?: string | Date;
   deletionTimestamp?: string | Date;
-  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }[];
+  ownerReferences?: {
+    apiVersion: string;
+    kind: string;
+    name: string;
+    uid: string;
+    controller?: boolean;
+    blockOwnerDeletion?: boolean;
+  }[];
   finalizers?: string[];
 }
 

@@ -15,9 +15,11 @@ function assertStructural(node: Loose, path: string): void {
   if (node['x-kubernetes-preserve-unknown-fields'] === true && !node.type) return;
   expect(node.type, `${path} has a type`).toBeDefined();
   expect(node.additionalProperties === false, `${path} must not set additionalProperties: false`).toBe(false);
-  if (node.properties) expect(node.additionalProperties, `${path}: properties and additionalProperties are exclusive`).toBeUndefined();
+  if (node.properties)
+    expect(node.additionalProperties, `${path}: properties and additionalProperties are exclusive`).toBeUndefined();
   for (const k of ['oneOf', 'anyOf', 'allOf', '$ref', '$schema']) expect(node[k], `${path} uses ${k}`).toBeUndefined();
-  for (const [k, v] of Object.entries((node.properties ?? {}) as Record<string, Loose>)) assertStructural(v, `${path}.${k}`);
+  for (const [k, v] of Object.entries((node.properties ?? {}) as Record<string, Loose>))
+    assertStructural(v, `${path}.${k}`);
   if (node.items) assertStructural(node.items as Loose, `${path}[]`);
   if (typeof node.additionalProperties === 'object') assertStructural(node.additionalProperties as Loose, `${path}{}`);
 }
@@ -37,34 +39,89 @@ describe('CRDs', () => {
       assertStructural((version.schema as Loose).openAPIV3Schema as Loose, (crd.metadata as Loose).name as string);
     }
     const es = (allCrds() as Loose[]).find((c) => (c.metadata as Loose).name === 'externalsecrets.strongroom.io')!;
-    const columns = (((es.spec as Loose).versions as Loose[])[0]!.additionalPrinterColumns as Loose[]).map((c) => c.name);
+    const columns = (((es.spec as Loose).versions as Loose[])[0]!.additionalPrinterColumns as Loose[]).map(
+      (c) => c.name,
+    );
     expect(columns).toEqual(['Store', 'Refresh Interval', 'Status', 'Synced Version', 'Ready', 'Age']);
   });
 });
 
 describe('spec validation', () => {
-  const store = { provider: { vault: { server: 'https://vault:8200', auth: { tokenSecretRef: { name: 't', key: 'token' } } } } };
+  const store = {
+    provider: { vault: { server: 'https://vault:8200', auth: { tokenSecretRef: { name: 't', key: 'token' } } } },
+  };
   it('applies defaults and accepts a minimal store and ExternalSecret', () => {
     expect(parseSecretStoreSpec(store).provider.vault).toMatchObject({ path: 'secret', version: 'v2' });
-    const es = parseExternalSecretSpec({ secretStoreRef: { name: 's' }, data: [{ secretKey: 'a', remoteRef: { key: 'k' } }] });
-    expect(es).toMatchObject({ refreshInterval: '1h', target: { creationPolicy: 'Owner', deletionPolicy: 'Retain' }, secretStoreRef: { kind: 'SecretStore' } });
+    const es = parseExternalSecretSpec({
+      secretStoreRef: { name: 's' },
+      data: [{ secretKey: 'a', remoteRef: { key: 'k' } }],
+    });
+    expect(es).toMatchObject({
+      refreshInterval: '1h',
+      target: { creationPolicy: 'Owner', deletionPolicy: 'Retain' },
+      secretStoreRef: { kind: 'SecretStore' },
+    });
   });
 
   it('rejects two providers, two auth methods, empty ExternalSecrets, bad regexes and unsafe policy pairs', () => {
-    expect(() => parseSecretStoreSpec({ provider: { ...store.provider, aws: { region: 'eu-west-1' } } })).toThrow(/exactly one provider/);
-    expect(() => parseSecretStoreSpec({ provider: { vault: { server: 'https://v', auth: { tokenSecretRef: { name: 't', key: 'k' }, appRole: { secretRef: { name: 's', key: 'k' }, roleId: 'r' } } } } })).toThrow(/exactly one auth/);
-    expect(() => parseSecretStoreSpec({ provider: { vault: { server: 'ftp://v', auth: { tokenSecretRef: { name: 't', key: 'k' } } } } })).toThrow(z.ZodError);
-    expect(() => parseExternalSecretSpec({ secretStoreRef: { name: 's' } })).toThrow(/at least one of data/);
-    expect(() => parseExternalSecretSpec({ secretStoreRef: { name: 's' }, dataFrom: [{ find: { name: { regexp: '(' } } }] })).toThrow(/invalid regular expression/);
-    // A pattern that backtracks exponentially would stall the operator for every namespace: refused up front.
-    expect(() => parseExternalSecretSpec({ secretStoreRef: { name: 's' }, dataFrom: [{ find: { name: { regexp: '^(a+)+$' } } }] })).toThrow(/repeated group/);
+    expect(() => parseSecretStoreSpec({ provider: { ...store.provider, aws: { region: 'eu-west-1' } } })).toThrow(
+      /exactly one provider/,
+    );
     expect(() =>
-      parseExternalSecretSpec({ secretStoreRef: { name: 's' }, dataFrom: [{ extract: { key: 'k' }, rewrite: [{ regexp: { source: '(x*)*', target: '' } }] }] }),
+      parseSecretStoreSpec({
+        provider: {
+          vault: {
+            server: 'https://v',
+            auth: {
+              tokenSecretRef: { name: 't', key: 'k' },
+              appRole: { secretRef: { name: 's', key: 'k' }, roleId: 'r' },
+            },
+          },
+        },
+      }),
+    ).toThrow(/exactly one auth/);
+    expect(() =>
+      parseSecretStoreSpec({
+        provider: { vault: { server: 'ftp://v', auth: { tokenSecretRef: { name: 't', key: 'k' } } } },
+      }),
+    ).toThrow(z.ZodError);
+    expect(() => parseExternalSecretSpec({ secretStoreRef: { name: 's' } })).toThrow(/at least one of data/);
+    expect(() =>
+      parseExternalSecretSpec({ secretStoreRef: { name: 's' }, dataFrom: [{ find: { name: { regexp: '(' } } }] }),
+    ).toThrow(/invalid regular expression/);
+    // A pattern that backtracks exponentially would stall the operator for every namespace: refused up front.
+    expect(() =>
+      parseExternalSecretSpec({ secretStoreRef: { name: 's' }, dataFrom: [{ find: { name: { regexp: '^(a+)+$' } } }] }),
     ).toThrow(/repeated group/);
-    expect(() => parseExternalSecretSpec({ secretStoreRef: { name: 's' }, dataFrom: [{ extract: { key: 'a' }, find: { path: 'x' } }] })).toThrow(/exactly one of extract or find/);
-    expect(() => parseExternalSecretSpec({ secretStoreRef: { name: 's' }, data: [{ secretKey: 'a', remoteRef: { key: 'k' } }], target: { creationPolicy: 'None', deletionPolicy: 'Delete' } })).toThrow(/deletionPolicy Delete/);
-    expect(() => parseExternalSecretSpec({ secretStoreRef: { name: 's' }, refreshInterval: 'soon', data: [{ secretKey: 'a', remoteRef: { key: 'k' } }] })).toThrow(z.ZodError);
-    expect(() => parseClusterExternalSecretSpec({ externalSecretSpec: { secretStoreRef: { name: 's' } } })).toThrow(/namespaceSelectors or namespaces/);
+    expect(() =>
+      parseExternalSecretSpec({
+        secretStoreRef: { name: 's' },
+        dataFrom: [{ extract: { key: 'k' }, rewrite: [{ regexp: { source: '(x*)*', target: '' } }] }],
+      }),
+    ).toThrow(/repeated group/);
+    expect(() =>
+      parseExternalSecretSpec({
+        secretStoreRef: { name: 's' },
+        dataFrom: [{ extract: { key: 'a' }, find: { path: 'x' } }],
+      }),
+    ).toThrow(/exactly one of extract or find/);
+    expect(() =>
+      parseExternalSecretSpec({
+        secretStoreRef: { name: 's' },
+        data: [{ secretKey: 'a', remoteRef: { key: 'k' } }],
+        target: { creationPolicy: 'None', deletionPolicy: 'Delete' },
+      }),
+    ).toThrow(/deletionPolicy Delete/);
+    expect(() =>
+      parseExternalSecretSpec({
+        secretStoreRef: { name: 's' },
+        refreshInterval: 'soon',
+        data: [{ secretKey: 'a', remoteRef: { key: 'k' } }],
+      }),
+    ).toThrow(z.ZodError);
+    expect(() => parseClusterExternalSecretSpec({ externalSecretSpec: { secretStoreRef: { name: 's' } } })).toThrow(
+      /namespaceSelectors or namespaces/,
+    );
   });
 
   it('parses Go-style durations', () => {

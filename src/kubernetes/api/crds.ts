@@ -25,7 +25,9 @@ function clean(node: unknown): JsonSchema {
     // Structural schemas forbid additionalProperties beside properties; unknown fields are pruned by the server.
     if (key === 'additionalProperties' && value === false) continue;
     if (key === 'properties') {
-      out.properties = Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, clean(v)]));
+      out.properties = Object.fromEntries(
+        Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, clean(v)]),
+      );
     } else if (key === 'items' || (key === 'additionalProperties' && typeof value === 'object')) {
       out[key] = clean(value);
     } else {
@@ -118,7 +120,14 @@ export function crdFor(def: KindDef): JsonSchema {
     spec: {
       group: GROUP,
       scope: def.scope,
-      names: { kind: def.kind, listKind: `${def.kind}List`, plural: def.plural, singular: def.singular, shortNames: def.shortNames, categories: ['strongroom'] },
+      names: {
+        kind: def.kind,
+        listKind: `${def.kind}List`,
+        plural: def.plural,
+        singular: def.singular,
+        shortNames: def.shortNames,
+        categories: ['strongroom'],
+      },
       versions: [
         {
           name: VERSION,

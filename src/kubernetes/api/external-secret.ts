@@ -12,7 +12,13 @@ export const remoteRef = z.object({
   version: z.string().optional(),
 });
 
-export const dataItem = z.object({ secretKey: z.string().min(1).regex(/^[-._a-zA-Z0-9]+$/, 'a valid Secret data key'), remoteRef });
+export const dataItem = z.object({
+  secretKey: z
+    .string()
+    .min(1)
+    .regex(/^[-._a-zA-Z0-9]+$/, 'a valid Secret data key'),
+  remoteRef,
+});
 
 export const rewrite = z.object({ regexp: z.object({ source: z.string().min(1), target: z.string() }) });
 
@@ -37,7 +43,12 @@ export const secretStoreRef = z.object({
 
 export const targetTemplate = z.object({
   type: z.string().optional(),
-  metadata: z.object({ labels: z.record(z.string(), z.string()).optional(), annotations: z.record(z.string(), z.string()).optional() }).optional(),
+  metadata: z
+    .object({
+      labels: z.record(z.string(), z.string()).optional(),
+      annotations: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
   /** Values in the sandboxed template language: `{{ .key | b64dec }}`. */
   data: z.record(z.string(), z.string()).optional(),
   /** Replace: only templated keys; Merge: templated keys over the fetched ones. */
@@ -109,8 +120,10 @@ export function parseExternalSecretSpec(spec: unknown): ExternalSecretSpec {
     throw issue(['data'], 'at least one of data, dataFrom or target.template.data is required', spec);
   }
   parsed.dataFrom?.forEach((item, i) => {
-    if (Boolean(item.extract) === Boolean(item.find)) throw issue(['dataFrom', i], 'exactly one of extract or find must be set', spec);
-    if (item.find && !item.find.path && !item.find.name) throw issue(['dataFrom', i, 'find'], 'find needs a path or a name.regexp', spec);
+    if (Boolean(item.extract) === Boolean(item.find))
+      throw issue(['dataFrom', i], 'exactly one of extract or find must be set', spec);
+    if (item.find && !item.find.path && !item.find.name)
+      throw issue(['dataFrom', i, 'find'], 'find needs a path or a name.regexp', spec);
     for (const re of [item.find?.name?.regexp, ...(item.rewrite ?? []).map((r) => r.regexp.source)]) {
       if (re === undefined) continue;
       try {
@@ -122,8 +135,13 @@ export function parseExternalSecretSpec(spec: unknown): ExternalSecretSpec {
   });
   const { creationPolicy, deletionPolicy } = parsed.target;
   if (deletionPolicy === 'Delete' && (creationPolicy === 'Merge' || creationPolicy === 'None')) {
-    throw issue(['target', 'deletionPolicy'], `deletionPolicy Delete needs creationPolicy Owner or Orphan (the Secret is not ours to delete with ${creationPolicy})`, spec);
+    throw issue(
+      ['target', 'deletionPolicy'],
+      `deletionPolicy Delete needs creationPolicy Owner or Orphan (the Secret is not ours to delete with ${creationPolicy})`,
+      spec,
+    );
   }
-  if (deletionPolicy === 'Merge' && creationPolicy === 'None') throw issue(['target', 'deletionPolicy'], 'deletionPolicy Merge cannot be used with creationPolicy None', spec);
+  if (deletionPolicy === 'Merge' && creationPolicy === 'None')
+    throw issue(['target', 'deletionPolicy'], 'deletionPolicy Merge cannot be used with creationPolicy None', spec);
   return parsed;
 }

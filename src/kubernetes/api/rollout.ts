@@ -9,7 +9,11 @@ import { duration, labelSelector, objectName, parseDuration } from './common.js'
 export const ROLLOUT_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as const;
 
 export const rolloutWaveSchema = z.object({
-  name: z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a lowercase name such as "canary"'),
+  name: z
+    .string()
+    .min(1)
+    .max(63)
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a lowercase name such as "canary"'),
   /** Workloads whose labels match. */
   selector: labelSelector.optional(),
   /** Or workloads by name (and optionally kind). */
@@ -29,8 +33,25 @@ export const rolloutPolicySchema = z.object({
   autoRollback: z.boolean().default(true),
 });
 
-export const ROLLOUT_PHASES = ['Preparing', 'Progressing', 'Paused', 'Succeeded', 'RollingBack', 'RolledBack', 'Aborted', 'Failed'] as const;
-export const WORKLOAD_STATES = ['Pending', 'Waiting', 'Restarting', 'Healthy', 'Failed', 'RollingBack', 'RolledBack'] as const;
+export const ROLLOUT_PHASES = [
+  'Preparing',
+  'Progressing',
+  'Paused',
+  'Succeeded',
+  'RollingBack',
+  'RolledBack',
+  'Aborted',
+  'Failed',
+] as const;
+export const WORKLOAD_STATES = [
+  'Pending',
+  'Waiting',
+  'Restarting',
+  'Healthy',
+  'Failed',
+  'RollingBack',
+  'RolledBack',
+] as const;
 
 export const rolloutWorkloadStatusSchema = z.object({
   kind: z.enum(ROLLOUT_KINDS),
@@ -73,7 +94,9 @@ export const rolloutStatusSchema = z.object({
   /** Not synced or rolled out again until the store has a newer version or a person retries. */
   blockedVersion: z.string().optional(),
   /** Control annotation values already acted on (each request is honoured once). */
-  observed: z.object({ retry: z.string().optional(), undo: z.string().optional(), abort: z.string().optional() }).optional(),
+  observed: z
+    .object({ retry: z.string().optional(), undo: z.string().optional(), abort: z.string().optional() })
+    .optional(),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
 });
@@ -86,7 +109,8 @@ export type RolloutStatus = z.infer<typeof rolloutStatusSchema>;
 export type RolloutKind = (typeof ROLLOUT_KINDS)[number];
 
 export const ACTIVE_PHASES: readonly RolloutPhase[] = ['Preparing', 'Progressing', 'Paused', 'RollingBack'];
-export const isActive = (status: RolloutStatus | undefined): boolean => status !== undefined && ACTIVE_PHASES.includes(status.phase);
+export const isActive = (status: RolloutStatus | undefined): boolean =>
+  status !== undefined && ACTIVE_PHASES.includes(status.phase);
 
 export const DEFAULT_POLICY: RolloutPolicy = rolloutPolicySchema.parse({});
 
@@ -97,28 +121,35 @@ function issue(path: (string | number)[], message: string, input: unknown): z.Zo
 /** Validates a policy beyond its schema: waves only with Progressive, one selection per wave, unique names. */
 export function parseRolloutPolicy(input: unknown): RolloutPolicy {
   const policy = rolloutPolicySchema.parse(input ?? {});
-  if (policy.strategy === 'Progressive' && !policy.waves?.length) throw issue(['waves'], 'strategy Progressive needs at least one wave (the first is the canary)', input);
-  if (policy.strategy !== 'Progressive' && policy.waves?.length) throw issue(['waves'], `waves apply only to strategy Progressive, not ${policy.strategy}`, input);
+  if (policy.strategy === 'Progressive' && !policy.waves?.length)
+    throw issue(['waves'], 'strategy Progressive needs at least one wave (the first is the canary)', input);
+  if (policy.strategy !== 'Progressive' && policy.waves?.length)
+    throw issue(['waves'], `waves apply only to strategy Progressive, not ${policy.strategy}`, input);
   const names = new Set<string>();
   policy.waves?.forEach((wave, i) => {
     if (names.has(wave.name)) throw issue(['waves', i, 'name'], `wave name "${wave.name}" is used twice`, input);
     names.add(wave.name);
-    if (Boolean(wave.selector) === Boolean(wave.workloads?.length)) throw issue(['waves', i], `wave "${wave.name}" needs exactly one of selector or workloads`, input);
-    if (wave.healthTimeout !== undefined && parseDuration(wave.healthTimeout) === 0) throw issue(['waves', i, 'healthTimeout'], 'healthTimeout must be longer than 0', input);
+    if (Boolean(wave.selector) === Boolean(wave.workloads?.length))
+      throw issue(['waves', i], `wave "${wave.name}" needs exactly one of selector or workloads`, input);
+    if (wave.healthTimeout !== undefined && parseDuration(wave.healthTimeout) === 0)
+      throw issue(['waves', i, 'healthTimeout'], 'healthTimeout must be longer than 0', input);
   });
-  if (parseDuration(policy.healthTimeout) === 0) throw issue(['healthTimeout'], 'healthTimeout must be longer than 0', input);
+  if (parseDuration(policy.healthTimeout) === 0)
+    throw issue(['healthTimeout'], 'healthTimeout must be longer than 0', input);
   return policy;
 }
 
 /** The ExternalSecret's own policy wins as a whole; else the store's default; else Restart with health gates. */
 export function effectivePolicy(externalSecretRollout: unknown, storeRollout: unknown): RolloutPolicy {
-  if (externalSecretRollout !== undefined && externalSecretRollout !== null) return parseRolloutPolicy(externalSecretRollout);
+  if (externalSecretRollout !== undefined && externalSecretRollout !== null)
+    return parseRolloutPolicy(externalSecretRollout);
   if (storeRollout !== undefined && storeRollout !== null) return parseRolloutPolicy(storeRollout);
   return DEFAULT_POLICY;
 }
 
 /** A readable one-line form of a zod error, for status messages and events. */
 export function describePolicyError(err: unknown): string {
-  if (err instanceof z.ZodError) return err.issues.map((i) => `spec.rollout${i.path.length ? '.' + i.path.join('.') : ''}: ${i.message}`).join('; ');
+  if (err instanceof z.ZodError)
+    return err.issues.map((i) => `spec.rollout${i.path.length ? '.' + i.path.join('.') : ''}: ${i.message}`).join('; ');
   return err instanceof Error ? err.message : String(err);
 }

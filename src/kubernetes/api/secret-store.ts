@@ -1,7 +1,15 @@
 /** SecretStore (namespaced) and ClusterSecretStore: where secrets come from and how to authenticate there. */
 import { z } from 'zod';
 import { rolloutPolicySchema } from './rollout.js';
-import { condition, duration, labelSelector, namespaceName, objectName, secretKeySelector, type ObjectMeta } from './common.js';
+import {
+  condition,
+  duration,
+  labelSelector,
+  namespaceName,
+  objectName,
+  secretKeySelector,
+  type ObjectMeta,
+} from './common.js';
 
 export const vaultProvider = z.object({
   /** e.g. https://strongroom.strongroom.svc:8200 */
@@ -21,7 +29,11 @@ export const vaultProvider = z.object({
           mountPath: z.string().default('kubernetes'),
           role: z.string().min(1),
           /** Service account whose token (requested through the TokenRequest API) logs in. */
-          serviceAccountRef: z.object({ name: objectName, namespace: namespaceName.optional(), audiences: z.array(z.string()).optional() }),
+          serviceAccountRef: z.object({
+            name: objectName,
+            namespace: namespaceName.optional(),
+            audiences: z.array(z.string()).optional(),
+          }),
         })
         .optional(),
       appRole: z
@@ -104,13 +116,31 @@ export interface SecretStore {
 export function parseSecretStoreSpec(spec: unknown): SecretStoreSpec {
   const parsed = secretStoreSpec.parse(spec);
   const providers = Object.entries(parsed.provider).filter(([, v]) => v !== undefined);
-  if (providers.length !== 1) throw new z.ZodError([{ code: 'custom', path: ['provider'], message: 'exactly one provider must be set', input: spec }]);
+  if (providers.length !== 1)
+    throw new z.ZodError([
+      { code: 'custom', path: ['provider'], message: 'exactly one provider must be set', input: spec },
+    ]);
   const vault = parsed.provider.vault;
   if (vault) {
     const methods = Object.values(vault.auth).filter((v) => v !== undefined);
-    if (methods.length !== 1) throw new z.ZodError([{ code: 'custom', path: ['provider', 'vault', 'auth'], message: 'exactly one auth method must be set', input: spec }]);
+    if (methods.length !== 1)
+      throw new z.ZodError([
+        {
+          code: 'custom',
+          path: ['provider', 'vault', 'auth'],
+          message: 'exactly one auth method must be set',
+          input: spec,
+        },
+      ]);
     if (vault.auth.appRole && !vault.auth.appRole.roleId && !vault.auth.appRole.roleRef) {
-      throw new z.ZodError([{ code: 'custom', path: ['provider', 'vault', 'auth', 'appRole'], message: 'roleId or roleRef is required', input: spec }]);
+      throw new z.ZodError([
+        {
+          code: 'custom',
+          path: ['provider', 'vault', 'auth', 'appRole'],
+          message: 'roleId or roleRef is required',
+          input: spec,
+        },
+      ]);
     }
   }
   return parsed;

@@ -4,7 +4,17 @@ import { compileUserRegex, riskyShape } from './user-regex.js';
 
 describe('user regular expressions', () => {
   it('accepts the patterns people write for find and rewrite', () => {
-    for (const ok of ['^db-.*', '(foo|bar)-[0-9]+', '^(.*)$', '^app/(?<name>[a-z]+)$', '[(+*)]+', '\\(a+\\)+', 'a{2,3}(b)?', '(ab)+', '(a|b)*c']) {
+    for (const ok of [
+      '^db-.*',
+      '(foo|bar)-[0-9]+',
+      '^(.*)$',
+      '^app/(?<name>[a-z]+)$',
+      '[(+*)]+',
+      '\\(a+\\)+',
+      'a{2,3}(b)?',
+      '(ab)+',
+      '(a|b)*c',
+    ]) {
       expect(riskyShape(ok), ok).toBeUndefined();
       expect(compileUserRegex(ok)).toBeInstanceOf(RegExp);
     }
@@ -22,9 +32,14 @@ describe('user regular expressions', () => {
 
   it('wraps any repeated, repetition-containing group it is given', () => {
     fc.assert(
-      fc.property(fc.stringMatching(/^[a-z]{1,6}$/), fc.constantFrom('+', '*', '{1,4}'), fc.constantFrom('+', '*', '{2,}'), (atom, inner, outer) => {
-        expect(riskyShape(`(${atom}${inner})${outer}`)).toBeDefined();
-      }),
+      fc.property(
+        fc.stringMatching(/^[a-z]{1,6}$/),
+        fc.constantFrom('+', '*', '{1,4}'),
+        fc.constantFrom('+', '*', '{2,}'),
+        (atom, inner, outer) => {
+          expect(riskyShape(`(${atom}${inner})${outer}`)).toBeDefined();
+        },
+      ),
     );
   });
 });

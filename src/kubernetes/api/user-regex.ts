@@ -11,7 +11,8 @@ export const MAX_USER_REGEX_LENGTH = 512;
 export class UserRegexError extends Error {}
 
 export function compileUserRegex(source: string, flags?: string): RegExp {
-  if (source.length > MAX_USER_REGEX_LENGTH) throw new UserRegexError(`regular expression longer than ${MAX_USER_REGEX_LENGTH} characters`);
+  if (source.length > MAX_USER_REGEX_LENGTH)
+    throw new UserRegexError(`regular expression longer than ${MAX_USER_REGEX_LENGTH} characters`);
   const shape = riskyShape(source);
   if (shape) throw new UserRegexError(`regular expression rejected: ${shape}`);
   try {
@@ -45,8 +46,14 @@ export function riskyShape(source: string): string | undefined {
     } else if (c === ')') {
       const group = groups.pop();
       const next = source[i + 1];
-      const repeated = next === '*' || next === '+' || (next === '{' && /^\{\d*,\d*\}|^\{\d+\}/.test(source.slice(i + 1)) && !/^\{[01]\}|^\{0,1\}/.test(source.slice(i + 1)));
-      if (group?.quantified && repeated) return 'a repeated group contains a repetition (e.g. (a+)+), which can take exponential time';
+      const repeated =
+        next === '*' ||
+        next === '+' ||
+        (next === '{' &&
+          /^\{\d*,\d*\}|^\{\d+\}/.test(source.slice(i + 1)) &&
+          !/^\{[01]\}|^\{0,1\}/.test(source.slice(i + 1)));
+      if (group?.quantified && repeated)
+        return 'a repeated group contains a repetition (e.g. (a+)+), which can take exponential time';
       if (group?.quantified && groups.length > 0) groups[groups.length - 1]!.quantified = true;
     } else if (c === '*' || c === '+' || (c === '{' && /^\{\d+(,\d*)?\}/.test(source.slice(i)))) {
       if (groups.length > 0) groups[groups.length - 1]!.quantified = true;

@@ -3,7 +3,15 @@
  * namespaces): one list and one watch per kind for the life of the operator, instead of a list per Secret change.
  * An informer that errors (watch dropped, 410 relist failing) is restarted after a short back-off.
  */
-import { AppsV1Api, BatchV1Api, CoreV1Api, makeInformer, type KubeConfig, type KubernetesObject, type KubernetesListObject } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  makeInformer,
+  type KubeConfig,
+  type KubernetesObject,
+  type KubernetesListObject,
+} from '@kubernetes/client-node';
 import { ConsumerIndex } from './index.js';
 import type { ConsumerKind, KubeObject } from './types.js';
 
@@ -18,7 +26,11 @@ type Lister = () => Promise<KubernetesListObject<KubernetesObject>>;
 
 export function startConsumerInformers(
   kc: KubeConfig,
-  options: { restartDelayMs?: number; onError?: (kind: ConsumerKind, err: unknown) => void; /** Only this namespace (an operator scoped with --namespace). */ namespace?: string } = {},
+  options: {
+    restartDelayMs?: number;
+    onError?: (kind: ConsumerKind, err: unknown) => void;
+    /** Only this namespace (an operator scoped with --namespace). */ namespace?: string;
+  } = {},
 ): ConsumerInformers {
   const index = new ConsumerIndex();
   const apps = kc.makeApiClient(AppsV1Api);

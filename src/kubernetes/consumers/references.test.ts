@@ -12,7 +12,12 @@ const deployment = (name: string, podSpec: unknown, annotations: Record<string, 
 describe('secretUses', () => {
   it('finds every kind of reference, in init containers too', () => {
     const uses = secretUses({
-      initContainers: [{ name: 'migrate', env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }] }],
+      initContainers: [
+        {
+          name: 'migrate',
+          env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }],
+        },
+      ],
       containers: [
         {
           name: 'app',
@@ -26,13 +31,24 @@ describe('secretUses', () => {
       ],
       volumes: [
         { name: 'tls', secret: { secretName: 'tls' } },
-        { name: 'bundle', projected: { sources: [{ secret: { name: 'bundle-a' } }, { configMap: { name: 'cm' } }, { secret: { name: 'bundle-b' } }] } },
+        {
+          name: 'bundle',
+          projected: {
+            sources: [
+              { secret: { name: 'bundle-a' } },
+              { configMap: { name: 'cm' } },
+              { secret: { name: 'bundle-b' } },
+            ],
+          },
+        },
         { name: 'single', secret: { secretName: 'config' } },
         { name: 'unused', secret: { secretName: 'orphan' } },
       ],
       imagePullSecrets: [{ name: 'registry' }],
     });
-    expect(uses.get('db')).toEqual([{ via: 'env', container: 'migrate', initContainer: true, envVar: 'DB_PASSWORD', key: 'password' }]);
+    expect(uses.get('db')).toEqual([
+      { via: 'env', container: 'migrate', initContainer: true, envVar: 'DB_PASSWORD', key: 'password' },
+    ]);
     expect(uses.get('api-keys')).toEqual([{ via: 'envFrom', container: 'app' }]);
     expect(uses.get('tls')).toEqual([{ via: 'volume', volume: 'tls', container: 'app' }]);
     expect(uses.get('bundle-a')).toEqual([{ via: 'projectedVolume', volume: 'bundle', container: 'app' }]);
@@ -63,19 +79,32 @@ describe('classify', () => {
 
 describe('consumersIn and the index', () => {
   it('reads the opt-in from the workload or its pod template', () => {
-    const vol = { containers: [{ name: 'app', volumeMounts: [{ name: 'v' }] }], volumes: [{ name: 'v', secret: { secretName: 's' } }] };
+    const vol = {
+      containers: [{ name: 'app', volumeMounts: [{ name: 'v' }] }],
+      volumes: [{ name: 'v', secret: { secretName: 's' } }],
+    };
     expect(consumersIn('Deployment', deployment('a', vol)).get('s')?.restartable).toBe(false);
-    expect(consumersIn('Deployment', deployment('b', vol, { [RESTART_ANNOTATION]: 'true' })).get('s')?.restartable).toBe(true);
+    expect(
+      consumersIn('Deployment', deployment('b', vol, { [RESTART_ANNOTATION]: 'true' })).get('s')?.restartable,
+    ).toBe(true);
     const onMeta = deployment('c', vol);
     onMeta.metadata!.annotations = { [RESTART_ANNOTATION]: 'true' };
     expect(consumersIn('Deployment', onMeta).get('s')?.effect).toBe('restart');
   });
 
   it('covers CronJobs and bare Pods, but not Pods owned by a controller; neither is restartable', () => {
-    const env = { containers: [{ name: 'c', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] }] };
-    const cron: KubeObject = { metadata: { name: 'nightly', namespace: 'apps' }, spec: { jobTemplate: { spec: { template: { spec: env } } } } };
+    const env = {
+      containers: [{ name: 'c', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] }],
+    };
+    const cron: KubeObject = {
+      metadata: { name: 'nightly', namespace: 'apps' },
+      spec: { jobTemplate: { spec: { template: { spec: env } } } },
+    };
     const bare: KubeObject = { metadata: { name: 'debug', namespace: 'apps' }, spec: env };
-    const owned: KubeObject = { metadata: { name: 'web-x', namespace: 'apps', ownerReferences: [{ kind: 'ReplicaSet' }] }, spec: env };
+    const owned: KubeObject = {
+      metadata: { name: 'web-x', namespace: 'apps', ownerReferences: [{ kind: 'ReplicaSet' }] },
+      spec: env,
+    };
     expect(consumersIn('CronJob', cron).get('s')).toMatchObject({ effect: 'restart', restartable: false });
     expect(consumersIn('Pod', bare).get('s')).toMatchObject({ effect: 'restart', restartable: false });
     expect(consumersIn('Pod', owned).size).toBe(0);
@@ -86,7 +115,10 @@ describe('consumersIn and the index', () => {
     const envOf = (secret: string) => ({ containers: [{ name: 'c', envFrom: [{ secretRef: { name: secret } }] }] });
     index.upsert('Deployment', deployment('web', envOf('old')));
     index.upsert('StatefulSet', { ...deployment('db', envOf('old')), kind: 'StatefulSet' });
-    expect(index.consumersOf('apps', 'old').map((c) => `${c.kind}/${c.name}`)).toEqual(['Deployment/web', 'StatefulSet/db']);
+    expect(index.consumersOf('apps', 'old').map((c) => `${c.kind}/${c.name}`)).toEqual([
+      'Deployment/web',
+      'StatefulSet/db',
+    ]);
     index.upsert('Deployment', deployment('web', envOf('new')));
     expect(index.consumersOf('apps', 'old').map((c) => c.name)).toEqual(['db']);
     expect(index.consumersOf('apps', 'new').map((c) => c.name)).toEqual(['web']);

@@ -86,7 +86,13 @@ export function secretUses(podSpec: Json): Map<string, SecretUse[]> {
       );
       if (mounts.length === 0) add(name, { via, volume: volumeName });
       for (const m of mounts) {
-        add(name, { via, volume: volumeName, container: m.container, ...(m.init ? { initContainer: true } : {}), ...(m.subPath ? { subPath: true } : {}) });
+        add(name, {
+          via,
+          volume: volumeName,
+          container: m.container,
+          ...(m.init ? { initContainer: true } : {}),
+          ...(m.subPath ? { subPath: true } : {}),
+        });
       }
     }
   }
@@ -104,12 +110,24 @@ export function secretUses(podSpec: Json): Map<string, SecretUse[]> {
 export function classify(uses: SecretUse[], optIn: string | undefined): { effect: ChangeEffect; reason: string } {
   if (optIn === 'false') return { effect: 'none', reason: `opted out with ${RESTART_ANNOTATION}: "false"` };
   const fixed = uses.find((u) => u.via === 'env' || u.via === 'envFrom');
-  if (fixed) return { effect: 'restart', reason: `${fixed.via === 'env' ? 'env var' : 'envFrom'} in container ${fixed.container} is read only at start` };
+  if (fixed)
+    return {
+      effect: 'restart',
+      reason: `${fixed.via === 'env' ? 'env var' : 'envFrom'} in container ${fixed.container} is read only at start`,
+    };
   const subPath = uses.find((u) => u.subPath);
-  if (subPath) return { effect: 'restart', reason: `volume ${subPath.volume} is mounted with subPath in ${subPath.container}; the kubelet does not refresh it` };
+  if (subPath)
+    return {
+      effect: 'restart',
+      reason: `volume ${subPath.volume} is mounted with subPath in ${subPath.container}; the kubelet does not refresh it`,
+    };
   const mounted = uses.find((u) => u.via === 'volume' || u.via === 'projectedVolume');
   if (mounted) {
-    if (optIn === 'true') return { effect: 'restart', reason: `volume ${mounted.volume}; the workload opted in with ${RESTART_ANNOTATION}` };
+    if (optIn === 'true')
+      return {
+        effect: 'restart',
+        reason: `volume ${mounted.volume}; the workload opted in with ${RESTART_ANNOTATION}`,
+      };
     return { effect: 'refresh', reason: `volume ${mounted.volume} is refreshed in place by the kubelet` };
   }
   return { effect: 'none', reason: 'used only as an imagePullSecret' };

@@ -2,7 +2,11 @@
 import type { CustomObjectsApi, V1Namespace } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { API_VERSION, GROUP, VERSION, parseDuration } from '../api/common.js';
-import { parseClusterExternalSecretSpec, type ClusterExternalSecret, type ClusterExternalSecretStatus } from '../api/cluster-external-secret.js';
+import {
+  parseClusterExternalSecretSpec,
+  type ClusterExternalSecret,
+  type ClusterExternalSecretStatus,
+} from '../api/cluster-external-secret.js';
 import type { ExternalSecret } from '../api/external-secret.js';
 import { setCondition } from './conditions.js';
 import type { EventRecorder } from './events.js';
@@ -24,10 +28,18 @@ export function createClusterExternalSecretReconciler(deps: ClusterExternalSecre
     try {
       spec = parseClusterExternalSecretSpec(ces.spec);
     } catch (err) {
-      const message = err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join('.') || 'spec'}: ${i.message}`).join('; ') : String(err);
+      const message =
+        err instanceof z.ZodError
+          ? err.issues.map((i) => `${i.path.join('.') || 'spec'}: ${i.message}`).join('; ')
+          : String(err);
       await deps.writeStatus(ces, {
         ...ces.status,
-        conditions: setCondition(ces.status?.conditions, { type: 'Ready', status: 'False', reason: 'InvalidSpec', message }),
+        conditions: setCondition(ces.status?.conditions, {
+          type: 'Ready',
+          status: 'False',
+          reason: 'InvalidSpec',
+          message,
+        }),
         observedGeneration: ces.metadata.generation ?? 0,
       });
       await deps.events.warning({ kind: 'ClusterExternalSecret', metadata: ces.metadata }, 'InvalidSpec', message);
@@ -37,12 +49,23 @@ export function createClusterExternalSecretReconciler(deps: ClusterExternalSecre
     const wanted = deps
       .namespaces()
       .filter((ns) => !ns.metadata?.deletionTimestamp && ns.status?.phase !== 'Terminating')
-      .filter((ns) => (spec.namespaces ?? []).includes(ns.metadata!.name!) || (spec.namespaceSelectors ?? []).some((s) => matchesSelector(s, ns.metadata?.labels ?? {})))
+      .filter(
+        (ns) =>
+          (spec.namespaces ?? []).includes(ns.metadata!.name!) ||
+          (spec.namespaceSelectors ?? []).some((s) => matchesSelector(s, ns.metadata?.labels ?? {})),
+      )
       .map((ns) => ns.metadata!.name!)
       .sort();
     const provisioned: string[] = [];
     const failed: { namespace: string; reason: string }[] = [];
-    const owner = { apiVersion: API_VERSION, kind: 'ClusterExternalSecret', name: ces.metadata.name, uid: ces.metadata.uid!, controller: true, blockOwnerDeletion: true };
+    const owner = {
+      apiVersion: API_VERSION,
+      kind: 'ClusterExternalSecret',
+      name: ces.metadata.name,
+      uid: ces.metadata.uid!,
+      controller: true,
+      blockOwnerDeletion: true,
+    };
     const existingByNs = new Map(deps.externalSecretsOf(ces.metadata.name).map((es) => [es.metadata.namespace!, es]));
     for (const namespace of wanted) {
       const existing = existingByNs.get(namespace);
@@ -55,8 +78,17 @@ export function createClusterExternalSecretReconciler(deps: ClusterExternalSecre
       };
       try {
         if (!existing) {
-          await deps.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'externalsecrets', body: { apiVersion: API_VERSION, kind: 'ExternalSecret', metadata, spec: spec.externalSecretSpec } });
-        } else if (JSON.stringify(existing.spec) !== JSON.stringify(spec.externalSecretSpec) || JSON.stringify(existing.metadata.labels ?? {}) !== JSON.stringify(metadata.labels)) {
+          await deps.custom.createNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            namespace,
+            plural: 'externalsecrets',
+            body: { apiVersion: API_VERSION, kind: 'ExternalSecret', metadata, spec: spec.externalSecretSpec },
+          });
+        } else if (
+          JSON.stringify(existing.spec) !== JSON.stringify(spec.externalSecretSpec) ||
+          JSON.stringify(existing.metadata.labels ?? {}) !== JSON.stringify(metadata.labels)
+        ) {
           await deps.custom.replaceNamespacedCustomObject({
             group: GROUP,
             version: VERSION,
@@ -64,21 +96,42 @@ export function createClusterExternalSecretReconciler(deps: ClusterExternalSecre
             plural: 'externalsecrets',
             name: esName,
             // Rollout control annotations (`strongroom rollout pause|abort|…`) are people's requests, not ours to drop.
-            body: { ...existing, metadata: { ...existing.metadata, labels: metadata.labels, annotations: { ...rolloutControls(existing.metadata.annotations), ...metadata.annotations } }, spec: spec.externalSecretSpec },
+            body: {
+              ...existing,
+              metadata: {
+                ...existing.metadata,
+                labels: metadata.labels,
+                annotations: { ...rolloutControls(existing.metadata.annotations), ...metadata.annotations },
+              },
+              spec: spec.externalSecretSpec,
+            },
           });
         }
         provisioned.push(namespace);
       } catch (err) {
         const code = (err as { code?: number }).code;
-        failed.push({ namespace, reason: code === 409 ? 'an ExternalSecret with that name already exists' : `API error ${code ?? (err as Error).message}` });
+        failed.push({
+          namespace,
+          reason:
+            code === 409
+              ? 'an ExternalSecret with that name already exists'
+              : `API error ${code ?? (err as Error).message}`,
+        });
       }
     }
     for (const [namespace] of existingByNs) {
       if (wanted.includes(namespace)) continue;
       try {
-        await deps.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: 'externalsecrets', name: esName });
+        await deps.custom.deleteNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: 'externalsecrets',
+          name: esName,
+        });
       } catch (err) {
-        if ((err as { code?: number }).code !== 404) failed.push({ namespace, reason: 'could not remove the ExternalSecret' });
+        if ((err as { code?: number }).code !== 404)
+          failed.push({ namespace, reason: 'could not remove the ExternalSecret' });
       }
     }
     const ok = failed.length === 0;
@@ -87,13 +140,23 @@ export function createClusterExternalSecretReconciler(deps: ClusterExternalSecre
         type: 'Ready',
         status: ok ? 'True' : 'False',
         reason: ok ? 'Provisioned' : 'PartiallyProvisioned',
-        message: ok ? `ExternalSecret ${esName} in ${provisioned.length} namespace(s)` : `failed in ${failed.length} namespace(s)`,
+        message: ok
+          ? `ExternalSecret ${esName} in ${provisioned.length} namespace(s)`
+          : `failed in ${failed.length} namespace(s)`,
       }),
       observedGeneration: ces.metadata.generation ?? 0,
       provisionedNamespaces: provisioned,
       failedNamespaces: failed,
     });
-    if (!ok) await deps.events.warning({ kind: 'ClusterExternalSecret', metadata: ces.metadata }, 'PartiallyProvisioned', failed.map((f) => `${f.namespace}: ${f.reason}`).join('; ').slice(0, 900));
+    if (!ok)
+      await deps.events.warning(
+        { kind: 'ClusterExternalSecret', metadata: ces.metadata },
+        'PartiallyProvisioned',
+        failed
+          .map((f) => `${f.namespace}: ${f.reason}`)
+          .join('; ')
+          .slice(0, 900),
+      );
     return { requeueAfterMs: parseDuration(spec.refreshTime) || 60_000 };
   };
 }

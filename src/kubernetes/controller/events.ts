@@ -8,8 +8,18 @@ export interface EventRecorder {
   warning(obj: { kind?: string; metadata: ObjectMeta }, reason: string, message: string): Promise<void>;
 }
 
-export function createEventRecorder(core: CoreV1Api, component: string, defaultNamespace: string, log: (m: string) => void): EventRecorder {
-  const emit = async (type: 'Normal' | 'Warning', obj: { kind?: string; metadata: ObjectMeta }, reason: string, message: string) => {
+export function createEventRecorder(
+  core: CoreV1Api,
+  component: string,
+  defaultNamespace: string,
+  log: (m: string) => void,
+): EventRecorder {
+  const emit = async (
+    type: 'Normal' | 'Warning',
+    obj: { kind?: string; metadata: ObjectMeta },
+    reason: string,
+    message: string,
+  ) => {
     const namespace = obj.metadata.namespace ?? defaultNamespace;
     const now = new Date();
     try {
@@ -35,7 +45,9 @@ export function createEventRecorder(core: CoreV1Api, component: string, defaultN
         },
       });
     } catch (err) {
-      log(`could not record event ${reason} for ${obj.kind} ${obj.metadata.name}: ${(err as { code?: number }).code ?? (err as Error).message}`);
+      log(
+        `could not record event ${reason} for ${obj.kind} ${obj.metadata.name}: ${(err as { code?: number }).code ?? (err as Error).message}`,
+      );
     }
   };
   return {

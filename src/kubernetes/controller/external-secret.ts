@@ -9,7 +9,12 @@ import type { V1Namespace, V1Secret } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { isStrongroomError } from '../../shared/errors.js';
 import { parseDuration } from '../api/common.js';
-import { parseExternalSecretSpec, type ExternalSecret, type ExternalSecretSpec, type ExternalSecretStatus } from '../api/external-secret.js';
+import {
+  parseExternalSecretSpec,
+  type ExternalSecret,
+  type ExternalSecretSpec,
+  type ExternalSecretStatus,
+} from '../api/external-secret.js';
 import { readRollout, shouldSyncVersion } from '../rollout/record.js';
 import type { SecretStore } from '../api/secret-store.js';
 import { TemplateError } from '../template/template.js';
@@ -36,7 +41,11 @@ export interface ExternalSecretStatusPatch {
 }
 
 export interface ExternalSecretDeps extends TargetSecretDeps {
-  getStore: (kind: 'SecretStore' | 'ClusterSecretStore', namespace: string, name: string) => Promise<SecretStore | undefined>;
+  getStore: (
+    kind: 'SecretStore' | 'ClusterSecretStore',
+    namespace: string,
+    name: string,
+  ) => Promise<SecretStore | undefined>;
   getNamespace: (name: string) => Promise<V1Namespace | undefined>;
   writeStatus: (es: ExternalSecret, status: ExternalSecretStatusPatch) => Promise<void>;
   /** A fresh read (not the informer's copy), asked only before overwriting a Secret that has a rollout record. */
@@ -75,14 +84,19 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
     try {
       spec = parseExternalSecretSpec(es.spec);
     } catch (err) {
-      const message = err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join('.') || 'spec'}: ${i.message}`).join('; ') : String(err);
+      const message =
+        err instanceof z.ZodError
+          ? err.issues.map((i) => `${i.path.join('.') || 'spec'}: ${i.message}`).join('; ')
+          : String(err);
       return fail(es, 'InvalidSpec', `invalid spec: ${message}`, false);
     }
     const refreshMs = parseDuration(spec.refreshInterval);
     const targetName = spec.target.name ?? es.metadata.name;
 
     // refreshInterval 0: sync once per generation; only a lost target brings us back.
-    const synced = es.status?.observedGeneration === es.metadata.generation && es.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+    const synced =
+      es.status?.observedGeneration === es.metadata.generation &&
+      es.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
     if (refreshMs === 0 && synced && spec.target.creationPolicy !== 'None') {
       const existing = await target.read(namespace, targetName);
       if (existing && existing.metadata?.annotations?.[A_HASH] === es.status?.sync?.dataHash) return {};
@@ -101,7 +115,9 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
       const client = await deps.clients.get(store, namespace);
       const prefix = `${storeKey(store)}|${store.kind === 'ClusterSecretStore' ? namespace : ''}|`;
       const maxAge = refreshMs > 0 ? refreshMs / 4 : undefined;
-      fetched = await fetchData(spec, client, (op, r, load) => deps.cache.get(`${prefix}${op}|${JSON.stringify(r)}`, load, maxAge));
+      fetched = await fetchData(spec, client, (op, r, load) =>
+        deps.cache.get(`${prefix}${op}|${JSON.stringify(r)}`, load, maxAge),
+      );
     } catch (err) {
       if (err instanceof RemoteNotFoundError) notFound = err;
       else if (err instanceof StoreUnavailableError || err instanceof StoreNotUsableError) {
@@ -116,7 +132,10 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
     }
 
     const policy = spec.target.creationPolicy;
-    const existing = policy === 'None' ? undefined : await target.read(namespace, targetName, !notFound && (policy === 'Owner' || policy === 'Orphan'));
+    const existing =
+      policy === 'None'
+        ? undefined
+        : await target.read(namespace, targetName, !notFound && (policy === 'Owner' || policy === 'Orphan'));
     if (notFound) return applyDeletionPolicy(es, spec, existing, targetName, notFound);
 
     let desired;
@@ -146,7 +165,12 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
         return fail(es, 'SecretSyncedError', `creationPolicy Merge: Secret ${targetName} does not exist yet`, true);
       }
       if (result === 'not-ours') {
-        return fail(es, 'SecretSyncedError', `Secret ${targetName} exists and is not owned by this ExternalSecret; use creationPolicy Merge or Orphan`, true);
+        return fail(
+          es,
+          'SecretSyncedError',
+          `Secret ${targetName} exists and is not owned by this ExternalSecret; use creationPolicy Merge or Orphan`,
+          true,
+        );
       }
       written = result.secret;
       changed = result.changed;
@@ -155,16 +179,31 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
     // Status first, then the hook: the rollout engine reads status.sync as the record of what the Secret holds, and
     // recovers a rollout from it should the hook call be lost.
     await deps.writeStatus(es, {
-      conditions: setCondition(es.status?.conditions, { type: 'Ready', status: 'True', reason: 'SecretSynced', message: 'Secret was synced' }),
+      conditions: setCondition(es.status?.conditions, {
+        type: 'Ready',
+        status: 'True',
+        reason: 'SecretSynced',
+        message: 'Secret was synced',
+      }),
       observedGeneration: es.metadata.generation ?? 0,
       refreshTime: new Date().toISOString(),
       binding: { name: targetName },
-      sync: { remoteVersion: remoteVersion ?? null, targetResourceVersion: written?.metadata?.resourceVersion ?? null, dataHash: hash },
+      sync: {
+        remoteVersion: remoteVersion ?? null,
+        targetResourceVersion: written?.metadata?.resourceVersion ?? null,
+        dataHash: hash,
+      },
     });
     if (changed) {
-      await deps.events.normal(es, existing ? 'Updated' : 'Created', `Secret ${targetName} ${existing ? 'updated' : 'created'} from ${ref.kind} ${ref.name}${remoteVersion ? ` (version ${remoteVersion})` : ''}`);
+      await deps.events.normal(
+        es,
+        existing ? 'Updated' : 'Created',
+        `Secret ${targetName} ${existing ? 'updated' : 'created'} from ${ref.kind} ${ref.name}${remoteVersion ? ` (version ${remoteVersion})` : ''}`,
+      );
       if (previousHash !== hash && written) {
-        const previousVersion = existing ? (existing.metadata?.annotations?.[A_VERSION] ?? es.status?.sync?.remoteVersion ?? previousHash) : undefined;
+        const previousVersion = existing
+          ? (existing.metadata?.annotations?.[A_VERSION] ?? es.status?.sync?.remoteVersion ?? previousHash)
+          : undefined;
         await deps.onSecretChanged({ externalSecret: es, secret: written, previousVersion, newVersion: version });
       }
     }
@@ -181,13 +220,19 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
     const fresh = (await deps.readExternalSecret?.(es.metadata.namespace!, es.metadata.name)) ?? es;
     if (shouldSyncVersion(fresh, version)) return undefined;
     const r = readRollout(fresh);
-    if (r?.blockedVersion === version) return `version ${version} was rolled back (${r.phase}); it is held until the store has a newer version or the rollout is retried`;
+    if (r?.blockedVersion === version)
+      return `version ${version} was rolled back (${r.phase}); it is held until the store has a newer version or the rollout is retried`;
     return `the rollout is ${r?.phase ?? 'in progress'} (${r?.trigger ?? 'unknown'}); the Secret is left to it`;
   }
 
   async function hold(es: ExternalSecret, spec: ExternalSecretSpec, targetName: string, why: string): Promise<Outcome> {
     await deps.writeStatus(es, {
-      conditions: setCondition(es.status?.conditions, { type: 'Ready', status: 'True', reason: 'VersionHeld', message: `Secret ${targetName} not updated: ${why}` }),
+      conditions: setCondition(es.status?.conditions, {
+        type: 'Ready',
+        status: 'True',
+        reason: 'VersionHeld',
+        message: `Secret ${targetName} not updated: ${why}`,
+      }),
       observedGeneration: es.metadata.generation ?? 0,
       refreshTime: new Date().toISOString(),
     });
@@ -195,14 +240,25 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
     return refreshMs > 0 ? { requeueAfterMs: refreshMs } : {};
   }
 
-  async function applyDeletionPolicy(es: ExternalSecret, spec: ExternalSecretSpec, existing: V1Secret | undefined, name: string, err: RemoteNotFoundError): Promise<Outcome> {
+  async function applyDeletionPolicy(
+    es: ExternalSecret,
+    spec: ExternalSecretSpec,
+    existing: V1Secret | undefined,
+    name: string,
+    err: RemoteNotFoundError,
+  ): Promise<Outcome> {
     const policy = spec.target.deletionPolicy;
     const done = await target.release(es, spec, existing, name);
     if (done) await deps.events.normal(es, done.reason, done.message);
     const refreshMs = parseDuration(spec.refreshInterval);
     const message = `${err.message}; deletionPolicy ${policy}${policy === 'Retain' ? ' keeps the Secret as it is' : ''}`;
     await deps.writeStatus(es, {
-      conditions: setCondition(es.status?.conditions, { type: 'Ready', status: 'False', reason: 'SecretSyncedError', message }),
+      conditions: setCondition(es.status?.conditions, {
+        type: 'Ready',
+        status: 'False',
+        reason: 'SecretSyncedError',
+        message,
+      }),
       observedGeneration: es.metadata.generation ?? 0,
       refreshTime: new Date().toISOString(),
     });

@@ -2,7 +2,13 @@
  * An informer that never gives up: client-node's informer relists on 410 Gone itself, but stops on other errors
  * (API server restart, network); we restart it with backoff. `synced` resolves after the first list.
  */
-import { makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import {
+  makeInformer,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type ObjectCache,
+} from '@kubernetes/client-node';
 
 export interface ResilientInformer<T extends KubernetesObject> extends ObjectCache<T> {
   start(): Promise<void>;
@@ -44,7 +50,9 @@ export function resilientInformer<T extends KubernetesObject>(
     if (stopped) return;
     failures++;
     const delay = Math.min(30_000, 250 * 2 ** Math.min(failures, 7)) * (0.8 + 0.4 * Math.random());
-    log(`watch ${path} failed (${(err as { code?: number; message?: string })?.code ?? (err as Error)?.message ?? 'error'}); restarting in ${Math.round(delay)} ms`);
+    log(
+      `watch ${path} failed (${(err as { code?: number; message?: string })?.code ?? (err as Error)?.message ?? 'error'}); restarting in ${Math.round(delay)} ms`,
+    );
     restartTimer = setTimeout(() => {
       if (!stopped) informer.start().catch(() => {});
     }, delay);

@@ -42,7 +42,9 @@ export class LeaderElector {
       if (await this.tryAcquireOrRenew()) {
         this.leading = true;
         this.lastRenew = Date.now();
-        this.options.log(`became leader (lease ${this.options.namespace}/${this.options.name}, identity ${this.options.identity})`);
+        this.options.log(
+          `became leader (lease ${this.options.namespace}/${this.options.name}, identity ${this.options.identity})`,
+        );
         this.renewLoop(onLost);
         return;
       }
@@ -98,7 +100,10 @@ export class LeaderElector {
     }
     try {
       if (!lease) {
-        await this.api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: this.spec(undefined, 0) } });
+        await this.api.createNamespacedLease({
+          namespace,
+          body: { metadata: { name, namespace }, spec: this.spec(undefined, 0) },
+        });
         return true;
       }
       const spec = lease.spec ?? {};
@@ -108,7 +113,11 @@ export class LeaderElector {
       if (holder !== identity && holder !== '' && !expired) return false;
       const transitions = (spec.leaseTransitions ?? 0) + (holder === identity ? 0 : 1);
       const acquireTime = holder === identity && spec.acquireTime ? new Date(spec.acquireTime) : undefined;
-      await this.api.replaceNamespacedLease({ name, namespace, body: { ...lease, spec: this.spec(acquireTime, transitions) } });
+      await this.api.replaceNamespacedLease({
+        name,
+        namespace,
+        body: { ...lease, spec: this.spec(acquireTime, transitions) },
+      });
       return true;
     } catch {
       // 409: someone else won the race (or renewed); any other error: try again next period.

@@ -4,7 +4,16 @@
  * to their dependencies and runs them. With leader election on, informers and workers only run while this replica
  * holds the Lease.
  */
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesObject, type V1Namespace, type V1Secret } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type KubernetesObject,
+  type V1Namespace,
+  type V1Secret,
+} from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { GROUP, VERSION } from '../api/common.js';
@@ -34,7 +43,14 @@ export interface OperatorOptions {
   operatorNamespace: string;
   concurrency?: number;
   readCacheTtlMs?: number;
-  leaderElection?: { namespace: string; name: string; leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number; identity?: string };
+  leaderElection?: {
+    namespace: string;
+    name: string;
+    leaseDurationMs: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+    identity?: string;
+  };
   /**
    * Secret rollouts to the workloads that use a synced Secret (on by default; `false` only syncs Secrets).
    * `pollMs`: how often a wave's health is checked.
@@ -81,7 +97,9 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       secret = await core.readNamespacedSecret({ name: ref.name, namespace: ns });
     } catch (err) {
       const { StoreUnavailableError } = await import('../types.js');
-      throw new StoreUnavailableError(`cannot read Secret ${ns}/${ref.name}: ${(err as { code?: number }).code === 404 ? 'not found' : ((err as { code?: number }).code ?? 'error')}`);
+      throw new StoreUnavailableError(
+        `cannot read Secret ${ns}/${ref.name}: ${(err as { code?: number }).code === 404 ? 'not found' : ((err as { code?: number }).code ?? 'error')}`,
+      );
     }
     const raw = secret.data?.[ref.key];
     if (raw === undefined) {
@@ -90,23 +108,44 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     }
     return Buffer.from(raw, 'base64').toString('utf8');
   };
-  const clients = new ClientPool({ kubeConfig: kc, readSecretKey, onCall: (provider, operation) => metrics.providerCalls.inc({ provider, operation }) });
+  const clients = new ClientPool({
+    kubeConfig: kc,
+    readSecretKey,
+    onCall: (provider, operation) => metrics.providerCalls.inc({ provider, operation }),
+  });
 
-  async function writeStatus(kind: Kind, obj: { metadata: { name: string; namespace?: string } }, status: unknown): Promise<void> {
+  async function writeStatus(
+    kind: Kind,
+    obj: { metadata: { name: string; namespace?: string } },
+    status: unknown,
+  ): Promise<void> {
     const { name, namespace } = obj.metadata;
     const body = { status };
     try {
-      if (namespace) await custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: PLURAL[kind], name, body }, mergePatch);
-      else await custom.patchClusterCustomObjectStatus({ group: GROUP, version: VERSION, plural: PLURAL[kind], name, body }, mergePatch);
+      if (namespace)
+        await custom.patchNamespacedCustomObjectStatus(
+          { group: GROUP, version: VERSION, namespace, plural: PLURAL[kind], name, body },
+          mergePatch,
+        );
+      else
+        await custom.patchClusterCustomObjectStatus(
+          { group: GROUP, version: VERSION, plural: PLURAL[kind], name, body },
+          mergePatch,
+        );
     } catch (err) {
       if ((err as { code?: number }).code !== 404) throw err;
     }
   }
 
   // --- informers (created on start; with leader election, after acquiring the lease) ---
-  const queue = new WorkQueue(handle, { concurrency: options.concurrency ?? 16, baseDelayMs: 500, maxDelayMs: 300_000 }, (key, err) => {
-    if (!(err instanceof RetryLater)) log(`reconcile ${key} failed: ${(err as { code?: number }).code ?? (err as Error).message}`);
-  });
+  const queue = new WorkQueue(
+    handle,
+    { concurrency: options.concurrency ?? 16, baseDelayMs: 500, maxDelayMs: 300_000 },
+    (key, err) => {
+      if (!(err instanceof RetryLater))
+        log(`reconcile ${key} failed: ${(err as { code?: number }).code ?? (err as Error).message}`);
+    },
+  );
   const gauge = setInterval(() => metrics.queueDepth.set(queue.depth), 1000);
   gauge.unref();
 
@@ -118,20 +157,41 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   };
   const list = (resource: Resource, labelSelector?: string) => async () => {
     if (resource === 'namespaces') return core.listNamespace();
-    if (resource === 'secrets') return scoped ? core.listNamespacedSecret({ namespace: scoped, labelSelector }) : core.listSecretForAllNamespaces({ labelSelector });
-    return (scoped
-      ? await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: scoped, plural: resource })
-      : await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: resource })) as { items: KubernetesObject[]; metadata?: { resourceVersion?: string } };
+    if (resource === 'secrets')
+      return scoped
+        ? core.listNamespacedSecret({ namespace: scoped, labelSelector })
+        : core.listSecretForAllNamespaces({ labelSelector });
+    return (
+      scoped
+        ? await custom.listNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            namespace: scoped,
+            plural: resource,
+          })
+        : await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: resource })
+    ) as { items: KubernetesObject[]; metadata?: { resourceVersion?: string } };
   };
   const watches = watchesFor(scoped);
   const byResource = new Map<Resource, ResilientInformer<KubernetesObject>>();
   const lookups: WatchLookups = {
-    externalSecrets: (namespace) => (byResource.get('externalsecrets')?.list(namespace) ?? []) as unknown as ExternalSecret[],
+    externalSecrets: (namespace) =>
+      (byResource.get('externalsecrets')?.list(namespace) ?? []) as unknown as ExternalSecret[],
     clusterExternalSecrets: () => byResource.get('clusterexternalsecrets')?.list() ?? [],
   };
   for (const w of watches) {
     const handlers = handlersFor(w, lookups, (k) => queue.add(k));
-    byResource.set(w.resource, resilientInformer<KubernetesObject>(kc, path(w.resource), list(w.resource, w.labelSelector) as never, handlers, log, w.labelSelector));
+    byResource.set(
+      w.resource,
+      resilientInformer<KubernetesObject>(
+        kc,
+        path(w.resource),
+        list(w.resource, w.labelSelector) as never,
+        handlers,
+        log,
+        w.labelSelector,
+      ),
+    );
   }
   const informers = [...byResource.values()];
   const esInformer = byResource.get('externalsecrets')!;
@@ -140,13 +200,23 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   const cesInformer = byResource.get('clusterexternalsecrets');
   const nsInformer = byResource.get('namespaces') as unknown as ResilientInformer<V1Namespace> | undefined;
   const secretInformer = byResource.get('secrets') as unknown as ResilientInformer<V1Secret>;
-  const esByCes = (name: string) => ([...esInformer.list()] as unknown as ExternalSecret[]).filter((es) => es.metadata.labels?.[CES_LABEL] === name);
+  const esByCes = (name: string) =>
+    ([...esInformer.list()] as unknown as ExternalSecret[]).filter((es) => es.metadata.labels?.[CES_LABEL] === name);
 
-  async function getStore(kind: 'SecretStore' | 'ClusterSecretStore', namespace: string, name: string): Promise<SecretStore | undefined> {
+  async function getStore(
+    kind: 'SecretStore' | 'ClusterSecretStore',
+    namespace: string,
+    name: string,
+  ): Promise<SecretStore | undefined> {
     if (kind === 'SecretStore') return ssInformer.get(name, namespace) as unknown as SecretStore | undefined;
     if (cssInformer) return cssInformer.get(name) as unknown as SecretStore | undefined;
     try {
-      return (await custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'clustersecretstores', name })) as SecretStore;
+      return (await custom.getClusterCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: 'clustersecretstores',
+        name,
+      })) as SecretStore;
     } catch {
       return undefined;
     }
@@ -168,7 +238,13 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     writeStatus: (es, status) => writeStatus('ExternalSecret', es, status),
     async readExternalSecret(namespace, name) {
       try {
-        return (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'externalsecrets', namespace, name })) as ExternalSecret;
+        return (await custom.getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: 'externalsecrets',
+          namespace,
+          name,
+        })) as ExternalSecret;
       } catch (err) {
         if ((err as { code?: number }).code === 404) return undefined;
         throw err;
@@ -182,7 +258,8 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       await options.onSecretChanged?.(change);
     },
     countWrite: (operation) => metrics.secretWrites.inc({ operation }),
-    storeTrouble: (kind, namespace, name) => queue.add(kind === 'SecretStore' ? `SecretStore/${namespace}/${name}` : `ClusterSecretStore//${name}`),
+    storeTrouble: (kind, namespace, name) =>
+      queue.add(kind === 'SecretStore' ? `SecretStore/${namespace}/${name}` : `ClusterSecretStore//${name}`),
     log,
   });
   const reconcileStore = createSecretStoreReconciler({
@@ -224,7 +301,8 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       }
     } catch (err) {
       result = 'error';
-      const reason = err instanceof RetryLater ? 'retry' : ((err as { code?: number }).code === 409 ? 'conflict' : 'error');
+      const reason =
+        err instanceof RetryLater ? 'retry' : (err as { code?: number }).code === 409 ? 'conflict' : 'error';
       metrics.errors.inc({ kind, reason });
       throw err;
     } finally {
@@ -259,7 +337,8 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       });
     }
     // Stores, namespaces and Secrets first so the first ExternalSecret reconciles find them in the caches.
-    const start = (primary: boolean) => watches.filter((w) => !!w.primary === primary).map((w) => byResource.get(w.resource)!.start());
+    const start = (primary: boolean) =>
+      watches.filter((w) => !!w.primary === primary).map((w) => byResource.get(w.resource)!.start());
     await Promise.all(start(false));
     // Ready only once rollouts know every consumer too: a Secret synced earlier would roll out to too few workloads.
     await Promise.all([...start(true), rollouts?.ready]);
@@ -268,7 +347,9 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   }
 
   const identity = options.leaderElection?.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
-  const elector = options.leaderElection ? new LeaderElector(kc, { ...options.leaderElection, identity, log }) : undefined;
+  const elector = options.leaderElection
+    ? new LeaderElector(kc, { ...options.leaderElection, identity, log })
+    : undefined;
   const operator: Operator = {
     metrics,
     ready: () => (elector && !elector.isLeader ? true : informersReady),
@@ -291,7 +372,9 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   };
 
   if (elector) {
-    log(`waiting for the leader lease ${options.leaderElection!.namespace}/${options.leaderElection!.name} as ${identity}`);
+    log(
+      `waiting for the leader lease ${options.leaderElection!.namespace}/${options.leaderElection!.name} as ${identity}`,
+    );
     void elector
       .acquire(() => {
         // Another replica may already act: stop at once (client-go exits the process here too).

@@ -53,8 +53,18 @@ describe('WorkQueue', () => {
   });
 
   it('backs off exponentially with bounded jitter, capped at the maximum', () => {
-    const low = new WorkQueue(async () => {}, { concurrency: 1, baseDelayMs: 100, maxDelayMs: 10_000, random: () => 0 });
-    const high = new WorkQueue(async () => {}, { concurrency: 1, baseDelayMs: 100, maxDelayMs: 10_000, random: () => 1 });
+    const low = new WorkQueue(async () => {}, {
+      concurrency: 1,
+      baseDelayMs: 100,
+      maxDelayMs: 10_000,
+      random: () => 0,
+    });
+    const high = new WorkQueue(async () => {}, {
+      concurrency: 1,
+      baseDelayMs: 100,
+      maxDelayMs: 10_000,
+      random: () => 1,
+    });
     expect([1, 2, 3, 4].map((n) => low.backoffMs(n))).toEqual([80, 160, 320, 640]);
     expect([1, 2, 3, 4].map((n) => high.backoffMs(n))).toEqual([120, 240, 480, 960]);
     expect(low.backoffMs(40)).toBe(8000);

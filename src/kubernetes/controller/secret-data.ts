@@ -55,7 +55,8 @@ export interface Desired {
 /** Applies `target.template`; returns base64 data ready for the Secret. Template errors name the key, never a value. */
 export function buildDesired(spec: ExternalSecretSpec, fetched: Record<string, Buffer>): Desired {
   const template = spec.target.template;
-  const b64 = (m: Record<string, Buffer>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.toString('base64')]));
+  const b64 = (m: Record<string, Buffer>) =>
+    Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.toString('base64')]));
   if (!template) return { data: b64(fetched), type: 'Opaque', labels: {}, annotations: {} };
   const strings = Object.fromEntries(Object.entries(fetched).map(([k, v]) => [k, v.toString('utf8')]));
   const run = (where: string, text: string) => {
@@ -67,7 +68,8 @@ export function buildDesired(spec: ExternalSecretSpec, fetched: Record<string, B
     }
   };
   const rendered: Record<string, Buffer> = {};
-  for (const [k, text] of Object.entries(template.data ?? {})) rendered[k] = Buffer.from(run(`data.${k}`, text), 'utf8');
+  for (const [k, text] of Object.entries(template.data ?? {}))
+    rendered[k] = Buffer.from(run(`data.${k}`, text), 'utf8');
   const data = template.mergePolicy === 'Merge' || !template.data ? { ...fetched, ...rendered } : rendered;
   const mapStrings = (m: Record<string, string> | undefined, where: string) =>
     Object.fromEntries(Object.entries(m ?? {}).map(([k, text]) => [k, run(`${where}.${k}`, text)]));
@@ -83,5 +85,8 @@ export function summarizeVersions(versions: Record<string, string>): string | un
   const entries = Object.entries(versions).sort(([a], [b]) => a.localeCompare(b));
   if (entries.length === 0) return undefined;
   if (entries.length === 1) return entries[0]![1];
-  return entries.map(([k, v]) => `${k}@${v}`).join(',').slice(0, 256);
+  return entries
+    .map(([k, v]) => `${k}@${v}`)
+    .join(',')
+    .slice(0, 256);
 }

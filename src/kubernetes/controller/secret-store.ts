@@ -26,7 +26,11 @@ export function createSecretStoreReconciler(deps: SecretStoreDeps) {
       deps.clients.drop(store, namespace);
       ready = { status: 'False', reason: 'ValidationFailed', message: (err as Error).message.slice(0, 512) };
     }
-    if (previous?.status !== ready.status || previous?.message !== ready.message || store.status?.observedGeneration !== store.metadata.generation) {
+    if (
+      previous?.status !== ready.status ||
+      previous?.message !== ready.message ||
+      store.status?.observedGeneration !== store.metadata.generation
+    ) {
       await deps.writeStatus(store, {
         ...store.status,
         conditions: setCondition(store.status?.conditions, { type: 'Ready', ...ready }),

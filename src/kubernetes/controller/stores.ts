@@ -21,12 +21,18 @@ export function storeKey(store: SecretStore): string {
   return `${store.kind}/${store.metadata.namespace ?? ''}/${store.metadata.name}@${store.metadata.uid ?? ''}:${store.metadata.generation ?? 0}`;
 }
 
-export function namespaceAllowed(store: SecretStore, namespace: V1Namespace | undefined, namespaceName: string): boolean {
+export function namespaceAllowed(
+  store: SecretStore,
+  namespace: V1Namespace | undefined,
+  namespaceName: string,
+): boolean {
   if (store.kind !== 'ClusterSecretStore' || !store.spec.conditions?.length) return true;
   return store.spec.conditions.some(
     (c) =>
       (c.namespaces?.includes(namespaceName) ?? false) ||
-      (c.namespaceSelector !== undefined && namespace !== undefined && matchesSelector(c.namespaceSelector, namespace.metadata?.labels ?? {})),
+      (c.namespaceSelector !== undefined &&
+        namespace !== undefined &&
+        matchesSelector(c.namespaceSelector, namespace.metadata?.labels ?? {})),
   );
 }
 
@@ -49,8 +55,11 @@ export class ClientPool {
     try {
       spec = parseSecretStoreSpec(store.spec);
     } catch (err) {
-      const message = err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : String(err);
-      return Promise.reject(new StoreNotUsableError(`${store.kind} ${store.metadata.name} has an invalid spec: ${message}`));
+      const message =
+        err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : String(err);
+      return Promise.reject(
+        new StoreNotUsableError(`${store.kind} ${store.metadata.name} has an invalid spec: ${message}`),
+      );
     }
     const parsed: SecretStore = { ...store, spec };
     const key = `${storeKey(store)}|${namespace}`;
@@ -61,8 +70,15 @@ export class ClientPool {
     // Secret refs in a namespaced store always resolve in the store's namespace; a cluster store may name one.
     const readerNamespace = store.kind === 'SecretStore' ? store.metadata.namespace! : namespace;
     const baseReader = this.deps.readSecretKey(readerNamespace);
-    const reader: SecretKeyReader = (ref) => baseReader(store.kind === 'SecretStore' ? { name: ref.name, key: ref.key } : ref);
-    const client = provider({ store: parsed, namespace, readSecretKey: reader, kubeConfig: this.deps.kubeConfig, onCall: this.deps.onCall });
+    const reader: SecretKeyReader = (ref) =>
+      baseReader(store.kind === 'SecretStore' ? { name: ref.name, key: ref.key } : ref);
+    const client = provider({
+      store: parsed,
+      namespace,
+      readSecretKey: reader,
+      kubeConfig: this.deps.kubeConfig,
+      onCall: this.deps.onCall,
+    });
     this.clients.set(key, { at: Date.now(), client });
     client.catch(() => this.clients.delete(key));
     return client;

@@ -25,7 +25,13 @@ export interface TargetSecretDeps {
 }
 
 /** The labels and annotations that mark a Secret as written by `es`, from this data (`hash`) and remote version. */
-export function targetMetadata(es: ExternalSecret, spec: ExternalSecretSpec, desired: Desired, remoteVersion: string | undefined, hash: string) {
+export function targetMetadata(
+  es: ExternalSecret,
+  spec: ExternalSecretSpec,
+  desired: Desired,
+  remoteVersion: string | undefined,
+  hash: string,
+) {
   const ref = spec.secretStoreRef;
   const annotations = {
     ...desired.annotations,
@@ -97,8 +103,14 @@ export function createTargetSecrets(deps: TargetSecretDeps) {
     const meta = existing.metadata ?? {};
     const controller = meta.ownerReferences?.find((o) => o.controller);
     if (policy === 'Owner' && controller && controller.uid !== es.metadata.uid) return 'not-ours';
-    if (policy === 'Owner' && !controller && meta.annotations?.[OWNER_ANNOTATION] !== es.metadata.name) return 'not-ours';
-    if (policy === 'Orphan' && meta.annotations?.[OWNER_ANNOTATION] !== undefined && meta.annotations[OWNER_ANNOTATION] !== es.metadata.name) return 'not-ours';
+    if (policy === 'Owner' && !controller && meta.annotations?.[OWNER_ANNOTATION] !== es.metadata.name)
+      return 'not-ours';
+    if (
+      policy === 'Orphan' &&
+      meta.annotations?.[OWNER_ANNOTATION] !== undefined &&
+      meta.annotations[OWNER_ANNOTATION] !== es.metadata.name
+    )
+      return 'not-ours';
 
     let data: Record<string, string>;
     let nextAnnotations = { ...(meta.annotations ?? {}), ...annotations };
@@ -109,7 +121,8 @@ export function createTargetSecrets(deps: TargetSecretDeps) {
       data = desired.data;
     }
     const nextLabels = { ...(meta.labels ?? {}), ...labels };
-    const ownerReferences = policy === 'Owner' && !controller ? [...(meta.ownerReferences ?? []), owner] : meta.ownerReferences;
+    const ownerReferences =
+      policy === 'Owner' && !controller ? [...(meta.ownerReferences ?? []), owner] : meta.ownerReferences;
     const type = policy === 'Merge' ? existing.type : desired.type;
     const same =
       sameMap(existing.data ?? {}, data) &&
@@ -127,12 +140,27 @@ export function createTargetSecrets(deps: TargetSecretDeps) {
       deps.countWrite('delete');
       await deps.core.deleteNamespacedSecret({ name, namespace });
       deps.countWrite('create');
-      const body: V1Secret = { metadata: { name, namespace, labels: nextLabels, annotations: nextAnnotations, ...(ownerReferences ? { ownerReferences } : {}) }, type, data };
+      const body: V1Secret = {
+        metadata: {
+          name,
+          namespace,
+          labels: nextLabels,
+          annotations: nextAnnotations,
+          ...(ownerReferences ? { ownerReferences } : {}),
+        },
+        type,
+        data,
+      };
       return { secret: await deps.core.createNamespacedSecret({ namespace, body }), changed: true };
     }
     const body: V1Secret = {
       ...existing,
-      metadata: { ...meta, labels: nextLabels, annotations: nextAnnotations, ...(ownerReferences ? { ownerReferences } : {}) },
+      metadata: {
+        ...meta,
+        labels: nextLabels,
+        annotations: nextAnnotations,
+        ...(ownerReferences ? { ownerReferences } : {}),
+      },
       data,
     };
     deps.countWrite('update');
@@ -144,23 +172,44 @@ export function createTargetSecrets(deps: TargetSecretDeps) {
    * A definitive "not found" from the store: Delete removes a Secret we own, Merge takes our keys and marks back out
    * of a Secret we merged into. Returns what was done, for the event; Retain (or a Secret not ours) does nothing.
    */
-  async function release(es: ExternalSecret, spec: ExternalSecretSpec, existing: V1Secret | undefined, name: string): Promise<{ reason: string; message: string } | undefined> {
+  async function release(
+    es: ExternalSecret,
+    spec: ExternalSecretSpec,
+    existing: V1Secret | undefined,
+    name: string,
+  ): Promise<{ reason: string; message: string } | undefined> {
     const namespace = es.metadata.namespace!;
     const policy = spec.target.deletionPolicy;
     const ours = existing?.metadata?.annotations?.[OWNER_ANNOTATION] === es.metadata.name;
     if (policy === 'Delete' && existing && ours) {
       deps.countWrite('delete');
       await deps.core.deleteNamespacedSecret({ name, namespace });
-      return { reason: 'Deleted', message: `Secret ${name} deleted: the remote secret no longer exists (deletionPolicy Delete)` };
+      return {
+        reason: 'Deleted',
+        message: `Secret ${name} deleted: the remote secret no longer exists (deletionPolicy Delete)`,
+      };
     }
     if (policy === 'Merge' && existing && ours) {
-      const managed = (existing.metadata?.annotations?.[A_MERGED_KEYS] ?? Object.keys(existing.data ?? {}).join(',')).split(',').filter(Boolean);
+      const managed = (existing.metadata?.annotations?.[A_MERGED_KEYS] ?? Object.keys(existing.data ?? {}).join(','))
+        .split(',')
+        .filter(Boolean);
       const data = Object.fromEntries(Object.entries(existing.data ?? {}).filter(([k]) => !managed.includes(k)));
-      const annotations = Object.fromEntries(Object.entries(existing.metadata?.annotations ?? {}).filter(([k]) => !k.startsWith('strongroom.io/')));
-      const labels = Object.fromEntries(Object.entries(existing.metadata?.labels ?? {}).filter(([k]) => k !== MANAGED_LABEL));
+      const annotations = Object.fromEntries(
+        Object.entries(existing.metadata?.annotations ?? {}).filter(([k]) => !k.startsWith('strongroom.io/')),
+      );
+      const labels = Object.fromEntries(
+        Object.entries(existing.metadata?.labels ?? {}).filter(([k]) => k !== MANAGED_LABEL),
+      );
       deps.countWrite('update');
-      await deps.core.replaceNamespacedSecret({ name, namespace, body: { ...existing, metadata: { ...existing.metadata, annotations, labels }, data } });
-      return { reason: 'Updated', message: `removed ${managed.length} key(s) from Secret ${name}: the remote secret no longer exists (deletionPolicy Merge)` };
+      await deps.core.replaceNamespacedSecret({
+        name,
+        namespace,
+        body: { ...existing, metadata: { ...existing.metadata, annotations, labels }, data },
+      });
+      return {
+        reason: 'Updated',
+        message: `removed ${managed.length} key(s) from Secret ${name}: the remote secret no longer exists (deletionPolicy Merge)`,
+      };
     }
     return undefined;
   }
@@ -171,7 +220,9 @@ export function createTargetSecrets(deps: TargetSecretDeps) {
 function sourceKeys(spec: ExternalSecretSpec): string {
   const keys = [
     ...(spec.data ?? []).map((d) => d.remoteRef.key),
-    ...(spec.dataFrom ?? []).map((d) => d.extract?.key ?? `find:${d.find?.path ?? ''}${d.find?.name ? `~${d.find.name.regexp}` : ''}`),
+    ...(spec.dataFrom ?? []).map(
+      (d) => d.extract?.key ?? `find:${d.find?.path ?? ''}${d.find?.name ? `~${d.find.name.regexp}` : ''}`,
+    ),
   ];
   return [...new Set(keys)].join(',');
 }

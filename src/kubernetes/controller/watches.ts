@@ -8,10 +8,12 @@ import type { ExternalSecret } from '../api/external-secret.js';
 import { MANAGED_LABEL, OWNER_ANNOTATION } from './target-secret.js';
 
 export type Kind = 'ExternalSecret' | 'SecretStore' | 'ClusterSecretStore' | 'ClusterExternalSecret';
-export type Resource = 'externalsecrets' | 'secretstores' | 'clustersecretstores' | 'clusterexternalsecrets' | 'namespaces' | 'secrets';
+export type Resource =
+  'externalsecrets' | 'secretstores' | 'clustersecretstores' | 'clusterexternalsecrets' | 'namespaces' | 'secrets';
 
 /** The queue holds keys, not objects: `Kind/namespace/name` (namespace empty for cluster-scoped kinds). */
-export const keyOf = (kind: Kind, o: KubernetesObject) => `${kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+export const keyOf = (kind: Kind, o: KubernetesObject) =>
+  `${kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
 /** What a mapping may look up: the informers' caches of the primary kinds. */
 export interface WatchLookups {
@@ -34,7 +36,10 @@ export interface Watch<T extends KubernetesObject = KubernetesObject> {
 
 /** A spec change, or labels/annotations (ESO's predicate: GenerationChanged or metadata). Status writes are not. */
 export const generationChanged = (o: KubernetesObject, old?: KubernetesObject) =>
-  !old || o.metadata?.generation !== old.metadata?.generation || JSON.stringify(o.metadata?.labels) !== JSON.stringify(old.metadata?.labels) || JSON.stringify(o.metadata?.annotations) !== JSON.stringify(old.metadata?.annotations);
+  !old ||
+  o.metadata?.generation !== old.metadata?.generation ||
+  JSON.stringify(o.metadata?.labels) !== JSON.stringify(old.metadata?.labels) ||
+  JSON.stringify(o.metadata?.annotations) !== JSON.stringify(old.metadata?.annotations);
 
 /** `For(kind)`: the object itself, on creation and on spec/metadata changes. */
 const forKind = (kind: Kind): Watch['on'] => ({
@@ -56,7 +61,8 @@ const store = (kind: 'SecretStore' | 'ClusterSecretStore'): Watch['on'] => ({
 });
 
 /** A namespace appearing, going or relabelled changes which namespaces a ClusterExternalSecret selects. */
-const allCes: Mapping<KubernetesObject> = (_o, lookups) => lookups.clusterExternalSecrets().map((c) => keyOf('ClusterExternalSecret', c));
+const allCes: Mapping<KubernetesObject> = (_o, lookups) =>
+  lookups.clusterExternalSecrets().map((c) => keyOf('ClusterExternalSecret', c));
 
 /** `Owns(Secret)`: a managed Secret edited or deleted by hand is put back by its ExternalSecret. */
 const owner: Mapping<V1Secret> = (s) => {
@@ -75,7 +81,10 @@ export const WATCHES: readonly Watch[] = [
     on: {
       add: allCes,
       update: (o, lookups, old) =>
-        JSON.stringify(o.metadata?.labels) !== JSON.stringify(old?.metadata?.labels) || (o as V1Namespace).status?.phase !== (old as V1Namespace | undefined)?.status?.phase ? allCes(o, lookups) : [],
+        JSON.stringify(o.metadata?.labels) !== JSON.stringify(old?.metadata?.labels) ||
+        (o as V1Namespace).status?.phase !== (old as V1Namespace | undefined)?.status?.phase
+          ? allCes(o, lookups)
+          : [],
       delete: allCes,
     },
   },
@@ -83,17 +92,22 @@ export const WATCHES: readonly Watch[] = [
     resource: 'secrets',
     labelSelector: `${MANAGED_LABEL}=true`,
     on: {
-      update: (s, lookups, old) => (JSON.stringify((s as V1Secret).data) !== JSON.stringify((old as V1Secret | undefined)?.data) ? owner(s, lookups) : []),
+      update: (s, lookups, old) =>
+        JSON.stringify((s as V1Secret).data) !== JSON.stringify((old as V1Secret | undefined)?.data)
+          ? owner(s, lookups)
+          : [],
       delete: owner as Mapping<KubernetesObject>,
     },
   },
 ];
 
 /** The watches for a scope: all of them cluster-wide, the namespaced ones when the operator watches one namespace. */
-export const watchesFor = (namespace: string | undefined): Watch[] => WATCHES.filter((w) => !namespace || !w.clusterOnly);
+export const watchesFor = (namespace: string | undefined): Watch[] =>
+  WATCHES.filter((w) => !namespace || !w.clusterOnly);
 
 /** Informer handlers that enqueue what `watch` maps each event to. */
 export function handlersFor(watch: Watch, lookups: WatchLookups, enqueue: (key: string) => void) {
-  const run = (m: Mapping<KubernetesObject> | undefined) => m && ((o: KubernetesObject, old?: KubernetesObject) => m(o, lookups, old).forEach(enqueue));
+  const run = (m: Mapping<KubernetesObject> | undefined) =>
+    m && ((o: KubernetesObject, old?: KubernetesObject) => m(o, lookups, old).forEach(enqueue));
   return { add: run(watch.on.add), update: run(watch.on.update), delete: run(watch.on.delete) };
 }

@@ -2,9 +2,22 @@
  * AWS Secrets Manager through SDK v3. Versions: `uuid/<VersionId>` (or a bare UUID) selects a VersionId, anything
  * else a VersionStage (default AWSCURRENT). `property` extracts a key from a JSON SecretString.
  */
-import { GetSecretValueCommand, ListSecretsCommand, SecretsManagerClient, type SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
+import {
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  SecretsManagerClient,
+  type SecretsManagerClientConfig,
+} from '@aws-sdk/client-secrets-manager';
 import { StrongroomError, forbidden } from '../../shared/errors.js';
-import { RemoteNotFoundError, StoreUnavailableError, type FindSpec, type Provider, type ProviderContext, type RemoteRef, type SecretsClient } from '../types.js';
+import {
+  RemoteNotFoundError,
+  StoreUnavailableError,
+  type FindSpec,
+  type Provider,
+  type ProviderContext,
+  type RemoteRef,
+  type SecretsClient,
+} from '../types.js';
 import { encodeValue, pickProperty } from './values.js';
 import { compileUserRegex } from '../api/user-regex.js';
 
@@ -33,7 +46,9 @@ export function createAwsProvider(override: AwsConfigOverride = {}): Provider {
             credentials: {
               accessKeyId: (await ctx.readSecretKey(creds.accessKeyIDSecretRef)).trim(),
               secretAccessKey: (await ctx.readSecretKey(creds.secretAccessKeySecretRef)).trim(),
-              ...(creds.sessionTokenSecretRef ? { sessionToken: (await ctx.readSecretKey(creds.sessionTokenSecretRef)).trim() } : {}),
+              ...(creds.sessionTokenSecretRef
+                ? { sessionToken: (await ctx.readSecretKey(creds.sessionTokenSecretRef)).trim() }
+                : {}),
             },
           }
         : {}),
@@ -44,9 +59,12 @@ export function createAwsProvider(override: AwsConfigOverride = {}): Provider {
 
     const translate = (err: unknown, what: string): never => {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; message?: string };
-      if (e.name === 'ResourceNotFoundException') throw new RemoteNotFoundError(`${what} not found in AWS Secrets Manager`);
-      if (e.name === 'AccessDeniedException' || e.name === 'UnrecognizedClientException') throw forbidden(`AWS denied access to ${what}`);
-      if (e.name === 'InvalidRequestException' || e.name === 'InvalidParameterException') throw new StrongroomError('invalid', `AWS rejected the request for ${what}: ${e.message ?? e.name}`);
+      if (e.name === 'ResourceNotFoundException')
+        throw new RemoteNotFoundError(`${what} not found in AWS Secrets Manager`);
+      if (e.name === 'AccessDeniedException' || e.name === 'UnrecognizedClientException')
+        throw forbidden(`AWS denied access to ${what}`);
+      if (e.name === 'InvalidRequestException' || e.name === 'InvalidParameterException')
+        throw new StrongroomError('invalid', `AWS rejected the request for ${what}: ${e.message ?? e.name}`);
       throw new StoreUnavailableError(`AWS Secrets Manager call for ${what} failed: ${e.name ?? 'error'}`);
     };
 
@@ -55,7 +73,11 @@ export function createAwsProvider(override: AwsConfigOverride = {}): Provider {
       try {
         const out = await sm.send(new GetSecretValueCommand({ SecretId: ref.key, ...versionSelector(ref.version) }));
         const binary = out.SecretBinary ? Buffer.from(out.SecretBinary) : undefined;
-        return { text: out.SecretString ?? binary?.toString('utf8') ?? '', ...(binary ? { binary } : {}), ...(out.VersionId ? { version: out.VersionId } : {}) };
+        return {
+          text: out.SecretString ?? binary?.toString('utf8') ?? '',
+          ...(binary ? { binary } : {}),
+          ...(out.VersionId ? { version: out.VersionId } : {}),
+        };
       } catch (err) {
         return translate(err, `secret "${ref.key}"`);
       }
@@ -63,7 +85,8 @@ export function createAwsProvider(override: AwsConfigOverride = {}): Provider {
     const asJson = (text: string, key: string): Record<string, unknown> => {
       try {
         const parsed: unknown = JSON.parse(text);
-        if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+        if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
+          return parsed as Record<string, unknown>;
       } catch {
         // handled below
       }
@@ -73,7 +96,9 @@ export function createAwsProvider(override: AwsConfigOverride = {}): Provider {
     const client: SecretsClient = {
       async getSecret(ref) {
         const raw = await fetchRaw(ref);
-        const value = ref.property ? pickProperty(asJson(raw.text, ref.key), ref.property, ref.key) : (raw.binary ?? Buffer.from(raw.text, 'utf8'));
+        const value = ref.property
+          ? pickProperty(asJson(raw.text, ref.key), ref.property, ref.key)
+          : (raw.binary ?? Buffer.from(raw.text, 'utf8'));
         return { value, ...(raw.version ? { version: raw.version } : {}) };
       },
       async getSecretMap(ref) {
@@ -91,7 +116,11 @@ export function createAwsProvider(override: AwsConfigOverride = {}): Provider {
           count('list');
           try {
             const page = await sm.send(
-              new ListSecretsCommand({ NextToken: token, MaxResults: 100, ...(find.path ? { Filters: [{ Key: 'name', Values: [find.path] }] } : {}) }),
+              new ListSecretsCommand({
+                NextToken: token,
+                MaxResults: 100,
+                ...(find.path ? { Filters: [{ Key: 'name', Values: [find.path] }] } : {}),
+              }),
             );
             for (const s of page.SecretList ?? []) if (s.Name) names.push(s.Name);
             token = page.NextToken;

@@ -5,7 +5,11 @@ import { awsProvider } from './aws.js';
 import { kubernetesProvider } from './kubernetes.js';
 import { vaultProvider } from './vault.js';
 
-export const PROVIDERS: Record<keyof StoreProviderSpec, Provider> = { vault: vaultProvider, kubernetes: kubernetesProvider, aws: awsProvider };
+export const PROVIDERS: Record<keyof StoreProviderSpec, Provider> = {
+  vault: vaultProvider,
+  kubernetes: kubernetesProvider,
+  aws: awsProvider,
+};
 
 export function providerName(spec: StoreProviderSpec): keyof StoreProviderSpec {
   const name = (Object.keys(PROVIDERS) as (keyof StoreProviderSpec)[]).find((k) => spec[k] !== undefined);

@@ -17,9 +17,18 @@ beforeAll(async () => {
   kc = new KubeConfig();
   kc.loadFromFile(await writeKubeconfig(local.url));
   remoteKubeconfig = await readFile(await writeKubeconfig(remote.url), 'utf8');
-  local.create('secrets', { metadata: { name: 'db', namespace: 'shared' }, stringData: { user: 'app', config: '{"pool":{"max":5}}' } } as never);
-  local.create('secrets', { metadata: { name: 'db-replica', namespace: 'shared' }, stringData: { user: 'ro' } } as never);
-  local.create('secrets', { metadata: { name: 'cache', namespace: 'shared' }, stringData: { url: 'redis://' } } as never);
+  local.create('secrets', {
+    metadata: { name: 'db', namespace: 'shared' },
+    stringData: { user: 'app', config: '{"pool":{"max":5}}' },
+  } as never);
+  local.create('secrets', {
+    metadata: { name: 'db-replica', namespace: 'shared' },
+    stringData: { user: 'ro' },
+  } as never);
+  local.create('secrets', {
+    metadata: { name: 'cache', namespace: 'shared' },
+    stringData: { url: 'redis://' },
+  } as never);
   remote.create('secrets', { metadata: { name: 'db', namespace: 'prod' }, stringData: { user: 'prod-app' } } as never);
 });
 afterAll(async () => {
@@ -35,7 +44,12 @@ const store = (spec: NonNullable<SecretStore['spec']['provider']['kubernetes']>)
 
 describe('kubernetes provider', () => {
   it('reads Secrets of another namespace: one key, nested JSON properties, whole maps, and finds by name', async () => {
-    const client = await kubernetesProvider({ store: store({ remoteNamespace: 'shared' }), namespace: 'default', readSecretKey: async () => '', kubeConfig: kc });
+    const client = await kubernetesProvider({
+      store: store({ remoteNamespace: 'shared' }),
+      namespace: 'default',
+      readSecretKey: async () => '',
+      kubeConfig: kc,
+    });
     const user = await client.getSecret({ key: 'db', property: 'user' });
     expect(user.value.toString()).toBe('app');
     expect(user.version).toMatch(/^\d+$/);

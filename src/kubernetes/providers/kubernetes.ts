@@ -1,7 +1,14 @@
 /** Secrets in another namespace of this cluster, or of another cluster reached through a kubeconfig in a Secret. */
 import { CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { StrongroomError, forbidden } from '../../shared/errors.js';
-import { RemoteNotFoundError, StoreUnavailableError, type FindSpec, type Provider, type RemoteRef, type SecretsClient } from '../types.js';
+import {
+  RemoteNotFoundError,
+  StoreUnavailableError,
+  type FindSpec,
+  type Provider,
+  type RemoteRef,
+  type SecretsClient,
+} from '../types.js';
 import { pickProperty } from './values.js';
 import { compileUserRegex } from '../api/user-regex.js';
 
@@ -16,7 +23,10 @@ export const kubernetesProvider: Provider = async (ctx) => {
       // Only the first line: the YAML parser follows it with an excerpt of the document, which holds credentials,
       // and this message becomes the ExternalSecret's status and event.
       const reason = (err instanceof Error ? err.message : '').split('\n', 1)[0]!.trim();
-      throw new StrongroomError('invalid', `the kubeconfig in Secret ${spec.authRef.name} key ${spec.authRef.key} is not valid${reason ? `: ${reason}` : ''}`);
+      throw new StrongroomError(
+        'invalid',
+        `the kubeconfig in Secret ${spec.authRef.name} key ${spec.authRef.key} is not valid${reason ? `: ${reason}` : ''}`,
+      );
     }
   }
   const core = kc.makeApiClient(CoreV1Api);
@@ -27,7 +37,9 @@ export const kubernetesProvider: Provider = async (ctx) => {
     const code = (err as { code?: number }).code;
     if (code === 404) throw new RemoteNotFoundError(`${what} not found in namespace ${namespace}`);
     if (code === 403 || code === 401) throw forbidden(`not allowed to read ${what} in namespace ${namespace}`);
-    throw new StoreUnavailableError(`reading ${what} in namespace ${namespace} failed: ${code ?? (err as Error).message}`);
+    throw new StoreUnavailableError(
+      `reading ${what} in namespace ${namespace} failed: ${code ?? (err as Error).message}`,
+    );
   };
   const read = async (name: string): Promise<V1Secret> => {
     count('read');
@@ -46,7 +58,8 @@ export const kubernetesProvider: Provider = async (ctx) => {
       const version = secret.metadata?.resourceVersion;
       if (ref.property) {
         const raw = secret.data?.[ref.property];
-        const value = raw !== undefined ? Buffer.from(raw, 'base64') : pickProperty(decoded(secret), ref.property, ref.key);
+        const value =
+          raw !== undefined ? Buffer.from(raw, 'base64') : pickProperty(decoded(secret), ref.property, ref.key);
         return { value, ...(version ? { version } : {}) };
       }
       return { value: Buffer.from(JSON.stringify(decoded(secret))), ...(version ? { version } : {}) };

@@ -29,7 +29,10 @@ let sealed = false;
 let kube: KubeApiServer;
 let kc: KubeConfig;
 
-const kv1: Record<string, Record<string, unknown>> = { 'app/db': { password: 'pw1', user: 'u' }, 'app/nested/x': { v: 1 } };
+const kv1: Record<string, Record<string, unknown>> = {
+  'app/db': { password: 'pw1', user: 'u' },
+  'app/nested/x': { v: 1 },
+};
 
 async function bodyOf(req: IncomingMessage): Promise<Record<string, string>> {
   const chunks: Buffer[] = [];
@@ -47,7 +50,8 @@ beforeAll(async () => {
     const token = req.headers['x-vault-token'] as string | undefined;
     const body = await bodyOf(req);
     requests.push({ method: req.method!, path, token, body });
-    const send = (status: number, json: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
+    const send = (status: number, json: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
     if (sealed) return send(503, { errors: ['Vault is sealed'] });
     if (path === '/v1/auth/approle/login') {
       if (body.role_id === 'role-1' && body.secret_id === 'sid-1') {
@@ -58,7 +62,11 @@ beforeAll(async () => {
     }
     if (path === '/v1/auth/kubernetes/login') {
       const claims = JSON.parse(Buffer.from(body.jwt!.split('.')[1]!, 'base64url').toString());
-      if (body.role === 'reader' && claims.sub === 'system:serviceaccount:default:reader' && claims.aud.includes('vault')) {
+      if (
+        body.role === 'reader' &&
+        claims.sub === 'system:serviceaccount:default:reader' &&
+        claims.aud.includes('vault')
+      ) {
         validTokens.add('k8s-token');
         return send(200, { auth: { client_token: 'k8s-token', lease_duration: 600 } });
       }
@@ -70,7 +78,8 @@ beforeAll(async () => {
     if (m && new URL(req.url!, 'http://x').searchParams.get('list') === 'true') {
       const prefix = m[1]!;
       const keys = new Set<string>();
-      for (const k of Object.keys(kv1)) if (k.startsWith(prefix)) keys.add(k.slice(prefix.length).replace(/\/.*$/, '/'));
+      for (const k of Object.keys(kv1))
+        if (k.startsWith(prefix)) keys.add(k.slice(prefix.length).replace(/\/.*$/, '/'));
       return keys.size ? send(200, { data: { keys: [...keys] } }) : send(404, { errors: [] });
     }
     if (m && kv1[m[1]!]) return send(200, { data: kv1[m[1]!] });
@@ -86,16 +95,28 @@ afterAll(async () => {
 });
 
 function storeWith(auth: VaultProviderSpec['auth']): SecretStore {
-  return { kind: 'SecretStore', metadata: { name: 'v', namespace: 'default' }, spec: { refreshInterval: '5m', provider: { vault: { server: url, path: 'kv', version: 'v1', auth } } } };
+  return {
+    kind: 'SecretStore',
+    metadata: { name: 'v', namespace: 'default' },
+    spec: { refreshInterval: '5m', provider: { vault: { server: url, path: 'kv', version: 'v1', auth } } },
+  };
 }
 const secrets: Record<string, string> = { token: 'root-token', 'role-id': 'role-1', 'secret-id': 'sid-1' };
 const readSecretKey = async (ref: { key: string }) => secrets[ref.key]!;
 
 describe('vault provider', () => {
   it('reads KV v1 values, maps and properties with a token from a Secret', async () => {
-    const client = await vaultProvider({ store: storeWith({ tokenSecretRef: { name: 's', key: 'token' } }), namespace: 'default', readSecretKey, kubeConfig: kc });
+    const client = await vaultProvider({
+      store: storeWith({ tokenSecretRef: { name: 's', key: 'token' } }),
+      namespace: 'default',
+      readSecretKey,
+      kubeConfig: kc,
+    });
     expect((await client.getSecret({ key: 'app/db', property: 'password' })).value.toString()).toBe('pw1');
-    expect(JSON.parse((await client.getSecret({ key: 'app/db' })).value.toString())).toEqual({ password: 'pw1', user: 'u' });
+    expect(JSON.parse((await client.getSecret({ key: 'app/db' })).value.toString())).toEqual({
+      password: 'pw1',
+      user: 'u',
+    });
     const map = await client.getSecretMap({ key: 'app/db' });
     expect(Object.keys(map.data).sort()).toEqual(['password', 'user']);
     await expect(client.getSecret({ key: 'app/none' })).rejects.toBeInstanceOf(RemoteNotFoundError);
@@ -106,7 +127,12 @@ describe('vault provider', () => {
   });
 
   it('reports a property that is not a JSON map without quoting the secret value', async () => {
-    const client = await vaultProvider({ store: storeWith({ tokenSecretRef: { name: 's', key: 'token' } }), namespace: 'default', readSecretKey, kubeConfig: kc });
+    const client = await vaultProvider({
+      store: storeWith({ tokenSecretRef: { name: 's', key: 'token' } }),
+      namespace: 'default',
+      readSecretKey,
+      kubeConfig: kc,
+    });
     // 'pw1' is not JSON: JSON.parse's own message would quote it ("pw1" is not valid JSON) into the operator log.
     const err = await client.getSecretMap({ key: 'app/db', property: 'password' }).then(
       () => undefined,
@@ -119,7 +145,13 @@ describe('vault provider', () => {
 
   it('logs in with AppRole and logs in again when the token is revoked', async () => {
     const client = await vaultProvider({
-      store: storeWith({ appRole: { path: 'approle', roleRef: { name: 's', key: 'role-id' }, secretRef: { name: 's', key: 'secret-id' } } }),
+      store: storeWith({
+        appRole: {
+          path: 'approle',
+          roleRef: { name: 's', key: 'role-id' },
+          secretRef: { name: 's', key: 'secret-id' },
+        },
+      }),
       namespace: 'default',
       readSecretKey,
       kubeConfig: kc,
@@ -134,7 +166,13 @@ describe('vault provider', () => {
 
   it('logs in with a service-account token from the TokenRequest API', async () => {
     const client = await vaultProvider({
-      store: storeWith({ kubernetes: { mountPath: 'kubernetes', role: 'reader', serviceAccountRef: { name: 'reader', audiences: ['vault'] } } }),
+      store: storeWith({
+        kubernetes: {
+          mountPath: 'kubernetes',
+          role: 'reader',
+          serviceAccountRef: { name: 'reader', audiences: ['vault'] },
+        },
+      }),
       namespace: 'default',
       readSecretKey,
       kubeConfig: kc,
@@ -144,14 +182,37 @@ describe('vault provider', () => {
   });
 
   it('reports a sealed or unreachable store as StoreUnavailable and bad credentials at validate()', async () => {
-    const client = await vaultProvider({ store: storeWith({ tokenSecretRef: { name: 's', key: 'token' } }), namespace: 'default', readSecretKey, kubeConfig: kc });
+    const client = await vaultProvider({
+      store: storeWith({ tokenSecretRef: { name: 's', key: 'token' } }),
+      namespace: 'default',
+      readSecretKey,
+      kubeConfig: kc,
+    });
     sealed = true;
     await expect(client.getSecret({ key: 'app/db' })).rejects.toBeInstanceOf(StoreUnavailableError);
     sealed = false;
-    const bad = await vaultProvider({ store: storeWith({ tokenSecretRef: { name: 's', key: 'token' } }), namespace: 'default', readSecretKey: async () => 'wrong', kubeConfig: kc });
+    const bad = await vaultProvider({
+      store: storeWith({ tokenSecretRef: { name: 's', key: 'token' } }),
+      namespace: 'default',
+      readSecretKey: async () => 'wrong',
+      kubeConfig: kc,
+    });
     await expect(bad.validate()).rejects.toThrow(/rejected our credentials/);
     const down = await vaultProvider({
-      store: { ...storeWith({ tokenSecretRef: { name: 's', key: 'token' } }), spec: { refreshInterval: '5m', provider: { vault: { server: 'http://127.0.0.1:1', path: 'kv', version: 'v1', auth: { tokenSecretRef: { name: 's', key: 'token' } } } } } },
+      store: {
+        ...storeWith({ tokenSecretRef: { name: 's', key: 'token' } }),
+        spec: {
+          refreshInterval: '5m',
+          provider: {
+            vault: {
+              server: 'http://127.0.0.1:1',
+              path: 'kv',
+              version: 'v1',
+              auth: { tokenSecretRef: { name: 's', key: 'token' } },
+            },
+          },
+        },
+      },
       namespace: 'default',
       readSecretKey,
       kubeConfig: kc,
@@ -163,7 +224,14 @@ describe('vault provider', () => {
 
 describe('read context', () => {
   it('travels as the query parameters the store records in its audit entry, with a bounded reason', () => {
-    expect(readContextQuery({ purpose: 'rollback', externalSecret: 'shop/db', fromVersion: '7', reason: 'wave canary failed' })).toEqual({
+    expect(
+      readContextQuery({
+        purpose: 'rollback',
+        externalSecret: 'shop/db',
+        fromVersion: '7',
+        reason: 'wave canary failed',
+      }),
+    ).toEqual({
       strongroom_rollout: 'rollback',
       strongroom_externalsecret: 'shop/db',
       strongroom_from_version: '7',

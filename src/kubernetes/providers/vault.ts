@@ -3,13 +3,35 @@
  * from a Secret, a Kubernetes service-account login (token from the TokenRequest API) or AppRole.
  */
 import { CoreV1Api } from '@kubernetes/client-node';
-import { ApiError, ConnectionError, NotFoundError, createClient, kvListPath, kvMount, kvValueOf, kvValuePath, kvVersionOf, type Client, type KvMount, type Method, type Response } from '../../client/index.js';
+import {
+  ApiError,
+  ConnectionError,
+  NotFoundError,
+  createClient,
+  kvListPath,
+  kvMount,
+  kvValueOf,
+  kvValuePath,
+  kvVersionOf,
+  type Client,
+  type KvMount,
+  type Method,
+  type Response,
+} from '../../client/index.js';
 import { StrongroomError, forbidden } from '../../shared/errors.js';
 import type { VaultProviderSpec } from '../api/secret-store.js';
-import { RemoteNotFoundError, StoreUnavailableError, type FindSpec, type Provider, type ProviderContext, type ReadContext, type RemoteRef, type SecretsClient } from '../types.js';
+import {
+  RemoteNotFoundError,
+  StoreUnavailableError,
+  type FindSpec,
+  type Provider,
+  type ProviderContext,
+  type ReadContext,
+  type RemoteRef,
+  type SecretsClient,
+} from '../types.js';
 import { encodeValue, pickProperty } from './values.js';
 import { compileUserRegex } from '../api/user-regex.js';
-
 
 interface Login {
   token: string;
@@ -86,7 +108,8 @@ class VaultClient implements SecretsClient {
     let body: Record<string, string>;
     if (auth.kubernetes) {
       const sa = auth.kubernetes.serviceAccountRef;
-      const namespace = this.ctx.store.kind === 'ClusterSecretStore' ? (sa.namespace ?? this.ctx.namespace) : this.ctx.namespace;
+      const namespace =
+        this.ctx.store.kind === 'ClusterSecretStore' ? (sa.namespace ?? this.ctx.namespace) : this.ctx.namespace;
       const core = this.ctx.kubeConfig.makeApiClient(CoreV1Api);
       let jwt: string;
       try {
@@ -97,7 +120,9 @@ class VaultClient implements SecretsClient {
         });
         jwt = tr.status?.token ?? '';
       } catch (err) {
-        throw new StoreUnavailableError(`requesting a token for service account ${namespace}/${sa.name} failed: ${(err as { code?: number }).code ?? (err as Error).message}`);
+        throw new StoreUnavailableError(
+          `requesting a token for service account ${namespace}/${sa.name} failed: ${(err as { code?: number }).code ?? (err as Error).message}`,
+        );
       }
       path = `auth/${auth.kubernetes.mountPath}/login`;
       body = { role: auth.kubernetes.role, jwt };
@@ -117,14 +142,16 @@ class VaultClient implements SecretsClient {
       throw unreachable(err);
     }
     const authBlock = res.body?.auth as { client_token?: string; lease_duration?: number } | undefined;
-    if (res.status !== 200 || !authBlock?.client_token) throw new StoreUnavailableError(`login at /v1/${path} failed: HTTP ${res.status}`);
+    if (res.status !== 200 || !authBlock?.client_token)
+      throw new StoreUnavailableError(`login at /v1/${path} failed: HTTP ${res.status}`);
     const ttlMs = (authBlock.lease_duration ?? 0) > 0 ? authBlock.lease_duration! * 1000 : 3_600_000;
     return { token: authBlock.client_token, renewAt: Date.now() + ttlMs / 2 };
   }
 
   /** Calls with our token; on 403 after a login-based auth, logs in once more (the token may have been revoked). */
   private async call(method: Method, path: string, query?: Record<string, string>): Promise<Response> {
-    const send = async () => this.http.request(method, path, { token: await this.token(), ...(query ? { query } : {}) });
+    const send = async () =>
+      this.http.request(method, path, { token: await this.token(), ...(query ? { query } : {}) });
     try {
       try {
         return await send();
@@ -135,7 +162,8 @@ class VaultClient implements SecretsClient {
       }
     } catch (err) {
       if (!(err instanceof ApiError)) throw unreachable(err);
-      if (err.status === 503) throw new StoreUnavailableError(`the store is unavailable (sealed or down): ${errorsOf(err)}`);
+      if (err.status === 503)
+        throw new StoreUnavailableError(`the store is unavailable (sealed or down): ${errorsOf(err)}`);
       if (err.status >= 500) throw new StoreUnavailableError(`the store answered ${err.status}: ${errorsOf(err)}`);
       if (err.status === 403) throw forbidden(`permission denied on /v1/${path}`);
       throw err;
@@ -150,12 +178,18 @@ class VaultClient implements SecretsClient {
     return this.spec.path.replace(/^\/+|\/+$/g, '');
   }
 
-  private async read(ref: RemoteRef, context: Query = {}): Promise<{ data: Record<string, unknown>; version?: string }> {
+  private async read(
+    ref: RemoteRef,
+    context: Query = {},
+  ): Promise<{ data: Record<string, unknown>; version?: string }> {
     const key = ref.key.replace(/^\/+/, '');
     const m = this.kv();
     this.count('read');
     const query: Query = { ...context, ...(m.version === 2 && ref.version ? { version: ref.version } : {}) };
-    const missing = () => new RemoteNotFoundError(`secret "${key}"${m.version === 2 && ref.version ? ` version ${ref.version}` : ''} not found in ${this.mount()}`);
+    const missing = () =>
+      new RemoteNotFoundError(
+        `secret "${key}"${m.version === 2 && ref.version ? ` version ${ref.version}` : ''} not found in ${this.mount()}`,
+      );
     let res: Response;
     try {
       res = await this.call('GET', kvValuePath(m, key), Object.keys(query).length ? query : undefined);
@@ -182,7 +216,8 @@ class VaultClient implements SecretsClient {
   async getSecretMap(ref: RemoteRef, context?: Query) {
     const { data, version } = await this.read(ref, context);
     const source = ref.property ? parseMapProperty(pickProperty(data, ref.property, ref.key)) : data;
-    if (source === null || typeof source !== 'object' || Array.isArray(source)) throw new StrongroomError('invalid', `"${ref.key}" property "${ref.property}" is not a map`);
+    if (source === null || typeof source !== 'object' || Array.isArray(source))
+      throw new StrongroomError('invalid', `"${ref.key}" property "${ref.property}" is not a map`);
     const out: Record<string, Buffer> = {};
     for (const [k, v] of Object.entries(source as Record<string, unknown>)) out[k] = encodeValue(v);
     return { data: out, ...(version ? { version } : {}) };
@@ -196,7 +231,8 @@ class VaultClient implements SecretsClient {
       res = await this.call('GET', kvListPath(this.kv(), prefix), { list: 'true' });
     } catch (err) {
       if (err instanceof NotFoundError) return [];
-      if (err instanceof ApiError) throw new StrongroomError('internal', `listing "${prefix}" failed: ${errorsOf(err)}`);
+      if (err instanceof ApiError)
+        throw new StrongroomError('internal', `listing "${prefix}" failed: ${errorsOf(err)}`);
       throw err;
     }
     if (res.status !== 200) throw new StrongroomError('internal', `listing "${prefix}" failed: HTTP ${res.status}`);

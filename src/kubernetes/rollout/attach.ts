@@ -30,7 +30,10 @@ export interface RolloutOptions {
 export function startRollouts(options: RolloutOptions): Rollouts {
   const log = options.log ?? ((m: string) => console.error(`strongroom operator: ${m}`));
   const scope = options.namespace ? { namespace: options.namespace } : {};
-  const informers = startConsumerInformers(options.kubeConfig, { ...scope, onError: (kind, err) => log(`${kind} informer: ${(err as Error)?.message ?? err}`) });
+  const informers = startConsumerInformers(options.kubeConfig, {
+    ...scope,
+    onError: (kind, err) => log(`${kind} informer: ${(err as Error)?.message ?? err}`),
+  });
   const engine = createRolloutEngine({
     cluster: createKubeRolloutCluster(options.kubeConfig),
     consumers: informers.index,

@@ -3,7 +3,14 @@
  * and Secrets, read ExternalSecrets and stores, replace ExternalSecret status with optimistic concurrency, record
  * events. Nothing else in the engine knows about HTTP.
  */
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+} from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../api/common.js';
 import type { RolloutKind } from '../api/rollout.js';
 
@@ -64,12 +71,28 @@ export function createKubeRolloutCluster(kc: KubeConfig, options: { component?: 
     readExternalSecret: (namespace, name) => orUndefined(custom.getNamespacedCustomObject({ ...ES, namespace, name })),
     listExternalSecrets: async () => ((await custom.listClusterCustomObject(ES)) as { items: Json[] }).items,
     replaceExternalSecretStatus: (es) =>
-      custom.replaceNamespacedCustomObjectStatus({ ...ES, namespace: es.metadata.namespace, name: es.metadata.name, body: es }),
-    patchExternalSecret: (namespace, name, body) => custom.patchNamespacedCustomObject({ ...ES, namespace, name, body }, merge),
+      custom.replaceNamespacedCustomObjectStatus({
+        ...ES,
+        namespace: es.metadata.namespace,
+        name: es.metadata.name,
+        body: es,
+      }),
+    patchExternalSecret: (namespace, name, body) =>
+      custom.patchNamespacedCustomObject({ ...ES, namespace, name, body }, merge),
     readStore: (kind, namespace, name) =>
       kind === 'SecretStore'
-        ? orUndefined(custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'secretstores', namespace, name }))
-        : orUndefined(custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'clustersecretstores', name })),
+        ? orUndefined(
+            custom.getNamespacedCustomObject({
+              group: GROUP,
+              version: VERSION,
+              plural: 'secretstores',
+              namespace,
+              name,
+            }),
+          )
+        : orUndefined(
+            custom.getClusterCustomObject({ group: GROUP, version: VERSION, plural: 'clustersecretstores', name }),
+          ),
     event: async (regarding, type, reason, message) => {
       const now = new Date();
       const namespace = regarding.metadata.namespace as string;

@@ -17,7 +17,11 @@ export interface RolloutController {
   stop(): Promise<void>;
 }
 
-export function startRolloutController(kc: KubeConfig, engine: RolloutEngine, options: { log?: (message: string) => void; errorBackoffMs?: number; namespace?: string } = {}): RolloutController {
+export function startRolloutController(
+  kc: KubeConfig,
+  engine: RolloutEngine,
+  options: { log?: (message: string) => void; errorBackoffMs?: number; namespace?: string } = {},
+): RolloutController {
   const log = options.log ?? ((m: string) => console.error(m));
   const running = new Set<string>();
   const dirty = new Set<string>();
@@ -30,7 +34,13 @@ export function startRolloutController(kc: KubeConfig, engine: RolloutEngine, op
     if (afterMs > 0) {
       const existing = timers.get(key);
       if (existing) clearTimeout(existing);
-      timers.set(key, setTimeout(() => { timers.delete(key); enqueue(namespace, name); }, afterMs));
+      timers.set(
+        key,
+        setTimeout(() => {
+          timers.delete(key);
+          enqueue(namespace, name);
+        }, afterMs),
+      );
       return;
     }
     if (running.has(key)) {
@@ -58,7 +68,12 @@ export function startRolloutController(kc: KubeConfig, engine: RolloutEngine, op
   const path = `/apis/${GROUP}/${VERSION}${scoped ? `/namespaces/${scoped}` : ''}/externalsecrets`;
   const list = () =>
     (scoped
-      ? custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: scoped, plural: 'externalsecrets' })
+      ? custom.listNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: scoped,
+          plural: 'externalsecrets',
+        })
       : custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'externalsecrets' })) as never;
   const informer = makeInformer(kc, path, list);
   const onObject = (obj: KubernetesObject) => {

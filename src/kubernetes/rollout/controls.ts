@@ -23,19 +23,28 @@ export function controls(es: Json, r: RolloutStatus | undefined, { begin, iso }:
     const version = undo.split('/')[0] ?? '';
     if (isActive(r) || !/^[A-Za-z0-9@._:-]+$/.test(version)) {
       const why = isActive(r) ? 'a rollout is in progress; abort it first' : `"${version}" is not a version`;
-      return { save: { ...(r ?? begin(es, r, { trigger: 'Undo', targetVersion: version, phase: 'Failed' })), observed: seen }, events: [{ type: 'Warning', reason: 'UndoRejected', message: `undo to version ${version} not started: ${why}` }] };
+      return {
+        save: { ...(r ?? begin(es, r, { trigger: 'Undo', targetVersion: version, phase: 'Failed' })), observed: seen },
+        events: [
+          { type: 'Warning', reason: 'UndoRejected', message: `undo to version ${version} not started: ${why}` },
+        ],
+      };
     }
     const latest = es.status?.sync?.remoteVersion ?? r?.targetVersion;
     const from = currentVersion(es, r);
     return {
-      save: begin(es, { ...(r as RolloutStatus), observed: seen }, {
-        trigger: 'Undo',
-        targetVersion: version,
-        ...(from !== undefined ? { previousVersion: from } : {}),
-        writeData: true,
-        // Hold the newest version back: the operator's next refresh must not undo the undo.
-        ...(latest !== undefined && latest !== version ? { blockedVersion: latest } : {}),
-      }),
+      save: begin(
+        es,
+        { ...(r as RolloutStatus), observed: seen },
+        {
+          trigger: 'Undo',
+          targetVersion: version,
+          ...(from !== undefined ? { previousVersion: from } : {}),
+          writeData: true,
+          // Hold the newest version back: the operator's next refresh must not undo the undo.
+          ...(latest !== undefined && latest !== version ? { blockedVersion: latest } : {}),
+        },
+      ),
       events: [{ type: 'Normal', reason: 'UndoStarted', message: `rolling out older version ${version} on request` }],
     };
   }
@@ -45,8 +54,19 @@ export function controls(es: Json, r: RolloutStatus | undefined, { begin, iso }:
     if (!TERMINAL_FAILED.includes(r.phase)) return { save: { ...r, observed: seen } };
     const from = currentVersion(es, r);
     return {
-      save: begin(es, { ...r, observed: seen }, { trigger: 'Retry', targetVersion: r.targetVersion, ...(from !== undefined ? { previousVersion: from } : {}), writeData: true }),
-      events: [{ type: 'Normal', reason: 'RetryStarted', message: `retrying the rollout of version ${r.targetVersion}` }],
+      save: begin(
+        es,
+        { ...r, observed: seen },
+        {
+          trigger: 'Retry',
+          targetVersion: r.targetVersion,
+          ...(from !== undefined ? { previousVersion: from } : {}),
+          writeData: true,
+        },
+      ),
+      events: [
+        { type: 'Normal', reason: 'RetryStarted', message: `retrying the rollout of version ${r.targetVersion}` },
+      ],
     };
   }
   const abort = ann[ABORT_ANNOTATION];
@@ -54,8 +74,21 @@ export function controls(es: Json, r: RolloutStatus | undefined, { begin, iso }:
     const seen = { ...observed, abort };
     if (!isActive(r) || r.phase === 'RollingBack') return { save: { ...r, observed: seen } };
     return {
-      save: { ...r, observed: seen, phase: 'RollingBack', reason: 'Aborted', message: 'aborted by a person', waveStartedAt: iso() },
-      events: [{ type: 'Warning', reason: 'RolloutAborted', message: `rollout of version ${r.targetVersion} aborted; rolling back` }],
+      save: {
+        ...r,
+        observed: seen,
+        phase: 'RollingBack',
+        reason: 'Aborted',
+        message: 'aborted by a person',
+        waveStartedAt: iso(),
+      },
+      events: [
+        {
+          type: 'Warning',
+          reason: 'RolloutAborted',
+          message: `rollout of version ${r.targetVersion} aborted; rolling back`,
+        },
+      ],
     };
   }
   return undefined;
@@ -72,5 +105,11 @@ export function syncedDrift(es: Json, r: RolloutStatus, { begin }: StepClock): S
   if (isActive(r) && r.trigger !== 'Sync') return undefined;
   if ((r.phase === 'RolledBack' || r.phase === 'Aborted') && synced === r.previousVersion) return undefined;
   const previous = isActive(r) ? r.previousVersion : currentVersion(es, r);
-  return { save: begin(es, r, { trigger: 'Sync', targetVersion: synced, ...(previous !== undefined && previous !== synced ? { previousVersion: previous } : {}) }) };
+  return {
+    save: begin(es, r, {
+      trigger: 'Sync',
+      targetVersion: synced,
+      ...(previous !== undefined && previous !== synced ? { previousVersion: previous } : {}),
+    }),
+  };
 }

@@ -8,7 +8,13 @@
  */
 import { parseDuration } from '../api/common.js';
 import type { Consumer } from '../consumers/types.js';
-import { describePolicyError, effectivePolicy, isActive, type RolloutStatus, type RolloutWorkloadStatus } from '../api/rollout.js';
+import {
+  describePolicyError,
+  effectivePolicy,
+  isActive,
+  type RolloutStatus,
+  type RolloutWorkloadStatus,
+} from '../api/rollout.js';
 import { secretDataHash } from '../secret-hash.js';
 import { isConflict, type Json, type RolloutCluster } from './cluster.js';
 import { controls, syncedDrift, type StepClock } from './controls.js';
@@ -16,7 +22,16 @@ import { hashAnnotation, LOCK_ANNOTATION, versionAnnotation } from './hash.js';
 import { workloadHealth } from './health.js';
 import { blockingHolder, readLock, type WorkloadLock } from './lock.js';
 import { planRollout } from './plan.js';
-import { beginRollout, currentVersion, OPERATOR_HASH_ANNOTATION, readRollout, ref, SOURCE_VERSION_ANNOTATION, type Event, type Step } from './record.js';
+import {
+  beginRollout,
+  currentVersion,
+  OPERATOR_HASH_ANNOTATION,
+  readRollout,
+  ref,
+  SOURCE_VERSION_ANNOTATION,
+  type Event,
+  type Step,
+} from './record.js';
 import { PAUSE_ANNOTATION, type SecretChangedEvent, type VersionSource } from './types.js';
 
 export interface RolloutEngineDeps {
@@ -56,32 +71,65 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
 
   // ----------------------------------------------------------------------------------------------- preparing
 
-  async function writeSecretData(es: Json, r: RolloutStatus, version: string, purpose: 'rollback' | 'retry' | 'undo', reason: string): Promise<void> {
+  async function writeSecretData(
+    es: Json,
+    r: RolloutStatus,
+    version: string,
+    purpose: 'rollback' | 'retry' | 'undo',
+    reason: string,
+  ): Promise<void> {
     const secret = await cluster.readSecret(es.metadata.namespace, r.secretName);
     if (!secret) throw new Error(`Secret ${es.metadata.namespace}/${r.secretName} does not exist`);
-    const data = await source.dataAt(es, version, { purpose, externalSecret: ref(es), ...(purpose === 'rollback' ? { fromVersion: r.targetVersion } : r.previousVersion ? { fromVersion: r.previousVersion } : {}), reason });
+    const data = await source.dataAt(es, version, {
+      purpose,
+      externalSecret: ref(es),
+      ...(purpose === 'rollback'
+        ? { fromVersion: r.targetVersion }
+        : r.previousVersion
+          ? { fromVersion: r.previousVersion }
+          : {}),
+      reason,
+    });
     const patch: Record<string, string | null> = { ...data };
     for (const key of Object.keys(secret.data ?? {})) if (!(key in data)) patch[key] = null;
     // Keep the operator's bookkeeping on the Secret true to its data: which remote version it holds, and its hash.
     const ann = secret.metadata.annotations ?? {};
     const annotations: Record<string, string> = {};
     if (SOURCE_VERSION_ANNOTATION in ann) annotations[SOURCE_VERSION_ANNOTATION] = version;
-    if (OPERATOR_HASH_ANNOTATION in ann) annotations[OPERATOR_HASH_ANNOTATION] = secretDataHash(data, es.metadata.uid ?? es.metadata.name);
-    await cluster.patchSecret(es.metadata.namespace, r.secretName, { metadata: { resourceVersion: secret.metadata.resourceVersion, ...(Object.keys(annotations).length ? { annotations } : {}) }, data: patch });
+    if (OPERATOR_HASH_ANNOTATION in ann)
+      annotations[OPERATOR_HASH_ANNOTATION] = secretDataHash(data, es.metadata.uid ?? es.metadata.name);
+    await cluster.patchSecret(es.metadata.namespace, r.secretName, {
+      metadata: {
+        resourceVersion: secret.metadata.resourceVersion,
+        ...(Object.keys(annotations).length ? { annotations } : {}),
+      },
+      data: patch,
+    });
   }
 
   async function prepare(es: Json, r: RolloutStatus): Promise<Step> {
     let policy;
     try {
       const storeRef = es.spec?.secretStoreRef ?? {};
-      const store = storeRef.name ? await cluster.readStore(storeRef.kind ?? 'SecretStore', es.metadata.namespace, storeRef.name) : undefined;
+      const store = storeRef.name
+        ? await cluster.readStore(storeRef.kind ?? 'SecretStore', es.metadata.namespace, storeRef.name)
+        : undefined;
       policy = effectivePolicy(es.spec?.rollout, store?.spec?.rollout);
     } catch (err) {
       const message = describePolicyError(err);
-      return { save: { ...r, phase: 'Failed', reason: 'InvalidPolicy', message, finishedAt: iso() }, events: [{ type: 'Warning', reason: 'InvalidRolloutPolicy', message }] };
+      return {
+        save: { ...r, phase: 'Failed', reason: 'InvalidPolicy', message, finishedAt: iso() },
+        events: [{ type: 'Warning', reason: 'InvalidRolloutPolicy', message }],
+      };
     }
     if (r.writeData) {
-      await writeSecretData(es, r, r.targetVersion, r.trigger === 'Undo' ? 'undo' : 'retry', `${r.trigger.toLowerCase()} requested by a person`);
+      await writeSecretData(
+        es,
+        r,
+        r.targetVersion,
+        r.trigger === 'Undo' ? 'undo' : 'retry',
+        `${r.trigger.toLowerCase()} requested by a person`,
+      );
     }
     const secret = await cluster.readSecret(es.metadata.namespace, r.secretName);
     if (!secret) return { wait: pollMs };
@@ -94,15 +142,40 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       pauseBetweenWavesMs: policy.pauseBetweenWaves === '0' ? 0 : parseDuration(policy.pauseBetweenWaves),
     };
     if (policy.strategy === 'None') {
-      return { save: { ...base, phase: 'Succeeded', reason: 'StrategyNone', message: 'strategy None: the Secret was updated, no workload restarted', workloads: [], finishedAt: iso() } };
+      return {
+        save: {
+          ...base,
+          phase: 'Succeeded',
+          reason: 'StrategyNone',
+          message: 'strategy None: the Secret was updated, no workload restarted',
+          workloads: [],
+          finishedAt: iso(),
+        },
+      };
     }
     const plan = planRollout(policy, deps.consumers.consumersOf(es.metadata.namespace, r.secretName));
     if (plan.workloads.length === 0) {
-      return { save: { ...base, phase: 'Succeeded', reason: 'NothingToRestart', message: 'no workload needs a restart for this Secret', waves: plan.waves, workloads: [], finishedAt: iso() } };
+      return {
+        save: {
+          ...base,
+          phase: 'Succeeded',
+          reason: 'NothingToRestart',
+          message: 'no workload needs a restart for this Secret',
+          waves: plan.waves,
+          workloads: [],
+          finishedAt: iso(),
+        },
+      };
     }
     return {
       save: { ...base, phase: 'Progressing', waves: plan.waves, workloads: plan.workloads, currentWave: 0 },
-      events: [{ type: 'Normal', reason: 'RolloutStarted', message: `rolling out version ${r.targetVersion} to ${plan.workloads.length} workload(s) in ${plan.waves.length} wave(s)` }],
+      events: [
+        {
+          type: 'Normal',
+          reason: 'RolloutStarted',
+          message: `rolling out version ${r.targetVersion} to ${plan.workloads.length} workload(s) in ${plan.waves.length} wave(s)`,
+        },
+      ],
     };
   }
 
@@ -119,20 +192,49 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     const lock = readLock(obj);
     const holder = await blockingHolder(cluster, lock, es.metadata.uid);
     if (holder) {
-      Object.assign(w, { state: 'Waiting', message: `waiting for ExternalSecret ${holder} to finish its rollout on this workload` });
+      Object.assign(w, {
+        state: 'Waiting',
+        message: `waiting for ExternalSecret ${holder} to finish its rollout on this workload`,
+      });
       return true;
     }
     const templateAnn = obj.spec?.template?.metadata?.annotations ?? {};
     const ours = lock && lock.uid === es.metadata.uid && lock.secret === r.secretName;
     const previousHash = ours ? lock.previousHash : (templateAnn[hashAnnotation(r.secretName)] ?? '');
     const previousVersion = ours ? lock.previousVersion : (templateAnn[versionAnnotation(r.secretName)] ?? '');
-    const newLock: WorkloadLock = { uid: es.metadata.uid, namespace: ns, name: es.metadata.name, rollout: r.id, secret: r.secretName, previousHash, previousVersion };
+    const newLock: WorkloadLock = {
+      uid: es.metadata.uid,
+      namespace: ns,
+      name: es.metadata.name,
+      rollout: r.id,
+      secret: r.secretName,
+      previousHash,
+      previousVersion,
+    };
     try {
       const patched = await cluster.patchWorkload(w.kind, ns, w.name, {
-        metadata: { resourceVersion: obj.metadata.resourceVersion, annotations: { [LOCK_ANNOTATION]: JSON.stringify(newLock) } },
-        spec: { template: { metadata: { annotations: { [hashAnnotation(r.secretName)]: r.targetHash, [versionAnnotation(r.secretName)]: r.targetVersion } } } },
+        metadata: {
+          resourceVersion: obj.metadata.resourceVersion,
+          annotations: { [LOCK_ANNOTATION]: JSON.stringify(newLock) },
+        },
+        spec: {
+          template: {
+            metadata: {
+              annotations: {
+                [hashAnnotation(r.secretName)]: r.targetHash,
+                [versionAnnotation(r.secretName)]: r.targetVersion,
+              },
+            },
+          },
+        },
       });
-      Object.assign(w, { state: 'Restarting', generation: patched.metadata.generation, previousHash, previousVersion, message: undefined });
+      Object.assign(w, {
+        state: 'Restarting',
+        generation: patched.metadata.generation,
+        previousHash,
+        previousVersion,
+        message: undefined,
+      });
       return true;
     } catch (err) {
       if (isConflict(err)) return false;
@@ -146,7 +248,9 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
         const obj = await cluster.readWorkload(w.kind, es.metadata.namespace, w.name);
         if (!obj || readLock(obj)?.uid !== es.metadata.uid) break;
         try {
-          await cluster.patchWorkload(w.kind, es.metadata.namespace, w.name, { metadata: { resourceVersion: obj.metadata.resourceVersion, annotations: { [LOCK_ANNOTATION]: null } } });
+          await cluster.patchWorkload(w.kind, es.metadata.namespace, w.name, {
+            metadata: { resourceVersion: obj.metadata.resourceVersion, annotations: { [LOCK_ANNOTATION]: null } },
+          });
           break;
         } catch (err) {
           if (!isConflict(err)) throw err;
@@ -173,7 +277,18 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     const members = (r.workloads ?? []).filter((w) => w.wave === index);
     const pending = members.filter((w) => w.state === 'Pending' || w.state === 'Waiting');
     if (pending.length > 0 && paused) {
-      return r.phase === 'Paused' ? { wait: undefined } : { save: { ...r, phase: 'Paused', message: `paused before wave ${wave.name}` }, events: [{ type: 'Normal', reason: 'RolloutPaused', message: `rollout of version ${r.targetVersion} paused before wave ${wave.name}` }] };
+      return r.phase === 'Paused'
+        ? { wait: undefined }
+        : {
+            save: { ...r, phase: 'Paused', message: `paused before wave ${wave.name}` },
+            events: [
+              {
+                type: 'Normal',
+                reason: 'RolloutPaused',
+                message: `rollout of version ${r.targetVersion} paused before wave ${wave.name}`,
+              },
+            ],
+          };
     }
     if (r.nextWaveAt && Date.parse(r.nextWaveAt) > now()) return { wait: Date.parse(r.nextWaveAt) - now() };
     const next: RolloutStatus = { ...r, phase: 'Progressing', workloads: (r.workloads ?? []).map((w) => ({ ...w })) };
@@ -202,12 +317,27 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       next.currentWave = index + 1;
       delete next.waveStartedAt;
       if (r.pauseBetweenWavesMs) next.nextWaveAt = new Date(now() + r.pauseBetweenWavesMs).toISOString();
-      return { save: next, events: [{ type: 'Normal', reason: 'WaveSucceeded', message: `wave ${wave.name} is healthy on version ${r.targetVersion}` }] };
+      return {
+        save: next,
+        events: [
+          {
+            type: 'Normal',
+            reason: 'WaveSucceeded',
+            message: `wave ${wave.name} is healthy on version ${r.targetVersion}`,
+          },
+        ],
+      };
     }
     if (next.waveStartedAt && now() - Date.parse(next.waveStartedAt) > wave.healthTimeoutMs) {
-      const slow = mine.filter((w) => w.state === 'Restarting').map((w) => `${w.kind} ${w.name}${w.message ? ` (${w.message})` : ''}`);
+      const slow = mine
+        .filter((w) => w.state === 'Restarting')
+        .map((w) => `${w.kind} ${w.name}${w.message ? ` (${w.message})` : ''}`);
       for (const w of mine) if (w.state === 'Restarting') w.state = 'Failed';
-      return fail(es, next, `wave ${wave.name} not healthy within ${Math.round(wave.healthTimeoutMs / 1000)}s: ${slow.join(', ')}`);
+      return fail(
+        es,
+        next,
+        `wave ${wave.name} not healthy within ${Math.round(wave.healthTimeoutMs / 1000)}s: ${slow.join(', ')}`,
+      );
     }
     const changed = JSON.stringify(next) !== JSON.stringify(r);
     if (changed) return { save: next };
@@ -218,11 +348,22 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     if (r.autoRollback === false) return finish(es, { ...r, reason: 'WaveFailed', message }, 'Failed');
     return {
       save: { ...r, phase: 'RollingBack', reason: 'WaveFailed', message, waveStartedAt: iso() },
-      events: [{ type: 'Warning', reason: 'RolloutFailed', message: `rollout of version ${r.targetVersion} failed (${message}); rolling back to ${r.previousVersion ?? 'nothing'}` }],
+      events: [
+        {
+          type: 'Warning',
+          reason: 'RolloutFailed',
+          message: `rollout of version ${r.targetVersion} failed (${message}); rolling back to ${r.previousVersion ?? 'nothing'}`,
+        },
+      ],
     };
   }
 
-  async function finish(es: Json, r: RolloutStatus, phase: 'Succeeded' | 'RolledBack' | 'Aborted' | 'Failed', event?: Event): Promise<Step> {
+  async function finish(
+    es: Json,
+    r: RolloutStatus,
+    phase: 'Succeeded' | 'RolledBack' | 'Aborted' | 'Failed',
+    event?: Event,
+  ): Promise<Step> {
     await releaseLocks(es, r);
     const done: RolloutStatus = { ...r, phase, finishedAt: iso() };
     delete done.waveStartedAt;
@@ -233,7 +374,16 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       done.reason = 'Succeeded';
       done.message = `version ${r.targetVersion} is running on every workload that needed a restart`;
     }
-    return { save: done, events: [event ?? { type: phase === 'Succeeded' ? 'Normal' : 'Warning', reason: phase === 'Succeeded' ? 'RolloutSucceeded' : `Rollout${phase}`, message: done.message ?? phase }] };
+    return {
+      save: done,
+      events: [
+        event ?? {
+          type: phase === 'Succeeded' ? 'Normal' : 'Warning',
+          reason: phase === 'Succeeded' ? 'RolloutSucceeded' : `Rollout${phase}`,
+          message: done.message ?? phase,
+        },
+      ],
+    };
   }
 
   // -------------------------------------------------------------------------------------------- rolling back
@@ -241,11 +391,21 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   async function rollBack(es: Json, r: RolloutStatus): Promise<Step> {
     const aborted = r.reason === 'Aborted';
     if (!r.previousVersion) {
-      return finish(es, { ...r, message: `${r.message ?? 'rollout failed'}; no previous version to roll back to` }, 'Failed');
+      return finish(
+        es,
+        { ...r, message: `${r.message ?? 'rollout failed'}; no previous version to roll back to` },
+        'Failed',
+      );
     }
     const next: RolloutStatus = { ...r, workloads: (r.workloads ?? []).map((w) => ({ ...w })) };
     if (!r.restored) {
-      await writeSecretData(es, r, r.previousVersion, 'rollback', aborted ? 'aborted by a person' : (r.message ?? 'rollout failed'));
+      await writeSecretData(
+        es,
+        r,
+        r.previousVersion,
+        'rollback',
+        aborted ? 'aborted by a person' : (r.message ?? 'rollout failed'),
+      );
       return { save: { ...next, restored: true } };
     }
     let conflicted = false;
@@ -261,7 +421,16 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
           metadata: { resourceVersion: obj.metadata.resourceVersion },
           // '' means the annotation was absent before: deleting it restores the exact template, so the workload
           // controller goes back to its previous ReplicaSet/revision.
-          spec: { template: { metadata: { annotations: { [hashAnnotation(r.secretName)]: w.previousHash || null, [versionAnnotation(r.secretName)]: w.previousVersion || null } } } },
+          spec: {
+            template: {
+              metadata: {
+                annotations: {
+                  [hashAnnotation(r.secretName)]: w.previousHash || null,
+                  [versionAnnotation(r.secretName)]: w.previousVersion || null,
+                },
+              },
+            },
+          },
         });
         Object.assign(w, { state: 'RollingBack', generation: patched.metadata.generation, message: undefined });
       } catch (err) {
@@ -272,14 +441,17 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     for (const w of next.workloads!) {
       if (w.state !== 'RollingBack') continue;
       const health = await checkHealth(es, w);
-      if (health === 'healthy') Object.assign(w, { state: 'RolledBack', version: w.previousVersion || r.previousVersion, message: undefined });
+      if (health === 'healthy')
+        Object.assign(w, { state: 'RolledBack', version: w.previousVersion || r.previousVersion, message: undefined });
     }
     const timeoutMs = Math.max(...(r.waves ?? []).map((w) => w.healthTimeoutMs), 1000);
     const stuck = next.workloads!.filter((w) => w.state === 'RollingBack');
     const timedOut = r.waveStartedAt !== undefined && now() - Date.parse(r.waveStartedAt) > timeoutMs;
     if (stuck.length === 0 || timedOut) {
       const reason = aborted ? 'aborted by a person' : (r.message ?? 'rollout failed');
-      const tail = stuck.length ? `; still not healthy after rolling back: ${stuck.map((w) => `${w.kind} ${w.name}`).join(', ')}` : '';
+      const tail = stuck.length
+        ? `; still not healthy after rolling back: ${stuck.map((w) => `${w.kind} ${w.name}`).join(', ')}`
+        : '';
       const message = `rolled back from version ${r.targetVersion} to ${r.previousVersion}: ${reason}${tail}`;
       log(`rollout ${ref(es)}: ${message}`);
       return finish(es, { ...next, blockedVersion: r.targetVersion, message }, aborted ? 'Aborted' : 'RolledBack', {
@@ -331,7 +503,8 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       // The operator's hook may carry data hashes; the remote version it wrote is on the Secret itself.
       const written: string | undefined = event.secret?.metadata?.annotations?.[SOURCE_VERSION_ANNOTATION];
       const priorSync: string | undefined = event.externalSecret.status?.sync?.remoteVersion;
-      if (written !== undefined) event = { ...event, newVersion: written, ...(priorSync !== undefined ? { previousVersion: priorSync } : {}) };
+      if (written !== undefined)
+        event = { ...event, newVersion: written, ...(priorSync !== undefined ? { previousVersion: priorSync } : {}) };
       if (written !== undefined && priorSync === undefined) delete event.previousVersion;
       for (let attempt = 0; attempt < 10; attempt++) {
         const es = await cluster.readExternalSecret(namespace, name);
@@ -341,7 +514,11 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
         if (isActive(r) && r!.targetVersion === event.newVersion) return;
         // A newer version supersedes an active rollout; the last version known good everywhere stays the rollback target.
         const previous = isActive(r) ? r!.previousVersion : (event.previousVersion ?? currentVersion(es, r));
-        const next = begin(es, r, { trigger: 'Sync', targetVersion: event.newVersion, ...(previous !== undefined ? { previousVersion: previous } : {}) });
+        const next = begin(es, r, {
+          trigger: 'Sync',
+          targetVersion: event.newVersion,
+          ...(previous !== undefined ? { previousVersion: previous } : {}),
+        });
         try {
           await save(es, next);
           return;

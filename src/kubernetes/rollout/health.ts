@@ -5,17 +5,26 @@
  */
 import type { RolloutKind } from '../api/rollout.js';
 
-export type Health = { state: 'healthy' } | { state: 'progressing'; message: string } | { state: 'failed'; message: string };
+export type Health =
+  { state: 'healthy' } | { state: 'progressing'; message: string } | { state: 'failed'; message: string };
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- workload objects are JSON from the API server. */
 export function workloadHealth(kind: RolloutKind, workload: any, minGeneration: number): Health {
   const status = workload?.status ?? {};
   const spec = workload?.spec ?? {};
   const observed = Number(status.observedGeneration ?? 0);
-  if (observed < minGeneration) return { state: 'progressing', message: `waiting for the ${kind} controller to observe generation ${minGeneration}` };
+  if (observed < minGeneration)
+    return {
+      state: 'progressing',
+      message: `waiting for the ${kind} controller to observe generation ${minGeneration}`,
+    };
   if (kind === 'Deployment') {
     const progressing = (status.conditions ?? []).find((c: any) => c?.type === 'Progressing');
-    if (progressing?.reason === 'ProgressDeadlineExceeded') return { state: 'failed', message: `ProgressDeadlineExceeded: ${progressing.message ?? 'the rollout stopped progressing'}` };
+    if (progressing?.reason === 'ProgressDeadlineExceeded')
+      return {
+        state: 'failed',
+        message: `ProgressDeadlineExceeded: ${progressing.message ?? 'the rollout stopped progressing'}`,
+      };
   }
   let desired: number;
   let updated: number;
@@ -34,7 +43,8 @@ export function workloadHealth(kind: RolloutKind, workload: any, minGeneration: 
   }
   if (updated < desired) return { state: 'progressing', message: `${updated} of ${desired} replicas updated` };
   if (total > updated) return { state: 'progressing', message: `${total - updated} old replicas pending termination` };
-  if (available < desired) return { state: 'progressing', message: `${available} of ${desired} updated replicas available` };
+  if (available < desired)
+    return { state: 'progressing', message: `${available} of ${desired} updated replicas available` };
   if (kind === 'StatefulSet' && status.updateRevision && status.currentRevision !== status.updateRevision) {
     return { state: 'progressing', message: 'StatefulSet revision update in progress' };
   }

@@ -33,7 +33,11 @@ export function readLock(workload: Json): WorkloadLock | undefined {
 }
 
 /** Undefined when the lock is free, stale or ours; otherwise the holder's `namespace/name`. */
-export async function blockingHolder(cluster: RolloutCluster, lock: WorkloadLock | undefined, ownUid: string): Promise<string | undefined> {
+export async function blockingHolder(
+  cluster: RolloutCluster,
+  lock: WorkloadLock | undefined,
+  ownUid: string,
+): Promise<string | undefined> {
   if (!lock || lock.uid === ownUid) return undefined;
   const holder = await cluster.readExternalSecret(lock.namespace, lock.name);
   if (!holder || holder.metadata?.uid !== lock.uid) return undefined;

@@ -31,7 +31,12 @@ export function planRollout(policy: RolloutPolicy, consumers: Consumer[]): Plan 
   const restartable = consumers.filter((c) => c.restartable);
   const defaultTimeout = parseDuration(policy.healthTimeout);
   if (policy.strategy !== 'Progressive') {
-    const workloads = restartable.map((c) => ({ kind: c.kind as RolloutKind, name: c.name, wave: 0, state: 'Pending' as const }));
+    const workloads = restartable.map((c) => ({
+      kind: c.kind as RolloutKind,
+      name: c.name,
+      wave: 0,
+      state: 'Pending' as const,
+    }));
     return { waves: workloads.length ? [{ name: 'all', healthTimeoutMs: defaultTimeout }] : [], workloads };
   }
   const waves: Plan['waves'] = [];
@@ -46,7 +51,10 @@ export function planRollout(policy: RolloutPolicy, consumers: Consumer[]): Plan 
     });
     // An empty wave is kept: the plan in status then shows every wave the policy names, in order.
     const index = waves.length;
-    waves.push({ name: wave.name, healthTimeoutMs: wave.healthTimeout ? parseDuration(wave.healthTimeout) : defaultTimeout });
+    waves.push({
+      name: wave.name,
+      healthTimeoutMs: wave.healthTimeout ? parseDuration(wave.healthTimeout) : defaultTimeout,
+    });
     for (const c of members) {
       taken.add(key(c));
       workloads.push({ kind: c.kind as RolloutKind, name: c.name, wave: index, state: 'Pending' });

@@ -11,7 +11,11 @@ import type { Json } from './cluster.js';
 import type { VersionSource } from './types.js';
 
 export interface ProviderVersionSourceDeps {
-  getStore(kind: 'SecretStore' | 'ClusterSecretStore', namespace: string, name: string): Promise<SecretStore | undefined>;
+  getStore(
+    kind: 'SecretStore' | 'ClusterSecretStore',
+    namespace: string,
+    name: string,
+  ): Promise<SecretStore | undefined>;
   clients: { get(store: SecretStore, namespace: string): Promise<SecretsClient> };
 }
 
@@ -38,11 +42,17 @@ export function pinVersions(spec: ExternalSecretSpec, version: string): External
     if (v === undefined) throw new Error(`no recorded version for remote key "${key}"`);
     return v;
   };
-  if (spec.dataFrom?.some((item) => item.find)) throw new Error('dataFrom.find reads many secrets without versions; an earlier version cannot be reproduced');
+  if (spec.dataFrom?.some((item) => item.find))
+    throw new Error('dataFrom.find reads many secrets without versions; an earlier version cannot be reproduced');
   return {
     ...spec,
-    data: spec.data?.map((item) => ({ ...item, remoteRef: { ...item.remoteRef, version: versionOf(item.remoteRef.key) } })),
-    dataFrom: spec.dataFrom?.map((item) => (item.extract ? { ...item, extract: { ...item.extract, version: versionOf(item.extract.key) } } : item)),
+    data: spec.data?.map((item) => ({
+      ...item,
+      remoteRef: { ...item.remoteRef, version: versionOf(item.remoteRef.key) },
+    })),
+    dataFrom: spec.dataFrom?.map((item) =>
+      item.extract ? { ...item, extract: { ...item.extract, version: versionOf(item.extract.key) } } : item,
+    ),
   };
 }
 

@@ -51,7 +51,12 @@ export const ref = (es: Json) => `${es.metadata.namespace}/${es.metadata.name}`;
 export type RolloutInit = Pick<RolloutStatus, 'trigger' | 'targetVersion'> & Partial<RolloutStatus>;
 
 /** A new rollout record for `es`, keeping what a person's controls were already seen to ask (`observed`). */
-export function beginRollout(es: Json, prev: RolloutStatus | undefined, init: RolloutInit, startedAt: string): RolloutStatus {
+export function beginRollout(
+  es: Json,
+  prev: RolloutStatus | undefined,
+  init: RolloutInit,
+  startedAt: string,
+): RolloutStatus {
   const next: RolloutStatus = {
     id: randomUUID(),
     phase: 'Preparing',

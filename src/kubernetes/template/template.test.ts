@@ -7,7 +7,9 @@ describe('template language', () => {
 
   it('substitutes fields and applies whitelisted functions through pipes', () => {
     expect(render('u={{ .user }} p={{ .password | trim | upper }}', data)).toBe('u=admin p=S3CRET');
-    expect(render('{{ .config | fromJson | get "db" | get "host" }}:{{ .config | fromJson | get "port" }}', data)).toBe('pg:5432');
+    expect(render('{{ .config | fromJson | get "db" | get "host" }}:{{ .config | fromJson | get "port" }}', data)).toBe(
+      'pg:5432',
+    );
     expect(render('{{ b64enc .user }}|{{ .user | b64enc | b64dec }}', data)).toBe('YWRtaW4=|admin');
     expect(render('{{ .user | quote }} {{ "x" | default "y" }} {{ "" | default "y" }}', data)).toBe('"admin" x y');
     expect(render('{{ .user | replace "a" "A" }}{{ .user | nindent 2 }}', data)).toBe('Admin\n  admin');
@@ -16,13 +18,18 @@ describe('template language', () => {
 
   it('refuses fromJson input nested too deeply, with a message that says so (a remote value is untrusted)', () => {
     const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
-    expect(() => render('{{ .v | fromJson | toJson }}', { v: deep })).toThrow(/fromJson: input is nested deeper than 100 levels/);
+    expect(() => render('{{ .v | fromJson | toJson }}', { v: deep })).toThrow(
+      /fromJson: input is nested deeper than 100 levels/,
+    );
     const ok = `${'['.repeat(100)}1${']'.repeat(100)}`;
     expect(render('{{ .v | fromJson | toJson }}', { v: ok })).toBe(ok);
   });
 
   it('builds a dockerconfigjson from parts', () => {
-    const out = render('{"auths":{"{{ .registry }}":{"auth":"{{ printf }}"}}}'.replace('{{ printf }}', '{{ .creds | b64enc }}'), { registry: 'ghcr.io', creds: 'u:p' });
+    const out = render(
+      '{"auths":{"{{ .registry }}":{"auth":"{{ printf }}"}}}'.replace('{{ printf }}', '{{ .creds | b64enc }}'),
+      { registry: 'ghcr.io', creds: 'u:p' },
+    );
     expect(JSON.parse(out)).toEqual({ auths: { 'ghcr.io': { auth: 'dTpw' } } });
   });
 
@@ -40,17 +47,39 @@ describe('template language', () => {
   it('bounds template size and output size', () => {
     expect(() => parse('x'.repeat(64 * 1024 + 1))).toThrow(/larger than/);
     const big = { v: 'x'.repeat(300_000) };
-    expect(() => render('{{ .v | b64enc | b64enc | b64enc }}{{ .v | b64enc | b64enc | b64enc }}', big)).toThrow(/output larger/);
+    expect(() => render('{{ .v | b64enc | b64enc | b64enc }}{{ .v | b64enc | b64enc | b64enc }}', big)).toThrow(
+      /output larger/,
+    );
   });
 
   it('property: text without braces renders to itself', () => {
-    fc.assert(fc.property(fc.string().filter((s) => !s.includes('{{')), (s) => {
-        expect(render(s, {})).toBe(s);
-      }));
+    fc.assert(
+      fc.property(
+        fc.string().filter((s) => !s.includes('{{')),
+        (s) => {
+          expect(render(s, {})).toBe(s);
+        },
+      ),
+    );
   });
 
   it('property: the parser either parses or throws a TemplateError, never anything else', () => {
-    const alphabet = fc.constantFrom('{{', '}}', '|', '.', '"', ' ', 'a', '.key', 'upper', 'get', '\\', '1', '__proto__', 'x');
+    const alphabet = fc.constantFrom(
+      '{{',
+      '}}',
+      '|',
+      '.',
+      '"',
+      ' ',
+      'a',
+      '.key',
+      'upper',
+      'get',
+      '\\',
+      '1',
+      '__proto__',
+      'x',
+    );
     fc.assert(
       fc.property(fc.array(alphabet, { maxLength: 30 }), (parts) => {
         const src = parts.join('');
@@ -67,15 +96,19 @@ describe('template language', () => {
   it('property: b64dec inverts b64enc and quote produces a JSON string of the value', () => {
     fc.assert(
       fc.property(fc.string(), (s) => {
-        expect(render('{{ .v | b64enc | b64dec }}', { v: s })).toBe(Buffer.from(Buffer.from(s, 'utf8').toString('base64'), 'base64').toString('utf8'));
+        expect(render('{{ .v | b64enc | b64dec }}', { v: s })).toBe(
+          Buffer.from(Buffer.from(s, 'utf8').toString('base64'), 'base64').toString('utf8'),
+        );
         expect(JSON.parse(render('{{ .v | quote }}', { v: s }))).toBe(s);
       }),
     );
   });
 
   it('property: field values are inserted verbatim, even when they look like template syntax', () => {
-    fc.assert(fc.property(fc.string(), (s) => {
+    fc.assert(
+      fc.property(fc.string(), (s) => {
         expect(render('[{{ .v }}]', { v: s })).toBe(`[${s}]`);
-      }));
+      }),
+    );
   });
 });

@@ -19,9 +19,19 @@ export class TemplateError extends Error {
 
 export type Value = string | number | boolean | null | Value[] | { [key: string]: Value };
 
-export const LIMITS = { templateBytes: 64 * 1024, outputBytes: 1024 * 1024, steps: 100_000, pipelineLength: 32, jsonDepth: 100 };
+export const LIMITS = {
+  templateBytes: 64 * 1024,
+  outputBytes: 1024 * 1024,
+  steps: 100_000,
+  pipelineLength: 32,
+  jsonDepth: 100,
+};
 
-type Operand = { kind: 'field'; path: string[] } | { kind: 'string'; value: string } | { kind: 'number'; value: number } | { kind: 'dot' };
+type Operand =
+  | { kind: 'field'; path: string[] }
+  | { kind: 'string'; value: string }
+  | { kind: 'number'; value: number }
+  | { kind: 'dot' };
 interface Command {
   fn?: string;
   args: Operand[];
@@ -35,7 +45,8 @@ const FUNCTIONS: Record<string, { arity: number; fn: (...args: Value[]) => Value
     arity: 1,
     fn: (v) => {
       const s = str(v);
-      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) throw new TemplateError('b64dec: input is not valid base64');
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0)
+        throw new TemplateError('b64dec: input is not valid base64');
       return Buffer.from(s, 'base64').toString('utf8');
     },
   },
@@ -49,7 +60,8 @@ const FUNCTIONS: Record<string, { arity: number; fn: (...args: Value[]) => Value
     fn: (v) => {
       const text = str(v);
       // toValue (and whatever the template does next) recurses: bound the depth of this untrusted text first.
-      if (jsonNestingExceeds(text, LIMITS.jsonDepth)) throw new TemplateError(`fromJson: input is nested deeper than ${LIMITS.jsonDepth} levels`);
+      if (jsonNestingExceeds(text, LIMITS.jsonDepth))
+        throw new TemplateError(`fromJson: input is nested deeper than ${LIMITS.jsonDepth} levels`);
       try {
         return toValue(JSON.parse(text));
       } catch {
@@ -60,7 +72,8 @@ const FUNCTIONS: Record<string, { arity: number; fn: (...args: Value[]) => Value
   get: {
     arity: 2,
     fn: (key, obj) => {
-      if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new TemplateError('get: value is not an object');
+      if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
+        throw new TemplateError('get: value is not an object');
       const k = str(key);
       if (!Object.hasOwn(obj, k)) throw new TemplateError(`get: no key "${k}"`);
       return obj[k]!;
@@ -106,7 +119,8 @@ function toValue(x: unknown): Value {
 }
 
 export function parse(template: string): Node[] {
-  if (Buffer.byteLength(template, 'utf8') > LIMITS.templateBytes) throw new TemplateError(`template larger than ${LIMITS.templateBytes} bytes`);
+  if (Buffer.byteLength(template, 'utf8') > LIMITS.templateBytes)
+    throw new TemplateError(`template larger than ${LIMITS.templateBytes} bytes`);
   const nodes: Node[] = [];
   let i = 0;
   while (i < template.length) {
@@ -197,12 +211,16 @@ function parsePipeline(src: string, at: number): Command[] {
       const fn = head!;
       const args = rest.map((t) => parseOperand(t, at));
       const expected = FUNCTIONS[fn]!.arity - (commands.length > 0 ? 1 : 0);
-      if (args.length !== expected) throw new TemplateError(`${fn} takes ${FUNCTIONS[fn]!.arity} argument(s) including the piped value, at offset ${at}`);
+      if (args.length !== expected)
+        throw new TemplateError(
+          `${fn} takes ${FUNCTIONS[fn]!.arity} argument(s) including the piped value, at offset ${at}`,
+        );
       commands.push({ fn, args });
     } else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(head!)) {
       throw new TemplateError(`unknown function "${head}" at offset ${at}; allowed: ${FUNCTION_NAMES.join(', ')}`);
     } else {
-      if (commands.length > 0 || rest.length > 0) throw new TemplateError(`a value can only start a pipeline, at offset ${at}`);
+      if (commands.length > 0 || rest.length > 0)
+        throw new TemplateError(`a value can only start a pipeline, at offset ${at}`);
       commands.push({ args: [parseOperand(head!, at)] });
     }
     current = [];
@@ -212,7 +230,8 @@ function parsePipeline(src: string, at: number): Command[] {
     else current.push(token);
   }
   flush();
-  if (commands.length > LIMITS.pipelineLength) throw new TemplateError(`pipeline longer than ${LIMITS.pipelineLength} stages`);
+  if (commands.length > LIMITS.pipelineLength)
+    throw new TemplateError(`pipeline longer than ${LIMITS.pipelineLength} stages`);
   return commands;
 }
 
@@ -233,7 +252,8 @@ export function render(template: string | Node[], data: Record<string, string>):
       case 'field': {
         let v: Value = root;
         for (const key of op.path) {
-          if (v === null || typeof v !== 'object' || Array.isArray(v) || !Object.hasOwn(v, key)) throw new TemplateError(`no key "${op.path.join('.')}" in the data`);
+          if (v === null || typeof v !== 'object' || Array.isArray(v) || !Object.hasOwn(v, key))
+            throw new TemplateError(`no key "${op.path.join('.')}" in the data`);
           v = v[key]!;
         }
         return v;
@@ -251,11 +271,13 @@ export function render(template: string | Node[], data: Record<string, string>):
           if (value !== undefined) args.push(value);
           value = FUNCTIONS[cmd.fn]!.fn(...args);
         }
-        if (typeof value === 'string' && value.length > LIMITS.outputBytes) throw new TemplateError(`template output larger than ${LIMITS.outputBytes} bytes`);
+        if (typeof value === 'string' && value.length > LIMITS.outputBytes)
+          throw new TemplateError(`template output larger than ${LIMITS.outputBytes} bytes`);
       }
       out += str(value!);
     }
-    if (out.length > LIMITS.outputBytes) throw new TemplateError(`template output larger than ${LIMITS.outputBytes} bytes`);
+    if (out.length > LIMITS.outputBytes)
+      throw new TemplateError(`template output larger than ${LIMITS.outputBytes} bytes`);
   }
   return out;
 }

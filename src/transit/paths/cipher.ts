@@ -3,7 +3,16 @@ import { invalid } from '../../shared/errors.js';
 import { decodeBase64Field } from '../ciphertext.js';
 import { DATAKEY_FIELDS, DECRYPT_FIELDS, DECRYPT_ITEM, ENCRYPT_FIELDS, ENCRYPT_ITEM } from '../fields.js';
 import type { TransitService } from '../types.js';
-import { NONCE_REFUSED, aadOf, contextOf, encryptOptions, mountOf, nameOf, perItem, requireCiphertext } from './inputs.js';
+import {
+  NONCE_REFUSED,
+  aadOf,
+  contextOf,
+  encryptOptions,
+  mountOf,
+  nameOf,
+  perItem,
+  requireCiphertext,
+} from './inputs.js';
 
 /** Encrypt (creating the key when missing, as Vault's upsert does), decrypt and rewrap, one item or a batch. */
 export function cipherPaths(transit: TransitService): Backend['paths'] {
@@ -21,8 +30,12 @@ export function cipherPaths(transit: TransitService): Backend['paths'] {
           if ((await transit.readKeysConfig(mountOf(ctx))).disableUpsert) throw invalid('encryption key not found');
           // Vault's upsert: the key takes `type` and `convergent_encryption`, and is derived when a context is given.
           const { type, convergent_encryption: convergent } = ctx.input;
-          const batch = Array.isArray(ctx.data.batch_input) ? (ctx.data.batch_input as Array<Record<string, unknown> | null>) : [ctx.data];
-          const derived = batch.some((item) => item && typeof item === 'object' && typeof item.context === 'string' && item.context !== '');
+          const batch = Array.isArray(ctx.data.batch_input)
+            ? (ctx.data.batch_input as Array<Record<string, unknown> | null>)
+            : [ctx.data];
+          const derived = batch.some(
+            (item) => item && typeof item === 'object' && typeof item.context === 'string' && item.context !== '',
+          );
           await transit.createKey(mountOf(ctx), nameOf(ctx), {
             ...(type ? { type } : {}),
             ...(convergent !== undefined ? { convergent } : {}),
@@ -41,7 +54,10 @@ export function cipherPaths(transit: TransitService): Backend['paths'] {
       operations: {
         update: (ctx) =>
           perItem(ctx, DECRYPT_ITEM, async (item) => {
-            const plaintext = await transit.decrypt(mountOf(ctx), nameOf(ctx), requireCiphertext(item), { ...aadOf(item), ...contextOf(item) });
+            const plaintext = await transit.decrypt(mountOf(ctx), nameOf(ctx), requireCiphertext(item), {
+              ...aadOf(item),
+              ...contextOf(item),
+            });
             return { plaintext: plaintext.toString('base64') };
           }),
       },
@@ -54,7 +70,12 @@ export function cipherPaths(transit: TransitService): Backend['paths'] {
       operations: {
         update: (ctx) =>
           perItem(ctx, DECRYPT_ITEM, async (item) => {
-            const result = await transit.rewrap(mountOf(ctx), nameOf(ctx), requireCiphertext(item), encryptOptions(item));
+            const result = await transit.rewrap(
+              mountOf(ctx),
+              nameOf(ctx),
+              requireCiphertext(item),
+              encryptOptions(item),
+            );
             return { ciphertext: result.ciphertext, key_version: result.keyVersion };
           }),
       },

@@ -18,8 +18,10 @@ export const mountOf = (ctx: RequestContext): Mount => {
   return ctx.mount;
 };
 export const nameOf = (ctx: RequestContext): string => ctx.params.name ?? '';
-export const algorithmOf = (ctx: RequestContext, item: { algorithm?: string | undefined; hash_algorithm?: string | undefined }): string | undefined =>
-  ctx.params.algorithm ?? item.algorithm ?? item.hash_algorithm;
+export const algorithmOf = (
+  ctx: RequestContext,
+  item: { algorithm?: string | undefined; hash_algorithm?: string | undefined },
+): string | undefined => ctx.params.algorithm ?? item.algorithm ?? item.hash_algorithm;
 
 /**
  * Single requests answer with the item's fields; `batch_input` answers `batch_results` with one entry per item, an
@@ -34,7 +36,8 @@ export async function perItem<F extends FieldSet>(
   const batch = ctx.data.batch_input;
   // A single request's fields were validated by the pipeline with the path's declaration (a superset of an item's).
   if (batch === undefined || batch === null) return { data: await handle(parseFields(itemFields, ctx.data), true) };
-  if (!Array.isArray(batch) || batch.length === 0) throw invalid('field "batch_input" must be a non-empty list of objects');
+  if (!Array.isArray(batch) || batch.length === 0)
+    throw invalid('field "batch_input" must be a non-empty list of objects');
   let failed = false;
   const results: Record<string, unknown>[] = [];
   for (const raw of batch) {
@@ -45,7 +48,8 @@ export async function perItem<F extends FieldSet>(
       results.push({ ...(await handle(parseFields(itemFields, item), false)), ...reference });
     } catch (err) {
       // Only typed, person-readable errors are shown per item; anything else fails the request as a whole.
-      if (!isStrongroomError(err) || err.kind === 'sealed' || err.kind === 'internal' || err.kind === 'unavailable') throw err;
+      if (!isStrongroomError(err) || err.kind === 'sealed' || err.kind === 'internal' || err.kind === 'unavailable')
+        throw err;
       failed = true;
       results.push({ error: err.message, ...reference });
     }
@@ -102,7 +106,8 @@ export type SignInput = FieldsInput<typeof SIGN_ITEM>;
 
 /** Per-item signing options, falling back to the request's own (Vault reads them once per request). */
 export function signOptions(ctx: RequestContext, item: SignInput, request: SignInput) {
-  const pick = (field: 'hash_algorithm' | 'algorithm' | 'signature_algorithm' | 'marshaling_algorithm') => item[field] ?? request[field];
+  const pick = (field: 'hash_algorithm' | 'algorithm' | 'signature_algorithm' | 'marshaling_algorithm') =>
+    item[field] ?? request[field];
   const prehashed = item.prehashed ?? request.prehashed;
   const salt = item.salt_length ?? request.salt_length;
   return {
@@ -120,7 +125,11 @@ export function aadOf(item: { associated_data?: unknown }): { associatedData?: B
   return { associatedData: decodeBase64Field(value, 'associated_data') };
 }
 
-export function encryptOptions(item: { key_version?: number | undefined; context?: unknown; associated_data?: unknown }): EncryptOptions {
+export function encryptOptions(item: {
+  key_version?: number | undefined;
+  context?: unknown;
+  associated_data?: unknown;
+}): EncryptOptions {
   const keyVersion = item.key_version;
   return { ...aadOf(item), ...contextOf(item), ...(keyVersion ? { keyVersion } : {}) };
 }

@@ -24,13 +24,23 @@ export function keyPaths(transit: TransitService): Backend['paths'] {
       pattern: 'keys/(?<name>[^/]+)',
       synopsis: 'Creates, reads or deletes a named key.',
       fields: KEY_CREATE_FIELDS,
-      queryFields: { context: f.base64('A derived signing key: show its public keys for this derivation context (base64).') },
+      queryFields: {
+        context: f.base64('A derived signing key: show its public keys for this derivation context (base64).'),
+      },
       operations: {
         read: async (ctx) => {
           const key = await transit.readKey(mountOf(ctx), nameOf(ctx));
-          const context = ctx.input.context === undefined || ctx.input.context === '' ? undefined : decodeBase64Field(ctx.input.context, 'context');
+          const context =
+            ctx.input.context === undefined || ctx.input.context === ''
+              ? undefined
+              : decodeBase64Field(ctx.input.context, 'context');
           // Vault: a derived key read with a context shows that context's public keys.
-          return { data: keyView(key, context && key.derived ? await transit.derivedPublicKeys(mountOf(ctx), nameOf(ctx), context) : undefined) };
+          return {
+            data: keyView(
+              key,
+              context && key.derived ? await transit.derivedPublicKeys(mountOf(ctx), nameOf(ctx), context) : undefined,
+            ),
+          };
         },
         update: async (ctx) => {
           if (ctx.input.managed_key_name !== undefined || ctx.input.managed_key_id !== undefined) {
@@ -81,7 +91,6 @@ export function keyPaths(transit: TransitService): Backend['paths'] {
     }),
   ];
 }
-
 
 /** A key's versions trimmed for good, and BYOK import (refused by name rather than as an unknown path). */
 export function keyMaintenancePaths(transit: TransitService): Backend['paths'] {

@@ -13,7 +13,8 @@ export function keyTransferPaths(transit: TransitService): Backend['paths'] {
   return [
     {
       name: 'transit.export',
-      pattern: 'export/(?<type>encryption-key|signing-key|hmac-key|public-key)/(?<name>[^/]+)(?:/(?<version>latest|[0-9]+))?',
+      pattern:
+        'export/(?<type>encryption-key|signing-key|hmac-key|public-key)/(?<name>[^/]+)(?:/(?<version>latest|[0-9]+))?',
       synopsis: "Exports a key's versions (exportable keys only).",
       operations: {
         read: async (ctx) => {
@@ -33,7 +34,12 @@ export function keyTransferPaths(transit: TransitService): Backend['paths'] {
       pattern: 'export/(?<type>[^/]+)/(?<name>[^/]+)(?:/(?<version>[^/]*))?',
       synopsis: 'An unknown export type (400).',
       operations: {
-        read: (ctx) => Promise.reject(invalid(`invalid export type "${ctx.params.type}"; use encryption-key, signing-key, hmac-key or public-key`)),
+        read: (ctx) =>
+          Promise.reject(
+            invalid(
+              `invalid export type "${ctx.params.type}"; use encryption-key, signing-key, hmac-key or public-key`,
+            ),
+          ),
       },
     },
     {
@@ -68,7 +74,9 @@ export function keyTransferPaths(transit: TransitService): Backend['paths'] {
         read: async (ctx) => ({ data: { disable_upsert: (await transit.readKeysConfig(mountOf(ctx))).disableUpsert } }),
         update: async (ctx) => {
           const current = await transit.readKeysConfig(mountOf(ctx));
-          await transit.writeKeysConfig(mountOf(ctx), { disableUpsert: ctx.input.disable_upsert ?? current.disableUpsert });
+          await transit.writeKeysConfig(mountOf(ctx), {
+            disableUpsert: ctx.input.disable_upsert ?? current.disableUpsert,
+          });
           return { data: { disable_upsert: ctx.input.disable_upsert ?? current.disableUpsert } };
         },
       },

@@ -48,7 +48,11 @@ function runTour(commands: string[], env: Record<string, string>, stdin: string,
       resolve(
         runnable.map((command, i) => {
           const m = new RegExp(`::step ${i}::\\n([\\s\\S]*?)\\n::rc ${i} (\\d+)::`).exec(out);
-          return { command, code: m ? Number(m[2]) : -1, output: m ? m[1]! : `(no output captured)\n${out.slice(-2000)}` };
+          return {
+            command,
+            code: m ? Number(m[2]) : -1,
+            output: m ? m[1]! : `(no output captured)\n${out.slice(-2000)}`,
+          };
         }),
       );
     });
@@ -76,12 +80,22 @@ describe('README tour', () => {
     mkdirSync(binDir);
     symlinkSync(BIN, join(binDir, 'strongroom'));
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('STRONGROOM_') && !k.startsWith('VAULT_')) env[k] = v;
-    Object.assign(env, { PATH: `${binDir}:${process.env.PATH}`, HOME: join(work, 'home'), STRONGROOM_ADDR: server.url, NO_COLOR: '1' });
+    for (const [k, v] of Object.entries(process.env))
+      if (v !== undefined && !k.startsWith('STRONGROOM_') && !k.startsWith('VAULT_')) env[k] = v;
+    Object.assign(env, {
+      PATH: `${binDir}:${process.env.PATH}`,
+      HOME: join(work, 'home'),
+      STRONGROOM_ADDR: server.url,
+      NO_COLOR: '1',
+    });
     mkdirSync(env.HOME!);
 
     const steps = await runTour(commands, env, `${server.rootToken}\n`, work);
-    for (const step of steps) expect({ command: step.command, code: step.code, output: step.output }).toMatchObject({ command: step.command, code: 0 });
+    for (const step of steps)
+      expect({ command: step.command, code: step.code, output: step.output }).toMatchObject({
+        command: step.command,
+        code: 0,
+      });
 
     const outputOf = (prefix: string, nth = 0) => steps.filter((s) => s.command.startsWith(prefix))[nth]!.output.trim();
     expect(outputOf('strongroom status')).toMatch(/Sealed\s*│\s*false/);
@@ -97,9 +111,13 @@ describe('README tour', () => {
     expect(outputOf('strongroom kv get --field=password', 1)).toBe('correct-horse-battery');
     expect(outputOf('strongroom policy read')).toContain('secret/data/app/*');
     expect(outputOf('STRONGROOM_TOKEN=$APP_TOKEN strongroom kv get')).toBe('app');
-    expect(outputOf('STRONGROOM_TOKEN=$APP_TOKEN strongroom kv put')).toMatch(/^Error: permission denied[\s\S]*denied, as it should be$/);
+    expect(outputOf('STRONGROOM_TOKEN=$APP_TOKEN strongroom kv put')).toMatch(
+      /^Error: permission denied[\s\S]*denied, as it should be$/,
+    );
     expect(outputOf('STRONGROOM_TOKEN=$WRAPPED strongroom unwrap --field=password')).toBe('correct-horse-battery');
-    expect(outputOf('STRONGROOM_TOKEN=$WRAPPED strongroom unwrap ||')).toMatch(/^Error: the wrapping token is not valid[\s\S]*already unwrapped, as it should be$/);
+    expect(outputOf('STRONGROOM_TOKEN=$WRAPPED strongroom unwrap ||')).toMatch(
+      /^Error: the wrapping token is not valid[\s\S]*already unwrapped, as it should be$/,
+    );
     expect(outputOf('strongroom auth enable approle')).toBe('Success! Enabled approle auth method at: approle/');
     expect(outputOf('strongroom auth list')).toMatch(/ci-approle\/\s+│ approle\s+│ auth_approle_\S+\s+│ CI pipelines/);
     const audit = outputOf('strongroom audit query');

@@ -3,7 +3,19 @@
  * paths, the LIST verb, typed 404s and 403s, and a sealed store as a typed error.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, NotFoundError, createClient, describeMount, kvListPath, kvMount, kvValueOf, kvValuePath, kvVersionOf, kvWriteBody, type Client } from '../../../src/client/index.js';
+import {
+  ApiError,
+  NotFoundError,
+  createClient,
+  describeMount,
+  kvListPath,
+  kvMount,
+  kvValueOf,
+  kvValuePath,
+  kvVersionOf,
+  kvWriteBody,
+  type Client,
+} from '../../../src/client/index.js';
 import { isStrongroomError } from '../../../src/shared/errors.js';
 import { startServer, type StartedServer } from '../../support/server-process.js';
 

@@ -42,11 +42,21 @@ describe('strongroom kms-plugin (KMS v2 over a unix socket, transit KEK on a rea
     port = await freePort();
     server = await startServer({ dataDir: join(dir, 'data'), args: serverArgs() });
     rootToken = server.rootToken;
-    expect((await vault(server.url, rootToken, 'PUT', 'sys/policies/acl/kms-plugin', { policy: POLICY })).status).toBeLessThan(300);
-    const created = await vault(server.url, rootToken, 'POST', 'auth/token/create', { policies: ['kms-plugin'], display_name: 'kms-plugin', no_default_policy: true });
+    expect(
+      (await vault(server.url, rootToken, 'PUT', 'sys/policies/acl/kms-plugin', { policy: POLICY })).status,
+    ).toBeLessThan(300);
+    const created = await vault(server.url, rootToken, 'POST', 'auth/token/create', {
+      policies: ['kms-plugin'],
+      display_name: 'kms-plugin',
+      no_default_policy: true,
+    });
     const pluginToken = created.body.auth!.client_token as string;
     socket = join(dir, 'kms.sock');
-    plugin = await spawnPlugin(['kms-plugin', '--socket', socket, '--key', 'kube', '--address', server.url], { STRONGROOM_TOKEN: pluginToken }, socket);
+    plugin = await spawnPlugin(
+      ['kms-plugin', '--socket', socket, '--key', 'kube', '--address', server.url],
+      { STRONGROOM_TOKEN: pluginToken },
+      socket,
+    );
     client = grpcClient('kms/v2/api.proto', 'v2.KeyManagementService', socket);
   });
 
@@ -60,7 +70,12 @@ describe('strongroom kms-plugin (KMS v2 over a unix socket, transit KEK on a rea
   const status = () => call<StatusResponse>(client, 'Status', {});
   const encrypt = (plaintext: Buffer) => call<EncryptResponse>(client, 'Encrypt', { plaintext, uid: 'test' });
   const decrypt = (e: { ciphertext: Buffer; key_id: string; annotations: Record<string, Buffer> }) =>
-    call<{ plaintext: Buffer }>(client, 'Decrypt', { ciphertext: e.ciphertext, key_id: e.key_id, annotations: e.annotations, uid: 'test' }).then((r) => r.plaintext);
+    call<{ plaintext: Buffer }>(client, 'Decrypt', {
+      ciphertext: e.ciphertext,
+      key_id: e.key_id,
+      annotations: e.annotations,
+      uid: 'test',
+    }).then((r) => r.plaintext);
 
   it('serves on a socket only its owner can open', () => {
     const mode = statSync(socket).mode & 0o777;
@@ -90,7 +105,10 @@ describe('strongroom kms-plugin (KMS v2 over a unix socket, transit KEK on a rea
     const out = await encrypt(Buffer.alloc(32, 7));
     expect(out.ciphertext.length).toBeLessThanOrEqual(1024);
     expect(Buffer.byteLength(out.key_id)).toBeLessThanOrEqual(1024);
-    const annotationBytes = Object.entries(out.annotations).reduce((n, [k, v]) => n + Buffer.byteLength(k) + v.length, 0);
+    const annotationBytes = Object.entries(out.annotations).reduce(
+      (n, [k, v]) => n + Buffer.byteLength(k) + v.length,
+      0,
+    );
     expect(annotationBytes).toBeLessThan(32 * 1024);
     for (const key of Object.keys(out.annotations)) expect(key).toMatch(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/);
   });
@@ -125,11 +143,17 @@ describe('strongroom kms-plugin (KMS v2 over a unix socket, transit KEK on a rea
     const secret = Buffer.from('audit-me-not-' + Date.now());
     const out = await encrypt(secret);
     await decrypt(out);
-    const entries = (await eventually(
-      async () => readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; auth?: { display_name?: string }; request: { path: string } }),
+    const entries = await eventually(
+      async () =>
+        readFileSync(auditFile, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { type: string; auth?: { display_name?: string }; request: { path: string } }),
       (list) => list.some((e) => e.request.path === 'transit/decrypt/kube' && e.type === 'response'),
-    ));
-    const pluginEntries = entries.filter((e) => e.request.path === 'transit/encrypt/kube' || e.request.path === 'transit/decrypt/kube');
+    );
+    const pluginEntries = entries.filter(
+      (e) => e.request.path === 'transit/encrypt/kube' || e.request.path === 'transit/decrypt/kube',
+    );
     expect(pluginEntries.length).toBeGreaterThanOrEqual(4);
     for (const e of pluginEntries) expect(e.auth?.display_name).toMatch(/kms-plugin/);
     const raw = readFileSync(auditFile, 'utf8');
@@ -161,8 +185,14 @@ describe('strongroom kms-plugin (KMS v2 over a unix socket, transit KEK on a rea
 
   it('refuses to start on a socket another plugin is serving', async () => {
     // The socket already exists, so spawnPlugin returns at once; the second process must then exit on its own.
-    const second = await spawnPlugin(['kms-plugin', '--socket', socket, '--key', 'kube', '--address', server.url], { STRONGROOM_TOKEN: 'unused' }, socket);
-    const code = second.proc.exitCode ?? (await new Promise<number | null>((resolve) => second.proc.once('exit', (c) => resolve(c))));
+    const second = await spawnPlugin(
+      ['kms-plugin', '--socket', socket, '--key', 'kube', '--address', server.url],
+      { STRONGROOM_TOKEN: 'unused' },
+      socket,
+    );
+    const code =
+      second.proc.exitCode ??
+      (await new Promise<number | null>((resolve) => second.proc.once('exit', (c) => resolve(c))));
     expect(code).toBe(1);
     expect(second.output()).toMatch(/already listening/);
     expect((await status()).version).toBe('v2');

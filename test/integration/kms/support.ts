@@ -17,7 +17,11 @@ export interface PluginProcess {
 }
 
 export async function spawnPlugin(args: string[], env: Record<string, string>, socket: string): Promise<PluginProcess> {
-  const proc = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   proc.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
   proc.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -43,8 +47,16 @@ export async function spawnPlugin(args: string[], env: Record<string, string>, s
   };
 }
 
-export function grpcClient(protoRelative: string, service: string, socket: string): grpc.Client & Record<string, unknown> {
-  const definition = protoLoader.loadSync(join(ROOT, 'proto', protoRelative), { keepCase: true, longs: Number, defaults: true });
+export function grpcClient(
+  protoRelative: string,
+  service: string,
+  socket: string,
+): grpc.Client & Record<string, unknown> {
+  const definition = protoLoader.loadSync(join(ROOT, 'proto', protoRelative), {
+    keepCase: true,
+    longs: Number,
+    defaults: true,
+  });
   const pkg = grpc.loadPackageDefinition(definition);
   const [ns, name] = service.split('.') as [string, string];
   const Ctor = (pkg[ns] as grpc.GrpcObject)[name] as grpc.ServiceClientConstructor;
@@ -52,9 +64,18 @@ export function grpcClient(protoRelative: string, service: string, socket: strin
 }
 
 /** Promisified unary call with a deadline, so a hanging plugin fails the test instead of stalling it. */
-export function call<Res>(client: grpc.Client & Record<string, unknown>, method: string, request: unknown, deadlineMs = 3000): Promise<Res> {
+export function call<Res>(
+  client: grpc.Client & Record<string, unknown>,
+  method: string,
+  request: unknown,
+  deadlineMs = 3000,
+): Promise<Res> {
   return new Promise((resolve, reject) => {
-    const fn = client[method] as (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: Res) => void) => void;
+    const fn = client[method] as (
+      req: unknown,
+      opts: grpc.CallOptions,
+      cb: (err: grpc.ServiceError | null, res: Res) => void,
+    ) => void;
     fn.call(client, request, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
   });
 }
@@ -64,7 +85,9 @@ export async function freePort(): Promise<number> {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -74,7 +97,13 @@ export interface HttpResult {
   body: Record<string, unknown> & { data?: Record<string, unknown>; auth?: Record<string, unknown> };
 }
 
-export async function vault(url: string, token: string, method: string, path: string, body?: unknown): Promise<HttpResult> {
+export async function vault(
+  url: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<HttpResult> {
   const response = await fetch(`${url}/v1/${path}`, {
     method,
     headers: { 'x-vault-token': token, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -84,7 +113,12 @@ export async function vault(url: string, token: string, method: string, path: st
   return { status: response.status, body: text ? (JSON.parse(text) as HttpResult['body']) : {} };
 }
 
-export async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, attempts = 60, delayMs = 250): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  attempts = 60,
+  delayMs = 250,
+): Promise<T> {
   let last: T | undefined;
   for (let i = 0; i < attempts; i++) {
     last = await probe();

@@ -48,33 +48,39 @@ describeEachEngine('kv check-and-set race', (ctx) => {
   // better-sqlite3 is synchronous: a second handle to one SQLite file in the same thread would block the whole
   // process in the busy handler while the first holds the write lock. One process, one SQLite handle; replicas are
   // processes (covered above).
-  it.skipIf(ctx.engine === 'sqlite')('two storage handles in one process: same-cas writers, exactly one wins', async () => {
-    const second: Storage = await openStorage(ctx.config());
-    const seal2 = createSealService({ storage: second, warn: () => undefined, refreshIntervalMs: 0 });
-    try {
-      await seal2.unsealWithKeyFile(keyFile);
-      const a: KvService = createKvService({ storage: ctx.storage(), barrier: seal.barrier });
-      const b: KvService = createKvService({ storage: second, barrier: seal2.barrier });
-      const mount = kvMount();
-      for (let round = 0; round < 20; round++) {
-        const path = `p${round % 4}`;
-        const results = await Promise.allSettled(
-          [a, b, a, b].map((kv, i) => kv.write(mount, path, { i }, { cas: Math.floor(round / 4) })),
-        );
-        const won = results.filter((r) => r.status === 'fulfilled');
-        expect(won).toHaveLength(1);
-        for (const r of results) {
-          if (r.status === 'rejected') expect(isStrongroomError(r.reason, 'invalid') && r.reason.details?.reason).toBe('cas_mismatch');
+  it.skipIf(ctx.engine === 'sqlite')(
+    'two storage handles in one process: same-cas writers, exactly one wins',
+    async () => {
+      const second: Storage = await openStorage(ctx.config());
+      const seal2 = createSealService({ storage: second, warn: () => undefined, refreshIntervalMs: 0 });
+      try {
+        await seal2.unsealWithKeyFile(keyFile);
+        const a: KvService = createKvService({ storage: ctx.storage(), barrier: seal.barrier });
+        const b: KvService = createKvService({ storage: second, barrier: seal2.barrier });
+        const mount = kvMount();
+        for (let round = 0; round < 20; round++) {
+          const path = `p${round % 4}`;
+          const results = await Promise.allSettled(
+            [a, b, a, b].map((kv, i) => kv.write(mount, path, { i }, { cas: Math.floor(round / 4) })),
+          );
+          const won = results.filter((r) => r.status === 'fulfilled');
+          expect(won).toHaveLength(1);
+          for (const r of results) {
+            if (r.status === 'rejected')
+              expect(isStrongroomError(r.reason, 'invalid') && r.reason.details?.reason).toBe('cas_mismatch');
+          }
         }
+        // Writers without cas never lose an update: 40 concurrent writes, 40 distinct versions.
+        await a.writeConfig(mount, { maxVersions: 100 });
+        const versions = await Promise.all(
+          Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).write(mount, 'free', { i })),
+        );
+        expect(new Set(versions.map((v) => v.version)).size).toBe(40);
+        expect((await a.readMetadata(mount, 'free')).currentVersion).toBe(40);
+      } finally {
+        await seal2.close();
+        await second.close();
       }
-      // Writers without cas never lose an update: 40 concurrent writes, 40 distinct versions.
-      await a.writeConfig(mount, { maxVersions: 100 });
-      const versions = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).write(mount, 'free', { i })));
-      expect(new Set(versions.map((v) => v.version)).size).toBe(40);
-      expect((await a.readMetadata(mount, 'free')).currentVersion).toBe(40);
-    } finally {
-      await seal2.close();
-      await second.close();
-    }
-  });
+    },
+  );
 });

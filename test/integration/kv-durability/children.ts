@@ -19,10 +19,19 @@ export interface Child {
 }
 
 /** Starts one of this folder's scripts under tsx as a separate process (a separate "replica"). */
-export function startChild(script: 'writer.ts' | 'racer.ts', config: StorageConfig, keyFile: string, mount: Mount): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${here}${script}`, JSON.stringify(config), keyFile, JSON.stringify(mount)], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+export function startChild(
+  script: 'writer.ts' | 'racer.ts',
+  config: StorageConfig,
+  keyFile: string,
+  mount: Mount,
+): Child {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', `${here}${script}`, JSON.stringify(config), keyFile, JSON.stringify(mount)],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   let err = '';
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const lines = createInterface({ input: child.stdout });
@@ -37,7 +46,8 @@ export function startChild(script: 'writer.ts' | 'racer.ts', config: StorageConf
     else queue.push(line);
   });
   child.on('exit', (code, signal) => {
-    for (const w of waiting.splice(0)) w.reject(new Error(`${script} exited (${code ?? signal}) before answering: ${err.slice(-2000)}`));
+    for (const w of waiting.splice(0))
+      w.reject(new Error(`${script} exited (${code ?? signal}) before answering: ${err.slice(-2000)}`));
   });
   return {
     process: child,

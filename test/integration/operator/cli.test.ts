@@ -14,9 +14,14 @@ const BIN = fileURLToPath(new URL('../../../bin/strongroom', import.meta.url));
 
 function run(args: string[], nodeArgs: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [...nodeArgs, BIN, ...args], { env: { ...process.env, NO_COLOR: '1', STRONGROOM_ADDR: 'http://127.0.0.1:1' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [...nodeArgs, BIN, ...args],
+      { env: { ...process.env, NO_COLOR: '1', STRONGROOM_ADDR: 'http://127.0.0.1:1' } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -24,9 +29,15 @@ function run(args: string[], nodeArgs: string[] = []): Promise<{ code: number; s
 function forbidKubernetesClient(): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'no-kube-'));
   const hooks = join(dir, 'hooks.mjs');
-  writeFileSync(hooks, `export async function resolve(specifier, context, next) {\n  if (specifier.startsWith('@kubernetes/client-node')) throw new Error('FORBIDDEN: @kubernetes/client-node loaded');\n  return next(specifier, context);\n}\n`);
+  writeFileSync(
+    hooks,
+    `export async function resolve(specifier, context, next) {\n  if (specifier.startsWith('@kubernetes/client-node')) throw new Error('FORBIDDEN: @kubernetes/client-node loaded');\n  return next(specifier, context);\n}\n`,
+  );
   const register = join(dir, 'register.mjs');
-  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  writeFileSync(
+    register,
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+  );
   return ['--import', pathToFileURL(register).href];
 }
 
@@ -34,15 +45,23 @@ describe('strongroom operator (the shared command group)', () => {
   it('documents the operator flags and the store lifecycle subcommands together', async () => {
     const help = await run(['operator', '--help']);
     expect(help.code).toBe(0);
-    for (const flag of ['--kubeconfig', '--leader-elect', '--concurrency', '--no-rollouts', '--rollout-poll-interval']) expect(help.stdout).toContain(flag);
-    for (const sub of ['init', 'unseal', 'seal', 'rotate', 'rewrap']) expect(help.stdout).toMatch(new RegExp(`^\\s+${sub}\\b`, 'm'));
+    for (const flag of ['--kubeconfig', '--leader-elect', '--concurrency', '--no-rollouts', '--rollout-poll-interval'])
+      expect(help.stdout).toContain(flag);
+    for (const sub of ['init', 'unseal', 'seal', 'rotate', 'rewrap'])
+      expect(help.stdout).toMatch(new RegExp(`^\\s+${sub}\\b`, 'm'));
     const init = await run(['operator', 'init', '--help']);
     expect(init.code).toBe(0);
     expect(init.stdout).toContain('--key-shares');
   });
 
   it('runs the operator without a subcommand, and a subcommand without the operator', async () => {
-    const noKubeconfig = await run(['operator', '--kubeconfig', '/nonexistent/kubeconfig', '--metrics-addr', '127.0.0.1:0']);
+    const noKubeconfig = await run([
+      'operator',
+      '--kubeconfig',
+      '/nonexistent/kubeconfig',
+      '--metrics-addr',
+      '127.0.0.1:0',
+    ]);
     expect(noKubeconfig.code).toBe(1);
     expect(noKubeconfig.stderr).toMatch(/^strongroom operator: .*\/nonexistent\/kubeconfig/m);
     // A store subcommand goes to the store (none listens here), not to Kubernetes.
@@ -57,7 +76,13 @@ describe('strongroom operator (the shared command group)', () => {
 
   it('loads the Kubernetes client only for commands that talk to Kubernetes', async () => {
     const forbid = forbidKubernetesClient();
-    for (const args of [['--version'], ['kv', 'get', 'secret/x'], ['operator', 'init', '--help'], ['rollout', 'status', '--help'], ['consumers', '--help']]) {
+    for (const args of [
+      ['--version'],
+      ['kv', 'get', 'secret/x'],
+      ['operator', 'init', '--help'],
+      ['rollout', 'status', '--help'],
+      ['consumers', '--help'],
+    ]) {
       const r = await run(args, forbid);
       expect(r.stderr, args.join(' ')).not.toContain('FORBIDDEN');
     }

@@ -71,11 +71,15 @@ export async function startEnv(): Promise<Env> {
       if (r.status >= 300) throw new Error(`write ${path}: ${r.status} ${JSON.stringify(r.body)}`);
     },
     async startOperator(args = [], extraEnv = {}) {
-      const proc = spawn(process.execPath, [BIN, 'operator', '--kubeconfig', kubeconfigPath, '--metrics-addr', '127.0.0.1:0', ...args], {
-        cwd: ROOT,
-        env: { ...process.env, POD_NAMESPACE: 'default', ...extraEnv },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const proc = spawn(
+        process.execPath,
+        [BIN, 'operator', '--kubeconfig', kubeconfigPath, '--metrics-addr', '127.0.0.1:0', ...args],
+        {
+          cwd: ROOT,
+          env: { ...process.env, POD_NAMESPACE: 'default', ...extraEnv },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let out = '';
       proc.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
       proc.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -112,12 +116,23 @@ export async function startEnv(): Promise<Env> {
     },
     async namespaceWithStore(namespace, labels = {}) {
       api.create('namespaces', { metadata: { name: namespace, labels } });
-      api.create('secrets', { metadata: { name: 'strongroom-token', namespace }, stringData: { token: server.rootToken } } as Obj);
+      api.create('secrets', {
+        metadata: { name: 'strongroom-token', namespace },
+        stringData: { token: server.rootToken },
+      } as Obj);
       api.create('secretstores.strongroom.io', {
         apiVersion: 'strongroom.io/v1',
         kind: 'SecretStore',
         metadata: { name: 'strongroom', namespace },
-        spec: { provider: { vault: { server: server.url, path: 'secret', auth: { tokenSecretRef: { name: 'strongroom-token', key: 'token' } } } } },
+        spec: {
+          provider: {
+            vault: {
+              server: server.url,
+              path: 'secret',
+              auth: { tokenSecretRef: { name: 'strongroom-token', key: 'token' } },
+            },
+          },
+        },
       });
     },
     async close() {
@@ -130,7 +145,12 @@ export async function startEnv(): Promise<Env> {
 }
 
 export function externalSecret(namespace: string, name: string, spec: Record<string, unknown>): Obj {
-  return { apiVersion: 'strongroom.io/v1', kind: 'ExternalSecret', metadata: { name, namespace }, spec: { secretStoreRef: { name: 'strongroom' }, ...spec } };
+  return {
+    apiVersion: 'strongroom.io/v1',
+    kind: 'ExternalSecret',
+    metadata: { name, namespace },
+    spec: { secretStoreRef: { name: 'strongroom' }, ...spec },
+  };
 }
 
 export function decode(secret: Obj | undefined): Record<string, string> {

@@ -3,7 +3,17 @@ import { decode, eventually, externalSecret, metric, startEnv, type Env, type Lo
 
 let env: Env;
 const NS = 'ha';
-const LE = ['--leader-elect', '--leader-election-namespace', 'default', '--lease-duration', '2s', '--renew-deadline', '1500ms', '--retry-period', '200ms'];
+const LE = [
+  '--leader-elect',
+  '--leader-election-namespace',
+  'default',
+  '--lease-duration',
+  '2s',
+  '--renew-deadline',
+  '1500ms',
+  '--retry-period',
+  '200ms',
+];
 
 beforeAll(async () => {
   env = await startEnv();
@@ -16,7 +26,10 @@ describe('operator: leader election', () => {
   it('elects one leader of two replicas, and the other takes over when it stops', async () => {
     const a = await env.startOperator(LE);
     const b = await env.startOperator(LE);
-    const leaders = async () => [(await metric(a, 'strongroom_operator_leader')) === 1, (await metric(b, 'strongroom_operator_leader')) === 1];
+    const leaders = async () => [
+      (await metric(a, 'strongroom_operator_leader')) === 1,
+      (await metric(b, 'strongroom_operator_leader')) === 1,
+    ];
     const [aLeads, bLeads] = await eventually(async () => {
       const l = await leaders();
       return l.some(Boolean) && l;
@@ -28,7 +41,13 @@ describe('operator: leader election', () => {
     const [leader, standby] = aLeads ? [a, b] : [b, a];
     expect((await fetch(`${standby.metricsUrl}/readyz`)).status).toBe(200);
 
-    env.api.create('externalsecrets.strongroom.io', externalSecret(NS, 'v', { refreshInterval: '300ms', data: [{ secretKey: 'v', remoteRef: { key: 'ha/v', property: 'v' } }] }));
+    env.api.create(
+      'externalsecrets.strongroom.io',
+      externalSecret(NS, 'v', {
+        refreshInterval: '300ms',
+        data: [{ secretKey: 'v', remoteRef: { key: 'ha/v', property: 'v' } }],
+      }),
+    );
     await eventually(() => env.api.get('secrets', NS, 'v'), 'synced by the leader');
     expect(await metric(standby, 'strongroom_operator_syncs_total')).toBe(0);
 
@@ -52,7 +71,11 @@ describe('operator: leader election', () => {
     expect(await metric(d, 'strongroom_operator_leader')).toBe(0);
     await c.stop('SIGKILL');
     const held = env.api.get('leases.coordination.k8s.io', 'default', 'crash-test')!;
-    await eventually(async () => (await metric(d, 'strongroom_operator_leader')) === 1, 'takeover after expiry', 15_000);
+    await eventually(
+      async () => (await metric(d, 'strongroom_operator_leader')) === 1,
+      'takeover after expiry',
+      15_000,
+    );
     const taken = env.api.get('leases.coordination.k8s.io', 'default', 'crash-test')!;
     expect((taken.spec as Loose).holderIdentity).not.toBe((held.spec as Loose).holderIdentity);
   });

@@ -12,25 +12,46 @@ beforeAll(async () => {
 afterAll(() => env?.close());
 
 const es = (name: string, key: string, target: Record<string, unknown>) =>
-  env.api.create('externalsecrets.strongroom.io', externalSecret(NS, name, { refreshInterval: '500ms', data: [{ secretKey: 'value', remoteRef: { key, property: 'v' } }], target }));
-const esReady = (name: string) => eventually(() => ready(env.api.get('externalsecrets.strongroom.io', NS, name))?.status === 'True', `${name} Ready`);
-const removeRemote = async (key: string) => expect((await env.vault('DELETE', `secret/metadata/${key}`)).status).toBeLessThan(300);
+  env.api.create(
+    'externalsecrets.strongroom.io',
+    externalSecret(NS, name, {
+      refreshInterval: '500ms',
+      data: [{ secretKey: 'value', remoteRef: { key, property: 'v' } }],
+      target,
+    }),
+  );
+const esReady = (name: string) =>
+  eventually(() => ready(env.api.get('externalsecrets.strongroom.io', NS, name))?.status === 'True', `${name} Ready`);
+const removeRemote = async (key: string) =>
+  expect((await env.vault('DELETE', `secret/metadata/${key}`)).status).toBeLessThan(300);
 
 describe('operator: creation policies', () => {
   it('Owner: the Secret is owned by the ExternalSecret and goes away with it', async () => {
     await env.put('p/owner', { v: 'one' });
     es('owner', 'p/owner', { creationPolicy: 'Owner' });
     const s = await eventually(() => env.api.get('secrets', NS, 'owner'), 'owned Secret');
-    expect((s.metadata as Loose).ownerReferences[0]).toMatchObject({ kind: 'ExternalSecret', name: 'owner', controller: true });
+    expect((s.metadata as Loose).ownerReferences[0]).toMatchObject({
+      kind: 'ExternalSecret',
+      name: 'owner',
+      controller: true,
+    });
     env.api.delete('externalsecrets.strongroom.io', NS, 'owner');
     await eventually(() => !env.api.get('secrets', NS, 'owner'), 'garbage-collected Secret');
   });
 
   it('Owner: refuses to take over a Secret that is not its own', async () => {
-    env.api.create('secrets', { metadata: { name: 'foreign', namespace: NS }, data: { keep: Buffer.from('mine').toString('base64') } });
+    env.api.create('secrets', {
+      metadata: { name: 'foreign', namespace: NS },
+      data: { keep: Buffer.from('mine').toString('base64') },
+    });
     await env.put('p/foreign', { v: 'theirs' });
     es('foreign', 'p/foreign', { creationPolicy: 'Owner' });
-    const cond = await eventually(() => ready(env.api.get('externalsecrets.strongroom.io', NS, 'foreign'))?.reason === 'SecretSyncedError' && ready(env.api.get('externalsecrets.strongroom.io', NS, 'foreign')), 'refusal');
+    const cond = await eventually(
+      () =>
+        ready(env.api.get('externalsecrets.strongroom.io', NS, 'foreign'))?.reason === 'SecretSyncedError' &&
+        ready(env.api.get('externalsecrets.strongroom.io', NS, 'foreign')),
+      'refusal',
+    );
     expect(cond!.message).toMatch(/not owned by this ExternalSecret/);
     expect(decode(env.api.get('secrets', NS, 'foreign'))).toEqual({ keep: 'mine' });
   });
@@ -49,11 +70,20 @@ describe('operator: creation policies', () => {
   it('Merge: waits for the Secret to exist, then merges its keys and keeps the others', async () => {
     await env.put('p/merge', { v: 'merged' });
     es('merge', 'p/merge', { creationPolicy: 'Merge', name: 'existing' });
-    const waiting = await eventually(() => ready(env.api.get('externalsecrets.strongroom.io', NS, 'merge')), 'merge waiting');
+    const waiting = await eventually(
+      () => ready(env.api.get('externalsecrets.strongroom.io', NS, 'merge')),
+      'merge waiting',
+    );
     expect(waiting).toMatchObject({ status: 'False', reason: 'SecretSyncedError' });
     expect(env.api.get('secrets', NS, 'existing')).toBeUndefined();
-    env.api.create('secrets', { metadata: { name: 'existing', namespace: NS }, data: { other: Buffer.from('kept').toString('base64') } });
-    const merged = await eventually(() => decode(env.api.get('secrets', NS, 'existing')).value === 'merged' && env.api.get('secrets', NS, 'existing'), 'merged Secret');
+    env.api.create('secrets', {
+      metadata: { name: 'existing', namespace: NS },
+      data: { other: Buffer.from('kept').toString('base64') },
+    });
+    const merged = await eventually(
+      () => decode(env.api.get('secrets', NS, 'existing')).value === 'merged' && env.api.get('secrets', NS, 'existing'),
+      'merged Secret',
+    );
     expect(decode(merged)).toEqual({ other: 'kept', value: 'merged' });
     expect((merged.metadata as Loose).ownerReferences ?? []).toEqual([]);
   });
@@ -72,7 +102,12 @@ describe('operator: deletion policies (the remote secret is deleted)', () => {
     es('retain', 'd/retain', { deletionPolicy: 'Retain' });
     await esReady('retain');
     await removeRemote('d/retain');
-    const cond = await eventually(() => ready(env.api.get('externalsecrets.strongroom.io', NS, 'retain'))?.status === 'False' && ready(env.api.get('externalsecrets.strongroom.io', NS, 'retain')), 'retain error');
+    const cond = await eventually(
+      () =>
+        ready(env.api.get('externalsecrets.strongroom.io', NS, 'retain'))?.status === 'False' &&
+        ready(env.api.get('externalsecrets.strongroom.io', NS, 'retain')),
+      'retain error',
+    );
     expect(cond).toMatchObject({ reason: 'SecretSyncedError' });
     expect(cond!.message).toMatch(/not found.*deletionPolicy Retain/);
     expect(decode(env.api.get('secrets', NS, 'retain'))).toEqual({ value: 'kept' });
@@ -87,7 +122,10 @@ describe('operator: deletion policies (the remote secret is deleted)', () => {
   });
 
   it('Merge removes only the keys this ExternalSecret wrote', async () => {
-    env.api.create('secrets', { metadata: { name: 'shared', namespace: NS }, data: { other: Buffer.from('stays').toString('base64') } });
+    env.api.create('secrets', {
+      metadata: { name: 'shared', namespace: NS },
+      data: { other: Buffer.from('stays').toString('base64') },
+    });
     await env.put('d/merge', { v: 'leaves' });
     es('dmerge', 'd/merge', { creationPolicy: 'Merge', deletionPolicy: 'Merge', name: 'shared' });
     await eventually(() => decode(env.api.get('secrets', NS, 'shared')).value === 'leaves', 'merged key');

@@ -41,8 +41,23 @@ beforeAll(async () => {
     onCall: () => undefined,
   });
   getStore = async (kind: 'SecretStore' | 'ClusterSecretStore', namespace: string, name: string) =>
-    ({ kind, ...((await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'secretstores', namespace, name })) as object) }) as SecretStore;
-  operator = await startOperator({ kubeConfig: kc, operatorNamespace: 'default', rollouts: { pollMs: 40 }, log: () => undefined, readCacheTtlMs: 0 });
+    ({
+      kind,
+      ...((await custom.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: 'secretstores',
+        namespace,
+        name,
+      })) as object),
+    }) as SecretStore;
+  operator = await startOperator({
+    kubeConfig: kc,
+    operatorNamespace: 'default',
+    rollouts: { pollMs: 40 },
+    log: () => undefined,
+    readCacheTtlMs: 0,
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -52,11 +67,16 @@ afterAll(async () => {
 });
 
 const put = async (path: string, data: Record<string, string>) => {
-  const res = await fetch(`${store.url}/v1/secret/data/${path}`, { method: 'POST', headers: { 'x-vault-token': store.rootToken, 'content-type': 'application/json' }, body: JSON.stringify({ data }) });
+  const res = await fetch(`${store.url}/v1/secret/data/${path}`, {
+    method: 'POST',
+    headers: { 'x-vault-token': store.rootToken, 'content-type': 'application/json' },
+    body: JSON.stringify({ data }),
+  });
   expect(res.status).toBe(200);
 };
 const rollout = (ns: string, name: string) => (api.get('externalsecrets', ns, name) as Loose)?.status?.rollout;
-const password = (ns: string, name: string) => Buffer.from((api.get('secrets', ns, name) as Loose).data.password, 'base64').toString();
+const password = (ns: string, name: string) =>
+  Buffer.from((api.get('secrets', ns, name) as Loose).data.password, 'base64').toString();
 const template = (ns: string, name: string) => (api.get('deployments', ns, name) as Loose).spec.template;
 
 describe('rollouts behind the operator', () => {
@@ -65,8 +85,24 @@ describe('rollouts behind the operator', () => {
 
   it('restarts the consumers of a Secret the operator synced, and reads old versions back through the provider', async () => {
     api.create('namespaces', { metadata: { name: ns } });
-    api.create('secrets', { metadata: { name: 'strongroom-token', namespace: ns }, stringData: { token: store.rootToken } } as Loose);
-    api.create('secretstores', { apiVersion: 'strongroom.io/v1', kind: 'SecretStore', metadata: { name: 'strongroom', namespace: ns }, spec: { provider: { vault: { server: store.url, path: 'secret', auth: { tokenSecretRef: { name: 'strongroom-token', key: 'token' } } } } } });
+    api.create('secrets', {
+      metadata: { name: 'strongroom-token', namespace: ns },
+      stringData: { token: store.rootToken },
+    } as Loose);
+    api.create('secretstores', {
+      apiVersion: 'strongroom.io/v1',
+      kind: 'SecretStore',
+      metadata: { name: 'strongroom', namespace: ns },
+      spec: {
+        provider: {
+          vault: {
+            server: store.url,
+            path: 'secret',
+            auth: { tokenSecretRef: { name: 'strongroom-token', key: 'token' } },
+          },
+        },
+      },
+    });
     api.create('deployments', deployment(ns, 'canary', envUse('db'), { labels: { tier: 'canary' } }));
     api.create('deployments', deployment(ns, 'bulk', envUse('db')));
     await put('shop/db', { password: 'v1' });
@@ -78,19 +114,35 @@ describe('rollouts behind the operator', () => {
         secretStoreRef: { name: 'strongroom', kind: 'SecretStore' },
         refreshInterval: '1h',
         data: [{ secretKey: 'password', remoteRef: { key: 'shop/db', property: 'password' } }],
-        rollout: { strategy: 'Progressive', waves: [{ name: 'canary', selector: { matchLabels: { tier: 'canary' } } }], healthTimeout: '20s' },
+        rollout: {
+          strategy: 'Progressive',
+          waves: [{ name: 'canary', selector: { matchLabels: { tier: 'canary' } } }],
+          healthTimeout: '20s',
+        },
       },
     });
-    const first = await eventually(() => (rollout(ns, 'db')?.phase === 'Succeeded' ? rollout(ns, 'db') : undefined), 'first rollout', 20_000);
+    const first = await eventually(
+      () => (rollout(ns, 'db')?.phase === 'Succeeded' ? rollout(ns, 'db') : undefined),
+      'first rollout',
+      20_000,
+    );
     expect(first.targetVersion).toBe('1');
-    expect(first.workloads.map((w: Loose) => `${w.name}@${w.wave}:${w.state}`)).toEqual(['canary@0:Healthy', 'bulk@1:Healthy']);
+    expect(first.workloads.map((w: Loose) => `${w.name}@${w.wave}:${w.state}`)).toEqual([
+      'canary@0:Healthy',
+      'bulk@1:Healthy',
+    ]);
     expect(template(ns, 'bulk').metadata.annotations[versionAnnotation('db')]).toBe('1');
     expect(password(ns, 'db')).toBe('v1');
 
     await put('shop/db', { password: 'v2' });
     source = createProviderVersionSource({ getStore, clients });
     const es = api.get('externalsecrets', ns, 'db') as Loose;
-    const old = await source.dataAt(es, '1', { purpose: 'rollback', externalSecret: `${ns}/db`, fromVersion: '2', reason: 'test' });
+    const old = await source.dataAt(es, '1', {
+      purpose: 'rollback',
+      externalSecret: `${ns}/db`,
+      fromVersion: '2',
+      reason: 'test',
+    });
     expect(Buffer.from(old.password!, 'base64').toString()).toBe('v1');
   }, 60_000);
 
@@ -98,7 +150,11 @@ describe('rollouts behind the operator', () => {
     api.setRolloutOutcome({ namespace: ns, kind: 'Deployment', name: 'canary' }, 'fail-next');
     const es = api.get('externalsecrets', ns, 'db') as Loose;
     api.update('externalsecrets', { ...es, metadata: { ...es.metadata, annotations: { 'force-sync': '1' } } });
-    const rolled = await eventually(() => (rollout(ns, 'db')?.phase === 'RolledBack' ? rollout(ns, 'db') : undefined), 'rolled back', 20_000);
+    const rolled = await eventually(
+      () => (rollout(ns, 'db')?.phase === 'RolledBack' ? rollout(ns, 'db') : undefined),
+      'rolled back',
+      20_000,
+    );
     expect(rolled).toMatchObject({ targetVersion: '2', previousVersion: '1', blockedVersion: '2' });
     await new Promise((r) => setTimeout(r, 500));
     expect(password(ns, 'db')).toBe('v1');

@@ -6,7 +6,18 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashAnnotation, LOCK_ANNOTATION, versionAnnotation } from '../../../src/kubernetes/rollout/hash.js';
 import { shouldSyncVersion } from '../../../src/kubernetes/rollout/record.js';
-import { deployment, envUse, eventually, externalSecret, readEs, rolloutOf, startBed, volumeUse, type Bed, type Loose } from './support.js';
+import {
+  deployment,
+  envUse,
+  eventually,
+  externalSecret,
+  readEs,
+  rolloutOf,
+  startBed,
+  volumeUse,
+  type Bed,
+  type Loose,
+} from './support.js';
 
 let bed: Bed;
 beforeAll(async () => {
@@ -18,10 +29,16 @@ const ns = (name: string) => bed.namespace(name);
 const workload = (namespace: string, name: string, kind = 'deployments') => bed.api.get(kind, namespace, name) as Loose;
 const settled = (namespace: string, name: string) => async () => {
   const d = workload(namespace, name);
-  return d?.status?.observedGeneration === d?.metadata?.generation && d?.status?.availableReplicas === d?.spec?.replicas && d?.status?.updatedReplicas === d?.spec?.replicas;
+  return (
+    d?.status?.observedGeneration === d?.metadata?.generation &&
+    d?.status?.availableReplicas === d?.spec?.replicas &&
+    d?.status?.updatedReplicas === d?.spec?.replicas
+  );
 };
-const phase = (namespace: string, name: string, want: string) => () => (rolloutOf(bed, namespace, name)?.phase === want ? rolloutOf(bed, namespace, name) : undefined);
-const secretPassword = (namespace: string, name: string) => Buffer.from((bed.api.get('secrets', namespace, name) as Loose).data.password, 'base64').toString();
+const phase = (namespace: string, name: string, want: string) => () =>
+  rolloutOf(bed, namespace, name)?.phase === want ? rolloutOf(bed, namespace, name) : undefined;
+const secretPassword = (namespace: string, name: string) =>
+  Buffer.from((bed.api.get('secrets', namespace, name) as Loose).data.password, 'base64').toString();
 
 describe('secret rollouts', () => {
   it('restarts an env consumer and leaves a volume-only consumer running', async () => {
@@ -34,7 +51,9 @@ describe('secret rollouts', () => {
     await bed.put('basic-db', { password: 'one' });
     await bed.sync('basic', 'db');
     const done = await eventually(phase('basic', 'db', 'Succeeded'), 'rollout succeeded');
-    expect(done.workloads.map((w: Loose) => `${w.kind}/${w.name}:${w.state}:${w.version}`)).toEqual(['Deployment/env-app:Healthy:1']);
+    expect(done.workloads.map((w: Loose) => `${w.kind}/${w.name}:${w.state}:${w.version}`)).toEqual([
+      'Deployment/env-app:Healthy:1',
+    ]);
     const env = workload('basic', 'env-app');
     expect(env.metadata.generation).toBe(2);
     expect(env.spec.template.metadata.annotations[hashAnnotation('db')]).toBe(done.targetHash);
@@ -51,11 +70,17 @@ describe('secret rollouts', () => {
     bed.api.create('statefulsets', deployment('waves', 'main', envUse('api'), { kind: 'StatefulSet' }));
     bed.api.create('daemonsets', deployment('waves', 'agent', envUse('api'), { kind: 'DaemonSet' }));
     await eventually(settled('waves', 'canary'), 'canary up');
-    bed.api.create('externalsecrets', externalSecret('waves', 'api', 'waves-api', {
-      strategy: 'Progressive',
-      waves: [{ name: 'canary', selector: { matchLabels: { tier: 'canary' } } }, { name: 'main', workloads: [{ kind: 'StatefulSet', name: 'main' }] }],
-      healthTimeout: '20s',
-    }));
+    bed.api.create(
+      'externalsecrets',
+      externalSecret('waves', 'api', 'waves-api', {
+        strategy: 'Progressive',
+        waves: [
+          { name: 'canary', selector: { matchLabels: { tier: 'canary' } } },
+          { name: 'main', workloads: [{ kind: 'StatefulSet', name: 'main' }] },
+        ],
+        healthTimeout: '20s',
+      }),
+    );
     await bed.put('waves-api', { password: 'one' });
     const seen: string[][] = [];
     let watching = true;
@@ -86,7 +111,14 @@ describe('secret rollouts', () => {
     bed.api.create('deployments', deployment('fail', 'bulk', envUse('pay')));
     await eventually(settled('fail', 'canary'), 'canary up');
     await eventually(settled('fail', 'bulk'), 'bulk up');
-    bed.api.create('externalsecrets', externalSecret('fail', 'pay', 'fail-pay', { strategy: 'Progressive', waves: [{ name: 'canary', selector: { matchLabels: { tier: 'canary' } } }], healthTimeout: '20s' }));
+    bed.api.create(
+      'externalsecrets',
+      externalSecret('fail', 'pay', 'fail-pay', {
+        strategy: 'Progressive',
+        waves: [{ name: 'canary', selector: { matchLabels: { tier: 'canary' } } }],
+        healthTimeout: '20s',
+      }),
+    );
     await bed.put('fail-pay', { password: 'good' });
     await bed.sync('fail', 'pay');
     const first = await eventually(phase('fail', 'pay', 'Succeeded'), 'first rollout');
@@ -97,29 +129,58 @@ describe('secret rollouts', () => {
     await bed.put('fail-pay', { password: 'bad' });
     await bed.sync('fail', 'pay');
     const rolled = await eventually(phase('fail', 'pay', 'RolledBack'), 'rolled back');
-    expect(rolled).toMatchObject({ targetVersion: '2', previousVersion: '1', blockedVersion: '2', reason: 'WaveFailed' });
+    expect(rolled).toMatchObject({
+      targetVersion: '2',
+      previousVersion: '1',
+      blockedVersion: '2',
+      reason: 'WaveFailed',
+    });
     expect(rolled.message).toContain('ProgressDeadlineExceeded');
     expect(secretPassword('fail', 'pay')).toBe('good');
     expect(workload('fail', 'canary').spec.template).toEqual(canaryTemplate);
     expect(first.targetHash).toBe(canaryTemplate.metadata.annotations[hashAnnotation('pay')]);
     expect(workload('fail', 'bulk').metadata.generation).toBe(bulkGeneration);
     expect(rolled.workloads.find((w: Loose) => w.name === 'bulk').state).toBe('Pending');
-    expect(rolled.workloads.find((w: Loose) => w.name === 'canary')).toMatchObject({ state: 'RolledBack', version: '1' });
+    expect(rolled.workloads.find((w: Loose) => w.name === 'canary')).toMatchObject({
+      state: 'RolledBack',
+      version: '1',
+    });
     await eventually(settled('fail', 'canary'), 'canary healthy again');
     expect(shouldSyncVersion(readEs(bed, 'fail', 'pay'), '2')).toBe(false);
     expect(shouldSyncVersion(readEs(bed, 'fail', 'pay'), '3')).toBe(true);
 
     // The operator records the event right after the status it describes.
-    await eventually(() => bed.api.list('events', 'fail').some((e: Loose) => `${e.type}/${e.reason}` === 'Warning/RolledBack'), 'RolledBack event');
+    await eventually(
+      () => bed.api.list('events', 'fail').some((e: Loose) => `${e.type}/${e.reason}` === 'Warning/RolledBack'),
+      'RolledBack event',
+    );
     // The operator, asked to sync again, keeps the rolled-back version out and says why.
     await bed.sync('fail', 'pay');
-    const held = await eventually(() => readEs(bed, 'fail', 'pay').status?.conditions?.find((c: Loose) => c.type === 'Ready' && c.reason === 'VersionHeld' && c.message.includes('version 2 was rolled back')), 'VersionHeld condition');
+    const held = await eventually(
+      () =>
+        readEs(bed, 'fail', 'pay').status?.conditions?.find(
+          (c: Loose) =>
+            c.type === 'Ready' && c.reason === 'VersionHeld' && c.message.includes('version 2 was rolled back'),
+        ),
+      'VersionHeld condition',
+    );
     expect(held.status).toBe('True');
     expect(secretPassword('fail', 'pay')).toBe('good');
-    const audit = readFileSync(bed.auditPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    const rollbackRead = audit.find((e) => e.type === 'response' && e.request.path === 'secret/data/fail-pay' && e.request.data?.strongroom_rollout);
+    const audit = readFileSync(bed.auditPath, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const rollbackRead = audit.find(
+      (e) => e.type === 'response' && e.request.path === 'secret/data/fail-pay' && e.request.data?.strongroom_rollout,
+    );
     expect(rollbackRead).toBeDefined();
-    expect(Object.keys(rollbackRead.request.data).sort()).toEqual(['strongroom_externalsecret', 'strongroom_from_version', 'strongroom_reason', 'strongroom_rollout', 'version']);
+    expect(Object.keys(rollbackRead.request.data).sort()).toEqual([
+      'strongroom_externalsecret',
+      'strongroom_from_version',
+      'strongroom_reason',
+      'strongroom_rollout',
+      'version',
+    ]);
     expect(JSON.stringify(audit)).not.toContain('"good"');
   });
 
@@ -128,10 +189,21 @@ describe('secret rollouts', () => {
     bed.api.create('deployments', deployment('resume', 'first', envUse('cfg'), { labels: { wave: 'one' } }));
     bed.api.create('deployments', deployment('resume', 'second', envUse('cfg')));
     await eventually(settled('resume', 'second'), 'up');
-    bed.api.create('externalsecrets', externalSecret('resume', 'cfg', 'resume-cfg', { strategy: 'Progressive', waves: [{ name: 'one', selector: { matchLabels: { wave: 'one' } } }], pauseBetweenWaves: '2s', healthTimeout: '20s' }));
+    bed.api.create(
+      'externalsecrets',
+      externalSecret('resume', 'cfg', 'resume-cfg', {
+        strategy: 'Progressive',
+        waves: [{ name: 'one', selector: { matchLabels: { wave: 'one' } } }],
+        pauseBetweenWaves: '2s',
+        healthTimeout: '20s',
+      }),
+    );
     await bed.put('resume-cfg', { password: 'x' });
     await bed.sync('resume', 'cfg');
-    const between = await eventually(() => (rolloutOf(bed, 'resume', 'cfg')?.currentWave === 1 ? rolloutOf(bed, 'resume', 'cfg') : undefined), 'first wave done');
+    const between = await eventually(
+      () => (rolloutOf(bed, 'resume', 'cfg')?.currentWave === 1 ? rolloutOf(bed, 'resume', 'cfg') : undefined),
+      'first wave done',
+    );
     expect(await bed.operator.stop()).toBe(0);
     expect(between.nextWaveAt).toBeDefined();
     expect(workload('resume', 'second').metadata.generation).toBe(1);
@@ -144,7 +216,11 @@ describe('secret rollouts', () => {
 
   it('two ExternalSecrets changing at once for one workload are serialized', async () => {
     ns('race');
-    const podSpec = { containers: [{ name: 'app', image: 'a:1', envFrom: [{ secretRef: { name: 'alpha' } }, { secretRef: { name: 'beta' } }] }] };
+    const podSpec = {
+      containers: [
+        { name: 'app', image: 'a:1', envFrom: [{ secretRef: { name: 'alpha' } }, { secretRef: { name: 'beta' } }] },
+      ],
+    };
     bed.api.create('deployments', deployment('race', 'shared', podSpec));
     await eventually(settled('race', 'shared'), 'up');
     bed.api.create('externalsecrets', externalSecret('race', 'alpha', 'race-alpha'));

@@ -50,11 +50,27 @@ export interface Bed {
 
 /** A `strongroom operator` process against the double; resolves once it serves metrics (controllers started). */
 export async function startOperatorProcess(kubeconfigPath: string, args: string[] = []): Promise<OperatorProcess> {
-  const proc = spawn(process.execPath, [BIN, 'operator', '--kubeconfig', kubeconfigPath, '--metrics-addr', '127.0.0.1:0', '--read-cache-ttl', '0', '--rollout-poll-interval', '40ms', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, POD_NAMESPACE: 'default' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      BIN,
+      'operator',
+      '--kubeconfig',
+      kubeconfigPath,
+      '--metrics-addr',
+      '127.0.0.1:0',
+      '--read-cache-ttl',
+      '0',
+      '--rollout-poll-interval',
+      '40ms',
+      ...args,
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, POD_NAMESPACE: 'default' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let out = '';
   proc.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
@@ -108,22 +124,43 @@ export async function startBed(options: { progressDeadlineMs?: number } = {}): P
     startOperator: () => startOperatorProcess(kubeconfigPath),
     namespace(name) {
       api.create('namespaces', { metadata: { name } });
-      api.create('secrets', { metadata: { name: 'strongroom-token', namespace: name }, stringData: { token: store.rootToken } } as Loose);
+      api.create('secrets', {
+        metadata: { name: 'strongroom-token', namespace: name },
+        stringData: { token: store.rootToken },
+      } as Loose);
       api.create('secretstores', {
         apiVersion: 'strongroom.io/v1',
         kind: 'SecretStore',
         metadata: { name: 'strongroom', namespace: name },
-        spec: { provider: { vault: { server: store.url, path: 'secret', auth: { tokenSecretRef: { name: 'strongroom-token', key: 'token' } } } } },
+        spec: {
+          provider: {
+            vault: {
+              server: store.url,
+              path: 'secret',
+              auth: { tokenSecretRef: { name: 'strongroom-token', key: 'token' } },
+            },
+          },
+        },
       });
     },
     async put(key, data) {
-      const res = await fetch(`${store.url}/v1/secret/data/${key}`, { method: 'POST', headers, body: JSON.stringify({ data }) });
+      const res = await fetch(`${store.url}/v1/secret/data/${key}`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ data }),
+      });
       if (!res.ok) throw new Error(`write failed: ${res.status} ${await res.text()}`);
       return ((await res.json()) as { data: { version: number } }).data.version;
     },
     async sync(namespace, name) {
       const es = api.get('externalsecrets', namespace, name) as Loose;
-      api.update('externalsecrets', { ...es, metadata: { ...es.metadata, annotations: { ...(es.metadata.annotations ?? {}), 'force-sync': String(++syncs) } } });
+      api.update('externalsecrets', {
+        ...es,
+        metadata: {
+          ...es.metadata,
+          annotations: { ...(es.metadata.annotations ?? {}), 'force-sync': String(++syncs) },
+        },
+      });
     },
     async close() {
       await bed.operator?.stop();
@@ -137,7 +174,16 @@ export async function startBed(options: { progressDeadlineMs?: number } = {}): P
 
 export { eventually } from '../../support/eventually.js';
 
-export function deployment(namespace: string, name: string, podSpec: Loose, options: { labels?: Record<string, string>; replicas?: number; kind?: 'Deployment' | 'StatefulSet' | 'DaemonSet' } = {}): Loose {
+export function deployment(
+  namespace: string,
+  name: string,
+  podSpec: Loose,
+  options: {
+    labels?: Record<string, string>;
+    replicas?: number;
+    kind?: 'Deployment' | 'StatefulSet' | 'DaemonSet';
+  } = {},
+): Loose {
   const labels = { app: name, ...(options.labels ?? {}) };
   const spec: Loose = { selector: { matchLabels: { app: name } }, template: { metadata: { labels }, spec: podSpec } };
   if (options.kind !== 'DaemonSet') spec.replicas = options.replicas ?? 2;
@@ -145,8 +191,19 @@ export function deployment(namespace: string, name: string, podSpec: Loose, opti
   return { apiVersion: 'apps/v1', kind: options.kind ?? 'Deployment', metadata: { name, namespace, labels }, spec };
 }
 
-export const envUse = (secret: string) => ({ containers: [{ name: 'app', image: 'app:1', env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: secret, key: 'password' } } }] }] });
-export const volumeUse = (secret: string) => ({ containers: [{ name: 'app', image: 'app:1', volumeMounts: [{ name: 'creds', mountPath: '/creds' }] }], volumes: [{ name: 'creds', secret: { secretName: secret } }] });
+export const envUse = (secret: string) => ({
+  containers: [
+    {
+      name: 'app',
+      image: 'app:1',
+      env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: secret, key: 'password' } } }],
+    },
+  ],
+});
+export const volumeUse = (secret: string) => ({
+  containers: [{ name: 'app', image: 'app:1', volumeMounts: [{ name: 'creds', mountPath: '/creds' }] }],
+  volumes: [{ name: 'creds', secret: { secretName: secret } }],
+});
 
 /** `password` from the store key's `password` field, through the SecretStore `strongroom`. */
 export function externalSecret(namespace: string, name: string, key: string, rollout?: Loose): Loose {
@@ -154,9 +211,16 @@ export function externalSecret(namespace: string, name: string, key: string, rol
     apiVersion: 'strongroom.io/v1',
     kind: 'ExternalSecret',
     metadata: { name, namespace },
-    spec: { secretStoreRef: { name: 'strongroom', kind: 'SecretStore' }, refreshInterval: '1h', data: [{ secretKey: 'password', remoteRef: { key, property: 'password' } }], ...(rollout ? { rollout } : {}) },
+    spec: {
+      secretStoreRef: { name: 'strongroom', kind: 'SecretStore' },
+      refreshInterval: '1h',
+      data: [{ secretKey: 'password', remoteRef: { key, property: 'password' } }],
+      ...(rollout ? { rollout } : {}),
+    },
   };
 }
 
-export const readEs = (bed: Bed, namespace: string, name: string) => bed.api.get('externalsecrets', namespace, name) as Loose;
-export const rolloutOf = (bed: Bed, namespace: string, name: string) => readEs(bed, namespace, name)?.status?.rollout as Loose;
+export const readEs = (bed: Bed, namespace: string, name: string) =>
+  bed.api.get('externalsecrets', namespace, name) as Loose;
+export const rolloutOf = (bed: Bed, namespace: string, name: string) =>
+  readEs(bed, namespace, name)?.status?.rollout as Loose;

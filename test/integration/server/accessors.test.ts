@@ -18,8 +18,14 @@ describe('accessor listing and secret-id management (real server process)', () =
     await enableAuthMethods(server, 'approle');
     root = vaultClient(server.url, server.rootToken);
     // LIST requests are checked against the path with a trailing slash, as in Vault.
-    await root.addPolicy({ name: 'accessor-admin', rules: 'path "auth/token/accessors/" { capabilities = ["list", "sudo"] }' });
-    await root.addPolicy({ name: 'accessor-nosudo', rules: 'path "auth/token/accessors/" { capabilities = ["list"] }' });
+    await root.addPolicy({
+      name: 'accessor-admin',
+      rules: 'path "auth/token/accessors/" { capabilities = ["list", "sudo"] }',
+    });
+    await root.addPolicy({
+      name: 'accessor-nosudo',
+      rules: 'path "auth/token/accessors/" { capabilities = ["list"] }',
+    });
   });
   afterAll(async () => {
     await server?.stop();
@@ -39,7 +45,9 @@ describe('accessor listing and secret-id management (real server process)', () =
     const bySudoPolicy = await api(server.url, 'LIST', 'auth/token/accessors', { token: admin.client_token });
     expect(bySudoPolicy.status).toBe(200);
     expect(bySudoPolicy.body.data.keys).toContain(victim.accessor);
-    expect((await api(server.url, 'GET', 'auth/token/accessors?list=true', { token: plain.client_token })).status).toBe(403);
+    expect((await api(server.url, 'GET', 'auth/token/accessors?list=true', { token: plain.client_token })).status).toBe(
+      403,
+    );
     expect(await statusOf(vaultClient(server.url, victim.client_token).tokenAccessors())).toBe(403);
 
     await asRoot(root.tokenRevokeAccessor({ accessor: victim.accessor }));
@@ -51,8 +59,15 @@ describe('accessor listing and secret-id management (real server process)', () =
   it('lists, looks up and destroys AppRole secret-ids by value and by accessor', async () => {
     await root.addApproleRole({ role_name: 'deploy', policies: 'default', secret_id_num_uses: 5, secret_id_ttl: 3600 });
     const { data: roleId } = await root.getApproleRoleId({ role_name: 'deploy' });
-    const first = (await root.getApproleRoleSecret({ role_name: 'deploy', metadata: JSON.stringify({ team: 'payments' }) })).data;
-    const second = (await api(server.url, 'POST', 'auth/approle/role/deploy/secret-id', { token: server.rootToken, body: { num_uses: 2, ttl: '10m' } })).body.data;
+    const first = (
+      await root.getApproleRoleSecret({ role_name: 'deploy', metadata: JSON.stringify({ team: 'payments' }) })
+    ).data;
+    const second = (
+      await api(server.url, 'POST', 'auth/approle/role/deploy/secret-id', {
+        token: server.rootToken,
+        body: { num_uses: 2, ttl: '10m' },
+      })
+    ).body.data;
     expect(second).toMatchObject({ secret_id_num_uses: 2, secret_id_ttl: 600 });
 
     const keys = (await root.approleSecretAccessors({ role_name: 'deploy' })).data.keys as string[];
@@ -80,35 +95,79 @@ describe('accessor listing and secret-id management (real server process)', () =
     expect(byAccessor.body.data).toMatchObject({ secret_id_accessor: first.secret_id_accessor, secret_id_num_uses: 4 });
 
     // Unknown secret-id: Vault answers 204 with no body; an unknown accessor is a 404 in Vault's words.
-    const unknown = await api(server.url, 'POST', 'auth/approle/role/deploy/secret-id/lookup', { token: server.rootToken, body: { secret_id: 'not-a-real-secret-id' } });
+    const unknown = await api(server.url, 'POST', 'auth/approle/role/deploy/secret-id/lookup', {
+      token: server.rootToken,
+      body: { secret_id: 'not-a-real-secret-id' },
+    });
     expect(unknown.status).toBe(204);
     const unknownAccessor = await api(server.url, 'POST', 'auth/approle/role/deploy/secret-id-accessor/lookup', {
       token: server.rootToken,
       body: { secret_id_accessor: 'no-such-accessor' },
     });
     expect(unknownAccessor.status).toBe(404);
-    expect(unknownAccessor.body.errors).toEqual(['failed to find accessor entry for secret_id_accessor: "no-such-accessor"']);
+    expect(unknownAccessor.body.errors).toEqual([
+      'failed to find accessor entry for secret_id_accessor: "no-such-accessor"',
+    ]);
 
     await root.approleSecretAccessorDestroy({ role_name: 'deploy', secret_id_accessor: first.secret_id_accessor });
     expect((await root.approleSecretAccessors({ role_name: 'deploy' })).data.keys).toEqual([second.secret_id_accessor]);
-    const login = await api(server.url, 'POST', 'auth/approle/login', { body: { role_id: roleId.role_id, secret_id: first.secret_id } });
+    const login = await api(server.url, 'POST', 'auth/approle/login', {
+      body: { role_id: roleId.role_id, secret_id: first.secret_id },
+    });
     expect(login.status).toBe(403);
-    expect((await api(server.url, 'POST', 'auth/approle/role/deploy/secret-id/lookup', { token: server.rootToken, body: { secret_id: first.secret_id } })).status).toBe(204);
+    expect(
+      (
+        await api(server.url, 'POST', 'auth/approle/role/deploy/secret-id/lookup', {
+          token: server.rootToken,
+          body: { secret_id: first.secret_id },
+        })
+      ).status,
+    ).toBe(204);
 
     // A secret-id may not be wider than its role, and a role that does not exist is a 404, not an empty list.
-    const tooMany = await api(server.url, 'POST', 'auth/approle/role/deploy/secret-id', { token: server.rootToken, body: { num_uses: 50 } });
+    const tooMany = await api(server.url, 'POST', 'auth/approle/role/deploy/secret-id', {
+      token: server.rootToken,
+      body: { num_uses: 50 },
+    });
     expect(tooMany.status).toBe(400);
-    expect((await api(server.url, 'LIST', 'auth/approle/role/nope/secret-id', { token: server.rootToken })).status).toBe(404);
+    expect(
+      (await api(server.url, 'LIST', 'auth/approle/role/nope/secret-id', { token: server.rootToken })).status,
+    ).toBe(404);
   });
 
   it('binds a secret-id to the CIDR blocks it was generated with', async () => {
     await root.addApproleRole({ role_name: 'bound', policies: 'default' });
     const { data: roleId } = await root.getApproleRoleId({ role_name: 'bound' });
-    const elsewhere = (await api(server.url, 'POST', 'auth/approle/role/bound/secret-id', { token: server.rootToken, body: { cidr_list: '10.0.0.0/8' } })).body.data;
-    const local = (await api(server.url, 'POST', 'auth/approle/role/bound/secret-id', { token: server.rootToken, body: { cidr_list: ['127.0.0.0/8'] } })).body.data;
-    expect((await api(server.url, 'POST', 'auth/approle/login', { body: { role_id: roleId.role_id, secret_id: elsewhere.secret_id } })).status).toBe(403);
-    expect((await api(server.url, 'POST', 'auth/approle/login', { body: { role_id: roleId.role_id, secret_id: local.secret_id } })).status).toBe(200);
-    const info = await api(server.url, 'POST', 'auth/approle/role/bound/secret-id/lookup', { token: server.rootToken, body: { secret_id: elsewhere.secret_id } });
+    const elsewhere = (
+      await api(server.url, 'POST', 'auth/approle/role/bound/secret-id', {
+        token: server.rootToken,
+        body: { cidr_list: '10.0.0.0/8' },
+      })
+    ).body.data;
+    const local = (
+      await api(server.url, 'POST', 'auth/approle/role/bound/secret-id', {
+        token: server.rootToken,
+        body: { cidr_list: ['127.0.0.0/8'] },
+      })
+    ).body.data;
+    expect(
+      (
+        await api(server.url, 'POST', 'auth/approle/login', {
+          body: { role_id: roleId.role_id, secret_id: elsewhere.secret_id },
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await api(server.url, 'POST', 'auth/approle/login', {
+          body: { role_id: roleId.role_id, secret_id: local.secret_id },
+        })
+      ).status,
+    ).toBe(200);
+    const info = await api(server.url, 'POST', 'auth/approle/role/bound/secret-id/lookup', {
+      token: server.rootToken,
+      body: { secret_id: elsewhere.secret_id },
+    });
     expect(info.body.data.cidr_list).toEqual(['10.0.0.0/8']);
   });
 

@@ -26,18 +26,26 @@ describe('audit chain anchors (real server, SQLite)', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
   const start = async () => {
-    const server = await startServer({ dataDir, rootToken: 'srs.anchor-test-root', args: [`--audit-file=${auditFile}`] });
+    const server = await startServer({
+      dataDir,
+      rootToken: 'srs.anchor-test-root',
+      args: [`--audit-file=${auditFile}`],
+    });
     servers.push(server);
     return server;
   };
-  const verifyWithAnchors = (file: string) => cli(['audit', 'verify', '--from-database', `--data-dir=${dataDir}`, '-o', 'json', file]);
+  const verifyWithAnchors = (file: string) =>
+    cli(['audit', 'verify', '--from-database', `--data-dir=${dataDir}`, '-o', 'json', file]);
 
   it(
     'detects a cut head and a cut tail; refuses to continue a truncated file until it is moved aside',
     async () => {
       const first = await start();
       for (let i = 0; i < 5; i++) {
-        const res = await api(first.url, 'POST', `secret/data/anchored/${i}`, { token: first.rootToken, body: { data: { v: String(i) } } });
+        const res = await api(first.url, 'POST', `secret/data/anchored/${i}`, {
+          token: first.rootToken,
+          body: { data: { v: String(i) } },
+        });
         expect(res.status).toBe(200);
       }
       await first.stop({ keepDataDir: true });
@@ -67,7 +75,10 @@ describe('audit chain anchors (real server, SQLite)', () => {
 
       // The server refuses to continue that file (fails closed and says so) instead of extending the cut chain.
       const second = await start();
-      await eventually(() => /ends before its anchor/.test(second.stdout() + second.stderr()), 'the refusal in the log');
+      await eventually(
+        () => /ends before its anchor/.test(second.stdout() + second.stderr()),
+        'the refusal in the log',
+      );
       const refused = await api(second.url, 'GET', 'secret/data/anchored/0', { token: second.rootToken });
       expect(refused.status).toBe(503);
       expect((await api(second.url, 'GET', 'sys/health')).status).toBe(503);
@@ -78,7 +89,9 @@ describe('audit chain anchors (real server, SQLite)', () => {
       renameSync(auditFile, join(dataDir, 'audit', 'server.log.damaged'));
       await eventually(async () => (await api(second.url, 'GET', 'sys/health')).status === 200, 'recovery', 30_000);
       expect((await api(second.url, 'GET', 'secret/data/anchored/0', { token: second.rootToken })).status).toBe(200);
-      const metrics = await fetch(`${second.url}/v1/sys/metrics?format=prometheus`, { headers: { 'x-vault-token': second.rootToken } });
+      const metrics = await fetch(`${second.url}/v1/sys/metrics?format=prometheus`, {
+        headers: { 'x-vault-token': second.rootToken },
+      });
       expect(await metrics.text()).toMatch(/strongroom_audit_integrity_failures_total\{device="audit-file\/"\} [1-9]/);
       const continued = await verifyAuditFile(auditFile, { expectPrevHash: JSON.parse(intact.at(-1)!).hash });
       expect(continued).toMatchObject({ ok: true });
@@ -135,7 +148,11 @@ describe('audit open failure after unseal (real server, Shamir)', () => {
       // The cause goes away: the retry opens the device without a restart.
       rmSync(blocker);
       mkdirSync(blocker);
-      await eventually(async () => (await api(server.url, 'GET', 'sys/health')).status === 200, 'the audit log to open', 40_000);
+      await eventually(
+        async () => (await api(server.url, 'GET', 'sys/health')).status === 200,
+        'the audit log to open',
+        40_000,
+      );
       expect((await api(server.url, 'GET', 'sys/mounts', { token: root })).status).toBe(200);
       expect(lines(join(blocker, 'audit.log')).join('\n')).toContain('"path":"sys/mounts"');
       expect(server.stdout() + server.stderr()).toMatch(/audit log could not be opened.*retry/i);

@@ -26,7 +26,11 @@ describe('audit log rotation (SIGHUP)', () => {
     server = await startServer();
     auditFile = join(server.dataDir, 'audit.log');
     await server.stop({ keepDataDir: true });
-    server = await startServer({ dataDir: server.dataDir, rootToken: server.rootToken, args: [`--audit-file=${auditFile}`] });
+    server = await startServer({
+      dataDir: server.dataDir,
+      rootToken: server.rootToken,
+      args: [`--audit-file=${auditFile}`],
+    });
   });
   afterAll(async () => {
     await server?.stop();
@@ -43,7 +47,11 @@ describe('audit log rotation (SIGHUP)', () => {
     expect(old.ok).toBe(true);
 
     server.proc.kill('SIGHUP');
-    await eventually(() => server.stdout(), (out) => out.includes('SIGHUP: audit log reopened'), 'the reopen log line');
+    await eventually(
+      () => server.stdout(),
+      (out) => out.includes('SIGHUP: audit log reopened'),
+      'the reopen log line',
+    );
     expect(server.proc.exitCode).toBeNull(); // SIGHUP must not stop the server
 
     await root.write('secret/data/after-rotation', { data: { v: 'two' } });
@@ -55,7 +63,9 @@ describe('audit log rotation (SIGHUP)', () => {
     // The rotated file is closed and complete; the new one starts where it ended.
     const oldResult = await verifyAuditFile(rotated);
     expect(oldResult.ok).toBe(true);
-    expect(lines(rotated).map((l) => (JSON.parse(l) as { request: { path: string } }).request.path)).not.toContain('secret/data/after-rotation');
+    expect(lines(rotated).map((l) => (JSON.parse(l) as { request: { path: string } }).request.path)).not.toContain(
+      'secret/data/after-rotation',
+    );
     const newResult = await verifyAuditFile(auditFile, { expectPrevHash: oldResult.lastHash! });
     expect(newResult).toMatchObject({ ok: true, firstSeq: oldResult.lastSeq! + 1 });
 
@@ -69,7 +79,11 @@ describe('audit log rotation (SIGHUP)', () => {
     const before = lines(auditFile).length;
     const count = server.stdout().split('SIGHUP: audit log reopened').length;
     server.proc.kill('SIGHUP');
-    await eventually(() => server.stdout().split('SIGHUP: audit log reopened').length, (n) => n > count, 'a second reopen line');
+    await eventually(
+      () => server.stdout().split('SIGHUP: audit log reopened').length,
+      (n) => n > count,
+      'a second reopen line',
+    );
     await root.read('secret/data/after-rotation');
     expect(lines(auditFile).length).toBeGreaterThan(before);
     expect((await verifyAuditFile(auditFile)).ok).toBe(true);

@@ -14,7 +14,8 @@ function expectVaultError(result: ApiResult, status: number, message: string): v
 /** AppRole, Kubernetes auth and token lookups as Vault's API documents them, through a real server process. */
 describe('auth method wire fidelity (real server process)', () => {
   let server: StartedServer;
-  const root = (method: string, path: string, body?: unknown) => api(server.url, method, path, { token: server.rootToken, body });
+  const root = (method: string, path: string, body?: unknown) =>
+    api(server.url, method, path, { token: server.rootToken, body });
 
   beforeAll(async () => {
     server = await startServer();
@@ -33,10 +34,22 @@ describe('auth method wire fidelity (real server process)', () => {
 
       expect((await root('POST', 'auth/approle/role/pinned/role-id', { role_id: 'custom-role-id' })).status).toBe(204);
       expect((await root('GET', 'auth/approle/role/pinned/role-id')).body.data).toEqual({ role_id: 'custom-role-id' });
-      expect((await api(server.url, 'POST', 'auth/approle/login', { body: { role_id: old, secret_id: secret } })).status).toBe(403);
-      expect((await api(server.url, 'POST', 'auth/approle/login', { body: { role_id: 'custom-role-id', secret_id: secret } })).status).toBe(200);
+      expect(
+        (await api(server.url, 'POST', 'auth/approle/login', { body: { role_id: old, secret_id: secret } })).status,
+      ).toBe(403);
+      expect(
+        (
+          await api(server.url, 'POST', 'auth/approle/login', {
+            body: { role_id: 'custom-role-id', secret_id: secret },
+          })
+        ).status,
+      ).toBe(200);
 
-      expectVaultError(await root('POST', 'auth/approle/role/other/role-id', { role_id: 'custom-role-id' }), 400, 'role_id already in use');
+      expectVaultError(
+        await root('POST', 'auth/approle/role/other/role-id', { role_id: 'custom-role-id' }),
+        400,
+        'role_id already in use',
+      );
       expectVaultError(await root('POST', 'auth/approle/role/other/role-id', {}), 400, 'missing role_id');
       expect((await root('POST', 'auth/approle/role/absent/role-id', { role_id: 'x' })).status).toBe(404);
     });
@@ -50,15 +63,28 @@ describe('auth method wire fidelity (real server process)', () => {
       });
       expect(created.status).toBe(200);
       expect(created.headers.get('content-type')).toBe('application/json');
-      expect(Object.keys(created.body.data).sort()).toEqual(['secret_id', 'secret_id_accessor', 'secret_id_num_uses', 'secret_id_ttl']);
-      expect(created.body.data).toMatchObject({ secret_id: 'testsecretid-pushed', secret_id_num_uses: 2, secret_id_ttl: 0 });
+      expect(Object.keys(created.body.data).sort()).toEqual([
+        'secret_id',
+        'secret_id_accessor',
+        'secret_id_num_uses',
+        'secret_id_ttl',
+      ]);
+      expect(created.body.data).toMatchObject({
+        secret_id: 'testsecretid-pushed',
+        secret_id_num_uses: 2,
+        secret_id_ttl: 0,
+      });
 
       expectVaultError(
         await root('POST', 'auth/approle/role/pushed/custom-secret-id', { secret_id: 'testsecretid-pushed' }),
         400,
         'SecretID is already registered',
       );
-      expectVaultError(await root('POST', 'auth/approle/role/pushed/custom-secret-id', { num_uses: 1 }), 400, 'missing secret_id');
+      expectVaultError(
+        await root('POST', 'auth/approle/role/pushed/custom-secret-id', { num_uses: 1 }),
+        400,
+        'missing secret_id',
+      );
       expectVaultError(
         await root('POST', 'auth/approle/role/pushed/custom-secret-id', { secret_id: 'other-value', num_uses: 9 }),
         400,
@@ -71,8 +97,14 @@ describe('auth method wire fidelity (real server process)', () => {
     it("carries the secret-id's metadata onto the login token, beside role_name", async () => {
       await root('POST', 'auth/approle/role/meta', { token_policies: 'default' });
       const roleId = (await root('GET', 'auth/approle/role/meta/role-id')).body.data.role_id as string;
-      const secret = (await root('POST', 'auth/approle/role/meta/secret-id', { metadata: '{"tag1":"production","role_name":"spoof"}' })).body.data;
-      const login = await api(server.url, 'POST', 'auth/approle/login', { body: { role_id: roleId, secret_id: secret.secret_id } });
+      const secret = (
+        await root('POST', 'auth/approle/role/meta/secret-id', {
+          metadata: '{"tag1":"production","role_name":"spoof"}',
+        })
+      ).body.data;
+      const login = await api(server.url, 'POST', 'auth/approle/login', {
+        body: { role_id: roleId, secret_id: secret.secret_id },
+      });
       expect(login.status).toBe(200);
       expect(login.body.auth.metadata).toEqual({ role_name: 'meta', tag1: 'production' });
       const self = await api(server.url, 'GET', 'auth/token/lookup-self', { token: login.body.auth.client_token });
@@ -80,25 +112,61 @@ describe('auth method wire fidelity (real server process)', () => {
       // Not a periodic token: Vault's token store leaves `period` out.
       expect(self.body.data).not.toHaveProperty('period');
       expect(self.body.data.explicit_max_ttl).toBe(0);
-      expectVaultError(await root('POST', 'auth/approle/role/meta/secret-id', { metadata: '{not json' }), 400, 'failed to parse metadata: field "metadata" must be a JSON object of strings');
+      expectVaultError(
+        await root('POST', 'auth/approle/role/meta/secret-id', { metadata: '{not json' }),
+        400,
+        'failed to parse metadata: field "metadata" must be a JSON object of strings',
+      );
     });
 
-    it('looks up and destroys by accessor in Vault\'s shapes and words', async () => {
+    it("looks up and destroys by accessor in Vault's shapes and words", async () => {
       await root('POST', 'auth/approle/role/acc', { token_policies: 'default' });
-      const secret = (await root('POST', 'auth/approle/role/acc/secret-id', { metadata: '{"tag1":"production"}' })).body.data;
-      const looked = await root('POST', 'auth/approle/role/acc/secret-id-accessor/lookup', { secret_id_accessor: secret.secret_id_accessor });
+      const secret = (await root('POST', 'auth/approle/role/acc/secret-id', { metadata: '{"tag1":"production"}' })).body
+        .data;
+      const looked = await root('POST', 'auth/approle/role/acc/secret-id-accessor/lookup', {
+        secret_id_accessor: secret.secret_id_accessor,
+      });
       expect(looked.status).toBe(200);
       expect(Object.keys(looked.body.data).sort()).toEqual([
-        'cidr_list', 'creation_time', 'expiration_time', 'last_updated_time', 'metadata', 'secret_id_accessor', 'secret_id_num_uses',
-        'secret_id_ttl', 'token_bound_cidrs',
+        'cidr_list',
+        'creation_time',
+        'expiration_time',
+        'last_updated_time',
+        'metadata',
+        'secret_id_accessor',
+        'secret_id_num_uses',
+        'secret_id_ttl',
+        'token_bound_cidrs',
       ]);
-      expect(looked.body.data).toMatchObject({ expiration_time: '0001-01-01T00:00:00Z', metadata: { tag1: 'production' }, token_bound_cidrs: [] });
+      expect(looked.body.data).toMatchObject({
+        expiration_time: '0001-01-01T00:00:00Z',
+        metadata: { tag1: 'production' },
+        token_bound_cidrs: [],
+      });
       const missing = 'failed to find accessor entry for secret_id_accessor: "0000-none"';
-      expectVaultError(await root('POST', 'auth/approle/role/acc/secret-id-accessor/lookup', { secret_id_accessor: '0000-none' }), 404, missing);
-      expectVaultError(await root('POST', 'auth/approle/role/acc/secret-id-accessor/destroy', { secret_id_accessor: '0000-none' }), 404, missing);
-      expectVaultError(await root('POST', 'auth/approle/role/acc/secret-id-accessor/lookup', {}), 400, 'missing secret_id_accessor');
+      expectVaultError(
+        await root('POST', 'auth/approle/role/acc/secret-id-accessor/lookup', { secret_id_accessor: '0000-none' }),
+        404,
+        missing,
+      );
+      expectVaultError(
+        await root('POST', 'auth/approle/role/acc/secret-id-accessor/destroy', { secret_id_accessor: '0000-none' }),
+        404,
+        missing,
+      );
+      expectVaultError(
+        await root('POST', 'auth/approle/role/acc/secret-id-accessor/lookup', {}),
+        400,
+        'missing secret_id_accessor',
+      );
       expectVaultError(await root('POST', 'auth/approle/role/acc/secret-id/destroy', {}), 400, 'missing secret_id');
-      expect((await root('POST', 'auth/approle/role/acc/secret-id-accessor/destroy', { secret_id_accessor: secret.secret_id_accessor })).status).toBe(204);
+      expect(
+        (
+          await root('POST', 'auth/approle/role/acc/secret-id-accessor/destroy', {
+            secret_id_accessor: secret.secret_id_accessor,
+          })
+        ).status,
+      ).toBe(204);
       expect((await root('LIST', 'auth/approle/role/acc/secret-id')).status).toBe(404);
     });
 
@@ -130,12 +198,18 @@ describe('auth method wire fidelity (real server process)', () => {
         token_type: 'default',
       });
       expect(read).not.toHaveProperty('period');
-      expectVaultError(await root('POST', 'auth/approle/role/readback', { token_ttl: '2h' }), 400, "'token_ttl' cannot be greater than 'token_max_ttl'");
+      expectVaultError(
+        await root('POST', 'auth/approle/role/readback', { token_ttl: '2h' }),
+        400,
+        "'token_ttl' cannot be greater than 'token_max_ttl'",
+      );
     });
   });
 
   describe('kubernetes', () => {
-    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString();
     const reviewer = [{ alg: 'RS256' }, { sub: 'system:serviceaccount:kube-system:reviewer' }]
       .map((part) => Buffer.from(JSON.stringify(part)).toString('base64url'))
       .concat('c2ln')
@@ -143,7 +217,10 @@ describe('auth method wire fidelity (real server process)', () => {
 
     it('answers DELETE of a missing role with 204, as Vault does', async () => {
       expect((await root('DELETE', 'auth/kubernetes/role/never-was')).status).toBe(204);
-      await root('POST', 'auth/kubernetes/role/brief', { bound_service_account_names: 'api', bound_service_account_namespaces: 'prod' });
+      await root('POST', 'auth/kubernetes/role/brief', {
+        bound_service_account_names: 'api',
+        bound_service_account_namespaces: 'prod',
+      });
       expect((await root('DELETE', 'auth/kubernetes/role/brief')).status).toBe(204);
       expect((await root('DELETE', 'auth/kubernetes/role/brief')).status).toBe(204);
       expect((await root('GET', 'auth/kubernetes/role/brief')).status).toBe(404);
@@ -152,14 +229,23 @@ describe('auth method wire fidelity (real server process)', () => {
     it('validates the config as Vault does and never reads the reviewer JWT back', async () => {
       expectVaultError(await root('POST', 'auth/kubernetes/config', { pem_keys: [pem] }), 400, 'no host provided');
       expectVaultError(
-        await root('POST', 'auth/kubernetes/config', { kubernetes_host: 'https://k8s.example', kubernetes_ca_cert: 'not a certificate' }),
+        await root('POST', 'auth/kubernetes/config', {
+          kubernetes_host: 'https://k8s.example',
+          kubernetes_ca_cert: 'not a certificate',
+        }),
         400,
         'The provided CA PEM data contains no valid certificates',
       );
-      const badReviewer = await root('POST', 'auth/kubernetes/config', { kubernetes_host: 'https://k8s.example', token_reviewer_jwt: 'secret-not-a-jwt' });
+      const badReviewer = await root('POST', 'auth/kubernetes/config', {
+        kubernetes_host: 'https://k8s.example',
+        token_reviewer_jwt: 'secret-not-a-jwt',
+      });
       expectVaultError(badReviewer, 400, 'token_reviewer_jwt is not a valid JWT');
       expect(badReviewer.text).not.toContain('secret-not-a-jwt');
-      expect((await root('POST', 'auth/kubernetes/config', { kubernetes_host: 'https://k8s.example', pem_keys: 'nope' })).status).toBe(400);
+      expect(
+        (await root('POST', 'auth/kubernetes/config', { kubernetes_host: 'https://k8s.example', pem_keys: 'nope' }))
+          .status,
+      ).toBe(400);
 
       const written = await root('POST', 'auth/kubernetes/config', {
         kubernetes_host: 'https://k8s.example',
@@ -181,13 +267,38 @@ describe('auth method wire fidelity (real server process)', () => {
       expect(read.text).not.toContain(reviewer);
     });
 
-    it('validates role fields in Vault\'s words', async () => {
+    it("validates role fields in Vault's words", async () => {
       const role = { bound_service_account_names: 'api', bound_service_account_namespaces: 'prod' };
-      expectVaultError(await root('POST', 'auth/kubernetes/role/r', { ...role, bound_service_account_names: '' }), 400, '"bound_service_account_names" can not be empty');
-      expectVaultError(await root('POST', 'auth/kubernetes/role/r', { ...role, bound_service_account_namespaces: ['*', 'prod'] }), 400, 'can not mix "*" with values');
-      expect((await root('POST', 'auth/kubernetes/role/r', { ...role, alias_name_source: 'nonsense' })).status).toBe(400);
-      expect((await root('POST', 'auth/kubernetes/role/r', { ...role, bound_service_account_namespace_selector: '{"matchLabels":{"a":"b"}}' })).status).toBe(400);
-      expect((await root('POST', 'auth/kubernetes/role/r', { ...role, audience: 'vault', alias_name_source: 'serviceaccount_name' })).status).toBe(204);
+      expectVaultError(
+        await root('POST', 'auth/kubernetes/role/r', { ...role, bound_service_account_names: '' }),
+        400,
+        '"bound_service_account_names" can not be empty',
+      );
+      expectVaultError(
+        await root('POST', 'auth/kubernetes/role/r', { ...role, bound_service_account_namespaces: ['*', 'prod'] }),
+        400,
+        'can not mix "*" with values',
+      );
+      expect((await root('POST', 'auth/kubernetes/role/r', { ...role, alias_name_source: 'nonsense' })).status).toBe(
+        400,
+      );
+      expect(
+        (
+          await root('POST', 'auth/kubernetes/role/r', {
+            ...role,
+            bound_service_account_namespace_selector: '{"matchLabels":{"a":"b"}}',
+          })
+        ).status,
+      ).toBe(400);
+      expect(
+        (
+          await root('POST', 'auth/kubernetes/role/r', {
+            ...role,
+            audience: 'vault',
+            alias_name_source: 'serviceaccount_name',
+          })
+        ).status,
+      ).toBe(204);
       expect((await root('GET', 'auth/kubernetes/role/r')).body.data).toMatchObject({
         bound_service_account_names: ['api'],
         bound_service_account_namespaces: ['prod'],
@@ -195,7 +306,9 @@ describe('auth method wire fidelity (real server process)', () => {
         alias_name_source: 'serviceaccount_name',
       });
       // An update changes only what it names (Vault's semantics), and every token_* field reads back.
-      expect((await root('POST', 'auth/kubernetes/role/r', { token_ttl: '10m', token_explicit_max_ttl: '1h' })).status).toBe(204);
+      expect(
+        (await root('POST', 'auth/kubernetes/role/r', { token_ttl: '10m', token_explicit_max_ttl: '1h' })).status,
+      ).toBe(204);
       expect((await root('GET', 'auth/kubernetes/role/r')).body.data).toMatchObject({
         bound_service_account_names: ['api'],
         audience: 'vault',
@@ -208,7 +321,7 @@ describe('auth method wire fidelity (real server process)', () => {
     });
   });
 
-  it('a root token\'s lookup-self leaves period out and shows explicit_max_ttl 0', async () => {
+  it("a root token's lookup-self leaves period out and shows explicit_max_ttl 0", async () => {
     const self = await vaultClient(server.url, server.rootToken).tokenLookupSelf();
     expect(self.data).not.toHaveProperty('period');
     expect(self.data).toMatchObject({ explicit_max_ttl: 0, expire_time: null, ttl: 0 });

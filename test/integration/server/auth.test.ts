@@ -33,13 +33,19 @@ describe('tokens, policies and auth methods (real server process)', () => {
     expect(list.policies).toEqual(expect.arrayContaining(['app-read', 'default', 'root']));
     expect((await root.getPolicy({ name: 'app-read' })).rules).toContain('secret/data/app/*');
 
-    const put = await api(server.url, 'PUT', 'sys/policies/acl/ops', { token: server.rootToken, body: { policy: 'path "sys/mounts" { capabilities = ["read"] }' } });
+    const put = await api(server.url, 'PUT', 'sys/policies/acl/ops', {
+      token: server.rootToken,
+      body: { policy: 'path "sys/mounts" { capabilities = ["read"] }' },
+    });
     expect(put.status).toBe(204);
     const read = await api(server.url, 'GET', 'sys/policies/acl/ops', { token: server.rootToken });
     expect(read.body.data).toEqual({ name: 'ops', policy: 'path "sys/mounts" { capabilities = ["read"] }' });
     const listed = await root.list('sys/policies/acl');
     expect(listed.data.keys).toContain('ops');
-    const bad = await api(server.url, 'PUT', 'sys/policies/acl/broken', { token: server.rootToken, body: { policy: 'path "x" { capabilities = ["fly"] }' } });
+    const bad = await api(server.url, 'PUT', 'sys/policies/acl/broken', {
+      token: server.rootToken,
+      body: { policy: 'path "x" { capabilities = ["fly"] }' },
+    });
     expect(bad.status).toBe(400);
     expect((await api(server.url, 'DELETE', 'sys/policies/acl/ops', { token: server.rootToken })).status).toBe(204);
     expect((await api(server.url, 'GET', 'sys/policies/acl/ops', { token: server.rootToken })).status).toBe(404);
@@ -64,13 +70,25 @@ path "sys/policy/default" { capabilities = ["deny"] }
     const after = await api(server.url, 'GET', 'sys/policies/acl/default', { token: server.rootToken });
     expect(after.body.data.policy).toBe(before.body.data.policy);
     // What the delegate may manage, it still manages whatever case it writes.
-    expect((await api(server.url, 'PUT', 'sys/policies/acl/Team-A', { token, body: { policy: 'path "x" { capabilities = ["read"] }' } })).status).toBe(204);
+    expect(
+      (
+        await api(server.url, 'PUT', 'sys/policies/acl/Team-A', {
+          token,
+          body: { policy: 'path "x" { capabilities = ["read"] }' },
+        })
+      ).status,
+    ).toBe(204);
     expect((await api(server.url, 'GET', 'sys/policies/acl/team-a', { token })).body.data.name).toBe('team-a');
   });
 
   it('a limited token reads what its policy grants and gets 403 for everything else', async () => {
     const created = await asRoot(root.tokenCreate({ policies: ['app-read'], ttl: '1h' }));
-    expect(created.auth).toMatchObject({ policies: ['app-read', 'default'], token_type: 'service', renewable: true, orphan: false });
+    expect(created.auth).toMatchObject({
+      policies: ['app-read', 'default'],
+      token_type: 'service',
+      renewable: true,
+      orphan: false,
+    });
     expect(created.auth.lease_duration).toBeGreaterThan(3500);
     const limited = vaultClient(server.url, created.auth.client_token);
 
@@ -101,7 +119,12 @@ path "sys/policy/default" { capabilities = ["deny"] }
     const parent = await asRoot(root.tokenCreate({ policies: ['app-read'], ttl: '1h' }));
     const parentClient = vaultClient(server.url, parent.auth.client_token);
     const self = await parentClient.tokenLookupSelf();
-    expect(self.data).toMatchObject({ accessor: parent.auth.accessor, policies: ['app-read', 'default'], type: 'service', orphan: false });
+    expect(self.data).toMatchObject({
+      accessor: parent.auth.accessor,
+      policies: ['app-read', 'default'],
+      type: 'service',
+      orphan: false,
+    });
     expect(Date.parse(self.data.issue_time)).not.toBeNaN();
 
     const byToken = await root.tokenLookup({ token: parent.auth.client_token });
@@ -132,7 +155,9 @@ path "sys/policy/default" { capabilities = ["deny"] }
     expect(await statusOf(vaultClient(server.url, selfRevoking.auth.client_token).tokenLookupSelf())).toBe(403);
 
     const withChild = await asRoot(root.tokenCreate({ policies: ['app-read'] }));
-    const grandchild = await vaultClient(server.url, withChild.auth.client_token).tokenCreate({ policies: ['app-read'] });
+    const grandchild = await vaultClient(server.url, withChild.auth.client_token).tokenCreate({
+      policies: ['app-read'],
+    });
     await root.tokenRevokeOrphan({ token: withChild.auth.client_token });
     const survivor = await vaultClient(server.url, grandchild.auth.client_token).tokenLookupSelf();
     expect(survivor.data.orphan).toBe(true);
@@ -155,7 +180,9 @@ path "sys/policy/default" { capabilities = ["deny"] }
       token_ttl: '10m',
     });
     expect((await root.list('auth/kubernetes/role')).data.keys).toEqual(['payments']);
-    expect((await root.read('auth/kubernetes/role/payments')).data.bound_service_account_namespaces).toEqual(['payments']);
+    expect((await root.read('auth/kubernetes/role/payments')).data.bound_service_account_namespaces).toEqual([
+      'payments',
+    ]);
     const config = await root.read('auth/kubernetes/config');
     expect(config.data.kubernetes_host).toBe('https://kubernetes.default.svc');
 
@@ -169,16 +196,30 @@ path "sys/policy/default" { capabilities = ["deny"] }
         .setExpirationTime('10m')
         .sign(key);
 
-    const login = await vaultClient(server.url).kubernetesLogin({ mount_point: 'kubernetes', role: 'payments', jwt: await sign('payments', 'api') });
+    const login = await vaultClient(server.url).kubernetesLogin({
+      mount_point: 'kubernetes',
+      role: 'payments',
+      jwt: await sign('payments', 'api'),
+    });
     expect(login.auth.policies).toEqual(expect.arrayContaining(['app-read']));
-    expect(login.auth.metadata).toMatchObject({ role: 'payments', service_account_name: 'api', service_account_namespace: 'payments' });
+    expect(login.auth.metadata).toMatchObject({
+      role: 'payments',
+      service_account_name: 'api',
+      service_account_namespace: 'payments',
+    });
     expect(login.auth.lease_duration).toBeGreaterThan(0);
     expect(login.auth.lease_duration).toBeLessThanOrEqual(600);
-    expect((await vaultClient(server.url, login.auth.client_token).read('secret/data/app/db')).data.data.password).toBe('db-pass');
+    expect((await vaultClient(server.url, login.auth.client_token).read('secret/data/app/db')).data.data.password).toBe(
+      'db-pass',
+    );
 
-    const wrongNs = await api(server.url, 'POST', 'auth/kubernetes/login', { body: { role: 'payments', jwt: await sign('other', 'api') } });
+    const wrongNs = await api(server.url, 'POST', 'auth/kubernetes/login', {
+      body: { role: 'payments', jwt: await sign('other', 'api') },
+    });
     expect(wrongNs.status).toBe(403);
-    const garbage = await api(server.url, 'POST', 'auth/kubernetes/login', { body: { role: 'payments', jwt: 'not.a.jwt' } });
+    const garbage = await api(server.url, 'POST', 'auth/kubernetes/login', {
+      body: { role: 'payments', jwt: 'not.a.jwt' },
+    });
     expect(garbage.status).toBe(403);
     expect(garbage.text).not.toContain('not.a.jwt');
   });
@@ -190,14 +231,24 @@ path "sys/policy/default" { capabilities = ["deny"] }
     const { data: secret } = await root.getApproleRoleSecret({ role_name: 'ci' });
     expect(secret.secret_id_accessor).toEqual(expect.any(String));
     const login = await vaultClient(server.url).approleLogin({ role_id: roleId.role_id, secret_id: secret.secret_id });
-    expect(login.auth).toMatchObject({ policies: expect.arrayContaining(['app-read']), metadata: { role_name: 'ci' }, token_type: 'service' });
-    expect((await vaultClient(server.url, login.auth.client_token).read('secret/data/app/db')).data.data.password).toBe('db-pass');
+    expect(login.auth).toMatchObject({
+      policies: expect.arrayContaining(['app-read']),
+      metadata: { role_name: 'ci' },
+      token_type: 'service',
+    });
+    expect((await vaultClient(server.url, login.auth.client_token).read('secret/data/app/db')).data.data.password).toBe(
+      'db-pass',
+    );
 
-    const wrong = await api(server.url, 'POST', 'auth/approle/login', { body: { role_id: roleId.role_id, secret_id: 'wrong' } });
+    const wrong = await api(server.url, 'POST', 'auth/approle/login', {
+      body: { role_id: roleId.role_id, secret_id: 'wrong' },
+    });
     expect(wrong.status).toBe(403);
 
     await root.approleSecretDestroy({ role_name: 'ci', secret_id: secret.secret_id });
-    const afterDestroy = await api(server.url, 'POST', 'auth/approle/login', { body: { role_id: roleId.role_id, secret_id: secret.secret_id } });
+    const afterDestroy = await api(server.url, 'POST', 'auth/approle/login', {
+      body: { role_id: roleId.role_id, secret_id: secret.secret_id },
+    });
     expect(afterDestroy.status).toBe(403);
   });
 

@@ -26,7 +26,8 @@ describe('secret data is authorized at its data/ path whatever endpoint carries 
   let reader: string;
   let writer: string;
   let blind: string;
-  const call = (method: string, path: string, token: string, body?: unknown) => api(server.url, method, path, { token, ...(body !== undefined ? { body } : {}) });
+  const call = (method: string, path: string, token: string, body?: unknown) =>
+    api(server.url, method, path, { token, ...(body !== undefined ? { body } : {}) });
   const root = (method: string, path: string, body?: unknown) => call(method, path, server.rootToken, body);
 
   async function tokenFor(policy: string, text: string): Promise<string> {
@@ -39,7 +40,9 @@ describe('secret data is authorized at its data/ path whatever endpoint carries 
     server = await startServer();
     for (const path of ['admin/key', 'app/key']) {
       expect((await root('POST', `secret/data/${path}`, { data: { password: `${path}-v1` } })).status).toBe(200);
-      expect((await root('POST', `secret/data/${path}`, { data: { password: `${path}-v2`, extra: 'x' } })).status).toBe(200);
+      expect((await root('POST', `secret/data/${path}`, { data: { password: `${path}-v2`, extra: 'x' } })).status).toBe(
+        200,
+      );
     }
     reader = await tokenFor('data-reader', READER);
     writer = await tokenFor('data-writer', WRITER);
@@ -84,7 +87,9 @@ describe('secret data is authorized at its data/ path whatever endpoint carries 
   });
 
   it('sys/internal/ui/mounts describes a mount only to a caller with some access under it, as in Vault', async () => {
-    expect((await root('POST', 'sys/mounts/hidden', { type: 'kv-v2', description: 'payroll for the board' })).status).toBe(204);
+    expect(
+      (await root('POST', 'sys/mounts/hidden', { type: 'kv-v2', description: 'payroll for the board' })).status,
+    ).toBe(204);
     const appOnly = await tokenFor('app-only', 'path "secret/data/app/*" { capabilities = ["read"] }');
     const probe = await call('GET', 'sys/internal/ui/mounts/secret/data/app/key', appOnly);
     expect(probe.status).toBe(200);

@@ -83,7 +83,10 @@ describe('HTTP edge cases (real server process)', () => {
   beforeAll(async () => {
     server = await startServer({ args: [`--audit-file=${auditFile}`] });
     for (const key of ['one', 'two']) {
-      const written = await api(server.url, 'POST', `secret/data/edge/${key}`, { token: server.rootToken, body: { data: { v: key } } });
+      const written = await api(server.url, 'POST', `secret/data/edge/${key}`, {
+        token: server.rootToken,
+        body: { data: { v: key } },
+      });
       expect(written.status).toBe(200);
     }
   });
@@ -93,12 +96,17 @@ describe('HTTP edge cases (real server process)', () => {
   });
 
   describe('LIST after a request the HTTP layer refused by itself (Expect other than 100-continue)', () => {
-    const request = (line: string, extra = '') => `${line} HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${server.rootToken}\r\n${extra}\r\n`;
+    const request = (line: string, extra = '') =>
+      `${line} HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${server.rootToken}\r\n${extra}\r\n`;
     for (const mode of ['pipelined', 'sequential'] as const) {
       it(`a real LOCK after a refused LIST is not served as a list (${mode})`, async () => {
         const responses = await onOneConnection(
           server.url,
-          [request('LIST /v1/secret/metadata/edge', 'Expect: foo\r\n'), request('LOCK /v1/secret/metadata/edge'), request('GET /v1/secret/data/edge/one')],
+          [
+            request('LIST /v1/secret/metadata/edge', 'Expect: foo\r\n'),
+            request('LOCK /v1/secret/metadata/edge'),
+            request('GET /v1/secret/data/edge/one'),
+          ],
           mode,
         );
         expect(responses.map((r) => r.status)).toEqual([417, expect.any(Number), 200]);
@@ -133,7 +141,11 @@ describe('HTTP edge cases (real server process)', () => {
     it('refuses a 200 000-level body with 400 before authentication, audit or any handler', async () => {
       const rawBody = `{"data":{"v":${nested(200_000)}}}`;
       for (const token of [server.rootToken, undefined]) {
-        const res = await api(server.url, 'POST', 'secret/data/edge/deep', { ...(token ? { token } : {}), rawBody, headers: { 'content-type': 'application/json' } });
+        const res = await api(server.url, 'POST', 'secret/data/edge/deep', {
+          ...(token ? { token } : {}),
+          rawBody,
+          headers: { 'content-type': 'application/json' },
+        });
         expect(res.status).toBe(400);
         expect(res.body).toEqual({ errors: [expect.stringMatching(/nested deeper than 500/)] });
       }
@@ -145,12 +157,20 @@ describe('HTTP edge cases (real server process)', () => {
     it('stores and audits a body nested as deep as allowed (500 levels, counting the outer object)', async () => {
       // {"data":{"v":[[...]]}}: the outer object, data's object and 498 arrays make 500 levels.
       const rawBody = `{"data":{"v":${nested(498)}}}`;
-      const written = await api(server.url, 'POST', 'secret/data/edge/deep-ok', { token: server.rootToken, rawBody, headers: { 'content-type': 'application/json' } });
+      const written = await api(server.url, 'POST', 'secret/data/edge/deep-ok', {
+        token: server.rootToken,
+        rawBody,
+        headers: { 'content-type': 'application/json' },
+      });
       expect(written.status).toBe(200);
       const read = await api(server.url, 'GET', 'secret/data/edge/deep-ok', { token: server.rootToken });
       expect(JSON.stringify(read.body.data.data.v)).toBe(nested(498));
       expect(auditedPaths()).toContain('secret/data/edge/deep-ok');
-      const oneMore = await api(server.url, 'POST', 'secret/data/edge/deep-ok', { token: server.rootToken, rawBody: `{"data":{"v":${nested(499)}}}`, headers: { 'content-type': 'application/json' } });
+      const oneMore = await api(server.url, 'POST', 'secret/data/edge/deep-ok', {
+        token: server.rootToken,
+        rawBody: `{"data":{"v":${nested(499)}}}`,
+        headers: { 'content-type': 'application/json' },
+      });
       expect(oneMore.status).toBe(400);
     });
   });

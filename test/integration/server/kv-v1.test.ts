@@ -66,7 +66,13 @@ describe('KV version 1 (real server)', () => {
     expect((await call('PUT', 'raw/cfg', { foo: 'bar', ttl: '1h' })).status).toBe(204);
     const read = await call('GET', 'raw/cfg');
     expect(read.status).toBe(200);
-    expect(read.body).toMatchObject({ data: { foo: 'bar', ttl: '1h' }, lease_duration: 3600, lease_id: '', renewable: false, mount_type: 'kv' });
+    expect(read.body).toMatchObject({
+      data: { foo: 'bar', ttl: '1h' },
+      lease_duration: 3600,
+      lease_id: '',
+      renewable: false,
+      mount_type: 'kv',
+    });
     expect(read.body.data.metadata).toBeUndefined();
     expect((await call('POST', 'raw/plain', { a: 1 })).status).toBe(204);
     expect((await call('GET', 'raw/plain')).body.lease_duration).toBe(0);
@@ -82,8 +88,10 @@ describe('KV version 1 (real server)', () => {
 
     // Vault's v1 honours create vs update: a policy with only 'create' may write a new path, not overwrite one.
     await call('PUT', 'sys/policies/acl/raw-create', { policy: 'path "raw/*" { capabilities = ["create", "read"] }' });
-    const token = (await call('POST', 'auth/token/create', { policies: ['raw-create'] })).body.auth.client_token as string;
-    const as = (method: string, path: string, body?: unknown) => api(server.url, method, path, { token, ...(body !== undefined ? { body } : {}) });
+    const token = (await call('POST', 'auth/token/create', { policies: ['raw-create'] })).body.auth
+      .client_token as string;
+    const as = (method: string, path: string, body?: unknown) =>
+      api(server.url, method, path, { token, ...(body !== undefined ? { body } : {}) });
     expect((await as('POST', 'raw/fresh', { a: 1 })).status).toBe(204);
     expect((await as('POST', 'raw/cfg', { foo: 'overwritten' })).status).toBe(403);
     expect((await call('GET', 'raw/cfg')).body.data.foo).toBe('bar');
@@ -109,27 +117,34 @@ describe('KV version 1 (real server)', () => {
     expect((await call('POST', 'sys/mounts/up/tune', { options: { version: '2' } })).status).toBe(204);
   });
 
-  it('the CLI picks the API by the mount version: put/get/list/delete on v1, v2-only commands refused', async () => {
-    await call('POST', 'sys/mounts/cli', { type: 'kv', options: { version: '1' } });
-    ok(await run(['kv', 'put', 'cli/app/db', 'user=app', 'password=s3cret']));
-    expect((await call('GET', 'cli/app/db')).body.data).toEqual({ user: 'app', password: 's3cret' });
-    expect(json<{ data: Record<string, string> }>(await run(['kv', 'get', '-o', 'json', 'cli/app/db']))).toEqual({
-      data: { user: 'app', password: 's3cret' },
-    });
-    expect(ok(await run(['kv', 'get', '--field', 'password', 'cli/app/db'])).stdout).toBe('s3cret');
-    expect(json<string[]>(await run(['kv', 'list', '-o', 'json', 'cli/app/']))).toEqual(['db']);
-    const history = await run(['kv', 'history', 'cli/app/db']);
-    expect(history.code).toBe(2);
-    expect(history.stderr).toMatch(/KV version 1/);
-    expect((await run(['kv', 'get', '--version', '1', 'cli/app/db'])).code).toBe(2);
-    ok(await run(['kv', 'delete', 'cli/app/db']));
-    expect((await call('GET', 'cli/app/db')).status).toBe(404);
+  it(
+    'the CLI picks the API by the mount version: put/get/list/delete on v1, v2-only commands refused',
+    async () => {
+      await call('POST', 'sys/mounts/cli', { type: 'kv', options: { version: '1' } });
+      ok(await run(['kv', 'put', 'cli/app/db', 'user=app', 'password=s3cret']));
+      expect((await call('GET', 'cli/app/db')).body.data).toEqual({ user: 'app', password: 's3cret' });
+      expect(json<{ data: Record<string, string> }>(await run(['kv', 'get', '-o', 'json', 'cli/app/db']))).toEqual({
+        data: { user: 'app', password: 's3cret' },
+      });
+      expect(ok(await run(['kv', 'get', '--field', 'password', 'cli/app/db'])).stdout).toBe('s3cret');
+      expect(json<string[]>(await run(['kv', 'list', '-o', 'json', 'cli/app/']))).toEqual(['db']);
+      const history = await run(['kv', 'history', 'cli/app/db']);
+      expect(history.code).toBe(2);
+      expect(history.stderr).toMatch(/KV version 1/);
+      expect((await run(['kv', 'get', '--version', '1', 'cli/app/db'])).code).toBe(2);
+      ok(await run(['kv', 'delete', 'cli/app/db']));
+      expect((await call('GET', 'cli/app/db')).status).toBe(404);
 
-    // import/export walk and write a v1 mount with the same rules.
-    const file = join(mkdtempSync(join(tmpdir(), 'strongroom-kv1-')), 'in.json');
-    writeFileSync(file, JSON.stringify({ 'a/one': { k: '1' }, two: { k: '2', n: 3 } }));
-    ok(await run(['import', '--prefix', 'cli/imp/', file]));
-    expect((await call('GET', 'cli/imp/a/one')).body.data).toEqual({ k: '1' });
-    expect(json(await run(['export', 'cli/imp/']))).toEqual({ 'cli/imp/a/one': { k: '1' }, 'cli/imp/two': { k: '2', n: 3 } });
-  }, SLOW);
+      // import/export walk and write a v1 mount with the same rules.
+      const file = join(mkdtempSync(join(tmpdir(), 'strongroom-kv1-')), 'in.json');
+      writeFileSync(file, JSON.stringify({ 'a/one': { k: '1' }, two: { k: '2', n: 3 } }));
+      ok(await run(['import', '--prefix', 'cli/imp/', file]));
+      expect((await call('GET', 'cli/imp/a/one')).body.data).toEqual({ k: '1' });
+      expect(json(await run(['export', 'cli/imp/']))).toEqual({
+        'cli/imp/a/one': { k: '1' },
+        'cli/imp/two': { k: '2', n: 3 },
+      });
+    },
+    SLOW,
+  );
 });

@@ -24,7 +24,13 @@ describe('KV v2 over HTTP (real server process, node-vault)', () => {
     const latest = await vault.read('secret/data/app/db');
     expect(latest.data.data).toEqual({ user: 'app', password: 'two' });
     expect(latest.data.metadata.version).toBe(2);
-    expect(latest).toMatchObject({ lease_id: '', renewable: false, lease_duration: 0, wrap_info: null, mount_type: 'kv' });
+    expect(latest).toMatchObject({
+      lease_id: '',
+      renewable: false,
+      lease_duration: 0,
+      wrap_info: null,
+      mount_type: 'kv',
+    });
     expect(typeof latest.request_id).toBe('string');
 
     const first = await api(server.url, 'GET', 'secret/data/app/db?version=1', { token: server.rootToken });
@@ -42,15 +48,23 @@ describe('KV v2 over HTTP (real server process, node-vault)', () => {
     // The mount root lists without the trailing slash too; a path that only starts with "metadata" is no route.
     const bare = await api(server.url, 'GET', 'secret/metadata?list=true', { token: server.rootToken });
     expect(bare.body.data.keys).toEqual(expect.arrayContaining(['app/', 'other']));
-    expect((await api(server.url, 'GET', 'secret/metadatafoo?list=true', { token: server.rootToken })).status).toBe(404);
+    expect((await api(server.url, 'GET', 'secret/metadatafoo?list=true', { token: server.rootToken })).status).toBe(
+      404,
+    );
   });
 
   it('enforces check-and-set', async () => {
     await vault.write('secret/data/cas', { data: { a: 1 }, options: { cas: 0 } });
-    const conflict = await api(server.url, 'POST', 'secret/data/cas', { token: server.rootToken, body: { data: { a: 2 }, options: { cas: 0 } } });
+    const conflict = await api(server.url, 'POST', 'secret/data/cas', {
+      token: server.rootToken,
+      body: { data: { a: 2 }, options: { cas: 0 } },
+    });
     expect(conflict.status).toBe(400);
     expect(conflict.body.errors[0]).toMatch(/check-and-set|cas/i);
-    const ok = await api(server.url, 'POST', 'secret/data/cas', { token: server.rootToken, body: { data: { a: 2 }, options: { cas: 1 } } });
+    const ok = await api(server.url, 'POST', 'secret/data/cas', {
+      token: server.rootToken,
+      body: { data: { a: 2 }, options: { cas: 1 } },
+    });
     expect(ok.status).toBe(200);
     expect(ok.body.data.version).toBe(2);
   });
@@ -83,7 +97,12 @@ describe('KV v2 over HTTP (real server process, node-vault)', () => {
     await vault.write('secret/data/meta', { data: { x: 'y' } });
     await vault.write('secret/metadata/meta', { max_versions: 3, custom_metadata: { owner: 'team-a' } });
     const meta = await vault.read('secret/metadata/meta');
-    expect(meta.data).toMatchObject({ max_versions: 3, current_version: 1, oldest_version: expect.any(Number), custom_metadata: { owner: 'team-a' } });
+    expect(meta.data).toMatchObject({
+      max_versions: 3,
+      current_version: 1,
+      oldest_version: expect.any(Number),
+      custom_metadata: { owner: 'team-a' },
+    });
     expect(Object.keys(meta.data.versions)).toEqual(['1']);
     expect(meta.data.delete_version_after).toBe('0s');
 
@@ -109,7 +128,11 @@ describe('KV v2 over HTTP (real server process, node-vault)', () => {
     });
     expect(patched.status).toBe(200);
     expect(patched.body.data.version).toBe(2);
-    expect((await vault.read('secret/data/svc')).data.data).toEqual({ user: 'svc', db: { host: 'b', port: 5432 }, extra: 'x' });
+    expect((await vault.read('secret/data/svc')).data.data).toEqual({
+      user: 'svc',
+      db: { host: 'b', port: 5432 },
+      extra: 'x',
+    });
 
     const subkeys = await api(server.url, 'GET', 'secret/subkeys/svc', { token: server.rootToken });
     expect(subkeys.body.data.subkeys).toEqual({ user: null, db: { host: null, port: null }, extra: null });
@@ -119,13 +142,18 @@ describe('KV v2 over HTTP (real server process, node-vault)', () => {
     const diff = await api(server.url, 'GET', 'secret/diff/svc?from=1&to=2', { token: server.rootToken });
     expect(diff.body.data).toMatchObject({ from: 1, to: 2, added: ['extra'], removed: [], changed: ['db'] });
     expect(diff.body.data.values).toBeUndefined();
-    const withValues = await api(server.url, 'GET', 'secret/diff/svc?from=1&to=2&show_values=true', { token: server.rootToken });
+    const withValues = await api(server.url, 'GET', 'secret/diff/svc?from=1&to=2&show_values=true', {
+      token: server.rootToken,
+    });
     expect(withValues.body.data.values.extra).toEqual({ to: 'x' });
 
     const rolled = await vault.write('secret/rollback/svc', { version: 1 });
     expect(rolled.data.version).toBe(3);
     expect((await vault.read('secret/data/svc')).data.data).toEqual({ user: 'svc', db: { host: 'a', port: 5432 } });
-    const staleCas = await api(server.url, 'POST', 'secret/rollback/svc', { token: server.rootToken, body: { version: 1, cas: 1 } });
+    const staleCas = await api(server.url, 'POST', 'secret/rollback/svc', {
+      token: server.rootToken,
+      body: { version: 1, cas: 1 },
+    });
     expect(staleCas.status).toBe(400);
   });
 
@@ -145,7 +173,10 @@ describe('KV v2 over HTTP (real server process, node-vault)', () => {
     expect(invalidJson.body.errors[0]).toMatch(/JSON/);
     const noData = await api(server.url, 'POST', 'secret/data/bad', { token: server.rootToken, body: { nope: 1 } });
     expect(noData.status).toBe(400);
-    const badPath = await api(server.url, 'POST', 'secret/data/a//b', { token: server.rootToken, body: { data: { a: 1 } } });
+    const badPath = await api(server.url, 'POST', 'secret/data/a//b', {
+      token: server.rootToken,
+      body: { data: { a: 1 } },
+    });
     expect(badPath.status).toBe(400);
     const unsupported = await api(server.url, 'PATCH', 'secret/config', { token: server.rootToken, body: {} });
     expect(unsupported.status).toBe(405);
@@ -156,7 +187,9 @@ describe('KV v2 over HTTP (real server process, node-vault)', () => {
     const bogus = await api(server.url, 'GET', 'secret/data/app/db', { token: 'srs.not-a-real-token' });
     expect(bogus.status).toBe(403);
     expect(bogus.body).toEqual({ errors: ['permission denied'] });
-    const bearer = await fetch(`${server.url}/v1/secret/data/app/db`, { headers: { authorization: `Bearer ${server.rootToken}` } });
+    const bearer = await fetch(`${server.url}/v1/secret/data/app/db`, {
+      headers: { authorization: `Bearer ${server.rootToken}` },
+    });
     expect(bearer.status).toBe(200);
   });
 

@@ -12,7 +12,10 @@ describe('startPeriodicJobs', () => {
     vi.useFakeTimers();
     infos = [];
     errors = [];
-    log = { info: (fields, message) => void infos.push([fields, message]), error: (fields, message) => void errors.push([fields, message]) };
+    log = {
+      info: (fields, message) => void infos.push([fields, message]),
+      error: (fields, message) => void errors.push([fields, message]),
+    };
   });
   afterEach(() => {
     vi.useRealTimers();
@@ -74,7 +77,11 @@ describe('startPeriodicJobs', () => {
   it('does nothing while the store is sealed', async () => {
     let sealed = true;
     let runs = 0;
-    const stop = startPeriodicJobs([{ name: 'tidy', intervalMs: 100, run: async () => void runs++ }], () => sealed, log);
+    const stop = startPeriodicJobs(
+      [{ name: 'tidy', intervalMs: 100, run: async () => void runs++ }],
+      () => sealed,
+      log,
+    );
     await vi.advanceTimersByTimeAsync(1000);
     expect(runs).toBe(0);
     sealed = false;
@@ -93,7 +100,10 @@ describe('startPeriodicJobs', () => {
           run: async () => {
             attempt++;
             if (attempt === 1) throw new StrongroomError('unavailable', 'database is down');
-            if (attempt === 2) throw Object.assign(new Error('duplicate key value violates unique constraint'), { detail: 'Key (hash)=(s3cr3t-row-value)' });
+            if (attempt === 2)
+              throw Object.assign(new Error('duplicate key value violates unique constraint'), {
+                detail: 'Key (hash)=(s3cr3t-row-value)',
+              });
           },
         },
       ],
@@ -102,16 +112,23 @@ describe('startPeriodicJobs', () => {
     );
     await vi.advanceTimersByTimeAsync(300);
     expect(attempt).toBe(3);
-    expect(errors.map(([fields]) => fields.error)).toEqual(['unavailable: database is down', 'Error: duplicate key value violates unique constraint']);
+    expect(errors.map(([fields]) => fields.error)).toEqual([
+      'unavailable: database is down',
+      'Error: duplicate key value violates unique constraint',
+    ]);
     expect(JSON.stringify(errors)).not.toContain('s3cr3t-row-value');
     expect(errors[0]![1]).toBe('background job tidy failed; will retry');
     await stop();
   });
 
-  it('does not keep the process alive (timers are unref\'d)', async () => {
+  it("does not keep the process alive (timers are unref'd)", async () => {
     vi.useRealTimers();
     const spy = vi.spyOn(globalThis, 'setInterval');
-    const stop = startPeriodicJobs([{ name: 'tidy', intervalMs: 60_000, run: async () => undefined }], () => false, log);
+    const stop = startPeriodicJobs(
+      [{ name: 'tidy', intervalMs: 60_000, run: async () => undefined }],
+      () => false,
+      log,
+    );
     const timer = spy.mock.results[0]!.value as NodeJS.Timeout;
     expect(timer.hasRef()).toBe(false);
     spy.mockRestore();

@@ -65,17 +65,26 @@ describe('OpenAPI document and help (real server)', () => {
       for (const pattern of patterns) {
         for (const template of routeTemplates(pattern)) {
           const shape = templateShape(`/${prefix}${template}`);
-          expect(documented.has(shape) || documented.has(`${shape}/`), `/${prefix}${template} (pattern ${pattern})`).toBe(true);
+          expect(
+            documented.has(shape) || documented.has(`${shape}/`),
+            `/${prefix}${template} (pattern ${pattern})`,
+          ).toBe(true);
         }
       }
     };
-    expectRoutes('sys/', routes.sys.paths.map((p) => p.def.pattern));
+    expectRoutes(
+      'sys/',
+      routes.sys.paths.map((p) => p.def.pattern),
+    );
     const types = new Set<string>();
     for (const mount of await server.store.httpDeps.authMounts.list()) {
       const backend = routes.backendFor(mount, 'auth');
       if (!backend) continue;
       types.add(mount.type);
-      expectRoutes(`auth/${mount.path}`, backend.paths.map((p) => p.def.pattern));
+      expectRoutes(
+        `auth/${mount.path}`,
+        backend.paths.map((p) => p.def.pattern),
+      );
     }
     const kvVersions = new Set<string>();
     for (const mount of await server.store.httpDeps.mounts.list()) {
@@ -83,15 +92,24 @@ describe('OpenAPI document and help (real server)', () => {
       if (!backend) continue;
       types.add(mount.type);
       if (mount.type === 'kv') kvVersions.add(mount.options.version ?? '1');
-      expectRoutes(mount.path, backend.paths.map((p) => p.def.pattern));
+      expectRoutes(
+        mount.path,
+        backend.paths.map((p) => p.def.pattern),
+      );
     }
     // Every module the registry lists was checked, and KV's both APIs.
     expect([...types].sort()).toEqual([...REGISTRY.secrets, ...REGISTRY.auth].map((m) => m.type).sort());
     expect([...kvVersions].sort()).toEqual(['1', '2']);
     // Vault's shapes for the paths clients know best.
-    expect(doc.paths['/secret/data/{path}'].post.requestBody.content['application/json'].schema.properties.options).toBeDefined();
-    expect(doc.paths['/secret/metadata/{path}/'].get.parameters).toContainEqual(expect.objectContaining({ name: 'list', in: 'query', required: true }));
-    expect(doc.paths['/auth/token/create'].post.requestBody.content['application/json'].schema.properties.ttl).toMatchObject({ type: 'string', format: 'duration' });
+    expect(
+      doc.paths['/secret/data/{path}'].post.requestBody.content['application/json'].schema.properties.options,
+    ).toBeDefined();
+    expect(doc.paths['/secret/metadata/{path}/'].get.parameters).toContainEqual(
+      expect.objectContaining({ name: 'list', in: 'query', required: true }),
+    );
+    expect(
+      doc.paths['/auth/token/create'].post.requestBody.content['application/json'].schema.properties.ttl,
+    ).toMatchObject({ type: 'string', format: 'duration' });
     expect(doc.paths['/sys/internal/specs/openapi'].get).toBeDefined();
     // The auth methods' declared fields, per mount: approle's role (its own and the shared role token fields, with
     // Vault's legacy aliases), kubernetes' config and role, and sys/auth.
@@ -102,7 +120,10 @@ describe('OpenAPI document and help (real server)', () => {
     expect(approleRole.properties.token_ttl).toMatchObject({ type: 'string', format: 'duration' });
     expect(approleRole.properties.bind_secret_id).toMatchObject({ type: 'boolean' });
     expect(approleRole.properties.secret_id_num_uses).toMatchObject({ type: 'integer', minimum: 0 });
-    expect(body('/auth/openapi-approle/login')).toMatchObject({ required: ['role_id'], properties: { secret_id: { type: 'string' } } });
+    expect(body('/auth/openapi-approle/login')).toMatchObject({
+      required: ['role_id'],
+      properties: { secret_id: { type: 'string' } },
+    });
     expect(body('/auth/openapi-approle/role/{name}/secret-id').properties).toHaveProperty('metadata');
     expect(doc.paths['/auth/openapi-approle/role/{name}/secret-id/destroy'].delete.parameters).toContainEqual(
       expect.objectContaining({ name: 'secret_id', in: 'query' }),
@@ -116,7 +137,10 @@ describe('OpenAPI document and help (real server)', () => {
     expect(kubernetesRole.properties.token_policies).toMatchObject({ type: 'array' });
     expect(body('/auth/openapi-kubernetes/login').required).toEqual(['role', 'jwt']);
     expect(body('/sys/auth/{path}')).toMatchObject({ required: ['type'], properties: { options: { type: 'object' } } });
-    expect(body('/sys/mounts/auth/{path}/tune').properties.default_lease_ttl).toMatchObject({ type: 'string', format: 'duration' });
+    expect(body('/sys/mounts/auth/{path}/tune').properties.default_lease_ttl).toMatchObject({
+      type: 'string',
+      format: 'duration',
+    });
   });
 
   it('shows a caller only the backends it can reach', async () => {
@@ -130,7 +154,7 @@ describe('OpenAPI document and help (real server)', () => {
     expect(anonymous.status).toBe(403);
   });
 
-  it('?help=1 answers with the path\'s help and its OpenAPI, to any token, without a capability', async () => {
+  it("?help=1 answers with the path's help and its OpenAPI, to any token, without a capability", async () => {
     const created = await api(server.url, 'POST', 'auth/token/create', { token, body: { policies: ['default'] } });
     const limited = created.body.auth.client_token as string;
     expect((await api(server.url, 'GET', 'secret/data/app/db', { token: limited })).status).toBe(403);
@@ -146,10 +170,16 @@ describe('OpenAPI document and help (real server)', () => {
   it('validates fields only after the ACL: a caller without access gets 403, never the field error', async () => {
     const created = await api(server.url, 'POST', 'auth/token/create', { token, body: { policies: ['default'] } });
     const limited = created.body.auth.client_token as string;
-    const denied = await api(server.url, 'POST', 'auth/token/create-orphan', { token: limited, body: { ttl: 'not-a-duration' } });
+    const denied = await api(server.url, 'POST', 'auth/token/create-orphan', {
+      token: limited,
+      body: { ttl: 'not-a-duration' },
+    });
     expect(denied.status).toBe(403);
     expect(denied.body).toEqual({ errors: ['permission denied'] });
-    const refused = await api(server.url, 'POST', 'auth/token/create-orphan', { token, body: { ttl: 'not-a-duration' } });
+    const refused = await api(server.url, 'POST', 'auth/token/create-orphan', {
+      token,
+      body: { ttl: 'not-a-duration' },
+    });
     expect(refused.status).toBe(400);
     expect(refused.body.errors[0]).toBe('field "ttl" must be a duration such as "1h" or a number of seconds');
   });
@@ -160,11 +190,13 @@ describe('OpenAPI document and help (real server)', () => {
 function openApi30Problems(doc: any): string[] {
   const problems: string[] = [];
   if (typeof doc.openapi !== 'string' || !/^3\.0\.\d+$/.test(doc.openapi)) problems.push('openapi must be 3.0.x');
-  if (typeof doc.info?.title !== 'string' || typeof doc.info?.version !== 'string') problems.push('info needs title and version');
+  if (typeof doc.info?.title !== 'string' || typeof doc.info?.version !== 'string')
+    problems.push('info needs title and version');
   if (typeof doc.paths !== 'object' || doc.paths === null) return [...problems, 'paths missing'];
   const ajv = new Ajv({ strict: true, strictTypes: false, allErrors: true });
   // OpenAPI 3.0's own formats (byte: base64) and Vault's duration.
-  for (const format of ['duration', 'byte', 'int32', 'int64', 'float', 'double', 'binary', 'password']) ajv.addFormat(format, true);
+  for (const format of ['duration', 'byte', 'int32', 'int64', 'float', 'double', 'binary', 'password'])
+    ajv.addFormat(format, true);
   const operationIds = new Set<string>();
   const shapes = new Set<string>();
   const checkSchema = (where: string, schema: unknown) => {
@@ -184,7 +216,8 @@ function openApi30Problems(doc: any): string[] {
     const templated = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
     const params = (item.parameters ?? []) as Array<Record<string, unknown>>;
     const declared = params.filter((p) => p.in === 'path').map((p) => p.name);
-    if ([...templated].sort().join() !== [...declared].sort().join()) problems.push(`${path}: path parameters ${declared} do not match template`);
+    if ([...templated].sort().join() !== [...declared].sort().join())
+      problems.push(`${path}: path parameters ${declared} do not match template`);
     for (const p of params) {
       if (p.required !== true) problems.push(`${path}: path parameter ${String(p.name)} must be required`);
       checkSchema(`${path} ${String(p.name)}`, p.schema);
@@ -197,8 +230,10 @@ function openApi30Problems(doc: any): string[] {
       }
       const op = value as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
       if (!op.responses || Object.keys(op.responses).length === 0) problems.push(`${path} ${key}: no responses`);
-      for (const [code, response] of Object.entries<any>(op.responses ?? {})) { // eslint-disable-line @typescript-eslint/no-explicit-any
-        if (!/^[1-5]\d\d$|^default$/.test(code) || typeof response.description !== 'string') problems.push(`${path} ${key}: bad response ${code}`);
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      for (const [code, response] of Object.entries<any>(op.responses ?? {})) {
+        if (!/^[1-5]\d\d$|^default$/.test(code) || typeof response.description !== 'string')
+          problems.push(`${path} ${key}: bad response ${code}`);
       }
       if (typeof op.operationId === 'string') {
         if (operationIds.has(op.operationId)) problems.push(`${path} ${key}: duplicate operationId ${op.operationId}`);
@@ -206,7 +241,8 @@ function openApi30Problems(doc: any): string[] {
       }
       const names = new Set<string>();
       for (const p of op.parameters ?? []) {
-        if (!['query', 'header', 'path', 'cookie'].includes(p.in) || typeof p.name !== 'string') problems.push(`${path} ${key}: bad parameter`);
+        if (!['query', 'header', 'path', 'cookie'].includes(p.in) || typeof p.name !== 'string')
+          problems.push(`${path} ${key}: bad parameter`);
         if (names.has(`${p.in}:${p.name}`)) problems.push(`${path} ${key}: duplicate parameter ${p.name}`);
         names.add(`${p.in}:${p.name}`);
         checkSchema(`${path} ${key} ${p.name}`, p.schema);
@@ -222,7 +258,19 @@ function openApi30Problems(doc: any): string[] {
 }
 
 /** JSON Schema keywords OpenAPI 3.0's Schema Object does not have (it predates draft 2019-09 and has no const). */
-const NOT_OAS30 = ['$schema', '$id', 'const', 'prefixItems', 'examples', '$defs', 'if', 'then', 'else', 'dependentSchemas', 'unevaluatedProperties'];
+const NOT_OAS30 = [
+  '$schema',
+  '$id',
+  'const',
+  'prefixItems',
+  'examples',
+  '$defs',
+  'if',
+  'then',
+  'else',
+  'dependentSchemas',
+  'unevaluatedProperties',
+];
 
 function schemaKeywordProblems(where: string, schema: unknown): string[] {
   if (typeof schema !== 'object' || schema === null) return [`${where}: schema must be an object`];
@@ -231,9 +279,11 @@ function schemaKeywordProblems(where: string, schema: unknown): string[] {
   for (const key of NOT_OAS30) if (key in s) problems.push(`${where}: ${key} is not OpenAPI 3.0`);
   if (Array.isArray(s.type)) problems.push(`${where}: type must be a single string in OpenAPI 3.0`);
   if (s.type === 'array' && !s.items) problems.push(`${where}: an array schema needs items`);
-  for (const [name, child] of Object.entries((s.properties ?? {}) as Record<string, unknown>)) problems.push(...schemaKeywordProblems(`${where}.${name}`, child));
+  for (const [name, child] of Object.entries((s.properties ?? {}) as Record<string, unknown>))
+    problems.push(...schemaKeywordProblems(`${where}.${name}`, child));
   if (typeof s.items === 'object') problems.push(...schemaKeywordProblems(`${where}[]`, s.items));
-  if (typeof s.additionalProperties === 'object') problems.push(...schemaKeywordProblems(`${where}{}`, s.additionalProperties));
+  if (typeof s.additionalProperties === 'object')
+    problems.push(...schemaKeywordProblems(`${where}{}`, s.additionalProperties));
   for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
     for (const child of (s[key] ?? []) as unknown[]) problems.push(...schemaKeywordProblems(`${where}|`, child));
   }

@@ -40,7 +40,8 @@ path "auth/token/create" {
 
 describe('policy parameter constraints are enforced (real server process)', () => {
   let server: StartedServer;
-  const call = (method: string, path: string, token: string, body?: unknown) => api(server.url, method, path, { token, ...(body !== undefined ? { body } : {}) });
+  const call = (method: string, path: string, token: string, body?: unknown) =>
+    api(server.url, method, path, { token, ...(body !== undefined ? { body } : {}) });
   const root = (method: string, path: string, body?: unknown) => call(method, path, server.rootToken, body);
 
   async function tokenFor(policies: Record<string, string>): Promise<string> {
@@ -64,8 +65,13 @@ describe('policy parameter constraints are enforced (real server process)', () =
     const denied = await call('PUT', 'sys/policies/acl/team-ops', author, sudo);
     expect(denied.status).toBe(403);
     expect((await root('GET', 'sys/policies/acl/team-ops')).status).toBe(404);
-    expect((await call('PUT', 'sys/policies/acl/team-ops', author, { policy: 'path "sys/*" { capabilities = ["SUDO"] }' })).status).toBe(403);
-    const fine = await call('PUT', 'sys/policies/acl/team-ops', author, { policy: 'path "secret/data/ops/*" { capabilities = ["read"] }' });
+    expect(
+      (await call('PUT', 'sys/policies/acl/team-ops', author, { policy: 'path "sys/*" { capabilities = ["SUDO"] }' }))
+        .status,
+    ).toBe(403);
+    const fine = await call('PUT', 'sys/policies/acl/team-ops', author, {
+      policy: 'path "secret/data/ops/*" { capabilities = ["read"] }',
+    });
     expect(fine.status).toBe(204);
   });
 
@@ -74,7 +80,10 @@ describe('policy parameter constraints are enforced (real server process)', () =
     const bare = await call('POST', 'secret/data/locked/db', writer, { data: { password: 'x' } });
     expect(bare.status).toBe(403);
     expect((await root('GET', 'secret/data/locked/db')).status).toBe(404);
-    const withCas = await call('POST', 'secret/data/locked/db', writer, { options: { cas: 0 }, data: { password: 'x' } });
+    const withCas = await call('POST', 'secret/data/locked/db', writer, {
+      options: { cas: 0 },
+      data: { password: 'x' },
+    });
     expect(withCas.status).toBe(200);
     // Vault checks reads too (their query parameters are the data), so a read needs the parameter as well.
     expect((await call('GET', 'secret/data/locked/db', writer)).status).toBe(403);
@@ -83,7 +92,11 @@ describe('policy parameter constraints are enforced (real server process)', () =
 
   it('allowed_parameters limits keys and values, and two policies on one path merge their allowed values', async () => {
     const minter = await tokenFor({ 'token-minter': TOKEN_MINTER });
-    const ok = await call('POST', 'auth/token/create', minter, { ttl: '30m', display_name: 'ci-build', policies: ['token-minter'] });
+    const ok = await call('POST', 'auth/token/create', minter, {
+      ttl: '30m',
+      display_name: 'ci-build',
+      policies: ['token-minter'],
+    });
     expect(ok.status).toBe(200);
     expect((await call('POST', 'auth/token/create', minter, { ttl: '5h' })).status).toBe(403);
     expect((await call('POST', 'auth/token/create', minter, { display_name: 'prod' })).status).toBe(403);
@@ -103,7 +116,8 @@ describe('policy parameter constraints are enforced (real server process)', () =
   it('a rule that Vault grants only with MFA grants nothing here, and one for wrapped responses nothing unwrapped', async () => {
     await root('POST', 'secret/data/guarded/key', { data: { v: 'guarded' } });
     const token = await tokenFor({
-      guarded: 'path "secret/data/guarded/*" { capabilities = ["read"] mfa_methods = ["totp"] }\npath "secret/data/wrapped/*" { capabilities = ["read"] max_wrapping_ttl = "5m" }',
+      guarded:
+        'path "secret/data/guarded/*" { capabilities = ["read"] mfa_methods = ["totp"] }\npath "secret/data/wrapped/*" { capabilities = ["read"] max_wrapping_ttl = "5m" }',
     });
     const read = await call('GET', 'secret/data/guarded/key', token);
     expect(read.status).toBe(403);
@@ -112,7 +126,9 @@ describe('policy parameter constraints are enforced (real server process)', () =
   });
 
   it('refuses a policy whose constraints are malformed, with a clear 400', async () => {
-    const bad = await root('PUT', 'sys/policies/acl/broken', { policy: 'path "x" { capabilities = ["update"] allowed_parameters = ["ttl"] }' });
+    const bad = await root('PUT', 'sys/policies/acl/broken', {
+      policy: 'path "x" { capabilities = ["update"] allowed_parameters = ["ttl"] }',
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.errors[0]).toMatch(/allowed_parameters must map parameter names to lists of values/);
   });

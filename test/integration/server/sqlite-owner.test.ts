@@ -16,14 +16,20 @@ describe('one server per SQLite data directory (real server processes)', () => {
     await vaultClient(first.url, first.rootToken).write('secret/data/owner', { data: { value: 'from-first' } });
 
     const refused = startServer({ dataDir: first.dataDir, rootToken: first.rootToken, timeoutMs: 15_000 });
-    await expect(refused).rejects.toThrow(/exited with code [1-9]\d* before listening[\s\S]*in use by another Strongroom server/);
+    await expect(refused).rejects.toThrow(
+      /exited with code [1-9]\d* before listening[\s\S]*in use by another Strongroom server/,
+    );
     // The first server is untouched by the attempt.
-    expect((await vaultClient(first.url, first.rootToken).read('secret/data/owner')).data.data).toEqual({ value: 'from-first' });
+    expect((await vaultClient(first.url, first.rootToken).read('secret/data/owner')).data.data).toEqual({
+      value: 'from-first',
+    });
 
     expect(await first.stop({ keepDataDir: true })).toBe(0);
     const next = await startServer({ dataDir: first.dataDir, rootToken: first.rootToken });
     started.push(next);
-    expect((await vaultClient(next.url, next.rootToken).read('secret/data/owner')).data.data).toEqual({ value: 'from-first' });
+    expect((await vaultClient(next.url, next.rootToken).read('secret/data/owner')).data.data).toEqual({
+      value: 'from-first',
+    });
   });
 
   it('takes the directory over from a server that was killed without a chance to clean up', async () => {

@@ -7,7 +7,8 @@ import { api } from './client.js';
 /** sys/auth as Vault's clients drive it, and auth methods mounted at paths of the operator's choosing. */
 describe('sys/auth and mountable auth methods (real server process)', () => {
   let server: StartedServer;
-  const root = (method: string, path: string, body?: unknown) => api(server.url, method, path, { token: server.rootToken, ...(body ? { body } : {}) });
+  const root = (method: string, path: string, body?: unknown) =>
+    api(server.url, method, path, { token: server.rootToken, ...(body ? { body } : {}) });
 
   beforeAll(async () => {
     server = await startServer();
@@ -36,7 +37,11 @@ describe('sys/auth and mountable auth methods (real server process)', () => {
   it('enables approle at ci-approle/, logs in there, and records the real login path on the token', async () => {
     expect((await root('POST', 'sys/auth/ci-approle', { type: 'approle', description: 'CI' })).status).toBe(204);
     const listed = (await root('GET', 'sys/auth')).body.data;
-    expect(listed['ci-approle/']).toMatchObject({ type: 'approle', description: 'CI', accessor: expect.stringMatching(/^auth_approle_[0-9a-f]{8}$/) });
+    expect(listed['ci-approle/']).toMatchObject({
+      type: 'approle',
+      description: 'CI',
+      accessor: expect.stringMatching(/^auth_approle_[0-9a-f]{8}$/),
+    });
     // Vault 1.10+'s read of one mount.
     expect((await root('GET', 'sys/auth/ci-approle')).body.data).toEqual(listed['ci-approle/']);
     // Nothing is mounted at approle/ (as Vault), so the old hard-wired path answers 404.
@@ -45,7 +50,9 @@ describe('sys/auth and mountable auth methods (real server process)', () => {
     expect((await root('POST', 'auth/ci-approle/role/build', { token_policies: ['default'] })).status).toBe(204);
     const roleId = (await root('GET', 'auth/ci-approle/role/build/role-id')).body.data.role_id as string;
     const secretId = (await root('POST', 'auth/ci-approle/role/build/secret-id')).body.data.secret_id as string;
-    const login = await api(server.url, 'POST', 'auth/ci-approle/login', { body: { role_id: roleId, secret_id: secretId } });
+    const login = await api(server.url, 'POST', 'auth/ci-approle/login', {
+      body: { role_id: roleId, secret_id: secretId },
+    });
     expect(login.status).toBe(200);
     expect(login.body.mount_type).toBe('approle');
     const self = await api(server.url, 'GET', 'auth/token/lookup-self', { token: login.body.auth.client_token });
@@ -54,7 +61,9 @@ describe('sys/auth and mountable auth methods (real server process)', () => {
     // A second approle mount has its own roles: the role_id of one does not log in at the other.
     expect((await root('POST', 'sys/auth/approle', { type: 'approle' })).status).toBe(204);
     expect((await root('GET', 'auth/approle/role/build')).status).toBe(404);
-    const elsewhere = await api(server.url, 'POST', 'auth/approle/login', { body: { role_id: roleId, secret_id: secretId } });
+    const elsewhere = await api(server.url, 'POST', 'auth/approle/login', {
+      body: { role_id: roleId, secret_id: secretId },
+    });
     expect(elsewhere.status).toBe(403);
   });
 
@@ -76,7 +85,12 @@ describe('sys/auth and mountable auth methods (real server process)', () => {
     expect((await root('POST', 'sys/auth/ci-approle/tune', { description: 'builds' })).status).toBe(204);
     const tuned = await root('GET', 'sys/auth/ci-approle/tune');
     // Effective TTLs, the system's 768h, as Vault reports them for an auth mount without its own.
-    expect(tuned.body.data).toMatchObject({ description: 'builds', default_lease_ttl: 2764800, max_lease_ttl: 2764800, token_type: 'default-service' });
+    expect(tuned.body.data).toMatchObject({
+      description: 'builds',
+      default_lease_ttl: 2764800,
+      max_lease_ttl: 2764800,
+      token_type: 'default-service',
+    });
     expect((await root('POST', 'sys/mounts/auth/ci-approle/tune', { description: 'ci builds' })).status).toBe(204);
     expect((await root('GET', 'sys/mounts/auth/ci-approle/tune')).body.data.description).toBe('ci builds');
     // A lease TTL per auth mount is not applied by Strongroom: refused rather than silently ignored.
@@ -84,16 +98,25 @@ describe('sys/auth and mountable auth methods (real server process)', () => {
   });
 
   it('requires sudo for sys/auth/<path>, as Vault, but not for listing', async () => {
-    const rules = 'path "sys/auth" { capabilities = ["read"] }\npath "sys/auth/*" { capabilities = ["create", "read", "update", "delete"] }';
+    const rules =
+      'path "sys/auth" { capabilities = ["read"] }\npath "sys/auth/*" { capabilities = ["create", "read", "update", "delete"] }';
     expect((await root('PUT', 'sys/policies/acl/auth-nosudo', { policy: rules })).status).toBe(204);
-    expect((await root('PUT', 'sys/policies/acl/auth-sudo', { policy: rules.replace(/"delete"\]/, '"delete", "sudo"]') })).status).toBe(204);
-    const token = async (policy: string) => (await root('POST', 'auth/token/create', { policies: [policy] })).body.auth.client_token as string;
+    expect(
+      (await root('PUT', 'sys/policies/acl/auth-sudo', { policy: rules.replace(/"delete"\]/, '"delete", "sudo"]') }))
+        .status,
+    ).toBe(204);
+    const token = async (policy: string) =>
+      (await root('POST', 'auth/token/create', { policies: [policy] })).body.auth.client_token as string;
     const plain = await token('auth-nosudo');
     const sudo = await token('auth-sudo');
     expect((await api(server.url, 'GET', 'sys/auth', { token: plain })).status).toBe(200);
-    expect((await api(server.url, 'POST', 'sys/auth/by-plain', { token: plain, body: { type: 'approle' } })).status).toBe(403);
+    expect(
+      (await api(server.url, 'POST', 'sys/auth/by-plain', { token: plain, body: { type: 'approle' } })).status,
+    ).toBe(403);
     expect((await api(server.url, 'GET', 'sys/auth/ci-approle/tune', { token: plain })).status).toBe(403);
-    expect((await api(server.url, 'POST', 'sys/auth/by-sudo', { token: sudo, body: { type: 'approle' } })).status).toBe(204);
+    expect((await api(server.url, 'POST', 'sys/auth/by-sudo', { token: sudo, body: { type: 'approle' } })).status).toBe(
+      204,
+    );
     expect((await api(server.url, 'DELETE', 'sys/auth/by-sudo', { token: sudo })).status).toBe(204);
   });
 
@@ -113,18 +136,36 @@ describe('sys/auth and mountable auth methods (real server process)', () => {
     };
     const east = await cluster();
     const west = await cluster();
-    const role = { bound_service_account_names: ['web'], bound_service_account_namespaces: ['apps'], token_policies: ['default'] };
-    for (const [path, c] of [['k8s-east', east], ['k8s-west', west]] as const) {
+    const role = {
+      bound_service_account_names: ['web'],
+      bound_service_account_namespaces: ['apps'],
+      token_policies: ['default'],
+    };
+    for (const [path, c] of [
+      ['k8s-east', east],
+      ['k8s-west', west],
+    ] as const) {
       expect((await root('POST', `sys/auth/${path}`, { type: 'kubernetes' })).status).toBe(204);
-      expect((await root('POST', `auth/${path}/config`, { kubernetes_host: `https://${path}.example:6443`, pem_keys: [c.pem] })).status).toBe(204);
+      expect(
+        (
+          await root('POST', `auth/${path}/config`, {
+            kubernetes_host: `https://${path}.example:6443`,
+            pem_keys: [c.pem],
+          })
+        ).status,
+      ).toBe(204);
       expect((await root('POST', `auth/${path}/role/web`, role)).status).toBe(204);
     }
     expect((await root('GET', 'auth/k8s-east/config')).body.data.kubernetes_host).toBe('https://k8s-east.example:6443');
     expect((await root('GET', 'auth/k8s-west/config')).body.data.kubernetes_host).toBe('https://k8s-west.example:6443');
-    const login = (path: string, jwt: string) => api(server.url, 'POST', `auth/${path}/login`, { body: { role: 'web', jwt } });
+    const login = (path: string, jwt: string) =>
+      api(server.url, 'POST', `auth/${path}/login`, { body: { role: 'web', jwt } });
     const eastLogin = await login('k8s-east', await east.sign());
     expect(eastLogin.status).toBe(200);
-    expect((await api(server.url, 'GET', 'auth/token/lookup-self', { token: eastLogin.body.auth.client_token })).body.data.path).toBe('auth/k8s-east/login');
+    expect(
+      (await api(server.url, 'GET', 'auth/token/lookup-self', { token: eastLogin.body.auth.client_token })).body.data
+        .path,
+    ).toBe('auth/k8s-east/login');
     expect((await login('k8s-west', await west.sign())).status).toBe(200);
     // Each cluster's tokens are accepted only by its own mount.
     expect((await login('k8s-west', await east.sign())).status).toBe(403);
@@ -132,13 +173,22 @@ describe('sys/auth and mountable auth methods (real server process)', () => {
   });
 
   it('disabling a mount purges its roles and revokes the tokens created through it', async () => {
-    expect((await root('PUT', 'sys/policies/acl/child-maker', { policy: 'path "auth/token/create" { capabilities = ["update"] }' })).status).toBe(204);
+    expect(
+      (
+        await root('PUT', 'sys/policies/acl/child-maker', {
+          policy: 'path "auth/token/create" { capabilities = ["update"] }',
+        })
+      ).status,
+    ).toBe(204);
     expect((await root('POST', 'auth/ci-approle/role/short', { token_policies: ['child-maker'] })).status).toBe(204);
     const roleId = (await root('GET', 'auth/ci-approle/role/short/role-id')).body.data.role_id as string;
     const secretId = (await root('POST', 'auth/ci-approle/role/short/secret-id')).body.data.secret_id as string;
-    const login = await api(server.url, 'POST', 'auth/ci-approle/login', { body: { role_id: roleId, secret_id: secretId } });
+    const login = await api(server.url, 'POST', 'auth/ci-approle/login', {
+      body: { role_id: roleId, secret_id: secretId },
+    });
     const token = login.body.auth.client_token as string;
-    const child = (await api(server.url, 'POST', 'auth/token/create', { token, body: { policies: ['default'] } })).body.auth.client_token as string;
+    const child = (await api(server.url, 'POST', 'auth/token/create', { token, body: { policies: ['default'] } })).body
+      .auth.client_token as string;
     expect((await api(server.url, 'GET', 'auth/token/lookup-self', { token })).status).toBe(200);
 
     expect((await root('DELETE', 'sys/auth/ci-approle')).status).toBe(204);

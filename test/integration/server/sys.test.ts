@@ -19,7 +19,11 @@ describe('sys endpoints, audit and operations (dev server with an audit file)', 
     auditFile = join(server.dataDir, 'audit.log');
     // Restart on the same data dir with the audit device, proving dev data survives a restart too.
     await server.stop({ keepDataDir: true });
-    server = await startServer({ dataDir: server.dataDir, rootToken: server.rootToken, args: [`--audit-file=${auditFile}`] });
+    server = await startServer({
+      dataDir: server.dataDir,
+      rootToken: server.rootToken,
+      args: [`--audit-file=${auditFile}`],
+    });
     root = vaultClient(server.url, server.rootToken);
   });
   afterAll(async () => {
@@ -34,26 +38,45 @@ describe('sys endpoints, audit and operations (dev server with an audit file)', 
 
     await root.mount({ mount_point: 'team', type: 'kv-v2', description: 'team secrets' });
     await root.mount({ mount_point: 'other', type: 'kv', options: { version: '2' } });
-    expect((await root.mounts()).data['team/']).toMatchObject({ type: 'kv', description: 'team secrets', options: { version: '2' } });
+    expect((await root.mounts()).data['team/']).toMatchObject({
+      type: 'kv',
+      description: 'team secrets',
+      options: { version: '2' },
+    });
     // KV v1 is served (test/integration/server/kv-v1.test.ts); a version the engine does not have is refused.
-    expect((await api(server.url, 'POST', 'sys/mounts/v3kv', { token: server.rootToken, body: { type: 'kv', options: { version: '3' } } })).status).toBe(400);
-    expect((await api(server.url, 'POST', 'sys/mounts/team/nested', { token: server.rootToken, body: { type: 'kv-v2' } })).status).toBe(400);
+    expect(
+      (
+        await api(server.url, 'POST', 'sys/mounts/v3kv', {
+          token: server.rootToken,
+          body: { type: 'kv', options: { version: '3' } },
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (await api(server.url, 'POST', 'sys/mounts/team/nested', { token: server.rootToken, body: { type: 'kv-v2' } }))
+        .status,
+    ).toBe(400);
 
     const ui = await api(server.url, 'GET', 'sys/internal/ui/mounts/team/data/x', { token: server.rootToken });
     expect(ui.body.data).toMatchObject({ type: 'kv', options: { version: '2' }, path: 'team/' });
 
-    const tune = await api(server.url, 'POST', 'sys/mounts/team/tune', { token: server.rootToken, body: { max_versions: 2 } });
+    const tune = await api(server.url, 'POST', 'sys/mounts/team/tune', {
+      token: server.rootToken,
+      body: { max_versions: 2 },
+    });
     expect(tune.status).toBe(204);
     expect((await root.read('team/config')).data.max_versions).toBe(2);
     // A tune read shows the effective TTLs, the system's 768h, as Vault does for a mount without its own; the list
     // shows the mount's own setting (none: 0).
-    expect((await api(server.url, 'GET', 'sys/mounts/team/tune', { token: server.rootToken })).body.data).toMatchObject({
-      default_lease_ttl: 2764800,
-      max_lease_ttl: 2764800,
-      force_no_cache: false,
-      description: 'team secrets',
-      options: { version: '2' },
-    });
+    expect((await api(server.url, 'GET', 'sys/mounts/team/tune', { token: server.rootToken })).body.data).toMatchObject(
+      {
+        default_lease_ttl: 2764800,
+        max_lease_ttl: 2764800,
+        force_no_cache: false,
+        description: 'team secrets',
+        options: { version: '2' },
+      },
+    );
     expect((await root.mounts()).data['team/'].config).toMatchObject({ default_lease_ttl: 0, max_lease_ttl: 0 });
 
     await root.write('team/data/a', { data: { v: '1' } });
@@ -69,8 +92,14 @@ path "sys/mounts/*" { capabilities = ["create", "read", "update", "delete"] }
 path "sys/mounts/guarded" { capabilities = ["deny"] }
 path "sys/mounts/guarded/tune" { capabilities = ["deny"] }
 `;
-    expect((await api(server.url, 'PUT', 'sys/policies/acl/mount-ops', { token: server.rootToken, body: { policy: rules } })).status).toBe(204);
-    const created = await api(server.url, 'POST', 'auth/token/create', { token: server.rootToken, body: { policies: ['mount-ops'] } });
+    expect(
+      (await api(server.url, 'PUT', 'sys/policies/acl/mount-ops', { token: server.rootToken, body: { policy: rules } }))
+        .status,
+    ).toBe(204);
+    const created = await api(server.url, 'POST', 'auth/token/create', {
+      token: server.rootToken,
+      body: { policies: ['mount-ops'] },
+    });
     const token = created.body.auth.client_token as string;
     for (const path of ['sys/mounts/guarded', 'sys/mounts/guarded/', 'sys/mounts//guarded']) {
       expect((await api(server.url, 'DELETE', path, { token })).status).toBe(403);
@@ -98,9 +127,11 @@ path "sys/mounts/guarded/tune" { capabilities = ["deny"] }
 
   it('rotates the barrier key and rewraps while secrets stay readable', async () => {
     await root.write('secret/data/rotated', { data: { v: 'before' } });
-    const before = (await api(server.url, 'GET', 'sys/key-status', { token: server.rootToken })).body.data.term as number;
+    const before = (await api(server.url, 'GET', 'sys/key-status', { token: server.rootToken })).body.data
+      .term as number;
     expect((await api(server.url, 'POST', 'sys/rotate', { token: server.rootToken })).status).toBe(204);
-    const after = (await api(server.url, 'GET', 'sys/key-status', { token: server.rootToken })).body.data.term as number;
+    const after = (await api(server.url, 'GET', 'sys/key-status', { token: server.rootToken })).body.data
+      .term as number;
     expect(after).toBe(before + 1);
     const rewrap = await api(server.url, 'POST', 'sys/rewrap', { token: server.rootToken });
     expect(rewrap.status).toBe(200);
@@ -115,7 +146,9 @@ path "sys/mounts/guarded/tune" { capabilities = ["deny"] }
   it('exposes Prometheus metrics by route template, never raw paths', async () => {
     await root.write(`secret/data/metrics-${PATH_MARKER}`, { data: { v: '1' } });
     await root.read(`secret/data/metrics-${PATH_MARKER}`);
-    const res = await fetch(`${server.url}/v1/sys/metrics?format=prometheus`, { headers: { 'x-vault-token': server.rootToken } });
+    const res = await fetch(`${server.url}/v1/sys/metrics?format=prometheus`, {
+      headers: { 'x-vault-token': server.rootToken },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/plain/);
     const text = await res.text();
@@ -134,13 +167,19 @@ path "sys/mounts/guarded/tune" { capabilities = ["deny"] }
     // --audit-file is this process's own device (issue 14, item 10): listed apart from the store-wide ones.
     expect(devices.data['audit-file/']).toMatchObject({ type: 'file', local: true, options: { file_path: auditFile } });
 
-    const lines = readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(auditFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const reads = lines.filter((l) => l.request?.path === 'secret/data/audited' && l.request.operation === 'read');
     expect(reads.map((l) => l.type).sort()).toEqual(['request', 'response']);
     expect(reads[0].auth).toMatchObject({ display_name: 'root', policies: ['root'] });
     expect(reads[0].request.client_token).toMatch(/^hmac-sha256:/);
 
-    const hash = await api(server.url, 'POST', 'sys/audit-hash/audit-file', { token: server.rootToken, body: { input: MARKER } });
+    const hash = await api(server.url, 'POST', 'sys/audit-hash/audit-file', {
+      token: server.rootToken,
+      body: { input: MARKER },
+    });
     expect(hash.body.data.hash).toMatch(/^hmac-sha256:/);
     const response = reads.find((l) => l.type === 'response');
     expect(JSON.stringify(response.response.data)).toContain(hash.body.data.hash);
@@ -154,15 +193,25 @@ path "sys/mounts/guarded/tune" { capabilities = ["deny"] }
   });
 
   it('answers forensic queries from a database audit device (sudo)', async () => {
-    expect((await api(server.url, 'PUT', 'sys/audit/db', { token: server.rootToken, body: { type: 'database' } })).status).toBe(204);
+    expect(
+      (await api(server.url, 'PUT', 'sys/audit/db', { token: server.rootToken, body: { type: 'database' } })).status,
+    ).toBe(204);
     await root.read('secret/data/audited');
-    const query = await api(server.url, 'GET', 'sys/audit/query?path=secret/data/audited&operation=read', { token: server.rootToken });
+    const query = await api(server.url, 'GET', 'sys/audit/query?path=secret/data/audited&operation=read', {
+      token: server.rootToken,
+    });
     expect(query.status).toBe(200);
     expect(query.body.data.entries.length).toBeGreaterThanOrEqual(2);
-    expect(query.body.data.entries[0]).toMatchObject({ request: { path: 'secret/data/audited', remote_address: '127.0.0.1' }, auth: { display_name: 'root' } });
+    expect(query.body.data.entries[0]).toMatchObject({
+      request: { path: 'secret/data/audited', remote_address: '127.0.0.1' },
+      auth: { display_name: 'root' },
+    });
 
     await root.addPolicy({ name: 'reader', rules: 'path "sys/audit/*" { capabilities = ["read"] }' });
-    const reader = await api(server.url, 'POST', 'auth/token/create', { token: server.rootToken, body: { policies: ['reader'] } });
+    const reader = await api(server.url, 'POST', 'auth/token/create', {
+      token: server.rootToken,
+      body: { policies: ['reader'] },
+    });
     const denied = await api(server.url, 'GET', 'sys/audit/query?path=x', { token: reader.body.auth.client_token });
     expect(denied.status).toBe(403);
     expect((await api(server.url, 'DELETE', 'sys/audit/db', { token: server.rootToken })).status).toBe(204);
@@ -173,8 +222,14 @@ path "sys/mounts/guarded/tune" { capabilities = ["deny"] }
 path "sys/audit/*" { capabilities = ["create", "update", "delete", "sudo"] }
 path "sys/audit/audit-file" { capabilities = ["deny"] }
 `;
-    expect((await api(server.url, 'PUT', 'sys/policies/acl/audit-ops', { token: server.rootToken, body: { policy: rules } })).status).toBe(204);
-    const created = await api(server.url, 'POST', 'auth/token/create', { token: server.rootToken, body: { policies: ['audit-ops'] } });
+    expect(
+      (await api(server.url, 'PUT', 'sys/policies/acl/audit-ops', { token: server.rootToken, body: { policy: rules } }))
+        .status,
+    ).toBe(204);
+    const created = await api(server.url, 'POST', 'auth/token/create', {
+      token: server.rootToken,
+      body: { policies: ['audit-ops'] },
+    });
     const token = created.body.auth.client_token as string;
     for (const path of ['sys/audit/audit-file', 'sys/audit/audit-file/', 'sys/audit//audit-file']) {
       expect((await api(server.url, 'DELETE', path, { token })).status).toBe(403);
@@ -183,10 +238,17 @@ path "sys/audit/audit-file" { capabilities = ["deny"] }
   });
 
   it('never writes a secret value or a token to its logs', async () => {
-    const created = await api(server.url, 'POST', 'auth/token/create', { token: server.rootToken, body: { policies: ['default'] } });
+    const created = await api(server.url, 'POST', 'auth/token/create', {
+      token: server.rootToken,
+      body: { policies: ['default'] },
+    });
     const token = created.body.auth.client_token as string;
     await api(server.url, 'GET', 'secret/data/audited', { token });
-    await api(server.url, 'POST', 'secret/data/broken', { token: server.rootToken, rawBody: `{"data": {"p": "${MARKER}"`, headers: { 'content-type': 'application/json' } });
+    await api(server.url, 'POST', 'secret/data/broken', {
+      token: server.rootToken,
+      rawBody: `{"data": {"p": "${MARKER}"`,
+      headers: { 'content-type': 'application/json' },
+    });
     const logs = server.stdout() + server.stderr();
     expect(logs).not.toContain(MARKER);
     expect(logs).not.toContain(token);
@@ -195,7 +257,10 @@ path "sys/audit/audit-file" { capabilities = ["deny"] }
   });
 
   it('rejects oversized bodies', async () => {
-    const res = await api(server.url, 'POST', 'secret/data/huge', { token: server.rootToken, body: { data: { blob: 'x'.repeat(2 * 1024 * 1024) } } });
+    const res = await api(server.url, 'POST', 'secret/data/huge', {
+      token: server.rootToken,
+      body: { data: { blob: 'x'.repeat(2 * 1024 * 1024) } },
+    });
     expect(res.status).toBe(400);
   });
 });
@@ -221,10 +286,20 @@ describe('production mode: init, seal, unseal (real server process)', () => {
     expect(init.keys).toHaveLength(3);
     expect(init.keys_base64).toHaveLength(3);
     expect(typeof init.root_token).toBe('string');
-    expect((await api(server.url, 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } })).status).toBe(400);
+    expect((await api(server.url, 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } })).status).toBe(
+      400,
+    );
 
     // As Vault: init hands out the keys and the root token and leaves the store sealed until T keys are given.
-    expect(await vault.status()).toMatchObject({ type: 'shamir', initialized: true, sealed: true, t: 2, n: 3, progress: 0, recovery_seal: false });
+    expect(await vault.status()).toMatchObject({
+      type: 'shamir',
+      initialized: true,
+      sealed: true,
+      t: 2,
+      n: 3,
+      progress: 0,
+      recovery_seal: false,
+    });
     expect((await api(server.url, 'GET', 'sys/health')).status).toBe(503);
     const beforeUnseal = await api(server.url, 'GET', 'sys/mounts', { token: init.root_token });
     expect(beforeUnseal.status).toBe(503);
@@ -238,7 +313,10 @@ describe('production mode: init, seal, unseal (real server process)', () => {
     await root.write('secret/data/prod', { data: { v: 'kept' } });
 
     // sys/seal needs sudo: a default-policy token is refused.
-    const plain = await api(server.url, 'POST', 'auth/token/create', { token: init.root_token, body: { policies: ['default'] } });
+    const plain = await api(server.url, 'POST', 'auth/token/create', {
+      token: init.root_token,
+      body: { policies: ['default'] },
+    });
     expect((await api(server.url, 'PUT', 'sys/seal', { token: plain.body.auth.client_token })).status).toBe(403);
 
     await root.seal();

@@ -12,8 +12,25 @@ function makeCertificate(dir: string): { cert: string; key: string } {
   const key = join(dir, 'server.key');
   execFileSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=strongroom-test',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=strongroom-test',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
     { stdio: 'ignore' },
   );
   return { cert, key };
@@ -37,7 +54,12 @@ describe('TLS listener (--tls-cert-file / --tls-key-file)', () => {
 
   it('serves https and node-vault talks to it with the CA, including LIST', async () => {
     expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    const client = nodeVault({ apiVersion: 'v1', endpoint: server.url, token: server.rootToken, requestOptions: { ca } });
+    const client = nodeVault({
+      apiVersion: 'v1',
+      endpoint: server.url,
+      token: server.rootToken,
+      requestOptions: { ca },
+    });
     await client.write('secret/data/tls/a', { data: { v: 'over-tls' } });
     await client.write('secret/data/tls/b', { data: { v: 'also' } });
     expect((await client.read('secret/data/tls/a')).data.data.v).toBe('over-tls');
@@ -50,7 +72,12 @@ describe('TLS listener (--tls-cert-file / --tls-key-file)', () => {
   it('is a real TLS check: an unknown CA is refused unless verification is switched off', async () => {
     const strict = nodeVault({ apiVersion: 'v1', endpoint: server.url, token: server.rootToken });
     await expect(strict.read('secret/data/tls/a')).rejects.toThrow(/self[- ]signed|certificate/i);
-    const insecure = nodeVault({ apiVersion: 'v1', endpoint: server.url, token: server.rootToken, requestOptions: { strictSSL: false } });
+    const insecure = nodeVault({
+      apiVersion: 'v1',
+      endpoint: server.url,
+      token: server.rootToken,
+      requestOptions: { strictSSL: false },
+    });
     expect((await insecure.list('secret/metadata/tls')).data.keys).toEqual(['a', 'b']);
   });
 

@@ -9,7 +9,8 @@ import { api } from './client.js';
  */
 describe('token creation cannot escalate lifetime or escape revocation (real server process)', () => {
   let server: StartedServer;
-  const call = (method: string, path: string, token: string, body?: unknown) => api(server.url, method, path, { token, ...(body !== undefined ? { body } : {}) });
+  const call = (method: string, path: string, token: string, body?: unknown) =>
+    api(server.url, method, path, { token, ...(body !== undefined ? { body } : {}) });
   const root = (method: string, path: string, body?: unknown) => call(method, path, server.rootToken, body);
 
   async function tokenWith(policies: string[], extra: Record<string, unknown> = {}): Promise<string> {
@@ -21,10 +22,34 @@ describe('token creation cannot escalate lifetime or escape revocation (real ser
 
   beforeAll(async () => {
     server = await startServer();
-    expect((await root('PUT', 'sys/policies/acl/creator', { policy: 'path "auth/token/create" { capabilities = ["update"] }' })).status).toBe(204);
-    expect((await root('PUT', 'sys/policies/acl/sudo-creator', { policy: 'path "auth/token/create" { capabilities = ["update", "sudo"] }' })).status).toBe(204);
-    expect((await root('PUT', 'sys/policies/acl/revocable-creator', { policy: 'path "auth/token/create" { capabilities = ["update"] }' })).status).toBe(204);
-    expect((await root('PUT', 'sys/policies/acl/orphan-creator', { policy: 'path "auth/token/create-orphan" { capabilities = ["update"] }' })).status).toBe(204);
+    expect(
+      (
+        await root('PUT', 'sys/policies/acl/creator', {
+          policy: 'path "auth/token/create" { capabilities = ["update"] }',
+        })
+      ).status,
+    ).toBe(204);
+    expect(
+      (
+        await root('PUT', 'sys/policies/acl/sudo-creator', {
+          policy: 'path "auth/token/create" { capabilities = ["update", "sudo"] }',
+        })
+      ).status,
+    ).toBe(204);
+    expect(
+      (
+        await root('PUT', 'sys/policies/acl/revocable-creator', {
+          policy: 'path "auth/token/create" { capabilities = ["update"] }',
+        })
+      ).status,
+    ).toBe(204);
+    expect(
+      (
+        await root('PUT', 'sys/policies/acl/orphan-creator', {
+          policy: 'path "auth/token/create-orphan" { capabilities = ["update"] }',
+        })
+      ).status,
+    ).toBe(204);
   });
   afterAll(async () => {
     await server?.stop();
@@ -50,7 +75,7 @@ describe('token creation cannot escalate lifetime or escape revocation (real ser
     expect((await call('POST', 'auth/token/create-orphan', parent, {})).status).toBe(403);
   });
 
-  it('a child never outlives its parent\'s explicit max TTL', async () => {
+  it("a child never outlives its parent's explicit max TTL", async () => {
     const parent = await tokenWith(['creator'], { ttl: '1h', explicit_max_ttl: '2h' });
     const child = await call('POST', 'auth/token/create', parent, { ttl: '1000h', explicit_max_ttl: '1000h' });
     expect(child.status).toBe(200);
@@ -58,7 +83,9 @@ describe('token creation cannot escalate lifetime or escape revocation (real ser
     const lookup = await call('GET', 'auth/token/lookup-self', child.body.auth.client_token as string);
     expect(lookup.body.data.ttl).toBeLessThanOrEqual(2 * 3600);
     // Renewal cannot push the child past the parent's hard limit either.
-    const renewed = await call('POST', 'auth/token/renew-self', child.body.auth.client_token as string, { increment: '1000h' });
+    const renewed = await call('POST', 'auth/token/renew-self', child.body.auth.client_token as string, {
+      increment: '1000h',
+    });
     expect(renewed.status).toBe(200);
     expect(renewed.body.auth.lease_duration).toBeLessThanOrEqual(2 * 3600);
   });
@@ -90,7 +117,7 @@ describe('token creation cannot escalate lifetime or escape revocation (real ser
     }
   });
 
-  it('with sudo on auth/token/create, no_parent and period are Vault\'s legitimate orphans and periodic tokens', async () => {
+  it("with sudo on auth/token/create, no_parent and period are Vault's legitimate orphans and periodic tokens", async () => {
     const parent = await tokenWith(['sudo-creator'], { ttl: '1h' });
     const orphan = await call('POST', 'auth/token/create', parent, { no_parent: true, ttl: '30m' });
     expect(orphan.status).toBe(200);
@@ -115,7 +142,11 @@ describe('token creation cannot escalate lifetime or escape revocation (real ser
     const attempt = await call('POST', 'auth/token/create', expiringRoot, { policies: ['root'], no_parent: true });
     expect(attempt.status).toBe(403);
     expect(attempt.body.errors).toEqual(['expiring root tokens cannot create non-expiring root tokens']);
-    const bounded = await call('POST', 'auth/token/create', expiringRoot, { policies: ['root'], no_parent: true, ttl: '10m' });
+    const bounded = await call('POST', 'auth/token/create', expiringRoot, {
+      policies: ['root'],
+      no_parent: true,
+      ttl: '10m',
+    });
     expect(bounded.status).toBe(200);
   });
 });

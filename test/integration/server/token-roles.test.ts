@@ -13,7 +13,8 @@ import { api, vaultClient } from './client.js';
 describe('token roles (real server process)', () => {
   let server: StartedServer;
   let auditDir: string;
-  const call = (method: string, path: string, token: string, body?: unknown) => api(server.url, method, path, { token, ...(body !== undefined ? { body } : {}) });
+  const call = (method: string, path: string, token: string, body?: unknown) =>
+    api(server.url, method, path, { token, ...(body !== undefined ? { body } : {}) });
   const root = (method: string, path: string, body?: unknown) => call(method, path, server.rootToken, body);
 
   /** A non-root token with only `policies` (and default). */
@@ -88,7 +89,11 @@ describe('token roles (real server process)', () => {
     // The role's explicit max TTL caps the token.
     expect(all.body.auth.lease_duration).toBeLessThanOrEqual(7200);
     const lookup = await call('GET', 'auth/token/lookup-self', all.body.auth.client_token);
-    expect(lookup.body.data).toMatchObject({ role: 'deploy', path: 'auth/token/create/deploy', explicit_max_ttl: 7200 });
+    expect(lookup.body.data).toMatchObject({
+      role: 'deploy',
+      path: 'auth/token/create/deploy',
+      explicit_max_ttl: 7200,
+    });
 
     const outside = await call('POST', 'auth/token/create/deploy', parent, { policies: ['reader', 'admin'] });
     expect(outside.status).toBe(400);
@@ -97,7 +102,9 @@ describe('token roles (real server process)', () => {
   });
 
   it('needs update on auth/token/create/<role>: the plain create grant is not enough', async () => {
-    const plain = await root('PUT', 'sys/policies/acl/plain-creator', { policy: 'path "auth/token/create" { capabilities = ["update"] }' });
+    const plain = await root('PUT', 'sys/policies/acl/plain-creator', {
+      policy: 'path "auth/token/create" { capabilities = ["update"] }',
+    });
     expect(plain.status).toBe(204);
     const parent = await tokenWith(['plain-creator']);
     const denied = await call('POST', 'auth/token/create/deploy', parent, {});
@@ -109,7 +116,14 @@ describe('token roles (real server process)', () => {
   });
 
   it('applies allowed and disallowed globs', async () => {
-    expect((await root('POST', 'auth/token/roles/teams', { allowed_policies_glob: 'team-*', disallowed_policies_glob: '*-admin' })).status).toBe(204);
+    expect(
+      (
+        await root('POST', 'auth/token/roles/teams', {
+          allowed_policies_glob: 'team-*',
+          disallowed_policies_glob: '*-admin',
+        })
+      ).status,
+    ).toBe(204);
     const parent = await tokenWith(['use-any-role']);
     const ok = await call('POST', 'auth/token/create/teams', parent, { policies: ['team-a'] });
     expect(ok.status).toBe(200);
@@ -121,7 +135,9 @@ describe('token roles (real server process)', () => {
   });
 
   it('an orphan role makes tokens that outlive their creator, without sudo', async () => {
-    expect((await root('POST', 'auth/token/roles/detached', { allowed_policies: ['reader'], orphan: true })).status).toBe(204);
+    expect(
+      (await root('POST', 'auth/token/roles/detached', { allowed_policies: ['reader'], orphan: true })).status,
+    ).toBe(204);
     const parent = await tokenWith(['use-any-role']);
     const child = await call('POST', 'auth/token/create/detached', parent, {});
     expect(child.status).toBe(200);
@@ -131,7 +147,9 @@ describe('token roles (real server process)', () => {
   });
 
   it('a period role makes periodic tokens without sudo; a requested period still needs sudo', async () => {
-    expect((await root('POST', 'auth/token/roles/periodic', { allowed_policies: 'reader', token_period: '30m' })).status).toBe(204);
+    expect(
+      (await root('POST', 'auth/token/roles/periodic', { allowed_policies: 'reader', token_period: '30m' })).status,
+    ).toBe(204);
     expect((await root('GET', 'auth/token/roles/periodic')).body.data).toMatchObject({ token_period: 1800, period: 0 });
     const parent = await tokenWith(['use-any-role']);
     const made = await call('POST', 'auth/token/create/periodic', parent, {});
@@ -146,9 +164,13 @@ describe('token roles (real server process)', () => {
   });
 
   it('puts path_suffix into the token path, and refuses a suffix with parent references', async () => {
-    expect((await root('POST', 'auth/token/roles/svc', { allowed_policies: 'reader', path_suffix: 'v2' })).status).toBe(204);
+    expect((await root('POST', 'auth/token/roles/svc', { allowed_policies: 'reader', path_suffix: 'v2' })).status).toBe(
+      204,
+    );
     const made = await root('POST', 'auth/token/create/svc', {});
-    expect((await call('GET', 'auth/token/lookup-self', made.body.auth.client_token)).body.data.path).toBe('auth/token/create/svc/v2');
+    expect((await call('GET', 'auth/token/lookup-self', made.body.auth.client_token)).body.data.path).toBe(
+      'auth/token/create/svc/v2',
+    );
     const bad = await root('POST', 'auth/token/roles/svc', { path_suffix: '../escape' });
     expect(bad.status).toBe(400);
     expect(bad.body.errors).toEqual(['error registering path suffix: path cannot contain parent references']);
@@ -165,8 +187,18 @@ describe('token roles (real server process)', () => {
   });
 
   it('enforces token_bound_cidrs: a token bound elsewhere is refused from 127.0.0.1, one bound to loopback works', async () => {
-    expect((await root('POST', 'auth/token/roles/far', { allowed_policies: 'reader', token_bound_cidrs: '10.0.0.0/8' })).status).toBe(204);
-    expect((await root('POST', 'auth/token/roles/near', { allowed_policies: 'reader', token_bound_cidrs: ['127.0.0.0/8', '::1/128'] })).status).toBe(204);
+    expect(
+      (await root('POST', 'auth/token/roles/far', { allowed_policies: 'reader', token_bound_cidrs: '10.0.0.0/8' }))
+        .status,
+    ).toBe(204);
+    expect(
+      (
+        await root('POST', 'auth/token/roles/near', {
+          allowed_policies: 'reader',
+          token_bound_cidrs: ['127.0.0.0/8', '::1/128'],
+        })
+      ).status,
+    ).toBe(204);
     expect((await root('GET', 'auth/token/roles/far')).body.data.token_bound_cidrs).toEqual(['10.0.0.0/8']);
 
     const far = await root('POST', 'auth/token/create/far', {});
@@ -184,11 +216,23 @@ describe('token roles (real server process)', () => {
     expect(ok.body.data.bound_cidrs).toEqual(['127.0.0.0/8', '::1/128']);
   });
 
-  it('works through node-vault\'s token role calls', async () => {
+  it("works through node-vault's token role calls", async () => {
     const vault = vaultClient(server.url, server.rootToken);
-    await vault.addTokenRole({ role_name: 'nv', allowed_policies: 'reader,writer', orphan: true, period: 600, path_suffix: 'nv1' });
+    await vault.addTokenRole({
+      role_name: 'nv',
+      allowed_policies: 'reader,writer',
+      orphan: true,
+      period: 600,
+      path_suffix: 'nv1',
+    });
     const role = await vault.getTokenRole({ role_name: 'nv' });
-    expect(role.data).toMatchObject({ allowed_policies: ['reader', 'writer'], orphan: true, period: 600, token_period: 600, path_suffix: 'nv1' });
+    expect(role.data).toMatchObject({
+      allowed_policies: ['reader', 'writer'],
+      orphan: true,
+      period: 600,
+      token_period: 600,
+      path_suffix: 'nv1',
+    });
     expect((await vault.tokenRoles()).data.keys).toContain('nv');
     // tokenCreateRole makes the client use the new token; a client of its own keeps the root one untouched.
     const creator = vaultClient(server.url, server.rootToken);
@@ -196,12 +240,17 @@ describe('token roles (real server process)', () => {
     expect(created.auth).toMatchObject({ policies: ['default', 'reader'], orphan: true, lease_duration: 600 });
     expect(creator.token).toBe(created.auth.client_token);
     const self = await creator.tokenLookupSelf();
-    expect(self.data).toMatchObject({ id: created.auth.client_token, role: 'nv', path: 'auth/token/create/nv/nv1', period: 600 });
+    expect(self.data).toMatchObject({
+      id: created.auth.client_token,
+      role: 'nv',
+      path: 'auth/token/create/nv/nv1',
+      period: 600,
+    });
     await vault.removeTokenRole({ role_name: 'nv' });
     expect((await vault.tokenRoles()).data.keys).not.toContain('nv');
   });
 
-  it('lookup-self and lookup return the token\'s own id; the audit log holds only its HMAC', async () => {
+  it("lookup-self and lookup return the token's own id; the audit log holds only its HMAC", async () => {
     const token = await tokenWith([]);
     const self = await call('GET', 'auth/token/lookup-self', token);
     expect(self.status).toBe(200);
@@ -220,8 +269,13 @@ describe('token roles (real server process)', () => {
     const raw = readFileSync(join(auditDir, 'audit.log'), 'utf8');
     expect(raw).not.toContain(token);
     expect(raw).not.toContain(token.slice(4));
-    const entries = raw.trim().split('\n').map((l) => JSON.parse(l));
-    const response = entries.find((e) => e.type === 'response' && e.request?.path === 'auth/token/lookup-self' && e.response?.data?.id);
+    const entries = raw
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const response = entries.find(
+      (e) => e.type === 'response' && e.request?.path === 'auth/token/lookup-self' && e.response?.data?.id,
+    );
     expect(response.response.data.id).toMatch(/^hmac-sha256:/);
   });
 });

@@ -21,7 +21,10 @@ describe('wire fidelity (real server)', () => {
 
   describe('Content-Type: application/json exactly', () => {
     it('on a 200 with a body', async () => {
-      const written = await api(server.url, 'POST', 'secret/data/ct', { token: server.rootToken, body: { data: { a: '1' } } });
+      const written = await api(server.url, 'POST', 'secret/data/ct', {
+        token: server.rootToken,
+        body: { data: { a: '1' } },
+      });
       expect(written.status).toBe(200);
       expectVaultJson(written);
       const read = await api(server.url, 'GET', 'secret/data/ct', { token: server.rootToken });
@@ -30,7 +33,10 @@ describe('wire fidelity (real server)', () => {
     });
 
     it('on a 400 from the pipeline and from the body parser', async () => {
-      const badField = await api(server.url, 'POST', 'secret/data/ct', { token: server.rootToken, body: { data: 'not an object' } });
+      const badField = await api(server.url, 'POST', 'secret/data/ct', {
+        token: server.rootToken,
+        body: { data: 'not an object' },
+      });
       expect(badField.status).toBe(400);
       expectVaultJson(badField);
       const badJson = await api(server.url, 'POST', 'secret/data/ct', {
@@ -76,7 +82,10 @@ describe('wire fidelity (real server)', () => {
   });
   describe('an empty LIST is 404 with {"errors":[]}, as Vault answers it', () => {
     beforeAll(async () => {
-      const mounted = await api(server.url, 'POST', 'sys/mounts/empty-kv', { token: server.rootToken, body: { type: 'kv', options: { version: '2' } } });
+      const mounted = await api(server.url, 'POST', 'sys/mounts/empty-kv', {
+        token: server.rootToken,
+        body: { type: 'kv', options: { version: '2' } },
+      });
       expect(mounted.status).toBe(204);
     });
     const emptyLists = [
@@ -100,15 +109,22 @@ describe('wire fidelity (real server)', () => {
     }
 
     it('the secret-id accessors of a role that has none', async () => {
-      const created = await api(server.url, 'POST', 'auth/approle/role/no-secrets', { token: server.rootToken, body: { token_policies: ['default'] } });
+      const created = await api(server.url, 'POST', 'auth/approle/role/no-secrets', {
+        token: server.rootToken,
+        body: { token_policies: ['default'] },
+      });
       expect(created.status).toBe(204);
-      const listed = await api(server.url, 'GET', 'auth/approle/role/no-secrets/secret-id?list=true', { token: server.rootToken });
+      const listed = await api(server.url, 'GET', 'auth/approle/role/no-secrets/secret-id?list=true', {
+        token: server.rootToken,
+      });
       expect(listed.status).toBe(404);
       expect(listed.body).toEqual({ errors: [] });
       const roles = await api(server.url, 'GET', 'auth/approle/role?list=true', { token: server.rootToken });
       expect(roles.status).toBe(200);
       expect(roles.body.data.keys).toEqual(['no-secrets']);
-      expect((await api(server.url, 'DELETE', 'auth/approle/role/no-secrets', { token: server.rootToken })).status).toBe(204);
+      expect(
+        (await api(server.url, 'DELETE', 'auth/approle/role/no-secrets', { token: server.rootToken })).status,
+      ).toBe(204);
     });
 
     it('a LIST with entries is still 200', async () => {
@@ -122,13 +138,19 @@ describe('wire fidelity (real server)', () => {
     });
   });
   describe('sys/audit-hash', () => {
-    it('answers 400 with Vault\'s text for a device that is not enabled, and hashes on one that is', async () => {
-      const unknown = await api(server.url, 'POST', 'sys/audit-hash/not-enabled', { token: server.rootToken, body: { input: 'x' } });
+    it("answers 400 with Vault's text for a device that is not enabled, and hashes on one that is", async () => {
+      const unknown = await api(server.url, 'POST', 'sys/audit-hash/not-enabled', {
+        token: server.rootToken,
+        body: { input: 'x' },
+      });
       expect(unknown.status).toBe(400);
       expect(unknown.body).toEqual({ errors: ['unknown audit backend "not-enabled/"'] });
       expectVaultJson(unknown);
 
-      const enabled = await api(server.url, 'POST', 'sys/audit/wire-db', { token: server.rootToken, body: { type: 'database' } });
+      const enabled = await api(server.url, 'POST', 'sys/audit/wire-db', {
+        token: server.rootToken,
+        body: { type: 'database' },
+      });
       expect(enabled.status).toBe(204);
       for (const path of ['sys/audit-hash/wire-db', 'sys/audit-hash/wire-db/']) {
         const hashed = await api(server.url, 'POST', path, { token: server.rootToken, body: { input: 'x' } });
@@ -136,7 +158,10 @@ describe('wire fidelity (real server)', () => {
         expect(hashed.body.data.hash).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
       }
       expect((await api(server.url, 'DELETE', 'sys/audit/wire-db', { token: server.rootToken })).status).toBe(204);
-      const disabled = await api(server.url, 'POST', 'sys/audit-hash/wire-db', { token: server.rootToken, body: { input: 'x' } });
+      const disabled = await api(server.url, 'POST', 'sys/audit-hash/wire-db', {
+        token: server.rootToken,
+        body: { input: 'x' },
+      });
       expect(disabled.status).toBe(400);
     });
   });
@@ -152,20 +177,29 @@ describe('wire fidelity (real server)', () => {
           [0, 1, 2].map(() => api(fresh.url, 'POST', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } })),
         );
         expect(both.map((r) => r.status).sort()).toEqual([200, 400, 400]);
-        for (const lost of both.filter((r) => r.status === 400)) expect(lost.body).toEqual({ errors: ['Vault is already initialized'] });
+        for (const lost of both.filter((r) => r.status === 400))
+          expect(lost.body).toEqual({ errors: ['Vault is already initialized'] });
       } finally {
         await fresh.stop();
       }
     });
 
-    it('KV v2 check-and-set: mismatch and required, 400 with Vault\'s texts', async () => {
-      const write = (body: unknown) => api(server.url, 'POST', 'secret/data/cas-texts', { token: server.rootToken, body });
+    it("KV v2 check-and-set: mismatch and required, 400 with Vault's texts", async () => {
+      const write = (body: unknown) =>
+        api(server.url, 'POST', 'secret/data/cas-texts', { token: server.rootToken, body });
       expect((await write({ data: { v: '1' } })).status).toBe(200);
       const mismatch = await write({ data: { v: '2' }, options: { cas: 0 } });
       expect(mismatch.status).toBe(400);
       expect(mismatch.body.errors).toEqual(['check-and-set parameter did not match the current version']);
 
-      expect((await api(server.url, 'POST', 'secret/metadata/cas-texts', { token: server.rootToken, body: { cas_required: true } })).status).toBe(204);
+      expect(
+        (
+          await api(server.url, 'POST', 'secret/metadata/cas-texts', {
+            token: server.rootToken,
+            body: { cas_required: true },
+          })
+        ).status,
+      ).toBe(204);
       const required = await write({ data: { v: '3' } });
       expect(required.status).toBe(400);
       expect(required.body.errors).toEqual(['check-and-set parameter required for this call']);
@@ -174,13 +208,22 @@ describe('wire fidelity (real server)', () => {
   describe("durations read back in Vault's (Go's) form", () => {
     it('KV v2 delete_version_after in config and metadata', async () => {
       const t = { token: server.rootToken };
-      expect((await api(server.url, 'POST', 'secret/config', { ...t, body: { delete_version_after: '30m' } })).status).toBe(204);
+      expect(
+        (await api(server.url, 'POST', 'secret/config', { ...t, body: { delete_version_after: '30m' } })).status,
+      ).toBe(204);
       expect((await api(server.url, 'GET', 'secret/config', t)).body.data.delete_version_after).toBe('30m0s');
-      expect((await api(server.url, 'POST', 'secret/config', { ...t, body: { delete_version_after: 0 } })).status).toBe(204);
+      expect((await api(server.url, 'POST', 'secret/config', { ...t, body: { delete_version_after: 0 } })).status).toBe(
+        204,
+      );
 
       await api(server.url, 'POST', 'secret/data/durations', { ...t, body: { data: { a: '1' } } });
-      expect((await api(server.url, 'POST', 'secret/metadata/durations', { ...t, body: { delete_version_after: 5400 } })).status).toBe(204);
-      expect((await api(server.url, 'GET', 'secret/metadata/durations', t)).body.data.delete_version_after).toBe('1h30m0s');
+      expect(
+        (await api(server.url, 'POST', 'secret/metadata/durations', { ...t, body: { delete_version_after: 5400 } }))
+          .status,
+      ).toBe(204);
+      expect((await api(server.url, 'GET', 'secret/metadata/durations', t)).body.data.delete_version_after).toBe(
+        '1h30m0s',
+      );
     });
   });
 });

@@ -15,7 +15,11 @@ const NOT_VALID = 'wrapping token is not valid or does not exist';
 describe('response wrapping and cubbyhole (real server)', () => {
   let server: StartedServer;
   let auditFile: string;
-  const call = (method: string, path: string, options: { token?: string | null; body?: unknown; wrapTtl?: string } = {}) => {
+  const call = (
+    method: string,
+    path: string,
+    options: { token?: string | null; body?: unknown; wrapTtl?: string } = {},
+  ) => {
     const token = options.token === null ? undefined : (options.token ?? server.rootToken);
     return api(server.url, method, path, {
       ...(token !== undefined ? { token } : {}),
@@ -23,7 +27,8 @@ describe('response wrapping and cubbyhole (real server)', () => {
       ...(options.wrapTtl !== undefined ? { headers: { 'x-vault-wrap-ttl': options.wrapTtl } } : {}),
     });
   };
-  const childToken = async (policies = ['default']) => (await call('POST', 'auth/token/create', { body: { policies } })).body.auth.client_token as string;
+  const childToken = async (policies = ['default']) =>
+    (await call('POST', 'auth/token/create', { body: { policies } })).body.auth.client_token as string;
 
   beforeAll(async () => {
     auditFile = join(mkdtempSync(join(tmpdir(), 'strongroom-wrap-audit-')), 'audit.log');
@@ -34,7 +39,7 @@ describe('response wrapping and cubbyhole (real server)', () => {
     await server?.stop();
   });
 
-  it('wraps a KV read, unwraps it once with the wrapping token, and refuses the second unwrap with Vault\'s words', async () => {
+  it("wraps a KV read, unwraps it once with the wrapping token, and refuses the second unwrap with Vault's words", async () => {
     const wrapped = await call('GET', 'secret/data/app/db', { wrapTtl: '5m' });
     expect(wrapped.status).toBe(200);
     expect(wrapped.text).not.toContain(PLAINTEXT);
@@ -47,7 +52,11 @@ describe('response wrapping and cubbyhole (real server)', () => {
 
     const lookup = await call('POST', 'sys/wrapping/lookup', { token: null, body: { token } });
     expect(lookup.status).toBe(200);
-    expect(lookup.body.data).toEqual({ creation_ttl: 300, creation_time: wrapped.body.wrap_info.creation_time, creation_path: 'secret/data/app/db' });
+    expect(lookup.body.data).toEqual({
+      creation_ttl: 300,
+      creation_time: wrapped.body.wrap_info.creation_time,
+      creation_path: 'secret/data/app/db',
+    });
 
     const unwrapped = await call('POST', 'sys/wrapping/unwrap', { token });
     expect(unwrapped.status).toBe(200);
@@ -58,7 +67,9 @@ describe('response wrapping and cubbyhole (real server)', () => {
     const again = await call('POST', 'sys/wrapping/unwrap', { token });
     expect(again.status).toBe(400);
     expect(again.body).toEqual({ errors: [NOT_VALID] });
-    expect((await call('POST', 'sys/wrapping/lookup', { token: null, body: { token } })).body).toEqual({ errors: [NOT_VALID] });
+    expect((await call('POST', 'sys/wrapping/lookup', { token: null, body: { token } })).body).toEqual({
+      errors: [NOT_VALID],
+    });
     // The wrapping token itself is gone too.
     expect((await call('GET', 'auth/token/lookup-self', { token })).status).toBe(403);
   });
@@ -93,14 +104,17 @@ describe('response wrapping and cubbyhole (real server)', () => {
   });
 
   it('rewraps into a new token and invalidates the old one', async () => {
-    const first = (await call('POST', 'sys/wrapping/wrap', { body: { foo: 'rewrapped' }, wrapTtl: '10m' })).body.wrap_info;
+    const first = (await call('POST', 'sys/wrapping/wrap', { body: { foo: 'rewrapped' }, wrapTtl: '10m' })).body
+      .wrap_info;
     const rewrapped = await call('POST', 'sys/wrapping/rewrap', { body: { token: first.token } });
     expect(rewrapped.status).toBe(200);
     expect(rewrapped.body.data).toBeNull();
     expect(rewrapped.body.wrap_info).toMatchObject({ ttl: 600, creation_path: 'sys/wrapping/wrap' });
     expect(rewrapped.body.wrap_info.token).not.toBe(first.token);
     expect((await call('POST', 'sys/wrapping/unwrap', { token: first.token })).body).toEqual({ errors: [NOT_VALID] });
-    expect((await call('POST', 'sys/wrapping/unwrap', { token: rewrapped.body.wrap_info.token })).body.data).toEqual({ foo: 'rewrapped' });
+    expect((await call('POST', 'sys/wrapping/unwrap', { token: rewrapped.body.wrap_info.token })).body.data).toEqual({
+      foo: 'rewrapped',
+    });
     // rewrap is not in the default policy, as in Vault.
     const plain = await childToken();
     const other = (await call('POST', 'sys/wrapping/wrap', { body: { foo: 1 }, wrapTtl: '1m' })).body.wrap_info.token;
@@ -117,7 +131,8 @@ describe('response wrapping and cubbyhole (real server)', () => {
   });
 
   it('honours min_wrapping_ttl and max_wrapping_ttl in policies: such a path is readable only wrapped within them', async () => {
-    const policy = 'path "secret/data/app/*" { capabilities = ["read"] min_wrapping_ttl = "1m" max_wrapping_ttl = "10m" }';
+    const policy =
+      'path "secret/data/app/*" { capabilities = ["read"] min_wrapping_ttl = "1m" max_wrapping_ttl = "10m" }';
     expect((await call('PUT', 'sys/policies/acl/wrapped-reads', { body: { policy } })).status).toBe(204);
     const reader = await childToken(['default', 'wrapped-reads']);
     expect((await call('GET', 'secret/data/app/db', { token: reader })).status).toBe(403);
@@ -126,7 +141,9 @@ describe('response wrapping and cubbyhole (real server)', () => {
     const wrapped = await call('GET', 'secret/data/app/db', { token: reader, wrapTtl: '5m' });
     expect(wrapped.status).toBe(200);
     expect(wrapped.text).not.toContain(PLAINTEXT);
-    expect((await call('POST', 'sys/wrapping/unwrap', { token: wrapped.body.wrap_info.token })).body.data.data.password).toBe(PLAINTEXT);
+    expect(
+      (await call('POST', 'sys/wrapping/unwrap', { token: wrapped.body.wrap_info.token })).body.data.data.password,
+    ).toBe(PLAINTEXT);
   });
 
   it('refuses malformed wrapping headers with 400 and wraps nothing', async () => {
@@ -145,7 +162,11 @@ describe('response wrapping and cubbyhole (real server)', () => {
     const status = await call('GET', 'sys/seal-status', { token: null, wrapTtl: '60' });
     expect(status.status).toBe(200);
     expect(status.body.sealed).toBe(false);
-    const init = await call('POST', 'sys/init', { token: null, body: { secret_shares: 1, secret_threshold: 1 }, wrapTtl: '60' });
+    const init = await call('POST', 'sys/init', {
+      token: null,
+      body: { secret_shares: 1, secret_threshold: 1 },
+      wrapTtl: '60',
+    });
     expect(init.status).toBe(400);
     expect(init.body).toEqual({ errors: ['this response cannot be wrapped'] });
   });
@@ -180,8 +201,24 @@ describe('response wrapping and cubbyhole (real server)', () => {
     expect(log).toContain('"wrap_info"');
     expect(log).not.toContain(PLAINTEXT);
     expect(log).not.toContain(token);
-    const entries = log.trim().split('\n').map((line) => JSON.parse(line) as { type: string; request: { path: string }; response?: { wrap_info?: Record<string, unknown> } });
-    const entry = entries.reverse().find((e) => e.type === 'response' && e.request.path === 'secret/data/app/db' && e.response?.wrap_info);
-    expect(entry?.response?.wrap_info).toMatchObject({ ttl: 300, creation_path: 'secret/data/app/db', token: expect.stringMatching(/^hmac-sha256:/) });
+    const entries = log
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            type: string;
+            request: { path: string };
+            response?: { wrap_info?: Record<string, unknown> };
+          },
+      );
+    const entry = entries
+      .reverse()
+      .find((e) => e.type === 'response' && e.request.path === 'secret/data/app/db' && e.response?.wrap_info);
+    expect(entry?.response?.wrap_info).toMatchObject({
+      ttl: 300,
+      creation_path: 'secret/data/app/db',
+      token: expect.stringMatching(/^hmac-sha256:/),
+    });
   });
 });

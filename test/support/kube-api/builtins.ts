@@ -44,14 +44,29 @@ function validateData(object: Obj, old: Obj | undefined, kind: 'Secret' | 'Confi
       continue;
     }
     for (const [key, value] of Object.entries(map)) {
-      if (!DATA_KEY.test(key)) causes.push(cause.invalid(`${mapName}[${key}]`, key, "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"));
+      if (!DATA_KEY.test(key))
+        causes.push(
+          cause.invalid(
+            `${mapName}[${key}]`,
+            key,
+            "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+          ),
+        );
       if (typeof value !== 'string') {
-        causes.push({ reason: 'FieldValueTypeInvalid', message: 'Invalid value: must be a string', field: `${mapName}[${key}]` });
+        causes.push({
+          reason: 'FieldValueTypeInvalid',
+          message: 'Invalid value: must be a string',
+          field: `${mapName}[${key}]`,
+        });
         continue;
       }
       const base64 = kind === 'Secret' || mapName === 'binaryData';
       if (base64 && !BASE64.test(value)) {
-        causes.push({ reason: 'FieldValueInvalid', message: 'Invalid value: illegal base64 data', field: `${mapName}[${key}]` });
+        causes.push({
+          reason: 'FieldValueInvalid',
+          message: 'Invalid value: illegal base64 data',
+          field: `${mapName}[${key}]`,
+        });
       }
       size += base64 ? Math.floor((value.length * 3) / 4) : Buffer.byteLength(value);
     }
@@ -62,7 +77,8 @@ function validateData(object: Obj, old: Obj | undefined, kind: 'Secret' | 'Confi
     if (!same('data') || (kind === 'ConfigMap' && !same('binaryData'))) {
       causes.push(cause.forbidden('data', 'field is immutable when `immutable` is set'));
     }
-    if (object.immutable !== true) causes.push(cause.forbidden('immutable', 'field is immutable when `immutable` is set'));
+    if (object.immutable !== true)
+      causes.push(cause.forbidden('immutable', 'field is immutable when `immutable` is set'));
   }
   if (kind === 'Secret' && old && old.type !== object.type) {
     causes.push(cause.invalid('type', object.type, 'field is immutable'));
@@ -76,7 +92,8 @@ function prepareSecret(object: Obj): void {
   const stringData = object.stringData as Record<string, string> | undefined;
   if (stringData && typeof stringData === 'object') {
     const data = (object.data ?? {}) as Record<string, string>;
-    for (const [key, value] of Object.entries(stringData)) data[key] = Buffer.from(String(value), 'utf8').toString('base64');
+    for (const [key, value] of Object.entries(stringData))
+      data[key] = Buffer.from(String(value), 'utf8').toString('base64');
     object.data = data;
   }
   delete object.stringData;
@@ -89,7 +106,12 @@ function validateContainers(podSpec: unknown, path: string): StatusCause[] {
   const names = new Set<string>();
   containers.forEach((c: Record<string, unknown>, i) => {
     if (typeof c?.name !== 'string' || c.name === '') causes.push(cause.required(`${path}.containers[${i}].name`));
-    else if (names.has(c.name)) causes.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: "${c.name}"`, field: `${path}.containers[${i}].name` });
+    else if (names.has(c.name))
+      causes.push({
+        reason: 'FieldValueDuplicate',
+        message: `Duplicate value: "${c.name}"`,
+        field: `${path}.containers[${i}].name`,
+      });
     else names.add(c.name);
     if (typeof c?.image !== 'string' || c.image === '') causes.push(cause.required(`${path}.containers[${i}].image`));
   });
@@ -104,9 +126,12 @@ function validateWorkload(object: Obj, old: Obj | undefined, selectorRequired: b
     if (selectorRequired) causes.push(cause.required('spec.selector'));
   } else {
     const requirements = labelSelectorFromObject(selector) ?? [];
-    if (requirements.length === 0) causes.push(cause.invalid('spec.selector', 'empty', 'empty selector is invalid for deployment'));
+    if (requirements.length === 0)
+      causes.push(cause.invalid('spec.selector', 'empty', 'empty selector is invalid for deployment'));
     else if (!matchesLabels(requirements, templateLabels)) {
-      causes.push(cause.invalid('spec.template.metadata.labels', 'labels', '`selector` does not match template `labels`'));
+      causes.push(
+        cause.invalid('spec.template.metadata.labels', 'labels', '`selector` does not match template `labels`'),
+      );
     }
     if (old && JSON.stringify(field(old, 'spec.selector')) !== JSON.stringify(selector)) {
       causes.push(cause.invalid('spec.selector', 'selector', 'field is immutable'));
@@ -154,7 +179,13 @@ export function builtinTypes(): ResourceType[] {
       prepare: prepareSecret,
       validate: (o, old) => validateData(o, old, 'Secret'),
     }),
-    define({ ...core, plural: 'configmaps', kind: 'ConfigMap', shortNames: ['cm'], validate: (o, old) => validateData(o, old, 'ConfigMap') }),
+    define({
+      ...core,
+      plural: 'configmaps',
+      kind: 'ConfigMap',
+      shortNames: ['cm'],
+      validate: (o, old) => validateData(o, old, 'ConfigMap'),
+    }),
     define({
       ...core,
       plural: 'pods',
@@ -163,7 +194,13 @@ export function builtinTypes(): ResourceType[] {
       categories: ['all'],
       statusSubresource: true,
       returnDeletedObject: true,
-      fieldSelectors: ['status.phase', 'spec.nodeName', 'spec.serviceAccountName', 'spec.restartPolicy', 'status.podIP'],
+      fieldSelectors: [
+        'status.phase',
+        'spec.nodeName',
+        'spec.serviceAccountName',
+        'spec.restartPolicy',
+        'status.podIP',
+      ],
       prepare: (o, old) => {
         const s = spec(o);
         if (!old) o.status ??= { phase: 'Pending', qosClass: 'BestEffort' };
@@ -172,8 +209,21 @@ export function builtinTypes(): ResourceType[] {
       },
       validate: (o) => validateContainers(o.spec, 'spec'),
     }),
-    define({ ...core, plural: 'services', kind: 'Service', shortNames: ['svc'], categories: ['all'], statusSubresource: true }),
-    define({ ...core, plural: 'serviceaccounts', kind: 'ServiceAccount', shortNames: ['sa'], extraSubresources: ['token'] }),
+    define({
+      ...core,
+      plural: 'services',
+      kind: 'Service',
+      shortNames: ['svc'],
+      categories: ['all'],
+      statusSubresource: true,
+    }),
+    define({
+      ...core,
+      plural: 'serviceaccounts',
+      kind: 'ServiceAccount',
+      shortNames: ['sa'],
+      extraSubresources: ['token'],
+    }),
     define({
       ...core,
       plural: 'events',
@@ -199,7 +249,15 @@ export function builtinTypes(): ResourceType[] {
       plural: 'events',
       kind: 'Event',
       shortNames: ['ev'],
-      fieldSelectors: ['regarding.kind', 'regarding.namespace', 'regarding.name', 'regarding.uid', 'reason', 'type', 'reportingController'],
+      fieldSelectors: [
+        'regarding.kind',
+        'regarding.namespace',
+        'regarding.name',
+        'regarding.uid',
+        'reason',
+        'type',
+        'reportingController',
+      ],
     }),
     define({
       ...apps,
@@ -243,9 +301,32 @@ export function builtinTypes(): ResourceType[] {
       },
       validate: (o, old) => validateWorkload(o, old, true),
     }),
-    define({ ...apps, plural: 'replicasets', kind: 'ReplicaSet', shortNames: ['rs'], validate: (o, old) => validateWorkload(o, old, true) }),
-    define({ group: 'batch', version: 'v1', plural: 'jobs', kind: 'Job', categories: ['all'], statusSubresource: true, tracksGeneration: true }),
-    define({ group: 'batch', version: 'v1', plural: 'cronjobs', kind: 'CronJob', shortNames: ['cj'], categories: ['all'], statusSubresource: true, tracksGeneration: true }),
+    define({
+      ...apps,
+      plural: 'replicasets',
+      kind: 'ReplicaSet',
+      shortNames: ['rs'],
+      validate: (o, old) => validateWorkload(o, old, true),
+    }),
+    define({
+      group: 'batch',
+      version: 'v1',
+      plural: 'jobs',
+      kind: 'Job',
+      categories: ['all'],
+      statusSubresource: true,
+      tracksGeneration: true,
+    }),
+    define({
+      group: 'batch',
+      version: 'v1',
+      plural: 'cronjobs',
+      kind: 'CronJob',
+      shortNames: ['cj'],
+      categories: ['all'],
+      statusSubresource: true,
+      tracksGeneration: true,
+    }),
     define({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease' }),
     define({
       group: 'authentication.k8s.io',
@@ -276,10 +357,12 @@ function validateCrd(o: Obj, old: Obj | undefined): StatusCause[] {
   const plural = field(o, 'spec.names.plural');
   const kind = field(o, 'spec.names.kind');
   const scope = field(o, 'spec.scope');
-  if (typeof group !== 'string' || !group.includes('.')) causes.push(cause.invalid('spec.group', group, 'should be a domain with at least one dot'));
+  if (typeof group !== 'string' || !group.includes('.'))
+    causes.push(cause.invalid('spec.group', group, 'should be a domain with at least one dot'));
   if (typeof plural !== 'string' || plural === '') causes.push(cause.required('spec.names.plural'));
   if (typeof kind !== 'string' || kind === '') causes.push(cause.required('spec.names.kind'));
-  if (scope !== 'Namespaced' && scope !== 'Cluster') causes.push(cause.notSupported('spec.scope', scope, ['Cluster', 'Namespaced']));
+  if (scope !== 'Namespaced' && scope !== 'Cluster')
+    causes.push(cause.notSupported('spec.scope', scope, ['Cluster', 'Namespaced']));
   if (typeof plural === 'string' && typeof group === 'string' && o.metadata?.name !== `${plural}.${group}`) {
     causes.push(cause.invalid('metadata.name', o.metadata?.name, `must be spec.names.plural+"."+spec.group`));
   }
@@ -288,11 +371,14 @@ function validateCrd(o: Obj, old: Obj | undefined): StatusCause[] {
     causes.push(cause.required('spec.versions', 'must have exactly one version marked as storage version'));
   } else {
     if (versions.filter((v: Record<string, unknown>) => v?.storage === true).length !== 1) {
-      causes.push(cause.invalid('spec.versions', 'versions', 'must have exactly one version marked as storage version'));
+      causes.push(
+        cause.invalid('spec.versions', 'versions', 'must have exactly one version marked as storage version'),
+      );
     }
     versions.forEach((v: Record<string, unknown>, i) => {
       if (typeof v?.name !== 'string' || v.name === '') causes.push(cause.required(`spec.versions[${i}].name`));
-      if (field(v, 'schema.openAPIV3Schema') === undefined) causes.push(cause.required(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
+      if (field(v, 'schema.openAPIV3Schema') === undefined)
+        causes.push(cause.required(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
     });
   }
   if (old) {

@@ -10,7 +10,14 @@ import { nowRfc3339, type ObjectStore, type StoreEvent } from './store.js';
 interface CrdSpec {
   group: string;
   scope: 'Namespaced' | 'Cluster';
-  names: { plural: string; singular?: string; kind: string; listKind?: string; shortNames?: string[]; categories?: string[] };
+  names: {
+    plural: string;
+    singular?: string;
+    kind: string;
+    listKind?: string;
+    shortNames?: string[];
+    categories?: string[];
+  };
   versions: {
     name: string;
     served: boolean;
@@ -69,8 +76,20 @@ function establish(store: ObjectStore, crdType: ResourceType, crd: Obj): void {
   const since = (type: string) => existing.conditions?.find((c) => c.type === type)?.lastTransitionTime ?? nowRfc3339();
   const status = {
     conditions: [
-      { type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', message: 'no conflicts found', lastTransitionTime: since('NamesAccepted') },
-      { type: 'Established', status: 'True', reason: 'InitialNamesAccepted', message: 'the initial names have been accepted', lastTransitionTime: since('Established') },
+      {
+        type: 'NamesAccepted',
+        status: 'True',
+        reason: 'NoConflicts',
+        message: 'no conflicts found',
+        lastTransitionTime: since('NamesAccepted'),
+      },
+      {
+        type: 'Established',
+        status: 'True',
+        reason: 'InitialNamesAccepted',
+        message: 'the initial names have been accepted',
+        lastTransitionTime: since('Established'),
+      },
     ],
     acceptedNames: {
       plural: spec.names.plural,

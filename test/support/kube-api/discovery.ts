@@ -16,7 +16,11 @@ export function versionDocument() {
 }
 
 export function coreVersions(hostPort: string) {
-  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: hostPort }] };
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: hostPort }],
+  };
 }
 
 function groupDocument(name: string, versions: string[]) {
@@ -26,7 +30,11 @@ function groupDocument(name: string, versions: string[]) {
 
 export function groupList(registry: Registry) {
   const groups = [...registry.groupVersions()].filter(([group]) => group !== '');
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(([name, versions]) => groupDocument(name, versions)) };
+  return {
+    kind: 'APIGroupList',
+    apiVersion: 'v1',
+    groups: groups.map(([name, versions]) => groupDocument(name, versions)),
+  };
 }
 
 export function group(registry: Registry, name: string) {
@@ -48,24 +56,54 @@ export function resourceList(registry: Registry, group: string, version: string)
       ...(t.shortNames.length ? { shortNames: t.shortNames } : {}),
       ...(t.categories.length ? { categories: t.categories } : {}),
     });
-    if (t.statusSubresource) resources.push({ name: `${t.plural}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] });
+    if (t.statusSubresource)
+      resources.push({
+        name: `${t.plural}/status`,
+        singularName: '',
+        namespaced: t.namespaced,
+        kind: t.kind,
+        verbs: ['get', 'patch', 'update'],
+      });
     for (const sub of t.extraSubresources) {
-      const subKind = sub === 'token' ? { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } : { kind: t.kind };
-      resources.push({ name: `${t.plural}/${sub}`, singularName: '', namespaced: t.namespaced, ...subKind, verbs: sub === 'token' ? ['create'] : ['update'] });
+      const subKind =
+        sub === 'token' ? { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } : { kind: t.kind };
+      resources.push({
+        name: `${t.plural}/${sub}`,
+        singularName: '',
+        namespaced: t.namespaced,
+        ...subKind,
+        verbs: sub === 'token' ? ['create'] : ['update'],
+      });
     }
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group ? `${group}/${version}` : version,
+    resources,
+  };
 }
 
 /** `application/json;as=Table;g=meta.k8s.io;v=v1`: what `kubectl get` prints. Name and age, like a CRD without printer columns. */
-export function toTable(type: ResourceType, objects: Obj[], listMeta: Record<string, unknown>, includeObject: string | null) {
+export function toTable(
+  type: ResourceType,
+  objects: Obj[],
+  listMeta: Record<string, unknown>,
+  includeObject: string | null,
+) {
   const now = Date.now();
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: listMeta,
     columnDefinitions: [
-      { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0 },
+      {
+        name: 'Name',
+        type: 'string',
+        format: 'name',
+        description: 'Name must be unique within a namespace.',
+        priority: 0,
+      },
       { name: 'Age', type: 'string', format: '', description: 'Time since creation.', priority: 0 },
     ],
     rows: objects.map((o) => {

@@ -13,7 +13,13 @@ import { ObjectStore, type DeleteOptions } from './store.js';
 import { TokenAuthority, type IssueOptions, type ServiceAccountIssuer } from './tokens.js';
 import { WorkloadSimulator, type RolloutOutcome, type WorkloadRef } from './workloads.js';
 
-export { podTemplateHash, ROLLOUT_ANNOTATION, type RolloutOutcome, type WorkloadRef, type WorkloadKind } from './workloads.js';
+export {
+  podTemplateHash,
+  ROLLOUT_ANNOTATION,
+  type RolloutOutcome,
+  type WorkloadRef,
+  type WorkloadKind,
+} from './workloads.js';
 export { writeKubeconfig, type KubeconfigOptions } from './kubeconfig.js';
 export type { ServiceAccountIssuer } from './tokens.js';
 export type { AuthOptions } from './server.js';
@@ -73,7 +79,11 @@ export async function createKubeApiServer(options: KubeApiServerOptions = {}): P
   const registry = new Registry();
   for (const t of builtinTypes()) registry.add(t);
   const store = new ObjectStore(registry, options.historyLimit ?? 1000, options.namespaceCleanupDelayMs ?? 100);
-  const tokens = await TokenAuthority.create(store, registry, options.issuer ?? 'https://kubernetes.default.svc.cluster.local');
+  const tokens = await TokenAuthority.create(
+    store,
+    registry,
+    options.issuer ?? 'https://kubernetes.default.svc.cluster.local',
+  );
   const workloads = new WorkloadSimulator(store, registry, {
     tickMs: options.tickMs ?? 50,
     progressDeadlineMs: options.progressDeadlineMs ?? 1000,
@@ -141,6 +151,7 @@ function createDefaultServiceAccounts(store: ObjectStore, registry: Registry): (
   return store.subscribe((event) => {
     if (event.storageKey !== '/namespaces' || event.type !== 'ADDED') return;
     const namespace = (event.object.metadata as { name: string }).name;
-    if (!store.get(saType, namespace, 'default')) store.create(saType, { metadata: { name: 'default', namespace } }, { system: true });
+    if (!store.get(saType, namespace, 'default'))
+      store.create(saType, { metadata: { name: 'default', namespace } }, { system: true });
   });
 }

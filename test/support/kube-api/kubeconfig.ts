@@ -22,7 +22,9 @@ export async function writeKubeconfig(url: string, options: KubeconfigOptions = 
     // client-node refuses plain http unless TLS verification is declared off; the double serves http only.
     clusters: [{ name: context, cluster: { server: url, 'insecure-skip-tls-verify': true } }],
     users: [{ name: context, user: { token: options.token ?? 'kube-api-double' } }],
-    contexts: [{ name: context, context: { cluster: context, user: context, namespace: options.namespace ?? 'default' } }],
+    contexts: [
+      { name: context, context: { cluster: context, user: context, namespace: options.namespace ?? 'default' } },
+    ],
     'current-context': context,
     preferences: {},
   };

@@ -12,7 +12,10 @@ const nonNullObject = fc.dictionary(
 
 describe('JSON merge patch (RFC 7386)', () => {
   it('follows the RFC examples', () => {
-    expect(applyMergePatch({ a: 'b', c: { d: 'e', f: 'g' } }, { a: 'z', c: { f: null } })).toEqual({ a: 'z', c: { d: 'e' } });
+    expect(applyMergePatch({ a: 'b', c: { d: 'e', f: 'g' } }, { a: 'z', c: { f: null } })).toEqual({
+      a: 'z',
+      c: { d: 'e' },
+    });
     expect(applyMergePatch({ a: [{ b: 'c' }] }, { a: [1] })).toEqual({ a: [1] });
     expect(applyMergePatch(['a', 'b'], { a: 'b' })).toEqual({ a: 'b' });
   });
@@ -75,24 +78,47 @@ describe('JSON patch (RFC 6902)', () => {
 });
 
 describe('strategic merge patch', () => {
-  const pod = { spec: { containers: [{ name: 'a', image: 'a:1', env: [{ name: 'X', value: '1' }] }, { name: 'b', image: 'b:1', env: [] as { name: string; value: string }[] }] } };
+  const pod = {
+    spec: {
+      containers: [
+        { name: 'a', image: 'a:1', env: [{ name: 'X', value: '1' }] },
+        { name: 'b', image: 'b:1', env: [] as { name: string; value: string }[] },
+      ],
+    },
+  };
   const podJson = pod as unknown as Json;
 
   it('merges containers and env by name', () => {
-    const out = applyStrategicMergePatch(podJson, { spec: { containers: [{ name: 'a', env: [{ name: 'Y', value: '2' }] }] } }) as typeof pod;
+    const out = applyStrategicMergePatch(podJson, {
+      spec: { containers: [{ name: 'a', env: [{ name: 'Y', value: '2' }] }] },
+    }) as typeof pod;
     expect(out.spec.containers.map((c) => c.name)).toEqual(['a', 'b']);
-    expect(out.spec.containers[0]!.env).toEqual([{ name: 'X', value: '1' }, { name: 'Y', value: '2' }]);
+    expect(out.spec.containers[0]!.env).toEqual([
+      { name: 'X', value: '1' },
+      { name: 'Y', value: '2' },
+    ]);
   });
 
   it('understands $patch: delete and the kubectl $setElementOrder directive', () => {
     const out = applyStrategicMergePatch(podJson, {
-      spec: { $setElementOrder: [], '$setElementOrder/containers': [{ name: 'a' }], containers: [{ name: 'b', $patch: 'delete' }] },
+      spec: {
+        $setElementOrder: [],
+        '$setElementOrder/containers': [{ name: 'a' }],
+        containers: [{ name: 'b', $patch: 'delete' }],
+      },
     } as Json) as { spec: Record<string, unknown> };
     expect(out.spec).toEqual({ containers: [pod.spec.containers[0]] });
   });
 
   it('merges finalizers as a set and deletes from primitive lists', () => {
-    expect(applyStrategicMergePatch({ metadata: { finalizers: ['a'] } }, { metadata: { finalizers: ['b', 'a'] } })).toEqual({ metadata: { finalizers: ['a', 'b'] } });
-    expect(applyStrategicMergePatch({ metadata: { finalizers: ['a', 'b'] } }, { metadata: { '$deleteFromPrimitiveList/finalizers': ['a'] } })).toEqual({ metadata: { finalizers: ['b'] } });
+    expect(
+      applyStrategicMergePatch({ metadata: { finalizers: ['a'] } }, { metadata: { finalizers: ['b', 'a'] } }),
+    ).toEqual({ metadata: { finalizers: ['a', 'b'] } });
+    expect(
+      applyStrategicMergePatch(
+        { metadata: { finalizers: ['a', 'b'] } },
+        { metadata: { '$deleteFromPrimitiveList/finalizers': ['a'] } },
+      ),
+    ).toEqual({ metadata: { finalizers: ['b'] } });
   });
 });

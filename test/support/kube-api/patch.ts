@@ -48,7 +48,8 @@ function arrayIndex(arr: Json[], token: string, forInsert: boolean): number {
   if (forInsert && token === '-') return arr.length;
   if (!/^(0|[1-9][0-9]*)$/.test(token)) throw patchFailed(`invalid array index "${token}"`);
   const index = Number(token);
-  if (index > arr.length || (!forInsert && index === arr.length)) throw patchFailed(`array index ${index} out of bounds`);
+  if (index > arr.length || (!forInsert && index === arr.length))
+    throw patchFailed(`array index ${index} out of bounds`);
   return index;
 }
 
@@ -108,7 +109,8 @@ export function applyJsonPatch(target: Json, operations: unknown): Json {
   if (!Array.isArray(operations)) throw new ApiError(400, 'BadRequest', 'a JSON patch must be a list of operations');
   let doc = clone(target);
   for (const raw of operations as JsonPatchOperation[]) {
-    if (!isObject(raw as unknown) || typeof raw.path !== 'string') throw patchFailed('each JSON patch operation needs "op" and "path"');
+    if (!isObject(raw as unknown) || typeof raw.path !== 'string')
+      throw patchFailed('each JSON patch operation needs "op" and "path"');
     switch (raw.op) {
       case 'add':
         doc = addAt(doc, raw.path, clone(raw.value ?? null), false);

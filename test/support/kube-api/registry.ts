@@ -42,7 +42,8 @@ export interface ResourceType {
 export const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 export const storageKeyOf = (t: Pick<ResourceType, 'group' | 'plural'>) => `${t.group}/${t.plural}`;
-export const apiVersionOf = (t: Pick<ResourceType, 'group' | 'version'>) => (t.group ? `${t.group}/${t.version}` : t.version);
+export const apiVersionOf = (t: Pick<ResourceType, 'group' | 'version'>) =>
+  t.group ? `${t.group}/${t.version}` : t.version;
 
 export class Registry {
   private readonly byPath = new Map<string, ResourceType>();
@@ -64,7 +65,12 @@ export class Registry {
   resolve(name: string): ResourceType {
     const lower = name.toLowerCase();
     for (const t of this.byPath.values()) {
-      const candidates = [t.kind.toLowerCase(), t.plural, `${t.plural}.${t.group}`, `${apiVersionOf(t)}/${t.kind}`.toLowerCase()];
+      const candidates = [
+        t.kind.toLowerCase(),
+        t.plural,
+        `${t.plural}.${t.group}`,
+        `${apiVersionOf(t)}/${t.kind}`.toLowerCase(),
+      ];
       if (candidates.includes(lower)) return t;
     }
     throw new Error(`kube-api double: no resource type named ${name}`);

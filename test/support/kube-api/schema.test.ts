@@ -12,7 +12,12 @@ const schema: Schema = {
         n: { type: 'integer', minimum: 0, maximum: 10 },
         s: { type: 'string', minLength: 2, maxLength: 4, pattern: '^[a-z]+$' },
         mode: { type: 'string', enum: ['a', 'b'], default: 'a' },
-        list: { type: 'array', minItems: 1, maxItems: 2, items: { type: 'object', properties: { k: { type: 'string', default: 'dk' } } } },
+        list: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 2,
+          items: { type: 'object', properties: { k: { type: 'string', default: 'dk' } } },
+        },
         port: { 'x-kubernetes-int-or-string': true },
         free: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
         map: { type: 'object', additionalProperties: { type: 'integer' } },
@@ -43,10 +48,21 @@ describe('structural schema validation', () => {
 
   it('prunes unknown fields, keeps preserved ones and applies defaults, also inside list items', () => {
     const out = pruneAndDefault(
-      { apiVersion: 'x/v1', kind: 'K', metadata: { name: 'n' }, junk: 1, spec: { n: 1, extra: true, list: [{ z: 1 }], free: { any: { thing: 1 } } } },
+      {
+        apiVersion: 'x/v1',
+        kind: 'K',
+        metadata: { name: 'n' },
+        junk: 1,
+        spec: { n: 1, extra: true, list: [{ z: 1 }], free: { any: { thing: 1 } } },
+      },
       schema,
     );
-    expect(out).toEqual({ apiVersion: 'x/v1', kind: 'K', metadata: { name: 'n' }, spec: { n: 1, mode: 'a', list: [{ k: 'dk' }], free: { any: { thing: 1 } } } });
+    expect(out).toEqual({
+      apiVersion: 'x/v1',
+      kind: 'K',
+      metadata: { name: 'n' },
+      spec: { n: 1, mode: 'a', list: [{ k: 'dk' }], free: { any: { thing: 1 } } },
+    });
   });
 
   it('every integer within bounds is valid and every integer outside is not', () => {

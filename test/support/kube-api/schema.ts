@@ -62,7 +62,8 @@ function walk(value: unknown, schema: Schema | undefined, isRoot = false): unkno
     const known = schema.properties?.[key];
     if (known) out[key] = walk(child, known);
     else if (isObject(schema.additionalProperties)) out[key] = walk(child, schema.additionalProperties);
-    else if (preserve || schema.additionalProperties === true || (embedded && ROOT_FIELDS.includes(key))) out[key] = child;
+    else if (preserve || schema.additionalProperties === true || (embedded && ROOT_FIELDS.includes(key)))
+      out[key] = child;
     else if (isRoot && ROOT_FIELDS.includes(key)) out[key] = child;
     // otherwise: pruned, silently, exactly like the API server.
   }
@@ -124,10 +125,12 @@ function check(value: unknown, schema: Schema, path: string, causes: StatusCause
     if (schema.minItems !== undefined && value.length < schema.minItems) {
       causes.push(cause.invalid(field, value.length, `${field} in body should have at least ${schema.minItems} items`));
     }
-    if (schema.maxItems !== undefined && value.length > schema.maxItems) causes.push(cause.tooMany(field, value.length, schema.maxItems));
+    if (schema.maxItems !== undefined && value.length > schema.maxItems)
+      causes.push(cause.tooMany(field, value.length, schema.maxItems));
     if (schema.uniqueItems) {
       const seen = new Set(value.map((v) => JSON.stringify(v)));
-      if (seen.size !== value.length) causes.push(cause.invalid(field, value, `${field} in body shouldn't contain duplicates`));
+      if (seen.size !== value.length)
+        causes.push(cause.invalid(field, value, `${field} in body shouldn't contain duplicates`));
     }
     if (schema.items) value.forEach((item, i) => check(item, schema.items!, `${path}[${i}]`, causes));
   }
@@ -174,7 +177,9 @@ function checkObject(value: Obj, schema: Schema, path: string, causes: StatusCau
   const count = Object.keys(value).length;
   const field = path || '<root>';
   if (schema.minProperties !== undefined && count < schema.minProperties) {
-    causes.push(cause.invalid(field, count, `${field} in body should have at least ${schema.minProperties} properties`));
+    causes.push(
+      cause.invalid(field, count, `${field} in body should have at least ${schema.minProperties} properties`),
+    );
   }
   if (schema.maxProperties !== undefined && count > schema.maxProperties) {
     causes.push(cause.tooMany(field, count, schema.maxProperties));
@@ -194,7 +199,8 @@ function checkCombinators(value: unknown, schema: Schema, path: string, field: s
   }
   if (schema.oneOf) {
     const matching = schema.oneOf.filter((sub) => validate(value, sub, path).length === 0).length;
-    if (matching !== 1) causes.push(cause.invalid(field, value, `${field} in body must match exactly one schema in oneOf`));
+    if (matching !== 1)
+      causes.push(cause.invalid(field, value, `${field} in body must match exactly one schema in oneOf`));
   }
   if (schema.not && validate(value, schema.not, path).length === 0) {
     causes.push(cause.invalid(field, value, `${field} in body must not match the schema in not`));

@@ -18,7 +18,11 @@ describe('label selectors', () => {
       { key: 'l', op: 'exists' },
       { key: 'm', op: 'notexists' },
     ]);
-    expect(parseLabelSelector('app.kubernetes.io/name=web')[0]).toEqual({ key: 'app.kubernetes.io/name', op: 'in', values: ['web'] });
+    expect(parseLabelSelector('app.kubernetes.io/name=web')[0]).toEqual({
+      key: 'app.kubernetes.io/name',
+      op: 'in',
+      values: ['web'],
+    });
   });
 
   it('rejects malformed selectors with 400', () => {
@@ -48,7 +52,9 @@ describe('label selectors', () => {
 describe('field selectors', () => {
   it('matches supported fields and refuses unsupported ones', () => {
     const secret = { metadata: { name: 'a', namespace: 'n' }, type: 'Opaque' };
-    expect(matchesFields(parseFieldSelector('metadata.name=a,type==Opaque', ['metadata.name', 'type']), secret)).toBe(true);
+    expect(matchesFields(parseFieldSelector('metadata.name=a,type==Opaque', ['metadata.name', 'type']), secret)).toBe(
+      true,
+    );
     expect(matchesFields(parseFieldSelector('type!=Opaque', ['type']), secret)).toBe(false);
     expect(() => parseFieldSelector('data.x=1', ['metadata.name'])).toThrow(/field label not supported/);
   });

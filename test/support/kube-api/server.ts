@@ -4,7 +4,14 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { coreVersions, group as groupDocument, groupList, resourceList, toTable, versionDocument } from './discovery.js';
+import {
+  coreVersions,
+  group as groupDocument,
+  groupList,
+  resourceList,
+  toTable,
+  versionDocument,
+} from './discovery.js';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, type Json } from './patch.js';
 import { apiVersionOf, type Obj, type Registry, type ResourceType } from './registry.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -37,7 +44,14 @@ export interface HandlerContext {
 }
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
-const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version', '/.well-known/openid-configuration', '/openid/v1/jwks']);
+const PUBLIC_PATHS = new Set([
+  '/healthz',
+  '/livez',
+  '/readyz',
+  '/version',
+  '/.well-known/openid-configuration',
+  '/openid/v1/jwks',
+]);
 
 interface ResourceRoute {
   type: ResourceType;
@@ -53,7 +67,10 @@ function sendJson(res: ServerResponse, code: number, body: unknown): void {
 }
 
 function sendError(res: ServerResponse, err: unknown): void {
-  const apiError = err instanceof ApiError ? err : new ApiError(500, 'InternalError', 'an error on the server prevented the request from succeeding');
+  const apiError =
+    err instanceof ApiError
+      ? err
+      : new ApiError(500, 'InternalError', 'an error on the server prevented the request from succeeding');
   if (!(err instanceof ApiError)) console.error('kube-api double: internal error', err);
   if (!res.headersSent) sendJson(res, apiError.code, apiError.toStatus());
   else res.end();
@@ -64,7 +81,8 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
+    if (size > MAX_BODY_BYTES)
+      throw new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
@@ -109,7 +127,12 @@ export async function handleRequest(ctx: HandlerContext, req: IncomingMessage, r
   }
 }
 
-async function serveNonResource(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
+async function serveNonResource(
+  ctx: HandlerContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): Promise<boolean> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   const host = req.headers.host ?? 'localhost';
   const found = (doc: unknown) => {
@@ -167,26 +190,33 @@ function parseResourcePath(registry: Registry, path: string): ResourceRoute {
   }
   const [plural, name, subresource, ...extra] = rest;
   const type = plural ? registry.find(group, version, plural) : undefined;
-  if (!type || extra.length > 0) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-  if (namespace !== undefined && !type.namespaced) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  if (!type || extra.length > 0)
+    throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  if (namespace !== undefined && !type.namespaced)
+    throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   if (subresource !== undefined) {
-    const allowed = (type.statusSubresource && subresource === 'status') || type.extraSubresources.includes(subresource);
+    const allowed =
+      (type.statusSubresource && subresource === 'status') || type.extraSubresources.includes(subresource);
     if (!allowed) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   }
   return { type, namespace, name, subresource };
 }
 
 function asObject(body: unknown): Obj {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON object');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw badRequest('the request body must be a JSON object');
   return body as Obj;
 }
 
 /** Checks what the client says it is sending against where it sends it, as the API server's decoder does. */
 function checkBodyIdentity(route: ResourceRoute, body: Obj): void {
   const { type } = route;
-  if (body.kind !== undefined && body.kind !== type.kind) throw badRequest(`the body's kind ${String(body.kind)} does not match the resource (${type.kind})`);
+  if (body.kind !== undefined && body.kind !== type.kind)
+    throw badRequest(`the body's kind ${String(body.kind)} does not match the resource (${type.kind})`);
   if (body.apiVersion !== undefined && body.apiVersion !== apiVersionOf(type)) {
-    throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${apiVersionOf(type)})`);
+    throw badRequest(
+      `the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${apiVersionOf(type)})`,
+    );
   }
   const metadata = (body.metadata ??= {}) as Record<string, unknown>;
   if (type.namespaced) {
@@ -196,7 +226,8 @@ function checkBodyIdentity(route: ResourceRoute, body: Obj): void {
     metadata.namespace = route.namespace;
   }
   if (route.name !== undefined) {
-    if (metadata.name !== undefined && metadata.name !== route.name) throw badRequest('the name of the object does not match the name on the URL');
+    if (metadata.name !== undefined && metadata.name !== route.name)
+      throw badRequest('the name of the object does not match the name on the URL');
     metadata.name = route.name;
   }
 }
@@ -210,12 +241,23 @@ interface ContinueToken {
   start: string;
 }
 
-async function serveResource(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, query: URLSearchParams): Promise<void> {
+async function serveResource(
+  ctx: HandlerContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: ResourceRoute,
+  query: URLSearchParams,
+): Promise<void> {
   const { type } = route;
   const { store } = ctx;
   const method = req.method ?? 'GET';
   const dryRun = query.getAll('dryRun').includes('All');
-  const verb = route.name === undefined ? ({ GET: 'list', POST: 'create', DELETE: 'deletecollection' } as Record<string, string>)[method] : ({ GET: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete', POST: 'create' } as Record<string, string>)[method];
+  const verb =
+    route.name === undefined
+      ? ({ GET: 'list', POST: 'create', DELETE: 'deletecollection' } as Record<string, string>)[method]
+      : ({ GET: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete', POST: 'create' } as Record<string, string>)[
+          method
+        ];
   if (!verb || (!type.verbs.includes(verb) && !route.subresource)) throw methodNotAllowed();
   if (type.namespaced && route.namespace === undefined && route.name !== undefined) {
     throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -242,10 +284,30 @@ async function serveResource(ctx: HandlerContext, req: IncomingMessage, res: Ser
     }
     if (method === 'DELETE') {
       const labels = parseLabelSelector(query.get('labelSelector'));
-      const fields = parseFieldSelector(query.get('fieldSelector'), ['metadata.name', 'metadata.namespace', ...type.fieldSelectors]);
-      const items = store.list(type, route.namespace).filter((o) => matchesLabels(labels, (o.metadata as { labels?: Record<string, string> }).labels) && matchesFields(fields, o));
-      const deleted = items.map((o) => store.delete(type, (o.metadata as { namespace?: string }).namespace, (o.metadata as { name: string }).name, { dryRun }).object);
-      return sendJson(res, 200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: listMeta(ctx), items: deleted.map((o) => present(type, o)) });
+      const fields = parseFieldSelector(query.get('fieldSelector'), [
+        'metadata.name',
+        'metadata.namespace',
+        ...type.fieldSelectors,
+      ]);
+      const items = store
+        .list(type, route.namespace)
+        .filter(
+          (o) =>
+            matchesLabels(labels, (o.metadata as { labels?: Record<string, string> }).labels) &&
+            matchesFields(fields, o),
+        );
+      const deleted = items.map(
+        (o) =>
+          store.delete(type, (o.metadata as { namespace?: string }).namespace, (o.metadata as { name: string }).name, {
+            dryRun,
+          }).object,
+      );
+      return sendJson(res, 200, {
+        kind: `${type.kind}List`,
+        apiVersion: apiVersionOf(type),
+        metadata: listMeta(ctx),
+        items: deleted.map((o) => present(type, o)),
+      });
     }
     throw methodNotAllowed();
   }
@@ -254,7 +316,8 @@ async function serveResource(ctx: HandlerContext, req: IncomingMessage, res: Ser
   switch (method) {
     case 'GET': {
       const object = present(type, store.mustGet(type, route.namespace, route.name));
-      if (/as=Table/.test(req.headers.accept ?? '')) return sendJson(res, 200, toTable(type, [object], {}, query.get('includeObject')));
+      if (/as=Table/.test(req.headers.accept ?? ''))
+        return sendJson(res, 200, toTable(type, [object], {}, query.get('includeObject')));
       return sendJson(res, 200, object);
     }
     case 'PUT': {
@@ -268,8 +331,10 @@ async function serveResource(ctx: HandlerContext, req: IncomingMessage, res: Ser
       const current = store.mustGet(type, route.namespace, route.name);
       let patched: Json;
       if (contentType === 'application/json-patch+json') patched = applyJsonPatch(current as Json, patch);
-      else if (contentType === 'application/merge-patch+json') patched = applyMergePatch(current as Json, asObject(patch) as Json);
-      else if (contentType === 'application/strategic-merge-patch+json' && !type.custom) patched = applyStrategicMergePatch(current as Json, asObject(patch) as Json);
+      else if (contentType === 'application/merge-patch+json')
+        patched = applyMergePatch(current as Json, asObject(patch) as Json);
+      else if (contentType === 'application/strategic-merge-patch+json' && !type.custom)
+        patched = applyStrategicMergePatch(current as Json, asObject(patch) as Json);
       else throw unsupportedMediaType(contentType);
       const result = asObject(patched);
       checkBodyIdentity(route, result);
@@ -277,22 +342,48 @@ async function serveResource(ctx: HandlerContext, req: IncomingMessage, res: Ser
     }
     case 'DELETE': {
       if (status) throw methodNotAllowed();
-      const body = ((await readJson(req)) ?? {}) as { propagationPolicy?: string; preconditions?: DeleteOptions['preconditions']; orphanDependents?: boolean };
-      const policy = (query.get('propagationPolicy') ?? body.propagationPolicy ?? (body.orphanDependents ? 'Orphan' : undefined)) as DeleteOptions['propagationPolicy'];
-      const { object, deleted } = store.delete(type, route.namespace, route.name, { propagationPolicy: policy, preconditions: body.preconditions, dryRun });
+      const body = ((await readJson(req)) ?? {}) as {
+        propagationPolicy?: string;
+        preconditions?: DeleteOptions['preconditions'];
+        orphanDependents?: boolean;
+      };
+      const policy = (query.get('propagationPolicy') ??
+        body.propagationPolicy ??
+        (body.orphanDependents ? 'Orphan' : undefined)) as DeleteOptions['propagationPolicy'];
+      const { object, deleted } = store.delete(type, route.namespace, route.name, {
+        propagationPolicy: policy,
+        preconditions: body.preconditions,
+        dryRun,
+      });
       if (!deleted) return sendJson(res, 202, present(type, object));
       if (type.returnDeletedObject) return sendJson(res, 200, present(type, object));
       const meta = object.metadata as { name: string; uid: string };
-      return sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: meta.name, group: type.group, kind: type.plural, uid: meta.uid } });
+      return sendJson(res, 200, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Success',
+        details: { name: meta.name, group: type.group, kind: type.plural, uid: meta.uid },
+      });
     }
   }
   throw methodNotAllowed();
 }
 
-function serveList(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, route: ResourceRoute, query: URLSearchParams): void {
+function serveList(
+  ctx: HandlerContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: ResourceRoute,
+  query: URLSearchParams,
+): void {
   const { type } = route;
   const labels = parseLabelSelector(query.get('labelSelector'));
-  const fields = parseFieldSelector(query.get('fieldSelector'), ['metadata.name', 'metadata.namespace', ...type.fieldSelectors]);
+  const fields = parseFieldSelector(query.get('fieldSelector'), [
+    'metadata.name',
+    'metadata.namespace',
+    ...type.fieldSelectors,
+  ]);
   const watch = query.get('watch');
   if (watch === 'true' || watch === '1') {
     const timeout = query.get('timeoutSeconds');
@@ -314,7 +405,10 @@ function serveList(ctx: HandlerContext, req: IncomingMessage, res: ServerRespons
   }
   let items = ctx.store
     .list(type, route.namespace)
-    .filter((o) => matchesLabels(labels, (o.metadata as { labels?: Record<string, string> }).labels) && matchesFields(fields, o));
+    .filter(
+      (o) =>
+        matchesLabels(labels, (o.metadata as { labels?: Record<string, string> }).labels) && matchesFields(fields, o),
+    );
 
   // Pagination: the continue token remembers where the previous page ended and the list's resourceVersion.
   const limit = Number(query.get('limit') ?? 0);
@@ -328,7 +422,12 @@ function serveList(ctx: HandlerContext, req: IncomingMessage, res: ServerRespons
       throw badRequest('invalid continue token');
     }
     if (Number(parsed.rv) < ctx.store.oldestResumableResourceVersion) {
-      throw new ApiError(410, 'Expired', expiredError(Number(parsed.rv), ctx.store.oldestResumableResourceVersion).message + '; the continue token has expired, restart the list');
+      throw new ApiError(
+        410,
+        'Expired',
+        expiredError(Number(parsed.rv), ctx.store.oldestResumableResourceVersion).message +
+          '; the continue token has expired, restart the list',
+      );
     }
     resourceVersion = parsed.rv;
     items = items.filter((o) => itemKey(o) > parsed.start);
@@ -336,15 +435,32 @@ function serveList(ctx: HandlerContext, req: IncomingMessage, res: ServerRespons
   const metadata: Record<string, unknown> = listMeta(ctx, resourceVersion);
   if (limit > 0 && items.length > limit) {
     const page = items.slice(0, limit);
-    metadata.continue = Buffer.from(JSON.stringify({ rv: resourceVersion, start: itemKey(page[page.length - 1]!) })).toString('base64url');
+    metadata.continue = Buffer.from(
+      JSON.stringify({ rv: resourceVersion, start: itemKey(page[page.length - 1]!) }),
+    ).toString('base64url');
     metadata.remainingItemCount = items.length - limit;
     items = page;
   }
   const accept = req.headers.accept ?? '';
   if (/as=Table/.test(accept)) {
-    return sendJson(res, 200, toTable(type, items.map((o) => present(type, o)), metadata, query.get('includeObject')));
+    return sendJson(
+      res,
+      200,
+      toTable(
+        type,
+        items.map((o) => present(type, o)),
+        metadata,
+        query.get('includeObject'),
+      ),
+    );
   }
-  sendJson(res, 200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata, items: items.map((o) => present(type, o)) });
+  sendJson(res, 200, {
+    kind: `${type.kind}List`,
+    apiVersion: apiVersionOf(type),
+    metadata,
+    items: items.map((o) => present(type, o)),
+  });
 }
 
-const itemKey = (o: Obj) => `${(o.metadata as { namespace?: string }).namespace ?? ''}/${(o.metadata as { name: string }).name}`;
+const itemKey = (o: Obj) =>
+  `${(o.metadata as { namespace?: string }).namespace ?? ''}/${(o.metadata as { name: string }).name}`;

@@ -74,11 +74,16 @@ export const alreadyExistsError = (group: string, plural: string, name: string) 
   });
 
 export const conflictError = (group: string, plural: string, name: string, why: string) =>
-  new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(group, plural)} "${name}": ${why}`, {
-    name,
-    group,
-    kind: plural,
-  });
+  new ApiError(
+    409,
+    'Conflict',
+    `Operation cannot be fulfilled on ${qualifiedResource(group, plural)} "${name}": ${why}`,
+    {
+      name,
+      group,
+      kind: plural,
+    },
+  );
 
 export const staleResourceVersion = (group: string, plural: string, name: string) =>
   conflictError(
@@ -104,7 +109,11 @@ export const badRequest = (message: string) => new ApiError(400, 'BadRequest', m
 export const methodNotAllowed = (message = 'the server does not allow this method on the requested resource') =>
   new ApiError(405, 'MethodNotAllowed', message);
 export const unsupportedMediaType = (contentType: string) =>
-  new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/merge-patch+json, application/strategic-merge-patch+json, application/json-patch+json (got ${contentType || 'none'})`);
+  new ApiError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/merge-patch+json, application/strategic-merge-patch+json, application/json-patch+json (got ${contentType || 'none'})`,
+  );
 export const expiredError = (requested: number, oldest: number) =>
   new ApiError(410, 'Expired', `too old resource version: ${requested} (${oldest})`);
 export const unauthorizedError = () => new ApiError(401, 'Unauthorized', 'Unauthorized');

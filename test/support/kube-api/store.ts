@@ -145,7 +145,8 @@ export class ObjectStore {
   create(type: ResourceType, input: Obj, options: WriteOptions = {}): Obj {
     const object = structuredClone(input);
     const m = meta(object);
-    if (!m.name && typeof m.generateName === 'string' && m.generateName !== '') m.name = `${m.generateName}${randomSuffix()}`;
+    if (!m.name && typeof m.generateName === 'string' && m.generateName !== '')
+      m.name = `${m.generateName}${randomSuffix()}`;
     if (type.namespaced) {
       if (!m.namespace) throw badRequest('the namespace of the object must be set');
       this.checkNamespaceWritable(m.namespace, options);
@@ -153,13 +154,23 @@ export class ObjectStore {
       delete m.namespace;
     }
     // Server-owned metadata is never taken from the client.
-    for (const f of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'selfLink']) delete m[f];
+    for (const f of [
+      'uid',
+      'resourceVersion',
+      'creationTimestamp',
+      'deletionTimestamp',
+      'deletionGracePeriodSeconds',
+      'generation',
+      'selfLink',
+    ])
+      delete m[f];
     if (type.statusSubresource) delete object.status;
     object.apiVersion = apiVersionOf(type);
     object.kind = type.kind;
     const prepared = this.prepareAndValidate(type, object, undefined);
     const pm = meta(prepared);
-    if (this.bucket(type).has(keyOf(pm.namespace, pm.name!))) throw alreadyExistsError(type.group, type.plural, pm.name!);
+    if (this.bucket(type).has(keyOf(pm.namespace, pm.name!)))
+      throw alreadyExistsError(type.group, type.plural, pm.name!);
     pm.uid = randomUUID();
     pm.creationTimestamp = nowRfc3339();
     if (type.tracksGeneration) pm.generation = 1;
@@ -183,7 +194,12 @@ export class ObjectStore {
       throw staleResourceVersion(type.group, type.plural, name);
     }
     if (m.uid !== undefined && m.uid !== '' && m.uid !== em.uid) {
-      throw conflictError(type.group, type.plural, name, `Precondition failed: UID in precondition: ${m.uid}, UID in object meta: ${em.uid}`);
+      throw conflictError(
+        type.group,
+        type.plural,
+        name,
+        `Precondition failed: UID in precondition: ${m.uid}, UID in object meta: ${em.uid}`,
+      );
     }
     let next: Obj;
     if (options.subresource === 'status') {
@@ -193,7 +209,15 @@ export class ObjectStore {
     } else {
       next = structuredClone(input);
       const nm = meta(next);
-      for (const f of ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'namespace', 'name']) {
+      for (const f of [
+        'uid',
+        'creationTimestamp',
+        'deletionTimestamp',
+        'deletionGracePeriodSeconds',
+        'generation',
+        'namespace',
+        'name',
+      ]) {
         if (em[f] === undefined) delete nm[f];
         else nm[f] = em[f];
       }
@@ -204,7 +228,12 @@ export class ObjectStore {
       if (em.deletionTimestamp) {
         const added = (nm.finalizers ?? []).filter((f) => !(em.finalizers ?? []).includes(f));
         if (added.length > 0) {
-          throw invalidError(type.kind, type.group, name, [cause.forbidden('metadata.finalizers', `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`)]);
+          throw invalidError(type.kind, type.group, name, [
+            cause.forbidden(
+              'metadata.finalizers',
+              `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
+            ),
+          ]);
         }
       }
     }
@@ -225,21 +254,37 @@ export class ObjectStore {
   }
 
   /** DELETE semantics. Returns the object and whether it is gone (false: waiting on finalizers). */
-  delete(type: ResourceType, namespace: string | undefined, name: string, options: DeleteOptions = {}): { object: Obj; deleted: boolean } {
+  delete(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    options: DeleteOptions = {},
+  ): { object: Obj; deleted: boolean } {
     const existing = this.mustGet(type, namespace, name);
     const em = meta(existing);
     const pre = options.preconditions ?? {};
     if (pre.uid && pre.uid !== em.uid) {
-      throw conflictError(type.group, type.plural, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${em.uid}`);
+      throw conflictError(
+        type.group,
+        type.plural,
+        name,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${em.uid}`,
+      );
     }
     if (pre.resourceVersion && pre.resourceVersion !== em.resourceVersion) {
-      throw conflictError(type.group, type.plural, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${em.resourceVersion}`);
+      throw conflictError(
+        type.group,
+        type.plural,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${em.resourceVersion}`,
+      );
     }
     if (options.dryRun) return { object: existing, deleted: false };
     if (type.group === '' && type.plural === 'namespaces') return this.terminateNamespace(existing);
     if (options.propagationPolicy === 'Orphan') this.orphanDependents(em.uid!);
     if (options.propagationPolicy === 'Foreground') {
-      for (const dep of this.dependentsOf(em.uid!)) this.delete(dep.type, meta(dep.object).namespace, meta(dep.object).name!, { propagationPolicy: 'Foreground' });
+      for (const dep of this.dependentsOf(em.uid!))
+        this.delete(dep.type, meta(dep.object).namespace, meta(dep.object).name!, { propagationPolicy: 'Foreground' });
     }
     if ((em.finalizers ?? []).length > 0) {
       if (em.deletionTimestamp) return { object: existing, deleted: false };
@@ -326,7 +371,8 @@ export class ObjectStore {
       const type = this.typeFor(storageKey);
       if (!type) continue;
       for (const o of bucket.values()) {
-        if ((meta(o).ownerReferences ?? []).some((r) => r.uid === uid)) found.push({ type, object: structuredClone(o) });
+        if ((meta(o).ownerReferences ?? []).some((r) => r.uid === uid))
+          found.push({ type, object: structuredClone(o) });
       }
     }
     return found;

@@ -5,7 +5,16 @@
  * The public key is exposed (JWKS, PEM, OIDC discovery) so Strongroom's Kubernetes auth can be configured against it.
  */
 import { randomUUID } from 'node:crypto';
-import { SignJWT, calculateJwkThumbprint, exportJWK, exportSPKI, generateKeyPair, jwtVerify, type JWK, type CryptoKey } from 'jose';
+import {
+  SignJWT,
+  calculateJwkThumbprint,
+  exportJWK,
+  exportSPKI,
+  generateKeyPair,
+  jwtVerify,
+  type JWK,
+  type CryptoKey,
+} from 'jose';
 import type { Obj, Registry } from './registry.js';
 import { cause, invalidError } from './status.js';
 import type { ObjectStore } from './store.js';
@@ -54,7 +63,11 @@ export class TokenAuthority {
   }
 
   /** Issues a token for an existing service account (what POST .../serviceaccounts/<name>/token does). */
-  async issue(namespace: string, serviceAccount: string, options: IssueOptions = {}): Promise<{ token: string; expiresAt: Date }> {
+  async issue(
+    namespace: string,
+    serviceAccount: string,
+    options: IssueOptions = {},
+  ): Promise<{ token: string; expiresAt: Date }> {
     const sa = this.store.mustGet(this.registry.find('', 'v1', 'serviceaccounts')!, namespace, serviceAccount);
     const now = Math.floor(Date.now() / 1000);
     const expiresIn = options.expirationSeconds ?? 3600;
@@ -78,7 +91,11 @@ export class TokenAuthority {
 
   /** The TokenRequest subresource. */
   async tokenRequest(namespace: string, serviceAccount: string, body: Obj): Promise<Obj> {
-    const spec = (body.spec ?? {}) as { audiences?: string[]; expirationSeconds?: number; boundObjectRef?: { kind?: string; name?: string; uid?: string } };
+    const spec = (body.spec ?? {}) as {
+      audiences?: string[];
+      expirationSeconds?: number;
+      boundObjectRef?: { kind?: string; name?: string; uid?: string };
+    };
     const expirationSeconds = spec.expirationSeconds ?? 3600;
     if (!Number.isInteger(expirationSeconds) || expirationSeconds < 600) {
       throw invalidError('TokenRequest', 'authentication.k8s.io', serviceAccount, [
@@ -90,18 +107,36 @@ export class TokenAuthority {
       const pod = this.store.mustGet(this.registry.find('', 'v1', 'pods')!, namespace, spec.boundObjectRef.name);
       boundPod = { name: spec.boundObjectRef.name, uid: String((pod.metadata as { uid: string }).uid) };
     }
-    const { token, expiresAt } = await this.issue(namespace, serviceAccount, { audiences: spec.audiences, expirationSeconds, boundPod });
+    const { token, expiresAt } = await this.issue(namespace, serviceAccount, {
+      audiences: spec.audiences,
+      expirationSeconds,
+      boundPod,
+    });
     return {
       kind: 'TokenRequest',
       apiVersion: 'authentication.k8s.io/v1',
       metadata: { name: serviceAccount, namespace, creationTimestamp: null },
-      spec: { audiences: spec.audiences ?? this.info.apiAudiences, expirationSeconds, boundObjectRef: spec.boundObjectRef ?? null },
+      spec: {
+        audiences: spec.audiences ?? this.info.apiAudiences,
+        expirationSeconds,
+        boundObjectRef: spec.boundObjectRef ?? null,
+      },
       status: { token, expirationTimestamp: expiresAt.toISOString().replace(/\.\d{3}Z$/, 'Z') },
     };
   }
 
   /** Verifies a token this double issued; null when it is not valid (for any reason: the caller says why, generically). */
-  async verify(token: string, audiences?: string[]): Promise<{ username: string; uid: string; namespace: string; groups: string[]; extra: Record<string, string[]>; audiences: string[] } | null> {
+  async verify(
+    token: string,
+    audiences?: string[],
+  ): Promise<{
+    username: string;
+    uid: string;
+    namespace: string;
+    groups: string[];
+    extra: Record<string, string[]>;
+    audiences: string[];
+  } | null> {
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, this.publicKey, { issuer: this.info.issuer, algorithms: ['RS256'] }));
@@ -114,9 +149,15 @@ export class TokenAuthority {
     if (matched.length === 0) return null;
     const claims = payload['kubernetes.io'] as KubernetesClaims | undefined;
     if (!claims?.serviceaccount) return null;
-    const sa = this.store.get(this.registry.find('', 'v1', 'serviceaccounts')!, claims.namespace, claims.serviceaccount.name);
+    const sa = this.store.get(
+      this.registry.find('', 'v1', 'serviceaccounts')!,
+      claims.namespace,
+      claims.serviceaccount.name,
+    );
     if (!sa || (sa.metadata as { uid?: string }).uid !== claims.serviceaccount.uid) return null;
-    const extra: Record<string, string[]> = { 'authentication.kubernetes.io/credential-id': [`JTI=${String(payload.jti)}`] };
+    const extra: Record<string, string[]> = {
+      'authentication.kubernetes.io/credential-id': [`JTI=${String(payload.jti)}`],
+    };
     if (claims.pod) {
       const pod = this.store.get(this.registry.find('', 'v1', 'pods')!, claims.namespace, claims.pod.name);
       if (!pod || (pod.metadata as { uid?: string }).uid !== claims.pod.uid) return null;
@@ -136,9 +177,14 @@ export class TokenAuthority {
   /** The TokenReview API. */
   async review(body: Obj): Promise<Obj> {
     const spec = (body.spec ?? {}) as { token?: string; audiences?: string[] };
-    const user = typeof spec.token === 'string' && spec.token !== '' ? await this.verify(spec.token, spec.audiences) : null;
+    const user =
+      typeof spec.token === 'string' && spec.token !== '' ? await this.verify(spec.token, spec.audiences) : null;
     const status = user
-      ? { authenticated: true, user: { username: user.username, uid: user.uid, groups: user.groups, extra: user.extra }, audiences: user.audiences }
+      ? {
+          authenticated: true,
+          user: { username: user.username, uid: user.uid, groups: user.groups, extra: user.extra },
+          audiences: user.audiences,
+        }
       : { authenticated: false, user: {}, error: '[invalid bearer token, service account token is not valid]' };
     return {
       kind: 'TokenReview',

@@ -19,7 +19,11 @@ export function validateMetadata(object: Obj, nameRule: NameRule): StatusCause[]
     causes.push(cause.required('metadata.name', 'name or generateName is required'));
   } else {
     const ok =
-      nameRule === 'label' ? isDnsLabel(name) : nameRule === 'subdomain' ? isDnsSubdomain(name) : !/[/%]/.test(name) && name !== '.' && name !== '..';
+      nameRule === 'label'
+        ? isDnsLabel(name)
+        : nameRule === 'subdomain'
+          ? isDnsSubdomain(name)
+          : !/[/%]/.test(name) && name !== '.' && name !== '..';
     if (!ok) {
       const rule =
         nameRule === 'label'
@@ -30,12 +34,20 @@ export function validateMetadata(object: Obj, nameRule: NameRule): StatusCause[]
   }
   const labels = meta.labels;
   if (labels !== undefined && labels !== null) {
-    if (typeof labels !== 'object' || Array.isArray(labels)) causes.push(cause.typeInvalid('metadata.labels', labels, 'must be a map'));
+    if (typeof labels !== 'object' || Array.isArray(labels))
+      causes.push(cause.typeInvalid('metadata.labels', labels, 'must be a map'));
     else
       for (const [key, value] of Object.entries(labels)) {
-        if (!isValidLabelKey(key)) causes.push(cause.invalid('metadata.labels', key, 'name part must be a valid label key'));
+        if (!isValidLabelKey(key))
+          causes.push(cause.invalid('metadata.labels', key, 'name part must be a valid label key'));
         if (typeof value !== 'string' || !isValidLabelValue(value)) {
-          causes.push(cause.invalid(`metadata.labels`, value, 'a valid label must be an empty string or consist of alphanumeric characters, \'-\', \'_\' or \'.\' (at most 63)'));
+          causes.push(
+            cause.invalid(
+              `metadata.labels`,
+              value,
+              "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.' (at most 63)",
+            ),
+          );
         }
       }
   }
@@ -43,8 +55,10 @@ export function validateMetadata(object: Obj, nameRule: NameRule): StatusCause[]
   if (annotations !== undefined && annotations !== null) {
     let total = 0;
     for (const [key, value] of Object.entries(annotations as Record<string, unknown>)) {
-      if (!isValidLabelKey(key)) causes.push(cause.invalid('metadata.annotations', key, 'name part must be a valid annotation key'));
-      if (typeof value !== 'string') causes.push(cause.typeInvalid(`metadata.annotations`, value, 'annotation values must be strings'));
+      if (!isValidLabelKey(key))
+        causes.push(cause.invalid('metadata.annotations', key, 'name part must be a valid annotation key'));
+      if (typeof value !== 'string')
+        causes.push(cause.typeInvalid(`metadata.annotations`, value, 'annotation values must be strings'));
       else total += key.length + value.length;
     }
     if (total > 256 * 1024) causes.push(cause.tooLong('metadata.annotations', 256 * 1024));
@@ -59,11 +73,14 @@ export function validateMetadata(object: Obj, nameRule: NameRule): StatusCause[]
   if (Array.isArray(owners)) {
     owners.forEach((ref: Record<string, unknown>, i) => {
       for (const field of ['apiVersion', 'kind', 'name', 'uid']) {
-        if (typeof ref?.[field] !== 'string' || ref[field] === '') causes.push(cause.required(`metadata.ownerReferences[${i}].${field}`));
+        if (typeof ref?.[field] !== 'string' || ref[field] === '')
+          causes.push(cause.required(`metadata.ownerReferences[${i}].${field}`));
       }
     });
     if (owners.filter((o: Record<string, unknown>) => o?.controller === true).length > 1) {
-      causes.push(cause.invalid('metadata.ownerReferences', 'controller', 'Only one reference can have Controller set to true'));
+      causes.push(
+        cause.invalid('metadata.ownerReferences', 'controller', 'Only one reference can have Controller set to true'),
+      );
     }
   }
   return causes;

@@ -26,16 +26,27 @@ export function present(type: ResourceType, object: Obj): Obj {
   return { ...object, apiVersion: apiVersionOf(type) };
 }
 
-export function serveWatch(store: ObjectStore, request: WatchRequest, res: ServerResponse, onClose: (close: () => void) => () => void): void {
+export function serveWatch(
+  store: ObjectStore,
+  request: WatchRequest,
+  res: ServerResponse,
+  onClose: (close: () => void) => () => void,
+): void {
   const { type } = request;
   const storageKey = storageKeyOf(type);
   const visible = (o: Obj | undefined) =>
     o !== undefined &&
-    (!request.namespace || !type.namespaced || (o.metadata as { namespace?: string }).namespace === request.namespace) &&
+    (!request.namespace ||
+      !type.namespaced ||
+      (o.metadata as { namespace?: string }).namespace === request.namespace) &&
     matchesLabels(request.labels, (o.metadata as { labels?: Record<string, string> }).labels) &&
     matchesFields(request.fields, o);
 
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Transfer-Encoding': 'chunked',
+    'Cache-Control': 'no-cache',
+  });
   res.flushHeaders();
   let lastSent = store.resourceVersion;
   const write = (type_: string, object: Obj) => {
@@ -85,7 +96,11 @@ export function serveWatch(store: ObjectStore, request: WatchRequest, res: Serve
 
   if (request.allowBookmarks) {
     const bookmark = () => {
-      write('BOOKMARK', { kind: type.kind, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(Math.max(lastSent, store.resourceVersion)) } });
+      write('BOOKMARK', {
+        kind: type.kind,
+        apiVersion: apiVersionOf(type),
+        metadata: { resourceVersion: String(Math.max(lastSent, store.resourceVersion)) },
+      });
       timers.push(setTimeout(bookmark, request.bookmarkIntervalMs).unref());
     };
     timers.push(setTimeout(bookmark, request.bookmarkIntervalMs).unref());

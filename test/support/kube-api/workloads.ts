@@ -31,9 +31,28 @@ export interface WorkloadOptions {
   nodes: string[];
 }
 
-type Meta = { name: string; namespace: string; uid: string; generation?: number; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string; ownerReferences?: { uid: string; controller?: boolean }[] };
-type Template = { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: Record<string, unknown> };
-type Condition = { type: string; status: string; reason: string; message: string; lastUpdateTime?: string; lastTransitionTime?: string };
+type Meta = {
+  name: string;
+  namespace: string;
+  uid: string;
+  generation?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  deletionTimestamp?: string;
+  ownerReferences?: { uid: string; controller?: boolean }[];
+};
+type Template = {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: Record<string, unknown>;
+};
+type Condition = {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  lastUpdateTime?: string;
+  lastTransitionTime?: string;
+};
 
 const meta = (o: Obj) => o.metadata as Meta;
 const spec = (o: Obj) => (o.spec ?? {}) as Record<string, unknown>;
@@ -55,7 +74,9 @@ export function podTemplateHash(template: unknown): string {
 }
 
 const isReady = (pod: Obj) =>
-  ((pod.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  ((pod.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).some(
+    (c) => c.type === 'Ready' && c.status === 'True',
+  );
 const isPending = (pod: Obj) => (pod.status as { phase?: string } | undefined)?.phase === 'Pending';
 const ownedBy = (o: Obj, uid: string) => (meta(o).ownerReferences ?? []).some((r) => r.uid === uid);
 
@@ -116,7 +137,10 @@ export class WorkloadSimulator {
         try {
           step(workload);
         } catch (err) {
-          console.error(`kube-api double: ${plural} controller step failed for ${meta(workload).namespace}/${meta(workload).name}`, err);
+          console.error(
+            `kube-api double: ${plural} controller step failed for ${meta(workload).namespace}/${meta(workload).name}`,
+            err,
+          );
         }
       }
     }
@@ -138,7 +162,11 @@ export class WorkloadSimulator {
   }
 
   private outcomeFor(workload: Obj, hash: string, template: Template): RolloutOutcome {
-    const key = this.refKey({ kind: workload.kind as WorkloadKind, namespace: meta(workload).namespace, name: meta(workload).name });
+    const key = this.refKey({
+      kind: workload.kind as WorkloadKind,
+      namespace: meta(workload).namespace,
+      name: meta(workload).name,
+    });
     const byTemplate = this.templateOutcomes.get(`${key}#${hash}`);
     if (byTemplate) return byTemplate;
     const annotated = template.metadata?.annotations?.[ROLLOUT_ANNOTATION];
@@ -160,7 +188,14 @@ export class WorkloadSimulator {
     return { since: now, fresh: true };
   }
 
-  private createPod(owner: { apiVersion: string; kind: string; name: string; uid: string }, namespace: string, name: string, template: Template, labels: Record<string, string>, nodeName: string): void {
+  private createPod(
+    owner: { apiVersion: string; kind: string; name: string; uid: string },
+    namespace: string,
+    name: string,
+    template: Template,
+    labels: Record<string, string>,
+    nodeName: string,
+  ): void {
     this.store.create(
       this.type('', 'pods'),
       {
@@ -209,7 +244,9 @@ export class WorkloadSimulator {
         condition('Initialized', true),
         condition('ContainersReady', ready, ready ? undefined : 'ContainersNotReady'),
         condition('Ready', ready, ready ? undefined : 'ContainersNotReady'),
-      ].map((c) => (c.reason === '' ? { type: c.type, status: c.status, lastTransitionTime: c.lastTransitionTime } : c)),
+      ].map((c) =>
+        c.reason === '' ? { type: c.type, status: c.status, lastTransitionTime: c.lastTransitionTime } : c,
+      ),
       hostIP: '10.0.0.1',
       podIP: `10.244.${(this.podCounter >> 8) & 255}.${this.podCounter & 255}`,
       startTime: now,
@@ -232,7 +269,11 @@ export class WorkloadSimulator {
   }
 
   /** Keeps condition timestamps stable while nothing about the condition changes (no write churn). */
-  private condition(previous: Condition[] | undefined, next: Omit<Condition, 'lastUpdateTime' | 'lastTransitionTime'>, withUpdateTime: boolean): Condition {
+  private condition(
+    previous: Condition[] | undefined,
+    next: Omit<Condition, 'lastUpdateTime' | 'lastTransitionTime'>,
+    withUpdateTime: boolean,
+  ): Condition {
     const old = previous?.find((c) => c.type === next.type);
     const now = nowRfc3339();
     const sameStatus = old?.status === next.status;
@@ -275,13 +316,31 @@ export class WorkloadSimulator {
             name: newName,
             namespace: m.namespace,
             labels: { ...(template.metadata?.labels ?? {}), 'pod-template-hash': hash },
-            annotations: { 'deployment.kubernetes.io/revision': String(maxRevision + 1), 'deployment.kubernetes.io/desired-replicas': String(desired) },
-            ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: m.name, uid: m.uid, controller: true, blockOwnerDeletion: true }],
+            annotations: {
+              'deployment.kubernetes.io/revision': String(maxRevision + 1),
+              'deployment.kubernetes.io/desired-replicas': String(desired),
+            },
+            ownerReferences: [
+              {
+                apiVersion: 'apps/v1',
+                kind: 'Deployment',
+                name: m.name,
+                uid: m.uid,
+                controller: true,
+                blockOwnerDeletion: true,
+              },
+            ],
           },
           spec: {
             replicas: 0,
             selector: { ...selector, matchLabels: { ...(selector.matchLabels ?? {}), 'pod-template-hash': hash } },
-            template: { ...template, metadata: { ...(template.metadata ?? {}), labels: { ...(template.metadata?.labels ?? {}), 'pod-template-hash': hash } } },
+            template: {
+              ...template,
+              metadata: {
+                ...(template.metadata ?? {}),
+                labels: { ...(template.metadata?.labels ?? {}), 'pod-template-hash': hash },
+              },
+            },
           },
         },
         { system: true },
@@ -289,7 +348,10 @@ export class WorkloadSimulator {
       replicaSets.push(newRs);
     } else if (revisionOf(newRs) < maxRevision) {
       // Rolling back to an older template reuses its ReplicaSet under a new revision number, as kubectl rollout undo shows.
-      meta(newRs).annotations = { ...meta(newRs).annotations, 'deployment.kubernetes.io/revision': String(maxRevision + 1) };
+      meta(newRs).annotations = {
+        ...meta(newRs).annotations,
+        'deployment.kubernetes.io/revision': String(maxRevision + 1),
+      };
       newRs = this.store.update(rsType, newRs, { system: true });
     }
     const newRsUid = meta(newRs).uid;
@@ -318,7 +380,10 @@ export class WorkloadSimulator {
     newPods = podsOf(newRs);
     oldPods = replicaSets.filter((rs) => meta(rs).uid !== newRsUid).flatMap(podsOf);
 
-    const strategy = (s.strategy ?? {}) as { type?: string; rollingUpdate?: { maxSurge?: unknown; maxUnavailable?: unknown } };
+    const strategy = (s.strategy ?? {}) as {
+      type?: string;
+      rollingUpdate?: { maxSurge?: unknown; maxUnavailable?: unknown };
+    };
     const recreate = strategy.type === 'Recreate';
     let maxSurge = recreate ? 0 : intOrPercent(strategy.rollingUpdate?.maxSurge, desired, true, 1);
     const maxUnavailable = recreate ? desired : intOrPercent(strategy.rollingUpdate?.maxUnavailable, desired, false, 0);
@@ -331,7 +396,14 @@ export class WorkloadSimulator {
       } else if (recreate && oldPods.length > 0) {
         for (const pod of oldPods) this.deletePod(pod);
       } else if (newPods.length < desired && newPods.length + oldPods.length < desired + maxSurge) {
-        this.createPod({ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: newName, uid: newRsUid }, m.namespace, `${newName}-${this.suffix()}`, template, { 'pod-template-hash': hash }, this.options.nodes[0]!);
+        this.createPod(
+          { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: newName, uid: newRsUid },
+          m.namespace,
+          `${newName}-${this.suffix()}`,
+          template,
+          { 'pod-template-hash': hash },
+          this.options.nodes[0]!,
+        );
       } else if (oldPods.length > 0) {
         const victim = oldPods.find((p) => !isReady(p)) ?? oldPods[0]!;
         if (!isReady(victim) || available - 1 >= desired - maxUnavailable) this.deletePod(victim);
@@ -363,20 +435,59 @@ export class WorkloadSimulator {
     const totalAvailable = total.filter(isReady).length;
     const newReady = newPods.filter(isReady).length;
     const complete = newPods.length === desired && newReady === desired && total.length === desired;
-    const deadlineMs = Math.min(this.options.progressDeadlineMs, ((s.progressDeadlineSeconds as number | undefined) ?? 600) * 1000);
+    const deadlineMs = Math.min(
+      this.options.progressDeadlineMs,
+      ((s.progressDeadlineSeconds as number | undefined) ?? 600) * 1000,
+    );
     const previous = (deployment.status as { conditions?: Condition[] } | undefined)?.conditions;
     const previousProgressing = previous?.find((c) => c.type === 'Progressing');
     const rsRef = `ReplicaSet "${newName}"`;
     let progressing: Omit<Condition, 'lastUpdateTime' | 'lastTransitionTime'>;
-    if (complete) progressing = { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `${rsRef} has successfully progressed.` };
-    else if (s.paused) progressing = { type: 'Progressing', status: 'Unknown', reason: 'DeploymentPaused', message: 'Deployment is paused' };
-    else if (now - since > deadlineMs || (previousProgressing?.reason === 'ProgressDeadlineExceeded' && previousProgressing.message.includes(newName)))
-      progressing = { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `${rsRef} has timed out progressing.` };
-    else progressing = { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `${rsRef} is progressing.` };
+    if (complete)
+      progressing = {
+        type: 'Progressing',
+        status: 'True',
+        reason: 'NewReplicaSetAvailable',
+        message: `${rsRef} has successfully progressed.`,
+      };
+    else if (s.paused)
+      progressing = {
+        type: 'Progressing',
+        status: 'Unknown',
+        reason: 'DeploymentPaused',
+        message: 'Deployment is paused',
+      };
+    else if (
+      now - since > deadlineMs ||
+      (previousProgressing?.reason === 'ProgressDeadlineExceeded' && previousProgressing.message.includes(newName))
+    )
+      progressing = {
+        type: 'Progressing',
+        status: 'False',
+        reason: 'ProgressDeadlineExceeded',
+        message: `${rsRef} has timed out progressing.`,
+      };
+    else
+      progressing = {
+        type: 'Progressing',
+        status: 'True',
+        reason: 'ReplicaSetUpdated',
+        message: `${rsRef} is progressing.`,
+      };
     const minAvailable = totalAvailable >= desired - maxUnavailable;
     const availableCondition = minAvailable
-      ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' }
-      : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' };
+      ? {
+          type: 'Available',
+          status: 'True',
+          reason: 'MinimumReplicasAvailable',
+          message: 'Deployment has minimum availability.',
+        }
+      : {
+          type: 'Available',
+          status: 'False',
+          reason: 'MinimumReplicasUnavailable',
+          message: 'Deployment does not have minimum availability.',
+        };
     this.writeStatus(this.type('apps', 'deployments'), deployment, {
       observedGeneration: m.generation,
       replicas: total.length,
@@ -393,9 +504,14 @@ export class WorkloadSimulator {
     const rsType = this.type('apps', 'replicasets');
     const old = replicaSets
       .filter((rs) => meta(rs).uid !== newRsUid && spec(rs).replicas === 0)
-      .sort((a, b) => Number(meta(a).annotations?.['deployment.kubernetes.io/revision']) - Number(meta(b).annotations?.['deployment.kubernetes.io/revision']));
+      .sort(
+        (a, b) =>
+          Number(meta(a).annotations?.['deployment.kubernetes.io/revision']) -
+          Number(meta(b).annotations?.['deployment.kubernetes.io/revision']),
+      );
     for (const rs of old.slice(0, Math.max(0, old.length - limit))) {
-      if (this.store.get(rsType, meta(rs).namespace, meta(rs).name)) this.store.delete(rsType, meta(rs).namespace, meta(rs).name);
+      if (this.store.get(rsType, meta(rs).namespace, meta(rs).name))
+        this.store.delete(rsType, meta(rs).namespace, meta(rs).name);
     }
     void deployment;
   }
@@ -428,7 +544,8 @@ export class WorkloadSimulator {
     }
     const pods = listPods();
     const ordered = s.podManagementPolicy !== 'Parallel';
-    const partition = ((s.updateStrategy as { rollingUpdate?: { partition?: number } } | undefined)?.rollingUpdate?.partition ?? 0) as number;
+    const partition = ((s.updateStrategy as { rollingUpdate?: { partition?: number } } | undefined)?.rollingUpdate
+      ?.partition ?? 0) as number;
     const status = (sts.status ?? {}) as { currentRevision?: string };
     const currentRevision = status.currentRevision ?? updateRevision;
     const byOrdinal = new Map(pods.map((p) => [ordinalOf(p), p]));
@@ -444,11 +561,18 @@ export class WorkloadSimulator {
       if (!ordered || lowerReady) {
         // Pods below the partition keep the current revision; the rest are created at the update revision.
         const revision = i < partition ? currentRevision : updateRevision;
-        this.createPod({ apiVersion: 'apps/v1', kind: 'StatefulSet', name: m.name, uid: m.uid }, m.namespace, `${m.name}-${i}`, template, {
-          'controller-revision-hash': revision,
-          'statefulset.kubernetes.io/pod-name': `${m.name}-${i}`,
-          'apps.kubernetes.io/pod-index': String(i),
-        }, this.options.nodes[i % this.options.nodes.length]!);
+        this.createPod(
+          { apiVersion: 'apps/v1', kind: 'StatefulSet', name: m.name, uid: m.uid },
+          m.namespace,
+          `${m.name}-${i}`,
+          template,
+          {
+            'controller-revision-hash': revision,
+            'statefulset.kubernetes.io/pod-name': `${m.name}-${i}`,
+            'apps.kubernetes.io/pod-index': String(i),
+          },
+          this.options.nodes[i % this.options.nodes.length]!,
+        );
       }
     } else if (allReady || !ordered) {
       // Like the real controller, an unready pod halts the update: a broken revision is not replaced by itself.
@@ -503,10 +627,17 @@ export class WorkloadSimulator {
     const unavailable = this.options.nodes.length - pods.filter(isReady).length;
     const old = pods.filter((p) => revisionOf(p) !== hash);
     if (unscheduled.length > 0) {
-      this.createPod({ apiVersion: 'apps/v1', kind: 'DaemonSet', name: m.name, uid: m.uid }, m.namespace, `${m.name}-${this.suffix()}`, template, {
-        'controller-revision-hash': hash,
-        'pod-template-generation': String(m.generation ?? 1),
-      }, unscheduled[0]!);
+      this.createPod(
+        { apiVersion: 'apps/v1', kind: 'DaemonSet', name: m.name, uid: m.uid },
+        m.namespace,
+        `${m.name}-${this.suffix()}`,
+        template,
+        {
+          'controller-revision-hash': hash,
+          'pod-template-generation': String(m.generation ?? 1),
+        },
+        unscheduled[0]!,
+      );
     } else if (old.length > 0) {
       // Old pods that are not available go at once; available ones only within maxUnavailable.
       const broken = old.find((p) => !isReady(p));
