@@ -41,3 +41,14 @@ export const sealedError = () => new StrongroomError('sealed', 'Strongroom is se
 export function isStrongroomError(err: unknown, kind?: ErrorKind): err is StrongroomError {
   return err instanceof StrongroomError && (kind === undefined || err.kind === kind);
 }
+
+/**
+ * An error for the log: its kind and message, never a stack with arguments or a driver's `detail` (PostgreSQL puts
+ * row values there). Our own errors never carry secrets in their messages; a driver's message names constraints
+ * and columns, not values.
+ */
+export function safeErrorText(err: unknown): string {
+  if (err instanceof StrongroomError) return `${err.kind}: ${err.message}`;
+  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 300);
+  return 'unknown error';
+}
