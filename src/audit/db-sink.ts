@@ -2,7 +2,7 @@ import { StrongroomError } from '../shared/errors.js';
 import { chainBatch, genesisHead, parseRecordLine, type ChainHead } from './chain.js';
 import { createGroupCommitter, createSerializer } from './group-commit.js';
 import { rowOf, type AuditRepository } from './repository.js';
-import { sinkFailure, type AuditSink } from './sink.js';
+import { committedAppends, sinkFailure, type AuditSink } from './sink.js';
 import type { AuditEvent } from './types.js';
 
 /**
@@ -76,15 +76,7 @@ export async function openDatabaseSink(options: DatabaseSinkOptions): Promise<Da
   await loadHead();
 
   return {
-    append: (event) =>
-      closed
-        ? Promise.reject(new StrongroomError('unavailable', `audit ${description} is closed`))
-        : committer.submit(event),
-    appendAll: (events) =>
-      closed
-        ? Promise.reject(new StrongroomError('unavailable', `audit ${description} is closed`))
-        : committer.submitAll(events),
-    depth: () => committer.depth(),
+    ...committedAppends(committer, () => closed, description),
     head: () => ({ ...head }),
     // Nothing to rotate; re-reading the head keeps the semantics "pick up what is there now".
     reopen: () => exclusive(async () => void (resync = true)),

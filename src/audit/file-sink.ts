@@ -16,7 +16,7 @@ import {
   type Expected,
 } from './file-recovery.js';
 import { createGroupCommitter, createSerializer, type Written } from './group-commit.js';
-import { sinkFailure, type AuditSink } from './sink.js';
+import { committedAppends, sinkFailure, type AuditSink } from './sink.js';
 import type { AuditEvent } from './types.js';
 
 /**
@@ -273,15 +273,7 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
   }
 
   return {
-    append: (event) =>
-      closed
-        ? Promise.reject(new StrongroomError('unavailable', `audit ${description} is closed`))
-        : committer.submit(event),
-    appendAll: (events) =>
-      closed
-        ? Promise.reject(new StrongroomError('unavailable', `audit ${description} is closed`))
-        : committer.submitAll(events),
-    depth: () => committer.depth(),
+    ...committedAppends(committer, () => closed, description),
     head: () => ({ ...head }),
     reopen: () =>
       exclusive(async () => {

@@ -1,4 +1,5 @@
 import { StrongroomError } from '../shared/errors.js';
+import type { GroupCommitter } from './group-commit.js';
 import type { AuditEvent } from './types.js';
 
 /** An audit device. It receives events already redacted, chains them itself and writes them with group commit. */
@@ -20,4 +21,21 @@ export function sinkFailure(description: string, cause: unknown): StrongroomErro
   if (cause instanceof StrongroomError) return cause;
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new StrongroomError('unavailable', `audit ${description} could not write: ${reason}`, undefined, { cause });
+}
+
+/**
+ * A sink's appends through its group committer, refused once the sink is closed (every device accepts entries the
+ * same way; what differs is how a batch is written).
+ */
+export function committedAppends(
+  committer: GroupCommitter<AuditEvent>,
+  isClosed: () => boolean,
+  description: string,
+): Pick<AuditSink, 'append' | 'appendAll' | 'depth'> {
+  const closed = () => Promise.reject(new StrongroomError('unavailable', `audit ${description} is closed`));
+  return {
+    append: (event) => (isClosed() ? closed() : committer.submit(event)),
+    appendAll: (events) => (isClosed() ? closed() : committer.submitAll(events)),
+    depth: () => committer.depth(),
+  };
 }
