@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { PipelineHarness } from '../../test/support/pipeline-harness.js';
-import { useAclPipeline } from './pipeline-acl.fixture.js';
+import { useAclPipeline } from './pipeline-acl-testing.js';
 
 /**
  * The ACL in the request pipeline, continued (pipeline-acl.test.ts): parameter constraints apply, sudo paths need
- * sudo too, root passes, and handlers' `ctx.can` answers from the same ACL. Setup: pipeline-acl.fixture.ts.
+ * sudo too, root passes, and handlers' `ctx.can` answers from the same ACL. Setup: pipeline-acl-testing.ts.
  */
 describe('pipeline: ACL — constraints, sudo, root and ctx.can', () => {
   const fx = useAclPipeline();

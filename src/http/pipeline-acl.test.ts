@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineHarness } from '../../test/support/pipeline-harness.js';
-import { useAclPipeline } from './pipeline-acl.fixture.js';
+import { useAclPipeline } from './pipeline-acl-testing.js';
 
 /**
  * The ACL in the request pipeline, judged with the real policy service: each operation needs its own capability
  * (create vs update decided by the path's existence check, list on the path with a trailing slash), `aclPath`
- * judges the canonical path the handler acts on, and `dataAccess` paths are all checked. Setup: pipeline-acl.fixture.ts.
+ * judges the canonical path the handler acts on, and `dataAccess` paths are all checked. Setup: pipeline-acl-testing.ts.
  */
 describe('pipeline: ACL — operations and paths', () => {
   const fx = useAclPipeline();

@@ -1,13 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StorageUnavailableError } from '../storage/failures.js';
 import { errorsOf, type PipelineHarness } from '../../test/support/pipeline-harness.js';
-import { SECRET, useAuditPipeline } from './pipeline-audit.fixture.js';
+import { SECRET, useAuditPipeline } from './pipeline-audit-testing.js';
 
 /**
  * Audit in the request pipeline (ARCHITECTURE "Audit"): a mutation's request entry is durable before its handler
  * runs; a read's request and response entries are written together after the handler, and the reply is released
  * only once both are durable; an audit failure fails the request and releases nothing the handler produced.
- * This file: failures, skipAudit and auditIfAvailable. Ordering: pipeline-audit.test.ts. Setup: pipeline-audit.fixture.ts.
+ * This file: failures, skipAudit and auditIfAvailable. Ordering: pipeline-audit.test.ts. Setup: pipeline-audit-testing.ts.
  */
 describe('pipeline: audit — failures', () => {
   const fx = useAuditPipeline();

@@ -1,12 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineHarness } from '../../test/support/pipeline-harness.js';
-import { SECRET, pending, settle, useAuditPipeline } from './pipeline-audit.fixture.js';
+import { SECRET, pending, settle, useAuditPipeline } from './pipeline-audit-testing.js';
 
 /**
  * Audit in the request pipeline (ARCHITECTURE "Audit"): a mutation's request entry is durable before its handler
  * runs; a read's request and response entries are written together after the handler, and the reply is released
  * only once both are durable; an audit failure fails the request and releases nothing the handler produced.
- * This file: the ordering. Failures: pipeline-audit-failures.test.ts. Setup: pipeline-audit.fixture.ts.
+ * This file: the ordering. Failures: pipeline-audit-failures.test.ts. Setup: pipeline-audit-testing.ts.
  */
 describe('pipeline: audit — ordering', () => {
   const fx = useAuditPipeline();
