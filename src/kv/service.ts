@@ -1,5 +1,5 @@
 import type { Barrier } from '../crypto/types.js';
-import type { Mount, MountService } from '../mounts/types.js';
+import type { Mount } from '../mounts/types.js';
 import { invalid, notFound } from '../shared/errors.js';
 import type { Storage } from '../storage/database.js';
 import { isJsonObject, mergePatch, subkeysOf } from './json.js';
@@ -375,11 +375,6 @@ export function createKvService(deps: KvServiceDeps): KvService {
     },
   };
   return service;
-}
-
-/** Wires KV into mount lifecycle: disabling a kv mount erases every record it held. */
-export function registerKvPurge(mounts: Pick<MountService, 'onDisable'>, kv: Pick<KvService, 'purgeMount'>): void {
-  mounts.onDisable('kv', (mount) => kv.purgeMount(mount));
 }
 
 export type { KvMountConfig };
