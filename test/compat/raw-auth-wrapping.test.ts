@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type StartedServer } from '../support/server-process.js';
 import { ENVELOPE, TOKEN_AUTH, expectDocumented, expectEnvelopeWithData } from './documented.js';
-import { SHAPES, send, type Shape, type WireReply, type WireRequest } from './wire-clients.js';
+import { SHAPES, type Shape } from './wire-clients.js';
+import { wireSession } from './wire-session.js';
 
 /** sys/auth's entry for one auth mount (api-docs/system/auth "List auth methods"). */
 const AUTH_ENTRY = {
@@ -32,25 +33,7 @@ describe.each(SHAPES)(
   'auth methods, wrapping and cubbyhole as the %s client sends them (real server)',
   (shape: Shape) => {
     let server: StartedServer;
-    const call = (req: WireRequest) => send(shape, server.url, req);
-    const root = (method: WireRequest['method'], path: string, body?: unknown, headers?: Record<string, string>) =>
-      call({
-        method,
-        path,
-        token: server.rootToken,
-        ...(body !== undefined ? { body } : {}),
-        ...(headers ? { headers } : {}),
-      });
-    const ok = (reply: WireReply, status = 200) => {
-      expect(reply.errors).toEqual([]);
-      expect(reply.status).toBe(status);
-      if (status !== 204) expect(reply.contentType).toBe('application/json');
-    };
-    const failed = (reply: WireReply, status: number, words: string) => {
-      expect(reply.status).toBe(status);
-      expect(reply.contentType).toBe('application/json');
-      expect(reply.errors.join('\n')).toContain(words);
-    };
+    const { call, root, ok, failed } = wireSession(shape, () => server);
 
     beforeAll(async () => {
       server = await startServer();

@@ -12,7 +12,8 @@ import {
   expectDocumented,
   expectEnvelopeWithData,
 } from './documented.js';
-import { SHAPES, send, type Shape, type WireReply, type WireRequest } from './wire-clients.js';
+import { SHAPES, type Shape } from './wire-clients.js';
+import { wireSession } from './wire-session.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
@@ -23,26 +24,7 @@ const b64 = (text: string) => Buffer.from(text).toString('base64');
  */
 describe.each(SHAPES)('Vault API as the %s client sends it (real server)', (shape: Shape) => {
   let server: StartedServer;
-  const call = (req: WireRequest) => send(shape, server.url, req);
-  const root = (method: WireRequest['method'], path: string, body?: unknown, headers?: Record<string, string>) =>
-    call({
-      method,
-      path,
-      token: server.rootToken,
-      ...(body !== undefined ? { body } : {}),
-      ...(headers ? { headers } : {}),
-    });
-  const ok = (reply: WireReply, status = 200) => {
-    expect(reply.errors).toEqual([]);
-    expect(reply.status).toBe(status);
-    if (status !== 204) expect(reply.contentType).toBe('application/json');
-  };
-  /** An error the client can act on: the status, the client's own exception, and Vault's words in its `errors`. */
-  const failed = (reply: WireReply, status: number, words?: string) => {
-    expect(reply.status).toBe(status);
-    expect(reply.contentType).toBe('application/json');
-    if (words !== undefined) expect(reply.errors.join('\n')).toContain(words);
-  };
+  const { call, root, ok, failed } = wireSession(shape, () => server);
 
   beforeAll(async () => {
     server = await startServer();

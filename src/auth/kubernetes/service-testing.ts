@@ -42,7 +42,8 @@ export function hasOpenssl(): boolean {
   }
 }
 
-export function selfSignedCertificate(): string {
+/** A self-signed EC certificate and its key, made by openssl for `subject` (and `altName` when given). */
+export function selfSignedKeyPair(subject = '/CN=kubernetes', altName?: string): { cert: string; key: string } {
   const dir = mkdtempSync(join(tmpdir(), 'strongroom-ca-'));
   execFileSync(
     'openssl',
@@ -61,11 +62,16 @@ export function selfSignedCertificate(): string {
       '-days',
       '1',
       '-subj',
-      '/CN=kubernetes',
+      subject,
+      ...(altName ? ['-addext', `subjectAltName=${altName}`] : []),
     ],
     { stdio: 'ignore' },
   );
-  return readFileSync(join(dir, 'cert.pem'), 'utf8');
+  return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
+}
+
+export function selfSignedCertificate(): string {
+  return selfSignedKeyPair().cert;
 }
 
 // JWT-shaped (Vault checks the reviewer JWT's form when it is configured), unsigned: only its form matters here.

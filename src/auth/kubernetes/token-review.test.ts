@@ -1,21 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StrongroomError } from '../../shared/errors.js';
+import { hasOpenssl, selfSignedKeyPair } from './service-testing.js';
 import { reviewToken } from './token-review.js';
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // A real TLS API server with its own CA-less self-signed certificate: the review must succeed only when that
 // certificate is configured as kubernetes_ca_cert.
@@ -25,32 +13,9 @@ describe.skipIf(!hasOpenssl())('TokenReview over TLS', () => {
   let cert: string;
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'strongroom-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
-    server = createServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (req, res) => {
+    const pair = selfSignedKeyPair('/CN=127.0.0.1', 'IP:127.0.0.1');
+    cert = pair.cert;
+    server = createServer({ key: pair.key, cert }, (req, res) => {
       req.resume();
       req.on('end', () => {
         res.writeHead(201, { 'content-type': 'application/json' });
