@@ -76,9 +76,9 @@ export function createRenderer(sys: CompiledBackend) {
       return reply(result.status ?? 204, undefined, route, headers ? { headers } : {});
     const envelope: Record<string, unknown> = {
       request_id: requestId,
-      lease_id: '',
-      renewable: false,
-      lease_duration: result.leaseDuration ?? 0,
+      lease_id: result.lease?.leaseId ?? '',
+      renewable: result.lease?.renewable ?? false,
+      lease_duration: result.lease?.ttl ?? result.leaseDuration ?? 0,
       data: result.data ?? null,
       wrap_info: result.wrapInfo ? wrapInfoView(result.wrapInfo) : null,
       warnings: result.warnings?.length ? result.warnings : null,

@@ -1,4 +1,5 @@
 import type { TokenInfo } from '../auth/types.js';
+import type { IssuedLease } from '../leases/types.js';
 import type { Mount } from '../mounts/types.js';
 import type { Capability } from '../policy/types.js';
 import { parseFields, type FieldSet, type FieldsInput } from './schema.js';
@@ -81,6 +82,11 @@ export interface HandlerResult {
   warnings?: string[];
   /** The envelope's lease_duration in seconds (KV v1 reports a secret's `ttl` key there); default 0. */
   leaseDuration?: number;
+  /**
+   * A dynamic credential's lease, registered by the engine through `core.leases.create`: rendered as the envelope's
+   * lease_id, lease_duration and renewable, and recorded in the response's audit entry (the id, never the data).
+   */
+  lease?: IssuedLease;
   /** Defaults: 200 with a body when data/auth is set, else 204. */
   status?: number;
   /** Extra info for the audit entry (e.g. the Kubernetes identity of a login). */

@@ -1,7 +1,9 @@
 import type { Migration } from 'kysely';
 import type { TokenService } from '../auth/types.js';
 import type { Barrier, Rewrapper } from '../crypto/types.js';
+import type { ActiveLease, LeaseRegistrar } from '../leases/types.js';
 import type { Mount } from '../mounts/types.js';
+import type { PasswordGenerator } from '../passwords/types.js';
 import type { Storage } from '../storage/database.js';
 import type { Backend } from './backend.js';
 
@@ -29,8 +31,26 @@ export interface ModuleCore {
   barrier: Barrier;
   /** Issues login tokens (auth methods); core, like Vault's token store. */
   tokens: TokenService;
+  /** Registers the lease of a dynamic credential (see src/leases/types.ts); the module's `leases` hooks end it. */
+  leases: LeaseRegistrar;
+  /** Generates passwords from the password policies (sys/policies/password). */
+  passwords: PasswordGenerator;
   /** Server settings a module may read (size limits and the like). */
   settings: { kvMaxDataBytes?: number };
+}
+
+/**
+ * How a secrets engine ends or extends a credential it issued under a lease. The lease service calls these for
+ * revocation (explicit, on expiry, with the creating token, on the mount's disable) and for renewal.
+ */
+export interface LeaseHooks<S> {
+  /**
+   * Ends the credential. Must be idempotent: after a crash the lease service may call it again for a credential
+   * already gone. A throw keeps the lease pending; the service retries with backoff and never forgets it.
+   */
+  revoke(service: S, lease: ActiveLease): Promise<void>;
+  /** Extends the credential to `expireTime` (already capped by the lease's max). Absent: renewal only moves the lease. */
+  renew?(service: S, lease: ActiveLease, expireTime: Date): Promise<void>;
 }
 
 /** A periodic background job, run on its own interval, never twice at once, and not while sealed. */
@@ -94,6 +114,8 @@ export interface SecretsEngineModule<S = unknown> extends ModuleBase<S> {
    * with version "2"). A preset option the caller contradicts is refused by `validateOptions`.
    */
   readonly aliases?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Engines that issue leased credentials (database): how their leases are revoked and renewed. */
+  readonly leases?: LeaseHooks<S>;
   /**
    * Checks and normalizes a mount's options (defaults already merged in): at enable `previous` is undefined, at tune
    * it is the mount's current options. Throws `invalid` (a 400) naming the rule. Default: any string options.

@@ -1,4 +1,5 @@
 import type { Rewrapper } from '../crypto/types.js';
+import type { ActiveLease } from '../leases/types.js';
 import type {
   AuthMethodModule,
   Module,
@@ -20,6 +21,10 @@ export interface ModuleHost extends ModuleRouting {
   tokensRevoked(accessors: readonly string[]): Promise<void>;
   /** Records the mount of every module with a fixed path that is not recorded yet (start-up). */
   ensureFixedMounts(): Promise<void>;
+  /** Ends a lease's credential through the engine that issued it; throws when no registered engine of that type can. */
+  revokeLease(lease: ActiveLease): Promise<void>;
+  /** Extends a lease's credential through its engine, when the engine has a renew hook (else nothing to do). */
+  renewLease(lease: ActiveLease, expireTime: Date): Promise<void>;
 }
 
 /**
@@ -67,6 +72,16 @@ export function startModules(
         const table = module.kind === 'secrets' ? tables.secrets : tables.auth;
         await table.ensureFixed({ path: module.fixedPath, type: module.type, description: module.description ?? '' });
       }
+    },
+    async revokeLease(lease) {
+      const engine = secretsByType.get(lease.mount.type);
+      if (!engine?.leases) throw new Error(`no registered secrets engine revokes leases of type ${lease.mount.type}`);
+      await engine.leases.revoke(serviceOf(engine), lease);
+    },
+    async renewLease(lease, expireTime) {
+      const engine = secretsByType.get(lease.mount.type);
+      if (!engine?.leases) throw new Error(`no registered secrets engine renews leases of type ${lease.mount.type}`);
+      await engine.leases.renew?.(serviceOf(engine), lease, expireTime);
     },
     jobs: () => modulesOf(registry).flatMap((module) => module.jobs?.(serviceOf(module)) ?? []),
     rewrappers: () =>

@@ -1,3 +1,4 @@
+import { PENDING_I17_LEASES, PENDING_I17_PASSWORDS } from '../shared/pending-i17.js';
 import { join } from 'node:path';
 import type { AuditService } from '../audit/types.js';
 import type { TokenService } from '../auth/types.js';
@@ -146,7 +147,14 @@ export async function openStore(
   // Every secrets engine and auth method: services, purge-on-disable, rewrappers and jobs come from the registry.
   const host = startModules(
     REGISTRY,
-    { storage, barrier, tokens, settings: { kvMaxDataBytes: config.kvMaxDataBytes } },
+    {
+      storage,
+      barrier,
+      tokens,
+      leases: PENDING_I17_LEASES,
+      passwords: PENDING_I17_PASSWORDS,
+      settings: { kvMaxDataBytes: config.kvMaxDataBytes },
+    },
     { secrets: mounts, auth: authMounts },
   );
   modules = host;

@@ -1,3 +1,4 @@
+import { PENDING_I17_LEASES, PENDING_I17_PASSWORDS } from '../../src/shared/pending-i17.js';
 import type { AuditEvent, AuditService } from '../../src/audit/types.js';
 import { approleAuth } from '../../src/auth/approle/module.js';
 import { createTokenService } from '../../src/auth/token/service.js';
@@ -207,7 +208,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
   // The registry's modules over these services, as the store builds them.
   const modules = startModules(
     REGISTRY,
-    { storage, barrier, tokens, settings: {} },
+    { storage, barrier, tokens, leases: PENDING_I17_LEASES, passwords: PENDING_I17_PASSWORDS, settings: {} },
     { secrets: mounts, auth: authMounts },
   );
   revoked = (accessors) => modules.tokensRevoked(accessors);
