@@ -35,8 +35,30 @@ export interface ModuleCore {
   leases: LeaseRegistrar;
   /** Generates passwords from the password policies (sys/policies/password). */
   passwords: PasswordGenerator;
+  /** Audits what the store does on its own (a scheduled rotation), as the pipeline audits a request. */
+  systemAudit: SystemAudit;
   /** Server settings a module may read (size limits and the like). */
   settings: { kvMaxDataBytes?: number };
+}
+
+/**
+ * Audit entries for work no request asked for: a lease revoked on expiry, a password rotated on schedule. `run`
+ * writes a request entry (durably, before `action` starts: fail closed, a rejection means the action did not run),
+ * runs the action, then writes the response entry with its outcome. The caller is the named background job
+ * (`display_name` `system:<job>`); `data` is HMAC'd like any request data unless its keys are in `clearData`. Never
+ * pass a password or token in `data`.
+ */
+export interface SystemAudit {
+  run<T>(
+    entry: {
+      job: string;
+      path: string;
+      operation: 'create' | 'update' | 'delete';
+      data?: Record<string, unknown>;
+      clearData?: readonly string[];
+    },
+    action: () => Promise<T>,
+  ): Promise<T>;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { PENDING_I17_LEASES, PENDING_I17_PASSWORDS } from '../shared/pending-i17.js';
+import { PENDING_I17_LEASES, PENDING_I17_PASSWORDS, PENDING_I17_SYSTEM_AUDIT } from '../shared/pending-i17.js';
 import { join } from 'node:path';
 import type { AuditService } from '../audit/types.js';
 import type { TokenService } from '../auth/types.js';
@@ -153,6 +153,7 @@ export async function openStore(
       tokens,
       leases: PENDING_I17_LEASES,
       passwords: PENDING_I17_PASSWORDS,
+      systemAudit: PENDING_I17_SYSTEM_AUDIT,
       settings: { kvMaxDataBytes: config.kvMaxDataBytes },
     },
     { secrets: mounts, auth: authMounts },

@@ -1,4 +1,4 @@
-import { PENDING_I17_LEASES, PENDING_I17_PASSWORDS } from '../../src/shared/pending-i17.js';
+import { PENDING_I17_LEASES, PENDING_I17_PASSWORDS, PENDING_I17_SYSTEM_AUDIT } from '../../src/shared/pending-i17.js';
 import type { AuditEvent, AuditService } from '../../src/audit/types.js';
 import { approleAuth } from '../../src/auth/approle/module.js';
 import { createTokenService } from '../../src/auth/token/service.js';
@@ -208,7 +208,15 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
   // The registry's modules over these services, as the store builds them.
   const modules = startModules(
     REGISTRY,
-    { storage, barrier, tokens, leases: PENDING_I17_LEASES, passwords: PENDING_I17_PASSWORDS, settings: {} },
+    {
+      storage,
+      barrier,
+      tokens,
+      leases: PENDING_I17_LEASES,
+      passwords: PENDING_I17_PASSWORDS,
+      systemAudit: PENDING_I17_SYSTEM_AUDIT,
+      settings: {},
+    },
     { secrets: mounts, auth: authMounts },
   );
   revoked = (accessors) => modules.tokensRevoked(accessors);
