@@ -74,6 +74,9 @@ function openPostgres(settings: ConnectionSettings): DatabaseConnection {
     pool = new pg.Pool(config);
     // An idle connection killed by the server (a revoked session, a restart) must not crash the process.
     pool.on('error', () => undefined);
+    // pg-pool's own idle listener detaches after the first error; a dropped socket can emit a second one
+    // ("Connection terminated unexpectedly"), which must not become an unhandled error either.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     return pool;
   };
 
