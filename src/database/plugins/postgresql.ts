@@ -40,7 +40,7 @@ export const postgresqlPlugin: DatabasePlugin = {
 /** The pool settings for node-postgres; exported for tests of the URL handling. */
 export function postgresPoolConfig(settings: ConnectionSettings): pg.PoolConfig {
   if (!settings.connectionUrl) throw new DatabasePluginError('connection_url cannot be empty');
-  const templated = /\{\{\s*(username|password)\s*\}\}/.test(settings.connectionUrl);
+  const templated = /\{\{\s*(username|name|password)\s*\}\}/.test(settings.connectionUrl);
   // The URL parser decodes user and password, so the values go in encoded: a password with '@' or '/' stays whole.
   const connectionString = renderConnectionUrl(
     settings.connectionUrl,
