@@ -37,6 +37,7 @@ describe('OpenAPI document and help (real server)', () => {
       expect(res.status, `enabling ${path}`).toBe(204);
     };
     await mounted('openapi-kv1', { type: 'kv', options: { version: '1' } }, 'mounts');
+    await mounted('openapi-database', { type: 'database' }, 'mounts');
     await mounted('openapi-approle', { type: 'approle' }, 'auth');
     await mounted('openapi-kubernetes', { type: 'kubernetes' }, 'auth');
     const res = await api(server.url, 'GET', 'sys/internal/specs/openapi', { token });
