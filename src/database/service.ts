@@ -6,7 +6,8 @@ import { SYSTEM_LEASE_TTL_SECONDS } from '../shared/duration.js';
 import { StrongroomError, invalid, safeErrorText } from '../shared/errors.js';
 import type { Storage } from '../storage/database.js';
 import { createConnectionStore, generateSqlSafePassword } from './connections.js';
-import { maskSecrets } from './plugins/errors.js';
+import { DatabasePluginError, POOL_CLOSED, maskSecrets } from './plugins/errors.js';
+import type { DatabasePlugin, StatementValues } from './plugins/types.js';
 import { createPoolCache } from './pools.js';
 import { createDatabaseRepository } from './repository.js';
 import type { DatabaseService, DynamicRole, LeaseInternal, RoleInput } from './types.js';
@@ -54,12 +55,34 @@ export function createDatabaseService(deps: DatabaseServiceDeps): DatabaseServic
     return row ? { name, ...(JSON.parse(row.definition) as Omit<DynamicRole, 'name'>) } : undefined;
   }
 
+  /**
+   * Runs statements on a config's current pool. A pool closed under the request (the config changed meanwhile: a
+   * rotate-root, an update, a reset) is retried once on the new one.
+   */
+  async function execute(
+    mountUuid: string,
+    dbName: string,
+    pick: (plugin: DatabasePlugin) => readonly string[],
+    values: StatementValues,
+  ): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const { plugin, db } = await connections.connection(mountUuid, dbName);
+      try {
+        await db.execute(pick(plugin), values);
+        return;
+      } catch (err) {
+        if (attempt > 0 || !(err instanceof DatabasePluginError) || err.code !== POOL_CLOSED) throw err;
+      }
+    }
+  }
+
   async function revokeUser(internal: LeaseInternal, mountUuid: string): Promise<void> {
-    const { plugin, db } = await connections.connection(mountUuid, internal.db_name);
     // The role's statements now; those it had at issue when it was deleted since; else the plugin's default.
     const role = await loadRole(mountUuid, internal.role);
     const own = role ? role.revocationStatements : internal.revocation_statements;
-    await db.execute(own.length > 0 ? own : plugin.defaults.revocation, { name: internal.username });
+    await execute(mountUuid, internal.db_name, (plugin) => (own.length > 0 ? own : plugin.defaults.revocation), {
+      name: internal.username,
+    });
   }
 
   return {
@@ -103,7 +126,7 @@ export function createDatabaseService(deps: DatabaseServiceDeps): DatabaseServic
       const found = await connections.load(mount.uuid, role.dbName);
       if (!found) throw invalid(`could not find database connection "${role.dbName}"`);
       if (!roleAllowed(found.config.allowedRoles, roleName)) throw invalid(`"${roleName}" is not an allowed role`);
-      const { config, plugin, db } = await connections.connection(mount.uuid, role.dbName);
+      const { config, plugin } = await connections.connection(mount.uuid, role.dbName);
 
       const username = compileUsernameTemplate(config.usernameTemplate || plugin.defaults.usernameTemplate).render(
         { DisplayName: caller.displayName, RoleName: roleName },
@@ -123,10 +146,12 @@ export function createDatabaseService(deps: DatabaseServiceDeps): DatabaseServic
       const ttl = Math.min(role.defaultTtl > 0 ? role.defaultTtl : systemDefault, maxTtl);
       const expiration = new Date(now() + ttl * 1000);
       try {
-        await db.execute(role.creationStatements, { name: username, password, expiration });
+        await execute(mount.uuid, role.dbName, () => role.creationStatements, { name: username, password, expiration });
       } catch (err) {
         if (role.rollbackStatements.length > 0)
-          await db.execute(role.rollbackStatements, { name: username }).catch(() => undefined);
+          await execute(mount.uuid, role.dbName, () => role.rollbackStatements, { name: username }).catch(
+            () => undefined,
+          );
         const message = maskSecrets(err instanceof Error ? err.message : String(err), [password]);
         throw new StrongroomError('internal', `failed to create user: ${message}`);
       }
@@ -170,10 +195,13 @@ export function createDatabaseService(deps: DatabaseServiceDeps): DatabaseServic
 
     async renewLease(lease: ActiveLease, expireTime: Date) {
       const internal = lease.internal as unknown as LeaseInternal;
-      const { plugin, db } = await connections.connection(lease.mount.uuid, internal.db_name);
       const role = await loadRole(lease.mount.uuid, internal.role);
-      const statements = role && role.renewStatements.length > 0 ? role.renewStatements : plugin.defaults.renew;
-      await db.execute(statements, { name: internal.username, expiration: expireTime });
+      await execute(
+        lease.mount.uuid,
+        internal.db_name,
+        (plugin) => (role && role.renewStatements.length > 0 ? role.renewStatements : plugin.defaults.renew),
+        { name: internal.username, expiration: expireTime },
+      );
     },
 
     async purge(mount: Mount) {

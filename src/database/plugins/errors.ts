@@ -14,6 +14,16 @@ export class DatabasePluginError extends Error {
 }
 
 /**
+ * The code of the error a closed connection throws: the engine closed it because its config changed (rotate-root,
+ * an update, reset) while a request still held it, and retries once on the config's new pool.
+ */
+export const POOL_CLOSED = 'STRONGROOM_POOL_CLOSED';
+
+export function poolClosedError(): DatabasePluginError {
+  return new DatabasePluginError('the connection pool was closed because its configuration changed', POOL_CLOSED);
+}
+
+/**
  * Wraps a driver error, masking every secret given (the root password, the generated password, their URL-encoded
  * forms): drivers sometimes echo the statement or the connection string in their message.
  */

@@ -1,5 +1,5 @@
 import mysql from 'mysql2/promise';
-import { DatabasePluginError, pluginError } from './errors.js';
+import { DatabasePluginError, pluginError, poolClosedError } from './errors.js';
 import { renderStatement, splitStatements, sqlTimestamp } from './statements.js';
 import type { ConnectionSettings, DatabaseConnection, DatabasePlugin } from './types.js';
 
@@ -93,7 +93,10 @@ export function parseMysqlUrl(template: string, username: string, password: stri
 function openMysql(settings: ConnectionSettings): DatabaseConnection {
   const secrets = [settings.password];
   let pool: mysql.Pool | undefined;
+  let closed = false;
   const getPool = (): mysql.Pool => {
+    // Never reopen after close: the cache dropped this connection and would not close a new pool again.
+    if (closed) throw poolClosedError();
     if (pool) return pool;
     let target: MysqlTarget;
     try {
@@ -157,6 +160,7 @@ function openMysql(settings: ConnectionSettings): DatabaseConnection {
     },
 
     async close() {
+      closed = true;
       const closing = pool;
       pool = undefined;
       await closing?.end().catch(() => undefined);

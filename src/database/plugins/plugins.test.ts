@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { postgresAdminUrl, postgresSkipReason } from '../../../test/support/postgres.js';
 import { pgAdminQuery, pgCanLogin } from '../../../test/support/pg-login.js';
 import { mysqlAdmin, mysqlAdminQuery, mysqlCanLogin, mysqlSkipReason } from '../../../test/support/mysql.js';
-import { DatabasePluginError } from './errors.js';
+import { DatabasePluginError, POOL_CLOSED } from './errors.js';
 import { mysqlPlugin, parseMysqlUrl } from './mysql.js';
 import { postgresPoolConfig, postgresqlPlugin } from './postgresql.js';
 import { findPlugin } from './registry.js';
@@ -151,6 +151,14 @@ describe.skipIf(postgresSkipReason !== undefined)('postgresql-database-plugin (r
     expect((err as Error).message).not.toContain(secret);
   });
 
+  it('a closed connection never reopens: it fails with POOL_CLOSED, which the engine retries on the new pool', async () => {
+    const conn = open();
+    await conn.verify();
+    await conn.close();
+    await expect(conn.execute(['SELECT 1'], { name: user })).rejects.toMatchObject({ code: POOL_CLOSED });
+    await expect(conn.verify()).rejects.toMatchObject({ code: POOL_CLOSED });
+  });
+
   it('an error echoing the statement masks the password', async () => {
     const conn = open();
     const err = await conn.execute([`SELECT '{{password}}'::int`], { name: user, password: secret }).then(
@@ -207,6 +215,12 @@ describe.skipIf(mysqlSkipReason !== undefined)('mysql-database-plugin (real Mari
     expect(err).toBeInstanceOf(DatabasePluginError);
     expect((err as Error).message).toMatch(/Access denied/);
     expect((err as Error).message).not.toContain(secret);
+  });
+
+  it('a closed connection never reopens', async () => {
+    const conn = open();
+    await conn.close();
+    await expect(conn.execute(['SELECT 1'], { name: user })).rejects.toMatchObject({ code: POOL_CLOSED });
   });
 
   it('a ; inside a quoted value does not split the statement', async () => {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { DatabasePluginError, pluginError } from './errors.js';
+import { DatabasePluginError, pluginError, poolClosedError } from './errors.js';
 import { renderConnectionUrl, renderStatement, splitStatements, sqlTimestamp } from './statements.js';
 import type { ConnectionSettings, DatabaseConnection, DatabasePlugin, StatementValues } from './types.js';
 
@@ -63,7 +63,10 @@ export function postgresPoolConfig(settings: ConnectionSettings): pg.PoolConfig 
 function openPostgres(settings: ConnectionSettings): DatabaseConnection {
   const secrets = [settings.password];
   let pool: pg.Pool | undefined;
+  let closed = false;
   const getPool = (): pg.Pool => {
+    // Never reopen after close: the cache dropped this connection and would not close a new pool again.
+    if (closed) throw poolClosedError();
     if (pool) return pool;
     let config: pg.PoolConfig;
     try {
@@ -120,6 +123,7 @@ function openPostgres(settings: ConnectionSettings): DatabaseConnection {
     },
 
     async close() {
+      closed = true;
       const closing = pool;
       pool = undefined;
       await closing?.end().catch(() => undefined);
