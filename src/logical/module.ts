@@ -23,6 +23,7 @@ import type { Backend } from './backend.js';
  *      `routesKey(mount)` (see below), so it is rebuilt only when that key changes (a KV v1 mount upgraded to v2).
  *   5. `purge(service, mount)` when a mount of this type is disabled, before the mount row is removed: delete every
  *      record of the mount. A purge that throws keeps the mount, so disabling can be retried.
+ *   6. `close(service)` once when the server closes, after the jobs stopped: release connections held open.
  */
 
 /** What a module may use: the core services. Modules never reach for each other's services. */
