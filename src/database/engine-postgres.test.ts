@@ -58,7 +58,9 @@ describe.skipIf(postgresSkipReason !== undefined)('database engine on PostgreSQL
       `v-${tag}-%`,
     ]);
     for (const { rolname } of left)
-      await pgAdminQuery(`DROP OWNED BY "${rolname}"; DROP ROLE "${rolname}"`).catch(() => undefined);
+      await pgAdminQuery(`DROP OWNED BY "${rolname}"`)
+        .then(() => pgAdminQuery(`DROP ROLE "${rolname}"`))
+        .catch(() => undefined);
     await pgAdminQuery(`DROP ROLE IF EXISTS "${rootUser}"`).catch(() => undefined);
   });
 

@@ -45,7 +45,7 @@ describe.skipIf(mysqlSkipReason !== undefined)('database engine on two replicas 
     await storageA?.close();
     await storageB?.close();
     rmSync(dir, { recursive: true, force: true });
-    const left = (await mysqlAdminQuery(`select user from mysql.user where user like 'v-${tag}-%'`)) as Array<{
+    const left = (await mysqlAdminQuery(`select user as user from mysql.user where user like 'v-${tag}-%'`)) as Array<{
       user: string;
     }>;
     for (const { user } of left) await mysqlAdminQuery(`DROP USER IF EXISTS '${user}'@'%'`).catch(() => undefined);
