@@ -2,7 +2,7 @@ import { encodeContext } from '../crypto/context.js';
 import type { Barrier, Rewrapper } from '../crypto/types.js';
 import type { PasswordGenerator } from '../passwords/types.js';
 import { StrongroomError, invalid, notFound } from '../shared/errors.js';
-import { maskSecrets } from './plugins/errors.js';
+import { isUnreachable, maskSecrets } from './plugins/errors.js';
 import { findPlugin } from './plugins/registry.js';
 import type { DatabaseConnection, DatabasePlugin } from './plugins/types.js';
 import type { PoolCache } from './pools.js';
@@ -192,7 +192,7 @@ export function createConnectionStore(deps: ConnectionStoreDeps) {
         await db.execute(statements, { name: config.username, password });
       } catch (err) {
         const message = maskSecrets(err instanceof Error ? err.message : String(err), [password, config.password]);
-        throw new StrongroomError('internal', `failed to update user: ${message}`);
+        throw new StrongroomError(isUnreachable(err) ? 'unavailable' : 'invalid', `failed to update user: ${message}`);
       }
       const rotated = { ...config, password };
       let lastError: unknown;

@@ -222,11 +222,18 @@ describe.skipIf(postgresSkipReason !== undefined)('database engine on PostgreSQL
     await write('database/roles/ro-broken', {
       db_name: 'pg',
       creation_statements: `CREATE ROLE "{{name}}" LOGIN PASSWORD '{{password}}'; SELECT '{{password}}'::int`,
-      rollback_statements: `SELECT 1`,
+      // Observable: the rollback leaves a marker role named after the user (the cleanup drops it).
+      rollback_statements: `CREATE ROLE "{{name}}-rb"`,
     });
     const reply = await h.request('GET', 'database/creds/ro-broken', root());
-    expect(reply.status).toBe(500);
-    expect(await pgAdminQuery('select 1 from pg_roles where rolname like $1', [`v-${tag}-ro-broke%`])).toHaveLength(0);
+    // The database's reason, with the generated password masked (Vault answers 500; see the README).
+    expect(reply.status).toBe(400);
+    const [error] = errorsOf(reply) as string[];
+    expect(error).toMatch(/^failed to create user: invalid input syntax for type integer: "\*\*\*\*\*"$/);
+    const roles = await pgAdminQuery<{ rolname: string }>('select rolname from pg_roles where rolname like $1', [
+      `v-${tag}-ro-broke%`,
+    ]);
+    expect(roles.map((r) => r.rolname)).toEqual([expect.stringMatching(/-rb$/)]);
   });
 
   it('rotate-root changes the root password (the old one stops working) and the engine keeps working', async () => {

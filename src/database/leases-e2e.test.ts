@@ -136,6 +136,9 @@ describe.skipIf(postgresSkipReason !== undefined)('database engine with the leas
   it('a revocation that fails while the database is down is retried and completes when it is back', async () => {
     const creds = await issue();
     await proxy.stop();
+    // While the database is unreachable, new credentials are a 503 (retry later), not a 400.
+    const down = await h.request('GET', 'database/creds/app', root());
+    expect(down.status, JSON.stringify(down.body)).toBe(503);
     h.clock.advance(61);
     await expiry();
     // Not forgotten: the lease is still there, the user too.

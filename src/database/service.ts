@@ -6,7 +6,7 @@ import { SYSTEM_LEASE_TTL_SECONDS } from '../shared/duration.js';
 import { StrongroomError, invalid, safeErrorText } from '../shared/errors.js';
 import type { Storage } from '../storage/database.js';
 import { createConnectionStore, generateSqlSafePassword } from './connections.js';
-import { DatabasePluginError, POOL_CLOSED, maskSecrets } from './plugins/errors.js';
+import { DatabasePluginError, POOL_CLOSED, isUnreachable, maskSecrets } from './plugins/errors.js';
 import type { DatabasePlugin, StatementValues } from './plugins/types.js';
 import { createPoolCache } from './pools.js';
 import { createDatabaseRepository } from './repository.js';
@@ -25,6 +25,16 @@ export interface DatabaseServiceDeps {
   maxTtl?: number;
   /** Called with 'created' | 'revoked' for metrics, when the composition root wires one. */
   onCredential?: (event: 'created' | 'revoked' | 'revocation_failed') => void;
+}
+
+/**
+ * A plugin failure as the API reports it, the database's text with secrets masked: 503 when the database could not
+ * be reached, 400 when it refused a statement (the role's or config's statements are wrong). Vault answers 500 for
+ * both; our 500s hide their message, and the database's reason is what an operator needs to fix a role.
+ */
+export function databaseError(what: string, err: unknown, secrets: readonly string[]): StrongroomError {
+  const message = `${what}: ${maskSecrets(err instanceof Error ? err.message : String(err), secrets)}`;
+  return new StrongroomError(isUnreachable(err) ? 'unavailable' : 'invalid', message);
 }
 
 /** Vault's allowed_roles: exact names or globs with '*' anywhere ("*" allows every role). */
@@ -125,8 +135,9 @@ export function createDatabaseService(deps: DatabaseServiceDeps): DatabaseServic
       if (!role) throw invalid(`unknown role: ${roleName}`);
       const found = await connections.load(mount.uuid, role.dbName);
       if (!found) throw invalid(`could not find database connection "${role.dbName}"`);
-      if (!roleAllowed(found.config.allowedRoles, roleName)) throw invalid(`"${roleName}" is not an allowed role`);
-      const { config, plugin } = await connections.connection(mount.uuid, role.dbName);
+      const config = found.config;
+      if (!roleAllowed(config.allowedRoles, roleName)) throw invalid(`"${roleName}" is not an allowed role`);
+      const plugin = connections.pluginOf(config);
 
       const username = compileUsernameTemplate(config.usernameTemplate || plugin.defaults.usernameTemplate).render(
         { DisplayName: caller.displayName, RoleName: roleName },
@@ -152,8 +163,7 @@ export function createDatabaseService(deps: DatabaseServiceDeps): DatabaseServic
           await execute(mount.uuid, role.dbName, () => role.rollbackStatements, { name: username }).catch(
             () => undefined,
           );
-        const message = maskSecrets(err instanceof Error ? err.message : String(err), [password]);
-        throw new StrongroomError('internal', `failed to create user: ${message}`);
+        throw databaseError('failed to create user', err, [password]);
       }
 
       const internal: LeaseInternal = {

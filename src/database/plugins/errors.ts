@@ -41,3 +41,23 @@ export function maskSecrets(text: string, secrets: readonly (string | undefined)
   }
   return out.slice(0, 500);
 }
+
+/** Error codes that mean the database could not be reached (as opposed to a statement it refused). */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  POOL_CLOSED,
+  '57P01', // admin_shutdown
+  '57P03', // cannot_connect_now
+]);
+
+/** Whether a plugin error says the database is unreachable (503) rather than refusing a statement (400). */
+export function isUnreachable(err: unknown): boolean {
+  if (!(err instanceof DatabasePluginError)) return false;
+  return (err.code !== undefined && UNREACHABLE.has(err.code)) || /timeout|terminated unexpectedly/i.test(err.message);
+}
