@@ -9,6 +9,7 @@ import { kvEngine } from '../kv/module.js';
 import type { AuthMethodModule, Module, SecretsEngineModule } from '../logical/module.js';
 import { migrations as mountsMigrations } from '../mounts/migrations.js';
 import type { MountTypeCatalog } from '../mounts/types.js';
+import { migrations as passwordsMigrations } from '../passwords/migrations.js';
 import { migrations as policyMigrations } from '../policy/migrations.js';
 import { invalid } from '../shared/errors.js';
 import type { MigrationList } from '../storage/migrations.js';
@@ -32,12 +33,13 @@ export const REGISTRY: Registry = {
   auth: [tokenAuth, approleAuth, kubernetesAuth],
 };
 
-/** Tables of the core services (crypto, mount tables, token store, policy, audit), which are not modules. */
+/** Tables of the core services (crypto, mount tables, token store, policy, password policies, audit), which are not modules. */
 export const CORE_MIGRATIONS: MigrationList = {
   ...cryptoMigrations,
   ...mountsMigrations,
   ...tokenMigrations,
   ...policyMigrations,
+  ...passwordsMigrations,
   ...auditMigrations,
 };
 

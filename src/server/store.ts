@@ -1,4 +1,4 @@
-import { PENDING_I17_LEASES, PENDING_I17_PASSWORDS, PENDING_I17_SYSTEM_AUDIT } from '../shared/pending-i17.js';
+import { PENDING_I17_LEASES, PENDING_I17_SYSTEM_AUDIT } from '../shared/pending-i17.js';
 import { join } from 'node:path';
 import type { AuditService } from '../audit/types.js';
 import type { TokenService } from '../auth/types.js';
@@ -11,6 +11,8 @@ import { kvEngine } from '../kv/module.js';
 import type { KvService } from '../kv/types.js';
 import { AUTH_MOUNTS, createMountService } from '../mounts/service.js';
 import type { MountService } from '../mounts/types.js';
+import { createPasswordPolicyService } from '../passwords/service.js';
+import type { PasswordPolicyService } from '../passwords/types.js';
 import { createPolicyService, type CachedPolicyService } from '../policy/service.js';
 import { safeErrorText } from '../shared/errors.js';
 import type { Storage, StorageConfig } from '../storage/database.js';
@@ -38,6 +40,8 @@ export interface Store {
   kv: KvService;
   tokens: TokenService;
   policy: CachedPolicyService;
+  /** Password policies (sys/policies/password); the modules' PasswordGenerator. */
+  passwords: PasswordPolicyService;
   /** The registry's modules, running (their services: `modules.serviceOf(approleAuth)`). */
   modules: ModuleHost;
   audit(): AuditService | null;
@@ -143,6 +147,7 @@ export async function openStore(
     onRevoked: async (accessors) => void (await modules?.tokensRevoked(accessors)),
   });
   const policy = createPolicyService({ storage });
+  const passwords = createPasswordPolicyService({ storage });
   let stopMaintenance: (() => Promise<void>) | null = null;
   // Every secrets engine and auth method: services, purge-on-disable, rewrappers and jobs come from the registry.
   const host = startModules(
@@ -152,7 +157,7 @@ export async function openStore(
       barrier,
       tokens,
       leases: PENDING_I17_LEASES,
-      passwords: PENDING_I17_PASSWORDS,
+      passwords,
       systemAudit: PENDING_I17_SYSTEM_AUDIT,
       settings: { kvMaxDataBytes: config.kvMaxDataBytes },
     },
@@ -184,6 +189,7 @@ export async function openStore(
     kv,
     tokens,
     policy,
+    passwords,
     wrapping,
     audit: () => audit.forRequest(),
     lifecycle,
@@ -204,6 +210,7 @@ export async function openStore(
     authMounts,
     tokens,
     policy,
+    passwords,
     modules: host,
     audit: () => audit.current(),
     lifecycle,

@@ -1,4 +1,4 @@
-import { PENDING_I17_LEASES, PENDING_I17_PASSWORDS, PENDING_I17_SYSTEM_AUDIT } from '../../src/shared/pending-i17.js';
+import { PENDING_I17_LEASES, PENDING_I17_SYSTEM_AUDIT } from '../../src/shared/pending-i17.js';
 import type { AuditEvent, AuditService } from '../../src/audit/types.js';
 import { approleAuth } from '../../src/auth/approle/module.js';
 import { createTokenService } from '../../src/auth/token/service.js';
@@ -17,6 +17,8 @@ import type { ModuleRouting } from '../../src/logical/module.js';
 import type { KvService } from '../../src/kv/types.js';
 import { AUTH_MOUNTS, createMountService } from '../../src/mounts/service.js';
 import type { MountService } from '../../src/mounts/types.js';
+import { createPasswordPolicyService } from '../../src/passwords/service.js';
+import type { PasswordPolicyService } from '../../src/passwords/types.js';
 import { createPolicyService, type CachedPolicyService } from '../../src/policy/service.js';
 import { StrongroomError } from '../../src/shared/errors.js';
 import type { Storage } from '../../src/storage/database.js';
@@ -150,6 +152,7 @@ export interface PipelineHarness {
   seal: ManagedSealService;
   tokens: TokenService;
   policy: CachedPolicyService;
+  passwords: PasswordPolicyService;
   mounts: MountService;
   kv: KvService;
   approle: AppRoleService;
@@ -203,6 +206,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     onRevoked: async (accessors) => void (await revoked?.(accessors)),
   });
   const policy = createPolicyService({ storage });
+  const passwords = createPasswordPolicyService({ storage });
   const mounts = createMountService({ storage, catalog: secretsCatalog(REGISTRY.secrets) });
   const authMounts = createMountService({ storage, catalog: authCatalog(REGISTRY.auth), table: AUTH_MOUNTS });
   // The registry's modules over these services, as the store builds them.
@@ -213,7 +217,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
       barrier,
       tokens,
       leases: PENDING_I17_LEASES,
-      passwords: PENDING_I17_PASSWORDS,
+      passwords,
       systemAudit: PENDING_I17_SYSTEM_AUDIT,
       settings: {},
     },
@@ -260,6 +264,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     kv,
     tokens,
     policy,
+    passwords,
     // As the store's accessor: none while sealed; 'unavailable' while unsealed without a working audit log.
     audit: () => {
       if (barrier.isSealed()) return null;
@@ -290,6 +295,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     seal,
     tokens,
     policy,
+    passwords,
     mounts,
     kv,
     approle,

@@ -4,6 +4,7 @@ import { auditPaths } from './audit.js';
 import { authPaths } from './auth.js';
 import { metricsPaths } from './metrics.js';
 import { mountPaths } from './mounts.js';
+import { passwordPolicyPaths } from './passwords.js';
 import { policyPaths } from './policy.js';
 import { sealPaths } from './seal.js';
 import { wrappingPaths } from './wrapping.js';
@@ -18,6 +19,7 @@ export function createSysBackend(deps: HttpDeps): Backend {
       ...authPaths(deps),
       ...mountPaths(deps),
       ...policyPaths(deps),
+      ...passwordPolicyPaths(deps),
       ...auditPaths(deps),
       ...metricsPaths(deps),
       ...wrappingPaths(deps),
