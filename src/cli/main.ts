@@ -16,6 +16,8 @@ import { registerTransfer } from './transfer.js';
 import { registerRollout } from './rollout.js';
 import { registerUnwrap } from './wrapping.js';
 import { registerConsumers } from './consumers.js';
+import { registerGeneric } from './generic.js';
+import { registerPassword } from './password.js';
 
 /**
  * The one `strongroom` binary. Each command group lives in its own file and registers itself here; a group's
@@ -45,6 +47,8 @@ export async function main(argv: string[]): Promise<void> {
     registerTransfer,
     registerRollout,
     registerConsumers,
+    registerGeneric,
+    registerPassword,
     registerCompletion,
   ];
   for (const register of registrations) register(program);
