@@ -16,6 +16,7 @@ import { registerTransfer } from './transfer.js';
 import { registerRollout } from './rollout.js';
 import { registerUnwrap } from './wrapping.js';
 import { registerConsumers } from './consumers.js';
+import { registerDatabase } from './database.js';
 import { registerGeneric } from './generic.js';
 import { registerPassword } from './password.js';
 
@@ -49,6 +50,7 @@ export async function main(argv: string[]): Promise<void> {
     registerConsumers,
     registerGeneric,
     registerPassword,
+    registerDatabase,
     registerCompletion,
   ];
   for (const register of registrations) register(program);
