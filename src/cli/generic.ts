@@ -69,6 +69,9 @@ export function registerGeneric(program: Command): void {
   for (const command of commands) oneLineErrors(command);
 }
 
+/** Connection flags that may come after a Vault-style flag (commander leaves them unparsed there). */
+const CONNECTION_FLAGS: Readonly<Record<string, string>> = { address: 'address', token: 'token', 'ca-cert': 'caCert' };
+
 interface Parsed {
   path: string;
   format: OutputFormat;
@@ -93,11 +96,19 @@ export function vaultArgs(ctx: Context, args: string[], allowed: readonly string
       continue;
     }
     const name = m[1]!;
-    if (!allowed.includes(name)) throw new UsageError(`unknown option ${arg.split('=')[0]}`, '--help for the flags');
+    if (name === 'tls-skip-verify') {
+      ctx.opts.tlsSkipVerify = true;
+      continue;
+    }
+    const connection = Object.hasOwn(CONNECTION_FLAGS, name) ? CONNECTION_FLAGS[name] : undefined;
+    if (!connection && !allowed.includes(name))
+      throw new UsageError(`unknown option ${arg.split('=')[0]}`, '--help for the flags');
     if (name === 'force' || name === 'f') continue;
     const value = m[2] ?? args[++i];
     if (value === undefined) throw new UsageError(`${arg} needs a value`, `${arg}=…`);
-    if (name === 'field') field = value;
+    // The connection is resolved lazily from ctx.opts, after this: a flag found here still counts.
+    if (connection) ctx.opts[connection] = value;
+    else if (name === 'field') field = value;
     else format = parseFormat(value);
   }
   const [path, ...pairs] = positional;

@@ -152,6 +152,10 @@ describe('strongroom read/write/list/delete and password policies', () => {
         env: { STRONGROOM_TOKEN: token },
       });
       expect(denied.code).toBe(1);
+      // Vault's connection flags work after a Vault-style flag too (commander leaves them to the command there).
+      const viaFlag = await run(['read', '-format=json', `-token=${token}`, 'sys/policies/password/default/generate']);
+      expect(viaFlag.code).toBe(1);
+      expect(viaFlag.stderr).toMatch(/^Error: permission denied/);
       expect(denied.stderr.trim().split('\n')).toHaveLength(1);
       expect(denied.stderr).toMatch(/^Error: permission denied/);
     },
