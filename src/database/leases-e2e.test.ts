@@ -4,12 +4,12 @@ import { createPipelineHarness, errorsOf, type PipelineHarness } from '../../tes
 import { pgAdminQuery, pgCanLogin } from '../../test/support/pg-login.js';
 import { postgresAdminUrl, postgresSkipReason } from '../../test/support/postgres.js';
 import { startTcpProxy, type TcpProxy } from '../../test/support/tcp-proxy.js';
-import { testPasswords } from './test-support.js';
 
 /**
  * Dynamic PostgreSQL users through the real lease service: revoked by sys/leases/revoke, by expiry, with their
  * token; renewed up to the role's max TTL and not beyond; a revocation that fails while the database is down is
- * retried and completes when it is back. The engine reaches PostgreSQL through a TCP proxy the test stops and starts.
+ * retried and completes when it is back. The engine reaches PostgreSQL through a TCP proxy the test stops and starts;
+ * passwords come from the real default password policy.
  */
 const tag = randomBytes(3).toString('hex');
 const rootUser = `sr_root_${tag}`;
@@ -35,7 +35,7 @@ describe.skipIf(postgresSkipReason !== undefined)('database engine with the leas
     const admin = new URL(postgresAdminUrl!);
     proxy = await startTcpProxy({ host: admin.hostname, port: Number(admin.port || 5432) });
     await pgAdminQuery(`CREATE ROLE "${rootUser}" WITH LOGIN SUPERUSER PASSWORD '${rootPassword}'`);
-    h = await createPipelineHarness({ core: { passwords: testPasswords() }, kvMount: false });
+    h = await createPipelineHarness({ kvMount: false });
     h.leaseWiring.startExpiration({ info: () => undefined, error: () => undefined }, () => false);
     await h.mounts.enable({ path: 'database/', type: 'database' });
     const config = await h.request('POST', 'database/config/pg', {
