@@ -73,7 +73,10 @@ export function createRevoker(deps: RevokerDeps) {
    * next retry, safe error text), the claim released, and the error rethrown. `audit` names the background job
    * that audits the revocation; a request's revocation is already audited by the pipeline.
    */
-  async function revokeClaimed(row: LeaseRow, options: { audit?: string; force?: boolean } = {}): Promise<void> {
+  async function revokeClaimed(
+    row: LeaseRow,
+    options: { audit?: string; force?: boolean; deferDelete?: boolean } = {},
+  ): Promise<void> {
     const hook = async () => deps.dispatch.revokeLease(await activeOf(row));
     try {
       if (options.audit) {
@@ -102,8 +105,17 @@ export function createRevoker(deps: RevokerDeps) {
         throw err;
       }
     }
+    // A batch (the expiration manager) deletes its revoked leases in one statement afterwards; until then the claim
+    // keeps them from anyone else, and a crash in between only repeats the (idempotent) engine revocation.
+    if (options.deferDelete) return;
     await repo.deleteClaimed(row.id, owner);
     deps.counters.revoked();
+  }
+
+  /** Forgets leases revoked with `deferDelete`. */
+  async function forgetRevoked(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    deps.counters.revoked(await repo.deleteClaimedMany(ids, owner));
   }
 
   /**
@@ -129,7 +141,7 @@ export function createRevoker(deps: RevokerDeps) {
     }
   }
 
-  return { activeOf, revokeClaimed, revokeNow };
+  return { activeOf, revokeClaimed, revokeNow, forgetRevoked };
 }
 
 export type Revoker = ReturnType<typeof createRevoker>;

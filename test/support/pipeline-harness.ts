@@ -220,13 +220,14 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
   const registry = { secrets: [...REGISTRY.secrets, ...(options.extraSecrets ?? [])], auth: REGISTRY.auth };
   const mounts = createMountService({ storage, catalog: secretsCatalog(registry.secrets) });
   const authMounts = createMountService({ storage, catalog: authCatalog(REGISTRY.auth), table: AUTH_MOUNTS });
+  const metrics = createMetrics({ defaultMetrics: false });
   // Leases as the store wires them, over the recording audit and the harness clock.
   const leaseWiring = wireLeases({
     storage,
     barrier,
     mounts,
     registry,
-    metrics: createMetrics({ defaultMetrics: false }),
+    metrics,
     audit: () => (barrier.isSealed() ? null : audit),
     modules: () => modulesLate,
     now: () => clock.now,
@@ -300,7 +301,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     },
     lifecycle: { afterUnseal: async () => undefined, beforeSeal: async () => undefined },
     modules: routing,
-    metrics: createMetrics({ defaultMetrics: false }),
+    metrics,
     ...(options.loginRateLimit ? { loginRateLimit: options.loginRateLimit } : {}),
   };
   // The same route table app.ts builds (transit left out: no test here needs it), plus the test's own backends.

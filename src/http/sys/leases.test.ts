@@ -154,4 +154,20 @@ describe('sys/leases over the pipeline', () => {
     expect((await h.request('PUT', 'sys/revoke', { token: h.rootToken, body: { lease_id } })).status).toBe(204);
     expect(probe.revoked).toEqual([lease_id]);
   });
+
+  it('metrics count leases by state and revocations, and never name a lease', async () => {
+    const { lease_id } = await issue('app', { ttl: '100' });
+    await issue('app', { ttl: '100' });
+    await h.request('PUT', 'sys/leases/revoke', { token: h.rootToken, body: { lease_id } });
+    probe.failRevoke = true;
+    const failing = await issue('other', { ttl: '100' });
+    await h.request('PUT', 'sys/leases/revoke', { token: h.rootToken, body: { lease_id: failing.lease_id } });
+    const text = await h.deps.metrics.registry.metrics();
+    expect(text).toContain('strongroom_leases{state="active"} 1');
+    expect(text).toContain('strongroom_leases{state="failing"} 1');
+    expect(text).toContain('strongroom_lease_revocations_total 1');
+    expect(text).toContain('strongroom_lease_revocation_failures_total 1');
+    expect(text).toMatch(/strongroom_leases_next_expiry_seconds \d/);
+    expect(text).not.toContain('dyn/creds');
+  });
 });
