@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { encodeContext } from '../crypto/context.js';
 import type { Barrier } from '../crypto/types.js';
 import type { SystemAudit } from '../logical/module.js';
+import { isStrongroomError } from '../shared/errors.js';
 import { leaseErrors, safeFailureText } from './errors.js';
 import type { LeaseRepository, LeaseRow } from './repository.js';
 import type { ActiveLease, LeaseDispatch } from './types.js';
@@ -92,6 +93,11 @@ export function createRevoker(deps: RevokerDeps) {
         );
       } else await hook();
     } catch (err) {
+      // Sealed mid-revocation: not the engine's failure. Let go of the lease; it is retried once unsealed.
+      if (isStrongroomError(err, 'sealed')) {
+        await repo.release(row.id, owner).catch(() => undefined);
+        throw err;
+      }
       if (!options.force) {
         deps.counters.revocationFailed();
         const attempts = row.revoke_attempts + 1;
