@@ -268,6 +268,7 @@ export async function openStore(
       audit.stopRetries();
       if (stopMaintenance) await stopMaintenance();
       await leaseWiring.stopExpiration();
+      await host.close().catch((err: unknown) => errors.push(err));
       await audit.close().catch((err: unknown) => errors.push(err));
       await seal.close().catch((err: unknown) => errors.push(err));
       await storage.close().catch((err: unknown) => errors.push(err));

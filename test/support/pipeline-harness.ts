@@ -13,17 +13,16 @@ import { createSysBackend } from '../../src/http/sys/index.js';
 import { cubbyholeEngine } from '../../src/cubbyhole/module.js';
 import { kvEngine } from '../../src/kv/module.js';
 import { createWrappingService } from '../../src/wrapping/service.js';
-import type { ModuleRouting, SecretsEngineModule } from '../../src/logical/module.js';
+import type { ModuleCore, ModuleRouting, SecretsEngineModule } from '../../src/logical/module.js';
 import type { LeaseService } from '../../src/leases/types.js';
 import { wireLeases, type LeaseWiring } from '../../src/server/lease-wiring.js';
-import type { ModuleHost } from '../../src/server/module-host.js';
 import type { KvService } from '../../src/kv/types.js';
 import { AUTH_MOUNTS, createMountService } from '../../src/mounts/service.js';
 import type { MountService } from '../../src/mounts/types.js';
 import { createPolicyService, type CachedPolicyService } from '../../src/policy/service.js';
 import { StrongroomError } from '../../src/shared/errors.js';
 import type { Storage } from '../../src/storage/database.js';
-import { startModules } from '../../src/server/module-host.js';
+import { startModules, type ModuleHost } from '../../src/server/module-host.js';
 import { REGISTRY, authCatalog, secretsCatalog } from '../../src/server/modules.js';
 import { openStorage } from '../../src/server/open-storage.js';
 
@@ -187,6 +186,8 @@ export interface PipelineHarnessOptions {
   kvMount?: boolean;
   /** Secrets engines added to the registry (a test engine that issues leases); enable them through `mounts`. */
   extraSecrets?: readonly SecretsEngineModule[];
+  /** Core services for the modules in place of the interim ones (a lease registrar, a password generator). */
+  core?: Partial<Pick<ModuleCore, 'leases' | 'passwords' | 'systemAudit'>>;
 }
 
 const HOUR = 3600;
@@ -240,9 +241,9 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
       storage,
       barrier,
       tokens,
-      leases: leaseWiring.leases,
-      passwords: PENDING_I17_PASSWORDS,
-      systemAudit: leaseWiring.systemAudit,
+      leases: options.core?.leases ?? leaseWiring.leases,
+      passwords: options.core?.passwords ?? PENDING_I17_PASSWORDS,
+      systemAudit: options.core?.systemAudit ?? leaseWiring.systemAudit,
       settings: {},
     },
     { secrets: mounts, auth: authMounts },
@@ -364,6 +365,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     },
     async close() {
       await leaseWiring.stopExpiration();
+      await modules.close();
       await seal.close();
       await storage.close();
     },
