@@ -194,7 +194,7 @@ async function setUpDatabaseEngine(api) {
     username: ROOT_USER,
     password,
     allowed_roles: '*',
-    max_open_connections: 16,
+    max_open_connections: 32,
     username_template: `{{ printf "${USER_PREFIX}%s" (random 16) }}`,
   });
   return async (chunk, ttl) => {
