@@ -7,6 +7,7 @@ export const leaseErrors = {
   notFound: () => invalid('lease not found'),
   notRenewable: () => invalid('lease is not renewable'),
   expired: () => invalid('lease expired'),
+  failing: () => invalid('lease is expired and has failed previous revocation attempts'),
   revoking: () => invalid('lease is being revoked'),
   missingPrefix: () => invalid('prefix must be specified'),
   revokeFailed: (detail: string) => invalid(`failed to revoke entry: ${detail}`),

@@ -20,9 +20,9 @@ export interface ExpirationManagerOptions {
   now?: () => number;
   /** How often due leases are looked for (default 250 ms); `kick()` looks at once. */
   tickMs?: number;
-  /** Leases claimed per statement (default 200). */
+  /** Leases claimed per statement (default 500). */
   batchSize?: number;
-  /** Revocations in flight at once (default 32). */
+  /** Revocations in flight at once (default 128: the audit log's group commit makes wide batches cheap). */
   concurrency?: number;
   /** The longest one pass keeps claiming before letting the next tick continue (default 2000 ms). */
   passBudgetMs?: number;
@@ -51,8 +51,8 @@ export function createExpirationManager(options: ExpirationManagerOptions): Expi
   const repo = createLeaseRepository(options.storage);
   const now = options.now ?? Date.now;
   const tickMs = options.tickMs ?? 250;
-  const batchSize = options.batchSize ?? 200;
-  const concurrency = options.concurrency ?? 32;
+  const batchSize = options.batchSize ?? 500;
+  const concurrency = options.concurrency ?? 128;
   const passBudgetMs = options.passBudgetMs ?? 2000;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<number> | null = null;
@@ -68,10 +68,13 @@ export function createExpirationManager(options: ExpirationManagerOptions): Expi
       const at = now();
       const batch = await repo.claimDue(options.owner, at, at + CLAIM_MS, batchSize);
       if (batch.length === 0) break;
-      const failures = await eachLimited(batch, concurrency, (row) =>
-        options.revoker.revokeClaimed(row, { audit: 'lease-expiration' }),
-      );
-      revoked += batch.length - failures.length;
+      const done: string[] = [];
+      const failures = await eachLimited(batch, concurrency, async (row) => {
+        await options.revoker.revokeClaimed(row, { audit: 'lease-expiration', deferDelete: true });
+        done.push(row.id);
+      });
+      await options.revoker.forgetRevoked(done);
+      revoked += done.length;
       if (failures.length > 0) {
         options.log.error(
           { job: 'lease-expiration', failed: failures.length, error: safeErrorText(failures[0]) },

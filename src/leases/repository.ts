@@ -42,6 +42,8 @@ export interface LeaseRepository {
   claimOne(id: string, owner: string, now: number, until: number): Promise<LeaseRow | 'held' | undefined>;
   /** Deletes the lease if `owner` still holds it. */
   deleteClaimed(id: string, owner: string): Promise<boolean>;
+  /** Deletes the leases `owner` still holds among `ids` (one statement per chunk); returns how many. */
+  deleteClaimedMany(ids: readonly string[], owner: string): Promise<number>;
   /** Records a failed attempt and releases the claim. */
   failed(id: string, owner: string, change: { attempts: number; dueTime: number; error: string }): Promise<void>;
   release(id: string, owner: string): Promise<void>;
@@ -149,6 +151,19 @@ export function createLeaseRepository(storage: Pick<Storage, 'db' | 'engine'>): 
         .where('claim_owner', '=', owner)
         .executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
+    },
+
+    async deleteClaimedMany(ids, owner) {
+      let removed = 0;
+      for (const chunk of chunks(ids)) {
+        const result = await db
+          .deleteFrom(table)
+          .where('id', 'in', chunk)
+          .where('claim_owner', '=', owner)
+          .executeTakeFirst();
+        removed += Number(result.numDeletedRows);
+      }
+      return removed;
     },
 
     async failed(id, owner, change) {

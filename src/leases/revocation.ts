@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { encodeContext } from '../crypto/context.js';
 import type { Barrier } from '../crypto/types.js';
 import type { SystemAudit } from '../logical/module.js';
+import { isStrongroomError } from '../shared/errors.js';
 import { leaseErrors, safeFailureText } from './errors.js';
 import type { LeaseRepository, LeaseRow } from './repository.js';
 import type { ActiveLease, LeaseDispatch } from './types.js';
@@ -73,7 +74,10 @@ export function createRevoker(deps: RevokerDeps) {
    * next retry, safe error text), the claim released, and the error rethrown. `audit` names the background job
    * that audits the revocation; a request's revocation is already audited by the pipeline.
    */
-  async function revokeClaimed(row: LeaseRow, options: { audit?: string; force?: boolean } = {}): Promise<void> {
+  async function revokeClaimed(
+    row: LeaseRow,
+    options: { audit?: string; force?: boolean; deferDelete?: boolean } = {},
+  ): Promise<void> {
     const hook = async () => deps.dispatch.revokeLease(await activeOf(row));
     try {
       if (options.audit) {
@@ -89,6 +93,11 @@ export function createRevoker(deps: RevokerDeps) {
         );
       } else await hook();
     } catch (err) {
+      // Sealed mid-revocation: not the engine's failure. Let go of the lease; it is retried once unsealed.
+      if (isStrongroomError(err, 'sealed')) {
+        await repo.release(row.id, owner).catch(() => undefined);
+        throw err;
+      }
       if (!options.force) {
         deps.counters.revocationFailed();
         const attempts = row.revoke_attempts + 1;
@@ -102,8 +111,17 @@ export function createRevoker(deps: RevokerDeps) {
         throw err;
       }
     }
+    // A batch (the expiration manager) deletes its revoked leases in one statement afterwards; until then the claim
+    // keeps them from anyone else, and a crash in between only repeats the (idempotent) engine revocation.
+    if (options.deferDelete) return;
     await repo.deleteClaimed(row.id, owner);
     deps.counters.revoked();
+  }
+
+  /** Forgets leases revoked with `deferDelete`. */
+  async function forgetRevoked(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    deps.counters.revoked(await repo.deleteClaimedMany(ids, owner));
   }
 
   /**
@@ -129,7 +147,7 @@ export function createRevoker(deps: RevokerDeps) {
     }
   }
 
-  return { activeOf, revokeClaimed, revokeNow };
+  return { activeOf, revokeClaimed, revokeNow, forgetRevoked };
 }
 
 export type Revoker = ReturnType<typeof createRevoker>;

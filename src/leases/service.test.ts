@@ -4,6 +4,7 @@ import { unsealedManagedSealService } from '../crypto/testing.js';
 import type { Barrier } from '../crypto/types.js';
 import type { SystemAudit } from '../logical/module.js';
 import { openStorage } from '../server/open-storage.js';
+import { StrongroomError } from '../shared/errors.js';
 import type { Storage } from '../storage/database.js';
 import { describeEachEngine } from '../../test/support/engines.js';
 import { createExpirationManager } from './expiration.js';
@@ -194,6 +195,37 @@ describeEachEngine('lease service', (ctx) => {
     clock.now += 5_001;
     await m.runOnce();
     expect(rec.revoked).toEqual([leaseId]);
+  });
+
+  it('tidy removes the leases of mounts that no longer exist', async () => {
+    const service = createLeaseService({
+      storage: ctx.storage(),
+      barrier,
+      dispatch: recordingDispatch().dispatch,
+      systemAudit,
+      now: () => clock.now,
+      mountUuids: async () => new Set(['mount-1']),
+    });
+    const kept = await service.create(newLease());
+    await service.create(newLease({ mount: { ...mount, uuid: 'gone' } }));
+    expect(await service.tidy()).toBe(1);
+    expect(await service.list('db/creds/app/')).toEqual([kept.leaseId.slice('db/creds/app/'.length)]);
+  });
+
+  it('a revocation cut by a seal is released, not counted as a failure', async () => {
+    const service = build({
+      revokeLease: () => Promise.reject(new StrongroomError('sealed', 'Strongroom is sealed')),
+      renewLease: async () => undefined,
+    });
+    await service.create(newLease({ ttl: 1 }));
+    clock.now += 1_000;
+    await manager(service).runOnce();
+    const row = await sql<{
+      revoke_attempts: number;
+      claim_owner: string | null;
+    }>`select revoke_attempts, claim_owner from leases`.execute(ctx.storage().db);
+    expect(Number(row.rows[0]!.revoke_attempts)).toBe(0);
+    expect(row.rows[0]!.claim_owner).toBeNull();
   });
 
   it('lists ids and sub-prefixes under a prefix', async () => {

@@ -187,11 +187,14 @@ export function createLeaseService(deps: LeaseServiceDeps): LeaseService & Lease
     },
 
     async renew(leaseId, increment): Promise<RenewedLease> {
+      // Vault's order of refusals (leaseEntry.renewable): missing, failing, expired, not renewable.
       const row = await existing(leaseId, leaseErrors.notFound);
-      if (row.renewable !== 1) throw leaseErrors.notRenewable();
       const at = now();
+      if (row.revoke_attempts > 0) throw leaseErrors.failing();
       if (row.expire_time <= at) throw leaseErrors.expired();
-      if (row.due_time <= at || row.revoke_attempts > 0) throw leaseErrors.revoking();
+      if (row.renewable !== 1) throw leaseErrors.notRenewable();
+      // Due before its expiry: its token was revoked, the expiration manager is about to end it.
+      if (row.due_time <= at) throw leaseErrors.revoking();
       if (increment !== undefined && (!Number.isFinite(increment) || increment < 0))
         throw invalid('increment must be a positive duration');
       // Vault: no increment (or 0) means the lease's own ttl again.

@@ -204,8 +204,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
       this.now += seconds * 1000;
     },
   };
-  // The token cache is off so an expiry or a revocation is seen by the very next request.
-  // As the store does: revocations reach the modules that keep data per token (cubbyhole), bound once they exist.
+  // Token cache off: an expiry or a revocation is seen by the next request. Revocations reach leases and modules.
   let revoked: ((accessors: readonly string[]) => Promise<void>) | null = null;
   let modulesLate: ModuleHost | null = null;
   const timeline: TimelineEvent[] = [];
@@ -224,13 +223,14 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
   const registry = { secrets: [...REGISTRY.secrets, ...(options.extraSecrets ?? [])], auth: REGISTRY.auth };
   const mounts = createMountService({ storage, catalog: secretsCatalog(registry.secrets) });
   const authMounts = createMountService({ storage, catalog: authCatalog(REGISTRY.auth), table: AUTH_MOUNTS });
+  const metrics = createMetrics({ defaultMetrics: false });
   // Leases as the store wires them, over the recording audit and the harness clock.
   const leaseWiring = wireLeases({
     storage,
     barrier,
     mounts,
     registry,
-    metrics: createMetrics({ defaultMetrics: false }),
+    metrics,
     audit: () => (barrier.isSealed() ? null : audit),
     modules: () => modulesLate,
     now: () => clock.now,
@@ -251,7 +251,6 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     { secrets: mounts, auth: authMounts },
   );
   modulesLate = modules;
-  // As the store: revoked tokens' leases become due, then per-token module data goes.
   revoked = async (accessors) => {
     await leaseWiring.leases.tokensRevoked(accessors);
     await modules.tokensRevoked(accessors);
@@ -260,10 +259,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
   const kv = modules.serviceOf(kvEngine);
   const wrapping = createWrappingService({ tokens, cubbyhole: modules.serviceOf(cubbyholeEngine) });
   // The test's own backends answer at their auth prefixes, as mounts of a type only this harness knows.
-  const extra = (options.extraBackends ?? []).map(([prefix, backend]) => ({
-    path: prefix.slice('auth/'.length),
-    backend,
-  }));
+  const extra = (options.extraBackends ?? []).map(([prefix, backend]) => ({ path: prefix.slice(5), backend }));
   const extraMount = (path: string) => ({
     path,
     type: `probe:${path}`,
@@ -305,10 +301,9 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     },
     lifecycle: { afterUnseal: async () => undefined, beforeSeal: async () => undefined },
     modules: routing,
-    metrics: createMetrics({ defaultMetrics: false }),
+    metrics,
     ...(options.loginRateLimit ? { loginRateLimit: options.loginRateLimit } : {}),
   };
-  // The same route table app.ts builds (transit left out: no test here needs it), plus the test's own backends.
   // The same route table app.ts builds, plus the test's own backends.
   const routes = compileRoutes({ sys: createSysBackend(deps), modules: routing });
   const pipeline = createPipeline(deps, routes);

@@ -154,4 +154,47 @@ describe('sys/leases over the pipeline', () => {
     expect((await h.request('PUT', 'sys/revoke', { token: h.rootToken, body: { lease_id } })).status).toBe(204);
     expect(probe.revoked).toEqual([lease_id]);
   });
+
+  it('metrics count leases by state and revocations, and never name a lease', async () => {
+    const { lease_id } = await issue('app', { ttl: '100' });
+    await issue('app', { ttl: '100' });
+    await h.request('PUT', 'sys/leases/revoke', { token: h.rootToken, body: { lease_id } });
+    probe.failRevoke = true;
+    const failing = await issue('other', { ttl: '100' });
+    await h.request('PUT', 'sys/leases/revoke', { token: h.rootToken, body: { lease_id: failing.lease_id } });
+    const text = await h.deps.metrics.registry.metrics();
+    expect(text).toContain('strongroom_leases{state="active"} 1');
+    expect(text).toContain('strongroom_leases{state="failing"} 1');
+    expect(text).toContain('strongroom_lease_revocations_total 1');
+    expect(text).toContain('strongroom_lease_revocation_failures_total 1');
+    expect(text).toMatch(/strongroom_leases_next_expiry_seconds \d/);
+    expect(text).not.toContain('dyn/creds');
+  });
+
+  it('a queued revocation (sync false) answers 202 and the expiration manager ends it; tidy answers 202', async () => {
+    const { lease_id } = await issue('app');
+    const queued = await h.request('PUT', 'sys/leases/revoke', { token: h.rootToken, body: { lease_id, sync: false } });
+    expect(queued.status).toBe(202);
+    const renew = await h.request('PUT', 'sys/leases/renew', { token: h.rootToken, body: { lease_id } });
+    expect(errorsOf(renew)).toEqual(['lease is being revoked']);
+    h.leaseWiring.startExpiration({ info: () => undefined, error: () => undefined }, () => false);
+    await h.leaseWiring.expiration()!.runOnce();
+    expect(probe.revoked).toEqual([lease_id]);
+    const prefix = await h.request('PUT', 'sys/leases/revoke-prefix/dyn/', {
+      token: h.rootToken,
+      body: { sync: false },
+    });
+    expect(prefix.status).toBe(202);
+    const tidy = await h.request('PUT', 'sys/leases/tidy', { token: h.rootToken });
+    expect(tidy.status).toBe(202);
+    expect((tidy.body as { warnings: string[] }).warnings[0]).toContain('removed 0 lease(s)');
+  });
+
+  it('a lease whose revocation keeps failing cannot be renewed, in Vault words', async () => {
+    const { lease_id } = await issue('app');
+    probe.failRevoke = true;
+    await h.request('PUT', 'sys/leases/revoke', { token: h.rootToken, body: { lease_id } });
+    const renew = await h.request('PUT', `sys/leases/renew/${lease_id}`, { token: h.rootToken });
+    expect(errorsOf(renew)).toEqual(['lease is expired and has failed previous revocation attempts']);
+  });
 });

@@ -14,8 +14,8 @@ const SYNC = { sync: f.bool('Revoke before answering (default true); false queue
 export function leasePaths(deps: Pick<HttpDeps, 'leases'>): BackendPath[] {
   const leases: LeaseService = deps.leases;
   const idOf = (ctx: { params: Record<string, string>; input: { lease_id?: string | undefined } }) =>
-    // Vault: the id in the URL wins over the body's.
-    ctx.params.url_lease_id || ctx.input.lease_id || '';
+    // Vault: the body's lease_id first, then the one in the URL.
+    ctx.input.lease_id || ctx.params.url_lease_id || '';
 
   const renew = (name: string, pattern: string) =>
     definePath({
@@ -43,8 +43,10 @@ export function leasePaths(deps: Pick<HttpDeps, 'leases'>): BackendPath[] {
       operations: {
         update: async (ctx) => {
           const id = idOf(ctx);
-          if (ctx.input.sync === false) await leases.revokeLater(id);
-          else await leases.revoke(id);
+          if (ctx.input.sync !== false) return void (await leases.revoke(id));
+          // Vault answers a queued revocation 202 Accepted.
+          await leases.revokeLater(id);
+          return { status: 202 };
         },
       },
     });
@@ -58,7 +60,9 @@ export function leasePaths(deps: Pick<HttpDeps, 'leases'>): BackendPath[] {
       fields: SYNC,
       operations: {
         update: async (ctx) => {
-          await leases.revokePrefix(ctx.params.prefix ?? '', { sync: ctx.input.sync !== false });
+          const sync = ctx.input.sync !== false;
+          await leases.revokePrefix(ctx.params.prefix ?? '', { sync });
+          return sync ? undefined : { status: 202 };
         },
       },
     });
@@ -118,7 +122,13 @@ export function leasePaths(deps: Pick<HttpDeps, 'leases'>): BackendPath[] {
       name: 'sys.leases.tidy',
       pattern: 'leases/tidy',
       synopsis: 'Removes lease records whose mount no longer exists.',
-      operations: { update: async () => void (await leases.tidy()) },
+      operations: {
+        // Vault starts tidy in the background and answers 202 with a warning; ours is done when it answers.
+        update: async () => ({
+          status: 202,
+          warnings: [`Tidy operation completed: removed ${await leases.tidy()} lease(s) of removed mounts.`],
+        }),
+      },
     }),
     // Vault's legacy paths, still served by Vault and used by older clients.
     renew('sys.renew', 'renew(?:/(?<url_lease_id>.+))?'),
