@@ -32,6 +32,9 @@ export const staticRoleMigrations: Record<string, Migration> = {
         // Which process is rotating the role, and until when its claim holds (a crashed process's claim lapses).
         .addColumn('claim_owner', 'varchar(64)')
         .addColumn('claim_until', 'bigint')
+        // 1 while a single-account rotation may have changed the password without storing it (set before the
+        // database is touched, cleared with the outcome): a crash leaves it set, and the job rotates again.
+        .addColumn('in_flight', 'integer', (c) => c.notNull())
         .addColumn('created_time', 'bigint', (c) => c.notNull())
         .addColumn('updated_time', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('database_static_roles_pk', ['mount_uuid', 'name'])

@@ -24,6 +24,7 @@ export function decodeRole(row: StaticRoleRow): StaticRole {
       retiringGeneration: row.retiring_generation,
       failures: row.failures,
       retryAt: row.retry_at,
+      inFlight: row.in_flight === 1,
     },
   };
 }

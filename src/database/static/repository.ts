@@ -18,6 +18,7 @@ export interface StaticRoleRow {
   retry_at: number | null;
   claim_owner: string | null;
   claim_until: number | null;
+  in_flight: number;
   created_time: number;
   updated_time: number;
 }
@@ -73,6 +74,10 @@ export interface StaticRoleRepository {
   claim(mountUuid: string, name: string, owner: string, now: number, until: number): Promise<boolean>;
   /** Writes the outcome and releases the claim, only while `owner` still holds it; false when it lost it. */
   finish(mountUuid: string, name: string, owner: string, update: StateUpdate, now: number): Promise<boolean>;
+  /** Marks a single-account rotation as started (only while `owner` holds the claim). */
+  markInFlight(mountUuid: string, name: string, owner: string): Promise<void>;
+  /** Marks the role for a repair rotation whoever holds it (a rotation whose outcome could not be stored). */
+  flagInFlight(mountUuid: string, name: string): Promise<void>;
   staleRows(term: number, limit: number): Promise<StaticRoleRow[]>;
   countStale(term: number): Promise<number>;
   replaceCiphertext(row: StaticRoleRow, ciphertext: Uint8Array, term: number): Promise<boolean>;
@@ -137,7 +142,7 @@ export function createStaticRoleRepository(storage: Pick<Storage, 'db'>): Static
         .select(['mount_uuid', 'name'])
         .where((eb) =>
           eb.and([
-            eb.or([eb('next_rotation', '<=', now), eb('retire_after', '<=', now)]),
+            eb.or([eb('next_rotation', '<=', now), eb('retire_after', '<=', now), eb('in_flight', '=', 1)]),
             eb.or([eb('retry_at', 'is', null), eb('retry_at', '<=', now)]),
             eb.or([eb('claim_until', 'is', null), eb('claim_until', '<', now)]),
           ]),
@@ -160,12 +165,31 @@ export function createStaticRoleRepository(storage: Pick<Storage, 'db'>): Static
     async finish(mountUuid, name, owner, update, now) {
       const result = await db
         .updateTable(roles)
-        .set({ ...update, claim_owner: null, claim_until: null, updated_time: now })
+        .set({ ...update, claim_owner: null, claim_until: null, in_flight: 0, updated_time: now })
         .where('mount_uuid', '=', mountUuid)
         .where('name', '=', name)
         .where('claim_owner', '=', owner)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
+    },
+
+    async markInFlight(mountUuid, name, owner) {
+      await db
+        .updateTable(roles)
+        .set({ in_flight: 1 })
+        .where('mount_uuid', '=', mountUuid)
+        .where('name', '=', name)
+        .where('claim_owner', '=', owner)
+        .execute();
+    },
+
+    async flagInFlight(mountUuid, name) {
+      await db
+        .updateTable(roles)
+        .set({ in_flight: 1 })
+        .where('mount_uuid', '=', mountUuid)
+        .where('name', '=', name)
+        .execute();
     },
 
     staleRows: (term, limit) =>

@@ -57,6 +57,8 @@ export function createRotator(deps: RotatorDeps) {
     const { state, config } = role;
     const target = accounts.length === 1 ? 0 : ((1 - state.activeIndex) as 0 | 1);
     const password = await deps.passwords.generate(await policyOf(role));
+    // Single account: from here until the outcome is stored, the database may hold a password the store does not.
+    if (accounts.length === 1) await repo.markInFlight(role.mount.uuid, role.name, deps.owner);
     await setPassword(role, accounts[target] as string, password);
     const sealed = sealPassword(deps.barrier, role.mount.uuid, role.name, password);
     const update: StateUpdate = {
@@ -114,10 +116,13 @@ export function createRotator(deps: RotatorDeps) {
       retiring = false;
     }
     const { nextRotation } = role.state;
-    if (nextRotation === null || nextRotation > now) return;
+    // A single-account rotation that crashed (or lost its claim) before storing its outcome: rotate again now, so
+    // the store knows the password once more.
+    const repair = role.state.inFlight && role.config.alternateUsername === null;
+    if (!repair && (nextRotation === null || nextRotation > now)) return;
     // The retiring account is the next one to rotate onto: it must be retired first, or its holders would break.
     if (retiring && role.config.alternateUsername !== null) return;
-    if (!withinWindow(role.config, role.state, now)) {
+    if (!repair && !withinWindow(role.config, role.state, now)) {
       // Missed the window: wait for the next scheduled time, as Vault does.
       out.update.next_rotation = nextRotationAfter(role.config, now);
       return;
@@ -138,7 +143,9 @@ export function createRotator(deps: RotatorDeps) {
   }
 
   async function release(row: Pick<StaticRoleRow, 'mount_uuid' | 'name'>, update: StateUpdate = {}): Promise<void> {
-    await repo.finish(row.mount_uuid, row.name, deps.owner, update, deps.now());
+    if (await repo.finish(row.mount_uuid, row.name, deps.owner, update, deps.now())) return;
+    // Our claim lapsed and another process took the role: if we changed a password, the store may not know it.
+    if (update.ciphertext !== undefined) await repo.flagInFlight(row.mount_uuid, row.name);
   }
 
   return {

@@ -155,6 +155,27 @@ describeEachEngine('database static roles (service)', (ctx) => {
     expect(db.login('u', (await statics.credential(mount, 'app')).password)).toBe(true);
   });
 
+  it('repairs a single-account rotation that crashed after changing the password and before storing it', async () => {
+    await statics.write(mount, 'app', { db_name: 'db', username: 'u', rotation_period: 3600 });
+    const stored = await statics.credential(mount, 'app');
+    // As a crash leaves it: the database got a password the store never recorded, the claim lapsed, the flag is set.
+    await db.connections
+      .acquire(mount, 'db', 'app')
+      .then((c) => c.connection.execute([], { name: 'u', password: 'lost' }));
+    await ctx
+      .storage()
+      .db.updateTable('database_static_roles')
+      .set({ in_flight: 1, claim_owner: 'crashed', claim_until: clock - 1 })
+      .execute();
+    expect(db.login('u', stored.password)).toBe(false);
+    clock += 1_000;
+    expect((await statics.runDue()).rotated).toBe(1);
+    const repaired = await statics.credential(mount, 'app');
+    expect(db.login('u', repaired.password)).toBe(true);
+    expect((await statics.read(mount, 'app'))?.state.inFlight).toBe(false);
+    expect((await statics.runDue()).rotated).toBe(0);
+  });
+
   it('follows a cron schedule and skips a rotation whose window was missed', async () => {
     await statics.write(mount, 'app', {
       db_name: 'db',

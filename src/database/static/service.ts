@@ -116,6 +116,7 @@ export function createStaticRolesService(deps: StaticRolesDeps) {
         retry_at: null,
         claim_owner: owner,
         claim_until: at + CLAIM_MS,
+        in_flight: 0,
         created_time: at,
         updated_time: at,
       };

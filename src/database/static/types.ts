@@ -42,6 +42,8 @@ export interface StaticRoleState {
   /** Consecutive failed attempts of the due work, and when the job may try again. */
   failures: number;
   retryAt: number | null;
+  /** A single-account rotation started and never recorded its outcome: the password in the database is unknown. */
+  inFlight: boolean;
 }
 
 export interface StaticRole {
