@@ -5,6 +5,7 @@ import { tokenAuth } from '../auth/token/module.js';
 import { migrations as tokenMigrations } from '../auth/token/migrations.js';
 import { migrations as cryptoMigrations } from '../crypto/migrations.js';
 import { cubbyholeEngine } from '../cubbyhole/module.js';
+import { databaseEngine } from '../database/module.js';
 import { kvEngine } from '../kv/module.js';
 import type { AuthMethodModule, Module, SecretsEngineModule } from '../logical/module.js';
 import { migrations as mountsMigrations } from '../mounts/migrations.js';
@@ -28,7 +29,7 @@ export interface Registry {
 }
 
 export const REGISTRY: Registry = {
-  secrets: [kvEngine, transitEngine, cubbyholeEngine],
+  secrets: [kvEngine, transitEngine, cubbyholeEngine, databaseEngine],
   auth: [tokenAuth, approleAuth, kubernetesAuth],
 };
 

@@ -235,6 +235,7 @@ export async function openStore(
       const errors: unknown[] = [];
       audit.stopRetries();
       if (stopMaintenance) await stopMaintenance();
+      await host.close().catch((err: unknown) => errors.push(err));
       await audit.close().catch((err: unknown) => errors.push(err));
       await seal.close().catch((err: unknown) => errors.push(err));
       await storage.close().catch((err: unknown) => errors.push(err));

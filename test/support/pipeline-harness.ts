@@ -13,14 +13,14 @@ import { createSysBackend } from '../../src/http/sys/index.js';
 import { cubbyholeEngine } from '../../src/cubbyhole/module.js';
 import { kvEngine } from '../../src/kv/module.js';
 import { createWrappingService } from '../../src/wrapping/service.js';
-import type { ModuleRouting } from '../../src/logical/module.js';
+import type { ModuleCore, ModuleRouting } from '../../src/logical/module.js';
 import type { KvService } from '../../src/kv/types.js';
 import { AUTH_MOUNTS, createMountService } from '../../src/mounts/service.js';
 import type { MountService } from '../../src/mounts/types.js';
 import { createPolicyService, type CachedPolicyService } from '../../src/policy/service.js';
 import { StrongroomError } from '../../src/shared/errors.js';
 import type { Storage } from '../../src/storage/database.js';
-import { startModules } from '../../src/server/module-host.js';
+import { startModules, type ModuleHost } from '../../src/server/module-host.js';
 import { REGISTRY, authCatalog, secretsCatalog } from '../../src/server/modules.js';
 import { openStorage } from '../../src/server/open-storage.js';
 
@@ -160,6 +160,8 @@ export interface PipelineHarness {
   clock: { now: number; advance(seconds: number): void };
   rootToken: string;
   deps: HttpDeps;
+  /** The registry's running modules (their services, lease hooks). */
+  modules: ModuleHost;
   /** When set, `deps.audit()` throws 'unavailable' as the store's accessor does while the audit log is not open. */
   auditUnavailable: boolean;
   request(method: string, path: string, options?: HarnessRequest): Promise<ApiReply>;
@@ -176,6 +178,8 @@ export interface PipelineHarnessOptions {
   loginRateLimit?: { perSecond: number; burst: number };
   /** Mount KV v2 at 'secret/' (default true). */
   kvMount?: boolean;
+  /** Core services for the modules in place of the interim ones (a lease registrar, a password generator). */
+  core?: Partial<Pick<ModuleCore, 'leases' | 'passwords' | 'systemAudit'>>;
 }
 
 const HOUR = 3600;
@@ -212,9 +216,9 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
       storage,
       barrier,
       tokens,
-      leases: PENDING_I17_LEASES,
-      passwords: PENDING_I17_PASSWORDS,
-      systemAudit: PENDING_I17_SYSTEM_AUDIT,
+      leases: options.core?.leases ?? PENDING_I17_LEASES,
+      passwords: options.core?.passwords ?? PENDING_I17_PASSWORDS,
+      systemAudit: options.core?.systemAudit ?? PENDING_I17_SYSTEM_AUDIT,
       settings: {},
     },
     { secrets: mounts, auth: authMounts },
@@ -298,6 +302,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     clock,
     rootToken: root.token,
     deps,
+    modules,
     auditUnavailable: false,
     request(method: string, path: string, req: HarnessRequest = {}): Promise<ApiReply> {
       const apiRequest: ApiRequest = {
@@ -328,6 +333,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
       audit.clear();
     },
     async close() {
+      await modules.close();
       await seal.close();
       await storage.close();
     },
