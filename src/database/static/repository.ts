@@ -83,6 +83,7 @@ export interface StaticRoleRepository {
   replaceCiphertext(row: StaticRoleRow, ciphertext: Uint8Array, term: number): Promise<boolean>;
 
   addHold(hold: StaticHoldRow): Promise<void>;
+  /** Deletes a hold and wakes its role's retirement (clears a hold recheck delay, never a failure's backoff). */
   removeHold(id: string): Promise<void>;
   extendHold(id: string, expireTime: number): Promise<void>;
   /** Holds on a role's generation that have not expired. */
@@ -228,7 +229,15 @@ export function createStaticRoleRepository(storage: Pick<Storage, 'db'>): Static
     },
 
     async removeHold(id) {
-      await db.deleteFrom(holds).where('id', '=', id).execute();
+      const hold = await db.deleteFrom(holds).where('id', '=', id).returningAll().executeTakeFirst();
+      if (!hold) return;
+      await db
+        .updateTable(roles)
+        .set({ retry_at: null })
+        .where('mount_uuid', '=', hold.mount_uuid)
+        .where('name', '=', hold.role)
+        .where('failures', '=', 0)
+        .execute();
     },
 
     async extendHold(id, expireTime) {

@@ -13,6 +13,8 @@ export const CLAIM_MS = 60_000;
 /** Backoff after a failed attempt: 5 s doubling to 10 min. */
 const RETRY_BASE_MS = 5_000;
 const RETRY_MAX_MS = 10 * 60_000;
+/** How often a retirement blocked by a hold is looked at again (a released hold wakes it at once). */
+const HOLD_RECHECK_MS = 5_000;
 
 export function retryDelayMs(failures: number): number {
   return Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(20, Math.max(0, failures - 1)));
@@ -114,6 +116,9 @@ export function createRotator(deps: RotatorDeps) {
       Object.assign(out.update, await audited(role, 'retire', () => retire(role, role.state.activeIndex)));
       out.retired = true;
       retiring = false;
+    } else if (retiring && (role.state.retireAfter as number) <= now) {
+      // Held: look again in a while rather than claim the row every pass (releasing a hold clears this at once).
+      out.update.retry_at = now + HOLD_RECHECK_MS;
     }
     const { nextRotation } = role.state;
     // A single-account rotation that crashed (or lost its claim) before storing its outcome: rotate again now, so
