@@ -83,6 +83,9 @@ describe('cron parser', () => {
     expect(cronNext(parseCron('0 0 * * SAT'), at('2026-12-07T12:00:00Z'))).toBe(at('2026-12-12T00:00:00Z'));
     // The 1st of the month OR a Friday: Friday 2026-12-11 comes before 2027-01-01.
     expect(cronNext(parseCron('30 6 1 * 5'), at('2026-12-07T12:00:00Z'))).toBe(at('2026-12-11T06:30:00Z'));
+    // A stepped star restricts ('*/2' is odd days): then either field may match, as robfig/cron.
+    expect(cronNext(parseCron('0 0 */2 * MON'), at('2026-12-07T12:00:00Z'))).toBe(at('2026-12-09T00:00:00Z'));
+    expect(cronNext(parseCron('0 0 */1 * MON'), at('2026-12-07T12:00:00Z'))).toBe(at('2026-12-14T00:00:00Z'));
     // With day of month '*', only Fridays count.
     expect(cronNext(parseCron('30 6 * * 5'), at('2026-12-11T06:30:00Z'))).toBe(at('2026-12-18T06:30:00Z'));
     // Leap day.

@@ -76,8 +76,8 @@ function parseField(text: string, spec: FieldSpec, allowQuestion: boolean): { va
     if (rangeText === '*' || (allowQuestion && rangeText === '?')) {
       low = spec.min;
       high = spec.max;
-      // Only a bare star (no step) leaves the field unrestricted for the day OR rule, as in robfig/cron.
-      if (stepText === undefined && text === rangeText) star = true;
+      // A star without a step (or with step 1) leaves the field unrestricted for the day OR rule, as in robfig/cron.
+      if (step === 1) star = true;
     } else if (rangeText.includes('-')) {
       const [a, b, ...more] = rangeText.split('-');
       if (more.length > 0 || a === undefined || b === undefined) fail(`invalid range "${rangeText}" in ${spec.name}`);

@@ -83,7 +83,11 @@ describe.skipIf(postgresSkipReason !== undefined)('static roles in the database 
     expect(await pgCanLogin(single, second.body.data.password as string)).toBe(true);
 
     // The job the module registers: nothing is due yet.
-    const statics = staticRolesOf(h.modules.serviceOf(databaseEngine));
+    const service = h.modules.serviceOf(databaseEngine);
+    const job = databaseEngine.jobs?.(service).find((j) => j.name === 'database-static-rotation');
+    expect(job?.intervalMs).toBe(1000);
+    expect(await job?.run()).toBeUndefined();
+    const statics = staticRolesOf(service);
     expect((await statics.runDue()).rotated).toBe(0);
     expect(audit.entries).toEqual([]);
   });
