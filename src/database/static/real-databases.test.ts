@@ -259,7 +259,7 @@ describe.skipIf(postgresSkipReason !== undefined)('static roles on real database
           const role = (await statics.read(mount, 'app'))!;
           const held = await statics.credential(mount, 'app');
           const lease = await statics.hold(role, held.role.state.generation, null);
-          expect(lease.ttl).toBe(10);
+          expect(lease.ttl).toBe(60);
           clock = t0 + 60_000;
           await statics.runDue();
           const next = await statics.credential(mount, 'app');

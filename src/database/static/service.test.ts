@@ -267,7 +267,7 @@ describeEachEngine('database static roles (service)', (ctx) => {
       const role = (await statics.read(mount, 'app'))!;
       const gen1 = await statics.credential(mount, 'app');
       const lease = await statics.hold(role, 1, 'accessor-1');
-      expect(lease.ttl).toBe(30);
+      expect(lease.ttl).toBe(60);
       expect(lease.renewable).toBe(true);
       const recorded = leases.created[0]!;
       expect(recorded.path).toBe('database/static-creds/app');
@@ -303,7 +303,7 @@ describeEachEngine('database static roles (service)', (ctx) => {
       await statics.hold(role, 1, null);
       clock = T0 + 60_000;
       await statics.runDue();
-      // The hold's lease ran until T0 + 30 s, the grace until T0 + 90 s.
+      // The hold's lease ran until T0 + 60 s, the grace until T0 + 90 s.
       clock = T0 + 90_000;
       expect((await statics.runDue()).retired).toBe(1);
     });

@@ -15,6 +15,11 @@ import type { MountRef, StaticConnections, StaticCredential, StaticRole } from '
 export const ROTATION_JOB_INTERVAL_MS = 1_000;
 /** A hold lease can be renewed this long at most (Vault's default max_lease_ttl, 768h). */
 const HOLD_MAX_TTL_SECONDS = 768 * 3600;
+/**
+ * The shortest hold lease: ttl is the role's grace period, but a hold on a role with a grace of a few seconds would
+ * have to be renewed that often by the operator holding it.
+ */
+export const MIN_HOLD_TTL_SECONDS = 60;
 /** The lease kind of a retirement hold (`internal.kind`), which the engine's revoke hook routes here. */
 export const STATIC_HOLD_KIND = 'static-hold';
 
@@ -156,12 +161,12 @@ export function createStaticRolesService(deps: StaticRolesDeps) {
 
     /**
      * A retirement hold on the credential of `generation`: a renewable lease (ttl = the role's grace period) whose
-     * revocation or expiry releases the hold. While any hold on a generation lives, its account is not retired.
+     * revocation or expiry releases the hold (ttl at least MIN_HOLD_TTL_SECONDS). While any hold on a generation lives, its account is not retired.
      */
     async hold(role: StaticRole, generation: number, tokenAccessor: string | null): Promise<IssuedLease> {
       if (role.config.alternateUsername === null)
         throw invalid('hold is only available for static roles with an alternate_username');
-      const ttl = Math.max(1, role.config.gracePeriod ?? 0);
+      const ttl = Math.max(MIN_HOLD_TTL_SECONDS, role.config.gracePeriod ?? 0);
       const id = randomUUID();
       await repo.addHold({
         id,
