@@ -201,8 +201,8 @@ export function createRotator(deps: RotatorDeps) {
      * One pass of the rotation job: every role with work due at `now`, each under its claim. A role another process
      * claimed is skipped (that process does it); a failure backs off and is retried, never forgotten.
      */
-    async runDue(limit = 100): Promise<{ rotated: number; retired: number; failed: number }> {
-      const counts = { rotated: 0, retired: 0, failed: 0 };
+    async runDue(limit = 100): Promise<{ rotated: number; retired: number; failed: number; errors: string[] }> {
+      const counts = { rotated: 0, retired: 0, failed: 0, errors: [] as string[] };
       for (const candidate of await repo.due(deps.now(), limit)) {
         const now = deps.now();
         if (!(await repo.claim(candidate.mount_uuid, candidate.name, deps.owner, now, now + CLAIM_MS))) continue;
@@ -213,9 +213,11 @@ export function createRotator(deps: RotatorDeps) {
         const out: Outcome = { rotated: false, retired: false, update: {} };
         try {
           await dueWork(role, now, out);
-        } catch {
+        } catch (err) {
           // What succeeded before the failure (a retirement) is kept; the rest is retried after the backoff.
           counts.failed++;
+          // Plugin errors come with passwords masked; the role name and the reason are what an operator needs.
+          counts.errors.push(`${role.mount.path}static-roles/${role.name}: ${safeErrorText(err)}`);
           const failures = role.state.failures + 1;
           Object.assign(out.update, { failures, retry_at: deps.now() + retryDelayMs(failures) });
         }

@@ -143,7 +143,9 @@ describeEachEngine('database static roles (service)', (ctx) => {
     const first = await statics.credential(mount, 'app');
     clock = T0 + 10_000;
     db.failNext();
-    expect(await statics.runDue()).toEqual({ rotated: 0, retired: 0, failed: 1 });
+    const failed = await statics.runDue();
+    expect(failed).toMatchObject({ rotated: 0, retired: 0, failed: 1 });
+    expect(failed.errors).toEqual(['database/static-roles/app: Error: connection refused']);
     expect(audit.entries.at(-1)?.outcome).toBe('error');
     expect((await statics.credential(mount, 'app')).password).toBe(first.password);
     clock += 4_999;

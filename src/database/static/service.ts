@@ -216,9 +216,10 @@ export function createStaticRolesService(deps: StaticRolesDeps) {
         name: ROTATION_JOB,
         intervalMs: ROTATION_JOB_INTERVAL_MS,
         run: async () => {
-          const { rotated, retired, failed } = await rotator.runDue();
+          const { rotated, retired, failed, errors } = await rotator.runDue();
           if (rotated + retired + failed === 0) return undefined;
-          return `static roles: ${rotated} rotated, ${retired} retired, ${failed} failed (will retry)`;
+          const line = `static roles: ${rotated} rotated, ${retired} retired, ${failed} failed (will retry)`;
+          return errors.length === 0 ? line : `${line}; ${errors.slice(0, 5).join('; ')}`;
         },
       };
     },
