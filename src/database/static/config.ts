@@ -41,7 +41,9 @@ export function buildStaticRoleConfig(input: StaticRoleInput, existing?: StaticR
   const periodGiven = input.rotation_period !== undefined && input.rotation_period !== 0;
   const scheduleGiven = input.rotation_schedule !== undefined && input.rotation_schedule !== '';
   if (periodGiven && scheduleGiven)
-    throw invalid('mutually exclusive fields rotation_period and rotation_schedule were both specified');
+    throw invalid(
+      'mutually exclusive fields rotation_period and rotation_schedule were both specified; only one of them can be provided',
+    );
 
   let rotationPeriod: number | null;
   let rotationSchedule: string | null;
@@ -71,8 +73,12 @@ export function buildStaticRoleConfig(input: StaticRoleInput, existing?: StaticR
   }
 
   const credentialType = input.credential_type ?? existing?.credentialType ?? 'password';
-  if (credentialType !== 'password')
-    throw invalid(`unsupported credential_type "${credentialType}": static roles support "password"`);
+  if (credentialType !== 'password') {
+    // Vault's other types (rsa_private_key, client_certificate) are not offered here.
+    if (credentialType === 'rsa_private_key' || credentialType === 'client_certificate')
+      throw invalid(`credential_type "${credentialType}" is not supported: static roles support "password"`);
+    throw invalid(`invalid credential_type "${credentialType}"`);
+  }
 
   let gracePeriod: number | null = null;
   if (alternate === null) {

@@ -125,6 +125,17 @@ describe.skipIf(postgresSkipReason !== undefined)('static roles in the database 
     ]);
   });
 
+  it('keeps dynamic and static role names apart, as Vault', async () => {
+    const creation = `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}';`;
+    const dynamic = await write('database/roles/app', { db_name: 'pg', creation_statements: creation });
+    expect(dynamic.status).toBe(400);
+    expect(dynamic.body).toEqual({ errors: ['Role and Static Role names must be unique'] });
+    expect((await write('database/roles/dyn', { db_name: 'pg', creation_statements: creation })).status).toBe(204);
+    const clash = await write('database/static-roles/dyn', { db_name: 'pg', username: single, rotation_period: 60 });
+    expect(clash.status).toBe(400);
+    expect(clash.body).toEqual({ errors: ['Role and Static Role names must be unique'] });
+  });
+
   it('disabling the mount purges the static roles', async () => {
     const statics = staticRolesOf(h.modules.serviceOf(databaseEngine));
     const mount = (await h.mounts.resolve('database/static-roles/app'))!.mount;

@@ -35,6 +35,7 @@ export function staticConnectionsOf(database: DatabaseService): StaticConnection
       const { plugin, db } = await database.connection(mount, dbName);
       return { connection: db, plugin, passwordPolicy: config.passwordPolicy };
     },
+    dynamicRoleExists: async (ref, name) => (await database.readRole(asMount(ref), name)) !== undefined,
   };
 }
 
@@ -63,18 +64,24 @@ export function withStaticRoles<S extends DatabaseService>(engine: SecretsEngine
     migrations: { ...engine.migrations, ...staticRoleMigrations },
     createService(core: ModuleCore): S {
       const database = engine.createService(core);
-      STATICS.set(
-        database,
-        createStaticRolesService({
-          storage: core.storage,
-          barrier: core.barrier,
-          // Passwords go into SQL string literals: drawn again when they hold a quote or backslash (as dynamic users').
-          passwords: { generate: (policy) => generateSqlSafePassword(core.passwords, policy ?? '') },
-          connections: staticConnectionsOf(database),
-          systemAudit: core.systemAudit,
-          leases: core.leases,
-        }),
-      );
+      const statics = createStaticRolesService({
+        storage: core.storage,
+        barrier: core.barrier,
+        // Passwords go into SQL string literals: drawn again when they hold a quote or backslash (as dynamic users').
+        passwords: { generate: (policy) => generateSqlSafePassword(core.passwords, policy ?? '') },
+        connections: staticConnectionsOf(database),
+        systemAudit: core.systemAudit,
+        leases: core.leases,
+      });
+      STATICS.set(database, statics);
+      // Vault keeps dynamic and static role names disjoint, checked on both sides: a dynamic role is refused the name
+      // of a static one here, so the engine's service needs no knowledge of static roles.
+      const writeRole = database.writeRole.bind(database);
+      database.writeRole = async (mount, name, input) => {
+        if (!(await database.readRole(mount, name)) && (await statics.read(mount, name)))
+          throw invalid('Role and Static Role names must be unique');
+        return writeRole(mount, name, input);
+      };
       return database;
     },
     routes(database, mount) {

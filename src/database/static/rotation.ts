@@ -1,6 +1,6 @@
 import type { SystemAudit } from '../../logical/module.js';
 import type { PasswordGenerator } from '../../passwords/types.js';
-import { StrongroomError, invalid, notFound, safeErrorText } from '../../shared/errors.js';
+import { StrongroomError, invalid, safeErrorText } from '../../shared/errors.js';
 import { accountsOf, nextRotationAfter, withinWindow } from './config.js';
 import { decodeRole, sealPassword, type StaticBarrier } from './model.js';
 import type { StateUpdate, StaticRoleRepository, StaticRoleRow } from './repository.js';
@@ -171,11 +171,12 @@ export function createRotator(deps: RotatorDeps) {
 
     /** `database/rotate-role/<name>`: rotates now, whatever the schedule (the request is audited by the pipeline). */
     async rotateNow(mount: MountRef, name: string): Promise<void> {
-      if (!(await repo.get(mount.uuid, name))) throw notFound(`no static role found for role name "${name}"`);
+      // Vault's text and status (400) for an unknown static role.
+      if (!(await repo.get(mount.uuid, name))) throw invalid('no static role found for role name');
       if (!(await claimWaiting(mount.uuid, name)))
         throw new StrongroomError('unavailable', `static role "${name}" is being rotated by another request; retry`);
       const row = await repo.get(mount.uuid, name);
-      if (!row) throw notFound(`no static role found for role name "${name}"`);
+      if (!row) throw invalid('no static role found for role name');
       const role = decodeRole(row);
       const now = deps.now();
       const update: StateUpdate = {};

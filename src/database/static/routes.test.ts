@@ -95,7 +95,8 @@ describe('static role paths (HTTP shapes)', () => {
     expect(bad.status).toBe(400);
     expect(bad.body).toEqual({ errors: ['rotation_period must be 5 seconds or more'] });
     const missing = await call('POST', 'rotate-role/nope');
-    expect(missing.status).toBe(404);
+    expect(missing.status).toBe(400);
+    expect(missing.body).toEqual({ errors: ['no static role found for role name'] });
   });
 
   it('two-account creds show the retiring account; hold=true returns a renewable lease', async () => {

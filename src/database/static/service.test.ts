@@ -112,7 +112,9 @@ describeEachEngine('database static roles (service)', (ctx) => {
     expect(db.login('u', after.password)).toBe(true);
     expect(after.role.state.generation).toBe(2);
     expect(after.ttl).toBe(3600);
-    await rejection(statics.rotateNow(mount, 'missing'), 'not_found');
+    expect((await rejection(statics.rotateNow(mount, 'missing'), 'invalid')).message).toBe(
+      'no static role found for role name',
+    );
   });
 
   it('rotates a due role on time, once, and audits it without the password', async () => {

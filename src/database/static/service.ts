@@ -90,6 +90,8 @@ export function createStaticRolesService(deps: StaticRolesDeps) {
      */
     async write(mount: MountRef, name: string, input: StaticRoleInput): Promise<void> {
       const existing = await load(mount, name);
+      if (!existing && (await deps.connections.dynamicRoleExists?.(mount, name)))
+        throw invalid('Role and Static Role names must be unique');
       const config = buildStaticRoleConfig(input, existing?.config);
       // Checks the config exists and allows the role (400 otherwise), before anything is stored.
       await deps.connections.acquire(mount, config.dbName, name);
@@ -149,7 +151,8 @@ export function createStaticRolesService(deps: StaticRolesDeps) {
       if (password === null) throw invalid(`unknown role: ${name}`);
       const accounts = accountsOf(role.config);
       const { nextRotation, retireAfter, activeIndex } = role.state;
-      const ttl = nextRotation === null ? 0 : Math.max(0, Math.floor((nextRotation - now()) / 1000));
+      // Rounded to the second, as Vault's CredentialTTL.
+      const ttl = nextRotation === null ? 0 : Math.max(0, Math.round((nextRotation - now()) / 1000));
       return {
         role,
         username: accounts[activeIndex] as string,

@@ -79,4 +79,6 @@ export interface StaticConnection {
  */
 export interface StaticConnections {
   acquire(mount: MountRef, dbName: string, roleName: string): Promise<StaticConnection>;
+  /** Whether a dynamic role (database/roles/<name>) has this name: Vault keeps the two name spaces disjoint. */
+  dynamicRoleExists?(mount: MountRef, name: string): Promise<boolean>;
 }
