@@ -47,6 +47,7 @@ export type StateUpdate = Partial<
     | 'retiring_generation'
     | 'failures'
     | 'retry_at'
+    | 'in_flight'
   >
 >;
 
@@ -166,7 +167,7 @@ export function createStaticRoleRepository(storage: Pick<Storage, 'db'>): Static
     async finish(mountUuid, name, owner, update, now) {
       const result = await db
         .updateTable(roles)
-        .set({ ...update, claim_owner: null, claim_until: null, in_flight: 0, updated_time: now })
+        .set({ in_flight: 0, ...update, claim_owner: null, claim_until: null, updated_time: now })
         .where('mount_uuid', '=', mountUuid)
         .where('name', '=', name)
         .where('claim_owner', '=', owner)

@@ -60,7 +60,11 @@ export function createRotator(deps: RotatorDeps) {
     const target = accounts.length === 1 ? 0 : ((1 - state.activeIndex) as 0 | 1);
     const password = await deps.passwords.generate(await policyOf(role));
     // Single account: from here until the outcome is stored, the database may hold a password the store does not.
-    if (accounts.length === 1) await repo.markInFlight(role.mount.uuid, role.name, deps.owner);
+    if (accounts.length === 1) {
+      await repo.markInFlight(role.mount.uuid, role.name, deps.owner);
+      // The callers' failure paths read this: a rotation that got this far must be redone if it fails.
+      role.state.inFlight = true;
+    }
     await setPassword(role, accounts[target] as string, password);
     const sealed = sealPassword(deps.barrier, role.mount.uuid, role.name, password);
     const update: StateUpdate = {
@@ -191,6 +195,9 @@ export function createRotator(deps: RotatorDeps) {
           );
         Object.assign(update, await rotate(role, now));
       } catch (err) {
+        // A failed single-account rotation may still have reached the database (a commit whose answer was lost):
+        // the job rotates it again, so the store ends up knowing the password.
+        if (role.state.inFlight) update.in_flight = 1;
         await release(row, update);
         if (err instanceof StrongroomError) throw err;
         throw new StrongroomError('unavailable', `error rotating static role "${name}": ${safeErrorText(err)}`);
@@ -221,6 +228,8 @@ export function createRotator(deps: RotatorDeps) {
           counts.errors.push(`${role.mount.path}static-roles/${role.name}: ${safeErrorText(err)}`);
           const failures = role.state.failures + 1;
           Object.assign(out.update, { failures, retry_at: deps.now() + retryDelayMs(failures) });
+          // As in rotateNow: the outcome of a failed single-account rotation is unknown, so it is redone.
+          if (role.state.inFlight) out.update.in_flight = 1;
         }
         await release(row, out.update);
         if (out.rotated) counts.rotated++;

@@ -180,6 +180,17 @@ describeEachEngine('database static roles (service)', (ctx) => {
     expect((await statics.runDue()).rotated).toBe(0);
   });
 
+  it('a failed rotate-role (single account) is redone by the job, whose outcome the store then knows', async () => {
+    await statics.write(mount, 'app', { db_name: 'db', username: 'u', rotation_period: 3600 });
+    db.failNext();
+    await rejection(statics.rotateNow(mount, 'app'), 'unavailable');
+    expect((await statics.read(mount, 'app'))?.state.inFlight).toBe(true);
+    expect((await statics.runDue()).rotated).toBe(1);
+    const cred = await statics.credential(mount, 'app');
+    expect(cred.role.state.generation).toBe(2);
+    expect(db.login('u', cred.password)).toBe(true);
+  });
+
   it('follows a cron schedule and skips a rotation whose window was missed', async () => {
     await statics.write(mount, 'app', {
       db_name: 'db',
