@@ -26,13 +26,21 @@ function pgUrl(): string {
 describe.skipIf(postgresSkipReason !== undefined)('database engine on PostgreSQL (pipeline)', () => {
   let h: PipelineHarness;
   let leases: RecordingLeases;
+  const rotations: string[] = [];
   const root = () => ({ token: h.rootToken });
   const write = (path: string, body: unknown) => h.request('POST', path, { ...root(), body });
 
   beforeAll(async () => {
     await pgAdminQuery(`CREATE ROLE "${rootUser}" WITH LOGIN SUPERUSER PASSWORD '${rootPassword}'`);
     leases = recordingLeases();
-    h = await createPipelineHarness({ core: { leases, passwords: testPasswords() }, kvMount: false });
+    h = await createPipelineHarness({
+      core: {
+        leases,
+        passwords: testPasswords(),
+        metrics: { rotation: (engine, kind, outcome) => void rotations.push(`${engine} ${kind} ${outcome}`) },
+      },
+      kvMount: false,
+    });
     await h.mounts.enable({ path: 'database/', type: 'database' });
     const config = await write('database/config/pg', {
       plugin_name: 'postgresql-database-plugin',
@@ -240,6 +248,7 @@ describe.skipIf(postgresSkipReason !== undefined)('database engine on PostgreSQL
     expect(await pgPasswordMatches(rootUser, rootPassword)).toBe(true);
     expect((await write('database/rotate-root/pg', {})).status).toBe(204);
     expect(await pgPasswordMatches(rootUser, rootPassword)).toBe(false);
+    expect(rotations).toEqual(['database root success']);
     const reply = await h.request('GET', 'database/creds/app', root());
     expect(reply.status).toBe(200);
     const body = reply.body as { lease_id: string; data: { username: string; password: string } };

@@ -1,4 +1,4 @@
-import { defineSecretsEngine } from '../logical/module.js';
+import { defineSecretsEngine, type ModuleCore } from '../logical/module.js';
 import { migrations } from './migrations.js';
 import { createDatabaseBackend } from './routes.js';
 import { createDatabaseService } from './service.js';
@@ -14,13 +14,17 @@ const dynamicEngine = defineSecretsEngine<DatabaseEngine>({
   type: 'database',
   defaultOptions: {},
   migrations,
-  createService: (core) =>
-    createDatabaseService({
+  createService: (core) => {
+    const database = createDatabaseService({
       storage: core.storage,
       barrier: core.barrier,
       leases: core.leases,
       passwords: core.passwords,
-    }),
+    });
+    const rotateRoot = database.rotateRoot.bind(database);
+    database.rotateRoot = (mount, name) => counted(core, 'root', () => rotateRoot(mount, name));
+    return database;
+  },
   // Handlers read ctx.mount, so every database mount shares one compiled backend.
   routesKey: () => 'database',
   routes: (database) => createDatabaseBackend({ database }),
@@ -32,6 +36,22 @@ const dynamicEngine = defineSecretsEngine<DatabaseEngine>({
   },
   close: (database) => database.close(),
 });
+
+/** Runs a rotation and counts its outcome (the error, if any, goes on to the caller). */
+export async function counted<T>(
+  core: Pick<ModuleCore, 'metrics'>,
+  kind: 'root' | 'static' | 'retire',
+  rotation: () => Promise<T>,
+): Promise<T> {
+  try {
+    const result = await rotation();
+    core.metrics.rotation('database', kind, 'success');
+    return result;
+  } catch (err) {
+    core.metrics.rotation('database', kind, 'failure');
+    throw err;
+  }
+}
 
 /** With static roles and two-account rotation (src/database/static/). */
 export const databaseEngine = withStaticRoles(dynamicEngine);

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CredentialMetrics } from '../logical/module.js';
 import type { AdmissionStats } from './admission.js';
 import { registerRequestMetrics } from './request-metrics.js';
 
@@ -17,7 +18,14 @@ export interface Metrics {
   /** Admission control (http/admission.ts), sampled at scrape time. */
   setAdmissionStats(sample: () => AdmissionStats): void;
   /** What the lease service counts as it revokes (no lease id ever reaches a label). */
-  readonly leaseCounters: { revoked(count?: number): void; revocationFailed(): void };
+  readonly leaseCounters: {
+    created(engine: string): void;
+    renewed(): void;
+    revoked(count?: number): void;
+    revocationFailed(): void;
+  };
+  /** Password changes of managed accounts (rotate-root, static roles, retirements): see logical/module.ts. */
+  readonly credentialMetrics: CredentialMetrics;
   /** Lease counts by state and the next expiry, sampled at scrape time from the leases table. */
   setLeaseStats(sample: () => Promise<LeaseStatsSample>): void;
 }
@@ -84,9 +92,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     },
   });
   const leases = registerLeaseMetrics(registry);
+  const rotations = new Counter({
+    name: 'strongroom_credential_rotations_total',
+    help: 'Password changes of managed accounts: kind root (rotate-root), static (a static role), retire (a two-account role retiring its previous account).',
+    labelNames: ['engine', 'kind', 'outcome'],
+    registers: [registry],
+  });
   sealed.set(1);
   return {
     leaseCounters: leases.counters,
+    credentialMetrics: { rotation: (engine, kind, outcome) => rotations.inc({ engine, kind, outcome }) },
     setLeaseStats: leases.setSample,
     registry,
     observeRequest(route, status, seconds) {
@@ -152,8 +167,21 @@ function registerLeaseMetrics(registry: Registry) {
     help: 'Revocation attempts that failed (each is retried with backoff).',
     registers: [registry],
   });
+  const created = new Counter({
+    name: 'strongroom_leases_created_total',
+    help: 'Credentials issued under a lease, by the issuing engine type.',
+    labelNames: ['engine'],
+    registers: [registry],
+  });
+  const renewals = new Counter({
+    name: 'strongroom_lease_renewals_total',
+    help: 'Lease renewals that extended a credential.',
+    registers: [registry],
+  });
   return {
     counters: {
+      created: (engine: string) => created.inc({ engine }),
+      renewed: () => renewals.inc(),
       revoked: (count = 1) => revocations.inc(count),
       revocationFailed: () => failures.inc(),
     },

@@ -17,11 +17,19 @@ export const RETRY_CAP_MS = 30_000;
 
 /** Called with counts for metrics; never with a lease id. */
 export interface LeaseCounters {
+  /** A credential was issued under a new lease; `engine` is the issuing mount's type (a bounded label). */
+  created(engine: string): void;
+  renewed(): void;
   revoked(count?: number): void;
   revocationFailed(): void;
 }
 
-export const NO_COUNTERS: LeaseCounters = { revoked: () => undefined, revocationFailed: () => undefined };
+export const NO_COUNTERS: LeaseCounters = {
+  created: () => undefined,
+  renewed: () => undefined,
+  revoked: () => undefined,
+  revocationFailed: () => undefined,
+};
 
 /** A claim owner id unique to this process (host, pid, random): it names who holds a lease while revoking it. */
 export function processOwnerId(): string {

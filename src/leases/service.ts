@@ -159,6 +159,7 @@ export function createLeaseService(deps: LeaseServiceDeps): LeaseService & Lease
         claim_owner: null,
         claim_until: null,
       });
+      counters.created(lease.mount.type);
       return { leaseId: id, ttl, renewable: lease.renewable };
     },
 
@@ -211,6 +212,7 @@ export function createLeaseService(deps: LeaseServiceDeps): LeaseService & Lease
       // The engine extends the credential first: a lease never outlives what it stands for.
       await deps.dispatch.renewLease(await revoker.activeOf(row), new Date(expireTime));
       if (!(await repo.renewed(row.id, at, expireTime))) throw leaseErrors.revoking();
+      counters.renewed();
       return { leaseId: row.id, ttl: seconds(expireTime - at), renewable: true, warnings };
     },
 

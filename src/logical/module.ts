@@ -38,6 +38,8 @@ export interface ModuleCore {
   passwords: PasswordGenerator;
   /** Audits what the store does on its own (a scheduled rotation), as the pipeline audits a request. */
   systemAudit: SystemAudit;
+  /** Counts credential rotations for the metrics endpoint (labels are bounded: engine type, kind, outcome). */
+  metrics: CredentialMetrics;
   /** Server settings a module may read (size limits and the like). */
   settings: { kvMaxDataBytes?: number };
 }
@@ -61,6 +63,18 @@ export interface SystemAudit {
     action: () => Promise<T>,
   ): Promise<T>;
 }
+
+/** What engines count about the credentials they manage (issue, renewal and revocation are counted by leases/). */
+export interface CredentialMetrics {
+  /**
+   * A password change of a managed account: `root` (rotate-root), `static` (a static role's rotation, scheduled or
+   * asked for), `retire` (a two-account role's retired account getting a password nobody holds).
+   */
+  rotation(engine: string, kind: 'root' | 'static' | 'retire', outcome: 'success' | 'failure'): void;
+}
+
+/** For tests and tools that do not export metrics. */
+export const NO_CREDENTIAL_METRICS: CredentialMetrics = { rotation: () => undefined };
 
 /**
  * How a secrets engine ends or extends a credential it issued under a lease. The lease service calls these for

@@ -181,6 +181,7 @@ export async function openStore(
       leases,
       passwords,
       systemAudit: leaseWiring.systemAudit,
+      metrics: options.metrics.credentialMetrics,
       settings: { kvMaxDataBytes: config.kvMaxDataBytes },
     },
     { secrets: mounts, auth: authMounts },

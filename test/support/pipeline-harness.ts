@@ -12,7 +12,12 @@ import { createSysBackend } from '../../src/http/sys/index.js';
 import { cubbyholeEngine } from '../../src/cubbyhole/module.js';
 import { kvEngine } from '../../src/kv/module.js';
 import { createWrappingService } from '../../src/wrapping/service.js';
-import type { ModuleCore, ModuleRouting, SecretsEngineModule } from '../../src/logical/module.js';
+import {
+  NO_CREDENTIAL_METRICS,
+  type ModuleCore,
+  type ModuleRouting,
+  type SecretsEngineModule,
+} from '../../src/logical/module.js';
 import type { LeaseService } from '../../src/leases/types.js';
 import { wireLeases, type LeaseWiring } from '../../src/server/lease-wiring.js';
 import type { KvService } from '../../src/kv/types.js';
@@ -189,7 +194,7 @@ export interface PipelineHarnessOptions {
   /** Secrets engines added to the registry (a test engine that issues leases); enable them through `mounts`. */
   extraSecrets?: readonly SecretsEngineModule[];
   /** Core services for the modules in place of the interim ones (a lease registrar, a password generator). */
-  core?: Partial<Pick<ModuleCore, 'leases' | 'passwords' | 'systemAudit'>>;
+  core?: Partial<Pick<ModuleCore, 'leases' | 'passwords' | 'systemAudit' | 'metrics'>>;
 }
 
 const HOUR = 3600;
@@ -246,6 +251,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
       leases: options.core?.leases ?? leaseWiring.leases,
       passwords: options.core?.passwords ?? passwords,
       systemAudit: options.core?.systemAudit ?? leaseWiring.systemAudit,
+      metrics: options.core?.metrics ?? NO_CREDENTIAL_METRICS,
       settings: {},
     },
     { secrets: mounts, auth: authMounts },

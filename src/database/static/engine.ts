@@ -72,6 +72,7 @@ export function withStaticRoles<S extends DatabaseService>(engine: SecretsEngine
         connections: staticConnectionsOf(database),
         systemAudit: core.systemAudit,
         leases: core.leases,
+        countRotation: (kind, outcome) => core.metrics.rotation(engine.type, kind, outcome),
       });
       STATICS.set(database, statics);
       // Vault keeps dynamic and static role names disjoint, checked on both sides: a dynamic role is refused the name

@@ -31,6 +31,8 @@ export interface RotatorDeps {
   owner: string;
   /** Waits between claim attempts of a manual rotation (injectable so tests need not sleep). */
   sleep: (ms: number) => Promise<void>;
+  /** Counts each password change and its outcome (metrics). */
+  countRotation?: (kind: 'static' | 'retire', outcome: 'success' | 'failure') => void;
 }
 
 type Outcome = { rotated: boolean; retired: boolean; update: StateUpdate };
@@ -54,7 +56,7 @@ export function createRotator(deps: RotatorDeps) {
   }
 
   /** Gives the inactive account (or the only one) a new password and makes it the active credential. */
-  async function rotate(role: StaticRole, now: number): Promise<StateUpdate> {
+  async function changeActive(role: StaticRole, now: number): Promise<StateUpdate> {
     const accounts = accountsOf(role.config);
     const { state, config } = role;
     const target = accounts.length === 1 ? 0 : ((1 - state.activeIndex) as 0 | 1);
@@ -93,12 +95,27 @@ export function createRotator(deps: RotatorDeps) {
   }
 
   /** Changes the retiring account's password to a fresh one nobody is given. */
-  async function retire(role: StaticRole, activeIndex: 0 | 1): Promise<StateUpdate> {
+  async function changeRetiring(role: StaticRole, activeIndex: 0 | 1): Promise<StateUpdate> {
     const accounts = accountsOf(role.config);
     const password = await deps.passwords.generate(await policyOf(role));
     await setPassword(role, accounts[1 - activeIndex] as string, password);
     return { retire_after: null, retiring_generation: null, failures: 0, retry_at: null };
   }
+
+  /** Runs a password change and counts its outcome; the error goes on to the caller. */
+  async function counted<T>(kind: 'static' | 'retire', change: () => Promise<T>): Promise<T> {
+    try {
+      const result = await change();
+      deps.countRotation?.(kind, 'success');
+      return result;
+    } catch (err) {
+      deps.countRotation?.(kind, 'failure');
+      throw err;
+    }
+  }
+
+  const rotate = (role: StaticRole, now: number) => counted('static', () => changeActive(role, now));
+  const retire = (role: StaticRole, activeIndex: 0 | 1) => counted('retire', () => changeRetiring(role, activeIndex));
 
   async function audited<T>(role: StaticRole, action: 'rotate' | 'retire', work: () => Promise<T>): Promise<T> {
     return deps.systemAudit.run(

@@ -24,6 +24,7 @@ describeEachEngine('database static roles (service)', (ctx) => {
   let leases: ReturnType<typeof recordingLeases>;
   let statics: StaticRolesService;
   let mount: MountRef;
+  let rotations: string[];
   const barrier = createTestBarrier();
 
   const build = (processId?: string, storage = ctx.storage()) =>
@@ -36,6 +37,7 @@ describeEachEngine('database static roles (service)', (ctx) => {
       leases,
       now: () => clock,
       sleep: async () => undefined,
+      countRotation: (kind, outcome) => void rotations.push(`${kind} ${outcome}`),
       ...(processId ? { processId } : {}),
     });
 
@@ -49,6 +51,7 @@ describeEachEngine('database static roles (service)', (ctx) => {
     audit = recordingSystemAudit();
     leases = recordingLeases();
     mount = testMount();
+    rotations = [];
     statics = build();
   });
 
@@ -157,6 +160,8 @@ describeEachEngine('database static roles (service)', (ctx) => {
     const role = await statics.read(mount, 'app');
     expect(role?.state.failures).toBe(0);
     expect(db.login('u', (await statics.credential(mount, 'app')).password)).toBe(true);
+    // Counted for the metrics endpoint: the creation's rotation, the failure, the retry.
+    expect(rotations).toEqual(['static success', 'static failure', 'static success']);
   });
 
   it('repairs a single-account rotation that crashed after changing the password and before storing it', async () => {

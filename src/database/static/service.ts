@@ -35,6 +35,8 @@ export interface StaticRolesDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Names this process in rotation claims (default: a random id per service). */
   processId?: string;
+  /** Counts password changes and their outcome (metrics). */
+  countRotation?: (kind: 'static' | 'retire', outcome: 'success' | 'failure') => void;
 }
 
 export type StaticRolesService = ReturnType<typeof createStaticRolesService>;
@@ -57,6 +59,7 @@ export function createStaticRolesService(deps: StaticRolesDeps) {
     now,
     owner,
     sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    ...(deps.countRotation ? { countRotation: deps.countRotation } : {}),
   });
 
   async function load(mount: MountRef, name: string): Promise<StaticRole | undefined> {

@@ -168,6 +168,7 @@ describe('sys/leases over the pipeline', () => {
     expect(text).toContain('strongroom_lease_revocations_total 1');
     expect(text).toContain('strongroom_lease_revocation_failures_total 1');
     expect(text).toMatch(/strongroom_leases_next_expiry_seconds \d/);
+    expect(text).toMatch(/strongroom_leases_created_total\{engine="[a-z-]+"\} 3/);
     expect(text).not.toContain('dyn/creds');
   });
 
