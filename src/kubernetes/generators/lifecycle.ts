@@ -235,8 +235,10 @@ export function createLeaseLifecycle(deps: LifecycleDeps) {
         acted = true;
       }
       for (const p of plan.forget) state.revoking = (state.revoking ?? []).filter((x) => x.leaseId !== p.leaseId);
+      const revokedNow = new Set<number>();
       for (const r of plan.revoke) {
         await revoke(r.generation, r.lease, r.reason, 0);
+        revokedNow.add(r.generation);
         if (state.previous?.generation === r.generation) state.previous = undefined;
         acted = true;
       }
@@ -295,7 +297,8 @@ export function createLeaseLifecycle(deps: LifecycleDeps) {
             ...state,
             lastGeneration: generation,
             current: issued.record,
-            previous: state.current,
+            // A generation revoked in this pass (rolled back with nothing alive to return to) is no previous.
+            previous: state.current && !revokedNow.has(state.current.generation) ? state.current : undefined,
             reissueNotBefore: undefined,
           };
           // Stored before anyone sees it: a crash from here on still knows this lease.

@@ -119,6 +119,18 @@ describe('schedule', () => {
     expect(s.nextAt).toBe(T0 + 11_000);
   });
 
+  it('after a rollback to a credential that has expired meanwhile: a new one at once, the failed one revoked', () => {
+    const failed = lease({ issued: T0 });
+    const prev = lease({ issued: T0 - 61_000, seconds: 60 });
+    const s = schedule(
+      input({ state: state(gen(2, [failed]), gen(1, [prev])), now: T0 + 2000, rollout: { state: 'rolledBack' } }),
+    );
+    expect(s.restore).toBe(false);
+    expect(s.dropPrevious).toBe(true);
+    expect(s.revoke.map((r) => r.lease)).toEqual([failed]);
+    expect(s.issue).toMatch(/previous credential has expired/);
+  });
+
   it('never has a third credential alive: a due replacement waits for the previous one to be revoked', () => {
     const current = lease({ seconds: 6 });
     const prev = lease({ issued: T0 - 3000, seconds: 60 });

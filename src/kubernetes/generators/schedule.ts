@@ -134,6 +134,18 @@ export function schedule(input: ScheduleInput): Schedule {
     out.reissueNotBefore = now + reissueBackoffMs(current, now);
   }
 
+  // Rolled back, but there is nothing alive to go back to: the Secret holds a dead credential, so a new one now.
+  const deadEnd = rollout.state === 'rolledBack' && !out.restore;
+  if (deadEnd) {
+    for (const lease of current.leases)
+      if (lease.leaseId)
+        out.revoke.push({ generation: current.generation, lease, reason: 'its rollout was rolled back' });
+    if (previous) out.dropPrevious = true;
+    out.issue = 'the rollout was rolled back and the previous credential has expired';
+    out.nextAt = wake.length ? Math.min(...wake) : undefined;
+    return out;
+  }
+
   // The view of the rollout now describes the generation that is current after any restore.
   const settledAt = out.restore ? now : rollout.state === 'settled' ? rollout.at : undefined;
   const waitingForRollout = !out.restore && (rollout.state === 'progressing' || rollout.state === 'pending');
