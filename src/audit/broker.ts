@@ -69,6 +69,8 @@ export interface ResponseEntryInput {
   wrapInfo?: AuditResponse['wrap_info'];
   /** A login's new identity (e.g. the Kubernetes service account): the response's auth block is built with it. */
   auditAuth?: Record<string, unknown>;
+  /** A dynamic credential's lease (HandlerResult.lease): recorded as the response's `secret` block. */
+  lease?: { leaseId: string; ttl: number; renewable: boolean };
   /** Non-secret scalars of `data` (HandlerResult.auditClearData). */
   clearData?: readonly string[];
   error?: string;
@@ -115,6 +117,12 @@ export async function logResponse(log: AuditLog, input: ResponseEntryInput): Pro
     };
   }
   if (input.wrapInfo) event.response!.wrap_info = input.wrapInfo;
+  if (input.lease)
+    event.response!.secret = {
+      lease_id: input.lease.leaseId,
+      ttl: input.lease.ttl,
+      renewable: input.lease.renewable,
+    };
   if (input.error) event.error = input.error;
   const held = entry.held;
   entry.held = null;

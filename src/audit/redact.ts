@@ -161,7 +161,7 @@ function isClearScalar(value: unknown): boolean {
   );
 }
 
-/** The declared clear paths of a response, or null when it declares none (or declares them in a form we refuse). */
+/** The declared clear paths of a response (or a system request), or null when it declares none (or declares them in a form we refuse). */
 function clearPathsOf(response: object): ReadonlySet<string> | null {
   const declared = (response as { clear_data?: unknown }).clear_data;
   if (!Array.isArray(declared) || declared.length === 0) return null;
@@ -245,6 +245,7 @@ const REQUEST_CLEAR = new Set([
 ]);
 const RESPONSE_CLEAR = new Set(['status']);
 const WRAP_INFO_CLEAR = new Set(['ttl', 'creation_time', 'creation_path']);
+const SECRET_CLEAR = new Set(['lease_id', 'ttl', 'renewable']);
 const RESPONSE_AUTH_CLEAR = new Set([
   'policies',
   'token_policies',
@@ -281,15 +282,26 @@ function createEventRedactor(
       auth: responseAuth,
       // As Vault: the wrapping token and the accessors are HMAC'd, the rest says when and where it was made.
       wrap_info: nested(WRAP_INFO_CLEAR, { token: hashValue, accessor: hashAccessor, wrapped_accessor: hashAccessor }),
+      // A dynamic credential's lease, as Vault's `secret` block: its id and timing are not secret, its data is.
+      secret: nested(SECRET_CLEAR),
       // Consumed above; never written.
       clear_data: () => undefined,
     });
   };
   const top = {
     auth: once(nested(AUTH_CLEAR, { accessor: hashAccessor, client_token: hashValue })),
-    request: once(
-      nested(REQUEST_CLEAR, { data: hashValue, client_token: hashValue, client_token_accessor: hashValue }),
-    ),
+    request: once((value: unknown) => {
+      const object = asObject(value);
+      if (!object) return hashValue(value);
+      // A background job's request (SystemAudit) may name non-secret keys of its data, as a response may.
+      const clear = clearPathsOf(object);
+      return allowList(object, REQUEST_CLEAR, hashValue, {
+        data: clear ? (data) => redactWithClearPaths(data, hash, clear, '') : hashValue,
+        client_token: hashValue,
+        client_token_accessor: hashValue,
+        clear_data: () => undefined,
+      });
+    }),
     response,
   };
   return (event) => allowList(event, TOP_CLEAR, hashValue, top) as unknown as AuditEvent;

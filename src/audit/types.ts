@@ -21,6 +21,8 @@ export interface AuditRequest {
   /** Request body; values are HMAC'd before writing. */
   data?: Record<string, unknown>;
   client_token?: string; // HMAC'd
+  /** Keys of `data` that stay clear (SystemAudit's `clearData`); consumed by the redactor, never written. */
+  clear_data?: readonly string[];
 }
 
 export interface AuditResponse {
@@ -33,6 +35,8 @@ export interface AuditResponse {
    */
   clear_data?: readonly string[];
   auth?: { client_token?: string; accessor?: string; policies?: string[] };
+  /** A dynamic credential's lease (Vault's `secret` block): the id, ttl and renewable in clear, never the data. */
+  secret?: { lease_id: string; ttl: number; renewable: boolean };
   /** A wrapped response's wrapping token: token and accessors HMAC'd, ttl, creation_time and creation_path clear. */
   wrap_info?: {
     token: string;

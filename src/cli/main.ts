@@ -10,6 +10,7 @@ import { registerCompletion } from './completion.js';
 import { describeError } from './errors.js';
 import { registerCliConventions } from './command.js';
 import { registerKv } from './kv.js';
+import { registerLease } from './lease.js';
 import { registerPolicy } from './policy.js';
 import { registerOperatorLifecycle, registerStatus } from './sys.js';
 import { registerTransfer } from './transfer.js';
@@ -40,6 +41,7 @@ export async function main(argv: string[]): Promise<void> {
     registerKv,
     registerPolicy,
     registerToken,
+    registerLease,
     registerUnwrap,
     registerAudit,
     registerTransfer,

@@ -2,6 +2,7 @@ import type { AuditService } from '../audit/types.js';
 import type { TokenService } from '../auth/types.js';
 import type { SealService } from '../crypto/types.js';
 import type { KvService } from '../kv/types.js';
+import type { LeaseService } from '../leases/types.js';
 import type { MountService } from '../mounts/types.js';
 import type { PolicyService } from '../policy/types.js';
 import type { HealthCheck } from '../shared/health.js';
@@ -23,6 +24,8 @@ export interface HttpDeps {
   kv: KvService;
   tokens: TokenService;
   policy: PolicyService;
+  /** Leases of dynamic credentials (sys/leases). */
+  leases: LeaseService;
   /** Response wrapping (X-Vault-Wrap-TTL, sys/wrapping/*). */
   wrapping: WrappingService;
   /** The audit service; null while sealed (nothing but the unauthenticated seal endpoints is served then). */

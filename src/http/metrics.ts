@@ -16,6 +16,18 @@ export interface Metrics {
   countAuditIntegrityFailure(device: string): void;
   /** Admission control (http/admission.ts), sampled at scrape time. */
   setAdmissionStats(sample: () => AdmissionStats): void;
+  /** What the lease service counts as it revokes (no lease id ever reaches a label). */
+  readonly leaseCounters: { revoked(count?: number): void; revocationFailed(): void };
+  /** Lease counts by state and the next expiry, sampled at scrape time from the leases table. */
+  setLeaseStats(sample: () => Promise<LeaseStatsSample>): void;
+}
+
+/** The lease service's stats (leases/types.ts LeaseStats), as the gauges read them. */
+export interface LeaseStatsSample {
+  active: number;
+  revoking: number;
+  failing: number;
+  nextDue: number | null;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -71,8 +83,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       this.inc(admissionSample().refused);
     },
   });
+  const leases = registerLeaseMetrics(registry);
   sealed.set(1);
   return {
+    leaseCounters: leases.counters,
+    setLeaseStats: leases.setSample,
     registry,
     observeRequest(route, status, seconds) {
       requests.observe(route, status, seconds);
@@ -88,6 +103,62 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     },
     setAdmissionStats(sample) {
       admissionSample = sample;
+    },
+  };
+}
+
+/** Leases by state, revocations and their failures, and the seconds until the next expiry (or retry). */
+function registerLeaseMetrics(registry: Registry) {
+  let sample: (() => Promise<LeaseStatsSample>) | null = null;
+  // One scrape reads the table once, however many gauges ask.
+  let pending: Promise<LeaseStatsSample | null> | null = null;
+  const read = () => {
+    pending ??= (sample ? sample().catch(() => null) : Promise.resolve(null)).finally(() => {
+      setImmediate(() => (pending = null));
+    });
+    return pending;
+  };
+  new Gauge({
+    name: 'strongroom_leases',
+    help: 'Leases by state: active (waiting for expiry), revoking (due or waiting for a retry), failing (last revocation attempt failed).',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      const stats = await read();
+      if (!stats) return;
+      this.set({ state: 'active' }, stats.active);
+      this.set({ state: 'revoking' }, stats.revoking);
+      this.set({ state: 'failing' }, stats.failing);
+    },
+  });
+  new Gauge({
+    name: 'strongroom_leases_next_expiry_seconds',
+    help: 'Seconds until the next lease expiry or revocation retry (0 when one is due; absent without leases).',
+    registers: [registry],
+    async collect() {
+      const stats = await read();
+      this.reset();
+      if (stats?.nextDue !== null && stats?.nextDue !== undefined)
+        this.set(Math.max(0, (stats.nextDue - Date.now()) / 1000));
+    },
+  });
+  const revocations = new Counter({
+    name: 'strongroom_lease_revocations_total',
+    help: 'Leases revoked (their credential ended through the engine, or force-removed).',
+    registers: [registry],
+  });
+  const failures = new Counter({
+    name: 'strongroom_lease_revocation_failures_total',
+    help: 'Revocation attempts that failed (each is retried with backoff).',
+    registers: [registry],
+  });
+  return {
+    counters: {
+      revoked: (count = 1) => revocations.inc(count),
+      revocationFailed: () => failures.inc(),
+    },
+    setSample(next: () => Promise<LeaseStatsSample>) {
+      sample = next;
     },
   };
 }

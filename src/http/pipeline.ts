@@ -199,6 +199,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
           data: result?.data ?? null,
           auth: result?.auth ?? null,
           ...(result?.wrapInfo ? { wrapInfo: wrapInfoView(result.wrapInfo) } : {}),
+          ...(result?.lease ? { lease: result.lease } : {}),
           ...(result?.auditAuth ? { auditAuth: result.auditAuth } : {}),
           ...(result?.auditClearData ? { clearData: result.auditClearData } : {}),
         }).catch(auditFailed);

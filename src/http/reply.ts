@@ -71,7 +71,9 @@ export function createRenderer(sys: CompiledBackend) {
     const hasBody =
       (result.data !== undefined && result.data !== null) ||
       (result.auth !== undefined && result.auth !== null) ||
-      !!result.wrapInfo;
+      !!result.wrapInfo ||
+      // A lease alone is a body too: a renewal answers with lease_id, lease_duration and renewable, data null.
+      !!result.lease;
     if (!hasBody && !result.warnings?.length)
       return reply(result.status ?? 204, undefined, route, headers ? { headers } : {});
     const envelope: Record<string, unknown> = {

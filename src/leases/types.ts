@@ -52,3 +52,62 @@ export interface ActiveLease {
 export interface LeaseRegistrar {
   create(lease: NewLease): Promise<IssuedLease>;
 }
+
+/** A lease as lookup shows it (never its internal data). */
+export interface LeaseView {
+  id: string;
+  issueTime: Date;
+  expireTime: Date;
+  /** Null until the first renewal. */
+  lastRenewal: Date | null;
+  renewable: boolean;
+  /** Whole seconds until expiry (0 once expired). */
+  ttl: number;
+}
+
+/** The result of a renewal: the lease's new ttl, and Vault's warning when the max capped it. */
+export interface RenewedLease extends IssuedLease {
+  warnings: string[];
+}
+
+/** How the service ends or extends a credential: the engine's hooks, bound late (ModuleHost.revokeLease/renewLease). */
+export interface LeaseDispatch {
+  revokeLease(lease: ActiveLease): Promise<void>;
+  renewLease(lease: ActiveLease, expireTime: Date): Promise<void>;
+}
+
+/** Counts for metrics (sampled at scrape time). */
+export interface LeaseStats {
+  /** Leases waiting for their expiry. */
+  active: number;
+  /** Leases due for revocation or whose revocation failed and waits for its retry. */
+  revoking: number;
+  /** Of those, the ones whose last revocation attempt failed. */
+  failing: number;
+  /** Epoch ms of the earliest pending expiry or retry; null when there is no lease. */
+  nextDue: number | null;
+}
+
+/** The lease service: what sys/leases, the token store and the mount table use. */
+export interface LeaseService extends LeaseRegistrar {
+  lookup(leaseId: string): Promise<LeaseView>;
+  /** Lease ids and sub-prefixes directly under `prefix` ('' or ending in '/'), relative to it, sorted (Vault's LIST). */
+  list(prefix: string): Promise<string[]>;
+  /** Extends the lease by `increment` seconds (default: its original ttl), capped at its max; calls the engine's renew. */
+  renew(leaseId: string, increment?: number): Promise<RenewedLease>;
+  /** Revokes now: the engine's hook, then the record. A failing hook throws and the lease stays (retried on schedule). */
+  revoke(leaseId: string): Promise<void>;
+  /** Marks the lease due now; the expiration manager revokes it (Vault's `sync: false`). */
+  revokeLater(leaseId: string): Promise<void>;
+  /** Revokes every lease whose id starts with `prefix`; `sync: false` only marks them due. */
+  revokePrefix(prefix: string, options?: { sync?: boolean }): Promise<void>;
+  /** Revokes every lease under `prefix`, removing its record even when the engine fails (Vault's revoke-force). */
+  revokeForce(prefix: string): Promise<void>;
+  /** The tokens were revoked: their leases become due now (the expiration manager revokes them). */
+  tokensRevoked(accessors: readonly string[]): Promise<number>;
+  /** Revokes every lease of a mount (before it is disabled); throws, keeping the leases, when one cannot be revoked. */
+  revokeMount(mountUuid: string): Promise<void>;
+  /** Removes records of leases whose mount no longer exists (Vault's tidy of invalid entries); returns how many. */
+  tidy(): Promise<number>;
+  stats(): Promise<LeaseStats>;
+}

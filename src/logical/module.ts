@@ -120,6 +120,11 @@ interface ModuleBase<S> {
    */
   tokensRevoked?(service: S, accessors: readonly string[]): Promise<void>;
   /**
+   * The server is closing: release what the service holds open outside the store (the database engine's connection
+   * pools to the databases it manages). Called once, after the background jobs stopped, before storage closes.
+   */
+  close?(service: S): Promise<void>;
+  /**
    * Set for a module that exists exactly once at this path and can be neither enabled, disabled nor moved (the token
    * store at 'token/', cubbyhole at 'cubbyhole/'). Its mount row is recorded at start-up when missing.
    */

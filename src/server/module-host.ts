@@ -25,6 +25,8 @@ export interface ModuleHost extends ModuleRouting {
   revokeLease(lease: ActiveLease): Promise<void>;
   /** Extends a lease's credential through its engine, when the engine has a renew hook (else nothing to do). */
   renewLease(lease: ActiveLease, expireTime: Date): Promise<void>;
+  /** Runs every module's `close` (server shutdown); a failing one does not stop the others. */
+  close(): Promise<void>;
 }
 
 /**
@@ -82,6 +84,13 @@ export function startModules(
       const engine = secretsByType.get(lease.mount.type);
       if (!engine?.leases) throw new Error(`no registered secrets engine renews leases of type ${lease.mount.type}`);
       await engine.leases.renew?.(serviceOf(engine), lease, expireTime);
+    },
+    async close() {
+      const results = await Promise.allSettled(
+        modulesOf(registry).map((module) => module.close?.(serviceOf(module)) ?? Promise.resolve()),
+      );
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     },
     jobs: () => modulesOf(registry).flatMap((module) => module.jobs?.(serviceOf(module)) ?? []),
     rewrappers: () =>

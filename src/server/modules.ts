@@ -5,7 +5,9 @@ import { tokenAuth } from '../auth/token/module.js';
 import { migrations as tokenMigrations } from '../auth/token/migrations.js';
 import { migrations as cryptoMigrations } from '../crypto/migrations.js';
 import { cubbyholeEngine } from '../cubbyhole/module.js';
+import { databaseEngine } from '../database/module.js';
 import { kvEngine } from '../kv/module.js';
+import { migrations as leaseMigrations } from '../leases/migrations.js';
 import type { AuthMethodModule, Module, SecretsEngineModule } from '../logical/module.js';
 import { migrations as mountsMigrations } from '../mounts/migrations.js';
 import type { MountTypeCatalog } from '../mounts/types.js';
@@ -28,17 +30,18 @@ export interface Registry {
 }
 
 export const REGISTRY: Registry = {
-  secrets: [kvEngine, transitEngine, cubbyholeEngine],
+  secrets: [kvEngine, transitEngine, cubbyholeEngine, databaseEngine],
   auth: [tokenAuth, approleAuth, kubernetesAuth],
 };
 
-/** Tables of the core services (crypto, mount tables, token store, policy, audit), which are not modules. */
+/** Tables of the core services (crypto, mount tables, token store, policy, audit, leases), which are not modules. */
 export const CORE_MIGRATIONS: MigrationList = {
   ...cryptoMigrations,
   ...mountsMigrations,
   ...tokenMigrations,
   ...policyMigrations,
   ...auditMigrations,
+  ...leaseMigrations,
 };
 
 export function modulesOf(registry: Registry): Module[] {

@@ -1,4 +1,4 @@
-import { PENDING_I17_LEASES, PENDING_I17_PASSWORDS, PENDING_I17_SYSTEM_AUDIT } from '../shared/pending-i17.js';
+import { PENDING_I17_PASSWORDS } from '../shared/pending-i17.js';
 import { join } from 'node:path';
 import type { AuditService } from '../audit/types.js';
 import type { TokenService } from '../auth/types.js';
@@ -9,6 +9,7 @@ import type { HttpDeps, Lifecycle } from '../http/deps.js';
 import type { Metrics } from '../http/metrics.js';
 import { kvEngine } from '../kv/module.js';
 import type { KvService } from '../kv/types.js';
+import type { LeaseService } from '../leases/types.js';
 import { AUTH_MOUNTS, createMountService } from '../mounts/service.js';
 import type { MountService } from '../mounts/types.js';
 import { createPolicyService, type CachedPolicyService } from '../policy/service.js';
@@ -18,6 +19,7 @@ import { createWrappingService } from '../wrapping/service.js';
 import type { ServerConfig } from './config.js';
 import { createAuditLifecycle } from './audit-lifecycle.js';
 import { SYSTEM_LEASE_TTL_SECONDS } from '../shared/duration.js';
+import { wireLeases } from './lease-wiring.js';
 import { startModules, type ModuleHost } from './module-host.js';
 import { REGISTRY, authCatalog, secretsCatalog } from './modules.js';
 import { openStorage } from './open-storage.js';
@@ -36,6 +38,8 @@ export interface Store {
   /** Auth method mounts (sys/auth). */
   authMounts: MountService;
   kv: KvService;
+  /** Leases of dynamic credentials; the expiration manager starts with the maintenance. */
+  leases: LeaseService;
   tokens: TokenService;
   policy: CachedPolicyService;
   /** The registry's modules, running (their services: `modules.serviceOf(approleAuth)`). */
@@ -135,12 +139,31 @@ export async function openStore(
   // Modules that keep data per token (cubbyhole) hear of every revocation: explicit, cascade, expiry and tidy.
   // The hook is bound late: the modules are built from the core, the token service among it.
   let modules: ModuleHost | null = null;
+  // The audit log exists once the audit lifecycle is built (below); background work reaches it through this.
+  let auditAccess: (() => AuditService | null) | null = null;
+  // Leases: the service engines register with, the expiration manager, and the system audit of background work.
+  // Mount disables revoke the mount's leases first; the engines' hooks (the modules) are bound late.
+  const leaseWiring = wireLeases({
+    storage,
+    barrier,
+    mounts,
+    registry: REGISTRY,
+    metrics: options.metrics,
+    audit: () => (auditAccess ? auditAccess() : null),
+    modules: () => modules,
+    seal,
+  });
+  const leases = leaseWiring.leases;
   const tokens = createTokenService({
     storage,
     barrier,
     defaultTtl: TOKEN_TTL_SECONDS,
     maxTtl: TOKEN_TTL_SECONDS,
-    onRevoked: async (accessors) => void (await modules?.tokensRevoked(accessors)),
+    // Revoked tokens (explicit, cascade, expiry, tidy): their leases become due, then per-token module data goes.
+    onRevoked: async (accessors) => {
+      await leases.tokensRevoked(accessors);
+      await modules?.tokensRevoked(accessors);
+    },
   });
   const policy = createPolicyService({ storage });
   let stopMaintenance: (() => Promise<void>) | null = null;
@@ -151,9 +174,9 @@ export async function openStore(
       storage,
       barrier,
       tokens,
-      leases: PENDING_I17_LEASES,
+      leases,
       passwords: PENDING_I17_PASSWORDS,
-      systemAudit: PENDING_I17_SYSTEM_AUDIT,
+      systemAudit: leaseWiring.systemAudit,
       settings: { kvMaxDataBytes: config.kvMaxDataBytes },
     },
     { secrets: mounts, auth: authMounts },
@@ -176,12 +199,14 @@ export async function openStore(
     warn: options.warn,
   });
   const lifecycle = audit.lifecycle;
+  auditAccess = () => audit.forRequest();
 
   const httpDeps: HttpDeps = {
     seal,
     mounts,
     authMounts,
     kv,
+    leases,
     tokens,
     policy,
     wrapping,
@@ -201,6 +226,7 @@ export async function openStore(
     seal,
     mounts,
     kv,
+    leases,
     authMounts,
     tokens,
     policy,
@@ -219,6 +245,11 @@ export async function openStore(
             run: async () => removed(await tokens.tidy(), 'expired token(s)'),
           },
           { name: 'policy-refresh', intervalMs: POLICY_REFRESH_INTERVAL_MS, run: () => policy.refresh() },
+          {
+            name: 'lease-tidy',
+            intervalMs: TIDY_INTERVAL_MS,
+            run: async () => removed(await leaseWiring.tidy(), 'lease(s) of removed mounts'),
+          },
           ...host.jobs(),
           {
             name: 'audit-device-sync',
@@ -230,11 +261,14 @@ export async function openStore(
         () => barrier.isSealed(),
         log,
       );
+      leaseWiring.startExpiration(log, () => barrier.isSealed());
     },
     async close() {
       const errors: unknown[] = [];
       audit.stopRetries();
       if (stopMaintenance) await stopMaintenance();
+      await leaseWiring.stopExpiration();
+      await host.close().catch((err: unknown) => errors.push(err));
       await audit.close().catch((err: unknown) => errors.push(err));
       await seal.close().catch((err: unknown) => errors.push(err));
       await storage.close().catch((err: unknown) => errors.push(err));

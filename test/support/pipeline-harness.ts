@@ -1,4 +1,4 @@
-import { PENDING_I17_LEASES, PENDING_I17_PASSWORDS, PENDING_I17_SYSTEM_AUDIT } from '../../src/shared/pending-i17.js';
+import { PENDING_I17_PASSWORDS } from '../../src/shared/pending-i17.js';
 import type { AuditEvent, AuditService } from '../../src/audit/types.js';
 import { approleAuth } from '../../src/auth/approle/module.js';
 import { createTokenService } from '../../src/auth/token/service.js';
@@ -13,14 +13,16 @@ import { createSysBackend } from '../../src/http/sys/index.js';
 import { cubbyholeEngine } from '../../src/cubbyhole/module.js';
 import { kvEngine } from '../../src/kv/module.js';
 import { createWrappingService } from '../../src/wrapping/service.js';
-import type { ModuleRouting } from '../../src/logical/module.js';
+import type { ModuleCore, ModuleRouting, SecretsEngineModule } from '../../src/logical/module.js';
+import type { LeaseService } from '../../src/leases/types.js';
+import { wireLeases, type LeaseWiring } from '../../src/server/lease-wiring.js';
 import type { KvService } from '../../src/kv/types.js';
 import { AUTH_MOUNTS, createMountService } from '../../src/mounts/service.js';
 import type { MountService } from '../../src/mounts/types.js';
 import { createPolicyService, type CachedPolicyService } from '../../src/policy/service.js';
 import { StrongroomError } from '../../src/shared/errors.js';
 import type { Storage } from '../../src/storage/database.js';
-import { startModules } from '../../src/server/module-host.js';
+import { startModules, type ModuleHost } from '../../src/server/module-host.js';
 import { REGISTRY, authCatalog, secretsCatalog } from '../../src/server/modules.js';
 import { openStorage } from '../../src/server/open-storage.js';
 
@@ -153,6 +155,12 @@ export interface PipelineHarness {
   mounts: MountService;
   kv: KvService;
   approle: AppRoleService;
+  /** The lease service, as the store wires it (its clock is `clock`). */
+  leases: LeaseService;
+  /** The lease wiring: `startExpiration`, `expiration()` (runOnce), the system audit. */
+  leaseWiring: LeaseWiring;
+  /** The running modules (the test's own engines among them). */
+  modules: ModuleHost;
   audit: RecordingAudit;
   /** Shared by the audit fake and `probe` handlers. Cleared by `reset()`. */
   timeline: TimelineEvent[];
@@ -176,6 +184,10 @@ export interface PipelineHarnessOptions {
   loginRateLimit?: { perSecond: number; burst: number };
   /** Mount KV v2 at 'secret/' (default true). */
   kvMount?: boolean;
+  /** Secrets engines added to the registry (a test engine that issues leases); enable them through `mounts`. */
+  extraSecrets?: readonly SecretsEngineModule[];
+  /** Core services for the modules in place of the interim ones (a lease registrar, a password generator). */
+  core?: Partial<Pick<ModuleCore, 'leases' | 'passwords' | 'systemAudit'>>;
 }
 
 const HOUR = 3600;
@@ -193,6 +205,9 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
   // The token cache is off so an expiry or a revocation is seen by the very next request.
   // As the store does: revocations reach the modules that keep data per token (cubbyhole), bound once they exist.
   let revoked: ((accessors: readonly string[]) => Promise<void>) | null = null;
+  let modulesLate: ModuleHost | null = null;
+  const timeline: TimelineEvent[] = [];
+  const audit = createRecordingAudit(timeline);
   const tokens = createTokenService({
     storage,
     barrier,
@@ -203,23 +218,42 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     onRevoked: async (accessors) => void (await revoked?.(accessors)),
   });
   const policy = createPolicyService({ storage });
-  const mounts = createMountService({ storage, catalog: secretsCatalog(REGISTRY.secrets) });
+  const registry = { secrets: [...REGISTRY.secrets, ...(options.extraSecrets ?? [])], auth: REGISTRY.auth };
+  const mounts = createMountService({ storage, catalog: secretsCatalog(registry.secrets) });
   const authMounts = createMountService({ storage, catalog: authCatalog(REGISTRY.auth), table: AUTH_MOUNTS });
+  const metrics = createMetrics({ defaultMetrics: false });
+  // Leases as the store wires them, over the recording audit and the harness clock.
+  const leaseWiring = wireLeases({
+    storage,
+    barrier,
+    mounts,
+    registry,
+    metrics,
+    audit: () => (barrier.isSealed() ? null : audit),
+    modules: () => modulesLate,
+    now: () => clock.now,
+    seal,
+  });
   // The registry's modules over these services, as the store builds them.
   const modules = startModules(
-    REGISTRY,
+    registry,
     {
       storage,
       barrier,
       tokens,
-      leases: PENDING_I17_LEASES,
-      passwords: PENDING_I17_PASSWORDS,
-      systemAudit: PENDING_I17_SYSTEM_AUDIT,
+      leases: options.core?.leases ?? leaseWiring.leases,
+      passwords: options.core?.passwords ?? PENDING_I17_PASSWORDS,
+      systemAudit: options.core?.systemAudit ?? leaseWiring.systemAudit,
       settings: {},
     },
     { secrets: mounts, auth: authMounts },
   );
-  revoked = (accessors) => modules.tokensRevoked(accessors);
+  modulesLate = modules;
+  // As the store: revoked tokens' leases become due, then per-token module data goes.
+  revoked = async (accessors) => {
+    await leaseWiring.leases.tokensRevoked(accessors);
+    await modules.tokensRevoked(accessors);
+  };
   await modules.ensureFixedMounts();
   const kv = modules.serviceOf(kvEngine);
   const wrapping = createWrappingService({ tokens, cubbyhole: modules.serviceOf(cubbyholeEngine) });
@@ -248,8 +282,6 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     const own = extra.find((e) => path.startsWith(e.path) || path === e.path.slice(0, -1));
     return own ? { mount: extraMount(own.path), rest: path.slice(own.path.length) } : authMounts.resolve(path);
   };
-  const timeline: TimelineEvent[] = [];
-  const audit = createRecordingAudit(timeline);
 
   const harness = {} as PipelineHarness;
   const deps: HttpDeps = {
@@ -258,6 +290,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     authMounts: authResolver,
     wrapping,
     kv,
+    leases: leaseWiring.leases,
     tokens,
     policy,
     // As the store's accessor: none while sealed; 'unavailable' while unsealed without a working audit log.
@@ -269,7 +302,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     },
     lifecycle: { afterUnseal: async () => undefined, beforeSeal: async () => undefined },
     modules: routing,
-    metrics: createMetrics({ defaultMetrics: false }),
+    metrics,
     ...(options.loginRateLimit ? { loginRateLimit: options.loginRateLimit } : {}),
   };
   // The same route table app.ts builds (transit left out: no test here needs it), plus the test's own backends.
@@ -293,6 +326,9 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     mounts,
     kv,
     approle,
+    leases: leaseWiring.leases,
+    leaseWiring,
+    modules,
     audit,
     timeline,
     clock,
@@ -328,6 +364,8 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
       audit.clear();
     },
     async close() {
+      await leaseWiring.stopExpiration();
+      await modules.close();
       await seal.close();
       await storage.close();
     },

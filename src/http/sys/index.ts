@@ -2,6 +2,7 @@ import type { Backend, BackendPath } from '../../logical/backend.js';
 import type { HttpDeps } from '../deps.js';
 import { auditPaths } from './audit.js';
 import { authPaths } from './auth.js';
+import { leasePaths } from './leases.js';
 import { metricsPaths } from './metrics.js';
 import { mountPaths } from './mounts.js';
 import { policyPaths } from './policy.js';
@@ -21,6 +22,7 @@ export function createSysBackend(deps: HttpDeps): Backend {
       ...auditPaths(deps),
       ...metricsPaths(deps),
       ...wrappingPaths(deps),
+      ...leasePaths(deps),
     ],
   };
 }

@@ -1,0 +1,136 @@
+import type { Command } from 'commander';
+import { formatDuration, parseDuration } from '../shared/duration.js';
+import { act, group, leaf, oneLineErrors, type Context } from './command.js';
+import { UsageError } from './errors.js';
+import { extractVaultFlags } from './input.js';
+import { emit, keyValueTable, note } from './output.js';
+
+/*
+ * `strongroom lease lookup|renew|revoke`, as `vault lease ...` (flags in Vault's single-dash form work too).
+ *
+ * Script output shapes (-o json):
+ *   lease lookup   sys/leases/lookup's data {id, issue_time, expire_time, last_renewal, renewable, ttl}
+ *   lease renew    {lease_id, lease_duration, renewable, warnings?}
+ *   lease revoke   {lease_id, prefix, force, sync}: what was asked (the server answers nothing)
+ */
+
+type Json = Record<string, unknown>;
+
+/** The one lease id (or prefix) argument, with Vault's `-flag` forms pulled out of the arguments. */
+function parseArgs(ctx: Context, names: string[]): { id: string; flags: Record<string, string | true> } {
+  const { flags, rest } = extractVaultFlags(ctx.command.args, names);
+  for (const name of names) if (ctx.opts[name] !== undefined && flags[name] === undefined) flags[name] = ctx.opts[name];
+  const unknown = rest.find((a) => a.startsWith('-'));
+  const where = `'strongroom lease ${ctx.command.name()} --help'`;
+  if (unknown) throw new UsageError(`unknown option ${unknown.split('=')[0]}`, where);
+  if (rest.length === 0) throw new UsageError('which lease? a lease id is required', where);
+  if (rest.length > 1) throw new UsageError('too many arguments', `one lease id; ${where}`);
+  return { id: rest[0]!, flags };
+}
+
+const isTrue = (value: string | true | undefined) => value === true || value === 'true' || value === '1';
+
+export function registerLease(program: Command): void {
+  const lease = group(program, 'lease', 'Look up, renew and revoke the leases of dynamic secrets');
+
+  leaf(lease, 'lookup', "Show a lease's times (issue, expiry, last renewal, ttl)", [
+    'strongroom lease lookup database/creds/readonly/27e1b9a1-27b8-83d9-9fe0-d99d786bdc83',
+  ])
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(
+      act(async (ctx) => {
+        const { id } = parseArgs(ctx, []);
+        const body = (await ctx.client().write('sys/leases/lookup', { lease_id: id })) as { data?: Json };
+        const data = body?.data ?? {};
+        emit(ctx.format, data, () =>
+          keyValueTable([
+            ['expire_time', data.expire_time],
+            ['id', data.id],
+            ['issue_time', data.issue_time],
+            ['last_renewal', data.last_renewal ?? '<nil>'],
+            ['renewable', data.renewable],
+            ['ttl', typeof data.ttl === 'number' ? formatDuration(data.ttl) : data.ttl],
+          ]),
+        );
+      }),
+    );
+
+  leaf(lease, 'renew', "Extend a lease by --increment (default: its original ttl), up to its role's max ttl", [
+    'strongroom lease renew database/creds/readonly/27e1b9a1-27b8-83d9-9fe0-d99d786bdc83',
+    'strongroom lease renew --increment=1h database/creds/readonly/27e1b9a1-27b8-83d9-9fe0-d99d786bdc83',
+  ])
+    .option('--increment <duration>', 'how much longer the lease should live ("1h", "90m" or seconds)')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(
+      act(async (ctx) => {
+        const { id, flags } = parseArgs(ctx, ['increment']);
+        const body: Json = { lease_id: id };
+        if (typeof flags.increment === 'string') {
+          try {
+            body.increment = parseDuration(flags.increment);
+          } catch {
+            throw new UsageError(`invalid --increment "${flags.increment}"`, 'a duration such as 1h or 90m');
+          }
+        }
+        const answer = (await ctx.client().write('sys/leases/renew', body)) as Json;
+        const out: Json = {
+          lease_id: answer.lease_id,
+          lease_duration: answer.lease_duration,
+          renewable: answer.renewable,
+          ...(Array.isArray(answer.warnings) ? { warnings: answer.warnings } : {}),
+        };
+        for (const warning of (out.warnings as string[] | undefined) ?? []) note(`WARNING! ${warning}`, 'json');
+        emit(ctx.format, out, () =>
+          keyValueTable([
+            ['lease_id', out.lease_id],
+            [
+              'lease_duration',
+              typeof out.lease_duration === 'number' ? formatDuration(out.lease_duration) : out.lease_duration,
+            ],
+            ['lease_renewable', out.renewable],
+          ]),
+        );
+      }),
+    );
+
+  leaf(lease, 'revoke', 'Revoke a lease (or every lease under a prefix) and the credential behind it', [
+    'strongroom lease revoke --sync database/creds/readonly/27e1b9a1-27b8-83d9-9fe0-d99d786bdc83',
+    'strongroom lease revoke -prefix database/creds',
+    'strongroom lease revoke --force --prefix database/creds/test-role   # removes the records even if the engine fails',
+  ])
+    .option('--prefix', 'treat the argument as a prefix: revoke every lease under it (needs sudo)')
+    .option('--force', 'remove the leases even when the engine cannot revoke them (recovery; needs --prefix)')
+    .option('--sync', 'wait for the revocation instead of queuing it')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(
+      act(async (ctx) => {
+        const { id, flags } = parseArgs(ctx, ['prefix', 'force', 'f', 'sync']);
+        const prefix = isTrue(flags.prefix);
+        const force = isTrue(flags.force) || isTrue(flags.f);
+        const sync = isTrue(flags.sync);
+        const client = ctx.client();
+        const report = (message: string) => emit(ctx.format, { lease_id: id, prefix, force, sync }, () => message);
+        if (force) {
+          if (!prefix)
+            throw new UsageError('--force needs --prefix', "'strongroom lease revoke --force --prefix PREFIX'");
+          note(
+            'Warning! Force-removing leases can cause Strongroom to become out of sync with secret engines!',
+            'json',
+          );
+          await client.write(`sys/leases/revoke-force/${id}`, {});
+          report(`Success! Force revoked any leases with prefix: ${id}`);
+        } else if (prefix) {
+          await client.write(`sys/leases/revoke-prefix/${id}`, { sync });
+          report(`Success! Revoked any leases with prefix: ${id}`);
+        } else {
+          await client.write('sys/leases/revoke', { lease_id: id, sync });
+          report(sync ? `Success! Revoked lease: ${id}` : 'All revocation operations queued successfully!');
+        }
+      }),
+    );
+
+  oneLineErrors(lease);
+}
