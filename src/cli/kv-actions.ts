@@ -4,6 +4,7 @@ import { CliError, UsageError } from './errors.js';
 import { parseKeyValues, parsePositiveInt, parseWrapTtl, readStdinOnce } from './input.js';
 import { resolveKvPath, requireSecretPath, valueOf, valuePath, writeBody, type KvLocation } from './kv-paths.js';
 import { colors, emit, gridTable, keyValueTable, rawField } from './output.js';
+import { generatedValues } from './password.js';
 import { emitWrapInfo } from './wrapping.js';
 
 /*
@@ -36,6 +37,7 @@ export function done(ctx: Context, loc: KvLocation, versions: number[], what: st
 
 export async function writeVersion(ctx: Context, path: string, pairs: string[], mode: 'put' | 'patch'): Promise<void> {
   const loc = await located(ctx.client(), path);
+  const generate = (ctx.opts.generate ?? []) as string[];
   let data: Record<string, unknown>;
   if (pairs.length === 1 && pairs[0] === '-') {
     const text = await readStdinOnce('the JSON object');
@@ -50,9 +52,12 @@ export async function writeVersion(ctx: Context, path: string, pairs: string[], 
     if (data === null || typeof data !== 'object' || Array.isArray(data))
       throw new UsageError('stdin must hold a JSON object');
   } else {
-    if (pairs.length === 0) throw new UsageError('no data given', `'strongroom kv ${mode} ${loc.display} key=value'`);
+    if (pairs.length === 0 && generate.length === 0)
+      throw new UsageError('no data given', `'strongroom kv ${mode} ${loc.display} key=value'`);
     data = await parseKeyValues(pairs);
   }
+  // Generated on the server (sys/policies/password/.../generate); the value is sent on, never printed.
+  Object.assign(data, await generatedValues(ctx.client(), generate, data));
   if (loc.version === 1) {
     // Vault's v1 takes the secret itself as the body and replaces it whole; it has no versions, check-and-set or patch.
     if (mode === 'patch' || ctx.opts.cas !== undefined) {

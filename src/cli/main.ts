@@ -17,6 +17,9 @@ import { registerTransfer } from './transfer.js';
 import { registerRollout } from './rollout.js';
 import { registerUnwrap } from './wrapping.js';
 import { registerConsumers } from './consumers.js';
+import { registerDatabase } from './database.js';
+import { registerGeneric } from './generic.js';
+import { registerPassword } from './password.js';
 
 /**
  * The one `strongroom` binary. Each command group lives in its own file and registers itself here; a group's
@@ -47,6 +50,9 @@ export async function main(argv: string[]): Promise<void> {
     registerTransfer,
     registerRollout,
     registerConsumers,
+    registerGeneric,
+    registerPassword,
+    registerDatabase,
     registerCompletion,
   ];
   for (const register of registrations) register(program);

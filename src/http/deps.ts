@@ -4,6 +4,7 @@ import type { SealService } from '../crypto/types.js';
 import type { KvService } from '../kv/types.js';
 import type { LeaseService } from '../leases/types.js';
 import type { MountService } from '../mounts/types.js';
+import type { PasswordPolicyService } from '../passwords/types.js';
 import type { PolicyService } from '../policy/types.js';
 import type { HealthCheck } from '../shared/health.js';
 import type { ModuleRouting } from '../logical/module.js';
@@ -26,6 +27,8 @@ export interface HttpDeps {
   policy: PolicyService;
   /** Leases of dynamic credentials (sys/leases). */
   leases: LeaseService;
+  /** Password policies (sys/policies/password). */
+  passwords: PasswordPolicyService;
   /** Response wrapping (X-Vault-Wrap-TTL, sys/wrapping/*). */
   wrapping: WrappingService;
   /** The audit service; null while sealed (nothing but the unauthenticated seal endpoints is served then). */

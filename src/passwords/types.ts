@@ -11,3 +11,33 @@ export interface PasswordGenerator {
    */
   generate(policyName?: string): Promise<string>;
 }
+
+/** One `rule "charset"` block: the characters it adds to the pool and how many of them a password must hold. */
+export interface CharsetRule {
+  /** The rule's characters as written, de-duplicated, in order of first appearance (code points, not UTF-16 units). */
+  charset: readonly string[];
+  /** At least this many characters of the password come from `charset` (0: the rule only widens the pool). */
+  minChars: number;
+}
+
+/** A parsed, validated password policy. */
+export interface PasswordPolicy {
+  length: number;
+  rules: readonly CharsetRule[];
+}
+
+/** The sys/policies/password endpoints' view of the domain; also the core's PasswordGenerator. */
+export interface PasswordPolicyService extends PasswordGenerator {
+  /**
+   * Stores a policy (insert or replace) after parsing it and checking that it can actually produce passwords, as
+   * Vault does before saving. `text` may be base64-encoded (Vault's API allows it). Throws `invalid` with Vault's
+   * wording for a bad policy.
+   */
+  write(name: string, text: string): Promise<void>;
+  /** The policy text as stored. Throws `not_found` ("policy does not exist"). */
+  read(name: string): Promise<string>;
+  /** Deletes a policy; no error when it does not exist (Vault's behaviour). */
+  delete(name: string): Promise<void>;
+  /** Stored policy names, sorted. The built-in default is not listed. */
+  list(): Promise<string[]>;
+}

@@ -11,6 +11,7 @@ import { migrations as leaseMigrations } from '../leases/migrations.js';
 import type { AuthMethodModule, Module, SecretsEngineModule } from '../logical/module.js';
 import { migrations as mountsMigrations } from '../mounts/migrations.js';
 import type { MountTypeCatalog } from '../mounts/types.js';
+import { migrations as passwordsMigrations } from '../passwords/migrations.js';
 import { migrations as policyMigrations } from '../policy/migrations.js';
 import { invalid } from '../shared/errors.js';
 import type { MigrationList } from '../storage/migrations.js';
@@ -34,12 +35,13 @@ export const REGISTRY: Registry = {
   auth: [tokenAuth, approleAuth, kubernetesAuth],
 };
 
-/** Tables of the core services (crypto, mount tables, token store, policy, audit, leases), which are not modules. */
+/** Tables of the core services (crypto, mount tables, token store, policy, password policies, audit, leases), which are not modules. */
 export const CORE_MIGRATIONS: MigrationList = {
   ...cryptoMigrations,
   ...mountsMigrations,
   ...tokenMigrations,
   ...policyMigrations,
+  ...passwordsMigrations,
   ...auditMigrations,
   ...leaseMigrations,
 };

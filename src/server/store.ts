@@ -1,4 +1,3 @@
-import { PENDING_I17_PASSWORDS } from '../shared/pending-i17.js';
 import { join } from 'node:path';
 import type { AuditService } from '../audit/types.js';
 import type { TokenService } from '../auth/types.js';
@@ -12,6 +11,8 @@ import type { KvService } from '../kv/types.js';
 import type { LeaseService } from '../leases/types.js';
 import { AUTH_MOUNTS, createMountService } from '../mounts/service.js';
 import type { MountService } from '../mounts/types.js';
+import { createPasswordPolicyService } from '../passwords/service.js';
+import type { PasswordPolicyService } from '../passwords/types.js';
 import { createPolicyService, type CachedPolicyService } from '../policy/service.js';
 import { safeErrorText } from '../shared/errors.js';
 import type { Storage, StorageConfig } from '../storage/database.js';
@@ -42,6 +43,8 @@ export interface Store {
   leases: LeaseService;
   tokens: TokenService;
   policy: CachedPolicyService;
+  /** Password policies (sys/policies/password); the modules' PasswordGenerator. */
+  passwords: PasswordPolicyService;
   /** The registry's modules, running (their services: `modules.serviceOf(approleAuth)`). */
   modules: ModuleHost;
   audit(): AuditService | null;
@@ -166,6 +169,7 @@ export async function openStore(
     },
   });
   const policy = createPolicyService({ storage });
+  const passwords = createPasswordPolicyService({ storage });
   let stopMaintenance: (() => Promise<void>) | null = null;
   // Every secrets engine and auth method: services, purge-on-disable, rewrappers and jobs come from the registry.
   const host = startModules(
@@ -175,7 +179,7 @@ export async function openStore(
       barrier,
       tokens,
       leases,
-      passwords: PENDING_I17_PASSWORDS,
+      passwords,
       systemAudit: leaseWiring.systemAudit,
       settings: { kvMaxDataBytes: config.kvMaxDataBytes },
     },
@@ -209,6 +213,7 @@ export async function openStore(
     leases,
     tokens,
     policy,
+    passwords,
     wrapping,
     audit: () => audit.forRequest(),
     lifecycle,
@@ -230,6 +235,7 @@ export async function openStore(
     authMounts,
     tokens,
     policy,
+    passwords,
     modules: host,
     audit: () => audit.current(),
     lifecycle,

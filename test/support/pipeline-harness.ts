@@ -1,4 +1,3 @@
-import { PENDING_I17_PASSWORDS } from '../../src/shared/pending-i17.js';
 import type { AuditEvent, AuditService } from '../../src/audit/types.js';
 import { approleAuth } from '../../src/auth/approle/module.js';
 import { createTokenService } from '../../src/auth/token/service.js';
@@ -19,6 +18,8 @@ import { wireLeases, type LeaseWiring } from '../../src/server/lease-wiring.js';
 import type { KvService } from '../../src/kv/types.js';
 import { AUTH_MOUNTS, createMountService } from '../../src/mounts/service.js';
 import type { MountService } from '../../src/mounts/types.js';
+import { createPasswordPolicyService } from '../../src/passwords/service.js';
+import type { PasswordPolicyService } from '../../src/passwords/types.js';
 import { createPolicyService, type CachedPolicyService } from '../../src/policy/service.js';
 import { StrongroomError } from '../../src/shared/errors.js';
 import type { Storage } from '../../src/storage/database.js';
@@ -152,6 +153,7 @@ export interface PipelineHarness {
   seal: ManagedSealService;
   tokens: TokenService;
   policy: CachedPolicyService;
+  passwords: PasswordPolicyService;
   mounts: MountService;
   kv: KvService;
   approle: AppRoleService;
@@ -218,6 +220,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     onRevoked: async (accessors) => void (await revoked?.(accessors)),
   });
   const policy = createPolicyService({ storage });
+  const passwords = createPasswordPolicyService({ storage });
   const registry = { secrets: [...REGISTRY.secrets, ...(options.extraSecrets ?? [])], auth: REGISTRY.auth };
   const mounts = createMountService({ storage, catalog: secretsCatalog(registry.secrets) });
   const authMounts = createMountService({ storage, catalog: authCatalog(REGISTRY.auth), table: AUTH_MOUNTS });
@@ -242,7 +245,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
       barrier,
       tokens,
       leases: options.core?.leases ?? leaseWiring.leases,
-      passwords: options.core?.passwords ?? PENDING_I17_PASSWORDS,
+      passwords: options.core?.passwords ?? passwords,
       systemAudit: options.core?.systemAudit ?? leaseWiring.systemAudit,
       settings: {},
     },
@@ -293,6 +296,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     leases: leaseWiring.leases,
     tokens,
     policy,
+    passwords,
     // As the store's accessor: none while sealed; 'unavailable' while unsealed without a working audit log.
     audit: () => {
       if (barrier.isSealed()) return null;
@@ -323,6 +327,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     seal,
     tokens,
     policy,
+    passwords,
     mounts,
     kv,
     approle,

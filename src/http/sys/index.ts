@@ -5,6 +5,7 @@ import { authPaths } from './auth.js';
 import { leasePaths } from './leases.js';
 import { metricsPaths } from './metrics.js';
 import { mountPaths } from './mounts.js';
+import { passwordPolicyPaths } from './passwords.js';
 import { policyPaths } from './policy.js';
 import { sealPaths } from './seal.js';
 import { wrappingPaths } from './wrapping.js';
@@ -19,6 +20,7 @@ export function createSysBackend(deps: HttpDeps): Backend {
       ...authPaths(deps),
       ...mountPaths(deps),
       ...policyPaths(deps),
+      ...passwordPolicyPaths(deps),
       ...auditPaths(deps),
       ...metricsPaths(deps),
       ...wrappingPaths(deps),
