@@ -1,4 +1,5 @@
 /** Reads the rollout record for what it says about one generation of credentials. Pure. */
+import type { CredentialsStatus } from '../api/credentials.js';
 import { isActive, type RolloutStatus } from '../api/rollout.js';
 import { parseRecordedVersion } from '../rollout/provider-source.js';
 import type { RolloutView } from './schedule.js';
@@ -50,4 +51,18 @@ export function rolloutViewOf(
   )
     return { state: 'settled', at: finished };
   return isActive(rollout) && rollout.phase === 'RollingBack' ? { state: 'progressing' } : { state: 'pending' };
+}
+
+/** The leases behind a recorded version, from `status.credentials` (for `strongroom consumers`). */
+export function leasesOfVersion(
+  credentials: CredentialsStatus | undefined,
+  recorded: string | undefined,
+): { generation: number; leaseId: string; expireTime: string }[] {
+  if (!credentials || recorded === undefined) return [];
+  const gen = [credentials.current, credentials.previous].find((g) => g && versionIncludes(recorded, g.version));
+  return (gen?.leases ?? []).map((l) => ({
+    generation: gen!.generation,
+    leaseId: l.leaseId,
+    expireTime: l.expireTime,
+  }));
 }

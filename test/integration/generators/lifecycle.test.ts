@@ -9,6 +9,8 @@
  * credential.
  */
 import { KubeConfig } from '@kubernetes/client-node';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allCrds } from '../../../src/kubernetes/api/crds.js';
 import { startOperator, type Operator } from '../../../src/kubernetes/controller/operator.js';
@@ -27,6 +29,7 @@ const SECRET = 'db-creds';
 let api: KubeApiServer;
 let vault: FakeVault;
 let operator: Operator;
+let kubeconfigPath: string;
 const logs: string[] = [];
 
 /** Every credential a generation was seen with, by recorded version (gen-N). */
@@ -60,7 +63,8 @@ beforeAll(async () => {
   api = await createKubeApiServer({ tickMs: 10, progressDeadlineMs: 600 });
   for (const crd of allCrds()) api.create('customresourcedefinitions', crd as Loose);
   const kc = new KubeConfig();
-  kc.loadFromFile(await writeKubeconfig(api.url));
+  kubeconfigPath = await writeKubeconfig(api.url);
+  kc.loadFromFile(kubeconfigPath);
   // Not renewable past the first 6 s: every lease must be replaced before its end.
   vault = await startFakeVault({ ttlSeconds: 6, maxTtlSeconds: 6 });
   operator = await startOperator({
@@ -155,6 +159,22 @@ describe('generated credentials behind the operator', () => {
     const held = Object.keys((api.get('secrets', NS, companionName('db')) as Loose).data);
     expect(held.length).toBeLessThanOrEqual(2);
     expect(held).toContain(`gen-${status.current.generation}`);
+
+    // `strongroom consumers` shows the lease each workload's credential lives on, and when it ends.
+    const out = JSON.parse(await cli('consumers', `${NS}/${SECRET}`, '-o', 'json'));
+    const web = out.consumers.find((c: Loose) => c.name === 'web');
+    // (Rotations go on meanwhile: check against the generation the workload runs, not a status read before.)
+    expect(web.leases).toEqual([
+      {
+        generation: Number(web.version.replace('gen-', '')),
+        leaseId: expect.stringMatching(/^database\/creds\/app\//),
+        expireTime: expect.any(String),
+      },
+    ]);
+    const lease = vault.leases.find((l) => l.id === web.leases[0].leaseId)!;
+    // The operator dates the lease from its own clock when the answer arrives: within a second of the store's.
+    expect(Math.abs(Date.parse(web.leases[0].expireTime) - lease.expiresAt)).toBeLessThan(1000);
+    expect(await cli('consumers', `${NS}/${SECRET}`)).toMatch(/Lease[\s\S]*database\/creds\/app\/[\s\S]*expires /);
   }, 90_000);
 
   it('a failed rollout is rolled back to the previous credential, which is still alive; the failed lease is revoked', async () => {
@@ -191,6 +211,18 @@ describe('generated credentials behind the operator', () => {
     expect(failures).toEqual([]);
   }, 60_000);
 });
+
+const BIN = fileURLToPath(new URL('../../../bin/strongroom', import.meta.url));
+function cli(...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(
+      process.execPath,
+      [BIN, ...args, '--kubeconfig', kubeconfigPath],
+      { env: { ...process.env, NO_COLOR: '1' } },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}: ${stderr}`)) : resolve(stdout)),
+    ),
+  );
+}
 
 /** The lease id the operator recorded for a generation (from the events it wrote). */
 function seenLease(generation: number): string | undefined {
