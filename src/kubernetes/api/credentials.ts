@@ -19,6 +19,11 @@ export const leaseRecord = z.object({
   issueTime: z.string(),
   expireTime: z.string(),
   lastRenewal: z.string().optional(),
+  /**
+   * When the store changes this credential on its own (a static role's next rotation, from its `ttl`): it is read
+   * again then, whatever its lease says.
+   */
+  refreshAfter: z.string().optional(),
 });
 
 export const credentialGeneration = z.object({

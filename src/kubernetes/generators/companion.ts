@@ -127,14 +127,24 @@ function sameGenerations(a: Map<number, GenerationData>, b: Map<number, Generati
   return true;
 }
 
-export function sameData(a: GenerationData, b: GenerationData): boolean {
+export function sameData(a: GenerationData, b: GenerationData, ignore: ReadonlySet<string> = new Set()): boolean {
   const ka = Object.keys(a).sort();
   if (ka.join('\0') !== Object.keys(b).sort().join('\0')) return false;
   return ka.every((g) => {
     const fa = a[g]!;
     const fb = b[g]!;
-    const keys = Object.keys(fa).sort();
-    return keys.join('\0') === Object.keys(fb).sort().join('\0') && keys.every((k) => fa[k]!.equals(fb[k]!));
+    const keys = Object.keys(fa)
+      .filter((k) => !ignore.has(k))
+      .sort();
+    if (
+      keys.join('\0') !==
+      Object.keys(fb)
+        .filter((k) => !ignore.has(k))
+        .sort()
+        .join('\0')
+    )
+      return false;
+    return keys.every((k) => fa[k]!.equals(fb[k]!));
   });
 }
 

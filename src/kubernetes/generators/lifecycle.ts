@@ -127,6 +127,8 @@ export function createLeaseLifecycle(deps: LifecycleDeps) {
         data[g.name] = got.data;
         const duration = got.lease?.leaseDuration ?? got.ttl ?? 0;
         leases.push({
+          // A held static credential: its lease pins the account, its ttl says when the store moves on.
+          ...(got.lease && got.ttl ? { refreshAfter: iso(at + got.ttl * 1000) } : {}),
           generator: g.name,
           generatorGeneration: g.generation,
           leaseId: got.lease?.leaseId ?? '',
@@ -278,14 +280,22 @@ export function createLeaseLifecycle(deps: LifecycleDeps) {
         const generation = state.lastGeneration + 1;
         const issued = await issue(generators, generation);
         const currentData = state.current ? held.get(state.current.generation) : undefined;
-        const unchanged =
-          state.current &&
-          currentData &&
-          issued.record.leases.every((l) => l.leaseId === '') &&
-          sameData(currentData, issued.data);
+        const unchanged = state.current && currentData && sameData(currentData, issued.data, VOLATILE_FIELDS);
         if (unchanged) {
-          // A static credential read again before the store rotated it: same value, new expiry, no new generation.
-          state.current = { ...state.current!, leases: issued.record.leases };
+          // Read again before the store changed it (a static role not rotated yet): same credential, no new
+          // generation. Keep the leases we hold, take the new times, give back any new lease.
+          state.current = {
+            ...state.current!,
+            leases: state.current!.leases.map((l) => {
+              const fresh = issued.record.leases.find((n) => n.generator === l.generator);
+              if (!fresh) return l;
+              if (l.leaseId === '') return fresh;
+              return { ...l, ...(fresh.refreshAfter ? { refreshAfter: fresh.refreshAfter } : {}) };
+            }),
+          };
+          for (const fresh of issued.record.leases)
+            if (fresh.leaseId && !state.current!.leases.some((l) => l.leaseId === fresh.leaseId))
+              await revoke(generation, fresh, 'the credential had not changed', 0);
         } else {
           events.push([
             'Normal',
@@ -328,6 +338,9 @@ export function createLeaseLifecycle(deps: LifecycleDeps) {
 
   return { prepare };
 }
+
+/** Fields that change on every read without the credential changing (a static role's time to its rotation). */
+const VOLATILE_FIELDS = new Set(['ttl']);
 
 /** Only the generations still alive keep their data. */
 function keep(held: Map<number, GenerationData>, state: CredentialsStatus): Map<number, GenerationData> {

@@ -170,6 +170,14 @@ describe('schedule', () => {
     expect(schedule(input({ state: backoff, now: T0 + 5000 })).issue).toBeDefined();
   });
 
+  it('a held static credential is read again once the store rotated the role, though its lease is still good', () => {
+    const held = lease({ seconds: 60, renewable: true, refreshAfter: iso(T0 + 10_000) });
+    const before = schedule(input({ state: state(gen(1, [held])), now: T0 + 5000 }));
+    expect(before.issue).toBeUndefined();
+    expect(before.nextAt).toBe(T0 + 11_000);
+    expect(schedule(input({ state: state(gen(1, [held])), now: T0 + 11_000 })).issue).toMatch(/static role .* rotated/);
+  });
+
   it('a stale generation (generator changed, data lost) is replaced', () => {
     const s = schedule(
       input({ state: state(gen(1, [lease()])), now: T0 + 1000, stale: 'VaultDynamicSecret app changed' }),

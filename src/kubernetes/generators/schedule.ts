@@ -200,6 +200,11 @@ export function schedule(input: ScheduleInput): Schedule {
 
   /** Renews a due renewable lease, or (current generation only) says why a new credential is needed. */
   function considerRenewal(lease: LeaseRecord, isCurrent: boolean): string | undefined {
+    if (isCurrent && lease.refreshAfter && lease.leaseId !== '') {
+      const reread = t(lease.refreshAfter) + STATIC_REREAD_DELAY_MS;
+      if (now >= reread) return `the static role behind ${lease.generator} was rotated`;
+      wake.push(reread);
+    }
     const at = actAt(lease, input.renewBeforeMs(lease.generator));
     if (now < at) {
       wake.push(at);

@@ -178,7 +178,13 @@ describe('generated credentials behind the operator', () => {
   }, 90_000);
 
   it('a failed rollout is rolled back to the previous credential, which is still alive; the failed lease is revoked', async () => {
-    const before = credentials().current.generation as number;
+    // Between rotations (the current generation rolled out, the next not issued yet), the next rollout will fail.
+    const settled = await eventually(() => {
+      const c = credentials();
+      const r = rollout();
+      return r?.phase === 'Succeeded' && r.targetVersion === c?.current?.version ? c : undefined;
+    }, 'a generation rolled out');
+    const before = settled.current.generation as number;
     api.setRolloutOutcome({ namespace: NS, kind: 'Deployment', name: 'web' }, 'fail-next');
     const rolled = await eventually(
       () =>
