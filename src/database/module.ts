@@ -2,6 +2,7 @@ import { defineSecretsEngine } from '../logical/module.js';
 import { migrations } from './migrations.js';
 import { createDatabaseBackend } from './routes.js';
 import { createDatabaseService } from './service.js';
+import { withStaticRoles } from './static/engine.js';
 
 type DatabaseEngine = ReturnType<typeof createDatabaseService>;
 
@@ -9,7 +10,7 @@ type DatabaseEngine = ReturnType<typeof createDatabaseService>;
  * Vault's database secrets engine: dynamic users on PostgreSQL and MySQL/MariaDB under leases, root rotation. The
  * lease service ends and extends the users through `leases`; pools close on disable (`purge`) and shutdown (`close`).
  */
-export const databaseEngine = defineSecretsEngine<DatabaseEngine>({
+const dynamicEngine = defineSecretsEngine<DatabaseEngine>({
   type: 'database',
   defaultOptions: {},
   migrations,
@@ -31,3 +32,6 @@ export const databaseEngine = defineSecretsEngine<DatabaseEngine>({
   },
   close: (database) => database.close(),
 });
+
+/** With static roles and two-account rotation (src/database/static/). */
+export const databaseEngine = withStaticRoles(dynamicEngine);

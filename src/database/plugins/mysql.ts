@@ -41,11 +41,15 @@ export interface MysqlTarget {
 export function parseMysqlUrl(template: string, username: string, password: string): MysqlTarget {
   if (!template) throw new DatabasePluginError('connection_url cannot be empty');
   const fill = (s: string) =>
-    s.replace(/\{\{\s*username\s*\}\}/g, () => username).replace(/\{\{\s*password\s*\}\}/g, () => password);
+    s.replace(/\{\{\s*(?:username|name)\s*\}\}/g, () => username).replace(/\{\{\s*password\s*\}\}/g, () => password);
   if (/^mysql:\/\//i.test(template)) {
     let url: URL;
     try {
-      url = new URL(template.replace(/\{\{\s*(username|password)\s*\}\}/g, (_m, k: string) => `__sr_${k}__`));
+      url = new URL(
+        template.replace(/\{\{\s*(username|name|password)\s*\}\}/g, (_m, k: string) =>
+          k === 'password' ? '__sr_password__' : '__sr_username__',
+        ),
+      );
     } catch {
       throw new DatabasePluginError('connection_url is not a valid mysql:// URL');
     }

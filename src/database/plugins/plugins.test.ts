@@ -74,6 +74,16 @@ describe('connection URLs', () => {
     });
     expect(parseMysqlUrl('tcp(h)/', 'u', 'p')).toMatchObject({ user: 'u', password: 'p', host: 'h', port: 3306 });
     expect(() => parseMysqlUrl('not a dsn', 'u', 'p')).toThrow(DatabasePluginError);
+    // {{name}} is Vault's synonym of {{username}} in connection URLs.
+    expect(parseMysqlUrl('{{name}}:{{password}}@tcp(h:1)/', 'u', 'p')).toMatchObject({ user: 'u', password: 'p' });
+    expect(
+      postgresPoolConfig({
+        ...pgSettings(),
+        connectionUrl: 'postgres://{{name}}:{{password}}@h/db',
+        username: 'u',
+        password: 'p',
+      }).connectionString,
+    ).toBe('postgres://u:p@h/db');
   });
 });
 

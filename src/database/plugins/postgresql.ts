@@ -40,7 +40,7 @@ export const postgresqlPlugin: DatabasePlugin = {
 /** The pool settings for node-postgres; exported for tests of the URL handling. */
 export function postgresPoolConfig(settings: ConnectionSettings): pg.PoolConfig {
   if (!settings.connectionUrl) throw new DatabasePluginError('connection_url cannot be empty');
-  const templated = /\{\{\s*(username|password)\s*\}\}/.test(settings.connectionUrl);
+  const templated = /\{\{\s*(username|name|password)\s*\}\}/.test(settings.connectionUrl);
   // The URL parser decodes user and password, so the values go in encoded: a password with '@' or '/' stays whole.
   const connectionString = renderConnectionUrl(
     settings.connectionUrl,
@@ -74,6 +74,9 @@ function openPostgres(settings: ConnectionSettings): DatabaseConnection {
     pool = new pg.Pool(config);
     // An idle connection killed by the server (a revoked session, a restart) must not crash the process.
     pool.on('error', () => undefined);
+    // pg-pool's own idle listener detaches after the first error; a dropped socket can emit a second one
+    // ("Connection terminated unexpectedly"), which must not become an unhandled error either.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     return pool;
   };
 

@@ -72,7 +72,12 @@ export function sqlTimestamp(date: Date): string {
   );
 }
 
-/** Replaces `{{username}}` and `{{password}}` in a connection URL with the given (already encoded) values. */
+/**
+ * Replaces `{{username}}` (or its synonym `{{name}}`, as Vault) and `{{password}}` in a connection URL with the given
+ * (already encoded) values.
+ */
 export function renderConnectionUrl(url: string, username: string, password: string): string {
-  return url.replace(/\{\{\s*username\s*\}\}/g, username).replace(/\{\{\s*password\s*\}\}/g, password);
+  return url
+    .replace(/\{\{\s*(?:username|name)\s*\}\}/g, () => username)
+    .replace(/\{\{\s*password\s*\}\}/g, () => password);
 }
