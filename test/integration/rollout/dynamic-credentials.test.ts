@@ -155,7 +155,13 @@ describe.skipIf(postgresSkipReason !== undefined)('dynamic database credentials 
       apiVersion: 'strongroom.io/v1',
       kind: 'VaultDynamicSecret',
       metadata: { name: 'orders-db', namespace: NS },
-      spec: { provider: { name: 'strongroom' }, path: 'database/creds/orders', revokeGracePeriod: '300ms' },
+      // A new credential 4 s before the 6 s lease ends: the rollout has that long, even on a busy machine.
+      spec: {
+        provider: { name: 'strongroom' },
+        path: 'database/creds/orders',
+        renewBefore: '4s',
+        revokeGracePeriod: '300ms',
+      },
     });
     api.create('deployments', {
       apiVersion: 'apps/v1',
