@@ -1,5 +1,6 @@
 /**
- * What `strongroom consumers` does (src/cli/consumers.ts declares the command). Loaded only when it runs.
+ * What `strongroom consumers` does (src/cli/consumers.ts declares the command). Loaded only when it runs. For a
+ * Secret of generated credentials it also shows the lease each workload's credential lives on, and its expiry.
  */
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../kubernetes/api/common.js';
@@ -7,6 +8,8 @@ import { discoverConsumers } from '../kubernetes/consumers/discover.js';
 import type { Consumer, SecretUse } from '../kubernetes/consumers/types.js';
 import { SOURCE_VERSION_ANNOTATION } from '../kubernetes/rollout/record.js';
 import { versionAnnotation } from '../kubernetes/rollout/hash.js';
+import type { CredentialsStatus } from '../kubernetes/api/credentials.js';
+import { leasesOfVersion } from '../kubernetes/generators/rollout-view.js';
 import type { Context } from './command.js';
 import { kubeError, loadKubeConfig } from './kube-client.js';
 import { parseObjectRef } from './kube-flags.js';
@@ -61,28 +64,39 @@ export async function listConsumers(ctx: Context, arg: unknown): Promise<void> {
   }
   let current = secret?.metadata?.annotations?.[SOURCE_VERSION_ANNOTATION];
   const owner = secret?.metadata?.ownerReferences?.find((o) => o.kind === 'ExternalSecret');
-  if (current === undefined && owner) {
-    const es = (await kc
-      .makeApiClient(CustomObjectsApi)
-      .getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: 'externalsecrets',
-        namespace: ref.namespace,
-        name: owner.name,
-      })
-      .catch(() => undefined)) as { status?: { sync?: { remoteVersion?: string } } } | undefined;
-    current = es?.status?.sync?.remoteVersion;
-  }
-  const rows = consumers.map((c) => ({
-    kind: c.kind,
-    name: c.name,
-    uses: c.uses.map(describeUse),
-    effect: c.effect,
-    reason: c.reason,
-    restartable: c.restartable,
-    version: versionRun(c, c.templateAnnotations, ref.name, current) ?? null,
-  }));
+  // The owner's status: the version synced (when the Secret does not say) and, for generated credentials, leases.
+  const es = owner
+    ? ((await kc
+        .makeApiClient(CustomObjectsApi)
+        .getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: 'externalsecrets',
+          namespace: ref.namespace,
+          name: owner.name,
+        })
+        .catch(() => undefined)) as
+        { status?: { sync?: { remoteVersion?: string }; credentials?: CredentialsStatus } } | undefined)
+    : undefined;
+  current ??= es?.status?.sync?.remoteVersion;
+  const credentials = es?.status?.credentials;
+  const rows = consumers.map((c) => {
+    const version = versionRun(c, c.templateAnnotations, ref.name, current) ?? null;
+    const leases = leasesOfVersion(credentials, version ?? undefined);
+    return {
+      kind: c.kind,
+      name: c.name,
+      uses: c.uses.map(describeUse),
+      effect: c.effect,
+      reason: c.reason,
+      restartable: c.restartable,
+      version,
+      /** Generated credentials only: the lease(s) of the generation this workload runs, and when each ends. */
+      leases: credentials ? leases : null,
+    };
+  });
+  const leaseCell = (r: (typeof rows)[number]) =>
+    r.leases?.length ? r.leases.map((l) => `${l.leaseId || '(no lease)'}\nexpires ${l.expireTime}`).join('\n') : '-';
   emit(
     ctx.format,
     {
@@ -95,8 +109,15 @@ export async function listConsumers(ctx: Context, arg: unknown): Promise<void> {
     () =>
       rows.length
         ? gridTable(
-            ['Kind', 'Name', 'Uses', 'On change', 'Version'],
-            rows.map((r) => [r.kind, r.name, r.uses.join('\n'), `${r.effect}: ${r.reason}`, r.version ?? 'unknown']),
+            ['Kind', 'Name', 'Uses', 'On change', 'Version', ...(credentials ? ['Lease'] : [])],
+            rows.map((r) => [
+              r.kind,
+              r.name,
+              r.uses.join('\n'),
+              `${r.effect}: ${r.reason}`,
+              r.version ?? 'unknown',
+              ...(credentials ? [leaseCell(r)] : []),
+            ]),
           )
         : `No workload in namespace ${ref.namespace} uses Secret ${ref.name}.`,
   );

@@ -6,7 +6,8 @@ import { addKubeFlags } from './kube-flags.js';
  * `strongroom consumers <namespace>/<secret>`: which workloads use a Secret, how, what a change means for each,
  * and which version each runs.
  *
- * Script output shape: {namespace, secret, version, consumers: [{kind, name, uses: [...], effect, reason, restartable, version}]}
+ * Script output shape: {namespace, secret, version, consumers: [{kind, name, uses: [...], effect, reason, restartable, version,
+ *   leases: [{generation, leaseId, expireTime}] (generated credentials) or null}]}
  */
 
 export function registerConsumers(program: Command): void {
@@ -14,7 +15,7 @@ export function registerConsumers(program: Command): void {
     leaf(
       program,
       'consumers <namespace/secret>',
-      'List the workloads that use a Secret, how, whether a change restarts them, and which version each runs',
+      'List the workloads that use a Secret, how, whether a change restarts them, which version each runs, and (for generated credentials) its lease and expiry',
       ['strongroom consumers production/db-credentials', 'strongroom consumers production/db-credentials -o json'],
       { connect: false },
     ),

@@ -106,3 +106,13 @@ export { ApiError, ConnectionError, NotFoundError, TimeoutError, TlsError, isNot
 export type { Method, RequestOptions, Response } from './transport.js';
 export * from './kv.js';
 export { WRAP_TTL_HEADER, wrapInfoOf, wrapTtlHeader, type WrapInfo, type WrapTtl } from './wrapping.js';
+export {
+  LEASE_PATHS,
+  leaseOf,
+  lookupLease,
+  renewLease,
+  revokeLease,
+  type LeaseCaller,
+  type LeaseEnvelope,
+  type LeaseLookup,
+} from './leases.js';

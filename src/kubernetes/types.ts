@@ -35,6 +35,40 @@ export interface SecretsClient {
    * entry for the read names it. Providers whose store has no such channel leave it out.
    */
   withReadContext?(context: ReadContext): SecretsClient;
+  /** Dynamic credentials and their leases (Vault-compatible stores only). */
+  dynamic?(): DynamicSecretsClient;
+}
+
+/** One request for a fresh credential (a VaultDynamicSecret's spec, resolved). */
+export interface GenerateRequest {
+  path: string;
+  method: 'GET' | 'POST' | 'PUT';
+  parameters: Record<string, string>;
+  resultType: 'Data' | 'Auth' | 'Raw';
+}
+
+export interface GeneratedCredential {
+  data: Record<string, Buffer>;
+  /** Absent when the store handed out no lease (e.g. a static role read without hold). */
+  lease?: { leaseId: string; leaseDuration: number; renewable: boolean };
+  /** Seconds the credential stays as it is when there is no lease (a static role's `ttl` to its next rotation). */
+  ttl?: number;
+}
+
+/** The lease is unknown to the store (revoked, expired, or never existed). */
+export class LeaseGoneError extends StrongroomError {
+  constructor(message: string) {
+    super('not_found', message);
+    this.name = 'LeaseGoneError';
+  }
+}
+
+export interface DynamicSecretsClient {
+  generate(request: GenerateRequest): Promise<GeneratedCredential>;
+  /** Returns the duration granted (seconds from now). Throws LeaseGoneError for a lease the store no longer has. */
+  renew(leaseId: string, increment: number): Promise<{ leaseDuration: number; renewable: boolean }>;
+  /** Idempotent: a lease that is already gone counts as revoked. */
+  revoke(leaseId: string): Promise<void>;
 }
 
 /** Why a read happens when it is not an ordinary sync (a rollout reading an older version). Never secret. */

@@ -95,7 +95,7 @@ describe.skipIf(!kubectl)('deploy/ kustomize bases', () => {
         .filter((o) => o.kind === 'CustomResourceDefinition')
         .map((o) => o.spec.names.kind)
         .sort(),
-    ).toEqual(['ClusterExternalSecret', 'ClusterSecretStore', 'ExternalSecret', 'SecretStore']);
+    ).toEqual(['ClusterExternalSecret', 'ClusterSecretStore', 'ExternalSecret', 'SecretStore', 'VaultDynamicSecret']);
     const operator = all.find((o) => o.kind === 'Deployment' && o.metadata.name === 'strongroom-operator');
     expect(operator.spec.template.spec.containers[0].args).toEqual(
       expect.arrayContaining(['operator', '--leader-elect']),

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { parseClusterExternalSecretSpec } from './cluster-external-secret.js';
 import { allCrds } from './crds.js';
-import { parseExternalSecretSpec } from './external-secret.js';
+import { generatorNames, parseExternalSecretSpec } from './external-secret.js';
+import { parseVaultDynamicSecretSpec } from './generator.js';
 import { renderCrdFiles } from './generate.js';
 import { parseSecretStoreSpec } from './secret-store.js';
 import { parseDuration } from './common.js';
@@ -104,7 +105,7 @@ describe('spec validation', () => {
         secretStoreRef: { name: 's' },
         dataFrom: [{ extract: { key: 'a' }, find: { path: 'x' } }],
       }),
-    ).toThrow(/exactly one of extract or find/);
+    ).toThrow(/exactly one of extract, find or sourceRef.generatorRef/);
     expect(() =>
       parseExternalSecretSpec({
         secretStoreRef: { name: 's' },
@@ -121,6 +122,43 @@ describe('spec validation', () => {
     ).toThrow(z.ZodError);
     expect(() => parseClusterExternalSecretSpec({ externalSecretSpec: { secretStoreRef: { name: 's' } } })).toThrow(
       /namespaceSelectors or namespaces/,
+    );
+  });
+
+  it('generators: ESO-shaped references, one field per data entry, and a VaultDynamicSecret spec with defaults', () => {
+    const ref = { generatorRef: { apiVersion: 'strongroom.io/v1', kind: 'VaultDynamicSecret', name: 'db' } };
+    const spec = parseExternalSecretSpec({
+      secretStoreRef: { name: 's' },
+      dataFrom: [{ sourceRef: ref, rewrite: [{ regexp: { source: '^', target: 'DB_' } }] }],
+      data: [{ secretKey: 'pw', remoteRef: { key: 'password' }, sourceRef: ref }],
+    });
+    expect(generatorNames(spec)).toEqual(['db']);
+    expect(() =>
+      parseExternalSecretSpec({
+        secretStoreRef: { name: 's' },
+        data: [{ secretKey: 'pw', remoteRef: { key: 'password', property: 'x' }, sourceRef: ref }],
+      }),
+    ).toThrow(/names a field of the generated credential/);
+    expect(() =>
+      parseExternalSecretSpec({
+        secretStoreRef: { name: 's' },
+        dataFrom: [
+          {
+            sourceRef: { generatorRef: { ...ref.generatorRef, apiVersion: 'generators.external-secrets.io/v1alpha1' } },
+          },
+        ],
+      }),
+    ).toThrow(/generators are strongroom.io\/v1/);
+    expect(parseVaultDynamicSecretSpec({ provider: { name: 'vault' }, path: '/database/creds/app' })).toEqual({
+      provider: { name: 'vault', kind: 'SecretStore' },
+      path: 'database/creds/app',
+      method: 'GET',
+      resultType: 'Data',
+      revokeGracePeriod: '30s',
+    });
+    expect(() => parseVaultDynamicSecretSpec({ provider: { name: 'v' }, path: 'a/../b' })).toThrow();
+    expect(() => parseVaultDynamicSecretSpec({ provider: { name: 'v' }, path: 'a', renewBefore: '0' })).toThrow(
+      /renewBefore/,
     );
   });
 

@@ -8,6 +8,7 @@ import { GROUP, VERSION } from './common.js';
 import { clusterExternalSecretSpec, clusterExternalSecretStatus } from './cluster-external-secret.js';
 import { externalSecretSpec, externalSecretStatus } from './external-secret.js';
 import { secretStoreSpec, secretStoreStatus } from './secret-store.js';
+import { vaultDynamicSecretSpec, vaultDynamicSecretStatus } from './generator.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -107,6 +108,20 @@ export const KINDS: KindDef[] = [
       { name: 'Store', type: 'string', jsonPath: '.spec.externalSecretSpec.secretStoreRef.name' },
       { name: 'Refresh Interval', type: 'string', jsonPath: '.spec.refreshTime' },
       ...readyColumns,
+      age,
+    ],
+  },
+  {
+    kind: 'VaultDynamicSecret',
+    plural: 'vaultdynamicsecrets',
+    singular: 'vaultdynamicsecret',
+    shortNames: ['vds'],
+    scope: 'Namespaced',
+    spec: vaultDynamicSecretSpec,
+    status: vaultDynamicSecretStatus,
+    columns: [
+      { name: 'Store', type: 'string', jsonPath: '.spec.provider.name' },
+      { name: 'Path', type: 'string', jsonPath: '.spec.path' },
       age,
     ],
   },

@@ -1,8 +1,10 @@
 /** ExternalSecret: which remote values become which keys of which Kubernetes Secret. */
 import { z } from 'zod';
 import { rolloutPolicySchema, rolloutStatusSchema } from './rollout.js';
-import { condition, duration, objectName, type ObjectMeta } from './common.js';
+import { API_VERSION, condition, duration, objectName, type ObjectMeta } from './common.js';
 import { compileUserRegex } from './user-regex.js';
+import { credentialsStatus } from './credentials.js';
+import { generatorRef } from './generator.js';
 
 export const remoteRef = z.object({
   key: z.string().min(1),
@@ -12,12 +14,20 @@ export const remoteRef = z.object({
   version: z.string().optional(),
 });
 
+/**
+ * ESO's `sourceRef`: where an entry comes from instead of the ExternalSecret's store. Only `generatorRef` (a
+ * VaultDynamicSecret) is supported; on a `data` entry its `remoteRef.key` then names one field of the generated
+ * credential (`username`, `password`), e.g. a static role's password through `database/static-creds/<name>`.
+ */
+export const sourceRef = z.object({ generatorRef });
+
 export const dataItem = z.object({
   secretKey: z
     .string()
     .min(1)
     .regex(/^[-._a-zA-Z0-9]+$/, 'a valid Secret data key'),
   remoteRef,
+  sourceRef: sourceRef.optional(),
 });
 
 export const rewrite = z.object({ regexp: z.object({ source: z.string().min(1), target: z.string() }) });
@@ -32,9 +42,11 @@ export const dataFromItem = z
         name: z.object({ regexp: z.string().min(1) }).optional(),
       })
       .optional(),
+    /** Every field of a credential a generator issues (ESO's generator model). */
+    sourceRef: sourceRef.optional(),
     rewrite: z.array(rewrite).optional(),
   })
-  .meta({ description: 'exactly one of extract, find' });
+  .meta({ description: 'exactly one of extract, find, sourceRef.generatorRef' });
 
 export const secretStoreRef = z.object({
   name: objectName,
@@ -91,6 +103,8 @@ export const externalSecretStatus = z.object({
   binding: z.object({ name: z.string().optional() }).optional(),
   sync: syncStatus.optional(),
   rollout: rolloutStatusSchema.optional(),
+  /** Generated credentials and their leases (ExternalSecrets with a generatorRef only). */
+  credentials: credentialsStatus.optional(),
 });
 
 export type RemoteRef = z.infer<typeof remoteRef>;
@@ -100,6 +114,15 @@ export type Target = z.infer<typeof target>;
 export type ExternalSecretSpec = z.infer<typeof externalSecretSpec>;
 export type ExternalSecretStatus = z.infer<typeof externalSecretStatus>;
 export type FindSpec = NonNullable<DataFromItem['find']>;
+
+/** The generators an ExternalSecret uses, by name, in spec order (dataFrom first, as fetched). */
+export function generatorNames(spec: ExternalSecretSpec): string[] {
+  const names = [
+    ...(spec.dataFrom ?? []).map((d) => d.sourceRef?.generatorRef.name),
+    ...(spec.data ?? []).map((d) => d.sourceRef?.generatorRef.name),
+  ].filter((n): n is string => n !== undefined);
+  return [...new Set(names)];
+}
 
 export interface ExternalSecret {
   apiVersion?: string;
@@ -120,8 +143,8 @@ export function parseExternalSecretSpec(spec: unknown): ExternalSecretSpec {
     throw issue(['data'], 'at least one of data, dataFrom or target.template.data is required', spec);
   }
   parsed.dataFrom?.forEach((item, i) => {
-    if (Boolean(item.extract) === Boolean(item.find))
-      throw issue(['dataFrom', i], 'exactly one of extract or find must be set', spec);
+    if ([item.extract, item.find, item.sourceRef].filter(Boolean).length !== 1)
+      throw issue(['dataFrom', i], 'exactly one of extract, find or sourceRef.generatorRef must be set', spec);
     if (item.find && !item.find.path && !item.find.name)
       throw issue(['dataFrom', i, 'find'], 'find needs a path or a name.regexp', spec);
     for (const re of [item.find?.name?.regexp, ...(item.rewrite ?? []).map((r) => r.regexp.source)]) {
@@ -132,6 +155,22 @@ export function parseExternalSecretSpec(spec: unknown): ExternalSecretSpec {
         throw issue(['dataFrom', i], `${(err as Error).message}: "${re}"`, spec);
       }
     }
+  });
+  const refs = [
+    ...(parsed.dataFrom ?? []).map((d, i) => [['dataFrom', i], d.sourceRef] as const),
+    ...(parsed.data ?? []).map((d, i) => [['data', i], d.sourceRef] as const),
+  ];
+  for (const [path, ref] of refs) {
+    if (ref && ref.generatorRef.apiVersion !== API_VERSION)
+      throw issue([...path, 'sourceRef', 'generatorRef', 'apiVersion'], `generators are ${API_VERSION}`, spec);
+  }
+  parsed.data?.forEach((item, i) => {
+    if (item.sourceRef && (item.remoteRef.property !== undefined || item.remoteRef.version !== undefined))
+      throw issue(
+        ['data', i, 'remoteRef'],
+        'with sourceRef.generatorRef, remoteRef.key names a field of the generated credential (no property or version)',
+        spec,
+      );
   });
   const { creationPolicy, deletionPolicy } = parsed.target;
   if (deletionPolicy === 'Delete' && (creationPolicy === 'Merge' || creationPolicy === 'None')) {

@@ -24,6 +24,8 @@ import type { ReadCache } from './cache.js';
 import { setCondition } from './conditions.js';
 import type { EventRecorder } from './events.js';
 import { buildDesired, fetchData, summarizeVersions } from './secret-data.js';
+import { GeneratorError, type PreparedCredentials } from '../generators/lifecycle.js';
+import { generatorNames } from '../api/external-secret.js';
 import { StoreNotUsableError, namespaceAllowed, storeKey, type ClientPool } from './stores.js';
 import { A_HASH, A_VERSION, createTargetSecrets, targetMetadata, type TargetSecretDeps } from './target-secret.js';
 
@@ -56,9 +58,19 @@ export interface ExternalSecretDeps extends TargetSecretDeps {
   onSecretChanged: OnSecretChanged;
   /** The store failed for us: have its own status re-checked now rather than at its next validation. */
   storeTrouble: (kind: 'SecretStore' | 'ClusterSecretStore', namespace: string, name: string) => void;
+  /** The lease lifecycle of generated credentials (generators/lifecycle.ts); absent: generatorRefs are refused. */
+  credentials?: { prepare(es: ExternalSecret, spec: ExternalSecretSpec): Promise<PreparedCredentials> };
 }
 
 type Outcome = { requeueAfterMs?: number };
+
+/** The next visit: the refresh interval, or sooner when a lease needs looking after. */
+function requeue(refreshMs: number, prepared: PreparedCredentials | undefined): Outcome {
+  const candidates = [refreshMs > 0 ? refreshMs : undefined, prepared?.requeueAfterMs].filter(
+    (x): x is number => x !== undefined,
+  );
+  return candidates.length ? { requeueAfterMs: Math.min(...candidates) } : {};
+}
 
 /** Thrown so the queue backs off; the condition and event were already recorded. */
 export class RetryLater extends Error {}
@@ -92,12 +104,16 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
     }
     const refreshMs = parseDuration(spec.refreshInterval);
     const targetName = spec.target.name ?? es.metadata.name;
+    const generated = generatorNames(spec).length > 0;
+    if (generated && !deps.credentials)
+      return fail(es, 'InvalidSpec', 'generatorRef is not supported by this operator', false);
 
     // refreshInterval 0: sync once per generation; only a lost target brings us back.
     const synced =
       es.status?.observedGeneration === es.metadata.generation &&
       es.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-    if (refreshMs === 0 && synced && spec.target.creationPolicy !== 'None') {
+    // (Generated credentials have leases to look after: never skipped.)
+    if (refreshMs === 0 && synced && spec.target.creationPolicy !== 'None' && !generated) {
       const existing = await target.read(namespace, targetName);
       if (existing && existing.metadata?.annotations?.[A_HASH] === es.status?.sync?.dataHash) return {};
     }
@@ -111,14 +127,20 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
 
     let fetched;
     let notFound: RemoteNotFoundError | undefined;
+    let prepared: PreparedCredentials | undefined;
     try {
+      if (generated) prepared = await deps.credentials!.prepare(es, spec);
       const client = await deps.clients.get(store, namespace);
       const prefix = `${storeKey(store)}|${store.kind === 'ClusterSecretStore' ? namespace : ''}|`;
       const maxAge = refreshMs > 0 ? refreshMs / 4 : undefined;
-      fetched = await fetchData(spec, client, (op, r, load) =>
-        deps.cache.get(`${prefix}${op}|${JSON.stringify(r)}`, load, maxAge),
+      fetched = await fetchData(
+        spec,
+        client,
+        (op, r, load) => deps.cache.get(`${prefix}${op}|${JSON.stringify(r)}`, load, maxAge),
+        prepared?.generated,
       );
     } catch (err) {
+      if (err instanceof GeneratorError) return fail(es, 'GeneratorNotReady', err.message, true);
       if (err instanceof RemoteNotFoundError) notFound = err;
       else if (err instanceof StoreUnavailableError || err instanceof StoreNotUsableError) {
         deps.clients.drop(store, namespace);
@@ -154,7 +176,7 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
     const previousHash = existing?.metadata?.annotations?.[A_HASH];
     if (existing && previousHash !== hash && spec.target.creationPolicy !== 'None') {
       const held = await heldByRollout(es, version);
-      if (held) return hold(es, spec, targetName, held);
+      if (held) return { ...(await hold(es, spec, targetName, held)), ...requeue(refreshMs, prepared) };
     }
 
     let written: V1Secret | undefined = existing;
@@ -207,7 +229,7 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
         await deps.onSecretChanged({ externalSecret: es, secret: written, previousVersion, newVersion: version });
       }
     }
-    return refreshMs > 0 ? { requeueAfterMs: refreshMs } : {};
+    return requeue(refreshMs, prepared);
   };
 
   /**

@@ -41,6 +41,12 @@ export function createMetrics() {
       help: '1 while this replica holds the leader lease',
       registers: [registry],
     }),
+    leaseOperations: new Counter({
+      name: 'strongroom_operator_lease_operations_total',
+      help: 'Generated credentials issued, and their leases renewed and revoked, by result',
+      labelNames: ['operation', 'result'],
+      registers: [registry],
+    }),
     secretWrites: new Counter({
       name: 'strongroom_operator_secret_writes_total',
       help: 'Target Secret writes by operation',

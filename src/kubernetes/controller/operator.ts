@@ -22,7 +22,7 @@ import type { ExternalSecret } from '../api/external-secret.js';
 import type { SecretStore } from '../api/secret-store.js';
 import { startRollouts, type Rollouts } from '../rollout/attach.js';
 import { createProviderVersionSource } from '../rollout/provider-source.js';
-import type { OnSecretChanged } from '../types.js';
+import { StoreUnavailableError, type OnSecretChanged } from '../types.js';
 import { ReadCache } from './cache.js';
 import { CES_LABEL, createClusterExternalSecretReconciler } from './cluster-external-secret.js';
 import { createEventRecorder } from './events.js';
@@ -34,6 +34,7 @@ import { WorkQueue } from './queue.js';
 import { createSecretStoreReconciler } from './secret-store.js';
 import { ClientPool } from './stores.js';
 import { handlersFor, watchesFor, type Kind, type Resource, type WatchLookups } from './watches.js';
+import { wireGenerators } from '../generators/wiring.js';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -62,6 +63,7 @@ export interface OperatorOptions {
   metrics?: Metrics;
 }
 
+const ES = { group: GROUP, version: VERSION, plural: 'externalsecrets' };
 const PLURAL: Record<Kind, string> = {
   ExternalSecret: 'externalsecrets',
   SecretStore: 'secretstores',
@@ -96,16 +98,13 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     try {
       secret = await core.readNamespacedSecret({ name: ref.name, namespace: ns });
     } catch (err) {
-      const { StoreUnavailableError } = await import('../types.js');
+      const code = (err as { code?: number }).code;
       throw new StoreUnavailableError(
-        `cannot read Secret ${ns}/${ref.name}: ${(err as { code?: number }).code === 404 ? 'not found' : ((err as { code?: number }).code ?? 'error')}`,
+        `cannot read Secret ${ns}/${ref.name}: ${code === 404 ? 'not found' : (code ?? 'error')}`,
       );
     }
     const raw = secret.data?.[ref.key];
-    if (raw === undefined) {
-      const { StoreUnavailableError } = await import('../types.js');
-      throw new StoreUnavailableError(`Secret ${ns}/${ref.name} has no key "${ref.key}"`);
-    }
+    if (raw === undefined) throw new StoreUnavailableError(`Secret ${ns}/${ref.name} has no key "${ref.key}"`);
     return Buffer.from(raw, 'base64').toString('utf8');
   };
   const clients = new ClientPool({
@@ -221,38 +220,44 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       return undefined;
     }
   }
+  async function getNamespace(name: string): Promise<V1Namespace | undefined> {
+    if (nsInformer) return nsInformer.get(name);
+    return core.readNamespace({ name }).catch(() => undefined);
+  }
+  async function readExternalSecret(namespace: string, name: string): Promise<ExternalSecret | undefined> {
+    try {
+      return (await custom.getNamespacedCustomObject({ ...ES, namespace, name })) as ExternalSecret;
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return undefined;
+      throw err;
+    }
+  }
+  // Generated credentials: their leases are looked after in the ExternalSecret's reconcile.
+  const generators = wireGenerators({
+    core,
+    custom,
+    getStore,
+    getNamespace,
+    clients,
+    events,
+    readExternalSecret,
+    writeCredentials: (es, credentials) => writeStatus('ExternalSecret', es, { credentials }),
+    rolloutsEnabled: options.rollouts !== false,
+    count: (operation, result) => metrics.leaseOperations.inc({ operation, result }),
+  });
   // Rollouts run only where reconciles run: created with the controllers (after winning the lease).
   let rollouts: Rollouts | undefined;
   const reconcileEs = createExternalSecretReconciler({
     core,
     getStore,
-    async getNamespace(name) {
-      if (nsInformer) return nsInformer.get(name);
-      try {
-        return await core.readNamespace({ name });
-      } catch {
-        return undefined;
-      }
-    },
+    getNamespace,
     getCachedSecret: (namespace, name) => secretInformer.get(name, namespace),
     writeStatus: (es, status) => writeStatus('ExternalSecret', es, status),
-    async readExternalSecret(namespace, name) {
-      try {
-        return (await custom.getNamespacedCustomObject({
-          group: GROUP,
-          version: VERSION,
-          plural: 'externalsecrets',
-          namespace,
-          name,
-        })) as ExternalSecret;
-      } catch (err) {
-        if ((err as { code?: number }).code === 404) return undefined;
-        throw err;
-      }
-    },
+    readExternalSecret,
     clients,
     cache,
     events,
+    credentials: generators.credentials,
     async onSecretChanged(change) {
       await rollouts?.onSecretChanged(change);
       await options.onSecretChanged?.(change);
@@ -312,14 +317,12 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   }
 
   // --- lifecycle ---
-  let started = false;
   let informersReady = false;
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
   let shuttingDown: Promise<void> | undefined;
 
   async function runControllers() {
-    started = true;
     if (options.rollouts !== false) {
       rollouts = startRollouts({
         kubeConfig: kc,
@@ -330,6 +333,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
             return store ? { ...store, kind } : undefined;
           },
           clients,
+          generatedAt: generators.generatedAt,
         }),
         ...(scoped ? { namespace: scoped } : {}),
         ...(options.rollouts?.pollMs ? { pollMs: options.rollouts.pollMs } : {}),
@@ -390,6 +394,5 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     metrics.leader.set(1);
     await runControllers();
   }
-  void started;
   return operator;
 }

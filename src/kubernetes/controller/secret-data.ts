@@ -3,6 +3,8 @@ import type { ExternalSecretSpec } from '../api/external-secret.js';
 import { TemplateError, render } from '../template/template.js';
 import type { SecretsClient } from '../types.js';
 import { compileUserRegex } from '../api/user-regex.js';
+import { StrongroomError } from '../../shared/errors.js';
+import { generatorVersionKey } from '../api/credentials.js';
 
 export interface Fetched {
   data: Record<string, Buffer>;
@@ -12,13 +14,29 @@ export interface Fetched {
 
 export type CachedRead = <T>(op: string, ref: unknown, load: () => Promise<T>) => Promise<T>;
 
-export async function fetchData(spec: ExternalSecretSpec, client: SecretsClient, cached: CachedRead): Promise<Fetched> {
+/** Per generator name: the fields of the credential generation to write, and that generation's version. */
+export type GeneratedData = Record<string, { data: Record<string, Buffer>; version: string }>;
+
+export async function fetchData(
+  spec: ExternalSecretSpec,
+  client: SecretsClient,
+  cached: CachedRead,
+  generated: GeneratedData = {},
+): Promise<Fetched> {
   const data: Record<string, Buffer> = {};
   const versions: Record<string, string> = {};
+  const fromGenerator = (name: string) => {
+    const got = generated[name];
+    if (!got) throw new StrongroomError('invalid', `no credential from VaultDynamicSecret ${name}`);
+    versions[generatorVersionKey(name)] = got.version;
+    return got.data;
+  };
   // dataFrom first, data[] last: explicit keys win over bulk ones (ESO's order).
   for (const item of spec.dataFrom ?? []) {
     let entries: Record<string, Buffer>;
-    if (item.extract) {
+    if (item.sourceRef) {
+      entries = fromGenerator(item.sourceRef.generatorRef.name);
+    } else if (item.extract) {
       const ref = item.extract;
       const map = await cached('map', ref, () => client.getSecretMap(ref));
       entries = map.data;
@@ -31,6 +49,17 @@ export async function fetchData(spec: ExternalSecretSpec, client: SecretsClient,
   }
   await Promise.all(
     (spec.data ?? []).map(async (item) => {
+      if (item.sourceRef) {
+        const name = item.sourceRef.generatorRef.name;
+        const value = fromGenerator(name)[item.remoteRef.key];
+        if (!value)
+          throw new StrongroomError(
+            'invalid',
+            `the credential from VaultDynamicSecret ${name} has no field "${item.remoteRef.key}"`,
+          );
+        data[item.secretKey] = value;
+        return;
+      }
       const got = await cached('get', item.remoteRef, () => client.getSecret(item.remoteRef));
       data[item.secretKey] = got.value;
       if (got.version) versions[item.remoteRef.key] = got.version;

@@ -219,9 +219,11 @@ export function createTargetSecrets(deps: TargetSecretDeps) {
 
 function sourceKeys(spec: ExternalSecretSpec): string {
   const keys = [
-    ...(spec.data ?? []).map((d) => d.remoteRef.key),
-    ...(spec.dataFrom ?? []).map(
-      (d) => d.extract?.key ?? `find:${d.find?.path ?? ''}${d.find?.name ? `~${d.find.name.regexp}` : ''}`,
+    ...(spec.data ?? []).map((d) => (d.sourceRef ? `generator:${d.sourceRef.generatorRef.name}` : d.remoteRef.key)),
+    ...(spec.dataFrom ?? []).map((d) =>
+      d.sourceRef
+        ? `generator:${d.sourceRef.generatorRef.name}`
+        : (d.extract?.key ?? `find:${d.find?.path ?? ''}${d.find?.name ? `~${d.find.name.regexp}` : ''}`),
     ),
   ];
   return [...new Set(keys)].join(',');

@@ -47,6 +47,19 @@ describe('declared watches', () => {
     expect(keys(w, 'delete', o)).toEqual([]);
   });
 
+  it('ExternalSecret with generated credentials: also when its rollout changes phase, not on other status writes', () => {
+    const w = watch('externalsecrets');
+    const status = (phase: string, extra = {}) => ({
+      status: { credentials: { lastGeneration: 2 }, rollout: { phase }, ...extra },
+    });
+    const progressing = obj('db', 'a', status('Progressing'));
+    expect(keys(w, 'update', obj('db', 'a', status('Succeeded')), progressing)).toEqual(['ExternalSecret/a/db']);
+    expect(keys(w, 'update', obj('db', 'a', status('Progressing', { refreshTime: 'x' })), progressing)).toEqual([]);
+    // Without generated credentials a rollout's progress is the rollout controller's business only.
+    const plain = (phase: string) => obj('db', 'a', { status: { rollout: { phase } } });
+    expect(keys(w, 'update', plain('Succeeded'), plain('Progressing'))).toEqual([]);
+  });
+
   it('SecretStore: itself, and on a change the ExternalSecrets of its namespace that refer to it', () => {
     const w = watch('secretstores');
     const s = obj('store', 'a');

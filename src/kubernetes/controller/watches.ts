@@ -47,6 +47,20 @@ const forKind = (kind: Kind): Watch['on'] => ({
   update: (o, _l, old) => (generationChanged(o, old) ? [keyOf(kind, o)] : []),
 });
 
+/**
+ * An ExternalSecret with generated credentials also when its rollout changes phase: the lifecycle revokes the previous
+ * credential once the rollout succeeded, or takes it back after a rollback (status writes otherwise wake no one).
+ */
+const rolloutPhase = (o: KubernetesObject) =>
+  (o as ExternalSecret).status?.credentials ? (o as ExternalSecret).status?.rollout?.phase : undefined;
+const externalSecret: Watch['on'] = {
+  add: (o) => [keyOf('ExternalSecret', o)],
+  update: (o, _l, old) =>
+    generationChanged(o, old) || (old !== undefined && rolloutPhase(o) !== rolloutPhase(old))
+      ? [keyOf('ExternalSecret', o)]
+      : [],
+};
+
 /** A store itself, and on a change every ExternalSecret that refers to it (its clients and checks change with it). */
 const store = (kind: 'SecretStore' | 'ClusterSecretStore'): Watch['on'] => ({
   add: (o) => [keyOf(kind, o)],
@@ -71,7 +85,7 @@ const owner: Mapping<V1Secret> = (s) => {
 };
 
 export const WATCHES: readonly Watch[] = [
-  { resource: 'externalsecrets', primary: true, on: forKind('ExternalSecret') },
+  { resource: 'externalsecrets', primary: true, on: externalSecret },
   { resource: 'secretstores', on: store('SecretStore') },
   { resource: 'clustersecretstores', clusterOnly: true, on: store('ClusterSecretStore') },
   { resource: 'clusterexternalsecrets', clusterOnly: true, primary: true, on: forKind('ClusterExternalSecret') },

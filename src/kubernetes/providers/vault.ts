@@ -26,11 +26,13 @@ import {
   type FindSpec,
   type Provider,
   type ProviderContext,
+  type DynamicSecretsClient,
   type ReadContext,
   type RemoteRef,
   type SecretsClient,
 } from '../types.js';
 import { encodeValue, pickProperty } from './values.js';
+import { createVaultDynamic } from './vault-dynamic.js';
 import { compileUserRegex } from '../api/user-regex.js';
 
 interface Login {
@@ -149,9 +151,13 @@ class VaultClient implements SecretsClient {
   }
 
   /** Calls with our token; on 403 after a login-based auth, logs in once more (the token may have been revoked). */
-  private async call(method: Method, path: string, query?: Record<string, string>): Promise<Response> {
+  private async call(method: Method, path: string, query?: Record<string, string>, body?: unknown): Promise<Response> {
     const send = async () =>
-      this.http.request(method, path, { token: await this.token(), ...(query ? { query } : {}) });
+      this.http.request(method, path, {
+        token: await this.token(),
+        ...(query ? { query } : {}),
+        ...(body !== undefined ? { body } : {}),
+      });
     try {
       try {
         return await send();
@@ -275,6 +281,13 @@ class VaultClient implements SecretsClient {
   async close() {
     this.login = undefined;
     this.http.close();
+  }
+
+  dynamic(): DynamicSecretsClient {
+    return createVaultDynamic(
+      (method, path, options) => this.call(method, path, options.query, options.body),
+      (operation) => this.count(operation),
+    );
   }
 
   withReadContext(context: ReadContext): SecretsClient {

@@ -5,7 +5,7 @@
  */
 import { parseExternalSecretSpec, type ExternalSecretSpec } from '../api/external-secret.js';
 import type { SecretStore } from '../api/secret-store.js';
-import { buildDesired, fetchData } from '../controller/secret-data.js';
+import { buildDesired, fetchData, type GeneratedData } from '../controller/secret-data.js';
 import type { SecretsClient } from '../types.js';
 import type { Json } from './cluster.js';
 import type { VersionSource } from './types.js';
@@ -17,6 +17,11 @@ export interface ProviderVersionSourceDeps {
     name: string,
   ): Promise<SecretStore | undefined>;
   clients: { get(store: SecretStore, namespace: string): Promise<SecretsClient> };
+  /**
+   * The generated credentials of the generation a recorded version names (kept by the lease lifecycle), for
+   * ExternalSecrets with generators: they cannot be read from the store again.
+   */
+  generatedAt?(es: Json, version: string): Promise<GeneratedData>;
 }
 
 /**
@@ -44,12 +49,12 @@ export function pinVersions(spec: ExternalSecretSpec, version: string): External
   };
   if (spec.dataFrom?.some((item) => item.find))
     throw new Error('dataFrom.find reads many secrets without versions; an earlier version cannot be reproduced');
+  // Generated entries carry no store version: their generation's data is supplied separately.
   return {
     ...spec,
-    data: spec.data?.map((item) => ({
-      ...item,
-      remoteRef: { ...item.remoteRef, version: versionOf(item.remoteRef.key) },
-    })),
+    data: spec.data?.map((item) =>
+      item.sourceRef ? item : { ...item, remoteRef: { ...item.remoteRef, version: versionOf(item.remoteRef.key) } },
+    ),
     dataFrom: spec.dataFrom?.map((item) =>
       item.extract ? { ...item, extract: { ...item.extract, version: versionOf(item.extract.key) } } : item,
     ),
@@ -67,7 +72,8 @@ export function createProviderVersionSource(deps: ProviderVersionSourceDeps): Ve
       // The store's audit entry for this read says why it happened (rollback of which ExternalSecret, from what).
       const client = pooled.withReadContext?.(context) ?? pooled;
       // No read cache here: a rollback must come from the store, now.
-      const fetched = await fetchData(spec, client, (_op, _ref, load) => load());
+      const generated = (await deps.generatedAt?.(es, version)) ?? {};
+      const fetched = await fetchData(spec, client, (_op, _ref, load) => load(), generated);
       return buildDesired(spec, fetched.data).data;
     },
   };
