@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { parseExternalSecretSpec } from '../../src/kubernetes/api/external-secret.js';
+import { parseVaultDynamicSecretSpec } from '../../src/kubernetes/api/generator.js';
 import { parseSecretStoreSpec } from '../../src/kubernetes/api/secret-store.js';
 import { parseRolloutPolicy } from '../../src/kubernetes/api/rollout.js';
 
@@ -33,7 +34,9 @@ describe('README Kubernetes examples', () => {
   });
 
   it('has examples to check', () => {
-    expect(documents.map((d) => d.kind)).toEqual(expect.arrayContaining(['SecretStore', 'ExternalSecret']));
+    expect(documents.map((d) => d.kind)).toEqual(
+      expect.arrayContaining(['SecretStore', 'ExternalSecret', 'VaultDynamicSecret']),
+    );
   });
 
   it.each(documents.map((d) => [`${d.kind} ${d.metadata.name}`, d] as const))(
@@ -48,6 +51,8 @@ describe('README Kubernetes examples', () => {
         const rollout = (doc.spec as { rollout?: unknown }).rollout;
         if (rollout !== undefined)
           expect(prunedPaths(rollout, parseRolloutPolicy(rollout), 'spec.rollout')).toEqual([]);
+      } else if (doc.kind === 'VaultDynamicSecret') {
+        expect(prunedPaths(doc.spec, parseVaultDynamicSecretSpec(doc.spec))).toEqual([]);
       } else {
         throw new Error(`README example of an unexpected kind ${doc.kind}`);
       }
