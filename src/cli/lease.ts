@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { lookupLease, renewLease, revokeLease, revokeLeaseForce, revokeLeasePrefix } from '../client/index.js';
 import { formatDuration, parseDuration } from '../shared/duration.js';
 import { act, group, leaf, oneLineErrors, type Context } from './command.js';
 import { UsageError } from './errors.js';
@@ -6,7 +7,8 @@ import { extractVaultFlags } from './input.js';
 import { emit, keyValueTable, note } from './output.js';
 
 /*
- * `strongroom lease lookup|renew|revoke`, as `vault lease ...` (flags in Vault's single-dash form work too).
+ * `strongroom lease lookup|renew|revoke`, as `vault lease ...` (flags in Vault's single-dash form work too). The
+ * calls are src/client's typed lease calls over the connection's client (one HTTP client for our API).
  *
  * Script output shapes (-o json):
  *   lease lookup   sys/leases/lookup's data {id, issue_time, expire_time, last_renewal, renewable, ttl}
@@ -41,8 +43,16 @@ export function registerLease(program: Command): void {
     .action(
       act(async (ctx) => {
         const { id } = parseArgs(ctx, []);
-        const body = (await ctx.client().write('sys/leases/lookup', { lease_id: id })) as { data?: Json };
-        const data = body?.data ?? {};
+        const lease = await lookupLease(ctx.client(), id);
+        // The API's field names, so scripts read what `vault lease lookup -format=json` prints.
+        const data: Json = {
+          id: lease.id,
+          issue_time: lease.issueTime,
+          expire_time: lease.expireTime,
+          last_renewal: lease.lastRenewal,
+          renewable: lease.renewable,
+          ttl: lease.ttl,
+        };
         emit(ctx.format, data, () =>
           keyValueTable([
             ['expire_time', data.expire_time],
@@ -66,30 +76,27 @@ export function registerLease(program: Command): void {
     .action(
       act(async (ctx) => {
         const { id, flags } = parseArgs(ctx, ['increment']);
-        const body: Json = { lease_id: id };
+        let increment: number | undefined;
         if (typeof flags.increment === 'string') {
           try {
-            body.increment = parseDuration(flags.increment);
+            increment = parseDuration(flags.increment);
           } catch {
             throw new UsageError(`invalid --increment "${flags.increment}"`, 'a duration such as 1h or 90m');
           }
         }
-        const answer = (await ctx.client().write('sys/leases/renew', body)) as Json;
+        const renewed = await renewLease(ctx.client(), id, increment);
         const out: Json = {
-          lease_id: answer.lease_id,
-          lease_duration: answer.lease_duration,
-          renewable: answer.renewable,
-          ...(Array.isArray(answer.warnings) ? { warnings: answer.warnings } : {}),
+          lease_id: renewed.leaseId,
+          lease_duration: renewed.leaseDuration,
+          renewable: renewed.renewable,
+          ...(renewed.warnings ? { warnings: renewed.warnings } : {}),
         };
-        for (const warning of (out.warnings as string[] | undefined) ?? []) note(`WARNING! ${warning}`, 'json');
+        for (const warning of renewed.warnings ?? []) note(`WARNING! ${warning}`, 'json');
         emit(ctx.format, out, () =>
           keyValueTable([
-            ['lease_id', out.lease_id],
-            [
-              'lease_duration',
-              typeof out.lease_duration === 'number' ? formatDuration(out.lease_duration) : out.lease_duration,
-            ],
-            ['lease_renewable', out.renewable],
+            ['lease_id', renewed.leaseId],
+            ['lease_duration', formatDuration(renewed.leaseDuration)],
+            ['lease_renewable', renewed.renewable],
           ]),
         );
       }),
@@ -120,13 +127,13 @@ export function registerLease(program: Command): void {
             'Warning! Force-removing leases can cause Strongroom to become out of sync with secret engines!',
             'json',
           );
-          await client.write(`sys/leases/revoke-force/${id}`, {});
+          await revokeLeaseForce(client, id);
           report(`Success! Force revoked any leases with prefix: ${id}`);
         } else if (prefix) {
-          await client.write(`sys/leases/revoke-prefix/${id}`, { sync });
+          await revokeLeasePrefix(client, id, { sync });
           report(`Success! Revoked any leases with prefix: ${id}`);
         } else {
-          await client.write('sys/leases/revoke', { lease_id: id, sync });
+          await revokeLease(client, id, { sync });
           report(sync ? `Success! Revoked lease: ${id}` : 'All revocation operations queued successfully!');
         }
       }),

@@ -112,7 +112,11 @@ export {
   lookupLease,
   renewLease,
   revokeLease,
+  revokeLeaseForce,
+  revokeLeasePrefix,
   type LeaseCaller,
   type LeaseEnvelope,
   type LeaseLookup,
+  type RenewedLease,
+  type RevokeOptions,
 } from './leases.js';

@@ -2,7 +2,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, createClient, leaseOf, lookupLease, renewLease, revokeLease } from './index.js';
+import { StrongroomError } from '../shared/errors.js';
+import {
+  ApiError,
+  createClient,
+  leaseOf,
+  lookupLease,
+  renewLease,
+  revokeLease,
+  revokeLeaseForce,
+  revokeLeasePrefix,
+} from './index.js';
 
 let server: Server;
 let address: string;
@@ -18,8 +28,14 @@ beforeAll(async () => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
     if (body.lease_id === 'gone') return json(400, { errors: ['lease not found'] });
     if (req.url === '/v1/sys/leases/renew')
-      return json(200, { lease_id: body.lease_id, lease_duration: 60, renewable: true, data: null });
-    if (req.url === '/v1/sys/leases/revoke') return res.writeHead(204).end();
+      return json(200, {
+        lease_id: body.lease_id,
+        lease_duration: 60,
+        renewable: true,
+        data: null,
+        ...(body.increment > 60 ? { warnings: ['TTL of "2h" exceeded the effective max_ttl; capped', 7] } : {}),
+      });
+    if (/^\/v1\/sys\/leases\/revoke(-prefix|-force)?(\/|$)/.test(req.url!)) return res.writeHead(204).end();
     json(200, {
       data: {
         id: body.lease_id,
@@ -70,6 +86,37 @@ describe('lease calls', () => {
       renewable: true,
       ttl: 42,
     });
+  });
+
+  it("renew passes the server's warnings on (a capped increment), and only when there are some", async () => {
+    expect(await renewLease(client(), 'database/creds/app/abc', 7200)).toEqual({
+      leaseId: 'database/creds/app/abc',
+      leaseDuration: 60,
+      renewable: true,
+      warnings: ['TTL of "2h" exceeded the effective max_ttl; capped'],
+    });
+    expect(Object.keys(await renewLease(client(), 'database/creds/app/abc'))).not.toContain('warnings');
+  });
+
+  it('revoke sends sync only when asked; revoke-prefix and revoke-force put the prefix in the path', async () => {
+    seen.length = 0;
+    await revokeLease(client(), 'a/b/1', { sync: false });
+    await revokeLeasePrefix(client(), 'database/creds/app', { sync: true });
+    await revokeLeasePrefix(client(), '/database/creds');
+    await revokeLeaseForce(client(), 'database/creds/app');
+    expect(seen).toEqual([
+      { method: 'PUT', url: '/v1/sys/leases/revoke', body: { lease_id: 'a/b/1', sync: false } },
+      { method: 'PUT', url: '/v1/sys/leases/revoke-prefix/database/creds/app', body: { sync: true } },
+      { method: 'PUT', url: '/v1/sys/leases/revoke-prefix/database/creds', body: {} },
+      { method: 'PUT', url: '/v1/sys/leases/revoke-force/database/creds/app', body: {} },
+    ]);
+  });
+
+  it('an empty prefix is refused before sending (it would name the endpoint itself)', async () => {
+    seen.length = 0;
+    await expect(revokeLeasePrefix(client(), '')).rejects.toBeInstanceOf(StrongroomError);
+    await expect(revokeLeaseForce(client(), '/')).rejects.toBeInstanceOf(StrongroomError);
+    expect(seen).toEqual([]);
   });
 
   it('an unknown lease is an ApiError with the server’s message', async () => {

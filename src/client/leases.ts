@@ -1,5 +1,5 @@
 /**
- * Vault's lease calls (`sys/leases/renew`, `revoke`, `lookup`) and the lease envelope of a dynamic secret's answer
+ * Vault's lease calls (`sys/leases/renew`, `revoke`, `revoke-prefix`, `revoke-force`, `lookup`) and the lease envelope of a dynamic secret's answer
  * (`lease_id`, `lease_duration`, `renewable`). Lease ids are not secret (Vault prints them); nothing here handles the
  * credential itself.
  *
@@ -7,7 +7,9 @@
  *   const renewed = await renewLease(client, lease.leaseId, 3600);
  *   await revokeLease(client, lease.leaseId);
  */
-import type { ClientRequestOptions, Client } from './index.js';
+import { StrongroomError } from '../shared/errors.js';
+import type { ClientRequestOptions } from './index.js';
+import type { Method, Response } from './transport.js';
 
 /** The envelope fields of a leased answer. */
 export interface LeaseEnvelope {
@@ -15,6 +17,11 @@ export interface LeaseEnvelope {
   /** Seconds. */
   leaseDuration: number;
   renewable: boolean;
+}
+
+/** A renewal's answer: the envelope, and the server's warnings (e.g. the increment was capped at the max TTL). */
+export interface RenewedLease extends LeaseEnvelope {
+  warnings?: string[];
 }
 
 /** sys/leases/lookup's answer. Times as the server wrote them (RFC 3339); `expireTime` null for a lease without one. */
@@ -32,10 +39,25 @@ export const LEASE_PATHS = {
   renew: 'sys/leases/renew',
   revoke: 'sys/leases/revoke',
   lookup: 'sys/leases/lookup',
+  revokePrefix: 'sys/leases/revoke-prefix',
+  revokeForce: 'sys/leases/revoke-force',
 } as const;
 
-/** Only the request method of a client: the operator passes its own wrapper, which maps errors and re-logs in. */
-export type LeaseCaller = Pick<Client, 'request'>;
+/**
+ * Only a request method: the operator passes its own wrapper (which maps errors and re-logs in), the CLI its
+ * connection's (which turns failures into one-line errors). Only the answer's body is read.
+ */
+export interface LeaseCaller {
+  request(method: Method, path: string, options?: ClientRequestOptions): Promise<Pick<Response, 'body'>>;
+}
+
+/**
+ * `sync` as Vault's revoke endpoints take it: true (the server's default when absent) answers after the engine
+ * destroyed the credential; false queues the revocation and answers at once.
+ */
+export interface RevokeOptions extends ClientRequestOptions {
+  sync?: boolean;
+}
 
 /** The lease of an answer; undefined when it carries none (`lease_id` absent or ''). */
 export function leaseOf(body: unknown): LeaseEnvelope | undefined {
@@ -57,19 +79,53 @@ export async function renewLease(
   leaseId: string,
   increment?: number,
   options: ClientRequestOptions = {},
-): Promise<LeaseEnvelope> {
+): Promise<RenewedLease> {
   const body = { lease_id: leaseId, ...(increment !== undefined ? { increment } : {}) };
   const res = await client.request('PUT', LEASE_PATHS.renew, { ...options, body });
-  return leaseOf(res.body) ?? { leaseId, leaseDuration: 0, renewable: false };
+  const lease = leaseOf(res.body) ?? { leaseId, leaseDuration: 0, renewable: false };
+  const warnings = (res.body as { warnings?: unknown } | undefined)?.warnings;
+  const texts = Array.isArray(warnings) ? warnings.filter((w): w is string => typeof w === 'string') : [];
+  return texts.length > 0 ? { ...lease, warnings: texts } : lease;
 }
 
-/** Revokes a lease now (the credential is destroyed by its engine). Vault answers 204. */
-export async function revokeLease(
+/** Revokes a lease (the credential is destroyed by its engine): now, or queued with `sync: false`. Vault answers 204. */
+export async function revokeLease(client: LeaseCaller, leaseId: string, options: RevokeOptions = {}): Promise<void> {
+  const { sync, ...rest } = options;
+  await client.request('PUT', LEASE_PATHS.revoke, { ...rest, body: { lease_id: leaseId, ...syncOf(sync) } });
+}
+
+/**
+ * Revokes every lease whose id starts with `prefix` (e.g. `database/creds/app`); needs sudo on the path. The
+ * prefix goes in the path, as Vault has it.
+ */
+export async function revokeLeasePrefix(
   client: LeaseCaller,
-  leaseId: string,
+  prefix: string,
+  options: RevokeOptions = {},
+): Promise<void> {
+  const { sync, ...rest } = options;
+  await client.request('PUT', `${LEASE_PATHS.revokePrefix}/${prefixPath(prefix)}`, { ...rest, body: syncOf(sync) });
+}
+
+/**
+ * Forgets every lease under `prefix` even when its engine cannot revoke the credential (recovery after an engine
+ * is gone: the credentials may outlive their records). Needs sudo; always synchronous.
+ */
+export async function revokeLeaseForce(
+  client: LeaseCaller,
+  prefix: string,
   options: ClientRequestOptions = {},
 ): Promise<void> {
-  await client.request('PUT', LEASE_PATHS.revoke, { ...options, body: { lease_id: leaseId } });
+  await client.request('PUT', `${LEASE_PATHS.revokeForce}/${prefixPath(prefix)}`, { ...options, body: {} });
+}
+
+const syncOf = (sync: boolean | undefined) => (sync === undefined ? {} : { sync });
+
+/** The server matches `.+` after the endpoint: an empty prefix would revoke nothing and answer 404, so refuse it. */
+function prefixPath(prefix: string): string {
+  const trimmed = prefix.replace(/^\/+/, '');
+  if (trimmed === '') throw new StrongroomError('invalid', 'a lease prefix is required');
+  return trimmed;
 }
 
 export async function lookupLease(
