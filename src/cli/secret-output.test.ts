@@ -44,6 +44,21 @@ describe("Vault's CLI output of an answer", () => {
     expect(secretTable({ lease_id: '', lease_duration: 0, data: { a: 'b' } })).not.toMatch(/lease|refresh/);
   });
 
+  it('prints whole seconds under duration-looking data keys as durations in the table only, as Vault’s CLI', () => {
+    const body = {
+      data: { ttl: 86396, rotation_period: 86400, token_max_ttl: 0, lease_max: 90, max_ttl: '1h', port: 5432, ttl2: 5 },
+    };
+    const table = secretTable(body);
+    expect(table).toMatch(/^ttl {16}23h59m56s$/m);
+    expect(table).toMatch(/^rotation_period {4}24h$/m);
+    expect(table).toMatch(/^token_max_ttl {6}0s$/m);
+    expect(table).toMatch(/^lease_max {10}1m30s$/m);
+    expect(table).toMatch(/^max_ttl {12}1h$/m);
+    expect(table).toMatch(/^port {15}5432$/m);
+    expect(table).toMatch(/^ttl2 {15}5$/m);
+    expect(secretField(body, 'ttl')).toBe(86396);
+  });
+
   it('prints the envelope for -format=json as Vault’s CLI does: null optional blocks left out', () => {
     emitSecret('json', LEASED);
     const printed = JSON.parse(out);

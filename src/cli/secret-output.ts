@@ -93,8 +93,19 @@ export function secretRows(body: Envelope): Array<[string, unknown]> {
     if (wrap.wrapped_accessor) rows.push(['wrapped_accessor:', wrap.wrapped_accessor]);
   }
   const data = (body.data ?? {}) as Record<string, unknown>;
-  for (const key of Object.keys(data).sort()) rows.push([key, data[key]]);
+  for (const key of Object.keys(data).sort()) {
+    const value = data[key];
+    // Vault's table prints whole seconds under a duration-looking key as a duration (static-creds' ttl "23h59m56s",
+    // rotation_period "24h"); -field and json keep the number.
+    const seconds = typeof value === 'number' && Number.isInteger(value) && value >= 0 && looksLikeDuration(key);
+    rows.push([key, seconds ? humanDuration(value) : value]);
+  }
   return rows;
+}
+
+/** The keys Vault's CLI treats as durations in a table (its command/format.go). */
+function looksLikeDuration(key: string): boolean {
+  return /^(?:.*_)?(?:period|ttl|duration)$/.test(key) || key === 'lease_max' || key === 'ttl_max';
 }
 
 /** Vault's columnized table: columns padded to their widest cell and joined by four spaces; empty cells "n/a". */
