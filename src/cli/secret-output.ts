@@ -9,7 +9,8 @@ import { rawField, write } from './output.js';
  *   table   Vault's plain two-column layout (columns joined by four spaces, a dashed rule under the header): the lease
  *           rows first (lease_id, lease_duration, lease_renewable; or refresh_interval when a duration comes without
  *           a lease id), then the token rows of an `auth` block, the wrapping rows of `wrap_info`, then the data keys
- *           sorted. Values print as Go's %v would (lists `[a b]`, maps `map[k:v]`).
+ *           sorted. Values print as Go's %v would (lists `[a b]`, maps `map[k:v]`); whole seconds under a key like
+ *           ttl, *_ttl, period, *_period, *_duration print as durations ("24h"), as Vault's table does.
  *   json    The answer's envelope as Vault's CLI re-serializes it: request_id, lease_id, lease_duration, renewable,
  *           data, warnings, then auth, wrap_info and mount_type only when set. `jq .data.password` works.
  *   yaml    The same object in YAML.
