@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ApiError } from './client.js';
 import { act, leaf, oneLineErrors, type Context } from './command.js';
 import { CliError, UsageError } from './errors.js';
-import { parseKeyValues, readStdinOnce } from './input.js';
+import { parseKeyValues, readJsonObjectFromStdin } from './input.js';
 import { parseFormat, type OutputFormat } from './output.js';
 import { emitKeys, emitSecret } from './secret-output.js';
 
@@ -145,17 +145,7 @@ async function writeCommand(ctx: Context, args: string[]): Promise<void> {
   const { path, format, field, pairs } = vaultArgs(ctx, args, ['field', 'format', 'output', 'o', 'force', 'f']);
   let data: Record<string, unknown>;
   if (pairs.length === 1 && pairs[0] === '-') {
-    const text = await readStdinOnce('the JSON object');
-    try {
-      data = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw new UsageError(
-        'stdin is not valid JSON',
-        'a JSON object, e.g. echo \'{"k":"v"}\' | strongroom write PATH -',
-      );
-    }
-    if (data === null || typeof data !== 'object' || Array.isArray(data))
-      throw new UsageError('stdin must hold a JSON object');
+    data = await readJsonObjectFromStdin('strongroom write PATH');
   } else {
     data = await parseKeyValues(pairs);
   }

@@ -25,6 +25,23 @@ export async function readStdinOnce(what: string): Promise<string> {
   return readStdin();
 }
 
+/**
+ * The single `-` argument of `write`/`kv put`: the whole body as one JSON object on stdin. `usage` is the command
+ * line shown in the hint (e.g. "strongroom write PATH").
+ */
+export async function readJsonObjectFromStdin(usage: string): Promise<Record<string, unknown>> {
+  const text = await readStdinOnce('the JSON object');
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new UsageError('stdin is not valid JSON', `a JSON object, e.g. echo '{"k":"v"}' | ${usage} -`);
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data))
+    throw new UsageError('stdin must hold a JSON object');
+  return data as Record<string, unknown>;
+}
+
 /** Strips exactly one trailing newline (what `echo` and most editors add); inner and leading whitespace is data. */
 export function chompOne(text: string): string {
   return text.replace(/\r?\n$/, '');

@@ -1,7 +1,7 @@
 import { ApiError, type Client } from './client.js';
 import type { Context } from './command.js';
 import { CliError, UsageError } from './errors.js';
-import { parseKeyValues, parsePositiveInt, parseWrapTtl, readStdinOnce } from './input.js';
+import { parseKeyValues, parsePositiveInt, parseWrapTtl, readJsonObjectFromStdin } from './input.js';
 import { resolveKvPath, requireSecretPath, valueOf, valuePath, writeBody, type KvLocation } from './kv-paths.js';
 import { colors, emit, gridTable, keyValueTable, rawField } from './output.js';
 import { generatedValues } from './password.js';
@@ -40,17 +40,7 @@ export async function writeVersion(ctx: Context, path: string, pairs: string[], 
   const generate = (ctx.opts.generate ?? []) as string[];
   let data: Record<string, unknown>;
   if (pairs.length === 1 && pairs[0] === '-') {
-    const text = await readStdinOnce('the JSON object');
-    try {
-      data = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw new UsageError(
-        'stdin is not valid JSON',
-        'a JSON object, e.g. echo \'{"k":"v"}\' | strongroom kv put PATH -',
-      );
-    }
-    if (data === null || typeof data !== 'object' || Array.isArray(data))
-      throw new UsageError('stdin must hold a JSON object');
+    data = await readJsonObjectFromStdin('strongroom kv put PATH');
   } else {
     if (pairs.length === 0 && generate.length === 0)
       throw new UsageError('no data given', `'strongroom kv ${mode} ${loc.display} key=value'`);

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Storage } from '../storage/database.js';
+import { countBelowTerm } from '../storage/terms.js';
 
 export interface CubbyholeRow {
   owner: string;
@@ -84,14 +85,7 @@ export function createCubbyholeRepository(storage: Pick<Storage, 'db'>): Cubbyho
 
     staleRows: (term, limit) => db.selectFrom(table).selectAll().where('term', '<', term).limit(limit).execute(),
 
-    async countStale(term) {
-      const row = await db
-        .selectFrom(table)
-        .select((eb) => eb.fn.countAll<number | string>().as('n'))
-        .where('term', '<', term)
-        .executeTakeFirst();
-      return Number(row?.n ?? 0);
-    },
+    countStale: (term) => countBelowTerm(db, table, term),
 
     async replaceCiphertext(row, previous) {
       const result = await db

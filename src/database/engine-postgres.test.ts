@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipelineHarness, errorsOf, type PipelineHarness } from '../../test/support/pipeline-harness.js';
-import { pgAdminQuery, pgCanLogin, pgPasswordMatches } from '../../test/support/pg-login.js';
+import { pgAdminQuery, pgDropRoles, pgCanLogin, pgPasswordMatches } from '../../test/support/pg-login.js';
 import { postgresAdminUrl, postgresSkipReason } from '../../test/support/postgres.js';
 import { createRedactor } from '../audit/redact.js';
 import { databaseEngine } from './module.js';
@@ -62,14 +62,7 @@ describe.skipIf(postgresSkipReason !== undefined)('database engine on PostgreSQL
 
   afterAll(async () => {
     await h?.close();
-    const left = await pgAdminQuery<{ rolname: string }>(`select rolname from pg_roles where rolname like $1`, [
-      `v-${tag}-%`,
-    ]);
-    for (const { rolname } of left)
-      await pgAdminQuery(`DROP OWNED BY "${rolname}"`)
-        .then(() => pgAdminQuery(`DROP ROLE "${rolname}"`))
-        .catch(() => undefined);
-    await pgAdminQuery(`DROP ROLE IF EXISTS "${rootUser}"`).catch(() => undefined);
+    await pgDropRoles({ like: `v-${tag}-%`, roles: [rootUser] });
   });
 
   it('reads a config without its password and lists it', async () => {

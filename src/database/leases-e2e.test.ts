@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipelineHarness, errorsOf, type PipelineHarness } from '../../test/support/pipeline-harness.js';
-import { pgAdminQuery, pgCanLogin } from '../../test/support/pg-login.js';
+import { pgAdminQuery, pgDropRoles, pgCanLogin } from '../../test/support/pg-login.js';
 import { postgresAdminUrl, postgresSkipReason } from '../../test/support/postgres.js';
 import { startTcpProxy, type TcpProxy } from '../../test/support/tcp-proxy.js';
 
@@ -60,14 +60,7 @@ describe.skipIf(postgresSkipReason !== undefined)('database engine with the leas
   afterAll(async () => {
     await h?.close();
     await proxy?.close();
-    const left = await pgAdminQuery<{ rolname: string }>(`select rolname from pg_roles where rolname like $1`, [
-      `v-${tag}-%`,
-    ]);
-    for (const { rolname } of left)
-      await pgAdminQuery(`DROP OWNED BY "${rolname}"`)
-        .then(() => pgAdminQuery(`DROP ROLE "${rolname}"`))
-        .catch(() => undefined);
-    await pgAdminQuery(`DROP ROLE IF EXISTS "${rootUser}"`).catch(() => undefined);
+    await pgDropRoles({ like: `v-${tag}-%`, roles: [rootUser] });
   });
 
   it('sys/leases/revoke drops the user: it can log in before, not after', async () => {

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Storage } from '../storage/database.js';
+import { countBelowTerm } from '../storage/terms.js';
 
 export interface ConnectionRow {
   mount_uuid: string;
@@ -72,14 +73,7 @@ export function createDatabaseRepository(storage: Pick<Storage, 'db'>) {
       return rows.map((r) => normalize(r)!);
     },
 
-    async countStale(term: number): Promise<number> {
-      const row = await db
-        .selectFrom(conns)
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('term', '<', term)
-        .executeTakeFirst();
-      return Number(row?.n ?? 0);
-    },
+    countStale: (term: number): Promise<number> => countBelowTerm(db, conns, term),
 
     /** Replaces the ciphertext only if the row still holds `previous` (a concurrent write wins). */
     async replaceCiphertext(row: ConnectionRow, previous: Uint8Array): Promise<boolean> {

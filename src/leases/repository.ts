@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Storage } from '../storage/database.js';
+import { countBelowTerm } from '../storage/terms.js';
 
 export interface LeaseRow {
   id: string;
@@ -273,14 +274,7 @@ export function createLeaseRepository(storage: Pick<Storage, 'db' | 'engine'>): 
       return rows.map(normalize);
     },
 
-    async countStale(term) {
-      const row = await db
-        .selectFrom(table)
-        .select((eb) => eb.fn.countAll<number | string>().as('n'))
-        .where('term', '<', term)
-        .executeTakeFirst();
-      return Number(row?.n ?? 0);
-    },
+    countStale: (term) => countBelowTerm(db, table, term),
 
     async replaceInternal(row, previous) {
       const result = await db

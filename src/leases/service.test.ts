@@ -39,6 +39,27 @@ const systemAudit: SystemAudit = {
 const quiet = { info: () => undefined, error: () => undefined };
 const mount = { uuid: 'mount-1', path: 'db/', type: 'database' };
 
+type LeaseService = ReturnType<typeof createLeaseService>;
+
+/** An expiration manager on the test clock, never sealed, quiet; small batches so the tests cross batch ends. */
+function expirationManager(
+  service: LeaseService,
+  storage: Storage,
+  clock: { now: number },
+  options: { batchSize?: number; concurrency?: number } = {},
+) {
+  return createExpirationManager({
+    storage,
+    revoker: service.revoker,
+    owner: service.owner,
+    isSealed: () => false,
+    log: quiet,
+    now: () => clock.now,
+    batchSize: 7,
+    ...options,
+  });
+}
+
 describe('retryDelayMs', () => {
   it('doubles from 1 s and never waits more than 30 s', () => {
     expect(retryDelayMs(1, () => 0)).toBe(1000);
@@ -61,16 +82,8 @@ describeEachEngine('lease service', (ctx) => {
 
   const build = (dispatch: LeaseDispatch, storage: Storage = ctx.storage(), b: Barrier = barrier) =>
     createLeaseService({ storage, barrier: b, dispatch, systemAudit, now: () => clock.now });
-  const manager = (service: ReturnType<typeof build>, storage: Storage = ctx.storage()) =>
-    createExpirationManager({
-      storage,
-      revoker: service.revoker,
-      owner: service.owner,
-      isSealed: () => false,
-      log: quiet,
-      now: () => clock.now,
-      batchSize: 7,
-    });
+  const manager = (service: LeaseService, storage: Storage = ctx.storage()) =>
+    expirationManager(service, storage, clock);
   const newLease = (overrides: Partial<Parameters<ReturnType<typeof build>['create']>[0]> = {}) => ({
     path: 'db/creds/app',
     mount,
@@ -266,16 +279,7 @@ describeEachEngine('several server processes on one database', (ctx) => {
         ids.push((await services[i % 3]!.service.create({ ...leaseInput(), ttl: 1 + (i % 5) })).leaseId);
       clock.now += 10_000;
       const managers = services.map(({ storage, service }) =>
-        createExpirationManager({
-          storage,
-          revoker: service.revoker,
-          owner: service.owner,
-          isSealed: () => false,
-          log: quiet,
-          now: () => clock.now,
-          batchSize: 20,
-          concurrency: 4,
-        }),
+        expirationManager(service, storage, clock, { batchSize: 20, concurrency: 4 }),
       );
       await Promise.all(managers.map((m) => m.runOnce()));
       await Promise.all(managers.map((m) => m.runOnce()));

@@ -57,3 +57,21 @@ export async function pgPasswordMatches(role: string, password: string): Promise
   const serverKey = createHmac('sha256', salted).update('Server Key').digest('base64');
   return serverKey === m[4];
 }
+
+/**
+ * Cleanup for a test file: drops every role whose name is LIKE `pattern` (the dynamic users it created, found by its
+ * tag) with what they own, then the named `roles` (its root and static accounts). Failures are ignored: cleanup must
+ * not hide the test's own result, and a role may already be gone.
+ */
+export async function pgDropRoles(options: { like?: string; roles?: string[] }): Promise<void> {
+  if (options.like !== undefined) {
+    const left = await pgAdminQuery<{ rolname: string }>('select rolname from pg_roles where rolname like $1', [
+      options.like,
+    ]);
+    for (const { rolname } of left)
+      await pgAdminQuery(`DROP OWNED BY "${rolname}"`)
+        .then(() => pgAdminQuery(`DROP ROLE "${rolname}"`))
+        .catch(() => undefined);
+  }
+  for (const role of options.roles ?? []) await pgAdminQuery(`DROP ROLE IF EXISTS "${role}"`).catch(() => undefined);
+}

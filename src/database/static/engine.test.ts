@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipelineHarness, type PipelineHarness } from '../../../test/support/pipeline-harness.js';
-import { pgAdminQuery, pgCanLogin } from '../../../test/support/pg-login.js';
+import { pgAdminQuery, pgCanLogin, pgDropRoles } from '../../../test/support/pg-login.js';
 import { postgresAdminUrl, postgresSkipReason } from '../../../test/support/postgres.js';
 import { databaseEngine } from '../module.js';
 import { recordingLeases, testPasswords, type RecordingLeases } from '../test-support.js';
@@ -51,7 +51,7 @@ describe.skipIf(postgresSkipReason !== undefined)('static roles in the database 
 
   afterAll(async () => {
     await h?.close();
-    for (const user of [...accounts, rootUser]) await pgAdminQuery(`DROP ROLE IF EXISTS "${user}"`).catch(() => 0);
+    await pgDropRoles({ roles: [...accounts, rootUser] });
   });
 
   it("refuses a role the config's allowed_roles does not admit, and an unknown config", async () => {

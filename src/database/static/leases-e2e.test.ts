@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPipelineHarness, type PipelineHarness } from '../../../test/support/pipeline-harness.js';
-import { pgAdminQuery, pgCanLogin } from '../../../test/support/pg-login.js';
+import { pgAdminQuery, pgCanLogin, pgDropRoles } from '../../../test/support/pg-login.js';
 import { postgresAdminUrl, postgresSkipReason } from '../../../test/support/postgres.js';
 import { databaseEngine } from '../module.js';
 import { testPasswords } from '../test-support.js';
@@ -65,7 +65,7 @@ describe.skipIf(postgresSkipReason !== undefined)('static-role holds through the
 
   afterAll(async () => {
     await h?.close();
-    for (const user of [blue, green, rootUser]) await pgAdminQuery(`DROP ROLE IF EXISTS "${user}"`).catch(() => 0);
+    await pgDropRoles({ roles: [blue, green, rootUser] });
   });
 
   it('sys/leases/revoke of a hold releases the retiring account, which is then retired (audited)', async () => {

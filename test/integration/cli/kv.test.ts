@@ -66,6 +66,16 @@ describe('strongroom kv', () => {
     async () => {
       ok(await run(['kv', 'put', 'secret/app/json', '-'], { input: '{"n": 1, "s": "x"}' }));
       expect(json(await run(['kv', 'get', '-o', 'json', 'secret/app/json']))).toMatchObject({ data: { n: 1, s: 'x' } });
+      // The same reader serves `strongroom write PATH -`: a usage error (exit 2) for text that is not one JSON object.
+      const broken = await run(['kv', 'put', 'secret/app/json', '-'], { input: '{"n": ' });
+      expect(broken.code).toBe(2);
+      expect(broken.stderr).toMatch(/^Error: stdin is not valid JSON/);
+      expect(broken.stderr).toContain(`echo '{"k":"v"}' | strongroom kv put PATH -`);
+      for (const input of ['[1]', 'null', '"text"']) {
+        const refused = await run(['write', 'secret/data/app/json', '-'], { input });
+        expect(refused.code, input).toBe(2);
+        expect(refused.stderr, input).toMatch(/^Error: stdin must hold a JSON object/);
+      }
     },
     SLOW,
   );

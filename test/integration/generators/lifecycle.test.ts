@@ -19,6 +19,7 @@ import { companionName } from '../../../src/kubernetes/generators/companion.js';
 import { versionAnnotation } from '../../../src/kubernetes/rollout/hash.js';
 import { eventually } from '../../support/eventually.js';
 import { createKubeApiServer, writeKubeconfig, type KubeApiServer } from '../../support/kube-api/index.js';
+import { createStoreNamespace } from '../rollout/support.js';
 import { startFakeVault, type FakeVault } from './fake-vault.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -74,19 +75,7 @@ beforeAll(async () => {
     log: (m) => logs.push(m),
     readCacheTtlMs: 0,
   });
-  api.create('namespaces', { metadata: { name: NS } });
-  api.create('secrets', {
-    metadata: { name: 'vault-token', namespace: NS },
-    stringData: { token: vault.token },
-  } as Loose);
-  api.create('secretstores', {
-    apiVersion: 'strongroom.io/v1',
-    kind: 'SecretStore',
-    metadata: { name: 'vault', namespace: NS },
-    spec: {
-      provider: { vault: { server: vault.url, auth: { tokenSecretRef: { name: 'vault-token', key: 'token' } } } },
-    },
-  });
+  createStoreNamespace(api, NS, { server: vault.url, token: vault.token, store: 'vault', tokenSecret: 'vault-token' });
   api.create('vaultdynamicsecrets', {
     apiVersion: 'strongroom.io/v1',
     kind: 'VaultDynamicSecret',

@@ -16,7 +16,7 @@ import { versionAnnotation } from '../../../src/kubernetes/rollout/hash.js';
 import { createProviderVersionSource } from '../../../src/kubernetes/rollout/provider-source.js';
 import { createKubeApiServer, writeKubeconfig, type KubeApiServer } from '../../support/kube-api/index.js';
 import { startServer, type StartedServer } from '../../support/server-process.js';
-import { deployment, envUse, eventually, type Loose } from './support.js';
+import { createStoreNamespace, deployment, envUse, eventually, type Loose } from './support.js';
 
 let api: KubeApiServer;
 let store: StartedServer;
@@ -84,25 +84,7 @@ describe('rollouts behind the operator', () => {
   let source: ReturnType<typeof createProviderVersionSource>;
 
   it('restarts the consumers of a Secret the operator synced, and reads old versions back through the provider', async () => {
-    api.create('namespaces', { metadata: { name: ns } });
-    api.create('secrets', {
-      metadata: { name: 'strongroom-token', namespace: ns },
-      stringData: { token: store.rootToken },
-    } as Loose);
-    api.create('secretstores', {
-      apiVersion: 'strongroom.io/v1',
-      kind: 'SecretStore',
-      metadata: { name: 'strongroom', namespace: ns },
-      spec: {
-        provider: {
-          vault: {
-            server: store.url,
-            path: 'secret',
-            auth: { tokenSecretRef: { name: 'strongroom-token', key: 'token' } },
-          },
-        },
-      },
-    });
+    createStoreNamespace(api, ns, { server: store.url, token: store.rootToken, path: 'secret' });
     api.create('deployments', deployment(ns, 'canary', envUse('db'), { labels: { tier: 'canary' } }));
     api.create('deployments', deployment(ns, 'bulk', envUse('db')));
     await put('shop/db', { password: 'v1' });

@@ -100,6 +100,37 @@ export async function startOperatorProcess(kubeconfigPath: string, args: string[
   };
 }
 
+/**
+ * A namespace in the API double with a Secret holding `token` and a SecretStore (`strongroom` unless named) whose
+ * Vault provider authenticates to `server` with it. `path` is the KV mount, for ExternalSecrets that read KV.
+ */
+export function createStoreNamespace(
+  api: KubeApiServer,
+  namespace: string,
+  options: { server: string; token: string; store?: string; tokenSecret?: string; path?: string },
+): void {
+  const tokenSecret = options.tokenSecret ?? 'strongroom-token';
+  api.create('namespaces', { metadata: { name: namespace } });
+  api.create('secrets', {
+    metadata: { name: tokenSecret, namespace },
+    stringData: { token: options.token },
+  } as Loose);
+  api.create('secretstores', {
+    apiVersion: 'strongroom.io/v1',
+    kind: 'SecretStore',
+    metadata: { name: options.store ?? 'strongroom', namespace },
+    spec: {
+      provider: {
+        vault: {
+          server: options.server,
+          ...(options.path !== undefined ? { path: options.path } : {}),
+          auth: { tokenSecretRef: { name: tokenSecret, key: 'token' } },
+        },
+      },
+    },
+  });
+}
+
 export async function startBed(options: { progressDeadlineMs?: number } = {}): Promise<Bed> {
   const api = await createKubeApiServer({ tickMs: 10, progressDeadlineMs: options.progressDeadlineMs ?? 600 });
   for (const crd of allCrds()) api.create('customresourcedefinitions', crd as Loose);
@@ -123,25 +154,7 @@ export async function startBed(options: { progressDeadlineMs?: number } = {}): P
     operator: undefined as unknown as OperatorProcess,
     startOperator: () => startOperatorProcess(kubeconfigPath),
     namespace(name) {
-      api.create('namespaces', { metadata: { name } });
-      api.create('secrets', {
-        metadata: { name: 'strongroom-token', namespace: name },
-        stringData: { token: store.rootToken },
-      } as Loose);
-      api.create('secretstores', {
-        apiVersion: 'strongroom.io/v1',
-        kind: 'SecretStore',
-        metadata: { name: 'strongroom', namespace: name },
-        spec: {
-          provider: {
-            vault: {
-              server: store.url,
-              path: 'secret',
-              auth: { tokenSecretRef: { name: 'strongroom-token', key: 'token' } },
-            },
-          },
-        },
-      });
+      createStoreNamespace(api, name, { server: store.url, token: store.rootToken, path: 'secret' });
     },
     async put(key, data) {
       const res = await fetch(`${store.url}/v1/secret/data/${key}`, {

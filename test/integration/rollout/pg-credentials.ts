@@ -1,0 +1,219 @@
+/**
+ * Test bed for the end-to-end database credential tests (dynamic-credentials, static-credentials): a real Strongroom
+ * server process with the database engine connected to the machine's PostgreSQL through a dedicated superuser (so
+ * rotate-root and cleanup never touch the server's own accounts), the Kubernetes API double with the operator in
+ * process (real Vault provider), a namespace whose SecretStore `strongroom` points at the server, and a Deployment
+ * that takes the target Secret as its environment.
+ *
+ * The consumer logs in every ~50 ms with whatever the Secret holds (as a pod re-reading its mounted file would) and
+ * checks that every ready pod's generation still has a working credential.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { expect } from 'vitest';
+import { allCrds } from '../../../src/kubernetes/api/crds.js';
+import { startOperator, type Operator } from '../../../src/kubernetes/controller/operator.js';
+import { A_VERSION } from '../../../src/kubernetes/controller/target-secret.js';
+import { versionAnnotation } from '../../../src/kubernetes/rollout/hash.js';
+import { createKubeApiServer, writeKubeconfig, type KubeApiServer } from '../../support/kube-api/index.js';
+import { pgAdminQuery, pgCanLogin } from '../../support/pg-login.js';
+import { postgresAdminUrl } from '../../support/postgres.js';
+import { startServer, type StartedServer } from '../../support/server-process.js';
+import { createStoreNamespace, type Loose } from './support.js';
+
+export const decode = (v: string | undefined) => (v === undefined ? '' : Buffer.from(v, 'base64').toString('utf8'));
+
+/** A real login, and the password still valid by the role's VALID UNTIL (trust auth would not check either). */
+export async function login(user: string, password: string): Promise<boolean> {
+  if (!(await pgCanLogin(user, password))) return false;
+  const rows = await pgAdminQuery<{ valid: boolean }>(
+    'select coalesce(rolvaliduntil > now(), true) as valid from pg_roles where rolname = $1',
+    [user],
+  );
+  return rows[0]?.valid === true;
+}
+
+export interface CredentialsBed {
+  api: KubeApiServer;
+  store: StartedServer;
+  operator: Operator;
+  /** A root-token request to the store; throws on an error status. */
+  vault(method: string, path: string, body?: unknown): Promise<Loose>;
+  /** The ExternalSecret's latest rollout once it succeeded with generation `generation` (gen-N), else undefined. */
+  rolledOut(externalSecret: string, generation: number): Loose;
+  close(): Promise<void>;
+}
+
+export interface CredentialsBedOptions {
+  /** The superuser the engine connects as; created here, dropped by the test. */
+  rootUser: string;
+  rootPassword: string;
+  /** Written to `database/config/pg` beside the plugin, connection URL and root credentials. */
+  config: Record<string, unknown>;
+  namespace: string;
+  /** The Deployment (and its app label and image) that consumes the target Secret. */
+  app: string;
+  secret: string;
+}
+
+export async function startCredentialsBed(options: CredentialsBedOptions): Promise<CredentialsBed> {
+  const { rootUser, rootPassword, namespace: ns, app } = options;
+  await pgAdminQuery(`CREATE ROLE "${rootUser}" WITH LOGIN SUPERUSER PASSWORD '${rootPassword}'`);
+  const store = await startServer();
+  async function vault(method: string, path: string, body?: unknown): Promise<Loose> {
+    const res = await fetch(`${store.url}/v1/${path}`, {
+      method,
+      headers: { 'x-vault-token': store.rootToken, 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  }
+  await vault('POST', 'sys/mounts/database', { type: 'database' });
+  const pg = new URL(postgresAdminUrl!);
+  await vault('POST', 'database/config/pg', {
+    plugin_name: 'postgresql-database-plugin',
+    connection_url: `postgresql://{{username}}:{{password}}@${pg.host}/postgres`,
+    username: rootUser,
+    password: rootPassword,
+    ...options.config,
+  });
+
+  const api = await createKubeApiServer({ tickMs: 10, progressDeadlineMs: 2000 });
+  for (const crd of allCrds()) api.create('customresourcedefinitions', crd as Loose);
+  const kc = new KubeConfig();
+  kc.loadFromFile(await writeKubeconfig(api.url));
+  const operator = await startOperator({
+    kubeConfig: kc,
+    operatorNamespace: 'default',
+    rollouts: { pollMs: 40 },
+    log: () => undefined,
+    readCacheTtlMs: 0,
+  });
+  createStoreNamespace(api, ns, { server: store.url, token: store.rootToken });
+  api.create('deployments', {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: app, namespace: ns, labels: { app } },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app } },
+      template: {
+        metadata: { labels: { app } },
+        spec: { containers: [{ name: 'app', image: `${app}:1`, envFrom: [{ secretRef: { name: options.secret } }] }] },
+      },
+    },
+  });
+
+  return {
+    api,
+    store,
+    operator,
+    vault,
+    rolledOut(externalSecret, generation) {
+      const r = (api.get('externalsecrets', ns, externalSecret) as Loose)?.status?.rollout;
+      return r?.phase === 'Succeeded' && r.targetVersion === `gen-${generation}` ? r : undefined;
+    },
+    async close() {
+      await operator.shutdown();
+      await store.stop();
+      await api.close();
+    },
+  };
+}
+
+/** A credential a pod runs with: the generation its pod template was rolled out with, and that generation's values. */
+export interface PodCredential {
+  who: string;
+  user: string;
+  password: string;
+}
+
+export interface Consumer {
+  attempts: { version: string | undefined; ok: boolean }[];
+  /** The account and password each generation (gen-N) was seen with in the Secret. */
+  seen: Map<string, { user: string; password: string }>;
+  podFailures: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the consumer loop. `checkPods` gets the distinct credentials of the ready pods and returns a failure message
+ * for each that no longer works (what "works" means differs: a dynamic user must still exist, a static account's
+ * password must still log in). Pods keep the credential they started with (env), so this is what revoking only after
+ * the rollout guarantees.
+ */
+export function startConsumer(
+  bed: CredentialsBed,
+  namespace: string,
+  secretName: string,
+  checkPods: (pods: PodCredential[]) => Promise<string[]>,
+): Consumer {
+  const { api } = bed;
+  let stopped = false;
+  const consumer: Consumer = {
+    attempts: [],
+    seen: new Map(),
+    podFailures: [],
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+
+  async function podCredentials(): Promise<PodCredential[]> {
+    const running = (api.list('pods', namespace) as Loose[]).filter((p) =>
+      p.status?.conditions?.some((c: Loose) => c.type === 'Ready' && c.status === 'True'),
+    );
+    const wanted = new Map<string, PodCredential>();
+    for (const pod of running) {
+      const version = pod.metadata.annotations?.[versionAnnotation(secretName)];
+      const credential = version ? consumer.seen.get(version) : undefined;
+      if (credential)
+        wanted.set(`${credential.user}\0${credential.password}`, {
+          ...credential,
+          who: `pod ${pod.metadata.name} (${version})`,
+        });
+    }
+    return [...wanted.values()];
+  }
+
+  async function run(): Promise<void> {
+    while (!stopped) {
+      const secret = api.get('secrets', namespace, secretName) as Loose;
+      if (secret?.data?.username) {
+        const user = decode(secret.data.username);
+        const password = decode(secret.data.password);
+        const version = secret.metadata.annotations?.[A_VERSION];
+        if (version) consumer.seen.set(version, { user, password });
+        consumer.attempts.push({ version, ok: await login(user, password) });
+      }
+      const pods = await podCredentials();
+      if (pods.length > 0) consumer.podFailures.push(...(await checkPods(pods)));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  const loop = run();
+  return consumer;
+}
+
+/**
+ * After three rotations: no failed login by the consumer or any pod, enough attempts over at least three generations,
+ * and the ExternalSecret's status names the lease (matching `leasePattern`) but never the password.
+ */
+export function expectZeroFailures(
+  bed: CredentialsBed,
+  consumer: Consumer,
+  externalSecret: Loose,
+  leasePattern: RegExp,
+) {
+  const { namespace, name } = externalSecret.metadata as { namespace: string; name: string };
+  expect(consumer.attempts.filter((a) => !a.ok)).toEqual([]);
+  expect(consumer.podFailures).toEqual([]);
+  expect(consumer.attempts.length).toBeGreaterThan(50);
+  expect(new Set(consumer.attempts.map((a) => a.version)).size).toBeGreaterThanOrEqual(3);
+  const status = (bed.api.get('externalsecrets', namespace, name) as Loose).status;
+  expect(status.credentials.current.leases[0].leaseId).toMatch(leasePattern);
+  const secret = bed.api.get('secrets', namespace, externalSecret.spec.target.name) as Loose;
+  expect(JSON.stringify(status)).not.toContain(decode(secret.data.password));
+}
