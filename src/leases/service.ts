@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomBase62 } from '../shared/random-id.js';
 import type { Barrier, Rewrapper } from '../crypto/types.js';
 import type { SystemAudit } from '../logical/module.js';
 import { formatDuration } from '../shared/duration.js';
@@ -37,13 +37,9 @@ export interface LeaseServiceDeps {
 /** Leases revoked at once by a prefix or mount revocation. */
 const REVOKE_CONCURRENCY = 8;
 
-const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-
-/** Vault's lease id suffix: 24 random base62 characters. */
+/** Vault's lease id suffix: 24 random letters and digits. */
 function randomLeaseSuffix(): string {
-  let out = '';
-  for (let i = 0; i < 24; i++) out += BASE62[randomInt(BASE62.length)];
-  return out;
+  return randomBase62(24);
 }
 
 export interface LeaseServiceInternals {

@@ -1,3 +1,4 @@
+import { randomBase62 } from '../../shared/random-id.js';
 import { randomBytes } from 'node:crypto';
 import { invalid } from '../../shared/errors.js';
 
@@ -15,7 +16,8 @@ export function generateToken(): string {
 }
 
 export function generateAccessor(): string {
-  return randomBytes(18).toString('base64url');
+  // Vault's shape: 24 letters and digits. base64url could start with '-', which a CLI reads as a flag.
+  return randomBase62(24);
 }
 
 /** A caller-chosen token (e.g. `--dev-root-token=root`): printable, no whitespace, bounded. */
