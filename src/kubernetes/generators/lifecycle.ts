@@ -339,8 +339,12 @@ export function createLeaseLifecycle(deps: LifecycleDeps) {
   return { prepare };
 }
 
-/** Fields that change on every read without the credential changing (a static role's time to its rotation). */
-const VOLATILE_FIELDS = new Set(['ttl']);
+/**
+ * Fields that change without the credential changing: a static role's time to its rotation, and the two-account
+ * retirement markers (the previous account's retirement ends between two reads of the same credential). A new
+ * generation for them would roll the same password out again.
+ */
+const VOLATILE_FIELDS = new Set(['ttl', 'retiring_username', 'retire_after']);
 
 /** Only the generations still alive keep their data. */
 function keep(held: Map<number, GenerationData>, state: CredentialsStatus): Map<number, GenerationData> {

@@ -100,10 +100,10 @@ describe.skipIf(postgresSkipReason !== undefined)('dynamic database credentials 
     };
     bed.api.create('externalsecrets', externalSecret);
     const rolledOut = (generation: number) => () => bed.rolledOut('orders-db', generation);
-    await eventually(rolledOut(1), 'generation 1 rolled out', 30_000);
+    await eventually(rolledOut(1), 'generation 1 rolled out', 60_000);
     consumer = startConsumer(bed, NS, SECRET, usersAlive);
     for (const generation of [2, 3, 4]) {
-      await eventually(rolledOut(generation), `generation ${generation} rolled out`, 30_000);
+      await eventually(rolledOut(generation), `generation ${generation} rolled out`, 60_000);
       const old = consumer.seen.get(`gen-${generation - 1}`)?.user;
       expect(old, `the consumer saw generation ${generation - 1}`).toBeDefined();
       // Revoked after the rollout and its grace period: the database user is dropped (not left to expire).
@@ -112,5 +112,5 @@ describe.skipIf(postgresSkipReason !== undefined)('dynamic database credentials 
     await consumer.stop();
     // The ExternalSecret's status records the lease, never the password.
     expectZeroFailures(bed, consumer, externalSecret, /^database\/creds\/orders\//);
-  }, 120_000);
+  }, 300_000);
 });

@@ -92,10 +92,10 @@ describe.skipIf(postgresSkipReason !== undefined)('two-account static credential
     };
     bed.api.create('externalsecrets', externalSecret);
     const rolledOut = (generation: number) => () => bed.rolledOut('ledger-db', generation);
-    await eventually(rolledOut(1), 'generation 1 rolled out', 30_000);
+    await eventually(rolledOut(1), 'generation 1 rolled out', 60_000);
     consumer = startConsumer(bed, NS, SECRET, passwordsWork);
     for (const generation of [2, 3, 4]) {
-      await eventually(rolledOut(generation), `generation ${generation} rolled out`, 30_000);
+      await eventually(rolledOut(generation), `generation ${generation} rolled out`, 60_000);
       const old = consumer.seen.get(`gen-${generation - 1}`);
       expect(old?.user, `the consumer saw generation ${generation - 1}`).toBeDefined();
       expect(consumer.seen.get(`gen-${generation}`)?.user).not.toBe(old!.user);
@@ -109,5 +109,5 @@ describe.skipIf(postgresSkipReason !== undefined)('two-account static credential
     await consumer.stop();
     // The ExternalSecret's status records the hold lease, never the password.
     expectZeroFailures(bed, consumer, externalSecret, /^database\/static-creds\/pair\//);
-  }, 120_000);
+  }, 300_000);
 });
