@@ -14,11 +14,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { A_VERSION } from '../../../src/kubernetes/controller/target-secret.js';
 import { eventually } from '../../support/eventually.js';
 import { pgDropRoles } from '../../support/pg-login.js';
 import { postgresAdminUrl, postgresSkipReason } from '../../support/postgres.js';
 import { startTcpProxy, type TcpProxy } from '../../support/tcp-proxy.js';
 import {
+  decode,
   dynamicUsersAlive,
   login,
   roleExists,
@@ -143,6 +145,11 @@ describe.skipIf(postgresSkipReason !== undefined)('generated credentials: failed
       40_000,
     );
     expect(rolled).toMatchObject({ targetVersion: `gen-${before + 1}`, previousVersion: `gen-${before}` });
+    // The Secret holds the previous credential again.
+    const previous = consumer!.seen.get(`gen-${before}`)!;
+    const secret = bed.api.get('secrets', NS, SECRET) as Loose;
+    expect(secret.metadata.annotations[A_VERSION]).toBe(`gen-${before}`);
+    expect(decode(secret.data.username)).toBe(previous.user);
 
     // The failed generation's lease is revoked: gone from the store, its user dropped.
     const failedLease = issuedLease(before + 1);
@@ -152,10 +159,9 @@ describe.skipIf(postgresSkipReason !== undefined)('generated credentials: failed
     expect(failedUser, `the consumer saw generation ${before + 1}`).toBeDefined();
     await eventually(async () => !(await roleExists(failedUser!)), 'the failed generation user dropped', 10_000);
 
-    // The restored credential is the one the Secret holds again, and it still logs in.
-    const restored = credentials().current;
-    expect(await lookup(restored.leases[0].leaseId)).toBe('alive');
-    const previous = consumer!.seen.get(`gen-${before}`)!;
+    // The restored credential's lease was never revoked (that waits for a successful rollout): it still logs in.
+    expect(credentials().current.leases[0].leaseId).toBe(issuedLease(before));
+    expect(await lookup(issuedLease(before)!)).toBe('alive');
     expect(await login(previous.user, previous.password)).toBe(true);
 
     // The operator tries again later with a new credential, which rolls out; then the restored one is revoked too.
