@@ -1,6 +1,6 @@
 /**
  * The lease lifecycle of generated credentials when things go wrong, on real components: a real Strongroom server
- * process issues PostgreSQL users (database engine, 30 s leases that cannot be renewed), the operator (in process, real
+ * process issues PostgreSQL users (database engine, 30 s leases that cannot be extended: max_ttl = default_ttl), the operator (in process, real
  * Vault provider) keeps a Secret from a VaultDynamicSecret and rolls each credential out to a Deployment in the
  * Kubernetes API double. The engine reaches PostgreSQL through a TCP proxy the test can stop.
  *
