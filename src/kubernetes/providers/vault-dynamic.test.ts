@@ -20,6 +20,8 @@ beforeAll(async () => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
     if (req.url?.startsWith('/v1/sys/leases/')) {
       if (body?.lease_id === 'gone') return json(400, { errors: ['invalid lease ID'] });
+      if (body?.lease_id === 'stuck')
+        return json(400, { errors: ['failed to revoke entry: unavailable: failed to revoke database user'] });
       if (req.url.endsWith('/revoke')) return res.writeHead(204).end();
       return json(200, { lease_id: body.lease_id, lease_duration: 30, renewable: true });
     }
@@ -103,5 +105,9 @@ describe('dynamic credentials from a Vault-compatible store', () => {
     expect(await dynamic().renew('database/creds/app/x', 30)).toEqual({ leaseDuration: 30, renewable: true });
     await expect(dynamic().renew('gone', 30)).rejects.toBeInstanceOf(LeaseGoneError);
     await expect(dynamic().revoke('gone')).resolves.toBeUndefined();
+  });
+
+  it('a revocation the store could not complete (400 "failed to revoke entry") is an error to retry, not a gone lease', async () => {
+    await expect(dynamic().revoke('stuck')).rejects.toThrow(/failed to revoke entry/);
   });
 });

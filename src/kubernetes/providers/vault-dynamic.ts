@@ -27,6 +27,14 @@ export type VaultCall = (
 /** A lease the store no longer knows: Vault answers 400 ("invalid lease", "lease not found") or 404. */
 const leaseGone = (err: unknown) => err instanceof ApiError && (err.status === 400 || err.status === 404);
 
+/**
+ * Vault also answers 400 when the lease exists but its engine could not end the credential ("failed to revoke entry:
+ * ..."), e.g. while the database is unreachable: the credential is alive, so this is a failure to retry, not a lease
+ * that is gone.
+ */
+const revocationFailed = (err: unknown) =>
+  err instanceof ApiError && err.errors.some((e) => /failed to revoke/i.test(e));
+
 export function createVaultDynamic(call: VaultCall, count: (operation: string) => void): DynamicSecretsClient {
   const caller: LeaseCaller = {
     request: (method, path, options = {}) =>
@@ -87,7 +95,7 @@ export function createVaultDynamic(call: VaultCall, count: (operation: string) =
       try {
         await revokeLease(caller, leaseId);
       } catch (err) {
-        if (!leaseGone(err)) throw err;
+        if (!leaseGone(err) || revocationFailed(err)) throw err;
       }
     },
   };

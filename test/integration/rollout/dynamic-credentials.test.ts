@@ -6,20 +6,27 @@
  *
  * A consumer logs into PostgreSQL every ~50 ms with whatever the Secret holds at that moment (as a pod re-reading its
  * mounted file would). It must never fail across three rotations, and each old database user must be gone once the
- * rollout that replaced it has succeeded.
+ * rollout that replaced it has succeeded. What the operator records (the lease in status, the generations it keeps in
+ * the companion Secret) and what `strongroom consumers` shows of it are checked against the store's own lease.
+ *
+ * Failed rollouts and failed revocations: test/integration/generators/lifecycle.test.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { companionName } from '../../../src/kubernetes/generators/companion.js';
 import { eventually } from '../../support/eventually.js';
-import { pgAdminQuery, pgDropRoles } from '../../support/pg-login.js';
+import { pgDropRoles } from '../../support/pg-login.js';
 import { postgresSkipReason } from '../../support/postgres.js';
 import {
+  dynamicUsersAlive,
   expectZeroFailures,
+  roleExists,
   startConsumer,
   startCredentialsBed,
   type Consumer,
   type CredentialsBed,
 } from './pg-credentials.js';
+import type { Loose } from './support.js';
 
 const tag = randomBytes(3).toString('hex');
 const rootUser = `sr_e2e_root_${tag}`;
@@ -29,19 +36,7 @@ const SECRET = 'pg-creds';
 
 let bed: CredentialsBed;
 let consumer: Consumer | undefined;
-
-/** Every pod's database user must still exist and be valid by its VALID UNTIL. */
-async function usersAlive(pods: { who: string; user: string }[]): Promise<string[]> {
-  const alive = await pgAdminQuery<{ rolname: string }>(
-    'select rolname from pg_roles where rolname = any($1) and coalesce(rolvaliduntil > now(), true)',
-    [pods.map((p) => p.user)],
-  );
-  const names = new Set(alive.map((r) => r.rolname));
-  return pods.filter((p) => !names.has(p.user)).map((p) => `${p.who}: its database user is gone`);
-}
-
-const roleExists = async (user: string) =>
-  (await pgAdminQuery('select 1 from pg_roles where rolname = $1', [user])).length > 0;
+const credentials = () => (bed.api.get('externalsecrets', NS, 'orders-db') as Loose).status.credentials;
 
 describe.skipIf(postgresSkipReason !== undefined)('dynamic database credentials through the cluster', () => {
   beforeAll(async () => {
@@ -101,7 +96,18 @@ describe.skipIf(postgresSkipReason !== undefined)('dynamic database credentials 
     bed.api.create('externalsecrets', externalSecret);
     const rolledOut = (generation: number) => () => bed.rolledOut('orders-db', generation);
     await eventually(rolledOut(1), 'generation 1 rolled out', 60_000);
-    consumer = startConsumer(bed, NS, SECRET, usersAlive);
+    // The status records the lease as the store issued it: 6 s, renewable as Vault's database leases are (though
+    // never past max_ttl, here the same 6 s, so the operator replaces it rather than extend it).
+    const first = credentials().current;
+    expect(first.leases).toEqual([
+      expect.objectContaining({
+        generator: 'orders-db',
+        leaseId: expect.stringMatching(/^database\/creds\/orders\//),
+        leaseDuration: 6,
+        renewable: true,
+      }),
+    ]);
+    consumer = startConsumer(bed, NS, SECRET, dynamicUsersAlive);
     for (const generation of [2, 3, 4]) {
       await eventually(rolledOut(generation), `generation ${generation} rolled out`, 60_000);
       const old = consumer.seen.get(`gen-${generation - 1}`)?.user;
@@ -112,5 +118,36 @@ describe.skipIf(postgresSkipReason !== undefined)('dynamic database credentials 
     await consumer.stop();
     // The ExternalSecret's status records the lease, never the password.
     expectZeroFailures(bed, consumer, externalSecret, /^database\/creds\/orders\//);
+    const status = credentials();
+    expect(status.lastGeneration).toBeGreaterThanOrEqual(4);
+    // The companion Secret keeps only the generations still alive (current, and previous until it is revoked).
+    const held = Object.keys((bed.api.get('secrets', NS, companionName('orders-db')) as Loose).data);
+    expect(held.length).toBeLessThanOrEqual(2);
+    expect(held).toContain(`gen-${credentials().current.generation}`);
   }, 300_000);
+
+  it('`strongroom consumers` shows the lease each workload runs on and when the store ends it', async () => {
+    // Rotations go on meanwhile: checked against the generation the workload runs, not a status read before. That
+    // lease lives until the next rollout succeeded (and its grace period passed); should that fall between the CLI's
+    // read and our lookup, the pair is read again.
+    const { orders, lease } = await eventually(async () => {
+      const out = JSON.parse(await bed.cli('consumers', `${NS}/${SECRET}`, '-o', 'json'));
+      const orders = out.consumers.find((c: Loose) => c.name === 'orders');
+      const leaseId = orders?.leases?.[0]?.leaseId;
+      const lease = leaseId && (await bed.vault('PUT', 'sys/leases/lookup', { lease_id: leaseId }));
+      return lease && { orders, lease };
+    }, 'a workload lease the store still holds');
+    expect(orders.leases).toEqual([
+      {
+        generation: Number(orders.version.replace('gen-', '')),
+        leaseId: expect.stringMatching(/^database\/creds\/orders\//),
+        expireTime: expect.any(String),
+      },
+    ]);
+    // The operator dates the lease from its own clock when the answer arrives: within a second of the store's.
+    expect(Math.abs(Date.parse(orders.leases[0].expireTime) - Date.parse(lease.data.expire_time))).toBeLessThan(1000);
+    expect(await bed.cli('consumers', `${NS}/${SECRET}`)).toMatch(
+      /Lease[\s\S]*database\/creds\/orders\/[\s\S]*expires /,
+    );
+  }, 60_000);
 });

@@ -1,14 +1,17 @@
 /**
- * Test bed for the end-to-end database credential tests (dynamic-credentials, static-credentials): a real Strongroom
- * server process with the database engine connected to the machine's PostgreSQL through a dedicated superuser (so
- * rotate-root and cleanup never touch the server's own accounts), the Kubernetes API double with the operator in
- * process (real Vault provider), a namespace whose SecretStore `strongroom` points at the server, and a Deployment
- * that takes the target Secret as its environment.
+ * Test bed for the end-to-end database credential tests (dynamic-credentials, static-credentials, and the generator
+ * lifecycle's failure cases in test/integration/generators): a real Strongroom server process with the database
+ * engine connected to the machine's PostgreSQL (directly, or through a TCP proxy the test can stop) as a dedicated
+ * superuser (so rotate-root and cleanup never touch the server's own accounts), the Kubernetes API double with the
+ * operator in process (real Vault provider), a namespace whose SecretStore `strongroom` points at the server, and a
+ * Deployment that takes the target Secret as its environment.
  *
  * The consumer logs in every ~50 ms with whatever the Secret holds (as a pod re-reading its mounted file would) and
  * checks that every ready pod's generation still has a working credential.
  */
 import { KubeConfig } from '@kubernetes/client-node';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { allCrds } from '../../../src/kubernetes/api/crds.js';
 import { startOperator, type Operator } from '../../../src/kubernetes/controller/operator.js';
@@ -32,12 +35,30 @@ export async function login(user: string, password: string): Promise<boolean> {
   return rows[0]?.valid === true;
 }
 
+export const roleExists = async (user: string) =>
+  (await pgAdminQuery('select 1 from pg_roles where rolname = $1', [user])).length > 0;
+
+/** A pod check for dynamic credentials: every pod's database user must still exist and be valid by its VALID UNTIL. */
+export async function dynamicUsersAlive(pods: { who: string; user: string }[]): Promise<string[]> {
+  const alive = await pgAdminQuery<{ rolname: string }>(
+    'select rolname from pg_roles where rolname = any($1) and coalesce(rolvaliduntil > now(), true)',
+    [pods.map((p) => p.user)],
+  );
+  const names = new Set(alive.map((r) => r.rolname));
+  return pods.filter((p) => !names.has(p.user)).map((p) => `${p.who}: its database user is gone`);
+}
+
+const BIN = fileURLToPath(new URL('../../../bin/strongroom', import.meta.url));
+
 export interface CredentialsBed {
   api: KubeApiServer;
   store: StartedServer;
   operator: Operator;
+  kubeconfigPath: string;
   /** A root-token request to the store; throws on an error status. */
   vault(method: string, path: string, body?: unknown): Promise<Loose>;
+  /** `strongroom <args>` (dist/: `npm run build` first) against the API double; its stdout, or throws. */
+  cli(...args: string[]): Promise<string>;
   /** The ExternalSecret's latest rollout once it succeeded with generation `generation` (gen-N), else undefined. */
   rolledOut(externalSecret: string, generation: number): Loose;
   close(): Promise<void>;
@@ -53,6 +74,10 @@ export interface CredentialsBedOptions {
   /** The Deployment (and its app label and image) that consumes the target Secret. */
   app: string;
   secret: string;
+  /** Where the engine reaches PostgreSQL (a TCP proxy a test can stop); the admin URL's host:port by default. */
+  engineAddress?: string;
+  /** The API double's progress deadline: how long a rollout the test made fail takes to fail (default 2 s). */
+  progressDeadlineMs?: number;
 }
 
 export async function startCredentialsBed(options: CredentialsBedOptions): Promise<CredentialsBed> {
@@ -73,16 +98,17 @@ export async function startCredentialsBed(options: CredentialsBedOptions): Promi
   const pg = new URL(postgresAdminUrl!);
   await vault('POST', 'database/config/pg', {
     plugin_name: 'postgresql-database-plugin',
-    connection_url: `postgresql://{{username}}:{{password}}@${pg.host}/postgres`,
+    connection_url: `postgresql://{{username}}:{{password}}@${options.engineAddress ?? pg.host}/postgres`,
     username: rootUser,
     password: rootPassword,
     ...options.config,
   });
 
-  const api = await createKubeApiServer({ tickMs: 10, progressDeadlineMs: 2000 });
+  const api = await createKubeApiServer({ tickMs: 10, progressDeadlineMs: options.progressDeadlineMs ?? 2000 });
   for (const crd of allCrds()) api.create('customresourcedefinitions', crd as Loose);
   const kc = new KubeConfig();
-  kc.loadFromFile(await writeKubeconfig(api.url));
+  const kubeconfigPath = await writeKubeconfig(api.url);
+  kc.loadFromFile(kubeconfigPath);
   const operator = await startOperator({
     kubeConfig: kc,
     operatorNamespace: 'default',
@@ -109,7 +135,17 @@ export async function startCredentialsBed(options: CredentialsBedOptions): Promi
     api,
     store,
     operator,
+    kubeconfigPath,
     vault,
+    cli: (...args) =>
+      new Promise((resolve, reject) =>
+        execFile(
+          process.execPath,
+          [BIN, ...args, '--kubeconfig', kubeconfigPath],
+          { env: { ...process.env, NO_COLOR: '1' } },
+          (err, stdout, stderr) => (err ? reject(new Error(`${err.message}: ${stderr}`)) : resolve(stdout)),
+        ),
+      ),
     rolledOut(externalSecret, generation) {
       const r = (api.get('externalsecrets', ns, externalSecret) as Loose)?.status?.rollout;
       return r?.phase === 'Succeeded' && r.targetVersion === `gen-${generation}` ? r : undefined;
