@@ -11,6 +11,7 @@ export const leaseErrors = {
   revoking: () => invalid('lease is being revoked'),
   missingPrefix: () => invalid('prefix must be specified'),
   revokeFailed: (detail: string) => invalid(`failed to revoke entry: ${detail}`),
+  renewFailed: (detail: string) => invalid(`failed to renew entry: ${detail}`),
   heldElsewhere: () =>
     new StrongroomError('unavailable', 'the lease is being revoked by another server process; retry shortly'),
 };

@@ -206,7 +206,13 @@ export function createLeaseService(deps: LeaseServiceDeps): LeaseService & Lease
         );
       }
       // The engine extends the credential first: a lease never outlives what it stands for.
-      await deps.dispatch.renewLease(await revoker.activeOf(row), new Date(expireTime));
+      // An engine that cannot extend the credential (its database is down) is Vault's 400 "failed to renew entry", with
+      // the same safe error text a failed revocation records: never a driver's message.
+      try {
+        await deps.dispatch.renewLease(await revoker.activeOf(row), new Date(expireTime));
+      } catch (err) {
+        throw leaseErrors.renewFailed(safeFailureText(err));
+      }
       if (!(await repo.renewed(row.id, at, expireTime))) throw leaseErrors.revoking();
       counters.renewed();
       return { leaseId: row.id, ttl: seconds(expireTime - at), renewable: true, warnings };

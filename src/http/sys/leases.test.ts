@@ -80,6 +80,23 @@ describe('sys/leases over the pipeline', () => {
     expect((looked.body as { data: { last_renewal: unknown } }).data.last_renewal).not.toBeNull();
   });
 
+  it('a renewal the engine cannot make is 400 "failed to renew entry" and leaves the lease as it was', async () => {
+    const { lease_id } = await issue('app', { ttl: '60', max_ttl: '300' });
+    const before = await h.request('PUT', 'sys/leases/lookup', { token: h.rootToken, body: { lease_id } });
+    probe.failRenew = true;
+    const reply = await h.request('PUT', 'sys/leases/renew', {
+      token: h.rootToken,
+      body: { lease_id, increment: 120 },
+    });
+    probe.failRenew = false;
+    expect(reply.status).toBe(400);
+    expect(errorsOf(reply)).toEqual(['failed to renew entry: unavailable: test engine: backend is down']);
+    const after = await h.request('PUT', 'sys/leases/lookup', { token: h.rootToken, body: { lease_id } });
+    // The same expiry and no renewal recorded (ttl is not compared: it counts down between the two lookups).
+    const { ttl: _before, ...unchanged } = (before.body as { data: Record<string, unknown> }).data;
+    expect((after.body as { data: Record<string, unknown> }).data).toMatchObject({ ...unchanged, last_renewal: null });
+  });
+
   it('renew refuses a lease that is not renewable and one that does not exist, in Vault words', async () => {
     const { lease_id } = await issue('app', { renewable: 'false' });
     const reply = await h.request('PUT', 'sys/leases/renew', { token: h.rootToken, body: { lease_id } });
