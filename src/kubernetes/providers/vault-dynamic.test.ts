@@ -20,6 +20,8 @@ beforeAll(async () => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
     if (req.url?.startsWith('/v1/sys/leases/')) {
       if (body?.lease_id === 'gone') return json(400, { errors: ['invalid lease ID'] });
+      if (body?.lease_id === 'stuck' && req.url.endsWith('/renew'))
+        return json(400, { errors: ['failed to renew entry: Error (ECONNREFUSED)'] });
       if (body?.lease_id === 'stuck')
         return json(400, { errors: ['failed to revoke entry: unavailable: failed to revoke database user'] });
       if (req.url.endsWith('/revoke')) return res.writeHead(204).end();
@@ -109,5 +111,12 @@ describe('dynamic credentials from a Vault-compatible store', () => {
 
   it('a revocation the store could not complete (400 "failed to revoke entry") is an error to retry, not a gone lease', async () => {
     await expect(dynamic().revoke('stuck')).rejects.toThrow(/failed to revoke entry/);
+  });
+
+  it('a renewal the store could not make (400 "failed to renew entry") is an error to retry, not a gone lease', async () => {
+    const renewal = dynamic().renew('stuck', 30);
+    await expect(renewal).rejects.toThrow(/failed to renew entry/);
+    await expect(renewal).rejects.not.toBeInstanceOf(LeaseGoneError);
+    await expect(dynamic().renew('gone', 30)).rejects.toBeInstanceOf(LeaseGoneError);
   });
 });

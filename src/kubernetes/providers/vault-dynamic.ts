@@ -24,16 +24,17 @@ export type VaultCall = (
   options: { query?: Record<string, string>; body?: unknown },
 ) => Promise<Response>;
 
-/** A lease the store no longer knows: Vault answers 400 ("invalid lease", "lease not found") or 404. */
-const leaseGone = (err: unknown) => err instanceof ApiError && (err.status === 400 || err.status === 404);
-
 /**
- * Vault also answers 400 when the lease exists but its engine could not end the credential ("failed to revoke entry:
- * ..."), e.g. while the database is unreachable: the credential is alive, so this is a failure to retry, not a lease
- * that is gone.
+ * Vault answers 400 also when the lease exists but its engine could not end or extend the credential ("failed to
+ * revoke entry: ...", "failed to renew entry: ..."), e.g. while the database is unreachable: the credential is
+ * alive, so this is a failure to retry, never a lease that is gone.
  */
-const revocationFailed = (err: unknown) =>
-  err instanceof ApiError && err.errors.some((e) => /failed to revoke/i.test(e));
+const engineFailed = (err: unknown) =>
+  err instanceof ApiError && err.errors.some((e) => /^failed to (revoke|renew) entry/i.test(e));
+
+/** A lease the store no longer knows: 404, or Vault's 400 ("invalid lease", "lease not found", "lease expired"...). */
+const leaseGone = (err: unknown) =>
+  err instanceof ApiError && (err.status === 404 || (err.status === 400 && !engineFailed(err)));
 
 export function createVaultDynamic(call: VaultCall, count: (operation: string) => void): DynamicSecretsClient {
   const caller: LeaseCaller = {
@@ -95,7 +96,7 @@ export function createVaultDynamic(call: VaultCall, count: (operation: string) =
       try {
         await revokeLease(caller, leaseId);
       } catch (err) {
-        if (!leaseGone(err) || revocationFailed(err)) throw err;
+        if (!leaseGone(err)) throw err;
       }
     },
   };
