@@ -2,7 +2,7 @@
  * Tokens and auth methods. A token is shown once, at creation; storage keeps only an HMAC of it (key from
  * barrier.deriveKey('token-hash')) and an accessor, so a database dump yields no usable token.
  */
-export type AuthMethod = 'token' | 'kubernetes' | 'approle';
+export type AuthMethod = 'token' | 'kubernetes' | 'approle' | 'userpass' | 'jwt' | 'oidc';
 
 export interface TokenInfo {
   accessor: string;
@@ -52,6 +52,14 @@ export interface CreateTokenInput {
   /** Only with a token role, and only into the role's allowed_entity_aliases (Vault); see createFromRole. */
   entityAlias?: string;
 }
+
+/** What a login asks the token store to mint. */
+export type IssueTokenInput = CreateTokenInput & {
+  authMethod: AuthMethod;
+  path: string;
+  boundCidrs?: string[];
+  entityId?: string;
+};
 
 /**
  * A token store role (Vault's auth/token/roles/<name>). Durations in seconds. `period`, `explicitMaxTtl` and
@@ -122,10 +130,11 @@ export interface TokenService {
   listRoles(): Promise<string[]>;
   /** Idempotent. Tokens already created from the role keep working, as in Vault. */
   deleteRole(name: string): Promise<void>;
-  /** Used by auth methods after a successful login. `boundCidrs`: the role's token_bound_cidrs. */
-  issue(
-    input: CreateTokenInput & { authMethod: AuthMethod; path: string; boundCidrs?: string[] },
-  ): Promise<{ token: string; info: TokenInfo }>;
+  /**
+   * Used after a successful login (through the login service, src/auth/login.ts). `boundCidrs`: the role's
+   * token_bound_cidrs; `entityId`: the identity entity the login resolved to.
+   */
+  issue(input: IssueTokenInput): Promise<{ token: string; info: TokenInfo }>;
   /**
    * Hot path: resolves a presented token (constant-time compare), refuses it from an address outside its bound CIDR
    * blocks (before a use is counted), counts one use, expires and revokes as needed.
@@ -156,6 +165,10 @@ export interface AuthMountRef {
   uuid: string;
   /** Relative to auth/, ending in '/': 'approle/', 'ci-approle/'. */
   path: string;
+  /** The mount's accessor ('auth_kubernetes_1a2b3c4d'): identity aliases and templated policies name mounts by it. */
+  accessor: string;
+  /** The method's type ('kubernetes'); an alias records it as Vault's mount_type. */
+  type: string;
 }
 
 export interface KubernetesAuthConfig {

@@ -1,4 +1,6 @@
 import type { AuditService } from '../audit/types.js';
+import type { LoginService } from '../auth/login.js';
+import type { AccessResolver } from '../identity/access.js';
 import type { TokenService } from '../auth/types.js';
 import type { SealService } from '../crypto/types.js';
 import type { KvService } from '../kv/types.js';
@@ -25,6 +27,10 @@ export interface HttpDeps {
   kv: KvService;
   tokens: TokenService;
   policy: PolicyService;
+  /** What a token may do (its policies, its entity's and groups', templates resolved): every ACL check asks here. */
+  access: AccessResolver;
+  /** Completes logins (sys/mfa/validate resumes one parked for MFA). */
+  logins: LoginService;
   /** Leases of dynamic credentials (sys/leases). */
   leases: LeaseService;
   /** Password policies (sys/policies/password). */

@@ -53,10 +53,10 @@ describe('pipeline: declared fields and help', () => {
         return info;
       },
     },
-    policy: {
-      acl: async (policies: string[]) =>
+    access: {
+      acl: async (token: TokenInfo) =>
         compileAcl(
-          policies.includes('writer')
+          token.policies.includes('writer')
             ? [[{ pattern: 'auth/test/thing/*', capabilities: ['create', 'read', 'update'] }]]
             : [],
         ),

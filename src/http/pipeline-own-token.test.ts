@@ -31,6 +31,7 @@ describe("pipeline: the caller's own token and address", () => {
       },
     },
     policy: { acl: async () => ({ isRoot: true }) },
+    access: { acl: async () => ({ isRoot: true }) },
     audit: () => null,
     // One auth mount at auth/test/, served by `backend`.
     authMounts: {

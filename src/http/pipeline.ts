@@ -86,7 +86,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       const data = requestData(req, methodOp);
       // The caller's ACL, fetched once per request and shared by the pipeline's check and handlers' `can`.
       let aclOfCaller: Promise<Acl> | undefined;
-      const callerAcl = (token: TokenInfo): Promise<Acl> => (aclOfCaller ??= deps.policy.acl(token.policies));
+      const callerAcl = (token: TokenInfo): Promise<Acl> => (aclOfCaller ??= deps.access.acl(token));
       let checkedPath = req.path;
       const ctx: RequestContext = {
         operation: methodOp === 'write' ? 'update' : methodOp,

@@ -104,6 +104,7 @@ describe('pipeline: response wrapping', () => {
       seal: { barrier: { isSealed: () => false } },
       tokens: { authenticate: async () => info },
       policy: { acl: async () => ({ isRoot: true }) },
+      access: { acl: async () => ({ isRoot: true }) },
       audit: () => ({ log: record, logAll: async (all: AuditEvent[]) => void (await Promise.all(all.map(record))) }),
       // One auth mount at auth/test/, served by `backend`.
       authMounts: {

@@ -1,5 +1,7 @@
 import type { Migration } from 'kysely';
+import type { LoginService } from '../auth/login.js';
 import type { TokenService } from '../auth/types.js';
+import type { IdentityResolver } from '../identity/types.js';
 import type { Barrier, Rewrapper } from '../crypto/types.js';
 import type { ActiveLease, LeaseRegistrar } from '../leases/types.js';
 import type { Mount } from '../mounts/types.js';
@@ -30,8 +32,15 @@ import type { Backend } from './backend.js';
 export interface ModuleCore {
   storage: Storage;
   barrier: Barrier;
-  /** Issues login tokens (auth methods); core, like Vault's token store. */
+  /** The token store; core, like Vault's. Auth methods never issue through it directly: see `logins`. */
   tokens: TokenService;
+  /**
+   * How an auth method turns a proven login into a token: identity (entity, alias, external groups), login MFA, then
+   * the token (src/auth/login.ts). Every method's login path answers with `loginReply(await logins.complete(...))`.
+   */
+  logins: LoginService;
+  /** The identity store as logins and the ACL see it (entities, aliases, groups). */
+  identity: IdentityResolver;
   /** Registers the lease of a dynamic credential (see src/leases/types.ts); the module's `leases` hooks end it. */
   leases: LeaseRegistrar;
   /** Generates passwords from the password policies (sys/policies/password). */

@@ -76,6 +76,31 @@ export interface PolicyService {
   read(name: string): Promise<PolicyDocument>;
   list(): Promise<string[]>;
   delete(name: string): Promise<void>;
-  /** Compiles the named policies (unknown names are ignored, as Vault does); cached and invalidated on writes. */
-  acl(policyNames: readonly string[]): Promise<Acl>;
+  /**
+   * Compiles the named policies (unknown names are ignored, as Vault does); cached and invalidated on writes.
+   * `identity`: who the token acts for, to resolve templated paths (`{{identity.entity.id}}`, ...); a path whose
+   * template cannot be resolved for this identity (or when none is given) grants nothing, as in Vault.
+   */
+  acl(policyNames: readonly string[], identity?: PolicyIdentity): Promise<Acl>;
+}
+
+/**
+ * What Vault's policy templates can name (https://developer.hashicorp.com/vault/docs/concepts/policies#templated-policies):
+ * the entity's id, name and metadata; each alias by its mount accessor (id, name, metadata, custom_metadata); each
+ * group by id and by name (id, name, metadata).
+ */
+export interface PolicyIdentity {
+  entity: {
+    id: string;
+    name: string;
+    metadata: Record<string, string>;
+    aliases: Array<{
+      id: string;
+      name: string;
+      mountAccessor: string;
+      metadata: Record<string, string>;
+      customMetadata: Record<string, string>;
+    }>;
+  };
+  groups: Array<{ id: string; name: string; metadata: Record<string, string> }>;
 }

@@ -127,7 +127,7 @@ describeEachEngine('migration 0240/0241: an old store keeps its approle and kube
         storage: fresh,
         tokens: {} as TokenService,
         barrier: { isSealed: () => false, deriveKey: () => Buffer.alloc(32) } as unknown as Barrier,
-        mount: { uuid: approleMount.uuid, path: approleMount.path },
+        mount: { uuid: approleMount.uuid, path: approleMount.path, accessor: 'auth_approle_legacy', type: 'approle' },
       });
       expect(await approle.listRoles()).toEqual(['legacy']);
       expect(await approle.readRoleId('legacy')).toBe('rid-1');

@@ -20,6 +20,7 @@ import { createWrappingService } from '../wrapping/service.js';
 import type { ServerConfig } from './config.js';
 import { createAuditLifecycle } from './audit-lifecycle.js';
 import { SYSTEM_LEASE_TTL_SECONDS } from '../shared/duration.js';
+import { wireIdentity } from './identity-wiring.js';
 import { wireLeases } from './lease-wiring.js';
 import { startModules, type ModuleHost } from './module-host.js';
 import { REGISTRY, authCatalog, secretsCatalog } from './modules.js';
@@ -170,6 +171,8 @@ export async function openStore(
   });
   const policy = createPolicyService({ storage });
   const passwords = createPasswordPolicyService({ storage });
+  // Identity (entities, aliases, groups), login MFA, and the one login service every auth method completes through.
+  const identityWiring = wireIdentity({ storage, barrier, tokens, policy });
   let stopMaintenance: (() => Promise<void>) | null = null;
   // Every secrets engine and auth method: services, purge-on-disable, rewrappers and jobs come from the registry.
   const host = startModules(
@@ -178,6 +181,8 @@ export async function openStore(
       storage,
       barrier,
       tokens,
+      logins: identityWiring.logins,
+      identity: identityWiring.identity,
       leases,
       passwords,
       systemAudit: leaseWiring.systemAudit,
@@ -214,6 +219,8 @@ export async function openStore(
     leases,
     tokens,
     policy,
+    access: identityWiring.access,
+    logins: identityWiring.logins,
     passwords,
     wrapping,
     audit: () => audit.forRequest(),

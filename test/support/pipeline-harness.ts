@@ -25,6 +25,7 @@ import { AUTH_MOUNTS, createMountService } from '../../src/mounts/service.js';
 import type { MountService } from '../../src/mounts/types.js';
 import { createPasswordPolicyService } from '../../src/passwords/service.js';
 import type { PasswordPolicyService } from '../../src/passwords/types.js';
+import { wireIdentity } from '../../src/server/identity-wiring.js';
 import { createPolicyService, type CachedPolicyService } from '../../src/policy/service.js';
 import { StrongroomError } from '../../src/shared/errors.js';
 import type { Storage } from '../../src/storage/database.js';
@@ -225,6 +226,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
   });
   const policy = createPolicyService({ storage });
   const passwords = createPasswordPolicyService({ storage });
+  const identityWiring = wireIdentity({ storage, barrier, tokens, policy, clock: () => clock.now });
   const registry = { secrets: [...REGISTRY.secrets, ...(options.extraSecrets ?? [])], auth: REGISTRY.auth };
   const mounts = createMountService({ storage, catalog: secretsCatalog(registry.secrets) });
   const authMounts = createMountService({ storage, catalog: authCatalog(REGISTRY.auth), table: AUTH_MOUNTS });
@@ -248,6 +250,8 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
       storage,
       barrier,
       tokens,
+      logins: identityWiring.logins,
+      identity: identityWiring.identity,
       leases: options.core?.leases ?? leaseWiring.leases,
       passwords: options.core?.passwords ?? passwords,
       systemAudit: options.core?.systemAudit ?? leaseWiring.systemAudit,
@@ -297,6 +301,8 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     leases: leaseWiring.leases,
     tokens,
     policy,
+    access: identityWiring.access,
+    logins: identityWiring.logins,
     passwords,
     // As the store's accessor: none while sealed; 'unavailable' while unsealed without a working audit log.
     audit: () => {

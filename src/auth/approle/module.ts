@@ -20,7 +20,11 @@ export interface AppRoleMethod {
 export function createAppRoleMethod(deps: { storage: Storage; tokens: TokenService; barrier: Barrier }): AppRoleMethod {
   const tables = createAppRoleTables(deps.storage);
   return {
-    forMount: (mount) => createAppRoleService({ ...deps, mount: { uuid: mount.uuid, path: mount.path } }),
+    forMount: (mount) =>
+      createAppRoleService({
+        ...deps,
+        mount: { uuid: mount.uuid, path: mount.path, accessor: mount.accessor, type: mount.type },
+      }),
     tidyAll: () => tables.deleteExpiredSecretIds(Date.now()),
     purgeMount: (uuid) => tables.purgeMount(uuid),
   };

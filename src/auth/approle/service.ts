@@ -30,7 +30,7 @@ export interface AppRoleDeps {
   mount?: AuthMountRef;
 }
 
-const TEST_MOUNT: AuthMountRef = { uuid: 'approle', path: 'approle/' };
+const TEST_MOUNT: AuthMountRef = { uuid: 'approle', path: 'approle/', accessor: 'auth_approle_test', type: 'approle' };
 
 const ROLE_NAME = /^[\w.-]{1,255}$/;
 const MAX_CREDENTIAL_LENGTH = 512;

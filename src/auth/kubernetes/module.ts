@@ -20,7 +20,11 @@ export function createKubernetesMethod(deps: {
   fetch?: KubernetesAuthDeps['fetch'];
 }): KubernetesMethod {
   return {
-    forMount: (mount) => createKubernetesAuthService({ ...deps, mount: { uuid: mount.uuid, path: mount.path } }),
+    forMount: (mount) =>
+      createKubernetesAuthService({
+        ...deps,
+        mount: { uuid: mount.uuid, path: mount.path, accessor: mount.accessor, type: mount.type },
+      }),
     purgeMount: (uuid) => purgeKubernetesMount(deps.storage, uuid),
   };
 }

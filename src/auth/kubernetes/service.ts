@@ -35,7 +35,12 @@ export interface KubernetesAuthDeps {
   mount?: AuthMountRef;
 }
 
-const TEST_MOUNT: AuthMountRef = { uuid: 'kubernetes', path: 'kubernetes/' };
+const TEST_MOUNT: AuthMountRef = {
+  uuid: 'kubernetes',
+  path: 'kubernetes/',
+  accessor: 'auth_kubernetes_test',
+  type: 'kubernetes',
+};
 
 /** Kubernetes' own default issuer for legacy service-account tokens (Vault's default too). */
 const LEGACY_ISSUER = 'kubernetes/serviceaccount';

@@ -75,6 +75,8 @@ export function createTokenCreation(
       numUses: number;
       role?: string;
       boundCidrs?: readonly string[];
+      /** The identity entity the token acts for ('' for none): set by logins, inherited by children (Vault). */
+      entityId?: string;
       /** Refuses a lifetime the creator may not hand out (throws); runs before anything is written. */
       check?: (lifetime: Lifetime) => void;
     },
@@ -100,7 +102,7 @@ export function createTokenCreation(
       display_name: fields.displayName,
       auth_method: fields.authMethod,
       path: fields.path,
-      entity_id: '',
+      entity_id: fields.entityId ?? '',
       orphan: fields.parent ? 0 : 1,
       // A token that never expires has nothing to renew.
       renewable: fields.renewable && lifetime.expireTime > 0 ? 1 : 0,
@@ -184,6 +186,9 @@ export function createTokenCreation(
         // A child made without a role is bound where its parent is (Vault), or the binding could be shed by
         // creating a child; an orphan needs sudo, which is trusted to place tokens anywhere.
         ...(orphan ? {} : { boundCidrs: JSON.parse(parentRow.bound_cidrs) as string[] }),
+        // A child acts for the same person or workload as its parent (Vault copies the entity id), so identity
+        // policies and templated paths follow it; an orphan too, as in Vault.
+        entityId: parentRow.entity_id,
         check: noEternalChildOf(parentRow),
       });
     },
@@ -268,6 +273,7 @@ export function createTokenCreation(
         renewable: input.renewable ?? true,
         ...lifetimeFields(input),
         boundCidrs,
+        ...(input.entityId ? { entityId: input.entityId } : {}),
       });
     },
   };

@@ -1,14 +1,25 @@
 import type { TokenInfo } from '../types.js';
+import type { HandlerResult } from '../../logical/backend.js';
 import { rfc3339, secondsUntil } from '../../logical/time.js';
+import type { LoginOutcome, MfaRequirement } from '../login.js';
 
-/** Vault's `auth` block for a freshly issued (or renewed) token. `token` is '' when renewing by accessor. */
-export function authBlock(token: string, info: TokenInfo): Record<string, unknown> {
+/**
+ * Vault's `auth` block for a freshly issued (or renewed) token. `token` is '' when renewing by accessor.
+ * `identityPolicies`: the entity's and its groups' policies; `policies` is the union, as Vault answers.
+ */
+export function authBlock(
+  token: string,
+  info: TokenInfo,
+  identityPolicies: readonly string[] = [],
+): Record<string, unknown> {
+  const policies =
+    identityPolicies.length > 0 ? [...new Set([...info.policies, ...identityPolicies])].sort() : info.policies;
   return {
     client_token: token,
     accessor: info.accessor,
-    policies: info.policies,
+    policies,
     token_policies: info.policies,
-    identity_policies: null,
+    identity_policies: identityPolicies.length > 0 ? [...identityPolicies] : null,
     metadata: Object.keys(info.meta).length > 0 ? info.meta : null,
     lease_duration: info.expireTime > 0 ? secondsUntil(info.expireTime) : 0,
     renewable: info.renewable,
@@ -51,5 +62,53 @@ export function lookupData(id: string, info: TokenInfo): Record<string, unknown>
 
 /** Non-secret identity of a login, for the audit entry. */
 export function loginAuditAuth(info: TokenInfo): Record<string, unknown> {
-  return { display_name: info.displayName, policies: info.policies, auth_method: info.authMethod, ...info.meta };
+  return {
+    display_name: info.displayName,
+    policies: info.policies,
+    auth_method: info.authMethod,
+    ...(info.entityId ? { entity_id: info.entityId } : {}),
+    ...info.meta,
+  };
+}
+
+const MFA_WARNING =
+  'A login request was issued that is subject to MFA validation. Please make sure to validate the login by sending ' +
+  'another request to mfa/validate endpoint.';
+
+/**
+ * What every login path answers: the token's auth block, or, when login MFA applies, Vault's empty auth block with
+ * the `mfa_requirement` the client completes through sys/mfa/validate (no token exists yet).
+ */
+export function loginReply(outcome: LoginOutcome): HandlerResult {
+  if (outcome.kind === 'token') {
+    return {
+      auth: authBlock(outcome.token, outcome.info, outcome.identityPolicies),
+      auditAuth: loginAuditAuth(outcome.info),
+    };
+  }
+  return { auth: mfaAuthBlock(outcome.requirement), warnings: [MFA_WARNING] };
+}
+
+function mfaAuthBlock(requirement: MfaRequirement): Record<string, unknown> {
+  const constraints: Record<string, unknown> = {};
+  for (const [name, constraint] of Object.entries(requirement.constraints)) {
+    constraints[name] = {
+      any: constraint.any.map((m) => ({ type: m.type, id: m.id, uses_passcode: m.usesPasscode, name: m.name })),
+    };
+  }
+  return {
+    client_token: '',
+    accessor: '',
+    policies: null,
+    token_policies: null,
+    identity_policies: null,
+    metadata: null,
+    lease_duration: 0,
+    renewable: false,
+    entity_id: '',
+    token_type: '',
+    orphan: false,
+    mfa_requirement: { mfa_request_id: requirement.requestId, mfa_constraints: constraints },
+    num_uses: 0,
+  };
 }

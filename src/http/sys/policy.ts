@@ -1,5 +1,6 @@
-import type { Capability, PolicyService } from '../../policy/types.js';
+import type { Acl, Capability, PolicyService } from '../../policy/types.js';
 import type { TokenService } from '../../auth/types.js';
+import type { AccessResolver } from '../../identity/access.js';
 import { invalid } from '../../shared/errors.js';
 import { definePath, type BackendPath, type RequestContext } from '../../logical/backend.js';
 import { f, type FieldsInput } from '../../logical/schema.js';
@@ -12,7 +13,11 @@ const canonicalPolicyPath = (ctx: RequestContext) => ctx.path.toLowerCase();
  * Vault's policy endpoints: the legacy sys/policy (GET list → {policies, keys}; rules as `rules`) and
  * sys/policies/acl (LIST → {keys}; rules as `policy`), plus sys/capabilities-self and sys/capabilities.
  */
-export function policyPaths(deps: { policy: PolicyService; tokens: TokenService }): BackendPath[] {
+export function policyPaths(deps: {
+  policy: PolicyService;
+  tokens: TokenService;
+  access: AccessResolver;
+}): BackendPath[] {
   const { policy } = deps;
   const text = (input: FieldsInput<typeof POLICY_FIELDS>) => {
     const body = input.policy ?? input.rules;
@@ -79,7 +84,9 @@ export function policyPaths(deps: { policy: PolicyService; tokens: TokenService 
       synopsis: "The caller's capabilities on paths.",
       fields: PATHS_FIELDS,
       operations: {
-        update: async (ctx) => capabilitiesFor(policy, ctx.token?.policies ?? [], pathsOf(ctx.input)),
+        // The caller's whole grant: its token's policies, its identity's, templates resolved (as the pipeline judges).
+        update: async (ctx) =>
+          capabilitiesFor(ctx.token ? await deps.access.acl(ctx.token) : await policy.acl([]), pathsOf(ctx.input)),
       },
     }),
     definePath({
@@ -90,7 +97,7 @@ export function policyPaths(deps: { policy: PolicyService; tokens: TokenService 
       operations: {
         update: async (ctx) => {
           const info = await deps.tokens.lookup(ctx.input.token);
-          return capabilitiesFor(policy, info.policies, pathsOf(ctx.input));
+          return capabilitiesFor(await deps.access.acl(info), pathsOf(ctx.input));
         },
       },
     }),
@@ -114,8 +121,7 @@ function pathsOf(data: FieldsInput<typeof PATHS_FIELDS>): string[] {
 }
 
 /** Vault's answer: each path → its capabilities ('root' for the root policy, 'deny' when nothing applies). */
-async function capabilitiesFor(policy: PolicyService, policies: string[], paths: string[]) {
-  const acl = await policy.acl(policies);
+function capabilitiesFor(acl: Acl, paths: string[]) {
   const data: Record<string, string[]> = {};
   for (const path of paths) {
     const clean = path.replace(/^\/+/, '');

@@ -1,6 +1,7 @@
 import type { BackendPath, HandlerResult, RequestContext } from '../../logical/backend.js';
 import { rfc3339 } from '../../logical/time.js';
 import { forbidden, invalid, isStrongroomError } from '../../shared/errors.js';
+import type { TokenInfo } from '../../auth/types.js';
 import type { HttpDeps } from '../deps.js';
 
 /**
@@ -23,14 +24,14 @@ export function wrappingPaths(deps: HttpDeps): BackendPath[] {
 
   /** A third party unwrapping someone's wrapping token: its own token must pass as it would anywhere else. */
   async function checkCaller(ctx: RequestContext, ownToken: string): Promise<void> {
-    let policies: string[];
+    let caller: TokenInfo;
     try {
-      policies = (await deps.tokens.authenticate(ownToken, ctx.remoteAddress)).policies;
+      caller = await deps.tokens.authenticate(ownToken, ctx.remoteAddress);
     } catch (err) {
       if (isStrongroomError(err, 'unauthenticated') || isStrongroomError(err, 'forbidden')) throw forbidden();
       throw err;
     }
-    const acl = await deps.policy.acl(policies);
+    const acl = await deps.access.acl(caller);
     if (!acl.isRoot && !acl.allows('sys/wrapping/unwrap', 'update')) throw forbidden();
   }
 
