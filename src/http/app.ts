@@ -295,16 +295,26 @@ export function tokenFrom(headers: Record<string, string | string[] | undefined>
   return undefined;
 }
 
-/** Vault's response-wrapping headers, passed on as received (the pipeline validates them). */
+/**
+ * Vault's response-wrapping headers, passed on as received (the pipeline validates them), and its single-phase login
+ * MFA header (`X-Vault-MFA`, repeatable or comma-separated).
+ */
 export function wrapHeadersFrom(headers: Record<string, string | string[] | undefined>): {
   wrapTtl?: string;
   wrapFormat?: string;
+  mfa?: string[];
 } {
   const ttl = headers['x-vault-wrap-ttl'];
   const format = headers['x-vault-wrap-format'];
+  const mfa = headers['x-vault-mfa'];
+  const mfaValues = (Array.isArray(mfa) ? mfa : typeof mfa === 'string' ? [mfa] : [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
   return {
     ...(typeof ttl === 'string' ? { wrapTtl: ttl } : {}),
     ...(typeof format === 'string' ? { wrapFormat: format } : {}),
+    ...(mfaValues.length > 0 ? { mfa: mfaValues } : {}),
   };
 }
 

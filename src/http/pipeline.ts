@@ -28,6 +28,8 @@ export interface ApiRequest {
   /** Vault's response-wrapping headers, as received (X-Vault-Wrap-TTL, X-Vault-Wrap-Format). */
   wrapTtl?: string;
   wrapFormat?: string;
+  /** Vault's X-Vault-MFA header values (single-phase login MFA). */
+  mfa?: string[];
 }
 
 const PERMISSION_DENIED = 'permission denied';
@@ -100,6 +102,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         mount: resolved.mount,
         remoteAddress: req.remoteAddress,
         requestId: req.requestId,
+        ...(req.mfa ? { mfaCredentials: req.mfa } : {}),
         can: async (capability, path) => {
           if (!ctx.token) return false;
           const acl = await callerAcl(ctx.token);

@@ -34,6 +34,11 @@ export interface RequestContext {
   token: TokenInfo | null;
   mount: Mount | null;
   remoteAddress: string;
+  /**
+   * Vault's single-phase login MFA: the `X-Vault-MFA` header values ("<method name or id>:<passcode>"), for login
+   * paths to pass to `logins.complete`. Absent when none were sent.
+   */
+  mfaCredentials?: readonly string[];
   requestId: string;
   /**
    * Whether the caller holds `capability` on `path` (default: the path the pipeline checked this request against),
