@@ -153,7 +153,10 @@ const ruleArb: fc.Arbitrary<RuleSpec> = fc
     }),
   })
   // '+*' is not a valid pattern in any form.
-  .filter((r) => !(r.tail === '*' && 'literal' in r.pieces.at(-1)! && r.pieces.at(-1)!.literal === '+'));
+  .filter((r) => {
+    const last = r.pieces.at(-1)!;
+    return !(r.tail === '*' && 'literal' in last && last.literal === '+');
+  });
 
 /** The pattern as written: with templates, or (given values for the directives) by hand. */
 function patternOf(rule: RuleSpec, value?: (d: Directive) => string): string {

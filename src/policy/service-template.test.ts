@@ -1,6 +1,6 @@
 import { beforeEach, expect, it } from 'vitest';
 import { describeEachEngine } from '../../test/support/engines.js';
-import { isStrongroomError, StrongroomError } from '../shared/errors.js';
+import { isStrongroomError, type StrongroomError } from '../shared/errors.js';
 import { createPolicyRepository } from './repository.js';
 import { createPolicyService, type CachedPolicyService } from './service.js';
 import type { PolicyIdentity } from './types.js';
