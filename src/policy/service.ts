@@ -37,7 +37,9 @@ function policyName(name: string): string {
 
 /**
  * Policies: CRUD over stored documents, and compiled ACLs for the request hot path. A compiled ACL is cached per
- * distinct (sorted) policy set. Local writes drop the cache at once; writes by other replicas are noticed through a
+ * distinct (sorted) policy set. A set with templated paths is compiled once too; for a request with an identity its
+ * templates are resolved (string lookups) and the ACL for the resulting paths is taken from a second bounded cache, so
+ * no request parses a document. Local writes drop both caches at once; writes by other replicas are noticed through a
  * generation counter in the database, checked at most every `refreshIntervalMs` in the background (requests never
  * wait for that check).
  */
