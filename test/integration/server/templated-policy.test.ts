@@ -9,15 +9,11 @@ import { api } from './client.js';
  * own namespace's secrets and nothing of another's. The policy names the namespace through the identity store: the
  * Kubernetes login creates an entity whose alias on the mount carries service_account_namespace, and the template
  * `{{identity.entity.aliases.<accessor>.metadata.service_account_namespace}}` resolves it per token.
- *
- * It needs the identity store wired into the server (branch i18-identity): until then logins get no entity and every
- * templated path grants nothing, so the suite is held back by this switch. Flip it once identity is on main.
  */
-const IDENTITY_STORE_LANDED = false;
 
 const NAMESPACES = ['team-a', 'team-b', 'team-c'];
 
-describe.skipIf(!IDENTITY_STORE_LANDED)('one templated policy for every namespace (real server process)', () => {
+describe('one templated policy for every namespace (real server process)', () => {
   let server: StartedServer;
   let signingKey: Awaited<ReturnType<typeof importPKCS8>>;
   const root = (method: string, path: string, body?: unknown) =>
