@@ -49,7 +49,9 @@ export async function verifySignature(jwt: string, algorithms: readonly string[]
   } catch {
     throw invalid('error parsing token: the token header is malformed');
   }
-  const allowed = algorithms.length > 0 ? algorithms : DEFAULT_ALGS;
+  // Only asymmetric algorithms, whatever a stored configuration says (defence in depth: the write validates it too).
+  const configured = algorithms.filter((alg) => (SUPPORTED_ALGS as readonly string[]).includes(alg));
+  const allowed = algorithms.length > 0 ? configured : DEFAULT_ALGS;
   // Refused before any key is tried: `alg: none` and HS256 (with a public key as the HMAC secret) are the classics.
   if (typeof header.alg !== 'string' || !allowed.includes(header.alg)) {
     throw invalid('error verifying token: the token is signed with an algorithm that is not allowed');
@@ -93,8 +95,9 @@ export function timeFailure(claims: Claims, leeways: TimeLeeways, nowMs: number)
   if (nbf === 0) nbf = iat !== 0 ? iat : exp - pick(leeways.notBeforeLeeway, CLAIM_DEFAULT_LEEWAY);
   const skew = pick(leeways.clockSkewLeeway, DEFAULT_CLOCK_SKEW);
   const now = nowMs / 1000;
-  if (now > exp + skew) return 'validation failed, token is expired (exp)';
+  // go-jose's order: nbf, exp, iat.
   if (now + skew < nbf) return 'validation failed, token not valid yet (nbf)';
+  if (now > exp + skew) return 'validation failed, token is expired (exp)';
   if (iat !== 0 && now + skew < iat) return 'validation failed, token issued in the future (iat)';
   return null;
 }
