@@ -1,13 +1,12 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approveInBrowser, startOidcProvider, type OidcProviderDouble } from '../../support/oidc-provider.js';
+import { startOidcProvider, type OidcProviderDouble } from '../../support/oidc-provider.js';
 import { enableAuthMethods, startServer, type StartedServer } from '../../support/server-process.js';
 import { api } from '../server/client.js';
-import { BIN, ROOT, cli, type CliResult } from './run.js';
+import { freePort, oidcLoginAsBrowser } from './oidc-browser.js';
+import { cli } from './run.js';
 
 /**
  * `strongroom login --method=oidc` end to end: the real binary listens on a loopback port, prints the URL, and this
@@ -18,15 +17,6 @@ let server: StartedServer;
 let provider: OidcProviderDouble;
 const SLOW = 120_000;
 const SECRET_VALUE = 'team-secret-31e0';
-
-/** A port free right now on 127.0.0.1 (the CLI binds it a moment later). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 beforeAll(async () => {
   provider = await startOidcProvider({
@@ -74,35 +64,8 @@ afterAll(async () => {
   await provider?.close();
 });
 
-/** Runs `login --method=oidc` and acts as the browser once the URL is printed. */
-async function browserLogin(
-  args: string[],
-  home: string,
-): Promise<{ result: CliResult; page: string; status: number }> {
-  const proc = spawn(process.execPath, [BIN, 'login', '--method=oidc', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, HOME: home, STRONGROOM_ADDR: server.url, NO_COLOR: '1', DISPLAY: '', WAYLAND_DISPLAY: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  const printed = new Promise<string>((resolve, reject) => {
-    proc.stderr.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-      const m = /^ {4}(http\S+)$/m.exec(stderr);
-      if (m) resolve(m[1]!);
-    });
-    proc.on('close', () => reject(new Error(`the CLI exited before printing a URL: ${stderr}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => proc.on('close', resolve));
-  const authUrl = await printed;
-  const back = await approveInBrowser(authUrl);
-  back.hostname = '127.0.0.1'; // the browser's "localhost": the CLI listens on 127.0.0.1 here
-  const res = await fetch(back);
-  const page = await res.text();
-  const code = await exited;
-  return { result: { code, stdout, stderr }, page, status: res.status };
+function browserLogin(args: string[], home: string) {
+  return oidcLoginAsBrowser(['--method=oidc', ...args], { HOME: home, STRONGROOM_ADDR: server.url });
 }
 
 describe('strongroom login --method=oidc', () => {
