@@ -3,9 +3,10 @@ import type { ModuleCore } from '../../logical/module.js';
 import type { AuthMountRef } from '../types.js';
 import { migrations } from './migrations.js';
 import { createProviderCaches } from './provider-cache.js';
-import { createJwtRepository, purgeJwtMount } from './repository.js';
+import type { Rewrapper } from '../../crypto/types.js';
+import { createJwtRepository, purgeJwtMount, replaceClientSecret, sealedClientSecrets } from './repository.js';
 import { createJwtBackend } from './routes.js';
-import { createJwtAuthService } from './service.js';
+import { clientSecretContext, createJwtAuthService } from './service.js';
 import type { JwtAuthService } from './types.js';
 
 /** The JWT/OIDC method for every mount of one type: a service per mount, provider caches shared by all. */
@@ -14,6 +15,11 @@ export interface JwtMethod {
   purgeMount(mountUuid: string): Promise<void>;
   /** Deletes OIDC states past their ten minutes (never redeemed); returns how many. */
   tidyStates(): Promise<number>;
+  /**
+   * Moves sealed client secrets onto the newest keyring term. Pending OIDC states are not rewrapped: they live ten
+   * minutes, and the keyring keeps older terms readable.
+   */
+  rewrapper: Rewrapper;
 }
 
 export function createJwtMethod(core: Pick<ModuleCore, 'storage' | 'barrier' | 'logins'>): JwtMethod {
@@ -29,6 +35,25 @@ export function createJwtMethod(core: Pick<ModuleCore, 'storage' | 'barrier' | '
       }),
     purgeMount: (uuid) => purgeJwtMount(core.storage, uuid),
     tidyStates: () => createJwtRepository(core.storage, '').deleteExpiredStates(Date.now()),
+    rewrapper: {
+      name: 'auth-jwt',
+      async rewrapBatch(batchSize) {
+        const stale = (await sealedClientSecrets(core.storage)).filter(
+          (row) => core.barrier.termOf(row.sealed) < core.barrier.currentTerm(),
+        );
+        let moved = 0;
+        for (const row of stale.slice(0, batchSize)) {
+          const context = clientSecretContext(row.mountUuid);
+          const next = core.barrier.encrypt(await core.barrier.decryptWithRefresh(row.sealed, context), context);
+          if (await replaceClientSecret(core.storage, row.mountUuid, row.sealed, next)) moved++;
+        }
+        return moved;
+      },
+      async countStale() {
+        const rows = await sealedClientSecrets(core.storage);
+        return rows.filter((row) => core.barrier.termOf(row.sealed) < core.barrier.currentTerm()).length;
+      },
+    },
   };
 }
 
@@ -45,6 +70,7 @@ function jwtFamily(type: 'jwt' | 'oidc'): AuthMethodModule<JwtMethod> {
     purge: (method, mount) => method.purgeMount(mount.uuid),
     ...(type === 'jwt'
       ? {
+          rewrapper: (method: JwtMethod) => method.rewrapper,
           jobs: (method: JwtMethod) => [
             {
               name: 'jwt-oidc-state-tidy',

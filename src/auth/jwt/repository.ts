@@ -113,6 +113,36 @@ export function createJwtRepository(storage: Pick<Storage, 'db'>, mountUuid: str
   };
 }
 
+/** Every mount's sealed client secret (a handful of rows: one per jwt/oidc mount), for the rewrap after a rotation. */
+export async function sealedClientSecrets(
+  storage: Pick<Storage, 'db'>,
+): Promise<Array<{ mountUuid: string; sealed: Buffer }>> {
+  const db: Kysely<JwtTables> = storage.db.withTables<JwtTables>();
+  const rows = await db
+    .selectFrom('auth_jwt_config')
+    .select(['mount_uuid', 'client_secret'])
+    .where('client_secret', 'is not', null)
+    .execute();
+  return rows.map((r) => ({ mountUuid: r.mount_uuid, sealed: Buffer.from(r.client_secret!) }));
+}
+
+/** Replaces a sealed client secret if it is still `previous` (a concurrent config write wins). */
+export async function replaceClientSecret(
+  storage: Pick<Storage, 'db'>,
+  mountUuid: string,
+  previous: Uint8Array,
+  next: Uint8Array,
+): Promise<boolean> {
+  const db: Kysely<JwtTables> = storage.db.withTables<JwtTables>();
+  const result = await db
+    .updateTable('auth_jwt_config')
+    .set({ client_secret: Buffer.from(next) })
+    .where('mount_uuid', '=', mountUuid)
+    .where('client_secret', '=', Buffer.from(previous))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
 /** Deletes a disabled mount's configuration, roles and pending OIDC states. */
 export async function purgeJwtMount(storage: Pick<Storage, 'db'>, mountUuid: string): Promise<void> {
   const db: Kysely<JwtTables> = storage.db.withTables<JwtTables>();

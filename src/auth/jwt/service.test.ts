@@ -6,6 +6,7 @@ import { approveInBrowser, startOidcProvider, type OidcProviderDouble } from '..
 import { unsealedSealService } from '../../crypto/testing.js';
 import type { LoginRequest, LoginService } from '../login.js';
 import type { TokenInfo } from '../types.js';
+import { createJwtMethod } from './module.js';
 import { createProviderCaches } from './provider-cache.js';
 import { createJwtRepository } from './repository.js';
 import { createJwtAuthService } from './service.js';
@@ -34,9 +35,10 @@ describeEachEngine('jwt auth service: OIDC state and the sealed client secret', 
   const mountB = { ...mountA, uuid: '00000000-0000-0000-0000-00000000000b', path: 'oidc-b/', accessor: 'auth_oidc_b' };
   let a: JwtAuthService;
   let b: JwtAuthService;
+  let seal: Awaited<ReturnType<typeof unsealedSealService>>;
 
   beforeAll(async () => {
-    const seal = await unsealedSealService(ctx.storage());
+    seal = await unsealedSealService(ctx.storage());
     const providers = createProviderCaches();
     const make = (mount: typeof mountA) =>
       createJwtAuthService({
@@ -126,6 +128,16 @@ describeEachEngine('jwt auth service: OIDC state and the sealed client secret', 
       a.callback({ state, code, remoteAddress: '127.0.0.1' }),
     ]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+  });
+
+  it('moves the sealed client secrets onto a new keyring term, and they still open', async () => {
+    const method = createJwtMethod({ storage: ctx.storage(), barrier: seal.barrier, logins: logins as LoginService });
+    await seal.rotate();
+    expect(await method.rewrapper.countStale()).toBe(2);
+    expect(await method.rewrapper.rewrapBatch(10)).toBe(2);
+    expect(await method.rewrapper.countStale()).toBe(0);
+    const { state, code } = await begin(a);
+    await expect(a.callback({ state, code, remoteAddress: '127.0.0.1' })).resolves.toMatchObject({ kind: 'token' });
   });
 
   it('a state older than ten minutes is refused and tidied', async () => {

@@ -46,12 +46,17 @@ export interface JwtAuthDeps {
 
 const NOT_OIDC_FLOW = 'OIDC login is not configured for this mount';
 
+/** The associated data binding a mount's sealed client secret to its row. */
+export function clientSecretContext(mountUuid: string): Buffer {
+  return encodeContext('auth', 'jwt', mountUuid, 'config', 'oidc_client_secret');
+}
+
 /** One mount of Vault's JWT/OIDC method: its configuration, roles, JWT logins and OIDC flows. */
 export function createJwtAuthService(deps: JwtAuthDeps): JwtAuthService {
   const { mount, providers } = deps;
   const repo = createJwtRepository(deps.storage, mount.uuid);
   const clock = deps.clock ?? Date.now;
-  const secretContext = encodeContext('auth', 'jwt', mount.uuid, 'config', 'oidc_client_secret');
+  const secretContext = clientSecretContext(mount.uuid);
   const stateContext = (hash: string) => encodeContext('auth', 'jwt', mount.uuid, 'oidc_state', hash);
 
   async function loadConfig(): Promise<{ config: JwtConfig; clientSecret: string } | undefined> {
