@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constantTimeEqual } from '../../crypto/hmac.js';
-import { invalid } from '../../shared/errors.js';
+import { forbidden } from '../../shared/errors.js';
 import type { ProviderMetadata } from './remote.js';
 import { httpCall } from './remote.js';
 import type { JwtConfig, JwtRole } from './types.js';
@@ -138,7 +138,7 @@ export async function exchangeCode(
       ...(config.oidcDiscoveryCaPem ? { ca: config.oidcDiscoveryCaPem } : {}),
     });
   } catch {
-    throw invalid(`${LOGIN_FAILED} Error exchanging oidc code: "the token endpoint could not be reached".`);
+    throw forbidden(`${LOGIN_FAILED} Error exchanging oidc code: "the token endpoint could not be reached".`);
   }
   let body: Record<string, unknown> = {};
   try {
@@ -149,10 +149,10 @@ export async function exchangeCode(
   if (answer.status !== 200) {
     const error =
       typeof body.error === 'string' && /^[\w.-]{1,64}$/.test(body.error) ? body.error : `HTTP ${answer.status}`;
-    throw invalid(`${LOGIN_FAILED} Error exchanging oidc code: "${error}".`);
+    throw forbidden(`${LOGIN_FAILED} Error exchanging oidc code: "${error}".`);
   }
   if (typeof body.id_token !== 'string')
-    throw invalid(`${LOGIN_FAILED} Token verification failed. No id_token found in response.`);
+    throw forbidden(`${LOGIN_FAILED} Token verification failed. No id_token found in response.`);
   return body.id_token;
 }
 

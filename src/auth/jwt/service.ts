@@ -93,19 +93,20 @@ export function createJwtAuthService(deps: JwtAuthDeps): JwtAuthService {
     const { keys, issuer } = await keysFor(config);
     const claims = await verifySignature(jwt, config.jwtSupportedAlgs, keys);
     const timing = timeFailure(claims, role, clock());
-    if (timing) throw invalid(`error validating claims: ${timing}`);
+    if (timing) throw forbidden(`error validating claims: ${timing}`);
     const expectedIssuer = issuer ?? config.boundIssuer;
     if (expectedIssuer && claims.iss !== expectedIssuer) {
-      throw invalid('error validating claims: validation failed, invalid issuer claim (iss)');
+      throw forbidden('error validating claims: validation failed, invalid issuer claim (iss)');
     }
-    if (role.boundSubject && claims.sub !== role.boundSubject) throw invalid('sub claim does not match bound subject');
+    if (role.boundSubject && claims.sub !== role.boundSubject)
+      throw forbidden('sub claim does not match bound subject');
     if (clientId !== undefined) {
       const aud = typeof claims.aud === 'string' ? [claims.aud] : Array.isArray(claims.aud) ? claims.aud : [];
       if (!aud.includes(clientId))
-        throw invalid('error validating claims: the ID token was not issued for this client');
+        throw forbidden('error validating claims: the ID token was not issued for this client');
     }
     const audience = audienceFailure(role.boundAudiences, claims.aud, issuer === undefined);
-    if (audience) throw invalid(`error validating claims: ${audience}`);
+    if (audience) throw forbidden(`error validating claims: ${audience}`);
     return claims;
   }
 
@@ -131,7 +132,7 @@ export function createJwtAuthService(deps: JwtAuthDeps): JwtAuthService {
       metadata = mappedMetadata(claims, role.claimMappings);
       groups = role.groupsClaim ? groupNames(claims, role.groupsClaim) : undefined;
     } catch (err) {
-      if (err instanceof ClaimError) throw invalid(`${prefix}${err.message}`);
+      if (err instanceof ClaimError) throw forbidden(`${prefix}${err.message}`);
       throw err;
     }
     return deps.logins.complete({
@@ -240,16 +241,16 @@ export function createJwtAuthService(deps: JwtAuthDeps): JwtAuthService {
       // Taken (deleted) before anything else is checked: whatever happens next, this state cannot be used again.
       const hash = input.state ? stateHash(input.state) : '';
       const sealed = hash ? await repo.takeState(hash, clock()) : undefined;
-      if (!sealed) throw invalid(`${LOGIN_FAILED} Expired or missing OAuth state.`);
+      if (!sealed) throw forbidden(`${LOGIN_FAILED} Expired or missing OAuth state.`);
       const request = JSON.parse(
         (await deps.barrier.decryptWithRefresh(sealed, stateContext(hash))).toString('utf8'),
       ) as PendingRequest;
       const role = await loadRole(request.role);
       if (!role) throw invalid(`${LOGIN_FAILED} Role could not be found`);
       if (input.errorDescription) {
-        throw invalid(`${LOGIN_FAILED} ${input.errorDescription.replace(/[^\x20-\x7e]/g, '').slice(0, 200)}`);
+        throw forbidden(`${LOGIN_FAILED} ${input.errorDescription.replace(/[^\x20-\x7e]/g, '').slice(0, 200)}`);
       }
-      if (!clientNonceMatches(request.clientNonce, input.clientNonce)) throw invalid('invalid client_nonce');
+      if (!clientNonceMatches(request.clientNonce, input.clientNonce)) throw forbidden('invalid client_nonce');
       checkCidrs(role, input.remoteAddress);
       if (!input.code) throw invalid(`${LOGIN_FAILED} No code or id_token received.`);
       if (!config.oidcClientId || !clientSecret) throw invalid(NOT_OIDC_FLOW);
@@ -259,17 +260,17 @@ export function createJwtAuthService(deps: JwtAuthDeps): JwtAuthService {
       try {
         claims = await verifyToken(idToken, config, role, config.oidcClientId);
       } catch (err) {
-        if (err instanceof StrongroomError && err.kind === 'invalid') {
-          throw invalid(`${LOGIN_FAILED} Token verification failed. ${err.message}`);
+        if (err instanceof StrongroomError && err.kind === 'forbidden') {
+          throw forbidden(`${LOGIN_FAILED} Token verification failed. ${err.message}`);
         }
         throw err;
       }
-      if (!nonceMatches(claims, request)) throw invalid(`${LOGIN_FAILED} invalid ID token nonce.`);
+      if (!nonceMatches(claims, request)) throw forbidden(`${LOGIN_FAILED} invalid ID token nonce.`);
       if (role.maxAge > 0) {
         const authTime = typeof claims.auth_time === 'number' ? claims.auth_time : undefined;
         const skew = role.clockSkewLeeway < 0 ? 0 : role.clockSkewLeeway || DEFAULT_CLOCK_SKEW;
         if (authTime === undefined || clock() / 1000 - authTime > role.maxAge + skew) {
-          throw invalid(`${LOGIN_FAILED} the authentication is older than max_age`);
+          throw forbidden(`${LOGIN_FAILED} the authentication is older than max_age`);
         }
       }
       const { nonce: _nonce, ...rest } = claims;

@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
-import { invalid } from '../../shared/errors.js';
+import { forbidden } from '../../shared/errors.js';
 import type { Claims } from './claims.js';
 import type { VerifyKey } from './remote.js';
 
@@ -41,20 +41,20 @@ export function staticKeys(pems: readonly string[]): KeyResolver {
 /** Verifies the signature with the candidate keys and returns the claims (not yet checked). */
 export async function verifySignature(jwt: string, algorithms: readonly string[], keys: KeyResolver): Promise<Claims> {
   if (typeof jwt !== 'string' || jwt.length > MAX_JWT_LENGTH || jwt.split('.').length !== 3) {
-    throw invalid('error parsing token: the token is not a compact JWS');
+    throw forbidden('error parsing token: the token is not a compact JWS');
   }
   let header: { alg?: string; kid?: string };
   try {
     header = decodeProtectedHeader(jwt);
   } catch {
-    throw invalid('error parsing token: the token header is malformed');
+    throw forbidden('error parsing token: the token header is malformed');
   }
   // Only asymmetric algorithms, whatever a stored configuration says (defence in depth: the write validates it too).
   const configured = algorithms.filter((alg) => (SUPPORTED_ALGS as readonly string[]).includes(alg));
   const allowed = algorithms.length > 0 ? configured : DEFAULT_ALGS;
   // Refused before any key is tried: `alg: none` and HS256 (with a public key as the HMAC secret) are the classics.
   if (typeof header.alg !== 'string' || !allowed.includes(header.alg)) {
-    throw invalid('error verifying token: the token is signed with an algorithm that is not allowed');
+    throw forbidden('error verifying token: the token is signed with an algorithm that is not allowed');
   }
   for (const key of await keys(header)) {
     try {
@@ -69,7 +69,7 @@ export async function verifySignature(jwt: string, algorithms: readonly string[]
       }
     }
   }
-  throw invalid('error verifying token: no known key successfully validated the token signature');
+  throw forbidden('error verifying token: no known key successfully validated the token signature');
 }
 
 export interface TimeLeeways {

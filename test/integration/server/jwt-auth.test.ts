@@ -152,17 +152,17 @@ describe('jwt: machine tokens at auth/jwt/login', () => {
   it('refuses a wrong issuer, audience or subject', async () => {
     expectRefused(
       await login(await provider.mint({ ...CI_CLAIMS, iss: 'https://evil.example' })),
-      400,
+      403,
       /invalid issuer/,
     );
     expectRefused(
       await login(await provider.mint({ ...CI_CLAIMS, aud: 'someone-else' })),
-      400,
+      403,
       /aud claim does not match any bound audience/,
     );
     expectRefused(
       await login(await provider.mint({ ...CI_CLAIMS, sub: 'repo:acme/app:ref:refs/heads/dev' }), 'deploy'),
-      400,
+      403,
       /sub claim does not match bound subject/,
     );
   });
@@ -170,29 +170,29 @@ describe('jwt: machine tokens at auth/jwt/login', () => {
   it('refuses unmatched bound claims: string, glob, list, nested and missing', async () => {
     expectRefused(
       await login(await provider.mint({ ...CI_CLAIMS, environment: 'dev' }), 'deploy'),
-      400,
+      403,
       /claim "environment" does not match any associated bound claim values/,
     );
     expectRefused(
       await login(await provider.mint({ ...CI_CLAIMS, ref: 'refs/heads/feature' })),
-      400,
+      403,
       /claim "ref" does not match/,
     );
     expectRefused(
       await login(await provider.mint({ ...CI_CLAIMS, ref: ['refs/heads/feature', 'refs/heads/x'] })),
-      400,
+      403,
       /claim "ref" does not match/,
     );
     expectRefused(
       await login(await provider.mint({ ...CI_CLAIMS, repository_owner: { name: 'evil' } })),
-      400,
+      403,
       /claim "\/repository_owner\/name" does not match/,
     );
     const { environment: _e, ...withoutEnvironment } = CI_CLAIMS;
     void _e;
     expectRefused(
       await login(await provider.mint(withoutEnvironment), 'deploy'),
-      400,
+      403,
       /claim "environment" is missing/,
     );
   });
@@ -213,7 +213,7 @@ describe('jwt: machine tokens at auth/jwt/login', () => {
     ];
     for (const [jwt, message] of cases) {
       const res = await login(jwt);
-      expectRefused(res, 400, message);
+      expectRefused(res, 403, message);
       expect(res.text).not.toContain(jwt.split('.')[1]!);
     }
     expect(server.stdout() + server.stderr()).not.toContain(stranger.split('.')[1]!);
@@ -348,7 +348,7 @@ describe('oidc: the authorization-code flow at auth/oidc/oidc/*', () => {
     expect(server.stdout() + server.stderr()).not.toContain(CLIENT_SECRET);
 
     // The same state and code again: the state was used up.
-    expectRefused(await callback({ state, code, client_nonce: 'cli-nonce-1' }), 400, /Expired or missing OAuth state/);
+    expectRefused(await callback({ state, code, client_nonce: 'cli-nonce-1' }), 403, /Expired or missing OAuth state/);
   });
 
   it('POST callback (JSON body) completes too; the default role applies when none is named', async () => {
@@ -362,31 +362,31 @@ describe('oidc: the authorization-code flow at auth/oidc/oidc/*', () => {
   });
 
   it('fails on a bad state, a replayed code, a wrong nonce, a wrong client nonce and a provider refusal', async () => {
-    expectRefused(await callback({ state: 'made-up', code: 'x' }), 400, /Expired or missing OAuth state/);
+    expectRefused(await callback({ state: 'made-up', code: 'x' }), 403, /Expired or missing OAuth state/);
 
     const first = await start();
     expect((await callback({ state: first.state, code: first.code })).status).toBe(200);
     const second = await start();
     expectRefused(
       await callback({ state: second.state, code: first.code }),
-      400,
+      403,
       /Error exchanging oidc code: "invalid_grant"/,
     );
 
     provider.useWrongNonceOnce();
     const third = await start();
-    expectRefused(await callback({ state: third.state, code: third.code }), 400, /invalid ID token nonce/);
+    expectRefused(await callback({ state: third.state, code: third.code }), 403, /invalid ID token nonce/);
 
     const fourth = await start({ client_nonce: 'right' });
     expectRefused(
       await callback({ state: fourth.state, code: fourth.code, client_nonce: 'wrong' }),
-      400,
+      403,
       /invalid client_nonce/,
     );
     // The state is gone after a failed attempt too.
     expectRefused(
       await callback({ state: fourth.state, code: fourth.code, client_nonce: 'right' }),
-      400,
+      403,
       /Expired or missing OAuth state/,
     );
 
@@ -399,7 +399,7 @@ describe('oidc: the authorization-code flow at auth/oidc/oidc/*', () => {
         state: back.searchParams.get('state') ?? '',
         error_description: back.searchParams.get('error_description') ?? '',
       }),
-      400,
+      403,
       /Vault login failed\. the user declined/,
     );
   });
