@@ -14,6 +14,7 @@ import {
 } from './input.js';
 import { colors, emit, keyValueTable, rawField } from './output.js';
 import { emitWrapInfo } from './wrapping.js';
+import { loginWithJwtFamily } from './login-oidc.js';
 
 /*
  * `strongroom login` and `strongroom token …`.
@@ -36,10 +37,12 @@ export function registerLogin(program: Command): void {
       'strongroom login --method=approle role_id=$ROLE_ID secret_id=@secret-id.txt',
       'strongroom login --method=approle --path=ci-approle role_id=$ROLE_ID secret_id=@secret-id.txt   # mounted at auth/ci-approle/',
       'strongroom login -method=kubernetes role=app jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token',
+      'strongroom login --method=oidc role=people          # prints the URL to open; listens on localhost:8250',
+      'strongroom login --method=jwt role=ci jwt=@$CI_OIDC_TOKEN_FILE',
     ],
   )
     .argument('[args...]', 'a token (token method; - reads stdin), or key=value login parameters')
-    .option('--method <name>', 'auth method: token (default), approle or kubernetes')
+    .option('--method <name>', 'auth method: token (default), approle, kubernetes, oidc or jwt')
     .option('--path <mount>', 'where the auth method is mounted (default: its name)')
     .option('--no-store', 'print the token instead of saving it')
     .allowUnknownOption()
@@ -107,8 +110,19 @@ async function loginAction(ctx: Context, rawArgs: string[]): Promise<void> {
     auth = res.body?.auth ?? {};
     token = String(auth.client_token ?? '');
     if (!token) throw new CliError('the server answered the login without a token');
+  } else if (method === 'oidc' || method === 'jwt') {
+    const mountFlag = flags.path ?? ctx.opts.path;
+    ({ token, auth } = await loginWithJwtFamily(
+      client,
+      method,
+      rest,
+      mountFlag === undefined ? undefined : String(mountFlag),
+    ));
   } else {
-    throw new UsageError(`unknown auth method "${method}"`, '--method=token, --method=approle or --method=kubernetes');
+    throw new UsageError(
+      `unknown auth method "${method}"`,
+      '--method=token, --method=approle, --method=kubernetes, --method=oidc or --method=jwt',
+    );
   }
   const view: Record<string, unknown> = {
     accessor: auth.accessor,

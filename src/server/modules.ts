@@ -1,5 +1,6 @@
 import { migrations as auditMigrations } from '../audit/migrations.js';
 import { approleAuth } from '../auth/approle/module.js';
+import { jwtAuth, oidcAuth } from '../auth/jwt/module.js';
 import { kubernetesAuth } from '../auth/kubernetes/module.js';
 import { tokenAuth } from '../auth/token/module.js';
 import { migrations as tokenMigrations } from '../auth/token/migrations.js';
@@ -33,7 +34,7 @@ export interface Registry {
 
 export const REGISTRY: Registry = {
   secrets: [kvEngine, transitEngine, cubbyholeEngine, databaseEngine, identityEngine],
-  auth: [tokenAuth, approleAuth, kubernetesAuth],
+  auth: [tokenAuth, approleAuth, kubernetesAuth, jwtAuth, oidcAuth],
 };
 
 /**
