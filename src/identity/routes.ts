@@ -80,7 +80,16 @@ export function createIdentityBackend(deps: { identity: IdentityStore; extraPath
   });
   /** A new entity answers its id, name and alias ids; an update of an existing one answers 204 (Vault). */
   const entityWritten = ({ entity, created }: Awaited<ReturnType<IdentityStore['writeEntity']>>) =>
-    created ? { data: { id: entity.id, name: entity.name, aliases: entity.aliases.map((a) => a.id) } } : undefined;
+    created
+      ? {
+          data: {
+            id: entity.id,
+            name: entity.name,
+            // Vault's nil list: null when the new entity has no aliases yet.
+            aliases: entity.aliases.length > 0 ? entity.aliases.map((a) => a.id) : null,
+          },
+        }
+      : undefined;
   const groupWritten = (group: { id: string; name: string }) => ({ data: { id: group.id, name: group.name } });
   const aliasWritten = (alias: { id: string; canonicalId: string }) => ({
     data: { canonical_id: alias.canonicalId, id: alias.id },

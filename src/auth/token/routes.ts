@@ -4,14 +4,23 @@ import { StrongroomError, invalid } from '../../shared/errors.js';
 import { definePath, type Backend, type HandlerResult, type RequestContext } from '../../logical/backend.js';
 import { f, type FieldsInput } from '../../logical/schema.js';
 import { authBlock, lookupData } from './views.js';
+import { identityPolicies, type IdentityResolver } from '../../identity/types.js';
 import { ROLE_FIELDS, roleData, roleInput } from './role-routes.js';
 
 /**
  * Vault's token auth method at auth/token/.
  * https://developer.hashicorp.com/vault/api-docs/auth/token
  */
-export function createTokenBackend(deps: { tokens: TokenService }): Backend {
+export function createTokenBackend(deps: {
+  tokens: TokenService;
+  /** The identity store: lookups show the policies a token's entity and groups add (Vault's identity_policies). */
+  identity?: Pick<IdentityResolver, 'snapshot'>;
+}): Backend {
   const { tokens } = deps;
+  const lookup = async (id: string, info: TokenInfo) => {
+    const snapshot = info.entityId && deps.identity ? await deps.identity.snapshot(info.entityId) : undefined;
+    return { data: lookupData(id, info, identityPolicies(snapshot)) };
+  };
   const caller = (ctx: RequestContext): TokenInfo => {
     if (!ctx.token) throw new StrongroomError('forbidden', 'permission denied');
     return ctx.token;
@@ -102,8 +111,8 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
         // audit entry HMACs it with the rest of the response data.
         receivesOwnToken: true,
         operations: {
-          read: async (ctx) => ({ data: lookupData(ctx.ownToken ?? '', caller(ctx)) }),
-          update: async (ctx) => ({ data: lookupData(ctx.ownToken ?? '', caller(ctx)) }),
+          read: async (ctx) => lookup(ctx.ownToken ?? '', caller(ctx)),
+          update: async (ctx) => lookup(ctx.ownToken ?? '', caller(ctx)),
         },
       },
       definePath({
@@ -112,7 +121,7 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
         synopsis: 'Looks up a token by its accessor.',
         fields: ACCESSOR_FIELDS,
         operations: {
-          update: async (ctx) => ({ data: lookupData('', await tokens.lookupAccessor(ctx.input.accessor)) }),
+          update: async (ctx) => lookup('', await tokens.lookupAccessor(ctx.input.accessor)),
         },
       }),
       definePath({
@@ -121,7 +130,7 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
         synopsis: 'Looks up a token.',
         fields: TOKEN_FIELDS,
         operations: {
-          update: async (ctx) => ({ data: lookupData(ctx.input.token, await tokens.lookup(ctx.input.token)) }),
+          update: async (ctx) => lookup(ctx.input.token, await tokens.lookup(ctx.input.token)),
         },
       }),
       definePath({
