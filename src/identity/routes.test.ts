@@ -210,6 +210,25 @@ describe('identity/ through the pipeline', () => {
     expect(response.auth).toMatchObject({ entity_id: entityId });
   });
 
+  it('creates a token for an entity alias through a token role (an alias on the token mount)', async () => {
+    await h.request('POST', 'auth/token/roles/ci', {
+      token: root,
+      body: { allowed_policies: ['default'], allowed_entity_aliases: ['ci-*'] },
+    });
+    const created = await h.request('POST', 'auth/token/create/ci', { token: root, body: { entity_alias: 'ci-main' } });
+    expect(created.status).toBe(200);
+    const entityId = body(created).auth!.entity_id as string;
+    expect(entityId).toMatch(/^[0-9a-f-]{36}$/);
+    const tokenMount = (await h.deps.authMounts.list()).find((m) => m.type === 'token')!;
+    const found = await h.request('POST', 'identity/lookup/entity', {
+      token: root,
+      body: { alias_name: 'ci-main', alias_mount_accessor: tokenMount.accessor },
+    });
+    expect(body(found).data!.id).toBe(entityId);
+    const again = await h.request('POST', 'auth/token/create/ci', { token: root, body: { entity_alias: 'ci-main' } });
+    expect(body(again).auth!.entity_id).toBe(entityId);
+  });
+
   it('removes an auth mount’s aliases when the mount is disabled', async () => {
     const mount = await h.deps.authMounts.enable({ path: unique('k8s') + '/', type: 'kubernetes' });
     const entity = body(await h.request('POST', 'identity/entity', { token: root, body: { name: unique('dan') } }))

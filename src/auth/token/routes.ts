@@ -14,7 +14,7 @@ import { ROLE_FIELDS, roleData, roleInput } from './role-routes.js';
 export function createTokenBackend(deps: {
   tokens: TokenService;
   /** The identity store: lookups show the policies a token's entity and groups add (Vault's identity_policies). */
-  identity?: Pick<IdentityResolver, 'snapshot'>;
+  identity?: Pick<IdentityResolver, 'snapshot' | 'resolveLogin'>;
 }): Backend {
   const { tokens } = deps;
   const lookup = async (id: string, info: TokenInfo) => {
@@ -41,8 +41,22 @@ export function createTokenBackend(deps: {
     // The pipeline has checked update on auth/token/create/<role> (Vault's grant for a role); sudo there still
     // decides whether a requested period is allowed.
     const sudo = await ctx.can('sudo');
+    const { identity } = deps;
+    const mount = ctx.mount;
     const { token, info, warnings } = await tokens.createFromRole(caller(ctx), ctx.params.role as string, input, {
       sudo,
+      // Vault's entity_alias: an alias on the token store's own mount, with an entity of its own (found or created).
+      ...(identity && mount
+        ? {
+            entityForAlias: async (alias: string) =>
+              (
+                await identity.resolveLogin({
+                  mount: { accessor: mount.accessor, path: mount.path, type: mount.type },
+                  alias: { name: alias, metadata: {} },
+                })
+              ).entity.id,
+          }
+        : {}),
     });
     return { auth: authBlock(token, info), ...(warnings.length > 0 ? { warnings } : {}) };
   }
