@@ -168,6 +168,23 @@ describe('audit broker: building entries', () => {
   it('auditAuthOf: nothing without a token or an identity', () => {
     expect(auditAuthOf(null)).toBeUndefined();
   });
+
+  it("carries the token's identity entity and display name, and a login's new entity", () => {
+    const caller = {
+      accessor: 'a1',
+      displayName: 'kubernetes-payments-api',
+      policies: ['default'],
+      authMethod: 'kubernetes',
+      meta: {},
+    };
+    expect(auditAuthOf({ ...caller, entityId: 'e-1' })).toMatchObject({
+      entity_id: 'e-1',
+      display_name: 'kubernetes-payments-api',
+    });
+    expect(auditAuthOf({ ...caller, entityId: '' })).not.toHaveProperty('entity_id');
+    const login = auditAuthOf(null, { display_name: 'approle-ci', entity_id: 'e-2', role_name: 'ci' });
+    expect(login).toEqual({ display_name: 'approle-ci', entity_id: 'e-2', metadata: { role_name: 'ci' } });
+  });
 });
 
 describe('audit broker: fan-out to devices', () => {

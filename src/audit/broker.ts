@@ -33,6 +33,8 @@ export interface AuditCaller {
   policies: string[];
   authMethod: string;
   meta: Record<string, string>;
+  /** The identity entity the token acts for ('' or absent: none). */
+  entityId?: string;
 }
 
 export interface RequestEntryInput {
@@ -138,6 +140,7 @@ export function auditAuthOf(token: AuditCaller | null, extra?: Record<string, un
     auth.policies = token.policies;
     auth.token_type = 'service';
     auth.auth_method = token.authMethod;
+    if (token.entityId) auth.entity_id = token.entityId;
     if (Object.keys(token.meta).length > 0) auth.metadata = token.meta;
   }
   if (extra) {
@@ -147,6 +150,7 @@ export function auditAuthOf(token: AuditCaller | null, extra?: Record<string, un
       if (key === 'display_name' && typeof value === 'string') auth.display_name = value;
       else if (key === 'policies' && Array.isArray(value)) auth.policies = value.map(String);
       else if (key === 'auth_method' && typeof value === 'string') auth.auth_method = value;
+      else if (key === 'entity_id' && typeof value === 'string') auth.entity_id = value;
       else if (typeof value === 'string') metadata[key] = value;
     }
     if (Object.keys(metadata).length > 0) auth.metadata = metadata;

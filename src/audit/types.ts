@@ -8,6 +8,8 @@ export interface AuditAuth {
   policies?: string[];
   token_type?: string;
   auth_method?: string;
+  /** The identity entity the token acts for (Vault's auth.entity_id); absent for tokens without one. */
+  entity_id?: string;
   /** e.g. service_account_namespace, service_account_name for Kubernetes logins. */
   metadata?: Record<string, string>;
 }

@@ -123,7 +123,11 @@ export interface TokenService {
     parent: TokenInfo,
     roleName: string,
     input: CreateTokenInput,
-    options?: { sudo?: boolean },
+    /**
+     * `entityForAlias`: the entity id of an entity alias on the token mount, found or created (the identity store);
+     * only called for an `entityAlias` the role allows. Without it an entity alias is refused.
+     */
+    options?: { sudo?: boolean; entityForAlias?: (alias: string) => Promise<string> },
   ): Promise<{ token: string; info: TokenInfo; warnings: string[] }>;
   /** Creates or updates a role; returns Vault's warnings (deprecated and current names both given, ...). */
   writeRole(input: TokenRoleInput): Promise<string[]>;

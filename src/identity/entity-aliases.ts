@@ -4,6 +4,7 @@ import { generatedName, type IdentityContext } from './context.js';
 import type { EntityAlias, EntityAliasWrite, IdentityStore } from './model.js';
 import { aliasOf } from './records.js';
 import type { EntityAliasRow, IdentityWrites } from './repository.js';
+import type { LoginMount } from './types.js';
 import { checkMetadata, checkName, isId } from './validation.js';
 
 type AliasOperations = Pick<
@@ -44,13 +45,18 @@ export function createAliasOperations(ctx: IdentityContext): AliasOperations {
     if (others.length > 0) throw invalid('alias already exists for requested entity and mount accessor');
   }
 
-  async function update(tx: IdentityWrites, alias: EntityAliasRow, input: EntityAliasWrite): Promise<EntityAliasRow> {
+  async function update(
+    tx: IdentityWrites,
+    alias: EntityAliasRow,
+    input: EntityAliasWrite,
+    inputMount: LoginMount | undefined,
+  ): Promise<EntityAliasRow> {
     const now = ctx.clock();
     const name = input.name !== undefined && input.name !== '' ? checkName('alias', input.name) : alias.name;
     let accessor = alias.mount_accessor;
     let mount = { type: alias.mount_type, path: alias.mount_path };
     if (input.mountAccessor !== undefined && input.mountAccessor !== '' && input.mountAccessor !== accessor) {
-      const found = await ctx.mounts.byAccessor(input.mountAccessor);
+      const found = inputMount;
       if (!found) throw invalid(`invalid mount accessor "${input.mountAccessor.slice(0, 128)}"`);
       accessor = input.mountAccessor;
       mount = { type: found.type, path: `auth/${found.path}` };
@@ -82,19 +88,21 @@ export function createAliasOperations(ctx: IdentityContext): AliasOperations {
 
   return {
     async writeEntityAlias(input) {
+      // Looked up before the transaction: on SQLite a read outside it would wait for it to end.
+      const inputMount = input.mountAccessor ? await ctx.mounts.byAccessor(input.mountAccessor) : undefined;
       const result = await ctx.write(async (tx) => {
         if (input.id !== undefined && input.id !== '') {
           const alias = isId(input.id) ? await tx.aliasById(input.id) : undefined;
           if (!alias) throw invalid('invalid alias ID provided');
-          return { row: await update(tx, alias, input), created: false };
+          return { row: await update(tx, alias, input, inputMount), created: false };
         }
         if (input.name === undefined || input.name === '') throw invalid("'name' is a required parameter");
         if (input.mountAccessor === undefined || input.mountAccessor === '')
           throw invalid("'mount_accessor' is a required parameter");
         // Vault: a write naming an existing (mount, name) pair updates that alias.
         const existing = await tx.aliasByFactors(input.mountAccessor, input.name);
-        if (existing) return { row: await update(tx, existing, input), created: false };
-        const mount = await ctx.mounts.byAccessor(input.mountAccessor);
+        if (existing) return { row: await update(tx, existing, input, inputMount), created: false };
+        const mount = inputMount;
         if (!mount) throw invalid(`invalid mount accessor "${input.mountAccessor.slice(0, 128)}"`);
         const now = ctx.clock();
         const canonicalId = await entityFor(tx, input.canonicalId, now);

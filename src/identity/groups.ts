@@ -114,6 +114,11 @@ export function createGroupOperations(ctx: IdentityContext): GroupOperations {
   }
 
   async function writeGroupAlias(input: GroupAliasWrite) {
+    // Every auth mount, read before the transaction: on SQLite a read outside it would wait for it to end.
+    const known = new Set<string>();
+    const current = input.id && isId(input.id) ? await reads.groupAliasById(input.id) : undefined;
+    for (const accessor of [input.mountAccessor, current?.mount_accessor])
+      if (accessor && (await mountOf(accessor))) known.add(accessor);
     const row = await ctx.write(async (tx) => {
       let alias: GroupAliasRow | undefined;
       if (input.id !== undefined && input.id !== '') {
@@ -124,7 +129,7 @@ export function createGroupOperations(ctx: IdentityContext): GroupOperations {
       if (name === undefined) throw invalid('missing alias name');
       const accessor = input.mountAccessor || alias?.mount_accessor;
       if (!accessor) throw invalid('missing mount_accessor');
-      if (!(await mountOf(accessor))) throw invalid(`invalid mount accessor "${accessor.slice(0, 128)}"`);
+      if (!known.has(accessor)) throw invalid(`invalid mount accessor "${accessor.slice(0, 128)}"`);
       const canonicalId = input.canonicalId || alias?.canonical_id;
       const group = canonicalId && isId(canonicalId) ? await tx.groupById(canonicalId) : undefined;
       if (!group) throw invalid("invalid group ID given in 'canonical_id'");

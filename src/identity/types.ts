@@ -55,10 +55,14 @@ export interface IdentityResolver {
   snapshot(entityId: string): Promise<IdentitySnapshot | undefined>;
 }
 
-/** Identity policies of an entity: its own and every group's, deduplicated, sorted. */
+/**
+ * Identity policies of an entity: its own and every group's, deduplicated, sorted. Never 'root': the store refuses it
+ * on write, and should one ever be stored anyway, an identity must not turn a token into a root token (fail closed).
+ */
 export function identityPolicies(snapshot: IdentitySnapshot | undefined): string[] {
   if (!snapshot) return [];
   const all = new Set(snapshot.entity.policies);
   for (const group of snapshot.groups) for (const p of group.policies) all.add(p);
+  all.delete('root');
   return [...all].sort();
 }

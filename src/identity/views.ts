@@ -1,3 +1,4 @@
+import type { HandlerResult } from '../logical/backend.js';
 import { rfc3339 } from '../logical/time.js';
 import type { Entity, EntityAlias, Group, GroupAlias } from './model.js';
 
@@ -157,3 +158,12 @@ export function groupAliasList(aliases: readonly GroupAlias[]): Record<string, u
   }
   return { keys: aliases.map((a) => a.id).sort(), key_info: keyInfo };
 }
+
+/** Path segments of the identity/ paths. */
+export const ID = '(?<id>[^/]+)';
+export const NAME = '(?<name>.+)';
+
+/** Vault answers a read of a missing record with an empty 404. */
+const missing = (): HandlerResult => ({ status: 404, raw: { errors: [] } });
+export const shown = <T>(record: T | undefined, view: (r: T) => Record<string, unknown>): HandlerResult =>
+  record ? { data: view(record) } : missing();

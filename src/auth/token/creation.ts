@@ -202,12 +202,16 @@ export function createTokenCreation(
       // The role's own period is the role writer's decision; a period asked for in the request still needs sudo.
       if ((input.period ?? 0) > 0 && !sudo)
         throw forbidden('root or sudo privileges required to create periodic token');
+      let entityId: string | undefined;
       if (input.entityAlias !== undefined && input.entityAlias !== '') {
         const alias = input.entityAlias.toLowerCase();
         if (!role.allowedEntityAliases.includes(alias) && !matchesAny(role.allowedEntityAliases, alias)) {
           throw invalid("invalid 'entity_alias' value");
         }
-        throw invalid('entity aliases are not supported yet: Strongroom has no identity store to attach the token to');
+        if (!options?.entityForAlias)
+          throw invalid('entity aliases need the identity store, which this token store was not given');
+        // Vault: the token acts for the entity of this alias on the token mount (found or created), not the parent's.
+        entityId = await options.entityForAlias(alias);
       }
       const noDefault = input.noDefaultPolicy === true || role.tokenNoDefaultPolicy;
       let policies =
@@ -253,6 +257,7 @@ export function createTokenCreation(
         role: role.name,
         // The role's blocks replace the parent's: a role may legitimately place tokens elsewhere (Vault).
         boundCidrs: role.tokenBoundCidrs,
+        ...(entityId ? { entityId } : {}),
         check: noEternalChildOf(parentRow),
       });
       return { ...created, warnings };

@@ -10,7 +10,7 @@ export const tokenAuth = defineAuthMethod({
   description: 'token based credentials',
   fixedPath: 'token/',
   migrations: {},
-  createService: (core) => core.tokens,
+  createService: (core) => ({ tokens: core.tokens, identity: core.identity }),
   routesKey: () => 'token',
-  routes: (tokens) => createTokenBackend({ tokens }),
+  routes: (service) => createTokenBackend(service),
 });

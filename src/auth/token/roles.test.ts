@@ -223,13 +223,19 @@ describeEachEngine('token roles', (ctx) => {
     expect((await errorOf(tokens.authenticate(child.token, '127.0.0.1'))).kind).toBe('unauthenticated');
   });
 
-  it("refuses entity aliases outside the role's list and says aliases are not supported yet inside it", async () => {
+  it("refuses entity aliases outside the role's list, and binds the token to the alias's entity inside it", async () => {
     await tokens.writeRole({ name: 'ea', allowedPolicies: ['app'], allowedEntityAliases: ['ci-*'] });
-    expect((await errorOf(tokens.createFromRole(root.info, 'ea', { entityAlias: 'other' }))).message).toBe(
-      "invalid 'entity_alias' value",
-    );
+    const asked: string[] = [];
+    const entityForAlias = async (alias: string) => (asked.push(alias), 'entity-of-' + alias);
+    expect(
+      (await errorOf(tokens.createFromRole(root.info, 'ea', { entityAlias: 'other' }, { entityForAlias }))).message,
+    ).toBe("invalid 'entity_alias' value");
+    // A refused alias never reaches the identity store (no entity is created for it).
+    expect(asked).toEqual([]);
+    const made = await tokens.createFromRole(root.info, 'ea', { entityAlias: 'CI-Main' }, { entityForAlias });
+    expect(made.info.entityId).toBe('entity-of-ci-main');
     expect((await errorOf(tokens.createFromRole(root.info, 'ea', { entityAlias: 'ci-main' }))).message).toContain(
-      'not supported yet',
+      'need the identity store',
     );
     expect((await errorOf(tokens.create(root.info, { entityAlias: 'ci-main' }))).message).toBe(
       "'entity_alias' is only allowed in combination with token role",

@@ -4,14 +4,23 @@ import { StrongroomError, invalid } from '../../shared/errors.js';
 import { definePath, type Backend, type HandlerResult, type RequestContext } from '../../logical/backend.js';
 import { f, type FieldsInput } from '../../logical/schema.js';
 import { authBlock, lookupData } from './views.js';
+import { identityPolicies, type IdentityResolver } from '../../identity/types.js';
 import { ROLE_FIELDS, roleData, roleInput } from './role-routes.js';
 
 /**
  * Vault's token auth method at auth/token/.
  * https://developer.hashicorp.com/vault/api-docs/auth/token
  */
-export function createTokenBackend(deps: { tokens: TokenService }): Backend {
+export function createTokenBackend(deps: {
+  tokens: TokenService;
+  /** The identity store: lookups show the policies a token's entity and groups add (Vault's identity_policies). */
+  identity?: Pick<IdentityResolver, 'snapshot' | 'resolveLogin'>;
+}): Backend {
   const { tokens } = deps;
+  const lookup = async (id: string, info: TokenInfo) => {
+    const snapshot = info.entityId && deps.identity ? await deps.identity.snapshot(info.entityId) : undefined;
+    return { data: lookupData(id, info, identityPolicies(snapshot)) };
+  };
   const caller = (ctx: RequestContext): TokenInfo => {
     if (!ctx.token) throw new StrongroomError('forbidden', 'permission denied');
     return ctx.token;
@@ -32,8 +41,22 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
     // The pipeline has checked update on auth/token/create/<role> (Vault's grant for a role); sudo there still
     // decides whether a requested period is allowed.
     const sudo = await ctx.can('sudo');
+    const { identity } = deps;
+    const mount = ctx.mount;
     const { token, info, warnings } = await tokens.createFromRole(caller(ctx), ctx.params.role as string, input, {
       sudo,
+      // Vault's entity_alias: an alias on the token store's own mount, with an entity of its own (found or created).
+      ...(identity && mount
+        ? {
+            entityForAlias: async (alias: string) =>
+              (
+                await identity.resolveLogin({
+                  mount: { accessor: mount.accessor, path: mount.path, type: mount.type },
+                  alias: { name: alias, metadata: {} },
+                })
+              ).entity.id,
+          }
+        : {}),
     });
     return { auth: authBlock(token, info), ...(warnings.length > 0 ? { warnings } : {}) };
   }
@@ -102,8 +125,8 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
         // audit entry HMACs it with the rest of the response data.
         receivesOwnToken: true,
         operations: {
-          read: async (ctx) => ({ data: lookupData(ctx.ownToken ?? '', caller(ctx)) }),
-          update: async (ctx) => ({ data: lookupData(ctx.ownToken ?? '', caller(ctx)) }),
+          read: async (ctx) => lookup(ctx.ownToken ?? '', caller(ctx)),
+          update: async (ctx) => lookup(ctx.ownToken ?? '', caller(ctx)),
         },
       },
       definePath({
@@ -112,7 +135,7 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
         synopsis: 'Looks up a token by its accessor.',
         fields: ACCESSOR_FIELDS,
         operations: {
-          update: async (ctx) => ({ data: lookupData('', await tokens.lookupAccessor(ctx.input.accessor)) }),
+          update: async (ctx) => lookup('', await tokens.lookupAccessor(ctx.input.accessor)),
         },
       }),
       definePath({
@@ -121,7 +144,7 @@ export function createTokenBackend(deps: { tokens: TokenService }): Backend {
         synopsis: 'Looks up a token.',
         fields: TOKEN_FIELDS,
         operations: {
-          update: async (ctx) => ({ data: lookupData(ctx.input.token, await tokens.lookup(ctx.input.token)) }),
+          update: async (ctx) => lookup(ctx.input.token, await tokens.lookup(ctx.input.token)),
         },
       }),
       definePath({

@@ -31,8 +31,15 @@ export function authBlock(
   };
 }
 
-/** Vault's token lookup data. `id` is the token itself when the caller presented it, '' for accessor lookups. */
-export function lookupData(id: string, info: TokenInfo): Record<string, unknown> {
+/**
+ * Vault's token lookup data. `id` is the token itself when the caller presented it, '' for accessor lookups.
+ * `identityPolicies`: what the token's entity and its groups add, shown (as Vault) only when there are some.
+ */
+export function lookupData(
+  id: string,
+  info: TokenInfo,
+  identityPolicies: readonly string[] = [],
+): Record<string, unknown> {
   return {
     accessor: info.accessor,
     creation_time: Math.floor(info.creationTime / 1000),
@@ -43,7 +50,7 @@ export function lookupData(id: string, info: TokenInfo): Record<string, unknown>
     expire_time: info.expireTime > 0 ? rfc3339(info.expireTime) : null,
     explicit_max_ttl: info.explicitMaxTtl,
     id,
-    // No identity_policies: Vault adds it only for a token whose entity has identity policies (there are no entities).
+    ...(identityPolicies.length > 0 ? { identity_policies: [...identityPolicies] } : {}),
     issue_time: rfc3339(info.issueTime),
     meta: Object.keys(info.meta).length > 0 ? info.meta : null,
     num_uses: info.numUses,
