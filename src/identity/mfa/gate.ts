@@ -81,7 +81,6 @@ export function createMfaGate(deps: {
 
   async function park(login: VerifiedLogin, enforcements: LoginEnforcement[]): Promise<MfaRequirement> {
     const now = clock();
-    await tidySometimes(now);
     const requestId = randomUUID();
     const idHash = requestIdHash(requestId);
     const sealed = deps.barrier.encrypt(Buffer.from(JSON.stringify(login), 'utf8'), parkedContext(idHash));
@@ -103,6 +102,8 @@ export function createMfaGate(deps: {
     async check(login, credentials) {
       const enforcements = await applicable(login);
       if (enforcements.length === 0) return null;
+      // Expired parked logins, used codes and attempt windows go now and then, on the logins that make them.
+      await tidySometimes(clock());
       // As Vault: MFA needs an entity to hold the secret; without one, a login an enforcement covers cannot pass.
       if (login.entityId === '') throw forbidden();
       if (credentials && credentials.length > 0) {
