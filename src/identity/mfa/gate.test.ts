@@ -96,6 +96,15 @@ describeEachEngine('login MFA gate', (ctx) => {
     expect([again.kind, again.message]).toEqual(['invalid', 'invalid request ID']);
   });
 
+  it('of concurrent validations of one parked login, exactly one gets it', async () => {
+    await mfa.writeEnforcement('people', { methodIds: [methodId], authMethodTypes: ['userpass'] });
+    const { requestId } = await park();
+    // Codes of two different steps (both within the skew), so the used-code record is not what decides.
+    const payloads = [{ [methodId]: [code()] }, { [methodId]: [code(now - 30_000)] }, { [methodId]: [code()] }];
+    const results = await Promise.allSettled(payloads.map((p) => gate.resume(requestId, p)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+  });
+
   it('accepts the method name in place of its id, and "passcode=" values', async () => {
     await mfa.writeEnforcement('people', { methodIds: [methodId], authMethodTypes: ['userpass'] });
     const { requestId } = await park();
