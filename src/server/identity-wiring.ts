@@ -4,14 +4,15 @@ import type { Barrier, Rewrapper } from '../crypto/types.js';
 import { createAccessResolver, type AccessResolver } from '../identity/access.js';
 import { createMfaGate } from '../identity/mfa/gate.js';
 import { createMfaRewrapper } from '../identity/mfa/service.js';
-import { NO_IDENTITY } from '../identity/none.js';
-import type { IdentityResolver } from '../identity/types.js';
+import type { AuthMountDirectory, IdentityStore } from '../identity/model.js';
+import { createIdentityService } from '../identity/service.js';
+import type { MountService } from '../mounts/types.js';
 import type { PolicyService } from '../policy/types.js';
 import type { Storage } from '../storage/database.js';
 
 /** Identity, login MFA, the login service and the access resolver, wired as the store and the test harness use them. */
 export interface IdentityWiring {
-  identity: IdentityResolver;
+  identity: IdentityStore;
   mfa: MfaGate;
   logins: LoginService;
   access: AccessResolver;
@@ -22,11 +23,17 @@ export function wireIdentity(deps: {
   barrier: Barrier;
   tokens: TokenService;
   policy: Pick<PolicyService, 'acl'>;
+  /** The auth mount table: identity aliases name an auth mount by its accessor. */
+  authMounts: Pick<MountService, 'list'>;
   clock?: () => number;
   /** Where the TOTP keys' rewrapper registers (the store's seal); tests without rotation leave it out. */
   seal?: { registerRewrapper(rewrapper: Rewrapper): void };
 }): IdentityWiring {
-  const identity: IdentityResolver = NO_IDENTITY;
+  const identity = createIdentityService({
+    storage: deps.storage,
+    mounts: authMountDirectory(deps.authMounts),
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
   // Vault's login MFA: enforcements and TOTP secrets in the database, parked logins sealed with the barrier.
   const mfa: MfaGate = createMfaGate({
     storage: deps.storage,
@@ -37,4 +44,14 @@ export function wireIdentity(deps: {
   const logins = createLoginService({ identity, mfa, tokens: deps.tokens });
   const access = createAccessResolver({ policy: deps.policy, identity });
   return { identity, mfa, logins, access };
+}
+
+/** Auth mounts by accessor, from the mount table (not a hot path: only identity/ writes and reads ask). */
+function authMountDirectory(authMounts: Pick<MountService, 'list'>): AuthMountDirectory {
+  return {
+    async byAccessor(accessor) {
+      const mount = (await authMounts.list()).find((m) => m.accessor === accessor);
+      return mount ? { accessor: mount.accessor, path: mount.path, type: mount.type } : undefined;
+    },
+  };
 }
