@@ -183,6 +183,7 @@ export async function openStore(
       tokens,
       logins: identityWiring.logins,
       identity: identityWiring.identity,
+      authMounts,
       leases,
       passwords,
       systemAudit: leaseWiring.systemAudit,

@@ -254,6 +254,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
       tokens,
       logins: identityWiring.logins,
       identity: identityWiring.identity,
+      authMounts,
       leases: options.core?.leases ?? leaseWiring.leases,
       passwords: options.core?.passwords ?? passwords,
       systemAudit: options.core?.systemAudit ?? leaseWiring.systemAudit,
