@@ -1,10 +1,10 @@
 import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeEachEngine } from '../../../test/support/engines.js';
 import { errorOf } from '../../../test/support/errors.js';
-import type { Barrier } from '../../crypto/types.js';
+import type { Barrier, SealService } from '../../crypto/types.js';
 import { unsealedSealService } from '../../crypto/testing.js';
 import { createMfaRepository } from './repository.js';
-import { createMfaService } from './service.js';
+import { createMfaRewrapper, createMfaService } from './service.js';
 import { clearMfa, fakeDirectory } from './testing.js';
 import { base32Decode } from './totp.js';
 import type { MfaService } from './types.js';
@@ -13,12 +13,14 @@ import { totpKeyContext } from './validation.js';
 const ACCESSOR = 'auth_userpass_0a1b2c3d';
 
 describeEachEngine('login MFA administration', (ctx) => {
+  let seal: SealService;
   let barrier: Barrier;
   let mfa: MfaService;
   let directory: ReturnType<typeof fakeDirectory>;
 
   beforeAll(async () => {
-    barrier = (await unsealedSealService(ctx.storage())).barrier;
+    seal = await unsealedSealService(ctx.storage());
+    barrier = seal.barrier;
   });
 
   beforeEach(async () => {
@@ -168,5 +170,19 @@ describeEachEngine('login MFA administration', (ctx) => {
     await mfa.generateTotpSecret(id, 'entity-1');
     await mfa.deleteMethod(id);
     expect(await createMfaRepository(ctx.storage()).readSecret(id, 'entity-1')).toBeUndefined();
+  });
+
+  it('moves sealed TOTP keys onto the newest barrier term after a rotation (rewrapper)', async () => {
+    const id = await mfa.createTotpMethod({ issuer: 'x', qrSize: 0 });
+    const url = (await mfa.generateTotpSecret(id, 'entity-1'))!.url;
+    await seal.rotate();
+    const rewrapper = createMfaRewrapper({ storage: ctx.storage(), barrier });
+    expect(await rewrapper.countStale()).toBeGreaterThanOrEqual(1);
+    while ((await rewrapper.rewrapBatch(10)) > 0);
+    expect(await rewrapper.countStale()).toBe(0);
+    const row = await createMfaRepository(ctx.storage()).readSecret(id, 'entity-1');
+    expect(row!.term).toBe(barrier.currentTerm());
+    const key = base32Decode(new URL(url).searchParams.get('secret')!);
+    expect(await barrier.decryptWithRefresh(row!.sealed_key, totpKeyContext(id, 'entity-1'))).toEqual(key);
   });
 });
