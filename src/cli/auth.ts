@@ -13,6 +13,7 @@ import {
   readStdinOnce,
 } from './input.js';
 import { colors, emit, keyValueTable, rawField } from './output.js';
+import { withLoginMfa } from './login-mfa.js';
 import { emitWrapInfo } from './wrapping.js';
 import { loginWithJwtFamily } from './login-oidc.js';
 
@@ -39,12 +40,14 @@ export function registerLogin(program: Command): void {
       'strongroom login -method=kubernetes role=app jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token',
       'strongroom login --method=oidc role=people          # prints the URL to open; listens on localhost:8250',
       'strongroom login --method=jwt role=ci jwt=@$CI_OIDC_TOKEN_FILE',
+      'strongroom login --method=approle --mfa=corp-totp:123456 role_id=… secret_id=@…   # second factor in one step',
     ],
   )
     .argument('[args...]', 'a token (token method; - reads stdin), or key=value login parameters')
     .option('--method <name>', 'auth method: token (default), approle, kubernetes, oidc or jwt')
     .option('--path <mount>', 'where the auth method is mounted (default: its name)')
     .option('--no-store', 'print the token instead of saving it')
+    .option('--mfa <method:passcode>', 'login MFA passcode sent with the login (else asked for when required)')
     .allowUnknownOption()
     .action(act(async (ctx, [args]) => loginAction(ctx, args as string[])));
   oneLineErrors(login);
@@ -62,14 +65,16 @@ export function registerLogin(program: Command): void {
 }
 
 async function loginAction(ctx: Context, rawArgs: string[]): Promise<void> {
-  const { flags, rest } = extractVaultFlags(rawArgs, ['method', 'path', 'no-store']);
+  const { flags, rest } = extractVaultFlags(rawArgs, ['method', 'path', 'no-store', 'mfa']);
   for (const arg of rest) {
     if (/^-[a-z-]+/.test(arg) && arg !== '-')
       throw new UsageError(`unknown option ${arg.split('=')[0]}`, "'strongroom login --help'");
   }
   const method = String(flags.method ?? ctx.opts.method ?? 'token');
   const store = flags['no-store'] === undefined && ctx.opts.store !== false;
-  const client = ctx.client();
+  // Login MFA for every method: --mfa goes with the login, or a required second factor is asked for.
+  const mfa = flags.mfa ?? ctx.opts.mfa;
+  const client = withLoginMfa(ctx.client(), typeof mfa === 'string' ? { mfa } : {});
   let token: string;
   let auth: Record<string, unknown>;
   if (method === 'token') {

@@ -27,6 +27,8 @@ export interface RequestOptions {
   contentType?: string;
   /** Ask for a wrapped answer (X-Vault-Wrap-TTL); check the flag first with parseWrapTtl for a usage error. */
   wrapTtl?: WrapTtl;
+  /** Extra request headers (X-Vault-MFA for a login). */
+  headers?: Record<string, string>;
 }
 
 export type ApiResponse = Pick<Response, 'status' | 'body'>;

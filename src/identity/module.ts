@@ -1,5 +1,6 @@
 import type { BackendPath } from '../logical/backend.js';
 import { defineSecretsEngine, type ModuleCore, type SecretsEngineModule } from '../logical/module.js';
+import { identityMfaPaths } from './mfa/wiring.js';
 import { migrations } from './migrations.js';
 import type { IdentityStore } from './model.js';
 import { IDENTITY_PREFIX, createIdentityBackend } from './routes.js';
@@ -50,5 +51,5 @@ export function identityEngineWith(
   });
 }
 
-/** The registry's identity engine. Login MFA (identity/mfa/*) adds its paths through `identityEngineWith`. */
-export const identityEngine = identityEngineWith(() => []);
+/** The registry's identity engine, with login MFA's identity/mfa/* paths. */
+export const identityEngine = identityEngineWith(identityMfaPaths);

@@ -4,7 +4,7 @@ import type { TokenService } from '../auth/types.js';
 import type { IdentityStore } from '../identity/model.js';
 import type { Barrier, Rewrapper } from '../crypto/types.js';
 import type { ActiveLease, LeaseRegistrar } from '../leases/types.js';
-import type { Mount } from '../mounts/types.js';
+import type { Mount, MountService } from '../mounts/types.js';
 import type { PasswordGenerator } from '../passwords/types.js';
 import type { Storage } from '../storage/database.js';
 import type { Backend } from './backend.js';
@@ -44,6 +44,8 @@ export interface ModuleCore {
    * module serves its paths over the rest; disabling an auth mount removes that mount's aliases.
    */
   identity: IdentityStore;
+  /** The auth mount table, to read (login MFA enforcements name auth mounts by accessor or type). */
+  authMounts: Pick<MountService, 'list'>;
   /** Registers the lease of a dynamic credential (see src/leases/types.ts); the module's `leases` hooks end it. */
   leases: LeaseRegistrar;
   /** Generates passwords from the password policies (sys/policies/password). */

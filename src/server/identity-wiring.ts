@@ -1,7 +1,9 @@
-import { createLoginService, NO_MFA, type LoginService, type MfaGate } from '../auth/login.js';
+import { createLoginService, type LoginService, type MfaGate } from '../auth/login.js';
 import type { TokenService } from '../auth/types.js';
-import type { Barrier } from '../crypto/types.js';
+import type { Barrier, Rewrapper } from '../crypto/types.js';
 import { createAccessResolver, type AccessResolver } from '../identity/access.js';
+import { createMfaGate } from '../identity/mfa/gate.js';
+import { createMfaRewrapper } from '../identity/mfa/service.js';
 import type { AuthMountDirectory, IdentityStore } from '../identity/model.js';
 import { createIdentityService } from '../identity/service.js';
 import type { MountService } from '../mounts/types.js';
@@ -24,14 +26,21 @@ export function wireIdentity(deps: {
   /** The auth mount table: identity aliases name an auth mount by its accessor. */
   authMounts: Pick<MountService, 'list'>;
   clock?: () => number;
+  /** Where the TOTP keys' rewrapper registers (the store's seal); tests without rotation leave it out. */
+  seal?: { registerRewrapper(rewrapper: Rewrapper): void };
 }): IdentityWiring {
-  void deps.barrier;
   const identity = createIdentityService({
     storage: deps.storage,
     mounts: authMountDirectory(deps.authMounts),
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
-  const mfa: MfaGate = NO_MFA;
+  // Vault's login MFA: enforcements and TOTP secrets in the database, parked logins sealed with the barrier.
+  const mfa: MfaGate = createMfaGate({
+    storage: deps.storage,
+    barrier: deps.barrier,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
+  deps.seal?.registerRewrapper(createMfaRewrapper(deps));
   const logins = createLoginService({ identity, mfa, tokens: deps.tokens });
   const access = createAccessResolver({ policy: deps.policy, identity });
   return { identity, mfa, logins, access };

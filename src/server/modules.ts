@@ -9,6 +9,7 @@ import { cubbyholeEngine } from '../cubbyhole/module.js';
 import { databaseEngine } from '../database/module.js';
 import { identityEngine } from '../identity/module.js';
 import { kvEngine } from '../kv/module.js';
+import { migrations as identityMfaMigrations } from '../identity/mfa/migrations.js';
 import { migrations as leaseMigrations } from '../leases/migrations.js';
 import type { AuthMethodModule, Module, SecretsEngineModule } from '../logical/module.js';
 import { migrations as mountsMigrations } from '../mounts/migrations.js';
@@ -38,8 +39,8 @@ export const REGISTRY: Registry = {
 };
 
 /**
- * Tables of the core services (crypto, mount tables, token store, policy, password policies, audit, leases), which
- * are not modules.
+ * Tables of the core services (crypto, mount tables, token store, policy, password policies, audit, leases, login
+ * MFA), which are not modules.
  */
 export const CORE_MIGRATIONS: MigrationList = {
   ...cryptoMigrations,
@@ -49,6 +50,8 @@ export const CORE_MIGRATIONS: MigrationList = {
   ...passwordsMigrations,
   ...auditMigrations,
   ...leaseMigrations,
+  // Login MFA is core (the login service asks it at every login), whichever module serves its identity/ paths.
+  ...identityMfaMigrations,
 };
 
 export function modulesOf(registry: Registry): Module[] {

@@ -152,6 +152,8 @@ export interface HarnessRequest {
   requestId?: string;
   /** The X-Vault-Wrap-TTL header as the transport read it. */
   wrapTtl?: string;
+  /** X-Vault-MFA header values (single-phase login MFA). */
+  mfa?: string[];
 }
 
 export interface PipelineHarness {
@@ -252,6 +254,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
       tokens,
       logins: identityWiring.logins,
       identity: identityWiring.identity,
+      authMounts,
       leases: options.core?.leases ?? leaseWiring.leases,
       passwords: options.core?.passwords ?? passwords,
       systemAudit: options.core?.systemAudit ?? leaseWiring.systemAudit,
@@ -356,6 +359,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
         remoteAddress: req.remoteAddress ?? '10.0.0.1',
         requestId: req.requestId ?? `req-${++requestSeq}`,
         ...(req.wrapTtl !== undefined ? { wrapTtl: req.wrapTtl } : {}),
+        ...(req.mfa !== undefined ? { mfa: req.mfa } : {}),
       };
       return pipeline.handle(apiRequest);
     },

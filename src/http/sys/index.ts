@@ -4,6 +4,7 @@ import { auditPaths } from './audit.js';
 import { authPaths } from './auth.js';
 import { leasePaths } from './leases.js';
 import { metricsPaths } from './metrics.js';
+import { mfaValidatePaths } from './mfa.js';
 import { mountPaths } from './mounts.js';
 import { passwordPolicyPaths } from './passwords.js';
 import { policyPaths } from './policy.js';
@@ -25,6 +26,7 @@ export function createSysBackend(deps: HttpDeps): Backend {
       ...metricsPaths(deps),
       ...wrappingPaths(deps),
       ...leasePaths(deps),
+      ...mfaValidatePaths(deps),
     ],
   };
 }
