@@ -1,7 +1,9 @@
 import { migrations as auditMigrations } from '../audit/migrations.js';
 import { approleAuth } from '../auth/approle/module.js';
 import { kubernetesAuth } from '../auth/kubernetes/module.js';
+import { migrations as lockoutMigrations } from '../auth/lockout/migrations.js';
 import { tokenAuth } from '../auth/token/module.js';
+import { userpassAuth } from '../auth/userpass/module.js';
 import { migrations as tokenMigrations } from '../auth/token/migrations.js';
 import { migrations as cryptoMigrations } from '../crypto/migrations.js';
 import { cubbyholeEngine } from '../cubbyhole/module.js';
@@ -32,7 +34,7 @@ export interface Registry {
 
 export const REGISTRY: Registry = {
   secrets: [kvEngine, transitEngine, cubbyholeEngine, databaseEngine],
-  auth: [tokenAuth, approleAuth, kubernetesAuth],
+  auth: [tokenAuth, approleAuth, kubernetesAuth, userpassAuth],
 };
 
 /**
@@ -43,6 +45,7 @@ export const CORE_MIGRATIONS: MigrationList = {
   ...cryptoMigrations,
   ...mountsMigrations,
   ...tokenMigrations,
+  ...lockoutMigrations,
   ...policyMigrations,
   ...passwordsMigrations,
   ...auditMigrations,

@@ -3,6 +3,7 @@ import type { HttpDeps } from '../deps.js';
 import { auditPaths } from './audit.js';
 import { authPaths } from './auth.js';
 import { leasePaths } from './leases.js';
+import { lockedUserPaths } from './locked-users.js';
 import { metricsPaths } from './metrics.js';
 import { mountPaths } from './mounts.js';
 import { passwordPolicyPaths } from './passwords.js';
@@ -25,6 +26,7 @@ export function createSysBackend(deps: HttpDeps): Backend {
       ...metricsPaths(deps),
       ...wrappingPaths(deps),
       ...leasePaths(deps),
+      ...lockedUserPaths(deps),
     ],
   };
 }
