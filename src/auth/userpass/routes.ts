@@ -5,7 +5,7 @@ import { loginReply } from '../token/views.js';
 import { USERNAME_PATTERN, type UserpassService, type UserpassUser, type UserpassUserInput } from './types.js';
 
 /** Any case in the URL; the service lower-cases (Vault), and the ACL judges the lower-cased path (see aclPath). */
-const USER = `(?<username>${USERNAME_PATTERN.replaceAll('\\w', '[A-Za-z0-9_]')})`;
+const USER = `(?<username>${USERNAME_PATTERN})`;
 
 /**
  * Vault's userpass auth method at auth/<mount>/.
