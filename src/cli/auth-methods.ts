@@ -18,10 +18,14 @@ import { colors, emit, gridTable } from './output.js';
  */
 
 /** Auth method types completed after `auth enable`; the server decides which exist (its module registry). */
-const KNOWN_TYPES = ['approle', 'kubernetes'];
+const KNOWN_TYPES = ['approle', 'kubernetes', 'userpass'];
 
 export function registerAuthMethods(program: Command): void {
-  const auth = group(program, 'auth', 'Enable, list, tune and disable auth methods (approle, kubernetes) at any path');
+  const auth = group(
+    program,
+    'auth',
+    'Enable, list, tune and disable auth methods (approle, kubernetes, userpass) at any path',
+  );
 
   const enable = leaf(auth, 'enable', 'Enable an auth method at auth/<path>/ (default: its type)', [
     'strongroom auth enable approle',

@@ -14,6 +14,7 @@ import {
 } from './input.js';
 import { colors, emit, keyValueTable, rawField } from './output.js';
 import { emitWrapInfo } from './wrapping.js';
+import { userpassLogin } from './login-userpass.js';
 
 /*
  * `strongroom login` and `strongroom token …`.
@@ -36,10 +37,12 @@ export function registerLogin(program: Command): void {
       'strongroom login --method=approle role_id=$ROLE_ID secret_id=@secret-id.txt',
       'strongroom login --method=approle --path=ci-approle role_id=$ROLE_ID secret_id=@secret-id.txt   # mounted at auth/ci-approle/',
       'strongroom login -method=kubernetes role=app jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token',
+      'strongroom login --method=userpass username=alice   # prompts for the password without echo',
+      'strongroom login --method=userpass username=ci password=- < password.txt',
     ],
   )
     .argument('[args...]', 'a token (token method; - reads stdin), or key=value login parameters')
-    .option('--method <name>', 'auth method: token (default), approle or kubernetes')
+    .option('--method <name>', 'auth method: token (default), approle, kubernetes or userpass')
     .option('--path <mount>', 'where the auth method is mounted (default: its name)')
     .option('--no-store', 'print the token instead of saving it')
     .allowUnknownOption()
@@ -107,8 +110,17 @@ async function loginAction(ctx: Context, rawArgs: string[]): Promise<void> {
     auth = res.body?.auth ?? {};
     token = String(auth.client_token ?? '');
     if (!token) throw new CliError('the server answered the login without a token');
+  } else if (method === 'userpass') {
+    auth =
+      (await userpassLogin(client, rest, String(flags.path ?? ctx.opts.path ?? method).replace(/^\/+|\/+$/g, '')))
+        ?.auth ?? {};
+    token = String(auth.client_token ?? '');
+    if (!token) throw new CliError('the server answered the login without a token');
   } else {
-    throw new UsageError(`unknown auth method "${method}"`, '--method=token, --method=approle or --method=kubernetes');
+    throw new UsageError(
+      `unknown auth method "${method}"`,
+      '--method=token, --method=approle, --method=kubernetes or --method=userpass',
+    );
   }
   const view: Record<string, unknown> = {
     accessor: auth.accessor,

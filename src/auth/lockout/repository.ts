@@ -63,7 +63,13 @@ export function createLockoutRepository(storage: Pick<Storage, 'db'>) {
         if (!current) {
           await trx
             .insertInto('auth_user_lockouts')
-            .values({ mount_accessor: accessor, alias_name: name, failed_count: 0, counter_reset_at: 0, locked_until: 0 })
+            .values({
+              mount_accessor: accessor,
+              alias_name: name,
+              failed_count: 0,
+              counter_reset_at: 0,
+              locked_until: 0,
+            })
             .onConflict((oc) => oc.columns(['mount_accessor', 'alias_name']).doNothing())
             .execute();
         }
@@ -101,7 +107,10 @@ export function createLockoutRepository(storage: Pick<Storage, 'db'>) {
         .execute();
     },
 
-    async lockedAt(now: number, accessor?: string): Promise<Array<{ accessor: string; name: string; lockedUntil: number }>> {
+    async lockedAt(
+      now: number,
+      accessor?: string,
+    ): Promise<Array<{ accessor: string; name: string; lockedUntil: number }>> {
       const rows = await db
         .selectFrom('auth_user_lockouts')
         .select(['mount_accessor', 'alias_name', 'locked_until'])

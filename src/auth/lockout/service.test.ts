@@ -54,7 +54,9 @@ describeEachEngine('user lockout', (ctx) => {
       counterResetMs: 900 * SECOND,
     });
     // A tuned 0 is "the default" (Vault stores unset values as 0).
-    expect(lockoutSettings({ threshold: 0, durationSeconds: 10, counterResetSeconds: 0, disable: false })).toMatchObject({
+    expect(
+      lockoutSettings({ threshold: 0, durationSeconds: 10, counterResetSeconds: 0, disable: false }),
+    ).toMatchObject({
       threshold: 5,
       durationMs: 10 * SECOND,
     });
@@ -164,7 +166,9 @@ describeEachEngine('user lockout', (ctx) => {
       try {
         const other = createUserLockout({ storage: replica, systemAudit: recordingAudit(audited), clock: () => now });
         mount = { ...mount, settings: { ...mount.settings, threshold: 10 } };
-        const attempts = Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? lockout : other).recordFailure(mount, 'eve'));
+        const attempts = Array.from({ length: 30 }, (_, i) =>
+          (i % 2 === 0 ? lockout : other).recordFailure(mount, 'eve'),
+        );
         const results = await Promise.all(attempts);
         expect(results.filter((r) => r.locked).length).toBe(21);
         expect(audited).toHaveLength(1);

@@ -44,7 +44,11 @@ interface ParsedHash {
 export function parseHash(encoded: string): ParsedHash | undefined {
   const parts = encoded.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return undefined;
-  const [logN, r, p] = parts.slice(1, 4).map((v) => (/^\d{1,2}$/.test(v!) ? Number(v) : NaN)) as [number, number, number];
+  const [logN, r, p] = parts.slice(1, 4).map((v) => (/^\d{1,2}$/.test(v!) ? Number(v) : NaN)) as [
+    number,
+    number,
+    number,
+  ];
   const inRange = (v: number, [lo, hi]: readonly [number, number]) => Number.isInteger(v) && v >= lo && v <= hi;
   if (!inRange(logN, LIMITS.logN) || !inRange(r, LIMITS.r) || !inRange(p, LIMITS.p)) return undefined;
   const salt = Buffer.from(parts[4]!, 'base64url');

@@ -1,13 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiReply } from '../../http/pipeline.js';
 import { createPipelineHarness, errorsOf, type PipelineHarness } from '../../../test/support/pipeline-harness.js';
+
+/** A reply whose JSON body the test reads freely (shapes are what these tests assert). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Reply = ApiReply & { body: any };
 
 /** userpass through the real pipeline: shapes, field errors, the ACL on users/<name>/..., tune and sys/locked-users. */
 describe('userpass routes (pipeline)', () => {
   let h: PipelineHarness;
   let accessor: string;
-  const root = (method: string, path: string, body?: unknown, query?: Record<string, string>) =>
-    h.request(method, path, { token: h.rootToken, ...(body !== undefined ? { body } : {}), ...(query ? { query } : {}) });
-  const loginAs = (name: string, password: string) => h.request('POST', `auth/userpass/login/${name}`, { body: { password } });
+  const root = (method: string, path: string, body?: unknown, query?: Record<string, string>): Promise<Reply> =>
+    h.request(method, path, {
+      token: h.rootToken,
+      ...(body !== undefined ? { body } : {}),
+      ...(query ? { query } : {}),
+    });
+  const loginAs = (name: string, password: string): Promise<Reply> =>
+    h.request('POST', `auth/userpass/login/${name}`, { body: { password } });
 
   beforeAll(async () => {
     h = await createPipelineHarness({ kvMount: false });
@@ -25,7 +35,9 @@ describe('userpass routes (pipeline)', () => {
       400,
       ['field "token_ttl" must be a duration such as "1h" or a number of seconds'],
     ]);
-    expect((await root('POST', 'auth/userpass/users/Carol', { password: 'pw', policies: 'dev,ops', ttl: '10m' })).status).toBe(204);
+    expect(
+      (await root('POST', 'auth/userpass/users/Carol', { password: 'pw', policies: 'dev,ops', ttl: '10m' })).status,
+    ).toBe(204);
     const read = await root('GET', 'auth/userpass/users/carol');
     expect(read.status).toBe(200);
     expect(read.body).toMatchObject({
@@ -51,7 +63,9 @@ describe('userpass routes (pipeline)', () => {
   });
 
   it('logs in with the auth block Vault answers, and refuses a wrong password and an unknown user alike', async () => {
-    expect((await root('POST', 'auth/userpass/users/alice', { password: 'alice-pw', token_policies: ['dev'] })).status).toBe(204);
+    expect(
+      (await root('POST', 'auth/userpass/users/alice', { password: 'alice-pw', token_policies: ['dev'] })).status,
+    ).toBe(204);
     const ok = await loginAs('alice', 'alice-pw');
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({
@@ -63,7 +77,7 @@ describe('userpass routes (pipeline)', () => {
         mfa_requirement: null,
       },
     });
-    const self = await h.request('GET', 'auth/token/lookup-self', { token: ok.body.auth.client_token });
+    const self: Reply = await h.request('GET', 'auth/token/lookup-self', { token: ok.body.auth.client_token });
     expect(self.body.data).toMatchObject({ display_name: 'userpass-alice', path: 'auth/userpass/login/alice' });
 
     const wrong = await loginAs('alice', 'nope');
@@ -83,12 +97,20 @@ describe('userpass routes (pipeline)', () => {
       'path "auth/userpass/users/bob/password" { capabilities = ["update"] }\n' +
         'path "auth/userpass/users/dora*" { capabilities = ["deny"] }',
     );
-    expect((await h.request('POST', 'auth/userpass/users/bob/password', { token, body: { password: 'new-bob' } })).status).toBe(204);
+    expect(
+      (await h.request('POST', 'auth/userpass/users/bob/password', { token, body: { password: 'new-bob' } })).status,
+    ).toBe(204);
     // The ACL judges the lower-cased user, so case does not change what a policy grants or denies.
-    expect((await h.request('POST', 'auth/userpass/users/BOB/password', { token, body: { password: 'newer-bob' } })).status).toBe(204);
-    expect((await h.request('POST', 'auth/userpass/users/DORA/password', { token, body: { password: 'x' } })).status).toBe(403);
+    expect(
+      (await h.request('POST', 'auth/userpass/users/BOB/password', { token, body: { password: 'newer-bob' } })).status,
+    ).toBe(204);
+    expect(
+      (await h.request('POST', 'auth/userpass/users/DORA/password', { token, body: { password: 'x' } })).status,
+    ).toBe(403);
     expect((await h.request('GET', 'auth/userpass/users/bob', { token })).status).toBe(403);
-    expect((await h.request('POST', 'auth/userpass/users/bob/policies', { token, body: { token_policies: 'root' } })).status).toBe(403);
+    expect(
+      (await h.request('POST', 'auth/userpass/users/bob/policies', { token, body: { token_policies: 'root' } })).status,
+    ).toBe(403);
     expect((await loginAs('bob', 'newer-bob')).status).toBe(200);
   });
 
@@ -115,7 +137,10 @@ describe('userpass routes (pipeline)', () => {
       ['tuning of user lockout configuration for auth type "approle" not allowed'],
     ]);
     const bad = await root('POST', 'sys/auth/userpass/tune', { user_lockout_config: { lockout_threshold: 'many' } });
-    expect([bad.status, errorsOf(bad)]).toEqual([400, ['field "user_lockout_config.lockout_threshold" must be an integer']]);
+    expect([bad.status, errorsOf(bad)]).toEqual([
+      400,
+      ['field "user_lockout_config.lockout_threshold" must be an integer'],
+    ]);
   });
 
   it('locks after the tuned threshold (audited), lists the user in sys/locked-users, unlocks with sudo', async () => {

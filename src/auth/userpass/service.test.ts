@@ -81,7 +81,9 @@ describeEachEngine('userpass auth', (ctx) => {
     await userpass.writeUser('alice', { password: 'alice-pw' });
     await userpass.writeUser('bob', { password: 'bob-pw' });
     const rows = await sql<{ username: string; password_hash: Uint8Array }>`
-      select username, password_hash from auth_userpass_users where mount_uuid = ${mount.uuid}`.execute(ctx.storage().db);
+      select username, password_hash from auth_userpass_users where mount_uuid = ${mount.uuid}`.execute(
+      ctx.storage().db,
+    );
     for (const row of rows.rows) {
       const bytes = Buffer.from(row.password_hash);
       expect(bytes.toString('latin1')).not.toContain('scrypt$');

@@ -80,7 +80,9 @@ export function createUserpassService(deps: UserpassDeps): UserpassService {
       if (!found && (input.password === undefined || input.password === '')) throw invalid('missing password');
       const user = merge(found?.user ?? { username, ...DEFAULTS }, input);
       const hash =
-        input.password !== undefined ? await sealedHash(username, input.password) : (found!.stored.passwordHash as Buffer);
+        input.password !== undefined
+          ? await sealedHash(username, input.password)
+          : (found!.stored.passwordHash as Buffer);
       await save(username, hash, user);
     },
 
@@ -163,7 +165,9 @@ export function createUserpassService(deps: UserpassDeps): UserpassService {
 function checkUsername(raw: string): string {
   const username = typeof raw === 'string' ? raw.toLowerCase() : '';
   if (!USERNAME.test(username))
-    throw invalid('username must be 1–128 letters, digits, "_", "." or "-", starting and ending with a letter or digit');
+    throw invalid(
+      'username must be 1–128 letters, digits, "_", "." or "-", starting and ending with a letter or digit',
+    );
   return username;
 }
 

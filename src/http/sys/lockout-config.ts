@@ -18,7 +18,10 @@ function lockoutDuration(description: string) {
       if (value === 'system') return 0;
       const seconds = parseSeconds(value);
       if (seconds === undefined || (typeof seconds === 'number' && seconds >= 0)) return seconds;
-      ctx.addIssue({ code: 'custom', message: 'field "{field}" must be a duration such as "15m" or a number of seconds' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'field "{field}" must be a duration such as "15m" or a number of seconds',
+      });
       return z.NEVER;
     })
     .meta(meta)
@@ -49,7 +52,12 @@ export function tunedLockout(mount: Mount, input: LockoutInput | undefined): Use
   // Fail closed: a lockout a method does not enforce must not look configured.
   if (!LOCKOUT_METHOD_TYPES.includes(mount.type))
     throw invalid(`tuning of user lockout configuration for auth type "${mount.type}" not allowed`);
-  const current = mount.config?.userLockout ?? { threshold: 0, durationSeconds: 0, counterResetSeconds: 0, disable: false };
+  const current = mount.config?.userLockout ?? {
+    threshold: 0,
+    durationSeconds: 0,
+    counterResetSeconds: 0,
+    disable: false,
+  };
   return {
     threshold: input.lockout_threshold ?? current.threshold,
     durationSeconds: input.lockout_duration ?? current.durationSeconds,
