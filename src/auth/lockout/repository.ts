@@ -6,7 +6,7 @@ type LockoutRow = {
   mount_accessor: string;
   alias_name: string;
   failed_count: number | string;
-  counter_reset_at: number | string;
+  last_failure_at: number | string;
   locked_until: number | string;
 };
 
@@ -16,13 +16,13 @@ type LockoutTables = {
 
 export interface FailureCount {
   failedCount: number;
-  counterResetAt: number;
+  lastFailureAt: number;
   lockedUntil: number;
 }
 
 const toCount = (row: LockoutRow): FailureCount => ({
   failedCount: Number(row.failed_count),
-  counterResetAt: Number(row.counter_reset_at),
+  lastFailureAt: Number(row.last_failure_at),
   lockedUntil: Number(row.locked_until),
 });
 
@@ -67,7 +67,7 @@ export function createLockoutRepository(storage: Pick<Storage, 'db'>) {
               mount_accessor: accessor,
               alias_name: name,
               failed_count: 0,
-              counter_reset_at: 0,
+              last_failure_at: 0,
               locked_until: 0,
             })
             .onConflict((oc) => oc.columns(['mount_accessor', 'alias_name']).doNothing())
@@ -83,13 +83,13 @@ export function createLockoutRepository(storage: Pick<Storage, 'db'>) {
               .where('alias_name', '=', name)
               .$if(postgres, (q) => q.forUpdate())
               .executeTakeFirstOrThrow();
-        const fresh = Number(locked.failed_count) === 0 && Number(locked.counter_reset_at) === 0;
+        const fresh = Number(locked.failed_count) === 0;
         const { count, result } = next(fresh ? undefined : toCount(locked));
         await trx
           .updateTable('auth_user_lockouts')
           .set({
             failed_count: count.failedCount,
-            counter_reset_at: count.counterResetAt,
+            last_failure_at: count.lastFailureAt,
             locked_until: count.lockedUntil,
           })
           .where('mount_accessor', '=', accessor)
@@ -126,10 +126,11 @@ export function createLockoutRepository(storage: Pick<Storage, 'db'>) {
       await db.deleteFrom('auth_user_lockouts').where('mount_accessor', '=', accessor).execute();
     },
 
-    async deleteStale(now: number): Promise<number> {
+    /** Rows not locked at `now` whose last failure is older than `failedBefore`. */
+    async deleteStale(now: number, failedBefore: number): Promise<number> {
       const result = await db
         .deleteFrom('auth_user_lockouts')
-        .where('counter_reset_at', '<=', now)
+        .where('last_failure_at', '<', failedBefore)
         .where('locked_until', '<=', now)
         .executeTakeFirst();
       return Number(result.numDeletedRows ?? 0);

@@ -155,7 +155,21 @@ describeEachEngine('user lockout', (ctx) => {
 
     now += 61 * SECOND;
     expect(await lockout.listLocked(mount.accessor)).toEqual([]);
+    // Released counts stay a day (a later failure may still add to them), then the tidy reclaims them.
+    expect(await lockout.tidy()).toBe(0);
+    now += 24 * 3600 * SECOND;
     expect(await lockout.tidy()).toBeGreaterThanOrEqual(2);
+    await lockout.refuseIfLocked(mount, 'carol');
+  });
+
+  it('judges a running count by the counter reset period the mount has now (a later tune applies, as Vault)', async () => {
+    mount = { ...mount, settings: { ...mount.settings, counterResetMs: 900 * SECOND } };
+    await fail();
+    await fail();
+    now += 5 * SECOND;
+    mount = { ...mount, settings: { ...mount.settings, counterResetMs: 2 * SECOND } };
+    expect(await fail()).toEqual({ locked: false });
+    expect(await fail()).toEqual({ locked: false });
   });
 
   it.skipIf(ctx.engine !== 'postgres')(

@@ -3,7 +3,7 @@ import { rfc3339 } from '../../logical/time.js';
 import { forbidden } from '../../shared/errors.js';
 import type { Storage } from '../../storage/database.js';
 import { createLockoutRepository, type FailureCount } from './repository.js';
-import type { LockoutMount, UserLockout } from './types.js';
+import { MAX_COUNTER_RESET_MS, type LockoutMount, type UserLockout } from './types.js';
 
 /** The background job name a lockout's audit entry carries (`display_name` `system:user-lockout`). */
 export const LOCKOUT_AUDIT_JOB = 'user-lockout';
@@ -54,13 +54,14 @@ export function createUserLockout(deps: {
       const { settings } = mount;
       const now = clock();
       const outcome = await repo.update(mount.accessor, name, (current) => {
-        const counting = current !== undefined && now < current.counterResetAt;
+        // Vault: the count starts again when the mount's counter reset period passed since the last failure.
+        const counting = current !== undefined && now - current.lastFailureAt < settings.counterResetMs;
         const failedCount = counting ? current.failedCount + 1 : 1;
         const wasLocked = current !== undefined && current.lockedUntil > now;
         const locks = !wasLocked && failedCount >= settings.threshold;
         const count: FailureCount = {
           failedCount,
-          counterResetAt: now + settings.counterResetMs,
+          lastFailureAt: now,
           lockedUntil: locks ? now + settings.durationMs : (current?.lockedUntil ?? 0),
         };
         return { count, result: { locks, count } };
@@ -80,6 +81,6 @@ export function createUserLockout(deps: {
 
     unlock: (mountAccessor, name) => repo.remove(mountAccessor, name),
     purgeMount: (mountAccessor) => repo.purgeMount(mountAccessor),
-    tidy: () => repo.deleteStale(clock()),
+    tidy: () => repo.deleteStale(clock(), clock() - MAX_COUNTER_RESET_MS),
   };
 }

@@ -10,6 +10,12 @@ import type { UserLockoutTuning } from '../../mounts/types.js';
 /** Vault's defaults: 5 attempts, 15 minutes locked, counter reset after 15 minutes without a failure. */
 export const LOCKOUT_DEFAULTS = { threshold: 5, durationSeconds: 15 * 60, counterResetSeconds: 15 * 60 } as const;
 
+/**
+ * Counts are kept at most this long after the last failure (the tidy forgets older ones), so a tuned counter reset
+ * period is capped at it: a guesser slower than one attempt a day is not what lockout is for.
+ */
+export const MAX_COUNTER_RESET_MS = 24 * 3600 * 1000;
+
 /** Auth method types whose logins Strongroom subjects to lockout (Vault: userpass, ldap, approle). */
 export const LOCKOUT_METHOD_TYPES: readonly string[] = ['userpass'];
 
@@ -26,7 +32,10 @@ export function lockoutSettings(tuning: UserLockoutTuning | undefined): LockoutS
     disabled: tuning?.disable === true,
     threshold: tuning?.threshold || LOCKOUT_DEFAULTS.threshold,
     durationMs: (tuning?.durationSeconds || LOCKOUT_DEFAULTS.durationSeconds) * 1000,
-    counterResetMs: (tuning?.counterResetSeconds || LOCKOUT_DEFAULTS.counterResetSeconds) * 1000,
+    counterResetMs: Math.min(
+      (tuning?.counterResetSeconds || LOCKOUT_DEFAULTS.counterResetSeconds) * 1000,
+      MAX_COUNTER_RESET_MS,
+    ),
   };
 }
 
@@ -63,6 +72,6 @@ export interface UserLockout {
   unlock(mountAccessor: string, name: string): Promise<void>;
   /** Forgets every count of a mount (the mount is being disabled). */
   purgeMount(mountAccessor: string): Promise<void>;
-  /** Removes counts that no longer matter (counter reset and lock both past); returns how many. */
+  /** Removes counts that no longer matter (not locked, last failure over a day ago); returns how many. */
   tidy(): Promise<number>;
 }
