@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type StartedServer } from '../../support/server-process.js';
 import { api } from '../server/client.js';
-import { cli } from './run.js';
+import { bound, cli, ok } from './run.js';
 
 /** `strongroom login --method=userpass` through the real binary against a real server. */
 let server: StartedServer;
@@ -89,6 +89,31 @@ describe('strongroom login --method=userpass', () => {
       const noUser = await cli(['login', '--method=userpass', 'password=x'], { env });
       expect(noUser.code).toBe(2);
       expect(noUser.stderr).toMatch(/username=/);
+    },
+    SLOW,
+  );
+
+  it(
+    'tunes user lockout with `auth tune` (both flag forms) and shows it in the tune read',
+    async () => {
+      const run = bound(server.url, server.rootToken);
+      ok(await run(['auth', 'tune', '--user-lockout-threshold=7', '--user-lockout-duration', '20m', 'people']));
+      ok(
+        await run([
+          'auth',
+          'tune',
+          '-user-lockout-counter-reset-duration=5m',
+          '-user-lockout-disable=false',
+          'people/',
+        ]),
+      );
+      const tune = await api(server.url, 'GET', 'sys/auth/people/tune', { token: server.rootToken });
+      expect(tune.body.data).toMatchObject({
+        user_lockout_threshold: 7,
+        user_lockout_duration: 1200,
+        user_lockout_counter_reset_duration: 300,
+        user_lockout_disable: false,
+      });
     },
     SLOW,
   );
