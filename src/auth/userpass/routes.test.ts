@@ -187,4 +187,16 @@ describe('userpass routes (pipeline)', () => {
     for (let i = 0; i < 3; i++) expect((await loginAs('finn', 'bad')).status).toBe(400);
     expect((await loginAs('finn', 'finn-pw')).status).toBe(200);
   });
+
+  it('disabling the mount deletes its users and its lockout counts', async () => {
+    await root('POST', 'sys/auth/userpass/tune', { user_lockout_config: { lockout_disable: false } });
+    await root('POST', 'auth/userpass/users/gail', { password: 'gail-pw' });
+    for (let i = 0; i < 2; i++) await loginAs('gail', 'bad');
+    expect((await root('GET', 'sys/locked-users')).body.data.total).toBe(1);
+    expect((await root('DELETE', 'sys/auth/userpass')).status).toBe(204);
+    expect((await root('GET', 'sys/locked-users')).body.data.total).toBe(0);
+    await h.deps.authMounts.enable({ path: 'userpass/', type: 'userpass' });
+    expect((await root('LIST', 'auth/userpass/users')).status).toBe(404);
+    expect((await loginAs('gail', 'gail-pw')).status).toBe(400);
+  });
 });
