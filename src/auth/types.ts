@@ -1,3 +1,5 @@
+import type { LoginOutcome } from './login.js';
+
 /**
  * Tokens and auth methods. A token is shown once, at creation; storage keeps only an HMAC of it (key from
  * barrier.deriveKey('token-hash')) and an accessor, so a database dump yields no usable token.
@@ -218,8 +220,12 @@ export interface KubernetesAuthService {
   listRoles(): Promise<string[]>;
   /** Idempotent: deleting a role that does not exist succeeds (Vault answers 204). */
   deleteRole(name: string): Promise<void>;
-  /** 'forbidden' with a safe reason (expired, audience, namespace not bound, ...) — never echoing the JWT. */
-  login(role: string, jwt: string): Promise<{ token: string; info: TokenInfo }>;
+  /**
+   * 'forbidden' with a safe reason (expired, audience, namespace not bound, ...) — never echoing the JWT. Completes
+   * through the login service: the outcome is the token, or the login MFA requirement (`mfaCredentials`: Vault's
+   * X-Vault-MFA header values for single-phase MFA).
+   */
+  login(role: string, jwt: string, mfaCredentials?: readonly string[]): Promise<LoginOutcome>;
 }
 
 export interface AppRole {
@@ -266,8 +272,16 @@ export interface AppRoleService {
   destroySecretId(name: string, secretId: string): Promise<void>;
   /** 'not_found' (Vault's "failed to find accessor entry ..." words) when the role has no such accessor. */
   destroySecretIdAccessor(name: string, accessor: string): Promise<void>;
-  /** 'forbidden' with one message for unknown role-id, wrong/expired/used-up secret-id or a disallowed source address. */
-  login(roleId: string, secretId: string, remoteAddress?: string): Promise<{ token: string; info: TokenInfo }>;
+  /**
+   * 'forbidden' with one message for unknown role-id, wrong/expired/used-up secret-id or a disallowed source address.
+   * Completes through the login service (identity, login MFA, then the token).
+   */
+  login(
+    roleId: string,
+    secretId: string,
+    remoteAddress?: string,
+    mfaCredentials?: readonly string[],
+  ): Promise<LoginOutcome>;
   /** Deletes expired secret-ids (background); returns how many. */
   tidySecretIds(): Promise<number>;
   /** Accessors of the role's live secret-ids, sorted (Vault's LIST auth/approle/role/<name>/secret-id). */

@@ -19,6 +19,7 @@ import { registerUnwrap } from './wrapping.js';
 import { registerConsumers } from './consumers.js';
 import { registerDatabase } from './database.js';
 import { registerGeneric } from './generic.js';
+import { registerIdentity } from './identity.js';
 import { registerPassword } from './password.js';
 
 /**
@@ -41,6 +42,7 @@ export async function main(argv: string[]): Promise<void> {
     registerOperatorLifecycle,
     registerLogin,
     registerAuthMethods,
+    registerIdentity,
     registerKv,
     registerPolicy,
     registerToken,

@@ -1,7 +1,7 @@
 import type { Migration } from 'kysely';
 import type { LoginService } from '../auth/login.js';
 import type { TokenService } from '../auth/types.js';
-import type { IdentityResolver } from '../identity/types.js';
+import type { IdentityStore } from '../identity/model.js';
 import type { Barrier, Rewrapper } from '../crypto/types.js';
 import type { ActiveLease, LeaseRegistrar } from '../leases/types.js';
 import type { Mount } from '../mounts/types.js';
@@ -39,8 +39,11 @@ export interface ModuleCore {
    * the token (src/auth/login.ts). Every method's login path answers with `loginReply(await logins.complete(...))`.
    */
   logins: LoginService;
-  /** The identity store as logins and the ACL see it (entities, aliases, groups). */
-  identity: IdentityResolver;
+  /**
+   * The identity store (entities, aliases, groups): logins and the ACL use its IdentityResolver half; the identity
+   * module serves its paths over the rest; disabling an auth mount removes that mount's aliases.
+   */
+  identity: IdentityStore;
   /** Registers the lease of a dynamic credential (see src/leases/types.ts); the module's `leases` hooks end it. */
   leases: LeaseRegistrar;
   /** Generates passwords from the password policies (sys/policies/password). */

@@ -1,7 +1,8 @@
 import { PatternMatcher, analyzePattern, normalizePattern, type PatternInfo } from './matcher.js';
 import { constraintsOf, mergeConstraints, parametersAllow, type ParameterConstraints } from './parameters.js';
 import { parseDuration } from '../shared/duration.js';
-import type { Acl, Capability, HclValue, PathRule } from './types.js';
+import { TemplateSyntaxError, isTemplated, parsePathTemplate, type PathTemplate } from './template.js';
+import type { Acl, Capability, HclValue, PathRule, PolicyIdentity } from './types.js';
 
 /** Capabilities as bits, so merging is an OR and a check is an AND on the hot path. */
 const BIT: Readonly<Record<Capability, number>> = {
@@ -191,33 +192,110 @@ export function rootAcl(): Acl {
   return ROOT;
 }
 
-/** Compiles the rules of one or more policies into a single ACL (an empty list denies everything). */
-export function compileAcl(policies: ReadonlyArray<readonly PathRule[]>): Acl {
-  const merged = new Map<string, Rule>();
+/** One rule of a document, compiled: everything but its pattern, which a template may still have to name. */
+function compileRule(rule: PathRule): Rule {
+  const compiled: Rule = { mask: toMask(rule.capabilities) };
+  const params = constraintsOf(rule.pattern, rule.extras);
+  if (params) compiled.params = params;
+  if (needsUnsupported(rule.extras)) compiled.unmet = true;
+  const minWrap = wrapTtlOf(rule.extras?.min_wrapping_ttl);
+  const maxWrap = wrapTtlOf(rule.extras?.max_wrapping_ttl);
+  if (minWrap) compiled.minWrap = minWrap;
+  if (maxWrap) compiled.maxWrap = maxWrap;
+  return compiled;
+}
+
+/** Adds a rule under its (normalized) pattern; identical patterns from several policies merge. */
+function mergeInto(merged: Map<string, Rule>, pattern: string, compiled: Rule): void {
+  const existing = merged.get(pattern);
+  if (existing === undefined) {
+    merged.set(pattern, compiled);
+    return;
+  }
+  const combined: Rule = { mask: merge(existing.mask, compiled.mask) };
+  const mergedParams = mergeConstraints(existing.params, compiled.params);
+  if (mergedParams) combined.params = mergedParams;
+  // Vault merges wrapping TTLs and MFA requirements of identical patterns: a requirement in either remains.
+  if (existing.unmet || compiled.unmet) combined.unmet = true;
+  mergeWrap(combined, existing, compiled);
+  merged.set(pattern, combined);
+}
+
+/** The templated rules of a policy set resolved for one identity. */
+export interface ResolvedTemplates {
+  /**
+   * The resolved patterns, as a cache key: two identities with the same key get the same ACL, whatever else differs
+   * between them. undefined when no templated rule resolved (the set's plain ACL applies).
+   */
+  readonly key: string | undefined;
+  /** Builds the ACL: the plain rules (compiled once) with the resolved rules merged in. */
+  build(): Acl;
+}
+
+/** A compiled policy set: its plain rules once, its templated rules ready to be resolved per identity. */
+export interface PolicySetAcl {
+  /** The ACL without an identity: templated rules are skipped (they grant nothing, and deny nothing). */
+  readonly plain: Acl;
+  readonly templated: boolean;
+  resolve(identity: PolicyIdentity): ResolvedTemplates;
+}
+
+function templateOf(pattern: string): PathTemplate | undefined {
+  try {
+    return parsePathTemplate(pattern);
+  } catch (err) {
+    if (err instanceof TemplateSyntaxError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Compiles the rules of one or more policies. Plain rules are merged and compiled here, once; a templated rule is
+ * compiled too (capabilities, constraints) but keeps its template, so serving a new identity costs string
+ * substitutions and building a matcher, never parsing a document again.
+ */
+export function compilePolicySet(policies: ReadonlyArray<readonly PathRule[]>): PolicySetAcl {
+  const plainRules = new Map<string, Rule>();
+  const templated: Array<{ template: PathTemplate; rule: Rule }> = [];
   for (const rules of policies) {
     for (const rule of rules) {
-      const pattern = normalizePattern(rule.pattern);
-      const compiled: Rule = { mask: toMask(rule.capabilities) };
-      const params = constraintsOf(rule.pattern, rule.extras);
-      if (params) compiled.params = params;
-      if (needsUnsupported(rule.extras)) compiled.unmet = true;
-      const minWrap = wrapTtlOf(rule.extras?.min_wrapping_ttl);
-      const maxWrap = wrapTtlOf(rule.extras?.max_wrapping_ttl);
-      if (minWrap) compiled.minWrap = minWrap;
-      if (maxWrap) compiled.maxWrap = maxWrap;
-      const existing = merged.get(pattern);
-      if (existing === undefined) {
-        merged.set(pattern, compiled);
-      } else {
-        const combined: Rule = { mask: merge(existing.mask, compiled.mask) };
-        const mergedParams = mergeConstraints(existing.params, compiled.params);
-        if (mergedParams) combined.params = mergedParams;
-        // Vault merges wrapping TTLs and MFA requirements of identical patterns: a requirement in either remains.
-        if (existing.unmet || compiled.unmet) combined.unmet = true;
-        mergeWrap(combined, existing, compiled);
-        merged.set(pattern, combined);
+      if (!isTemplated(rule.pattern)) {
+        mergeInto(plainRules, normalizePattern(rule.pattern), compileRule(rule));
+        continue;
       }
+      const template = templateOf(rule.pattern);
+      // A stored template this version cannot read (written before templates were checked) never resolves: skipped.
+      if (template) templated.push({ template, rule: compileRule(rule) });
     }
   }
-  return new CompiledAcl(merged);
+  const plain = new CompiledAcl(plainRules);
+  const none: ResolvedTemplates = { key: undefined, build: () => plain };
+  return {
+    plain,
+    templated: templated.length > 0,
+    resolve(identity) {
+      if (templated.length === 0) return none;
+      const patterns = templated.map(({ template }) => template.resolve(identity));
+      if (patterns.every((p) => p === undefined)) return none;
+      return {
+        // JSON keeps the key unambiguous whatever characters the patterns hold; null marks a skipped rule.
+        key: JSON.stringify(patterns),
+        build() {
+          const merged = new Map(plainRules);
+          patterns.forEach((pattern, i) => {
+            if (pattern !== undefined) mergeInto(merged, normalizePattern(pattern), templated[i]!.rule);
+          });
+          return new CompiledAcl(merged);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Compiles the rules of one or more policies into a single ACL (an empty list denies everything). Templated rules
+ * are skipped: without an identity they cannot be resolved, so they grant nothing (see compilePolicySet).
+ */
+export function compileAcl(policies: ReadonlyArray<readonly PathRule[]>): Acl {
+  return compilePolicySet(policies).plain;
 }

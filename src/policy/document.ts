@@ -1,6 +1,7 @@
 import { StrongroomError } from '../shared/errors.js';
 import { hclError, parseHcl, type HclEntry, type HclNode, type HclPos } from './hcl.js';
 import { constraintsOf } from './parameters.js';
+import { TemplateSyntaxError, parsePathTemplate } from './template.js';
 import type { Capability, HclValue, PathRule } from './types.js';
 
 /** Limits that keep one policy from costing every request: documents are small, rules are countable. */
@@ -46,9 +47,15 @@ function quote(value: string): string {
 
 /**
  * Parses a policy written in HCL or JSON into its path rules. Throws StrongroomError('invalid') with a line and
- * column for syntax errors, and for unknown keys, unknown capabilities and oversized documents.
+ * column for syntax errors, and for unknown keys, unknown capabilities, templates that cannot be read (see
+ * template.ts) and oversized documents.
+ *
+ * `stored`: the text was accepted by an earlier write, perhaps by a version that did not check templates (a literal
+ * '{{' was then plain text). Such a document still loads; its unreadable templates simply never resolve (the ACL
+ * skips them), rather than making every request of its tokens fail.
  */
-export function parsePolicy(text: string): PathRule[] {
+export function parsePolicy(text: string, options?: { stored?: boolean }): PathRule[] {
+  const checkTemplates = options?.stored !== true;
   if (Buffer.byteLength(text, 'utf8') > MAX_POLICY_BYTES) {
     throw new StrongroomError('invalid', `policy is larger than ${MAX_POLICY_BYTES / 1024} KiB`);
   }
@@ -57,7 +64,7 @@ export function parsePolicy(text: string): PathRule[] {
   const rules: PathRule[] = [];
   const add = (pattern: string, pos: HclPos, body: HclNode) => {
     if (rules.length >= MAX_PATH_RULES) throw hclError(pos, `too many path rules (at most ${MAX_PATH_RULES})`);
-    rules.push(parsePathRule(pattern, pos, body));
+    rules.push(parsePathRule(pattern, pos, body, checkTemplates));
   };
   for (const entry of root.entries) {
     const [key, ...labels] = entry.keys as [string, ...string[]];
@@ -86,11 +93,12 @@ export function parsePolicy(text: string): PathRule[] {
   return rules;
 }
 
-function parsePathRule(pattern: string, pos: HclPos, body: HclNode): PathRule {
+function parsePathRule(pattern: string, pos: HclPos, body: HclNode, checkTemplates: boolean): PathRule {
   if (body.type !== 'object') throw hclError(body.pos, `path ${quote(pattern)}: expected a block { ... }`);
   if (pattern.includes('+*')) {
     throw hclError(pos, `path ${quote(pattern)}: invalid use of wildcards ('+*' is forbidden)`);
   }
+  if (checkTemplates) checkTemplate(pattern, pos);
   const capabilities: Capability[] = [];
   const extras: Record<string, HclValue> = {};
   let hasExtras = false;
@@ -136,6 +144,16 @@ function parsePathRule(pattern: string, pos: HclPos, body: HclNode): PathRule {
     rule.extras = extras;
   }
   return rule;
+}
+
+/** Refuses a template that could never resolve, naming the line and column of its path block. */
+function checkTemplate(pattern: string, pos: HclPos): void {
+  try {
+    parsePathTemplate(pattern);
+  } catch (err) {
+    if (!(err instanceof TemplateSyntaxError)) throw err;
+    throw hclError(pos, `path ${quote(pattern)}: ${err.message} (at character ${err.offset + 1} of the path)`);
+  }
 }
 
 /** `control_group "x" { ... }` is the same as `control_group = { "x" = { ... } }`. */

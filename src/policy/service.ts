@@ -1,10 +1,10 @@
 import { invalid, notFound } from '../shared/errors.js';
 import type { Storage } from '../storage/database.js';
-import { compileAcl, rootAcl } from './acl.js';
+import { compilePolicySet, rootAcl, type PolicySetAcl } from './acl.js';
 import { DEFAULT_POLICY, ROOT_POLICY } from './builtin.js';
 import { parsePolicy } from './document.js';
 import { createPolicyRepository } from './repository.js';
-import type { Acl, PolicyDocument, PolicyService } from './types.js';
+import type { Acl, PolicyDocument, PolicyIdentity, PolicyService } from './types.js';
 
 export interface PolicyServiceDeps {
   storage: Pick<Storage, 'db'>;
@@ -14,6 +14,11 @@ export interface PolicyServiceDeps {
   refreshIntervalMs?: number;
   /** Compiled ACLs kept, one per distinct policy set, least recently used evicted first (default 1000). */
   maxCachedAcls?: number;
+  /**
+   * ACLs of templated policy sets kept, one per (policy set, resolved templated paths), least recently used evicted
+   * first (default 4096): a thousand namespaces sharing one templated policy need a thousand entries.
+   */
+  maxCachedTemplatedAcls?: number;
 }
 
 export interface CachedPolicyService extends PolicyService {
@@ -32,7 +37,9 @@ function policyName(name: string): string {
 
 /**
  * Policies: CRUD over stored documents, and compiled ACLs for the request hot path. A compiled ACL is cached per
- * distinct (sorted) policy set. Local writes drop the cache at once; writes by other replicas are noticed through a
+ * distinct (sorted) policy set. A set with templated paths is compiled once too; for a request with an identity its
+ * templates are resolved (string lookups) and the ACL for the resulting paths is taken from a second bounded cache, so
+ * no request parses a document. Local writes drop both caches at once; writes by other replicas are noticed through a
  * generation counter in the database, checked at most every `refreshIntervalMs` in the background (requests never
  * wait for that check).
  */
@@ -41,10 +48,17 @@ export function createPolicyService(deps: PolicyServiceDeps): CachedPolicyServic
   const clock = deps.clock ?? Date.now;
   const refreshIntervalMs = deps.refreshIntervalMs ?? 2000;
   const maxCachedAcls = deps.maxCachedAcls ?? 1000;
+  const maxCachedTemplatedAcls = deps.maxCachedTemplatedAcls ?? 4096;
 
   // Promises, not values: concurrent requests for the same uncached set share one compilation, and an entry created
-  // before an invalidation is removed by it, so a compilation that read old rows is never kept.
-  const cache = new Map<string, Promise<Acl>>();
+  // before an invalidation is removed by it, so a compilation that read old rows is never kept. `plain` is derived
+  // once so a request without identity gets its ACL with no more work than a map lookup.
+  const cache = new Map<string, { set: Promise<PolicySetAcl>; plain: Promise<Acl> }>();
+  // Templated sets resolved for an identity: keyed by the set and the paths its templates resolved to (not by
+  // entity), so every identity that resolves alike shares one ACL. `epoch` counts invalidations: an ACL built from a
+  // set compiled before one is served once but never kept.
+  const templatedCache = new Map<string, Acl>();
+  let epoch = 0;
   let knownGeneration: number | undefined;
   let lastCheck = clock();
   let checking: Promise<void> | undefined;
@@ -52,6 +66,8 @@ export function createPolicyService(deps: PolicyServiceDeps): CachedPolicyServic
   function invalidate(generation: number): void {
     knownGeneration = generation;
     cache.clear();
+    templatedCache.clear();
+    epoch++;
   }
 
   async function check(): Promise<void> {
@@ -83,9 +99,47 @@ export function createPolicyService(deps: PolicyServiceDeps): CachedPolicyServic
 
   refreshInBackground();
 
-  async function compile(names: readonly string[]): Promise<Acl> {
+  async function compile(names: readonly string[]): Promise<PolicySetAcl> {
     const rows = await repository.getMany(names);
-    return compileAcl(rows.map((row) => parsePolicy(row.raw)));
+    return compilePolicySet(rows.map((row) => parsePolicy(row.raw, { stored: true })));
+  }
+
+  /** The compiled set for sorted, lowercased names, from the cache (most recently used) or compiled now. */
+  function policySet(key: string, names: readonly string[]): { set: Promise<PolicySetAcl>; plain: Promise<Acl> } {
+    const cached = cache.get(key);
+    if (cached) {
+      // Re-insert to mark it most recently used.
+      cache.delete(key);
+      cache.set(key, cached);
+      return cached;
+    }
+    const set = compile(names);
+    const entry = { set, plain: set.then((compiled) => compiled.plain) };
+    cache.set(key, entry);
+    // A failed compilation (database down) must not be served from the cache.
+    entry.plain.catch(() => {
+      if (cache.get(key) === entry) cache.delete(key);
+    });
+    if (cache.size > maxCachedAcls) cache.delete(cache.keys().next().value!);
+    return entry;
+  }
+
+  function templatedAcl(setKey: string, set: PolicySetAcl, identity: PolicyIdentity, since: number): Acl {
+    const resolved = set.resolve(identity);
+    if (resolved.key === undefined) return set.plain;
+    const key = `${setKey}\u0000${resolved.key}`;
+    const cached = templatedCache.get(key);
+    if (cached) {
+      templatedCache.delete(key);
+      templatedCache.set(key, cached);
+      return cached;
+    }
+    const acl = resolved.build();
+    if (epoch === since) {
+      templatedCache.set(key, acl);
+      if (templatedCache.size > maxCachedTemplatedAcls) templatedCache.delete(templatedCache.keys().next().value!);
+    }
+    return acl;
   }
 
   return {
@@ -103,7 +157,7 @@ export function createPolicyService(deps: PolicyServiceDeps): CachedPolicyServic
       if (policy === ROOT_POLICY) return { name: ROOT_POLICY, rules: [], raw: '' };
       const row = await repository.get(policy);
       if (!row) throw notFound(`no policy named "${policy}"`);
-      return { name: policy, rules: parsePolicy(row.raw), raw: row.raw };
+      return { name: policy, rules: parsePolicy(row.raw, { stored: true }), raw: row.raw };
     },
 
     async list() {
@@ -120,28 +174,19 @@ export function createPolicyService(deps: PolicyServiceDeps): CachedPolicyServic
       if (generation !== undefined) invalidate(generation);
     },
 
-    async acl(policyNames) {
+    async acl(policyNames, identity) {
       const names = [
         ...new Set(policyNames.filter((n) => typeof n === 'string' && NAME.test(n)).map((n) => n.toLowerCase())),
       ].sort();
       if (names.includes(ROOT_POLICY)) return rootAcl();
       maybeRefresh();
       const key = names.join('\n');
-      const cached = cache.get(key);
-      if (cached) {
-        // Re-insert to mark it most recently used.
-        cache.delete(key);
-        cache.set(key, cached);
-        return cached;
-      }
-      const compiled = compile(names);
-      cache.set(key, compiled);
-      compiled.catch(() => {
-        // A failed compilation (database down) must not be served from the cache.
-        if (cache.get(key) === compiled) cache.delete(key);
-      });
-      if (cache.size > maxCachedAcls) cache.delete(cache.keys().next().value!);
-      return compiled;
+      const since = epoch;
+      const entry = policySet(key, names);
+      if (!identity) return entry.plain;
+      const set = await entry.set;
+      if (!set.templated) return set.plain;
+      return templatedAcl(key, set, identity, since);
     },
 
     refresh,

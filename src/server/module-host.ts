@@ -32,7 +32,7 @@ export interface ModuleHost extends ModuleRouting {
 /**
  * Builds every module's service from the core and wires it into the mount tables: disabling a secrets mount runs
  * its engine's purge; disabling an auth mount first revokes every token created through it (and their children,
- * as Vault does), then runs the method's purge.
+ * as Vault does), then runs the method's purge, then removes the mount's identity aliases (entity and group).
  */
 export function startModules(
   registry: Registry,
@@ -57,6 +57,8 @@ export function startModules(
     tables.auth.onDisable(method.type, async (mount) => {
       await core.tokens.revokeByPathPrefix(`auth/${mount.path}`);
       await method.purge?.(serviceOf(method), mount);
+      // After the purge, so a purge that fails (the mount stays) does not cost its callers their entities.
+      await core.identity.mountDisabled(mount.accessor);
     });
   }
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { describeEachEngine } from '../../test/support/engines.js';
 import { createAppRoleService } from '../auth/approle/service.js';
 import type { TokenService } from '../auth/types.js';
+import type { LoginService } from '../auth/login.js';
 import type { Barrier } from '../crypto/types.js';
 import { defineSecretsEngine, type ModuleCore } from '../logical/module.js';
 import { compileRoutes } from '../http/pipeline.js';
@@ -126,7 +127,7 @@ describeEachEngine('migration 0240/0241: an old store keeps its approle and kube
       const approleMount = mounts.rows.find((m) => m.type === 'approle')!;
       const approle = createAppRoleService({
         storage: fresh,
-        tokens: {} as TokenService,
+        logins: {} as LoginService,
         barrier: { isSealed: () => false, deriveKey: () => Buffer.alloc(32) } as unknown as Barrier,
         mount: { uuid: approleMount.uuid, path: approleMount.path, accessor: 'auth_approle_legacy', type: 'approle' },
       });

@@ -8,6 +8,7 @@ import { migrations as tokenMigrations } from '../auth/token/migrations.js';
 import { migrations as cryptoMigrations } from '../crypto/migrations.js';
 import { cubbyholeEngine } from '../cubbyhole/module.js';
 import { databaseEngine } from '../database/module.js';
+import { identityEngine } from '../identity/module.js';
 import { kvEngine } from '../kv/module.js';
 import { migrations as leaseMigrations } from '../leases/migrations.js';
 import type { AuthMethodModule, Module, SecretsEngineModule } from '../logical/module.js';
@@ -33,7 +34,7 @@ export interface Registry {
 }
 
 export const REGISTRY: Registry = {
-  secrets: [kvEngine, transitEngine, cubbyholeEngine, databaseEngine],
+  secrets: [kvEngine, transitEngine, cubbyholeEngine, databaseEngine, identityEngine],
   auth: [tokenAuth, approleAuth, kubernetesAuth, userpassAuth],
 };
 

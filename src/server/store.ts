@@ -173,7 +173,7 @@ export async function openStore(
   const policy = createPolicyService({ storage });
   const passwords = createPasswordPolicyService({ storage });
   // Identity (entities, aliases, groups), login MFA, and the one login service every auth method completes through.
-  const identityWiring = wireIdentity({ storage, barrier, tokens, policy });
+  const identityWiring = wireIdentity({ storage, barrier, tokens, policy, authMounts });
   let stopMaintenance: (() => Promise<void>) | null = null;
   // Every secrets engine and auth method: services, purge-on-disable, rewrappers and jobs come from the registry.
   const host = startModules(

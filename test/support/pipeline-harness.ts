@@ -227,10 +227,10 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
   });
   const policy = createPolicyService({ storage });
   const passwords = createPasswordPolicyService({ storage });
-  const identityWiring = wireIdentity({ storage, barrier, tokens, policy, clock: () => clock.now });
   const registry = { secrets: [...REGISTRY.secrets, ...(options.extraSecrets ?? [])], auth: REGISTRY.auth };
   const mounts = createMountService({ storage, catalog: secretsCatalog(registry.secrets) });
   const authMounts = createMountService({ storage, catalog: authCatalog(REGISTRY.auth), table: AUTH_MOUNTS });
+  const identityWiring = wireIdentity({ storage, barrier, tokens, policy, authMounts, clock: () => clock.now });
   const metrics = createMetrics({ defaultMetrics: false });
   // Leases as the store wires them, over the recording audit and the harness clock.
   const leaseWiring = wireLeases({

@@ -1,6 +1,7 @@
 import type { Storage } from '../../storage/database.js';
 import { defineAuthMethod } from '../../logical/module.js';
-import type { AppRoleService, AuthMountRef, TokenService } from '../types.js';
+import type { AppRoleService, AuthMountRef } from '../types.js';
+import type { LoginService } from '../login.js';
 import type { Barrier } from '../../crypto/types.js';
 import { migrations } from './migrations.js';
 import { createAppRoleTables } from './repository.js';
@@ -17,7 +18,7 @@ export interface AppRoleMethod {
   purgeMount(mountUuid: string): Promise<void>;
 }
 
-export function createAppRoleMethod(deps: { storage: Storage; tokens: TokenService; barrier: Barrier }): AppRoleMethod {
+export function createAppRoleMethod(deps: { storage: Storage; logins: LoginService; barrier: Barrier }): AppRoleMethod {
   const tables = createAppRoleTables(deps.storage);
   return {
     forMount: (mount) =>

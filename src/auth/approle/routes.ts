@@ -4,7 +4,7 @@ import { definePath, type Backend } from '../../logical/backend.js';
 import { f, type FieldsInput } from '../../logical/schema.js';
 import { ROLE_TOKEN_FIELDS, refuseUnenforcedTokenFields, roleTokenSettings } from '../role-token-fields.js';
 import { rfc3339 } from '../../logical/time.js';
-import { authBlock, loginAuditAuth } from '../token/views.js';
+import { loginReply } from '../token/views.js';
 
 const ROLE_NAME = '(?<name>[A-Za-z0-9_.@-]{1,128})';
 
@@ -26,12 +26,13 @@ export function createAppRoleBackend(deps: { approle: AppRoleService }): Backend
         fields: LOGIN_FIELDS,
         operations: {
           update: async (ctx) => {
-            const { token, info } = await approle.login(
+            const outcome = await approle.login(
               ctx.input.role_id,
               ctx.input.secret_id ?? '',
               ctx.remoteAddress,
+              ctx.mfaCredentials,
             );
-            return { auth: authBlock(token, info), auditAuth: loginAuditAuth(info) };
+            return loginReply(outcome);
           },
         },
       }),

@@ -5,6 +5,7 @@ import { unsealedSealService } from '../../crypto/testing.js';
 import { createTokenService } from '../token/service.js';
 import type { AppRoleService, TokenService } from '../types.js';
 import { createAppRoleService } from './service.js';
+import { testLogins, tokenLogins, type TokenLogins } from '../login-testing.js';
 import { errorOf } from '../../../test/support/errors.js';
 
 const HOUR = 3600;
@@ -13,7 +14,7 @@ describeEachEngine('approle auth', (ctx) => {
   let barrier: Barrier;
   let now: number;
   let tokens: TokenService;
-  let approle: AppRoleService;
+  let approle: TokenLogins<AppRoleService>;
   let counter = 0;
   let role: string;
 
@@ -30,7 +31,9 @@ describeEachEngine('approle auth', (ctx) => {
       defaultTtl: 768 * HOUR,
       maxTtl: 768 * HOUR,
     });
-    approle = createAppRoleService({ storage: ctx.storage(), tokens, barrier, clock: () => now });
+    approle = tokenLogins(
+      createAppRoleService({ storage: ctx.storage(), logins: testLogins(tokens), barrier, clock: () => now }),
+    );
     role = `ci-${++counter}`;
     await approle.writeRole({ name: role, tokenPolicies: ['deploy'], tokenTtl: 20 * 60, tokenMaxTtl: HOUR });
   });

@@ -11,15 +11,16 @@ import type {
   GeneratedSecretId,
   SecretIdInfo,
   SecretIdOptions,
-  TokenService,
 } from '../types.js';
+import type { LoginService } from '../login.js';
 import { anyCidrContains, cidrWithin, formatCidr, parseCidr } from '../cidr.js';
 import { roleHardLimit } from '../role-token-fields.js';
 import { createAppRoleRepository, type SecretIdRow, type StoredRole } from './repository.js';
 
 export interface AppRoleDeps {
   storage: Pick<Storage, 'db'>;
-  tokens: Pick<TokenService, 'issue'>;
+  /** Completes a proven login: identity (entity and alias), login MFA, then the token. */
+  logins: Pick<LoginService, 'complete'>;
   barrier: Pick<Barrier, 'isSealed' | 'deriveKey'>;
   /** Epoch ms. */
   clock?: () => number;
@@ -215,7 +216,7 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
       if (!(await repo.deleteSecretIdByAccessor(role.name, accessor))) throw noSuchAccessor(accessor);
     },
 
-    async login(roleId, secretId, remoteAddress) {
+    async login(roleId, secretId, remoteAddress, mfaCredentials) {
       if (typeof roleId !== 'string' || roleId.length === 0 || roleId.length > MAX_CREDENTIAL_LENGTH) throw refused();
       const stored = await repo.readRoleByRoleId(roleId);
       if (!stored || !constantTimeEqual(stored.roleId, roleId)) throw refused();
@@ -231,18 +232,24 @@ export function createAppRoleService(deps: AppRoleDeps): AppRoleService {
       } else if (!anyCidrContains(role.secretIdBoundCidrs, remoteAddress)) {
         throw refused();
       }
-      return deps.tokens.issue({
-        authMethod: 'approle',
-        path: `auth/${mount.path}login`,
-        policies: role.tokenPolicies,
-        ttl: role.tokenTtl,
-        explicitMaxTtl: roleHardLimit(role.tokenMaxTtl, role.tokenExplicitMaxTtl),
-        numUses: role.tokenNumUses,
-        period: role.tokenPeriod,
-        boundCidrs: tokenBoundCidrs,
-        displayName: `approle-${role.name}`,
-        // As Vault: the secret-id's metadata, plus role_name (which the metadata cannot override).
-        meta: { ...secretIdMeta, role_name: role.name },
+      return deps.logins.complete({
+        mount: { accessor: mount.accessor, path: mount.path, type: mount.type },
+        // Vault's alias of an AppRole login: named by the role id, with the role's name as metadata.
+        alias: { name: role.roleId, metadata: { role_name: role.name } },
+        token: {
+          authMethod: 'approle',
+          path: `auth/${mount.path}login`,
+          policies: role.tokenPolicies,
+          ttl: role.tokenTtl,
+          explicitMaxTtl: roleHardLimit(role.tokenMaxTtl, role.tokenExplicitMaxTtl),
+          numUses: role.tokenNumUses,
+          period: role.tokenPeriod,
+          boundCidrs: tokenBoundCidrs,
+          displayName: `approle-${role.name}`,
+          // As Vault: the secret-id's metadata, plus role_name (which the metadata cannot override).
+          meta: { ...secretIdMeta, role_name: role.name },
+        },
+        ...(mfaCredentials ? { mfaCredentials } : {}),
       });
     },
 

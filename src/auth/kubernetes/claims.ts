@@ -4,6 +4,8 @@ export interface ServiceAccountIdentity {
   namespace: string;
   name: string;
   uid: string;
+  /** The Secret a legacy token was minted for ('' for projected tokens and TokenReview): Vault's alias metadata. */
+  secretName?: string;
 }
 
 /**
@@ -30,15 +32,23 @@ function fromProjected(claim: unknown): ServiceAccountIdentity | undefined {
   const sa = claim['serviceaccount'];
   const namespace = claim['namespace'];
   if (!isObject(sa) || !nonEmpty(namespace) || !nonEmpty(sa['name'])) return undefined;
-  return { namespace, name: sa['name'], uid: typeof sa['uid'] === 'string' ? sa['uid'] : '' };
+  const secret = claim['secret'];
+  const secretName = isObject(secret) && typeof secret['name'] === 'string' ? secret['name'] : '';
+  return { namespace, name: sa['name'], uid: typeof sa['uid'] === 'string' ? sa['uid'] : '', secretName };
 }
 
 function fromLegacy(payload: JWTPayload): ServiceAccountIdentity | undefined {
   const namespace = payload['kubernetes.io/serviceaccount/namespace'];
   const name = payload['kubernetes.io/serviceaccount/service-account.name'];
   const uid = payload['kubernetes.io/serviceaccount/service-account.uid'];
+  const secretName = payload['kubernetes.io/serviceaccount/secret.name'];
   if (!nonEmpty(namespace) || !nonEmpty(name)) return undefined;
-  return { namespace, name, uid: typeof uid === 'string' ? uid : '' };
+  return {
+    namespace,
+    name,
+    uid: typeof uid === 'string' ? uid : '',
+    secretName: typeof secretName === 'string' ? secretName : '',
+  };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,7 +1,8 @@
 import type { Barrier } from '../../crypto/types.js';
 import { defineAuthMethod } from '../../logical/module.js';
 import type { Storage } from '../../storage/database.js';
-import type { AuthMountRef, KubernetesAuthService, TokenService } from '../types.js';
+import type { AuthMountRef, KubernetesAuthService } from '../types.js';
+import type { LoginService } from '../login.js';
 import { migrations } from './migrations.js';
 import { purgeKubernetesMount } from './repository.js';
 import { createKubernetesBackend } from './routes.js';
@@ -15,7 +16,7 @@ export interface KubernetesMethod {
 
 export function createKubernetesMethod(deps: {
   storage: Storage;
-  tokens: TokenService;
+  logins: LoginService;
   barrier: Barrier;
   fetch?: KubernetesAuthDeps['fetch'];
 }): KubernetesMethod {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { definePath, type Backend } from '../../logical/backend.js';
 import { f, type FieldsInput } from '../../logical/schema.js';
 import { ROLE_TOKEN_FIELDS, refuseUnenforcedTokenFields, roleTokenSettings } from '../role-token-fields.js';
-import { authBlock, loginAuditAuth } from '../token/views.js';
+import { loginReply } from '../token/views.js';
 
 const ROLE_NAME = '(?<name>[A-Za-z0-9_.@-]{1,128})';
 
@@ -29,8 +29,7 @@ export function createKubernetesBackend(deps: { kubernetes: KubernetesAuthServic
         },
         operations: {
           update: async (ctx) => {
-            const { token, info } = await kubernetes.login(ctx.input.role, ctx.input.jwt);
-            return { auth: authBlock(token, info), auditAuth: loginAuditAuth(info) };
+            return loginReply(await kubernetes.login(ctx.input.role, ctx.input.jwt, ctx.mfaCredentials));
           },
         },
       }),

@@ -10,12 +10,13 @@ import {
   useKubernetesAuth,
 } from './service-testing.js';
 import { errorOf } from '../../../test/support/errors.js';
+import type { TokenLogins } from '../login-testing.js';
 
 /** Roles, configuration and the TokenReview API (login: service.test.ts). */
 describeEachEngine('kubernetes auth: roles, config and TokenReview', (ctx) => {
   const fx = useKubernetesAuth(ctx);
   const { reviews, saToken } = fx;
-  let k8s: KubernetesAuthService;
+  let k8s: TokenLogins<KubernetesAuthService>;
   let reviewUrl: string;
   beforeEach(() => {
     ({ k8s, reviewUrl } = fx);

@@ -12,6 +12,7 @@ import { unsealedSealService } from '../../crypto/testing.js';
 import { createTokenService } from '../token/service.js';
 import type { KubernetesAuthService, TokenService } from '../types.js';
 import { createKubernetesAuthService } from './service.js';
+import { testLogins, tokenLogins, type TokenLogins } from '../login-testing.js';
 
 /** Shared setup of the Kubernetes auth service tests (service*.test.ts). */
 export const ISSUER = 'https://kubernetes.default.svc.cluster.local';
@@ -86,7 +87,7 @@ export interface KubernetesAuthFixture {
   publicPem: string;
   jwks: string;
   tokens: TokenService;
-  k8s: KubernetesAuthService;
+  k8s: TokenLogins<KubernetesAuthService>;
   reviewUrl: string;
   reviews: Array<{ authorization: string | undefined; token: string; audiences: string[] | undefined }>;
   saToken: (options?: SaToken) => Promise<string>;
@@ -104,7 +105,7 @@ export function useKubernetesAuth(ctx: EngineContext): KubernetesAuthFixture {
   let jwks: string;
   let now: number;
   let tokens: TokenService;
-  let k8s: KubernetesAuthService;
+  let k8s: TokenLogins<KubernetesAuthService>;
   let reviewServer: Server;
   let reviewUrl: string;
   const reviews: Array<{ authorization: string | undefined; token: string; audiences: string[] | undefined }> = [];
@@ -191,7 +192,9 @@ export function useKubernetesAuth(ctx: EngineContext): KubernetesAuthFixture {
       defaultTtl: 768 * HOUR,
       maxTtl: 768 * HOUR,
     });
-    k8s = createKubernetesAuthService({ storage: ctx.storage(), tokens, barrier, clock: () => now });
+    k8s = tokenLogins(
+      createKubernetesAuthService({ storage: ctx.storage(), logins: testLogins(tokens), barrier, clock: () => now }),
+    );
     await k8s.writeConfig({ kubernetesHost: 'https://kubernetes.default.svc', pemKeys: [publicPem], issuer: ISSUER });
     // A write updates only the fields it gives: start each test from a fresh role.
     await k8s.deleteRole('payments');

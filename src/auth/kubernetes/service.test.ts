@@ -4,6 +4,7 @@ import { describeEachEngine } from '../../../test/support/engines.js';
 import type { KubernetesAuthService, TokenService } from '../types.js';
 import { HOUR, ISSUER, useKubernetesAuth } from './service-testing.js';
 import { errorOf } from '../../../test/support/errors.js';
+import type { TokenLogins } from '../login-testing.js';
 
 /** Login with service-account tokens: signatures, issuers, bindings and keys (roles, config, TokenReview: service-config.test.ts). */
 describeEachEngine('kubernetes auth: login', (ctx) => {
@@ -13,7 +14,7 @@ describeEachEngine('kubernetes auth: login', (ctx) => {
   let publicPem: string;
   let jwks: string;
   let tokens: TokenService;
-  let k8s: KubernetesAuthService;
+  let k8s: TokenLogins<KubernetesAuthService>;
   beforeEach(() => {
     ({ otherKey, publicPem, jwks, tokens, k8s } = fx);
   });

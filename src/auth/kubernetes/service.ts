@@ -13,7 +13,8 @@ import type { Storage } from '../../storage/database.js';
 import { StrongroomError, forbidden, invalid, notFound } from '../../shared/errors.js';
 import { roleHardLimit } from '../role-token-fields.js';
 import { matchesAny } from '../glob.js';
-import type { AuthMountRef, KubernetesAuthService, KubernetesRole, TokenService } from '../types.js';
+import type { LoginService } from '../login.js';
+import type { AuthMountRef, KubernetesAuthService, KubernetesRole } from '../types.js';
 import { serviceAccountFromClaims, type ServiceAccountIdentity } from './claims.js';
 import { createKubernetesRepository } from './repository.js';
 import { reviewToken, type FetchLike } from './token-review.js';
@@ -21,7 +22,8 @@ import { ROLE_DEFAULTS, ROLE_NAME, validateConfig, validateRole, type StoredConf
 
 export interface KubernetesAuthDeps {
   storage: Pick<Storage, 'db'>;
-  tokens: Pick<TokenService, 'issue'>;
+  /** Completes a proven login: identity (entity and alias), login MFA, then the token. */
+  logins: Pick<LoginService, 'complete'>;
   /** Seals the reviewer JWT at rest. */
   barrier: Pick<Barrier, 'encrypt' | 'decryptWithRefresh'>;
   /** Override for the TokenReview call (tests, proxies). Without it, node:https is used, honouring kubernetesCaCert. */
@@ -177,7 +179,7 @@ export function createKubernetesAuthService(deps: KubernetesAuthDeps): Kubernete
       await repo.deleteRole(name);
     },
 
-    async login(roleName, jwt) {
+    async login(roleName, jwt, mfaCredentials) {
       if (typeof roleName !== 'string' || !ROLE_NAME.test(roleName)) throw invalid('invalid role name');
       if (typeof jwt !== 'string' || jwt.length === 0 || jwt.length > MAX_JWT_LENGTH || jwt.split('.').length !== 3) {
         throw forbidden('the login JWT is missing or malformed');
@@ -207,23 +209,48 @@ export function createKubernetesAuthService(deps: KubernetesAuthDeps): Kubernete
       if (!matchesAny(role.boundServiceAccountNames, identity.name)) {
         throw forbidden(`service account "${identity.name}" is not authorized for role "${role.name}"`);
       }
-      return deps.tokens.issue({
-        authMethod: 'kubernetes',
-        path: `auth/${mount.path}login`,
-        policies: role.tokenPolicies,
-        ttl: role.tokenTtl,
-        explicitMaxTtl: roleHardLimit(role.tokenMaxTtl, role.tokenExplicitMaxTtl),
-        period: role.tokenPeriod,
-        boundCidrs: role.tokenBoundCidrs ?? [],
-        displayName: `kubernetes-${identity.namespace}-${identity.name}`,
-        meta: {
-          role: role.name,
-          service_account_name: identity.name,
-          service_account_namespace: identity.namespace,
-          service_account_uid: identity.uid,
+      return deps.logins.complete({
+        mount: { accessor: mount.accessor, path: mount.path, type: mount.type },
+        alias: { name: aliasName(role, identity), metadata: aliasMetadata(identity) },
+        token: {
+          authMethod: 'kubernetes',
+          path: `auth/${mount.path}login`,
+          policies: role.tokenPolicies,
+          ttl: role.tokenTtl,
+          explicitMaxTtl: roleHardLimit(role.tokenMaxTtl, role.tokenExplicitMaxTtl),
+          period: role.tokenPeriod,
+          boundCidrs: role.tokenBoundCidrs ?? [],
+          displayName: `kubernetes-${identity.namespace}-${identity.name}`,
+          meta: {
+            role: role.name,
+            service_account_name: identity.name,
+            service_account_namespace: identity.namespace,
+            service_account_uid: identity.uid,
+          },
         },
+        ...(mfaCredentials ? { mfaCredentials } : {}),
       });
     },
+  };
+}
+
+/**
+ * Vault's alias name: the service account's uid (alias_name_source serviceaccount_uid, the default) or
+ * `<namespace>/<name>` (serviceaccount_name). Without a uid there is no stable name to key the entity by: refused.
+ */
+function aliasName(role: KubernetesRole, identity: ServiceAccountIdentity): string {
+  if (role.aliasNameSource === 'serviceaccount_name') return `${identity.namespace}/${identity.name}`;
+  if (identity.uid === '') throw forbidden('the token does not carry the service account uid the alias is named by');
+  return identity.uid;
+}
+
+/** Vault's alias metadata of a Kubernetes login (what templated policies read as aliases.<accessor>.metadata.*). */
+function aliasMetadata(identity: ServiceAccountIdentity): Record<string, string> {
+  return {
+    service_account_name: identity.name,
+    service_account_namespace: identity.namespace,
+    service_account_uid: identity.uid,
+    service_account_secret_name: identity.secretName ?? '',
   };
 }
 

@@ -114,6 +114,27 @@ describe('userpass routes (pipeline)', () => {
     expect((await loginAs('bob', 'newer-bob')).status).toBe(200);
   });
 
+  it('one templated policy lets every user change their own password, and only their own', async () => {
+    await root('POST', 'sys/policies/acl/own-password', {
+      policy: `path "auth/userpass/users/{{identity.entity.aliases.${accessor}.name}}/password" { capabilities = ["update"] }`,
+    });
+    await root('POST', 'auth/userpass/users/hana', { password: 'hana-pw', token_policies: 'own-password' });
+    await root('POST', 'auth/userpass/users/ivan', { password: 'ivan-pw', token_policies: 'own-password' });
+    const hana = (await loginAs('hana', 'hana-pw')).body.auth.client_token as string;
+    const own = await h.request('POST', 'auth/userpass/users/hana/password', {
+      token: hana,
+      body: { password: 'hana-2' },
+    });
+    expect(own.status).toBe(204);
+    const other = await h.request('POST', 'auth/userpass/users/ivan/password', {
+      token: hana,
+      body: { password: 'x' },
+    });
+    expect(other.status).toBe(403);
+    expect((await loginAs('hana', 'hana-2')).status).toBe(200);
+    expect((await loginAs('ivan', 'ivan-pw')).status).toBe(200);
+  });
+
   it('tunes user_lockout_config on the mount and shows it in tune reads and sys/auth', async () => {
     const tune = await root('POST', 'sys/auth/userpass/tune', {
       user_lockout_config: { lockout_threshold: '2', lockout_duration: '10m', lockout_counter_reset: '5m' },
