@@ -13,18 +13,26 @@ import { colors, emit, gridTable } from './output.js';
  * Script output shapes:
  *   enable    {path, type}
  *   disable   {path}
- *   tune      {path, description}
+ *   tune      {path, description?, user_lockout_config?}
  *   list      Vault's map {"<path>/": {type, accessor, description, options, config, ...}}
  */
 
+/** `vault auth tune`'s user lockout flags and the user_lockout_config fields they set. */
+const LOCKOUT_FLAGS: Record<string, string> = {
+  'user-lockout-threshold': 'lockout_threshold',
+  'user-lockout-duration': 'lockout_duration',
+  'user-lockout-counter-reset-duration': 'lockout_counter_reset',
+  'user-lockout-disable': 'lockout_disable',
+};
+
 /** Auth method types completed after `auth enable`; the server decides which exist (its module registry). */
-const KNOWN_TYPES = ['approle', 'kubernetes', 'jwt', 'oidc'];
+const KNOWN_TYPES = ['approle', 'kubernetes', 'userpass', 'jwt', 'oidc'];
 
 export function registerAuthMethods(program: Command): void {
   const auth = group(
     program,
     'auth',
-    'Enable, list, tune and disable auth methods (approle, kubernetes, jwt, oidc) at any path',
+    'Enable, list, tune and disable auth methods (approle, kubernetes, userpass, jwt, oidc) at any path',
   );
 
   const enable = leaf(auth, 'enable', 'Enable an auth method at auth/<path>/ (default: its type)', [
@@ -89,24 +97,36 @@ export function registerAuthMethods(program: Command): void {
     }),
   );
 
-  leaf(auth, 'tune', "Change an auth method's settings (its description)", [
+  leaf(auth, 'tune', "Change an auth method's settings (its description, user lockout)", [
     'strongroom auth tune --description="CI pipelines (cluster a)" ci-approle',
+    'strongroom auth tune --user-lockout-threshold=3 --user-lockout-duration=30m userpass',
   ])
     .argument('<path>', 'the mount, below auth/')
     .option('--description <text>', 'the new description ("" clears it)')
+    .option('--user-lockout-threshold <n>', 'failed logins before a user is locked (userpass; 0: the default, 5)')
+    .option('--user-lockout-duration <duration>', 'how long a locked user stays locked (default 15m)')
+    .option('--user-lockout-counter-reset-duration <duration>', 'quiet time after which failures are forgotten')
+    .option('--user-lockout-disable <bool>', 'true turns user lockout off for the mount')
     .allowUnknownOption()
     .allowExcessArguments()
     .action(
       act(async (ctx) => {
-        const { flags, positional } = vaultFlags(ctx, ['description'], 'PATH');
+        const { flags, positional } = vaultFlags(ctx, ['description', ...Object.keys(LOCKOUT_FLAGS)], 'PATH');
         const path = mountPath(positional, 'PATH');
-        if (flags.description === undefined)
+        const body: Record<string, unknown> = {};
+        if (flags.description !== undefined) body.description = flags.description;
+        const lockout: Record<string, string> = {};
+        for (const [flag, field] of Object.entries(LOCKOUT_FLAGS)) {
+          if (flags[flag] !== undefined) lockout[field] = flags[flag];
+        }
+        if (Object.keys(lockout).length > 0) body.user_lockout_config = lockout;
+        if (Object.keys(body).length === 0)
           throw new UsageError('nothing to change', `'strongroom auth tune --description=TEXT ${path}'`);
         // Where `vault auth tune` writes: sys/mounts/auth/<path>/tune (no sudo needed, unlike sys/auth/<path>/tune).
-        await ctx.client().write(`sys/mounts/auth/${path}/tune`, { description: flags.description });
+        await ctx.client().write(`sys/mounts/auth/${path}/tune`, body);
         emit(
           ctx.format,
-          { path: `${path}/`, description: flags.description },
+          { path: `${path}/`, ...body },
           () => `${colors.green('Success!')} Tuned the auth method at: ${path}/`,
         );
       }),
@@ -136,7 +156,9 @@ function vaultFlags(
     );
   const out: Record<string, string | undefined> = {};
   for (const name of names) {
-    const value = flags[name] ?? ctx.opts[name];
+    // commander keeps `--user-lockout-duration` as userLockoutDuration.
+    const value =
+      flags[name] ?? ctx.opts[name] ?? ctx.opts[name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())];
     if (value === true) throw new UsageError(`-${name} needs a value`, `-${name}=VALUE`);
     out[name] = value === undefined ? undefined : String(value);
   }

@@ -16,6 +16,7 @@ import { colors, emit, keyValueTable, rawField } from './output.js';
 import { withLoginMfa } from './login-mfa.js';
 import { emitWrapInfo } from './wrapping.js';
 import { loginWithJwtFamily } from './login-oidc.js';
+import { userpassLogin } from './login-userpass.js';
 
 /*
  * `strongroom login` and `strongroom token …`.
@@ -40,11 +41,13 @@ export function registerLogin(program: Command): void {
       'strongroom login -method=kubernetes role=app jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token',
       'strongroom login --method=oidc role=people          # prints the URL to open; listens on localhost:8250',
       'strongroom login --method=jwt role=ci jwt=@$CI_OIDC_TOKEN_FILE',
+      'strongroom login --method=userpass username=alice   # prompts for the password without echo',
+      'strongroom login --method=userpass username=ci password=- < password.txt',
       'strongroom login --method=approle --mfa=corp-totp:123456 role_id=… secret_id=@…   # second factor in one step',
     ],
   )
     .argument('[args...]', 'a token (token method; - reads stdin), or key=value login parameters')
-    .option('--method <name>', 'auth method: token (default), approle, kubernetes, oidc or jwt')
+    .option('--method <name>', 'auth method: token (default), approle, kubernetes, userpass, oidc or jwt')
     .option('--path <mount>', 'where the auth method is mounted (default: its name)')
     .option('--no-store', 'print the token instead of saving it')
     .option('--mfa <method:passcode>', 'login MFA passcode sent with the login (else asked for when required)')
@@ -123,10 +126,16 @@ async function loginAction(ctx: Context, rawArgs: string[]): Promise<void> {
       rest,
       mountFlag === undefined ? undefined : String(mountFlag),
     ));
+  } else if (method === 'userpass') {
+    auth =
+      (await userpassLogin(client, rest, String(flags.path ?? ctx.opts.path ?? method).replace(/^\/+|\/+$/g, '')))
+        ?.auth ?? {};
+    token = String(auth.client_token ?? '');
+    if (!token) throw new CliError('the server answered the login without a token');
   } else {
     throw new UsageError(
       `unknown auth method "${method}"`,
-      '--method=token, --method=approle, --method=kubernetes, --method=oidc or --method=jwt',
+      '--method=token, --method=approle, --method=kubernetes, --method=userpass, --method=oidc or --method=jwt',
     );
   }
   const view: Record<string, unknown> = {

@@ -1,5 +1,6 @@
 import type { AuditService } from '../audit/types.js';
 import type { LoginService } from '../auth/login.js';
+import type { UserLockout } from '../auth/lockout/types.js';
 import type { AccessResolver } from '../identity/access.js';
 import type { TokenService } from '../auth/types.js';
 import type { SealService } from '../crypto/types.js';
@@ -31,6 +32,8 @@ export interface HttpDeps {
   access: AccessResolver;
   /** Completes logins (sys/mfa/validate resumes one parked for MFA). */
   logins: LoginService;
+  /** Vault's user lockout, as sys/locked-users lists and unlocks it. */
+  userLockout: Pick<UserLockout, 'listLocked' | 'unlock'>;
   /** Leases of dynamic credentials (sys/leases). */
   leases: LeaseService;
   /** Password policies (sys/policies/password). */

@@ -59,4 +59,21 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('auth_mounts').execute();
     },
   },
+  '0070_mounts_config': {
+    // Vault's mount config beyond lease TTLs (an auth mount's user_lockout_config), one JSON object per mount. Both
+    // tables get it so they keep one shape.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      for (const table of ['mounts', 'auth_mounts']) {
+        await db.schema
+          .alterTable(table)
+          .addColumn('config', 'text', (c) => c.notNull().defaultTo('{}'))
+          .execute();
+      }
+    },
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async down(db: Kysely<any>) {
+      for (const table of ['mounts', 'auth_mounts']) await db.schema.alterTable(table).dropColumn('config').execute();
+    },
+  },
 };

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { isPostgres } from '../storage/columns.js';
 import type { Storage } from '../storage/database.js';
-import type { Mount, MountType } from './types.js';
+import type { Mount, MountConfig, MountType } from './types.js';
 
 type MountsTable = {
   uuid: string;
@@ -11,6 +11,8 @@ type MountsTable = {
   description: string;
   /** JSON object of string → string. */
   options: string;
+  /** JSON MountConfig ('{}' when nothing is tuned). */
+  config: string;
   created_at: number;
 };
 
@@ -31,8 +33,14 @@ function toMount(row: MountsTable): Mount {
     accessor: row.accessor,
     description: row.description,
     options: JSON.parse(row.options) as Record<string, string>,
+    ...configOf(row.config),
     createdAt: Number(row.created_at),
   };
+}
+
+function configOf(text: string | null | undefined): { config?: MountConfig } {
+  const config = text ? (JSON.parse(text) as MountConfig) : {};
+  return Object.keys(config).length > 0 ? { config } : {};
 }
 
 export function createMountsRepository(storage: Storage, tableName: MountTableName = 'mounts') {
@@ -58,6 +66,7 @@ export function createMountsRepository(storage: Storage, tableName: MountTableNa
         remove(path: string): Promise<void>;
         setOptions(path: string, options: Record<string, string>): Promise<void>;
         setDescription(path: string, description: string): Promise<void>;
+        setConfig(path: string, config: MountConfig): Promise<void>;
       }) => Promise<T>,
     ): Promise<T> {
       return db.transaction().execute(async (trx) => {
@@ -74,6 +83,7 @@ export function createMountsRepository(storage: Storage, tableName: MountTableNa
                 accessor: m.accessor,
                 description: m.description,
                 options: JSON.stringify(m.options),
+                config: JSON.stringify(m.config ?? {}),
                 created_at: m.createdAt,
               })
               .execute();
@@ -90,6 +100,13 @@ export function createMountsRepository(storage: Storage, tableName: MountTableNa
           },
           setDescription: async (path, description) => {
             await trx.updateTable(table).set({ description }).where('path', '=', path).execute();
+          },
+          setConfig: async (path, config) => {
+            await trx
+              .updateTable(table)
+              .set({ config: JSON.stringify(config) })
+              .where('path', '=', path)
+              .execute();
           },
         });
       });

@@ -168,7 +168,7 @@ export function createMountService(deps: MountServiceDeps, options: MountService
       }
     },
 
-    async tuneOptions(input, options, description) {
+    async tuneOptions(input, options, description, config) {
       const path = normalizePath(input);
       let result: { mount: Mount; changed: string[] } | undefined;
       try {
@@ -187,6 +187,15 @@ export function createMountService(deps: MountServiceDeps, options: MountService
             await tx.setDescription(path, description);
             tuned = { ...tuned, description };
             changed.push('description');
+          }
+          const sections = Object.entries(config ?? {}).filter(([, value]) => value !== undefined);
+          if (sections.length > 0) {
+            const nextConfig = { ...(mount.config ?? {}), ...Object.fromEntries(sections) };
+            if (JSON.stringify(nextConfig) !== JSON.stringify(mount.config ?? {})) {
+              await tx.setConfig(path, nextConfig);
+              tuned = { ...tuned, config: nextConfig };
+              changed.push(...sections.map(([key]) => key));
+            }
           }
           result = { mount: tuned, changed };
         });

@@ -33,8 +33,27 @@ export interface Mount {
   description: string;
   /** Engine options: for kv, { version: '1' | '2' }. */
   options: Record<string, string>;
+  /** Vault's mount config beyond lease TTLs (absent: nothing tuned). */
+  config?: MountConfig;
   /** Epoch milliseconds. */
   createdAt: number;
+}
+
+/** The parts of Vault's mount `config` Strongroom stores and applies. */
+export interface MountConfig {
+  /** Vault's `user_lockout_config` of an auth mount (sys/auth/<path>/tune); absent until tuned. */
+  userLockout?: UserLockoutTuning;
+}
+
+/**
+ * An auth mount's user lockout settings as tuned. 0 means "not set here: use the default" for the three numbers, as
+ * Vault stores them; the defaults and the effective values are the lockout domain's (src/auth/lockout/).
+ */
+export interface UserLockoutTuning {
+  threshold: number;
+  durationSeconds: number;
+  counterResetSeconds: number;
+  disable: boolean;
 }
 
 export interface MountService {
@@ -52,13 +71,14 @@ export interface MountService {
   disable(path: string): Promise<void>;
   /**
    * Merges `options` into the mount's engine options (validated as at enable; a kv mount may go from version 1 to 2,
-   * never back) and sets a new description when given. Returns the mount as it now is and the names that changed
+   * never back), sets a new description when given, and replaces the config sections `config` gives. Returns the mount as it now is and the names that changed
    * ('description' among them). 'not_found' for no such mount.
    */
   tuneOptions(
     path: string,
     options: Record<string, string>,
     description?: string,
+    config?: MountConfig,
   ): Promise<{ mount: Mount; changed: string[] }>;
   list(): Promise<Mount[]>;
   /**

@@ -2,7 +2,9 @@ import { migrations as auditMigrations } from '../audit/migrations.js';
 import { approleAuth } from '../auth/approle/module.js';
 import { jwtAuth, oidcAuth } from '../auth/jwt/module.js';
 import { kubernetesAuth } from '../auth/kubernetes/module.js';
+import { migrations as lockoutMigrations } from '../auth/lockout/migrations.js';
 import { tokenAuth } from '../auth/token/module.js';
+import { userpassAuth } from '../auth/userpass/module.js';
 import { migrations as tokenMigrations } from '../auth/token/migrations.js';
 import { migrations as cryptoMigrations } from '../crypto/migrations.js';
 import { cubbyholeEngine } from '../cubbyhole/module.js';
@@ -35,7 +37,7 @@ export interface Registry {
 
 export const REGISTRY: Registry = {
   secrets: [kvEngine, transitEngine, cubbyholeEngine, databaseEngine, identityEngine],
-  auth: [tokenAuth, approleAuth, kubernetesAuth, jwtAuth, oidcAuth],
+  auth: [tokenAuth, approleAuth, kubernetesAuth, userpassAuth, jwtAuth, oidcAuth],
 };
 
 /**
@@ -46,6 +48,7 @@ export const CORE_MIGRATIONS: MigrationList = {
   ...cryptoMigrations,
   ...mountsMigrations,
   ...tokenMigrations,
+  ...lockoutMigrations,
   ...policyMigrations,
   ...passwordsMigrations,
   ...auditMigrations,

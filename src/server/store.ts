@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { AuditService } from '../audit/types.js';
 import type { TokenService } from '../auth/types.js';
 import { createTokenService } from '../auth/token/service.js';
+import { userpassAuth } from '../auth/userpass/module.js';
 import { createSealService, type ManagedSealService } from '../crypto/service.js';
 import { cubbyholeEngine } from '../cubbyhole/module.js';
 import type { HttpDeps, Lifecycle } from '../http/deps.js';
@@ -222,6 +223,8 @@ export async function openStore(
     policy,
     access: identityWiring.access,
     logins: identityWiring.logins,
+    // The userpass method's lockout: its counts are what sys/locked-users lists and unlocks.
+    userLockout: host.serviceOf(userpassAuth).lockout,
     passwords,
     wrapping,
     audit: () => audit.forRequest(),

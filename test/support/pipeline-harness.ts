@@ -1,6 +1,7 @@
 import type { AuditEvent, AuditService } from '../../src/audit/types.js';
 import { approleAuth } from '../../src/auth/approle/module.js';
 import { createTokenService } from '../../src/auth/token/service.js';
+import { userpassAuth } from '../../src/auth/userpass/module.js';
 import type { AppRoleService, TokenService } from '../../src/auth/types.js';
 import type { ManagedSealService } from '../../src/crypto/service.js';
 import { unsealedManagedSealService } from '../../src/crypto/testing.js';
@@ -306,6 +307,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     policy,
     access: identityWiring.access,
     logins: identityWiring.logins,
+    userLockout: modules.serviceOf(userpassAuth).lockout,
     passwords,
     // As the store's accessor: none while sealed; 'unavailable' while unsealed without a working audit log.
     audit: () => {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { definePath, type BackendPath, type RequestContext } from '../../logical/backend.js';
 import { f, parseFields, parseSeconds } from '../../logical/schema.js';
 import type { HttpDeps } from '../deps.js';
+import { USER_LOCKOUT_CONFIG_FIELD, lockoutView, tunedLockout } from './lockout-config.js';
 import { SYSTEM_LEASE_TTL_SECONDS } from '../../shared/duration.js';
 
 /**
@@ -41,7 +42,13 @@ export function authPaths(deps: Pick<HttpDeps, 'authMounts'>): BackendPath[] {
             if ((ctx.input[field] ?? 0) > 0)
               throw invalid(`${field} is not supported on auth mounts: it would not be enforced`);
           }
-          await authMounts.tuneOptions(mount.path, ctx.input.options ?? {}, ctx.input.description);
+          const userLockout = tunedLockout(mount, ctx.input.user_lockout_config);
+          await authMounts.tuneOptions(
+            mount.path,
+            ctx.input.options ?? {},
+            ctx.input.description,
+            userLockout ? { userLockout } : undefined,
+          );
         },
       },
     });
@@ -129,10 +136,11 @@ const TUNE_FIELDS = {
   max_lease_ttl: leaseTtl('Refused when set: lease TTLs of auth mounts are not applied (0 and -1 are accepted).'),
   options: f.stringMap('Options of the auth method.'),
   description: f.string('A human-friendly description of the mount.'),
+  user_lockout_config: USER_LOCKOUT_CONFIG_FIELD,
 };
 
 const ENABLE_FIELDS = {
-  type: f.requiredString('The auth method: approle or kubernetes.'),
+  type: f.requiredString('The auth method: approle, kubernetes or userpass.'),
   description: f.string('A human-friendly description of the mount.'),
   config: f.object("Vault's mount configuration; lease TTLs are refused when set (they would not be applied)."),
   options: f.stringMap('Options of the auth method.'),
@@ -163,7 +171,13 @@ function authView(mount: Mount): Record<string, unknown> {
     description: mount.description,
     accessor: mount.accessor,
     uuid: mount.uuid,
-    config: { default_lease_ttl: 0, max_lease_ttl: 0, force_no_cache: false, token_type: 'default-service' },
+    config: {
+      default_lease_ttl: 0,
+      max_lease_ttl: 0,
+      force_no_cache: false,
+      token_type: 'default-service',
+      ...withLockout(mount),
+    },
     options: Object.keys(mount.options).length > 0 ? mount.options : null,
     local: false,
     seal_wrap: false,
@@ -184,5 +198,12 @@ function tuneView(mount: Mount): Record<string, unknown> {
     token_type: 'default-service',
     description: mount.description,
     options: Object.keys(mount.options).length > 0 ? mount.options : null,
+    ...lockoutView(mount),
   };
+}
+
+/** sys/auth's `config` carries a tuned lockout as Vault's `user_lockout_config`. */
+function withLockout(mount: Mount): Record<string, unknown> {
+  const view = lockoutView(mount);
+  return view ? { user_lockout_config: view } : {};
 }

@@ -3,6 +3,7 @@ import type { HttpDeps } from '../deps.js';
 import { auditPaths } from './audit.js';
 import { authPaths } from './auth.js';
 import { leasePaths } from './leases.js';
+import { lockedUserPaths } from './locked-users.js';
 import { metricsPaths } from './metrics.js';
 import { mfaValidatePaths } from './mfa.js';
 import { mountPaths } from './mounts.js';
@@ -27,6 +28,7 @@ export function createSysBackend(deps: HttpDeps): Backend {
       ...wrappingPaths(deps),
       ...leasePaths(deps),
       ...mfaValidatePaths(deps),
+      ...lockedUserPaths(deps),
     ],
   };
 }

@@ -31,7 +31,7 @@ describe('OpenAPI document and help (real server)', () => {
     token = server.rootToken!;
     routes = buildRoutes(server.store.httpDeps);
     // One mount of every engine and auth method the registry has (the dev server has kv v2 at secret/, transit/ and
-    // the fixed cubbyhole/ and token/): kv v1 besides v2, approle, kubernetes, jwt and oidc enabled.
+    // the fixed cubbyhole/ and token/): kv v1 besides v2, approle, kubernetes, userpass, jwt and oidc enabled.
     const mounted = async (path: string, body: unknown, table: 'mounts' | 'auth') => {
       const res = await api(server.url, 'POST', `sys/${table}/${path}`, { token, body });
       expect(res.status, `enabling ${path}`).toBe(204);
@@ -42,6 +42,7 @@ describe('OpenAPI document and help (real server)', () => {
     await mounted('openapi-kubernetes', { type: 'kubernetes' }, 'auth');
     await mounted('openapi-jwt', { type: 'jwt' }, 'auth');
     await mounted('openapi-oidc', { type: 'oidc' }, 'auth');
+    await mounted('openapi-userpass', { type: 'userpass' }, 'auth');
     const res = await api(server.url, 'GET', 'sys/internal/specs/openapi', { token });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json');
