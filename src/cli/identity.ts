@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { act, group, leaf, oneLineErrors, type Context } from './command.js';
+import { ApiError } from './client.js';
 import { UsageError } from './errors.js';
 import { colors, emit, gridTable, keyValueTable } from './output.js';
 
@@ -24,11 +25,12 @@ export function registerIdentity(program: Command): void {
 
   const groups = group(identity, 'group', 'Identity groups: policies for every member');
   leaf(groups, 'create', 'Create (or update) a group that grants policies to its members', [
-    'strongroom identity group create --policies=payments-writer payments',
+    'strongroom identity group create --policies=payments-writer --member-entities=alice,bob payments',
     'strongroom identity group create --policies=payments-writer --external --alias=payments-team --mount=oidc payments',
   ])
     .argument('<name>', 'the group name')
     .option('--policies <list>', 'comma-separated policies the members get')
+    .option('--member-entities <list>', 'comma-separated entity names or ids (an internal group)')
     .option('--external', 'membership comes from an identity provider (needs --alias and --mount)')
     .option('--alias <name>', "the provider's name for the group (a value of the OIDC groups claim)")
     .option('--mount <path>', 'the auth mount the provider logs in through (below auth/, e.g. oidc)')
@@ -48,10 +50,17 @@ async function whoami(ctx: Context): Promise<void> {
   if (entityId) {
     entity = (await client.read(`identity/entity/id/${encodeURIComponent(entityId)}`))?.data ?? null;
     const ids = (entity?.group_ids as string[] | undefined) ?? [];
+    // The default policy lets a token read its own entity, not the groups: names are shown where the caller may read
+    // them, ids always.
     groups = await Promise.all(
       ids.map(async (id) => {
-        const g = (await client.read(`identity/group/id/${encodeURIComponent(id)}`))?.data ?? {};
-        return { id, name: String(g.name ?? ''), type: String(g.type ?? '') };
+        try {
+          const g = (await client.read(`identity/group/id/${encodeURIComponent(id)}`))?.data ?? {};
+          return { id, name: String(g.name ?? ''), type: String(g.type ?? '') };
+        } catch (err) {
+          if (err instanceof ApiError && err.status === 403) return { id, name: '', type: '' };
+          throw err;
+        }
       }),
     );
   }
@@ -104,17 +113,23 @@ async function whoami(ctx: Context): Promise<void> {
 }
 
 async function createGroup(ctx: Context, name: string): Promise<void> {
-  const opts = ctx.opts as { policies?: string; external?: boolean; alias?: string; mount?: string };
+  const opts = ctx.opts as {
+    policies?: string;
+    memberEntities?: string;
+    external?: boolean;
+    alias?: string;
+    mount?: string;
+  };
   const external = opts.external === true;
+  if (external && opts.memberEntities !== undefined)
+    throw new UsageError('an external group takes its members from the identity provider', 'drop --member-entities');
   if (!external && (opts.alias !== undefined || opts.mount !== undefined))
     throw new UsageError('--alias and --mount map an external group', 'add --external');
   if (external && (!opts.alias || !opts.mount))
     throw new UsageError('an external group needs --alias and --mount', '--alias=GROUP-CLAIM-VALUE --mount=oidc');
-  const policies = (opts.policies ?? '')
-    .split(',')
-    .map((p) => p.trim())
-    .filter((p) => p !== '');
+  const policies = commaList(opts.policies);
   const client = ctx.client();
+  const members = await Promise.all(commaList(opts.memberEntities).map((m) => entityId(ctx, m)));
   let accessor = '';
   if (external) {
     const mountPath = `${opts.mount!.replace(/^\/+|\/+$/g, '')}/`;
@@ -126,6 +141,7 @@ async function createGroup(ctx: Context, name: string): Promise<void> {
     name,
     type: external ? 'external' : 'internal',
     ...(policies.length > 0 ? { policies } : {}),
+    ...(members.length > 0 ? { member_entity_ids: members } : {}),
   })) as { data?: { id?: string } } | undefined;
   // Vault answers a create with the new id and an update of an existing group with 204: look the group up then.
   const id =
@@ -139,7 +155,14 @@ async function createGroup(ctx: Context, name: string): Promise<void> {
     })) as { data?: { id?: string } } | undefined;
     alias = { id: String(made?.data?.id ?? ''), name: opts.alias!, mount_accessor: accessor };
   }
-  const view = { id, name, type: external ? 'external' : 'internal', policies, ...(alias ? { alias } : {}) };
+  const view = {
+    id,
+    name,
+    type: external ? 'external' : 'internal',
+    policies,
+    ...(members.length > 0 ? { member_entity_ids: members } : {}),
+    ...(alias ? { alias } : {}),
+  };
   emit(
     ctx.format,
     view,
@@ -147,4 +170,22 @@ async function createGroup(ctx: Context, name: string): Promise<void> {
       `${colors.green('Success!')} Group ${name} (${view.type}) grants ${policies.length > 0 ? policies.join(', ') : 'no policies'}` +
       (alias ? `; members: whoever logs in through auth/${opts.mount} with "${alias.name}" in their groups claim` : ''),
   );
+}
+
+function commaList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+}
+
+/** An entity named on the command line: by name when one has it, else taken as an id (the server checks it). */
+async function entityId(ctx: Context, nameOrId: string): Promise<string> {
+  try {
+    const found = (await ctx.client().read(`identity/entity/name/${encodeURIComponent(nameOrId)}`))?.data?.id;
+    if (typeof found === 'string' && found !== '') return found;
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 404) throw err;
+  }
+  return nameOrId;
 }

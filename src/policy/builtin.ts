@@ -5,10 +5,11 @@ export const ROOT_POLICY = 'root';
 export const DEFAULT_POLICY = 'default';
 
 /**
- * The content `default` has from the first start: what every token needs to manage itself, the same grants
- * Vault's default policy makes (identity-templated paths are left out until identities exist).
+ * The content `default` had before the identity store: what every token needs to manage itself. Kept so a store
+ * whose `default` is still exactly this gets the identity lines added (migration 0301), and an edited one is left as
+ * its operators wrote it.
  */
-export const DEFAULT_POLICY_TEXT = `# Let a token look up its own properties.
+export const DEFAULT_POLICY_TEXT_BEFORE_IDENTITY = `# Let a token look up its own properties.
 path "auth/token/lookup-self" {
   capabilities = ["read"]
 }
@@ -84,3 +85,30 @@ path "identity/oidc/provider/+/authorize" {
   capabilities = ["read", "update"]
 }
 `;
+
+/** Vault's default policy lets a token read its own entity, found through the templates. */
+const ENTITY_SELF_LOOKUP = `
+# Let a token look up its own identity entity, by id or by name.
+path "identity/entity/id/{{identity.entity.id}}" {
+  capabilities = ["read"]
+}
+
+path "identity/entity/name/{{identity.entity.name}}" {
+  capabilities = ["read"]
+}
+`;
+
+const CAPABILITIES_SELF = `# Let a token ask which capabilities it has on a path.
+path "sys/capabilities-self" {
+  capabilities = ["update"]
+}
+`;
+
+/**
+ * The content `default` has from the first start: the same grants Vault's default policy makes, its own-entity lookup
+ * included (a token without an entity gets nothing from those two paths: their templates do not resolve).
+ */
+export const DEFAULT_POLICY_TEXT = DEFAULT_POLICY_TEXT_BEFORE_IDENTITY.replace(
+  CAPABILITIES_SELF,
+  `${CAPABILITIES_SELF}${ENTITY_SELF_LOOKUP}`,
+);

@@ -86,10 +86,7 @@ describe('README: single sign-on with OIDC', () => {
       NO_COLOR: '1',
     });
 
-    const probe = await api(server.url, 'LIST', 'identity/group/id', { token: server.rootToken });
-    const identity = probe.status !== 404 && probe.status !== 405;
-    // Until the identity store is on this branch, the group steps (and the read they grant) cannot run.
-    const admin = commands.slice(0, login).filter((c) => identity || !/identity\/|GROUP_ID|OIDC_ACCESSOR/.test(c));
+    const admin = commands.slice(0, login);
 
     const setup = await bash(admin, { ...env, STRONGROOM_TOKEN: server.rootToken }, work);
     expect(setup, setup.out).toMatchObject({ code: 0 });
@@ -102,7 +99,6 @@ describe('README: single sign-on with OIDC', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(page).toContain('Signed in to Strongroom');
 
-    if (!identity) ctx.skip();
     const person = await bash(commands.slice(login + 1), env, work);
     expect(person, person.out).toMatchObject({ code: 0 });
     expect(person.out.trim()).toBe(STRIPE_KEY);

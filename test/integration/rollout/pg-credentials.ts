@@ -234,7 +234,8 @@ export function startConsumer(
 }
 
 /**
- * After three rotations: no failed login by the consumer or any pod, enough attempts over at least three generations,
+ * After three rotations: no failed login by the consumer or any pod, several attempts with each of at least three
+ * generations,
  * and the ExternalSecret's status names the lease (matching `leasePattern`) but never the password.
  */
 export function expectZeroFailures(
@@ -246,8 +247,12 @@ export function expectZeroFailures(
   const { namespace, name } = externalSecret.metadata as { namespace: string; name: string };
   expect(consumer.attempts.filter((a) => !a.ok)).toEqual([]);
   expect(consumer.podFailures).toEqual([]);
-  expect(consumer.attempts.length).toBeGreaterThan(50);
-  expect(new Set(consumer.attempts.map((a) => a.version)).size).toBeGreaterThanOrEqual(3);
+  // Logging in all along: every generation it met was tried several times (counted per generation, not in total, so a
+  // slow machine that fits fewer attempts into a rotation still proves the same thing).
+  const perVersion = new Map<string, number>();
+  for (const a of consumer.attempts) perVersion.set(String(a.version), (perVersion.get(String(a.version)) ?? 0) + 1);
+  expect(perVersion.size).toBeGreaterThanOrEqual(3);
+  for (const [version, count] of perVersion) expect(count, `attempts with ${version}`).toBeGreaterThanOrEqual(3);
   const status = (bed.api.get('externalsecrets', namespace, name) as Loose).status;
   expect(status.credentials.current.leases[0].leaseId).toMatch(leasePattern);
   const secret = bed.api.get('secrets', namespace, externalSecret.spec.target.name) as Loose;
