@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, oidcLoginAsBrowser } from '../integration/cli/oidc-browser.js';
 import { BIN, ROOT } from '../integration/cli/run.js';
-import { api } from '../integration/server/client.js';
 import { startOidcProvider, type OidcProviderDouble } from '../support/oidc-provider.js';
 import { startServer, type StartedServer } from '../support/server-process.js';
 
@@ -61,7 +60,7 @@ describe('README: single sign-on with OIDC', () => {
     await provider?.close();
   });
 
-  it('walks a person from an IdP group to reading a secret', async (ctx) => {
+  it('walks a person from an IdP group to reading a secret', async () => {
     const commands = oidcWalkthrough(readFileSync(join(ROOT, 'README.md'), 'utf8')).map((c) =>
       c.replaceAll(IDP, provider.issuer),
     );
