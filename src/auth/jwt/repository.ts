@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Storage } from '../../storage/database.js';
+import { createRoleTable } from '../role-table.js';
 
 type ConfigRow = {
   mount_uuid: string;
@@ -41,6 +42,7 @@ export interface JwtRepository {
 export function createJwtRepository(storage: Pick<Storage, 'db'>, mountUuid: string): JwtRepository {
   const db: Kysely<JwtTables> = storage.db.withTables<JwtTables>();
   const m = mountUuid;
+  const roles = createRoleTable(storage, 'auth_jwt_roles', mountUuid);
   return {
     async readConfig() {
       const row = await db.selectFrom('auth_jwt_config').selectAll().where('mount_uuid', '=', m).executeTakeFirst();
@@ -56,34 +58,10 @@ export function createJwtRepository(storage: Pick<Storage, 'db'>, mountUuid: str
         .onConflict((oc) => oc.column('mount_uuid').doUpdateSet(values))
         .execute();
     },
-    async readRole(name) {
-      const row = await db
-        .selectFrom('auth_jwt_roles')
-        .select('definition')
-        .where('mount_uuid', '=', m)
-        .where('name', '=', name)
-        .executeTakeFirst();
-      return row?.definition;
-    },
-    async writeRole(name, definition, now) {
-      await db
-        .insertInto('auth_jwt_roles')
-        .values({ mount_uuid: m, name, definition, updated_at: now })
-        .onConflict((oc) => oc.columns(['mount_uuid', 'name']).doUpdateSet({ definition, updated_at: now }))
-        .execute();
-    },
-    async listRoles() {
-      const rows = await db
-        .selectFrom('auth_jwt_roles')
-        .select('name')
-        .where('mount_uuid', '=', m)
-        .orderBy('name')
-        .execute();
-      return rows.map((r) => r.name);
-    },
-    async deleteRole(name) {
-      await db.deleteFrom('auth_jwt_roles').where('mount_uuid', '=', m).where('name', '=', name).execute();
-    },
+    readRole: roles.read,
+    writeRole: roles.write,
+    listRoles: roles.list,
+    deleteRole: async (name) => void (await roles.delete(name)),
     async saveState(stateHash, request, expiresAt) {
       await db
         .insertInto('auth_jwt_oidc_states')

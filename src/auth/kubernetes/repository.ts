@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Storage } from '../../storage/database.js';
+import { createRoleTable } from '../role-table.js';
 
 type ConfigRow = {
   /** The auth mount this configuration belongs to. */
@@ -42,6 +43,7 @@ export interface KubernetesRepository {
 export function createKubernetesRepository(storage: Pick<Storage, 'db'>, mountUuid: string): KubernetesRepository {
   const db: Kysely<KubernetesTables> = storage.db.withTables<KubernetesTables>();
   const m = mountUuid;
+  const roles = createRoleTable(storage, 'auth_kubernetes_roles', mountUuid);
   return {
     async readConfig() {
       const row = await db
@@ -61,39 +63,10 @@ export function createKubernetesRepository(storage: Pick<Storage, 'db'>, mountUu
         .onConflict((oc) => oc.column('mount_uuid').doUpdateSet(values))
         .execute();
     },
-    async readRole(name) {
-      const row = await db
-        .selectFrom('auth_kubernetes_roles')
-        .select('definition')
-        .where('mount_uuid', '=', m)
-        .where('name', '=', name)
-        .executeTakeFirst();
-      return row?.definition;
-    },
-    async writeRole(name, definition, now) {
-      await db
-        .insertInto('auth_kubernetes_roles')
-        .values({ mount_uuid: m, name, definition, updated_at: now })
-        .onConflict((oc) => oc.columns(['mount_uuid', 'name']).doUpdateSet({ definition, updated_at: now }))
-        .execute();
-    },
-    async listRoles() {
-      const rows = await db
-        .selectFrom('auth_kubernetes_roles')
-        .select('name')
-        .where('mount_uuid', '=', m)
-        .orderBy('name')
-        .execute();
-      return rows.map((r) => r.name);
-    },
-    async deleteRole(name) {
-      const result = await db
-        .deleteFrom('auth_kubernetes_roles')
-        .where('mount_uuid', '=', m)
-        .where('name', '=', name)
-        .executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
-    },
+    readRole: roles.read,
+    writeRole: roles.write,
+    listRoles: roles.list,
+    deleteRole: roles.delete,
   };
 }
 
