@@ -58,6 +58,12 @@ export type IdentityTables = {
 
 type Db = Kysely<IdentityTables> | Transaction<IdentityTables>;
 
+/** The per-entity tables of login MFA (migration 0950), as far as deleting an entity touches them. */
+type MfaEntityTables = {
+  identity_mfa_totp_secrets: { entity_id: string };
+  identity_mfa_attempts: { entity_id: string };
+};
+
 /** Both engines bind every value of an `in` list as a parameter; keep lists well under their limits. */
 const IN_CHUNK = 500;
 
@@ -179,7 +185,16 @@ export function identityWrites(trx: Transaction<IdentityTables>) {
     insertEntity: (row: EntityRow) => trx.insertInto('identity_entities').values(row).execute(),
     updateEntity: (id: string, set: Partial<Omit<EntityRow, 'id'>>) =>
       trx.updateTable('identity_entities').set(set).where('id', '=', id).execute(),
-    deleteEntity: (id: string) => trx.deleteFrom('identity_entities').where('id', '=', id).execute(),
+    /**
+     * The entity and what login MFA keeps for it (its TOTP keys and attempt windows, src/identity/mfa/): a key must not
+     * outlive the person it was enrolled for, and an entity merged away re-enrols under the one it joined.
+     */
+    async deleteEntity(id: string) {
+      await trx.deleteFrom('identity_entities').where('id', '=', id).execute();
+      const mfa = trx as unknown as Transaction<MfaEntityTables>;
+      await mfa.deleteFrom('identity_mfa_totp_secrets').where('entity_id', '=', id).execute();
+      await mfa.deleteFrom('identity_mfa_attempts').where('entity_id', '=', id).execute();
+    },
 
     insertAlias: (row: EntityAliasRow) => trx.insertInto('identity_entity_aliases').values(row).execute(),
     updateAlias: (id: string, set: Partial<Omit<EntityAliasRow, 'id'>>) =>
