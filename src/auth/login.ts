@@ -1,6 +1,6 @@
 import type { AliasFacts, IdentityResolver, LoginMount } from '../identity/types.js';
 import { identityPolicies } from '../identity/types.js';
-import { forbidden } from '../shared/errors.js';
+import { forbidden, invalid } from '../shared/errors.js';
 import type { IssueTokenInput, TokenInfo, TokenService } from './types.js';
 
 /**
@@ -70,6 +70,9 @@ export interface LoginService {
   resume(requestId: string, payload: Readonly<Record<string, readonly string[]>>): Promise<IssuedLogin>;
 }
 
+/** The identity store's alias name column (varchar(512)). */
+const MAX_ALIAS_NAME = 512;
+
 export function createLoginService(deps: {
   identity: IdentityResolver;
   mfa: MfaGate;
@@ -85,6 +88,10 @@ export function createLoginService(deps: {
 
   return {
     async complete(request) {
+      // The name a method vouches for comes from the caller (a username, a JWT claim): bound it before it reaches
+      // the identity store's columns, whatever the method, so an oversized one is a clear refusal and not a 500.
+      if (request.alias.name === '' || request.alias.name.length > MAX_ALIAS_NAME)
+        throw invalid(`the login's alias name must be 1 to ${MAX_ALIAS_NAME} characters`);
       const snapshot = await deps.identity.resolveLogin({
         mount: request.mount,
         alias: request.alias,

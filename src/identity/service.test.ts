@@ -1,3 +1,4 @@
+import { identityPolicies } from './types.js';
 import { beforeEach, expect, it } from 'vitest';
 import { describeEachEngine } from '../../test/support/engines.js';
 import { errorOf } from '../../test/support/errors.js';
@@ -137,6 +138,21 @@ describeEachEngine('identity store', (ctx) => {
       'policies cannot contain root',
     );
     expect((await errorOf(identity.writeGroup({ name: uid(), policies: ['a', 'root'] }))).kind).toBe('invalid');
+    // Policy names are case-insensitive, so every spelling of root is root.
+    for (const spelling of ['Root', 'ROOT', ' rOoT ']) {
+      expect((await errorOf(identity.writeEntity({ name: uid(), policies: [spelling] }))).message).toBe(
+        'policies cannot contain root',
+      );
+      expect((await errorOf(identity.writeGroup({ name: uid(), policies: [spelling] }))).kind).toBe('invalid');
+    }
+  });
+
+  it('never hands out root through an identity, even one stored before names were lower-cased', () => {
+    const stored = {
+      entity: { id: 'e', name: 'n', metadata: {}, aliases: [], disabled: false, policies: ['Root', 'Dev'] },
+      groups: [{ id: 'g', name: 'g', metadata: {}, policies: ['ROOT', 'ops'] }],
+    };
+    expect(identityPolicies(stored)).toEqual(['dev', 'ops']);
   });
 
   it('merges entities: aliases and groups move, the merged one is gone, a clash on one mount needs a choice', async () => {

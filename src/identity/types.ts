@@ -61,8 +61,9 @@ export interface IdentityResolver {
  */
 export function identityPolicies(snapshot: IdentitySnapshot | undefined): string[] {
   if (!snapshot) return [];
-  const all = new Set(snapshot.entity.policies);
-  for (const group of snapshot.groups) for (const p of group.policies) all.add(p);
+  const all = new Set(snapshot.entity.policies.map((p) => p.toLowerCase()));
+  for (const group of snapshot.groups) for (const p of group.policies) all.add(p.toLowerCase());
+  // Policy names are case-insensitive: 'Root' would compile to the root ACL, so it goes too.
   all.delete('root');
   return [...all].sort();
 }

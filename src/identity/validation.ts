@@ -41,7 +41,8 @@ export function checkMetadata(field: string, metadata: Record<string, string>): 
  * so 'root' here would turn any login into a root token.
  */
 export function checkPolicies(policies: readonly string[]): string[] {
-  const out = [...new Set(policies.map((p) => p.trim()).filter((p) => p !== ''))];
+  // Lower-cased as Vault does (policy names are case-insensitive): 'Root' is root and refused like it.
+  const out = [...new Set(policies.map((p) => p.trim().toLowerCase()).filter((p) => p !== ''))];
   if (out.includes('root')) throw invalid('policies cannot contain root');
   for (const p of out) if (p.length > 128 || CONTROL.test(p)) throw invalid('policy names are 1 to 128 characters');
   return out;

@@ -99,6 +99,23 @@ export function createLockoutRepository(storage: Pick<Storage, 'db'>) {
       });
     },
 
+    /** Removes the count unless the user is locked at `now`; whether it is gone (false: locked). */
+    async removeUnlessLocked(accessor: string, name: string, now: number): Promise<boolean> {
+      await db
+        .deleteFrom('auth_user_lockouts')
+        .where('mount_accessor', '=', accessor)
+        .where('alias_name', '=', name)
+        .where('locked_until', '<=', now)
+        .execute();
+      const left = await db
+        .selectFrom('auth_user_lockouts')
+        .select('locked_until')
+        .where('mount_accessor', '=', accessor)
+        .where('alias_name', '=', name)
+        .executeTakeFirst();
+      return !left || Number(left.locked_until) <= now;
+    },
+
     async remove(accessor: string, name: string): Promise<void> {
       await db
         .deleteFrom('auth_user_lockouts')

@@ -46,6 +46,51 @@ describeEachEngine('user lockout', (ctx) => {
     };
   });
 
+  it('counts an attempt before its password check: concurrent guesses get at most the threshold of checks', async () => {
+    const started = [];
+    for (let i = 0; i < 3; i++) started.push(await lockout.attempt(mount, 'alice'));
+    // Three attempts under way (threshold 3): a fourth is refused before any password is looked at.
+    expect((await errorOf(lockout.attempt(mount, 'alice'))).message).toBe('permission denied');
+    // The attempts under way count: the first failure among them reaches the threshold and locks (audited once).
+    expect(await started[0]!.failed()).toEqual({ locked: true });
+    expect(await started[1]!.failed()).toEqual({ locked: true });
+    expect(await started[2]!.failed()).toEqual({ locked: true });
+    expect(audited.map((e) => e.job)).toEqual([LOCKOUT_AUDIT_JOB]);
+    expect(await refused()).toBe('permission denied');
+  });
+
+  it('a right password racing wrong ones cannot lift the lock they set', async () => {
+    const [a, b, right] = [
+      await lockout.attempt(mount, 'alice'),
+      await lockout.attempt(mount, 'alice'),
+      await lockout.attempt(mount, 'alice'),
+    ];
+    // The wrong guesses settle first: with the right one still counted, they reach the threshold and lock.
+    expect(await a!.failed()).toEqual({ locked: true });
+    await b!.failed();
+    expect((await errorOf(right!.succeeded())).message).toBe('permission denied');
+    expect(await refused()).toBe('permission denied');
+  });
+
+  it("audits the locked name in clear only when it is a real user's (an unknown one may be a mistyped password)", async () => {
+    for (let i = 0; i < 3; i++) await (await lockout.attempt(mount, 'hunter2')).failed({ knownName: false });
+    for (let i = 0; i < 3; i++) await (await lockout.attempt(mount, 'alice')).failed({ knownName: true });
+    expect(audited.map((e) => [e.data?.alias_identifier, e.clearData?.includes('alias_identifier')])).toEqual([
+      ['hunter2', false],
+      ['alice', true],
+    ]);
+  });
+
+  it('a right password resets the count', async () => {
+    await (await lockout.attempt(mount, 'alice')).failed();
+    await (await lockout.attempt(mount, 'alice')).failed();
+    await (await lockout.attempt(mount, 'alice')).succeeded();
+    for (let i = 0; i < 2; i++)
+      expect(await (await lockout.attempt(mount, 'alice')).failed()).toEqual({ locked: false });
+    now += 31 * SECOND; // the counter reset period passes: attempts count from zero again
+    expect(await (await lockout.attempt(mount, 'alice')).failed()).toEqual({ locked: false });
+  });
+
   it("uses Vault's defaults when nothing is tuned: 5 attempts, 15 minutes, counter reset after 15 minutes", () => {
     expect(lockoutSettings(undefined)).toEqual({
       disabled: false,

@@ -21,7 +21,7 @@ export function createUserLockout(deps: {
   const repo = createLockoutRepository(deps.storage);
   const clock = deps.clock ?? Date.now;
 
-  async function auditLockout(mount: LockoutMount, name: string, count: FailureCount): Promise<void> {
+  async function auditLockout(mount: LockoutMount, name: string, count: FailureCount, knownName = true): Promise<void> {
     await deps.systemAudit.run(
       {
         job: LOCKOUT_AUDIT_JOB,
@@ -35,13 +35,65 @@ export function createUserLockout(deps: {
           lockout_duration: Math.round(mount.settings.durationMs / 1000),
           locked_until: rfc3339(count.lockedUntil),
         },
-        clearData: ['mount_accessor', 'alias_identifier', 'failed_attempts', 'lockout_duration', 'locked_until'],
+        clearData: [
+          'mount_accessor',
+          ...(knownName ? ['alias_identifier'] : []),
+          'failed_attempts',
+          'lockout_duration',
+          'locked_until',
+        ],
       },
       async () => undefined,
     );
   }
 
+  const NOTHING_TO_COUNT = {
+    failed: async () => ({ locked: false }),
+    succeeded: async () => undefined,
+  };
+
   return {
+    async attempt(mount, name) {
+      if (mount.settings.disabled) return NOTHING_TO_COUNT;
+      const { settings } = mount;
+      const now = clock();
+      await repo.update(mount.accessor, name, (current) => {
+        const counting = current !== undefined && now - current.lastFailureAt < settings.counterResetMs;
+        const failedCount = counting ? current.failedCount : 0;
+        // Locked, or as many attempts failed or under way as the threshold allows: no password check at all.
+        if ((current && current.lockedUntil > now) || failedCount >= settings.threshold)
+          throw forbidden('permission denied');
+        const count: FailureCount = {
+          failedCount: failedCount + 1,
+          lastFailureAt: now,
+          lockedUntil: current?.lockedUntil ?? 0,
+        };
+        return { count, result: undefined };
+      });
+      return {
+        failed: async (options) => {
+          const at = clock();
+          const outcome = await repo.update(mount.accessor, name, (current) => {
+            // Already counted by `attempt`; a row gone meanwhile (a right password reset it) counts this one again.
+            const failedCount = current ? current.failedCount : 1;
+            const wasLocked = current !== undefined && current.lockedUntil > at;
+            const locks = !wasLocked && failedCount >= settings.threshold;
+            const count: FailureCount = {
+              failedCount,
+              lastFailureAt: current?.lastFailureAt ?? at,
+              lockedUntil: locks ? at + settings.durationMs : (current?.lockedUntil ?? 0),
+            };
+            return { count, result: { locks, count } };
+          });
+          if (outcome.locks) await auditLockout(mount, name, outcome.count, options?.knownName !== false);
+          return { locked: outcome.locks || outcome.count.lockedUntil > at };
+        },
+        succeeded: async () => {
+          if (!(await repo.removeUnlessLocked(mount.accessor, name, clock()))) throw forbidden('permission denied');
+        },
+      };
+    },
+
     async refuseIfLocked(mount, name) {
       if (mount.settings.disabled) return;
       const count = await repo.read(mount.accessor, name);

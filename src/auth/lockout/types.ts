@@ -56,7 +56,26 @@ export interface LockedUser {
   lockedUntil: number;
 }
 
+/** One login attempt, counted before the password is checked (see `UserLockout.attempt`). */
+export interface LoginAttempt {
+  /**
+   * The password was wrong: locks (and audits) when the reserved count reached the threshold. `knownName`: the name is
+   * a real user's, so the audit entry may show it in clear; an unknown one is often a password typed into the username
+   * field, and is HMAC'd like any request data.
+   */
+  failed(options?: { knownName?: boolean }): Promise<{ locked: boolean }>;
+  /** The password was right: the count starts again, unless a concurrent attempt locked the user meanwhile (403). */
+  succeeded(): Promise<void>;
+}
+
 export interface UserLockout {
+  /**
+   * Starts a login attempt: refuses (403 "permission denied") when the user is locked, or when the attempts already
+   * under way or failed reach the threshold; otherwise counts this one at once, before the password is checked. So
+   * concurrent guesses from many addresses get at most `threshold` password checks per counter window, and a right
+   * guess racing wrong ones cannot lift a lock they set.
+   */
+  attempt(mount: LockoutMount, name: string): Promise<LoginAttempt>;
   /** Throws 403 "permission denied" when the user is locked now (never when lockout is disabled on the mount). */
   refuseIfLocked(mount: LockoutMount, name: string): Promise<void>;
   /**

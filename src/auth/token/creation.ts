@@ -16,6 +16,9 @@ import { denied, isExpired, type TokenRecords } from './records.js';
 import type { TokenRow } from './repository.js';
 import { lesserLimit, rolePolicies, validateRoleName } from './roles.js';
 
+/** The token table's display_name column (varchar(255)). */
+const MAX_DISPLAY_NAME = 255;
+
 /**
  * Minting tokens, under Vault's token-store rules: the root token, a parent's child (or orphan), a token from a role,
  * and the tokens auth methods issue after a login. Every one goes through insertToken, which fixes its lifetime.
@@ -271,7 +274,8 @@ export function createTokenCreation(
       return insertToken(generateToken(), {
         policies,
         meta: validateMeta(input.meta),
-        displayName: input.displayName ?? input.authMethod,
+        // A method builds it from what the caller presented (a username, a JWT claim): bounded to the column.
+        displayName: (input.displayName ?? input.authMethod).slice(0, MAX_DISPLAY_NAME),
         authMethod: input.authMethod,
         path: input.path,
         parent: null,

@@ -119,7 +119,8 @@ export function createUserpassService(deps: UserpassDeps): UserpassService {
         path: mount.path,
         settings: lockoutSettings(context.lockout),
       };
-      await deps.lockout.refuseIfLocked(lockMount, username);
+      // Counted before the (slow) password check, so concurrent guesses cannot outrun the count.
+      const attempt = await deps.lockout.attempt(lockMount, username);
 
       const found = await load(username);
       const matches = found
@@ -131,14 +132,15 @@ export function createUserpassService(deps: UserpassDeps): UserpassService {
       if (!found || !matches) {
         // Unknown names are counted too (Vault counts only existing users): a lockout that only real users could
         // reach would tell a guesser which usernames exist.
-        await deps.lockout.recordFailure(lockMount, username);
+        await attempt.failed({ knownName: found !== undefined });
         throw invalid(REFUSED);
       }
       const { user } = found;
+      // The password was right: the count starts again (or the login is refused, locked by a concurrent guess).
+      await attempt.succeeded();
       if (user.tokenBoundCidrs.length > 0 && !anyCidrContains(user.tokenBoundCidrs, context.remoteAddress)) {
         throw forbidden('permission denied');
       }
-      await deps.lockout.recordSuccess(lockMount, username);
       return deps.logins.complete({
         mount: { accessor: mount.accessor, path: mount.path, type: mount.type },
         alias: { name: username, metadata: { username } },

@@ -47,7 +47,8 @@ export function lockedUserPaths(deps: { userLockout: Pick<UserLockout, 'listLock
       synopsis: 'Unlocks a locked user (succeeds when the user is not locked).',
       operations: {
         update: async (ctx) => {
-          await userLockout.unlock(ctx.params.mount_accessor!, ctx.params.alias_identifier!);
+          // Counts are kept under the lower-cased name (userpass usernames are case-insensitive, as Vault's).
+          await userLockout.unlock(ctx.params.mount_accessor!, ctx.params.alias_identifier!.toLowerCase());
         },
       },
     },
