@@ -207,6 +207,8 @@ async function mergeEntities(
       }
       for (const link of await tx.groupIdsOfEntities([fromId])) await tx.addMemberEntity(link.group_id, to.id);
       merged.push(...parseList(from.merged_entity_ids), fromId);
+      await tx.redirectMfaEnforcements(fromId, to.id, now);
+      // Its TOTP keys go with it (they are sealed to the entity they were enrolled for): the person re-enrols.
       await tx.deleteEntity(fromId);
     }
     await tx.updateEntity(to.id, { merged_entity_ids: JSON.stringify(merged), updated_at: now });

@@ -58,10 +58,11 @@ export type IdentityTables = {
 
 type Db = Kysely<IdentityTables> | Transaction<IdentityTables>;
 
-/** The per-entity tables of login MFA (migration 0950), as far as deleting an entity touches them. */
+/** The per-entity tables of login MFA (migration 0950), as far as deleting or merging an entity touches them. */
 type MfaEntityTables = {
   identity_mfa_totp_secrets: { entity_id: string };
   identity_mfa_attempts: { entity_id: string };
+  identity_mfa_enforcements: { name: string; definition: string; updated_at: number };
 };
 
 /** Both engines bind every value of an `in` list as a parameter; keep lists well under their limits. */
@@ -194,6 +195,26 @@ export function identityWrites(trx: Transaction<IdentityTables>) {
       const mfa = trx as unknown as Transaction<MfaEntityTables>;
       await mfa.deleteFrom('identity_mfa_totp_secrets').where('entity_id', '=', id).execute();
       await mfa.deleteFrom('identity_mfa_attempts').where('entity_id', '=', id).execute();
+    },
+
+    /**
+     * A login enforcement that names `fromId` among its entities names `toId` instead: merging someone's entities must
+     * never drop the second factor their logins needed (the enforcement would otherwise match nobody).
+     */
+    async redirectMfaEnforcements(fromId: string, toId: string, now: number) {
+      const mfa = trx as unknown as Transaction<MfaEntityTables>;
+      const rows = await mfa.selectFrom('identity_mfa_enforcements').select(['name', 'definition']).execute();
+      for (const row of rows) {
+        const definition = JSON.parse(row.definition) as { identityEntityIds?: string[] };
+        const ids = definition.identityEntityIds ?? [];
+        if (!ids.includes(fromId)) continue;
+        definition.identityEntityIds = [...new Set(ids.map((id) => (id === fromId ? toId : id)))];
+        await mfa
+          .updateTable('identity_mfa_enforcements')
+          .set({ definition: JSON.stringify(definition), updated_at: now })
+          .where('name', '=', row.name)
+          .execute();
+      }
     },
 
     insertAlias: (row: EntityAliasRow) => trx.insertInto('identity_entity_aliases').values(row).execute(),

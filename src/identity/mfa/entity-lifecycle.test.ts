@@ -3,7 +3,8 @@ import { createPipelineHarness, type PipelineHarness } from '../../../test/suppo
 
 /**
  * A TOTP key belongs to one entity: deleting the entity (directly, in a batch, or by merging it into another) deletes
- * its keys, so no enrolment outlives the person it was made for.
+ * its keys, so no enrolment outlives the person it was made for; a login enforcement naming a merged entity names the
+ * entity it was merged into, so the merge never drops a second factor.
  */
 describe('login MFA keys follow their entity', () => {
   let h: PipelineHarness;
@@ -39,7 +40,7 @@ describe('login MFA keys follow their entity', () => {
     return id;
   }
 
-  it('deletes the keys with the entity, by id, by batch and by merge', async () => {
+  it('deletes the keys with the entity, by id, by batch and by merge; a merge moves enforcements to the target', async () => {
     const method = await root('POST', 'identity/mfa/method/totp', { issuer: 'Strongroom', method_name: 'corp' });
     expect(method.status).toBe(200);
     const methodId = (method.body as { data: { method_id: string } }).data.method_id;
@@ -54,9 +55,17 @@ describe('login MFA keys follow their entity', () => {
 
     const carol = await enrolled('carol', methodId);
     const dave = await enrolled('dave', methodId);
+    // An enforcement that names carol must keep applying to her logins once her entity is merged into dave's.
+    const enforced = await root('POST', 'identity/mfa/login-enforcement/carol-only', {
+      mfa_method_ids: [methodId],
+      identity_entity_ids: [carol],
+    });
+    expect(enforced.status).toBeLessThan(300);
     const merged = await root('POST', 'identity/entity/merge', { from_entity_ids: [carol], to_entity_id: dave });
     expect(merged.status).toBeLessThan(300);
     expect(await keysOf(carol)).toBe(0);
     expect(await keysOf(dave)).toBe(1);
+    const enforcement = await root('GET', 'identity/mfa/login-enforcement/carol-only');
+    expect((enforcement.body as { data: { identity_entity_ids: string[] } }).data.identity_entity_ids).toEqual([dave]);
   });
 });
