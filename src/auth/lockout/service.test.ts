@@ -81,6 +81,20 @@ describeEachEngine('user lockout', (ctx) => {
     ]);
   });
 
+  it('a lock that ran out ends its count: the user has the full threshold again', async () => {
+    // A counter reset period longer than the lock, so only the end of the lock can be what starts the count again.
+    mount = {
+      ...mount,
+      settings: lockoutSettings({ threshold: 3, durationSeconds: 60, counterResetSeconds: 300, disable: false }),
+    };
+    for (let i = 0; i < 3; i++) await (await lockout.attempt(mount, 'alice')).failed();
+    expect((await errorOf(lockout.attempt(mount, 'alice'))).message).toBe('permission denied');
+    now += 61 * SECOND; // the 60 s lock is over, well inside the 300 s counter reset period
+    for (let i = 0; i < 2; i++)
+      expect(await (await lockout.attempt(mount, 'alice')).failed()).toEqual({ locked: false });
+    expect(await (await lockout.attempt(mount, 'alice')).failed()).toEqual({ locked: true });
+  });
+
   it('a right password resets the count', async () => {
     await (await lockout.attempt(mount, 'alice')).failed();
     await (await lockout.attempt(mount, 'alice')).failed();

@@ -58,16 +58,14 @@ export function createUserLockout(deps: {
       const { settings } = mount;
       const now = clock();
       await repo.update(mount.accessor, name, (current) => {
-        const counting = current !== undefined && now - current.lastFailureAt < settings.counterResetMs;
+        if (current && current.lockedUntil > now) throw forbidden('permission denied');
+        // A lock that ran out ends its count too (Vault): the user starts again with the full threshold.
+        const lockEnded = current !== undefined && current.lockedUntil > 0;
+        const counting = current !== undefined && !lockEnded && now - current.lastFailureAt < settings.counterResetMs;
         const failedCount = counting ? current.failedCount : 0;
-        // Locked, or as many attempts failed or under way as the threshold allows: no password check at all.
-        if ((current && current.lockedUntil > now) || failedCount >= settings.threshold)
-          throw forbidden('permission denied');
-        const count: FailureCount = {
-          failedCount: failedCount + 1,
-          lastFailureAt: now,
-          lockedUntil: current?.lockedUntil ?? 0,
-        };
+        // As many attempts failed or under way as the threshold allows: no password check at all.
+        if (failedCount >= settings.threshold) throw forbidden('permission denied');
+        const count: FailureCount = { failedCount: failedCount + 1, lastFailureAt: now, lockedUntil: 0 };
         return { count, result: undefined };
       });
       return {

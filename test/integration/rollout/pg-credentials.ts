@@ -252,7 +252,9 @@ export function expectZeroFailures(
   const perVersion = new Map<string, number>();
   for (const a of consumer.attempts) perVersion.set(String(a.version), (perVersion.get(String(a.version)) ?? 0) + 1);
   expect(perVersion.size).toBeGreaterThanOrEqual(3);
-  for (const [version, count] of perVersion) expect(count, `attempts with ${version}`).toBeGreaterThanOrEqual(3);
+  // The newest generation was met just before the consumer stopped: every earlier one was used for a while.
+  const earlier = [...perVersion].slice(0, -1);
+  for (const [version, count] of earlier) expect(count, `attempts with ${version}`).toBeGreaterThanOrEqual(3);
   const status = (bed.api.get('externalsecrets', namespace, name) as Loose).status;
   expect(status.credentials.current.leases[0].leaseId).toMatch(leasePattern);
   const secret = bed.api.get('secrets', namespace, externalSecret.spec.target.name) as Loose;
