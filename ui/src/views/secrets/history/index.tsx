@@ -5,7 +5,7 @@ import { useApi } from '../../../components/use-api.js';
 import { ActionDialog } from './action-dialog.js';
 import { DiffPanel } from './diff.js';
 import { loadWriters, readMetadata } from './history-api.js';
-import { versionList, versionRows } from './model.js';
+import { readable, versionList, versionRows } from './model.js';
 import { Timeline, type VersionAction } from './timeline.js';
 import './history.css';
 
@@ -23,7 +23,12 @@ export interface SecretHistoryProps {
  * any two, and undelete, destroy and rollback. Reads metadata and the audit log only; values are read solely when
  * the person asks the diff to show them.
  */
-export default function SecretHistory({ mount, path, onChanged }: SecretHistoryProps) {
+export default function SecretHistory(props: SecretHistoryProps) {
+  // Another secret starts afresh: no selection, dialog or picked versions carried over from the previous one.
+  return <HistoryView key={`${props.mount}\u0000${props.path}`} {...props} />;
+}
+
+function HistoryView({ mount, path, onChanged }: SecretHistoryProps) {
   const history = useApi(
     async (signal) => {
       const meta = await readMetadata(mount, path, signal);
@@ -107,8 +112,17 @@ export default function SecretHistory({ mount, path, onChanged }: SecretHistoryP
       </section>
       <section aria-labelledby="history-compare">
         <h2 id="history-compare">Compare versions</h2>
-        {/* Keyed by the current version: after a rollback the comparison starts again from previous vs current. */}
-        <DiffPanel key={meta.current_version} mount={mount} path={path} rows={rows} />
+        {/* Keyed by the readable versions: after a rollback, undelete or destroy the comparison starts again from
+            previous vs current, and never keeps a version whose data is gone. */}
+        <DiffPanel
+          key={rows
+            .filter(readable)
+            .map((r) => r.version)
+            .join()}
+          mount={mount}
+          path={path}
+          rows={rows}
+        />
       </section>
       {pending ? (
         <ActionDialog

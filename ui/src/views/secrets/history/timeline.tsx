@@ -87,7 +87,7 @@ function VersionActions({ row, onAction }: { row: VersionRow; onAction: (action:
   return (
     <div className="history-actions">
       {blocker === undefined ? (
-        <Button variant="primary" onClick={() => onAction({ kind: 'rollback', version: row.version })}>
+        <Button onClick={() => onAction({ kind: 'rollback', version: row.version })}>
           Roll back to version {row.version}
         </Button>
       ) : null}
@@ -97,7 +97,7 @@ function VersionActions({ row, onAction }: { row: VersionRow; onAction: (action:
         </Button>
       ) : null}
       {row.state !== 'destroyed' ? (
-        <Button variant="danger" onClick={() => onAction({ kind: 'destroy', versions: [row.version] })}>
+        <Button className="history-destroy" onClick={() => onAction({ kind: 'destroy', versions: [row.version] })}>
           Destroy version {row.version}…
         </Button>
       ) : null}
