@@ -49,8 +49,8 @@ describe('history model', () => {
     ]);
     expect(rollbackBlocker(rows[0]!)).toBe('This is the current version.');
     expect(rollbackBlocker(rows[1]!)).toBeUndefined();
-    expect(rollbackBlocker(rows[2]!)).toMatch(/^Deleted: .*Undelete it first/);
-    expect(rollbackBlocker(rows[3]!)).toMatch(/^Destroyed: /);
+    expect(rollbackBlocker(rows[2]!)).toMatch(/^No rollback to a deleted version: .*Undelete it first/);
+    expect(rollbackBlocker(rows[3]!)).toMatch(/^No rollback to a destroyed version: /);
     // The default comparison skips what cannot be read: the readable version before the current one.
     expect(defaultDiffPair(rows)).toEqual({ a: 3, b: 4 });
     expect(defaultDiffPair(rows.filter((r) => r.version !== 3))).toBeUndefined();

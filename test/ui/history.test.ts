@@ -108,7 +108,9 @@ describe('web console: a secret’s history', () => {
     await expect.poll(() => deleted.textContent()).toContain('deleted');
     // A deleted version cannot be rolled back to, and the tab says why.
     expect(await deleted.getByRole('button', { name: /Roll back/ }).count()).toBe(0);
-    expect(await deleted.textContent()).toContain('No rollback: Deleted: its data cannot be read');
+    expect(await deleted.textContent()).toContain(
+      'No rollback to a deleted version: its data cannot be read. Undelete it first.',
+    );
 
     await deleted.getByRole('button', { name: 'Undelete version 2' }).click();
     const undelete = page.getByRole('dialog', { name: 'Undelete version 2 of secret/history/flows?' });
@@ -131,13 +133,31 @@ describe('web console: a secret’s history', () => {
     await ui.screenshot('history-destroy-confirm');
     await destroy.getByRole('button', { name: 'Destroy versions 1 and 2' }).click();
     await expect.poll(() => version(page, 1).textContent()).toContain('destroyed');
-    expect(await version(page, 2).textContent()).toContain('No rollback: Destroyed');
+    expect(await version(page, 2).textContent()).toContain('No rollback to a destroyed version');
 
     const versions = (await api.read('secret/metadata/history/flows')).data.versions;
     expect([versions['1'].destroyed, versions['2'].destroyed, versions['3'].destroyed]).toEqual([true, true, false]);
     await ui.screenshot('history-states');
     // Destroyed versions leave the diff's choices: only version 3 is readable, so there is nothing to compare.
     await page.getByText('Nothing to compare').waitFor();
+  });
+
+  it('explains a rollback refused because someone wrote meanwhile, and the reloaded confirmation names the new version', async () => {
+    const { page } = ui;
+    for (const n of [1, 2]) await api.write('secret/data/history/race', { data: { n: String(n) } });
+    await openHistory(page, '/secrets/secret/history/race');
+    await version(page, 1).getByRole('button', { name: 'Roll back to version 1' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Roll back secret/history/race to version 1?' });
+    expect(await dialog.textContent()).toContain('creates version 3');
+    // Another writer gets there first.
+    await api.write('secret/data/history/race', { data: { n: '3' } });
+    await dialog.getByRole('button', { name: 'Roll back to version 1' }).click();
+    await expect.poll(() => dialog.getByRole('alert').textContent()).toMatch(/Someone wrote a new version meanwhile/);
+    await expect.poll(() => dialog.textContent()).toContain('creates version 4');
+    expect((await api.read('secret/metadata/history/race')).data.current_version).toBe(3);
+    await dialog.getByRole('button', { name: 'Roll back to version 1' }).click();
+    await expect.poll(() => version(page, 4).textContent()).toContain('current');
+    expect((await api.read('secret/data/history/race')).data.data).toEqual({ n: '1' });
   });
 
   it('shows the timeline without writers to a token lacking audit access, and "Permission denied" without metadata access', async () => {
@@ -159,6 +179,10 @@ describe('web console: a secret’s history', () => {
     await openHistory(denied, '/secrets/secret/history/limited');
     await denied.getByText('Permission denied').waitFor();
     expect(await denied.getByRole('list', { name: /Versions of/ }).count()).toBe(0);
+
+    // A path with no secret is an empty history, not an error.
+    await openHistory(page, '/secrets/secret/history/never-written');
+    await page.getByText('No history').waitFor();
   });
 
   it('follows a dark system theme', async () => {
@@ -179,7 +203,12 @@ async function openHistory(page: Page, path: string): Promise<void> {
   const to = JSON.stringify(`/ui${path}`);
   await page.evaluate(`history.pushState(null, '', ${to}); dispatchEvent(new PopStateEvent('popstate'))`);
   await page.getByRole('tab', { name: 'History' }).click();
-  await page.getByRole('heading', { name: 'Versions', exact: true }).or(page.getByRole('alert')).first().waitFor();
+  await page
+    .getByRole('heading', { name: 'Versions', exact: true })
+    .or(page.getByRole('alert'))
+    .or(page.getByText('No history'))
+    .first()
+    .waitFor();
 }
 
 async function signIn(page: Page, url: string, token: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { ApiError } from '../../../api/client.js';
 import { Button } from '../../../components/button.js';
 import { Empty, ErrorState, Loading } from '../../../components/states.js';
 import { useApi } from '../../../components/use-api.js';
@@ -44,6 +45,13 @@ function HistoryView({ mount, path, onChanged }: SecretHistoryProps) {
   const [selected, setSelected] = useState<ReadonlySet<number>>(new Set());
   const [pending, setPending] = useState<VersionAction>();
 
+  if (history.error instanceof ApiError && history.error.notFound) {
+    return (
+      <Empty title="No history">
+        {`${mount}/${path}`} has no versions: it does not exist, or its metadata was deleted.
+      </Empty>
+    );
+  }
   if (history.error !== undefined) return <ErrorState error={history.error} />;
   if (history.data === undefined) return <Loading label="Loading the history…" />;
   const { meta, rows } = history.data;

@@ -58,8 +58,8 @@ export function readable(row: VersionRow): boolean {
 
 /** Why a version cannot be rolled back to, in words; undefined when it can. */
 export function rollbackBlocker(row: VersionRow): string | undefined {
-  if (row.state === 'destroyed') return 'Destroyed: its data is gone for good, so there is nothing to roll back to.';
-  if (row.state === 'deleted') return 'Deleted: its data cannot be read. Undelete it first to roll back to it.';
+  if (row.state === 'destroyed') return 'No rollback to a destroyed version: its data is gone for good.';
+  if (row.state === 'deleted') return 'No rollback to a deleted version: its data cannot be read. Undelete it first.';
   if (row.current) return 'This is the current version.';
   return undefined;
 }

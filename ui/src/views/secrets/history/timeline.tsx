@@ -101,7 +101,7 @@ function VersionActions({ row, onAction }: { row: VersionRow; onAction: (action:
           Destroy version {row.version}…
         </Button>
       ) : null}
-      {blocker !== undefined && !row.current ? <p className="history-why muted">No rollback: {blocker}</p> : null}
+      {blocker !== undefined && !row.current ? <p className="history-why muted">{blocker}</p> : null}
     </div>
   );
 }
