@@ -38,7 +38,7 @@ export function Timeline({
                 onChange={() => onToggle(row.version)}
               />
               <h3>Version {row.version}</h3>
-              {row.current ? <span className="badge badge-success">current</span> : null}
+              {row.current ? <span className="badge history-current">current</span> : null}
               <StateBadge row={row} />
             </div>
             <dl className="history-facts">
