@@ -2,7 +2,7 @@ import { useState } from 'react';
 import type { MfaRequirement } from '../../api/client.js';
 import { signIn } from '../../api/session.js';
 import { Tabs } from '../../components/tabs.js';
-import { navigate, useRoute } from '../../router.js';
+import { navigate, setQuery, useRoute } from '../../router.js';
 import { OidcForm, TokenForm, UserpassForm } from './forms.js';
 import { MfaForm } from './mfa-form.js';
 import { OIDC_CALLBACK_PATH, type LoginOutcome } from './methods.js';
@@ -17,17 +17,19 @@ export function nextPath(raw: string | null): string {
 
 const METHODS = [
   { id: 'token', label: 'Token' },
-  { id: 'userpass', label: 'Username' },
+  { id: 'userpass', label: 'Userpass' },
   { id: 'oidc', label: 'OIDC' },
 ];
 
 export default function LoginPage() {
   const route = useRoute();
   const requested = route.query.get('method');
-  const [method, setMethod] = useState(METHODS.some((m) => m.id === requested) ? requested! : 'token');
+  // The method is in the address (?method=userpass), so a link or a reload opens the right form.
+  const method = METHODS.some((m) => m.id === requested) ? requested! : 'token';
   const [remember, setRemember] = useState(false);
   const [mfa, setMfa] = useState<{ requirement: MfaRequirement; remember: boolean; next: string }>();
   const next = route.query.get('next') ?? '';
+  const setMethod = (id: string) => setQuery({ method: id === 'token' ? undefined : id, next }, { replace: true });
 
   /** Every method ends here: the session looks the token up (policies, identity) and the console opens. */
   const finish = async (token: string, keep: boolean, to: string) => {
@@ -66,7 +68,7 @@ export default function LoginPage() {
   } else {
     const props = { remember, onRemember: setRemember };
     body = (
-      <Tabs label="Sign-in method" tabs={METHODS} selected={method} onSelect={setMethod}>
+      <Tabs label="Sign-in method" panelLabel="Sign-in form" tabs={METHODS} selected={method} onSelect={setMethod}>
         {method === 'token' ? <TokenForm {...props} onOutcome={onOutcome} /> : null}
         {method === 'userpass' ? <UserpassForm {...props} onOutcome={onOutcome} /> : null}
         {method === 'oidc' ? <OidcForm {...props} next={next} /> : null}
