@@ -20,12 +20,12 @@ export function duration(seconds: number | null | undefined): string {
   return parts.join(' ');
 }
 
-/** An RFC 3339 string or epoch seconds, shown in the browser's time zone with the zone named. */
+/** An RFC 3339 string or epoch seconds, shown in the browser's time zone (the long time style names the zone). */
 export function when(value: string | number | null | undefined): string {
   if (value === null || value === undefined || value === '') return '—';
   const date = typeof value === 'number' ? new Date(value * 1000) : new Date(value);
   if (Number.isNaN(date.getTime())) return String(value);
-  return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium', timeZoneName: 'short' });
+  return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'long' });
 }
 
 export function list(values: readonly string[] | null | undefined): string {

@@ -128,7 +128,7 @@ function LeaseLookupForm({
   return (
     <section className="access-section" aria-labelledby="lease-lookup-title">
       <h2 id="lease-lookup-title">Look up a lease</h2>
-      <form className="row" onSubmit={submit}>
+      <form className="row access-form" onSubmit={submit}>
         <TextField
           label="Lease ID"
           spellCheck={false}
@@ -137,7 +137,7 @@ function LeaseLookupForm({
           value={draft}
           onChange={(e) => setDraft(e.target.value)}
         />
-        <div className="field">
+        <div className="access-actions">
           <Button type="submit" variant="primary">
             Look up
           </Button>
@@ -210,25 +210,26 @@ function LeaseDetail({ leaseId, onRevoked }: { leaseId: string; onRevoked: () =>
               ]}
             />
             {error !== undefined ? <ErrorState error={error} /> : null}
-            <form className="row" onSubmit={(e) => void renew(e)}>
+            <form className="row access-form" onSubmit={(e) => void renew(e)}>
               <TextField
                 label="Increment"
-                hint="Seconds or a duration (1h); empty asks for the lease's original TTL."
+                aria-describedby="increment-hint"
                 spellCheck={false}
                 value={increment}
                 onChange={(e) => setIncrement(e.target.value)}
               />
-              <div className="field">
+              <div className="access-actions">
                 <Button type="submit" busy={renewing} disabled={!l.renewable}>
                   Renew lease
                 </Button>
-              </div>
-              <div className="field">
                 <Button variant="danger" onClick={() => setConfirming(true)}>
                   Revoke lease…
                 </Button>
               </div>
             </form>
+            <p className="muted" id="increment-hint">
+              Increment: seconds or a duration (1h); empty asks for the lease&apos;s original TTL, up to its max TTL.
+            </p>
           </>
         )}
       </Async>

@@ -78,7 +78,7 @@ function OwnToken() {
     <section className="access-section" aria-labelledby="own-token-title">
       <h2 id="own-token-title">This session's token</h2>
       <Async state={self} loadingLabel="Looking up your token…">
-        {(token) => <TokenDetails label="This session's token" token={token} />}
+        {(token) => <TokenDetails label="Details of your token" token={token} />}
       </Async>
     </section>
   );
@@ -107,7 +107,7 @@ function LookupByAccessor({
   return (
     <section className="access-section" aria-labelledby="lookup-token-title">
       <h2 id="lookup-token-title">Look up a token by accessor</h2>
-      <form className="row" onSubmit={submit}>
+      <form className="row access-form" onSubmit={submit}>
         <TextField
           label="Accessor"
           spellCheck={false}
@@ -116,7 +116,7 @@ function LookupByAccessor({
           value={draft}
           onChange={(e) => setDraft(e.target.value)}
         />
-        <div className="field">
+        <div className="access-actions">
           <Button type="submit" variant="primary">
             Look up
           </Button>
