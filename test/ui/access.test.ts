@@ -236,7 +236,9 @@ describe('web console: access', () => {
     const { page } = ui;
     await page.emulateMedia({ colorScheme: 'dark' });
     // Earlier tests' notices would cover the page.
-    for (const dismiss of await page.getByRole('button', { name: 'Dismiss' }).all()) await dismiss.click();
+    // (In one go: a notice may fade on its own between finding and clicking it.)
+    await page.evaluate(() => document.querySelectorAll<HTMLButtonElement>('.toast-close').forEach((b) => b.click()));
+    await expect.poll(() => page.getByRole('button', { name: 'Dismiss' }).count()).toBe(0);
     await go(page, '/access?tab=tokens');
     await expect.poll(() => page.getByLabel('Details of your token', { exact: true }).textContent()).toContain('root');
     await ui.screenshot('access-tokens-dark');
