@@ -29,10 +29,9 @@ describe('web console: access', () => {
     };
   /** Moves within the console as a link does: a page load would drop the in-memory session (on purpose). */
   const go = (page: Page, path: string) =>
-    page.evaluate((to) => {
-      window.history.pushState(null, '', to);
-      window.dispatchEvent(new PopStateEvent('popstate'));
-    }, `/ui${path}`);
+    page.evaluate(
+      `window.history.pushState(null, '', ${JSON.stringify(`/ui${path}`)}); window.dispatchEvent(new PopStateEvent('popstate'))`,
+    );
 
   beforeAll(async () => {
     ui = await openConsole();
@@ -237,7 +236,7 @@ describe('web console: access', () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     // Earlier tests' notices would cover the page.
     // (In one go: a notice may fade on its own between finding and clicking it.)
-    await page.evaluate(() => document.querySelectorAll<HTMLButtonElement>('.toast-close').forEach((b) => b.click()));
+    await page.evaluate("document.querySelectorAll('.toast-close').forEach((b) => b.click())");
     await expect.poll(() => page.getByRole('button', { name: 'Dismiss' }).count()).toBe(0);
     await go(page, '/access?tab=tokens');
     await expect.poll(() => page.getByLabel('Details of your token', { exact: true }).textContent()).toContain('root');

@@ -99,7 +99,7 @@ describe('web console: sign-in', () => {
     expect(await page.locator('.whoami-name').textContent()).toBe('userpass-alice');
     // Neither the password nor a token went into the address bar or into storage.
     expect(page.url()).not.toContain(encodeURIComponent(PASSWORD));
-    expect(await page.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }))).toBe('{}');
+    expect(await page.evaluate('JSON.stringify({ ...localStorage, ...sessionStorage })')).toBe('{}');
 
     // Signing out revokes the token on the server, checked through the API by its accessor.
     const accessor = await sessionAccessor();
@@ -153,7 +153,7 @@ describe('web console: sign-in', () => {
     expect(new URL(page.url()).pathname).toBe('/ui/access');
     // The provider's code and state are gone from the address bar; the round trip's notes are gone from storage.
     expect(page.url()).not.toMatch(/code=|state=/);
-    expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage }))).toBe('{}');
+    expect(await page.evaluate('JSON.stringify({ ...sessionStorage })')).toBe('{}');
     expect(await policies()).toContain('sso-read');
     expect(await page.locator('.whoami-name').textContent()).toBe('oidc-dana@example.com');
     await signOut();
@@ -167,7 +167,7 @@ describe('web console: sign-in', () => {
     await page.getByRole('button', { name: 'Sign in with your identity provider' }).click();
     await page.getByText('Sign-in failed', { exact: true }).waitFor();
     expect(await page.getByRole('alert').textContent()).toContain('the user declined the consent screen');
-    expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage }))).toBe('{}');
+    expect(await page.evaluate('JSON.stringify({ ...sessionStorage })')).toBe('{}');
 
     await root('POST', 'auth/oidc/role/elsewhere', {
       user_claim: 'email',
