@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../integration/server/client.js';
 import type { Page } from 'playwright-core';
-import { openConsole, type ConsoleSession } from '../support/browser.js';
+import { accessibilityViolations, openConsole, type ConsoleSession } from '../support/browser.js';
 import { pgAdminQuery, pgDropRoles } from '../support/pg-login.js';
 import { postgresAdminUrl, postgresSkipReason } from '../support/postgres.js';
 import { enableAuthMethods } from '../support/server-process.js';
@@ -14,6 +14,11 @@ import { enableAuthMethods } from '../support/server-process.js';
  */
 describe('web console: access', () => {
   let ui: ConsoleSession;
+  /** A screenshot of the page as it is, which must also pass axe-core's WCAG 2.1 A/AA rules. */
+  const capture = async (name: string) => {
+    await ui.screenshot(name);
+    expect({ name, violations: await accessibilityViolations(ui.page) }).toEqual({ name, violations: [] });
+  };
   const root = async (method: string, path: string, body?: unknown) => {
     const res = await api(ui.server.url, method, path, {
       token: ui.server.rootToken,
@@ -67,7 +72,7 @@ describe('web console: access', () => {
     const config = page.getByLabel('Configuration of ci');
     await expect.poll(() => config.textContent()).toContain('token_policiesci-deploy');
     expect(await config.textContent()).toContain('token_ttl1200');
-    await ui.screenshot('access-auth-methods');
+    await capture('access-auth-methods');
 
     await page.getByRole('button', { name: 'Show users of people/' }).click();
     await expect
@@ -94,11 +99,12 @@ describe('web console: access', () => {
     expect(await detail.textContent()).toContain('ci-deploy');
     // The token itself is never shown: only its accessor.
     expect(await page.content()).not.toContain(victim.client_token);
-    await ui.screenshot('access-tokens');
+    await capture('access-tokens');
 
     await page.getByRole('button', { name: 'Revoke token…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Revoke this token?' });
     expect(await dialog.textContent()).toContain(victim.accessor);
+    await capture('access-revoke-token-dialog');
     // Escape cancels: the token still works.
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
@@ -202,7 +208,7 @@ describe('web console: access', () => {
       expect(await detail.textContent()).toContain('Renewableyes');
       // The credential's password is not part of a lease and never appears.
       expect(await page.content()).not.toContain(creds.data.password);
-      await ui.screenshot('access-leases');
+      await capture('access-leases');
 
       await page.getByLabel('Increment').fill('1200');
       await page.getByRole('button', { name: 'Renew lease' }).click();
@@ -240,10 +246,10 @@ describe('web console: access', () => {
     await expect.poll(() => page.getByRole('button', { name: 'Dismiss' }).count()).toBe(0);
     await go(page, '/access?tab=tokens');
     await expect.poll(() => page.getByLabel('Details of your token', { exact: true }).textContent()).toContain('root');
-    await ui.screenshot('access-tokens-dark');
+    await capture('access-tokens-dark');
     await go(page, '/access');
     await page.getByRole('table', { name: 'Enabled auth methods' }).waitFor();
-    await ui.screenshot('access-auth-methods-dark');
+    await capture('access-auth-methods-dark');
     await page.emulateMedia({ colorScheme: 'light' });
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeFrom } from '../../src/identity/mfa/testing.js';
 import { api } from '../integration/server/client.js';
-import { openConsole, type ConsoleSession } from '../support/browser.js';
+import { accessibilityViolations, openConsole, type ConsoleSession } from '../support/browser.js';
 import { startOidcProvider, type OidcProviderDouble } from '../support/oidc-provider.js';
 import { enableAuthMethods } from '../support/server-process.js';
 
@@ -14,6 +14,11 @@ const PASSWORD = 'correct horse battery staple';
 
 describe('web console: sign-in', () => {
   let ui: ConsoleSession;
+  /** A screenshot of the page as it is, which must also pass axe-core's WCAG 2.1 A/AA rules. */
+  const capture = async (name: string) => {
+    await ui.screenshot(name);
+    expect({ name, violations: await accessibilityViolations(ui.page) }).toEqual({ name, violations: [] });
+  };
   let provider: OidcProviderDouble;
   const root = async (method: string, path: string, body?: unknown) => {
     const res = await api(ui.server.url, method, path, {
@@ -67,7 +72,7 @@ describe('web console: sign-in', () => {
     const created = await root('POST', 'auth/token/create', { policies: ['team-read'], ttl: '1h' });
     await page.goto(ui.url('/login'));
     expect(await page.getByRole('tab', { name: 'Token' }).getAttribute('aria-selected')).toBe('true');
-    await ui.screenshot('login-token');
+    await capture('login-token');
     await page.getByLabel('Token', { exact: true }).fill(created.body.auth.client_token as string);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
@@ -91,7 +96,7 @@ describe('web console: sign-in', () => {
     await expect.poll(() => page.getByRole('alert').textContent()).toBe('Wrong username or password.');
     await page.getByLabel('Username').fill('alice');
     await page.getByLabel('Password').fill(PASSWORD);
-    await ui.screenshot('login-userpass');
+    await capture('login-userpass');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/ui/access');
@@ -144,7 +149,7 @@ describe('web console: sign-in', () => {
     await chooseMethod('OIDC');
     expect(await page.getByLabel('Mount path').inputValue()).toBe('oidc/');
     await page.getByLabel('Role').fill('people');
-    await ui.screenshot('login-oidc');
+    await capture('login-oidc');
     const toProvider = page.waitForRequest((req) => req.url().startsWith(`${provider.issuer}/`));
     await page.getByRole('button', { name: 'Sign in with your identity provider' }).click();
     const authorize = new URL((await toProvider).url());
@@ -167,6 +172,9 @@ describe('web console: sign-in', () => {
     await page.getByRole('button', { name: 'Sign in with your identity provider' }).click();
     await page.getByText('Sign-in failed', { exact: true }).waitFor();
     expect(await page.getByRole('alert').textContent()).toContain('the user declined the consent screen');
+    // The spent state is out of the address bar even when the sign-in failed.
+    expect(new URL(page.url()).search).toBe('');
+    await capture('login-oidc-provider-refused');
     expect(await page.evaluate('JSON.stringify({ ...sessionStorage })')).toBe('{}');
 
     await root('POST', 'auth/oidc/role/elsewhere', {
@@ -212,7 +220,7 @@ describe('web console: sign-in', () => {
     await page.getByLabel('Passcode').fill(code === '000000' ? '111111' : '000000');
     await page.getByRole('button', { name: 'Verify' }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/^The passcode was not accepted: /);
-    await ui.screenshot('login-mfa');
+    await capture('login-mfa');
     await page.getByLabel('Passcode').fill(code);
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
@@ -225,7 +233,7 @@ describe('web console: sign-in', () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.goto(ui.url('/login?method=userpass'));
     await page.getByLabel('Username').waitFor();
-    await ui.screenshot('login-userpass-dark');
+    await capture('login-userpass-dark');
     await page.emulateMedia({ colorScheme: 'light' });
   });
 });

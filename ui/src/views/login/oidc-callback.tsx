@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'react';
 import type { MfaRequirement } from '../../api/client.js';
 import { Loading } from '../../components/states.js';
-import { Link, useRoute } from '../../router.js';
-import { loginErrorMessage, oidcCallback } from './methods.js';
+import { BASE, Link, useRoute } from '../../router.js';
+import { loginErrorMessage, OIDC_CALLBACK_PATH, oidcCallback } from './methods.js';
 import { takePendingOidc } from './oidc-pending.js';
 
 /*
@@ -48,6 +48,9 @@ export function OidcCallback({
     if (!run) {
       run = finish(route.query);
       started.set(key, run);
+      // The code and state are spent from here on: out of the address bar and the history at once (replaceState
+      // without telling the router, so this page stays as it is until the sign-in ends).
+      window.history.replaceState(null, '', `${BASE}${OIDC_CALLBACK_PATH}`);
     }
     let live = true;
     run.then(
