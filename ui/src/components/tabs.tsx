@@ -11,9 +11,15 @@ export function Tabs({
   tabs,
   selected,
   onSelect,
+  panelLabel,
   children,
 }: {
   label: string;
+  /**
+   * Names the panel itself instead of by its tab: for a panel holding a single form whose field has the tab's name
+   * ("Token"), where two controls with one name would confuse a screen reader (and getByLabel).
+   */
+  panelLabel?: string;
   tabs: TabSpec[];
   selected: string;
   onSelect: (id: string) => void;
@@ -65,7 +71,12 @@ export function Tabs({
           </button>
         ))}
       </div>
-      <div role="tabpanel" id={`${base}-panel`} aria-labelledby={`${base}-tab-${selected}`} className="tabpanel">
+      <div
+        role="tabpanel"
+        id={`${base}-panel`}
+        {...(panelLabel ? { 'aria-label': panelLabel } : { 'aria-labelledby': `${base}-tab-${selected}` })}
+        className="tabpanel"
+      >
         {children}
       </div>
     </div>
