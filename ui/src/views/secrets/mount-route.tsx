@@ -1,0 +1,74 @@
+import { useApi } from '../../components/use-api.js';
+import { ErrorState, Loading } from '../../components/states.js';
+import { Page } from '../../components/page.js';
+import { ApiError } from '../../api/client.js';
+import { Link } from '../../router.js';
+import { resolveMount, type MountInfo } from './kv.js';
+import { Breadcrumbs } from './breadcrumbs.js';
+import { FolderPage } from './folder.js';
+import { SecretPage } from './secret.js';
+import { SecretEditor } from './editor.js';
+import type { Place } from './index.js';
+
+// Mounts seldom change while the console is open; one answer per mount saves a round trip on every click.
+const known = new Map<string, MountInfo>();
+
+function cachedMount(path: string): MountInfo | undefined {
+  let best: MountInfo | undefined;
+  for (const mount of known.values()) {
+    if ((path === mount.path || path.startsWith(`${mount.path}/`)) && mount.path.length > (best?.path.length ?? -1))
+      best = mount;
+  }
+  return best;
+}
+
+async function findMount(path: string, signal: AbortSignal): Promise<MountInfo> {
+  const cached = cachedMount(path);
+  if (cached) return cached;
+  const mount = await resolveMount(path, signal);
+  known.set(mount.path, mount);
+  return mount;
+}
+
+/** Finds the mount of the address, then shows the folder, the secret, or the editor the address asks for. */
+export function MountRoute({ place, query }: { place: Place; query: URLSearchParams }) {
+  const state = useApi((signal) => findMount(place.path, signal), [place.path]);
+  if (state.error !== undefined) {
+    const mountMissing = state.error instanceof ApiError && state.error.notFound;
+    return (
+      <Page title={place.path}>
+        <Breadcrumbs mount={undefined} path={place.path} />
+        {mountMissing ? (
+          <ErrorState error={new ApiError(404, [`Nothing is mounted at "${place.path}".`], place.path)} />
+        ) : (
+          <ErrorState error={state.error} />
+        )}
+      </Page>
+    );
+  }
+  const mount = state.data;
+  if (!mount) return <Loading label="Finding the mount…" />;
+  const inner = place.path === mount.path ? '' : place.path.slice(mount.path.length + 1);
+  if (mount.kvVersion === undefined) {
+    return (
+      <Page title={mount.path}>
+        <Breadcrumbs mount={mount} path="" />
+        <div className="state state-empty">
+          <p className="state-title">
+            {mount.path}/ is a {mount.type} engine, not a key/value store
+          </p>
+          <p>
+            The console browses KV mounts only. <Link to="/secrets">Back to the mounts</Link>
+          </p>
+        </div>
+      </Page>
+    );
+  }
+  if (place.folder || inner === '') {
+    const folder = inner === '' ? '' : `${inner}/`;
+    if (query.get('new') !== null) return <SecretEditor mount={mount} folder={folder} />;
+    return <FolderPage mount={mount} folder={folder} />;
+  }
+  if (query.get('edit') !== null) return <SecretEditor mount={mount} path={inner} />;
+  return <SecretPage mount={mount} path={inner} tab={query.get('tab') === 'history' ? 'history' : 'data'} />;
+}
