@@ -22,7 +22,7 @@ export function GoToPath({ initial = '' }: { initial?: string }) {
     navigate(`/secrets/${encoded}`);
   };
   return (
-    <form className="go-to-path" role="search" aria-label="Go to path" onSubmit={submit}>
+    <form className="go-to-path" role="search" aria-label="Jump to a path" onSubmit={submit}>
       <label htmlFor="go-to-path-input">Go to path</label>
       <div className="row">
         <input
