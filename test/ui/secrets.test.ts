@@ -141,6 +141,15 @@ describe('web console: secrets', () => {
     await page.getByText(password).waitFor();
     expect(reads).toHaveLength(2);
 
+    // Going straight to another secret (a link, back/forward) starts masked again: nothing revealed carries over.
+    await page.evaluate(
+      "history.pushState(null, '', '/ui/secrets/secret/team-a/app/cache'); dispatchEvent(new PopStateEvent('popstate'))",
+    );
+    await page.getByRole('heading', { name: 'secret/team-a/app/cache', level: 1 }).waitFor();
+    await page.getByRole('row', { name: /url/ }).getByRole('button', { name: 'Reveal' }).waitFor();
+    expect(await bodyText(page)).not.toContain(password);
+    expect(await page.getByRole('row', { name: /password/ }).count()).toBe(0);
+
     // A KV v1 mount is browsable too: its secret is read only on request.
     await page.goto(ui.url('/secrets/legacy/old/thing'));
     await page.getByRole('heading', { name: 'legacy/old/thing', level: 1 }).waitFor();
@@ -153,9 +162,12 @@ describe('web console: secrets', () => {
 
   it('creates a secret as rows, edits it (version 2), then edits it as JSON (version 3)', async () => {
     const { page } = ui;
-    const writes: string[] = [];
+    const writes: Array<{ path: string; cas: unknown }> = [];
     page.on('request', (req) => {
-      if (req.method() === 'POST' && req.url().includes('/v1/secret/data/')) writes.push(new URL(req.url()).pathname);
+      if (req.method() === 'POST' && req.url().includes('/v1/secret/data/')) {
+        const body = req.postDataJSON() as { options?: { cas?: unknown } };
+        writes.push({ path: new URL(req.url()).pathname, cas: body.options?.cas });
+      }
     });
     await page.goto(ui.url('/secrets/secret/team-b/'));
     await page.getByText('This folder is empty').waitFor();
@@ -232,7 +244,11 @@ describe('web console: secrets', () => {
       version: 3,
     });
     // Every write carried check-and-set on the version the editor started from (0: create only).
-    expect(writes).toEqual(['/v1/secret/data/team-b/api', '/v1/secret/data/team-b/api', '/v1/secret/data/team-b/api']);
+    expect(writes).toEqual([
+      { path: '/v1/secret/data/team-b/api', cas: 0 },
+      { path: '/v1/secret/data/team-b/api', cas: 1 },
+      { path: '/v1/secret/data/team-b/api', cas: 2 },
+    ]);
   });
 
   it('explains a CAS conflict in words, keeps the edit, compares, and saves over the newer version on request', async () => {
@@ -287,8 +303,9 @@ describe('web console: secrets', () => {
 
     await signIn(listOnly);
     await page.goto(ui.url('/secrets'));
-    // No read on sys/mounts: said so, and the way in is "go to path".
-    await page.getByText('Your token may not list the mounts').waitFor();
+    // No read on sys/mounts: the mounts it can use (sys/internal/ui/mounts), said so; "go to path" is the way in.
+    await page.getByText('Your token may not list every mount').waitFor();
+    expect(await page.getByRole('table').getByRole('link').allTextContents()).toEqual(['secret/']);
     await page.getByLabel('Go to path').fill('secret/team-a/app/');
     await page.getByLabel('Go to path').press('Enter');
     await page.getByRole('heading', { name: 'secret/team-a/app/', level: 1 }).waitFor();

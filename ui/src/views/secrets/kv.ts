@@ -32,13 +32,32 @@ export function mountInfo(path: string, view: MountView): MountInfo {
   };
 }
 
-/** Every mount, from sys/mounts (needs read on it; the caller offers "go to path" when refused). */
-export async function listMounts(signal: AbortSignal): Promise<MountInfo[]> {
-  const res = await api.read<Record<string, MountView>>('sys/mounts', { signal });
-  return Object.entries(res.data ?? {})
+export interface MountList {
+  mounts: MountInfo[];
+  /** Only the mounts the token can use (it may not read sys/mounts): there may be others. */
+  partial: boolean;
+}
+
+function toList(views: Record<string, MountView> | undefined): MountInfo[] {
+  return Object.entries(views ?? {})
     .filter(([path, view]) => path !== 'sys/' && typeof view?.type === 'string')
     .map(([path, view]) => mountInfo(path, view))
     .sort((a, b) => a.path.localeCompare(b.path));
+}
+
+/**
+ * The mounts: all of them from sys/mounts, or — for a token that may not read it — those it can use something under,
+ * from sys/internal/ui/mounts (Vault's UI does the same).
+ */
+export async function listMounts(signal: AbortSignal): Promise<MountList> {
+  try {
+    const res = await api.read<Record<string, MountView>>('sys/mounts', { signal });
+    return { mounts: toList(res.data), partial: false };
+  } catch (err) {
+    if (!(err instanceof ApiError && err.permissionDenied)) throw err;
+    const res = await api.read<{ secret?: Record<string, MountView> }>('sys/internal/ui/mounts', { signal });
+    return { mounts: toList(res.data?.secret), partial: true };
+  }
 }
 
 /**

@@ -66,9 +66,18 @@ export function MountRoute({ place, query }: { place: Place; query: URLSearchPar
   }
   if (place.folder || inner === '') {
     const folder = inner === '' ? '' : `${inner}/`;
-    if (query.get('new') !== null) return <SecretEditor mount={mount} folder={folder} />;
-    return <FolderPage mount={mount} folder={folder} />;
+    // Keyed by place: nothing typed, filtered or revealed on one page may carry over to the next.
+    if (query.get('new') !== null) return <SecretEditor key={`new:${folder}`} mount={mount} folder={folder} />;
+    return <FolderPage key={`folder:${mount.path}/${folder}`} mount={mount} folder={folder} />;
   }
-  if (query.get('edit') !== null) return <SecretEditor mount={mount} path={inner} />;
-  return <SecretPage mount={mount} path={inner} tab={query.get('tab') === 'history' ? 'history' : 'data'} />;
+  const key = `${mount.path}/${inner}`;
+  if (query.get('edit') !== null) return <SecretEditor key={`edit:${key}`} mount={mount} path={inner} />;
+  return (
+    <SecretPage
+      key={`secret:${key}`}
+      mount={mount}
+      path={inner}
+      tab={query.get('tab') === 'history' ? 'history' : 'data'}
+    />
+  );
 }

@@ -99,7 +99,7 @@ export function SecretPage({ mount, path, tab }: { mount: MountInfo; path: strin
       <Loading label="Loading the secret…" />
     ) : (
       <>
-        <DataTab key={`${version ?? 'v1'}`} mount={mount} path={path} summary={data} />
+        <DataTab key={`${full}@${version ?? 'v1'}`} mount={mount} path={path} summary={data} />
         <MetadataCard mount={mount} summary={data} />
       </>
     );
