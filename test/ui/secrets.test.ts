@@ -157,6 +157,18 @@ describe('web console: secrets', () => {
     expect(await bodyText(page)).not.toContain('legacy-value-1');
     await page.getByRole('button', { name: 'Reveal all' }).click();
     await page.getByText('legacy-value-1').waitFor();
+    // KV v1 has no check-and-set: creating over an existing secret is refused before writing; a new one is saved.
+    await page.goto(ui.url('/secrets/legacy/old/?new=1'));
+    await page.getByLabel('Path', { exact: true }).fill('old/thing');
+    await page.getByLabel('Key 1').fill('fresh');
+    await page.getByLabel('Value 1').fill('fresh-value');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('A secret already exists at this path').waitFor();
+    expect(((await call('GET', 'legacy/old/thing'))!.data as Record<string, unknown>).apikey).toBe('legacy-value-1');
+    await page.getByLabel('Path', { exact: true }).fill('old/new-one');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: 'legacy/old/new-one', level: 1 }).waitFor();
+    expect((await call('GET', 'legacy/old/new-one'))!.data).toEqual({ fresh: 'fresh-value' });
     expect(ui.consoleMessages.filter((m) => /Content Security Policy|pageerror/.test(m))).toEqual([]);
   });
 

@@ -79,8 +79,8 @@ export function ConflictPanel({
   };
   const keys = theirs ? [...new Set([...Object.keys(theirs.data), ...Object.keys(mine ?? {})])].sort() : [];
   return (
-    <div className="conflict" role="alert">
-      <p className="state-title">
+    <div className="conflict" role="group" aria-labelledby="conflict-title">
+      <p className="state-title" id="conflict-title" role="alert">
         {creating
           ? `Someone saved ${versionText} of ${mount.path}/${path} while you were writing it.`
           : `Someone saved ${versionText} while you edited (you started from version ${baseVersion}).`}

@@ -13,6 +13,16 @@ import { RowsEditor } from './rows-editor.js';
 import { dataToRows, newRow, rowProblems, rowsToData, type Row } from './rows.js';
 import { ConflictPanel, currentVersionOf } from './conflict.js';
 
+async function existsInV1(mount: MountInfo, path: string): Promise<boolean> {
+  const parent = path.includes('/') ? path.slice(0, path.lastIndexOf('/') + 1) : '';
+  try {
+    return (await api.list(`${mount.path}/${parent}`)).includes(path.slice(parent.length));
+  } catch {
+    // Not allowed to list: the write itself is all that can be tried.
+    return false;
+  }
+}
+
 interface Base {
   /** The version the edit started from: sent as options.cas (0 for a new secret: "must not exist yet"). */
   version: number;
@@ -146,6 +156,12 @@ function EditorForm({
     try {
       let savedVersion: number | undefined;
       if (mount.kvVersion === 1) {
+        // KV v1 has no check-and-set: a new secret must not silently replace one already there. The folder's listing
+        // says so without reading anyone's values.
+        if (creating && (await existsInV1(mount, secretPath!))) {
+          setPathProblem('A secret already exists at this path: open it to edit it.');
+          return;
+        }
         await api.write(kvPath(mount, 'data', secretPath!), data);
       } else {
         const res = await api.write<{ version: number }>(kvPath(mount, 'data', secretPath!), {
