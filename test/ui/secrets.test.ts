@@ -325,7 +325,12 @@ describe('web console: secrets', () => {
     await page.getByRole('heading', { name: 'secret/team-a/app/db', level: 1 }).waitFor();
     await page.getByText('Your token may not list this secret’s keys').waitFor();
     await page.getByRole('button', { name: 'Reveal all' }).click();
-    await page.getByRole('alert').filter({ hasText: 'Permission denied' }).first().waitFor();
+    // The read itself is refused: its own "Permission denied", naming data/, and still no value.
+    await page.getByRole('alert').filter({ hasText: 'Your token may not read the values of' }).waitFor();
+    expect(await page.getByRole('alert').filter({ hasText: 'secret/data/team-a/app/db' }).textContent()).toContain(
+      'Permission denied',
+    );
+    await ui.screenshot('secrets-permission-denied');
     expect(await bodyText(page)).not.toContain(password);
     expect(await bodyText(page)).not.toContain(username);
 

@@ -20,41 +20,44 @@ export function MetadataCard({ mount, summary }: { mount: MountInfo; summary: Se
         Metadata
       </h2>
       {!meta && summary.metadataError !== undefined ? <ErrorState error={summary.metadataError} /> : null}
-      <dl className="meta-list">
-        <dt>Current version</dt>
-        <dd>{meta?.current_version ?? info?.version ?? '—'}</dd>
-        {meta ? (
-          <>
-            <dt>Created</dt>
-            <dd>{when(meta.created_time)}</dd>
-            <dt>Updated</dt>
-            <dd>{when(meta.updated_time)}</dd>
-            <dt>Versions kept</dt>
-            <dd>{meta.max_versions === 0 ? "the mount's limit" : meta.max_versions}</dd>
-            <dt>Check-and-set required</dt>
-            <dd>{meta.cas_required ? 'yes' : 'no (the console always sends it)'}</dd>
-          </>
-        ) : info ? (
-          <>
-            <dt>Version created</dt>
-            <dd>{when(info.created_time)}</dd>
-          </>
-        ) : null}
-        <dt>Custom metadata</dt>
-        <dd>
-          {custom && Object.keys(custom).length > 0 ? (
-            <ul className="plain-list">
-              {Object.entries(custom).map(([k, v]) => (
-                <li key={k}>
-                  <span className="mono">{k}</span>: {v}
-                </li>
-              ))}
-            </ul>
-          ) : (
-            <span className="muted">none</span>
-          )}
-        </dd>
-      </dl>
+      {/* Nothing but the refusal when neither the metadata nor the version's own times could be read. */}
+      {!meta && !info ? null : (
+        <dl className="meta-list">
+          <dt>Current version</dt>
+          <dd>{meta?.current_version ?? info?.version ?? '—'}</dd>
+          {meta ? (
+            <>
+              <dt>Created</dt>
+              <dd>{when(meta.created_time)}</dd>
+              <dt>Updated</dt>
+              <dd>{when(meta.updated_time)}</dd>
+              <dt>Versions kept</dt>
+              <dd>{meta.max_versions === 0 ? "the mount's limit" : meta.max_versions}</dd>
+              <dt>Check-and-set required</dt>
+              <dd>{meta.cas_required ? 'yes' : 'no (the console always sends it)'}</dd>
+            </>
+          ) : info ? (
+            <>
+              <dt>Version created</dt>
+              <dd>{when(info.created_time)}</dd>
+            </>
+          ) : null}
+          <dt>Custom metadata</dt>
+          <dd>
+            {custom && Object.keys(custom).length > 0 ? (
+              <ul className="plain-list">
+                {Object.entries(custom).map(([k, v]) => (
+                  <li key={k}>
+                    <span className="mono">{k}</span>: {v}
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <span className="muted">none</span>
+            )}
+          </dd>
+        </dl>
+      )}
     </section>
   );
 }
