@@ -2,7 +2,8 @@
  * Browser tests of the web console: a real `strongroom server` (dev mode) and Debian's Chromium driven by
  * playwright-core. No browser is ever downloaded: Chromium comes from the system (`.ci/run` installs it).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -112,4 +113,34 @@ export async function openConsole(options: OpenConsoleOptions = {}): Promise<Con
     if (ownsServer) await server.stop();
     throw err;
   }
+}
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: string[];
+}
+
+let axeSource: string | undefined;
+
+/**
+ * Runs axe-core (WCAG 2.1 A and AA rules, colour contrast included) on the page as it is now. The script is
+ * evaluated through the DevTools protocol, not added to the page, so the console's CSP stays in force.
+ */
+export async function accessibilityViolations(page: Page): Promise<AxeViolation[]> {
+  axeSource ??= readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(axeSource);
+  // A string, evaluated in the page: the test code is compiled for Node (no DOM types).
+  return page.evaluate<AxeViolation[]>(`(async () => {
+    const results = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    });
+    return results.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => n.target.map(String).join(' ')),
+    }));
+  })()`);
 }

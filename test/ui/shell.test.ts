@@ -116,11 +116,11 @@ describe('web console: serving and the shell', () => {
     // The token is nowhere but in memory: not in the URL, not in either storage.
     expect(page.url()).not.toContain(token);
     expect(
-      await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })),
+      await page.evaluate('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })'),
     ).not.toContain(token);
     // Keyboard: the skip link comes first, then the main navigation.
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
     await ui.screenshot('shell-signed-in');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to Strongroom' }).waitFor();
