@@ -1,4 +1,6 @@
+import { useState } from 'react';
 import { useApi } from '../../components/use-api.js';
+import { Tabs } from '../../components/tabs.js';
 import { ErrorState, Loading } from '../../components/states.js';
 import { Page } from '../../components/page.js';
 import { ApiError } from '../../api/client.js';
@@ -30,6 +32,27 @@ async function findMount(path: string, signal: AbortSignal): Promise<MountInfo> 
   return mount;
 }
 
+/**
+ * A secret's address that the token may not use at all (not even find its mount): the secret page's tabs, each saying
+ * so, with no data — the same frame as a secret it may see, so a person knows where they are.
+ */
+function DeniedTabs({ error }: { error: unknown }) {
+  const [tab, setTab] = useState('data');
+  return (
+    <Tabs
+      label="Secret"
+      tabs={[
+        { id: 'data', label: 'Data' },
+        { id: 'history', label: 'History' },
+      ]}
+      selected={tab}
+      onSelect={setTab}
+    >
+      <ErrorState error={error} />
+    </Tabs>
+  );
+}
+
 /** Finds the mount of the address, then shows the folder, the secret, or the editor the address asks for. */
 export function MountRoute({ place, query }: { place: Place; query: URLSearchParams }) {
   const state = useApi((signal) => findMount(place.path, signal), [place.path]);
@@ -40,8 +63,10 @@ export function MountRoute({ place, query }: { place: Place; query: URLSearchPar
         <Breadcrumbs mount={undefined} path={place.path} />
         {mountMissing ? (
           <ErrorState error={new ApiError(404, [`Nothing is mounted at "${place.path}".`], place.path)} />
-        ) : (
+        ) : place.folder ? (
           <ErrorState error={state.error} />
+        ) : (
+          <DeniedTabs error={state.error} />
         )}
       </Page>
     );

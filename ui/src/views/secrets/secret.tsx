@@ -37,23 +37,6 @@ export function SecretPage({ mount, path, tab }: { mount: MountInfo; path: strin
     return () => controller.abort();
   }, [summary.error, mount, path]);
 
-  if (summary.error instanceof SecretNotFound) {
-    return (
-      <Page title={full}>
-        <Breadcrumbs mount={mount} path={path} />
-        <div className="state state-empty" role="status">
-          <p className="state-title">No secret at {full}</p>
-          <p>
-            <Link to={`${consolePath(mount.path, parent)}?new=1&name=${encodeURIComponent(path.slice(parent.length))}`}>
-              Create it
-            </Link>{' '}
-            or go back to <Link to={consolePath(mount.path, parent)}>{`${mount.path}/${parent}`}</Link>.
-          </p>
-        </div>
-      </Page>
-    );
-  }
-
   const data = summary.data;
   const version = data?.version;
   const gone = data?.gone;
@@ -92,8 +75,20 @@ export function SecretPage({ mount, path, tab }: { mount: MountInfo; path: strin
     </>
   ) : undefined;
 
+  // A path with nothing at it still has its tabs: a secret whose every version was deleted and destroyed, or whose
+  // metadata was deleted, is "nothing here" on Data and an empty timeline on History.
   const dataTab =
-    summary.error !== undefined ? (
+    summary.error instanceof SecretNotFound ? (
+      <div className="state state-empty" role="status">
+        <p className="state-title">No secret at {full}</p>
+        <p>
+          <Link to={`${consolePath(mount.path, parent)}?new=1&name=${encodeURIComponent(path.slice(parent.length))}`}>
+            Create it
+          </Link>{' '}
+          or go back to <Link to={consolePath(mount.path, parent)}>{`${mount.path}/${parent}`}</Link>.
+        </p>
+      </div>
+    ) : summary.error !== undefined ? (
       <ErrorState error={summary.error} />
     ) : !data ? (
       <Loading label="Loading the secret…" />
