@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { openConsole, type ConsoleSession } from '../support/browser.js';
+import { accessibilityViolations, openConsole, type ConsoleSession } from '../support/browser.js';
 
 /*
  * The secrets browser against a real server in a real Chromium: mounts, folders, a secret's keys with values kept
@@ -87,6 +87,7 @@ describe('web console: secrets', () => {
     expect(await transit.textContent()).toContain('not a key/value store');
     expect(await transit.getByRole('link').count()).toBe(0);
     await ui.screenshot('secrets-mounts');
+    expect(await accessibilityViolations(page)).toEqual([]);
 
     await page.getByRole('link', { name: 'secret/' }).click();
     await page.getByRole('heading', { name: 'secret/', level: 1 }).waitFor();
@@ -105,6 +106,7 @@ describe('web console: secrets', () => {
     const breadcrumb = page.getByRole('navigation', { name: 'Breadcrumb' });
     expect(await breadcrumb.getByRole('link').allTextContents()).toEqual(['Secrets', 'secret/', 'team-a/']);
     await ui.screenshot('secrets-browser');
+    expect(await accessibilityViolations(page)).toEqual([]);
 
     await page.getByRole('link', { name: 'db (secret)' }).click();
     await page.getByRole('heading', { name: 'secret/team-a/app/db', level: 1 }).waitFor();
@@ -121,6 +123,7 @@ describe('web console: secrets', () => {
     // Metadata is shown without revealing anything.
     await page.getByText('Current version').waitFor();
     await ui.screenshot('secrets-secret-masked');
+    expect(await accessibilityViolations(page)).toEqual([]);
 
     await passwordRow.getByRole('button', { name: 'Reveal' }).click();
     await passwordRow.getByText(password).waitFor();
@@ -132,6 +135,7 @@ describe('web console: secrets', () => {
     await page.getByText('Copied the value of “password”').waitFor();
     expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe(password);
     await ui.screenshot('secrets-secret-revealed');
+    expect(await accessibilityViolations(page)).toEqual([]);
 
     await passwordRow.getByRole('button', { name: 'Hide' }).click();
     await passwordRow.getByRole('button', { name: 'Reveal' }).waitFor();
@@ -212,6 +216,7 @@ describe('web console: secrets', () => {
     await page.getByRole('button', { name: 'Remove row 3' }).click();
     await page.getByLabel('Key 2').fill('region');
     await ui.screenshot('secrets-editor');
+    expect(await accessibilityViolations(page)).toEqual([]);
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('heading', { name: 'secret/team-b/api', level: 1 }).waitFor();
     await page.getByText('Version 1', { exact: true }).waitFor();
@@ -282,6 +287,7 @@ describe('web console: secrets', () => {
     expect(await compare.getByRole('row', { name: /mode/ }).textContent()).toMatch(/red.*green.*changed/);
     expect(await compare.getByRole('row', { name: /level/ }).textContent()).toMatch(/2.*1.*changed/);
     await ui.screenshot('secrets-cas-conflict');
+    expect(await accessibilityViolations(page)).toEqual([]);
     await page.getByRole('button', { name: 'Keep my edits and save over version 2' }).click();
     await page.getByText('Starting from version 2.').waitFor();
     expect(await page.getByLabel(`Value ${mode}`).inputValue()).toBe('green');
@@ -331,6 +337,7 @@ describe('web console: secrets', () => {
       'Permission denied',
     );
     await ui.screenshot('secrets-permission-denied');
+    expect(await accessibilityViolations(page)).toEqual([]);
     expect(await bodyText(page)).not.toContain(password);
     expect(await bodyText(page)).not.toContain(username);
 
@@ -361,6 +368,7 @@ describe('web console: secrets', () => {
       await page.evaluate<string>("getComputedStyle(document.documentElement).getPropertyValue('--bg').trim()"),
     ).toBe('#0f1115');
     await ui.screenshot('secrets-secret-dark');
+    expect(await accessibilityViolations(page)).toEqual([]);
     await page.emulateMedia({ colorScheme: 'light' });
   });
 });
