@@ -40,8 +40,11 @@ export function DataTab({ mount, path, summary }: { mount: MountInfo; path: stri
     try {
       const values = await readValues(mount, path, version);
       // Only what was asked for is kept: revealing one key must not put its neighbours in the page.
+      if (key !== undefined && !(key in values)) {
+        notify(`Version ${version} has no key “${key}”`, 'info');
+        return;
+      }
       setRevealed((prev) => (key === undefined ? values : { ...prev, [key]: values[key] }));
-      if (key !== undefined && !(key in values)) notify(`Version ${version} has no key “${key}” any more`, 'info');
     } catch (err) {
       setError(err);
     } finally {
