@@ -190,7 +190,9 @@ describe('web console: a secret’s history', () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     await openHistory(page, '/secrets/secret/history/app-db');
     await page.getByRole('table', { name: /Keys that differ/ }).waitFor();
-    for (const toast of await page.getByRole('button', { name: 'Dismiss' }).all()) await toast.click();
+    // One at a time: each dismissal shortens the list, so a snapshot of n locators would point past its end.
+    const dismiss = page.getByRole('button', { name: 'Dismiss' });
+    while ((await dismiss.count()) > 0) await dismiss.first().click();
     // Evaluated in the page (a string: this file is type-checked without the DOM's types).
     const background = await page.evaluate<string>('getComputedStyle(document.documentElement).backgroundColor');
     expect(background).toBe('rgb(15, 17, 21)');

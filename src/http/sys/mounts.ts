@@ -28,8 +28,8 @@ function canonicalMountAclPath(suffix: string) {
  * Vault's sys/mounts, sys/mounts/<path>/tune and sys/internal/ui/mounts/<path> (how clients such as the vault CLI
  * and node-vault helpers detect that a mount is KV version 2).
  */
-export function mountPaths(deps: Pick<HttpDeps, 'mounts' | 'kv'>): BackendPath[] {
-  const { mounts, kv } = deps;
+export function mountPaths(deps: Pick<HttpDeps, 'mounts' | 'kv' | 'authMounts'>): BackendPath[] {
+  const { mounts, kv, authMounts } = deps;
 
   async function find(path: string): Promise<Mount> {
     const normalized = path.endsWith('/') ? path : `${path}/`;
@@ -117,6 +117,29 @@ export function mountPaths(deps: Pick<HttpDeps, 'mounts' | 'kv'>): BackendPath[]
         },
       },
     }),
+    {
+      name: 'sys.internal.ui.mounts.list',
+      pattern: 'internal/ui/mounts/?',
+      synopsis: 'Lists the mounts the caller can use something under (how a console finds its way without sys/mounts).',
+      skipAcl: true,
+      operations: {
+        // As Vault's: every token may ask, and hears only of the mounts under which its policies grant something, so
+        // a person whose token may not read sys/mounts still sees where their secrets are, and nothing else.
+        read: async (ctx) => {
+          const secret: Record<string, unknown> = {};
+          for (const mount of await mounts.list()) {
+            if (await ctx.canReachUnder(mount.path)) secret[mount.path] = mountView(mount);
+          }
+          const auth: Record<string, unknown> = {};
+          for (const mount of await authMounts.list()) {
+            if (await ctx.canReachUnder(`auth/${mount.path}`)) {
+              auth[mount.path] = { type: mount.type, description: mount.description, accessor: mount.accessor };
+            }
+          }
+          return { data: { secret, auth } };
+        },
+      },
+    },
     {
       name: 'sys.internal.ui.mounts',
       pattern: 'internal/ui/mounts/(?<path>.+)',

@@ -106,6 +106,25 @@ describe('secret data is authorized at its data/ path whatever endpoint carries 
     expect((await call('GET', 'sys/internal/ui/mounts/hidden/data/app/x', segment)).status).toBe(200);
   });
 
+  it('sys/internal/ui/mounts lists only the mounts a caller can use something under, as in Vault', async () => {
+    expect((await root('POST', 'sys/mounts/listed-hidden', { type: 'kv-v2', description: 'board pay' })).status).toBe(
+      204,
+    );
+    const appOnly = await tokenFor('app-only-list', 'path "secret/metadata/app/*" { capabilities = ["list"] }');
+    const listed = await call('GET', 'sys/internal/ui/mounts', appOnly);
+    expect(listed.status).toBe(200);
+    // secret/ for the policy; cubbyhole/ and identity/ (its own entity) for the default policy every token holds.
+    expect(Object.keys(listed.body.data.secret).sort()).toEqual(['cubbyhole/', 'identity/', 'secret/']);
+    expect(listed.body.data.secret['secret/']).toMatchObject({ type: 'kv', options: { version: '2' } });
+    expect(listed.text).not.toContain('board pay');
+    // Token auth is granted to every token by the default policy (lookup-self); the root token sees every mount.
+    expect(Object.keys(listed.body.data.auth)).toContain('token/');
+    const all = await root('GET', 'sys/internal/ui/mounts');
+    expect(Object.keys(all.body.data.secret)).toEqual(expect.arrayContaining(['secret/', 'listed-hidden/']));
+    // Without a token, nothing.
+    expect((await api(server.url, 'GET', 'sys/internal/ui/mounts', {})).status).toBe(403);
+  });
+
   it('endpoints that only carry structure stay authorized at their own path, as in Vault', async () => {
     // Vault's subkeys/ and metadata/ are separate ACL paths that never return values.
     const subkeys = await call('GET', 'secret/subkeys/admin/key?version=2', reader);

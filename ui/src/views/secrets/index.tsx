@@ -1,41 +1,38 @@
-import { useState } from 'react';
-import { Page } from '../../components/page.js';
-import { Empty } from '../../components/states.js';
-import { Tabs } from '../../components/tabs.js';
-import { segments, useRoute } from '../../router.js';
-import SecretHistory from './history/index.js';
+/**
+ * The secrets area: /secrets lists the mounts; /secrets/<mount>/<folder>/ browses a folder (a trailing '/' marks a
+ * folder, as in Vault); /secrets/<mount>/<path> is a secret's page. Which part of the address is the mount is the
+ * server's answer (sys/internal/ui/mounts), so mounts nested below others ('team/kv/') work as well.
+ */
+import { useRoute } from '../../router.js';
+import { MountsPage } from './mounts.js';
+import { MountRoute } from './mount-route.js';
+import './secrets.css';
 
-// A placeholder of the ui-history branch so its History tab can be reached at /secrets/<mount>/<path>; the secrets
-// view (issue 19) replaces this file. The first segment is taken as the mount.
 export default function SecretsPage() {
   const route = useRoute();
-  const [tab, setTab] = useState('data');
-  const [mount, ...rest] = segments(route.path).slice(1);
-  const path = rest.join('/');
-  if (!mount || path === '') {
-    return (
-      <Page title="Secrets">
-        <Empty title="This view is being built." />
-      </Page>
-    );
-  }
-  return (
-    <Page title={`${mount}/${path}`}>
-      <Tabs
-        label="Secret"
-        tabs={[
-          { id: 'data', label: 'Data' },
-          { id: 'history', label: 'History' },
-        ]}
-        selected={tab}
-        onSelect={setTab}
-      >
-        {tab === 'history' ? (
-          <SecretHistory mount={mount} path={path} onChanged={() => undefined} />
-        ) : (
-          <Empty title="The secret's data view is being built." />
-        )}
-      </Tabs>
-    </Page>
-  );
+  const rest = route.path.replace(/^\/secrets\/?/, '');
+  if (rest === '') return <MountsPage />;
+  const place = decodePlace(rest);
+  return <MountRoute place={place} query={route.query} />;
+}
+
+export interface Place {
+  /** The decoded path below /secrets, without a trailing slash: 'secret/app/db'. */
+  path: string;
+  /** The address ended with '/' (or named only a mount): a folder. */
+  folder: boolean;
+}
+
+function decodePlace(raw: string): Place {
+  const parts = raw
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    });
+  return { path: parts.join('/'), folder: raw.endsWith('/') || parts.length <= 1 };
 }
