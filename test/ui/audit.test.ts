@@ -63,9 +63,9 @@ path "sys/audit/verify" { capabilities = ["read", "sudo"] }`,
 
     await goTo('Audit');
     await page.getByRole('heading', { name: 'Audit', level: 1 }).waitFor();
-    await page.getByLabel('Path').fill(SECRET);
-    await page.getByLabel('Identity').fill('token-alice');
-    await page.getByLabel('Operation').selectOption('read');
+    await page.getByLabel('Path', { exact: true }).fill(SECRET);
+    await page.getByLabel('Identity', { exact: true }).fill('token-alice');
+    await page.getByLabel('Operation', { exact: true }).selectOption('read');
     await page.getByRole('button', { name: 'Apply filters' }).click();
 
     // The filters are in the URL (shareable, and Back returns to them).
@@ -95,19 +95,18 @@ path "sys/audit/verify" { capabilities = ["read", "sudo"] }`,
     await chart.waitFor();
     const reads = Number(/(\d+) reads/.exec((await chart.locator('desc').textContent())!)![1]);
     expect(reads).toBe(await row.count());
-    await page.getByText('Chart data as a table').click();
-    const chartTable = page.getByRole('table', { name: /per period/ });
-    const readCells = await chartTable.locator('tbody tr td:nth-child(3)').allTextContents();
-    expect(readCells.reduce((n, c) => n + Number(c), 0)).toBe(reads);
-
     // Every device's chain, verified by the server.
     const chain = page.getByRole('region', { name: 'Chain verification' });
     await expect.poll(() => chain.getByText('Chain intact').count()).toBe(2);
     expect(await chain.textContent()).toMatch(/db\/.*\(database\)/);
     expect(await chain.textContent()).toMatch(/file\/.*\(file\)/);
+    expect(await accessibilityViolations(page)).toEqual([]);
 
     await ui.screenshot('audit-explorer');
-    expect(await accessibilityViolations(page)).toEqual([]);
+    await page.getByText('Chart data as a table').click();
+    const chartTable = page.getByRole('table', { name: /per period/ });
+    const readCells = await chartTable.locator('tbody tr td:nth-child(3)').allTextContents();
+    expect(readCells.reduce((n, c) => n + Number(c), 0)).toBe(reads);
 
     // Export: the filtered entries as JSON lines, built in the browser.
     const exportButton = page.getByRole('button', { name: /^Export \d+ entries \(JSON lines\)$/ });
@@ -142,9 +141,9 @@ path "sys/audit/verify" { capabilities = ["read", "sudo"] }`,
     expect(refused).toBe(403);
     await page.getByRole('button', { name: 'Clear' }).click();
     // The form is rebuilt from the (now empty) URL.
-    await expect.poll(() => page.getByLabel('Path').inputValue()).toBe('');
-    await page.getByLabel('Path').fill('secret/data/elsewhere/*');
-    await page.getByLabel('Outcome').selectOption('error');
+    await expect.poll(() => page.getByLabel('Path', { exact: true }).inputValue()).toBe('');
+    await page.getByLabel('Path', { exact: true }).fill('secret/data/elsewhere/*');
+    await page.getByLabel('Outcome', { exact: true }).selectOption('error');
     await page.getByRole('button', { name: 'Apply filters' }).click();
     const row = page
       .getByRole('table', { name: /Requests matching/ })
@@ -156,8 +155,8 @@ path "sys/audit/verify" { capabilities = ["read", "sudo"] }`,
     // Back (past the cleared form): the previous search, from the URL.
     await page.goBack();
     await page.goBack();
-    await expect.poll(() => page.getByLabel('Path').inputValue()).toBe(SECRET);
-    expect(await page.getByLabel('Operation').inputValue()).toBe('read');
+    await expect.poll(() => page.getByLabel('Path', { exact: true }).inputValue()).toBe(SECRET);
+    expect(await page.getByLabel('Operation', { exact: true }).inputValue()).toBe('read');
   });
 
   it('a token without sudo sees "needs sudo" and no audit data', async () => {

@@ -22,10 +22,10 @@ export interface DeviceVerification {
 }
 
 const STATE_LABEL: Record<DeviceVerification['state'], { text: string; badge: string }> = {
-  intact: { text: 'Chain intact', badge: 'badge-success' },
-  broken: { text: 'Chain broken', badge: 'badge-danger' },
-  incomplete: { text: 'Not fully checked', badge: 'badge-warning' },
-  unverifiable: { text: 'Cannot be verified', badge: 'badge-warning' },
+  intact: { text: 'Chain intact', badge: 'audit-badge-ok' },
+  broken: { text: 'Chain broken', badge: 'audit-badge-bad' },
+  incomplete: { text: 'Not fully checked', badge: 'audit-badge-warn' },
+  unverifiable: { text: 'Cannot be verified', badge: 'audit-badge-warn' },
 };
 
 /** The hash chain of every audit device, as the server verifies it on request (sys/audit/verify). */

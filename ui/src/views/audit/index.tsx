@@ -91,7 +91,7 @@ function Results({
     body = (
       <>
         <p className="muted" aria-live="polite">
-          {entries.length.toLocaleString()} entries loaded ({rows.length.toLocaleString()} requests)
+          {plural(entries.length, 'entry', 'entries')} loaded ({plural(rows.length, 'request', 'requests')})
           {cursor ? ', newest first; older ones are not loaded yet' : ''}.
         </p>
         <Timeline buckets={bucketsOf(rows, from, to, BUCKETS[filters.range])} subject={subject} />
@@ -126,6 +126,8 @@ function Results({
     </section>
   );
 }
+
+const plural = (n: number, one: string, many: string) => `${n.toLocaleString()} ${n === 1 ? one : many}`;
 
 /** Downloads the loaded entries as a JSON lines file, built here in the browser (nothing is asked of the server). */
 function exportEntries(entries: readonly AuditEntry[], filters: Filters): void {

@@ -10,8 +10,7 @@ export function NeedsSudo({ path }: { path: string }) {
         The audit log is for auditors: your token may not read <code>{path}</code> with the <code>sudo</code>{' '}
         capability. A policy such as this one grants it:
       </p>
-      <pre className="audit-policy">{`path "sys/audit/query" { capabilities = ["read", "sudo"] }
-path "sys/audit/verify" { capabilities = ["read", "sudo"] }`}</pre>
+      <pre className="audit-policy">{`path "${path}" { capabilities = ["read", "sudo"] }`}</pre>
     </div>
   );
 }

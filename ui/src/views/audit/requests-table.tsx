@@ -1,12 +1,20 @@
 import { Table, type Column } from '../../components/table.js';
 import { shortHmac, type RequestRow } from './model.js';
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+const timeFormat = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  timeZoneName: 'short',
+});
 
 const OUTCOME: Record<RequestRow['outcome'], { text: string; badge: string }> = {
-  success: { text: 'Success', badge: 'badge-success' },
-  error: { text: 'Error', badge: 'badge-danger' },
-  pending: { text: 'No response entry', badge: 'badge-warning' },
+  success: { text: 'Success', badge: 'audit-badge-ok' },
+  error: { text: 'Error', badge: 'audit-badge-bad' },
+  pending: { text: 'No response entry', badge: 'audit-badge-warn' },
 };
 
 const COLUMNS: Array<Column<RequestRow>> = [

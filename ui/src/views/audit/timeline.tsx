@@ -8,6 +8,12 @@ const PAD = { top: 12, right: 12, bottom: 36, left: 44 };
 const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' });
 const when = (ms: number) => timeFormat.format(new Date(ms));
 
+/** Whole-number gridlines: zero, the top, and halfway when that is a whole number of its own. */
+function ticksOf(max: number): number[] {
+  const half = Math.floor(max / 2);
+  return [...new Set([0, half, max])];
+}
+
 /**
  * Reads and writes over time, as bars per time bucket: a hand-drawn SVG (no chart library). Screen readers get the
  * chart's title and a one-sentence description; the same numbers are in a table just below (a disclosure).
@@ -47,17 +53,17 @@ export function Timeline({ buckets, subject }: { buckets: Bucket[]; subject: str
       >
         <title id={`${id}-title`}>{title}</title>
         <desc id={`${id}-desc`}>{description}</desc>
-        {[0, 0.5, 1].map((f) => (
-          <g key={f}>
+        {ticksOf(max).map((n) => (
+          <g key={n}>
             <line
               x1={PAD.left}
               x2={WIDTH - PAD.right}
-              y1={y(max * f)}
-              y2={y(max * f)}
-              className={f === 0 ? 'tl-axis' : 'tl-grid'}
+              y1={y(n)}
+              y2={y(n)}
+              className={n === 0 ? 'tl-axis' : 'tl-grid'}
             />
-            <text x={PAD.left - 6} y={y(max * f) + 4} className="tl-label" textAnchor="end">
-              {Math.round(max * f)}
+            <text x={PAD.left - 6} y={y(n) + 4} className="tl-label" textAnchor="end">
+              {n}
             </text>
           </g>
         ))}
