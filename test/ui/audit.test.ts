@@ -190,8 +190,12 @@ async function revealInConsole(ui: ConsoleSession, secret: string, token: string
     () => false,
   );
   if (hasReveal) {
-    await reveal.click();
-    await page.getByText('hunter2-audit-ui').first().waitFor();
+    // Each reveal is an audited read: clicking it must read the secret from the server.
+    const [read] = await Promise.all([
+      page.waitForResponse((res) => res.url().includes(`/v1/${secret}`) && res.request().method() === 'GET'),
+      reveal.click(),
+    ]);
+    expect(read.status()).toBe(200);
     return;
   }
   const status = await page.evaluate(
