@@ -43,6 +43,7 @@ describe('web console: the audit explorer', () => {
       policy: `
 path "secret/data/audit-ui/*" { capabilities = ["read"] }
 path "secret/metadata/*" { capabilities = ["read", "list"] }
+path "secret/subkeys/audit-ui/*" { capabilities = ["read"] }
 path "sys/audit/query" { capabilities = ["read", "sudo"] }
 path "sys/audit/verify" { capabilities = ["read", "sudo"] }`,
     });
