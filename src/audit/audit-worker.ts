@@ -83,6 +83,12 @@ port.on('message', (message: ToWorker) => {
         case 'query':
           value = await service.query(args[0] as Parameters<AuditService['query']>[0]);
           break;
+        case 'queryPage':
+          value = await service.queryPage(args[0] as Parameters<AuditService['queryPage']>[0]);
+          break;
+        case 'verifyDevices':
+          value = await service.verifyDevices(args[0] as Parameters<AuditService['verifyDevices']>[0]);
+          break;
         case 'reopen':
           value = await service.reopen();
           break;

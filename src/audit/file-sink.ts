@@ -99,6 +99,8 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
   let closed = false;
   /** Where the current file's chain starts: its first entry's seq and prev_hash (written or to be written). */
   let fileStart = { seq: 1, prevHash: GENESIS_HASH };
+  /** The inode of the file open for writing: a verification checks it is looking at that file. */
+  let fileIno = 0;
   /** What the file must hold when it is opened again (null before the first open without an anchor). */
   let expected: Expected | null = null;
 
@@ -165,6 +167,7 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
       size = whole;
       head = tail;
       fileStart = start;
+      fileIno = info.ino;
       expected = { first: start, last: tail };
       // What is in the file when we open it is where a later failure cuts back to.
       durable = { size, head };
@@ -275,6 +278,15 @@ export async function openFileSink(options: FileSinkOptions): Promise<FileSink> 
   return {
     ...committedAppends(committer, () => closed, description),
     head: () => ({ ...head }),
+    // Read in one synchronous step: `durable`, `fileStart` and `fileIno` change together (openFile) or `durable`
+    // alone as batches are confirmed, so the snapshot always describes one file's durable prefix.
+    verifyTarget: () => ({
+      filePath,
+      durableBytes: durable.size,
+      first: { ...fileStart },
+      last: { ...durable.head },
+      ino: fileIno,
+    }),
     reopen: () =>
       exclusive(async () => {
         if (closed) return;

@@ -1,5 +1,7 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import { isPostgres } from '../storage/columns.js';
+import { outcomeOf } from './repository.js';
+import type { AuditRecord } from './types.js';
 
 /**
  * Tables owned by the audit domain.
@@ -15,6 +17,10 @@ import { isPostgres } from '../storage/columns.js';
  * `audit_anchors` (0401) anchors each audit file's chain outside the file: per node and file, where the file starts
  * (its first entry's seq and prev_hash) and the last entry known durable (seq and hash), so a file cut at either end
  * is detected on open and by `audit verify --from-database`.
+ *
+ * 0402 adds the columns the audit explorer filters on: `outcome` (success | error | null, see repository.ts
+ * outcomeOf) and `entity_id`, both copied out of the record like the others (and checked against it by
+ * verification), and indexes for them and for `remote_address`. Existing rows are filled in from their records.
  */
 export const migrations: Record<string, Migration> = {
   '0400_audit_init': {
@@ -90,4 +96,84 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('audit_anchors').execute();
     },
   },
+  '0402_audit_explorer': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('audit_log').addColumn('outcome', 'varchar(8)').execute();
+      await db.schema.alterTable('audit_log').addColumn('entity_id', 'text').execute();
+      await backfillExplorerColumns(db);
+      await db.schema.createIndex('audit_log_outcome_idx').on('audit_log').columns(['outcome', 'time']).execute();
+      await db.schema.createIndex('audit_log_entity_idx').on('audit_log').columns(['entity_id', 'time']).execute();
+      await db.schema
+        .createIndex('audit_log_remote_address_idx')
+        .on('audit_log')
+        .columns(['remote_address', 'time'])
+        .execute();
+    },
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async down(db: Kysely<any>) {
+      await db.schema.dropIndex('audit_log_remote_address_idx').execute();
+      await db.schema.dropIndex('audit_log_entity_idx').execute();
+      await db.schema.dropIndex('audit_log_outcome_idx').execute();
+      await db.schema.alterTable('audit_log').dropColumn('entity_id').execute();
+      await db.schema.alterTable('audit_log').dropColumn('outcome').execute();
+    },
+  },
 };
+
+const BACKFILL_PAGE = 1000;
+
+/**
+ * Fills `outcome` and `entity_id` of rows written before 0402, exactly as rowOf does for new rows (verification
+ * compares them). Most rows need no parsing: a response's outcome follows from its status column, and only a record
+ * whose text mentions "error" or "entity_id" (a superset: LIKE's `_` matches any character) is parsed to decide.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function backfillExplorerColumns(db: Kysely<any>): Promise<void> {
+  await db
+    .updateTable('audit_log')
+    .set({ outcome: 'success' })
+    .where('type', '=', 'response')
+    .where((eb) => eb.or([eb('status', 'is', null), eb('status', '<', 400)]))
+    .execute();
+  await db
+    .updateTable('audit_log')
+    .set({ outcome: 'error' })
+    .where('type', '=', 'response')
+    .where('status', '>=', 400)
+    .execute();
+  let after: { node: string; seq: number } | null = null;
+  for (;;) {
+    let q = db
+      .selectFrom('audit_log')
+      .select(['node_id', 'seq', 'record'])
+      .where((eb) => eb.or([eb('record', 'like', '%"error":%'), eb('record', 'like', '%"entity_id":%')]));
+    if (after) {
+      const { node, seq } = after;
+      q = q.where((eb) => eb.or([eb('node_id', '>', node), eb.and([eb('node_id', '=', node), eb('seq', '>', seq)])]));
+    }
+    const rows = (await q.orderBy('node_id').orderBy('seq').limit(BACKFILL_PAGE).execute()) as Array<{
+      node_id: string;
+      seq: number | string;
+      record: string;
+    }>;
+    for (const row of rows) {
+      let record: AuditRecord;
+      try {
+        record = JSON.parse(row.record) as AuditRecord;
+      } catch {
+        continue; // a damaged row stays as it is: verification reports it
+      }
+      const entityId = typeof record.auth?.entity_id === 'string' ? record.auth.entity_id : null;
+      await db
+        .updateTable('audit_log')
+        .set({ outcome: outcomeOf(record), entity_id: entityId })
+        .where('node_id', '=', row.node_id)
+        .where('seq', '=', row.seq)
+        .execute();
+    }
+    if (rows.length < BACKFILL_PAGE) break;
+    const last = rows[rows.length - 1]!;
+    after = { node: last.node_id, seq: Number(last.seq) };
+  }
+}

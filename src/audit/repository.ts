@@ -13,6 +13,10 @@ type AuditLogTable = {
   display_name: string | null;
   remote_address: string | null;
   status: number | null;
+  /** 'success' (a response without error), 'error' (any entry with an error) or null (a request entry). 0402. */
+  outcome: string | null;
+  /** The identity entity the caller's token acts for (auth.entity_id). 0402. */
+  entity_id: string | null;
   /** The record's canonical JSON line, exactly as the chain hashed it. */
   record: string;
   prev_hash: string;
@@ -63,10 +67,25 @@ export interface AuditRowFilter {
   path?: string;
   accessorHmac?: string;
   displayName?: string;
+  entityId?: string;
+  /** Any of the three identity columns: display name, entity id, or the accessor's HMAC. */
+  identity?: { name: string; accessorHmac: string };
+  remoteAddress?: string;
   operation?: string;
+  type?: 'request' | 'response';
+  outcome?: 'success' | 'error';
   since?: number;
   until?: number;
+  /** Rows strictly after this one in the answer's order (newest first): the previous page's last row. */
+  after?: RowPosition;
   limit: number;
+}
+
+/** Where a row sits in a query's order (time desc, seq desc, node_id asc): a page cursor. */
+export interface RowPosition {
+  time: number;
+  seq: number;
+  nodeId: string;
 }
 
 /** Rows inserted per statement: well under both engines' bound-parameter limits (13 columns each). */
@@ -89,6 +108,8 @@ export function rowOf(nodeId: string, record: AuditRecord, line: string, fallbac
     display_name: stringOrNull(record.auth?.display_name),
     remote_address: stringOrNull(record.request?.remote_address),
     status: typeof record.response?.status === 'number' ? record.response.status : null,
+    outcome: outcomeOf(record),
+    entity_id: stringOrNull(record.auth?.entity_id),
     record: line,
     prev_hash: record.prev_hash,
     hash: record.hash,
@@ -96,6 +117,17 @@ export function rowOf(nodeId: string, record: AuditRecord, line: string, fallbac
 }
 
 const stringOrNull = (value: unknown) => (typeof value === 'string' ? value : null);
+
+/**
+ * An entry's outcome: an entry carrying an error (a refused request, a failed response) is an error, and so is a
+ * response with an error status; any other response succeeded. A request entry without error has no outcome yet:
+ * its response entry tells.
+ */
+export function outcomeOf(record: Pick<AuditRecord, 'type' | 'error' | 'response'>): 'success' | 'error' | null {
+  const status = record.response?.status;
+  if (record.error !== undefined || (typeof status === 'number' && status >= 400)) return 'error';
+  return record.type === 'response' ? 'success' : null;
+}
 
 /**
  * The smallest string greater than every string starting with `prefix`, in code point order (which is byte order
@@ -170,9 +202,36 @@ export function createAuditRepository(storage: Storage) {
       }
       if (filter.accessorHmac !== undefined) q = q.where('accessor_hmac', '=', filter.accessorHmac);
       if (filter.displayName !== undefined) q = q.where('display_name', '=', filter.displayName);
+      if (filter.entityId !== undefined) q = q.where('entity_id', '=', filter.entityId);
+      const identity = filter.identity;
+      if (identity !== undefined) {
+        q = q.where((eb) =>
+          eb.or([
+            eb('display_name', '=', identity.name),
+            eb('entity_id', '=', identity.name),
+            eb('accessor_hmac', '=', identity.accessorHmac),
+          ]),
+        );
+      }
+      if (filter.remoteAddress !== undefined) q = q.where('remote_address', '=', filter.remoteAddress);
       if (filter.operation !== undefined) q = q.where('operation', '=', filter.operation);
+      if (filter.type !== undefined) q = q.where('type', '=', filter.type);
+      if (filter.outcome !== undefined) q = q.where('outcome', '=', filter.outcome);
       if (filter.since !== undefined) q = q.where('time', '>=', filter.since);
       if (filter.until !== undefined) q = q.where('time', '<=', filter.until);
+      const after = filter.after;
+      if (after !== undefined) {
+        // Keyset paging in the answer's order: older time, or the same time and a lower seq, or the same time and
+        // seq on a node sorting later. Entries written meanwhile are newer (but for the milliseconds between an
+        // entry's time and its commit), so they land before the first page, never inside a later one.
+        q = q.where((eb) =>
+          eb.or([
+            eb('time', '<', after.time),
+            eb.and([eb('time', '=', after.time), eb('seq', '<', after.seq)]),
+            eb.and([eb('time', '=', after.time), eb('seq', '=', after.seq), eb('node_id', '>', after.nodeId)]),
+          ]),
+        );
+      }
       return q.orderBy('time', 'desc').orderBy('seq', 'desc').orderBy('node_id').limit(filter.limit).execute();
     },
 

@@ -75,6 +75,100 @@ describeEachEngine('audit service: query and chain', (ctx) => {
       expect(await ids({ since: base + 3500 })).toEqual(['4']);
     });
 
+    it('filters by entity, client address, entry type and outcome', async () => {
+      const at = (n: number) => new Date(base + 10_000 + n * 1000).toISOString();
+      await audit.log(
+        sampleEvent(5, {
+          time: at(0),
+          type: 'request',
+          auth: { accessor: 'acc-carol', display_name: 'oidc-carol', entity_id: 'ent-carol' },
+          request: { id: '5', operation: 'read', path: 'secret/data/app/db', remote_address: '192.0.2.7' },
+          response: undefined,
+          error: 'permission denied',
+        }),
+      );
+      await audit.log(
+        sampleEvent(6, {
+          time: at(1),
+          auth: { accessor: 'acc-carol', display_name: 'oidc-carol', entity_id: 'ent-carol' },
+          request: { id: '6', operation: 'update', path: 'secret/data/app/db', remote_address: '192.0.2.7' },
+          response: { status: 400 },
+          error: 'check-and-set parameter did not match',
+        }),
+      );
+      await audit.log(
+        sampleEvent(7, {
+          time: at(2),
+          type: 'request',
+          auth: { accessor: 'acc-carol', display_name: 'oidc-carol', entity_id: 'ent-carol' },
+          request: { id: '7', operation: 'read', path: 'secret/data/app/db', remote_address: '192.0.2.8' },
+          response: undefined,
+        }),
+      );
+      expect(await ids({ entityId: 'ent-carol' })).toEqual(['7', '6', '5']);
+      expect(await ids({ remoteAddress: '192.0.2.7' })).toEqual(['6', '5']);
+      expect(await ids({ outcome: 'error' })).toEqual(['6', '5']);
+      // The sample entries 0-4 are responses without error; a request entry without error has no outcome yet.
+      expect(await ids({ outcome: 'success' })).toEqual(['4', '3', '2', '1', '0']);
+      expect(await ids({ type: 'request' })).toEqual(['7', '5']);
+      expect(await ids({ type: 'response', entityId: 'ent-carol' })).toEqual(['6']);
+    });
+
+    it('identity matches a display name, an entity id or an accessor (in clear or HMAC), nothing else', async () => {
+      await audit.log(
+        sampleEvent(5, {
+          time: new Date(base + 5000).toISOString(),
+          auth: { accessor: 'acc-dave', display_name: 'dave', entity_id: 'ent-dave' },
+          request: { id: '5', operation: 'read', path: 'secret/data/x' },
+        }),
+      );
+      expect(await ids({ identity: 'dave' })).toEqual(['5']);
+      expect(await ids({ identity: 'ent-dave' })).toEqual(['5']);
+      expect(await ids({ identity: 'acc-dave' })).toEqual(['5']);
+      expect(await ids({ identity: audit.hash('acc-dave') })).toEqual(['5']);
+      expect(await ids({ identity: 'alice' })).toEqual(['2', '0']);
+      expect(await ids({ identity: 'secret/data/x' })).toEqual([]);
+    });
+
+    it('pages with a cursor: every entry exactly once, in order, and the last page has no cursor', async () => {
+      // Two entries in the same millisecond: the cursor must tell them apart by seq.
+      await audit.logAll([
+        sampleEvent(5, {
+          time: new Date(base + 9000).toISOString(),
+          request: { id: '5', operation: 'read', path: 'p' },
+        }),
+        sampleEvent(6, {
+          time: new Date(base + 9000).toISOString(),
+          request: { id: '6', operation: 'read', path: 'p' },
+        }),
+      ]);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await audit.queryPage({ limit: 3, ...(cursor !== undefined ? { cursor } : {}) });
+        seen.push(...page.entries.map((r) => r.request.id));
+        cursor = page.nextCursor;
+        pages += 1;
+      } while (cursor !== undefined && pages < 10);
+      expect(seen).toEqual(['6', '5', '4', '3', '2', '1', '0']);
+      expect(pages).toBe(3);
+      // Filters apply on every page.
+      const reads = await audit.queryPage({ operation: 'read', limit: 2 });
+      expect(reads.entries.map((r) => r.request.id)).toEqual(['6', '5']);
+      const more = await audit.queryPage({ operation: 'read', limit: 2, cursor: reads.nextCursor! });
+      expect(more.entries.map((r) => r.request.id)).toEqual(['3', '0']);
+    });
+
+    it('refuses a cursor it did not make', async () => {
+      for (const cursor of ['not a cursor', Buffer.from('[1,2]').toString('base64url'), 'e30']) {
+        await expect(audit.queryPage({ cursor })).rejects.toMatchObject({
+          kind: 'invalid',
+          message: expect.stringMatching(/cursor/),
+        });
+      }
+    });
+
     it('returns the redacted records with their chain fields', async () => {
       const [record] = await audit.query({ limit: 1 });
       expect(record).toMatchObject({ seq: 5, response: { auth: { client_token: audit.hash('t') } } });

@@ -7,11 +7,12 @@ import { confirmInsideAllowedDirs, NODE_PLACEHOLDER, parseFileDeviceOptions } fr
 import { openFileSink } from './file-sink.js';
 import { createSerializer } from './group-commit.js';
 import { createRedactor, HMAC_PREFIX } from './redact.js';
-import { createAuditRepository, type AuditRepository } from './repository.js';
+import { createAuditRepository, type AuditRepository, type RowPosition } from './repository.js';
 import type { AuditSink } from './sink.js';
 import { elidingListResponses, openDiscardSink, openStdoutSink } from './stream-sink.js';
-import type { AuditEvent, AuditQuery, AuditRecord, AuditService, AuditSinkInfo } from './types.js';
+import type { AuditEvent, AuditPage, AuditQuery, AuditService, AuditSinkInfo } from './types.js';
 import { verifyDatabaseChain } from './verify.js';
+import { verifyOpenDevices } from './verify-devices.js';
 
 export interface AuditServiceDeps {
   /** The server passes barrier.deriveKey('audit-hmac'): stable across key rotations, so hashes stay comparable. */
@@ -38,6 +39,37 @@ export const LOCAL_FILE_DEVICE_PATH = 'audit-file/';
 
 const DEFAULT_QUERY_LIMIT = 100;
 const MAX_QUERY_LIMIT = 10_000;
+const DEFAULT_VERIFY_BUDGET_MS = 10_000;
+
+/**
+ * A page cursor: where the previous page ended (time, seq, node). Opaque to clients (base64url JSON) and checked on
+ * the way back in, so a damaged cursor is a clear 400 rather than a query over garbage.
+ */
+export function encodeCursor(position: RowPosition): string {
+  return Buffer.from(JSON.stringify([position.time, position.seq, position.nodeId]), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): RowPosition {
+  const bad = () => invalid('cursor is not one this server returned (use next_cursor from the previous page)');
+  if (cursor.length > 200 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw bad();
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 3 ||
+    !Number.isSafeInteger(parsed[0]) ||
+    !Number.isSafeInteger(parsed[1]) ||
+    typeof parsed[2] !== 'string' ||
+    parsed[2].length === 0 ||
+    parsed[2].length > 64
+  )
+    throw bad();
+  return { time: parsed[0] as number, seq: parsed[1] as number, nodeId: parsed[2] };
+}
 
 interface ActiveSink {
   info: AuditSinkInfo;
@@ -100,6 +132,40 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
   }
 
   const closedError = () => new StrongroomError('unavailable', 'the audit log is closed');
+  /** One verification at a time: each reads whole logs, and a second one asked meanwhile waits its turn. */
+  const verification = createSerializer();
+
+  async function queryPage(query: AuditQuery): Promise<AuditPage> {
+    const limit = query.limit ?? DEFAULT_QUERY_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT) {
+      throw invalid(`limit must be an integer from 1 to ${MAX_QUERY_LIMIT}`);
+    }
+    const accessorHmac = (accessor: string) => (accessor.startsWith(HMAC_PREFIX) ? accessor : redactor.hash(accessor));
+    const { accessor, identity } = query;
+    const rows = await repository.query({
+      ...(query.path !== undefined ? { path: query.path } : {}),
+      ...(accessor !== undefined ? { accessorHmac: accessorHmac(accessor) } : {}),
+      ...(query.displayName !== undefined ? { displayName: query.displayName } : {}),
+      ...(query.entityId !== undefined ? { entityId: query.entityId } : {}),
+      ...(identity !== undefined ? { identity: { name: identity, accessorHmac: accessorHmac(identity) } } : {}),
+      ...(query.remoteAddress !== undefined ? { remoteAddress: query.remoteAddress } : {}),
+      ...(query.operation !== undefined ? { operation: query.operation } : {}),
+      ...(query.type !== undefined ? { type: query.type } : {}),
+      ...(query.outcome !== undefined ? { outcome: query.outcome } : {}),
+      ...(query.since !== undefined ? { since: query.since } : {}),
+      ...(query.until !== undefined ? { until: query.until } : {}),
+      ...(query.cursor !== undefined ? { after: decodeCursor(query.cursor) } : {}),
+      limit,
+    });
+    const entries = rows.map((row) => JSON.parse(row.record) as AuditPage['entries'][number]);
+    const last = rows[rows.length - 1];
+    // A full page may have more behind it; a short one is the end.
+    if (rows.length < limit || !last) return { entries };
+    return {
+      entries,
+      nextCursor: encodeCursor({ time: Number(last.time), seq: Number(last.seq), nodeId: last.node_id }),
+    };
+  }
 
   /** The broker's fan-out over the open devices (broker.ts): redact once, every device, fail closed. */
   async function write(events: readonly AuditEvent[]): Promise<void> {
@@ -179,25 +245,17 @@ export async function createAuditService(deps: AuditServiceDeps): Promise<AuditS
         [...active.values()].map((a) => copyInfo(a.info)).sort((a, b) => a.path.localeCompare(b.path)),
       ),
 
-    async query(query: AuditQuery): Promise<AuditRecord[]> {
-      const limit = query.limit ?? DEFAULT_QUERY_LIMIT;
-      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT) {
-        throw invalid(`limit must be an integer from 1 to ${MAX_QUERY_LIMIT}`);
-      }
-      const accessor = query.accessor;
-      const rows = await repository.query({
-        ...(query.path !== undefined ? { path: query.path } : {}),
-        ...(accessor !== undefined
-          ? { accessorHmac: accessor.startsWith(HMAC_PREFIX) ? accessor : redactor.hash(accessor) }
-          : {}),
-        ...(query.displayName !== undefined ? { displayName: query.displayName } : {}),
-        ...(query.operation !== undefined ? { operation: query.operation } : {}),
-        ...(query.since !== undefined ? { since: query.since } : {}),
-        ...(query.until !== undefined ? { until: query.until } : {}),
-        limit,
-      });
-      return rows.map((row) => JSON.parse(row.record) as AuditRecord);
-    },
+    query: async (query: AuditQuery) => (await queryPage(query)).entries,
+
+    queryPage: (query: AuditQuery) => queryPage(query),
+
+    verifyDevices: (options?: { budgetMs?: number }) =>
+      verification(() =>
+        verifyOpenDevices(
+          [...active.values()].map((a) => ({ info: a.info, sink: a.sink })),
+          { repository, clock, budgetMs: options?.budgetMs ?? DEFAULT_VERIFY_BUDGET_MS },
+        ),
+      ),
 
     queueDepth: () => [...active.values()].reduce((sum, a) => sum + a.sink.depth(), 0),
 

@@ -14,6 +14,20 @@ export interface AuditSink {
   reopen(): Promise<void>;
   /** Writes what is queued, then releases resources. */
   close(): Promise<void>;
+  /** A device whose entries are kept in a file: what of it a verification may check now (file-sink.ts). */
+  verifyTarget?(): FileVerifyTarget;
+}
+
+/**
+ * A consistent snapshot of a file device: its file, the bytes known durable and the chain they hold (where the file
+ * starts, its last durable entry), and the file's inode, to tell the file the device writes from one put in its place.
+ */
+export interface FileVerifyTarget {
+  filePath: string;
+  durableBytes: number;
+  first: { seq: number; prevHash: string };
+  last: { seq: number; hash: string };
+  ino: number;
 }
 
 /** The one error shape sinks reject with: names the device, never the entry (entries are redacted anyway). */

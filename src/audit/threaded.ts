@@ -215,6 +215,8 @@ export async function createThreadedAuditService(options: ThreadedAuditOptions):
     disable: (path) => call('disable', path),
     list: () => call('list'),
     query: (query) => call('query', query),
+    queryPage: (query) => call('queryPage', query),
+    verifyDevices: (options) => call('verifyDevices', options),
     reopen: () => call('reopen'),
     verifyDatabaseChain: (node) => call('verifyDatabaseChain', node),
     queueDepth: () => queued,

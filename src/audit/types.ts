@@ -79,10 +79,53 @@ export interface AuditQuery {
   path?: string; // exact or prefix with trailing '*'
   accessor?: string;
   displayName?: string;
+  /** auth.entity_id: the identity entity the caller's token acts for. */
+  entityId?: string;
+  /** Who, however given: a display name, an entity id or a token accessor (in clear or as its HMAC). */
+  identity?: string;
+  remoteAddress?: string;
   operation?: string;
+  type?: 'request' | 'response';
+  /** success: a response without error; error: any entry with an error (refused requests, failed responses). */
+  outcome?: 'success' | 'error';
   since?: number; // epoch ms
   until?: number;
   limit?: number;
+  /** The previous page's `nextCursor`: the entries after it, in the same order. */
+  cursor?: string;
+}
+
+/** One page of a query's answer, newest first. `nextCursor` is there when more entries may follow. */
+export interface AuditPage {
+  entries: AuditRecord[];
+  nextCursor?: string;
+}
+
+/**
+ * A device's chain, checked on request (sys/audit/verify):
+ *   intact       — every entry checked links and hashes, and the file matches where its anchor says it starts and ends
+ *   broken       — `reason` and `badLine` name the first problem (see verify.ts)
+ *   incomplete   — the time budget ran out after `entries` entries, all intact; the rest was not checked
+ *   unverifiable — nothing kept to check (file_path=stdout or discard), or the file at the path is not the one the
+ *                  device writes (moved by log rotation and not yet reopened)
+ */
+export interface DeviceVerification {
+  path: string;
+  type: 'file' | 'database';
+  state: 'intact' | 'broken' | 'incomplete' | 'unverifiable';
+  /** state === 'intact'. */
+  ok: boolean;
+  entries: number;
+  reason?: string;
+  badLine?: number;
+  firstSeq?: number;
+  lastSeq?: number;
+  /** Database devices: the chain (server process) of the first problem. */
+  nodeId?: string;
+  /** File devices: the file and how many of its bytes were checked (its durable extent when the check began). */
+  filePath?: string;
+  bytes?: number;
+  elapsedMs: number;
 }
 
 export interface AuditService {
@@ -102,6 +145,14 @@ export interface AuditService {
   disable(path: string): Promise<void>;
   list(): Promise<AuditSinkInfo[]>;
   query(query: AuditQuery): Promise<AuditRecord[]>;
+  /** `query` with paging: the entries and a cursor for the next page. */
+  queryPage(query: AuditQuery): Promise<AuditPage>;
+  /**
+   * Verifies the chain of every open device, within `budgetMs` in all (default 10 s): file devices up to what they
+   * have made durable, against where they start and the last entry they made durable (what their anchor records);
+   * the database device, every node's chain. One verification runs at a time.
+   */
+  verifyDevices(options?: { budgetMs?: number }): Promise<DeviceVerification[]>;
   /** Flushes queued entries and closes sinks (SIGTERM). */
   close(): Promise<void>;
   queueDepth(): number;
@@ -118,7 +169,10 @@ export interface AuditService {
 }
 
 export interface VerifyResult {
+  /** No problem found in what was checked (with `complete: false`, only the first `entries` were). */
   ok: boolean;
+  /** False when the walk stopped at its deadline before the end of the chain; absent when it reached the end. */
+  complete?: boolean;
   entries: number;
   /** 1-based line of the first bad entry. */
   badLine?: number;

@@ -12,6 +12,7 @@ import type { VerifyResult } from './types.js';
  *   changed entry — content differs from its hash, or the link to the previous entry is broken
  *   missing entry — a gap in seq (reported at the line after the gap), or a chain that starts late
  *   out of order  — seq goes backwards, or an entry appears before the one it should follow
+ * A walk given a deadline that runs out stops there and says so (`complete: false`, see VerifyOptions.deadline).
  * A log cut short at either end cannot be told apart from a shorter log on its own; the file device's anchors (in
  * the database, see file-sink.ts) say where the file starts and the last entry known durable: pass them as
  * `expectHead`/`expectTail` and a cut is reported as
@@ -27,7 +28,22 @@ export interface VerifyOptions {
   expectHead?: { seq: number; prevHash: string };
   /** The file must hold this entry (seq and hash), at or before its end: the anchor's last durable entry. */
   expectTail?: { seq: number; hash: string };
+  /**
+   * Read only the file's first `endByte` bytes: a live device's durable extent, so lines a writer is appending right
+   * now (or a batch it has not synced yet) are not taken for a torn tail.
+   */
+  endByte?: number;
+  /**
+   * Stop walking at this time (epoch ms): a huge log checked on request must not run unbounded. The result then says
+   * `complete: false` with the entries checked so far; nothing is claimed about the rest.
+   */
+  deadline?: number;
+  /** The clock the deadline is compared with (tests). */
+  clock?: () => number;
 }
+
+/** How often (in entries) a walk looks at the clock: cheap next to hashing, frequent enough to stop on time. */
+const CLOCK_EVERY = 256;
 
 /** Incremental link checker shared by the file and database verifiers. */
 class ChainWalker {
@@ -37,6 +53,8 @@ class ChainWalker {
   private pendingJump: { line: number; expected: number; found: number } | null = null;
   private failure: { line: number; reason: string } | null = null;
   private entries = 0;
+  /** The walk stopped early (deadline): what was checked is reported, the rest is unknown. */
+  private stoppedEarly = false;
 
   constructor(private readonly options: VerifyOptions) {}
 
@@ -103,10 +121,23 @@ class ChainWalker {
     return this.fail(line, reason);
   }
 
+  /** True once the walk ran past its deadline (checked every CLOCK_EVERY entries). */
+  outOfTime(): boolean {
+    const { deadline, clock = Date.now } = this.options;
+    if (deadline === undefined || this.entries % CLOCK_EVERY !== 0 || clock() < deadline) return false;
+    this.stoppedEarly = true;
+    return true;
+  }
+
   finish(extra: Partial<VerifyResult> = {}): VerifyResult {
     if (!this.failure && this.pendingJump) {
       const { line, expected, found } = this.pendingJump;
       this.fail(line, `missing entry: expected seq ${expected}, found seq ${found}`);
+    }
+    if (this.stoppedEarly && !this.failure) {
+      // Unfinished: neither a verdict on the tail nor a chain end to stitch onto.
+      const base: VerifyResult = { ok: true, complete: false, entries: this.entries, ...extra };
+      return this.previous ? { ...base, lastSeq: this.previous.seq, lastHash: this.previous.hash } : base;
     }
     const { expectHead: head, expectTail: tail } = this.options;
     // An anchor whose last entry comes before the file's start describes a file with nothing written yet.
@@ -143,19 +174,26 @@ class ChainWalker {
 /** Streams an audit file (any size) and checks every line and every link. */
 export async function verifyAuditFile(path: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   const info = await stat(path);
+  const size = options.endByte === undefined ? info.size : Math.min(options.endByte, info.size);
   const walker = new ChainWalker(options);
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1024 * 1024 });
+  if (size === 0) return walker.finish();
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1024 * 1024, start: 0, end: size - 1 });
   let lineNo = 0;
+  let stopped = false;
   try {
     for await (const line of newlineSeparated(stream)) {
       lineNo += 1;
       if (!walker.accept(lineNo, parseRecordLine(line))) break;
+      if (walker.outOfTime()) {
+        stopped = true;
+        break;
+      }
     }
   } finally {
     stream.destroy();
   }
-  if (info.size > 0 && lineNo > 0) {
-    const tail = await lastByte(path, info.size);
+  if (!stopped && lineNo > 0) {
+    const tail = await lastByte(path, size);
     // The sink writes whole lines; a missing final newline means a torn write or a hand edit.
     if (tail !== 0x0a) walker.reject(lineNo, 'unparseable: the last line is incomplete (no trailing newline)');
   }
@@ -194,21 +232,29 @@ const PAGE = 1000;
  * wins). Besides the links it checks that the indexed columns still agree with the hashed record, since forensic
  * queries filter on those columns. Database chains are never rotated, so each must start at its genesis.
  */
-export async function verifyDatabaseChain(storage: Storage | AuditRepository, nodeId?: string): Promise<VerifyResult> {
+export async function verifyDatabaseChain(
+  storage: Storage | AuditRepository,
+  nodeId?: string,
+  limits: Pick<VerifyOptions, 'deadline' | 'clock'> = {},
+): Promise<VerifyResult> {
   const repository = 'db' in storage ? createAuditRepository(storage) : storage;
   const nodes = nodeId !== undefined ? [nodeId] : await repository.nodeIds();
   let entries = 0;
   for (const node of nodes) {
-    const result = await verifyNode(repository, node);
+    const result = await verifyNode(repository, node, limits);
     entries += result.entries;
-    if (!result.ok) return { ...result, entries };
+    if (!result.ok || result.complete === false) return { ...result, entries };
     if (nodeId !== undefined) return result;
   }
   return { ok: true, entries };
 }
 
-async function verifyNode(repository: AuditRepository, nodeId: string): Promise<VerifyResult> {
-  const walker = new ChainWalker({ requireGenesis: true });
+async function verifyNode(
+  repository: AuditRepository,
+  nodeId: string,
+  limits: Pick<VerifyOptions, 'deadline' | 'clock'>,
+): Promise<VerifyResult> {
+  const walker = new ChainWalker({ requireGenesis: true, ...limits });
   let position = 0;
   let afterSeq = 0;
   for (;;) {
@@ -226,7 +272,7 @@ async function verifyNode(repository: AuditRepository, nodeId: string): Promise<
         walker.reject(position, `changed entry: column ${mismatch} differs from the hashed record`);
         return walker.finish({ nodeId });
       }
-      if (!walker.accept(position, parsed)) return walker.finish({ nodeId });
+      if (!walker.accept(position, parsed) || walker.outOfTime()) return walker.finish({ nodeId });
     }
     if (rows.length < PAGE) break;
     afterSeq = Number(rows[rows.length - 1]!.seq);
@@ -244,6 +290,8 @@ const CHECKED_COLUMNS = [
   'display_name',
   'remote_address',
   'status',
+  'outcome',
+  'entity_id',
   'prev_hash',
   'hash',
 ] as const;

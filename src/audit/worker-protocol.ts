@@ -15,7 +15,8 @@ export interface AuditWorkerData {
 }
 
 /** Methods answered by the audit thread one call at a time (configuration and queries, not the hot path). */
-export type AuditCallMethod = 'enable' | 'disable' | 'list' | 'query' | 'reopen' | 'verifyDatabaseChain' | 'close';
+export type AuditCallMethod =
+  'enable' | 'disable' | 'list' | 'query' | 'queryPage' | 'reopen' | 'verifyDatabaseChain' | 'verifyDevices' | 'close';
 
 export type ToWorker =
   /** Entries of several requests, gathered during one turn of the request thread's event loop. */

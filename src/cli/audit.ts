@@ -92,6 +92,7 @@ export function registerAudit(program: Command): void {
   const query = leaf(audit, 'query', 'Who did what, when, from where: search the database audit device (needs sudo)', [
     'strongroom audit query --path=secret/data/app/db --operation=read --since=7d',
     'strongroom audit query --identity=ci-deployer --since=2025-01-01T00:00:00Z -o json',
+    'strongroom audit query --outcome=error --since=24h',
   ]);
   queryFlags(query).action(
     act(async (ctx) => {
@@ -172,16 +173,19 @@ export function registerAudit(program: Command): void {
 function queryFlags(cmd: Command): Command {
   return cmd
     .option('--path <path>', 'request path, exact or prefix ending in * (secret/data/app/*)')
-    .option('--identity <name|accessor>', 'who: a token display name (root, approle-ci, …) or a token accessor')
+    .option(
+      '--identity <who>',
+      'who: a token display name (root, approle-ci, …), an identity entity id or a token accessor',
+    )
     .option('--operation <op>', 'create, read, update, patch, delete or list')
+    .option('--outcome <outcome>', 'success (responses without error) or error (refused or failed requests)')
+    .option('--remote-address <ip>', 'requests from this client address')
     .option('--since <when>', 'from: RFC 3339 time or a duration ago (30m, 24h, 7d)')
     .option('--until <when>', 'to: RFC 3339 time or a duration ago')
     .option('--limit <n>', 'at most this many entries', '100');
 }
 
 const OPERATIONS = ['create', 'read', 'update', 'patch', 'delete', 'list'];
-/** Token accessors are 18 random bytes in base64url (src/auth/token/format.ts). */
-const ACCESSOR = /^[A-Za-z0-9_-]{24}$/;
 
 /** `7d`, `24h`, `30m`, `45s`, `2w` ago, or an absolute RFC 3339 time → epoch ms. */
 export function parseWhen(value: string, flag: string, now = Date.now()): number {
@@ -211,11 +215,15 @@ async function runQuery(client: Client, opts: Record<string, unknown>, sinceOver
     if (!OPERATIONS.includes(op)) throw new UsageError(`unknown operation "${opts.operation}"`, OPERATIONS.join(', '));
     query.operation = op;
   }
-  if (opts.identity) {
-    const who = String(opts.identity);
-    if (ACCESSOR.test(who)) query.accessor = who;
-    else query.display_name = who;
+  // The server matches a display name, an entity id or an accessor (sys/audit/query's `identity`).
+  if (opts.identity) query.identity = String(opts.identity);
+  if (opts.outcome) {
+    const outcome = String(opts.outcome).toLowerCase();
+    if (outcome !== 'success' && outcome !== 'error')
+      throw new UsageError(`unknown outcome "${opts.outcome}"`, 'success or error');
+    query.outcome = outcome;
   }
+  if (opts.remoteAddress) query.remote_address = String(opts.remoteAddress);
   const since = sinceOverride ?? (opts.since ? parseWhen(String(opts.since), '--since') : undefined);
   if (since !== undefined) query.since = since;
   if (opts.until) query.until = parseWhen(String(opts.until), '--until');

@@ -135,6 +135,8 @@ export function createRecordingAudit(timeline: TimelineEvent[]): RecordingAudit 
     disable: async () => undefined,
     list: async () => [],
     query: async () => [],
+    queryPage: async () => ({ entries: [] }),
+    verifyDevices: async () => [],
     close: async () => undefined,
     queueDepth: () => waiting,
     deviceCount: () => 1,

@@ -1,4 +1,4 @@
-import type { AuditQuery, AuditService, AuditSinkInfo } from '../../audit/types.js';
+import type { AuditPage, AuditQuery, AuditService, AuditSinkInfo, DeviceVerification } from '../../audit/types.js';
 import { StrongroomError, invalid } from '../../shared/errors.js';
 import { normalizeDevicePath } from '../../audit/service.js';
 import { definePath, type BackendPath, type RequestContext } from '../../logical/backend.js';
@@ -18,8 +18,8 @@ function canonicalDeviceAclPath(ctx: RequestContext): string {
 }
 
 /**
- * Vault's sys/audit (list, enable, disable devices) and sys/audit-hash, plus our forensic sys/audit/query:
- * "who read this path, when, from where".
+ * Vault's sys/audit (list, enable, disable devices) and sys/audit-hash, plus our forensic sys/audit/query ("who read
+ * this path, when, from where", paged with next_cursor) and sys/audit/verify (every device's chain, on request).
  */
 export function auditPaths(deps: Pick<HttpDeps, 'audit'>): BackendPath[] {
   const service = (): AuditService => {
@@ -36,9 +36,17 @@ export function auditPaths(deps: Pick<HttpDeps, 'audit'>): BackendPath[] {
       fields: QUERY_FIELDS,
       queryFields: QUERY_FIELDS,
       operations: {
-        read: async (ctx) => ({ data: { entries: await service().query(queryOf(ctx.input)) } }),
-        update: async (ctx) => ({ data: { entries: await service().query(queryOf(ctx.input)) } }),
+        read: async (ctx) => ({ data: pageView(await service().queryPage(queryOf(ctx.input))) }),
+        update: async (ctx) => ({ data: pageView(await service().queryPage(queryOf(ctx.input))) }),
       },
+    }),
+    definePath({
+      name: 'sys.audit.verify',
+      pattern: 'audit/verify',
+      sudo: true,
+      synopsis: "Verifies every enabled audit device's hash chain (file devices against their anchors).",
+      queryFields: VERIFY_FIELDS,
+      operations: { read: async (ctx) => verifyAnswer(service(), ctx.input.timeout) },
     }),
     {
       name: 'sys.audit.list',
@@ -68,7 +76,7 @@ export function auditPaths(deps: Pick<HttpDeps, 'audit'>): BackendPath[] {
       operations: {
         update: async (ctx) => {
           const path = `${ctx.params.path}/`;
-          if (path === 'query/') throw invalid('"query/" is reserved for sys/audit/query');
+          if (path === 'query/' || path === 'verify/') throw invalid(`"${path}" is reserved for sys/audit/${path}`);
           const type = ctx.input.type;
           if (type !== 'file' && type !== 'database') throw invalid('audit device type must be "file" or "database"');
           const options: Record<string, string> = {};
@@ -111,13 +119,22 @@ function sinkView(sink: AuditSinkInfo): Record<string, unknown> {
 }
 
 const QUERY_FIELDS = {
-  path: f.string('Entries for this request path.'),
-  accessor: f.string("Entries of this token accessor's requests."),
+  path: f.string("Entries for this request path: exact, or a prefix ending in '*'."),
+  accessor: f.string("Entries of this token accessor's requests (in clear or as its hmac-sha256 value)."),
   display_name: f.string('Entries of tokens with this display name.'),
+  entity_id: f.string('Entries of tokens acting for this identity entity.'),
+  identity: f.string('Entries of this caller, given as a display name, an entity id or a token accessor.'),
+  remote_address: f.string('Entries of requests from this client address.'),
   operation: f.string('Entries of this operation (read, update, ...).'),
+  type: f.enum(['request', 'response'] as const, 'Only request entries, or only response entries.'),
+  outcome: f.enum(
+    ['success', 'error'] as const,
+    'success: responses without error; error: any entry with an error (refused requests, failed responses).',
+  ),
   since: f.string('Entries from this time on (RFC 3339 or epoch milliseconds).'),
   until: f.string('Entries up to this time (RFC 3339 or epoch milliseconds).'),
   limit: f.int('The most entries to return (default 100, at most 10000).', { min: 0 }),
+  cursor: f.string("The previous answer's next_cursor: the entries after that page, with the same filters."),
 };
 
 function queryOf(data: FieldsInput<typeof QUERY_FIELDS>): AuditQuery {
@@ -125,13 +142,57 @@ function queryOf(data: FieldsInput<typeof QUERY_FIELDS>): AuditQuery {
   if (data.path) query.path = data.path;
   if (data.accessor) query.accessor = data.accessor;
   if (data.display_name) query.displayName = data.display_name;
+  if (data.entity_id) query.entityId = data.entity_id;
+  if (data.identity) query.identity = data.identity;
+  if (data.remote_address) query.remoteAddress = data.remote_address;
   if (data.operation) query.operation = data.operation;
+  if (data.type) query.type = data.type;
+  if (data.outcome) query.outcome = data.outcome;
+  if (data.cursor) query.cursor = data.cursor;
   const since = timeOf(data.since, 'since');
   if (since !== undefined) query.since = since;
   const until = timeOf(data.until, 'until');
   if (until !== undefined) query.until = until;
   query.limit = Math.min(data.limit ?? 100, 10_000);
   return query;
+}
+
+/** The page as answered: `next_cursor` only when a full page may have more behind it. */
+function pageView(page: AuditPage): Record<string, unknown> {
+  return { entries: page.entries, ...(page.nextCursor !== undefined ? { next_cursor: page.nextCursor } : {}) };
+}
+
+const VERIFY_FIELDS = {
+  timeout: f.duration('How long the verification may take in all devices together (default 10s, at most 300s).'),
+};
+
+const DEFAULT_VERIFY_SECONDS = 10;
+const MAX_VERIFY_SECONDS = 300;
+
+async function verifyAnswer(audit: AuditService, timeout: number | undefined) {
+  const seconds = timeout ?? DEFAULT_VERIFY_SECONDS;
+  if (seconds < 1 || seconds > MAX_VERIFY_SECONDS)
+    throw invalid(`field "timeout" must be from 1s to ${MAX_VERIFY_SECONDS}s`);
+  const devices = await audit.verifyDevices({ budgetMs: seconds * 1000 });
+  return { data: { devices: devices.map(verificationView) } };
+}
+
+function verificationView(v: DeviceVerification): Record<string, unknown> {
+  return {
+    path: v.path,
+    type: v.type,
+    state: v.state,
+    ok: v.ok,
+    entries: v.entries,
+    elapsed_ms: v.elapsedMs,
+    ...(v.reason !== undefined ? { reason: v.reason } : {}),
+    ...(v.badLine !== undefined ? { bad_line: v.badLine } : {}),
+    ...(v.firstSeq !== undefined ? { first_seq: v.firstSeq } : {}),
+    ...(v.lastSeq !== undefined ? { last_seq: v.lastSeq } : {}),
+    ...(v.nodeId !== undefined ? { node_id: v.nodeId } : {}),
+    ...(v.filePath !== undefined ? { file_path: v.filePath } : {}),
+    ...(v.bytes !== undefined ? { bytes: v.bytes } : {}),
+  };
 }
 
 /** RFC 3339 or epoch milliseconds. */

@@ -127,6 +127,12 @@ describe('client commands against a dev server', () => {
       );
       expect(byIdentity.length).toBeGreaterThanOrEqual(4);
       expect(json<unknown[]>(await run(['audit', 'query', '--identity', 'nobody', '-o', 'json']))).toEqual([]);
+      const successes = json<Array<{ type: string; error?: string }>>(
+        await run(['audit', 'query', '--outcome', 'success', '--remote-address', '127.0.0.1', '-o', 'json']),
+      );
+      expect(successes.length).toBeGreaterThan(0);
+      expect(successes.every((r) => r.type === 'response' && r.error === undefined)).toBe(true);
+      expect((await run(['audit', 'query', '--outcome', 'maybe'])).code).toBe(2);
       const table = ok(
         await run(['audit', 'query', '--path', 'secret/data/audited/db', '--since', '2020-01-01T00:00:00Z']),
       ).stdout;
