@@ -205,3 +205,36 @@ async function revealInConsole(ui: ConsoleSession, secret: string, token: string
   );
   expect(status).toBe(200);
 }
+
+describe('web console: the audit explorer on a store without a database device', () => {
+  let ui: ConsoleSession;
+  beforeAll(async () => {
+    ui = await openConsole();
+  });
+  afterAll(async () => {
+    await ui?.close();
+  });
+
+  it('says why nothing can be searched and enables the database device in one click', async () => {
+    const { page, server } = ui;
+    const devices = async () =>
+      Object.keys(
+        (
+          (await (
+            await fetch(`${server.url}/v1/sys/audit`, { headers: { 'x-vault-token': server.rootToken } })
+          ).json()) as {
+            data: Record<string, unknown>;
+          }
+        ).data,
+      );
+    expect(await devices()).toEqual([]);
+    await ui.signInWithToken();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
+    await page.getByText('No database audit device is enabled').waitFor();
+    await page.getByRole('button', { name: 'Enable a database audit device' }).click();
+    await expect.poll(devices).toEqual(['database/']);
+    // The explorer now reads the new device: the empty state no longer says there is none.
+    await expect.poll(() => page.getByText('No database audit device is enabled').count()).toBe(0);
+    await page.getByRole('listitem').filter({ hasText: 'database/' }).first().waitFor();
+  });
+});

@@ -1,7 +1,9 @@
+import { useState } from 'react';
 import { ApiError, api } from '../../api/client.js';
 import { Button } from '../../components/button.js';
 import { Page } from '../../components/page.js';
 import { Empty, ErrorState, Loading } from '../../components/states.js';
+import { notify } from '../../components/toast.js';
 import { useApi } from '../../components/use-api.js';
 import { setQuery, useRoute } from '../../router.js';
 import './audit.css';
@@ -42,7 +44,15 @@ export default function AuditPage() {
   return (
     <Page title="Audit" subtitle="Who read or changed what, when and from where — from the database audit device.">
       <FilterForm key={key} filters={filters} onApply={apply} />
-      <Results filters={filters} state={entries} devices={verification.data} />
+      <Results
+        filters={filters}
+        state={entries}
+        devices={verification.data}
+        onDeviceEnabled={() => {
+          verification.reload();
+          entries.reload();
+        }}
+      />
       <ChainStatus state={verification} />
     </Page>
   );
@@ -52,10 +62,12 @@ function Results({
   filters,
   state,
   devices,
+  onDeviceEnabled,
 }: {
   filters: Filters;
   state: ReturnType<typeof useAuditEntries>;
   devices: DeviceVerification[] | undefined;
+  onDeviceEnabled: () => void;
 }) {
   const { entries, error, loading, cursor, window, loadedAt } = state;
   const noDatabaseDevice = devices !== undefined && !devices.some((d) => d.type === 'database');
@@ -74,8 +86,11 @@ function Results({
       <Empty title="No audit entries match these filters">
         {noDatabaseDevice ? (
           <>
-            No database audit device is enabled, and the explorer searches that device. Enable one with{' '}
-            <code>strongroom audit enable database</code>.
+            No database audit device is enabled, and the explorer searches that device. Enable one here or with{' '}
+            <code>strongroom audit enable database</code>; requests from then on are recorded.
+            <div className="row">
+              <EnableDatabaseDevice onEnabled={onDeviceEnabled} />
+            </div>
           </>
         ) : (
           'Widen the time range, or clear a filter.'
@@ -142,4 +157,31 @@ function exportEntries(entries: readonly AuditEntry[], filters: Filters): void {
   link.remove();
   // The download has its own copy once started.
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** One click to the device the explorer reads (sys/audit/database, type database; sudo, as any device change). */
+function EnableDatabaseDevice({ onEnabled }: { onEnabled: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const enable = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api.write('sys/audit/database', { type: 'database', description: 'enabled from the web console' });
+      notify('Database audit device enabled at database/');
+      onEnabled();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <Button variant="primary" busy={busy} onClick={() => void enable()}>
+        Enable a database audit device
+      </Button>
+      {error !== undefined ? <ErrorState error={error} /> : null}
+    </>
+  );
 }

@@ -46,7 +46,9 @@ export async function loadWriters(
     answers = await Promise.all(
       writePaths(mount, path).map(async ({ path: auditPath, operation }) => {
         const res = await api.read<{ entries: AuditEntry[] | null }>('sys/audit/query', {
-          query: { path: auditPath, operation, since, limit: AUDIT_LIMIT },
+          // Successful responses only: they carry the version written (in clear), and skipping request entries and
+          // refused writes halves what comes back.
+          query: { path: auditPath, operation, since, type: 'response', outcome: 'success', limit: AUDIT_LIMIT },
           ...(signal ? { signal } : {}),
         });
         return res.data?.entries ?? [];
