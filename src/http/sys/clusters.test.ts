@@ -88,7 +88,7 @@ describe('sys/clusters over the pipeline', () => {
   it("bad input is 400 with Vault's errors; an unknown cluster is 404", async () => {
     const bad = await h.request('PUT', 'sys/clusters/prod', { token: operator, body: { external_secrets: 'x' } });
     expect(bad.status).toBe(400);
-    expect(errorsOf(bad)[0]).toContain('publish_interval_seconds');
+    expect((errorsOf(bad) as string[])[0]).toContain('publish_interval_seconds');
     expect((await h.request('GET', 'sys/clusters/nowhere', { token: viewer })).status).toBe(404);
     await h.request('PUT', 'sys/clusters/prod', { token: operator, body: SUMMARY });
     const undo = await h.request('POST', 'sys/clusters/prod/controls', {
