@@ -4,7 +4,8 @@
  * for the controls queued in the console, which the operator's publisher applies (src/kubernetes/publisher/).
  */
 import { randomBytes } from 'node:crypto';
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { CustomObjectsApi } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../api/common.js';
 import type { Json } from './cluster.js';
 import { readRollout } from './record.js';
