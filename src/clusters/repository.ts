@@ -64,7 +64,7 @@ export function createClusterRepository(storage: Pick<Storage, 'db'>): ClusterRe
   const db: Kysely<Tables> = storage.db.withTables<Tables>();
   return {
     async putSummary(row) {
-      const { name, ...rest } = row;
+      const { name: _name, ...rest } = row;
       await db
         .insertInto('cluster_summaries')
         .values(row)

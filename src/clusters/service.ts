@@ -22,7 +22,6 @@ import {
   type Control,
   type ControlAction,
   type ControlState,
-  type Requester,
 } from './types.js';
 
 export interface ClusterServiceDeps {
