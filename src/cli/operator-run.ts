@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { parseDuration } from '../kubernetes/api/common.js';
 import { reuseConnections } from '../kubernetes/connection-reuse.js';
 import { createClient } from '../client/index.js';
-import { CLUSTER_NAME } from '../clusters/types.js';
+import { CLUSTER_NAME } from '../shared/cluster-summary.js';
 import { startOperator } from '../kubernetes/controller/operator.js';
 import type { PublishOptions } from '../kubernetes/publisher/index.js';
 import { createTokenSource, type PublishAuth } from '../kubernetes/publisher/token.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../client/index.js';
-import type { Control } from '../../clusters/types.js';
+import type { Control } from '../../shared/cluster-summary.js';
 import { RolloutControlRefused } from '../rollout/request.js';
 import { startPublisher, type PublisherOptions } from './publisher.js';
 

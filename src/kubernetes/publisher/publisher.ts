@@ -8,7 +8,7 @@
  * its request id is the control's id, so even a new leader setting it again asks the rollout controller only once.
  */
 import { ApiError, type Client } from '../../client/index.js';
-import type { ClusterSummary, Control } from '../../clusters/types.js';
+import type { ClusterSummary, Control } from '../../shared/cluster-summary.js';
 import { RolloutControlRefused } from '../rollout/request.js';
 
 export type ControlOutcome = { state: 'applied' | 'rejected'; message?: string };

@@ -3,7 +3,7 @@
  * from, the version synced, the workloads that use its Secret with the version each runs, and the rollout with its
  * waves. Built from the operator's caches only (no API call); names and versions only, never a value.
  */
-import type { ClusterSummary, ExternalSecretSummary, RolloutSummary } from '../../clusters/types.js';
+import type { ClusterSummary, ExternalSecretSummary, RolloutSummary } from '../../shared/cluster-summary.js';
 import type { ExternalSecret } from '../api/external-secret.js';
 import type { SecretStore } from '../api/secret-store.js';
 import type { Consumer } from '../consumers/types.js';
