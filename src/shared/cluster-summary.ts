@@ -95,6 +95,8 @@ const externalSecretSchema = z.object({
   target_secret: objectName.optional(),
   ready: z.boolean().optional(),
   consumers: z.array(workloadSchema).max(1000).default([]),
+  /** The pause annotation is set, with or without a rollout (a pause may be asked before the next change). */
+  paused: z.boolean().optional(),
   rollout: rolloutSchema.optional(),
 });
 

@@ -93,6 +93,7 @@ describe('cluster summary', () => {
             { kind: 'Deployment', name: 'web', effect: 'restart', version: '4' },
             { kind: 'Deployment', name: 'worker', effect: 'restart' },
           ],
+          paused: true,
           rollout: {
             phase: 'Paused',
             trigger: 'Sync',

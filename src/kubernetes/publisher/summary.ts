@@ -103,6 +103,7 @@ async function externalSecretOf(es: ExternalSecret, sources: SummarySources): Pr
     target_secret: secretName,
     ready: ready === undefined ? undefined : ready === 'True',
     consumers,
+    paused: es.metadata.annotations?.[PAUSE_ANNOTATION] === 'true' ? true : undefined,
     rollout: rolloutOf(es),
   });
 }

@@ -148,6 +148,7 @@ describe('cluster summaries and console controls', () => {
       const es = esIn(await summaryOf(), ns, 'cfg');
       return es?.rollout?.phase === 'Paused' ? es : undefined;
     }, 'the summary shows the pause');
+    expect(shownPaused.paused).toBe(true);
     expect(shownPaused.rollout).toMatchObject({ paused: true, target_version: '2', previous_version: '1' });
 
     const resume = await control({ namespace: ns, external_secret: 'cfg', action: 'resume' });
@@ -157,6 +158,7 @@ describe('cluster summaries and console controls', () => {
       const es = esIn(await summaryOf(), ns, 'cfg');
       return es?.consumers.every((c: Loose) => c.version === '2') && es.rollout.phase === 'Succeeded' ? es : undefined;
     }, 'the summary shows version 2 everywhere');
+    expect(after.paused).toBeUndefined();
     expect(after.rollout.paused).toBeUndefined();
     expect(
       (bed.api.get('deployments', ns, 'main') as Loose).spec.template.metadata.annotations[versionAnnotation('cfg')],

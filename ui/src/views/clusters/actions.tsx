@@ -33,7 +33,7 @@ export function RolloutActions({
   const [version, setVersion] = useState('');
   const [versionError, setVersionError] = useState<string | undefined>();
   const target = `${es.namespace}/${es.name}`;
-  const paused = es.rollout?.paused === true;
+  const paused = es.paused === true || es.rollout?.paused === true;
   const active = es.rollout !== undefined && ACTIVE_PHASES.has(es.rollout.phase);
 
   async function request(action: ControlAction, toVersion?: string): Promise<boolean> {

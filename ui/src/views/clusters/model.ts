@@ -43,6 +43,8 @@ export interface ExternalSecretSummary {
   target_secret?: string;
   ready?: boolean;
   consumers: Workload[];
+  /** The pause annotation is set (with or without a rollout). */
+  paused?: boolean;
   rollout?: Rollout;
 }
 
