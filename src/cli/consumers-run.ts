@@ -7,7 +7,7 @@ import { GROUP, VERSION } from '../kubernetes/api/common.js';
 import { discoverConsumers } from '../kubernetes/consumers/discover.js';
 import type { Consumer, SecretUse } from '../kubernetes/consumers/types.js';
 import { SOURCE_VERSION_ANNOTATION } from '../kubernetes/rollout/record.js';
-import { versionAnnotation } from '../kubernetes/rollout/hash.js';
+import { versionRun } from '../kubernetes/consumers/version.js';
 import type { CredentialsStatus } from '../kubernetes/api/credentials.js';
 import { leasesOfVersion } from '../kubernetes/generators/rollout-view.js';
 import type { Context } from './command.js';
@@ -28,21 +28,6 @@ function describeUse(u: SecretUse): string {
     default:
       return 'imagePullSecret';
   }
-}
-
-/**
- * The version a consumer runs: what our pod-template annotation says for restarted workloads; the Secret's current
- * version where the kubelet refreshes files in place; unknown for a workload never restarted by a rollout.
- */
-function versionRun(
-  c: Consumer,
-  annotations: Record<string, string>,
-  secretName: string,
-  current: string | undefined,
-): string | undefined {
-  if (c.effect === 'refresh') return current;
-  if (c.effect === 'none') return c.uses.every((u) => u.via === 'imagePullSecret') ? undefined : current;
-  return annotations[versionAnnotation(secretName)];
 }
 
 export async function listConsumers(ctx: Context, arg: unknown): Promise<void> {

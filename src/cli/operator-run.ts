@@ -8,7 +8,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseDuration } from '../kubernetes/api/common.js';
 import { reuseConnections } from '../kubernetes/connection-reuse.js';
+import { createClient } from '../client/index.js';
+import { CLUSTER_NAME } from '../shared/cluster-summary.js';
 import { startOperator } from '../kubernetes/controller/operator.js';
+import type { PublishOptions } from '../kubernetes/publisher/index.js';
+import { createTokenSource, type PublishAuth } from '../kubernetes/publisher/token.js';
 
 export interface OperatorFlags {
   kubeconfig?: string;
@@ -24,6 +28,52 @@ export interface OperatorFlags {
   readCacheTtl: string;
   rollouts: boolean;
   rolloutPollInterval: string;
+  clusterName?: string;
+  publishAddress?: string;
+  publishTokenFile?: string;
+  publishAuthRole?: string;
+  publishAuthMount: string;
+  publishAuthJwtFile: string;
+  publishCaFile?: string;
+  publishInterval: string;
+}
+
+const OPERATOR_VERSION = '0.1.0';
+
+/** The publisher's settings from the flags; undefined when the operator does not publish. */
+function publishOptions(flags: OperatorFlags): PublishOptions | undefined {
+  const any = flags.clusterName ?? flags.publishAddress ?? flags.publishTokenFile ?? flags.publishAuthRole;
+  if (any === undefined) return undefined;
+  if (!flags.clusterName || !CLUSTER_NAME.test(flags.clusterName))
+    throw new Error("--cluster-name is required to publish: 1 to 63 lower-case letters, digits, '-' and '.'");
+  if (!flags.publishAddress) throw new Error('--publish-address is required with --cluster-name');
+  if (Boolean(flags.publishTokenFile) === Boolean(flags.publishAuthRole))
+    throw new Error('publishing needs exactly one of --publish-token-file and --publish-auth-role');
+  const intervalMs = parseDuration(flags.publishInterval);
+  if (intervalMs < 1000) throw new Error('--publish-interval must be at least 1s');
+  const auth: PublishAuth = flags.publishTokenFile
+    ? { kind: 'token-file', file: flags.publishTokenFile }
+    : {
+        kind: 'kubernetes',
+        role: flags.publishAuthRole!,
+        mount: flags.publishAuthMount,
+        jwtFile: flags.publishAuthJwtFile,
+      };
+  const base = {
+    address: flags.publishAddress,
+    ...(flags.publishCaFile ? { ca: readFileSync(flags.publishCaFile) } : {}),
+    timeoutMs: 30_000,
+    userAgent: `strongroom-operator/${OPERATOR_VERSION}`,
+  };
+  // The login itself goes out without a token; every other request carries the one the source hands out.
+  const tokens = createTokenSource(auth, createClient(base));
+  return {
+    client: createClient({ ...base, token: () => tokens.token() }),
+    tokens,
+    cluster: flags.clusterName,
+    intervalMs,
+    version: OPERATOR_VERSION,
+  };
 }
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -48,6 +98,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     throw new Error('--concurrency must be a positive integer');
   const rolloutPollMs = parseDuration(flags.rolloutPollInterval);
   if (rolloutPollMs < 10) throw new Error('--rollout-poll-interval must be at least 10ms');
+  const publish = publishOptions(flags);
   const kc = new KubeConfig();
   if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
   else kc.loadFromCluster();
@@ -61,6 +112,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     concurrency: Number(flags.concurrency),
     readCacheTtlMs: parseDuration(flags.readCacheTtl),
     rollouts: flags.rollouts === false ? false : { pollMs: rolloutPollMs },
+    ...(publish ? { publish } : {}),
     ...(flags.leaderElect
       ? {
           leaderElection: {

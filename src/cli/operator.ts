@@ -29,6 +29,21 @@ export function registerOperator(program: Command): void {
     )
     .option('--no-rollouts', 'only sync Secrets; do not restart the workloads that use them')
     .option('--rollout-poll-interval <d>', 'how often a rollout checks the health of the workloads it restarted', '1s')
+    .option(
+      '--cluster-name <name>',
+      'publish a summary of this cluster to the store under this name (the console shows it)',
+    )
+    .option('--publish-address <url>', 'the store to publish to, e.g. https://strongroom.strongroom-system:8200')
+    .option('--publish-token-file <file>', 'file holding the token to publish with (re-read on every publish)')
+    .option('--publish-auth-role <role>', 'instead of a token file: log in with Kubernetes auth as this role')
+    .option('--publish-auth-mount <path>', 'the Kubernetes auth mount to log in at', 'kubernetes')
+    .option(
+      '--publish-auth-jwt-file <file>',
+      "the service-account token to log in with (default: the pod's own)",
+      '/var/run/secrets/kubernetes.io/serviceaccount/token',
+    )
+    .option('--publish-ca-file <file>', "PEM CA certificate(s) for the store's TLS certificate")
+    .option('--publish-interval <d>', 'how often the summary is published', '15s')
     .addHelpText(
       'after',
       `
@@ -36,6 +51,7 @@ Examples:
   strongroom operator                                  # in-cluster, all namespaces
   strongroom operator --kubeconfig ~/.kube/config --namespace team-a --metrics-addr 127.0.0.1:8080
   strongroom operator --leader-elect --leader-election-namespace strongroom-system
+  strongroom operator --cluster-name prod-eu --publish-address https://strongroom:8200 --publish-auth-role operator
   strongroom operator init --key-shares=5 --key-threshold=3   # store lifecycle: see 'strongroom operator init --help'`,
     )
     .action(async (flags: OperatorFlags) => {

@@ -1,4 +1,5 @@
 import type { AuditService } from '../audit/types.js';
+import type { ClusterService } from '../clusters/types.js';
 import type { LoginService } from '../auth/login.js';
 import type { UserLockout } from '../auth/lockout/types.js';
 import type { AccessResolver } from '../identity/access.js';
@@ -38,6 +39,8 @@ export interface HttpDeps {
   leases: LeaseService;
   /** Password policies (sys/policies/password). */
   passwords: PasswordPolicyService;
+  /** Operators' cluster summaries and the rollout controls queued for them (sys/clusters). */
+  clusters: ClusterService;
   /** Response wrapping (X-Vault-Wrap-TTL, sys/wrapping/*). */
   wrapping: WrappingService;
   /** The audit service; null while sealed (nothing but the unauthenticated seal endpoints is served then). */

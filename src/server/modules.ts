@@ -6,6 +6,7 @@ import { migrations as lockoutMigrations } from '../auth/lockout/migrations.js';
 import { tokenAuth } from '../auth/token/module.js';
 import { userpassAuth } from '../auth/userpass/module.js';
 import { migrations as tokenMigrations } from '../auth/token/migrations.js';
+import { migrations as clustersMigrations } from '../clusters/migrations.js';
 import { migrations as cryptoMigrations } from '../crypto/migrations.js';
 import { cubbyholeEngine } from '../cubbyhole/module.js';
 import { databaseEngine } from '../database/module.js';
@@ -55,6 +56,8 @@ export const CORE_MIGRATIONS: MigrationList = {
   ...leaseMigrations,
   // Login MFA is core (the login service asks it at every login), whichever module serves its identity/ paths.
   ...identityMfaMigrations,
+  // Operators' cluster summaries and rollout controls (sys/clusters).
+  ...clustersMigrations,
 };
 
 export function modulesOf(registry: Registry): Module[] {

@@ -18,6 +18,7 @@ import { createPolicyService, type CachedPolicyService } from '../policy/service
 import { safeErrorText } from '../shared/errors.js';
 import type { Storage, StorageConfig } from '../storage/database.js';
 import { createWrappingService } from '../wrapping/service.js';
+import { createClusterService } from '../clusters/service.js';
 import type { ServerConfig } from './config.js';
 import { createAuditLifecycle } from './audit-lifecycle.js';
 import { SYSTEM_LEASE_TTL_SECONDS } from '../shared/duration.js';
@@ -226,6 +227,7 @@ export async function openStore(
     // The userpass method's lockout: its counts are what sys/locked-users lists and unlocks.
     userLockout: host.serviceOf(userpassAuth).lockout,
     passwords,
+    clusters: createClusterService({ storage }),
     wrapping,
     audit: () => audit.forRequest(),
     lifecycle,

@@ -25,6 +25,7 @@ import type { KvService } from '../../src/kv/types.js';
 import { AUTH_MOUNTS, createMountService } from '../../src/mounts/service.js';
 import type { MountService } from '../../src/mounts/types.js';
 import { createPasswordPolicyService } from '../../src/passwords/service.js';
+import { createClusterService } from '../../src/clusters/service.js';
 import type { PasswordPolicyService } from '../../src/passwords/types.js';
 import { wireIdentity } from '../../src/server/identity-wiring.js';
 import { createPolicyService, type CachedPolicyService } from '../../src/policy/service.js';
@@ -311,6 +312,7 @@ export async function createPipelineHarness(options: PipelineHarnessOptions = {}
     logins: identityWiring.logins,
     userLockout: modules.serviceOf(userpassAuth).lockout,
     passwords,
+    clusters: createClusterService({ storage, clock: () => clock.now }),
     // As the store's accessor: none while sealed; 'unavailable' while unsealed without a working audit log.
     audit: () => {
       if (barrier.isSealed()) return null;

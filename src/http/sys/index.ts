@@ -2,6 +2,7 @@ import type { Backend, BackendPath } from '../../logical/backend.js';
 import type { HttpDeps } from '../deps.js';
 import { auditPaths } from './audit.js';
 import { authPaths } from './auth.js';
+import { clusterPaths } from './clusters.js';
 import { leasePaths } from './leases.js';
 import { lockedUserPaths } from './locked-users.js';
 import { metricsPaths } from './metrics.js';
@@ -29,6 +30,7 @@ export function createSysBackend(deps: HttpDeps): Backend {
       ...leasePaths(deps),
       ...mfaValidatePaths(deps),
       ...lockedUserPaths(deps),
+      ...clusterPaths(deps),
     ],
   };
 }

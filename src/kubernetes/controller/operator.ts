@@ -35,6 +35,8 @@ import { createSecretStoreReconciler } from './secret-store.js';
 import { ClientPool } from './stores.js';
 import { handlersFor, watchesFor, type Kind, type Resource, type WatchLookups } from './watches.js';
 import { wireGenerators } from '../generators/wiring.js';
+import { startClusterPublisher, type PublishOptions } from '../publisher/index.js';
+import type { Publisher } from '../publisher/publisher.js';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -61,6 +63,8 @@ export interface OperatorOptions {
   onSecretChanged?: OnSecretChanged;
   log?: (message: string) => void;
   metrics?: Metrics;
+  /** Publish a summary of this cluster to the store and apply the rollout controls queued there (leader only). */
+  publish?: PublishOptions;
 }
 
 const ES = { group: GROUP, version: VERSION, plural: 'externalsecrets' };
@@ -247,6 +251,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   });
   // Rollouts run only where reconciles run: created with the controllers (after winning the lease).
   let rollouts: Rollouts | undefined;
+  let publisher: Publisher | undefined;
   const reconcileEs = createExternalSecretReconciler({
     core,
     getStore,
@@ -347,6 +352,16 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     // Ready only once rollouts know every consumer too: a Secret synced earlier would roll out to too few workloads.
     await Promise.all([...start(true), rollouts?.ready]);
     informersReady = true;
+    if (options.publish && !shuttingDown)
+      publisher = startClusterPublisher(options.publish, {
+        custom,
+        identity,
+        externalSecrets: () => [...esInformer.list()] as unknown as ExternalSecret[],
+        store: getStore,
+        // Without rollouts the operator keeps no consumer index: the summary then lists no workloads.
+        consumersOf: (namespace, secret) => rollouts?.consumers.consumersOf(namespace, secret),
+        log,
+      });
     log(`controllers running (${scoped ? `namespace ${scoped}` : 'all namespaces'})`);
   }
 
@@ -363,6 +378,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       shuttingDown ??= (async () => {
         log('shutting down');
         clearInterval(gauge);
+        await publisher?.stop();
         await Promise.allSettled(informers.map((i) => i.stop()));
         await queue.shutdown();
         await rollouts?.stop();

@@ -54,6 +54,36 @@ describe('strongroom operator (the shared command group)', () => {
     expect(init.stdout).toContain('--key-shares');
   });
 
+  it('refuses incomplete publish flags with a clear message, before reading the kubeconfig', async () => {
+    const cases: Array<[string[], string]> = [
+      [['--publish-address', 'http://127.0.0.1:1'], '--cluster-name is required to publish'],
+      [['--cluster-name', 'Prod_EU', '--publish-address', 'http://x'], '--cluster-name is required to publish'],
+      [['--cluster-name', 'prod'], '--publish-address is required with --cluster-name'],
+      [
+        ['--cluster-name', 'prod', '--publish-address', 'http://x'],
+        'exactly one of --publish-token-file and --publish-auth-role',
+      ],
+      [
+        [
+          '--cluster-name',
+          'prod',
+          '--publish-address',
+          'http://x',
+          '--publish-auth-role',
+          'op',
+          '--publish-interval',
+          '0s',
+        ],
+        '--publish-interval must be at least 1s',
+      ],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await run(['operator', '--kubeconfig', '/nonexistent', ...flags]);
+      expect(r.code, flags.join(' ')).toBe(1);
+      expect(r.stderr).toContain(message);
+    }
+  });
+
   it('runs the operator without a subcommand, and a subcommand without the operator', async () => {
     const noKubeconfig = await run([
       'operator',
