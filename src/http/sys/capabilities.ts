@@ -18,7 +18,12 @@ export function capabilityPaths(deps: {
   tokens: TokenService;
   access: AccessResolver;
 }): BackendPath[] {
-  const { policy, tokens, access } = deps;
+  const { policy, tokens } = deps;
+  // `deps.access` is read per request, never captured when the routes are built (tests rewire it, as before).
+  const access: AccessResolver = {
+    acl: (token) => deps.access.acl(token),
+    identityPolicies: (token) => deps.access.identityPolicies(token),
+  };
   return [
     definePath({
       name: 'sys.capabilities-self',
