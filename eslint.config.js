@@ -16,6 +16,11 @@ export default tseslint.config(
     },
   },
   {
+    // The web console runs in the browser, not in Node.
+    files: ['ui/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['**/*.test.ts', 'test/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },

@@ -38,6 +38,7 @@ export function registerServer(program: Command): void {
       '--max-json-depth <n>',
       'deepest nesting of objects/arrays accepted in a JSON body, at most 1000 (default 500, as Vault)',
     )
+    .option('--no-ui', 'do not serve the web console at /ui (Vault: ui = false)')
     .addHelpText(
       'after',
       `

@@ -14,6 +14,7 @@ import { DEFAULT_MAX_JSON_DEPTH, parseJsonBody } from './json-body.js';
 import { compileRoutes, createPipeline, type ApiReply, type ApiRequest, type RouteTable } from './pipeline.js';
 import { createSysBackend, withOpenApiSpec } from './sys/index.js';
 import { openApiSpecPaths } from './sys/openapi.js';
+import { registerConsole } from './console.js';
 
 export interface AppOptions {
   /** pino options, or false for no logging (unit tests). */
@@ -27,6 +28,8 @@ export interface AppOptions {
   keepAliveTimeout?: number;
   /** Deepest nesting of objects/arrays accepted in a JSON body (Vault's `max_json_depth`, default 500). */
   maxJsonDepth?: number;
+  /** The built web console to serve at /ui (a directory), or false for none (Vault's `ui = false`). */
+  console?: string | false;
 }
 
 // Never log headers (X-Vault-Token, Authorization), bodies or query strings: only what identifies the request.
@@ -160,10 +163,15 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
   // Vault serves JSON as exactly `application/json`; Fastify appends `; charset=utf-8` to every JSON type it sends
   // (route replies, the error and not-found handlers alike), and some Vault clients then refuse to parse the body as
   // JSON and lose the `errors` list. One hook, after serialization, so no reply path can miss it.
-  app.addHook('onSend', (_request, reply, payload, done) => {
+  // Every API answer is `no-store` (as Vault's): a browser or proxy must never keep a secret, a token or a policy.
+  // In the same hook, so that no reply path — route, error or not-found handler — can miss it.
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (reply.getHeader('content-type') === FASTIFY_JSON) reply.header('content-type', 'application/json');
+    if (request.url.startsWith('/v1/')) reply.header('cache-control', 'no-store');
     done(null, payload);
   });
+
+  if (options.console) registerConsole(app, options.console);
 
   app.setNotFoundHandler((_request, reply) => {
     void reply.code(404).send({ errors: [] });

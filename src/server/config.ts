@@ -63,6 +63,8 @@ const rawSchema = z
       .optional(),
     max_concurrent_requests: z.number().int().min(16).max(1_000_000).default(1024),
     max_json_depth: z.number().int().min(1).max(MAX_CONFIGURABLE_JSON_DEPTH).default(DEFAULT_MAX_JSON_DEPTH),
+    // Vault's `ui` stanza; on by default here (the console holds no secret and needs a token like any client).
+    ui: z.boolean().default(true),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -117,6 +119,8 @@ export interface ServerConfig {
   maxConcurrentRequests: number;
   /** Deepest JSON nesting accepted in a request body (http/json-body.ts). */
   maxJsonDepth: number;
+  /** Serve the web console at /ui. */
+  ui: boolean;
 }
 
 export class ConfigError extends Error {
@@ -129,7 +133,7 @@ export class ConfigError extends Error {
 const KEYS = Object.keys(rawSchema.shape) as Array<keyof RawConfig>;
 const NUMERIC = new Set<string>(['max_request_bytes', 'kv_max_data_bytes', 'max_inflight_request_bytes']);
 const COUNT = new Set<string>(['max_concurrent_requests', 'max_json_depth']);
-const BOOLEAN = new Set<string>(['dev']);
+const BOOLEAN = new Set<string>(['dev', 'ui']);
 
 /** Flag values as commander gives them (camelCase keys, strings or booleans). */
 export type FlagValues = Record<string, string | boolean | undefined>;
@@ -182,6 +186,7 @@ export function loadConfig(input: { flags: FlagValues; env: NodeJS.ProcessEnv; c
       c.max_inflight_request_bytes ?? Math.max(DEFAULT_MAX_INFLIGHT_REQUEST_BYTES, c.max_request_bytes),
     maxConcurrentRequests: c.max_concurrent_requests,
     maxJsonDepth: c.max_json_depth,
+    ui: c.ui,
   };
   if (c.dev_root_token) config.devRootToken = c.dev_root_token;
   if (c.database_url) config.databaseUrl = c.database_url;

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { KEY_FILE_UNSEAL_HELP } from '../crypto/lifecycle.js';
 import { buildApp } from '../http/app.js';
+import { defaultConsoleDir } from '../http/console.js';
 import { createAdmission } from '../http/admission.js';
 import { createListAwareServer, observeBody } from '../http/list-method.js';
 import { createMetrics } from '../http/metrics.js';
@@ -59,6 +60,7 @@ export async function startServer(
     logger: { level: config.logLevel },
     bodyLimit: config.maxRequestBytes,
     maxJsonDepth: config.maxJsonDepth,
+    console: config.ui ? defaultConsoleDir() : false,
     serverFactory: (handler) => createListAwareServer({ ...(tls ? { tls } : {}), admission }, handler),
   });
   try {
@@ -124,11 +126,13 @@ export async function runServer(config: ServerConfig): Promise<void> {
     out.log(`Strongroom dev server listening on ${server.url}`);
     out.log(`Root token: ${server.rootToken ?? '(unchanged)'}`);
     out.log(`Data directory: ${config.dataDir}`);
+    if (config.ui) out.log(`Web console: ${server.url}/ui/`);
     out.log('');
     out.log(`    export STRONGROOM_ADDR=${server.url}`);
     out.log(`    export VAULT_ADDR=${server.url}`);
   } else {
     out.log(`Strongroom server listening on ${server.url}`);
+    if (config.ui) out.log(`Web console: ${server.url}/ui/`);
     const status = await server.store.seal.status();
     if (!status.initialized) out.log('Not initialized: run `strongroom operator init` (or PUT /v1/sys/init).');
     else if (status.sealed && status.type === 'keyfile') out.log(`Sealed: ${KEY_FILE_UNSEAL_HELP}.`);

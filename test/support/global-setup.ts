@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // Integration tests run the real binary (./bin/strongroom → dist/). Compile once per test run so they never
@@ -15,4 +16,12 @@ export default function setup(): void {
       `note: build reported type errors (run npm run typecheck):\n${result.stdout.slice(0, 4000)}\n`,
     );
   }
+  // The web console (dist/ui), which the server serves and the browser tests drive. A failed build fails the run:
+  // unlike tsc, Vite emits nothing when it cannot build.
+  const vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
+  const ui = spawnSync(process.execPath, [vite, 'build', '--config', 'ui/vite.config.ts'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  if (ui.status !== 0) throw new Error(`the web console did not build:\n${ui.stdout}\n${ui.stderr}`);
 }
