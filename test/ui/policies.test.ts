@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { openConsole, type ConsoleSession } from '../support/browser.js';
+import { accessibilityViolations, openConsole, type ConsoleSession } from '../support/browser.js';
 
 /*
  * The policies view against a real server: a policy written with a syntax error shows the error at its line and
@@ -53,6 +53,8 @@ describe('web console: policies', () => {
     expect(write.status).toBe(400);
     expect(write.body.errors?.[0]).toMatch(/^line 7, column 1: expected ',' or ']' in list/);
     await ui.screenshot('policies-editor-error');
+    // The editor with its error marked passes WCAG A/AA checks (contrast of the marked line included).
+    expect(await accessibilityViolations(page)).toEqual([]);
 
     // "Go to" puts the caret on the error.
     await problem.getByRole('button', { name: 'Go to line 7, column 1' }).click();
@@ -109,8 +111,10 @@ describe('web console: policies', () => {
     expect(await page.content()).not.toContain(token);
     expect(page.url()).not.toContain(token);
     await ui.screenshot('policies-simulator');
+    expect(await accessibilityViolations(page)).toEqual([]);
     await page.emulateMedia({ colorScheme: 'dark' });
     await ui.screenshot('policies-simulator-dark');
+    expect(await accessibilityViolations(page)).toEqual([]);
     await page.emulateMedia({ colorScheme: 'light' });
   });
 

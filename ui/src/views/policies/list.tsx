@@ -43,7 +43,9 @@ export function PolicyList() {
           ]}
         />
       )}
-      <Simulator />
+      <div className="policy-list-simulator">
+        <Simulator />
+      </div>
     </Page>
   );
 }
