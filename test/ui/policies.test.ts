@@ -135,6 +135,13 @@ describe('web console: policies', () => {
     expect(rules).toHaveLength(2);
     await simulator.getByRole('button', { name: 'Show line 9' }).first().click();
     expect(await editor.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+    // Keyboard: Tab indents inside the text; Escape then Tab leaves it (no keyboard trap).
+    await page.keyboard.press('Control+End');
+    await page.keyboard.press('Tab');
+    expect(await editor.inputValue()).toMatch(/\n {2}$/);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Tab');
+    expect(await editor.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(false);
     // Nothing was saved: the stored policy is still the fixed one.
     expect((await api.call('GET', 'sys/policies/acl/web-app')).body.data?.policy).toBe(FIXED);
   });
