@@ -116,6 +116,33 @@ describe('pipeline: templated policies', () => {
     expect((self.body as { capabilities: string[] }).capabilities).toEqual(['read']);
   });
 
+  it('explains the decision with the resolved pattern and the template as written, from the identity policy', async () => {
+    const token = await podToken('team-c', { tokenPolicies: [], entityPolicies: ['ns-reader'] });
+    const reply = await h.request('PUT', 'sys/capabilities-explain', {
+      token: h.rootToken,
+      body: { token, paths: ['secret/data/team-c/db', 'secret/data/team-a/db'] },
+    });
+    expect(reply.status).toBe(200);
+    const paths = (reply.body as { data: { paths: Record<string, unknown> } }).data.paths;
+    expect(paths['secret/data/team-c/db']).toEqual({
+      capabilities: ['read'],
+      decided_by: 'rule',
+      pattern: 'secret/data/team-c/*',
+      grants_nothing: false,
+      rules: [
+        {
+          policy: 'ns-reader',
+          pattern: `secret/data/{{identity.entity.aliases.${K8S}.metadata.service_account_namespace}}/*`,
+          line: 1,
+          column: 1,
+          capabilities: ['read'],
+          conditions: [],
+        },
+      ],
+    });
+    expect(paths['secret/data/team-a/db']).toMatchObject({ capabilities: ['deny'], decided_by: 'no_rule' });
+  });
+
   it('grants nothing through a template the token cannot resolve', async () => {
     // No entity at all: the token has only its own policies, and the template names nothing.
     const { token } = await h.tokens.issue({
@@ -139,7 +166,7 @@ describe('pipeline: templated policies', () => {
       body: { policy: 'path "secret/data/{{identity.entity.aliases}}/*" { capabilities = ["read"] }' },
     });
     expect(reply.status).toBe(400);
-    expect(errorsOf(reply)).toEqual([expect.stringMatching(/^line 1, column 1: path .*invalid template/)]);
+    expect(errorsOf(reply)).toEqual([expect.stringMatching(/^line 1, column 19: path .*invalid template/)]);
     expect((await h.request('GET', 'sys/policies/acl/broken', { token: h.rootToken })).status).toBe(404);
   });
 });

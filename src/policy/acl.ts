@@ -2,7 +2,17 @@ import { PatternMatcher, analyzePattern, normalizePattern, type PatternInfo } fr
 import { constraintsOf, mergeConstraints, parametersAllow, type ParameterConstraints } from './parameters.js';
 import { parseDuration } from '../shared/duration.js';
 import { TemplateSyntaxError, isTemplated, parsePathTemplate, type PathTemplate } from './template.js';
-import type { Acl, Capability, HclValue, PathRule, PolicyIdentity } from './types.js';
+import type { HclPos } from './hcl.js';
+import type {
+  Acl,
+  AclDecision,
+  Capability,
+  HclValue,
+  PathRule,
+  PolicyIdentity,
+  RuleCondition,
+  RuleSource,
+} from './types.js';
 
 /** Capabilities as bits, so merging is an OR and a check is an AND on the hot path. */
 const BIT: Readonly<Record<Capability, number>> = {
@@ -33,7 +43,11 @@ function merge(a: number, b: number): number {
 
 /** What one (merged) pattern grants: a capability mask, and the parameter constraints that go with it. */
 interface Rule {
+  /** The pattern as matched (normalized; a template resolved). */
+  pattern: string;
   mask: number;
+  /** The policy rules merged into this one, in the order compiled: what an explanation names. */
+  sources: readonly RuleSource[];
   params?: ParameterConstraints;
   /** The rule grants only under a condition Strongroom cannot meet (see `needsUnsupported`): it grants nothing. */
   unmet?: true;
@@ -125,7 +139,26 @@ class CompiledAcl implements Acl {
   }
 
   capabilities(path: string): Set<Capability> {
-    return toSet(this.matcher.match(normalizePath(path))?.mask ?? 0);
+    return toSet(this.ruleFor(path)?.mask ?? 0);
+  }
+
+  explain(path: string): AclDecision {
+    // The same lookup as capabilities(), so an explanation can never disagree with sys/capabilities.
+    const rule = this.ruleFor(path);
+    if (rule === undefined) return { capabilities: new Set() };
+    return {
+      capabilities: toSet(rule.mask),
+      rule: {
+        pattern: rule.pattern,
+        deny: (rule.mask & BIT.deny) !== 0,
+        grantsNothing: rule.unmet === true,
+        sources: rule.sources.map((source) => ({ ...source, capabilities: [...source.capabilities] })),
+      },
+    };
+  }
+
+  private ruleFor(path: string): Rule | undefined {
+    return this.matcher.match(normalizePath(path));
   }
 
   allows(
@@ -184,6 +217,7 @@ const ROOT: Acl = Object.freeze({
   isRoot: true,
   grantsUnder: () => true,
   capabilities: () => new Set<Capability>(GRANTS),
+  explain: () => ({ capabilities: new Set<Capability>(GRANTS) }),
   allows: () => true,
 });
 
@@ -192,9 +226,47 @@ export function rootAcl(): Acl {
   return ROOT;
 }
 
-/** One rule of a document, compiled: everything but its pattern, which a template may still have to name. */
-function compileRule(rule: PathRule): Rule {
-  const compiled: Rule = { mask: toMask(rule.capabilities) };
+/**
+ * What limits a compiled rule on requests beyond its capabilities (the pipeline applies these; sys/capabilities, like
+ * Vault's, does not).
+ */
+function conditionsOf(compiled: Rule, extras: Record<string, HclValue> | undefined): RuleCondition[] {
+  const conditions: RuleCondition[] = [];
+  if (compiled.params) conditions.push('parameters');
+  const wrap = [extras?.min_wrapping_ttl, extras?.max_wrapping_ttl].map(wrapTtlOf);
+  if (wrap.some((ttl) => ttl !== 0)) conditions.push('wrapping_ttl');
+  const mfa = extras?.mfa_methods;
+  if (mfa !== undefined && !(Array.isArray(mfa) && mfa.length === 0)) conditions.push('mfa');
+  if (extras?.control_group !== undefined) conditions.push('control_group');
+  return conditions;
+}
+
+/** Where a rule came from: its policy, the pattern as written and its line. */
+function sourceOf(rule: PathRule, compiled: Rule, origin: RuleOrigin | undefined): RuleSource {
+  const source: RuleSource = {
+    pattern: rule.pattern,
+    capabilities: [...rule.capabilities],
+    conditions: conditionsOf(compiled, rule.extras),
+  };
+  if (origin?.policy !== undefined) source.policy = origin.policy;
+  if (origin?.pos) {
+    source.line = origin.pos.line;
+    source.column = origin.pos.column;
+  }
+  return source;
+}
+
+interface RuleOrigin {
+  policy?: string;
+  pos?: HclPos;
+}
+
+/**
+ * One rule of a document, compiled: everything but its pattern, which a template may still have to name (set when
+ * the rule is placed, see mergeInto).
+ */
+function compileRule(rule: PathRule, origin?: RuleOrigin): Rule {
+  const compiled: Rule = { pattern: '', mask: toMask(rule.capabilities), sources: [] };
   const params = constraintsOf(rule.pattern, rule.extras);
   if (params) compiled.params = params;
   if (needsUnsupported(rule.extras)) compiled.unmet = true;
@@ -202,6 +274,7 @@ function compileRule(rule: PathRule): Rule {
   const maxWrap = wrapTtlOf(rule.extras?.max_wrapping_ttl);
   if (minWrap) compiled.minWrap = minWrap;
   if (maxWrap) compiled.maxWrap = maxWrap;
+  compiled.sources = [sourceOf(rule, compiled, origin)];
   return compiled;
 }
 
@@ -209,10 +282,15 @@ function compileRule(rule: PathRule): Rule {
 function mergeInto(merged: Map<string, Rule>, pattern: string, compiled: Rule): void {
   const existing = merged.get(pattern);
   if (existing === undefined) {
-    merged.set(pattern, compiled);
+    // A copy: a templated rule is compiled once and placed under a different pattern for each identity.
+    merged.set(pattern, { ...compiled, pattern });
     return;
   }
-  const combined: Rule = { mask: merge(existing.mask, compiled.mask) };
+  const combined: Rule = {
+    pattern,
+    mask: merge(existing.mask, compiled.mask),
+    sources: [...existing.sources, ...compiled.sources],
+  };
   const mergedParams = mergeConstraints(existing.params, compiled.params);
   if (mergedParams) combined.params = mergedParams;
   // Vault merges wrapping TTLs and MFA requirements of identical patterns: a requirement in either remains.
@@ -249,24 +327,35 @@ function templateOf(pattern: string): PathTemplate | undefined {
   }
 }
 
+/** A policy's rules with its name and where each rule was written, so decisions can be explained. */
+export interface NamedPolicyRules {
+  name: string;
+  rules: readonly PathRule[];
+  /** The position of each rule (same order as `rules`), from parsePolicySource. */
+  positions?: readonly HclPos[];
+}
+
 /**
  * Compiles the rules of one or more policies. Plain rules are merged and compiled here, once; a templated rule is
  * compiled too (capabilities, constraints) but keeps its template, so serving a new identity costs string
- * substitutions and building a matcher, never parsing a document again.
+ * substitutions and building a matcher, never parsing a document again. Named policies are named in explanations.
  */
-export function compilePolicySet(policies: ReadonlyArray<readonly PathRule[]>): PolicySetAcl {
+export function compilePolicySet(policies: ReadonlyArray<readonly PathRule[] | NamedPolicyRules>): PolicySetAcl {
   const plainRules = new Map<string, Rule>();
   const templated: Array<{ template: PathTemplate; rule: Rule }> = [];
-  for (const rules of policies) {
-    for (const rule of rules) {
+  for (const policy of policies) {
+    const named = isNamed(policy) ? policy : undefined;
+    const rules = named ? named.rules : (policy as readonly PathRule[]);
+    rules.forEach((rule, i) => {
+      const origin: RuleOrigin | undefined = named && { policy: named.name, ...pos(named.positions?.[i]) };
       if (!isTemplated(rule.pattern)) {
-        mergeInto(plainRules, normalizePattern(rule.pattern), compileRule(rule));
-        continue;
+        mergeInto(plainRules, normalizePattern(rule.pattern), compileRule(rule, origin));
+        return;
       }
       const template = templateOf(rule.pattern);
       // A stored template this version cannot read (written before templates were checked) never resolves: skipped.
-      if (template) templated.push({ template, rule: compileRule(rule) });
-    }
+      if (template) templated.push({ template, rule: compileRule(rule, origin) });
+    });
   }
   const plain = new CompiledAcl(plainRules);
   const none: ResolvedTemplates = { key: undefined, build: () => plain };
@@ -292,10 +381,18 @@ export function compilePolicySet(policies: ReadonlyArray<readonly PathRule[]>): 
   };
 }
 
+function isNamed(policy: readonly PathRule[] | NamedPolicyRules): policy is NamedPolicyRules {
+  return !Array.isArray(policy);
+}
+
+function pos(position: HclPos | undefined): { pos?: HclPos } {
+  return position ? { pos: position } : {};
+}
+
 /**
  * Compiles the rules of one or more policies into a single ACL (an empty list denies everything). Templated rules
  * are skipped: without an identity they cannot be resolved, so they grant nothing (see compilePolicySet).
  */
-export function compileAcl(policies: ReadonlyArray<readonly PathRule[]>): Acl {
+export function compileAcl(policies: ReadonlyArray<readonly PathRule[] | NamedPolicyRules>): Acl {
   return compilePolicySet(policies).plain;
 }

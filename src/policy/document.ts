@@ -1,5 +1,6 @@
 import { StrongroomError } from '../shared/errors.js';
-import { hclError, parseHcl, type HclEntry, type HclNode, type HclPos } from './hcl.js';
+import { parseDuration } from '../shared/duration.js';
+import { hclError, parseHcl, positionInKey, type HclEntry, type HclKeyPos, type HclNode, type HclPos } from './hcl.js';
 import { constraintsOf } from './parameters.js';
 import { TemplateSyntaxError, parsePathTemplate } from './template.js';
 import type { Capability, HclValue, PathRule } from './types.js';
@@ -45,26 +46,42 @@ function quote(value: string): string {
   return JSON.stringify(value);
 }
 
+/** A parsed policy: its rules, and where each was written (same order), for errors and for explaining decisions. */
+export interface PolicySource {
+  rules: PathRule[];
+  /** The position of each rule's path block (its `path` keyword; in the JSON form, its pattern). */
+  positions: HclPos[];
+}
+
 /**
- * Parses a policy written in HCL or JSON into its path rules. Throws StrongroomError('invalid') with a line and
- * column for syntax errors, and for unknown keys, unknown capabilities, templates that cannot be read (see
- * template.ts) and oversized documents.
+ * Parses a policy written in HCL or JSON into its path rules. Throws StrongroomError('invalid') for syntax errors,
+ * unknown keys, unknown capabilities, templates that cannot be read (see template.ts), malformed parameter
+ * constraints or wrapping TTLs and oversized documents; every such message starts with `line L, column C: ` (see
+ * hclError), and the error's details carry `line` and `column`.
  *
  * `stored`: the text was accepted by an earlier write, perhaps by a version that did not check templates (a literal
- * '{{' was then plain text). Such a document still loads; its unreadable templates simply never resolve (the ACL
- * skips them), rather than making every request of its tokens fail.
+ * '{{' was then plain text) or wrapping TTLs. Such a document still loads; its unreadable templates simply never
+ * resolve and its unreadable TTLs grant nothing (the ACL skips them), rather than making every request of its tokens
+ * fail.
  */
 export function parsePolicy(text: string, options?: { stored?: boolean }): PathRule[] {
-  const checkTemplates = options?.stored !== true;
+  return parsePolicySource(text, options).rules;
+}
+
+/** parsePolicy, with the position of every rule. */
+export function parsePolicySource(text: string, options?: { stored?: boolean }): PolicySource {
+  const strict = options?.stored !== true;
   if (Buffer.byteLength(text, 'utf8') > MAX_POLICY_BYTES) {
-    throw new StrongroomError('invalid', `policy is larger than ${MAX_POLICY_BYTES / 1024} KiB`);
+    throw hclError(positionOfByte(text, MAX_POLICY_BYTES), `policy is larger than ${MAX_POLICY_BYTES / 1024} KiB`);
   }
   const root = parseHcl(text);
   if (root.type !== 'object') throw hclError(root.pos, 'expected an object');
   const rules: PathRule[] = [];
-  const add = (pattern: string, pos: HclPos, body: HclNode) => {
+  const positions: HclPos[] = [];
+  const add = (pattern: string, pos: HclPos, patternPos: HclKeyPos, body: HclNode) => {
     if (rules.length >= MAX_PATH_RULES) throw hclError(pos, `too many path rules (at most ${MAX_PATH_RULES})`);
-    rules.push(parsePathRule(pattern, pos, body, checkTemplates));
+    rules.push(parsePathRule(pattern, patternPos, body, strict));
+    positions.push(pos);
   };
   for (const entry of root.entries) {
     const [key, ...labels] = entry.keys as [string, ...string[]];
@@ -75,7 +92,7 @@ export function parsePolicy(text: string, options?: { stored?: boolean }): PathR
     }
     if (key !== 'path') throw hclError(entry.pos, `unknown key ${quote(key)} (expected path)`);
     if (labels.length === 1) {
-      add(labels[0]!, entry.pos, entry.value);
+      add(labels[0]!, entry.pos, keyPosOf(entry, 1), entry.value);
     } else if (labels.length > 1) {
       throw hclError(entry.pos, 'a path block takes exactly one pattern');
     } else {
@@ -85,20 +102,46 @@ export function parsePolicy(text: string, options?: { stored?: boolean }): PathR
         if (group.type !== 'object') throw hclError(group.pos, 'path must map patterns to rule objects');
         for (const inner of group.entries) {
           if (inner.keys.length !== 1) throw hclError(inner.pos, 'a path block takes exactly one pattern');
-          add(inner.keys[0]!, inner.pos, inner.value);
+          add(inner.keys[0]!, inner.pos, keyPosOf(inner, 0), inner.value);
         }
       }
     }
   }
-  return rules;
+  return { rules, positions };
 }
 
-function parsePathRule(pattern: string, pos: HclPos, body: HclNode, checkTemplates: boolean): PathRule {
-  if (body.type !== 'object') throw hclError(body.pos, `path ${quote(pattern)}: expected a block { ... }`);
-  if (pattern.includes('+*')) {
-    throw hclError(pos, `path ${quote(pattern)}: invalid use of wildcards ('+*' is forbidden)`);
+/** The line and column of the character that holds byte `limit` of the UTF-8 text: where the document got too long. */
+function positionOfByte(text: string, limit: number): HclPos {
+  let bytes = 0;
+  let line = 1;
+  let column = 1;
+  for (const ch of text) {
+    bytes += Buffer.byteLength(ch, 'utf8');
+    if (bytes > limit) break;
+    if (ch === '\n') {
+      line++;
+      column = 1;
+    } else {
+      column += ch.length;
+    }
   }
-  if (checkTemplates) checkTemplate(pattern, pos);
+  return { line, column };
+}
+
+function keyPosOf(entry: HclEntry, index: number): HclKeyPos {
+  return entry.keyPos?.[index] ?? { pos: entry.pos };
+}
+
+function parsePathRule(pattern: string, patternPos: HclKeyPos, body: HclNode, strict: boolean): PathRule {
+  if (body.type !== 'object') throw hclError(body.pos, `path ${quote(pattern)}: expected a block { ... }`);
+  const wildcards = pattern.indexOf('+*');
+  if (wildcards >= 0) {
+    throw hclError(
+      positionInKey(patternPos, wildcards),
+      `path ${quote(pattern)}: invalid use of wildcards ('+*' is forbidden)`,
+    );
+  }
+  if (strict) checkTemplate(pattern, patternPos);
   const capabilities: Capability[] = [];
   const extras: Record<string, HclValue> = {};
   let hasExtras = false;
@@ -130,7 +173,9 @@ function parsePathRule(pattern: string, pos: HclPos, body: HclNode, checkTemplat
         throw hclError(entry.value.pos, `path ${quote(pattern)}: policy must be one of deny, read, write, sudo`);
       shorthand.forEach(addCapability);
     } else if (EXTRA_KEY_SET.has(key)) {
-      extras[key] = toValue(nestLabels(labels, entry));
+      const value = toValue(nestLabels(labels, entry));
+      if (strict) checkExtra(pattern, key, value, entry);
+      extras[key] = value;
       hasExtras = true;
     } else {
       throw hclError(entry.pos, `path ${quote(pattern)}: unknown key ${quote(key)}`);
@@ -139,20 +184,75 @@ function parsePathRule(pattern: string, pos: HclPos, body: HclNode, checkTemplat
   // 'deny' is absolute: a rule that denies grants nothing else, so store it that way.
   const rule: PathRule = { pattern, capabilities: capabilities.includes('deny') ? ['deny'] : capabilities };
   if (hasExtras) {
-    // Parameter constraints are enforced, so a malformed one is refused now rather than misread later.
+    // Parameter constraints are enforced, so a malformed one is refused now rather than misread later (each was
+    // checked at its own line above; this catches what only the whole rule shows).
     constraintsOf(pattern, extras);
+    if (strict) checkWrappingOrder(pattern, extras, body);
     rule.extras = extras;
   }
   return rule;
 }
 
-/** Refuses a template that could never resolve, naming the line and column of its path block. */
-function checkTemplate(pattern: string, pos: HclPos): void {
+/**
+ * Checks one of Vault's extra attributes where it was written, so its error names its line and column: parameter
+ * constraints must have their shape, wrapping TTLs must be durations (Vault refuses both at write too), MFA methods a
+ * list of names and a comment a string.
+ */
+function checkExtra(pattern: string, key: string, value: HclValue, entry: HclEntry): void {
+  const at = entry.value.pos;
+  try {
+    constraintsOf(pattern, { [key]: value });
+  } catch (err) {
+    if (err instanceof StrongroomError) throw hclError(at, err.message);
+    throw err;
+  }
+  if (key === 'min_wrapping_ttl' || key === 'max_wrapping_ttl') {
+    const readable = (typeof value === 'string' || typeof value === 'number') && durationOf(value) !== undefined;
+    if (!readable) {
+      throw hclError(at, `path ${quote(pattern)}: ${key} must be a duration such as "90s", "5m" or 300 (seconds)`);
+    }
+  } else if (key === 'mfa_methods') {
+    if (!Array.isArray(value) || !value.every((m) => typeof m === 'string')) {
+      throw hclError(at, `path ${quote(pattern)}: mfa_methods must be a list of MFA method names`);
+    }
+  } else if (key === 'comment' && typeof value !== 'string') {
+    throw hclError(at, `path ${quote(pattern)}: comment must be a string`);
+  }
+}
+
+function durationOf(value: string | number): number | undefined {
+  try {
+    return parseDuration(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Vault: "max_wrapping_ttl cannot be less than min_wrapping_ttl" (0 means unset for either). */
+function checkWrappingOrder(pattern: string, extras: Record<string, HclValue>, body: HclNode): void {
+  const min = extras.min_wrapping_ttl;
+  const max = extras.max_wrapping_ttl;
+  if (min === undefined || max === undefined) return;
+  const minSeconds = durationOf(min as string | number) ?? 0;
+  const maxSeconds = durationOf(max as string | number) ?? 0;
+  if (minSeconds === 0 || maxSeconds === 0 || maxSeconds >= minSeconds) return;
+  const entry = body.type === 'object' ? body.entries.find((e) => e.keys[0] === 'max_wrapping_ttl') : undefined;
+  throw hclError(
+    entry?.value.pos ?? body.pos,
+    `path ${quote(pattern)}: max_wrapping_ttl cannot be less than min_wrapping_ttl`,
+  );
+}
+
+/** Refuses a template that could never resolve, naming the line and column of the directive inside the pattern. */
+function checkTemplate(pattern: string, patternPos: HclKeyPos): void {
   try {
     parsePathTemplate(pattern);
   } catch (err) {
     if (!(err instanceof TemplateSyntaxError)) throw err;
-    throw hclError(pos, `path ${quote(pattern)}: ${err.message} (at character ${err.offset + 1} of the path)`);
+    throw hclError(
+      positionInKey(patternPos, err.offset),
+      `path ${quote(pattern)}: ${err.message} (at character ${err.offset + 1} of the path)`,
+    );
   }
 }
 

@@ -26,7 +26,10 @@ const capabilities: fc.Arbitrary<Capability[]> = fc
 
 const pattern = fc.string({ unit: 'binary', maxLength: 30 }).filter((p) => !p.includes('+*'));
 
-/** Parameter constraints are enforced, so only their well-formed shapes parse: key → list of values, list of names. */
+/**
+ * Parameter constraints are enforced, so only their well-formed shapes parse: key → list of values, list of names;
+ * wrapping TTLs are durations (the maximum not below the minimum), MFA methods a list of names, a comment a string.
+ */
 const valueLists = fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), fc.array(hclValue, { maxLength: 3 }), {
   maxKeys: 3,
   noNullPrototype: true,
@@ -37,12 +40,20 @@ function wellFormedConstraints(extras: Record<string, HclValue>): fc.Arbitrary<R
       allowed: valueLists,
       denied: valueLists,
       required: fc.array(fc.string({ unit: 'binary', maxLength: 8 }), { maxLength: 3 }),
+      minWrap: fc.integer({ min: 0, max: 3600 }),
+      maxWrap: fc.oneof(fc.constant('1h'), fc.integer({ min: 3600, max: 86400 })),
+      mfa: fc.array(fc.string({ unit: 'binary', maxLength: 8 }), { maxLength: 2 }),
+      comment: fc.string({ unit: 'binary', maxLength: 12 }),
     })
-    .map(({ allowed, denied, required }) => {
+    .map(({ allowed, denied, required, minWrap, maxWrap, mfa, comment }) => {
       const out = { ...extras };
       if ('allowed_parameters' in out) out.allowed_parameters = allowed;
       if ('denied_parameters' in out) out.denied_parameters = denied;
       if ('required_parameters' in out) out.required_parameters = required;
+      if ('min_wrapping_ttl' in out) out.min_wrapping_ttl = minWrap;
+      if ('max_wrapping_ttl' in out) out.max_wrapping_ttl = maxWrap;
+      if ('mfa_methods' in out) out.mfa_methods = mfa;
+      if ('comment' in out) out.comment = comment;
       return out;
     });
 }

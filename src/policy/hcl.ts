@@ -28,8 +28,30 @@ export type HclNode =
 /** `path "a/*" { ... }` is keys ['path', 'a/*'] with an object value; `x = 1` is keys ['x']. */
 export interface HclEntry {
   keys: string[];
+  /** Where each key was written (same order as `keys`), so an error about a key's text can point inside it. */
+  keyPos?: HclKeyPos[];
   pos: HclPos;
   value: HclNode;
+}
+
+/** Where a key was written. */
+export interface HclKeyPos {
+  /** The key's first source character (the opening quote of a string). */
+  pos: HclPos;
+  /**
+   * How many source characters precede the key's text from `pos` (1 for a quoted string, 0 for an identifier), or
+   * undefined when escapes or a heredoc mean a character of the text is not at a fixed distance from its source.
+   */
+  textStart?: number;
+}
+
+/**
+ * The position of the `offset`-th character (0-based) of a key's text: exact when the key was written verbatim,
+ * otherwise the key's own position (still the right line, and close enough to be found).
+ */
+export function positionInKey(key: HclKeyPos, offset: number): HclPos {
+  if (key.textStart === undefined) return key.pos;
+  return { line: key.pos.line, column: key.pos.column + key.textStart + offset };
 }
 
 /** Nesting deeper than this is never a real policy; refusing it keeps hostile input from exhausting the stack. */
@@ -44,7 +66,7 @@ export function hclError(pos: HclPos, message: string): StrongroomError {
 
 type Token =
   | { kind: 'ident'; text: string; pos: HclPos }
-  | { kind: 'string'; text: string; pos: HclPos }
+  | { kind: 'string'; text: string; pos: HclPos; verbatim: boolean }
   | { kind: 'number'; value: number; text: string; pos: HclPos }
   | { kind: 'punct'; text: '{' | '}' | '[' | ']' | '=' | ':' | ','; pos: HclPos }
   | { kind: 'eof'; text: ''; pos: HclPos };
@@ -117,10 +139,14 @@ class Lexer {
       case ',':
         this.advance(1);
         return { kind: 'punct', text: ch, pos };
-      case '"':
-        return { kind: 'string', text: this.readString(pos), pos };
+      case '"': {
+        const start = this.offset;
+        const value = this.readString(pos);
+        // No escape in the source: each character of the value sits at a fixed distance from the opening quote.
+        return { kind: 'string', text: value, pos, verbatim: this.offset - start === value.length + 2 };
+      }
       case '<':
-        return { kind: 'string', text: this.readHeredoc(pos), pos };
+        return { kind: 'string', text: this.readHeredoc(pos), pos, verbatim: false };
     }
     if (ch === '-' || (ch >= '0' && ch <= '9')) {
       NUMBER.lastIndex = this.offset;
@@ -292,14 +318,20 @@ class Parser {
       throw hclError(first.pos, `expected a key, found ${this.describe(first)}`);
     }
     const keys: string[] = [];
-    while (this.token.kind === 'ident' || this.token.kind === 'string') keys.push(this.take().text);
+    const keyPos: HclKeyPos[] = [];
+    while (this.token.kind === 'ident' || this.token.kind === 'string') {
+      const key = this.take();
+      keys.push(key.text);
+      const textStart = key.kind === 'ident' ? 0 : key.kind === 'string' && key.verbatim ? 1 : undefined;
+      keyPos.push(textStart === undefined ? { pos: key.pos } : { pos: key.pos, textStart });
+    }
     const label = keys[0]!;
     if (this.isPunct('=') || this.isPunct(':')) {
       if (keys.length > 1) throw hclError(this.token.pos, `expected '{' after ${label} "${keys[1]}"`);
       this.take();
-      return { keys, pos: first.pos, value: this.parseValue(depth + 1) };
+      return { keys, keyPos, pos: first.pos, value: this.parseValue(depth + 1) };
     }
-    if (this.isPunct('{')) return { keys, pos: first.pos, value: this.parseObject(depth + 1) };
+    if (this.isPunct('{')) return { keys, keyPos, pos: first.pos, value: this.parseObject(depth + 1) };
     const expected = keys.length > 1 ? `'{' after ${label} "${keys[1]}"` : `'=' after ${label}`;
     throw hclError(this.token.pos, `expected ${expected}, found ${this.describe(this.token)}`);
   }

@@ -260,7 +260,10 @@ describe('rule requirements: wrapping TTLs, and what Strongroom cannot meet (MFA
     expect(merged.allows('k', 'read', { wrapTtl: 3600 })).toBe(true);
     expect(merged.allows('k', 'read', { wrapTtl: 59 })).toBe(false);
     expect(merged.allows('k', 'read')).toBe(false);
-    const unreadable = compileAcl([parsePolicy('path "k" { capabilities = ["read"] max_wrapping_ttl = "soon" }')]);
+    // A write refuses an unreadable TTL (document.test.ts); one stored before that check grants nothing.
+    const unreadable = compileAcl([
+      parsePolicy('path "k" { capabilities = ["read"] max_wrapping_ttl = "soon" }', { stored: true }),
+    ]);
     expect(unreadable.allows('k', 'read', { wrapTtl: 60 })).toBe(false);
   });
 

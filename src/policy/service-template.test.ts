@@ -105,17 +105,18 @@ describeEachEngine('policy service with templated policies', (ctx) => {
     );
     expect(unknown.kind).toBe('invalid');
     expect(unknown.message).toMatch(
-      /^line 2, column 3: path "secret\/\{\{identity\.entity\.nope\}\}\/\*": invalid template/,
+      /^line 2, column 16: path "secret\/\{\{identity\.entity\.nope\}\}\/\*": invalid template/,
     );
-    expect(unknown.details).toEqual({ line: 2, column: 3 });
+    // The column is the directive's, inside the pattern: where the editor puts the mark.
+    expect(unknown.details).toEqual({ line: 2, column: 16 });
 
     const unbalanced = await writeError(service, 'path "secret/{{identity.entity.id}/*" { capabilities = ["read"] }');
     expect(unbalanced.message).toMatch(
-      /^line 1, column 1: .*unbalanced templating characters.*character 8 of the path/,
+      /^line 1, column 14: .*unbalanced templating characters.*character 8 of the path/,
     );
     // The JSON form is checked the same way.
     const json = await writeError(service, '{"path": {"secret/}}": {"capabilities": ["read"]}}}');
-    expect(json.message).toMatch(/^line 1, column 11: .*unbalanced/);
+    expect(json.message).toMatch(/^line 1, column 19: .*unbalanced/);
     expect(await service.list()).not.toContain('broken');
   });
 

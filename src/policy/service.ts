@@ -2,7 +2,7 @@ import { invalid, notFound } from '../shared/errors.js';
 import type { Storage } from '../storage/database.js';
 import { compilePolicySet, rootAcl, type PolicySetAcl } from './acl.js';
 import { DEFAULT_POLICY, ROOT_POLICY } from './builtin.js';
-import { parsePolicy } from './document.js';
+import { parsePolicy, parsePolicySource, type PolicySource } from './document.js';
 import { createPolicyRepository } from './repository.js';
 import type { Acl, PolicyDocument, PolicyIdentity, PolicyService } from './types.js';
 
@@ -101,7 +101,7 @@ export function createPolicyService(deps: PolicyServiceDeps): CachedPolicyServic
 
   async function compile(names: readonly string[]): Promise<PolicySetAcl> {
     const rows = await repository.getMany(names);
-    return compilePolicySet(rows.map((row) => parsePolicy(row.raw, { stored: true })));
+    return compilePolicySet(rows.map((row) => ({ name: row.name, ...parsePolicySource(row.raw, { stored: true }) })));
   }
 
   /** The compiled set for sorted, lowercased names, from the cache (most recently used) or compiled now. */
@@ -142,14 +142,33 @@ export function createPolicyService(deps: PolicyServiceDeps): CachedPolicyServic
     return acl;
   }
 
+  /** Everything a write checks, in the order it checks it: the dry run and the write can never disagree. */
+  function validate(name: string, text: string): { policy: string; source: PolicySource } {
+    const policy = policyName(name);
+    if (policy === ROOT_POLICY) throw invalid('the root policy cannot be changed');
+    if (typeof text !== 'string' || text.trim() === '') throw invalid('policy text is empty');
+    return { policy, source: parsePolicySource(text) };
+  }
+
   return {
     async write(name, text) {
-      const policy = policyName(name);
-      if (policy === ROOT_POLICY) throw invalid('the root policy cannot be changed');
-      if (typeof text !== 'string' || text.trim() === '') throw invalid('policy text is empty');
-      const rules = parsePolicy(text);
+      const { policy, source } = validate(name, text);
       invalidate(await repository.put(policy, text, clock()));
-      return { name: policy, rules, raw: text };
+      return { name: policy, rules: source.rules, raw: text };
+    },
+
+    check(name, text) {
+      const { policy, source } = validate(name, text);
+      return {
+        name: policy,
+        rules: source.rules.map((rule, i) => ({ ...rule, ...source.positions[i]! })),
+      };
+    },
+
+    draftAcl(name, text) {
+      const { policy, source } = validate(name, text);
+      // Templated rules are compiled but, without an identity to resolve them for, grant nothing (as for `acl`).
+      return compilePolicySet([{ name: policy, ...source }]).plain;
     },
 
     async read(name): Promise<PolicyDocument> {

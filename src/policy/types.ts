@@ -29,8 +29,47 @@ export interface PolicyDocument {
   raw: string;
 }
 
+/** What limits a rule on requests beyond its capabilities (see PathRule.extras). */
+export type RuleCondition = 'parameters' | 'wrapping_ttl' | 'mfa' | 'control_group';
+
+/** One policy rule as written, named in an explanation of a decision. */
+export interface RuleSource {
+  /** The policy that holds it; absent when the ACL was compiled from unnamed rules. */
+  policy?: string;
+  /** The pattern as written (a templated pattern before resolution). */
+  pattern: string;
+  /** Where its path block starts in the policy's text, when known. */
+  line?: number;
+  column?: number;
+  capabilities: Capability[];
+  /** What further limits it on requests (not applied by sys/capabilities, as in Vault). */
+  conditions: RuleCondition[];
+}
+
+/** Why an ACL answers what it answers on a path (Acl.explain). */
+export interface AclDecision {
+  /** Exactly `capabilities(path)`. */
+  capabilities: Set<Capability>;
+  /** The rule that decided: absent when no pattern matches (nothing granted) and for the root policy. */
+  rule?: {
+    /** The pattern that matched, as matched: normalized, a template resolved. */
+    pattern: string;
+    /** A deny in one of its sources won: nothing is granted. */
+    deny: boolean;
+    /** It needs what Strongroom does not offer (MFA, a control group) or has an unreadable wrapping TTL: requests get nothing. */
+    grantsNothing: boolean;
+    /** Every policy rule with this exact pattern: identical patterns merge (a union, where a deny wins). */
+    sources: RuleSource[];
+  };
+}
+
 /** A compiled set of policies, built once per distinct policy set and cached. */
 export interface Acl {
+  /**
+   * The decision on `path` and the rule that made it: the same lookup as `capabilities`, so its capabilities always
+   * equal sys/capabilities' answer. For people (the console's simulator), not the hot path.
+   */
+  explain(path: string): AclDecision;
   /**
    * Capabilities that apply to `path`: empty when nothing matches, {'deny'} when the applicable rule denies, every
    * capability except 'deny' for the root policy (transports answer ['root'] when `isRoot`). A fresh set per call.
@@ -73,6 +112,16 @@ export interface Acl {
  */
 export interface PolicyService {
   write(name: string, text: string): Promise<PolicyDocument>;
+  /**
+   * Checks a policy exactly as `write` would (name, text, every rule) without storing it: the same errors, or the
+   * rules with the line and column of each. For editors that validate as one types.
+   */
+  check(name: string, text: string): { name: string; rules: Array<PathRule & { line: number; column: number }> };
+  /**
+   * The ACL an unsaved policy text would give on its own (checked as `write` checks it), named `name` in
+   * explanations. Templated rules grant nothing here: there is no identity to resolve them for.
+   */
+  draftAcl(name: string, text: string): Acl;
   read(name: string): Promise<PolicyDocument>;
   list(): Promise<string[]>;
   delete(name: string): Promise<void>;

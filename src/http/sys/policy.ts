@@ -1,9 +1,10 @@
-import type { Acl, Capability, PolicyService } from '../../policy/types.js';
+import type { PolicyService } from '../../policy/types.js';
 import type { TokenService } from '../../auth/types.js';
 import type { AccessResolver } from '../../identity/access.js';
-import { invalid } from '../../shared/errors.js';
+import { invalid, isStrongroomError } from '../../shared/errors.js';
 import { definePath, type BackendPath, type RequestContext } from '../../logical/backend.js';
 import { f, type FieldsInput } from '../../logical/schema.js';
+import { capabilityPaths } from './capabilities.js';
 
 const NAME = '(?<name>[^/]+)';
 /** Policy names are case-insensitive (stored lower-case): judge the request by the name it acts on. */
@@ -11,7 +12,8 @@ const canonicalPolicyPath = (ctx: RequestContext) => ctx.path.toLowerCase();
 
 /**
  * Vault's policy endpoints: the legacy sys/policy (GET list → {policies, keys}; rules as `rules`) and
- * sys/policies/acl (LIST → {keys}; rules as `policy`), plus sys/capabilities-self and sys/capabilities.
+ * sys/policies/acl (LIST → {keys}; rules as `policy`), the editor's dry run sys/internal/ui/policy-check, and the
+ * capabilities endpoints (capabilities.ts).
  */
 export function policyPaths(deps: {
   policy: PolicyService;
@@ -79,28 +81,36 @@ export function policyPaths(deps: {
       },
     }),
     definePath({
-      name: 'sys.capabilities-self',
-      pattern: 'capabilities-self',
-      synopsis: "The caller's capabilities on paths.",
-      fields: PATHS_FIELDS,
-      operations: {
-        // The caller's whole grant: its token's policies, its identity's, templates resolved (as the pipeline judges).
-        update: async (ctx) =>
-          capabilitiesFor(ctx.token ? await deps.access.acl(ctx.token) : await policy.acl([]), pathsOf(ctx.input)),
-      },
-    }),
-    definePath({
-      name: 'sys.capabilities',
-      pattern: 'capabilities',
-      synopsis: "A token's capabilities on paths.",
-      fields: { ...PATHS_FIELDS, token: f.requiredString('The token whose capabilities to report.') },
+      name: 'sys.internal.ui.policy-check',
+      pattern: 'internal/ui/policy-check',
+      // It reads and writes nothing and reveals nothing but the verdict on the caller's own text, so like Vault's
+      // other console helpers it needs a valid token and no capability: every editor can validate as one types.
+      skipAcl: true,
+      synopsis: 'Checks a policy as a write would, without writing it: the errors with line and column, or the rules.',
+      fields: { ...POLICY_FIELDS, name: f.string('The name it would be written under (checked too when given).') },
       operations: {
         update: async (ctx) => {
-          const info = await deps.tokens.lookup(ctx.input.token);
-          return capabilitiesFor(await deps.access.acl(info), pathsOf(ctx.input));
+          const body = text(ctx.input);
+          try {
+            const checked = policy.check(ctx.input.name ?? 'draft', body);
+            const rules = checked.rules.map((rule) => ({
+              pattern: rule.pattern,
+              capabilities: rule.capabilities,
+              line: rule.line,
+              column: rule.column,
+            }));
+            return { data: { valid: true, errors: [], rules } };
+          } catch (err) {
+            if (!isStrongroomError(err, 'invalid')) throw err;
+            // The same message a write answers in its {"errors": [...]}, with the position as numbers too.
+            const { line, column } = err.details ?? {};
+            const position = typeof line === 'number' && typeof column === 'number' ? { line, column } : {};
+            return { data: { valid: false, errors: [{ message: err.message, ...position }], rules: [] } };
+          }
         },
       },
     }),
+    ...capabilityPaths(deps),
   ];
 }
 
@@ -108,30 +118,3 @@ const POLICY_FIELDS = {
   policy: f.string('The policy document (HCL or JSON).'),
   rules: f.string('Older name of policy.'),
 };
-
-const PATHS_FIELDS = {
-  paths: f.stringList('The paths to report on.'),
-  path: f.stringList('Older name of paths.'),
-};
-
-function pathsOf(data: FieldsInput<typeof PATHS_FIELDS>): string[] {
-  const paths = data.paths ?? data.path;
-  if (!paths?.length) throw invalid('missing required field "paths"');
-  return paths;
-}
-
-/** Vault's answer: each path → its capabilities ('root' for the root policy, 'deny' when nothing applies). */
-function capabilitiesFor(acl: Acl, paths: string[]) {
-  const data: Record<string, string[]> = {};
-  for (const path of paths) {
-    const clean = path.replace(/^\/+/, '');
-    if (acl.isRoot) {
-      data[path] = ['root'];
-      continue;
-    }
-    const caps = [...acl.capabilities(clean)].filter((c): c is Capability => c !== 'deny').sort();
-    data[path] = caps.length > 0 ? caps : ['deny'];
-  }
-  const first = paths.length === 1 ? data[paths[0]!] : undefined;
-  return { data: { ...data, ...(first ? { capabilities: first } : {}) } };
-}

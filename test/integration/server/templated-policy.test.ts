@@ -119,6 +119,6 @@ describe('one templated policy for every namespace (real server process)', () =>
       policy: 'path "secret/data/{{identity.entity.aliases.x.metadata}}/*" {\n  capabilities = ["read"]\n}',
     });
     expect(bad.status).toBe(400);
-    expect(bad.body.errors).toEqual([expect.stringMatching(/^line 1, column 1: path ".*": invalid template/)]);
+    expect(bad.body.errors).toEqual([expect.stringMatching(/^line 1, column 19: path ".*": invalid template/)]);
   });
 });

@@ -1,11 +1,13 @@
-import { Page } from '../../components/page.js';
-import { Empty } from '../../components/states.js';
+import { segments, useRoute } from '../../router.js';
+import { PolicyList } from './list.js';
+import { NewPolicyPage, PolicyPage } from './policy-page.js';
+import './policies.css';
 
-// Replaced by the policies view (issue 19).
-export default function PoliciesPage() {
-  return (
-    <Page title="Policies">
-      <Empty title="This view is being built." />
-    </Page>
-  );
+/** /policies (the list, or a new policy with ?new=1) and /policies/<name> (editor and simulator). */
+export default function PoliciesView() {
+  const route = useRoute();
+  const [, name] = segments(route.path);
+  if (name !== undefined) return <PolicyPage key={name} name={name.toLowerCase()} />;
+  if (route.query.has('new')) return <NewPolicyPage />;
+  return <PolicyList />;
 }
