@@ -68,7 +68,7 @@ describe('web console: policies', () => {
 
     await editor.fill(FIXED);
     await page.getByRole('status').filter({ hasText: 'The server finds no problem: 2 rules.' }).waitFor();
-    expect(await problem.count()).toBe(0);
+    await expect.poll(() => problem.count()).toBe(0);
     await page.getByRole('button', { name: 'Create policy' }).click();
     await page.getByRole('heading', { level: 1, name: 'Policy web-app' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/ui/policies/web-app');
@@ -157,6 +157,21 @@ describe('web console: policies', () => {
     await page.getByText('Permission denied').waitFor();
     expect(await page.getByRole('table', { name: 'ACL policies' }).count()).toBe(0);
     expect(await page.content()).not.toContain('web-app');
+    // The simulator still answers "what can I do here?" from sys/capabilities-self, which the default policy allows.
+    const simulator = page.getByRole('region', { name: 'Simulator' });
+    await simulator.getByLabel('Me (my token)').check();
+    await simulator.getByLabel('Path').fill('auth/token/lookup-self');
+    await simulator.getByRole('button', { name: 'Check capabilities' }).click();
+    await simulator.getByRole('heading', { name: 'Capabilities on auth/token/lookup-self' }).waitFor();
+    const shown = await simulator.getByRole('list', { name: 'Capabilities' }).getByRole('listitem').allTextContents();
+    const self = await fetch(`${ui.server.url}/v1/sys/capabilities-self`, {
+      method: 'POST',
+      headers: { 'x-vault-token': token },
+      body: JSON.stringify({ paths: ['auth/token/lookup-self'] }),
+    });
+    expect(shown).toEqual(((await self.json()) as Envelope).data?.['auth/token/lookup-self']);
+    expect(shown).toContain('read');
+    expect(await simulator.textContent()).toContain('may not ask which rule decided');
     await page.close();
   });
 });

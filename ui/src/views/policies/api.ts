@@ -1,4 +1,4 @@
-import { api } from '../../api/client.js';
+import { ApiError, api } from '../../api/client.js';
 import type { PathExplanation, PolicyProblem } from './model.js';
 
 /** The policies view's requests: Vault's sys/policies/acl and sys/capabilities*, and Strongroom's dry run and explain. */
@@ -71,11 +71,23 @@ function subjectBody(subject: Subject): Record<string, unknown> {
 }
 
 export async function explain(subject: Subject, path: string): Promise<Explanation> {
-  const res = await api.write<Omit<Explanation, 'warnings'>>('sys/capabilities-explain', {
-    ...subjectBody(subject),
-    paths: [path],
-  });
-  return { ...res.data, warnings: res.warnings ?? [] };
+  try {
+    const res = await api.write<Omit<Explanation, 'warnings'>>('sys/capabilities-explain', {
+      ...subjectBody(subject),
+      paths: [path],
+    });
+    return { ...res.data, warnings: res.warnings ?? [] };
+  } catch (err) {
+    // The default policy grants sys/capabilities-self (as Vault's) but not the explain endpoint: a person asking
+    // about themselves still gets the server's answer, only without the rule that decided.
+    if (!(subject.kind === 'self' && err instanceof ApiError && err.permissionDenied)) throw err;
+    const capabilities = capabilitiesOf(await api.write('sys/capabilities-self', { paths: [path] }), path) ?? [];
+    return {
+      subject: 'self',
+      paths: { [path]: { capabilities, decided_by: 'unexplained', pattern: null, grants_nothing: false, rules: [] } },
+      warnings: [],
+    };
+  }
 }
 
 /**

@@ -70,7 +70,8 @@ export interface RuleSource {
 
 export interface PathExplanation {
   capabilities: string[];
-  decided_by: 'root' | 'rule' | 'deny' | 'no_rule';
+  /** 'unexplained': the capabilities only (sys/capabilities-self), for a token that may not ask which rule decided. */
+  decided_by: 'root' | 'rule' | 'deny' | 'no_rule' | 'unexplained';
   pattern: string | null;
   grants_nothing: boolean;
   rules: RuleSource[];
@@ -83,6 +84,8 @@ export function decisionSentence(explanation: PathExplanation): string {
       return 'The root policy grants everything on every path.';
     case 'no_rule':
       return 'No rule matches this path, so nothing is granted.';
+    case 'unexplained':
+      return 'Your token may not ask which rule decided (sys/capabilities-explain); these are the capabilities sys/capabilities-self reports for it.';
     case 'deny':
       return `The rule for ${explanation.pattern} denies, and a deny wins over every grant.`;
     case 'rule': {
