@@ -213,8 +213,22 @@ describe('sys/capabilities-explain', () => {
       const ok = await explain(byToken, { token: target.token, paths });
       expect(ok.status).toBe(200);
       expect(dataOf(ok).paths['secret/data/t/x']!.capabilities).toEqual(['read']);
-      // Another token's policy list is not disclosed (sys/capabilities does not disclose it either).
+      // Another token's policy list is not disclosed (sys/capabilities does not disclose it either), nor its rules'
+      // policies, patterns or positions when the caller may not read those policies.
       expect(dataOf(ok).policies).toBeUndefined();
+      const hidden = dataOf(ok).paths['secret/data/t/x']!;
+      expect(hidden.pattern).toBeNull();
+      expect(hidden.rules).toEqual([{ capabilities: ['read'], conditions: [] }]);
+      expect(JSON.stringify(ok.body)).not.toContain('secret/data/t/*');
+      // With read on the target's policies, the rule is shown whole.
+      const { token: reader } = await tokenHolding(
+        ENDPOINT,
+        'path "sys/capabilities" { capabilities = ["update"] }',
+        'path "sys/policies/acl/*" { capabilities = ["read"] }',
+      );
+      const shown = dataOf(await explain(reader, { token: target.token, paths })).paths['secret/data/t/x']!;
+      expect(shown.pattern).toBe('secret/data/t/*');
+      expect(shown.rules[0]).toMatchObject({ pattern: 'secret/data/t/*', line: 1, capabilities: ['read'] });
       expect((await explain(byToken, { accessor: target.accessor, paths })).status).toBe(403);
 
       const { token: byAccessor } = await tokenHolding(

@@ -73,7 +73,11 @@ export function capabilityPaths(deps: {
         update: async (ctx) => {
           const subject = await subjectOf(ctx, ctx.input);
           const paths: Record<string, PathExplanation> = {};
-          for (const path of pathsOf(ctx.input)) paths[path] = explainPath(subject.acl, path);
+          for (const path of pathsOf(ctx.input)) {
+            const explained = explainPath(subject.acl, path);
+            const foreign = subject.kind === 'token' || subject.kind === 'accessor';
+            paths[path] = foreign ? await redacted(ctx, explained) : explained;
+          }
           return {
             data: { subject: subject.kind, ...(subject.policies ? { policies: subject.policies } : {}), paths },
             ...(subject.warnings.length ? { warnings: subject.warnings } : {}),
@@ -204,7 +208,35 @@ interface PathExplanation {
   pattern: string | null;
   /** The rule needs MFA or a control group (not offered) or has an unreadable wrapping TTL: requests get nothing. */
   grants_nothing: boolean;
-  rules: RuleSource[];
+  rules: RuleView[];
+}
+
+/** A rule behind the answer; policy, pattern and position are absent when the caller may not read its policy. */
+type RuleView = Omit<RuleSource, 'pattern'> & { pattern?: string };
+
+/**
+ * Another token's rules come from policies the caller may not be allowed to read: a rule's policy, pattern and
+ * position are shown only when the caller may read that policy (as the `policies` form requires), and the matched
+ * pattern only when every rule behind it is shown. The capabilities and how they were decided are always answered
+ * (sys/capabilities tells them anyway).
+ */
+async function redacted(ctx: RequestContext, explained: PathExplanation): Promise<PathExplanation> {
+  const readable = new Map<string, boolean>();
+  const mayRead = async (name: string | undefined) => {
+    if (name === undefined) return false;
+    if (!readable.has(name)) readable.set(name, await ctx.can('read', `sys/policies/acl/${name}`));
+    return readable.get(name)!;
+  };
+  const rules: RuleView[] = [];
+  let hidden = false;
+  for (const rule of explained.rules) {
+    if (await mayRead(rule.policy)) rules.push(rule);
+    else {
+      hidden = true;
+      rules.push({ capabilities: rule.capabilities, conditions: rule.conditions });
+    }
+  }
+  return { ...explained, rules, pattern: hidden ? null : explained.pattern };
 }
 
 function explainPath(acl: Acl, path: string): PathExplanation {

@@ -60,8 +60,9 @@ export function nameProblem(name: string): string | undefined {
 
 /** One rule merged into the deciding pattern (sys/capabilities-explain). */
 export interface RuleSource {
+  /** Policy, pattern and position are absent for another token's rule in a policy the caller may not read. */
   policy?: string;
-  pattern: string;
+  pattern?: string;
   line?: number;
   column?: number;
   capabilities: string[];
@@ -77,6 +78,11 @@ export interface PathExplanation {
   rules: RuleSource[];
 }
 
+/** Another token's rule in a policy the caller may not read has no pattern in the answer. */
+function ruleFor(pattern: string | null): string {
+  return pattern === null ? 'A rule in a policy you may not read' : `The rule for ${pattern}`;
+}
+
 /** One sentence on how the answer was decided, for people. */
 export function decisionSentence(explanation: PathExplanation): string {
   switch (explanation.decided_by) {
@@ -87,12 +93,14 @@ export function decisionSentence(explanation: PathExplanation): string {
     case 'unexplained':
       return 'Your token may not ask which rule decided (sys/capabilities-explain); these are the capabilities sys/capabilities-self reports for it.';
     case 'deny':
-      return `The rule for ${explanation.pattern} denies, and a deny wins over every grant.`;
+      return `${ruleFor(explanation.pattern)} denies, and a deny wins over every grant.`;
     case 'rule': {
       const merged =
         explanation.rules.length > 1 ? ` (${explanation.rules.length} rules with this pattern merged)` : '';
       if (explanation.capabilities.includes('deny'))
-        return `The rule for ${explanation.pattern} matches but grants no capability${merged}.`;
+        return `${ruleFor(explanation.pattern)} matches but grants no capability${merged}.`;
+      if (explanation.pattern === null)
+        return `The most specific matching rule is in a policy you may not read${merged}.`;
       return `The most specific matching rule is ${explanation.pattern}${merged}.`;
     }
   }

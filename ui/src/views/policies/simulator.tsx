@@ -199,11 +199,18 @@ function AnswerView({
           <ul className="rules" aria-label="Deciding rules">
             {result.rules.map((rule, i) => (
               <li key={i}>
-                <span>
-                  Policy <strong>{rule.policy ?? 'unnamed'}</strong>
-                  {rule.line !== undefined ? `, line ${rule.line}` : ''}: <code>path &quot;{rule.pattern}&quot;</code> →{' '}
-                  {rule.capabilities.length ? rule.capabilities.join(', ') : 'no capability'}
-                </span>
+                {rule.pattern === undefined ? (
+                  <span>
+                    A rule in a policy you may not read →{' '}
+                    {rule.capabilities.length ? rule.capabilities.join(', ') : 'no capability'}
+                  </span>
+                ) : (
+                  <span>
+                    Policy <strong>{rule.policy ?? 'unnamed'}</strong>
+                    {rule.line !== undefined ? `, line ${rule.line}` : ''}: <code>path &quot;{rule.pattern}&quot;</code>{' '}
+                    → {rule.capabilities.length ? rule.capabilities.join(', ') : 'no capability'}
+                  </span>
+                )}
                 {rule.conditions.length > 0 ? (
                   <span className="muted"> — {rule.conditions.map(conditionText).join('; ')}</span>
                 ) : null}
