@@ -22,8 +22,11 @@ export default defineConfig({
           // A file is still a fresh module (its own top-level state), but the modules it imports (Fastify, Kysely, the
           // Kubernetes client, the whole src/ graph) stay loaded in the worker for the next file instead of being
           // imported again: that import was most of the suite's CPU time. The tests hold no process-wide state (no
-          // module mocks, stubbed globals or env changes; fake timers are restored by the file that uses them).
+          // module mocks, stubbed globals or env changes; fake timers are restored by the file that uses them). A test
+          // that does stub a global or an env variable with vi.stubGlobal/vi.stubEnv gets it undone after the test.
           isolate: false,
+          unstubGlobals: true,
+          unstubEnvs: true,
           sequence: { groupOrder: 0 },
         },
       },
