@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import YAML from 'yaml';
 import type { Client } from './client.js';
+import { yaml } from './deferred-modules.js';
 import { act, group, leaf, oneLineErrors, type Context } from './command.js';
 import { CliError, UsageError } from './errors.js';
 import { parseKeyValues, parsePositiveInt } from './input.js';
@@ -266,7 +266,7 @@ function outcomeOf(r: AuditRecord): string {
 
 function line(r: AuditRecord, format: OutputFormat): string {
   if (format === 'json') return JSON.stringify(r);
-  if (format === 'yaml') return YAML.stringify([r], { lineWidth: 0 }).trimEnd();
+  if (format === 'yaml') return yaml().stringify([r], { lineWidth: 0 }).trimEnd();
   return [
     r.time,
     r.type,

@@ -1,4 +1,4 @@
-import YAML from 'yaml';
+import { yaml } from './deferred-modules.js';
 import { UsageError } from './errors.js';
 
 /** One secret to import: a path (relative to --prefix, or a full path) and its key/value data. */
@@ -167,7 +167,7 @@ export function parseDocuments(text: string, format: 'json' | 'yaml', file: stri
       );
     }
   } else {
-    const parsed = YAML.parseAllDocuments(text);
+    const parsed = yaml().parseAllDocuments(text);
     docs = [];
     for (const [i, doc] of parsed.entries()) {
       if (doc.errors.length > 0) {

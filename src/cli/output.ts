@@ -1,6 +1,5 @@
-import Table from 'cli-table3';
 import pc from 'picocolors';
-import YAML from 'yaml';
+import { cliTable, yaml } from './deferred-modules.js';
 import { UsageError } from './errors.js';
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
@@ -35,7 +34,7 @@ export function note(text: string, format: OutputFormat = 'table'): void {
  */
 export function emit(format: OutputFormat, value: unknown, table: () => string): void {
   if (format === 'json') write(JSON.stringify(value, null, 2));
-  else if (format === 'yaml') write(YAML.stringify(value, { lineWidth: 0 }));
+  else if (format === 'yaml') write(yaml().stringify(value, { lineWidth: 0 }));
   else write(table());
 }
 
@@ -48,12 +47,14 @@ const CHARS = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
 
 /** A two-column Key / Value table, as vault prints a single object. */
 export function keyValueTable(rows: Array<[string, unknown]>): string {
+  const Table = cliTable();
   const table = new Table({ head: ['Key', 'Value'], style: tableStyle(), chars: CHARS });
   for (const [k, v] of rows) table.push([k, cell(v)]);
   return table.toString();
 }
 
 export function gridTable(head: string[], rows: unknown[][]): string {
+  const Table = cliTable();
   const table = new Table({ head, style: tableStyle(), chars: CHARS });
   for (const row of rows) table.push(row.map(cell));
   return table.toString();

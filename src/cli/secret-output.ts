@@ -1,7 +1,7 @@
-import YAML from 'yaml';
 import { CliError } from './errors.js';
 import type { OutputFormat } from './output.js';
 import { rawField, write } from './output.js';
+import { yaml } from './deferred-modules.js';
 
 /*
  * Vault's CLI output of one API answer (`vault read`, `vault write`), so scripts written for `vault` work unchanged:
@@ -144,12 +144,12 @@ export function emitSecret(format: OutputFormat, body: Envelope, field?: string)
     const value = secretField(body, field);
     if (value === undefined || value === null) throw new CliError(`Field "${field}" not present in secret`);
     if (format === 'json') write(JSON.stringify(value, null, 2));
-    else if (format === 'yaml') write(YAML.stringify(value, { lineWidth: 0 }));
+    else if (format === 'yaml') write(yaml().stringify(value, { lineWidth: 0 }));
     else rawField(value);
     return;
   }
   if (format === 'json') return write(JSON.stringify(secretJson(body), null, 2));
-  if (format === 'yaml') return write(YAML.stringify(secretJson(body), { lineWidth: 0 }));
+  if (format === 'yaml') return write(yaml().stringify(secretJson(body), { lineWidth: 0 }));
   write(secretTable(body));
   const warnings = (body.warnings ?? []) as string[];
   if (warnings.length > 0)
@@ -161,6 +161,6 @@ export function emitSecret(format: OutputFormat, body: Envelope, field?: string)
 /** `vault list`: "Keys" and a rule, one key a line; JSON and YAML print the bare list. */
 export function emitKeys(format: OutputFormat, keys: string[]): void {
   if (format === 'json') return write(JSON.stringify(keys, null, 2));
-  if (format === 'yaml') return write(YAML.stringify(keys, { lineWidth: 0 }));
+  if (format === 'yaml') return write(yaml().stringify(keys, { lineWidth: 0 }));
   write(['Keys', '----', ...keys].join('\n'));
 }

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { SingleBar } from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { ApiError, type Client } from './client.js';
 import { act, group, leaf, oneLineErrors, type Context } from './command.js';
+import { cliProgress } from './deferred-modules.js';
 import { CliError, UsageError } from './errors.js';
 import { chompOne, parsePositiveInt, promptHidden, readStdinOnce } from './input.js';
 import { colors, emit, keyValueTable } from './output.js';
@@ -198,7 +199,7 @@ async function rewrap(ctx: Context): Promise<void> {
   const client = ctx.client();
   const interactive = process.stderr.isTTY === true && ctx.format === 'table';
   const bar = interactive
-    ? new SingleBar({
+    ? new (cliProgress().SingleBar)({
         format: 'Rewrapping {bar} {value}/{total} records | {duration}s',
         stream: process.stderr,
         hideCursor: true,

@@ -1,8 +1,7 @@
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import YAML from 'yaml';
 import { ApiError, type Client } from './client.js';
 import { act, leaf, oneLineErrors, type Context } from './command.js';
+import { cliProgress, yaml } from './deferred-modules.js';
 import { CliError, UsageError } from './errors.js';
 import { baseName, formatOf, parseDocuments, parseDotenv, toDotenv, type ImportedSecret } from './formats.js';
 import { readFileArg } from './input.js';
@@ -88,7 +87,7 @@ async function importAction(ctx: Context, file: string): Promise<void> {
   const dryRun = ctx.opts.dryRun === true;
   const bar =
     process.stderr.isTTY && !dryRun && secrets.length > 1
-      ? new SingleBar({
+      ? new (cliProgress().SingleBar)({
           format: 'Importing {bar} {value}/{total} secrets',
           stream: process.stderr,
           clearOnComplete: true,
@@ -212,7 +211,7 @@ async function exportAction(ctx: Context, paths: string[]): Promise<void> {
   if (Object.keys(out).length === 0)
     throw new CliError(`no secrets found under ${paths.join(', ')}`, `'strongroom kv list ${paths[0]}'`);
   if (format === 'json') process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-  else if (format === 'yaml') process.stdout.write(YAML.stringify(out, { lineWidth: 0 }));
+  else if (format === 'yaml') process.stdout.write(yaml().stringify(out, { lineWidth: 0 }));
   else
     process.stdout.write(
       Object.entries(out)
