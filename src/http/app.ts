@@ -163,11 +163,15 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
   // Vault serves JSON as exactly `application/json`; Fastify appends `; charset=utf-8` to every JSON type it sends
   // (route replies, the error and not-found handlers alike), and some Vault clients then refuse to parse the body as
   // JSON and lose the `errors` list. One hook, after serialization, so no reply path can miss it.
-  // Every API answer is `no-store` (as Vault's): a browser or proxy must never keep a secret, a token or a policy.
-  // In the same hook, so that no reply path — route, error or not-found handler — can miss it.
-  app.addHook('onSend', (request, reply, payload, done) => {
+  // Every answer is `no-store` (as Vault's API answers) unless its route chose otherwise (the console's assets): a
+  // browser or proxy must never keep a secret, a token or a policy. Decided per reply, not by the raw URL, which
+  // can spell /v1 in other ways (`/%761/...`) that the router still matches. `nosniff` too: API answers carry
+  // strings of the caller's choosing, on the console's origin. In the same hook, so that no reply path — route,
+  // error or not-found handler — can miss them.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (reply.getHeader('content-type') === FASTIFY_JSON) reply.header('content-type', 'application/json');
-    if (request.url.startsWith('/v1/')) reply.header('cache-control', 'no-store');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    reply.header('x-content-type-options', 'nosniff');
     done(null, payload);
   });
 

@@ -271,7 +271,11 @@ describe('web console: secrets', () => {
   it('explains a CAS conflict in words, keeps the edit, compares, and saves over the newer version on request', async () => {
     const { page } = ui;
     await call('POST', 'secret/data/team-c/svc', { data: { mode: 'blue', level: '1' } });
+    // Opened from an address (a link, a reload), the editor waits for a click before it reads every value.
     await page.goto(ui.url('/secrets/secret/team-c/svc?edit=1'));
+    await page.getByRole('button', { name: 'Read the values and edit' }).waitFor();
+    expect(await page.content()).not.toContain('blue');
+    await page.getByRole('button', { name: 'Read the values and edit' }).click();
     await page.getByText('Starting from version 1.').waitFor();
     const mode = await rowOf(page, 'mode');
     await page.getByLabel(`Value ${mode}`).fill('green');

@@ -1,3 +1,8 @@
+import { ApiError } from './errors.js';
+import { encodePath } from './paths.js';
+
+export { ApiError, encodePath };
+
 /**
  * The console's one way to the server: Vault's HTTP API at /v1, with the session's token in X-Vault-Token (never in
  * a URL, never logged). Answers are Vault's envelope; errors become ApiError with Vault's `errors` list.
@@ -33,25 +38,6 @@ export interface MfaRequirement {
   mfa_constraints: Record<string, { any: Array<{ type: string; id: string; uses_passcode: boolean }> }>;
 }
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly errors: string[],
-    readonly path: string,
-  ) {
-    super(errors.length > 0 ? errors.join('; ') : `the server answered ${status} for ${path}`);
-    this.name = 'ApiError';
-  }
-
-  get permissionDenied(): boolean {
-    return this.status === 403;
-  }
-
-  get notFound(): boolean {
-    return this.status === 404;
-  }
-}
-
 export type Query = Record<string, string | number | boolean | undefined>;
 
 export interface RequestOptions {
@@ -72,14 +58,6 @@ let onForbidden: ForbiddenListener = () => undefined;
 export function configureClient(source: TokenSource, forbidden: ForbiddenListener): void {
   tokenSource = source;
   onForbidden = forbidden;
-}
-
-/** Path segments are encoded one by one, so a secret named "a b" or "a%2Fb" reaches the server as written. */
-export function encodePath(path: string): string {
-  return path
-    .split('/')
-    .map((segment) => encodeURIComponent(segment))
-    .join('/');
 }
 
 async function request<T>(

@@ -106,11 +106,23 @@ export function groupBySecret(clusters: Cluster[]): SecretGroup[] {
       }
       for (const p of es.paths) {
         const label = p.mount ? `${p.mount}/${p.key}` : p.key;
-        add(`path:${label}`, { label, ...(p.mount ? { link: `/secrets/${p.mount}/${p.key}` } : {}) }, usage);
+        const link = p.mount ? secretLink(p.mount, p.key) : undefined;
+        add(`path:${label}`, { label, ...(link ? { link } : {}) }, usage);
       }
     }
   }
   return [...groups.values()].sort((a, b) => a.label.localeCompare(b.label));
+}
+
+/**
+ * The console page of a store path an operator reported. The path comes from a cluster (any tenant's
+ * ExternalSecret), so it is encoded segment by segment, and a path with `.`, `..` or empty segments gets no link at
+ * all: it must never lead the console to another path than the one shown.
+ */
+export function secretLink(mount: string, key: string): string | undefined {
+  const segments = [...mount.replace(/\/+$/, '').split('/'), ...key.split('/')];
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) return undefined;
+  return `/secrets/${segments.map(encodeURIComponent).join('/')}`;
 }
 
 /** "2 minutes ago", for a time stamp; the exact time goes in a title. */

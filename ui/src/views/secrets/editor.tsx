@@ -35,6 +35,49 @@ interface Base {
  * refused instead of overwritten.
  */
 export function SecretEditor({ mount, folder, path }: { mount: MountInfo; folder?: string; path?: string }) {
+  const place = path === undefined ? undefined : `${mount.path}/${path}`;
+  // Opened by the page's Edit button: read at once. Opened from an address (a link someone sent, a reload), the
+  // read of every value waits for a click, as a Reveal does: a link must not be enough to put values on screen.
+  const [confirmed, setConfirmed] = useState(() => place === undefined || takeEditIntent(place));
+  if (!confirmed && path !== undefined) {
+    return (
+      <Page title={`Edit ${mount.path}/${path}`}>
+        <Breadcrumbs mount={mount} path={path} />
+        <p className="notice">
+          Editing shows every value of this secret: it reads the current version (a read recorded in the audit log).
+        </p>
+        <div className="row">
+          <Button variant="primary" onClick={() => setConfirmed(true)}>
+            Read the values and edit
+          </Button>
+          <Button onClick={() => navigate(consolePath(mount.path, path))}>Cancel</Button>
+        </div>
+      </Page>
+    );
+  }
+  return (
+    <EditorLoader
+      mount={mount}
+      {...(folder !== undefined ? { folder } : {})}
+      {...(path !== undefined ? { path } : {})}
+    />
+  );
+}
+
+let editIntent: string | undefined;
+
+/** The secret page's Edit button says "this person asked to edit this secret" before it navigates. */
+export function intendToEdit(place: string): void {
+  editIntent = place;
+}
+
+function takeEditIntent(place: string): boolean {
+  const intended = editIntent === place;
+  editIntent = undefined;
+  return intended;
+}
+
+function EditorLoader({ mount, folder, path }: { mount: MountInfo; folder?: string; path?: string }) {
   const state = useApi(
     async (signal): Promise<Base> => {
       if (path === undefined) return { version: 0, data: {} };

@@ -8,6 +8,7 @@ import { useApi } from '../../components/use-api.js';
 import { notify } from '../../components/toast.js';
 import { api } from '../../api/client.js';
 import { Link, navigate } from '../../router.js';
+import { intendToEdit } from './editor.js';
 import { consolePath, kvPath, listFolder, type MountInfo } from './kv.js';
 import { loadSummary, SecretNotFound } from './secret-data.js';
 import { Breadcrumbs } from './breadcrumbs.js';
@@ -63,7 +64,13 @@ export function SecretPage({ mount, path, tab }: { mount: MountInfo; path: strin
   const actions = data ? (
     <>
       {!gone ? (
-        <Button variant="primary" onClick={() => navigate(`${here}?edit=1`)}>
+        <Button
+          variant="primary"
+          onClick={() => {
+            intendToEdit(`${mount.path}/${path}`);
+            navigate(`${here}?edit=1`);
+          }}
+        >
           Edit
         </Button>
       ) : null}
