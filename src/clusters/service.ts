@@ -64,8 +64,9 @@ function controlOf(row: ControlRow): Control {
     ...(row.to_version !== null ? { to_version: row.to_version } : {}),
     state: row.state as ControlState,
     ...(row.message !== null ? { message: row.message } : {}),
+    // The accessor is kept in the row (and the audit log has the request) but never shown: viewers of a cluster
+    // and the operator in it have no use for a handle that looks up or revokes the requester's token.
     requested_by: row.requested_by,
-    requested_by_accessor: row.requested_by_accessor,
     requested_at: iso(row.requested_at),
     ...(row.delivered_at !== null ? { delivered_at: iso(row.delivered_at) } : {}),
     ...(row.completed_at !== null ? { completed_at: iso(row.completed_at) } : {}),

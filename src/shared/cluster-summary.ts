@@ -140,9 +140,8 @@ export interface Control extends ControlRequest {
   cluster: string;
   state: ControlState;
   message?: string;
-  /** The requester's display name and token accessor (accessors are not secret; Vault shows them in audit logs). */
+  /** The requester's display name (their token's accessor is kept by the store and in the audit log, not shown). */
   requested_by: string;
-  requested_by_accessor: string;
   requested_at: string;
   /** When the operator last collected it with a publish. */
   delivered_at?: string;

@@ -7,7 +7,8 @@ import type { Client } from '../../client/index.js';
 import type { ExternalSecret } from '../api/external-secret.js';
 import type { SecretStore } from '../api/secret-store.js';
 import type { Consumer } from '../consumers/types.js';
-import { requestRolloutControl } from '../rollout/request.js';
+import { CONTROL_ACTIONS, type Control } from '../../shared/cluster-summary.js';
+import { RolloutControlRefused, requestRolloutControl } from '../rollout/request.js';
 import { startPublisher, type Publisher } from './publisher.js';
 import { buildSummary, rolloutFingerprint } from './summary.js';
 import type { TokenSource } from './token.js';
@@ -47,6 +48,10 @@ export function startClusterPublisher(options: PublishOptions, caches: Publisher
       ),
     fingerprint: () => rolloutFingerprint(caches.externalSecrets()),
     apply: async (control) => {
+      // The store queued it, but the operator acts on its own cluster only: a control for another cluster, an
+      // action it does not know or an ExternalSecret it does not have is refused (and acknowledged as such) rather
+      // than tried on every publish until it expires.
+      refuseUnlessOurs(control, options.cluster, caches.externalSecrets());
       await requestRolloutControl(
         caches.custom,
         { namespace: control.namespace, name: control.external_secret },
@@ -61,4 +66,19 @@ export function startClusterPublisher(options: PublishOptions, caches: Publisher
     onForbidden: () => options.tokens.forget(),
     log: caches.log,
   });
+}
+
+export function refuseUnlessOurs(control: Control, cluster: string, externalSecrets: ExternalSecret[]): void {
+  if (control.cluster !== cluster) throw new RolloutControlRefused(`this operator runs cluster "${cluster}"`);
+  if (!(CONTROL_ACTIONS as readonly string[]).includes(control.action)) {
+    throw new RolloutControlRefused(`unknown action "${String(control.action)}"`);
+  }
+  const known = externalSecrets.some(
+    (es) => es.metadata?.namespace === control.namespace && es.metadata?.name === control.external_secret,
+  );
+  if (!known) {
+    throw new RolloutControlRefused(
+      `ExternalSecret ${control.namespace}/${control.external_secret} does not exist in cluster "${cluster}"`,
+    );
+  }
 }

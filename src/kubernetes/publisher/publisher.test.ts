@@ -15,7 +15,6 @@ const control = (id: string, action: Control['action'] = 'pause'): Control => ({
   action,
   state: 'queued',
   requested_by: 'alice',
-  requested_by_accessor: 'acc',
   requested_at: new Date(0).toISOString(),
 });
 
