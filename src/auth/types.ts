@@ -155,6 +155,12 @@ export interface TokenService {
   revokeAccessor(accessor: string): Promise<void>;
   /** Revokes only this token; its children become orphans. */
   revokeOrphan(token: string): Promise<void>;
+  /**
+   * Revokes every root token `createRoot` minted except the one with `keepAccessor` (--dev keeps exactly one root
+   * token valid). Their children become orphans: tokens handed out under an old root keep working. Returns how many
+   * were revoked. Root tokens created as children through auth/token/create are not touched.
+   */
+  revokeRootTokensExcept(keepAccessor: string): Promise<number>;
   /** Deletes expired tokens (background). */
   tidy(): Promise<number>;
   /**

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { keyFileUnsealHelp } from '../crypto/keyfile.js';
 import { ApiError, type Client } from './client.js';
 import { act, group, leaf, oneLineErrors, type Context } from './command.js';
 import { cliProgress } from './deferred-modules.js';
@@ -178,7 +179,7 @@ function readKeyFileArg(path: string): string {
 
 function sealTable(status: Record<string, unknown>, address: string): string {
   const sealed = status.sealed === true;
-  return keyValueTable([
+  const table = keyValueTable([
     ['Address', address],
     ['Seal Type', status.type],
     ['Initialized', status.initialized],
@@ -189,7 +190,15 @@ function sealTable(status: Record<string, unknown>, address: string): string {
     ['Version', status.version],
     ['Storage Type', status.storage_type],
   ]);
+  // A key-file (dev) store sealed through the API: nobody holds shares, so say what does unseal it. The server's
+  // 503s name the file's path; seal-status keeps Vault's shape, so here the path is the data directory's.
+  if (sealed && status.initialized === true && status.type === 'keyfile') {
+    return `${table}\n\n${capitalized(keyFileUnsealHelp("<the server's data directory>/dev-unseal.key"))}.`;
+  }
+  return table;
 }
+
+const capitalized = (line: string) => line.charAt(0).toUpperCase() + line.slice(1);
 
 /**
  * sys/rewrap answers when the whole rewrap is done. On a terminal the CLI shows a progress bar fed by

@@ -14,6 +14,20 @@ export const KEY_FILE_WARNING =
   'the root key is sealed with a key file: anyone who can read that file and the database can decrypt every secret. ' +
   'Keep the key file off the data volume, or use Shamir shares or auto-unseal in production.';
 
+/**
+ * How a key-file store comes back after a seal through the API; part of every refusal of an unseal key. `keyFile`:
+ * the file's path when the teller may name it (a dev server's own 503s), a placeholder otherwise.
+ */
+export function keyFileUnsealHelp(keyFile = '<data dir>/dev-unseal.key'): string {
+  return (
+    "this store is sealed with a key file: unseal it with that file's contents " +
+    `('strongroom operator unseal --key-file=${keyFile}', or PUT sys/unseal {"key": "<the file's base64 line>"}), ` +
+    'or restart the server, which unseals itself from the key file in its data directory'
+  );
+}
+
+export const KEY_FILE_UNSEAL_HELP = keyFileUnsealHelp();
+
 function invalid(message: string): StrongroomError {
   return new StrongroomError('invalid', message);
 }

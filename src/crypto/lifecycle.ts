@@ -3,6 +3,7 @@ import { StrongroomError } from '../shared/errors.js';
 import { authenticationFailed } from './aead.js';
 import type { KeyringBarrier } from './barrier.js';
 import {
+  KEY_FILE_UNSEAL_HELP,
   KEY_FILE_WARNING,
   createKeyFile,
   decodeKeyFileContents,
@@ -19,11 +20,6 @@ import type { InitResult, SealService, SealStatus } from './types.js';
 /** `details.reason` of the error an init of an initialized store fails with (transports may word it their own way). */
 export const ALREADY_INITIALIZED = 'already_initialized';
 
-/** How a key-file store comes back after a seal through the API; part of every refusal of an unseal key. */
-export const KEY_FILE_UNSEAL_HELP =
-  "this store is sealed with a key file: unseal it with that file's contents " +
-  '(\'strongroom operator unseal --key-file=<data dir>/dev-unseal.key\', or PUT sys/unseal {"key": "<the file\'s base64 line>"}), ' +
-  'or restart the server, which unseals itself from the key file in its data directory';
 
 function isAuthenticationFailure(err: unknown): boolean {
   return err instanceof StrongroomError && err.kind === 'internal' && err.message === authenticationFailed().message;

@@ -51,6 +51,11 @@ export interface HttpDeps {
   metrics: Metrics;
   /** What `sys/health` asks besides the seal (storage, ...): any failing check makes the process not ready. */
   healthChecks?: readonly HealthCheck[];
+  /**
+   * How to unseal this store, said after "Vault is sealed" in every 503 (a key-file store: its key file, or a
+   * restart); undefined when there is nothing to add (a Shamir store: the operators hold the keys and know).
+   */
+  unsealHelp?(): Promise<string | undefined>;
   /** Login rate limit: tokens per second and burst per remote address (0 disables). */
   loginRateLimit?: { perSecond: number; burst: number };
 }

@@ -209,7 +209,11 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       }
       return rendered;
     } catch (err) {
-      const rendered = errorReply(err, route, req.requestId);
+      // Asked only when sealed (and never allowed to turn a 503 into another error).
+      const unsealHelp = isStrongroomError(err, 'sealed')
+        ? await deps.unsealHelp?.().catch(() => undefined)
+        : undefined;
+      const rendered = errorReply(err, route, req.requestId, unsealHelp);
       if (audited && !(err instanceof AuditFailure)) {
         const error = rendered.status === 500 ? 'internal error' : firstError(rendered.body);
         try {

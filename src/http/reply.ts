@@ -32,7 +32,8 @@ export class AuditFailure extends StrongroomError {
   }
 }
 
-export function errorReply(err: unknown, route: string, requestId: string): ApiReply {
+/** `unsealHelp`: for a sealed store, how to unseal it, as a second error after Vault's words. */
+export function errorReply(err: unknown, route: string, requestId: string, unsealHelp?: string): ApiReply {
   if (err instanceof AuditFailure) {
     // The audit log could not be written because storage is out: that is the outage callers need to hear about.
     if (isStorageUnavailable(err.cause)) return reply(503, { errors: [err.cause.message] }, route);
@@ -48,9 +49,11 @@ export function errorReply(err: unknown, route: string, requestId: string): ApiR
       headers['retry-after'] = String(err.details.retryAfter);
     }
     // A sealed store is "Vault is sealed" on the wire (Vault's consts.ErrSealed), whichever layer noticed: clients
-    // and scripts written for Vault match on those words.
-    const message = err.kind === 'sealed' ? 'Vault is sealed' : err.message;
-    return reply(status, { errors: [message] }, route, { headers });
+    // and scripts written for Vault match on those words, so how to unseal comes after them, never instead.
+    if (err.kind === 'sealed') {
+      return reply(status, { errors: ['Vault is sealed', ...(unsealHelp ? [unsealHelp] : [])] }, route, { headers });
+    }
+    return reply(status, { errors: [err.message] }, route, { headers });
   }
   return reply(500, { errors: [`internal error; request id ${requestId}`] }, route, { internalError: err });
 }

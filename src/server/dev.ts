@@ -1,5 +1,8 @@
+import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
-import { keyFileExists } from '../crypto/keyfile.js';
+import { TOKEN_PREFIX } from '../auth/token/format.js';
+import { KEY_FILE_UNSEAL_HELP, keyFileExists, keyFileUnsealHelp } from '../crypto/keyfile.js';
+import type { Barrier, SealService } from '../crypto/types.js';
 import type { ServerConfig } from './config.js';
 import type { Store } from './store.js';
 
@@ -8,7 +11,9 @@ export const DEV_KEY_FILE = 'dev-unseal.key';
 /**
  * `--dev`: a store that is ready to use. First start: initialize with a key file in the data directory and mount
  * KV v2 at secret/ and transit at transit/. Later starts: unseal from the same key file (the data survives).
- * Every start: (re)create the root token — the fixed --dev-root-token value when given. Returns the root token.
+ * Every start: the root token is the fixed --dev-root-token value when given, else this store's stable dev root token
+ * (the same on every start, see stableDevRootToken); every other root token minted at a start before is revoked, so
+ * exactly one dev root token works. Returns the root token.
  */
 export async function bootstrapDev(store: Store, config: ServerConfig, warn: (line: string) => void): Promise<string> {
   const keyFile = join(config.dataDir, DEV_KEY_FILE);
@@ -42,8 +47,27 @@ export async function bootstrapDev(store: Store, config: ServerConfig, warn: (li
       await store.mounts.enable({ path: 'transit/', type: 'transit', description: 'encryption as a service' });
     }
   }
-  const root = await store.tokens.createRoot(config.devRootToken);
+  // createRoot hands back the existing token when this value was minted before (an ordinary restart).
+  const root = await store.tokens.createRoot(config.devRootToken ?? stableDevRootToken(store.seal.barrier));
+  const revoked = await store.tokens.revokeRootTokensExcept(root.info.accessor);
+  if (revoked > 0) warn(`dev mode: revoked ${revoked} earlier root token(s); only the root token below works now`);
   return root.token;
+}
+
+/** What the dev root token is derived from: a barrier key of its own, so it says nothing about any other key. */
+const DEV_ROOT_TOKEN_PURPOSE = 'dev-root-token';
+
+/**
+ * The dev root token of this store when --dev-root-token is not given: the same on every start against the same data
+ * directory, so a shell's exported token keeps working after a restart. It is derived (HMAC) from a key of the
+ * barrier rather than stored: nothing new is written to disk, not even sealed, and only someone who can already
+ * unseal the store (key file and database) can compute it. Keyring rotation keeps derived keys, so the token
+ * survives `operator rotate` too. To change it, start once with --dev-root-token (the derived one is revoked then, and
+ * comes back only when --dev-root-token is dropped again).
+ */
+export function stableDevRootToken(barrier: Pick<Barrier, 'hmacKey'>): string {
+  const mac = createHmac('sha256', barrier.hmacKey(DEV_ROOT_TOKEN_PURPOSE));
+  return TOKEN_PREFIX + mac.update('strongroom dev root token').digest('base64url');
 }
 
 /**
@@ -70,4 +94,17 @@ export async function unsealAtStart(store: Store, config: ServerConfig, warn: (l
     await store.seal.unsealWithKeyFile(keyFile);
     await store.lifecycle.afterUnseal();
   }
+}
+
+/**
+ * What a sealed store's 503s add after "Vault is sealed": for a key-file store, how to unseal it. A dev server names
+ * its key file's path (the person who started it is the one asking); a production server started on a key-file
+ * store gives the placeholder, not the layout of its disk, to unauthenticated callers. Shamir stores: nothing.
+ */
+export function unsealHelpFor(seal: Pick<SealService, 'status'>, config: Pick<ServerConfig, 'dev' | 'dataDir'>) {
+  return async (): Promise<string | undefined> => {
+    const status = await seal.status();
+    if (!status.initialized || !status.sealed || status.type !== 'keyfile') return undefined;
+    return config.dev ? keyFileUnsealHelp(join(config.dataDir, DEV_KEY_FILE)) : KEY_FILE_UNSEAL_HELP;
+  };
 }

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 
 import type { FastifyInstance } from 'fastify';
-import { KEY_FILE_UNSEAL_HELP } from '../crypto/lifecycle.js';
+import { KEY_FILE_UNSEAL_HELP } from '../crypto/keyfile.js';
 import { buildApp } from '../http/app.js';
 import { defaultConsoleDir } from '../http/console.js';
 import { createAdmission } from '../http/admission.js';

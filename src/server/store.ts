@@ -21,6 +21,7 @@ import { createWrappingService } from '../wrapping/service.js';
 import { createClusterService } from '../clusters/service.js';
 import type { ServerConfig } from './config.js';
 import { createAuditLifecycle } from './audit-lifecycle.js';
+import { unsealHelpFor } from './dev.js';
 import { SYSTEM_LEASE_TTL_SECONDS } from '../shared/duration.js';
 import { wireIdentity } from './identity-wiring.js';
 import { wireLeases } from './lease-wiring.js';
@@ -233,6 +234,7 @@ export async function openStore(
     lifecycle,
     modules: host,
     metrics: options.metrics,
+    unsealHelp: unsealHelpFor(seal, config),
     healthChecks: [
       { name: 'storage', check: () => storage.health.check() },
       // Unsealed without a working audit log, every request is refused: not a process to send traffic to.

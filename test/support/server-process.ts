@@ -18,8 +18,11 @@ export interface StartServerOptions {
   env?: Record<string, string>;
   /** Reuse a data directory (restart scenarios); by default a fresh temp dir, removed on stop(). */
   dataDir?: string;
-  /** Fixed dev root token; a random one by default. */
-  rootToken?: string;
+  /**
+   * Fixed dev root token (--dev-root-token); a random one by default. `null`: no --dev-root-token, so the store's own
+   * stable dev root token is used, read from the banner.
+   */
+  rootToken?: string | null;
   /** Milliseconds to wait for the server to listen (default 20 s). */
   timeoutMs?: number;
 }
@@ -46,9 +49,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Sta
   const dev = options.dev ?? true;
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'strongroom-server-'));
-  const rootToken = dev ? (options.rootToken ?? `srs.test-${randomBytes(12).toString('hex')}`) : '';
+  const fixedRootToken =
+    options.rootToken === null ? null : (options.rootToken ?? `srs.test-${randomBytes(12).toString('hex')}`);
   const args = ['server', '--listen=127.0.0.1:0', `--data-dir=${dataDir}`, '--log-level=info'];
-  if (dev) args.push('--dev', `--dev-root-token=${rootToken}`);
+  if (dev) args.push('--dev', ...(fixedRootToken === null ? [] : [`--dev-root-token=${fixedRootToken}`]));
   args.push(...(options.args ?? []));
 
   const proc = spawn(process.execPath, [BIN, ...args], {
@@ -96,6 +100,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Sta
   if (dev) {
     for (let i = 0; i < 100 && !ROOT_TOKEN.test(out); i++) await new Promise((r) => setTimeout(r, 10));
   }
+  const rootToken = !dev ? '' : (fixedRootToken ?? ROOT_TOKEN.exec(out)?.[1] ?? '');
 
   let stopped: Promise<number | null> | null = null;
   return {

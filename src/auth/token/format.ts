@@ -8,6 +8,8 @@ import { invalid } from '../../shared/errors.js';
  * they identify a token for lookup/revoke but can never authenticate.
  */
 export const TOKEN_PREFIX = 'srs.';
+/** The creation path of every root token `createRoot` mints (sys/init, --dev), and of no other token. */
+export const ROOT_TOKEN_PATH = 'auth/token/root';
 /** Presented tokens longer than this are rejected before hashing (Vault allows custom IDs, not novels). */
 export const MAX_TOKEN_LENGTH = 512;
 

@@ -64,6 +64,8 @@ export interface TokenRepository {
   liveAccessors(now: number): Promise<string[]>;
   /** Accessors of tokens created through a path starting with `prefix` (at most `limit`). */
   accessorsUnderPath(prefix: string, limit: number): Promise<string[]>;
+  /** Accessors of every token created through exactly `path` (the root tokens: 'auth/token/root'). */
+  accessorsOnPath(path: string): Promise<string[]>;
 }
 
 export function createTokenRepository(storage: Pick<Storage, 'db'>): TokenRepository {
@@ -191,6 +193,11 @@ export function createTokenRepository(storage: Pick<Storage, 'db'>): TokenReposi
         .where(sql<string>`substr(path, 1, ${sql.lit(prefix.length)})`, '=', prefix)
         .limit(limit)
         .execute();
+      return rows.map((r) => r.accessor);
+    },
+
+    async accessorsOnPath(path) {
+      const rows = await db.selectFrom('auth_tokens').select('accessor').where('path', '=', path).execute();
       return rows.map((r) => r.accessor);
     },
   };

@@ -1,5 +1,5 @@
 import type { TokenService } from '../types.js';
-import { MAX_TOKEN_LENGTH } from './format.js';
+import { MAX_TOKEN_LENGTH, ROOT_TOKEN_PATH } from './format.js';
 import { denied, invalidAccessor, type TokenRecords } from './records.js';
 
 const TIDY_BATCH = 500;
@@ -10,8 +10,20 @@ const TIDY_BATCH = 500;
  */
 export function createTokenRevocation(
   records: TokenRecords,
-): Pick<TokenService, 'revoke' | 'revokeAccessor' | 'revokeOrphan' | 'tidy' | 'revokeByPathPrefix'> {
+): Pick<
+  TokenService,
+  'revoke' | 'revokeAccessor' | 'revokeOrphan' | 'tidy' | 'revokeByPathPrefix' | 'revokeRootTokensExcept'
+> {
   const { repo, clock, cache, hashToken, evict, revokeTree } = records;
+
+  /** Revokes one token; its children become orphans (their cached parent link is dropped with it). */
+  async function revokeOrphaning(accessor: string): Promise<number> {
+    const gone = await repo.deleteOrphaningChildren(accessor);
+    const evicted = evict(gone);
+    cache.deleteWhere((info) => info.parentAccessor === accessor);
+    await evicted;
+    return gone.length;
+  }
 
   return {
     async revoke(token) {
@@ -31,11 +43,15 @@ export function createTokenRevocation(
     async revokeOrphan(token) {
       if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw denied();
       const row = await repo.findByHash(hashToken(token));
-      if (!row) return;
-      const revoked = repo.deleteOrphaningChildren(row.accessor);
-      const evicted = evict(await revoked);
-      cache.deleteWhere((info) => info.parentAccessor === row.accessor);
-      await evicted;
+      if (row) await revokeOrphaning(row.accessor);
+    },
+
+    async revokeRootTokensExcept(keepAccessor) {
+      let revoked = 0;
+      for (const accessor of await repo.accessorsOnPath(ROOT_TOKEN_PATH)) {
+        if (accessor !== keepAccessor) revoked += await revokeOrphaning(accessor);
+      }
+      return revoked;
     },
 
     async tidy() {

@@ -52,6 +52,26 @@ describeEachEngine('token service', (ctx) => {
     expect((await tokens.authenticate('dev-root')).policies).toEqual(['root']);
   });
 
+  it('revokes every other root token (--dev keeps one), orphaning their children instead of revoking them', async () => {
+    const earlier = await tokens.createRoot('dev-earlier');
+    const handedOut = await tokens.create(earlier.info, { policies: ['app'] });
+    const rootChild = await tokens.create(earlier.info, { policies: ['root'] });
+    const kept = await tokens.createRoot('dev-now');
+
+    // This test's root and 'dev-earlier' at least (the storage is shared with earlier tests, whose roots go too).
+    expect(await tokens.revokeRootTokensExcept(kept.info.accessor)).toBeGreaterThanOrEqual(2);
+    for (const gone of [earlier.token, root.token]) {
+      expect(isStrongroomError(await errorOf(tokens.authenticate(gone)), 'unauthenticated')).toBe(true);
+    }
+    expect((await tokens.authenticate('dev-now')).policies).toEqual(['root']);
+    const child = await tokens.authenticate(handedOut.token);
+    expect(child.policies).toEqual(['app', 'default']);
+    expect(child.orphan).toBe(true);
+    // A root token made as a child (auth/token/create) is the user's, not one the store minted at a start.
+    expect((await tokens.authenticate(rootChild.token)).policies).toEqual(['root']);
+    expect(await tokens.revokeRootTokensExcept(kept.info.accessor)).toBe(0);
+  });
+
   it('never stores the token itself, only its HMAC', async () => {
     const child = await tokens.create(root.info, { policies: ['app'] });
     const rows = await ctx.storage().db.selectFrom('auth_tokens').selectAll().execute();
