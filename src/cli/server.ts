@@ -11,7 +11,10 @@ export function registerServer(program: Command): void {
       'YAML config file (settings as snake_case keys; env STRONGROOM_<KEY> and flags override it)',
     )
     .option('--dev', 'development mode: initialize/unseal with a key file in the data dir, mount secret/ and transit/')
-    .option('--dev-root-token <token>', 'dev mode: use this fixed root token')
+    .option(
+      '--dev-root-token <token>',
+      "dev mode: use this fixed root token instead of the data folder's own (the same on every start); earlier dev root tokens are revoked",
+    )
     .option('--listen <host:port>', 'address to listen on; port 0 picks a free port (default 127.0.0.1:8200)')
     .option('--data-dir <dir>', 'data directory (SQLite database, dev key file)')
     .option('--database-url <url>', 'PostgreSQL URL (postgres://...); several servers may share one database')

@@ -20,7 +20,6 @@ import type { InitResult, SealService, SealStatus } from './types.js';
 /** `details.reason` of the error an init of an initialized store fails with (transports may word it their own way). */
 export const ALREADY_INITIALIZED = 'already_initialized';
 
-
 function isAuthenticationFailure(err: unknown): boolean {
   return err instanceof StrongroomError && err.kind === 'internal' && err.message === authenticationFailed().message;
 }
