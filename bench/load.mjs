@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // One load run with autocannon, in its own process so the load generator never shares an event loop with the server
-// under test. Prints one JSON line: { rps, p50, p99, requests, errors, non2xx, bytes }.
+// under test. Prints one JSON line: { rps, p50, p99, requests, warmupRequests, errors, non2xx, bytes, cpuSeconds }
+// (cpuSeconds: this load generator's own CPU, so a run can say how much of the machine the load itself took).
 //
 // Usage: node bench/load.mjs --url URL [--method GET] [--header 'name: value']... [--body-file FILE]
-//                            [--connections 32] [--duration 10] [--warmup 2]
+//                            [--connections 32] [--duration 10] [--warmup 2] [--amount N]
+// --amount sends exactly N requests (no warm-up) instead of loading for --duration seconds.
 import autocannon from 'autocannon';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -17,6 +19,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
+    amount: { type: 'string' },
   },
 });
 if (!values.url) {
@@ -33,8 +36,10 @@ for (const header of values.header) {
 const body = values['body-file'] ? readFileSync(values['body-file'], 'utf8') : undefined;
 if (body !== undefined) headers['content-type'] ??= 'application/json';
 
+const amount = values.amount === undefined ? undefined : Number(values.amount);
 const run = (duration) =>
   autocannon({
+    ...(amount !== undefined ? { amount } : {}),
     url: values.url,
     method: values.method,
     headers,
@@ -46,7 +51,7 @@ const run = (duration) =>
   });
 
 // The warm-up lets V8 optimise the hot path and fills caches; only the second run is reported.
-const warm = Number(values.warmup) > 0 ? await run(Number(values.warmup)) : null;
+const warm = amount === undefined && Number(values.warmup) > 0 ? await run(Number(values.warmup)) : null;
 const result = await run(Number(values.duration));
 
 process.stdout.write(
@@ -59,5 +64,6 @@ process.stdout.write(
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
     bytes: result.throughput.total,
+    cpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
   })}\n`,
 );

@@ -3,10 +3,14 @@
 // against the Kubernetes API double, with a real `strongroom operator` process. Measures time until every target
 // Secret exists, provider calls for the initial sync and for one refresh (read dedup + cache at work), and the
 // operator's peak RSS. Needs the compiled dist/ (npm run build).
-// Usage: node bench/operator.mjs [--counts 1000,10000] [--refresh 60] [--rollouts]
+// Usage: node bench/operator.mjs [--counts 1000,10000] [--refresh 60] [--rollouts] [--no-refresh-wait] [--json FILE]
+//                                [--timeout 600]
+// --timeout: seconds to wait for every Secret; past it the row reports how many were synced (timedOut: true).
+// --no-refresh-wait skips the refresh cycle (provider reads per refresh are then not measured); --json also writes the
+// rows to FILE for bench/run.mjs's targets table.
 // Profiling: OPERATOR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node bench/operator.mjs ...
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -30,6 +34,9 @@ const REFRESH_S = Number(argValue('refresh', '60'));
 const KEYS = 10;
 // Rollouts are off by default here: this measures syncing; --rollouts adds the rollout engine's per-Secret record.
 const ROLLOUTS = process.argv.includes('--rollouts');
+const REFRESH_WAIT = !process.argv.includes('--no-refresh-wait');
+const JSON_FILE = argValue('json', undefined);
+const TIMEOUT_MS = Number(argValue('timeout', '600')) * 1000;
 const NODE_ARGS = (process.env.OPERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 async function metric(url, name, labels = {}) {
@@ -114,20 +121,29 @@ async function runOnce(count, server) {
   });
   const managed = () =>
     api.list('secrets', ns).filter((s) => s.metadata.labels?.['strongroom.io/managed'] === 'true').length;
-  while (managed() < count) await new Promise((r) => setTimeout(r, 50));
+  let timedOut = false;
+  while (managed() < count) {
+    if (performance.now() - started > TIMEOUT_MS) {
+      timedOut = true;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const syncedMs = performance.now() - started;
+  const synced = managed();
   const syncCpu = cpuSeconds(proc.pid);
   const initialCalls = await metric(metricsUrl, 'strongroom_operator_provider_calls_total', { operation: 'read' });
 
   // One full refresh cycle: every ExternalSecret comes back after REFRESH_S.
-  await new Promise((r) => setTimeout(r, REFRESH_S * 1000 + 2000));
+  if (REFRESH_WAIT) await new Promise((r) => setTimeout(r, REFRESH_S * 1000 + 2000));
   const afterRefresh = await metric(metricsUrl, 'strongroom_operator_provider_calls_total', { operation: 'read' });
   const syncs = await metric(metricsUrl, 'strongroom_operator_syncs_total', { kind: 'ExternalSecret', result: 'ok' });
   const rss = peakRssMiB(proc.pid);
   proc.kill('SIGTERM');
   await new Promise((r) => proc.once('exit', r));
   await api.close();
-  return { count, syncedMs, syncCpu, initialCalls, refreshCalls: afterRefresh - initialCalls, syncs, rss };
+  const refreshCalls = REFRESH_WAIT ? afterRefresh - initialCalls : null;
+  return { count, synced, timedOut, syncedMs, syncCpu, initialCalls, refreshCalls, syncs, rss, rollouts: ROLLOUTS };
 }
 
 // A dev server process (the compiled test helper resolves paths relative to src/, so spawn it here).
@@ -201,9 +217,10 @@ try {
   for (const r of rows) {
     const seconds = r.syncedMs / 1000;
     console.log(
-      `| ${r.count} | ${seconds.toFixed(2)} s | ${(r.count / seconds).toFixed(0)} | ${((r.syncCpu / seconds) * 100).toFixed(0)}% | ${r.initialCalls} | ${r.refreshCalls} | ${r.syncs} | ${r.rss.toFixed(0)} MiB |`,
+      `| ${r.count} | ${r.timedOut ? `timed out after ${seconds.toFixed(0)} s, ${r.synced} synced` : `${seconds.toFixed(2)} s`} | ${(r.count / seconds).toFixed(0)} | ${((r.syncCpu / seconds) * 100).toFixed(0)}% | ${r.initialCalls} | ${r.refreshCalls ?? 'not measured'} | ${r.syncs} | ${r.rss.toFixed(0)} MiB |`,
     );
   }
+  if (JSON_FILE) writeFileSync(JSON_FILE, JSON.stringify(rows));
 } finally {
   await server.stop();
 }

@@ -13,3 +13,13 @@ export function cpuSeconds(pid) {
     return NaN;
   }
 }
+
+/** Resident set size of a process in MB (10^6 bytes, the unit of the issue's targets); NaN where there is no /proc. */
+export function rssMegabytes(pid) {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? (Number(match[1]) * 1024) / 1e6 : NaN;
+  } catch {
+    return NaN;
+  }
+}
