@@ -12,6 +12,7 @@ import {
   toTable,
   versionDocument,
 } from './discovery.js';
+import { openApiV2Json, openApiV2Protobuf, openApiV3Discovery, openApiV3GroupVersion } from './openapi.js';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, type Json } from './patch.js';
 import { apiVersionOf, type Obj, type Registry, type ResourceType } from './registry.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -163,8 +164,24 @@ async function serveNonResource(
     case '/openid/v1/jwks':
       return found(ctx.tokens.info.jwks);
   }
-  if (path === '/openapi/v2' || path.startsWith('/openapi/v3')) {
-    throw new ApiError(404, 'NotFound', 'the double does not serve OpenAPI documents; use kubectl --validate=false');
+  if (path === '/openapi/v2') {
+    if (/protobuf/.test(req.headers.accept ?? '') || !/json/.test(req.headers.accept ?? '')) {
+      const body = openApiV2Protobuf();
+      res.writeHead(200, {
+        'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf',
+        'Content-Length': body.length,
+      });
+      res.end(body);
+      return true;
+    }
+    return found(openApiV2Json());
+  }
+  if (path === '/openapi/v3') return found(openApiV3Discovery(ctx.registry));
+  if (path.startsWith('/openapi/v3/')) {
+    const [prefix, ...rest] = path.slice('/openapi/v3/'.length).split('/');
+    if (prefix === 'api' && rest.length === 1) return found(openApiV3GroupVersion(ctx.registry, '', rest[0]!));
+    if (prefix === 'apis' && rest.length === 2) return found(openApiV3GroupVersion(ctx.registry, rest[0]!, rest[1]!));
+    return found(undefined);
   }
   const parts = path.split('/').filter(Boolean);
   if (parts[0] === 'api' && parts.length === 2) return found(resourceList(ctx.registry, '', parts[1]!));
