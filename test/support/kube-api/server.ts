@@ -15,6 +15,8 @@ import {
 import { openApiV2Json, openApiV2Protobuf, openApiV3Discovery, openApiV3GroupVersion } from './openapi.js';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, type Json } from './patch.js';
 import { apiVersionOf, type Obj, type Registry, type ResourceType } from './registry.js';
+import { decodeProtobufObject, isProtobuf } from './protobuf.js';
+import { unknownFields } from './schema.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import {
   ApiError,
@@ -92,6 +94,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
   const body = await readBody(req);
+  if (isProtobuf(contentType) && req.method === 'POST') return decodeProtobufObject(body);
   if (contentType.includes('protobuf') || contentType.includes('yaml')) throw unsupportedMediaType(contentType);
   if (body.length === 0) return undefined;
   try {
@@ -258,6 +261,30 @@ interface ContinueToken {
   start: string;
 }
 
+/**
+ * `fieldValidation` (kubectl sends `Strict` once OpenAPI v3 says the kind supports it): unknown fields of a kind with
+ * a schema fail the request (Strict) or come back as `Warning` headers (Warn); `Ignore`, or no parameter, prunes them
+ * silently. Built-in kinds have no schema in the double, so their unknown fields are always dropped.
+ */
+function checkFieldValidation(type: ResourceType, body: Obj, query: URLSearchParams, res: ServerResponse): void {
+  const directive = query.get('fieldValidation') ?? 'Ignore';
+  if (!['Strict', 'Warn', 'Ignore'].includes(directive))
+    throw badRequest(`fieldValidation must be Ignore, Warn or Strict, not ${JSON.stringify(directive)}`);
+  if (directive === 'Ignore' || !type.schema) return;
+  const unknown = unknownFields(body, type.schema);
+  if (unknown.length === 0) return;
+  if (directive === 'Strict') {
+    throw badRequest(
+      `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: strict decoding error: ` +
+        unknown.map((f) => `unknown field "${f}"`).join(', '),
+    );
+  }
+  res.setHeader(
+    'Warning',
+    unknown.map((f) => `299 - ${JSON.stringify(`unknown field "${f}"`)}`),
+  );
+}
+
 async function serveResource(
   ctx: HandlerContext,
   req: IncomingMessage,
@@ -297,6 +324,7 @@ async function serveResource(
     if (method === 'POST') {
       const body = asObject(await readJson(req));
       checkBodyIdentity(route, body);
+      checkFieldValidation(type, body, query, res);
       return sendJson(res, 201, present(type, store.create(type, body, { dryRun })));
     }
     if (method === 'DELETE') {
@@ -340,6 +368,7 @@ async function serveResource(
     case 'PUT': {
       const body = asObject(await readJson(req));
       checkBodyIdentity(route, body);
+      checkFieldValidation(type, body, query, res);
       return sendJson(res, 200, present(type, store.update(type, body, { subresource: status, dryRun })));
     }
     case 'PATCH': {
@@ -355,6 +384,7 @@ async function serveResource(
       else throw unsupportedMediaType(contentType);
       const result = asObject(patched);
       checkBodyIdentity(route, result);
+      checkFieldValidation(type, result, query, res);
       return sendJson(res, 200, present(type, store.update(type, result, { subresource: status, dryRun })));
     }
     case 'DELETE': {
