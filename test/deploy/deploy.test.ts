@@ -231,6 +231,19 @@ describe.skipIf(!kubectl)('deploy/ kustomize bases', () => {
         /unknown field "spec.refreshIntervall"/,
       );
       expect(api.get('externalsecrets.strongroom.io', 'payments', 'typo')).toBeUndefined();
+      // --validate=warn: stored without the field, and kubectl shows the server's warning.
+      const warned = await run(
+        kubectl,
+        ['--kubeconfig', kubeconfig, 'apply', '--validate=warn', '-f', join(scratch, 'typo.yaml')],
+        {
+          timeout: 60_000,
+          env: { ...process.env, KUBECACHEDIR: join(scratch, 'cache') },
+        },
+      );
+      expect(warned.stderr).toMatch(/Warning: unknown field "spec.refreshIntervall"/);
+      const stored = api.get('externalsecrets.strongroom.io', 'payments', 'typo') as Loose;
+      expect(stored.spec.refreshInterval).toBe('1h');
+      expect(stored.spec.refreshIntervall).toBeUndefined();
 
       const bad = {
         ...sample,
