@@ -30,14 +30,29 @@ export function runScript(
     .map((command, i) => `printf '\\n::step ${i}::\\n'\n${command} 2>&1\nprintf '\\n::rc ${i} %s::\\n' "$?"`)
     .join('\n');
   return new Promise((resolve, reject) => {
-    const proc = spawn('bash', ['-c', script], { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const timer = setTimeout(() => proc.kill('SIGKILL'), options.timeoutMs);
+    // Its own process group, so what a step left running in the background (the quickstart's operator) is stopped with
+    // the session even when a step failed before the line that stops it, or the session timed out.
+    const proc = spawn('bash', ['-c', script], {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const killGroup = (signal: NodeJS.Signals) => {
+      try {
+        if (proc.pid !== undefined) process.kill(-proc.pid, signal);
+      } catch {
+        // the group is already gone
+      }
+    };
+    const timer = setTimeout(() => killGroup('SIGKILL'), options.timeoutMs);
     let out = '';
     proc.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     proc.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
     proc.on('error', reject);
     proc.on('close', () => {
       clearTimeout(timer);
+      killGroup('SIGTERM');
       resolve(
         commands.map((command, i) => {
           const m = new RegExp(`::step ${i}::\\n([\\s\\S]*?)\\n::rc ${i} (\\d+)::`).exec(out);
