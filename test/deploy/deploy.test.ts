@@ -1,8 +1,8 @@
 /**
  * Renders every kustomize base under deploy/ with `kubectl kustomize` and checks the objects: known kinds, required
- * fields, least-privilege RBAC (no `*`, Secrets only for the operator), structural CRDs; then applies what the
- * Kubernetes API double serves (CRDs, namespaces, service accounts, workloads, services) with kubectl, and creates
- * sample custom resources through the CRD schemas.
+ * fields, least-privilege RBAC (no `*`, Secrets only for the operator), structural CRDs; then applies them with
+ * kubectl (validation on) to the Kubernetes API double, creates sample custom resources through the CRD schemas,
+ * and uses kubectl's imperative commands and printer columns as the README's quickstart does.
  */
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -144,62 +144,184 @@ describe.skipIf(!kubectl)('deploy/ kustomize bases', () => {
   describe('applied with kubectl to the Kubernetes API double', () => {
     let api: KubeApiServer;
     let kubeconfig: string;
+    let scratch: string;
     beforeAll(async () => {
       api = await createKubeApiServer();
       kubeconfig = await writeKubeconfig(api.url);
+      scratch = dirname(kubeconfig);
     });
     afterAll(() => api?.close());
+    // kubectl's own discovery and OpenAPI cache goes to the scratch directory, not ~/.kube.
     const k = async (...args: string[]) =>
-      (await run(kubectl, ['--kubeconfig', kubeconfig, ...args], { timeout: 60_000 })).stdout;
-
-    it('creates the objects the double serves, and the CRDs accept valid resources and reject invalid ones', async () => {
-      // The double does not serve RBAC or PVCs; those were validated statically above.
-      const servable = rendered
-        .get('deploy')!
-        .filter((o) => !o.apiVersion.startsWith('rbac.') && o.kind !== 'PersistentVolumeClaim');
-      const file = join(dirname(kubeconfig), 'deploy.yaml');
-      await writeFile(file, servable.map((o) => stringify(o)).join('---\n'));
-      const out = await k('apply', '--validate=false', '-f', file);
-      expect(out).toMatch(/customresourcedefinition.apiextensions.k8s.io\/externalsecrets.strongroom.io created/);
-      expect(out).toMatch(/deployment.apps\/strongroom-operator created/);
-      expect(api.get('deployments.apps', 'strongroom-system', 'strongroom-server')).toBeDefined();
-
-      const sample = join(dirname(kubeconfig), 'sample.yaml');
-      await writeFile(
-        sample,
-        stringify({
-          apiVersion: 'strongroom.io/v1',
-          kind: 'ExternalSecret',
-          metadata: { name: 'db', namespace: 'strongroom-system' },
-          spec: {
-            secretStoreRef: { name: 'strongroom' },
-            data: [{ secretKey: 'password', remoteRef: { key: 'app/db', property: 'password' } }],
-          },
-        }),
+      (
+        await run(kubectl, ['--kubeconfig', kubeconfig, ...args], {
+          timeout: 60_000,
+          env: { ...process.env, KUBECACHEDIR: join(scratch, 'cache') },
+        })
+      ).stdout;
+    const refused = (...args: string[]) =>
+      k(...args).then(
+        () => '',
+        (err: { stderr?: string }) => err.stderr ?? 'failed',
       );
-      await k('apply', '--validate=false', '-f', sample);
-      const es = api.get('externalsecrets.strongroom.io', 'strongroom-system', 'db') as Loose;
+    const writeYaml = async (name: string, ...objects: Loose[]) => {
+      const file = join(scratch, name);
+      await writeFile(file, objects.map((o) => stringify(o)).join('---\n'));
+      return file;
+    };
+
+    it('kubectl apply -k deploy/ succeeds with validation on, and every object is stored as written', async () => {
+      const out = await k('apply', '-k', join(ROOT, 'deploy'));
+      const all = rendered.get('deploy')!;
+      for (const o of all)
+        expect(out, `${o.kind}/${o.metadata.name}`).toMatch(new RegExp(`/${o.metadata.name} created`));
+      for (const o of all) {
+        const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
+        const resource = api.registry.all().find((t) => t.kind === o.kind && t.group === group)!;
+        const stored = api.get(
+          `${resource.plural}${group ? `.${group}` : ''}`,
+          o.metadata.namespace,
+          o.metadata.name,
+        ) as Loose;
+        expect(stored, `${o.kind}/${o.metadata.name}`).toBeDefined();
+        for (const field of ['rules', 'roleRef', 'subjects'])
+          if (o[field] !== undefined) expect(stored[field], `${o.kind}/${o.metadata.name}.${field}`).toEqual(o[field]);
+        if (o.kind === 'PersistentVolumeClaim') expect(stored.spec).toMatchObject(o.spec);
+        expect(stored.metadata.labels ?? {}).toMatchObject(o.metadata.labels ?? {});
+      }
+      // kubectl reads them back (discovery lists the kinds), and a second apply changes nothing.
+      expect(await k('get', 'clusterroles,clusterrolebindings', '-o', 'name')).toMatch(
+        /clusterrole.rbac.authorization.k8s.io\/strongroom-operator/,
+      );
+      expect(await k('get', 'pvc', '-n', 'strongroom-system', '-o', 'name')).toMatch(/strongroom-data/);
+      expect(await k('apply', '-k', join(ROOT, 'deploy'))).not.toMatch(/created|configured/);
+      // The PostgreSQL variant applies on top (it replaces the server Deployment's storage).
+      expect(await k('apply', '-k', join(ROOT, 'deploy/server/postgres'))).toMatch(
+        /deployment.apps\/strongroom-server/,
+      );
+    });
+
+    it('custom resources: schema defaults, strict field validation, and the CRD printer columns in kubectl get', async () => {
+      await k('apply', '-k', join(ROOT, 'deploy/crds'));
+      await k('create', 'namespace', 'payments');
+      const sample = {
+        apiVersion: 'strongroom.io/v1',
+        kind: 'ExternalSecret',
+        metadata: { name: 'db', namespace: 'payments' },
+        spec: {
+          secretStoreRef: { name: 'strongroom' },
+          data: [{ secretKey: 'password', remoteRef: { key: 'app/db', property: 'password' } }],
+        },
+      };
+      await k('apply', '-f', await writeYaml('sample.yaml', sample));
+      const es = api.get('externalsecrets.strongroom.io', 'payments', 'db') as Loose;
       expect(es.spec).toMatchObject({
         refreshInterval: '1h',
         secretStoreRef: { kind: 'SecretStore' },
         target: { creationPolicy: 'Owner', deletionPolicy: 'Retain' },
       });
 
-      await writeFile(
-        sample,
-        stringify({
-          apiVersion: 'strongroom.io/v1',
-          kind: 'ExternalSecret',
-          metadata: { name: 'bad', namespace: 'strongroom-system' },
-          spec: { secretStoreRef: { name: 's' }, refreshInterval: 'often', target: { creationPolicy: 'Sometimes' } },
-        }),
+      // A misspelt field is an error (kubectl asks for fieldValidation=Strict), not silently dropped.
+      const typo = {
+        ...sample,
+        metadata: { name: 'typo', namespace: 'payments' },
+        spec: { ...sample.spec, refreshIntervall: '1m' },
+      };
+      expect(await refused('apply', '-f', await writeYaml('typo.yaml', typo))).toMatch(
+        /unknown field "spec.refreshIntervall"/,
       );
-      const rejected = await k('apply', '--validate=false', '-f', sample).then(
-        () => '',
-        (err: { stderr?: string }) => err.stderr ?? 'failed',
+      expect(api.get('externalsecrets.strongroom.io', 'payments', 'typo')).toBeUndefined();
+      // --validate=warn: stored without the field, and kubectl shows the server's warning.
+      const warned = await run(
+        kubectl,
+        ['--kubeconfig', kubeconfig, 'apply', '--validate=warn', '-f', join(scratch, 'typo.yaml')],
+        {
+          timeout: 60_000,
+          env: { ...process.env, KUBECACHEDIR: join(scratch, 'cache') },
+        },
       );
+      expect(warned.stderr).toMatch(/Warning: unknown field "spec.refreshIntervall"/);
+      const stored = api.get('externalsecrets.strongroom.io', 'payments', 'typo') as Loose;
+      expect(stored.spec.refreshInterval).toBe('1h');
+      expect(stored.spec.refreshIntervall).toBeUndefined();
+
+      const bad = {
+        ...sample,
+        metadata: { name: 'bad', namespace: 'payments' },
+        spec: { secretStoreRef: { name: 's' }, refreshInterval: 'often', target: { creationPolicy: 'Sometimes' } },
+      };
+      const rejected = await refused('apply', '-f', await writeYaml('bad.yaml', bad));
       expect(rejected).toMatch(/refreshInterval/);
       expect(rejected).toMatch(/creationPolicy/);
+
+      // The operator reports a synced version in status; kubectl get shows it under the CRD's columns.
+      api.update(
+        'externalsecrets.strongroom.io',
+        {
+          ...es,
+          status: {
+            conditions: [
+              {
+                type: 'Ready',
+                status: 'True',
+                reason: 'SecretSynced',
+                lastTransitionTime: es.metadata.creationTimestamp,
+              },
+            ],
+            sync: { remoteVersion: '7' },
+          },
+        },
+        { subresource: 'status' },
+      );
+      const table = await k('get', 'externalsecrets', '-n', 'payments');
+      const [header, row] = table.trim().split('\n');
+      expect(header!.split(/\s{2,}/)).toEqual([
+        'NAME',
+        'STORE',
+        'REFRESH INTERVAL',
+        'STATUS',
+        'SYNCED VERSION',
+        'READY',
+        'AGE',
+      ]);
+      expect(row!.split(/\s{2,}/).slice(0, 6)).toEqual(['db', 'strongroom', '1h', 'SecretSynced', '7', 'True']);
+    });
+
+    it("kubectl's imperative create commands (sent as protobuf) store what was asked", async () => {
+      await k('create', 'namespace', 'imperative');
+      expect((api.get('namespaces', undefined, 'imperative') as Loose).metadata.labels).toMatchObject({
+        'kubernetes.io/metadata.name': 'imperative',
+      });
+      const password = 'pw-' + Math.random().toString(36).slice(2);
+      await k(
+        'create',
+        'secret',
+        'generic',
+        'db',
+        '-n',
+        'imperative',
+        `--from-literal=password=${password}`,
+        '--from-literal=username=app',
+      );
+      const secret = api.get('secrets', 'imperative', 'db') as Loose;
+      expect(secret.type).toBe('Opaque');
+      expect(Buffer.from(secret.data.password, 'base64').toString()).toBe(password);
+      expect(Buffer.from(secret.data.username, 'base64').toString()).toBe('app');
+      await k(
+        'create',
+        'secret',
+        'generic',
+        'tls-ish',
+        '-n',
+        'imperative',
+        '--type=example.com/thing',
+        '--from-literal=a=b',
+      );
+      expect((api.get('secrets', 'imperative', 'tls-ish') as Loose).type).toBe('example.com/thing');
+      await k('create', 'configmap', 'settings', '-n', 'imperative', '--from-literal=mode=fast');
+      expect((api.get('configmaps', 'imperative', 'settings') as Loose).data).toEqual({ mode: 'fast' });
+      await k('create', 'serviceaccount', 'payments-sync', '-n', 'imperative');
+      expect(api.get('serviceaccounts', 'imperative', 'payments-sync')).toBeDefined();
     });
   });
 });

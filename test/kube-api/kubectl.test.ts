@@ -64,11 +64,11 @@ describe.skipIf(!kubectlPath)('kubectl against the double', () => {
   it('applies, re-applies, gets and deletes', async () => {
     const file = join(dirname(h.kubeconfigPath), 'manifest.yaml');
     await writeFile(file, manifest('web:1'));
-    expect(await kubectl('apply', '--validate=false', '-f', file)).toMatch(/deployment.apps\/web created/);
+    expect(await kubectl('apply', '-f', file)).toMatch(/deployment.apps\/web created/);
     expect(h.api.get('secrets', 'kc', 'creds')?.data).toEqual({ user: Buffer.from('alice').toString('base64') });
 
     await writeFile(file, manifest('web:2'));
-    const reapplied = await kubectl('apply', '--validate=false', '-f', file);
+    const reapplied = await kubectl('apply', '-f', file);
     expect(reapplied).toMatch(/deployment.apps\/web configured/);
     expect(reapplied).toMatch(/namespace\/kc unchanged/);
     const image = await kubectl(

@@ -150,10 +150,22 @@ function spec(object: Obj): Record<string, unknown> {
   return object.spec as Record<string, unknown>;
 }
 
+/** A binding names its role once: `roleRef` is required and cannot change (delete and recreate the binding). */
+function validateBinding(object: Obj, old: Obj | undefined): StatusCause[] {
+  const roleRef = object.roleRef as { kind?: unknown; name?: unknown } | undefined;
+  if (!roleRef || typeof roleRef.name !== 'string' || roleRef.name === '') return [cause.required('roleRef.name')];
+  if (roleRef.kind !== 'Role' && roleRef.kind !== 'ClusterRole')
+    return [cause.invalid('roleRef.kind', roleRef.kind, 'must be Role or ClusterRole')];
+  if (old && JSON.stringify(old.roleRef) !== JSON.stringify(object.roleRef))
+    return [cause.invalid('roleRef', 'roleRef', 'cannot change roleRef')];
+  return [];
+}
+
 const defaultRollingUpdate = () => ({ maxSurge: '25%', maxUnavailable: '25%' });
 
 export function builtinTypes(): ResourceType[] {
   const core = { group: '', version: 'v1' };
+  const rbac = { group: 'rbac.authorization.k8s.io', version: 'v1' };
   const apps = { group: 'apps', version: 'v1', tracksGeneration: true, statusSubresource: true, categories: ['all'] };
   return [
     define({
@@ -328,6 +340,37 @@ export function builtinTypes(): ResourceType[] {
       tracksGeneration: true,
     }),
     define({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease' }),
+    define({
+      ...core,
+      plural: 'persistentvolumeclaims',
+      kind: 'PersistentVolumeClaim',
+      shortNames: ['pvc'],
+      statusSubresource: true,
+      // No storage provisioner: a claim stays Pending, as on a cluster without a default StorageClass.
+      prepare: (o, old) => {
+        if (!old) o.status ??= { phase: 'Pending' };
+        spec(o).volumeMode ??= 'Filesystem';
+      },
+    }),
+    define({
+      ...core,
+      plural: 'persistentvolumes',
+      kind: 'PersistentVolume',
+      namespaced: false,
+      shortNames: ['pv'],
+      statusSubresource: true,
+    }),
+    // RBAC objects are stored and returned as written; the double authorizes nothing (every token may do everything).
+    define({ ...rbac, plural: 'roles', kind: 'Role' }),
+    define({ ...rbac, plural: 'rolebindings', kind: 'RoleBinding', validate: validateBinding }),
+    define({ ...rbac, plural: 'clusterroles', kind: 'ClusterRole', namespaced: false }),
+    define({
+      ...rbac,
+      plural: 'clusterrolebindings',
+      kind: 'ClusterRoleBinding',
+      namespaced: false,
+      validate: validateBinding,
+    }),
     define({
       group: 'authentication.k8s.io',
       version: 'v1',

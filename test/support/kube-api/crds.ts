@@ -4,6 +4,7 @@
  * apiextensions controllers do. Deleting the CRD removes its custom resources.
  */
 import { ALL_VERBS, type Obj, type Registry, type ResourceType } from './registry.js';
+import type { PrinterColumn } from './printer-columns.js';
 import type { Schema } from './schema.js';
 import { nowRfc3339, type ObjectStore, type StoreEvent } from './store.js';
 
@@ -25,6 +26,7 @@ interface CrdSpec {
     schema?: { openAPIV3Schema?: Schema };
     subresources?: { status?: object; scale?: object };
     selectableFields?: { jsonPath: string }[];
+    additionalPrinterColumns?: PrinterColumn[];
   }[];
 }
 
@@ -49,6 +51,9 @@ export function typesForCrd(crd: Obj): ResourceType[] {
       returnDeletedObject: true,
       virtual: false,
       custom: true,
+      printerColumns: v.additionalPrinterColumns ?? [
+        { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      ],
       schema: v.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
     }));
 }

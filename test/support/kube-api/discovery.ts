@@ -1,4 +1,5 @@
 /** Discovery documents (legacy, non-aggregated format) and the server-side `Table` kubectl asks `get` for. */
+import { printerCell, type PrinterColumn } from './printer-columns.js';
 import type { Obj, Registry, ResourceType } from './registry.js';
 
 export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-strongroom-double' };
@@ -84,7 +85,10 @@ export function resourceList(registry: Registry, group: string, version: string)
   };
 }
 
-/** `application/json;as=Table;g=meta.k8s.io;v=v1`: what `kubectl get` prints. Name and age, like a CRD without printer columns. */
+/**
+ * `application/json;as=Table;g=meta.k8s.io;v=v1`: what `kubectl get` prints. Custom resources show their CRD's
+ * printer columns; built-ins show name and age (the double does not copy each built-in's own columns).
+ */
 export function toTable(
   type: ResourceType,
   objects: Obj[],
@@ -92,6 +96,9 @@ export function toTable(
   includeObject: string | null,
 ) {
   const now = Date.now();
+  const columns: PrinterColumn[] = type.printerColumns ?? [
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' },
+  ];
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
@@ -104,26 +111,23 @@ export function toTable(
         description: 'Name must be unique within a namespace.',
         priority: 0,
       },
-      { name: 'Age', type: 'string', format: '', description: 'Time since creation.', priority: 0 },
+      ...columns.map((c) => ({
+        name: c.name,
+        type: c.type,
+        format: c.format ?? '',
+        description: c.description ?? '',
+        priority: c.priority ?? 0,
+      })),
     ],
     rows: objects.map((o) => {
-      const meta = o.metadata as { name: string; creationTimestamp?: string };
-      const age = meta.creationTimestamp ? humanAge(now - Date.parse(meta.creationTimestamp)) : '<unknown>';
+      const meta = o.metadata as { name: string };
       const object =
         includeObject === 'None'
           ? undefined
           : includeObject === 'Object'
             ? o
             : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata };
-      return { cells: [meta.name, age], ...(object ? { object } : {}) };
+      return { cells: [meta.name, ...columns.map((c) => printerCell(o, c, now))], ...(object ? { object } : {}) };
     }),
   };
-}
-
-function humanAge(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.floor(s / 60)}m`;
-  if (s < 172800) return `${Math.floor(s / 3600)}h`;
-  return `${Math.floor(s / 86400)}d`;
 }

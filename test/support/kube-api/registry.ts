@@ -3,6 +3,7 @@
  * register at runtime. A type is addressed by group/version/plural in URLs; objects are stored per group/plural
  * (`storageKey`), so every served version of a CRD sees the same objects, as with `conversion: None`.
  */
+import type { PrinterColumn } from './printer-columns.js';
 import type { Schema } from './schema.js';
 import type { StatusCause } from './status.js';
 
@@ -33,6 +34,8 @@ export interface ResourceType {
   /** Custom resources: prune/default/validate with this schema; strategic merge patch is refused. */
   schema?: Schema;
   custom: boolean;
+  /** A CRD version's `additionalPrinterColumns`: the columns of `kubectl get` (default: Age). */
+  printerColumns?: PrinterColumn[];
   /** Defaults applied on create and update, before validation (e.g. Secret stringData → data). */
   prepare?(object: Obj, old: Obj | undefined): void;
   /** Type-specific validation; `old` is set on updates. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pruneAndDefault, validate, type Schema } from './schema.js';
+import { pruneAndDefault, unknownFields, validate, type Schema } from './schema.js';
 
 const schema: Schema = {
   type: 'object',
@@ -78,6 +78,35 @@ describe('structural schema validation', () => {
       fc.property(fc.jsonValue(), fc.integer({ min: 0, max: 10 }), (junk, n) => {
         const once = pruneAndDefault({ spec: { n, junk, free: { junk } } }, schema);
         expect(pruneAndDefault(structuredClone(once), schema)).toEqual(once);
+      }),
+    );
+  });
+});
+
+describe('unknownFields (fieldValidation)', () => {
+  it('names exactly the fields pruning drops, with their paths', () => {
+    const object = {
+      apiVersion: 'x/v1',
+      kind: 'X',
+      metadata: { name: 'a', anything: 1 },
+      spec: {
+        n: 1,
+        typo: 2,
+        list: [{ k: 'a' }, { k: 'b', extra: true }],
+        free: { whatever: { nested: 1 } },
+        map: { any: 1 },
+      },
+      top: 1,
+    };
+    expect(unknownFields(object, schema).sort()).toEqual(['spec.list[1].extra', 'spec.typo', 'top']);
+    expect(unknownFields(pruneAndDefault(object, schema), schema)).toEqual([]);
+  });
+
+  it('agrees with pruning on arbitrary objects: pruned objects have no unknown fields', () => {
+    fc.assert(
+      fc.property(fc.object({ maxDepth: 3 }), (spec) => {
+        const pruned = pruneAndDefault({ spec: { n: 1, ...spec } }, schema);
+        expect(unknownFields(pruned, schema)).toEqual([]);
       }),
     );
   });

@@ -49,6 +49,35 @@ export function pruneAndDefault(object: Obj, schema: Schema): Obj {
   return result;
 }
 
+/**
+ * The fields `pruneAndDefault` would drop, as dotted paths (`spec.refreshInterval2`, `spec.data[0].remoteRef.kye`):
+ * what the API server reports as `unknown field` when a client asks for `fieldValidation=Strict` or `Warn`.
+ */
+export function unknownFields(object: Obj, schema: Schema): string[] {
+  const found: string[] = [];
+  const visit = (value: unknown, s: Schema | undefined, path: string, isRoot: boolean): void => {
+    if (!s || value === null || value === undefined) return;
+    if (Array.isArray(value)) {
+      if (s.items) value.forEach((item, i) => visit(item, s.items, `${path}[${i}]`, false));
+      return;
+    }
+    if (!isObject(value)) return;
+    const preserve = s['x-kubernetes-preserve-unknown-fields'] === true || s.additionalProperties === true;
+    const envelope = isRoot || s['x-kubernetes-embedded-resource'] === true;
+    for (const [key, child] of Object.entries(value)) {
+      const childPath = path ? `${path}.${key}` : key;
+      const known = s.properties?.[key];
+      // An object's envelope (apiVersion, kind, metadata) is the server's to check, not the schema's.
+      if (envelope && ROOT_FIELDS.includes(key)) continue;
+      if (known) visit(child, known, childPath, false);
+      else if (isObject(s.additionalProperties)) visit(child, s.additionalProperties, childPath, false);
+      else if (!preserve) found.push(childPath);
+    }
+  };
+  visit(object, schema, '', true);
+  return found;
+}
+
 function walk(value: unknown, schema: Schema | undefined, isRoot = false): unknown {
   if (!schema || value === null || value === undefined) return value;
   if (Array.isArray(value)) {

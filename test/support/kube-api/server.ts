@@ -12,8 +12,11 @@ import {
   toTable,
   versionDocument,
 } from './discovery.js';
+import { openApiV2Json, openApiV2Protobuf, openApiV3Discovery, openApiV3GroupVersion } from './openapi.js';
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, type Json } from './patch.js';
 import { apiVersionOf, type Obj, type Registry, type ResourceType } from './registry.js';
+import { decodeProtobufObject, isProtobuf } from './protobuf.js';
+import { unknownFields } from './schema.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import {
   ApiError,
@@ -91,6 +94,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
   const body = await readBody(req);
+  if (isProtobuf(contentType) && req.method === 'POST') return decodeProtobufObject(body);
   if (contentType.includes('protobuf') || contentType.includes('yaml')) throw unsupportedMediaType(contentType);
   if (body.length === 0) return undefined;
   try {
@@ -163,8 +167,24 @@ async function serveNonResource(
     case '/openid/v1/jwks':
       return found(ctx.tokens.info.jwks);
   }
-  if (path === '/openapi/v2' || path.startsWith('/openapi/v3')) {
-    throw new ApiError(404, 'NotFound', 'the double does not serve OpenAPI documents; use kubectl --validate=false');
+  if (path === '/openapi/v2') {
+    if (/protobuf/.test(req.headers.accept ?? '') || !/json/.test(req.headers.accept ?? '')) {
+      const body = openApiV2Protobuf();
+      res.writeHead(200, {
+        'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf',
+        'Content-Length': body.length,
+      });
+      res.end(body);
+      return true;
+    }
+    return found(openApiV2Json());
+  }
+  if (path === '/openapi/v3') return found(openApiV3Discovery(ctx.registry));
+  if (path.startsWith('/openapi/v3/')) {
+    const [prefix, ...rest] = path.slice('/openapi/v3/'.length).split('/');
+    if (prefix === 'api' && rest.length === 1) return found(openApiV3GroupVersion(ctx.registry, '', rest[0]!));
+    if (prefix === 'apis' && rest.length === 2) return found(openApiV3GroupVersion(ctx.registry, rest[0]!, rest[1]!));
+    return found(undefined);
   }
   const parts = path.split('/').filter(Boolean);
   if (parts[0] === 'api' && parts.length === 2) return found(resourceList(ctx.registry, '', parts[1]!));
@@ -241,6 +261,30 @@ interface ContinueToken {
   start: string;
 }
 
+/**
+ * `fieldValidation` (kubectl sends `Strict` once OpenAPI v3 says the kind supports it): unknown fields of a kind with
+ * a schema fail the request (Strict) or come back as `Warning` headers (Warn); `Ignore`, or no parameter, prunes them
+ * silently. Built-in kinds have no schema in the double, so their unknown fields are always dropped.
+ */
+function checkFieldValidation(type: ResourceType, body: Obj, query: URLSearchParams, res: ServerResponse): void {
+  const directive = query.get('fieldValidation') ?? 'Ignore';
+  if (!['Strict', 'Warn', 'Ignore'].includes(directive))
+    throw badRequest(`fieldValidation must be Ignore, Warn or Strict, not ${JSON.stringify(directive)}`);
+  if (directive === 'Ignore' || !type.schema) return;
+  const unknown = unknownFields(body, type.schema);
+  if (unknown.length === 0) return;
+  if (directive === 'Strict') {
+    throw badRequest(
+      `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: strict decoding error: ` +
+        unknown.map((f) => `unknown field "${f}"`).join(', '),
+    );
+  }
+  res.setHeader(
+    'Warning',
+    unknown.map((f) => `299 - ${JSON.stringify(`unknown field "${f}"`)}`),
+  );
+}
+
 async function serveResource(
   ctx: HandlerContext,
   req: IncomingMessage,
@@ -280,6 +324,7 @@ async function serveResource(
     if (method === 'POST') {
       const body = asObject(await readJson(req));
       checkBodyIdentity(route, body);
+      checkFieldValidation(type, body, query, res);
       return sendJson(res, 201, present(type, store.create(type, body, { dryRun })));
     }
     if (method === 'DELETE') {
@@ -323,6 +368,7 @@ async function serveResource(
     case 'PUT': {
       const body = asObject(await readJson(req));
       checkBodyIdentity(route, body);
+      checkFieldValidation(type, body, query, res);
       return sendJson(res, 200, present(type, store.update(type, body, { subresource: status, dryRun })));
     }
     case 'PATCH': {
@@ -338,6 +384,7 @@ async function serveResource(
       else throw unsupportedMediaType(contentType);
       const result = asObject(patched);
       checkBodyIdentity(route, result);
+      checkFieldValidation(type, result, query, res);
       return sendJson(res, 200, present(type, store.update(type, result, { subresource: status, dryRun })));
     }
     case 'DELETE': {
