@@ -5,6 +5,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { accessSync, constants, readFileSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { delimiter, dirname } from 'node:path';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -48,7 +49,24 @@ function loadInCluster(kc: KubeConfig, env: NodeJS.ProcessEnv, saDir: string): v
       `running in a pod but cannot read the service-account token ${saDir}/token (${fileProblem(err)}); mount it (automountServiceAccountToken: true) or pass --kubeconfig <file>`,
     );
   }
-  kc.loadFromCluster();
+  // As client-node's loadFromCluster, but from `env` and `saDir` (it reads process.env and fixed paths).
+  const host = isIPv6(env.KUBERNETES_SERVICE_HOST) ? `[${env.KUBERNETES_SERVICE_HOST}]` : env.KUBERNETES_SERVICE_HOST;
+  const port = env.KUBERNETES_SERVICE_PORT;
+  const scheme = ['80', '8080', '8001'].includes(port) ? 'http' : 'https';
+  let namespace: string | undefined;
+  try {
+    namespace = readFileSync(`${saDir}/namespace`, 'utf8');
+  } catch {
+    namespace = undefined;
+  }
+  kc.loadFromOptions({
+    clusters: [
+      { name: 'inCluster', caFile: `${saDir}/ca.crt`, server: `${scheme}://${host}:${port}`, skipTLSVerify: false },
+    ],
+    users: [{ name: 'inClusterUser', authProvider: { name: 'tokenFile', config: { tokenFile: `${saDir}/token` } } }],
+    contexts: [{ name: 'inClusterContext', cluster: 'inCluster', user: 'inClusterUser', namespace }],
+    currentContext: 'inClusterContext',
+  });
 }
 
 /** The cluster's address in words, without any user:password a URL could carry. */
