@@ -54,6 +54,13 @@ describe('informer health', () => {
   it('describes errors in one short line without response bodies', () => {
     expect(describeKubeError({ code: 403, body: '{"token":"x"}' })).toBe('HTTP 403');
     expect(describeKubeError(new Error('first line\nsecond line'))).toBe('first line');
+    expect(
+      describeKubeError(
+        new Error(
+          'request to http://10.0.0.1/api/v1/secrets?labelSelector=a failed, reason: connect ECONNREFUSED 10.0.0.1:443',
+        ),
+      ),
+    ).toBe('connect ECONNREFUSED 10.0.0.1:443');
     expect(describeKubeError(new Error('x'.repeat(300)))).toHaveLength(160);
   });
 });

@@ -38,7 +38,9 @@ export function describeKubeError(err: unknown): string {
   const status = typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
   if (status !== undefined) return `HTTP ${status}`;
   const message = typeof e?.message === 'string' ? e.message : String(err);
-  const line = message.split('\n')[0]!.trim();
+  // node-fetch says "request to <url> failed, reason: connect ECONNREFUSED ...": the reason is the news, not the URL.
+  const first = message.split('\n')[0]!.trim();
+  const line = /\bfailed, reason: (.+)$/.exec(first)?.[1] ?? first;
   return line.length > 160 ? `${line.slice(0, 157)}...` : line;
 }
 
