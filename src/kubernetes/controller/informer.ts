@@ -7,41 +7,18 @@
  */
 import {
   ListWatch,
-  Watch,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   type ObjectCache,
 } from '@kubernetes/client-node';
+import { ReportingWatch } from '../reporting-watch.js';
 import { describeKubeError, type InformerReporter } from './health.js';
 
 export interface ResilientInformer<T extends KubernetesObject> extends ObjectCache<T> {
   /** Starts listing and watching; resolves once listed and watching (or stopped). */
   start(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/**
- * A Watch that tells when a watch request was answered 200 and is streaming. Watch.watch reports a refused or
- * failed request through `done` before it returns, so "returned without done" means the watch is up.
- */
-class ReportingWatch extends Watch {
-  constructor(
-    config: KubeConfig,
-    private readonly onWatching: () => void,
-  ) {
-    super(config);
-  }
-
-  override async watch(...[path, query, callback, done]: Parameters<Watch['watch']>): Promise<AbortController> {
-    let ended = false;
-    const controller = await super.watch(path, query, callback, (err) => {
-      ended = true;
-      done(err);
-    });
-    if (!ended) this.onWatching();
-    return controller;
-  }
 }
 
 const NO_REPORTS: InformerReporter = { watching: () => undefined, failed: () => undefined };

@@ -357,6 +357,8 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
         }),
         ...(scoped ? { namespace: scoped } : {}),
         ...(options.rollouts?.pollMs ? { pollMs: options.rollouts.pollMs } : {}),
+        // Its workload informers count for readiness too: rollouts need them as much as syncs need ours.
+        track: (name) => health.track(name),
         log,
       });
     }

@@ -46,6 +46,7 @@ describe('operator: /readyz follows the Kubernetes API', () => {
     expect(before.text).toMatch(/^not ready:\n/);
     expect(before.text).toMatch(/- externalsecrets: not listed and watching yet/);
     expect(before.text).toMatch(/secretstores: not listed and watching yet/);
+    expect(before.text).toMatch(/- deployments: not listed and watching yet/); // the rollout engine's informers count too
     expect((await probe(`${op.metricsUrl}/healthz`)).status).toBe(200);
     expect(op.output()).not.toMatch(/controllers running/);
 
