@@ -2,7 +2,6 @@
  * `strongroom operator` (no subcommand): the Kubernetes operator process. Loaded on use by src/cli/operator.ts, so
  * the Kubernetes client and the controllers never slow down other commands.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +10,7 @@ import { reuseConnections } from '../kubernetes/connection-reuse.js';
 import { createClient } from '../client/index.js';
 import { CLUSTER_NAME } from '../shared/cluster-summary.js';
 import { startOperator } from '../kubernetes/controller/operator.js';
+import { loadOperatorKubeConfig } from './operator-kubeconfig.js';
 import type { PublishOptions } from '../kubernetes/publisher/index.js';
 import { createTokenSource, type PublishAuth } from '../kubernetes/publisher/token.js';
 
@@ -36,6 +36,7 @@ export interface OperatorFlags {
   publishAuthJwtFile: string;
   publishCaFile?: string;
   publishInterval: string;
+  apiUnreachableGrace: string;
 }
 
 const OPERATOR_VERSION = '0.1.0';
@@ -98,10 +99,10 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     throw new Error('--concurrency must be a positive integer');
   const rolloutPollMs = parseDuration(flags.rolloutPollInterval);
   if (rolloutPollMs < 10) throw new Error('--rollout-poll-interval must be at least 10ms');
+  const apiUnreachableGraceMs = parseDuration(flags.apiUnreachableGrace);
   const publish = publishOptions(flags);
-  const kc = new KubeConfig();
-  if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
-  else kc.loadFromCluster();
+  // Checked before anything starts: a kubeconfig that cannot work is a one-line error and a non-zero exit.
+  const kc = loadOperatorKubeConfig(flags.kubeconfig);
   reuseConnections(kc);
   const operatorNamespace = ownNamespace();
   const log = (m: string) => console.error(`strongroom operator: ${m}`);
@@ -125,16 +126,23 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
         }
       : {}),
     log,
+    apiUnreachableGraceMs,
+    // Return before the first sync: /readyz answers (503) and signals stop us while the API server is out of reach.
+    awaitSync: false,
   });
 
   const { host, port } = parseAddr(flags.metricsAddr);
   const server: Server = createServer((req, res) => {
     const url = req.url ?? '/';
     if (url === '/healthz') {
+      // Liveness only: this process's event loop answers. Not the API server's health: restarting the operator
+      // during a Kubernetes outage would not help, and would restart every replica at once.
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     } else if (url === '/readyz') {
-      const ready = operator.ready();
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ok' : 'informers not synced');
+      const { ready, reasons } = operator.readiness();
+      res
+        .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
+        .end(ready ? 'ok' : `not ready:\n${reasons.map((r) => `- ${r}`).join('\n')}\n`);
     } else if (url === '/metrics') {
       operator.metrics.registry
         .metrics()

@@ -12,7 +12,7 @@ export function registerOperator(program: Command): void {
     .description(
       'Run the Kubernetes operator (sync secrets from stores into Kubernetes Secrets and roll them out); with a subcommand, manage the store',
     )
-    .option('--kubeconfig <file>', 'kubeconfig to use (default: in-cluster service account)')
+    .option('--kubeconfig <file>', 'kubeconfig to use (default: $KUBECONFIG, else the in-cluster service account)')
     .option('--namespace <ns>', 'watch only this namespace (cluster-scoped kinds are then not served)')
     .option('--metrics-addr <host:port>', 'address for /metrics, /healthz and /readyz', ':8080')
     .option('--leader-elect', 'elect one active replica through a coordination.k8s.io Lease')
@@ -21,6 +21,11 @@ export function registerOperator(program: Command): void {
     .option('--lease-duration <d>', 'how long a lease is valid without renewal', '15s')
     .option('--renew-deadline <d>', 'how long the leader keeps trying to renew before giving up', '10s')
     .option('--retry-period <d>', 'how often candidates try to acquire and the leader renews', '2s')
+    .option(
+      '--api-unreachable-grace <d>',
+      'how long informers may fail to reach the Kubernetes API before /readyz fails',
+      '10s',
+    )
     .option('--concurrency <n>', 'reconciles in parallel', '16')
     .option(
       '--read-cache-ttl <d>',

@@ -7,11 +7,13 @@ import {
   AppsV1Api,
   BatchV1Api,
   CoreV1Api,
-  makeInformer,
+  ListWatch,
   type KubeConfig,
   type KubernetesObject,
   type KubernetesListObject,
 } from '@kubernetes/client-node';
+import type { InformerReporter } from '../controller/health.js';
+import { ReportingWatch } from '../reporting-watch.js';
 import { ConsumerIndex } from './index.js';
 import type { ConsumerKind, KubeObject } from './types.js';
 
@@ -30,6 +32,8 @@ export function startConsumerInformers(
     restartDelayMs?: number;
     onError?: (kind: ConsumerKind, err: unknown) => void;
     /** Only this namespace (an operator scoped with --namespace). */ namespace?: string;
+    /** Report each informer's watch and failures (the operator's `/readyz`), by lower-case plural kind. */
+    track?: (name: string) => InformerReporter;
   } = {},
 ): ConsumerInformers {
   const index = new ConsumerIndex();
@@ -58,7 +62,13 @@ export function startConsumerInformers(
   let stopped = false;
   const timers = new Set<NodeJS.Timeout>();
   const informers = sources.map(([kind, path, list]) => {
-    const informer = makeInformer(kc, path, list);
+    const reporter = options.track?.(`${kind.toLowerCase()}s`);
+    const informer = new ListWatch(
+      path,
+      new ReportingWatch(kc, () => reporter?.watching()),
+      list,
+      false, // started below, once every handler is attached
+    );
     const upsert = (obj: KubernetesObject) => index.upsert(kind, obj as KubeObject);
     informer.on('add', upsert);
     informer.on('update', upsert);
@@ -66,6 +76,7 @@ export function startConsumerInformers(
       if (obj.metadata?.namespace && obj.metadata.name) index.remove(kind, obj.metadata.namespace, obj.metadata.name);
     });
     informer.on('error', (err) => {
+      reporter?.failed(err);
       options.onError?.(kind, err);
       if (stopped) return;
       const timer = setTimeout(() => {

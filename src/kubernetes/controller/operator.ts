@@ -26,6 +26,7 @@ import { StoreUnavailableError, type OnSecretChanged } from '../types.js';
 import { ReadCache } from './cache.js';
 import { CES_LABEL, createClusterExternalSecretReconciler } from './cluster-external-secret.js';
 import { createEventRecorder } from './events.js';
+import { createInformerHealth, type Readiness } from './health.js';
 import { RetryLater, createExternalSecretReconciler } from './external-secret.js';
 import { resilientInformer, type ResilientInformer } from './informer.js';
 import { LeaderElector } from './leader.js';
@@ -65,6 +66,13 @@ export interface OperatorOptions {
   metrics?: Metrics;
   /** Publish a summary of this cluster to the store and apply the rollout controls queued there (leader only). */
   publish?: PublishOptions;
+  /** How long informers may fail to reach the API server before `readiness()` turns false (default 10 s). */
+  apiUnreachableGraceMs?: number;
+  /**
+   * Resolve only once every informer has listed and is watching (default). `false` returns at once, so a process can
+   * answer `/readyz` (and stop on a signal) while the API server is still out of reach.
+   */
+  awaitSync?: boolean;
 }
 
 const ES = { group: GROUP, version: VERSION, plural: 'externalsecrets' };
@@ -79,6 +87,11 @@ export interface Operator {
   metrics: Metrics;
   /** True once informers have listed (or while standing by for leadership). */
   ready(): boolean;
+  /**
+   * `ready()` with the reasons: every informer listed and watching, none failing beyond the grace, not shutting down.
+   * A replica standing by for leadership is ready (it has nothing to sync until it leads).
+   */
+  readiness(): Readiness;
   isLeader(): boolean;
   /** Resolves when the operator stops (shutdown or lost leadership). */
   done: Promise<void>;
@@ -91,6 +104,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const metrics = options.metrics ?? createMetrics();
+  const health = createInformerHealth({ graceMs: options.apiUnreachableGraceMs ?? 10_000 });
   const scoped = options.namespace;
   const events = createEventRecorder(core, 'strongroom-operator', options.operatorNamespace, log);
   const cache = new ReadCache(options.readCacheTtlMs ?? 5_000);
@@ -193,6 +207,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
         handlers,
         log,
         w.labelSelector,
+        health.track(w.resource),
       ),
     );
   }
@@ -342,6 +357,8 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
         }),
         ...(scoped ? { namespace: scoped } : {}),
         ...(options.rollouts?.pollMs ? { pollMs: options.rollouts.pollMs } : {}),
+        // Its workload informers count for readiness too: rollouts need them as much as syncs need ours.
+        track: (name) => health.track(name),
         log,
       });
     }
@@ -351,8 +368,10 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     await Promise.all(start(false));
     // Ready only once rollouts know every consumer too: a Secret synced earlier would roll out to too few workloads.
     await Promise.all([...start(true), rollouts?.ready]);
+    // Stopped before the first sync (a shutdown signal while the API server was unreachable): nothing runs.
+    if (shuttingDown) return;
     informersReady = true;
-    if (options.publish && !shuttingDown)
+    if (options.publish)
       publisher = startClusterPublisher(options.publish, {
         custom,
         identity,
@@ -369,9 +388,17 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
   const elector = options.leaderElection
     ? new LeaderElector(kc, { ...options.leaderElection, identity, log })
     : undefined;
+  const readiness = (): Readiness => {
+    if (shuttingDown) return { ready: false, reasons: ['shutting down'] };
+    if (elector && !elector.isLeader) return { ready: true, reasons: [] };
+    const informers = health.readiness();
+    if (!informers.ready || informersReady) return informers;
+    return { ready: false, reasons: ['waiting for the rollout engine to list the workloads'] };
+  };
   const operator: Operator = {
     metrics,
-    ready: () => (elector && !elector.isLeader ? true : informersReady),
+    readiness,
+    ready: () => readiness().ready,
     isLeader: () => (elector ? elector.isLeader : true),
     done,
     shutdown() {
@@ -408,7 +435,10 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
       .catch(() => {});
   } else {
     metrics.leader.set(1);
-    await runControllers();
+    const running = runControllers();
+    if (options.awaitSync === false)
+      running.catch((err: unknown) => log(`controllers failed to start: ${(err as Error).message}`));
+    else await running;
   }
   return operator;
 }

@@ -3,6 +3,7 @@
  * The operator passes the result's `onSecretChanged` as its hook and calls `stop()` on shutdown.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { InformerReporter } from '../controller/health.js';
 import { startConsumerInformers, type ConsumerInformers } from '../consumers/informers.js';
 import { createKubeRolloutCluster } from './cluster.js';
 import { startRolloutController } from './controller.js';
@@ -25,6 +26,8 @@ export interface RolloutOptions {
   /** Watch workloads and ExternalSecrets in this namespace only (an operator run with --namespace). */
   namespace?: string;
   log?: (message: string) => void;
+  /** Report the workload informers' health (the operator's `/readyz`). */
+  track?: (name: string) => InformerReporter;
 }
 
 export function startRollouts(options: RolloutOptions): Rollouts {
@@ -32,6 +35,7 @@ export function startRollouts(options: RolloutOptions): Rollouts {
   const scope = options.namespace ? { namespace: options.namespace } : {};
   const informers = startConsumerInformers(options.kubeConfig, {
     ...scope,
+    ...(options.track ? { track: options.track } : {}),
     onError: (kind, err) => log(`${kind} informer: ${(err as Error)?.message ?? err}`),
   });
   const engine = createRolloutEngine({
