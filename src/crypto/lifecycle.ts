@@ -224,7 +224,7 @@ export class SealLifecycle implements Lifecycle {
       if (pending && !options.migrate) {
         throw new StrongroomError(
           'invalid',
-          'a seal migration is pending: submit the keys with "migrate": true (strongroom operator unseal -migrate)',
+          'a seal migration is pending: submit the keys with "migrate": true (strongroom operator unseal --migrate)',
         );
       }
       if (config.type === 'keyfile') {

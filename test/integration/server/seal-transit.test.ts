@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../support/eventually.js';
 import { startServer, type StartedServer } from '../../support/server-process.js';
+import { bound, json } from '../cli/run.js';
 import { api } from './client.js';
 
 const SLOW = 180_000;
@@ -198,9 +199,11 @@ path "transit/decrypt/${KEY}" { capabilities = ["update"] }`;
       expect(refused.status).toBe(400);
       expect((await api(a.url, 'GET', 'sys/seal-status')).body).toMatchObject({ type: 'transit', sealed: true });
       await api(a.url, 'PUT', 'sys/unseal', { body: { key: keys[1], migrate: true } });
-      const back = await api(a.url, 'PUT', 'sys/unseal', { body: { key: keys[0], migrate: true } });
-      expect(back.status).toBe(200);
-      expect(back.body).toMatchObject({ type: 'shamir', sealed: false, t: 2, n: 3, recovery_seal: false });
+      // The last key through the CLI, as an operator would: `strongroom operator unseal --migrate`.
+      const back = json<Record<string, unknown>>(
+        await bound(a.url, '')(['operator', 'unseal', '--migrate', keys[0]!, '-o', 'json']),
+      );
+      expect(back).toMatchObject({ type: 'shamir', sealed: false, t: 2, n: 3, recovery_seal: false });
       await a.stop({ keepDataDir: true });
 
       // Shamir again: starts sealed without B, and the same keys unseal it.
