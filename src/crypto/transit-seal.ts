@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { StrongroomError } from '../shared/errors.js';
+import { KEY_BYTES } from './aead.js';
 
 /**
  * Vault's `seal "transit"`: the unseal key is encrypted by a transit key on another Strongroom or Vault server, so
@@ -49,6 +50,7 @@ export class TransitSealError extends StrongroomError {
 }
 
 const TIMEOUT_MS = 10_000;
+const MAX_ANSWER_BYTES = 64 * 1024;
 
 export function createTransitUnsealer(config: TransitSealConfig): TransitUnsealer {
   const base = new URL(config.address);
@@ -82,7 +84,13 @@ export function createTransitUnsealer(config: TransitSealConfig): TransitUnseale
     return new Promise((resolve, reject) => {
       const req = send(url, { method: 'POST', headers, timeout: TIMEOUT_MS, ...tls }, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          // An answer carries one small ciphertext or key: anything larger is not an unsealer speaking.
+          size += chunk.length;
+          if (size > MAX_ANSWER_BYTES) req.destroy(new Error(`answer larger than ${MAX_ANSWER_BYTES} bytes`));
+          else chunks.push(chunk);
+        });
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           let parsed: unknown;
@@ -123,7 +131,12 @@ export function createTransitUnsealer(config: TransitSealConfig): TransitUnseale
       const answer = await post('decrypt', { ciphertext });
       const plaintext = dataField(answer, 'plaintext');
       if (plaintext === undefined) throw new TransitSealError(`decrypt with ${describe} answered without a plaintext`);
-      return Buffer.from(plaintext, 'base64');
+      const key = Buffer.from(plaintext, 'base64');
+      if (key.length !== KEY_BYTES) {
+        key.fill(0);
+        throw new TransitSealError(`decrypt with ${describe} answered with something that is not a 256-bit key`);
+      }
+      return key;
     },
   };
 }
