@@ -48,6 +48,8 @@ export function registerOperatorLifecycle(program: Command): void {
   ])
     .option('--key-shares <n>', 'number of unseal key shares', '5')
     .option('--key-threshold <n>', 'shares needed to unseal', '3')
+    .option('--recovery-shares <n>', 'transit seal: number of recovery key shares', '5')
+    .option('--recovery-threshold <n>', 'transit seal: recovery shares needed (seal migration)', '3')
     .action(
       act(async (ctx) => {
         const shares = parsePositiveInt(String(ctx.opts.keyShares), '--key-shares');
@@ -59,12 +61,30 @@ export function registerOperatorLifecycle(program: Command): void {
           );
         const res =
           (
-            await ctx
-              .client()
-              .request('POST', 'sys/init', { body: { secret_shares: shares, secret_threshold: threshold }, token: '' })
+            await ctx.client().request('POST', 'sys/init', {
+              body: {
+                secret_shares: shares,
+                secret_threshold: threshold,
+                recovery_shares: parsePositiveInt(String(ctx.opts.recoveryShares), '--recovery-shares'),
+                recovery_threshold: parsePositiveInt(String(ctx.opts.recoveryThreshold), '--recovery-threshold'),
+              },
+              token: '',
+            })
           ).body ?? {};
         emit(ctx.format, res, () => {
           const keys = (res.keys_base64 ?? []) as string[];
+          const recovery = (res.recovery_keys_base64 ?? []) as string[];
+          if (recovery.length > 0) {
+            // A transit seal (auto-unseal): the unsealer holds the unseal key; recovery keys authorize a seal migration.
+            return [
+              ...recovery.map((k, i) => `Recovery Key ${i + 1}: ${k}`),
+              '',
+              `Initial Root Token: ${res.root_token}`,
+              '',
+              'Strongroom initialized with a transit seal: it is unsealed, and unseals itself through the unsealer after',
+              'every restart. The recovery keys cannot unseal it; keep them to migrate back to Shamir keys.',
+            ].join('\n');
+          }
           return [
             ...keys.map((k, i) => `Unseal Key ${i + 1}: ${k}`),
             '',
@@ -93,6 +113,7 @@ export function registerOperatorLifecycle(program: Command): void {
     .argument('[key]', 'the share (hex or base64); - reads it from stdin; omit to be prompted')
     .option('--reset', 'discard the key shares submitted so far')
     .option('--key-file <path>', "a key-file store: send this file's key (the store's own dev-unseal.key)")
+    .option('--migrate', 'seal migration: the key counts towards migrating to the configured seal')
     .action(
       act(async (ctx, [keyArg]) => {
         let body: Record<string, unknown>;
@@ -109,7 +130,7 @@ export function registerOperatorLifecycle(program: Command): void {
               ? readKeyFileArg(String(ctx.opts.keyFile))
               : await unsealKey(keyArg as string | undefined, () => sealType(ctx));
           if (!key) throw new UsageError('no unseal key given', "'strongroom operator unseal -' with the key on stdin");
-          body = { key };
+          body = ctx.opts.migrate ? { key, migrate: true } : { key };
         }
         const status = (await ctx.client().request('POST', 'sys/unseal', { body, token: '' })).body ?? {};
         emit(ctx.format, status, () => sealTable(status, ctx.client().address));
@@ -187,6 +208,8 @@ function sealTable(status: Record<string, unknown>, address: string): string {
     ['Total Shares', status.n],
     ['Threshold', status.t],
     ...(sealed ? ([['Unseal Progress', `${status.progress}/${status.t}`]] as Array<[string, unknown]>) : []),
+    ...(status.migration === true ? ([['Seal Migration in Progress', true]] as Array<[string, unknown]>) : []),
+    ...(status.recovery_seal === true ? ([['Recovery Seal', true]] as Array<[string, unknown]>) : []),
     ['Version', status.version],
     ['Storage Type', status.storage_type],
   ]);

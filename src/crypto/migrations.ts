@@ -43,4 +43,17 @@ export const migrations: Record<string, Migration> = {
       await db.schema.dropTable('crypto_seal_config').execute();
     },
   },
+  '0002_crypto_transit_seal': {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async up(db: Kysely<any>) {
+      // Transit seal: the unseal key and the recovery key, each as the unsealer's transit ciphertext ("vault:v1:...").
+      await db.schema.alterTable('crypto_seal_config').addColumn('wrapped_unseal_key', 'text').execute();
+      await db.schema.alterTable('crypto_seal_config').addColumn('wrapped_recovery_key', 'text').execute();
+    },
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    async down(db: Kysely<any>) {
+      await db.schema.alterTable('crypto_seal_config').dropColumn('wrapped_recovery_key').execute();
+      await db.schema.alterTable('crypto_seal_config').dropColumn('wrapped_unseal_key').execute();
+    },
+  },
 };

@@ -10,6 +10,8 @@ export type CryptoTables = {
     shares: number;
     threshold: number;
     encrypted_root_key: Buffer;
+    wrapped_unseal_key: string | null;
+    wrapped_recovery_key: string | null;
     created_at: number;
   };
   crypto_keyring: {
@@ -26,9 +28,13 @@ type Db = Kysely<CryptoTables>;
 
 export interface SealConfigRow {
   type: SealType;
+  /** Shamir: unseal key shares. Transit: recovery key shares. */
   shares: number;
   threshold: number;
   encryptedRootKey: Buffer;
+  /** Transit only: the unseal key and the recovery key, as the unsealer's ciphertexts. */
+  wrappedUnsealKey?: string;
+  wrappedRecoveryKey?: string;
 }
 
 export interface StoredBarrier {
@@ -85,7 +91,31 @@ export function createCryptoRepository(storage: Storage) {
         shares: Number(row.shares),
         threshold: Number(row.threshold),
         encryptedRootKey: Buffer.from(row.encrypted_root_key),
+        ...(row.wrapped_unseal_key ? { wrappedUnsealKey: row.wrapped_unseal_key } : {}),
+        ...(row.wrapped_recovery_key ? { wrappedRecoveryKey: row.wrapped_recovery_key } : {}),
       };
+    },
+
+    /**
+     * Seal migration: the new seal's configuration and the root key sealed by its unseal key, replacing the old
+     * ones in one statement (the keyring, sealed by the root key, does not change). The update is conditional on the
+     * root key it replaces, so a rotation that slipped in between makes it fail instead of being undone.
+     */
+    async migrateSeal(expectedRootKey: Buffer, next: SealConfigRow): Promise<boolean> {
+      const result = await db
+        .updateTable('crypto_seal_config')
+        .set({
+          seal_type: next.type,
+          shares: next.shares,
+          threshold: next.threshold,
+          encrypted_root_key: next.encryptedRootKey,
+          wrapped_unseal_key: next.wrappedUnsealKey ?? null,
+          wrapped_recovery_key: next.wrappedRecoveryKey ?? null,
+        })
+        .where('id', '=', ROW)
+        .where('encrypted_root_key', '=', expectedRootKey)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
 
     readBarrier(): Promise<StoredBarrier | undefined> {
@@ -109,6 +139,8 @@ export function createCryptoRepository(storage: Storage) {
             shares: barrier.config.shares,
             threshold: barrier.config.threshold,
             encrypted_root_key: barrier.encryptedRootKey,
+            wrapped_unseal_key: barrier.config.wrappedUnsealKey ?? null,
+            wrapped_recovery_key: barrier.config.wrappedRecoveryKey ?? null,
             created_at: now,
           })
           .onConflict((oc) => oc.column('id').doNothing())

@@ -42,3 +42,16 @@ export function sealKeyring(unsealKey: Buffer, ring: Keyring): { sealedKeyring: 
     plain.fill(0);
   }
 }
+
+/**
+ * Seal migration: the same root key, sealed by a new unseal key. Throws authenticationFailed when `oldUnsealKey`
+ * does not open `encryptedRootKey` (wrong shares).
+ */
+export function resealRootKey(oldUnsealKey: Buffer, encryptedRootKey: Buffer, newUnsealKey: Buffer): Buffer {
+  const rootKey = openValue(oldUnsealKey, encryptedRootKey, ROOT_KEY_CONTEXT);
+  try {
+    return sealValue(newUnsealKey, 0, rootKey, ROOT_KEY_CONTEXT);
+  } finally {
+    rootKey.fill(0);
+  }
+}

@@ -32,6 +32,8 @@ describeEachEngine('seal service (key file)', (ctx) => {
       progress: 0,
       nonce: '',
       term: 1,
+      migration: false,
+      recoverySeal: false,
     });
 
     const sealed = service.barrier.encrypt(Buffer.from('hunter2'), ctx1);

@@ -1,7 +1,7 @@
 import type { Storage } from '../storage/database.js';
 import { BackgroundWork } from './background.js';
 import { KeyringBarrier, type KeyringBarrierOptions } from './barrier.js';
-import { SealLifecycle } from './lifecycle.js';
+import { SealLifecycle, type ConfiguredTransitSeal } from './lifecycle.js';
 import { createCryptoRepository } from './repository.js';
 import { createRotation } from './rotation.js';
 import type { SealService } from './types.js';
@@ -13,6 +13,8 @@ export interface SealServiceOptions extends Pick<
   storage: Storage;
   /** Where loud operator warnings go (key-file seal, background failures). Defaults to stderr. */
   warn?: (message: string) => void;
+  /** The configured transit seal (auto-unseal), if any. */
+  transit?: ConfiguredTransitSeal;
 }
 
 /** The implementation's extra surface beyond the SealService contract. */
@@ -60,7 +62,7 @@ export function createSealService(options: SealServiceOptions): ManagedSealServi
     usageBlockSize: options.usageBlockSize,
   });
   const rotation = createRotation({ repo, keys });
-  const lifecycle = new SealLifecycle({ repo, keys, warn });
+  const lifecycle = new SealLifecycle({ repo, keys, warn, ...(options.transit ? { transit: options.transit } : {}) });
   const { rotate, registerRewrapper, rewrap } = rotation;
 
   const service: ManagedSealService = {
@@ -68,8 +70,10 @@ export function createSealService(options: SealServiceOptions): ManagedSealServi
     status: () => lifecycle.status(),
     initShamir: (shamir, whileUnsealed) => lifecycle.initShamir(shamir, whileUnsealed),
     initKeyFile: (path) => lifecycle.initKeyFile(path),
+    initTransit: (recovery, whileUnsealed) => lifecycle.initTransit(recovery, whileUnsealed),
+    unsealWithTransit: () => lifecycle.unsealWithTransit(),
     unsealWithKeyFile: (path) => lifecycle.unsealWithKeyFile(path),
-    submitShare: (share) => lifecycle.submitShare(share),
+    submitShare: (share, options) => lifecycle.submitShare(share, options),
     resetUnseal: () => lifecycle.resetUnseal(),
     seal: () => lifecycle.seal(),
     rotate: async () => ({ term: await rotate() }),

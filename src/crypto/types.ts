@@ -48,7 +48,7 @@ export interface Rewrapper {
   countStale(): Promise<number>;
 }
 
-export type SealType = 'shamir' | 'keyfile';
+export type SealType = 'shamir' | 'keyfile' | 'transit';
 
 export interface SealStatus {
   type: SealType;
@@ -63,11 +63,17 @@ export interface SealStatus {
   nonce: string;
   /** Newest keyring term, 0 while sealed or uninitialized. */
   term: number;
+  /** A seal migration waits for `submitShare(share, { migrate: true })` (the configured seal differs from the stored one). */
+  migration: boolean;
+  /** Transit: `t`/`n` are the recovery key's threshold and shares (Vault's `recovery_seal`). */
+  recoverySeal: boolean;
 }
 
 export interface InitResult {
   /** Shamir shares, base64 (shamir only). Shown once; never stored. */
   shares: string[];
+  /** Transit: recovery key shares, base64 (they authorize a migration back to Shamir). Shown once; never stored. */
+  recoveryShares?: string[];
   /** The initial root token is minted by the caller (auth); the seal only reports success. */
 }
 
@@ -94,7 +100,17 @@ export interface SealService {
    * progress. Key file: the share is the whole key (the file's base64 line); a wrong one throws 'invalid' saying how
    * to unseal such a store.
    */
-  submitShare(share: string): Promise<SealStatus>;
+  submitShare(share: string, options?: { migrate?: boolean }): Promise<SealStatus>;
+  /**
+   * Transit seal: generates the unseal key, has the unsealer wrap it, and splits a recovery key into shares
+   * (Vault's recovery keys). Leaves the store unsealed, as Vault's auto-unseal does.
+   */
+  initTransit(
+    options: { recoveryShares: number; recoveryThreshold: number },
+    whileUnsealed?: () => Promise<void>,
+  ): Promise<InitResult>;
+  /** Transit seal: unwraps the unseal key through the unsealer and unseals. Throws TransitSealError when it cannot. */
+  unsealWithTransit(): Promise<void>;
   resetUnseal(): void;
   unsealWithKeyFile(path: string): Promise<void>;
   /** Zeroes key material in memory. */

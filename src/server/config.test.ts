@@ -153,4 +153,47 @@ describe('server config', () => {
       /--max-concurrent-requests: must be a whole number/,
     );
   });
+
+  describe('seal stanza (transit auto-unseal)', () => {
+    const withSeal = (yaml: string, env: NodeJS.ProcessEnv = {}) => {
+      const dir = mkdtempSync(join(tmpdir(), 'strongroom-config-'));
+      const file = join(dir, 'server.yaml');
+      writeFileSync(file, `data_dir: /var/lib/s\n${yaml}`);
+      return () => loadConfig({ flags: { config: file }, env, cwd: '/srv' });
+    };
+    const stanza = 'seal:\n  type: transit\n  address: https://unsealer:8200\n  key_name: autounseal\n';
+
+    it("reads Vault's settings with its defaults, the token from STRONGROOM_TRANSIT_SEAL_TOKEN first", () => {
+      const config = withSeal(`${stanza}  token: from-file\n  tls_ca_cert: ca.pem\n`, {
+        STRONGROOM_TRANSIT_SEAL_TOKEN: 'from-env',
+        VAULT_TOKEN: 'vault-env',
+      })();
+      expect(config.seal).toEqual({
+        address: 'https://unsealer:8200',
+        token: 'from-env',
+        keyName: 'autounseal',
+        mountPath: 'transit/',
+        tlsCaCert: '/srv/ca.pem',
+        tlsSkipVerify: false,
+        disabled: false,
+      });
+      expect(withSeal(`${stanza}  token: from-file\n`, { VAULT_TOKEN: 'vault-env' })().seal?.token).toBe('from-file');
+      expect(withSeal(stanza, { VAULT_TOKEN: 'vault-env' })().seal?.token).toBe('vault-env');
+    });
+
+    it('refuses a stanza without a token, with a path in the address, an unknown setting, or with --dev', () => {
+      expect(problemsOf(withSeal(stanza))).toEqual([
+        expect.stringMatching(/seal\.token: .*STRONGROOM_TRANSIT_SEAL_TOKEN/),
+      ]);
+      expect(
+        problemsOf(withSeal(stanza.replace('https://unsealer:8200', 'https://unsealer:8200/v1'), { VAULT_TOKEN: 't' })),
+      ).toEqual([expect.stringMatching(/seal\.address: must be http\(s\):\/\/HOST:PORT/)]);
+      expect(problemsOf(withSeal(`${stanza}  key_id_prefix: x\n`, { VAULT_TOKEN: 't' }))[0]).toMatch(/key_id_prefix/);
+      const dir = mkdtempSync(join(tmpdir(), 'strongroom-config-'));
+      writeFileSync(join(dir, 's.yaml'), stanza);
+      expect(
+        problemsOf(() => loadConfig({ flags: { config: join(dir, 's.yaml'), dev: true }, env: { VAULT_TOKEN: 't' } })),
+      ).toEqual([expect.stringMatching(/seal: --dev uses a key file/)]);
+    });
+  });
 });

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import type { TransitSealConfig } from '../crypto/transit-seal.js';
 import { DEFAULT_MAX_JSON_DEPTH, MAX_CONFIGURABLE_JSON_DEPTH } from '../http/json-body.js';
 
 /**
@@ -17,6 +18,30 @@ const DEFAULT_MAX_INFLIGHT_REQUEST_BYTES = 64 * MiB;
 const listenSchema = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:8200');
+
+/**
+ * Vault's `seal "transit"` stanza, in YAML (`seal: {type: transit, ...}`). The token may come from the environment
+ * instead (STRONGROOM_TRANSIT_SEAL_TOKEN, or Vault's VAULT_TOKEN), so it need not sit in the file.
+ */
+const sealSchema = z
+  .object({
+    type: z.literal('transit'),
+    address: z.string().regex(/^https?:\/\/[^/]+\/?$/, 'must be http(s)://HOST:PORT, with no path'),
+    token: z.string().min(1).optional(),
+    key_name: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a transit key name'),
+    mount_path: z
+      .string()
+      .regex(/^\/?[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/, 'must be a mount path such as transit/')
+      .default('transit/'),
+    namespace: z.string().min(1).optional(),
+    tls_ca_cert: z.string().min(1).optional(),
+    tls_client_cert: z.string().min(1).optional(),
+    tls_client_key: z.string().min(1).optional(),
+    tls_server_name: z.string().min(1).optional(),
+    tls_skip_verify: z.boolean().default(false),
+    disabled: z.boolean().default(false),
+  })
+  .strict();
 
 const rawSchema = z
   .object({
@@ -65,6 +90,7 @@ const rawSchema = z
     max_json_depth: z.number().int().min(1).max(MAX_CONFIGURABLE_JSON_DEPTH).default(DEFAULT_MAX_JSON_DEPTH),
     // Vault's `ui` stanza; on by default here (the console holds no secret and needs a token like any client).
     ui: z.boolean().default(true),
+    seal: sealSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -76,6 +102,13 @@ const rawSchema = z
         code: 'custom',
         path: ['data_dir'],
         message: 'set data_dir (SQLite) or database_url (PostgreSQL), or use --dev',
+      });
+    }
+    if (c.seal && c.dev) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['seal'],
+        message: '--dev uses a key file; a transit seal is for production',
       });
     }
     if (c.dev_root_token && !c.dev) {
@@ -121,6 +154,8 @@ export interface ServerConfig {
   maxJsonDepth: number;
   /** Serve the web console at /ui. */
   ui: boolean;
+  /** Auto-unseal through another server's transit key (Vault's `seal "transit"`). Holds the token: never log it. */
+  seal?: TransitSealConfig;
 }
 
 export class ConfigError extends Error {
@@ -130,7 +165,8 @@ export class ConfigError extends Error {
   }
 }
 
-const KEYS = Object.keys(rawSchema.shape) as Array<keyof RawConfig>;
+// The seal stanza is a mapping: YAML only (its token may come from the environment, see transitSealOf).
+const KEYS = (Object.keys(rawSchema.shape) as Array<keyof RawConfig>).filter((key) => key !== 'seal');
 const NUMERIC = new Set<string>(['max_request_bytes', 'kv_max_data_bytes', 'max_inflight_request_bytes']);
 const COUNT = new Set<string>(['max_concurrent_requests', 'max_json_depth']);
 const BOOLEAN = new Set<string>(['dev', 'ui']);
@@ -189,6 +225,7 @@ export function loadConfig(input: { flags: FlagValues; env: NodeJS.ProcessEnv; c
     ui: c.ui,
   };
   if (c.dev_root_token) config.devRootToken = c.dev_root_token;
+  if (c.seal) config.seal = transitSealOf(c.seal, input.env, cwd);
   if (c.database_url) config.databaseUrl = c.database_url;
   if (c.tls_cert_file && c.tls_key_file) {
     config.tls = { certFile: resolve(cwd, c.tls_cert_file), keyFile: resolve(cwd, c.tls_key_file) };
@@ -202,6 +239,30 @@ export function loadConfig(input: { flags: FlagValues; env: NodeJS.ProcessEnv; c
     .map((d) => d.trim())
     .filter((d) => d !== '')
     .map((d) => resolve(cwd, d));
+  return config;
+}
+
+function transitSealOf(seal: z.output<typeof sealSchema>, env: NodeJS.ProcessEnv, cwd: string): TransitSealConfig {
+  const token = env.STRONGROOM_TRANSIT_SEAL_TOKEN || seal.token || env.VAULT_TOKEN;
+  if (!token) {
+    throw new ConfigError([
+      'config: seal.token: the transit seal needs a token (seal.token, STRONGROOM_TRANSIT_SEAL_TOKEN or VAULT_TOKEN)',
+    ]);
+  }
+  const file = (path: string | undefined) => (path ? resolve(cwd, path) : undefined);
+  const config: TransitSealConfig = {
+    address: seal.address.replace(/\/+$/, ''),
+    token,
+    keyName: seal.key_name,
+    mountPath: seal.mount_path,
+    tlsSkipVerify: seal.tls_skip_verify,
+    disabled: seal.disabled,
+  };
+  if (seal.namespace) config.namespace = seal.namespace;
+  if (seal.tls_ca_cert) config.tlsCaCert = file(seal.tls_ca_cert);
+  if (seal.tls_client_cert) config.tlsClientCert = file(seal.tls_client_cert);
+  if (seal.tls_client_key) config.tlsClientKey = file(seal.tls_client_key);
+  if (seal.tls_server_name) config.tlsServerName = seal.tls_server_name;
   return config;
 }
 

@@ -5,6 +5,7 @@ import { KEY_FILE_UNSEAL_HELP, keyFileExists, keyFileUnsealHelp } from '../crypt
 import type { Barrier, SealService } from '../crypto/types.js';
 import type { ServerConfig } from './config.js';
 import type { Store } from './store.js';
+import { startTransitUnseal } from './transit-unseal.js';
 
 export const DEV_KEY_FILE = 'dev-unseal.key';
 
@@ -74,13 +75,37 @@ export function stableDevRootToken(barrier: Pick<Barrier, 'hmacKey'>): string {
  * Production start: an uninitialized store waits for sys/init, a Shamir-sealed one for sys/unseal. A store sealed
  * with a key file (embedded use) is unsealed from the data directory's key file when that file is there; when it is
  * not (kept off the data volume, as the key-file warning advises), the store waits sealed for the key's contents
- * through sys/unseal, like a Shamir store for its shares.
+ * through sys/unseal, like a Shamir store for its shares. A transit-sealed store unseals through its unsealer, retrying
+ * in the background while that fails (see transit-unseal.ts). Resolves with a stopper for background work.
  */
-export async function unsealAtStart(store: Store, config: ServerConfig, warn: (line: string) => void): Promise<void> {
+export async function unsealAtStart(
+  store: Store,
+  config: ServerConfig,
+  warn: (line: string) => void,
+  onUnsealed: () => void = () => undefined,
+): Promise<() => void> {
+  const idle = () => undefined;
   const status = await store.seal.status();
   if (!status.initialized || !status.sealed) {
     if (status.initialized) await store.lifecycle.afterUnseal();
-    return;
+    return idle;
+  }
+  if (status.migration) {
+    const to =
+      status.type === 'transit' ? 'Shamir (with the recovery keys)' : 'the transit seal (with the unseal keys)';
+    warn(
+      `seal migration pending: the store stays sealed until it is migrated to ${to} through sys/unseal with "migrate": true`,
+    );
+    return idle;
+  }
+  if (status.type === 'transit') {
+    if (!config.seal) {
+      throw new Error(
+        'this store is sealed by a transit key on another server: configure the seal stanza (seal: {type: transit, ' +
+          'address, key_name, mount_path} and its token) to start it',
+      );
+    }
+    return startTransitUnseal(store, { warn, onUnsealed });
   }
   if (status.type === 'keyfile') {
     const keyFile = join(config.dataDir, DEV_KEY_FILE);
@@ -88,12 +113,13 @@ export async function unsealAtStart(store: Store, config: ServerConfig, warn: (l
       warn(
         `the store is sealed with a key file and ${keyFile} is not there: waiting sealed for the key through sys/unseal`,
       );
-      return;
+      return idle;
     }
     warn('unsealing with the key file in the data directory');
     await store.seal.unsealWithKeyFile(keyFile);
     await store.lifecycle.afterUnseal();
   }
+  return idle;
 }
 
 /**

@@ -35,9 +35,10 @@ export async function startServer(
   const metrics = createMetrics();
   const store = await openStore(config, { metrics, warn: out.warn });
   let rootToken: string | null = null;
+  let stopUnsealing: () => void = () => undefined;
   try {
     if (config.dev) rootToken = await bootstrapDev(store, config, out.warn);
-    else await unsealAtStart(store, config, out.warn);
+    else stopUnsealing = await unsealAtStart(store, config, out.warn, () => metrics.setSealed(false));
     metrics.setSealed(store.seal.barrier.isSealed());
   } catch (err) {
     await store.close().catch(() => undefined);
@@ -66,6 +67,7 @@ export async function startServer(
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
+    stopUnsealing();
     await app.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw err;
@@ -104,6 +106,7 @@ export async function startServer(
     },
     stop() {
       stopping ??= (async () => {
+        stopUnsealing();
         // Stop accepting, let in-flight requests finish (bounded), then flush the audit log and close storage.
         const drained = app.close();
         const timer = new Promise<void>((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS).unref());
@@ -136,6 +139,8 @@ export async function runServer(config: ServerConfig): Promise<void> {
     const status = await server.store.seal.status();
     if (!status.initialized) out.log('Not initialized: run `strongroom operator init` (or PUT /v1/sys/init).');
     else if (status.sealed && status.type === 'keyfile') out.log(`Sealed: ${KEY_FILE_UNSEAL_HELP}.`);
+    else if (status.sealed && status.type === 'transit' && !status.migration)
+      out.log('Sealed: waiting for the transit seal’s unsealer (retrying; see the log).');
     else if (status.sealed) out.log('Sealed: submit unseal keys to /v1/sys/unseal (`strongroom operator unseal`).');
   }
 

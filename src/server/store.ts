@@ -4,6 +4,7 @@ import type { TokenService } from '../auth/types.js';
 import { createTokenService } from '../auth/token/service.js';
 import { userpassAuth } from '../auth/userpass/module.js';
 import { createSealService, type ManagedSealService } from '../crypto/service.js';
+import { createTransitUnsealer } from '../crypto/transit-seal.js';
 import { cubbyholeEngine } from '../cubbyhole/module.js';
 import type { HttpDeps, Lifecycle } from '../http/deps.js';
 import type { Metrics } from '../http/metrics.js';
@@ -139,7 +140,10 @@ export async function openStore(
 ): Promise<Store> {
   // The server is the only process on its SQLite file (the audit thread's handle writes only audit tables).
   const storage = await openStorage(storageConfigOf(config), { soleOwner: true });
-  const seal = createSealService({ storage, warn: options.warn });
+  const transit = config.seal
+    ? { unsealer: createTransitUnsealer(config.seal), disabled: config.seal.disabled }
+    : undefined;
+  const seal = createSealService({ storage, warn: options.warn, ...(transit ? { transit } : {}) });
   const barrier = seal.barrier;
   const mounts = createMountService({ storage, catalog: secretsCatalog(REGISTRY.secrets) });
   const authMounts = createMountService({ storage, catalog: authCatalog(REGISTRY.auth), table: AUTH_MOUNTS });

@@ -77,10 +77,15 @@ export function sealPaths(
       fields: {
         secret_shares: f.int('How many key shares to split the root key into.'),
         secret_threshold: f.int('How many shares it takes to unseal.'),
+        recovery_shares: f.int('Transit seal: how many recovery key shares to make (default 5).'),
+        recovery_threshold: f.int('Transit seal: how many recovery shares it takes (default 3).'),
       },
       operations: {
         read: async () => ({ raw: { initialized: (await seal.status()).initialized } }),
         update: async (ctx) => {
+          const before = await seal.status();
+          if (before.initialized) throw alreadyInitialized();
+          if (before.type === 'transit') return initTransit(ctx.input.recovery_shares, ctx.input.recovery_threshold);
           const { secret_shares: shares, secret_threshold: threshold } = ctx.input;
           if (shares === undefined || threshold === undefined) {
             throw invalid('fields "secret_shares" and "secret_threshold" are required');
@@ -122,6 +127,9 @@ export function sealPaths(
       fields: {
         key: f.string('One unseal key share, hex or base64.'),
         reset: f.bool('Discards the shares submitted so far.'),
+        migrate: f.bool(
+          'Seal migration: the key is towards migrating to the configured seal (Vault: unseal -migrate).',
+        ),
       },
       operations: {
         update: async (ctx) => {
@@ -134,7 +142,7 @@ export function sealPaths(
           const before = await seal.status();
           if (!before.initialized) throw invalid('Strongroom is not initialized');
           if (!before.sealed) return { raw: sealStatusBody(before) };
-          const after = await seal.submitShare(normalizeShare(key));
+          const after = await seal.submitShare(normalizeShare(key), { migrate: ctx.input.migrate === true });
           if (!after.sealed) {
             await lifecycle.afterUnseal();
             metrics.setSealed(false);
@@ -213,6 +221,36 @@ export function sealPaths(
     },
   ];
 
+  /**
+   * Init with a transit seal, as Vault's auto-unseal: no unseal keys (the unsealer holds the key), recovery keys
+   * instead (default 5 shares, threshold 3), and the store is left unsealed.
+   */
+  async function initTransit(recoveryShares = 5, recoveryThreshold = 3) {
+    const minted: { root?: { token: string } } = {};
+    const result = await seal
+      .initTransit({ recoveryShares, recoveryThreshold }, async () => {
+        minted.root = await tokens.createRoot();
+      })
+      .catch((err: unknown) => {
+        throw isStrongroomError(err) && err.details?.reason === ALREADY_INITIALIZED ? alreadyInitialized() : err;
+      });
+    await lifecycle.afterUnseal();
+    metrics.setSealed(false);
+    const root = minted.root;
+    if (!root) throw new StrongroomError('internal', 'init did not mint a root token');
+    const recovery = result.recoveryShares ?? [];
+    return {
+      raw: {
+        keys: [],
+        keys_base64: [],
+        recovery_keys: recovery.map((s) => Buffer.from(s, 'base64').toString('hex')),
+        recovery_keys_base64: recovery,
+        root_token: root.token,
+      },
+      data: { recovery_keys_base64: recovery, root_token: root.token },
+    };
+  }
+
   function startRewrap(): Promise<{ rewrapped: number }> {
     rewrap.done = 0;
     rewrap.total = 0;
@@ -243,7 +281,7 @@ interface RewrapProgress {
 
 export function sealStatusBody(status: SealStatus): Record<string, unknown> {
   return {
-    type: status.type === 'keyfile' ? 'keyfile' : 'shamir',
+    type: status.type,
     initialized: status.initialized,
     sealed: status.sealed,
     t: status.t,
@@ -252,8 +290,8 @@ export function sealStatusBody(status: SealStatus): Record<string, unknown> {
     nonce: status.nonce,
     version: VERSION,
     build_date: '',
-    migration: false,
-    recovery_seal: false,
+    migration: status.migration,
+    recovery_seal: status.recoverySeal,
     storage_type: 'sql',
     // Vault names its cluster once unsealed; ours is the same name sys/health reports.
     ...(status.sealed ? {} : { cluster_name: 'strongroom', cluster_id: '' }),
