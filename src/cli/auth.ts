@@ -15,6 +15,7 @@ import {
 import { colors, emit, keyValueTable, rawField } from './output.js';
 import { withLoginMfa } from './login-mfa.js';
 import { emitWrapInfo } from './wrapping.js';
+import { nearest } from './vault-flags.js';
 import { loginWithJwtFamily } from './login-oidc.js';
 import { userpassLogin } from './login-userpass.js';
 
@@ -70,8 +71,10 @@ export function registerLogin(program: Command): void {
 async function loginAction(ctx: Context, rawArgs: string[]): Promise<void> {
   const { flags, rest } = extractVaultFlags(rawArgs, ['method', 'path', 'no-store', 'mfa']);
   for (const arg of rest) {
-    if (/^-[a-z-]+/.test(arg) && arg !== '-')
-      throw new UsageError(`unknown option ${arg.split('=')[0]}`, "'strongroom login --help'");
+    if (/^-[a-z-]+/.test(arg) && arg !== '-') {
+      const guess = nearest(arg.replace(/^-+/, '').split('=')[0]!, ['method', 'path', 'no-store', 'mfa']);
+      throw new UsageError(`unknown option ${arg.split('=')[0]}`, guess ? `--${guess}` : "'strongroom login --help'");
+    }
   }
   const method = String(flags.method ?? ctx.opts.method ?? 'token');
   const store = flags['no-store'] === undefined && ctx.opts.store !== false;
