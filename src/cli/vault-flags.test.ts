@@ -3,9 +3,15 @@ import { formatFromVaultFlag, nearest, normalizeVaultArgv } from './vault-flags.
 
 describe("Vault's single-dash flags", () => {
   it('rewrites -name and -name=value to double dashes, for multi-letter names only', () => {
-    expect(
-      normalizeVaultArgv(['kv', 'get', '-field=password', '-format', 'json', '-mount=secret', 'app/db']),
-    ).toEqual(['kv', 'get', '--field=password', '--format', 'json', '--mount=secret', 'app/db']);
+    expect(normalizeVaultArgv(['kv', 'get', '-field=password', '-format', 'json', '-mount=secret', 'app/db'])).toEqual([
+      'kv',
+      'get',
+      '--field=password',
+      '--format',
+      'json',
+      '--mount=secret',
+      'app/db',
+    ]);
     expect(normalizeVaultArgv(['server', '-dev', '-dev-root-token=root', '-tls-skip-verify'])).toEqual([
       'server',
       '--dev',

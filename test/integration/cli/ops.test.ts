@@ -226,10 +226,10 @@ describe('client commands against a dev server', () => {
         await run(['import', '--prefix', 'secret/k8s/', '-o', 'json', manifests]),
       );
       expect(k8s.secrets.map((s) => [s.path, s.status])).toEqual([
-        ['secret/k8s/db', 'new'],
+        ['secret/k8s/prod/db', 'new'], // <prefix><namespace>/<name>
         ['secret/k8s/tls', 'new'],
       ]);
-      expect(json(await run(['kv', 'get', '-o', 'json', 'secret/k8s/db']))).toMatchObject({
+      expect(json(await run(['kv', 'get', '-o', 'json', 'secret/k8s/prod/db']))).toMatchObject({
         data: { password: 'k8s-pass', user: 'admin' },
       });
       expect(json(await run(['kv', 'get', '-o', 'json', 'secret/k8s/tls']))).toMatchObject({
@@ -297,7 +297,7 @@ describe('client commands against a dev server', () => {
   );
 
   it(
-    'prints bash and zsh completion scripts that complete commands and flags',
+    'prints bash, zsh and fish completion scripts that complete commands and flags',
     async () => {
       const bash = ok(await cli(['completion', 'bash'])).stdout;
       const file = join(dir, 'completion.bash');
@@ -319,7 +319,10 @@ describe('client commands against a dev server', () => {
       expect(zsh.startsWith('#compdef strongroom\n')).toBe(true);
       expect(zsh).toContain("'kv metadata'");
       expect(zsh).toContain('compdef _strongroom strongroom');
-      expect((await cli(['completion', 'fish'])).code).toBe(2);
+      const fish = ok(await cli(['completion', 'fish'])).stdout;
+      expect(fish).toContain("complete -c strongroom -f -a '(__strongroom_words)'");
+      expect(fish).toMatch(/case 'kv metadata'\n\s+printf '%s\\n' .*'get'/);
+      expect((await cli(['completion', 'tcsh'])).code).toBe(2);
     },
     SLOW,
   );
