@@ -51,7 +51,11 @@ export function commandTree(program: Command): Map<string, string[]> {
   const tree = new Map<string, string[]>();
   const visit = (c: Command, path: string) => {
     const subs = c.commands.map((s) => s.name());
-    const flags = c.options.flatMap((o) => [o.long, o.short]).filter((f): f is string => typeof f === 'string');
+    // Hidden aliases (Vault's --format where -o is the spelling) are accepted, not offered.
+    const flags = c.options
+      .filter((o) => !o.hidden)
+      .flatMap((o) => [o.long, o.short])
+      .filter((f): f is string => typeof f === 'string');
     tree.set(path, [...subs, ...(argumentWords.get(c) ?? []), ...flags, '--help']);
     for (const s of c.commands) visit(s, path ? `${path} ${s.name()}` : s.name());
   };

@@ -15,7 +15,7 @@ import {
   writeBody,
   type KvLocation,
 } from './kv-paths.js';
-import { colors, emit, gridTable } from './output.js';
+import { colors, emit, gridTable, plainFormat } from './output.js';
 
 /*
  * `strongroom import` and `strongroom export`.
@@ -129,7 +129,8 @@ async function importAction(ctx: Context, file: string): Promise<void> {
   } finally {
     bar?.stop();
   }
-  emit(ctx.format, { dry_run: dryRun, secrets: plans }, () => {
+  // A plan over many secrets (no Vault counterpart): its own JSON under -format=json too.
+  emit(plainFormat(ctx.format), { dry_run: dryRun, secrets: plans }, () => {
     const counts = (st: Plan['status']) => plans.filter((p) => p.status === st).length;
     const table = gridTable(
       ['Path', 'Status', 'Keys added', 'Keys changed', 'Keys removed', 'Unchanged'],

@@ -253,13 +253,13 @@ describe('client commands against a dev server', () => {
 
       // Export round trip: JSON and YAML of a folder, env of one secret, re-imported into another server's state.
       const exported = json<Record<string, Record<string, unknown>>>(
-        await run(['export', 'secret/j/', 'secret/k8s/db']),
+        await run(['export', 'secret/j/', 'secret/k8s/prod/db']),
       );
       expect(exported).toEqual({
         'secret/j/a/one': { k: '1' },
         'secret/j/a/two': { k: '2', n: 3 },
         'secret/j/flat': { host: 'db.internal', port: '5432' },
-        'secret/k8s/db': { password: 'k8s-pass', user: 'admin' },
+        'secret/k8s/prod/db': { password: 'k8s-pass', user: 'admin' },
       });
       const yamlOut = ok(await run(['export', '--format', 'yaml', 'secret/j/'])).stdout;
       expect(YAML.parse(yamlOut)).toEqual({
