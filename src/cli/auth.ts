@@ -15,7 +15,7 @@ import {
 import { colors, emit, keyValueTable, rawField } from './output.js';
 import { withLoginMfa } from './login-mfa.js';
 import { emitWrapInfo } from './wrapping.js';
-import { nearest } from './vault-flags.js';
+import { unknownOption } from './vault-flags.js';
 import { loginWithJwtFamily } from './login-oidc.js';
 import { userpassLogin } from './login-userpass.js';
 
@@ -71,10 +71,8 @@ export function registerLogin(program: Command): void {
 async function loginAction(ctx: Context, rawArgs: string[]): Promise<void> {
   const { flags, rest } = extractVaultFlags(rawArgs, ['method', 'path', 'no-store', 'mfa']);
   for (const arg of rest) {
-    if (/^-[a-z-]+/.test(arg) && arg !== '-') {
-      const guess = nearest(arg.replace(/^-+/, '').split('=')[0]!, ['method', 'path', 'no-store', 'mfa']);
-      throw new UsageError(`unknown option ${arg.split('=')[0]}`, guess ? `--${guess}` : "'strongroom login --help'");
-    }
+    if (/^-[a-z-]+/.test(arg) && arg !== '-')
+      throw unknownOption(arg, ['method', 'path', 'no-store', 'mfa'], "'strongroom login --help'");
   }
   const method = String(flags.method ?? ctx.opts.method ?? 'token');
   const store = flags['no-store'] === undefined && ctx.opts.store !== false;
@@ -285,8 +283,9 @@ async function target(
   const positional = rest.filter((a) => a === '-' || !a.startsWith('-'));
   const unknown = rest.find((a) => a !== '-' && a.startsWith('-'));
   if (unknown)
-    throw new UsageError(
-      `unknown option ${unknown.split('=')[0]}`,
+    throw unknownOption(
+      unknown,
+      ['accessor', 'increment', 'self'],
       `'${ctx.command.parent?.name()} ${ctx.command.name()} --help'`,
     );
   const byAccessor = ctx.opts.accessor === true || flags.accessor !== undefined;

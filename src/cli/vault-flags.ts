@@ -1,3 +1,5 @@
+import { UsageError } from './errors.js';
+
 /*
  * Vault's CLI spells every flag with one dash (`-field=password`, `-format=json`, `-address=…`, `-mount=secret`);
  * commander reads one dash as a cluster of one-letter flags. People and scripts coming from `vault` type the single
@@ -60,4 +62,14 @@ function editDistance(a: string, b: string): number {
     }
   }
   return d[a.length]![b.length]!;
+}
+
+/**
+ * "unknown option --feild — try --field" for commands that read Vault's flags themselves (login, lease, token, auth):
+ * the nearest known flag when there is one, else the command's --help. Names the flag, never its value.
+ */
+export function unknownOption(arg: string, known: readonly string[], help: string): UsageError {
+  const flag = arg.split('=')[0]!;
+  const guess = nearest(flag.replace(/^-+/, ''), known);
+  return new UsageError(`unknown option ${flag}`, guess ? `--${guess}` : help);
 }

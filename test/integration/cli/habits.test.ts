@@ -184,6 +184,8 @@ describe('error lines, each for its cause', () => {
       expect(typo.stderr).not.toContain('do-not-echo');
       failed(await run(['read', '-feild=x', 'secret/data/x']), 2, /unknown option --feild — try --field/);
       failed(await run(['login', '-mehtod=approle']), 2, /unknown option --mehtod — try --method/);
+      failed(await run(['token', 'lookup', '-acessor', 'x']), 2, /unknown option --acessor — try --accessor/);
+      failed(await run(['lease', 'renew', '-incremnt=2h', 'x/y']), 2, /unknown option --incremnt — try --increment/);
     },
     SLOW,
   );
