@@ -265,7 +265,7 @@ function outcomeOf(r: AuditRecord): string {
 }
 
 function line(r: AuditRecord, format: OutputFormat): string {
-  if (format === 'json') return JSON.stringify(r);
+  if (format === 'json' || format === 'vault-json') return JSON.stringify(r);
   if (format === 'yaml') return yaml().stringify([r], { lineWidth: 0 }).trimEnd();
   return [
     r.time,

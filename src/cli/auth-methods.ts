@@ -4,6 +4,7 @@ import { completeWith } from './completion.js';
 import { UsageError } from './errors.js';
 import { extractVaultFlags } from './input.js';
 import { colors, emit, gridTable } from './output.js';
+import { unknownOption } from './vault-flags.js';
 
 /*
  * `strongroom auth enable|disable|list|tune`, as `vault auth …`: auth methods are mounts under auth/ (sys/auth). A
@@ -148,7 +149,7 @@ function vaultFlags(
   const { flags, rest } = extractVaultFlags(ctx.command.args, names);
   const help = `'strongroom auth ${ctx.command.name()} --help'`;
   const unknown = rest.find((a) => a.startsWith('-'));
-  if (unknown) throw new UsageError(`unknown option ${unknown.split('=')[0]}`, help);
+  if (unknown) throw unknownOption(unknown, names, help);
   if (rest.length !== 1)
     throw new UsageError(
       rest.length === 0 ? `missing ${argument}` : `expected one ${argument}, got ${rest.length} arguments`,

@@ -15,6 +15,7 @@ import {
 import { colors, emit, keyValueTable, rawField } from './output.js';
 import { withLoginMfa } from './login-mfa.js';
 import { emitWrapInfo } from './wrapping.js';
+import { unknownOption } from './vault-flags.js';
 import { loginWithJwtFamily } from './login-oidc.js';
 import { userpassLogin } from './login-userpass.js';
 
@@ -71,7 +72,7 @@ async function loginAction(ctx: Context, rawArgs: string[]): Promise<void> {
   const { flags, rest } = extractVaultFlags(rawArgs, ['method', 'path', 'no-store', 'mfa']);
   for (const arg of rest) {
     if (/^-[a-z-]+/.test(arg) && arg !== '-')
-      throw new UsageError(`unknown option ${arg.split('=')[0]}`, "'strongroom login --help'");
+      throw unknownOption(arg, ['method', 'path', 'no-store', 'mfa'], "'strongroom login --help'");
   }
   const method = String(flags.method ?? ctx.opts.method ?? 'token');
   const store = flags['no-store'] === undefined && ctx.opts.store !== false;
@@ -282,8 +283,9 @@ async function target(
   const positional = rest.filter((a) => a === '-' || !a.startsWith('-'));
   const unknown = rest.find((a) => a !== '-' && a.startsWith('-'));
   if (unknown)
-    throw new UsageError(
-      `unknown option ${unknown.split('=')[0]}`,
+    throw unknownOption(
+      unknown,
+      ['accessor', 'increment', 'self'],
       `'${ctx.command.parent?.name()} ${ctx.command.name()} --help'`,
     );
   const byAccessor = ctx.opts.accessor === true || flags.accessor !== undefined;

@@ -9,6 +9,7 @@ import {
   type WrapTtl,
 } from '../client/index.js';
 import { isStrongroomError } from '../shared/errors.js';
+import { recordAnswer } from './answers.js';
 import { CliError, UsageError } from './errors.js';
 import type { Connection } from './connection.js';
 
@@ -48,33 +49,89 @@ export interface Client {
   unwrap(wrappingToken?: string): Promise<any>;
 }
 
-const TIMEOUT_MS = 60_000;
-
 export function createClient(conn: Connection): Client {
+  const timeoutMs = conn.timeoutSeconds * 1000;
   const api = createApiClient({
     address: conn.address,
     token: conn.token,
     ...(conn.ca ? { ca: conn.ca } : {}),
     tlsSkipVerify: conn.tlsSkipVerify,
-    timeoutMs: TIMEOUT_MS,
-    connectTimeoutMs: TIMEOUT_MS,
+    timeoutMs,
+    connectTimeoutMs: timeoutMs,
     userAgent: 'strongroom-cli',
   });
-  const cli = <T>(call: () => Promise<T>): Promise<T> =>
-    call().catch((err: unknown) => Promise.reject(cliError(err, conn.address)));
+  const anonymous = conn.token === '';
+  // `tokenless` is false when the call brings its own token (a login, an unwrap with a wrapping token): a 403
+  // then judges that token, not a missing login.
+  const cli = <T>(call: () => Promise<T>, tokenless = anonymous): Promise<T> =>
+    call().catch((err: unknown) => Promise.reject(cliError(err, conn, tokenless)));
   return {
     address: conn.address,
-    hasToken: conn.token !== '',
-    request: (method, path, options = {}) => cli(async () => (await api.request(method, path, options)) as ApiResponse),
-    read: (path, query, options) => cli(() => api.read(path, query, options)),
-    write: (path, body, options) => cli(() => api.write(path, body, options)),
-    list: (path) => cli(() => api.list(path)),
-    delete: (path) => cli(() => api.delete(path)),
-    unwrap: (wrappingToken) => cli(() => api.unwrap(wrappingToken)),
+    hasToken: !anonymous,
+    request: (method, path, options = {}) =>
+      cli(
+        async () => {
+          const res = (await api.request(method, path, options)) as ApiResponse;
+          if (options.token === undefined) recordAnswer({ kind: 'body', path, body: res.body });
+          return res;
+        },
+        anonymous && options.token === undefined,
+      ),
+    read: (path, query, options) =>
+      cli(async () => {
+        const body = await api.read(path, query, options);
+        recordAnswer({ kind: 'body', path, body });
+        return body;
+      }),
+    write: (path, body, options) =>
+      cli(async () => {
+        const answer = await api.write(path, body, options);
+        recordAnswer({ kind: 'body', path, body: answer });
+        return answer;
+      }),
+    list: (path) =>
+      cli(async () => {
+        const keys = await api.list(path);
+        recordAnswer({ kind: 'keys', keys });
+        return keys;
+      }),
+    delete: (path) =>
+      cli(async () => {
+        await api.delete(path);
+        recordAnswer({ kind: 'body', path, body: null });
+      }),
+    unwrap: (wrappingToken) =>
+      cli(
+        async () => {
+          const body = await api.unwrap(wrappingToken);
+          recordAnswer({ kind: 'body', path: 'sys/wrapping/unwrap', body });
+          return body;
+        },
+        anonymous && wrappingToken === undefined,
+      ),
   };
 }
 
-function cliError(err: unknown, address: string): unknown {
+/** OpenSSL's words for a first answer that is not a TLS record: the other end speaks plain HTTP. */
+const PLAIN_HTTP_ANSWER =
+  /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|wrong version number|packet length too long/i;
+
+export function cliError(
+  err: unknown,
+  conn: Pick<Connection, 'address' | 'timeoutSource'>,
+  tokenless = false,
+): unknown {
+  const { address } = conn;
+  if (tokenless && err instanceof ApiError && (err.status === 403 || err.status === 401))
+    return new CliError(
+      'not logged in: no token is set',
+      "'strongroom login', or set STRONGROOM_TOKEN (or VAULT_TOKEN), or pass --token",
+    );
+  if (err instanceof TlsError && PLAIN_HTTP_ANSWER.test(`${err.code ?? ''} ${err.reason}`))
+    return new CliError(
+      `the server at ${address} is not speaking TLS (it answered in plain HTTP)`,
+      `--address=${address.replace(/^https:/, 'http:')} (or STRONGROOM_ADDR), or enable TLS on the server`,
+    );
   if (err instanceof TlsError)
     return new CliError(
       `TLS verification of ${address} failed (${err.code || err.reason})`,
@@ -83,10 +140,16 @@ function cliError(err: unknown, address: string): unknown {
   if (err instanceof TimeoutError)
     return new CliError(
       `request to ${address} failed: no answer within ${err.timeoutMs / 1000} s`,
-      'checking the address and the network',
+      `checking the address and the network; ${conn.timeoutSource ?? 'STRONGROOM_CLIENT_TIMEOUT'}=2m waits longer`,
     );
   if (err instanceof ConnectionError) {
     const code = err.code ?? '';
+    // A TLS server drops a plain-HTTP request without an answer: a reset on an http:// address is the likely cause.
+    if (/^http:/.test(address) && (code === 'ECONNRESET' || /socket hang up/i.test(err.reason)))
+      return new CliError(
+        `the connection to ${address} was closed without an answer: the server may be speaking TLS`,
+        `--address=${address.replace(/^http:/, 'https:')} (or STRONGROOM_ADDR)`,
+      );
     if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ECONNRESET') {
       return new CliError(
         `cannot reach a Strongroom server at ${address} (${code})`,

@@ -2,7 +2,8 @@ import { Option, type Command } from 'commander';
 import { createClient, type Client } from './client.js';
 import { resolveConnection, type Connection, type ConnectionFlags } from './connection.js';
 import { errorLine, reportError } from './errors.js';
-import { parseFormat, type OutputFormat } from './output.js';
+import { OUTPUT_FORMATS, parseFormat, type OutputFormat } from './output.js';
+import { formatFromVaultFlag, nearest } from './vault-flags.js';
 
 /** What an action receives: its parsed flags, the output format and a lazily connected client. */
 export interface Context {
@@ -36,7 +37,12 @@ export function leaf(
   if (options.connect !== false) addConnectionFlags(cmd);
   if (options.output !== false) {
     cmd.addOption(
-      new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'),
+      new Option(
+        '-o, --output <format>',
+        'output format (vault-json: the API answer as `vault -format=json` prints it)',
+      )
+        .choices(['table', 'json', 'yaml', 'vault-json'])
+        .default('table'),
     );
   }
   cmd.addHelpText(
@@ -54,6 +60,18 @@ export function addConnectionFlags(cmd: Command): Command {
     .option('--tls-skip-verify', 'do not verify the server certificate (insecure; for testing only)');
 }
 
+/**
+ * The output format: Vault's -format where aliased, else -o. Commander has checked -o against its choices; a command
+ * whose -o names something else (export: env, json or yaml files) reads its own flag and prints tables nowhere.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function formatOf(command: Command, opts: Record<string, any>): OutputFormat {
+  if (vaultFormatAliased.has(command) && opts.format !== undefined)
+    return parseFormat(formatFromVaultFlag(String(opts.format)));
+  const output = opts.output as string | undefined;
+  return (OUTPUT_FORMATS as readonly string[]).includes(output ?? '') ? parseFormat(output) : 'table';
+}
+
 /** Wraps an action: builds its context, runs it, and turns any failure into one stderr line and an exit code. */
 export function act(fn: (ctx: Context, args: unknown[]) => Promise<void>): (...all: unknown[]) => Promise<void> {
   return async (...all: unknown[]) => {
@@ -61,11 +79,13 @@ export function act(fn: (ctx: Context, args: unknown[]) => Promise<void>): (...a
     const args = all.slice(0, -2);
     try {
       const opts = command.opts();
+      const mount = mountFlagged.has(command) ? (opts.mount as string | undefined) : undefined;
+      if (mount !== undefined && typeof args[0] === 'string') args[0] = withMount(mount, args[0]);
       let connection: Connection | undefined;
       let client: Client | undefined;
       const ctx: Context = {
         opts,
-        format: parseFormat(opts.output as string | undefined),
+        format: formatOf(command, opts),
         command,
         connection: () => (connection ??= resolveConnection(opts as ConnectionFlags)),
         client: () => (client ??= createClient(ctx.connection())),
@@ -81,20 +101,32 @@ export function act(fn: (ctx: Context, args: unknown[]) => Promise<void>): (...a
  * Commander's own usage errors (missing argument, unknown option) become the same one-line form as every other
  * error, pointing at the command's --help, instead of a full help screen.
  */
-export function oneLineErrors(cmd: Command): Command {
+export function oneLineErrors(cmd: Command, recursive = true): Command {
   const visit = (c: Command) => {
     c.showHelpAfterError(false);
     c.configureOutput({
       outputError: (text, writeErr) => {
-        const message =
-          text
-            .trim()
-            .replace(/^error:\s*/i, '')
-            .split('\n')[0] ?? text;
+        // Commander's "(Did you mean …?)" comes on the next line: kept, on the same line.
+        let message = text
+          .trim()
+          .replace(/^error:\s*/i, '')
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean)
+          .join(' ')
+          // "unknown option '--tokne=hvs.…'": the value after = may be a secret; the flag's name is enough.
+          .replace(/'(--?[A-Za-z0-9-]+)=[^']*'/g, "'$1'");
+        // Commander compares `--tokne=…` whole, value included, and finds nothing near: compare the name alone.
+        const unknown = /^unknown option '--([a-z0-9-]+)'$/.exec(message)?.[1];
+        const guess =
+          unknown === undefined
+            ? undefined
+            : nearest(unknown, c.options.map((o) => o.long?.replace(/^--/, '') ?? '').filter(Boolean));
+        if (guess !== undefined) message = `${message} (Did you mean --${guess}?)`;
         writeErr(`${errorLine(message, `'${commandPath(c)} --help'`)}\n`);
       },
     });
-    for (const sub of c.commands) visit(sub);
+    if (recursive) for (const sub of c.commands) visit(sub);
   };
   visit(cmd);
   return cmd;
@@ -119,4 +151,35 @@ export function group(program: Command, name: string, description: string): Comm
  */
 export function registerCliConventions(program: Command): void {
   program.enablePositionalOptions();
+}
+
+const vaultFormatAliased = new WeakSet<Command>();
+const mountFlagged = new WeakSet<Command>();
+
+/**
+ * Vault's `-format=json|yaml|table` on every command that has `-o` (and no `--format` of its own, as import and
+ * export have: theirs names the file format). Hidden: `-o` is this CLI's spelling; this one is for Vault habits.
+ * Run once every command is registered.
+ */
+export function addVaultFormatAlias(program: Command): void {
+  const visit = (c: Command) => {
+    const longs = c.options.map((o) => o.long);
+    if (longs.includes('--output') && !longs.includes('--format')) {
+      c.addOption(new Option('--format <format>', "Vault's -format (json = -o vault-json)").hideHelp());
+      vaultFormatAliased.add(c);
+    }
+    c.commands.forEach(visit);
+  };
+  visit(program);
+}
+
+/** Vault's `vault kv get -mount=secret app/db`: the mount is given apart and the path is relative to it. */
+export function addMountFlag(cmd: Command): Command {
+  cmd.option('--mount <mount>', 'the KV mount, with the path relative to it (as vault kv -mount=secret app/db)');
+  mountFlagged.add(cmd);
+  return cmd;
+}
+
+function withMount(mount: string, path: string): string {
+  return `${mount.replace(/^\/+|\/+$/g, '')}/${path.replace(/^\/+/, '')}`;
 }

@@ -1,9 +1,12 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { parseDuration } from '../shared/duration.js';
 import { UsageError } from './errors.js';
 
 export const DEFAULT_ADDRESS = 'http://127.0.0.1:8200';
+/** Vault's CLI default (VAULT_CLIENT_TIMEOUT): long enough for a slow unseal or a big list, short of forever. */
+export const DEFAULT_TIMEOUT_SECONDS = 60;
 
 /** Flags every client command accepts (commander's camelCase names). */
 export interface ConnectionFlags {
@@ -21,6 +24,10 @@ export interface Connection {
   tokenSource: string;
   ca?: Buffer;
   tlsSkipVerify: boolean;
+  /** Per request; STRONGROOM_CLIENT_TIMEOUT or VAULT_CLIENT_TIMEOUT ("90s", "2m", "120"), else 60 s. */
+  timeoutSeconds: number;
+  /** The variable that set it, for the timeout error's hint. */
+  timeoutSource?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -83,7 +90,26 @@ export function resolveConnection(flags: ConnectionFlags, env: Env = process.env
   }
   const skipEnv = firstSet(env, 'STRONGROOM_SKIP_VERIFY', 'VAULT_SKIP_VERIFY')?.value;
   const tlsSkipVerify = flags.tlsSkipVerify === true || (skipEnv !== undefined && /^(1|true|yes)$/i.test(skipEnv));
-  return { address, token, tokenSource, ...(ca ? { ca } : {}), tlsSkipVerify };
+  const timeout = clientTimeout(env);
+  return { address, token, tokenSource, ...(ca ? { ca } : {}), tlsSkipVerify, ...timeout };
+}
+
+/** Vault's duration syntax, as VAULT_CLIENT_TIMEOUT takes it; a zero or unreadable value is a usage error. */
+export function clientTimeout(env: Env = process.env): Pick<Connection, 'timeoutSeconds' | 'timeoutSource'> {
+  const set = firstSet(env, 'STRONGROOM_CLIENT_TIMEOUT', 'VAULT_CLIENT_TIMEOUT');
+  if (!set) return { timeoutSeconds: DEFAULT_TIMEOUT_SECONDS };
+  let seconds: number;
+  try {
+    seconds = parseDuration(set.value.trim());
+  } catch {
+    seconds = 0;
+  }
+  if (seconds <= 0)
+    throw new UsageError(
+      `${set.name} is not a duration of at least one second`,
+      `${set.name}=90s (or 2m, or a number of seconds)`,
+    );
+  return { timeoutSeconds: seconds, timeoutSource: set.name };
 }
 
 /**

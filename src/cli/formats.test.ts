@@ -57,12 +57,41 @@ describe('JSON and YAML documents', () => {
       ['db', { user: 'admin', pw: 'y' }],
       ['a', { k: 'v' }],
     ]);
-    expect(() => parseDocuments('kind: ConfigMap\napiVersion: v1\nmetadata: {name: c}\n', 'yaml', 'c.yaml')).toThrow(
-      /not a Secret/,
-    );
     expect(() =>
       parseDocuments('kind: Secret\napiVersion: v1\nmetadata: {name: c}\ndata: {k: "%%%"}\n', 'yaml', 'c.yaml'),
     ).toThrow(/not base64/);
+  });
+
+  it('skips documents that are not Secrets, naming each, and keeps the Secrets around them', () => {
+    const skipped: string[] = [];
+    const bundle = [
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}',
+      'apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {pw: x}',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: b}',
+    ].join('\n---\n');
+    expect(parseDocuments(bundle, 'yaml', 'app.yaml', (what) => skipped.push(what)).map((s) => s.path)).toEqual(['db']);
+    expect(skipped).toEqual([
+      'app.yaml document 1 (Deployment web): not a Secret',
+      'app.yaml document 3 (ConfigMap cfg): not a Secret',
+    ]);
+    // A file of nothing but other kinds yields no secrets (the import then says the file holds none).
+    expect(parseDocuments('kind: ConfigMap\napiVersion: v1\nmetadata: {name: c}\n', 'yaml', 'c.yaml')).toEqual([]);
+  });
+
+  it("puts a Secret's namespace in its path, so one name in two namespaces lands in two places", () => {
+    const two = [
+      'apiVersion: v1\nkind: Secret\nmetadata: {name: a, namespace: one}\nstringData: {k: "1"}',
+      'apiVersion: v1\nkind: Secret\nmetadata: {name: a, namespace: two}\nstringData: {k: "2"}',
+      'apiVersion: v1\nkind: Secret\nmetadata: {name: a}\nstringData: {k: "3"}',
+    ].join('\n---\n');
+    expect(parseDocuments(two, 'yaml', 's.yaml').map((s) => [s.path, s.data])).toEqual([
+      ['one/a', { k: '1' }],
+      ['two/a', { k: '2' }],
+      ['a', { k: '3' }],
+    ]);
+    expect(() =>
+      parseDocuments('kind: Secret\napiVersion: v1\nmetadata: {name: a, namespace: ../x}\n', 'yaml', 's.yaml'),
+    ).toThrow(/not a namespace name/);
   });
 
   it('reads path maps and flat single secrets named after the file', () => {

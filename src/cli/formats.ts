@@ -155,7 +155,13 @@ function jsonErrorPlace(text: string, err: unknown): string {
   return ` (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
 }
 
-export function parseDocuments(text: string, format: 'json' | 'yaml', file: string): ImportedSecret[] {
+/** `skip` hears of each document that is not a Secret (a ConfigMap in the same manifest): it is left out. */
+export function parseDocuments(
+  text: string,
+  format: 'json' | 'yaml',
+  file: string,
+  skip: (what: string) => void = () => {},
+): ImportedSecret[] {
   let docs: Doc[];
   if (format === 'json') {
     try {
@@ -183,12 +189,12 @@ export function parseDocuments(text: string, format: 'json' | 'yaml', file: stri
   }
   const out: ImportedSecret[] = [];
   docs.forEach((doc, index) =>
-    out.push(...fromDocument(doc, `${file}${docs.length > 1 ? ` document ${index + 1}` : ''}`, file)),
+    out.push(...fromDocument(doc, `${file}${docs.length > 1 ? ` document ${index + 1}` : ''}`, file, skip)),
   );
   return out;
 }
 
-function fromDocument(doc: Doc, source: string, file: string): ImportedSecret[] {
+function fromDocument(doc: Doc, source: string, file: string, skip: (what: string) => void): ImportedSecret[] {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new UsageError(
       `${source} is not a map`,
@@ -196,14 +202,15 @@ function fromDocument(doc: Doc, source: string, file: string): ImportedSecret[] 
     );
   }
   if (doc.kind === 'List' && Array.isArray(doc.items)) {
-    return doc.items.flatMap((item: Doc, i: number) => fromDocument(item, `${source} item ${i + 1}`, file));
+    return doc.items.flatMap((item: Doc, i: number) => fromDocument(item, `${source} item ${i + 1}`, file, skip));
   }
   if (typeof doc.kind === 'string' || typeof doc.apiVersion === 'string') {
-    if (doc.kind !== 'Secret')
-      throw new UsageError(
-        `${source} is a ${String(doc.kind)}, not a Secret`,
-        'only kind: Secret manifests can be imported',
-      );
+    // A manifest bundle mixes kinds (a Deployment, a ConfigMap and its Secret): the rest is not an error.
+    if (doc.kind !== 'Secret') {
+      const name = typeof doc.metadata?.name === 'string' ? ` ${doc.metadata.name}` : '';
+      skip(`${source} (${String(doc.kind ?? 'no kind')}${name}): not a Secret`);
+      return [];
+    }
     return [fromSecretManifest(doc, source)];
   }
   const values = Object.values(doc);
@@ -237,5 +244,10 @@ function fromSecretManifest(doc: Doc, source: string): ImportedSecret {
   // As the API server does: stringData is merged over data, winning on conflicts.
   for (const [key, value] of Object.entries((doc.stringData ?? {}) as Record<string, unknown>))
     data[key] = value === null ? '' : String(value);
-  return { path: name, data, source: `${source} (Secret ${name})` };
+  // Kubernetes names are unique per namespace only: the namespace is a folder, so `a` in two namespaces stays two.
+  const namespace = doc.metadata?.namespace;
+  if (namespace !== undefined && (typeof namespace !== 'string' || !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(namespace)))
+    throw new UsageError(`${source}: metadata.namespace of Secret ${name} is not a namespace name`, 'a DNS label');
+  const path = namespace ? `${namespace}/${name}` : name;
+  return { path, data, source: `${source} (Secret ${path})` };
 }

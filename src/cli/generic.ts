@@ -5,6 +5,7 @@ import { CliError, UsageError } from './errors.js';
 import { parseKeyValues, readJsonObjectFromStdin } from './input.js';
 import { parseFormat, type OutputFormat } from './output.js';
 import { emitKeys, emitSecret } from './secret-output.js';
+import { formatFromVaultFlag, nearest } from './vault-flags.js';
 
 /*
  * `strongroom read | write | list | delete <path>`: Vault's generic commands for any API path (an engine's config,
@@ -101,15 +102,17 @@ export function vaultArgs(ctx: Context, args: string[], allowed: readonly string
       continue;
     }
     const connection = Object.hasOwn(CONNECTION_FLAGS, name) ? CONNECTION_FLAGS[name] : undefined;
-    if (!connection && !allowed.includes(name))
-      throw new UsageError(`unknown option ${arg.split('=')[0]}`, '--help for the flags');
+    if (!connection && !allowed.includes(name)) {
+      const guess = nearest(name, [...allowed.filter((a) => a.length > 1), ...Object.keys(CONNECTION_FLAGS)]);
+      throw new UsageError(`unknown option ${arg.split('=')[0]}`, guess ? `--${guess}` : '--help for the flags');
+    }
     if (name === 'force' || name === 'f') continue;
     const value = m[2] ?? args[++i];
     if (value === undefined) throw new UsageError(`${arg} needs a value`, `${arg}=…`);
     // The connection is resolved lazily from ctx.opts, after this: a flag found here still counts.
     if (connection) ctx.opts[connection] = value;
     else if (name === 'field') field = value;
-    else format = parseFormat(value);
+    else format = name === 'format' ? parseFormat(formatFromVaultFlag(value)) : parseFormat(value);
   }
   const [path, ...pairs] = positional;
   if (path === undefined) throw new UsageError('no path given', 'a path such as database/creds/app');

@@ -3,7 +3,7 @@ import type { Context } from './command.js';
 import { CliError, UsageError } from './errors.js';
 import { parseKeyValues, parsePositiveInt, parseWrapTtl, readJsonObjectFromStdin } from './input.js';
 import { resolveKvPath, requireSecretPath, valueOf, valuePath, writeBody, type KvLocation } from './kv-paths.js';
-import { colors, emit, gridTable, keyValueTable, rawField } from './output.js';
+import { colors, emit, gridTable, keyValueTable, rawField, plainFormat } from './output.js';
 import { generatedValues } from './password.js';
 import { emitWrapInfo } from './wrapping.js';
 
@@ -156,7 +156,8 @@ export async function history(ctx: Context, path: string): Promise<void> {
       current: Number(v) === current,
     }))
     .sort((a, b) => b.version - a.version);
-  emit(ctx.format, { path: loc.display, current_version: current, versions }, () =>
+  // A view built from the metadata (no Vault counterpart): its own JSON under -format=json too.
+  emit(plainFormat(ctx.format), { path: loc.display, current_version: current, versions }, () =>
     gridTable(
       ['Version', 'Created', 'Deleted', 'Destroyed', 'Current'],
       versions.map((v) => [

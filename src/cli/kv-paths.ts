@@ -29,6 +29,9 @@ export interface KvLocation {
   display: string;
 }
 
+/** The path starts with no mount at all (import then tries its default location). */
+export class NoMountError extends UsageError {}
+
 /**
  * `vault kv` takes paths that start with the mount ('secret/app/db') and inserts data/ or metadata/ itself. The
  * mount and its KV version come from src/client's describeMount (sys/internal/ui/mounts/<path>, the endpoint vault's
@@ -42,7 +45,7 @@ export async function resolveKvPath(client: Client, input: string): Promise<KvLo
     info = await describeMount(client, display);
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) {
-      throw new UsageError(
+      throw new NoMountError(
         `no secrets engine is mounted at any prefix of "${display}"`,
         "a path under a KV mount such as 'secret/'",
       );

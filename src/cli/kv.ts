@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { act, group, leaf, oneLineErrors } from './command.js';
+import { act, addMountFlag, group, leaf, oneLineErrors } from './command.js';
 import { CliError, UsageError } from './errors.js';
 import { parseKeyValues, parsePositiveInt, parseVersions } from './input.js';
 import {
@@ -241,5 +241,11 @@ export function registerKv(program: Command): void {
       }),
     );
 
+  // Vault's -mount on every kv command that takes a secret path.
+  const withPath = (c: Command): void => {
+    if (c.registeredArguments[0]?.name() === 'path') addMountFlag(c);
+    c.commands.forEach(withPath);
+  };
+  withPath(kv);
   oneLineErrors(kv);
 }

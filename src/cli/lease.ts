@@ -5,6 +5,7 @@ import { act, group, leaf, oneLineErrors, type Context } from './command.js';
 import { UsageError } from './errors.js';
 import { extractVaultFlags } from './input.js';
 import { emit, keyValueTable, note } from './output.js';
+import { unknownOption } from './vault-flags.js';
 
 /*
  * `strongroom lease lookup|renew|revoke`, as `vault lease ...` (flags in Vault's single-dash form work too). The
@@ -24,7 +25,7 @@ function parseArgs(ctx: Context, names: string[]): { id: string; flags: Record<s
   for (const name of names) if (ctx.opts[name] !== undefined && flags[name] === undefined) flags[name] = ctx.opts[name];
   const unknown = rest.find((a) => a.startsWith('-'));
   const where = `'strongroom lease ${ctx.command.name()} --help'`;
-  if (unknown) throw new UsageError(`unknown option ${unknown.split('=')[0]}`, where);
+  if (unknown) throw unknownOption(unknown, names, where);
   if (rest.length === 0) throw new UsageError('which lease? a lease id is required', where);
   if (rest.length > 1) throw new UsageError('too many arguments', `one lease id; ${where}`);
   return { id: rest[0]!, flags };

@@ -8,7 +8,8 @@ import { registerLogin, registerToken } from './auth.js';
 import { registerAuthMethods } from './auth-methods.js';
 import { registerCompletion } from './completion.js';
 import { describeError } from './errors.js';
-import { registerCliConventions } from './command.js';
+import { addVaultFormatAlias, oneLineErrors, registerCliConventions } from './command.js';
+import { normalizeVaultArgv } from './vault-flags.js';
 import { registerKv } from './kv.js';
 import { registerLease } from './lease.js';
 import { registerPolicy } from './policy.js';
@@ -30,7 +31,6 @@ export async function main(argv: string[]): Promise<void> {
   const program = new Command('strongroom')
     .description('Secrets management for Kubernetes: store, operator, KMS plugin, CSI provider and CLI.')
     .version('0.1.0')
-    .showHelpAfterError()
     .exitOverride();
   const registrations: Array<(program: Command) => void> = [
     registerCliConventions,
@@ -58,13 +58,17 @@ export async function main(argv: string[]): Promise<void> {
     registerCompletion,
   ];
   for (const register of registrations) register(program);
+  addVaultFormatAlias(program);
+  // `strongroom sttaus`: one line with commander's suggestion, not the whole help screen (groups do their own).
+  oneLineErrors(program, false);
   // `strongroom ... | head` closes the pipe early: that is the reader's choice, not an error worth a stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
   try {
-    await program.parseAsync(argv);
+    // argv[0] is node and argv[1] the script: only the user's words get Vault's single-dash flags rewritten.
+    await program.parseAsync([...argv.slice(0, 2), ...normalizeVaultArgv(argv.slice(2))]);
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version exit 0; usage errors exit 2 (commander already printed the message).

@@ -1,16 +1,23 @@
 import pc from 'picocolors';
 import { cliTable, yaml } from './deferred-modules.js';
+import { vaultView } from './answers.js';
 import { UsageError } from './errors.js';
 
-export type OutputFormat = 'table' | 'json' | 'yaml';
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'yaml'];
+/** vault-json: Vault's JSON (the API envelope), what `-format=json` means to scripts written for `vault`. */
+export type OutputFormat = 'table' | 'json' | 'yaml' | 'vault-json';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'yaml', 'vault-json'];
 
 export function parseFormat(value: string | undefined): OutputFormat {
   const format = (value ?? 'table').toLowerCase();
   if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) {
-    throw new UsageError(`unknown output format "${value}"`, '-o table, -o json or -o yaml');
+    throw new UsageError(`unknown output format "${value}"`, '-o table, -o json, -o yaml or -o vault-json');
   }
   return format as OutputFormat;
+}
+
+/** Commands printing one API answer in Vault's shapes already (read, write, list): vault-json is their json. */
+export function plainFormat(format: OutputFormat): Exclude<OutputFormat, 'vault-json'> {
+  return format === 'vault-json' ? 'json' : format;
 }
 
 /** Colours only for a person at a terminal: never when piped, never with NO_COLOR (https://no-color.org). */
@@ -30,10 +37,15 @@ export function note(text: string, format: OutputFormat = 'table'): void {
 }
 
 /**
- * Emits a value: JSON (2-space, stable key order as given) or YAML for scripts, or the table renderer for people.
+ * Emits a value: JSON (2-space, stable key order as given) or YAML for scripts, or the table renderer for people;
+ * vault-json prints the API answer as Vault's CLI would (src/cli/answers.ts), or the value when there is none.
  */
 export function emit(format: OutputFormat, value: unknown, table: () => string): void {
-  if (format === 'json') write(JSON.stringify(value, null, 2));
+  if (format === 'vault-json') {
+    const vault = vaultView();
+    if (vault === undefined) write(JSON.stringify(value, null, 2));
+    else if (vault.value !== null) write(JSON.stringify(vault.value, null, 2));
+  } else if (format === 'json') write(JSON.stringify(value, null, 2));
   else if (format === 'yaml') write(yaml().stringify(value, { lineWidth: 0 }));
   else write(table());
 }

@@ -1,6 +1,6 @@
 import { CliError } from './errors.js';
 import type { OutputFormat } from './output.js';
-import { rawField, write } from './output.js';
+import { plainFormat, rawField, write } from './output.js';
 import { yaml } from './deferred-modules.js';
 
 /*
@@ -139,7 +139,8 @@ export function secretField(body: Envelope, field: string): unknown {
 }
 
 /** Prints one answer as `vault read` does. Warnings go to stderr in table form, as Vault's. */
-export function emitSecret(format: OutputFormat, body: Envelope, field?: string): void {
+export function emitSecret(vaultFormat: OutputFormat, body: Envelope, field?: string): void {
+  const format = plainFormat(vaultFormat);
   if (field !== undefined) {
     const value = secretField(body, field);
     if (value === undefined || value === null) throw new CliError(`Field "${field}" not present in secret`);
@@ -159,7 +160,8 @@ export function emitSecret(format: OutputFormat, body: Envelope, field?: string)
 }
 
 /** `vault list`: "Keys" and a rule, one key a line; JSON and YAML print the bare list. */
-export function emitKeys(format: OutputFormat, keys: string[]): void {
+export function emitKeys(vaultFormat: OutputFormat, keys: string[]): void {
+  const format = plainFormat(vaultFormat);
   if (format === 'json') return write(JSON.stringify(keys, null, 2));
   if (format === 'yaml') return write(yaml().stringify(keys, { lineWidth: 0 }));
   write(['Keys', '----', ...keys].join('\n'));

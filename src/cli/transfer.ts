@@ -1,28 +1,46 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ApiError, type Client } from './client.js';
 import { act, leaf, oneLineErrors, type Context } from './command.js';
 import { cliProgress, yaml } from './deferred-modules.js';
 import { CliError, UsageError } from './errors.js';
 import { baseName, formatOf, parseDocuments, parseDotenv, toDotenv, type ImportedSecret } from './formats.js';
 import { readFileArg } from './input.js';
-import { listPath, locationIn, resolveKvPath, valueOf, valuePath, writeBody, type KvLocation } from './kv-paths.js';
-import { colors, emit, gridTable } from './output.js';
+import {
+  NoMountError,
+  listPath,
+  locationIn,
+  resolveKvPath,
+  valueOf,
+  valuePath,
+  writeBody,
+  type KvLocation,
+} from './kv-paths.js';
+import { colors, emit, gridTable, plainFormat } from './output.js';
 
 /*
  * `strongroom import` and `strongroom export`.
  *
  * import -o json: {dry_run, secrets: [{path, status: new|changed|unchanged, added: [], changed: [], removed: [],
  *                 unchanged: [], version?}]} — key names only, never values.
- * export --format json|yaml: {"<path>": {key: value}}; --format env: KEY=value lines, one `# <path>` block per secret.
+ * export --format (or -o) json|yaml: {"<path>": {key: value}}; env: KEY=value lines, one `# <path>` block per secret.
+ *
+ * Where imported secrets land: --prefix + name. The name is the file's name for a single secret (app.env → app),
+ * the key for an export map (secret/app/db), and <namespace>/<name> for a Kubernetes Secret (just <name> when it has
+ * no namespace). Without --prefix, a name that starts with a KV mount is used as it is, any other goes under
+ * secret/ (DEFAULT_PREFIX). Documents that are not Secrets are skipped with a warning naming them.
  */
 export function registerTransfer(program: Command): void {
   const imp = leaf(program, 'import', 'Import secrets from .env, JSON, YAML or Kubernetes Secret manifests', [
+    'strongroom import app.env                                   # → secret/app (the default location)',
     'strongroom import --prefix=secret/app/ --dry-run app.env',
-    'strongroom import --prefix=secret/prod/ secrets.yaml        # multi-document YAML, kind: Secret manifests',
+    'strongroom import --prefix=secret/prod/ secrets.yaml        # kind: Secret manifests → secret/prod/<namespace>/<name>',
     'strongroom export secret/app/ --format=json > backup.json && strongroom import backup.json',
   ])
     .argument('<file>', 'file to import (- reads stdin; then --format is required)')
-    .option('--prefix <path>', 'prepended to every secret name (e.g. secret/app/)')
+    .option(
+      '--prefix <path>',
+      `prepended to every secret name (e.g. secret/app/); without it, a name that does not start with a KV mount goes under ${DEFAULT_PREFIX}`,
+    )
     .option('--name <name>', 'secret name for single-secret files (default: the file name without extension)')
     .option('--format <format>', 'env, json or yaml (default: from the file extension)')
     .option('--dry-run', 'show what would change (new / changed keys / unchanged), write nothing');
@@ -37,7 +55,8 @@ export function registerTransfer(program: Command): void {
     { output: false },
   )
     .argument('<paths...>', 'secret paths or folders (ending in /)')
-    .option('--format <format>', 'env, json or yaml', 'json');
+    .option('--format <format>', 'env, json or yaml (default json)')
+    .addOption(new Option('-o, --output <format>', 'the same as --format').choices(['env', 'json', 'yaml']));
   exp.action(act(async (ctx, [paths]) => exportAction(ctx, paths as string[])));
   oneLineErrors(exp);
 }
@@ -63,7 +82,7 @@ async function importAction(ctx: Context, file: string): Promise<void> {
     if (!name) throw new UsageError(`cannot name the secret from the file name ${file}`, '--name=NAME');
     secrets = [{ path: name, data: parseDotenv(text, file), source: file }];
   } else {
-    secrets = parseDocuments(text, format, file);
+    secrets = parseDocuments(text, format, file, (what) => process.stderr.write(`Warning: skipped ${what}\n`));
     if (ctx.opts.name !== undefined) {
       if (secrets.length !== 1)
         throw new UsageError('--name applies only to a file with one secret', 'names inside the file');
@@ -71,18 +90,19 @@ async function importAction(ctx: Context, file: string): Promise<void> {
     }
   }
   if (secrets.length === 0) throw new UsageError(`${file} holds no secrets`);
-  const prefix = String(ctx.opts.prefix ?? '');
+  const client = ctx.client();
+  const prefix = ctx.opts.prefix === undefined ? undefined : String(ctx.opts.prefix);
   const seen = new Set<string>();
+  const locations = new Map<string, KvLocation>();
   for (const s of secrets) {
-    s.path = joinPath(prefix, s.path);
+    const loc =
+      prefix === undefined ? await locateWithoutPrefix(client, s) : await locate(client, joinPath(prefix, s.path));
+    s.path = loc.display;
     if (seen.has(s.path))
       throw new UsageError(`${s.source}: ${s.path} appears twice in the import`, 'one document per secret');
     seen.add(s.path);
+    locations.set(s.path, loc);
   }
-
-  const client = ctx.client();
-  const locations = new Map<string, KvLocation>();
-  for (const s of secrets) locations.set(s.path, await locate(client, s.path));
 
   const dryRun = ctx.opts.dryRun === true;
   const bar =
@@ -109,7 +129,8 @@ async function importAction(ctx: Context, file: string): Promise<void> {
   } finally {
     bar?.stop();
   }
-  emit(ctx.format, { dry_run: dryRun, secrets: plans }, () => {
+  // A plan over many secrets (no Vault counterpart): its own JSON under -format=json too.
+  emit(plainFormat(ctx.format), { dry_run: dryRun, secrets: plans }, () => {
     const counts = (st: Plan['status']) => plans.filter((p) => p.status === st).length;
     const table = gridTable(
       ['Path', 'Status', 'Keys added', 'Keys changed', 'Keys removed', 'Unchanged'],
@@ -142,6 +163,29 @@ function list(keys: string[]): string {
 function joinPath(prefix: string, path: string): string {
   if (!prefix) return path.replace(/^\/+/, '');
   return `${prefix.replace(/\/*$/, '/')}${path.replace(/^\/+/, '')}`.replace(/^\/+/, '');
+}
+
+/**
+ * Where a secret goes without --prefix: a path that starts with a KV mount (what `strongroom export` writes) as it
+ * is; any other name under DEFAULT_PREFIX, the KV mount `strongroom server --dev` creates (as Vault's dev server).
+ */
+export const DEFAULT_PREFIX = 'secret/';
+
+async function locateWithoutPrefix(client: Client, secret: ImportedSecret): Promise<KvLocation> {
+  try {
+    return await locate(client, joinPath('', secret.path));
+  } catch (err) {
+    if (!(err instanceof NoMountError)) throw err;
+  }
+  try {
+    return await locate(client, joinPath(DEFAULT_PREFIX, secret.path));
+  } catch (err) {
+    if (!(err instanceof NoMountError)) throw err;
+    throw new UsageError(
+      `${secret.source}: "${secret.path}" starts with no KV mount and there is no KV mount at ${DEFAULT_PREFIX} to put it under`,
+      '--prefix=MOUNT/FOLDER/ (e.g. --prefix=kv/app/)',
+    );
+  }
 }
 
 /** Mounts are resolved once per folder: an import of many secrets under one folder asks the server once. */
@@ -196,7 +240,9 @@ export function planFor(path: string, current: Record<string, unknown> | null, n
 }
 
 async function exportAction(ctx: Context, paths: string[]): Promise<void> {
-  const format = String(ctx.opts.format);
+  if (ctx.opts.format !== undefined && ctx.opts.output !== undefined && ctx.opts.format !== ctx.opts.output)
+    throw new UsageError('--format and -o disagree', 'one of them');
+  const format = String(ctx.opts.output ?? ctx.opts.format ?? 'json');
   if (format !== 'env' && format !== 'json' && format !== 'yaml')
     throw new UsageError(`unknown format "${format}"`, '--format=env, json or yaml');
   const client = ctx.client();

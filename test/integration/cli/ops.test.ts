@@ -226,10 +226,10 @@ describe('client commands against a dev server', () => {
         await run(['import', '--prefix', 'secret/k8s/', '-o', 'json', manifests]),
       );
       expect(k8s.secrets.map((s) => [s.path, s.status])).toEqual([
-        ['secret/k8s/db', 'new'],
+        ['secret/k8s/prod/db', 'new'], // <prefix><namespace>/<name>
         ['secret/k8s/tls', 'new'],
       ]);
-      expect(json(await run(['kv', 'get', '-o', 'json', 'secret/k8s/db']))).toMatchObject({
+      expect(json(await run(['kv', 'get', '-o', 'json', 'secret/k8s/prod/db']))).toMatchObject({
         data: { password: 'k8s-pass', user: 'admin' },
       });
       expect(json(await run(['kv', 'get', '-o', 'json', 'secret/k8s/tls']))).toMatchObject({
@@ -253,13 +253,13 @@ describe('client commands against a dev server', () => {
 
       // Export round trip: JSON and YAML of a folder, env of one secret, re-imported into another server's state.
       const exported = json<Record<string, Record<string, unknown>>>(
-        await run(['export', 'secret/j/', 'secret/k8s/db']),
+        await run(['export', 'secret/j/', 'secret/k8s/prod/db']),
       );
       expect(exported).toEqual({
         'secret/j/a/one': { k: '1' },
         'secret/j/a/two': { k: '2', n: 3 },
         'secret/j/flat': { host: 'db.internal', port: '5432' },
-        'secret/k8s/db': { password: 'k8s-pass', user: 'admin' },
+        'secret/k8s/prod/db': { password: 'k8s-pass', user: 'admin' },
       });
       const yamlOut = ok(await run(['export', '--format', 'yaml', 'secret/j/'])).stdout;
       expect(YAML.parse(yamlOut)).toEqual({
@@ -297,7 +297,7 @@ describe('client commands against a dev server', () => {
   );
 
   it(
-    'prints bash and zsh completion scripts that complete commands and flags',
+    'prints bash, zsh and fish completion scripts that complete commands and flags',
     async () => {
       const bash = ok(await cli(['completion', 'bash'])).stdout;
       const file = join(dir, 'completion.bash');
@@ -319,7 +319,10 @@ describe('client commands against a dev server', () => {
       expect(zsh.startsWith('#compdef strongroom\n')).toBe(true);
       expect(zsh).toContain("'kv metadata'");
       expect(zsh).toContain('compdef _strongroom strongroom');
-      expect((await cli(['completion', 'fish'])).code).toBe(2);
+      const fish = ok(await cli(['completion', 'fish'])).stdout;
+      expect(fish).toContain("complete -c strongroom -f -a '(__strongroom_words)'");
+      expect(fish).toMatch(/case 'kv metadata'\n\s+printf '%s\\n' .*'get'/);
+      expect((await cli(['completion', 'tcsh'])).code).toBe(2);
     },
     SLOW,
   );
