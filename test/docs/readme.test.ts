@@ -11,11 +11,14 @@ import { parseRolloutPolicy } from '../../src/kubernetes/api/rollout.js';
  * validation the operator applies (the CRDs are generated from these schemas), so the examples cannot rot.
  */
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-const documents = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].flatMap((m) =>
-  YAML.parseAllDocuments(m[1]!).map(
-    (d) => d.toJS() as { apiVersion: string; kind: string; metadata: { name: string }; spec: unknown },
-  ),
-);
+// Kubernetes objects only: a YAML block without `kind` is a Strongroom config file (the transit seal stanza).
+const documents = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
+  .flatMap((m) =>
+    YAML.parseAllDocuments(m[1]!).map(
+      (d) => d.toJS() as { apiVersion: string; kind: string; metadata: { name: string }; spec: unknown },
+    ),
+  )
+  .filter((d) => d !== null && typeof d === 'object' && 'kind' in d);
 
 /** Key paths present in `input` but dropped by parsing: fields the schema (and the API server) would prune. */
 function prunedPaths(input: unknown, parsed: unknown, at = 'spec'): string[] {
