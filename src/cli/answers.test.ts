@@ -1,7 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clearAnswers, recordAnswer, vaultView } from './answers.js';
 
 describe("-format=json: the API answer as Vault's CLI prints it", () => {
+  // Module state: another file in this worker may have recorded answers before this one ran.
+  beforeEach(clearAnswers);
   afterEach(clearAnswers);
 
   it("prints the one answer's envelope in Vault's key order, mount lookups not counted", () => {

@@ -9,7 +9,7 @@ import {
   type WrapTtl,
 } from '../client/index.js';
 import { isStrongroomError } from '../shared/errors.js';
-import { recordAnswer } from './answers.js';
+import { clearAnswers, recordAnswer } from './answers.js';
 import { CliError, UsageError } from './errors.js';
 import type { Connection } from './connection.js';
 
@@ -50,6 +50,9 @@ export interface Client {
 }
 
 export function createClient(conn: Connection): Client {
+  // The answers -format=json prints are this command's: a client is made once per command, so a new one starts
+  // from none (in-process callers, tests among them, run many commands in one process).
+  clearAnswers();
   const timeoutMs = conn.timeoutSeconds * 1000;
   const api = createApiClient({
     address: conn.address,
