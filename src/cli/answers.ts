@@ -6,6 +6,7 @@
  * Not recorded: mount lookups (sys/internal/ui/mounts, the CLI's own plumbing) and requests sent with an explicit
  * token (logins: their answer carries the new token, which `login` saves instead of printing).
  */
+import { secretJson } from './secret-output.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Body = any;
@@ -36,17 +37,7 @@ export function vaultView(): { value: unknown } | undefined {
   if (body === null || body === undefined || body === '') return { value: null };
   if (typeof body !== 'object' || Array.isArray(body)) return { value: body };
   if (!('data' in body || 'auth' in body || 'wrap_info' in body || 'request_id' in body)) return { value: body };
-  const envelope: Record<string, unknown> = {
-    request_id: body.request_id ?? '',
-    lease_id: body.lease_id ?? '',
-    lease_duration: body.lease_duration ?? 0,
-    renewable: body.renewable ?? false,
-    data: body.data ?? null,
-    warnings: body.warnings ?? null,
-  };
-  if (body.auth) envelope.auth = body.auth;
-  if (body.wrap_info) envelope.wrap_info = body.wrap_info;
-  if (body.mount_type) envelope.mount_type = body.mount_type;
+  const envelope = secretJson(body);
   // A token lookup's `id` is the token itself: never printed (the table and this CLI's JSON drop it too).
   if (/^auth\/token\/lookup/.test(answer.path) && envelope.data && typeof envelope.data === 'object') {
     const data = { ...(envelope.data as Record<string, unknown>) };
