@@ -40,6 +40,10 @@ const sealSchema = z
     tls_server_name: z.string().min(1).optional(),
     tls_skip_verify: z.boolean().default(false),
     disabled: z.boolean().default(false),
+    // Vault writes it as a string ("false"); both spellings are taken.
+    disable_renewal: z
+      .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
+      .default(false),
   })
   .strict();
 
@@ -257,6 +261,7 @@ function transitSealOf(seal: z.output<typeof sealSchema>, env: NodeJS.ProcessEnv
     mountPath: seal.mount_path,
     tlsSkipVerify: seal.tls_skip_verify,
     disabled: seal.disabled,
+    disableRenewal: seal.disable_renewal,
   };
   if (seal.namespace) config.namespace = seal.namespace;
   if (seal.tls_ca_cert) config.tlsCaCert = file(seal.tls_ca_cert);
