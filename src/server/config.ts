@@ -41,9 +41,7 @@ const sealSchema = z
     tls_skip_verify: z.boolean().default(false),
     disabled: z.boolean().default(false),
     // Vault writes it as a string ("false"); both spellings are taken.
-    disable_renewal: z
-      .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
-      .default(false),
+    disable_renewal: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false),
   })
   .strict();
 
