@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import type { TransitSealConfig } from '../crypto/transit-seal.js';
 import { DEFAULT_MAX_JSON_DEPTH, MAX_CONFIGURABLE_JSON_DEPTH } from '../http/json-body.js';
@@ -278,6 +279,9 @@ export function defaultNodeName(): string {
   return name === '' ? 'node' : name;
 }
 
+/** YAML loads only when a config file is given (CommonJS: require gives what an import would); most starts use flags. */
+const loadYaml = (): typeof Yaml => createRequire(import.meta.url)('yaml') as typeof Yaml;
+
 function readYaml(file: string, problems: string[]): Record<string, unknown> {
   let text: string;
   try {
@@ -287,7 +291,7 @@ function readYaml(file: string, problems: string[]): Record<string, unknown> {
     return {};
   }
   try {
-    const doc: unknown = parseYaml(text);
+    const doc: unknown = loadYaml().parse(text);
     if (doc === null || doc === undefined) return {};
     if (typeof doc !== 'object' || Array.isArray(doc)) {
       problems.push(`config: ${file} must contain a mapping of settings`);

@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 
 import type { FastifyInstance } from 'fastify';
 import { KEY_FILE_UNSEAL_HELP } from '../crypto/keyfile.js';
-import { buildApp } from '../http/app.js';
 import { defaultConsoleDir } from '../http/console.js';
 import { createAdmission } from '../http/admission.js';
 import { createListAwareServer, observeBody } from '../http/list-method.js';
@@ -31,6 +30,10 @@ export async function startServer(
   config: ServerConfig,
   out: { log: (line: string) => void; warn: (line: string) => void },
 ): Promise<RunningServer> {
+  // The HTTP stack (Fastify, its schema compiler, every route) is needed only once the store is up. Loading it starts
+  // here and goes on while the store opens: the start waits on the audit thread's own start (another core) anyway.
+  const httpStack = import('../http/app.js');
+  httpStack.catch(() => undefined); // awaited below; a failure is reported there, not as an unhandled rejection
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const metrics = createMetrics();
   const store = await openStore(config, { metrics, warn: out.warn });
@@ -57,6 +60,7 @@ export async function startServer(
   const tls = config.tls
     ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
     : undefined;
+  const { buildApp } = await httpStack;
   const app = await buildApp(store.httpDeps, {
     logger: { level: config.logLevel },
     bodyLimit: config.maxRequestBytes,
