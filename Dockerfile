@@ -34,6 +34,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY --from=deps /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
+# The CLI's bundle (bin/bundle-cli.mjs): bin/strongroom prefers it when it is newer than dist/src (COPY keeps mtimes).
+COPY --from=build /src/dist/cli ./dist/cli
 COPY --from=build /src/dist/ui ./dist/ui
 COPY bin ./bin
 COPY proto ./proto

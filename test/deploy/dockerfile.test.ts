@@ -135,7 +135,7 @@ describe('Dockerfile', () => {
   it('copies from earlier stages only what they produce, and the entrypoint is the built CLI', () => {
     const tsconfig = JSON.parse(read('tsconfig.build.json'));
     expect(tsconfig.compilerOptions).toMatchObject({ rootDir: '.', outDir: 'dist' });
-    const produced = new Set(['/src/node_modules', '/src/dist/src', '/src/dist/ui']);
+    const produced = new Set(['/src/node_modules', '/src/dist/src', '/src/dist/cli', '/src/dist/ui']);
     for (const s of stages)
       for (const c of copies(s).filter((c) => c.from)) {
         expect(
@@ -144,16 +144,21 @@ describe('Dockerfile', () => {
         ).toBeLessThan(stages.indexOf(s));
         for (const source of c.sources) expect(produced.has(source), source).toBe(true);
       }
-    // dist/ui is vite's outDir; dist/src/cli/main.js is what bin/strongroom imports.
+    // dist/ui is vite's outDir; bin/strongroom imports dist/cli/main.js (the bundle) or dist/src/cli/main.js.
     expect(read('ui/vite.config.ts')).toMatch(/new URL\('\.\.\/dist\/ui'/);
-    expect(read('bin/strongroom')).toContain("import('../dist/src/cli/main.js')");
+    expect(read('bin/bundle-cli.mjs')).toMatch(/const outdir = join\(root, 'dist', 'cli'\)/);
+    const bin = read('bin/strongroom');
+    expect(bin).toContain("new URL('../dist/', import.meta.url)");
+    for (const entry of ["'cli/main.js'", "'src/cli/main.js'"]) expect(bin).toContain(entry);
     expect(existsSync(join(ROOT, 'src/cli/main.ts'))).toBe(true);
     const entrypoint = JSON.parse(all(runtime, 'ENTRYPOINT')[0]!.args) as string[];
     expect(entrypoint).toEqual(['node', '/app/bin/strongroom']);
     expect(all(runtime, 'WORKDIR').at(-1)!.args).toBe('/app');
     const runtimeFiles = copies(runtime).map((c) => c.dest.replace(/^\.\/(?=.)/, ''));
     // bin/, the compiled code, the .proto files the gRPC plugins load, and package.json ("type": "module").
-    expect(runtimeFiles).toEqual(expect.arrayContaining(['bin', 'dist/src', 'dist/ui', 'proto', 'node_modules', './']));
+    expect(runtimeFiles).toEqual(
+      expect.arrayContaining(['bin', 'dist/src', 'dist/cli', 'dist/ui', 'proto', 'node_modules', './']),
+    );
     expect(JSON.parse(read('package.json')).type).toBe('module');
   });
 
