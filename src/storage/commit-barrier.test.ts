@@ -207,9 +207,10 @@ describe('SQLite storage with a commit barrier', () => {
       ).rejects.toMatchObject({ kind: 'unavailable' });
       const rows = await storage.db.selectFrom('probe').select('k').execute();
       expect(rows.map((r: { k: number }) => r.k)).toEqual([1]);
-      const health = await storage.health.check();
-      expect(health.healthy).toBe(false);
-      expect(health.message).toMatch(/I\/O error.*restart/);
+      expect(await storage.health.check()).toEqual({
+        healthy: false,
+        message: expect.stringMatching(/I\/O error.*restart/) as unknown,
+      });
     } finally {
       await storage.close();
     }
@@ -223,6 +224,25 @@ describe('SQLite storage with a commit barrier', () => {
       await storage.flushCommits();
       const mode = await sql<{ synchronous: number }>`pragma synchronous`.execute(storage.db);
       expect(mode.rows[0]!.synchronous).toBe(1); // NORMAL: the barrier, not each COMMIT, syncs
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
+describe('background checkpoints (SQLite storage with a commit barrier)', () => {
+  it('copies committed frames into the database file from its own thread, below the automatic threshold', async () => {
+    const { statSync } = await import('node:fs');
+    const file = join(dir, 'checkpointed.db');
+    const storage = await openStorage({ engine: 'sqlite', file }, { commitBarrier: true });
+    try {
+      await sql`create table probe (k integer primary key, v text)`.execute(storage.db);
+      await storage.flushCommits();
+      const before = statSync(file).size;
+      // 400 one-page commits: a tenth of the main connection's own automatic threshold (SAFETY_NET_...).
+      for (let k = 0; k < 400; k++) await storage.db.insertInto('probe').values({ k, v: 'x'.repeat(2000) }).execute();
+      await storage.flushCommits();
+      await until(() => statSync(file).size > before + 400 * 2000);
     } finally {
       await storage.close();
     }
