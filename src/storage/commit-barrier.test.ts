@@ -240,7 +240,11 @@ describe('background checkpoints (SQLite storage with a commit barrier)', () => 
       await storage.flushCommits();
       const before = statSync(file).size;
       // 400 one-page commits: a tenth of the main connection's own automatic threshold (SAFETY_NET_...).
-      for (let k = 0; k < 400; k++) await storage.db.insertInto('probe').values({ k, v: 'x'.repeat(2000) }).execute();
+      for (let k = 0; k < 400; k++)
+        await storage.db
+          .insertInto('probe')
+          .values({ k, v: 'x'.repeat(2000) })
+          .execute();
       await storage.flushCommits();
       await until(() => statSync(file).size > before + 400 * 2000);
     } finally {
