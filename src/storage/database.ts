@@ -157,8 +157,12 @@ function openSqlite(
       database.pragma(`wal_autocheckpoint = ${SAFETY_NET_AUTOCHECKPOINT_PAGES}`);
       checkpointer = startCheckpointer({
         file,
-        onError: (code) =>
-          monitor.failed(new StorageUnavailableError('io', code, 'a background WAL checkpoint failed'), false),
+        // Logged as the outage it is (SQLITE_FULL is "full"); requests are not failed by it: the WAL still holds
+        // every commit, and the next checkpoint (or the safety net) tries again.
+        onError: (code) => {
+          const message = 'a background checkpoint of the write-ahead log failed';
+          monitor.failed(storageFailureOf({ code, message }) ?? new StorageUnavailableError('io', code, message), false);
+        },
       });
     }
   } catch (err) {
