@@ -7,7 +7,8 @@ import { Worker } from 'node:worker_threads';
  * pages, on the thread that committed — for the server's handle, the event loop, with two fsyncs every few hundred
  * writes. Here a second connection on its own thread runs PASSIVE checkpoints instead (PASSIVE: never waits for a
  * lock, never blocks the writer; frames still in use by a reader are left for the next one), asked for every
- * `everyCommits` commits and once a second while commits are pending.
+ * `everyCommits` commits and once a second while commits are pending. Several handles on one file (request threads)
+ * may each run one: a checkpoint that finds another running leaves the work to it.
  *
  * Durability does not depend on it: a checkpoint only moves frames that are already in the WAL, fsyncing the WAL
  * before it copies and the database after, and the commit barrier makes commits durable in the WAL. The main
@@ -36,7 +37,9 @@ parentPort.on('message', (message) => {
   try {
     parentPort.postMessage({ ok: true, result: checkpoint.get() });
   } catch (err) {
-    parentPort.postMessage({ ok: false, code: String(err.code ?? 'none') });
+    const code = String(err.code ?? 'none');
+    // Another connection was checkpointing (another request thread's checkpointer): it does the same work.
+    parentPort.postMessage(code.startsWith('SQLITE_BUSY') ? { ok: true } : { ok: false, code });
   }
 });
 `;
@@ -45,36 +48,61 @@ export interface CheckpointerOptions {
   file: string;
   everyCommits?: number;
   intervalMs?: number;
+  /** The thread ends after this long without a checkpoint to run, and starts again with the next one. */
+  idleMs?: number;
   /** Told when a checkpoint fails (a driver code only); the safety net keeps the WAL bounded meanwhile. */
   onError?: (code: string) => void;
 }
 
 export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
   const everyCommits = options.everyCommits ?? 200;
+  const idleMs = options.idleMs ?? 30_000;
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file: options.file } });
-  worker.unref(); // never what keeps the process alive
-  let alive = true;
+  let worker: Worker | null = null;
+  /** Closed, or the thread failed once: from then on the main connection's safety net checkpoints alone. */
+  let stopped = false;
   let running = false;
   let pending = 0;
+  let lastActive = Date.now();
 
-  const request = () => {
-    if (!alive || running || pending === 0) return;
+  // The thread (about 9 MB) exists only while there is work: started by the first commits to checkpoint, ended
+  // after `idleMs` without any, so an idle server does not carry it.
+  function started(): Worker {
+    if (worker) return worker;
+    const thread = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, file: options.file } });
+    thread.unref(); // never what keeps the process alive
+    thread.on('message', (message: { ok: boolean; code?: string }) => {
+      running = false;
+      lastActive = Date.now();
+      if (!message.ok) options.onError?.(message.code ?? 'none');
+      if (pending >= everyCommits) request();
+    });
+    thread.on('error', (err: Error & { code?: unknown }) => {
+      stopped = true;
+      options.onError?.(typeof err.code === 'string' ? err.code : 'none');
+    });
+    thread.on('exit', () => {
+      if (worker === thread) worker = null;
+      running = false;
+    });
+    worker = thread;
+    return thread;
+  }
+
+  function request(): void {
+    if (stopped || running || pending === 0) return;
     running = true;
     pending = 0;
-    worker.postMessage('checkpoint');
-  };
-  worker.on('message', (message: { ok: boolean; code?: string }) => {
-    running = false;
-    if (!message.ok) options.onError?.(message.code ?? 'none');
-    if (pending >= everyCommits) request();
-  });
-  worker.on('error', (err: Error & { code?: unknown }) => {
-    alive = false;
-    options.onError?.(typeof err.code === 'string' ? err.code : 'none');
-  });
-  worker.on('exit', () => (alive = false));
-  const timer = setInterval(request, options.intervalMs ?? 1000);
+    started().postMessage('checkpoint');
+  }
+
+  const timer = setInterval(() => {
+    if (pending > 0) request();
+    else if (worker && !running && Date.now() - lastActive >= idleMs) {
+      worker.postMessage('close');
+      worker = null;
+    }
+  }, options.intervalMs ?? 1000);
   timer.unref();
 
   return {
@@ -84,10 +112,12 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     },
     async close() {
       clearInterval(timer);
-      if (!alive) return;
-      alive = false;
-      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      worker.postMessage('close');
+      stopped = true;
+      const thread = worker;
+      worker = null;
+      if (!thread) return;
+      const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
+      thread.postMessage('close');
       await exited;
     },
   };

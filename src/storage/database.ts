@@ -161,7 +161,10 @@ function openSqlite(
         // every commit, and the next checkpoint (or the safety net) tries again.
         onError: (code) => {
           const message = 'a background checkpoint of the write-ahead log failed';
-          monitor.failed(storageFailureOf({ code, message }) ?? new StorageUnavailableError('io', code, message), false);
+          monitor.failed(
+            storageFailureOf({ code, message }) ?? new StorageUnavailableError('io', code, message),
+            false,
+          );
         },
       });
     }
