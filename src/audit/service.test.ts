@@ -279,7 +279,13 @@ describe('audit service without storage tables touched', () => {
     await expect(
       createAuditService({
         hmacKey,
-        storage: { engine: 'sqlite', db: null as never, health: null as never, close: async () => undefined },
+        storage: {
+          engine: 'sqlite',
+          db: null as never,
+          health: null as never,
+          flushCommits: async () => undefined,
+          close: async () => undefined,
+        },
         nodeId: 'x'.repeat(65),
       }),
     ).rejects.toMatchObject({ kind: 'invalid' });

@@ -56,6 +56,11 @@ export interface HttpDeps {
    * restart); undefined when there is nothing to add (a Shamir store: the operators hold the keys and know).
    */
   unsealHelp?(): Promise<string | undefined>;
+  /**
+   * Resolves once every commit made so far is on stable storage (storage's `flushCommits`); the pipeline awaits it
+   * after the handler, before any reply. Absent: commits are durable when they return.
+   */
+  durable?(): Promise<void>;
   /** Login rate limit: tokens per second and burst per remote address (0 disables). */
   loginRateLimit?: { perSecond: number; burst: number };
 }

@@ -194,6 +194,10 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         },
         emptyAnswerIsNotFound(ctx.operation, await handler(ctx)),
       );
+      // Nothing is acknowledged, nor answered from a commit, before that commit is on stable storage (immediate when
+      // nothing is pending). Before the response entry, so a failed sync is audited as the 503 the caller gets.
+      // Health, seal status and metrics answer even once storage has failed: they serve no stored data.
+      if (deps.durable && !(def.skipAudit && ctx.operation === 'read')) await deps.durable();
 
       const rendered = render(result ?? {}, resolved.backend, req.requestId, route);
       if (audit && audited) {

@@ -43,6 +43,8 @@ export async function startServer(
     if (config.dev) rootToken = await bootstrapDev(store, config, out.warn);
     else stopUnsealing = await unsealAtStart(store, config, out.warn, () => metrics.setSealed(false));
     metrics.setSealed(store.seal.barrier.isSealed());
+    // Initialization and the dev root token are acknowledged (printed, served) from here on: durable first.
+    await store.storage.flushCommits();
   } catch (err) {
     await store.close().catch(() => undefined);
     throw err;

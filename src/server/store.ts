@@ -139,7 +139,9 @@ export async function openStore(
   options: { metrics: Metrics; warn: (message: string) => void },
 ): Promise<Store> {
   // The server is the only process on its SQLite file (the audit thread's handle writes only audit tables).
-  const storage = await openStorage(storageConfigOf(config), { soleOwner: true });
+  // Commits are made durable by the HTTP pipeline's barrier (httpDeps.durable), off the event loop: see
+  // storage/commit-barrier.ts.
+  const storage = await openStorage(storageConfigOf(config), { soleOwner: true, commitBarrier: true });
   const transit = config.seal
     ? { unsealer: createTransitUnsealer(config.seal), disabled: config.seal.disabled }
     : undefined;
@@ -239,6 +241,7 @@ export async function openStore(
     modules: host,
     metrics: options.metrics,
     unsealHelp: unsealHelpFor(seal, config),
+    durable: () => storage.flushCommits(),
     healthChecks: [
       { name: 'storage', check: () => storage.health.check() },
       // Unsealed without a working audit log, every request is refused: not a process to send traffic to.

@@ -7,6 +7,8 @@ import { dirname } from 'node:path';
 import { StrongroomError } from '../shared/errors.js';
 import { StorageUnavailableError, storageFailureOf } from './failures.js';
 import { guardedDialect } from './guarded-driver.js';
+import { SAFETY_NET_AUTOCHECKPOINT_PAGES, startCheckpointer, type Checkpointer } from './checkpointer.js';
+import { createCommitBarrier, type CommitBarrier, type CommitBarrierOptions } from './commit-barrier.js';
 import { createStorageMonitor, type StorageHealth, type StorageMonitor } from './health.js';
 import { runMigrations, type MigrationList } from './migrations.js';
 
@@ -40,6 +42,13 @@ export interface Storage {
   readonly changeStamp?: () => string | null;
   /** Outages seen by statements, and a cached ping for `sys/health` (see storage/health.ts). */
   readonly health: StorageHealth;
+  /**
+   * Resolves once every commit this handle has made is on stable storage; rejects with a 503 once that can no longer
+   * be promised (a failed fdatasync). Whatever acknowledges a write — or answers with data a write left — awaits it
+   * first. Immediate where a commit is already durable when it returns (PostgreSQL; SQLite opened without
+   * `commitBarrier`). See commit-barrier.ts.
+   */
+  flushCommits(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -113,14 +122,17 @@ function withStatementCache(database: Sqlite.Database, onWriteStatement: () => v
 
 function openSqlite(
   file: string,
-  soleOwner: boolean,
+  options: OpenStorageOptions,
   monitor: StorageMonitor,
 ): {
   db: Kysely<unknown>;
   readNow: NonNullable<Storage['readNow']>;
   changeStamp: NonNullable<Storage['changeStamp']>;
+  barrier: CommitBarrier | null;
+  checkpointer: Checkpointer | null;
   releaseOwnership: () => void;
 } {
+  const soleOwner = options.soleOwner === true;
   if (file !== ':memory:') {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     // Values are encrypted, but paths and metadata are not: only the owner may read the database. SQLite gives its
@@ -129,9 +141,34 @@ function openSqlite(
     if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
   }
   const ownership = soleOwner && file !== ':memory:' ? takeOwnership(file) : null;
+  const barrier =
+    options.commitBarrier && file !== ':memory:'
+      ? createCommitBarrier({
+          file,
+          onFailure: (err) => monitor.failedForGood(err),
+          ...(typeof options.commitBarrier === 'object' ? options.commitBarrier : {}),
+        })
+      : null;
   let database: Sqlite.Database;
+  let checkpointer: Checkpointer | null = null;
   try {
-    database = connect(file);
+    database = connect(file, barrier ? 'NORMAL' : 'FULL');
+    if (barrier) {
+      // The fsyncs left on the commit path are the checkpoint's: moved to their own thread too (checkpointer.ts).
+      database.pragma(`wal_autocheckpoint = ${SAFETY_NET_AUTOCHECKPOINT_PAGES}`);
+      checkpointer = startCheckpointer({
+        file,
+        // Logged as the outage it is (SQLITE_FULL is "full"); requests are not failed by it: the WAL still holds
+        // every commit, and the next checkpoint (or the safety net) tries again.
+        onError: (code) => {
+          const message = 'a background checkpoint of the write-ahead log failed';
+          monitor.failed(
+            storageFailureOf({ code, message }) ?? new StorageUnavailableError('io', code, message),
+            false,
+          );
+        },
+      });
+    }
   } catch (err) {
     ownership?.close();
     throw err;
@@ -155,6 +192,15 @@ function openSqlite(
     dialect: guardedDialect(new ImmediateSqliteDialect({ database: statements }), {
       monitor,
       inTransaction: () => database.inTransaction,
+      ...(barrier
+        ? {
+            onCommit: () => {
+              barrier.committed();
+              checkpointer?.committed();
+            },
+            writesRefused: barrier.failure,
+          }
+        : {}),
     }),
   });
   const readNow = (sqlText: string, parameters: readonly unknown[]): unknown[] | null => {
@@ -172,15 +218,19 @@ function openSqlite(
       throw failure;
     }
   };
-  return { db, readNow, changeStamp, releaseOwnership: () => ownership?.close() };
+  return { db, readNow, changeStamp, barrier, checkpointer, releaseOwnership: () => ownership?.close() };
 }
 
-function connect(file: string): Sqlite.Database {
+/**
+ * WAL for concurrent readers. An acknowledged commit must survive power loss, not just a crash: either every COMMIT
+ * fsyncs the WAL itself (FULL), or the handle's commit barrier does it before the acknowledgement (NORMAL: commits
+ * are only written, checkpoints still fsync the WAL before copying it and the database after).
+ */
+function connect(file: string, synchronous: 'FULL' | 'NORMAL'): Sqlite.Database {
   const database = new Sqlite(file);
   try {
-    // WAL for concurrent readers; synchronous=FULL so an acknowledged commit survives power loss, not just a crash.
     database.pragma('journal_mode = WAL');
-    database.pragma('synchronous = FULL');
+    database.pragma(`synchronous = ${synchronous}`);
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 10000');
     return database;
@@ -277,6 +327,13 @@ export interface OpenStorageOptions {
    * thread's) must keep to their own tables. Ignored for PostgreSQL, which many servers share.
    */
   soleOwner?: boolean;
+  /**
+   * SQLite: commits are not fsynced by SQLite (synchronous=NORMAL); `flushCommits()` makes them durable with one
+   * fdatasync of the WAL off the event loop, shared by every commit since the last (see commit-barrier.ts). Only for
+   * a handle whose every acknowledgement awaits `flushCommits()` — the server's, whose HTTP pipeline does. An object
+   * passes test hooks. Ignored for PostgreSQL, whose COMMIT is durable when it returns.
+   */
+  commitBarrier?: boolean | Pick<CommitBarrierOptions, 'sync'>;
 }
 
 /** Opens the database and brings its schema up to `options.migrations`. */
@@ -287,11 +344,15 @@ export async function openDatabase(config: StorageConfig, options: OpenStorageOp
       await db!.executeQuery(CompiledQuery.raw('select 1'));
     },
   });
-  const sqlite = config.engine === 'sqlite' ? openSqlite(config.file, options.soleOwner === true, monitor) : null;
+  const sqlite = config.engine === 'sqlite' ? openSqlite(config.file, options, monitor) : null;
   db = config.engine === 'sqlite' ? sqlite!.db : openPostgres(config.url, config.poolSize ?? 10, monitor);
   const opened = db;
+  const barrier = sqlite?.barrier ?? null;
   const close = async () => {
     try {
+      // Background work's last commits (nobody awaited them): on stable storage before the file is let go.
+      await barrier?.close().catch(() => undefined);
+      await sqlite?.checkpointer?.close().catch(() => undefined);
       await opened.destroy();
     } finally {
       sqlite?.releaseOwnership();
@@ -315,6 +376,7 @@ export async function openDatabase(config: StorageConfig, options: OpenStorageOp
     db,
     ...(sqlite ? { readNow: sqlite.readNow, changeStamp: sqlite.changeStamp } : {}),
     health: monitor,
+    flushCommits: barrier ? barrier.flush : () => Promise.resolve(),
     close,
   };
 }

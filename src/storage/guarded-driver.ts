@@ -31,6 +31,14 @@ export interface GuardOptions {
    * connection cannot be replaced.
    */
   inTransaction?: () => boolean;
+  /**
+   * SQLite with a commit barrier (see commit-barrier.ts): told after every commit — a transaction's, or a write
+   * statement's own outside a transaction — so the barrier knows what its next sync must cover. Counting a commit
+   * that did not happen costs at most one sync; missing one would acknowledge a write before it is durable.
+   */
+  onCommit?: () => void;
+  /** The failure that closed storage for writes (a failed fdatasync), or null: writes are refused while it is set. */
+  writesRefused?: () => Error | null;
 }
 
 function isWrite(sql: string): boolean {
@@ -45,12 +53,15 @@ class GuardedConnection implements DatabaseConnection {
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     const writing = isWrite(compiledQuery.sql);
+    if (writing) this.guard.refuseWritesIfClosed();
     try {
       const result = await this.inner.executeQuery<R>(compiledQuery);
       this.guard.monitor.succeeded(writing);
       return result;
     } catch (err) {
       throw this.guard.translate(err, writing);
+    } finally {
+      if (writing) this.guard.autocommitted();
     }
   }
 
@@ -64,7 +75,20 @@ class GuardedConnection implements DatabaseConnection {
 }
 
 class Guard {
-  constructor(readonly monitor: StorageMonitor) {}
+  constructor(
+    readonly monitor: StorageMonitor,
+    private readonly options: GuardOptions,
+  ) {}
+
+  refuseWritesIfClosed(): void {
+    const refused = this.options.writesRefused?.();
+    if (refused) throw refused;
+  }
+
+  /** A write statement ran outside a transaction: SQLite committed it on its own. */
+  autocommitted(): void {
+    if (this.options.onCommit && !this.options.inTransaction?.()) this.options.onCommit();
+  }
 
   translate(err: unknown, writing: boolean, connecting = false): unknown {
     const failure = storageFailureOf(err, connecting);
@@ -80,7 +104,7 @@ class GuardedDriver implements Driver {
     private readonly inner: Driver,
     private readonly options: GuardOptions,
   ) {
-    this.#guard = new Guard(options.monitor);
+    this.#guard = new Guard(options.monitor, options);
   }
 
   init(): Promise<void> {
@@ -104,12 +128,17 @@ class GuardedDriver implements Driver {
     }
   }
 
-  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    this.#guard.refuseWritesIfClosed();
     return this.#step(() => this.inner.beginTransaction(innerOf(connection), settings), false);
   }
 
-  commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.#step(() => this.inner.commitTransaction(innerOf(connection)), true);
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await this.#step(() => this.inner.commitTransaction(innerOf(connection)), true);
+    } finally {
+      this.options.onCommit?.();
+    }
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {

@@ -26,6 +26,12 @@ export interface StorageMonitor extends StorageHealth {
   succeeded(writing: boolean): void;
   /** A ROLLBACK failed for another reason than an outage; the transaction's own error is what callers see. */
   rollbackFailed(err: unknown): void;
+  /**
+   * Writes can no longer be made durable on this handle (an fdatasync failed: see commit-barrier.ts). Unlike
+   * `failed`, this does not pass with time or a successful statement: the store reports itself unhealthy until the
+   * process restarts.
+   */
+  failedForGood(err: StorageUnavailableError): void;
 }
 
 export interface StorageMonitorOptions {
@@ -63,6 +69,7 @@ export function createStorageMonitor(options: StorageMonitorOptions): StorageMon
   let lastLogged = { at: -Infinity, code: '' };
   let notLogged = 0;
 
+  let fatal: StorageUnavailableError | null = null;
   let cached: { result: HealthCheckResult; at: number } | null = null;
   let pinging: Promise<HealthCheckResult> | null = null;
 
@@ -123,6 +130,7 @@ export function createStorageMonitor(options: StorageMonitorOptions): StorageMon
   }
 
   async function check(): Promise<HealthCheckResult> {
+    if (fatal) return { healthy: false, message: `${fatal.message}; restart the server to recover` };
     const at = now();
     if (writeFailure && at - writeFailure.at < writeFailureWindowMs)
       return { healthy: false, message: writeFailure.err.message };
@@ -151,6 +159,10 @@ export function createStorageMonitor(options: StorageMonitorOptions): StorageMon
     succeeded,
     rollbackFailed,
     reportFailure: (err) => failed(err, true),
+    failedForGood(err) {
+      fatal = err;
+      failed(err, true);
+    },
     check,
     setLog(next) {
       log = next;

@@ -1,0 +1,154 @@
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { StorageUnavailableError } from './failures.js';
+
+/**
+ * Durable acknowledgement without an fsync on the event loop (SQLite in WAL mode).
+ *
+ * With `synchronous=FULL`, every COMMIT fsyncs the write-ahead log inside better-sqlite3's synchronous call: about a
+ * millisecond per write during which the event loop serves nothing. The handle instead runs `synchronous=NORMAL`
+ * (a commit only writes the WAL; checkpoints still fsync the WAL before copying it into the database and the
+ * database after) and, before anything that rests on a commit is acknowledged, the caller awaits `flush()`: one
+ * fdatasync of the -wal file on libuv's thread pool. A commit is on stable storage once the WAL frames holding it
+ * are; fdatasync covers every page of the file whatever offset SQLite wrote them at, so WAL restarts (writing from
+ * the start again after a checkpoint) and truncation (journal_size_limit) are covered by the same call. That is
+ * FULL's guarantee, with the wait off the event loop.
+ *
+ * Group commit: one sync is in flight at a time, and it covers every commit counted before it started; commits that
+ * land meanwhile wait for the next one. A sync starts in the event loop's check phase, after the turn's I/O
+ * callbacks, so the requests served in one turn share it. N concurrent writers cost one or two fdatasyncs, not N.
+ *
+ * Fail closed: after an fdatasync error the kernel may have dropped the dirty pages it could not write (and report
+ * success to a retry), so nothing this handle committed can be called durable any more. Every later flush rejects
+ * with the same 503, and `failure()` lets the driver refuse new writes, until the process restarts and SQLite
+ * recovers the WAL from what is really on disk — PostgreSQL's answer to the same problem (it PANICs).
+ *
+ * Per connection: a handle counts its own commits. Other connections on the same file (the audit thread's, another
+ * request thread's) either run synchronous=FULL or carry their own barrier; the fdatasync of the shared -wal file
+ * made by any of them covers all of them, which only ever makes a wait shorter.
+ */
+export interface CommitBarrier {
+  /** Called after every commit on the connection (and after every write statement run outside a transaction). */
+  committed(): void;
+  /** Resolves once every commit counted so far is on stable storage; rejects (503) once a sync has failed. */
+  flush(): Promise<void>;
+  /** The failure that closed this handle for writes, if any. */
+  failure(): StorageUnavailableError | null;
+  /** Syncs what is left and lets go of the file. */
+  close(): Promise<void>;
+}
+
+export interface CommitBarrierOptions {
+  /** The database file; its write-ahead log is `<file>-wal`. */
+  file: string;
+  /** Told once, when a sync fails (the storage monitor: health turns unhealthy and stays so). */
+  onFailure: (err: StorageUnavailableError) => void;
+  /** Tests only: replaces fdatasync, to hold a sync or make it fail. */
+  sync?: (handle: FileHandle) => Promise<void>;
+}
+
+interface Waiter {
+  upTo: number;
+  resolve: () => void;
+  reject: (err: StorageUnavailableError) => void;
+}
+
+export function createCommitBarrier(options: CommitBarrierOptions): CommitBarrier {
+  const walFile = `${options.file}-wal`;
+  const sync = options.sync ?? ((handle: FileHandle) => handle.datasync());
+  /** Commits counted on this connection, and how many of them are known durable. */
+  let commits = 0;
+  let durable = 0;
+  let syncing = false;
+  let failed: StorageUnavailableError | null = null;
+  let waiters: Waiter[] = [];
+  let wal: { handle: FileHandle; ino: number } | null = null;
+
+  /**
+   * The -wal file as it is now. SQLite never deletes it while a connection (this one) is open, but if it was ever
+   * replaced (journal mode switched and back, an outside tool), the file at the path is the one later commits went
+   * to: reopen it. The first time, and on every reopen, the directory is synced too: a newly created WAL's directory
+   * entry must be durable for its frames to be found after a power loss (SQLite syncs it on the WAL's first sync,
+   * which in NORMAL mode may be a checkpoint far away).
+   */
+  async function currentWal(): Promise<FileHandle> {
+    const now = await stat(walFile);
+    if (wal && wal.ino === now.ino) return wal.handle;
+    const previous = wal;
+    const handle = await open(walFile, 'r');
+    wal = { handle, ino: (await handle.stat()).ino };
+    if (previous) await sync(previous.handle).finally(() => previous.handle.close());
+    const directory = await open(dirname(walFile), 'r');
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
+    return handle;
+  }
+
+  function fail(err: unknown): void {
+    const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+    failed = new StorageUnavailableError(
+      'io',
+      typeof code === 'string' ? code : 'none',
+      `fdatasync of the write-ahead log failed: ${typeof message === 'string' ? message : String(err)}`,
+    );
+    const rejected = waiters;
+    waiters = [];
+    for (const waiter of rejected) waiter.reject(failed);
+    options.onFailure(failed);
+  }
+
+  async function runSyncs(): Promise<void> {
+    try {
+      while (waiters.length > 0 && !failed) {
+        const upTo = commits; // everything committed before the sync starts is in the file the sync flushes
+        try {
+          await sync(await currentWal());
+        } catch (err) {
+          fail(err);
+          return;
+        }
+        durable = Math.max(durable, upTo);
+        const still: Waiter[] = [];
+        for (const waiter of waiters) {
+          if (waiter.upTo <= durable) waiter.resolve();
+          else still.push(waiter);
+        }
+        waiters = still;
+      }
+    } finally {
+      syncing = false;
+    }
+  }
+
+  function flush(): Promise<void> {
+    if (failed) return Promise.reject(failed);
+    if (durable >= commits) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      waiters.push({ upTo: commits, resolve, reject });
+      if (!syncing) {
+        syncing = true;
+        // Started after this turn's I/O callbacks have run: the commits of every request that turn served share it.
+        setImmediate(() => void runSyncs());
+      }
+    });
+  }
+
+  return {
+    committed() {
+      commits += 1;
+    },
+    flush,
+    failure: () => failed,
+    async close() {
+      try {
+        if (!failed && durable < commits) await flush();
+      } finally {
+        await wal?.handle.close();
+        wal = null;
+      }
+    },
+  };
+}
