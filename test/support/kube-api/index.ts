@@ -47,6 +47,8 @@ export interface KubeApiServerOptions {
   namespaceCleanupDelayMs?: number;
   /** Namespaces that exist from the start. Default: default, kube-system, kube-public, kube-node-lease. */
   namespaces?: string[];
+  /** Sees every request as it arrives (benchmarks count API calls by verb and resource). */
+  onRequest?: (method: string, url: string) => void;
 }
 
 export interface KubeApiServer {
@@ -97,6 +99,7 @@ export async function createKubeApiServer(options: KubeApiServerOptions = {}): P
 
   const watches = new Set<() => void>();
   const server: Server = createServer((req, res) => {
+    options.onRequest?.(req.method ?? '', req.url ?? '');
     void handleRequest(
       {
         store,
