@@ -117,6 +117,8 @@ export function startRolloutController(
     async onSecretChanged(event) {
       const stored = await engine.onSecretChanged(event);
       const { namespace, name } = event.externalSecret.metadata;
+      // Recorded as finished already (nothing to restart): no reconcile to run.
+      if (stored && engine.idle(stored)) return;
       // Only when it runs now: a reconcile in flight may write again, and a later run must not start from this.
       if (stored && !running.has(`${namespace}/${name}`)) written.set(`${namespace}/${name}`, stored);
       enqueue(namespace, name);

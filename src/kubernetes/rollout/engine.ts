@@ -127,7 +127,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
 
   // ------------------------------------------------------------------------------------------------ driving
 
-  async function step(es: Json): Promise<Step> {
+  async function step(es: Json, written?: Json): Promise<Step> {
     const r = readRollout(es);
     const control = controls(es, r, clock);
     if (control) return control;
@@ -136,7 +136,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     if (drift) return drift;
     switch (r.phase) {
       case 'Preparing':
-        return prepare(es, r);
+        return prepare(es, r, written);
       case 'Progressing':
       case 'Paused':
         return progress(es, r);
@@ -183,8 +183,18 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
           targetVersion: event.newVersion,
           ...(previous !== undefined ? { previousVersion: previous } : {}),
         });
+        // A rollout a sync begins has nothing to write first (no writeData): its first step (Preparing: the policy and
+        // the plan, from the Secret just written) is taken now and recorded in the same write. One status write per
+        // synced Secret instead of two and a GET; the controller goes on from the answer as it would have.
+        // Should that step fail, the record is written as Preparing and the reconcile takes the step (and reports).
+        const first = await step({ ...es, status: { ...(es.status ?? {}), rollout: next } }, event.secret).catch(
+          (): Step => ({ wait: undefined }),
+        );
+        const planned = 'save' in first ? first : { save: next, events: [] };
         try {
-          return await save(es, next);
+          const stored = await save(es, planned.save);
+          await emit(es, planned.events);
+          return stored;
         } catch (err) {
           if (!isConflict(err)) throw err;
         }
