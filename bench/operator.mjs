@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Operator benchmark: N ExternalSecrets (default 1,000 and 10,000) reading 10 remote keys from a real dev server,
 // against the Kubernetes API double, with a real `strongroom operator` process. Measures time until every target
-// Secret exists, provider calls for the initial sync and for one refresh (read dedup + cache at work), and the
-// operator's peak RSS. Needs the compiled dist/ (npm run build).
+// Secret exists, provider calls for the initial sync and for one refresh (read dedup + cache at work), the
+// operator's peak RSS, the CPU of the operator and of the API double (this process) while syncing, and the API calls
+// per ExternalSecret by verb and resource (round trips are what the operator's time goes to). Needs the compiled
+// dist/ (npm run build).
 // Usage: node bench/operator.mjs [--counts 1000,10000] [--refresh 60] [--rollouts] [--no-refresh-wait] [--json FILE]
 //                                [--timeout 600]
 // --timeout: seconds to wait for every Secret; past it the row reports how many were synced (timedOut: true).
