@@ -27,6 +27,20 @@ describe('redaction', () => {
     expect(JSON.stringify(together)).not.toContain('hvs.client-token-1');
   });
 
+  it("a client token is HMAC'd under this redactor's key on every request, also once its HMAC is remembered", () => {
+    const otherKey = randomBytes(32);
+    const other = createRedactor(otherKey);
+    const tokens = ['hvs.repeat-1', 'hvs.repeat-2', 'hvs.repeat-1', 'hvs.repeat-2', 'hvs.repeat-1'];
+    for (const token of tokens) {
+      const event = sampleEvent(1, { request: { ...sampleEvent(1).request, client_token: token } });
+      expect(redactor.redact(event).request.client_token).toBe(expectedHash(token));
+      // Another key, another HMAC: nothing remembered crosses from one redactor to another.
+      expect(other.redact(event).request.client_token).toBe(
+        HMAC_PREFIX + createHmac('sha256', otherKey).update(token).digest('hex'),
+      );
+    }
+  });
+
   it("an event field named like an Object.prototype member is HMAC'd, never taken for a handler", () => {
     const event = {
       ...sampleEvent(1),

@@ -1,5 +1,6 @@
 import { createHmac, createSecretKey } from 'node:crypto';
 import { invalid } from '../shared/errors.js';
+import { createHmacMemo } from '../shared/hmac-memo.js';
 import type { AuditEvent } from './types.js';
 
 /**
@@ -37,6 +38,11 @@ const MIN_KEY_BYTES = 16;
  * database too), so their HMACs may be remembered; tokens and secret values never are.
  */
 const ACCESSOR_CACHE_SIZE = 10_000;
+/**
+ * A client's token repeats on every request it makes, too. Tokens are secrets, so their HMACs are remembered keyed by
+ * a salted digest, never by the token (shared/hmac-memo.ts); the memo lives as long as this redactor and its key.
+ */
+const CLIENT_TOKEN_CACHE_SIZE = 10_000;
 
 export function createRedactor(hmacKey: Uint8Array): Redactor {
   if (hmacKey.length < MIN_KEY_BYTES) throw invalid(`audit HMAC key must be at least ${MIN_KEY_BYTES} bytes`);
@@ -76,7 +82,10 @@ export function createRedactor(hmacKey: Uint8Array): Redactor {
     }
     return out;
   };
-  const redact = createEventRedactor(hashValue, hashAccessor, once, memoHash);
+  const clientTokens = createHmacMemo(CLIENT_TOKEN_CACHE_SIZE);
+  const hashClientToken = (value: unknown): unknown =>
+    typeof value === 'string' ? clientTokens.get(value, hash) : hashValue(value);
+  const redact = createEventRedactor(hashValue, hashAccessor, hashClientToken, once, memoHash);
   return {
     hash,
     redact,
@@ -262,6 +271,7 @@ const RESPONSE_AUTH_CLEAR = new Set([
 function createEventRedactor(
   hashValue: HashValue,
   hashAccessor: HashValue,
+  hashClientToken: HashValue,
   once: (redactBlock: HashValue) => HashValue,
   hash: Hash,
 ): (event: AuditEvent) => AuditEvent {
@@ -289,7 +299,7 @@ function createEventRedactor(
     });
   };
   const top = {
-    auth: once(nested(AUTH_CLEAR, { accessor: hashAccessor, client_token: hashValue })),
+    auth: once(nested(AUTH_CLEAR, { accessor: hashAccessor, client_token: hashClientToken })),
     request: once((value: unknown) => {
       const object = asObject(value);
       if (!object) return hashValue(value);
@@ -297,7 +307,7 @@ function createEventRedactor(
       const clear = clearPathsOf(object);
       return allowList(object, REQUEST_CLEAR, hashValue, {
         data: clear ? (data) => redactWithClearPaths(data, hash, clear, '') : hashValue,
-        client_token: hashValue,
+        client_token: hashClientToken,
         client_token_accessor: hashValue,
         clear_data: () => undefined,
       });
