@@ -183,6 +183,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       // Fields are validated here, after the ACL and the request's audit entry, as Vault's framework validates them in
       // the handler: a caller without access learns nothing about a path's fields, and a refused input is audited.
       if (!help) ctx.input = inputFor(def, ctx.operation, data);
+      const answered = emptyAnswerIsNotFound(ctx.operation, await handler(ctx));
       const result = await wrapResponse(
         {
           wrap,
@@ -191,8 +192,11 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
           skipAudit: def.skipAudit === true,
           renderBody: (unwrapped) => render(unwrapped, resolved.backend, req.requestId, route).body,
         },
-        emptyAnswerIsNotFound(ctx.operation, await handler(ctx)),
+        answered,
       );
+      // The handler's identity of its data holds only for that very data (not for a wrapping's answer).
+      const dataKey =
+        answered?.auditDataKey !== undefined && result?.data === answered.data ? answered.auditDataKey : undefined;
 
       const rendered = render(result ?? {}, resolved.backend, req.requestId, route);
       if (audit && audited) {
@@ -205,6 +209,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
           ...(result?.lease ? { lease: result.lease } : {}),
           ...(result?.auditAuth ? { auditAuth: result.auditAuth } : {}),
           ...(result?.auditClearData ? { clearData: result.auditClearData } : {}),
+          ...(dataKey !== undefined ? { dataKey } : {}),
         }).catch(auditFailed);
       }
       return rendered;
