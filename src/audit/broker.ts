@@ -75,6 +75,8 @@ export interface ResponseEntryInput {
   lease?: { leaseId: string; ttl: number; renewable: boolean };
   /** Non-secret scalars of `data` (HandlerResult.auditClearData). */
   clearData?: readonly string[];
+  /** Equal keys mean equal `data` (HandlerResult.auditDataKey): lets the redactor reuse its HMACs of it. */
+  dataKey?: string;
   error?: string;
 }
 
@@ -109,6 +111,7 @@ export async function logResponse(log: AuditLog, input: ResponseEntryInput): Pro
   if (input.data) {
     event.response!.data = input.data;
     if (input.clearData && input.clearData.length > 0) event.response!.clear_data = input.clearData;
+    if (input.dataKey !== undefined) event.response!.data_key = input.dataKey;
   }
   if (input.auth) {
     const issued = input.auth;

@@ -27,6 +27,60 @@ describe('redaction', () => {
     expect(JSON.stringify(together)).not.toContain('hvs.client-token-1');
   });
 
+  it("a client token is HMAC'd under this redactor's key on every request, also once its HMAC is remembered", () => {
+    const otherKey = randomBytes(32);
+    const other = createRedactor(otherKey);
+    const tokens = ['hvs.repeat-1', 'hvs.repeat-2', 'hvs.repeat-1', 'hvs.repeat-2', 'hvs.repeat-1'];
+    for (const token of tokens) {
+      const event = sampleEvent(1, { request: { ...sampleEvent(1).request, client_token: token } });
+      expect(redactor.redact(event).request.client_token).toBe(expectedHash(token));
+      // Another key, another HMAC: nothing remembered crosses from one redactor to another.
+      expect(other.redact(event).request.client_token).toBe(
+        HMAC_PREFIX + createHmac('sha256', otherKey).update(token).digest('hex'),
+      );
+    }
+  });
+
+  it('data with a data_key is redacted exactly as without one, the key never written, and each key redacted once', () => {
+    const keyed = createRedactor(key);
+    const plain = createRedactor(key);
+    const responseWith = (data: Record<string, unknown>, dataKey?: string) =>
+      sampleEvent(2, {
+        response: {
+          status: 200,
+          data,
+          clear_data: ['metadata.version'],
+          ...(dataKey !== undefined ? { data_key: dataKey } : {}),
+        },
+      });
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null))),
+        fc.nat(),
+        (secret, version) => {
+          const data = { data: secret, metadata: { version } };
+          const dataKey = `digest-${JSON.stringify(data)}`;
+          const expected = plain.redact(responseWith(data));
+          const first = keyed.redact(responseWith(data, dataKey));
+          const again = keyed.redactAll([responseWith(data, dataKey), responseWith(data, dataKey)]);
+          expect(first).toEqual(expected);
+          expect(again).toEqual([expected, expected]);
+          expect(first.response).not.toHaveProperty('data_key');
+          expect(JSON.stringify(first)).not.toContain('digest-');
+        },
+      ),
+      { numRuns: 50 },
+    );
+    // Same key, same redacted data: the HMACs are not computed again (the key says the data is the same).
+    const once = keyed.redact(responseWith({ data: { password: 'first' } }, 'record-1'));
+    const reused = keyed.redact(responseWith({ data: { password: 'first' } }, 'record-1'));
+    expect(reused.response!.data).toBe(once.response!.data);
+    expect(Object.isFrozen(reused.response!.data)).toBe(true);
+    // Another key is another record: redacted afresh.
+    const other = keyed.redact(responseWith({ data: { password: 'second' } }, 'record-2'));
+    expect(other.response!.data).toEqual({ data: { password: expectedHash('second') } });
+  });
+
   it("an event field named like an Object.prototype member is HMAC'd, never taken for a handler", () => {
     const event = {
       ...sampleEvent(1),

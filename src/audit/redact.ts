@@ -1,5 +1,6 @@
 import { createHmac, createSecretKey } from 'node:crypto';
 import { invalid } from '../shared/errors.js';
+import { createHmacMemo } from '../shared/hmac-memo.js';
 import type { AuditEvent } from './types.js';
 
 /**
@@ -37,6 +38,17 @@ const MIN_KEY_BYTES = 16;
  * database too), so their HMACs may be remembered; tokens and secret values never are.
  */
 const ACCESSOR_CACHE_SIZE = 10_000;
+/**
+ * A client's token repeats on every request it makes, too. Tokens are secrets, so their HMACs are remembered keyed by
+ * a salted digest, never by the token (shared/hmac-memo.ts); the memo lives as long as this redactor and its key.
+ */
+const CLIENT_TOKEN_CACHE_SIZE = 10_000;
+/**
+ * A response's data that its backend identified (`response.data_key`: a KV version's ciphertext digest and metadata)
+ * is redacted once per key and clear paths, and the redacted form reused: a secret read again and again costs its
+ * HMACs once. Holds HMACs and clear metadata only — what the log holds — keyed by what the database holds.
+ */
+const REDACTED_DATA_CACHE_SIZE = 4_096;
 
 export function createRedactor(hmacKey: Uint8Array): Redactor {
   if (hmacKey.length < MIN_KEY_BYTES) throw invalid(`audit HMAC key must be at least ${MIN_KEY_BYTES} bytes`);
@@ -76,7 +88,21 @@ export function createRedactor(hmacKey: Uint8Array): Redactor {
     }
     return out;
   };
-  const redact = createEventRedactor(hashValue, hashAccessor, once, memoHash);
+  const clientTokens = createHmacMemo(CLIENT_TOKEN_CACHE_SIZE);
+  const hashClientToken = (value: unknown): unknown =>
+    typeof value === 'string' ? clientTokens.get(value, hash) : hashValue(value);
+  const redactedData = new Map<string, unknown>();
+  const rememberData: RememberData = (key, compute) => {
+    let out = redactedData.get(key);
+    if (out === undefined) {
+      // Frozen: one object now stands in several entries, so nothing may change it after the fact.
+      out = deepFreeze(compute());
+      if (redactedData.size >= REDACTED_DATA_CACHE_SIZE) redactedData.delete(redactedData.keys().next().value!);
+      redactedData.set(key, out);
+    }
+    return out;
+  };
+  const redact = createEventRedactor(hashValue, hashAccessor, hashClientToken, once, memoHash, rememberData);
   return {
     hash,
     redact,
@@ -95,6 +121,15 @@ export function createRedactor(hmacKey: Uint8Array): Redactor {
 
 type Hash = (input: string) => string;
 type HashValue = (value: unknown) => unknown;
+type RememberData = (key: string, compute: () => unknown) => unknown;
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}
 
 /** HMACs every leaf of a JSON-like value; keys and structure stay. `undefined` leaves vanish as in JSON. */
 function redactValue(value: unknown, hash: Hash): unknown {
@@ -262,8 +297,10 @@ const RESPONSE_AUTH_CLEAR = new Set([
 function createEventRedactor(
   hashValue: HashValue,
   hashAccessor: HashValue,
+  hashClientToken: HashValue,
   once: (redactBlock: HashValue) => HashValue,
   hash: Hash,
+  rememberData: RememberData,
 ): (event: AuditEvent) => AuditEvent {
   const asObject = (value: unknown) =>
     value !== null && typeof value === 'object' && !Array.isArray(value) ? value : null;
@@ -277,8 +314,13 @@ function createEventRedactor(
     const object = asObject(value);
     if (!object) return hashValue(value);
     const clear = clearPathsOf(object);
+    const redactData = clear ? (data: unknown) => redactWithClearPaths(data, hash, clear, '') : hashValue;
+    const key = (object as { data_key?: unknown }).data_key;
     return allowList(object, RESPONSE_CLEAR, hashValue, {
-      data: clear ? (data) => redactWithClearPaths(data, hash, clear, '') : hashValue,
+      data:
+        typeof key === 'string' && key !== ''
+          ? (data) => rememberData(`${clear ? [...clear].join('\u0000') : ''}\u0001${key}`, () => redactData(data))
+          : redactData,
       auth: responseAuth,
       // As Vault: the wrapping token and the accessors are HMAC'd, the rest says when and where it was made.
       wrap_info: nested(WRAP_INFO_CLEAR, { token: hashValue, accessor: hashAccessor, wrapped_accessor: hashAccessor }),
@@ -286,10 +328,11 @@ function createEventRedactor(
       secret: nested(SECRET_CLEAR),
       // Consumed above; never written.
       clear_data: () => undefined,
+      data_key: () => undefined,
     });
   };
   const top = {
-    auth: once(nested(AUTH_CLEAR, { accessor: hashAccessor, client_token: hashValue })),
+    auth: once(nested(AUTH_CLEAR, { accessor: hashAccessor, client_token: hashClientToken })),
     request: once((value: unknown) => {
       const object = asObject(value);
       if (!object) return hashValue(value);
@@ -297,7 +340,7 @@ function createEventRedactor(
       const clear = clearPathsOf(object);
       return allowList(object, REQUEST_CLEAR, hashValue, {
         data: clear ? (data) => redactWithClearPaths(data, hash, clear, '') : hashValue,
-        client_token: hashValue,
+        client_token: hashClientToken,
         client_token_accessor: hashValue,
         clear_data: () => undefined,
       });

@@ -36,6 +36,12 @@ export interface AuditResponse {
    * stay clear; anything else there is HMAC'd as usual. The redactor consumes this field: it is never written.
    */
   clear_data?: readonly string[];
+  /**
+   * An identity of `data` given by the backend that produced it (a KV version's ciphertext digest and metadata):
+   * equal keys mean equal data, so the redactor may reuse the redacted form it made for the same key (within one
+   * key's life). Consumed by the redactor like clear_data: it is never written.
+   */
+  data_key?: string;
   auth?: { client_token?: string; accessor?: string; policies?: string[] };
   /** A dynamic credential's lease (Vault's `secret` block): the id, ttl and renewable in clear, never the data. */
   secret?: { lease_id: string; ttl: number; renewable: boolean };

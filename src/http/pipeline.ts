@@ -184,6 +184,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       // Fields are validated here, after the ACL and the request's audit entry, as Vault's framework validates them in
       // the handler: a caller without access learns nothing about a path's fields, and a refused input is audited.
       if (!help) ctx.input = inputFor(def, ctx.operation, data);
+      const answered = emptyAnswerIsNotFound(ctx.operation, await handler(ctx));
       const result = await wrapResponse(
         {
           wrap,
@@ -192,12 +193,15 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
           skipAudit: def.skipAudit === true,
           renderBody: (unwrapped) => render(unwrapped, resolved.backend, req.requestId, route).body,
         },
-        emptyAnswerIsNotFound(ctx.operation, await handler(ctx)),
+        answered,
       );
       // Nothing is acknowledged, nor answered from a commit, before that commit is on stable storage (immediate when
       // nothing is pending). Before the response entry, so a failed sync is audited as the 503 the caller gets.
       // Health, seal status and metrics answer even once storage has failed: they serve no stored data.
       if (deps.durable && !(def.skipAudit && ctx.operation === 'read')) await deps.durable();
+      // The handler's identity of its data holds only for that very data (not for a wrapping's answer).
+      const dataKey =
+        answered?.auditDataKey !== undefined && result?.data === answered.data ? answered.auditDataKey : undefined;
 
       const rendered = render(result ?? {}, resolved.backend, req.requestId, route);
       if (audit && audited) {
@@ -210,6 +214,7 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
           ...(result?.lease ? { lease: result.lease } : {}),
           ...(result?.auditAuth ? { auditAuth: result.auditAuth } : {}),
           ...(result?.auditClearData ? { clearData: result.auditClearData } : {}),
+          ...(dataKey !== undefined ? { dataKey } : {}),
         }).catch(auditFailed);
       }
       return rendered;

@@ -79,9 +79,12 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
           read: async (ctx) => {
             try {
               const result = await kv.read(mountOf(ctx), path(ctx), ctx.input.version);
+              const metadata = versionView(result.metadata);
               return {
-                data: { data: result.data, metadata: versionView(result.metadata) },
+                data: { data: result.data, metadata },
                 auditClearData: NESTED_VERSION_CLEAR,
+                // The record and its metadata (deletion time and custom metadata change without a new record).
+                auditDataKey: `${result.recordDigest}${JSON.stringify(metadata)}`,
               };
             } catch (err) {
               return deletedVersion(err);

@@ -36,6 +36,20 @@ describeEachEngine('kv service', (ctx) => {
       expect((await kv.read(mount, 'app/db', 1)).data).toEqual({ password: 'one' });
     });
 
+    it('names each stored record by a digest: the same for every read of it, another for any other write', async () => {
+      // The audit redactor reuses its HMACs of a read's data by this digest, so equal digests must mean equal data.
+      await kv.write(mount, 'app/db', { password: 'same' });
+      const first = await kv.read(mount, 'app/db');
+      expect((await kv.read(mount, 'app/db')).recordDigest).toBe(first.recordDigest);
+      expect((await kv.read(mount, 'app/db', 1)).recordDigest).toBe(first.recordDigest);
+      expect(first.recordDigest).not.toContain('same');
+      await kv.write(mount, 'app/db', { password: 'same' }); // same value, new record (new nonce)
+      const second = await kv.read(mount, 'app/db');
+      expect(second.recordDigest).not.toBe(first.recordDigest);
+      await kv.write(mount, 'app/other', { password: 'same' });
+      expect((await kv.read(mount, 'app/other')).recordDigest).not.toBe(first.recordDigest);
+    });
+
     it('answers 404 for unknown secrets and versions', async () => {
       await rejection(kv.read(mount, 'nope'), 'not_found');
       await kv.write(mount, 'a', { k: 1 });

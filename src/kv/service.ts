@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { Barrier } from '../crypto/types.js';
 import type { Mount } from '../mounts/types.js';
 import { invalid, notFound } from '../shared/errors.js';
@@ -140,7 +141,9 @@ export function createKvService(deps: KvServiceDeps): KvService {
       if (isDeleted(row as { deletion_time: number }, clock())) {
         throw notFound(`version ${row.version} of this secret is deleted`, { metadata });
       }
-      return { data: await open(row.ciphertext, mount, path, row.version), metadata };
+      const data = await open(row.ciphertext, mount, path, row.version);
+      // open() has thrown for a destroyed version (no ciphertext), so there is one to identify the record by.
+      return { data, metadata, recordDigest: hash('sha256', row.ciphertext!, 'base64') };
     },
 
     async deleteLatest(mount, path) {

@@ -43,6 +43,11 @@ export interface KvMountConfig {
 export interface ReadResult {
   data: SecretData;
   metadata: VersionInfo;
+  /**
+   * Which stored record this is: a digest of its ciphertext (unique per write: a fresh nonce each time, and a
+   * rewrap makes a new one). Equal digests mean equal data; the audit redactor keys remembered HMACs by it.
+   */
+  recordDigest: string;
 }
 
 export interface DiffResult {

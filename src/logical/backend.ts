@@ -103,6 +103,12 @@ export interface HandlerResult {
    */
   auditClearData?: readonly string[];
   /**
+   * An identity of `data` for the audit devices: equal keys mean equal data (a KV version's stored ciphertext, which
+   * AES-GCM binds to exactly one plaintext, with its metadata). The redactor reuses the HMACs it made for the same key
+   * instead of computing them again. Never derived from plaintext.
+   */
+  auditDataKey?: string;
+  /**
    * A body sent verbatim instead of Vault's envelope: Vault's raw sys endpoints (sys/health, sys/init,
    * sys/seal-status, sys/unseal) and the Prometheus exposition (a string, with `contentType`).
    */

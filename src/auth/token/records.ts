@@ -1,7 +1,9 @@
+import type { KeyObject } from 'node:crypto';
 import type { Barrier } from '../../crypto/types.js';
 import { constantTimeEqual, hmacSha256Hex } from '../../crypto/hmac.js';
 import type { Storage } from '../../storage/database.js';
 import { StrongroomError, invalid, isStrongroomError, sealedError } from '../../shared/errors.js';
+import { createHmacMemo } from '../../shared/hmac-memo.js';
 import { anyCidrContains } from '../cidr.js';
 import type { AuthMethod, TokenInfo } from '../types.js';
 import { createTokenCache } from './cache.js';
@@ -49,10 +51,23 @@ export function createTokenRecords(deps: TokenServiceDeps) {
   const defaultTtl = nonNegativeInteger('defaultTtl', deps.defaultTtl);
   const maxTtl = nonNegativeInteger('maxTtl', deps.maxTtl);
 
+  // Every request hashes its token to find the row; the HMAC is remembered per key (see shared/hmac-memo.ts).
+  const hashes = createHmacMemo(deps.cacheMaxEntries ?? 10_000);
+  let hashKey: KeyObject | undefined;
   function hashToken(token: string): string {
     // Sealed means no key, and no key means no token can be checked: fail closed with 503, not "invalid token".
-    if (deps.barrier.isSealed()) throw sealedError();
-    return hmacSha256Hex(deps.barrier.hmacKey('token-hash'), token);
+    if (deps.barrier.isSealed()) {
+      hashes.clear();
+      hashKey = undefined;
+      throw sealedError();
+    }
+    const key = deps.barrier.hmacKey('token-hash');
+    if (key !== hashKey) {
+      // A new unseal (or a new key): nothing remembered under the old one may answer.
+      hashes.clear();
+      hashKey = key;
+    }
+    return hashes.get(token, (input) => hmacSha256Hex(key, input));
   }
 
   function toInfo(row: TokenRow, now: number): TokenInfo {

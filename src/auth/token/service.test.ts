@@ -1,3 +1,4 @@
+import { createSecretKey, randomBytes } from 'node:crypto';
 import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeEachEngine } from '../../../test/support/engines.js';
 import type { Barrier } from '../../crypto/types.js';
@@ -382,5 +383,34 @@ describeEachEngine('token service', (ctx) => {
       maxTtl: HOUR,
     });
     expect(isStrongroomError(await errorOf(sealed.authenticate(root.token)), 'sealed')).toBe(true);
+  });
+
+  it('hashes a presented token with the key of the current unseal, never a remembered hash from an earlier key', async () => {
+    // The token's hash is remembered between requests (shared/hmac-memo.ts); a new key must make it count for nothing.
+    const keyA = createSecretKey(randomBytes(32));
+    const keyB = createSecretKey(randomBytes(32));
+    let sealed = false;
+    let key = keyA;
+    const switching = createTokenService({
+      storage: ctx.storage(),
+      barrier: { isSealed: () => sealed, hmacKey: () => key },
+      clock: () => now,
+      defaultTtl: HOUR,
+      maxTtl: HOUR,
+    });
+    const minted = await switching.createRoot('srs.key-switch-token');
+    expect((await switching.authenticate(minted.token)).accessor).toBe(minted.info.accessor);
+    expect((await switching.authenticate(minted.token)).accessor).toBe(minted.info.accessor);
+
+    key = keyB; // a different key: the stored hash (made with A) no longer matches
+    advance(2); // past the 1 s authenticate cache
+    expect((await errorOf(switching.authenticate(minted.token))).kind).toBe('unauthenticated');
+
+    sealed = true;
+    expect(isStrongroomError(await errorOf(switching.authenticate(minted.token)), 'sealed')).toBe(true);
+    sealed = false;
+    key = keyA;
+    advance(2);
+    expect((await switching.authenticate(minted.token)).accessor).toBe(minted.info.accessor);
   });
 });
