@@ -73,10 +73,7 @@ async function start(): Promise<void> {
   });
   store = opened;
   coherence.bind(opened);
-  if (data.unsealKey) {
-    await opened.seal.unsealWithKey(keyBuffer(data.unsealKey));
-    await ownLifecycle!.afterUnseal();
-  }
+  if (data.unsealKey) await unsealWith(data.unsealKey, data.seals);
   const { app } = await buildServerApp(opened, data.config, coherence);
   await app.ready();
   server = app.server as unknown as Server;
@@ -100,8 +97,7 @@ async function handle(message: ToRequestThread, closeApp: () => Promise<void>): 
       return;
     case 'unseal':
       try {
-        await current.seal.unsealWithKey(keyBuffer(message.key));
-        await ownLifecycle!.afterUnseal();
+        await unsealWith(message.key, message.seals);
         port!.postMessage({ kind: 'answer', id: message.id, ok: true } satisfies FromRequestThread);
       } catch (err) {
         port!.postMessage({
@@ -130,6 +126,16 @@ async function handle(message: ToRequestThread, closeApp: () => Promise<void>): 
     default:
       return;
   }
+}
+
+/** Unseals with a key the main thread handed over, unless a seal came after the key was taken. */
+async function unsealWith(key: Uint8Array, seals: number): Promise<void> {
+  await store!.seal.unsealWithKey(keyBuffer(key));
+  if (!coherence.unsealedSince(seals)) {
+    await store!.seal.seal();
+    throw new StrongroomError('sealed', 'Strongroom was sealed meanwhile');
+  }
+  await ownLifecycle!.afterUnseal();
 }
 
 /**

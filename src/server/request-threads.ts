@@ -54,18 +54,19 @@ export function createRequestThreadPool(deps: {
   const store = () => deps.store();
 
   async function distributeUnseal(): Promise<void> {
+    const seals = deps.coherence.seals();
     const results = await Promise.allSettled(
-      threads.map(({ worker, calls }) => {
+      threads.map(async ({ calls }) => {
         const key = store().seal.unsealKeyForThreads();
         if (!key) throw new StrongroomError('sealed', 'Strongroom is sealed');
-        return calls.call({ kind: 'unseal', key }, [key.buffer as ArrayBuffer]).then(() => worker);
+        await calls.call({ kind: 'unseal', key, seals }, [key.buffer as ArrayBuffer]);
       }),
     );
-    if (store().seal.barrier.isSealed()) return; // sealed again meanwhile: the flag stays set
+    // Sealed again meanwhile: every thread seals (or already refused the key), nothing to report.
+    if (store().seal.barrier.isSealed()) return;
     const failed = results.filter((r) => r.status === 'rejected').length;
     // A thread that could not unseal stays sealed and answers 503 sealed: never wrong, only unavailable.
     if (failed > 0) deps.warn(`${failed} request thread(s) could not unseal; they answer 503 until the next unseal`);
-    deps.coherence.markUnsealedEverywhere();
   }
 
   function broadcastSeal(): void {
@@ -89,8 +90,13 @@ export function createRequestThreadPool(deps: {
       case 'unsealed':
         try {
           // Unsealed through another thread: unseal here (opening the audit log) and pass the key on to all.
+          const seals = deps.coherence.seals();
           if (store().seal.barrier.isSealed()) await store().seal.unsealWithKey(keyBuffer(message.key));
           else message.key.fill(0);
+          if (!deps.coherence.unsealedSince(seals)) {
+            await store().seal.seal();
+            throw new StrongroomError('sealed', 'Strongroom was sealed meanwhile');
+          }
           await store().lifecycle.afterUnseal();
           answer({ kind: 'answer', id: message.id, ok: true });
         } catch (err) {
@@ -116,11 +122,13 @@ export function createRequestThreadPool(deps: {
     async start(fd) {
       const starting: Promise<void>[] = [];
       for (let i = 1; i < deps.config.requestThreads; i++) {
+        const seals = deps.coherence.seals();
         const key = store().seal.unsealKeyForThreads();
         const data: RequestThreadData = {
           config: deps.config,
           fd,
           shared: deps.shared,
+          seals,
           ...(key ? { unsealKey: key } : {}),
         };
         const worker = new Worker(threadFile(), {
@@ -147,7 +155,6 @@ export function createRequestThreadPool(deps: {
         worker.on('exit', () => calls.failAll('the request thread stopped'));
       }
       await Promise.all(starting);
-      if (!store().seal.barrier.isSealed()) deps.coherence.markUnsealedEverywhere();
     },
     distributeUnseal,
     broadcastSeal,

@@ -10,20 +10,18 @@ import type { Store } from './store.js';
  *   committed write, before the writing request can be acknowledged (storage's `sharedChanges`). It is the change
  *   stamp of stamped caches (kv's), and a thread that finds it moved drops its other caches (policies, tokens, mount
  *   tables, identities, keyring) before it serves the next request.
- * - SEALED is 1 from the moment any thread is about to seal until every thread holds the key again. A thread that
- *   finds it set while its own barrier is open seals at once, before serving anything (fail closed).
+ * - SEALS counts seals. A thread about to seal bumps it before it wipes its own keys; a thread that finds it moved
+ *   since it last unsealed seals at once, before serving anything (fail closed). An unseal's key reaches the other
+ *   threads by message (request-threads.ts); a thread still without it answers 503 sealed, never wrongly.
  *
  * Reading both costs two atomic loads per request; nothing is awaited unless something changed.
  */
 const CHANGES = 0;
-const SEALED = 1;
+const SEALS = 1;
 const CELLS = 2;
 
 export function createSharedThreadState(): SharedArrayBuffer {
-  const shared = new SharedArrayBuffer(CELLS * Int32Array.BYTES_PER_ELEMENT);
-  // Sealed until the main thread has unsealed and every request thread holds the key.
-  Atomics.store(new Int32Array(shared), SEALED, 1);
-  return shared;
+  return new SharedArrayBuffer(CELLS * Int32Array.BYTES_PER_ELEMENT);
 }
 
 export interface ThreadCoherence {
@@ -36,10 +34,15 @@ export interface ThreadCoherence {
    * thread has sealed or dropped its stale caches.
    */
   beforeRequest(): Promise<void> | null;
-  /** From now on no thread serves with its keys: set before the sealing thread wipes its own. */
+  /** From now on no thread serves with its keys: called before the sealing thread wipes its own. */
   markSealing(): void;
-  /** Every thread holds the key again. */
-  markUnsealedEverywhere(): void;
+  /** The seal count now: taken before a key is handed to another thread (see `unsealedSince`). */
+  seals(): number;
+  /**
+   * This thread just unsealed with a key taken when the seal count was `seals`: false if a seal came in between (the
+   * caller seals again), true if it may serve.
+   */
+  unsealedSince(seals: number): boolean;
   /**
    * Wraps the store's lifecycle so a seal through this thread marks every thread sealed first, and an unseal is
    * passed on (`unsealed`) before it counts as done.
@@ -52,6 +55,8 @@ export function createThreadCoherence(shared: SharedArrayBuffer): ThreadCoherenc
   let store: Store | null = null;
   /** The CHANGES value this thread's caches reflect. */
   let cachesSeen = Atomics.load(cells, CHANGES);
+  /** The SEALS value when this thread's barrier was last opened. */
+  let sealsSeen = Atomics.load(cells, SEALS);
   let syncing: Promise<void> | null = null;
 
   async function sync(): Promise<void> {
@@ -80,29 +85,38 @@ export function createThreadCoherence(shared: SharedArrayBuffer): ThreadCoherenc
     },
     beforeRequest() {
       if (!store) return null;
-      const mustSeal = Atomics.load(cells, SEALED) === 1 && !store.seal.barrier.isSealed();
-      if (!mustSeal && cachesSeen === Atomics.load(cells, CHANGES)) return null;
-      if (mustSeal) return sealHere();
+      const seals = Atomics.load(cells, SEALS);
+      if (seals === sealsSeen && cachesSeen === Atomics.load(cells, CHANGES)) return null;
+      if (seals !== sealsSeen) {
+        sealsSeen = seals;
+        // Sealed, this thread answers 503 to anything its caches could matter for; they catch up on the next request.
+        if (!store.seal.barrier.isSealed()) return sealHere();
+      }
       syncing ??= sync().finally(() => {
         syncing = null;
       });
       return syncing;
     },
     markSealing() {
-      Atomics.store(cells, SEALED, 1);
+      sealsSeen = Atomics.add(cells, SEALS, 1) + 1;
     },
-    markUnsealedEverywhere() {
-      Atomics.store(cells, SEALED, 0);
+    seals: () => Atomics.load(cells, SEALS),
+    unsealedSince(seals) {
+      if (Atomics.load(cells, SEALS) !== seals) return false;
+      sealsSeen = seals;
+      return true;
     },
     wrapLifecycle(inner, hooks) {
       return {
         async afterUnseal() {
+          // An unseal through this thread that overlapped a seal elsewhere is ordered after it: it stands.
+          sealsSeen = Atomics.load(cells, SEALS);
           await inner.afterUnseal();
           await hooks.unsealed();
         },
         async beforeSeal() {
           // Synchronously, before the caller's seal: from here on no thread serves another request with its keys.
-          Atomics.store(cells, SEALED, 1);
+          sealsSeen = Atomics.add(cells, SEALS, 1) + 1;
           hooks.sealing();
           await inner.beforeSeal();
         },

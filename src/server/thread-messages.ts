@@ -12,13 +12,15 @@ export interface RequestThreadData {
   /** The main thread's listening socket: every request thread accepts on it. */
   fd: number;
   shared: SharedArrayBuffer;
-  /** Present when the store was unsealed before the thread started. */
+  /** Present when the store was unsealed before the thread started; `seals` is the seal count it was taken at. */
   unsealKey?: Uint8Array;
+  seals: number;
 }
 
 /** main → request thread */
 export type ToRequestThread =
-  | { kind: 'unseal'; id: number; key: Uint8Array }
+  /** `seals`: the seal count when the key was taken (a seal since then wins: thread-coherence.ts). */
+  | { kind: 'unseal'; id: number; key: Uint8Array; seals: number }
   | { kind: 'seal' }
   | { kind: 'stop'; id: number }
   | { kind: 'answer'; id: number; ok: true; grant?: AuditPortGrant }
