@@ -1,74 +1,47 @@
 import { Command, CommanderError } from 'commander';
-import { registerServer } from './server.js';
-import { registerKmsPlugin } from './kms-plugin.js';
-import { registerCsiProvider } from './csi-provider.js';
-import { registerOperator } from './operator.js';
-import { registerAudit } from './audit.js';
-import { registerLogin, registerToken } from './auth.js';
-import { registerAuthMethods } from './auth-methods.js';
-import { registerCompletion } from './completion.js';
+import { COMMAND_GROUPS, groupsFor } from './command-groups.js';
 import { describeError } from './errors.js';
 import { addVaultFormatAlias, oneLineErrors, registerCliConventions } from './command.js';
 import { normalizeVaultArgv } from './vault-flags.js';
-import { registerKv } from './kv.js';
-import { registerLease } from './lease.js';
-import { registerPolicy } from './policy.js';
-import { registerOperatorLifecycle, registerStatus } from './sys.js';
-import { registerTransfer } from './transfer.js';
-import { registerRollout } from './rollout.js';
-import { registerUnwrap } from './wrapping.js';
-import { registerConsumers } from './consumers.js';
-import { registerDatabase } from './database.js';
-import { registerGeneric } from './generic.js';
-import { registerIdentity } from './identity.js';
-import { registerPassword } from './password.js';
 
 /**
- * The one `strongroom` binary. Each command group lives in its own file and registers itself here; a group's
- * file owns its flags, help text and examples.
+ * The command tree for a command line: the program with the groups that line needs (command-groups.ts), or all of
+ * them. A group is registered exactly as it would be among all the others, so its flags, help and errors are the same.
  */
-export async function main(argv: string[]): Promise<void> {
+export async function buildProgram(words: readonly string[], groups = groupsFor(words)): Promise<Command> {
   const program = new Command('strongroom')
     .description('Secrets management for Kubernetes: store, operator, KMS plugin, CSI provider and CLI.')
     .version('0.1.0')
     .exitOverride();
-  const registrations: Array<(program: Command) => void> = [
-    registerCliConventions,
-    registerServer,
-    registerKmsPlugin,
-    registerCsiProvider,
-    registerOperator,
-    registerStatus,
-    registerOperatorLifecycle,
-    registerLogin,
-    registerAuthMethods,
-    registerIdentity,
-    registerKv,
-    registerPolicy,
-    registerToken,
-    registerLease,
-    registerUnwrap,
-    registerAudit,
-    registerTransfer,
-    registerRollout,
-    registerConsumers,
-    registerGeneric,
-    registerPassword,
-    registerDatabase,
-    registerCompletion,
-  ];
+  registerCliConventions(program);
+  const registrations = await Promise.all(groups.map((g) => g.load()));
   for (const register of registrations) register(program);
   addVaultFormatAlias(program);
   // `strongroom sttaus`: one line with commander's suggestion, not the whole help screen (groups do their own).
   oneLineErrors(program, false);
+  return program;
+}
+
+/** Every command registered: the whole tree, as `strongroom --help` and `strongroom completion` see it. */
+export function buildFullProgram(): Promise<Command> {
+  return buildProgram([], COMMAND_GROUPS);
+}
+
+/**
+ * The one `strongroom` binary. Each command group lives in its own file and registers itself; a group's file owns
+ * its flags, help text and examples.
+ */
+export async function main(argv: string[]): Promise<void> {
+  // argv[0] is node and argv[1] the script: only the user's words get Vault's single-dash flags rewritten.
+  const words = normalizeVaultArgv(argv.slice(2));
+  const program = await buildProgram(words);
   // `strongroom ... | head` closes the pipe early: that is the reader's choice, not an error worth a stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
   try {
-    // argv[0] is node and argv[1] the script: only the user's words get Vault's single-dash flags rewritten.
-    await program.parseAsync([...argv.slice(0, 2), ...normalizeVaultArgv(argv.slice(2))]);
+    await program.parseAsync([...argv.slice(0, 2), ...words]);
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version exit 0; usage errors exit 2 (commander already printed the message).

@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type ClientRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type * as Https from 'node:https';
+import { createRequire } from 'node:module';
 import { assertSafeApiPath } from '../shared/api-path.js';
 import { StrongroomError } from '../shared/errors.js';
 import { ConnectionError, TimeoutError, TlsError, apiErrorFor } from './errors.js';
@@ -64,6 +65,12 @@ export interface Transport {
   close(): void;
 }
 
+/**
+ * node:https (with node:tls behind it) is loaded only for an https:// address: a CLI command against a plain-http dev
+ * server otherwise pays its load on every start (issue 20's start-up target). Built-in, so a synchronous require.
+ */
+const loadHttps = (): typeof Https => createRequire(import.meta.url)('node:https') as typeof Https;
+
 const DEFAULT_TIMEOUT_MS = 60_000;
 const MAX_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_RESPONSE = 32 * 1024 * 1024;
@@ -81,8 +88,9 @@ export function createTransport(options: TransportOptions): Transport {
   // Idle connections are closed after 15 s, before a server's own keep-alive timeout (Fastify 72 s, Go 5 min) can
   // close one under a request that is just being sent on it.
   const agentOptions = { keepAlive: true, maxSockets: 64, timeout: 15_000 };
-  const agent = isHttps
-    ? new HttpsAgent({
+  const https = isHttps ? loadHttps() : undefined;
+  const agent = https
+    ? new https.Agent({
         ...agentOptions,
         ...(options.ca !== undefined ? { ca: options.ca } : {}),
         ...(options.cert !== undefined ? { cert: options.cert } : {}),
@@ -91,7 +99,7 @@ export function createTransport(options: TransportOptions): Transport {
         rejectUnauthorized: options.tlsSkipVerify !== true,
       })
     : new HttpAgent(agentOptions);
-  const send = isHttps ? httpsRequest : httpRequest;
+  const send = https ? https.request : httpRequest;
 
   function once(
     method: Method,

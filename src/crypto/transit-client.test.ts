@@ -42,6 +42,7 @@ describe('transit seal client (HTTP to the unsealer)', () => {
     mountPath: '/unsealer/transit/',
     tlsSkipVerify: false,
     disabled: false,
+    disableRenewal: false,
     ...extra,
   });
 

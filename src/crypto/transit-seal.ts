@@ -24,6 +24,11 @@ export interface TransitSealConfig {
   tlsServerName?: string;
   tlsSkipVerify: boolean;
   /**
+   * Vault's `disable_renewal`: when false (the default) the server keeps the token alive with `renew-self` (see
+   * transit-token-renewal.ts); set it when something else (an agent) manages the token's lifetime.
+   */
+  disableRenewal: boolean;
+  /**
    * Vault's `disabled = "true"`: the stanza is kept only to migrate away from it (transit → Shamir); the store
    * does not unseal itself through it.
    */
@@ -44,8 +49,11 @@ export interface TransitUnsealer {
  * error strings, never the token or a key.
  */
 export class TransitSealError extends StrongroomError {
-  constructor(message: string) {
+  /** The unsealer's HTTP status, when it answered. */
+  readonly status: number | undefined;
+  constructor(message: string, status?: number) {
     super('unavailable', message);
+    this.status = status;
   }
 }
 
@@ -53,13 +61,51 @@ const TIMEOUT_MS = 10_000;
 const MAX_ANSWER_BYTES = 64 * 1024;
 
 export function createTransitUnsealer(config: TransitSealConfig): TransitUnsealer {
+  const client = createUnsealerClient(config);
+  const mount = config.mountPath.replace(/^\/+|\/+$/g, '');
+  const key = encodeURIComponent(config.keyName);
+  const describe = `transit key "${config.keyName}" at ${client.origin}/v1/${mount}/`;
+
+  const post = (operation: 'encrypt' | 'decrypt', body: Record<string, string>) =>
+    client.call(`${mount}/${operation}/${key}`, body, `${operation} with ${describe}`);
+
+  return {
+    describe,
+    async wrap(secret) {
+      const answer = await post('encrypt', { plaintext: secret.toString('base64') });
+      const ciphertext = dataField(answer, 'ciphertext');
+      if (!ciphertext) throw new TransitSealError(`encrypt with ${describe} answered without a ciphertext`);
+      return ciphertext;
+    },
+    async unwrap(ciphertext) {
+      const answer = await post('decrypt', { ciphertext });
+      const plaintext = dataField(answer, 'plaintext');
+      if (plaintext === undefined) throw new TransitSealError(`decrypt with ${describe} answered without a plaintext`);
+      const key = Buffer.from(plaintext, 'base64');
+      if (key.length !== KEY_BYTES) {
+        key.fill(0);
+        throw new TransitSealError(`decrypt with ${describe} answered with something that is not a 256-bit key`);
+      }
+      return key;
+    },
+  };
+}
+
+/** Calls to the unsealer's API with the seal's token, address, namespace and TLS settings. */
+export interface UnsealerClient {
+  readonly origin: string;
+  /**
+   * POSTs `body` to `/v1/<path>` and resolves with the parsed 2xx answer. `what` names the call in errors, which
+   * carry the status and the unsealer's error strings, never the token.
+   */
+  call(path: string, body: Record<string, unknown>, what: string): Promise<Record<string, unknown>>;
+}
+
+export function createUnsealerClient(config: TransitSealConfig): UnsealerClient {
   const base = new URL(config.address);
   if (base.protocol !== 'http:' && base.protocol !== 'https:') {
     throw new StrongroomError('invalid', 'seal.address must be an http:// or https:// URL');
   }
-  const mount = config.mountPath.replace(/^\/+|\/+$/g, '');
-  const key = encodeURIComponent(config.keyName);
-  const describe = `transit key "${config.keyName}" at ${base.origin}/v1/${mount}/`;
   const tls =
     base.protocol === 'https:'
       ? {
@@ -71,8 +117,13 @@ export function createTransitUnsealer(config: TransitSealConfig): TransitUnseale
         }
       : {};
 
-  function post(operation: 'encrypt' | 'decrypt', body: Record<string, string>): Promise<Record<string, unknown>> {
-    const url = new URL(`/v1/${mount}/${operation}/${key}`, base);
+  function unreachable(err: Error): TransitSealError {
+    const code = (err as NodeJS.ErrnoException).code;
+    return new TransitSealError(`the unsealer at ${base.origin} cannot be reached: ${code ?? err.message}`);
+  }
+
+  function call(path: string, body: Record<string, unknown>, what: string): Promise<Record<string, unknown>> {
+    const url = new URL(`/v1/${path}`, base);
     const payload = Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -104,7 +155,7 @@ export function createTransitUnsealer(config: TransitSealConfig): TransitUnseale
             resolve(parsed as Record<string, unknown>);
             return;
           }
-          reject(new TransitSealError(`${operation} with ${describe} failed: ${status} ${errorsOf(parsed)}`));
+          reject(new TransitSealError(`${what} failed: ${status} ${errorsOf(parsed)}`, status));
         });
         res.on('error', (err) => reject(unreachable(err)));
       });
@@ -114,31 +165,7 @@ export function createTransitUnsealer(config: TransitSealConfig): TransitUnseale
     });
   }
 
-  function unreachable(err: Error): TransitSealError {
-    const code = (err as NodeJS.ErrnoException).code;
-    return new TransitSealError(`the unsealer at ${base.origin} cannot be reached: ${code ?? err.message}`);
-  }
-
-  return {
-    describe,
-    async wrap(secret) {
-      const answer = await post('encrypt', { plaintext: secret.toString('base64') });
-      const ciphertext = dataField(answer, 'ciphertext');
-      if (!ciphertext) throw new TransitSealError(`encrypt with ${describe} answered without a ciphertext`);
-      return ciphertext;
-    },
-    async unwrap(ciphertext) {
-      const answer = await post('decrypt', { ciphertext });
-      const plaintext = dataField(answer, 'plaintext');
-      if (plaintext === undefined) throw new TransitSealError(`decrypt with ${describe} answered without a plaintext`);
-      const key = Buffer.from(plaintext, 'base64');
-      if (key.length !== KEY_BYTES) {
-        key.fill(0);
-        throw new TransitSealError(`decrypt with ${describe} answered with something that is not a 256-bit key`);
-      }
-      return key;
-    },
-  };
+  return { origin: base.origin, call };
 }
 
 function dataField(answer: Record<string, unknown>, name: string): string | undefined {

@@ -1,14 +1,16 @@
 /**
- * Serves the web console (ui/, built by Vite into dist/ui) at /ui. The files are read once at start into memory,
- * with a gzip copy of each compressible one, so a request never touches the disk and no request path can name a
- * file outside the build: only the names found at start exist. Every page answer carries a strict
+ * Serves the web console (ui/, built by Vite into dist/ui) at /ui. The files are read once at start into memory, so
+ * a request never touches the disk and no request path can name a file outside the build: only the names found at
+ * start exist. The gzip copy of a compressible file is made the first time a browser asks for it and kept: most
+ * servers (the operator's, a CI run's) never serve the console, and compressing every asset at level 9 made each
+ * start pay for it. Every page answer carries a strict
  * Content-Security-Policy (no inline script or style, no framing, connections only to this origin).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { gzip } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** Where `npm run build:ui` puts the console, relative to this file once compiled (dist/src/http → dist/ui). */
@@ -57,7 +59,10 @@ const COMPRESSIBLE = new Set(['.html', '.js', '.css', '.svg', '.json', '.txt']);
 
 interface Asset {
   body: Buffer;
-  gzip?: Buffer;
+  /** Worth compressing (a text type, over 512 bytes). */
+  compressible: boolean;
+  /** The gzip copy, once a first request has made it (shared by the requests that arrive meanwhile). */
+  gzip?: Promise<Buffer>;
   type: string;
   etag: string;
   /** Vite names assets by content hash: they never change, so browsers may keep them. */
@@ -83,13 +88,24 @@ function loadAssets(dir: string): Map<string, Asset> {
         type,
         etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`,
         immutable: urlPath.startsWith('assets/'),
+        compressible: COMPRESSIBLE.has(ext) && body.length > 512,
       };
-      if (COMPRESSIBLE.has(ext) && body.length > 512) asset.gzip = gzipSync(body, { level: 9 });
       assets.set(urlPath, asset);
     }
   };
   walk(dir);
   return assets;
+}
+
+/** Compressed off the event loop (zlib's thread pool), once per asset; a failure is not kept, so a later request retries. */
+function gzipped(asset: Asset): Promise<Buffer> {
+  asset.gzip ??= new Promise<Buffer>((resolve, reject) =>
+    gzip(asset.body, { level: 9 }, (err, out) => (err ? reject(err) : resolve(out))),
+  ).catch((err: unknown) => {
+    asset.gzip = undefined;
+    throw err;
+  });
+  return asset.gzip;
 }
 
 const NOT_BUILT =
@@ -111,9 +127,9 @@ export function registerConsole(app: FastifyInstance, dir: string): void {
     if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
     reply.type(asset.type);
     const acceptsGzip = /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''));
-    if (asset.gzip && acceptsGzip) {
+    if (asset.compressible && acceptsGzip) {
       reply.header('content-encoding', 'gzip');
-      return reply.send(asset.gzip);
+      return gzipped(asset).then((body) => reply.send(body));
     }
     return reply.send(asset.body);
   };

@@ -64,6 +64,13 @@ export function useAuditPipeline(): AuditPipeline {
               operations: { create: (ctx) => probeHandler(timeline(), 'create', secret)(ctx) },
             },
             {
+              // A write that stores nothing (transit encrypt/decrypt's shape): audited like a read.
+              name: 'probe.compute',
+              pattern: 'compute',
+              changesNothing: ['update'],
+              operations: { update: (ctx) => probeHandler(timeline(), 'compute', secret)(ctx) },
+            },
+            {
               name: 'probe.things',
               pattern: 'things/?',
               operations: { list: (ctx) => probeHandler(timeline(), 'list', { data: { keys: [SECRET] } })(ctx) },

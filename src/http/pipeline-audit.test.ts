@@ -83,6 +83,18 @@ describe('pipeline: audit — ordering', () => {
       expect(h.audit.writes).toEqual([['request', 'response']]);
     });
 
+    it('writes the entries of a write that changes nothing (changesNothing) together, like a read’s', async () => {
+      const release = h.audit.hold();
+      const request = pending(as('PUT', 'auth/probe/compute', { a: 1 }));
+      await settle();
+      expect(h.timeline).toEqual(['handler:compute:start', 'handler:compute:end']);
+      expect(request.done()).toBe(false);
+      release();
+      expect((await request.reply).status).toBe(200);
+      expect(h.audit.writes).toEqual([['request', 'response']]);
+      expect(h.audit.entries.map((e) => e.request.operation)).toEqual(['update', 'update']);
+    });
+
     it('treats a list like a read', async () => {
       const reply = await as('LIST', 'auth/probe/things');
       expect(reply.status).toBe(200);

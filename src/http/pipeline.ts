@@ -175,7 +175,8 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
 
       // Reads and lists change nothing: their request entry is held and written with the response entry, in one
       // batch (see audit/broker.ts). A mutation's request entry is durable before the mutation starts.
-      const holdUntilResponse = ctx.operation === 'read' || ctx.operation === 'list';
+      const holdUntilResponse =
+        ctx.operation === 'read' || ctx.operation === 'list' || def.changesNothing?.includes(ctx.operation) === true;
       if (audit)
         audited = await logRequest(audit, { request: auditRequest, token: ctx.token, holdUntilResponse }).catch(
           auditFailed,

@@ -105,6 +105,40 @@ describe('in-process KEK (openLocalKek) beside a running server on the same data
     expect((await verifyAuditFile(serverAuditFile)).ok).toBe(true);
   });
 
+  it('records each wrap and unwrap as its own request/response pair, an unwrap refused with its error', async () => {
+    const pluginFile = join(dir, 'kms-audit.log');
+    const kek = await openLocalKek({ ...options, auditFile: pluginFile });
+    await kek.ensureKey();
+    const wrapped = await kek.encrypt(Buffer.from('seed'), Buffer.from('aad'));
+    await kek.decrypt(wrapped.ciphertext, Buffer.from('aad'));
+    await expect(kek.decrypt(wrapped.ciphertext, Buffer.from('other-aad'))).rejects.toThrow();
+    await kek.close();
+
+    interface Entry extends Line {
+      request: { id: string; path: string };
+      response?: { status: number };
+      error?: string;
+    }
+    const entries = readLines(pluginFile) as Entry[];
+    const calls = entries.filter((e) => /\/(en|de)crypt\//.test(e.request.path));
+    // Written in one commit per call (the request entry held for its response): still request first, then response.
+    expect(calls.map((e) => `${e.type} ${e.request.path}`)).toEqual([
+      'request transit/encrypt/kube',
+      'response transit/encrypt/kube',
+      'request transit/decrypt/kube',
+      'response transit/decrypt/kube',
+      'request transit/decrypt/kube',
+      'response transit/decrypt/kube',
+    ]);
+    for (let i = 0; i < calls.length; i += 2) expect(calls[i + 1]!.request.id).toBe(calls[i]!.request.id);
+    expect(new Set(calls.map((e) => e.request.id)).size).toBe(3);
+    expect(calls.map((e) => e.response?.status)).toEqual([undefined, 200, undefined, 200, undefined, 400]);
+    expect(calls[5]!.error).toBeTruthy();
+    // Creating the key stores something: its request entry was written before the key was made, its response after.
+    const creation = entries.filter((e) => e.request.path === 'transit/keys/kube').map((e) => e.type);
+    expect(creation).toEqual(['request', 'response']);
+  });
+
   it('without an audit file, writes the database chain only (database-only audit)', async () => {
     const kek = await openLocalKek(options);
     await kek.ensureKey();

@@ -132,7 +132,19 @@ export async function openLocalKek(options: LocalKekOptions): Promise<Kek> {
     return mounts.enable({ path: mountPrefix, type: 'transit', description: 'created by strongroom kms-plugin' });
   }
 
-  async function audited<T>(operation: string, path: string, call: (mount: Mount) => Promise<T>): Promise<T> {
+  /**
+   * `changesStore: false` (wrap and unwrap): the request entry is held and written with the response entry in one
+   * batch — one commit per call instead of two — as the broker does for reads. Safe because a wrap or unwrap changes
+   * nothing stored (the usage counter is advisory and batched anyway) and its answer is released only once both
+   * entries are durable: a crash in between leaves no entry and no answer. Creating the key changes the store, so its
+   * request entry stays durable before the key is made.
+   */
+  async function audited<T>(
+    operation: string,
+    path: string,
+    changesStore: boolean,
+    call: (mount: Mount) => Promise<T>,
+  ): Promise<T> {
     const request = {
       id: randomUUID(),
       operation,
@@ -140,7 +152,11 @@ export async function openLocalKek(options: LocalKekOptions): Promise<Kek> {
       mount_type: 'transit',
       remote_address: `unix:${options.socketPath}`,
     };
-    const requestEntry = await logRequest(auditLog, { request, callerAuth: identity });
+    const requestEntry = await logRequest(auditLog, {
+      request,
+      callerAuth: identity,
+      holdUntilResponse: !changesStore,
+    });
     let status = 200;
     let error: string | undefined;
     try {
@@ -158,19 +174,19 @@ export async function openLocalKek(options: LocalKekOptions): Promise<Kek> {
   return {
     keyName: options.keyName,
     async encrypt(plaintext, associatedData) {
-      const result = await audited('update', `encrypt/${options.keyName}`, (mount) =>
+      const result = await audited('update', `encrypt/${options.keyName}`, false, (mount) =>
         service.encrypt(mount, options.keyName, plaintext, { associatedData }),
       );
       return { ciphertext: result.ciphertext, version: result.keyVersion };
     },
     async decrypt(ciphertext, associatedData) {
-      return audited('update', `decrypt/${options.keyName}`, (mount) =>
+      return audited('update', `decrypt/${options.keyName}`, false, (mount) =>
         service.decrypt(mount, options.keyName, ciphertext, { associatedData }),
       );
     },
     async ensureKey() {
       if (await service.keyExists(await transitMount(), options.keyName)) return;
-      await audited('update', `keys/${options.keyName}`, (mount) => service.createKey(mount, options.keyName));
+      await audited('update', `keys/${options.keyName}`, true, (mount) => service.createKey(mount, options.keyName));
     },
     async close() {
       await service.flush().catch(() => undefined);

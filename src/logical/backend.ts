@@ -143,6 +143,11 @@ export interface BackendPath {
   description?: string;
   /** Decides create vs update for POST/PUT. */
   existenceCheck?: (ctx: RequestContext) => Promise<boolean>;
+  /**
+   * Write operations that change nothing stored (transit encrypt/decrypt: a computation under a key): audited as a
+   * read is, the request entry written with the response entry in one commit, both durable before the answer.
+   */
+  changesNothing?: readonly Operation[];
   /** Login endpoints and the like: no token required, no ACL check. */
   unauthenticated?: boolean;
   /** Requires a valid token but no capability (e.g. sys/internal/ui/mounts, which clients probe before a read). */

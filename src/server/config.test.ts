@@ -191,7 +191,10 @@ describe('server config', () => {
         tlsCaCert: '/srv/ca.pem',
         tlsSkipVerify: false,
         disabled: false,
+        disableRenewal: false,
       });
+      expect(withSeal(`${stanza}  token: t\n  disable_renewal: "true"\n`)().seal?.disableRenewal).toBe(true);
+      expect(withSeal(`${stanza}  token: t\n  disable_renewal: false\n`)().seal?.disableRenewal).toBe(false);
       expect(withSeal(`${stanza}  token: from-file\n`, { VAULT_TOKEN: 'vault-env' })().seal?.token).toBe('from-file');
       expect(withSeal(stanza, { VAULT_TOKEN: 'vault-env' })().seal?.token).toBe('vault-env');
     });

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import type { TransitSealConfig } from '../crypto/transit-seal.js';
 import { DEFAULT_MAX_JSON_DEPTH, MAX_CONFIGURABLE_JSON_DEPTH } from '../http/json-body.js';
@@ -43,6 +44,8 @@ const sealSchema = z
     tls_server_name: z.string().min(1).optional(),
     tls_skip_verify: z.boolean().default(false),
     disabled: z.boolean().default(false),
+    // Vault writes it as a string ("false"); both spellings are taken.
+    disable_renewal: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false),
   })
   .strict();
 
@@ -272,6 +275,7 @@ function transitSealOf(seal: z.output<typeof sealSchema>, env: NodeJS.ProcessEnv
     mountPath: seal.mount_path,
     tlsSkipVerify: seal.tls_skip_verify,
     disabled: seal.disabled,
+    disableRenewal: seal.disable_renewal,
   };
   if (seal.namespace) config.namespace = seal.namespace;
   if (seal.tls_ca_cert) config.tlsCaCert = file(seal.tls_ca_cert);
@@ -298,6 +302,9 @@ export function defaultNodeName(): string {
   return name === '' ? 'node' : name;
 }
 
+/** YAML loads only when a config file is given (CommonJS: require gives what an import would); most starts use flags. */
+const loadYaml = (): typeof Yaml => createRequire(import.meta.url)('yaml') as typeof Yaml;
+
 function readYaml(file: string, problems: string[]): Record<string, unknown> {
   let text: string;
   try {
@@ -307,7 +314,7 @@ function readYaml(file: string, problems: string[]): Record<string, unknown> {
     return {};
   }
   try {
-    const doc: unknown = parseYaml(text);
+    const doc: unknown = loadYaml().parse(text);
     if (doc === null || doc === undefined) return {};
     if (typeof doc !== 'object' || Array.isArray(doc)) {
       problems.push(`config: ${file} must contain a mapping of settings`);

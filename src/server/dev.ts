@@ -6,6 +6,8 @@ import type { Barrier, SealService } from '../crypto/types.js';
 import type { ServerConfig } from './config.js';
 import type { Store } from './store.js';
 import { startTransitUnseal } from './transit-unseal.js';
+import { createUnsealerClient } from '../crypto/transit-seal.js';
+import { startTransitTokenRenewal } from '../crypto/transit-token-renewal.js';
 
 export const DEV_KEY_FILE = 'dev-unseal.key';
 
@@ -83,6 +85,30 @@ export async function unsealAtStart(
   config: ServerConfig,
   warn: (line: string) => void,
   onUnsealed: () => void = () => undefined,
+): Promise<() => void> {
+  // The seal's token is kept alive whatever the seal's state: the next restart (or a migration) needs it.
+  const seal = config.seal;
+  const stopRenewal =
+    seal && !seal.disabled && !seal.disableRenewal
+      ? startTransitTokenRenewal(createUnsealerClient(seal), { warn, info: warn })
+      : () => undefined;
+  try {
+    const stopUnsealing = await unsealOnce(store, config, warn, onUnsealed);
+    return () => {
+      stopRenewal();
+      stopUnsealing();
+    };
+  } catch (err) {
+    stopRenewal();
+    throw err;
+  }
+}
+
+async function unsealOnce(
+  store: Store,
+  config: ServerConfig,
+  warn: (line: string) => void,
+  onUnsealed: () => void,
 ): Promise<() => void> {
   const idle = () => undefined;
   const status = await store.seal.status();

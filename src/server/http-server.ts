@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
 
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../http/app.js';
+import type { buildApp } from '../http/app.js';
 import { defaultConsoleDir } from '../http/console.js';
 import { createAdmission } from '../http/admission.js';
 import { createListAwareServer, observeBody } from '../http/list-method.js';
@@ -21,6 +21,8 @@ export async function buildServerApp(
   store: Store,
   config: ServerConfig,
   coherence: ThreadCoherence | null,
+  // Passed in: the caller loads the HTTP stack while the store opens (run.ts), not when this module loads.
+  build: typeof buildApp,
 ): Promise<{ app: FastifyInstance; tls: boolean }> {
   const threads = coherence ? config.requestThreads : 1;
   // Admission bounds protect the process's memory: each thread takes its share (the largest body must still fit).
@@ -36,7 +38,7 @@ export async function buildServerApp(
   const tls = config.tls
     ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
     : undefined;
-  const app = await buildApp(store.httpDeps, {
+  const app = await build(store.httpDeps, {
     // With several request threads each log line names its thread (Node's threadId: 0 is the main thread).
     logger: coherence
       ? { level: config.logLevel, base: { pid: process.pid, hostname: hostname(), thread: threadId } }

@@ -74,7 +74,7 @@ async function start(): Promise<void> {
   store = opened;
   coherence.bind(opened);
   if (data.unsealKey) await unsealWith(data.unsealKey, data.seals);
-  const { app } = await buildServerApp(opened, data.config, coherence);
+  const { app } = await buildServerApp(opened, data.config, coherence, (await import('../http/app.js')).buildApp);
   await app.ready();
   server = app.server as unknown as Server;
   await new Promise<void>((resolve, reject) => {

@@ -34,6 +34,10 @@ export async function startServer(
   config: ServerConfig,
   out: { log: (line: string) => void; warn: (line: string) => void },
 ): Promise<RunningServer> {
+  // The HTTP stack (Fastify, its schema compiler, every route) is needed only once the store is up. Loading it starts
+  // here and goes on while the store opens: the start waits on the audit thread's own start (another core) anyway.
+  const httpStack = import('../http/app.js');
+  httpStack.catch(() => undefined); // awaited below; a failure is reported there, not as an unhandled rejection
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const metrics = createMetrics();
   // Several request threads (SQLite only, config.ts checks): the main thread is one of them and owns the rest.
@@ -76,7 +80,7 @@ export async function startServer(
     throw err;
   }
 
-  const { app, tls } = await buildServerApp(store, config, coherence);
+  const { app, tls } = await buildServerApp(store, config, coherence, (await httpStack).buildApp);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {

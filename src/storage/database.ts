@@ -1,7 +1,8 @@
 import Sqlite from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { StrongroomError } from '../shared/errors.js';
 import { StorageUnavailableError, storageFailureOf } from './failures.js';
@@ -265,7 +266,14 @@ const NUMERIC_OID = 1700;
 /** How long a request waits for a pooled connection (pool exhausted, or the server unreachable) before a 503. */
 const POSTGRES_CONNECT_TIMEOUT_MS = 5_000;
 
+/**
+ * pg (a CommonJS package, so a synchronous require returns what an import would) is loaded only when a PostgreSQL URL
+ * is configured: a SQLite server, and every audit thread of one, would otherwise parse and hold it for nothing.
+ */
+const loadPg = (): typeof pg => createRequire(import.meta.url)('pg') as typeof pg;
+
 function openPostgres(url: string, poolSize: number, monitor: StorageMonitor): Kysely<unknown> {
+  const pg = loadPg();
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,

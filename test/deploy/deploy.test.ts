@@ -5,12 +5,13 @@
  * and uses kubectl's imperative commands and printer columns as the README's quickstart does.
  */
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
+import { addonCrds } from '../support/kube-api/addons.js';
 import { createKubeApiServer, writeKubeconfig, type KubeApiServer } from '../support/kube-api/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -24,9 +25,26 @@ const kubectl = await run('sh', ['-c', 'command -v kubectl']).then(
 );
 if (!kubectl) console.warn('kubectl is not installed: skipping the deploy/ rendering tests');
 
-const BASES = ['deploy', 'deploy/crds', 'deploy/rbac', 'deploy/operator', 'deploy/server', 'deploy/server/postgres'];
+// Every kustomization under deploy/ (a test below checks that none is missing from this list).
+const BASES = [
+  'deploy',
+  'deploy/crds',
+  'deploy/rbac',
+  'deploy/tls',
+  'deploy/operator',
+  'deploy/server',
+  'deploy/server/base',
+  'deploy/server/postgres',
+  'deploy/csi',
+  'deploy/kms',
+];
 const KNOWN = new Set([
   'v1/Namespace',
+  'v1/ConfigMap',
+  'v1/Pod',
+  'apps/v1/DaemonSet',
+  'cert-manager.io/v1/Certificate',
+  'cert-manager.io/v1/Issuer',
   'v1/ServiceAccount',
   'v1/Service',
   'v1/PersistentVolumeClaim',
@@ -37,6 +55,13 @@ const KNOWN = new Set([
   'rbac.authorization.k8s.io/v1/RoleBinding',
   'apiextensions.k8s.io/v1/CustomResourceDefinition',
 ]);
+
+/** The pod template of a workload, or a bare Pod's spec. */
+function podSpecOf(o: Loose): Loose | undefined {
+  if (o.kind === 'Pod') return o.spec;
+  if (['Deployment', 'DaemonSet', 'StatefulSet'].includes(o.kind)) return o.spec.template.spec;
+  return undefined;
+}
 
 async function render(base: string): Promise<Loose[]> {
   const { stdout } = await run(kubectl, ['kustomize', join(ROOT, base)], { timeout: 60_000 });
@@ -60,24 +85,53 @@ describe.skipIf(!kubectl)('deploy/ kustomize bases', () => {
           o.kind,
         );
         expect(Boolean(o.metadata.namespace), `${id} namespace`).toBe(!clusterScoped);
-        if (o.kind === 'Deployment') {
+        const pod = podSpecOf(o);
+        if (o.spec?.selector?.matchLabels) {
           const labels = o.spec.template.metadata.labels;
           for (const [k, v] of Object.entries(o.spec.selector.matchLabels))
             expect(labels[k], `${id} selector matches template`).toBe(v);
-          for (const c of o.spec.template.spec.containers) {
+        }
+        if (pod) {
+          expect(pod.securityContext?.seccompProfile, `${id} seccomp`).toEqual({ type: 'RuntimeDefault' });
+          const hostDirs = new Set(
+            (pod.volumes ?? []).filter((v: Loose) => v.hostPath).map((v: Loose) => v.name as string),
+          );
+          for (const c of pod.containers) {
             expect(c.image, id).toMatch(/^ghcr\.io\/strongroom\/strongroom:/);
-            expect(c.securityContext).toMatchObject({
+            expect(c.securityContext, id).toMatchObject({
               allowPrivilegeEscalation: false,
               readOnlyRootFilesystem: true,
               capabilities: { drop: ['ALL'] },
             });
             expect(c.resources?.requests, `${id} requests`).toBeDefined();
+            const root = c.securityContext.runAsUser === 0;
+            if (root) {
+              // Root only to serve a socket in a root-owned host directory (CSI driver, kube-apiserver), and said so.
+              expect(c.securityContext.runAsNonRoot, id).toBe(false);
+              expect(['csi-provider', 'kms-plugin']).toContain(c.args[0]);
+              const socketDir = /^--socket=(.*)\/[^/]+$/.exec(
+                c.args.find((a: string) => a.startsWith('--socket=')),
+              )![1];
+              const mount = c.volumeMounts.find((m: Loose) => m.mountPath === socketDir);
+              expect(hostDirs.has(mount?.name), `${id} socket directory is a hostPath`).toBe(true);
+            } else {
+              expect(pod.securityContext.runAsNonRoot, id).toBe(true);
+              expect(pod.securityContext.runAsUser, id).toBe(65532);
+            }
           }
-          expect(o.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
         }
         if (o.kind === 'Service') expect(o.spec.ports.length, id).toBeGreaterThan(0);
       }
     }
+  });
+
+  it('lists every kustomization under deploy/', async () => {
+    const { stdout } = await run('sh', ['-c', 'cd "$0" && find deploy -name kustomization.yaml', ROOT]);
+    const found = stdout
+      .trim()
+      .split('\n')
+      .map((f) => f.replace(/\/kustomization\.yaml$/, ''));
+    expect(found.sort()).toEqual([...BASES].sort());
   });
 
   it('aggregates everything and references only service accounts and claims it defines', () => {
@@ -199,6 +253,84 @@ describe.skipIf(!kubectl)('deploy/ kustomize bases', () => {
       expect(await k('apply', '-k', join(ROOT, 'deploy/server/postgres'))).toMatch(
         /deployment.apps\/strongroom-server/,
       );
+    });
+
+    it("deploy/tls: cert-manager's kinds are stored as written, and kubectl get shows cert-manager's columns", async () => {
+      await k('apply', '-k', join(ROOT, 'deploy/tls'));
+      for (const o of rendered.get('deploy/tls')!) {
+        const plural = o.kind === 'Certificate' ? 'certificates' : 'issuers';
+        const stored = api.get(`${plural}.cert-manager.io`, o.metadata.namespace, o.metadata.name) as Loose;
+        expect(stored.spec, `${o.kind}/${o.metadata.name}`).toEqual(o.spec);
+      }
+      const [header, ...rows] = (await k('get', 'certificates', '-n', 'strongroom-system')).trim().split('\n');
+      expect(header!.split(/\s{2,}/)).toEqual(['NAME', 'READY', 'SECRET', 'AGE']);
+      expect(rows.map((r) => r.split(/\s+/).slice(0, 2))).toEqual([
+        ['strongroom-ca', 'strongroom-ca'],
+        ['strongroom-server-tls', 'strongroom-server-tls'],
+      ]);
+    });
+
+    it('a cluster without cert-manager refuses deploy/, naming the kinds it lacks (the documented prerequisite)', async () => {
+      const bare = await createKubeApiServer({ addons: [] });
+      try {
+        const config = await writeKubeconfig(bare.url, { path: join(scratch, 'bare-kubeconfig') });
+        const failed = await run(kubectl, ['--kubeconfig', config, 'apply', '-k', join(ROOT, 'deploy')], {
+          timeout: 60_000,
+          env: { ...process.env, KUBECACHEDIR: join(scratch, 'bare-cache') },
+        }).then(
+          () => '',
+          (err: { stderr?: string }) => err.stderr ?? 'failed',
+        );
+        expect(failed).toMatch(/no matches for kind "Certificate" in version "cert-manager.io\/v1"/);
+        expect(failed).toMatch(/no matches for kind "Issuer" in version "cert-manager.io\/v1"/);
+      } finally {
+        await bare.close();
+      }
+    });
+
+    it("deploy/csi applies after the driver's CRD; the README's CA ConfigMap is the one the DaemonSet mounts; the sample SecretProviderClass is stored", async () => {
+      // The Secrets Store CSI Driver's own install creates the SecretProviderClass CRD; play that part.
+      await k('apply', '-f', await writeYaml('csi-driver-crds.yaml', ...addonCrds('secrets-store-csi-driver')));
+      const out = await k('apply', '-k', join(ROOT, 'deploy/csi'));
+      for (const o of rendered.get('deploy/csi')!) expect(out).toMatch(new RegExp(`/${o.metadata.name} created`));
+      const ds = api.get('daemonsets.apps', 'strongroom-csi', 'strongroom-csi-provider') as Loose;
+      expect(ds.spec.template.spec).toEqual(
+        expect.objectContaining(rendered.get('deploy/csi')!.find((o) => o.kind === 'DaemonSet').spec.template.spec),
+      );
+      // The README's command, run as written, from a directory holding ca.crt.
+      const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+      const command = /^kubectl -n strongroom-csi create configmap .*$/m.exec(readme)![0];
+      await writeFile(join(scratch, 'ca.crt'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      await run('sh', ['-c', command], {
+        cwd: scratch,
+        timeout: 60_000,
+        env: { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: join(scratch, 'cache') },
+      });
+      const volume = ds.spec.template.spec.volumes.find((v: Loose) => v.configMap);
+      const configMap = api.get('configmaps', 'strongroom-csi', volume.configMap.name) as Loose;
+      const caEnv = ds.spec.template.spec.containers[0].env.find((e: Loose) => e.name === 'NODE_EXTRA_CA_CERTS');
+      const mount = ds.spec.template.spec.containers[0].volumeMounts.find((m: Loose) => m.name === volume.name);
+      expect(Object.keys(configMap.data)).toEqual([caEnv.value.slice(mount.mountPath.length + 1)]);
+
+      await k('create', 'namespace', 'shop');
+      await k('apply', '-f', join(ROOT, 'deploy/csi/secretproviderclass.yaml'));
+      const spc = api.get('secretproviderclasses.secrets-store.csi.x-k8s.io', 'shop', 'shop-db') as Loose;
+      expect(spc.spec).toMatchObject({
+        provider: 'strongroom',
+        parameters: { roleName: 'web', audience: 'strongroom' },
+      });
+    });
+
+    it('deploy/kms applies: the static pod for review and the EncryptionConfiguration as a ConfigMap', async () => {
+      const out = await k('apply', '-k', join(ROOT, 'deploy/kms'));
+      expect(out).toMatch(/pod\/strongroom-kms-plugin created/);
+      expect(out).toMatch(/configmap\/strongroom-encryption-config created/);
+      const config = api.get('configmaps', 'kube-system', 'strongroom-encryption-config') as Loose;
+      expect(config.data['encryption-config.yaml']).toMatch(
+        /endpoint: unix:\/\/\/var\/run\/kmsplugin\/strongroom.sock/,
+      );
+      const pod = api.get('pods', 'kube-system', 'strongroom-kms-plugin') as Loose;
+      expect(pod.spec.containers[0].args).toContain('--socket=/var/run/kmsplugin/strongroom.sock');
     });
 
     it('custom resources: schema defaults, strict field validation, and the CRD printer columns in kubectl get', async () => {

@@ -16,6 +16,10 @@ export default function setup(): void {
       `note: build reported type errors (run npm run typecheck):\n${result.stdout.slice(0, 4000)}\n`,
     );
   }
+  // The CLI bundle bin/strongroom prefers (bin/bundle-cli.mjs): without it the binary would run the unbundled
+  // modules, and the tests would not exercise what users run.
+  const bundle = spawnSync(process.execPath, [join(root, 'bin', 'bundle-cli.mjs')], { cwd: root, encoding: 'utf8' });
+  if (bundle.status !== 0) throw new Error(`the CLI bundle did not build:\n${bundle.stdout}\n${bundle.stderr}`);
   // The web console (dist/ui), which the server serves and the browser tests drive. A failed build fails the run:
   // unlike tsc, Vite emits nothing when it cannot build.
   const vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');

@@ -1,9 +1,10 @@
 /**
- * Runs the Kubernetes API double on its own: `npm run kube-api -- --port 8001 [--kubeconfig PATH] [--token T]`.
+ * Runs the Kubernetes API double on its own: `npm run kube-api -- --port 8001 [--kubeconfig PATH] [--token T]
+ * [--addon cert-manager --addon secrets-store-csi-driver | --no-addons]` (default: cert-manager's CRDs installed).
  * Prints the URL (and the kubeconfig path when asked), then serves until interrupted.
  */
 import { parseArgs } from 'node:util';
-import { createKubeApiServer, writeKubeconfig } from './kube-api/index.js';
+import { createKubeApiServer, writeKubeconfig, type Addon } from './kube-api/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -12,14 +13,21 @@ const { values } = parseArgs({
     kubeconfig: { type: 'string' },
     token: { type: 'string', multiple: true },
     'tick-ms': { type: 'string' },
+    addon: { type: 'string', multiple: true },
+    'no-addons': { type: 'boolean' },
   },
 });
+const ADDONS: readonly Addon[] = ['cert-manager', 'secrets-store-csi-driver'];
+const addons = values['no-addons'] ? [] : values.addon;
+for (const addon of addons ?? [])
+  if (!ADDONS.includes(addon as Addon)) throw new Error(`unknown --addon ${addon}: one of ${ADDONS.join(', ')}`);
 
 const server = await createKubeApiServer({
   port: Number(values.port),
   host: values.host,
   ...(values.token ? { auth: { tokens: values.token } } : {}),
   ...(values['tick-ms'] ? { tickMs: Number(values['tick-ms']) } : {}),
+  ...(addons ? { addons: addons as Addon[] } : {}),
 });
 console.log(`Kubernetes API double listening on ${server.url}`);
 if (values.kubeconfig !== undefined) {

@@ -1,4 +1,5 @@
-import mysql from 'mysql2/promise';
+import { createRequire } from 'node:module';
+import type mysql from 'mysql2/promise';
 import { DatabasePluginError, pluginError, poolClosedError } from './errors.js';
 import { renderStatement, splitStatements, sqlTimestamp } from './statements.js';
 import type { ConnectionSettings, DatabaseConnection, DatabasePlugin } from './types.js';
@@ -90,6 +91,10 @@ export function parseMysqlUrl(template: string, username: string, password: stri
   return target;
 }
 
+/** mysql2 (about a hundred modules) loads with the first pool (CommonJS: require gives what an import would): servers
+ * without a mysql connection never pay for it. */
+const loadMysql = (): typeof mysql => createRequire(import.meta.url)('mysql2/promise') as typeof mysql;
+
 function openMysql(settings: ConnectionSettings): DatabaseConnection {
   const secrets = [settings.password];
   let pool: mysql.Pool | undefined;
@@ -105,7 +110,7 @@ function openMysql(settings: ConnectionSettings): DatabaseConnection {
       throw pluginError(err, secrets);
     }
     const max = settings.maxOpenConnections > 0 ? settings.maxOpenConnections : 4;
-    pool = mysql.createPool({
+    pool = loadMysql().createPool({
       host: target.host,
       port: target.port,
       socketPath: target.socketPath,

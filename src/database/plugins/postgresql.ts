@@ -1,4 +1,5 @@
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { DatabasePluginError, pluginError, poolClosedError } from './errors.js';
 import { renderConnectionUrl, renderStatement, splitStatements, sqlTimestamp } from './statements.js';
 import type { ConnectionSettings, DatabaseConnection, DatabasePlugin, StatementValues } from './types.js';
@@ -60,6 +61,10 @@ export function postgresPoolConfig(settings: ConnectionSettings): pg.PoolConfig 
   };
 }
 
+/** The driver loads with the first pool (CommonJS: require gives what an import would): servers without a postgresql
+ * connection never pay for it. */
+const loadPg = (): typeof pg => createRequire(import.meta.url)('pg') as typeof pg;
+
 function openPostgres(settings: ConnectionSettings): DatabaseConnection {
   const secrets = [settings.password];
   let pool: pg.Pool | undefined;
@@ -74,7 +79,7 @@ function openPostgres(settings: ConnectionSettings): DatabaseConnection {
     } catch (err) {
       throw pluginError(err, secrets);
     }
-    pool = new pg.Pool(config);
+    pool = new (loadPg().Pool)(config);
     // An idle connection killed by the server (a revoked session, a restart) must not crash the process.
     pool.on('error', () => undefined);
     // pg-pool's own idle listener detaches after the first error; a dropped socket can emit a second one

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import QRCode from 'qrcode';
+import { createRequire } from 'node:module';
+import type QRCode from 'qrcode';
 import type { Barrier, Rewrapper } from '../../crypto/types.js';
 import { invalid, notFound } from '../../shared/errors.js';
 import type { Storage } from '../../storage/database.js';
@@ -11,6 +12,8 @@ import { totpKeyContext } from './validation.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_NAME = 255;
+/** The QR encoder (and its PNG writer) loads with the first TOTP enrolment that asks for an image, not at start. */
+const loadQrCode = (): typeof QRCode => createRequire(import.meta.url)('qrcode') as typeof QRCode;
 
 /**
  * Administration of login MFA (Vault's identity/mfa/method/totp and identity/mfa/login-enforcement): methods,
@@ -106,7 +109,7 @@ export function createMfaService(deps: {
         // A concurrent generate won: the secret it stored is the one the entity has, so this one is never shown.
         if (!inserted) return undefined;
         const barcode =
-          s.qrSize > 0 ? (await QRCode.toBuffer(url, { type: 'png', width: s.qrSize })).toString('base64') : '';
+          s.qrSize > 0 ? (await loadQrCode().toBuffer(url, { type: 'png', width: s.qrSize })).toString('base64') : '';
         return { url, barcode };
       } finally {
         key.fill(0);

@@ -24,6 +24,8 @@ export function cipherPaths(transit: TransitService): Backend['paths'] {
       fields: ENCRYPT_FIELDS,
       // As in Vault, encrypting with a missing key creates it, which needs the 'create' capability.
       existenceCheck: async (ctx) => transit.keyExists(mountOf(ctx), nameOf(ctx)),
+      // Encrypting with an existing key stores nothing (the usage counter is advisory); creating one does.
+      changesNothing: ['update'],
       operations: {
         create: async (ctx) => {
           // Vault's config/keys disable_upsert: encrypting with a missing key is then refused, never a new key.
@@ -51,6 +53,7 @@ export function cipherPaths(transit: TransitService): Backend['paths'] {
       pattern: 'decrypt/(?<name>[^/]+)',
       synopsis: 'Decrypts with a named key.',
       fields: DECRYPT_FIELDS,
+      changesNothing: ['update'],
       operations: {
         update: (ctx) =>
           perItem(ctx, DECRYPT_ITEM, async (item) => {

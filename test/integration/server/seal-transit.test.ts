@@ -56,12 +56,16 @@ path "transit/decrypt/${KEY}" { capabilities = ["update"] }`;
     return file;
   }
 
-  async function start(dataDir: string, seal: 'transit' | 'disabled' | 'none'): Promise<StartedServer> {
+  async function start(
+    dataDir: string,
+    seal: 'transit' | 'disabled' | 'none',
+    token = unsealerToken,
+  ): Promise<StartedServer> {
     const server = await startServer({
       dev: false,
       dataDir,
       args: [`--config=${configFile(`${seal}-${running.length}`, seal)}`],
-      env: { STRONGROOM_TRANSIT_SEAL_TOKEN: unsealerToken },
+      env: { STRONGROOM_TRANSIT_SEAL_TOKEN: token },
     });
     running.push(server);
     return server;
@@ -212,6 +216,37 @@ path "transit/decrypt/${KEY}" { capabilities = ["update"] }`;
       for (const key of keys.slice(1, 3)) await api(a.url, 'PUT', 'sys/unseal', { body: { key } });
       expect(await readSecret(a, rootToken)).toBe('migrated twice');
       expect(logsOf(a)).not.toContain(unsealerToken);
+    },
+    SLOW,
+  );
+
+  it(
+    "keeps a renewable seal token alive past its first TTL (Vault's renewal), so the next restart still unseals",
+    async () => {
+      // A token with the default policy (it holds renew-self) and a 6 s TTL: without renewal it is gone in 6 s.
+      const created = await api(unsealer.url, 'POST', 'auth/token/create', {
+        token: unsealer.rootToken,
+        body: { policies: ['autounseal'], ttl: '6s', explicit_max_ttl: '10m' },
+      });
+      expect(created.status).toBe(200);
+      const { client_token: shortLived, accessor } = created.body.auth;
+      const dataDir = join(work, 'renewal');
+      let a = await start(dataDir, 'transit', shortLived);
+      const init = await api(a.url, 'PUT', 'sys/init', { body: { recovery_shares: 1, recovery_threshold: 1 } });
+      expect(init.status).toBe(200);
+      // Renewed at start, and again at two thirds of each 6 s lease.
+      await eventually(() => (logsOf(a).match(/transit seal: token renewed for 6 s/g) ?? []).length >= 3, 'renewals');
+      const looked = await api(unsealer.url, 'POST', 'auth/token/lookup-accessor', {
+        token: unsealer.rootToken,
+        body: { accessor },
+      });
+      expect(looked.status).toBe(200);
+      expect(Date.now() - Date.parse(looked.body.data.issue_time)).toBeGreaterThan(6_000);
+      expect(looked.body.data.ttl).toBeGreaterThan(0);
+      await a.stop({ keepDataDir: true });
+      a = await start(dataDir, 'transit', shortLived);
+      expect((await api(a.url, 'GET', 'sys/seal-status')).body).toMatchObject({ type: 'transit', sealed: false });
+      expect(logsOf(a)).not.toContain(shortLived);
     },
     SLOW,
   );

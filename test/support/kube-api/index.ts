@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { addonCrds, type Addon } from './addons.js';
 import { builtinTypes } from './builtins.js';
 import { watchCrds } from './crds.js';
 import { Registry, type Obj, type ResourceType } from './registry.js';
@@ -24,6 +25,7 @@ export { writeKubeconfig, type KubeconfigOptions } from './kubeconfig.js';
 export type { ServiceAccountIssuer } from './tokens.js';
 export type { AuthOptions } from './server.js';
 export type { Obj } from './registry.js';
+export type { Addon } from './addons.js';
 
 export interface KubeApiServerOptions {
   /** 0 (default) picks a free port. */
@@ -47,6 +49,11 @@ export interface KubeApiServerOptions {
   namespaceCleanupDelayMs?: number;
   /** Namespaces that exist from the start. Default: default, kube-system, kube-public, kube-node-lease. */
   namespaces?: string[];
+  /**
+   * Add-ons whose CustomResourceDefinitions are installed from the start, as their own installs would. Default
+   * ['cert-manager']: the cluster `deploy/` is written for (its TLS comes from cert-manager); [] is a bare cluster.
+   */
+  addons?: Addon[];
 }
 
 export interface KubeApiServer {
@@ -94,6 +101,8 @@ export async function createKubeApiServer(options: KubeApiServerOptions = {}): P
   for (const name of options.namespaces ?? ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     store.create(resolve('namespaces'), { metadata: { name } });
   }
+  for (const addon of options.addons ?? ['cert-manager'])
+    for (const crd of addonCrds(addon)) store.create(resolve('customresourcedefinitions'), crd);
 
   const watches = new Set<() => void>();
   const server: Server = createServer((req, res) => {
