@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
 import { describeEachEngine } from '../../test/support/engines.js';
 import { createRedactor } from './redact.js';
 import { sampleEvent } from './testing.js';
-import { createThreadedAuditService, killAuditThreadForTesting } from './threaded.js';
+import { connectAuditPort, createThreadedAuditService, killAuditThreadForTesting } from './threaded.js';
 import type { AuditService } from './types.js';
 import { verifyAuditFile } from './verify.js';
 
@@ -29,6 +29,32 @@ describeEachEngine('threaded audit service', (ctx) => {
   });
   afterEach(async () => {
     await Promise.allSettled(opened.splice(0).map((s) => s.close()));
+  });
+
+  it("another request thread's port writes the same chains, and a device enabled through it is seen at once", async () => {
+    const audit = await open('node-ports');
+    const viaPort = connectAuditPort(audit.connectPort(), hmacKey);
+    const file = auditFile();
+    expect(audit.deviceCount()).toBe(0);
+    await viaPort.enable({ path: 'file/', type: 'file', description: '', options: { file_path: file } });
+    // The device count is the audit thread's, in shared memory: no entry of the main thread skips the new device.
+    expect(audit.deviceCount()).toBe(1);
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        (i % 2 === 0 ? audit : viaPort).log(sampleEvent(i, { type: 'request', response: undefined })),
+      ),
+    );
+    expect(await verifyAuditFile(file, { requireGenesis: true })).toMatchObject({ ok: true, entries: 50 });
+    // Closing the port closes neither the audit thread nor the main thread's way in.
+    await viaPort.close();
+    await audit.log(sampleEvent(99, { type: 'request', response: undefined }));
+    expect(await verifyAuditFile(file, { requireGenesis: true })).toMatchObject({ ok: true, entries: 51 });
+    // The audit thread gone, the port's service refuses (fail closed) like the main thread's.
+    const second = connectAuditPort(audit.connectPort(), hmacKey);
+    await killAuditThreadForTesting(audit);
+    await expect(second.log(sampleEvent(100, { type: 'request', response: undefined }))).rejects.toMatchObject({
+      kind: 'unavailable',
+    });
   });
 
   it('resolves a log only once its entries are on disk in both devices, chained, redacted and in order', async () => {

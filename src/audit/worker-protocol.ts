@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import { StrongroomError, type ErrorKind } from '../shared/errors.js';
 import type { StorageConfig } from '../storage/database.js';
 import type { AuditEvent, AuditSinkInfo } from './types.js';
@@ -9,6 +10,8 @@ import type { AuditEvent, AuditSinkInfo } from './types.js';
 export interface AuditWorkerData {
   hmacKey: Uint8Array;
   storage: StorageConfig;
+  /** One Int32: the open device count, stored before every answer so every request thread reads it current. */
+  devices: SharedArrayBuffer;
   nodeId?: string;
   files?: { nodeName: string; allowedDirs: readonly string[] | null };
   localDevices?: readonly AuditSinkInfo[];
@@ -21,7 +24,9 @@ export type AuditCallMethod =
 export type ToWorker =
   /** Entries of several requests, gathered during one turn of the request thread's event loop. */
   | { kind: 'log'; entries: ReadonlyArray<{ id: number; events: readonly AuditEvent[] }> }
-  | { kind: 'call'; id: number; method: AuditCallMethod; args: unknown[] };
+  | { kind: 'call'; id: number; method: AuditCallMethod; args: unknown[] }
+  /** From the main thread only: another request thread's way in, served like the main thread's own (not `close`). */
+  | { kind: 'attach'; port: MessagePort };
 
 export type FromWorker =
   /** `devices`: how many audit devices the thread has open (see `devices` on results). */

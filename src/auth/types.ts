@@ -164,6 +164,11 @@ export interface TokenService {
   /** Deletes expired tokens (background). */
   tidy(): Promise<number>;
   /**
+   * Drops the authenticate cache: another request thread of this process revoked or changed tokens
+   * (server/thread-coherence.ts). Revocations made through this service evict on their own.
+   */
+  forgetCached(): void;
+  /**
    * Revokes every token created through paths under `prefix` ('auth/ci-approle/'), with their children, as Vault
    * does when an auth method is disabled. Returns how many tokens were revoked.
    */

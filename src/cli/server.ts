@@ -41,6 +41,10 @@ export function registerServer(program: Command): void {
       '--max-json-depth <n>',
       'deepest nesting of objects/arrays accepted in a JSON body, at most 1000 (default 500, as Vault)',
     )
+    .option(
+      '--request-threads <n>',
+      'threads serving HTTP requests on the one listening port, the main thread included; SQLite only (default 1)',
+    )
     .option('--no-ui', 'do not serve the web console at /ui (Vault: ui = false)')
     .addHelpText(
       'after',

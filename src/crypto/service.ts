@@ -25,6 +25,14 @@ export interface ManagedSealService extends SealService {
   whenIdle(): Promise<void>;
   /** Seals and stops background work. */
   close(): Promise<void>;
+  /**
+   * For the server's other request threads only (server/request-threads.ts): a fresh, unpooled copy of the unseal
+   * key while unsealed, null while sealed. It is transferred (never copied) to another thread of this process, never
+   * logged or stored; the receiver gives it to `unsealWithKey`.
+   */
+  unsealKeyForThreads(): Buffer | null;
+  /** Unseals with the unseal key of another request thread of this process; takes `unsealKey` (wiped on failure). */
+  unsealWithKey(unsealKey: Buffer): Promise<void>;
 }
 
 const keyMaterial = new WeakMap<SealService, () => Buffer[]>();
@@ -84,6 +92,20 @@ export function createSealService(options: SealServiceOptions): ManagedSealServi
     async close() {
       await lifecycle.seal();
       await background.whenIdle();
+    },
+    unsealKeyForThreads() {
+      if (keys.barrier.isSealed()) return null;
+      const { unsealKey } = keys.unsealed();
+      const copy = Buffer.alloc(unsealKey.length);
+      unsealKey.copy(copy);
+      return copy;
+    },
+    async unsealWithKey(unsealKey) {
+      if (!keys.barrier.isSealed()) {
+        unsealKey.fill(0);
+        return;
+      }
+      await keys.unsealWith(unsealKey);
     },
   };
   keyMaterial.set(service, () => [...keys.buffers(), ...lifecycle.buffers()]);

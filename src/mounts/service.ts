@@ -205,6 +205,8 @@ export function createMountService(deps: MountServiceDeps, options: MountService
       return result!;
     },
 
+    forgetCached: invalidate,
+
     async list() {
       return repo.listAll();
     },

@@ -82,6 +82,11 @@ export interface MountService {
   ): Promise<{ mount: Mount; changed: string[] }>;
   list(): Promise<Mount[]>;
   /**
+   * Drops the in-memory table so the next lookup reads the database: another request thread of this process changed
+   * it (server/thread-coherence.ts). Local changes need no call.
+   */
+  forgetCached(): void;
+  /**
    * Records the mount of a module that exists once at a fixed, reserved path (cubbyhole/) when it is not recorded
    * yet; idempotent, and safe when several processes start at once. Its type is one the catalog calls fixed.
    */

@@ -92,6 +92,21 @@ describe('server config', () => {
     );
   });
 
+  it('request threads: flag, environment or file; 1 by default; PostgreSQL keeps one (replicas scale it instead)', () => {
+    expect(loadConfig({ flags: { dev: true }, env: {} }).requestThreads).toBe(1);
+    expect(loadConfig({ flags: { dev: true, requestThreads: '2' }, env: {} }).requestThreads).toBe(2);
+    expect(loadConfig({ flags: { dev: true }, env: { STRONGROOM_REQUEST_THREADS: '3' } }).requestThreads).toBe(3);
+    expect(problemsOf(() => loadConfig({ flags: { dev: true, requestThreads: '0' }, env: {} }))[0]).toMatch(
+      /request_threads/,
+    );
+    expect(problemsOf(() => loadConfig({ flags: { dev: true, requestThreads: 'two' }, env: {} }))[0]).toMatch(
+      /--request-threads: must be a whole number/,
+    );
+    const pg = { databaseUrl: 'postgres://db/strongroom', requestThreads: '2' };
+    expect(problemsOf(() => loadConfig({ flags: pg, env: {} }))[0]).toMatch(/request_threads: .*SQLite/);
+    expect(loadConfig({ flags: { ...pg, requestThreads: '1' }, env: {} }).requestThreads).toBe(1);
+  });
+
   it('parses byte sizes', () => {
     expect(parseSize('1048576')).toBe(1048576);
     expect(parseSize('32MiB')).toBe(32 * 1024 * 1024);

@@ -16,6 +16,9 @@ const MiB = 1024 * 1024;
 /** Sized for a 2-core / 1 GiB pod: in-flight bodies cost several times their size while parsed, sealed and audited. */
 const DEFAULT_MAX_INFLIGHT_REQUEST_BYTES = 64 * MiB;
 
+/** The most request threads a server runs: past a few cores SQLite's single writer and the audit thread bound it. */
+export const MAX_REQUEST_THREADS = 16;
+
 const listenSchema = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:8200');
@@ -91,6 +94,8 @@ const rawSchema = z
       .optional(),
     max_concurrent_requests: z.number().int().min(16).max(1_000_000).default(1024),
     max_json_depth: z.number().int().min(1).max(MAX_CONFIGURABLE_JSON_DEPTH).default(DEFAULT_MAX_JSON_DEPTH),
+    // Threads serving HTTP requests (the main thread is one of them); unset: see defaultRequestThreads.
+    request_threads: z.number().int().min(1).max(MAX_REQUEST_THREADS).optional(),
     // Vault's `ui` stanza; on by default here (the console holds no secret and needs a token like any client).
     ui: z.boolean().default(true),
     seal: sealSchema.optional(),
@@ -112,6 +117,13 @@ const rawSchema = z
         code: 'custom',
         path: ['seal'],
         message: '--dev uses a key file; a transit seal is for production',
+      });
+    }
+    if (c.request_threads !== undefined && c.request_threads > 1 && c.database_url) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['request_threads'],
+        message: 'more than one request thread needs SQLite (data_dir); with PostgreSQL run more replicas instead',
       });
     }
     if (c.dev_root_token && !c.dev) {
@@ -157,6 +169,8 @@ export interface ServerConfig {
   maxJsonDepth: number;
   /** Serve the web console at /ui. */
   ui: boolean;
+  /** Threads serving HTTP requests on the one listening socket, the main thread included (server/request-threads.ts). */
+  requestThreads: number;
   /** Auto-unseal through another server's transit key (Vault's `seal "transit"`). Holds the token: never log it. */
   seal?: TransitSealConfig;
 }
@@ -171,7 +185,7 @@ export class ConfigError extends Error {
 // The seal stanza is a mapping: YAML only (its token may come from the environment, see transitSealOf).
 const KEYS = (Object.keys(rawSchema.shape) as Array<keyof RawConfig>).filter((key) => key !== 'seal');
 const NUMERIC = new Set<string>(['max_request_bytes', 'kv_max_data_bytes', 'max_inflight_request_bytes']);
-const COUNT = new Set<string>(['max_concurrent_requests', 'max_json_depth']);
+const COUNT = new Set<string>(['max_concurrent_requests', 'max_json_depth', 'request_threads']);
 const BOOLEAN = new Set<string>(['dev', 'ui']);
 
 /** Flag values as commander gives them (camelCase keys, strings or booleans). */
@@ -226,6 +240,7 @@ export function loadConfig(input: { flags: FlagValues; env: NodeJS.ProcessEnv; c
     maxConcurrentRequests: c.max_concurrent_requests,
     maxJsonDepth: c.max_json_depth,
     ui: c.ui,
+    requestThreads: c.request_threads ?? defaultRequestThreads(),
   };
   if (c.dev_root_token) config.devRootToken = c.dev_root_token;
   if (c.seal) config.seal = transitSealOf(c.seal, input.env, cwd);
@@ -268,6 +283,14 @@ function transitSealOf(seal: z.output<typeof sealSchema>, env: NodeJS.ProcessEnv
   if (seal.tls_client_key) config.tlsClientKey = file(seal.tls_client_key);
   if (seal.tls_server_name) config.tlsServerName = seal.tls_server_name;
   return config;
+}
+
+/**
+ * One request thread unless configured: see the README's "Request threads" for what more threads buy on SQLite and
+ * what the bench measured (the default stays 1 until every cache is exact across threads; see request-threads.ts).
+ */
+export function defaultRequestThreads(): number {
+  return 1;
 }
 
 /** The host name (a pod's name in Kubernetes), cut to what a node name may hold. */

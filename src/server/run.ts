@@ -1,16 +1,20 @@
-import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 
 import type { FastifyInstance } from 'fastify';
 import { KEY_FILE_UNSEAL_HELP } from '../crypto/keyfile.js';
-import { defaultConsoleDir } from '../http/console.js';
-import { createAdmission } from '../http/admission.js';
-import { createListAwareServer, observeBody } from '../http/list-method.js';
 import { createMetrics } from '../http/metrics.js';
 import type { ServerConfig } from './config.js';
 import { bootstrapDev, unsealAtStart } from './dev.js';
-import { openStore, type Store } from './store.js';
+import { buildServerApp } from './http-server.js';
+import { createRequestThreadPool, type RequestThreadPool } from './request-threads.js';
+import { openStore, type Store, type StoreThreading } from './store.js';
+import {
+  createSharedThreadState,
+  createThreadCoherence,
+  shareOfLoginRateLimit,
+  type ThreadCoherence,
+} from './thread-coherence.js';
 
 /** How long in-flight requests may take to finish after SIGTERM before the process exits anyway. */
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -36,7 +40,35 @@ export async function startServer(
   httpStack.catch(() => undefined); // awaited below; a failure is reported there, not as an unhandled rejection
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const metrics = createMetrics();
-  const store = await openStore(config, { metrics, warn: out.warn });
+  // Several request threads (SQLite only, config.ts checks): the main thread is one of them and owns the rest.
+  const threaded = config.requestThreads > 1;
+  let coherence: ThreadCoherence | null = null;
+  let pool: RequestThreadPool | null = null;
+  let threading: StoreThreading | undefined;
+  if (threaded) {
+    const shared = createSharedThreadState();
+    const threadCoherence = createThreadCoherence(shared);
+    const threadPool = createRequestThreadPool({
+      config,
+      shared,
+      coherence: threadCoherence,
+      store: () => store,
+      warn: out.warn,
+    });
+    coherence = threadCoherence;
+    pool = threadPool;
+    threading = {
+      sharedChanges: threadCoherence.sharedChanges,
+      wrapLifecycle: (inner) =>
+        threadCoherence.wrapLifecycle(inner, {
+          sealing: () => threadPool.broadcastSeal(),
+          unsealed: () => threadPool.distributeUnseal(),
+        }),
+      loginRateLimit: shareOfLoginRateLimit(config.requestThreads),
+    };
+  }
+  const store: Store = await openStore(config, { metrics, warn: out.warn, ...(threading ? { threading } : {}) });
+  coherence?.bind(store);
   let rootToken: string | null = null;
   let stopUnsealing: () => void = () => undefined;
   try {
@@ -50,30 +82,21 @@ export async function startServer(
     throw err;
   }
 
-  const admission = createAdmission(
-    {
-      maxInflightBytes: config.maxInflightRequestBytes,
-      maxConcurrentRequests: config.maxConcurrentRequests,
-      maxBodyBytes: config.maxRequestBytes,
-    },
-    observeBody,
-  );
-  metrics.setAdmissionStats(admission.stats);
-  const tls = config.tls
-    ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
-    : undefined;
-  const { buildApp } = await httpStack;
-  const app = await buildApp(store.httpDeps, {
-    logger: { level: config.logLevel },
-    bodyLimit: config.maxRequestBytes,
-    maxJsonDepth: config.maxJsonDepth,
-    console: config.ui ? defaultConsoleDir() : false,
-    serverFactory: (handler) => createListAwareServer({ ...(tls ? { tls } : {}), admission }, handler),
-  });
+  const { app, tls } = await buildServerApp(store, config, coherence, (await httpStack).buildApp);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     stopUnsealing();
+    await app.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+  try {
+    // The main thread's listening descriptor, shared by every request thread (see request-threads.ts).
+    if (pool) await pool.start((app.server as unknown as { _handle: { fd: number } })._handle.fd);
+  } catch (err) {
+    stopUnsealing();
+    await pool?.stop().catch(() => undefined);
     await app.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw err;
@@ -83,6 +106,7 @@ export async function startServer(
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${tls ? 'https' : 'http'}://${host}:${address.port}`;
 
+  if (pool) out.log(`Serving with ${config.requestThreads} request threads`);
   let stopping: Promise<void> | null = null;
   return {
     url,
@@ -113,8 +137,10 @@ export async function startServer(
     stop() {
       stopping ??= (async () => {
         stopUnsealing();
-        // Stop accepting, let in-flight requests finish (bounded), then flush the audit log and close storage.
-        const drained = app.close();
+        // Stop accepting, let in-flight requests finish (bounded), then flush the audit log and close storage. The
+        // other request threads drain alongside; their audit ports close before the audit thread does.
+        const threadsStopped = pool?.stop() ?? Promise.resolve();
+        const drained = Promise.all([app.close(), threadsStopped]);
         const timer = new Promise<void>((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS).unref());
         await Promise.race([drained, timer]);
         await store.close();

@@ -17,11 +17,11 @@ import { createPasswordPolicyService } from '../passwords/service.js';
 import type { PasswordPolicyService } from '../passwords/types.js';
 import { createPolicyService, type CachedPolicyService } from '../policy/service.js';
 import { safeErrorText } from '../shared/errors.js';
-import type { Storage, StorageConfig } from '../storage/database.js';
+import type { SharedChanges, Storage, StorageConfig } from '../storage/database.js';
 import { createWrappingService } from '../wrapping/service.js';
 import { createClusterService } from '../clusters/service.js';
 import type { ServerConfig } from './config.js';
-import { createAuditLifecycle } from './audit-lifecycle.js';
+import { createAuditLifecycle, type AuditLifecycle } from './audit-lifecycle.js';
 import { unsealHelpFor } from './dev.js';
 import { SYSTEM_LEASE_TTL_SECONDS } from '../shared/duration.js';
 import { wireIdentity } from './identity-wiring.js';
@@ -60,7 +60,27 @@ export interface Store {
    * `close()`; they do nothing while the store is sealed. Call once, after the store is up.
    */
   startMaintenance(log: MaintenanceLog): void;
+  /**
+   * Another request thread of this process changed the database (server/thread-coherence.ts): drops every cache not
+   * already stamped by storage's change stamp, so the next request reads what that thread wrote.
+   */
+  forgetCached(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** How a store takes part in a server with several request threads (server/request-threads.ts). */
+export interface StoreThreading {
+  /** The process-wide commit counter (storage's `sharedChanges`). */
+  sharedChanges: SharedChanges;
+  /**
+   * Set on request threads other than the main one: the database is already migrated and owned by the main thread,
+   * and the audit log is the main thread's, reached through this lifecycle instead of an audit thread of its own.
+   */
+  secondary?: { audit(barrier: ManagedSealService['barrier']): AuditLifecycle };
+  /** Wraps the lifecycle every caller sees: seals and unseals reach the other threads. */
+  wrapLifecycle(inner: Lifecycle): Lifecycle;
+  /** Login rate limit of this thread: its share of the process's (see request-threads.ts). */
+  loginRateLimit?: { perSecond: number; burst: number };
 }
 
 /** Where background jobs report. Messages carry no secret: job names, counts and error kinds only. */
@@ -136,12 +156,19 @@ export function storageConfigOf(config: ServerConfig): StorageConfig {
 
 export async function openStore(
   config: ServerConfig,
-  options: { metrics: Metrics; warn: (message: string) => void },
+  options: { metrics: Metrics; warn: (message: string) => void; threading?: StoreThreading },
 ): Promise<Store> {
-  // The server is the only process on its SQLite file (the audit thread's handle writes only audit tables).
+  const threading = options.threading;
+  const sharedChanges = threading ? { sharedChanges: threading.sharedChanges } : {};
+  // The server is the only process on its SQLite file (the audit thread's handle writes only audit tables). Its main
+  // thread takes the ownership lock and migrates; other request threads open the file already owned and migrated.
   // Commits are made durable by the HTTP pipeline's barrier (httpDeps.durable), off the event loop: see
   // storage/commit-barrier.ts.
-  const storage = await openStorage(storageConfigOf(config), { soleOwner: true, commitBarrier: true });
+  const storage = await openStorage(storageConfigOf(config), {
+    ...(threading?.secondary ? { migrate: false } : { soleOwner: true }),
+    ...sharedChanges,
+    commitBarrier: true,
+  });
   const transit = config.seal
     ? { unsealer: createTransitUnsealer(config.seal), disabled: config.seal.disabled }
     : undefined;
@@ -210,15 +237,17 @@ export async function openStore(
   // Response wrapping (sys/wrapping, X-Vault-Wrap-TTL) keeps wrapped responses in the wrapping token's cubbyhole.
   const cubbyhole = host.serviceOf(cubbyholeEngine);
   const wrapping = createWrappingService({ tokens, cubbyhole });
-  const audit = createAuditLifecycle({
-    config,
-    storage,
-    storageConfig: storageConfigOf(config),
-    barrier,
-    metrics: options.metrics,
-    warn: options.warn,
-  });
-  const lifecycle = audit.lifecycle;
+  const audit = threading?.secondary
+    ? threading.secondary.audit(barrier)
+    : createAuditLifecycle({
+        config,
+        storage,
+        storageConfig: storageConfigOf(config),
+        barrier,
+        metrics: options.metrics,
+        warn: options.warn,
+      });
+  const lifecycle = threading ? threading.wrapLifecycle(audit.lifecycle) : audit.lifecycle;
   auditAccess = () => audit.forRequest();
 
   const httpDeps: HttpDeps = {
@@ -242,6 +271,7 @@ export async function openStore(
     metrics: options.metrics,
     unsealHelp: unsealHelpFor(seal, config),
     durable: () => storage.flushCommits(),
+    ...(threading?.loginRateLimit ? { loginRateLimit: threading.loginRateLimit } : {}),
     healthChecks: [
       { name: 'storage', check: () => storage.health.check() },
       // Unsealed without a working audit log, every request is refused: not a process to send traffic to.
@@ -291,6 +321,17 @@ export async function openStore(
         log,
       );
       leaseWiring.startExpiration(log, () => barrier.isSealed());
+    },
+    async forgetCached() {
+      mounts.forgetCached();
+      authMounts.forgetCached();
+      tokens.forgetCached();
+      // Each reads a generation (or the keyring) from the database and drops what changed; sealed, the keyring waits.
+      await Promise.all([
+        policy.refresh(),
+        identityWiring.identity.refresh(),
+        barrier.isSealed() ? undefined : seal.refresh(),
+      ]);
     },
     async close() {
       const errors: unknown[] = [];

@@ -56,6 +56,27 @@ describe('commit barrier', () => {
     expect(held.calls).toHaveLength(0);
   });
 
+  it("with request threads, waits for other threads' commits too (this thread may answer from them)", async () => {
+    const held = heldSync();
+    let shared = 0;
+    const barrier = createCommitBarrier({
+      file: walBackedFile(),
+      onFailure: () => undefined,
+      sync: held.sync,
+      sharedCommits: () => shared,
+    });
+    await barrier.flush();
+    shared = 2; // another thread committed twice; this one nothing
+    const flushed = barrier.flush();
+    await until(() => held.calls.length === 1);
+    expect(await settled(flushed)).toBe(false);
+    held.calls[0]!.resolve();
+    await flushed;
+    // Covered now: no new sync until some thread commits again.
+    await barrier.flush();
+    expect(held.calls).toHaveLength(1);
+  });
+
   it('holds a flush until the sync that covers its commit has finished', async () => {
     const held = heldSync();
     const barrier = createCommitBarrier({ file: walBackedFile(), onFailure: () => undefined, sync: held.sync });

@@ -23,9 +23,12 @@ import { StorageUnavailableError } from './failures.js';
  * with the same 503, and `failure()` lets the driver refuse new writes, until the process restarts and SQLite
  * recovers the WAL from what is really on disk — PostgreSQL's answer to the same problem (it PANICs).
  *
- * Per connection: a handle counts its own commits. Other connections on the same file (the audit thread's, another
- * request thread's) either run synchronous=FULL or carry their own barrier; the fdatasync of the shared -wal file
- * made by any of them covers all of them, which only ever makes a wait shorter.
+ * Per connection: a handle counts its own commits. Other connections on the same file either run synchronous=FULL
+ * (the audit thread's) or carry their own barrier (another request thread's); the fdatasync of the shared -wal file
+ * made by any of them covers all of them. With request threads a flush also covers what other threads committed
+ * (`sharedCommits`), since this thread may answer from it. The shared count is bumped right after a commit returns,
+ * so a read racing that bump by microseconds can still answer from a commit whose own acknowledgement is waiting on
+ * its sync; the writer's client is never answered before it is durable.
  */
 export interface CommitBarrier {
   /** Called after every commit on the connection (and after every write statement run outside a transaction). */
@@ -43,12 +46,18 @@ export interface CommitBarrierOptions {
   file: string;
   /** Told once, when a sync fails (the storage monitor: health turns unhealthy and stays so). */
   onFailure: (err: StorageUnavailableError) => void;
+  /**
+   * Request threads: the process-wide count of commits by every handle on the file. A flush then also waits for the
+   * commits other threads made before it was asked, since this thread may have read (and be about to answer) them.
+   */
+  sharedCommits?: () => number;
   /** Tests only: replaces fdatasync, to hold a sync or make it fail. */
   sync?: (handle: FileHandle) => Promise<void>;
 }
 
 interface Waiter {
   upTo: number;
+  upToShared: number;
   resolve: () => void;
   reject: (err: StorageUnavailableError) => void;
 }
@@ -59,6 +68,9 @@ export function createCommitBarrier(options: CommitBarrierOptions): CommitBarrie
   /** Commits counted on this connection, and how many of them are known durable. */
   let commits = 0;
   let durable = 0;
+  const sharedCommits = options.sharedCommits ?? (() => 0);
+  /** The process-wide commit count (request threads) known durable. */
+  let durableShared = 0;
   let syncing = false;
   let failed: StorageUnavailableError | null = null;
   let waiters: Waiter[] = [];
@@ -104,6 +116,7 @@ export function createCommitBarrier(options: CommitBarrierOptions): CommitBarrie
     try {
       while (waiters.length > 0 && !failed) {
         const upTo = commits; // everything committed before the sync starts is in the file the sync flushes
+        const upToShared = sharedCommits();
         try {
           await sync(await currentWal());
         } catch (err) {
@@ -111,9 +124,10 @@ export function createCommitBarrier(options: CommitBarrierOptions): CommitBarrie
           return;
         }
         durable = Math.max(durable, upTo);
+        durableShared = Math.max(durableShared, upToShared);
         const still: Waiter[] = [];
         for (const waiter of waiters) {
-          if (waiter.upTo <= durable) waiter.resolve();
+          if (waiter.upTo <= durable && waiter.upToShared <= durableShared) waiter.resolve();
           else still.push(waiter);
         }
         waiters = still;
@@ -125,9 +139,10 @@ export function createCommitBarrier(options: CommitBarrierOptions): CommitBarrie
 
   function flush(): Promise<void> {
     if (failed) return Promise.reject(failed);
-    if (durable >= commits) return Promise.resolve();
+    const shared = sharedCommits();
+    if (durable >= commits && durableShared >= shared) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      waiters.push({ upTo: commits, resolve, reject });
+      waiters.push({ upTo: commits, upToShared: shared, resolve, reject });
       if (!syncing) {
         syncing = true;
         // Started after this turn's I/O callbacks have run: the commits of every request that turn served share it.

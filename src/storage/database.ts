@@ -58,8 +58,35 @@ export interface Storage {
  * front, so concurrent writers — threads or processes — queue on busy_timeout instead of failing.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  readonly #afterStatement: (() => void) | undefined;
+  readonly #wrapped = new WeakMap<DatabaseConnection, DatabaseConnection>();
+  constructor(config: SqliteConfig, afterStatement?: () => void) {
+    super(config);
+    this.#afterStatement = afterStatement;
+  }
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+  /** With `afterStatement`, every statement (COMMIT included) is followed by it, once it has run. */
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await super.acquireConnection();
+    const after = this.#afterStatement;
+    if (!after) return connection;
+    let wrapped = this.#wrapped.get(connection);
+    if (!wrapped) {
+      wrapped = {
+        executeQuery: async (query) => {
+          try {
+            return await connection.executeQuery(query);
+          } finally {
+            after();
+          }
+        },
+        streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
+      };
+      this.#wrapped.set(connection, wrapped);
+    }
+    return wrapped;
   }
 }
 
@@ -67,12 +94,14 @@ type SqliteConfig = ConstructorParameters<typeof SqliteDialect>[0];
 
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #driverConfig: SqliteConfig;
-  constructor(config: SqliteConfig) {
+  readonly #afterStatement: (() => void) | undefined;
+  constructor(config: SqliteConfig, afterStatement?: () => void) {
     super(config);
     this.#driverConfig = config;
+    this.#afterStatement = afterStatement;
   }
   override createDriver() {
-    return new ImmediateSqliteDriver(this.#driverConfig);
+    return new ImmediateSqliteDriver(this.#driverConfig, this.#afterStatement);
   }
 }
 
@@ -124,6 +153,7 @@ function openSqlite(
   file: string,
   options: OpenStorageOptions,
   monitor: StorageMonitor,
+  sharedChanges: SharedChanges | undefined,
 ): {
   db: Kysely<unknown>;
   readNow: NonNullable<Storage['readNow']>;
@@ -146,6 +176,8 @@ function openSqlite(
       ? createCommitBarrier({
           file,
           onFailure: (err) => monitor.failedForGood(err),
+          // Request threads: a commit by another thread can be read (and answered) here, so it must be durable too.
+          ...(sharedChanges ? { sharedCommits: () => sharedChanges.current() } : {}),
           ...(typeof options.commitBarrier === 'object' ? options.commitBarrier : {}),
         })
       : null;
@@ -180,16 +212,28 @@ function openSqlite(
     ownWritesStamp = String(localWrites);
   });
   // As sole owner no query is needed: asking SQLite for data_version opens a read transaction (with file locking
-  // system calls), the largest single cost of a cached read.
-  const changeStamp = soleOwner
-    ? (): string | null => (database.inTransaction ? null : ownWritesStamp)
-    : dataVersionStamp();
+  // system calls), the largest single cost of a cached read. With request threads the owner is the process, not this
+  // handle: the process-wide counter every handle bumps after it commits stands in for data_version.
+  const changeStamp = sharedChanges
+    ? (): string | null => (database.inTransaction ? null : `${sharedChanges.current()}.${localWrites}`)
+    : soleOwner
+      ? (): string | null => (database.inTransaction ? null : ownWritesStamp)
+      : dataVersionStamp();
+  // A write counted at prepare has committed once a statement ends outside a transaction (autocommit, or COMMIT).
+  let announcedWrites = 0;
+  const afterStatement = sharedChanges
+    ? () => {
+        if (localWrites === announcedWrites || database.inTransaction) return;
+        announcedWrites = localWrites;
+        sharedChanges.committed();
+      }
+    : undefined;
   function dataVersionStamp(): () => string | null {
     const dataVersion = database.prepare('PRAGMA data_version').pluck();
     return () => (database.inTransaction ? null : `${dataVersion.get() as number}.${localWrites}`);
   }
   const db = new Kysely<unknown>({
-    dialect: guardedDialect(new ImmediateSqliteDialect({ database: statements }), {
+    dialect: guardedDialect(new ImmediateSqliteDialect({ database: statements }, afterStatement), {
       monitor,
       inTransaction: () => database.inTransaction,
       ...(barrier
@@ -334,6 +378,19 @@ export interface OpenStorageOptions {
    * passes test hooks. Ignored for PostgreSQL, whose COMMIT is durable when it returns.
    */
   commitBarrier?: boolean | Pick<CommitBarrierOptions, 'sync'>;
+  /**
+   * SQLite, several handles of this process writing the same tables (the server's request threads): the change
+   * stamp reads this process-wide counter, and every committed write on this handle bumps it before the statement's
+   * caller resumes, so a write is visible in every thread's stamp before it is acknowledged.
+   */
+  sharedChanges?: SharedChanges;
+}
+
+/** A change counter shared by every handle on one SQLite file in this process (e.g. an Int32 in a SharedArrayBuffer). */
+export interface SharedChanges {
+  current(): number;
+  /** Called after a statement on this handle committed a write. */
+  committed(): void;
 }
 
 /** Opens the database and brings its schema up to `options.migrations`. */
@@ -344,7 +401,7 @@ export async function openDatabase(config: StorageConfig, options: OpenStorageOp
       await db!.executeQuery(CompiledQuery.raw('select 1'));
     },
   });
-  const sqlite = config.engine === 'sqlite' ? openSqlite(config.file, options, monitor) : null;
+  const sqlite = config.engine === 'sqlite' ? openSqlite(config.file, options, monitor, options.sharedChanges) : null;
   db = config.engine === 'sqlite' ? sqlite!.db : openPostgres(config.url, config.poolSize ?? 10, monitor);
   const opened = db;
   const barrier = sqlite?.barrier ?? null;

@@ -98,3 +98,45 @@ describe('sqlite sole owner', () => {
     }
   });
 });
+
+describe('sqlite change stamp shared by several handles of one process (request threads)', () => {
+  it('moves on every handle once any handle commits, after the commit and not inside its transaction', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sr-shared-')), 'db');
+    let counter = 0;
+    const commits: number[] = [];
+    const sharedChanges = {
+      current: () => counter,
+      committed: () => {
+        counter += 1;
+        commits.push(counter);
+      },
+    };
+    const owner = await openStorage({ engine: 'sqlite', file }, { soleOwner: true, sharedChanges });
+    const second = await openStorage({ engine: 'sqlite', file }, { migrate: false, sharedChanges });
+    try {
+      await sql`create table probe (k integer)`.execute(owner.db);
+      const before = second.changeStamp!();
+      await sql`select count(*) from probe`.execute(second.db);
+      second.readNow!('select count(*) as n from probe', []);
+      expect(second.changeStamp!()).toBe(before);
+
+      // A write by the owner moves the other handle's stamp: its cached reads are forgotten before its next lookup.
+      await sql`insert into probe values (1)`.execute(owner.db);
+      expect(second.changeStamp!()).not.toBe(before);
+
+      // Inside a transaction nothing is announced until COMMIT has run; a rolled-back write announces nothing visible.
+      const atStart = commits.length;
+      await second.db.transaction().execute(async (trx) => {
+        await sql`insert into probe values (2)`.execute(trx);
+        await sql`insert into probe values (3)`.execute(trx);
+        expect(commits.length).toBe(atStart);
+      });
+      expect(commits.length).toBe(atStart + 1);
+      const rows = owner.readNow!('select count(*) as n from probe', []) as Array<{ n: number }>;
+      expect(rows[0]!.n).toBe(3);
+    } finally {
+      await second.close();
+      await owner.close();
+    }
+  });
+});

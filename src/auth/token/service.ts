@@ -20,6 +20,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
 
   return {
     ...createTokenCreation(records),
+    forgetCached: () => cache.clear(),
 
     async writeRole(input) {
       const existing = await roles.find(validateRoleName(input.name));

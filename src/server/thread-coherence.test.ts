@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import type { Store } from './store.js';
+import { createSharedThreadState, createThreadCoherence, shareOfLoginRateLimit } from './thread-coherence.js';
+
+/** A store as far as coherence sees it: a barrier that can be sealed, and caches that count their drops. */
+function fakeStore() {
+  let sealed = false;
+  const store = {
+    forgotten: 0,
+    seal: {
+      barrier: { isSealed: () => sealed },
+      seal: async () => {
+        sealed = true;
+      },
+    },
+    forgetCached: async () => {
+      store.forgotten += 1;
+    },
+    unseal: () => (sealed = false),
+  };
+  return store;
+}
+
+describe('thread coherence (shared memory between request threads)', () => {
+  it("a thread drops its caches before its next request after another thread's commit, and not after its own", async () => {
+    const shared = createSharedThreadState();
+    const [a, b] = [createThreadCoherence(shared), createThreadCoherence(shared)];
+    const [storeA, storeB] = [fakeStore(), fakeStore()];
+    a.bind(storeA as unknown as Store);
+    b.bind(storeB as unknown as Store);
+
+    expect(a.beforeRequest()).toBeNull();
+    expect(b.beforeRequest()).toBeNull();
+    const stampBefore = b.sharedChanges.current();
+    a.sharedChanges.committed();
+    // The writer's own services dropped what its write changed: nothing to do for it.
+    expect(a.beforeRequest()).toBeNull();
+    expect(b.sharedChanges.current()).not.toBe(stampBefore);
+    await b.beforeRequest();
+    expect(storeB.forgotten).toBe(1);
+    expect(b.beforeRequest()).toBeNull();
+    expect(storeA.forgotten).toBe(0);
+  });
+
+  it('a commit by another thread after a sync started is caught by the same wait', async () => {
+    const shared = createSharedThreadState();
+    const [a, b] = [createThreadCoherence(shared), createThreadCoherence(shared)];
+    const storeB = fakeStore();
+    let commitsDuringSync = 1;
+    storeB.forgetCached = async () => {
+      storeB.forgotten += 1;
+      if (commitsDuringSync-- > 0) a.sharedChanges.committed();
+    };
+    b.bind(storeB as unknown as Store);
+    a.bind(fakeStore() as unknown as Store);
+    a.sharedChanges.committed();
+    await b.beforeRequest();
+    expect(storeB.forgotten).toBe(2);
+    expect(b.beforeRequest()).toBeNull();
+  });
+
+  it('a seal marked by one thread seals every other before it serves again (fail closed)', async () => {
+    const shared = createSharedThreadState();
+    const [a, b] = [createThreadCoherence(shared), createThreadCoherence(shared)];
+    const [storeA, storeB] = [fakeStore(), fakeStore()];
+    a.bind(storeA as unknown as Store);
+    b.bind(storeB as unknown as Store);
+    expect(b.beforeRequest()).toBeNull();
+
+    let sealing = 0;
+    const lifecycle = a.wrapLifecycle(
+      { afterUnseal: async () => undefined, beforeSeal: async () => undefined },
+      { sealing: () => (sealing += 1), unsealed: async () => undefined },
+    );
+    await lifecycle.beforeSeal();
+    expect(sealing).toBe(1);
+    await b.beforeRequest();
+    expect(storeB.seal.barrier.isSealed()).toBe(true);
+    // A key taken before that seal must not reopen a thread; one taken after it does.
+    const before = 0;
+    storeB.unseal();
+    expect(b.unsealedSince(before)).toBe(false);
+    expect(b.unsealedSince(a.seals())).toBe(true);
+    expect(b.beforeRequest()).toBeNull();
+    expect(storeB.seal.barrier.isSealed()).toBe(false);
+  });
+
+  it('splits the login rate limit so all threads together allow no more than one did', () => {
+    expect(shareOfLoginRateLimit(1)).toEqual({ perSecond: 5, burst: 20 });
+    const share = shareOfLoginRateLimit(4);
+    expect(share.perSecond * 4).toBeLessThanOrEqual(5);
+    expect(share.burst * 4).toBeLessThanOrEqual(20);
+  });
+});
