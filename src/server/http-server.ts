@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createSecureContext, type Server as TlsServer } from 'node:tls';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
@@ -23,7 +24,7 @@ export async function buildServerApp(
   coherence: ThreadCoherence | null,
   // Passed in: the caller loads the HTTP stack while the store opens (run.ts), not when this module loads.
   build: typeof buildApp,
-): Promise<{ app: FastifyInstance; tls: boolean }> {
+): Promise<{ app: FastifyInstance; tls: boolean; reloadTls: () => void }> {
   const threads = coherence ? config.requestThreads : 1;
   // Admission bounds protect the process's memory: each thread takes its share (the largest body must still fit).
   const admission = createAdmission(
@@ -35,9 +36,7 @@ export async function buildServerApp(
     observeBody,
   );
   store.httpDeps.metrics.setAdmissionStats(admission.stats);
-  const tls = config.tls
-    ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
-    : undefined;
+  const tls = config.tls ? readTlsFiles(config.tls) : undefined;
   const app = await build(store.httpDeps, {
     // With several request threads each log line names its thread (Node's threadId: 0 is the main thread).
     logger: coherence
@@ -49,7 +48,36 @@ export async function buildServerApp(
     serverFactory: (handler) =>
       createListAwareServer({ ...(tls ? { tls } : {}), admission }, coherence ? coherent(handler, coherence) : handler),
   });
-  return { app, tls: tls !== undefined };
+  const reloadTls = () => {
+    if (!config.tls) return;
+    const next = readTlsFiles(config.tls);
+    // Checked before use: a half-renewed pair (new certificate, old key) throws here and the old pair stays.
+    createSecureContext(next);
+    (app.server as unknown as TlsServer).setSecureContext(next);
+  };
+  return { app, tls: tls !== undefined, reloadTls };
+}
+
+function readTlsFiles(files: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer } {
+  return { cert: readFileSync(files.certFile), key: readFileSync(files.keyFile) };
+}
+
+/**
+ * SIGHUP: the certificate and key are read again (cert-manager renews them in place), as Vault reloads its listener's
+ * certificate on SIGHUP. New connections get the new pair; open ones keep theirs. A pair that does not load (missing
+ * file, key not matching the certificate) is refused and the old one kept: the reason is logged, never key material.
+ */
+export function reloadTlsOnHangup(reload: () => void, log: FastifyInstance['log']): void {
+  try {
+    reload();
+    log.info('SIGHUP: TLS certificate reloaded');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    log.error(
+      { error: code ?? (err instanceof Error ? err.message : String(err)) },
+      'SIGHUP: TLS certificate not reloaded; the previous one stays',
+    );
+  }
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;

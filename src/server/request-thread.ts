@@ -4,7 +4,7 @@ import type { AuditPortGrant } from '../audit/threaded.js';
 import type { Lifecycle } from '../http/deps.js';
 import { createMetrics } from '../http/metrics.js';
 import { StrongroomError } from '../shared/errors.js';
-import { buildServerApp } from './http-server.js';
+import { buildServerApp, reloadTlsOnHangup } from './http-server.js';
 import { openStore, type Store } from './store.js';
 import { createRequestThreadAudit } from './thread-audit.js';
 import { createThreadCoherence, shareOfLoginRateLimit } from './thread-coherence.js';
@@ -35,6 +35,7 @@ let store: Store | null = null;
 let ownLifecycle: Lifecycle | null = null;
 let server: Server | null = null;
 let closeApp: (() => Promise<void>) | null = null;
+let reloadThreadTls: () => void = () => undefined;
 
 // Answers to this thread's own calls arrive while it starts (the audit port); the main thread's requests come after
 // `ready`.
@@ -74,7 +75,12 @@ async function start(): Promise<void> {
   store = opened;
   coherence.bind(opened);
   if (data.unsealKey) await unsealWith(data.unsealKey, data.seals);
-  const { app } = await buildServerApp(opened, data.config, coherence, (await import('../http/app.js')).buildApp);
+  const { app, reloadTls } = await buildServerApp(
+    opened,
+    data.config,
+    coherence,
+    (await import('../http/app.js')).buildApp,
+  );
   await app.ready();
   server = app.server as unknown as Server;
   await new Promise<void>((resolve, reject) => {
@@ -86,6 +92,7 @@ async function start(): Promise<void> {
   });
 
   closeApp = () => app.close();
+  reloadThreadTls = () => reloadTlsOnHangup(reloadTls, app.log);
   post({ kind: 'ready' });
 }
 
@@ -94,6 +101,9 @@ async function handle(message: ToRequestThread, closeApp: () => Promise<void>): 
   switch (message.kind) {
     case 'seal':
       await current.seal.seal();
+      return;
+    case 'reload-tls':
+      reloadThreadTls();
       return;
     case 'unseal':
       try {

@@ -39,6 +39,8 @@ export interface RequestThreadPool {
   distributeUnseal(): Promise<void>;
   /** Tells every thread to seal now (they also check the shared flag before every request). */
   broadcastSeal(): void;
+  /** SIGHUP: every thread reads the TLS certificate and key again (each logs the outcome). */
+  broadcastTlsReload(): void;
   /** Drains every thread's requests and closes its store; the threads end with the process (see above). */
   stop(): Promise<void>;
 }
@@ -72,6 +74,10 @@ export function createRequestThreadPool(deps: {
   function broadcastSeal(): void {
     deps.coherence.markSealing();
     for (const { worker } of threads) worker.postMessage({ kind: 'seal' } satisfies ToRequestThread);
+  }
+
+  function broadcastTlsReload(): void {
+    for (const { worker } of threads) worker.postMessage({ kind: 'reload-tls' } satisfies ToRequestThread);
   }
 
   async function onMessage(
@@ -158,6 +164,7 @@ export function createRequestThreadPool(deps: {
     },
     distributeUnseal,
     broadcastSeal,
+    broadcastTlsReload,
     async stop() {
       await Promise.allSettled(threads.map(({ calls }) => calls.call({ kind: 'stop' })));
       // The threads stay (idle, holding their detached listening handles) until the process ends: see above.

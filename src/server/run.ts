@@ -6,7 +6,7 @@ import { KEY_FILE_UNSEAL_HELP } from '../crypto/keyfile.js';
 import { createMetrics } from '../http/metrics.js';
 import type { ServerConfig } from './config.js';
 import { bootstrapDev, unsealAtStart } from './dev.js';
-import { buildServerApp } from './http-server.js';
+import { buildServerApp, reloadTlsOnHangup } from './http-server.js';
 import { createRequestThreadPool, type RequestThreadPool } from './request-threads.js';
 import { openStore, type Store, type StoreThreading } from './store.js';
 import {
@@ -26,6 +26,8 @@ export interface RunningServer {
   store: Store;
   /** Log rotation: every audit file device reopens its path (a moved-away file is followed by a new one). */
   reopenAuditLog(): Promise<void>;
+  /** SIGHUP: the TLS certificate and key are read again by every request thread (no-op without TLS). */
+  reloadTls(): void;
   stop(): Promise<void>;
 }
 
@@ -82,7 +84,7 @@ export async function startServer(
     throw err;
   }
 
-  const { app, tls } = await buildServerApp(store, config, coherence, (await httpStack).buildApp);
+  const { app, tls, reloadTls } = await buildServerApp(store, config, coherence, (await httpStack).buildApp);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
@@ -113,6 +115,11 @@ export async function startServer(
     rootToken,
     app,
     store,
+    reloadTls() {
+      if (!tls) return;
+      reloadTlsOnHangup(reloadTls, app.log);
+      pool?.broadcastTlsReload();
+    },
     async reopenAuditLog() {
       const audit = store.audit();
       // Sealed since start: no audit device is open yet; the first unseal opens the files at their current paths.
@@ -177,7 +184,11 @@ export async function runServer(config: ServerConfig): Promise<void> {
   }
 
   // SIGHUP is log rotation (logrotate's postrotate), as for most daemons — never a reason to exit.
-  const onHangup = () => void server.reopenAuditLog();
+  // It also reloads the TLS certificate, as Vault's SIGHUP does (cert-manager renews it in place).
+  const onHangup = () => {
+    server.reloadTls();
+    void server.reopenAuditLog();
+  };
   process.on('SIGHUP', onHangup);
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {

@@ -117,6 +117,9 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
       worker = null;
       if (!thread) return;
       const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
+      // Waited for: an unref'd thread would let the loop empty mid-close (the process would end with the rest of
+      // close() never run, and a top-level await would end with code 13).
+      thread.ref();
       thread.postMessage('close');
       await exited;
     },

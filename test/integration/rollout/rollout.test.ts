@@ -82,19 +82,17 @@ describe('secret rollouts', () => {
       }),
     );
     await bed.put('waves-api', { password: 'one' });
+    // Every status the operator writes, from the API server's own change stream (polling could miss a short state).
     const seen: string[][] = [];
-    let watching = true;
-    const watcher = (async () => {
-      while (watching) {
-        const r = rolloutOf(bed, 'waves', 'api');
-        if (r?.workloads) seen.push(r.workloads.map((w: Loose) => `${w.name}=${w.state}`));
-        await new Promise((res) => setTimeout(res, 5));
-      }
-    })();
+    const unsubscribe = bed.api.store.subscribe((event) => {
+      const { kind, metadata, status } = event.object as Loose;
+      if (kind !== 'ExternalSecret' || metadata?.namespace !== 'waves' || metadata?.name !== 'api') return;
+      const workloads = status?.rollout?.workloads as Loose[] | undefined;
+      if (workloads) seen.push(workloads.map((w: Loose) => `${w.name}=${w.state}`));
+    });
     await bed.sync('waves', 'api');
     const done = await eventually(phase('waves', 'api', 'Succeeded'), 'progressive rollout');
-    watching = false;
-    await watcher;
+    unsubscribe();
     expect(done.waves.map((w: Loose) => w.name)).toEqual(['canary', 'main', 'remaining']);
     expect(done.workloads.map((w: Loose) => `${w.name}@${w.wave}`)).toEqual(['canary@0', 'main@1', 'agent@2']);
     const stateOf = (snapshot: string[], name: string) => snapshot.find((s) => s.startsWith(`${name}=`))!.split('=')[1];
