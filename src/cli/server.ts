@@ -20,6 +20,10 @@ export function registerServer(program: Command): void {
     .option('--database-url <url>', 'PostgreSQL URL (postgres://...); several servers may share one database')
     .option('--tls-cert-file <file>', 'TLS certificate (PEM)')
     .option('--tls-key-file <file>', 'TLS private key (PEM)')
+    .option(
+      '--tls-reload-interval <seconds>',
+      'how often the TLS files are checked for a renewal and reloaded (default 60; 0: only on SIGHUP)',
+    )
     .option('--audit-file <path>', "this process's own file audit device (listed as audit-file/, local to the process)")
     .option(
       '--audit-file-dirs <dirs>',

@@ -77,6 +77,20 @@ describe('server config', () => {
     );
   });
 
+  it('checks the TLS files for a renewal every 60 s unless told otherwise (0: only on SIGHUP)', () => {
+    const tls = { dev: true, tlsCertFile: 'c.pem', tlsKeyFile: 'k.pem' };
+    expect(loadConfig({ flags: tls, env: {}, cwd: '/srv' }).tls).toEqual({
+      certFile: '/srv/c.pem',
+      keyFile: '/srv/k.pem',
+      reloadIntervalSeconds: 60,
+    });
+    expect(loadConfig({ flags: { ...tls, tlsReloadInterval: '0' }, env: {} }).tls?.reloadIntervalSeconds).toBe(0);
+    expect(loadConfig({ flags: tls, env: { STRONGROOM_TLS_RELOAD_INTERVAL: '5' } }).tls?.reloadIntervalSeconds).toBe(5);
+    expect(problemsOf(() => loadConfig({ flags: { ...tls, tlsReloadInterval: '1m' }, env: {} }))[0]).toMatch(
+      /--tls-reload-interval: must be a whole number/,
+    );
+  });
+
   it('rejects unknown keys and unreadable or malformed files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'strongroom-config-'));
     const unknown = join(dir, 'a.yaml');

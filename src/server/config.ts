@@ -96,6 +96,8 @@ const rawSchema = z
     max_json_depth: z.number().int().min(1).max(MAX_CONFIGURABLE_JSON_DEPTH).default(DEFAULT_MAX_JSON_DEPTH),
     // Threads serving HTTP requests (the main thread is one of them); unset: see defaultRequestThreads.
     request_threads: z.number().int().min(1).max(MAX_REQUEST_THREADS).optional(),
+    // Seconds between checks of the TLS files for a renewal (cert-manager rewrites them in place); 0: only on SIGHUP.
+    tls_reload_interval: z.number().int().min(0).max(86_400).default(60),
     // Vault's `ui` stanza; on by default here (the console holds no secret and needs a token like any client).
     ui: z.boolean().default(true),
     seal: sealSchema.optional(),
@@ -150,7 +152,8 @@ export interface ServerConfig {
   /** Where SQLite lives (and, in dev mode, the unseal key file). */
   dataDir: string;
   databaseUrl?: string;
-  tls?: { certFile: string; keyFile: string };
+  /** `reloadIntervalSeconds`: how often the files are checked for a renewal (0: only on SIGHUP). */
+  tls?: { certFile: string; keyFile: string; reloadIntervalSeconds: number };
   auditFile?: string;
   /**
    * Absolute directories where file audit devices enabled through sys/audit may write (default <data-dir>/audit).
@@ -185,7 +188,7 @@ export class ConfigError extends Error {
 // The seal stanza is a mapping: YAML only (its token may come from the environment, see transitSealOf).
 const KEYS = (Object.keys(rawSchema.shape) as Array<keyof RawConfig>).filter((key) => key !== 'seal');
 const NUMERIC = new Set<string>(['max_request_bytes', 'kv_max_data_bytes', 'max_inflight_request_bytes']);
-const COUNT = new Set<string>(['max_concurrent_requests', 'max_json_depth', 'request_threads']);
+const COUNT = new Set<string>(['max_concurrent_requests', 'max_json_depth', 'request_threads', 'tls_reload_interval']);
 const BOOLEAN = new Set<string>(['dev', 'ui']);
 
 /** Flag values as commander gives them (camelCase keys, strings or booleans). */
@@ -246,7 +249,11 @@ export function loadConfig(input: { flags: FlagValues; env: NodeJS.ProcessEnv; c
   if (c.seal) config.seal = transitSealOf(c.seal, input.env, cwd);
   if (c.database_url) config.databaseUrl = c.database_url;
   if (c.tls_cert_file && c.tls_key_file) {
-    config.tls = { certFile: resolve(cwd, c.tls_cert_file), keyFile: resolve(cwd, c.tls_key_file) };
+    config.tls = {
+      certFile: resolve(cwd, c.tls_cert_file),
+      keyFile: resolve(cwd, c.tls_key_file),
+      reloadIntervalSeconds: c.tls_reload_interval,
+    };
   }
   if (c.audit_file) config.auditFile = resolve(cwd, c.audit_file);
   const dirs =

@@ -63,19 +63,23 @@ function readTlsFiles(files: { certFile: string; keyFile: string }): { cert: Buf
 }
 
 /**
- * SIGHUP: the certificate and key are read again (cert-manager renews them in place), as Vault reloads its listener's
- * certificate on SIGHUP. New connections get the new pair; open ones keep theirs. A pair that does not load (missing
+ * The certificate and key read again (on SIGHUP, as Vault reloads its listener's certificate, or when the files
+ * changed: cert-manager renews them in place). New connections get the new pair; open ones keep theirs. A pair that does not load (missing
  * file, key not matching the certificate) is refused and the old one kept: the reason is logged, never key material.
  */
-export function reloadTlsOnHangup(reload: () => void, log: FastifyInstance['log']): void {
+export function reloadTlsLogged(
+  reload: () => void,
+  log: FastifyInstance['log'],
+  cause: 'SIGHUP' | 'files changed',
+): void {
   try {
     reload();
-    log.info('SIGHUP: TLS certificate reloaded');
+    log.info({ cause }, 'TLS certificate reloaded');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     log.error(
-      { error: code ?? (err instanceof Error ? err.message : String(err)) },
-      'SIGHUP: TLS certificate not reloaded; the previous one stays',
+      { cause, error: code ?? (err instanceof Error ? err.message : String(err)) },
+      'TLS certificate not reloaded; the previous one stays',
     );
   }
 }

@@ -4,7 +4,7 @@ import type { AuditPortGrant } from '../audit/threaded.js';
 import type { Lifecycle } from '../http/deps.js';
 import { createMetrics } from '../http/metrics.js';
 import { StrongroomError } from '../shared/errors.js';
-import { buildServerApp, reloadTlsOnHangup } from './http-server.js';
+import { buildServerApp, reloadTlsLogged } from './http-server.js';
 import { openStore, type Store } from './store.js';
 import { createRequestThreadAudit } from './thread-audit.js';
 import { createThreadCoherence, shareOfLoginRateLimit } from './thread-coherence.js';
@@ -35,7 +35,7 @@ let store: Store | null = null;
 let ownLifecycle: Lifecycle | null = null;
 let server: Server | null = null;
 let closeApp: (() => Promise<void>) | null = null;
-let reloadThreadTls: () => void = () => undefined;
+let reloadThreadTls: (cause: 'SIGHUP' | 'files changed') => void = () => undefined;
 
 // Answers to this thread's own calls arrive while it starts (the audit port); the main thread's requests come after
 // `ready`.
@@ -92,7 +92,7 @@ async function start(): Promise<void> {
   });
 
   closeApp = () => app.close();
-  reloadThreadTls = () => reloadTlsOnHangup(reloadTls, app.log);
+  reloadThreadTls = (cause) => reloadTlsLogged(reloadTls, app.log, cause);
   post({ kind: 'ready' });
 }
 
@@ -103,7 +103,7 @@ async function handle(message: ToRequestThread, closeApp: () => Promise<void>): 
       await current.seal.seal();
       return;
     case 'reload-tls':
-      reloadThreadTls();
+      reloadThreadTls(message.cause);
       return;
     case 'unseal':
       try {

@@ -40,7 +40,7 @@ export interface RequestThreadPool {
   /** Tells every thread to seal now (they also check the shared flag before every request). */
   broadcastSeal(): void;
   /** SIGHUP: every thread reads the TLS certificate and key again (each logs the outcome). */
-  broadcastTlsReload(): void;
+  broadcastTlsReload(cause: 'SIGHUP' | 'files changed'): void;
   /** Drains every thread's requests and closes its store; the threads end with the process (see above). */
   stop(): Promise<void>;
 }
@@ -76,8 +76,8 @@ export function createRequestThreadPool(deps: {
     for (const { worker } of threads) worker.postMessage({ kind: 'seal' } satisfies ToRequestThread);
   }
 
-  function broadcastTlsReload(): void {
-    for (const { worker } of threads) worker.postMessage({ kind: 'reload-tls' } satisfies ToRequestThread);
+  function broadcastTlsReload(cause: 'SIGHUP' | 'files changed'): void {
+    for (const { worker } of threads) worker.postMessage({ kind: 'reload-tls', cause } satisfies ToRequestThread);
   }
 
   async function onMessage(

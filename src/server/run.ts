@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 
@@ -6,7 +7,7 @@ import { KEY_FILE_UNSEAL_HELP } from '../crypto/keyfile.js';
 import { createMetrics } from '../http/metrics.js';
 import type { ServerConfig } from './config.js';
 import { bootstrapDev, unsealAtStart } from './dev.js';
-import { buildServerApp, reloadTlsOnHangup } from './http-server.js';
+import { buildServerApp, reloadTlsLogged } from './http-server.js';
 import { createRequestThreadPool, type RequestThreadPool } from './request-threads.js';
 import { openStore, type Store, type StoreThreading } from './store.js';
 import {
@@ -104,6 +105,12 @@ export async function startServer(
     throw err;
   }
   store.startMaintenance(app.log);
+  const stopWatchingTls = config.tls
+    ? watchTlsFiles(config.tls, () => {
+        reloadTlsLogged(reloadTls, app.log, 'files changed');
+        pool?.broadcastTlsReload('files changed');
+      })
+    : () => undefined;
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${tls ? 'https' : 'http'}://${host}:${address.port}`;
@@ -117,8 +124,8 @@ export async function startServer(
     store,
     reloadTls() {
       if (!tls) return;
-      reloadTlsOnHangup(reloadTls, app.log);
-      pool?.broadcastTlsReload();
+      reloadTlsLogged(reloadTls, app.log, 'SIGHUP');
+      pool?.broadcastTlsReload('SIGHUP');
     },
     async reopenAuditLog() {
       const audit = store.audit();
@@ -143,6 +150,7 @@ export async function startServer(
     },
     stop() {
       stopping ??= (async () => {
+        stopWatchingTls();
         stopUnsealing();
         // Stop accepting, let in-flight requests finish (bounded), then flush the audit log and close storage. The
         // other request threads drain alongside; their audit ports close before the audit thread does.
@@ -201,4 +209,38 @@ export async function runServer(config: ServerConfig): Promise<void> {
   process.off('SIGHUP', onHangup);
   await server.stop();
   process.exitCode = 0;
+}
+
+/**
+ * Kubernetes rewrites a mounted Secret's files when cert-manager renews the certificate, and nobody sends SIGHUP: the
+ * files are checked every `reloadIntervalSeconds` (a stat of each, nothing read unless they changed) and reloaded when
+ * they differ. Both files must have settled (unchanged over one interval) so a half-written pair is not tried.
+ */
+function watchTlsFiles(
+  tls: { certFile: string; keyFile: string; reloadIntervalSeconds: number },
+  reload: () => void,
+): () => void {
+  if (tls.reloadIntervalSeconds <= 0) return () => undefined;
+  const signature = () => {
+    try {
+      return [tls.certFile, tls.keyFile]
+        .map((file) => statSync(file))
+        .map((st) => `${st.ino}:${st.size}:${st.mtimeMs}`)
+        .join('|');
+    } catch {
+      return null; // missing for a moment while being replaced: decided on a later check
+    }
+  };
+  let loaded = signature();
+  let seen = loaded;
+  const timer = setInterval(() => {
+    const now = signature();
+    if (now !== null && now === seen && now !== loaded) {
+      loaded = now;
+      reload();
+    }
+    seen = now;
+  }, tls.reloadIntervalSeconds * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
 }

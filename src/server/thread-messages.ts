@@ -22,8 +22,8 @@ export type ToRequestThread =
   /** `seals`: the seal count when the key was taken (a seal since then wins: thread-coherence.ts). */
   | { kind: 'unseal'; id: number; key: Uint8Array; seals: number }
   | { kind: 'seal' }
-  /** SIGHUP: read the TLS certificate and key again. */
-  | { kind: 'reload-tls' }
+  /** Read the TLS certificate and key again (SIGHUP, or the files changed). */
+  | { kind: 'reload-tls'; cause: 'SIGHUP' | 'files changed' }
   | { kind: 'stop'; id: number }
   | { kind: 'answer'; id: number; ok: true; grant?: AuditPortGrant }
   | { kind: 'answer'; id: number; ok: false; error: string };

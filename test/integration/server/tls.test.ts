@@ -155,3 +155,29 @@ describe.each([1, 2])('TLS certificate renewal (SIGHUP), %i request thread(s)', 
     expect(server.stdout() + server.stderr()).not.toContain(readFileSync(renewed.key, 'utf8').split('\n')[1]!);
   });
 });
+
+describe('TLS certificate renewal without a signal (--tls-reload-interval)', () => {
+  let dir: string;
+  let server: StartedServer;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'strongroom-tls-poll-'));
+    const { cert, key } = makeCertificate(dir);
+    server = await startServer({
+      args: [`--tls-cert-file=${cert}`, `--tls-key-file=${key}`, '--tls-reload-interval=1'],
+    });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves the renewed certificate once the files have changed and settled, as a Secret volume does', async () => {
+    expect(await servedFingerprint(server.url)).toBe(fingerprintOf(readFileSync(join(dir, 'server.crt'))));
+    const renewed = makeCertificate(dir, 'renewed');
+    copyFileSync(renewed.cert, join(dir, 'server.crt'));
+    copyFileSync(renewed.key, join(dir, 'server.key'));
+    await eventuallyServed(server.url, fingerprintOf(readFileSync(renewed.cert)));
+    expect(server.stdout() + server.stderr()).toMatch(/TLS certificate reloaded/);
+  });
+});
