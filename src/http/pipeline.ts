@@ -218,7 +218,15 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
         }).catch(auditFailed);
       }
       return rendered;
-    } catch (err) {
+    } catch (caught) {
+      // An error can rest on a commit too (a 403 for a token another request just revoked, a check-and-set mismatch):
+      // durable before it is answered, as a success is; a failed sync turns it into the storage 503.
+      const err = deps.durable
+        ? await deps.durable().then(
+            () => caught,
+            (syncErr: unknown) => syncErr,
+          )
+        : caught;
       // Asked only when sealed (and never allowed to turn a 503 into another error).
       const unsealHelp = isStrongroomError(err, 'sealed')
         ? await deps.unsealHelp?.().catch(() => undefined)

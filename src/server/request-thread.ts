@@ -37,11 +37,16 @@ let server: Server | null = null;
 let closeApp: (() => Promise<void>) | null = null;
 let reloadThreadTls: (cause: 'SIGHUP' | 'files changed') => void = () => undefined;
 
-// Answers to this thread's own calls arrive while it starts (the audit port); the main thread's requests come after
-// `ready`.
+// Answers to this thread's own calls arrive while it starts (the audit port). The main thread's messages can come
+// before `ready` too (an unseal or a seal while this thread opens its store): they wait and are handled, in order, once
+// it is ready — dropping one would leave the main thread's unseal waiting for this thread's answer.
+const early: ToRequestThread[] = [];
+const handled = (message: ToRequestThread, close: () => Promise<void>) =>
+  handle(message, close).catch((err: unknown) => warn(`request thread: ${message.kind} failed: ${errorText(err)}`));
 port.on('message', (message: ToRequestThread) => {
   if (calls.answered(message)) return;
-  if (closeApp) void handle(message, closeApp);
+  if (closeApp) void handled(message, closeApp);
+  else early.push(message);
 });
 
 async function start(): Promise<void> {
@@ -94,6 +99,7 @@ async function start(): Promise<void> {
   closeApp = () => app.close();
   reloadThreadTls = (cause) => reloadTlsLogged(reloadTls, app.log, cause);
   post({ kind: 'ready' });
+  for (const message of early.splice(0)) void handled(message, closeApp);
 }
 
 async function handle(message: ToRequestThread, closeApp: () => Promise<void>): Promise<void> {

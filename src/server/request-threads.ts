@@ -51,8 +51,21 @@ export function createRequestThreadPool(deps: {
   coherence: ThreadCoherence;
   store: () => Store;
   warn: (line: string) => void;
+  /**
+   * A request thread ended while serving. Its listening handle went with it, and that handle's close closed the one
+   * descriptor every thread accepts on (whose number a later open may reuse): the process cannot go on safely.
+   * Default: exit at once (everything acknowledged is already durable; the orchestrator restarts the server).
+   */
+  fatal?: (reason: string) => void;
 }): RequestThreadPool {
   const threads: Array<{ worker: Worker; calls: ReturnType<typeof createCalls> }> = [];
+  let stopping = false;
+  const fatal =
+    deps.fatal ??
+    ((reason: string) => {
+      deps.warn(`${reason}; the server stops (exit 70) so that it is restarted whole`);
+      process.exit(70);
+    });
   const store = () => deps.store();
 
   async function distributeUnseal(): Promise<void> {
@@ -158,7 +171,10 @@ export function createRequestThreadPool(deps: {
         );
         worker.on('message', (message: FromRequestThread) => void onMessage(worker, calls, message));
         worker.on('error', (err) => deps.warn(`request thread failed: ${err.message}`));
-        worker.on('exit', () => calls.failAll('the request thread stopped'));
+        worker.on('exit', (code) => {
+          calls.failAll('the request thread stopped');
+          if (!stopping) fatal(`request thread ${i} ended unexpectedly (exit code ${code})`);
+        });
       }
       await Promise.all(starting);
     },
@@ -166,6 +182,7 @@ export function createRequestThreadPool(deps: {
     broadcastSeal,
     broadcastTlsReload,
     async stop() {
+      stopping = true;
       await Promise.allSettled(threads.map(({ calls }) => calls.call({ kind: 'stop' })));
       // The threads stay (idle, holding their detached listening handles) until the process ends: see above.
       for (const { worker } of threads) worker.unref();

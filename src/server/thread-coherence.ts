@@ -63,8 +63,15 @@ export function createThreadCoherence(shared: SharedArrayBuffer): ThreadCoherenc
     // Loop: commits by other threads during a refresh are caught before anyone waiting on it resumes.
     while (store && cachesSeen !== Atomics.load(cells, CHANGES)) {
       // Taken before reading: a commit after this point moves the counter again and is read on the next pass.
+      const before = cachesSeen;
       cachesSeen = Atomics.load(cells, CHANGES);
-      await store.forgetCached();
+      try {
+        await store.forgetCached();
+      } catch (err) {
+        // Not caught up: the next request tries again (never served from the caches this refresh was to replace).
+        cachesSeen = before;
+        throw err;
+      }
     }
   }
 

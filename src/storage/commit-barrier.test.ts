@@ -77,6 +77,29 @@ describe('commit barrier', () => {
     expect(held.calls).toHaveLength(1);
   });
 
+  it('keeps counting right when the shared Int32 count wraps past 2^31', async () => {
+    const held = heldSync();
+    const cell = new Int32Array(new SharedArrayBuffer(4));
+    cell[0] = 2 ** 31 - 2;
+    const barrier = createCommitBarrier({
+      file: walBackedFile(),
+      onFailure: () => undefined,
+      sync: held.sync,
+      sharedCommits: () => Atomics.load(cell, 0),
+    });
+    const first = barrier.flush();
+    await until(() => held.calls.length === 1);
+    held.calls[0]!.resolve();
+    await first;
+    Atomics.add(cell, 0, 5); // wraps to a negative number: still five commits later, not older
+    expect(Atomics.load(cell, 0)).toBeLessThan(0);
+    const second = barrier.flush();
+    await until(() => held.calls.length === 2);
+    expect(await settled(second)).toBe(false);
+    held.calls[1]!.resolve();
+    await second;
+  });
+
   it('holds a flush until the sync that covers its commit has finished', async () => {
     const held = heldSync();
     const barrier = createCommitBarrier({ file: walBackedFile(), onFailure: () => undefined, sync: held.sync });

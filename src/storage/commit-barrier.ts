@@ -124,10 +124,10 @@ export function createCommitBarrier(options: CommitBarrierOptions): CommitBarrie
           return;
         }
         durable = Math.max(durable, upTo);
-        durableShared = Math.max(durableShared, upToShared);
+        if (countAhead(upToShared, durableShared)) durableShared = upToShared;
         const still: Waiter[] = [];
         for (const waiter of waiters) {
-          if (waiter.upTo <= durable && waiter.upToShared <= durableShared) waiter.resolve();
+          if (waiter.upTo <= durable && !countAhead(waiter.upToShared, durableShared)) waiter.resolve();
           else still.push(waiter);
         }
         waiters = still;
@@ -140,7 +140,7 @@ export function createCommitBarrier(options: CommitBarrierOptions): CommitBarrie
   function flush(): Promise<void> {
     if (failed) return Promise.reject(failed);
     const shared = sharedCommits();
-    if (durable >= commits && durableShared >= shared) return Promise.resolve();
+    if (durable >= commits && !countAhead(shared, durableShared)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       waiters.push({ upTo: commits, upToShared: shared, resolve, reject });
       if (!syncing) {
@@ -166,4 +166,13 @@ export function createCommitBarrier(options: CommitBarrierOptions): CommitBarrie
       }
     },
   };
+}
+
+/**
+ * Whether shared count `a` is past `b`. The process-wide count is an Int32 in shared memory that wraps after 2^31
+ * commits (days at thousands of writes a second): compared by difference, as TCP compares sequence numbers, it stays
+ * right across the wrap as long as the two are less than 2^31 apart.
+ */
+function countAhead(a: number, b: number): boolean {
+  return ((a - b) | 0) > 0;
 }
