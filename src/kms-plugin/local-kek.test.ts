@@ -63,6 +63,24 @@ describe('in-process KEK (openLocalKek) beside a running server on the same data
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('a wrap never creates the transit mount (it is audited as a read); only ensureKey, audited as a change, does', async () => {
+    const pluginFile = join(dir, 'kms-audit.log');
+    const kek = await openLocalKek({ ...options, auditFile: pluginFile });
+    await expect(kek.encrypt(Buffer.from('seed'), Buffer.from('aad'))).rejects.toThrow(/transit\/ is not mounted/);
+    await kek.ensureKey();
+    const wrapped = await kek.encrypt(Buffer.from('seed'), Buffer.from('aad'));
+    expect(Buffer.from(await kek.decrypt(wrapped.ciphertext, Buffer.from('aad'))).toString()).toBe('seed');
+    await kek.close();
+    const entries = readLines(pluginFile).map((e) => `${e.type} ${e.request.path}`);
+    // The refused wrap is recorded; the key (and mount) creation's request entry comes before its response.
+    expect(entries.slice(0, 4)).toEqual([
+      'request transit/encrypt/kube',
+      'response transit/encrypt/kube',
+      'request transit/keys/kube',
+      'response transit/keys/kube',
+    ]);
+  });
+
   it("audits every call into its own database chain and its own file, never the server's file", async () => {
     const pluginFile = join(dir, 'kms-audit.log');
     const kek = await openLocalKek({ ...options, auditFile: pluginFile });

@@ -122,13 +122,22 @@ export async function openLocalKek(options: LocalKekOptions): Promise<Kek> {
     metadata: { pid: String(process.pid) },
   };
 
-  async function transitMount(): Promise<Mount> {
+  async function existingMount(): Promise<Mount | null> {
     const found = await mounts.resolve(mountPrefix);
-    if (found && found.mount.path === mountPrefix) {
-      if (found.mount.type !== 'transit')
-        throw new StrongroomError('invalid', `${mountPrefix} is mounted, but not as a transit engine`);
-      return found.mount;
-    }
+    if (!found || found.mount.path !== mountPrefix) return null;
+    if (found.mount.type !== 'transit')
+      throw new StrongroomError('invalid', `${mountPrefix} is mounted, but not as a transit engine`);
+    return found.mount;
+  }
+
+  /**
+   * The mount a call works in. Only a call audited as a change (`changesStore`, whose request entry is durable before
+   * it runs) may create it; a wrap or unwrap whose mount was removed fails (closed) instead of changing the store.
+   */
+  async function transitMount(changesStore: boolean): Promise<Mount> {
+    const found = await existingMount();
+    if (found) return found;
+    if (!changesStore) throw new StrongroomError('unavailable', `${mountPrefix} is not mounted any more`);
     return mounts.enable({ path: mountPrefix, type: 'transit', description: 'created by strongroom kms-plugin' });
   }
 
@@ -160,7 +169,7 @@ export async function openLocalKek(options: LocalKekOptions): Promise<Kek> {
     let status = 200;
     let error: string | undefined;
     try {
-      return await call(await transitMount());
+      return await call(await transitMount(changesStore));
     } catch (err) {
       status = err instanceof StrongroomError && err.kind === 'invalid' ? 400 : 500;
       error = err instanceof Error ? err.message : String(err);
@@ -185,7 +194,8 @@ export async function openLocalKek(options: LocalKekOptions): Promise<Kek> {
       );
     },
     async ensureKey() {
-      if (await service.keyExists(await transitMount(), options.keyName)) return;
+      const mount = await existingMount();
+      if (mount && (await service.keyExists(mount, options.keyName))) return;
       await audited('update', `keys/${options.keyName}`, true, (mount) => service.createKey(mount, options.keyName));
     },
     async close() {
