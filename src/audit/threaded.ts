@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { compiledWorkerScript } from '../shared/worker-script.js';
 import { StrongroomError } from '../shared/errors.js';
 import type { StorageConfig } from '../storage/database.js';
 import { createRedactor } from './redact.js';
@@ -98,7 +96,7 @@ export async function createThreadedAuditService(options: ThreadedAuditOptions):
     ...(options.files ? { files: options.files } : {}),
     ...(options.localDevices ? { localDevices: options.localDevices } : {}),
   };
-  const worker = new Worker(workerFile(), {
+  const worker = new Worker(compiledWorkerScript(import.meta.url, 'audit-worker.js', 'audit worker'), {
     workerData: data,
     transferList: [data.hmacKey.buffer as ArrayBuffer],
     // V8 grows a thread's young generation to 32 MB under allocation bursts and keeps it resident; this thread's
@@ -336,17 +334,4 @@ export async function killAuditThreadForTesting(service: AuditService): Promise<
   const worker = workers.get(service);
   if (!worker) throw new Error('not a threaded audit service');
   await worker.terminate();
-}
-
-/**
- * The compiled worker next to this module. Under the test runner this module is TypeScript and the worker must
- * still be JavaScript: the build in dist/ (which the test setup makes) provides it.
- */
-function workerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  const beside = join(dirname(here), 'audit-worker.js');
-  if (existsSync(beside)) return beside;
-  const built = join(dirname(here), '..', '..', 'dist', 'src', 'audit', 'audit-worker.js');
-  if (existsSync(built)) return built;
-  throw new StrongroomError('internal', 'the audit worker script is missing; run `npm run build`');
 }

@@ -102,6 +102,16 @@ async function start(): Promise<void> {
   for (const message of early.splice(0)) void handled(message, closeApp);
 }
 
+/** Runs the main thread's call `id` and answers it: ok, or the error's text. */
+async function answer(id: number, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+    post({ kind: 'answer', id, ok: true });
+  } catch (err) {
+    post({ kind: 'answer', id, ok: false, error: errorText(err) });
+  }
+}
+
 async function handle(message: ToRequestThread, closeApp: () => Promise<void>): Promise<void> {
   const current = store!;
   switch (message.kind) {
@@ -112,33 +122,13 @@ async function handle(message: ToRequestThread, closeApp: () => Promise<void>): 
       reloadThreadTls(message.cause);
       return;
     case 'unseal':
-      try {
-        await unsealWith(message.key, message.seals);
-        port!.postMessage({ kind: 'answer', id: message.id, ok: true } satisfies FromRequestThread);
-      } catch (err) {
-        port!.postMessage({
-          kind: 'answer',
-          id: message.id,
-          ok: false,
-          error: errorText(err),
-        } satisfies FromRequestThread);
-      }
-      return;
+      return answer(message.id, () => unsealWith(message.key, message.seals));
     case 'stop':
-      try {
+      return answer(message.id, async () => {
         detachListeningHandle(server!);
         await closeApp();
         await current.close();
-        port!.postMessage({ kind: 'answer', id: message.id, ok: true } satisfies FromRequestThread);
-      } catch (err) {
-        port!.postMessage({
-          kind: 'answer',
-          id: message.id,
-          ok: false,
-          error: errorText(err),
-        } satisfies FromRequestThread);
-      }
-      return;
+      });
     default:
       return;
   }

@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker, type MessagePort } from 'node:worker_threads';
 import type { SharedAuditService } from '../audit/threaded.js';
+import { compiledWorkerScript } from '../shared/worker-script.js';
 import { StrongroomError } from '../shared/errors.js';
 import type { ServerConfig } from './config.js';
 import type { Store } from './store.js';
@@ -150,7 +148,7 @@ export function createRequestThreadPool(deps: {
           seals,
           ...(key ? { unsealKey: key } : {}),
         };
-        const worker = new Worker(threadFile(), {
+        const worker = new Worker(compiledWorkerScript(import.meta.url, 'request-thread.js', 'request thread'), {
           workerData: data,
           transferList: key ? [key.buffer as ArrayBuffer] : [],
         });
@@ -188,14 +186,4 @@ export function createRequestThreadPool(deps: {
       for (const { worker } of threads) worker.unref();
     },
   };
-}
-
-/** The compiled request thread next to this module (under the test runner: the build in dist/). */
-function threadFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  const beside = join(dirname(here), 'request-thread.js');
-  if (existsSync(beside)) return beside;
-  const built = join(dirname(here), '..', '..', 'dist', 'src', 'server', 'request-thread.js');
-  if (existsSync(built)) return built;
-  throw new StrongroomError('internal', 'the request thread script is missing; run `npm run build`');
 }
