@@ -131,27 +131,26 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     onCall: (provider, operation) => metrics.providerCalls.inc({ provider, operation }),
   });
 
-  /** Merge-patches status; returns the object as stored (undefined when it is gone). */
-  async function writeStatus<T>(
+  async function writeStatus(
     kind: Kind,
     obj: { metadata: { name: string; namespace?: string } },
     status: unknown,
-  ): Promise<T | undefined> {
+  ): Promise<void> {
     const { name, namespace } = obj.metadata;
     const body = { status };
     try {
       if (namespace)
-        return (await custom.patchNamespacedCustomObjectStatus(
+        await custom.patchNamespacedCustomObjectStatus(
           { group: GROUP, version: VERSION, namespace, plural: PLURAL[kind], name, body },
           mergePatch,
-        )) as T;
-      return (await custom.patchClusterCustomObjectStatus(
-        { group: GROUP, version: VERSION, plural: PLURAL[kind], name, body },
-        mergePatch,
-      )) as T;
+        );
+      else
+        await custom.patchClusterCustomObjectStatus(
+          { group: GROUP, version: VERSION, plural: PLURAL[kind], name, body },
+          mergePatch,
+        );
     } catch (err) {
       if ((err as { code?: number }).code !== 404) throw err;
-      return undefined;
     }
   }
 
@@ -273,7 +272,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     getStore,
     getNamespace,
     getCachedSecret: (namespace, name) => secretInformer.get(name, namespace),
-    writeStatus: (es, status) => writeStatus<ExternalSecret>('ExternalSecret', es, status),
+    writeStatus: (es, status) => writeStatus('ExternalSecret', es, status),
     readExternalSecret,
     clients,
     cache,
@@ -360,7 +359,6 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
         ...(options.rollouts?.pollMs ? { pollMs: options.rollouts.pollMs } : {}),
         // Its workload informers count for readiness too: rollouts need them as much as syncs need ours.
         track: (name) => health.track(name),
-        readStore: getStore,
         log,
       });
     }

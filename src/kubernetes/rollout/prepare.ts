@@ -21,8 +21,7 @@ export type WriteSecretData = (
 
 export interface Preparing {
   writeSecretData: WriteSecretData;
-  /** `written`: the target Secret as the operator's write returned it, used instead of a GET when it is that Secret. */
-  prepare(es: Json, r: RolloutStatus, written?: Json): Promise<Step>;
+  prepare(es: Json, r: RolloutStatus): Promise<Step>;
 }
 
 export function createPreparing(deps: EngineContext): Preparing {
@@ -64,7 +63,7 @@ export function createPreparing(deps: EngineContext): Preparing {
     });
   }
 
-  async function prepare(es: Json, r: RolloutStatus, written?: Json): Promise<Step> {
+  async function prepare(es: Json, r: RolloutStatus): Promise<Step> {
     let policy;
     try {
       const storeRef = es.spec?.secretStoreRef ?? {};
@@ -88,12 +87,7 @@ export function createPreparing(deps: EngineContext): Preparing {
         `${r.trigger.toLowerCase()} requested by a person`,
       );
     }
-    const known =
-      !r.writeData &&
-      written?.metadata?.name === r.secretName &&
-      written.metadata.namespace === es.metadata.namespace &&
-      written.metadata.uid !== undefined;
-    const secret = known ? written : await cluster.readSecret(es.metadata.namespace, r.secretName);
+    const secret = await cluster.readSecret(es.metadata.namespace, r.secretName);
     if (!secret) return { wait: pollMs };
     const base: RolloutStatus = {
       ...r,
