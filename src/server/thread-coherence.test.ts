@@ -1,4 +1,9 @@
+import { sql } from 'kysely';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openStorage } from './open-storage.js';
 import type { Store } from './store.js';
 import { createSharedThreadState, createThreadCoherence, shareOfLoginRateLimit } from './thread-coherence.js';
 
@@ -83,6 +88,39 @@ describe('thread coherence (shared memory between request threads)', () => {
     expect(b.unsealedSince(a.seals())).toBe(true);
     expect(b.beforeRequest()).toBeNull();
     expect(storeB.seal.barrier.isSealed()).toBe(false);
+  });
+
+  it("over real storage: another thread's queries and writes that matched nothing leave this thread's caches alone", async () => {
+    const shared = createSharedThreadState();
+    const [a, b] = [createThreadCoherence(shared), createThreadCoherence(shared)];
+    const storeB = fakeStore();
+    a.bind(fakeStore() as unknown as Store);
+    b.bind(storeB as unknown as Store);
+    const file = join(mkdtempSync(join(tmpdir(), 'sr-coherence-')), 'db');
+    const storage = await openStorage({ engine: 'sqlite', file }, { sharedChanges: a.sharedChanges });
+    try {
+      await sql`create table probe (accessor text primary key, parent text)`.execute(storage.db);
+      await storage.db.insertInto('probe').values({ accessor: 'root', parent: null }).execute();
+      await b.beforeRequest();
+      const dropped = storeB.forgotten;
+      // What a child token's lookup reads on every cache miss (its ancestors), and a claim that finds nothing due:
+      // with two threads, counting either as a commit made each thread drop the other's caches, back and forth.
+      for (let i = 0; i < 3; i++) {
+        await sql`with recursive chain(accessor, parent) as (select accessor, parent from probe where accessor = ${'root'}
+          union all select p.accessor, p.parent from probe p join chain c on p.accessor = c.parent) select * from chain`.execute(
+          storage.db,
+        );
+        await storage.db.updateTable('probe').set({ parent: 'x' }).where('accessor', '=', 'none').execute();
+        expect(b.beforeRequest()).toBeNull();
+      }
+      expect(storeB.forgotten).toBe(dropped);
+      // A write that changed a row is seen by the other thread before its next request.
+      await storage.db.updateTable('probe').set({ parent: 'x' }).where('accessor', '=', 'root').execute();
+      await b.beforeRequest();
+      expect(storeB.forgotten).toBe(dropped + 1);
+    } finally {
+      await storage.close();
+    }
   });
 
   it('splits the login rate limit so all threads together allow no more than one did', () => {

@@ -7,7 +7,9 @@ import type { Store } from './store.js';
  * exactly as it sees its own (no interval, no eventual consistency):
  *
  * - CHANGES counts commits on the SQLite file by any request thread. A thread bumps it synchronously after each
- *   committed write, before the writing request can be acknowledged (storage's `sharedChanges`). It is the change
+ *   committed write that changed a row or the schema, before the writing request can be acknowledged (storage's
+ *   `sharedChanges`; a query or a write that matched nothing, such as the lease expiration's claim of due leases
+ *   several times a second, bumps nothing, or every thread would drop its caches for it). It is the change
  *   stamp of stamped caches (kv's), and a thread that finds it moved drops its other caches (policies, tokens, mount
  *   tables, identities, keyring) before it serves the next request.
  * - SEALS counts seals. A thread about to seal bumps it before it wipes its own keys; a thread that finds it moved

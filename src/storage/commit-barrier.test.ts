@@ -233,6 +233,37 @@ describe('SQLite storage with a commit barrier', () => {
     }
   });
 
+  it('syncs nothing for a write that changed no row or for a recursive query, and still syncs a schema change', async () => {
+    let syncs = 0;
+    const storage = await open(async () => void (syncs += 1));
+    try {
+      await storage.db.insertInto('probe').values({ k: 1 }).execute();
+      await storage.flushCommits();
+      const before = syncs;
+      // A claim that finds nothing due (the lease expiration's, several times a second): no WAL frame, no sync.
+      await storage.db.updateTable('probe').set({ k: 5 }).where('k', '=', 99).execute();
+      await storage.db.deleteFrom('probe').where('k', '=', 99).execute();
+      await storage.db.transaction().execute(async (trx) => {
+        await trx.updateTable('probe').set({ k: 6 }).where('k', '=', 98).execute();
+      });
+      // A token's ancestors are read with WITH RECURSIVE: a query, not a write.
+      await sql`with recursive c(x) as (select 1 union all select x + 1 from c where x < 3) select x from c`.execute(
+        storage.db,
+      );
+      await storage.flushCommits();
+      expect(syncs).toBe(before);
+      // A row changed (even to the same value) is a commit; so is a schema change, which changes no row.
+      await storage.db.updateTable('probe').set({ k: 1 }).where('k', '=', 1).execute();
+      await storage.flushCommits();
+      expect(syncs).toBe(before + 1);
+      await sql`create table probe_two (k integer)`.execute(storage.db);
+      await storage.flushCommits();
+      expect(syncs).toBe(before + 2);
+    } finally {
+      await storage.close();
+    }
+  });
+
   it('after a failed sync: refuses writes and transactions, and reports itself unhealthy for good', async () => {
     let failing = false;
     const storage = await open(async () => {

@@ -112,30 +112,44 @@ class ImmediateSqliteDialect extends SqliteDialect {
  */
 const STATEMENT_CACHE_SIZE = 500;
 
-const PLAIN_SELECT = /^\s*select\b/i;
+const QUERY_TEXT = /^\s*(select|with)\b/i;
+/** Statements whose effect on the file total_changes() sees (rows), or that change nothing by themselves. */
+const ROW_CHANGE_OR_CONTROL_TEXT =
+  /^\s*(insert|update|delete|replace|with|begin|commit|end|rollback|savepoint|release)\b/i;
 
+/**
+ * A query is a statement SQLite itself calls read-only (sqlite3_stmt_readonly) that also reads as one: a
+ * `WITH RECURSIVE ... SELECT` (a token's ancestors, read on every token lookup) is a query; `UPDATE ... RETURNING`
+ * (a "reader" to better-sqlite3) is not, nor is anything else, BEGIN included.
+ */
 function mayWrite(statement: Sqlite.Statement, sqlText: string): boolean {
-  return !statement.reader || !PLAIN_SELECT.test(sqlText);
+  return !statement.readonly || !QUERY_TEXT.test(sqlText);
 }
 
-function withStatementCache(database: Sqlite.Database, onWriteStatement: () => void) {
+function withStatementCache(database: Sqlite.Database, onWriteStatement: () => void, onOtherWrite: () => void) {
   const cache = new Map<string, Sqlite.Statement>();
+  const counted = (statement: Sqlite.Statement, sqlText: string) => {
+    if (!mayWrite(statement, sqlText)) return;
+    onWriteStatement();
+    // Schema changes and writing PRAGMAs change no row: total_changes() cannot see them (see changeDetector). SQLite
+    // calls BEGIN IMMEDIATE a write (it takes the write lock); the statements inside are what change the file.
+    if (!statement.readonly && !ROW_CHANGE_OR_CONTROL_TEXT.test(sqlText)) onOtherWrite();
+  };
   return {
     /**
-     * Kysely prepares right before it runs, so a write prepared here is a write about to run. "Write" is anything but
-     * a plain SELECT: better-sqlite3 calls `UPDATE ... RETURNING` a reader, and a write missed here would let a
-     * stale row be served (see changeStamp), while a read counted as a write only costs a cache refill.
+     * Kysely prepares right before it runs, so a write prepared here is a write about to run. A write missed here
+     * would let a stale row be served (see changeStamp), while a read counted as a write only costs a cache refill.
      */
     prepare(sqlText: string): Sqlite.Statement {
       const cached = cache.get(sqlText);
       if (cached && !cached.busy) {
-        if (mayWrite(cached, sqlText)) onWriteStatement();
+        counted(cached, sqlText);
         cache.delete(sqlText);
         cache.set(sqlText, cached);
         return cached;
       }
       const statement = database.prepare(sqlText);
-      if (mayWrite(statement, sqlText)) onWriteStatement();
+      counted(statement, sqlText);
       if (!cached) {
         cache.set(sqlText, statement);
         if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
@@ -207,10 +221,34 @@ function openSqlite(
   }
   let localWrites = 0;
   let ownWritesStamp = '0';
-  const statements = withStatementCache(database, () => {
-    localWrites += 1;
-    ownWritesStamp = String(localWrites);
-  });
+  let otherWrites = 0;
+  const statements = withStatementCache(
+    database,
+    () => {
+      localWrites += 1;
+      ownWritesStamp = String(localWrites);
+    },
+    () => (otherWrites += 1),
+  );
+  const totalChanges = database.prepare('SELECT total_changes()').pluck();
+  /**
+   * Whether this connection changed anything since the detector last said so: a row (SQLite's total_changes(), which
+   * counts every row an INSERT, UPDATE or DELETE touched, triggers included, committed or not) or the schema. A write
+   * statement that matched no row (the lease expiration's claim of due leases, several times a second, mostly finds
+   * none) wrote no WAL frame: there is nothing to make durable and nothing another thread could have cached.
+   * Counting a change that was rolled back costs one sync or cache refill; nothing that changed is ever missed.
+   */
+  const changeDetector = () => {
+    let seenRows = totalChanges.get() as number;
+    let seenOther = otherWrites;
+    return (): boolean => {
+      const rows = totalChanges.get() as number;
+      if (rows === seenRows && otherWrites === seenOther) return false;
+      seenRows = rows;
+      seenOther = otherWrites;
+      return true;
+    };
+  };
   // As sole owner no query is needed: asking SQLite for data_version opens a read transaction (with file locking
   // system calls), the largest single cost of a cached read. With request threads the owner is the process, not this
   // handle: the process-wide counter every handle bumps after it commits stands in for data_version.
@@ -221,17 +259,20 @@ function openSqlite(
       : dataVersionStamp();
   // A write counted at prepare has committed once a statement ends outside a transaction (autocommit, or COMMIT).
   let announcedWrites = 0;
+  const changedSinceAnnounced = changeDetector();
   const afterStatement = sharedChanges
     ? () => {
         if (localWrites === announcedWrites || database.inTransaction) return;
         announcedWrites = localWrites;
-        sharedChanges.committed();
+        // Every other thread drops its caches when the shared count moves: only a write that changed something may.
+        if (changedSinceAnnounced()) sharedChanges.committed();
       }
     : undefined;
   function dataVersionStamp(): () => string | null {
     const dataVersion = database.prepare('PRAGMA data_version').pluck();
     return () => (database.inTransaction ? null : `${dataVersion.get() as number}.${localWrites}`);
   }
+  const changedSinceSynced = changeDetector();
   const db = new Kysely<unknown>({
     dialect: guardedDialect(new ImmediateSqliteDialect({ database: statements }, afterStatement), {
       monitor,
@@ -239,6 +280,8 @@ function openSqlite(
       ...(barrier
         ? {
             onCommit: () => {
+              // A write that changed nothing leaves nothing to sync: the next reply need not wait for an fdatasync.
+              if (!changedSinceSynced()) return;
               barrier.committed();
               checkpointer?.committed();
             },
@@ -389,7 +432,10 @@ export interface OpenStorageOptions {
 /** A change counter shared by every handle on one SQLite file in this process (e.g. an Int32 in a SharedArrayBuffer). */
 export interface SharedChanges {
   current(): number;
-  /** Called after a statement on this handle committed a write. */
+  /**
+   * Called after a statement on this handle committed a write that changed something (a row or the schema): a query,
+   * or a write that matched no row, moves nothing, so other threads keep their caches (see changeDetector).
+   */
   committed(): void;
 }
 

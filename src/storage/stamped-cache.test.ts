@@ -76,6 +76,54 @@ describe.each([
   });
 });
 
+describe('sqlite shared change count (request threads)', () => {
+  it('is bumped once per commit that changed something, never by a query or a write that matched no row', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sr-shared-')), 'db');
+    let count = 0;
+    const storage = await openStorage(
+      { engine: 'sqlite', file },
+      { sharedChanges: { current: () => count, committed: () => void (count += 1) } },
+    );
+    try {
+      const stamp = () => storage.changeStamp!();
+      const migrated = count;
+      await sql`create table probe (k integer primary key)`.execute(storage.db);
+      expect(count).toBe(migrated + 1); // a schema change changes no row, and is announced all the same
+      count = 1;
+      await storage.db.insertInto('probe').values({ k: 1 }).execute();
+      expect(count).toBe(2);
+      const s0 = stamp();
+
+      // Every other thread drops its caches when the count moves: reads, recursive ones included, must not move it.
+      await sql`with recursive c(x) as (select 1 union all select x + 1 from c where x < 3) select x from c`.execute(
+        storage.db,
+      );
+      await storage.db.selectFrom('probe').selectAll().execute();
+      expect(count).toBe(2);
+      expect(stamp()).toBe(s0);
+
+      // A write that changed nothing is not announced (this thread's own stamp may still move: a refill, no more).
+      await storage.db.updateTable('probe').set({ k: 5 }).where('k', '=', 99).execute();
+      await storage.db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('probe').where('k', '=', 98).execute();
+      });
+      expect(count).toBe(2);
+
+      // A transaction that changed rows is announced once, when it commits; RETURNING is still a write.
+      await storage.db.transaction().execute(async (trx) => {
+        await trx.insertInto('probe').values({ k: 2 }).execute();
+        await trx.insertInto('probe').values({ k: 3 }).execute();
+        expect(count).toBe(2);
+      });
+      expect(count).toBe(3);
+      await sql`update probe set k = 10 where k = 1 returning k`.execute(storage.db);
+      expect(count).toBe(4);
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
 describe('sqlite sole owner', () => {
   it('is the only owner of its file: a second is refused, with the reason, until the first closes', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sr-owner-')), 'db');
