@@ -584,7 +584,8 @@ function targetRows(r) {
         limit: 1.3,
         atLeast: true,
         note:
-          `CPU per read ${fmt.us(two.cpuUs)} with 2 vs ${fmt.us(one.cpuUs)} with 1; the load generator took ` +
+          `CPU per read ${fmt.us(two.cpuUs)} with 2 vs ${fmt.us(one.cpuUs)} with 1 (one request thread writes the ` +
+          `audit log itself; two share an audit thread, which costs more per read); the load generator took ` +
           `${loadCores(two).toFixed(2)} of ${cpus().length} cores with 2 threads, which bounds what a second thread can add here`,
       }),
     );

@@ -143,8 +143,15 @@ export function prefixUpperBound(prefix: string): string | null {
   return null;
 }
 
+/**
+ * Every write resolves only once its commit is durable: on a handle that defers its fsyncs to a commit barrier (the
+ * server's own, when the audit service runs on a request thread; storage/commit-barrier.ts) it waits for the flush,
+ * and fails (closed) when the flush does; elsewhere a commit is durable when it returns and the wait is nothing. An
+ * audit entry in the database device is acknowledged, and a file's anchor trusted, only once on stable storage.
+ */
 export function createAuditRepository(storage: Storage) {
   const db: Kysely<AuditTables> = storage.db.withTables<AuditTables>();
+  const durable = () => storage.flushCommits();
 
   return {
     /** One transaction for the whole batch: it lands entirely or not at all. */
@@ -157,6 +164,7 @@ export function createAuditRepository(storage: Storage) {
             .execute();
         }
       });
+      await durable();
     },
 
     async lastRow(nodeId: string): Promise<AuditLogRow | undefined> {
@@ -256,10 +264,12 @@ export function createAuditRepository(storage: Storage) {
           created_at: now,
         })
         .execute();
+      await durable();
     },
 
     async deleteSink(path: string): Promise<void> {
       await db.deleteFrom('audit_sinks').where('path', '=', path).execute();
+      await durable();
     },
 
     async loadAnchor(nodeName: string, filePath: string): Promise<FileAnchor | undefined> {
@@ -298,6 +308,7 @@ export function createAuditRepository(storage: Storage) {
         .values({ node_name: nodeName, file_path: filePath, ...values })
         .onConflict((oc) => oc.columns(['node_name', 'file_path']).doUpdateSet(values))
         .execute();
+      await durable();
     },
   };
 }

@@ -14,9 +14,12 @@ import {
 } from './worker-protocol.js';
 
 /**
- * The audit service with its work on a thread of its own (audit-worker.ts). Redacting, serializing and hashing two
- * entries cost more than serving the read they describe; on their own thread that work runs beside request
- * handling instead of in front of it. Nothing about the guarantees changes:
+ * The audit service with its work on a thread of its own (audit-worker.ts): the one writer of every hash chain when
+ * several request threads serve (each reaches it through a port), or on request (`--audit-thread`) to take
+ * redaction, serialization and hashing off a single request thread. It costs more in all than the service on the
+ * request thread (entries cloned to this thread and outcomes back, a wake-up each way per batch, a V8 isolate of its
+ * own), so a server with one request thread runs the service there by default (server/audit-lifecycle.ts). Nothing
+ * about the guarantees changes:
  *
  * - `log`/`logAll` resolve only when the audit thread reports the entries durable on every device, and reject when
  *   it reports a failure, so the caller still fails the request (fail closed);

@@ -49,6 +49,10 @@ export function registerServer(program: Command): void {
       '--request-threads <n>',
       'threads serving HTTP requests on the one listening port, the main thread included; SQLite only (default 1)',
     )
+    .option(
+      '--audit-thread',
+      'write the audit log from a thread of its own even with one request thread (more CPU per request in all, less on the request thread)',
+    )
     .option('--no-ui', 'do not serve the web console at /ui (Vault: ui = false)')
     .addHelpText(
       'after',

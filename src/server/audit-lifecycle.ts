@@ -73,8 +73,17 @@ export function createAuditLifecycle(deps: AuditLifecycleDeps): AuditLifecycle {
     : [];
 
   /**
-   * The audit service runs on its own thread with its own database handle (see audit/threaded.ts); a database
-   * another thread cannot open (in-memory SQLite) keeps it on this one.
+   * Where the audit service runs. With one request thread, on it: entries go straight to the devices, and the
+   * writes and fdatasyncs run on libuv's pool as they would on an audit thread, so the event loop never waits on the
+   * disk; what stays on it (redaction, canonical JSON, hashing) costs less than handing every entry to another
+   * thread and its answer back (structured clone both ways, two wake-ups per batch), and no second V8 isolate is
+   * kept resident. With several request threads (or `--audit-thread`), on a thread of its own with its own database
+   * handle (audit/threaded.ts): each hash chain needs one writer, and every request thread reaches it through a
+   * port. A database another thread cannot open (in-memory SQLite) always keeps it here.
+   *
+   * In this thread the database device and the file anchors commit through this thread's handle, whose commits are
+   * durable only once flushed (storage/commit-barrier.ts): the audit repository flushes before it reports a write
+   * done, so an entry is still acknowledged only once durable.
    */
   function openAudit(): Promise<AuditService> {
     const hmacKey = barrier.deriveKey('audit-hmac');
@@ -85,7 +94,8 @@ export function createAuditLifecycle(deps: AuditLifecycleDeps): AuditLifecycle {
       localDevices,
     };
     const inMemory = storageConfig.engine === 'sqlite' && storageConfig.file === ':memory:';
-    const opening = inMemory
+    const ownThread = !inMemory && (config.requestThreads > 1 || config.auditThread);
+    const opening = !ownThread
       ? createAuditService({ ...common, storage })
       : createThreadedAuditService({
           ...common,

@@ -121,6 +121,15 @@ describe('server config', () => {
     expect(loadConfig({ flags: { ...pg, requestThreads: '1' }, env: {} }).requestThreads).toBe(1);
   });
 
+  it('audit thread: off by default (one request thread writes the audit log itself); flag or environment', () => {
+    expect(loadConfig({ flags: { dev: true }, env: {} }).auditThread).toBe(false);
+    expect(loadConfig({ flags: { dev: true, auditThread: true }, env: {} }).auditThread).toBe(true);
+    expect(loadConfig({ flags: { dev: true }, env: { STRONGROOM_AUDIT_THREAD: 'true' } }).auditThread).toBe(true);
+    expect(
+      problemsOf(() => loadConfig({ flags: { dev: true }, env: { STRONGROOM_AUDIT_THREAD: 'maybe' } }))[0],
+    ).toMatch(/STRONGROOM_AUDIT_THREAD: must be true or false/);
+  });
+
   it('parses byte sizes', () => {
     expect(parseSize('1048576')).toBe(1048576);
     expect(parseSize('32MiB')).toBe(32 * 1024 * 1024);

@@ -96,6 +96,8 @@ const rawSchema = z
     max_json_depth: z.number().int().min(1).max(MAX_CONFIGURABLE_JSON_DEPTH).default(DEFAULT_MAX_JSON_DEPTH),
     // Threads serving HTTP requests (the main thread is one of them); unset: see defaultRequestThreads.
     request_threads: z.number().int().min(1).max(MAX_REQUEST_THREADS).optional(),
+    // The audit log on a thread of its own even with one request thread (more request threads always have one).
+    audit_thread: z.boolean().default(false),
     // Seconds between checks of the TLS files for a renewal (cert-manager rewrites them in place); 0: only on SIGHUP.
     tls_reload_interval: z.number().int().min(0).max(86_400).default(60),
     // Vault's `ui` stanza; on by default here (the console holds no secret and needs a token like any client).
@@ -174,6 +176,12 @@ export interface ServerConfig {
   ui: boolean;
   /** Threads serving HTTP requests on the one listening socket, the main thread included (server/request-threads.ts). */
   requestThreads: number;
+  /**
+   * The audit log on a thread of its own (audit/threaded.ts) even with one request thread: the request thread then
+   * spends less per audited request, the process more in all (see server/audit-lifecycle.ts). Always so with more
+   * than one request thread.
+   */
+  auditThread: boolean;
   /** Auto-unseal through another server's transit key (Vault's `seal "transit"`). Holds the token: never log it. */
   seal?: TransitSealConfig;
 }
@@ -189,7 +197,7 @@ export class ConfigError extends Error {
 const KEYS = (Object.keys(rawSchema.shape) as Array<keyof RawConfig>).filter((key) => key !== 'seal');
 const NUMERIC = new Set<string>(['max_request_bytes', 'kv_max_data_bytes', 'max_inflight_request_bytes']);
 const COUNT = new Set<string>(['max_concurrent_requests', 'max_json_depth', 'request_threads', 'tls_reload_interval']);
-const BOOLEAN = new Set<string>(['dev', 'ui']);
+const BOOLEAN = new Set<string>(['dev', 'ui', 'audit_thread']);
 
 /** Flag values as commander gives them (camelCase keys, strings or booleans). */
 export type FlagValues = Record<string, string | boolean | undefined>;
@@ -244,6 +252,7 @@ export function loadConfig(input: { flags: FlagValues; env: NodeJS.ProcessEnv; c
     maxJsonDepth: c.max_json_depth,
     ui: c.ui,
     requestThreads: c.request_threads ?? defaultRequestThreads(),
+    auditThread: c.audit_thread,
   };
   if (c.dev_root_token) config.devRootToken = c.dev_root_token;
   if (c.seal) config.seal = transitSealOf(c.seal, input.env, cwd);

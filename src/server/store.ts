@@ -160,7 +160,7 @@ export async function openStore(
 ): Promise<Store> {
   const threading = options.threading;
   const sharedChanges = threading ? { sharedChanges: threading.sharedChanges } : {};
-  // The server is the only process on its SQLite file (the audit thread's handle writes only audit tables). Its main
+  // The server is the only process on its SQLite file (an audit thread's handle, if any, writes only audit tables). Its main
   // thread takes the ownership lock and migrates; other request threads open the file already owned and migrated.
   // Commits are made durable by the HTTP pipeline's barrier (httpDeps.durable), off the event loop: see
   // storage/commit-barrier.ts.
