@@ -276,8 +276,7 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
 
 async function exists(kv: KvService, mount: Mount, path: string): Promise<boolean> {
   try {
-    await kv.readMetadata(mount, path);
-    return true;
+    return await kv.exists(mount, path);
   } catch (err) {
     if (isStrongroomError(err, 'not_found')) return false;
     // A malformed path is reported by the handler itself with the precise rule; treat as "new" here.

@@ -84,6 +84,8 @@ export interface KvService {
   destroyVersions(mount: Mount, path: string, versions: number[]): Promise<void>;
 
   readMetadata(mount: Mount, path: string): Promise<SecretMetadata>;
+  /** Whether a secret (its metadata) exists at `path`: the existence check that tells a create from an update. */
+  exists(mount: Mount, path: string): Promise<boolean>;
   /** Creates the metadata entry when absent (as Vault does). */
   writeMetadata(
     mount: Mount,

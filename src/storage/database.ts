@@ -11,6 +11,7 @@ import { SAFETY_NET_AUTOCHECKPOINT_PAGES, startCheckpointer, type Checkpointer }
 import { createCommitBarrier, type CommitBarrier, type CommitBarrierOptions } from './commit-barrier.js';
 import { createStorageMonitor, type StorageHealth, type StorageMonitor } from './health.js';
 import { runMigrations, type MigrationList } from './migrations.js';
+import { createWriteBatcher, type BatchedWrite } from './write-batch.js';
 
 export type StorageConfig = { engine: 'sqlite'; file: string } | { engine: 'postgres'; url: string; poolSize?: number };
 
@@ -40,6 +41,12 @@ export interface Storage {
    * the file meanwhile, and other handles of this process must not write what is read through this one.
    */
   readonly changeStamp?: () => string | null;
+  /**
+   * SQLite only, for hot writes: runs `body` synchronously in a transaction shared with the other writes asked for in
+   * the same turn of the event loop, each in its own savepoint (see write-batch.ts). Resolves once the batch has
+   * committed; durable, as any commit, once `flushCommits()` resolves.
+   */
+  readonly batchWrite?: <T>(body: BatchedWrite<T>) => Promise<T>;
   /** Outages seen by statements, and a cached ping for `sys/health` (see storage/health.ts). */
   readonly health: StorageHealth;
   /**
@@ -158,6 +165,7 @@ function openSqlite(
   db: Kysely<unknown>;
   readNow: NonNullable<Storage['readNow']>;
   changeStamp: NonNullable<Storage['changeStamp']>;
+  batchWrite: NonNullable<Storage['batchWrite']>;
   barrier: CommitBarrier | null;
   checkpointer: Checkpointer | null;
   releaseOwnership: () => void;
@@ -221,11 +229,16 @@ function openSqlite(
       : dataVersionStamp();
   // A write counted at prepare has committed once a statement ends outside a transaction (autocommit, or COMMIT).
   let announcedWrites = 0;
-  const afterStatement = sharedChanges
+  const announce = () => {
+    if (!sharedChanges || localWrites === announcedWrites || database.inTransaction) return;
+    announcedWrites = localWrites;
+    sharedChanges.committed();
+  };
+  const afterStatement = sharedChanges ? announce : undefined;
+  const onCommit = barrier
     ? () => {
-        if (localWrites === announcedWrites || database.inTransaction) return;
-        announcedWrites = localWrites;
-        sharedChanges.committed();
+        barrier.committed();
+        checkpointer?.committed();
       }
     : undefined;
   function dataVersionStamp(): () => string | null {
@@ -236,16 +249,26 @@ function openSqlite(
     dialect: guardedDialect(new ImmediateSqliteDialect({ database: statements }, afterStatement), {
       monitor,
       inTransaction: () => database.inTransaction,
-      ...(barrier
-        ? {
-            onCommit: () => {
-              barrier.committed();
-              checkpointer?.committed();
-            },
-            writesRefused: barrier.failure,
-          }
-        : {}),
+      ...(barrier && onCommit ? { onCommit, writesRefused: barrier.failure } : {}),
     }),
+  });
+  const batcher = createWriteBatcher({
+    database,
+    prepare: (sqlText) => statements.prepare(sqlText),
+    // Holding Kysely's one connection: no transaction of the query builder is open while a batch runs.
+    exclusive: (run) => db.connection().execute(async () => run()),
+    writesRefused: () => barrier?.failure() ?? null,
+    onCommit: () => {
+      onCommit?.();
+      announce();
+    },
+    translate: (err) => {
+      const failure = storageFailureOf(err);
+      if (!failure) return err;
+      monitor.failed(failure, true);
+      return failure;
+    },
+    succeeded: () => monitor.succeeded(true),
   });
   const readNow = (sqlText: string, parameters: readonly unknown[]): unknown[] | null => {
     // Kysely's SQLite transactions span awaits on this one connection; reading in between would see their
@@ -262,7 +285,15 @@ function openSqlite(
       throw failure;
     }
   };
-  return { db, readNow, changeStamp, barrier, checkpointer, releaseOwnership: () => ownership?.close() };
+  return {
+    db,
+    readNow,
+    changeStamp,
+    batchWrite: batcher.write,
+    barrier,
+    checkpointer,
+    releaseOwnership: () => ownership?.close(),
+  };
 }
 
 /**
@@ -431,7 +462,7 @@ export async function openDatabase(config: StorageConfig, options: OpenStorageOp
   return {
     engine: config.engine,
     db,
-    ...(sqlite ? { readNow: sqlite.readNow, changeStamp: sqlite.changeStamp } : {}),
+    ...(sqlite ? { readNow: sqlite.readNow, changeStamp: sqlite.changeStamp, batchWrite: sqlite.batchWrite } : {}),
     health: monitor,
     flushCommits: barrier ? barrier.flush : () => Promise.resolve(),
     close,
