@@ -358,6 +358,12 @@ const SYNC = {
   advanceSecret: 'update kv_secrets set current_version = ?, oldest_version = ?, updated_time = ? where id = ?',
 };
 
+/**
+ * One secret's name for the commit barrier: a batched write (kv.write) changes only this secret's rows (its
+ * kv_secrets row and its kv_versions), so a read of another secret need not wait for its sync.
+ */
+const secretKey = (mountUuid: string, path: string) => `kv\u0000${mountUuid}\u0000${path}`;
+
 /** Secret rows remembered per repository while the database is unchanged. */
 const READ_CACHE_ENTRIES = 10_000;
 
@@ -404,9 +410,16 @@ export function createKvRepository(storage: Storage) {
      * savepoint. Null on PostgreSQL: use `transaction`.
      */
     batchWrite: storage.batchWrite
-      ? <T>(body: (q: KvSyncQueries) => T): Promise<T> =>
-          storage.batchWrite!(((sql: SyncSql) => body(kvSyncQueries(sql))) as BatchedWrite<T>)
+      ? <T>(mountUuid: string, path: string, body: (q: KvSyncQueries) => T): Promise<T> =>
+          storage.batchWrite!(
+            ((sql: SyncSql) => body(kvSyncQueries(sql))) as BatchedWrite<T>,
+            secretKey(mountUuid, path),
+          )
       : null,
+    /** The commits a read of this secret rests on (see Storage.commitHorizon); undefined: all of them. */
+    horizon(mountUuid: string, path: string): number | undefined {
+      return storage.commitHorizon?.(secretKey(mountUuid, path));
+    },
     /** One transaction per operation: nothing half-written. */
     transaction<T>(body: (q: KvQueries) => Promise<T>): Promise<T> {
       return db.transaction().execute((trx) => body(kvQueries(trx, postgres)));

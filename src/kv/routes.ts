@@ -85,6 +85,7 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
                 auditClearData: NESTED_VERSION_CLEAR,
                 // The record and its metadata (deletion time and custom metadata change without a new record).
                 auditDataKey: `${result.recordDigest}${JSON.stringify(metadata)}`,
+                ...(result.durableAfter !== undefined ? { durableAfter: result.durableAfter } : {}),
               };
             } catch (err) {
               return deletedVersion(err);

@@ -98,7 +98,7 @@ export function createKvService(deps: KvServiceDeps): KvService {
       const plaintext = serializeData(data, maxDataBytes);
       // SQLite: one synchronous step of the turn's batched transaction (see storage/write-batch.ts).
       if (repo.batchWrite) {
-        return repo.batchWrite((q) => {
+        return repo.batchWrite(mount.uuid, path, (q) => {
           const config = q.readConfig(mount.uuid) ?? defaultConfig(mount.uuid);
           const secret = lockOrCreateNow(q, mount, path);
           checkCas(config, secret, cas);
@@ -154,8 +154,16 @@ export function createKvService(deps: KvServiceDeps): KvService {
         throw notFound(`version ${row.version} of this secret is deleted`, { metadata });
       }
       const data = await open(row.ciphertext, mount, path, row.version);
+      // Taken last, once everything is read (the row, the keyring): every commit this answer could rest on is
+      // counted in it; commits after only add to the wait.
+      const durableAfter = repo.horizon(mount.uuid, path);
       // open() has thrown for a destroyed version (no ciphertext), so there is one to identify the record by.
-      return { data, metadata, recordDigest: hash('sha256', row.ciphertext!, 'base64') };
+      return {
+        data,
+        metadata,
+        recordDigest: hash('sha256', row.ciphertext!, 'base64'),
+        ...(durableAfter !== undefined ? { durableAfter } : {}),
+      };
     },
 
     async deleteLatest(mount, path) {

@@ -48,6 +48,11 @@ export interface ReadResult {
    * rewrap makes a new one). Equal digests mean equal data; the audit redactor keys remembered HMACs by it.
    */
   recordDigest: string;
+  /**
+   * The commits this answer rests on (SQLite with a commit barrier: Storage.commitHorizon), for the reply to wait for
+   * before it goes out; absent: every commit made so far.
+   */
+  durableAfter?: number;
 }
 
 export interface DiffResult {

@@ -46,7 +46,12 @@ export interface Storage {
    * the same turn of the event loop, each in its own savepoint (see write-batch.ts). Resolves once the batch has
    * committed; durable, as any commit, once `flushCommits()` resolves.
    */
-  readonly batchWrite?: <T>(body: BatchedWrite<T>) => Promise<T>;
+  readonly batchWrite?: <T>(body: BatchedWrite<T>, key?: string) => Promise<T>;
+  /**
+   * SQLite with a commit barrier: the count to pass to `flushCommits` before answering a read of `key` (one secret,
+   * as named to `batchWrite`) and of rows only unkeyed commits change. See CommitBarrier.horizon.
+   */
+  readonly commitHorizon?: (key: string) => number;
   /** Outages seen by statements, and a cached ping for `sys/health` (see storage/health.ts). */
   readonly health: StorageHealth;
   /**
@@ -55,7 +60,7 @@ export interface Storage {
    * first. Immediate where a commit is already durable when it returns (PostgreSQL; SQLite opened without
    * `commitBarrier`). See commit-barrier.ts.
    */
-  flushCommits(): Promise<void>;
+  flushCommits(upTo?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -236,8 +241,8 @@ function openSqlite(
   };
   const afterStatement = sharedChanges ? announce : undefined;
   const onCommit = barrier
-    ? () => {
-        barrier.committed();
+    ? (keys?: readonly string[]) => {
+        barrier.committed(keys);
         checkpointer?.committed();
       }
     : undefined;
@@ -249,7 +254,7 @@ function openSqlite(
     dialect: guardedDialect(new ImmediateSqliteDialect({ database: statements }, afterStatement), {
       monitor,
       inTransaction: () => database.inTransaction,
-      ...(barrier && onCommit ? { onCommit, writesRefused: barrier.failure } : {}),
+      ...(barrier && onCommit ? { onCommit: () => onCommit(), writesRefused: barrier.failure } : {}),
     }),
   });
   const batcher = createWriteBatcher({
@@ -258,8 +263,8 @@ function openSqlite(
     // Holding Kysely's one connection: no transaction of the query builder is open while a batch runs.
     exclusive: (run) => db.connection().execute(async () => run()),
     writesRefused: () => barrier?.failure() ?? null,
-    onCommit: () => {
-      onCommit?.();
+    onCommit: (keys) => {
+      onCommit?.(keys);
       announce();
     },
     translate: (err) => {
@@ -464,6 +469,7 @@ export async function openDatabase(config: StorageConfig, options: OpenStorageOp
     db,
     ...(sqlite ? { readNow: sqlite.readNow, changeStamp: sqlite.changeStamp, batchWrite: sqlite.batchWrite } : {}),
     health: monitor,
+    ...(barrier ? { commitHorizon: barrier.horizon } : {}),
     flushCommits: barrier ? barrier.flush : () => Promise.resolve(),
     close,
   };

@@ -23,8 +23,11 @@ export interface WriteBatcherOptions {
   exclusive: (run: () => void) => Promise<void>;
   /** The failure that closed storage for writes (a failed fdatasync), or null. */
   writesRefused: () => Error | null;
-  /** Told after the batch's COMMIT returned (the commit barrier, the checkpointer, request threads' change count). */
-  onCommit: () => void;
+  /**
+   * Told after the batch's COMMIT returned (the commit barrier, the checkpointer, request threads' change count), with
+   * the keys of its writes when every write that committed named one (else undefined: it may have changed anything).
+   */
+  onCommit: (keys: readonly string[] | undefined) => void;
   /** Turns a driver error into the storage failure callers see (and tells the monitor), or returns it unchanged. */
   translate: (err: unknown) => unknown;
   /** Told that a batch committed: storage is healthy for writes. */
@@ -33,6 +36,7 @@ export interface WriteBatcherOptions {
 
 interface Pending {
   body: BatchedWrite<unknown>;
+  key: string | undefined;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -156,7 +160,8 @@ export function createWriteBatcher(options: WriteBatcherOptions) {
     } finally {
       // Counted whatever happened: counting a commit that did not happen costs one sync; missing one would
       // acknowledge a write before it is durable.
-      options.onCommit();
+      const keys = done.map(({ pending }) => pending.key);
+      options.onCommit(keys.every((key) => key !== undefined) ? keys : undefined);
     }
     options.succeeded();
     for (const { pending, value } of done) pending.resolve(value);
@@ -175,10 +180,14 @@ export function createWriteBatcher(options: WriteBatcherOptions) {
   }
 
   return {
-    /** Queues `body` for this turn's batch; resolves with its result once the batch has committed. */
-    write<T>(body: BatchedWrite<T>): Promise<T> {
+    /**
+     * Queues `body` for this turn's batch; resolves with its result once the batch has committed. `key`: the body
+     * changes only the rows of this key (one secret), so reads of other keys need not wait for its sync (see
+     * CommitBarrier.horizon).
+     */
+    write<T>(body: BatchedWrite<T>, key?: string): Promise<T> {
       return new Promise<T>((resolve, reject) => {
-        queue.push({ body, resolve: resolve as (value: unknown) => void, reject });
+        queue.push({ body, key, resolve: resolve as (value: unknown) => void, reject });
         if (!scheduled) {
           scheduled = true;
           // After this turn's I/O callbacks: every write asked for meanwhile joins the batch.
