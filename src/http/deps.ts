@@ -57,10 +57,11 @@ export interface HttpDeps {
    */
   unsealHelp?(): Promise<string | undefined>;
   /**
-   * Resolves once every commit made so far is on stable storage (storage's `flushCommits`); the pipeline awaits it
-   * after the handler, before any reply. Absent: commits are durable when they return.
+   * Resolves once every commit made so far (or the first `upTo`: a handler's `durableAfter`) is on stable storage
+   * (storage's `flushCommits`); the pipeline awaits it after the handler, before any reply. Absent: commits are
+   * durable when they return.
    */
-  durable?(): Promise<void>;
+  durable?(upTo?: number): Promise<void>;
   /** Login rate limit: tokens per second and burst per remote address (0 disables). */
   loginRateLimit?: { perSecond: number; burst: number };
 }

@@ -35,7 +35,8 @@ describe('pipeline: durable acknowledgement', () => {
     };
     try {
       const reply = pending(write('one'));
-      await settle();
+      // The write runs in the next batch of writes (storage/write-batch.ts): a few turns of the event loop.
+      for (let i = 0; i < 20 && calls === 0; i++) await settle();
       expect(calls).toBe(1);
       expect(reply.done()).toBe(false);
       expect(h.audit.entries.map((e) => e.type)).toEqual(['request']); // no response entry yet

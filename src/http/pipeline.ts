@@ -198,7 +198,10 @@ export function createPipeline(deps: HttpDeps, routes: RouteTable) {
       // Nothing is acknowledged, nor answered from a commit, before that commit is on stable storage (immediate when
       // nothing is pending). Before the response entry, so a failed sync is audited as the 503 the caller gets.
       // Health, seal status and metrics answer even once storage has failed: they serve no stored data.
-      if (deps.durable && !(def.skipAudit && ctx.operation === 'read')) await deps.durable();
+      // A handler that names the commits its answer rests on (durableAfter) waits for those only; not when a wrapping
+      // (a commit of its own) answers instead.
+      const upTo = result === answered ? answered?.durableAfter : undefined;
+      if (deps.durable && !(def.skipAudit && ctx.operation === 'read')) await deps.durable(upTo);
       // The handler's identity of its data holds only for that very data (not for a wrapping's answer).
       const dataKey =
         answered?.auditDataKey !== undefined && result?.data === answered.data ? answered.auditDataKey : undefined;

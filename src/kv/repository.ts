@@ -1,6 +1,7 @@
 import { CompiledQuery, type Generated, type Kysely, type Transaction } from 'kysely';
 import { isPostgres } from '../storage/columns.js';
 import type { Storage } from '../storage/database.js';
+import type { BatchedWrite, SyncSql } from '../storage/write-batch.js';
 import { createStampedCache, MISS } from '../storage/stamped-cache.js';
 
 export type KvConfigTable = {
@@ -305,6 +306,64 @@ export function kvQueries(db: KvDb, postgres: boolean) {
   };
 }
 
+/**
+ * The statements of a write, for SQLite's batched writes (Storage.batchWrite): fixed SQL text, prepared once, run
+ * synchronously inside the batch's transaction. The same steps as `kvQueries`' (the query builder's, PostgreSQL's).
+ */
+export function kvSyncQueries(sql: SyncSql) {
+  return {
+    readConfig(mountUuid: string): KvConfigTable | undefined {
+      return sql.get<KvConfigTable>(SYNC.readConfig, [mountUuid]);
+    },
+    /** The secret row; inside the batch's BEGIN IMMEDIATE, which holds the database write lock. */
+    lockSecret(mountUuid: string, path: string): SecretRow | undefined {
+      return sql.get<SecretRow>(SYNC.lockSecret, [mountUuid, path]);
+    },
+    createSecret(mountUuid: string, path: string, now: number): SecretRow | undefined {
+      return sql.get<SecretRow>(SYNC.createSecret, [mountUuid, path, now, now]);
+    },
+    insertVersion(row: KvVersionsTable): void {
+      sql.run(SYNC.insertVersion, [
+        row.secret_id,
+        row.version,
+        row.created_time,
+        row.deletion_time,
+        row.destroyed,
+        row.ciphertext,
+        row.term,
+      ]);
+    },
+    deleteVersionsUpTo(secretId: number, version: number): void {
+      sql.run(SYNC.deleteVersionsUpTo, [secretId, version]);
+    },
+    advanceSecret(id: number, fields: Pick<KvSecretsTable, 'current_version' | 'oldest_version' | 'updated_time'>) {
+      sql.run(SYNC.advanceSecret, [fields.current_version, fields.oldest_version, fields.updated_time, id]);
+    },
+  };
+}
+
+export type KvSyncQueries = ReturnType<typeof kvSyncQueries>;
+
+const SYNC = {
+  readConfig: 'select * from kv_config where mount_uuid = ?',
+  lockSecret: 'select * from kv_secrets where mount_uuid = ? and path = ?',
+  createSecret:
+    'insert into kv_secrets (mount_uuid, path, current_version, oldest_version, max_versions, cas_required, ' +
+    'delete_version_after, custom_metadata, created_time, updated_time) values (?, ?, 0, 0, 0, 0, 0, null, ?, ?) ' +
+    'on conflict (mount_uuid, path) do nothing returning *',
+  insertVersion:
+    'insert into kv_versions (secret_id, version, created_time, deletion_time, destroyed, ciphertext, term) ' +
+    'values (?, ?, ?, ?, ?, ?, ?)',
+  deleteVersionsUpTo: 'delete from kv_versions where secret_id = ? and version <= ?',
+  advanceSecret: 'update kv_secrets set current_version = ?, oldest_version = ?, updated_time = ? where id = ?',
+};
+
+/**
+ * One secret's name for the commit barrier: a batched write (kv.write) changes only this secret's rows (its
+ * kv_secrets row and its kv_versions), so a read of another secret need not wait for its sync.
+ */
+const secretKey = (mountUuid: string, path: string) => `kv\u0000${mountUuid}\u0000${path}`;
+
 /** Secret rows remembered per repository while the database is unchanged. */
 const READ_CACHE_ENTRIES = 10_000;
 
@@ -345,6 +404,21 @@ export function createKvRepository(storage: Storage) {
         }
       }
       return root.readVersion(mountUuid, path, version);
+    },
+    /**
+     * SQLite: `body` runs synchronously in the turn's batched write transaction (Storage.batchWrite), in its own
+     * savepoint. Null on PostgreSQL: use `transaction`.
+     */
+    batchWrite: storage.batchWrite
+      ? <T>(mountUuid: string, path: string, body: (q: KvSyncQueries) => T): Promise<T> =>
+          storage.batchWrite!(
+            ((sql: SyncSql) => body(kvSyncQueries(sql))) as BatchedWrite<T>,
+            secretKey(mountUuid, path),
+          )
+      : null,
+    /** The commits a read of this secret rests on (see Storage.commitHorizon); undefined: all of them. */
+    horizon(mountUuid: string, path: string): number | undefined {
+      return storage.commitHorizon?.(secretKey(mountUuid, path));
     },
     /** One transaction per operation: nothing half-written. */
     transaction<T>(body: (q: KvQueries) => Promise<T>): Promise<T> {

@@ -85,6 +85,7 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
                 auditClearData: NESTED_VERSION_CLEAR,
                 // The record and its metadata (deletion time and custom metadata change without a new record).
                 auditDataKey: `${result.recordDigest}${JSON.stringify(metadata)}`,
+                ...(result.durableAfter !== undefined ? { durableAfter: result.durableAfter } : {}),
               };
             } catch (err) {
               return deletedVersion(err);
@@ -276,8 +277,7 @@ export function createKvBackend(deps: { kv: KvService }): Backend {
 
 async function exists(kv: KvService, mount: Mount, path: string): Promise<boolean> {
   try {
-    await kv.readMetadata(mount, path);
-    return true;
+    return await kv.exists(mount, path);
   } catch (err) {
     if (isStrongroomError(err, 'not_found')) return false;
     // A malformed path is reported by the handler itself with the precise rule; treat as "new" here.

@@ -105,6 +105,30 @@ describeEachEngine('kv service', (ctx) => {
       await rejection(kv.patch(mount, 's', { v: 3 }), 'invalid', 'cas_required');
       await expect(kv.write(mount, 'fresh', { v: 1 }, { cas: 0 })).resolves.toMatchObject({ version: 1 });
     });
+
+    it('concurrent writes each get their own version or their own mismatch, and pruning keeps up', async () => {
+      // Asked in one turn: on SQLite they share one batched transaction, on PostgreSQL they queue on the row lock.
+      await kv.writeConfig(mount, { maxVersions: 3 });
+      const plain = await Promise.all(Array.from({ length: 6 }, (_, i) => kv.write(mount, 'c', { i })));
+      expect(plain.map((v) => v.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+      const raced = await Promise.allSettled(
+        Array.from({ length: 5 }, (_, i) => kv.write(mount, 'c', { raced: i }, { cas: 6 })),
+      );
+      const won = raced.filter((r) => r.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      expect((won[0] as PromiseFulfilledResult<{ version: number }>).value.version).toBe(7);
+      for (const lost of raced.filter((r) => r.status === 'rejected')) {
+        expect((lost as PromiseRejectedResult).reason).toMatchObject({
+          kind: 'invalid',
+          details: { reason: 'cas_mismatch', currentVersion: 7 },
+        });
+      }
+      const meta = await kv.readMetadata(mount, 'c');
+      expect([meta.oldestVersion, meta.currentVersion]).toEqual([5, 7]);
+      expect(Object.keys(meta.versions).map(Number)).toEqual([5, 6, 7]);
+      const winner = raced.findIndex((r) => r.status === 'fulfilled');
+      expect((await kv.read(mount, 'c')).data).toEqual({ raced: winner });
+    });
   });
 
   describe('max_versions', () => {

@@ -50,7 +50,10 @@ export function createKvService(deps: KvServiceDeps): KvService {
   const barrier = deps.barrier;
   const maxDataBytes = deps.limits?.maxDataBytes ?? DEFAULT_MAX_DATA_BYTES;
   const clock = deps.now ?? Date.now;
-  const { lockOrCreate, open, appendVersion, liveVersion } = createVersionStore({ barrier, clock });
+  const { lockOrCreate, lockOrCreateNow, open, appendVersion, appendVersionNow, liveVersion } = createVersionStore({
+    barrier,
+    clock,
+  });
 
   async function loadConfig(q: KvQueries, mount: Mount): Promise<KvConfigTable> {
     return (await q.readConfig(mount.uuid)) ?? defaultConfig(mount.uuid);
@@ -93,6 +96,15 @@ export function createKvService(deps: KvServiceDeps): KvService {
       validateSecretPath(path);
       const cas = casOption(options);
       const plaintext = serializeData(data, maxDataBytes);
+      // SQLite: one synchronous step of the turn's batched transaction (see storage/write-batch.ts).
+      if (repo.batchWrite) {
+        return repo.batchWrite(mount.uuid, path, (q) => {
+          const config = q.readConfig(mount.uuid) ?? defaultConfig(mount.uuid);
+          const secret = lockOrCreateNow(q, mount, path);
+          checkCas(config, secret, cas);
+          return appendVersionNow(q, mount, path, secret, config, plaintext);
+        });
+      }
       return repo.transaction(async (q) => {
         const config = await loadConfig(q, mount);
         const secret = await lockOrCreate(q, mount, path);
@@ -142,8 +154,16 @@ export function createKvService(deps: KvServiceDeps): KvService {
         throw notFound(`version ${row.version} of this secret is deleted`, { metadata });
       }
       const data = await open(row.ciphertext, mount, path, row.version);
+      // Taken last, once everything is read (the row, the keyring): every commit this answer could rest on is
+      // counted in it; commits after only add to the wait.
+      const durableAfter = repo.horizon(mount.uuid, path);
       // open() has thrown for a destroyed version (no ciphertext), so there is one to identify the record by.
-      return { data, metadata, recordDigest: hash('sha256', row.ciphertext!, 'base64') };
+      return {
+        data,
+        metadata,
+        recordDigest: hash('sha256', row.ciphertext!, 'base64'),
+        ...(durableAfter !== undefined ? { durableAfter } : {}),
+      };
     },
 
     async deleteLatest(mount, path) {
@@ -212,6 +232,14 @@ export function createKvService(deps: KvServiceDeps): KvService {
         updatedTime: secret.updated_time,
         versions,
       };
+    },
+
+    async exists(mount, path) {
+      requireKvMount(mount);
+      validateSecretPath(path);
+      // The hot read's statement (cached while the database is unchanged): a row means the secret row exists,
+      // whatever state its versions are in, as readMetadata would find it.
+      return (await repo.readVersion(mount.uuid, path, 0)) !== undefined;
     },
 
     async writeMetadata(mount, path, input) {

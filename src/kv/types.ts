@@ -48,6 +48,11 @@ export interface ReadResult {
    * rewrap makes a new one). Equal digests mean equal data; the audit redactor keys remembered HMACs by it.
    */
   recordDigest: string;
+  /**
+   * The commits this answer rests on (SQLite with a commit barrier: Storage.commitHorizon), for the reply to wait for
+   * before it goes out; absent: every commit made so far.
+   */
+  durableAfter?: number;
 }
 
 export interface DiffResult {
@@ -84,6 +89,8 @@ export interface KvService {
   destroyVersions(mount: Mount, path: string, versions: number[]): Promise<void>;
 
   readMetadata(mount: Mount, path: string): Promise<SecretMetadata>;
+  /** Whether a secret (its metadata) exists at `path`: the existence check that tells a create from an update. */
+  exists(mount: Mount, path: string): Promise<boolean>;
   /** Creates the metadata entry when absent (as Vault does). */
   writeMetadata(
     mount: Mount,

@@ -1,7 +1,7 @@
 import type { Barrier } from '../crypto/types.js';
 import type { Mount } from '../mounts/types.js';
 import { notFound } from '../shared/errors.js';
-import type { KvConfigTable, KvQueries, SecretRow } from './repository.js';
+import type { KvConfigTable, KvQueries, KvSyncQueries, KvVersionsTable, SecretRow } from './repository.js';
 import { effectiveDeleteAfter, isDeleted, kvContext, parseCustomMetadata, toVersionInfo } from './secret-rules.js';
 import type { SecretData, VersionInfo } from './types.js';
 import { parseData } from './validation.js';
@@ -40,6 +40,45 @@ export function createVersionStore(deps: {
     }
   }
 
+  /**
+   * The next version of `secret`: `plaintext` sealed under its place, the versions to prune past max_versions, and
+   * the secret row's new counters. Pure but for the clock and the nonce; the callers apply it with their engine's
+   * statements (`appendVersion`, `appendVersionNow`).
+   */
+  function nextVersion(mount: Mount, path: string, secret: SecretRow, config: KvConfigTable, plaintext: Buffer) {
+    const version = secret.current_version + 1;
+    const now = clock();
+    const deleteAfter = effectiveDeleteAfter(config.delete_version_after, secret.delete_version_after);
+    const deletionTime = deleteAfter > 0 ? now + deleteAfter : 0;
+    const ciphertext = barrier.encrypt(plaintext, kvContext(mount.uuid, path, version));
+    plaintext.fill(0);
+    const row: KvVersionsTable = {
+      secret_id: secret.id,
+      version,
+      created_time: now,
+      deletion_time: deletionTime,
+      destroyed: 0,
+      ciphertext,
+      term: barrier.termOf(ciphertext),
+    };
+    // Vault's sliding window: the secret's own max_versions wins over the mount's, which defaults to 10.
+    const maxVersions = secret.max_versions || config.max_versions || DEFAULT_MAX_VERSIONS;
+    const pruneUpTo = version - secret.oldest_version >= maxVersions ? version - maxVersions : null;
+    const counters = {
+      current_version: version,
+      oldest_version: pruneUpTo === null ? secret.oldest_version : pruneUpTo + 1,
+      updated_time: now,
+    };
+    const info: VersionInfo = {
+      version,
+      createdTime: now,
+      deletionTime,
+      destroyed: false,
+      customMetadata: parseCustomMetadata(secret.custom_metadata),
+    };
+    return { row, pruneUpTo, counters, info };
+  }
+
   /** Seals `plaintext` as the next version, prunes past max_versions, and moves current_version forward. */
   async function appendVersion(
     q: KvQueries,
@@ -49,37 +88,34 @@ export function createVersionStore(deps: {
     config: KvConfigTable,
     plaintext: Buffer,
   ): Promise<VersionInfo> {
-    const version = secret.current_version + 1;
-    const now = clock();
-    const deleteAfter = effectiveDeleteAfter(config.delete_version_after, secret.delete_version_after);
-    const deletionTime = deleteAfter > 0 ? now + deleteAfter : 0;
-    const ciphertext = barrier.encrypt(plaintext, kvContext(mount.uuid, path, version));
-    plaintext.fill(0);
-    await q.insertVersion({
-      secret_id: secret.id,
-      version,
-      created_time: now,
-      deletion_time: deletionTime,
-      destroyed: 0,
-      ciphertext,
-      term: barrier.termOf(ciphertext),
-    });
-    // Vault's sliding window: the secret's own max_versions wins over the mount's, which defaults to 10.
-    const maxVersions = secret.max_versions || config.max_versions || DEFAULT_MAX_VERSIONS;
-    let oldest = secret.oldest_version;
-    if (version - oldest >= maxVersions) {
-      const cut = version - maxVersions;
-      await q.deleteVersionsUpTo(secret.id, cut);
-      oldest = cut + 1;
-    }
-    await q.updateSecret(secret.id, { current_version: version, oldest_version: oldest, updated_time: now });
-    return {
-      version,
-      createdTime: now,
-      deletionTime,
-      destroyed: false,
-      customMetadata: parseCustomMetadata(secret.custom_metadata),
-    };
+    const next = nextVersion(mount, path, secret, config, plaintext);
+    await q.insertVersion(next.row);
+    if (next.pruneUpTo !== null) await q.deleteVersionsUpTo(secret.id, next.pruneUpTo);
+    await q.updateSecret(secret.id, next.counters);
+    return next.info;
+  }
+
+  /** `appendVersion` inside a batched write (SQLite): the same steps, run synchronously. */
+  function appendVersionNow(
+    q: KvSyncQueries,
+    mount: Mount,
+    path: string,
+    secret: SecretRow,
+    config: KvConfigTable,
+    plaintext: Buffer,
+  ): VersionInfo {
+    const next = nextVersion(mount, path, secret, config, plaintext);
+    q.insertVersion(next.row);
+    if (next.pruneUpTo !== null) q.deleteVersionsUpTo(secret.id, next.pruneUpTo);
+    q.advanceSecret(secret.id, next.counters);
+    return next.info;
+  }
+
+  /** `lockOrCreate` inside a batched write (SQLite). */
+  function lockOrCreateNow(q: KvSyncQueries, mount: Mount, path: string): SecretRow {
+    const row = q.lockSecret(mount.uuid, path) ?? q.createSecret(mount.uuid, path, clock());
+    if (!row) throw new Error('kv: secret row neither found nor created');
+    return row;
   }
 
   /** The latest live version's data, or the Vault-shaped 404 (with metadata when the version is deleted/destroyed). */
@@ -92,5 +128,5 @@ export function createVersionStore(deps: {
     return { row, metadata };
   }
 
-  return { lockOrCreate, open, appendVersion, liveVersion };
+  return { lockOrCreate, lockOrCreateNow, open, appendVersion, appendVersionNow, liveVersion };
 }

@@ -109,6 +109,12 @@ export interface HandlerResult {
    */
   auditDataKey?: string;
   /**
+   * The commits this answer rests on, when the handler knows it read nothing else (a KV read of one secret: see
+   * Storage.commitHorizon): the reply waits for those to be durable, not for every commit made so far (another
+   * secret's write). Ignored unless `data` goes out as the handler returned it.
+   */
+  durableAfter?: number;
+  /**
    * A body sent verbatim instead of Vault's envelope: Vault's raw sys endpoints (sys/health, sys/init,
    * sys/seal-status, sys/unseal) and the Prometheus exposition (a string, with `contentType`).
    */

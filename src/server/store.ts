@@ -270,7 +270,7 @@ export async function openStore(
     modules: host,
     metrics: options.metrics,
     unsealHelp: unsealHelpFor(seal, config),
-    durable: () => storage.flushCommits(),
+    durable: (upTo) => storage.flushCommits(upTo),
     ...(threading?.loginRateLimit ? { loginRateLimit: threading.loginRateLimit } : {}),
     healthChecks: [
       { name: 'storage', check: () => storage.health.check() },

@@ -131,6 +131,33 @@ describe('commit barrier', () => {
     await barrier.close();
   });
 
+  it("lets a read of one key skip the sync of another key's commit, never of its own key's or of an unkeyed one", async () => {
+    const held = heldSync();
+    const barrier = createCommitBarrier({ file: walBackedFile(), onFailure: () => undefined, sync: held.sync });
+    barrier.committed(['b']); // a batched write of secret b
+    expect(await settled(barrier.flush(barrier.horizon('a')))).toBe(true); // nothing a read of a rests on is pending
+    const readB = barrier.flush(barrier.horizon('b'));
+    await until(() => held.calls.length === 1);
+    expect(await settled(readB)).toBe(false);
+    barrier.committed(); // anything else (a policy, a token): every read may rest on it
+    const readA = barrier.flush(barrier.horizon('a'));
+    expect(await settled(readA)).toBe(false);
+    held.calls[0]!.resolve();
+    await readB;
+    await until(() => held.calls.length === 2);
+    expect(await settled(readA)).toBe(false); // the unkeyed commit landed after the first sync started
+    held.calls[1]!.resolve();
+    await readA;
+    barrier.committed(['a', 'c']);
+    expect(await settled(barrier.flush(barrier.horizon('b')))).toBe(true);
+    const readC = barrier.flush(barrier.horizon('c'));
+    await until(() => held.calls.length === 3);
+    expect(await settled(readC)).toBe(false);
+    held.calls[2]!.resolve();
+    await readC;
+    await barrier.close();
+  });
+
   it('covers the commits made in one turn of the event loop with one sync (group commit)', async () => {
     const held = heldSync();
     const barrier = createCommitBarrier({ file: walBackedFile(), onFailure: () => undefined, sync: held.sync });

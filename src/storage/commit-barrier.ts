@@ -31,10 +31,23 @@ import { StorageUnavailableError } from './failures.js';
  * its sync; the writer's client is never answered before it is durable.
  */
 export interface CommitBarrier {
-  /** Called after every commit on the connection (and after every write statement run outside a transaction). */
-  committed(): void;
-  /** Resolves once every commit counted so far is on stable storage; rejects (503) once a sync has failed. */
-  flush(): Promise<void>;
+  /**
+   * Called after every commit on the connection (and after every write statement run outside a transaction).
+   * `keys`: the commit changed only the rows of these keys (batched KV writes, see `horizon`); absent: it may have
+   * changed anything.
+   */
+  committed(keys?: readonly string[]): void;
+  /**
+   * The commits a read of `key` (and of anything changed by commits without keys) may have observed, as a count to
+   * pass to `flush`: the last commit without keys, or the last that changed `key`, whichever is later. A read of
+   * one secret does not wait for the sync of another secret's write.
+   */
+  horizon(key: string): number;
+  /**
+   * Resolves once every commit counted so far (or the first `upTo`, from `horizon`) is on stable storage; rejects
+   * (503) once a sync has failed.
+   */
+  flush(upTo?: number): Promise<void>;
   /** The failure that closed this handle for writes, if any. */
   failure(): StorageUnavailableError | null;
   /** Syncs what is left and lets go of the file. */
@@ -68,6 +81,9 @@ export function createCommitBarrier(options: CommitBarrierOptions): CommitBarrie
   /** Commits counted on this connection, and how many of them are known durable. */
   let commits = 0;
   let durable = 0;
+  /** The last commit that may have changed anything, and the last commit of each key not yet known durable. */
+  let lastUnkeyed = 0;
+  const keyed = new Map<string, number>();
   const sharedCommits = options.sharedCommits ?? (() => 0);
   /** The process-wide commit count (request threads) known durable. */
   let durableShared = 0;
@@ -125,6 +141,7 @@ export function createCommitBarrier(options: CommitBarrierOptions): CommitBarrie
         }
         durable = Math.max(durable, upTo);
         if (countAhead(upToShared, durableShared)) durableShared = upToShared;
+        for (const [key, at] of keyed) if (at <= durable) keyed.delete(key);
         const still: Waiter[] = [];
         for (const waiter of waiters) {
           if (waiter.upTo <= durable && !countAhead(waiter.upToShared, durableShared)) waiter.resolve();
@@ -137,12 +154,12 @@ export function createCommitBarrier(options: CommitBarrierOptions): CommitBarrie
     }
   }
 
-  function flush(): Promise<void> {
+  function flush(upTo = commits): Promise<void> {
     if (failed) return Promise.reject(failed);
     const shared = sharedCommits();
-    if (durable >= commits && !countAhead(shared, durableShared)) return Promise.resolve();
+    if (durable >= upTo && !countAhead(shared, durableShared)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      waiters.push({ upTo: commits, upToShared: shared, resolve, reject });
+      waiters.push({ upTo, upToShared: shared, resolve, reject });
       if (!syncing) {
         syncing = true;
         // Started after this turn's I/O callbacks have run: the commits of every request that turn served share it.
@@ -152,9 +169,12 @@ export function createCommitBarrier(options: CommitBarrierOptions): CommitBarrie
   }
 
   return {
-    committed() {
+    committed(keys) {
       commits += 1;
+      if (keys === undefined) lastUnkeyed = commits;
+      else for (const key of keys) keyed.set(key, commits);
     },
+    horizon: (key) => Math.max(lastUnkeyed, keyed.get(key) ?? 0),
     flush,
     failure: () => failed,
     async close() {

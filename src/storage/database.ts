@@ -11,6 +11,7 @@ import { SAFETY_NET_AUTOCHECKPOINT_PAGES, startCheckpointer, type Checkpointer }
 import { createCommitBarrier, type CommitBarrier, type CommitBarrierOptions } from './commit-barrier.js';
 import { createStorageMonitor, type StorageHealth, type StorageMonitor } from './health.js';
 import { runMigrations, type MigrationList } from './migrations.js';
+import { createWriteBatcher, type BatchedWrite } from './write-batch.js';
 
 export type StorageConfig = { engine: 'sqlite'; file: string } | { engine: 'postgres'; url: string; poolSize?: number };
 
@@ -40,6 +41,17 @@ export interface Storage {
    * the file meanwhile, and other handles of this process must not write what is read through this one.
    */
   readonly changeStamp?: () => string | null;
+  /**
+   * SQLite only, for hot writes: runs `body` synchronously in a transaction shared with the other writes asked for in
+   * the same turn of the event loop, each in its own savepoint (see write-batch.ts). Resolves once the batch has
+   * committed; durable, as any commit, once `flushCommits()` resolves.
+   */
+  readonly batchWrite?: <T>(body: BatchedWrite<T>, key?: string) => Promise<T>;
+  /**
+   * SQLite with a commit barrier: the count to pass to `flushCommits` before answering a read of `key` (one secret,
+   * as named to `batchWrite`) and of rows only unkeyed commits change. See CommitBarrier.horizon.
+   */
+  readonly commitHorizon?: (key: string) => number;
   /** Outages seen by statements, and a cached ping for `sys/health` (see storage/health.ts). */
   readonly health: StorageHealth;
   /**
@@ -48,7 +60,7 @@ export interface Storage {
    * first. Immediate where a commit is already durable when it returns (PostgreSQL; SQLite opened without
    * `commitBarrier`). See commit-barrier.ts.
    */
-  flushCommits(): Promise<void>;
+  flushCommits(upTo?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -172,6 +184,7 @@ function openSqlite(
   db: Kysely<unknown>;
   readNow: NonNullable<Storage['readNow']>;
   changeStamp: NonNullable<Storage['changeStamp']>;
+  batchWrite: NonNullable<Storage['batchWrite']>;
   barrier: CommitBarrier | null;
   checkpointer: Checkpointer | null;
   releaseOwnership: () => void;
@@ -260,35 +273,50 @@ function openSqlite(
   // A write counted at prepare has committed once a statement ends outside a transaction (autocommit, or COMMIT).
   let announcedWrites = 0;
   const changedSinceAnnounced = changeDetector();
-  const afterStatement = sharedChanges
-    ? () => {
-        if (localWrites === announcedWrites || database.inTransaction) return;
-        announcedWrites = localWrites;
-        // Every other thread drops its caches when the shared count moves: only a write that changed something may.
-        if (changedSinceAnnounced()) sharedChanges.committed();
+  const announce = () => {
+    if (!sharedChanges || localWrites === announcedWrites || database.inTransaction) return;
+    announcedWrites = localWrites;
+    // Every other thread drops its caches when the shared count moves: only a write that changed something may.
+    if (changedSinceAnnounced()) sharedChanges.committed();
+  };
+  const afterStatement = sharedChanges ? announce : undefined;
+  const changedSinceSynced = changeDetector();
+  const onCommit = barrier
+    ? (keys?: readonly string[]) => {
+        // A write that changed nothing leaves nothing to sync: the next reply need not wait for an fdatasync.
+        if (!changedSinceSynced()) return;
+        barrier.committed(keys);
+        checkpointer?.committed();
       }
     : undefined;
   function dataVersionStamp(): () => string | null {
     const dataVersion = database.prepare('PRAGMA data_version').pluck();
     return () => (database.inTransaction ? null : `${dataVersion.get() as number}.${localWrites}`);
   }
-  const changedSinceSynced = changeDetector();
   const db = new Kysely<unknown>({
     dialect: guardedDialect(new ImmediateSqliteDialect({ database: statements }, afterStatement), {
       monitor,
       inTransaction: () => database.inTransaction,
-      ...(barrier
-        ? {
-            onCommit: () => {
-              // A write that changed nothing leaves nothing to sync: the next reply need not wait for an fdatasync.
-              if (!changedSinceSynced()) return;
-              barrier.committed();
-              checkpointer?.committed();
-            },
-            writesRefused: barrier.failure,
-          }
-        : {}),
+      ...(barrier && onCommit ? { onCommit: () => onCommit(), writesRefused: barrier.failure } : {}),
     }),
+  });
+  const batcher = createWriteBatcher({
+    database,
+    prepare: (sqlText) => statements.prepare(sqlText),
+    // Holding Kysely's one connection: no transaction of the query builder is open while a batch runs.
+    exclusive: (run) => db.connection().execute(async () => run()),
+    writesRefused: () => barrier?.failure() ?? null,
+    onCommit: (keys) => {
+      onCommit?.(keys);
+      announce();
+    },
+    translate: (err) => {
+      const failure = storageFailureOf(err);
+      if (!failure) return err;
+      monitor.failed(failure, true);
+      return failure;
+    },
+    succeeded: () => monitor.succeeded(true),
   });
   const readNow = (sqlText: string, parameters: readonly unknown[]): unknown[] | null => {
     // Kysely's SQLite transactions span awaits on this one connection; reading in between would see their
@@ -305,7 +333,15 @@ function openSqlite(
       throw failure;
     }
   };
-  return { db, readNow, changeStamp, barrier, checkpointer, releaseOwnership: () => ownership?.close() };
+  return {
+    db,
+    readNow,
+    changeStamp,
+    batchWrite: batcher.write,
+    barrier,
+    checkpointer,
+    releaseOwnership: () => ownership?.close(),
+  };
 }
 
 /**
@@ -477,8 +513,9 @@ export async function openDatabase(config: StorageConfig, options: OpenStorageOp
   return {
     engine: config.engine,
     db,
-    ...(sqlite ? { readNow: sqlite.readNow, changeStamp: sqlite.changeStamp } : {}),
+    ...(sqlite ? { readNow: sqlite.readNow, changeStamp: sqlite.changeStamp, batchWrite: sqlite.batchWrite } : {}),
     health: monitor,
+    ...(barrier ? { commitHorizon: barrier.horizon } : {}),
     flushCommits: barrier ? barrier.flush : () => Promise.resolve(),
     close,
   };
