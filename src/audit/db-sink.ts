@@ -15,6 +15,12 @@ export interface DatabaseSinkOptions {
   nodeId: string;
   clock?: () => number;
   description?: string;
+  /**
+   * For a handle whose commits are not durable when they return (storage opened with `commitBarrier`: the KMS
+   * plugin's): resolves once the batch's commit is on stable storage (`storage.flushCommits`). The batch's waiters
+   * are settled only then; meanwhile the next batch may be written (group-commit.ts pipelining).
+   */
+  durable?: () => Promise<void>;
 }
 
 export interface DatabaseSink extends AuditSink {
@@ -70,6 +76,13 @@ export async function openDatabaseSink(options: DatabaseSinkOptions): Promise<Da
         resync = true;
         throw sinkFailure(description, err);
       }
+      if (!options.durable) return undefined;
+      // A failed sync fails this batch and, through the barrier, every later one: nothing after it is acknowledged.
+      const durable = options.durable().catch((err: unknown) => {
+        resync = true;
+        throw sinkFailure(description, err);
+      });
+      return { durable };
     }),
   );
 

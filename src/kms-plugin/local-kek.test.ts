@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { createAuditService } from '../audit/service.js';
 import type { AuditService } from '../audit/types.js';
 import { verifyAuditFile, verifyDatabaseChain } from '../audit/verify.js';
 import { createSealService, type ManagedSealService } from '../crypto/service.js';
+import { sql } from 'kysely';
 import { type Storage } from '../storage/database.js';
 import { openStorage } from '../server/open-storage.js';
 import { kmsPluginNodeId, openLocalKek, type LocalKekOptions } from './local-kek.js';
@@ -165,6 +167,89 @@ describe('in-process KEK (openLocalKek) beside a running server on the same data
     const chain = await verifyDatabaseChain(storage, kmsPluginNodeId());
     expect(chain.ok).toBe(true);
     expect(chain.entries).toBeGreaterThanOrEqual(4);
+  });
+
+  /**
+   * The plugin's handle commits without SQLite's fsync (synchronous=NORMAL) and makes its commits durable with one
+   * fdatasync of the write-ahead log off the event loop (storage/commit-barrier.ts). These hold or fail that sync.
+   */
+  describe('durable acknowledgement through the commit barrier', () => {
+    /** A sync that passes through until `hold()`, then waits for `release()` or fails on `fail()`. */
+    function controlledSync() {
+      let mode: 'pass' | 'hold' | 'fail' = 'pass';
+      const held: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+      return {
+        held,
+        hold: () => void (mode = 'hold'),
+        fail: () => void (mode = 'fail'),
+        release: () => {
+          mode = 'pass';
+          for (const call of held.splice(0)) call.resolve();
+        },
+        sync: async (handle: FileHandle) => {
+          if (mode === 'fail') throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+          if (mode === 'hold') await new Promise<void>((resolve, reject) => held.push({ resolve, reject }));
+          await handle.datasync();
+        },
+      };
+    }
+    const pluginRows = async (path: string) =>
+      (
+        await sql<{
+          n: number;
+        }>`select count(*) as n from audit_log where node_id = ${kmsPluginNodeId()} and path = ${path}`.execute(
+          storage.db,
+        )
+      ).rows[0]!.n;
+    const until = async (condition: () => Promise<boolean> | boolean) => {
+      for (let i = 0; i < 500 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 5));
+    };
+
+    it('answers a wrap only once the commit holding its request and response entries is durable', async () => {
+      const control = controlledSync();
+      const kek = await openLocalKek({ ...options, commitBarrier: { sync: control.sync } });
+      await kek.ensureKey();
+      control.hold();
+      let answered = false;
+      const wrap = kek.encrypt(Buffer.from('seed'), Buffer.from('aad')).then((result) => {
+        answered = true;
+        return result;
+      });
+      // Both entries are committed (visible to another connection) while their sync is held: no answer yet.
+      await until(async () => control.held.length > 0 && (await pluginRows('transit/encrypt/kube')) === 2);
+      expect(await pluginRows('transit/encrypt/kube')).toBe(2);
+      expect(control.held.length).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(answered).toBe(false);
+      control.release();
+      const wrapped = await wrap;
+      expect(wrapped.ciphertext).toMatch(/^vault:v1:/);
+      await kek.close();
+      expect((await verifyDatabaseChain(storage, kmsPluginNodeId())).ok).toBe(true);
+    });
+
+    it('fails a wrap closed when its entries cannot be made durable, and every call after it', async () => {
+      const control = controlledSync();
+      const kek = await openLocalKek({ ...options, commitBarrier: { sync: control.sync } });
+      await kek.ensureKey();
+      control.fail();
+      await expect(kek.encrypt(Buffer.from('seed'), Buffer.from('aad'))).rejects.toThrow(/I\/O error/);
+      // After a failed fdatasync nothing this handle commits can be called durable (the kernel may have dropped the
+      // pages): the next call fails too, even with a disk that works again.
+      control.release();
+      await expect(kek.encrypt(Buffer.from('seed'), Buffer.from('aad'))).rejects.toThrow(/I\/O error/);
+      await kek.close().catch(() => undefined);
+    });
+
+    it("never creates the key when the key creation's request entry cannot be made durable", async () => {
+      const control = controlledSync();
+      const kek = await openLocalKek({ ...options, commitBarrier: { sync: control.sync } });
+      control.fail();
+      await expect(kek.ensureKey()).rejects.toThrow(/I\/O error/);
+      await kek.close().catch(() => undefined);
+      const mounts = await sql<{ path: string }>`select path from mounts`.execute(storage.db);
+      expect(mounts.rows.map((m) => m.path)).not.toContain('transit/');
+    });
   });
 
   it("refuses to start on the server's own audit file instead of forking its chain", async () => {

@@ -13,6 +13,7 @@ import { createMountService } from '../mounts/service.js';
 import { secretsCatalog } from '../server/modules.js';
 import type { Mount } from '../mounts/types.js';
 import { StrongroomError } from '../shared/errors.js';
+import type { CommitBarrierOptions } from '../storage/commit-barrier.js';
 import { type Storage } from '../storage/database.js';
 import { openStorage } from '../server/open-storage.js';
 import { createTransitRepository } from '../transit/repository.js';
@@ -42,6 +43,8 @@ export interface LocalKekOptions {
   /** Optional file for the plugin's own audit chain, in addition to the store's audit table. Never the server's file. */
   auditFile?: string;
   warn: (message: string) => void;
+  /** Tests only: the commit barrier's hooks (e.g. a sync that fails). */
+  commitBarrier?: Pick<CommitBarrierOptions, 'sync'>;
 }
 
 /** Audit node ids are at most 64 characters; a long pod name is cut so the pid always survives. */
@@ -66,7 +69,12 @@ async function openPluginAuditLog(
   const devices = new Map<string, { sink: AuditSink }>();
   const databaseDescription = 'kms-plugin database chain';
   devices.set(databaseDescription, {
-    sink: await openDatabaseSink({ repository, nodeId: kmsPluginNodeId(), description: databaseDescription }),
+    sink: await openDatabaseSink({
+      repository,
+      nodeId: kmsPluginNodeId(),
+      description: databaseDescription,
+      durable: () => storage.flushCommits(),
+    }),
   });
   const sinks = () => [...devices.values()].map((device) => device.sink);
   if (auditFile) {
@@ -100,7 +108,10 @@ async function openPluginAuditLog(
 }
 
 export async function openLocalKek(options: LocalKekOptions): Promise<Kek> {
-  const storage = await openStorage({ engine: 'sqlite', file: join(options.dataDir, 'strongroom.db') });
+  const storage = await openStorage(
+    { engine: 'sqlite', file: join(options.dataDir, 'strongroom.db') },
+    { commitBarrier: options.commitBarrier ?? true },
+  );
   const seal = createSealService({ storage, warn: options.warn });
   let audit: PluginAuditLog | null = null;
   try {
