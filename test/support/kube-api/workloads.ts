@@ -301,6 +301,8 @@ export class WorkloadSimulator {
     const rsType = this.type('apps', 'replicasets');
     const podType = this.type('', 'pods');
     const { since } = this.rolloutFor(deployment, hash, now);
+    // A paused Deployment's progress deadline does not run: resuming starts it afresh, as Kubernetes documents.
+    if (s.paused) this.rollouts.set(m.uid, { hash, since: now });
 
     const replicaSets = this.store.list(rsType, m.namespace).filter((rs) => ownedBy(rs, m.uid));
     const revisionOf = (rs: Obj) => Number(meta(rs).annotations?.['deployment.kubernetes.io/revision'] ?? 0);
