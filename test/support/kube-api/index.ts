@@ -35,7 +35,7 @@ export interface KubeApiServerOptions {
   auth?: AuthOptions;
   /** Workload controller tick. Default 50 ms. */
   tickMs?: number;
-  /** Compressed Deployment progress deadline. Default 1000 ms. */
+  /** Compressed Deployment progress deadline, in controller time (ticks × tickMs, not the wall clock). Default 1000 ms. */
   progressDeadlineMs?: number;
   /** Watch history kept for resuming watches (events). Default 1000. */
   historyLimit?: number;
