@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Operator benchmark: N ExternalSecrets (default 1,000 and 10,000) reading 10 remote keys from a real dev server,
 // against the Kubernetes API double, with a real `strongroom operator` process. Measures time until every target
-// Secret exists, provider calls for the initial sync and for one refresh (read dedup + cache at work), and the
-// operator's peak RSS. Needs the compiled dist/ (npm run build).
+// Secret exists, provider calls for the initial sync and for one refresh (read dedup + cache at work), the
+// operator's peak RSS, the CPU of the operator and of the API double (this process) while syncing, and the API calls
+// per ExternalSecret by verb and resource (round trips are what the operator's time goes to). Needs the compiled
+// dist/ (npm run build).
 // Usage: node bench/operator.mjs [--counts 1000,10000] [--refresh 60] [--rollouts] [--no-refresh-wait] [--json FILE]
 //                                [--timeout 600]
 // --timeout: seconds to wait for every Secret; past it the row reports how many were synced (timedOut: true).
@@ -60,8 +62,32 @@ function peakRssMiB(pid) {
   }
 }
 
+/**
+ * An API call's verb and resource, without namespace, name or query: `GET secrets/{name}`, `PATCH externalsecrets/status`,
+ * `WATCH secrets`. Counted per ExternalSecret so that round trips show up as plainly as seconds do.
+ */
+function callKind(method, url) {
+  const [path, query = ''] = url.split('?');
+  const parts = path.split('/').filter(Boolean);
+  // /api/v1/... or /apis/<group>/<version>/...
+  let rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
+  if (rest[0] === 'namespaces' && rest.length > 2) rest = rest.slice(2);
+  const [resource = path, name, sub] = rest;
+  const verb = /(^|&)watch=(true|1)/.test(query) ? 'WATCH' : method;
+  return `${verb} ${resource}${name ? '/{name}' : ''}${sub ? `/${sub}` : ''}`;
+}
+
 async function runOnce(count, server) {
-  const api = await createKubeApiServer({ historyLimit: 50_000 });
+  const calls = new Map();
+  let counting = false;
+  const api = await createKubeApiServer({
+    historyLimit: 50_000,
+    onRequest: (method, url) => {
+      if (!counting) return;
+      const kind = callKind(method, url);
+      calls.set(kind, (calls.get(kind) ?? 0) + 1);
+    },
+  });
   for (const crd of allCrds()) api.create('customresourcedefinitions.apiextensions.k8s.io', crd);
   const kubeconfig = await writeKubeconfig(api.url);
   const ns = 'bench';
@@ -86,6 +112,20 @@ async function runOnce(count, server) {
     });
   }
 
+  // Managed Secrets counted from the store's own events: listing (and so cloning) every Secret every 50 ms would
+  // spend the double's CPU, the very process that serves the operator, on the measurement.
+  const managedNames = new Set();
+  const unsubscribe = api.store.subscribe((event) => {
+    if (event.storageKey !== '/secrets' || event.object.metadata?.namespace !== ns) return;
+    const key = event.object.metadata.name;
+    if (event.type !== 'DELETED' && event.object.metadata.labels?.['strongroom.io/managed'] === 'true')
+      managedNames.add(key);
+    else managedNames.delete(key);
+  });
+  const managed = () => managedNames.size;
+
+  counting = true;
+  const doubleCpuBefore = process.cpuUsage();
   const started = performance.now();
   const proc = spawn(
     process.execPath,
@@ -119,8 +159,6 @@ async function runOnce(count, server) {
     }, 20);
     proc.once('exit', (code) => reject(new Error(`operator exited ${code}\n${out}`)));
   });
-  const managed = () =>
-    api.list('secrets', ns).filter((s) => s.metadata.labels?.['strongroom.io/managed'] === 'true').length;
   let timedOut = false;
   while (managed() < count) {
     if (performance.now() - started > TIMEOUT_MS) {
@@ -132,6 +170,10 @@ async function runOnce(count, server) {
   const syncedMs = performance.now() - started;
   const synced = managed();
   const syncCpu = cpuSeconds(proc.pid);
+  const doubleCpuUsage = process.cpuUsage(doubleCpuBefore);
+  const doubleCpu = (doubleCpuUsage.user + doubleCpuUsage.system) / 1e6;
+  counting = false;
+  unsubscribe();
   const initialCalls = await metric(metricsUrl, 'strongroom_operator_provider_calls_total', { operation: 'read' });
 
   // One full refresh cycle: every ExternalSecret comes back after REFRESH_S.
@@ -143,7 +185,21 @@ async function runOnce(count, server) {
   await new Promise((r) => proc.once('exit', r));
   await api.close();
   const refreshCalls = REFRESH_WAIT ? afterRefresh - initialCalls : null;
-  return { count, synced, timedOut, syncedMs, syncCpu, initialCalls, refreshCalls, syncs, rss, rollouts: ROLLOUTS };
+  const apiCalls = Object.fromEntries([...calls].sort((a, b) => b[1] - a[1]));
+  return {
+    count,
+    synced,
+    timedOut,
+    syncedMs,
+    syncCpu,
+    doubleCpu,
+    apiCalls,
+    initialCalls,
+    refreshCalls,
+    syncs,
+    rss,
+    rollouts: ROLLOUTS,
+  };
 }
 
 // A dev server process (the compiled test helper resolves paths relative to src/, so spawn it here).
@@ -211,15 +267,22 @@ try {
     `\nstrongroom operator: ${KEYS} remote keys, refreshInterval ${REFRESH_S}s, concurrency 32, rollouts ${ROLLOUTS ? 'on' : 'off'}, API double + real dev server\n`,
   );
   console.log(
-    '| ExternalSecrets | time to all synced | syncs/s | operator CPU while syncing | provider reads (initial) | provider reads (one refresh) | reconciles | peak RSS |',
+    '| ExternalSecrets | time to all synced | syncs/s | operator CPU while syncing | API double CPU | API calls per ExternalSecret | provider reads (initial) | provider reads (one refresh) | reconciles | peak RSS |',
   );
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     const seconds = r.syncedMs / 1000;
     console.log(
-      `| ${r.count} | ${r.timedOut ? `timed out after ${seconds.toFixed(0)} s, ${r.synced} synced` : `${seconds.toFixed(2)} s`} | ${(r.count / seconds).toFixed(0)} | ${((r.syncCpu / seconds) * 100).toFixed(0)}% | ${r.initialCalls} | ${r.refreshCalls ?? 'not measured'} | ${r.syncs} | ${r.rss.toFixed(0)} MiB |`,
+      `| ${r.count} | ${r.timedOut ? `timed out after ${seconds.toFixed(0)} s, ${r.synced} synced` : `${seconds.toFixed(2)} s`} | ${(r.count / seconds).toFixed(0)} | ${((r.syncCpu / seconds) * 100).toFixed(0)}% (${r.syncCpu.toFixed(1)} s) | ${((r.doubleCpu / seconds) * 100).toFixed(0)}% (${r.doubleCpu.toFixed(1)} s) | ${(Object.values(r.apiCalls).reduce((a, b) => a + b, 0) / r.count).toFixed(1)} | ${r.initialCalls} | ${r.refreshCalls ?? 'not measured'} | ${r.syncs} | ${r.rss.toFixed(0)} MiB |`,
     );
   }
+  console.log('\nAPI calls while syncing, per ExternalSecret:');
+  for (const r of rows)
+    console.log(
+      `  ${r.count}: ${Object.entries(r.apiCalls)
+        .map(([k, v]) => `${k} ${(v / r.count).toFixed(2)}`)
+        .join(', ')}`,
+    );
   if (JSON_FILE) writeFileSync(JSON_FILE, JSON.stringify(rows));
 } finally {
   await server.stop();

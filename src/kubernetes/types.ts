@@ -122,6 +122,11 @@ export interface SecretChange {
    */
   previousVersion: string | undefined;
   newVersion: string;
+  /**
+   * The ExternalSecret as the operator's status write just left it (newest resourceVersion), when the write returned
+   * it: the rollout engine starts from it rather than reading it again. `externalSecret` keeps the status from before.
+   */
+  current?: ExternalSecret;
 }
 
 /** Called after a target Secret's data changed. The rollout engine implements it; the default does nothing. */

@@ -121,6 +121,55 @@ describe('simulated workload controllers', () => {
     expect(d.status?.availableReplicas ?? 0).toBe(0);
   });
 
+  /** Every Progressing reason a Deployment's status took, from the store's change stream. */
+  const progressingReasons = (name: string) => {
+    const reasons = new Set<string>();
+    const stop = h.api.store.subscribe((event) => {
+      const d = event.object as V1Deployment;
+      if (d.kind !== 'Deployment' || d.metadata?.namespace !== ns || d.metadata.name !== name) return;
+      const reason = condition(d, 'Progressing')?.reason;
+      if (reason) reasons.add(reason);
+    });
+    return { reasons, stop };
+  };
+
+  it('a stalled process does not count against the progress deadline: it runs on the controllers’ ticks', async () => {
+    await h.apps.createNamespacedDeployment({ namespace: ns, body: deployment('steady', 2, 'steady:1') });
+    await eventually(async () => complete(await read('steady')), 'initial rollout');
+    const seen = progressingReasons('steady');
+    await setImage('steady', 'steady:2');
+    h.api.tick(); // the controller sees the new template: its rollout, and its deadline, start
+    // The process stalls for longer than the deadline (400 ms) before the controller's next tick, as a loaded CI
+    // machine can make it. On the wall clock the healthy rollout would then have timed out after one step.
+    const until = Date.now() + 600;
+    while (Date.now() < until) {
+      // busy: no timer, so no tick, can run
+    }
+    await eventually(async () => {
+      const d = await read('steady');
+      return complete(d) && d.metadata?.generation === 2;
+    }, 'rollout after the stall');
+    seen.stop();
+    expect([...seen.reasons]).not.toContain('ProgressDeadlineExceeded');
+  });
+
+  it('a paused Deployment’s progress deadline does not run; resuming starts it afresh', async () => {
+    await h.apps.createNamespacedDeployment({ namespace: ns, body: deployment('held', 2, 'held:1') });
+    await eventually(async () => complete(await read('held')), 'initial rollout');
+    await h.apps.patchNamespacedDeployment({ namespace: ns, name: 'held', body: { spec: { paused: true } } }, merge);
+    await setImage('held', 'held:2');
+    const seen = progressingReasons('held');
+    for (let i = 0; i < 60; i++) h.api.tick(); // 600 ms of controller time, paused: longer than the deadline
+    expect(condition(await read('held'), 'Progressing')?.reason).toBe('DeploymentPaused');
+    await h.apps.patchNamespacedDeployment({ namespace: ns, name: 'held', body: { spec: { paused: false } } }, merge);
+    await eventually(async () => {
+      const d = await read('held');
+      return d.spec?.paused === false && complete(d);
+    }, 'rollout after resuming');
+    seen.stop();
+    expect([...seen.reasons]).not.toContain('ProgressDeadlineExceeded');
+  });
+
   it('rolls a StatefulSet from the highest ordinal and reports revisions', async () => {
     const body = deployment('db', 2, 'db:1');
     await h.apps.createNamespacedStatefulSet({

@@ -49,7 +49,8 @@ export interface ExternalSecretDeps extends TargetSecretDeps {
     name: string,
   ) => Promise<SecretStore | undefined>;
   getNamespace: (name: string) => Promise<V1Namespace | undefined>;
-  writeStatus: (es: ExternalSecret, status: ExternalSecretStatusPatch) => Promise<void>;
+  /** Merge-patches status; returns the ExternalSecret as stored when the API server answered with it. */
+  writeStatus: (es: ExternalSecret, status: ExternalSecretStatusPatch) => Promise<ExternalSecret | void>;
   /** A fresh read (not the informer's copy), asked only before overwriting a Secret that has a rollout record. */
   readExternalSecret?: (namespace: string, name: string) => Promise<ExternalSecret | undefined>;
   clients: ClientPool;
@@ -200,7 +201,7 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
 
     // Status first, then the hook: the rollout engine reads status.sync as the record of what the Secret holds, and
     // recovers a rollout from it should the hook call be lost.
-    await deps.writeStatus(es, {
+    const current = await deps.writeStatus(es, {
       conditions: setCondition(es.status?.conditions, {
         type: 'Ready',
         status: 'True',
@@ -226,7 +227,13 @@ export function createExternalSecretReconciler(deps: ExternalSecretDeps) {
         const previousVersion = existing
           ? (existing.metadata?.annotations?.[A_VERSION] ?? es.status?.sync?.remoteVersion ?? previousHash)
           : undefined;
-        await deps.onSecretChanged({ externalSecret: es, secret: written, previousVersion, newVersion: version });
+        await deps.onSecretChanged({
+          externalSecret: es,
+          secret: written,
+          previousVersion,
+          newVersion: version,
+          ...(current ? { current } : {}),
+        });
       }
     }
     return requeue(refreshMs, prepared);

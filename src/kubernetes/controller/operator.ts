@@ -131,26 +131,27 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     onCall: (provider, operation) => metrics.providerCalls.inc({ provider, operation }),
   });
 
-  async function writeStatus(
+  /** Merge-patches status; returns the object as stored (undefined when it is gone). */
+  async function writeStatus<T>(
     kind: Kind,
     obj: { metadata: { name: string; namespace?: string } },
     status: unknown,
-  ): Promise<void> {
+  ): Promise<T | undefined> {
     const { name, namespace } = obj.metadata;
     const body = { status };
     try {
       if (namespace)
-        await custom.patchNamespacedCustomObjectStatus(
+        return (await custom.patchNamespacedCustomObjectStatus(
           { group: GROUP, version: VERSION, namespace, plural: PLURAL[kind], name, body },
           mergePatch,
-        );
-      else
-        await custom.patchClusterCustomObjectStatus(
-          { group: GROUP, version: VERSION, plural: PLURAL[kind], name, body },
-          mergePatch,
-        );
+        )) as T;
+      return (await custom.patchClusterCustomObjectStatus(
+        { group: GROUP, version: VERSION, plural: PLURAL[kind], name, body },
+        mergePatch,
+      )) as T;
     } catch (err) {
       if ((err as { code?: number }).code !== 404) throw err;
+      return undefined;
     }
   }
 
@@ -272,7 +273,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     getStore,
     getNamespace,
     getCachedSecret: (namespace, name) => secretInformer.get(name, namespace),
-    writeStatus: (es, status) => writeStatus('ExternalSecret', es, status),
+    writeStatus: (es, status) => writeStatus<ExternalSecret>('ExternalSecret', es, status),
     readExternalSecret,
     clients,
     cache,
@@ -359,6 +360,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
         ...(options.rollouts?.pollMs ? { pollMs: options.rollouts.pollMs } : {}),
         // Its workload informers count for readiness too: rollouts need them as much as syncs need ours.
         track: (name) => health.track(name),
+        readStore: getStore,
         log,
       });
     }

@@ -5,7 +5,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { InformerReporter } from '../controller/health.js';
 import { startConsumerInformers, type ConsumerInformers } from '../consumers/informers.js';
-import { createKubeRolloutCluster } from './cluster.js';
+import { createKubeRolloutCluster, type RolloutCluster } from './cluster.js';
 import { startRolloutController } from './controller.js';
 import { createRolloutEngine } from './engine.js';
 import type { SecretChangedEvent, VersionSource } from './types.js';
@@ -28,6 +28,11 @@ export interface RolloutOptions {
   log?: (message: string) => void;
   /** Report the workload informers' health (the operator's `/readyz`). */
   track?: (name: string) => InformerReporter;
+  /**
+   * Stores from the operator's informer caches (their rollout policy), instead of a GET per rollout: the same copy
+   * the sync itself was made with.
+   */
+  readStore?: RolloutCluster['readStore'];
 }
 
 export function startRollouts(options: RolloutOptions): Rollouts {
@@ -39,7 +44,10 @@ export function startRollouts(options: RolloutOptions): Rollouts {
     onError: (kind, err) => log(`${kind} informer: ${(err as Error)?.message ?? err}`),
   });
   const engine = createRolloutEngine({
-    cluster: createKubeRolloutCluster(options.kubeConfig),
+    cluster: {
+      ...createKubeRolloutCluster(options.kubeConfig),
+      ...(options.readStore ? { readStore: options.readStore } : {}),
+    },
     consumers: informers.index,
     source: options.versionSource,
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),

@@ -26,6 +26,8 @@ export function startRolloutController(
   const running = new Set<string>();
   const dirty = new Set<string>();
   const timers = new Map<string, NodeJS.Timeout>();
+  /** The ExternalSecret as the engine's own write left it, for the next reconcile of its key to start from. */
+  const written = new Map<string, unknown>();
   let stopped = false;
 
   const enqueue = (namespace: string, name: string, afterMs = 0) => {
@@ -48,10 +50,12 @@ export function startRolloutController(
       return;
     }
     running.add(key);
+    const start = written.get(key);
+    written.delete(key);
     void (async () => {
       let next: number | undefined;
       try {
-        next = (await engine.reconcile(namespace, name)).requeueAfterMs;
+        next = (await engine.reconcile(namespace, name, start)).requeueAfterMs;
       } catch (err) {
         log(`rollout ${key}: ${(err as Error).message}`);
         next = options.errorBackoffMs ?? 2000;
@@ -77,10 +81,31 @@ export function startRolloutController(
       : custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'externalsecrets' })) as never;
   const informer = makeInformer(kc, path, list);
   const onObject = (obj: KubernetesObject) => {
-    if (obj.metadata?.namespace && obj.metadata.name) enqueue(obj.metadata.namespace, obj.metadata.name);
+    const { namespace, name } = obj.metadata ?? {};
+    if (!namespace || !name) return;
+    const changed = () => {
+      // Someone else changed it: the next reconcile reads it afresh.
+      written.delete(`${namespace}/${name}`);
+      enqueue(namespace, name);
+    };
+    // The echo of the engine's own write (or of a version it already wrote over): its loop went on from there.
+    const seen = engine.alreadySeen(obj);
+    // Nothing to do for this version (most ExternalSecrets, most of the time): no GET, no reconcile.
+    if (seen !== true && engine.idle(obj)) {
+      written.delete(`${namespace}/${name}`);
+      return;
+    }
+    if (seen === false) changed();
+    else if (seen !== true) void seen.then((yes) => yes || changed());
   };
   informer.on('add', onObject);
   informer.on('update', onObject);
+  informer.on('delete', (obj) => {
+    const { namespace, name } = obj.metadata ?? {};
+    if (!namespace || !name) return;
+    written.delete(`${namespace}/${name}`);
+    engine.forget(namespace, name);
+  });
   informer.on('error', (err) => {
     if (stopped) return;
     log(`rollout: ExternalSecret watch failed (${(err as Error)?.message ?? err}); restarting`);
@@ -90,8 +115,13 @@ export function startRolloutController(
 
   return {
     async onSecretChanged(event) {
-      await engine.onSecretChanged(event);
-      enqueue(event.externalSecret.metadata.namespace, event.externalSecret.metadata.name);
+      const stored = await engine.onSecretChanged(event);
+      const { namespace, name } = event.externalSecret.metadata;
+      // Recorded as finished already (nothing to restart): no reconcile to run.
+      if (stored && engine.idle(stored)) return;
+      // Only when it runs now: a reconcile in flight may write again, and a later run must not start from this.
+      if (stored && !running.has(`${namespace}/${name}`)) written.set(`${namespace}/${name}`, stored);
+      enqueue(namespace, name);
     },
     enqueue,
     ready,

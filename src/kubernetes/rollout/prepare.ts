@@ -21,7 +21,8 @@ export type WriteSecretData = (
 
 export interface Preparing {
   writeSecretData: WriteSecretData;
-  prepare(es: Json, r: RolloutStatus): Promise<Step>;
+  /** `written`: the target Secret as the operator's write returned it, used instead of a GET when it is that Secret. */
+  prepare(es: Json, r: RolloutStatus, written?: Json): Promise<Step>;
 }
 
 export function createPreparing(deps: EngineContext): Preparing {
@@ -63,7 +64,7 @@ export function createPreparing(deps: EngineContext): Preparing {
     });
   }
 
-  async function prepare(es: Json, r: RolloutStatus): Promise<Step> {
+  async function prepare(es: Json, r: RolloutStatus, written?: Json): Promise<Step> {
     let policy;
     try {
       const storeRef = es.spec?.secretStoreRef ?? {};
@@ -87,7 +88,12 @@ export function createPreparing(deps: EngineContext): Preparing {
         `${r.trigger.toLowerCase()} requested by a person`,
       );
     }
-    const secret = await cluster.readSecret(es.metadata.namespace, r.secretName);
+    const known =
+      !r.writeData &&
+      written?.metadata?.name === r.secretName &&
+      written.metadata.namespace === es.metadata.namespace &&
+      written.metadata.uid !== undefined;
+    const secret = known ? written : await cluster.readSecret(es.metadata.namespace, r.secretName);
     if (!secret) return { wait: pollMs };
     const base: RolloutStatus = {
       ...r,

@@ -11,6 +11,11 @@ export interface SecretChangedEvent {
   externalSecret: Json;
   /** The Secret as written. */
   secret: Json;
+  /**
+   * The ExternalSecret as the operator's status write left it, when known: the engine starts from it instead of
+   * reading it again (`externalSecret` keeps the status from before that write, which the event's versions refer to).
+   */
+  current?: Json;
   previousVersion?: string;
   newVersion: string;
 }

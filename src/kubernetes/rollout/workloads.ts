@@ -14,9 +14,26 @@ export interface WorkloadOps {
   checkHealth(es: Json, w: RolloutWorkloadStatus): Promise<'healthy' | 'progressing' | string>;
 }
 
+/** Read-decide-patch rounds per restart in one step; a workload's status writes alone can cost one. */
+const RESTART_ATTEMPTS = 3;
+
 export function createWorkloadOps(cluster: RolloutCluster): WorkloadOps {
-  /** Takes the lock and points the pod template at the target; returns false on a conflict (try again soon). */
+  /**
+   * Takes the lock and points the pod template at the target, or records whose rollout holds the lock (Waiting).
+   * A conditional patch that loses to another write is decided again at once from a fresh read: when the other write
+   * was another rollout taking the lock, this record then says Waiting for it. (Backing off blindly instead let the
+   * whole of the other rollout pass unseen, which a loaded operator showed: serial, but with no trace the two met.)
+   * Returns false when the workload kept changing under every attempt (try again soon).
+   */
   async function restart(es: Json, r: RolloutStatus, w: RolloutWorkloadStatus): Promise<boolean> {
+    for (let attempt = 0; attempt < RESTART_ATTEMPTS; attempt++) {
+      if (await tryRestart(es, r, w)) return true;
+    }
+    return false;
+  }
+
+  /** One read-decide-patch round; false when the patch met a newer version of the workload (409). */
+  async function tryRestart(es: Json, r: RolloutStatus, w: RolloutWorkloadStatus): Promise<boolean> {
     const ns = es.metadata.namespace;
     const obj = await cluster.readWorkload(w.kind, ns, w.name);
     if (!obj) {

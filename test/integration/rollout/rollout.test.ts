@@ -223,17 +223,41 @@ describe('secret rollouts', () => {
     };
     bed.api.create('deployments', deployment('race', 'shared', podSpec));
     await eventually(settled('race', 'shared'), 'up');
+    // The Deployment is paused (`kubectl rollout pause`) while both rollouts start, so whichever takes the lock first
+    // stays mid-restart until the other has been seen waiting for it: the two meet by construction, not by timing.
+    // (Unpaused, a fast first rollout could be over before the second one looks: serial, but nothing to see.)
+    const pause = (paused: boolean) => {
+      const d = workload('race', 'shared');
+      bed.api.update('deployments', { ...d, spec: { ...d.spec, paused } });
+    };
+    pause(true);
+    await eventually(settled('race', 'shared'), 'paused');
     bed.api.create('externalsecrets', externalSecret('race', 'alpha', 'race-alpha'));
     bed.api.create('externalsecrets', externalSecret('race', 'beta', 'race-beta'));
     await bed.put('race-alpha', { password: 'a' });
     await bed.put('race-beta', { password: 'b' });
-    // Every status either operator write produces, from the API server's change stream (polling missed short states).
+    // Every status either operator write produces, and every change of the workload, from the API server's change
+    // stream (polling missed short states).
     const states = new Set<string>();
     const latest: Record<string, string | undefined> = {};
     let both = false;
+    const holders: string[] = [];
+    const lockMoves: string[] = [];
     const unsubscribe = bed.api.store.subscribe((event) => {
-      const { kind, metadata, status } = event.object as Loose;
-      if (kind !== 'ExternalSecret' || metadata?.namespace !== 'race') return;
+      const { kind, metadata, status, spec } = event.object as Loose;
+      if (metadata?.namespace !== 'race') return;
+      if (kind === 'Deployment') {
+        const raw = metadata.annotations?.[LOCK_ANNOTATION];
+        const holder = raw ? (JSON.parse(raw).name as string) : '-';
+        if (holder !== (holders.at(-1) ?? '-')) {
+          holders.push(holder);
+          // A lock is let go only once its restart is complete (the controller observed it and every replica is new).
+          const done = status?.observedGeneration === metadata.generation && status?.updatedReplicas === spec.replicas;
+          if (holder === '-') lockMoves.push(done ? 'released after its restart' : 'released mid-restart');
+        }
+        return;
+      }
+      if (kind !== 'ExternalSecret') return;
       const state = (status?.rollout?.workloads as Loose[] | undefined)?.[0]?.state as string | undefined;
       if (!state) return;
       latest[metadata.name] = state;
@@ -241,11 +265,17 @@ describe('secret rollouts', () => {
       if (latest.alpha === 'Restarting' && latest.beta === 'Restarting') both = true;
     });
     await Promise.all([bed.sync('race', 'alpha'), bed.sync('race', 'beta')]);
+    await eventually(() => [...states].some((s) => s.endsWith('=Waiting')), 'one rollout waiting for the other');
+    pause(false);
     await eventually(phase('race', 'alpha', 'Succeeded'), 'alpha');
     await eventually(phase('race', 'beta', 'Succeeded'), 'beta');
     unsubscribe();
     expect(both).toBe(false);
-    expect([...states].some((s) => s.endsWith('=Waiting'))).toBe(true);
+    // One holder at a time, the lock free in between, each released only after its restart completed.
+    expect(holders.length).toBe(4);
+    expect(holders.filter((h) => h !== '-').sort()).toEqual(['alpha', 'beta']);
+    expect([holders[1], holders[3]]).toEqual(['-', '-']);
+    expect(lockMoves).toEqual(['released after its restart', 'released after its restart']);
     const annotations = workload('race', 'shared').spec.template.metadata.annotations;
     expect(annotations[versionAnnotation('alpha')]).toBe('1');
     expect(annotations[versionAnnotation('beta')]).toBe('1');

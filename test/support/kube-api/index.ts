@@ -35,7 +35,7 @@ export interface KubeApiServerOptions {
   auth?: AuthOptions;
   /** Workload controller tick. Default 50 ms. */
   tickMs?: number;
-  /** Compressed Deployment progress deadline. Default 1000 ms. */
+  /** Compressed Deployment progress deadline, in controller time (ticks × tickMs, not the wall clock). Default 1000 ms. */
   progressDeadlineMs?: number;
   /** Watch history kept for resuming watches (events). Default 1000. */
   historyLimit?: number;
@@ -54,6 +54,8 @@ export interface KubeApiServerOptions {
    * ['cert-manager']: the cluster `deploy/` is written for (its TLS comes from cert-manager); [] is a bare cluster.
    */
   addons?: Addon[];
+  /** Sees every request as it arrives (benchmarks count API calls by verb and resource). */
+  onRequest?: (method: string, url: string) => void;
 }
 
 export interface KubeApiServer {
@@ -106,6 +108,7 @@ export async function createKubeApiServer(options: KubeApiServerOptions = {}): P
 
   const watches = new Set<() => void>();
   const server: Server = createServer((req, res) => {
+    options.onRequest?.(req.method ?? '', req.url ?? '');
     void handleRequest(
       {
         store,

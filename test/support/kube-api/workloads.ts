@@ -26,7 +26,10 @@ export const ROLLOUT_ANNOTATION = 'kube-api-double/rollout';
 
 export interface WorkloadOptions {
   tickMs: number;
-  /** Compressed progress deadline; a Deployment's own spec.progressDeadlineSeconds applies when shorter. */
+  /**
+   * Compressed progress deadline, in controller time (ticks × tickMs); a Deployment's own
+   * spec.progressDeadlineSeconds applies when shorter.
+   */
   progressDeadlineMs: number;
   nodes: string[];
 }
@@ -96,6 +99,12 @@ export class WorkloadSimulator {
   private readonly failNext = new Set<string>();
   private readonly rollouts = new Map<string, { hash: string; since: number }>();
   private podCounter = 0;
+  /**
+   * The controllers' own clock, in milliseconds: each tick is `tickMs` of it. Progress deadlines are measured on it,
+   * not on the wall clock, because progress is made only on ticks: a test process stalled for a moment (a loaded CI
+   * machine) must slow the deadline as much as the rollout, or a healthy rollout turns ProgressDeadlineExceeded.
+   */
+  private clock = 0;
 
   constructor(
     private readonly store: ObjectStore,
@@ -126,7 +135,7 @@ export class WorkloadSimulator {
 
   /** One step for every workload. Public so tests can drive the simulation deterministically. */
   tick(): void {
-    const now = Date.now();
+    const now = (this.clock += this.options.tickMs);
     for (const [plural, step] of [
       ['deployments', (o: Obj) => this.stepDeployment(o, now)],
       ['statefulsets', (o: Obj) => this.stepStatefulSet(o)],
@@ -301,6 +310,8 @@ export class WorkloadSimulator {
     const rsType = this.type('apps', 'replicasets');
     const podType = this.type('', 'pods');
     const { since } = this.rolloutFor(deployment, hash, now);
+    // A paused Deployment's progress deadline does not run: resuming starts it afresh, as Kubernetes documents.
+    if (s.paused) this.rollouts.set(m.uid, { hash, since: now });
 
     const replicaSets = this.store.list(rsType, m.namespace).filter((rs) => ownedBy(rs, m.uid));
     const revisionOf = (rs: Obj) => Number(meta(rs).annotations?.['deployment.kubernetes.io/revision'] ?? 0);
@@ -526,7 +537,7 @@ export class WorkloadSimulator {
     const hash = podTemplateHash(template);
     const updateRevision = `${m.name}-${hash}`;
     const podType = this.type('', 'pods');
-    this.rolloutFor(sts, hash, Date.now());
+    this.rolloutFor(sts, hash, this.clock);
     const revisionOf = (p: Obj) => meta(p).labels?.['controller-revision-hash'] ?? '';
     const ordinalOf = (p: Obj) => Number(meta(p).name.slice(m.name.length + 1));
     const listPods = () =>
@@ -606,7 +617,7 @@ export class WorkloadSimulator {
     const template = (s.template ?? {}) as Template;
     const hash = podTemplateHash(template);
     const podType = this.type('', 'pods');
-    this.rolloutFor(ds, hash, Date.now());
+    this.rolloutFor(ds, hash, this.clock);
     const revisionOf = (p: Obj) => meta(p).labels?.['controller-revision-hash'] ?? '';
     const listPods = () => this.store.list(podType, m.namespace).filter((p) => ownedBy(p, m.uid));
     for (const pod of listPods()) {
