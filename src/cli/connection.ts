@@ -76,22 +76,29 @@ export function resolveConnection(flags: ConnectionFlags, env: Env = process.env
       tokenSource = `file ${file}`;
     }
   }
-  const caPath = flags.caCert ?? firstSet(env, 'STRONGROOM_CACERT', 'VAULT_CACERT')?.value;
-  let ca: Buffer | undefined;
-  if (caPath) {
-    try {
-      ca = readFileSync(caPath);
-    } catch {
-      throw new UsageError(
-        `cannot read the CA certificate file ${caPath}`,
-        'a PEM file path in --ca-cert or STRONGROOM_CACERT',
-      );
-    }
-  }
+  const ca = readCaCert(flags.caCert, env);
   const skipEnv = firstSet(env, 'STRONGROOM_SKIP_VERIFY', 'VAULT_SKIP_VERIFY')?.value;
   const tlsSkipVerify = flags.tlsSkipVerify === true || (skipEnv !== undefined && /^(1|true|yes)$/i.test(skipEnv));
   const timeout = clientTimeout(env);
   return { address, token, tokenSource, ...(ca ? { ca } : {}), tlsSkipVerify, ...timeout };
+}
+
+/**
+ * The CA certificate(s) that sign the store's certificate, as Vault's `-ca-cert` / `VAULT_CACERT`: the flag, then
+ * STRONGROOM_CACERT, then VAULT_CACERT. Used for the connections to the store only (never process-wide, as
+ * NODE_EXTRA_CA_CERTS would be: that trusts the CA for the Kubernetes API and cloud providers too).
+ */
+export function readCaCert(flag: string | undefined, env: Env = process.env): Buffer | undefined {
+  const caPath = flag ?? firstSet(env, 'STRONGROOM_CACERT', 'VAULT_CACERT')?.value;
+  if (!caPath) return undefined;
+  try {
+    return readFileSync(caPath);
+  } catch {
+    throw new UsageError(
+      `cannot read the CA certificate file ${caPath}`,
+      'a PEM file path in --ca-cert or STRONGROOM_CACERT',
+    );
+  }
 }
 
 /** Vault's duration syntax, as VAULT_CLIENT_TIMEOUT takes it; a zero or unreadable value is a usage error. */

@@ -10,6 +10,10 @@ export function registerCsiProvider(program: Command): void {
       '--address <url>',
       'default Strongroom address (default: $STRONGROOM_ADDR; a SecretProviderClass may set vaultAddress)',
     )
+    .option(
+      '--ca-cert <file>',
+      "PEM CA certificate that signs the store's certificate, trusted for store connections only (env STRONGROOM_CACERT or VAULT_CACERT)",
+    )
     .option('--timeout <ms>', 'per-request timeout towards the server', '5000')
     .addHelpText(
       'after',

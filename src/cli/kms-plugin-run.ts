@@ -8,6 +8,7 @@ import { openLocalKek } from '../kms-plugin/local-kek.js';
 import { createKmsPlugin } from '../kms-plugin/plugin.js';
 import { serveKmsPlugin } from '../kms-plugin/server.js';
 import { DEV_KEY_FILE } from '../server/dev.js';
+import { readCaCert } from './connection.js';
 
 export interface KmsPluginFlags {
   socket: string;
@@ -17,6 +18,7 @@ export interface KmsPluginFlags {
   keyFile?: string;
   auditFile?: string;
   tokenFile?: string;
+  caCert?: string;
   mount: string;
   timeout: string;
 }
@@ -61,7 +63,9 @@ export async function runKmsPlugin(flags: KmsPluginFlags): Promise<void> {
         'set --address (or STRONGROOM_ADDR) to reach a Strongroom server, or --data-dir for in-process mode',
       );
     // No retries here: the circuit breaker decides, and kube-apiserver retries a failed call itself.
-    const client = createClient({ address, timeoutMs, userAgent: 'strongroom-kms-plugin' });
+    // The store's CA (--ca-cert): for this one connection, in place of the system's roots, as Vault's VAULT_CACERT.
+    const ca = readCaCert(flags.caCert);
+    const client = createClient({ address, ...(ca ? { ca } : {}), timeoutMs, userAgent: 'strongroom-kms-plugin' });
     kek = createHttpKek({ client, mountPath: flags.mount, keyName: flags.key, token: tokenSource(flags) });
   }
   const plugin = createKmsPlugin({ kek, breaker: new CircuitBreaker({ threshold: 3, cooldownMs: 2000 }) });

@@ -19,6 +19,10 @@ export function registerKmsPlugin(program: Command): void {
       "in-process mode: also write the plugin's audit chain to this file (never the server's)",
     )
     .option('--token-file <path>', 'file holding the plugin token (default: $STRONGROOM_TOKEN)')
+    .option(
+      '--ca-cert <file>',
+      "PEM CA certificate that signs the server's certificate, trusted for that connection only (env STRONGROOM_CACERT or VAULT_CACERT)",
+    )
     .option('--mount <path>', 'transit mount path', 'transit')
     .option('--timeout <ms>', 'per-request timeout towards the server', '1000')
     .addHelpText(

@@ -13,6 +13,7 @@ import { startOperator } from '../kubernetes/controller/operator.js';
 import { loadOperatorKubeConfig } from './operator-kubeconfig.js';
 import type { PublishOptions } from '../kubernetes/publisher/index.js';
 import { createTokenSource, type PublishAuth } from '../kubernetes/publisher/token.js';
+import { readCaCert } from './connection.js';
 
 export interface OperatorFlags {
   kubeconfig?: string;
@@ -35,6 +36,7 @@ export interface OperatorFlags {
   publishAuthMount: string;
   publishAuthJwtFile: string;
   publishCaFile?: string;
+  caCert?: string;
   publishInterval: string;
   apiUnreachableGrace: string;
 }
@@ -42,7 +44,7 @@ export interface OperatorFlags {
 const OPERATOR_VERSION = '0.1.0';
 
 /** The publisher's settings from the flags; undefined when the operator does not publish. */
-function publishOptions(flags: OperatorFlags): PublishOptions | undefined {
+function publishOptions(flags: OperatorFlags, storeCa: Buffer | undefined): PublishOptions | undefined {
   const any = flags.clusterName ?? flags.publishAddress ?? flags.publishTokenFile ?? flags.publishAuthRole;
   if (any === undefined) return undefined;
   if (!flags.clusterName || !CLUSTER_NAME.test(flags.clusterName))
@@ -62,7 +64,7 @@ function publishOptions(flags: OperatorFlags): PublishOptions | undefined {
       };
   const base = {
     address: flags.publishAddress,
-    ...(flags.publishCaFile ? { ca: readFileSync(flags.publishCaFile) } : {}),
+    ...(flags.publishCaFile ? { ca: readFileSync(flags.publishCaFile) } : storeCa ? { ca: storeCa } : {}),
     timeoutMs: 30_000,
     userAgent: `strongroom-operator/${OPERATOR_VERSION}`,
   };
@@ -100,7 +102,9 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
   const rolloutPollMs = parseDuration(flags.rolloutPollInterval);
   if (rolloutPollMs < 10) throw new Error('--rollout-poll-interval must be at least 10ms');
   const apiUnreachableGraceMs = parseDuration(flags.apiUnreachableGrace);
-  const publish = publishOptions(flags);
+  // The store's CA (--ca-cert): for connections to stores only; the Kubernetes API keeps its own CA (kubeconfig).
+  const storeCa = readCaCert(flags.caCert);
+  const publish = publishOptions(flags, storeCa);
   // Checked before anything starts: a kubeconfig that cannot work is a one-line error and a non-zero exit.
   const kc = loadOperatorKubeConfig(flags.kubeconfig);
   reuseConnections(kc);
@@ -112,6 +116,7 @@ export async function runOperator(flags: OperatorFlags): Promise<void> {
     operatorNamespace,
     concurrency: Number(flags.concurrency),
     readCacheTtlMs: parseDuration(flags.readCacheTtl),
+    ...(storeCa ? { storeCa } : {}),
     rollouts: flags.rollouts === false ? false : { pollMs: rolloutPollMs },
     ...(publish ? { publish } : {}),
     ...(flags.leaderElect

@@ -47,7 +47,11 @@ export function registerOperator(program: Command): void {
       "the service-account token to log in with (default: the pod's own)",
       '/var/run/secrets/kubernetes.io/serviceaccount/token',
     )
-    .option('--publish-ca-file <file>', "PEM CA certificate(s) for the store's TLS certificate")
+    .option(
+      '--ca-cert <file>',
+      'PEM CA certificate of the store, trusted for store connections only: SecretStores without caBundle, and publishing (env STRONGROOM_CACERT or VAULT_CACERT)',
+    )
+    .option('--publish-ca-file <file>', "PEM CA certificate(s) for the store's TLS certificate (default: --ca-cert)")
     .option('--publish-interval <d>', 'how often the summary is published', '15s')
     .addHelpText(
       'after',

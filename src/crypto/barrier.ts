@@ -71,6 +71,8 @@ export class KeyringBarrier {
   #reserving = false;
   #rotating = false;
   #refreshing: Promise<void> | undefined;
+  /** Told of every seal (Barrier.onSeal). */
+  readonly #sealListeners = new Set<() => void>();
 
   constructor(options: KeyringBarrierOptions) {
     this.#repo = options.repo;
@@ -99,6 +101,10 @@ export class KeyringBarrier {
       currentTerm: () => this.requireKeyring().newestTerm,
       deriveKey: (purpose) => this.requireKeyring().derive(purpose),
       hmacKey: (purpose) => this.requireKeyring().macKey(purpose),
+      onSeal: (listener) => {
+        this.#sealListeners.add(listener);
+        return () => this.#sealListeners.delete(listener);
+      },
     };
   }
 
@@ -319,6 +325,13 @@ export class KeyringBarrier {
     this.#unsealKey = undefined;
     this.#generation = 0;
     this.#budget = { term: 0, remaining: 0, reservedTotal: 0 };
+    for (const listener of this.#sealListeners) {
+      try {
+        listener();
+      } catch {
+        // A listener only drops its own copies; one that fails must not keep the others from dropping theirs.
+      }
+    }
   }
 
   /** The buffers holding key material right now (for the zeroing test). */

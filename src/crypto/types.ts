@@ -37,6 +37,13 @@ export interface Barrier {
    * unseal and dropped on seal, where `deriveKey` hands out a fresh copy each call.
    */
   hmacKey(purpose: string): KeyObject;
+  /**
+   * Runs `listener` inside every seal, right after the keyring is wiped: whatever a domain made from the keys (an
+   * HMAC KeyObject it kept, opened key material it cached) goes at the moment of the seal, not at the domain's next
+   * call, which may never come. Listeners must not throw (an error is swallowed so every listener runs) and must not
+   * await. Returns the function that removes the listener.
+   */
+  onSeal(listener: () => void): () => void;
 }
 
 /** Something that re-encrypts its own records onto the newest term (kv, transit, ...). */

@@ -91,6 +91,11 @@ export interface ProviderContext {
   namespace: string;
   readSecretKey: SecretKeyReader;
   kubeConfig: KubeConfig;
+  /**
+   * The operator's `--ca-cert`: PEM CA certificate(s) a Vault-protocol store whose spec has no caBundle is verified
+   * against, besides the system's roots. Given to store connections only, never process-wide.
+   */
+  storeCa?: Buffer;
   /** Counts a remote call (metrics; also what the dedup benchmark measures). */
   onCall?: (provider: string, operation: string) => void;
 }

@@ -59,6 +59,8 @@ export function createTestBarrier(seed = 'strongroom-kv-test'): TestBarrier {
     hmacKey(purpose) {
       return createSecretKey(Buffer.from(hkdfSync('sha256', seed, 'derive', purpose, 32)));
     },
+    // Never sealed: nobody is ever told.
+    onSeal: () => () => undefined,
   };
   return barrier;
 }

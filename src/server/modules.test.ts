@@ -56,7 +56,9 @@ describe('the registry drives migrations, routes and jobs', () => {
     const storage = await openDatabase({ engine: 'sqlite', file }, { migrations: migrationsOf(registry) });
     try {
       await sql`insert into echo_things (id) values (1)`.execute(storage.db);
-      const core = { storage, barrier: {} as Barrier, tokens: {} as TokenService, settings: {} } as ModuleCore;
+      // Services that drop key material on seal (transit) subscribe to the barrier when they are built.
+      const barrier = { onSeal: () => () => undefined } as unknown as Barrier;
+      const core = { storage, barrier, tokens: {} as TokenService, settings: {} } as ModuleCore;
       const onDisable: string[] = [];
       const host = startModules(registry, core, {
         secrets: { onDisable: (t) => void onDisable.push(t), ensureFixed: async () => undefined },

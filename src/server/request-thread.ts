@@ -8,6 +8,7 @@ import { buildServerApp, reloadTlsLogged } from './http-server.js';
 import { openStore, type Store } from './store.js';
 import { createRequestThreadAudit } from './thread-audit.js';
 import { createThreadCoherence, shareOfLoginRateLimit } from './thread-coherence.js';
+import { sealAnsweredByMain } from './thread-unseal.js';
 import {
   createCalls,
   errorText,
@@ -36,6 +37,12 @@ let ownLifecycle: Lifecycle | null = null;
 let server: Server | null = null;
 let closeApp: (() => Promise<void>) | null = null;
 let reloadThreadTls: (cause: 'SIGHUP' | 'files changed') => void = () => undefined;
+/**
+ * The seal count at which this thread last unsealed with a key the main thread handed over, or null. While it still
+ * holds, the main thread is unsealed with that key and has handed it to every thread: an unseal reported through this
+ * thread's lifecycle (the HTTP route's after a forwarded share) has nothing to pass back.
+ */
+let unsealedByMainAt: number | null = null;
 
 // Answers to this thread's own calls arrive while it starts (the audit port). The main thread's messages can come
 // before `ready` too (an unseal or a seal while this thread opens its store): they wait and are handled, in order, once
@@ -69,11 +76,14 @@ async function start(): Promise<void> {
           sealing: () => post({ kind: 'sealed' }),
           // Unsealed through this thread: the main thread unseals, opens the audit log and hands the key to all.
           unsealed: async () => {
+            if (unsealedByMainAt !== null && unsealedByMainAt === coherence.seals()) return;
             const key = opened.seal.unsealKeyForThreads();
             if (key) await calls.call({ kind: 'unsealed', key }, [key.buffer as ArrayBuffer]);
           },
         });
       },
+      // sys/unseal and the unseal progress are the main thread's (thread-unseal.ts).
+      httpSeal: (seal) => sealAnsweredByMain(seal, { call: (message) => calls.call(message), post }),
       loginRateLimit: shareOfLoginRateLimit(data.config.requestThreads),
     },
   });
@@ -141,6 +151,7 @@ async function unsealWith(key: Uint8Array, seals: number): Promise<void> {
     await store!.seal.seal();
     throw new StrongroomError('sealed', 'Strongroom was sealed meanwhile');
   }
+  unsealedByMainAt = seals;
   await ownLifecycle!.afterUnseal();
 }
 

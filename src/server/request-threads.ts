@@ -1,5 +1,6 @@
 import { Worker, type MessagePort } from 'node:worker_threads';
 import type { SharedAuditService } from '../audit/threaded.js';
+import type { SealStatus } from '../crypto/types.js';
 import { compiledWorkerScript } from '../shared/worker-script.js';
 import { StrongroomError } from '../shared/errors.js';
 import type { ServerConfig } from './config.js';
@@ -7,6 +8,7 @@ import type { Store } from './store.js';
 import type { ThreadCoherence } from './thread-coherence.js';
 import {
   createCalls,
+  errorKindOf,
   errorText,
   keyBuffer,
   type FromRequestThread,
@@ -98,6 +100,14 @@ export function createRequestThreadPool(deps: {
   ): Promise<void> {
     if (calls.answered(message)) return;
     const answer = (reply: ToRequestThread, transfer: MessagePort[] = []) => worker.postMessage(reply, transfer);
+    /** Runs a request thread's call and answers it: the result, or the error's text and kind. */
+    const reply = async (id: number, work: () => Promise<{ status?: SealStatus }>) => {
+      try {
+        answer({ kind: 'answer', id, ok: true, ...(await work()) });
+      } catch (err) {
+        answer({ kind: 'answer', id, ok: false, error: errorText(err), errorKind: errorKindOf(err) });
+      }
+    };
     switch (message.kind) {
       case 'sealed':
         // Another thread sealed: the flag is already set; seal here and tell the rest.
@@ -119,6 +129,23 @@ export function createRequestThreadPool(deps: {
         } catch (err) {
           answer({ kind: 'answer', id: message.id, ok: false, error: errorText(err) });
         }
+        return;
+      // Shamir unseal progress has one owner, this thread (thread-unseal.ts): shares through any thread add up here.
+      case 'seal-status':
+        await reply(message.id, async () => ({ status: await store().seal.status() }));
+        return;
+      case 'submit-share':
+        await reply(message.id, async () => {
+          const seal = store().seal;
+          const wasSealed = seal.barrier.isSealed();
+          const status = await seal.submitShare(message.share, message.migrate ? { migrate: true } : {});
+          // As sys/unseal on this thread: the audit log opens and every thread gets the key before the answer.
+          if (wasSealed && !status.sealed) await store().lifecycle.afterUnseal();
+          return { status };
+        });
+        return;
+      case 'reset-unseal':
+        store().seal.resetUnseal();
         return;
       case 'audit-port': {
         const audit = store().audit() as SharedAuditService | null;

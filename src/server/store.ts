@@ -79,6 +79,11 @@ export interface StoreThreading {
   secondary?: { audit(barrier: ManagedSealService['barrier']): AuditLifecycle };
   /** Wraps the lifecycle every caller sees: seals and unseals reach the other threads. */
   wrapLifecycle(inner: Lifecycle): Lifecycle;
+  /**
+   * Request threads other than the main one: the seal service their HTTP routes see, whose unseal progress is the
+   * main thread's (thread-unseal.ts).
+   */
+  httpSeal?(seal: ManagedSealService): HttpDeps['seal'];
   /** Login rate limit of this thread: its share of the process's (see request-threads.ts). */
   loginRateLimit?: { perSecond: number; burst: number };
 }
@@ -251,7 +256,7 @@ export async function openStore(
   auditAccess = () => audit.forRequest();
 
   const httpDeps: HttpDeps = {
-    seal,
+    seal: threading?.httpSeal ? threading.httpSeal(seal) : seal,
     mounts,
     authMounts,
     kv,

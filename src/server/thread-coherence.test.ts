@@ -1,7 +1,7 @@
-import { sql } from 'kysely';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { openStorage } from './open-storage.js';
 import type { Store } from './store.js';
@@ -128,5 +128,53 @@ describe('thread coherence (shared memory between request threads)', () => {
     const share = shareOfLoginRateLimit(4);
     expect(share.perSecond * 4).toBeLessThanOrEqual(5);
     expect(share.burst * 4).toBeLessThanOrEqual(20);
+  });
+});
+
+describe('a failed fdatasync, shared by every request thread (real storage handles on one SQLite file)', () => {
+  it("one thread's failed sync: every thread answers 503, refuses writes and reports unhealthy, until restart", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sr-threads-sync-'));
+    const file = join(dir, 'strongroom.db');
+    const shared = createSharedThreadState();
+    // Two request threads' coherence over one SharedArrayBuffer, as run.ts and request-thread.ts build them.
+    const [a, b] = [createThreadCoherence(shared), createThreadCoherence(shared)];
+    let failing = false;
+    const failingSync = async () => {
+      if (failing) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    };
+    const storageA = await openStorage(
+      { engine: 'sqlite', file },
+      { sharedChanges: a.sharedChanges, commitBarrier: { sync: failingSync } },
+    );
+    const storageB = await openStorage(
+      { engine: 'sqlite', file },
+      { migrate: false, sharedChanges: b.sharedChanges, commitBarrier: true },
+    );
+    try {
+      await sql`create table probe (k integer primary key)`.execute(storageA.db);
+      await storageA.flushCommits();
+      await storageB.db.insertInto('probe').values({ k: 1 }).execute();
+      await storageB.flushCommits();
+      expect(await storageB.health.check()).toEqual({ healthy: true });
+
+      failing = true;
+      await storageA.db.insertInto('probe').values({ k: 2 }).execute();
+      await expect(storageA.flushCommits()).rejects.toMatchObject({ kind: 'unavailable', reason: 'io' });
+
+      // Thread B's handle never failed a sync of its own (its fdatasync works): it fails closed all the same.
+      await expect(storageB.flushCommits()).rejects.toMatchObject({ kind: 'unavailable', reason: 'io' });
+      await expect(storageB.db.insertInto('probe').values({ k: 3 }).execute()).rejects.toMatchObject({
+        kind: 'unavailable',
+      });
+      expect(await storageB.health.check()).toEqual({
+        healthy: false,
+        message: expect.stringMatching(/I\/O error.*restart/) as unknown,
+      });
+      expect(b.sharedChanges.syncFailure?.failed()).toBe('EIO');
+    } finally {
+      await storageB.close();
+      await storageA.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

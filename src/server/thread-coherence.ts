@@ -16,11 +16,20 @@ import type { Store } from './store.js';
  *   since it last unsealed seals at once, before serving anything (fail closed). An unseal's key reaches the other
  *   threads by message (request-threads.ts); a thread still without it answers 503 sealed, never wrongly.
  *
+ * - SYNC_FAILED marks a failed fdatasync of the shared write-ahead log (storage/commit-barrier.ts): 0 while none
+ *   has failed, else 1 + the index of its errno code in SYNC_FAILURE_CODES. The thread whose sync failed sets it
+ *   before it answers anyone; every thread's storage handle reads it before it acknowledges anything, so all of them
+ *   answer 503, refuse writes and report unhealthy until the process restarts, as the failing one does.
+ *
  * Reading both costs two atomic loads per request; nothing is awaited unless something changed.
  */
 const CHANGES = 0;
 const SEALS = 1;
-const CELLS = 2;
+const SYNC_FAILED = 2;
+const CELLS = 3;
+
+/** The codes a failed fdatasync carries across threads by number (any other travels as 'none'). */
+const SYNC_FAILURE_CODES = ['none', 'EIO', 'ENOSPC', 'EDQUOT', 'EROFS', 'EBADF', 'EINVAL', 'ENOENT'];
 
 export function createSharedThreadState(): SharedArrayBuffer {
   return new SharedArrayBuffer(CELLS * Int32Array.BYTES_PER_ELEMENT);
@@ -87,6 +96,17 @@ export function createThreadCoherence(shared: SharedArrayBuffer): ThreadCoherenc
         const before = Atomics.add(cells, CHANGES, 1);
         // This thread's own services already dropped what its write changed; only other threads' commits need a sync.
         if (before === cachesSeen) cachesSeen = before + 1;
+      },
+      syncFailure: {
+        failed() {
+          const cell = Atomics.load(cells, SYNC_FAILED);
+          return cell === 0 ? null : (SYNC_FAILURE_CODES[cell - 1] ?? 'none');
+        },
+        fail(code) {
+          const index = Math.max(0, SYNC_FAILURE_CODES.indexOf(code));
+          // The first failure's code stays; a later one only confirms the mark.
+          Atomics.compareExchange(cells, SYNC_FAILED, 0, index + 1);
+        },
       },
     },
     bind(bound) {

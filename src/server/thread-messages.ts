@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { AuditPortGrant } from '../audit/threaded.js';
-import { StrongroomError } from '../shared/errors.js';
+import type { SealStatus } from '../crypto/types.js';
+import { StrongroomError, type ErrorKind } from '../shared/errors.js';
 import type { ServerConfig } from './config.js';
 
 /**
@@ -25,8 +26,8 @@ export type ToRequestThread =
   /** Read the TLS certificate and key again (SIGHUP, or the files changed). */
   | { kind: 'reload-tls'; cause: 'SIGHUP' | 'files changed' }
   | { kind: 'stop'; id: number }
-  | { kind: 'answer'; id: number; ok: true; grant?: AuditPortGrant }
-  | { kind: 'answer'; id: number; ok: false; error: string };
+  | { kind: 'answer'; id: number; ok: true; grant?: AuditPortGrant; status?: SealStatus }
+  | { kind: 'answer'; id: number; ok: false; error: string; errorKind?: ErrorKind };
 
 /** request thread → main */
 export type FromRequestThread =
@@ -35,12 +36,19 @@ export type FromRequestThread =
   | { kind: 'sealed' }
   | { kind: 'unsealed'; id: number; key: Uint8Array }
   | { kind: 'audit-port'; id: number }
+  /**
+   * Shamir unseal progress is the main thread's alone (thread-unseal.ts): shares sent over different connections
+   * land on different threads and must add up. The share is copied (a string), never logged.
+   */
+  | { kind: 'seal-status'; id: number }
+  | { kind: 'submit-share'; id: number; share: string; migrate: boolean }
+  | { kind: 'reset-unseal' }
   | { kind: 'answer'; id: number; ok: true }
   | { kind: 'answer'; id: number; ok: false; error: string };
 
 type Answer =
-  | { kind: 'answer'; id: number; ok: true; grant?: AuditPortGrant }
-  | { kind: 'answer'; id: number; ok: false; error: string };
+  | { kind: 'answer'; id: number; ok: true; grant?: AuditPortGrant; status?: SealStatus }
+  | { kind: 'answer'; id: number; ok: false; error: string; errorKind?: ErrorKind };
 
 /** Calls that expect an answer, over one port; answers are matched by id. */
 export function createCalls(port: {
@@ -55,7 +63,8 @@ export function createCalls(port: {
         waiting.set(id, { resolve });
         port.postMessage({ ...message, id }, transfer);
       }).then((answer) => {
-        if (!answer.ok) throw new StrongroomError('unavailable', answer.error);
+        // The other side's error kind when it sent one (a wrong unseal share stays a 400), else unavailable.
+        if (!answer.ok) throw new StrongroomError(answer.errorKind ?? 'unavailable', answer.error);
         return answer;
       });
     },
@@ -79,6 +88,11 @@ export function createCalls(port: {
 
 export function errorText(err: unknown): string {
   return err instanceof StrongroomError ? err.message : 'request thread failure';
+}
+
+/** The kind a caller on the other thread should see: the error's own, or unavailable for anything unexpected. */
+export function errorKindOf(err: unknown): ErrorKind {
+  return err instanceof StrongroomError ? err.kind : 'unavailable';
 }
 
 /** A key as received (a Uint8Array view of a transferred buffer) as the Buffer the seal service takes. */

@@ -196,6 +196,37 @@ describe('commit barrier', () => {
     await barrier.close();
   });
 
+  it("with request threads, one thread's failed sync fails every other thread's flushes, writes and waiters", async () => {
+    // The mark the request threads share (an Int32 in shared memory in the server: thread-coherence.ts).
+    let mark: string | null = null;
+    const sharedFailure = { failed: () => mark, fail: (code: string) => void (mark ??= code) };
+    const file = walBackedFile();
+    const [heldA, heldB] = [heldSync(), heldSync()];
+    const reportedB: StorageUnavailableError[] = [];
+    const a = createCommitBarrier({ file, onFailure: () => undefined, sync: heldA.sync, sharedFailure });
+    const b = createCommitBarrier({ file, onFailure: (err) => reportedB.push(err), sync: heldB.sync, sharedFailure });
+    a.committed();
+    b.committed();
+    const waitingA = a.flush();
+    const waitingB = b.flush();
+    await until(() => heldA.calls.length === 1 && heldB.calls.length === 1);
+    heldA.calls[0]!.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await expect(waitingA).rejects.toMatchObject({ reason: 'io', driverCode: 'EIO' });
+    // B's own sync "succeeds" after A's failed: the kernel may have dropped the pages A could not write.
+    heldB.calls[0]!.resolve();
+    await expect(waitingB).rejects.toMatchObject({ kind: 'unavailable', reason: 'io', driverCode: 'EIO' });
+    // Nothing new committed on B: still refused, and writes are refused, for good (no retry, no new sync).
+    await expect(b.flush()).rejects.toBeInstanceOf(StorageUnavailableError);
+    expect(b.failure()).toMatchObject({ reason: 'io', driverCode: 'EIO' });
+    expect(reportedB).toHaveLength(1);
+    expect(heldB.calls).toHaveLength(1);
+    // A third thread that never synced at all learns it on its first question.
+    const c = createCommitBarrier({ file, onFailure: () => undefined, sync: heldSync().sync, sharedFailure });
+    expect(c.failure()).toMatchObject({ reason: 'io' });
+    await expect(c.flush()).rejects.toBeInstanceOf(StorageUnavailableError);
+    await Promise.all([a.close(), b.close(), c.close()]);
+  });
+
   it('fails closed when the write-ahead log is missing', async () => {
     const file = join(dir, 'never-created.db');
     const barrier = createCommitBarrier({ file, onFailure: () => undefined });

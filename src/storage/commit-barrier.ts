@@ -24,6 +24,12 @@ import { StorageUnavailableError } from './failures.js';
  * with the same 503, and `failure()` lets the driver refuse new writes, until the process restarts and SQLite
  * recovers the WAL from what is really on disk — PostgreSQL's answer to the same problem (it PANICs).
  *
+ * Shared by request threads (`sharedFailure`): every thread's handle writes the same -wal file, so one thread's failed
+ * fdatasync means no thread's commits can be called durable. The failing handle marks it in shared memory before it
+ * rejects anyone; every other handle checks the mark before it answers a flush (including right after a sync of its
+ * own that reported success: it may have "succeeded" over pages the kernel already dropped), when asked whether writes
+ * are refused, and when its health is checked. From then on each thread fails closed exactly as the failing one does.
+ *
  * Per connection: a handle counts its own commits. Other connections on the same file either run synchronous=FULL
  * (the audit thread's) or carry their own barrier (another request thread's); the fdatasync of the shared -wal file
  * made by any of them covers all of them. With request threads a flush also covers what other threads committed
@@ -49,7 +55,7 @@ export interface CommitBarrier {
    * (503) once a sync has failed.
    */
   flush(upTo?: number): Promise<void>;
-  /** The failure that closed this handle for writes, if any. */
+  /** The failure that closed this handle for writes, if any: its own sync's, or another request thread's. */
   failure(): StorageUnavailableError | null;
   /** Syncs what is left and lets go of the file. */
   close(): Promise<void>;
@@ -65,8 +71,21 @@ export interface CommitBarrierOptions {
    * commits other threads made before it was asked, since this thread may have read (and be about to answer) them.
    */
   sharedCommits?: () => number;
+  /** Request threads: the failed-sync mark every handle on the file shares (see above). */
+  sharedFailure?: SharedSyncFailure;
   /** Tests only: replaces fdatasync, to hold a sync or make it fail. */
   sync?: (handle: FileHandle) => Promise<void>;
+}
+
+/**
+ * A failed fdatasync of the -wal file, seen by every handle on it in this process (an Int32 in the request threads'
+ * SharedArrayBuffer). Only ever set, never cleared: the process restarts to recover.
+ */
+export interface SharedSyncFailure {
+  /** The errno code of the first failure marked (e.g. 'EIO'), or null while no handle's sync has failed. */
+  failed(): string | null;
+  /** Marks a failure (the first one's code is kept). */
+  fail(code: string): void;
 }
 
 interface Waiter {
@@ -120,11 +139,29 @@ export function createCommitBarrier(options: CommitBarrierOptions): CommitBarrie
 
   function fail(err: unknown): void {
     const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
-    failed = new StorageUnavailableError(
-      'io',
-      typeof code === 'string' ? code : 'none',
-      `fdatasync of the write-ahead log failed: ${typeof message === 'string' ? message : String(err)}`,
+    const driverCode = typeof code === 'string' ? code : 'none';
+    // Before anyone is answered: from here on no other thread may acknowledge anything either.
+    options.sharedFailure?.fail(driverCode);
+    closeForWrites(
+      new StorageUnavailableError(
+        'io',
+        driverCode,
+        `fdatasync of the write-ahead log failed: ${typeof message === 'string' ? message : String(err)}`,
+      ),
     );
+  }
+
+  /** Another thread's sync failed: this handle is closed for writes too (its commits are in the same file). */
+  function adoptSharedFailure(): void {
+    const code = failed ? null : (options.sharedFailure?.failed() ?? null);
+    if (code === null) return;
+    closeForWrites(
+      new StorageUnavailableError('io', code, 'fdatasync of the write-ahead log failed in another request thread'),
+    );
+  }
+
+  function closeForWrites(failure: StorageUnavailableError): void {
+    failed = failure;
     const rejected = waiters;
     waiters = [];
     for (const waiter of rejected) waiter.reject(failed);
@@ -142,6 +179,9 @@ export function createCommitBarrier(options: CommitBarrierOptions): CommitBarrie
           fail(err);
           return;
         }
+        // A sync that "succeeded" after another thread's failed may have written nothing of what the kernel dropped.
+        adoptSharedFailure();
+        if (failed) return;
         durable = Math.max(durable, upTo);
         if (countAhead(upToShared, durableShared)) durableShared = upToShared;
         for (const [key, at] of keyed) if (at <= durable) keyed.delete(key);
@@ -158,6 +198,7 @@ export function createCommitBarrier(options: CommitBarrierOptions): CommitBarrie
   }
 
   function flush(upTo = commits): Promise<void> {
+    adoptSharedFailure();
     if (failed) return Promise.reject(failed);
     const shared = sharedCommits();
     if (durable >= upTo && !countAhead(shared, durableShared)) return Promise.resolve();
@@ -179,7 +220,10 @@ export function createCommitBarrier(options: CommitBarrierOptions): CommitBarrie
     },
     horizon: (key) => Math.max(lastUnkeyed, keyed.get(key) ?? 0),
     flush,
-    failure: () => failed,
+    failure() {
+      adoptSharedFailure();
+      return failed;
+    },
     async close() {
       try {
         if (!failed && durable < commits) await flush();

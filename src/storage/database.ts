@@ -8,7 +8,12 @@ import { StrongroomError } from '../shared/errors.js';
 import { StorageUnavailableError, storageFailureOf } from './failures.js';
 import { guardedDialect } from './guarded-driver.js';
 import { SAFETY_NET_AUTOCHECKPOINT_PAGES, startCheckpointer, type Checkpointer } from './checkpointer.js';
-import { createCommitBarrier, type CommitBarrier, type CommitBarrierOptions } from './commit-barrier.js';
+import {
+  createCommitBarrier,
+  type CommitBarrier,
+  type CommitBarrierOptions,
+  type SharedSyncFailure,
+} from './commit-barrier.js';
 import { createStorageMonitor, type StorageHealth, type StorageMonitor } from './health.js';
 import { runMigrations, type MigrationList } from './migrations.js';
 import { createWriteBatcher, type BatchedWrite } from './write-batch.js';
@@ -205,6 +210,8 @@ function openSqlite(
           onFailure: (err) => monitor.failedForGood(err),
           // Request threads: a commit by another thread can be read (and answered) here, so it must be durable too.
           ...(sharedChanges ? { sharedCommits: () => sharedChanges.current() } : {}),
+          // ...and one thread's failed sync is every thread's: they all commit to the same -wal file.
+          ...(sharedChanges?.syncFailure ? { sharedFailure: sharedChanges.syncFailure } : {}),
           ...(typeof options.commitBarrier === 'object' ? options.commitBarrier : {}),
         })
       : null;
@@ -473,6 +480,8 @@ export interface SharedChanges {
    * or a write that matched no row, moves nothing, so other threads keep their caches (see changeDetector).
    */
   committed(): void;
+  /** With `commitBarrier`: a failed fdatasync of the shared -wal file, seen by every handle (commit-barrier.ts). */
+  syncFailure?: SharedSyncFailure;
 }
 
 /** Opens the database and brings its schema up to `options.migrations`. */
@@ -514,7 +523,16 @@ export async function openDatabase(config: StorageConfig, options: OpenStorageOp
     engine: config.engine,
     db,
     ...(sqlite ? { readNow: sqlite.readNow, changeStamp: sqlite.changeStamp, batchWrite: sqlite.batchWrite } : {}),
-    health: monitor,
+    // A failed sync on another request thread's handle makes this one unhealthy too, even if it never flushes again.
+    health: barrier
+      ? {
+          ...monitor,
+          check: () => {
+            barrier.failure();
+            return monitor.check();
+          },
+        }
+      : monitor,
     ...(barrier ? { commitHorizon: barrier.horizon } : {}),
     flushCommits: barrier ? barrier.flush : () => Promise.resolve(),
     close,

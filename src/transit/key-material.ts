@@ -28,7 +28,7 @@ interface CachedVersion {
  */
 export function createKeyMaterial(deps: {
   repository: TransitRepository;
-  barrier: Pick<Barrier, 'isSealed' | 'encrypt' | 'decryptWithRefresh' | 'termOf' | 'currentTerm'>;
+  barrier: Pick<Barrier, 'isSealed' | 'encrypt' | 'decryptWithRefresh' | 'termOf' | 'currentTerm' | 'onSeal'>;
   /** Encryptions under one version after which encrypt answers with a rotation warning. */
   adviseAt: number;
 }) {
@@ -43,10 +43,16 @@ export function createKeyMaterial(deps: {
   const cacheKey = (row: KeyRow, version: number) =>
     `${row.mount_uuid}\u0000${row.name}\u0000${row.created_at}\u0000${version}`;
 
+  function forgetMaterial(): void {
+    for (const entry of material.values()) entry.key.fill(0);
+    material.clear();
+  }
+  // Opened key versions are zeroed at the seal itself, not at the next transit call (which may never come).
+  barrier.onSeal(forgetMaterial);
+
   function assertUnsealed(): void {
     if (barrier.isSealed()) {
-      for (const entry of material.values()) entry.key.fill(0);
-      material.clear();
+      forgetMaterial(); // a version opened by a call that raced the seal
       throw sealedError();
     }
   }

@@ -158,6 +158,18 @@ describeEachEngine('transit service', (ctx) => {
     expect((await transit.decrypt(m, 'k', ciphertext)).toString()).toBe('x');
   });
 
+  it('zeroes the key versions it opened at the seal itself, before any later call', async () => {
+    await transit.createKey(m, 'k');
+    await transit.encrypt(m, 'k', Buffer.from('x'));
+    const opened = barrier.opened.filter((b) => b.length === 32);
+    expect(opened.length).toBeGreaterThan(0);
+    expect(opened.some((b) => b.some((byte) => byte !== 0))).toBe(true);
+    barrier.seal();
+    // No transit call since the seal: the material is gone all the same.
+    for (const key of opened) expect(key.every((byte) => byte === 0)).toBe(true);
+    barrier.unseal();
+  });
+
   it('stores key material only sealed, bound to its mount, name and version', async () => {
     await transit.createKey(m, 'k');
     const rows = await ctx

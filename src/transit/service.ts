@@ -32,7 +32,7 @@ const DATAKEY_BITS = new Set([128, 256, 512]);
 
 export interface TransitServiceDeps {
   repository: TransitRepository;
-  barrier: Pick<Barrier, 'isSealed' | 'encrypt' | 'decryptWithRefresh' | 'termOf' | 'currentTerm'>;
+  barrier: Pick<Barrier, 'isSealed' | 'encrypt' | 'decryptWithRefresh' | 'termOf' | 'currentTerm' | 'onSeal'>;
   now?: () => number;
   rotationAdviceAt?: number;
 }

@@ -11,13 +11,19 @@ export function testBarrier() {
   const keys = new Map<number, Buffer>([[1, randomBytes(32)]]);
   let term = 1;
   let sealed = false;
+  const sealListeners = new Set<() => void>();
   const guard = () => {
     if (sealed) throw new StrongroomError('sealed', 'Strongroom is sealed');
   };
-  const barrier: Pick<Barrier, 'isSealed' | 'encrypt' | 'decrypt' | 'decryptWithRefresh' | 'termOf' | 'currentTerm'> & {
+  const barrier: Pick<
+    Barrier,
+    'isSealed' | 'encrypt' | 'decrypt' | 'decryptWithRefresh' | 'termOf' | 'currentTerm' | 'onSeal'
+  > & {
     seal(): void;
     unseal(): void;
     rotate(): void;
+    /** Every plaintext `decryptWithRefresh` handed out (what a domain opened), for tests of what a seal zeroes. */
+    opened: Buffer[];
   } = {
     isSealed: () => sealed,
     currentTerm: () => term,
@@ -45,8 +51,20 @@ export function testBarrier() {
       }
     },
     // One process, every term known: nothing to refresh.
-    decryptWithRefresh: async (value, context) => barrier.decrypt(value, context),
-    seal: () => void (sealed = true),
+    decryptWithRefresh: async (value, context) => {
+      const plaintext = barrier.decrypt(value, context);
+      barrier.opened.push(plaintext);
+      return plaintext;
+    },
+    opened: [],
+    onSeal(listener) {
+      sealListeners.add(listener);
+      return () => sealListeners.delete(listener);
+    },
+    seal() {
+      sealed = true;
+      for (const listener of sealListeners) listener();
+    },
     unseal: () => void (sealed = false),
     rotate() {
       term += 1;

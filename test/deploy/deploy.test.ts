@@ -308,9 +308,10 @@ describe.skipIf(!kubectl)('deploy/ kustomize bases', () => {
       });
       const volume = ds.spec.template.spec.volumes.find((v: Loose) => v.configMap);
       const configMap = api.get('configmaps', 'strongroom-csi', volume.configMap.name) as Loose;
-      const caEnv = ds.spec.template.spec.containers[0].env.find((e: Loose) => e.name === 'NODE_EXTRA_CA_CERTS');
-      const mount = ds.spec.template.spec.containers[0].volumeMounts.find((m: Loose) => m.name === volume.name);
-      expect(Object.keys(configMap.data)).toEqual([caEnv.value.slice(mount.mountPath.length + 1)]);
+      const provider = ds.spec.template.spec.containers[0];
+      const caFile = (provider.args as string[]).find((a) => a.startsWith('--ca-cert='))!.slice('--ca-cert='.length);
+      const mount = provider.volumeMounts.find((m: Loose) => m.name === volume.name);
+      expect(Object.keys(configMap.data)).toEqual([caFile.slice(mount.mountPath.length + 1)]);
 
       await k('create', 'namespace', 'shop');
       await k('apply', '-f', join(ROOT, 'deploy/csi/secretproviderclass.yaml'));

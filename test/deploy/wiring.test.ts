@@ -170,15 +170,18 @@ describe.skipIf(!kubectl)('deploy/ wiring: addresses, TLS and volumes', () => {
     for (const o of [caIssuer, caCertificate, root]) expect(o.metadata.namespace).toBe(certificate.metadata.namespace);
   });
 
-  it("every client trusts the CA; only the server mounts the server's key; nobody mounts the CA's key", () => {
+  it("every client trusts the CA for its store connections only; only the server mounts the server's key; nobody mounts the CA's key", () => {
     const serverSecret = find(cluster, 'Certificate', 'strongroom-server-tls').spec.secretName;
     const caSecret = find(cluster, 'Certificate', 'strongroom-ca').spec.secretName;
     const all = containersOf([...cluster, ...csi, ...kms, ...postgres]);
     for (const c of all) {
       const { container, owner } = c;
+      // Never process-wide: NODE_EXTRA_CA_CERTS would trust the CA for the Kubernetes API and cloud providers too.
+      expect(envValue(container, 'NODE_EXTRA_CA_CERTS'), `${owner} trusts the CA process-wide`).toBeUndefined();
       const address = flag(container, 'address') ?? flag(container, 'publish-address');
       if (address) {
-        const caFile = envValue(container, 'NODE_EXTRA_CA_CERTS');
+        // Vault's -ca-cert convention: the CA for the store connection only.
+        const caFile = flag(container, 'ca-cert');
         expect(caFile, `${owner} trusts the CA`).toMatch(/\/ca\.crt$/);
         const { volume, key } = volumeFor(c, caFile!);
         if (volume.secret) {

@@ -23,7 +23,7 @@ export const invalidAccessor = () => invalid('invalid accessor');
 
 export interface TokenServiceDeps {
   storage: Pick<Storage, 'db'>;
-  barrier: Pick<Barrier, 'isSealed' | 'hmacKey'>;
+  barrier: Pick<Barrier, 'isSealed' | 'hmacKey' | 'onSeal'>;
   /** Epoch ms; injectable so tests can travel in time. */
   clock?: () => number;
   /** Seconds a token lives when it asks for no TTL (Vault: 768h). */
@@ -54,6 +54,12 @@ export function createTokenRecords(deps: TokenServiceDeps) {
   // Every request hashes its token to find the row; the HMAC is remembered per key (see shared/hmac-memo.ts).
   const hashes = createHmacMemo(deps.cacheMaxEntries ?? 10_000);
   let hashKey: KeyObject | undefined;
+  // At the seal itself, not at the next hash call (which a sealed, idle server may never make): no reference to the
+  // key (the keyring drops its own) and no HMAC computed with it outlive the seal.
+  deps.barrier.onSeal(() => {
+    hashes.clear();
+    hashKey = undefined;
+  });
   function hashToken(token: string): string {
     // Sealed means no key, and no key means no token can be checked: fail closed with 503, not "invalid token".
     if (deps.barrier.isSealed()) {

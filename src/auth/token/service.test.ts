@@ -1,8 +1,10 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeEachEngine } from '../../../test/support/engines.js';
 import type { Barrier } from '../../crypto/types.js';
-import { unsealedSealService } from '../../crypto/testing.js';
+import { unsealedManagedSealService, unsealedSealService } from '../../crypto/testing.js';
 import { isStrongroomError } from '../../shared/errors.js';
 import type { TokenInfo, TokenService } from '../types.js';
 import { createTokenService } from './service.js';
@@ -378,11 +380,27 @@ describeEachEngine('token service', (ctx) => {
         hmacKey: () => {
           throw new Error('sealed');
         },
+        onSeal: () => () => undefined,
       },
       defaultTtl: HOUR,
       maxTtl: HOUR,
     });
     expect(isStrongroomError(await errorOf(sealed.authenticate(root.token)), 'sealed')).toBe(true);
+  });
+
+  it('lets go of the token-hash key at the seal itself, not at the next hash (which an idle server never makes)', async () => {
+    // A store of its own (a second "replica" on the same database), so sealing it leaves the other tests' barrier be.
+    const seal = await unsealedManagedSealService(ctx.storage());
+    const own = createTokenService({ storage: ctx.storage(), barrier: seal.barrier, defaultTtl: HOUR, maxTtl: HOUR });
+    const minted = await own.createRoot();
+    await own.authenticate(minted.token);
+    // The key object the keyring handed out (the same one for the whole unseal), watched without holding it.
+    const key = new WeakRef(seal.barrier.hmacKey('token-hash'));
+    await seal.seal();
+    await collectGarbage();
+    // The keyring dropped its reference at the seal; nothing in the token service may still hold one.
+    expect(key.deref()).toBeUndefined();
+    await seal.close();
   });
 
   it('hashes a presented token with the key of the current unseal, never a remembered hash from an earlier key', async () => {
@@ -393,7 +411,7 @@ describeEachEngine('token service', (ctx) => {
     let key = keyA;
     const switching = createTokenService({
       storage: ctx.storage(),
-      barrier: { isSealed: () => sealed, hmacKey: () => key },
+      barrier: { isSealed: () => sealed, hmacKey: () => key, onSeal: () => () => undefined },
       clock: () => now,
       defaultTtl: HOUR,
       maxTtl: HOUR,
@@ -414,3 +432,13 @@ describeEachEngine('token service', (ctx) => {
     expect((await switching.authenticate(minted.token)).accessor).toBe(minted.info.accessor);
   });
 });
+
+/** A full collection, after the current job (a WeakRef keeps its target alive until the job that made it ends). */
+async function collectGarbage(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 3; i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+  }
+}

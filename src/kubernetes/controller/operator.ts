@@ -66,6 +66,11 @@ export interface OperatorOptions {
   metrics?: Metrics;
   /** Publish a summary of this cluster to the store and apply the rollout controls queued there (leader only). */
   publish?: PublishOptions;
+  /**
+   * PEM CA certificate(s) for stores whose SecretStore has no caBundle (the operator's `--ca-cert`): trusted on those
+   * connections only, not for the Kubernetes API or cloud providers.
+   */
+  storeCa?: Buffer;
   /** How long informers may fail to reach the API server before `readiness()` turns false (default 10 s). */
   apiUnreachableGraceMs?: number;
   /**
@@ -129,6 +134,7 @@ export async function startOperator(options: OperatorOptions): Promise<Operator>
     kubeConfig: kc,
     readSecretKey,
     onCall: (provider, operation) => metrics.providerCalls.inc({ provider, operation }),
+    ...(options.storeCa ? { storeCa: options.storeCa } : {}),
   });
 
   /** Merge-patches status; returns the object as stored (undefined when it is gone). */

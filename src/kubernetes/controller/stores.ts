@@ -40,6 +40,8 @@ export interface ClientPoolDeps {
   kubeConfig: KubeConfig;
   readSecretKey: (namespace: string) => SecretKeyReader;
   onCall: (provider: string, operation: string) => void;
+  /** See ProviderContext.storeCa. */
+  storeCa?: Buffer;
   /** Clients are rebuilt after this long so rotated credentials in Secrets are picked up. */
   maxAgeMs?: number;
 }
@@ -78,6 +80,7 @@ export class ClientPool {
       readSecretKey: reader,
       kubeConfig: this.deps.kubeConfig,
       onCall: this.deps.onCall,
+      ...(this.deps.storeCa ? { storeCa: this.deps.storeCa } : {}),
     });
     this.clients.set(key, { at: Date.now(), client });
     client.catch(() => this.clients.delete(key));

@@ -5,7 +5,12 @@
  * covered by test/integration/operator.
  */
 import { KubeConfig } from '@kubernetes/client-node';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKubeApiServer, writeKubeconfig, type KubeApiServer } from '../../../test/support/kube-api/index.js';
@@ -242,3 +247,83 @@ describe('read context', () => {
     expect(undo.strongroom_reason).toHaveLength(200);
   });
 });
+
+describe("vault provider over TLS: the operator's --ca-cert for stores without a caBundle", () => {
+  let dir: string;
+  let tlsServer: HttpsServer;
+  let tlsUrl: string;
+  let ca: Buffer;
+  let otherCa: Buffer;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sr-vault-tls-'));
+    const made = selfSigned(dir, 'store');
+    ca = readFileSync(made.cert);
+    otherCa = readFileSync(selfSigned(dir, 'other').cert);
+    tlsServer = createHttpsServer({ cert: ca, key: readFileSync(made.key) }, (req, res) => {
+      const ok = req.url === '/v1/auth/token/lookup-self' && req.headers['x-vault-token'] === 'root-token';
+      res.writeHead(ok ? 200 : 403, { 'content-type': 'application/json' }).end(ok ? '{"data":{}}' : '{"errors":[]}');
+    });
+    await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
+    tlsUrl = `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    tlsServer.closeAllConnections();
+    await new Promise((r) => tlsServer.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const tlsStore = (caBundle?: Buffer): SecretStore => ({
+    kind: 'SecretStore',
+    metadata: { name: 'v', namespace: 'default' },
+    spec: {
+      refreshInterval: '5m',
+      provider: {
+        vault: {
+          server: tlsUrl,
+          path: 'kv',
+          version: 'v1',
+          auth: { tokenSecretRef: { name: 's', key: 'token' } },
+          ...(caBundle ? { caBundle: caBundle.toString('base64') } : {}),
+        },
+      },
+    },
+  });
+
+  it('verifies the store against the given CA; without it (nothing process-wide) the store is not trusted', async () => {
+    const trusting = await vaultProvider({
+      store: tlsStore(),
+      namespace: 'default',
+      readSecretKey,
+      kubeConfig: kc,
+      storeCa: ca,
+    });
+    await trusting.validate();
+    const plain = await vaultProvider({ store: tlsStore(), namespace: 'default', readSecretKey, kubeConfig: kc });
+    await expect(plain.validate()).rejects.toBeInstanceOf(StoreUnavailableError);
+    // A store's own caBundle wins over the operator's CA.
+    const own = await vaultProvider({
+      store: tlsStore(otherCa),
+      namespace: 'default',
+      readSecretKey,
+      kubeConfig: kc,
+      storeCa: ca,
+    });
+    await expect(own.validate()).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});
+
+/** A throwaway self-signed certificate for 127.0.0.1 (its own CA), made with the system's openssl. */
+function selfSigned(dir: string, name: string): { cert: string; key: string } {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  execFileSync(
+    'openssl',
+    [
+      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1'],
+      ...['-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert],
+    ],
+    { stdio: 'ignore' },
+  );
+  return { cert, key };
+}

@@ -3,6 +3,7 @@
  * from a Secret, a Kubernetes service-account login (token from the TokenRequest API) or AppRole.
  */
 import { CoreV1Api } from '@kubernetes/client-node';
+import { rootCertificates } from 'node:tls';
 import {
   ApiError,
   ConnectionError,
@@ -43,7 +44,13 @@ interface Login {
 
 export const vaultProvider: Provider = async (ctx) => {
   const spec = ctx.store.spec.provider.vault!;
-  const ca = spec.caBundle ? Buffer.from(spec.caBundle, 'base64').toString('utf8') : undefined;
+  // The store's own caBundle wins; else the operator's --ca-cert, beside the system's roots (a store elsewhere may
+  // have a certificate from a public CA). Never NODE_EXTRA_CA_CERTS: that would trust it for every connection.
+  const ca = spec.caBundle
+    ? Buffer.from(spec.caBundle, 'base64').toString('utf8')
+    : ctx.storeCa
+      ? [...rootCertificates, ctx.storeCa]
+      : undefined;
   const http = createClient({
     address: spec.server,
     ...(ca ? { ca } : {}),

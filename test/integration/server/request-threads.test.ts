@@ -9,6 +9,11 @@ import { startServer, type StartedServer } from '../../support/server-process.js
 /** A Vault JSON answer, as far as these tests read it. */
 interface Reply {
   sealed?: boolean;
+  progress?: number;
+  nonce?: string;
+  keys_base64?: string[];
+  root_token?: string;
+  errors?: string[];
   auth?: { client_token: string };
   data?: { data?: Record<string, string> };
 }
@@ -151,5 +156,60 @@ describe('a server with two request threads (real server process)', () => {
     expect(unsealed.status).toBe(200);
     expect(unsealed.body.sealed).toBe(false);
     expect(await statuses(server.url, 'secret/data/app', server.rootToken)).toEqual(Array(12).fill(200));
+  });
+});
+
+describe('Shamir unseal with two request threads: one unseal attempt, whichever thread each share reaches', () => {
+  let server: StartedServer;
+  let keys: string[];
+  let rootToken: string;
+
+  beforeAll(async () => {
+    server = await startServer({ dev: false, args: ['--request-threads=2'], timeoutMs: 60_000 });
+    const init = await call(server.url, 'PUT', 'sys/init', undefined, { secret_shares: 5, secret_threshold: 3 });
+    expect(init.status).toBe(200);
+    keys = init.body.keys_base64!;
+    rootToken = init.body.root_token!;
+  }, 90_000);
+
+  afterAll(async () => {
+    await server?.stop();
+  }, 60_000);
+
+  /** seal-status `times` times, each on a fresh connection (so from both threads). */
+  async function progressSeen(times = 12): Promise<Array<{ sealed?: boolean; progress?: number; nonce?: string }>> {
+    const out = [];
+    for (let i = 0; i < times; i++) {
+      const { body } = await call(server.url, 'GET', 'sys/seal-status');
+      out.push({ sealed: body.sealed, progress: body.progress, nonce: body.nonce });
+    }
+    return out;
+  }
+
+  it('every thread reports the same progress; reset through any thread resets it; shares through any threads unseal', async () => {
+    const first = await call(server.url, 'PUT', 'sys/unseal', undefined, { key: keys[0] });
+    expect(first.body).toMatchObject({ sealed: true, progress: 1 });
+    const nonce = first.body.nonce;
+    expect(nonce).not.toBe('');
+    expect(await progressSeen()).toEqual(Array(12).fill({ sealed: true, progress: 1, nonce }));
+    // The same share again, on a fresh connection (either thread): refused as Vault refuses it, a 400, not a 503.
+    const again = await call(server.url, 'PUT', 'sys/unseal', undefined, { key: keys[0] });
+    expect(again.status).toBe(400);
+    expect(again.body.errors?.join(' ')).toMatch(/already submitted/);
+
+    const reset = await call(server.url, 'PUT', 'sys/unseal', undefined, { reset: true });
+    expect(reset.body).toMatchObject({ sealed: true, progress: 0, nonce: '' });
+    expect(await progressSeen()).toEqual(Array(12).fill({ sealed: true, progress: 0, nonce: '' }));
+
+    // Three shares, each on its own connection: they add up to the threshold wherever they land.
+    for (const [i, key] of keys.slice(1, 4).entries()) {
+      const answer = await call(server.url, 'PUT', 'sys/unseal', undefined, { key });
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject(i < 2 ? { sealed: true, progress: i + 1 } : { sealed: false, progress: 0 });
+    }
+    expect(await progressSeen()).toEqual(Array(12).fill({ sealed: false, progress: 0, nonce: '' }));
+    // Every thread serves: the root token from init looks itself up on any connection.
+    for (let i = 0; i < 12; i++)
+      expect((await call(server.url, 'GET', 'auth/token/lookup-self', rootToken)).status).toBe(200);
   });
 });
