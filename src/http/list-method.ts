@@ -12,8 +12,8 @@ import type { Admission, ObserveBody } from './admission.js';
  * stopped matching; when the bytes there provably begin a message with the method `LIST` (see `recover`), the parser
  * is reset to a message start and given the same bytes with `LIST` replaced by the same-length `LOCK`. Everything else
  * the parser decides as it would without us: where every message ends, what is refused, when the connection closes.
- * A `LIST` we cannot prove is one (after bytes in the same read that could end in `UN`, or in a request head beyond
- * 128 KiB) keeps the parser's own verdict: 400 and the connection closed (fail closed).
+ * A `LIST` we cannot prove is one (after bytes that could end in `UN`: a body ending in `UN` with a LIST pipelined
+ * after it) keeps the parser's own verdict: 400 and the connection closed (fail closed).
  *
  * The rewritten request is tagged on the request object itself as the parser builds it (TaggedIncomingMessage):
  * whatever happens to that request afterwards (an automatic 417, a 503 while closing, a handler), no later request
@@ -94,10 +94,14 @@ function isInvalidMethod(ret: unknown): ret is ParseError {
   return ret instanceof Error && (ret as ParseError).code === 'HPE_INVALID_METHOD';
 }
 
-/** Bytes kept while a message's head spans reads (bounded: Node refuses heads over 16 KiB by default). */
-const MAX_HELD = 128 * 1024;
+/**
+ * While a message's head spans reads, the last bytes of those reads: enough for a method split across reads (the `LI`
+ * before the `S` the parser stops at) and the two bytes before it (the `UN` check). Only these are kept, so a head
+ * sent a byte at a time costs a copy of a few bytes per read, never of everything so far.
+ */
+const HELD_BYTES = 4;
 
-/** Bytes from the start of a read on, and whether the parser was between messages when that read began. */
+/** Bytes up to the end of the last read, and whether the parser was between messages where they begin. */
 interface Held {
   bytes: Buffer;
   startsMessage: boolean;
@@ -107,8 +111,8 @@ interface Held {
  * Watches the parser Node gave this connection: after each read the native parser calls its `kOnExecute` callback
  * with the bytes parsed or the parse error, and that is where a refused `LIST` is recovered, before Node's own handling
  * (which, for an error, answers 400 and closes). Costs one call and one look at the parser per read, nothing per byte.
- * Only while a request line or header block is split across reads are that message's reads kept (copied), so that a
- * method split across reads can still be proven.
+ * Only while a request line or header block is split across reads are the last bytes of its reads kept (see
+ * HELD_BYTES), so that a method split across reads can still be proven.
  */
 function watchParser(server: net.Server, socket: FlaggedSocket): void {
   const parser = socket.parser;
@@ -131,7 +135,7 @@ function watchParser(server: net.Server, socket: FlaggedSocket): void {
 interface WatchState {
   /** Whether the parser was between messages when the current read began; the connection's first read is. */
   readStartsMessage: boolean;
-  /** While a message's head spans reads: its reads so far (see Held). */
+  /** While a message's head spans reads: the last bytes of its reads (see HELD_BYTES). */
   held: Held | null;
   /** A refused `LIS` at the very end of a read, waiting for its next byte; the parser's error, held back meanwhile. */
   deferred: ParseError | null;
@@ -188,10 +192,13 @@ function afterRead(
   const inProgress = parser.duration() !== 0;
   if (inProgress && !parser.headersCompleted() && !(ret instanceof Error)) {
     read ??= { bytes: parser.getCurrentBuffer(), startsMessage: state.readStartsMessage };
-    const held: Held = state.held
-      ? { bytes: Buffer.concat([state.held.bytes, read.bytes]), startsMessage: state.held.startsMessage }
-      : read;
-    state.held = held.bytes.length <= MAX_HELD ? held : null; // past any head Node accepts: a LIST there stays refused
+    const bytes = state.held ? Buffer.concat([state.held.bytes, read.bytes]) : read.bytes;
+    const startsMessage = state.held ? state.held.startsMessage : read.startsMessage;
+    // Cut to the last bytes: where they begin is then inside a message's head, not between messages.
+    state.held =
+      bytes.length <= HELD_BYTES
+        ? { bytes, startsMessage }
+        : { bytes: Buffer.from(bytes.subarray(bytes.length - HELD_BYTES)), startsMessage: false };
   } else {
     state.held = null;
   }
