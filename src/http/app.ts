@@ -76,6 +76,9 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
   app.addHook('preClose', async () => {
     closing = true;
   });
+  // Fastify applies these two only to a server it creates itself, not to one from serverFactory (ours, in production).
+  server.requestTimeout = options.requestTimeout ?? 60_000;
+  server.keepAliveTimeout = options.keepAliveTimeout ?? 65_000;
   // Headers must arrive within 20 s (slowloris), bodies within requestTimeout.
   server.headersTimeout = Math.min(20_000, options.requestTimeout ?? 60_000);
 
