@@ -4,6 +4,7 @@ import Fastify, {
   LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyServerFactory,
 } from 'fastify';
 import type { Bindings, ChildLoggerOptions } from 'fastify/types/logger.js';
@@ -75,6 +76,9 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
   app.addHook('preClose', async () => {
     closing = true;
   });
+  // Fastify applies these two only to a server it creates itself, not to one from serverFactory (ours, in production).
+  server.requestTimeout = options.requestTimeout ?? 60_000;
+  server.keepAliveTimeout = options.keepAliveTimeout ?? 65_000;
   // Headers must arrive within 20 s (slowloris), bodies within requestTimeout.
   server.headersTimeout = Math.min(20_000, options.requestTimeout ?? 60_000);
 
@@ -102,8 +106,7 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
     url: '/v1/*',
     handler: async (request, reply) => {
       // Arrived while draining for shutdown: no new work. Vault's shape; Fastify has already set Connection: close.
-      if ((request.raw as ArrivedWhileClosing)[ARRIVED_WHILE_CLOSING])
-        return reply.code(503).type('application/json').send(SHUTTING_DOWN);
+      if ((request.raw as ArrivedWhileClosing)[ARRIVED_WHILE_CLOSING]) return sendApi(reply, 503, SHUTTING_DOWN);
       const clientGone = () => request.raw.socket?.destroyed === true;
       // The client went away while its request waited (or its body was read): nobody is left to answer, so do no work.
       if (clientGone()) {
@@ -151,48 +154,39 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
           'request completed',
         );
       }
-      reply.code(result.status);
-      if (result.headers) reply.headers(result.headers);
-      if (result.body === undefined) return reply.send();
-      if (typeof result.body === 'string')
-        return reply.type(result.contentType ?? 'text/plain; charset=utf-8').send(result.body);
-      return reply.type('application/json').send(result.body);
+      return sendApi(reply, result.status, result.body, result.contentType, result.headers);
     },
   });
 
-  // Vault serves JSON as exactly `application/json`; Fastify appends `; charset=utf-8` to every JSON type it sends
-  // (route replies, the error and not-found handlers alike), and some Vault clients then refuse to parse the body as
-  // JSON and lose the `errors` list. One hook, after serialization, so no reply path can miss it.
-  // Every answer is `no-store` (as Vault's API answers) unless its route chose otherwise (the console's assets): a
-  // browser or proxy must never keep a secret, a token or a policy. Decided per reply, not by the raw URL, which
-  // can spell /v1 in other ways (`/%761/...`) that the router still matches. `nosniff` too: API answers carry
-  // strings of the caller's choosing, on the console's origin. In the same hook, so that no reply path — route,
-  // error or not-found handler — can miss them.
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (reply.getHeader('content-type') === FASTIFY_JSON) reply.header('content-type', 'application/json');
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    reply.header('x-content-type-options', 'nosniff');
-    done(null, payload);
-  });
-
-  if (options.console) registerConsole(app, options.console);
+  // The console's replies (pages, assets, redirects, its 404s) get the same defaults from a hook in their own scope:
+  // API replies set them in sendApi instead, which saves every API request a run of Fastify's onSend hook chain.
+  const consoleDir = options.console;
+  if (consoleDir) {
+    void app.register(async (scope) => {
+      scope.addHook('onSend', (_request, reply, payload, done) => {
+        if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+        reply.header('x-content-type-options', 'nosniff');
+        done(null, payload);
+      });
+      registerConsole(scope, consoleDir);
+    });
+  }
 
   app.setNotFoundHandler((_request, reply) => {
-    void reply.code(404).send({ errors: [] });
+    void sendApi(reply, 404, NOT_FOUND);
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (error instanceof OverloadedError) {
       // A chunked body outgrew the in-flight byte budget while it was read (see http/admission.ts).
-      return reply
-        .code(503)
-        .header('retry-after', String(error.retryAfterSeconds))
-        .send({ errors: [error.message] });
+      return sendApi(reply, 503, { errors: [error.message] }, undefined, {
+        'retry-after': String(error.retryAfterSeconds),
+      });
     }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) {
       request.log.error({ err: error }, 'unexpected error');
-      return reply.code(500).send({ errors: [`internal error; request id ${request.id}`] });
+      return sendApi(reply, 500, { errors: [`internal error; request id ${request.id}`] });
     }
     const message =
       error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
@@ -200,7 +194,7 @@ export async function buildApp(deps: HttpDeps, options: AppOptions): Promise<Fas
         : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
           ? 'unsupported content type; send JSON'
           : error.message;
-    return reply.code(status).send({ errors: [message] });
+    return sendApi(reply, status, { errors: [message] });
   });
 
   return app;
@@ -224,8 +218,35 @@ export function buildRoutes(deps: HttpDeps): RouteTable {
   return routes;
 }
 
-/** The JSON content type Fastify sets (JSON is always UTF-8: RFC 8259 gives it no charset parameter). */
-const FASTIFY_JSON = 'application/json; charset=utf-8';
+const NOT_FOUND = { errors: [] };
+
+/**
+ * Every API answer (route, error and not-found handler alike) is written here, so none can miss its headers:
+ * - `no-store` (as Vault's API answers) unless the route chose otherwise: a browser or proxy must never keep a secret,
+ *   a token or a policy. Decided per reply, not by the raw URL, which can spell /v1 in other ways (`/%761/...`) that
+ *   the router still matches. And `nosniff`: API answers carry strings of the caller's choosing, on the console's
+ *   origin.
+ * - JSON as exactly `application/json`, as Vault serves it: Fastify appends `; charset=utf-8` to a JSON type whenever
+ *   it serializes an object or sends a string, and some Vault clients then refuse to parse the body as JSON and lose
+ *   the `errors` list. A body sent as bytes keeps the type it was given (JSON is always UTF-8: RFC 8259 gives it no
+ *   charset parameter), and it skips Fastify's serialization hooks, which an API reply has none of.
+ */
+function sendApi(
+  reply: FastifyReply,
+  status: number,
+  body: unknown,
+  contentType?: string,
+  headers?: Record<string, string>,
+): FastifyReply {
+  reply.code(status);
+  reply.header('cache-control', 'no-store');
+  reply.header('x-content-type-options', 'nosniff');
+  if (headers) reply.headers(headers);
+  if (body === undefined) return reply.send();
+  if (typeof body === 'string')
+    return reply.type(contentType ?? 'text/plain; charset=utf-8').send(Buffer.from(body, 'utf8'));
+  return reply.type('application/json').send(Buffer.from(JSON.stringify(body), 'utf8'));
+}
 
 /** A request body as received, parsed by the route handler (see the content-type parser above). */
 class UnparsedBody {
@@ -319,6 +340,8 @@ export function wrapHeadersFrom(headers: Record<string, string | string[] | unde
   const ttl = headers['x-vault-wrap-ttl'];
   const format = headers['x-vault-wrap-format'];
   const mfa = headers['x-vault-mfa'];
+  // Nearly every request has none of them: no object, array or closure is built for it.
+  if (ttl === undefined && format === undefined && mfa === undefined) return NO_WRAP_HEADERS;
   const mfaValues = (Array.isArray(mfa) ? mfa : typeof mfa === 'string' ? [mfa] : [])
     .flatMap((v) => v.split(','))
     .map((v) => v.trim())
@@ -329,6 +352,8 @@ export function wrapHeadersFrom(headers: Record<string, string | string[] | unde
     ...(mfaValues.length > 0 ? { mfa: mfaValues } : {}),
   };
 }
+
+const NO_WRAP_HEADERS: { wrapTtl?: string; wrapFormat?: string; mfa?: string[] } = Object.freeze({});
 
 function flattenQuery(query: unknown): Record<string, string> {
   const out: Record<string, string> = {};

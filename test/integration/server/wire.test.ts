@@ -2,9 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enableAuthMethods, startServer, type StartedServer } from '../../support/server-process.js';
 import { api, type ApiResult } from './client.js';
 
-/** Vault answers every JSON body with exactly `application/json`; some clients refuse anything else as JSON. */
+/**
+ * Vault answers every JSON body with exactly `application/json`; some clients refuse anything else as JSON. And no
+ * API answer may be kept by a browser or proxy, or sniffed as another type.
+ */
 function expectVaultJson(result: ApiResult): void {
   expect(result.headers.get('content-type')).toBe('application/json');
+  expect(result.headers.get('cache-control')).toBe('no-store');
+  expect(result.headers.get('x-content-type-options')).toBe('nosniff');
   expect(() => JSON.parse(result.text)).not.toThrow();
 }
 
@@ -61,6 +66,8 @@ describe('wire fidelity (real server)', () => {
       const outside = await fetch(`${server.url}/v2/anything`);
       expect(outside.status).toBe(404);
       expect(outside.headers.get('content-type')).toBe('application/json');
+      expect(outside.headers.get('cache-control')).toBe('no-store');
+      expect(outside.headers.get('x-content-type-options')).toBe('nosniff');
     });
 
     it('on a 503 from a sealed server', async () => {
