@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { buildApp } from '../http/app.js';
 import { defaultConsoleDir } from '../http/console.js';
 import { createAdmission } from '../http/admission.js';
-import { createListAwareServer, observeBody } from '../http/list-method.js';
+import { createListAwareServer, listRecoveryAvailable, observeBody } from '../http/list-method.js';
 import type { ServerConfig } from './config.js';
 import type { Store } from './store.js';
 import type { ThreadCoherence } from './thread-coherence.js';
@@ -48,6 +48,10 @@ export async function buildServerApp(
     serverFactory: (handler) =>
       createListAwareServer({ ...(tls ? { tls } : {}), admission }, coherence ? coherent(handler, coherence) : handler),
   });
+  if (!listRecoveryAvailable && threadId === 0)
+    app.log.warn(
+      `the HTTP method LIST is refused on Node ${process.versions.node} (its parser internals are tested on Node 20 only); GET with ?list=true lists`,
+    );
   const reloadTls = () => {
     if (!config.tls) return;
     const next = readTlsFiles(config.tls);
