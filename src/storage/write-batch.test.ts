@@ -2,11 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStorage } from '../server/open-storage.js';
 import type { Storage } from './database.js';
-import type { SyncSql } from './write-batch.js';
+import { createWriteBatcher, type SyncSql } from './write-batch.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sr-batch-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -183,6 +184,42 @@ describe('batched writes (SQLite)', () => {
       expect(storage.readNow!('select n from counter where id = 1', [])).toEqual([{ n: 1 }]);
     } finally {
       await storage.close();
+    }
+  });
+});
+
+describe('a batch whose savepoint cannot be opened', () => {
+  it('acknowledges nothing, rolls back, and leaves no transaction open for the next batch', async () => {
+    const database = new Database(join(dir, `savepoint-${++fileCount}.db`));
+    database.exec(
+      'create table counter (id integer primary key, n integer not null); insert into counter values (1, 0)',
+    );
+    let savepoints = 0;
+    let failSecondSavepoint = true;
+    const batcher = createWriteBatcher({
+      database,
+      prepare: (sqlText) => {
+        // The second write's SAVEPOINT fails as SQLite would on an I/O error that does not end the transaction.
+        if (sqlText === 'savepoint write' && failSecondSavepoint && ++savepoints === 2)
+          throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+        return database.prepare(sqlText);
+      },
+      exclusive: async (run) => run(),
+      writesRefused: () => null,
+      onCommit: () => undefined,
+      translate: (err) => err,
+      succeeded: () => undefined,
+    });
+    try {
+      const outcomes = await Promise.allSettled([batcher.write(bump()), batcher.write(bump()), batcher.write(bump())]);
+      expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      expect(database.inTransaction).toBe(false);
+      expect(database.prepare('select n from counter where id = 1').get()).toEqual({ n: 0 });
+
+      failSecondSavepoint = false;
+      expect(await Promise.all([batcher.write(bump()), batcher.write(bump())])).toEqual([1, 2]);
+    } finally {
+      database.close();
     }
   });
 });

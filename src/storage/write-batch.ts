@@ -99,7 +99,15 @@ export function createWriteBatcher(options: WriteBatcherOptions) {
         pending.reject(broken);
         continue;
       }
-      prepare('savepoint write').run();
+      try {
+        prepare('savepoint write').run();
+      } catch (err) {
+        // No savepoint, no way to undo this write alone: the batch ends here, rolled back below, nothing acknowledged
+        // (and no transaction left open to wedge every later write).
+        broken = options.translate(err);
+        pending.reject(broken);
+        continue;
+      }
       try {
         const value = pending.body(sql);
         prepare('release write').run();
