@@ -388,4 +388,28 @@ describe('LIST method support', () => {
     );
     expect(responses.map((r) => (r.body as { url: string }).url)).toEqual(['/v1/secret/metadata?list=true', '/v1/y']);
   });
+
+  it('gives a LIST whose head already used up the header timeout no second timeout: it keeps its 400', async () => {
+    server = await app();
+    const { port } = server.server.address() as net.AddressInfo;
+    const request = 'T /v1/secret/metadata HTTP/1.1\r\nHost: x\r\n\r\n';
+    const send = (pauseMs: number, headersTimeout: number) => {
+      server!.server.headersTimeout = headersTimeout;
+      return new Promise<Array<{ status: number; body: unknown }>>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1');
+        let data = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (data += chunk));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(parseResponses(data)));
+        socket.once('connect', () => {
+          socket.write('LIS');
+          setTimeout(() => socket.end(request), pauseMs);
+        });
+      });
+    };
+    // Node checks header timeouts only every 30 s by default, so without the check the slow LIST would be served.
+    expect((await send(400, 200)).map((r) => r.status)).toEqual([400]);
+    expect((await send(400, 60_000)).map((r) => r.status)).toEqual([200]);
+  });
 });

@@ -268,6 +268,9 @@ function restart(server: net.Server, socket: FlaggedSocket, parser: NodeParser, 
   const connections = connectionsOf(server);
   if (connections === undefined) return undefined;
   const httpServer = server as http.Server & { insecureHTTPParser?: boolean; maxHeaderSize?: number };
+  // A reset restarts the message's clock: a head that has already used up the header timeout (a LIS sent slowly) keeps
+  // its 400 rather than getting a second timeout's worth of time.
+  if (httpServer.headersTimeout > 0 && parser.duration() >= httpServer.headersTimeout) return undefined;
   const lenient = httpServer.insecureHTTPParser ?? common.isLenient();
   // Out of the connection list first: it is ordered by message start time, which initialize resets.
   parser.remove();
