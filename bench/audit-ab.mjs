@@ -14,7 +14,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BENCH, ROOT, runLoad, startProcess, stopProcess } from './processes.mjs';
+import { BENCH, ROOT, runLoad, startProcess, stopProcess, vaultApi } from './processes.mjs';
 import { rssMegabytes } from './proc.mjs';
 
 const { values: options } = parseArgs({
@@ -91,16 +91,7 @@ async function start(variant) {
   const server = await startProcess(variant.name, args, /server listening on (\S+)/, { env: variant.env });
   try {
     const url = server.match[1];
-    const api = async (method, path, token, body) => {
-      const response = await fetch(`${url}/v1/${path}`, {
-        method,
-        headers: { 'x-vault-token': token, ...(body ? { 'content-type': 'application/json' } : {}) },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await response.text();
-      if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
-      return text ? JSON.parse(text) : null;
-    };
+    const api = vaultApi(url);
     await api('PUT', 'sys/policies/acl/bench', rootToken, {
       policy: 'path "secret/data/bench" { capabilities = ["read"] }\n',
     });

@@ -132,3 +132,32 @@ export function timeCommand(command, args, env) {
     });
   });
 }
+
+/** The address a `strongroom server` child prints once it listens; rejects if it exits first. */
+export function listeningUrl(child) {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk) => {
+      output += chunk;
+      const match = /server listening on (\S+)/.exec(output);
+      if (match) resolve(match[1]);
+    };
+    child.stdout.setEncoding('utf8').on('data', onData);
+    child.stderr.setEncoding('utf8').on('data', onData);
+    child.once('exit', (code) => reject(new Error(`the server exited with ${code} before it was ready:\n${output}`)));
+  });
+}
+
+/** A minimal client of the store's HTTP API for bench set-up: throws on any non-2xx answer. */
+export function vaultApi(url) {
+  return async (method, path, token, body) => {
+    const response = await fetch(`${url}/v1/${path}`, {
+      method,
+      headers: { 'x-vault-token': token, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+}

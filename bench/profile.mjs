@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuSeconds } from './proc.mjs';
+import { listeningUrl, vaultApi } from './processes.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values: options } = parseArgs({
@@ -61,27 +62,8 @@ const server = spawn(
 );
 
 try {
-  const url = await new Promise((resolve, reject) => {
-    let output = '';
-    const onData = (chunk) => {
-      output += chunk;
-      const match = /server listening on (\S+)/.exec(output);
-      if (match) resolve(match[1]);
-    };
-    server.stdout.setEncoding('utf8').on('data', onData);
-    server.stderr.setEncoding('utf8').on('data', onData);
-    server.once('exit', (code) => reject(new Error(`the server exited with ${code} before it was ready:\n${output}`)));
-  });
-  const api = async (method, path, token, body) => {
-    const response = await fetch(`${url}/v1/${path}`, {
-      method,
-      headers: { 'x-vault-token': token, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
-    return text ? JSON.parse(text) : null;
-  };
+  const url = await listeningUrl(server);
+  const api = vaultApi(url);
   await api('PUT', 'sys/policies/acl/profile', rootToken, {
     policy: `path "${options.path}" { capabilities = ["read"] }\n`,
   });

@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuSeconds } from './proc.mjs';
+import { listeningUrl, vaultApi } from './processes.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const { values: options } = parseArgs({
@@ -48,27 +49,8 @@ const server = spawn(
 );
 
 try {
-  const url = await new Promise((resolveUrl, reject) => {
-    let output = '';
-    const onData = (chunk) => {
-      output += chunk;
-      const match = /server listening on (\S+)/.exec(output);
-      if (match) resolveUrl(match[1]);
-    };
-    server.stdout.setEncoding('utf8').on('data', onData);
-    server.stderr.setEncoding('utf8').on('data', onData);
-    server.once('exit', (code) => reject(new Error(`the server exited with ${code} before it was ready:\n${output}`)));
-  });
-  const api = async (method, path, token, body) => {
-    const response = await fetch(`${url}/v1/${path}`, {
-      method,
-      headers: { 'x-vault-token': token, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
-    return text ? JSON.parse(text) : null;
-  };
+  const url = await listeningUrl(server);
+  const api = vaultApi(url);
   await api('PUT', 'sys/policies/acl/bench', rootToken, {
     policy:
       'path "secret/data/bench" { capabilities = ["read"] }\npath "secret/data/bench-write" { capabilities = ["create", "update", "read"] }\n',
